@@ -1,0 +1,192 @@
+"""camwatch settings: one YAML file, every key overridable by ``CAMWATCH_...`` variables.
+
+Built in the entry point and passed down; nothing here runs at import. Validation is
+strict (``extra="forbid"``): an unknown or bad key gives one :class:`ConfigError`
+naming every offending key path.
+"""
+
+from __future__ import annotations
+
+import os
+from contextvars import ContextVar
+from pathlib import Path
+from collections.abc import Mapping
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+from pydantic_settings.sources.utils import parse_env_vars
+
+ENV_PREFIX = "CAMWATCH_"
+# Variables read by the CLI itself rather than mapped onto settings keys.
+SPECIAL_ENV = {"CAMWATCH_CONFIG", "CAMWATCH_DB", "CAMWATCH_SECRET_KEY", "CAMWATCH_LANG"}
+DEFAULT_DB_URL = "sqlite+aiosqlite:///camwatch.db"
+DEFAULT_CONFIG_FILE = "camwatch.yaml"
+
+
+class ConfigError(Exception):
+    """Invalid configuration; the message names each bad key path."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DatabaseSettings(_Section):
+    url: str = Field(DEFAULT_DB_URL, description="SQLAlchemy URL; sqlite:/// and postgresql:// are accepted")
+    echo: bool = False
+
+
+class SecretsSettings(_Section):
+    key_file: str | None = Field(
+        "camwatch.key",
+        description="file holding the key that encrypts camera passwords (CAMWATCH_SECRET_KEY wins)",
+    )
+
+
+class InventorySettings(_Section):
+    retire_missing: bool = Field(
+        True,
+        description="on import, retire cameras of the file's counties that the file no longer lists",
+    )
+    progress: bool = True
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        frozen=True,
+    )
+
+    language: Literal["zh", "en"] = "zh"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    database: DatabaseSettings = DatabaseSettings()
+    secrets: SecretsSettings = SecretsSettings()
+    inventory: InventorySettings = InventorySettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, _EnvSource(settings_cls), _YamlSource(settings_cls), file_secret_settings)
+
+
+_yaml_data: ContextVar[dict[str, Any]] = ContextVar("camwatch_yaml_data", default={})
+_environ: ContextVar[dict[str, str] | None] = ContextVar("camwatch_environ", default=None)
+
+
+class _EnvSource(EnvSettingsSource):
+    """Environment source reading the mapping given to :func:`load_settings`."""
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        env = _environ.get()
+        return parse_env_vars(
+            os.environ if env is None else env,
+            self.case_sensitive,
+            self.env_ignore_empty,
+            self.env_parse_none_str,
+        )
+
+
+class _YamlSource(PydanticBaseSettingsSource):
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        data = _yaml_data.get()
+        return data.get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_yaml_data.get())
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+    return data
+
+
+def _check_env(environ: dict[str, str]) -> None:
+    """Reject CAMWATCH_* variables that name no setting (a typo would be silently ignored)."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    bad = []
+    for var in environ:
+        if not var.startswith(ENV_PREFIX) or var in SPECIAL_ENV:
+            continue
+        top = var.split("__", 1)[0]
+        if top not in known:
+            bad.append(var)
+    if bad:
+        raise ConfigError("unknown environment variable(s): " + ", ".join(sorted(bad)))
+
+
+def format_validation_error(exc: ValidationError, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = err["msg"]
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+        lines.append(f"  {path}: {msg}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    *,
+    db_url: str | None = None,
+    environ: dict[str, str] | None = None,
+    required: bool = False,
+) -> Settings:
+    """Load settings from *config_file* (YAML), then ``CAMWATCH_...`` variables, then *db_url*.
+
+    Without a file, ``camwatch.yaml`` in the working directory is read if it exists.
+    """
+    environ = dict(os.environ if environ is None else environ)
+    _check_env(environ)
+    path: Path | None
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.exists():
+            raise ConfigError(f"{path}: config file not found")
+    else:
+        default = Path(DEFAULT_CONFIG_FILE)
+        path = default if default.exists() else None
+        if required and path is None:
+            raise ConfigError(f"{DEFAULT_CONFIG_FILE}: config file not found")
+    data = _read_yaml(path) if path is not None else {}
+    source = str(path) if path is not None else "environment"
+    token = _yaml_data.set(data)
+    env_token = _environ.set(environ)
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source)) from None
+    finally:
+        _environ.reset(env_token)
+        _yaml_data.reset(token)
+    if db_url:
+        settings = settings.model_copy(
+            update={"database": settings.database.model_copy(update={"url": db_url})}
+        )
+    return settings

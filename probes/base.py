@@ -1,0 +1,99 @@
+"""Shared types of the probe ladder: stages, failure causes, targets and results.
+
+Every prober has the same signature (blackbox_exporter style)::
+
+    async def probe(target: ProbeTarget, opts: <StageOptions>) -> ProbeResult
+
+and is registered once in :data:`PROBERS`. The caller (the ladder, the collector)
+owns timeouts and metrics; a prober maps foreign errors to a :class:`Cause` in one
+place and never raises for a camera-side failure.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from probes.redact import redact_url
+
+
+class Stage(StrEnum):
+    REACH = "reach"
+    RTSP = "rtsp"
+    ONVIF = "onvif"
+    FRAME = "frame"
+
+
+class Cause(StrEnum):
+    """Why a camera is offline (or, for ONVIF causes, why it warns)."""
+
+    UNREACHABLE = "unreachable"
+    REFUSED = "refused"
+    TIMEOUT = "timeout"
+    AUTH_FAILED = "auth_failed"
+    STREAM_UNAVAILABLE = "stream_unavailable"
+    PROTOCOL_ERROR = "protocol_error"
+    ONVIF_AUTH_FAILED = "onvif_auth_failed"
+    ONVIF_ERROR = "onvif_error"
+    NO_VIDEO = "no_video"
+    UPSTREAM_DOWN = "upstream_down"
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeTarget:
+    """What a prober needs to know about one camera. The password never prints."""
+
+    host: str
+    rtsp_port: int = 554
+    rtsp_path: str = "/"
+    onvif_port: int | None = 80
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    camera_id: int | None = None
+
+    def rtsp_url(self, *, with_credentials: bool = False, redact: bool = True) -> str:
+        """The camera's RTSP URL; credentials only when asked, redacted unless told not to."""
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        path = self.rtsp_path if self.rtsp_path.startswith("/") else "/" + self.rtsp_path
+        userinfo = ""
+        if with_credentials and self.username:
+            from urllib.parse import quote
+
+            userinfo = quote(self.username, safe="")
+            if self.password is not None:
+                userinfo += ":" + quote(self.password, safe="")
+            userinfo += "@"
+        url = f"rtsp://{userinfo}{host}:{self.rtsp_port}{path}"
+        return redact_url(url) if redact else url
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeResult:
+    """Outcome of one stage for one camera."""
+
+    stage: Stage
+    ok: bool
+    duration_s: float
+    cause: Cause | None = None
+    detail: str = ""
+    # Stage-specific typed payload (a frozen dataclass defined by the prober), or None.
+    data: Any = None
+
+
+Prober = Callable[[ProbeTarget, Any], Awaitable[ProbeResult]]
+
+PROBERS: dict[Stage, Prober] = {}
+
+
+def register(stage: Stage) -> Callable[[Prober], Prober]:
+    """Register the one prober of a stage. Registering a stage twice is a bug."""
+
+    def deco(fn: Prober) -> Prober:
+        if stage in PROBERS and PROBERS[stage] is not fn:
+            raise RuntimeError(f"a prober for stage {stage} is already registered")
+        PROBERS[stage] = fn
+        return fn
+
+    return deco
