@@ -26,7 +26,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
 SPECIAL_ENV = {"CAMWATCH_CONFIG", "CAMWATCH_DB", "CAMWATCH_SECRET_KEY", "CAMWATCH_LANG"}
-DEFAULT_DB_URL = "sqlite+aiosqlite:///camwatch.db"
+DEFAULT_DB_URL = "sqlite:///camwatch.db"
 DEFAULT_CONFIG_FILE = "camwatch.yaml"
 
 
@@ -39,8 +39,12 @@ class _Section(BaseModel):
 
 
 class DatabaseSettings(_Section):
-    url: str = Field(DEFAULT_DB_URL, description="SQLAlchemy URL; sqlite:/// and postgresql:// are accepted")
-    echo: bool = False
+    url: str = Field(
+        "sqlite:///camwatch.db",
+        description="database URL: sqlite:///FILE (embedded default) or postgresql://USER@HOST/DB;\n"
+        "the global option --db and CAMWATCH_DB override it",
+    )
+    echo: bool = Field(False, description="log every SQL statement (debugging only)")
 
 
 class SecretsSettings(_Section):
@@ -55,7 +59,7 @@ class InventorySettings(_Section):
         True,
         description="on import, retire cameras of the file's counties that the file no longer lists",
     )
-    progress: bool = True
+    progress: bool = Field(True, description="show progress bars for large files on a terminal")
 
 
 class Settings(BaseSettings):
@@ -66,11 +70,13 @@ class Settings(BaseSettings):
         frozen=True,
     )
 
-    language: Literal["zh", "en"] = "zh"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    database: DatabaseSettings = DatabaseSettings()
-    secrets: SecretsSettings = SecretsSettings()
-    inventory: InventorySettings = InventorySettings()
+    language: Literal["zh", "en"] = Field(
+        "zh", description="language of messages, reports and pages: zh (简体中文) or en"
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="where camwatch keeps its data")
+    secrets: SecretsSettings = Field(default_factory=SecretsSettings, description="camera credentials at rest")
+    inventory: InventorySettings = Field(default_factory=InventorySettings, description="inventory import")
 
     @classmethod
     def settings_customise_sources(

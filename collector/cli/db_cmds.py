@@ -1,0 +1,89 @@
+"""``camwatch init`` and ``camwatch db ...``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from collector.cli.context import CliContext
+from collector.cli.runtime import fail
+from collector.config_doc import render_example
+from collector.settings import DEFAULT_CONFIG_FILE
+from inventory.db import DatabaseError, current_revision, display_url, head_revision, upgrade
+from inventory.secrets import write_key_file
+
+
+def _upgrade(ctx: CliContext) -> str:
+    url = ctx.settings.database.url
+    try:
+        upgrade(url)
+        rev = current_revision(url)
+    except DatabaseError as exc:
+        fail(str(exc), 2)
+    except Exception as exc:  # driver errors
+        fail(f"{display_url(url)}: {exc}", 2)
+    return rev or "?"
+
+
+def register(group: click.Group) -> None:
+    @group.command("init")
+    @click.pass_obj
+    def init_cmd(ctx: CliContext) -> None:
+        """Create the config file (if missing), the key file and the database."""
+        en = ctx.lang == "en"
+        cfg = Path(ctx.config_file or DEFAULT_CONFIG_FILE)
+        if not cfg.exists():
+            cfg.write_text(render_example(), encoding="utf-8")
+            click.echo(f"wrote config {cfg}" if en else f"已生成配置文件 {cfg}")
+            ctx._settings = None  # re-read with the new file
+            ctx.config_file = str(cfg)
+        else:
+            click.echo(f"config {cfg} exists, kept" if en else f"配置文件 {cfg} 已存在，保留")
+        key_file = ctx.settings.secrets.key_file
+        if key_file and write_key_file(key_file):
+            click.echo(f"wrote credential key {key_file} (keep it safe; mode 0600)" if en else f"已生成密码加密密钥 {key_file}（请妥善保管，权限 0600）")
+        rev = _upgrade(ctx)
+        url = display_url(ctx.settings.database.url)
+        click.echo(f"database {url} ready (schema {rev})" if en else f"数据库 {url} 已就绪（结构版本 {rev}）")
+
+    @group.group("db")
+    def db() -> None:
+        """Database schema: migrations."""
+
+    @db.command("upgrade")
+    @click.pass_obj
+    def db_upgrade(ctx: CliContext) -> None:
+        """Migrate the database to the newest schema (SQLite or PostgreSQL)."""
+        rev = _upgrade(ctx)
+        click.echo(f"{display_url(ctx.settings.database.url)}: schema {rev}")
+
+    @db.command("current")
+    @click.pass_obj
+    def db_current(ctx: CliContext) -> None:
+        """Print the database's schema revision and the newest one."""
+        try:
+            rev = current_revision(ctx.settings.database.url)
+        except Exception as exc:
+            fail(str(exc), 2)
+        click.echo(f"current: {rev or '(empty)'}  head: {head_revision()}")
+
+    @group.group("config")
+    def config() -> None:
+        """Configuration file."""
+
+    @config.command("example")
+    def config_example() -> None:
+        """Print an example config documenting every key."""
+        click.echo(render_example(), nl=False)
+
+    @config.command("check")
+    @click.pass_obj
+    def config_check(ctx: CliContext) -> None:
+        """Validate the config file and environment; print the effective settings."""
+        s = ctx.settings
+        data = s.model_dump(mode="json")
+        data["database"]["url"] = display_url(s.database.url)
+        import yaml
+
+        click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)

@@ -1,0 +1,217 @@
+"""``camwatch inventory import|validate|export|summary``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from collector.cli.context import CliContext
+from collector.cli.runtime import check_database, engine, fail, progress_factory, run_async, secret_box
+from inventory.apply import ApplyError
+from inventory.export import ExportError, export_file
+from inventory.importer import import_file, validate_file
+from inventory.messages import Severity
+from inventory.plan import Plan
+from inventory.secrets import SecretError
+from inventory.summary import Summary, summarize
+
+DETAIL_LIMIT = 20
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def print_issues(plan: Plan, lang: str) -> None:
+    for issue in plan.issues:
+        click.echo(issue.render(lang), err=True)
+
+
+def _lines(title: str, items: list[str], verbose: bool, lang: str) -> None:
+    if not items:
+        return
+    click.echo(f"{title}: {len(items)}")
+    shown = items if verbose else items[:DETAIL_LIMIT]
+    for line in shown:
+        click.echo(f"  {line}")
+    if len(items) > len(shown):
+        click.echo("  " + _t(lang, f"……另有 {len(items) - len(shown)} 项（--verbose 显示全部）", f"... {len(items) - len(shown)} more (--verbose shows all)"))
+
+
+def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
+    en = lang == "en"
+    row = (lambda n: f"row {n}") if en else (lambda n: f"第 {n} 行")
+    _lines(_t(lang, "新增区划", "regions to add" if dry_run else "regions added"),
+           [f"{r.code} {r.name} ({r.level.value})" for r in plan.region_new], verbose, lang)
+    _lines(_t(lang, "变更区划", "regions changed"), [f"{r.code} {r.name}: {', '.join(r.fields)}" for r in plan.region_changed], verbose, lang)
+    _lines(_t(lang, "新增点位", "points to add" if dry_run else "points added"), [f"{row(p.row)}: {p.village_code} {p.name}" for p in plan.point_new], verbose, lang)
+    _lines(_t(lang, "变更点位", "points changed"), [f"{p.name}: {', '.join(p.fields)}" for p in plan.point_changed], verbose, lang)
+    _lines(_t(lang, "撤销点位", "points retired"), [f"{p.name} ({p.detail})" for p in plan.point_retired], verbose, lang)
+    _lines(_t(lang, "新增上联设备", "upstream devices added"), [f"{d.name}@{d.host}" for d in plan.device_new], verbose, lang)
+    _lines(_t(lang, "新增摄像机", "cameras to add" if dry_run else "cameras added"),
+           [f"{row(c.row)}: {c.values.name} {c.values.host}:{c.values.rtsp_port}{c.values.rtsp_path}" for c in plan.camera_new], verbose, lang)
+    _lines(_t(lang, "变更摄像机", "cameras changed"),
+           [f"{row(c.row)}: #{c.id} {c.values.name}: {', '.join(c.fields)}" for c in plan.camera_changed], verbose, lang)
+    _lines(_t(lang, "退役摄像机", "cameras retired"), [f"#{r.id} {r.name} {r.detail}" for r in plan.camera_retired], verbose, lang)
+    if plan.empty:
+        click.echo(_t(lang, f"无变化（{plan.rows} 行，{plan.camera_unchanged} 台摄像机未变）", f"nothing to change ({plan.rows} rows, {plan.camera_unchanged} cameras unchanged)"))
+
+
+def plan_json(plan: Plan, lang: str, written: bool) -> dict[str, object]:
+    return {
+        "ok": plan.ok,
+        "written": written,
+        "rows": plan.rows,
+        "regions": {"added": len(plan.region_new), "changed": len(plan.region_changed)},
+        "points": {"added": len(plan.point_new), "changed": len(plan.point_changed), "retired": len(plan.point_retired)},
+        "devices": {"added": len(plan.device_new), "changed": len(plan.device_changed)},
+        "cameras": {
+            "added": len(plan.camera_new), "changed": len(plan.camera_changed),
+            "retired": len(plan.camera_retired), "unchanged": plan.camera_unchanged,
+        },
+        "issues": [i.as_dict(lang) for i in plan.issues],
+    }
+
+
+def print_summary(s: Summary, lang: str) -> None:
+    en = lang == "en"
+    click.echo(_t(lang,
+                  f"县/区 {s.counties}  乡镇/街道 {s.townships}  村/社区 {s.villages}",
+                  f"counties {s.counties}  townships {s.townships}  villages {s.villages}"))
+    click.echo(_t(lang,
+                  f"点位 {s.points}（规划 {s.planned_points}，已建 {s.built_points}）",
+                  f"points {s.points} (planned {s.planned_points}, built {s.built_points})"))
+    click.echo(_t(lang,
+                  f"摄像机 {s.cameras}（在用 {s.cameras_active}，维护 {s.cameras_maintenance}；另有退役 {s.cameras_retired}）  上联设备 {s.devices}",
+                  f"cameras {s.cameras} (active {s.cameras_active}, maintenance {s.cameras_maintenance}; retired {s.cameras_retired})  upstream devices {s.devices}"))
+    if not s.per_township:
+        return
+    click.echo("")
+    head = ("county", "township", "code", "villages", "points", "planned", "built", "cameras") if en else ("县/区", "乡镇/街道", "代码", "村", "点位", "规划", "已建", "摄像机")
+    click.echo("\t".join(head))
+    for t in s.per_township:
+        click.echo("\t".join(str(x) for x in (t.county, t.name, t.code, t.villages, t.points, t.planned_points, t.built_points, t.cameras)))
+
+
+def register(group: click.Group) -> None:
+    @group.group("inventory")
+    def inventory() -> None:
+        """Camera inventory: import, validate, export, summary."""
+
+    @inventory.command("import")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--dry-run", is_flag=True, help="show what would be added, changed and retired; write nothing")
+    @click.option("--no-retire", is_flag=True, help="do not retire cameras missing from the file")
+    @click.option("--json", "as_json", is_flag=True, help="print the outcome as JSON")
+    @click.option("-v", "--verbose", is_flag=True, help="list every change, not only the first ones")
+    @click.pass_obj
+    def import_cmd(ctx: CliContext, file: str, dry_run: bool, no_retire: bool, as_json: bool, verbose: bool) -> None:
+        """Import cameras and points from a CSV or XLSX file (all or nothing).
+
+        Chinese or English headers; CSV in UTF-8 (with or without BOM) or GB18030/GBK.
+        Any invalid row means nothing is written; every error is listed with its row
+        and column, and the exit status is 1.
+        """
+        s = ctx.settings
+        lang = ctx.lang
+        check_database(s, lang)
+        eng = engine(s)
+        box = secret_box(s)
+        retire = s.inventory.retire_missing and not no_retire
+
+        async def go():  # type: ignore[no-untyped-def]
+            try:
+                return await import_file(eng, file, box, dry_run=dry_run, retire_missing=retire,
+                                         progress=progress_factory(s.inventory.progress and not as_json, lang))
+            finally:
+                await eng.dispose()
+
+        try:
+            outcome = run_async(go())
+        except ApplyError as exc:
+            fail(_t(lang, f"数据库拒绝了导入，未写入任何数据：{exc}", f"the database refused the import; nothing was written: {exc}"))
+        except SecretError as exc:
+            fail(str(exc))
+        plan = outcome.plan
+        if as_json:
+            click.echo(json.dumps(plan_json(plan, lang, outcome.written), ensure_ascii=False, indent=2))
+            raise SystemExit(0 if plan.ok else 1)
+        print_issues(plan, lang)
+        if not plan.ok:
+            n = len(plan.errors)
+            fail(_t(lang, f"{n} 处错误，未写入任何数据", f"{n} error(s); nothing was written"))
+        if dry_run:
+            click.echo(_t(lang, "试运行（--dry-run），未写入：", "dry run (--dry-run), nothing written:"))
+        print_plan(plan, lang, verbose, dry_run=dry_run)
+        if outcome.written:
+            click.echo(_t(lang, "导入完成。", "import done."))
+
+    @inventory.command("validate")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--json", "as_json", is_flag=True, help="print the issues as JSON")
+    @click.pass_obj
+    def validate_cmd(ctx: CliContext, file: str, as_json: bool) -> None:
+        """Check a file without touching the database; exit status 1 on any error."""
+        lang = ctx.lang
+        plan = validate_file(file, secret_box(ctx.settings), progress_factory(ctx.settings.inventory.progress and not as_json, lang))
+        if as_json:
+            click.echo(json.dumps(plan_json(plan, lang, False), ensure_ascii=False, indent=2))
+            raise SystemExit(0 if plan.ok else 1)
+        print_issues(plan, lang)
+        if not plan.ok:
+            fail(_t(lang, f"{len(plan.errors)} 处错误", f"{len(plan.errors)} error(s)"))
+        warnings = sum(1 for i in plan.issues if i.severity is Severity.WARNING)
+        click.echo(_t(lang,
+                      f"文件有效：{plan.rows} 行，{len(plan.point_new)} 个点位，{len(plan.camera_new)} 台摄像机，{warnings} 条警告",
+                      f"file is valid: {plan.rows} rows, {len(plan.point_new)} points, {len(plan.camera_new)} cameras, {warnings} warning(s)"))
+
+    @inventory.command("export")
+    @click.argument("file", type=click.Path(dir_okay=False))
+    @click.option("--include-secrets", is_flag=True, help="also export camera passwords (in clear text!)")
+    @click.option("--encoding", type=click.Choice(["utf-8-sig", "utf-8", "gb18030"]), default="utf-8-sig",
+                  show_default=True, help="CSV encoding (utf-8-sig opens correctly in Excel)")
+    @click.pass_obj
+    def export_cmd(ctx: CliContext, file: str, include_secrets: bool, encoding: str) -> None:
+        """Export the inventory to CSV or XLSX (by extension); importable as is."""
+        s = ctx.settings
+        lang = ctx.lang
+        check_database(s, lang)
+        eng = engine(s)
+
+        async def go() -> int:
+            try:
+                return await export_file(eng, file, lang=lang, include_secrets=include_secrets,
+                                         box=secret_box(s), encoding=encoding)
+            finally:
+                await eng.dispose()
+
+        try:
+            n = run_async(go())
+        except (ExportError, SecretError) as exc:
+            fail(str(exc))
+        except UnicodeEncodeError as exc:
+            fail(_t(lang, f"无法用 {encoding} 编码写出：{exc.reason}", f"cannot encode as {encoding}: {exc.reason}"))
+        click.echo(_t(lang, f"已导出 {n} 行到 {Path(file)}", f"exported {n} rows to {Path(file)}"))
+
+    @inventory.command("summary")
+    @click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")
+    @click.pass_obj
+    def summary_cmd(ctx: CliContext, as_json: bool) -> None:
+        """Counts: counties, townships, villages, points, planned points, cameras; per township."""
+        s = ctx.settings
+        check_database(s, ctx.lang)
+        eng = engine(s)
+
+        async def go() -> Summary:
+            try:
+                return await summarize(eng)
+            finally:
+                await eng.dispose()
+
+        summary = run_async(go())
+        if as_json:
+            click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
+        else:
+            print_summary(summary, ctx.lang)

@@ -1,0 +1,88 @@
+"""Objects the CLI builds from settings and passes down: engine, secret box, progress bars."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+
+import click
+
+from collector.settings import Settings
+from inventory.db import DatabaseError, create_engine, current_revision, display_url, head_revision
+from inventory.secrets import SecretBox, load_key
+
+T = TypeVar("T")
+
+LABELS = {"parse": ("解析", "parsing"), "write": ("写入", "writing")}
+
+
+def fail(message: str, code: int = 1) -> None:
+    click.echo(f"camwatch: {message}", err=True)
+    raise SystemExit(code)
+
+
+def run_async(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+
+        return uvloop.run(coro)
+    except ImportError:  # pragma: no cover
+        return asyncio.run(coro)
+
+
+def secret_box(settings: Settings) -> SecretBox:
+    return SecretBox(load_key(os.environ, settings.secrets.key_file))
+
+
+def check_database(settings: Settings, lang: str) -> None:
+    """Fail with a clear message unless the database exists and is migrated to head."""
+    url = settings.database.url
+    from sqlalchemy.engine import make_url
+
+    try:
+        u = make_url(url)
+        missing = u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not os.path.exists(u.database)
+    except Exception:
+        missing = False
+    if missing:
+        if lang == "en":
+            fail(f"database {display_url(url)} does not exist: run `camwatch init` first", 2)
+        fail(f"数据库 {display_url(url)} 不存在：请先运行 `camwatch init`", 2)
+    try:
+        rev = current_revision(url)
+    except DatabaseError as exc:
+        fail(str(exc), 2)
+    except Exception as exc:  # driver errors: connection refused, bad credentials...
+        msg = f"无法连接数据库 {display_url(url)}：{exc}" if lang != "en" else f"cannot open database {display_url(url)}: {exc}"
+        fail(msg, 2)
+    if rev != head_revision():
+        if lang == "en":
+            fail(f"database {display_url(url)} is not initialised or not up to date: run `camwatch init` or `camwatch db upgrade`", 2)
+        fail(f"数据库 {display_url(url)} 未初始化或版本过旧：请先运行 `camwatch init` 或 `camwatch db upgrade`", 2)
+
+
+def engine(settings: Settings) -> Any:
+    return create_engine(settings.database.url, echo=settings.database.echo)
+
+
+def progress_factory(enabled: bool, lang: str) -> Callable[[str, int], Callable[[int], None]]:
+    def factory(label: str, total: int) -> Callable[[int], None]:
+        if not enabled or total < 2000 or not sys.stderr.isatty():
+            return lambda n: None
+        from tqdm import tqdm
+
+        zh, en = LABELS.get(label, (label, label))
+        bar = tqdm(total=total, desc=en if lang == "en" else zh, unit="row" if lang == "en" else "行",
+                   file=sys.stderr, leave=False, dynamic_ncols=True)
+
+        def tick(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return tick
+
+    return factory

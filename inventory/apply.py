@@ -1,0 +1,112 @@
+"""Writing an import plan: one transaction, all or nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from inventory.models import Camera, Device, Lifecycle, Point, Region, RegionLevel, utcnow
+from inventory.plan import LEVELS, CameraValues, Plan
+
+BATCH = 5000
+Progress = Callable[[int], None]
+
+
+class ApplyError(Exception):
+    """The database refused the import; nothing was written."""
+
+
+def _chunks(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+async def apply_plan(engine: AsyncEngine, plan: Plan, *, progress: Progress | None = None,
+                     now: dt.datetime | None = None) -> None:
+    """Write *plan* (which must have no errors) in a single transaction."""
+    if not plan.ok:
+        raise ValueError("refusing to apply a plan with errors")
+    now = now or utcnow()
+    tick = progress or (lambda n: None)
+    try:
+        async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
+            await _write(session, plan, now, tick)
+    except SQLAlchemyError as exc:
+        raise ApplyError(str(exc.orig) if getattr(exc, "orig", None) else str(exc)) from exc
+
+
+async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Progress) -> None:
+    # Regions, parents before children.
+    for level in LEVELS:
+        rows = [
+            {"code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code,
+             "derived": r.derived, "created_at": now, "updated_at": now}
+            for r in plan.region_new if r.level is level
+        ]
+        for chunk in _chunks(rows):
+            await session.execute(insert(Region), chunk)
+    if plan.region_changed:
+        await session.execute(
+            update(Region),
+            [{"code": r.code, "name": r.name, "parent_code": r.parent_code, "updated_at": now} for r in plan.region_changed],
+        )
+
+    # Devices.
+    for chunk in _chunks([{"host": d.host, "name": d.name, "region_code": d.region_code, "created_at": now} for d in plan.device_new]):
+        await session.execute(insert(Device), chunk)
+    if plan.device_changed:
+        await session.execute(update(Device), [{"id": d.id, "name": d.name} for d in plan.device_changed])
+    device_ids = {h: i for i, h in (await session.execute(select(Device.id, Device.host))).all()}
+
+    # Points.
+    point_rows = [
+        {"village_code": p.village_code, "name": p.name, "kind": p.kind, "lon": p.lon, "lat": p.lat,
+         "planned": p.planned, "retired": False, "created_at": now, "updated_at": now}
+        for p in plan.point_new
+    ]
+    for chunk in _chunks(point_rows):
+        await session.execute(insert(Point), chunk)
+        tick(len(chunk))
+    if plan.point_changed:
+        await session.execute(
+            update(Point),
+            [{"id": p.id, "kind": p.kind, "lon": p.lon, "lat": p.lat, "planned": p.planned,
+              "retired": p.retired, "updated_at": now} for p in plan.point_changed],
+        )
+    if plan.point_retired:
+        await session.execute(update(Point), [{"id": r.id, "retired": True, "updated_at": now} for r in plan.point_retired])
+    point_ids = {(v, n): i for i, v, n in (await session.execute(select(Point.id, Point.village_code, Point.name))).all()}
+
+    def cam_row(v: CameraValues) -> dict[str, Any]:
+        return {
+            "point_id": point_ids[v.point_key],
+            "parent_device_id": device_ids.get(v.parent_host) if v.parent_host else None,
+            "name": v.name, "gb_id": v.gb_id, "host": v.host, "rtsp_port": v.rtsp_port,
+            "rtsp_path": v.rtsp_path, "onvif_port": v.onvif_port, "username": v.username,
+            "credential_ref": v.credential_ref, "vendor": v.vendor, "model": v.model,
+            "firmware": v.firmware, "serial": v.serial, "mac": v.mac, "contractor": v.contractor,
+            "lifecycle": v.lifecycle, "installed_on": v.installed_on, "updated_at": now,
+            "retired_at": now if v.lifecycle is Lifecycle.RETIRED else None,
+        }
+
+    # Cameras: changes first (an address may move from one camera to another), then new ones.
+    changed = [dict(cam_row(c.values), id=c.id) for c in plan.camera_changed]
+    for chunk in _chunks(changed):
+        await session.execute(update(Camera), chunk)
+        tick(len(chunk))
+    if plan.camera_retired:
+        await session.execute(
+            update(Camera),
+            [{"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired],
+        )
+    new = [dict(cam_row(c.values), created_at=now) for c in plan.camera_new]
+    for chunk in _chunks(new):
+        await session.execute(insert(Camera), chunk)
+        tick(len(chunk))
+
+
+__all__ = ["ApplyError", "apply_plan", "RegionLevel"]

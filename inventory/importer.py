@@ -1,0 +1,92 @@
+"""``camwatch inventory import|validate``: read, validate, plan, and (unless a dry run) write."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from inventory.apply import apply_plan
+from inventory.messages import Issue, Severity
+from inventory.plan import Plan, build_plan
+from inventory.reader import FileProblem, Table, read_table
+from inventory.rows import RowIn, parse_row
+from inventory.secrets import SecretBox
+from inventory.state import InventoryState, load_state
+
+ProgressFactory = Callable[[str, int], Callable[[int], None]]
+
+
+def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
+    return lambda n: None
+
+
+@dataclass(frozen=True, slots=True)
+class ImportOutcome:
+    plan: Plan
+    written: bool
+
+
+def parse_table(table: Table, progress: Callable[[int], None]) -> tuple[list[RowIn], list[Issue]]:
+    issues = list(table.issues)
+    missing = [k for k in ("county", "township", "village", "point") if k not in table.keys]
+    if missing:
+        from inventory.columns import header_label
+
+        issues.append(Issue(Severity.ERROR, "header_missing", 1, None, {"columns": ", ".join(header_label(k, "zh") + "/" + header_label(k, "en") for k in missing)}))
+        return [], issues
+    if "host" not in table.keys and "rtsp_url" not in table.keys and any(k in table.keys for k in ("name", "gb_id")):
+        issues.append(Issue(Severity.ERROR, "header_no_address", 1, None, {}))
+        return [], issues
+    rows: list[RowIn] = []
+    step = 0
+    for raw in table.rows:
+        rec, row_issues = parse_row(raw, table.keys)
+        issues.extend(row_issues)
+        if rec is not None:
+            rows.append(rec)
+        step += 1
+        if step == 1000:
+            progress(step)
+            step = 0
+    progress(step)
+    return rows, issues
+
+
+def read_and_parse(path: str | Path, progress: ProgressFactory = _no_progress) -> tuple[Table | None, list[RowIn], list[Issue]]:
+    try:
+        table = read_table(path)
+    except FileProblem as exc:
+        return None, [], [exc.issue]
+    rows, issues = parse_table(table, progress("parse", len(table.rows)))
+    return table, rows, issues
+
+
+def validate_file(path: str | Path, box: SecretBox, progress: ProgressFactory = _no_progress) -> Plan:
+    """Check a file on its own (against an empty inventory): nothing is read from or written to a database."""
+    table, rows, issues = read_and_parse(path, progress)
+    if table is None:
+        plan = Plan()
+        plan.issues.extend(issues)
+        return plan
+    empty = InventoryState({}, {}, {}, {})
+    return build_plan(rows, table.keys, empty, box, retire_missing=False, issues=issues)
+
+
+async def import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, dry_run: bool = False,
+                      retire_missing: bool = True, progress: ProgressFactory = _no_progress) -> ImportOutcome:
+    table, rows, issues = read_and_parse(path, progress)
+    if table is None:
+        plan = Plan()
+        plan.issues.extend(issues)
+        return ImportOutcome(plan, False)
+    async with AsyncSession(engine) as session:
+        state = await load_state(session)
+    plan = build_plan(rows, table.keys, state, box, retire_missing=retire_missing, issues=issues)
+    if not plan.ok or dry_run or plan.empty:
+        return ImportOutcome(plan, False)
+    total = len(plan.point_new) + len(plan.camera_new) + len(plan.camera_changed)
+    await apply_plan(engine, plan, progress=progress("write", total))
+    return ImportOutcome(plan, True)

@@ -1,0 +1,129 @@
+"""User-facing messages about inventory data, in Simplified Chinese (default) and English."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # file level
+    "file_not_found": ("找不到文件 {path}", "file not found: {path}"),
+    "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx）", "unsupported file type {path} (use .csv or .xlsx)"),
+    "file_encoding": ("无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）", "cannot decode the file (UTF-8, UTF-8 with BOM and GB18030/GBK are supported)"),
+    "file_unreadable": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
+    "file_empty": ("文件没有表头行", "the file has no header row"),
+    "header_unknown": ("未识别的列“{column}”，已忽略", "unknown column '{column}', ignored"),
+    "header_duplicate": ("列“{column}”重复出现", "column '{column}' appears twice"),
+    "header_missing": ("缺少必需的列：{columns}", "required column(s) missing: {columns}"),
+    "header_no_address": ("缺少摄像机地址列：需要“IP地址”或“RTSP地址”", "no camera address column: need 'host' or 'rtsp_url'"),
+    # cell level
+    "required": ("不能为空", "must not be empty"),
+    "too_long": ("过长（最多 {max} 个字符）", "too long (at most {max} characters)"),
+    "bad_int": ("“{value}”不是整数", "'{value}' is not a whole number"),
+    "bad_port": ("端口 {value} 超出范围 1-65535", "port {value} is outside 1-65535"),
+    "bad_float": ("“{value}”不是数字", "'{value}' is not a number"),
+    "bad_lon": ("经度 {value} 超出范围 -180..180", "longitude {value} is outside -180..180"),
+    "bad_lat": ("纬度 {value} 超出范围 -90..90", "latitude {value} is outside -90..90"),
+    "lonlat_outside_china": ("坐标 ({lon}, {lat}) 不在中国境内，请检查经纬度是否写反", "coordinates ({lon}, {lat}) are outside China; are longitude and latitude swapped?"),
+    "lonlat_pair": ("经度和纬度须同时填写", "give both longitude and latitude, or neither"),
+    "bad_bool": ("“{value}”不是 是/否", "'{value}' is not yes/no"),
+    "bad_lifecycle": ("状态“{value}”无效（在用/维护/退役）", "status '{value}' is invalid (active/maintenance/retired)"),
+    "bad_date": ("日期“{value}”无法识别（例如 2024-05-01）", "date '{value}' is not recognised (e.g. 2024-05-01)"),
+    "bad_host": ("“{value}”不是有效的 IP 地址或主机名", "'{value}' is not a valid IP address or host name"),
+    "bad_rtsp_url": ("“{value}”不是有效的 RTSP 地址（rtsp://主机[:端口]/路径）", "'{value}' is not a valid RTSP URL (rtsp://host[:port]/path)"),
+    "rtsp_url_conflict": ("RTSP地址与“{column}”列不一致", "the RTSP URL disagrees with column '{column}'"),
+    "bad_mac": ("“{value}”不是有效的 MAC 地址", "'{value}' is not a valid MAC address"),
+    "bad_parent": ("上联设备“{value}”格式应为 名称@IP 或 IP", "upstream device '{value}' must be name@address or address"),
+    "number_gb_id": ("国标编码在 Excel 中被存为数字，已丢失精度；请将该列设为文本格式", "the GB ID was stored as a number by Excel and lost digits; format the column as text"),
+    "camera_without_point": ("有摄像机信息但缺少点位名称", "camera data given without a point name"),
+    "camera_without_address": ("有摄像机信息但缺少 IP地址/RTSP地址", "camera data given without an address"),
+    # region codes
+    "region_code_length": ("区划代码“{value}”应为 {want} 位或 12 位数字", "region code '{value}' must have {want} or 12 digits"),
+    "region_code_county_zero": ("区划代码“{value}”的县级部分为 0", "region code '{value}' has a zero county part"),
+    "region_code_level": ("区划代码“{value}”是{actual}级代码，不是{level}级", "region code '{value}' is a {actual} code, not a {level} code"),
+    "region_code_invalid": ("区划代码“{value}”无效（12 位数字，或由字母数字-_组成的自定义代码）", "region code '{value}' is invalid (12 digits, or a custom code of letters, digits, - and _)"),
+    "region_parent_mismatch": ("区划代码 {code} 不属于上级 {parent}", "region code {code} does not belong to its parent {parent}"),
+    "region_name_conflict": ("区划代码 {code} 已在第 {other_row} 行对应“{other}”，此处为“{name}”", "region code {code} is '{other}' on row {other_row} but '{name}' here"),
+    "region_parent_conflict": ("“{name}”（{code}）在第 {other_row} 行属于另一上级", "'{name}' ({code}) has another parent on row {other_row}"),
+    "region_ambiguous": ("“{name}”在同一上级下对应多个区划代码（{codes}），请填写代码", "'{name}' maps to several codes under one parent ({codes}); give the code"),
+    "region_level_conflict": ("区划代码 {code} 在数据库中是{actual}级", "region code {code} is a {actual} in the database"),
+    # GB ids
+    "gb_not_digits": ("国标编码“{value}”应只含数字", "GB ID '{value}' must contain digits only"),
+    "gb_length": ("国标编码“{value}”应为 20 位，实为 {length} 位", "GB ID '{value}' must have 20 digits, not {length}"),
+    "gb_province": ("国标编码“{value}”的省级代码 {province} 不存在", "GB ID '{value}' has no such province code {province}"),
+    "gb_type": ("国标编码“{value}”的类型码 {type_code} 不是前端设备（111-199）", "GB ID '{value}' has type {type_code}, not a front-end device (111-199)"),
+    "gb_county_mismatch": ("国标编码 {value} 的中心编码 {gb_county} 与所属县 {county} 不符", "GB ID {value}: centre code {gb_county} contradicts the camera's county {county}"),
+    "gb_not_video": ("国标编码 {value} 的类型 {type_code}（{type_name}）不是视频设备", "GB ID {value}: type {type_code} ({type_name}) is not a video device"),
+    # cross-row
+    "duplicate_gb_id": ("国标编码 {value} 与第 {other_row} 行重复", "GB ID {value} repeats row {other_row}"),
+    "duplicate_address": ("摄像机地址 {value} 与第 {other_row} 行重复", "camera address {value} repeats row {other_row}"),
+    "point_conflict": ("点位“{point}”的{field}与第 {other_row} 行不一致", "point '{point}': {field} disagrees with row {other_row}"),
+    "db_gb_conflict": ("国标编码 {value} 已属于另一台摄像机（编号 {camera_id}）", "GB ID {value} already belongs to another camera (id {camera_id})"),
+    "db_address_conflict": ("地址 {value} 已属于另一台摄像机（编号 {camera_id}）", "address {value} already belongs to another camera (id {camera_id})"),
+    "parent_conflict": ("上联设备地址 {value} 在第 {other_row} 行名称不同", "upstream device {value} has another name on row {other_row}"),
+    "password_env_missing": ("密码引用的环境变量 {name} 未设置", "password refers to environment variable {name}, which is not set"),
+    "no_secret_key": ("文件含密码，但没有加密密钥：设置 CAMWATCH_SECRET_KEY 或配置 secrets.key_file（camwatch init 会生成）", "the file has passwords but no encryption key is set: set CAMWATCH_SECRET_KEY or secrets.key_file (camwatch init makes one)"),
+}
+
+FIELD_NAMES: dict[str, tuple[str, str]] = {
+    "kind": ("点位类型", "point kind"),
+    "lon": ("经度", "longitude"),
+    "lat": ("纬度", "latitude"),
+    "planned": ("是否规划", "planned"),
+}
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A problem with the input, located by row (1 = header row) and column header."""
+
+    severity: Severity
+    code: str
+    row: int | None = None
+    column: str | None = None
+    params: dict[str, object] = field(default_factory=dict)
+
+    def message(self, lang: str = "zh") -> str:
+        zh, en = MESSAGES.get(self.code, (self.code, self.code))
+        template = en if lang == "en" else zh
+        params = dict(self.params)
+        if "field" in params:
+            names = FIELD_NAMES.get(str(params["field"]))
+            if names:
+                params["field"] = names[1] if lang == "en" else names[0]
+        try:
+            return template.format(**params)
+        except (KeyError, IndexError):
+            return template
+
+    def render(self, lang: str = "zh") -> str:
+        where = []
+        if lang == "en":
+            sev = "error" if self.severity is Severity.ERROR else "warning"
+            if self.row is not None:
+                where.append(f"row {self.row}")
+            if self.column:
+                where.append(f"column '{self.column}'")
+        else:
+            sev = "错误" if self.severity is Severity.ERROR else "警告"
+            if self.row is not None:
+                where.append(f"第 {self.row} 行")
+            if self.column:
+                where.append(f"列“{self.column}”")
+        loc = ", ".join(where) if lang == "en" else "，".join(where)
+        sep = ": " if lang == "en" else "："
+        return f"{sev}{sep}{loc}{sep if loc else ''}{self.message(lang)}"
+
+    def as_dict(self, lang: str = "zh") -> dict[str, object]:
+        return {
+            "severity": self.severity.value,
+            "code": self.code,
+            "row": self.row,
+            "column": self.column,
+            "message": self.message(lang),
+        }

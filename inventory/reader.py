@@ -1,0 +1,129 @@
+"""Reading inventory files: CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) and XLSX."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from inventory.columns import column_for, is_ignored
+from inventory.messages import Issue, Severity
+
+CellValue = str | int | float | object
+
+
+class FileProblem(Exception):
+    """The file as a whole cannot be read; carries an :class:`Issue`."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.code)
+        self.issue = issue
+
+
+@dataclass(frozen=True, slots=True)
+class RawRow:
+    number: int  # spreadsheet row number; the header is row 1
+    values: dict[str, CellValue]
+
+
+@dataclass(slots=True)
+class Table:
+    headers: list[str]
+    keys: dict[str, str]  # canonical key -> header as written in the file
+    rows: list[RawRow]
+    issues: list[Issue] = field(default_factory=list)
+
+
+def _err(code: str, **params: object) -> FileProblem:
+    return FileProblem(Issue(Severity.ERROR, code, params=params))
+
+
+def decode_csv_bytes(data: bytes) -> str:
+    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK and GB2312)."""
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    raise _err("file_encoding")
+
+
+def _iter_csv(path: Path) -> Iterator[tuple[int, list[CellValue]]]:
+    text = decode_csv_bytes(path.read_bytes())
+    try:
+        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
+    except csv.Error:
+        dialect = csv.excel
+    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    try:
+        for row in reader:
+            yield reader.line_num, list(row)
+    except csv.Error as exc:
+        raise _err("file_unreadable", reason=str(exc)) from None
+
+
+def _iter_xlsx(path: Path) -> Iterator[tuple[int, list[CellValue]]]:
+    from openpyxl import load_workbook
+
+    try:
+        wb = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for a broken file
+        raise _err("file_unreadable", reason=str(exc) or type(exc).__name__) from None
+    try:
+        ws = wb.worksheets[0]
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
+            yield number, ["" if v is None else v for v in row]
+    finally:
+        wb.close()
+
+
+def _is_blank(cells: list[CellValue]) -> bool:
+    return all((c is None) or (isinstance(c, str) and not c.strip()) for c in cells)
+
+
+def read_table(path: str | Path) -> Table:
+    """Read a whole inventory file into raw rows keyed by canonical column keys."""
+    p = Path(path)
+    if not p.exists():
+        raise _err("file_not_found", path=str(p))
+    suffix = p.suffix.lower()
+    if suffix == ".csv":
+        source = _iter_csv(p)
+    elif suffix in (".xlsx", ".xlsm"):
+        source = _iter_xlsx(p)
+    else:
+        raise _err("file_format", path=str(p))
+
+    issues: list[Issue] = []
+    headers: list[str] | None = None
+    index: dict[int, str] = {}
+    keys: dict[str, str] = {}
+    rows: list[RawRow] = []
+    for number, cells in source:
+        if headers is None:
+            if _is_blank(cells):
+                continue
+            headers = [str(c).strip() for c in cells]
+            for i, h in enumerate(headers):
+                key = column_for(h)
+                if key is None:
+                    if not is_ignored(h):
+                        issues.append(Issue(Severity.WARNING, "header_unknown", row=number, column=h, params={"column": h}))
+                    continue
+                if key in keys:
+                    issues.append(Issue(Severity.ERROR, "header_duplicate", row=number, column=h, params={"column": h}))
+                    continue
+                keys[key] = h
+                index[i] = key
+            continue
+        if _is_blank(cells):
+            continue
+        values: dict[str, CellValue] = {}
+        for i, key in index.items():
+            values[key] = cells[i] if i < len(cells) else ""
+        rows.append(RawRow(number, values))
+    if headers is None:
+        raise _err("file_empty")
+    return Table(headers=headers, keys=keys, rows=rows, issues=issues)

@@ -1,0 +1,353 @@
+"""One inventory row: raw cells in, typed record (or located issues) out. Pure functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from inventory.columns import CAMERA_MARKERS
+from inventory.gbid import GbIdError, parse_gb_id
+from inventory.messages import Issue, Severity
+from inventory.models import Lifecycle, RegionLevel
+from inventory.reader import CellValue, RawRow
+from inventory.regions import RegionCodeError, parse_code
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
+_MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
+_TRUE = {"是", "y", "yes", "true", "1", "规划", "已规划", "√", "t"}
+_FALSE = {"否", "n", "no", "false", "0", "未规划", "不规划", "×", "f"}
+LIFECYCLE_WORDS = {
+    Lifecycle.ACTIVE: {"在用", "正常", "启用", "在线", "active", "在建"},
+    Lifecycle.MAINTENANCE: {"维护", "维修", "检修", "maintenance"},
+    Lifecycle.RETIRED: {"退役", "停用", "拆除", "报废", "retired"},
+}
+LIFECYCLE_ZH = {Lifecycle.ACTIVE: "在用", Lifecycle.MAINTENANCE: "维护", Lifecycle.RETIRED: "退役"}
+MAX_LEN = {
+    "county": 128, "township": 128, "village": 128, "point": 128, "point_kind": 64,
+    "name": 128, "host": 255, "rtsp_path": 512, "username": 128, "password": 256,
+    "vendor": 64, "model": 128, "firmware": 128, "serial": 128, "contractor": 128, "parent": 300,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RegionIn:
+    name: str
+    code: str | None  # normalised; None when the file gave none
+    standard: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PointIn:
+    name: str
+    kind: str | None
+    planned: bool | None  # None: not given
+    lon: float | None
+    lat: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class ParentIn:
+    name: str
+    host: str
+
+
+@dataclass(frozen=True, slots=True)
+class CameraIn:
+    name: str
+    gb_id: str | None
+    host: str
+    rtsp_port: int
+    rtsp_path: str
+    onvif_port: int | None
+    username: str | None
+    password: str | None = field(repr=False)
+    vendor: str | None
+    model: str | None
+    firmware: str | None
+    serial: str | None
+    mac: str | None
+    contractor: str | None
+    lifecycle: Lifecycle
+    parent: ParentIn | None
+    installed_on: dt.date | None
+
+    @property
+    def address(self) -> tuple[str, int, str]:
+        return (self.host, self.rtsp_port, self.rtsp_path)
+
+
+@dataclass(frozen=True, slots=True)
+class RowIn:
+    row: int
+    county: RegionIn
+    township: RegionIn
+    village: RegionIn
+    point: PointIn
+    camera: CameraIn | None
+
+
+def cell_text(value: CellValue) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def format_address(address: tuple[str, int, str]) -> str:
+    host, port, path = address
+    h = f"[{host}]" if ":" in host else host
+    return f"{h}:{port}{path}"
+
+
+class _RowParser:
+    def __init__(self, raw: RawRow, headers: dict[str, str]) -> None:
+        self.raw = raw
+        self.headers = headers
+        self.issues: list[Issue] = []
+
+    def issue(self, key: str, msg: str, severity: Severity = Severity.ERROR, /, **params: object) -> None:
+        self.issues.append(Issue(severity, msg, self.raw.number, self.headers.get(key, key), params))
+
+    def text(self, key: str) -> str:
+        v = cell_text(self.raw.values.get(key, ""))
+        limit = MAX_LEN.get(key)
+        if limit is not None and len(v) > limit:
+            self.issue(key, "too_long", max=limit)
+        return v
+
+    def opt(self, key: str) -> str | None:
+        return self.text(key) or None
+
+    def integer(self, key: str, *, port: bool = False) -> int | None:
+        t = self.text(key)
+        if not t:
+            return None
+        try:
+            n = int(t)
+        except ValueError:
+            self.issue(key, "bad_int", value=t)
+            return None
+        if port and not 1 <= n <= 65535:
+            self.issue(key, "bad_port", value=t)
+            return None
+        return n
+
+    def number(self, key: str, lo: float, hi: float, code: str) -> float | None:
+        t = self.text(key)
+        if not t:
+            return None
+        try:
+            f = float(t)
+        except ValueError:
+            self.issue(key, "bad_float", value=t)
+            return None
+        if not lo <= f <= hi or f != f:
+            self.issue(key, code, value=t)
+            return None
+        return f
+
+    def region(self, key: str, code_key: str, level: RegionLevel) -> RegionIn:
+        name = self.text(key)
+        if not name:
+            self.issue(key, "required")
+        code_txt = self.text(code_key)
+        if not code_txt:
+            return RegionIn(name, None)
+        try:
+            code = parse_code(code_txt, level)
+        except RegionCodeError as exc:
+            self.issues.append(Issue(Severity.ERROR, exc.code, self.raw.number, self.headers.get(code_key, code_key), dict(exc.params)))
+            return RegionIn(name, None)
+        return RegionIn(name, code.value, code.standard)
+
+    def boolean(self, key: str) -> bool | None:
+        t = self.text(key).lower()
+        if not t:
+            return None
+        if t in _TRUE:
+            return True
+        if t in _FALSE:
+            return False
+        self.issue(key, "bad_bool", value=t)
+        return None
+
+    def lifecycle(self) -> Lifecycle:
+        t = self.text("lifecycle").lower()
+        if not t:
+            return Lifecycle.ACTIVE
+        for lc, words in LIFECYCLE_WORDS.items():
+            if t in words:
+                return lc
+        self.issue("lifecycle", "bad_lifecycle", value=t)
+        return Lifecycle.ACTIVE
+
+    def date(self, key: str) -> dt.date | None:
+        v = self.raw.values.get(key, "")
+        if isinstance(v, dt.datetime):
+            return v.date()
+        if isinstance(v, dt.date):
+            return v
+        t = cell_text(v)
+        if not t:
+            return None
+        for fmt in ("%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%Y%m%d", "%Y年%m月%d日", "%Y-%m-%d %H:%M:%S"):
+            try:
+                return dt.datetime.strptime(t, fmt).date()
+            except ValueError:
+                continue
+        self.issue(key, "bad_date", value=t)
+        return None
+
+    def host(self, key: str, value: str) -> str | None:
+        v = value.strip("[]")
+        try:
+            return str(ipaddress.ip_address(v))
+        except ValueError:
+            pass
+        if _HOSTNAME.match(v) and not v.replace(".", "").isdigit():
+            return v.lower()
+        self.issue(key, "bad_host", value=value)
+        return None
+
+
+def parse_row(raw: RawRow, headers: dict[str, str]) -> tuple[RowIn | None, list[Issue]]:
+    """Parse one raw row. Returns the record (None when it has errors) and its issues."""
+    p = _RowParser(raw, headers)
+    county = p.region("county", "county_code", RegionLevel.COUNTY)
+    township = p.region("township", "township_code", RegionLevel.TOWNSHIP)
+    village = p.region("village", "village_code", RegionLevel.VILLAGE)
+    point_name = p.text("point")
+    lon = p.number("lon", -180, 180, "bad_lon")
+    lat = p.number("lat", -90, 90, "bad_lat")
+    if (lon is None) != (lat is None) and not p.issues:
+        p.issue("lon" if lon is None else "lat", "lonlat_pair")
+    elif lon is not None and lat is not None and not (73 <= lon <= 136 and 3 <= lat <= 54):
+        p.issue("lon", "lonlat_outside_china", Severity.WARNING, lon=lon, lat=lat)
+    point = PointIn(point_name, p.opt("point_kind"), p.boolean("planned"), lon, lat)
+
+    has_camera = any(cell_text(raw.values.get(k, "")) for k in CAMERA_MARKERS)
+    camera: CameraIn | None = None
+    if not point_name:
+        p.issue("point", "camera_without_point" if has_camera else "required")
+    if has_camera:
+        camera = _parse_camera(p, point_name)
+    if any(i.severity is Severity.ERROR for i in p.issues):
+        return None, p.issues
+    return RowIn(raw.number, county, township, village, point, camera), p.issues
+
+
+def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
+    gb_raw = p.raw.values.get("gb_id", "")
+    gb_id: str | None = None
+    if isinstance(gb_raw, (int, float)) and not isinstance(gb_raw, bool) and len(cell_text(gb_raw)) != 20:
+        p.issue("gb_id", "number_gb_id")
+    elif isinstance(gb_raw, float):
+        p.issue("gb_id", "number_gb_id")
+    else:
+        t = cell_text(gb_raw)
+        if t:
+            try:
+                gb_id = parse_gb_id(t).value
+            except GbIdError as exc:
+                p.issue("gb_id", exc.code, **exc.params)
+
+    host_txt = p.text("host")
+    port = p.integer("rtsp_port", port=True)
+    path_txt = p.text("rtsp_path")
+    username = p.opt("username")
+    password = p.opt("password")
+    url_txt = p.text("rtsp_url")
+    host: str | None = p.host("host", host_txt) if host_txt else None
+    if url_txt:
+        parts = _split_rtsp_url(p, url_txt)
+        if parts is not None:
+            u_host, u_port, u_path, u_user, u_pass = parts
+            for key, mine, theirs in (("host", host, u_host), ("rtsp_port", port, u_port), ("rtsp_path", path_txt or None, u_path if path_txt else None), ("username", username, u_user), ("password", password, u_pass)):
+                if mine is not None and theirs is not None and mine != theirs:
+                    p.issue("rtsp_url", "rtsp_url_conflict", column=p.headers.get(key, key))
+            host = host or u_host
+            port = port or u_port
+            path_txt = path_txt or u_path
+            username = username or u_user
+            password = password or u_pass
+    if host is None:
+        if not host_txt and not url_txt:
+            p.issue("host", "camera_without_address")
+        return None
+    path = path_txt or "/"
+    if not path.startswith("/"):
+        path = "/" + path
+    mac = p.opt("mac")
+    if mac is not None:
+        if not _MAC.match(mac):
+            p.issue("mac", "bad_mac", value=mac)
+        else:
+            hexes = re.sub(r"[^0-9A-Fa-f]", "", mac).upper()
+            mac = ":".join(hexes[i : i + 2] for i in range(0, 12, 2))
+    parent: ParentIn | None = None
+    parent_txt = p.text("parent")
+    if parent_txt:
+        name, _, addr = parent_txt.rpartition("@")
+        addr = addr.strip()
+        checker = _RowParser(p.raw, p.headers)
+        parent_host = checker.host("parent", addr) if addr else None
+        if parent_host is None:
+            p.issue("parent", "bad_parent", value=parent_txt)
+        else:
+            parent = ParentIn(name.strip() or parent_host, parent_host)
+    return CameraIn(
+        name=p.text("name") or point_name,
+        gb_id=gb_id,
+        host=host,
+        rtsp_port=port or 554,
+        rtsp_path=path,
+        onvif_port=p.integer("onvif_port", port=True),
+        username=username,
+        password=password,
+        vendor=p.opt("vendor"),
+        model=p.opt("model"),
+        firmware=p.opt("firmware"),
+        serial=p.opt("serial"),
+        mac=mac,
+        contractor=p.opt("contractor"),
+        lifecycle=p.lifecycle(),
+        parent=parent,
+        installed_on=p.date("installed_on"),
+    )
+
+
+def _split_rtsp_url(p: _RowParser, url: str) -> tuple[str, int | None, str | None, str | None, str | None] | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        p.issue("rtsp_url", "bad_rtsp_url", value=_redacted(url))
+        return None
+    if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
+        p.issue("rtsp_url", "bad_rtsp_url", value=_redacted(url))
+        return None
+    host = p.host("rtsp_url", parts.hostname)
+    if host is None:
+        return None
+    path = parts.path or None
+    if parts.query:
+        path = (path or "/") + "?" + parts.query
+    user = unquote(parts.username) if parts.username else None
+    pw = unquote(parts.password) if parts.password is not None else None
+    return host, port, path, user, pw
+
+
+def _redacted(url: str) -> str:
+    from probes.redact import redact_url
+
+    return redact_url(url)
