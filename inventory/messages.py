@@ -41,7 +41,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "region_code_length": ("区划代码“{value}”应为 {want} 位或 12 位数字", "region code '{value}' must have {want} or 12 digits"),
     "region_code_county_zero": ("区划代码“{value}”的县级部分为 0", "region code '{value}' has a zero county part"),
     "region_code_level": ("区划代码“{value}”是{actual}级代码，不是{level}级", "region code '{value}' is a {actual} code, not a {level} code"),
-    "region_code_invalid": ("区划代码“{value}”无效（12 位数字，或由字母数字-_组成的自定义代码）", "region code '{value}' is invalid (12 digits, or a custom code of letters, digits, - and _)"),
+    "region_code_invalid": ("区划代码“{value}”无效（12 位数字，或以字母开头、由字母数字-_组成的自定义代码）", "region code '{value}' is invalid (12 digits, or a custom code starting with a letter: letters, digits, - and _)"),
     "region_parent_mismatch": ("区划代码 {code} 不属于上级 {parent}", "region code {code} does not belong to its parent {parent}"),
     "region_name_conflict": ("区划代码 {code} 已在第 {other_row} 行对应“{other}”，此处为“{name}”", "region code {code} is '{other}' on row {other_row} but '{name}' here"),
     "region_parent_conflict": ("“{name}”（{code}）在第 {other_row} 行属于另一上级", "'{name}' ({code}) has another parent on row {other_row}"),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from inventory.gbid import gb_warnings, parse_gb_id
 from inventory.messages import Issue, Severity
 from inventory.models import Lifecycle, RegionLevel
-from inventory.regions import check_parent, county_prefix, derive_code
+from inventory.regions import check_ancestor, check_parent, county_prefix, derive_code
 from inventory.rows import CameraIn, RegionIn, RowIn, format_address
 from inventory.secrets import ENV_PREFIX, SecretBox
 from inventory.state import CameraRow, InventoryState
@@ -229,6 +229,11 @@ class _Builder:
                 elif parent is not None and not check_parent(code, level, parent):
                     self.error(row.row, code_col, "region_parent_mismatch", code=code, parent=parent)
                     continue
+                elif level is RegionLevel.VILLAGE:
+                    county = self.resolved.get((row.row, RegionLevel.COUNTY))
+                    if county is not None and not check_ancestor(code, county, RegionLevel.COUNTY):
+                        self.error(row.row, code_col, "region_parent_mismatch", code=code, parent=county)
+                        continue
                 prev = seen.get(code)
                 if prev is not None:
                     p_level, p_name, p_parent, p_row = prev

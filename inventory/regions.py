@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from inventory.models import RegionLevel
 
 _DIGITS = re.compile(r"^\d+$")
-_CUSTOM = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")
+_CUSTOM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 DERIVED_PREFIX = "x"
 PARENT_LEVEL = {
     RegionLevel.VILLAGE: RegionLevel.TOWNSHIP,
@@ -86,13 +86,19 @@ def is_derived(code: str) -> bool:
 
 def check_parent(child: str, child_level: RegionLevel, parent: str) -> bool:
     """True unless two standard codes contradict each other (a village outside its township)."""
-    if not (_DIGITS.match(child) and _DIGITS.match(parent) and len(child) == len(parent) == 12):
-        return True
     if child_level == RegionLevel.VILLAGE:
-        return child[:9] == parent[:9]
+        return check_ancestor(child, parent, RegionLevel.TOWNSHIP)
     if child_level == RegionLevel.TOWNSHIP:
-        return child[:6] == parent[:6]
+        return check_ancestor(child, parent, RegionLevel.COUNTY)
     return True
+
+
+def check_ancestor(child: str, ancestor: str, ancestor_level: RegionLevel) -> bool:
+    """True unless both codes are standard and *child* lies outside *ancestor*."""
+    if not (_DIGITS.match(child) and _DIGITS.match(ancestor) and len(child) == len(ancestor) == 12):
+        return True
+    n = 6 if ancestor_level == RegionLevel.COUNTY else 9
+    return child[:n] == ancestor[:n]
 
 
 def county_prefix(code: str) -> str | None:

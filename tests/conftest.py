@@ -1,0 +1,71 @@
+"""Shared fixtures: real databases (SQLite files and PostgreSQL schemas) on this machine."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+PG_BASE = os.environ.get("CAMWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_available() -> str | None:
+    """None when PostgreSQL answers, else the reason."""
+    import asyncpg
+
+    async def probe() -> None:
+        conn = await asyncpg.connect(PG_BASE.replace("postgresql+asyncpg", "postgresql"), timeout=3)
+        await conn.close()
+
+    try:
+        asyncio.run(probe())
+    except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+@pytest.fixture(scope="session")
+def pg_reason() -> str | None:
+    return _pg_available()
+
+
+def _pg_schema_url(schema: str) -> str:
+    return f"{PG_BASE}?search_path={schema}"
+
+
+def _pg_exec(sql: str) -> None:
+    import asyncpg
+
+    async def run() -> None:
+        conn = await asyncpg.connect(PG_BASE)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]:  # type: ignore[no-untyped-def]
+    """An empty database of each kind: a SQLite file, and a fresh PostgreSQL schema.
+
+    PostgreSQL tests are skipped only when the server is down on a developer machine;
+    CI sets CAMWATCH_REQUIRE_POSTGRES=1 and then a missing server fails the run.
+    """
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'camwatch.db'}"
+        return
+    if pg_reason is not None:
+        if os.environ.get("CAMWATCH_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required but unavailable: {pg_reason}")
+        pytest.skip(f"PostgreSQL not running here ({pg_reason}); CI requires it")
+    schema = "cw_" + uuid.uuid4().hex[:12]
+    _pg_exec(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        _pg_exec(f'DROP SCHEMA "{schema}" CASCADE')
