@@ -1,0 +1,24 @@
+# camwatch: one image for the collector, exporter and web/API (`camwatch run`) and every CLI command.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+# ffmpeg libraries come with opencv-python-headless; ffprobe is handy for operators.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg tini \
+ && rm -rf /var/lib/apt/lists/*
+
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY collector ./collector
+COPY inventory ./inventory
+COPY probes ./probes
+COPY dashboards ./dashboards
+COPY config ./config
+RUN pip install . && useradd --system --uid 10001 --home /data camwatch && mkdir -p /data && chown camwatch /data
+
+USER camwatch
+WORKDIR /data
+# Configure with CAMWATCH_DB (e.g. postgresql://camwatch@db/camwatch), CAMWATCH_SECRET_KEY, and
+# a mounted /data/camwatch.yaml.
+ENTRYPOINT ["tini", "--", "camwatch"]
+CMD ["--help"]
