@@ -1,0 +1,170 @@
+"""Camera state as a pure function: (status, probe outcome, now, policy) -> (status, events).
+
+DESIGN §3: a failure is confirmed by quick re-probes before a camera goes offline; one success
+brings it back; a state interval starts at the first failed (or first successful) probe of the
+change, not at its confirmation; flapping (more than N changes in a window) is flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from probes.base import Cause
+
+
+class State(StrEnum):
+    ONLINE = "online"
+    DEGRADED = "degraded"
+    OFFLINE = "offline"
+    UNKNOWN = "unknown"
+    EXCLUDED = "excluded"
+
+    @property
+    def up(self) -> bool:
+        return self in (State.ONLINE, State.DEGRADED)
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    interval_s: float = 60.0
+    confirm_delays_s: tuple[float, ...] = (5.0, 10.0)  # one re-probe per delay
+    offline_interval_s: float = 15.0
+    flap_changes: int = 4  # more than this many changes ...
+    flap_window_s: float = 1800.0  # ... within this window is flapping
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """Failures seen but not yet confirmed."""
+
+    first_at: dt.datetime
+    failures: int
+    cause: Cause
+
+
+@dataclass(frozen=True, slots=True)
+class Status:
+    state: State = State.UNKNOWN
+    cause: Cause | None = None
+    since: dt.datetime | None = None
+    pending: Pending | None = None
+    changes: tuple[dt.datetime, ...] = ()  # recent up/down change times, for flapping
+    flapping: bool = False
+    video_failed: tuple[str, ...] = ()  # names of failed VQD checks while degraded
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One probe of the fast tier (and, when it ran, of the video tier)."""
+
+    at: dt.datetime  # when the probe started
+    ok: bool
+    cause: Cause | None = None
+    video_failed: tuple[str, ...] | None = None  # None: video not checked by this probe
+
+
+@dataclass(frozen=True, slots=True)
+class Changed:
+    """A new state interval: it starts at ``start`` (maybe earlier than ``confirmed_at``)."""
+
+    old: State
+    new: State
+    cause: Cause | None
+    start: dt.datetime
+    confirmed_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FlappingChanged:
+    flapping: bool
+    at: dt.datetime
+
+
+Event = Changed | FlappingChanged
+
+
+def _flap(status: Status, at: dt.datetime, policy: Policy, counted: bool) -> tuple[Status, list[Event]]:
+    window = dt.timedelta(seconds=policy.flap_window_s)
+    changes = tuple(t for t in status.changes if at - t < window) + ((at,) if counted else ())
+    flapping = status.flapping
+    events: list[Event] = []
+    if not flapping and len(changes) > policy.flap_changes:
+        flapping = True
+        events.append(FlappingChanged(True, at))
+    elif flapping and not counted and (not changes or at - changes[-1] >= window):
+        flapping = False
+        events.append(FlappingChanged(False, at))
+    return replace(status, changes=changes, flapping=flapping), events
+
+
+def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list[Event]]:
+    """Apply one probe outcome. Excluded cameras are not probed (see :func:`set_excluded`)."""
+    if status.state is State.EXCLUDED:
+        return status, []
+    at = outcome.at
+    events: list[Event] = []
+    if outcome.ok:
+        video_failed = status.video_failed if outcome.video_failed is None else outcome.video_failed
+        new = State.DEGRADED if video_failed else State.ONLINE
+        cleared = replace(status, pending=None, video_failed=video_failed if new is State.DEGRADED else ())
+        if status.state is new:
+            s, ev = _flap(cleared, at, policy, counted=False)
+            return s, ev
+        counted = status.state is State.OFFLINE
+        nxt = replace(cleared, state=new, cause=None, since=at)
+        events.append(Changed(status.state, new, None, at, at))
+        nxt, ev = _flap(nxt, at, policy, counted=counted)
+        return nxt, events + ev
+
+    cause = outcome.cause or Cause.PROTOCOL_ERROR
+    if status.state is State.OFFLINE:
+        if cause is status.cause:
+            s, ev = _flap(status, at, policy, counted=False)
+            return s, ev
+        # Still offline, for another reason: a new interval so causes are accounted exactly.
+        nxt = replace(status, cause=cause, since=at)
+        return nxt, [Changed(State.OFFLINE, State.OFFLINE, cause, at, at)]
+
+    pending = status.pending
+    if pending is None:
+        pending = Pending(at, 1, cause)
+    else:
+        pending = Pending(pending.first_at, pending.failures + 1, cause)
+    if pending.failures <= len(policy.confirm_delays_s):
+        return replace(status, pending=pending), []
+    counted = status.state.up
+    nxt = replace(status, state=State.OFFLINE, cause=cause, since=pending.first_at, pending=None, video_failed=())
+    events.append(Changed(status.state, State.OFFLINE, cause, pending.first_at, at))
+    nxt, ev = _flap(nxt, pending.first_at, policy, counted=counted)
+    return nxt, events + ev
+
+
+def next_delay(status: Status, policy: Policy) -> float:
+    """Seconds until this camera's next fast-tier probe."""
+    if status.pending is not None:
+        i = min(status.pending.failures, len(policy.confirm_delays_s)) - 1
+        return policy.confirm_delays_s[i]
+    if status.state is State.OFFLINE:
+        return policy.offline_interval_s
+    return policy.interval_s
+
+
+def set_excluded(status: Status, excluded: bool, at: dt.datetime) -> tuple[Status, list[Event]]:
+    """An exclusion starts (the camera stops being probed) or ends (its state is unknown until probed)."""
+    if excluded and status.state is not State.EXCLUDED:
+        return (replace(status, state=State.EXCLUDED, cause=None, since=at, pending=None),
+                [Changed(status.state, State.EXCLUDED, None, at, at)])
+    if not excluded and status.state is State.EXCLUDED:
+        return (replace(status, state=State.UNKNOWN, cause=None, since=at, pending=None),
+                [Changed(State.EXCLUDED, State.UNKNOWN, None, at, at)])
+    return status, []
+
+
+def set_unknown(status: Status, at: dt.datetime) -> tuple[Status, list[Event]]:
+    """Monitoring stopped for this camera (collector down, shard lost): its time is unknown."""
+    if status.state in (State.UNKNOWN, State.EXCLUDED):
+        return status, []
+    return (replace(status, state=State.UNKNOWN, cause=None, since=at, pending=None),
+            [Changed(status.state, State.UNKNOWN, None, at, at)])
