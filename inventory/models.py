@@ -228,3 +228,13 @@ class ReportSnapshot(Base):
     kind: Mapped[str] = mapped_column(String(32))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     data: Mapped[dict[str, object]] = mapped_column(JSON)
+
+
+class CollectorHeartbeat(Base):
+    """A collector's liveness: on start, time since its last heartbeat is unknown for its cameras."""
+
+    __tablename__ = "collector_heartbeats"
+
+    collector_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,231 @@
+"""The fleet as a whole: workers, start/stop, the control API, the CLI, and ffprobe."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+
+from probes.sim import (
+    MAX_CAMERAS_PER_WORKER,
+    Behaviour,
+    BehaviourError,
+    Fleet,
+    FleetError,
+    Power,
+    address_for,
+)
+
+BASE = "127.63.0.1"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False
+
+
+def _refused(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(2)
+        return s.connect_ex((host, port)) != 0
+
+
+def test_addresses_skip_network_and_broadcast_octets() -> None:
+    assert address_for(0) == "127.20.0.1"
+    assert address_for(253) == "127.20.0.254"
+    assert address_for(254) == "127.20.1.1"
+    assert address_for(0, "127.20.0.250") == "127.20.0.250"
+    assert address_for(5, "127.20.0.250") == "127.20.1.1"
+    with pytest.raises(ValueError):
+        address_for(0, "10.0.0.1")
+    with pytest.raises(ValueError):
+        address_for(10, "127.255.255.250")
+
+
+def test_behaviour_json_round_trip_and_validation() -> None:
+    b = Behaviour(power=Power.HANG, delay_s=0.5, down_intervals=((1.0, 2.5),), clock_skew_s=-3.0)
+    assert Behaviour.from_json(json.loads(json.dumps(b.to_json()))) == b
+    assert Behaviour.from_json({"power": "down"}, base=b) == b.with_(power=Power.DOWN)
+    for bad in ({"power": "sideways"}, {"delay_s": -1}, {"lockout_after": 1.5},
+                {"describe_status": 299}, {"nope": 1}, {"down_intervals": [[3, 1]]},
+                {"video": "yes"}):
+        with pytest.raises(BehaviourError):
+            Behaviour.from_json(bad)
+    flap = Behaviour(flap_up_s=2, flap_down_s=1)
+    assert not flap.is_down_at(3000.5) and flap.is_down_at(3002.5)
+    assert Behaviour(down_intervals=((10, 20),)).is_down_at(15)
+    assert not Behaviour(down_intervals=((10, 20),)).is_down_at(20)
+
+
+def test_worker_limits_are_enforced() -> None:
+    with pytest.raises(ValueError):
+        Fleet(2 * MAX_CAMERAS_PER_WORKER + 2, workers=2)
+    with pytest.raises(ValueError):
+        Fleet(3, workers=4)
+    assert Fleet(20_000).__repr__().count("workers=4") == 1
+
+
+def test_cameras_spread_over_workers_and_stop_cleanly() -> None:
+    fleet = Fleet(600, base_address=BASE, workers=2)
+    fleet.start()
+    try:
+        pids = fleet.worker_pids
+        assert len(set(pids)) == 2 and os.getpid() not in pids
+        cams = fleet.cameras()
+        assert len(cams) == 600 and cams[-1].host == address_for(599, BASE) == "127.63.2.92"
+        for cam in (cams[0], cams[299], cams[300], cams[-1]):
+            assert not _refused(cam.host, cam.rtsp_port)
+            assert not _refused(cam.host, cam.onvif_port)
+        fleet.set_behaviour([0, 599], Behaviour(power=Power.DOWN))
+        assert _refused(cams[0].host, cams[0].rtsp_port)
+        assert _refused(cams[-1].host, cams[-1].onvif_port)
+        assert not _refused(cams[1].host, cams[1].rtsp_port)
+    finally:
+        fleet.stop()
+    assert not fleet.running
+    assert all(_gone(pid) for pid in pids), "no worker may outlive stop()"
+    assert _refused(cams[1].host, cams[1].rtsp_port)
+
+
+def test_a_taken_port_is_a_clear_error() -> None:
+    host = address_for(1, BASE)
+    with socket.socket() as blocker:
+        blocker.bind((host, 8554))
+        blocker.listen(1)
+        fleet = Fleet(3, base_address=BASE, workers=2)
+        with pytest.raises(FleetError, match=rf"{host}:8554 is already in use"):
+            fleet.start()
+        assert not fleet.running
+    # Nothing was left listening by the failed start.
+    assert _refused(address_for(0, BASE), 8554)
+
+
+def test_ffprobe_accepts_describe_and_decodes_h264() -> None:
+    ffprobe = shutil.which("ffprobe")
+    assert ffprobe, "ffprobe is required (Debian package ffmpeg)"
+    with Fleet(2, base_address=BASE, workers=1) as fleet:
+        cam = fleet.camera(1)
+        result = subprocess.run(
+            [ffprobe, "-rtsp_transport", "tcp", "-timeout", "5000000", "-v", "error",
+             "-show_streams", "-of", "json", cam.rtsp_url(with_credentials=True)],
+            capture_output=True, text=True, timeout=30, check=False)
+        assert result.returncode == 0, result.stderr
+        streams = json.loads(result.stdout)["streams"]
+        assert [(s["codec_type"], s["codec_name"], s["width"], s["height"]) for s in streams] == [
+            ("video", "h264", 1920, 1080)]
+        stats = fleet.stats([1]).camera(1)
+        assert stats.describe >= 1 and stats.teardown == 1 and stats.max_sessions_open == 1
+
+
+async def test_control_api_round_trip() -> None:
+    async with Fleet(3, base_address=BASE, workers=2) as fleet:
+        control = await fleet.serve_control("127.0.0.1", 0)
+        try:
+            async with aiohttp.ClientSession(base_url=control.url) as http:
+                async with http.get("/fleet") as resp:
+                    info = await resp.json()
+                assert info["cameras"] == 3 and info["last_address"] == address_for(2, BASE)
+                async with http.get("/cameras/2") as resp:
+                    cam = await resp.json()
+                assert cam["host"] == address_for(2, BASE) and cam["behaviour"]["power"] == "up"
+                assert "password" not in json.dumps(cam) and "admin123" not in json.dumps(cam)
+                async with http.put("/cameras/2/behaviour", json={"power": "down"}) as resp:
+                    assert resp.status == 200 and (await resp.json())["power"] == "down"
+                assert _refused(address_for(2, BASE), 8554)
+                assert await fleet.abehaviour(2) == Behaviour(power=Power.DOWN)
+                async with http.patch("/cameras/2/behaviour", json={"delay_s": 0.2}) as resp:
+                    assert (await resp.json())["power"] == "down"
+                async with http.put("/cameras/2/behaviour", json={}) as resp:
+                    assert (await resp.json()) == Behaviour().to_json()
+                assert not _refused(address_for(2, BASE), 8554)
+                async with http.put("/cameras/2/behaviour", json={"power": 3}) as resp:
+                    assert resp.status == 400
+                async with http.get("/cameras/9/behaviour") as resp:
+                    assert resp.status == 404
+                async with http.get("/cameras/2/stats") as resp:
+                    assert (await resp.json())["index"] == 2
+        finally:
+            await control.close()
+
+
+async def test_command_line_runs_and_stops_on_sigterm() -> None:
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "probes.sim", "--cameras", "3", "--workers", "2",
+        "--base-address", "127.63.1.1", "--control-port", "0", cwd=str(REPO),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    assert proc.stdout is not None
+    try:
+        lines = []
+        while not any(line.startswith("running") for line in lines):
+            line = await asyncio.wait_for(proc.stdout.readline(), 30)
+            assert line, (await proc.stderr.read()).decode() if proc.stderr else ""
+            lines.append(line.decode().strip())
+        assert lines[0].startswith("3 cameras at 127.63.1.1 .. 127.63.1.3")
+        assert not any("admin123" in line for line in lines)
+        control = next(line for line in lines if line.startswith("control API: "))
+        async with (aiohttp.ClientSession() as http,
+                    http.get(control.split(": ", 1)[1] + "/cameras/1") as resp):
+            assert (await resp.json())["host"] == "127.63.1.2"
+        assert not _refused("127.63.1.3", 8554)
+        proc.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(proc.wait(), 20) == 0
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    rest = (await proc.stdout.read()).decode()
+    assert "stopped" in rest
+    started = time.monotonic()
+    while not _refused("127.63.1.3", 8554) and time.monotonic() - started < 5:
+        await asyncio.sleep(0.05)
+    assert _refused("127.63.1.3", 8554)
+
+
+def test_opencv_decodes_a_frame() -> None:
+    import cv2
+
+    with Fleet(1, base_address=BASE, workers=1) as fleet:
+        cam = fleet.camera(0)
+        cap = cv2.VideoCapture(cam.rtsp_url(with_credentials=True), cv2.CAP_FFMPEG,
+                               [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
+                                cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5000])
+        try:
+            ok, frame = cap.read()
+        finally:
+            cap.release()
+        assert ok and frame.shape == (1080, 1920, 3)
+        assert 40 < float(frame.mean()) < 200  # colour bars, not a black picture
+
+
+def test_default_behaviour_stats_and_reset() -> None:
+    with Fleet(4, base_address=BASE, workers=2,
+               default=Behaviour(power=Power.DOWN)) as fleet:
+        assert all(_refused(c.host, c.rtsp_port) for c in fleet.cameras())
+        fleet.set_behaviour(range(4), Behaviour())
+        for index in (0, 3):
+            cam = fleet.camera(index)
+            for _ in range(index + 1):
+                with socket.create_connection((cam.host, cam.rtsp_port), timeout=2) as s:
+                    s.sendall(f"OPTIONS rtsp://{cam.host}/ RTSP/1.0\r\nCSeq: 7\r\n\r\n".encode())
+                    assert s.recv(100).startswith(b"RTSP/1.0 200 OK\r\nCSeq: 7\r\n")
+        time.sleep(0.1)
+        stats = fleet.stats()
+        assert sorted(stats.cameras) == [0, 3]
+        assert stats.camera(3).options == 4 and stats.camera(1).options == 0
+        assert stats.total("options") == 5 and stats.total("max_rtsp_connections") == 1
+        fleet.reset_stats()
+        assert fleet.stats().cameras == {}
