@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from inventory.db import create_engine
-from inventory.models import Camera
-from inventory.secrets import SecretBox, load_key
+from inventory.models import Camera, Device, Lifecycle, Point, Region
+from inventory.secrets import SecretBox, SecretError, load_key
 from probes.base import ProbeTarget
 
 
@@ -41,7 +41,7 @@ async def load_probe_target(engine: AsyncEngine, box: SecretBox, camera_id: int)
     return target_of(cam, box)
 
 
-async def probe_target_async(ctx_obj: Any, camera_id: int) -> ProbeTarget:
+async def probe_target(ctx_obj: Any, camera_id: int) -> ProbeTarget:
     """The target of camera *camera_id*, from a CLI context (anything with ``.settings``)."""
     settings = ctx_obj.settings
     box = SecretBox(load_key(os.environ, settings.secrets.key_file))
@@ -52,6 +52,56 @@ async def probe_target_async(ctx_obj: Any, camera_id: int) -> ProbeTarget:
         await engine.dispose()
 
 
-def probe_target(ctx_obj: Any, camera_id: int) -> ProbeTarget:
-    """Synchronous form of :func:`probe_target_async` (runs its own event loop)."""
-    return asyncio.run(probe_target_async(ctx_obj, camera_id))
+@dataclass(frozen=True, slots=True)
+class RegionLabels:
+    """A camera's place: codes and names of its village, township and county."""
+
+    village: str
+    village_name: str
+    township: str
+    township_name: str
+    county: str
+    county_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoredCamera:
+    id: int
+    name: str
+    point_id: int
+    target: ProbeTarget
+    parent_device_id: int | None
+    contractor: str | None
+    lifecycle: Lifecycle
+    labels: RegionLabels
+
+
+@dataclass(frozen=True, slots=True)
+class MonitoredDevice:
+    id: int
+    name: str
+    host: str
+
+
+async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[MonitoredCamera], list[MonitoredDevice]]:
+    """Every non-retired camera with its resolved credentials and region labels, and the upstream devices."""
+    async with AsyncSession(engine) as s:
+        regions = {r.code: r for r in (await s.execute(select(Region.code, Region.name, Region.parent_code))).all()}
+        points = {p.id: p.village_code for p in (await s.execute(select(Point.id, Point.village_code))).all()}
+        cams = list((await s.execute(select(Camera).where(Camera.lifecycle != Lifecycle.RETIRED))).scalars())
+        devices = [MonitoredDevice(d.id, d.name, d.host) for d in (await s.execute(select(Device))).scalars()]
+    out: list[MonitoredCamera] = []
+    for c in cams:
+        v = regions.get(points.get(c.point_id, ""))
+        t = regions.get(v.parent_code) if v is not None and v.parent_code else None
+        k = regions.get(t.parent_code) if t is not None and t.parent_code else None
+        labels = RegionLabels(
+            v.code if v else "", v.name if v else "", t.code if t else "", t.name if t else "",
+            k.code if k else "", k.name if k else "",
+        )
+        try:
+            target = target_of(c, box)
+        except SecretError:
+            target = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, None, c.id)
+        out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id, c.contractor, Lifecycle(c.lifecycle), labels))
+    return out, devices

@@ -1,0 +1,271 @@
+"""``camwatch probe TARGET``: run the probe ladder once against one camera and print the verdict.
+
+TARGET is an ``rtsp://[user[:password]@]host[:port]/path`` URL or a camera id of the
+inventory. Exit status: 0 online, 1 degraded, 2 offline (2 also for a bad TARGET).
+Passwords never reach the output: URLs are redacted and the password itself is
+masked wherever a camera might echo it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import inspect
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
+from urllib.parse import unquote, urlsplit
+
+import click
+
+from collector.cli.context import CliContext
+from probes.base import Cause, ProbeTarget
+from probes.redact import redact_url
+
+T = TypeVar("T")
+
+EXIT_CODES = {"online": 0, "degraded": 1, "offline": 2}
+
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    "online": ("在线", "online"),
+    "degraded": ("降级（画面异常）", "degraded (picture problem)"),
+    "offline": ("离线", "offline"),
+}
+CAUSE_WORDS: dict[Cause, tuple[str, str]] = {
+    Cause.UNREACHABLE: ("网络不通", "network unreachable"),
+    Cause.REFUSED: ("端口不通", "port closed (connection refused)"),
+    Cause.TIMEOUT: ("无响应（超时）", "no answer (timeout)"),
+    Cause.AUTH_FAILED: ("密码错误", "wrong user name or password"),
+    Cause.STREAM_UNAVAILABLE: ("码流不可用", "stream unavailable"),
+    Cause.PROTOCOL_ERROR: ("协议错误", "protocol error"),
+    Cause.ONVIF_AUTH_FAILED: ("ONVIF 认证失败", "ONVIF login failed"),
+    Cause.ONVIF_ERROR: ("ONVIF 异常", "ONVIF error"),
+    Cause.NO_VIDEO: ("无视频画面", "no video"),
+    Cause.UPSTREAM_DOWN: ("上级设备离线", "upstream device down"),
+}
+LABELS: dict[str, tuple[str, str]] = {
+    "probing": ("探测", "probing"),
+    "verdict": ("结论", "verdict"),
+    "warning": ("警告", "warning"),
+    "device": ("设备", "device"),
+    "clock": ("时钟偏差", "clock offset"),
+    "video": ("画面检测", "picture checks"),
+    "no_inventory": (
+        "按摄像机编号探测需要资产清单模块（当前版本不可用）；请改用 rtsp:// 地址",
+        "probing by camera id needs the inventory (not available in this build); give an rtsp:// URL",
+    ),
+    "not_found": ("找不到编号为 {id} 的摄像机", "no camera with id {id}"),
+    "bad_target": (
+        "无效的探测目标 {target}：应为 rtsp://[用户[:密码]@]主机[:端口]/路径 或摄像机编号",
+        "invalid target {target}: give rtsp://[user[:password]@]host[:port]/path or a camera id",
+    ),
+}
+
+
+def register(group: click.Group) -> None:
+    group.add_command(probe_command)
+
+
+def _word(table: dict[Any, tuple[str, str]], key: Any, lang: str) -> str:
+    zh, en = table[key]
+    return en if lang == "en" else zh
+
+
+def parse_rtsp_url(url: str) -> ProbeTarget:
+    """A ProbeTarget from ``rtsp://[user[:pass]@]host[:port]/path`` (user/pass percent-decoded)."""
+    parts = urlsplit(url.strip())
+    if parts.scheme.lower() != "rtsp" or not parts.hostname:
+        raise ValueError("not an rtsp:// URL with a host")
+    port = parts.port or 554  # raises ValueError on a bad port
+    path = parts.path or "/"
+    if parts.query:
+        path += "?" + parts.query
+    for ch in path:
+        if ch.isspace() or not ch.isprintable():
+            raise ValueError("bad character in the path")
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return ProbeTarget(host=parts.hostname, rtsp_port=port, rtsp_path=path, username=user, password=password)
+
+
+class _Scrubber:
+    """Masks credentials in every line we print."""
+
+    def __init__(self, password: str | None) -> None:
+        # Very short passwords are not masked literally (they would mangle digits);
+        # URLs are redacted in any case.
+        self.password = password if password is not None and len(password) >= 4 else None
+
+    def __call__(self, text: str) -> str:
+        text = redact_url(text)
+        if self.password:
+            text = text.replace(self.password, "***")
+        return text
+
+
+def _run(coro: Coroutine[Any, Any, T]) -> T:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a declared dependency
+        return asyncio.run(coro)
+    return uvloop.run(coro)
+
+
+def _lang(obj: CliContext) -> str:
+    if obj.lang_override:
+        return obj.lang_override
+    try:
+        return obj.lang
+    except (SystemExit, Exception):  # noqa: BLE001 - a broken config must not stop a probe
+        return "zh"
+
+
+def _device_json(device: Any) -> dict[str, Any] | None:
+    if device is None:
+        return None
+    if dataclasses.is_dataclass(device) and not isinstance(device, type):
+        return dataclasses.asdict(device)
+    return {k: getattr(device, k, None) for k in ("vendor", "model", "firmware", "serial")}
+
+
+def _video_json(video: Any) -> dict[str, Any] | None:
+    if video is None:
+        return None
+    return {"checks": {c.name: {"ok": bool(c.ok), "score": c.score} for c in video}}
+
+
+def result_json(res: Any) -> dict[str, Any]:
+    return {
+        "state": res.state,
+        "cause": str(res.cause) if res.cause is not None else None,
+        "stages": [
+            {"stage": str(s.stage), "ok": s.ok, "ms": round(s.duration_s * 1000.0, 1), "detail": s.detail}
+            for s in res.stages
+        ],
+        "clock_offset_s": res.clock_offset_s,
+        "device": _device_json(res.device),
+        "video": _video_json(res.video),
+    }
+
+
+def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
+    lines = [f"{_word(LABELS, 'probing', lang)} {target.rtsp_url(with_credentials=True)}"]
+    for s in res.stages:
+        mark = "✓" if s.ok else "✗"
+        cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
+        lines.append(f"  {mark} {str(s.stage):<6} {s.duration_s * 1000.0:8.1f} ms  {cause}{s.detail}")
+    if res.device is not None:
+        dev = _device_json(res.device) or {}
+        fields = " ".join(str(dev.get(k)) for k in ("vendor", "model", "firmware", "serial") if dev.get(k))
+        lines.append(f"  {_word(LABELS, 'device', lang)}: {fields}")
+    if res.clock_offset_s is not None:
+        lines.append(f"  {_word(LABELS, 'clock', lang)}: {res.clock_offset_s:+.1f} s")
+    if res.video is not None:
+        checks = ", ".join(f"{c.name} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
+        lines.append(f"  {_word(LABELS, 'video', lang)}: {checks}")
+    for w in res.warnings:
+        lines.append(f"  {_word(LABELS, 'warning', lang)}: {w}")
+    verdict = _word(STATE_WORDS, res.state, lang)
+    if res.cause is not None:
+        verdict += f"（{_word(CAUSE_WORDS, res.cause, lang)}）" if lang != "en" else f" ({_word(CAUSE_WORDS, res.cause, lang)})"
+    if res.state == "degraded":
+        verdict += ": " + ", ".join(res.failed_checks)
+    sep = "：" if lang != "en" else ": "
+    lines.append(f"{_word(LABELS, 'verdict', lang)}{sep}{verdict}")
+    return lines
+
+
+async def _resolve_and_probe(
+    obj: CliContext,
+    arg: str,
+    lookup: Callable[[CliContext, int], Any] | None,
+    user: str | None,
+    password: str | None,
+    onvif_port: int | None,
+    opts: Any,
+) -> tuple[ProbeTarget, Any]:
+    """The target (from the URL, or the inventory through *lookup*), then the ladder's result."""
+    from probes.ladder import run_ladder
+
+    if lookup is not None:
+        found = lookup(obj, int(arg))
+        if inspect.isawaitable(found):
+            found = await found
+        target: ProbeTarget = found
+        if onvif_port is not None:
+            target = dataclasses.replace(target, onvif_port=onvif_port or None)
+    else:
+        target = dataclasses.replace(parse_rtsp_url(arg), onvif_port=80 if onvif_port is None else onvif_port or None)
+    if user is not None:
+        target = dataclasses.replace(target, username=user)
+    if password is not None:
+        target = dataclasses.replace(target, password=password)
+    return target, await run_ladder(target, opts)
+
+
+@click.command("probe")
+@click.argument("target")
+@click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+@click.option("--video", is_flag=True, help="also grab a frame and check picture quality")
+@click.option("--user", default=None, help="RTSP/ONVIF user (overrides the URL's)")
+@click.option(
+    "--password",
+    default=None,
+    envvar="CAMWATCH_CAMERA_PASSWORD",
+    help="password (overrides the URL's) [env CAMWATCH_CAMERA_PASSWORD]",
+)
+@click.option("--timeout", "timeout_s", type=click.FloatRange(0.05, 600), default=5.0, show_default=True,
+              help="time limit per stage in seconds (the frame stage gets at least 30)")
+@click.option("--onvif-port", type=click.IntRange(0, 65535), default=None,
+              help="ONVIF port for a URL target (default 80; 0 skips ONVIF)")
+@click.pass_obj
+def probe_command(
+    obj: CliContext,
+    target: str,
+    as_json: bool,
+    video: bool,
+    user: str | None,
+    password: str | None,
+    timeout_s: float,
+    onvif_port: int | None,
+) -> None:
+    """Probe one camera (rtsp:// URL or camera id) and print each stage and the verdict.
+
+    Exit status: 0 online, 1 degraded, 2 offline.
+    """
+    from probes.ladder import LadderOptions
+
+    lang = _lang(obj)
+    arg = target.strip()
+    lookup: Callable[[CliContext, int], Any] | None = None
+    if arg.isdigit():
+        try:
+            from inventory.lookup import probe_target as lookup
+        except ImportError:
+            click.echo(_word(LABELS, "no_inventory", lang), err=True)
+            raise SystemExit(2) from None
+    else:
+        try:
+            parse_rtsp_url(arg)
+        except ValueError:
+            click.echo(_word(LABELS, "bad_target", lang).format(target=_Scrubber(password)(arg)), err=True)
+            raise SystemExit(2) from None
+    opts = LadderOptions(
+        video=video,
+        reach_timeout_s=timeout_s,
+        rtsp_timeout_s=timeout_s,
+        onvif_timeout_s=timeout_s,
+        frame_timeout_s=max(timeout_s, 30.0),
+    )
+    try:
+        tgt, res = _run(_resolve_and_probe(obj, arg, lookup, user, password, onvif_port, opts))
+    except LookupError:
+        click.echo(_word(LABELS, "not_found", lang).format(id=arg), err=True)
+        raise SystemExit(2) from None
+    scrub = _Scrubber(tgt.password)
+    if as_json:
+        click.echo(scrub(json.dumps(result_json(res), ensure_ascii=False, default=str)))
+    else:
+        for line in human_lines(tgt, res, lang):
+            click.echo(scrub(line))
+    raise SystemExit(EXIT_CODES[res.state])

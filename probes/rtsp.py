@@ -1,0 +1,383 @@
+"""The ``rtsp`` stage: DESCRIBE the camera's stream and check it has a video track.
+
+OPTIONS is sent only when a camera needs it before DESCRIBE (learned per camera).
+Basic and Digest auth (see :mod:`probes.rtsp_auth`) with the camera's last
+challenge reused, so a healthy camera costs one round trip; one retry on a stale
+nonce. Limited redirects, capped replies, TEARDOWN whenever a Session was given,
+one session per camera at a time and back-off after a failed login (all per-camera
+state is in :class:`probes.rtsp_state.RtspState`, carried by :class:`RtspOptions`).
+
+The caller owns the stage timeout (:mod:`probes.ladder`); ``io_timeout_s`` is only
+a backstop for direct callers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urljoin, urlsplit
+
+from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
+from probes.redact import redact_url
+from probes.rtsp_auth import Challenge, basic_header, choose_challenge, digest_header
+from probes.rtsp_state import CameraKey, RtspState
+from probes.rtsp_wire import ConnectionClosed, Response, RtspConnection, RtspError, build_request
+from probes.sdp import parse_sdp
+
+_STREAM_UNAVAILABLE = frozenset({404, 453, 454, 503})
+_REDIRECT = frozenset({301, 302, 303, 305, 307, 308})
+# Replies of cameras that want OPTIONS (or a "warm" connection) before DESCRIBE.
+_WANTS_OPTIONS = frozenset({400, 405, 455, 501})
+_UNREACHABLE_ERRNOS = frozenset(
+    {errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EHOSTDOWN, errno.ENETDOWN, errno.ETIMEDOUT, errno.EADDRNOTAVAIL}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RtspOptions:
+    """Options of the rtsp stage. ``state`` is shared by every probe using these options."""
+
+    state: RtspState = field(default_factory=RtspState, compare=False)
+    user_agent: str = "camwatch"
+    max_redirects: int = 3
+    max_reply_bytes: int = 65536
+    options_first: bool = False  # always send OPTIONS before DESCRIBE
+    # The caller owns the timeout (the ladder's stage limit). Set this only when calling
+    # the prober without one; expiry maps to `timeout`.
+    io_timeout_s: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class RtspInfo:
+    """Payload of a rtsp result (``ProbeResult.data``); also set on most failures."""
+
+    status: int
+    server: str = ""
+    codec: str | None = None
+    width: int | None = None
+    height: int | None = None
+    auth_scheme: str | None = None  # "basic" | "digest" | None (no auth asked)
+    url: str = ""  # final URL after redirects, credentials redacted
+
+
+class _Failed(Exception):
+    """An RtspError plus the reply that caused it (for RtspInfo on failure)."""
+
+    def __init__(self, cause: Cause, detail: str, info: RtspInfo | None) -> None:
+        super().__init__(detail)
+        self.cause = cause
+        self.detail = detail
+        self.info = info
+
+
+def map_error(exc: BaseException) -> tuple[Cause, str]:
+    """The one place where foreign errors of the rtsp stage become causes."""
+    if isinstance(exc, _Failed | RtspError):
+        return exc.cause, exc.detail
+    if isinstance(exc, ConnectionRefusedError):
+        return Cause.REFUSED, "connection refused"
+    if isinstance(exc, TimeoutError):  # our io_timeout_s backstop (also OSError ETIMEDOUT)
+        if getattr(exc, "errno", None) == errno.ETIMEDOUT:
+            return Cause.UNREACHABLE, "connect timed out"
+        return Cause.TIMEOUT, "no reply in time"
+    if isinstance(exc, ConnectionResetError | BrokenPipeError | ConnectionAbortedError):
+        return Cause.PROTOCOL_ERROR, "connection reset by camera"
+    if isinstance(exc, OSError):
+        if exc.errno in _UNREACHABLE_ERRNOS:
+            return Cause.UNREACHABLE, exc.strerror or "unreachable"
+        if exc.errno is None and "Multiple exceptions" in str(exc):
+            return Cause.UNREACHABLE, "no address answered"
+        return Cause.PROTOCOL_ERROR, f"socket error: {exc.strerror or type(exc).__name__}"
+    if isinstance(exc, UnicodeError | ValueError):
+        return Cause.PROTOCOL_ERROR, "malformed reply"
+    raise exc
+
+
+class _Exchange:
+    """One probe: connections, auth, redirects for one target (not reused)."""
+
+    __slots__ = ("target", "opts", "state", "user", "password", "auth_scheme", "sent_credentials", "key", "first")
+
+    def __init__(self, target: ProbeTarget, opts: RtspOptions, first: RtspConnection | None = None) -> None:
+        self.target = target
+        self.first = first  # an open connection to the target (from the reach stage), or None
+        self.opts = opts
+        self.state = opts.state
+        self.user = target.username
+        self.password = target.password if target.username is not None else None
+        self.auth_scheme: str | None = None
+        self.sent_credentials = False
+        self.key: CameraKey = (target.host, target.rtsp_port)
+        for s in (self.user or "", self.password or ""):
+            if "\r" in s or "\n" in s:
+                raise _Failed(Cause.PROTOCOL_ERROR, "credentials contain a line break", None)
+
+    async def run(self) -> RtspInfo:
+        url = self.target.rtsp_url(redact=False)
+        host, port = self.target.host, self.target.rtsp_port
+        seen = {url}
+        for hop in range(self.opts.max_redirects + 1):
+            loc = await self._on_host(host, port, url)
+            if isinstance(loc, RtspInfo):
+                return loc
+            nxt = urljoin(url, loc)
+            parts = urlsplit(nxt)
+            if parts.scheme.lower() != "rtsp" or not parts.hostname:
+                raise _Failed(Cause.PROTOCOL_ERROR, f"redirect to unsupported URL {redact_url(nxt)[:200]}", None)
+            nhost = parts.hostname
+            nport = parts.port or 554
+            if nhost != self.target.host:
+                self.user = self.password = None  # never hand our credentials to another host
+            hp = f"[{nhost}]" if ":" in nhost else nhost
+            path = (parts.path or "/").replace(" ", "%20")
+            nxt = f"rtsp://{hp}:{nport}{path}" + (f"?{parts.query.replace(' ', '%20')}" if parts.query else "")
+            if nxt in seen:
+                raise _Failed(Cause.PROTOCOL_ERROR, "redirect loop", None)
+            if hop == self.opts.max_redirects:
+                break
+            seen.add(nxt)
+            host, port, url = nhost, nport, nxt
+        raise _Failed(Cause.PROTOCOL_ERROR, f"more than {self.opts.max_redirects} redirects", None)
+
+    async def _on_host(self, host: str, port: int, url: str) -> RtspInfo | str:
+        """DESCRIBE *url* on a new connection; an RtspInfo, or a redirect Location."""
+        ctx = _Conn(self, host, port)
+        first, self.first = self.first, None
+        if first is not None and (host, port) == self.key:
+            ctx.adopt(first)
+        else:
+            if first is not None:
+                first.close()
+            await ctx.connect()
+        akey = ctx.akey
+        try:
+            opts_first = self.opts.options_first or self.state.needs_options(akey)
+            if opts_first:
+                self._check_options(await ctx.call("OPTIONS", url), url)
+            resp = await ctx.call("DESCRIBE", url, "Accept: application/sdp\r\n")
+            if resp.status in _WANTS_OPTIONS and not opts_first:
+                self._check_options(await ctx.call("OPTIONS", url), url)
+                resp = await ctx.call("DESCRIBE", url, "Accept: application/sdp\r\n")
+                if resp.status not in _WANTS_OPTIONS:
+                    self.state.set_needs_options(akey)
+            return self._judge(resp, url)
+        finally:
+            if ctx.session is not None:
+                ctx.teardown(url, ctx.session)
+            ctx.conn.close()
+
+    def _check_options(self, resp: Response, url: str) -> None:
+        if resp.status in (401, 403):
+            self._judge(resp, url)  # raises auth_failed
+
+    def _judge(self, resp: Response, url: str) -> RtspInfo | str:
+        status = resp.status
+        info = RtspInfo(
+            status=status,
+            server=_clean(resp.headers.get("server", "")),
+            auth_scheme=self.auth_scheme,
+            url=redact_url(url) if "@" in url else url,
+        )
+        if 200 <= status < 300:
+            if self.sent_credentials:
+                self.state.record_auth_success((self.target.host, self.target.rtsp_port))
+            try:
+                sdp = parse_sdp(resp.body.decode("utf-8", "replace"))
+            except Exception as exc:  # noqa: BLE001 - the SDP reader never raises; belt and braces
+                raise _Failed(Cause.PROTOCOL_ERROR, f"unreadable SDP ({type(exc).__name__})", info) from None
+            info = RtspInfo(status, info.server, sdp.codec, sdp.width, sdp.height, self.auth_scheme, info.url)
+            if not sdp.has_video:
+                raise _Failed(Cause.STREAM_UNAVAILABLE, "no video track in SDP", info)
+            return info
+        if status in _REDIRECT:
+            loc = resp.headers.get("location")
+            if not loc:
+                raise _Failed(Cause.PROTOCOL_ERROR, f"{status} redirect without Location", info)
+            return loc
+        reason = _clean(resp.reason)
+        if status in (401, 403):
+            detail = f"{status} {reason}".strip()
+            if self.user is None:
+                detail += " (no credentials given)"
+            elif self.sent_credentials:
+                wait = self.state.record_auth_failure(
+                    (self.target.host, self.target.rtsp_port), self.target.username, self.target.password
+                )
+                detail += f"; next login attempt in {wait:.0f} s"
+            raise _Failed(Cause.AUTH_FAILED, detail, info)
+        if status in _STREAM_UNAVAILABLE:
+            raise _Failed(Cause.STREAM_UNAVAILABLE, f"{status} {reason}".strip(), info)
+        raise _Failed(Cause.PROTOCOL_ERROR, f"unexpected status {status} {reason}".strip(), info)
+
+
+class _Conn:
+    """Requests on one connection, answering 401 challenges; reconnects once if closed."""
+
+    __slots__ = ("ex", "conn", "host", "port", "akey", "session", "_reused")
+
+    def __init__(self, ex: _Exchange, host: str, port: int) -> None:
+        self.ex = ex
+        self.conn: RtspConnection = None  # type: ignore[assignment]  # set by adopt() or connect()
+        self.host = host
+        self.port = port
+        self.akey: CameraKey = (host, port)
+        self.session: str | None = None
+        self._reused = False
+
+    def adopt(self, conn: RtspConnection) -> None:
+        """Use a connection opened earlier; treated as reused (reopened once if the camera closed it)."""
+        self.conn = conn
+        self._reused = True
+
+    async def connect(self) -> None:
+        conn = RtspConnection(self.ex.opts.max_reply_bytes)
+        self.conn = conn
+        self._reused = False
+        await asyncio.get_running_loop().create_connection(lambda: conn, self.host, self.port)
+
+    def _auth_line(self, ch: Challenge | None, method: str, url: str) -> str:
+        ex = self.ex
+        if ch is None or ex.user is None:
+            return ""
+        ex.sent_credentials = True
+        ex.auth_scheme = ch.scheme
+        if ch.scheme == "basic":
+            return f"Authorization: {basic_header(ex.user, ex.password or '')}\r\n"
+        nc = ex.state.next_nc(self.akey)
+        return f"Authorization: {digest_header(ch, ex.user, ex.password or '', method, url, nc)}\r\n"
+
+    async def _send(self, method: str, url: str, extra: str, ch: Challenge | None) -> Response:
+        conn = self.conn
+        if conn.closed:
+            await self._reconnect()
+            conn = self.conn
+        cseq = conn.next_cseq()
+        data = build_request(method, url, cseq, self.ex.opts.user_agent, extra + self._auth_line(ch, method, url))
+        reused = self._reused
+        self._reused = True
+        try:
+            resp = await conn.request(data, cseq)
+        except ConnectionClosed as exc:
+            if not reused or exc.got_bytes:
+                raise
+            # The camera closed an idle connection (often right after a 401): once more.
+            await self._reconnect()
+            self._reused = True
+            cseq = self.conn.next_cseq()
+            data = build_request(method, url, cseq, self.ex.opts.user_agent, extra + self._auth_line(ch, method, url))
+            resp = await self.conn.request(data, cseq)
+        sess = resp.headers.get("session")
+        if sess:
+            self.session = sess.partition(";")[0].strip()[:128]
+        return resp
+
+    async def _reconnect(self) -> None:
+        self.conn.close()
+        await self.connect()
+
+    async def call(self, method: str, url: str, extra: str = "") -> Response:
+        """Send *method*; answer a fresh challenge, and retry once on a renewed nonce.
+
+        A renewed nonce is one the camera marks ``stale``, or any new nonce when ours
+        came from the cache of an earlier probe. A 401 to a challenge fetched during
+        this probe with the same nonce means wrong credentials: no second guess, so a
+        camera counting bad logins sees one per probe.
+        """
+        ex = self.ex
+        state = ex.state
+        ch = state.challenge(self.akey) if ex.user is not None else None
+        from_cache = ch is not None
+        resp = await self._send(method, url, extra, ch)
+        renewed_once = False
+        sends = 1
+        while resp.status == 401 and ex.user is not None and sends < 3:
+            new = choose_challenge(list(resp.challenges))
+            if new is None:
+                raise _Failed(Cause.AUTH_FAILED, "401 without a supported challenge", None)
+            if ch is None or new.scheme != ch.scheme:
+                pass  # first answer to this challenge
+            elif renewed_once or ch.scheme != "digest":
+                break
+            elif new.stale or (from_cache and new.nonce != ch.nonce):
+                renewed_once = True
+            else:
+                break
+            state.remember_challenge(self.akey, new)
+            ch = new
+            from_cache = False
+            resp = await self._send(method, url, extra, ch)
+            sends += 1
+        return resp
+
+    def teardown(self, url: str, session: str) -> None:
+        """Send TEARDOWN for *session*; the reply is not awaited (the close follows it)."""
+        conn = self.conn
+        if conn.closed:
+            return
+        ex = self.ex
+        ch = ex.state.challenge(self.akey) if ex.user is not None else None
+        cseq = conn.next_cseq()
+        auth = ""
+        if ch is not None and ex.sent_credentials:
+            auth = self._auth_line(ch, "TEARDOWN", url)
+        conn.send_only(build_request("TEARDOWN", url, cseq, ex.opts.user_agent, f"Session: {session}\r\n{auth}"))
+
+
+def _clean(s: str) -> str:
+    """Camera-supplied text made safe to show: printable, short, no credentials."""
+    if s.isprintable() and "@" not in s:
+        return s[:120]
+    s = "".join(c if c.isprintable() else "?" for c in s[:120])
+    return redact_url(s)
+
+
+@register(Stage.RTSP)
+async def probe(target: ProbeTarget, opts: RtspOptions | None = None, *, conn: RtspConnection | None = None) -> ProbeResult:
+    """DESCRIBE *target*; ok when the stream exists and has a video track.
+
+    *conn*: an open connection to the target's RTSP port to start with (the ladder
+    passes the reach stage's); it is closed when the probe ends, whatever happens.
+    """
+    opts = opts if opts is not None else RtspOptions()
+    t0 = time.perf_counter()
+    state = opts.state
+    key = (target.host, target.rtsp_port)
+    info: RtspInfo | None = None
+    try:
+        left = state.backoff_remaining(key, target.username, target.password)
+        if left > 0:
+            raise _Failed(Cause.AUTH_FAILED, f"backing off after failed login, {left:.0f} s left", None)
+        async with state.session_slot(key):
+            left = state.backoff_remaining(key, target.username, target.password)
+            if left > 0:
+                raise _Failed(Cause.AUTH_FAILED, f"backing off after failed login, {left:.0f} s left", None)
+            ex = _Exchange(target, opts, conn)
+            conn = None  # the exchange owns it now
+            if opts.io_timeout_s is None:
+                info = await ex.run()
+            else:
+                async with asyncio.timeout(opts.io_timeout_s):
+                    info = await ex.run()
+    except (OSError, RtspError, _Failed, ValueError) as exc:  # TimeoutError is an OSError
+        cause, detail = map_error(exc)
+        data = exc.info if isinstance(exc, _Failed) else None
+        if "@" in detail:
+            detail = redact_url(detail)
+        return ProbeResult(Stage.RTSP, False, time.perf_counter() - t0, cause, detail, data)
+    finally:
+        if conn is not None:  # never handed to an exchange (backing off, bad credentials, cancelled)
+            conn.close()
+    detail = _describe_ok(info)
+    return ProbeResult(Stage.RTSP, True, time.perf_counter() - t0, None, detail, info)
+
+
+def _describe_ok(info: RtspInfo) -> str:
+    parts = [info.codec or "video"]
+    if info.width and info.height:
+        parts.append(f"{info.width}x{info.height}")
+    if info.auth_scheme:
+        parts.append(f"{info.auth_scheme} auth")
+    return " ".join(parts)
+

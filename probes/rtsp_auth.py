@@ -1,0 +1,189 @@
+"""RTSP authentication: parsing ``WWW-Authenticate`` challenges and building
+``Authorization`` headers for Basic and Digest (RFC 2617 ``qop=auth``, RFC 2069
+without qop; MD5, MD5-sess and, where a camera offers it, SHA-256 from RFC 7616).
+
+Pure functions and frozen values; the per-camera cache of the last challenge
+lives in :class:`probes.rtsp_state.RtspState`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import random
+from dataclasses import dataclass
+
+_HASHES = {"MD5": hashlib.md5, "MD5-SESS": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-256-SESS": hashlib.sha256}
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    """One parsed challenge of a ``WWW-Authenticate`` header."""
+
+    scheme: str  # "basic" | "digest" | another scheme, lower case
+    realm: str = ""
+    nonce: str = ""
+    opaque: str | None = None
+    algorithm: str | None = None  # as the camera spelled it, or None when absent
+    qop_auth: bool = False  # the camera offered qop=auth (RFC 2617); False means RFC 2069
+    stale: bool = False
+
+
+class ChallengeError(ValueError):
+    """A ``WWW-Authenticate`` header we cannot parse."""
+
+
+def _parse_params(text: str, pos: int) -> dict[str, str]:
+    """Parse ``k=v, k="quoted, v"`` pairs from ``text[pos:]`` (no regexes)."""
+    params: dict[str, str] = {}
+    n = len(text)
+    while pos < n:
+        while pos < n and text[pos] in " \t,":
+            pos += 1
+        if pos >= n:
+            break
+        eq = text.find("=", pos)
+        if eq < 0:
+            raise ChallengeError("auth parameter without '='")
+        key = text[pos:eq].strip().lower()
+        if not key or " " in key:
+            raise ChallengeError("bad auth parameter name")
+        pos = eq + 1
+        while pos < n and text[pos] in " \t":
+            pos += 1
+        if pos < n and text[pos] == '"':
+            pos += 1
+            chunks: list[str] = []
+            while True:
+                end = text.find('"', pos)
+                bs = text.find("\\", pos)
+                if end < 0:
+                    raise ChallengeError("unterminated quoted string")
+                if 0 <= bs < end:
+                    chunks.append(text[pos:bs])
+                    if bs + 1 < n:
+                        chunks.append(text[bs + 1])
+                    pos = bs + 2
+                    continue
+                chunks.append(text[pos:end])
+                pos = end + 1
+                break
+            value = "".join(chunks)
+        else:
+            end = text.find(",", pos)
+            if end < 0:
+                end = n
+            value = text[pos:end].strip()
+            pos = end
+        params[key] = value
+    return params
+
+
+def parse_challenge(header: str) -> Challenge:
+    """Parse one ``WWW-Authenticate`` value such as ``Digest realm="x", nonce="y"``."""
+    text = header.strip()
+    sp = text.find(" ")
+    scheme = (text if sp < 0 else text[:sp]).lower()
+    if not scheme:
+        raise ChallengeError("empty challenge")
+    params = _parse_params(text, len(text) if sp < 0 else sp + 1)
+    if scheme == "digest":
+        if "nonce" not in params:
+            raise ChallengeError("digest challenge without a nonce")
+        qop = params.get("qop")
+        qop_auth = False
+        if qop is not None:
+            qop_auth = any(q.strip().lower() == "auth" for q in qop.split(","))
+        algorithm = params.get("algorithm")
+        if algorithm is not None and algorithm.upper() not in _HASHES:
+            raise ChallengeError(f"unsupported digest algorithm {algorithm[:32]!r}")
+        return Challenge(
+            scheme="digest",
+            realm=params.get("realm", ""),
+            nonce=params["nonce"],
+            opaque=params.get("opaque"),
+            algorithm=algorithm,
+            qop_auth=qop_auth,
+            stale=params.get("stale", "").lower() == "true",
+        )
+    return Challenge(scheme=scheme, realm=params.get("realm", ""))
+
+
+def choose_challenge(headers: list[str]) -> Challenge | None:
+    """The strongest challenge we support among a reply's ``WWW-Authenticate`` headers.
+
+    Digest beats Basic (a Basic password crosses the network in clear). Headers we
+    cannot parse are ignored; ``None`` when nothing usable is offered.
+    """
+    best: Challenge | None = None
+    for h in headers:
+        try:
+            ch = parse_challenge(h)
+        except ChallengeError:
+            continue
+        if ch.scheme == "digest":
+            # Prefer a SHA-256 digest over MD5 only when both are offered.
+            if best is None or best.scheme != "digest" or (ch.algorithm or "").upper().startswith("SHA"):
+                best = ch
+        elif ch.scheme == "basic" and best is None:
+            best = ch
+    return best
+
+
+def basic_header(username: str, password: str) -> str:
+    token = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return "Basic " + token
+
+
+def _h(fn: object, s: str) -> str:
+    return fn(s.encode()).hexdigest()  # type: ignore[operator]
+
+
+def digest_header(
+    ch: Challenge,
+    username: str,
+    password: str,
+    method: str,
+    uri: str,
+    nc: int,
+    cnonce: str | None = None,
+) -> str:
+    """The ``Authorization`` value answering digest challenge *ch* (RFC 2617 / RFC 2069)."""
+    algo = (ch.algorithm or "MD5").upper()
+    fn = _HASHES[algo]
+    ha1 = _h(fn, f"{username}:{ch.realm}:{password}")
+    if ch.qop_auth or algo.endswith("-SESS"):
+        if cnonce is None:
+            cnonce = f"{random.getrandbits(64):016x}"  # a client nonce, not a secret
+    if algo.endswith("-SESS"):
+        ha1 = _h(fn, f"{ha1}:{ch.nonce}:{cnonce}")
+    ha2 = _h(fn, f"{method}:{uri}")
+    parts = [
+        f'Digest username="{_quote(username)}"',
+        f'realm="{_quote(ch.realm)}"',
+        f'nonce="{_quote(ch.nonce)}"',
+        f'uri="{_quote(uri)}"',
+    ]
+    if ch.qop_auth:
+        ncs = f"{nc:08x}"
+        response = _h(fn, f"{ha1}:{ch.nonce}:{ncs}:{cnonce}:auth:{ha2}")
+        parts.append(f'response="{response}"')
+        parts.append(f'cnonce="{cnonce}"')
+        parts.append(f"nc={ncs}")
+        parts.append("qop=auth")
+    else:
+        response = _h(fn, f"{ha1}:{ch.nonce}:{ha2}")
+        parts.append(f'response="{response}"')
+        if cnonce is not None:  # MD5-sess without qop still needs the cnonce
+            parts.append(f'cnonce="{cnonce}"')
+    if ch.algorithm is not None:
+        parts.append(f"algorithm={ch.algorithm}")
+    if ch.opaque is not None:
+        parts.append(f'opaque="{_quote(ch.opaque)}"')
+    return ", ".join(parts)
+
+
+def _quote(s: str) -> str:
+    if '"' in s or "\\" in s:
+        return s.replace("\\", "\\\\").replace('"', '\\"')
+    return s

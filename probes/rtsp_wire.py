@@ -1,0 +1,214 @@
+"""RTSP/1.0 on the wire: one TCP connection as an asyncio Protocol, request bytes,
+and a size-capped reply parser that checks CSeq.
+
+Written for speed: no StreamReader/StreamWriter, no regexes; a reply is parsed
+once, when it is complete. Errors are raised as :class:`RtspError` carrying a
+:class:`~probes.base.Cause`; OSErrors from the socket propagate to the prober,
+which maps them in one place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from probes.base import Cause
+
+
+class RtspError(Exception):
+    """A camera-side failure with its cause (the detail never holds a password)."""
+
+    def __init__(self, cause: Cause, detail: str) -> None:
+        super().__init__(detail)
+        self.cause = cause
+        self.detail = detail
+
+
+class ConnectionClosed(RtspError):
+    """The camera closed the connection before a complete reply."""
+
+    def __init__(self, detail: str = "connection closed by camera", *, got_bytes: bool = False) -> None:
+        super().__init__(Cause.PROTOCOL_ERROR, detail)
+        self.got_bytes = got_bytes
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    status: int
+    reason: str
+    headers: dict[str, str]  # lower-case names; the last value wins
+    challenges: tuple[str, ...]  # every WWW-Authenticate value, in order
+    body: bytes
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name)
+
+
+def build_request(method: str, url: str, cseq: int, user_agent: str, extra: str = "") -> bytes:
+    """Request bytes; *extra* is zero or more complete ``Name: value\\r\\n`` lines."""
+    return f"{method} {url} RTSP/1.0\r\nCSeq: {cseq}\r\nUser-Agent: {user_agent}\r\n{extra}\r\n".encode()
+
+
+def parse_head(head: bytes) -> tuple[int, str, dict[str, str], tuple[str, ...]]:
+    """Parse the status line and headers of a reply (without the blank line)."""
+    text = head.decode("latin-1")
+    lines = text.split("\n")
+    status_line = lines[0].rstrip("\r")
+    if not status_line.startswith("RTSP/"):
+        raise RtspError(Cause.PROTOCOL_ERROR, "not an RTSP reply")
+    parts = status_line.split(" ", 2)
+    if len(parts) < 2 or len(parts[1]) != 3 or not parts[1].isdigit():
+        raise RtspError(Cause.PROTOCOL_ERROR, "bad RTSP status line")
+    status = int(parts[1])
+    reason = parts[2].strip()[:64] if len(parts) > 2 else ""
+    headers: dict[str, str] = {}
+    challenges: list[str] = []
+    last = ""
+    for raw in lines[1:]:
+        line = raw.rstrip("\r")
+        if not line:
+            continue
+        if line[0] in " \t" and last:  # obsolete line folding
+            headers[last] = headers[last] + " " + line.strip()
+            if last == "www-authenticate" and challenges:
+                challenges[-1] = headers[last]
+            continue
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise RtspError(Cause.PROTOCOL_ERROR, "malformed RTSP header line")
+        last = name.strip().lower()
+        value = value.strip()
+        headers[last] = value
+        if last == "www-authenticate":
+            challenges.append(value)
+    return status, reason, headers, tuple(challenges)
+
+
+class RtspConnection(asyncio.Protocol):
+    """One RTSP connection; :meth:`request` sends one request and awaits its reply."""
+
+    __slots__ = ("transport", "_buf", "_waiter", "_closed", "_exc", "_cseq", "_max", "_scan")
+
+    def __init__(self, max_reply_bytes: int = 65536) -> None:
+        self.transport: asyncio.Transport | None = None
+        self._buf = bytearray()
+        self._waiter: asyncio.Future[Response] | None = None
+        self._closed = False
+        self._exc: BaseException | None = None
+        self._cseq = 0
+        self._max = max_reply_bytes
+        self._scan = 0
+
+    # -- asyncio.Protocol --------------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport  # type: ignore[assignment]
+
+    def data_received(self, data: bytes) -> None:
+        self._buf += data
+        if self._waiter is not None and not self._waiter.done():
+            self._try_complete()
+        elif len(self._buf) > self._max:  # unsolicited bytes: keep the cap
+            self._abort(RtspError(Cause.PROTOCOL_ERROR, "unsolicited data from camera"))
+
+    def eof_received(self) -> bool:
+        return False  # close our side too; connection_lost follows
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._closed = True
+        if exc is not None and self._exc is None:
+            self._exc = exc
+        w = self._waiter
+        if w is not None and not w.done():
+            if self._exc is not None:
+                w.set_exception(self._exc)
+            else:
+                w.set_exception(ConnectionClosed(got_bytes=bool(self._buf)))
+
+    # -- client side -------------------------------------------------------------
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def next_cseq(self) -> int:
+        self._cseq += 1
+        return self._cseq
+
+    async def request(self, data: bytes, cseq: int) -> Response:
+        """Send *data* (whose CSeq is *cseq*) and return the matching reply."""
+        if self._closed or self.transport is None:
+            raise ConnectionClosed()
+        loop = asyncio.get_running_loop()
+        self._waiter = waiter = loop.create_future()
+        self._buf.clear()
+        self._scan = 0
+        self.transport.write(data)
+        try:
+            resp = await waiter
+        finally:
+            self._waiter = None
+        got = resp.headers.get("cseq")
+        if got is None:
+            raise RtspError(Cause.PROTOCOL_ERROR, "reply without CSeq")
+        if got.strip() != str(cseq):
+            raise RtspError(Cause.PROTOCOL_ERROR, f"CSeq mismatch (sent {cseq}, got {got[:16]!r})")
+        return resp
+
+    def send_only(self, data: bytes) -> None:
+        """Write without waiting for a reply (TEARDOWN on the way out)."""
+        if not self._closed and self.transport is not None:
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+        self._closed = True
+
+    # -- internals ----------------------------------------------------------------
+    def _abort(self, exc: RtspError) -> None:
+        self._exc = exc
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_exception(exc)
+        if self.transport is not None:
+            self.transport.abort()
+        self._closed = True
+
+    def _try_complete(self) -> None:
+        buf = self._buf
+        end = buf.find(b"\r\n\r\n", self._scan)
+        sep = 4
+        if end < 0:
+            end = buf.find(b"\n\n", self._scan)
+            sep = 2
+        if end < 0:
+            if len(buf) > self._max:
+                self._abort(RtspError(Cause.PROTOCOL_ERROR, f"reply header longer than {self._max} bytes"))
+            else:
+                self._scan = max(0, len(buf) - 3)
+            return
+        if end > self._max:
+            self._abort(RtspError(Cause.PROTOCOL_ERROR, f"reply header longer than {self._max} bytes"))
+            return
+        try:
+            status, reason, headers, challenges = parse_head(bytes(buf[:end]))
+            cl = headers.get("content-length")
+            length = 0
+            if cl is not None:
+                if not cl.strip().isdigit():
+                    raise RtspError(Cause.PROTOCOL_ERROR, "bad Content-Length")
+                length = int(cl)
+        except RtspError as exc:
+            self._abort(exc)
+            return
+        body_start = end + sep
+        if body_start + length > self._max:
+            self._abort(RtspError(Cause.PROTOCOL_ERROR, f"reply larger than {self._max} bytes"))
+            return
+        if len(buf) < body_start + length:
+            self._scan = end  # header found; wait for the body
+            return
+        body = bytes(buf[body_start : body_start + length])
+        del buf[: body_start + length]
+        self._scan = 0
+        assert self._waiter is not None
+        self._waiter.set_result(Response(status, reason, headers, challenges, body))

@@ -1,0 +1,231 @@
+"""``camwatch probe`` against loopback RTSP servers (CliRunner and the real console script)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from collector.cli import build_cli
+from collector.cli.probe_cmd import EXIT_CODES, human_lines, parse_rtsp_url, result_json
+from probes.base import Cause, ProbeResult, ProbeTarget, Stage
+from probes.ladder import LadderResult
+from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, free_port, serve_in_thread
+
+PW = "Zx9#secret/pw@1"  # needs percent-encoding in a URL
+PW_URL = "Zx9%23secret%2Fpw%401"
+KEYS = {"state", "cause", "stages", "clock_offset_s", "device", "video"}
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def digest_server() -> Iterator[RtspTestServer]:
+    with serve_in_thread(ServerConfig(auth="digest", password=PW)) as srv:
+        yield srv
+
+
+def url(srv: RtspTestServer, pw: str = PW_URL) -> str:
+    return f"rtsp://admin:{pw}@{srv.host}:{srv.port}/live"
+
+
+def invoke(*args: str, lang: str | None = None) -> tuple[int, str, str]:
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
+    except TypeError:
+        runner = CliRunner()  # click >= 8.2 keeps stderr apart
+    pre = ["--lang", lang] if lang else []
+    res = runner.invoke(build_cli(), [*pre, "probe", *args], catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
+
+
+def assert_no_password(*texts: str) -> None:
+    for t in texts:
+        assert PW not in t and PW_URL not in t and "secret" not in t
+
+
+def test_online_json(digest_server: RtspTestServer) -> None:
+    code, out, err = invoke(url(digest_server), "--json", "--onvif-port", "0")
+    assert code == 0, (out, err)
+    obj = json.loads(out)  # exactly one object
+    assert set(obj) == KEYS
+    assert (obj["state"], obj["cause"], obj["device"], obj["video"], obj["clock_offset_s"]) == ("online", None, None, None, None)
+    assert [s["stage"] for s in obj["stages"]] == ["reach", "rtsp"]
+    for s in obj["stages"]:
+        assert set(s) == {"stage", "ok", "ms", "detail"} and s["ok"] is True and s["ms"] >= 0
+    assert "H264 1920x1080" in obj["stages"][1]["detail"]
+    assert_no_password(out, err)
+    assert digest_server.count("DESCRIBE") == 2
+
+
+def test_online_human_zh_and_en(digest_server: RtspTestServer) -> None:
+    code, out, err = invoke(url(digest_server), "--onvif-port", "0")
+    assert code == 0
+    assert f"rtsp://admin:***@127.0.0.1:{digest_server.port}/live" in out
+    assert out.strip().endswith("结论：在线")
+    assert " ms " in out
+    assert_no_password(out, err)
+    code, out, err = invoke(url(digest_server), "--onvif-port", "0", lang="en")
+    assert code == 0 and out.strip().endswith("verdict: online")
+
+
+def test_user_and_password_options(digest_server: RtspTestServer) -> None:
+    bare = f"rtsp://{digest_server.host}:{digest_server.port}/live"
+    code, out, err = invoke(bare, "--user", "admin", "--password", PW, "--onvif-port", "0", "--json")
+    assert code == 0 and json.loads(out)["state"] == "online"
+    assert_no_password(out, err)
+    # --password overrides the URL's (wrong) password
+    code, out, err = invoke(url(digest_server, "nope"), "--password", PW, "--onvif-port", "0")
+    assert code == 0
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) -> None:
+    wrong = "Wr0ng-secret-pass"
+    args = [url(digest_server, wrong), "--onvif-port", "0"] + (["--json"] if as_json else [])
+    code, out, err = invoke(*args)
+    assert code == 2
+    assert wrong not in out and wrong not in err
+    if as_json:
+        obj = json.loads(out)
+        assert (obj["state"], obj["cause"]) == ("offline", "auth_failed")
+        assert [s["ok"] for s in obj["stages"]] == [True, False]
+    else:
+        assert "离线（密码错误）" in out
+
+
+@pytest.mark.parametrize(
+    ("cfg", "zh"),
+    [
+        (ServerConfig(describe_status=453, reason="Not Enough Bandwidth"), "码流不可用"),
+        (ServerConfig(mode="garbage"), "协议错误"),
+    ],
+)
+def test_offline_causes(cfg: ServerConfig, zh: str) -> None:
+    with serve_in_thread(cfg) as srv:
+        code, out, _ = invoke(url(srv), "--onvif-port", "0")
+    assert code == 2 and f"离线（{zh}）" in out
+
+
+def test_refused_and_timeout() -> None:
+    code, out, err = invoke(f"rtsp://admin:{PW_URL}@127.0.0.1:{free_port()}/x", "--json")
+    assert code == 2 and json.loads(out)["cause"] == "refused"
+    assert_no_password(out, err)
+    with serve_in_thread(ServerConfig(mode="hang")) as srv:
+        code, out, _ = invoke(url(srv), "--json", "--timeout", "0.3", "--onvif-port", "0")
+    obj = json.loads(out)
+    assert code == 2 and obj["cause"] == "timeout" and obj["stages"][-1]["ms"] < 1000
+
+
+def test_bad_target() -> None:
+    code, out, err = invoke(f"http://admin:{PW_URL}@127.0.0.1/x")
+    assert code == 2 and "rtsp://" in err and out == ""
+    assert_no_password(out, err)
+
+
+def test_camera_id_without_inventory(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "inventory.lookup", None)  # import fails
+    code, out, err = invoke("42", lang="en")
+    assert code == 2 and "inventory" in err and "rtsp://" in err
+
+
+def test_camera_id_through_inventory_lookup(monkeypatch: pytest.MonkeyPatch, digest_server: RtspTestServer) -> None:
+    calls: list[int] = []
+
+    async def probe_target(ctx_obj: object, camera_id: int) -> ProbeTarget:
+        calls.append(camera_id)
+        if camera_id != 7:
+            raise LookupError(camera_id)
+        return ProbeTarget(digest_server.host, digest_server.port, "/live", None, "admin", PW, camera_id=7)
+
+    fake = types.ModuleType("inventory.lookup")
+    fake.probe_target = probe_target  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "inventory.lookup", fake)
+    code, out, err = invoke("7", "--json")
+    assert code == 0 and json.loads(out)["state"] == "online"
+    assert_no_password(out, err)
+    code, out, err = invoke("8")
+    assert code == 2 and "8" in err
+    assert calls == [7, 8]
+
+
+# -- rendering of results the loopback servers cannot produce (frame stage) ------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    score: float
+
+
+@dataclass(frozen=True)
+class Device:
+    vendor: str
+    model: str
+    firmware: str
+    serial: str
+
+
+def test_degraded_rendering_and_exit_code() -> None:
+    stages = (
+        ProbeResult(Stage.REACH, True, 0.001),
+        ProbeResult(Stage.RTSP, True, 0.002, detail="H264"),
+        ProbeResult(Stage.FRAME, True, 1.5),
+    )
+    res = LadderResult("degraded", None, stages, 3.25, Device("Dahua", "IPC", "2.8", "SN9"),
+                       (Check("black", True, 0.02), Check("blur", False, 12.5)))
+    obj = result_json(res)
+    assert obj["video"] == {"checks": {"black": {"ok": True, "score": 0.02}, "blur": {"ok": False, "score": 12.5}}}
+    assert obj["device"] == {"vendor": "Dahua", "model": "IPC", "firmware": "2.8", "serial": "SN9"}
+    assert obj["clock_offset_s"] == 3.25 and obj["stages"][2]["ms"] == 1500.0
+    json.dumps(obj)
+    text = "\n".join(human_lines(ProbeTarget("10.1.1.1"), res, "zh"))
+    assert "降级" in text and "blur" in text and "Dahua" in text and "+3.2" in text
+    assert EXIT_CODES[res.state] == 1
+    off = LadderResult("offline", Cause.NO_VIDEO, stages)
+    assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline (no video)"
+
+
+@pytest.mark.parametrize(
+    ("text", "want"),
+    [
+        ("rtsp://10.0.0.5/Streaming/Channels/101", ProbeTarget("10.0.0.5", 554, "/Streaming/Channels/101")),
+        ("rtsp://u:p%40ss@cam.local:8554", ProbeTarget("cam.local", 8554, "/", username="u", password="p@ss")),
+        ("RTSP://u@[::1]:10554/a?b=1", ProbeTarget("::1", 10554, "/a?b=1", username="u")),
+    ],
+)
+def test_parse_rtsp_url(text: str, want: ProbeTarget) -> None:
+    got = parse_rtsp_url(text)
+    assert got == want and got.password == want.password
+
+
+@pytest.mark.parametrize("bad", ["http://x/", "rtsp:///nohost", "rtsp://h:99999/", "rtsp://h/a b"])
+def test_parse_rtsp_url_rejects(bad: str) -> None:
+    with pytest.raises(ValueError):
+        parse_rtsp_url(bad)
+
+
+def _console() -> list[str]:
+    script = REPO / ".venv" / "bin" / "camwatch"
+    if script.exists():
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from collector.cli import main; main(sys.argv[1:])"]
+
+
+def test_console_script_exit_codes(digest_server: RtspTestServer) -> None:
+    for pw, want in ((PW_URL, 0), ("bad-secret-x", 2)):
+        proc = subprocess.run(
+            [*_console(), "probe", url(digest_server, pw), "--json", "--onvif-port", "0"],
+            capture_output=True, text=True, timeout=60, cwd=REPO,
+        )
+        assert proc.returncode == want, proc.stderr
+        assert set(json.loads(proc.stdout)) == KEYS
+        assert_no_password(proc.stdout, proc.stderr)
+        assert "bad-secret-x" not in proc.stdout + proc.stderr
