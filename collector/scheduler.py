@@ -1,0 +1,327 @@
+"""The fast and video tiers: every camera probed on a stable phase, state kept, transitions stored.
+
+Each camera's fast-tier probe is planned at ``phase + k * interval`` where the phase is a
+stable hash of its id, so a county's cameras are spread evenly over the interval (never a
+burst) and keep their slot across restarts. Failures are confirmed by quick re-probes,
+offline cameras are re-probed more often; the video tier (frame + VQD) runs on its own slower
+schedule in a small pool, and at once when a camera comes back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import hashlib
+import heapq
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from collector.camera_state import Changed, Event, Outcome, Policy, State, Status, next_delay, set_excluded, step
+from collector.store import IntervalOpen, IntervalWriter
+from inventory.lookup import MonitoredCamera, MonitoredDevice
+from inventory.models import utcnow
+from probes.base import Cause, ProbeTarget
+from probes.ladder import LadderOptions, LadderResult, run_ladder
+
+log = logging.getLogger("camwatch.scheduler")
+
+LadderFn = Callable[[ProbeTarget, LadderOptions], Awaitable[LadderResult]]
+EventSink = Callable[[MonitoredCamera, Event], None]
+REACH_CAUSES = frozenset({Cause.UNREACHABLE, Cause.TIMEOUT})
+LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    interval_s: float = 60.0
+    offline_interval_s: float = 15.0
+    confirm_delays_s: tuple[float, ...] = (5.0, 10.0)
+    video_interval_s: float = 1800.0
+    video: bool = True
+    concurrency: int = 2000
+    per_device_concurrency: int = 4
+    video_concurrency: int = 2
+    flap_changes: int = 4
+    flap_window_s: float = 1800.0
+    device_port: int = 80
+
+    @property
+    def policy(self) -> Policy:
+        return Policy(self.interval_s, self.confirm_delays_s, self.offline_interval_s, self.flap_changes, self.flap_window_s)
+
+
+def phase_of(camera_id: int, interval_s: float) -> float:
+    """A stable offset in [0, interval) from the camera id."""
+    h = int.from_bytes(hashlib.blake2b(str(camera_id).encode(), digest_size=8).digest(), "big")
+    return (h / 2**64) * interval_s
+
+
+@dataclass(slots=True)
+class Histogram:
+    buckets: tuple[float, ...] = LATENESS_BUCKETS
+    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENESS_BUCKETS) + 1))
+    total: float = 0.0
+    n: int = 0
+
+    def observe(self, v: float) -> None:
+        self.total += v
+        self.n += 1
+        for i, b in enumerate(self.buckets):
+            if v <= b:
+                self.counts[i] += 1
+                return
+        self.counts[-1] += 1
+
+
+@dataclass(slots=True)
+class CameraSlot:
+    cam: MonitoredCamera
+    status: Status
+    planned: float  # loop time of the next regular (phase-aligned) fast-tier probe
+    due: float
+    seq: int = 0
+    running: bool = False
+    last: LadderResult | None = None
+    last_at: dt.datetime | None = None
+    video_due: float = 0.0
+    video_running: bool = False
+    video_ok: bool | None = None
+
+
+@dataclass(slots=True)
+class DeviceSlot:
+    dev: MonitoredDevice
+    up: bool | None = None
+    checked: float = 0.0
+
+
+class Scheduler:
+    def __init__(self, config: SchedulerConfig, writer: IntervalWriter | None, *,
+                 ladder: LadderOptions | None = None, ladder_fn: LadderFn = run_ladder,
+                 clock: Callable[[], dt.datetime] = utcnow, on_event: EventSink | None = None) -> None:
+        self.config = config
+        self.policy = config.policy
+        self.writer = writer
+        self.ladder = ladder or LadderOptions()
+        self.ladder_fn = ladder_fn
+        self.clock = clock
+        self.on_event = on_event
+        self.slots: dict[int, CameraSlot] = {}
+        self.devices: dict[int, DeviceSlot] = {}
+        self._heap: list[tuple[float, int, int, str]] = []
+        self._seq = 0
+        self._wake = asyncio.Event()
+        self._sem = asyncio.Semaphore(config.concurrency)
+        self._video_sem = asyncio.Semaphore(config.video_concurrency)
+        self._dev_sems: dict[int, asyncio.Semaphore] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.lateness = Histogram()
+        self.probes_total: dict[tuple[str, str], int] = {}
+        self.sweep_started = time.monotonic()
+        self.last_sweep_s: float | None = None
+
+    # -- inventory ---------------------------------------------------------------------------
+    def sync(self, cameras: list[MonitoredCamera], devices: list[MonitoredDevice], *,
+             initial: dict[int, Status] | None = None, excluded: set[int] | None = None) -> None:
+        """Take the current inventory: add new cameras, drop retired ones, update changed ones."""
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        wall = self.clock()
+        seen = set()
+        for cam in cameras:
+            seen.add(cam.id)
+            slot = self.slots.get(cam.id)
+            if slot is None:
+                status = (initial or {}).get(cam.id, Status(State.UNKNOWN, None, wall))
+                phase = phase_of(cam.id, self.config.interval_s)
+                planned = now + ((phase - now) % self.config.interval_s)
+                slot = CameraSlot(cam, status, planned, planned)
+                slot.video_due = now + phase_of(cam.id, self.config.video_interval_s)
+                self.slots[cam.id] = slot
+                self._push(slot, planned, "fast")
+            elif slot.cam != cam:
+                slot.cam = cam
+        for cid in [c for c in self.slots if c not in seen]:
+            slot = self.slots.pop(cid)
+            slot.seq += 1  # invalidates queued entries
+            self._emit(slot, *set_excluded(slot.status, True, wall))
+        self.devices = {d.id: self.devices.get(d.id, DeviceSlot(d)) for d in devices}
+        for d in devices:
+            self.devices[d.id].dev = d
+        if excluded is not None:
+            for cid, slot in self.slots.items():
+                ex = cid in excluded
+                if ex != (slot.status.state is State.EXCLUDED):
+                    new, events = set_excluded(slot.status, ex, wall)
+                    slot.status = new
+                    self._emit(slot, new, events)
+                    if not ex:
+                        self._push(slot, now, "fast")
+        self._wake.set()
+
+    def _push(self, slot: CameraSlot, due: float, kind: str) -> None:
+        if kind == "fast":
+            slot.seq += 1
+            slot.due = due
+        self._seq += 1
+        heapq.heappush(self._heap, (due, self._seq, slot.cam.id, kind if kind == "video" else f"fast:{slot.seq}"))
+        self._wake.set()
+
+    # -- events ------------------------------------------------------------------------------
+    def _emit(self, slot: CameraSlot, status: Status, events: list[Event]) -> None:
+        for ev in events:
+            if isinstance(ev, Changed) and self.writer is not None:
+                self.writer.submit(IntervalOpen(slot.cam.id, ev.new.value, ev.cause.value if ev.cause else None, ev.start))
+            if self.on_event is not None:
+                try:
+                    self.on_event(slot.cam, ev)
+                except Exception:  # noqa: BLE001 - a sink must never stop probing
+                    log.exception("event sink failed")
+
+    # -- probing -----------------------------------------------------------------------------
+    async def _device_up(self, dev_id: int) -> bool | None:
+        ds = self.devices.get(dev_id)
+        if ds is None:
+            return None
+        loop = asyncio.get_running_loop()
+        if ds.up is not None and loop.time() - ds.checked < min(self.config.offline_interval_s, 10.0):
+            return ds.up
+        from probes.reach import ReachOptions
+        from probes.reach import probe as reach
+
+        target = ProbeTarget(ds.dev.host, self.config.device_port, "/", None)
+        try:
+            r = await asyncio.wait_for(reach(target, ReachOptions()), timeout=self.ladder.reach_timeout_s)
+            ds.up = r.ok or r.cause is Cause.REFUSED  # refused: the host answered
+        except TimeoutError:
+            ds.up = False
+        ds.checked = loop.time()
+        return ds.up
+
+    async def _probe(self, slot: CameraSlot, planned: float) -> None:
+        loop = asyncio.get_running_loop()
+        dev = slot.cam.parent_device_id
+        dsem = self._dev_sems.setdefault(dev, asyncio.Semaphore(self.config.per_device_concurrency)) if dev else None
+        async with self._sem:
+            if dsem is not None:
+                await dsem.acquire()
+            try:
+                self.lateness.observe(max(0.0, loop.time() - planned))
+                at = self.clock()
+                result = await self.ladder_fn(slot.cam.target, self.ladder)
+            finally:
+                if dsem is not None:
+                    dsem.release()
+        cause = result.cause
+        if result.state == "offline" and cause in REACH_CAUSES and dev is not None:
+            if await self._device_up(dev) is False:
+                cause = Cause.UPSTREAM_DOWN
+        for r in result.stages:
+            key = (r.stage.value, "ok" if r.ok else "fail")
+            self.probes_total[key] = self.probes_total.get(key, 0) + 1
+        slot.last = result
+        slot.last_at = at
+        outcome = Outcome(at, result.state != "offline", cause)
+        was_up = slot.status.state.up
+        new, events = step(slot.status, outcome, self.policy)
+        slot.status = new
+        self._emit(slot, new, events)
+        if new.state.up and not was_up and self.config.video:
+            slot.video_due = loop.time()  # at once when a camera comes back
+            self._push(slot, slot.video_due, "video")
+
+    async def _video(self, slot: CameraSlot) -> None:
+        async with self._video_sem:
+            at = self.clock()
+            result = await self.ladder_fn(slot.cam.target, replace(self.ladder, video=True))
+        if result.state == "offline" or result.video is None:
+            slot.video_ok = False if result.state != "offline" else slot.video_ok
+            failed: tuple[str, ...] | None = None
+        else:
+            failed = tuple(c.name for c in result.video if not c.ok)
+            slot.video_ok = not failed
+        if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
+            return
+        new, events = step(slot.status, Outcome(at, True, None, failed), self.policy)
+        slot.status = new
+        self._emit(slot, new, events)
+
+    def _spawn(self, coro: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("probe task failed", exc_info=task.exception())
+
+    async def _run_fast(self, slot: CameraSlot, planned: float) -> None:
+        slot.running = True
+        try:
+            await self._probe(slot, planned)
+        finally:
+            slot.running = False
+        if self.slots.get(slot.cam.id) is not slot or slot.status.state is State.EXCLUDED:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if slot.status.pending is not None or slot.status.state is State.OFFLINE:
+            due = now + next_delay(slot.status, self.policy)
+            # keep the regular slot if it comes first
+            while slot.planned <= now:
+                slot.planned += self.config.interval_s
+            due = min(due, slot.planned)
+        else:
+            while slot.planned <= now:
+                slot.planned += self.config.interval_s
+            due = slot.planned
+        self._push(slot, due, "fast")
+
+    async def _run_video(self, slot: CameraSlot) -> None:
+        slot.video_running = True
+        try:
+            await self._video(slot)
+        finally:
+            slot.video_running = False
+        if self.slots.get(slot.cam.id) is slot:
+            slot.video_due = asyncio.get_running_loop().time() + self.config.video_interval_s
+            self._push(slot, slot.video_due, "video")
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        for slot in self.slots.values():
+            if self.config.video:
+                self._push(slot, slot.video_due, "video")
+        try:
+            while True:
+                now = loop.time()
+                while self._heap and self._heap[0][0] <= now:
+                    due, _, cid, kind = heapq.heappop(self._heap)
+                    slot = self.slots.get(cid)
+                    if slot is None or slot.status.state is State.EXCLUDED:
+                        continue
+                    if kind == "video":
+                        if self.config.video and not slot.video_running and slot.status.state.up:
+                            self._spawn(self._run_video(slot))
+                        elif self.config.video and not slot.video_running:
+                            slot.video_due = now + self.config.video_interval_s
+                            self._push(slot, slot.video_due, "video")
+                        continue
+                    if kind != f"fast:{slot.seq}" or slot.running:
+                        continue
+                    self._spawn(self._run_fast(slot, due))
+                self._wake.clear()
+                delay = (self._heap[0][0] - loop.time()) if self._heap else 1.0
+                if delay > 0:
+                    try:
+                        await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 1.0))
+                    except TimeoutError:
+                        pass
+        finally:
+            for task in list(self._tasks):
+                task.cancel()
+            if self._tasks:
+                await asyncio.gather(*self._tasks, return_exceptions=True)

@@ -1,0 +1,138 @@
+"""The scheduler against the simulated fleet on loopback: detection, confirmation, recovery, spreading."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import pytest
+
+from collector.camera_state import Changed, State
+from collector.scheduler import Scheduler, SchedulerConfig, phase_of
+from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
+from inventory.models import Lifecycle
+from probes.base import Cause, ProbeTarget
+from probes.ladder import LadderOptions
+from probes.sim import Behaviour, Fleet, Power
+
+BASE = "127.70.0.1"
+LABELS = RegionLabels("130123101201", "东关村", "130123101000", "城关镇", "130123000000", "示范县")
+FAST = SchedulerConfig(interval_s=2.0, offline_interval_s=0.5, confirm_delays_s=(0.3, 0.3), video=False)
+
+
+def cameras(fleet: Fleet, parent: int | None = None) -> list[MonitoredCamera]:
+    out = []
+    for c in fleet.cameras():
+        t = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, c.password, c.index + 1)
+        out.append(MonitoredCamera(c.index + 1, f"cam{c.index}", 1, t, parent, None, Lifecycle.ACTIVE, LABELS))
+    return out
+
+
+@pytest.fixture(scope="module")
+def fleet():  # type: ignore[no-untyped-def]
+    with Fleet(6, base_address=BASE, workers=1) as f:
+        yield f
+
+
+def test_phase_is_stable_and_spread() -> None:
+    phases = [phase_of(i, 60.0) for i in range(1, 10001)]
+    assert phases == [phase_of(i, 60.0) for i in range(1, 10001)]
+    buckets = [0] * 6
+    for p in phases:
+        buckets[int(p // 10)] += 1
+    assert all(1500 < b < 1850 for b in buckets), buckets  # ~1667 per 10 s: no burst
+
+
+def test_outage_detected_confirmed_and_recovered(fleet: Fleet) -> None:
+    events: list[tuple[int, Changed]] = []
+
+    async def go() -> None:
+        sched = Scheduler(FAST, None, ladder=LadderOptions(use_onvif=False),
+                          on_event=lambda cam, ev: events.append((cam.id, ev)) if isinstance(ev, Changed) else None)
+        sched.sync(cameras(fleet), [])
+        task = asyncio.create_task(sched.run())
+        try:
+            await _wait(lambda: all(s.status.state is State.ONLINE for s in sched.slots.values()), 5)
+            fleet.set_behaviour(0, Behaviour(power=Power.DOWN))
+            down_at = dt.datetime.now(dt.UTC)
+            await _wait(lambda: sched.slots[1].status.state is State.OFFLINE, 2.0 + 0.6 + 1.5)
+            off = [e for cid, e in events if cid == 1 and e.new is State.OFFLINE][0]
+            assert off.cause is Cause.REFUSED
+            assert down_at <= off.start <= down_at + dt.timedelta(seconds=2.5)
+            assert off.confirmed_at > off.start  # confirmed by re-probes, dated at the first failure
+            fleet.set_behaviour(0, Behaviour())
+            up_at = dt.datetime.now(dt.UTC)
+            await _wait(lambda: sched.slots[1].status.state is State.ONLINE, 1.5)
+            back = [e for cid, e in events if cid == 1 and e.old is State.OFFLINE][0]
+            assert up_at <= back.start <= up_at + dt.timedelta(seconds=1.5)
+            assert all(s.status.state is State.ONLINE for cid, s in sched.slots.items() if cid != 1)
+            assert sched.lateness.n > 6
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(go())
+
+
+class Blackhole:
+    """A loopback address whose connects time out like an unreachable host: a listener with a
+    full accept queue that never accepts (SYNs are dropped)."""
+
+    def __init__(self, host: str, port: int) -> None:
+        import socket
+
+        self.host, self.port = host, port
+        self.listener = socket.socket()
+        self.listener.bind((host, port))
+        self.listener.listen(0)
+        self.fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            try:
+                c.connect((host, port))
+            except BlockingIOError:
+                pass
+            self.fillers.append(c)
+
+    def close(self) -> None:
+        for c in self.fillers:
+            c.close()
+        self.listener.close()
+
+
+def test_upstream_down_when_parent_unreachable() -> None:
+    holes = [Blackhole(f"127.70.1.{i}", 8554) for i in (1, 2, 3)]
+
+    async def go() -> None:
+        cams = [
+            MonitoredCamera(i, f"cam{i}", 1, ProbeTarget(h.host, 8554, "/", None, "admin", "x", i), 100, None, Lifecycle.ACTIVE, LABELS)
+            for i, h in enumerate(holes[:2], start=1)
+        ]
+        sched = Scheduler(SchedulerConfig(interval_s=2.0, offline_interval_s=0.5, confirm_delays_s=(0.3, 0.3), video=False,
+                                          device_port=8554),
+                          None, ladder=LadderOptions(use_onvif=False, reach_timeout_s=0.4))
+        sched.sync(cams, [MonitoredDevice(100, "router", holes[2].host)])
+        task = asyncio.create_task(sched.run())
+        try:
+            await _wait(lambda: all(s.status.state is State.OFFLINE for s in sched.slots.values()), 6)
+            assert {s.status.cause for s in sched.slots.values()} == {Cause.UPSTREAM_DOWN}
+            assert sched.devices[100].up is False
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    try:
+        asyncio.run(go())
+    finally:
+        for h in holes:
+            h.close()
+
+
+async def _wait(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    loop = asyncio.get_running_loop()
+    end = loop.time() + timeout
+    while not cond():
+        if loop.time() > end:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.05)
