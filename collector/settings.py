@@ -62,6 +62,39 @@ class InventorySettings(_Section):
     progress: bool = Field(True, description="show progress bars for large files on a terminal")
 
 
+class CollectorSettings(_Section):
+    interval_s: float = Field(60.0, gt=0, description="fast tier: every camera probed once per interval (seconds)")
+    offline_interval_s: float = Field(15.0, gt=0, description="offline cameras are re-probed this often, to see recoveries quickly")
+    confirm_delays_s: list[float] = Field(
+        [5.0, 10.0], description="a failure is confirmed by one re-probe after each of these delays before a camera goes offline"
+    )
+    video: bool = Field(True, description="run the video tier (decoded frame + picture checks)")
+    video_interval_s: float = Field(1800.0, gt=0, description="video tier interval per camera (seconds)")
+    concurrency: int = Field(2000, gt=0, description="probes in flight at once, overall")
+    per_device_concurrency: int = Field(4, gt=0, description="probes in flight at once behind one upstream device/NVR")
+    video_concurrency: int = Field(2, gt=0, description="frame grabs at once (each in a worker process)")
+    flap_changes: int = Field(4, gt=0, description="more than this many up/down changes ...")
+    flap_window_s: float = Field(1800.0, gt=0, description="... within this window flags a camera as flapping")
+    reload_interval_s: float = Field(30.0, gt=0, description="how often inventory and exclusion changes are picked up")
+    collector_id: str = Field("default", description="this collector's name (heartbeat, shards)")
+    upstream_port: int = Field(80, gt=0, lt=65536, description="TCP port used to check upstream devices (refused counts as up)")
+
+
+class ProbeSettings(_Section):
+    reach_timeout_s: float = Field(3.0, gt=0, description="TCP connect limit (seconds)")
+    rtsp_timeout_s: float = Field(5.0, gt=0, description="RTSP OPTIONS/DESCRIBE limit (seconds)")
+    onvif_timeout_s: float = Field(5.0, gt=0, description="ONVIF limit (seconds)")
+    frame_timeout_s: float = Field(30.0, gt=0, description="frame grab + picture checks limit (seconds)")
+    onvif: bool = Field(True, description="query ONVIF (clock offset, device information) on the fast tier")
+
+
+class HttpSettings(_Section):
+    host: str = Field("127.0.0.1", description="address of /metrics, /healthz, the API and the web pages")
+    port: int = Field(9850, gt=0, lt=65536, description="port of the same")
+    api_token: str | None = Field(None, description="bearer token required for API writes (better: CAMWATCH_HTTP__API_TOKEN)")
+    open_reads: bool = Field(True, description="allow API reads without a token")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -77,6 +110,9 @@ class Settings(BaseSettings):
     database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="where camwatch keeps its data")
     secrets: SecretsSettings = Field(default_factory=SecretsSettings, description="camera credentials at rest")
     inventory: InventorySettings = Field(default_factory=InventorySettings, description="inventory import")
+    collector: CollectorSettings = Field(default_factory=CollectorSettings, description="the collector (camwatch run)")
+    probe: ProbeSettings = Field(default_factory=ProbeSettings, description="per-stage probe limits")
+    http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP: metrics, health, API")
 
     @classmethod
     def settings_customise_sources(

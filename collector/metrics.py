@@ -1,0 +1,335 @@
+"""Prometheus metrics as a view of in-memory state (DESIGN §7; the names are a contract).
+
+:class:`CamwatchCollector` reads a :class:`MetricsSource` (the scheduler's camera slots, the
+region figures refreshed from the database on a timer, writer and alert counters) and does no
+I/O in ``collect()``. The registry is passed in by the entry point.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from collector.camera_state import State
+from collector.scheduler import CameraSlot, Histogram
+from inventory.lookup import MonitoredCamera
+
+DEFAULT_TARGET = 0.95
+CAMERA_LABELS = ("camera", "camera_name", "village", "village_name", "township", "township_name", "county", "county_name")
+REGION_LABELS = ("level", "region", "region_name")
+STATUSES = ("online", "degraded", "offline", "unknown", "excluded")
+
+
+def camera_label_values(cam: MonitoredCamera) -> tuple[str, ...]:
+    lb = cam.labels
+    return (str(cam.id), cam.name, lb.village, lb.village_name, lb.township, lb.township_name, lb.county, lb.county_name)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionFigures:
+    """Per-region figures computed from the database on a timer (not per scrape)."""
+
+    # (level, code) -> name
+    names: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # (level, code, window) -> availability ratio
+    availability: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
+    # (level, code) -> coverage ratio
+    coverage: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    # (level, code) -> target ratio
+    targets: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+
+class MetricsSource(Protocol):
+    slots: Mapping[int, CameraSlot]
+    lateness: Histogram
+    probes_total: Mapping[tuple[str, str], int]
+    last_sweep_s: float | None
+
+
+@dataclass(slots=True)
+class SelfCounters:
+    alerts_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+_STATUS_INDEX = {State(s): i for i, s in enumerate(STATUSES)}
+
+
+def region_counts(slots: Mapping[int, CameraSlot]) -> tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], str]]:
+    """Cameras by status per village, township and county (one dict operation per camera)."""
+    from collections import Counter
+
+    per_village = Counter((slot.cam.labels, slot.status.state) for slot in slots.values())
+    parents: dict[str, tuple[str, str, str, str, str]] = {}
+    by_village: Counter[tuple[str, State]] = Counter()
+    for (lb, state), n in per_village.items():
+        by_village[(lb.village, state)] += n
+        if lb.village not in parents:
+            parents[lb.village] = (lb.village_name, lb.township, lb.township_name, lb.county, lb.county_name)
+    per_village = by_village  # type: ignore[assignment]
+    counts: dict[tuple[str, str], list[int]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for (village, state), n in per_village.items():
+        v_name, township, t_name, county, c_name = parents[village]
+        i = _STATUS_INDEX[state]
+        for key, name in ((("village", village), v_name), (("township", township), t_name), (("county", county), c_name)):
+            c = counts.get(key)
+            if c is None:
+                c = counts[key] = [0] * len(STATUSES)
+                names[key] = name
+            c[i] += n
+    return counts, names
+
+
+def _online_ratio(c: list[int]) -> float | None:
+    up = c[0] + c[1]
+    eligible = up + c[2]
+    return up / eligible if eligible else None
+
+
+class CamwatchCollector(Collector):
+    def __init__(self, source: MetricsSource, *, regions: Callable[[], RegionFigures] = RegionFigures,
+                 pending_writes: Callable[[], int] = lambda: 0, counters: SelfCounters | None = None) -> None:
+        self.source = source
+        self.regions = regions
+        self.pending_writes = pending_writes
+        self.counters = counters or SelfCounters()
+        # per-camera rendered lines for the fast /metrics path, kept until the slot changes
+        self.fragment_cache: dict[int, tuple[object, object, object, object, tuple[bytes, ...]]] = {}
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # families are dynamic; no eager collect at registration
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._cameras()
+        yield from self._regions()
+        yield from self._self()
+
+    def _cameras(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", labels=CAMERA_LABELS)
+        video = GaugeMetricFamily("camwatch_camera_video_ok", "1 when the last picture checks passed, 0 when not", labels=CAMERA_LABELS)
+        cause = GaugeMetricFamily("camwatch_camera_offline_cause", "1 for the current cause while offline", labels=(*CAMERA_LABELS, "cause"))
+        clock = GaugeMetricFamily("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", labels=CAMERA_LABELS)
+        since = GaugeMetricFamily("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", labels=CAMERA_LABELS)
+        dur = GaugeMetricFamily("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", labels=(*CAMERA_LABELS, "stage"))
+        for slot in self.source.slots.values():
+            lv = list(camera_label_values(slot.cam))
+            st = slot.status
+            if st.state.up:
+                up.add_metric(lv, 1.0)
+            elif st.state is State.OFFLINE:
+                up.add_metric(lv, 0.0)
+                if st.cause is not None:
+                    cause.add_metric([*lv, st.cause.value], 1.0)
+            if slot.video_ok is not None:
+                video.add_metric(lv, 1.0 if slot.video_ok else 0.0)
+            if st.since is not None:
+                since.add_metric(lv, st.since.timestamp())
+            last = slot.last
+            if last is not None:
+                if last.clock_offset_s is not None:
+                    clock.add_metric(lv, last.clock_offset_s)
+                for r in last.stages:
+                    dur.add_metric([*lv, r.stage.value], r.duration_s)
+        yield from (up, video, cause, clock, since, dur)
+
+    def _regions(self) -> Iterator[Metric]:
+        figures = self.regions()
+        counts, names = region_counts(self.source.slots)
+        names = {**names, **figures.names}
+        cams = GaugeMetricFamily("camwatch_region_cameras", "cameras by status", labels=(*REGION_LABELS, "status"))
+        online = GaugeMetricFamily("camwatch_region_online_ratio", "online (or degraded) / eligible cameras now", labels=REGION_LABELS)
+        for (level, code), c in sorted(counts.items()):
+            lv = [level, code, names.get((level, code), "")]
+            for status, n in zip(STATUSES, c, strict=True):
+                cams.add_metric([*lv, status], float(n))
+            ratio = _online_ratio(c)
+            if ratio is not None:
+                online.add_metric(lv, ratio)
+        avail = GaugeMetricFamily("camwatch_region_availability_ratio", "time-weighted online ratio over a window", labels=(*REGION_LABELS, "window"))
+        for (level, code, window), v in sorted(figures.availability.items()):
+            avail.add_metric([level, code, names.get((level, code), ""), window], v)
+        cov = GaugeMetricFamily("camwatch_region_coverage_ratio", "share of planned points covered by an online camera", labels=REGION_LABELS)
+        for (level, code), v in sorted(figures.coverage.items()):
+            cov.add_metric([level, code, names.get((level, code), "")], v)
+        tgt = GaugeMetricFamily("camwatch_region_target_ratio", "contract target of the online ratio", labels=REGION_LABELS)
+        for level, code in sorted(set(counts) | set(figures.targets)):
+            tgt.add_metric([level, code, names.get((level, code), "")], figures.targets.get((level, code), DEFAULT_TARGET))
+        yield from (cams, online, avail, cov, tgt)
+
+    def _self(self) -> Iterator[Metric]:
+        probes = CounterMetricFamily("camwatch_probes", "probe stages run, by result", labels=("stage", "result"))
+        for (stage, result), n in sorted(self.source.probes_total.items()):
+            probes.add_metric([stage, result], float(n))
+        sweep = GaugeMetricFamily("camwatch_sweep_duration_seconds", "duration of the last full fast-tier sweep")
+        if self.source.last_sweep_s is not None:
+            sweep.add_metric([], self.source.last_sweep_s)
+        h = self.source.lateness
+        buckets = []
+        acc = 0
+        for b, n in zip(h.buckets, h.counts, strict=False):
+            acc += n
+            buckets.append((repr(float(b)), float(acc)))
+        buckets.append(("+Inf", float(h.n)))
+        late = HistogramMetricFamily("camwatch_probe_lateness_seconds", "actual minus planned probe start", buckets=buckets, sum_value=h.total)
+        alerts = CounterMetricFamily("camwatch_alerts_sent", "alert deliveries by channel and result", labels=("channel", "result"))
+        for (ch, res), n in sorted(self.counters.alerts_sent.items()):
+            alerts.add_metric([ch, res], float(n))
+        pending = GaugeMetricFamily("camwatch_db_pending_writes", "state intervals waiting to be written")
+        pending.add_metric([], float(self.pending_writes()))
+        yield from (probes, sweep, late, alerts, pending)
+
+
+# -- fast text exposition ------------------------------------------------------------------------
+# prometheus_client builds a Python object per sample, which for 100k cameras (~700k series)
+# takes seconds. /metrics uses this renderer instead: the same families as the Collector above
+# (a test checks they agree), written straight to text with each camera's label set formatted
+# once and cached.
+
+def _esc(v: str) -> str:
+    return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _camera_labels(cam: MonitoredCamera) -> bytes:
+    return ",".join(f'{k}="{_esc(v)}"' for k, v in zip(CAMERA_LABELS, camera_label_values(cam), strict=True)).encode()
+
+
+def _num(v: float) -> bytes:
+    if v != v:
+        return b"NaN"
+    if v in (float("inf"), float("-inf")):
+        return b"+Inf" if v > 0 else b"-Inf"
+    return repr(float(v)).encode()
+
+
+_STAGE_SUFFIX: dict[str, bytes] = {}
+
+
+def _fragments(slot: CameraSlot) -> tuple[bytes, ...]:
+    """One camera's lines of each per-camera family (cached until the slot changes)."""
+    lb = _camera_labels(slot.cam)
+    st = slot.status
+    up = cause = video = since = clock = b""
+    if st.state.up:
+        up = b"camwatch_camera_up{" + lb + b"} 1.0\n"
+    elif st.state is State.OFFLINE:
+        up = b"camwatch_camera_up{" + lb + b"} 0.0\n"
+        if st.cause is not None:
+            suffix = _CAUSE_SUFFIX.get(st.cause.value)
+            if suffix is None:
+                suffix = _CAUSE_SUFFIX.setdefault(st.cause.value, f',cause="{st.cause.value}"}} 1.0\n'.encode())
+            cause = b"camwatch_camera_offline_cause{" + lb + suffix
+    if slot.video_ok is not None:
+        video = b"camwatch_camera_video_ok{" + lb + (b"} 1.0\n" if slot.video_ok else b"} 0.0\n")
+    if st.since is not None:
+        since = b"camwatch_camera_state_since_timestamp_seconds{" + lb + b"} " + _num(st.since.timestamp()) + b"\n"
+    dur_parts: list[bytes] = []
+    last = slot.last
+    if last is not None:
+        if last.clock_offset_s is not None:
+            clock = b"camwatch_camera_clock_offset_seconds{" + lb + b"} " + _num(last.clock_offset_s) + b"\n"
+        for r in last.stages:
+            suffix = _STAGE_SUFFIX.get(r.stage.value)
+            if suffix is None:
+                suffix = _STAGE_SUFFIX.setdefault(r.stage.value, f',stage="{r.stage.value}"}} '.encode())
+            dur_parts += (b"camwatch_camera_probe_duration_seconds{", lb, suffix, _num(r.duration_s), b"\n")
+    return (up, video, cause, clock, since, b"".join(dur_parts))
+_CAUSE_SUFFIX: dict[str, bytes] = {}
+
+
+def render_text(collector: CamwatchCollector) -> bytes:
+    """The exposition text of everything ``collector.collect()`` yields, fast for the per-camera part."""
+    src = collector.source
+    up: list[bytes] = []
+    video: list[bytes] = []
+    cause: list[bytes] = []
+    clock: list[bytes] = []
+    since: list[bytes] = []
+    dur: list[bytes] = []
+    cache = collector.fragment_cache
+    for cid, slot in src.slots.items():
+        hit = cache.get(cid)
+        if (hit is None or hit[0] is not slot.cam or hit[1] is not slot.status or hit[2] is not slot.last
+                or hit[3] is not slot.video_ok):
+            hit = cache[cid] = (slot.cam, slot.status, slot.last, slot.video_ok, _fragments(slot))
+        f = hit[4]
+        if f[0]:
+            up.append(f[0])
+        if f[1]:
+            video.append(f[1])
+        if f[2]:
+            cause.append(f[2])
+        if f[3]:
+            clock.append(f[3])
+        if f[4]:
+            since.append(f[4])
+        if f[5]:
+            dur.append(f[5])
+    if len(cache) > 2 * len(src.slots) + 1000:
+        for cid in [c for c in cache if c not in src.slots]:
+            del cache[cid]
+    parts: list[bytes] = []
+    heads = (
+        ("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", up),
+        ("camwatch_camera_video_ok", "1 when the last picture checks passed, 0 when not", video),
+        ("camwatch_camera_offline_cause", "1 for the current cause while offline", cause),
+        ("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", clock),
+        ("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", since),
+        ("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", dur),
+    )
+    for name, doc, lines in heads:
+        parts.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n".encode())
+        parts.append(b"".join(lines))
+    parts.append(_render_regions(collector))
+    from prometheus_client.exposition import generate_latest
+    from prometheus_client.registry import CollectorRegistry
+
+    class _Self(Collector):
+        def collect(self) -> Iterator[Metric]:
+            yield from collector._self()
+
+    reg = CollectorRegistry()
+    reg.register(_Self())
+    return b"".join(parts) + generate_latest(reg)
+
+
+def _render_regions(collector: CamwatchCollector) -> bytes:
+    figures = collector.regions()
+    counts, names = region_counts(collector.source.slots)
+    names = {**names, **figures.names}
+    label: dict[tuple[str, str], str] = {}
+
+    def lb(key: tuple[str, str]) -> str:
+        text = label.get(key)
+        if text is None:
+            text = label[key] = f'level="{key[0]}",region="{_esc(key[1])}",region_name="{_esc(names.get(key, ""))}"'
+        return text
+
+    cams: list[str] = []
+    online: list[str] = []
+    for key, c in sorted(counts.items()):
+        base = lb(key)
+        for status, n in zip(STATUSES, c, strict=True):
+            cams.append(f'camwatch_region_cameras{{{base},status="{status}"}} {n}.0\n')
+        ratio = _online_ratio(c)
+        if ratio is not None:
+            online.append(f"camwatch_region_online_ratio{{{base}}} {ratio!r}\n")
+    avail = [f'camwatch_region_availability_ratio{{{lb((lv, code))},window="{w}"}} {float(v)!r}\n'
+             for (lv, code, w), v in sorted(figures.availability.items())]
+    cov = [f"camwatch_region_coverage_ratio{{{lb(k)}}} {float(v)!r}\n" for k, v in sorted(figures.coverage.items())]
+    tgt = [f"camwatch_region_target_ratio{{{lb(k)}}} {float(figures.targets.get(k, DEFAULT_TARGET))!r}\n"
+           for k in sorted(set(counts) | set(figures.targets))]
+    out: list[str] = []
+    for name, doc, lines in (
+        ("camwatch_region_cameras", "cameras by status", cams),
+        ("camwatch_region_online_ratio", "online (or degraded) / eligible cameras now", online),
+        ("camwatch_region_availability_ratio", "time-weighted online ratio over a window", avail),
+        ("camwatch_region_coverage_ratio", "share of planned points covered by an online camera", cov),
+        ("camwatch_region_target_ratio", "contract target of the online ratio", tgt),
+    ):
+        out.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
+        out.extend(lines)
+    return "".join(out).encode()

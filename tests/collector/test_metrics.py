@@ -1,0 +1,89 @@
+"""The metric contract (DESIGN §7): the Collector and the fast /metrics renderer agree."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
+
+from collector.camera_state import State, Status
+from collector.metrics import CamwatchCollector, RegionFigures, render_text
+from collector.scheduler import Scheduler, SchedulerConfig
+from inventory.lookup import MonitoredCamera, RegionLabels
+from inventory.models import Lifecycle
+from probes.base import Cause, ProbeResult, ProbeTarget, Stage
+from probes.ladder import LadderResult
+
+NOW = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
+
+
+def _samples(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
+    out = set()
+    for fam in text_string_to_metric_families(text):
+        for s in fam.samples:
+            out.add((s.name, tuple(sorted(s.labels.items())), s.value))
+    return out
+
+
+def _scheduler() -> Scheduler:
+    async def build() -> Scheduler:
+        s = Scheduler(SchedulerConfig(video=False), None)
+        cams = []
+        for i in range(1, 7):
+            village = "130123101201" if i <= 3 else "130123101202"
+            lb = RegionLabels(village, "东关村" if i <= 3 else '西"关\\村', "130123101000", "城关镇", "130123000000", "示范县")
+            cams.append(MonitoredCamera(i, f"摄像机{i}", i, ProbeTarget("127.0.0.1"), None, None, Lifecycle.ACTIVE, lb))
+        s.sync(cams, [])
+        return s
+
+    s = asyncio.run(build())
+    stages = (ProbeResult(Stage.REACH, True, 0.001), ProbeResult(Stage.RTSP, True, 0.0125))
+    s.slots[1].status = Status(State.ONLINE, None, NOW)
+    s.slots[1].last = LadderResult("online", None, stages, 0.25)
+    s.slots[1].video_ok = True
+    s.slots[2].status = Status(State.OFFLINE, Cause.AUTH_FAILED, NOW)
+    s.slots[2].last = LadderResult("offline", Cause.AUTH_FAILED, stages[:1])
+    s.slots[3].status = Status(State.DEGRADED, None, NOW, video_failed=("black",))
+    s.slots[3].video_ok = False
+    s.slots[4].status = Status(State.EXCLUDED, None, NOW)
+    # 5 and 6 stay unknown
+    return s
+
+
+def test_fast_renderer_matches_collector() -> None:
+    s = _scheduler()
+    figures = RegionFigures(availability={("township", "130123101000", "1d"): 0.9612}, coverage={("village", "130123101201"): 0.5},
+                            targets={("county", "130123000000"): 0.96})
+    c = CamwatchCollector(s, regions=lambda: figures, pending_writes=lambda: 7)
+    reg = CollectorRegistry()
+    reg.register(c)
+    slow = generate_latest(reg).decode()
+    fast = render_text(c).decode()
+    assert _samples(fast) == _samples(slow)
+    assert render_text(c) == render_text(c)  # cached path gives the same bytes
+
+
+def test_contract_values() -> None:
+    s = _scheduler()
+    c = CamwatchCollector(s, pending_writes=lambda: 3)
+    samples = _samples(render_text(c).decode())
+    by = {}
+    for name, labels, value in samples:
+        by.setdefault(name, []).append((dict(labels), value))
+    up = {lb["camera"]: v for lb, v in by["camwatch_camera_up"]}
+    assert up == {"1": 1.0, "2": 0.0, "3": 1.0}  # unknown (5, 6) and excluded (4) are absent
+    assert [lb["cause"] for lb, _ in by["camwatch_camera_offline_cause"]] == ["auth_failed"]
+    assert {lb["camera"]: v for lb, v in by["camwatch_camera_video_ok"]} == {"1": 1.0, "3": 0.0}
+    assert by["camwatch_camera_clock_offset_seconds"] == [({**by["camwatch_camera_clock_offset_seconds"][0][0]}, 0.25)]
+    first = by["camwatch_camera_up"][0][0]
+    assert set(first) == {"camera", "camera_name", "village", "village_name", "township", "township_name", "county", "county_name"}
+    ratio = {(lb["level"], lb["region"]): v for lb, v in by["camwatch_region_online_ratio"]}
+    assert ratio[("village", "130123101201")] == 2 / 3 and ratio[("county", "130123000000")] == 2 / 3
+    assert ("village", "130123101202") not in ratio  # no eligible camera: no ratio, not 100%
+    names = {lb["region"]: lb["region_name"] for lb, _ in by["camwatch_region_cameras"]}
+    assert names["130123101202"] == '西"关\\村'
+    cams = {(lb["region"], lb["status"]): v for lb, v in by["camwatch_region_cameras"] if lb["level"] == "township"}
+    assert cams[("130123101000", "unknown")] == 2 and cams[("130123101000", "excluded")] == 1
+    assert by["camwatch_db_pending_writes"] == [({}, 3.0)]
