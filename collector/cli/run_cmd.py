@@ -1,0 +1,39 @@
+"""``camwatch run``: collector + exporter + HTTP in one process."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+from collector.cli.context import CliContext
+from collector.cli.runtime import check_database, engine, run_async, secret_box
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+def register(group: click.Group) -> None:
+    @group.command("run")
+    @click.pass_obj
+    def run_cmd(ctx: CliContext) -> None:
+        """Probe every camera, keep state intervals, serve /metrics, /healthz and the API.
+
+        Stops cleanly on SIGTERM or Ctrl-C (pending writes are flushed).
+        """
+        from collector.app import App, serve
+
+        s = ctx.settings
+        setup_logging(s.log_level)
+        check_database(s, ctx.lang)
+        eng = engine(s)
+
+        async def go() -> None:
+            app = App(s, eng, secret_box(s))
+            try:
+                await serve(app)
+            finally:
+                await eng.dispose()
+
+        run_async(go())
