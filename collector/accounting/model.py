@@ -1,0 +1,159 @@
+"""Typed inputs and per-camera results of the accounting functions (DESIGN §4)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+from collector.accounting.intervals import to_us
+
+STATES = frozenset({"online", "degraded", "offline", "unknown", "excluded"})
+UP_STATES = frozenset({"online", "degraded"})
+
+
+class Level(enum.StrEnum):
+    """What rows are grouped by."""
+
+    CAMERA = "camera"
+    POINT = "point"
+    VILLAGE = "village"
+    TOWNSHIP = "township"
+    COUNTY = "county"
+    CONTRACTOR = "contractor"
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The half-open period [start, end) being accounted."""
+
+    start: dt.datetime
+    end: dt.datetime
+
+    def __post_init__(self) -> None:
+        if to_us(self.end) < to_us(self.start):
+            raise ValueError(f"period ends before it starts: {self.start} .. {self.end}")
+
+
+@dataclass(frozen=True, slots=True)
+class StateSpan:
+    """One stored state interval of a camera; ``end=None`` means still going (ends at ``now``)."""
+
+    camera_id: int
+    state: str  # online | degraded | offline | unknown | excluded
+    start: dt.datetime
+    end: dt.datetime | None = None
+
+    def __post_init__(self) -> None:
+        if self.state not in STATES:
+            raise ValueError(f"unknown camera state {self.state!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusionSpan:
+    """An approved exclusion [start, end) (``end=None``: open-ended).
+
+    Scope: one camera (``camera_id``), or every camera whose village, township or county code is
+    ``region_code``, or — with both unset — every camera.
+    """
+
+    start: dt.datetime
+    end: dt.datetime | None
+    camera_id: int | None = None
+    region_code: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.camera_id is not None and self.region_code is not None:
+            raise ValueError("an exclusion is scoped to a camera or to a region, not both")
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRef:
+    """A camera and where it belongs. ``retired`` cameras count for no coverage."""
+
+    camera_id: int
+    point_id: int
+    village: str
+    township: str
+    county: str
+    contractor: str | None = None
+    retired: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class PointRef:
+    point_id: int
+    village: str
+    planned: bool = True
+
+
+def exact_ratio(num: Decimal | int, den: Decimal | int) -> Fraction | None:
+    """num / den exactly; None when den is 0 (never divide by zero, never invent 100%)."""
+    if den == 0:
+        return None
+    return Fraction(num) / Fraction(den)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraTime:
+    """Seconds (exact, microsecond resolution, as Decimal) of one camera or a sum of cameras.
+
+    ``online_s + offline_s + unknown_s + excluded_s`` is the accounted window
+    [period.start, min(period.end, now)); ``eligible_s = online_s + offline_s``;
+    ``intact_s`` (state ``online`` only) is part of ``online_s`` (which includes ``degraded``).
+    """
+
+    online_s: Decimal
+    intact_s: Decimal
+    eligible_s: Decimal
+    excluded_s: Decimal
+    unknown_s: Decimal
+    offline_s: Decimal
+
+    @property
+    def ratio(self) -> Fraction | None:
+        """Exact availability online/eligible; round with ``round_ratio`` to report."""
+        return exact_ratio(self.online_s, self.eligible_s)
+
+    @property
+    def intact_ratio(self) -> Fraction | None:
+        return exact_ratio(self.intact_s, self.eligible_s)
+
+    def __add__(self, other: CameraTime) -> CameraTime:
+        return CameraTime(
+            self.online_s + other.online_s,
+            self.intact_s + other.intact_s,
+            self.eligible_s + other.eligible_s,
+            self.excluded_s + other.excluded_s,
+            self.unknown_s + other.unknown_s,
+            self.offline_s + other.offline_s,
+        )
+
+
+ZERO = Decimal(0)
+ZERO_TIME = CameraTime(ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class CameraTimes:
+    """One camera's (or group's) time accounted with and without the exclusions."""
+
+    with_exclusions: CameraTime
+    without_exclusions: CameraTime
+
+
+def level_key(level: Level, camera: CameraRef) -> int | str | None:
+    """The row key of ``camera`` at ``level`` (None: the camera has no row at this level)."""
+    if level is Level.CAMERA:
+        return camera.camera_id
+    if level is Level.POINT:
+        return camera.point_id
+    if level is Level.VILLAGE:
+        return camera.village
+    if level is Level.TOWNSHIP:
+        return camera.township
+    if level is Level.COUNTY:
+        return camera.county
+    return camera.contractor

@@ -1,0 +1,208 @@
+"""Time-weighted availability and intact rate per camera, and their sums per level (DESIGN §4).
+
+For camera c over the window W = [period.start, min(period.end, now)):
+excluded = W ∩ (exclusions of c) (only when exclusions are applied);
+unknown = the rest of W not in an online/degraded/offline span (state ``unknown`` or ``excluded``,
+before the first span, gaps while the collector was down);
+eligible = online + offline. Unknown time leaves numerator and denominator.
+A group's rate is sum(online) / sum(eligible), None when nothing was eligible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+from collector.accounting.exclusions import ExclusionIndex, index_exclusions
+from collector.accounting.intervals import subtract, to_us, total_us
+from collector.accounting.model import (
+    ZERO_TIME,
+    CameraRef,
+    CameraTime,
+    CameraTimes,
+    ExclusionSpan,
+    Level,
+    Period,
+    StateSpan,
+    level_key,
+)
+from collector.accounting.rounding import round_ratio
+from collector.accounting.timeline import SpansByCamera, as_grouped, segments
+
+Exclusions = Iterable[ExclusionSpan] | ExclusionIndex
+
+
+def _sec(us: int) -> Decimal:
+    return Decimal(us).scaleb(-6)
+
+
+def _time(window: int, up: int, intact: int, down: int, excluded: int) -> CameraTime:
+    return CameraTime(
+        online_s=_sec(up),
+        intact_s=_sec(intact),
+        eligible_s=_sec(up + down),
+        excluded_s=_sec(excluded),
+        unknown_s=_sec(window - up - down - excluded),
+        offline_s=_sec(down),
+    )
+
+
+def _camera_times(
+    spans: Iterable[StateSpan], index: ExclusionIndex, camera: CameraRef, lo: int, hi: int, now: int
+) -> CameraTimes:
+    if hi <= lo:
+        return CameraTimes(ZERO_TIME, ZERO_TIME)
+    intact: list[tuple[int, int]] = []
+    degraded: list[tuple[int, int]] = []
+    down: list[tuple[int, int]] = []
+    for start, end, state in segments(spans, camera.camera_id, now):
+        s = start if start > lo else lo
+        e = hi if end is None or end > hi else end
+        if s >= e:
+            continue
+        if state == "online":
+            intact.append((s, e))
+        elif state == "degraded":
+            degraded.append((s, e))
+        elif state == "offline":
+            down.append((s, e))
+    window = hi - lo
+    raw_intact, raw_degraded, raw_down = total_us(intact), total_us(degraded), total_us(down)
+    raw = _time(window, raw_intact + raw_degraded, raw_intact, raw_down, 0)
+    excl = index.for_camera(camera, lo, hi)
+    if not excl:
+        return CameraTimes(raw, raw)
+    ex_intact = total_us(subtract(intact, excl))
+    ex_degraded = total_us(subtract(degraded, excl))
+    ex_down = total_us(subtract(down, excl))
+    applied = _time(window, ex_intact + ex_degraded, ex_intact, ex_down, total_us(excl))
+    return CameraTimes(applied, raw)
+
+
+def _window(period: Period, now: int) -> tuple[int, int]:
+    lo, end = to_us(period.start), to_us(period.end)
+    return lo, min(end, now)
+
+
+def camera_availability(
+    spans: Iterable[StateSpan],
+    exclusions: Exclusions,
+    camera: CameraRef,
+    period: Period,
+    now: dt.datetime,
+    *,
+    apply_exclusions: bool = True,
+) -> CameraTime:
+    """One camera's time over ``period`` (spans of other cameras are ignored)."""
+    now_us = to_us(now)
+    lo, hi = _window(period, now_us)
+    index = index_exclusions(exclusions)
+    times = _camera_times(spans, index, camera, lo, hi, now_us)
+    return times.with_exclusions if apply_exclusions else times.without_exclusions
+
+
+def camera_times(
+    cameras: Iterable[CameraRef],
+    spans: SpansByCamera | Iterable[StateSpan],
+    exclusions: Exclusions,
+    period: Period,
+    now: dt.datetime,
+) -> dict[int, CameraTimes]:
+    """Every camera's time with and without exclusions; spans grouped and exclusions indexed once."""
+    grouped = as_grouped(spans)
+    index = index_exclusions(exclusions)
+    now_us = to_us(now)
+    lo, hi = _window(period, now_us)
+    return {
+        cam.camera_id: _camera_times(grouped.get(cam.camera_id, ()), index, cam, lo, hi, now_us)
+        for cam in cameras
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class RateRow:
+    """One row of a rate table; ratios rounded to 0.01 percentage points (None: nothing eligible)."""
+
+    level: Level
+    key: int | str
+    cameras: int
+    time: CameraTime  # exclusions applied
+    time_without_exclusions: CameraTime
+    ratio: Decimal | None
+    intact_ratio: Decimal | None
+    ratio_without_exclusions: Decimal | None
+    intact_ratio_without_exclusions: Decimal | None
+
+    @property
+    def online_s(self) -> Decimal:
+        return self.time.online_s
+
+    @property
+    def eligible_s(self) -> Decimal:
+        return self.time.eligible_s
+
+
+class _Sum:
+    __slots__ = ("cameras", "applied", "raw")
+
+    def __init__(self) -> None:
+        self.cameras = 0
+        self.applied = ZERO_TIME
+        self.raw = ZERO_TIME
+
+
+def aggregate(
+    level: Level | str, cameras: Iterable[CameraRef], times: Mapping[int, CameraTimes]
+) -> tuple[RateRow, ...]:
+    """Sum per-camera times into rows keyed at ``level``, sorted by key.
+
+    Cameras missing from ``times`` add nothing but are counted in ``cameras``; at contractor level
+    cameras without a contractor have no row. ``times`` may come from :func:`camera_times` or from
+    stored daily rollups summed per camera.
+    """
+    lvl = Level(level)
+    sums: dict[int | str, _Sum] = {}
+    for cam in cameras:
+        key = level_key(lvl, cam)
+        if key is None:
+            continue
+        acc = sums.get(key)
+        if acc is None:
+            acc = sums[key] = _Sum()
+        acc.cameras += 1
+        t = times.get(cam.camera_id)
+        if t is not None:
+            acc.applied = acc.applied + t.with_exclusions
+            acc.raw = acc.raw + t.without_exclusions
+    rows = []
+    for key in sorted(sums):
+        acc = sums[key]
+        rows.append(
+            RateRow(
+                level=lvl,
+                key=key,
+                cameras=acc.cameras,
+                time=acc.applied,
+                time_without_exclusions=acc.raw,
+                ratio=round_ratio(acc.applied.ratio),
+                intact_ratio=round_ratio(acc.applied.intact_ratio),
+                ratio_without_exclusions=round_ratio(acc.raw.ratio),
+                intact_ratio_without_exclusions=round_ratio(acc.raw.intact_ratio),
+            )
+        )
+    return tuple(rows)
+
+
+def rates_by(
+    level: Level | str,
+    cameras: Iterable[CameraRef],
+    spans: SpansByCamera | Iterable[StateSpan],
+    exclusions: Exclusions,
+    period: Period,
+    now: dt.datetime,
+) -> tuple[RateRow, ...]:
+    """Time-weighted online and intact rates at ``level``, with and without exclusions."""
+    cams = tuple(cameras)
+    return aggregate(level, cams, camera_times(cams, spans, exclusions, period, now))
