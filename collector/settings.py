@@ -95,6 +95,15 @@ class HttpSettings(_Section):
     open_reads: bool = Field(True, description="allow API reads without a token")
 
 
+class AccountingSettings(_Section):
+    timezone: str = Field("Asia/Shanghai", description="local time zone of days, months and check times")
+    check_times: list[str] = Field(
+        ["09:00", "15:00", "21:00"], description="local times at which assessors sample (snapshot rate)"
+    )
+    target: float = Field(0.95, gt=0, le=1, description="contract target of the online rate (per-region overrides in the inventory)")
+    coverage_threshold: float = Field(0.95, gt=0, le=1, description="a camera covers its point over a period when online at least this share")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_prefix=ENV_PREFIX,
@@ -113,6 +122,7 @@ class Settings(BaseSettings):
     collector: CollectorSettings = Field(default_factory=CollectorSettings, description="the collector (camwatch run)")
     probe: ProbeSettings = Field(default_factory=ProbeSettings, description="per-stage probe limits")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP: metrics, health, API")
+    accounting: AccountingSettings = Field(default_factory=AccountingSettings, description="rates, coverage and targets")
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,259 @@
+"""``camwatch rates``, ``camwatch coverage`` and ``camwatch exclusion ...``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import click
+from sqlalchemy import delete, insert, select
+
+from collector.accounting import Level, RegionPath, compliant, target_for
+from collector.cli.context import CliContext
+from collector.cli.runtime import check_database, engine, fail, run_async
+from collector.reports import (
+    coverage_by_township,
+    coverage_now,
+    coverage_over,
+    current_states,
+    load_accounting,
+    parse_period,
+    snapshot_rates,
+    time_rates,
+)
+from inventory.models import Camera, Exclusion, Region, utcnow
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def _pct(v: Decimal | None) -> str:
+    return "—" if v is None else f"{v * 100:.2f}%"
+
+
+def _num(v: Decimal | None) -> float | None:
+    return None if v is None else float(v)
+
+
+def _local_dt(text: str, tz: str) -> dt.datetime:
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not a date/time: {text!r} (e.g. 2026-11-23 08:00)") from None
+    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(dt.UTC)
+
+
+def register(group: click.Group) -> None:
+    @group.command("rates")
+    @click.option("--level", type=click.Choice([l.value for l in Level]), default="township", show_default=True)
+    @click.option("--from", "start", help="first day (YYYY-MM-DD, local) or a date-time; default: start of this month")
+    @click.option("--to", "end", help="last day (inclusive) or a date-time; default: now")
+    @click.option("--method", type=click.Choice(["time", "snapshot", "intact"]), default="time", show_default=True)
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def rates_cmd(ctx: CliContext, level: str, start: str | None, end: str | None, method: str, as_json: bool) -> None:
+        """Online rates (在线率) per region, camera or contractor, with and without exclusions."""
+        s = ctx.settings
+        lang = ctx.lang
+        check_database(s, lang)
+        a = s.accounting
+        now = utcnow()
+        try:
+            period = parse_period(start, end, a.timezone, now)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        eng = engine(s)
+        checks = tuple(dt.time.fromisoformat(c) for c in a.check_times)
+
+        async def go():  # type: ignore[no-untyped-def]
+            try:
+                data = await load_accounting(eng, period, default_target=a.target)
+            finally:
+                await eng.dispose()
+            if method == "snapshot":
+                with_ex = snapshot_rates(data, Level(level), period, now, tz=a.timezone, check_times=checks)
+                without = {r.key: r for r in snapshot_rates(data, Level(level), period, now, tz=a.timezone, check_times=checks, apply_exclusions=False)}
+                rows = [(r.key, None, r.ratio, without[r.key].ratio) for r in with_ex]
+            else:
+                rows = []
+                for r in time_rates(data, Level(level), period, now):
+                    if method == "intact":
+                        rows.append((r.key, r.cameras, r.intact_ratio, r.intact_ratio_without_exclusions))
+                    else:
+                        rows.append((r.key, r.cameras, r.ratio, r.ratio_without_exclusions))
+            return data, rows
+
+        data, rows = run_async(go())
+        out = []
+        for key, cameras, ratio, raw in rows:
+            name = data.names.get(f"camera:{key}" if level == "camera" else str(key), "")
+            target = None
+            if level in ("village", "township", "county"):
+                path = {"county": RegionPath(str(key)),
+                        "township": RegionPath(data.parents.get(str(key), ""), str(key)),
+                        "village": RegionPath(data.parents.get(data.parents.get(str(key), ""), ""), data.parents.get(str(key), ""), str(key))}[level]
+                target = target_for(path, data.targets)
+            else:
+                target = data.targets.default
+            out.append({"key": key, "name": name, "cameras": cameras, "ratio": _num(ratio), "ratio_without_exclusions": _num(raw),
+                        "target": float(target), "compliant": None if ratio is None else compliant(ratio, target)})
+        if as_json:
+            click.echo(json.dumps({"level": level, "method": method, "from": period.start.isoformat(), "to": period.end.isoformat(),
+                                   "rows": out}, ensure_ascii=False, indent=2))
+            return
+        zone = ZoneInfo(a.timezone)
+        click.echo(_t(lang, f"统计区间 {period.start.astimezone(zone):%Y-%m-%d %H:%M} 至 {period.end.astimezone(zone):%Y-%m-%d %H:%M}（{method}）",
+                      f"period {period.start.astimezone(zone):%Y-%m-%d %H:%M} to {period.end.astimezone(zone):%Y-%m-%d %H:%M} ({method})"))
+        head = ("code", "name", "cameras", "rate", "rate w/o exclusions", "target", "met") if lang == "en" else ("代码", "名称", "摄像机", "在线率", "不含报备", "目标", "达标")
+        click.echo("\t".join(head))
+        for r in out:
+            met = "—" if r["compliant"] is None else (("yes" if r["compliant"] else "NO") if lang == "en" else ("是" if r["compliant"] else "否"))
+            click.echo("\t".join(str(x) for x in (r["key"], r["name"], "" if r["cameras"] is None else r["cameras"],
+                                                  _pct(None if r["ratio"] is None else Decimal(str(r["ratio"]))),
+                                                  _pct(None if r["ratio_without_exclusions"] is None else Decimal(str(r["ratio_without_exclusions"]))),
+                                                  f"{r['target'] * 100:.2f}%", met)))
+
+    @group.command("coverage")
+    @click.option("--level", type=click.Choice(["township", "village"]), default="township", show_default=True)
+    @click.option("--from", "start", help="with --from/--to: coverage over the period (online ≥ threshold); default: now")
+    @click.option("--to", "end")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def coverage_cmd(ctx: CliContext, level: str, start: str | None, end: str | None, as_json: bool) -> None:
+        """Coverage (覆盖率 / 全覆盖) per village or township, and "built" coverage."""
+        s = ctx.settings
+        lang = ctx.lang
+        check_database(s, lang)
+        a = s.accounting
+        now = utcnow()
+        over = bool(start or end)
+        period = parse_period(start, end, a.timezone, now) if over else parse_period(None, None, a.timezone, now)
+        eng = engine(s)
+
+        async def go():  # type: ignore[no-untyped-def]
+            try:
+                return await load_accounting(eng, period, default_target=a.target)
+            finally:
+                await eng.dispose()
+
+        data = run_async(go())
+        villages = coverage_over(data, period, now) if over else coverage_now(data, current_states(data, now))
+        if level == "village":
+            rows = [{"code": v.village, "name": data.names.get(v.village, ""), "planned_points": v.planned_points,
+                     "covered_points": v.covered_points, "built_points": v.built_points, "ratio": float(v.ratio),
+                     "built_ratio": float(v.built_ratio), "fully_covered": v.fully_covered} for v in villages]
+        else:
+            rows = [{"code": t.region, "name": data.names.get(t.region, ""), "villages": t.villages,
+                     "fully_covered": t.fully_covered, "fully_built": t.fully_built, "ratio": float(t.ratio),
+                     "built_ratio": float(t.built_ratio)} for t in coverage_by_township(data, villages)]
+        if as_json:
+            click.echo(json.dumps({"level": level, "over_period": over, "rows": rows}, ensure_ascii=False, indent=2))
+            return
+        if level == "village":
+            head = ("code", "village", "planned", "covered", "built", "coverage", "built coverage") if lang == "en" else ("代码", "村/社区", "规划点位", "覆盖点位", "已建点位", "覆盖率", "建设覆盖率")
+            click.echo("\t".join(head))
+            for r in rows:
+                click.echo("\t".join(str(x) for x in (r["code"], r["name"], r["planned_points"], r["covered_points"], r["built_points"],
+                                                      f"{r['ratio'] * 100:.2f}%", f"{r['built_ratio'] * 100:.2f}%")))
+        else:
+            head = ("code", "township", "villages", "fully covered", "fully built", "coverage", "built coverage") if lang == "en" else ("代码", "乡镇/街道", "村数", "全覆盖村", "全建成村", "覆盖率", "建设覆盖率")
+            click.echo("\t".join(head))
+            for r in rows:
+                click.echo("\t".join(str(x) for x in (r["code"], r["name"], r["villages"], r["fully_covered"], r["fully_built"],
+                                                      f"{r['ratio'] * 100:.2f}%", f"{r['built_ratio'] * 100:.2f}%")))
+
+    @group.group("exclusion")
+    def exclusion() -> None:
+        """Exclusions (维护窗口 / 报备): approved intervals kept out of the rates."""
+
+    @exclusion.command("add")
+    @click.option("--camera", "camera_id", type=int, help="camera id")
+    @click.option("--region", "region_code", help="region code (village, township or county)")
+    @click.option("--from", "start", required=True, help="start (local date-time, e.g. 2026-11-23 08:00)")
+    @click.option("--to", "end", required=True, help="end (local date-time)")
+    @click.option("--reason", required=True, help="why (计划维护, 停电报备...)")
+    @click.option("--approver", required=True, help="who approved it")
+    @click.pass_obj
+    def exclusion_add(ctx: CliContext, camera_id: int | None, region_code: str | None, start: str, end: str, reason: str, approver: str) -> None:
+        """Add an exclusion for one camera or a whole region."""
+        s = ctx.settings
+        lang = ctx.lang
+        if (camera_id is None) == (region_code is None):
+            fail(_t(lang, "请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
+        tz = s.accounting.timezone
+        lo, hi = _local_dt(start, tz), _local_dt(end, tz)
+        if hi <= lo:
+            fail(_t(lang, "结束时间必须晚于开始时间", "the end must be after the start"), 2)
+        check_database(s, lang)
+        eng = engine(s)
+
+        async def go() -> int | None:
+            try:
+                async with eng.begin() as conn:
+                    if camera_id is not None:
+                        found = (await conn.execute(select(Camera.id).where(Camera.id == camera_id))).first()
+                    else:
+                        found = (await conn.execute(select(Region.code).where(Region.code == region_code))).first()
+                    if found is None:
+                        return None
+                    res = await conn.execute(insert(Exclusion).values(camera_id=camera_id, region_code=region_code, start=lo, end=hi,
+                                                                      reason=reason, approver=approver, created_at=utcnow()))
+                    return int(res.inserted_primary_key[0])  # type: ignore[index]
+            finally:
+                await eng.dispose()
+
+        new_id = run_async(go())
+        if new_id is None:
+            what = f"camera {camera_id}" if camera_id is not None else f"region {region_code}"
+            fail(_t(lang, f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}", f"no such {what}"), 1)
+        click.echo(_t(lang, f"已添加报备 #{new_id}", f"exclusion #{new_id} added"))
+
+    @exclusion.command("list")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def exclusion_list(ctx: CliContext, as_json: bool) -> None:
+        """List exclusions."""
+        s = ctx.settings
+        check_database(s, ctx.lang)
+        eng = engine(s)
+
+        async def go():  # type: ignore[no-untyped-def]
+            try:
+                async with eng.connect() as conn:
+                    return (await conn.execute(select(Exclusion).order_by(Exclusion.start))).all()
+            finally:
+                await eng.dispose()
+
+        rows = run_async(go())
+        zone = ZoneInfo(s.accounting.timezone)
+        items = [{"id": r.id, "camera": r.camera_id, "region": r.region_code, "from": r.start.astimezone(zone).isoformat(),
+                  "to": r.end.astimezone(zone).isoformat(), "reason": r.reason, "approver": r.approver} for r in rows]
+        if as_json:
+            click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+            return
+        for i in items:
+            scope = f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}"
+            click.echo(f"#{i['id']}\t{scope}\t{i['from']} .. {i['to']}\t{i['reason']}\t{i['approver']}")
+
+    @exclusion.command("remove")
+    @click.argument("exclusion_id", type=int)
+    @click.pass_obj
+    def exclusion_remove(ctx: CliContext, exclusion_id: int) -> None:
+        """Remove an exclusion."""
+        s = ctx.settings
+        check_database(s, ctx.lang)
+        eng = engine(s)
+
+        async def go() -> int:
+            try:
+                async with eng.begin() as conn:
+                    return (await conn.execute(delete(Exclusion).where(Exclusion.id == exclusion_id))).rowcount
+            finally:
+                await eng.dispose()
+
+        if run_async(go()) == 0:
+            fail(_t(ctx.lang, f"没有报备 #{exclusion_id}", f"no exclusion #{exclusion_id}"), 1)
+        click.echo(_t(ctx.lang, f"已删除报备 #{exclusion_id}", f"exclusion #{exclusion_id} removed"))
