@@ -30,6 +30,7 @@ from probes.ladder import LadderOptions
 from probes.reach import ReachOptions
 
 log = logging.getLogger("camwatch.app")
+APP_KEY: web.AppKey["App"] = web.AppKey("camwatch", object)  # type: ignore[arg-type]
 
 
 def scheduler_config(s: Settings) -> SchedulerConfig:
@@ -143,7 +144,7 @@ class App:
 
     def web_app(self) -> web.Application:
         app = web.Application()
-        app["camwatch"] = self
+        app[APP_KEY] = self
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
         try:

@@ -62,7 +62,7 @@ def region_counts(slots: Mapping[int, CameraSlot]) -> tuple[dict[tuple[str, str]
     """Cameras by status per village, township and county (one dict operation per camera)."""
     from collections import Counter
 
-    per_village = Counter((slot.cam.labels, slot.status.state) for slot in slots.values())
+    per_village = Counter((slot.cam.labels, slot.shown) for slot in slots.values())
     parents: dict[str, tuple[str, str, str, str, str]] = {}
     by_village: Counter[tuple[str, State]] = Counter()
     for (lb, state), n in per_village.items():
@@ -98,7 +98,7 @@ class CamwatchCollector(Collector):
         self.pending_writes = pending_writes
         self.counters = counters or SelfCounters()
         # per-camera rendered lines for the fast /metrics path, kept until the slot changes
-        self.fragment_cache: dict[int, tuple[object, object, object, object, tuple[bytes, ...]]] = {}
+        self.fragment_cache: dict[int, tuple[object, object, object, object, object, tuple[bytes, ...]]] = {}
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # families are dynamic; no eager collect at registration
@@ -118,7 +118,9 @@ class CamwatchCollector(Collector):
         for slot in self.source.slots.values():
             lv = list(camera_label_values(slot.cam))
             st = slot.status
-            if st.state.up:
+            if slot.excluded:
+                pass
+            elif st.state.up:
                 up.add_metric(lv, 1.0)
             elif st.state is State.OFFLINE:
                 up.add_metric(lv, 0.0)
@@ -213,7 +215,9 @@ def _fragments(slot: CameraSlot) -> tuple[bytes, ...]:
     lb = _camera_labels(slot.cam)
     st = slot.status
     up = cause = video = since = clock = b""
-    if st.state.up:
+    if slot.excluded:
+        pass
+    elif st.state.up:
         up = b"camwatch_camera_up{" + lb + b"} 1.0\n"
     elif st.state is State.OFFLINE:
         up = b"camwatch_camera_up{" + lb + b"} 0.0\n"
@@ -253,9 +257,9 @@ def render_text(collector: CamwatchCollector) -> bytes:
     for cid, slot in src.slots.items():
         hit = cache.get(cid)
         if (hit is None or hit[0] is not slot.cam or hit[1] is not slot.status or hit[2] is not slot.last
-                or hit[3] is not slot.video_ok):
-            hit = cache[cid] = (slot.cam, slot.status, slot.last, slot.video_ok, _fragments(slot))
-        f = hit[4]
+                or hit[3] is not slot.video_ok or hit[4] is not slot.excluded):
+            hit = cache[cid] = (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded, _fragments(slot))
+        f = hit[5]
         if f[0]:
             up.append(f[0])
         if f[1]:

@@ -88,6 +88,13 @@ class CameraSlot:
     video_due: float = 0.0
     video_running: bool = False
     video_ok: bool | None = None
+    # An exclusion is in force: shown as excluded, but still probed and its real state stored,
+    # so that reports can give the rate both with and without exclusions.
+    excluded: bool = False
+
+    @property
+    def shown(self) -> State:
+        return State.EXCLUDED if self.excluded else self.status.state
 
 
 @dataclass(slots=True)
@@ -152,13 +159,7 @@ class Scheduler:
             self.devices[d.id].dev = d
         if excluded is not None:
             for cid, slot in self.slots.items():
-                ex = cid in excluded
-                if ex != (slot.status.state is State.EXCLUDED):
-                    new, events = set_excluded(slot.status, ex, wall)
-                    slot.status = new
-                    self._emit(slot, new, events)
-                    if not ex:
-                        self._push(slot, now, "fast")
+                slot.excluded = cid in excluded
         self._wake.set()
 
     def _push(self, slot: CameraSlot, due: float, kind: str) -> None:

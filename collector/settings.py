@@ -90,7 +90,7 @@ class ProbeSettings(_Section):
 
 class HttpSettings(_Section):
     host: str = Field("127.0.0.1", description="address of /metrics, /healthz, the API and the web pages")
-    port: int = Field(9850, gt=0, lt=65536, description="port of the same")
+    port: int = Field(9850, ge=0, lt=65536, description="port of the same (0: any free port)")
     api_token: str | None = Field(None, description="bearer token required for API writes (better: CAMWATCH_HTTP__API_TOKEN)")
     open_reads: bool = Field(True, description="allow API reads without a token")
 
