@@ -1,0 +1,33 @@
+"""``camwatch demo``: a simulated county on loopback with the whole product running against it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from collector.cli.context import CliContext
+from collector.cli.run_cmd import setup_logging
+from collector.cli.runtime import run_async
+
+
+def register(group: click.Group) -> None:
+    @group.command("demo")
+    @click.option("--cameras", type=click.IntRange(10, 100_000), default=180, show_default=True, help="size of the simulated county")
+    @click.option("--dir", "workdir", type=click.Path(file_okay=False), default="camwatch-demo", show_default=True,
+                  help="where the demo database and inventory file go")
+    @click.option("--interval", type=float, default=15.0, show_default=True, help="fast-tier interval (seconds)")
+    @click.option("--video/--no-video", default=False, show_default=True, help="also run the video tier")
+    @click.option("--duration", type=float, default=None, help="stop after this many seconds (default: run until Ctrl-C)")
+    @click.pass_obj
+    def demo_cmd(ctx: CliContext, cameras: int, workdir: str, interval: float, video: bool, duration: float | None) -> None:
+        """Start a simulated county (fleet simulator on 127.20.x.x), import it, monitor it, show a live summary."""
+        from collector.demo import run_demo
+
+        s = ctx.settings
+        setup_logging("WARNING")
+        s = s.model_copy(update={"collector": s.collector.model_copy(update={
+            "interval_s": interval, "offline_interval_s": min(5.0, interval), "confirm_delays_s": [2.0, 4.0],
+            "video": video, "reload_interval_s": 10.0}),
+            "probe": s.probe.model_copy(update={"reach_timeout_s": 2.0, "rtsp_timeout_s": 3.0, "onvif_timeout_s": 3.0})})
+        run_async(run_demo(s, Path(workdir), cameras, duration))
