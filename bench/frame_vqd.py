@@ -1,0 +1,244 @@
+"""Benchmark: frame grabs + VQD per second against the GStreamer RTSP server.
+
+    .venv/bin/python bench/frame_vqd.py [--concurrency 1,2,4] [--grabs 16] [--max-seconds 60]
+
+For each concurrency it runs a bounded number of grabs (open RTSP with Digest auth,
+decode one 640x360 H.264 frame, downscale to 320 px, run VQD) two ways, in the same
+invocation and against the same server:
+
+* **pool**: camwatch's frame prober through a :class:`probes.frame.FramePool` of that
+  many worker processes (what the collector does);
+* **baseline**: the same OpenCV open + read + downscale + VQD in the main process
+  (threads), with no worker processes, no IPC and no kill safety.
+
+It prints grabs/s, mean and p95 latency, and CPU per grab of this process, of the
+workers and of the RTSP server, then the pool's costs on their own: worker start-up,
+the IPC round trip, kill + replacement, and VQD time per frame. Needs the Debian
+packages listed in tests/peers/gst_rtsp_server.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import resource
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from probes.base import ProbeTarget  # noqa: E402
+from probes.frame import FrameOptions, FramePool, make_request, probe  # noqa: E402
+from probes.frame_worker import CAPTURE_OPTIONS, GrabRequest, grab  # noqa: E402
+from probes.vqd import run_vqd  # noqa: E402
+from tests.peers.gst_fixture import PASSWORD, USER, start_gst_server  # noqa: E402
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def proc_cpu_s(pid: int) -> float:
+    """user + system CPU seconds of a live process (0 if it is gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def self_cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    label: str
+    concurrency: int
+    grabs: int
+    failures: int
+    wall_s: float
+    latencies_ms: tuple[float, ...]
+    cpu_self_ms: float
+    cpu_workers_ms: float
+    cpu_server_ms: float
+
+    @property
+    def rate(self) -> float:
+        return self.grabs / self.wall_s if self.wall_s else 0.0
+
+    def line(self) -> str:
+        lat = sorted(self.latencies_ms) or [0.0]
+        p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
+        n = max(1, self.grabs)
+        return (
+            f"{self.label:<9} c={self.concurrency}  grabs={self.grabs:3d} fail={self.failures}  "
+            f"{self.rate:6.2f} grabs/s  mean {statistics.fmean(lat):7.1f} ms  p95 {p95:7.1f} ms  "
+            f"CPU/grab: self {self.cpu_self_ms / n:6.1f} ms, workers {self.cpu_workers_ms / n:6.1f} ms, "
+            f"server {self.cpu_server_ms / n:6.1f} ms"
+        )
+
+
+async def run_pool(target: ProbeTarget, c: int, grabs: int, max_s: float, server_pid: int) -> Run:
+    pool = FramePool(c)
+    try:
+        pool.start()
+        opts = FrameOptions(pool=pool, freeze_check=False)
+        await asyncio.gather(*(probe(target, opts) for _ in range(c)))  # warm: workers up, imports done
+        pids = pool.worker_pids()
+        w0 = sum(proc_cpu_s(p) for p in pids)
+        s0, g0 = self_cpu_s(), proc_cpu_s(server_pid)
+        latencies: list[float] = []
+        failures = 0
+        left = grabs
+        deadline = time.monotonic() + max_s
+        t0 = time.perf_counter()
+
+        async def loop() -> None:
+            nonlocal left, failures
+            while left > 0 and time.monotonic() < deadline:
+                left -= 1
+                t = time.perf_counter()
+                r = await probe(target, opts)
+                latencies.append((time.perf_counter() - t) * 1000)
+                failures += not r.ok
+
+        await asyncio.gather(*(loop() for _ in range(c)))
+        wall = time.perf_counter() - t0
+        w1 = sum(proc_cpu_s(p) for p in pool.worker_pids())
+        return Run("pool", c, len(latencies), failures, wall, tuple(latencies),
+                   (self_cpu_s() - s0) * 1000, (w1 - w0) * 1000, (proc_cpu_s(server_pid) - g0) * 1000)
+    finally:
+        await pool.aclose()
+
+
+def run_baseline(req: GrabRequest, c: int, grabs: int, max_s: float, server_pid: int) -> Run:
+    latencies: list[float] = []
+    failures = 0
+
+    def one() -> None:
+        nonlocal failures
+        t = time.perf_counter()
+        reply = grab(req)
+        if reply.ok:
+            run_vqd(reply.frames[0])
+        latencies.append((time.perf_counter() - t) * 1000)
+        failures += not reply.ok
+
+    with ThreadPoolExecutor(c) as ex:
+        list(ex.map(lambda _: one(), range(c)))  # warm, as for the pool
+    latencies.clear()
+    deadline = time.monotonic() + max_s
+    s0, g0 = self_cpu_s(), proc_cpu_s(server_pid)
+    t0 = time.perf_counter()
+    left = grabs
+
+    def loop() -> None:
+        nonlocal left
+        while left > 0 and time.monotonic() < deadline:
+            left -= 1
+            one()
+
+    with ThreadPoolExecutor(c) as ex:
+        for f in [ex.submit(loop) for _ in range(c)]:
+            f.result()
+    wall = time.perf_counter() - t0
+    return Run("baseline", c, len(latencies), failures, wall, tuple(latencies),
+               (self_cpu_s() - s0) * 1000, 0.0, (proc_cpu_s(server_pid) - g0) * 1000)
+
+
+async def pool_costs(target: ProbeTarget, dead: GrabRequest, hung: ProbeTarget, server: object) -> list[str]:
+    """Start-up, IPC round trip, kill + replacement, VQD per frame."""
+    out: list[str] = []
+    pool = FramePool(1)
+    try:
+        t = time.perf_counter()
+        await pool.grab(dead, 30)
+        cold = (time.perf_counter() - t) * 1000
+        warm: list[float] = []
+        for _ in range(20):
+            t = time.perf_counter()
+            await pool.grab(dead, 30)
+            warm.append((time.perf_counter() - t) * 1000)
+        inproc: list[float] = []
+        for _ in range(20):
+            t = time.perf_counter()
+            grab(dead)
+            inproc.append((time.perf_counter() - t) * 1000)
+        w, i = statistics.fmean(warm), statistics.fmean(inproc)
+        out.append(f"worker start-up (first grab on a cold pool, refused port): {cold:.0f} ms")
+        out.append(f"refused-port grab: pool {w:.2f} ms vs in-process {i:.2f} ms -> IPC + process hop {w - i:.2f} ms")
+
+        server.pause()  # type: ignore[attr-defined]
+        try:
+            t = time.perf_counter()
+            try:
+                async with asyncio.timeout(0.5):
+                    await probe(hung, FrameOptions(pool=pool, open_timeout_s=30))
+            except TimeoutError:
+                pass
+            cancel_ms = (time.perf_counter() - t) * 1000 - 500
+            t = time.perf_counter()
+            await pool.grab(dead, 30)  # the replacement's first answer
+            replace_ms = (time.perf_counter() - t) * 1000
+        finally:
+            server.resume()  # type: ignore[attr-defined]
+        out.append(f"kill on caller timeout: returned {cancel_ms:.1f} ms after the deadline; "
+                   f"replacement answered {replace_ms:.0f} ms later (killed={pool.stats.killed})")
+    finally:
+        await pool.aclose()
+
+    reply = grab(make_request(target, FrameOptions(freeze_check=False)))
+    if reply.ok:
+        frame = reply.frames[0]
+        n = 200
+        t = time.perf_counter()
+        for _ in range(n):
+            run_vqd(frame, frame)
+        out.append(f"VQD (9 checks) on a {frame.shape[1]}x{frame.shape[0]} frame: "
+                   f"{(time.perf_counter() - t) / n * 1e6:.0f} us")
+    return out
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--concurrency", default="1,2,4", help="comma-separated levels")
+    ap.add_argument("--grabs", type=int, default=16, help="grabs per level and mode")
+    ap.add_argument("--max-seconds", type=float, default=60.0, help="time cap per level and mode")
+    ap.add_argument("--path", default="/moving")
+    args = ap.parse_args()
+    levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = CAPTURE_OPTIONS  # for the in-process baseline
+
+    server = start_gst_server()
+    try:
+        target = ProbeTarget("127.0.0.1", server.port, args.path, None, USER, PASSWORD)
+        req = make_request(target, FrameOptions(freeze_check=False))
+        dead = GrabRequest(url="rtsp://127.0.0.1:1/none", open_timeout_ms=2000)
+        print(f"frame grab + VQD against gst-rtsp-server {args.path} (640x360 H.264, Digest), "
+              f"{os.cpu_count()} CPUs, {args.grabs} grabs per run")
+        for c in levels:
+            p = asyncio.run(run_pool(target, c, args.grabs, args.max_seconds, server.proc.pid))
+            b = run_baseline(req, c, args.grabs, args.max_seconds, server.proc.pid)
+            print(p.line())
+            print(b.line())
+            client_p = (p.cpu_self_ms + p.cpu_workers_ms) / max(1, p.grabs)
+            client_b = b.cpu_self_ms / max(1, b.grabs)
+            print(f"  -> c={c}: pool/baseline throughput {p.rate / b.rate if b.rate else 0:.2f}x, "
+                  f"client CPU per grab {client_p:.1f} vs {client_b:.1f} ms "
+                  f"({client_p / client_b if client_b else 0:.2f}x)")
+        hung = ProbeTarget("127.0.0.1", server.port, args.path, None, USER, PASSWORD)
+        for line in asyncio.run(pool_costs(target, dead, hung, server)):
+            print(line)
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

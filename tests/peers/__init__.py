@@ -1,0 +1,1 @@
+"""Real peers for tests: servers started from tests and benchmarks."""

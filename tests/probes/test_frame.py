@@ -1,0 +1,215 @@
+"""The frame stage against a real RTSP server: GStreamer's gst-rtsp-server with Digest auth.
+
+Needs Debian's ffmpeg, python3-gi, gir1.2-gst-rtsp-server-1.0 and gstreamer1.0-plugins-
+{base,good,ugly} (installed by ``.ci/setup``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from probes.base import PROBERS, Cause, ProbeTarget, Stage
+from probes.frame import FrameInfo, FrameOptions, FramePool, probe
+from probes.frame_worker import GrabRequest
+from probes.vqd import VqdName
+from tests.peers.gst_fixture import PASSWORD, USER, GstServer, gst_server, gst_server_private  # noqa: F401
+
+ALL_CHECKS = {n.value for n in VqdName}
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[FramePool]:
+    p = FramePool(2)
+    try:
+        yield p
+    finally:
+        p.close()
+
+
+def _dies_soon(pid: int, within_s: float = 3.0) -> bool:
+    """True once *pid* is gone or a zombie (killed, not yet reaped)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if f.read().rsplit(")", 1)[1].split()[0] in ("Z", "X"):
+                    return True
+        except FileNotFoundError:
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def target(server: GstServer, path: str, password: str = PASSWORD) -> ProbeTarget:
+    return ProbeTarget("127.0.0.1", server.port, path, None, USER, password)
+
+
+def test_registered() -> None:
+    assert PROBERS[Stage.FRAME] is probe
+
+
+def test_ffprobe_sees_a_digest_protected_h264_stream(gst_server: GstServer) -> None:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-rtsp_transport", "tcp", "-of", "json", "-show_streams", gst_server.url("/moving")],
+        capture_output=True, timeout=20, check=True,
+    )
+    (stream,) = json.loads(out.stdout)["streams"]
+    assert (stream["codec_name"], stream["width"], stream["height"]) == ("h264", 640, 360)
+    # The server asks for Digest, and only Digest.
+    with socket.create_connection(("127.0.0.1", gst_server.port), timeout=5) as s:
+        s.sendall(f"DESCRIBE rtsp://127.0.0.1:{gst_server.port}/moving RTSP/1.0\r\nCSeq: 2\r\n\r\n".encode())
+        reply = s.recv(4096).decode()
+    assert reply.startswith("RTSP/1.0 401")
+    assert "WWW-Authenticate: Digest " in reply and "Basic" not in reply
+
+
+async def test_moving_picture_passes_every_check(gst_server: GstServer, pool: FramePool) -> None:
+    r = await probe(target(gst_server, "/moving"), FrameOptions(pool=pool, freeze_gap_s=1.0))
+    assert r.ok and r.cause is None, r.detail
+    assert isinstance(r.data, FrameInfo)
+    assert (r.data.width, r.data.height) == (640, 360)
+    assert {c.name for c in r.data.checks} == ALL_CHECKS
+    assert [c.name for c in r.data.checks if not c.ok] == []
+    assert r.detail == "640x360; picture ok"
+
+
+@pytest.mark.parametrize(
+    ("path", "failing"),
+    [
+        ("/black", VqdName.BLACK),
+        ("/snow", VqdName.NOISE),
+        ("/dark", VqdName.DARK),
+        ("/bright", VqdName.BRIGHT),
+        ("/flat", VqdName.CONTRAST),
+        ("/blur", VqdName.BLUR),
+        ("/cast", VqdName.COLOR_CAST),
+        ("/covered", VqdName.OCCLUSION),
+    ],
+)
+async def test_degraded_picture_names_its_check(gst_server: GstServer, pool: FramePool, path: str, failing: VqdName) -> None:
+    r = await probe(target(gst_server, path), FrameOptions(pool=pool, freeze_check=False))
+    assert r.ok, r.detail  # a bad picture is degraded, not offline
+    assert failing in r.data.failed
+    assert VqdName.FROZEN not in {c.name for c in r.data.checks}
+    if path != "/black":  # black also fails dark, contrast, blur and occlusion; the others fail alone
+        assert set(r.data.failed) <= {failing, VqdName.BLUR}
+
+
+async def test_still_picture_grabbed_twice_is_frozen(gst_server: GstServer, pool: FramePool) -> None:
+    t0 = time.perf_counter()
+    r = await probe(target(gst_server, "/still"), FrameOptions(pool=pool, freeze_gap_s=1.5))
+    assert r.ok, r.detail
+    assert r.data.failed == (VqdName.FROZEN,)
+    assert time.perf_counter() - t0 >= 1.5  # the second frame really was taken later
+
+
+async def test_wrong_password_is_no_video_auth(gst_server: GstServer, pool: FramePool) -> None:
+    r = await probe(target(gst_server, "/moving", password="wrong-secret"), FrameOptions(pool=pool))
+    assert not r.ok and r.cause is Cause.NO_VIDEO
+    assert r.detail.startswith("auth failed"), r.detail
+    assert "401" in r.detail
+    assert "wrong-secret" not in repr(r) and PASSWORD not in repr(r)
+
+
+async def test_unknown_path_is_no_video_not_found(gst_server: GstServer, pool: FramePool) -> None:
+    r = await probe(target(gst_server, "/nothing-here"), FrameOptions(pool=pool))
+    assert (r.ok, r.cause) == (False, Cause.NO_VIDEO)
+    assert r.detail.startswith("stream not found") and "404" in r.detail
+
+
+async def test_stopped_server_is_no_video_refused(gst_server_private: GstServer, pool: FramePool) -> None:
+    gst_server_private.stop()
+    r = await probe(target(gst_server_private, "/moving"), FrameOptions(pool=pool))
+    assert (r.ok, r.cause) == (False, Cause.NO_VIDEO)
+    assert r.detail.startswith("refused"), r.detail
+
+
+async def test_hung_server_hits_the_opencv_open_timeout(gst_server_private: GstServer, pool: FramePool) -> None:
+    gst_server_private.pause()
+    killed = pool.stats.killed
+    t0 = time.perf_counter()
+    r = await probe(target(gst_server_private, "/moving"), FrameOptions(pool=pool, open_timeout_s=1.0))
+    elapsed = time.perf_counter() - t0
+    assert (r.ok, r.cause) == (False, Cause.NO_VIDEO)
+    assert r.detail.startswith("timeout"), r.detail
+    assert 0.9 <= elapsed < 4.0
+    assert pool.stats.killed == killed  # the worker gave up by itself: nothing to kill
+
+
+async def test_hung_server_hits_the_pool_hard_limit(gst_server_private: GstServer) -> None:
+    gst_server_private.pause()
+    with FramePool(1) as p:
+        opts = FrameOptions(pool=p, open_timeout_s=30.0, hard_limit_s=1.0)
+        r = await probe(target(gst_server_private, "/moving"), opts)
+        assert (r.ok, r.cause) == (False, Cause.NO_VIDEO)
+        assert r.detail.startswith("timeout") and "killed" in r.detail, r.detail
+        assert p.stats.killed == 1
+
+
+async def test_caller_timeout_kills_and_replaces_the_worker(
+    gst_server_private: GstServer, gst_server: GstServer
+) -> None:
+    with FramePool(1) as p:
+        p.start()
+        (old_pid,) = p.worker_pids()
+        gst_server_private.pause()
+        t0 = time.perf_counter()
+        with pytest.raises(TimeoutError):
+            async with asyncio.timeout(1.5):  # what the ladder does with frame_timeout_s
+                await probe(target(gst_server_private, "/moving"), FrameOptions(pool=p, open_timeout_s=30.0))
+        assert time.perf_counter() - t0 < 2.5
+        stats = p.stats
+        assert (stats.killed, stats.busy, stats.started) == (1, 0, 2)
+        (new_pid,) = p.worker_pids()
+        assert new_pid != old_pid
+        assert _dies_soon(old_pid)
+        # The pool still works.
+        r = await probe(target(gst_server, "/moving"), FrameOptions(pool=p, freeze_check=False))
+        assert r.ok, r.detail
+        assert p.worker_pids() == (new_pid,)
+
+
+async def test_concurrent_grabs_beyond_pool_size_wait_their_turn(gst_server: GstServer) -> None:
+    with FramePool(2) as p:
+        opts = FrameOptions(pool=p, freeze_check=False)
+        results = await asyncio.gather(*(probe(target(gst_server, "/moving"), opts) for _ in range(3)))
+        assert all(r.ok for r in results), [r.detail for r in results]
+        assert p.stats.started == 2 and p.stats.busy == 0
+
+
+async def test_without_a_pool_a_one_grab_worker_is_used(gst_server: GstServer) -> None:
+    r = await probe(target(gst_server, "/moving"), FrameOptions(freeze_check=False))
+    assert r.ok, r.detail
+
+
+async def test_closed_pool_refuses_work(gst_server: GstServer) -> None:
+    p = FramePool(1)
+    p.close()
+    with pytest.raises(RuntimeError):
+        await probe(target(gst_server, "/moving"), FrameOptions(pool=p))
+
+
+def test_request_repr_hides_credentials() -> None:
+    req = GrabRequest(url="rtsp://admin:hunter2@127.0.0.1:554/x", secret="hunter2")
+    assert "hunter2" not in repr(req)
+    assert "hunter2" not in repr(FrameOptions())
+
+
+@pytest.mark.parametrize(("path", "state", "failed"), [("/moving", "online", ()), ("/black", "degraded", ("black",))])
+async def test_ladder_with_video_names_the_state(
+    gst_server: GstServer, pool: FramePool, path: str, state: str, failed: tuple[str, ...]
+) -> None:
+    from probes.ladder import LadderOptions, run_ladder
+
+    opts = LadderOptions(video=True, use_onvif=False, frame=FrameOptions(pool=pool, freeze_gap_s=1.0))
+    r = await run_ladder(target(gst_server, path), opts)
+    assert (r.state, r.cause) == (state, None), r.stages
+    assert set(failed) <= set(r.failed_checks)
+    assert [s.stage for s in r.stages] == [Stage.REACH, Stage.RTSP, Stage.FRAME]

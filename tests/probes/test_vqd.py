@@ -1,0 +1,227 @@
+"""VQD checks on synthetic frames: every check, on both sides of its threshold."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+import cv2
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from probes.vqd import (
+    DEFAULT_THRESHOLDS,
+    VqdCheck,
+    VqdName,
+    VqdThresholds,
+    check_black,
+    check_blur,
+    check_bright,
+    check_color_cast,
+    check_contrast,
+    check_dark,
+    check_frozen,
+    check_noise,
+    check_occlusion,
+    downscale,
+    run_vqd,
+)
+
+H, W = 180, 320
+T = DEFAULT_THRESHOLDS
+
+
+def scene(seed: int = 0) -> np.ndarray:
+    """A plausible daylight picture: a gradient, coloured shapes, a little sensor noise."""
+    rng = np.random.default_rng(seed)
+    y = np.linspace(70, 170, H)[:, None]
+    x = np.linspace(-20, 20, W)[None, :]
+    base = np.clip(y + x, 0, 255)
+    img = np.dstack([base * 0.95, base, base * 1.05])
+    for _ in range(25):
+        x0, y0 = int(rng.integers(0, W - 40)), int(rng.integers(0, H - 30))
+        color = rng.integers(30, 230, 3).tolist()
+        if rng.random() < 0.5:
+            cv2.rectangle(img, (x0, y0), (x0 + int(rng.integers(8, 60)), y0 + int(rng.integers(8, 40))), color, -1)
+        else:
+            cv2.circle(img, (x0 + 20, y0 + 15), int(rng.integers(4, 25)), color, -1)
+    img += rng.normal(0, 1.5, img.shape)
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def grey(value: float) -> np.ndarray:
+    return np.full((H, W, 3), value, dtype=np.uint8)
+
+
+def with_black_fraction(fraction: float) -> np.ndarray:
+    img = scene()
+    rows = round(H * fraction)
+    img[:rows] = 0
+    return img
+
+
+def two_level(mean: int, half_spread: int) -> np.ndarray:
+    """Half the pixels at mean-d, half at mean+d (in a checker of 8 px): RMS contrast d."""
+    img = np.full((H, W), mean - half_spread, dtype=np.uint8)
+    yy, xx = np.mgrid[0:H, 0:W]
+    img[((yy // 8) + (xx // 8)) % 2 == 1] = mean + half_spread
+    return cv2.cvtColor(img, cv2.COLOR_GRAY2BGR)
+
+
+def column_stripes(d: int) -> np.ndarray:
+    """Columns alternating 128-d / 128+d: the 4-neighbour Laplacian is +-4d, its variance 16 d^2."""
+    img = np.full((H, W), 128 - d, dtype=np.uint8)
+    img[:, 1::2] = 128 + d
+    return img
+
+
+def noisy(sigma: float, seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return np.clip(128 + rng.normal(0, sigma, (H, W)), 0, 255).astype(np.uint8)
+
+
+def tinted(a_star: float, b_star: float) -> np.ndarray:
+    """A flat-chroma picture: the scene's lightness with a fixed CIELAB a*, b*."""
+    lab = cv2.cvtColor(scene(), cv2.COLOR_BGR2LAB)
+    lab[:, :, 1] = 128 + a_star
+    lab[:, :, 2] = 128 + b_star
+    return cv2.cvtColor(lab, cv2.COLOR_LAB2BGR)
+
+
+def covered(block_rows: int) -> np.ndarray:
+    """Texture everywhere except the top *block_rows* rows of 16 px blocks (11 block rows in all)."""
+    img = cv2.cvtColor(noisy(30.0), cv2.COLOR_GRAY2BGR)
+    img[: block_rows * 16] = 90
+    return img
+
+
+def nudged(frame: np.ndarray, fraction: float) -> np.ndarray:
+    """*frame* with the first *fraction* of its pixels brighter by one grey level."""
+    out = frame.copy().reshape(-1)
+    out[: int(out.size * fraction)] += 1
+    return out.reshape(frame.shape)
+
+
+Check = Callable[[np.ndarray, VqdThresholds], VqdCheck]
+FLAT = grey(120)
+BASE = scene()
+
+# (check, frame, expected ok, id): each threshold approached from both sides.
+CASES: list[tuple[Check, np.ndarray, bool, str]] = [
+    (check_black, grey(0), False, "black-all-black"),
+    (check_black, with_black_fraction(0.97), False, "black-97pct"),
+    (check_black, with_black_fraction(0.93), True, "black-93pct"),
+    (check_black, BASE, True, "black-scene"),
+    (check_dark, grey(29), False, "dark-luma-29"),
+    (check_dark, grey(31), True, "dark-luma-31"),
+    (check_dark, BASE, True, "dark-scene"),
+    (check_bright, grey(226), False, "bright-luma-226"),
+    (check_bright, grey(224), True, "bright-luma-224"),
+    (check_contrast, two_level(128, 13), False, "contrast-rms-13"),
+    (check_contrast, two_level(128, 17), True, "contrast-rms-17"),
+    (check_contrast, FLAT, False, "contrast-flat"),
+    (check_blur, column_stripes(2), False, "blur-var-64"),
+    (check_blur, column_stripes(3), True, "blur-var-144"),
+    (check_blur, cv2.GaussianBlur(BASE, (0, 0), 4), False, "blur-gaussian-scene"),
+    (check_blur, BASE, True, "blur-sharp-scene"),
+    (check_noise, noisy(6.5), True, "noise-sigma-6.5"),
+    (check_noise, noisy(9.5), False, "noise-sigma-9.5"),
+    (check_noise, noisy(40), False, "noise-snow"),
+    (check_noise, BASE, True, "noise-scene"),
+    (check_color_cast, tinted(16, 0), True, "cast-a16"),
+    (check_color_cast, tinted(0, -24), False, "cast-b-24"),
+    (check_color_cast, tinted(15, 15), False, "cast-a15-b15"),
+    (check_color_cast, BASE, True, "cast-scene"),
+    (check_color_cast, noisy(5), True, "cast-grey-2d"),
+    (check_occlusion, covered(7), True, "occlusion-7-of-11-rows"),
+    (check_occlusion, covered(8), False, "occlusion-8-of-11-rows"),
+    (check_occlusion, grey(40), False, "occlusion-uniform"),
+    (check_occlusion, BASE, True, "occlusion-scene"),
+]
+
+
+@pytest.mark.parametrize(("check", "frame", "ok"), [c[:3] for c in CASES], ids=[c[3] for c in CASES])
+def test_check_both_sides_of_threshold(check: Check, frame: np.ndarray, ok: bool) -> None:
+    result = check(frame, T)
+    assert result.ok is ok, result
+    # ok must agree with the score's side of the threshold
+    assert result.score != result.threshold
+
+
+FROZEN_CASES = [
+    (BASE, BASE.copy(), False, "identical"),
+    (BASE, nudged(BASE, 0.4), False, "mad-0.4"),
+    (BASE, nudged(BASE, 0.6), True, "mad-0.6"),
+    (BASE, scene(seed=1), True, "different-scene"),
+    (BASE, downscale(BASE, 160), True, "size-changed"),
+]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "ok"), [c[:3] for c in FROZEN_CASES], ids=[c[3] for c in FROZEN_CASES]
+)
+def test_frozen_both_sides_of_threshold(a: np.ndarray, b: np.ndarray, ok: bool) -> None:
+    result = check_frozen(a, b, T)
+    assert result.ok is ok, result
+
+
+def test_scores_are_what_the_docstrings_say() -> None:
+    assert check_dark(grey(29)).score == pytest.approx(29)
+    assert check_contrast(two_level(128, 17)).score == pytest.approx(17, abs=0.01)
+    assert check_blur(column_stripes(3)).score == pytest.approx(144, rel=0.02)
+    assert check_noise(noisy(9.5)).score == pytest.approx(9.5, rel=0.05)
+    assert check_color_cast(tinted(0, -24)).score == pytest.approx(24, abs=1.5)
+    assert check_occlusion(covered(8)).score == pytest.approx(8 / 11, abs=0.01)
+    assert check_frozen(BASE, nudged(BASE, 0.6)).score == pytest.approx(0.6, abs=0.01)
+    assert check_black(with_black_fraction(0.97)).score == pytest.approx(0.97, abs=0.01)
+
+
+def test_run_vqd_on_a_good_scene_passes_everything() -> None:
+    checks = run_vqd(BASE, scene(seed=1))
+    assert [c.name for c in checks] == [n for n in VqdName if n is not VqdName.FROZEN] + [VqdName.FROZEN]
+    assert all(c.ok for c in checks), [c for c in checks if not c.ok]
+
+
+def test_run_vqd_without_second_frame_skips_frozen() -> None:
+    checks = run_vqd(BASE)
+    assert len(checks) == 8 and VqdName.FROZEN not in {c.name for c in checks}
+
+
+def test_run_vqd_black_frame_fails_black() -> None:
+    failed = {c.name for c in run_vqd(grey(0), grey(0)) if not c.ok}
+    assert {VqdName.BLACK, VqdName.DARK, VqdName.FROZEN, VqdName.OCCLUSION} <= failed
+
+
+def test_thresholds_are_configurable() -> None:
+    strict = replace(T, dark_min_mean_luma=130.0, blur_min_laplacian_var=1e9)
+    checks = {c.name: c for c in run_vqd(BASE, None, strict)}
+    assert {n for n, c in checks.items() if not c.ok} == {VqdName.DARK, VqdName.BLUR}
+    assert checks[VqdName.DARK].threshold == 130.0
+
+
+def test_downscale_keeps_aspect_and_never_upscales() -> None:
+    big = cv2.resize(BASE, (1280, 720))
+    assert downscale(big).shape == (180, 320, 3)
+    assert downscale(BASE) is BASE
+    assert downscale(cv2.resize(BASE, (1920, 1080)), 320).shape[:2] == (180, 320)
+
+
+def test_checks_are_frozen_values() -> None:
+    c = check_dark(BASE)
+    with pytest.raises(AttributeError):
+        c.ok = False  # type: ignore[misc]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    h=st.integers(1, 40), w=st.integers(1, 60), seed=st.integers(0, 2**16), gray=st.booleans()
+)
+def test_any_frame_gives_finite_scores(h: int, w: int, seed: int, gray: bool) -> None:
+    rng = np.random.default_rng(seed)
+    shape = (h, w) if gray else (h, w, 3)
+    frame = rng.integers(0, 256, shape, dtype=np.uint8)
+    checks = run_vqd(frame, frame)
+    assert len(checks) == 9
+    assert all(np.isfinite(c.score) and isinstance(c.ok, bool) for c in checks)
