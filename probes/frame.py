@@ -295,6 +295,9 @@ class FramePool:
         self._dying = [w for w in self._dying if w.proc.poll() is None]
 
 
+RETRY_PAUSE_S = 0.5
+
+
 @dataclass(frozen=True, slots=True)
 class FrameOptions:
     """Options of the frame stage. ``pool=None``: a one-grab pool per probe (slow: it
@@ -366,14 +369,22 @@ async def probe(target: ProbeTarget, opts: FrameOptions | None = None) -> ProbeR
     opts = opts if opts is not None else FrameOptions()
     t0 = time.perf_counter()
     req = make_request(target, opts)
-    if opts.pool is not None:
-        reply = await opts.pool.grab(req, opts.limit())
-    else:
+
+    async def grab_once() -> GrabReply:
+        if opts.pool is not None:
+            return await opts.pool.grab(req, opts.limit())
         pool = FramePool(1)
         try:
-            reply = await pool.grab(req, opts.limit())
+            return await pool.grab(req, opts.limit())
         finally:
             await asyncio.shield(pool.aclose())
+
+    reply = await grab_once()
+    if not reply.ok and map_failure(reply)[1].startswith("stream unavailable"):
+        # A camera often refuses a second session for a moment right after the ladder's own
+        # DESCRIBE (453/503 while it releases the first): one retry after a short pause.
+        await asyncio.sleep(RETRY_PAUSE_S)
+        reply = await grab_once()
     if not reply.ok or not reply.frames:
         cause, detail = map_failure(reply)
         return ProbeResult(Stage.FRAME, False, time.perf_counter() - t0, cause, detail)
