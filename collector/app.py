@@ -123,6 +123,20 @@ class App:
             except Exception as exc:  # noqa: BLE001 - the database may be away; keep probing
                 log.warning("inventory reload failed: %s", str(exc).splitlines()[0][:200])
 
+    async def refresh_figures(self) -> None:
+        """Region availability windows, coverage and targets from the database (not per scrape)."""
+        from collector.figures import compute_figures
+
+        self.figures = await compute_figures(self.engine, self.settings, self.clock(), self.scheduler)
+
+    async def _figures_loop(self) -> None:
+        while True:
+            try:
+                await self.refresh_figures()
+            except Exception as exc:  # noqa: BLE001 - keep the last figures; the database may be away
+                log.warning("region figures refresh failed: %s", str(exc).splitlines()[0][:200])
+            await asyncio.sleep(self.settings.collector.figures_interval_s)
+
     async def start(self) -> None:
         self.started_at = self.clock()
         cams, devices = await load_monitored(self.engine, self.box)
@@ -134,6 +148,7 @@ class App:
             asyncio.create_task(self.writer.run(), name="writer"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._reload_loop(), name="reload"),
+            asyncio.create_task(self._figures_loop(), name="figures"),
         ]
         webapp = self.web_app()
         self._runner = web.AppRunner(webapp, access_log=None)

@@ -28,6 +28,7 @@ def _env(tmp: Path) -> dict[str, str]:
         "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "0.5",
         "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "false",
         "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": str(PORT),
+        "CAMWATCH_COLLECTOR__FIGURES_INTERVAL_S": "1",
         "CAMWATCH_PROBE__REACH_TIMEOUT_S": "1", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "1", "CAMWATCH_PROBE__ONVIF_TIMEOUT_S": "1",
     })
     return env
@@ -81,6 +82,10 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path) -> None:
             assert 'camwatch_camera_offline_cause{camera="4"' in text and 'cause="refused"' in text
             assert 'camwatch_region_online_ratio{level="county",region="130123000000",region_name="示范县"}' in text
             assert SAMPLE_PASSWORD not in text
+            _wait(lambda: 'camwatch_region_availability_ratio{level="county",region="130123000000",region_name="示范县",window="1d"}' in _metrics(), 10)
+            text = _metrics()
+            assert 'camwatch_region_coverage_ratio{level="township"' in text
+            assert 'camwatch_region_target_ratio{level="county",region="130123000000",region_name="示范县"} 0.95' in text
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=5) as r:
                 assert b'"ok"' in r.read()
             time.sleep(1.5)  # let a batch commit
