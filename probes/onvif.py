@@ -38,6 +38,7 @@ from probes.onvif_soap import (
     parse_body,
     parse_device_information,
     parse_system_time,
+    fast_system_time,
     plain_envelope,
     token_envelope,
 )
@@ -217,6 +218,10 @@ async def _run(target: ProbeTarget, opts: OnvifOptions, port: int,
     if not (memo.time_needs_auth and has_creds):
         reply, sent_at = await session.call(GET_SYSTEM_DATE_AND_TIME,
                                             plain_envelope(GET_SYSTEM_DATE_AND_TIME))
+        fast = fast_system_time(reply.body, opts.max_reply_bytes) if reply.status == 200 and reply.body else None
+        if fast is not None:
+            memo.time_needs_auth = False
+            return await _after_clock(target, opts, session, memo, fast, sent_at, reply)
         try:
             body = _check(reply, opts.max_reply_bytes)
             memo.time_needs_auth = False
@@ -233,7 +238,13 @@ async def _run(target: ProbeTarget, opts: OnvifOptions, port: int,
         reply, sent_at, body = await _authed(session, GET_SYSTEM_DATE_AND_TIME, memo, coarse,
                                              user, password, learn=False)
     assert reply is not None
-    camera_utc = parse_system_time(body)
+    return await _after_clock(target, opts, session, memo, parse_system_time(body), sent_at, reply)
+
+
+async def _after_clock(target: ProbeTarget, opts: OnvifOptions, session: _Session, memo: _Memo,
+                       camera_utc: float, sent_at: float, reply: HttpReply) -> OnvifInfo:
+    user, password = target.username, target.password
+    has_creds = bool(user) and password is not None
     # The camera's clock has whole seconds: take the middle of its second.
     offset = camera_utc + 0.5 - (sent_at + reply.received_at) / 2
     memo.offset_s = offset

@@ -215,3 +215,35 @@ def parse_device_information(body: Node) -> DeviceIdentity:
 
     return DeviceIdentity(text("Manufacturer"), text("Model"), text("FirmwareVersion"),
                           text("SerialNumber"), text("HardwareId"))
+
+
+_UTC_BLOCK = re.compile(rb"<(?:[\w.-]+:)?UTCDateTime\b[^>]*>(.*?)</(?:[\w.-]+:)?UTCDateTime\s*>", re.S)
+_FIELDS = tuple(
+    re.compile(rb"<(?:[\w.-]+:)?" + name + rb"\b[^>]*>\s*(\d{1,4})\s*<")
+    for name in (b"Year", b"Month", b"Day", b"Hour", b"Minute", b"Second")
+)
+
+
+def fast_system_time(raw: bytes, max_bytes: int) -> float | None:
+    """The hot path for the every-minute clock call: read UTCDateTime straight from the bytes.
+
+    Only for a plain reply (no ``<!`` at all: no DTD, entity or CDATA; no Fault; within the size
+    cap); anything else returns None and goes through the hardened parser.
+    """
+    if len(raw) > max_bytes or b"<!" in raw or b"Fault" in raw or b"GetSystemDateAndTimeResponse" not in raw:
+        return None
+    m = _UTC_BLOCK.search(raw)
+    if m is None:
+        return None
+    block = m.group(1)
+    values = []
+    for rx in _FIELDS:
+        f = rx.search(block)
+        if f is None:
+            return None
+        values.append(int(f.group(1)))
+    year, month, day, hour, minute, second = values
+    if not (1970 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23
+            and minute <= 59 and second <= 60):
+        return None
+    return float(calendar.timegm((year, month, day, hour, minute, second, 0, 0, 0)))
