@@ -162,12 +162,9 @@ class App:
         app[APP_KEY] = self
         app.router.add_get("/metrics", self._metrics)
         app.router.add_get("/healthz", self._healthz)
-        try:
-            from collector.web import setup as setup_web
-        except ImportError:
-            pass
-        else:
-            setup_web(app, self)
+        from collector.web import setup as setup_web
+
+        setup_web(app, self)
         return app
 
     async def _metrics(self, request: web.Request) -> web.Response:

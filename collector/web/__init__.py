@@ -1,0 +1,46 @@
+"""The HTTP API (``/api/v1/...``) of ``camwatch run``, added to the App's aiohttp application.
+
+Reads come from the scheduler's in-memory state (cameras, current counts) or from the database
+through :mod:`collector.reports` (rates, coverage, availability); writes (exclusions) need the
+bearer token of ``http.api_token``. The OpenAPI document is at ``/api/v1/openapi.json``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aiohttp import web
+
+from collector.app import APP_KEY
+from collector.web import cameras, exclusions, rates, regions
+from collector.web.auth import auth_middleware
+from collector.web.common import Handler, error_middleware
+from collector.web.openapi import OPENAPI_PATH, get_openapi
+
+if TYPE_CHECKING:
+    from collector.app import App
+
+# (method, path, handler): the OpenAPI document describes exactly these.
+ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("GET", OPENAPI_PATH, get_openapi),
+    ("GET", "/api/v1/cameras", cameras.list_cameras),
+    ("GET", "/api/v1/cameras/{id}", cameras.get_camera),
+    ("GET", "/api/v1/regions/{code}", regions.get_region),
+    ("GET", "/api/v1/rates", rates.get_rates),
+    ("GET", "/api/v1/coverage", rates.get_coverage),
+    ("GET", "/api/v1/exclusions", exclusions.list_exclusions),
+    ("POST", "/api/v1/exclusions", exclusions.add_exclusion),
+    ("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion),
+)
+
+
+def setup(app: web.Application, camwatch_app: App) -> None:
+    """Add the API routes and their middlewares (JSON errors, bearer tokens) to *app*."""
+    app[APP_KEY] = camwatch_app
+    app.middlewares.append(error_middleware)
+    app.middlewares.append(auth_middleware(camwatch_app.settings.http, frozenset({OPENAPI_PATH})))
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+
+
+__all__ = ["setup", "ROUTES"]

@@ -1,0 +1,114 @@
+"""``/api/v1/cameras`` (from the scheduler's in-memory slots) and ``/api/v1/cameras/{id}``.
+
+Nothing here ever returns a camera's host credentials: only ids, names, places and states are
+shown, and every free-text probe detail is passed through :func:`scrub`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from collector.camera_state import State
+from collector.scheduler import CameraSlot
+from collector.web.common import camwatch, choice, iso, json_response, not_found, page, path_int, text_param
+from inventory.models import StateInterval
+from probes.base import Cause
+from probes.redact import redact_url
+
+RECENT_INTERVALS = 50
+
+
+def scrub(text: str, password: str | None) -> str:
+    """Free text from a probe, with ``user:pass@`` redacted and the camera's password masked."""
+    out = redact_url(text)
+    if password:
+        out = out.replace(password, "***")
+    return out
+
+
+def camera_json(slot: CameraSlot) -> dict[str, Any]:
+    cam, st = slot.cam, slot.status
+    lb = cam.labels
+    return {
+        "id": cam.id,
+        "name": cam.name,
+        "state": slot.shown.value,
+        "probed_state": st.state.value,
+        "cause": st.cause.value if st.cause is not None else None,
+        "since": iso(st.since),
+        "flapping": st.flapping,
+        "village": lb.village, "village_name": lb.village_name,
+        "township": lb.township, "township_name": lb.township_name,
+        "county": lb.county, "county_name": lb.county_name,
+        "last_probe_at": iso(slot.last_at),
+        "video_ok": slot.video_ok,
+    }
+
+
+def _matches(slot: CameraSlot, state: State | None, cause: Cause | None,
+             county: str | None, township: str | None, village: str | None) -> bool:
+    lb = slot.cam.labels
+    return ((state is None or slot.shown is state)
+            and (cause is None or slot.status.cause is cause)
+            and (county is None or lb.county == county)
+            and (township is None or lb.township == township)
+            and (village is None or lb.village == village))
+
+
+async def list_cameras(request: web.Request) -> web.Response:
+    state = choice(request, "state", State)
+    cause = choice(request, "cause", Cause)
+    county, township, village = (text_param(request, k) for k in ("county", "township", "village"))
+    paging = page(request)
+    slots = camwatch(request).scheduler.slots
+    chosen = [s for _, s in sorted(slots.items()) if _matches(s, state, cause, county, township, village)]
+    body = paging.apply(chosen)
+    body["items"] = [camera_json(s) for s in body["items"]]
+    return json_response(body)
+
+
+def _last_probe(slot: CameraSlot) -> dict[str, Any] | None:
+    last = slot.last
+    if last is None:
+        return None
+    pw = slot.cam.target.password
+    return {
+        "at": iso(slot.last_at),
+        "state": last.state,
+        "cause": last.cause.value if last.cause is not None else None,
+        "stages": [{"stage": r.stage.value, "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
+                    "cause": r.cause.value if r.cause is not None else None, "detail": scrub(r.detail, pw)}
+                   for r in last.stages],
+    }
+
+
+async def get_camera(request: web.Request) -> web.Response:
+    cid = path_int(request, "id")
+    app = camwatch(request)
+    slot = app.scheduler.slots.get(cid)
+    if slot is None:
+        raise not_found(f"no monitored camera with id {cid}")
+    async with app.engine.connect() as conn:
+        rows = (await conn.execute(
+            select(StateInterval.state, StateInterval.cause, StateInterval.start, StateInterval.end)
+            .where(StateInterval.camera_id == cid)
+            .order_by(StateInterval.start.desc(), StateInterval.id.desc())
+            .limit(RECENT_INTERVALS)
+        )).all()
+    body = camera_json(slot)
+    pw = slot.cam.target.password
+    last = slot.last
+    body.update({
+        "contractor": slot.cam.contractor,
+        "lifecycle": slot.cam.lifecycle.value,
+        "pending": slot.status.pending is not None,
+        "video_failed": list(slot.status.video_failed),
+        "recent_intervals": [{"state": s, "cause": c, "start": iso(a), "end": iso(b)} for s, c, a, b in rows],
+        "last_probe": _last_probe(slot),
+        "clock_offset_s": last.clock_offset_s if last is not None else None,
+        "warnings": [scrub(w, pw) for w in last.warnings] if last is not None else [],
+    })
+    return json_response(body)

@@ -1,0 +1,159 @@
+"""``/api/v1/exclusions``: list, add (camera xor region, start, end, reason, approver), remove.
+
+The same rows as ``camwatch exclusion add|list|remove``. After a write the collector reloads at
+once, so the cameras concerned are shown as excluded (or no longer) without waiting for the
+periodic reload.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from sqlalchemy import delete, func, insert, select
+
+from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found, page, path_int, text_param
+from inventory.models import Camera, Exclusion, Region, utcnow
+
+log = logging.getLogger("camwatch.web")
+FIELDS = ("camera_id", "region_code", "start", "end", "reason", "approver")
+MAX_BODY = 64 * 1024
+MAX_REASON = 2000
+MAX_APPROVER = 128
+
+
+@dataclass(frozen=True, slots=True)
+class NewExclusion:
+    camera_id: int | None
+    region_code: str | None
+    start: dt.datetime
+    end: dt.datetime
+    reason: str
+    approver: str
+
+
+def exclusion_json(row: Any) -> dict[str, Any]:
+    return {"id": row.id, "camera_id": row.camera_id, "region_code": row.region_code, "start": iso(row.start),
+            "end": iso(row.end), "reason": row.reason, "approver": row.approver, "created_at": iso(row.created_at)}
+
+
+def _when(body: dict[str, Any], name: str, tz: str) -> dt.datetime:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise bad_param(name, "required: an ISO 8601 date-time (e.g. 2026-11-23T08:00:00+08:00)")
+    try:
+        t = dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise bad_param(name, f"not an ISO 8601 date-time: {value!r}") from None
+    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(dt.UTC)
+
+
+def _text(body: dict[str, Any], name: str, limit: int) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise bad_param(name, "required: a non-empty string")
+    if len(value) > limit:
+        raise bad_param(name, f"longer than {limit} characters")
+    return value.strip()
+
+
+def parse_new(body: object, tz: str) -> NewExclusion:
+    """Validate a POST body; every error names the offending field."""
+    if not isinstance(body, dict):
+        raise bad_param("body", "a JSON object is expected")
+    extra = sorted(set(body) - set(FIELDS))
+    if extra:
+        raise bad_param(extra[0], f"unknown field (allowed: {', '.join(FIELDS)})")
+    camera_id, region_code = body.get("camera_id"), body.get("region_code")
+    if camera_id is not None and (isinstance(camera_id, bool) or not isinstance(camera_id, int)):
+        raise bad_param("camera_id", "must be an integer")
+    if region_code is not None and (not isinstance(region_code, str) or not region_code or len(region_code) > 32):
+        raise bad_param("region_code", "must be a region code (a non-empty string of at most 32 characters)")
+    if (camera_id is None) == (region_code is None):
+        raise bad_param("camera_id", "give exactly one of camera_id and region_code")
+    start, end = _when(body, "start", tz), _when(body, "end", tz)
+    if end <= start:
+        raise bad_param("end", "must be after start")
+    return NewExclusion(camera_id, region_code, start, end, _text(body, "reason", MAX_REASON),
+                        _text(body, "approver", MAX_APPROVER))
+
+
+async def _reload(request: web.Request) -> None:
+    try:
+        await camwatch(request).reload()
+    except Exception as exc:  # noqa: BLE001 - the periodic reload will pick the change up
+        first = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        log.warning("reload after an exclusion change failed: %s", first)
+
+
+async def list_exclusions(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    paging = page(request)
+    q = select(Exclusion)
+    cid = text_param(request, "camera_id")
+    if cid is not None:
+        try:
+            q = q.where(Exclusion.camera_id == int(cid))
+        except ValueError:
+            raise bad_param("camera_id", f"not an integer: {cid!r}") from None
+    region = text_param(request, "region_code")
+    if region is not None:
+        q = q.where(Exclusion.region_code == region)
+    active = text_param(request, "active")
+    if active is not None:
+        if active not in ("true", "false"):
+            raise bad_param("active", f"must be true or false (got {active!r})")
+        now = app.clock()
+        in_force = (Exclusion.start <= now) & (Exclusion.end > now)
+        q = q.where(in_force if active == "true" else ~in_force)
+    async with app.engine.connect() as conn:
+        total = (await conn.execute(select(func.count()).select_from(q.subquery()))).scalar_one()
+        rows = (await conn.execute(q.order_by(Exclusion.start, Exclusion.id).limit(paging.limit).offset(paging.offset))).all()
+    return json_response({"items": [exclusion_json(r) for r in rows], "total": total,
+                          "limit": paging.limit, "offset": paging.offset})
+
+
+async def add_exclusion(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "too_large", f"request body larger than {MAX_BODY} bytes")
+    try:
+        body = json.loads(await request.text())
+    except (ValueError, UnicodeDecodeError):
+        raise bad_param("body", "not valid JSON") from None
+    new = parse_new(body, app.settings.accounting.timezone)
+    async with app.engine.begin() as conn:
+        if new.camera_id is not None:
+            found = (await conn.execute(select(Camera.id).where(Camera.id == new.camera_id))).first()
+            field, what = "camera_id", f"no camera with id {new.camera_id}"
+        else:
+            found = (await conn.execute(select(Region.code).where(Region.code == new.region_code))).first()
+            field, what = "region_code", f"no region with code {new.region_code!r}"
+        if found is None:
+            raise ApiError(400, "unknown_reference", what, param=field)
+        res = await conn.execute(insert(Exclusion).values(
+            camera_id=new.camera_id, region_code=new.region_code, start=new.start, end=new.end,
+            reason=new.reason, approver=new.approver, created_at=utcnow()))
+        new_id = int(res.inserted_primary_key[0])  # type: ignore[index]
+        row = (await conn.execute(select(Exclusion).where(Exclusion.id == new_id))).one()
+    log.info("exclusion #%d added over the API by %s", new_id, new.approver)
+    await _reload(request)
+    item = exclusion_json(row)
+    return json_response(item, status=201, headers={"Location": f"/api/v1/exclusions/{new_id}"})
+
+
+async def delete_exclusion(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    xid = path_int(request, "id")
+    async with app.engine.begin() as conn:
+        gone = (await conn.execute(delete(Exclusion).where(Exclusion.id == xid))).rowcount
+    if not gone:
+        raise not_found(f"no exclusion #{xid}")
+    log.info("exclusion #%d removed over the API", xid)
+    await _reload(request)
+    return web.Response(status=204)

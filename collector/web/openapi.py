@@ -1,0 +1,108 @@
+"""The OpenAPI 3.1 document of the HTTP API, served at ``/api/v1/openapi.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from collector.accounting import Level
+from collector.web.common import DEFAULT_LIMIT, MAX_LIMIT, json_response
+from collector.web.schemas import CAUSES, SCHEMAS, STATES, Schema, ref
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
+WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def param(name: str, schema: Schema, description: str, *, where: str = "query", required: bool = False) -> dict[str, Any]:
+    return {"name": name, "in": where, "required": required or where == "path", "schema": schema, "description": description}
+
+
+def ok(schema_name: str, description: str, status: str = "200") -> dict[str, Any]:
+    return {status: {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}}
+
+
+def errors(*codes: int) -> dict[str, Any]:
+    text = {400: "invalid parameter (the message names it)", 401: "missing or invalid bearer token",
+            403: "no API token configured (writes, or reads when open_reads is false)", 404: "not found",
+            413: "request body too large"}
+    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ref("Error")}}} for c in codes}
+
+
+PAGING = [param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "page size"),
+          param("offset", {"type": "integer", "minimum": 0, "default": 0}, "items to skip")]
+PERIOD = [param("from", {"type": "string"},
+                "first day (YYYY-MM-DD, local) or an ISO 8601 date-time; default: start of this month"),
+          param("to", {"type": "string"}, "last day (inclusive) or an ISO 8601 date-time; default: now")]
+
+
+def read(summary: str, params: list[dict[str, Any]], schema_name: str, *codes: int) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": params, "security": READ_SECURITY,
+                    "responses": {**ok(schema_name, summary), **errors(*codes, 401, 403)}}}
+
+
+def document() -> dict[str, Any]:
+    paths: dict[str, Any] = {
+        "/healthz": {"get": {"summary": "liveness and database health", "security": [{}], "responses": {
+            **ok("Health", "healthy"), "503": {"description": "database writes failing",
+                                               "content": {"application/json": {"schema": ref("Health")}}}}}},
+        "/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)", "security": [{}], "responses": {
+            "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
+        OPENAPI_PATH: {"get": {"summary": "this document", "security": [{}], "responses": {
+            "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
+        "/api/v1/cameras": read("monitored cameras and their current state (from memory)", [
+            param("state", {"type": "string", "enum": STATES}, "shown state"),
+            param("cause", {"type": "string", "enum": CAUSES}, "offline cause"),
+            param("county", {"type": "string"}, "county code"),
+            param("township", {"type": "string"}, "township code"),
+            param("village", {"type": "string"}, "village code"), *PAGING], "CameraPage", 400),
+        "/api/v1/cameras/{id}": read("one camera: state, recent intervals (last 50), last probe stages", [
+            param("id", {"type": "integer"}, "camera id", where="path")], "CameraDetail", 400, 404),
+        "/api/v1/regions/{code}": read(
+            "a region with its children: counts by state, online ratio now, coverage now; with from/to, "
+            "time-weighted availability over the period with and without exclusions",
+            [param("code", {"type": "string"}, "county, township or village code", where="path"), *PERIOD],
+            "Region", 400, 404),
+        "/api/v1/rates": read("online rates per row, as `camwatch rates --json`", [
+            param("level", {"type": "string", "enum": [lv.value for lv in Level], "default": "township"}, "rows by"),
+            *PERIOD,
+            param("method", {"type": "string", "enum": ["time", "snapshot", "intact"], "default": "time"},
+                  "time-weighted, assessor snapshots at the check times, or intact (online only)")],
+            "RateTable", 400),
+        "/api/v1/coverage": read("coverage per township or village, as `camwatch coverage --json`; "
+                                 "now, or over the period when from/to are given", [
+            param("level", {"type": "string", "enum": ["township", "village"], "default": "township"}, "rows by"),
+            *PERIOD], "CoverageTable", 400),
+        "/api/v1/exclusions": {
+            **read("exclusions (maintenance windows, reported outages)", [
+                param("camera_id", {"type": "integer"}, "only this camera's"),
+                param("region_code", {"type": "string"}, "only this region's"),
+                param("active", {"type": "string", "enum": ["true", "false"]}, "in force now, or not"), *PAGING],
+                "ExclusionPage", 400),
+            "post": {"summary": "add an exclusion", "security": WRITE_SECURITY,
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("NewExclusion")}}},
+                     "responses": {**ok("Exclusion", "created", "201"), **errors(400, 401, 403, 413)}},
+        },
+        "/api/v1/exclusions/{id}": {"delete": {
+            "summary": "remove an exclusion", "security": WRITE_SECURITY,
+            "parameters": [param("id", {"type": "integer"}, "exclusion id", where="path")],
+            "responses": {"204": {"description": "removed"}, **errors(400, 401, 403, 404)}}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "camwatch API", "version": "1",
+                 "description": "Camera states, rates (在线率), coverage (覆盖率) and exclusions (报备). "
+                                "Times are ISO 8601 in UTC; ratios are 0..1 rounded to 0.0001. "
+                                "Errors: {\"error\": {\"code\", \"message\"}}."},
+        "paths": paths,
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+    }
+
+
+async def get_openapi(request: web.Request) -> web.Response:
+    return json_response(document())
+
+
+__all__ = ["OPENAPI_PATH", "document", "get_openapi"]

@@ -1,0 +1,38 @@
+"""``/api/v1/rates`` and ``/api/v1/coverage``: the CLI's tables over HTTP."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from aiohttp import web
+
+from collector.accounting import Level
+from collector.reports import load_accounting, parse_period
+from collector.web.common import camwatch, choice_or, json_response, period_param
+from collector.web.tables import CoverageLevel, Method, RateQuery, coverage_table, rate_table
+
+
+def check_times(values: list[str]) -> tuple[dt.time, ...]:
+    return tuple(dt.time.fromisoformat(c) for c in values)
+
+
+async def get_rates(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    a = app.settings.accounting
+    level = choice_or(request, "level", Level, Level.TOWNSHIP)
+    method = choice_or(request, "method", Method, Method.TIME)
+    now = app.clock()
+    period = period_param(request, a.timezone, now) or parse_period(None, None, a.timezone, now)
+    data = await load_accounting(app.engine, period, default_target=a.target)
+    q = RateQuery(level, method, period, now, a.timezone, check_times(a.check_times))
+    return json_response(rate_table(data, q))
+
+
+async def get_coverage(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    a = app.settings.accounting
+    level = choice_or(request, "level", CoverageLevel, CoverageLevel.TOWNSHIP)
+    now = app.clock()
+    period = period_param(request, a.timezone, now)
+    data = await load_accounting(app.engine, period or parse_period(None, None, a.timezone, now), default_target=a.target)
+    return json_response(coverage_table(data, level, period, now))

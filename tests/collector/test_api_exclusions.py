@@ -1,0 +1,126 @@
+"""Exclusions over HTTP (fleet at 127.118.0.x, SQLite): bearer tokens, validation naming the field,
+the shown state following at once, and the read/write policy of the settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+
+from collector.app import App
+from collector.web.openapi import document
+from inventory.secrets import SecretBox
+from tests.collector.test_api_support import (
+    TOKEN,
+    TZ,
+    Live,
+    api_settings,
+    bearer,
+    error_param,
+    get,
+    http_fixture,
+    live_fixture,
+    response_schema,
+    validate,
+)
+from tests.inventory.helpers import KEY
+
+pytestmark = pytest.mark.asyncio(loop_scope="module")
+http = http_fixture()
+live = live_fixture((127, 118, 0, 1))
+
+
+async def test_exclusions_write_needs_the_token_and_excludes_now(live: Live, http: aiohttp.ClientSession) -> None:
+    doc = document()
+    cid = live.cams[7]
+    now = dt.datetime.now(TZ).replace(microsecond=0)
+    new = {"camera_id": cid, "start": (now - dt.timedelta(minutes=5)).isoformat(),
+           "end": (now + dt.timedelta(hours=1)).replace(tzinfo=None).isoformat(), "reason": "更换摄像机", "approver": "张三"}
+    for headers in ({}, bearer("wrong"), {"Authorization": TOKEN}):
+        async with http.post(live.u("/api/v1/exclusions"), json=new, headers=headers) as r:
+            assert r.status == 401 and "Bearer" in r.headers["WWW-Authenticate"]
+            assert (await r.json())["error"]["code"] == "unauthorized"
+    async with http.post(live.u("/api/v1/exclusions"), json=new, headers=bearer()) as r:
+        created = await r.json()
+        assert r.status == 201, created
+        assert r.headers["Location"] == f"/api/v1/exclusions/{created['id']}"
+    validate(created, response_schema(doc, "/api/v1/exclusions", "post", 201), doc)
+    assert created["camera_id"] == cid and created["region_code"] is None and created["reason"] == "更换摄像机"
+    # a local time without an offset is in accounting.timezone
+    assert dt.datetime.fromisoformat(created["end"]) == now + dt.timedelta(hours=1)
+    shown = await get(http, live, f"/api/v1/cameras/{cid}")
+    assert shown["state"] == "excluded" and shown["probed_state"] == "online"
+    assert (await get(http, live, "/api/v1/cameras?state=excluded"))["total"] == 1
+
+    listed = await get(http, live, "/api/v1/exclusions?active=true")
+    validate(listed, response_schema(doc, "/api/v1/exclusions", "get", 200), doc)
+    assert [x["id"] for x in listed["items"]] == [created["id"]] and listed["total"] == 1
+    everything = await get(http, live, "/api/v1/exclusions?limit=1")
+    assert everything["total"] == 2 and len(everything["items"]) == 1  # yesterday's and this one
+    assert (await get(http, live, f"/api/v1/exclusions?camera_id={cid}"))["total"] == 1
+    error_param(await get(http, live, "/api/v1/exclusions?active=maybe", 400), "active")
+
+    async with http.delete(live.u(f"/api/v1/exclusions/{created['id']}")) as r:
+        assert r.status == 401
+    async with http.delete(live.u(f"/api/v1/exclusions/{created['id']}"), headers=bearer()) as r:
+        assert r.status == 204
+    assert (await get(http, live, f"/api/v1/cameras/{cid}"))["state"] == "online"
+    async with http.delete(live.u(f"/api/v1/exclusions/{created['id']}"), headers=bearer()) as r:
+        assert r.status == 404 and (await r.json())["error"]["code"] == "not_found"
+
+
+async def test_exclusion_validation_names_the_field(live: Live, http: aiohttp.ClientSession) -> None:
+    good = {"region_code": (await get(http, live, "/api/v1/cameras?limit=1"))["items"][0]["village"],
+            "start": "2026-01-01T08:00:00+08:00", "end": "2026-01-01T12:00:00+08:00", "reason": "停电报备", "approver": "李四"}
+    cases: list[tuple[Any, str]] = [
+        ({**good, "camera_id": live.cams[0]}, "camera_id"),
+        ({k: v for k, v in good.items() if k != "region_code"}, "camera_id"),
+        ({**good, "region_code": None, "camera_id": "7"}, "camera_id"),
+        ({**good, "region_code": "999999999999"}, "region_code"),
+        ({**{k: v for k, v in good.items() if k != "region_code"}, "camera_id": 999999}, "camera_id"),
+        ({**good, "start": "next tuesday"}, "start"),
+        ({k: v for k, v in good.items() if k != "end"}, "end"),
+        ({**good, "end": "2026-01-01T07:00:00+08:00"}, "end"),
+        ({**good, "reason": "  "}, "reason"),
+        ({**good, "approver": "x" * 129}, "approver"),
+        ({**good, "colour": "red"}, "colour"),
+        ([good], "body"),
+    ]
+    for body, field in cases:
+        async with http.post(live.u("/api/v1/exclusions"), json=body, headers=bearer()) as r:
+            assert r.status == 400, (body, await r.text())
+            error_param(await r.json(), field)
+    async with http.post(live.u("/api/v1/exclusions"), data=b"{not json", headers=bearer()) as r:
+        assert r.status == 400
+        error_param(await r.json(), "body")
+    async with http.post(live.u("/api/v1/exclusions"), json=good, headers=bearer()) as r:
+        made = await r.json()
+        assert r.status == 201 and made["region_code"] == good["region_code"]
+        assert made["start"] == "2026-01-01T00:00:00+00:00"
+    async with http.delete(live.u(f"/api/v1/exclusions/{made['id']}"), headers=bearer()) as r:
+        assert r.status == 204
+
+
+async def test_without_a_token_writes_are_refused_and_reads_can_be_closed(live: Live, http: aiohttp.ClientSession) -> None:
+    for extra, read_status in (({"CAMWATCH_HTTP__API_TOKEN": ""}, 200),
+                               ({"CAMWATCH_HTTP__API_TOKEN": "", "CAMWATCH_HTTP__OPEN_READS": "false"}, 403),
+                               ({"CAMWATCH_HTTP__OPEN_READS": "false"}, 401)):
+        other = App(api_settings(live.db_url, **extra), live.app.engine, SecretBox(KEY))
+        async with TestServer(other.web_app(), host="127.0.0.1", port=0) as server:
+            base = f"http://127.0.0.1:{server.port}"
+            async with http.post(base + "/api/v1/exclusions", json={}, headers=bearer()) as r:
+                body = await r.json()
+                if "CAMWATCH_HTTP__API_TOKEN" in extra:
+                    assert r.status == 403 and "CAMWATCH_HTTP__API_TOKEN" in body["error"]["message"], body
+                else:
+                    assert r.status == 400  # authorised, then validated
+            async with http.get(base + "/api/v1/exclusions") as r:
+                assert r.status == read_status, extra
+            async with http.get(base + "/api/v1/openapi.json") as r:
+                assert r.status == 200
+            if read_status == 401:
+                async with http.get(base + "/api/v1/exclusions", headers=bearer()) as r:
+                    assert r.status == 200 and (await r.json())["total"] >= 1
