@@ -10,19 +10,11 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy import delete, insert, select
 
-from collector.accounting import Level, RegionPath, compliant, target_for
+from collector.accounting import Level
 from collector.cli.context import CliContext
 from collector.cli.runtime import check_database, engine, fail, run_async
-from collector.reports import (
-    coverage_by_township,
-    coverage_now,
-    coverage_over,
-    current_states,
-    load_accounting,
-    parse_period,
-    snapshot_rates,
-    time_rates,
-)
+from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, rate_table
+from collector.reports import load_accounting, parse_period
 from inventory.models import Camera, Exclusion, Region, utcnow
 
 
@@ -32,10 +24,6 @@ def _t(lang: str, zh: str, en: str) -> str:
 
 def _pct(v: Decimal | None) -> str:
     return "—" if v is None else f"{v * 100:.2f}%"
-
-
-def _num(v: Decimal | None) -> float | None:
-    return None if v is None else float(v)
 
 
 def _local_dt(text: str, tz: str) -> dt.datetime:
@@ -68,41 +56,17 @@ def register(group: click.Group) -> None:
         eng = engine(s)
         checks = tuple(dt.time.fromisoformat(c) for c in a.check_times)
 
-        async def go():  # type: ignore[no-untyped-def]
+        async def go() -> dict[str, object]:
             try:
                 data = await load_accounting(eng, period, default_target=a.target)
             finally:
                 await eng.dispose()
-            if method == "snapshot":
-                with_ex = snapshot_rates(data, Level(level), period, now, tz=a.timezone, check_times=checks)
-                without = {r.key: r for r in snapshot_rates(data, Level(level), period, now, tz=a.timezone, check_times=checks, apply_exclusions=False)}
-                rows = [(r.key, None, r.ratio, without[r.key].ratio) for r in with_ex]
-            else:
-                rows = []
-                for r in time_rates(data, Level(level), period, now):
-                    if method == "intact":
-                        rows.append((r.key, r.cameras, r.intact_ratio, r.intact_ratio_without_exclusions))
-                    else:
-                        rows.append((r.key, r.cameras, r.ratio, r.ratio_without_exclusions))
-            return data, rows
+            return rate_table(data, RateQuery(Level(level), Method(method), period, now, a.timezone, checks))
 
-        data, rows = run_async(go())
-        out = []
-        for key, cameras, ratio, raw in rows:
-            name = data.names.get(f"camera:{key}" if level == "camera" else str(key), "")
-            target = None
-            if level in ("village", "township", "county"):
-                path = {"county": RegionPath(str(key)),
-                        "township": RegionPath(data.parents.get(str(key), ""), str(key)),
-                        "village": RegionPath(data.parents.get(data.parents.get(str(key), ""), ""), data.parents.get(str(key), ""), str(key))}[level]
-                target = target_for(path, data.targets)
-            else:
-                target = data.targets.default
-            out.append({"key": key, "name": name, "cameras": cameras, "ratio": _num(ratio), "ratio_without_exclusions": _num(raw),
-                        "target": float(target), "compliant": None if ratio is None else compliant(ratio, target)})
+        table = run_async(go())
+        out = table["rows"]
         if as_json:
-            click.echo(json.dumps({"level": level, "method": method, "from": period.start.isoformat(), "to": period.end.isoformat(),
-                                   "rows": out}, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(table, ensure_ascii=False, indent=2))
             return
         zone = ZoneInfo(a.timezone)
         click.echo(_t(lang, f"统计区间 {period.start.astimezone(zone):%Y-%m-%d %H:%M} 至 {period.end.astimezone(zone):%Y-%m-%d %H:%M}（{method}）",
@@ -140,17 +104,10 @@ def register(group: click.Group) -> None:
                 await eng.dispose()
 
         data = run_async(go())
-        villages = coverage_over(data, period, now) if over else coverage_now(data, current_states(data, now))
-        if level == "village":
-            rows = [{"code": v.village, "name": data.names.get(v.village, ""), "planned_points": v.planned_points,
-                     "covered_points": v.covered_points, "built_points": v.built_points, "ratio": float(v.ratio),
-                     "built_ratio": float(v.built_ratio), "fully_covered": v.fully_covered} for v in villages]
-        else:
-            rows = [{"code": t.region, "name": data.names.get(t.region, ""), "villages": t.villages,
-                     "fully_covered": t.fully_covered, "fully_built": t.fully_built, "ratio": float(t.ratio),
-                     "built_ratio": float(t.built_ratio)} for t in coverage_by_township(data, villages)]
+        table = coverage_table(data, CoverageLevel(level), period if over else None, now)
+        rows = table["rows"]
         if as_json:
-            click.echo(json.dumps({"level": level, "over_period": over, "rows": rows}, ensure_ascii=False, indent=2))
+            click.echo(json.dumps(table, ensure_ascii=False, indent=2))
             return
         if level == "village":
             head = ("code", "village", "planned", "covered", "built", "coverage", "built coverage") if lang == "en" else ("代码", "村/社区", "规划点位", "覆盖点位", "已建点位", "覆盖率", "建设覆盖率")
