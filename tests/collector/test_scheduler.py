@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 
 from collector.camera_state import Changed, State
+from collector.demo import Blackhole
 from collector.scheduler import Scheduler, SchedulerConfig, phase_of
 from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.models import Lifecycle
@@ -72,33 +73,6 @@ def test_outage_detected_confirmed_and_recovered(fleet: Fleet) -> None:
             await asyncio.gather(task, return_exceptions=True)
 
     asyncio.run(go())
-
-
-class Blackhole:
-    """A loopback address whose connects time out like an unreachable host: a listener with a
-    full accept queue that never accepts (SYNs are dropped)."""
-
-    def __init__(self, host: str, port: int) -> None:
-        import socket
-
-        self.host, self.port = host, port
-        self.listener = socket.socket()
-        self.listener.bind((host, port))
-        self.listener.listen(0)
-        self.fillers = []
-        for _ in range(3):
-            c = socket.socket()
-            c.setblocking(False)
-            try:
-                c.connect((host, port))
-            except BlockingIOError:
-                pass
-            self.fillers.append(c)
-
-    def close(self) -> None:
-        for c in self.fillers:
-            c.close()
-        self.listener.close()
 
 
 def test_upstream_down_when_parent_unreachable() -> None:
