@@ -52,6 +52,7 @@ class Blackhole:
     """An address whose TCP connects time out (a dead 4G router): a listener that never accepts."""
 
     def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
         self.listener = socket.socket()
         self.listener.bind((host, port))
         self.listener.listen(0)
