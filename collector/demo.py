@@ -20,6 +20,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.aio import wait_event
 from collector.app import App
 from collector.camera_state import State
 from collector.settings import Settings
@@ -194,8 +195,7 @@ async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: fl
                 last_print = t
             if duration is not None and t - started >= duration:
                 break
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=2.0)
+            await wait_event(stop, 2.0)
     finally:
         await app.stop()
         if hole is not None:

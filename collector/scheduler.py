@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from collector.camera_state import Changed, Event, Outcome, Policy, State, Status, next_delay, set_excluded, step
+from collector.aio import wait_event, within
 from collector.store import IntervalOpen, IntervalWriter
 from inventory.lookup import MonitoredCamera, MonitoredDevice
 from inventory.models import utcnow
@@ -194,7 +195,7 @@ class Scheduler:
 
         target = ProbeTarget(ds.dev.host, self.config.device_port, "/", None)
         try:
-            r = await asyncio.wait_for(reach(target, ReachOptions()), timeout=self.ladder.reach_timeout_s)
+            r = await within(reach(target, ReachOptions()), self.ladder.reach_timeout_s)
             ds.up = r.ok or r.cause is Cause.REFUSED  # refused: the host answered
         except TimeoutError:
             ds.up = False
@@ -317,10 +318,7 @@ class Scheduler:
                 self._wake.clear()
                 delay = (self._heap[0][0] - loop.time()) if self._heap else 1.0
                 if delay > 0:
-                    try:
-                        await asyncio.wait_for(self._wake.wait(), timeout=min(delay, 1.0))
-                    except TimeoutError:
-                        pass
+                    await wait_event(self._wake, min(delay, 1.0))
         finally:
             for task in list(self._tasks):
                 task.cancel()

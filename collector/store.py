@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from sqlalchemy import and_, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from collector.aio import wait_event, within
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.store")
@@ -203,10 +204,7 @@ class IntervalWriter:
         backoff = self.flush_interval_s
         try:
             while True:
-                try:
-                    await asyncio.wait_for(self._wake.wait(), timeout=backoff)
-                except TimeoutError:
-                    pass
+                await wait_event(self._wake, backoff)
                 self._wake.clear()
                 ok = await self.flush()
                 backoff = self.flush_interval_s if ok else min(max(backoff * 2, 1.0), 30.0)
@@ -217,6 +215,6 @@ class IntervalWriter:
     async def close(self, timeout_s: float = 10.0) -> None:
         """Final flush (SIGTERM): best effort within ``timeout_s``."""
         try:
-            await asyncio.wait_for(asyncio.shield(self.flush()), timeout=timeout_s)
+            await within(asyncio.shield(self.flush()), timeout_s)
         except (TimeoutError, asyncio.CancelledError):
             log.error("could not flush %d interval(s) before exit", len(self._queue))
