@@ -140,7 +140,7 @@ class Retire:
     detail: str
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, repr=False)
 class Plan:
     issues: list[Issue] = field(default_factory=list)
     counties: set[str] = field(default_factory=set)
@@ -156,6 +156,13 @@ class Plan:
     camera_retired: list[Retire] = field(default_factory=list)
     camera_unchanged: int = 0
     rows: int = 0
+
+    def __repr__(self) -> str:
+        # Counts only: a plan of 100k cameras must not be turned into text by accident.
+        return (f"Plan(rows={self.rows}, issues={len(self.issues)}, regions +{len(self.region_new)}"
+                f" ~{len(self.region_changed)}, points +{len(self.point_new)} ~{len(self.point_changed)}"
+                f" -{len(self.point_retired)}, cameras +{len(self.camera_new)} ~{len(self.camera_changed)}"
+                f" -{len(self.camera_retired)} ={self.camera_unchanged})")
 
     @property
     def errors(self) -> list[Issue]:
@@ -266,7 +273,7 @@ class _Builder:
 
     @staticmethod
     def _region_of(row: RowIn, level: RegionLevel) -> RegionIn:
-        return {RegionLevel.COUNTY: row.county, RegionLevel.TOWNSHIP: row.township, RegionLevel.VILLAGE: row.village}[level]
+        return getattr(row, level.value)  # type: ignore[no-any-return]
 
     def _parent_code(self, row: RowIn, level: RegionLevel) -> str | None:
         if level is RegionLevel.COUNTY:

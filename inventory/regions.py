@@ -9,6 +9,7 @@ derived from the parent's code and the name, so a re-import maps to the same row
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass
@@ -51,6 +52,7 @@ def level_of_standard(code: str) -> RegionLevel:
     return RegionLevel.VILLAGE
 
 
+@functools.lru_cache(maxsize=65536)
 def parse_code(raw: str, level: RegionLevel) -> RegionCode:
     """Normalise a code given for *level*; raise :class:`RegionCodeError` when it cannot be one."""
     text = raw.strip()

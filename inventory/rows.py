@@ -90,6 +90,8 @@ class RowIn:
 
 
 def cell_text(value: CellValue) -> str:
+    if type(value) is str:
+        return value.strip()
     if value is None:
         return ""
     if isinstance(value, bool):

@@ -45,6 +45,11 @@ class SyntheticSpec:
     points_per_village: int = 6
     unbuilt_every: int = 9  # every n-th point is planned but has no camera yet
     rtsp_port: int = 8554
+
+    def __post_init__(self) -> None:
+        townships = -(-self.cameras // max(1, self.villages_per_township * self.points_per_village))
+        if townships > 899:
+            raise ValueError(f"{self.cameras} cameras need {townships} townships; raise villages_per_township or points_per_village")
     onvif_port: int = 8000
     password: str = "admin123"
     seed: int = 7
@@ -67,9 +72,10 @@ def rows(spec: SyntheticSpec, lang: str = "zh") -> tuple[list[str], Iterator[lis
                     break
                 v_code = f"{t_code}{200 + v:03d}"
                 v_name = VILLAGE_WORDS[(t * 7 + v) % len(VILLAGE_WORDS)] + VILLAGE_WORDS[(v * 3 + t) % len(VILLAGE_WORDS)] + VILLAGE_SUFFIX[v % len(VILLAGE_SUFFIX)] + f"{v}"
-                lon0 = 114.2 + t * 0.05 + rnd.random() * 0.02
+                lon0 = 114.2 + (t % 40) * 0.05 + rnd.random() * 0.02
                 lat0 = 38.1 + v * 0.01 + rnd.random() * 0.02
-                router = f"{v_name}-4G路由器@127.21.{t % 256}.{v}"
+                n_village = (t - 1) * spec.villages_per_township + v
+                router = f"{v_name}-4G路由器@{sim_address(n_village, (127, 21, 0, 1))}"
                 for pn in range(spec.points_per_village):
                     if cam >= spec.cameras:
                         break
