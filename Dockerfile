@@ -19,6 +19,8 @@ RUN pip install . && useradd --system --uid 10001 --home /data camwatch && mkdir
 USER camwatch
 WORKDIR /data
 # Configure with CAMWATCH_DB (e.g. postgresql://camwatch@db/camwatch), CAMWATCH_SECRET_KEY, and
-# a mounted /data/camwatch.yaml.
+# a mounted /data/camwatch.yaml. Inside a container the HTTP side must listen on all interfaces.
+ENV CAMWATCH_HTTP__HOST=0.0.0.0
+EXPOSE 9850
 ENTRYPOINT ["tini", "--", "camwatch"]
-CMD ["--help"]
+CMD ["run"]
