@@ -90,6 +90,7 @@ class App:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     _frame_pool: object | None = None
+    alerting: object | None = None
     reloaded_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
@@ -104,8 +105,23 @@ class App:
             except Exception as exc:  # noqa: BLE001 - the video tier is optional
                 log.warning("video tier disabled: %s", exc)
         self._frame_pool = pool
+        self.alerting = None
+        if self.settings.alerts.enabled:
+            from collector.alerting import AlertService
+            from collector.alerts.engine import AlertEngine
+
+            a = self.settings.alerts
+            self.alerting = AlertService(self.engine, AlertEngine(a.to_policy()), language=a.language or self.settings.language,
+                                         tick_s=a.tick_s, clock=self.clock,
+                                         checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
+        sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
+
+        def sink(cam: MonitoredCamera, ev: Event) -> None:
+            for f in sinks:
+                f(cam, ev)
+
         self.scheduler = Scheduler(scheduler_config(self.settings), self.writer,
-                                   ladder=ladder_options(self.settings, pool), clock=self.clock, on_event=self.on_event)
+                                   ladder=ladder_options(self.settings, pool), clock=self.clock, on_event=sink)
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters)
 
@@ -114,6 +130,8 @@ class App:
         excluded = await exclusions_in_force(self.engine, cams, self.clock())
         self.scheduler.sync(cams, devices, excluded=excluded)
         self.reloaded_at = self.clock()
+        if self.alerting is not None:
+            await self.alerting.refresh()
 
     async def _reload_loop(self) -> None:
         while True:
@@ -144,12 +162,16 @@ class App:
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)
         self.reloaded_at = self.started_at
+        if self.alerting is not None:
+            await self.alerting.start()
         self._tasks = [
             asyncio.create_task(self.writer.run(), name="writer"),
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._reload_loop(), name="reload"),
             asyncio.create_task(self._figures_loop(), name="figures"),
         ]
+        if self.alerting is not None:
+            self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
         webapp = self.web_app()
         self._runner = web.AppRunner(webapp, access_log=None)
         await self._runner.setup()

@@ -21,7 +21,9 @@ HEADER = """\
 
 
 def _scalar(value: Any) -> str:
-    text = yaml.safe_dump(value, default_flow_style=True, allow_unicode=True).strip()
+    from pydantic_core import to_jsonable_python
+
+    text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, allow_unicode=True, width=10_000).strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")]
     return text.removesuffix("...").strip()

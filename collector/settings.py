@@ -23,6 +23,8 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
+from collector.alerts.config import AlertPolicySettings  # noqa: E402 - a settings section
+
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
 SPECIAL_ENV = {"CAMWATCH_CONFIG", "CAMWATCH_DB", "CAMWATCH_SECRET_KEY", "CAMWATCH_LANG"}
@@ -124,6 +126,7 @@ class Settings(BaseSettings):
     probe: ProbeSettings = Field(default_factory=ProbeSettings, description="per-stage probe limits")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP: metrics, health, API")
     accounting: AccountingSettings = Field(default_factory=AccountingSettings, description="rates, coverage and targets")
+    alerts: AlertPolicySettings = Field(default_factory=AlertPolicySettings, description="alert decisions, messages and work orders")
 
     @classmethod
     def settings_customise_sources(

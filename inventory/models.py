@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -203,6 +204,10 @@ class WorkOrder(Base):
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
+    # 0003: what the order is about, how many cameras, and how it ended (recovered | closed).
+    title: Mapped[str | None] = mapped_column(String(255))
+    cameras: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    resolution: Mapped[str | None] = mapped_column(String(16))
 
 
 class AlertLog(Base):
@@ -215,6 +220,43 @@ class AlertLog(Base):
     kind: Mapped[str] = mapped_column(String(32))
     result: Mapped[str] = mapped_column(String(16))
     message: Mapped[str] = mapped_column(Text)
+
+
+class Incident(Base):
+    """An alert incident (one outage of a camera, a village or an upstream device); see collector.alerts."""
+
+    __tablename__ = "incidents"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    severity: Mapped[str] = mapped_column(String(16))
+    village_code: Mapped[str | None] = mapped_column(String(32), index=True)
+    device_id: Mapped[int | None] = mapped_column(Integer)
+    cause: Mapped[str | None] = mapped_column(String(32))
+    start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # [{"camera": id, "cause": str|null, "start": iso, "up_at": iso|null, "checks": [str]}]
+    members: Mapped[list[dict[str, object]]] = mapped_column(JSON)
+    down: Mapped[int] = mapped_column(Integer)
+    total: Mapped[int] = mapped_column(Integer)
+    silenced: Mapped[bool] = mapped_column(Boolean, default=False)
+    escalation: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Silence(Base):
+    """Alert messages suppressed for a camera or a region until ``until`` (incidents are still recorded)."""
+
+    __tablename__ = "silences"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"), index=True)
+    region_code: Mapped[str | None] = mapped_column(ForeignKey("regions.code"), index=True)
+    until: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class ReportSnapshot(Base):

@@ -1,0 +1,101 @@
+"""The collector's alerting: camera events -> the pure alert engine -> messages and work orders.
+
+The scheduler's event sink is synchronous and must never block probing, so events go into a
+queue; one task feeds them to :class:`~collector.alerts.engine.AlertEngine`, ticks it, hands
+``Notify`` actions to the delivery side and stores incidents and work orders.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.aio import wait_event
+from collector.alerts import store
+from collector.alerts.engine import AlertEngine
+from collector.alerts.model import Notify
+from collector.alerts.workorders import work_order_counts
+from collector.camera_state import Event
+from inventory.lookup import MonitoredCamera
+from inventory.models import utcnow
+
+log = logging.getLogger("camwatch.alerting")
+Sender = Callable[[Notify, str], None]  # (action, language)
+
+
+@dataclass
+class AlertService:
+    db: AsyncEngine
+    engine: AlertEngine
+    language: str = "zh"
+    tick_s: float = 5.0
+    send: Sender | None = None
+    clock: Callable[[], dt.datetime] = utcnow
+    checks_of: Callable[[int], tuple[str, ...]] = lambda cid: ()
+    work_orders: dict[str, int] = field(default_factory=lambda: {"green": 0, "yellow": 0, "red": 0})
+    _queue: asyncio.Queue[tuple[int, Event, tuple[str, ...]]] = field(default_factory=asyncio.Queue)
+    _wake: asyncio.Event = field(default_factory=asyncio.Event)
+    sent: list[Notify] = field(default_factory=list)
+
+    async def start(self) -> None:
+        self.engine.set_inventory(await store.load_inventory(self.db))
+        self.engine.restore(await store.load_open_incidents(self.db))
+        self.engine.set_silences(await store.list_silences(self.db, self.clock()))
+        await self._count_orders()
+
+    async def refresh(self) -> None:
+        """Inventory and silences changed (called on the collector's reload)."""
+        self.engine.set_inventory(await store.load_inventory(self.db))
+        self.engine.set_silences(await store.list_silences(self.db, self.clock()))
+
+    def on_event(self, cam: MonitoredCamera, event: Event) -> None:
+        self._queue.put_nowait((cam.id, event, self.checks_of(cam.id)))
+        self._wake.set()
+
+    async def _handle(self, actions: tuple[object, ...]) -> None:
+        if not actions:
+            return
+        for a in actions:
+            if isinstance(a, Notify):
+                self.sent.append(a)
+                if len(self.sent) > 1000:
+                    del self.sent[:500]
+                if self.send is not None:
+                    try:
+                        self.send(a, self.language)
+                    except Exception:  # noqa: BLE001 - delivery problems must not stop decisions
+                        log.exception("alert delivery failed")
+        await store.apply_actions(self.db, actions, self.clock())
+
+    async def _count_orders(self) -> None:
+        now = self.clock()
+        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=31)
+        orders = await store.list_work_orders(self.db, since=month)
+        self.work_orders = {str(k.value if hasattr(k, "value") else k): v for k, v in work_order_counts(orders, now).items()}
+
+    async def run(self) -> None:
+        loop = asyncio.get_running_loop()
+        next_tick = loop.time()
+        next_count = loop.time() + 30
+        while True:
+            await wait_event(self._wake, max(0.0, next_tick - loop.time()))
+            self._wake.clear()
+            try:
+                while not self._queue.empty():
+                    cid, event, checks = self._queue.get_nowait()
+                    await self._handle(self.engine.on_event(cid, event, checks))
+                if loop.time() >= next_tick:
+                    await self._handle(self.engine.tick(self.clock()))
+                    next_tick = loop.time() + self.tick_s
+                if loop.time() >= next_count:
+                    await self._count_orders()
+                    next_count = loop.time() + 30
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - the database may be away; decisions go on
+                log.warning("alerting: %s", str(exc).splitlines()[0][:200])

@@ -1,0 +1,292 @@
+"""Frozen types shared by the alert engine, messages, work orders and the store."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from probes.base import Cause
+
+
+class Severity(StrEnum):
+    """critical: a village dark or an upstream device down; normal: cameras offline; low: picture problems, digests."""
+
+    LOW = "low"
+    NORMAL = "normal"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return {"low": 0, "normal": 1, "critical": 2}[self.value]
+
+
+class NotifyKind(StrEnum):
+    OPEN = "open"
+    UPDATE = "update"
+    RESOLVE = "resolve"
+    REMINDER = "reminder"
+    ESCALATE = "escalate"
+    DIGEST = "digest"
+
+
+class IncidentKind(StrEnum):
+    OUTAGE = "outage"  # cameras offline
+    PICTURE = "picture"  # one camera degraded (VQD failures)
+
+
+# ---- inventory snapshot (input) -------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class CameraInfo:
+    """What messages and grouping need to know about one camera."""
+
+    id: int
+    name: str
+    village: str
+    village_name: str
+    township: str = ""
+    township_name: str = ""
+    county: str = ""
+    county_name: str = ""
+    point_name: str = ""
+    parent_device_id: int | None = None
+    parent_device_name: str = ""
+
+    @property
+    def regions(self) -> tuple[str, ...]:
+        return tuple(c for c in (self.village, self.township, self.county) if c)
+
+
+@dataclass(frozen=True, slots=True)
+class Inventory:
+    """The monitored cameras, with the per-village and per-device counts (the denominators)."""
+
+    cameras: Mapping[int, CameraInfo] = field(default_factory=dict)
+    village_counts: Mapping[str, int] = field(default_factory=dict)
+    device_counts: Mapping[int, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, cameras: Iterable[CameraInfo]) -> Inventory:
+        cams = {c.id: c for c in cameras}
+        villages: dict[str, int] = {}
+        devices: dict[int, int] = {}
+        for c in cams.values():
+            villages[c.village] = villages.get(c.village, 0) + 1
+            if c.parent_device_id is not None:
+                devices[c.parent_device_id] = devices.get(c.parent_device_id, 0) + 1
+        return cls(cams, villages, devices)
+
+
+def camera_info(cam: object, point_name: str = "", device_name: str = "") -> CameraInfo:
+    """A :class:`CameraInfo` from an ``inventory.lookup.MonitoredCamera``."""
+    lb = cam.labels  # type: ignore[attr-defined]
+    return CameraInfo(cam.id, cam.name, lb.village, lb.village_name, lb.township, lb.township_name,  # type: ignore[attr-defined]
+                      lb.county, lb.county_name, point_name, cam.parent_device_id, device_name)  # type: ignore[attr-defined]
+
+
+# ---- engine inputs --------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Outage:
+    """A confirmed outage (``Changed`` to OFFLINE), or a new cause while offline."""
+
+    camera_id: int
+    cause: Cause
+    start: dt.datetime  # first failed probe
+    at: dt.datetime  # confirmation
+
+
+@dataclass(frozen=True, slots=True)
+class Recovery:
+    """``Changed`` from OFFLINE to ONLINE/DEGRADED; ``degraded`` names failed VQD checks if any."""
+
+    camera_id: int
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PictureProblem:
+    """The camera is up but its picture fails VQD (``Changed`` to DEGRADED)."""
+
+    camera_id: int
+    checks: tuple[str, ...]
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class PictureOk:
+    """``Changed`` from DEGRADED to ONLINE (or away from DEGRADED in any way)."""
+
+    camera_id: int
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Flapping:
+    camera_id: int
+    flapping: bool
+    at: dt.datetime
+
+
+AlertInput = Outage | Recovery | PictureProblem | PictureOk | Flapping
+
+
+@dataclass(frozen=True, slots=True)
+class Silence:
+    """Suppress messages for one camera or every camera of a region (village/township/county) until ``until``."""
+
+    id: int
+    until: dt.datetime
+    camera_id: int | None = None
+    region_code: str | None = None
+    reason: str = ""
+
+    def matches(self, cam: CameraInfo, now: dt.datetime) -> bool:
+        if now >= self.until:
+            return False
+        if self.camera_id is not None:
+            return cam.id == self.camera_id
+        return self.region_code is not None and self.region_code in cam.regions
+
+
+# ---- outputs --------------------------------------------------------------------------------
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One message in both languages: plain text (e-mail), Markdown (DingTalk/WeCom/Feishu), short (SMS)."""
+
+    title_zh: str
+    title_en: str
+    text_zh: str
+    text_en: str
+    markdown_zh: str
+    markdown_en: str
+    short_zh: str
+    short_en: str
+    link: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.title_zh
+
+    def title_in(self, lang: str) -> str:
+        return self.title_en if lang == "en" else self.title_zh
+
+    def text(self, lang: str) -> str:
+        return self.text_en if lang == "en" else self.text_zh
+
+    def markdown(self, lang: str) -> str:
+        return self.markdown_en if lang == "en" else self.markdown_zh
+
+    def short(self, lang: str) -> str:
+        return self.short_en if lang == "en" else self.short_zh
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One camera of an incident."""
+
+    camera_id: int
+    cause: Cause | None
+    start: dt.datetime
+    up_at: dt.datetime | None = None  # None while still down
+    checks: tuple[str, ...] = ()  # picture incidents: failed VQD checks
+
+
+@dataclass(frozen=True, slots=True)
+class Incident:
+    """A snapshot of one incident (what the store persists and messages describe)."""
+
+    id: str
+    kind: IncidentKind
+    severity: Severity
+    village: str
+    device_id: int | None
+    opened_at: dt.datetime  # first confirmation
+    start: dt.datetime  # earliest first-failed probe
+    members: tuple[Member, ...]
+    village_total: int
+    device_total: int
+    sent: bool = False  # the open message has been decided (sent, held or silenced)
+    silenced: bool = False
+    escalation: int = 0  # escalation levels reached
+    resolved_at: dt.datetime | None = None
+
+    @property
+    def down(self) -> tuple[Member, ...]:
+        return tuple(m for m in self.members if m.up_at is None)
+
+    @property
+    def cause(self) -> Cause | None:
+        causes = [m.cause for m in self.members if m.cause is not None]
+        return max(set(causes), key=causes.count) if causes else None
+
+    @property
+    def village_dark(self) -> bool:
+        return self.kind is IncidentKind.OUTAGE and len(self.members) >= 2 and len(self.down) >= self.village_total
+
+    @property
+    def upstream(self) -> bool:
+        """Suspected uplink failure: an ``upstream_down`` cause, 2+ cameras behind one parent device, or the village dark."""
+        if self.kind is not IncidentKind.OUTAGE:
+            return False
+        if any(m.cause is Cause.UPSTREAM_DOWN for m in self.members):
+            return True
+        return self.village_dark or (self.device_id is not None and len(self.members) >= 2)
+
+    def severity_now(self) -> Severity:
+        if self.kind is IncidentKind.PICTURE:
+            return Severity.LOW
+        return Severity.CRITICAL if self.upstream else Severity.NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class Notify:
+    incident_id: str
+    kind: NotifyKind
+    severity: Severity
+    channels: tuple[str, ...]
+    message: Message
+    at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentChanged:
+    """Persist this snapshot (opened, grown, escalated or resolved)."""
+
+    incident: Incident
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWorkOrder:
+    incident_id: str
+    title: str
+    camera_id: int | None  # set for single-camera incidents
+    region_code: str | None
+    device_id: int | None
+    cause: Cause | None
+    severity: Severity
+    cameras: int
+    opened_at: dt.datetime
+    deadline: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateWorkOrder:
+    """The incident grew more severe: a tighter deadline (never a later one)."""
+
+    incident_id: str
+    severity: Severity
+    cameras: int
+    deadline: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResolveWorkOrder:
+    incident_id: str
+    at: dt.datetime
+
+
+Action = Notify | IncidentChanged | OpenWorkOrder | UpdateWorkOrder | ResolveWorkOrder

@@ -1,0 +1,233 @@
+"""``camwatch alerts silence|silences|unsilence`` and ``camwatch workorders list|ack|close``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from zoneinfo import ZoneInfo
+
+import click
+
+from collector.cli.context import CliContext
+from collector.cli.runtime import check_database, engine, fail, run_async
+from inventory.models import utcnow
+
+_SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
+COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
+STATUS_ZH = {"open": "待处理", "acknowledged": "已接单", "resolved": "已办结"}
+
+
+def _t(lang: str, zh: str, en: str) -> str:
+    return en if lang == "en" else zh
+
+
+def parse_until(text: str, tz: str, now: dt.datetime) -> dt.datetime:
+    """``2h``, ``90m``, ``1d`` from now, or a local date-time (``2026-11-24 08:00``)."""
+    m = _SPAN.match(text)
+    if m:
+        n, unit = float(m.group(1)), m.group(2)
+        return now + dt.timedelta(minutes=n) * {"m": 1, "h": 60, "d": 1440}[unit]
+    try:
+        t = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(f"not a date/time or span: {text!r} (e.g. 2h, 1d, 2026-11-24 08:00)") from None
+    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(dt.UTC)
+
+
+def _hours(s: float | None) -> str:
+    return "" if s is None else f"{s / 3600:.1f}h"
+
+
+def register(group: click.Group) -> None:
+    alerts = group.commands.get("alerts")
+    if not isinstance(alerts, click.Group):
+        @group.group("alerts")
+        def alerts() -> None:  # type: ignore[misc]
+            """Alerts (告警): silences, test messages."""
+
+    assert isinstance(alerts, click.Group)
+
+    @alerts.command("silence")
+    @click.option("--camera", "camera_id", type=int, help="camera id")
+    @click.option("--region", "region_code", help="region code (village, township or county)")
+    @click.option("--until", "until", required=True, help="end: a span (2h, 90m, 1d) or a local date-time")
+    @click.option("--reason", default="", help="why (施工, 停电...)")
+    @click.pass_obj
+    def silence_cmd(ctx: CliContext, camera_id: int | None, region_code: str | None, until: str, reason: str) -> None:
+        """Silence alert messages for a camera or region (incidents are still recorded)."""
+        from collector.alerts import store
+
+        s, lang = ctx.settings, ctx.lang
+        if (camera_id is None) == (region_code is None):
+            fail(_t(lang, "请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
+        now = utcnow()
+        end = parse_until(until, s.accounting.timezone, now)
+        if end <= now:
+            fail(_t(lang, "结束时间必须在将来", "--until must be in the future"), 2)
+        check_database(s, lang)
+        eng = engine(s)
+
+        async def go() -> int:
+            try:
+                return await store.add_silence(eng, camera_id=camera_id, region_code=region_code, until=end, reason=reason, now=now)
+            finally:
+                await eng.dispose()
+
+        try:
+            sid = run_async(go())
+        except store.NotFound:
+            fail(_t(lang, f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}",
+                    f"no such {'camera ' + str(camera_id) if camera_id is not None else 'region ' + str(region_code)}"), 1)
+        local = end.astimezone(ZoneInfo(s.accounting.timezone)).strftime("%Y-%m-%d %H:%M")
+        click.echo(_t(lang, f"已静默 #{sid}，至 {local}", f"silence #{sid} until {local}"))
+
+    @alerts.command("silences")
+    @click.option("--all", "include_expired", is_flag=True, help="include expired silences")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def silences_cmd(ctx: CliContext, include_expired: bool, as_json: bool) -> None:
+        """List silences in force (or all)."""
+        from collector.alerts import store
+
+        s = ctx.settings
+        check_database(s, ctx.lang)
+        eng = engine(s)
+        now = utcnow()
+
+        async def go():  # type: ignore[no-untyped-def]
+            try:
+                return await store.list_silences(eng, now, include_expired=include_expired)
+            finally:
+                await eng.dispose()
+
+        zone = ZoneInfo(s.accounting.timezone)
+        items = [{"id": x.id, "camera": x.camera_id, "region": x.region_code, "until": x.until.astimezone(zone).isoformat(),
+                  "reason": x.reason, "active": x.until > now} for x in run_async(go())]
+        if as_json:
+            click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+            return
+        if not items:
+            click.echo(_t(ctx.lang, "没有静默", "no silences"))
+        for i in items:
+            scope = (f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}") if ctx.lang == "en" else (
+                f"摄像机 {i['camera']}" if i["camera"] is not None else f"区划 {i['region']}")
+            click.echo(f"#{i['id']}\t{scope}\t{i['until']}\t{i['reason']}")
+
+    @alerts.command("unsilence")
+    @click.argument("silence_id", type=int)
+    @click.pass_obj
+    def unsilence_cmd(ctx: CliContext, silence_id: int) -> None:
+        """End a silence now."""
+        from collector.alerts import store
+
+        s = ctx.settings
+        check_database(s, ctx.lang)
+        eng = engine(s)
+
+        async def go() -> bool:
+            try:
+                return await store.end_silence(eng, silence_id, utcnow())
+            finally:
+                await eng.dispose()
+
+        if not run_async(go()):
+            fail(_t(ctx.lang, f"没有静默 #{silence_id}", f"no silence #{silence_id}"), 1)
+        click.echo(_t(ctx.lang, f"已解除静默 #{silence_id}", f"silence #{silence_id} ended"))
+
+    @group.group("workorders")
+    def workorders() -> None:
+        """Work orders (工单): repair deadlines, green / yellow / red (三色督办)."""
+
+    @workorders.command("list")
+    @click.option("--color", "colour", type=click.Choice(["green", "yellow", "red"]), help="only this colour")
+    @click.option("--open", "open_only", is_flag=True, help="only orders not yet resolved")
+    @click.option("--json", "as_json", is_flag=True)
+    @click.pass_obj
+    def list_cmd(ctx: CliContext, colour: str | None, open_only: bool, as_json: bool) -> None:
+        """List work orders, newest first, with their colour now."""
+        from collector.alerts import store
+        from collector.alerts.workorders import color
+
+        s, lang = ctx.settings, ctx.lang
+        check_database(s, lang)
+        eng = engine(s)
+        now = utcnow()
+
+        async def go():  # type: ignore[no-untyped-def]
+            try:
+                return await store.list_work_orders(eng, open_only=open_only)
+            finally:
+                await eng.dispose()
+
+        zone = ZoneInfo(s.accounting.timezone)
+
+        def loc(t: dt.datetime | None) -> str | None:
+            return None if t is None else t.astimezone(zone).isoformat()
+
+        items = []
+        for o in run_async(go()):
+            c = color(o, now).value
+            if colour and c != colour:
+                continue
+            items.append({"id": o.id, "incident": o.incident_key, "color": c, "status": o.status.value, "severity": o.severity,
+                          "title": o.title, "cause": o.cause, "cameras": o.cameras, "camera": o.camera_id, "region": o.region_code,
+                          "opened_at": loc(o.opened_at), "deadline": loc(o.deadline), "acknowledged_at": loc(o.acknowledged_at),
+                          "resolved_at": loc(o.resolved_at), "resolution": o.resolution.value if o.resolution else None,
+                          "response_s": o.response_s, "repair_s": o.repair_s, "note": o.note})
+        if as_json:
+            click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+            return
+        head = ("id", "colour", "status", "deadline", "response", "repair", "title") if lang == "en" else (
+            "编号", "颜色", "状态", "期限", "响应", "修复", "内容")
+        click.echo("\t".join(head))
+        for i in items:
+            click.echo("\t".join(str(x) for x in (
+                i["id"], i["color"] if lang == "en" else COLOR_ZH[i["color"]], i["status"] if lang == "en" else STATUS_ZH[i["status"]],
+                (i["deadline"] or "")[:16].replace("T", " "), _hours(i["response_s"]), _hours(i["repair_s"]), i["title"] or "")))
+
+    @workorders.command("ack")
+    @click.argument("order_id", type=int)
+    @click.pass_obj
+    def ack_cmd(ctx: CliContext, order_id: int) -> None:
+        """Acknowledge a work order (接单): records the response time."""
+        _transition(ctx, order_id, None)
+
+    @workorders.command("close")
+    @click.argument("order_id", type=int)
+    @click.option("--note", required=True, help="what was done (必填)")
+    @click.pass_obj
+    def close_cmd(ctx: CliContext, order_id: int, note: str) -> None:
+        """Close a work order by hand, with a note (办结)."""
+        _transition(ctx, order_id, note)
+
+
+def _transition(ctx: CliContext, order_id: int, note: str | None) -> None:
+    from collector.alerts import store
+    from collector.alerts.workorders import WorkOrderError
+
+    s, lang = ctx.settings, ctx.lang
+    check_database(s, lang)
+    eng = engine(s)
+    now = utcnow()
+
+    async def go():  # type: ignore[no-untyped-def]
+        try:
+            if note is None:
+                return await store.acknowledge_order(eng, order_id, now)
+            return await store.close_order(eng, order_id, now, note)
+        finally:
+            await eng.dispose()
+
+    try:
+        o = run_async(go())
+    except store.NotFound:
+        fail(_t(lang, f"没有工单 #{order_id}", f"no work order #{order_id}"), 1)
+    except WorkOrderError as exc:
+        if "note" in str(exc):
+            fail(_t(lang, "办结工单须填写说明（--note）", str(exc)), 2)
+        fail(_t(lang, f"工单 #{order_id} 已办结", str(exc)), 1)
+    if note is None:
+        click.echo(_t(lang, f"已接单 #{order_id}（响应 {_hours(o.response_s)}）", f"work order #{order_id} acknowledged (response {_hours(o.response_s)})"))
+    else:
+        click.echo(_t(lang, f"已办结 #{order_id}（修复 {_hours(o.repair_s)}）", f"work order #{order_id} closed (repair {_hours(o.repair_s)})"))

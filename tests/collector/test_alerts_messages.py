@@ -1,0 +1,121 @@
+"""Exact message text: Chinese by default, English, Markdown and SMS variants."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from collector.alerts.engine import AlertEngine
+from collector.alerts.messages import cause_words, duration, picture_words
+from collector.alerts.model import NotifyKind, PictureProblem
+from probes.base import Cause
+from tests.collector.alerts_fixtures import EAST, INV, POLICY, at, notes, outage, recovery
+
+
+@pytest.mark.parametrize(("seconds", "zh", "en"), [
+    (0, "0秒", "0 s"), (45, "45秒", "45 s"), (60, "1分钟", "1 min"), (150, "2分30秒", "2 min 30 s"),
+    (3600, "1小时", "1 h"), (3900, "1小时5分", "1 h 5 min"), (86400 * 3 + 7200, "3天2小时", "3 d 2 h"),
+])
+def test_duration(seconds: int, zh: str, en: str) -> None:
+    assert (duration(seconds), duration(seconds, "en")) == (zh, en)
+
+
+@pytest.mark.parametrize(("cause", "zh", "en"), [
+    (Cause.UPSTREAM_DOWN, "断电/链路中断", "power or link down"), (Cause.UNREACHABLE, "断电/链路中断", "power or link down"),
+    (Cause.REFUSED, "端口不通", "port refused"), (Cause.TIMEOUT, "无响应", "no response"),
+    (Cause.AUTH_FAILED, "密码错误", "wrong password"), (Cause.STREAM_UNAVAILABLE, "码流不可用", "stream unavailable"),
+    (Cause.PROTOCOL_ERROR, "协议错误", "protocol error"), (Cause.NO_VIDEO, "无视频", "no video"),
+])
+def test_cause_words(cause: Cause, zh: str, en: str) -> None:
+    assert (cause_words(cause), cause_words(cause, "en")) == (zh, en)
+
+
+def test_picture_words() -> None:
+    assert picture_words(("black", "frozen", "blur", "noise", "color_cast", "occlusion")) == "画面异常：黑屏、冻结、模糊、噪点、偏色、遮挡"
+    assert picture_words(("black",), "en") == "picture problem: black"
+
+
+def test_single_camera_open_message_all_variants() -> None:
+    e = AlertEngine(POLICY, INV)
+    e.feed(outage(21, 100, Cause.AUTH_FAILED))
+    [n] = notes(e.tick(at(400)))
+    m = n.message
+    assert m.text_zh == (
+        "【一般】摄像机离线：南庄村村口\n"
+        "地区：示范县/城关镇/南庄村\n"
+        "点位：村口\n"
+        "摄像机：南庄村村口\n"
+        "原因：密码错误\n"
+        "开始：2026-11-23 10:01\n"
+        "已持续：5分15秒\n"
+        "详情：http://cw.example/cameras/21"
+    )
+    assert m.markdown_zh == (
+        "#### 【一般】摄像机离线：南庄村村口\n\n"
+        "- **地区**：示范县/城关镇/南庄村\n"
+        "- **点位**：村口\n"
+        "- **摄像机**：南庄村村口\n"
+        "- **原因**：密码错误\n"
+        "- **开始**：2026-11-23 10:01\n"
+        "- **已持续**：5分15秒\n\n"
+        "[查看详情](http://cw.example/cameras/21)"
+    )
+    assert m.text_en == (
+        "[WARNING] camera offline: 南庄村村口\n"
+        "Region: 示范县/城关镇/南庄村\n"
+        "Point: 村口\n"
+        "Cameras: 南庄村村口\n"
+        "Cause: wrong password\n"
+        "Since: 2026-11-23 10:01\n"
+        "Duration: 5 min 15 s\n"
+        "Details: http://cw.example/cameras/21"
+    )
+    assert m.short_zh == "【一般】摄像机离线：南庄村村口（密码错误），10:01起"
+    assert m.short_en == "[WARNING] camera offline: 南庄村村口 (wrong password) since 10:01"
+    assert (m.title, m.text("en"), m.markdown("zh")) == (m.title_zh, m.text_en, m.markdown_zh)
+
+
+def test_village_open_and_recovery_messages() -> None:
+    e = AlertEngine(POLICY, INV)
+    for c in EAST[:5]:
+        e.feed(outage(c, 20, Cause.UPSTREAM_DOWN))
+    [n] = notes(e.tick(at(50)))
+    assert n.message.text_zh.splitlines()[0] == "【严重】东关村 5/8 台摄像机离线，疑似上联中断"
+    assert "影响：5/8 台" in n.message.text_zh
+    assert n.message.text_zh.splitlines()[1:3] == ["地区：示范县/城关镇/东关村", "上联设备：东关村-4G路由器"]
+    assert "- **Upstream device**: 东关村-4G路由器" in n.message.markdown_en
+    assert "摄像机：东关村村口、东关村十字路口、东关村村委会、东关村学校门口、东关村卫生室" in n.message.text_zh
+    assert n.message.title_en == "[CRITICAL] 东关村: 5/8 cameras offline, suspected uplink failure"
+    assert n.message.link == f"http://cw.example/incidents/{n.incident_id}"
+    acts = []
+    for c in EAST[:5]:
+        acts += e.feed(recovery(c, 3605))
+    [r] = notes(acts)
+    assert r.kind is NotifyKind.RESOLVE
+    assert r.message.text_zh.splitlines()[-3:] == ["恢复：2026-11-23 11:00", "总时长：1小时", f"详情：{r.message.link}"]
+    assert r.message.short_zh == "【恢复】东关村 5 台摄像机已恢复在线，时长1小时"
+    assert r.message.short_en == "[RESOLVED] 东关村: 5 cameras back online, downtime 1 h"
+
+
+def test_many_cameras_are_listed_with_a_count() -> None:
+    import dataclasses
+
+    e = AlertEngine(dataclasses.replace(POLICY, max_listed=3), INV)
+    for c in EAST:
+        e.feed(outage(c, 20, Cause.UPSTREAM_DOWN))
+    [n] = notes(e.tick(at(50)))
+    assert "摄像机：东关村村口、东关村十字路口、东关村村委会 等 8 台" in n.message.text_zh
+    assert "Cameras: 东关村村口, 东关村十字路口, 东关村村委会 and 5 more" in n.message.text_en
+
+
+def test_picture_message_and_no_link_without_base_url() -> None:
+    import dataclasses
+
+    e = AlertEngine(dataclasses.replace(POLICY, base_url=""), INV)
+    e.feed(PictureProblem(21, ("frozen", "blur"), at(0)))
+    [n] = notes(e.tick(at(30)))
+    assert n.message.text_zh.splitlines()[0] == "【提示】画面异常：冻结、模糊（南庄村村口）"
+    assert "原因：画面异常：冻结、模糊" in n.message.text_zh
+    assert n.message.link == "" and "详情" not in n.message.text_zh and "查看详情" not in n.message.markdown_zh
+    assert n.at == at(30) and n.at.tzinfo is dt.UTC
