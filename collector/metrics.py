@@ -21,12 +21,22 @@ from inventory.lookup import MonitoredCamera
 DEFAULT_TARGET = 0.95
 CAMERA_LABELS = ("camera", "camera_name", "village", "village_name", "township", "township_name", "county", "county_name")
 REGION_LABELS = ("level", "region", "region_name")
+LOCATION_LABELS = ("point", "lon", "lat")  # extra labels of camwatch_camera_location (info metric)
+LOCATION_DOC = "1 for every camera: its point name and coordinates (lon/lat empty when unknown), for tables and maps"
 STATUSES = ("online", "degraded", "offline", "unknown", "excluded")
 
 
 def camera_label_values(cam: MonitoredCamera) -> tuple[str, ...]:
     lb = cam.labels
     return (str(cam.id), cam.name, lb.village, lb.village_name, lb.township, lb.township_name, lb.county, lb.county_name)
+
+
+def _coord(v: float | None) -> str:
+    return "" if v is None else f"{v:.6f}"
+
+
+def location_label_values(cam: MonitoredCamera) -> tuple[str, str, str]:
+    return (cam.point_name, _coord(cam.lon), _coord(cam.lat))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +125,10 @@ class CamwatchCollector(Collector):
         clock = GaugeMetricFamily("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", labels=CAMERA_LABELS)
         since = GaugeMetricFamily("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", labels=CAMERA_LABELS)
         dur = GaugeMetricFamily("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", labels=(*CAMERA_LABELS, "stage"))
+        loc = GaugeMetricFamily("camwatch_camera_location", LOCATION_DOC, labels=(*CAMERA_LABELS, *LOCATION_LABELS))
         for slot in self.source.slots.values():
             lv = list(camera_label_values(slot.cam))
+            loc.add_metric([*lv, *location_label_values(slot.cam)], 1.0)
             st = slot.status
             if slot.excluded:
                 pass
@@ -136,7 +148,7 @@ class CamwatchCollector(Collector):
                     clock.add_metric(lv, last.clock_offset_s)
                 for r in last.stages:
                     dur.add_metric([*lv, r.stage.value], r.duration_s)
-        yield from (up, video, cause, clock, since, dur)
+        yield from (up, video, cause, clock, since, dur, loc)
 
     def _regions(self) -> Iterator[Metric]:
         figures = self.regions()
@@ -240,7 +252,9 @@ def _fragments(slot: CameraSlot) -> tuple[bytes, ...]:
             if suffix is None:
                 suffix = _STAGE_SUFFIX.setdefault(r.stage.value, f',stage="{r.stage.value}"}} '.encode())
             dur_parts += (b"camwatch_camera_probe_duration_seconds{", lb, suffix, _num(r.duration_s), b"\n")
-    return (up, video, cause, clock, since, b"".join(dur_parts))
+    loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(LOCATION_LABELS, location_label_values(slot.cam), strict=True)).encode()
+    loc = b"camwatch_camera_location{" + lb + b"," + loc_lb + b"} 1.0\n"
+    return (up, video, cause, clock, since, b"".join(dur_parts), loc)
 _CAUSE_SUFFIX: dict[str, bytes] = {}
 
 
@@ -253,6 +267,7 @@ def render_text(collector: CamwatchCollector) -> bytes:
     clock: list[bytes] = []
     since: list[bytes] = []
     dur: list[bytes] = []
+    loc: list[bytes] = []
     cache = collector.fragment_cache
     for cid, slot in src.slots.items():
         hit = cache.get(cid)
@@ -272,6 +287,7 @@ def render_text(collector: CamwatchCollector) -> bytes:
             since.append(f[4])
         if f[5]:
             dur.append(f[5])
+        loc.append(f[6])
     if len(cache) > 2 * len(src.slots) + 1000:
         for cid in [c for c in cache if c not in src.slots]:
             del cache[cid]
@@ -283,6 +299,7 @@ def render_text(collector: CamwatchCollector) -> bytes:
         ("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", clock),
         ("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", since),
         ("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", dur),
+        ("camwatch_camera_location", LOCATION_DOC, loc),
     )
     for name, doc, lines in heads:
         parts.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n".encode())

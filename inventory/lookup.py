@@ -74,6 +74,9 @@ class MonitoredCamera:
     contractor: str | None
     lifecycle: Lifecycle
     labels: RegionLabels
+    point_name: str = ""
+    lon: float | None = None
+    lat: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +90,9 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
     """Every non-retired camera with its resolved credentials and region labels, and the upstream devices."""
     async with AsyncSession(engine) as s:
         regions = {r.code: r for r in (await s.execute(select(Region.code, Region.name, Region.parent_code))).all()}
-        points = {p.id: p.village_code for p in (await s.execute(select(Point.id, Point.village_code))).all()}
+        point_rows = (await s.execute(select(Point.id, Point.village_code, Point.name, Point.lon, Point.lat))).all()
+        points = {p.id: p.village_code for p in point_rows}
+        places = {p.id: (p.name, p.lon, p.lat) for p in point_rows}
         cams = list((await s.execute(select(Camera).where(Camera.lifecycle != Lifecycle.RETIRED))).scalars())
         devices = [MonitoredDevice(d.id, d.name, d.host) for d in (await s.execute(select(Device))).scalars()]
     out: list[MonitoredCamera] = []
@@ -103,5 +108,7 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
             target = target_of(c, box)
         except SecretError:
             target = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, None, c.id)
-        out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id, c.contractor, Lifecycle(c.lifecycle), labels))
+        p_name, lon, lat = places.get(c.point_id, ("", None, None))
+        out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id, c.contractor, Lifecycle(c.lifecycle), labels,
+                                   p_name, lon, lat))
     return out, devices

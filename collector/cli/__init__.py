@@ -44,9 +44,9 @@ def cli(ctx: click.Context, config_file: str | None, db_url: str | None, lang: s
 
 
 def build_cli() -> click.Group:
-    from collector.cli import alerts_cmds, db_cmds, demo_cmd, inventory_cmds, report_cmds, run_cmd
+    from collector.cli import alerts_cmds, dashboards_cmd, db_cmds, demo_cmd, inventory_cmds, report_cmds, run_cmd
 
-    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, alerts_cmds):
+    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, alerts_cmds, dashboards_cmd):
         mod.register(cli)
     try:  # the probe command lands with the probes work
         from collector.cli import probe_cmd

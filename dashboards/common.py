@@ -1,0 +1,100 @@
+"""Shared pieces of the camwatch dashboards: the datasource, the region variables, panel helpers."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import dashboard as db
+from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.models import dashboard as dm
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
+
+from dashboards import metrics as m
+
+DATASOURCE_UID = "camwatch-prometheus"
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+TAGS = ["camwatch"]
+TARGET = 0.95  # the default contract target; panels compare with camwatch_region_target_ratio where they can
+
+# label filters of the chained region variables (names, which users know; codes are one-to-one)
+CAMERA_FILTER = 'county_name=~"$county",township_name=~"$township",village_name=~"$village"'
+TOWNSHIP_FILTER = 'level="township",region_name=~"$township"'
+VILLAGE_FILTER = 'level="village",region_name=~"$village"'
+COUNTY_FILTER = 'level="county",region_name=~"$county"'
+
+
+def _region_variable(name: str, label: str, query: str) -> db.QueryVariable:
+    return (
+        db.QueryVariable(name)
+        .label(label)
+        .datasource(DATASOURCE)
+        .query(query)
+        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(dm.VariableSort.ALPHABETICAL_ASC)
+        .multi(True)
+        .include_all(True)
+        .current(dm.VariableOption(selected=True, text="All", value="$__all"))
+    )
+
+
+def region_variables() -> list[db.QueryVariable]:
+    """county → township → village, each chained to the one before by ``label_values``."""
+    return [
+        _region_variable("county", "县/区", f"label_values({m.CAMERA_LOCATION}, county_name)"),
+        _region_variable("township", "乡镇/街道", f'label_values({m.CAMERA_LOCATION}{{county_name=~"$county"}}, township_name)'),
+        _region_variable("village", "村/社区",
+                         f'label_values({m.CAMERA_LOCATION}{{county_name=~"$county",township_name=~"$township"}}, village_name)'),
+    ]
+
+
+def dashboard(uid: str, title: str, description: str) -> db.Dashboard:
+    return (
+        db.Dashboard(title)
+        .uid(uid)
+        .description(description)
+        .tags(TAGS)
+        .timezone("browser")
+        .refresh("1m")
+        .time("now-24h", "now")
+        .week_start("monday")
+        .tooltip(dm.DashboardCursorSync.CROSSHAIR)
+        .readonly()
+    )
+
+
+def query(expr: str, legend: str = "", ref: str = "A", *, instant: bool = False, table: bool = False) -> prometheus.Dataquery:
+    q = prometheus.Dataquery().expr(expr).ref_id(ref).datasource(DATASOURCE)
+    if legend:
+        q = q.legend_format(legend)
+    if instant:
+        q = q.instant()
+    else:
+        q = q.range()
+    if table:
+        q = q.format(PromQueryFormat.TABLE)
+    return q
+
+
+def thresholds(*steps: tuple[float | None, str]) -> db.ThresholdsConfig:
+    return db.ThresholdsConfig().mode(dm.ThresholdsMode.ABSOLUTE).steps([dm.Threshold(value=v, color=c) for v, c in steps])
+
+
+def target_thresholds() -> db.ThresholdsConfig:
+    """Red below the 95% target, green at or above."""
+    return thresholds((None, "red"), (TARGET, "green"))
+
+
+def organize(rename: dict[str, str], order: list[str] | None = None) -> dm.DataTransformerConfig:
+    """Keep and rename the given table columns (others hidden), in the given order."""
+    keep = order or list(rename)
+    return dm.DataTransformerConfig(id_val="organize", options={
+        "excludeByName": {"Time": True, "__name__": True},
+        "includeByName": {k: True for k in keep},
+        "indexByName": {k: i for i, k in enumerate(keep)},
+        "renameByName": rename,
+    })
+
+
+def state_mappings() -> list[dm.ValueMapping]:
+    return [dm.ValueMap(options={
+        "1": dm.ValueMappingResult(text="在线", color="green", index=0),
+        "0": dm.ValueMappingResult(text="离线", color="red", index=1),
+    })]

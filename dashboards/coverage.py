@@ -1,0 +1,71 @@
+"""覆盖率: the township leaders' page (coverage per township and village, month-to-date ranking vs target)."""
+
+from __future__ import annotations
+
+from grafana_foundation_sdk.builders import bargauge, stat, table
+from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as dm
+
+from dashboards import metrics as m
+from dashboards.common import (TOWNSHIP_FILTER, VILLAGE_FILTER, dashboard, organize, query, region_variables,
+                               target_thresholds, thresholds)
+
+UID = "camwatch-coverage"
+
+# camwatch computes coverage for villages and townships; the county figure is their plain average here
+TOWNSHIP_AVG_COVERAGE = f"avg({m.REGION_COVERAGE}{{{TOWNSHIP_FILTER}}})"
+FULL_VILLAGES = f"count({m.REGION_COVERAGE}{{{VILLAGE_FILTER}}} >= 1) or on() vector(0)"
+ALL_VILLAGES = f"count({m.REGION_COVERAGE}{{{VILLAGE_FILTER}}})"
+TOWNSHIP_COVERAGE = f"sort_desc({m.REGION_COVERAGE}{{{TOWNSHIP_FILTER}}})"
+VILLAGE_COVERAGE = f"sort({m.REGION_COVERAGE}{{{VILLAGE_FILTER}}})"
+MONTH_ONLINE = f'{m.REGION_AVAILABILITY}{{{TOWNSHIP_FILTER},window="month"}}'
+MONTH_GAP = f'{m.REGION_AVAILABILITY}{{{TOWNSHIP_FILTER},window="month"}} - ignoring(window) {m.REGION_TARGET}{{{TOWNSHIP_FILTER}}}'
+TOWNSHIP_COVERAGE_PLAIN = f"{m.REGION_COVERAGE}{{{TOWNSHIP_FILTER}}}"
+
+
+def _last() -> cb.ReduceDataOptions:
+    return cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+
+
+def _cell_color() -> list[dm.DynamicConfigValue]:
+    return [dm.DynamicConfigValue(id_val="custom.cellOptions", value={"type": "color-background"})]
+
+
+def build() -> dm.Dashboard:
+    d = dashboard(UID, "覆盖率", "乡镇领导：各乡镇、各村的点位覆盖率，全覆盖村数，本月在线率与覆盖率排名（低于目标标红）")
+    d = d.variables(region_variables())
+    d = d.with_panel(
+        stat.Panel().title("乡镇平均点位覆盖率").unit("percentunit").decimals(1).height(5).span(8)
+        .with_target(query(TOWNSHIP_AVG_COVERAGE, instant=True)).thresholds(target_thresholds())
+        .reduce_options(_last()).color_mode(cm.BigValueColorMode.BACKGROUND)
+    ).with_panel(
+        stat.Panel().title("全覆盖的村").unit("个").height(5).span(8)
+        .with_target(query(FULL_VILLAGES, instant=True)).reduce_options(_last())
+    ).with_panel(
+        stat.Panel().title("村总数").unit("个").height(5).span(8)
+        .with_target(query(ALL_VILLAGES, instant=True)).reduce_options(_last())
+    ).with_panel(
+        table.Panel().title("乡镇排名：本月在线率与覆盖率（低于目标标红）").height(10).span(24)
+        .with_target(query(MONTH_ONLINE, ref="A", instant=True, table=True))
+        .with_target(query(TOWNSHIP_COVERAGE_PLAIN, ref="B", instant=True, table=True))
+        .with_target(query(MONTH_GAP, ref="C", instant=True, table=True))
+        .with_transformation(dm.DataTransformerConfig(id_val="merge", options={}))
+        .with_transformation(organize({"region_name": "乡镇", "Value #A": "本月在线率", "Value #B": "覆盖率", "Value #C": "与目标之差"}))
+        .sort_by([cb.TableSortByFieldState().display_name("本月在线率").desc(True)])
+        .unit("percentunit").decimals(1)
+        .override_by_name("本月在线率", [*_cell_color(), dm.DynamicConfigValue(id_val="thresholds", value=target_thresholds().build())])
+        .override_by_name("与目标之差", [*_cell_color(), dm.DynamicConfigValue(
+            id_val="thresholds", value=thresholds((None, "red"), (0, "green")).build())])
+    ).with_panel(
+        bargauge.Panel().title("各乡镇覆盖率").unit("percentunit").min(0).max(1).height(10).span(12)
+        .with_target(query(TOWNSHIP_COVERAGE, "{{region_name}}", instant=True)).thresholds(target_thresholds())
+        .orientation(cm.VizOrientation.HORIZONTAL).reduce_options(_last())
+    ).with_panel(
+        table.Panel().title("各村覆盖率（由低到高）").height(10).span(12)
+        .with_target(query(VILLAGE_COVERAGE, instant=True, table=True))
+        .with_transformation(organize({"region_name": "村/社区", "Value": "覆盖率"}))
+        .unit("percentunit").decimals(1).thresholds(thresholds((None, "red"), (1, "green")))
+        .override_by_name("覆盖率", _cell_color())
+    )
+    return d.build()
