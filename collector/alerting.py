@@ -38,6 +38,7 @@ class AlertService:
     clock: Callable[[], dt.datetime] = utcnow
     checks_of: Callable[[int], tuple[str, ...]] = lambda cid: ()
     work_orders: dict[str, int] = field(default_factory=lambda: {"green": 0, "yellow": 0, "red": 0})
+    on_counts: Callable[[dict[str, int]], None] | None = None
     _queue: asyncio.Queue[tuple[int, Event, tuple[str, ...]]] = field(default_factory=asyncio.Queue)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     sent: list[Notify] = field(default_factory=list)
@@ -77,6 +78,8 @@ class AlertService:
         month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=31)
         orders = await store.list_work_orders(self.db, since=month)
         self.work_orders = {str(k.value if hasattr(k, "value") else k): v for k, v in work_order_counts(orders, now).items()}
+        if self.on_counts is not None:
+            self.on_counts(self.work_orders)
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()

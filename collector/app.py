@@ -113,7 +113,8 @@ class App:
             a = self.settings.alerts
             self.alerting = AlertService(self.engine, AlertEngine(a.to_policy()), language=a.language or self.settings.language,
                                          tick_s=a.tick_s, clock=self.clock,
-                                         checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
+                                         checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else (),
+                                         on_counts=lambda counts: self.counters.work_orders.update(counts))
         sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
 
         def sink(cam: MonitoredCamera, ev: Event) -> None:

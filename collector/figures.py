@@ -47,6 +47,13 @@ async def compute_figures(engine, settings: Settings, now: dt.datetime, schedule
         for t in coverage_by_township(data, villages):
             if t.region:
                 coverage[("township", t.region)] = float(t.ratio)
+        # county: fully covered villages / villages, like a township
+        from collector.accounting import township_coverage
+
+        county_of = {v.village: data.parents.get(data.parents.get(v.village, ""), "") for v in villages}
+        for c in township_coverage(villages, county_of):
+            if c.region:
+                coverage[("county", c.region)] = float(c.ratio)
         targets: dict[tuple[str, str], float] = {}
         for code, parent in data.parents.items():
             grand = data.parents.get(parent, "")

@@ -63,6 +63,8 @@ class MetricsSource(Protocol):
 @dataclass(slots=True)
 class SelfCounters:
     alerts_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    # work orders by colour (green/yellow/red), refreshed by the alerting task
+    work_orders: dict[str, int] = field(default_factory=dict)
 
 
 _STATUS_INDEX = {State(s): i for i, s in enumerate(STATUSES)}
@@ -194,7 +196,10 @@ class CamwatchCollector(Collector):
             alerts.add_metric([ch, res], float(n))
         pending = GaugeMetricFamily("camwatch_db_pending_writes", "state intervals waiting to be written")
         pending.add_metric([], float(self.pending_writes()))
-        yield from (probes, sweep, late, alerts, pending)
+        orders = GaugeMetricFamily("camwatch_work_orders", "work orders of the last month by colour (三色督办)", labels=("color",))
+        for color in ("green", "yellow", "red"):
+            orders.add_metric([color], float(self.counters.work_orders.get(color, 0)))
+        yield from (probes, sweep, late, alerts, pending, orders)
 
 
 # -- fast text exposition ------------------------------------------------------------------------

@@ -14,7 +14,6 @@ import datetime as dt
 import hashlib
 import heapq
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -127,8 +126,9 @@ class Scheduler:
         self._tasks: set[asyncio.Task[None]] = set()
         self.lateness = Histogram()
         self.probes_total: dict[tuple[str, str], int] = {}
-        self.sweep_started = time.monotonic()
         self.last_sweep_s: float | None = None
+        # per sweep (interval-long epoch of planned times): [probes done, epoch start]
+        self._sweeps: dict[int, list[float]] = {}
 
     # -- inventory ---------------------------------------------------------------------------
     def sync(self, cameras: list[MonitoredCamera], devices: list[MonitoredDevice], *,
@@ -260,12 +260,27 @@ class Scheduler:
         if not task.cancelled() and task.exception() is not None:
             log.error("probe task failed", exc_info=task.exception())
 
+    def _sweep_done(self, planned: float) -> None:
+        """Count a regular probe into its sweep; a sweep is done when every camera was probed once."""
+        interval = self.config.interval_s
+        epoch = int(planned // interval)
+        rec = self._sweeps.setdefault(epoch, [0.0, epoch * interval])
+        rec[0] += 1
+        if rec[0] >= len(self.slots):
+            self.last_sweep_s = asyncio.get_running_loop().time() - rec[1]
+            del self._sweeps[epoch]
+        for old in [e for e in self._sweeps if e < epoch - 2]:
+            del self._sweeps[old]
+
     async def _run_fast(self, slot: CameraSlot, planned: float) -> None:
         slot.running = True
+        regular = abs(planned - slot.planned) < 1e-6  # the camera's phase-aligned slot, not a re-probe
         try:
             await self._probe(slot, planned)
         finally:
             slot.running = False
+        if regular:
+            self._sweep_done(planned)
         if self.slots.get(slot.cam.id) is not slot or slot.status.state is State.EXCLUDED:
             return
         loop = asyncio.get_running_loop()

@@ -68,6 +68,7 @@ def test_outage_detected_confirmed_and_recovered(fleet: Fleet) -> None:
             assert up_at <= back.start <= up_at + dt.timedelta(seconds=1.5)
             assert all(s.status.state is State.ONLINE for cid, s in sched.slots.items() if cid != 1)
             assert sched.lateness.n > 6
+            assert sched.last_sweep_s is not None and 0 < sched.last_sweep_s < FAST.interval_s + 2
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

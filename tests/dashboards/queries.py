@@ -18,7 +18,7 @@ RECORDING = ROOT / "config" / "prometheus" / "recording.yml"
 # the collector renders it when it has a value) but not evaluated against Prometheus.
 #  - camwatch_work_orders: work orders (issue 5)
 #  - camwatch_sweep_duration_seconds: the scheduler does not set ``last_sweep_s`` yet
-PENDING_METRICS: frozenset[str] = frozenset({"camwatch_work_orders", "camwatch_sweep_duration_seconds"})
+PENDING_METRICS: frozenset[str] = frozenset()
 
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
 _IDENT = re.compile(r"[A-Za-z_:][A-Za-z0-9_:]*")

@@ -1,0 +1,65 @@
+"""The message handed to the notifier, and merging of several into one."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+SEVERITY_ORDER = ("info", "low", "warning", "medium", "high", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message for one channel.
+
+    ``text`` is plain text, ``markdown`` the same in Markdown (used where the channel renders it).
+    ``incident`` is the incident key (alert_log.incident_key); ``kind`` says what the message is
+    (open, resolved, reminder, escalation, digest, test...). The optional fields feed the
+    Alertmanager sink: ``labels`` (camera, village, township, cause...), ``starts_at`` and, for a
+    resolved incident, ``ends_at``; ``link`` becomes an annotation.
+    """
+
+    channel: str
+    title: str
+    text: str
+    markdown: str | None
+    severity: str
+    incident: str | None
+    kind: str
+    labels: tuple[tuple[str, str], ...] = ()
+    starts_at: dt.datetime | None = None
+    ends_at: dt.datetime | None = None
+    link: str | None = None
+
+
+def _rank(severity: str) -> int:
+    try:
+        return SEVERITY_ORDER.index(severity)
+    except ValueError:
+        return 0
+
+
+def size(msg: Outgoing) -> int:
+    """UTF-8 bytes of the larger of the plain and Markdown bodies (with the title)."""
+    body = max(len(msg.text.encode()), len((msg.markdown or "").encode()))
+    return body + len(msg.title.encode()) + 8
+
+
+def merge(msgs: Sequence[Outgoing], language: str = "zh") -> Outgoing:
+    """One message carrying every message of *msgs* in full (nothing is shortened or dropped)."""
+    if not msgs:
+        raise ValueError("nothing to merge")
+    if len(msgs) == 1:
+        return msgs[0]
+    n = len(msgs)
+    first = msgs[0]
+    title = f"{first.title}（等 {n} 条消息）" if language != "en" else f"{first.title} (+{n - 1} more)"
+    text = "\n\n".join(f"[{i}/{n}] {m.title}\n{m.text}" for i, m in enumerate(msgs, 1))
+    markdown = None
+    if any(m.markdown is not None for m in msgs):
+        markdown = "\n\n---\n\n".join(f"**[{i}/{n}] {m.title}**\n\n{m.markdown if m.markdown is not None else m.text}"
+                                      for i, m in enumerate(msgs, 1))
+    severity = max((m.severity for m in msgs), key=_rank)
+    return Outgoing(channel=first.channel, title=title, text=text, markdown=markdown, severity=severity,
+                    incident=None, kind="merged")

@@ -1,0 +1,85 @@
+"""Keep channel secrets out of every log line and stored message.
+
+A :class:`Redactor` knows the secret strings of the configured channels (tokens, signing
+secrets, passwords, token-looking parts of URLs) and replaces them with ``***``. A
+:class:`RedactingFilter` applies it to log records of apprise and urllib3 (which print request
+URLs with tokens in them at DEBUG level) while a notifier runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from probes.redact import redact_url
+
+MASK = "***"
+# loggers that may print a channel's URL or credentials
+FOREIGN_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry", "aiohttp.client")
+
+
+class Redactor:
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        self._secrets: set[str] = set()
+        self.add(*secrets)
+
+    def add(self, *secrets: str | None) -> None:
+        for s in secrets:
+            if s and len(s) >= 4:
+                # also the forms a secret takes inside a URL
+                self._secrets.update({s, quote(s, safe=""), quote(s)})
+
+    def add_url(self, url: str, *, user_is_secret: bool = False) -> None:
+        """Secrets inside a URL: the password (and user, for token@host gateways), query values,
+        and token-looking path segments (16+ characters)."""
+        try:
+            parts = urlsplit(url)
+        except ValueError:
+            return
+        self.add(parts.password and unquote(parts.password))
+        if user_is_secret:
+            self.add(parts.username and unquote(parts.username))
+        for _, v in parse_qsl(parts.query):
+            if len(v) >= 8 and "@" not in v:
+                self.add(v)
+        for seg in parts.path.split("/"):
+            if len(seg) >= 16:
+                self.add(unquote(seg))
+
+    def __call__(self, text: str) -> str:
+        text = redact_url(text)
+        for s in sorted(self._secrets, key=len, reverse=True):
+            if s in text:
+                text = text.replace(s, MASK)
+        return text
+
+    def __repr__(self) -> str:
+        return f"Redactor({len(self._secrets)} secrets)"
+
+
+class RedactingFilter(logging.Filter):
+    def __init__(self, redactor: Redactor) -> None:
+        super().__init__()
+        self.redactor = redactor
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            text = record.getMessage()
+        except Exception:  # a malformed foreign log call: drop its arguments
+            text = str(record.msg)
+        clean = self.redactor(text)
+        if clean != text or record.args:
+            record.msg = clean
+            record.args = None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.redactor(logging.Formatter().formatException(record.exc_info))
+        return True
+
+    def install(self) -> None:
+        for name in FOREIGN_LOGGERS:
+            logging.getLogger(name).addFilter(self)
+
+    def remove(self) -> None:
+        for name in FOREIGN_LOGGERS:
+            logging.getLogger(name).removeFilter(self)
