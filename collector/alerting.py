@@ -102,3 +102,27 @@ class AlertService:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database may be away; decisions go on
                 log.warning("alerting: %s", str(exc).splitlines()[0][:200])
+
+
+def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[object]:
+    """The delivery side's messages for one decision: one per channel that exists."""
+    from collector.notify import Outgoing
+
+    m = action.message
+    en = language == "en"
+    kind = str(getattr(action.kind, "value", action.kind))
+    if kind == "resolve":
+        kind = "resolved"
+    out = []
+    for ch in action.channels:
+        if ch not in channels:
+            continue
+        out.append(Outgoing(
+            channel=ch, title=m.title_en if en else m.title_zh, text=m.text_en if en else m.text_zh,
+            markdown=m.markdown_en if en else m.markdown_zh, severity=str(getattr(action.severity, "value", action.severity)),
+            incident=action.incident_id, kind=kind,
+            labels=(("incident", action.incident_id), ("severity", str(getattr(action.severity, "value", action.severity)))),
+            starts_at=action.at if kind != "resolved" else None, ends_at=action.at if kind == "resolved" else None,
+            link=m.link,
+        ))
+    return out

@@ -91,6 +91,7 @@ class App:
     _runner: web.AppRunner | None = None
     _frame_pool: object | None = None
     alerting: object | None = None
+    notifier: object | None = None
     reloaded_at: dt.datetime | None = None
 
     def __post_init__(self) -> None:
@@ -115,6 +116,25 @@ class App:
                                          tick_s=a.tick_s, clock=self.clock,
                                          checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else (),
                                          on_counts=lambda counts: self.counters.work_orders.update(counts))
+        self.notifier = None
+        if self.alerting is not None and self.settings.notify.channels:
+            from collector.alerting import outgoing_for
+            from collector.notify.notifier import Notifier
+            from collector.notify.channels import build_senders
+            from collector.notify.redact import Redactor
+
+            redactor = Redactor()
+            senders = build_senders(self.settings.notify, redactor, language=self.settings.language)
+            self.notifier = Notifier(senders, retry=self.settings.notify.retry, engine=self.engine,
+                                     counters=self.counters, redactor=redactor)
+            names = set(senders)
+            notifier = self.notifier
+
+            def send(action: object, language: str) -> None:
+                for msg in outgoing_for(action, language, names):  # type: ignore[arg-type]
+                    notifier.submit(msg)  # type: ignore[arg-type]
+
+            self.alerting.send = send
         sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
 
         def sink(cam: MonitoredCamera, ev: Event) -> None:
@@ -163,6 +183,8 @@ class App:
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)
         self.reloaded_at = self.started_at
+        if self.notifier is not None:
+            await self.notifier.start()
         if self.alerting is not None:
             await self.alerting.start()
         self._tasks = [
@@ -214,6 +236,9 @@ class App:
                 await t
         if self._runner is not None:
             await self._runner.cleanup()
+        if self.notifier is not None:
+            with contextlib.suppress(Exception):
+                await self.notifier.stop()
         if self._frame_pool is not None:
             close = getattr(self._frame_pool, "close", None)
             if close is not None:

@@ -24,6 +24,7 @@ from pydantic_settings import (
 from pydantic_settings.sources.utils import parse_env_vars
 
 from collector.alerts.config import AlertPolicySettings  # noqa: E402 - a settings section
+from collector.notify.config import NotifySettings  # noqa: E402 - a settings section
 
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
@@ -127,6 +128,7 @@ class Settings(BaseSettings):
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP: metrics, health, API")
     accounting: AccountingSettings = Field(default_factory=AccountingSettings, description="rates, coverage and targets")
     alerts: AlertPolicySettings = Field(default_factory=AlertPolicySettings, description="alert decisions, messages and work orders")
+    notify: NotifySettings = Field(default_factory=NotifySettings, description="alert channels and delivery")
 
     @classmethod
     def settings_customise_sources(

@@ -48,6 +48,11 @@ def build_cli() -> click.Group:
 
     for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, alerts_cmds, dashboards_cmd):
         mod.register(cli)
+    from collector.cli.notify_cmds import add_test_command
+
+    alerts_group = cli.commands["alerts"]
+    assert isinstance(alerts_group, click.Group)
+    add_test_command(alerts_group)
     try:  # the probe command lands with the probes work
         from collector.cli import probe_cmd
     except ImportError:  # pragma: no cover - only while that module does not exist

@@ -169,6 +169,8 @@ def build_sender(ch: ChannelSettings, redactor: Redactor, *, language: str = "zh
     plugin = _instantiate(cls, full, **override)
     plugin.socket_connect_timeout = ch.timeout_s
     plugin.socket_read_timeout = ch.timeout_s
+    # apprise sleeps up to 5.5 s between two posts of one plugin; our rate limiter paces instead
+    plugin.request_rate_per_sec = 0
     return AppriseSender(name=ch.name, kind=ch.kind, limits=ch.limits(), max_bytes=ch.max_bytes(), plugin=plugin,
                          keyword=ch.keyword, markdown=ch.markdown and ch.kind == "dingtalk", language=language)
 

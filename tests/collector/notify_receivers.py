@@ -1,0 +1,157 @@
+"""Loopback receivers for the notification tests: vendor robot APIs, a JSON webhook, an SMS
+gateway (SMSEagle JSON-RPC) and a tiny SMTP server. Only ever bound to 127.0.0.1."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+
+@dataclass
+class Received:
+    path: str
+    query: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Robots:
+    dingtalk_secret: str
+    dingtalk_keyword: str
+    posts: dict[str, list[Received]] = field(default_factory=dict)
+    rejected: list[str] = field(default_factory=list)
+    fail_next: dict[str, int] = field(default_factory=dict)  # kind -> number of 500s to answer first
+    clock: Any = time.monotonic
+
+    def _record(self, kind: str, req: web.Request, body: dict[str, Any]) -> web.Response | None:
+        if self.fail_next.get(kind, 0) > 0:
+            self.fail_next[kind] -= 1
+            self.posts.setdefault(kind + ":failed", []).append(Received(req.path, dict(req.query), body, self.clock()))
+            return web.json_response({"errcode": 500, "errmsg": "busy"}, status=500)
+        self.posts.setdefault(kind, []).append(Received(req.path, dict(req.query), body, self.clock()))
+        return None
+
+    async def dingtalk(self, req: web.Request) -> web.Response:
+        body = await req.json()
+        # DingTalk robot security: HMAC-SHA256 over "timestamp\nsecret", base64, url-encoded once
+        ts, sign = req.query.get("timestamp", ""), req.query.get("sign", "")
+        mac = hmac.new(self.dingtalk_secret.encode(), f"{ts}\n{self.dingtalk_secret}".encode(), hashlib.sha256).digest()
+        if not ts or not hmac.compare_digest(sign, base64.b64encode(mac).decode()) or abs(time.time() * 1000 - int(ts)) > 3600_000:
+            self.rejected.append("sign")
+            return web.json_response({"errcode": 310000, "errmsg": "sign not match"})  # DingTalk answers 200
+        content = json.dumps(body, ensure_ascii=False)
+        if self.dingtalk_keyword not in content:
+            self.rejected.append("keyword")
+            return web.json_response({"errcode": 310000, "errmsg": "keywords not in content"})
+        return self._record("dingtalk", req, body) or web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def wecom(self, req: web.Request) -> web.Response:
+        body = await req.json()
+        return self._record("wecom", req, body) or web.json_response({"errcode": 0, "errmsg": "ok"})
+
+    async def feishu(self, req: web.Request) -> web.Response:
+        body = await req.json()
+        return self._record("feishu", req, body) or web.json_response({"code": 0, "msg": "success", "data": {}})
+
+    async def webhook(self, req: web.Request) -> web.Response:
+        body = await req.json()
+        return self._record("webhook", req, body) or web.json_response({"ok": True})
+
+    async def sms(self, req: web.Request) -> web.Response:
+        body = json.loads(await req.text())
+        return self._record("sms", req, body) or web.json_response({"result": {"message_id": "1", "status": "ok"}})
+
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_post("/robot/send", self.dingtalk)
+        app.router.add_post("/cgi-bin/webhook/send", self.wecom)
+        app.router.add_post("/open-apis/bot/v2/hook/{token}/", self.feishu)
+        app.router.add_post("/open-apis/bot/v2/hook/{token}", self.feishu)
+        app.router.add_post("/hook/{token}", self.webhook)
+        app.router.add_post("/jsonrpc/sms", self.sms)
+        return app
+
+
+class TinySMTP:
+    """Just enough ESMTP for smtplib: EHLO, AUTH PLAIN/LOGIN, MAIL, RCPT, DATA, QUIT."""
+
+    def __init__(self, user: str, password: str) -> None:
+        self.user, self.password = user, password
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.auth_ok = 0
+        self.server: asyncio.AbstractServer | None = None
+        self.port = 0
+
+    async def start(self) -> None:
+        self.server = await asyncio.start_server(self._session, "127.0.0.1", 0)
+        self.port = self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.server is not None:
+            self.server.close()
+            await self.server.wait_closed()
+
+    async def _session(self, r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+        def say(line: str) -> None:
+            w.write(line.encode() + b"\r\n")
+
+        say("220 tiny ESMTP")
+        sender, rcpts = "", []
+        try:
+            while line := (await asyncio.wait_for(r.readline(), 10)).decode().rstrip("\r\n"):
+                cmd = line.split(" ", 1)[0].upper()
+                if cmd in ("EHLO", "HELO"):
+                    say("250-tiny")
+                    say("250-AUTH PLAIN LOGIN")
+                    say("250 8BITMIME")
+                elif cmd == "AUTH":
+                    parts = line.split()
+                    if parts[1].upper() == "PLAIN":
+                        blob = parts[2] if len(parts) > 2 else None
+                        if blob is None:
+                            say("334 ")
+                            blob = (await r.readline()).decode().strip()
+                        _, u, p = base64.b64decode(blob).decode().split("\0")
+                    else:
+                        say("334 VXNlcm5hbWU6")
+                        u = base64.b64decode(await r.readline()).decode()
+                        say("334 UGFzc3dvcmQ6")
+                        p = base64.b64decode(await r.readline()).decode()
+                    if (u, p) == (self.user, self.password):
+                        self.auth_ok += 1
+                        say("235 ok")
+                    else:
+                        say("535 bad credentials")
+                elif cmd == "MAIL":
+                    sender, rcpts = line[10:].strip("<> "), []
+                    say("250 ok")
+                elif cmd == "RCPT":
+                    rcpts.append(line[8:].strip("<> "))
+                    say("250 ok")
+                elif cmd == "DATA":
+                    say("354 go on")
+                    data = b""
+                    while (chunk := await r.readline()) not in (b".\r\n", b""):
+                        data += chunk
+                    self.messages.append((sender, rcpts, data))
+                    say("250 queued")
+                elif cmd == "QUIT":
+                    say("221 bye")
+                    await w.drain()
+                    break
+                elif cmd in ("RSET", "NOOP"):
+                    say("250 ok")
+                else:
+                    say("502 not implemented")
+                await w.drain()
+        finally:
+            w.close()
