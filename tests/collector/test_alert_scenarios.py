@@ -1,0 +1,108 @@
+"""Alert scenarios end to end: collector + alert engine + DingTalk delivery against the simulated fleet.
+
+The DingTalk robot is a loopback receiver that verifies the HMAC-SHA256 signature and keyword
+(tests/collector/notify_receivers.py); apprise's DingTalk endpoint is pointed at it in this test
+only. Short intervals: fast tier 2 s, grouping window 3 s, escalation after 8 s.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import time
+
+from aiohttp import web
+
+from collector.alerts import store as alert_store
+from collector.app import App
+from collector.demo import Blackhole
+from collector.settings import load_settings
+from inventory.db import create_engine
+from inventory.secrets import SecretBox
+from probes.sim import Behaviour, Fleet, Power
+from tests.collector.notify_receivers import Robots
+from tests.collector.test_integration import SAMPLE
+from tests.inventory.helpers import KEY, do_import, migrated
+
+SECRET, KEYWORD = "SEC4e7a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4", "摄像机"
+
+
+def _settings(url: str):  # type: ignore[no-untyped-def]
+    return load_settings(db_url=url, environ={
+        "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "0.5",
+        "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "false",
+        "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": "0",
+        "CAMWATCH_PROBE__REACH_TIMEOUT_S": "0.5", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "0.5", "CAMWATCH_PROBE__ONVIF": "false",
+        "CAMWATCH_ALERTS__GROUP_WINDOW_S": "3", "CAMWATCH_ALERTS__TICK_S": "0.5",
+        "CAMWATCH_ALERTS__ESCALATION": json.dumps([{"after_s": 8, "name": "supervisor", "channels": ["duty"]}]),
+        "CAMWATCH_ALERTS__CHANNELS": json.dumps({"critical": ["duty"], "normal": ["duty"], "low": ["duty"]}),
+        "CAMWATCH_ALERTS__QUIET_HOURS__ENABLED": "false",
+        "CAMWATCH_NOTIFY__CHANNELS": json.dumps([{"name": "duty", "kind": "dingtalk", "token": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90", "secret": SECRET, "keyword": KEYWORD}]),
+    })
+
+
+def _texts(robots: Robots) -> list[str]:
+    return [json.dumps(p.body, ensure_ascii=False) for p in robots.posts.get("dingtalk", [])]
+
+
+def test_village_uplink_silence_and_escalation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = migrated(f"sqlite:///{tmp_path / 'a.db'}")
+    assert do_import(url, SAMPLE).written
+
+    async def go() -> None:
+        robots = Robots(SECRET, KEYWORD)
+        runner = web.AppRunner(robots.app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        engine = create_engine(url)
+        app = App(_settings(url), engine, SecretBox(KEY))
+        # TEST ONLY: point apprise's DingTalk endpoint at the loopback receiver
+        app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
+        with Fleet(48, base_address="127.20.0.1", password="admin123") as fleet:
+            await app.start()
+            hole = None
+            try:
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)
+                # silence village 2 (小下营2), then take it down: nothing may be sent about it
+                await alert_store.add_silence(engine, until=dt.datetime.now(dt.UTC) + dt.timedelta(hours=1),
+                                              region_code="130123101202", reason="test", now=dt.datetime.now(dt.UTC))
+                await app.alerting.refresh()  # type: ignore[union-attr]
+                fleet.set_behaviour(list(range(6, 11)), Behaviour(power=Power.DOWN))
+                # village 1's 4G router dies: its 6 cameras hang and the router stops answering
+                t_fail = time.monotonic()
+                hole = Blackhole("127.21.1.1", 80)
+                fleet.set_behaviour(list(range(0, 6)), Behaviour(power=Power.HANG))
+                await _until(lambda: any("大前村1" in t for t in _texts(robots)), 30)
+                opened = [t for t in _texts(robots) if "大前村1" in t]
+                assert len(opened) == 1 and time.monotonic() - t_fail <= 30
+                assert "6/6" in opened[0] and ("链路" in opened[0] or "断电" in opened[0])
+                # the incident stays open past the escalation age: one escalation message
+                await _until(lambda: len([t for t in _texts(robots) if "大前村1" in t]) >= 2, 20)
+                hole.close()
+                hole = None
+                fleet.set_behaviour(list(range(0, 11)), Behaviour())
+                await _until(lambda: any("大前村1" in t and ("恢复" in t) for t in _texts(robots)), 30)
+                await asyncio.sleep(2)
+                about_1 = [t for t in _texts(robots) if "大前村1" in t]
+                assert len(about_1) == 3, about_1  # open, escalation, recovery: nothing else
+                assert not any("小下营2" in t for t in _texts(robots)), "a silenced village sent a message"
+                assert robots.rejected == []  # every post was correctly signed and had the keyword
+            finally:
+                if hole is not None:
+                    hole.close()
+                await app.stop()
+                await engine.dispose()
+                await runner.cleanup()
+
+    asyncio.run(go())
+
+
+async def _until(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"not within {timeout} s")
+        await asyncio.sleep(0.2)
