@@ -106,3 +106,55 @@ async def _until(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
         if time.monotonic() > end:
             raise AssertionError(f"not within {timeout} s")
         await asyncio.sleep(0.2)
+
+
+def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import csv
+
+    from inventory.synthetic import SyntheticSpec, rows
+
+    spec = SyntheticSpec(cameras=105, villages_per_township=25, points_per_village=5, unbuilt_every=0)
+    headers, gen = rows(spec)
+    data = list(gen)
+    path = tmp_path / "county.csv"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        w.writerows(data)
+    villages = list(dict.fromkeys(r[5] for r in data))
+    assert len(villages) == 21
+    url = migrated(f"sqlite:///{tmp_path / 'b.db'}")
+    assert do_import(url, path).written
+
+    async def go() -> None:
+        robots = Robots(SECRET, KEYWORD)
+        runner = web.AppRunner(robots.app())
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        engine = create_engine(url)
+        app = App(_settings(url), engine, SecretBox(KEY))
+        app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
+        with Fleet(105, base_address="127.20.0.1", password="admin123") as fleet:
+            await app.start()
+            try:
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 105, 20)
+                t0 = time.monotonic()
+                fleet.set_behaviour(list(range(100)), Behaviour(power=Power.DOWN))  # villages 1-20
+                down = villages[:20]
+                await _until(lambda: all(any(v in t for t in _texts(robots)) for v in down), 60)
+                elapsed = time.monotonic() - t0
+                posts = robots.posts["dingtalk"]
+                # within DingTalk's limit of 20 messages a minute, and every village named
+                assert len(posts) <= 20 * (1 + int(elapsed // 60))
+                stamps = sorted(p.at for p in posts)
+                assert all(stamps[i + 20] - stamps[i] >= 59 for i in range(len(stamps) - 20))
+                assert not any(villages[20] in t for t in _texts(robots))
+                assert robots.rejected == []
+            finally:
+                await app.stop()
+                await engine.dispose()
+                await runner.cleanup()
+
+    asyncio.run(go())
