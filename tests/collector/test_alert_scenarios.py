@@ -8,6 +8,7 @@ only. Short intervals: fast tier 2 s, grouping window 3 s, escalation after 8 s.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import time
@@ -42,6 +43,32 @@ def _settings(url: str):  # type: ignore[no-untyped-def]
     })
 
 
+@contextlib.asynccontextmanager
+async def _stack(url: str):  # type: ignore[no-untyped-def]
+    """The DingTalk receiver and a collector App whose DingTalk channel posts to it."""
+    robots = Robots(SECRET, KEYWORD)
+    runner = web.AppRunner(robots.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    engine = create_engine(url)
+    app = App(_settings(url), engine, SecretBox(KEY))
+    # TEST ONLY: point apprise's DingTalk endpoint at the loopback receiver
+    app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
+    try:
+        yield robots, app, engine
+    finally:
+        await engine.dispose()
+        await runner.cleanup()
+
+
+@contextlib.asynccontextmanager
+async def _fleet(n: int):  # type: ignore[no-untyped-def]
+    with Fleet(n, base_address="127.20.0.1", password="admin123") as fleet:
+        yield fleet
+
+
 def _texts(robots: Robots) -> list[str]:
     return [json.dumps(p.body, ensure_ascii=False) for p in robots.posts.get("dingtalk", [])]
 
@@ -51,17 +78,7 @@ def test_village_uplink_silence_and_escalation(tmp_path) -> None:  # type: ignor
     assert do_import(url, SAMPLE).written
 
     async def go() -> None:
-        robots = Robots(SECRET, KEYWORD)
-        runner = web.AppRunner(robots.app())
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY))
-        # TEST ONLY: point apprise's DingTalk endpoint at the loopback receiver
-        app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
-        with Fleet(48, base_address="127.20.0.1", password="admin123") as fleet:
+        async with _stack(url) as (robots, app, engine), _fleet(48) as fleet:
             await app.start()
             hole = None
             try:
@@ -94,8 +111,6 @@ def test_village_uplink_silence_and_escalation(tmp_path) -> None:  # type: ignor
                 if hole is not None:
                     hole.close()
                 await app.stop()
-                await engine.dispose()
-                await runner.cleanup()
 
     asyncio.run(go())
 
@@ -127,16 +142,7 @@ def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_p
     assert do_import(url, path).written
 
     async def go() -> None:
-        robots = Robots(SECRET, KEYWORD)
-        runner = web.AppRunner(robots.app())
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY))
-        app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
-        with Fleet(105, base_address="127.20.0.1", password="admin123") as fleet:
+        async with _stack(url) as (robots, app, engine), _fleet(105) as fleet:
             await app.start()
             try:
                 await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 105, 20)
@@ -154,7 +160,5 @@ def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_p
                 assert robots.rejected == []
             finally:
                 await app.stop()
-                await engine.dispose()
-                await runner.cleanup()
 
     asyncio.run(go())
