@@ -29,8 +29,8 @@ from tests.inventory.helpers import KEY, do_import, migrated
 SECRET, KEYWORD = "SEC4e7a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4", "摄像机"
 
 
-def _settings(url: str):  # type: ignore[no-untyped-def]
-    return load_settings(db_url=url, environ={
+def _settings(url: str, **extra: str):  # type: ignore[no-untyped-def]
+    return load_settings(db_url=url, environ={**extra, 
         "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "0.5",
         "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "false",
         "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": "0",
@@ -44,7 +44,7 @@ def _settings(url: str):  # type: ignore[no-untyped-def]
 
 
 @contextlib.asynccontextmanager
-async def _stack(url: str):  # type: ignore[no-untyped-def]
+async def _stack(url: str, **extra: str):  # type: ignore[no-untyped-def]
     """The DingTalk receiver and a collector App whose DingTalk channel posts to it."""
     robots = Robots(SECRET, KEYWORD)
     runner = web.AppRunner(robots.app())
@@ -53,7 +53,7 @@ async def _stack(url: str):  # type: ignore[no-untyped-def]
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     engine = create_engine(url)
-    app = App(_settings(url), engine, SecretBox(KEY))
+    app = App(_settings(url, **extra), engine, SecretBox(KEY))
     # TEST ONLY: point apprise's DingTalk endpoint at the loopback receiver
     app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
     try:
@@ -158,6 +158,31 @@ def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_p
                 assert all(stamps[i + 20] - stamps[i] >= 59 for i in range(len(stamps) - 20))
                 assert not any(villages[20] in t for t in _texts(robots))
                 assert robots.rejected == []
+            finally:
+                await app.stop()
+
+    asyncio.run(go())
+
+
+def test_flapping_camera_sends_at_most_one_digest_per_window(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = migrated(f"sqlite:///{tmp_path / 'f.db'}")
+    assert do_import(url, SAMPLE).written
+    window = 8.0
+
+    async def go() -> None:
+        async with _stack(url, CAMWATCH_ALERTS__DIGEST_WINDOW_S=str(window), CAMWATCH_COLLECTOR__FLAP_CHANGES="3") as (robots, app, engine), \
+                _fleet(48) as fleet:
+            await app.start()
+            try:
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)
+                fleet.set_behaviour(12, Behaviour(flap_up_s=2.0, flap_down_s=2.0))  # 新新屯3, alone
+                await _until(lambda: any("新新屯3" in t for t in _texts(robots)), 40)
+                await asyncio.sleep(2 * window)
+                posts = [p for p in robots.posts.get("dingtalk", []) if "新新屯3" in json.dumps(p.body, ensure_ascii=False)]
+                assert 1 <= len(posts) <= 3
+                stamps = sorted(p.at for p in posts)
+                assert all(b - a >= window - 1.0 for a, b in zip(stamps, stamps[1:])), stamps
+                assert all("频繁" in json.dumps(p.body, ensure_ascii=False) or "digest" in json.dumps(p.body).lower() for p in posts)
             finally:
                 await app.stop()
 
