@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 from collector.app import APP_KEY
-from collector.web import cameras, exclusions, rates, regions
+from collector.web import cameras, exclusions, rates, regions, workorders
 from collector.web.auth import auth_middleware
 from collector.web.common import Handler, error_middleware
 from collector.web.openapi import OPENAPI_PATH, get_openapi
@@ -31,6 +31,12 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/api/v1/exclusions", exclusions.list_exclusions),
     ("POST", "/api/v1/exclusions", exclusions.add_exclusion),
     ("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion),
+    ("GET", "/api/v1/workorders", workorders.list_orders),
+    ("POST", "/api/v1/workorders/{id}/ack", workorders.ack_order),
+    ("POST", "/api/v1/workorders/{id}/close", workorders.close_order),
+    ("GET", "/api/v1/silences", workorders.list_silences),
+    ("POST", "/api/v1/silences", workorders.add_silence),
+    ("DELETE", "/api/v1/silences/{id}", workorders.end_silence),
 )
 
 

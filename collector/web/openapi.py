@@ -26,7 +26,7 @@ def ok(schema_name: str, description: str, status: str = "200") -> dict[str, Any
 def errors(*codes: int) -> dict[str, Any]:
     text = {400: "invalid parameter (the message names it)", 401: "missing or invalid bearer token",
             403: "no API token configured (writes, or reads when open_reads is false)", 404: "not found",
-            413: "request body too large"}
+            409: "not possible in the current state (e.g. already resolved)", 413: "request body too large"}
     return {str(c): {"description": text[c], "content": {"application/json": {"schema": ref("Error")}}} for c in codes}
 
 
@@ -88,6 +88,32 @@ def document() -> dict[str, Any]:
             "summary": "remove an exclusion", "security": WRITE_SECURITY,
             "parameters": [param("id", {"type": "integer"}, "exclusion id", where="path")],
             "responses": {"204": {"description": "removed"}, **errors(400, 401, 403, 404)}}},
+        "/api/v1/workorders": read("work orders (工单) with their colour (三色督办): green fixed in time, yellow open "
+                                   "within the deadline, red overdue", [
+            param("color", {"type": "string", "enum": ["green", "yellow", "red"]}, "only this colour"),
+            param("open", {"type": "string", "enum": ["true", "false"]}, "only open ones"), *PAGING],
+            "WorkOrderPage", 400),
+        "/api/v1/workorders/{id}/ack": {"post": {
+            "summary": "acknowledge a work order", "security": WRITE_SECURITY,
+            "parameters": [param("id", {"type": "integer"}, "work order id", where="path")],
+            "responses": {**ok("WorkOrder", "acknowledged"), **errors(400, 401, 403, 404, 409)}}},
+        "/api/v1/workorders/{id}/close": {"post": {
+            "summary": "close a work order by hand, with a note", "security": WRITE_SECURITY,
+            "parameters": [param("id", {"type": "integer"}, "work order id", where="path")],
+            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("CloseWorkOrder")}}},
+            "responses": {**ok("WorkOrder", "closed"), **errors(400, 401, 403, 404, 409, 413)}}},
+        "/api/v1/silences": {
+            **read("alert silences in force (all=true: also expired)", [
+                param("all", {"type": "string", "enum": ["true", "false"]}, "include expired silences"), *PAGING],
+                "SilencePage", 400),
+            "post": {"summary": "silence alert messages for a camera or a region until a time", "security": WRITE_SECURITY,
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("NewSilence")}}},
+                     "responses": {**ok("Silence", "created", "201"), **errors(400, 401, 403, 413)}},
+        },
+        "/api/v1/silences/{id}": {"delete": {
+            "summary": "end a silence now", "security": WRITE_SECURITY,
+            "parameters": [param("id", {"type": "integer"}, "silence id", where="path")],
+            "responses": {"204": {"description": "ended"}, **errors(400, 401, 403, 404)}}},
     }
     return {
         "openapi": "3.1.0",

@@ -64,8 +64,26 @@ VILLAGE_COVERAGE = obj({"planned_points": INT, "covered_points": INT, "built_poi
 REGION_COVERAGE = obj({"villages": INT, "fully_covered": INT, "fully_built": INT, "ratio": NUM, "built_ratio": NUM})
 COVERAGE_ANY: Schema = {"anyOf": [ref("VillageCoverage"), ref("RegionCoverage"), {"type": "null"}]}
 
+WORK_ORDER_PROPS: dict[str, Schema] = {
+    "id": INT, "incident": STR, "title": nullable(STR), "status": {"type": "string", "enum": ["open", "acknowledged", "resolved"]},
+    "color": {"type": "string", "enum": ["green", "yellow", "red"]}, "severity": STR, "cause": nullable(STR),
+    "camera_id": nullable(INT), "region_code": nullable(STR), "cameras": INT, "opened_at": STR, "deadline": STR,
+    "acknowledged_at": nullable(STR), "resolved_at": nullable(STR), "resolution": nullable(STR), "note": nullable(STR),
+    "response_s": nullable(NUM), "repair_s": nullable(NUM),
+}
+SILENCE_PROPS: dict[str, Schema] = {
+    "id": INT, "camera_id": nullable(INT), "region_code": nullable(STR), "until": STR, "reason": STR,
+}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": obj({"code": STR, "message": STR})}),
+    "WorkOrder": obj(WORK_ORDER_PROPS),
+    "WorkOrderPage": paged("WorkOrder"),
+    "CloseWorkOrder": obj({"note": STR}),
+    "Silence": obj(SILENCE_PROPS),
+    "SilencePage": paged("Silence"),
+    "NewSilence": obj({"camera_id": INT, "region_code": STR, "until": STR, "reason": STR},
+                      optional=("camera_id", "region_code", "reason")),
     "Camera": obj(CAMERA_PROPS),
     "CameraPage": paged("Camera"),
     "Interval": obj({"state": enum(STATES), "cause": nullable(STR), "start": TIME, "end": nullable(TIME)}),

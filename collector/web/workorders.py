@@ -1,0 +1,149 @@
+"""``/api/v1/workorders`` (list, acknowledge, close) and ``/api/v1/silences`` (list, add, end).
+
+The same operations as ``camwatch workorders list|ack|close`` and ``camwatch alerts
+silence|silences|unsilence``; writes need the bearer token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from collector.alerts import store
+from collector.alerts.workorders import Color, WorkOrderError, color
+from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found, page, path_int, text_param
+
+MAX_BODY = 16 * 1024
+
+
+def order_json(o: Any, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "id": o.id, "incident": o.incident_key, "title": o.title, "status": str(o.status.value),
+        "color": color(o, now).value, "severity": o.severity, "cause": o.cause, "camera_id": o.camera_id,
+        "region_code": o.region_code, "cameras": o.cameras, "opened_at": iso(o.opened_at), "deadline": iso(o.deadline),
+        "acknowledged_at": iso(o.acknowledged_at), "resolved_at": iso(o.resolved_at),
+        "resolution": None if o.resolution is None else str(getattr(o.resolution, "value", o.resolution)),
+        "note": o.note, "response_s": o.response_s, "repair_s": o.repair_s,
+    }
+
+
+async def _body(request: web.Request) -> dict[str, Any]:
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise ApiError(413, "too_large", f"request body larger than {MAX_BODY} bytes")
+    text = await request.text()
+    if not text.strip():
+        return {}
+    try:
+        body = json.loads(text)
+    except ValueError:
+        raise bad_param("body", "not valid JSON") from None
+    if not isinstance(body, dict):
+        raise bad_param("body", "a JSON object is expected")
+    return body
+
+
+async def list_orders(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    now = app.clock()
+    want = text_param(request, "color")
+    if want is not None and want not in {c.value for c in Color}:
+        raise bad_param("color", f"must be green, yellow or red (got {want!r})")
+    open_only = text_param(request, "open")
+    if open_only not in (None, "true", "false"):
+        raise bad_param("open", f"must be true or false (got {open_only!r})")
+    orders = await store.list_work_orders(app.engine, open_only=open_only == "true")
+    items = [order_json(o, now) for o in orders]
+    if want is not None:
+        items = [i for i in items if i["color"] == want]
+    paging = page(request)
+    return json_response(paging.apply(items))
+
+
+async def ack_order(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    try:
+        order = await store.acknowledge_order(app.engine, path_int(request, "id"), app.clock())
+    except store.NotFound as exc:
+        raise not_found(str(exc)) from None
+    except WorkOrderError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return json_response(order_json(order, app.clock()))
+
+
+async def close_order(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    body = await _body(request)
+    note = body.get("note")
+    if not isinstance(note, str) or not note.strip():
+        raise bad_param("note", "required: what was done (a non-empty string)")
+    try:
+        order = await store.close_order(app.engine, path_int(request, "id"), app.clock(), note.strip()[:2000])
+    except store.NotFound as exc:
+        raise not_found(str(exc)) from None
+    except WorkOrderError as exc:
+        raise ApiError(409, "conflict", str(exc)) from None
+    return json_response(order_json(order, app.clock()))
+
+
+def silence_json(s: Any) -> dict[str, Any]:
+    return {"id": s.id, "camera_id": s.camera_id, "region_code": s.region_code, "until": iso(s.until), "reason": s.reason}
+
+
+async def list_silences(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    rows = await store.list_silences(app.engine, app.clock(), include_expired=text_param(request, "all") == "true")
+    return json_response(page(request).apply([silence_json(s) for s in rows]))
+
+
+async def add_silence(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    body = await _body(request)
+    extra = sorted(set(body) - {"camera_id", "region_code", "until", "reason"})
+    if extra:
+        raise bad_param(extra[0], "unknown field (allowed: camera_id, region_code, until, reason)")
+    camera_id, region_code = body.get("camera_id"), body.get("region_code")
+    if camera_id is not None and (isinstance(camera_id, bool) or not isinstance(camera_id, int)):
+        raise bad_param("camera_id", "must be an integer")
+    if region_code is not None and not isinstance(region_code, str):
+        raise bad_param("region_code", "must be a string")
+    if (camera_id is None) == (region_code is None):
+        raise bad_param("camera_id", "give exactly one of camera_id and region_code")
+    until_text = body.get("until")
+    if not isinstance(until_text, str):
+        raise bad_param("until", "required: an ISO 8601 date-time")
+    try:
+        until = dt.datetime.fromisoformat(until_text)
+    except ValueError:
+        raise bad_param("until", f"not an ISO 8601 date-time: {until_text!r}") from None
+    if until.tzinfo is None:
+        until = until.replace(tzinfo=ZoneInfo(app.settings.accounting.timezone))
+    now = app.clock()
+    if until <= now:
+        raise bad_param("until", "must be in the future")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        raise bad_param("reason", "must be a string")
+    try:
+        new_id = await store.add_silence(app.engine, until=until.astimezone(dt.UTC), camera_id=camera_id,
+                                         region_code=region_code, reason=reason[:2000], now=now)
+    except store.NotFound as exc:
+        raise ApiError(400, "unknown_reference", str(exc), param="camera_id" if camera_id is not None else "region_code") from None
+    if app.alerting is not None:
+        await app.alerting.refresh()  # type: ignore[attr-defined]
+    rows = await store.list_silences(app.engine, now)
+    made = next((s for s in rows if s.id == new_id), None)
+    return json_response(silence_json(made) if made else {"id": new_id}, status=201,
+                         headers={"Location": f"/api/v1/silences/{new_id}"})
+
+
+async def end_silence(request: web.Request) -> web.Response:
+    app = camwatch(request)
+    if not await store.end_silence(app.engine, path_int(request, "id"), app.clock()):
+        raise not_found(f"no silence {request.match_info['id']}")
+    if app.alerting is not None:
+        await app.alerting.refresh()  # type: ignore[attr-defined]
+    return web.Response(status=204)
