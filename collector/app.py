@@ -183,6 +183,12 @@ class App:
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)
         self.reloaded_at = self.started_at
+        # The inventory's objects live as long as the process: keep the cyclic GC from scanning
+        # them on every collection (it made /metrics renders of 100k cameras vary 0.9-2 s).
+        import gc
+
+        gc.collect()
+        gc.freeze()
         if self.notifier is not None:
             await self.notifier.start()
         if self.alerting is not None:

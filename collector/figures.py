@@ -6,7 +6,7 @@ import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
-from collector.accounting import Level, Period, RegionPath, camera_times, target_for
+from collector.accounting import Level, Period, RegionPath, target_for
 from collector.accounting import aggregate as aggregate_times
 from collector.metrics import RegionFigures
 from collector.reports import coverage_by_township, coverage_now, load_accounting
@@ -27,11 +27,18 @@ async def compute_figures(engine, settings: Settings, now: dt.datetime, schedule
     longest = min(now - WINDOWS["30d"], month)
     data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target)
 
+    # the per-camera sums of each window are pushed into the database
+    from collector.accounting_sql import sql_camera_times
+
+    windows = {**{k: now - d for k, d in WINDOWS.items()}, "month": month}
+    window_times = {}
+    for name, start in windows.items():
+        window_times[name] = await sql_camera_times(engine, Period(start, now), now, exclusions=data.exclusions,
+                                                    cameras=data.cameras)
+
     def work() -> RegionFigures:
         availability: dict[tuple[str, str, str], float] = {}
-        windows = {**{k: now - d for k, d in WINDOWS.items()}, "month": month}
-        for name, start in windows.items():
-            times = camera_times(data.cameras, data.spans, data.exclusions, Period(start, now), now)
+        for name, times in window_times.items():
             for level in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY):
                 for row in aggregate_times(level, data.cameras, times):
                     if row.ratio is not None and row.key:

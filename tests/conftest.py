@@ -54,13 +54,13 @@ def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]
     """An empty database of each kind: a SQLite file, and a fresh PostgreSQL schema.
 
     PostgreSQL tests are skipped only when the server is down on a developer machine;
-    CI sets CAMWATCH_REQUIRE_POSTGRES=1 and then a missing server fails the run.
+    CI sets CAMWATCH_TEST_REQUIRE_POSTGRES=1 and then a missing server fails the run.
     """
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'camwatch.db'}"
         return
     if pg_reason is not None:
-        if os.environ.get("CAMWATCH_REQUIRE_POSTGRES"):
+        if os.environ.get("CAMWATCH_TEST_REQUIRE_POSTGRES"):
             pytest.fail(f"PostgreSQL required but unavailable: {pg_reason}")
         pytest.skip(f"PostgreSQL not running here ({pg_reason}); CI requires it")
     schema = "cw_" + uuid.uuid4().hex[:12]

@@ -53,8 +53,9 @@ def test_unknown_env_variable_rejected(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as exc:
         load_settings(environ={"CAMWATCH_DATABSE__URL": "x"})
     assert "CAMWATCH_DATABSE__URL" in str(exc.value)
-    # the CLI's own variables are fine
-    load_settings(environ={"CAMWATCH_CONFIG": "x", "CAMWATCH_DB": "y", "CAMWATCH_SECRET_KEY": "z"})
+    # the CLI's own variables and the test suite's are fine
+    load_settings(environ={"CAMWATCH_CONFIG": "x", "CAMWATCH_DB": "y", "CAMWATCH_SECRET_KEY": "z",
+                           "CAMWATCH_CAMERA_PASSWORD": "p", "CAMWATCH_TEST_REQUIRE_POSTGRES": "1"})
 
 
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:

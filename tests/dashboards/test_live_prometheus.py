@@ -182,7 +182,10 @@ def test_every_panel_query_and_rule_returns_data(stack: Path) -> None:
     # the data is the fleet's: the powered-down camera is in the offline table, with its cause and point
     offline = next(e for w, e in queries if "离线摄像机 / A" in w and "label_join" in e)
     rows = _api("/api/v1/query", query=offline)["result"]  # type: ignore[index]
-    assert [(r["metric"]["camera"], r["metric"]["cause"]) for r in rows] == [(str(OFFLINE_INDEX + 1), "refused")]
+    got = {(r["metric"]["camera"], r["metric"]["cause"]) for r in rows}
+    # the powered-down camera, and the flapping one when it happens to be in a down phase
+    assert (str(OFFLINE_INDEX + 1), "refused") in got
+    assert got <= {(str(OFFLINE_INDEX + 1), "refused"), (str(FLAPPING_INDEX + 1), "refused")}, got
     assert rows[0]["metric"]["point"] and rows[0]["metric"]["region_path"].count(" / ") == 2
     flapping = next(e for w, e in queries if "频繁掉线" in w)
     rows = _api("/api/v1/query", query=flapping)["result"]  # type: ignore[index]

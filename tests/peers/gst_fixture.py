@@ -1,7 +1,7 @@
 """Start and stop the GStreamer RTSP test server (``gst_rtsp_server.py``) from tests and benchmarks.
 
 The server runs under Debian's python (``/usr/bin/python3``, which can import ``gi``;
-override with ``CAMWATCH_GST_PYTHON``), on 127.0.0.1 and a free port it picks itself.
+override with ``CAMWATCH_TEST_GST_PYTHON``), on 127.0.0.1 and a free port it picks itself.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from urllib.parse import quote
 import pytest
 
 SCRIPT = Path(__file__).with_name("gst_rtsp_server.py")
-GST_PYTHON = os.environ.get("CAMWATCH_GST_PYTHON", "/usr/bin/python3")
+GST_PYTHON = os.environ.get("CAMWATCH_TEST_GST_PYTHON", "/usr/bin/python3")
 USER = "admin"
 PASSWORD = "p@ss:w/rd 9"  # reserved URL characters on purpose: the grab must percent-encode them
 

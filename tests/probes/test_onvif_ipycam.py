@@ -42,7 +42,7 @@ class Ipycam:
 
 def ipycam_python() -> Path:
     """The interpreter of ipycam's own virtualenv; a clear failure when it is missing."""
-    python = Path(os.environ.get("CAMWATCH_IPYCAM_PYTHON", ROOT / ".venv-ipycam" / "bin" / "python"))
+    python = Path(os.environ.get("CAMWATCH_TEST_IPYCAM_PYTHON", ROOT / ".venv-ipycam" / "bin" / "python"))
     if not python.exists():
         pytest.fail(f"ipycam's virtualenv is missing ({python} not found). Create it with: "
                     "python3 -m venv .venv-ipycam && .venv-ipycam/bin/pip install ipycam==1.3.0",

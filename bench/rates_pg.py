@@ -1,0 +1,280 @@
+"""Benchmark: 30-day township and village rates over a large county on PostgreSQL.
+
+    .venv/bin/python bench/rates_pg.py [--cameras 100000] [--pg postgresql://postgres@127.0.0.1:5432/test]
+                                       [--no-pure] [--max-seconds 900]
+
+In a fresh schema of the given database (dropped at the end) it migrates the tables, imports a
+synthetic inventory of ``--cameras`` cameras with camwatch's importer, and bulk-loads (asyncpg
+``copy_records_to_table``) 30 days (+5 days before) of state intervals shaped like a rural
+fleet: per camera ~3 outages a week (exponential, mean 2 h, some a day or more), a few degraded
+spells, three collector outages a month left as gaps (unknown time), the last interval open;
+plus a few hundred exclusions (camera, village and township scoped).
+
+Then it times, as the API would compute the 30-day rates:
+
+* **SQL path**: camera refs + exclusions loaded, :func:`collector.accounting_sql.sql_camera_times`
+  (per-camera sums in one query; excluded cameras through the pure path), then ``aggregate`` at
+  township and village level;
+* **pure path** (unless ``--no-pure``): ``load_accounting`` (every interval of the period) and
+  ``rates_by`` at both levels, the way ``collector/reports.py`` does it today.
+
+Both must give equal rows (asserted). The last line reads
+``rates 30d over 100000 cameras: 1.23 s (goal <= 2 s) PASS``; exit status 1 on FAIL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import random
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+import asyncpg  # noqa: E402
+
+GOAL_S = 2.0
+DAY = dt.timedelta(days=1)
+PERIOD_DAYS = 30
+LEAD_DAYS = 5  # history before the period (the interval open at its start comes from there)
+OUTAGES_PER_WEEK = 3.0
+OUTAGE_MEAN_H = 2.0
+LONG_OUTAGE_SHARE = 0.05  # a share of outages lasts 1-3 days (a dead switch waiting for repair)
+DEGRADED_PER_WEEK = 0.5
+COLLECTOR_OUTAGES = 3  # per month, all cameras: gaps in the intervals (unknown time)
+EXCLUSIONS = (250, 40, 2)  # camera-, village- and township-scoped
+
+
+def pg_exec(base: str, sql: str) -> None:
+    async def run() -> None:
+        conn = await asyncpg.connect(base)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run())
+
+
+def import_inventory(url: str, cameras: int, work: Path) -> float:
+    from import_inventory import generate  # bench/import_inventory.py: same synthetic county
+
+    from inventory.db import create_engine
+    from inventory.importer import import_file
+    from inventory.secrets import SecretBox, generate_key
+
+    path = work / "inventory.csv"
+    generate(path, cameras)
+    t0 = time.perf_counter()
+
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            out = await import_file(engine, path, SecretBox(generate_key()))
+            assert out.written, "the synthetic inventory did not import"
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+    return time.perf_counter() - t0
+
+
+def make_intervals(rnd: random.Random, cids: list[int], start: dt.datetime, end: dt.datetime
+                   ) -> list[tuple[int, str, str | None, dt.datetime, dt.datetime | None]]:
+    """Per camera a contiguous timeline (with the collector's gaps) from ``start``, last one open."""
+    span_s = (end - start).total_seconds()
+    weeks = span_s / (7 * 86400)
+    gaps = sorted((start + dt.timedelta(seconds=rnd.uniform(0.05, 0.95) * span_s),
+                   dt.timedelta(minutes=rnd.uniform(5, 60))) for _ in range(COLLECTOR_OUTAGES * (LEAD_DAYS + PERIOD_DAYS) // 30))
+    out: list[tuple[int, str, str | None, dt.datetime, dt.datetime | None]] = []
+    for cid in cids:
+        events: list[tuple[float, float, str, str | None]] = []
+        for _ in range(int(rnd.expovariate(1 / (OUTAGES_PER_WEEK * weeks)))):
+            hours = rnd.uniform(24, 72) if rnd.random() < LONG_OUTAGE_SHARE else rnd.expovariate(1 / OUTAGE_MEAN_H)
+            events.append((rnd.uniform(0, span_s), hours * 3600, "offline", rnd.choice(("unreachable", "timeout", "refused", "auth_failed"))))
+        for _ in range(int(rnd.expovariate(1 / (DEGRADED_PER_WEEK * weeks)))):
+            events.append((rnd.uniform(0, span_s), rnd.uniform(600, 6 * 3600), "degraded", None))
+        events.sort()
+        t = 0.0
+        timeline: list[tuple[float, float, str, str | None]] = []
+        for at, length, state, cause in events:
+            if at < t:
+                continue  # overlapping events merge into the one already going
+            if at > t:
+                timeline.append((t, at, "online", None))
+            timeline.append((at, min(at + length, span_s), state, cause))
+            t = at + length
+        if t < span_s:
+            timeline.append((t, span_s, "online", None))
+        gi = 0
+        for i, (a, b, state, cause) in enumerate(timeline):
+            s = start + dt.timedelta(seconds=a)
+            e = start + dt.timedelta(seconds=b)
+            # cut at collector outages: the interval ends at the gap and reopens after it
+            while gi < len(gaps) and gaps[gi][0] < s:
+                gi += 1
+            while gi < len(gaps) and gaps[gi][0] < e:
+                g0, glen = gaps[gi]
+                if g0 > s:
+                    out.append((cid, state, cause, s, g0))
+                s = g0 + glen
+                gi += 1
+            if s < e:
+                last = i == len(timeline) - 1
+                out.append((cid, state, cause, s, None if last else e))
+            elif i == len(timeline) - 1:
+                out.append((cid, state, cause, e, None))
+        del timeline
+    return out
+
+
+async def load_data(dsn: str, schema: str, cids: list[int], villages: list[str], townships: list[str],
+                    period_start: dt.datetime, now: dt.datetime, seed: int) -> tuple[int, int]:
+    rnd = random.Random(seed)
+    conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
+    try:
+        n = 0
+        for i in range(0, len(cids), 10_000):  # in chunks: bounded memory
+            rows = make_intervals(rnd, cids[i:i + 10_000], period_start - LEAD_DAYS * DAY, now)
+            await conn.copy_records_to_table("state_intervals", records=rows,
+                                             columns=["camera_id", "state", "cause", "start", "end"])
+            n += len(rows)
+        ex: list[tuple[int | None, str | None, dt.datetime, dt.datetime, str, str, dt.datetime]] = []
+        span_s = (now - period_start).total_seconds()
+        scopes = ([(c, None) for c in rnd.sample(cids, EXCLUSIONS[0])] + [(None, v) for v in rnd.sample(villages, EXCLUSIONS[1])]
+                  + [(None, t) for t in rnd.sample(townships, EXCLUSIONS[2])])
+        for cid, region in scopes:
+            s = period_start + dt.timedelta(seconds=rnd.uniform(-86400, span_s))
+            ex.append((cid, region, s, s + dt.timedelta(hours=rnd.uniform(2, 72)), "power cut (bench)", "bench", now))
+        await conn.copy_records_to_table("exclusions", records=ex, columns=[
+            "camera_id", "region_code", "start", "end", "reason", "approver", "created_at"])
+        await conn.execute("ANALYZE")
+        return n, len(ex)
+    finally:
+        await conn.close()
+
+
+async def measure(url: str, period_start: dt.datetime, now: dt.datetime, pure: bool) -> bool:
+    from sqlalchemy import select
+
+    from collector.accounting import ExclusionSpan, Level, Period, aggregate, rates_by
+    from collector.accounting_sql import load_camera_refs, sql_camera_times
+    from collector.reports import load_accounting
+    from inventory.db import create_engine
+    from inventory.models import Exclusion
+
+    period = Period(period_start, now)
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:  # warm the pool and the catalogue caches
+            await conn.execute(select(1))
+        best = None
+        for run in (1, 2, 3):
+            t0 = time.perf_counter()
+            async with engine.connect() as conn:
+                cams = await load_camera_refs(conn)
+                excl = tuple(ExclusionSpan(s, e, c, r) for s, e, c, r in (await conn.execute(
+                    select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
+                    .where(Exclusion.start < period.end, Exclusion.end > period.start))).all())
+            t1 = time.perf_counter()
+            times = await sql_camera_times(engine, period, now, exclusions=excl, cameras=cams)
+            t2 = time.perf_counter()
+            rows = {lvl: aggregate(lvl, cams, times) for lvl in (Level.TOWNSHIP, Level.VILLAGE)}
+            t3 = time.perf_counter()
+            total = t3 - t0
+            print(f"SQL path run {run}: {total:.2f} s = refs+exclusions {t1 - t0:.2f} s + sums {t2 - t1:.2f} s"
+                  f" + aggregate (2 levels) {t3 - t2:.2f} s; {len(rows[Level.TOWNSHIP])} townships,"
+                  f" {len(rows[Level.VILLAGE])} villages", flush=True)
+            best = total if best is None else min(best, total)
+        assert best is not None
+        excluded = sum(1 for t in times.values() if t.with_exclusions != t.without_exclusions)
+        print(f"  {len(excl)} exclusions in the period touch {excluded} cameras (pure path for those)")
+        if pure:
+            t0 = time.perf_counter()
+            data = await load_accounting(engine, period)
+            t1 = time.perf_counter()
+            pure_rows = {lvl: rates_by(lvl, data.cameras, data.spans, data.exclusions, period, now)
+                         for lvl in (Level.TOWNSHIP, Level.VILLAGE)}
+            t2 = time.perf_counter()
+            print(f"pure path: {t2 - t0:.2f} s = load_accounting ({len(data.spans)} intervals) {t1 - t0:.2f} s"
+                  f" + rates_by (2 levels) {t2 - t1:.2f} s", flush=True)
+            assert pure_rows == rows, "SQL and pure rates differ"
+            print("  SQL and pure rows are equal (every township and village, with and without exclusions)")
+        n = len(cams)
+        verdict = "PASS" if best <= GOAL_S else "FAIL"
+        print(f"rates 30d over {n} cameras: {best:.2f} s (goal <= {GOAL_S:g} s) {verdict}")
+        return verdict == "PASS"
+    finally:
+        await engine.dispose()
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--cameras", type=int, default=100_000)
+    p.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/test")
+    p.add_argument("--no-pure", action="store_true", help="skip the pure-path comparison")
+    p.add_argument("--seed", type=int, default=11)
+    p.add_argument("--max-seconds", type=float, default=900.0)
+    p.add_argument("--keep-schema", action="store_true", help="keep the schema (printed) for EXPLAIN")
+    p.add_argument("--reuse-schema", help="measure a schema kept by an earlier run (no setup, not dropped)")
+    a = p.parse_args()
+    if not 1 <= a.cameras <= 200_000:
+        p.error("need 1 <= cameras <= 200000")
+    import signal
+
+    signal.alarm(int(a.max_seconds))  # bounded: SIGALRM ends the run; the schema is dropped below
+
+    from sqlalchemy import text
+
+    from inventory.db import create_engine, upgrade
+
+    now = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC) + dt.timedelta(hours=3, seconds=17.25)
+    period_start = now - PERIOD_DAYS * DAY
+    if a.reuse_schema:
+        ok = asyncio.run(measure(f"{a.pg}?search_path={a.reuse_schema}", period_start, now, not a.no_pure))
+        return 0 if ok else 1
+    schema = "bench_" + uuid.uuid4().hex[:10]
+    url = f"{a.pg}?search_path={schema}"
+    pg_exec(a.pg, f'CREATE SCHEMA "{schema}"')
+    try:
+        t0 = time.perf_counter()
+        upgrade(url)
+        with tempfile.TemporaryDirectory() as tmp:
+            t_imp = import_inventory(url, a.cameras, Path(tmp))
+
+        async def ids() -> tuple[list[int], list[str], list[str]]:
+            engine = create_engine(url)
+            try:
+                async with engine.connect() as conn:
+                    cids = list((await conn.execute(text("SELECT id FROM cameras ORDER BY id"))).scalars())
+                    vs = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'village'"))).scalars())
+                    ts = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'township'"))).scalars())
+                return cids, vs, ts
+            finally:
+                await engine.dispose()
+
+        cids, villages, townships = asyncio.run(ids())
+        t1 = time.perf_counter()
+        n_iv, n_ex = asyncio.run(load_data(a.pg, schema, cids, villages, townships, period_start, now, a.seed))
+        print(f"setup: migrate+import {len(cids)} cameras {t1 - t0:.1f} s (import {t_imp:.1f} s),"
+              f" {n_iv} intervals ({n_iv / len(cids):.1f}/camera over {PERIOD_DAYS + LEAD_DAYS} days)"
+              f" and {n_ex} exclusions loaded in {time.perf_counter() - t1:.1f} s", flush=True)
+        ok = asyncio.run(measure(url, period_start, now, not a.no_pure))
+        return 0 if ok else 1
+    finally:
+        signal.alarm(0)
+        if a.keep_schema:
+            print(f"kept schema {schema}")
+        else:
+            pg_exec(a.pg, f'DROP SCHEMA "{schema}" CASCADE')
+
+
+if __name__ == "__main__":
+    sys.exit(main())
