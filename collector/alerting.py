@@ -126,3 +126,30 @@ def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[obje
             link=m.link,
         ))
     return out
+
+
+def build_alerting(settings, db: AsyncEngine, counters, clock: Callable[[], dt.datetime],  # type: ignore[no-untyped-def]
+                   checks_of: Callable[[int], tuple[str, ...]]) -> tuple[AlertService | None, object | None]:
+    """The alert service and, when channels are configured, the notifier it delivers through."""
+    if not settings.alerts.enabled:
+        return None, None
+    a = settings.alerts
+    service = AlertService(db, AlertEngine(a.to_policy()), language=a.language or settings.language, tick_s=a.tick_s,
+                           clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update)
+    if not settings.notify.channels:
+        return service, None
+    from collector.notify.channels import build_senders
+    from collector.notify.notifier import Notifier
+    from collector.notify.redact import Redactor
+
+    redactor = Redactor()
+    senders = build_senders(settings.notify, redactor, language=settings.language)
+    notifier = Notifier(senders, retry=settings.notify.retry, engine=db, counters=counters, redactor=redactor)
+    names = set(senders)
+
+    def send(action: Notify, language: str) -> None:
+        for msg in outgoing_for(action, language, names):
+            notifier.submit(msg)  # type: ignore[arg-type]
+
+    service.send = send
+    return service, notifier

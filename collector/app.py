@@ -106,35 +106,11 @@ class App:
             except Exception as exc:  # noqa: BLE001 - the video tier is optional
                 log.warning("video tier disabled: %s", exc)
         self._frame_pool = pool
-        self.alerting = None
-        if self.settings.alerts.enabled:
-            from collector.alerting import AlertService
-            from collector.alerts.engine import AlertEngine
+        from collector.alerting import build_alerting
 
-            a = self.settings.alerts
-            self.alerting = AlertService(self.engine, AlertEngine(a.to_policy()), language=a.language or self.settings.language,
-                                         tick_s=a.tick_s, clock=self.clock,
-                                         checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else (),
-                                         on_counts=lambda counts: self.counters.work_orders.update(counts))
-        self.notifier = None
-        if self.alerting is not None and self.settings.notify.channels:
-            from collector.alerting import outgoing_for
-            from collector.notify.notifier import Notifier
-            from collector.notify.channels import build_senders
-            from collector.notify.redact import Redactor
-
-            redactor = Redactor()
-            senders = build_senders(self.settings.notify, redactor, language=self.settings.language)
-            self.notifier = Notifier(senders, retry=self.settings.notify.retry, engine=self.engine,
-                                     counters=self.counters, redactor=redactor)
-            names = set(senders)
-            notifier = self.notifier
-
-            def send(action: object, language: str) -> None:
-                for msg in outgoing_for(action, language, names):  # type: ignore[arg-type]
-                    notifier.submit(msg)  # type: ignore[arg-type]
-
-            self.alerting.send = send
+        self.alerting, self.notifier = build_alerting(
+            self.settings, self.engine, self.counters, self.clock,
+            checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
         sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
 
         def sink(cam: MonitoredCamera, ev: Event) -> None:

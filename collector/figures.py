@@ -25,7 +25,9 @@ async def compute_figures(engine, settings: Settings, now: dt.datetime, schedule
     tz = settings.accounting.timezone
     month = _month_start(now, tz)
     longest = min(now - WINDOWS["30d"], month)
-    data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target)
+    # the sums are done by the database; intervals are only read when no live states exist
+    data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target,
+                                 spans=scheduler is None)
 
     # the per-camera sums of each window are pushed into the database
     from collector.accounting_sql import sql_camera_times

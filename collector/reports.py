@@ -49,12 +49,15 @@ class AccountingData:
     targets: Targets
 
 
-async def load_accounting(engine: AsyncEngine, period: Period, *, default_target: float = 0.95) -> AccountingData:
+async def load_accounting(engine: AsyncEngine, period: Period, *, default_target: float = 0.95,
+                          spans: bool = True) -> AccountingData:
+    """What the accounting of *period* needs; ``spans=False`` skips the state intervals, for
+    callers that let the database sum them (:mod:`collector.accounting_sql`)."""
     async with engine.connect() as conn:
         regions = (await conn.execute(select(Region.code, Region.name, Region.parent_code, Region.target))).all()
         points = (await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired))).all()
         cams = (await conn.execute(select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle))).all()
-        spans = (await conn.execute(
+        span_rows = [] if not spans else (await conn.execute(
             select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end)
             .where(StateInterval.start < period.end, or_(StateInterval.end.is_(None), StateInterval.end > period.start))
             .order_by(StateInterval.id)  # equal starts: the later row wins, as in the SQL path
@@ -81,7 +84,7 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     )
     return AccountingData(
         tuple(camera_refs), point_refs,
-        tuple(StateSpan(cid, state, start, end) for cid, state, start, end in spans),
+        tuple(StateSpan(cid, state, start, end) for cid, state, start, end in span_rows),
         tuple(ExclusionSpan(s, e, cid, rc) for s, e, cid, rc in excl),
         names, parents, targets,
     )

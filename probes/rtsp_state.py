@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import os
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from probes.rtsp_auth import Challenge
 
@@ -39,7 +40,7 @@ class BackoffPolicy:
 class _Backoff:
     failures: int
     until: float  # time.monotonic() deadline
-    cred_fp: bytes  # fingerprint of the credentials that failed
+    cred_fp: bytes = field(repr=False)  # keyed fingerprint of the credentials that failed
 
 
 @dataclass(slots=True)
@@ -79,9 +80,10 @@ class _Slot:
         self.state._release(self.key)
 
 
-def credential_fingerprint(username: str | None, password: str | None) -> bytes:
-    """A keyed digest that tells credential sets apart; never printed or stored."""
-    h = hashlib.blake2b(digest_size=16, person=b"camwatch-rtsp")
+def credential_fingerprint(key: bytes, username: str | None, password: str | None) -> bytes:
+    """A digest keyed with a per-process random key that tells credential sets apart; never
+    printed or stored, and useless for guessing a password outside this process."""
+    h = hashlib.blake2b(digest_size=16, key=key, person=b"camwatch-rtsp")
     h.update((username or "").encode())
     h.update(b"\x00")
     h.update((password or "").encode())
@@ -91,10 +93,11 @@ def credential_fingerprint(username: str | None, password: str | None) -> bytes:
 class RtspState:
     """Mutable per-camera memory of the RTSP prober (see module docstring)."""
 
-    __slots__ = ("backoff_policy", "_auth", "_backoff", "_busy", "_needs_options", "_clock")
+    __slots__ = ("backoff_policy", "_auth", "_backoff", "_busy", "_needs_options", "_clock", "_fp_key")
 
     def __init__(self, backoff: BackoffPolicy | None = None, *, clock: object = None) -> None:
         self.backoff_policy = backoff or BackoffPolicy()
+        self._fp_key = os.urandom(32)
         self._auth: dict[CameraKey, _AuthCache] = {}
         self._backoff: dict[CameraKey, _Backoff] = {}
         self._busy: dict[CameraKey, deque[asyncio.Future[None]]] = {}
@@ -152,7 +155,7 @@ class RtspState:
         entry = self._backoff.get(key)
         if entry is None:
             return 0.0
-        if entry.cred_fp != credential_fingerprint(username, password):
+        if entry.cred_fp != credential_fingerprint(self._fp_key, username, password):
             # The credentials were changed since the failure: try the new ones at once.
             del self._backoff[key]
             return 0.0
@@ -161,7 +164,7 @@ class RtspState:
 
     def record_auth_failure(self, key: CameraKey, username: str | None, password: str | None) -> float:
         """Note a failed login; returns the back-off now in force, in seconds."""
-        fp = credential_fingerprint(username, password)
+        fp = credential_fingerprint(self._fp_key, username, password)
         entry = self._backoff.get(key)
         failures = entry.failures + 1 if entry is not None and entry.cred_fp == fp else 1
         p = self.backoff_policy

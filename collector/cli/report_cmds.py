@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import click
@@ -22,7 +21,7 @@ def _t(lang: str, zh: str, en: str) -> str:
     return en if lang == "en" else zh
 
 
-def _pct(v: Decimal | None) -> str:
+def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.2f}%"
 
 
@@ -76,8 +75,7 @@ def register(group: click.Group) -> None:
         for r in out:
             met = "—" if r["compliant"] is None else (("yes" if r["compliant"] else "NO") if lang == "en" else ("是" if r["compliant"] else "否"))
             click.echo("\t".join(str(x) for x in (r["key"], r["name"], "" if r["cameras"] is None else r["cameras"],
-                                                  _pct(None if r["ratio"] is None else Decimal(str(r["ratio"]))),
-                                                  _pct(None if r["ratio_without_exclusions"] is None else Decimal(str(r["ratio_without_exclusions"]))),
+                                                  _pct(r["ratio"]), _pct(r["ratio_without_exclusions"]),
                                                   f"{r['target'] * 100:.2f}%", met)))
 
     @group.command("coverage")
