@@ -86,6 +86,8 @@ Event = Changed | FlappingChanged
 
 
 def _flap(status: Status, at: dt.datetime, policy: Policy, counted: bool) -> tuple[Status, list[Event]]:
+    if not counted and not status.changes and not status.flapping:
+        return status, []  # the steady state of a healthy camera: nothing to count or clear
     window = dt.timedelta(seconds=policy.flap_window_s)
     changes = tuple(t for t in status.changes if at - t < window) + ((at,) if counted else ())
     flapping = status.flapping
@@ -96,6 +98,8 @@ def _flap(status: Status, at: dt.datetime, policy: Policy, counted: bool) -> tup
     elif flapping and not counted and (not changes or at - changes[-1] >= window):
         flapping = False
         events.append(FlappingChanged(False, at))
+    if flapping is status.flapping and changes == status.changes:
+        return status, events  # nothing changed: keep the object (cheap, and caches keyed on it stay valid)
     return replace(status, changes=changes, flapping=flapping), events
 
 
@@ -108,7 +112,11 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
     if outcome.ok:
         video_failed = status.video_failed if outcome.video_failed is None else outcome.video_failed
         new = State.DEGRADED if video_failed else State.ONLINE
-        cleared = replace(status, pending=None, video_failed=video_failed if new is State.DEGRADED else ())
+        keep = video_failed if new is State.DEGRADED else ()
+        if status.pending is None and status.video_failed == keep:
+            cleared = status
+        else:
+            cleared = replace(status, pending=None, video_failed=keep)
         if status.state is new:
             s, ev = _flap(cleared, at, policy, counted=False)
             return s, ev

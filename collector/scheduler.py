@@ -10,6 +10,7 @@ schedule in a small pool, and at once when a camera comes back.
 from __future__ import annotations
 
 import asyncio
+import bisect
 import datetime as dt
 import hashlib
 import heapq
@@ -18,18 +19,19 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from collector.camera_state import Changed, Event, Outcome, Policy, State, Status, next_delay, set_excluded, step
-from collector.aio import wait_event, within
+from collector.aio import within
 from collector.store import IntervalOpen, IntervalWriter
 from inventory.lookup import MonitoredCamera, MonitoredDevice
 from inventory.models import utcnow
 from probes.base import Cause, ProbeTarget
-from probes.ladder import LadderOptions, LadderResult, run_ladder
+from probes.ladder import LadderOptions, LadderResult, kept, run_ladder
 
 log = logging.getLogger("camwatch.scheduler")
 
 LadderFn = Callable[[ProbeTarget, LadderOptions], Awaitable[LadderResult]]
 EventSink = Callable[[MonitoredCamera, Event], None]
 REACH_CAUSES = frozenset({Cause.UNREACHABLE, Cause.TIMEOUT})
+VIDEO = -1  # heap token of a video-tier entry
 LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
@@ -46,6 +48,9 @@ class SchedulerConfig:
     flap_changes: int = 4
     flap_window_s: float = 1800.0
     device_port: int = 80
+    # Due probes are started in batches at most this often: their socket events then share
+    # the event loop's wake-ups (a paced prober that wakes per probe costs twice the CPU).
+    tick_s: float = 0.05
 
     @property
     def policy(self) -> Policy:
@@ -68,11 +73,7 @@ class Histogram:
     def observe(self, v: float) -> None:
         self.total += v
         self.n += 1
-        for i, b in enumerate(self.buckets):
-            if v <= b:
-                self.counts[i] += 1
-                return
-        self.counts[-1] += 1
+        self.counts[bisect.bisect_left(self.buckets, v)] += 1  # first bucket with v <= bound, else +Inf
 
 
 @dataclass(slots=True)
@@ -117,9 +118,11 @@ class Scheduler:
         self.on_event = on_event
         self.slots: dict[int, CameraSlot] = {}
         self.devices: dict[int, DeviceSlot] = {}
-        self._heap: list[tuple[float, int, int, str]] = []
+        # (due, push order, camera id, token): token is the slot's fast-tier seq, or VIDEO
+        self._heap: list[tuple[float, int, int, int]] = []
         self._seq = 0
-        self._wake = asyncio.Event()
+        self._waiter: asyncio.Future[None] | None = None
+        self._sleep_until = 0.0
         self._sem = asyncio.Semaphore(config.concurrency)
         self._video_sem = asyncio.Semaphore(config.video_concurrency)
         self._dev_sems: dict[int, asyncio.Semaphore] = {}
@@ -161,15 +164,25 @@ class Scheduler:
         if excluded is not None:
             for cid, slot in self.slots.items():
                 slot.excluded = cid in excluded
-        self._wake.set()
+        self._poke()
 
     def _push(self, slot: CameraSlot, due: float, kind: str) -> None:
         if kind == "fast":
             slot.seq += 1
             slot.due = due
+            token = slot.seq
+        else:
+            token = VIDEO
         self._seq += 1
-        heapq.heappush(self._heap, (due, self._seq, slot.cam.id, kind if kind == "video" else f"fast:{slot.seq}"))
-        self._wake.set()
+        heapq.heappush(self._heap, (due, self._seq, slot.cam.id, token))
+        if due < self._sleep_until:
+            self._poke()
+
+    def _poke(self) -> None:
+        """Wake the run loop now (something became due before its planned wake-up)."""
+        w = self._waiter
+        if w is not None and not w.done():
+            w.set_result(None)
 
     # -- events ------------------------------------------------------------------------------
     def _emit(self, slot: CameraSlot, status: Status, events: list[Event]) -> None:
@@ -223,7 +236,7 @@ class Scheduler:
         for r in result.stages:
             key = (r.stage.value, "ok" if r.ok else "fail")
             self.probes_total[key] = self.probes_total.get(key, 0) + 1
-        slot.last = result
+        slot.last = kept(result)
         slot.last_at = at
         outcome = Outcome(at, result.state != "offline", cause)
         was_up = slot.status.state.up
@@ -307,35 +320,53 @@ class Scheduler:
             slot.video_due = asyncio.get_running_loop().time() + self.config.video_interval_s
             self._push(slot, slot.video_due, "video")
 
+    async def _sleep(self, until: float) -> None:
+        """Sleep until loop time *until* or until :meth:`_poke` (one future and one timer)."""
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        handle = loop.call_at(until, _wake_up, fut)
+        self._waiter, self._sleep_until = fut, until
+        try:
+            await fut
+        finally:
+            handle.cancel()
+            self._waiter, self._sleep_until = None, 0.0
+
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
         for slot in self.slots.values():
             if self.config.video:
                 self._push(slot, slot.video_due, "video")
         try:
+            heap = self._heap
+            slots = self.slots
             while True:
                 now = loop.time()
-                while self._heap and self._heap[0][0] <= now:
-                    due, _, cid, kind = heapq.heappop(self._heap)
-                    slot = self.slots.get(cid)
+                while heap and heap[0][0] <= now:
+                    due, _, cid, token = heapq.heappop(heap)
+                    slot = slots.get(cid)
                     if slot is None or slot.status.state is State.EXCLUDED:
                         continue
-                    if kind == "video":
+                    if token == VIDEO:
                         if self.config.video and not slot.video_running and slot.status.state.up:
                             self._spawn(self._run_video(slot))
                         elif self.config.video and not slot.video_running:
                             slot.video_due = now + self.config.video_interval_s
                             self._push(slot, slot.video_due, "video")
                         continue
-                    if kind != f"fast:{slot.seq}" or slot.running:
+                    if token != slot.seq or slot.running:
                         continue
                     self._spawn(self._run_fast(slot, due))
-                self._wake.clear()
-                delay = (self._heap[0][0] - loop.time()) if self._heap else 1.0
-                if delay > 0:
-                    await wait_event(self._wake, min(delay, 1.0))
+                # Sleep until the next due probe, but at least one tick (batching) and at most 1 s.
+                nxt = heap[0][0] if heap else now + 1.0
+                await self._sleep(min(max(nxt, now + self.config.tick_s), now + 1.0))
         finally:
             for task in list(self._tasks):
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _wake_up(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

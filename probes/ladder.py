@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import sys
 import time
 from functools import partial
 from dataclasses import dataclass, field
@@ -212,3 +213,19 @@ def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = ()) -> Lad
             return LadderResult("offline", cause, tuple(stages), clock_offset, device, video, tuple(warn))
     state: State = "degraded" if video and any(not c.ok for c in video) else "online"
     return LadderResult(state, None, tuple(stages), clock_offset, device, video, tuple(warn))
+
+
+def kept(result: LadderResult) -> LadderResult:
+    """What a scheduler keeps of a result per camera: no stage payloads, texts shared.
+
+    Stages keep their stage, verdict, duration, cause and detail (interned: a county's healthy
+    cameras share one ``"tcp 554 open"``); the clock offset and warnings stay; the device
+    record and VQD checks (read once by whoever ran the probe) are dropped. This keeps a
+    100k-camera collector's memory per camera small.
+    """
+    intern = sys.intern
+    stages = tuple(r if r.data is None and not r.detail else
+                   ProbeResult(r.stage, r.ok, r.duration_s, r.cause, intern(r.detail))
+                   for r in result.stages)
+    return LadderResult(result.state, result.cause, stages, result.clock_offset_s, None, None,
+                        tuple(intern(w) for w in result.warnings))

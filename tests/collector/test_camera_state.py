@@ -130,3 +130,20 @@ def test_exclusion_and_unknown() -> None:
     s, ev = set_unknown(OFFLINE, t(20))
     assert s.state is State.UNKNOWN and ev[0].start == t(20)
     assert set_unknown(s, t(30)) == (s, [])
+
+
+@pytest.mark.parametrize("status, outcome, same", [
+    (Status(State.ONLINE, None, t(0)), Outcome(t(60), True), True),  # a healthy camera's minute
+    (Status(State.DEGRADED, None, t(0), video_failed=("blur",)), Outcome(t(60), True), True),
+    (Status(State.DEGRADED, None, t(0), video_failed=("blur",)), Outcome(t(60), True, None, ("blur",)), True),
+    (Status(State.OFFLINE, Cause.REFUSED, t(0)), Outcome(t(15), False, Cause.REFUSED), True),
+    # something to clear or count: a new object
+    (Status(State.ONLINE, None, t(0), Pending(t(50), 1, Cause.REFUSED)), Outcome(t(60), True), False),
+    (Status(State.DEGRADED, None, t(0), video_failed=("blur",)), Outcome(t(60), True, None, ()), False),
+    (Status(State.ONLINE, None, t(0), changes=(t(-3600),)), Outcome(t(60), True), False),  # old change pruned
+])
+def test_steady_state_keeps_the_status_object(status: Status, outcome: Outcome, same: bool) -> None:
+    new, events = step(status, outcome, P)
+    assert (new is status) is same
+    if same:
+        assert events == []

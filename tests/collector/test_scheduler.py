@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import replace
 
 import pytest
 
@@ -13,7 +14,7 @@ from collector.scheduler import Scheduler, SchedulerConfig, phase_of
 from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.models import Lifecycle
 from probes.base import Cause, ProbeTarget
-from probes.ladder import LadderOptions
+from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.sim import Behaviour, Fleet, Power
 
 BASE = "127.70.0.1"
@@ -102,6 +103,46 @@ def test_upstream_down_when_parent_unreachable() -> None:
     finally:
         for h in holes:
             h.close()
+
+
+def test_due_probes_start_in_batches_one_tick_apart(fleet: Fleet) -> None:
+    """Probes due within one tick start together (their socket events share loop wake-ups), never early."""
+    tick = 0.5
+    starts: list[tuple[float, int]] = []
+
+    async def recording_ladder(target: ProbeTarget, opts: LadderOptions) -> LadderResult:
+        starts.append((asyncio.get_running_loop().time(), target.camera_id or 0))
+        return await run_ladder(target, opts)
+
+    async def go() -> tuple[Scheduler, float]:
+        cfg = SchedulerConfig(interval_s=2.0, offline_interval_s=0.5, confirm_delays_s=(0.3, 0.3), video=False, tick_s=tick)
+        sched = Scheduler(cfg, None, ladder=LadderOptions(use_onvif=False), ladder_fn=recording_ladder)
+        cams = cameras(fleet)
+        # 24 camera ids on the 6 simulated cameras (same targets): 24 probes per interval
+        many = [MonitoredCamera(k * 10 + c.id, c.name, 1, replace(c.target, camera_id=k * 10 + c.id), None, None,
+                                Lifecycle.ACTIVE, LABELS)
+                for k in range(4) for c in cams]
+        sched.sync(many, [])
+        planned = {cid: slot.planned for cid, slot in sched.slots.items()}
+        t0 = asyncio.get_running_loop().time()
+        task = asyncio.create_task(sched.run())
+        try:
+            await asyncio.sleep(2.0 * 2 + 0.2)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        first = {}
+        for at, cid in starts:
+            first.setdefault(cid, at)
+        for cid, at in first.items():
+            assert planned[cid] - 1e-3 <= at <= planned[cid] + tick + 0.2, (cid, at - planned[cid])
+        return sched, t0
+
+    sched, t0 = asyncio.run(go())
+    assert len(starts) >= 40  # 24 cameras, about two sweeps
+    groups = 1 + sum(1 for (a, _), (b, _) in zip(starts, starts[1:]) if b - a > 0.01)
+    assert groups <= (2.0 * 2 + 0.2) / tick + 2, groups  # one wake-up per tick at most, not one per probe
+    assert all(s.status.state is State.ONLINE for s in sched.slots.values())
 
 
 async def _wait(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]

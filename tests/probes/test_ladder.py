@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage
-from probes.ladder import LadderOptions, LadderResult, conclude, lazy_prober, run_ladder
+from probes.ladder import LadderOptions, LadderResult, conclude, kept, lazy_prober, run_ladder
 from probes.rtsp import RtspOptions
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, free_port
 
@@ -182,3 +182,22 @@ def test_conclude_no_video_is_offline() -> None:
 def test_conclude_missing_cause_falls_back_to_stage_cause() -> None:
     assert conclude([bad(Stage.REACH, None)]).cause is Cause.UNREACHABLE
     assert conclude([ok(Stage.REACH), bad(Stage.RTSP, None)]).cause is Cause.TIMEOUT
+
+
+def test_kept_drops_payloads_and_shares_texts() -> None:
+    a = conclude([ok(Stage.REACH), ok(Stage.RTSP), bad(Stage.ONVIF, Cause.ONVIF_ERROR, OnvifData(1.5, DEV))])
+    b = conclude([ok(Stage.REACH), ok(Stage.RTSP), bad(Stage.ONVIF, Cause.ONVIF_ERROR, OnvifData(1.5, DEV))])
+    ka, kb = kept(a), kept(b)
+    assert (ka.state, ka.cause, ka.clock_offset_s, ka.warnings) == (a.state, a.cause, 1.5, a.warnings)
+    assert ka.device is None and ka.video is None
+    assert [(r.stage, r.ok, r.duration_s, r.cause, r.detail) for r in ka.stages] == \
+        [(r.stage, r.ok, r.duration_s, r.cause, r.detail) for r in a.stages]
+    assert all(r.data is None for r in ka.stages)
+    # equal texts of two cameras are one object (interned), so a county's healthy cameras share them
+    detail_a = "".join(["tcp 554 ", "open"])
+    detail_b = "".join(["tcp 554 ", "op", "en"])
+    assert detail_a is not detail_b
+    ra = kept(conclude([ProbeResult(Stage.REACH, True, 0.001, None, detail_a, object())]))
+    rb = kept(conclude([ProbeResult(Stage.REACH, True, 0.002, None, detail_b, object())]))
+    assert ra.stages[0].detail is rb.stages[0].detail
+    assert ka.warnings[0] is kb.warnings[0]
