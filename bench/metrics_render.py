@@ -38,6 +38,7 @@ from collector.scheduler import Scheduler, SchedulerConfig  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage  # noqa: E402
+from probes.kept import kept  # noqa: E402
 from probes.ladder import LadderResult  # noqa: E402
 from inventory.synthetic import sim_address  # noqa: E402
 
@@ -104,7 +105,7 @@ def change(sched: Scheduler, share: float, rnd: random.Random, now: dt.datetime)
             state, cause = pick_state(rnd)
             slot.status = Status(state, cause, now)
         st = slot.status.state
-        slot.last = probe_result(rnd, st if st is not State.UNKNOWN else State.ONLINE, slot.status.cause)
+        slot.last = kept(probe_result(rnd, st if st is not State.UNKNOWN else State.ONLINE, slot.status.cause))
 
 
 async def main(n: int, scrapes: int, share: float) -> bool:
@@ -117,7 +118,7 @@ async def main(n: int, scrapes: int, share: float) -> bool:
         state, cause = pick_state(rnd)
         slot.status = Status(state, cause, now - dt.timedelta(seconds=rnd.uniform(0, 30 * 86400)))
         if state is not State.UNKNOWN:
-            slot.last = probe_result(rnd, state, cause)
+            slot.last = kept(probe_result(rnd, state, cause))  # as the scheduler keeps it
             slot.last_at = now
             slot.video_ok = state is State.ONLINE
         slot.excluded = rnd.random() < 0.005

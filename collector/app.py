@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.camera_state import Event
 from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters, render_text
-from collector.scheduler import Scheduler, SchedulerConfig
+from collector.scheduler import Scheduler, SchedulerConfig, settle_gc
 from collector.settings import Settings
 from collector.store import IntervalWriter, recover
 from inventory.lookup import MonitoredCamera, load_monitored
@@ -159,12 +159,7 @@ class App:
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)
         self.reloaded_at = self.started_at
-        # The inventory's objects live as long as the process: keep the cyclic GC from scanning
-        # them on every collection (it made /metrics renders of 100k cameras vary 0.9-2 s).
-        import gc
-
-        gc.collect()
-        gc.freeze()
+        settle_gc()
         if self.notifier is not None:
             await self.notifier.start()
         if self.alerting is not None:

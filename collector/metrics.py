@@ -148,8 +148,8 @@ class CamwatchCollector(Collector):
             if last is not None:
                 if last.clock_offset_s is not None:
                     clock.add_metric(lv, last.clock_offset_s)
-                for r in last.stages:
-                    dur.add_metric([*lv, r.stage.value], r.duration_s)
+                for stage, seconds in last.stage_durations():
+                    dur.add_metric([*lv, stage.value], seconds)
         yield from (up, video, cause, clock, since, dur, loc)
 
     def _regions(self) -> Iterator[Metric]:
@@ -252,11 +252,11 @@ def _fragments(slot: CameraSlot) -> tuple[bytes, ...]:
     if last is not None:
         if last.clock_offset_s is not None:
             clock = b"camwatch_camera_clock_offset_seconds{" + lb + b"} " + _num(last.clock_offset_s) + b"\n"
-        for r in last.stages:
-            suffix = _STAGE_SUFFIX.get(r.stage.value)
+        for stage, seconds in last.stage_durations():
+            suffix = _STAGE_SUFFIX.get(stage.value)
             if suffix is None:
-                suffix = _STAGE_SUFFIX.setdefault(r.stage.value, f',stage="{r.stage.value}"}} '.encode())
-            dur_parts += (b"camwatch_camera_probe_duration_seconds{", lb, suffix, _num(r.duration_s), b"\n")
+                suffix = _STAGE_SUFFIX.setdefault(stage.value, f',stage="{stage.value}"}} '.encode())
+            dur_parts += (b"camwatch_camera_probe_duration_seconds{", lb, suffix, _num(seconds), b"\n")
     loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(LOCATION_LABELS, location_label_values(slot.cam), strict=True)).encode()
     loc = b"camwatch_camera_location{" + lb + b"," + loc_lb + b"} 1.0\n"
     return (up, video, cause, clock, since, b"".join(dur_parts), loc)

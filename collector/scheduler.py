@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import bisect
+import gc
 import datetime as dt
 import hashlib
 import heapq
@@ -24,7 +25,8 @@ from collector.store import IntervalOpen, IntervalWriter
 from inventory.lookup import MonitoredCamera, MonitoredDevice
 from inventory.models import utcnow
 from probes.base import Cause, ProbeTarget
-from probes.ladder import LadderOptions, LadderResult, kept, run_ladder
+from probes.kept import KeptResult, kept
+from probes.ladder import LadderOptions, LadderResult, run_ladder
 
 log = logging.getLogger("camwatch.scheduler")
 
@@ -84,7 +86,7 @@ class CameraSlot:
     due: float
     seq: int = 0
     running: bool = False
-    last: LadderResult | None = None
+    last: LadderResult | KeptResult | None = None  # the scheduler stores a KeptResult
     last_at: dt.datetime | None = None
     video_due: float = 0.0
     video_running: bool = False
@@ -118,9 +120,8 @@ class Scheduler:
         self.on_event = on_event
         self.slots: dict[int, CameraSlot] = {}
         self.devices: dict[int, DeviceSlot] = {}
-        # (due, push order, camera id, token): token is the slot's fast-tier seq, or VIDEO
-        self._heap: list[tuple[float, int, int, int]] = []
-        self._seq = 0
+        # (due, camera id, token): token is the slot's fast-tier seq, or VIDEO
+        self._heap: list[tuple[float, int, int]] = []
         self._waiter: asyncio.Future[None] | None = None
         self._sleep_until = 0.0
         self._sem = asyncio.Semaphore(config.concurrency)
@@ -173,8 +174,7 @@ class Scheduler:
             token = slot.seq
         else:
             token = VIDEO
-        self._seq += 1
-        heapq.heappush(self._heap, (due, self._seq, slot.cam.id, token))
+        heapq.heappush(self._heap, (due, slot.cam.id, token))
         if due < self._sleep_until:
             self._poke()
 
@@ -343,7 +343,7 @@ class Scheduler:
             while True:
                 now = loop.time()
                 while heap and heap[0][0] <= now:
-                    due, _, cid, token = heapq.heappop(heap)
+                    due, cid, token = heapq.heappop(heap)
                     slot = slots.get(cid)
                     if slot is None or slot.status.state is State.EXCLUDED:
                         continue
@@ -370,3 +370,19 @@ class Scheduler:
 def _wake_up(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
+
+
+GC_THRESHOLDS = (50_000, 20, 100)
+
+
+def settle_gc() -> None:
+    """Tune the cyclic GC for a long-running prober, once its inventory is loaded.
+
+    The inventory's objects live as long as the process: ``gc.freeze()`` keeps collections from
+    scanning them (it made /metrics renders of 100k cameras vary 0.9-2 s). Every probe makes a few
+    hundred short-lived objects, almost none in cycles: a young generation of 50,000 instead of
+    700 collects 70 times less often (about 7 % less CPU per probe in ``bench/collector_sweep.py``).
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+import sys
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
@@ -96,18 +97,27 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
         cams = list((await s.execute(select(Camera).where(Camera.lifecycle != Lifecycle.RETIRED))).scalars())
         devices = [MonitoredDevice(d.id, d.name, d.host) for d in (await s.execute(select(Device))).scalars()]
     out: list[MonitoredCamera] = []
+    # A collector keeps these for every camera as long as it runs: one labels object per village,
+    # and one copy of the texts that many cameras share (stream path, user name).
+    shared_labels: dict[str, RegionLabels] = {}
+    intern = sys.intern
     for c in cams:
-        v = regions.get(points.get(c.point_id, ""))
-        t = regions.get(v.parent_code) if v is not None and v.parent_code else None
-        k = regions.get(t.parent_code) if t is not None and t.parent_code else None
-        labels = RegionLabels(
-            v.code if v else "", v.name if v else "", t.code if t else "", t.name if t else "",
-            k.code if k else "", k.name if k else "",
-        )
+        village_code = points.get(c.point_id, "")
+        labels = shared_labels.get(village_code)
+        if labels is None:
+            v = regions.get(village_code)
+            t = regions.get(v.parent_code) if v is not None and v.parent_code else None
+            k = regions.get(t.parent_code) if t is not None and t.parent_code else None
+            labels = shared_labels[village_code] = RegionLabels(
+                v.code if v else "", v.name if v else "", t.code if t else "", t.name if t else "",
+                k.code if k else "", k.name if k else "",
+            )
         try:
             target = target_of(c, box)
         except SecretError:
             target = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, None, c.id)
+        target = replace(target, rtsp_path=intern(target.rtsp_path),
+                         username=None if target.username is None else intern(target.username))
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
         out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id, c.contractor, Lifecycle(c.lifecycle), labels,
                                    p_name, lon, lat))

@@ -218,10 +218,9 @@ def parse_device_information(body: Node) -> DeviceIdentity:
 
 
 _UTC_BLOCK = re.compile(rb"<(?:[\w.-]+:)?UTCDateTime\b[^>]*>(.*?)</(?:[\w.-]+:)?UTCDateTime\s*>", re.S)
-_FIELDS = tuple(
-    re.compile(rb"<(?:[\w.-]+:)?" + name + rb"\b[^>]*>\s*(\d{1,4})\s*<")
-    for name in (b"Year", b"Month", b"Day", b"Hour", b"Minute", b"Second")
-)
+# The six fields in one pass (any order, any prefix); the first of each name counts.
+_FIELD = re.compile(rb"<(?:[\w.-]+:)?(Year|Month|Day|Hour|Minute|Second)\b[^>]*>\s*(\d{1,4})\s*<")
+_FIELD_NAMES = (b"Year", b"Month", b"Day", b"Hour", b"Minute", b"Second")
 
 
 def fast_system_time(raw: bytes, max_bytes: int) -> float | None:
@@ -235,14 +234,12 @@ def fast_system_time(raw: bytes, max_bytes: int) -> float | None:
     m = _UTC_BLOCK.search(raw)
     if m is None:
         return None
-    block = m.group(1)
-    values = []
-    for rx in _FIELDS:
-        f = rx.search(block)
-        if f is None:
-            return None
-        values.append(int(f.group(1)))
-    year, month, day, hour, minute, second = values
+    found: dict[bytes, bytes] = {}
+    for name, value in _FIELD.findall(m.group(1)):
+        found.setdefault(name, value)
+    if len(found) != 6:
+        return None
+    year, month, day, hour, minute, second = (int(found[n]) for n in _FIELD_NAMES)
     if not (1970 <= year <= 9999 and 1 <= month <= 12 and 1 <= day <= 31 and hour <= 23
             and minute <= 59 and second <= 60):
         return None

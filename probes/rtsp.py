@@ -174,23 +174,21 @@ class _Exchange:
 
     def _judge(self, resp: Response, url: str) -> RtspInfo | str:
         status = resp.status
-        info = RtspInfo(
-            status=status,
-            server=_clean(resp.headers.get("server", "")),
-            auth_scheme=self.auth_scheme,
-            url=redact_url(url) if "@" in url else url,
-        )
+        server = _clean(resp.headers.get("server", ""))
+        shown = redact_url(url) if "@" in url else url
         if 200 <= status < 300:
             if self.sent_credentials:
                 self.state.record_auth_success((self.target.host, self.target.rtsp_port))
             try:
                 sdp = parse_sdp(resp.body.decode("utf-8", "replace"))
             except Exception as exc:  # noqa: BLE001 - the SDP reader never raises; belt and braces
+                info = RtspInfo(status, server, None, None, None, self.auth_scheme, shown)
                 raise _Failed(Cause.PROTOCOL_ERROR, f"unreadable SDP ({type(exc).__name__})", info) from None
-            info = RtspInfo(status, info.server, sdp.codec, sdp.width, sdp.height, self.auth_scheme, info.url)
+            info = RtspInfo(status, server, sdp.codec, sdp.width, sdp.height, self.auth_scheme, shown)
             if not sdp.has_video:
                 raise _Failed(Cause.STREAM_UNAVAILABLE, "no video track in SDP", info)
             return info
+        info = RtspInfo(status, server, None, None, None, self.auth_scheme, shown)
         if status in _REDIRECT:
             loc = resp.headers.get("location")
             if not loc:

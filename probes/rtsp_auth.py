@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
+import sys
 from dataclasses import dataclass
 
 _HASHES = {"MD5": hashlib.md5, "MD5-SESS": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-256-SESS": hashlib.sha256}
@@ -97,12 +98,13 @@ def parse_challenge(header: str) -> Challenge:
         algorithm = params.get("algorithm")
         if algorithm is not None and algorithm.upper() not in _HASHES:
             raise ChallengeError(f"unsupported digest algorithm {algorithm[:32]!r}")
-        return Challenge(
+        opaque = params.get("opaque")
+        return Challenge(  # texts that cameras of one model share are interned (kept per camera)
             scheme="digest",
-            realm=params.get("realm", ""),
+            realm=sys.intern(params.get("realm", "")),
             nonce=params["nonce"],
-            opaque=params.get("opaque"),
-            algorithm=algorithm,
+            opaque=None if opaque is None else sys.intern(opaque),
+            algorithm=None if algorithm is None else sys.intern(algorithm),
             qop_auth=qop_auth,
             stale=params.get("stale", "").lower() == "true",
         )

@@ -1,0 +1,95 @@
+"""What a scheduler keeps of each camera's last ladder result: small, with shared texts.
+
+A collector holds one last result per camera for as long as it runs (100k cameras in one
+process, DESIGN §8), for the metrics and the API. :func:`kept` drops the stage payloads (the
+device record, VQD checks, SDP facts: read once by whoever ran the probe), packs the stage
+durations into one ``bytes`` and shares the rest: the outline of the stages (stage, verdict,
+cause, detail) is the same for a county's healthy cameras of one model, so one copy serves
+them all. An ONVIF stage's usual detail ("clock offset +0.003 s") is rebuilt from the offset,
+so it does not make each camera's outline unique.
+"""
+
+from __future__ import annotations
+
+import struct
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from probes.base import Cause, ProbeResult, Stage
+from probes.ladder import LadderResult, State
+
+# (stage, ok, cause, detail or None: rebuilt from the clock offset) per stage
+Outline = tuple[tuple[Stage, bool, Cause | None, str | None], ...]
+_OUTLINES: dict[Outline, Outline] = {}
+MAX_OUTLINES = 10_000  # distinct outlines shared; beyond that each result keeps its own
+_PACKERS: dict[int, struct.Struct] = {}
+
+
+def _clock_detail(offset: float) -> str:
+    return f"clock offset {offset:+.3f} s"
+
+
+def _packer(n: int) -> struct.Struct:
+    p = _PACKERS.get(n)
+    if p is None:
+        p = _PACKERS[n] = struct.Struct(f"<{n}f")
+    return p
+
+
+@dataclass(frozen=True, slots=True)
+class KeptResult:
+    """A ladder result without payloads; reads like a :class:`~probes.ladder.LadderResult`."""
+
+    state: State
+    cause: Cause | None
+    clock_offset_s: float | None
+    warnings: tuple[str, ...]
+    outline: Outline
+    durations: bytes  # float32 seconds per stage, in outline order
+
+    device: Any = None  # never kept (see the module docstring)
+    video: Any = None
+
+    def _seconds(self) -> tuple[float, ...]:
+        # float32 keeps ~7 digits: rounded to the microsecond, as measured
+        return tuple(round(d, 6) for d in _packer(len(self.outline)).unpack(self.durations))
+
+    def stage_durations(self) -> tuple[tuple[Stage, float], ...]:
+        return tuple((o[0], d) for o, d in zip(self.outline, self._seconds(), strict=True))
+
+    @property
+    def stages(self) -> tuple[ProbeResult, ...]:
+        out = []
+        for (stage, ok, cause, detail), d in zip(self.outline, self._seconds(), strict=True):
+            if detail is None:
+                detail = _clock_detail(self.clock_offset_s or 0.0)
+            out.append(ProbeResult(stage, ok, d, cause, detail))
+        return tuple(out)
+
+    @property
+    def duration_s(self) -> float:
+        return sum(self._seconds())
+
+
+def kept(result: LadderResult) -> KeptResult:
+    """The compact, shared form of *result* (see the module docstring)."""
+    intern = sys.intern
+    clock = result.clock_offset_s
+    rows = []
+    for r in result.stages:
+        detail: str | None = r.detail
+        if r.stage is Stage.ONVIF and r.ok and clock is not None and detail == _clock_detail(clock):
+            detail = None
+        else:
+            detail = intern(r.detail)
+        rows.append((r.stage, r.ok, r.cause, detail))
+    outline: Outline = tuple(rows)
+    shared = _OUTLINES.get(outline)
+    if shared is None:
+        if len(_OUTLINES) < MAX_OUTLINES:
+            _OUTLINES[outline] = outline
+        shared = outline
+    durations = _packer(len(outline)).pack(*(r.duration_s for r in result.stages))
+    warnings = tuple(intern(w) for w in result.warnings) if result.warnings else ()
+    return KeptResult(result.state, result.cause, clock, warnings, shared, durations)
