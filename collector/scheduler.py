@@ -123,9 +123,10 @@ class Scheduler:
         # (due, camera id, token): token is the slot's fast-tier seq, or VIDEO
         self._heap: list[tuple[float, int, int]] = []
         self._waiter: asyncio.Future[None] | None = None
+        self._fast_busy = 0  # fast-tier probes started and not finished (<= config.concurrency)
+        self._video_busy = 0
+        self._video_push_back: list[tuple[float, int, int]] = []
         self._sleep_until = 0.0
-        self._sem = asyncio.Semaphore(config.concurrency)
-        self._video_sem = asyncio.Semaphore(config.video_concurrency)
         self._dev_sems: dict[int, asyncio.Semaphore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.lateness = Histogram()
@@ -218,17 +219,20 @@ class Scheduler:
     async def _probe(self, slot: CameraSlot, planned: float) -> None:
         loop = asyncio.get_running_loop()
         dev = slot.cam.parent_device_id
-        dsem = self._dev_sems.setdefault(dev, asyncio.Semaphore(self.config.per_device_concurrency)) if dev else None
-        async with self._sem:
+        dsem = None
+        if dev:  # at most per_device_concurrency probes behind one NVR / switch at once
+            dsem = self._dev_sems.get(dev)
+            if dsem is None:
+                dsem = self._dev_sems[dev] = asyncio.Semaphore(self.config.per_device_concurrency)
+            await dsem.acquire()
+        # (the overall limit is kept by run(), which starts at most config.concurrency probes)
+        try:
+            self.lateness.observe(max(0.0, loop.time() - planned))
+            at = self.clock()
+            result = await self.ladder_fn(slot.cam.target, self.ladder)
+        finally:
             if dsem is not None:
-                await dsem.acquire()
-            try:
-                self.lateness.observe(max(0.0, loop.time() - planned))
-                at = self.clock()
-                result = await self.ladder_fn(slot.cam.target, self.ladder)
-            finally:
-                if dsem is not None:
-                    dsem.release()
+                dsem.release()
         cause = result.cause
         if result.state == "offline" and cause in REACH_CAUSES and dev is not None:
             if await self._device_up(dev) is False:
@@ -248,9 +252,8 @@ class Scheduler:
             self._push(slot, slot.video_due, "video")
 
     async def _video(self, slot: CameraSlot) -> None:
-        async with self._video_sem:
-            at = self.clock()
-            result = await self.ladder_fn(slot.cam.target, replace(self.ladder, video=True))
+        at = self.clock()  # (at most config.video_concurrency run at once: run() starts them)
+        result = await self.ladder_fn(slot.cam.target, replace(self.ladder, video=True))
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None
@@ -292,6 +295,7 @@ class Scheduler:
             await self._probe(slot, planned)
         finally:
             slot.running = False
+            self._fast_busy -= 1
         if regular:
             self._sweep_done(planned)
         if self.slots.get(slot.cam.id) is not slot or slot.status.state is State.EXCLUDED:
@@ -316,6 +320,7 @@ class Scheduler:
             await self._video(slot)
         finally:
             slot.video_running = False
+            self._video_busy -= 1
         if self.slots.get(slot.cam.id) is slot:
             slot.video_due = asyncio.get_running_loop().time() + self.config.video_interval_s
             self._push(slot, slot.video_due, "video")
@@ -342,13 +347,20 @@ class Scheduler:
             slots = self.slots
             while True:
                 now = loop.time()
+                full = False
                 while heap and heap[0][0] <= now:
-                    due, cid, token = heapq.heappop(heap)
+                    entry = heapq.heappop(heap)
+                    due, cid, token = entry
                     slot = slots.get(cid)
                     if slot is None or slot.status.state is State.EXCLUDED:
                         continue
                     if token == VIDEO:
                         if self.config.video and not slot.video_running and slot.status.state.up:
+                            if self._video_busy >= self.config.video_concurrency:
+                                # Behind on the video tier: wait in the heap (bounded memory), not as a task.
+                                self._video_push_back.append(entry)
+                                continue
+                            self._video_busy += 1
                             self._spawn(self._run_video(slot))
                         elif self.config.video and not slot.video_running:
                             slot.video_due = now + self.config.video_interval_s
@@ -356,9 +368,19 @@ class Scheduler:
                         continue
                     if token != slot.seq or slot.running:
                         continue
+                    if self._fast_busy >= self.config.concurrency:
+                        # Behind: the probe stays due in the heap (its lateness counts when it
+                        # starts) instead of queueing as a task: memory stays bounded under overload.
+                        heapq.heappush(heap, entry)
+                        full = True
+                        break
+                    self._fast_busy += 1
                     self._spawn(self._run_fast(slot, due))
+                for entry in self._video_push_back:
+                    heapq.heappush(heap, (entry[0] + self.config.tick_s, entry[1], entry[2]))
+                self._video_push_back.clear()
                 # Sleep until the next due probe, but at least one tick (batching) and at most 1 s.
-                nxt = heap[0][0] if heap else now + 1.0
+                nxt = now + self.config.tick_s if full else (heap[0][0] if heap else now + 1.0)
                 await self._sleep(min(max(nxt, now + self.config.tick_s), now + 1.0))
         finally:
             for task in list(self._tasks):

@@ -145,6 +145,45 @@ def test_due_probes_start_in_batches_one_tick_apart(fleet: Fleet) -> None:
     assert all(s.status.state is State.ONLINE for s in sched.slots.values())
 
 
+def test_overload_keeps_probes_due_in_the_heap_not_as_waiting_tasks(fleet: Fleet) -> None:
+    """Behind schedule, at most `concurrency` probes run and nothing else piles up as tasks."""
+    inflight = 0
+    peak = 0
+    peak_tasks = 0
+    sched_ref: list[Scheduler] = []
+
+    async def slow_ladder(target: ProbeTarget, opts: LadderOptions) -> LadderResult:
+        nonlocal inflight, peak, peak_tasks
+        inflight += 1
+        peak = max(peak, inflight)
+        peak_tasks = max(peak_tasks, len(sched_ref[0]._tasks))
+        try:
+            await asyncio.sleep(0.4)  # a slow camera network: 2 at a time cannot keep up with 24 per second
+            return await run_ladder(target, opts)
+        finally:
+            inflight -= 1
+
+    async def go() -> Scheduler:
+        cfg = SchedulerConfig(interval_s=1.0, video=False, concurrency=2, tick_s=0.05)
+        sched = Scheduler(cfg, None, ladder=LadderOptions(use_onvif=False), ladder_fn=slow_ladder)
+        sched_ref.append(sched)
+        many = [MonitoredCamera(k * 10 + c.id, c.name, 1, replace(c.target, camera_id=k * 10 + c.id), None, None,
+                                Lifecycle.ACTIVE, LABELS) for k in range(4) for c in cameras(fleet)]
+        sched.sync(many, [])
+        task = asyncio.create_task(sched.run())
+        try:
+            await asyncio.sleep(3.0)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        return sched
+
+    sched = asyncio.run(go())
+    assert peak == 2 and peak_tasks <= 2, (peak, peak_tasks)
+    assert sched.lateness.n >= 8  # it kept probing, late
+    assert sched.lateness.total / sched.lateness.n > 0.2  # and the lateness shows it
+
+
 async def _wait(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
     loop = asyncio.get_running_loop()
     end = loop.time() + timeout
