@@ -175,7 +175,11 @@ def test_flapping_camera_sends_at_most_one_digest_per_window(tmp_path) -> None: 
             await app.start()
             try:
                 await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)
-                fleet.set_behaviour(12, Behaviour(flap_up_s=2.0, flap_down_s=2.0))  # 新新屯3, alone
+                # 新新屯3, alone. A 5 s cycle against the 2 s interval: the probes walk through the
+                # cycle, so a failure's confirmations (0.3 s apart) land in the same down spell
+                # whatever the camera's phase (a 4 s cycle could lock every failure's re-probe into
+                # the next up spell, and the camera never went offline).
+                fleet.set_behaviour(12, Behaviour(flap_up_s=2.0, flap_down_s=3.0))
                 await _until(lambda: any("新新屯3" in t for t in _texts(robots)), 40)
                 await asyncio.sleep(2 * window)
                 posts = [p for p in robots.posts.get("dingtalk", []) if "新新屯3" in json.dumps(p.body, ensure_ascii=False)]
