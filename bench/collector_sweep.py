@@ -59,6 +59,7 @@ from probes.sim import Behaviour, Fleet, FleetError  # noqa: E402
 
 INTERVAL_S = 60.0
 TICK_S: float | None = None
+CONCURRENCY: int | None = None
 GOAL_RATIO = 2.0
 GOAL_P99_S = 5.0
 GOAL_KB = 2.0
@@ -131,6 +132,8 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
     cfg = SchedulerConfig(interval_s=INTERVAL_S, video=False)
     if TICK_S is not None:
         cfg = replace(cfg, tick_s=TICK_S)
+    if CONCURRENCY is not None:
+        cfg = replace(cfg, concurrency=CONCURRENCY)
     sched = Scheduler(cfg, None, ladder=opts)
     late = RawLateness()
     sched.lateness = late
@@ -260,11 +263,13 @@ def run() -> int:
     p.add_argument("--profile", action="store_true", help="cProfile the measured sweeps (slower; ratio not meaningful)")
     p.add_argument("--interval", type=float, default=60.0, help="fast-tier interval (s); 60 is the goal's setting")
     p.add_argument("--tick", type=float, default=None, help="the scheduler's tick_s (default: its default)")
+    p.add_argument("--concurrency", type=int, default=None, help="the scheduler's concurrency (default: its default)")
     p.add_argument("--no-baselines", action="store_true", help="skip the baselines (for quick experiments)")
     a = p.parse_args()
-    global INTERVAL_S, TICK_S
+    global INTERVAL_S, TICK_S, CONCURRENCY
     INTERVAL_S = a.interval
     TICK_S = a.tick
+    CONCURRENCY = a.concurrency
     if not 1 <= a.cameras <= 200_000 or not 1 <= a.sweeps <= 10:
         p.error("need 1 <= cameras <= 200000 and 1 <= sweeps <= 10")
     fleet = Fleet(a.cameras, base_address=a.base_address, workers=a.workers,
