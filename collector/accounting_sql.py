@@ -10,9 +10,12 @@ open intervals count exactly as :func:`collector.accounting.timeline.segments` c
 Only spans that can add time are read: the last span starting before W (when it reaches into
 W; every earlier one is cut before W by a later one) and the spans starting inside W.
 
-Cameras touched by an exclusion inside W are computed by the pure path from their own spans,
-so the result equals ``camera_times(cameras, all_spans, exclusions, period, now)`` for every
-camera.
+When the daily rollups (:mod:`collector.rollups`) are built for W, they answer instead: two
+rows per camera and the edges of W (:mod:`collector.accounting_rollups`).
+
+Cameras touched by an exclusion inside W, and cameras without rollup rows, are computed by the
+pure path from their own spans, so the result equals ``camera_times(cameras, all_spans,
+exclusions, period, now)`` for every camera.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ from collector.accounting import (
     index_exclusions,
     to_us,
 )
+from collector.accounting_rollups import MIN_COVERED_SHARE, RollupPlan, built_days, make_plan, missing_sql, per_camera_sql
+from collector.sql_sums import PG_SETTINGS, bound, sums_ctes
 from inventory.models import Lifecycle, UTCDateTime
 
 CHUNK = 900  # camera ids per query when loading the spans of excluded cameras
@@ -66,74 +71,14 @@ _RELEVANT_PG = """
     WHERE c.id >= :c0 AND c.id < :c1 AND (p."end" IS NULL OR p."end" > :lo)
 """
 
-_SUMS = """
-WITH rel AS ({relevant}),
-seg AS (
-    SELECT camera_id, state, {us_start} AS s, {us_end} AS e,
-           {us_next} AS n
-    FROM rel
-    WINDOW w AS (PARTITION BY camera_id ORDER BY start, id)
-),
-cut AS (
-    SELECT camera_id, state,
-           {least}(COALESCE(e, :hi_us), COALESCE(n, :hi_us), :hi_us) - {greatest}(s, :lo_us) AS d
-    FROM seg
-    WHERE state IN ('online', 'degraded', 'offline')
-)
-SELECT camera_id,
-       SUM(CASE WHEN state = 'online' THEN d ELSE 0 END) AS intact,
-       SUM(CASE WHEN state = 'degraded' THEN d ELSE 0 END) AS degraded,
-       SUM(CASE WHEN state = 'offline' THEN d ELSE 0 END) AS down
-FROM cut
-WHERE d > 0
-GROUP BY camera_id
-"""
+# SQLite: one query over every camera.
+_SUMS_SQLITE = ("WITH " + sums_ctes("sqlite", "s", _RELEVANT.format(filter_i="", filter_a=""), "lo", "hi")
+                + "\nSELECT camera_id, intact, degraded, down FROM s")
 
+# PostgreSQL: one query per camera id range.
+_SUMS_PG = "WITH " + sums_ctes("postgresql", "s", _RELEVANT_PG, "lo", "hi") + "\nSELECT camera_id, intact, degraded, down FROM s"
 
-def _sqlite_us(expr: str) -> str:
-    # Stored text 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC): whole seconds + the fraction digits.
-    return (f"(CAST(strftime('%s', substr({expr}, 1, 19)) AS INTEGER) * 1000000"
-            f" + CAST(substr({expr}, 21, 6) AS INTEGER))")
-
-
-# SQLite: integer microseconds per row, summed.
-_SUMS_SQLITE = _SUMS.format(
-    relevant=_RELEVANT.format(filter_i="", filter_a=""), us_start=_sqlite_us("start"),
-    us_end=_sqlite_us('"end"'), us_next=_sqlite_us("LEAD(start) OVER w"), least="min", greatest="max")
-
-# PostgreSQL: clipped lengths as intervals (exact microseconds, and far cheaper per row than
-# numeric epochs), summed per camera, turned into integer microseconds once per camera.
-_SUMS_PG = """
-WITH rel AS ({relevant}),
-seg AS (
-    SELECT camera_id, state, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
-    FROM rel
-),
-cut AS (
-    SELECT camera_id, state, LEAST("end", n, :hi) - GREATEST(start, :lo) AS d
-    FROM seg
-    WHERE state IN ('online', 'degraded', 'offline')
-)
-SELECT camera_id,
-       CAST(EXTRACT(EPOCH FROM SUM(CASE WHEN state = 'online' THEN d END)) * 1000000 AS BIGINT) AS intact,
-       CAST(EXTRACT(EPOCH FROM SUM(CASE WHEN state = 'degraded' THEN d END)) * 1000000 AS BIGINT) AS degraded,
-       CAST(EXTRACT(EPOCH FROM SUM(CASE WHEN state = 'offline' THEN d END)) * 1000000 AS BIGINT) AS down
-FROM cut
-WHERE d > INTERVAL '0'
-GROUP BY camera_id
-""".format(relevant=_RELEVANT_PG)
-
-# One big sort and window per query: no JIT (it compiles for ~1 s), sort in memory.
-_PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '512MB'", "SET LOCAL max_parallel_workers_per_gather = 0")
 PG_PARTS = 2  # camera id ranges summed at once on their own connections (one per core here)
-
-
-def _bound(dialect: str, when: dt.datetime) -> dt.datetime | str:
-    """A period bound as the column stores it (SQLite: naive-UTC text, so text comparison works)."""
-    utc = when.astimezone(dt.UTC)
-    if dialect == "sqlite":
-        return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-    return utc
 
 
 def _sec(us: int) -> Decimal:
@@ -146,20 +91,36 @@ def _time(window: int, intact: int, degraded: int, down: int) -> CameraTime:
                       excluded_s=_sec(0), unknown_s=_sec(window - up - down), offline_s=_sec(down))
 
 
-async def load_camera_refs(conn: AsyncConnection) -> tuple[CameraRef, ...]:
-    """Every camera with its village, township and county (as :func:`load_accounting` builds them)."""
-    rows = (await conn.execute(text("""
-        SELECT c.id, c.point_id, p.village_code, t.code, t.parent_code, c.contractor, c.lifecycle
-        FROM cameras c
-        LEFT JOIN points p ON p.id = c.point_id
-        LEFT JOIN regions v ON v.code = p.village_code
-        LEFT JOIN regions t ON t.code = v.parent_code"""))).all()
+_REFS = """
+    SELECT c.id, c.point_id, p.village_code, t.code, t.parent_code, c.contractor, c.lifecycle
+    FROM cameras c
+    LEFT JOIN points p ON p.id = c.point_id
+    LEFT JOIN regions v ON v.code = p.village_code
+    LEFT JOIN regions t ON t.code = v.parent_code"""
+
+
+async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None = None,
+                           regions: Iterable[str] | None = None) -> tuple[CameraRef, ...]:
+    """Cameras with their village, township and county (as :func:`load_accounting` builds them):
+    every camera, or (given ``ids`` and/or ``regions``) those with one of the ids or in one of
+    the regions (village, township or county code)."""
+    if ids is None and regions is None:
+        rows = (await conn.execute(text(_REFS))).all()
+    else:
+        sql = text(_REFS + """
+    WHERE c.id IN :ids OR p.village_code IN :codes OR t.code IN :codes OR t.parent_code IN :codes""")
+        sql = sql.bindparams(bindparam("ids", expanding=True), bindparam("codes", expanding=True))
+        id_list, codes = sorted(set(ids or ())), sorted(set(regions or ()))
+        rows = []
+        for i in range(0, max(len(id_list), 1), CHUNK):
+            rows.extend((await conn.execute(sql, {"ids": id_list[i:i + CHUNK], "codes": codes if i == 0 else []})).all())
     retired = Lifecycle.RETIRED.value
-    return tuple(CameraRef(cid, pid, village or "", township or "", county or "", contractor, lifecycle == retired)
-                 for cid, pid, village, township, county, contractor, lifecycle in rows)
+    refs = {cid: CameraRef(cid, pid, village or "", township or "", county or "", contractor, lifecycle == retired)
+            for cid, pid, village, township, county, contractor, lifecycle in rows}
+    return tuple(refs.values())
 
 
-def _excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: int, hi: int) -> list[CameraRef]:
+def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: int, hi: int) -> list[CameraRef]:
     """Cameras with any exclusion inside [lo, hi) (only those the index names are checked)."""
     if not (index.everywhere or index.by_camera or index.by_region):
         return []
@@ -173,7 +134,7 @@ def _excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: i
     return out
 
 
-async def _load_spans(conn: AsyncConnection, ids: Sequence[int],
+async def load_spans(conn: AsyncConnection, ids: Sequence[int],
                       lo: dt.datetime | str, hi: dt.datetime | str) -> list[StateSpan]:
     """The relevant spans of some cameras, ordered by id (the pure timeline's tie order)."""
     relevant = _RELEVANT.format(filter_i="AND i.camera_id IN :ids", filter_a="AND a.camera_id IN :ids")
@@ -193,7 +154,7 @@ async def _load_spans(conn: AsyncConnection, ids: Sequence[int],
 
 async def _pg_sums(engine: AsyncEngine, params: dict[str, object], c0: int, c1: int) -> list[tuple[int, int, int, int]]:
     async with engine.connect() as conn:
-        for setting in _PG_SETTINGS:
+        for setting in PG_SETTINGS:
             await conn.exec_driver_sql(setting)
         rows = (await conn.execute(text(_SUMS_PG), {**params, "c0": c0, "c1": c1})).all()
         await conn.rollback()
@@ -220,20 +181,44 @@ async def _sums(engine: AsyncEngine, cams: Sequence[CameraRef], lo: dt.datetime 
     return [row for part in results for row in part]
 
 
+async def rollup_sums(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, n_cameras: int
+                      ) -> tuple[RollupPlan, list[tuple[int, int, int, int]], list[int]] | None:
+    """Per-camera sums of [lo, hi) from the rollups and the ids of the cameras lacking rows, or
+    None when the rollups cannot answer (then the interval query is the way)."""
+    dialect = engine.dialect.name
+    async with engine.connect() as conn:
+        plan = make_plan(await built_days(conn), lo, hi)
+        if plan is None:
+            return None
+        params = plan.params(dialect)
+        missing = list((await conn.execute(text(missing_sql(plan)), params)).scalars())
+        if n_cameras and (n_cameras - len(missing)) / n_cameras < MIN_COVERED_SHARE:
+            return None
+        if dialect == "postgresql":
+            for setting in PG_SETTINGS:
+                await conn.exec_driver_sql(setting)
+        rows = [(cid, int(a), int(b), int(c)) for cid, a, b, c in
+                (await conn.execute(text(per_camera_sql(dialect, plan)), params)).all()]
+        await conn.rollback()
+    return plan, rows, missing
+
+
 async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime, *,
                            exclusions: Iterable[ExclusionSpan] | ExclusionIndex,
                            cameras: Sequence[CameraRef] | None = None) -> dict[int, CameraTimes]:
     """Every camera's time with and without exclusions, equal to the pure ``camera_times``.
 
     ``cameras`` defaults to every camera in the database; pass the refs you already have to
-    skip loading them. On PostgreSQL the sums run on ``PG_PARTS`` pooled connections at once.
+    skip loading them. The daily rollups answer when they are built for the window; else one
+    interval query (on PostgreSQL on ``PG_PARTS`` pooled connections at once).
     """
     index = index_exclusions(exclusions)
     now_us = to_us(now)
     lo_us = to_us(period.start)
     hi_us = min(to_us(period.end), now_us)
     dialect = engine.dialect.name
-    lo_b, hi_b = _bound(dialect, period.start), _bound(dialect, min(period.end, now))
+    hi_dt = min(period.end, now)
+    lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
     if cameras is None:
         async with engine.connect() as conn:
             cams: Sequence[CameraRef] = await load_camera_refs(conn)
@@ -241,12 +226,18 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
         cams = cameras
     if hi_us <= lo_us:
         return camera_times(cams, {}, index, period, now)
-    excluded = _excluded_cameras(cams, index, lo_us, hi_us)
-    rows = await _sums(engine, cams, lo_b, hi_b, lo_us, hi_us)
+    pure = {c.camera_id: c for c in excluded_cameras(cams, index, lo_us, hi_us)}
+    from_rollups = await rollup_sums(engine, period.start, hi_dt, len(cams))
+    if from_rollups is not None:
+        _, rows, missing = from_rollups
+        wanted = set(missing)
+        pure.update((c.camera_id, c) for c in cams if c.camera_id in wanted)
+    else:
+        rows = await _sums(engine, cams, lo_b, hi_b, lo_us, hi_us)
     spans: list[StateSpan] = []
-    if excluded:
+    if pure:
         async with engine.connect() as conn:
-            spans = await _load_spans(conn, [c.camera_id for c in excluded], lo_b, hi_b)
+            spans = await load_spans(conn, list(pure), lo_b, hi_b)
     window = hi_us - lo_us
     empty = _time(window, 0, 0, 0)
     empty_times = CameraTimes(empty, empty)
@@ -259,9 +250,9 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
         else:
             t = _time(window, *s)
             out[cam.camera_id] = CameraTimes(t, t)
-    if excluded:
-        out.update(camera_times(excluded, spans, index, period, now))
+    if pure:
+        out.update(camera_times(pure.values(), spans, index, period, now))
     return out
 
 
-__all__ = ["load_camera_refs", "sql_camera_times"]
+__all__ = ["excluded_cameras", "load_camera_refs", "load_spans", "rollup_sums", "sql_camera_times"]

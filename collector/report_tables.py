@@ -10,9 +10,12 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from collector.accounting import Level, Period, RegionPath, compliant, target_for
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.accounting import Level, Period, RateRow, RegionPath, compliant, target_for
 from collector.reports import (
     AccountingData,
+    load_accounting,
     coverage_by_township,
     coverage_now,
     coverage_over,
@@ -59,15 +62,17 @@ def _target(data: AccountingData, level: Level, key: int | str) -> Decimal:
     return data.targets.default
 
 
-def rate_rows(data: AccountingData, q: RateQuery) -> list[tuple[int | str, int | None, Decimal | None, Decimal | None]]:
-    """(key, cameras, ratio, ratio without exclusions) per row, by the chosen method."""
+def rate_rows(data: AccountingData, q: RateQuery, time_rows: tuple[RateRow, ...] | None = None
+              ) -> list[tuple[int | str, int | None, Decimal | None, Decimal | None]]:
+    """(key, cameras, ratio, ratio without exclusions) per row, by the chosen method; the time
+    and intact methods use ``time_rows`` when given (summed by the database), else the spans."""
     if q.method is Method.SNAPSHOT:
         applied = snapshot_rates(data, q.level, q.period, q.now, tz=q.tz, check_times=q.check_times)
         raw = {r.key: r for r in snapshot_rates(data, q.level, q.period, q.now, tz=q.tz, check_times=q.check_times,
                                                 apply_exclusions=False)}
         return [(r.key, None, r.ratio, raw[r.key].ratio) for r in applied]
     out: list[tuple[int | str, int | None, Decimal | None, Decimal | None]] = []
-    for r in time_rates(data, q.level, q.period, q.now):
+    for r in time_rows if time_rows is not None else time_rates(data, q.level, q.period, q.now):
         if q.method is Method.INTACT:
             out.append((r.key, r.cameras, r.intact_ratio, r.intact_ratio_without_exclusions))
         else:
@@ -75,9 +80,9 @@ def rate_rows(data: AccountingData, q: RateQuery) -> list[tuple[int | str, int |
     return out
 
 
-def rate_table(data: AccountingData, q: RateQuery) -> dict[str, Any]:
+def rate_table(data: AccountingData, q: RateQuery, time_rows: tuple[RateRow, ...] | None = None) -> dict[str, Any]:
     rows = []
-    for key, cameras, ratio, raw in rate_rows(data, q):
+    for key, cameras, ratio, raw in rate_rows(data, q, time_rows):
         name = data.names.get(f"camera:{key}" if q.level is Level.CAMERA else str(key), "")
         target = _target(data, q.level, key)
         rows.append({"key": key, "name": name, "cameras": cameras, "ratio": _num(ratio),
@@ -85,6 +90,18 @@ def rate_table(data: AccountingData, q: RateQuery) -> dict[str, Any]:
                      "compliant": None if ratio is None else compliant(ratio, target)})
     return {"level": q.level.value, "method": q.method.value, "from": q.period.start.isoformat(),
             "to": q.period.end.isoformat(), "rows": rows}
+
+
+async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: float) -> dict[str, Any]:
+    """The rate table of ``q`` from the database: time and intact rates summed there (daily
+    rollups when built, see :mod:`collector.accounting_groups`), snapshot rates from the spans."""
+    if q.method is Method.SNAPSHOT:
+        return rate_table(await load_accounting(engine, q.period, default_target=default_target), q)
+    from collector.accounting_groups import sql_rates
+
+    data = await load_accounting(engine, q.period, default_target=default_target, spans=False)
+    rows = await sql_rates(engine, q.level, q.period, q.now, exclusions=data.exclusions, cameras=data.cameras)
+    return rate_table(data, q, rows)
 
 
 def coverage_table(data: AccountingData, level: CoverageLevel, period: Period | None, now: dt.datetime) -> dict[str, Any]:

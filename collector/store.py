@@ -22,6 +22,8 @@ from sqlalchemy import and_, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.aio import wait_event, within
+from collector.rollups import invalidate as invalidate_rollups
+from collector.rollups import midnight
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.store")
@@ -97,7 +99,13 @@ async def _heartbeat(conn: AsyncConnection, collector_id: str, started_at: dt.da
 async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collector_id: str,
                       started_at: dt.datetime, now: dt.datetime) -> None:
     closes, inserts = _rows_for_batch(events)
+    # Rollup rows exist only for past midnights: a change before the last one is a late write
+    # (the database was away, or a transition crossed midnight) and deletes the rows after it.
+    last_midnight = midnight(now)
+    late = {c["cid"]: c["at"] for c in closes if c["at"] <= last_midnight}  # type: ignore[operator]
     async with engine.begin() as conn:
+        if late:
+            await invalidate_rollups(conn, late)  # type: ignore[arg-type]
         if closes:
             await _close_open(conn, closes)
             await conn.execute(insert(StateInterval), inserts)
@@ -124,6 +132,7 @@ async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[i
         mine = [cid for cid in ids if cid in open_ids]
         if hb is not None and mine:
             cut = min(hb, now)
+            await invalidate_rollups(conn, everything_from=cut)
             await _close_open(conn, [{"cid": cid, "at": cut} for cid in mine])
             await conn.execute(insert(StateInterval), [
                 {"camera_id": cid, "state": "unknown", "cause": None, "start": cut, "end": None} for cid in mine

@@ -163,7 +163,10 @@ class StateInterval(Base):
     """One run of a camera in one state; ``end`` is NULL while it lasts."""
 
     __tablename__ = "state_intervals"
-    __table_args__ = (Index("ix_state_intervals_camera_start", "camera_id", "start"),)
+    __table_args__ = (
+        Index("ix_state_intervals_camera_start", "camera_id", "start"),
+        Index("ix_state_intervals_start", "start"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     camera_id: Mapped[int] = mapped_column(ForeignKey("cameras.id"))
@@ -280,3 +283,35 @@ class CollectorHeartbeat(Base):
     collector_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class CameraRollup(Base):
+    """A camera's accounted time from its first state interval up to the UTC midnight ``day``
+    (cumulative, integer microseconds), and the interval in force at ``day``: its state and its
+    end as stored when the row was built (``carry_state`` NULL: none in force).
+
+    A cache of what the state intervals say (DESIGN §4: rollups may be kept for speed): the
+    time of [d1, d2) is the difference of two rows. Writes that change the past delete the rows
+    after the change; :mod:`collector.rollups` builds missing rows and reads fall back to the
+    intervals for cameras without them.
+    """
+
+    __tablename__ = "camera_rollups"
+
+    day: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    camera_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    intact_us: Mapped[int] = mapped_column(BigInteger)
+    degraded_us: Mapped[int] = mapped_column(BigInteger)
+    offline_us: Mapped[int] = mapped_column(BigInteger)
+    carry_state: Mapped[str | None] = mapped_column(String(16))
+    carry_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class RollupDay(Base):
+    """``day``'s rollup rows were built for the ``cameras`` cameras known then."""
+
+    __tablename__ = "rollup_days"
+
+    day: Mapped[dt.datetime] = mapped_column(UTCDateTime, primary_key=True)
+    cameras: Mapped[int] = mapped_column(Integer)
+    built_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

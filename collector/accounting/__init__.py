@@ -27,7 +27,7 @@ from collector.accounting.model import (
     exact_ratio,
 )
 from collector.accounting.rates import RateRow, aggregate, camera_availability, camera_times, rates_by
-from collector.accounting.rounding import percent, round_ratio
+from collector.accounting.rounding import percent, round_ratio, round_us_ratio
 from collector.accounting.snapshots import (
     DEFAULT_CHECK_TIMES,
     DEFAULT_TZ,
@@ -86,6 +86,7 @@ __all__ = [
     "percent",
     "rates_by",
     "round_ratio",
+    "round_us_ratio",
     "snapshot_rates_by",
     "subtract",
     "target_for",

@@ -34,6 +34,16 @@ def round_ratio(value: Fraction | Decimal | int | None) -> Decimal | None:
     return Decimal(units).scaleb(-PLACES)
 
 
+def round_us_ratio(num: int, den: int) -> Decimal | None:
+    """``round_ratio(Fraction(num, den))`` straight from non-negative integers (None when
+    ``den`` is 0): the sums of a rate row are integer microseconds."""
+    if den == 0:
+        return None
+    if num < 0 or den < 0:
+        return round_ratio(Fraction(num, den))
+    return Decimal((2 * num * _SCALE + den) // (2 * den)).scaleb(-PLACES)
+
+
 def percent(value: Decimal | None) -> Decimal | None:
     """A rounded ratio as percent with 2 places: Decimal('0.9513') -> Decimal('95.13')."""
     return None if value is None else value.scaleb(2)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, insert, select
 from collector.accounting import Level
 from collector.cli.context import CliContext
 from collector.cli.runtime import check_database, engine, fail, run_async
-from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, rate_table
+from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.reports import load_accounting, parse_period
 from inventory.models import Camera, Exclusion, Region, utcnow
 
@@ -57,10 +57,10 @@ def register(group: click.Group) -> None:
 
         async def go() -> dict[str, object]:
             try:
-                data = await load_accounting(eng, period, default_target=a.target)
+                return await load_rate_table(eng, RateQuery(Level(level), Method(method), period, now, a.timezone, checks),
+                                             default_target=a.target)
             finally:
                 await eng.dispose()
-            return rate_table(data, RateQuery(Level(level), Method(method), period, now, a.timezone, checks))
 
         table = run_async(go())
         out = table["rows"]

@@ -9,7 +9,7 @@ from aiohttp import web
 from collector.accounting import Level
 from collector.reports import load_accounting, parse_period
 from collector.web.common import camwatch, choice_or, json_response, period_param
-from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, rate_table
+from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 
 
 def check_times(values: list[str]) -> tuple[dt.time, ...]:
@@ -23,9 +23,8 @@ async def get_rates(request: web.Request) -> web.Response:
     method = choice_or(request, "method", Method, Method.TIME)
     now = app.clock()
     period = period_param(request, a.timezone, now) or parse_period(None, None, a.timezone, now)
-    data = await load_accounting(app.engine, period, default_target=a.target)
     q = RateQuery(level, method, period, now, a.timezone, check_times(a.check_times))
-    return json_response(rate_table(data, q))
+    return json_response(await load_rate_table(app.engine, q, default_target=a.target))
 
 
 async def get_coverage(request: web.Request) -> web.Response:

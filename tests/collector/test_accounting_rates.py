@@ -159,6 +159,16 @@ def test_rounding_half_up_from_integer_seconds(online: int, eligible: int, expec
     assert str(row.ratio) == expected
 
 
+def test_rounding_from_integers_equals_rounding_the_fraction() -> None:
+    from collector.accounting import round_us_ratio
+
+    cases = [(3805, 4000), (19001, 20000), (19000, 20000), (1, 3), (2, 3), (0, 7), (7, 7), (5, 0),
+             (95_125_000_000, 100_000_000_000), (-1, 3)]
+    for num, den in cases:
+        want = None if den == 0 else round_ratio(Fraction(num, den))
+        assert round_us_ratio(num, den) == want and str(round_us_ratio(num, den)) == str(want), (num, den)
+
+
 def test_float_rounding_would_be_wrong() -> None:
     assert round(19001 / 20000, 4) == 0.95  # why ratios are never floats here
 

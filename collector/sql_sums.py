@@ -1,0 +1,125 @@
+"""SQL building blocks shared by the accounting queries and the rollup builder (SQLite and PostgreSQL).
+
+The one rule they encode is the pure timeline's (:func:`collector.accounting.timeline.segments`):
+a camera's spans ordered by (start, id), each cut at the next one's start; the pieces of state
+``online`` / ``degraded`` / ``offline`` are clipped to a window and summed per camera in integer
+microseconds (``intact``, ``degraded``, ``down``).
+
+:func:`sums_ctes` turns a *relevant* subquery (``id, camera_id, state, start, "end"`` of the spans
+that can add time to the window) into common table expressions ending in one named
+``(camera_id, intact, degraded, down)``. Window bounds are bind parameters; :func:`window_params`
+makes them for a dialect (SQLite stores naive-UTC text, so bounds are text there, plus integer
+microseconds for the arithmetic).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from collector.accounting import to_us
+
+
+def bound(dialect: str, when: dt.datetime) -> dt.datetime | str:
+    """A time as the columns store it (SQLite: naive-UTC text, so text comparison works)."""
+    utc = when.astimezone(dt.UTC)
+    if dialect == "sqlite":
+        return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    return utc
+
+
+def window_params(dialect: str, lo_name: str, hi_name: str, lo: dt.datetime, hi: dt.datetime) -> dict[str, object]:
+    """Bind values of a window [lo, hi) named ``lo_name`` / ``hi_name`` in :func:`sums_ctes`."""
+    params: dict[str, object] = {lo_name: bound(dialect, lo), hi_name: bound(dialect, hi)}
+    if dialect == "sqlite":
+        params[f"{lo_name}_us"] = to_us(lo)
+        params[f"{hi_name}_us"] = to_us(hi)
+    return params
+
+
+def ts_param(dialect: str, name: str) -> str:
+    """A bind parameter used as a timestamp value (PostgreSQL cannot infer it in a select list)."""
+    return f"CAST(:{name} AS TIMESTAMPTZ)" if dialect == "postgresql" else f":{name}"
+
+
+def sqlite_us(expr: str) -> str:
+    """SQLite: integer microseconds of a stored 'YYYY-MM-DD HH:MM:SS.ffffff' (naive UTC) text."""
+    return (f"(CAST(strftime('%s', substr({expr}, 1, 19)) AS INTEGER) * 1000000"
+            f" + CAST(substr({expr}, 21, 6) AS INTEGER))")
+
+
+def sums_ctes(dialect: str, name: str, relevant: str, lo: str, hi: str) -> str:
+    """CTEs ``{name}_rel``, ``{name}_seg``, ``{name}_cut`` and ``{name}(camera_id, intact, degraded,
+    down)``: the relevant spans' time in [:lo, :hi), cut at the camera's next span, per camera."""
+    if dialect == "sqlite":
+        s, e, n = sqlite_us("start"), sqlite_us('"end"'), sqlite_us("LEAD(start) OVER w")
+        return f"""
+{name}_rel AS ({relevant}),
+{name}_seg AS (
+    SELECT camera_id, state, {s} AS s, {e} AS e, {n} AS n
+    FROM {name}_rel
+    WINDOW w AS (PARTITION BY camera_id ORDER BY start, id)
+),
+{name}_cut AS (
+    SELECT camera_id, state,
+           min(COALESCE(e, :{hi}_us), COALESCE(n, :{hi}_us), :{hi}_us) - max(s, :{lo}_us) AS d
+    FROM {name}_seg
+    WHERE state IN ('online', 'degraded', 'offline')
+),
+{name} AS (
+    SELECT camera_id,
+           SUM(CASE WHEN state = 'online' THEN d ELSE 0 END) AS intact,
+           SUM(CASE WHEN state = 'degraded' THEN d ELSE 0 END) AS degraded,
+           SUM(CASE WHEN state = 'offline' THEN d ELSE 0 END) AS down
+    FROM {name}_cut WHERE d > 0 GROUP BY camera_id
+)"""
+    if dialect != "postgresql":
+        raise ValueError(f"no accounting SQL for {dialect!r}")
+    # Clipped lengths as intervals (exact microseconds, far cheaper per row than numeric
+    # epochs), summed per camera, turned into integer microseconds once per camera.
+    return f"""
+{name}_rel AS ({relevant}),
+{name}_seg AS (
+    SELECT camera_id, state, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
+    FROM {name}_rel
+),
+{name}_cut AS (
+    SELECT camera_id, state, LEAST("end", n, :{hi}) - GREATEST(start, :{lo}) AS d
+    FROM {name}_seg
+    WHERE state IN ('online', 'degraded', 'offline')
+),
+{name} AS (
+    SELECT camera_id,
+           COALESCE(CAST(EXTRACT(EPOCH FROM SUM(CASE WHEN state = 'online' THEN d END)) * 1000000 AS BIGINT), 0) AS intact,
+           COALESCE(CAST(EXTRACT(EPOCH FROM SUM(CASE WHEN state = 'degraded' THEN d END)) * 1000000 AS BIGINT), 0) AS degraded,
+           COALESCE(CAST(EXTRACT(EPOCH FROM SUM(CASE WHEN state = 'offline' THEN d END)) * 1000000 AS BIGINT), 0) AS down
+    FROM {name}_cut WHERE d > INTERVAL '0' GROUP BY camera_id
+)"""
+
+
+def carried_relevant(dialect: str, rollup_day: str, hi: str, camera_range: bool = False) -> str:
+    """The spans that can add time to a window [lo, :hi) with :{rollup_day} <= lo, given the
+    rollup rows at :{rollup_day}: the span each row says was in force at that midnight (as a
+    span starting there, id 0, so it sorts before any real span starting there), and every span
+    starting in [:{rollup_day}, :hi). (Cameras without a row there get wrong sums: callers keep
+    only cameras that have one.) ``camera_range``: only camera ids in [:c0, :c1).
+
+    The carried span's end is the one stored when the row was built. That is exact because
+    state intervals change only through :mod:`collector.store`: an open interval is closed at
+    the start of its successor, inserted in the same transaction (so the next span's start cuts
+    it where its new end would), and any write into the past deletes the rows after it.
+    """
+    rng_r = " AND r.camera_id >= :c0 AND r.camera_id < :c1" if camera_range else ""
+    rng_i = " AND i.camera_id >= :c0 AND i.camera_id < :c1" if camera_range else ""
+    return f"""
+    SELECT 0 AS id, r.camera_id, r.carry_state AS state, {ts_param(dialect, rollup_day)} AS start, r.carry_end AS "end"
+    FROM camera_rollups r WHERE r.day = :{rollup_day} AND r.carry_state IS NOT NULL{rng_r}
+    UNION ALL
+    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
+    WHERE i.start >= :{rollup_day} AND i.start < :{hi}{rng_i}"""
+
+
+# One big sort and window per query: no JIT (it compiles for ~1 s), sort in memory.
+PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '512MB'", "SET LOCAL max_parallel_workers_per_gather = 0",
+               "SET LOCAL random_page_cost = 1.1")
+
+__all__ = ["PG_SETTINGS", "bound", "carried_relevant", "sqlite_us", "sums_ctes", "ts_param", "window_params"]
