@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.camera_state import Event
 from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters, render_text
+from collector.rollups import RollupTask
 from collector.scheduler import Scheduler, SchedulerConfig, settle_gc
 from collector.settings import Settings
 from collector.store import IntervalWriter, recover
@@ -93,6 +94,7 @@ class App:
     alerting: object | None = None
     notifier: object | None = None
     reloaded_at: dt.datetime | None = None
+    rollups: RollupTask | None = None
 
     def __post_init__(self) -> None:
         c = self.settings.collector
@@ -170,6 +172,9 @@ class App:
             asyncio.create_task(self._reload_loop(), name="reload"),
             asyncio.create_task(self._figures_loop(), name="figures"),
         ]
+        self.rollups = RollupTask(self.engine, asyncio.Lock(), every_s=self.settings.collector.rollup_interval_s,
+                                  clock=self.clock)
+        self._tasks.append(asyncio.create_task(self.rollups.run(), name="rollups"))
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
         webapp = self.web_app()

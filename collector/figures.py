@@ -7,7 +7,6 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 from collector.accounting import Level, Period, RegionPath, target_for
-from collector.accounting import aggregate as aggregate_times
 from collector.metrics import RegionFigures
 from collector.reports import coverage_by_township, coverage_now, load_accounting
 from collector.settings import Settings
@@ -29,20 +28,19 @@ async def compute_figures(engine, settings: Settings, now: dt.datetime, schedule
     data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target,
                                  spans=scheduler is None)
 
-    # the per-camera sums of each window are pushed into the database
-    from collector.accounting_sql import sql_camera_times
+    # the sums of each window are grouped by the database (from the daily rollups when built)
+    from collector.accounting_groups import sql_group_times
 
     windows = {**{k: now - d for k, d in WINDOWS.items()}, "month": month}
     window_times = {}
     for name, start in windows.items():
-        window_times[name] = await sql_camera_times(engine, Period(start, now), now, exclusions=data.exclusions,
-                                                    cameras=data.cameras)
+        window_times[name] = await sql_group_times(engine, Period(start, now), now, exclusions=data.exclusions)
 
     def work() -> RegionFigures:
         availability: dict[tuple[str, str, str], float] = {}
         for name, times in window_times.items():
             for level in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY):
-                for row in aggregate_times(level, data.cameras, times):
+                for row in times.rows(level):
                     if row.ratio is not None and row.key:
                         availability[(level.value, str(row.key), name)] = float(row.ratio)
         if scheduler is not None:

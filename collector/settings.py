@@ -83,6 +83,9 @@ class CollectorSettings(_Section):
     flap_window_s: float = Field(1800.0, gt=0, description="... within this window flags a camera as flapping")
     reload_interval_s: float = Field(30.0, gt=0, description="how often inventory and exclusion changes are picked up")
     figures_interval_s: float = Field(300.0, gt=0, description="how often region availability (1d/7d/30d/month) and coverage are recomputed")
+    rollup_interval_s: float = Field(
+        600.0, gt=0, description="how often the daily rollups (each camera's time at every UTC midnight, read by long-period rates) are brought up to date"
+    )
     collector_id: str = Field("default", description="this collector's name (heartbeat, shards)")
     upstream_port: int = Field(80, gt=0, lt=65536, description="TCP port used to check upstream devices (refused counts as up)")
 

@@ -185,3 +185,67 @@ async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
     finally:
         await engine.dispose()
 
+
+async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:
+    """The collector's task builds at start and again every interval (here 0.05 s, clock moved a day)."""
+    from collector.rollups import RollupTask
+
+    url = await asyncio.to_thread(with_inventory, db_url)
+    engine = create_engine(url)
+    now = [BUILD_NOW]
+    try:
+        async with engine.connect() as conn:
+            cams = await load_camera_refs(conn)
+        async with engine.begin() as conn:
+            await conn.execute(insert(StateInterval), random_spans(random.Random(5), [c.camera_id for c in cams]))
+        task = RollupTask(engine, asyncio.Lock(), every_s=0.05, clock=lambda: now[0])
+        runner = asyncio.create_task(task.run())
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if task.last is not None:
+                break
+        assert task.last is not None and task.last.days_built > 10 and task.last.last_day == midnight(BUILD_NOW - H)
+        first = task.last
+        now[0] = BUILD_NOW + DAY
+        for _ in range(200):
+            await asyncio.sleep(0.02)
+            if task.last is not first and task.last.days_built:
+                break
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        assert task.last.days_built == 1 and task.last.rows == len(cams)
+        assert (await _counts(engine))[1] == first.days_built + 1
+    finally:
+        await engine.dispose()
+
+
+def test_db_rollup_command(tmp_path, db_url: str) -> None:  # type: ignore[no-untyped-def]
+    """`camwatch db rollup` in a subprocess: progress per day, a summary, idempotent, --rebuild."""
+    from tests.collector.test_cli_inventory import camwatch
+
+    url = with_inventory(db_url)
+
+    async def seed() -> int:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as conn:
+                cams = await load_camera_refs(conn)
+            async with engine.begin() as conn:
+                await conn.execute(insert(StateInterval), random_spans(random.Random(9), [c.camera_id for c in cams]))
+            return len(cams)
+        finally:
+            await engine.dispose()
+
+    n = asyncio.run(seed())
+    r = camwatch(tmp_path, "--db", url, "db", "rollup")
+    assert r.returncode == 0, r.stderr
+    days = [line for line in r.stderr.splitlines() if line.strip().endswith(f"{n} 个摄像机汇总行")]
+    assert len(days) > 20  # the spans start around 2026-11-01; every midnight up to an hour ago
+    assert f"新建 {len(days)} 天" in r.stdout and f"{n * len(days)} 行" in r.stdout
+    r = camwatch(tmp_path, "--db", url, "db", "rollup")
+    assert r.returncode == 0 and "新建 0 天" in r.stdout and not r.stderr.strip()
+    r = camwatch(tmp_path, "--db", url, "--lang", "en", "db", "rollup", "--rebuild")
+    assert r.returncode == 0, r.stderr
+    assert f"{len(days)} day(s) built" in r.stdout and f"{n * len(days)} row(s)" in r.stdout
+    r = camwatch(tmp_path, "--db", "sqlite:///" + str(tmp_path / "nothing.db"), "db", "rollup")
+    assert r.returncode == 2 and "camwatch init" in r.stderr
