@@ -8,22 +8,26 @@ synthetic inventory of ``--cameras`` cameras with camwatch's importer, and bulk-
 ``copy_records_to_table``) 30 days (+5 days before) of state intervals shaped like a rural
 fleet: per camera ~3 outages a week (exponential, mean 2 h, some a day or more), a few degraded
 spells, three collector outages a month left as gaps (unknown time), the last interval open;
-plus a few hundred exclusions (camera, village and township scoped).
+stored in time order as the collector writes them; plus a few hundred exclusions (camera,
+village and township scoped).
 
 Then, as the collector does each night, it builds the daily rollups (:mod:`collector.rollups`:
 each camera's cumulative time at every UTC midnight), timed. Then it times the 30-day rates as
 the API computes them:
 
-* **rollup path** (the goal's figure, best of 3): exclusions loaded,
-  :func:`collector.accounting_groups.sql_group_times` (two rollup rows per camera plus the
-  period's edges from the intervals, grouped per village in SQL; excluded cameras corrected from
-  their spans), then rows at township and village level;
+* **the rate tables** (the goal's figures, best of 3 each): ``load_rate_table`` at township and
+  at village level, as ``camwatch rates`` and ``GET /api/v1/rates`` build them: regions,
+  targets and exclusions loaded, :func:`collector.accounting_groups.sql_group_times` (two rollup
+  rows per camera plus the period's edges from the intervals, grouped per village in SQL;
+  excluded cameras corrected from their exclusion windows), rows and the table; then one run
+  broken down;
 * the same grouped from the intervals only (no rollups), once, for comparison;
 * unless ``--no-pure``: the per-camera SQL path (``sql_camera_times`` + ``aggregate``) and the
   pure path (``load_accounting`` + ``rates_by``: every interval of the period in Python).
 
 All must give equal rows (asserted). The last line reads
-``rates 30d over 100000 cameras: 1.23 s (goal <= 2 s) PASS``; exit status 1 on FAIL.
+``rates 30d over 100000 cameras: township table 0.9 s, village table 1.4 s (goal <= 2 s) PASS``;
+exit status 1 on FAIL.
 """
 
 from __future__ import annotations
@@ -149,11 +153,18 @@ async def load_data(dsn: str, schema: str, cids: list[int], villages: list[str],
     conn = await asyncpg.connect(dsn, server_settings={"search_path": schema})
     try:
         n = 0
-        for i in range(0, len(cids), 10_000):  # in chunks: bounded memory
+        # Generated camera by camera (bounded memory), stored in time order as the collector
+        # writes them: a day's intervals share heap pages, as in a real database.
+        await conn.execute("CREATE UNLOGGED TABLE bench_load (LIKE state_intervals INCLUDING DEFAULTS)")
+        for i in range(0, len(cids), 10_000):
             rows = make_intervals(rnd, cids[i:i + 10_000], period_start - LEAD_DAYS * DAY, now)
-            await conn.copy_records_to_table("state_intervals", records=rows,
+            await conn.copy_records_to_table("bench_load", records=rows,
                                              columns=["camera_id", "state", "cause", "start", "end"])
             n += len(rows)
+        await conn.execute("SET work_mem = '1GB'")
+        await conn.execute('INSERT INTO state_intervals (camera_id, state, cause, start, "end")'
+                           ' SELECT camera_id, state, cause, start, "end" FROM bench_load ORDER BY start, camera_id')
+        await conn.execute("DROP TABLE bench_load")
         ex: list[tuple[int | None, str | None, dt.datetime, dt.datetime, str, str, dt.datetime]] = []
         span_s = (now - period_start).total_seconds()
         scopes = ([(c, None) for c in rnd.sample(cids, EXCLUSIONS[0])] + [(None, v) for v in rnd.sample(villages, EXCLUSIONS[1])]
@@ -163,7 +174,7 @@ async def load_data(dsn: str, schema: str, cids: list[int], villages: list[str],
             ex.append((cid, region, s, s + dt.timedelta(hours=rnd.uniform(2, 72)), "power cut (bench)", "bench", now))
         await conn.copy_records_to_table("exclusions", records=ex, columns=[
             "camera_id", "region_code", "start", "end", "reason", "approver", "created_at"])
-        await conn.execute("ANALYZE")
+        await conn.execute("VACUUM ANALYZE")  # as autovacuum would have: visibility map, statistics
         return n, len(ex)
     finally:
         await conn.close()
@@ -174,6 +185,7 @@ async def measure(url: str, period_start: dt.datetime, now: dt.datetime, pure: b
 
     from collector.accounting import ExclusionSpan, Level, Period, aggregate, rates_by
     from collector.accounting_groups import sql_group_times
+    from collector.report_tables import Method, RateQuery, load_rate_table
     from collector.accounting_sql import load_camera_refs, sql_camera_times
     from collector.reports import load_accounting
     from collector.rollups import build_rollups
@@ -208,22 +220,30 @@ async def measure(url: str, period_start: dt.datetime, now: dt.datetime, pure: b
                     select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
                     .where(Exclusion.start < period.end, Exclusion.end > period.start))).all())
 
-        best = None
-        rows: dict[Level, tuple] = {}  # type: ignore[type-arg]
+        # What a user waits for: `camwatch rates --level township|village --from <30 days ago>` and
+        # GET /api/v1/rates build this table (load_rate_table), timed end to end, best of 3.
+        best: dict[Level, float] = {}
         for run in (1, 2, 3):
-            t0 = time.perf_counter()
-            excl = await load_exclusions()
-            t1 = time.perf_counter()
-            groups = await sql_group_times(engine, period, now, exclusions=excl)
-            t2 = time.perf_counter()
-            rows = {lvl: groups.rows(lvl) for lvl in levels}
-            t3 = time.perf_counter()
-            total = t3 - t0
-            print(f"rollup path run {run}: {total:.2f} s = exclusions {t1 - t0:.2f} s + grouped sums and"
-                  f" corrections {t2 - t1:.2f} s + rows (2 levels) {t3 - t2:.2f} s; {len(rows[Level.TOWNSHIP])}"
-                  f" townships, {len(rows[Level.VILLAGE])} villages", flush=True)
-            best = total if best is None else min(best, total)
-        assert best is not None
+            took = {}
+            for lvl in levels:
+                t0 = time.perf_counter()
+                table = await load_rate_table(engine, RateQuery(lvl, Method.TIME, period, now, "Asia/Shanghai", ()),
+                                              default_target=0.95)
+                took[lvl] = time.perf_counter() - t0
+                best[lvl] = min(best.get(lvl, took[lvl]), took[lvl])
+                assert len(table["rows"]) > 0
+            print(f"rate table run {run}: township {took[Level.TOWNSHIP]:.2f} s, village {took[Level.VILLAGE]:.2f} s",
+                  flush=True)
+        # where the time goes (one run): exclusions, grouped sums and corrections, rows per level
+        t0 = time.perf_counter()
+        excl = await load_exclusions()
+        t1 = time.perf_counter()
+        groups = await sql_group_times(engine, period, now, exclusions=excl)
+        t2 = time.perf_counter()
+        rows = {lvl: groups.rows(lvl) for lvl in levels}
+        t3 = time.perf_counter()
+        print(f"  inside: exclusions {t1 - t0:.2f} s + grouped sums and corrections {t2 - t1:.2f} s + rows"
+              f" {(t3 - t2):.2f} s (2 levels); {len(rows[Level.TOWNSHIP])} townships, {len(rows[Level.VILLAGE])} villages")
         t0 = time.perf_counter()
         plain = await sql_group_times(engine, period, now, exclusions=excl, use_rollups=False)
         print(f"the same grouped in SQL from the intervals (no rollups): {time.perf_counter() - t0:.2f} s", flush=True)
@@ -250,8 +270,10 @@ async def measure(url: str, period_start: dt.datetime, now: dt.datetime, pure: b
             print("  grouped, per-camera and pure rows are equal")
         async with engine.connect() as conn:
             n = (await conn.execute(select(func.count()).select_from(Camera))).scalar_one()
-        verdict = "PASS" if best <= GOAL_S else "FAIL"
-        print(f"rates 30d over {n} cameras: {best:.2f} s (goal <= {GOAL_S:g} s) {verdict}")
+        worst = max(best.values())
+        verdict = "PASS" if worst <= GOAL_S else "FAIL"
+        print(f"rates 30d over {n} cameras: township table {best[Level.TOWNSHIP]:.2f} s, village table"
+              f" {best[Level.VILLAGE]:.2f} s (goal <= {GOAL_S:g} s) {verdict}")
         return verdict == "PASS"
     finally:
         await engine.dispose()

@@ -125,15 +125,16 @@ def _time(cameras: int, window: int, intact: int, degraded: int, down: int, excl
                       unknown_s=_sec(cameras * window - up - down - excluded), offline_s=_sec(down))
 
 
-def _key_at(level: Level, key: GroupKey) -> str | None:
-    village, township, county, contractor = key
-    if level is Level.VILLAGE:
-        return village
-    if level is Level.TOWNSHIP:
-        return township
-    if level is Level.COUNTY:
-        return county
-    return contractor
+# where a level's key sits in a GroupKey
+_KEY_INDEX = {Level.VILLAGE: 0, Level.TOWNSHIP: 1, Level.COUNTY: 2, Level.CONTRACTOR: 3}
+_RATIO_UNIT = Decimal("1E-4")  # rates to 4 places (0.01 percentage points)
+
+
+def _ratio(num: int, den: int) -> Decimal | None:
+    """``round_us_ratio`` for the non-negative sums of a group (a product, not a scaleb: faster)."""
+    if den <= 0 or num < 0:
+        return round_us_ratio(num, den)
+    return Decimal((20_000 * num + den) // (2 * den)) * _RATIO_UNIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,30 +149,43 @@ class GroupTimes:
         lvl = Level(level)
         if lvl in (Level.CAMERA, Level.POINT):
             raise ValueError(f"{lvl} rows need per-camera times (sql_camera_times)")
-        sums: dict[str, _Acc] = {}
+        at = _KEY_INDEX[lvl]
+        by_key: dict[str, list[_Acc]] = {}
         for gkey, acc in self.groups.items():
-            key = _key_at(lvl, gkey)
+            key = gkey[at]
             if key is None:
                 continue
-            target = sums.get(key)
-            if target is None:
-                target = sums[key] = _Acc()
-            target.merge(acc)
+            accs = by_key.get(key)
+            if accs is None:
+                by_key[key] = [acc]
+            else:
+                accs.append(acc)
         out = []
         w = self.window_us
-        for key in sorted(sums):
-            a = sums[key]
+        for key in sorted(by_key):
+            accs = by_key[key]
+            if len(accs) == 1:
+                a = accs[0]
+            else:
+                a = _Acc()
+                for one in accs:
+                    a.merge(one)
             applied = _time(a.cameras, w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded)
             untouched = (a.x_excluded == 0 and a.x_intact == a.intact and a.x_degraded == a.degraded
                          and a.x_down == a.down)  # no exclusion in this group: one CameraTime serves both
             raw = applied if untouched else _time(a.cameras, w, a.intact, a.degraded, a.down, 0)
-            x_elig = a.x_intact + a.x_degraded + a.x_down
-            elig = a.intact + a.degraded + a.down
+            x_up = a.x_intact + a.x_degraded
+            x_elig = x_up + a.x_down
+            x_ratio = _ratio(x_up, x_elig)
+            x_intact = _ratio(a.x_intact, x_elig)
+            if untouched:
+                ratio, intact = x_ratio, x_intact
+            else:
+                elig = a.intact + a.degraded + a.down
+                ratio, intact = _ratio(a.intact + a.degraded, elig), _ratio(a.intact, elig)
             out.append(RateRow(level=lvl, key=key, cameras=a.cameras, time=applied, time_without_exclusions=raw,
-                               ratio=round_us_ratio(a.x_intact + a.x_degraded, x_elig),
-                               intact_ratio=round_us_ratio(a.x_intact, x_elig),
-                               ratio_without_exclusions=round_us_ratio(a.intact + a.degraded, elig),
-                               intact_ratio_without_exclusions=round_us_ratio(a.intact, elig)))
+                               ratio=x_ratio, intact_ratio=x_intact, ratio_without_exclusions=ratio,
+                               intact_ratio_without_exclusions=intact))
         return tuple(out)
 
 
@@ -198,11 +212,13 @@ async def _interval_groups(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime
 async def _in_parts(engine: AsyncEngine, ctes: Callable[[], str], params: dict[str, object]) -> list[tuple]:  # type: ignore[type-arg]
     """PostgreSQL: the grouped query over ``PG_PARTS`` camera id ranges at once, one connection
     each (a group split between two ranges comes back twice; the caller adds them up)."""
-    async with engine.connect() as conn:
-        ids = list((await conn.execute(text("SELECT id FROM cameras ORDER BY id"))).scalars())
-    if not ids:
+    fractions = ", ".join(str(k / PG_PARTS) for k in range(PG_PARTS))
+    async with engine.connect() as conn:  # the ids that split the cameras into equal parts
+        row = (await conn.execute(text(
+            f"SELECT percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY id), max(id) FROM cameras"))).one()
+    if row[1] is None:
         return []
-    cuts = [ids[len(ids) * k // PG_PARTS] for k in range(PG_PARTS)] + [ids[-1] + 1]
+    cuts = [*row[0], row[1] + 1]
     parts = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
     where = "WHERE c.id >= :c0 AND c.id < :c1"
     sql = ctes()
@@ -229,45 +245,39 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     if use_rollups:
         async with engine.connect() as conn:
             plan = make_plan(await built_days(conn), lo, hi)
-    rows = []
-    total = summed = 0
-    if plan is not None:
-        if dialect == "postgresql":
-            rows = await _in_parts(engine, lambda: per_camera_ctes(dialect, plan, camera_range=True), plan.params(dialect))
-        else:
-            rows = await _grouped(engine, per_camera_ctes(dialect, plan), plan.params(dialect))
-        total, summed = sum(int(r[4]) for r in rows), sum(int(r[5]) for r in rows)
-        if total and summed / total < MIN_COVERED_SHARE:
-            plan = None  # too few cameras with rows: the intervals are cheaper than the fallbacks
-    if plan is None:
-        rows = await _interval_groups(engine, lo, hi)
+    # The exclusion corrections do not depend on the sums: computed while the database sums.
+    corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
+    try:
+        rows = []
+        total = summed = 0
+        if plan is not None:
+            if dialect == "postgresql":
+                rows = await _in_parts(engine, lambda: per_camera_ctes(dialect, plan, camera_range=True), plan.params(dialect))
+            else:
+                rows = await _grouped(engine, per_camera_ctes(dialect, plan), plan.params(dialect))
+            total, summed = sum(int(r[4]) for r in rows), sum(int(r[5]) for r in rows)
+            if total and summed / total < MIN_COVERED_SHARE:
+                plan = None  # too few cameras with rows: the intervals are cheaper than the fallbacks
+        if plan is None:
+            rows = await _interval_groups(engine, lo, hi)
+        corrections = await corrections_task
+    finally:
+        if not corrections_task.done():
+            corrections_task.cancel()
+            await asyncio.gather(corrections_task, return_exceptions=True)
     groups = _groups(rows)
-    # cameras the grouped sums do not answer alone: without rollup rows, or touched by an exclusion
-    async with engine.connect() as conn:
-        missing: list[int] = []
-        if plan is not None and summed < total:
+    # cameras without rollup rows: summed from their own spans (their exclusions included)
+    pure: list[CameraRef] = []
+    if plan is not None and summed < total:
+        async with engine.connect() as conn:
             missing = list((await conn.execute(text(missing_sql(plan)), plan.params(dialect))).scalars())
-        if index.everywhere:
-            candidates = await load_camera_refs(conn)
-        elif index.by_camera or index.by_region or missing:
-            candidates = await load_camera_refs(conn, ids=[*index.by_camera, *missing], regions=index.by_region)
-        else:
-            candidates = ()
-        unsummed = set(missing)
-        windows: list[tuple[int, int, int]] = []
-        excluded: list[tuple[CameraRef, int]] = []
-        for cam in excluded_cameras(candidates, index, lo_us, hi_us):
-            if cam.camera_id in unsummed:
-                continue
-            spans = index.for_camera(cam, lo_us, hi_us)
-            windows.extend((cam.camera_id, s, e) for s, e in spans)
-            excluded.append((cam, sum(e - s for s, e in spans)))
-        inside = await inside_windows(conn, windows)
-        pure = [c for c in candidates if c.camera_id in unsummed]
-        spans_of_pure = await load_spans(conn, [c.camera_id for c in pure], bound(dialect, lo), bound(dialect, hi)) if pure else []
-    for cam, excluded_us in excluded:
+            pure = list(await load_camera_refs(conn, ids=missing)) if missing else []
+            spans_of_pure = await load_spans(conn, [c.camera_id for c in pure], bound(dialect, lo), bound(dialect, hi)) if pure else []
+    unsummed = {c.camera_id for c in pure}
+    for cam, excluded_us, (i_intact, i_degraded, i_down) in corrections:
+        if cam.camera_id in unsummed:
+            continue
         acc = groups.setdefault((cam.village, cam.township, cam.county, cam.contractor), _Acc())
-        i_intact, i_degraded, i_down = inside.get(cam.camera_id, (0, 0, 0))
         acc.x_intact -= i_intact
         acc.x_degraded -= i_degraded
         acc.x_down -= i_down
@@ -278,6 +288,27 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
             acc = groups.setdefault((cam.village, cam.township, cam.county, cam.contractor), _Acc())
             _add_pure(acc, times[cam.camera_id])
     return GroupTimes(window, groups)
+
+
+async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_us: int, hi_us: int
+                                 ) -> list[tuple[CameraRef, int, tuple[int, int, int]]]:
+    """Per camera touched by an exclusion in [lo, hi): (camera, excluded microseconds, its
+    (intact, degraded, down) microseconds inside the exclusion windows, to take off its group)."""
+    if not (index.everywhere or index.by_camera or index.by_region):
+        return []
+    async with engine.connect() as conn:
+        if index.everywhere:
+            candidates = await load_camera_refs(conn)
+        else:
+            candidates = await load_camera_refs(conn, ids=index.by_camera, regions=index.by_region)
+        windows: list[tuple[int, int, int]] = []
+        excluded: list[tuple[CameraRef, int]] = []
+        for cam in excluded_cameras(candidates, index, lo_us, hi_us):
+            spans = index.for_camera(cam, lo_us, hi_us)
+            windows.extend((cam.camera_id, s, e) for s, e in spans)
+            excluded.append((cam, sum(e - s for s, e in spans)))
+        inside = await inside_windows(conn, windows)
+    return [(cam, us, inside.get(cam.camera_id, (0, 0, 0))) for cam, us in excluded]
 
 
 def _groups(rows: Iterable[tuple]) -> dict[GroupKey, _Acc]:  # type: ignore[type-arg]

@@ -25,7 +25,7 @@ import datetime as dt
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import Integer, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting import (
@@ -107,9 +107,14 @@ async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None =
     if ids is None and regions is None:
         rows = (await conn.execute(text(_REFS))).all()
     else:
+        # two indexed selects (by id; by village under the codes), not one OR that scans every camera
         sql = text(_REFS + """
-    WHERE c.id IN :ids OR p.village_code IN :codes OR t.code IN :codes OR t.parent_code IN :codes""")
-        sql = sql.bindparams(bindparam("ids", expanding=True), bindparam("codes", expanding=True))
+    WHERE c.id IN :ids
+    UNION ALL""" + _REFS + """
+    WHERE p.village_code IN (
+        SELECT rv.code FROM regions rv LEFT JOIN regions rt ON rt.code = rv.parent_code
+        WHERE rv.code IN :codes OR rv.parent_code IN :codes OR rt.parent_code IN :codes)""")
+        sql = sql.bindparams(bindparam("ids", expanding=True, type_=Integer), bindparam("codes", expanding=True, type_=String))
         id_list, codes = sorted(set(ids or ())), sorted(set(regions or ()))
         rows = []
         for i in range(0, max(len(id_list), 1), CHUNK):

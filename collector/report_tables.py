@@ -99,8 +99,10 @@ async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: 
         return rate_table(await load_accounting(engine, q.period, default_target=default_target), q)
     from collector.accounting_groups import sql_rates
 
-    data = await load_accounting(engine, q.period, default_target=default_target, spans=False)
-    rows = await sql_rates(engine, q.level, q.period, q.now, exclusions=data.exclusions, cameras=data.cameras)
+    per_camera = q.level in (Level.CAMERA, Level.POINT)
+    data = await load_accounting(engine, q.period, default_target=default_target, spans=False, cameras=per_camera)
+    rows = await sql_rates(engine, q.level, q.period, q.now, exclusions=data.exclusions,
+                           cameras=data.cameras if per_camera else None)
     return rate_table(data, q, rows)
 
 

@@ -50,13 +50,17 @@ class AccountingData:
 
 
 async def load_accounting(engine: AsyncEngine, period: Period, *, default_target: float = 0.95,
-                          spans: bool = True) -> AccountingData:
+                          spans: bool = True, cameras: bool = True) -> AccountingData:
     """What the accounting of *period* needs; ``spans=False`` skips the state intervals, for
-    callers that let the database sum them (:mod:`collector.accounting_sql`)."""
+    callers that let the database sum them (:mod:`collector.accounting_sql`); ``cameras=False``
+    skips cameras and points too (region-level rates summed by the database need only the
+    regions, their names and targets, and the exclusions)."""
     async with engine.connect() as conn:
         regions = (await conn.execute(select(Region.code, Region.name, Region.parent_code, Region.target))).all()
-        points = (await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired))).all()
-        cams = (await conn.execute(select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle))).all()
+        points = [] if not cameras else (
+            await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired))).all()
+        cams = [] if not cameras else (await conn.execute(
+            select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle))).all()
         span_rows = [] if not spans else (await conn.execute(
             select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end)
             .where(StateInterval.start < period.end, or_(StateInterval.end.is_(None), StateInterval.end > period.start))

@@ -2,11 +2,15 @@
 
 A row (day, camera) holds the camera's intact / degraded / offline microseconds from its first
 state interval up to ``day`` (cumulative), and the state and stored end of the interval in
-force at ``day`` (see :func:`collector.sql_sums.carried_relevant` for why that end stays right).
-The time of [d1, d2) is then row(d2) - row(d1): a month's rates read two rows per camera
-instead of sorting every interval of the month. The edges of a period that does not start or
-end at midnight are summed from the intervals starting after the nearest earlier midnight plus
+force at ``day``. The time of [a, b) is then row(b) - row(a): a month's rates read two rows per
+camera instead of sorting every interval of the month. The edges of a period that does not start
+or end at midnight are summed from the intervals starting after the nearest earlier midnight plus
 the carried interval (:mod:`collector.accounting_rollups`).
+
+The carried interval's end is the one stored when the row was built. That stays exact because
+state intervals change only through :mod:`collector.store`: an open interval is closed at the
+start of its successor, inserted in the same transaction (so the successor's start cuts the
+carried span where its new end would), and any write into the past deletes the rows after it.
 
 Rows are a cache of what the intervals say, never a second truth:
 

@@ -96,30 +96,8 @@ def sums_ctes(dialect: str, name: str, relevant: str, lo: str, hi: str) -> str:
 )"""
 
 
-def carried_relevant(dialect: str, rollup_day: str, hi: str, camera_range: bool = False) -> str:
-    """The spans that can add time to a window [lo, :hi) with :{rollup_day} <= lo, given the
-    rollup rows at :{rollup_day}: the span each row says was in force at that midnight (as a
-    span starting there, id 0, so it sorts before any real span starting there), and every span
-    starting in [:{rollup_day}, :hi). (Cameras without a row there get wrong sums: callers keep
-    only cameras that have one.) ``camera_range``: only camera ids in [:c0, :c1).
-
-    The carried span's end is the one stored when the row was built. That is exact because
-    state intervals change only through :mod:`collector.store`: an open interval is closed at
-    the start of its successor, inserted in the same transaction (so the next span's start cuts
-    it where its new end would), and any write into the past deletes the rows after it.
-    """
-    rng_r = " AND r.camera_id >= :c0 AND r.camera_id < :c1" if camera_range else ""
-    rng_i = " AND i.camera_id >= :c0 AND i.camera_id < :c1" if camera_range else ""
-    return f"""
-    SELECT 0 AS id, r.camera_id, r.carry_state AS state, {ts_param(dialect, rollup_day)} AS start, r.carry_end AS "end"
-    FROM camera_rollups r WHERE r.day = :{rollup_day} AND r.carry_state IS NOT NULL{rng_r}
-    UNION ALL
-    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
-    WHERE i.start >= :{rollup_day} AND i.start < :{hi}{rng_i}"""
-
-
 # One big sort and window per query: no JIT (it compiles for ~1 s), sort in memory.
 PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '512MB'", "SET LOCAL max_parallel_workers_per_gather = 0",
                "SET LOCAL random_page_cost = 1.1")
 
-__all__ = ["PG_SETTINGS", "bound", "carried_relevant", "sqlite_us", "sums_ctes", "ts_param", "window_params"]
+__all__ = ["PG_SETTINGS", "bound", "sqlite_us", "sums_ctes", "ts_param", "window_params"]

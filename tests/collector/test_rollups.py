@@ -40,23 +40,24 @@ PERIODS = (
 def test_plan_table() -> None:
     days = [T0 + k * DAY for k in range(0, 5)]  # midnights 0..4 built
     cases = [
-        # lo, hi -> (d1, d2) or None
+        # lo, hi -> (a, b): the rows at the last built midnights at or before lo and hi
         (T0, T0 + 4 * DAY, (T0, T0 + 4 * DAY)),
-        (T0 + H, T0 + 3 * DAY + H, (T0 + DAY, T0 + 3 * DAY)),
-        (T0 - H, T0 + 3 * DAY, None),  # the head needs the midnight before d1
-        (T0 + 2 * H, T0 + 20 * DAY, (T0 + DAY, T0 + 4 * DAY)),  # tail from the last built day
-        (T0 + H, T0 + 2 * H, None),  # no midnight inside
-        (T0 + 6 * DAY, T0 + 7 * DAY, None),
+        (T0 + H, T0 + 3 * DAY + H, (T0, T0 + 3 * DAY)),
+        (T0 - H, T0 + 3 * DAY, None),  # no built midnight at or before lo
+        (T0 + 2 * H, T0 + 20 * DAY, (T0, T0 + 4 * DAY)),  # tail from the last built day
+        (T0 + H, T0 + 2 * H, (T0, T0)),  # inside one day: both edges from midnight 0
+        (T0 + 6 * DAY, T0 + 7 * DAY, None),  # the nearest row is 2 days before lo
         (T0 + DAY, T0 + DAY, (T0 + DAY, T0 + DAY)),
     ]
     for lo, hi, want in cases:
         plan = make_plan(days, lo, hi)
-        assert (None if plan is None else (plan.d1, plan.d2)) == want, (lo, hi)
+        assert (None if plan is None else (plan.a, plan.b)) == want, (lo, hi)
     plan = make_plan(days, T0 + H, T0 + 3 * DAY + H)
-    assert plan is not None and plan.head and plan.tail and plan.d0 == T0
-    assert plan.days() == (T0, T0 + DAY, T0 + 3 * DAY)
-    gap = [d for d in days if d != T0 + DAY]  # midnight 1 missing: [H, ...) cannot use 2 (head > 1 day)
-    assert make_plan(gap, T0 + H, T0 + 4 * DAY) is None
+    assert plan is not None and plan.head and plan.tail and plan.days() == (T0, T0 + 3 * DAY)
+    plan = make_plan(days, T0 + DAY, T0 + 3 * DAY)
+    assert plan is not None and not plan.head and not plan.tail
+    gap = [d for d in days if d != T0 + DAY]  # midnight 1 missing: lo at 1 + H is more than a day after 0
+    assert make_plan(gap, T0 + DAY + H, T0 + 4 * DAY) is None
 
 
 def test_midnight() -> None:
