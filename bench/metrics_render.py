@@ -34,7 +34,7 @@ from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 
 from collector.camera_state import State, Status  # noqa: E402
 from collector.metrics import CamwatchCollector, RegionFigures, render_text  # noqa: E402
-from collector.scheduler import Scheduler, SchedulerConfig  # noqa: E402
+from collector.scheduler import Scheduler, SchedulerConfig, settle_gc  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage  # noqa: E402
@@ -43,7 +43,7 @@ from probes.ladder import LadderResult  # noqa: E402
 from inventory.synthetic import sim_address  # noqa: E402
 
 GOAL_S = 1.0
-FREEZE = False
+SETTLE = True
 CAUSES = (Cause.UNREACHABLE, Cause.TIMEOUT, Cause.REFUSED, Cause.AUTH_FAILED, Cause.UPSTREAM_DOWN)
 TOWNS = ("城关镇", "东风镇", "新华乡", "红旗镇", "太平乡", "永安镇", "和平乡", "长青镇", "丰收乡", "建设镇")
 POINTS = ("村口", "十字路口", "村委会", "学校门口", "池塘", "广场", "桥头", "卫生室")
@@ -51,13 +51,16 @@ POINTS = ("村口", "十字路口", "村委会", "学校门口", "池塘", "广�
 
 def cameras(n: int) -> list[MonitoredCamera]:
     out = []
+    shared: dict[str, RegionLabels] = {}
     per_village = 48
     per_township = 19 * per_village
     for i in range(1, n + 1):
         t, v = 101 + (i - 1) // per_township, 201 + ((i - 1) % per_township) // per_village
         t_code, v_code = f"130123{t:03d}000", f"130123{t:03d}{v:03d}"
-        labels = RegionLabels(v_code, f"{'东西南北前后'[v % 6]}{'王李张刘陈'[t % 5]}庄{v}", t_code, f"{TOWNS[t % 10]}{t}",
-                              "130123000000", "示范县")
+        labels = shared.get(v_code)
+        if labels is None:  # one per village, as inventory.lookup.load_monitored shares them
+            labels = shared[v_code] = RegionLabels(v_code, f"{'东西南北前后'[v % 6]}{'王李张刘陈'[t % 5]}庄{v}", t_code,
+                                                   f"{TOWNS[t % 10]}{t}", "130123000000", "示范县")
         point = POINTS[i % len(POINTS)]
         out.append(MonitoredCamera(
             i, f"{labels.village_name}{point}{i}", i, ProbeTarget(sim_address(i - 1), 8554, "/Streaming/Channels/101", 8000, "admin", "x", i),
@@ -128,9 +131,10 @@ async def main(n: int, scrapes: int, share: float) -> bool:
     sched.last_sweep_s = 59.2
     figures = region_figures(cams, rnd)
     collector = CamwatchCollector(sched, regions=lambda: figures)
-    gc.collect()
-    if FREEZE:
-        gc.freeze()  # as a long-running collector would after loading its inventory
+    if SETTLE:
+        settle_gc()  # as `camwatch run` does once its inventory is loaded (gc.freeze + thresholds)
+    else:
+        gc.collect()
 
     t0 = time.perf_counter()
     text = render_text(collector)
@@ -165,10 +169,10 @@ def run() -> int:
     p.add_argument("--cameras", type=int, default=100_000)
     p.add_argument("--scrapes", type=int, default=5)
     p.add_argument("--changed", type=float, default=0.25)
-    p.add_argument("--gc-freeze", action="store_true", help="gc.freeze() after setup (not done by camwatch today)")
+    p.add_argument("--no-settle-gc", action="store_true", help="skip the collector's settle_gc() (gc.freeze) after setup")
     a = p.parse_args()
-    global FREEZE
-    FREEZE = a.gc_freeze
+    global SETTLE
+    SETTLE = not a.no_settle_gc
     if not 1 <= a.cameras <= 1_000_000 or not 1 <= a.scrapes <= 50 or not 0 <= a.changed <= 1:
         p.error("need 1 <= cameras <= 1e6, 1 <= scrapes <= 50, 0 <= changed <= 1")
     return 0 if asyncio.run(main(a.cameras, a.scrapes, a.changed)) else 1

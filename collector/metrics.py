@@ -7,6 +7,7 @@ I/O in ``collect()``. The registry is passed in by the entry point.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -16,7 +17,9 @@ from prometheus_client.registry import Collector
 
 from collector.camera_state import State
 from collector.scheduler import CameraSlot, Histogram
-from inventory.lookup import MonitoredCamera
+from inventory.lookup import MonitoredCamera, RegionLabels
+from probes.kept import KeptResult
+from probes.kept import packer
 
 DEFAULT_TARGET = 0.95
 CAMERA_LABELS = ("camera", "camera_name", "village", "village_name", "township", "township_name", "county", "county_name")
@@ -72,28 +75,57 @@ _STATUS_INDEX = {State(s): i for i, s in enumerate(STATUSES)}
 
 def region_counts(slots: Mapping[int, CameraSlot]) -> tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], str]]:
     """Cameras by status per village, township and county (one dict operation per camera)."""
-    from collections import Counter
+    # counted by the labels object's identity (one per village, shared by its cameras): hashing
+    # the dataclass itself costs a Python call per camera
+    excluded = State.EXCLUDED
+    labels: dict[int, RegionLabels] = {}
+    per_village = Counter((id(labels.setdefault(id(slot.cam.labels), slot.cam.labels)),
+                           excluded if slot.excluded else slot.status.state) for slot in slots.values())
+    return roll_up(per_village, labels)
 
-    per_village = Counter((slot.cam.labels, slot.shown) for slot in slots.values())
-    parents: dict[str, tuple[str, str, str, str, str]] = {}
-    by_village: Counter[tuple[str, State]] = Counter()
-    for (lb, state), n in per_village.items():
-        by_village[(lb.village, state)] += n
-        if lb.village not in parents:
-            parents[lb.village] = (lb.village_name, lb.township, lb.township_name, lb.county, lb.county_name)
-    per_village = by_village  # type: ignore[assignment]
+
+def roll_up(per_village: Mapping[tuple[int, State], int], labels: Mapping[int, RegionLabels]
+            ) -> tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], str]]:
+    """Counts per (labels object id, status) summed per village, township and county, with names."""
     counts: dict[tuple[str, str], list[int]] = {}
     names: dict[tuple[str, str], str] = {}
-    for (village, state), n in per_village.items():
-        v_name, township, t_name, county, c_name = parents[village]
+    for (lb_id, state), n in per_village.items():
+        if not n:
+            continue
+        lb = labels[lb_id]
         i = _STATUS_INDEX[state]
-        for key, name in ((("village", village), v_name), (("township", township), t_name), (("county", county), c_name)):
+        for key, name in ((("village", lb.village), lb.village_name), (("township", lb.township), lb.township_name),
+                          (("county", lb.county), lb.county_name)):
             c = counts.get(key)
             if c is None:
                 c = counts[key] = [0] * len(STATUSES)
                 names[key] = name
             c[i] += n
     return counts, names
+
+
+class _LiveCounts:
+    """Cameras per (village labels, status), kept up to date by the fast renderer as it remakes a
+    camera's lines: a scrape costs one dict update per camera whose status changed."""
+
+    __slots__ = ("per_village", "labels")
+
+    def __init__(self) -> None:
+        self.per_village: Counter[tuple[int, State]] = Counter()
+        self.labels: dict[int, RegionLabels] = {}
+
+    def add(self, cam: MonitoredCamera, state: State, n: int) -> None:
+        lb = cam.labels
+        key = (id(lb), state)
+        self.labels.setdefault(key[0], lb)  # held here, so its id cannot be reused while counted
+        left = self.per_village[key] + n
+        if left:
+            self.per_village[key] = left
+        else:
+            del self.per_village[key]
+            if len(self.labels) > 2 * len(self.per_village) + 64:  # labels replaced by reloads
+                used = {k[0] for k in self.per_village}
+                self.labels = {k: v for k, v in self.labels.items() if k in used}
 
 
 def _online_ratio(c: list[int]) -> float | None:
@@ -110,7 +142,8 @@ class CamwatchCollector(Collector):
         self.pending_writes = pending_writes
         self.counters = counters or SelfCounters()
         # per-camera rendered lines for the fast /metrics path, kept until the slot changes
-        self.fragment_cache: dict[int, tuple[object, object, object, object, object, tuple[bytes, ...]]] = {}
+        self.fragment_cache: dict[int, _Entry] = {}
+        self.live_counts = _LiveCounts()  # region counts of the cameras in fragment_cache
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # families are dynamic; no eager collect at registration
@@ -227,75 +260,105 @@ def _num(v: float) -> bytes:
 _STAGE_SUFFIX: dict[str, bytes] = {}
 
 
-def _fragments(slot: CameraSlot) -> tuple[bytes, ...]:
-    """One camera's lines of each per-camera family (cached until the slot changes)."""
-    lb = _camera_labels(slot.cam)
-    st = slot.status
-    up = cause = video = since = clock = b""
-    if slot.excluded:
-        pass
-    elif st.state.up:
-        up = b"camwatch_camera_up{" + lb + b"} 1.0\n"
-    elif st.state is State.OFFLINE:
-        up = b"camwatch_camera_up{" + lb + b"} 0.0\n"
-        if st.cause is not None:
-            suffix = _CAUSE_SUFFIX.get(st.cause.value)
-            if suffix is None:
-                suffix = _CAUSE_SUFFIX.setdefault(st.cause.value, f',cause="{st.cause.value}"}} 1.0\n'.encode())
-            cause = b"camwatch_camera_offline_cause{" + lb + suffix
-    if slot.video_ok is not None:
-        video = b"camwatch_camera_video_ok{" + lb + (b"} 1.0\n" if slot.video_ok else b"} 0.0\n")
-    if st.since is not None:
-        since = b"camwatch_camera_state_since_timestamp_seconds{" + lb + b"} " + _num(st.since.timestamp()) + b"\n"
-    dur_parts: list[bytes] = []
-    last = slot.last
-    if last is not None:
-        if last.clock_offset_s is not None:
-            clock = b"camwatch_camera_clock_offset_seconds{" + lb + b"} " + _num(last.clock_offset_s) + b"\n"
-        for stage, seconds in last.stage_durations():
-            suffix = _STAGE_SUFFIX.get(stage.value)
-            if suffix is None:
-                suffix = _STAGE_SUFFIX.setdefault(stage.value, f',stage="{stage.value}"}} '.encode())
-            dur_parts += (b"camwatch_camera_probe_duration_seconds{", lb, suffix, _num(seconds), b"\n")
-    loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(LOCATION_LABELS, location_label_values(slot.cam), strict=True)).encode()
-    loc = b"camwatch_camera_location{" + lb + b"," + loc_lb + b"} 1.0\n"
-    return (up, video, cause, clock, since, b"".join(dur_parts), loc)
+def _stage_suffix(stage: str) -> bytes:
+    suffix = _STAGE_SUFFIX.get(stage)
+    if suffix is None:
+        suffix = _STAGE_SUFFIX.setdefault(stage, f',stage="{stage}"}} '.encode())
+    return suffix
+
+
+def _cause_suffix(cause: str) -> bytes:
+    suffix = _CAUSE_SUFFIX.get(cause)
+    if suffix is None:
+        suffix = _CAUSE_SUFFIX.setdefault(cause, f',cause="{cause}"}} 1.0\n'.encode())
+    return suffix
+
+
+# A camera's cache entry: what its lines were made from, its lines of each per-camera family
+# (up, video, cause, clock, since, durations, location) and its formatted label set.
+_Entry = tuple[object, object, object, object, object, tuple[bytes, ...], bytes]
+
+
+def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
+    """A camera's lines, remade only for the parts that changed: most scrapes see a new probe
+    result (clock offset, stage durations) and nothing else."""
+    cam, st, last, video_ok, excluded = slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded
+    same_cam = old is not None and old[0] is cam
+    if same_cam:
+        lb, prev = old[6], old[5]  # type: ignore[index]
+        loc = prev[6]
+    else:
+        lb = _camera_labels(cam)
+        loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(LOCATION_LABELS, location_label_values(cam), strict=True))
+        loc = b"camwatch_camera_location{" + lb + b"," + loc_lb.encode() + b"} 1.0\n"
+    if same_cam and old[1] is st and old[4] is excluded:  # type: ignore[index]
+        up, cause, since = prev[0], prev[2], prev[4]
+    else:
+        up = cause = since = b""
+        if excluded:
+            pass
+        elif st.state.up:
+            up = b"camwatch_camera_up{" + lb + b"} 1.0\n"
+        elif st.state is State.OFFLINE:
+            up = b"camwatch_camera_up{" + lb + b"} 0.0\n"
+            if st.cause is not None:
+                cause = b"camwatch_camera_offline_cause{" + lb + _cause_suffix(st.cause.value)
+        if st.since is not None:
+            since = b"camwatch_camera_state_since_timestamp_seconds{" + lb + b"} " + _num(st.since.timestamp()) + b"\n"
+    if same_cam and old[3] is video_ok:  # type: ignore[index]
+        video = prev[1]
+    else:
+        video = b"" if video_ok is None else b"camwatch_camera_video_ok{" + lb + (b"} 1.0\n" if video_ok else b"} 0.0\n")
+    if same_cam and old[2] is last:  # type: ignore[index]
+        clock, durations = prev[3], prev[5]
+    else:
+        clock = durations = b""
+        if last is not None:
+            if last.clock_offset_s is not None:
+                clock = b"camwatch_camera_clock_offset_seconds{" + lb + b"} " + _num(last.clock_offset_s) + b"\n"
+            head = b"camwatch_camera_probe_duration_seconds{" + lb
+            if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
+                outline = last.outline
+                durations = b"".join([head + _stage_suffix(o[0].value) + repr(round(d, 6)).encode() + b"\n"
+                                      for o, d in zip(outline, packer(len(outline)).unpack(last.durations))])
+            else:
+                durations = b"".join([head + _stage_suffix(stage.value) + _num(seconds) + b"\n"
+                                      for stage, seconds in last.stage_durations()])
+    return (cam, st, last, video_ok, excluded, (up, video, cause, clock, since, durations, loc), lb)
+
+
+def _shown(entry: _Entry) -> State:
+    return State.EXCLUDED if entry[4] else entry[1].state  # type: ignore[attr-defined]
+
+
 _CAUSE_SUFFIX: dict[str, bytes] = {}
+_NO_LINES: tuple[tuple[bytes, ...], ...] = ((),) * 7
 
 
 def render_text(collector: CamwatchCollector) -> bytes:
     """The exposition text of everything ``collector.collect()`` yields, fast for the per-camera part."""
     src = collector.source
-    up: list[bytes] = []
-    video: list[bytes] = []
-    cause: list[bytes] = []
-    clock: list[bytes] = []
-    since: list[bytes] = []
-    dur: list[bytes] = []
-    loc: list[bytes] = []
     cache = collector.fragment_cache
+    get = cache.get
+    lines: list[tuple[bytes, ...]] = []
+    add = lines.append
+    live = collector.live_counts
     for cid, slot in src.slots.items():
-        hit = cache.get(cid)
-        if (hit is None or hit[0] is not slot.cam or hit[1] is not slot.status or hit[2] is not slot.last
+        hit = get(cid)
+        if (hit is None or hit[2] is not slot.last or hit[1] is not slot.status or hit[0] is not slot.cam
                 or hit[3] is not slot.video_ok or hit[4] is not slot.excluded):
-            hit = cache[cid] = (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded, _fragments(slot))
-        f = hit[5]
-        if f[0]:
-            up.append(f[0])
-        if f[1]:
-            video.append(f[1])
-        if f[2]:
-            cause.append(f[2])
-        if f[3]:
-            clock.append(f[3])
-        if f[4]:
-            since.append(f[4])
-        if f[5]:
-            dur.append(f[5])
-        loc.append(f[6])
-    if len(cache) > 2 * len(src.slots) + 1000:
+            new = cache[cid] = _entry(slot, hit)
+            if hit is None or hit[1] is not new[1] or hit[4] is not new[4] or hit[0] is not new[0]:
+                if hit is not None:
+                    live.add(hit[0], _shown(hit), -1)  # type: ignore[arg-type]
+                live.add(slot.cam, _shown(new), 1)
+            hit = new
+        add(hit[5])
+    if len(cache) > len(src.slots):  # cameras gone from the inventory
         for cid in [c for c in cache if c not in src.slots]:
-            del cache[cid]
+            gone = cache.pop(cid)
+            live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
+    up, video, cause, clock, since, dur, loc = zip(*lines, strict=True) if lines else _NO_LINES
     parts: list[bytes] = []
     heads = (
         ("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", up),
@@ -306,9 +369,9 @@ def render_text(collector: CamwatchCollector) -> bytes:
         ("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", dur),
         ("camwatch_camera_location", LOCATION_DOC, loc),
     )
-    for name, doc, lines in heads:
+    for name, doc, family in heads:
         parts.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n".encode())
-        parts.append(b"".join(lines))
+        parts.append(b"".join(family))
     parts.append(_render_regions(collector))
     from prometheus_client.exposition import generate_latest
     from prometheus_client.registry import CollectorRegistry
@@ -324,7 +387,8 @@ def render_text(collector: CamwatchCollector) -> bytes:
 
 def _render_regions(collector: CamwatchCollector) -> bytes:
     figures = collector.regions()
-    counts, names = region_counts(collector.source.slots)
+    live = collector.live_counts
+    counts, names = roll_up(live.per_village, live.labels)
     names = {**names, **figures.names}
     label: dict[tuple[str, str], str] = {}
 

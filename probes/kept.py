@@ -30,7 +30,8 @@ def _clock_detail(offset: float) -> str:
     return f"clock offset {offset:+.3f} s"
 
 
-def _packer(n: int) -> struct.Struct:
+def packer(n: int) -> struct.Struct:
+    """The struct of n float32 stage durations (KeptResult.durations)."""
     p = _PACKERS.get(n)
     if p is None:
         p = _PACKERS[n] = struct.Struct(f"<{n}f")
@@ -53,7 +54,7 @@ class KeptResult:
 
     def _seconds(self) -> tuple[float, ...]:
         # float32 keeps ~7 digits: rounded to the microsecond, as measured
-        return tuple(round(d, 6) for d in _packer(len(self.outline)).unpack(self.durations))
+        return tuple(round(d, 6) for d in packer(len(self.outline)).unpack(self.durations))
 
     def stage_durations(self) -> tuple[tuple[Stage, float], ...]:
         return tuple((o[0], d) for o, d in zip(self.outline, self._seconds(), strict=True))
@@ -90,6 +91,6 @@ def kept(result: LadderResult) -> KeptResult:
         if len(_OUTLINES) < MAX_OUTLINES:
             _OUTLINES[outline] = outline
         shared = outline
-    durations = _packer(len(outline)).pack(*(r.duration_s for r in result.stages))
+    durations = packer(len(outline)).pack(*(r.duration_s for r in result.stages))
     warnings = tuple(intern(w) for w in result.warnings) if result.warnings else ()
     return KeptResult(result.state, result.cause, clock, warnings, shared, durations)

@@ -65,6 +65,43 @@ def test_fast_renderer_matches_collector() -> None:
     assert render_text(c) == render_text(c)  # cached path gives the same bytes
 
 
+def test_fast_renderer_follows_changes() -> None:
+    """Its cached lines and live region counts follow new results, transitions, exclusions and
+    inventory changes (cameras added, removed, moved to another village) scrape after scrape."""
+    s = _scheduler()
+    c = CamwatchCollector(s)
+
+    def check(tag: str) -> None:
+        reg = CollectorRegistry()
+        reg.register(CamwatchCollector(s))
+        assert _samples(render_text(c).decode()) == _samples(generate_latest(reg).decode()), tag
+
+    check("first")
+    stages = (ProbeResult(Stage.REACH, True, 0.002), ProbeResult(Stage.RTSP, True, 0.5))
+    s.slots[1].last = LadderResult("online", None, stages, -3.5)
+    check("new result")
+    s.slots[2].status = Status(State.ONLINE, None, NOW + dt.timedelta(minutes=1))
+    s.slots[5].status = Status(State.OFFLINE, Cause.TIMEOUT, NOW + dt.timedelta(minutes=1))
+    check("transitions")
+    s.slots[1].excluded = True
+    check("excluded")
+    s.slots[1].excluded = False
+    s.slots[3].video_ok = None
+    check("back, video unknown")
+
+    async def reshape() -> None:
+        moved = RegionLabels("130123101203", "南关村", "130123101000", "城关镇", "130123000000", "示范县")
+        kept = [slot.cam for cid, slot in s.slots.items() if cid not in (2, 6)]
+        cams = [cam if cam.id != 3 else MonitoredCamera(3, "摄像机3", 3, ProbeTarget("127.0.0.1"), None, None,
+                                                        Lifecycle.ACTIVE, moved) for cam in kept]
+        cams.append(MonitoredCamera(9, "摄像机9", 9, ProbeTarget("127.0.0.1"), None, None, Lifecycle.ACTIVE, moved))
+        s.sync(cams, [])
+
+    asyncio.run(reshape())
+    check("removed 2 and 6, moved 3, added 9")
+    assert sum(c.live_counts.per_village.values()) == len(s.slots) == 5
+
+
 def test_contract_values() -> None:
     s = _scheduler()
     c = CamwatchCollector(s, pending_writes=lambda: 3)
