@@ -71,45 +71,34 @@ class _Acc:
         self.intact = self.degraded = self.down = 0
         self.x_intact = self.x_degraded = self.x_down = self.x_excluded = 0
 
-    def add_sql(self, cameras: int, intact: int, degraded: int, down: int) -> None:
+    def add(self, cameras: int, raw: tuple[int, int, int], applied: tuple[int, int, int], excluded: int = 0) -> None:
+        """Add cameras' (intact, degraded, down) microseconds without and with exclusions."""
         self.cameras += cameras
-        self.intact += intact
-        self.degraded += degraded
-        self.down += down
-        self.x_intact += intact
-        self.x_degraded += degraded
-        self.x_down += down
+        self.intact += raw[0]
+        self.degraded += raw[1]
+        self.down += raw[2]
+        self.x_intact += applied[0]
+        self.x_degraded += applied[1]
+        self.x_down += applied[2]
+        self.x_excluded += excluded
 
     def merge(self, o: _Acc) -> None:
-        self.cameras += o.cameras
-        self.intact += o.intact
-        self.degraded += o.degraded
-        self.down += o.down
-        self.x_intact += o.x_intact
-        self.x_degraded += o.x_degraded
-        self.x_down += o.x_down
-        self.x_excluded += o.x_excluded
+        self.add(o.cameras, (o.intact, o.degraded, o.down), (o.x_intact, o.x_degraded, o.x_down), o.x_excluded)
 
 
-def _us(t: CameraTime) -> tuple[int, int, int, int]:
-    """(intact, degraded, down, excluded) microseconds of a pure CameraTime."""
+def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
+    """((intact, degraded, down), excluded) microseconds of a pure CameraTime."""
     def us(v: object) -> int:
         return int(v.scaleb(6))  # type: ignore[attr-defined]
     intact = us(t.intact_s)
-    return intact, us(t.online_s) - intact, us(t.offline_s), us(t.excluded_s)
+    return (intact, us(t.online_s) - intact, us(t.offline_s)), us(t.excluded_s)
 
 
 def _add_pure(acc: _Acc, times: CameraTimes) -> None:
     """Add one camera that the grouped sums left out (no rollup rows), from its pure times."""
-    ri, rd, rdown, _ = _us(times.without_exclusions)
-    xi, xd, xdown, xex = _us(times.with_exclusions)
-    acc.intact += ri
-    acc.degraded += rd
-    acc.down += rdown
-    acc.x_intact += xi
-    acc.x_degraded += xd
-    acc.x_down += xdown
-    acc.x_excluded += xex
+    raw, _ = _us(times.without_exclusions)
+    applied, excluded = _us(times.with_exclusions)
+    acc.add(0, raw, applied, excluded)  # the camera is already counted by the grouped query
 
 
 _MICRO = Decimal("1E-6")
@@ -318,7 +307,8 @@ def _groups(rows: Iterable[tuple]) -> dict[GroupKey, _Acc]:  # type: ignore[type
         acc = groups.get(key)
         if acc is None:
             acc = groups[key] = _Acc()
-        acc.add_sql(int(cameras), int(intact), int(degraded), int(down))
+        sums = (int(intact), int(degraded), int(down))
+        acc.add(int(cameras), sums, sums)
     return groups
 
 

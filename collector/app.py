@@ -207,6 +207,12 @@ class App:
             "db_pending_writes": stats.pending,
             "db_error": stats.last_error,
             "started_at": self.started_at.isoformat() if self.started_at else None,
+            # a cache: long-period rates fall back to the intervals while it is behind or failing
+            "rollups": None if self.rollups is None else {
+                "built_until": self.rollups.built_until.isoformat() if self.rollups.built_until else None,
+                "last_run_at": self.rollups.last_run_at.isoformat() if self.rollups.last_run_at else None,
+                "error": self.rollups.error,
+            },
         }
         return web.json_response(body, status=200 if ok else 503)
 

@@ -219,6 +219,9 @@ class RollupTask:
         self.lag = lag
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
         self.last: RollupReport | None = None
+        self.last_run_at: dt.datetime | None = None
+        self.built_until: dt.datetime | None = None  # the last midnight built (rates read the rows up to it)
+        self.error: str | None = None
 
     async def run(self) -> None:
         while True:
@@ -226,12 +229,16 @@ class RollupTask:
                 report = await build_rollups(self.engine, self.clock(), lag=self.lag, lock=self.lock,
                                              progress=self._progress)
                 self.last = report
+                self.last_run_at = self.clock()
+                self.built_until = report.last_day
+                self.error = None
                 if report.days_built:
                     log.info("rollups: %d day(s) built, %d row(s), %.1f s", report.days_built, report.rows, report.seconds)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database may be away: rates fall back to intervals
-                log.warning("rollups not built: %s", f"{type(exc).__name__}: {exc}".splitlines()[0][:300])
+                self.error = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                log.warning("rollups not built: %s", self.error)
             await asyncio.sleep(self.every_s)
 
     @staticmethod

@@ -206,6 +206,7 @@ async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:
             if task.last is not None:
                 break
         assert task.last is not None and task.last.days_built > 10 and task.last.last_day == midnight(BUILD_NOW - H)
+        assert task.built_until == midnight(BUILD_NOW - H) and task.error is None and task.last_run_at == BUILD_NOW
         first = task.last
         now[0] = BUILD_NOW + DAY
         for _ in range(200):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -87,7 +88,10 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path) -> None:
             assert 'camwatch_region_coverage_ratio{level="township"' in text
             assert 'camwatch_region_target_ratio{level="county",region="130123000000",region_name="示范县"} 0.95' in text
             with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=5) as r:
-                assert b'"ok"' in r.read()
+                health = json.loads(r.read())
+            assert health["status"] == "ok" and health["cameras"] == 48
+            # the rollup task ran at start (no past midnight with intervals yet: nothing built)
+            assert health["rollups"]["last_run_at"] and health["rollups"]["error"] is None
             time.sleep(1.5)  # let a batch commit
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
