@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
@@ -274,6 +274,19 @@ def _cause_suffix(cause: str) -> bytes:
     return suffix
 
 
+# Stage outlines are shared by the kept results (probes.kept): their label suffixes, by identity.
+_OUTLINES: dict[int, tuple[object, tuple[bytes, ...]]] = {}
+
+
+def _outline_suffixes(outline: tuple[tuple[Any, ...], ...]) -> tuple[bytes, ...]:
+    hit = _OUTLINES.get(id(outline))
+    if hit is None or hit[0] is not outline:
+        if len(_OUTLINES) > 16_384:  # more outlines than probes.kept interns: stay bounded
+            _OUTLINES.clear()
+        hit = _OUTLINES[id(outline)] = (outline, tuple(_stage_suffix(o[0].value) for o in outline))
+    return hit[1]
+
+
 # A camera's cache entry: what its lines were made from, its lines of each per-camera family
 # (up, video, cause, clock, since, durations, location) and its formatted label set.
 _Entry = tuple[object, object, object, object, object, tuple[bytes, ...], bytes]
@@ -315,15 +328,16 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
         clock = durations = b""
         if last is not None:
             if last.clock_offset_s is not None:
-                clock = b"camwatch_camera_clock_offset_seconds{" + lb + b"} " + _num(last.clock_offset_s) + b"\n"
-            head = b"camwatch_camera_probe_duration_seconds{" + lb
+                clock = b"".join((b"camwatch_camera_clock_offset_seconds{", lb, b"} ", _num(last.clock_offset_s), b"\n"))
+            pieces: list[bytes] = []
             if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
                 outline = last.outline
-                durations = b"".join([head + _stage_suffix(o[0].value) + repr(round(d, 6)).encode() + b"\n"
-                                      for o, d in zip(outline, packer(len(outline)).unpack(last.durations))])
+                for suffix, d in zip(_outline_suffixes(outline), packer(len(outline)).unpack(last.durations)):
+                    pieces += (_DURATION_HEAD, lb, suffix, repr(round(d, 6)).encode(), b"\n")
             else:
-                durations = b"".join([head + _stage_suffix(stage.value) + _num(seconds) + b"\n"
-                                      for stage, seconds in last.stage_durations()])
+                for stage, seconds in last.stage_durations():
+                    pieces += (_DURATION_HEAD, lb, _stage_suffix(stage.value), _num(seconds), b"\n")
+            durations = b"".join(pieces)
     return (cam, st, last, video_ok, excluded, (up, video, cause, clock, since, durations, loc), lb)
 
 
@@ -332,7 +346,7 @@ def _shown(entry: _Entry) -> State:
 
 
 _CAUSE_SUFFIX: dict[str, bytes] = {}
-_NO_LINES: tuple[tuple[bytes, ...], ...] = ((),) * 7
+_DURATION_HEAD = b"camwatch_camera_probe_duration_seconds{"
 
 
 def render_text(collector: CamwatchCollector) -> bytes:
@@ -340,8 +354,8 @@ def render_text(collector: CamwatchCollector) -> bytes:
     src = collector.source
     cache = collector.fragment_cache
     get = cache.get
-    lines: list[tuple[bytes, ...]] = []
-    add = lines.append
+    flat: list[bytes] = []  # each camera's 7 family lines in a row; families are every 7th item
+    add = flat.extend
     live = collector.live_counts
     for cid, slot in src.slots.items():
         hit = get(cid)
@@ -358,7 +372,7 @@ def render_text(collector: CamwatchCollector) -> bytes:
         for cid in [c for c in cache if c not in src.slots]:
             gone = cache.pop(cid)
             live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
-    up, video, cause, clock, since, dur, loc = zip(*lines, strict=True) if lines else _NO_LINES
+    up, video, cause, clock, since, dur, loc = (flat[k::7] for k in range(7))  # strided copies: no per-item work
     parts: list[bytes] = []
     heads = (
         ("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", up),
@@ -369,9 +383,9 @@ def render_text(collector: CamwatchCollector) -> bytes:
         ("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", dur),
         ("camwatch_camera_location", LOCATION_DOC, loc),
     )
-    for name, doc, family in heads:
+    for name, doc, family in heads:  # one join of everything at the end: the text is copied once
         parts.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n".encode())
-        parts.append(b"".join(family))
+        parts += family
     parts.append(_render_regions(collector))
     from prometheus_client.exposition import generate_latest
     from prometheus_client.registry import CollectorRegistry
@@ -382,7 +396,8 @@ def render_text(collector: CamwatchCollector) -> bytes:
 
     reg = CollectorRegistry()
     reg.register(_Self())
-    return b"".join(parts) + generate_latest(reg)
+    parts.append(generate_latest(reg))
+    return b"".join(parts)
 
 
 def _render_regions(collector: CamwatchCollector) -> bytes:
