@@ -8,7 +8,7 @@ online, 2 % degraded, 4 % offline with a cause, 0.5 % unknown, 0.5 % excluded; e
 last fast-tier result (reach, RTSP, ONVIF stage durations, clock offset) and region figures
 (1 d / 30 d availability, coverage, targets) as the collector refreshes them.
 
-It times :func:`collector.metrics.render_text` cold (no cached fragments) and then warm over
+It times :func:`collector.metrics_text.render_text` cold (no cached fragments) and then warm over
 ``--scrapes`` scrapes, each after ``--changed`` of the slots got a new probe result (a 15 s
 scrape over a 60 s probe interval sees a quarter of the fleet re-probed; 1 % of those changed
 state too). The baseline is ``prometheus_client.generate_latest`` over the same collector.
@@ -33,7 +33,8 @@ sys.path.insert(0, str(ROOT))
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 
 from collector.camera_state import State, Status  # noqa: E402
-from collector.metrics import CamwatchCollector, RegionFigures, render_text  # noqa: E402
+from collector.metrics import CamwatchCollector, RegionFigures  # noqa: E402
+from collector.metrics_text import render_text  # noqa: E402
 from collector.scheduler import Scheduler, SchedulerConfig, settle_gc  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402

@@ -19,7 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.camera_state import Event
-from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters, render_text
+from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters
+from collector.metrics_text import render_text
 from collector.rollups import RollupTask
 from collector.scheduler import Scheduler, SchedulerConfig, settle_gc
 from collector.settings import Settings

@@ -9,7 +9,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.camera_state import State, Status
-from collector.metrics import CamwatchCollector, RegionFigures, render_text
+from collector.metrics import CamwatchCollector, RegionFigures
+from collector.metrics_text import render_text, text_state
 from collector.scheduler import Scheduler, SchedulerConfig
 from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
@@ -99,7 +100,7 @@ def test_fast_renderer_follows_changes() -> None:
 
     asyncio.run(reshape())
     check("removed 2 and 6, moved 3, added 9")
-    assert sum(c.live_counts.per_village.values()) == len(s.slots) == 5
+    assert sum(text_state(c).live.per_village.values()) == len(s.slots) == 5
 
 
 def test_contract_values() -> None:

@@ -18,7 +18,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.camera_state import State, Status
 from collector.cli import dashboards_cmd
-from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters, render_text
+from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters
+from collector.metrics_text import render_text
 from collector.scheduler import Scheduler, SchedulerConfig
 from dashboards import metrics
 from dashboards.build import DASHBOARDS, build_all, render, to_dict
