@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 from decimal import Decimal
 from collections.abc import Callable, Iterable, Mapping
+from typing import NamedTuple
 from dataclasses import dataclass
 
 from sqlalchemy import text
@@ -133,8 +134,8 @@ class GroupTimes:
     window_us: int
     groups: Mapping[GroupKey, _Acc]
 
-    def rows(self, level: Level | str) -> tuple[RateRow, ...]:
-        """Rate rows at a region or contractor level, equal to ``aggregate`` over the cameras."""
+    def _merged(self, level: Level | str) -> tuple[Level, list[tuple[str, _Acc]]]:
+        """The groups summed per key at ``level``, sorted by key."""
         lvl = Level(level)
         if lvl in (Level.CAMERA, Level.POINT):
             raise ValueError(f"{lvl} rows need per-camera times (sql_camera_times)")
@@ -150,7 +151,6 @@ class GroupTimes:
             else:
                 accs.append(acc)
         out = []
-        w = self.window_us
         for key in sorted(by_key):
             accs = by_key[key]
             if len(accs) == 1:
@@ -159,23 +159,52 @@ class GroupTimes:
                 a = _Acc()
                 for one in accs:
                     a.merge(one)
+            out.append((key, a))
+        return lvl, out
+
+    def rows(self, level: Level | str) -> tuple[RateRow, ...]:
+        """Rate rows at a region or contractor level, equal to ``aggregate`` over the cameras."""
+        lvl, merged = self._merged(level)
+        out = []
+        w = self.window_us
+        for key, a in merged:
+            ratios = _ratios(a)
             applied = _time(a.cameras, w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded)
-            untouched = (a.x_excluded == 0 and a.x_intact == a.intact and a.x_degraded == a.degraded
-                         and a.x_down == a.down)  # no exclusion in this group: one CameraTime serves both
-            raw = applied if untouched else _time(a.cameras, w, a.intact, a.degraded, a.down, 0)
-            x_up = a.x_intact + a.x_degraded
-            x_elig = x_up + a.x_down
-            x_ratio = _ratio(x_up, x_elig)
-            x_intact = _ratio(a.x_intact, x_elig)
-            if untouched:
-                ratio, intact = x_ratio, x_intact
-            else:
-                elig = a.intact + a.degraded + a.down
-                ratio, intact = _ratio(a.intact + a.degraded, elig), _ratio(a.intact, elig)
-            out.append(RateRow(level=lvl, key=key, cameras=a.cameras, time=applied, time_without_exclusions=raw,
-                               ratio=x_ratio, intact_ratio=x_intact, ratio_without_exclusions=ratio,
-                               intact_ratio_without_exclusions=intact))
+            raw = applied if _untouched(a) else _time(a.cameras, w, a.intact, a.degraded, a.down, 0)
+            out.append(RateRow(lvl, key, a.cameras, applied, raw, *ratios))
         return tuple(out)
+
+    def ratio_rows(self, level: Level | str) -> tuple[RatioRow, ...]:
+        """The same rows without the times (what a rate table shows): no Decimal seconds made."""
+        _, merged = self._merged(level)
+        return tuple(RatioRow(key, a.cameras, *_ratios(a)) for key, a in merged)
+
+
+class RatioRow(NamedTuple):
+    """A rate row's key, camera count and rounded ratios (as in :class:`RateRow`)."""
+
+    key: str
+    cameras: int
+    ratio: Decimal | None
+    intact_ratio: Decimal | None
+    ratio_without_exclusions: Decimal | None
+    intact_ratio_without_exclusions: Decimal | None
+
+
+def _untouched(a: _Acc) -> bool:
+    """No exclusion in this group: its times with and without exclusions are the same."""
+    return a.x_excluded == 0 and a.x_intact == a.intact and a.x_degraded == a.degraded and a.x_down == a.down
+
+
+def _ratios(a: _Acc) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
+    """(ratio, intact ratio) with exclusions applied, then without."""
+    x_up = a.x_intact + a.x_degraded
+    x_elig = x_up + a.x_down
+    x_ratio, x_intact = _ratio(x_up, x_elig), _ratio(a.x_intact, x_elig)
+    if _untouched(a):
+        return x_ratio, x_intact, x_ratio, x_intact
+    elig = a.intact + a.degraded + a.down
+    return x_ratio, x_intact, _ratio(a.intact + a.degraded, elig), _ratio(a.intact, elig)
 
 
 async def _grouped(engine: AsyncEngine, ctes: str, params: dict[str, object], where: str = "") -> list[tuple]:  # type: ignore[type-arg]
@@ -326,4 +355,4 @@ async def sql_rates(engine: AsyncEngine, level: Level | str, period: Period, now
     return (await sql_group_times(engine, period, now, exclusions=exclusions)).rows(lvl)
 
 
-__all__ = ["GroupTimes", "sql_group_times", "sql_rates"]
+__all__ = ["GroupTimes", "RatioRow", "sql_group_times", "sql_rates"]

@@ -5,12 +5,16 @@ print them, built from :mod:`collector.reports` (the CLI and the API must give t
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+
+if TYPE_CHECKING:
+    from collector.accounting_groups import RatioRow
 
 from collector.accounting import Level, Period, RateRow, RegionPath, compliant, target_for
 from collector.reports import (
@@ -62,7 +66,7 @@ def _target(data: AccountingData, level: Level, key: int | str) -> Decimal:
     return data.targets.default
 
 
-def rate_rows(data: AccountingData, q: RateQuery, time_rows: tuple[RateRow, ...] | None = None
+def rate_rows(data: AccountingData, q: RateQuery, time_rows: Sequence[RateRow | RatioRow] | None = None
               ) -> list[tuple[int | str, int | None, Decimal | None, Decimal | None]]:
     """(key, cameras, ratio, ratio without exclusions) per row, by the chosen method; the time
     and intact methods use ``time_rows`` when given (summed by the database), else the spans."""
@@ -80,7 +84,7 @@ def rate_rows(data: AccountingData, q: RateQuery, time_rows: tuple[RateRow, ...]
     return out
 
 
-def rate_table(data: AccountingData, q: RateQuery, time_rows: tuple[RateRow, ...] | None = None) -> dict[str, Any]:
+def rate_table(data: AccountingData, q: RateQuery, time_rows: Sequence[RateRow | RatioRow] | None = None) -> dict[str, Any]:
     rows = []
     for key, cameras, ratio, raw in rate_rows(data, q, time_rows):
         name = data.names.get(f"camera:{key}" if q.level is Level.CAMERA else str(key), "")
@@ -97,13 +101,15 @@ async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: 
     rollups when built, see :mod:`collector.accounting_groups`), snapshot rates from the spans."""
     if q.method is Method.SNAPSHOT:
         return rate_table(await load_accounting(engine, q.period, default_target=default_target), q)
-    from collector.accounting_groups import sql_rates
+    from collector.accounting_groups import sql_group_times, sql_rates
 
     per_camera = q.level in (Level.CAMERA, Level.POINT)
     data = await load_accounting(engine, q.period, default_target=default_target, spans=False, cameras=per_camera)
-    rows = await sql_rates(engine, q.level, q.period, q.now, exclusions=data.exclusions,
-                           cameras=data.cameras if per_camera else None)
-    return rate_table(data, q, rows)
+    if per_camera:
+        return rate_table(data, q, await sql_rates(engine, q.level, q.period, q.now, exclusions=data.exclusions,
+                                                   cameras=data.cameras))
+    groups = await sql_group_times(engine, q.period, q.now, exclusions=data.exclusions)
+    return rate_table(data, q, groups.ratio_rows(q.level))  # the table shows ratios only: no times made
 
 
 def coverage_table(data: AccountingData, level: CoverageLevel, period: Period | None, now: dt.datetime) -> dict[str, Any]:

@@ -159,7 +159,7 @@ async def test_rollups_equal_intervals_and_survive_late_writes(db_url: str) -> N
 async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
     """Region rows summed in the database (rollups + edges + exclusion corrections) equal the pure rows."""
     from collector.accounting import ExclusionSpan, Level, rates_by
-    from collector.accounting_groups import sql_rates
+    from collector.accounting_groups import sql_group_times, sql_rates
 
     url = await asyncio.to_thread(with_inventory, db_url)
     engine = create_engine(url)
@@ -183,6 +183,9 @@ async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
                     want = rates_by(level, cams, spans, excl, period, now)
                     got = await sql_rates(engine, level, period, now, exclusions=excl)
                     assert got == want, (built, level, period, now)
+                    light = (await sql_group_times(engine, period, now, exclusions=excl)).ratio_rows(level)
+                    assert [(r.key, r.cameras, r.ratio, r.intact_ratio, r.ratio_without_exclusions,
+                             r.intact_ratio_without_exclusions) for r in want] == [tuple(r) for r in light]
     finally:
         await engine.dispose()
 
