@@ -32,6 +32,7 @@ from collector.accounting import (
     camera_times,
     index_exclusions,
     round_us_ratio,
+    time_from_us,
     to_us,
 )
 from collector.accounting_rollups import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
@@ -102,29 +103,8 @@ def _add_pure(acc: _Acc, times: CameraTimes) -> None:
     acc.add(0, raw, applied, excluded)  # the camera is already counted by the grouped query
 
 
-_MICRO = Decimal("1E-6")
-
-
-def _sec(us: int) -> Decimal:
-    return Decimal(us) * _MICRO  # exact (an integer times 10^-6), as Decimal(us).scaleb(-6)
-
-
-def _time(cameras: int, window: int, intact: int, degraded: int, down: int, excluded: int) -> CameraTime:
-    up = intact + degraded
-    return CameraTime(online_s=_sec(up), intact_s=_sec(intact), eligible_s=_sec(up + down), excluded_s=_sec(excluded),
-                      unknown_s=_sec(cameras * window - up - down - excluded), offline_s=_sec(down))
-
-
 # where a level's key sits in a GroupKey
 _KEY_INDEX = {Level.VILLAGE: 0, Level.TOWNSHIP: 1, Level.COUNTY: 2, Level.CONTRACTOR: 3}
-_RATIO_UNIT = Decimal("1E-4")  # rates to 4 places (0.01 percentage points)
-
-
-def _ratio(num: int, den: int) -> Decimal | None:
-    """``round_us_ratio`` for the non-negative sums of a group (a product, not a scaleb: faster)."""
-    if den <= 0 or num < 0:
-        return round_us_ratio(num, den)
-    return Decimal((20_000 * num + den) // (2 * den)) * _RATIO_UNIT
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,8 +149,8 @@ class GroupTimes:
         w = self.window_us
         for key, a in merged:
             ratios = _ratios(a)
-            applied = _time(a.cameras, w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded)
-            raw = applied if _untouched(a) else _time(a.cameras, w, a.intact, a.degraded, a.down, 0)
+            applied = time_from_us(a.cameras * w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded)
+            raw = applied if _untouched(a) else time_from_us(a.cameras * w, a.intact, a.degraded, a.down)
             out.append(RateRow(lvl, key, a.cameras, applied, raw, *ratios))
         return tuple(out)
 
@@ -200,11 +180,11 @@ def _ratios(a: _Acc) -> tuple[Decimal | None, Decimal | None, Decimal | None, De
     """(ratio, intact ratio) with exclusions applied, then without."""
     x_up = a.x_intact + a.x_degraded
     x_elig = x_up + a.x_down
-    x_ratio, x_intact = _ratio(x_up, x_elig), _ratio(a.x_intact, x_elig)
+    x_ratio, x_intact = round_us_ratio(x_up, x_elig), round_us_ratio(a.x_intact, x_elig)
     if _untouched(a):
         return x_ratio, x_intact, x_ratio, x_intact
     elig = a.intact + a.degraded + a.down
-    return x_ratio, x_intact, _ratio(a.intact + a.degraded, elig), _ratio(a.intact, elig)
+    return x_ratio, x_intact, round_us_ratio(a.intact + a.degraded, elig), round_us_ratio(a.intact, elig)
 
 
 async def _grouped(engine: AsyncEngine, ctes: str, params: dict[str, object], where: str = "") -> list[tuple]:  # type: ignore[type-arg]

@@ -20,10 +20,10 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from collector.rollups import DAY
 from collector.sql_sums import bound, sqlite_us, ts_param, window_params
 from inventory.models import UTCDateTime
 
-DAY = dt.timedelta(days=1)
 # Below this share of cameras with rows, the plain interval query is cheaper than the fallbacks.
 MIN_COVERED_SHARE = 0.8
 

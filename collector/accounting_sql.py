@@ -23,14 +23,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from decimal import Decimal
 
 from sqlalchemy import Integer, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting import (
     CameraRef,
-    CameraTime,
     CameraTimes,
     ExclusionIndex,
     ExclusionSpan,
@@ -38,6 +36,7 @@ from collector.accounting import (
     StateSpan,
     camera_times,
     index_exclusions,
+    time_from_us,
     to_us,
 )
 from collector.accounting_rollups import MIN_COVERED_SHARE, RollupPlan, built_days, make_plan, missing_sql, per_camera_sql
@@ -79,16 +78,6 @@ _SUMS_SQLITE = ("WITH " + sums_ctes("sqlite", "s", _RELEVANT.format(filter_i="",
 _SUMS_PG = "WITH " + sums_ctes("postgresql", "s", _RELEVANT_PG, "lo", "hi") + "\nSELECT camera_id, intact, degraded, down FROM s"
 
 PG_PARTS = 2  # camera id ranges summed at once on their own connections (one per core here)
-
-
-def _sec(us: int) -> Decimal:
-    return Decimal(us).scaleb(-6)
-
-
-def _time(window: int, intact: int, degraded: int, down: int) -> CameraTime:
-    up = intact + degraded
-    return CameraTime(online_s=_sec(up), intact_s=_sec(intact), eligible_s=_sec(up + down),
-                      excluded_s=_sec(0), unknown_s=_sec(window - up - down), offline_s=_sec(down))
 
 
 _REFS = """
@@ -244,7 +233,7 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
         async with engine.connect() as conn:
             spans = await load_spans(conn, list(pure), lo_b, hi_b)
     window = hi_us - lo_us
-    empty = _time(window, 0, 0, 0)
+    empty = time_from_us(window, 0, 0, 0)
     empty_times = CameraTimes(empty, empty)
     sums = {cid: (int(a), int(b), int(c)) for cid, a, b, c in rows}
     out: dict[int, CameraTimes] = {}
@@ -253,7 +242,7 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
         if s is None:
             out[cam.camera_id] = empty_times
         else:
-            t = _time(window, *s)
+            t = time_from_us(window, *s)
             out[cam.camera_id] = CameraTimes(t, t)
     if pure:
         out.update(camera_times(pure.values(), spans, index, period, now))

@@ -173,7 +173,7 @@ class App:
             asyncio.create_task(self._reload_loop(), name="reload"),
             asyncio.create_task(self._figures_loop(), name="figures"),
         ]
-        self.rollups = RollupTask(self.engine, asyncio.Lock(), every_s=self.settings.collector.rollup_interval_s,
+        self.rollups = RollupTask(self.engine, every_s=self.settings.collector.rollup_interval_s,
                                   clock=self.clock)
         self._tasks.append(asyncio.create_task(self.rollups.run(), name="rollups"))
         if self.alerting is not None:

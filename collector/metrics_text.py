@@ -58,7 +58,6 @@ class _LiveCounts:
                 self.labels = {k: v for k, v in self.labels.items() if k in used}
 
 
-
 def _esc(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 

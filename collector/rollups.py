@@ -22,8 +22,8 @@ Rows are a cache of what the intervals say, never a second truth:
   writer's transaction: a late batch (the database was away), the restart recovery's unknown gap.
 * readers fall back to the intervals for every camera whose rows are missing.
 
-Building and invalidating exclude each other: one asyncio lock in the process, and on
-PostgreSQL a transaction-level advisory lock against other processes.
+Building and invalidating exclude each other: on PostgreSQL through a transaction-level
+advisory lock (any process), on SQLite through its single writer.
 """
 
 from __future__ import annotations
@@ -153,7 +153,6 @@ async def _marks(conn: AsyncConnection) -> dict[dt.datetime, int]:
 
 
 async def build_rollups(engine: AsyncEngine, now: dt.datetime, *, lag: dt.timedelta = DEFAULT_LAG,
-                        lock: asyncio.Lock | None = None,
                         progress: Callable[[dt.datetime, int], None] | None = None) -> RollupReport:
     """Add the missing rows of every midnight from the first interval's to ``now - lag``.
 
@@ -180,23 +179,17 @@ async def build_rollups(engine: AsyncEngine, now: dt.datetime, *, lag: dt.timede
             params: dict[str, object] = {"d0": bound(dialect, day - DAY), "d1": bound(dialect, day)}
             params.update(window_params(dialect, "d0", "d1", day - DAY, day))
             params.update(window_params(dialect, "first", "d1", first, day))
-            if lock is not None:
-                await lock.acquire()
-            try:
-                async with engine.begin() as conn:
-                    await lock_for_write(conn)
-                    if dialect == "postgresql":
-                        for setting in PG_SETTINGS:
-                            await conn.exec_driver_sql(setting)
-                    n = (await conn.execute(text(incremental), params)).rowcount or 0
-                    n += (await conn.execute(text(scratch), params)).rowcount or 0
-                    await conn.execute(text("DELETE FROM rollup_days WHERE day = :d1"), params)
-                    await conn.execute(text("INSERT INTO rollup_days (day, cameras, built_at) VALUES "
-                                            f"({ts_param(dialect, 'd1')}, :n, {ts_param(dialect, 'at')})"),
-                                       {"d1": params["d1"], "n": n_cameras, "at": bound(dialect, now)})
-            finally:
-                if lock is not None:
-                    lock.release()
+            async with engine.begin() as conn:
+                await lock_for_write(conn)
+                if dialect == "postgresql":
+                    for setting in PG_SETTINGS:
+                        await conn.exec_driver_sql(setting)
+                n = (await conn.execute(text(incremental), params)).rowcount or 0
+                n += (await conn.execute(text(scratch), params)).rowcount or 0
+                await conn.execute(text("DELETE FROM rollup_days WHERE day = :d1"), params)
+                await conn.execute(text("INSERT INTO rollup_days (day, cameras, built_at) VALUES "
+                                        f"({ts_param(dialect, 'd1')}, :n, {ts_param(dialect, 'at')})"),
+                                   {"d1": params["d1"], "n": n_cameras, "at": bound(dialect, now)})
             built += 1
             rows += n
             if progress is not None:
@@ -211,10 +204,9 @@ async def build_rollups(engine: AsyncEngine, now: dt.datetime, *, lag: dt.timede
 class RollupTask:
     """Keeps the rollups built in the collector: at start, then every ``every_s`` seconds."""
 
-    def __init__(self, engine: AsyncEngine, lock: asyncio.Lock, *, every_s: float = 600.0,
+    def __init__(self, engine: AsyncEngine, *, every_s: float = 600.0,
                  lag: dt.timedelta = DEFAULT_LAG, clock: Callable[[], dt.datetime] | None = None) -> None:
         self.engine = engine
-        self.lock = lock
         self.every_s = every_s
         self.lag = lag
         self.clock = clock or (lambda: dt.datetime.now(dt.UTC))
@@ -226,7 +218,7 @@ class RollupTask:
     async def run(self) -> None:
         while True:
             try:
-                report = await build_rollups(self.engine, self.clock(), lag=self.lag, lock=self.lock,
+                report = await build_rollups(self.engine, self.clock(), lag=self.lag,
                                              progress=self._progress)
                 self.last = report
                 self.last_run_at = self.clock()

@@ -25,6 +25,8 @@ from collector.accounting.model import (
     PointRef,
     StateSpan,
     exact_ratio,
+    time_from_us,
+    us_seconds,
 )
 from collector.accounting.rates import RateRow, aggregate, camera_availability, camera_times, rates_by
 from collector.accounting.rounding import percent, round_ratio, round_us_ratio
@@ -87,6 +89,8 @@ __all__ = [
     "rates_by",
     "round_ratio",
     "round_us_ratio",
+    "time_from_us",
+    "us_seconds",
     "snapshot_rates_by",
     "subtract",
     "target_for",

@@ -134,6 +134,20 @@ class CameraTime:
 
 ZERO = Decimal(0)
 ZERO_TIME = CameraTime(ZERO, ZERO, ZERO, ZERO, ZERO, ZERO)
+_MICRO = Decimal("1E-6")
+
+
+def us_seconds(us: int) -> Decimal:
+    """Integer microseconds as exact Decimal seconds (a product: faster than ``scaleb(-6)``, same value)."""
+    return Decimal(us) * _MICRO
+
+
+def time_from_us(window: int, intact: int, degraded: int, down: int, excluded: int = 0) -> CameraTime:
+    """A :class:`CameraTime` from integer microseconds; the rest of ``window`` is unknown."""
+    up = intact + degraded
+    return CameraTime(online_s=us_seconds(up), intact_s=us_seconds(intact), eligible_s=us_seconds(up + down),
+                      excluded_s=us_seconds(excluded), unknown_s=us_seconds(window - up - down - excluded),
+                      offline_s=us_seconds(down))
 
 
 @dataclass(frozen=True, slots=True)

@@ -27,26 +27,12 @@ from collector.accounting.model import (
     Period,
     StateSpan,
     level_key,
+    time_from_us,
 )
 from collector.accounting.rounding import round_ratio
 from collector.accounting.timeline import SpansByCamera, as_grouped, segments
 
 Exclusions = Iterable[ExclusionSpan] | ExclusionIndex
-
-
-def _sec(us: int) -> Decimal:
-    return Decimal(us).scaleb(-6)
-
-
-def _time(window: int, up: int, intact: int, down: int, excluded: int) -> CameraTime:
-    return CameraTime(
-        online_s=_sec(up),
-        intact_s=_sec(intact),
-        eligible_s=_sec(up + down),
-        excluded_s=_sec(excluded),
-        unknown_s=_sec(window - up - down - excluded),
-        offline_s=_sec(down),
-    )
 
 
 def _camera_times(
@@ -70,14 +56,14 @@ def _camera_times(
             down.append((s, e))
     window = hi - lo
     raw_intact, raw_degraded, raw_down = total_us(intact), total_us(degraded), total_us(down)
-    raw = _time(window, raw_intact + raw_degraded, raw_intact, raw_down, 0)
+    raw = time_from_us(window, raw_intact, raw_degraded, raw_down)
     excl = index.for_camera(camera, lo, hi)
     if not excl:
         return CameraTimes(raw, raw)
     ex_intact = total_us(subtract(intact, excl))
     ex_degraded = total_us(subtract(degraded, excl))
     ex_down = total_us(subtract(down, excl))
-    applied = _time(window, ex_intact + ex_degraded, ex_intact, ex_down, total_us(excl))
+    applied = time_from_us(window, ex_intact, ex_degraded, ex_down, total_us(excl))
     return CameraTimes(applied, raw)
 
 

@@ -8,6 +8,7 @@ from typing import overload
 
 PLACES = 4
 _SCALE = 10**PLACES
+_UNIT = Decimal(1).scaleb(-PLACES)
 
 
 @overload
@@ -41,7 +42,7 @@ def round_us_ratio(num: int, den: int) -> Decimal | None:
         return None
     if num < 0 or den < 0:
         return round_ratio(Fraction(num, den))
-    return Decimal((2 * num * _SCALE + den) // (2 * den)).scaleb(-PLACES)
+    return Decimal((2 * num * _SCALE + den) // (2 * den)) * _UNIT  # as scaleb(-PLACES), faster
 
 
 def percent(value: Decimal | None) -> Decimal | None:

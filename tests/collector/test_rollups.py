@@ -202,7 +202,7 @@ async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:
             cams = await load_camera_refs(conn)
         async with engine.begin() as conn:
             await conn.execute(insert(StateInterval), random_spans(random.Random(5), [c.camera_id for c in cams]))
-        task = RollupTask(engine, asyncio.Lock(), every_s=0.05, clock=lambda: now[0])
+        task = RollupTask(engine, every_s=0.05, clock=lambda: now[0])
         runner = asyncio.create_task(task.run())
         for _ in range(200):
             await asyncio.sleep(0.02)
