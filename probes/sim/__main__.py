@@ -18,6 +18,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--rtsp-port", type=int, default=8554)
     p.add_argument("--onvif-port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: auto)")
+    p.add_argument("--nice", type=int, default=0,
+                   help="lower the workers' CPU priority by this much (0-19), e.g. beside a prober on the same cores")
     p.add_argument("--username", default="admin")
     p.add_argument("--password", default="admin123", help="camera password (default admin123)")
     p.add_argument("--control-host", default="127.0.0.1")
@@ -46,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         fleet = Fleet(args.cameras, base_address=args.base_address, rtsp_port=args.rtsp_port,
-                      onvif_port=args.onvif_port, workers=args.workers, username=args.username,
+                      onvif_port=args.onvif_port, workers=args.workers, username=args.username, nice=args.nice,
                       password=args.password)
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

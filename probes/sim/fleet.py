@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import math
 import os
 import socket
@@ -53,7 +54,7 @@ class _WorkerHandle:
         self.lock = threading.Lock()
 
     @classmethod
-    def launch(cls, spec: WorkerSpec) -> _WorkerHandle:
+    def launch(cls, spec: WorkerSpec, nice: int = 0) -> _WorkerHandle:
         parent, child = socket.socketpair()
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, (_SOURCE_ROOT, env.get("PYTHONPATH"))))
@@ -64,6 +65,10 @@ class _WorkerHandle:
                 start_new_session=False)
         finally:
             child.close()
+        if nice:
+            # Relative to ours, lower only (no privilege needed); the worker is still starting.
+            with contextlib.suppress(OSError):
+                os.setpriority(os.PRIO_PROCESS, process.pid, min(19, os.getpriority(os.PRIO_PROCESS, 0) + nice))
         conn = Connection(parent.detach())
         conn.send(spec)
         return cls(spec, process, conn)
@@ -93,16 +98,21 @@ class Fleet:
     ``onvif_port``. Use as a context manager, or call :meth:`start` and :meth:`stop`.
     Every method is synchronous (call it via ``asyncio.to_thread`` from a loop, or use the
     ``a``-prefixed variants) and thread-safe.
+
+    ``nice`` (0-19) lowers the workers' CPU priority: when the fleet shares a machine's cores
+    with the prober under test, the stand-ins for remote cameras should not starve it.
     """
 
     def __init__(self, n: int, *, base_address: str = "127.20.0.1", rtsp_port: int = 8554,
                  onvif_port: int = 8000, workers: int | None = None,
                  default: Behaviour = _DEFAULT_BEHAVIOUR, username: str = "admin",
-                 password: str = "admin123", start_timeout_s: float = 120.0) -> None:
+                 password: str = "admin123", start_timeout_s: float = 120.0, nice: int = 0) -> None:
         if n < 1:
             raise ValueError("a fleet needs at least one camera")
         if rtsp_port == onvif_port:
             raise ValueError("rtsp_port and onvif_port must differ")
+        if not 0 <= nice <= 19:
+            raise ValueError("nice must be between 0 and 19")
         address_for(n - 1, base_address)  # raises when the range leaves 127.0.0.0/8
         if workers is None:
             workers = max(math.ceil(n / DEFAULT_CAMERAS_PER_WORKER), min(os.cpu_count() or 1, n))
@@ -120,6 +130,7 @@ class Fleet:
         self.username = username
         self._password = password
         self._start_timeout_s = start_timeout_s
+        self.nice = nice
         self._per_worker = per_worker
         self._worker_count = math.ceil(n / per_worker)
         self._workers: list[_WorkerHandle] = []
@@ -160,7 +171,7 @@ class Fleet:
             spec = WorkerSpec(first, min(self._per_worker, self.n - first), self.base_address,
                               self.rtsp_port, self.onvif_port, self.default, self.username,
                               self._password)
-            self._workers.append(_WorkerHandle.launch(spec))
+            self._workers.append(_WorkerHandle.launch(spec, self.nice))
         deadline = time.monotonic() + self._start_timeout_s
         errors: list[str] = []
         for handle in self._workers:

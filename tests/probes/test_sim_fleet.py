@@ -101,6 +101,19 @@ def test_cameras_spread_over_workers_and_stop_cleanly() -> None:
     assert _refused(cams[1].host, cams[1].rtsp_port)
 
 
+def test_workers_run_at_the_asked_nice_value() -> None:
+    with pytest.raises(ValueError, match="nice"):
+        Fleet(3, nice=20)
+    fleet = Fleet(4, base_address=BASE, workers=2, nice=7)
+    fleet.start()
+    try:
+        mine = os.getpriority(os.PRIO_PROCESS, 0)
+        assert [os.getpriority(os.PRIO_PROCESS, pid) for pid in fleet.worker_pids] == [min(19, mine + 7)] * 2
+        assert not _refused(fleet.camera(3).host, fleet.camera(3).rtsp_port)
+    finally:
+        fleet.stop()
+
+
 def test_a_taken_port_is_a_clear_error() -> None:
     host = address_for(1, BASE)
     with socket.socket() as blocker:
