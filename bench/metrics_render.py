@@ -109,7 +109,7 @@ def change(sched: Scheduler, share: float, rnd: random.Random, now: dt.datetime)
             state, cause = pick_state(rnd)
             slot.status = Status(state, cause, now)
         st = slot.status.state
-        slot.last = kept(probe_result(rnd, st if st is not State.UNKNOWN else State.ONLINE, slot.status.cause))
+        slot.last = kept(probe_result(rnd, st if st is not State.UNKNOWN else State.ONLINE, slot.status.cause), now)
 
 
 async def main(n: int, scrapes: int, share: float) -> bool:
@@ -122,8 +122,7 @@ async def main(n: int, scrapes: int, share: float) -> bool:
         state, cause = pick_state(rnd)
         slot.status = Status(state, cause, now - dt.timedelta(seconds=rnd.uniform(0, 30 * 86400)))
         if state is not State.UNKNOWN:
-            slot.last = kept(probe_result(rnd, state, cause))  # as the scheduler keeps it
-            slot.last_at = now
+            slot.last = kept(probe_result(rnd, state, cause), now)  # as the scheduler keeps it
             slot.video_ok = state is State.ONLINE
         slot.excluded = rnd.random() < 0.005
     for lo in (0.01, 0.05, 0.1, 0.5, 1.0, 2.0, 5.0):

@@ -31,7 +31,7 @@ from collector.metrics import (
 )
 from collector.scheduler import CameraSlot
 from inventory.lookup import MonitoredCamera, RegionLabels
-from probes.kept import KeptResult, packer
+from probes.kept import KeptResult
 
 
 class _LiveCounts:
@@ -149,7 +149,7 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
             pieces: list[bytes] = []
             if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
                 outline = last.outline
-                for suffix, d in zip(_outline_suffixes(outline), packer(len(outline)).unpack(last.durations)):
+                for suffix, d in zip(_outline_suffixes(outline), last.durations()):
                     pieces += (_DURATION_HEAD, lb, suffix, repr(round(d, 6)).encode(), b"\n")
             else:
                 for stage, seconds in last.stage_durations():

@@ -83,17 +83,20 @@ class CameraSlot:
     cam: MonitoredCamera
     status: Status
     planned: float  # loop time of the next regular (phase-aligned) fast-tier probe
-    due: float
     seq: int = 0
     running: bool = False
-    last: LadderResult | KeptResult | None = None  # the scheduler stores a KeptResult
-    last_at: dt.datetime | None = None
+    last: LadderResult | KeptResult | None = None  # the scheduler stores a KeptResult (with its time)
     video_due: float = 0.0
     video_running: bool = False
     video_ok: bool | None = None
     # An exclusion is in force: shown as excluded, but still probed and its real state stored,
     # so that reports can give the rate both with and without exclusions.
     excluded: bool = False
+
+    @property
+    def last_at(self) -> dt.datetime | None:
+        """When the last fast-tier probe started."""
+        return self.last.at if isinstance(self.last, KeptResult) else None
 
     @property
     def shown(self) -> State:
@@ -150,7 +153,7 @@ class Scheduler:
                 status = (initial or {}).get(cam.id, Status(State.UNKNOWN, None, wall))
                 phase = phase_of(cam.id, self.config.interval_s)
                 planned = now + ((phase - now) % self.config.interval_s)
-                slot = CameraSlot(cam, status, planned, planned)
+                slot = CameraSlot(cam, status, planned)
                 slot.video_due = now + phase_of(cam.id, self.config.video_interval_s)
                 self.slots[cam.id] = slot
                 self._push(slot, planned, "fast")
@@ -171,7 +174,6 @@ class Scheduler:
     def _push(self, slot: CameraSlot, due: float, kind: str) -> None:
         if kind == "fast":
             slot.seq += 1
-            slot.due = due
             token = slot.seq
         else:
             token = VIDEO
@@ -240,8 +242,7 @@ class Scheduler:
         for r in result.stages:
             key = (r.stage.value, "ok" if r.ok else "fail")
             self.probes_total[key] = self.probes_total.get(key, 0) + 1
-        slot.last = kept(result)
-        slot.last_at = at
+        slot.last = kept(result, at)
         outcome = Outcome(at, result.state != "offline", cause)
         was_up = slot.status.state.up
         new, events = step(slot.status, outcome, self.policy)

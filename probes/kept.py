@@ -2,15 +2,16 @@
 
 A collector holds one last result per camera for as long as it runs (100k cameras in one
 process, DESIGN §8), for the metrics and the API. :func:`kept` drops the stage payloads (the
-device record, VQD checks, SDP facts: read once by whoever ran the probe), packs the stage
-durations into one ``bytes`` and shares the rest: the outline of the stages (stage, verdict,
-cause, detail) is the same for a county's healthy cameras of one model, so one copy serves
-them all. An ONVIF stage's usual detail ("clock offset +0.003 s") is rebuilt from the offset,
+device record, VQD checks, SDP facts: read once by whoever ran the probe), packs its numbers
+(when, the clock offset, the stage durations) into one ``bytes`` and shares the rest: the
+outline of the stages (stage, verdict, cause, detail) is the same for a county's healthy
+cameras of one model, so one copy serves them all. An ONVIF stage's usual detail ("clock offset +0.003 s") is rebuilt from the offset,
 so it does not make each camera's outline unique.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 import sys
 from dataclasses import dataclass
@@ -31,30 +32,60 @@ def _clock_detail(offset: float) -> str:
 
 
 def packer(n: int) -> struct.Struct:
-    """The struct of n float32 stage durations (KeptResult.durations)."""
+    """The struct of a KeptResult's packed numbers: when (float64 POSIX seconds), the clock
+    offset (float64), then n float32 stage durations. NaN stands for None."""
     p = _PACKERS.get(n)
     if p is None:
-        p = _PACKERS[n] = struct.Struct(f"<{n}f")
+        p = _PACKERS[n] = struct.Struct(f"<2d{n}f")
     return p
+
+
+_NAN = float("nan")
+
+
+def _or_none(v: float) -> float | None:
+    return None if v != v else v  # NaN: not known
 
 
 @dataclass(frozen=True, slots=True)
 class KeptResult:
-    """A ladder result without payloads; reads like a :class:`~probes.ladder.LadderResult`."""
+    """A ladder result without payloads; reads like a :class:`~probes.ladder.LadderResult`.
+
+    Its numbers share one ``bytes`` (see :func:`packer`): a float object and a datetime per
+    camera cost more than the 16 bytes they take there.
+    """
 
     state: State
     cause: Cause | None
-    clock_offset_s: float | None
     warnings: tuple[str, ...]
     outline: Outline
-    durations: bytes  # float32 seconds per stage, in outline order
+    packed: bytes
 
-    device: Any = None  # never kept (see the module docstring)
-    video: Any = None
+    @property
+    def device(self) -> Any:
+        return None  # never kept (see the module docstring)
+
+    @property
+    def video(self) -> Any:
+        return None
+
+    @property
+    def clock_offset_s(self) -> float | None:
+        return _or_none(_HEAD.unpack_from(self.packed)[1])
+
+    @property
+    def at(self) -> dt.datetime | None:
+        """When the probe started (as given to :func:`kept`)."""
+        ts = _HEAD.unpack_from(self.packed)[0]
+        return None if ts != ts else dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+
+    def durations(self) -> tuple[float, ...]:
+        """The stage durations as stored (float32), in outline order."""
+        return packer(len(self.outline)).unpack(self.packed)[2:]
 
     def _seconds(self) -> tuple[float, ...]:
         # float32 keeps ~7 digits: rounded to the microsecond, as measured
-        return tuple(round(d, 6) for d in packer(len(self.outline)).unpack(self.durations))
+        return tuple(round(d, 6) for d in self.durations())
 
     def stage_durations(self) -> tuple[tuple[Stage, float], ...]:
         return tuple((o[0], d) for o, d in zip(self.outline, self._seconds(), strict=True))
@@ -62,9 +93,10 @@ class KeptResult:
     @property
     def stages(self) -> tuple[ProbeResult, ...]:
         out = []
+        offset = self.clock_offset_s
         for (stage, ok, cause, detail), d in zip(self.outline, self._seconds(), strict=True):
             if detail is None:
-                detail = _clock_detail(self.clock_offset_s or 0.0)
+                detail = _clock_detail(offset or 0.0)
             out.append(ProbeResult(stage, ok, d, cause, detail))
         return tuple(out)
 
@@ -73,8 +105,11 @@ class KeptResult:
         return sum(self._seconds())
 
 
-def kept(result: LadderResult) -> KeptResult:
-    """The compact, shared form of *result* (see the module docstring)."""
+_HEAD = struct.Struct("<2d")
+
+
+def kept(result: LadderResult, at: dt.datetime | None = None) -> KeptResult:
+    """The compact, shared form of *result*, probed at *at* (see the module docstring)."""
     intern = sys.intern
     clock = result.clock_offset_s
     rows = []
@@ -91,6 +126,7 @@ def kept(result: LadderResult) -> KeptResult:
         if len(_OUTLINES) < MAX_OUTLINES:
             _OUTLINES[outline] = outline
         shared = outline
-    durations = packer(len(outline)).pack(*(r.duration_s for r in result.stages))
+    packed = packer(len(outline)).pack(_NAN if at is None else at.timestamp(), _NAN if clock is None else clock,
+                                       *(r.duration_s for r in result.stages))
     warnings = tuple(intern(w) for w in result.warnings) if result.warnings else ()
-    return KeptResult(result.state, result.cause, clock, warnings, shared, durations)
+    return KeptResult(result.state, result.cause, warnings, shared, packed)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
+from probes.endpoints import EndpointTable
 from probes.onvif_http import ConnectionClosed, HttpConnection, HttpError, HttpReply
 from probes.onvif_soap import (
     GET_DEVICE_INFORMATION,
@@ -49,6 +50,7 @@ __all__ = ["DeviceIdentity", "OnvifInfo", "OnvifOptions", "OnvifState", "map_err
 
 @dataclass(slots=True)
 class _Memo:
+    port: int  # the ONVIF port (the table is keyed by host: see EndpointTable)
     time_needs_auth: bool = False
     text_password: bool = False  # PasswordText worked where PasswordDigest did not
     offset_s: float | None = None
@@ -61,15 +63,16 @@ class OnvifState:
     __slots__ = ("_memos", "_max")
 
     def __init__(self, max_cameras: int = 1_000_000) -> None:
-        self._memos: dict[tuple[str, int], _Memo] = {}
+        self._memos: EndpointTable[_Memo] = EndpointTable()
         self._max = max_cameras
 
     def memo(self, key: tuple[str, int]) -> _Memo:
         memo = self._memos.get(key)
         if memo is None:
             if len(self._memos) >= self._max:
-                self._memos.pop(next(iter(self._memos)))
-            memo = self._memos[key] = _Memo()
+                self._memos.drop_oldest()
+            memo = _Memo(key[1])
+            self._memos.put(key, memo)
         return memo
 
     def __len__(self) -> int:

@@ -22,9 +22,10 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 
+from probes.endpoints import CameraKey, EndpointTable
 from probes.rtsp_auth import Challenge
 
-CameraKey = tuple[str, int]
+__all__ = ["BackoffPolicy", "CameraKey", "RtspState", "credential_fingerprint"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +47,7 @@ class _Backoff:
 @dataclass(slots=True)
 class _AuthCache:
     challenge: Challenge
+    port: int  # the table is keyed by host (see EndpointTable)
     nc: int = 0
 
 
@@ -98,7 +100,7 @@ class RtspState:
     def __init__(self, backoff: BackoffPolicy | None = None, *, clock: object = None) -> None:
         self.backoff_policy = backoff or BackoffPolicy()
         self._fp_key = os.urandom(32)
-        self._auth: dict[CameraKey, _AuthCache] = {}
+        self._auth: EndpointTable[_AuthCache] = EndpointTable()
         self._backoff: dict[CameraKey, _Backoff] = {}
         self._busy: dict[CameraKey, deque[asyncio.Future[None]]] = {}
         self._needs_options: set[CameraKey] = set()
@@ -131,16 +133,18 @@ class RtspState:
         entry = self._auth.get(key)
         if entry is not None and entry.challenge.nonce == challenge.nonce and entry.challenge.scheme == challenge.scheme:
             return
-        self._auth[key] = _AuthCache(challenge)
+        self._auth.put(key, _AuthCache(challenge, key[1]))
 
     def next_nc(self, key: CameraKey) -> int:
         """The next nonce count (1, 2, ...) for the cached nonce of *key*."""
-        entry = self._auth[key]
+        entry = self._auth.get(key)
+        if entry is None:
+            raise KeyError(key)
         entry.nc += 1
         return entry.nc
 
     def forget_challenge(self, key: CameraKey) -> None:
-        self._auth.pop(key, None)
+        self._auth.pop(key)
 
     # -- OPTIONS before DESCRIBE -----------------------------------------------
     def needs_options(self, key: CameraKey) -> bool:
@@ -177,6 +181,6 @@ class RtspState:
 
     def forget(self, key: CameraKey) -> None:
         """Drop everything known about a camera (e.g. it was removed from the inventory)."""
-        self._auth.pop(key, None)
+        self._auth.pop(key)
         self._backoff.pop(key, None)
         self._needs_options.discard(key)

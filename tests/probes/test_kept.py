@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from probes.base import Cause, ProbeResult, Stage
@@ -30,6 +32,16 @@ def test_reads_like_the_result_without_payloads() -> None:
     assert k.stage_durations() == tuple((r.stage, r.duration_s) for r in k.stages)
     assert k.duration_s == pytest.approx(res.duration_s, abs=3e-6)
     assert repr(k.stage_durations()[0][1]) == "0.000483"  # short in /metrics
+    assert k.at is None
+
+
+def test_keeps_when_it_ran_and_an_unknown_clock() -> None:
+    at = dt.datetime(2026, 12, 2, 8, 15, 30, 123456, tzinfo=dt.UTC)
+    k = kept(conclude([ProbeResult(Stage.REACH, True, 0.001, None, "tcp 554 open"),
+                       ProbeResult(Stage.RTSP, True, 0.002, None, "H264")]), at)
+    assert k.at == at and k.clock_offset_s is None
+    assert k.durations() == pytest.approx((0.001, 0.002), rel=1e-6)
+    assert kept(healthy(0.0004, 0.002, 0.003, 86400.125), at).clock_offset_s == 86400.125
 
 
 def test_cameras_of_one_model_share_one_outline() -> None:
