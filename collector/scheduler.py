@@ -16,7 +16,7 @@ import datetime as dt
 import hashlib
 import heapq
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 
 from collector.camera_state import Changed, Event, Outcome, Policy, State, Status, next_delay, set_excluded, step
@@ -267,8 +267,8 @@ class Scheduler:
         slot.status = new
         self._emit(slot, new, events)
 
-    def _spawn(self, coro: Awaitable[None]) -> None:
-        task = asyncio.ensure_future(coro)
+    def _spawn(self, coro: Coroutine[None, None, None]) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._done)
 

@@ -137,7 +137,8 @@ async def run_stage(stage: Stage, fn: Prober, target: ProbeTarget, opts: Any, li
     A cancellation from anyone else propagates, as with ``asyncio.timeout``.
     """
     t0 = time.perf_counter()
-    task = asyncio.current_task()
+    loop = asyncio.get_running_loop()  # (once: on Python 3.11 each lookup is a getpid() call)
+    task = asyncio.current_task(loop)
     if task is None:  # not in a task (cannot cancel ourselves): the library way
         try:
             async with asyncio.timeout(limit):
@@ -146,7 +147,7 @@ async def run_stage(stage: Stage, fn: Prober, target: ProbeTarget, opts: Any, li
             return _timed_out(stage, t0, limit)
     before = task.cancelling()
     expiry = _Expiry(task)
-    handle = asyncio.get_running_loop().call_later(limit, expiry)
+    handle = loop.call_later(limit, expiry)
     try:
         result = await fn(target, opts)
     except asyncio.CancelledError:

@@ -88,7 +88,7 @@ class OnvifOptions:
     password_text_fallback: bool = True  # send PasswordText when the digest is refused
     max_reply_bytes: int = 256 * 1024
     user_agent: str = "camwatch"
-    io_timeout_s: float | None = 30.0  # backstop only; the ladder's stage timeout is shorter
+    io_timeout_s: float | None = None  # a backstop for callers without a stage timeout (the ladder has one)
     state: OnvifState = field(default_factory=OnvifState, compare=False, repr=False)
 
 
