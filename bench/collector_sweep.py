@@ -93,6 +93,26 @@ class RawLateness(Histogram):
         return [v for t, v in zip(self.at, self.values) if t0 <= t < t1]
 
 
+class GcClock:
+    """Collections per generation and the time they took (gc.callbacks), for the sweep lines."""
+
+    def __init__(self) -> None:
+        self.count = [0, 0, 0]
+        self.seconds = [0.0, 0.0, 0.0]
+        self._t0 = 0.0
+
+    def __call__(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            self._t0 = time.perf_counter()
+        else:
+            g = info["generation"]
+            self.count[g] += 1
+            self.seconds[g] += time.perf_counter() - self._t0
+
+    def snapshot(self) -> tuple[tuple[int, ...], float]:
+        return tuple(self.count), sum(self.seconds)
+
+
 def rss_kb() -> int:
     with open("/proc/self/status") as f:
         for line in f:
@@ -147,19 +167,24 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
     sched.sync(cams, [])
     settle_gc()  # as collector/app.py does once the inventory is loaded
     rss_synced = rss_kb()
+    gc_clock = GcClock()
+    gc.callbacks.append(gc_clock)
     task = asyncio.ensure_future(sched.run())
     loop = asyncio.get_running_loop()
     t_start = time.monotonic()
     marks: list[tuple[float, float, int, float]] = []  # (monotonic, cpu, rss, fleet cpu) at each sweep boundary
+    gcs: list[tuple[tuple[int, ...], float]] = []
     try:
         for k in range(sweeps + 2):
             await asyncio.sleep(max(0.0, t_start + k * INTERVAL_S - time.monotonic()))
             marks.append((time.monotonic(), cpu_s(), rss_kb(), pids_cpu_s(fleet.worker_pids)))
+            gcs.append(gc_clock.snapshot())
             if task.done():
                 task.result()
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+        gc.callbacks.remove(gc_clock)
     del loop
     states: dict[str, int] = {}
     for slot in sched.slots.values():
@@ -179,6 +204,9 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
               f" lateness p50 {pct(values, 0.5) * 1000:.0f} ms p99 {pct(values, 0.99):.2f} s max {max(values, default=0):.2f} s,"
               f" RSS {r1 / 1024:.0f} MB; fleet CPU {f1 - f0:.1f} s = {(f1 - f0) * 1e6 / max(1, len(values)):.0f} us/probe"
               f" ({(c1 - c0 + f1 - f0) / (t1 - t0) * 100:.0f} % of one core with the prober)", flush=True)
+        (n0, g0), (n1, g1) = gcs[k], gcs[k + 1]
+        print(f"  GC: {'/'.join(str(b - a) for a, b in zip(n0, n1))} collections (generation 0/1/2),"
+              f" {(g1 - g0) * 1000:.0f} ms = {(g1 - g0) / max(1e-9, c1 - c0) * 100:.1f} % of the prober's CPU", flush=True)
     warm_values = late.between(marks[0][0], marks[1][0])
     print(f"warm-up sweep: {len(warm_values)} probes, CPU {(marks[1][1] - marks[0][1]) * 1e6 / max(1, len(warm_values)):.1f} us/camera,"
           f" lateness p99 {pct(warm_values, 0.99):.2f} s")

@@ -50,8 +50,10 @@ ENCODE = (
 
 
 def _overlay(color: str, width: int, height: int, xpos: int, ypos: int, alpha: float) -> str:
+    # latency: a live compositor that times out on a late first buffer outputs bare background
+    # (a black first frame under load, which failed /covered as "black"); it waits 0.5 s now.
     return (
-        f"compositor name=c background=black sink_1::xpos={xpos} sink_1::ypos={ypos} sink_1::alpha={alpha} "
+        f"compositor name=c latency=500000000 background=black sink_1::xpos={xpos} sink_1::ypos={ypos} sink_1::alpha={alpha} "
         f"! {CAPS} ! {ENCODE.format(q=22)} "
         f"{MOVING} ! c.sink_0 "
         f"videotestsrc is-live=true pattern=solid-color foreground-color={color} "
