@@ -158,7 +158,10 @@ async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: fl
     if not outcome.plan.ok:
         raise RuntimeError("demo inventory did not import: " + "; ".join(i.render("en") for i in outcome.plan.errors[:5]))
     print(f"导入 {len(outcome.plan.camera_new)} 台摄像机、{len(outcome.plan.point_new)} 个点位 → {db}", file=out, flush=True)
-    fleet = Fleet(cameras, base_address=sim_address(0), rtsp_port=spec.rtsp_port, onvif_port=spec.onvif_port, password=spec.password)
+    # The simulated cameras share this machine's cores with the collector: at a lower priority,
+    # so that a large demo (--cameras 100000) measures the collector, not the simulator.
+    fleet = Fleet(cameras, base_address=sim_address(0), rtsp_port=spec.rtsp_port, onvif_port=spec.onvif_port,
+                  password=spec.password, nice=10)
     await fleet.astart()
     hole: Blackhole | None = None
     stop = asyncio.Event()

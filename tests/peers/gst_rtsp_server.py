@@ -50,10 +50,12 @@ ENCODE = (
 
 
 def _overlay(color: str, width: int, height: int, xpos: int, ypos: int, alpha: float) -> str:
-    # latency: a live compositor that times out on a late first buffer outputs bare background
-    # (a black first frame under load, which failed /covered as "black"); it waits 0.5 s now.
+    # A live compositor starts its output at running time 0 and renders bare background (black)
+    # for times its sources have no buffers for yet: under load the first frame a client got
+    # was black, which failed /covered as "black". It starts at the first buffer now
+    # (start-time-selection=first) and waits up to 0.5 s for a late one (latency).
     return (
-        f"compositor name=c latency=500000000 background=black sink_1::xpos={xpos} sink_1::ypos={ypos} sink_1::alpha={alpha} "
+        f"compositor name=c start-time-selection=first latency=500000000 background=black sink_1::xpos={xpos} sink_1::ypos={ypos} sink_1::alpha={alpha} "
         f"! {CAPS} ! {ENCODE.format(q=22)} "
         f"{MOVING} ! c.sink_0 "
         f"videotestsrc is-live=true pattern=solid-color foreground-color={color} "
