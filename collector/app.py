@@ -29,6 +29,7 @@ from inventory.lookup import MonitoredCamera, load_monitored
 from inventory.models import Exclusion, utcnow
 from inventory.secrets import SecretBox
 from probes.ladder import LadderOptions
+from probes.onvif import OnvifOptions
 from probes.reach import ReachOptions
 
 log = logging.getLogger("camwatch.app")
@@ -53,8 +54,10 @@ def ladder_options(s: Settings, frame_pool: object | None = None) -> LadderOptio
         from probes.frame import FrameOptions
 
         frame = FrameOptions(pool=frame_pool)  # type: ignore[call-arg]
+    # The fast tier asks ONVIF for the clock only (DESIGN §3); the video tier adds the identity
+    # call with WS-UsernameToken (collector.scheduler.video_ladder).
     return LadderOptions(
-        reach=ReachOptions(), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
+        reach=ReachOptions(), onvif=OnvifOptions(device_info=False), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
         rtsp_timeout_s=p.rtsp_timeout_s, onvif_timeout_s=p.onvif_timeout_s, frame_timeout_s=p.frame_timeout_s,
         frame=frame,
     )

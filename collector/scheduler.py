@@ -24,7 +24,7 @@ from collector.aio import within
 from collector.store import IntervalOpen, IntervalWriter
 from inventory.lookup import MonitoredCamera, MonitoredDevice
 from inventory.models import utcnow
-from probes.base import Cause, ProbeTarget
+from probes.base import Cause, ProbeTarget, Stage
 from probes.kept import KeptResult, kept
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 
@@ -118,6 +118,7 @@ class Scheduler:
         self.policy = config.policy
         self.writer = writer
         self.ladder = ladder or LadderOptions()
+        self.video_ladder = video_ladder(self.ladder)
         self.ladder_fn = ladder_fn
         self.clock = clock
         self.on_event = on_event
@@ -254,7 +255,7 @@ class Scheduler:
 
     async def _video(self, slot: CameraSlot) -> None:
         at = self.clock()  # (at most config.video_concurrency run at once: run() starts them)
-        result = await self.ladder_fn(slot.cam.target, replace(self.ladder, video=True))
+        result = await self.ladder_fn(slot.cam.target, self.video_ladder)
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None
@@ -388,6 +389,16 @@ class Scheduler:
                 task.cancel()
             if self._tasks:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def video_ladder(fast: LadderOptions) -> LadderOptions:
+    """The video tier's ladder: the fast tier's, plus the frame stage and, when ONVIF runs, its
+    authenticated call (GetDeviceInformation: identity, and a check of the ONVIF login). The
+    fast tier asks only the clock (DESIGN §3); both share the ONVIF prober's per-camera memo."""
+    onvif = fast.stage_options(Stage.ONVIF) if fast.use_onvif else None
+    if onvif is not None and getattr(onvif, "device_info", True) is False:
+        return replace(fast, video=True, onvif=replace(onvif, device_info=True))
+    return replace(fast, video=True)
 
 
 def _wake_up(fut: asyncio.Future[None]) -> None:

@@ -61,7 +61,14 @@ class LadderOptions:
 
     def stage_options(self, stage: Stage) -> Any:
         """Options for *stage*: the ones given, else the stage's defaults (made once)."""
-        given = {Stage.REACH: self.reach, Stage.RTSP: self.rtsp, Stage.ONVIF: self.onvif, Stage.FRAME: self.frame}[stage]
+        if stage is Stage.ONVIF:  # (branches, not a dict: Enum hashes are Python calls, and this runs per probe)
+            given = self.onvif
+        elif stage is Stage.FRAME:
+            given = self.frame
+        elif stage is Stage.RTSP:
+            given = self.rtsp
+        else:
+            given = self.reach
         if given is not None:
             return given
         if stage not in self._defaults:
@@ -74,12 +81,13 @@ class LadderOptions:
         return self._defaults[stage]
 
     def timeout_for(self, stage: Stage) -> float:
-        return {
-            Stage.REACH: self.reach_timeout_s,
-            Stage.RTSP: self.rtsp_timeout_s,
-            Stage.ONVIF: self.onvif_timeout_s,
-            Stage.FRAME: self.frame_timeout_s,
-        }[stage]
+        if stage is Stage.ONVIF:
+            return self.onvif_timeout_s
+        if stage is Stage.FRAME:
+            return self.frame_timeout_s
+        if stage is Stage.RTSP:
+            return self.rtsp_timeout_s
+        return self.reach_timeout_s
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,10 +10,12 @@ import pytest
 
 from collector.camera_state import Changed, State
 from collector.demo import Blackhole
-from collector.scheduler import Scheduler, SchedulerConfig, phase_of
+from collector.app import ladder_options
+from collector.scheduler import Scheduler, SchedulerConfig, phase_of, video_ladder
+from collector.settings import load_settings
 from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.models import Lifecycle
-from probes.base import Cause, ProbeTarget
+from probes.base import Cause, ProbeTarget, Stage
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.sim import Behaviour, Fleet, Power
 
@@ -143,6 +145,44 @@ def test_due_probes_start_in_batches_one_tick_apart(fleet: Fleet) -> None:
     groups = 1 + sum(1 for (a, _), (b, _) in zip(starts, starts[1:]) if b - a > 0.01)
     assert groups <= (2.0 * 2 + 0.2) / tick + 2, groups  # one wake-up per tick at most, not one per probe
     assert all(s.status.state is State.ONLINE for s in sched.slots.values())
+
+
+def test_fast_tier_asks_onvif_only_the_clock_and_the_video_tier_the_identity_too(fleet: Fleet) -> None:
+    """DESIGN §3: fast tier = reach + rtsp + onvif clock, as `camwatch run` configures it; the
+    slower video tier adds GetDeviceInformation (a check of the ONVIF login)."""
+    fast = ladder_options(load_settings(db_url="sqlite+aiosqlite:///:memory:", environ={}))
+    video = video_ladder(fast)
+    assert (fast.onvif.device_info, video.onvif.device_info, video.video) == (False, True, True)
+    assert video.onvif.state is fast.onvif.state  # one per-camera memo (clock offset) for both
+    calls: list[tuple[int, bool, bool]] = []
+
+    async def recording_ladder(target: ProbeTarget, opts: LadderOptions) -> LadderResult:
+        calls.append((target.camera_id or 0, opts.video, opts.stage_options(Stage.ONVIF).device_info))
+        if opts.video:
+            # Only the frame stage is stood in for here (the simulator's cameras serve no decodable
+            # video; tests/probes/test_frame.py runs it against gst-rtsp-server).
+            return LadderResult("online", None, (), video=())
+        return await run_ladder(target, opts)
+
+    async def go() -> None:
+        cfg = SchedulerConfig(interval_s=2.0, offline_interval_s=0.5, confirm_delays_s=(0.3, 0.3),
+                              video=True, video_interval_s=30.0)
+        sched = Scheduler(cfg, None, ladder=fast, ladder_fn=recording_ladder)
+        sched.sync(cameras(fleet)[:2], [])
+        fleet.reset_stats()
+        task = asyncio.create_task(sched.run())
+        try:
+            await _wait(lambda: sum(1 for _, v, _ in calls if not v) >= 4 and any(v for _, v, _ in calls), 6)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(go())
+    assert {(v, d) for _, v, d in calls} == {(False, False), (True, True)}
+    stats = fleet.stats([0, 1])
+    clock = sum(stats.camera(i).onvif_action("GetSystemDateAndTime") for i in (0, 1))
+    identity = sum(stats.camera(i).onvif_action("GetDeviceInformation") for i in (0, 1))
+    assert clock >= 4 and identity == 0, (clock, identity)
 
 
 def test_overload_keeps_probes_due_in_the_heap_not_as_waiting_tasks(fleet: Fleet) -> None:
