@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from probes.sockets import close_with_reset
+
 MAX_HEAD = 16 * 1024
 
 
@@ -64,9 +66,13 @@ class HttpConnection(asyncio.Protocol):
     def usable(self) -> bool:
         return not self._closed and self._transport is not None and not self._transport.is_closing()
 
-    def close(self, *, abort: bool = False) -> None:
+    def close(self, *, abort: bool = False, reset: bool = False) -> None:
+        """Close gracefully, or *abort* (drop what is unsent), or *reset*: at once with a TCP
+        reset once the conversation is over (see :mod:`probes.sockets`)."""
         if self._transport is not None:
-            if abort:
+            if reset and not self._closed and not self._transport.is_closing():
+                close_with_reset(self._transport)
+            elif abort or reset:
                 self._transport.abort()
             else:
                 self._transport.close()

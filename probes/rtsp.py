@@ -166,7 +166,9 @@ class _Exchange:
         finally:
             if ctx.session is not None:
                 ctx.teardown(url, ctx.session)
-            ctx.conn.close()
+                ctx.conn.close()  # gracefully: the TEARDOWN must get out
+            else:
+                ctx.conn.close(reset=True)
 
     def _check_options(self, resp: Response, url: str) -> None:
         if resp.status in (401, 403):

@@ -13,6 +13,7 @@ import asyncio
 from dataclasses import dataclass
 
 from probes.base import Cause
+from probes.sockets import close_with_reset
 
 
 class RtspError(Exception):
@@ -158,9 +159,13 @@ class RtspConnection(asyncio.Protocol):
         if not self._closed and self.transport is not None:
             self.transport.write(data)
 
-    def close(self) -> None:
+    def close(self, *, reset: bool = False) -> None:
+        """Close; *reset*: at once with a TCP reset (see :mod:`probes.sockets`)."""
         if self.transport is not None:
-            self.transport.close()
+            if reset and not self._closed:
+                close_with_reset(self.transport)
+            else:
+                self.transport.close()
         self._closed = True
 
     # -- internals ----------------------------------------------------------------
