@@ -406,7 +406,7 @@ def _wake_up(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-GC_THRESHOLDS = (50_000, 20, 100)
+GC_THRESHOLDS = (200_000, 20, 100)
 
 
 def settle_gc() -> None:
@@ -414,8 +414,10 @@ def settle_gc() -> None:
 
     The inventory's objects live as long as the process: ``gc.freeze()`` keeps collections from
     scanning them (it made /metrics renders of 100k cameras vary 0.9-2 s). Every probe makes a few
-    hundred short-lived objects, almost none in cycles: a young generation of 50,000 instead of
-    700 collects 70 times less often (about 7 % less CPU per probe in ``bench/collector_sweep.py``).
+    hundred short-lived objects, almost none in cycles, and a probe in flight holds ~40 of them: a
+    young generation of 200,000 instead of 700 is not reached by the 2,000 probes in flight of a
+    collector catching up. (At 50,000 it was: 43 collections in one minute took 3.5 s, 7 % of the
+    CPU, and held probes back by up to 5 s at 100k cameras; a calm minute has none.)
     """
     gc.collect()
     gc.freeze()
