@@ -144,8 +144,9 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
     else:
         clock = durations = b""
         if last is not None:
-            if last.clock_offset_s is not None:
-                clock = b"".join((b"camwatch_camera_clock_offset_seconds{", lb, b"} ", _num(last.clock_offset_s), b"\n"))
+            offset = last.clock_offset_s  # (unpacked from KeptResult.packed: once)
+            if offset is not None:
+                clock = b"".join((b"camwatch_camera_clock_offset_seconds{", lb, b"} ", _num(offset), b"\n"))
             pieces: list[bytes] = []
             if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
                 outline = last.outline

@@ -395,8 +395,8 @@ def video_ladder(fast: LadderOptions) -> LadderOptions:
     """The video tier's ladder: the fast tier's, plus the frame stage and, when ONVIF runs, its
     authenticated call (GetDeviceInformation: identity, and a check of the ONVIF login). The
     fast tier asks only the clock (DESIGN §3); both share the ONVIF prober's per-camera memo."""
-    onvif = fast.stage_options(Stage.ONVIF) if fast.use_onvif else None
-    if onvif is not None and getattr(onvif, "device_info", True) is False:
+    onvif = fast.stage_options(Stage.ONVIF) if fast.use_onvif else None  # None: not installed
+    if onvif is not None and not onvif.device_info:
         return replace(fast, video=True, onvif=replace(onvif, device_info=True))
     return replace(fast, video=True)
 
