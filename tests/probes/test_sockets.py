@@ -67,4 +67,8 @@ def test_the_check_sees_a_graceful_close(fleet: Fleet) -> None:
     with socket.create_connection((cam.host, cam.rtsp_port), timeout=5) as s:
         s.sendall(b"OPTIONS * RTSP/1.0\r\nCSeq: 1\r\n\r\n")
         assert s.recv(1024).startswith(b"RTSP/1.0")
+        # Our FIN first, then read to the camera's: a close with unread bytes would be a reset.
+        s.shutdown(socket.SHUT_WR)
+        while s.recv(4096):
+            pass
     assert time_waits(cam.host) == waiting + 1
