@@ -3,7 +3,7 @@
     .venv/bin/python bench/collector_sweep.py --cameras 10000 [--sweeps 2] [--workers N]
 
 Starts a :class:`probes.sim.Fleet` of N cameras (127.120.0.1 up, worker processes), then in
-THIS process, on uvloop, runs the real :class:`collector.scheduler.Scheduler` (interval 60 s,
+THIS process, on uvloop, runs the real :class:`collector.runtime.scheduler.Scheduler` (interval 60 s,
 video tier off, no database writer) with the collector's ladder options (reach + RTSP
 DESCRIBE with Digest + ONVIF GetSystemDateAndTime, no GetDeviceInformation) for ``--sweeps``
 measured sweeps after one warm-up sweep (first connections, Digest 401s). Every camera is
@@ -51,7 +51,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 import uvloop  # noqa: E402
 from probe_throughput import BaseTarget, baseline_probe, run_sweep  # noqa: E402
 
-from collector.scheduler import Histogram, Scheduler, SchedulerConfig, phase_of, settle_gc  # noqa: E402
+from collector.runtime.scheduler import Histogram, Scheduler, SchedulerConfig, phase_of, settle_gc  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
 from probes.base import ProbeTarget  # noqa: E402
@@ -154,7 +154,7 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
                             ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, c.password, i + 1),
                             None, None, Lifecycle.ACTIVE, labels) for i, c in enumerate(sims)]
     del sims
-    # as collector/app.py ladder_options builds them (defaults), with the fast tier's ONVIF call only
+    # as collector/runtime/app.py ladder_options builds them (defaults), with the fast tier's ONVIF call only
     opts = LadderOptions(reach=ReachOptions(), use_onvif=True, onvif=OnvifOptions(device_info=False))
     cfg = SchedulerConfig(interval_s=INTERVAL_S, video=False)
     if TICK_S is not None:
@@ -165,7 +165,7 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
     late = RawLateness()
     sched.lateness = late
     sched.sync(cams, [])
-    settle_gc()  # as collector/app.py does once the inventory is loaded
+    settle_gc()  # as collector/runtime/app.py does once the inventory is loaded
     rss_synced = rss_kb()
     gc_clock = GcClock()
     gc.callbacks.append(gc_clock)

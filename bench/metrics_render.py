@@ -2,13 +2,13 @@
 
     .venv/bin/python bench/metrics_render.py [--cameras 100000] [--scrapes 5] [--changed 0.25]
 
-Fills a real :class:`collector.scheduler.Scheduler`'s slots with ``--cameras`` cameras in a
+Fills a real :class:`collector.runtime.scheduler.Scheduler`'s slots with ``--cameras`` cameras in a
 synthetic county (Chinese names; ~110 townships, ~2,100 villages) in realistic states: 93 %
 online, 2 % degraded, 4 % offline with a cause, 0.5 % unknown, 0.5 % excluded; each with its
 last fast-tier result (reach, RTSP, ONVIF stage durations, clock offset) and region figures
 (1 d / 30 d availability, coverage, targets) as the collector refreshes them.
 
-It times :func:`collector.metrics_text.render_text` cold (no cached fragments) and then warm over
+It times :func:`collector.metrics.text.render_text` cold (no cached fragments) and then warm over
 ``--scrapes`` scrapes, each after ``--changed`` of the slots got a new probe result (a 15 s
 scrape over a 60 s probe interval sees a quarter of the fleet re-probed; 1 % of those changed
 state too). The baseline is ``prometheus_client.generate_latest`` over the same collector.
@@ -32,16 +32,16 @@ sys.path.insert(0, str(ROOT))
 
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 
-from collector.camera_state import State, Status  # noqa: E402
-from collector.metrics import CamwatchCollector, RegionFigures  # noqa: E402
-from collector.metrics_text import render_text  # noqa: E402
-from collector.scheduler import Scheduler, SchedulerConfig, settle_gc  # noqa: E402
+from collector.metrics.registry import CamwatchCollector, RegionFigures  # noqa: E402
+from collector.metrics.text import render_text  # noqa: E402
+from collector.runtime.camera_state import State, Status  # noqa: E402
+from collector.runtime.scheduler import Scheduler, SchedulerConfig, settle_gc  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
+from inventory.synthetic import sim_address  # noqa: E402
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage  # noqa: E402
 from probes.kept import kept  # noqa: E402
 from probes.ladder import LadderResult  # noqa: E402
-from inventory.synthetic import sim_address  # noqa: E402
 
 GOAL_S = 1.0
 SETTLE = True

@@ -11,13 +11,13 @@ spells, three collector outages a month left as gaps (unknown time), the last in
 stored in time order as the collector writes them; plus a few hundred exclusions (camera,
 village and township scoped).
 
-Then, as the collector does each night, it builds the daily rollups (:mod:`collector.rollups`:
+Then, as the collector does each night, it builds the daily rollups (:mod:`collector.accounting.sql.rollups`:
 each camera's cumulative time at every UTC midnight), timed. Then it times the 30-day rates as
 the API computes them:
 
 * **the rate tables** (the goal's figures, best of 3 each): ``load_rate_table`` at township and
   at village level, as ``camwatch rates`` and ``GET /api/v1/rates`` build them: regions,
-  targets and exclusions loaded, :func:`collector.accounting_groups.sql_group_times` (two rollup
+  targets and exclusions loaded, :func:`collector.accounting.sql.group_rates.sql_group_times` (two rollup
   rows per camera plus the period's edges from the intervals, grouped per village in SQL;
   excluded cameras corrected from their exclusion windows), rows and the table; the same for
   the contract's month report (last month in Asia/Shanghai: both edges 16 h past a UTC
@@ -42,8 +42,8 @@ import sys
 import tempfile
 import time
 import uuid
-from zoneinfo import ZoneInfo
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -186,11 +186,11 @@ async def measure(url: str, period_start: dt.datetime, now: dt.datetime, pure: b
     from sqlalchemy import select
 
     from collector.accounting import ExclusionSpan, Level, Period, aggregate, rates_by
-    from collector.accounting_groups import sql_group_times
-    from collector.report_tables import Method, RateQuery, load_rate_table
-    from collector.accounting_sql import load_camera_refs, sql_camera_times
-    from collector.reports import load_accounting
-    from collector.rollups import build_rollups
+    from collector.accounting.sql.camera_times import load_camera_refs, sql_camera_times
+    from collector.accounting.sql.group_rates import sql_group_times
+    from collector.accounting.sql.load import load_accounting
+    from collector.accounting.sql.rate_tables import Method, RateQuery, load_rate_table
+    from collector.accounting.sql.rollups import build_rollups
     from inventory.db import create_engine
     from inventory.models import Exclusion
 

@@ -8,9 +8,9 @@ naming every offending key path.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from collections.abc import Mapping
 from typing import Any, Literal
 
 import yaml
@@ -23,8 +23,8 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
-from collector.alerts.config import AlertPolicySettings  # noqa: E402 - a settings section
-from collector.notify.config import NotifySettings  # noqa: E402 - a settings section
+from collector.alerting.config import AlertPolicySettings  # noqa: E402 - a settings section
+from collector.alerting.delivery.config import NotifySettings  # noqa: E402 - a settings section
 
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import stat, statetimeline, table, timeseries
-from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import CAMERA_FILTER, DATASOURCE, dashboard, organize, query, region_variables, state_mappings, thresholds
+from dashboards.common import (
+    CAMERA_FILTER,
+    DATASOURCE,
+    dashboard,
+    organize,
+    query,
+    region_variables,
+    state_mappings,
+    thresholds,
+)
 
 UID = "camwatch-camera"
 ONE = f'{CAMERA_FILTER},camera_name="$camera"'

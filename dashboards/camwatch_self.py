@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m

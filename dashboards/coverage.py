@@ -8,8 +8,16 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import (TOWNSHIP_FILTER, VILLAGE_FILTER, dashboard, organize, query, region_variables,
-                               target_thresholds, thresholds)
+from dashboards.common import (
+    TOWNSHIP_FILTER,
+    VILLAGE_FILTER,
+    dashboard,
+    organize,
+    query,
+    region_variables,
+    target_thresholds,
+    thresholds,
+)
 
 UID = "camwatch-coverage"
 

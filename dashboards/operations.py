@@ -8,8 +8,17 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import (CAMERA_FILTER, COUNTY_FILTER, TOWNSHIP_FILTER, dashboard, organize, query,
-                               region_variables, target_thresholds, thresholds)
+from dashboards.common import (
+    CAMERA_FILTER,
+    COUNTY_FILTER,
+    TOWNSHIP_FILTER,
+    dashboard,
+    organize,
+    query,
+    region_variables,
+    target_thresholds,
+    thresholds,
+)
 
 UID = "camwatch-operations"
 C = CAMERA_FILTER

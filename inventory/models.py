@@ -226,7 +226,7 @@ class AlertLog(Base):
 
 
 class Incident(Base):
-    """An alert incident (one outage of a camera, a village or an upstream device); see collector.alerts."""
+    """An alert incident (one outage of a camera, a village or an upstream device); see collector.alerting."""
 
     __tablename__ = "incidents"
 
@@ -292,7 +292,7 @@ class CameraRollup(Base):
 
     A cache of what the state intervals say (DESIGN §4: rollups may be kept for speed): the
     time of [d1, d2) is the difference of two rows. Writes that change the past delete the rows
-    after the change; :mod:`collector.rollups` builds missing rows and reads fall back to the
+    after the change; :mod:`collector.accounting.sql.rollups` builds missing rows and reads fall back to the
     intervals for cameras without them.
     """
 

@@ -251,9 +251,7 @@ def parse_row(raw: RawRow, headers: dict[str, str]) -> tuple[RowIn | None, list[
 def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     gb_raw = p.raw.values.get("gb_id", "")
     gb_id: str | None = None
-    if isinstance(gb_raw, (int, float)) and not isinstance(gb_raw, bool) and len(cell_text(gb_raw)) != 20:
-        p.issue("gb_id", "number_gb_id")
-    elif isinstance(gb_raw, float):
+    if isinstance(gb_raw, (int, float)) and not isinstance(gb_raw, bool) and len(cell_text(gb_raw)) != 20 or isinstance(gb_raw, float):
         p.issue("gb_id", "number_gb_id")
     else:
         t = cell_text(gb_raw)

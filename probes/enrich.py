@@ -205,11 +205,7 @@ def map_error(exc: BaseException, password: str | None = None) -> EnrichError:
     lib_exc = importlib.import_module("onvif.exceptions")
     cause = Cause.ONVIF_ERROR
     for e in chain:
-        if isinstance(e, lib_exc.ONVIFAuthError):
-            cause = Cause.ONVIF_AUTH_FAILED
-        elif isinstance(e, zeep_exc.Fault) and _is_auth_fault(e):
-            cause = Cause.ONVIF_AUTH_FAILED
-        elif isinstance(e, zeep_exc.TransportError) and getattr(e, "status_code", 0) in (401, 403):
+        if isinstance(e, lib_exc.ONVIFAuthError) or isinstance(e, zeep_exc.Fault) and _is_auth_fault(e) or isinstance(e, zeep_exc.TransportError) and getattr(e, "status_code", 0) in (401, 403):
             cause = Cause.ONVIF_AUTH_FAILED
     root = chain[-1]
     if isinstance(root, TimeoutError):

@@ -77,7 +77,7 @@ class KeptResult:
     def at(self) -> dt.datetime | None:
         """When the probe started (as given to :func:`kept`)."""
         ts = _HEAD.unpack_from(self.packed)[0]
-        return None if ts != ts else dt.datetime.fromtimestamp(ts, dt.timezone.utc)
+        return None if ts != ts else dt.datetime.fromtimestamp(ts, dt.UTC)
 
     def durations(self) -> tuple[float, ...]:
         """The stage durations as stored (float32), in outline order."""

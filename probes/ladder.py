@@ -15,9 +15,9 @@ from __future__ import annotations
 import asyncio
 import importlib
 import time
-from functools import partial
-from dataclasses import dataclass, field
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 from probes.base import PROBERS, Cause, Prober, ProbeResult, ProbeTarget, Stage

@@ -56,7 +56,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def silence_cmd(ctx: CliContext, camera_id: int | None, region_code: str | None, until: str, reason: str) -> None:
         """Silence alert messages for a camera or region (incidents are still recorded)."""
-        from collector.alerts import store
+        from collector.alerting import incident_store as store
 
         s, lang = ctx.settings, ctx.lang
         if (camera_id is None) == (region_code is None):
@@ -88,7 +88,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def silences_cmd(ctx: CliContext, include_expired: bool, as_json: bool) -> None:
         """List silences in force (or all)."""
-        from collector.alerts import store
+        from collector.alerting import incident_store as store
 
         s = ctx.settings
         check_database(s, ctx.lang)
@@ -119,7 +119,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def unsilence_cmd(ctx: CliContext, silence_id: int) -> None:
         """End a silence now."""
-        from collector.alerts import store
+        from collector.alerting import incident_store as store
 
         s = ctx.settings
         check_database(s, ctx.lang)
@@ -146,8 +146,8 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def list_cmd(ctx: CliContext, colour: str | None, open_only: bool, as_json: bool) -> None:
         """List work orders, newest first, with their colour now."""
-        from collector.alerts import store
-        from collector.alerts.workorders import color
+        from collector.alerting import incident_store as store
+        from collector.alerting.workorders import color
 
         s, lang = ctx.settings, ctx.lang
         check_database(s, lang)
@@ -203,8 +203,8 @@ def register(group: click.Group) -> None:
 
 
 def _transition(ctx: CliContext, order_id: int, note: str | None) -> None:
-    from collector.alerts import store
-    from collector.alerts.workorders import WorkOrderError
+    from collector.alerting import incident_store as store
+    from collector.alerting.workorders import WorkOrderError
 
     s, lang = ctx.settings, ctx.lang
     check_database(s, lang)

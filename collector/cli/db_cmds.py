@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
+from collector.cli.config_doc import render_example
 from collector.cli.context import CliContext
 from collector.cli.runtime import fail
-from collector.config_doc import render_example
 from collector.settings import DEFAULT_CONFIG_FILE
 from inventory.db import DatabaseError, current_revision, display_url, head_revision, upgrade
 from inventory.secrets import write_key_file
@@ -79,8 +79,8 @@ def register(group: click.Group) -> None:
         """
         import datetime as dt
 
+        from collector.accounting.sql.rollups import build_rollups, invalidate
         from collector.cli.runtime import check_database, engine, run_async
-        from collector.rollups import build_rollups, invalidate
 
         s = ctx.settings
         en = ctx.lang == "en"

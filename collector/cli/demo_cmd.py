@@ -22,7 +22,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def demo_cmd(ctx: CliContext, cameras: int, workdir: str, interval: float, video: bool, duration: float | None) -> None:
         """Start a simulated county (fleet simulator on 127.20.x.x), import it, monitor it, show a live summary."""
-        from collector.demo import run_demo
+        from collector.cli.demo_county import run_demo
 
         s = ctx.settings
         setup_logging("WARNING")

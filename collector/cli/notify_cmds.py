@@ -17,7 +17,7 @@ def _t(lang: str, zh: str, en: str) -> str:
 
 
 def test_message(channel: str, lang: str, now: dt.datetime) -> Any:
-    from collector.notify.message import Outgoing
+    from collector.alerting.delivery.message import Outgoing
 
     host = socket.gethostname()
     when = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")
@@ -35,10 +35,10 @@ def add_test_command(alerts_group: click.Group) -> None:
     @click.pass_obj
     def test_cmd(ctx: CliContext, channel: str | None) -> None:
         """Send a test message through the notification channels (发送测试消息)."""
-        from collector.notify.channels import ChannelConfigError, build_senders
-        from collector.notify.config import NotifySettings
-        from collector.notify.notifier import Notifier
-        from collector.notify.redact import Redactor
+        from collector.alerting.delivery.channels import ChannelConfigError, build_senders
+        from collector.alerting.delivery.config import NotifySettings
+        from collector.alerting.delivery.notifier import Notifier
+        from collector.alerting.delivery.redact import Redactor
 
         lang = ctx.lang
         s = ctx.settings

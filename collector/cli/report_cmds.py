@@ -10,10 +10,10 @@ import click
 from sqlalchemy import delete, insert, select
 
 from collector.accounting import Level
+from collector.accounting.sql.load import load_accounting, parse_period
+from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.cli.context import CliContext
 from collector.cli.runtime import check_database, engine, fail, run_async
-from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
-from collector.reports import load_accounting, parse_period
 from inventory.models import Camera, Exclusion, Region, utcnow
 
 

@@ -22,7 +22,8 @@ def register(group: click.Group) -> None:
 
         Stops cleanly on SIGTERM or Ctrl-C (pending writes are flushed).
         """
-        from collector.app import App, serve
+        from collector.runtime.app import App, serve
+        from collector.web.server import build_application
 
         s = ctx.settings
         setup_logging(s.log_level)
@@ -30,7 +31,7 @@ def register(group: click.Group) -> None:
         eng = engine(s)
 
         async def go() -> None:
-            app = App(s, eng, secret_box(s))
+            app = App(s, eng, secret_box(s), http=build_application)
             try:
                 await serve(app)
             finally:

@@ -1,24 +1,19 @@
 """The HTTP API (``/api/v1/...``) of ``camwatch run``, added to the App's aiohttp application.
 
 Reads come from the scheduler's in-memory state (cameras, current counts) or from the database
-through :mod:`collector.reports` (rates, coverage, availability); writes (exclusions) need the
+through :mod:`collector.accounting.sql.load` (rates, coverage, availability); writes (exclusions) need the
 bearer token of ``http.api_token``. The OpenAPI document is at ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from aiohttp import web
 
-from collector.app import APP_KEY
+from collector.runtime.app import App
 from collector.web import cameras, exclusions, rates, regions, workorders
 from collector.web.auth import auth_middleware
-from collector.web.common import Handler, error_middleware
+from collector.web.common import APP_KEY, Handler, error_middleware
 from collector.web.openapi import OPENAPI_PATH, get_openapi
-
-if TYPE_CHECKING:
-    from collector.app import App
 
 # (method, path, handler): the OpenAPI document describes exactly these.
 ROUTES: tuple[tuple[str, str, Handler], ...] = (

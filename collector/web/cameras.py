@@ -11,8 +11,8 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from collector.camera_state import State
-from collector.scheduler import CameraSlot
+from collector.runtime.camera_state import State
+from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch, choice, iso, json_response, not_found, page, path_int, text_param
 from inventory.models import StateInterval
 from probes.base import Cause

@@ -14,18 +14,16 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from collector.accounting import Period
-from collector.app import APP_KEY
-from collector.reports import parse_period
-
-if TYPE_CHECKING:
-    from collector.app import App
+from collector.accounting.sql.load import parse_period
+from collector.runtime.app import App
 
 log = logging.getLogger("camwatch.web")
+APP_KEY: web.AppKey[App] = web.AppKey("camwatch", App)
 API_PREFIX = "/api/v1"
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000

@@ -7,9 +7,9 @@ import datetime as dt
 from aiohttp import web
 
 from collector.accounting import Level
-from collector.reports import load_accounting, parse_period
+from collector.accounting.sql.load import load_accounting, parse_period
+from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.web.common import camwatch, choice_or, json_response, period_param
-from collector.report_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 
 
 def check_times(values: list[str]) -> tuple[dt.time, ...]:

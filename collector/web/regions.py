@@ -3,7 +3,7 @@
 Current figures (counts by state, online ratio) come from the scheduler's in-memory slots;
 coverage now uses the slots' probed states with the points stored in the database; with
 ``from``/``to`` the period availability (time-weighted, with and without exclusions) is computed
-by :mod:`collector.reports`, over the region's cameras only.
+by :mod:`collector.accounting.sql.load`, over the region's cameras only.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from aiohttp import web
 from sqlalchemy import select
 
 from collector.accounting import Level, Period, RateRow, RegionCoverage, VillageCoverage, township_coverage
-from collector.camera_state import State
-from collector.reports import AccountingData, coverage_now, load_accounting, time_rates
-from collector.scheduler import CameraSlot
+from collector.accounting.sql.load import AccountingData, coverage_now, load_accounting, time_rates
+from collector.runtime.camera_state import State
+from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch, iso, json_response, not_found, period_param, ratio
 from inventory.models import Region, RegionLevel
 

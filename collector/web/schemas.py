@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from collector.accounting import Level
-from collector.camera_state import State
+from collector.runtime.camera_state import State
 from probes.base import Cause, Stage
 
 Schema = dict[str, Any]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from collector.alerts.model import CameraInfo, Inventory, Notify, NotifyKind, Outage, Recovery
-from collector.alerts.policy import AlertPolicy
+from collector.alerting.model import CameraInfo, Inventory, Notify, NotifyKind, Outage, Recovery
+from collector.alerting.policy import AlertPolicy
 from probes.base import Cause
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Asia/Shanghai: outside quiet hours

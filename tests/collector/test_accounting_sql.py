@@ -11,8 +11,8 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, camera_times, rates_by
-from collector.accounting_sql import load_camera_refs, sql_camera_times
-from collector.reports import load_accounting
+from collector.accounting.sql.camera_times import load_camera_refs, sql_camera_times
+from collector.accounting.sql.load import load_accounting
 from inventory.db import create_engine
 from inventory.models import Exclusion, StateInterval
 from tests.inventory.helpers import do_import, migrated

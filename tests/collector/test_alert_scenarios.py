@@ -15,10 +15,11 @@ import time
 
 from aiohttp import web
 
-from collector.alerts import store as alert_store
-from collector.app import App
-from collector.demo import Blackhole
+from collector.alerting import incident_store as alert_store
+from collector.cli.demo_county import Blackhole
+from collector.runtime.app import App
 from collector.settings import load_settings
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.secrets import SecretBox
 from probes.sim import Behaviour, Fleet, Power
@@ -30,7 +31,7 @@ SECRET, KEYWORD = "SEC4e7a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1
 
 
 def _settings(url: str, **extra: str):  # type: ignore[no-untyped-def]
-    return load_settings(db_url=url, environ={**extra, 
+    return load_settings(db_url=url, environ={**extra,
         "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "0.5",
         "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "false",
         "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": "0",
@@ -53,7 +54,7 @@ async def _stack(url: str, **extra: str):  # type: ignore[no-untyped-def]
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     engine = create_engine(url)
-    app = App(_settings(url, **extra), engine, SecretBox(KEY))
+    app = App(_settings(url, **extra), engine, SecretBox(KEY), http=build_application)
     # TEST ONLY: point apprise's DingTalk endpoint at the loopback receiver
     app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
     try:

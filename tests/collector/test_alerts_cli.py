@@ -11,12 +11,11 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from collector.alerts import store
-from collector.alerts.engine import AlertEngine
-from collector.alerts.model import Outage
-from collector.alerts.policy import AlertPolicy
-from collector.cli import cli
-from collector.cli import alerts_cmds
+from collector.alerting import incident_store as store
+from collector.alerting.engine import AlertEngine
+from collector.alerting.model import Outage
+from collector.alerting.policy import AlertPolicy
+from collector.cli import alerts_cmds, cli
 from inventory.db import create_engine
 from inventory.models import utcnow
 from probes.base import Cause

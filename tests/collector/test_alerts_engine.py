@@ -7,13 +7,24 @@ import datetime as dt
 
 import pytest
 
-from collector.alerts.engine import AlertEngine, inputs_of
-from collector.alerts.model import (
-    Flapping, IncidentChanged, Notify, NotifyKind, OpenWorkOrder, Outage, PictureOk, PictureProblem, Recovery,
-    ResolveWorkOrder, Severity, Silence, UpdateWorkOrder,
+from collector.alerting.engine import AlertEngine, inputs_of
+from collector.alerting.model import (
+    Flapping,
+    IncidentChanged,
+    Notify,
+    NotifyKind,
+    OpenWorkOrder,
+    Outage,
+    PictureOk,
+    PictureProblem,
+    Recovery,
+    ResolveWorkOrder,
+    Severity,
+    Silence,
+    UpdateWorkOrder,
 )
-from collector.alerts.policy import AlertPolicy, QuietHours
-from collector.camera_state import Changed, FlappingChanged, State
+from collector.alerting.policy import AlertPolicy, QuietHours
+from collector.runtime.camera_state import Changed, FlappingChanged, State
 from probes.base import Cause
 from tests.collector.alerts_fixtures import EAST, INV, POLICY, WEST, at, notes, outage, recovery
 
@@ -324,7 +335,7 @@ def test_west_village_is_its_own_incident() -> None:
 
 
 def test_hundred_cameras_in_twenty_villages_every_outage_reported_once() -> None:
-    from collector.alerts.model import CameraInfo, Inventory
+    from collector.alerting.model import CameraInfo, Inventory
 
     cams = [CameraInfo(v * 10 + i, f"村{v}-{i}", f"V{v:02d}", f"村{v}", "T1", "镇", "C1", "县", f"点{i}", 1000 + v)
             for v in range(20) for i in range(5)]

@@ -6,9 +6,9 @@ import datetime as dt
 
 import pytest
 
-from collector.alerts.engine import AlertEngine
-from collector.alerts.messages import cause_words, duration, picture_words
-from collector.alerts.model import NotifyKind, PictureProblem
+from collector.alerting.engine import AlertEngine
+from collector.alerting.messages import cause_words, duration, picture_words
+from collector.alerting.model import NotifyKind, PictureProblem
 from probes.base import Cause
 from tests.collector.alerts_fixtures import EAST, INV, POLICY, at, notes, outage, recovery
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import aiohttp
 from aiohttp.test_utils import TestServer
 
-from collector.app import App
+from collector.runtime.app import App
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.secrets import SecretBox
 from inventory.synthetic import sim_address
@@ -32,11 +33,11 @@ def test_exclusion_round_trip(db_url: str, tmp_path: Path) -> None:
         async with Fleet(N, base_address=sim_address(0, BASE), password=PASSWORD, workers=1) as fleet:
             await fleet.aset_behaviour(0, Behaviour(power=Power.DOWN))
             cams = await camera_ids(engine, N, BASE)
-            app = App(api_settings(db_url), engine, SecretBox(KEY))
+            app = App(api_settings(db_url), engine, SecretBox(KEY), http=build_application)
             await app.start()
             try:
                 await settled(app)
-                async with TestServer(app.web_app(), host="127.0.0.1", port=0) as server, \
+                async with TestServer(build_application(app), host="127.0.0.1", port=0) as server, \
                         aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http:
                     await check(http, cams)
             finally:

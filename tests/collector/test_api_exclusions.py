@@ -10,8 +10,9 @@ import aiohttp
 import pytest
 from aiohttp.test_utils import TestServer
 
-from collector.app import App
+from collector.runtime.app import App
 from collector.web.openapi import document
+from collector.web.server import build_application
 from inventory.secrets import SecretBox
 from tests.collector.test_api_support import (
     TOKEN,
@@ -108,8 +109,8 @@ async def test_without_a_token_writes_are_refused_and_reads_can_be_closed(live: 
     for extra, read_status in (({"CAMWATCH_HTTP__API_TOKEN": ""}, 200),
                                ({"CAMWATCH_HTTP__API_TOKEN": "", "CAMWATCH_HTTP__OPEN_READS": "false"}, 403),
                                ({"CAMWATCH_HTTP__OPEN_READS": "false"}, 401)):
-        other = App(api_settings(live.db_url, **extra), live.app.engine, SecretBox(KEY))
-        async with TestServer(other.web_app(), host="127.0.0.1", port=0) as server:
+        other = App(api_settings(live.db_url, **extra), live.app.engine, SecretBox(KEY), http=build_application)
+        async with TestServer(build_application(other), host="127.0.0.1", port=0) as server:
             base = f"http://127.0.0.1:{server.port}"
             async with http.post(base + "/api/v1/exclusions", json={}, headers=bearer()) as r:
                 body = await r.json()

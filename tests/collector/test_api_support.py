@@ -29,8 +29,9 @@ import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 
-from collector.app import App
+from collector.runtime.app import App
 from collector.settings import Settings, load_settings
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.models import Camera, Exclusion, Point, Region, StateInterval
 from inventory.secrets import SecretBox
@@ -166,9 +167,9 @@ async def running(base: tuple[int, int, int, int], tmp: Path) -> AsyncIterator[L
     server: TestServer | None = None
     try:
         await fleet.aset_behaviour(list(DOWN), Behaviour(power=Power.DOWN))
-        app = App(api_settings(url), engine, SecretBox(KEY))
+        app = App(api_settings(url), engine, SecretBox(KEY), http=build_application)
         await app.start()
-        server = TestServer(app.web_app(), host="127.0.0.1", port=0)
+        server = TestServer(build_application(app), host="127.0.0.1", port=0)
         await server.start_server()
         await settled(app)
         yield Live(app, server, url, cams, yesterday, tmp)

@@ -7,8 +7,9 @@ import datetime as dt
 
 from aiohttp.test_utils import TestClient, TestServer
 
-from collector.app import App
+from collector.runtime.app import App
 from collector.settings import load_settings
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.models import WorkOrder
 from inventory.secrets import SecretBox
@@ -35,8 +36,8 @@ def test_work_orders_and_silences(db_url: str) -> None:
             await c.execute(insert(WorkOrder).values(
                 incident_key="inc-2", camera_id=2, cause="refused", severity="normal", status="open",
                 opened_at=now - dt.timedelta(hours=1), deadline=now + dt.timedelta(hours=23), title="x", cameras=1))
-        app = App(s, engine, SecretBox(KEY))
-        client = TestClient(TestServer(app.web_app()))
+        app = App(s, engine, SecretBox(KEY), http=build_application)
+        client = TestClient(TestServer(build_application(app)))
         await client.start_server()
         auth = {"Authorization": f"Bearer {TOKEN}"}
         try:

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from collector.camera_state import (
+from collector.runtime.camera_state import (
     Changed,
     FlappingChanged,
     Outcome,

@@ -8,7 +8,6 @@ import urllib.request
 from pathlib import Path
 
 
-
 def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
     import os
     import shutil

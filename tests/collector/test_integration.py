@@ -16,9 +16,10 @@ from pathlib import Path
 from sqlalchemy import insert, select
 
 from collector.accounting import Level, Period
-from collector.app import App
-from collector.reports import load_accounting, time_rates
+from collector.accounting.sql.load import load_accounting, time_rates
+from collector.runtime.app import App
 from collector.settings import load_settings
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.models import Camera, Exclusion, StateInterval
 from inventory.secrets import SecretBox
@@ -68,13 +69,13 @@ def test_scripted_outages_rates_and_restart(db_url: str) -> None:
             ex_hi = dt.datetime.fromtimestamp(t0 + 6.5, dt.UTC)
             async with engine.begin() as c:
                 await c.execute(insert(Exclusion).values(camera_id=cams[6], start=ex_lo, end=ex_hi, reason="计划维护", approver="测试"))
-            app = App(s, engine, SecretBox(KEY))
+            app = App(s, engine, SecretBox(KEY), http=build_application)
             await app.start()
             await asyncio.sleep(5.0)
             await app.stop()  # a collector restart in the middle of the outage of #2
             restart_gap = (time.time(), None)
             await asyncio.sleep(1.0)
-            app = App(s, engine, SecretBox(KEY))
+            app = App(s, engine, SecretBox(KEY), http=build_application)
             await app.start()
             restart_gap = (restart_gap[0], time.time())
             await asyncio.sleep(max(0.0, t0 + 11 - time.time()))

@@ -8,10 +8,10 @@ import datetime as dt
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.camera_state import State, Status
-from collector.metrics import CamwatchCollector, RegionFigures
-from collector.metrics_text import render_text, text_state
-from collector.scheduler import Scheduler, SchedulerConfig
+from collector.metrics.registry import CamwatchCollector, RegionFigures
+from collector.metrics.text import render_text, text_state
+from collector.runtime.camera_state import State, Status
+from collector.runtime.scheduler import Scheduler, SchedulerConfig
 from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage

@@ -14,12 +14,12 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from collector.metrics import SelfCounters
-from collector.notify.channels import build_senders
-from collector.notify.config import NotifySettings
-from collector.notify.message import Outgoing
-from collector.notify.notifier import Notifier
-from collector.notify.redact import Redactor
+from collector.alerting.delivery.channels import build_senders
+from collector.alerting.delivery.config import NotifySettings
+from collector.alerting.delivery.message import Outgoing
+from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.delivery.redact import Redactor
+from collector.metrics.registry import SelfCounters
 
 AM_CONFIG = """\
 route:

@@ -17,12 +17,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import select
 
-from collector.metrics import SelfCounters
-from collector.notify.channels import build_senders
-from collector.notify.config import NotifySettings
-from collector.notify.message import Outgoing
-from collector.notify.notifier import Notifier
-from collector.notify.redact import Redactor
+from collector.alerting.delivery.channels import build_senders
+from collector.alerting.delivery.config import NotifySettings
+from collector.alerting.delivery.message import Outgoing
+from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.delivery.redact import Redactor
+from collector.metrics.registry import SelfCounters
 from inventory.db import create_engine, upgrade
 from inventory.models import AlertLog
 from tests.collector.notify_receivers import Robots, TinySMTP

@@ -11,9 +11,9 @@ from typing import Any
 import click
 from click.testing import CliRunner
 
+from collector.alerting.delivery.config import NotifySettings
 from collector.cli.context import CliContext
 from collector.cli.notify_cmds import add_test_command
-from collector.notify.config import NotifySettings
 
 
 def _group() -> click.Group:

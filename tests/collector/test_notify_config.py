@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from collector.notify.config import NotifySettings, SecretError, resolve_secret
-from collector.notify.redact import Redactor
+from collector.alerting.delivery.config import NotifySettings, SecretError, resolve_secret
+from collector.alerting.delivery.redact import Redactor
 
 
 def test_secrets_are_hidden_in_repr_and_dump() -> None:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collector.notify.message import Outgoing, merge
-from collector.notify.ratelimit import RateLimiter, plan
+from collector.alerting.delivery.message import Outgoing, merge
+from collector.alerting.delivery.ratelimit import RateLimiter, plan
 
 
 def _msg(i: int) -> Outgoing:

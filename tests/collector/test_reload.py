@@ -6,7 +6,8 @@ import asyncio
 import csv
 from pathlib import Path
 
-from collector.app import App
+from collector.runtime.app import App
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.secrets import SecretBox
 from probes.sim import Fleet
@@ -26,7 +27,7 @@ def test_new_and_retired_cameras_are_picked_up(tmp_path: Path) -> None:
 
     async def go() -> None:
         engine = create_engine(url)
-        app = App(settings(url), engine, SecretBox(KEY))
+        app = App(settings(url), engine, SecretBox(KEY), http=build_application)
         with Fleet(48, base_address="127.20.0.1", password="admin123"):
             await app.start()
             try:

@@ -14,13 +14,21 @@ import pytest
 from sqlalchemy import func, insert, select, text, update
 
 from collector.accounting import Period, camera_times
-from collector.accounting_rollups import make_plan
-from collector.accounting_sql import load_camera_refs, rollup_sums, sql_camera_times
-from collector.rollups import DAY, build_rollups, midnight
-from collector.store import IntervalOpen, recover, write_batch
+from collector.accounting.sql.camera_times import load_camera_refs, rollup_sums, sql_camera_times
+from collector.accounting.sql.rollup_sums import make_plan
+from collector.accounting.sql.rollups import DAY, build_rollups, midnight
+from collector.runtime.interval_writer import IntervalOpen, recover, write_batch
 from inventory.db import create_engine
 from inventory.models import CameraRollup, CollectorHeartbeat, Exclusion, RollupDay, StateInterval
-from tests.collector.test_accounting_sql import DAY_US, T0, all_spans, at, random_exclusions, random_spans, with_inventory
+from tests.collector.test_accounting_sql import (
+    DAY_US,
+    T0,
+    all_spans,
+    at,
+    random_exclusions,
+    random_spans,
+    with_inventory,
+)
 
 H = dt.timedelta(hours=1)
 BUILD_NOW = at(12 * DAY_US + 3_600_000_000 * 5)  # day 12, 05:00: midnights up to day 12 are built
@@ -159,7 +167,7 @@ async def test_rollups_equal_intervals_and_survive_late_writes(db_url: str) -> N
 async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
     """Region rows summed in the database (rollups + edges + exclusion corrections) equal the pure rows."""
     from collector.accounting import ExclusionSpan, Level, rates_by
-    from collector.accounting_groups import sql_group_times, sql_rates
+    from collector.accounting.sql.group_rates import sql_group_times, sql_rates
 
     url = await asyncio.to_thread(with_inventory, db_url)
     engine = create_engine(url)
@@ -192,7 +200,7 @@ async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
 
 async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:
     """The collector's task builds at start and again every interval (here 0.05 s, clock moved a day)."""
-    from collector.rollups import RollupTask
+    from collector.accounting.sql.rollups import RollupTask
 
     url = await asyncio.to_thread(with_inventory, db_url)
     engine = create_engine(url)

@@ -8,10 +8,10 @@ from dataclasses import replace
 
 import pytest
 
-from collector.camera_state import Changed, State
-from collector.demo import Blackhole
-from collector.app import ladder_options
-from collector.scheduler import Scheduler, SchedulerConfig, phase_of, video_ladder
+from collector.cli.demo_county import Blackhole
+from collector.runtime.app import ladder_options
+from collector.runtime.camera_state import Changed, State
+from collector.runtime.scheduler import Scheduler, SchedulerConfig, phase_of, video_ladder
 from collector.settings import load_settings
 from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.models import Lifecycle

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from collector.config_doc import render_example
+from collector.cli.config_doc import render_example
 from collector.settings import ConfigError, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "camwatch.example.yaml"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from collector.store import IntervalOpen, IntervalWriter, last_heartbeat, recover
+from collector.runtime.interval_writer import IntervalOpen, IntervalWriter, last_heartbeat, recover
 from inventory.db import create_engine
 from inventory.models import Camera, StateInterval
 from tests.inventory.helpers import do_import, migrated

@@ -7,11 +7,20 @@ import datetime as dt
 
 import pytest
 
-from collector.alerts.config import AlertPolicySettings
-from collector.alerts.model import Severity
-from collector.alerts.policy import DeadlinePolicy
-from collector.alerts.workorders import (
-    Color, OrderStatus, Resolution, WorkOrder, WorkOrderError, acknowledge, auto_resolve, close, color, work_order_counts,
+from collector.alerting.config import AlertPolicySettings
+from collector.alerting.model import Severity
+from collector.alerting.policy import DeadlinePolicy
+from collector.alerting.workorders import (
+    Color,
+    OrderStatus,
+    Resolution,
+    WorkOrder,
+    WorkOrderError,
+    acknowledge,
+    auto_resolve,
+    close,
+    color,
+    work_order_counts,
 )
 from probes.base import Cause
 

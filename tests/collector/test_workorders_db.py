@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from collector.alerts import store
-from collector.alerts.engine import AlertEngine
-from collector.alerts.model import Outage, Recovery, Severity
-from collector.alerts.policy import AlertPolicy
-from collector.alerts.workorders import Color, OrderStatus, Resolution, WorkOrderError, color, work_order_counts
+from collector.alerting import incident_store as store
+from collector.alerting.engine import AlertEngine
+from collector.alerting.model import Outage, Recovery, Severity
+from collector.alerting.policy import AlertPolicy
+from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrderError, color, work_order_counts
 from inventory import models as m
 from inventory.db import create_engine
 from probes.base import Cause
@@ -129,8 +129,8 @@ def test_silences(url: str) -> None:
 
 
 def test_restart_restores_open_incident_and_resolves_it_once(url: str) -> None:
-    from collector.alerts.model import Notify, NotifyKind, ResolveWorkOrder
-    from collector.camera_state import Changed, State
+    from collector.alerting.model import Notify, NotifyKind, ResolveWorkOrder
+    from collector.runtime.camera_state import Changed, State
 
     async def go() -> None:
         eng = create_engine(url)

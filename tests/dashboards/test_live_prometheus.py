@@ -21,7 +21,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from dashboards import metrics
 from probes.sim import Behaviour, Fleet, Power
 from tests.collector.test_cli_inventory import SAMPLE, SAMPLE_PASSWORD, camwatch
-from tests.dashboards.queries import PENDING_METRICS, RECORDING, Variable, metric_names, panel_queries, recording_rules, variables
+from tests.dashboards.queries import (
+    PENDING_METRICS,
+    RECORDING,
+    Variable,
+    metric_names,
+    panel_queries,
+    recording_rules,
+    variables,
+)
 
 CAMWATCH_PORT = 19861
 PROM_PORT = 19862

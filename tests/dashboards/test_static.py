@@ -16,11 +16,11 @@ from grafana_foundation_sdk.cog.plugins import register_default_plugins
 from grafana_foundation_sdk.models import dashboard as dm
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.camera_state import State, Status
 from collector.cli import dashboards_cmd
-from collector.metrics import CamwatchCollector, RegionFigures, SelfCounters
-from collector.metrics_text import render_text
-from collector.scheduler import Scheduler, SchedulerConfig
+from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
+from collector.metrics.text import render_text
+from collector.runtime.camera_state import State, Status
+from collector.runtime.scheduler import Scheduler, SchedulerConfig
 from dashboards import metrics
 from dashboards.build import DASHBOARDS, build_all, render, to_dict
 from dashboards.common import DATASOURCE_UID
@@ -29,7 +29,16 @@ from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage
 from probes.ladder import LadderResult
-from tests.dashboards.queries import PENDING_METRICS, RECORDING, ROOT, metric_names, panel_queries, recording_rules, selector_names, variables
+from tests.dashboards.queries import (
+    PENDING_METRICS,
+    RECORDING,
+    ROOT,
+    metric_names,
+    panel_queries,
+    recording_rules,
+    selector_names,
+    variables,
+)
 
 _HAN = re.compile(r"[\u4e00-\u9fff]")
 
@@ -128,7 +137,7 @@ def _exported_sample_names() -> set[str]:
 
 def test_no_query_names_a_metric_camwatch_does_not_export() -> None:
     exported = _exported_sample_names()
-    assert metrics.EXPORTED - PENDING_METRICS <= exported, sorted(metrics.EXPORTED - PENDING_METRICS - exported)
+    assert exported >= metrics.EXPORTED - PENDING_METRICS, sorted(metrics.EXPORTED - PENDING_METRICS - exported)
     assert PENDING_METRICS <= metrics.EXPORTED  # pending names are still listed in dashboards/metrics.py
     rules = recording_rules()
     assert {r for r, _ in rules} == set(metrics.RECORDED)

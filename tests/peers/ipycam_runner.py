@@ -38,9 +38,8 @@ def main() -> int:
     parser.add_argument("--fps", type=int, default=5)
     args = parser.parse_args()
 
-    import numpy as np
-
     import ipycam.camera as camera_mod
+    import numpy as np
     from ipycam import CameraConfig, IPCamera
 
     class NoDiscovery:

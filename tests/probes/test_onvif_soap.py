@@ -31,7 +31,7 @@ def test_password_digest_known_vector() -> None:
     # Computed outside Python: printf nonce+created+password | openssl sha1 -binary | base64
     assert password_digest(NONCE, CREATED, "passéword") == "jQgoo9Pake5rtjIRJYZD0Kc8aB4="
     # ... and independently here: Base64(SHA1(nonce + created + password)).
-    expected = base64.b64encode(hashlib.sha1(NONCE + CREATED.encode() + "p".encode()).digest())
+    expected = base64.b64encode(hashlib.sha1(NONCE + CREATED.encode() + b"p").digest())
     assert password_digest(NONCE, CREATED, "p") == expected.decode()
     assert password_digest(NONCE, CREATED, "p") != password_digest(NONCE, CREATED, "q")
 

@@ -1,0 +1,259 @@
+"""Per-camera time sums pushed into the database, equal to the pure :func:`camera_times`.
+
+One aggregate query over ``state_intervals`` clips each interval to the accounted window
+W = [period.start, min(period.end, now)) and sums integer microseconds per camera and state
+class (intact = ``online``, ``degraded``, ``offline``); the rest of W is unknown. The query keeps
+the pure timeline's rule that a span is cut at the start of the camera's next span (ordered by
+start, then id: of two spans with one start, the later stored wins), so overlapping or stale
+open intervals count exactly as :func:`collector.accounting.timeline.segments` counts them.
+
+Only spans that can add time are read: the last span starting before W (when it reaches into
+W; every earlier one is cut before W by a later one) and the spans starting inside W.
+
+When the daily rollups (:mod:`collector.accounting.sql.rollups`) are built for W, they answer instead: two
+rows per camera and the edges of W (:mod:`collector.accounting.sql.rollup_sums`).
+
+Cameras touched by an exclusion inside W, and cameras without rollup rows, are computed by the
+pure path from their own spans, so the result equals ``camera_times(cameras, all_spans,
+exclusions, period, now)`` for every camera.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import Integer, String, bindparam, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from collector.accounting import (
+    CameraRef,
+    CameraTimes,
+    ExclusionIndex,
+    ExclusionSpan,
+    Period,
+    StateSpan,
+    camera_times,
+    index_exclusions,
+    time_from_us,
+    to_us,
+)
+from collector.accounting.sql.rollup_sums import (
+    MIN_COVERED_SHARE,
+    RollupPlan,
+    built_days,
+    make_plan,
+    missing_sql,
+    per_camera_sql,
+)
+from collector.accounting.sql.span_sums import PG_SETTINGS, bound, sums_ctes
+from inventory.models import Lifecycle, UTCDateTime
+
+CHUNK = 900  # camera ids per query when loading the spans of excluded cameras
+
+# The spans that can add time to W, with their stored id for the tie order.
+_RELEVANT = """
+    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
+    WHERE i.start >= :lo AND i.start < :hi {filter_i}
+    UNION ALL
+    SELECT a.id, a.camera_id, a.state, a.start, a."end" FROM state_intervals a
+    WHERE a.start < :lo AND (a."end" IS NULL OR a."end" > :lo) {filter_a}
+      AND NOT EXISTS (
+        SELECT 1 FROM state_intervals b
+        WHERE b.camera_id = a.camera_id AND b.start < :lo
+          AND (b.start > a.start OR (b.start = a.start AND b.id > a.id)))
+"""
+
+# PostgreSQL: the last span before W found per camera through the (camera_id, start) index, and
+# a camera id range so that parts of the fleet can be summed on several connections at once.
+_RELEVANT_PG = """
+    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
+    WHERE i.start >= :lo AND i.start < :hi AND i.camera_id >= :c0 AND i.camera_id < :c1
+    UNION ALL
+    SELECT p.id, p.camera_id, p.state, p.start, p."end" FROM cameras c CROSS JOIN LATERAL (
+        SELECT b.id, b.camera_id, b.state, b.start, b."end" FROM state_intervals b
+        WHERE b.camera_id = c.id AND b.start < :lo ORDER BY b.start DESC, b.id DESC LIMIT 1) p
+    WHERE c.id >= :c0 AND c.id < :c1 AND (p."end" IS NULL OR p."end" > :lo)
+"""
+
+# SQLite: one query over every camera.
+_SUMS_SQLITE = ("WITH " + sums_ctes("sqlite", "s", _RELEVANT.format(filter_i="", filter_a=""), "lo", "hi")
+                + "\nSELECT camera_id, intact, degraded, down FROM s")
+
+# PostgreSQL: one query per camera id range.
+_SUMS_PG = "WITH " + sums_ctes("postgresql", "s", _RELEVANT_PG, "lo", "hi") + "\nSELECT camera_id, intact, degraded, down FROM s"
+
+PG_PARTS = 2  # camera id ranges summed at once on their own connections (one per core here)
+
+
+_REFS = """
+    SELECT c.id, c.point_id, p.village_code, t.code, t.parent_code, c.contractor, c.lifecycle
+    FROM cameras c
+    LEFT JOIN points p ON p.id = c.point_id
+    LEFT JOIN regions v ON v.code = p.village_code
+    LEFT JOIN regions t ON t.code = v.parent_code"""
+
+
+async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None = None,
+                           regions: Iterable[str] | None = None) -> tuple[CameraRef, ...]:
+    """Cameras with their village, township and county (as :func:`load_accounting` builds them):
+    every camera, or (given ``ids`` and/or ``regions``) those with one of the ids or in one of
+    the regions (village, township or county code)."""
+    if ids is None and regions is None:
+        rows = (await conn.execute(text(_REFS))).all()
+    else:
+        # two indexed selects (by id; by village under the codes), not one OR that scans every camera
+        sql = text(_REFS + """
+    WHERE c.id IN :ids
+    UNION ALL""" + _REFS + """
+    WHERE p.village_code IN (
+        SELECT rv.code FROM regions rv LEFT JOIN regions rt ON rt.code = rv.parent_code
+        WHERE rv.code IN :codes OR rv.parent_code IN :codes OR rt.parent_code IN :codes)""")
+        sql = sql.bindparams(bindparam("ids", expanding=True, type_=Integer), bindparam("codes", expanding=True, type_=String))
+        id_list, codes = sorted(set(ids or ())), sorted(set(regions or ()))
+        rows = []
+        for i in range(0, max(len(id_list), 1), CHUNK):
+            rows.extend((await conn.execute(sql, {"ids": id_list[i:i + CHUNK], "codes": codes if i == 0 else []})).all())
+    retired = Lifecycle.RETIRED.value
+    refs = {cid: CameraRef(cid, pid, village or "", township or "", county or "", contractor, lifecycle == retired)
+            for cid, pid, village, township, county, contractor, lifecycle in rows}
+    return tuple(refs.values())
+
+
+def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: int, hi: int) -> list[CameraRef]:
+    """Cameras with any exclusion inside [lo, hi) (only those the index names are checked)."""
+    if not (index.everywhere or index.by_camera or index.by_region):
+        return []
+    everywhere = bool(index.everywhere)
+    by_camera, by_region = index.by_camera, index.by_region
+    out = []
+    for cam in cameras:
+        if (everywhere or cam.camera_id in by_camera or cam.village in by_region or cam.township in by_region
+                or cam.county in by_region) and index.for_camera(cam, lo, hi):
+            out.append(cam)
+    return out
+
+
+async def load_spans(conn: AsyncConnection, ids: Sequence[int],
+                      lo: dt.datetime | str, hi: dt.datetime | str) -> list[StateSpan]:
+    """The relevant spans of some cameras, ordered by id (the pure timeline's tie order)."""
+    relevant = _RELEVANT.format(filter_i="AND i.camera_id IN :ids", filter_a="AND a.camera_id IN :ids")
+    sql = text(f'SELECT camera_id, state, start, "end" FROM ({relevant}) r ORDER BY id')
+    sql = sql.bindparams(bindparam("ids", expanding=True))
+    conv = UTCDateTime().process_result_value
+    spans: list[StateSpan] = []
+    for i in range(0, len(ids), CHUNK):
+        rows = (await conn.execute(sql, {"ids": list(ids[i:i + CHUNK]), "lo": lo, "hi": hi})).all()
+        for cid, state, start, end in rows:
+            if isinstance(start, str):  # SQLite through text(): the stored text
+                start = dt.datetime.fromisoformat(start)
+                end = None if end is None else dt.datetime.fromisoformat(end)
+            spans.append(StateSpan(cid, state, conv(start, None), conv(end, None)))  # type: ignore[arg-type]
+    return spans
+
+
+async def _pg_sums(engine: AsyncEngine, params: dict[str, object], c0: int, c1: int) -> list[tuple[int, int, int, int]]:
+    async with engine.connect() as conn:
+        for setting in PG_SETTINGS:
+            await conn.exec_driver_sql(setting)
+        rows = (await conn.execute(text(_SUMS_PG), {**params, "c0": c0, "c1": c1})).all()
+        await conn.rollback()
+    return [(cid, a or 0, b or 0, c or 0) for cid, a, b, c in rows]
+
+
+async def _sums(engine: AsyncEngine, cams: Sequence[CameraRef], lo: dt.datetime | str, hi: dt.datetime | str,
+                lo_us: int, hi_us: int) -> list[tuple[int, int, int, int]]:
+    """(camera_id, intact_us, degraded_us, offline_us) of every camera with any such time in W."""
+    if engine.dialect.name == "sqlite":
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text(_SUMS_SQLITE), {"lo": lo, "hi": hi, "lo_us": lo_us, "hi_us": hi_us})).all()
+        return [tuple(r) for r in rows]  # type: ignore[misc]
+    if engine.dialect.name != "postgresql":
+        raise ValueError(f"no accounting SQL for {engine.dialect.name!r}")
+    ids = sorted(c.camera_id for c in cams)
+    if not ids:
+        return []
+    # split at camera ids so each part has about as many cameras
+    cuts = [ids[len(ids) * k // PG_PARTS] for k in range(PG_PARTS)] + [ids[-1] + 1]
+    parts = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
+    params: dict[str, object] = {"lo": lo, "hi": hi}
+    results = await asyncio.gather(*(_pg_sums(engine, params, a, b) for a, b in parts))
+    return [row for part in results for row in part]
+
+
+async def rollup_sums(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, n_cameras: int
+                      ) -> tuple[RollupPlan, list[tuple[int, int, int, int]], list[int]] | None:
+    """Per-camera sums of [lo, hi) from the rollups and the ids of the cameras lacking rows, or
+    None when the rollups cannot answer (then the interval query is the way)."""
+    dialect = engine.dialect.name
+    async with engine.connect() as conn:
+        plan = make_plan(await built_days(conn), lo, hi)
+        if plan is None:
+            return None
+        params = plan.params(dialect)
+        missing = list((await conn.execute(text(missing_sql(plan)), params)).scalars())
+        if n_cameras and (n_cameras - len(missing)) / n_cameras < MIN_COVERED_SHARE:
+            return None
+        if dialect == "postgresql":
+            for setting in PG_SETTINGS:
+                await conn.exec_driver_sql(setting)
+        rows = [(cid, int(a), int(b), int(c)) for cid, a, b, c in
+                (await conn.execute(text(per_camera_sql(dialect, plan)), params)).all()]
+        await conn.rollback()
+    return plan, rows, missing
+
+
+async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime, *,
+                           exclusions: Iterable[ExclusionSpan] | ExclusionIndex,
+                           cameras: Sequence[CameraRef] | None = None) -> dict[int, CameraTimes]:
+    """Every camera's time with and without exclusions, equal to the pure ``camera_times``.
+
+    ``cameras`` defaults to every camera in the database; pass the refs you already have to
+    skip loading them. The daily rollups answer when they are built for the window; else one
+    interval query (on PostgreSQL on ``PG_PARTS`` pooled connections at once).
+    """
+    index = index_exclusions(exclusions)
+    now_us = to_us(now)
+    lo_us = to_us(period.start)
+    hi_us = min(to_us(period.end), now_us)
+    dialect = engine.dialect.name
+    hi_dt = min(period.end, now)
+    lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
+    if cameras is None:
+        async with engine.connect() as conn:
+            cams: Sequence[CameraRef] = await load_camera_refs(conn)
+    else:
+        cams = cameras
+    if hi_us <= lo_us:
+        return camera_times(cams, {}, index, period, now)
+    pure = {c.camera_id: c for c in excluded_cameras(cams, index, lo_us, hi_us)}
+    from_rollups = await rollup_sums(engine, period.start, hi_dt, len(cams))
+    if from_rollups is not None:
+        _, rows, missing = from_rollups
+        wanted = set(missing)
+        pure.update((c.camera_id, c) for c in cams if c.camera_id in wanted)
+    else:
+        rows = await _sums(engine, cams, lo_b, hi_b, lo_us, hi_us)
+    spans: list[StateSpan] = []
+    if pure:
+        async with engine.connect() as conn:
+            spans = await load_spans(conn, list(pure), lo_b, hi_b)
+    window = hi_us - lo_us
+    empty = time_from_us(window, 0, 0, 0)
+    empty_times = CameraTimes(empty, empty)
+    sums = {cid: (int(a), int(b), int(c)) for cid, a, b, c in rows}
+    out: dict[int, CameraTimes] = {}
+    for cam in cams:
+        s = sums.get(cam.camera_id)
+        if s is None:
+            out[cam.camera_id] = empty_times
+        else:
+            t = time_from_us(window, *s)
+            out[cam.camera_id] = CameraTimes(t, t)
+    if pure:
+        out.update(camera_times(pure.values(), spans, index, period, now))
+    return out
+
+
+__all__ = ["excluded_cameras", "load_camera_refs", "load_spans", "rollup_sums", "sql_camera_times"]

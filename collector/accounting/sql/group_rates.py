@@ -1,0 +1,338 @@
+"""Region and contractor rates summed in the database, equal to the pure :func:`rates_by`.
+
+The per-camera sums (from the daily rollups when they are built, else from the intervals) are
+grouped in SQL by (village, township, county, contractor), so a county of 100k cameras sends
+back one row per village and contractor instead of one per camera. Cameras without rollup
+rows are added from their own spans with the pure accounting. An excluded camera's time inside its exclusion windows is summed by the database
+too (:mod:`collector.accounting.sql.exclusion_sums`) and taken off its group. The rows are the pure ones: same cameras counted, same exact sums, same rounding.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import NamedTuple
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.accounting import (
+    CameraRef,
+    CameraTime,
+    CameraTimes,
+    ExclusionIndex,
+    ExclusionSpan,
+    Level,
+    Period,
+    RateRow,
+    aggregate,
+    camera_times,
+    index_exclusions,
+    round_us_ratio,
+    time_from_us,
+    to_us,
+)
+from collector.accounting.sql.camera_times import (
+    _RELEVANT,
+    _RELEVANT_PG,
+    PG_PARTS,
+    excluded_cameras,
+    load_camera_refs,
+    load_spans,
+    sql_camera_times,
+)
+from collector.accounting.sql.exclusion_sums import inside_windows
+from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
+from collector.accounting.sql.span_sums import PG_SETTINGS, bound, sums_ctes, window_params
+
+# (village, township, county, contractor) as load_camera_refs builds a camera's
+GroupKey = tuple[str, str, str, str | None]
+
+_GROUPED = """
+SELECT p.village_code, t.code, t.parent_code, c.contractor, COUNT(*) AS cameras, COUNT(pc.camera_id) AS summed,
+       COALESCE(SUM(pc.intact), 0), COALESCE(SUM(pc.degraded), 0), COALESCE(SUM(pc.down), 0)
+FROM cameras c
+LEFT JOIN points p ON p.id = c.point_id
+LEFT JOIN regions v ON v.code = p.village_code
+LEFT JOIN regions t ON t.code = v.parent_code
+LEFT JOIN per_cam pc ON pc.camera_id = c.id
+{where}
+GROUP BY p.village_code, t.code, t.parent_code, c.contractor"""
+
+
+class _Acc:
+    """Integer microseconds of a group: raw (no exclusions) and with exclusions applied."""
+
+    __slots__ = ("cameras", "intact", "degraded", "down", "x_intact", "x_degraded", "x_down", "x_excluded")
+
+    def __init__(self) -> None:
+        self.cameras = 0
+        self.intact = self.degraded = self.down = 0
+        self.x_intact = self.x_degraded = self.x_down = self.x_excluded = 0
+
+    def add(self, cameras: int, raw: tuple[int, int, int], applied: tuple[int, int, int], excluded: int = 0) -> None:
+        """Add cameras' (intact, degraded, down) microseconds without and with exclusions."""
+        self.cameras += cameras
+        self.intact += raw[0]
+        self.degraded += raw[1]
+        self.down += raw[2]
+        self.x_intact += applied[0]
+        self.x_degraded += applied[1]
+        self.x_down += applied[2]
+        self.x_excluded += excluded
+
+    def merge(self, o: _Acc) -> None:
+        self.add(o.cameras, (o.intact, o.degraded, o.down), (o.x_intact, o.x_degraded, o.x_down), o.x_excluded)
+
+
+def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
+    """((intact, degraded, down), excluded) microseconds of a pure CameraTime."""
+    def us(v: object) -> int:
+        return int(v.scaleb(6))  # type: ignore[attr-defined]
+    intact = us(t.intact_s)
+    return (intact, us(t.online_s) - intact, us(t.offline_s)), us(t.excluded_s)
+
+
+def _add_pure(acc: _Acc, times: CameraTimes) -> None:
+    """Add one camera that the grouped sums left out (no rollup rows), from its pure times."""
+    raw, _ = _us(times.without_exclusions)
+    applied, excluded = _us(times.with_exclusions)
+    acc.add(0, raw, applied, excluded)  # the camera is already counted by the grouped query
+
+
+# where a level's key sits in a GroupKey
+_KEY_INDEX = {Level.VILLAGE: 0, Level.TOWNSHIP: 1, Level.COUNTY: 2, Level.CONTRACTOR: 3}
+
+
+@dataclass(frozen=True, slots=True)
+class GroupTimes:
+    """Sums per (village, township, county, contractor) group over the window [lo, hi)."""
+
+    window_us: int
+    groups: Mapping[GroupKey, _Acc]
+
+    def _merged(self, level: Level | str) -> tuple[Level, list[tuple[str, _Acc]]]:
+        """The groups summed per key at ``level``, sorted by key."""
+        lvl = Level(level)
+        if lvl in (Level.CAMERA, Level.POINT):
+            raise ValueError(f"{lvl} rows need per-camera times (sql_camera_times)")
+        at = _KEY_INDEX[lvl]
+        by_key: dict[str, list[_Acc]] = {}
+        for gkey, acc in self.groups.items():
+            key = gkey[at]
+            if key is None:
+                continue
+            accs = by_key.get(key)
+            if accs is None:
+                by_key[key] = [acc]
+            else:
+                accs.append(acc)
+        out = []
+        for key in sorted(by_key):
+            accs = by_key[key]
+            if len(accs) == 1:
+                a = accs[0]
+            else:
+                a = _Acc()
+                for one in accs:
+                    a.merge(one)
+            out.append((key, a))
+        return lvl, out
+
+    def rows(self, level: Level | str) -> tuple[RateRow, ...]:
+        """Rate rows at a region or contractor level, equal to ``aggregate`` over the cameras."""
+        lvl, merged = self._merged(level)
+        out = []
+        w = self.window_us
+        for key, a in merged:
+            ratios = _ratios(a)
+            applied = time_from_us(a.cameras * w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded)
+            raw = applied if _untouched(a) else time_from_us(a.cameras * w, a.intact, a.degraded, a.down)
+            out.append(RateRow(lvl, key, a.cameras, applied, raw, *ratios))
+        return tuple(out)
+
+    def ratio_rows(self, level: Level | str) -> tuple[RatioRow, ...]:
+        """The same rows without the times (what a rate table shows): no Decimal seconds made."""
+        _, merged = self._merged(level)
+        return tuple(RatioRow(key, a.cameras, *_ratios(a)) for key, a in merged)
+
+
+class RatioRow(NamedTuple):
+    """A rate row's key, camera count and rounded ratios (as in :class:`RateRow`)."""
+
+    key: str
+    cameras: int
+    ratio: Decimal | None
+    intact_ratio: Decimal | None
+    ratio_without_exclusions: Decimal | None
+    intact_ratio_without_exclusions: Decimal | None
+
+
+def _untouched(a: _Acc) -> bool:
+    """No exclusion in this group: its times with and without exclusions are the same."""
+    return a.x_excluded == 0 and a.x_intact == a.intact and a.x_degraded == a.degraded and a.x_down == a.down
+
+
+def _ratios(a: _Acc) -> tuple[Decimal | None, Decimal | None, Decimal | None, Decimal | None]:
+    """(ratio, intact ratio) with exclusions applied, then without."""
+    x_up = a.x_intact + a.x_degraded
+    x_elig = x_up + a.x_down
+    x_ratio, x_intact = round_us_ratio(x_up, x_elig), round_us_ratio(a.x_intact, x_elig)
+    if _untouched(a):
+        return x_ratio, x_intact, x_ratio, x_intact
+    elig = a.intact + a.degraded + a.down
+    return x_ratio, x_intact, round_us_ratio(a.intact + a.degraded, elig), round_us_ratio(a.intact, elig)
+
+
+async def _grouped(engine: AsyncEngine, ctes: str, params: dict[str, object], where: str = "") -> list[tuple]:  # type: ignore[type-arg]
+    async with engine.connect() as conn:
+        if engine.dialect.name == "postgresql":
+            for setting in PG_SETTINGS:
+                await conn.exec_driver_sql(setting)
+        rows = (await conn.execute(text(f"WITH {ctes}\n{_GROUPED.format(where=where)}"), params)).all()
+        await conn.rollback()
+    return list(rows)
+
+
+async def _interval_groups(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime) -> list[tuple]:  # type: ignore[type-arg]
+    dialect = engine.dialect.name
+    params = window_params(dialect, "lo", "hi", lo, hi)
+    if dialect == "sqlite":
+        ctes = sums_ctes(dialect, "s", _RELEVANT.format(filter_i="", filter_a=""), "lo", "hi").strip()
+        return await _grouped(engine, ctes + ",\nper_cam AS (SELECT * FROM s)", params)
+    return await _in_parts(engine, lambda: sums_ctes(dialect, "s", _RELEVANT_PG, "lo", "hi").strip()
+                           + ",\nper_cam AS (SELECT * FROM s)", params)
+
+
+async def _in_parts(engine: AsyncEngine, ctes: Callable[[], str], params: dict[str, object]) -> list[tuple]:  # type: ignore[type-arg]
+    """PostgreSQL: the grouped query over ``PG_PARTS`` camera id ranges at once, one connection
+    each (a group split between two ranges comes back twice; the caller adds them up)."""
+    fractions = ", ".join(str(k / PG_PARTS) for k in range(PG_PARTS))
+    async with engine.connect() as conn:  # the ids that split the cameras into equal parts
+        row = (await conn.execute(text(
+            f"SELECT percentile_disc(ARRAY[{fractions}]) WITHIN GROUP (ORDER BY id), max(id) FROM cameras"))).one()
+    if row[1] is None:
+        return []
+    cuts = [*row[0], row[1] + 1]
+    parts = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
+    where = "WHERE c.id >= :c0 AND c.id < :c1"
+    sql = ctes()
+    results = await asyncio.gather(*(_grouped(engine, sql, {**params, "c0": a, "c1": b}, where) for a, b in parts))
+    return [row for part in results for row in part]
+
+
+async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime, *,
+                          exclusions: Iterable[ExclusionSpan] | ExclusionIndex, use_rollups: bool = True) -> GroupTimes:
+    """Every group's time over ``period`` up to ``now``, with and without exclusions
+    (``use_rollups=False``: from the intervals only, for comparisons)."""
+    index = index_exclusions(exclusions)
+    dialect = engine.dialect.name
+    lo, hi = period.start, min(period.end, now)
+    lo_us, hi_us = to_us(lo), max(to_us(hi), to_us(lo))
+    window = hi_us - lo_us
+    if window <= 0:
+        async with engine.connect() as conn:
+            rows = list((await conn.execute(text(
+                "WITH per_cam AS (SELECT id AS camera_id, 0 AS intact, 0 AS degraded, 0 AS down FROM cameras WHERE 1 = 0)\n"
+                + _GROUPED.format(where="")))).all())
+        return GroupTimes(0, _groups(rows))
+    plan = None
+    if use_rollups:
+        async with engine.connect() as conn:
+            plan = make_plan(await built_days(conn), lo, hi)
+    # The exclusion corrections do not depend on the sums: computed while the database sums.
+    corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
+    try:
+        rows = []
+        total = summed = 0
+        if plan is not None:
+            if dialect == "postgresql":
+                rows = await _in_parts(engine, lambda: per_camera_ctes(dialect, plan, camera_range=True), plan.params(dialect))
+            else:
+                rows = await _grouped(engine, per_camera_ctes(dialect, plan), plan.params(dialect))
+            total, summed = sum(int(r[4]) for r in rows), sum(int(r[5]) for r in rows)
+            if total and summed / total < MIN_COVERED_SHARE:
+                plan = None  # too few cameras with rows: the intervals are cheaper than the fallbacks
+        if plan is None:
+            rows = await _interval_groups(engine, lo, hi)
+        corrections = await corrections_task
+    finally:
+        if not corrections_task.done():
+            corrections_task.cancel()
+            await asyncio.gather(corrections_task, return_exceptions=True)
+    groups = _groups(rows)
+    # cameras without rollup rows: summed from their own spans (their exclusions included)
+    pure: list[CameraRef] = []
+    if plan is not None and summed < total:
+        async with engine.connect() as conn:
+            missing = list((await conn.execute(text(missing_sql(plan)), plan.params(dialect))).scalars())
+            pure = list(await load_camera_refs(conn, ids=missing)) if missing else []
+            spans_of_pure = await load_spans(conn, [c.camera_id for c in pure], bound(dialect, lo), bound(dialect, hi)) if pure else []
+    unsummed = {c.camera_id for c in pure}
+    for cam, excluded_us, (i_intact, i_degraded, i_down) in corrections:
+        if cam.camera_id in unsummed:
+            continue
+        acc = groups.setdefault((cam.village, cam.township, cam.county, cam.contractor), _Acc())
+        acc.x_intact -= i_intact
+        acc.x_degraded -= i_degraded
+        acc.x_down -= i_down
+        acc.x_excluded += excluded_us
+    if pure:
+        times = camera_times(pure, spans_of_pure, index, period, now)
+        for cam in pure:
+            acc = groups.setdefault((cam.village, cam.township, cam.county, cam.contractor), _Acc())
+            _add_pure(acc, times[cam.camera_id])
+    return GroupTimes(window, groups)
+
+
+async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_us: int, hi_us: int
+                                 ) -> list[tuple[CameraRef, int, tuple[int, int, int]]]:
+    """Per camera touched by an exclusion in [lo, hi): (camera, excluded microseconds, its
+    (intact, degraded, down) microseconds inside the exclusion windows, to take off its group)."""
+    if not (index.everywhere or index.by_camera or index.by_region):
+        return []
+    async with engine.connect() as conn:
+        if index.everywhere:
+            candidates = await load_camera_refs(conn)
+        else:
+            candidates = await load_camera_refs(conn, ids=index.by_camera, regions=index.by_region)
+        windows: list[tuple[int, int, int]] = []
+        excluded: list[tuple[CameraRef, int]] = []
+        for cam in excluded_cameras(candidates, index, lo_us, hi_us):
+            spans = index.for_camera(cam, lo_us, hi_us)
+            windows.extend((cam.camera_id, s, e) for s, e in spans)
+            excluded.append((cam, sum(e - s for s, e in spans)))
+        inside = await inside_windows(conn, windows)
+    return [(cam, us, inside.get(cam.camera_id, (0, 0, 0))) for cam, us in excluded]
+
+
+def _groups(rows: Iterable[tuple]) -> dict[GroupKey, _Acc]:  # type: ignore[type-arg]
+    groups: dict[GroupKey, _Acc] = {}
+    for village, township, county, contractor, cameras, _summed, intact, degraded, down in rows:
+        key: GroupKey = (village or "", township or "", county or "", contractor)
+        acc = groups.get(key)
+        if acc is None:
+            acc = groups[key] = _Acc()
+        sums = (int(intact), int(degraded), int(down))
+        acc.add(int(cameras), sums, sums)
+    return groups
+
+
+async def sql_rates(engine: AsyncEngine, level: Level | str, period: Period, now: dt.datetime, *,
+                    exclusions: Iterable[ExclusionSpan] | ExclusionIndex,
+                    cameras: tuple[CameraRef, ...] | None = None) -> tuple[RateRow, ...]:
+    """Time-weighted rate rows at ``level``: region and contractor levels grouped in SQL, camera
+    and point levels from the per-camera sums. Equal to the pure ``rates_by``."""
+    lvl = Level(level)
+    if lvl in (Level.CAMERA, Level.POINT):
+        if cameras is None:
+            async with engine.connect() as conn:
+                cameras = await load_camera_refs(conn)
+        return aggregate(lvl, cameras, await sql_camera_times(engine, period, now, exclusions=exclusions, cameras=cameras))
+    return (await sql_group_times(engine, period, now, exclusions=exclusions)).rows(lvl)
+
+
+__all__ = ["GroupTimes", "RatioRow", "sql_group_times", "sql_rates"]

@@ -1,0 +1,163 @@
+"""Rates and coverage from the database: load what a period needs, hand it to the pure accounting.
+
+The database does the filtering (only intervals and exclusions that overlap the period are
+read); :mod:`collector.accounting` does the arithmetic, exactly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.accounting import (
+    CameraRef,
+    ExclusionSpan,
+    Level,
+    Period,
+    PointRef,
+    RateRow,
+    RegionCoverage,
+    SnapshotRow,
+    StateSpan,
+    Targets,
+    VillageCoverage,
+    camera_times,
+    rates_by,
+    snapshot_rates_by,
+    township_coverage,
+    village_coverage,
+    village_coverage_over,
+)
+from collector.accounting import aggregate as aggregate_times
+from inventory.models import Camera, Exclusion, Lifecycle, Point, Region, StateInterval
+
+
+@dataclass(frozen=True, slots=True)
+class AccountingData:
+    cameras: tuple[CameraRef, ...]
+    points: tuple[PointRef, ...]
+    spans: tuple[StateSpan, ...]
+    exclusions: tuple[ExclusionSpan, ...]
+    names: Mapping[str, str]  # region code -> name; "camera:<id>" -> camera name
+    parents: Mapping[str, str]  # region code -> parent code
+    targets: Targets
+
+
+async def load_accounting(engine: AsyncEngine, period: Period, *, default_target: float = 0.95,
+                          spans: bool = True, cameras: bool = True) -> AccountingData:
+    """What the accounting of *period* needs; ``spans=False`` skips the state intervals, for
+    callers that let the database sum them (:mod:`collector.accounting.sql.camera_times`); ``cameras=False``
+    skips cameras and points too (region-level rates summed by the database need only the
+    regions, their names and targets, and the exclusions)."""
+    async with engine.connect() as conn:
+        regions = (await conn.execute(select(Region.code, Region.name, Region.parent_code, Region.target))).all()
+        points = [] if not cameras else (
+            await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired))).all()
+        cams = [] if not cameras else (await conn.execute(
+            select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle))).all()
+        span_rows = [] if not spans else (await conn.execute(
+            select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end)
+            .where(StateInterval.start < period.end, or_(StateInterval.end.is_(None), StateInterval.end > period.start))
+            .order_by(StateInterval.id)  # equal starts: the later row wins, as in the SQL path
+        )).all()
+        excl = (await conn.execute(
+            select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
+            .where(Exclusion.start < period.end, Exclusion.end > period.start)
+        )).all()
+    names = {code: name for code, name, _, _ in regions}
+    parents = {code: parent for code, _, parent, _ in regions if parent}
+    village_of = {pid: village for pid, village, _, _ in points}
+    camera_refs = []
+    for cid, cname, pid, contractor, lifecycle in cams:
+        village = village_of.get(pid, "")
+        township = parents.get(village, "")
+        county = parents.get(township, "")
+        names[f"camera:{cid}"] = cname
+        camera_refs.append(CameraRef(cid, pid, village, township, county, contractor,
+                                     retired=Lifecycle(lifecycle) is Lifecycle.RETIRED))
+    point_refs = tuple(PointRef(pid, village, bool(planned)) for pid, village, planned, retired in points if not retired)
+    targets = Targets(
+        default=Decimal(str(default_target)),
+        regions={code: Decimal(str(t)) for code, _, _, t in regions if t is not None},
+    )
+    return AccountingData(
+        tuple(camera_refs), point_refs,
+        tuple(StateSpan(cid, state, start, end) for cid, state, start, end in span_rows),
+        tuple(ExclusionSpan(s, e, cid, rc) for s, e, cid, rc in excl),
+        names, parents, targets,
+    )
+
+
+def time_rates(data: AccountingData, level: Level, period: Period, now: dt.datetime) -> tuple[RateRow, ...]:
+    return rates_by(level, data.cameras, data.spans, data.exclusions, period, now)
+
+
+async def time_rates_sql(engine: AsyncEngine, data: AccountingData, level: Level, period: Period,
+                         now: dt.datetime) -> tuple[RateRow, ...]:
+    """The same rows as :func:`time_rates`, with the per-camera sums done by the database."""
+    from collector.accounting.sql.camera_times import sql_camera_times
+
+    times = await sql_camera_times(engine, period, now, exclusions=data.exclusions, cameras=data.cameras)
+    return aggregate_times(level, data.cameras, times)
+
+
+def snapshot_rates(data: AccountingData, level: Level, period: Period, now: dt.datetime, *, tz: str,
+                   check_times: tuple[dt.time, ...], apply_exclusions: bool = True) -> tuple[SnapshotRow, ...]:
+    return snapshot_rates_by(level, data.cameras, data.spans, data.exclusions, period, now,
+                             check_times=check_times, tz=tz, apply_exclusions=apply_exclusions)
+
+
+def coverage_now(data: AccountingData, states: Mapping[int, str]) -> tuple[VillageCoverage, ...]:
+    return village_coverage(data.points, data.cameras, states)
+
+
+def coverage_over(data: AccountingData, period: Period, now: dt.datetime) -> tuple[VillageCoverage, ...]:
+    times = camera_times(data.cameras, data.spans, data.exclusions, period, now)
+    return village_coverage_over(data.points, data.cameras, {cid: t.with_exclusions for cid, t in times.items()})
+
+
+def coverage_by_township(data: AccountingData, villages: tuple[VillageCoverage, ...]) -> tuple[RegionCoverage, ...]:
+    return township_coverage(villages, {v.village: data.parents.get(v.village, "") for v in villages})
+
+
+def current_states(data: AccountingData, now: dt.datetime) -> dict[int, str]:
+    """Each camera's state at *now* from the stored intervals (the last one open at now)."""
+    out: dict[int, tuple[dt.datetime, str]] = {}
+    for s in data.spans:
+        if s.start <= now and (s.end is None or s.end > now):
+            prev = out.get(s.camera_id)
+            if prev is None or s.start >= prev[0]:
+                out[s.camera_id] = (s.start, s.state)
+    return {cid: st for cid, (_, st) in out.items()}
+
+
+def parse_period(start: str | None, end: str | None, tz: str, now: dt.datetime) -> Period:
+    """Dates (local days, end inclusive) or ISO datetimes; default: this month up to now."""
+    zone = ZoneInfo(tz)
+
+    def parse(text: str, is_end: bool) -> dt.datetime:
+        try:
+            d = dt.date.fromisoformat(text)
+        except ValueError:
+            t = dt.datetime.fromisoformat(text)
+            return (t if t.tzinfo else t.replace(tzinfo=zone)).astimezone(dt.UTC)
+        if is_end:
+            d = d + dt.timedelta(days=1)
+        return dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC)
+
+    local_now = now.astimezone(zone)
+    lo = parse(start, False) if start else dt.datetime.combine(local_now.date().replace(day=1), dt.time(), zone).astimezone(dt.UTC)
+    hi = parse(end, True) if end else now
+    return Period(lo, hi)
+
+
+__all__ = [
+    "AccountingData", "load_accounting", "time_rates", "snapshot_rates", "coverage_now", "coverage_over",
+    "coverage_by_township", "current_states", "parse_period", "aggregate_times",
+]

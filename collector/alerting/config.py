@@ -1,0 +1,97 @@
+"""``alerts:`` section of the settings (pydantic), turned into the frozen :class:`AlertPolicy`."""
+
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from collector.alerting.model import Severity
+from collector.alerting.policy import AlertPolicy, DeadlinePolicy, EscalationLevel, QuietHours
+from probes.base import Cause
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _hhmm(v: str) -> str:
+    dt.time.fromisoformat(v)
+    return v
+
+
+class EscalationLevelSettings(_Model):
+    after_s: float = Field(gt=0, description="incident age (seconds since confirmation) that reaches this level")
+    name: str = Field(min_length=1, description="level name shown in messages (e.g. supervisor, township)")
+    channels: list[str] = Field(min_length=1, description="channel names (defined in the notify section) this level goes to")
+
+
+class QuietHoursSettings(_Model):
+    enabled: bool = Field(True, description="hold messages of the held severities during quiet hours")
+    start: str = Field("22:00", description="local start (HH:MM); start after end spans midnight")
+    end: str = Field("07:00", description="local end (HH:MM): held messages go out then, one per incident")
+    hold: list[Severity] = Field([Severity.LOW], description="severities held: low, normal, critical")
+
+    _check = field_validator("start", "end")(_hhmm)
+
+
+class WorkOrderDeadlineSettings(_Model):
+    default_h: float = Field(24.0, gt=0, description="repair deadline (hours) when nothing more specific applies")
+    by_severity: dict[Severity, float] = Field({Severity.CRITICAL: 2.0}, description="deadline hours by severity (critical = a village dark or an upstream device down)")
+    by_cause: dict[Cause, float] = Field({}, description="deadline hours by cause (e.g. auth_failed: 4); the shortest applicable entry wins")
+
+
+class AlertPolicySettings(_Model):
+    enabled: bool = Field(True, description="decide and send alerts")
+    base_url: str = Field("", description="public URL of the camwatch web pages, for links in messages (e.g. http://camwatch.example:9750)")
+    language: str | None = Field(None, description="zh or en: default language of messages (default: the top-level language)")
+    timezone: str = Field("Asia/Shanghai", description="time zone of times in messages and of quiet hours")
+    group_window_s: float = Field(30.0, ge=0, description="outages in one village or behind one upstream device within this window make one incident")
+    notify_on_growth: bool = Field(False, description="send an update when more cameras join an open incident (a rise in severity always sends one)")
+    digest_window_s: float = Field(1800.0, gt=0, description="flapping cameras: at most one digest message per window")
+    reminder_interval_s: float = Field(14400.0, ge=0, description="remind while an incident stays open (seconds; 0 = off)")
+    escalation: list[EscalationLevelSettings] = Field(
+        [EscalationLevelSettings(after_s=3600, name="supervisor", channels=["supervisor"]),
+         EscalationLevelSettings(after_s=86400, name="township", channels=["township"])],
+        description="escalation levels by incident age, each with its own channels",
+    )
+    escalate_min_severity: Severity = Field(Severity.NORMAL, description="lowest severity that escalates")
+    channels: dict[Severity, list[str]] = Field(
+        {Severity.LOW: ["default"], Severity.NORMAL: ["default"], Severity.CRITICAL: ["default"]},
+        description="channel names per severity for open/update/resolve/reminder/digest messages",
+    )
+    quiet_hours: QuietHoursSettings = Field(QuietHoursSettings(), description="quiet hours for low-severity messages")
+    work_order_deadlines: WorkOrderDeadlineSettings = Field(WorkOrderDeadlineSettings(), description="repair deadlines of work orders")
+    max_listed: int = Field(10, gt=0, description="cameras named in one message")
+    tick_s: float = Field(5.0, gt=0, description="how often the alert engine checks windows, reminders and escalation")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r}") from None
+        return v
+
+    @field_validator("escalation")
+    @classmethod
+    def _ordered(cls, v: list[EscalationLevelSettings]) -> list[EscalationLevelSettings]:
+        if [x.after_s for x in v] != sorted(x.after_s for x in v):
+            raise ValueError("escalation levels must be in increasing after_s order")
+        return v
+
+    def to_policy(self) -> AlertPolicy:
+        q = self.quiet_hours
+        d = self.work_order_deadlines
+        return AlertPolicy(
+            group_window_s=self.group_window_s, notify_on_growth=self.notify_on_growth, digest_window_s=self.digest_window_s,
+            reminder_interval_s=self.reminder_interval_s,
+            escalation=tuple(EscalationLevel(x.after_s, x.name, tuple(x.channels)) for x in self.escalation),
+            escalate_min_severity=self.escalate_min_severity,
+            channels=tuple((s, tuple(ch)) for s, ch in self.channels.items()),
+            quiet=QuietHours(dt.time.fromisoformat(q.start), dt.time.fromisoformat(q.end), self.timezone, frozenset(q.hold), q.enabled),
+            deadlines=DeadlinePolicy(d.default_h, tuple(d.by_severity.items()), tuple(d.by_cause.items())),
+            base_url=self.base_url, timezone=self.timezone, max_listed=self.max_listed,
+        )

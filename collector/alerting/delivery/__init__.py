@@ -1,0 +1,6 @@
+"""Alert delivery: channels (apprise, Alertmanager), rate limits, retries, delivery log."""
+
+from collector.alerting.delivery.config import ChannelSettings, NotifySettings, RetrySettings
+from collector.alerting.delivery.message import Outgoing
+
+__all__ = ["ChannelSettings", "NotifySettings", "Outgoing", "RetrySettings"]

@@ -1,0 +1,180 @@
+"""Senders, one per channel kind, built on apprise (and aiohttp for the Alertmanager sink).
+
+Apprise plugins are synchronous (requests); a delivery runs the plugin in a worker thread.
+Failures are mapped to :class:`DeliveryError` here, once: apprise reports them as ``False``
+(it logs the status code itself), other errors (OSError, timeouts) are caught below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import quote, urlsplit, urlunsplit
+
+from collector.alerting.delivery.config import ChannelSettings, NotifySettings, SecretError, resolve_secret
+from collector.alerting.delivery.message import Outgoing, merge
+from collector.alerting.delivery.redact import Redactor
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed; *reason* is safe to log (no secrets)."""
+
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class ChannelConfigError(ValueError):
+    """A channel cannot be built from its settings (the message names no secret)."""
+
+
+class Sender(Protocol):
+    name: str
+    kind: str
+    limits: tuple[tuple[int, float], ...]
+    max_bytes: int
+
+    async def deliver(self, msgs: Sequence[Outgoing]) -> None:
+        """Send *msgs* as one post; raise :class:`DeliveryError` on failure."""
+
+
+def _plugin_class(schema: str) -> Any:
+    from apprise.manager_plugins import NotificationManager
+
+    try:
+        return NotificationManager()[schema]
+    except KeyError:
+        raise ChannelConfigError(f"apprise has no plugin for {schema}://") from None
+
+
+def _dingtalk_class() -> Any:
+    from apprise.plugins.dingtalk import NotifyDingTalk
+
+    class DingTalk(NotifyDingTalk):  # type: ignore[misc, valid-type]
+        """apprise's DingTalk robot, signing as DingTalk documents it.
+
+        apprise 2.2 url-quotes the signature and then hands it to requests as a query
+        parameter, which quotes it again; DingTalk expects ``sign`` quoted once. Here the raw
+        base64 is returned and requests does the one quoting.
+        """
+
+        def get_signature(self) -> tuple[str, str]:
+            timestamp = str(round(time.time() * 1000))
+            mac = hmac.new(self.secret.encode(), f"{timestamp}\n{self.secret}".encode(), hashlib.sha256).digest()
+            return timestamp, base64.b64encode(mac).decode()
+
+    return DingTalk
+
+
+def _instantiate(cls: Any, url: str, **override: Any) -> Any:
+    from apprise.exception import AppriseException
+
+    args = cls.parse_url(url)
+    if not args:
+        raise ChannelConfigError(f"not a valid {cls.service_name} URL")
+    args.update(override)
+    try:
+        return cls(**args)
+    except (AppriseException, TypeError, ValueError) as exc:
+        raise ChannelConfigError(f"invalid {cls.service_name} settings ({type(exc).__name__})") from None
+
+
+@dataclass(slots=True)
+class AppriseSender:
+    name: str
+    kind: str
+    limits: tuple[tuple[int, float], ...]
+    max_bytes: int
+    plugin: Any  # the apprise plugin instance (tests point its endpoint at loopback)
+    keyword: str | None = None
+    markdown: bool = False
+    language: str = "zh"
+
+    def __repr__(self) -> str:
+        return f"AppriseSender(name={self.name!r}, kind={self.kind!r})"
+
+    async def deliver(self, msgs: Sequence[Outgoing]) -> None:
+        from apprise import NotifyFormat, NotifyType
+
+        msg = merge(msgs, self.language)
+        title = msg.title
+        if self.keyword and self.keyword not in title and self.keyword not in msg.text:
+            title = f"【{self.keyword}】{title}"
+        use_md = self.markdown and msg.markdown is not None
+        body = msg.markdown if use_md and msg.markdown is not None else msg.text
+        ntype = NotifyType.FAILURE if msg.severity in ("high", "critical") else (
+            NotifyType.SUCCESS if msg.kind in ("resolved", "recovery") else NotifyType.WARNING)
+        try:
+            ok = await asyncio.to_thread(self.plugin.notify, body=body, title=title, notify_type=ntype,
+                                         body_format=NotifyFormat.MARKDOWN if use_md else NotifyFormat.TEXT)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise DeliveryError(f"{self.kind}: {type(exc).__name__}") from None
+        if not ok:
+            raise DeliveryError(f"{self.kind}: rejected or unreachable (see the apprise log)")
+
+
+def _token_url(ch: ChannelSettings, token: str, secret: str | None) -> str:
+    t = quote(token, safe="")
+    if ch.kind == "dingtalk":
+        s = f"{quote(secret, safe='')}@" if secret else ""
+        mentions = "/".join(quote(m, safe="") for m in ch.mentions)
+        return f"dingtalk://{s}{t}/{mentions}"
+    return {"wecom": "wecombot", "feishu": "feishu", "lark": "lark"}[ch.kind] + f"://{t}"
+
+
+def build_sender(ch: ChannelSettings, redactor: Redactor, *, language: str = "zh",
+                 environ: Mapping[str, str] | None = None) -> Sender:
+    """The sender of one channel; its secrets are added to *redactor*."""
+    env = dict(environ) if environ is not None else None
+    try:
+        token = resolve_secret(ch.token, env)
+        secret = resolve_secret(ch.secret, env)
+        url = resolve_secret(ch.url, env)
+        password = resolve_secret(ch.password, env)
+    except SecretError as exc:
+        raise ChannelConfigError(f"channel {ch.name!r}: {exc}") from None
+    redactor.add(token, secret, password)
+    if url:
+        redactor.add_url(url, user_is_secret=ch.kind in ("sms", "dingtalk", "wecom", "feishu", "lark"))
+    if ch.kind == "alertmanager":
+        from collector.alerting.delivery.alertmanager import AlertmanagerSender
+
+        assert url is not None
+        return AlertmanagerSender(name=ch.name, base_url=url, timeout_s=ch.timeout_s, redactor=redactor)
+    override: dict[str, Any] = {}
+    if ch.kind in ("dingtalk", "wecom", "feishu", "lark"):
+        full = url or _token_url(ch, token or "", secret)
+        cls = _dingtalk_class() if ch.kind == "dingtalk" else _plugin_class(urlsplit(full).scheme)
+    elif ch.kind == "webhook":
+        assert url is not None
+        parts = urlsplit(url)
+        scheme = {"http": "json", "https": "jsons"}.get(parts.scheme, parts.scheme)
+        full = urlunsplit((scheme, *parts[1:]))
+        if scheme not in ("json", "jsons"):
+            raise ChannelConfigError(f"channel {ch.name!r}: a webhook URL is http(s):// or json(s)://")
+        cls = _plugin_class(scheme)
+    else:  # email, sms
+        assert url is not None
+        full = url
+        cls = _plugin_class(urlsplit(url).scheme)
+        if ch.kind == "email" and password:
+            override["password"] = password
+    plugin = _instantiate(cls, full, **override)
+    plugin.socket_connect_timeout = ch.timeout_s
+    plugin.socket_read_timeout = ch.timeout_s
+    # apprise sleeps up to 5.5 s between two posts of one plugin; our rate limiter paces instead
+    plugin.request_rate_per_sec = 0
+    return AppriseSender(name=ch.name, kind=ch.kind, limits=ch.limits(), max_bytes=ch.max_bytes(), plugin=plugin,
+                         keyword=ch.keyword, markdown=ch.markdown and ch.kind == "dingtalk", language=language)
+
+
+def build_senders(settings: NotifySettings, redactor: Redactor, *, language: str = "zh",
+                  environ: Mapping[str, str] | None = None) -> dict[str, Sender]:
+    return {ch.name: build_sender(ch, redactor, language=language, environ=environ) for ch in settings.channels}

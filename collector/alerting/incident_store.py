@@ -1,0 +1,217 @@
+"""Persistence of incidents, work orders and silences (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from sqlalchemy import delete, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from collector.alerting.model import (
+    Action,
+    CameraInfo,
+    Incident,
+    IncidentChanged,
+    IncidentKind,
+    Inventory,
+    Member,
+    OpenWorkOrder,
+    ResolveWorkOrder,
+    Severity,
+    Silence,
+    UpdateWorkOrder,
+)
+from collector.alerting.workorders import (
+    OrderStatus,
+    Resolution,
+    WorkOrder,
+    WorkOrderError,
+    acknowledge,
+    auto_resolve,
+    close,
+)
+from inventory import models as m
+from probes.base import Cause
+
+
+class NotFound(LookupError):
+    pass
+
+
+# ---- inventory snapshot -----------------------------------------------------------------------
+
+async def load_inventory(engine: AsyncEngine) -> Inventory:
+    """Non-retired cameras with region names, point names and parent devices: the engine's denominators."""
+    async with AsyncSession(engine) as s:
+        regions = {r.code: r for r in (await s.execute(select(m.Region.code, m.Region.name, m.Region.parent_code))).all()}
+        points = {p.id: p for p in (await s.execute(select(m.Point.id, m.Point.name, m.Point.village_code))).all()}
+        devices = {d.id: d.name for d in (await s.execute(select(m.Device.id, m.Device.name))).all()}
+        cams = (await s.execute(select(m.Camera.id, m.Camera.name, m.Camera.point_id, m.Camera.parent_device_id)
+                                .where(m.Camera.lifecycle != m.Lifecycle.RETIRED))).all()
+    out = []
+    for c in cams:
+        p = points.get(c.point_id)
+        v = regions.get(p.village_code) if p else None
+        t = regions.get(v.parent_code) if v is not None and v.parent_code else None
+        k = regions.get(t.parent_code) if t is not None and t.parent_code else None
+        out.append(CameraInfo(c.id, c.name, v.code if v else "", v.name if v else "", t.code if t else "",
+                              t.name if t else "", k.code if k else "", k.name if k else "", p.name if p else "",
+                              c.parent_device_id, devices.get(c.parent_device_id, "") if c.parent_device_id else ""))
+    return Inventory.of(out)
+
+
+# ---- engine actions ---------------------------------------------------------------------------
+
+def _member_json(x: Member) -> dict[str, object]:
+    return {"camera": x.camera_id, "cause": str(x.cause) if x.cause else None, "start": x.start.isoformat(),
+            "up_at": x.up_at.isoformat() if x.up_at else None, "checks": list(x.checks)}
+
+
+def _member(d: dict[str, object]) -> Member:
+    up = d.get("up_at")
+    return Member(int(d["camera"]), Cause(str(d["cause"])) if d.get("cause") else None,  # type: ignore[call-overload]
+                  dt.datetime.fromisoformat(str(d["start"])), dt.datetime.fromisoformat(str(up)) if up else None,
+                  tuple(str(c) for c in d.get("checks") or ()))  # type: ignore[union-attr]
+
+
+async def load_open_incidents(engine: AsyncEngine) -> tuple[Incident, ...]:
+    """Unresolved incidents, for :meth:`AlertEngine.restore` after a restart."""
+    async with AsyncSession(engine) as s:
+        rows = (await s.execute(select(m.Incident).where(m.Incident.resolved_at.is_(None)))).scalars().all()
+    return tuple(
+        Incident(r.id, IncidentKind(r.kind), Severity(r.severity), r.village_code or "", r.device_id, r.opened_at, r.start,
+                 tuple(_member(x) for x in r.members), r.total, 0, sent=True, silenced=r.silenced, escalation=r.escalation)
+        for r in rows
+    )
+
+
+def _incident_row(inc: Incident, now: dt.datetime) -> m.Incident:
+    return m.Incident(
+        id=inc.id, kind=str(inc.kind), severity=str(inc.severity), village_code=inc.village or None, device_id=inc.device_id,
+        cause=str(inc.cause) if inc.cause else None, start=inc.start, opened_at=inc.opened_at, resolved_at=inc.resolved_at,
+        members=[_member_json(x) for x in inc.members], down=len(inc.down), total=inc.village_total, silenced=inc.silenced,
+        escalation=inc.escalation, updated_at=now,
+    )
+
+
+async def apply_actions(engine: AsyncEngine, actions: Iterable[Action], now: dt.datetime) -> None:
+    """Persist what the alert engine decided (messages are the notify side's business)."""
+    todo = [a for a in actions if isinstance(a, IncidentChanged | OpenWorkOrder | UpdateWorkOrder | ResolveWorkOrder)]
+    if not todo:
+        return
+    async with AsyncSession(engine) as s, s.begin():
+        for a in todo:
+            if isinstance(a, IncidentChanged):
+                await s.merge(_incident_row(a.incident, now))
+            elif isinstance(a, OpenWorkOrder):
+                exists = (await s.execute(select(m.WorkOrder.id).where(m.WorkOrder.incident_key == a.incident_id))).first()
+                if exists is None:
+                    s.add(m.WorkOrder(incident_key=a.incident_id, camera_id=a.camera_id, region_code=a.region_code,
+                                      device_id=a.device_id, cause=str(a.cause) if a.cause else None, severity=str(a.severity),
+                                      status=OrderStatus.OPEN.value, opened_at=a.opened_at, deadline=a.deadline,
+                                      title=a.title[:255], cameras=a.cameras))
+                    await s.flush()
+            elif isinstance(a, UpdateWorkOrder):
+                for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id,
+                                                                      m.WorkOrder.status != OrderStatus.RESOLVED.value))).scalars():
+                    row.severity = str(a.severity)
+                    row.cameras = a.cameras
+                    row.deadline = min(row.deadline, a.deadline)
+            else:
+                for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id))).scalars():
+                    _store(row, auto_resolve(_order(row), a.at))
+
+
+# ---- work orders ------------------------------------------------------------------------------
+
+def _order(r: m.WorkOrder) -> WorkOrder:
+    return WorkOrder(r.id, r.incident_key, OrderStatus(r.status), r.severity, r.opened_at, r.deadline, r.cause, r.title,
+                     r.camera_id, r.region_code, r.device_id, r.cameras, r.acknowledged_at, r.resolved_at,
+                     Resolution(r.resolution) if r.resolution else None, r.note)
+
+
+def _store(row: m.WorkOrder, o: WorkOrder) -> None:
+    row.status = o.status.value
+    row.acknowledged_at = o.acknowledged_at
+    row.resolved_at = o.resolved_at
+    row.resolution = o.resolution.value if o.resolution else None
+    row.note = o.note
+
+
+async def list_work_orders(engine: AsyncEngine, *, since: dt.datetime | None = None, open_only: bool = False) -> list[WorkOrder]:
+    """Orders, newest first: all unresolved ones plus those resolved at or after *since* (all when None)."""
+    q = select(m.WorkOrder).order_by(m.WorkOrder.opened_at.desc(), m.WorkOrder.id.desc())
+    if open_only:
+        q = q.where(m.WorkOrder.status != OrderStatus.RESOLVED.value)
+    elif since is not None:
+        q = q.where(or_(m.WorkOrder.status != OrderStatus.RESOLVED.value, m.WorkOrder.resolved_at >= since))
+    async with AsyncSession(engine) as s:
+        return [_order(r) for r in (await s.execute(q)).scalars()]
+
+
+async def _transition(engine: AsyncEngine, order_id: int, fn) -> WorkOrder:  # type: ignore[no-untyped-def]
+    async with AsyncSession(engine) as s, s.begin():
+        row = (await s.execute(select(m.WorkOrder).where(m.WorkOrder.id == order_id))).scalar_one_or_none()
+        if row is None:
+            raise NotFound(f"no work order {order_id}")
+        new = fn(_order(row))
+        _store(row, new)
+        return new
+
+
+async def acknowledge_order(engine: AsyncEngine, order_id: int, at: dt.datetime) -> WorkOrder:
+    return await _transition(engine, order_id, lambda o: acknowledge(o, at))
+
+
+async def close_order(engine: AsyncEngine, order_id: int, at: dt.datetime, note: str) -> WorkOrder:
+    return await _transition(engine, order_id, lambda o: close(o, at, note))
+
+
+# ---- silences ---------------------------------------------------------------------------------
+
+async def add_silence(engine: AsyncEngine, *, until: dt.datetime, camera_id: int | None = None, region_code: str | None = None,
+                      reason: str = "", created_by: str | None = None, now: dt.datetime) -> int:
+    """A new silence; NotFound for an unknown camera or region, ValueError for a bad scope or a past end."""
+    if (camera_id is None) == (region_code is None):
+        raise ValueError("give exactly one of camera_id and region_code")
+    if until <= now:
+        raise ValueError("a silence must end in the future")
+    async with AsyncSession(engine) as s, s.begin():
+        if camera_id is not None:
+            found = (await s.execute(select(m.Camera.id).where(m.Camera.id == camera_id))).first()
+        else:
+            found = (await s.execute(select(m.Region.code).where(m.Region.code == region_code))).first()
+        if found is None:
+            raise NotFound(f"no camera {camera_id}" if camera_id is not None else f"no region {region_code}")
+        row = m.Silence(camera_id=camera_id, region_code=region_code, until=until, reason=reason or None,
+                        created_by=created_by, created_at=now)
+        s.add(row)
+        await s.flush()
+        return int(row.id)
+
+
+async def list_silences(engine: AsyncEngine, now: dt.datetime, *, include_expired: bool = False) -> tuple[Silence, ...]:
+    q = select(m.Silence).order_by(m.Silence.until)
+    if not include_expired:
+        q = q.where(m.Silence.until > now)
+    async with AsyncSession(engine) as s:
+        rows = (await s.execute(q)).scalars()
+        return tuple(Silence(r.id, r.until, r.camera_id, r.region_code, r.reason or "") for r in rows)
+
+
+async def remove_silence(engine: AsyncEngine, silence_id: int) -> bool:
+    async with engine.begin() as conn:
+        return (await conn.execute(delete(m.Silence).where(m.Silence.id == silence_id))).rowcount > 0
+
+
+async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) -> bool:
+    """Expire a silence now (kept for the record)."""
+    async with engine.begin() as conn:
+        return (await conn.execute(update(m.Silence).where(m.Silence.id == silence_id).values(until=now))).rowcount > 0
+
+
+__all__ = [
+    "NotFound", "WorkOrderError", "load_inventory", "load_open_incidents", "apply_actions", "list_work_orders", "acknowledge_order", "close_order",
+    "add_silence", "list_silences", "remove_silence", "end_silence",
+]

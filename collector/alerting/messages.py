@@ -1,0 +1,230 @@
+"""Message text in Simplified Chinese (default) and English: plain (e-mail), Markdown (robots), short (SMS).
+
+Pure functions of an incident snapshot, the inventory, ``now`` and the policy.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from collector.alerting.model import CameraInfo, Incident, IncidentKind, Inventory, Message, NotifyKind, Severity
+from collector.alerting.policy import AlertPolicy
+from probes.base import Cause
+
+CAUSE_WORDS: dict[Cause, tuple[str, str]] = {
+    Cause.UPSTREAM_DOWN: ("断电/链路中断", "power or link down"),
+    Cause.UNREACHABLE: ("断电/链路中断", "power or link down"),
+    Cause.REFUSED: ("端口不通", "port refused"),
+    Cause.TIMEOUT: ("无响应", "no response"),
+    Cause.AUTH_FAILED: ("密码错误", "wrong password"),
+    Cause.STREAM_UNAVAILABLE: ("码流不可用", "stream unavailable"),
+    Cause.PROTOCOL_ERROR: ("协议错误", "protocol error"),
+    Cause.ONVIF_AUTH_FAILED: ("ONVIF 认证失败", "ONVIF authentication failed"),
+    Cause.ONVIF_ERROR: ("ONVIF 异常", "ONVIF error"),
+    Cause.NO_VIDEO: ("无视频", "no video"),
+}
+
+CHECK_WORDS: dict[str, tuple[str, str]] = {
+    "black": ("黑屏", "black"), "frozen": ("冻结", "frozen"), "blur": ("模糊", "blurred"),
+    "noise": ("噪点", "noise"), "color_cast": ("偏色", "colour cast"), "occlusion": ("遮挡", "occluded"),
+    "dark": ("过暗", "too dark"), "bright": ("过亮", "too bright"), "contrast": ("对比度低", "low contrast"),
+}
+
+SEVERITY_TAG = {Severity.CRITICAL: ("严重", "CRITICAL"), Severity.NORMAL: ("一般", "WARNING"), Severity.LOW: ("提示", "INFO")}
+
+
+def cause_words(cause: Cause | None, lang: str = "zh") -> str:
+    if cause is None:
+        return "未知" if lang != "en" else "unknown"
+    zh, en = CAUSE_WORDS.get(cause, (str(cause), str(cause)))
+    return en if lang == "en" else zh
+
+
+def picture_words(checks: Sequence[str], lang: str = "zh") -> str:
+    names = [CHECK_WORDS.get(c, (c, c))[1 if lang == "en" else 0] for c in checks]
+    if lang == "en":
+        return "picture problem" + (": " + ", ".join(names) if names else "")
+    return "画面异常" + ("：" + "、".join(names) if names else "")
+
+
+def duration(seconds: float, lang: str = "zh") -> str:
+    s = max(0, int(seconds))
+    d, rem = divmod(s, 86400)
+    h, rem = divmod(rem, 3600)
+    m, sec = divmod(rem, 60)
+    if lang == "en":
+        if d:
+            return f"{d} d {h} h" if h else f"{d} d"
+        if h:
+            return f"{h} h {m} min" if m else f"{h} h"
+        if m:
+            return f"{m} min {sec} s" if sec else f"{m} min"
+        return f"{sec} s"
+    if d:
+        return f"{d}天{h}小时" if h else f"{d}天"
+    if h:
+        return f"{h}小时{m}分" if m else f"{h}小时"
+    if m:
+        return f"{m}分{sec}秒" if sec else f"{m}分钟"
+    return f"{sec}秒"
+
+
+def local(t: dt.datetime, tz: str) -> str:
+    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+
+
+def region_path(cam: CameraInfo) -> str:
+    return "/".join(n for n in (cam.county_name, cam.township_name, cam.village_name) if n)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parts:
+    title: str
+    lines: tuple[tuple[str, str], ...]
+    short: str
+
+
+def _names(cams: Sequence[CameraInfo], limit: int, lang: str) -> str:
+    names = [c.name for c in cams[:limit]]
+    if lang == "en":
+        return ", ".join(names) + (f" and {len(cams) - limit} more" if len(cams) > limit else "")
+    return "、".join(names) + (f" 等 {len(cams)} 台" if len(cams) > limit else "")
+
+
+def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: str) -> str:
+    en = lang == "en"
+    if kind is NotifyKind.RESOLVE:
+        return "[RESOLVED] " if en else "【恢复】"
+    if kind is NotifyKind.UPDATE:
+        return "[UPDATE] " if en else "【更新】"
+    if kind is NotifyKind.REMINDER:
+        return "[REMINDER] " if en else "【提醒】"
+    if kind is NotifyKind.ESCALATE:
+        return f"[ESCALATED: {level}] " if en else f"【升级·{level}】"
+    zh, e = SEVERITY_TAG[sev]
+    return f"[{e}] " if en else f"【{zh}】"
+
+
+def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p: AlertPolicy, lang: str) -> _Parts:
+    en = lang == "en"
+    cams = [inv.cameras[m.camera_id] for m in inc.members if m.camera_id in inv.cameras]
+    down = [inv.cameras[m.camera_id] for m in inc.down if m.camera_id in inv.cameras]
+    resolved = kind is NotifyKind.RESOLVE
+    shown = cams if resolved or not down else down
+    first = shown[0] if shown else None
+    village = first.village_name if first else inc.village
+    level = p.escalation[inc.escalation - 1].name if 0 < inc.escalation <= len(p.escalation) else ""
+    head = _prefix(kind, inc.severity, lang, level)
+    single = len(cams) == 1
+    if inc.kind is IncidentKind.PICTURE:
+        what = picture_words(inc.members[0].checks, lang)
+        name = first.name if first else "?"
+        if resolved:
+            body = f"picture back to normal: {name}" if en else f"画面恢复正常：{name}"
+        else:
+            body = f"{what}: {name}" if en else f"{what}（{name}）"
+        cause = what
+    else:
+        cause = cause_words(inc.cause, lang)
+        if resolved:
+            if single:
+                body = f"camera back online: {first.name if first else '?'}" if en else f"摄像机恢复在线：{first.name if first else '?'}"
+            else:
+                body = f"{village}: {len(cams)} cameras back online" if en else f"{village} {len(cams)} 台摄像机已恢复在线"
+        elif single:
+            body = f"camera offline: {first.name if first else '?'}" if en else f"摄像机离线：{first.name if first else '?'}"
+        else:
+            body = (f"{village}: {len(down)}/{inc.village_total} cameras offline" if en
+                    else f"{village} {len(down)}/{inc.village_total} 台摄像机离线")
+            if inc.upstream:
+                body += ", suspected uplink failure" if en else "，疑似上联中断"
+    title = head + body
+    lines: list[tuple[str, str]] = []
+    if first is not None:
+        lines.append(("Region" if en else "地区", region_path(first)))
+        if single and first.point_name:
+            lines.append(("Point" if en else "点位", first.point_name))
+        if inc.upstream and inc.device_id is not None and first.parent_device_name:
+            lines.append(("Upstream device" if en else "上联设备", first.parent_device_name))
+        lines.append(("Cameras" if en else "摄像机", _names(shown, p.max_listed, lang)))
+    lines.append(("Cause" if en else "原因", cause))
+    lines.append(("Since" if en else "开始", local(inc.start, p.timezone)))
+    end = inc.resolved_at if resolved and inc.resolved_at else now
+    took = duration((end - inc.start).total_seconds(), lang)
+    if resolved:
+        lines.append(("Back at" if en else "恢复", local(end, p.timezone)))
+        lines.append(("Total downtime" if en else "总时长", took))
+    else:
+        lines.append(("Duration" if en else "已持续", took))
+        if not single and inc.kind is IncidentKind.OUTAGE:
+            lines.append(("Affected" if en else "影响", f"{len(down)}/{inc.village_total}" + ("" if en else " 台")))
+    since = local(inc.start, p.timezone)[11:]
+    if resolved:
+        short = f"{title}, downtime {took}" if en else f"{title}，时长{took}"
+    else:
+        short = f"{title} ({cause}) since {since}" if en else f"{title}（{cause}），{since}起"
+    return _Parts(title, tuple(lines), short)
+
+
+def link_for(inc: Incident, base_url: str) -> str:
+    if not base_url:
+        return ""
+    base = base_url.rstrip("/")
+    if len(inc.members) == 1:
+        return f"{base}/cameras/{inc.members[0].camera_id}"
+    return f"{base}/incidents/{inc.id}"
+
+
+def _render(parts: _Parts, link: str, lang: str) -> tuple[str, str]:
+    en = lang == "en"
+    sep = ": " if en else "："
+    text = [parts.title] + [f"{k}{sep}{v}" for k, v in parts.lines]
+    md = [f"#### {parts.title}", ""] + [f"- **{k}**{sep}{v}" for k, v in parts.lines]
+    if link:
+        text.append(f"{'Details' if en else '详情'}{sep}{link}")
+        md += ["", f"[{'Details' if en else '查看详情'}]({link})"]
+    return "\n".join(text), "\n".join(md)
+
+
+def incident_message(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, policy: AlertPolicy) -> Message:
+    link = link_for(inc, policy.base_url)
+    zh = _parts(kind, inc, inv, now, policy, "zh")
+    en = _parts(kind, inc, inv, now, policy, "en")
+    tz, mz = _render(zh, link, "zh")
+    te, me = _render(en, link, "en")
+    return Message(zh.title, en.title, tz, te, mz, me, zh.short, en.short, link)
+
+
+@dataclass(frozen=True, slots=True)
+class DigestItem:
+    camera: CameraInfo
+    changes: int
+    down_now: bool
+    flapping_now: bool
+
+
+def digest_message(items: Sequence[DigestItem], now: dt.datetime, policy: AlertPolicy) -> Message:
+    n = len(items)
+    title_zh = f"【摘要】{n} 台摄像机频繁上下线"
+    title_en = f"[DIGEST] {n} camera{'s' if n != 1 else ''} flapping"
+    lz, le = [], []
+    for it in items[: policy.max_listed * 3]:
+        c = it.camera
+        where = "/".join(x for x in (c.township_name, c.village_name) if x)
+        lz.append(f"{where} {c.name}：上下线 {it.changes} 次，当前{'离线' if it.down_now else '在线'}")
+        le.append(f"{where} {c.name}: {it.changes} change{'s' if it.changes != 1 else ''}, now {'offline' if it.down_now else 'online'}")
+    more = n - len(lz)
+    if more > 0:
+        lz.append(f"……另有 {more} 台")
+        le.append(f"... and {more} more")
+    link = f"{policy.base_url.rstrip('/')}/cameras?flapping=1" if policy.base_url else ""
+    when_zh = f"截至 {local(now, policy.timezone)}"
+    when_en = f"as of {local(now, policy.timezone)}"
+    tz = "\n".join([title_zh, when_zh] + lz + ([f"详情：{link}"] if link else []))
+    te = "\n".join([title_en, when_en] + le + ([f"Details: {link}"] if link else []))
+    mz = "\n".join([f"#### {title_zh}", "", when_zh, ""] + [f"- {x}" for x in lz] + (["", f"[查看详情]({link})"] if link else []))
+    me = "\n".join([f"#### {title_en}", "", when_en, ""] + [f"- {x}" for x in le] + (["", f"[Details]({link})"] if link else []))
+    return Message(title_zh, title_en, tz, te, mz, me, f"{title_zh}，{when_zh}", f"{title_en}, {when_en}", link)

@@ -1,0 +1,82 @@
+"""The alert policy as frozen values (built from ``AlertPolicySettings`` in ``config``)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from collector.alerting.model import Severity
+from probes.base import Cause
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationLevel:
+    after_s: float  # incident age (since confirmation) that reaches this level
+    name: str
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class QuietHours:
+    """Messages of the held severities wait until ``end`` (local time); start > end spans midnight."""
+
+    start: dt.time = dt.time(22, 0)
+    end: dt.time = dt.time(7, 0)
+    timezone: str = "Asia/Shanghai"
+    hold: frozenset[Severity] = frozenset({Severity.LOW})
+    enabled: bool = True
+
+    def active(self, now: dt.datetime) -> bool:
+        if not self.enabled or self.start == self.end:
+            return False
+        t = now.astimezone(ZoneInfo(self.timezone)).time()
+        if self.start < self.end:
+            return self.start <= t < self.end
+        return t >= self.start or t < self.end
+
+    def holds(self, severity: Severity, now: dt.datetime) -> bool:
+        return severity in self.hold and self.active(now)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadlinePolicy:
+    """Repair deadline of a work order: the shortest of the entries that apply (cause, severity), else the default."""
+
+    default_h: float = 24.0
+    by_severity: tuple[tuple[Severity, float], ...] = ((Severity.CRITICAL, 2.0),)
+    by_cause: tuple[tuple[Cause, float], ...] = ()
+
+    def hours(self, cause: Cause | None, severity: Severity) -> float:
+        found = [h for s, h in self.by_severity if s is severity] + [h for c, h in self.by_cause if c is cause]
+        return min(found) if found else self.default_h
+
+    def deadline(self, opened_at: dt.datetime, cause: Cause | None, severity: Severity) -> dt.datetime:
+        return opened_at + dt.timedelta(hours=self.hours(cause, severity))
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    group_window_s: float = 30.0
+    notify_on_growth: bool = False  # an update message when cameras join an open incident (severity rises always notify)
+    digest_window_s: float = 1800.0
+    reminder_interval_s: float = 4 * 3600.0  # 0 = no reminders
+    escalation: tuple[EscalationLevel, ...] = (
+        EscalationLevel(3600.0, "supervisor", ("supervisor",)),
+        EscalationLevel(86400.0, "township", ("township",)),
+    )
+    escalate_min_severity: Severity = Severity.NORMAL
+    channels: tuple[tuple[Severity, tuple[str, ...]], ...] = (
+        (Severity.LOW, ("default",)), (Severity.NORMAL, ("default",)), (Severity.CRITICAL, ("default",)),
+    )
+    quiet: QuietHours = field(default_factory=QuietHours)
+    deadlines: DeadlinePolicy = field(default_factory=DeadlinePolicy)
+    base_url: str = ""
+    timezone: str = "Asia/Shanghai"
+    max_listed: int = 10  # cameras named in one message
+
+    def channels_for(self, severity: Severity) -> tuple[str, ...]:
+        for s, ch in self.channels:
+            if s is severity:
+                return ch
+        return ()

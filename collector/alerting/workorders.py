@@ -1,0 +1,108 @@
+"""Work orders (工单) as pure values: states, the three supervision colours (三色督办), times.
+
+States: ``open`` → ``acknowledged`` → ``resolved`` (auto-resolved when the incident recovers,
+or closed by hand with a note). Colour at ``now``:
+
+* **green**: resolved at or before its deadline;
+* **yellow**: still open (or acknowledged) and ``now`` is at or before the deadline;
+* **red**: overdue: open past the deadline, **or resolved after it** (a late repair stays red,
+  so a month's red count is the number of repairs that missed their deadline).
+
+Response time = acknowledged − opened; repair time = resolved − opened.
+The deadline itself comes from :class:`collector.alerting.policy.DeadlinePolicy`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+class Color(StrEnum):
+    GREEN = "green"
+    YELLOW = "yellow"
+    RED = "red"
+
+
+class Resolution(StrEnum):
+    RECOVERED = "recovered"  # the cameras came back (auto)
+    CLOSED = "closed"  # closed by hand, with a note
+
+
+class WorkOrderError(ValueError):
+    """An impossible transition (acknowledging or closing a resolved order, closing without a note)."""
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    id: int
+    incident_key: str
+    status: OrderStatus
+    severity: str
+    opened_at: dt.datetime
+    deadline: dt.datetime
+    cause: str | None = None
+    title: str | None = None
+    camera_id: int | None = None
+    region_code: str | None = None
+    device_id: int | None = None
+    cameras: int = 1
+    acknowledged_at: dt.datetime | None = None
+    resolved_at: dt.datetime | None = None
+    resolution: Resolution | None = None
+    note: str | None = None
+
+    @property
+    def response_s(self) -> float | None:
+        return None if self.acknowledged_at is None else (self.acknowledged_at - self.opened_at).total_seconds()
+
+    @property
+    def repair_s(self) -> float | None:
+        return None if self.resolved_at is None else (self.resolved_at - self.opened_at).total_seconds()
+
+
+def color(order: WorkOrder, now: dt.datetime) -> Color:
+    if order.status is OrderStatus.RESOLVED and order.resolved_at is not None:
+        return Color.GREEN if order.resolved_at <= order.deadline else Color.RED
+    return Color.YELLOW if now <= order.deadline else Color.RED
+
+
+def work_order_counts(orders: Iterable[WorkOrder], now: dt.datetime) -> Mapping[Color, int]:
+    """Orders per colour (every colour present, zero included): for ``camwatch_work_orders{color}``."""
+    counts = {c: 0 for c in Color}
+    for o in orders:
+        counts[color(o, now)] += 1
+    return counts
+
+
+def acknowledge(order: WorkOrder, at: dt.datetime) -> WorkOrder:
+    if order.status is OrderStatus.RESOLVED:
+        raise WorkOrderError(f"work order {order.id} is already resolved")
+    if order.status is OrderStatus.ACKNOWLEDGED:
+        return order
+    return replace(order, status=OrderStatus.ACKNOWLEDGED, acknowledged_at=max(at, order.opened_at))
+
+
+def close(order: WorkOrder, at: dt.datetime, note: str) -> WorkOrder:
+    """Closed by hand: a note is required."""
+    if not note.strip():
+        raise WorkOrderError("a note is required to close a work order")
+    if order.status is OrderStatus.RESOLVED:
+        raise WorkOrderError(f"work order {order.id} is already resolved")
+    return replace(order, status=OrderStatus.RESOLVED, resolved_at=max(at, order.opened_at),
+                   resolution=Resolution.CLOSED, note=note.strip())
+
+
+def auto_resolve(order: WorkOrder, at: dt.datetime) -> WorkOrder:
+    """The incident recovered; an order already resolved keeps its first resolution."""
+    if order.status is OrderStatus.RESOLVED:
+        return order
+    return replace(order, status=OrderStatus.RESOLVED, resolved_at=max(at, order.opened_at), resolution=Resolution.RECOVERED)

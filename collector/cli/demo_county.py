@@ -1,0 +1,210 @@
+"""`camwatch demo`: a simulated county on loopback with the whole product running against it.
+
+A generated county (townships, villages, planned points, some not built) is written as an
+inventory file, imported into an embedded SQLite database, and served by the fleet simulator;
+scripted trouble makes the screen interesting: ~5% of cameras with outages, one village whose
+uplink fails for a while, one flapping camera, one wrong password, one clock 10 minutes off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import csv
+import random
+import signal
+import socket
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from collector.runtime.aio import wait_event
+from collector.runtime.app import App
+from collector.runtime.camera_state import State
+from collector.settings import Settings
+from collector.web.server import build_application
+from inventory.db import create_engine, upgrade
+from inventory.importer import import_file
+from inventory.secrets import SecretBox, generate_key
+from inventory.synthetic import SyntheticSpec, rows, sim_address
+from probes.base import Cause
+
+CAUSE_ZH = {
+    Cause.UNREACHABLE: "网络不通", Cause.REFUSED: "端口不通", Cause.TIMEOUT: "无响应", Cause.AUTH_FAILED: "密码错误",
+    Cause.STREAM_UNAVAILABLE: "码流不可用", Cause.PROTOCOL_ERROR: "协议错误", Cause.ONVIF_AUTH_FAILED: "ONVIF 认证失败",
+    Cause.ONVIF_ERROR: "ONVIF 异常", Cause.NO_VIDEO: "无视频", Cause.UPSTREAM_DOWN: "断电/链路中断",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoPlan:
+    cameras: int
+    uplink_village_hosts: tuple[str, ...]
+    router: str
+    uplink_window: tuple[float, float]
+    flapping: int
+    wrong_password: int
+    skewed: int
+    outages: tuple[tuple[int, float, float], ...]
+
+
+class Blackhole:
+    """An address whose TCP connects time out (a dead 4G router): a listener that never accepts."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.listener = socket.socket()
+        self.listener.bind((host, port))
+        self.listener.listen(0)
+        self.fillers = []
+        for _ in range(3):
+            c = socket.socket()
+            c.setblocking(False)
+            with contextlib.suppress(BlockingIOError):
+                c.connect((host, port))
+            self.fillers.append(c)
+
+    def close(self) -> None:
+        for c in self.fillers:
+            c.close()
+        self.listener.close()
+
+
+def write_inventory(path: Path, spec: SyntheticSpec, wrong_password: int) -> list[list[str]]:
+    headers, gen = rows(spec)
+    data = list(gen)
+    cam_rows = [r for r in data if r[13]]
+    pw_col = headers.index("密码")
+    cam_rows[wrong_password][pw_col] = "wrong-password"
+    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow(headers)
+        w.writerows(data)
+    return cam_rows
+
+
+def plan_trouble(cam_rows: list[list[str]], now: float, seed: int = 1) -> DemoPlan:
+    rnd = random.Random(seed)
+    n = len(cam_rows)
+    host_col, parent_col, village_col = 13, 23, 4
+    # the second village's uplink fails 40 s after start, for 2 minutes
+    villages = list(dict.fromkeys(r[village_col] for r in cam_rows))
+    village = villages[1 % len(villages)]
+    hosts = tuple(r[host_col] for r in cam_rows if r[village_col] == village)
+    router = cam_rows[[r[village_col] for r in cam_rows].index(village)][parent_col].rpartition("@")[2]
+    taken = {i for i, r in enumerate(cam_rows) if r[village_col] == village}
+    free = [i for i in range(n) if i not in taken]
+    rnd.shuffle(free)
+    flapping, wrong, skewed = free[0], free[1], free[2]
+    outages = []
+    for i in free[3 : 3 + max(1, n // 20)]:
+        start = now + rnd.uniform(20, 240)
+        outages.append((i, start, start + rnd.uniform(60, 300)))
+    return DemoPlan(n, hosts, router, (now + 40, now + 160), flapping, wrong, skewed, tuple(outages))
+
+
+def render(app: App, plan: DemoPlan, started: float, url: str, tz: str = "Asia/Shanghai") -> str:
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(tz)
+    slots = app.scheduler.slots.values()
+    lines = [f"camwatch 演示 · 模拟县 {plan.cameras} 台摄像机 · 运行 {int(time.time() - started)} 秒 · 指标 {url}/metrics · 接口 {url}/api/v1/cameras",
+             "", f"{'乡镇/街道':<10}{'在线':>6}{'离线':>6}{'未知':>6}{'在线率':>10}"]
+    per: dict[str, Counter[State]] = {}
+    names: dict[str, str] = {}
+    for s in slots:
+        per.setdefault(s.cam.labels.township, Counter())[s.shown] += 1
+        names[s.cam.labels.township] = s.cam.labels.township_name
+    for code in sorted(per):
+        c = per[code]
+        up = c[State.ONLINE] + c[State.DEGRADED]
+        elig = up + c[State.OFFLINE]
+        ratio = f"{up / elig * 100:.2f}%" if elig else "—"
+        lines.append(f"{names[code]:<10}{up:>6}{c[State.OFFLINE]:>6}{c[State.UNKNOWN]:>6}{ratio:>10}")
+    offline = sorted((s for s in slots if s.shown is State.OFFLINE), key=lambda s: s.status.since or 0)
+    lines += ["", f"离线摄像机 {len(offline)} 台："]
+    for s in offline[:15]:
+        lb = s.cam.labels
+        since = s.status.since.astimezone(zone).strftime("%H:%M:%S") if s.status.since else "?"
+        cause = CAUSE_ZH.get(s.status.cause, str(s.status.cause)) if s.status.cause else "?"
+        flap = "（频繁上下线）" if s.status.flapping else ""
+        lines.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {cause}  自 {since}{flap}")
+    if len(offline) > 15:
+        lines.append(f"  ……另有 {len(offline) - 15} 台")
+    lines += ["", "按 Ctrl-C 退出"]
+    return "\n".join(lines)
+
+
+async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: float | None, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
+    from probes.sim import Behaviour, Fleet, Power
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    db = workdir / "camwatch-demo.db"
+    for p in workdir.glob("camwatch-demo.db*"):
+        p.unlink()
+    url = f"sqlite:///{db}"
+    key = generate_key()
+    spec = SyntheticSpec(cameras=cameras, villages_per_township=10, points_per_village=6, unbuilt_every=7)
+    cam_rows = write_inventory(workdir / "demo_inventory.csv", spec, wrong_password=0)
+    now = time.time()
+    plan = plan_trouble(cam_rows, now)
+    # put the wrong password where the plan says (row 0 was a placeholder)
+    cam_rows = write_inventory(workdir / "demo_inventory.csv", spec, wrong_password=plan.wrong_password)
+    await asyncio.to_thread(upgrade, url)
+    engine = create_engine(url)
+    box = SecretBox(key)
+    outcome = await import_file(engine, workdir / "demo_inventory.csv", box)
+    if not outcome.plan.ok:
+        raise RuntimeError("demo inventory did not import: " + "; ".join(i.render("en") for i in outcome.plan.errors[:5]))
+    print(f"导入 {len(outcome.plan.camera_new)} 台摄像机、{len(outcome.plan.point_new)} 个点位 → {db}", file=out, flush=True)
+    # The simulated cameras share this machine's cores with the collector: at a lower priority,
+    # so that a large demo (--cameras 100000) measures the collector, not the simulator.
+    fleet = Fleet(cameras, base_address=sim_address(0), rtsp_port=spec.rtsp_port, onvif_port=spec.onvif_port,
+                  password=spec.password, nice=10)
+    await fleet.astart()
+    hole: Blackhole | None = None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    app = App(settings.model_copy(update={"database": settings.database.model_copy(update={"url": url})}), engine, box,
+              http=build_application)
+    try:
+        await fleet.aset_behaviour(plan.flapping, Behaviour(flap_up_s=45, flap_down_s=45))
+        await fleet.aset_behaviour(plan.skewed, Behaviour(clock_skew_s=600))
+        for i, lo, hi in plan.outages:
+            await fleet.aset_behaviour(i, Behaviour(down_intervals=((lo, hi),)))
+        village_idx = [i for i, r in enumerate(cam_rows) if r[13] in plan.uplink_village_hosts]
+        await app.start()
+        http = f"http://{settings.http.host}:{settings.http.port}"
+        print(f"camwatch 已启动：{http}/metrics  {http}/healthz  {http}/api/v1/cameras", file=out, flush=True)
+        started = time.time()
+        tty = out.isatty() if hasattr(out, "isatty") else False
+        last_print = 0.0
+        while not stop.is_set():
+            t = time.time()
+            lo, hi = plan.uplink_window
+            if lo <= t < hi and hole is None:
+                hole = Blackhole(plan.router, settings.collector.upstream_port)
+                await fleet.aset_behaviour(village_idx, Behaviour(power=Power.HANG))
+            elif t >= hi and hole is not None:
+                hole.close()
+                hole = None
+                await fleet.aset_behaviour(village_idx, Behaviour())
+            if tty or t - last_print >= 10:
+                text = render(app, plan, started, http, settings.accounting.timezone)
+                print(("\033[2J\033[H" if tty else "\n") + text, file=out, flush=True)
+                last_print = t
+            if duration is not None and t - started >= duration:
+                break
+            await wait_event(stop, 2.0)
+    finally:
+        await app.stop()
+        if hole is not None:
+            hole.close()
+        await fleet.astop()
+        await engine.dispose()
+        print("演示已停止。", file=out, flush=True)

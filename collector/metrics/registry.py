@@ -1,0 +1,209 @@
+"""Prometheus metrics as a view of in-memory state (DESIGN §7; the names are a contract).
+
+:class:`CamwatchCollector` reads a :class:`MetricsSource` (the scheduler's camera slots, the
+region figures refreshed from the database on a timer, writer and alert counters) and does no
+I/O in ``collect()``. The registry is passed in by the entry point. ``/metrics`` itself is
+written by the fast renderer of :mod:`collector.metrics.text`, which yields the same families.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from collector.runtime.camera_state import State
+from collector.runtime.scheduler import CameraSlot, Histogram
+from inventory.lookup import MonitoredCamera, RegionLabels
+
+DEFAULT_TARGET = 0.95
+CAMERA_LABELS = ("camera", "camera_name", "village", "village_name", "township", "township_name", "county", "county_name")
+REGION_LABELS = ("level", "region", "region_name")
+LOCATION_LABELS = ("point", "lon", "lat")  # extra labels of camwatch_camera_location (info metric)
+LOCATION_DOC = "1 for every camera: its point name and coordinates (lon/lat empty when unknown), for tables and maps"
+STATUSES = ("online", "degraded", "offline", "unknown", "excluded")
+
+
+def camera_label_values(cam: MonitoredCamera) -> tuple[str, ...]:
+    lb = cam.labels
+    return (str(cam.id), cam.name, lb.village, lb.village_name, lb.township, lb.township_name, lb.county, lb.county_name)
+
+
+def _coord(v: float | None) -> str:
+    return "" if v is None else f"{v:.6f}"
+
+
+def location_label_values(cam: MonitoredCamera) -> tuple[str, str, str]:
+    return (cam.point_name, _coord(cam.lon), _coord(cam.lat))
+
+
+@dataclass(frozen=True, slots=True)
+class RegionFigures:
+    """Per-region figures computed from the database on a timer (not per scrape)."""
+
+    # (level, code) -> name
+    names: Mapping[tuple[str, str], str] = field(default_factory=dict)
+    # (level, code, window) -> availability ratio
+    availability: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
+    # (level, code) -> coverage ratio
+    coverage: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    # (level, code) -> target ratio
+    targets: Mapping[tuple[str, str], float] = field(default_factory=dict)
+
+
+class MetricsSource(Protocol):
+    slots: Mapping[int, CameraSlot]
+    lateness: Histogram
+    probes_total: Mapping[tuple[str, str], int]
+    last_sweep_s: float | None
+
+
+@dataclass(slots=True)
+class SelfCounters:
+    alerts_sent: dict[tuple[str, str], int] = field(default_factory=dict)
+    # work orders by colour (green/yellow/red), refreshed by the alerting task
+    work_orders: dict[str, int] = field(default_factory=dict)
+
+
+_STATUS_INDEX = {State(s): i for i, s in enumerate(STATUSES)}
+
+
+def region_counts(slots: Mapping[int, CameraSlot]) -> tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], str]]:
+    """Cameras by status per village, township and county (one dict operation per camera)."""
+    # counted by the labels object's identity (one per village, shared by its cameras): hashing
+    # the dataclass itself costs a Python call per camera
+    excluded = State.EXCLUDED
+    labels: dict[int, RegionLabels] = {}
+    per_village = Counter((id(labels.setdefault(id(slot.cam.labels), slot.cam.labels)),
+                           excluded if slot.excluded else slot.status.state) for slot in slots.values())
+    return roll_up(per_village, labels)
+
+
+def roll_up(per_village: Mapping[tuple[int, State], int], labels: Mapping[int, RegionLabels]
+            ) -> tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], str]]:
+    """Counts per (labels object id, status) summed per village, township and county, with names."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    names: dict[tuple[str, str], str] = {}
+    for (lb_id, state), n in per_village.items():
+        if not n:
+            continue
+        lb = labels[lb_id]
+        i = _STATUS_INDEX[state]
+        for key, name in ((("village", lb.village), lb.village_name), (("township", lb.township), lb.township_name),
+                          (("county", lb.county), lb.county_name)):
+            c = counts.get(key)
+            if c is None:
+                c = counts[key] = [0] * len(STATUSES)
+                names[key] = name
+            c[i] += n
+    return counts, names
+
+
+def online_ratio(c: list[int]) -> float | None:
+    up = c[0] + c[1]
+    eligible = up + c[2]
+    return up / eligible if eligible else None
+
+
+class CamwatchCollector(Collector):
+    def __init__(self, source: MetricsSource, *, regions: Callable[[], RegionFigures] = RegionFigures,
+                 pending_writes: Callable[[], int] = lambda: 0, counters: SelfCounters | None = None) -> None:
+        self.source = source
+        self.regions = regions
+        self.pending_writes = pending_writes
+        self.counters = counters or SelfCounters()
+        # the fast /metrics renderer's cache (collector.metrics.text), kept with the collector
+        self.text_state: Any = None
+
+    def describe(self) -> Iterator[Metric]:
+        return iter(())  # families are dynamic; no eager collect at registration
+
+    def collect(self) -> Iterator[Metric]:
+        yield from self._cameras()
+        yield from self._regions()
+        yield from self._self()
+
+    def _cameras(self) -> Iterator[Metric]:
+        up = GaugeMetricFamily("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", labels=CAMERA_LABELS)
+        video = GaugeMetricFamily("camwatch_camera_video_ok", "1 when the last picture checks passed, 0 when not", labels=CAMERA_LABELS)
+        cause = GaugeMetricFamily("camwatch_camera_offline_cause", "1 for the current cause while offline", labels=(*CAMERA_LABELS, "cause"))
+        clock = GaugeMetricFamily("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", labels=CAMERA_LABELS)
+        since = GaugeMetricFamily("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", labels=CAMERA_LABELS)
+        dur = GaugeMetricFamily("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", labels=(*CAMERA_LABELS, "stage"))
+        loc = GaugeMetricFamily("camwatch_camera_location", LOCATION_DOC, labels=(*CAMERA_LABELS, *LOCATION_LABELS))
+        for slot in self.source.slots.values():
+            lv = list(camera_label_values(slot.cam))
+            loc.add_metric([*lv, *location_label_values(slot.cam)], 1.0)
+            st = slot.status
+            if slot.excluded:
+                pass
+            elif st.state.up:
+                up.add_metric(lv, 1.0)
+            elif st.state is State.OFFLINE:
+                up.add_metric(lv, 0.0)
+                if st.cause is not None:
+                    cause.add_metric([*lv, st.cause.value], 1.0)
+            if slot.video_ok is not None:
+                video.add_metric(lv, 1.0 if slot.video_ok else 0.0)
+            if st.since is not None:
+                since.add_metric(lv, st.since.timestamp())
+            last = slot.last
+            if last is not None:
+                if last.clock_offset_s is not None:
+                    clock.add_metric(lv, last.clock_offset_s)
+                for stage, seconds in last.stage_durations():
+                    dur.add_metric([*lv, stage.value], seconds)
+        yield from (up, video, cause, clock, since, dur, loc)
+
+    def _regions(self) -> Iterator[Metric]:
+        figures = self.regions()
+        counts, names = region_counts(self.source.slots)
+        names = {**names, **figures.names}
+        cams = GaugeMetricFamily("camwatch_region_cameras", "cameras by status", labels=(*REGION_LABELS, "status"))
+        online = GaugeMetricFamily("camwatch_region_online_ratio", "online (or degraded) / eligible cameras now", labels=REGION_LABELS)
+        for (level, code), c in sorted(counts.items()):
+            lv = [level, code, names.get((level, code), "")]
+            for status, n in zip(STATUSES, c, strict=True):
+                cams.add_metric([*lv, status], float(n))
+            ratio = online_ratio(c)
+            if ratio is not None:
+                online.add_metric(lv, ratio)
+        avail = GaugeMetricFamily("camwatch_region_availability_ratio", "time-weighted online ratio over a window", labels=(*REGION_LABELS, "window"))
+        for (level, code, window), v in sorted(figures.availability.items()):
+            avail.add_metric([level, code, names.get((level, code), ""), window], v)
+        cov = GaugeMetricFamily("camwatch_region_coverage_ratio", "share of planned points covered by an online camera", labels=REGION_LABELS)
+        for (level, code), v in sorted(figures.coverage.items()):
+            cov.add_metric([level, code, names.get((level, code), "")], v)
+        tgt = GaugeMetricFamily("camwatch_region_target_ratio", "contract target of the online ratio", labels=REGION_LABELS)
+        for level, code in sorted(set(counts) | set(figures.targets)):
+            tgt.add_metric([level, code, names.get((level, code), "")], figures.targets.get((level, code), DEFAULT_TARGET))
+        yield from (cams, online, avail, cov, tgt)
+
+    def _self(self) -> Iterator[Metric]:
+        probes = CounterMetricFamily("camwatch_probes", "probe stages run, by result", labels=("stage", "result"))
+        for (stage, result), n in sorted(self.source.probes_total.items()):
+            probes.add_metric([stage, result], float(n))
+        sweep = GaugeMetricFamily("camwatch_sweep_duration_seconds", "duration of the last full fast-tier sweep")
+        if self.source.last_sweep_s is not None:
+            sweep.add_metric([], self.source.last_sweep_s)
+        h = self.source.lateness
+        buckets = []
+        acc = 0
+        for b, n in zip(h.buckets, h.counts, strict=False):
+            acc += n
+            buckets.append((repr(float(b)), float(acc)))
+        buckets.append(("+Inf", float(h.n)))
+        late = HistogramMetricFamily("camwatch_probe_lateness_seconds", "actual minus planned probe start", buckets=buckets, sum_value=h.total)
+        alerts = CounterMetricFamily("camwatch_alerts_sent", "alert deliveries by channel and result", labels=("channel", "result"))
+        for (ch, res), n in sorted(self.counters.alerts_sent.items()):
+            alerts.add_metric([ch, res], float(n))
+        pending = GaugeMetricFamily("camwatch_db_pending_writes", "state intervals waiting to be written")
+        pending.add_metric([], float(self.pending_writes()))
+        orders = GaugeMetricFamily("camwatch_work_orders", "work orders of the last month by colour (三色督办)", labels=("color",))
+        for color in ("green", "yellow", "red"):
+            orders.add_metric([color], float(self.counters.work_orders.get(color, 0)))
+        yield from (probes, sweep, late, alerts, pending, orders)

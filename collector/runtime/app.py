@@ -1,0 +1,225 @@
+"""`camwatch run`: collector, exporter and HTTP in one process, wired from settings.
+
+Built in the entry point: the engine, the secret box, the interval writer, the scheduler and
+the web application are created here and passed down; nothing is global.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.accounting.sql.rollups import RollupTask
+from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
+from collector.runtime.camera_state import Event
+from collector.runtime.interval_writer import IntervalWriter, recover
+from collector.runtime.scheduler import Scheduler, SchedulerConfig, settle_gc
+from collector.settings import Settings
+from inventory.lookup import MonitoredCamera, load_monitored
+from inventory.models import Exclusion, utcnow
+from inventory.secrets import SecretBox
+from probes.ladder import LadderOptions
+from probes.onvif import OnvifOptions
+from probes.reach import ReachOptions
+
+log = logging.getLogger("camwatch.app")
+HttpFactory = Callable[["App"], web.Application]
+"""Builds the HTTP application of an App (the entry point passes :func:`collector.web.server.build_application`)."""
+
+
+def scheduler_config(s: Settings) -> SchedulerConfig:
+    c = s.collector
+    return SchedulerConfig(
+        interval_s=c.interval_s, offline_interval_s=c.offline_interval_s,
+        confirm_delays_s=tuple(c.confirm_delays_s), video_interval_s=c.video_interval_s, video=c.video,
+        concurrency=c.concurrency, per_device_concurrency=c.per_device_concurrency,
+        video_concurrency=c.video_concurrency, flap_changes=c.flap_changes, flap_window_s=c.flap_window_s,
+        device_port=c.upstream_port,
+    )
+
+
+def ladder_options(s: Settings, frame_pool: object | None = None) -> LadderOptions:
+    p = s.probe
+    frame = None
+    if frame_pool is not None:
+        from probes.frame import FrameOptions
+
+        frame = FrameOptions(pool=frame_pool)  # type: ignore[call-arg]
+    # The fast tier asks ONVIF for the clock only (DESIGN §3); the video tier adds the identity
+    # call with WS-UsernameToken (collector.runtime.scheduler.video_ladder).
+    return LadderOptions(
+        reach=ReachOptions(), onvif=OnvifOptions(device_info=False), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
+        rtsp_timeout_s=p.rtsp_timeout_s, onvif_timeout_s=p.onvif_timeout_s, frame_timeout_s=p.frame_timeout_s,
+        frame=frame,
+    )
+
+
+async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera], now: dt.datetime) -> set[int]:
+    """Camera ids under an exclusion at *now* (camera scope, or any of its regions)."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(
+            select(Exclusion.camera_id, Exclusion.region_code).where(Exclusion.start <= now, Exclusion.end > now)
+        )).all()
+    cams = {cid for cid, _ in rows if cid is not None}
+    regions = {rc for _, rc in rows if rc is not None}
+    if regions:
+        for c in cameras:
+            lb = c.labels
+            if lb.village in regions or lb.township in regions or lb.county in regions:
+                cams.add(c.id)
+    return cams
+
+
+@dataclass
+class App:
+    settings: Settings
+    engine: AsyncEngine
+    box: SecretBox
+    clock: Callable[[], dt.datetime] = utcnow
+    on_event: Callable[[MonitoredCamera, Event], None] | None = None
+    writer: IntervalWriter = field(init=False)
+    scheduler: Scheduler = field(init=False)
+    collector: CamwatchCollector = field(init=False)
+    figures: RegionFigures = field(default_factory=RegionFigures)
+    counters: SelfCounters = field(default_factory=SelfCounters)
+    started_at: dt.datetime | None = None
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    _frame_pool: object | None = None
+    alerting: object | None = None
+    notifier: object | None = None
+    reloaded_at: dt.datetime | None = None
+    rollups: RollupTask | None = None
+    http: HttpFactory | None = None
+
+    def __post_init__(self) -> None:
+        c = self.settings.collector
+        self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock)
+        pool = None
+        if c.video:
+            try:
+                from probes.frame import FramePool
+
+                pool = FramePool(self.settings.collector.video_concurrency)  # type: ignore[call-arg]
+            except Exception as exc:  # noqa: BLE001 - the video tier is optional
+                log.warning("video tier disabled: %s", exc)
+        self._frame_pool = pool
+        from collector.alerting.service import build_alerting
+
+        self.alerting, self.notifier = build_alerting(
+            self.settings, self.engine, self.counters, self.clock,
+            checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
+        sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
+
+        def sink(cam: MonitoredCamera, ev: Event) -> None:
+            for f in sinks:
+                f(cam, ev)
+
+        self.scheduler = Scheduler(scheduler_config(self.settings), self.writer,
+                                   ladder=ladder_options(self.settings, pool), clock=self.clock, on_event=sink)
+        self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
+                                           pending_writes=lambda: self.writer.pending, counters=self.counters)
+
+    async def reload(self) -> None:
+        cams, devices = await load_monitored(self.engine, self.box)
+        excluded = await exclusions_in_force(self.engine, cams, self.clock())
+        self.scheduler.sync(cams, devices, excluded=excluded)
+        self.reloaded_at = self.clock()
+        if self.alerting is not None:
+            await self.alerting.refresh()
+
+    async def _reload_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.collector.reload_interval_s)
+            try:
+                await self.reload()
+            except Exception as exc:  # noqa: BLE001 - the database may be away; keep probing
+                log.warning("inventory reload failed: %s", str(exc).splitlines()[0][:200])
+
+    async def refresh_figures(self) -> None:
+        """Region availability windows, coverage and targets from the database (not per scrape)."""
+        from collector.runtime.figures import compute_figures
+
+        self.figures = await compute_figures(self.engine, self.settings, self.clock(), self.scheduler)
+
+    async def _figures_loop(self) -> None:
+        while True:
+            try:
+                await self.refresh_figures()
+            except Exception as exc:  # noqa: BLE001 - keep the last figures; the database may be away
+                log.warning("region figures refresh failed: %s", str(exc).splitlines()[0][:200])
+            await asyncio.sleep(self.settings.collector.figures_interval_s)
+
+    async def start(self) -> None:
+        self.started_at = self.clock()
+        cams, devices = await load_monitored(self.engine, self.box)
+        await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
+        excluded = await exclusions_in_force(self.engine, cams, self.started_at)
+        self.scheduler.sync(cams, devices, excluded=excluded)
+        self.reloaded_at = self.started_at
+        settle_gc()
+        if self.notifier is not None:
+            await self.notifier.start()
+        if self.alerting is not None:
+            await self.alerting.start()
+        self._tasks = [
+            asyncio.create_task(self.writer.run(), name="writer"),
+            asyncio.create_task(self.scheduler.run(), name="scheduler"),
+            asyncio.create_task(self._reload_loop(), name="reload"),
+            asyncio.create_task(self._figures_loop(), name="figures"),
+        ]
+        self.rollups = RollupTask(self.engine, every_s=self.settings.collector.rollup_interval_s,
+                                  clock=self.clock)
+        self._tasks.append(asyncio.create_task(self.rollups.run(), name="rollups"))
+        if self.alerting is not None:
+            self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
+        if self.http is not None:
+            self._runner = web.AppRunner(self.http(self), access_log=None)
+            await self._runner.setup()
+            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
+            await site.start()
+        log.info("camwatch running: %d cameras, http://%s:%d/metrics", len(cams), self.settings.http.host, self.settings.http.port)
+
+    async def stop(self) -> None:
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if self._runner is not None:
+            await self._runner.cleanup()
+        if self.notifier is not None:
+            with contextlib.suppress(Exception):
+                await self.notifier.stop()
+        if self._frame_pool is not None:
+            close = getattr(self._frame_pool, "close", None)
+            if close is not None:
+                res = close()
+                if asyncio.iscoroutine(res):
+                    await res
+
+
+async def serve(app: App, stop: asyncio.Event | None = None) -> None:
+    """Run until SIGTERM/SIGINT (or *stop* is set), then flush and exit cleanly."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(sig, stop.set)
+    await app.start()
+    try:
+        await stop.wait()
+    finally:
+        await app.stop()
+
+
+__all__ = ["App", "serve", "scheduler_config", "ladder_options", "exclusions_in_force"]

@@ -1,0 +1,229 @@
+"""Persistence of state intervals: one writer task, batched transactions, a heartbeat.
+
+Storage keeps *state intervals* (camera, state, cause, start, end), not probes: a transition
+closes the camera's open interval and opens a new one. Writes are batched (a transition is
+durable within ``flush_interval_s``); every batch commits together with the collector's
+heartbeat, so after a kill -9 every stored interval starts at or before the last heartbeat and
+restart closes the open ones there: the time the collector was down becomes *unknown*.
+When the database is unavailable, events queue in memory (bounded) and are written when it
+returns; probing and metrics go on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from collector.accounting.sql.rollups import invalidate as invalidate_rollups
+from collector.accounting.sql.rollups import midnight
+from collector.runtime.aio import wait_event, within
+from inventory.models import CollectorHeartbeat, StateInterval, utcnow
+
+log = logging.getLogger("camwatch.store")
+
+
+@dataclass(frozen=True, slots=True)
+class IntervalOpen:
+    """A camera entered ``state`` at ``start``: close its open interval there, open a new one."""
+
+    camera_id: int
+    state: str
+    cause: str | None
+    start: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class WriterStats:
+    pending: int
+    written: int
+    dropped: int
+    failures: int
+    last_error: str | None
+    last_flush: dt.datetime | None
+
+
+def _rows_for_batch(events: list[IntervalOpen]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
+    """Collapse a batch: per camera, one UPDATE closing its stored open interval and the inserts.
+
+    Within a batch a camera's events are in order; all but its last become closed intervals.
+    Zero-length intervals (two events at the same instant) keep only the later event.
+    """
+    per_camera: dict[int, list[IntervalOpen]] = {}
+    for ev in events:
+        per_camera.setdefault(ev.camera_id, []).append(ev)
+    closes: list[dict[str, object]] = []
+    inserts: list[dict[str, object]] = []
+    for cid, evs in per_camera.items():
+        evs.sort(key=lambda e: e.start)
+        kept: list[IntervalOpen] = []
+        for ev in evs:
+            if kept and kept[-1].start == ev.start:
+                kept[-1] = ev
+            else:
+                kept.append(ev)
+        closes.append({"cid": cid, "at": kept[0].start})
+        for i, ev in enumerate(kept):
+            end = kept[i + 1].start if i + 1 < len(kept) else None
+            inserts.append({"camera_id": cid, "state": ev.state, "cause": ev.cause, "start": ev.start, "end": end})
+    return closes, inserts
+
+
+async def _close_open(conn: AsyncConnection, closes: list[dict[str, object]]) -> None:
+    # Never end an interval before it started (a clock step back): clamp to its start.
+    from sqlalchemy import bindparam
+
+    at = bindparam("at", type_=StateInterval.__table__.c.start.type)
+    stmt = (
+        update(StateInterval)
+        .where(and_(StateInterval.camera_id == bindparam("cid"), StateInterval.end.is_(None)))
+        .values(end=case((StateInterval.start > at, StateInterval.start), else_=at))
+    )
+    await conn.execute(stmt.execution_options(synchronize_session=False), closes)
+
+
+async def _heartbeat(conn: AsyncConnection, collector_id: str, started_at: dt.datetime, now: dt.datetime) -> None:
+    res = await conn.execute(
+        update(CollectorHeartbeat).where(CollectorHeartbeat.collector_id == collector_id).values(at=now)
+    )
+    if res.rowcount == 0:
+        await conn.execute(insert(CollectorHeartbeat).values(collector_id=collector_id, started_at=started_at, at=now))
+
+
+async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collector_id: str,
+                      started_at: dt.datetime, now: dt.datetime) -> None:
+    closes, inserts = _rows_for_batch(events)
+    # Rollup rows exist only for past midnights: a change before the last one is a late write
+    # (the database was away, or a transition crossed midnight) and deletes the rows after it.
+    last_midnight = midnight(now)
+    late = {c["cid"]: c["at"] for c in closes if c["at"] <= last_midnight}  # type: ignore[operator]
+    async with engine.begin() as conn:
+        if late:
+            await invalidate_rollups(conn, late)  # type: ignore[arg-type]
+        if closes:
+            await _close_open(conn, closes)
+            await conn.execute(insert(StateInterval), inserts)
+        await _heartbeat(conn, collector_id, started_at, now)
+
+
+async def last_heartbeat(engine: AsyncEngine, collector_id: str) -> dt.datetime | None:
+    async with engine.connect() as conn:
+        return (await conn.execute(
+            select(CollectorHeartbeat.at).where(CollectorHeartbeat.collector_id == collector_id)
+        )).scalar_one_or_none()
+
+
+async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[int], now: dt.datetime) -> dt.datetime | None:
+    """After a stop or crash: close the cameras' open intervals at the last heartbeat and open
+    *unknown* intervals there, so the time the collector was away is neither online nor offline.
+
+    Returns the heartbeat used (None on a first start: then nothing is open to close).
+    """
+    hb = await last_heartbeat(engine, collector_id)
+    ids = list(camera_ids)
+    async with engine.begin() as conn:
+        open_ids = set((await conn.execute(select(StateInterval.camera_id).where(StateInterval.end.is_(None)))).scalars())
+        mine = [cid for cid in ids if cid in open_ids]
+        if hb is not None and mine:
+            cut = min(hb, now)
+            await invalidate_rollups(conn, everything_from=cut)
+            await _close_open(conn, [{"cid": cid, "at": cut} for cid in mine])
+            await conn.execute(insert(StateInterval), [
+                {"camera_id": cid, "state": "unknown", "cause": None, "start": cut, "end": None} for cid in mine
+            ])
+        await _heartbeat(conn, collector_id, now, now)
+    return hb
+
+
+class IntervalWriter:
+    """The one writer task. ``submit`` never blocks or fails; ``run`` flushes in batches."""
+
+    def __init__(self, engine: AsyncEngine, *, collector_id: str = "default", flush_interval_s: float = 1.0,
+                 max_batch: int = 10_000, max_pending: int = 1_000_000, heartbeat_s: float = 5.0,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.engine = engine
+        self.collector_id = collector_id
+        self.flush_interval_s = flush_interval_s
+        self.max_batch = max_batch
+        self.max_pending = max_pending
+        self.heartbeat_s = heartbeat_s
+        self.clock = clock
+        self.started_at = clock()
+        self._queue: collections.deque[IntervalOpen] = collections.deque()
+        self._wake = asyncio.Event()
+        self._written = 0
+        self._dropped = 0
+        self._failures = 0
+        self._last_error: str | None = None
+        self._last_flush: dt.datetime | None = None
+        self._last_beat = 0.0
+
+    def submit(self, event: IntervalOpen) -> None:
+        if len(self._queue) >= self.max_pending:
+            self._queue.popleft()
+            self._dropped += 1
+            if self._dropped in (1, 10, 100, 1000) or self._dropped % 10000 == 0:
+                log.error("database write queue full (%d): dropped %d oldest interval(s)", self.max_pending, self._dropped)
+        self._queue.append(event)
+        if len(self._queue) >= self.max_batch:
+            self._wake.set()
+
+    @property
+    def pending(self) -> int:
+        return len(self._queue)
+
+    def stats(self) -> WriterStats:
+        return WriterStats(len(self._queue), self._written, self._dropped, self._failures, self._last_error, self._last_flush)
+
+    async def flush(self) -> bool:
+        """Write what is queued (in batches). Returns False when the database refused."""
+        loop = asyncio.get_running_loop()
+        while True:
+            now = self.clock()
+            due_beat = loop.time() - self._last_beat >= self.heartbeat_s
+            if not self._queue and not due_beat:
+                return True
+            batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            try:
+                await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at, now=now)
+            except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch, retry later
+                self._queue.extendleft(reversed(batch))
+                self._failures += 1
+                msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
+                if msg != self._last_error:
+                    log.warning("database write failed, %d interval(s) queued: %s", len(self._queue), msg)
+                self._last_error = msg
+                return False
+            if self._last_error is not None:
+                log.info("database writes resumed")
+            self._last_error = None
+            self._written += len(batch)
+            self._last_flush = now
+            self._last_beat = loop.time()
+            if not self._queue:
+                return True
+
+    async def run(self) -> None:
+        backoff = self.flush_interval_s
+        try:
+            while True:
+                await wait_event(self._wake, backoff)
+                self._wake.clear()
+                ok = await self.flush()
+                backoff = self.flush_interval_s if ok else min(max(backoff * 2, 1.0), 30.0)
+        except asyncio.CancelledError:
+            await self.close()
+            raise
+
+    async def close(self, timeout_s: float = 10.0) -> None:
+        """Final flush (SIGTERM): best effort within ``timeout_s``."""
+        try:
+            await within(asyncio.shield(self.flush()), timeout_s)
+        except (TimeoutError, asyncio.CancelledError):
+            log.error("could not flush %d interval(s) before exit", len(self._queue))

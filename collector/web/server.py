@@ -1,0 +1,53 @@
+"""The HTTP application of ``camwatch run``: ``/metrics``, ``/healthz`` and the API.
+
+:func:`build_application` is what the entry point hands to :class:`~collector.runtime.app.App`
+as its ``http`` factory; the runtime itself knows nothing of routes.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from collector.metrics.text import render_text
+from collector.runtime.app import App
+from collector.web import setup as setup_api
+from collector.web.common import APP_KEY
+
+
+def build_application(app: App) -> web.Application:
+    webapp = web.Application()
+    webapp[APP_KEY] = app
+    webapp.router.add_get("/metrics", _metrics)
+    webapp.router.add_get("/healthz", _healthz)
+    setup_api(webapp, app)
+    return webapp
+
+
+async def _metrics(request: web.Request) -> web.Response:
+    body = render_text(request.app[APP_KEY].collector)
+    return web.Response(body=body, content_type="text/plain", charset="utf-8",
+                        headers={"X-Content-Type-Options": "nosniff"})
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    app = request.app[APP_KEY]
+    stats = app.writer.stats()
+    ok = stats.last_error is None
+    rollups = app.rollups
+    body = {
+        "status": "ok" if ok else "degraded",
+        "cameras": len(app.scheduler.slots),
+        "db_pending_writes": stats.pending,
+        "db_error": stats.last_error,
+        "started_at": app.started_at.isoformat() if app.started_at else None,
+        # a cache: long-period rates fall back to the intervals while it is behind or failing
+        "rollups": None if rollups is None else {
+            "built_until": rollups.built_until.isoformat() if rollups.built_until else None,
+            "last_run_at": rollups.last_run_at.isoformat() if rollups.last_run_at else None,
+            "error": rollups.error,
+        },
+    }
+    return web.json_response(body, status=200 if ok else 503)
+
+
+__all__ = ["build_application"]
