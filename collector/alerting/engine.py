@@ -304,11 +304,11 @@ class AlertEngine:
         self.last_digest = now
         key = f"digest-{now.astimezone(dt.UTC):%Y%m%d%H%M%S}"
         msg = messages.digest_message(tuple(items), now, self.policy)
-        n = Notify(key, NotifyKind.DIGEST, Severity.LOW, self.policy.channels_for(Severity.LOW), msg, now)
+        digest = Notify(key, NotifyKind.DIGEST, Severity.LOW, self.policy.channels_for(Severity.LOW), msg, now)
         if self.policy.quiet.holds(Severity.LOW, now):
-            self.held.append(n)
+            self.held.append(digest)
             return []
-        return [n]
+        return [digest]
 
     # ---- picture problems -----------------------------------------------------------------
     def _picture(self, p: PictureProblem) -> list[Action]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -70,9 +70,11 @@ def _member_json(x: Member) -> dict[str, object]:
 
 def _member(d: dict[str, object]) -> Member:
     up = d.get("up_at")
-    return Member(int(d["camera"]), Cause(str(d["cause"])) if d.get("cause") else None,  # type: ignore[call-overload]
+    checks = d.get("checks") or ()
+    assert isinstance(checks, list | tuple)
+    return Member(int(str(d["camera"])), Cause(str(d["cause"])) if d.get("cause") else None,
                   dt.datetime.fromisoformat(str(d["start"])), dt.datetime.fromisoformat(str(up)) if up else None,
-                  tuple(str(c) for c in d.get("checks") or ()))  # type: ignore[union-attr]
+                  tuple(str(c) for c in checks))
 
 
 async def load_open_incidents(engine: AsyncEngine) -> tuple[Incident, ...]:
@@ -150,7 +152,7 @@ async def list_work_orders(engine: AsyncEngine, *, since: dt.datetime | None = N
         return [_order(r) for r in (await s.execute(q)).scalars()]
 
 
-async def _transition(engine: AsyncEngine, order_id: int, fn) -> WorkOrder:  # type: ignore[no-untyped-def]
+async def _transition(engine: AsyncEngine, order_id: int, fn: Callable[[WorkOrder], WorkOrder]) -> WorkOrder:
     async with AsyncSession(engine) as s, s.begin():
         row = (await s.execute(select(m.WorkOrder).where(m.WorkOrder.id == order_id))).scalar_one_or_none()
         if row is None:
@@ -179,10 +181,10 @@ async def add_silence(engine: AsyncEngine, *, until: dt.datetime, camera_id: int
         raise ValueError("a silence must end in the future")
     async with AsyncSession(engine) as s, s.begin():
         if camera_id is not None:
-            found = (await s.execute(select(m.Camera.id).where(m.Camera.id == camera_id))).first()
+            found = (await s.execute(select(m.Camera.id).where(m.Camera.id == camera_id))).first() is not None
         else:
-            found = (await s.execute(select(m.Region.code).where(m.Region.code == region_code))).first()
-        if found is None:
+            found = (await s.execute(select(m.Region.code).where(m.Region.code == region_code))).first() is not None
+        if not found:
             raise NotFound(f"no camera {camera_id}" if camera_id is not None else f"no region {region_code}")
         row = m.Silence(camera_id=camera_id, region_code=region_code, until=until, reason=reason or None,
                         created_by=created_by, created_at=now)

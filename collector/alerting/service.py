@@ -16,11 +16,17 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.alerting import incident_store as store
+from collector.alerting.delivery.channels import build_senders
+from collector.alerting.delivery.message import Outgoing
+from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.delivery.redact import Redactor
 from collector.alerting.engine import AlertEngine
-from collector.alerting.model import Notify
+from collector.alerting.model import Action, Notify
 from collector.alerting.workorders import work_order_counts
+from collector.metrics.registry import SelfCounters
 from collector.runtime.aio import wait_event
 from collector.runtime.camera_state import Event
+from collector.settings import Settings
 from inventory.lookup import MonitoredCamera
 from inventory.models import utcnow
 
@@ -58,7 +64,7 @@ class AlertService:
         self._queue.put_nowait((cam.id, event, self.checks_of(cam.id)))
         self._wake.set()
 
-    async def _handle(self, actions: tuple[object, ...]) -> None:
+    async def _handle(self, actions: tuple[Action, ...] | list[Action]) -> None:
         if not actions:
             return
         for a in actions:
@@ -104,10 +110,8 @@ class AlertService:
                 log.warning("alerting: %s", str(exc).splitlines()[0][:200])
 
 
-def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[object]:
+def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[Outgoing]:
     """The delivery side's messages for one decision: one per channel that exists."""
-    from collector.alerting.delivery import Outgoing
-
     m = action.message
     en = language == "en"
     kind = str(getattr(action.kind, "value", action.kind))
@@ -128,8 +132,8 @@ def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[obje
     return out
 
 
-def build_alerting(settings, db: AsyncEngine, counters, clock: Callable[[], dt.datetime],  # type: ignore[no-untyped-def]
-                   checks_of: Callable[[int], tuple[str, ...]]) -> tuple[AlertService | None, object | None]:
+def build_alerting(settings: Settings, db: AsyncEngine, counters: SelfCounters, clock: Callable[[], dt.datetime],
+                   checks_of: Callable[[int], tuple[str, ...]]) -> tuple[AlertService | None, Notifier | None]:
     """The alert service and, when channels are configured, the notifier it delivers through."""
     if not settings.alerts.enabled:
         return None, None
@@ -138,10 +142,6 @@ def build_alerting(settings, db: AsyncEngine, counters, clock: Callable[[], dt.d
                            clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update)
     if not settings.notify.channels:
         return service, None
-    from collector.alerting.delivery.channels import build_senders
-    from collector.alerting.delivery.notifier import Notifier
-    from collector.alerting.delivery.redact import Redactor
-
     redactor = Redactor()
     senders = build_senders(settings.notify, redactor, language=settings.language)
     notifier = Notifier(senders, retry=settings.notify.retry, engine=db, counters=counters, redactor=redactor)
@@ -149,7 +149,7 @@ def build_alerting(settings, db: AsyncEngine, counters, clock: Callable[[], dt.d
 
     def send(action: Notify, language: str) -> None:
         for msg in outgoing_for(action, language, names):
-            notifier.submit(msg)  # type: ignore[arg-type]
+            notifier.submit(msg)
 
     service.send = send
     return service, notifier

@@ -16,6 +16,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
+import aiohttp.typedefs
 from aiohttp import web
 
 from collector.accounting import Period
@@ -29,7 +30,7 @@ DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 E = TypeVar("E", bound=StrEnum)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-Middleware = Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]
+Middleware = aiohttp.typedefs.Middleware
 
 
 class ApiError(Exception):

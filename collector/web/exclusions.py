@@ -139,12 +139,12 @@ async def add_exclusion(request: web.Request) -> web.Response:
     new = parse_new(body, app.settings.accounting.timezone)
     async with app.engine.begin() as conn:
         if new.camera_id is not None:
-            found = (await conn.execute(select(Camera.id).where(Camera.id == new.camera_id))).first()
+            found = (await conn.execute(select(Camera.id).where(Camera.id == new.camera_id))).first() is not None
             field, what = "camera_id", f"no camera with id {new.camera_id}"
         else:
-            found = (await conn.execute(select(Region.code).where(Region.code == new.region_code))).first()
+            found = (await conn.execute(select(Region.code).where(Region.code == new.region_code))).first() is not None
             field, what = "region_code", f"no region with code {new.region_code!r}"
-        if found is None:
+        if not found:
             raise ApiError(400, "unknown_reference", what, param=field)
         res = await conn.execute(insert(Exclusion).values(
             camera_id=new.camera_id, region_code=new.region_code, start=new.start, end=new.end,

@@ -17,6 +17,7 @@ import aiohttp
 
 from collector.alerting.delivery.message import Outgoing
 from collector.alerting.delivery.redact import Redactor
+from collector.alerting.delivery.sender import DeliveryError
 
 ALERTNAME = "CamwatchIncident"
 RESOLVED_KINDS = ("resolved", "recovery")
@@ -101,15 +102,12 @@ class AlertmanagerSender:
             await self._post(list(self.active.values()))
 
     async def _post(self, alerts: list[dict[str, Any]]) -> None:
-        from collector.alerting.delivery.channels import DeliveryError
-
         timeout = aiohttp.ClientTimeout(total=self.timeout_s)
         try:
-            async with aiohttp.ClientSession(timeout=timeout) as session:
-                async with session.post(self._url, json=alerts) as resp:
-                    if resp.status >= 300:
-                        retry = resp.status >= 500 or resp.status == 429
-                        raise DeliveryError(f"alertmanager: HTTP {resp.status}", retryable=retry)
+            async with aiohttp.ClientSession(timeout=timeout) as session, session.post(self._url, json=alerts) as resp:
+                if resp.status >= 300:
+                    retry = resp.status >= 500 or resp.status == 429
+                    raise DeliveryError(f"alertmanager: HTTP {resp.status}", retryable=retry)
         except DeliveryError:
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:

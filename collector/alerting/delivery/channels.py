@@ -14,50 +14,34 @@ import hmac
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
+from apprise import NotifyFormat, NotifyType
+from apprise.exception import AppriseException
+from apprise.manager_plugins import NotificationManager
+from apprise.plugins.dingtalk import NotifyDingTalk
+
+from collector.alerting.delivery.alertmanager import AlertmanagerSender
 from collector.alerting.delivery.config import ChannelSettings, NotifySettings, SecretError, resolve_secret
 from collector.alerting.delivery.message import Outgoing, merge
 from collector.alerting.delivery.redact import Redactor
-
-
-class DeliveryError(Exception):
-    """A delivery attempt failed; *reason* is safe to log (no secrets)."""
-
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
+from collector.alerting.delivery.sender import DeliveryError, Sender
 
 
 class ChannelConfigError(ValueError):
     """A channel cannot be built from its settings (the message names no secret)."""
 
 
-class Sender(Protocol):
-    name: str
-    kind: str
-    limits: tuple[tuple[int, float], ...]
-    max_bytes: int
-
-    async def deliver(self, msgs: Sequence[Outgoing]) -> None:
-        """Send *msgs* as one post; raise :class:`DeliveryError` on failure."""
-
-
 def _plugin_class(schema: str) -> Any:
-    from apprise.manager_plugins import NotificationManager
-
     try:
-        return NotificationManager()[schema]
+        return NotificationManager()[schema]  # type: ignore[no-untyped-call]  # apprise is untyped
     except KeyError:
         raise ChannelConfigError(f"apprise has no plugin for {schema}://") from None
 
 
 def _dingtalk_class() -> Any:
-    from apprise.plugins.dingtalk import NotifyDingTalk
-
-    class DingTalk(NotifyDingTalk):  # type: ignore[misc, valid-type]
+    class DingTalk(NotifyDingTalk):  # type: ignore[no-untyped-call]  # apprise is untyped
         """apprise's DingTalk robot, signing as DingTalk documents it.
 
         apprise 2.2 url-quotes the signature and then hands it to requests as a query
@@ -67,15 +51,14 @@ def _dingtalk_class() -> Any:
 
         def get_signature(self) -> tuple[str, str]:
             timestamp = str(round(time.time() * 1000))
-            mac = hmac.new(self.secret.encode(), f"{timestamp}\n{self.secret}".encode(), hashlib.sha256).digest()
+            secret = str(self.secret)
+            mac = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
             return timestamp, base64.b64encode(mac).decode()
 
     return DingTalk
 
 
 def _instantiate(cls: Any, url: str, **override: Any) -> Any:
-    from apprise.exception import AppriseException
-
     args = cls.parse_url(url)
     if not args:
         raise ChannelConfigError(f"not a valid {cls.service_name} URL")
@@ -101,8 +84,6 @@ class AppriseSender:
         return f"AppriseSender(name={self.name!r}, kind={self.kind!r})"
 
     async def deliver(self, msgs: Sequence[Outgoing]) -> None:
-        from apprise import NotifyFormat, NotifyType
-
         msg = merge(msgs, self.language)
         title = msg.title
         if self.keyword and self.keyword not in title and self.keyword not in msg.text:
@@ -144,8 +125,6 @@ def build_sender(ch: ChannelSettings, redactor: Redactor, *, language: str = "zh
     if url:
         redactor.add_url(url, user_is_secret=ch.kind in ("sms", "dingtalk", "wecom", "feishu", "lark"))
     if ch.kind == "alertmanager":
-        from collector.alerting.delivery.alertmanager import AlertmanagerSender
-
         assert url is not None
         return AlertmanagerSender(name=ch.name, base_url=url, timeout_s=ch.timeout_s, redactor=redactor)
     override: dict[str, Any] = {}

@@ -20,11 +20,11 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collector.alerting.delivery.channels import DeliveryError, Sender
 from collector.alerting.delivery.config import RetrySettings
 from collector.alerting.delivery.message import Outgoing
 from collector.alerting.delivery.ratelimit import RateLimiter, plan
 from collector.alerting.delivery.redact import RedactingFilter, Redactor
+from collector.alerting.delivery.sender import DeliveryError, Sender
 from collector.metrics.registry import SelfCounters
 from inventory.models import AlertLog
 

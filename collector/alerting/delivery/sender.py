@@ -1,0 +1,27 @@
+"""What every channel is to the notifier: a :class:`Sender`, failing with :class:`DeliveryError`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from collector.alerting.delivery.message import Outgoing
+
+
+class DeliveryError(Exception):
+    """A delivery attempt failed; *reason* is safe to log (no secrets)."""
+
+    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Sender(Protocol):
+    name: str
+    kind: str
+    limits: tuple[tuple[int, float], ...]
+    max_bytes: int
+
+    async def deliver(self, msgs: Sequence[Outgoing]) -> None:
+        """Send *msgs* as one post; raise :class:`DeliveryError` on failure."""
