@@ -9,12 +9,17 @@ import sys
 
 from probes.sim.fleet import Fleet, FleetError
 
+# The sample inventory's cameras (config/sample_inventory.csv) are at 127.20.0.1 upward: a fleet
+# without --base-address starts there when it is free, else in a free range (printed).
+PREFERRED_BASE = "127.20.0.1"
+
 
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m probes.sim",
                                 description="Serve N simulated RTSP/ONVIF cameras on loopback.")
     p.add_argument("--cameras", type=int, required=True, help="number of cameras")
-    p.add_argument("--base-address", default="127.20.0.1", help="address of camera 0")
+    p.add_argument("--base-address", default=None,
+                   help=f"address of camera 0 (default {PREFERRED_BASE}, or a free range when that is taken)")
     p.add_argument("--rtsp-port", type=int, default=8554)
     p.add_argument("--onvif-port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: auto)")
@@ -44,19 +49,40 @@ async def _serve(fleet: Fleet, host: str, port: int | None) -> None:
             await control.close()
 
 
+def _fleet(args: argparse.Namespace, base_address: str | None) -> Fleet:
+    return Fleet(args.cameras, base_address=base_address, rtsp_port=args.rtsp_port,
+                 onvif_port=args.onvif_port, workers=args.workers, username=args.username, nice=args.nice,
+                 password=args.password)
+
+
+def _start(args: argparse.Namespace) -> Fleet:
+    """The started fleet: at --base-address, or at the preferred address, or in a free range."""
+    fleet = _fleet(args, args.base_address or PREFERRED_BASE)
+    try:
+        fleet.start()
+    except FleetError as exc:
+        if args.base_address is not None or not exc.address_in_use:
+            raise
+        fleet = _fleet(args, None)
+        fleet.start()
+    return fleet
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        fleet = Fleet(args.cameras, base_address=args.base_address, rtsp_port=args.rtsp_port,
-                      onvif_port=args.onvif_port, workers=args.workers, username=args.username, nice=args.nice,
-                      password=args.password)
+        _fleet(args, args.base_address or PREFERRED_BASE)  # validates the arguments
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     try:
-        fleet.start()
+        fleet = _start(args)
     except FleetError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        hint = ""
+        if exc.address_in_use:
+            hint = ("; choose another --base-address (or leave it out for a free range)"
+                    if args.base_address is not None else "; choose other --rtsp-port/--onvif-port")
+        print(f"error: {exc}{hint}", file=sys.stderr)
         return 1
     try:
         cam = fleet.camera(0)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from probes.sim.behaviour import Behaviour
 from probes.sim.identity import SimCamera, address_for
+from probes.sim.loopback import LoopbackRange, NoFreeRange, blocks_for, claim
 from probes.sim.stats import CameraStats, FleetStats
 from probes.sim.worker import WorkerSpec
 
@@ -30,13 +31,24 @@ if TYPE_CHECKING:
 MAX_CAMERAS_PER_WORKER = 7_000
 DEFAULT_CAMERAS_PER_WORKER = 5_000
 COMMAND_TIMEOUT_S = 60.0
+# A fleet that picks its own range tries this many free ranges when something else (not a
+# camwatch fleet, which the range's lock files keep out) turns out to listen inside one.
+CLAIM_ATTEMPTS = 3
 _DEFAULT_BEHAVIOUR = Behaviour()
 # The directory holding the ``probes`` package, so workers import this very copy.
 _SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 
 
 class FleetError(RuntimeError):
-    """The fleet could not start, or a worker failed or disappeared."""
+    """The fleet could not start, or a worker failed or disappeared.
+
+    ``address_in_use`` says a camera's address and port were taken by something else: with a
+    fixed ``base_address`` the caller should name the option that chooses another one.
+    """
+
+    def __init__(self, message: str, *, address_in_use: bool = False) -> None:
+        super().__init__(message)
+        self.address_in_use = address_in_use
 
 
 class _WorkerHandle:
@@ -95,7 +107,10 @@ class Fleet:
     """N simulated cameras at consecutive loopback addresses, served by worker processes.
 
     Camera ``i`` listens on ``address_for(i, base_address)`` at ``rtsp_port`` and
-    ``onvif_port``. Use as a context manager, or call :meth:`start` and :meth:`stop`.
+    ``onvif_port``. Without a ``base_address`` the fleet claims a free range of 127.0.0.0/8
+    when it starts (see :mod:`probes.sim.loopback`; read it from :attr:`base_address` or
+    :meth:`camera`), so fleets of concurrent test runs and demos never collide; with one, a
+    taken address fails the start with :class:`FleetError` (``address_in_use``). Use as a context manager, or call :meth:`start` and :meth:`stop`.
     Every method is synchronous (call it via ``asyncio.to_thread`` from a loop, or use the
     ``a``-prefixed variants) and thread-safe.
 
@@ -103,7 +118,7 @@ class Fleet:
     with the prober under test, the stand-ins for remote cameras should not starve it.
     """
 
-    def __init__(self, n: int, *, base_address: str = "127.20.0.1", rtsp_port: int = 8554,
+    def __init__(self, n: int, *, base_address: str | None = None, rtsp_port: int = 8554,
                  onvif_port: int = 8000, workers: int | None = None,
                  default: Behaviour = _DEFAULT_BEHAVIOUR, username: str = "admin",
                  password: str = "admin123", start_timeout_s: float = 120.0, nice: int = 0) -> None:
@@ -113,7 +128,8 @@ class Fleet:
             raise ValueError("rtsp_port and onvif_port must differ")
         if not 0 <= nice <= 19:
             raise ValueError("nice must be between 0 and 19")
-        address_for(n - 1, base_address)  # raises when the range leaves 127.0.0.0/8
+        if base_address is not None:
+            address_for(n - 1, base_address)  # raises when the range leaves 127.0.0.0/8
         if workers is None:
             workers = max(math.ceil(n / DEFAULT_CAMERAS_PER_WORKER), min(os.cpu_count() or 1, n))
         if workers < 1 or workers > n:
@@ -123,7 +139,9 @@ class Fleet:
             raise ValueError(f"{per_worker} cameras per worker exceed the limit of "
                              f"{MAX_CAMERAS_PER_WORKER} (open-file limit); use more workers")
         self.n = n
-        self.base_address = base_address
+        self.fixed_address = base_address is not None
+        self._base = base_address
+        self._range: LoopbackRange | None = None
         self.rtsp_port = rtsp_port
         self.onvif_port = onvif_port
         self.default = default
@@ -136,7 +154,8 @@ class Fleet:
         self._workers: list[_WorkerHandle] = []
 
     def __repr__(self) -> str:
-        return (f"Fleet(n={self.n}, {self.first_address}..{self.last_address}, "
+        where = f"{self.first_address}..{self.last_address}" if self._base else "free range"
+        return (f"Fleet(n={self.n}, {where}, "
                 f"rtsp_port={self.rtsp_port}, onvif_port={self.onvif_port}, "
                 f"workers={self._worker_count}, running={self.running})")
 
@@ -145,6 +164,13 @@ class Fleet:
     @property
     def running(self) -> bool:
         return bool(self._workers)
+
+    @property
+    def base_address(self) -> str:
+        """Camera 0's address (a fleet without a fixed one knows it once started)."""
+        if self._base is None:
+            raise FleetError("the fleet picks its loopback range when it starts")
+        return self._base
 
     @property
     def first_address(self) -> str:
@@ -166,9 +192,35 @@ class Fleet:
         """
         if self._workers:
             raise FleetError("the fleet is already running")
+        if self.fixed_address:
+            self._start_at(self.base_address)
+            return
+        tried: list[int] = []
+        failure: FleetError | None = None
+        for _ in range(CLAIM_ATTEMPTS):
+            try:
+                lease = claim(blocks_for(self.n), ports=(self.rtsp_port, self.onvif_port),
+                              probe_indices=(self.n - 1,), skip=tried)
+            except NoFreeRange as exc:
+                raise FleetError(str(exc.strerror), address_in_use=True) from None
+            try:
+                self._start_at(lease.base_address)
+            except FleetError as exc:
+                lease.release()
+                if not exc.address_in_use:
+                    raise
+                tried.append(lease.first_block)
+                failure = exc
+                continue
+            self._base, self._range = lease.base_address, lease
+            return
+        assert failure is not None
+        raise failure
+
+    def _start_at(self, base_address: str) -> None:
         for w in range(self._worker_count):
             first = w * self._per_worker
-            spec = WorkerSpec(first, min(self._per_worker, self.n - first), self.base_address,
+            spec = WorkerSpec(first, min(self._per_worker, self.n - first), base_address,
                               self.rtsp_port, self.onvif_port, self.default, self.username,
                               self._password)
             self._workers.append(_WorkerHandle.launch(spec, self.nice))
@@ -187,7 +239,9 @@ class Fleet:
                 errors.append(str(value))
         if errors:
             self._shutdown(graceful=True, timeout_s=5.0)
-            raise FleetError("; ".join(errors))
+            raise FleetError("; ".join(errors),
+                             address_in_use=any("is already in use" in e for e in errors))
+        self._base = base_address
 
     def stop(self, timeout_s: float = 10.0) -> None:
         """Stop every worker (closing all sockets) and wait for the processes to exit."""
@@ -195,6 +249,7 @@ class Fleet:
 
     def _shutdown(self, *, graceful: bool, timeout_s: float = 10.0) -> None:
         workers, self._workers = self._workers, []
+        lease, self._range = self._range, None
         for handle in workers:
             if graceful and handle.process.poll() is None:
                 try:
@@ -214,6 +269,8 @@ class Fleet:
                     handle.process.kill()
                     handle.process.wait(2.0)
             handle.conn.close()
+        if lease is not None:  # after the workers closed their sockets
+            lease.release()
 
     def __enter__(self) -> Fleet:
         self.start()
