@@ -1,8 +1,9 @@
 """A synthetic county inventory, deterministic, for the sample file, the demo and benchmarks.
 
-Camera *i* gets the loopback address the fleet simulator gives camera *i*
-(127.20.0.1 upwards, skipping .0 and .255), so a generated file can be monitored
-against a simulated fleet.
+Camera *i* gets the loopback address the fleet simulator gives camera *i* from
+``SyntheticSpec.camera_base`` (127.20.0.1 upwards by default, skipping .0 and .255), so a
+generated file can be monitored against a simulated fleet started at that base; the upstream
+routers count up from ``router_base``.
 """
 
 from __future__ import annotations
@@ -25,8 +26,11 @@ KEYS = ("county_code", "county", "township_code", "township", "village_code", "v
         "password", "vendor", "model", "contractor", "lifecycle", "parent", "installed_on")
 
 
-def sim_address(i: int, base: tuple[int, int, int, int] = (127, 20, 0, 1)) -> str:
+def sim_address(i: int, base: tuple[int, int, int, int] | str = (127, 20, 0, 1)) -> str:
     """The simulator's address of camera *i*: consecutive, skipping last octets 0 and 255."""
+    if isinstance(base, str):
+        a, b, c, d = (int(x) for x in base.split("."))
+        base = (a, b, c, d)
     start = (base[1] << 16) | (base[2] << 8) | base[3]
     # Count only usable last octets (1..254).
     first_block, first_off = divmod(start, 256)
@@ -53,6 +57,8 @@ class SyntheticSpec:
     onvif_port: int = 8000
     password: str = "admin123"
     seed: int = 7
+    camera_base: str = "127.20.0.1"  # camera 0's address (a fleet's base_address)
+    router_base: str = "127.21.0.1"  # the upstream routers count up from here
 
 
 def rows(spec: SyntheticSpec, lang: str = "zh") -> tuple[list[str], Iterator[list[str]]]:
@@ -75,7 +81,7 @@ def rows(spec: SyntheticSpec, lang: str = "zh") -> tuple[list[str], Iterator[lis
                 lon0 = 114.2 + (t % 40) * 0.05 + rnd.random() * 0.02
                 lat0 = 38.1 + v * 0.01 + rnd.random() * 0.02
                 n_village = (t - 1) * spec.villages_per_township + v
-                router = f"{v_name}-4G路由器@{sim_address(n_village, (127, 21, 0, 1))}"
+                router = f"{v_name}-4G路由器@{sim_address(n_village, spec.router_base)}"
                 for pn in range(spec.points_per_village):
                     if cam >= spec.cameras:
                         break
@@ -89,7 +95,7 @@ def rows(spec: SyntheticSpec, lang: str = "zh") -> tuple[list[str], Iterator[lis
                     vendor, model = VENDORS[cam % len(VENDORS)]
                     gb = f"{spec.county_code}00" + "00" + "132" + "0" + f"{cam + 1:06d}"
                     yield base + [
-                        f"{v_name}{p_name}", gb, sim_address(cam), str(spec.rtsp_port),
+                        f"{v_name}{p_name}", gb, sim_address(cam, spec.camera_base), str(spec.rtsp_port),
                         "/Streaming/Channels/101", str(spec.onvif_port), "admin", spec.password,
                         vendor, model, "示范县运维公司", "在用", router,
                         f"20{20 + cam % 5}-0{1 + cam % 9}-1{cam % 10}",
