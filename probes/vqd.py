@@ -16,28 +16,17 @@ ITU-R BT.601 (OpenCV ``COLOR_BGR2GRAY``), 0..255.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import StrEnum
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 
+from probes.checks import VqdName as VqdName  # declared with its words; re-exported for the checks' users
+
 Frame = npt.NDArray[np.uint8]
 
 #: Width (px) every default threshold below is calibrated for.
 CALIBRATION_WIDTH = 320
-
-
-class VqdName(StrEnum):
-    BLACK = "black"
-    DARK = "dark"
-    BRIGHT = "bright"
-    CONTRAST = "contrast"
-    BLUR = "blur"
-    NOISE = "noise"
-    COLOR_CAST = "color_cast"
-    FROZEN = "frozen"
-    OCCLUSION = "occlusion"
 
 
 @dataclass(frozen=True, slots=True)
