@@ -3,7 +3,8 @@
 :class:`CamwatchCollector` reads a :class:`MetricsSource` (the scheduler's camera slots, the
 region figures refreshed from the database on a timer, writer and alert counters) and does no
 I/O in ``collect()``. The registry is passed in by the entry point. ``/metrics`` itself is
-written by the fast renderer of :mod:`collector.metrics.text`, which yields the same families.
+written by the fast renderer of :mod:`collector.metrics.text`, which yields the same families;
+both take each family's name, type, help and labels from :mod:`collector.metrics.families`.
 """
 
 from __future__ import annotations
@@ -11,21 +12,27 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from collector.metrics import families as f
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot, Histogram
 from inventory.lookup import MonitoredCamera, RegionLabels
 
 DEFAULT_TARGET = 0.95
-CAMERA_LABELS = ("camera", "camera_name", "village", "village_name", "township", "township_name", "county", "county_name")
-REGION_LABELS = ("level", "region", "region_name")
-LOCATION_LABELS = ("point", "lon", "lat")  # extra labels of camwatch_camera_location (info metric)
-LOCATION_DOC = "1 for every camera: its point name and coordinates (lon/lat empty when unknown), for tables and maps"
-STATUSES = ("online", "degraded", "offline", "unknown", "excluded")
+STATUSES = ("online", "degraded", "offline", "unknown", "excluded")  # values of camwatch_region_cameras{status}
+COLORS = ("green", "yellow", "red")  # values of camwatch_work_orders{color}
+
+
+def _gauge(family: f.Family) -> GaugeMetricFamily:
+    return GaugeMetricFamily(family.name, family.help, labels=family.labels)
+
+
+def _counter(family: f.Family) -> CounterMetricFamily:
+    return CounterMetricFamily(family.name, family.help, labels=family.labels)
 
 
 def camera_label_values(cam: MonitoredCamera) -> tuple[str, ...]:
@@ -116,25 +123,20 @@ class CamwatchCollector(Collector):
         self.regions = regions
         self.pending_writes = pending_writes
         self.counters = counters or SelfCounters()
-        # the fast /metrics renderer's cache (collector.metrics.text), kept with the collector
-        self.text_state: Any = None
+        # the fast /metrics renderer's cache (a collector.metrics.text.TextState), kept with the collector
+        self.text_state: object = None
 
     def describe(self) -> Iterator[Metric]:
         return iter(())  # families are dynamic; no eager collect at registration
 
     def collect(self) -> Iterator[Metric]:
-        yield from self._cameras()
-        yield from self._regions()
-        yield from self._self()
+        yield from self.camera_metrics()
+        yield from self.region_metrics()
+        yield from self.self_metrics()
 
-    def _cameras(self) -> Iterator[Metric]:
-        up = GaugeMetricFamily("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", labels=CAMERA_LABELS)
-        video = GaugeMetricFamily("camwatch_camera_video_ok", "1 when the last picture checks passed, 0 when not", labels=CAMERA_LABELS)
-        cause = GaugeMetricFamily("camwatch_camera_offline_cause", "1 for the current cause while offline", labels=(*CAMERA_LABELS, "cause"))
-        clock = GaugeMetricFamily("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", labels=CAMERA_LABELS)
-        since = GaugeMetricFamily("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", labels=CAMERA_LABELS)
-        dur = GaugeMetricFamily("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", labels=(*CAMERA_LABELS, "stage"))
-        loc = GaugeMetricFamily("camwatch_camera_location", LOCATION_DOC, labels=(*CAMERA_LABELS, *LOCATION_LABELS))
+    def camera_metrics(self) -> Iterator[Metric]:
+        """The per-camera families (``families.CAMERA_FAMILIES``, in that order)."""
+        up, video, cause, clock, since, dur, loc = (_gauge(family) for family in f.CAMERA_FAMILIES)
         for slot in self.source.slots.values():
             lv = list(camera_label_values(slot.cam))
             loc.add_metric([*lv, *location_label_values(slot.cam)], 1.0)
@@ -159,12 +161,12 @@ class CamwatchCollector(Collector):
                     dur.add_metric([*lv, stage.value], seconds)
         yield from (up, video, cause, clock, since, dur, loc)
 
-    def _regions(self) -> Iterator[Metric]:
+    def region_metrics(self) -> Iterator[Metric]:
+        """The per-region families (``families.REGION_FAMILIES``, in that order)."""
         figures = self.regions()
         counts, names = region_counts(self.source.slots)
         names = {**names, **figures.names}
-        cams = GaugeMetricFamily("camwatch_region_cameras", "cameras by status", labels=(*REGION_LABELS, "status"))
-        online = GaugeMetricFamily("camwatch_region_online_ratio", "online (or degraded) / eligible cameras now", labels=REGION_LABELS)
+        cams, online, avail, cov, tgt = (_gauge(family) for family in f.REGION_FAMILIES)
         for (level, code), c in sorted(counts.items()):
             lv = [level, code, names.get((level, code), "")]
             for status, n in zip(STATUSES, c, strict=True):
@@ -172,22 +174,21 @@ class CamwatchCollector(Collector):
             ratio = online_ratio(c)
             if ratio is not None:
                 online.add_metric(lv, ratio)
-        avail = GaugeMetricFamily("camwatch_region_availability_ratio", "time-weighted online ratio over a window", labels=(*REGION_LABELS, "window"))
         for (level, code, window), v in sorted(figures.availability.items()):
             avail.add_metric([level, code, names.get((level, code), ""), window], v)
-        cov = GaugeMetricFamily("camwatch_region_coverage_ratio", "share of planned points covered by an online camera", labels=REGION_LABELS)
         for (level, code), v in sorted(figures.coverage.items()):
             cov.add_metric([level, code, names.get((level, code), "")], v)
-        tgt = GaugeMetricFamily("camwatch_region_target_ratio", "contract target of the online ratio", labels=REGION_LABELS)
         for level, code in sorted(set(counts) | set(figures.targets)):
             tgt.add_metric([level, code, names.get((level, code), "")], figures.targets.get((level, code), DEFAULT_TARGET))
         yield from (cams, online, avail, cov, tgt)
 
-    def _self(self) -> Iterator[Metric]:
-        probes = CounterMetricFamily("camwatch_probes", "probe stages run, by result", labels=("stage", "result"))
+    def self_metrics(self) -> list[Metric]:
+        """camwatch's own families (``families.SELF_FAMILIES``, in that order); small, so the fast
+        renderer writes these very objects."""
+        probes = _counter(f.PROBES_TOTAL)
         for (stage, result), n in sorted(self.source.probes_total.items()):
             probes.add_metric([stage, result], float(n))
-        sweep = GaugeMetricFamily("camwatch_sweep_duration_seconds", "duration of the last full fast-tier sweep")
+        sweep = _gauge(f.SWEEP_DURATION)
         if self.source.last_sweep_s is not None:
             sweep.add_metric([], self.source.last_sweep_s)
         h = self.source.lateness
@@ -197,13 +198,14 @@ class CamwatchCollector(Collector):
             acc += n
             buckets.append((repr(float(b)), float(acc)))
         buckets.append(("+Inf", float(h.n)))
-        late = HistogramMetricFamily("camwatch_probe_lateness_seconds", "actual minus planned probe start", buckets=buckets, sum_value=h.total)
-        alerts = CounterMetricFamily("camwatch_alerts_sent", "alert deliveries by channel and result", labels=("channel", "result"))
+        late = HistogramMetricFamily(f.PROBE_LATENESS.name, f.PROBE_LATENESS.help, labels=f.PROBE_LATENESS.labels)
+        late.add_metric([], buckets, h.total)
+        alerts = _counter(f.ALERTS_SENT_TOTAL)
         for (ch, res), n in sorted(self.counters.alerts_sent.items()):
             alerts.add_metric([ch, res], float(n))
-        pending = GaugeMetricFamily("camwatch_db_pending_writes", "state intervals waiting to be written")
+        pending = _gauge(f.DB_PENDING_WRITES)
         pending.add_metric([], float(self.pending_writes()))
-        orders = GaugeMetricFamily("camwatch_work_orders", "work orders of the last month by colour (三色督办)", labels=("color",))
-        for color in ("green", "yellow", "red"):
+        orders = _gauge(f.WORK_ORDERS)
+        for color in COLORS:
             orders.add_metric([color], float(self.counters.work_orders.get(color, 0)))
-        yield from (probes, sweep, late, alerts, pending, orders)
+        return [probes, sweep, late, alerts, pending, orders]

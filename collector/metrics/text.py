@@ -2,25 +2,27 @@
 
 prometheus_client builds a Python object per sample, which for 100k cameras (~800k series) takes
 tens of seconds. ``/metrics`` uses this renderer instead: the same families as
-:class:`collector.metrics.registry.CamwatchCollector` (a test checks they agree), written straight to
-text. Each camera's lines are cached and remade only for the parts that changed; the region
-counts are kept live as lines are remade.
+:class:`collector.metrics.registry.CamwatchCollector` (a test checks they agree, HELP and TYPE
+included), written straight to text. Each camera's lines are cached and remade only for the parts
+that changed; the region counts are kept live as lines are remade. camwatch's own few families are
+the Collector's :meth:`~collector.metrics.registry.CamwatchCollector.self_metrics`, written by
+prometheus_client. Names, types, help texts and label names come from
+:mod:`collector.metrics.families`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from prometheus_client.core import Metric
+from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
+from collector.metrics import families as f
 from collector.metrics.registry import (
-    CAMERA_LABELS,
     DEFAULT_TARGET,
-    LOCATION_DOC,
-    LOCATION_LABELS,
     STATUSES,
     CamwatchCollector,
     camera_label_values,
@@ -62,8 +64,31 @@ def _esc(v: str) -> str:
     return v.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def _header(family: f.Family) -> str:
+    doc = family.help.replace("\\", "\\\\").replace("\n", "\\n")  # as prometheus_client escapes HELP
+    return f"# HELP {family.name} {doc}\n# TYPE {family.name} {family.kind}\n"
+
+
+def _extra_label(family: f.Family, common: tuple[str, ...] = f.CAMERA_LABELS) -> str:
+    """The one label a family has beyond the camera's (or the region's) labels."""
+    (name,) = family.labels[len(common):]
+    return name
+
+
+# What starts each per-camera line: the family's name and the brace of its labels.
+_UP_HEAD = f.CAMERA_UP.name.encode() + b"{"
+_VIDEO_HEAD = f.CAMERA_VIDEO_OK.name.encode() + b"{"
+_CAUSE_HEAD = f.CAMERA_OFFLINE_CAUSE.name.encode() + b"{"
+_CLOCK_HEAD = f.CAMERA_CLOCK_OFFSET.name.encode() + b"{"
+_SINCE_HEAD = f.CAMERA_STATE_SINCE.name.encode() + b"{"
+_DURATION_HEAD = f.CAMERA_PROBE_DURATION.name.encode() + b"{"
+_LOCATION_HEAD = f.CAMERA_LOCATION.name.encode() + b"{"
+_CAUSE_LABEL = _extra_label(f.CAMERA_OFFLINE_CAUSE)
+_STAGE_LABEL = _extra_label(f.CAMERA_PROBE_DURATION)
+
+
 def _camera_labels(cam: MonitoredCamera) -> bytes:
-    return ",".join(f'{k}="{_esc(v)}"' for k, v in zip(CAMERA_LABELS, camera_label_values(cam), strict=True)).encode()
+    return ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.CAMERA_LABELS, camera_label_values(cam), strict=True)).encode()
 
 
 def _num(v: float) -> bytes:
@@ -80,14 +105,14 @@ _STAGE_SUFFIX: dict[str, bytes] = {}
 def _stage_suffix(stage: str) -> bytes:
     suffix = _STAGE_SUFFIX.get(stage)
     if suffix is None:
-        suffix = _STAGE_SUFFIX.setdefault(stage, f',stage="{stage}"}} '.encode())
+        suffix = _STAGE_SUFFIX.setdefault(stage, f',{_STAGE_LABEL}="{stage}"}} '.encode())
     return suffix
 
 
 def _cause_suffix(cause: str) -> bytes:
     suffix = _CAUSE_SUFFIX.get(cause)
     if suffix is None:
-        suffix = _CAUSE_SUFFIX.setdefault(cause, f',cause="{cause}"}} 1.0\n'.encode())
+        suffix = _CAUSE_SUFFIX.setdefault(cause, f',{_CAUSE_LABEL}="{cause}"}} 1.0\n'.encode())
     return suffix
 
 
@@ -105,7 +130,8 @@ def _outline_suffixes(outline: tuple[tuple[Any, ...], ...]) -> tuple[bytes, ...]
 
 
 # A camera's cache entry: what its lines were made from, its lines of each per-camera family
-# (up, video, cause, clock, since, durations, location) and its formatted label set.
+# (up, video, cause, clock, since, durations, location: the order of families.CAMERA_FAMILIES)
+# and its formatted label set.
 _Entry = tuple[object, object, object, object, object, tuple[bytes, ...], bytes]
 
 
@@ -119,8 +145,8 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
         loc = prev[6]
     else:
         lb = _camera_labels(cam)
-        loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(LOCATION_LABELS, location_label_values(cam), strict=True))
-        loc = b"camwatch_camera_location{" + lb + b"," + loc_lb.encode() + b"} 1.0\n"
+        loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.LOCATION_LABELS, location_label_values(cam), strict=True))
+        loc = _LOCATION_HEAD + lb + b"," + loc_lb.encode() + b"} 1.0\n"
     if same_cam and old[1] is st and old[4] is excluded:  # type: ignore[index]
         up, cause, since = prev[0], prev[2], prev[4]
     else:
@@ -128,17 +154,17 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
         if excluded:
             pass
         elif st.state.up:
-            up = b"camwatch_camera_up{" + lb + b"} 1.0\n"
+            up = _UP_HEAD + lb + b"} 1.0\n"
         elif st.state is State.OFFLINE:
-            up = b"camwatch_camera_up{" + lb + b"} 0.0\n"
+            up = _UP_HEAD + lb + b"} 0.0\n"
             if st.cause is not None:
-                cause = b"camwatch_camera_offline_cause{" + lb + _cause_suffix(st.cause.value)
+                cause = _CAUSE_HEAD + lb + _cause_suffix(st.cause.value)
         if st.since is not None:
-            since = b"camwatch_camera_state_since_timestamp_seconds{" + lb + b"} " + _num(st.since.timestamp()) + b"\n"
+            since = _SINCE_HEAD + lb + b"} " + _num(st.since.timestamp()) + b"\n"
     if same_cam and old[3] is video_ok:  # type: ignore[index]
         video = prev[1]
     else:
-        video = b"" if video_ok is None else b"camwatch_camera_video_ok{" + lb + (b"} 1.0\n" if video_ok else b"} 0.0\n")
+        video = b"" if video_ok is None else _VIDEO_HEAD + lb + (b"} 1.0\n" if video_ok else b"} 0.0\n")
     if same_cam and old[2] is last:  # type: ignore[index]
         clock, durations = prev[3], prev[5]
     else:
@@ -146,11 +172,11 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
         if last is not None:
             offset = last.clock_offset_s  # (unpacked from KeptResult.packed: once)
             if offset is not None:
-                clock = b"".join((b"camwatch_camera_clock_offset_seconds{", lb, b"} ", _num(offset), b"\n"))
+                clock = b"".join((_CLOCK_HEAD, lb, b"} ", _num(offset), b"\n"))
             pieces: list[bytes] = []
             if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
                 outline = last.outline
-                for suffix, d in zip(_outline_suffixes(outline), last.durations()):
+                for suffix, d in zip(_outline_suffixes(outline), last.durations(), strict=True):
                     pieces += (_DURATION_HEAD, lb, suffix, repr(round(d, 6)).encode(), b"\n")
             else:
                 for stage, seconds in last.stage_durations():
@@ -164,7 +190,6 @@ def _shown(entry: _Entry) -> State:
 
 
 _CAUSE_SUFFIX: dict[str, bytes] = {}
-_DURATION_HEAD = b"camwatch_camera_probe_duration_seconds{"
 
 
 class TextState:
@@ -179,9 +204,9 @@ class TextState:
 
 def text_state(collector: CamwatchCollector) -> TextState:
     state = collector.text_state
-    if state is None:
+    if not isinstance(state, TextState):
         state = collector.text_state = TextState()
-    return state  # type: ignore[no-any-return]
+    return state
 
 
 def render_text(collector: CamwatchCollector) -> bytes:
@@ -208,32 +233,29 @@ def render_text(collector: CamwatchCollector) -> bytes:
         for cid in [c for c in cache if c not in src.slots]:
             gone = cache.pop(cid)
             live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
-    up, video, cause, clock, since, dur, loc = (flat[k::7] for k in range(7))  # strided copies: no per-item work
+    columns = (flat[k::7] for k in range(7))  # strided copies: no per-item work
     parts: list[bytes] = []
-    heads = (
-        ("camwatch_camera_up", "1 online or degraded, 0 offline; absent while unknown or excluded", up),
-        ("camwatch_camera_video_ok", "1 when the last picture checks passed, 0 when not", video),
-        ("camwatch_camera_offline_cause", "1 for the current cause while offline", cause),
-        ("camwatch_camera_clock_offset_seconds", "camera clock minus ours (ONVIF)", clock),
-        ("camwatch_camera_state_since_timestamp_seconds", "start of the current state (Unix time)", since),
-        ("camwatch_camera_probe_duration_seconds", "duration of each stage of the last probe", dur),
-        ("camwatch_camera_location", LOCATION_DOC, loc),
-    )
-    for name, doc, family in heads:  # one join of everything at the end: the text is copied once
-        parts.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n".encode())
-        parts += family
+    for family, lines in zip(f.CAMERA_FAMILIES, columns, strict=True):  # one join of everything at the end
+        parts.append(_header(family).encode())
+        parts += lines
     parts.append(_render_regions(collector))
-    from prometheus_client.exposition import generate_latest
-    from prometheus_client.registry import CollectorRegistry
-
-    class _Self(Collector):
-        def collect(self) -> Iterator[Metric]:
-            yield from collector._self()
-
-    reg = CollectorRegistry()
-    reg.register(_Self())
-    parts.append(generate_latest(reg))
+    parts.append(generate_latest(_Built(collector.self_metrics())))
     return b"".join(parts)
+
+
+class _Built(Collector):
+    """Families already built, for prometheus_client's text writer."""
+
+    def __init__(self, metrics: Iterable[Metric]) -> None:
+        self.metrics = list(metrics)
+
+    def collect(self) -> Iterator[Metric]:
+        return iter(self.metrics)
+
+
+_LEVEL, _REGION, _REGION_NAME = f.REGION_LABELS
+_STATUS_LABEL = _extra_label(f.REGION_CAMERAS, f.REGION_LABELS)
+_WINDOW_LABEL = _extra_label(f.REGION_AVAILABILITY, f.REGION_LABELS)
 
 
 def _render_regions(collector: CamwatchCollector) -> bytes:
@@ -246,32 +268,27 @@ def _render_regions(collector: CamwatchCollector) -> bytes:
     def lb(key: tuple[str, str]) -> str:
         text = label.get(key)
         if text is None:
-            text = label[key] = f'level="{key[0]}",region="{_esc(key[1])}",region_name="{_esc(names.get(key, ""))}"'
+            text = label[key] = f'{_LEVEL}="{key[0]}",{_REGION}="{_esc(key[1])}",{_REGION_NAME}="{_esc(names.get(key, ""))}"'
         return text
 
+    cams_name, online_name, avail_name, cov_name, tgt_name = (family.name for family in f.REGION_FAMILIES)
     cams: list[str] = []
     online: list[str] = []
     for key, c in sorted(counts.items()):
         base = lb(key)
         for status, n in zip(STATUSES, c, strict=True):
-            cams.append(f'camwatch_region_cameras{{{base},status="{status}"}} {n}.0\n')
+            cams.append(f'{cams_name}{{{base},{_STATUS_LABEL}="{status}"}} {n}.0\n')
         ratio = online_ratio(c)
         if ratio is not None:
-            online.append(f"camwatch_region_online_ratio{{{base}}} {ratio!r}\n")
-    avail = [f'camwatch_region_availability_ratio{{{lb((lv, code))},window="{w}"}} {float(v)!r}\n'
+            online.append(f"{online_name}{{{base}}} {ratio!r}\n")
+    avail = [f'{avail_name}{{{lb((lv, code))},{_WINDOW_LABEL}="{w}"}} {float(v)!r}\n'
              for (lv, code, w), v in sorted(figures.availability.items())]
-    cov = [f"camwatch_region_coverage_ratio{{{lb(k)}}} {float(v)!r}\n" for k, v in sorted(figures.coverage.items())]
-    tgt = [f"camwatch_region_target_ratio{{{lb(k)}}} {float(figures.targets.get(k, DEFAULT_TARGET))!r}\n"
+    cov = [f"{cov_name}{{{lb(k)}}} {float(v)!r}\n" for k, v in sorted(figures.coverage.items())]
+    tgt = [f"{tgt_name}{{{lb(k)}}} {float(figures.targets.get(k, DEFAULT_TARGET))!r}\n"
            for k in sorted(set(counts) | set(figures.targets))]
     out: list[str] = []
-    for name, doc, lines in (
-        ("camwatch_region_cameras", "cameras by status", cams),
-        ("camwatch_region_online_ratio", "online (or degraded) / eligible cameras now", online),
-        ("camwatch_region_availability_ratio", "time-weighted online ratio over a window", avail),
-        ("camwatch_region_coverage_ratio", "share of planned points covered by an online camera", cov),
-        ("camwatch_region_target_ratio", "contract target of the online ratio", tgt),
-    ):
-        out.append(f"# HELP {name} {doc}\n# TYPE {name} gauge\n")
+    for family, lines in zip(f.REGION_FAMILIES, (cams, online, avail, cov, tgt), strict=True):
+        out.append(_header(family))
         out.extend(lines)
     return "".join(out).encode()
 

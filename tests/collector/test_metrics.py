@@ -1,14 +1,17 @@
-"""The metric contract (DESIGN §7): the Collector and the fast /metrics renderer agree."""
+"""The metric contract (DESIGN §7): the Collector and the fast /metrics renderer agree, family by
+family (HELP, TYPE, every sample), with the one declaration of :mod:`collector.metrics.families`."""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from collector.metrics.registry import CamwatchCollector, RegionFigures
+from collector.metrics import families
+from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.text import render_text, text_state
 from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import Scheduler, SchedulerConfig
@@ -26,6 +29,32 @@ def _samples(text: str) -> set[tuple[str, tuple[tuple[str, str], ...], float]]:
         for s in fam.samples:
             out.add((s.name, tuple(sorted(s.labels.items())), s.value))
     return out
+
+
+Samples = list[tuple[str, tuple[tuple[str, str], ...], float]]
+
+
+def _families(text: str) -> dict[str, tuple[str, str, Samples]]:
+    """Each family of an exposition, in the order written: its HELP line, its TYPE line and its
+    samples (name, labels, value), sorted."""
+    out: dict[str, tuple[str, str, Samples]] = {}
+    for block in re.split(r"(?m)^(?=# HELP )", text):
+        if not block:
+            continue
+        help_line, type_line, *_ = block.splitlines()
+        name = help_line.split(" ")[2]
+        assert type_line.startswith(f"# TYPE {name} "), block[:200]
+        (fam,) = text_string_to_metric_families(block)
+        assert name not in out, name
+        out[name] = (help_line, type_line, sorted((s.name, tuple(sorted(s.labels.items())), s.value) for s in fam.samples))
+    return out
+
+
+def _both(c: CamwatchCollector) -> tuple[dict[str, tuple[str, str, Samples]], dict[str, tuple[str, str, Samples]]]:
+    """The families rendered by the fast renderer and by prometheus_client over the same collector."""
+    reg = CollectorRegistry()
+    reg.register(c)
+    return _families(render_text(c).decode()), _families(generate_latest(reg).decode())
 
 
 def _scheduler() -> Scheduler:
@@ -50,19 +79,60 @@ def _scheduler() -> Scheduler:
     s.slots[3].video_ok = False
     s.slots[4].status = Status(State.EXCLUDED, None, NOW)
     # 5 and 6 stay unknown
+    s.probes_total[("reach", "ok")] = 12
+    s.probes_total[("rtsp", "fail")] = 2
+    s.last_sweep_s = 58.5
+    for late in (0.0, 0.02, 0.3, 7.0, 100.0):
+        s.lateness.observe(late)
     return s
 
 
-def test_fast_renderer_matches_collector() -> None:
-    s = _scheduler()
-    figures = RegionFigures(availability={("township", "130123101000", "1d"): 0.9612}, coverage={("village", "130123101201"): 0.5},
+def _collector(s: Scheduler) -> CamwatchCollector:
+    """A collector over ``s`` with a sample in every family."""
+    figures = RegionFigures(names={("county", "130123000000"): "示范县"},
+                            availability={("township", "130123101000", "1d"): 0.9612, ("village", "130123101202", "month"): 1.0},
+                            coverage={("village", "130123101201"): 0.5, ("township", "130123101000"): 0.0},
                             targets={("county", "130123000000"): 0.96})
-    c = CamwatchCollector(s, regions=lambda: figures, pending_writes=lambda: 7)
-    reg = CollectorRegistry()
-    reg.register(c)
-    slow = generate_latest(reg).decode()
-    fast = render_text(c).decode()
-    assert _samples(fast) == _samples(slow)
+    counters = SelfCounters({("webhook", "ok"): 3, ("email", "fail"): 1}, {"green": 4, "red": 1})
+    return CamwatchCollector(s, regions=lambda: figures, pending_writes=lambda: 7, counters=counters)
+
+
+def test_both_renderers_write_the_same_whole_families() -> None:
+    """HELP, TYPE and every sample of every family (camera, region, self, the histogram), in the
+    declared order, on the same state; and again after the fast renderer's cache has been used."""
+    c = _collector(_scheduler())
+    fast, slow = _both(c)
+    assert list(fast) == list(slow) == [f.name for f in families.FAMILIES]
+    for name in fast:
+        assert fast[name] == slow[name], name
+        assert fast[name][2], f"{name}: no sample, so nothing compared"
+    assert _both(c)[0] == fast  # cached path
+
+
+def test_every_declared_family_is_exported_as_declared_and_nothing_else() -> None:
+    """Each family's HELP and TYPE are its declaration's; its samples carry its sample names and
+    exactly its labels; an empty collector still writes every family's HELP and TYPE."""
+    declared = {f.name: f for f in families.FAMILIES}
+    assert len(declared) == len(families.FAMILIES)
+
+    async def empty() -> Scheduler:
+        return Scheduler(SchedulerConfig(video=False), None)
+
+    for c in (_collector(_scheduler()), CamwatchCollector(asyncio.run(empty()))):
+        for rendered in _both(c):
+            assert set(rendered) == set(declared)
+            for name, (help_line, type_line, samples) in rendered.items():
+                f = declared[name]
+                assert help_line == f"# HELP {name} {f.help}"
+                assert type_line == f"# TYPE {name} {f.kind}"
+                for sample, labels, _ in samples:
+                    assert sample in f.sample_names, (name, sample)
+                    extra = ("le",) if sample.endswith("_bucket") and f.kind is families.Kind.HISTOGRAM else ()
+                    assert sorted(k for k, _ in labels) == sorted((*f.labels, *extra)), (name, labels)
+
+
+def test_cached_render_gives_the_same_bytes() -> None:
+    c = _collector(_scheduler())
     assert render_text(c) == render_text(c)  # cached path gives the same bytes
 
 
@@ -75,7 +145,7 @@ def test_fast_renderer_follows_changes() -> None:
     def check(tag: str) -> None:
         reg = CollectorRegistry()
         reg.register(CamwatchCollector(s))
-        assert _samples(render_text(c).decode()) == _samples(generate_latest(reg).decode()), tag
+        assert _families(render_text(c).decode()) == _families(generate_latest(reg).decode()), tag
 
     check("first")
     stages = (ProbeResult(Stage.REACH, True, 0.002), ProbeResult(Stage.RTSP, True, 0.5))
