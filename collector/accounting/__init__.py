@@ -1,8 +1,21 @@
-"""Accounting (DESIGN §4): pure functions over state spans, exclusions and the inventory.
+"""Accounting (DESIGN §4): the rules that turn state intervals into the rates contracts pay on.
+
+Two layers:
+
+* **here, the pure rules**: functions of typed values (state spans, exclusions, cameras, a period
+  and ``now`` passed in), nothing else; no database, no clock, no logger (``tests/collector/
+  test_accounting_layout.py`` holds them to it). ``model`` (inputs and per-camera times),
+  ``intervals`` (half-open interval arithmetic), ``timeline`` (a camera's spans as clean
+  segments), ``exclusions`` (exclusions indexed by scope), ``levels`` (row keys: camera, point,
+  village, township, county, contractor), ``rates`` (time-weighted and intact rates),
+  ``snapshots`` (rates at the assessors' check times), ``coverage`` (覆盖率 / 全覆盖),
+  ``targets`` (考核目标), ``rounding`` (0.01 percentage points, half up).
+* **``sql/``, the database side**: loads what a period needs, pushes the same sums into SQLite or
+  PostgreSQL, keeps the daily rollups, and shapes the tables the CLI and the API print; it must
+  give exactly the numbers of the pure rules (see :mod:`collector.accounting.sql`).
 
 Time is handled as exact integer microseconds; seconds are exposed as ``Decimal`` and ratios as
 exact ``Fraction`` until :func:`round_ratio` reports them to 0.01 percentage points, half up.
-Nothing here touches a database, a clock or a logger.
 """
 
 from collector.accounting.coverage import (
@@ -13,14 +26,14 @@ from collector.accounting.coverage import (
     village_coverage,
     village_coverage_over,
 )
-from collector.accounting.exclusions import ExclusionIndex, index_exclusions
+from collector.accounting.exclusions import ExclusionIndex, Exclusions, index_exclusions
 from collector.accounting.intervals import clip, duration, from_us, subtract, to_us, total_us, union
+from collector.accounting.levels import Level, cameras_by
 from collector.accounting.model import (
     CameraRef,
     CameraTime,
     CameraTimes,
     ExclusionSpan,
-    Level,
     Period,
     PointRef,
     StateSpan,
@@ -62,6 +75,7 @@ __all__ = [
     "ContractorRef",
     "DaySnapshot",
     "ExclusionIndex",
+    "Exclusions",
     "ExclusionSpan",
     "Level",
     "Period",
@@ -77,6 +91,7 @@ __all__ = [
     "aggregate",
     "camera_availability",
     "camera_times",
+    "cameras_by",
     "check_instants",
     "clip",
     "compliant",
@@ -90,7 +105,6 @@ __all__ = [
     "round_ratio",
     "round_us_ratio",
     "time_from_us",
-    "us_seconds",
     "snapshot_rates_by",
     "subtract",
     "target_for",
@@ -98,6 +112,7 @@ __all__ = [
     "total_us",
     "township_coverage",
     "union",
+    "us_seconds",
     "village_coverage",
     "village_coverage_over",
 ]

@@ -46,6 +46,21 @@ def _exact(value: Fraction | Decimal | int | float) -> Fraction:
     return Fraction(repr(value)) if isinstance(value, float) else Fraction(value)
 
 
+def _share(part: int, whole: int) -> Decimal:
+    return round_ratio(Fraction(part, whole))
+
+
+def _tally(items: Iterable[tuple[str, bool, bool]]) -> list[tuple[str, int, int, int]]:
+    """(key, items, covered, built) per key of (key, covered, built) items, sorted by key."""
+    acc: dict[str, list[int]] = {}
+    for key, covered, built in items:
+        row = acc.setdefault(key, [0, 0, 0])
+        row[0] += 1
+        row[1] += covered
+        row[2] += built
+    return [(key, n, c, b) for key, (n, c, b) in sorted(acc.items())]
+
+
 def _villages(
     points: Iterable[PointRef], cameras: Iterable[CameraRef], is_up: Callable[[CameraRef], bool]
 ) -> tuple[VillageCoverage, ...]:
@@ -58,28 +73,11 @@ def _villages(
         built.add(cam.point_id)
         if cam.point_id not in covered and is_up(cam):
             covered.add(cam.point_id)
-    per_village: dict[str, list[int]] = {}
-    for point_id, village in planned.items():
-        acc = per_village.setdefault(village, [0, 0, 0])
-        acc[0] += 1
-        acc[1] += point_id in covered
-        acc[2] += point_id in built
-    rows = []
-    for village in sorted(per_village):
-        n, c, b = per_village[village]
-        rows.append(
-            VillageCoverage(
-                village=village,
-                planned_points=n,
-                covered_points=c,
-                built_points=b,
-                ratio=round_ratio(Fraction(c, n)),
-                built_ratio=round_ratio(Fraction(b, n)),
-                fully_covered=c == n,
-                fully_built=b == n,
-            )
-        )
-    return tuple(rows)
+    return tuple(
+        VillageCoverage(village=village, planned_points=n, covered_points=c, built_points=b, ratio=_share(c, n),
+                        built_ratio=_share(b, n), fully_covered=c == n, fully_built=b == n)
+        for village, n, c, b in _tally((village, pid in covered, pid in built) for pid, village in planned.items())
+    )
 
 
 def village_coverage(
@@ -115,20 +113,8 @@ def township_coverage(
 
     Raises KeyError for a village missing from ``township_of``.
     """
-    acc: dict[str, list[int]] = {}
-    for v in villages:
-        row = acc.setdefault(township_of[v.village], [0, 0, 0])
-        row[0] += 1
-        row[1] += v.fully_covered
-        row[2] += v.fully_built
     return tuple(
-        RegionCoverage(
-            region=code,
-            villages=n,
-            fully_covered=c,
-            fully_built=b,
-            ratio=round_ratio(Fraction(c, n)),
-            built_ratio=round_ratio(Fraction(b, n)),
-        )
-        for code, (n, c, b) in sorted(acc.items())
+        RegionCoverage(region=code, villages=n, fully_covered=c, fully_built=b, ratio=_share(c, n),
+                       built_ratio=_share(b, n))
+        for code, n, c, b in _tally((township_of[v.village], v.fully_covered, v.fully_built) for v in villages)
     )

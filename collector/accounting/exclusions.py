@@ -19,6 +19,11 @@ class ExclusionIndex:
     by_region: Mapping[str, tuple[_Raw, ...]]
     everywhere: tuple[_Raw, ...]
 
+    @property
+    def empty(self) -> bool:
+        """No exclusion at all."""
+        return not (self.everywhere or self.by_camera or self.by_region)
+
     def for_camera(self, camera: CameraRef, lo: int, hi: int) -> list[tuple[int, int]]:
         """The union of exclusions that apply to ``camera``, clipped to [lo, hi) (microseconds).
 
@@ -36,10 +41,11 @@ class ExclusionIndex:
         return union(clip(((s, hi if e is None else e) for s, e in raw), lo, hi))
 
 
-EMPTY_INDEX = ExclusionIndex(MappingProxyType({}), MappingProxyType({}), ())
+# What the accounting functions take: the spans, or an index made once and passed on.
+Exclusions = Iterable[ExclusionSpan] | ExclusionIndex
 
 
-def index_exclusions(exclusions: Iterable[ExclusionSpan] | ExclusionIndex) -> ExclusionIndex:
+def index_exclusions(exclusions: Exclusions) -> ExclusionIndex:
     """Group exclusions by scope once (an index passed in is returned as is)."""
     if isinstance(exclusions, ExclusionIndex):
         return exclusions

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import enum
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -12,17 +11,6 @@ from collector.accounting.intervals import to_us
 
 STATES = frozenset({"online", "degraded", "offline", "unknown", "excluded"})
 UP_STATES = frozenset({"online", "degraded"})
-
-
-class Level(enum.StrEnum):
-    """What rows are grouped by."""
-
-    CAMERA = "camera"
-    POINT = "point"
-    VILLAGE = "village"
-    TOWNSHIP = "township"
-    COUNTY = "county"
-    CONTRACTOR = "contractor"
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,17 +145,3 @@ class CameraTimes:
     with_exclusions: CameraTime
     without_exclusions: CameraTime
 
-
-def level_key(level: Level, camera: CameraRef) -> int | str | None:
-    """The row key of ``camera`` at ``level`` (None: the camera has no row at this level)."""
-    if level is Level.CAMERA:
-        return camera.camera_id
-    if level is Level.POINT:
-        return camera.point_id
-    if level is Level.VILLAGE:
-        return camera.village
-    if level is Level.TOWNSHIP:
-        return camera.township
-    if level is Level.COUNTY:
-        return camera.county
-    return camera.contractor

@@ -15,24 +15,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from collector.accounting.exclusions import ExclusionIndex, index_exclusions
+from collector.accounting.exclusions import ExclusionIndex, Exclusions, index_exclusions
 from collector.accounting.intervals import subtract, to_us, total_us
-from collector.accounting.model import (
-    ZERO_TIME,
-    CameraRef,
-    CameraTime,
-    CameraTimes,
-    ExclusionSpan,
-    Level,
-    Period,
-    StateSpan,
-    level_key,
-    time_from_us,
-)
+from collector.accounting.levels import Level, cameras_by
+from collector.accounting.model import ZERO_TIME, CameraRef, CameraTime, CameraTimes, Period, StateSpan, time_from_us
 from collector.accounting.rounding import round_ratio
-from collector.accounting.timeline import SpansByCamera, as_grouped, segments
-
-Exclusions = Iterable[ExclusionSpan] | ExclusionIndex
+from collector.accounting.timeline import Spans, as_grouped, segments
 
 
 def _camera_times(
@@ -89,13 +77,8 @@ def camera_availability(
     return times.with_exclusions if apply_exclusions else times.without_exclusions
 
 
-def camera_times(
-    cameras: Iterable[CameraRef],
-    spans: SpansByCamera | Iterable[StateSpan],
-    exclusions: Exclusions,
-    period: Period,
-    now: dt.datetime,
-) -> dict[int, CameraTimes]:
+def camera_times(cameras: Iterable[CameraRef], spans: Spans, exclusions: Exclusions, period: Period,
+                 now: dt.datetime) -> dict[int, CameraTimes]:
     """Every camera's time with and without exclusions; spans grouped and exclusions indexed once."""
     grouped = as_grouped(spans)
     index = index_exclusions(exclusions)
@@ -130,15 +113,6 @@ class RateRow:
         return self.time.eligible_s
 
 
-class _Sum:
-    __slots__ = ("cameras", "applied", "raw")
-
-    def __init__(self) -> None:
-        self.cameras = 0
-        self.applied = ZERO_TIME
-        self.raw = ZERO_TIME
-
-
 def aggregate(
     level: Level | str, cameras: Iterable[CameraRef], times: Mapping[int, CameraTimes]
 ) -> tuple[RateRow, ...]:
@@ -149,46 +123,32 @@ def aggregate(
     stored daily rollups summed per camera.
     """
     lvl = Level(level)
-    sums: dict[int | str, _Sum] = {}
-    for cam in cameras:
-        key = level_key(lvl, cam)
-        if key is None:
-            continue
-        acc = sums.get(key)
-        if acc is None:
-            acc = sums[key] = _Sum()
-        acc.cameras += 1
-        t = times.get(cam.camera_id)
-        if t is not None:
-            acc.applied = acc.applied + t.with_exclusions
-            acc.raw = acc.raw + t.without_exclusions
     rows = []
-    for key in sorted(sums):
-        acc = sums[key]
+    for key, group in cameras_by(lvl, cameras):
+        applied = raw = ZERO_TIME
+        for cam in group:
+            t = times.get(cam.camera_id)
+            if t is not None:
+                applied = applied + t.with_exclusions
+                raw = raw + t.without_exclusions
         rows.append(
             RateRow(
                 level=lvl,
                 key=key,
-                cameras=acc.cameras,
-                time=acc.applied,
-                time_without_exclusions=acc.raw,
-                ratio=round_ratio(acc.applied.ratio),
-                intact_ratio=round_ratio(acc.applied.intact_ratio),
-                ratio_without_exclusions=round_ratio(acc.raw.ratio),
-                intact_ratio_without_exclusions=round_ratio(acc.raw.intact_ratio),
+                cameras=len(group),
+                time=applied,
+                time_without_exclusions=raw,
+                ratio=round_ratio(applied.ratio),
+                intact_ratio=round_ratio(applied.intact_ratio),
+                ratio_without_exclusions=round_ratio(raw.ratio),
+                intact_ratio_without_exclusions=round_ratio(raw.intact_ratio),
             )
         )
     return tuple(rows)
 
 
-def rates_by(
-    level: Level | str,
-    cameras: Iterable[CameraRef],
-    spans: SpansByCamera | Iterable[StateSpan],
-    exclusions: Exclusions,
-    period: Period,
-    now: dt.datetime,
-) -> tuple[RateRow, ...]:
+def rates_by(level: Level | str, cameras: Iterable[CameraRef], spans: Spans, exclusions: Exclusions, period: Period,
+             now: dt.datetime) -> tuple[RateRow, ...]:
     """Time-weighted online and intact rates at ``level``, with and without exclusions."""
     cams = tuple(cameras)
     return aggregate(level, cams, camera_times(cams, spans, exclusions, period, now))

@@ -17,19 +17,12 @@ from decimal import Decimal
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from collector.accounting.exclusions import ExclusionIndex, index_exclusions
+from collector.accounting.exclusions import ExclusionIndex, Exclusions, index_exclusions
 from collector.accounting.intervals import from_us, to_us
-from collector.accounting.model import (
-    UP_STATES,
-    CameraRef,
-    ExclusionSpan,
-    Level,
-    Period,
-    StateSpan,
-    level_key,
-)
+from collector.accounting.levels import Level, cameras_by
+from collector.accounting.model import UP_STATES, CameraRef, Period, StateSpan
 from collector.accounting.rounding import round_ratio
-from collector.accounting.timeline import SpansByCamera, as_grouped, segments
+from collector.accounting.timeline import Spans, as_grouped, segments
 
 DEFAULT_CHECK_TIMES: tuple[dt.time, ...] = (dt.time(9), dt.time(15), dt.time(21))
 DEFAULT_TZ = "Asia/Shanghai"
@@ -112,6 +105,8 @@ def camera_codes_at(
     if not instants_us:
         return []
     segs = segments(spans, camera.camera_id, now_us)
+    if not segs:
+        return [OUT] * len(instants_us)
     excl = index.for_camera(camera, instants_us[0], instants_us[-1] + 1) if apply_exclusions else []
     out: list[int] = []
     i = j = 0
@@ -123,26 +118,17 @@ def camera_codes_at(
         if j < len(excl) and excl[j][0] <= t:
             out.append(OUT)
             continue
-        if segs and segs[i][0] <= t and (segs[i][1] is None or t < segs[i][1]):
-            state = segs[i][2]
+        start, end, state = segs[i]
+        if start <= t and (end is None or t < end):
             out.append(UP if state in UP_STATES else DOWN if state == "offline" else OUT)
         else:
             out.append(OUT)
     return out
 
 
-def snapshot_rates_by(
-    level: Level | str,
-    cameras: Iterable[CameraRef],
-    spans: SpansByCamera | Iterable[StateSpan],
-    exclusions: Iterable[ExclusionSpan] | ExclusionIndex,
-    period: Period,
-    now: dt.datetime,
-    *,
-    check_times: Sequence[dt.time] = DEFAULT_CHECK_TIMES,
-    tz: ZoneInfo | str = DEFAULT_TZ,
-    apply_exclusions: bool = True,
-) -> tuple[SnapshotRow, ...]:
+def snapshot_rates_by(level: Level | str, cameras: Iterable[CameraRef], spans: Spans, exclusions: Exclusions,
+                      period: Period, now: dt.datetime, *, check_times: Sequence[dt.time] = DEFAULT_CHECK_TIMES,
+                      tz: ZoneInfo | str = DEFAULT_TZ, apply_exclusions: bool = True) -> tuple[SnapshotRow, ...]:
     """Snapshot rates per day and over the period, one row per key at ``level``, sorted by key."""
     lvl = Level(level)
     grouped = as_grouped(spans)
@@ -151,26 +137,18 @@ def snapshot_rates_by(
     inst_us = [to_us(c.at) for c in instants]
     now_us = to_us(now)
     n = len(inst_us)
-    counts: dict[int | str, tuple[list[int], list[int]]] = {}
-    for cam in cameras:
-        key = level_key(lvl, cam)
-        if key is None:
-            continue
-        acc = counts.get(key)
-        if acc is None:
-            acc = counts[key] = ([0] * n, [0] * n)
-        up, eligible = acc
-        codes = camera_codes_at(
-            grouped.get(cam.camera_id, ()), index, cam, inst_us, now_us,
-            apply_exclusions=apply_exclusions,
-        )
-        for k, code in enumerate(codes):
-            if code != OUT:
-                eligible[k] += 1
-                up[k] += code
     rows = []
-    for key in sorted(counts):
-        up, eligible = counts[key]
+    for key, group in cameras_by(lvl, cameras):
+        up, eligible = [0] * n, [0] * n
+        for cam in group:
+            codes = camera_codes_at(
+                grouped.get(cam.camera_id, ()), index, cam, inst_us, now_us,
+                apply_exclusions=apply_exclusions,
+            )
+            for k, code in enumerate(codes):
+                if code != OUT:
+                    eligible[k] += 1
+                    up[k] += code
         days: list[DaySnapshot] = []
         k = 0
         while k < n:

@@ -2,33 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from operator import itemgetter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from operator import attrgetter, itemgetter
 
 from collector.accounting.intervals import to_us
+from collector.accounting.levels import group_by
 from collector.accounting.model import StateSpan
 
 # (start_us, end_us or None while still going, state)
 Segment = tuple[int, int | None, str]
 
 SpansByCamera = Mapping[int, Sequence[StateSpan]]
+# What the accounting functions take: the spans, or the spans grouped by camera once.
+Spans = SpansByCamera | Iterable[StateSpan]
 
 _first = itemgetter(0)
+_camera_id: Callable[[StateSpan], int] = attrgetter("camera_id")
 
 
 def group_spans(spans: Iterable[StateSpan]) -> dict[int, list[StateSpan]]:
     """Spans grouped by camera, once, so per-camera work stays linear in the camera's spans."""
-    out: dict[int, list[StateSpan]] = {}
-    for span in spans:
-        bucket = out.get(span.camera_id)
-        if bucket is None:
-            out[span.camera_id] = [span]
-        else:
-            bucket.append(span)
-    return out
+    return group_by(spans, _camera_id)
 
 
-def as_grouped(spans: SpansByCamera | Iterable[StateSpan]) -> SpansByCamera:
+def as_grouped(spans: Spans) -> SpansByCamera:
     return spans if isinstance(spans, Mapping) else group_spans(spans)
 
 
