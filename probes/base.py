@@ -1,4 +1,4 @@
-"""Shared types of the probe ladder: stages, failure causes, targets and results.
+"""Shared types of the probe ladder: stages, targets and results (causes: :mod:`probes.causes`).
 
 Every prober has the same signature (blackbox_exporter style)::
 
@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+# Cause is declared with its words in probes.causes; re-exported because every prober
+# imports it with the types below.
+from probes.causes import Cause as Cause
 from probes.redact import redact_url
 
 
@@ -24,21 +27,6 @@ class Stage(StrEnum):
     RTSP = "rtsp"
     ONVIF = "onvif"
     FRAME = "frame"
-
-
-class Cause(StrEnum):
-    """Why a camera is offline (or, for ONVIF causes, why it warns)."""
-
-    UNREACHABLE = "unreachable"
-    REFUSED = "refused"
-    TIMEOUT = "timeout"
-    AUTH_FAILED = "auth_failed"
-    STREAM_UNAVAILABLE = "stream_unavailable"
-    PROTOCOL_ERROR = "protocol_error"
-    ONVIF_AUTH_FAILED = "onvif_auth_failed"
-    ONVIF_ERROR = "onvif_error"
-    NO_VIDEO = "no_video"
-    UPSTREAM_DOWN = "upstream_down"
 
 
 @dataclass(frozen=True, slots=True)

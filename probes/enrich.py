@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from probes.base import Cause, ProbeTarget
-from probes.redact import redact_url
+from probes.redact import redact_secrets, redact_url
 
 _AUTH_NAMES = frozenset({"NotAuthorized", "FailedAuthentication", "InvalidSecurityToken",
                          "InvalidSecurity", "SecurityTokenUnavailable", "Unauthorized"})
@@ -215,9 +215,7 @@ def map_error(exc: BaseException, password: str | None = None) -> EnrichError:
     else:
         message = str(root).strip()
         detail = f"{type(root).__name__}: {message}" if message else type(root).__name__
-    detail = redact_url(detail)[:300]
-    if password:
-        detail = detail.replace(password, "***")
+    detail = redact_secrets(detail, (password,))[:300]
     return EnrichError(cause, detail)
 
 

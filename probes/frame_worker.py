@@ -33,7 +33,7 @@ from enum import StrEnum
 import cv2
 import numpy as np
 
-from probes.redact import redact_url
+from probes.redact import redact_secrets
 from probes.vqd import Frame, downscale
 
 CAPTURE_OPTIONS = "rtsp_transport;tcp"  # OPENCV_FFMPEG_CAPTURE_OPTIONS: RTSP interleaved over TCP
@@ -114,14 +114,6 @@ def classify(log_text: str, fallback: GrabFailure, fallback_detail: str) -> tupl
     return fallback, fallback_detail
 
 
-def scrub(text: str, secret: str | None) -> str:
-    """Redact ``user:pass@`` in URLs and remove the literal password, too."""
-    text = redact_url(text)
-    if secret:
-        text = text.replace(secret, "***")
-    return text
-
-
 class StderrCapture:
     """Points this process's fd 2 at an unlinked, append-only temp file; :meth:`take` drains it."""
 
@@ -152,7 +144,7 @@ def _fail(
     failure, detail = classify(text, fallback, what)
     if failure is GrabFailure.TIMEOUT:
         detail = f"{what}: no answer within {limit_ms / 1000:g} s"
-    return GrabReply(False, failure, scrub(detail, req.secret), open_ms=open_ms, total_ms=elapsed_ms)
+    return GrabReply(False, failure, redact_secrets(detail, (req.secret,)), open_ms=open_ms, total_ms=elapsed_ms)
 
 
 def grab(req: GrabRequest, capture: StderrCapture | None = None) -> GrabReply:
@@ -232,7 +224,7 @@ def serve(sock: socket.socket) -> None:
         try:
             reply = grab(req, capture)
         except Exception as exc:  # noqa: BLE001 - a bug or an OpenCV error must still answer
-            reply = GrabReply(False, GrabFailure.ERROR, scrub(f"decoder error: {type(exc).__name__}", req.secret))
+            reply = GrabReply(False, GrabFailure.ERROR, redact_secrets(f"decoder error: {type(exc).__name__}", (req.secret,)))
         sock.sendall(encode(reply))
 
 

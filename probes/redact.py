@@ -1,13 +1,48 @@
-"""Redaction of credentials in anything we print, log or return."""
+"""Redaction of credentials in anything we print, log, store or return.
+
+:func:`redact_url` is the one place that knows where credentials sit in a URL;
+:func:`redact_secrets` also masks secrets known by value (a camera's password a camera
+echoes back, a channel's token) wherever they appear.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from urllib.parse import quote
 
-# scheme://user:pass@host -> scheme://user:***@host ; also scheme://user@host is kept.
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:@/\s]*):(?P<pw>[^/\s]*)@")
+MASK = "***"
+
+# scheme://user:pass@host -> scheme://user:***@host; scheme://:pass@ too. scheme://user@host is
+# kept (no password). The password runs to the last "@" before a "/" or a blank, so a password
+# with ":" or "@" in it is masked whole, and any length of password is masked.
+_USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^/\s]*@")
+# ?password=... / &pwd=... / ;token=...: query parameters whose name says they carry a secret.
+_SECRET_PARAM = re.compile(
+    r"(?P<head>[?&;](?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key)=)"
+    r"[^&;#\s\"'<>]+",
+    re.IGNORECASE,
+)
 
 
 def redact_url(text: str) -> str:
-    """Replace the password of every ``scheme://user:pass@`` in *text* with ``***``."""
-    return _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    """*text* with the password of every URL in it (``user:pass@``, ``:pass@``) and the values of
+    secret-named query parameters (``password=``, ``pwd=``, ``token=``, ``key=``...) replaced by ``***``."""
+    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
+    return _SECRET_PARAM.sub(lambda m: m["head"] + MASK, text)
+
+
+def secret_forms(secret: str) -> set[str]:
+    """A secret as it may appear in text: as it is and percent-encoded (as inside a URL)."""
+    return {secret, quote(secret, safe=""), quote(secret)}
+
+
+def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
+    """:func:`redact_url`, then every occurrence of each secret (and its percent-encoded forms)
+    replaced by ``***``, longest first. Every length counts: a one-character password is masked too,
+    at the price of masking that character wherever it appears."""
+    text = redact_url(text)
+    forms = {f for s in secrets if s for f in secret_forms(s)}
+    for form in sorted(forms, key=len, reverse=True):
+        text = text.replace(form, MASK)
+    return text

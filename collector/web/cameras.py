@@ -15,18 +15,10 @@ from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch, choice, iso, json_response, not_found, page, path_int, text_param
 from inventory.models import StateInterval
-from probes.base import Cause
-from probes.redact import redact_url
+from probes.causes import Cause
+from probes.redact import redact_secrets
 
 RECENT_INTERVALS = 50
-
-
-def scrub(text: str, password: str | None) -> str:
-    """Free text from a probe, with ``user:pass@`` redacted and the camera's password masked."""
-    out = redact_url(text)
-    if password:
-        out = out.replace(password, "***")
-    return out
 
 
 def camera_json(slot: CameraSlot) -> dict[str, Any]:
@@ -80,7 +72,7 @@ def _last_probe(slot: CameraSlot) -> dict[str, Any] | None:
         "state": last.state,
         "cause": last.cause.value if last.cause is not None else None,
         "stages": [{"stage": r.stage.value, "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
-                    "cause": r.cause.value if r.cause is not None else None, "detail": scrub(r.detail, pw)}
+                    "cause": r.cause.value if r.cause is not None else None, "detail": redact_secrets(r.detail, (pw,))}
                    for r in last.stages],
     }
 
@@ -109,6 +101,6 @@ async def get_camera(request: web.Request) -> web.Response:
         "recent_intervals": [{"state": s, "cause": c, "start": iso(a), "end": iso(b)} for s, c, a, b in rows],
         "last_probe": _last_probe(slot),
         "clock_offset_s": last.clock_offset_s if last is not None else None,
-        "warnings": [scrub(w, pw) for w in last.warnings] if last is not None else [],
+        "warnings": [redact_secrets(w, (pw,)) for w in last.warnings] if last is not None else [],
     })
     return json_response(body)

@@ -1,7 +1,8 @@
 """Keep channel secrets out of every log line and stored message.
 
 A :class:`Redactor` knows the secret strings of the configured channels (tokens, signing
-secrets, passwords, token-looking parts of URLs) and replaces them with ``***``. A
+secrets, passwords, token-looking parts of URLs) and replaces them with ``***`` through
+:func:`probes.redact.redact_secrets` (which also redacts credentials in any URL). A
 :class:`RedactingFilter` applies it to log records of apprise and urllib3 (which print request
 URLs with tokens in them at DEBUG level) while a notifier runs.
 """
@@ -10,11 +11,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
-from probes.redact import redact_url
+from probes.redact import redact_secrets
 
-MASK = "***"
 # loggers that may print a channel's URL or credentials
 FOREIGN_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry", "aiohttp.client")
 
@@ -25,10 +25,7 @@ class Redactor:
         self.add(*secrets)
 
     def add(self, *secrets: str | None) -> None:
-        for s in secrets:
-            if s and len(s) >= 4:
-                # also the forms a secret takes inside a URL
-                self._secrets.update({s, quote(s, safe=""), quote(s)})
+        self._secrets.update(s for s in secrets if s)
 
     def add_url(self, url: str, *, user_is_secret: bool = False) -> None:
         """Secrets inside a URL: the password (and user, for token@host gateways), query values,
@@ -48,11 +45,7 @@ class Redactor:
                 self.add(unquote(seg))
 
     def __call__(self, text: str) -> str:
-        text = redact_url(text)
-        for s in sorted(self._secrets, key=len, reverse=True):
-            if s in text:
-                text = text.replace(s, MASK)
-        return text
+        return redact_secrets(text, self._secrets)
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"

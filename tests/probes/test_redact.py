@@ -1,0 +1,43 @@
+"""The one redaction of credentials: passwords in URLs (any length), secret query parameters, known secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from probes.redact import redact_secrets, redact_url
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("rtsp://admin:hunter2@10.0.0.1:554/x", "rtsp://admin:***@10.0.0.1:554/x"),
+    ("rtsp://admin:a@10.0.0.1/x", "rtsp://admin:***@10.0.0.1/x"),  # 1-character password
+    ("rtsp://admin:abc@10.0.0.1/x", "rtsp://admin:***@10.0.0.1/x"),  # 3-character password
+    ("rtsp://:s3cret@cam.local/x", "rtsp://:***@cam.local/x"),  # password without a user
+    ("rtsp://admin:p@ss:w0rd@cam.local/x", "rtsp://admin:***@cam.local/x"),  # ":" and "@" in the password
+    ("rtsp://admin:pw@[fe80::1%25eth0]:554/ch1", "rtsp://admin:***@[fe80::1%25eth0]:554/ch1"),  # IPv6 host
+    ("rtsp://admin:pw@[::1]/x", "rtsp://admin:***@[::1]/x"),
+    ("rtsp://[::1]:554/x", "rtsp://[::1]:554/x"),  # IPv6, no credentials
+    ("rtsp://user@host/x", "rtsp://user@host/x"),  # a user, no password: nothing secret
+    ("rtsp://host/x", "rtsp://host/x"),
+    ("no url here: a:b@c", "no url here: a:b@c"),
+    ("two: rtsp://a:x@h1/p and http://b:yy@h2:80/q", "two: rtsp://a:***@h1/p and http://b:***@h2:80/q"),
+    ('["rtsp://u:p@h","rtsp://x:y@z/"]', '["rtsp://u:***@h","rtsp://x:***@z/"]'),  # JSON, no blanks
+    ("http://cam/cgi?user=admin&pwd=s3&ch=1", "http://cam/cgi?user=admin&pwd=***&ch=1"),
+    ('"rtsp://cam/live?Password=x"', '"rtsp://cam/live?Password=***"'),
+    ("https://oapi.example/robot/send?access_token=abc123", "https://oapi.example/robot/send?access_token=***"),
+    ("https://hook.example/send?key=k3y#top", "https://hook.example/send?key=***#top"),
+    ("http://cam/x?keyframe=1&passes=2", "http://cam/x?keyframe=1&passes=2"),  # names that only start alike
+])
+def test_redact_url(text: str, want: str) -> None:
+    assert redact_url(text) == want
+
+
+@pytest.mark.parametrize(("text", "secrets", "want"), [
+    ("401 for hunter2 at rtsp://admin:hunter2@h/x", ("hunter2",), "401 for *** at rtsp://admin:***@h/x"),
+    ("echo p@ss and p%40ss", ("p@ss",), "echo *** and ***"),  # percent-encoded form too
+    ("pw is 7", ("7",), "pw is ***"),  # a 1-character password is masked too
+    ("pw is abc", ("abc",), "pw is ***"),  # and a 3-character one
+    ("tok-long and tok", ("tok", "tok-long"), "*** and ***"),  # longest first
+    ("nothing secret", (None, ""), "nothing secret"),
+])
+def test_redact_secrets(text: str, secrets: tuple[str | None, ...], want: str) -> None:
+    assert redact_secrets(text, secrets) == want
