@@ -8,18 +8,17 @@ import re
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collector.alerting import incident_store as store
+from collector.alerting.workorders import WorkOrder, WorkOrderError, color
 from collector.cli.context import CliContext
-from collector.cli.runtime import check_database, engine, fail, run_async
+from collector.cli.runtime import fail
 from inventory.models import utcnow
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
 COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
 STATUS_ZH = {"open": "待处理", "acknowledged": "已接单", "resolved": "已办结"}
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def parse_until(text: str, tz: str, now: dt.datetime) -> dt.datetime:
@@ -43,7 +42,7 @@ def register(group: click.Group) -> None:
     alerts = group.commands.get("alerts")
     if not isinstance(alerts, click.Group):
         @group.group("alerts")
-        def alerts() -> None:  # type: ignore[misc]
+        def alerts() -> None:
             """Alerts (告警): silences, test messages."""
 
     assert isinstance(alerts, click.Group)
@@ -56,31 +55,21 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def silence_cmd(ctx: CliContext, camera_id: int | None, region_code: str | None, until: str, reason: str) -> None:
         """Silence alert messages for a camera or region (incidents are still recorded)."""
-        from collector.alerting import incident_store as store
-
-        s, lang = ctx.settings, ctx.lang
+        s = ctx.settings
         if (camera_id is None) == (region_code is None):
-            fail(_t(lang, "请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
+            fail(ctx.t("请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
         now = utcnow()
         end = parse_until(until, s.accounting.timezone, now)
         if end <= now:
-            fail(_t(lang, "结束时间必须在将来", "--until must be in the future"), 2)
-        check_database(s, lang)
-        eng = engine(s)
-
-        async def go() -> int:
-            try:
-                return await store.add_silence(eng, camera_id=camera_id, region_code=region_code, until=end, reason=reason, now=now)
-            finally:
-                await eng.dispose()
-
+            fail(ctx.t("结束时间必须在将来", "--until must be in the future"), 2)
         try:
-            sid = run_async(go())
+            sid = ctx.run_db(lambda eng: store.add_silence(eng, camera_id=camera_id, region_code=region_code,
+                                                           until=end, reason=reason, now=now))
         except store.NotFound:
-            fail(_t(lang, f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}",
+            fail(ctx.t(f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}",
                     f"no such {'camera ' + str(camera_id) if camera_id is not None else 'region ' + str(region_code)}"), 1)
         local = end.astimezone(ZoneInfo(s.accounting.timezone)).strftime("%Y-%m-%d %H:%M")
-        click.echo(_t(lang, f"已静默 #{sid}，至 {local}", f"silence #{sid} until {local}"))
+        click.echo(ctx.t(f"已静默 #{sid}，至 {local}", f"silence #{sid} until {local}"))
 
     @alerts.command("silences")
     @click.option("--all", "include_expired", is_flag=True, help="include expired silences")
@@ -88,27 +77,17 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def silences_cmd(ctx: CliContext, include_expired: bool, as_json: bool) -> None:
         """List silences in force (or all)."""
-        from collector.alerting import incident_store as store
-
         s = ctx.settings
-        check_database(s, ctx.lang)
-        eng = engine(s)
         now = utcnow()
-
-        async def go():  # type: ignore[no-untyped-def]
-            try:
-                return await store.list_silences(eng, now, include_expired=include_expired)
-            finally:
-                await eng.dispose()
-
+        found = ctx.run_db(lambda eng: store.list_silences(eng, now, include_expired=include_expired))
         zone = ZoneInfo(s.accounting.timezone)
         items = [{"id": x.id, "camera": x.camera_id, "region": x.region_code, "until": x.until.astimezone(zone).isoformat(),
-                  "reason": x.reason, "active": x.until > now} for x in run_async(go())]
+                  "reason": x.reason, "active": x.until > now} for x in found]
         if as_json:
             click.echo(json.dumps(items, ensure_ascii=False, indent=2))
             return
         if not items:
-            click.echo(_t(ctx.lang, "没有静默", "no silences"))
+            click.echo(ctx.t("没有静默", "no silences"))
         for i in items:
             scope = (f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}") if ctx.lang == "en" else (
                 f"摄像机 {i['camera']}" if i["camera"] is not None else f"区划 {i['region']}")
@@ -119,21 +98,9 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def unsilence_cmd(ctx: CliContext, silence_id: int) -> None:
         """End a silence now."""
-        from collector.alerting import incident_store as store
-
-        s = ctx.settings
-        check_database(s, ctx.lang)
-        eng = engine(s)
-
-        async def go() -> bool:
-            try:
-                return await store.end_silence(eng, silence_id, utcnow())
-            finally:
-                await eng.dispose()
-
-        if not run_async(go()):
-            fail(_t(ctx.lang, f"没有静默 #{silence_id}", f"no silence #{silence_id}"), 1)
-        click.echo(_t(ctx.lang, f"已解除静默 #{silence_id}", f"silence #{silence_id} ended"))
+        if not ctx.run_db(lambda eng: store.end_silence(eng, silence_id, utcnow())):
+            fail(ctx.t(f"没有静默 #{silence_id}", f"no silence #{silence_id}"), 1)
+        click.echo(ctx.t(f"已解除静默 #{silence_id}", f"silence #{silence_id} ended"))
 
     @group.group("workorders")
     def workorders() -> None:
@@ -146,45 +113,29 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def list_cmd(ctx: CliContext, colour: str | None, open_only: bool, as_json: bool) -> None:
         """List work orders, newest first, with their colour now."""
-        from collector.alerting import incident_store as store
-        from collector.alerting.workorders import color
-
-        s, lang = ctx.settings, ctx.lang
-        check_database(s, lang)
-        eng = engine(s)
+        s = ctx.settings
         now = utcnow()
-
-        async def go():  # type: ignore[no-untyped-def]
-            try:
-                return await store.list_work_orders(eng, open_only=open_only)
-            finally:
-                await eng.dispose()
-
+        orders = ctx.run_db(lambda eng: store.list_work_orders(eng, open_only=open_only))
         zone = ZoneInfo(s.accounting.timezone)
 
         def loc(t: dt.datetime | None) -> str | None:
             return None if t is None else t.astimezone(zone).isoformat()
 
-        items = []
-        for o in run_async(go()):
-            c = color(o, now).value
-            if colour and c != colour:
-                continue
-            items.append({"id": o.id, "incident": o.incident_key, "color": c, "status": o.status.value, "severity": o.severity,
-                          "title": o.title, "cause": o.cause, "cameras": o.cameras, "camera": o.camera_id, "region": o.region_code,
-                          "opened_at": loc(o.opened_at), "deadline": loc(o.deadline), "acknowledged_at": loc(o.acknowledged_at),
-                          "resolved_at": loc(o.resolved_at), "resolution": o.resolution.value if o.resolution else None,
-                          "response_s": o.response_s, "repair_s": o.repair_s, "note": o.note})
+        shown = [(o, color(o, now).value) for o in orders]
+        shown = [(o, c) for o, c in shown if not colour or c == colour]
         if as_json:
+            items = [{"id": o.id, "incident": o.incident_key, "color": c, "status": o.status.value, "severity": o.severity,
+                      "title": o.title, "cause": o.cause, "cameras": o.cameras, "camera": o.camera_id, "region": o.region_code,
+                      "opened_at": loc(o.opened_at), "deadline": loc(o.deadline), "acknowledged_at": loc(o.acknowledged_at),
+                      "resolved_at": loc(o.resolved_at), "resolution": o.resolution.value if o.resolution else None,
+                      "response_s": o.response_s, "repair_s": o.repair_s, "note": o.note} for o, c in shown]
             click.echo(json.dumps(items, ensure_ascii=False, indent=2))
             return
-        head = ("id", "colour", "status", "deadline", "response", "repair", "title") if lang == "en" else (
-            "编号", "颜色", "状态", "期限", "响应", "修复", "内容")
-        click.echo("\t".join(head))
-        for i in items:
+        click.echo("\t".join(ctx.t("编号\t颜色\t状态\t期限\t响应\t修复\t内容", "id\tcolour\tstatus\tdeadline\tresponse\trepair\ttitle").split("\t")))
+        for o, c in shown:
             click.echo("\t".join(str(x) for x in (
-                i["id"], i["color"] if lang == "en" else COLOR_ZH[i["color"]], i["status"] if lang == "en" else STATUS_ZH[i["status"]],
-                (i["deadline"] or "")[:16].replace("T", " "), _hours(i["response_s"]), _hours(i["repair_s"]), i["title"] or "")))
+                o.id, ctx.t(COLOR_ZH[c], c), ctx.t(STATUS_ZH[o.status.value], o.status.value),
+                (loc(o.deadline) or "")[:16].replace("T", " "), _hours(o.response_s), _hours(o.repair_s), o.title or "")))
 
     @workorders.command("ack")
     @click.argument("order_id", type=int)
@@ -203,31 +154,22 @@ def register(group: click.Group) -> None:
 
 
 def _transition(ctx: CliContext, order_id: int, note: str | None) -> None:
-    from collector.alerting import incident_store as store
-    from collector.alerting.workorders import WorkOrderError
-
-    s, lang = ctx.settings, ctx.lang
-    check_database(s, lang)
-    eng = engine(s)
     now = utcnow()
 
-    async def go():  # type: ignore[no-untyped-def]
-        try:
-            if note is None:
-                return await store.acknowledge_order(eng, order_id, now)
-            return await store.close_order(eng, order_id, now, note)
-        finally:
-            await eng.dispose()
+    async def go(eng: AsyncEngine) -> WorkOrder:
+        if note is None:
+            return await store.acknowledge_order(eng, order_id, now)
+        return await store.close_order(eng, order_id, now, note)
 
     try:
-        o = run_async(go())
+        o = ctx.run_db(go)
     except store.NotFound:
-        fail(_t(lang, f"没有工单 #{order_id}", f"no work order #{order_id}"), 1)
+        fail(ctx.t(f"没有工单 #{order_id}", f"no work order #{order_id}"), 1)
     except WorkOrderError as exc:
         if "note" in str(exc):
-            fail(_t(lang, "办结工单须填写说明（--note）", str(exc)), 2)
-        fail(_t(lang, f"工单 #{order_id} 已办结", str(exc)), 1)
+            fail(ctx.t("办结工单须填写说明（--note）", str(exc)), 2)
+        fail(ctx.t(f"工单 #{order_id} 已办结", str(exc)), 1)
     if note is None:
-        click.echo(_t(lang, f"已接单 #{order_id}（响应 {_hours(o.response_s)}）", f"work order #{order_id} acknowledged (response {_hours(o.response_s)})"))
+        click.echo(ctx.t(f"已接单 #{order_id}（响应 {_hours(o.response_s)}）", f"work order #{order_id} acknowledged (response {_hours(o.response_s)})"))
     else:
-        click.echo(_t(lang, f"已办结 #{order_id}（修复 {_hours(o.repair_s)}）", f"work order #{order_id} closed (repair {_hours(o.repair_s)})"))
+        click.echo(ctx.t(f"已办结 #{order_id}（修复 {_hours(o.repair_s)}）", f"work order #{order_id} closed (repair {_hours(o.repair_s)})"))

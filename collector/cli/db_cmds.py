@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import click
+import yaml
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collector.accounting.sql.rollups import RollupReport, build_rollups, invalidate
 from collector.cli.config_doc import render_example
 from collector.cli.context import CliContext
 from collector.cli.runtime import fail
@@ -77,31 +81,21 @@ def register(group: click.Group) -> None:
         Rollups hold each camera's accounted time at every UTC midnight; long-period rates read
         them instead of every state interval. They are a cache: --rebuild is always safe.
         """
-        import datetime as dt
-
-        from collector.accounting.sql.rollups import build_rollups, invalidate
-        from collector.cli.runtime import check_database, engine, run_async
-
         s = ctx.settings
         en = ctx.lang == "en"
-        check_database(s, ctx.lang)
-        eng = engine(s)
 
         def progress(day: dt.datetime, rows: int) -> None:
             d = day.date().isoformat()
             click.echo(f"  {d}: {rows} camera row(s)" if en else f"  {d}：{rows} 个摄像机汇总行", err=True)
 
-        async def go():  # type: ignore[no-untyped-def]
-            try:
-                if rebuild:
-                    async with eng.begin() as conn:
-                        await invalidate(conn, everything_from=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
-                return await build_rollups(eng, dt.datetime.now(dt.UTC), progress=progress)
-            finally:
-                await eng.dispose()
+        async def go(eng: AsyncEngine) -> RollupReport:
+            if rebuild:
+                async with eng.begin() as conn:
+                    await invalidate(conn, everything_from=dt.datetime(1970, 1, 1, tzinfo=dt.UTC))
+            return await build_rollups(eng, dt.datetime.now(dt.UTC), progress=progress)
 
         try:
-            report = run_async(go())
+            report = ctx.run_db(go)
         except Exception as exc:  # noqa: BLE001 - driver errors: print them cleanly
             fail(f"{display_url(s.database.url)}: {str(exc).splitlines()[0][:300]}", 2)
         upto = report.last_day.date().isoformat() if report.last_day else "-"
@@ -128,6 +122,4 @@ def register(group: click.Group) -> None:
         s = ctx.settings
         data = s.model_dump(mode="json")
         data["database"]["url"] = display_url(s.database.url)
-        import yaml
-
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)

@@ -8,23 +8,18 @@ from typing import Any
 
 import click
 
-from collector.cli.context import CliContext
+from collector.alerting.delivery.message import Outgoing
+from collector.cli.context import CliContext, pick
 from collector.cli.runtime import fail, run_async
 
 
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
-
-
-def test_message(channel: str, lang: str, now: dt.datetime) -> Any:
-    from collector.alerting.delivery.message import Outgoing
-
+def test_message(channel: str, lang: str, now: dt.datetime) -> Outgoing:
     host = socket.gethostname()
     when = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")
-    title = _t(lang, "camwatch 测试消息", "camwatch test message")
-    text = _t(lang, f"这是一条测试消息：通道 {channel} 配置正确。\n发送自 {host}，{when}。",
+    title = pick(lang, "camwatch 测试消息", "camwatch test message")
+    text = pick(lang, f"这是一条测试消息：通道 {channel} 配置正确。\n发送自 {host}，{when}。",
               f"This is a test message: channel {channel} works.\nSent from {host} at {when}.")
-    md = _t(lang, f"这是一条**测试消息**：通道 `{channel}` 配置正确。\n\n发送自 {host}，{when}。",
+    md = pick(lang, f"这是一条**测试消息**：通道 `{channel}` 配置正确。\n\n发送自 {host}，{when}。",
             f"This is a **test message**: channel `{channel}` works.\n\nSent from {host} at {when}.")
     return Outgoing(channel=channel, title=title, text=text, markdown=md, severity="info", incident=None, kind="test")
 
@@ -35,6 +30,7 @@ def add_test_command(alerts_group: click.Group) -> None:
     @click.pass_obj
     def test_cmd(ctx: CliContext, channel: str | None) -> None:
         """Send a test message through the notification channels (发送测试消息)."""
+        # lazy: apprise and the channel plugins cost ~0.24 s of every camwatch start-up
         from collector.alerting.delivery.channels import ChannelConfigError, build_senders
         from collector.alerting.delivery.config import NotifySettings
         from collector.alerting.delivery.notifier import Notifier
@@ -45,9 +41,9 @@ def add_test_command(alerts_group: click.Group) -> None:
         notify: NotifySettings = getattr(s, "notify", NotifySettings())
         names = [c.name for c in notify.channels]
         if not names:
-            fail(_t(lang, "未配置任何通知通道（配置项 notify.channels）", "no notification channels configured (notify.channels)"), 2)
+            fail(pick(lang, "未配置任何通知通道（配置项 notify.channels）", "no notification channels configured (notify.channels)"), 2)
         if channel is not None and channel not in names:
-            fail(_t(lang, f"没有名为 {channel} 的通道；已配置：{', '.join(names)}",
+            fail(pick(lang, f"没有名为 {channel} 的通道；已配置：{', '.join(names)}",
                     f"no channel named {channel}; configured: {', '.join(names)}"), 2)
         chosen = NotifySettings(channels=[c for c in notify.channels if channel is None or c.name == channel],
                                 retry=notify.retry.model_copy(update={"attempts": 1}))
@@ -72,9 +68,9 @@ def add_test_command(alerts_group: click.Group) -> None:
         failed = 0
         for d in run_async(go()):
             if d.ok:
-                click.echo(_t(lang, f"{d.channel}：已发送", f"{d.channel}: sent"))
+                click.echo(pick(lang, f"{d.channel}：已发送", f"{d.channel}: sent"))
             else:
                 failed += 1
-                click.echo(_t(lang, f"{d.channel}：发送失败（{d.error}）", f"{d.channel}: FAILED ({d.error})"))
+                click.echo(pick(lang, f"{d.channel}：发送失败（{d.error}）", f"{d.channel}: FAILED ({d.error})"))
         if failed:
             raise SystemExit(1)

@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Row, delete, insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level
 from collector.accounting.sql.load import load_accounting, parse_period
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.cli.context import CliContext
-from collector.cli.runtime import check_database, engine, fail, run_async
+from collector.cli.runtime import fail
 from inventory.models import Camera, Exclusion, Region, utcnow
-
-
-def _t(lang: str, zh: str, en: str) -> str:
-    return en if lang == "en" else zh
 
 
 def _pct(v: float | None) -> str:
@@ -35,7 +33,7 @@ def _local_dt(text: str, tz: str) -> dt.datetime:
 
 def register(group: click.Group) -> None:
     @group.command("rates")
-    @click.option("--level", type=click.Choice([l.value for l in Level]), default="township", show_default=True)
+    @click.option("--level", type=click.Choice([lv.value for lv in Level]), default="township", show_default=True)
     @click.option("--from", "start", help="first day (YYYY-MM-DD, local) or a date-time; default: start of this month")
     @click.option("--to", "end", help="last day (inclusive) or a date-time; default: now")
     @click.option("--method", type=click.Choice(["time", "snapshot", "intact"]), default="time", show_default=True)
@@ -45,30 +43,21 @@ def register(group: click.Group) -> None:
         """Online rates (在线率) per region, camera or contractor, with and without exclusions."""
         s = ctx.settings
         lang = ctx.lang
-        check_database(s, lang)
         a = s.accounting
         now = utcnow()
         try:
             period = parse_period(start, end, a.timezone, now)
         except ValueError as exc:
             fail(str(exc), 2)
-        eng = engine(s)
         checks = tuple(dt.time.fromisoformat(c) for c in a.check_times)
-
-        async def go() -> dict[str, object]:
-            try:
-                return await load_rate_table(eng, RateQuery(Level(level), Method(method), period, now, a.timezone, checks),
-                                             default_target=a.target)
-            finally:
-                await eng.dispose()
-
-        table = run_async(go())
+        query = RateQuery(Level(level), Method(method), period, now, a.timezone, checks)
+        table = ctx.run_db(lambda eng: load_rate_table(eng, query, default_target=a.target))
         out = table["rows"]
         if as_json:
             click.echo(json.dumps(table, ensure_ascii=False, indent=2))
             return
         zone = ZoneInfo(a.timezone)
-        click.echo(_t(lang, f"统计区间 {period.start.astimezone(zone):%Y-%m-%d %H:%M} 至 {period.end.astimezone(zone):%Y-%m-%d %H:%M}（{method}）",
+        click.echo(ctx.t(f"统计区间 {period.start.astimezone(zone):%Y-%m-%d %H:%M} 至 {period.end.astimezone(zone):%Y-%m-%d %H:%M}（{method}）",
                       f"period {period.start.astimezone(zone):%Y-%m-%d %H:%M} to {period.end.astimezone(zone):%Y-%m-%d %H:%M} ({method})"))
         head = ("code", "name", "cameras", "rate", "rate w/o exclusions", "target", "met") if lang == "en" else ("代码", "名称", "摄像机", "在线率", "不含报备", "目标", "达标")
         click.echo("\t".join(head))
@@ -88,20 +77,14 @@ def register(group: click.Group) -> None:
         """Coverage (覆盖率 / 全覆盖) per village or township, and "built" coverage."""
         s = ctx.settings
         lang = ctx.lang
-        check_database(s, lang)
         a = s.accounting
         now = utcnow()
         over = bool(start or end)
-        period = parse_period(start, end, a.timezone, now) if over else parse_period(None, None, a.timezone, now)
-        eng = engine(s)
-
-        async def go():  # type: ignore[no-untyped-def]
-            try:
-                return await load_accounting(eng, period, default_target=a.target)
-            finally:
-                await eng.dispose()
-
-        data = run_async(go())
+        try:
+            period = parse_period(start, end, a.timezone, now)
+        except ValueError as exc:
+            fail(str(exc), 2)
+        data = ctx.run_db(lambda eng: load_accounting(eng, period, default_target=a.target))
         table = coverage_table(data, CoverageLevel(level), period if over else None, now)
         rows = table["rows"]
         if as_json:
@@ -135,36 +118,32 @@ def register(group: click.Group) -> None:
     def exclusion_add(ctx: CliContext, camera_id: int | None, region_code: str | None, start: str, end: str, reason: str, approver: str) -> None:
         """Add an exclusion for one camera or a whole region."""
         s = ctx.settings
-        lang = ctx.lang
         if (camera_id is None) == (region_code is None):
-            fail(_t(lang, "请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
+            fail(ctx.t("请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
         tz = s.accounting.timezone
         lo, hi = _local_dt(start, tz), _local_dt(end, tz)
         if hi <= lo:
-            fail(_t(lang, "结束时间必须晚于开始时间", "the end must be after the start"), 2)
-        check_database(s, lang)
-        eng = engine(s)
+            fail(ctx.t("结束时间必须晚于开始时间", "the end must be after the start"), 2)
 
-        async def go() -> int | None:
-            try:
-                async with eng.begin() as conn:
-                    if camera_id is not None:
-                        found = (await conn.execute(select(Camera.id).where(Camera.id == camera_id))).first()
-                    else:
-                        found = (await conn.execute(select(Region.code).where(Region.code == region_code))).first()
-                    if found is None:
-                        return None
-                    res = await conn.execute(insert(Exclusion).values(camera_id=camera_id, region_code=region_code, start=lo, end=hi,
-                                                                      reason=reason, approver=approver, created_at=utcnow()))
-                    return int(res.inserted_primary_key[0])  # type: ignore[index]
-            finally:
-                await eng.dispose()
+        async def go(eng: AsyncEngine) -> int | None:
+            async with eng.begin() as conn:
+                if camera_id is not None:
+                    found = (await conn.execute(select(Camera.id).where(Camera.id == camera_id))).first() is not None
+                else:
+                    found = (await conn.execute(select(Region.code).where(Region.code == region_code))).first() is not None
+                if not found:
+                    return None
+                res = await conn.execute(insert(Exclusion).values(camera_id=camera_id, region_code=region_code, start=lo, end=hi,
+                                                                  reason=reason, approver=approver, created_at=utcnow()))
+                key = res.inserted_primary_key
+                assert key is not None
+                return int(key[0])
 
-        new_id = run_async(go())
+        new_id = ctx.run_db(go)
         if new_id is None:
             what = f"camera {camera_id}" if camera_id is not None else f"region {region_code}"
-            fail(_t(lang, f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}", f"no such {what}"), 1)
-        click.echo(_t(lang, f"已添加报备 #{new_id}", f"exclusion #{new_id} added"))
+            fail(ctx.t(f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}", f"no such {what}"), 1)
+        click.echo(ctx.t(f"已添加报备 #{new_id}", f"exclusion #{new_id} added"))
 
     @exclusion.command("list")
     @click.option("--json", "as_json", is_flag=True)
@@ -172,17 +151,12 @@ def register(group: click.Group) -> None:
     def exclusion_list(ctx: CliContext, as_json: bool) -> None:
         """List exclusions."""
         s = ctx.settings
-        check_database(s, ctx.lang)
-        eng = engine(s)
 
-        async def go():  # type: ignore[no-untyped-def]
-            try:
-                async with eng.connect() as conn:
-                    return (await conn.execute(select(Exclusion).order_by(Exclusion.start))).all()
-            finally:
-                await eng.dispose()
+        async def go(eng: AsyncEngine) -> Sequence[Row[Exclusion]]:
+            async with eng.connect() as conn:
+                return (await conn.execute(select(Exclusion).order_by(Exclusion.start))).all()
 
-        rows = run_async(go())
+        rows = ctx.run_db(go)
         zone = ZoneInfo(s.accounting.timezone)
         items = [{"id": r.id, "camera": r.camera_id, "region": r.region_code, "from": r.start.astimezone(zone).isoformat(),
                   "to": r.end.astimezone(zone).isoformat(), "reason": r.reason, "approver": r.approver} for r in rows]
@@ -198,17 +172,11 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def exclusion_remove(ctx: CliContext, exclusion_id: int) -> None:
         """Remove an exclusion."""
-        s = ctx.settings
-        check_database(s, ctx.lang)
-        eng = engine(s)
 
-        async def go() -> int:
-            try:
-                async with eng.begin() as conn:
-                    return (await conn.execute(delete(Exclusion).where(Exclusion.id == exclusion_id))).rowcount
-            finally:
-                await eng.dispose()
+        async def go(eng: AsyncEngine) -> int:
+            async with eng.begin() as conn:
+                return int((await conn.execute(delete(Exclusion).where(Exclusion.id == exclusion_id))).rowcount)
 
-        if run_async(go()) == 0:
-            fail(_t(ctx.lang, f"没有报备 #{exclusion_id}", f"no exclusion #{exclusion_id}"), 1)
-        click.echo(_t(ctx.lang, f"已删除报备 #{exclusion_id}", f"exclusion #{exclusion_id} removed"))
+        if ctx.run_db(go) == 0:
+            fail(ctx.t(f"没有报备 #{exclusion_id}", f"no exclusion #{exclusion_id}"), 1)
+        click.echo(ctx.t(f"已删除报备 #{exclusion_id}", f"exclusion #{exclusion_id} removed"))
