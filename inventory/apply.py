@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Sequence
+from dataclasses import fields
 from typing import Any
 
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from inventory.changes import LEVELS, CameraValues, Plan
 from inventory.models import Camera, Device, Lifecycle, Point, Region, RegionLevel, utcnow
-from inventory.plan import LEVELS, CameraValues, Plan
+from inventory.record import PointValues
 
 BATCH = 5000
 Progress = Callable[[int], None]
@@ -36,7 +38,15 @@ async def apply_plan(engine: AsyncEngine, plan: Plan, *, progress: Progress | No
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             await _write(session, plan, now, tick)
     except SQLAlchemyError as exc:
-        raise ApplyError(str(exc.orig) if getattr(exc, "orig", None) else str(exc)) from exc
+        orig = getattr(exc, "orig", None)  # set on DBAPIError, the usual case
+        raise ApplyError(str(orig) if orig else str(exc)) from exc
+
+
+_POINT_ATTRS = tuple(f.name for f in fields(PointValues))
+
+
+def _point_columns(v: PointValues) -> dict[str, object]:
+    return {a: getattr(v, a) for a in _POINT_ATTRS}
 
 
 async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Progress) -> None:
@@ -64,8 +74,8 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
 
     # Points.
     point_rows = [
-        {"village_code": p.village_code, "name": p.name, "kind": p.kind, "lon": p.lon, "lat": p.lat,
-         "planned": p.planned, "retired": False, "created_at": now, "updated_at": now}
+        {"village_code": p.village_code, "name": p.name, **_point_columns(p.values), "retired": False,
+         "created_at": now, "updated_at": now}
         for p in plan.point_new
     ]
     for chunk in _chunks(point_rows):
@@ -74,8 +84,7 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
     if plan.point_changed:
         await session.execute(
             update(Point),
-            [{"id": p.id, "kind": p.kind, "lon": p.lon, "lat": p.lat, "planned": p.planned,
-              "retired": p.retired, "updated_at": now} for p in plan.point_changed],
+            [{"id": p.id, **_point_columns(p.values), "retired": False, "updated_at": now} for p in plan.point_changed],
         )
     if plan.point_retired:
         await session.execute(update(Point), [{"id": r.id, "retired": True, "updated_at": now} for r in plan.point_retired])
@@ -83,14 +92,11 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
 
     def cam_row(v: CameraValues) -> dict[str, Any]:
         return {
+            **v.record.columns(),
             "point_id": point_ids[v.point_key],
             "parent_device_id": device_ids.get(v.parent_host) if v.parent_host else None,
-            "name": v.name, "gb_id": v.gb_id, "host": v.host, "rtsp_port": v.rtsp_port,
-            "rtsp_path": v.rtsp_path, "onvif_port": v.onvif_port, "username": v.username,
-            "credential_ref": v.credential_ref, "vendor": v.vendor, "model": v.model,
-            "firmware": v.firmware, "serial": v.serial, "mac": v.mac, "contractor": v.contractor,
-            "lifecycle": v.lifecycle, "installed_on": v.installed_on, "updated_at": now,
-            "retired_at": now if v.lifecycle is Lifecycle.RETIRED else None,
+            "credential_ref": v.credential_ref, "updated_at": now,
+            "retired_at": now if v.record.lifecycle is Lifecycle.RETIRED else None,
         }
 
     # Cameras: changes first (an address may move from one camera to another), then new ones.

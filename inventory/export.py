@@ -10,41 +10,46 @@ derives the same codes again.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from inventory.columns import header_label
+from inventory.fields import BY_KEY, CAMERA_RECORD, EXPORT_KEYS, POINT_COLUMN, Parse, header_label
 from inventory.models import Camera, Device, Lifecycle, Point, Region
 from inventory.rows import LIFECYCLE_ZH
 from inventory.secrets import SecretBox
-
-EXPORT_KEYS = (
-    "county_code", "county", "township_code", "township", "village_code", "village", "point",
-    "point_kind", "planned", "lon", "lat", "name", "gb_id", "host", "rtsp_port", "rtsp_path",
-    "onvif_port", "username", "password", "vendor", "model", "firmware", "serial", "mac",
-    "contractor", "lifecycle", "parent", "installed_on",
-)
 
 
 class ExportError(Exception):
     pass
 
 
-def _num(v: float | None) -> str:
-    return "" if v is None else repr(float(v))
+def cell(parse: Parse, v: object, lang: str) -> str:
+    """A stored value as an importable cell (empty for None)."""
+    if v is None:
+        return ""
+    if parse is Parse.BOOL:
+        return ("yes" if v else "no") if lang == "en" else ("是" if v else "否")
+    if parse is Parse.LIFECYCLE:
+        lc = Lifecycle(str(v))
+        return lc.value if lang == "en" else LIFECYCLE_ZH[lc]
+    if isinstance(v, float):
+        return repr(v)
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return str(v)
 
 
-def _s(v: object) -> str:
-    return "" if v is None else str(v)
+_POINT_CELLS = tuple((key, attr, BY_KEY[key].parse) for attr, key in POINT_COLUMN.items())
+_CAMERA_CELLS = tuple((f.key, f.stored or f.key, f.parse) for f in CAMERA_RECORD)
 
 
 async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets: bool = False,
                       box: SecretBox | None = None) -> tuple[list[str], list[list[str]]]:
     keys = [k for k in EXPORT_KEYS if include_secrets or k != "password"]
-    yes, no = ("yes", "no") if lang == "en" else ("是", "否")
     async with AsyncSession(engine) as session:
         regions = {r.code: r for r in (await session.execute(select(Region))).scalars()}
         devices = {d.id: d for d in (await session.execute(select(Device))).scalars()}
@@ -66,9 +71,9 @@ async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets:
             "county_code": code(county), "county": county.name if county else "",
             "township_code": code(township), "township": township.name if township else "",
             "village_code": code(village), "village": village.name if village else "",
-            "point": p.name, "point_kind": _s(p.kind), "planned": yes if p.planned else no,
-            "lon": _num(p.lon), "lat": _num(p.lat),
+            "point": p.name,
         }
+        base.update((key, cell(parse, getattr(p, attr), lang)) for key, attr, parse in _POINT_CELLS)
         sort_base = (county.code if county else "", township.code if township else "", p.village_code, p.name)
         pc = sorted(by_point.get(p.id, []), key=lambda c: c.id)
         if not pc:
@@ -76,17 +81,9 @@ async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets:
             continue
         for c in pc:
             parent = devices.get(c.parent_device_id) if c.parent_device_id else None
-            lc = Lifecycle(c.lifecycle)
             row = dict(base)
-            row.update({
-                "name": c.name, "gb_id": _s(c.gb_id), "host": c.host, "rtsp_port": str(c.rtsp_port),
-                "rtsp_path": c.rtsp_path, "onvif_port": _s(c.onvif_port), "username": _s(c.username),
-                "vendor": _s(c.vendor), "model": _s(c.model), "firmware": _s(c.firmware),
-                "serial": _s(c.serial), "mac": _s(c.mac), "contractor": _s(c.contractor),
-                "lifecycle": lc.value if lang == "en" else LIFECYCLE_ZH[lc],
-                "parent": f"{parent.name}@{parent.host}" if parent else "",
-                "installed_on": c.installed_on.isoformat() if c.installed_on else "",
-            })
+            row.update((key, cell(parse, getattr(c, attr), lang)) for key, attr, parse in _CAMERA_CELLS)
+            row["parent"] = f"{parent.name}@{parent.host}" if parent else ""
             if include_secrets:
                 if box is None:
                     raise ExportError("no secret box")

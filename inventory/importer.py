@@ -9,6 +9,7 @@ from pathlib import Path
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from inventory.apply import apply_plan
+from inventory.fields import CAMERA_MARKERS, REQUIRED, header_label
 from inventory.messages import Issue, Severity
 from inventory.plan import Plan, build_plan
 from inventory.reader import FileProblem, Table, read_table
@@ -31,13 +32,12 @@ class ImportOutcome:
 
 def parse_table(table: Table, progress: Callable[[int], None]) -> tuple[list[RowIn], list[Issue]]:
     issues = list(table.issues)
-    missing = [k for k in ("county", "township", "village", "point") if k not in table.keys]
+    missing = [k for k in REQUIRED if k not in table.keys]
     if missing:
-        from inventory.columns import header_label
-
         issues.append(Issue(Severity.ERROR, "header_missing", 1, None, {"columns": ", ".join(header_label(k, "zh") + "/" + header_label(k, "en") for k in missing)}))
         return [], issues
-    if "host" not in table.keys and "rtsp_url" not in table.keys and any(k in table.keys for k in ("name", "gb_id")):
+    address = ("host", "rtsp_url")
+    if not any(k in table.keys for k in address) and any(k in table.keys for k in CAMERA_MARKERS):
         issues.append(Issue(Severity.ERROR, "header_no_address", 1, None, {}))
         return [], issues
     rows: list[RowIn] = []

@@ -5,15 +5,18 @@ from __future__ import annotations
 import datetime as dt
 import ipaddress
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from inventory.columns import CAMERA_MARKERS
+from inventory.fields import CAMERA_MARKERS, CAMERA_RECORD, MAX_LEN, Field, Parse
 from inventory.gbid import GbIdError, parse_gb_id
 from inventory.messages import Issue, Severity
 from inventory.models import Lifecycle, RegionLevel
 from inventory.reader import CellValue, RawRow
+from inventory.record import CameraRecord
 from inventory.regions import RegionCodeError, parse_code
+from probes.redact import redact_url
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
@@ -25,11 +28,6 @@ LIFECYCLE_WORDS = {
     Lifecycle.RETIRED: {"退役", "停用", "拆除", "报废", "retired"},
 }
 LIFECYCLE_ZH = {Lifecycle.ACTIVE: "在用", Lifecycle.MAINTENANCE: "维护", Lifecycle.RETIRED: "退役"}
-MAX_LEN = {
-    "county": 128, "township": 128, "village": 128, "point": 128, "point_kind": 64,
-    "name": 128, "host": 255, "rtsp_path": 512, "username": 128, "password": 256,
-    "vendor": 64, "model": 128, "firmware": 128, "serial": 128, "contractor": 128, "parent": 300,
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,27 +54,11 @@ class ParentIn:
 
 @dataclass(frozen=True, slots=True)
 class CameraIn:
-    name: str
-    gb_id: str | None
-    host: str
-    rtsp_port: int
-    rtsp_path: str
-    onvif_port: int | None
-    username: str | None
-    password: str | None = field(repr=False)
-    vendor: str | None
-    model: str | None
-    firmware: str | None
-    serial: str | None
-    mac: str | None
-    contractor: str | None
-    lifecycle: Lifecycle
-    parent: ParentIn | None
-    installed_on: dt.date | None
+    """A camera as the row gives it: its record, and the password and parent the plan resolves."""
 
-    @property
-    def address(self) -> tuple[str, int, str]:
-        return (self.host, self.rtsp_port, self.rtsp_path)
+    record: CameraRecord
+    password: str | None = field(repr=False)
+    parent: ParentIn | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,33 +112,27 @@ class _RowParser:
     def opt(self, key: str) -> str | None:
         return self.text(key) or None
 
-    def integer(self, key: str, *, port: bool = False) -> int | None:
-        t = self.text(key)
-        if not t:
-            return None
-        try:
-            n = int(t)
-        except ValueError:
-            self.issue(key, "bad_int", value=t)
-            return None
-        if port and not 1 <= n <= 65535:
-            self.issue(key, "bad_port", value=t)
-            return None
-        return n
+    def port(self, key: str) -> int | None:
+        n = self._number(key, int, "bad_int", 1, 65535, "bad_port")
+        return None if n is None else int(n)
 
     def number(self, key: str, lo: float, hi: float, code: str) -> float | None:
+        return self._number(key, float, "bad_float", lo, hi, code)
+
+    def _number(self, key: str, conv: Callable[[str], float], bad: str, lo: float, hi: float,
+                out_of_range: str) -> float | None:
         t = self.text(key)
         if not t:
             return None
         try:
-            f = float(t)
+            n = conv(t)
         except ValueError:
-            self.issue(key, "bad_float", value=t)
+            self.issue(key, bad, value=t)
             return None
-        if not lo <= f <= hi or f != f:
-            self.issue(key, code, value=t)
+        if not lo <= n <= hi or n != n:
+            self.issue(key, out_of_range, value=t)
             return None
-        return f
+        return n
 
     def region(self, key: str, code_key: str, level: RegionLevel) -> RegionIn:
         name = self.text(key)
@@ -221,6 +197,30 @@ class _RowParser:
         self.issue(key, "bad_host", value=value)
         return None
 
+    def mac(self, key: str) -> str | None:
+        mac = self.opt(key)
+        if mac is None:
+            return None
+        if not _MAC.match(mac):
+            self.issue(key, "bad_mac", value=mac)
+            return mac
+        hexes = re.sub(r"[^0-9A-Fa-f]", "", mac).upper()
+        return ":".join(hexes[i : i + 2] for i in range(0, 12, 2))
+
+    def value(self, f: Field) -> object:
+        """A cell of a plain field, parsed as the table says."""
+        if f.parse is Parse.TEXT:
+            return self.opt(f.key)
+        if f.parse is Parse.PORT:
+            return self.port(f.key)
+        if f.parse is Parse.DATE:
+            return self.date(f.key)
+        if f.parse is Parse.LIFECYCLE:
+            return self.lifecycle()
+        if f.parse is Parse.MAC:
+            return self.mac(f.key)
+        raise ValueError(f"no plain parser for {f.key} ({f.parse})")
+
 
 def parse_row(raw: RawRow, headers: dict[str, str]) -> tuple[RowIn | None, list[Issue]]:
     """Parse one raw row. Returns the record (None when it has errors) and its issues."""
@@ -262,7 +262,7 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
                 p.issue("gb_id", exc.code, **exc.params)
 
     host_txt = p.text("host")
-    port = p.integer("rtsp_port", port=True)
+    port = p.port("rtsp_port")
     path_txt = p.text("rtsp_path")
     username = p.opt("username")
     password = p.opt("password")
@@ -277,7 +277,7 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
                     p.issue("rtsp_url", "rtsp_url_conflict", column=p.headers.get(key, key))
             host = host or u_host
             port = port or u_port
-            path_txt = path_txt or u_path
+            path_txt = path_txt or u_path or ""
             username = username or u_user
             password = password or u_pass
     if host is None:
@@ -287,13 +287,6 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     path = path_txt or "/"
     if not path.startswith("/"):
         path = "/" + path
-    mac = p.opt("mac")
-    if mac is not None:
-        if not _MAC.match(mac):
-            p.issue("mac", "bad_mac", value=mac)
-        else:
-            hexes = re.sub(r"[^0-9A-Fa-f]", "", mac).upper()
-            mac = ":".join(hexes[i : i + 2] for i in range(0, 12, 2))
     parent: ParentIn | None = None
     parent_txt = p.text("parent")
     if parent_txt:
@@ -305,25 +298,12 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
             p.issue("parent", "bad_parent", value=parent_txt)
         else:
             parent = ParentIn(name.strip() or parent_host, parent_host)
-    return CameraIn(
-        name=p.text("name") or point_name,
-        gb_id=gb_id,
-        host=host,
-        rtsp_port=port or 554,
-        rtsp_path=path,
-        onvif_port=p.integer("onvif_port", port=True),
-        username=username,
-        password=password,
-        vendor=p.opt("vendor"),
-        model=p.opt("model"),
-        firmware=p.opt("firmware"),
-        serial=p.opt("serial"),
-        mac=mac,
-        contractor=p.opt("contractor"),
-        lifecycle=p.lifecycle(),
-        parent=parent,
-        installed_on=p.date("installed_on"),
-    )
+    given = {
+        "name": p.text("name") or point_name, "gb_id": gb_id, "host": host, "rtsp_port": port or 554,
+        "rtsp_path": path, "username": username,
+    }
+    record = CameraRecord(tuple(given[f.key] if f.key in given else p.value(f) for f in CAMERA_RECORD))
+    return CameraIn(record, password, parent)
 
 
 def _split_rtsp_url(p: _RowParser, url: str) -> tuple[str, int | None, str | None, str | None, str | None] | None:
@@ -331,10 +311,10 @@ def _split_rtsp_url(p: _RowParser, url: str) -> tuple[str, int | None, str | Non
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        p.issue("rtsp_url", "bad_rtsp_url", value=_redacted(url))
+        p.issue("rtsp_url", "bad_rtsp_url", value=redact_url(url))
         return None
     if parts.scheme.lower() not in ("rtsp", "rtsps") or not parts.hostname:
-        p.issue("rtsp_url", "bad_rtsp_url", value=_redacted(url))
+        p.issue("rtsp_url", "bad_rtsp_url", value=redact_url(url))
         return None
     host = p.host("rtsp_url", parts.hostname)
     if host is None:
@@ -346,8 +326,3 @@ def _split_rtsp_url(p: _RowParser, url: str) -> tuple[str, int | None, str | Non
     pw = unquote(parts.password) if parts.password is not None else None
     return host, port, path, user, pw
 
-
-def _redacted(url: str) -> str:
-    from probes.redact import redact_url
-
-    return redact_url(url)

@@ -1,14 +1,18 @@
-"""The inventory as stored: a read-only snapshot loaded in a few bulk queries."""
+"""The inventory as stored: a read-only snapshot loaded in a few bulk queries.
+
+A camera's snapshot is its :class:`~inventory.record.CameraRecord`: the columns selected are
+those of the field table (:data:`inventory.fields.CAMERA_RECORD`), plus its links.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory.models import Camera, Device, Lifecycle, Point, Region, RegionLevel
+from inventory.record import ATTRS, INDEX, CameraRecord, PointValues
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,10 +29,7 @@ class PointRow:
     id: int
     village_code: str
     name: str
-    kind: str | None
-    lon: float | None
-    lat: float | None
-    planned: bool
+    values: PointValues
     retired: bool
 
 
@@ -41,32 +42,29 @@ class DeviceRow:
 
 @dataclass(frozen=True, slots=True)
 class CameraRow:
+    """A stored camera: its record (the table's camera fields) and the links the plan resolves."""
+
     id: int
     point_id: int
-    name: str
-    gb_id: str | None
-    host: str
-    rtsp_port: int
-    rtsp_path: str
-    onvif_port: int | None
-    username: str | None
     credential_ref: str | None
-    vendor: str | None
-    model: str | None
-    firmware: str | None
-    serial: str | None
-    mac: str | None
-    contractor: str | None
-    lifecycle: Lifecycle
     parent_device_id: int | None
-    installed_on: dt.date | None
+    record: CameraRecord
+
+    @property
+    def name(self) -> str:
+        return self.record.name
+
+    @property
+    def gb_id(self) -> str | None:
+        return self.record.gb_id
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return self.record.lifecycle
 
     @property
     def address(self) -> tuple[str, int, str]:
-        return (self.host, self.rtsp_port, self.rtsp_path)
-
-
-CAMERA_FIELDS = tuple(f for f in CameraRow.__dataclass_fields__ if f != "id")
+        return self.record.address
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,17 +94,19 @@ async def load_state(session: AsyncSession) -> InventoryState:
         for r in (await session.execute(select(Region.code, Region.name, Region.level, Region.parent_code, Region.derived))).all()
     }
     points = {
-        p.id: PointRow(p.id, p.village_code, p.name, p.kind, p.lon, p.lat, bool(p.planned), bool(p.retired))
+        p.id: PointRow(p.id, p.village_code, p.name, PointValues(p.kind, p.lon, p.lat, bool(p.planned)), bool(p.retired))
         for p in (await session.execute(select(Point.id, Point.village_code, Point.name, Point.kind, Point.lon, Point.lat, Point.planned, Point.retired))).all()
     }
     devices = {
         d.id: DeviceRow(d.id, d.name, d.host)
         for d in (await session.execute(select(Device.id, Device.name, Device.host))).all()
     }
-    cols = [getattr(Camera, f) for f in ("id", *CAMERA_FIELDS)]
+    links = (Camera.id, Camera.point_id, Camera.credential_ref, Camera.parent_device_id)
+    lc = len(links) + INDEX["lifecycle"]
     cameras = {}
-    for row in (await session.execute(select(*cols))).all():
-        values = dict(zip(("id", *CAMERA_FIELDS), row, strict=True))
-        values["lifecycle"] = Lifecycle(values["lifecycle"])
-        cameras[values["id"]] = CameraRow(**values)
+    for row in (await session.execute(select(*links, *(getattr(Camera, a) for a in ATTRS)))).all():
+        values = tuple(row)
+        if not isinstance(values[lc], Lifecycle):
+            values = (*values[:lc], Lifecycle(values[lc]), *values[lc + 1 :])
+        cameras[row[0]] = CameraRow(row[0], row[1], row[2], row[3], CameraRecord(values[len(links) :]))
     return InventoryState(regions, points, devices, cameras)

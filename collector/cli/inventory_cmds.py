@@ -51,9 +51,9 @@ def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
     _lines(_t(lang, "撤销点位", "points retired"), [f"{p.name} ({p.detail})" for p in plan.point_retired], verbose, lang)
     _lines(_t(lang, "新增上联设备", "upstream devices added"), [f"{d.name}@{d.host}" for d in plan.device_new], verbose, lang)
     _lines(_t(lang, "新增摄像机", "cameras to add" if dry_run else "cameras added"),
-           [f"{row(c.row)}: {c.values.name} {c.values.host}:{c.values.rtsp_port}{c.values.rtsp_path}" for c in plan.camera_new], verbose, lang)
+           [f"{row(c.row)}: {c.values.record.name} {c.values.record.host}:{c.values.record.rtsp_port}{c.values.record.rtsp_path}" for c in plan.camera_new], verbose, lang)
     _lines(_t(lang, "变更摄像机", "cameras changed"),
-           [f"{row(c.row)}: #{c.id} {c.values.name}: {', '.join(c.fields)}" for c in plan.camera_changed], verbose, lang)
+           [f"{row(c.row)}: #{c.id} {c.values.record.name}: {', '.join(c.fields)}" for c in plan.camera_changed], verbose, lang)
     _lines(_t(lang, "退役摄像机", "cameras retired"), [f"#{r.id} {r.name} {r.detail}" for r in plan.camera_retired], verbose, lang)
     if plan.empty:
         click.echo(_t(lang, f"无变化（{plan.rows} 行，{plan.camera_unchanged} 台摄像机未变）", f"nothing to change ({plan.rows} rows, {plan.camera_unchanged} cameras unchanged)"))

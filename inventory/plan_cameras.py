@@ -1,0 +1,153 @@
+"""Planning cameras: match each row's camera to a stored one (by GB ID, then by address),
+check uniqueness across the file and the database, and compute each camera's values after
+the import from its record, the columns the file has, and the stored camera.
+"""
+
+from __future__ import annotations
+
+import os
+
+from inventory.changes import CameraChange, CameraNew, CameraValues, Retire
+from inventory.fields import CAMERA_RECORD
+from inventory.gbid import gb_warnings, parse_gb_id
+from inventory.models import Lifecycle, RegionLevel
+from inventory.planning import Planning
+from inventory.record import CameraRecord
+from inventory.regions import county_prefix
+from inventory.rows import CameraIn, RowIn, format_address
+from inventory.secrets import ENV_PREFIX
+from inventory.state import CameraRow
+
+
+def plan_cameras(ctx: Planning) -> None:
+    st = ctx.state
+    point_keys = {p.id: (p.village_code, p.name) for p in st.points.values()}
+    device_host = {d.id: d.host for d in st.devices.values()}
+    matched = _match(ctx)
+    if matched is None:
+        return
+    claimed = {old.id for _, _, old in matched if old is not None}
+    # Final uniqueness: a camera keeps its address/GB ID unless a row changes it.
+    final_addr = {c.address: c.id for c in st.cameras.values() if c.id not in claimed}
+    final_gb = {c.gb_id: c.id for c in st.cameras.values() if c.gb_id and c.id not in claimed}
+    # Which record fields the file sets for every camera: the columns it has.
+    given = tuple(f.key in ctx.columns for f in CAMERA_RECORD)
+    from_url = tuple(f.from_url for f in CAMERA_RECORD)
+    for row, cam, old in matched:
+        values = _values(ctx, row, cam, old, device_host, given, from_url)
+        addr = values.record.address
+        other = final_addr.get(addr)
+        if other is not None:
+            ctx.error(row.row, "host", "db_address_conflict", value=format_address(addr), camera_id=other)
+            continue
+        gb_id = values.record.gb_id
+        if gb_id and gb_id in final_gb:
+            ctx.error(row.row, "gb_id", "db_gb_conflict", value=gb_id, camera_id=final_gb[gb_id])
+            continue
+        if old is None:
+            ctx.plan.camera_new.append(CameraNew(values, row.row))
+            continue
+        changed = _diff(old, values, point_keys, device_host)
+        if changed:
+            ctx.plan.camera_changed.append(CameraChange(old.id, values, changed, row.row))
+        else:
+            ctx.plan.camera_unchanged += 1
+    if ctx.retire_missing:
+        for c in st.cameras.values():
+            if c.id in claimed or c.lifecycle is Lifecycle.RETIRED:
+                continue
+            village = point_keys.get(c.point_id, ("", ""))[0]
+            if st.county_of(village) in ctx.plan.counties:
+                ctx.plan.camera_retired.append(Retire(c.id, c.name, format_address(c.address)))
+
+
+def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | None:
+    """Each row's camera with the stored camera it updates; None when passwords need a key we lack."""
+    st = ctx.state
+    by_gb = {c.gb_id: c for c in st.cameras.values() if c.gb_id}
+    by_addr = {c.address: c for c in st.cameras.values()}
+    file_gb: dict[str, int] = {}
+    file_addr: dict[tuple[str, int, str], int] = {}
+    claimed: dict[int, int] = {}
+    matched: list[tuple[RowIn, CameraIn, CameraRow | None]] = []
+    needs_key = False
+    for row in ctx.rows:
+        cam = row.camera
+        if cam is None or (row.row, RegionLevel.VILLAGE) not in ctx.resolved:
+            continue
+        bad = False
+        gb_id, address = cam.record.gb_id, cam.record.address
+        if gb_id is not None:
+            if gb_id in file_gb:
+                ctx.error(row.row, "gb_id", "duplicate_gb_id", value=gb_id, other_row=file_gb[gb_id])
+                bad = True
+            else:
+                file_gb[gb_id] = row.row
+            county = county_prefix(ctx.resolved[(row.row, RegionLevel.COUNTY)])
+            for code, params in gb_warnings(parse_gb_id(gb_id), county):
+                ctx.warn(row.row, "gb_id", code, **params)
+        if address in file_addr:
+            ctx.error(row.row, "host", "duplicate_address", value=format_address(address), other_row=file_addr[address])
+            bad = True
+        else:
+            file_addr[address] = row.row
+        if bad:
+            continue
+        old = by_gb.get(gb_id) if gb_id else None
+        if old is None:
+            old = by_addr.get(address)
+        if old is not None:
+            if old.id in claimed:
+                ctx.error(row.row, "gb_id" if gb_id else "host", "db_address_conflict", value=format_address(address), camera_id=old.id)
+                continue
+            claimed[old.id] = row.row
+        if cam.password is not None and not cam.password.startswith(ENV_PREFIX):
+            needs_key = True
+        matched.append((row, cam, old))
+    if needs_key and not ctx.box.can_encrypt:
+        ctx.error(None, "password", "no_secret_key")
+        return None
+    return matched
+
+
+def _values(ctx: Planning, row: RowIn, cam: CameraIn, old: CameraRow | None, device_host: dict[int, str],
+            given: tuple[bool, ...], from_url: tuple[bool, ...]) -> CameraValues:
+    """The camera after the import: a field the file has a column for (or the RTSP URL gave)
+    is taken from the row, any other keeps its stored value (a new camera takes the row's)."""
+    if old is None:
+        record = cam.record
+    else:
+        record = CameraRecord(tuple(
+            new if (g or (u and new is not None)) else kept
+            for new, kept, g, u in zip(cam.record.values, old.record.values, given, from_url, strict=True)
+        ))
+    if "password" in ctx.columns or cam.password is not None:
+        if old is not None and ctx.box.same(old.credential_ref, cam.password):
+            ref = old.credential_ref
+        else:
+            ref = ctx.box.store(cam.password) if cam.password is not None else None
+        if cam.password is not None and cam.password.startswith(ENV_PREFIX):
+            name = cam.password[len(ENV_PREFIX):]
+            if name not in os.environ:
+                ctx.warn(row.row, "password", "password_env_missing", name=name)
+    else:
+        ref = old.credential_ref if old is not None else None
+    if "parent" in ctx.columns or cam.parent is not None:
+        parent = cam.parent.host if cam.parent else None
+    else:
+        parent = device_host.get(old.parent_device_id) if old and old.parent_device_id else None
+    village = ctx.resolved[(row.row, RegionLevel.VILLAGE)]
+    return CameraValues((village, row.point.name), parent, record, ref)
+
+
+def _diff(old: CameraRow, new: CameraValues, point_keys: dict[int, tuple[str, str]],
+          device_host: dict[int, str]) -> tuple[str, ...]:
+    out = old.record.changed(new.record)
+    if old.credential_ref != new.credential_ref:
+        out += ("password",)
+    if point_keys.get(old.point_id) != new.point_key:
+        out += ("point",)
+    old_parent = device_host.get(old.parent_device_id) if old.parent_device_id else None
+    if old_parent != new.parent_host:
+        out += ("parent",)
+    return out

@@ -1,0 +1,39 @@
+"""What every planning step shares: the inputs, the plan being built, and the resolved regions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from inventory.changes import Plan
+from inventory.messages import Issue, Severity
+from inventory.models import RegionLevel
+from inventory.rows import RowIn
+from inventory.secrets import SecretBox
+from inventory.state import InventoryState
+
+
+@dataclass(slots=True)
+class Planning:
+    """Inputs of one plan. ``columns`` maps the column keys the file has to its headers."""
+
+    rows: list[RowIn]
+    columns: dict[str, str]
+    state: InventoryState
+    box: SecretBox
+    retire_missing: bool
+    plan: Plan
+    # The resolved region code of each row and level (absent where resolving failed).
+    resolved: dict[tuple[int, RegionLevel], str] = field(default_factory=dict)
+
+    def issue(self, severity: Severity, row: int | None, key: str | None, msg: str, /, **params: object) -> None:
+        col = self.columns.get(key, key) if key else None
+        self.plan.issues.append(Issue(severity, msg, row, col, params))
+
+    def error(self, row: int | None, key: str | None, msg: str, /, **params: object) -> None:
+        self.issue(Severity.ERROR, row, key, msg, **params)
+
+    def warn(self, row: int | None, key: str | None, msg: str, /, **params: object) -> None:
+        self.issue(Severity.WARNING, row, key, msg, **params)
+
+    def village(self, row: RowIn) -> str | None:
+        return self.resolved.get((row.row, RegionLevel.VILLAGE))

@@ -1,0 +1,84 @@
+"""A camera's record and a point's values.
+
+A camera's record: the values of the table's camera fields (:data:`CAMERA_RECORD`), in order.
+
+A row parsed from a file, the stored-state snapshot and the plan all carry one; comparing two
+records is one tuple comparison, and the fields that differ are named by the table. The
+attributes the import logic itself reads (address, GB ID, lifecycle, ...) have typed accessors;
+any other field is carried without code of its own.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import cast
+
+from inventory.fields import CAMERA_RECORD
+from inventory.models import Lifecycle
+
+
+@dataclass(frozen=True, slots=True)
+class PointValues:
+    """A point's attributes the file sets (the table's point fields, :data:`inventory.fields.POINT_COLUMN`)."""
+
+    kind: str | None
+    lon: float | None
+    lat: float | None
+    planned: bool
+
+
+ATTRS: tuple[str, ...] = tuple(cast(str, f.stored) for f in CAMERA_RECORD)
+INDEX: dict[str, int] = {a: i for i, a in enumerate(ATTRS)}
+_NAME, _GB_ID, _HOST = INDEX["name"], INDEX["gb_id"], INDEX["host"]
+_PORT, _PATH, _USER, _LIFECYCLE = INDEX["rtsp_port"], INDEX["rtsp_path"], INDEX["username"], INDEX["lifecycle"]
+
+
+@dataclass(frozen=True, slots=True)
+class CameraRecord:
+    values: tuple[object, ...]
+
+    def __getitem__(self, attr: str) -> object:
+        return self.values[INDEX[attr]]
+
+    @property
+    def name(self) -> str:
+        return cast(str, self.values[_NAME])
+
+    @property
+    def gb_id(self) -> str | None:
+        return cast("str | None", self.values[_GB_ID])
+
+    @property
+    def host(self) -> str:
+        return cast(str, self.values[_HOST])
+
+    @property
+    def rtsp_port(self) -> int:
+        return cast(int, self.values[_PORT])
+
+    @property
+    def rtsp_path(self) -> str:
+        return cast(str, self.values[_PATH])
+
+    @property
+    def username(self) -> str | None:
+        return cast("str | None", self.values[_USER])
+
+    @property
+    def lifecycle(self) -> Lifecycle:
+        return cast(Lifecycle, self.values[_LIFECYCLE])
+
+    @property
+    def address(self) -> tuple[str, int, str]:
+        v = self.values
+        return (cast(str, v[_HOST]), cast(int, v[_PORT]), cast(str, v[_PATH]))
+
+    def changed(self, other: CameraRecord) -> tuple[str, ...]:
+        """The attributes whose values differ from *other*'s, in table order."""
+        if self.values == other.values:
+            return ()
+        return tuple(a for a, x, y in zip(ATTRS, self.values, other.values, strict=True) if x != y)
+
+    def columns(self) -> dict[str, object]:
+        """Model attribute -> value, for an INSERT or UPDATE of the camera."""
+        return dict(zip(ATTRS, self.values, strict=True))
