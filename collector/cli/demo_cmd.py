@@ -8,7 +8,7 @@ import click
 
 from collector.cli.context import CliContext
 from collector.cli.run_cmd import setup_logging
-from collector.cli.runtime import run_async
+from collector.cli.runtime import fail, run_async
 
 
 def register(group: click.Group) -> None:
@@ -19,10 +19,15 @@ def register(group: click.Group) -> None:
     @click.option("--interval", type=float, default=15.0, show_default=True, help="fast-tier interval (seconds)")
     @click.option("--video/--no-video", default=False, show_default=True, help="also run the video tier")
     @click.option("--duration", type=float, default=None, help="stop after this many seconds (default: run until Ctrl-C)")
+    @click.option("--port", type=click.IntRange(1, 65535), default=None,
+                  help="HTTP port (default: the configured http.port, or a free one when that is taken)")
     @click.pass_obj
-    def demo_cmd(ctx: CliContext, cameras: int, workdir: str, interval: float, video: bool, duration: float | None) -> None:
-        """Start a simulated county (fleet simulator on 127.20.x.x), import it, monitor it, show a live summary."""
+    def demo_cmd(ctx: CliContext, cameras: int, workdir: str, interval: float, video: bool, duration: float | None,
+                 port: int | None) -> None:
+        """Start a simulated county (fleet simulator on a free loopback range), import it, monitor it, show a live summary."""
+        # Imported here: the demo pulls in the simulator and the whole runtime, which the other commands do not need.
         from collector.cli.demo_county import run_demo
+        from collector.cli.demo_place import DemoError
 
         s = ctx.settings
         setup_logging("WARNING")
@@ -30,4 +35,9 @@ def register(group: click.Group) -> None:
             "interval_s": interval, "offline_interval_s": min(5.0, interval), "confirm_delays_s": [2.0, 4.0],
             "video": video, "reload_interval_s": 10.0}),
             "probe": s.probe.model_copy(update={"reach_timeout_s": 2.0, "rtsp_timeout_s": 3.0, "onvif_timeout_s": 3.0})})
-        run_async(run_demo(s, Path(workdir), cameras, duration))
+        if port is not None:
+            s = s.model_copy(update={"http": s.http.model_copy(update={"port": port})})
+        try:
+            run_async(run_demo(s, Path(workdir), cameras, duration, lang=ctx.lang, port_fixed=port is not None))
+        except DemoError as exc:
+            fail(str(exc))

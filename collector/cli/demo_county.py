@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import csv
+import dataclasses
 import random
 import signal
 import socket
@@ -20,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from collector.cli.demo_place import DemoError, http_port, lock_workdir, port_in_use, release, router_range, say
 from collector.runtime.aio import wait_event
 from collector.runtime.app import App
 from collector.runtime.camera_state import State
@@ -28,8 +30,10 @@ from collector.web.server import build_application
 from inventory.db import create_engine, upgrade
 from inventory.importer import import_file
 from inventory.secrets import SecretBox, generate_key
-from inventory.synthetic import SyntheticSpec, rows, sim_address
+from inventory.synthetic import SyntheticSpec, rows
 from probes.base import Cause
+from probes.sim import Behaviour, Fleet, FleetError, Power
+from probes.sim.loopback import LoopbackRange
 
 CAUSE_ZH = {
     Cause.UNREACHABLE: "网络不通", Cause.REFUSED: "端口不通", Cause.TIMEOUT: "无响应", Cause.AUTH_FAILED: "密码错误",
@@ -137,16 +141,48 @@ def render(app: App, plan: DemoPlan, started: float, url: str, tz: str = "Asia/S
     return "\n".join(lines)
 
 
-async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: float | None, out=sys.stdout) -> None:  # type: ignore[no-untyped-def]
-    from probes.sim import Behaviour, Fleet, Power
+async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: float | None, out=sys.stdout,  # type: ignore[no-untyped-def]
+                   *, lang: str = "zh", port_fixed: bool = False) -> None:
+    """Run the demo in ``workdir`` (locked against a second demo there) on a free HTTP port (the
+    configured one when free; ``port_fixed``: that one or a :class:`DemoError`), with the cameras
+    and routers in loopback ranges of their own, so that demos and test runs never collide."""
+    dir_lock: int | None = lock_workdir(workdir, lang)
+    routers: LoopbackRange | None = None
+    fleet: Fleet | None = None
+    try:
+        port, notice = http_port(settings.http.host, settings.http.port, fixed=port_fixed, lang=lang)
+        if notice:
+            print(notice, file=out, flush=True)
+        settings = settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+        routers = router_range(settings.collector.upstream_port, lang)
+        spec = SyntheticSpec(cameras=cameras, villages_per_township=10, points_per_village=6, unbuilt_every=7,
+                             router_base=routers.base_address)
+        # The simulated cameras share this machine's cores with the collector: at a lower priority,
+        # so that a large demo (--cameras 100000) measures the collector, not the simulator.
+        fleet = Fleet(cameras, rtsp_port=spec.rtsp_port, onvif_port=spec.onvif_port, password=spec.password, nice=10)
+        try:
+            await fleet.astart()
+        except FleetError as exc:
+            raise DemoError(say(lang, "fleet", error=exc)) from None
+        print(say(lang, "fleet_at", n=cameras, first=fleet.first_address, last=fleet.last_address,
+                  rtsp=fleet.rtsp_port, onvif=fleet.onvif_port), file=out, flush=True)
+        spec = dataclasses.replace(spec, camera_base=fleet.base_address)
+        await _run_county(settings, workdir, spec, fleet, duration, out, lang)
+    finally:
+        if fleet is not None:
+            await fleet.astop()
+        if routers is not None:
+            routers.release()
+        release(dir_lock)
 
-    workdir.mkdir(parents=True, exist_ok=True)
+
+async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fleet: Fleet, duration: float | None,  # type: ignore[no-untyped-def]
+                      out, lang: str) -> None:
     db = workdir / "camwatch-demo.db"
     for p in workdir.glob("camwatch-demo.db*"):
         p.unlink()
     url = f"sqlite:///{db}"
     key = generate_key()
-    spec = SyntheticSpec(cameras=cameras, villages_per_township=10, points_per_village=6, unbuilt_every=7)
     cam_rows = write_inventory(workdir / "demo_inventory.csv", spec, wrong_password=0)
     now = time.time()
     plan = plan_trouble(cam_rows, now)
@@ -159,11 +195,6 @@ async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: fl
     if not outcome.plan.ok:
         raise RuntimeError("demo inventory did not import: " + "; ".join(i.render("en") for i in outcome.plan.errors[:5]))
     print(f"导入 {len(outcome.plan.camera_new)} 台摄像机、{len(outcome.plan.point_new)} 个点位 → {db}", file=out, flush=True)
-    # The simulated cameras share this machine's cores with the collector: at a lower priority,
-    # so that a large demo (--cameras 100000) measures the collector, not the simulator.
-    fleet = Fleet(cameras, base_address=sim_address(0), rtsp_port=spec.rtsp_port, onvif_port=spec.onvif_port,
-                  password=spec.password, nice=10)
-    await fleet.astart()
     hole: Blackhole | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -178,7 +209,12 @@ async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: fl
         for i, lo, hi in plan.outages:
             await fleet.aset_behaviour(i, Behaviour(down_intervals=((lo, hi),)))
         village_idx = [i for i, r in enumerate(cam_rows) if r[13] in plan.uplink_village_hosts]
-        await app.start()
+        try:
+            await app.start()
+        except OSError as exc:  # the port was free a moment ago: taken in between
+            if not port_in_use(exc):
+                raise
+            raise DemoError(say(lang, "port_busy", host=settings.http.host, port=settings.http.port)) from None
         http = f"http://{settings.http.host}:{settings.http.port}"
         print(f"camwatch 已启动：{http}/metrics  {http}/healthz  {http}/api/v1/cameras", file=out, flush=True)
         started = time.time()
@@ -205,6 +241,5 @@ async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: fl
         await app.stop()
         if hole is not None:
             hole.close()
-        await fleet.astop()
         await engine.dispose()
         print("演示已停止。", file=out, flush=True)
