@@ -1,4 +1,5 @@
-"""Shared fixtures: real databases (SQLite files and PostgreSQL schemas) on this machine."""
+"""Shared fixtures: real databases (SQLite files and PostgreSQL schemas) on this machine, and
+free loopback ranges and ports (tests/net.py) so concurrent test runs do not collide."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ import uuid
 from collections.abc import Iterator
 
 import pytest
+
+from probes.sim.loopback import LoopbackRange
+from tests.net import free_port, loopback_range
 
 PG_BASE = os.environ.get("CAMWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
@@ -69,3 +73,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]
         yield _pg_schema_url(schema)
     finally:
         _pg_exec(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+@pytest.fixture
+def loopback() -> Iterator[LoopbackRange]:
+    """Two free /16 blocks of 127.0.0.0/8 held for the test: cameras, then their routers."""
+    with loopback_range(2) as rng:
+        yield rng
+
+
+@pytest.fixture
+def http_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
+    return free_port()

@@ -18,8 +18,8 @@ from inventory.models import Lifecycle
 from probes.base import Cause, ProbeTarget, Stage
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.sim import Behaviour, Fleet, Power
+from probes.sim.loopback import LoopbackRange
 
-BASE = "127.70.0.1"
 LABELS = RegionLabels("130123101201", "东关村", "130123101000", "城关镇", "130123000000", "示范县")
 FAST = SchedulerConfig(interval_s=2.0, offline_interval_s=0.5, confirm_delays_s=(0.3, 0.3), video=False)
 
@@ -34,7 +34,7 @@ def cameras(fleet: Fleet, parent: int | None = None) -> list[MonitoredCamera]:
 
 @pytest.fixture(scope="module")
 def fleet():  # type: ignore[no-untyped-def]
-    with Fleet(6, base_address=BASE, workers=1) as f:
+    with Fleet(6, workers=1) as f:
         yield f
 
 
@@ -79,8 +79,8 @@ def test_outage_detected_confirmed_and_recovered(fleet: Fleet) -> None:
     asyncio.run(go())
 
 
-def test_upstream_down_when_parent_unreachable() -> None:
-    holes = [Blackhole(f"127.70.1.{i}", 8554) for i in (1, 2, 3)]
+def test_upstream_down_when_parent_unreachable(loopback: LoopbackRange) -> None:
+    holes = [Blackhole(f"127.{loopback.first_block}.1.{i}", 8554) for i in (1, 2, 3)]
 
     async def go() -> None:
         cams = [

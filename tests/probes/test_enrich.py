@@ -15,7 +15,6 @@ from probes.base import Cause, ProbeTarget
 from probes.enrich import DeviceInfo, EnrichError, EnrichOptions, Profile, enrich, map_error, warm_up
 from probes.sim import Behaviour, Fleet, Power, Reply, SimCamera, identity_for
 
-BASE = "127.91.0.1"
 CASES: dict[str, Behaviour] = {
     "up": Behaviour(),
     "skew": Behaviour(clock_skew_s=3600.0),
@@ -29,7 +28,7 @@ INDEX = {name: i for i, name in enumerate(CASES)}
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
-    with Fleet(len(CASES), base_address=BASE, workers=1) as f:
+    with Fleet(len(CASES), workers=1) as f:
         for name, behaviour in CASES.items():
             f.set_behaviour(INDEX[name], behaviour)
         yield f

@@ -14,8 +14,6 @@ from probes.ladder import LadderOptions, run_ladder
 from probes.rtsp import RtspOptions
 from probes.sim import Auth, Behaviour, Fleet, Power, Reply
 
-BASE = "127.66.0.1"
-
 # index -> (behaviour, expected state, expected cause)
 CASES: list[tuple[Behaviour, str, Cause | None]] = [
     (Behaviour(), "online", None),  # digest qop=auth
@@ -37,7 +35,7 @@ LOCKOUT = len(CASES)  # a camera that locks the account after 2 bad logins
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
-    with Fleet(len(CASES) + 1, base_address=BASE, workers=2) as f:
+    with Fleet(len(CASES) + 1, workers=2) as f:
         for i, (b, _, _) in enumerate(CASES):
             f.set_behaviour(i, b)
         f.set_behaviour(LOCKOUT, Behaviour(lockout_after=2, lockout_s=60))

@@ -1,4 +1,5 @@
-"""The fleet as a whole: workers, start/stop, the control API, the CLI, and ffprobe."""
+"""The fleet as a whole: workers, start/stop, free loopback ranges, the control API, the CLI,
+and ffprobe."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -25,8 +27,8 @@ from probes.sim import (
     Power,
     address_for,
 )
+from probes.sim.loopback import LoopbackRange, claim
 
-BASE = "127.63.0.1"
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -80,13 +82,14 @@ def test_worker_limits_are_enforced() -> None:
 
 
 def test_cameras_spread_over_workers_and_stop_cleanly() -> None:
-    fleet = Fleet(600, base_address=BASE, workers=2)
+    fleet = Fleet(600, workers=2)
     fleet.start()
     try:
         pids = fleet.worker_pids
         assert len(set(pids)) == 2 and os.getpid() not in pids
         cams = fleet.cameras()
-        assert len(cams) == 600 and cams[-1].host == address_for(599, BASE) == "127.63.2.92"
+        block = fleet.base_address.split(".")[1]
+        assert len(cams) == 600 and cams[-1].host == address_for(599, fleet.base_address) == f"127.{block}.2.92"
         for cam in (cams[0], cams[299], cams[300], cams[-1]):
             assert not _refused(cam.host, cam.rtsp_port)
             assert not _refused(cam.host, cam.onvif_port)
@@ -104,7 +107,7 @@ def test_cameras_spread_over_workers_and_stop_cleanly() -> None:
 def test_workers_run_at_the_asked_nice_value() -> None:
     with pytest.raises(ValueError, match="nice"):
         Fleet(3, nice=20)
-    fleet = Fleet(4, base_address=BASE, workers=2, nice=7)
+    fleet = Fleet(4, workers=2, nice=7)
     fleet.start()
     try:
         mine = os.getpriority(os.PRIO_PROCESS, 0)
@@ -114,23 +117,71 @@ def test_workers_run_at_the_asked_nice_value() -> None:
         fleet.stop()
 
 
-def test_a_taken_port_is_a_clear_error() -> None:
-    host = address_for(1, BASE)
+def test_a_taken_port_is_a_clear_error(loopback: LoopbackRange) -> None:
+    base = loopback.base_address
+    host = address_for(1, base)
     with socket.socket() as blocker:
         blocker.bind((host, 8554))
         blocker.listen(1)
-        fleet = Fleet(3, base_address=BASE, workers=2)
-        with pytest.raises(FleetError, match=rf"{host}:8554 is already in use"):
+        fleet = Fleet(3, base_address=base, workers=2)
+        with pytest.raises(FleetError, match=rf"{host}:8554 is already in use") as caught:
             fleet.start()
-        assert not fleet.running
+        assert caught.value.address_in_use and not fleet.running
     # Nothing was left listening by the failed start.
-    assert _refused(address_for(0, BASE), 8554)
+    assert _refused(address_for(0, base), 8554)
+
+
+def test_a_fleet_without_an_address_steps_over_taken_ranges() -> None:
+    held = claim(1, ports=(8554, 8000))  # a range another fleet holds (its lock file)
+    try:
+        # The next free range, released again (the fleet tries it first), with something that is
+        # no fleet listening at its camera 1 (the range check probes cameras 0 and n-1 only).
+        with socket.socket() as blocker:
+            free = claim(1, ports=(8554, 8000))
+            free.release()
+            blocker.bind((address_for(1, free.base_address), 8554))
+            blocker.listen(1)
+            with Fleet(3, workers=1) as fleet:
+                assert fleet.base_address not in (held.base_address, free.base_address)
+                assert not _refused(fleet.camera(1).host, 8554)
+    finally:
+        held.release()
+
+
+def test_two_fleets_start_at_once_and_both_serve() -> None:
+    fleets = [Fleet(300, workers=1), Fleet(300, workers=1)]
+    errors: list[BaseException] = []
+
+    def start(fleet: Fleet) -> None:
+        try:
+            fleet.start()
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=start, args=(f,)) for f in fleets]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        assert fleets[0].base_address != fleets[1].base_address
+        for fleet in fleets:
+            for index in (0, 299):
+                cam = fleet.camera(index)
+                with socket.create_connection((cam.host, cam.rtsp_port), timeout=2) as s:
+                    s.sendall(f"OPTIONS rtsp://{cam.host}/ RTSP/1.0\r\nCSeq: 1\r\n\r\n".encode())
+                    assert s.recv(100).startswith(b"RTSP/1.0 200 OK")
+                assert not _refused(cam.host, cam.onvif_port)
+    finally:
+        for fleet in fleets:
+            fleet.stop()
 
 
 def test_ffprobe_accepts_describe_and_decodes_h264() -> None:
     ffprobe = shutil.which("ffprobe")
     assert ffprobe, "ffprobe is required (Debian package ffmpeg)"
-    with Fleet(2, base_address=BASE, workers=1) as fleet:
+    with Fleet(2, workers=1) as fleet:
         cam = fleet.camera(1)
         result = subprocess.run(
             [ffprobe, "-rtsp_transport", "tcp", "-timeout", "5000000", "-v", "error",
@@ -145,26 +196,27 @@ def test_ffprobe_accepts_describe_and_decodes_h264() -> None:
 
 
 async def test_control_api_round_trip() -> None:
-    async with Fleet(3, base_address=BASE, workers=2) as fleet:
+    async with Fleet(3, workers=2) as fleet:
+        base = fleet.base_address
         control = await fleet.serve_control("127.0.0.1", 0)
         try:
             async with aiohttp.ClientSession(base_url=control.url) as http:
                 async with http.get("/fleet") as resp:
                     info = await resp.json()
-                assert info["cameras"] == 3 and info["last_address"] == address_for(2, BASE)
+                assert info["cameras"] == 3 and info["last_address"] == address_for(2, base)
                 async with http.get("/cameras/2") as resp:
                     cam = await resp.json()
-                assert cam["host"] == address_for(2, BASE) and cam["behaviour"]["power"] == "up"
+                assert cam["host"] == address_for(2, base) and cam["behaviour"]["power"] == "up"
                 assert "password" not in json.dumps(cam) and "admin123" not in json.dumps(cam)
                 async with http.put("/cameras/2/behaviour", json={"power": "down"}) as resp:
                     assert resp.status == 200 and (await resp.json())["power"] == "down"
-                assert _refused(address_for(2, BASE), 8554)
+                assert _refused(address_for(2, base), 8554)
                 assert await fleet.abehaviour(2) == Behaviour(power=Power.DOWN)
                 async with http.patch("/cameras/2/behaviour", json={"delay_s": 0.2}) as resp:
                     assert (await resp.json())["power"] == "down"
                 async with http.put("/cameras/2/behaviour", json={}) as resp:
                     assert (await resp.json()) == Behaviour().to_json()
-                assert not _refused(address_for(2, BASE), 8554)
+                assert not _refused(address_for(2, base), 8554)
                 async with http.put("/cameras/2/behaviour", json={"power": 3}) as resp:
                     assert resp.status == 400
                 async with http.get("/cameras/9/behaviour") as resp:
@@ -175,10 +227,11 @@ async def test_control_api_round_trip() -> None:
             await control.close()
 
 
-async def test_command_line_runs_and_stops_on_sigterm() -> None:
+async def test_command_line_runs_and_stops_on_sigterm(loopback: LoopbackRange) -> None:
+    block = loopback.first_block
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "probes.sim", "--cameras", "3", "--workers", "2",
-        "--base-address", "127.63.1.1", "--control-port", "0", cwd=str(REPO),
+        "--base-address", f"127.{block}.1.1", "--control-port", "0", cwd=str(REPO),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     assert proc.stdout is not None
     try:
@@ -187,13 +240,13 @@ async def test_command_line_runs_and_stops_on_sigterm() -> None:
             line = await asyncio.wait_for(proc.stdout.readline(), 30)
             assert line, (await proc.stderr.read()).decode() if proc.stderr else ""
             lines.append(line.decode().strip())
-        assert lines[0].startswith("3 cameras at 127.63.1.1 .. 127.63.1.3")
+        assert lines[0].startswith(f"3 cameras at 127.{block}.1.1 .. 127.{block}.1.3")
         assert not any("admin123" in line for line in lines)
         control = next(line for line in lines if line.startswith("control API: "))
         async with (aiohttp.ClientSession() as http,
                     http.get(control.split(": ", 1)[1] + "/cameras/1") as resp):
-            assert (await resp.json())["host"] == "127.63.1.2"
-        assert not _refused("127.63.1.3", 8554)
+            assert (await resp.json())["host"] == f"127.{block}.1.2"
+        assert not _refused(f"127.{block}.1.3", 8554)
         proc.send_signal(signal.SIGTERM)
         assert await asyncio.wait_for(proc.wait(), 20) == 0
     finally:
@@ -203,15 +256,26 @@ async def test_command_line_runs_and_stops_on_sigterm() -> None:
     rest = (await proc.stdout.read()).decode()
     assert "stopped" in rest
     started = time.monotonic()
-    while not _refused("127.63.1.3", 8554) and time.monotonic() - started < 5:
+    while not _refused(f"127.{block}.1.3", 8554) and time.monotonic() - started < 5:
         await asyncio.sleep(0.05)
-    assert _refused("127.63.1.3", 8554)
+    assert _refused(f"127.{block}.1.3", 8554)
+
+
+def test_command_line_names_the_option_when_its_address_is_taken(loopback: LoopbackRange) -> None:
+    with socket.socket() as blocker:
+        blocker.bind((loopback.base_address, 8554))
+        blocker.listen(1)
+        r = subprocess.run([sys.executable, "-m", "probes.sim", "--cameras", "2", "--workers", "1",
+                            "--base-address", loopback.base_address], cwd=str(REPO),
+                           capture_output=True, text=True, timeout=60, check=False)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.count("\n") == 1 and "is already in use" in r.stderr and "--base-address" in r.stderr
 
 
 def test_opencv_decodes_a_frame() -> None:
     import cv2
 
-    with Fleet(1, base_address=BASE, workers=1) as fleet:
+    with Fleet(1, workers=1) as fleet:
         cam = fleet.camera(0)
         cap = cv2.VideoCapture(cam.rtsp_url(with_credentials=True), cv2.CAP_FFMPEG,
                                [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 5000,
@@ -225,8 +289,7 @@ def test_opencv_decodes_a_frame() -> None:
 
 
 def test_default_behaviour_stats_and_reset() -> None:
-    with Fleet(4, base_address=BASE, workers=2,
-               default=Behaviour(power=Power.DOWN)) as fleet:
+    with Fleet(4, workers=2, default=Behaviour(power=Power.DOWN)) as fleet:
         assert all(_refused(c.host, c.rtsp_port) for c in fleet.cameras())
         fleet.set_behaviour(range(4), Behaviour())
         for index in (0, 3):

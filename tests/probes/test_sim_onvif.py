@@ -23,14 +23,13 @@ from tests.probes.test_sim_support import (
     xml_text,
 )
 
-BASE = "127.62.0.1"
 TIME = "<tds:GetSystemDateAndTime/>"
 INFO = "<tds:GetDeviceInformation/>"
 
 
 @pytest.fixture
 def sim_fleet() -> Iterator[Fleet]:
-    with Fleet(4, base_address=BASE, workers=2) as fleet:
+    with Fleet(4, workers=2) as fleet:
         yield fleet
 
 

@@ -17,12 +17,10 @@ from tests.probes.test_sim_support import (
     parse_challenge,
 )
 
-BASE = "127.61.0.1"
-
 
 @pytest.fixture
 def sim_fleet() -> Iterator[Fleet]:
-    with Fleet(6, base_address=BASE, workers=2) as fleet:
+    with Fleet(6, workers=2) as fleet:
         yield fleet
 
 

@@ -16,7 +16,6 @@ from probes.ladder import LadderOptions, run_ladder
 from probes.onvif import OnvifOptions
 from probes.sim import Fleet
 
-BASE = "127.66.0.1"
 TIME_WAIT = "06"
 
 
@@ -36,7 +35,7 @@ def time_waits(host: str) -> int:
 
 @pytest.fixture(scope="module")
 def fleet():  # type: ignore[no-untyped-def]
-    with Fleet(2, base_address=BASE, workers=1) as f:
+    with Fleet(2, workers=1) as f:
         yield f
 
 
