@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import dataclass, replace
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from inventory.db import create_engine
 from inventory.models import Camera, Device, Lifecycle, Point, Region
-from inventory.secrets import SecretBox, SecretError, load_key
+from inventory.secrets import SecretBox, SecretError
 from probes.base import ProbeTarget
 
 
@@ -40,17 +37,6 @@ async def load_probe_target(engine: AsyncEngine, box: SecretBox, camera_id: int)
     if cam is None:
         raise CameraNotFound(camera_id)
     return target_of(cam, box)
-
-
-async def probe_target(ctx_obj: Any, camera_id: int) -> ProbeTarget:
-    """The target of camera *camera_id*, from a CLI context (anything with ``.settings``)."""
-    settings = ctx_obj.settings
-    box = SecretBox(load_key(os.environ, settings.secrets.key_file))
-    engine = create_engine(settings.database.url)
-    try:
-        return await load_probe_target(engine, box, camera_id)
-    finally:
-        await engine.dispose()
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,7 +11,7 @@ from collector.cli.context import CliContext
 from collector.cli.runtime import check_database, engine, fail, progress_factory, run_async, secret_box
 from inventory.apply import ApplyError
 from inventory.export import ExportError, export_file
-from inventory.importer import import_file, validate_file
+from inventory.importer import ImportOutcome, import_file, validate_file
 from inventory.messages import Severity
 from inventory.plan import Plan
 from inventory.secrets import SecretError
@@ -42,7 +42,10 @@ def _lines(title: str, items: list[str], verbose: bool, lang: str) -> None:
 
 def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
     en = lang == "en"
-    row = (lambda n: f"row {n}") if en else (lambda n: f"第 {n} 行")
+
+    def row(n: int) -> str:
+        return f"row {n}" if en else f"第 {n} 行"
+
     _lines(_t(lang, "新增区划", "regions to add" if dry_run else "regions added"),
            [f"{r.code} {r.name} ({r.level.value})" for r in plan.region_new], verbose, lang)
     _lines(_t(lang, "变更区划", "regions changed"), [f"{r.code} {r.name}: {', '.join(r.fields)}" for r in plan.region_changed], verbose, lang)
@@ -121,7 +124,7 @@ def register(group: click.Group) -> None:
         box = secret_box(s)
         retire = s.inventory.retire_missing and not no_retire
 
-        async def go():  # type: ignore[no-untyped-def]
+        async def go() -> ImportOutcome:
             try:
                 return await import_file(eng, file, box, dry_run=dry_run, retire_missing=retire,
                                          progress=progress_factory(s.inventory.progress and not as_json, lang))

@@ -240,7 +240,8 @@ def probe_command(
     lookup: Callable[[CliContext, int], Any] | None = None
     if arg.isdigit():
         try:
-            from inventory.lookup import probe_target as lookup
+            # Here, not at the top: a probe by URL does not load the database layer.
+            from collector.cli.targets import probe_target as lookup
         except ImportError:
             click.echo(_word(LABELS, "no_inventory", lang), err=True)
             raise SystemExit(2) from None

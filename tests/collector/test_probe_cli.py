@@ -144,9 +144,9 @@ def test_camera_id_through_inventory_lookup(monkeypatch: pytest.MonkeyPatch, dig
             raise LookupError(camera_id)
         return ProbeTarget(digest_server.host, digest_server.port, "/live", None, "admin", PW, camera_id=7)
 
-    fake = types.ModuleType("inventory.lookup")
+    fake = types.ModuleType("collector.cli.targets")
     fake.probe_target = probe_target  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "inventory.lookup", fake)
+    monkeypatch.setitem(sys.modules, "collector.cli.targets", fake)
     code, out, err = invoke("7", "--json")
     assert code == 0 and json.loads(out)["state"] == "online"
     assert_no_password(out, err)
