@@ -28,7 +28,7 @@ from collector.accounting.coverage import (
 )
 from collector.accounting.exclusions import ExclusionIndex, Exclusions, index_exclusions
 from collector.accounting.intervals import clip, duration, from_us, subtract, to_us, total_us, union
-from collector.accounting.levels import Level, cameras_by
+from collector.accounting.levels import Level, cameras_by, group_by
 from collector.accounting.model import (
     CameraRef,
     CameraTime,
@@ -98,6 +98,7 @@ __all__ = [
     "duration",
     "exact_ratio",
     "from_us",
+    "group_by",
     "group_spans",
     "index_exclusions",
     "percent",

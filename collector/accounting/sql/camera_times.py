@@ -31,7 +31,7 @@ from collector.accounting import (
     CameraRef,
     CameraTimes,
     ExclusionIndex,
-    ExclusionSpan,
+    Exclusions,
     Period,
     StateSpan,
     camera_times,
@@ -47,42 +47,14 @@ from collector.accounting.sql.rollup_sums import (
     missing_sql,
     per_camera_sql,
 )
-from collector.accounting.sql.span_sums import PG_SETTINGS, bound, sums_ctes
-from inventory.models import Lifecycle, UTCDateTime
+from collector.accounting.sql.span_sums import RELEVANT, bound, stored_time, tune_for_sums, window_sums_ctes
+from inventory.models import Lifecycle
 
 CHUNK = 900  # camera ids per query when loading the spans of excluded cameras
 
-# The spans that can add time to W, with their stored id for the tie order.
-_RELEVANT = """
-    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
-    WHERE i.start >= :lo AND i.start < :hi {filter_i}
-    UNION ALL
-    SELECT a.id, a.camera_id, a.state, a.start, a."end" FROM state_intervals a
-    WHERE a.start < :lo AND (a."end" IS NULL OR a."end" > :lo) {filter_a}
-      AND NOT EXISTS (
-        SELECT 1 FROM state_intervals b
-        WHERE b.camera_id = a.camera_id AND b.start < :lo
-          AND (b.start > a.start OR (b.start = a.start AND b.id > a.id)))
-"""
-
-# PostgreSQL: the last span before W found per camera through the (camera_id, start) index, and
-# a camera id range so that parts of the fleet can be summed on several connections at once.
-_RELEVANT_PG = """
-    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
-    WHERE i.start >= :lo AND i.start < :hi AND i.camera_id >= :c0 AND i.camera_id < :c1
-    UNION ALL
-    SELECT p.id, p.camera_id, p.state, p.start, p."end" FROM cameras c CROSS JOIN LATERAL (
-        SELECT b.id, b.camera_id, b.state, b.start, b."end" FROM state_intervals b
-        WHERE b.camera_id = c.id AND b.start < :lo ORDER BY b.start DESC, b.id DESC LIMIT 1) p
-    WHERE c.id >= :c0 AND c.id < :c1 AND (p."end" IS NULL OR p."end" > :lo)
-"""
-
-# SQLite: one query over every camera.
-_SUMS_SQLITE = ("WITH " + sums_ctes("sqlite", "s", _RELEVANT.format(filter_i="", filter_a=""), "lo", "hi")
-                + "\nSELECT camera_id, intact, degraded, down FROM s")
-
-# PostgreSQL: one query per camera id range.
-_SUMS_PG = "WITH " + sums_ctes("postgresql", "s", _RELEVANT_PG, "lo", "hi") + "\nSELECT camera_id, intact, degraded, down FROM s"
+# SQLite: one query over every camera; PostgreSQL: one query per camera id range.
+_SUMS_SQLITE = "WITH " + window_sums_ctes("sqlite") + "\nSELECT camera_id, intact, degraded, down FROM s"
+_SUMS_PG = "WITH " + window_sums_ctes("postgresql") + "\nSELECT camera_id, intact, degraded, down FROM s"
 
 PG_PARTS = 2  # camera id ranges summed at once on their own connections (one per core here)
 
@@ -97,7 +69,7 @@ _REFS = """
 
 async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None = None,
                            regions: Iterable[str] | None = None) -> tuple[CameraRef, ...]:
-    """Cameras with their village, township and county (as :func:`load_accounting` builds them):
+    """Cameras with their village, township and county (as :func:`.load.load_accounting` builds them):
     every camera, or (given ``ids`` and/or ``regions``) those with one of the ids or in one of
     the regions (village, township or county code)."""
     if ids is None and regions is None:
@@ -123,7 +95,7 @@ async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None =
 
 def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: int, hi: int) -> list[CameraRef]:
     """Cameras with any exclusion inside [lo, hi) (only those the index names are checked)."""
-    if not (index.everywhere or index.by_camera or index.by_region):
+    if index.empty:
         return []
     everywhere = bool(index.everywhere)
     by_camera, by_region = index.by_camera, index.by_region
@@ -138,25 +110,19 @@ def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: in
 async def load_spans(conn: AsyncConnection, ids: Sequence[int],
                       lo: dt.datetime | str, hi: dt.datetime | str) -> list[StateSpan]:
     """The relevant spans of some cameras, ordered by id (the pure timeline's tie order)."""
-    relevant = _RELEVANT.format(filter_i="AND i.camera_id IN :ids", filter_a="AND a.camera_id IN :ids")
+    relevant = RELEVANT.format(filter_i="AND i.camera_id IN :ids", filter_a="AND a.camera_id IN :ids")
     sql = text(f'SELECT camera_id, state, start, "end" FROM ({relevant}) r ORDER BY id')
     sql = sql.bindparams(bindparam("ids", expanding=True))
-    conv = UTCDateTime().process_result_value
     spans: list[StateSpan] = []
     for i in range(0, len(ids), CHUNK):
         rows = (await conn.execute(sql, {"ids": list(ids[i:i + CHUNK]), "lo": lo, "hi": hi})).all()
-        for cid, state, start, end in rows:
-            if isinstance(start, str):  # SQLite through text(): the stored text
-                start = dt.datetime.fromisoformat(start)
-                end = None if end is None else dt.datetime.fromisoformat(end)
-            spans.append(StateSpan(cid, state, conv(start, None), conv(end, None)))  # type: ignore[arg-type]
+        spans.extend(StateSpan(cid, state, stored_time(start), stored_time(end)) for cid, state, start, end in rows)
     return spans
 
 
 async def _pg_sums(engine: AsyncEngine, params: dict[str, object], c0: int, c1: int) -> list[tuple[int, int, int, int]]:
     async with engine.connect() as conn:
-        for setting in PG_SETTINGS:
-            await conn.exec_driver_sql(setting)
+        await tune_for_sums(conn)
         rows = (await conn.execute(text(_SUMS_PG), {**params, "c0": c0, "c1": c1})).all()
         await conn.rollback()
     return [(cid, a or 0, b or 0, c or 0) for cid, a, b, c in rows]
@@ -168,7 +134,7 @@ async def _sums(engine: AsyncEngine, cams: Sequence[CameraRef], lo: dt.datetime 
     if engine.dialect.name == "sqlite":
         async with engine.connect() as conn:
             rows = (await conn.execute(text(_SUMS_SQLITE), {"lo": lo, "hi": hi, "lo_us": lo_us, "hi_us": hi_us})).all()
-        return [tuple(r) for r in rows]  # type: ignore[misc]
+        return [(cid, a, b, c) for cid, a, b, c in rows]
     if engine.dialect.name != "postgresql":
         raise ValueError(f"no accounting SQL for {engine.dialect.name!r}")
     ids = sorted(c.camera_id for c in cams)
@@ -195,9 +161,7 @@ async def rollup_sums(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, n_c
         missing = list((await conn.execute(text(missing_sql(plan)), params)).scalars())
         if n_cameras and (n_cameras - len(missing)) / n_cameras < MIN_COVERED_SHARE:
             return None
-        if dialect == "postgresql":
-            for setting in PG_SETTINGS:
-                await conn.exec_driver_sql(setting)
+        await tune_for_sums(conn)
         rows = [(cid, int(a), int(b), int(c)) for cid, a, b, c in
                 (await conn.execute(text(per_camera_sql(dialect, plan)), params)).all()]
         await conn.rollback()
@@ -205,7 +169,7 @@ async def rollup_sums(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, n_c
 
 
 async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime, *,
-                           exclusions: Iterable[ExclusionSpan] | ExclusionIndex,
+                           exclusions: Exclusions,
                            cameras: Sequence[CameraRef] | None = None) -> dict[int, CameraTimes]:
     """Every camera's time with and without exclusions, equal to the pure ``camera_times``.
 

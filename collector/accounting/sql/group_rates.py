@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import NamedTuple
@@ -24,20 +24,19 @@ from collector.accounting import (
     CameraTime,
     CameraTimes,
     ExclusionIndex,
-    ExclusionSpan,
+    Exclusions,
     Level,
     Period,
     RateRow,
     aggregate,
     camera_times,
+    group_by,
     index_exclusions,
     round_us_ratio,
     time_from_us,
     to_us,
 )
 from collector.accounting.sql.camera_times import (
-    _RELEVANT,
-    _RELEVANT_PG,
     PG_PARTS,
     excluded_cameras,
     load_camera_refs,
@@ -46,10 +45,25 @@ from collector.accounting.sql.camera_times import (
 )
 from collector.accounting.sql.exclusion_sums import inside_windows
 from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
-from collector.accounting.sql.span_sums import PG_SETTINGS, bound, sums_ctes, window_params
+from collector.accounting.sql.span_sums import bound, tune_for_sums, window_params, window_sums_ctes
 
 # (village, township, county, contractor) as load_camera_refs builds a camera's
 GroupKey = tuple[str, str, str, str | None]
+
+
+def _key(cam: CameraRef) -> GroupKey:
+    return cam.village, cam.township, cam.county, cam.contractor
+
+
+class _GroupRow(NamedTuple):
+    """A row of the grouped query: a group's cameras, how many have sums, their microseconds."""
+
+    key: GroupKey
+    cameras: int
+    summed: int
+    intact: int
+    degraded: int
+    down: int
 
 _GROUPED = """
 SELECT p.village_code, t.code, t.parent_code, c.contractor, COUNT(*) AS cameras, COUNT(pc.camera_id) AS summed,
@@ -90,8 +104,8 @@ class _Acc:
 
 def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
     """((intact, degraded, down), excluded) microseconds of a pure CameraTime."""
-    def us(v: object) -> int:
-        return int(v.scaleb(6))  # type: ignore[attr-defined]
+    def us(v: Decimal) -> int:
+        return int(v.scaleb(6))
     intact = us(t.intact_s)
     return (intact, us(t.online_s) - intact, us(t.offline_s)), us(t.excluded_s)
 
@@ -120,24 +134,15 @@ class GroupTimes:
         if lvl in (Level.CAMERA, Level.POINT):
             raise ValueError(f"{lvl} rows need per-camera times (sql_camera_times)")
         at = _KEY_INDEX[lvl]
-        by_key: dict[str, list[_Acc]] = {}
-        for gkey, acc in self.groups.items():
-            key = gkey[at]
-            if key is None:
-                continue
-            accs = by_key.get(key)
-            if accs is None:
-                by_key[key] = [acc]
-            else:
-                accs.append(acc)
+        by_key: dict[str, list[tuple[GroupKey, _Acc]]] = group_by(self.groups.items(), lambda item: item[0][at])
         out = []
         for key in sorted(by_key):
-            accs = by_key[key]
-            if len(accs) == 1:
-                a = accs[0]
+            groups = by_key[key]
+            if len(groups) == 1:
+                a = groups[0][1]
             else:
                 a = _Acc()
-                for one in accs:
+                for _, one in groups:
                     a.merge(one)
             out.append((key, a))
         return lvl, out
@@ -187,27 +192,26 @@ def _ratios(a: _Acc) -> tuple[Decimal | None, Decimal | None, Decimal | None, De
     return x_ratio, x_intact, round_us_ratio(a.intact + a.degraded, elig), round_us_ratio(a.intact, elig)
 
 
-async def _grouped(engine: AsyncEngine, ctes: str, params: dict[str, object], where: str = "") -> list[tuple]:  # type: ignore[type-arg]
+async def _grouped(engine: AsyncEngine, ctes: str, params: dict[str, object], where: str = "") -> list[_GroupRow]:
     async with engine.connect() as conn:
-        if engine.dialect.name == "postgresql":
-            for setting in PG_SETTINGS:
-                await conn.exec_driver_sql(setting)
+        await tune_for_sums(conn)
         rows = (await conn.execute(text(f"WITH {ctes}\n{_GROUPED.format(where=where)}"), params)).all()
         await conn.rollback()
-    return list(rows)
+    return [_GroupRow((village or "", township or "", county or "", contractor), int(cameras), int(summed),
+                      int(intact), int(degraded), int(down))
+            for village, township, county, contractor, cameras, summed, intact, degraded, down in rows]
 
 
-async def _interval_groups(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime) -> list[tuple]:  # type: ignore[type-arg]
+async def _interval_groups(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime) -> list[_GroupRow]:
     dialect = engine.dialect.name
     params = window_params(dialect, "lo", "hi", lo, hi)
+    ctes = window_sums_ctes(dialect).strip() + ",\nper_cam AS (SELECT * FROM s)"
     if dialect == "sqlite":
-        ctes = sums_ctes(dialect, "s", _RELEVANT.format(filter_i="", filter_a=""), "lo", "hi").strip()
-        return await _grouped(engine, ctes + ",\nper_cam AS (SELECT * FROM s)", params)
-    return await _in_parts(engine, lambda: sums_ctes(dialect, "s", _RELEVANT_PG, "lo", "hi").strip()
-                           + ",\nper_cam AS (SELECT * FROM s)", params)
+        return await _grouped(engine, ctes, params)
+    return await _in_parts(engine, ctes, params)
 
 
-async def _in_parts(engine: AsyncEngine, ctes: Callable[[], str], params: dict[str, object]) -> list[tuple]:  # type: ignore[type-arg]
+async def _in_parts(engine: AsyncEngine, ctes: str, params: dict[str, object]) -> list[_GroupRow]:
     """PostgreSQL: the grouped query over ``PG_PARTS`` camera id ranges at once, one connection
     each (a group split between two ranges comes back twice; the caller adds them up)."""
     fractions = ", ".join(str(k / PG_PARTS) for k in range(PG_PARTS))
@@ -219,13 +223,12 @@ async def _in_parts(engine: AsyncEngine, ctes: Callable[[], str], params: dict[s
     cuts = [*row[0], row[1] + 1]
     parts = [(a, b) for a, b in zip(cuts, cuts[1:], strict=False) if a < b]
     where = "WHERE c.id >= :c0 AND c.id < :c1"
-    sql = ctes()
-    results = await asyncio.gather(*(_grouped(engine, sql, {**params, "c0": a, "c1": b}, where) for a, b in parts))
+    results = await asyncio.gather(*(_grouped(engine, ctes, {**params, "c0": a, "c1": b}, where) for a, b in parts))
     return [row for part in results for row in part]
 
 
 async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime, *,
-                          exclusions: Iterable[ExclusionSpan] | ExclusionIndex, use_rollups: bool = True) -> GroupTimes:
+                          exclusions: Exclusions, use_rollups: bool = True) -> GroupTimes:
     """Every group's time over ``period`` up to ``now``, with and without exclusions
     (``use_rollups=False``: from the intervals only, for comparisons)."""
     index = index_exclusions(exclusions)
@@ -233,12 +236,9 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     lo, hi = period.start, min(period.end, now)
     lo_us, hi_us = to_us(lo), max(to_us(hi), to_us(lo))
     window = hi_us - lo_us
-    if window <= 0:
-        async with engine.connect() as conn:
-            rows = list((await conn.execute(text(
-                "WITH per_cam AS (SELECT id AS camera_id, 0 AS intact, 0 AS degraded, 0 AS down FROM cameras WHERE 1 = 0)\n"
-                + _GROUPED.format(where="")))).all())
-        return GroupTimes(0, _groups(rows))
+    if window <= 0:  # every camera counted, nothing summed
+        no_sums = "per_cam AS (SELECT id AS camera_id, 0 AS intact, 0 AS degraded, 0 AS down FROM cameras WHERE 1 = 0)"
+        return GroupTimes(0, _groups(await _grouped(engine, no_sums, {})))
     plan = None
     if use_rollups:
         async with engine.connect() as conn:
@@ -246,14 +246,14 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     # The exclusion corrections do not depend on the sums: computed while the database sums.
     corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
     try:
-        rows = []
+        rows: list[_GroupRow] = []
         total = summed = 0
         if plan is not None:
             if dialect == "postgresql":
-                rows = await _in_parts(engine, lambda: per_camera_ctes(dialect, plan, camera_range=True), plan.params(dialect))
+                rows = await _in_parts(engine, per_camera_ctes(dialect, plan, camera_range=True), plan.params(dialect))
             else:
                 rows = await _grouped(engine, per_camera_ctes(dialect, plan), plan.params(dialect))
-            total, summed = sum(int(r[4]) for r in rows), sum(int(r[5]) for r in rows)
+            total, summed = sum(r.cameras for r in rows), sum(r.summed for r in rows)
             if total and summed / total < MIN_COVERED_SHARE:
                 plan = None  # too few cameras with rows: the intervals are cheaper than the fallbacks
         if plan is None:
@@ -275,7 +275,7 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     for cam, excluded_us, (i_intact, i_degraded, i_down) in corrections:
         if cam.camera_id in unsummed:
             continue
-        acc = groups.setdefault((cam.village, cam.township, cam.county, cam.contractor), _Acc())
+        acc = groups.setdefault(_key(cam), _Acc())
         acc.x_intact -= i_intact
         acc.x_degraded -= i_degraded
         acc.x_down -= i_down
@@ -283,7 +283,7 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     if pure:
         times = camera_times(pure, spans_of_pure, index, period, now)
         for cam in pure:
-            acc = groups.setdefault((cam.village, cam.township, cam.county, cam.contractor), _Acc())
+            acc = groups.setdefault(_key(cam), _Acc())
             _add_pure(acc, times[cam.camera_id])
     return GroupTimes(window, groups)
 
@@ -292,7 +292,7 @@ async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_
                                  ) -> list[tuple[CameraRef, int, tuple[int, int, int]]]:
     """Per camera touched by an exclusion in [lo, hi): (camera, excluded microseconds, its
     (intact, degraded, down) microseconds inside the exclusion windows, to take off its group)."""
-    if not (index.everywhere or index.by_camera or index.by_region):
+    if index.empty:
         return []
     async with engine.connect() as conn:
         if index.everywhere:
@@ -309,20 +309,20 @@ async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_
     return [(cam, us, inside.get(cam.camera_id, (0, 0, 0))) for cam, us in excluded]
 
 
-def _groups(rows: Iterable[tuple]) -> dict[GroupKey, _Acc]:  # type: ignore[type-arg]
+def _groups(rows: Iterable[_GroupRow]) -> dict[GroupKey, _Acc]:
+    """The rows' sums per group (a group split between camera id ranges comes as several rows)."""
     groups: dict[GroupKey, _Acc] = {}
-    for village, township, county, contractor, cameras, _summed, intact, degraded, down in rows:
-        key: GroupKey = (village or "", township or "", county or "", contractor)
-        acc = groups.get(key)
+    for row in rows:
+        acc = groups.get(row.key)
         if acc is None:
-            acc = groups[key] = _Acc()
-        sums = (int(intact), int(degraded), int(down))
-        acc.add(int(cameras), sums, sums)
+            acc = groups[row.key] = _Acc()
+        sums = (row.intact, row.degraded, row.down)
+        acc.add(row.cameras, sums, sums)
     return groups
 
 
 async def sql_rates(engine: AsyncEngine, level: Level | str, period: Period, now: dt.datetime, *,
-                    exclusions: Iterable[ExclusionSpan] | ExclusionIndex,
+                    exclusions: Exclusions,
                     cameras: tuple[CameraRef, ...] | None = None) -> tuple[RateRow, ...]:
     """Time-weighted rate rows at ``level``: region and contractor levels grouped in SQL, camera
     and point levels from the per-camera sums. Equal to the pure ``rates_by``."""

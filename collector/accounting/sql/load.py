@@ -34,7 +34,6 @@ from collector.accounting import (
     village_coverage,
     village_coverage_over,
 )
-from collector.accounting import aggregate as aggregate_times
 from inventory.models import Camera, Exclusion, Lifecycle, Point, Region, StateInterval
 
 
@@ -98,15 +97,6 @@ def time_rates(data: AccountingData, level: Level, period: Period, now: dt.datet
     return rates_by(level, data.cameras, data.spans, data.exclusions, period, now)
 
 
-async def time_rates_sql(engine: AsyncEngine, data: AccountingData, level: Level, period: Period,
-                         now: dt.datetime) -> tuple[RateRow, ...]:
-    """The same rows as :func:`time_rates`, with the per-camera sums done by the database."""
-    from collector.accounting.sql.camera_times import sql_camera_times
-
-    times = await sql_camera_times(engine, period, now, exclusions=data.exclusions, cameras=data.cameras)
-    return aggregate_times(level, data.cameras, times)
-
-
 def snapshot_rates(data: AccountingData, level: Level, period: Period, now: dt.datetime, *, tz: str,
                    check_times: tuple[dt.time, ...], apply_exclusions: bool = True) -> tuple[SnapshotRow, ...]:
     return snapshot_rates_by(level, data.cameras, data.spans, data.exclusions, period, now,
@@ -159,5 +149,5 @@ def parse_period(start: str | None, end: str | None, tz: str, now: dt.datetime) 
 
 __all__ = [
     "AccountingData", "load_accounting", "time_rates", "snapshot_rates", "coverage_now", "coverage_over",
-    "coverage_by_township", "current_states", "parse_period", "aggregate_times",
+    "coverage_by_township", "current_states", "parse_period",
 ]

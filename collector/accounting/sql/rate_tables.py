@@ -9,14 +9,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-if TYPE_CHECKING:
-    from collector.accounting.sql.group_rates import RatioRow
-
 from collector.accounting import Level, Period, RateRow, RegionPath, compliant, target_for
+from collector.accounting.sql.group_rates import RatioRow, sql_group_times, sql_rates
 from collector.accounting.sql.load import (
     AccountingData,
     coverage_by_township,
@@ -101,8 +99,6 @@ async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: 
     rollups when built, see :mod:`collector.accounting.sql.group_rates`), snapshot rates from the spans."""
     if q.method is Method.SNAPSHOT:
         return rate_table(await load_accounting(engine, q.period, default_target=default_target), q)
-    from collector.accounting.sql.group_rates import sql_group_times, sql_rates
-
     per_camera = q.level in (Level.CAMERA, Level.POINT)
     data = await load_accounting(engine, q.period, default_target=default_target, spans=False, cameras=per_camera)
     if per_camera:

@@ -21,8 +21,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from collector.accounting.sql.rollups import DAY
-from collector.accounting.sql.span_sums import bound, sqlite_us, ts_param, window_params
-from inventory.models import UTCDateTime
+from collector.accounting.sql.span_sums import bound, sqlite_us, stored_time, ts_param, window_params
 
 # Below this share of cameras with rows, the plain interval query is cheaper than the fallbacks.
 MIN_COVERED_SHARE = 0.8
@@ -58,13 +57,7 @@ class RollupPlan:
 
 
 async def built_days(conn: AsyncConnection) -> list[dt.datetime]:
-    conv = UTCDateTime().process_result_value
-    out = []
-    for (day,) in (await conn.execute(text("SELECT day FROM rollup_days ORDER BY day"))).all():
-        if isinstance(day, str):  # SQLite through text()
-            day = dt.datetime.fromisoformat(day)
-        out.append(conv(day, None))
-    return out  # type: ignore[return-value]
+    return [stored_time(day) for day in (await conn.execute(text("SELECT day FROM rollup_days ORDER BY day"))).scalars()]
 
 
 def make_plan(days: list[dt.datetime], lo: dt.datetime, hi: dt.datetime) -> RollupPlan | None:

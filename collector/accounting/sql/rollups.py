@@ -38,8 +38,7 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from collector.accounting.sql.span_sums import PG_SETTINGS, bound, sums_ctes, ts_param, window_params
-from inventory.models import UTCDateTime
+from collector.accounting.sql.span_sums import bound, stored_time, sums_ctes, ts_param, tune_for_sums, window_params
 
 log = logging.getLogger("camwatch.rollups")
 
@@ -134,22 +133,12 @@ FROM todo t LEFT JOIN s ON s.camera_id = t.id LEFT JOIN last l ON l.camera_id = 
 
 
 async def _first_start(conn: AsyncConnection) -> dt.datetime | None:
-    value = (await conn.execute(text("SELECT min(start) FROM state_intervals"))).scalar()
-    if value is None:
-        return None
-    if isinstance(value, str):  # SQLite through text(): the stored text
-        value = dt.datetime.fromisoformat(value)
-    return UTCDateTime().process_result_value(value, None)
+    return stored_time((await conn.execute(text("SELECT min(start) FROM state_intervals"))).scalar())
 
 
 async def _marks(conn: AsyncConnection) -> dict[dt.datetime, int]:
-    conv = UTCDateTime().process_result_value
-    out: dict[dt.datetime, int] = {}
-    for day, cameras in (await conn.execute(text("SELECT day, cameras FROM rollup_days"))).all():
-        if isinstance(day, str):
-            day = dt.datetime.fromisoformat(day)
-        out[conv(day, None)] = cameras  # type: ignore[index]
-    return out
+    rows = (await conn.execute(text("SELECT day, cameras FROM rollup_days"))).all()
+    return {stored_time(day): int(cameras) for day, cameras in rows}
 
 
 async def build_rollups(engine: AsyncEngine, now: dt.datetime, *, lag: dt.timedelta = DEFAULT_LAG,
@@ -181,9 +170,7 @@ async def build_rollups(engine: AsyncEngine, now: dt.datetime, *, lag: dt.timede
             params.update(window_params(dialect, "first", "d1", first, day))
             async with engine.begin() as conn:
                 await lock_for_write(conn)
-                if dialect == "postgresql":
-                    for setting in PG_SETTINGS:
-                        await conn.exec_driver_sql(setting)
+                await tune_for_sums(conn)
                 n = (await conn.execute(text(incremental), params)).rowcount or 0
                 n += (await conn.execute(text(scratch), params)).rowcount or 0
                 await conn.execute(text("DELETE FROM rollup_days WHERE day = :d1"), params)

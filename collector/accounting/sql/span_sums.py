@@ -9,12 +9,15 @@ microseconds (``intact``, ``degraded``, ``down``).
 that can add time to the window) into common table expressions ending in one named
 ``(camera_id, intact, degraded, down)``. Window bounds are bind parameters; :func:`window_params`
 makes them for a dialect (SQLite stores naive-UTC text, so bounds are text there, plus integer
-microseconds for the arithmetic).
+microseconds for the arithmetic); :func:`stored_time` reads such a time back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import overload
+
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from collector.accounting import to_us
 
@@ -25,6 +28,20 @@ def bound(dialect: str, when: dt.datetime) -> dt.datetime | str:
     if dialect == "sqlite":
         return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return utc
+
+
+@overload
+def stored_time(value: dt.datetime | str) -> dt.datetime: ...
+@overload
+def stored_time(value: None) -> None: ...
+def stored_time(value: dt.datetime | str | None) -> dt.datetime | None:
+    """A time column read through ``text()`` as an aware UTC datetime (None stays None): SQLite
+    hands back the stored naive-UTC text (as :func:`bound` writes it), PostgreSQL a datetime."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
 
 
 def window_params(dialect: str, lo_name: str, hi_name: str, lo: dt.datetime, hi: dt.datetime) -> dict[str, object]:
@@ -96,6 +113,43 @@ def sums_ctes(dialect: str, name: str, relevant: str, lo: str, hi: str) -> str:
 )"""
 
 
+# The spans that can add time to W = [:lo, :hi), with their stored id for the tie order: those
+# starting inside W and the last one starting before it, when it reaches into W (every earlier
+# one is cut before W by a later one). ``{filter_i}`` / ``{filter_a}``: more conditions on the
+# two parts (e.g. some camera ids).
+RELEVANT = """
+    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
+    WHERE i.start >= :lo AND i.start < :hi {filter_i}
+    UNION ALL
+    SELECT a.id, a.camera_id, a.state, a.start, a."end" FROM state_intervals a
+    WHERE a.start < :lo AND (a."end" IS NULL OR a."end" > :lo) {filter_a}
+      AND NOT EXISTS (
+        SELECT 1 FROM state_intervals b
+        WHERE b.camera_id = a.camera_id AND b.start < :lo
+          AND (b.start > a.start OR (b.start = a.start AND b.id > a.id)))
+"""
+
+# PostgreSQL: the last span before W found per camera through the (camera_id, start) index, and
+# a camera id range so that parts of the fleet can be summed on several connections at once.
+RELEVANT_PG = """
+    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
+    WHERE i.start >= :lo AND i.start < :hi AND i.camera_id >= :c0 AND i.camera_id < :c1
+    UNION ALL
+    SELECT p.id, p.camera_id, p.state, p.start, p."end" FROM cameras c CROSS JOIN LATERAL (
+        SELECT b.id, b.camera_id, b.state, b.start, b."end" FROM state_intervals b
+        WHERE b.camera_id = c.id AND b.start < :lo ORDER BY b.start DESC, b.id DESC LIMIT 1) p
+    WHERE c.id >= :c0 AND c.id < :c1 AND (p."end" IS NULL OR p."end" > :lo)
+"""
+
+
+def window_sums_ctes(dialect: str) -> str:
+    """:func:`sums_ctes` named ``s`` over every camera's relevant spans in [:lo, :hi) (on
+    PostgreSQL, of the cameras with ids in [:c0, :c1))."""
+    if dialect == "sqlite":
+        return sums_ctes(dialect, "s", RELEVANT.format(filter_i="", filter_a=""), "lo", "hi")
+    return sums_ctes(dialect, "s", RELEVANT_PG, "lo", "hi")
+
+
 # One big sort and window per query: no JIT (it compiles for ~1 s), sort in memory. Always a plan
 # for the actual bounds: asyncpg prepares statements, and from the 6th run PostgreSQL may switch
 # to a generic plan that does not know which day or camera range is asked for (measured: 28 s
@@ -103,4 +157,13 @@ def sums_ctes(dialect: str, name: str, relevant: str, lo: str, hi: str) -> str:
 PG_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL work_mem = '512MB'", "SET LOCAL max_parallel_workers_per_gather = 0",
                "SET LOCAL random_page_cost = 1.1", "SET LOCAL plan_cache_mode = force_custom_plan")
 
-__all__ = ["PG_SETTINGS", "bound", "sqlite_us", "sums_ctes", "ts_param", "window_params"]
+
+async def tune_for_sums(conn: AsyncConnection) -> None:
+    """On PostgreSQL, :data:`PG_SETTINGS` for the transaction of ``conn`` (nothing on SQLite)."""
+    if conn.dialect.name == "postgresql":
+        for setting in PG_SETTINGS:
+            await conn.exec_driver_sql(setting)
+
+
+__all__ = ["PG_SETTINGS", "RELEVANT", "RELEVANT_PG", "bound", "sqlite_us", "stored_time", "sums_ctes", "ts_param",
+           "tune_for_sums", "window_params", "window_sums_ctes"]
