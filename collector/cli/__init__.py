@@ -44,21 +44,24 @@ def cli(ctx: click.Context, config_file: str | None, db_url: str | None, lang: s
 
 
 def build_cli() -> click.Group:
-    from collector.cli import alerts_cmds, dashboards_cmd, db_cmds, demo_cmd, inventory_cmds, report_cmds, run_cmd
+    # lazy: importing this package (e.g. for collector.cli.context) must not load every command's stack
+    from collector.cli import (
+        alerts_cmds,
+        dashboards_cmd,
+        db_cmds,
+        demo_cmd,
+        inventory_cmds,
+        notify_cmds,
+        probe_cmd,
+        report_cmds,
+        run_cmd,
+    )
 
-    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, alerts_cmds, dashboards_cmd):
+    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, alerts_cmds, dashboards_cmd, probe_cmd):
         mod.register(cli)
-    from collector.cli.notify_cmds import add_test_command
-
     alerts_group = cli.commands["alerts"]
     assert isinstance(alerts_group, click.Group)
-    add_test_command(alerts_group)
-    try:  # the probe command lands with the probes work
-        from collector.cli import probe_cmd
-    except ImportError:  # pragma: no cover - only while that module does not exist
-        pass
-    else:
-        probe_cmd.register(cli)
+    notify_cmds.add_test_command(alerts_group)
     return cli
 
 

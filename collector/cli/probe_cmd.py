@@ -8,40 +8,28 @@ masked wherever a camera might echo it.
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import inspect
 import json
-from collections.abc import Callable, Coroutine
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import click
 
-from collector.cli.context import CliContext
-from probes.base import Cause, ProbeTarget
-from probes.redact import redact_url
-
-T = TypeVar("T")
+from collector.cli.context import CliContext, pick
+from collector.cli.runtime import run_async
+from probes.base import ProbeTarget
+from probes.causes import cause_words
+from probes.checks import picture_words
+from probes.redact import redact_secrets
 
 EXIT_CODES = {"online": 0, "degraded": 1, "offline": 2}
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"),
-    "degraded": ("降级（画面异常）", "degraded (picture problem)"),
+    "degraded": ("降级", "degraded"),
     "offline": ("离线", "offline"),
-}
-CAUSE_WORDS: dict[Cause, tuple[str, str]] = {
-    Cause.UNREACHABLE: ("网络不通", "network unreachable"),
-    Cause.REFUSED: ("端口不通", "port closed (connection refused)"),
-    Cause.TIMEOUT: ("无响应（超时）", "no answer (timeout)"),
-    Cause.AUTH_FAILED: ("密码错误", "wrong user name or password"),
-    Cause.STREAM_UNAVAILABLE: ("码流不可用", "stream unavailable"),
-    Cause.PROTOCOL_ERROR: ("协议错误", "protocol error"),
-    Cause.ONVIF_AUTH_FAILED: ("ONVIF 认证失败", "ONVIF login failed"),
-    Cause.ONVIF_ERROR: ("ONVIF 异常", "ONVIF error"),
-    Cause.NO_VIDEO: ("无视频画面", "no video"),
-    Cause.UPSTREAM_DOWN: ("上级设备离线", "upstream device down"),
 }
 LABELS: dict[str, tuple[str, str]] = {
     "probing": ("探测", "probing"),
@@ -50,10 +38,6 @@ LABELS: dict[str, tuple[str, str]] = {
     "device": ("设备", "device"),
     "clock": ("时钟偏差", "clock offset"),
     "video": ("画面检测", "picture checks"),
-    "no_inventory": (
-        "按摄像机编号探测需要资产清单模块（当前版本不可用）；请改用 rtsp:// 地址",
-        "probing by camera id needs the inventory (not available in this build); give an rtsp:// URL",
-    ),
     "not_found": ("找不到编号为 {id} 的摄像机", "no camera with id {id}"),
     "bad_target": (
         "无效的探测目标 {target}：应为 rtsp://[用户[:密码]@]主机[:端口]/路径 或摄像机编号",
@@ -64,11 +48,6 @@ LABELS: dict[str, tuple[str, str]] = {
 
 def register(group: click.Group) -> None:
     group.add_command(probe_command)
-
-
-def _word(table: dict[Any, tuple[str, str]], key: Any, lang: str) -> str:
-    zh, en = table[key]
-    return en if lang == "en" else zh
 
 
 def parse_rtsp_url(url: str) -> ProbeTarget:
@@ -86,29 +65,6 @@ def parse_rtsp_url(url: str) -> ProbeTarget:
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
     return ProbeTarget(host=parts.hostname, rtsp_port=port, rtsp_path=path, username=user, password=password)
-
-
-class _Scrubber:
-    """Masks credentials in every line we print."""
-
-    def __init__(self, password: str | None) -> None:
-        # Very short passwords are not masked literally (they would mangle digits);
-        # URLs are redacted in any case.
-        self.password = password if password is not None and len(password) >= 4 else None
-
-    def __call__(self, text: str) -> str:
-        text = redact_url(text)
-        if self.password:
-            text = text.replace(self.password, "***")
-        return text
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a declared dependency
-        return asyncio.run(coro)
-    return uvloop.run(coro)
 
 
 def _lang(obj: CliContext) -> str:
@@ -149,7 +105,7 @@ def result_json(res: Any) -> dict[str, Any]:
 
 
 def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
-    lines = [f"{_word(LABELS, 'probing', lang)} {target.rtsp_url(with_credentials=True)}"]
+    lines = [f"{pick(lang, *LABELS['probing'])} {target.rtsp_url(with_credentials=True)}"]
     for s in res.stages:
         mark = "✓" if s.ok else "✗"
         cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
@@ -157,21 +113,22 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
     if res.device is not None:
         dev = _device_json(res.device) or {}
         fields = " ".join(str(dev.get(k)) for k in ("vendor", "model", "firmware", "serial") if dev.get(k))
-        lines.append(f"  {_word(LABELS, 'device', lang)}: {fields}")
+        lines.append(f"  {pick(lang, *LABELS['device'])}: {fields}")
     if res.clock_offset_s is not None:
-        lines.append(f"  {_word(LABELS, 'clock', lang)}: {res.clock_offset_s:+.1f} s")
+        lines.append(f"  {pick(lang, *LABELS['clock'])}: {res.clock_offset_s:+.1f} s")
     if res.video is not None:
         checks = ", ".join(f"{c.name} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
-        lines.append(f"  {_word(LABELS, 'video', lang)}: {checks}")
+        lines.append(f"  {pick(lang, *LABELS['video'])}: {checks}")
     for w in res.warnings:
-        lines.append(f"  {_word(LABELS, 'warning', lang)}: {w}")
-    verdict = _word(STATE_WORDS, res.state, lang)
-    if res.cause is not None:
-        verdict += f"（{_word(CAUSE_WORDS, res.cause, lang)}）" if lang != "en" else f" ({_word(CAUSE_WORDS, res.cause, lang)})"
+        lines.append(f"  {pick(lang, *LABELS['warning'])}: {w}")
+    why = [cause_words(res.cause, lang)] if res.cause is not None else []
     if res.state == "degraded":
-        verdict += ": " + ", ".join(res.failed_checks)
+        why.append(picture_words(res.failed_checks, lang))
+    verdict = pick(lang, *STATE_WORDS[res.state])
+    if why:
+        verdict += f" ({'; '.join(why)})" if lang == "en" else f"（{'；'.join(why)}）"
     sep = "：" if lang != "en" else ": "
-    lines.append(f"{_word(LABELS, 'verdict', lang)}{sep}{verdict}")
+    lines.append(f"{pick(lang, *LABELS['verdict'])}{sep}{verdict}")
     return lines
 
 
@@ -185,7 +142,7 @@ async def _resolve_and_probe(
     opts: Any,
 ) -> tuple[ProbeTarget, Any]:
     """The target (from the URL, or the inventory through *lookup*), then the ladder's result."""
-    from probes.ladder import run_ladder
+    from probes.ladder import run_ladder  # lazy: the ladder's imports (75 ms) only when a probe runs
 
     if lookup is not None:
         found = lookup(obj, int(arg))
@@ -233,23 +190,19 @@ def probe_command(
 
     Exit status: 0 online, 1 degraded, 2 offline.
     """
-    from probes.ladder import LadderOptions
+    from probes.ladder import LadderOptions  # lazy: the ladder's imports (75 ms) only when a probe runs
 
     lang = _lang(obj)
     arg = target.strip()
     lookup: Callable[[CliContext, int], Any] | None = None
     if arg.isdigit():
-        try:
-            # Here, not at the top: a probe by URL does not load the database layer.
-            from collector.cli.targets import probe_target as lookup
-        except ImportError:
-            click.echo(_word(LABELS, "no_inventory", lang), err=True)
-            raise SystemExit(2) from None
+        # Here, not at the top: a probe by URL does not load the database layer.
+        from collector.cli.targets import probe_target as lookup
     else:
         try:
             parse_rtsp_url(arg)
         except ValueError:
-            click.echo(_word(LABELS, "bad_target", lang).format(target=_Scrubber(password)(arg)), err=True)
+            click.echo(pick(lang, *LABELS["bad_target"]).format(target=redact_secrets(arg, (password,))), err=True)
             raise SystemExit(2) from None
     opts = LadderOptions(
         video=video,
@@ -259,14 +212,15 @@ def probe_command(
         frame_timeout_s=max(timeout_s, 30.0),
     )
     try:
-        tgt, res = _run(_resolve_and_probe(obj, arg, lookup, user, password, onvif_port, opts))
+        tgt, res = run_async(_resolve_and_probe(obj, arg, lookup, user, password, onvif_port, opts))
     except LookupError:
-        click.echo(_word(LABELS, "not_found", lang).format(id=arg), err=True)
+        click.echo(pick(lang, *LABELS["not_found"]).format(id=arg), err=True)
         raise SystemExit(2) from None
-    scrub = _Scrubber(tgt.password)
+    # the password also as JSON escapes it (a quote or backslash in it)
+    secrets = (tgt.password, json.dumps(tgt.password, ensure_ascii=False)[1:-1] if tgt.password else None)
     if as_json:
-        click.echo(scrub(json.dumps(result_json(res), ensure_ascii=False, default=str)))
+        click.echo(redact_secrets(json.dumps(result_json(res), ensure_ascii=False, default=str), secrets))
     else:
         for line in human_lines(tgt, res, lang):
-            click.echo(scrub(line))
+            click.echo(redact_secrets(line, secrets))
     raise SystemExit(EXIT_CODES[res.state])

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
 import click
+from sqlalchemy.engine import make_url
 
 from collector.settings import Settings
 from inventory.db import DatabaseError, create_engine, current_revision, display_url, head_revision
@@ -25,12 +25,9 @@ def fail(message: str, code: int = 1) -> None:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    try:
-        import uvloop
+    import uvloop  # lazy: 30 ms, only for the commands that run an event loop
 
-        return uvloop.run(coro)
-    except ImportError:  # pragma: no cover
-        return asyncio.run(coro)
+    return uvloop.run(coro)
 
 
 def secret_box(settings: Settings) -> SecretBox:
@@ -40,8 +37,6 @@ def secret_box(settings: Settings) -> SecretBox:
 def check_database(settings: Settings, lang: str) -> None:
     """Fail with a clear message unless the database exists and is migrated to head."""
     url = settings.database.url
-    from sqlalchemy.engine import make_url
-
     try:
         u = make_url(url)
         missing = u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not os.path.exists(u.database)
@@ -72,7 +67,7 @@ def progress_factory(enabled: bool, lang: str) -> Callable[[str, int], Callable[
     def factory(label: str, total: int) -> Callable[[int], None]:
         if not enabled or total < 2000 or not sys.stderr.isatty():
             return lambda n: None
-        from tqdm import tqdm
+        from tqdm import tqdm  # lazy: 30 ms, only for a long import on a terminal
 
         zh, en = LABELS.get(label, (label, label))
         bar = tqdm(total=total, desc=en if lang == "en" else zh, unit="row" if lang == "en" else "行",

@@ -15,7 +15,9 @@ from click.testing import CliRunner
 
 from collector.cli import build_cli
 from collector.cli.probe_cmd import EXIT_CODES, human_lines, parse_rtsp_url, result_json
-from probes.base import Cause, ProbeResult, ProbeTarget, Stage
+from probes.base import ProbeResult, ProbeTarget, Stage
+from probes.causes import Cause
+from probes.checks import VqdName, check_words
 from probes.ladder import LadderResult
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, free_port, serve_in_thread
 
@@ -97,20 +99,20 @@ def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) ->
         assert (obj["state"], obj["cause"]) == ("offline", "auth_failed")
         assert [s["ok"] for s in obj["stages"]] == [True, False]
     else:
-        assert "离线（密码错误）" in out
+        assert f"离线（{Cause.AUTH_FAILED.words()}）" in out
 
 
 @pytest.mark.parametrize(
-    ("cfg", "zh"),
+    ("cfg", "cause"),
     [
-        (ServerConfig(describe_status=453, reason="Not Enough Bandwidth"), "码流不可用"),
-        (ServerConfig(mode="garbage"), "协议错误"),
+        (ServerConfig(describe_status=453, reason="Not Enough Bandwidth"), Cause.STREAM_UNAVAILABLE),
+        (ServerConfig(mode="garbage"), Cause.PROTOCOL_ERROR),
     ],
 )
-def test_offline_causes(cfg: ServerConfig, zh: str) -> None:
+def test_offline_causes(cfg: ServerConfig, cause: Cause) -> None:
     with serve_in_thread(cfg) as srv:
         code, out, _ = invoke(url(srv), "--onvif-port", "0")
-    assert code == 2 and f"离线（{zh}）" in out
+    assert code == 2 and f"离线（{cause.words()}）" in out
 
 
 def test_refused_and_timeout() -> None:
@@ -127,12 +129,6 @@ def test_bad_target() -> None:
     code, out, err = invoke(f"http://admin:{PW_URL}@127.0.0.1/x")
     assert code == 2 and "rtsp://" in err and out == ""
     assert_no_password(out, err)
-
-
-def test_camera_id_without_inventory(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "inventory.lookup", None)  # import fails
-    code, out, err = invoke("42", lang="en")
-    assert code == 2 and "inventory" in err and "rtsp://" in err
 
 
 def test_camera_id_through_inventory_lookup(monkeypatch: pytest.MonkeyPatch, digest_server: RtspTestServer) -> None:
@@ -191,6 +187,15 @@ def test_degraded_rendering_and_exit_code() -> None:
     assert EXIT_CODES[res.state] == 1
     off = LadderResult("offline", Cause.NO_VIDEO, stages)
     assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline (no video)"
+    assert text.splitlines()[-1] == f"结论：降级（画面异常：{check_words(VqdName.BLUR)}）"
+
+
+@pytest.mark.parametrize("cause", list(Cause))
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_verdict_gives_the_declared_words_of_each_cause(cause: Cause, lang: str) -> None:
+    res = LadderResult("offline", cause, (ProbeResult(Stage.REACH, False, 0.001, cause),))
+    verdict = human_lines(ProbeTarget("10.1.1.1"), res, lang)[-1]
+    assert verdict.endswith(f" ({cause.words('en')})" if lang == "en" else f"（{cause.words('zh')}）")
 
 
 @pytest.mark.parametrize(
