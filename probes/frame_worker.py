@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import cast
 
 import cv2
 import numpy as np
@@ -173,7 +174,7 @@ def grab(req: GrabRequest, capture: StderrCapture | None = None) -> GrabReply:
             return _fail(req, capture, t0, GrabFailure.NO_FRAME, "stream opened but no frame decoded", open_ms)
         first_ms = (time.perf_counter() - t0) * 1000.0
         h, w = first.shape[:2]
-        frames: list[Frame] = [np.ascontiguousarray(downscale(first, req.width))]
+        frames: list[Frame] = [np.ascontiguousarray(downscale(cast(Frame, first), req.width))]  # (8-bit BGR: uint8)
         if req.second_after_s is not None:
             until = time.perf_counter() + req.second_after_s
             while time.perf_counter() < until:
@@ -182,7 +183,7 @@ def grab(req: GrabRequest, capture: StderrCapture | None = None) -> GrabReply:
             ok, second = cap.retrieve()
             if not ok or second is None:
                 return _fail(req, capture, t0, GrabFailure.NO_FRAME, "second frame not decoded", open_ms)
-            frames.append(np.ascontiguousarray(downscale(second, req.width)))
+            frames.append(np.ascontiguousarray(downscale(cast(Frame, second), req.width)))
         total = (time.perf_counter() - t0) * 1000.0
         return GrabReply(True, None, "", w, h, tuple(frames), open_ms, first_ms, total)
     finally:

@@ -288,7 +288,6 @@ def map_error(exc: BaseException) -> tuple[Cause, str]:
     raise exc
 
 
-@register(Stage.ONVIF)
 async def probe(target: ProbeTarget, opts: OnvifOptions) -> ProbeResult:
     """Probe the camera's ONVIF device service; never raises for a camera-side failure."""
     start = time.perf_counter()
@@ -318,3 +317,6 @@ async def probe(target: ProbeTarget, opts: OnvifOptions) -> ProbeResult:
     if dev is not None:
         detail += "; " + " ".join(x for x in (dev.vendor, dev.model, dev.firmware) if x)
     return ProbeResult(Stage.ONVIF, True, time.perf_counter() - start, None, detail, info)
+
+
+register(Stage.ONVIF)(probe)  # (a call, not a decorator: the decorator's type would hide the signature)

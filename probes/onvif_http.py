@@ -83,7 +83,7 @@ class HttpConnection(asyncio.Protocol):
         assert self._transport is not None and self._waiter is None
         self._buf.clear()
         self._head = None
-        waiter = asyncio.get_running_loop().create_future()
+        waiter: asyncio.Future[HttpReply] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         self._transport.write(data)
         try:

@@ -103,11 +103,13 @@ async def _icmp(host: str, opts: ReachOptions) -> tuple[float | None, str]:
     return h.avg_rtt, ""
 
 
-@register(Stage.REACH)
 async def probe(target: ProbeTarget, opts: ReachOptions | None = None) -> ProbeResult:
     """TCP connect to the RTSP port (and optionally ping) *target*; the connection is closed."""
     result, _ = await _reach(target, opts if opts is not None else ReachOptions(), None)
     return result
+
+
+register(Stage.REACH)(probe)  # (a call, not a decorator: the decorator's type would hide the signature)
 
 
 async def probe_and_keep(

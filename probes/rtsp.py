@@ -333,7 +333,6 @@ def _clean(s: str) -> str:
     return redact_url(s)
 
 
-@register(Stage.RTSP)
 async def probe(target: ProbeTarget, opts: RtspOptions | None = None, *, conn: RtspConnection | None = None) -> ProbeResult:
     """DESCRIBE *target*; ok when the stream exists and has a video track.
 
@@ -371,6 +370,9 @@ async def probe(target: ProbeTarget, opts: RtspOptions | None = None, *, conn: R
             conn.close()
     detail = _describe_ok(info)
     return ProbeResult(Stage.RTSP, True, time.perf_counter() - t0, None, detail, info)
+
+
+register(Stage.RTSP)(probe)  # (a call, not a decorator: the decorator's type would hide the signature)
 
 
 def _describe_ok(info: RtspInfo) -> str:

@@ -12,9 +12,16 @@ import base64
 import hashlib
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
-_HASHES = {"MD5": hashlib.md5, "MD5-SESS": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-256-SESS": hashlib.sha256}
+
+class _Digest(Protocol):
+    def hexdigest(self) -> str: ...
+
+
+_HASHES: dict[str, Callable[[bytes], _Digest]] = {"MD5": hashlib.md5, "MD5-SESS": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-256-SESS": hashlib.sha256}
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +144,8 @@ def basic_header(username: str, password: str) -> str:
     return "Basic " + token
 
 
-def _h(fn: object, s: str) -> str:
-    return fn(s.encode()).hexdigest()  # type: ignore[operator]
+def _h(fn: Callable[[bytes], _Digest], s: str) -> str:
+    return fn(s.encode()).hexdigest()
 
 
 def digest_header(
@@ -154,9 +161,8 @@ def digest_header(
     algo = (ch.algorithm or "MD5").upper()
     fn = _HASHES[algo]
     ha1 = _h(fn, f"{username}:{ch.realm}:{password}")
-    if ch.qop_auth or algo.endswith("-SESS"):
-        if cnonce is None:
-            cnonce = f"{random.getrandbits(64):016x}"  # a client nonce, not a secret
+    if (ch.qop_auth or algo.endswith("-SESS")) and cnonce is None:
+        cnonce = f"{random.getrandbits(64):016x}"  # a client nonce, not a secret
     if algo.endswith("-SESS"):
         ha1 = _h(fn, f"{ha1}:{ch.nonce}:{cnonce}")
     ha2 = _h(fn, f"{method}:{uri}")

@@ -139,7 +139,8 @@ class RtspConnection(asyncio.Protocol):
         if self._closed or self.transport is None:
             raise ConnectionClosed()
         loop = asyncio.get_running_loop()
-        self._waiter = waiter = loop.create_future()
+        waiter: asyncio.Future[Response] = loop.create_future()
+        self._waiter = waiter
         self._buf.clear()
         self._scan = 0
         self.transport.write(data)

@@ -16,6 +16,7 @@ ITU-R BT.601 (OpenCV ``COLOR_BGR2GRAY``), 0..255.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 import cv2
 import numpy as np
@@ -71,14 +72,15 @@ def downscale(frame: Frame, width: int = CALIBRATION_WIDTH) -> Frame:
     if w <= width:
         return frame
     height = max(1, round(h * width / w))
-    return cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA)
+    # (casts: OpenCV's stubs type every image as a generic MatLike; an 8-bit image stays uint8)
+    return cast(Frame, cv2.resize(frame, (width, height), interpolation=cv2.INTER_AREA))
 
 
 def luma(frame: Frame) -> Frame:
     """BT.601 luma of a BGR frame (a 2-D array is returned as is)."""
     if frame.ndim == 2:
         return frame
-    return cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY)
+    return cast(Frame, cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY))
 
 
 def _check(name: VqdName, score: float, threshold: float, fail_below: bool) -> VqdCheck:

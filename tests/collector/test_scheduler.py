@@ -15,7 +15,7 @@ from collector.runtime.scheduler import Scheduler, SchedulerConfig, phase_of, vi
 from collector.settings import load_settings
 from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.models import Lifecycle
-from probes.base import Cause, ProbeTarget, Stage
+from probes.base import Cause, ProbeTarget
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.sim import Behaviour, Fleet, Power
 from probes.sim.loopback import LoopbackRange
@@ -157,7 +157,7 @@ def test_fast_tier_asks_onvif_only_the_clock_and_the_video_tier_the_identity_too
     calls: list[tuple[int, bool, bool]] = []
 
     async def recording_ladder(target: ProbeTarget, opts: LadderOptions) -> LadderResult:
-        calls.append((target.camera_id or 0, opts.video, opts.stage_options(Stage.ONVIF).device_info))
+        calls.append((target.camera_id or 0, opts.video, opts.onvif.device_info))
         if opts.video:
             # Only the frame stage is stood in for here (the simulator's cameras serve no decodable
             # video; tests/probes/test_frame.py runs it against gst-rtsp-server).

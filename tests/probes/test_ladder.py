@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pytest
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage
-from probes.ladder import LadderOptions, LadderResult, conclude, lazy_prober, run_ladder
+from probes.ladder import LadderOptions, LadderResult, conclude, run_ladder
 from probes.rtsp import RtspOptions
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, free_port
 
@@ -92,11 +92,8 @@ async def test_onvif_failure_is_only_a_warning() -> None:
         res = await run_ladder(tgt(srv, onvif_port=free_port()), LadderOptions(onvif_timeout_s=2.0))
     assert (res.state, res.cause) == ("online", None)
     assert len(res.warnings) == 1
-    if lazy_prober(Stage.ONVIF) is None:
-        assert "not available" in res.warnings[0]
-    else:
-        assert res.stages[-1].stage is Stage.ONVIF and not res.stages[-1].ok
-        assert res.warnings[0].startswith("onvif ")
+    assert res.stages[-1].stage is Stage.ONVIF and not res.stages[-1].ok
+    assert res.warnings[0].startswith("onvif ")
 
 
 async def test_no_onvif_port_no_onvif_stage() -> None:
@@ -107,12 +104,31 @@ async def test_no_onvif_port_no_onvif_stage() -> None:
     assert Stage.ONVIF not in [s.stage for s in res.stages + res2.stages]
 
 
-def test_stage_defaults_made_once() -> None:
+def test_stages_bound_once_per_options() -> None:
+    """The stages after reach and rtsp are bound to their options and limits when the options
+    are made: the enabled ones, in ladder order; a probe looks nothing up."""
+    from probes.stages import STAGES
+
     opts = LadderOptions()
-    assert opts.stage_options(Stage.ONVIF) is opts.stage_options(Stage.ONVIF)
-    assert opts.stage_options(Stage.RTSP) is opts.rtsp
-    marker = object()
-    assert LadderOptions(frame=marker).stage_options(Stage.FRAME) is marker
+    assert opts.onvif is opts.onvif and opts.later is opts.later
+    assert [b.stage for b in opts.later] == [Stage.ONVIF]
+    assert [b.stage for b in LadderOptions(video=True).later] == [Stage.ONVIF, Stage.FRAME]
+    assert [b.stage for b in LadderOptions(use_onvif=False, video=True).later] == [Stage.FRAME]
+    assert LadderOptions(use_onvif=False).later == ()
+    assert [s.stage for s in STAGES] == list(Stage)  # every stage declared, in ladder order
+
+
+async def test_a_stage_bug_becomes_a_failed_result_with_its_cause() -> None:
+    from probes.stages import declare
+
+    async def broken(target: ProbeTarget, opts: float) -> ProbeResult:
+        raise KeyError("bug")
+
+    spec = declare(Stage.FRAME, broken, options=lambda o: o.frame_timeout_s, timeout=lambda o: 1.0,
+                   timeout_cause=Cause.NO_VIDEO, enabled=lambda o: True)
+    assert spec.bind is not None
+    r = await spec.bind(LadderOptions()).run(ProbeTarget("127.0.0.1", 1))
+    assert (r.stage, r.ok, r.cause, r.detail) == (Stage.FRAME, False, Cause.NO_VIDEO, "frame prober error: KeyError")
 
 
 # -- the verdict, on results shaped like the onvif and frame probers' ----------------------
@@ -201,16 +217,16 @@ async def test_stage_limit_leaves_the_task_clean_and_outside_cancels_propagate()
         return ProbeResult(Stage.RTSP, True, 0.0, None, "swallowed")
 
     target = ProbeTarget("127.0.0.1", 1, "/", None)
-    r = await run_stage(Stage.RTSP, hang, target, None, 0.05)
+    r = await run_stage(Stage.RTSP, hang, target, None, 0.05, Cause.TIMEOUT)
     assert (r.ok, r.cause) == (False, Cause.TIMEOUT) and 0.04 < r.duration_s < 1.0
     assert asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
     await asyncio.sleep(0.01)  # no stray cancellation left for the next await
-    r = await run_stage(Stage.RTSP, swallow, target, None, 0.05)
+    r = await run_stage(Stage.RTSP, swallow, target, None, 0.05, Cause.TIMEOUT)
     assert r.detail == "swallowed" and asyncio.current_task().cancelling() == 0  # type: ignore[union-attr]
     await asyncio.sleep(0.01)
 
     async def outer() -> ProbeResult:
-        return await run_stage(Stage.REACH, hang, target, None, 5.0)
+        return await run_stage(Stage.REACH, hang, target, None, 5.0, Cause.UNREACHABLE)
 
     task = asyncio.ensure_future(outer())
     await asyncio.sleep(0.05)
