@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import random
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, camera_times, rates_by
+from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, aggregate, camera_times, rates_by
 from collector.accounting.sql.camera_times import load_camera_refs, sql_camera_times
 from collector.accounting.sql.load import load_accounting
 from inventory.db import create_engine
@@ -79,6 +81,35 @@ def random_exclusions(rnd: random.Random, cams: tuple[CameraRef, ...]) -> list[d
     return rows
 
 
+@asynccontextmanager
+async def inventory_db(db_url: str) -> AsyncIterator[tuple[AsyncEngine, tuple[CameraRef, ...]]]:
+    """An engine on the database with the sample inventory imported, and its cameras; disposed after."""
+    url = await asyncio.to_thread(with_inventory, db_url)
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            cams = await load_camera_refs(conn)
+        yield engine, cams
+    finally:
+        await engine.dispose()
+
+
+async def store_random(engine: AsyncEngine, rnd: random.Random, cams: tuple[CameraRef, ...], *,
+                       exclusions: bool = True) -> None:
+    """Random timelines for every camera (and random exclusions) stored."""
+    async with engine.begin() as conn:
+        await conn.execute(insert(StateInterval), random_spans(rnd, [c.camera_id for c in cams]))
+        if exclusions:
+            await conn.execute(insert(Exclusion), random_exclusions(rnd, cams))
+
+
+async def all_exclusions(engine: AsyncEngine) -> list[ExclusionSpan]:
+    """Every stored exclusion."""
+    q = select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
+    async with engine.connect() as conn:
+        return [ExclusionSpan(s, e, c, r) for s, e, c, r in (await conn.execute(q)).all()]
+
+
 async def all_spans(engine: AsyncEngine) -> list[StateSpan]:
     """Every stored span in id order (the pure timeline's tie order), nothing filtered."""
     q = select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end).order_by(StateInterval.id)
@@ -96,19 +127,14 @@ PERIODS = (
 
 
 async def test_sql_times_equal_pure_times(db_url: str) -> None:
-    url = await asyncio.to_thread(with_inventory, db_url)
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            cams = await load_camera_refs(conn)
+    async with inventory_db(db_url) as (engine, cams):
         assert len(cams) > 40
         for seed in (1, 2):
             rnd = random.Random(seed)
             async with engine.begin() as conn:
                 await conn.execute(StateInterval.__table__.delete())
                 await conn.execute(Exclusion.__table__.delete())
-                await conn.execute(insert(StateInterval), random_spans(rnd, [c.camera_id for c in cams]))
-                await conn.execute(insert(Exclusion), random_exclusions(rnd, cams))
+            await store_random(engine, rnd, cams)
             spans = await all_spans(engine)
             assert len(spans) > 200
             for period, now in PERIODS:
@@ -128,17 +154,11 @@ async def test_sql_times_equal_pure_times(db_url: str) -> None:
             assert sum(1 for t in got.values() if t.with_exclusions != t.without_exclusions) >= 5
             total = sum((t.without_exclusions for t in got.values()), start=next(iter(got.values())).without_exclusions)
             assert total.intact_s > total.online_s - total.intact_s > 0 and total.offline_s > 0 and total.unknown_s > 0
-    finally:
-        await engine.dispose()
 
 
 async def test_open_interval_cut_by_a_closed_one_before_the_period(db_url: str) -> None:
     """A stale open span is cut by a later span that ended before the period: it adds nothing."""
-    url = await asyncio.to_thread(with_inventory, db_url)
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            cams = await load_camera_refs(conn)
+    async with inventory_db(db_url) as (engine, cams):
         cid = cams[0].camera_id
         async with engine.begin() as conn:
             await conn.execute(insert(StateInterval), [
@@ -154,9 +174,5 @@ async def test_open_interval_cut_by_a_closed_one_before_the_period(db_url: str) 
         assert got == camera_times(cams, await all_spans(engine), (), period, now)
         # and the rates built on it equal the pure rates
         rows = rates_by("village", cams, await all_spans(engine), [ExclusionSpan(at(0), at(DAY_US), cid)], period, now)
-        from collector.accounting import aggregate
-
         assert aggregate("village", cams, await sql_camera_times(
             engine, period, now, exclusions=[ExclusionSpan(at(0), at(DAY_US), cid)])) == rows
-    finally:
-        await engine.dispose()

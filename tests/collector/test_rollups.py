@@ -13,20 +13,23 @@ import random
 import pytest
 from sqlalchemy import func, insert, select, text, update
 
-from collector.accounting import Period, camera_times
+from collector.accounting import Level, Period, camera_times, rates_by
 from collector.accounting.sql.camera_times import load_camera_refs, rollup_sums, sql_camera_times
+from collector.accounting.sql.group_rates import sql_group_times, sql_rates
 from collector.accounting.sql.rollup_sums import make_plan
-from collector.accounting.sql.rollups import DAY, build_rollups, midnight
+from collector.accounting.sql.rollups import DAY, RollupTask, build_rollups, midnight
 from collector.runtime.interval_writer import IntervalOpen, recover, write_batch
 from inventory.db import create_engine
-from inventory.models import CameraRollup, CollectorHeartbeat, Exclusion, RollupDay, StateInterval
+from inventory.models import CameraRollup, CollectorHeartbeat, RollupDay, StateInterval
 from tests.collector.test_accounting_sql import (
     DAY_US,
     T0,
+    all_exclusions,
     all_spans,
     at,
-    random_exclusions,
+    inventory_db,
     random_spans,
+    store_random,
     with_inventory,
 )
 
@@ -83,11 +86,7 @@ async def _counts(engine) -> tuple[int, int]:  # type: ignore[no-untyped-def]
 
 async def _assert_equal(engine, cams, tag, *, used: bool | None = None) -> None:  # type: ignore[no-untyped-def]
     spans = await all_spans(engine)
-    async with engine.connect() as conn:
-        excl_rows = (await conn.execute(select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code))).all()
-    from collector.accounting import ExclusionSpan
-
-    excl = [ExclusionSpan(s, e, c, r) for s, e, c, r in excl_rows]
+    excl = await all_exclusions(engine)
     for period, now in PERIODS:
         pure = camera_times(cams, spans, excl, period, now)
         got = await sql_camera_times(engine, period, now, exclusions=excl, cameras=cams)
@@ -99,15 +98,9 @@ async def _assert_equal(engine, cams, tag, *, used: bool | None = None) -> None:
 
 
 async def test_rollups_equal_intervals_and_survive_late_writes(db_url: str) -> None:
-    url = await asyncio.to_thread(with_inventory, db_url)
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            cams = await load_camera_refs(conn)
+    async with inventory_db(db_url) as (engine, cams):
         rnd = random.Random(7)
-        async with engine.begin() as conn:
-            await conn.execute(insert(StateInterval), random_spans(rnd, [c.camera_id for c in cams]))
-            await conn.execute(insert(Exclusion), random_exclusions(rnd, cams))
+        await store_random(engine, rnd, cams)
         await _assert_equal(engine, cams, "no rollups", used=False)
 
         seen: list[dt.datetime] = []
@@ -159,27 +152,14 @@ async def test_rollups_equal_intervals_and_survive_late_writes(db_url: str) -> N
         rebuilt = await build_rollups(engine, BUILD_NOW, lag=H)
         assert rebuilt.rows == report.days_built
         await _assert_equal(engine, cams, "rebuilt one camera", used=True)
-    finally:
-        await engine.dispose()
 
 
 @pytest.mark.parametrize("seed", [3])
 async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
     """Region rows summed in the database (rollups + edges + exclusion corrections) equal the pure rows."""
-    from collector.accounting import ExclusionSpan, Level, rates_by
-    from collector.accounting.sql.group_rates import sql_group_times, sql_rates
-
-    url = await asyncio.to_thread(with_inventory, db_url)
-    engine = create_engine(url)
-    try:
-        async with engine.connect() as conn:
-            cams = await load_camera_refs(conn)
-        rnd = random.Random(seed)
-        async with engine.begin() as conn:
-            await conn.execute(insert(StateInterval), random_spans(rnd, [c.camera_id for c in cams]))
-            await conn.execute(insert(Exclusion), random_exclusions(rnd, cams))
-            excl_rows = (await conn.execute(select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code))).all()
-        excl = [ExclusionSpan(s, e, c, r) for s, e, c, r in excl_rows]
+    async with inventory_db(db_url) as (engine, cams):
+        await store_random(engine, random.Random(seed), cams)
+        excl = await all_exclusions(engine)
         spans = await all_spans(engine)
         for built in (False, True):
             if built:
@@ -194,22 +174,13 @@ async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
                     light = (await sql_group_times(engine, period, now, exclusions=excl)).ratio_rows(level)
                     assert [(r.key, r.cameras, r.ratio, r.intact_ratio, r.ratio_without_exclusions,
                              r.intact_ratio_without_exclusions) for r in want] == [tuple(r) for r in light]
-    finally:
-        await engine.dispose()
 
 
 async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:
     """The collector's task builds at start and again every interval (here 0.05 s, clock moved a day)."""
-    from collector.accounting.sql.rollups import RollupTask
-
-    url = await asyncio.to_thread(with_inventory, db_url)
-    engine = create_engine(url)
     now = [BUILD_NOW]
-    try:
-        async with engine.connect() as conn:
-            cams = await load_camera_refs(conn)
-        async with engine.begin() as conn:
-            await conn.execute(insert(StateInterval), random_spans(random.Random(5), [c.camera_id for c in cams]))
+    async with inventory_db(db_url) as (engine, cams):
+        await store_random(engine, random.Random(5), cams, exclusions=False)
         task = RollupTask(engine, every_s=0.05, clock=lambda: now[0])
         runner = asyncio.create_task(task.run())
         for _ in range(200):
@@ -228,8 +199,6 @@ async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:
         await asyncio.gather(runner, return_exceptions=True)
         assert task.last.days_built == 1 and task.last.rows == len(cams)
         assert (await _counts(engine))[1] == first.days_built + 1
-    finally:
-        await engine.dispose()
 
 
 def test_db_rollup_command(tmp_path, db_url: str) -> None:  # type: ignore[no-untyped-def]
