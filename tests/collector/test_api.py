@@ -1,4 +1,4 @@
-"""The HTTP API of a real App probing the simulated fleet (127.110.0.x) on SQLite: cameras,
+"""The HTTP API of a real App probing the simulated fleet (in a free loopback range) on SQLite: cameras,
 errors, secrets, the OpenAPI document."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from tests.collector.test_api_support import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 http = http_fixture()
-live = live_fixture((127, 110, 0, 1))
+live = live_fixture()
 
 
 

@@ -1,4 +1,4 @@
-"""The API's database paths on SQLite and PostgreSQL: a real App probing the fleet (127.112.0.x),
+"""The API's database paths on SQLite and PostgreSQL: a real App probing the fleet (in a free loopback range),
 an exclusion added, seen in force, listed and removed over HTTP; camera history, regions, rates."""
 
 from __future__ import annotations
@@ -16,23 +16,24 @@ from inventory.db import create_engine
 from inventory.secrets import SecretBox
 from inventory.synthetic import sim_address
 from probes.sim import Behaviour, Fleet, Power
+from probes.sim.loopback import LoopbackRange
 from tests.collector.test_api_support import TOKEN, api_settings, camera_ids, inventory_csv, settled
 from tests.inventory.helpers import KEY, do_import, migrated
 
-BASE = (127, 112, 0, 1)
 N = 6
 PASSWORD = "dbSecret-5519"
 
 
-def test_exclusion_round_trip(db_url: str, tmp_path: Path) -> None:
+def test_exclusion_round_trip(db_url: str, tmp_path: Path, loopback: LoopbackRange) -> None:
+    base = (127, loopback.first_block, 0, 1)
     migrated(db_url)
-    assert do_import(db_url, inventory_csv(tmp_path / "inv.csv", N, BASE, PASSWORD)).written
+    assert do_import(db_url, inventory_csv(tmp_path / "inv.csv", N, base, PASSWORD)).written
 
     async def go() -> None:
         engine = create_engine(db_url)
-        async with Fleet(N, base_address=sim_address(0, BASE), password=PASSWORD, workers=1) as fleet:
+        async with Fleet(N, base_address=sim_address(0, base), password=PASSWORD, workers=1) as fleet:
             await fleet.aset_behaviour(0, Behaviour(power=Power.DOWN))
-            cams = await camera_ids(engine, N, BASE)
+            cams = await camera_ids(engine, N, base)
             app = App(api_settings(db_url), engine, SecretBox(KEY), http=build_application)
             await app.start()
             try:

@@ -1,4 +1,4 @@
-"""Exclusions over HTTP (fleet at 127.118.0.x, SQLite): bearer tokens, validation naming the field,
+"""Exclusions over HTTP (fleet in a free loopback range, SQLite): bearer tokens, validation naming the field,
 the shown state following at once, and the read/write policy of the settings."""
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from tests.inventory.helpers import KEY
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 http = http_fixture()
-live = live_fixture((127, 118, 0, 1))
+live = live_fixture()
 
 
 async def test_exclusions_write_needs_the_token_and_excludes_now(live: Live, http: aiohttp.ClientSession) -> None:

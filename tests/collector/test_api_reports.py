@@ -1,4 +1,4 @@
-"""Regions, rates and coverage over HTTP (fleet at 127.116.0.x, SQLite): period availability, and
+"""Regions, rates and coverage over HTTP (fleet in a free loopback range, SQLite): period availability, and
 the same numbers as `camwatch rates --json` / `camwatch coverage --json` on the same database."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from tests.collector.test_api_support import (
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 http = http_fixture()
-live = live_fixture((127, 116, 0, 1))
+live = live_fixture()
 
 
 

@@ -38,6 +38,7 @@ from inventory.secrets import SecretBox
 from inventory.synthetic import KEYS, SyntheticSpec, rows, sim_address
 from probes.sim import Behaviour, Fleet, Power
 from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+from tests.net import loopback_range
 
 N = 24
 DOWN = (1, 5)  # fleet indices powered down for the whole run
@@ -140,13 +141,15 @@ async def script_yesterday(engine: Any, cams: dict[int, int], day: dt.date) -> N
                                                  reason="计划维护（停电）", approver="县公安局"))
 
 
-def live_fixture(base: tuple[int, int, int, int]) -> Any:
-    """A module-scoped fixture: the App probing a fleet at *base*, served on a free port."""
+def live_fixture() -> Any:
+    """A module-scoped fixture: the App probing a fleet in a free loopback range (cameras in its
+    first /16 block, routers in the second), served on a free port."""
 
     @pytest_asyncio.fixture(loop_scope="module", scope="module")
     async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
-        async with running(base, tmp_path_factory.mktemp("api")) as value:
-            yield value
+        with loopback_range(2) as rng:
+            async with running((127, rng.first_block, 0, 1), tmp_path_factory.mktemp("api")) as value:
+                yield value
 
     return live
 

@@ -6,14 +6,17 @@ import json
 from pathlib import Path
 
 from probes.sim import Behaviour, Fleet
-from tests.collector.test_cli_inventory import SAMPLE, SAMPLE_PASSWORD, camwatch
+from probes.sim.loopback import LoopbackRange
+from tests.collector.test_cli_inventory import SAMPLE_PASSWORD, camwatch
+from tests.net import sample_inventory_at
 
 
-def test_probe_camera_by_id(tmp_path: Path) -> None:
+def test_probe_camera_by_id(tmp_path: Path, loopback: LoopbackRange) -> None:
     assert camwatch(tmp_path, "init").returncode == 0
-    assert camwatch(tmp_path, "inventory", "import", str(SAMPLE)).returncode == 0
-    # The sample inventory's first cameras are at 127.20.0.1.. on 8554/8000, like the fleet's.
-    with Fleet(3, base_address="127.20.0.1", password=SAMPLE_PASSWORD) as fleet:
+    sample = sample_inventory_at(tmp_path / "sample.csv", loopback)
+    assert camwatch(tmp_path, "inventory", "import", str(sample)).returncode == 0
+    # The sample inventory's first cameras, moved to a free range, on 8554/8000 like the fleet's.
+    with Fleet(3, base_address=loopback.base_address, password=SAMPLE_PASSWORD) as fleet:
         r = camwatch(tmp_path, "probe", "1", "--json")
         assert r.returncode == 0, r.stderr
         out = json.loads(r.stdout)

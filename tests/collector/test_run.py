@@ -18,30 +18,30 @@ from sqlalchemy import select
 from inventory.db import create_engine
 from inventory.models import StateInterval
 from probes.sim import Behaviour, Fleet, Power
-from tests.collector.test_cli_inventory import SAMPLE, SAMPLE_PASSWORD, camwatch
+from probes.sim.loopback import LoopbackRange
+from tests.collector.test_cli_inventory import SAMPLE_PASSWORD, camwatch
+from tests.net import free_port, sample_inventory_at
 
-PORT = 19851
 
-
-def _env(tmp: Path) -> dict[str, str]:
+def _env(tmp: Path, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
     env.update({
         "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "0.5",
         "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "false",
-        "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": str(PORT),
+        "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": str(port),
         "CAMWATCH_COLLECTOR__FIGURES_INTERVAL_S": "1",
         "CAMWATCH_PROBE__REACH_TIMEOUT_S": "1", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "1", "CAMWATCH_PROBE__ONVIF_TIMEOUT_S": "1",
     })
     return env
 
 
-def _start(tmp: Path) -> subprocess.Popen[str]:
+def _start(tmp: Path, port: int) -> subprocess.Popen[str]:
     exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
-    return subprocess.Popen([exe, "run"], cwd=tmp, env=_env(tmp), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen([exe, "run"], cwd=tmp, env=_env(tmp, port), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
 
-def _metrics() -> str:
-    with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/metrics", timeout=5) as r:
+def _metrics(port: int) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
         return r.read().decode()
 
 
@@ -71,23 +71,25 @@ def _intervals(tmp: Path) -> list[tuple[int, str, object, object]]:
     return asyncio.run(go())
 
 
-def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path) -> None:
+def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path, loopback: LoopbackRange) -> None:
     assert camwatch(tmp_path, "init").returncode == 0
-    assert camwatch(tmp_path, "inventory", "import", str(SAMPLE)).returncode == 0
-    with Fleet(48, base_address="127.20.0.1", password=SAMPLE_PASSWORD) as fleet:
+    sample = sample_inventory_at(tmp_path / "sample.csv", loopback)
+    assert camwatch(tmp_path, "inventory", "import", str(sample)).returncode == 0
+    port = free_port()  # camwatch run's HTTP port, the same across its restarts
+    with Fleet(48, base_address=loopback.base_address, password=SAMPLE_PASSWORD) as fleet:
         fleet.set_behaviour(3, Behaviour(power=Power.DOWN))
-        proc = _start(tmp_path)
+        proc = _start(tmp_path, port)
         try:
-            _wait(lambda: _metrics().count("camwatch_camera_up{") >= 48, 20)
-            text = _metrics()
+            _wait(lambda: _metrics(port).count("camwatch_camera_up{") >= 48, 20)
+            text = _metrics(port)
             assert 'camwatch_camera_offline_cause{camera="4"' in text and 'cause="refused"' in text
             assert 'camwatch_region_online_ratio{level="county",region="130123000000",region_name="示范县"}' in text
             assert SAMPLE_PASSWORD not in text
-            _wait(lambda: 'camwatch_region_availability_ratio{level="county",region="130123000000",region_name="示范县",window="1d"}' in _metrics(), 10)
-            text = _metrics()
+            _wait(lambda: 'camwatch_region_availability_ratio{level="county",region="130123000000",region_name="示范县",window="1d"}' in _metrics(port), 10)
+            text = _metrics(port)
             assert 'camwatch_region_coverage_ratio{level="township"' in text
             assert 'camwatch_region_target_ratio{level="county",region="130123000000",region_name="示范县"} 0.95' in text
-            with urllib.request.urlopen(f"http://127.0.0.1:{PORT}/healthz", timeout=5) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
                 health = json.loads(r.read())
             assert health["status"] == "ok" and health["cameras"] == 48
             # the rollup task ran at start (no past midnight with intervals yet: nothing built)
@@ -102,9 +104,9 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path) -> None:
         assert {r[0] for r in rows} == set(range(1, 49))
         assert [r[1] for r in rows if r[0] == 4] == ["offline"]
         # restart, then kill -9, then restart: no overlaps, and the gaps are unknown
-        proc = _start(tmp_path)
+        proc = _start(tmp_path, port)
         try:
-            _wait(lambda: _metrics().count("camwatch_camera_up{") >= 48, 20)
+            _wait(lambda: _metrics(port).count("camwatch_camera_up{") >= 48, 20)
             time.sleep(1.5)
             proc.kill()
             proc.wait(timeout=10)
@@ -112,9 +114,9 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path) -> None:
             if proc.poll() is None:
                 proc.kill()
         time.sleep(1.0)
-        proc = _start(tmp_path)
+        proc = _start(tmp_path, port)
         try:
-            _wait(lambda: _metrics().count("camwatch_camera_up{") >= 48, 20)
+            _wait(lambda: _metrics(port).count("camwatch_camera_up{") >= 48, 20)
             time.sleep(1.5)
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
