@@ -11,8 +11,9 @@ last fast-tier result (reach, RTSP, ONVIF stage durations, clock offset) and reg
 It times :func:`collector.metrics.text.render_text` cold (no cached fragments) and then warm over
 ``--scrapes`` scrapes, each after ``--changed`` of the slots got a new probe result (a 15 s
 scrape over a 60 s probe interval sees a quarter of the fleet re-probed; 1 % of those changed
-state too). The baseline is ``prometheus_client.generate_latest`` over the same collector.
-The last line reads ``metrics render 100000 cameras: 0.45 s warm (goal <= 1 s) PASS``.
+state too). The baseline is ``prometheus_client.generate_latest`` over the same collector; both
+texts must have the same series count and the same ``# HELP``/``# TYPE`` lines.
+The last line reads ``metrics render 100000 cameras: 0.45 s warm, 1.78 s cold (goal <= 1 s) PASS``.
 """
 
 from __future__ import annotations
@@ -112,6 +113,13 @@ def change(sched: Scheduler, share: float, rnd: random.Random, now: dt.datetime)
         slot.last = kept(probe_result(rnd, st if st is not State.UNKNOWN else State.ONLINE, slot.status.cause), now)
 
 
+def _shape(text: bytes) -> tuple[int, list[bytes]]:
+    """The number of series of an exposition and its ``#`` lines (HELP and TYPE)."""
+    lines = text.split(b"\n")
+    heads = [line for line in lines if line.startswith(b"#")]
+    return sum(1 for line in lines if line) - len(heads), heads
+
+
 async def main(n: int, scrapes: int, share: float) -> bool:
     rnd = random.Random(5)
     cams = cameras(n)
@@ -153,9 +161,8 @@ async def main(n: int, scrapes: int, share: float) -> bool:
     t0 = time.perf_counter()
     base = generate_latest(for_reg)
     base_s = time.perf_counter() - t0
-    base_series = sum(1 for line in base.split(b"\n") if line and not line.startswith(b"#"))
-    assert base_series == sum(1 for line in text.split(b"\n") if line and not line.startswith(b"#")), \
-        "render_text and generate_latest disagree on the series"
+    base_series, base_heads = _shape(base)
+    assert (base_series, base_heads) == _shape(text), "render_text and generate_latest disagree on the series or heads"
     med = statistics.median(warm)
     print(f"baseline prometheus_client generate_latest: {base_s:.2f} s for the same {base_series} series"
           f" ({base_s / med:.1f}x the warm render)")
