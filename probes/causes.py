@@ -64,7 +64,7 @@ _N, _D, _A, _S, _V = CauseClass.NETWORK, CauseClass.DEVICE, CauseClass.AUTH, Cau
 CAUSES: MappingProxyType[Cause, CauseInfo] = MappingProxyType({
     Cause.UNREACHABLE: CauseInfo("断电或网络中断", "power or network down", _N),
     Cause.TIMEOUT: CauseInfo("无响应（超时）", "no answer (timeout)", _N),
-    Cause.UPSTREAM_DOWN: CauseInfo("上联设备离线", "upstream device down", _N),
+    Cause.UPSTREAM_DOWN: CauseInfo("上联设备断电或网络中断", "upstream device down (power or network)", _N),
     Cause.REFUSED: CauseInfo("端口关闭（拒绝连接）", "port closed (connection refused)", _D),
     Cause.ONVIF_ERROR: CauseInfo("ONVIF 异常", "ONVIF error", _D),
     Cause.AUTH_FAILED: CauseInfo("用户名或密码错误", "wrong user name or password", _A),

@@ -46,7 +46,7 @@ from collector.alerting.model import (
 )
 from collector.alerting.policy import AlertPolicy
 from collector.runtime.camera_state import Changed, Event, FlappingChanged, State
-from probes.base import Cause
+from probes.causes import Cause
 
 
 def inputs_of(camera_id: int, event: Event, checks: tuple[str, ...] = ()) -> tuple[AlertInput, ...]:

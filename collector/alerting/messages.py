@@ -12,64 +12,25 @@ from zoneinfo import ZoneInfo
 
 from collector.alerting.model import CameraInfo, Incident, IncidentKind, Inventory, Message, NotifyKind, Severity
 from collector.alerting.policy import AlertPolicy
-from probes.base import Cause
-
-CAUSE_WORDS: dict[Cause, tuple[str, str]] = {
-    Cause.UPSTREAM_DOWN: ("断电/链路中断", "power or link down"),
-    Cause.UNREACHABLE: ("断电/链路中断", "power or link down"),
-    Cause.REFUSED: ("端口不通", "port refused"),
-    Cause.TIMEOUT: ("无响应", "no response"),
-    Cause.AUTH_FAILED: ("密码错误", "wrong password"),
-    Cause.STREAM_UNAVAILABLE: ("码流不可用", "stream unavailable"),
-    Cause.PROTOCOL_ERROR: ("协议错误", "protocol error"),
-    Cause.ONVIF_AUTH_FAILED: ("ONVIF 认证失败", "ONVIF authentication failed"),
-    Cause.ONVIF_ERROR: ("ONVIF 异常", "ONVIF error"),
-    Cause.NO_VIDEO: ("无视频", "no video"),
-}
-
-CHECK_WORDS: dict[str, tuple[str, str]] = {
-    "black": ("黑屏", "black"), "frozen": ("冻结", "frozen"), "blur": ("模糊", "blurred"),
-    "noise": ("噪点", "noise"), "color_cast": ("偏色", "colour cast"), "occlusion": ("遮挡", "occluded"),
-    "dark": ("过暗", "too dark"), "bright": ("过亮", "too bright"), "contrast": ("对比度低", "low contrast"),
-}
+from probes.causes import cause_words
+from probes.checks import picture_words
 
 SEVERITY_TAG = {Severity.CRITICAL: ("严重", "CRITICAL"), Severity.NORMAL: ("一般", "WARNING"), Severity.LOW: ("提示", "INFO")}
 
-
-def cause_words(cause: Cause | None, lang: str = "zh") -> str:
-    if cause is None:
-        return "未知" if lang != "en" else "unknown"
-    zh, en = CAUSE_WORDS.get(cause, (str(cause), str(cause)))
-    return en if lang == "en" else zh
-
-
-def picture_words(checks: Sequence[str], lang: str = "zh") -> str:
-    names = [CHECK_WORDS.get(c, (c, c))[1 if lang == "en" else 0] for c in checks]
-    if lang == "en":
-        return "picture problem" + (": " + ", ".join(names) if names else "")
-    return "画面异常" + ("：" + "、".join(names) if names else "")
+# duration() units, largest first: (zh, en); zh says 分钟 for whole minutes
+_UNITS = (("天", " d"), ("小时", " h"), ("分", " min"), ("秒", " s"))
 
 
 def duration(seconds: float, lang: str = "zh") -> str:
+    """The two largest units of a duration: 3天2小时 / 3 d 2 h, 2分30秒 / 2 min 30 s, 45秒 / 45 s."""
     s = max(0, int(seconds))
-    d, rem = divmod(s, 86400)
-    h, rem = divmod(rem, 3600)
-    m, sec = divmod(rem, 60)
-    if lang == "en":
-        if d:
-            return f"{d} d {h} h" if h else f"{d} d"
-        if h:
-            return f"{h} h {m} min" if m else f"{h} h"
-        if m:
-            return f"{m} min {sec} s" if sec else f"{m} min"
-        return f"{sec} s"
-    if d:
-        return f"{d}天{h}小时" if h else f"{d}天"
-    if h:
-        return f"{h}小时{m}分" if m else f"{h}小时"
-    if m:
-        return f"{m}分{sec}秒" if sec else f"{m}分钟"
-    return f"{sec}秒"
+    amounts = (s // 86400, s // 3600 % 24, s // 60 % 60, s % 60)
+    en = lang == "en"
+    units = [u[1] if en else u[0] for u in _UNITS]
+    big = next((i for i, n in enumerate(amounts) if n), len(amounts) - 1)
+    if big == len(amounts) - 1 or not amounts[big + 1]:
+        return f"{amounts[big]}{'分钟' if big == 2 and not en else units[big]}"
+    return f"{amounts[big]}{units[big]}{' ' if en else ''}{amounts[big + 1]}{units[big + 1]}"
 
 
 def local(t: dt.datetime, tz: str) -> str:

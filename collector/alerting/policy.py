@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
 from collector.alerting.model import Severity
-from probes.base import Cause
+from probes.causes import Cause
 
 
 @dataclass(frozen=True, slots=True)

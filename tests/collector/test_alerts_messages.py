@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 
 from collector.alerting.engine import AlertEngine
-from collector.alerting.messages import cause_words, duration, picture_words
+from collector.alerting.messages import duration
 from collector.alerting.model import NotifyKind, PictureProblem
-from probes.base import Cause
+from probes.causes import Cause, cause_words
+from probes.checks import CHECK_WORDS, VqdName, picture_words
 from tests.collector.alerts_fixtures import EAST, INV, POLICY, at, notes, outage, recovery
 
 
@@ -21,24 +22,33 @@ def test_duration(seconds: int, zh: str, en: str) -> None:
     assert (duration(seconds), duration(seconds, "en")) == (zh, en)
 
 
-@pytest.mark.parametrize(("cause", "zh", "en"), [
-    (Cause.UPSTREAM_DOWN, "断电/链路中断", "power or link down"), (Cause.UNREACHABLE, "断电/链路中断", "power or link down"),
-    (Cause.REFUSED, "端口不通", "port refused"), (Cause.TIMEOUT, "无响应", "no response"),
-    (Cause.AUTH_FAILED, "密码错误", "wrong password"), (Cause.STREAM_UNAVAILABLE, "码流不可用", "stream unavailable"),
-    (Cause.PROTOCOL_ERROR, "协议错误", "protocol error"), (Cause.NO_VIDEO, "无视频", "no video"),
-])
-def test_cause_words(cause: Cause, zh: str, en: str) -> None:
-    assert (cause_words(cause), cause_words(cause, "en")) == (zh, en)
+PW = Cause.AUTH_FAILED  # the cause of the single-camera messages below
 
 
-def test_picture_words() -> None:
-    assert picture_words(("black", "frozen", "blur", "noise", "color_cast", "occlusion")) == "画面异常：黑屏、冻结、模糊、噪点、偏色、遮挡"
-    assert picture_words(("black",), "en") == "picture problem: black"
+@pytest.mark.parametrize("cause", list(Cause))
+def test_outage_messages_give_the_declared_words_of_each_cause(cause: Cause) -> None:
+    e = AlertEngine(POLICY, INV)
+    e.feed(outage(21, 100, cause))
+    [n] = notes(e.tick(at(400)))
+    assert f"原因：{cause.info.zh}\n" in n.message.text_zh and f"Cause: {cause.info.en}\n" in n.message.text_en
+    assert n.message.short_zh.endswith(f"（{cause.info.zh}），10:01起")
+
+
+def test_picture_messages_give_the_declared_words_of_each_check() -> None:
+    e = AlertEngine(POLICY, INV)
+    e.feed(PictureProblem(21, tuple(VqdName), at(0)))
+    [n] = notes(e.tick(at(30)))
+    assert f"原因：画面异常：{'、'.join(w.zh for w in CHECK_WORDS.values())}" in n.message.text_zh
+    assert f"Cause: picture problem: {', '.join(w.en for w in CHECK_WORDS.values())}" in n.message.text_en
+    assert picture_words(("black", "blur")) == f"画面异常：{CHECK_WORDS[VqdName.BLACK].zh}、{CHECK_WORDS[VqdName.BLUR].zh}"
+    assert picture_words(()) == "画面异常" and picture_words((), "en") == "picture problem"
+    assert picture_words(("new_check",), "en") == "picture problem: new_check"  # an undeclared name as it is
+    assert cause_words(None) == "未知" and cause_words(None, "en") == "unknown"
 
 
 def test_single_camera_open_message_all_variants() -> None:
     e = AlertEngine(POLICY, INV)
-    e.feed(outage(21, 100, Cause.AUTH_FAILED))
+    e.feed(outage(21, 100, PW))
     [n] = notes(e.tick(at(400)))
     m = n.message
     assert m.text_zh == (
@@ -46,7 +56,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "地区：示范县/城关镇/南庄村\n"
         "点位：村口\n"
         "摄像机：南庄村村口\n"
-        "原因：密码错误\n"
+        f"原因：{PW.words()}\n"
         "开始：2026-11-23 10:01\n"
         "已持续：5分15秒\n"
         "详情：http://cw.example/cameras/21"
@@ -56,7 +66,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "- **地区**：示范县/城关镇/南庄村\n"
         "- **点位**：村口\n"
         "- **摄像机**：南庄村村口\n"
-        "- **原因**：密码错误\n"
+        f"- **原因**：{PW.words()}\n"
         "- **开始**：2026-11-23 10:01\n"
         "- **已持续**：5分15秒\n\n"
         "[查看详情](http://cw.example/cameras/21)"
@@ -66,13 +76,13 @@ def test_single_camera_open_message_all_variants() -> None:
         "Region: 示范县/城关镇/南庄村\n"
         "Point: 村口\n"
         "Cameras: 南庄村村口\n"
-        "Cause: wrong password\n"
+        f"Cause: {PW.words('en')}\n"
         "Since: 2026-11-23 10:01\n"
         "Duration: 5 min 15 s\n"
         "Details: http://cw.example/cameras/21"
     )
-    assert m.short_zh == "【一般】摄像机离线：南庄村村口（密码错误），10:01起"
-    assert m.short_en == "[WARNING] camera offline: 南庄村村口 (wrong password) since 10:01"
+    assert m.short_zh == f"【一般】摄像机离线：南庄村村口（{PW.words()}），10:01起"
+    assert m.short_en == f"[WARNING] camera offline: 南庄村村口 ({PW.words('en')}) since 10:01"
     assert (m.title, m.text("en"), m.markdown("zh")) == (m.title_zh, m.text_en, m.markdown_zh)
 
 
