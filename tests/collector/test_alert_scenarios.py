@@ -23,9 +23,10 @@ from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.secrets import SecretBox
 from probes.sim import Behaviour, Fleet, Power
+from probes.sim.loopback import LoopbackRange
 from tests.collector.notify_receivers import Robots
-from tests.collector.test_integration import SAMPLE
 from tests.inventory.helpers import KEY, do_import, migrated
+from tests.net import moved, sample_inventory_at
 
 SECRET, KEYWORD = "SEC4e7a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4", "摄像机"
 
@@ -65,8 +66,8 @@ async def _stack(url: str, **extra: str):  # type: ignore[no-untyped-def]
 
 
 @contextlib.asynccontextmanager
-async def _fleet(n: int):  # type: ignore[no-untyped-def]
-    with Fleet(n, base_address="127.20.0.1", password="admin123") as fleet:
+async def _fleet(n: int, base_address: str):  # type: ignore[no-untyped-def]
+    with Fleet(n, base_address=base_address, password="admin123") as fleet:
         yield fleet
 
 
@@ -74,12 +75,12 @@ def _texts(robots: Robots) -> list[str]:
     return [json.dumps(p.body, ensure_ascii=False) for p in robots.posts.get("dingtalk", [])]
 
 
-def test_village_uplink_silence_and_escalation(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_village_uplink_silence_and_escalation(tmp_path, loopback: LoopbackRange) -> None:  # type: ignore[no-untyped-def]
     url = migrated(f"sqlite:///{tmp_path / 'a.db'}")
-    assert do_import(url, SAMPLE).written
+    assert do_import(url, sample_inventory_at(tmp_path / "sample.csv", loopback)).written
 
     async def go() -> None:
-        async with _stack(url) as (robots, app, engine), _fleet(48) as fleet:
+        async with _stack(url) as (robots, app, engine), _fleet(48, loopback.base_address) as fleet:
             await app.start()
             hole = None
             try:
@@ -91,7 +92,7 @@ def test_village_uplink_silence_and_escalation(tmp_path) -> None:  # type: ignor
                 fleet.set_behaviour(list(range(6, 11)), Behaviour(power=Power.DOWN))
                 # village 1's 4G router dies: its 6 cameras hang and the router stops answering
                 t_fail = time.monotonic()
-                hole = Blackhole("127.21.1.1", 80)
+                hole = Blackhole(moved("127.21.1.1", loopback), 80)
                 fleet.set_behaviour(list(range(0, 6)), Behaviour(power=Power.HANG))
                 await _until(lambda: any("大前村1" in t for t in _texts(robots)), 30)
                 opened = [t for t in _texts(robots) if "大前村1" in t]
@@ -124,12 +125,13 @@ async def _until(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
         await asyncio.sleep(0.2)
 
 
-def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_path, loopback: LoopbackRange) -> None:  # type: ignore[no-untyped-def]
     import csv
 
     from inventory.synthetic import SyntheticSpec, rows
 
-    spec = SyntheticSpec(cameras=105, villages_per_township=25, points_per_village=5, unbuilt_every=0)
+    spec = SyntheticSpec(cameras=105, villages_per_township=25, points_per_village=5, unbuilt_every=0,
+                         camera_base=loopback.base_address, router_base=loopback.block_base(1))
     headers, gen = rows(spec)
     data = list(gen)
     path = tmp_path / "county.csv"
@@ -143,7 +145,7 @@ def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_p
     assert do_import(url, path).written
 
     async def go() -> None:
-        async with _stack(url) as (robots, app, engine), _fleet(105) as fleet:
+        async with _stack(url) as (robots, app, engine), _fleet(105, loopback.base_address) as fleet:
             await app.start()
             try:
                 await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 105, 20)
@@ -165,14 +167,14 @@ def test_hundred_cameras_in_twenty_villages_all_reported_within_rate_limit(tmp_p
     asyncio.run(go())
 
 
-def test_flapping_camera_sends_at_most_one_digest_per_window(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_flapping_camera_sends_at_most_one_digest_per_window(tmp_path, loopback: LoopbackRange) -> None:  # type: ignore[no-untyped-def]
     url = migrated(f"sqlite:///{tmp_path / 'f.db'}")
-    assert do_import(url, SAMPLE).written
+    assert do_import(url, sample_inventory_at(tmp_path / "sample.csv", loopback)).written
     window = 8.0
 
     async def go() -> None:
         async with _stack(url, CAMWATCH_ALERTS__DIGEST_WINDOW_S=str(window), CAMWATCH_COLLECTOR__FLAP_CHANGES="3") as (robots, app, engine), \
-                _fleet(48) as fleet:
+                _fleet(48, loopback.base_address) as fleet:
             await app.start()
             try:
                 await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)

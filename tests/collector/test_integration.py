@@ -24,7 +24,9 @@ from inventory.db import create_engine
 from inventory.models import Camera, Exclusion, StateInterval
 from inventory.secrets import SecretBox
 from probes.sim import Behaviour, Fleet
+from probes.sim.loopback import LoopbackRange
 from tests.inventory.helpers import KEY, do_import, migrated
+from tests.net import sample_inventory_at
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"
 INTERVAL = 1.0
@@ -46,9 +48,9 @@ def q(x: Decimal | float) -> Decimal:
     return Decimal(str(x)).quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
-def test_scripted_outages_rates_and_restart(db_url: str) -> None:
+def test_scripted_outages_rates_and_restart(db_url: str, tmp_path: Path, loopback: LoopbackRange) -> None:
     migrated(db_url)
-    assert do_import(db_url, SAMPLE).written
+    assert do_import(db_url, sample_inventory_at(tmp_path / "sample.csv", loopback)).written
     s = settings(db_url)
 
     async def camera_at(engine, host: str) -> int:  # type: ignore[no-untyped-def]
@@ -57,7 +59,7 @@ def test_scripted_outages_rates_and_restart(db_url: str) -> None:
 
     async def go() -> None:
         engine = create_engine(db_url)
-        with Fleet(48, base_address="127.20.0.1", password="admin123") as fleet:
+        with Fleet(48, base_address=loopback.base_address, password="admin123") as fleet:
             t0 = time.time()
             # camera #2 (index 1): down from t0+3 to t0+7; #5 (index 4): down all along;
             # #7 (index 6): down t0+2..t0+6, inside an approved exclusion t0+1.5..t0+6.5

@@ -11,13 +11,16 @@ from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.secrets import SecretBox
 from probes.sim import Fleet
-from tests.collector.test_integration import SAMPLE, settings
+from probes.sim.loopback import LoopbackRange
+from tests.collector.test_integration import settings
 from tests.inventory.helpers import KEY, do_import, migrated
+from tests.net import sample_inventory_at
 
 
-def test_new_and_retired_cameras_are_picked_up(tmp_path: Path) -> None:
+def test_new_and_retired_cameras_are_picked_up(tmp_path: Path, loopback: LoopbackRange) -> None:
     url = migrated(f"sqlite:///{tmp_path / 'r.db'}")
-    rows = list(csv.reader(SAMPLE.open(encoding="utf-8-sig")))
+    sample = sample_inventory_at(tmp_path / "sample.csv", loopback)
+    rows = list(csv.reader(sample.open(encoding="utf-8-sig")))
     head, body = rows[0], rows[1:]
     cams = [r for r in body if r[13]]
     first = tmp_path / "first.csv"
@@ -28,7 +31,7 @@ def test_new_and_retired_cameras_are_picked_up(tmp_path: Path) -> None:
     async def go() -> None:
         engine = create_engine(url)
         app = App(settings(url), engine, SecretBox(KEY), http=build_application)
-        with Fleet(48, base_address="127.20.0.1", password="admin123"):
+        with Fleet(48, base_address=loopback.base_address, password="admin123"):
             await app.start()
             try:
                 hosts = {s.cam.target.host for s in app.scheduler.slots.values()}

@@ -20,7 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from dashboards import metrics
 from probes.sim import Behaviour, Fleet, Power
-from tests.collector.test_cli_inventory import SAMPLE, SAMPLE_PASSWORD, camwatch
+from probes.sim.loopback import LoopbackRange
+from tests.collector.test_cli_inventory import SAMPLE_PASSWORD, camwatch
 from tests.dashboards.queries import (
     PENDING_METRICS,
     RECORDING,
@@ -30,13 +31,13 @@ from tests.dashboards.queries import (
     recording_rules,
     variables,
 )
+from tests.net import free_port, sample_inventory_at
 
-CAMWATCH_PORT = 19861
-PROM_PORT = 19862
-PROM = f"http://127.0.0.1:{PROM_PORT}"
-CAMERAS = 48  # the cameras of config/sample_inventory.csv, at 127.20.0.1 upward
-OFFLINE_INDEX = 3  # 127.20.0.4: power down -> offline, cause refused
-FLAPPING_INDEX = 5  # 127.20.0.6: 3 s up, 3 s down
+# camwatch's and Prometheus's HTTP ports on 127.0.0.1: free ones, chosen by the stack fixture
+PORTS = {"camwatch": 0, "prometheus": 0}
+CAMERAS = 48  # the cameras of config/sample_inventory.csv, moved into a free loopback range
+OFFLINE_INDEX = 3  # camera 4: power down -> offline, cause refused
+FLAPPING_INDEX = 5  # camera 6: 3 s up, 3 s down
 DEADLINE_S = 150.0
 
 
@@ -46,7 +47,7 @@ def _env() -> dict[str, str]:
         "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "0.5",
         "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "true",
         "CAMWATCH_COLLECTOR__VIDEO_INTERVAL_S": "5",
-        "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": str(CAMWATCH_PORT),
+        "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": str(PORTS["camwatch"]),
         "CAMWATCH_COLLECTOR__FIGURES_INTERVAL_S": "1",
         "CAMWATCH_PROBE__REACH_TIMEOUT_S": "1", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "1", "CAMWATCH_PROBE__ONVIF_TIMEOUT_S": "1",
     })
@@ -59,7 +60,7 @@ def _get(url: str, timeout: float = 5.0) -> bytes:
 
 
 def _api(path: str, **params: str) -> object:
-    body = json.loads(_get(f"{PROM}{path}?{urllib.parse.urlencode(params)}"))
+    body = json.loads(_get(f"http://127.0.0.1:{PORTS['prometheus']}{path}?{urllib.parse.urlencode(params)}"))
     assert body["status"] == "success", body
     return body["data"]
 
@@ -75,24 +76,26 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.fixture
-def stack(tmp_path: Path) -> Iterator[Path]:
+def stack(tmp_path: Path, loopback: LoopbackRange) -> Iterator[Path]:
     """Fleet simulator + ``camwatch run`` + Prometheus scraping it every second with the recording rules."""
+    PORTS.update(camwatch=free_port(), prometheus=free_port())
     assert camwatch(tmp_path, "init").returncode == 0
-    assert camwatch(tmp_path, "inventory", "import", str(SAMPLE)).returncode == 0
+    sample = sample_inventory_at(tmp_path / "sample.csv", loopback)
+    assert camwatch(tmp_path, "inventory", "import", str(sample)).returncode == 0
     cfg = tmp_path / "prometheus.yml"
     cfg.write_text(json.dumps({  # JSON is YAML
         "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"},
         "rule_files": [str(RECORDING)],
-        "scrape_configs": [{"job_name": "camwatch", "static_configs": [{"targets": [f"127.0.0.1:{CAMWATCH_PORT}"]}]}],
+        "scrape_configs": [{"job_name": "camwatch", "static_configs": [{"targets": [f"127.0.0.1:{PORTS['camwatch']}"]}]}],
     }), encoding="utf-8")
-    with Fleet(CAMERAS, base_address="127.20.0.1", password=SAMPLE_PASSWORD) as fleet:
+    with Fleet(CAMERAS, base_address=loopback.base_address, password=SAMPLE_PASSWORD) as fleet:
         fleet.set_behaviour(OFFLINE_INDEX, Behaviour(power=Power.DOWN))
         fleet.set_behaviour(FLAPPING_INDEX, Behaviour(flap_up_s=3.0, flap_down_s=3.0))
         exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
         cw = subprocess.Popen([exe, "run"], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         prom = subprocess.Popen(
             ["prometheus", f"--config.file={cfg}", f"--storage.tsdb.path={tmp_path / 'tsdb'}",
-             f"--web.listen-address=127.0.0.1:{PROM_PORT}", "--log.level=warn"],
+             f"--web.listen-address=127.0.0.1:{PORTS['prometheus']}", "--log.level=warn"],
             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=(tmp_path / "prometheus.log").open("wb"),
         )
         try:
@@ -157,7 +160,7 @@ def test_every_panel_query_and_rule_returns_data(stack: Path) -> None:
     # the names camwatch really exports (work orders may still be pending; no alert is delivered here)
     expected = metrics.EXPORTED - PENDING_METRICS - {metrics.ALERTS_SENT_TOTAL}
     while True:
-        text = _get(f"http://127.0.0.1:{CAMWATCH_PORT}/metrics").decode()
+        text = _get(f"http://127.0.0.1:{PORTS['camwatch']}/metrics").decode()
         live = {s.name for fam in text_string_to_metric_families(text) for s in fam.samples}
         if expected <= live or time.monotonic() > deadline:
             break
