@@ -9,6 +9,7 @@ piece of the collector the dashboards read. A test checks each name against what
 from __future__ import annotations
 
 from collector.metrics import families as f
+from probes.causes import cause_names as cause_names  # words of the `cause` label's values (leaf declaration)
 
 # The sample names of each group of families, in the declared order (a test matches each name here
 # with the family of the same name in collector.metrics.families).

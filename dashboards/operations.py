@@ -42,14 +42,14 @@ WORK_ORDERS = f"sum by (color) ({m.WORK_ORDERS})"
 LATENESS = (m.REC_LATENESS_P50_5M, m.REC_LATENESS_P99_5M)
 MAP = f'{m.CAMERA_LOCATION}{{{C},lon!=""}} * on(camera) group_left() {m.CAMERA_UP}{{{C}}}'
 
-CAUSE_NAMES = {
-    "refused": "连接被拒", "timeout": "超时", "unreachable": "不可达", "auth_failed": "认证失败",
-    "upstream_down": "上联设备离线", "protocol_error": "协议错误", "not_found": "流不存在",
-}
-
 
 def _last() -> cb.ReduceDataOptions:
     return cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
+
+
+def cause_mapping() -> dm.ValueMap:
+    """Words for every value of the ``cause`` label, from the one declaration of the causes."""
+    return dm.ValueMap(options={k: dm.ValueMappingResult(text=v, index=i) for i, (k, v) in enumerate(m.cause_names().items())})
 
 
 def build() -> dm.Dashboard:
@@ -78,7 +78,7 @@ def build() -> dm.Dashboard:
             {"region_path": "区域", "point": "点位", "camera_name": "摄像机", "cause": "原因", "Value": "离线开始"},
         ))
         .override_by_name("离线开始", [dm.DynamicConfigValue(id_val="unit", value="dateTimeAsIso")])
-        .mappings([dm.ValueMap(options={k: dm.ValueMappingResult(text=v, index=i) for i, (k, v) in enumerate(CAUSE_NAMES.items())})])
+        .mappings([cause_mapping()])
         .sort_by([cb.TableSortByFieldState().display_name("离线开始").desc(True)])
     ).with_panel(
         timeseries.Panel().title("各乡镇可用率趋势（近 1 天，按时长加权）").unit("percentunit").max(1).height(8).span(12)
@@ -87,7 +87,7 @@ def build() -> dm.Dashboard:
     ).with_panel(
         piechart.Panel().title("离线原因分布").unit("台").height(8).span(6)
         .with_target(query(CAUSES, "{{cause}}", instant=True)).reduce_options(_last())
-        .mappings([dm.ValueMap(options={k: dm.ValueMappingResult(text=v, index=i) for i, (k, v) in enumerate(CAUSE_NAMES.items())})])
+        .mappings([cause_mapping()])
     ).with_panel(
         piechart.Panel().title("工单（按颜色）").unit("张").height(8).span(6)
         .with_target(query(WORK_ORDERS, "{{color}}", instant=True)).reduce_options(_last())

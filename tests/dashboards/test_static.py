@@ -27,7 +27,8 @@ from dashboards.common import DATASOURCE_UID
 from dashboards.export import COMMITTED_DIR, export
 from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
-from probes.base import Cause, ProbeResult, ProbeTarget, Stage
+from probes.base import ProbeResult, ProbeTarget, Stage
+from probes.causes import Cause
 from probes.ladder import LadderResult
 from tests.dashboards.queries import (
     PENDING_METRICS,
@@ -65,6 +66,16 @@ def test_cli_export_writes_the_same_files(tmp_path: Path) -> None:
         assert (tmp_path / "out" / spec.file).read_bytes() == (COMMITTED_DIR / spec.file).read_bytes()
 
 
+def test_every_panel_on_causes_shows_the_declared_words_of_every_cause() -> None:
+    panels = [(name, p) for name, data in build_all().items() for p in data["panels"]
+              if any("cause" in t.get("expr", "") for t in p.get("targets", []))]
+    assert len(panels) >= 2  # the offline table and the causes pie of the operations dashboard
+    for name, p in panels:
+        [mapping] = p["fieldConfig"]["defaults"]["mappings"]
+        shown = {k: v["text"] for k, v in mapping["options"].items()}
+        assert shown == {c.value: c.words("zh") for c in Cause}, f"{name}: {p['title']}"
+
+
 def _subset(ours: object, theirs: object, path: str = "") -> list[str]:
     if isinstance(ours, dict):
         if not isinstance(theirs, dict):
@@ -73,7 +84,7 @@ def _subset(ours: object, theirs: object, path: str = "") -> list[str]:
     if isinstance(ours, list):
         if not isinstance(theirs, list) or len(ours) != len(theirs):
             return [path]
-        return [e for i, (a, b) in enumerate(zip(ours, theirs)) for e in _subset(a, b, f"{path}[{i}]")]
+        return [e for i, (a, b) in enumerate(zip(ours, theirs, strict=True)) for e in _subset(a, b, f"{path}[{i}]")]
     return [] if ours == theirs else [path]
 
 
