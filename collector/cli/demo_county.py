@@ -31,15 +31,9 @@ from inventory.db import create_engine, upgrade
 from inventory.importer import import_file
 from inventory.secrets import SecretBox, generate_key
 from inventory.synthetic import SyntheticSpec, rows
-from probes.base import Cause
+from probes.causes import cause_words
 from probes.sim import Behaviour, Fleet, FleetError, Power
 from probes.sim.loopback import LoopbackRange
-
-CAUSE_ZH = {
-    Cause.UNREACHABLE: "网络不通", Cause.REFUSED: "端口不通", Cause.TIMEOUT: "无响应", Cause.AUTH_FAILED: "密码错误",
-    Cause.STREAM_UNAVAILABLE: "码流不可用", Cause.PROTOCOL_ERROR: "协议错误", Cause.ONVIF_AUTH_FAILED: "ONVIF 认证失败",
-    Cause.ONVIF_ERROR: "ONVIF 异常", Cause.NO_VIDEO: "无视频", Cause.UPSTREAM_DOWN: "断电/链路中断",
-}
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +126,7 @@ def render(app: App, plan: DemoPlan, started: float, url: str, tz: str = "Asia/S
     for s in offline[:15]:
         lb = s.cam.labels
         since = s.status.since.astimezone(zone).strftime("%H:%M:%S") if s.status.since else "?"
-        cause = CAUSE_ZH.get(s.status.cause, str(s.status.cause)) if s.status.cause else "?"
+        cause = cause_words(s.status.cause, "zh")
         flap = "（频繁上下线）" if s.status.flapping else ""
         lines.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {cause}  自 {since}{flap}")
     if len(offline) > 15:
