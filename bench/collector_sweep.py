@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/collector_sweep.py --cameras 10000 [--sweeps 2] [--workers N]
 
-Starts a :class:`probes.sim.Fleet` of N cameras (127.120.0.1 up, worker processes), then in
+Starts a :class:`probes.sim.Fleet` of N cameras (a free loopback range, worker processes), then in
 THIS process, on uvloop, runs the real :class:`collector.runtime.scheduler.Scheduler` (interval 60 s,
 video tier off, no database writer) with the collector's ladder options (reach + RTSP
 DESCRIBE with Digest + ONVIF GetSystemDateAndTime, no GetDeviceInformation) for ``--sweeps``
@@ -294,7 +294,7 @@ def run() -> int:
     p.add_argument("--cameras", type=int, default=10_000)
     p.add_argument("--sweeps", type=int, default=2, help="measured sweeps (after one warm-up sweep)")
     p.add_argument("--workers", type=int, default=None, help="fleet worker processes (default: auto)")
-    p.add_argument("--base-address", default="127.120.0.1")
+    p.add_argument("--base-address", default=None, help="address of camera 0 (default: a free loopback range)")
     p.add_argument("--profile", action="store_true", help="cProfile the measured sweeps (slower; ratio not meaningful)")
     p.add_argument("--interval", type=float, default=60.0, help="fast-tier interval (s); 60 is the goal's setting")
     p.add_argument("--tick", type=float, default=None, help="the scheduler's tick_s (default: its default)")
@@ -315,7 +315,8 @@ def run() -> int:
     try:
         fleet.start()
     except FleetError as exc:
-        print(f"fleet did not start: {exc}", file=sys.stderr)
+        hint = "; choose another --base-address" if exc.address_in_use and a.base_address else ""
+        print(f"fleet did not start: {exc}{hint}", file=sys.stderr)
         return 3
     try:
         print(f"fleet: {a.cameras} cameras {fleet.first_address}..{fleet.last_address},"

@@ -2,8 +2,8 @@
 
     .venv/bin/python bench/probe_throughput.py --cameras 10000 [--concurrency 500] [--repeat 2]
 
-Starts a :class:`probes.sim.Fleet` of N cameras on a dedicated loopback range (default
-127.100.0.1 up; the cameras run in worker processes), then in THIS process, on uvloop:
+Starts a :class:`probes.sim.Fleet` of N cameras on a dedicated loopback range (by default a
+free one the fleet claims, printed; the cameras run in worker processes), then in THIS process, on uvloop:
 
 1. **camwatch warm-up sweep**: for every camera the fast tier of the ladder,
    reach (TCP connect, kept for) + RTSP DESCRIBE with Digest auth + ONVIF
@@ -253,7 +253,7 @@ class Args:
     concurrency: int
     repeat: int
     workers: int | None
-    base_address: str
+    base_address: str | None
     rtsp_port: int
     onvif_port: int
     nonce_ttl_s: float
@@ -268,7 +268,7 @@ def parse_args(argv: Sequence[str] | None = None) -> Args:
     p.add_argument("--concurrency", type=int, default=500)
     p.add_argument("--repeat", type=int, default=2, help="steady-state + baseline sweeps (best counts)")
     p.add_argument("--workers", type=int, default=None, help="fleet worker processes (default: auto)")
-    p.add_argument("--base-address", default="127.100.0.1")
+    p.add_argument("--base-address", default=None, help="address of camera 0 (default: a free loopback range)")
     p.add_argument("--rtsp-port", type=int, default=8554)
     p.add_argument("--onvif-port", type=int, default=8000)
     p.add_argument("--nonce-ttl", type=float, default=600.0, help="simulated cameras' Digest nonce TTL (s)")
@@ -376,7 +376,8 @@ def run(argv: Sequence[str] | None = None) -> int:
     try:
         fleet.start()
     except FleetError as exc:
-        print(f"fleet did not start: {exc}", file=sys.stderr)
+        hint = "; choose another --base-address" if exc.address_in_use and args.base_address else ""
+        print(f"fleet did not start: {exc}{hint}", file=sys.stderr)
         return 3
     try:
         print(f"fleet: {args.cameras} cameras {fleet.first_address}..{fleet.last_address},"
