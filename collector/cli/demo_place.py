@@ -44,7 +44,7 @@ def lock_workdir(workdir: Path, lang: str) -> int:
     except OSError as exc:
         os.close(fd)
         if exc.errno in (errno.EWOULDBLOCK, errno.EACCES):
-            raise DemoError(say(lang, "dir_busy", dir=workdir)) from None
+            raise DemoError(say(lang, "dir_busy", dir=workdir.resolve())) from None
         raise
     return fd
 
