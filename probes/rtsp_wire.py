@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from probes.base import Cause
+from probes.causes import Cause
 from probes.sockets import close_with_reset
 
 

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collector.alerting.model import Severity
 from collector.alerting.policy import AlertPolicy, DeadlinePolicy, EscalationLevel, QuietHours
-from probes.base import Cause
+from probes.causes import Cause
 
 
 class _Model(BaseModel):

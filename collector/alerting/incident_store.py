@@ -32,7 +32,7 @@ from collector.alerting.workorders import (
     close,
 )
 from inventory import models as m
-from probes.base import Cause
+from probes.causes import Cause
 
 
 class NotFound(LookupError):

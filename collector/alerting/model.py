@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from probes.base import Cause
+from probes.causes import Cause
 
 
 class Severity(StrEnum):

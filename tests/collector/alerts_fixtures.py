@@ -6,7 +6,7 @@ import datetime as dt
 
 from collector.alerting.model import CameraInfo, Inventory, Notify, NotifyKind, Outage, Recovery
 from collector.alerting.policy import AlertPolicy
-from probes.base import Cause
+from probes.causes import Cause
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Asia/Shanghai: outside quiet hours
 

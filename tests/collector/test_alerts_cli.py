@@ -18,7 +18,7 @@ from collector.alerting.policy import AlertPolicy
 from collector.cli import alerts_cmds, cli
 from inventory.db import create_engine
 from inventory.models import utcnow
-from probes.base import Cause
+from probes.causes import Cause
 from tests.inventory.helpers import do_import, migrated
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"

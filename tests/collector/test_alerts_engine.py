@@ -25,7 +25,7 @@ from collector.alerting.model import (
 )
 from collector.alerting.policy import AlertPolicy, QuietHours
 from collector.runtime.camera_state import Changed, FlappingChanged, State
-from probes.base import Cause
+from probes.causes import Cause
 from tests.collector.alerts_fixtures import EAST, INV, POLICY, WEST, at, notes, outage, recovery
 
 

@@ -22,7 +22,7 @@ from collector.alerting.workorders import (
     color,
     work_order_counts,
 )
-from probes.base import Cause
+from probes.causes import Cause
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 H = dt.timedelta(hours=1)

@@ -16,7 +16,7 @@ from collector.alerting.policy import AlertPolicy
 from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrderError, color, work_order_counts
 from inventory import models as m
 from inventory.db import create_engine
-from probes.base import Cause
+from probes.causes import Cause
 from tests.inventory.helpers import do_import, migrated
 
 SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"
