@@ -10,9 +10,10 @@ from typing import Any
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.sql import Executable
 
 from inventory.changes import LEVELS, CameraValues, Plan
-from inventory.models import Camera, Device, Lifecycle, Point, Region, RegionLevel, utcnow
+from inventory.models import Camera, Device, Lifecycle, Point, Region, utcnow
 from inventory.record import PointValues
 
 BATCH = 5000
@@ -49,45 +50,44 @@ def _point_columns(v: PointValues) -> dict[str, object]:
     return {a: getattr(v, a) for a in _POINT_ATTRS}
 
 
+async def _batches(session: AsyncSession, stmt: Executable, rows: list[dict[str, Any]],
+                   tick: Progress | None = None) -> None:
+    """Execute *stmt* over *rows* in batches of :data:`BATCH` (executemany), counting progress."""
+    for chunk in _chunks(rows):
+        await session.execute(stmt, chunk)
+        if tick is not None:
+            tick(len(chunk))
+
+
 async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Progress) -> None:
     # Regions, parents before children.
     for level in LEVELS:
-        rows = [
+        await _batches(session, insert(Region), [
             {"code": r.code, "name": r.name, "level": r.level, "parent_code": r.parent_code,
              "derived": r.derived, "created_at": now, "updated_at": now}
             for r in plan.region_new if r.level is level
-        ]
-        for chunk in _chunks(rows):
-            await session.execute(insert(Region), chunk)
-    if plan.region_changed:
-        await session.execute(
-            update(Region),
-            [{"code": r.code, "name": r.name, "parent_code": r.parent_code, "updated_at": now} for r in plan.region_changed],
-        )
+        ])
+    await _batches(session, update(Region), [
+        {"code": r.code, "name": r.name, "parent_code": r.parent_code, "updated_at": now} for r in plan.region_changed
+    ])
 
     # Devices.
-    for chunk in _chunks([{"host": d.host, "name": d.name, "region_code": d.region_code, "created_at": now} for d in plan.device_new]):
-        await session.execute(insert(Device), chunk)
-    if plan.device_changed:
-        await session.execute(update(Device), [{"id": d.id, "name": d.name} for d in plan.device_changed])
+    await _batches(session, insert(Device), [
+        {"host": d.host, "name": d.name, "region_code": d.region_code, "created_at": now} for d in plan.device_new
+    ])
+    await _batches(session, update(Device), [{"id": d.id, "name": d.name} for d in plan.device_changed])
     device_ids = {h: i for i, h in (await session.execute(select(Device.id, Device.host))).all()}
 
     # Points.
-    point_rows = [
+    await _batches(session, insert(Point), [
         {"village_code": p.village_code, "name": p.name, **_point_columns(p.values), "retired": False,
          "created_at": now, "updated_at": now}
         for p in plan.point_new
-    ]
-    for chunk in _chunks(point_rows):
-        await session.execute(insert(Point), chunk)
-        tick(len(chunk))
-    if plan.point_changed:
-        await session.execute(
-            update(Point),
-            [{"id": p.id, **_point_columns(p.values), "retired": False, "updated_at": now} for p in plan.point_changed],
-        )
-    if plan.point_retired:
-        await session.execute(update(Point), [{"id": r.id, "retired": True, "updated_at": now} for r in plan.point_retired])
+    ], tick)
+    await _batches(session, update(Point), [
+        {"id": p.id, **_point_columns(p.values), "retired": False, "updated_at": now} for p in plan.point_changed
+    ])
+    await _batches(session, update(Point), [{"id": r.id, "retired": True, "updated_at": now} for r in plan.point_retired])
     point_ids = {(v, n): i for i, v, n in (await session.execute(select(Point.id, Point.village_code, Point.name))).all()}
 
     def cam_row(v: CameraValues) -> dict[str, Any]:
@@ -100,19 +100,11 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
         }
 
     # Cameras: changes first (an address may move from one camera to another), then new ones.
-    changed = [dict(cam_row(c.values), id=c.id) for c in plan.camera_changed]
-    for chunk in _chunks(changed):
-        await session.execute(update(Camera), chunk)
-        tick(len(chunk))
-    if plan.camera_retired:
-        await session.execute(
-            update(Camera),
-            [{"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired],
-        )
-    new = [dict(cam_row(c.values), created_at=now) for c in plan.camera_new]
-    for chunk in _chunks(new):
-        await session.execute(insert(Camera), chunk)
-        tick(len(chunk))
+    await _batches(session, update(Camera), [dict(cam_row(c.values), id=c.id) for c in plan.camera_changed], tick)
+    await _batches(session, update(Camera), [
+        {"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired
+    ])
+    await _batches(session, insert(Camera), [dict(cam_row(c.values), created_at=now) for c in plan.camera_new], tick)
 
 
-__all__ = ["ApplyError", "apply_plan", "RegionLevel"]
+__all__ = ["ApplyError", "apply_plan"]

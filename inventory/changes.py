@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from inventory.messages import Issue, Severity
 from inventory.models import RegionLevel
 from inventory.record import CameraRecord, PointValues
+from inventory.state import DeviceRow
 
 # Parents before children.
 LEVELS = (RegionLevel.COUNTY, RegionLevel.TOWNSHIP, RegionLevel.VILLAGE)
@@ -61,13 +62,6 @@ class DeviceNew:
 
 
 @dataclass(frozen=True, slots=True)
-class DeviceChange:
-    id: int
-    host: str
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
 class CameraValues:
     """Every stored field of a camera after the import; the point and parent by key."""
 
@@ -108,7 +102,7 @@ class Plan:
     point_changed: list[PointChange] = field(default_factory=list)
     point_retired: list[Retire] = field(default_factory=list)
     device_new: list[DeviceNew] = field(default_factory=list)
-    device_changed: list[DeviceChange] = field(default_factory=list)
+    device_changed: list[DeviceRow] = field(default_factory=list)  # renamed devices, as they will be
     camera_new: list[CameraNew] = field(default_factory=list)
     camera_changed: list[CameraChange] = field(default_factory=list)
     camera_retired: list[Retire] = field(default_factory=list)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from inventory.messages import CodedError
+
 PROVINCES = frozenset(
     {11, 12, 13, 14, 15, 21, 22, 23, 31, 32, 33, 34, 35, 36, 37, 41, 42, 43, 44, 45, 46,
      50, 51, 52, 53, 54, 61, 62, 63, 64, 65, 71, 81, 82}
@@ -29,13 +31,8 @@ NETWORKS = {
 }
 
 
-class GbIdError(ValueError):
-    """A malformed GB/T 28181 ID; ``code`` names the message, ``params`` fills it."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class GbIdError(CodedError):
+    """A malformed GB/T 28181 ID."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,6 +73,15 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
 }
 
 
+class CodedError(ValueError):
+    """A value that cannot be accepted; ``code`` names its message in :data:`MESSAGES`, ``params`` fill it."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        super().__init__(code)
+        self.code = code
+        self.params = params
+
+
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import fields
 
-from inventory.changes import DeviceChange, DeviceNew, PointChange, PointNew, Retire
+from inventory.changes import DeviceNew, PointChange, PointNew, Retire
 from inventory.fields import POINT_COLUMN
 from inventory.planning import Planning
 from inventory.record import PointValues
+from inventory.state import DeviceRow
 
 # The point's attributes the file sets, in the order a change names them.
 POINT_FIELDS = tuple(f.name for f in fields(PointValues))
@@ -82,4 +83,4 @@ def plan_devices(ctx: Planning) -> None:
             if village is not None:
                 ctx.plan.device_new.append(DeviceNew(host, name, village, row.row))
         elif old.name != name:
-            ctx.plan.device_changed.append(DeviceChange(old.id, host, name))
+            ctx.plan.device_changed.append(DeviceRow(old.id, name, host))

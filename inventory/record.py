@@ -11,10 +11,12 @@ any other field is carried without code of its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import cast
+from typing import Generic, TypeVar, cast
 
 from inventory.fields import CAMERA_RECORD
 from inventory.models import Lifecycle
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,44 +31,35 @@ class PointValues:
 
 ATTRS: tuple[str, ...] = tuple(cast(str, f.stored) for f in CAMERA_RECORD)
 INDEX: dict[str, int] = {a: i for i, a in enumerate(ATTRS)}
-_NAME, _GB_ID, _HOST = INDEX["name"], INDEX["gb_id"], INDEX["host"]
-_PORT, _PATH, _USER, _LIFECYCLE = INDEX["rtsp_port"], INDEX["rtsp_path"], INDEX["username"], INDEX["lifecycle"]
+_HOST, _PORT, _PATH = INDEX["host"], INDEX["rtsp_port"], INDEX["rtsp_path"]
+
+
+class Value(Generic[T]):
+    """A typed accessor of one field of a :class:`CameraRecord` (for the fields code reads)."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, attr: str) -> None:
+        self.index = INDEX[attr]
+
+    def __get__(self, record: CameraRecord, owner: type[CameraRecord] | None = None) -> T:
+        return cast(T, record.values[self.index])
 
 
 @dataclass(frozen=True, slots=True)
 class CameraRecord:
     values: tuple[object, ...]
 
+    name = Value[str]("name")
+    gb_id = Value["str | None"]("gb_id")
+    host = Value[str]("host")
+    rtsp_port = Value[int]("rtsp_port")
+    rtsp_path = Value[str]("rtsp_path")
+    username = Value["str | None"]("username")
+    lifecycle = Value[Lifecycle]("lifecycle")
+
     def __getitem__(self, attr: str) -> object:
         return self.values[INDEX[attr]]
-
-    @property
-    def name(self) -> str:
-        return cast(str, self.values[_NAME])
-
-    @property
-    def gb_id(self) -> str | None:
-        return cast("str | None", self.values[_GB_ID])
-
-    @property
-    def host(self) -> str:
-        return cast(str, self.values[_HOST])
-
-    @property
-    def rtsp_port(self) -> int:
-        return cast(int, self.values[_PORT])
-
-    @property
-    def rtsp_path(self) -> str:
-        return cast(str, self.values[_PATH])
-
-    @property
-    def username(self) -> str | None:
-        return cast("str | None", self.values[_USER])
-
-    @property
-    def lifecycle(self) -> Lifecycle:
-        return cast(Lifecycle, self.values[_LIFECYCLE])
 
     @property
     def address(self) -> tuple[str, int, str]:

@@ -14,6 +14,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from inventory.messages import CodedError
 from inventory.models import RegionLevel
 
 _DIGITS = re.compile(r"^\d+$")
@@ -26,13 +27,8 @@ PARENT_LEVEL = {
 }
 
 
-class RegionCodeError(ValueError):
-    """A region code is malformed or does not fit its level; ``code`` names the message."""
-
-    def __init__(self, code: str, **params: object) -> None:
-        super().__init__(code)
-        self.code = code
-        self.params = params
+class RegionCodeError(CodedError):
+    """A region code is malformed or does not fit its level."""
 
 
 @dataclass(frozen=True, slots=True)

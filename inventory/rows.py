@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from inventory.fields import CAMERA_MARKERS, CAMERA_RECORD, MAX_LEN, Field, Parse
+from inventory.fields import CAMERA_MARKERS, CAMERA_RECORD, MAX_LEN, Parse
 from inventory.gbid import GbIdError, parse_gb_id
 from inventory.messages import Issue, Severity
 from inventory.models import Lifecycle, RegionLevel
@@ -159,14 +159,14 @@ class _RowParser:
         self.issue(key, "bad_bool", value=t)
         return None
 
-    def lifecycle(self) -> Lifecycle:
-        t = self.text("lifecycle").lower()
+    def lifecycle(self, key: str = "lifecycle") -> Lifecycle:
+        t = self.text(key).lower()
         if not t:
             return Lifecycle.ACTIVE
         for lc, words in LIFECYCLE_WORDS.items():
             if t in words:
                 return lc
-        self.issue("lifecycle", "bad_lifecycle", value=t)
+        self.issue(key, "bad_lifecycle", value=t)
         return Lifecycle.ACTIVE
 
     def date(self, key: str) -> dt.date | None:
@@ -197,7 +197,7 @@ class _RowParser:
         self.issue(key, "bad_host", value=value)
         return None
 
-    def mac(self, key: str) -> str | None:
+    def mac_address(self, key: str) -> str | None:
         mac = self.opt(key)
         if mac is None:
             return None
@@ -207,19 +207,20 @@ class _RowParser:
         hexes = re.sub(r"[^0-9A-Fa-f]", "", mac).upper()
         return ":".join(hexes[i : i + 2] for i in range(0, 12, 2))
 
-    def value(self, f: Field) -> object:
-        """A cell of a plain field, parsed as the table says."""
-        if f.parse is Parse.TEXT:
-            return self.opt(f.key)
-        if f.parse is Parse.PORT:
-            return self.port(f.key)
-        if f.parse is Parse.DATE:
-            return self.date(f.key)
-        if f.parse is Parse.LIFECYCLE:
-            return self.lifecycle()
-        if f.parse is Parse.MAC:
-            return self.mac(f.key)
-        raise ValueError(f"no plain parser for {f.key} ({f.parse})")
+
+# How a plain camera field's cell is parsed, by the table's ``parse``.
+_PLAIN: dict[Parse, Callable[[_RowParser, str], object]] = {
+    Parse.TEXT: _RowParser.opt,
+    Parse.PORT: _RowParser.port,
+    Parse.DATE: _RowParser.date,
+    Parse.LIFECYCLE: _RowParser.lifecycle,
+    Parse.MAC: _RowParser.mac_address,
+}
+# The fields _parse_camera reads itself (defaults, the RTSP URL); every other record field is plain.
+_GIVEN = frozenset({"name", "gb_id", "host", "rtsp_port", "rtsp_path", "username"})
+_STEPS: tuple[tuple[str, Callable[[_RowParser, str], object] | None], ...] = tuple(
+    (f.key, None if f.key in _GIVEN else _PLAIN[f.parse]) for f in CAMERA_RECORD
+)
 
 
 def parse_row(raw: RawRow, headers: dict[str, str]) -> tuple[RowIn | None, list[Issue]]:
@@ -302,7 +303,7 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
         "name": p.text("name") or point_name, "gb_id": gb_id, "host": host, "rtsp_port": port or 554,
         "rtsp_path": path, "username": username,
     }
-    record = CameraRecord(tuple(given[f.key] if f.key in given else p.value(f) for f in CAMERA_RECORD))
+    record = CameraRecord(tuple([given[k] if parse is None else parse(p, k) for k, parse in _STEPS]))
     return CameraIn(record, password, parent)
 
 
