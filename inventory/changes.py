@@ -18,6 +18,8 @@ LEVELS = (RegionLevel.COUNTY, RegionLevel.TOWNSHIP, RegionLevel.VILLAGE)
 
 @dataclass(frozen=True, slots=True)
 class RegionNew:
+    """A region not stored yet; ``derived``: its code was derived from names."""
+
     code: str
     name: str
     level: RegionLevel
@@ -28,6 +30,8 @@ class RegionNew:
 
 @dataclass(frozen=True, slots=True)
 class RegionChange:
+    """A stored region whose name or parent the file changes."""
+
     code: str
     name: str
     parent_code: str | None
@@ -36,6 +40,8 @@ class RegionChange:
 
 @dataclass(frozen=True, slots=True)
 class PointNew:
+    """A point the file names that is not stored yet (``row``: the first row naming it)."""
+
     village_code: str
     name: str
     values: PointValues
@@ -55,6 +61,8 @@ class PointChange:
 
 @dataclass(frozen=True, slots=True)
 class DeviceNew:
+    """An upstream device first named on ``row``, placed in that row's village."""
+
     host: str
     name: str
     region_code: str
@@ -73,12 +81,16 @@ class CameraValues:
 
 @dataclass(frozen=True, slots=True)
 class CameraNew:
+    """A camera of ``row`` that matches no stored camera."""
+
     values: CameraValues
     row: int
 
 
 @dataclass(frozen=True, slots=True)
 class CameraChange:
+    """A stored camera (``id``) whose ``fields`` the row of ``row`` changes."""
+
     id: int
     values: CameraValues
     fields: tuple[str, ...]
@@ -87,6 +99,8 @@ class CameraChange:
 
 @dataclass(frozen=True, slots=True)
 class Retire:
+    """A stored point or camera the file no longer lists; ``detail`` says where or what it was."""
+
     id: int
     name: str
     detail: str
