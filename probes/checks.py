@@ -12,6 +12,12 @@ from enum import StrEnum
 from types import MappingProxyType
 
 
+@dataclass(frozen=True, slots=True)
+class CheckWords:
+    zh: str
+    en: str
+
+
 class VqdName(StrEnum):
     """The checks, in the order ``probes.vqd.run_checks`` returns them (``frozen`` last)."""
 
@@ -24,12 +30,6 @@ class VqdName(StrEnum):
     COLOR_CAST = "color_cast"
     FROZEN = "frozen"
     OCCLUSION = "occlusion"
-
-
-@dataclass(frozen=True, slots=True)
-class CheckWords:
-    zh: str
-    en: str
 
 
 #: Every check's words (a test checks that each :class:`VqdName` is here).
