@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote
 
 # Cause is declared with its words in probes.causes; re-exported because every prober
 # imports it with the types below.
@@ -47,8 +48,6 @@ class ProbeTarget:
         path = self.rtsp_path if self.rtsp_path.startswith("/") else "/" + self.rtsp_path
         userinfo = ""
         if with_credentials and self.username:
-            from urllib.parse import quote
-
             userinfo = quote(self.username, safe="")
             if self.password is not None:
                 userinfo += ":" + quote(self.password, safe="")

@@ -196,7 +196,7 @@ def probe_command(
     arg = target.strip()
     lookup: Callable[[CliContext, int], Any] | None = None
     if arg.isdigit():
-        # Here, not at the top: a probe by URL does not load the database layer.
+        # lazy: a probe by URL does not load the database layer
         from collector.cli.targets import probe_target as lookup
     else:
         try:
