@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from grafana_foundation_sdk.builders import dashboard as db
 from grafana_foundation_sdk.builders import prometheus
+from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.models import dashboard as dm
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
@@ -35,7 +36,7 @@ def _region_variable(name: str, label: str, query: str) -> db.QueryVariable:
     )
 
 
-def region_variables() -> list[db.QueryVariable]:
+def region_variables() -> list[cogbuilder.Builder[dm.VariableModel]]:
     """county → township → village, each chained to the one before by ``label_values``."""
     return [
         _region_variable("county", "县/区", f"label_values({m.CAMERA_LOCATION}, county_name)"),
