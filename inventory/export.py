@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from sqlalchemy import select
@@ -27,24 +27,36 @@ class ExportError(Exception):
     pass
 
 
-def cell(parse: Parse, v: object, lang: str) -> str:
-    """A stored value as an importable cell (empty for None)."""
-    if v is None:
-        return ""
-    if parse is Parse.BOOL:
-        return ("yes" if v else "no") if lang == "en" else ("是" if v else "否")
-    if parse is Parse.LIFECYCLE:
-        lc = Lifecycle(str(v))
-        return lc.value if lang == "en" else LIFECYCLE_ZH[lc]
-    if isinstance(v, float):
-        return repr(v)
-    if isinstance(v, dt.date):
-        return v.isoformat()
-    return str(v)
+def _text(v: object, lang: str) -> str:
+    return "" if v is None else str(v)
 
 
-_POINT_CELLS = tuple((key, attr, BY_KEY[key].parse) for attr, key in POINT_COLUMN.items())
-_CAMERA_CELLS = tuple((f.key, f.stored or f.key, f.parse) for f in CAMERA_RECORD)
+def _bool(v: object, lang: str) -> str:
+    return ("yes" if v else "no") if lang == "en" else ("是" if v else "否")
+
+
+def _float(v: object, lang: str) -> str:
+    return repr(v) if isinstance(v, float) else _text(v, lang)
+
+
+def _lifecycle(v: object, lang: str) -> str:
+    lc = Lifecycle(str(v))
+    return lc.value if lang == "en" else LIFECYCLE_ZH[lc]
+
+
+def _date(v: object, lang: str) -> str:
+    return v.isoformat() if isinstance(v, dt.date) else _text(v, lang)
+
+
+# How a stored value is written as an importable cell (None: empty), by the table's ``parse``;
+# any other kind as text.
+_FORMAT: dict[Parse, Callable[[object, str], str]] = {
+    Parse.BOOL: _bool, Parse.LON: _float, Parse.LAT: _float, Parse.LIFECYCLE: _lifecycle, Parse.DATE: _date,
+}
+
+
+_POINT_CELLS = tuple((key, attr, _FORMAT.get(BY_KEY[key].parse, _text)) for attr, key in POINT_COLUMN.items())
+_CAMERA_CELLS = tuple((f.key, f.stored or f.key, _FORMAT.get(f.parse, _text)) for f in CAMERA_RECORD)
 
 
 async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets: bool = False,
@@ -73,7 +85,7 @@ async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets:
             "village_code": code(village), "village": village.name if village else "",
             "point": p.name,
         }
-        base.update((key, cell(parse, getattr(p, attr), lang)) for key, attr, parse in _POINT_CELLS)
+        base.update((key, fmt(getattr(p, attr), lang)) for key, attr, fmt in _POINT_CELLS)
         sort_base = (county.code if county else "", township.code if township else "", p.village_code, p.name)
         pc = sorted(by_point.get(p.id, []), key=lambda c: c.id)
         if not pc:
@@ -82,7 +94,7 @@ async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets:
         for c in pc:
             parent = devices.get(c.parent_device_id) if c.parent_device_id else None
             row = dict(base)
-            row.update((key, cell(parse, getattr(c, attr), lang)) for key, attr, parse in _CAMERA_CELLS)
+            row.update((key, fmt(getattr(c, attr), lang)) for key, attr, fmt in _CAMERA_CELLS)
             row["parent"] = f"{parent.name}@{parent.host}" if parent else ""
             if include_secrets:
                 if box is None:
