@@ -1,4 +1,5 @@
-"""Things every connection of one worker shares: the loop, nonces, canned bad replies."""
+"""Things every connection of one worker shares: the loop, nonces, canned bad replies, and the
+start of a connection (:class:`CameraConnection`, the base of the RTSP and ONVIF protocols)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import asyncio
 import random
 import time
 from collections.abc import Callable
+from typing import cast
 
 from probes.sim.auth import NonceBook
+from probes.sim.state import CameraState
 
 
 class WorkerContext:
@@ -50,3 +53,33 @@ def _write(transport: asyncio.Transport, data: bytes, close: bool) -> None:
     transport.write(data)
     if close:
         transport.close()
+
+
+class CameraConnection(asyncio.Protocol):
+    """One connection to a simulated camera: its camera, its worker's context, the transport.
+
+    A subclass says in :meth:`opened` how the camera counts the connection; a camera that is
+    down at that moment aborts it at once.
+    """
+
+    __slots__ = ("buf", "cam", "ctx", "transport")
+
+    def __init__(self, cam: CameraState, ctx: WorkerContext) -> None:
+        self.cam = cam
+        self.ctx = ctx
+        self.transport: asyncio.Transport | None = None
+        self.buf = b""
+
+    def opened(self, transport: asyncio.Transport) -> None:
+        raise NotImplementedError
+
+    def _transport(self) -> asyncio.Transport:
+        assert self.transport is not None
+        return self.transport
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
+        self.transport = transport
+        self.opened(transport)
+        if self.cam.behaviour.is_down_at(self.ctx.clock()):
+            transport.abort()

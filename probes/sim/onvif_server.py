@@ -6,12 +6,11 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable
-from typing import cast
 
 from probes.sim import soap
 from probes.sim.auth import Verdict, check_username_token
 from probes.sim.behaviour import Power, Reply
-from probes.sim.context import WorkerContext
+from probes.sim.context import CameraConnection
 from probes.sim.state import CameraState
 
 MAX_HEAD = 16 * 1024
@@ -32,25 +31,11 @@ _AUTHED: dict[str, Callable[[CameraState], bytes]] = {
 _TIME = "GetSystemDateAndTime"
 
 
-class OnvifProtocol(asyncio.Protocol):
-    __slots__ = ("buf", "cam", "ctx", "transport")
+class OnvifProtocol(CameraConnection):
+    __slots__ = ()
 
-    def __init__(self, cam: CameraState, ctx: WorkerContext) -> None:
-        self.cam = cam
-        self.ctx = ctx
-        self.transport: asyncio.Transport | None = None
-        self.buf = b""
-
-    def _transport(self) -> asyncio.Transport:
-        assert self.transport is not None
-        return self.transport
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        self.transport = transport
+    def opened(self, transport: asyncio.Transport) -> None:
         self.cam.onvif_opened(transport)
-        if self.cam.behaviour.is_down_at(self.ctx.clock()):
-            transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:

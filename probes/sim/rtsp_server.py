@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import cast
 from urllib.parse import urlsplit
 
 from probes.sim import h264
 from probes.sim.auth import Verdict, challenge, check_rtsp
 from probes.sim.behaviour import DESCRIBE_STATUSES, Power, Reply
-from probes.sim.context import WorkerContext
+from probes.sim.context import CameraConnection, WorkerContext
 from probes.sim.rtp import CLOCK_RATE, FPS, PAYLOAD_TYPE, RtpStreamer
 from probes.sim.state import CameraState
 
@@ -52,23 +51,11 @@ def sdp_for(cam: CameraState) -> bytes:
     return ("\r\n".join(lines) + "\r\n").encode()
 
 
-class RtspProtocol(asyncio.Protocol):
-    __slots__ = (
-        "buf",
-        "cam",
-        "content_base",
-        "ctx",
-        "session",
-        "streamer",
-        "transport",
-        "video_channel",
-    )
+class RtspProtocol(CameraConnection):
+    __slots__ = ("content_base", "session", "streamer", "video_channel")
 
     def __init__(self, cam: CameraState, ctx: WorkerContext) -> None:
-        self.cam = cam
-        self.ctx = ctx
-        self.transport: asyncio.Transport | None = None
-        self.buf = b""
+        super().__init__(cam, ctx)
         self.session: str | None = None
         self.streamer: RtpStreamer | None = None
         self.video_channel: int | None = None
@@ -76,16 +63,8 @@ class RtspProtocol(asyncio.Protocol):
 
     # --- asyncio callbacks ---------------------------------------------------------------
 
-    def _transport(self) -> asyncio.Transport:
-        assert self.transport is not None
-        return self.transport
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        transport = cast(asyncio.Transport, transport)  # uvloop's are not subclasses
-        self.transport = transport
+    def opened(self, transport: asyncio.Transport) -> None:
         self.cam.rtsp_opened(transport)
-        if self.cam.behaviour.is_down_at(self.ctx.clock()):
-            transport.abort()
 
     def connection_lost(self, exc: Exception | None) -> None:
         if self.transport is not None:
