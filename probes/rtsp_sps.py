@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
 from functools import lru_cache
 
 
@@ -78,18 +79,35 @@ def _skip_scaling_list(r: _Bits, size: int) -> None:
         last = nxt if nxt != 0 else last
 
 
-@lru_cache(maxsize=512)
-def h264_size(sprop_parameter_sets: str) -> tuple[int, int] | None:
-    """(width, height) from an H.264 ``sprop-parameter-sets`` value, or None."""
-    for part in sprop_parameter_sets.split(","):
+Size = tuple[int, int]
+
+
+def _size_from(sets: str, is_sps: Callable[[bytes], bool], header: int, parse: Callable[[bytes], Size | None]) -> Size | None:
+    """(width, height) from the first SPS NAL unit (*is_sps*, a *header* bytes long NAL header)
+    among the comma-separated base64 parameter *sets*, or None when there is none or it is bad."""
+    for part in sets.split(","):
         nal = _b64(part)
-        if not nal or (nal[0] & 0x1F) != 7:
+        if not nal or not is_sps(nal):
             continue
         try:
-            return _h264_sps(_unescape(nal[1:]))
+            return parse(_unescape(nal[header:]))
         except (IndexError, ValueError):
             return None
     return None
+
+
+def _is_h264_sps(nal: bytes) -> bool:
+    return (nal[0] & 0x1F) == 7
+
+
+def _is_h265_sps(nal: bytes) -> bool:
+    return len(nal) >= 3 and ((nal[0] >> 1) & 0x3F) == 33
+
+
+@lru_cache(maxsize=512)
+def h264_size(sprop_parameter_sets: str) -> Size | None:
+    """(width, height) from an H.264 ``sprop-parameter-sets`` value, or None."""
+    return _size_from(sprop_parameter_sets, _is_h264_sps, 1, _h264_sps)
 
 
 def _h264_sps(data: bytes) -> tuple[int, int] | None:
@@ -147,17 +165,9 @@ def _h264_sps(data: bytes) -> tuple[int, int] | None:
 
 
 @lru_cache(maxsize=512)
-def h265_size(sprop_sps: str) -> tuple[int, int] | None:
+def h265_size(sprop_sps: str) -> Size | None:
     """(width, height) from an H.265 ``sprop-sps`` value, or None."""
-    for part in sprop_sps.split(","):
-        nal = _b64(part)
-        if not nal or len(nal) < 3 or ((nal[0] >> 1) & 0x3F) != 33:
-            continue
-        try:
-            return _h265_sps(_unescape(nal[2:]))
-        except (IndexError, ValueError):
-            return None
-    return None
+    return _size_from(sprop_sps, _is_h265_sps, 2, _h265_sps)
 
 
 def _h265_sps(data: bytes) -> tuple[int, int] | None:
