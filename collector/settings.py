@@ -7,14 +7,17 @@ naming every offending key path.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 from pydantic_settings import (
     BaseSettings,
     EnvSettingsSource,
@@ -23,8 +26,8 @@ from pydantic_settings import (
 )
 from pydantic_settings.sources.utils import parse_env_vars
 
-from collector.alerting.config import AlertPolicySettings  # noqa: E402 - a settings section
-from collector.alerting.delivery.config import NotifySettings  # noqa: E402 - a settings section
+from collector.alerting.config import AlertPolicySettings
+from collector.alerting.delivery.config import NotifySettings
 
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
@@ -40,8 +43,22 @@ class ConfigError(Exception):
     """Invalid configuration; the message names each bad key path."""
 
 
+INCONSISTENT = "inconsistent_settings"  # error type of a section whose keys contradict each other
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _inconsistent(problems: list[tuple[str, str]]) -> None:
+    """Raise one error naming every key of a section that contradicts another (none: return).
+
+    :func:`format_validation_error` prints one line per key path, e.g.
+    ``collector.offline_interval_s: 30.0 is longer than interval_s (20.0)``.
+    """
+    if problems:
+        summary = "; ".join(f"{key}: {msg}" for key, msg in problems)
+        raise PydanticCustomError(INCONSISTENT, "{summary}", {"summary": summary, "problems": tuple(problems)})
 
 
 class DatabaseSettings(_Section):
@@ -70,12 +87,15 @@ class InventorySettings(_Section):
 
 class CollectorSettings(_Section):
     interval_s: float = Field(60.0, gt=0, description="fast tier: every camera probed once per interval (seconds)")
-    offline_interval_s: float = Field(15.0, gt=0, description="offline cameras are re-probed this often, to see recoveries quickly")
-    confirm_delays_s: list[float] = Field(
-        [5.0, 10.0], description="a failure is confirmed by one re-probe after each of these delays before a camera goes offline"
+    offline_interval_s: float = Field(
+        15.0, gt=0, description="offline cameras are re-probed this often, to see recoveries quickly (at most interval_s)"
+    )
+    confirm_delays_s: list[Annotated[float, Field(gt=0)]] = Field(
+        [5.0, 10.0], description="a failure is confirmed by one re-probe after each of these delays before a camera goes offline\n"
+        "(each shorter than interval_s and none shorter than the one before; [] = the first failure counts)"
     )
     video: bool = Field(True, description="run the video tier (decoded frame + picture checks)")
-    video_interval_s: float = Field(1800.0, gt=0, description="video tier interval per camera (seconds)")
+    video_interval_s: float = Field(1800.0, gt=0, description="video tier interval per camera (seconds, at least interval_s)")
     concurrency: int = Field(2000, gt=0, description="probes in flight at once, overall")
     per_device_concurrency: int = Field(4, gt=0, description="probes in flight at once behind one upstream device/NVR")
     video_concurrency: int = Field(2, gt=0, description="frame grabs at once (each in a worker process)")
@@ -88,6 +108,29 @@ class CollectorSettings(_Section):
     )
     collector_id: str = Field("default", description="this collector's name (heartbeat, shards)")
     upstream_port: int = Field(80, gt=0, lt=65536, description="TCP port used to check upstream devices (refused counts as up)")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> CollectorSettings:
+        _inconsistent(collector_problems(self))
+        return self
+
+
+def collector_problems(c: CollectorSettings) -> list[tuple[str, str]]:
+    """The keys of the ``collector:`` section that contradict another one, with why."""
+    out = []
+    if c.offline_interval_s > c.interval_s:
+        out.append(("offline_interval_s", f"{c.offline_interval_s:g} is longer than interval_s ({c.interval_s:g}):"
+                    " offline cameras are re-probed at least as often as online ones"))
+    too_long = [d for d in c.confirm_delays_s if d >= c.interval_s]
+    if too_long:
+        out.append(("confirm_delays_s", f"{too_long[0]:g} is not shorter than interval_s ({c.interval_s:g}):"
+                    " a failure is confirmed before the next regular probe"))
+    if any(b < a for a, b in zip(c.confirm_delays_s, c.confirm_delays_s[1:], strict=False)):
+        out.append(("confirm_delays_s", f"{c.confirm_delays_s} goes down: each delay is at least the one before"))
+    if c.video_interval_s < c.interval_s:
+        out.append(("video_interval_s", f"{c.video_interval_s:g} is shorter than interval_s ({c.interval_s:g}):"
+                    " the video tier is the slower one"))
+    return out
 
 
 class ProbeSettings(_Section):
@@ -112,6 +155,26 @@ class AccountingSettings(_Section):
     )
     target: float = Field(0.95, gt=0, le=1, description="contract target of the online rate (per-region overrides in the inventory)")
     coverage_threshold: float = Field(0.95, gt=0, le=1, description="a camera covers its point over a period when online at least this share")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Shanghai)") from None
+        return v
+
+    @field_validator("check_times")
+    @classmethod
+    def _times_of_day(cls, v: list[str]) -> list[str]:
+        try:
+            times = [dt.time.fromisoformat(t) for t in v]
+        except ValueError:
+            raise ValueError(f"{v}: each check time is a local time of day HH:MM") from None
+        if len(set(times)) != len(times):
+            raise ValueError(f"{v}: a check time is listed twice")
+        return v
 
 
 class Settings(BaseSettings):
@@ -148,7 +211,8 @@ class Settings(BaseSettings):
         return (init_settings, _EnvSource(settings_cls), _YamlSource(settings_cls), file_secret_settings)
 
 
-_yaml_data: ContextVar[dict[str, Any]] = ContextVar("camwatch_yaml_data", default={})
+# What load_settings read, for the sources below (None outside load_settings: no file, the real environment).
+_yaml_data: ContextVar[dict[str, Any] | None] = ContextVar("camwatch_yaml_data", default=None)
 _environ: ContextVar[dict[str, str] | None] = ContextVar("camwatch_environ", default=None)
 
 
@@ -167,11 +231,11 @@ class _EnvSource(EnvSettingsSource):
 
 class _YamlSource(PydanticBaseSettingsSource):
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
-        data = _yaml_data.get()
+        data = _yaml_data.get() or {}
         return data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:
-        return dict(_yaml_data.get())
+        return dict(_yaml_data.get() or {})
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
@@ -208,7 +272,12 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     lines = [f"invalid configuration ({source}):"]
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = err["msg"]
+        if err["type"] == INCONSISTENT:
+            # one line per key that contradicts another, named by its full path
+            prefix = f"{path}." if err["loc"] else ""
+            lines.extend(f"  {prefix}{key}: {msg}" for key, msg in err.get("ctx", {}).get("problems", ()))
+            continue
+        msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         lines.append(f"  {path}: {msg}")

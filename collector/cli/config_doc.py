@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel
+from pydantic_core import to_jsonable_python
 
 from collector.settings import Settings
 
@@ -21,8 +22,6 @@ HEADER = """\
 
 
 def _scalar(value: Any) -> str:
-    from pydantic_core import to_jsonable_python
-
     text = yaml.safe_dump(to_jsonable_python(value), default_flow_style=True, allow_unicode=True, width=10_000).strip()
     if text.endswith("\n..."):
         text = text[: -len("\n...")]
