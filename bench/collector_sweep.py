@@ -51,7 +51,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 import uvloop  # noqa: E402
 from probe_throughput import BaseTarget, baseline_probe, run_sweep  # noqa: E402
 
-from collector.runtime.scheduler import Histogram, Scheduler, SchedulerConfig, phase_of, settle_gc  # noqa: E402
+from collector.runtime.gc_tuning import settle_gc  # noqa: E402
+from collector.runtime.lateness import Histogram  # noqa: E402
+from collector.runtime.scheduler import Scheduler  # noqa: E402
+from collector.runtime.scheduler_config import SchedulerConfig  # noqa: E402
+from collector.runtime.slots import phase_of  # noqa: E402
+from collector.settings import CollectorSettings  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
 from probes.base import ProbeTarget  # noqa: E402
@@ -154,13 +159,17 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
                             ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, c.password, i + 1),
                             None, None, Lifecycle.ACTIVE, labels) for i, c in enumerate(sims)]
     del sims
-    # as collector/runtime/app.py ladder_options builds them (defaults), with the fast tier's ONVIF call only
+    # as collector/runtime/ladders.py ladder_options builds them (defaults), with the fast tier's ONVIF call only
     opts = LadderOptions(reach=ReachOptions(), use_onvif=True, onvif=OnvifOptions(device_info=False))
-    cfg = SchedulerConfig(interval_s=INTERVAL_S, video=False)
+    # the collector's settings (their defaults) with the bench's interval; re-probes that would not
+    # fit a shorter experimental interval are left out (the simulated cameras stay up)
+    d = CollectorSettings()
+    cfg = SchedulerConfig.from_settings(CollectorSettings(
+        interval_s=INTERVAL_S, video=False, offline_interval_s=min(d.offline_interval_s, INTERVAL_S),
+        confirm_delays_s=[x for x in d.confirm_delays_s if x < INTERVAL_S],
+        concurrency=d.concurrency if CONCURRENCY is None else CONCURRENCY))
     if TICK_S is not None:
-        cfg = replace(cfg, tick_s=TICK_S)
-    if CONCURRENCY is not None:
-        cfg = replace(cfg, concurrency=CONCURRENCY)
+        cfg = replace(cfg, tick_s=TICK_S)  # not a setting: the scheduler's batching tick
     sched = Scheduler(cfg, None, ladder=opts)
     late = RawLateness()
     sched.lateness = late

@@ -36,7 +36,10 @@ from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 from collector.metrics.registry import CamwatchCollector, RegionFigures  # noqa: E402
 from collector.metrics.text import render_text  # noqa: E402
 from collector.runtime.camera_state import State, Status  # noqa: E402
-from collector.runtime.scheduler import Scheduler, SchedulerConfig, settle_gc  # noqa: E402
+from collector.runtime.gc_tuning import settle_gc  # noqa: E402
+from collector.runtime.scheduler import Scheduler  # noqa: E402
+from collector.runtime.scheduler_config import SchedulerConfig  # noqa: E402
+from collector.settings import CollectorSettings  # noqa: E402
 from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
 from inventory.synthetic import sim_address  # noqa: E402
@@ -123,7 +126,7 @@ def _shape(text: bytes) -> tuple[int, list[bytes]]:
 async def main(n: int, scrapes: int, share: float) -> bool:
     rnd = random.Random(5)
     cams = cameras(n)
-    sched = Scheduler(SchedulerConfig(), None)
+    sched = Scheduler(SchedulerConfig.from_settings(CollectorSettings()), None)
     sched.sync(cams, [])
     now = dt.datetime.now(dt.UTC)
     for slot in sched.slots.values():

@@ -63,10 +63,15 @@ class RegionFigures:
 
 
 class MetricsSource(Protocol):
-    slots: Mapping[int, CameraSlot]
-    lateness: Histogram
-    probes_total: Mapping[tuple[str, str], int]
-    last_sweep_s: float | None
+    # read-only members: the scheduler's dicts are Mappings to the renderers
+    @property
+    def slots(self) -> Mapping[int, CameraSlot]: ...
+    @property
+    def lateness(self) -> Histogram: ...
+    @property
+    def probes_total(self) -> Mapping[tuple[str, str], int]: ...
+    @property
+    def last_sweep_s(self) -> float | None: ...
 
 
 @dataclass(slots=True)

@@ -19,48 +19,25 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.rollups import RollupTask
+from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event
+from collector.runtime.figures import compute_figures
+from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.interval_writer import IntervalWriter, recover
-from collector.runtime.scheduler import Scheduler, SchedulerConfig, settle_gc
+from collector.runtime.ladders import ladder_options
+from collector.runtime.scheduler import Scheduler
+from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import Settings
 from inventory.lookup import MonitoredCamera, load_monitored
 from inventory.models import Exclusion, utcnow
 from inventory.secrets import SecretBox
-from probes.ladder import LadderOptions
-from probes.onvif import OnvifOptions
-from probes.reach import ReachOptions
+from probes.frame import FramePool
 
 log = logging.getLogger("camwatch.app")
 HttpFactory = Callable[["App"], web.Application]
 """Builds the HTTP application of an App (the entry point passes :func:`collector.web.server.build_application`)."""
-
-
-def scheduler_config(s: Settings) -> SchedulerConfig:
-    c = s.collector
-    return SchedulerConfig(
-        interval_s=c.interval_s, offline_interval_s=c.offline_interval_s,
-        confirm_delays_s=tuple(c.confirm_delays_s), video_interval_s=c.video_interval_s, video=c.video,
-        concurrency=c.concurrency, per_device_concurrency=c.per_device_concurrency,
-        video_concurrency=c.video_concurrency, flap_changes=c.flap_changes, flap_window_s=c.flap_window_s,
-        device_port=c.upstream_port,
-    )
-
-
-def ladder_options(s: Settings, frame_pool: object | None = None) -> LadderOptions:
-    p = s.probe
-    frame = None
-    if frame_pool is not None:
-        from probes.frame import FrameOptions
-
-        frame = FrameOptions(pool=frame_pool)  # type: ignore[call-arg]
-    # The fast tier asks ONVIF for the clock only (DESIGN §3); the video tier adds the identity
-    # call with WS-UsernameToken (collector.runtime.scheduler.video_ladder).
-    return LadderOptions(
-        reach=ReachOptions(), onvif=OnvifOptions(device_info=False), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
-        rtsp_timeout_s=p.rtsp_timeout_s, onvif_timeout_s=p.onvif_timeout_s, frame_timeout_s=p.frame_timeout_s,
-        frame=frame,
-    )
 
 
 async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera], now: dt.datetime) -> set[int]:
@@ -94,9 +71,9 @@ class App:
     started_at: dt.datetime | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
-    _frame_pool: object | None = None
-    alerting: object | None = None
-    notifier: object | None = None
+    _frame_pool: FramePool | None = None
+    alerting: AlertService | None = None
+    notifier: Notifier | None = None
     reloaded_at: dt.datetime | None = None
     rollups: RollupTask | None = None
     http: HttpFactory | None = None
@@ -107,14 +84,10 @@ class App:
         pool = None
         if c.video:
             try:
-                from probes.frame import FramePool
-
-                pool = FramePool(self.settings.collector.video_concurrency)  # type: ignore[call-arg]
+                pool = FramePool(c.video_concurrency)
             except Exception as exc:  # noqa: BLE001 - the video tier is optional
                 log.warning("video tier disabled: %s", exc)
         self._frame_pool = pool
-        from collector.alerting.service import build_alerting
-
         self.alerting, self.notifier = build_alerting(
             self.settings, self.engine, self.counters, self.clock,
             checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
@@ -124,7 +97,7 @@ class App:
             for f in sinks:
                 f(cam, ev)
 
-        self.scheduler = Scheduler(scheduler_config(self.settings), self.writer,
+        self.scheduler = Scheduler(SchedulerConfig.from_settings(c), self.writer,
                                    ladder=ladder_options(self.settings, pool), clock=self.clock, on_event=sink)
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters)
@@ -147,9 +120,7 @@ class App:
 
     async def refresh_figures(self) -> None:
         """Region availability windows, coverage and targets from the database (not per scrape)."""
-        from collector.runtime.figures import compute_figures
-
-        self.figures = await compute_figures(self.engine, self.settings, self.clock(), self.scheduler)
+        self.figures = await compute_figures(self.engine, self.settings, self.clock(), self.scheduler.slots)
 
     async def _figures_loop(self) -> None:
         while True:
@@ -201,11 +172,7 @@ class App:
             with contextlib.suppress(Exception):
                 await self.notifier.stop()
         if self._frame_pool is not None:
-            close = getattr(self._frame_pool, "close", None)
-            if close is not None:
-                res = close()
-                if asyncio.iscoroutine(res):
-                    await res
+            self._frame_pool.close()
 
 
 async def serve(app: App, stop: asyncio.Event | None = None) -> None:
@@ -222,4 +189,4 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         await app.stop()
 
 
-__all__ = ["App", "serve", "scheduler_config", "ladder_options", "exclusions_in_force"]
+__all__ = ["App", "exclusions_in_force", "serve"]

@@ -3,6 +3,11 @@
 DESIGN §3: a failure is confirmed by quick re-probes before a camera goes offline; one success
 brings it back; a state interval starts at the first failed (or first successful) probe of the
 change, not at its confirmation; flapping (more than N changes in a window) is flagged.
+
+An exclusion in force does not change a camera's state here: the scheduler keeps probing it and
+stores its real state, so rates exist with and without exclusions (it is only *shown* as
+excluded, ``CameraSlot.excluded``). ``State.EXCLUDED`` is the state of a camera that left the
+monitored inventory (:func:`set_retired`).
 """
 
 from __future__ import annotations
@@ -10,8 +15,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from probes.base import Cause
+
+if TYPE_CHECKING:
+    from collector.settings import CollectorSettings
 
 
 class State(StrEnum):
@@ -28,11 +37,16 @@ class State(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    interval_s: float = 60.0
-    confirm_delays_s: tuple[float, ...] = (5.0, 10.0)  # one re-probe per delay
-    offline_interval_s: float = 15.0
-    flap_changes: int = 4  # more than this many changes ...
-    flap_window_s: float = 1800.0  # ... within this window is flapping
+    """The rules' numbers, taken from the ``collector:`` settings (their defaults live there)."""
+
+    confirm_delays_s: tuple[float, ...]  # one re-probe per delay
+    offline_interval_s: float
+    flap_changes: int  # more than this many changes ...
+    flap_window_s: float  # ... within this window is flapping
+
+    @classmethod
+    def from_settings(cls, c: CollectorSettings) -> Policy:
+        return cls(tuple(c.confirm_delays_s), c.offline_interval_s, c.flap_changes, c.flap_window_s)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +118,8 @@ def _flap(status: Status, at: dt.datetime, policy: Policy, counted: bool) -> tup
 
 
 def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list[Event]]:
-    """Apply one probe outcome. Excluded cameras are not probed (see :func:`set_excluded`)."""
+    """Apply one probe outcome. A retired camera (:func:`set_retired`) ignores the outcome of a
+    probe that was in flight when it left the inventory."""
     if status.state is State.EXCLUDED:
         return status, []
     at = outcome.at
@@ -149,30 +164,20 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
     return nxt, events + ev
 
 
-def next_delay(status: Status, policy: Policy) -> float:
-    """Seconds until this camera's next fast-tier probe."""
+def next_delay(status: Status, policy: Policy) -> float | None:
+    """Seconds until this camera's next re-probe, or None: its next regular (phase-aligned) probe."""
     if status.pending is not None:
         i = min(status.pending.failures, len(policy.confirm_delays_s)) - 1
         return policy.confirm_delays_s[i]
     if status.state is State.OFFLINE:
         return policy.offline_interval_s
-    return policy.interval_s
+    return None
 
 
-def set_excluded(status: Status, excluded: bool, at: dt.datetime) -> tuple[Status, list[Event]]:
-    """An exclusion starts (the camera stops being probed) or ends (its state is unknown until probed)."""
-    if excluded and status.state is not State.EXCLUDED:
-        return (replace(status, state=State.EXCLUDED, cause=None, since=at, pending=None),
-                [Changed(status.state, State.EXCLUDED, None, at, at)])
-    if not excluded and status.state is State.EXCLUDED:
-        return (replace(status, state=State.UNKNOWN, cause=None, since=at, pending=None),
-                [Changed(State.EXCLUDED, State.UNKNOWN, None, at, at)])
-    return status, []
-
-
-def set_unknown(status: Status, at: dt.datetime) -> tuple[Status, list[Event]]:
-    """Monitoring stopped for this camera (collector down, shard lost): its time is unknown."""
-    if status.state in (State.UNKNOWN, State.EXCLUDED):
+def set_retired(status: Status, at: dt.datetime) -> tuple[Status, list[Event]]:
+    """The camera left the monitored inventory (retired): excluded from *at* on (DESIGN §3:
+    excluded = an exclusion in force, or retired); the scheduler drops it, so no probe follows."""
+    if status.state is State.EXCLUDED:
         return status, []
-    return (replace(status, state=State.UNKNOWN, cause=None, since=at, pending=None),
-            [Changed(status.state, State.UNKNOWN, None, at, at)])
+    return (replace(status, state=State.EXCLUDED, cause=None, since=at, pending=None),
+            [Changed(status.state, State.EXCLUDED, None, at, at)])

@@ -5,38 +5,35 @@ stable hash of its id, so a county's cameras are spread evenly over the interval
 burst) and keep their slot across restarts. Failures are confirmed by quick re-probes,
 offline cameras are re-probed more often; the video tier (frame + VQD) runs on its own slower
 schedule in a small pool, and at once when a camera comes back.
+
+Time is read from a :class:`~collector.runtime.timebase.Timebase` (the running loop unless one is
+injected), bound once per ``sync``/``run``: the hot path calls ``self._now()`` and
+``self._call_at`` directly.
 """
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import datetime as dt
-import gc
-import hashlib
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, field, replace
 
 from collector.runtime.aio import within
-from collector.runtime.camera_state import (
-    Changed,
-    Event,
-    Outcome,
-    Policy,
-    State,
-    Status,
-    next_delay,
-    set_excluded,
-    step,
-)
+from collector.runtime.camera_state import Changed, Event, Outcome, State, Status, next_delay, set_retired, step
 from collector.runtime.interval_writer import IntervalOpen, IntervalWriter
+from collector.runtime.ladders import video_ladder
+from collector.runtime.lateness import Histogram
+from collector.runtime.scheduler_config import SchedulerConfig
+from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
+from collector.runtime.timebase import Cancellable, Timebase, unbound_call_at, unbound_time
 from inventory.lookup import MonitoredCamera, MonitoredDevice
 from inventory.models import utcnow
-from probes.base import Cause, ProbeTarget, Stage
-from probes.kept import KeptResult, kept
+from probes.base import Cause, ProbeTarget
+from probes.kept import kept
 from probes.ladder import LadderOptions, LadderResult, run_ladder
+from probes.reach import ReachOptions
+from probes.reach import probe as reach
 
 log = logging.getLogger("camwatch.scheduler")
 
@@ -44,86 +41,15 @@ LadderFn = Callable[[ProbeTarget, LadderOptions], Awaitable[LadderResult]]
 EventSink = Callable[[MonitoredCamera, Event], None]
 REACH_CAUSES = frozenset({Cause.UNREACHABLE, Cause.TIMEOUT})
 VIDEO = -1  # heap token of a video-tier entry
-LATENESS_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
-
-
-@dataclass(frozen=True, slots=True)
-class SchedulerConfig:
-    interval_s: float = 60.0
-    offline_interval_s: float = 15.0
-    confirm_delays_s: tuple[float, ...] = (5.0, 10.0)
-    video_interval_s: float = 1800.0
-    video: bool = True
-    concurrency: int = 2000
-    per_device_concurrency: int = 4
-    video_concurrency: int = 2
-    flap_changes: int = 4
-    flap_window_s: float = 1800.0
-    device_port: int = 80
-    # Due probes are started in batches at most this often: their socket events then share
-    # the event loop's wake-ups (a paced prober that wakes per probe costs twice the CPU).
-    tick_s: float = 0.05
-
-    @property
-    def policy(self) -> Policy:
-        return Policy(self.interval_s, self.confirm_delays_s, self.offline_interval_s, self.flap_changes, self.flap_window_s)
-
-
-def phase_of(camera_id: int, interval_s: float) -> float:
-    """A stable offset in [0, interval) from the camera id."""
-    h = int.from_bytes(hashlib.blake2b(str(camera_id).encode(), digest_size=8).digest(), "big")
-    return (h / 2**64) * interval_s
-
-
-@dataclass(slots=True)
-class Histogram:
-    buckets: tuple[float, ...] = LATENESS_BUCKETS
-    counts: list[int] = field(default_factory=lambda: [0] * (len(LATENESS_BUCKETS) + 1))
-    total: float = 0.0
-    n: int = 0
-
-    def observe(self, v: float) -> None:
-        self.total += v
-        self.n += 1
-        self.counts[bisect.bisect_left(self.buckets, v)] += 1  # first bucket with v <= bound, else +Inf
-
-
-@dataclass(slots=True)
-class CameraSlot:
-    cam: MonitoredCamera
-    status: Status
-    planned: float  # loop time of the next regular (phase-aligned) fast-tier probe
-    seq: int = 0
-    running: bool = False
-    last: LadderResult | KeptResult | None = None  # the scheduler stores a KeptResult (with its time)
-    video_due: float = 0.0
-    video_running: bool = False
-    video_ok: bool | None = None
-    # An exclusion is in force: shown as excluded, but still probed and its real state stored,
-    # so that reports can give the rate both with and without exclusions.
-    excluded: bool = False
-
-    @property
-    def last_at(self) -> dt.datetime | None:
-        """When the last fast-tier probe started."""
-        return self.last.at if isinstance(self.last, KeptResult) else None
-
-    @property
-    def shown(self) -> State:
-        return State.EXCLUDED if self.excluded else self.status.state
-
-
-@dataclass(slots=True)
-class DeviceSlot:
-    dev: MonitoredDevice
-    up: bool | None = None
-    checked: float = 0.0
 
 
 class Scheduler:
     def __init__(self, config: SchedulerConfig, writer: IntervalWriter | None, *,
                  ladder: LadderOptions | None = None, ladder_fn: LadderFn = run_ladder,
-                 clock: Callable[[], dt.datetime] = utcnow, on_event: EventSink | None = None) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, on_event: EventSink | None = None,
+                 timebase: Timebase | None = None) -> None:
+        """*clock* dates outcomes and intervals (wall time); *timebase* plans and times probes
+        (monotonic: the running loop's unless given, e.g. a virtual clock in tests)."""
         self.config = config
         self.policy = config.policy
         self.writer = writer
@@ -132,14 +58,19 @@ class Scheduler:
         self.ladder_fn = ladder_fn
         self.clock = clock
         self.on_event = on_event
+        self.timebase = timebase
+        # Bound by _bind() (sync, run) to the timebase's own methods: no lookups per probe.
+        self._now: Callable[[], float] = unbound_time
+        self._call_at: Callable[..., Cancellable] = unbound_call_at
         self.slots: dict[int, CameraSlot] = {}
         self.devices: dict[int, DeviceSlot] = {}
-        # (due, camera id, token): token is the slot's fast-tier seq, or VIDEO
+        # (due, camera id, token): token is the slot's fast-tier seq, or VIDEO (valid while due is
+        # the slot's video_due)
         self._heap: list[tuple[float, int, int]] = []
         self._waiter: asyncio.Future[None] | None = None
         self._fast_busy = 0  # fast-tier probes started and not finished (<= config.concurrency)
         self._video_busy = 0
-        self._video_push_back: list[tuple[float, int, int]] = []
+        self._video_push_back: list[CameraSlot] = []
         self._sleep_until = 0.0
         self._dev_sems: dict[int, asyncio.Semaphore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -149,19 +80,28 @@ class Scheduler:
         # per sweep (interval-long epoch of planned times): [probes done, epoch start]
         self._sweeps: dict[int, list[float]] = {}
 
+    def _bind(self) -> None:
+        """Read time from the injected timebase, else from the running loop (bound once here)."""
+        tb: Timebase = self.timebase or asyncio.get_running_loop()
+        self._now, self._call_at = tb.time, tb.call_at
+
     # -- inventory ---------------------------------------------------------------------------
     def sync(self, cameras: list[MonitoredCamera], devices: list[MonitoredDevice], *,
-             initial: dict[int, Status] | None = None, excluded: set[int] | None = None) -> None:
-        """Take the current inventory: add new cameras, drop retired ones, update changed ones."""
-        loop = asyncio.get_running_loop()
-        now = loop.time()
+             excluded: set[int] | None = None) -> None:
+        """Take the current inventory: add new cameras, drop retired ones, update changed ones.
+
+        *excluded*: the cameras under an exclusion now; they are shown as excluded and still
+        probed (their real state is stored). A camera no longer listed is retired: its state
+        becomes excluded and it is no longer probed."""
+        self._bind()
+        now = self._now()
         wall = self.clock()
         seen = set()
         for cam in cameras:
             seen.add(cam.id)
             slot = self.slots.get(cam.id)
             if slot is None:
-                status = (initial or {}).get(cam.id, Status(State.UNKNOWN, None, wall))
+                status = Status(State.UNKNOWN, None, wall)
                 phase = phase_of(cam.id, self.config.interval_s)
                 planned = now + ((phase - now) % self.config.interval_s)
                 slot = CameraSlot(cam, status, planned)
@@ -173,7 +113,8 @@ class Scheduler:
         for cid in [c for c in self.slots if c not in seen]:
             slot = self.slots.pop(cid)
             slot.seq += 1  # invalidates queued entries
-            self._emit(slot, *set_excluded(slot.status, True, wall))
+            slot.status, events = set_retired(slot.status, wall)
+            self._emit(slot, slot.status, events)
         self.devices = {d.id: self.devices.get(d.id, DeviceSlot(d)) for d in devices}
         for d in devices:
             self.devices[d.id].dev = d
@@ -214,23 +155,18 @@ class Scheduler:
         ds = self.devices.get(dev_id)
         if ds is None:
             return None
-        loop = asyncio.get_running_loop()
-        if ds.up is not None and loop.time() - ds.checked < min(self.config.offline_interval_s, 10.0):
+        if ds.up is not None and self._now() - ds.checked < min(self.policy.offline_interval_s, 10.0):
             return ds.up
-        from probes.reach import ReachOptions
-        from probes.reach import probe as reach
-
         target = ProbeTarget(ds.dev.host, self.config.device_port, "/", None)
         try:
             r = await within(reach(target, ReachOptions()), self.ladder.reach_timeout_s)
             ds.up = r.ok or r.cause is Cause.REFUSED  # refused: the host answered
         except TimeoutError:
             ds.up = False
-        ds.checked = loop.time()
+        ds.checked = self._now()
         return ds.up
 
     async def _probe(self, slot: CameraSlot, planned: float) -> None:
-        loop = asyncio.get_running_loop()
         dev = slot.cam.parent_device_id
         dsem = None
         if dev:  # at most per_device_concurrency probes behind one NVR / switch at once
@@ -240,16 +176,16 @@ class Scheduler:
             await dsem.acquire()
         # (the overall limit is kept by run(), which starts at most config.concurrency probes)
         try:
-            self.lateness.observe(max(0.0, loop.time() - planned))
+            self.lateness.observe(max(0.0, self._now() - planned))
             at = self.clock()
             result = await self.ladder_fn(slot.cam.target, self.ladder)
         finally:
             if dsem is not None:
                 dsem.release()
         cause = result.cause
-        if result.state == "offline" and cause in REACH_CAUSES and dev is not None:
-            if await self._device_up(dev) is False:
-                cause = Cause.UPSTREAM_DOWN
+        if (result.state == "offline" and cause in REACH_CAUSES and dev is not None
+                and await self._device_up(dev) is False):
+            cause = Cause.UPSTREAM_DOWN
         for r in result.stages:
             key = (r.stage.value, "ok" if r.ok else "fail")
             self.probes_total[key] = self.probes_total.get(key, 0) + 1
@@ -260,7 +196,7 @@ class Scheduler:
         slot.status = new
         self._emit(slot, new, events)
         if new.state.up and not was_up and self.config.video:
-            slot.video_due = loop.time()  # at once when a camera comes back
+            slot.video_due = self._now()  # at once when a camera comes back
             self._push(slot, slot.video_due, "video")
 
     async def _video(self, slot: CameraSlot) -> None:
@@ -295,7 +231,7 @@ class Scheduler:
         rec = self._sweeps.setdefault(epoch, [0.0, epoch * interval])
         rec[0] += 1
         if rec[0] >= len(self.slots):
-            self.last_sweep_s = asyncio.get_running_loop().time() - rec[1]
+            self.last_sweep_s = self._now() - rec[1]
             del self._sweeps[epoch]
         for old in [e for e in self._sweeps if e < epoch - 2]:
             del self._sweeps[old]
@@ -312,19 +248,12 @@ class Scheduler:
             self._sweep_done(planned)
         if self.slots.get(slot.cam.id) is not slot or slot.status.state is State.EXCLUDED:
             return
-        loop = asyncio.get_running_loop()
-        now = loop.time()
-        if slot.status.pending is not None or slot.status.state is State.OFFLINE:
-            due = now + next_delay(slot.status, self.policy)
-            # keep the regular slot if it comes first
-            while slot.planned <= now:
-                slot.planned += self.config.interval_s
-            due = min(due, slot.planned)
-        else:
-            while slot.planned <= now:
-                slot.planned += self.config.interval_s
-            due = slot.planned
-        self._push(slot, due, "fast")
+        now = self._now()
+        while slot.planned <= now:
+            slot.planned += self.config.interval_s
+        delay = next_delay(slot.status, self.policy)  # a re-probe (confirmation, offline), if any
+        # keep the regular slot if it comes first
+        self._push(slot, slot.planned if delay is None else min(now + delay, slot.planned), "fast")
 
     async def _run_video(self, slot: CameraSlot) -> None:
         slot.video_running = True
@@ -334,14 +263,13 @@ class Scheduler:
             slot.video_running = False
             self._video_busy -= 1
         if self.slots.get(slot.cam.id) is slot:
-            slot.video_due = asyncio.get_running_loop().time() + self.config.video_interval_s
+            slot.video_due = self._now() + self.config.video_interval_s
             self._push(slot, slot.video_due, "video")
 
     async def _sleep(self, until: float) -> None:
-        """Sleep until loop time *until* or until :meth:`_poke` (one future and one timer)."""
-        loop = asyncio.get_running_loop()
-        fut: asyncio.Future[None] = loop.create_future()
-        handle = loop.call_at(until, _wake_up, fut)
+        """Sleep until monotonic time *until* or until :meth:`_poke` (one future and one timer)."""
+        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        handle = self._call_at(until, _wake_up, fut)
         self._waiter, self._sleep_until = fut, until
         try:
             await fut
@@ -350,15 +278,16 @@ class Scheduler:
             self._waiter, self._sleep_until = None, 0.0
 
     async def run(self) -> None:
-        loop = asyncio.get_running_loop()
-        for slot in self.slots.values():
-            if self.config.video:
-                self._push(slot, slot.video_due, "video")
+        self._bind()
+        clock = self._now
+        if self.config.video:
+            for first in self.slots.values():
+                self._push(first, first.video_due, "video")
         try:
             heap = self._heap
             slots = self.slots
             while True:
-                now = loop.time()
+                now = clock()
                 full = False
                 while heap and heap[0][0] <= now:
                     entry = heapq.heappop(heap)
@@ -367,10 +296,12 @@ class Scheduler:
                     if slot is None or slot.status.state is State.EXCLUDED:
                         continue
                     if token == VIDEO:
+                        if due != slot.video_due:
+                            continue  # replanned since (back up: at once); one video plan per camera
                         if self.config.video and not slot.video_running and slot.status.state.up:
                             if self._video_busy >= self.config.video_concurrency:
                                 # Behind on the video tier: wait in the heap (bounded memory), not as a task.
-                                self._video_push_back.append(entry)
+                                self._video_push_back.append(slot)
                                 continue
                             self._video_busy += 1
                             self._spawn(self._run_video(slot))
@@ -388,8 +319,9 @@ class Scheduler:
                         break
                     self._fast_busy += 1
                     self._spawn(self._run_fast(slot, due))
-                for entry in self._video_push_back:
-                    heapq.heappush(heap, (entry[0] + self.config.tick_s, entry[1], entry[2]))
+                for later in self._video_push_back:
+                    later.video_due += self.config.tick_s
+                    heapq.heappush(heap, (later.video_due, later.cam.id, VIDEO))
                 self._video_push_back.clear()
                 # Sleep until the next due probe, but at least one tick (batching) and at most 1 s.
                 nxt = now + self.config.tick_s if full else (heap[0][0] if heap else now + 1.0)
@@ -401,34 +333,9 @@ class Scheduler:
                 await asyncio.gather(*self._tasks, return_exceptions=True)
 
 
-def video_ladder(fast: LadderOptions) -> LadderOptions:
-    """The video tier's ladder: the fast tier's, plus the frame stage and, when ONVIF runs, its
-    authenticated call (GetDeviceInformation: identity, and a check of the ONVIF login). The
-    fast tier asks only the clock (DESIGN §3); both share the ONVIF prober's per-camera memo."""
-    onvif = fast.stage_options(Stage.ONVIF) if fast.use_onvif else None  # None: not installed
-    if onvif is not None and not onvif.device_info:
-        return replace(fast, video=True, onvif=replace(onvif, device_info=True))
-    return replace(fast, video=True)
-
-
 def _wake_up(fut: asyncio.Future[None]) -> None:
     if not fut.done():
         fut.set_result(None)
 
 
-GC_THRESHOLDS = (200_000, 20, 100)
-
-
-def settle_gc() -> None:
-    """Tune the cyclic GC for a long-running prober, once its inventory is loaded.
-
-    The inventory's objects live as long as the process: ``gc.freeze()`` keeps collections from
-    scanning them (it made /metrics renders of 100k cameras vary 0.9-2 s). Every probe makes a few
-    hundred short-lived objects, almost none in cycles, and a probe in flight holds ~40 of them: a
-    young generation of 200,000 instead of 700 is not reached by the 2,000 probes in flight of a
-    collector catching up. (At 50,000 it was: 43 collections in one minute took 3.5 s, 7 % of the
-    CPU, and held probes back by up to 5 s at 100k cameras; a calm minute has none.)
-    """
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
+__all__ = ["CameraSlot", "EventSink", "Histogram", "LadderFn", "Scheduler", "SchedulerConfig"]

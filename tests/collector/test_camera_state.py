@@ -15,14 +15,14 @@ from collector.runtime.camera_state import (
     State,
     Status,
     next_delay,
-    set_excluded,
-    set_unknown,
+    set_retired,
     step,
 )
+from collector.settings import CollectorSettings
 from probes.base import Cause
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
-P = Policy()
+P = Policy.from_settings(CollectorSettings())  # the defaults: re-probes after 5 s and 10 s, offline every 15 s
 
 
 def t(s: float) -> dt.datetime:
@@ -92,14 +92,14 @@ def test_transitions(name, start, outcomes, state, cause, since, events) -> None
 @pytest.mark.parametrize(
     ("status", "delay"),
     [
-        (ONLINE, 60.0),
-        (Status(), 60.0),
+        (ONLINE, None),  # no re-probe: the camera's next regular slot
+        (Status(), None),
         (OFFLINE, 15.0),
         (Status(State.ONLINE, pending=Pending(t(0), 1, Cause.REFUSED)), 5.0),
         (Status(State.ONLINE, pending=Pending(t(0), 2, Cause.REFUSED)), 10.0),
     ],
 )
-def test_next_delay(status: Status, delay: float) -> None:
+def test_next_delay(status: Status, delay: float | None) -> None:
     assert next_delay(status, P) == delay
 
 
@@ -121,15 +121,14 @@ def test_flapping_flagged_and_cleared() -> None:
     assert status.flapping is False and [e.flapping for e in ev if isinstance(e, FlappingChanged)] == [False]
 
 
-def test_exclusion_and_unknown() -> None:
-    s, ev = set_excluded(ONLINE, True, t(0))
+def test_retired_camera_is_excluded_and_ignores_late_outcomes() -> None:
+    s, ev = set_retired(ONLINE, t(0))
     assert s.state is State.EXCLUDED and ev == [Changed(State.ONLINE, State.EXCLUDED, None, t(0), t(0))]
-    assert set_excluded(s, True, t(1)) == (s, [])
-    s, ev = set_excluded(s, False, t(10))
-    assert s.state is State.UNKNOWN and s.since == t(10)
-    s, ev = set_unknown(OFFLINE, t(20))
-    assert s.state is State.UNKNOWN and ev[0].start == t(20)
-    assert set_unknown(s, t(30)) == (s, [])
+    assert set_retired(s, t(1)) == (s, [])
+    pending = Status(State.ONLINE, None, t(-5), Pending(t(-2), 1, Cause.REFUSED))
+    s, ev = set_retired(pending, t(10))
+    assert (s.state, s.since, s.pending) == (State.EXCLUDED, t(10), None)
+    assert step(s, fail(11), P) == (s, []) and step(s, ok(12), P) == (s, [])  # a probe that was in flight
 
 
 @pytest.mark.parametrize("status, outcome, same", [

@@ -14,7 +14,9 @@ from collector.metrics import families
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.text import render_text, text_state
 from collector.runtime.camera_state import State, Status
-from collector.runtime.scheduler import Scheduler, SchedulerConfig
+from collector.runtime.scheduler import Scheduler
+from collector.runtime.scheduler_config import SchedulerConfig
+from collector.settings import CollectorSettings
 from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage
@@ -59,7 +61,7 @@ def _both(c: CamwatchCollector) -> tuple[dict[str, tuple[str, str, Samples]], di
 
 def _scheduler() -> Scheduler:
     async def build() -> Scheduler:
-        s = Scheduler(SchedulerConfig(video=False), None)
+        s = Scheduler(SchedulerConfig.from_settings(CollectorSettings(video=False)), None)
         cams = []
         for i in range(1, 7):
             village = "130123101201" if i <= 3 else "130123101202"
@@ -116,7 +118,7 @@ def test_every_declared_family_is_exported_as_declared_and_nothing_else() -> Non
     assert len(declared) == len(families.FAMILIES)
 
     async def empty() -> Scheduler:
-        return Scheduler(SchedulerConfig(video=False), None)
+        return Scheduler(SchedulerConfig.from_settings(CollectorSettings(video=False)), None)
 
     for c in (_collector(_scheduler()), CamwatchCollector(asyncio.run(empty()))):
         for rendered in _both(c):

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
+from pydantic import ValidationError
 
 from collector.cli.config_doc import render_example
-from collector.settings import ConfigError, Settings, load_settings
+from collector.runtime.camera_state import Policy
+from collector.runtime.scheduler_config import SchedulerConfig
+from collector.settings import CollectorSettings, ConfigError, Settings, load_settings
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "config" / "camwatch.example.yaml"
 
@@ -96,3 +100,71 @@ def test_example_config_documents_every_key_and_is_current() -> None:
     missing = [k for k in sorted(_keys(Settings)) if not _present(data, k)]
     assert not missing, f"keys not documented in the example: {missing}"
     load_settings(EXAMPLE, environ={})  # and it validates
+
+
+def _error_paths(msg: str) -> list[str]:
+    """The key paths named by a ConfigError's lines ("  collector.interval_s: ...")."""
+    return [line.strip().split(": ", 1)[0] for line in msg.splitlines()[1:]]
+
+
+CONSISTENCY = [
+    # (the file's text, the key paths named; [] = valid)
+    ("collector: {}", []),
+    ("collector: {interval_s: 60, offline_interval_s: 60}", []),
+    ("collector: {interval_s: 60, offline_interval_s: 61}", ["collector.offline_interval_s"]),
+    ("collector: {interval_s: 2, offline_interval_s: 0.5, confirm_delays_s: [0.3, 0.3]}", []),  # equal delays are fine
+    ("collector: {confirm_delays_s: []}", []),  # no confirmation: the first failure counts
+    ("collector: {confirm_delays_s: [5, 60]}", ["collector.confirm_delays_s"]),  # not shorter than the interval
+    ("collector: {confirm_delays_s: [10, 5]}", ["collector.confirm_delays_s"]),  # goes down
+    ("collector: {confirm_delays_s: [0, 5]}", ["collector.confirm_delays_s.0"]),
+    ("collector: {video_interval_s: 30}", ["collector.video_interval_s"]),
+    ("collector: {video_interval_s: 60}", []),
+    ("collector: {concurrency: 0}", ["collector.concurrency"]),
+    ("collector: {per_device_concurrency: -1}", ["collector.per_device_concurrency"]),
+    ("collector: {video_concurrency: 0}", ["collector.video_concurrency"]),
+    ("collector: {interval_s: 0}", ["collector.interval_s"]),
+    # every contradiction of one section is named, each by its own path
+    ("collector: {interval_s: 10}", ["collector.offline_interval_s", "collector.confirm_delays_s"]),
+    ("collector: {interval_s: 10, offline_interval_s: 20}\naccounting: {timezone: Mars/Olympus}",
+     ["collector.offline_interval_s", "collector.confirm_delays_s", "accounting.timezone"]),
+    ("accounting: {check_times: ['09:00', '24:30']}", ["accounting.check_times"]),
+    ("accounting: {check_times: ['09:00', '09:00']}", ["accounting.check_times"]),
+    ("accounting: {timezone: UTC, check_times: []}", []),
+]
+
+
+@pytest.mark.parametrize(("text", "paths"), CONSISTENCY, ids=[c[0] for c in CONSISTENCY])
+def test_cross_field_validation_names_each_key_path(tmp_path: Path, text: str, paths: list[str]) -> None:
+    f = _yaml(tmp_path, text + "\n")
+    if not paths:
+        load_settings(f, environ={})
+        return
+    with pytest.raises(ConfigError) as exc:
+        load_settings(f, environ={})
+    assert sorted(_error_paths(str(exc.value))) == sorted(paths), str(exc.value)
+
+
+def test_cross_field_errors_from_the_environment_say_why() -> None:
+    with pytest.raises(ConfigError) as exc:
+        load_settings(environ={"CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "90"})
+    assert "collector.offline_interval_s: 90 is longer than interval_s (60)" in str(exc.value)
+
+
+def test_sections_built_directly_are_checked_too() -> None:
+    """Tests and benches build CollectorSettings themselves: the same rules hold."""
+    with pytest.raises(ValidationError, match="offline_interval_s"):
+        CollectorSettings(interval_s=5.0, confirm_delays_s=[1.0])
+
+
+def test_runtime_configs_take_their_values_from_the_settings_only() -> None:
+    """Defaults live in the settings model: the runtime's config types have none of their own
+    (except the scheduler's tick, which is not a setting)."""
+    for cls in (SchedulerConfig, Policy):
+        own = [f.name for f in dataclasses.fields(cls)
+               if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING]
+        assert own == (["tick_s"] if cls is SchedulerConfig else []), (cls, own)
+    c = CollectorSettings(interval_s=30.0, offline_interval_s=10.0, confirm_delays_s=[2.0, 4.0], flap_changes=3,
+                          video_interval_s=600.0, upstream_port=8080)
+    cfg = SchedulerConfig.from_settings(c)
+    assert (cfg.interval_s, cfg.video_interval_s, cfg.device_port) == (30.0, 600.0, 8080)
+    assert cfg.policy == Policy((2.0, 4.0), 10.0, 3, c.flap_window_s)

@@ -20,7 +20,9 @@ from collector.cli import dashboards_cmd
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.text import render_text
 from collector.runtime.camera_state import State, Status
-from collector.runtime.scheduler import Scheduler, SchedulerConfig
+from collector.runtime.scheduler import Scheduler
+from collector.runtime.scheduler_config import SchedulerConfig
+from collector.settings import CollectorSettings
 from dashboards import metrics
 from dashboards.build import DASHBOARDS, build_all, render, to_dict
 from dashboards.common import DATASOURCE_UID
@@ -127,7 +129,7 @@ def test_region_variables_are_chained() -> None:
 def _exported_sample_names() -> set[str]:
     """What camwatch's /metrics renderer emits for a small fleet with every kind of sample present."""
     async def build() -> Scheduler:
-        s = Scheduler(SchedulerConfig(video=False), None)
+        s = Scheduler(SchedulerConfig.from_settings(CollectorSettings(video=False)), None)
         lb = RegionLabels("130123101201", "东关村", "130123101000", "城关镇", "130123000000", "示范县")
         s.sync([MonitoredCamera(i, f"摄像机{i}", i, ProbeTarget("127.0.0.1"), None, None, Lifecycle.ACTIVE, lb, "村口", 114.25, 38.11)
                 for i in (1, 2)], [])

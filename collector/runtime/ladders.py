@@ -1,0 +1,33 @@
+"""What each tier asks a camera: the fast tier's ladder options from the settings, and the video
+tier's derived from them."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from collector.settings import Settings
+from probes.frame import FrameOptions, FramePool
+from probes.ladder import LadderOptions
+from probes.onvif import OnvifOptions
+from probes.reach import ReachOptions
+
+
+def ladder_options(s: Settings, frame_pool: FramePool | None = None) -> LadderOptions:
+    """The fast tier's ladder: reach + RTSP + the ONVIF clock only (DESIGN §3), with the stage
+    limits of the ``probe:`` settings; *frame_pool* serves the video tier's frame stage."""
+    p = s.probe
+    return LadderOptions(
+        reach=ReachOptions(), onvif=OnvifOptions(device_info=False), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
+        rtsp_timeout_s=p.rtsp_timeout_s, onvif_timeout_s=p.onvif_timeout_s, frame_timeout_s=p.frame_timeout_s,
+        frame=None if frame_pool is None else FrameOptions(pool=frame_pool),
+    )
+
+
+def video_ladder(fast: LadderOptions) -> LadderOptions:
+    """The video tier's ladder: the fast tier's, plus the frame stage and, when ONVIF runs, its
+    authenticated call (GetDeviceInformation: identity, and a check of the ONVIF login). The
+    fast tier asks only the clock (DESIGN §3); both share the ONVIF prober's per-camera memo."""
+    onvif = fast.onvif if fast.use_onvif else None
+    if onvif is not None and not onvif.device_info:
+        return replace(fast, video=True, onvif=replace(onvif, device_info=True))
+    return replace(fast, video=True)

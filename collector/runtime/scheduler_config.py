@@ -1,0 +1,36 @@
+"""The scheduler's numbers, taken from the ``collector:`` settings (their defaults live there)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from collector.runtime.camera_state import Policy
+
+if TYPE_CHECKING:
+    from collector.settings import CollectorSettings
+
+# Due probes are started in batches at most this often: their socket events then share the event
+# loop's wake-ups (a paced prober that wakes per probe costs twice the CPU). Not a setting.
+TICK_S = 0.05
+
+
+@dataclass(frozen=True, slots=True)
+class SchedulerConfig:
+    interval_s: float
+    video_interval_s: float
+    video: bool
+    concurrency: int
+    per_device_concurrency: int
+    video_concurrency: int
+    device_port: int
+    policy: Policy  # confirmation, offline re-probes, flapping
+    tick_s: float = TICK_S
+
+    @classmethod
+    def from_settings(cls, c: CollectorSettings, *, tick_s: float = TICK_S) -> SchedulerConfig:
+        return cls(
+            interval_s=c.interval_s, video_interval_s=c.video_interval_s, video=c.video, concurrency=c.concurrency,
+            per_device_concurrency=c.per_device_concurrency, video_concurrency=c.video_concurrency,
+            device_port=c.upstream_port, policy=Policy.from_settings(c), tick_s=tick_s,
+        )

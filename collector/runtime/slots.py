@@ -1,0 +1,50 @@
+"""What the scheduler keeps per camera and per upstream device, and each camera's stable phase."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+
+from collector.runtime.camera_state import State, Status
+from inventory.lookup import MonitoredCamera, MonitoredDevice
+from probes.kept import KeptResult
+from probes.ladder import LadderResult
+
+
+def phase_of(camera_id: int, interval_s: float) -> float:
+    """A stable offset in [0, interval) from the camera id."""
+    h = int.from_bytes(hashlib.blake2b(str(camera_id).encode(), digest_size=8).digest(), "big")
+    return (h / 2**64) * interval_s
+
+
+@dataclass(slots=True)
+class CameraSlot:
+    cam: MonitoredCamera
+    status: Status
+    planned: float  # monotonic time of the next regular (phase-aligned) fast-tier probe
+    seq: int = 0
+    running: bool = False
+    last: LadderResult | KeptResult | None = None  # the scheduler stores a KeptResult (with its time)
+    video_due: float = 0.0
+    video_running: bool = False
+    video_ok: bool | None = None
+    # An exclusion is in force: shown as excluded, but still probed and its real state stored,
+    # so that reports can give the rate both with and without exclusions.
+    excluded: bool = False
+
+    @property
+    def last_at(self) -> dt.datetime | None:
+        """When the last fast-tier probe started."""
+        return self.last.at if isinstance(self.last, KeptResult) else None
+
+    @property
+    def shown(self) -> State:
+        return State.EXCLUDED if self.excluded else self.status.state
+
+
+@dataclass(slots=True)
+class DeviceSlot:
+    dev: MonitoredDevice
+    up: bool | None = None
+    checked: float = 0.0
