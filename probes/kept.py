@@ -15,7 +15,6 @@ import datetime as dt
 import struct
 import sys
 from dataclasses import dataclass
-from typing import Any
 
 from probes.base import Cause, ProbeResult, Stage
 from probes.ladder import LadderResult, State
@@ -62,11 +61,11 @@ class KeptResult:
     packed: bytes
 
     @property
-    def device(self) -> Any:
+    def device(self) -> None:
         return None  # never kept (see the module docstring)
 
     @property
-    def video(self) -> Any:
+    def video(self) -> None:
         return None
 
     @property

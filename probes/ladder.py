@@ -4,7 +4,8 @@ The first failing stage names the cause and later stages are skipped, except
 that an ONVIF failure is only a warning: a camera whose stream answers stays
 online. The ladder owns the timeouts: each stage runs under its own limit and an
 expiry becomes that stage's cause (reach -> ``unreachable``, rtsp -> ``timeout``,
-onvif -> ``onvif_error``, frame -> ``no_video``).
+onvif -> ``onvif_error``, frame -> ``no_video``). What each stage is (prober, options,
+limit, cause, meaning for the verdict) is declared once in :mod:`probes.stages`.
 
 After a failed login the camera is left alone while :class:`~probes.rtsp_state.RtspState`
 says so: the ladder answers ``auth_failed`` ("backing off") without contacting it.
