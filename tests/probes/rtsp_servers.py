@@ -16,6 +16,8 @@ import re
 import socket
 from dataclasses import dataclass, field
 
+from tests.net import free_port as free_port  # re-exported: the one free-port helper of the tests
+
 VIDEO_SDP = (
     "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=cam\r\nt=0 0\r\n"
     "m=video 0 RTP/AVP 96\r\na=rtpmap:96 H264/90000\r\n"
@@ -232,13 +234,6 @@ class RtspTestServer:
                 return self._challenge(stale=True)
             self._last_nc[nonce] = nc
         return None
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A port on *host* with nothing listening (connections are refused)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind((host, 0))
-        return s.getsockname()[1]
 
 
 @contextlib.contextmanager

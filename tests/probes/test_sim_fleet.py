@@ -4,6 +4,7 @@ and ffprobe."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import os
 import shutil
@@ -270,6 +271,28 @@ def test_command_line_names_the_option_when_its_address_is_taken(loopback: Loopb
                            capture_output=True, text=True, timeout=60, check=False)
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert r.stderr.count("\n") == 1 and "is already in use" in r.stderr and "--base-address" in r.stderr
+
+
+def test_command_line_moves_off_the_sample_address_when_it_is_taken() -> None:
+    # 127.20.0.1:8554 (the sample inventory's camera 1) taken: by us, or already by someone else
+    with socket.socket() as blocker:
+        try:
+            blocker.bind(("127.20.0.1", 8554))
+            blocker.listen(1)
+        except OSError as exc:
+            assert exc.errno == errno.EADDRINUSE, exc
+        proc = subprocess.Popen([sys.executable, "-m", "probes.sim", "--cameras", "2", "--workers", "1"],
+                                cwd=str(REPO), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            assert proc.stdout is not None
+            first = proc.stdout.readline()
+            assert first.startswith("2 cameras at 127.") and not first.startswith("2 cameras at 127.20."), (
+                first, proc.stderr.read() if proc.stderr else "")
+            host = first.split()[3]
+            assert not _refused(host, 8554)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(20)
 
 
 def test_opencv_decodes_a_frame() -> None:
