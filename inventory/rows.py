@@ -14,7 +14,7 @@ from inventory.gbid import GbIdError, parse_gb_id
 from inventory.messages import Issue, Severity
 from inventory.models import Lifecycle, RegionLevel
 from inventory.reader import CellValue, RawRow
-from inventory.record import CameraRecord
+from inventory.record import INDEX, CameraRecord
 from inventory.regions import RegionCodeError, parse_code
 from probes.redact import redact_url
 
@@ -218,6 +218,7 @@ _PLAIN: dict[Parse, Callable[[_RowParser, str], object]] = {
 }
 # The fields _parse_camera reads itself (defaults, the RTSP URL); every other record field is plain.
 _GIVEN = frozenset({"name", "gb_id", "host", "rtsp_port", "rtsp_path", "username"})
+_NAME, _GB_ID, _HOST, _PORT, _PATH, _USER = (INDEX[a] for a in ("name", "gb_id", "host", "rtsp_port", "rtsp_path", "username"))
 _STEPS: tuple[tuple[str, Callable[[_RowParser, str], object] | None], ...] = tuple(
     (f.key, None if f.key in _GIVEN else _PLAIN[f.parse]) for f in CAMERA_RECORD
 )
@@ -299,11 +300,11 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
             p.issue("parent", "bad_parent", value=parent_txt)
         else:
             parent = ParentIn(name.strip() or parent_host, parent_host)
-    given = {
-        "name": p.text("name") or point_name, "gb_id": gb_id, "host": host, "rtsp_port": port or 554,
-        "rtsp_path": path, "username": username,
-    }
-    record = CameraRecord(tuple([given[k] if parse is None else parse(p, k) for k, parse in _STEPS]))
+    name = p.text("name") or point_name
+    values = [None if parse is None else parse(p, k) for k, parse in _STEPS]
+    values[_NAME], values[_GB_ID], values[_HOST] = name, gb_id, host
+    values[_PORT], values[_PATH], values[_USER] = port or 554, path, username
+    record = CameraRecord(tuple(values))
     return CameraIn(record, password, parent)
 
 
