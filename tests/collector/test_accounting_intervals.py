@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
@@ -79,7 +80,7 @@ def test_matches_brute_force(
 
     ua, ub = union(a), union(b)
     assert points(ua) == points(a)
-    assert all(x[1] < y[0] for x, y in zip(ua, ua[1:]))  # sorted, disjoint, not adjacent
+    assert all(x[1] < y[0] for x, y in pairwise(ua))  # sorted, disjoint, not adjacent
     diff = subtract(ua, ub)
     assert points(diff) == points(a) - points(b)
     assert total_us(diff) == len(points(a) - points(b))

@@ -69,9 +69,10 @@ _REFS = """
 
 async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None = None,
                            regions: Iterable[str] | None = None) -> tuple[CameraRef, ...]:
-    """Cameras with their village, township and county (as :func:`.load.load_accounting` builds them):
-    every camera, or (given ``ids`` and/or ``regions``) those with one of the ids or in one of
-    the regions (village, township or county code)."""
+    """Cameras with their village, township and county (as
+    :func:`collector.accounting.sql.load.load_accounting` builds them): every camera, or (given
+    ``ids`` and/or ``regions``) those with one of the ids or in one of the regions (village,
+    township or county code)."""
     if ids is None and regions is None:
         rows = (await conn.execute(text(_REFS))).all()
     else:

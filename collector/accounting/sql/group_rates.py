@@ -65,6 +65,7 @@ class _GroupRow(NamedTuple):
     degraded: int
     down: int
 
+
 _GROUPED = """
 SELECT p.village_code, t.code, t.parent_code, c.contractor, COUNT(*) AS cameras, COUNT(pc.camera_id) AS summed,
        COALESCE(SUM(pc.intact), 0), COALESCE(SUM(pc.degraded), 0), COALESCE(SUM(pc.down), 0)
