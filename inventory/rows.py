@@ -217,8 +217,8 @@ _PLAIN: dict[Parse, Callable[[_RowParser, str], object]] = {
     Parse.MAC: _RowParser.mac_address,
 }
 # The fields _parse_camera reads itself (defaults, the RTSP URL); every other record field is plain.
-_GIVEN = frozenset({"name", "gb_id", "host", "rtsp_port", "rtsp_path", "username"})
-_NAME, _GB_ID, _HOST, _PORT, _PATH, _USER = (INDEX[a] for a in ("name", "gb_id", "host", "rtsp_port", "rtsp_path", "username"))
+_GIVEN = ("name", "gb_id", "host", "rtsp_port", "rtsp_path", "username")
+_NAME, _GB_ID, _HOST, _PORT, _PATH, _USER = (INDEX[a] for a in _GIVEN)
 _STEPS: tuple[tuple[str, Callable[[_RowParser, str], object] | None], ...] = tuple(
     (f.key, None if f.key in _GIVEN else _PLAIN[f.parse]) for f in CAMERA_RECORD
 )
