@@ -33,7 +33,7 @@ from collector.settings import Settings
 from inventory.lookup import MonitoredCamera, load_monitored
 from inventory.models import Exclusion, utcnow
 from inventory.secrets import SecretBox
-from probes.frame import FramePool
+from probes.frame import FrameOptions, FramePool
 
 log = logging.getLogger("camwatch.app")
 HttpFactory = Callable[["App"], web.Application]
@@ -81,13 +81,9 @@ class App:
     def __post_init__(self) -> None:
         c = self.settings.collector
         self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock)
-        pool = None
-        if c.video:
-            try:
-                pool = FramePool(c.video_concurrency)
-            except Exception as exc:  # noqa: BLE001 - the video tier is optional
-                log.warning("video tier disabled: %s", exc)
-        self._frame_pool = pool
+        # the video tier's frame grabs: worker processes, started on the first grab
+        self._frame_pool = FramePool(c.video_concurrency) if c.video else None
+        frame = None if self._frame_pool is None else FrameOptions(pool=self._frame_pool)
         self.alerting, self.notifier = build_alerting(
             self.settings, self.engine, self.counters, self.clock,
             checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
@@ -98,7 +94,7 @@ class App:
                 f(cam, ev)
 
         self.scheduler = Scheduler(SchedulerConfig.from_settings(c), self.writer,
-                                   ladder=ladder_options(self.settings, pool), clock=self.clock, on_event=sink)
+                                   ladder=ladder_options(self.settings, frame), clock=self.clock, on_event=sink)
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters)
 

@@ -4,22 +4,25 @@ tier's derived from them."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from collector.settings import Settings
-from probes.frame import FrameOptions, FramePool
 from probes.ladder import LadderOptions
 from probes.onvif import OnvifOptions
 from probes.reach import ReachOptions
 
+if TYPE_CHECKING:  # (the scheduler imports this module: it need not load OpenCV or the settings)
+    from collector.settings import Settings
+    from probes.frame import FrameOptions
 
-def ladder_options(s: Settings, frame_pool: FramePool | None = None) -> LadderOptions:
+
+def ladder_options(s: Settings, frame: FrameOptions | None = None) -> LadderOptions:
     """The fast tier's ladder: reach + RTSP + the ONVIF clock only (DESIGN §3), with the stage
-    limits of the ``probe:`` settings; *frame_pool* serves the video tier's frame stage."""
+    limits of the ``probe:`` settings; *frame* (with the App's frame pool) serves the video tier."""
     p = s.probe
     return LadderOptions(
         reach=ReachOptions(), onvif=OnvifOptions(device_info=False), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
         rtsp_timeout_s=p.rtsp_timeout_s, onvif_timeout_s=p.onvif_timeout_s, frame_timeout_s=p.frame_timeout_s,
-        frame=None if frame_pool is None else FrameOptions(pool=frame_pool),
+        frame=frame,
     )
 
 
