@@ -90,21 +90,22 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
     await _batches(session, update(Point), [{"id": r.id, "retired": True, "updated_at": now} for r in plan.point_retired])
     point_ids = {(v, n): i for i, v, n in (await session.execute(select(Point.id, Point.village_code, Point.name))).all()}
 
-    def cam_row(v: CameraValues) -> dict[str, Any]:
-        return {
-            **v.record.columns(),
-            "point_id": point_ids[v.point_key],
-            "parent_device_id": device_ids.get(v.parent_host) if v.parent_host else None,
-            "credential_ref": v.credential_ref, "updated_at": now,
-            "retired_at": now if v.record.lifecycle is Lifecycle.RETIRED else None,
-        }
+    def cam_row(v: CameraValues, key: str, value: object) -> dict[str, Any]:
+        row = v.record.columns()
+        row["point_id"] = point_ids[v.point_key]
+        row["parent_device_id"] = device_ids.get(v.parent_host) if v.parent_host else None
+        row["credential_ref"] = v.credential_ref
+        row["updated_at"] = now
+        row["retired_at"] = now if v.record.lifecycle is Lifecycle.RETIRED else None
+        row[key] = value
+        return row
 
     # Cameras: changes first (an address may move from one camera to another), then new ones.
-    await _batches(session, update(Camera), [dict(cam_row(c.values), id=c.id) for c in plan.camera_changed], tick)
+    await _batches(session, update(Camera), [cam_row(c.values, "id", c.id) for c in plan.camera_changed], tick)
     await _batches(session, update(Camera), [
         {"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired
     ])
-    await _batches(session, insert(Camera), [dict(cam_row(c.values), created_at=now) for c in plan.camera_new], tick)
+    await _batches(session, insert(Camera), [cam_row(c.values, "created_at", now) for c in plan.camera_new], tick)
 
 
 __all__ = ["ApplyError", "apply_plan"]
