@@ -18,7 +18,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import and_, case, insert, select, update
+from sqlalchemy import and_, bindparam, case, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting.sql.rollups import invalidate as invalidate_rollups
@@ -49,8 +49,8 @@ class WriterStats:
     last_flush: dt.datetime | None
 
 
-def _rows_for_batch(events: list[IntervalOpen]) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
-    """Collapse a batch: per camera, one UPDATE closing its stored open interval and the inserts.
+def _rows_for_batch(events: list[IntervalOpen]) -> tuple[dict[int, dt.datetime], list[dict[str, object]]]:
+    """Collapse a batch: per camera, where its stored open interval closes, and the inserts.
 
     Within a batch a camera's events are in order; all but its last become closed intervals.
     Zero-length intervals (two events at the same instant) keep only the later event.
@@ -58,7 +58,7 @@ def _rows_for_batch(events: list[IntervalOpen]) -> tuple[list[dict[str, object]]
     per_camera: dict[int, list[IntervalOpen]] = {}
     for ev in events:
         per_camera.setdefault(ev.camera_id, []).append(ev)
-    closes: list[dict[str, object]] = []
+    closes: dict[int, dt.datetime] = {}
     inserts: list[dict[str, object]] = []
     for cid, evs in per_camera.items():
         evs.sort(key=lambda e: e.start)
@@ -68,24 +68,24 @@ def _rows_for_batch(events: list[IntervalOpen]) -> tuple[list[dict[str, object]]
                 kept[-1] = ev
             else:
                 kept.append(ev)
-        closes.append({"cid": cid, "at": kept[0].start})
+        closes[cid] = kept[0].start
         for i, ev in enumerate(kept):
             end = kept[i + 1].start if i + 1 < len(kept) else None
             inserts.append({"camera_id": cid, "state": ev.state, "cause": ev.cause, "start": ev.start, "end": end})
     return closes, inserts
 
 
-async def _close_open(conn: AsyncConnection, closes: list[dict[str, object]]) -> None:
+async def _close_open(conn: AsyncConnection, closes: dict[int, dt.datetime]) -> None:
+    """End each camera's open interval at its time (one UPDATE, executed for every camera)."""
     # Never end an interval before it started (a clock step back): clamp to its start.
-    from sqlalchemy import bindparam
-
     at = bindparam("at", type_=StateInterval.__table__.c.start.type)
     stmt = (
         update(StateInterval)
         .where(and_(StateInterval.camera_id == bindparam("cid"), StateInterval.end.is_(None)))
         .values(end=case((StateInterval.start > at, StateInterval.start), else_=at))
     )
-    await conn.execute(stmt.execution_options(synchronize_session=False), closes)
+    await conn.execute(stmt.execution_options(synchronize_session=False),
+                       [{"cid": cid, "at": end} for cid, end in closes.items()])
 
 
 async def _heartbeat(conn: AsyncConnection, collector_id: str, started_at: dt.datetime, now: dt.datetime) -> None:
@@ -102,10 +102,10 @@ async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collec
     # Rollup rows exist only for past midnights: a change before the last one is a late write
     # (the database was away, or a transition crossed midnight) and deletes the rows after it.
     last_midnight = midnight(now)
-    late = {c["cid"]: c["at"] for c in closes if c["at"] <= last_midnight}  # type: ignore[operator]
+    late = {cid: at for cid, at in closes.items() if at <= last_midnight}
     async with engine.begin() as conn:
         if late:
-            await invalidate_rollups(conn, late)  # type: ignore[arg-type]
+            await invalidate_rollups(conn, late)
         if closes:
             await _close_open(conn, closes)
             await conn.execute(insert(StateInterval), inserts)
@@ -133,7 +133,7 @@ async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[i
         if hb is not None and mine:
             cut = min(hb, now)
             await invalidate_rollups(conn, everything_from=cut)
-            await _close_open(conn, [{"cid": cid, "at": cut} for cid in mine])
+            await _close_open(conn, dict.fromkeys(mine, cut))
             await conn.execute(insert(StateInterval), [
                 {"camera_id": cid, "state": "unknown", "cause": None, "start": cut, "end": None} for cid in mine
             ])
