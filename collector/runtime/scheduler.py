@@ -4,7 +4,9 @@ Each camera's fast-tier probe is planned at ``phase + k * interval`` where the p
 stable hash of its id, so a county's cameras are spread evenly over the interval (never a
 burst) and keep their slot across restarts. Failures are confirmed by quick re-probes,
 offline cameras are re-probed more often; the video tier (frame + VQD) runs on its own slower
-schedule in a small pool, and at once when a camera comes back.
+schedule in a small pool, and at once when a camera comes back. A camera under an exclusion
+is still probed (shown as excluded, its real state stored); a camera that leaves the inventory
+is dropped (its state becomes excluded) and not probed again.
 
 Time is read from a :class:`~collector.runtime.timebase.Timebase` (the running loop unless one is
 injected), bound once per ``sync``/``run``: the hot path calls ``self._now()`` and
@@ -338,4 +340,6 @@ def _wake_up(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
+# CameraSlot, Histogram and SchedulerConfig live in slots, lateness and scheduler_config; they are
+# named here too for the readers of a scheduler's state (metrics, web).
 __all__ = ["CameraSlot", "EventSink", "Histogram", "LadderFn", "Scheduler", "SchedulerConfig"]
