@@ -54,7 +54,7 @@ def _inconsistent(problems: list[tuple[str, str]]) -> None:
     """Raise one error naming every key of a section that contradicts another (none: return).
 
     :func:`format_validation_error` prints one line per key path, e.g.
-    ``collector.offline_interval_s: 30.0 is longer than interval_s (20.0)``.
+    ``collector.offline_interval_s: 30 is longer than interval_s (20): ...``.
     """
     if problems:
         summary = "; ".join(f"{key}: {msg}" for key, msg in problems)
