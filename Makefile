@@ -1,6 +1,6 @@
 # The two commands of the README: `make demo` runs camwatch on its embedded default,
 # `make test` runs the tests. Both set everything up first (idempotent).
-.PHONY: setup demo test bench
+.PHONY: setup demo test lint bench
 
 setup:
 	bash .ci/setup
@@ -8,8 +8,13 @@ setup:
 demo: setup
 	bash .ci/demo
 
-test: setup
+# the quality gates first (seconds), then the suite (minutes)
+test: setup lint
 	.venv/bin/python -m pytest -q
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/mypy
 
 bench: setup
 	.venv/bin/python bench/import_inventory.py --rows 100000

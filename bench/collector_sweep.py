@@ -95,7 +95,7 @@ class RawLateness(Histogram):
         self.values.append(v)
 
     def between(self, t0: float, t1: float) -> list[float]:
-        return [v for t, v in zip(self.at, self.values) if t0 <= t < t1]
+        return [v for t, v in zip(self.at, self.values, strict=True) if t0 <= t < t1]
 
 
 class GcClock:
@@ -203,7 +203,7 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
     cpu_per: list[float] = []
     p99s: list[float] = []
     for k in range(1, sweeps + 1):
-        (t0, c0, r0, f0), (t1, c1, r1, f1) = marks[k], marks[k + 1]
+        (t0, c0, _, f0), (t1, c1, r1, f1) = marks[k], marks[k + 1]
         values = late.between(t0, t1)
         # per probe run in the window: when the prober falls behind, fewer than n ran
         cpu_us = (c1 - c0) * 1e6 / max(1, len(values))
@@ -214,7 +214,7 @@ async def main(fleet: Fleet, n: int, sweeps: int, baselines: bool = True) -> boo
               f" RSS {r1 / 1024:.0f} MB; fleet CPU {f1 - f0:.1f} s = {(f1 - f0) * 1e6 / max(1, len(values)):.0f} us/probe"
               f" ({(c1 - c0 + f1 - f0) / (t1 - t0) * 100:.0f} % of one core with the prober)", flush=True)
         (n0, g0), (n1, g1) = gcs[k], gcs[k + 1]
-        print(f"  GC: {'/'.join(str(b - a) for a, b in zip(n0, n1))} collections (generation 0/1/2),"
+        print(f"  GC: {'/'.join(str(b - a) for a, b in zip(n0, n1, strict=True))} collections (generation 0/1/2),"
               f" {(g1 - g0) * 1000:.0f} ms = {(g1 - g0) / max(1e-9, c1 - c0) * 100:.1f} % of the prober's CPU", flush=True)
     warm_values = late.between(marks[0][0], marks[1][0])
     print(f"warm-up sweep: {len(warm_values)} probes, CPU {(marks[1][1] - marks[0][1]) * 1e6 / max(1, len(warm_values)):.1f} us/camera,"

@@ -143,7 +143,7 @@ async def add_silence(request: web.Request) -> web.Response:
     except store.NotFound as exc:
         raise ApiError(400, "unknown_reference", str(exc), param="camera_id" if camera_id is not None else "region_code") from None
     if app.alerting is not None:
-        await app.alerting.refresh()  # type: ignore[attr-defined]
+        await app.alerting.refresh()
     rows = await store.list_silences(app.engine, now)
     made = next((s for s in rows if s.id == new_id), None)
     return json_response(silence_json(made) if made else {"id": new_id}, status=201,
@@ -155,5 +155,5 @@ async def end_silence(request: web.Request) -> web.Response:
     if not await store.end_silence(app.engine, path_int(request, "id"), app.clock()):
         raise not_found(f"no silence {request.match_info['id']}")
     if app.alerting is not None:
-        await app.alerting.refresh()  # type: ignore[attr-defined]
+        await app.alerting.refresh()
     return web.Response(status=204)

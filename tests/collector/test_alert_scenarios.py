@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import json
 import time
+from itertools import pairwise
 
 from aiohttp import web
 
@@ -188,7 +189,7 @@ def test_flapping_camera_sends_at_most_one_digest_per_window(tmp_path, loopback:
                 posts = [p for p in robots.posts.get("dingtalk", []) if "新新屯3" in json.dumps(p.body, ensure_ascii=False)]
                 assert 1 <= len(posts) <= 3
                 stamps = sorted(p.at for p in posts)
-                assert all(b - a >= window - 1.0 for a, b in zip(stamps, stamps[1:])), stamps
+                assert all(b - a >= window - 1.0 for a, b in pairwise(stamps)), stamps
                 assert all("频繁" in json.dumps(p.body, ensure_ascii=False) or "digest" in json.dumps(p.body).lower() for p in posts)
             finally:
                 await app.stop()

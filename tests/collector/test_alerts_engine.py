@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from itertools import pairwise
 
 import pytest
 
@@ -152,7 +153,7 @@ def test_flapping_camera_opens_no_incident_and_digests_at_most_once_per_window()
     digests = notes(acts, NotifyKind.DIGEST)
     times = [d.at for d in digests]
     assert times[0] == at(70)  # first digest after the grouping window
-    assert all((b - a).total_seconds() >= 1800 for a, b in zip(times, times[1:]))
+    assert all((b - a).total_seconds() >= 1800 for a, b in pairwise(times))
     assert 5 <= len(digests) <= 6
     assert digests[0].message.title_zh == "【摘要】1 台摄像机频繁上下线"
     assert "南庄村 南庄村村口：上下线" in digests[0].message.text_zh

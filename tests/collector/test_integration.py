@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 import time
 from decimal import ROUND_HALF_UP, Decimal
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import insert, select
@@ -104,7 +105,7 @@ def test_scripted_outages_rates_and_restart(db_url: str, tmp_path: Path, loopbac
         assert {r[1] for r in by[cams[4]]} <= {"offline", "unknown"} and {r[2] for r in by[cams[4]] if r[1] == "offline"} == {"refused"}
         # intervals are contiguous: no overlap, no hole
         for rs in by.values():
-            for a, b in zip(rs, rs[1:]):
+            for a, b in pairwise(rs):
                 assert a[4] == b[3]
 
         period = Period(dt.datetime.fromtimestamp(t0, dt.UTC), dt.datetime.fromtimestamp(t_end, dt.UTC))

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select
@@ -128,7 +129,7 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path, loopback: Loopbac
     for r in rows:
         by_cam.setdefault(r[0], []).append(r)
     for cid, rs in by_cam.items():
-        for prev, nxt in zip(rs, rs[1:]):
+        for prev, nxt in pairwise(rs):
             assert prev[3] == nxt[2], (cid, prev, nxt)  # contiguous: no overlap, no hole
         assert rs[-1][3] is None
         assert sum(1 for r in rs if r[1] == "unknown") >= 2, rs  # both restarts left an unknown gap

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import shutil
+from itertools import pairwise
 from pathlib import Path
 
 from sqlalchemy import select
@@ -95,7 +96,7 @@ def test_restart_makes_the_gap_unknown(db_url: str) -> None:
             # no overlaps anywhere, every interval but the last of a camera is closed
             for cid in (a, b):
                 rows = await intervals(engine, cid)
-                for prev, nxt in zip(rows, rows[1:]):
+                for prev, nxt in pairwise(rows):
                     assert prev[4] == nxt[3]
                 assert rows[-1][4] is None
         finally:

@@ -57,4 +57,4 @@ def test_drop_oldest_bounds_the_table() -> None:
     t.drop_oldest()  # the second-port entries go first
     assert ("h0", 81) not in t and len(t) == 3
     t.drop_oldest()
-    assert ("h0", 80) not in t and [k for k in t.keys()] == [("h1", 80), ("h2", 80)]
+    assert ("h0", 80) not in t and list(t.keys()) == [("h1", 80), ("h2", 80)]

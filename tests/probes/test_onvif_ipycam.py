@@ -60,7 +60,7 @@ def free_port() -> int:
 def ipycam() -> Iterator[Ipycam]:
     python = ipycam_python()
     onvif_port, rtsp_port = free_port(), free_port()
-    log = tempfile.TemporaryFile()  # stderr to a file: a full pipe would stall the camera
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below); stderr to a file: a full pipe would stall the camera
     proc = subprocess.Popen(
         [str(python), str(RUNNER), "--onvif-port", str(onvif_port), "--rtsp-port", str(rtsp_port),
          "--user", USER, "--password", PASSWORD],
