@@ -8,6 +8,8 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -94,8 +96,6 @@ async def upgrade_async(url: str, revision: str = "head") -> None:
 
 def current_revision(url: str) -> str | None:
     """The database's migration revision, or None when it was never migrated."""
-    from alembic.runtime.migration import MigrationContext
-    from sqlalchemy import create_engine as create_sync_engine  # noqa: F401
 
     async def _get() -> str | None:
         engine = create_engine(url)
@@ -111,8 +111,6 @@ def current_revision(url: str) -> str | None:
 
 
 def head_revision() -> str:
-    from alembic.script import ScriptDirectory
-
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None
     return head

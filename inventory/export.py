@@ -123,6 +123,7 @@ def write_csv(path: Path, headers: list[str], rows: list[list[str]], encoding: s
 
 
 def write_xlsx(path: Path, headers: list[str], rows: list[list[str]]) -> None:
+    # lazy: openpyxl (about 0.3 s cold) only for .xlsx files
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
 

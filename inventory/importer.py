@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +80,6 @@ async def import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, 
                       retire_missing: bool = True, progress: ProgressFactory = _no_progress) -> ImportOutcome:
     # Millions of small, long-lived objects: the cyclic collector would scan them again and
     # again for nothing (about 4 s of 16 at 100k rows). Freeze what exists and pause it.
-    import gc
-
     enabled = gc.isenabled()
     gc.disable()
     try:

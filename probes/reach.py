@@ -18,6 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
+from icmplib import async_ping
+from icmplib.exceptions import ICMPLibError
+
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
 
 P = TypeVar("P", bound=asyncio.BaseProtocol)
@@ -84,11 +87,6 @@ async def _tcp_connect(host: str, port: int) -> None:
 
 
 async def _icmp(host: str, opts: ReachOptions) -> tuple[float | None, str]:
-    try:
-        from icmplib import async_ping
-        from icmplib.exceptions import ICMPLibError
-    except ImportError:  # pragma: no cover - icmplib is a declared dependency
-        return None, "icmplib not installed"
     privileged = opts.icmp_privileged
     if privileged is None:
         privileged = hasattr(os, "geteuid") and os.geteuid() == 0

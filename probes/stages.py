@@ -92,7 +92,7 @@ def declare(
 
 
 async def _probe_frame(target: ProbeTarget, opts: FrameOptions | None) -> ProbeResult:
-    # Imported on first use: probes.frame brings numpy and OpenCV, 110 ms and 30 MB of RSS
+    # lazy: probes.frame brings numpy and OpenCV, 110 ms and 30 MB of RSS
     # (python -X importtime, 2026-12-02; probes.onvif by comparison: 18 ms), which a
     # collector without the video tier and `camwatch probe` without --video never need.
     from probes.frame import probe

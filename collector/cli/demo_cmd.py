@@ -25,7 +25,7 @@ def register(group: click.Group) -> None:
     def demo_cmd(ctx: CliContext, cameras: int, workdir: str, interval: float, video: bool, duration: float | None,
                  port: int | None) -> None:
         """Start a simulated county (fleet simulator on a free loopback range), import it, monitor it, show a live summary."""
-        # Imported here: the demo pulls in the simulator and the whole runtime, which the other commands do not need.
+        # lazy: the demo pulls in the simulator and the whole runtime, which the other commands do not need.
         from collector.cli.demo_county import run_demo
         from collector.cli.demo_place import DemoError
 

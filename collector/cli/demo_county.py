@@ -20,6 +20,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from collector.cli.demo_place import DemoError, http_port, lock_workdir, port_in_use, release, router_range, say
 from collector.runtime.aio import wait_event
@@ -104,8 +105,6 @@ def plan_trouble(cam_rows: list[list[str]], now: float, seed: int = 1) -> DemoPl
 
 
 def render(app: App, plan: DemoPlan, started: float, url: str, tz: str = "Asia/Shanghai") -> str:
-    from zoneinfo import ZoneInfo
-
     zone = ZoneInfo(tz)
     slots = app.scheduler.slots.values()
     lines = [f"camwatch 演示 · 模拟县 {plan.cameras} 台摄像机 · 运行 {int(time.time() - started)} 秒 · 指标 {url}/metrics · 接口 {url}/api/v1/cameras",

@@ -22,6 +22,7 @@ def register(group: click.Group) -> None:
 
         Stops cleanly on SIGTERM or Ctrl-C (pending writes are flushed).
         """
+        # lazy: the runtime (scheduler, probes, aiohttp server) is what `run` needs and no other command
         from collector.runtime.app import App, serve
         from collector.web.server import build_application
 

@@ -363,7 +363,7 @@ class Fleet:
 
     async def serve_control(self, host: str = "127.0.0.1", port: int = 0) -> ControlServer:
         """Serve the HTTP control API on the running loop (see :mod:`probes.sim.control`)."""
-        from probes.sim.control import ControlServer
+        from probes.sim.control import ControlServer  # lazy: aiohttp only when the control API is served
 
         server = ControlServer(self)
         await server.start(host, port)

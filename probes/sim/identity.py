@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
 RTSP_PATH = "/Streaming/Channels/101"
 ONVIF_DEVICE_PATH = "/onvif/device_service"
@@ -35,8 +36,6 @@ class SimCamera:
         return f"http://{self.host}:{self.onvif_port}{ONVIF_DEVICE_PATH}"
 
     def rtsp_url(self, *, with_credentials: bool = False) -> str:
-        from urllib.parse import quote
-
         userinfo = ""
         if with_credentials:
             userinfo = f"{quote(self.username, safe='')}:{quote(self.password, safe='')}@"

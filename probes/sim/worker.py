@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from typing import Any
 
+import uvloop
+
 from probes.sim.behaviour import Behaviour
 from probes.sim.context import WorkerContext
 from probes.sim.identity import address_for
@@ -224,10 +226,5 @@ def worker_main(spec: WorkerSpec, conn: Connection) -> None:
     async def main() -> None:
         await Worker(spec, conn, asyncio.get_running_loop()).run()
 
-    try:
-        import uvloop
-    except ImportError:  # pragma: no cover - uvloop is a project dependency
-        asyncio.run(main())
-    else:
-        uvloop.run(main())
+    uvloop.run(main())
     conn.close()
