@@ -22,6 +22,7 @@ import datetime as dt
 from dataclasses import replace
 
 from collector.alerting import messages
+from collector.alerting.inputs import inputs_of
 from collector.alerting.model import (
     Action,
     AlertInput,
@@ -45,28 +46,8 @@ from collector.alerting.model import (
     UpdateWorkOrder,
 )
 from collector.alerting.policy import AlertPolicy
-from collector.runtime.camera_state import Changed, Event, FlappingChanged, State
+from collector.runtime.camera_state import Event
 from probes.causes import Cause
-
-
-def inputs_of(camera_id: int, event: Event, checks: tuple[str, ...] = ()) -> tuple[AlertInput, ...]:
-    """Engine inputs for one ``camera_state`` event (``checks``: the camera's failed VQD checks, if degraded)."""
-    if isinstance(event, FlappingChanged):
-        return (Flapping(camera_id, event.flapping, event.at),)
-    assert isinstance(event, Changed)
-    out: list[AlertInput] = []
-    at = event.confirmed_at
-    if event.old is State.DEGRADED and event.new is not State.DEGRADED:
-        out.append(PictureOk(camera_id, at))
-    if event.new is State.OFFLINE:
-        out.append(Outage(camera_id, event.cause or Cause.PROTOCOL_ERROR, event.start, at))
-    elif (event.old is State.OFFLINE and event.new is not State.UNKNOWN) or (event.new.up and not event.old.up):
-        # Back up (also first seen up after a restart), or excluded (maintenance). Going unknown
-        # (collector lost the camera) leaves its incident open.
-        out.append(Recovery(camera_id, at))
-    if event.new is State.DEGRADED and event.old is not State.DEGRADED:
-        out.append(PictureProblem(camera_id, checks, at))
-    return tuple(out)
 
 
 class AlertEngine:

@@ -8,7 +8,8 @@ from itertools import pairwise
 
 import pytest
 
-from collector.alerting.engine import AlertEngine, inputs_of
+from collector.alerting.engine import AlertEngine
+from collector.alerting.inputs import inputs_of
 from collector.alerting.model import (
     Flapping,
     IncidentChanged,
