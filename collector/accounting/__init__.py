@@ -53,14 +53,7 @@ from collector.accounting.snapshots import (
     check_instants,
     snapshot_rates_by,
 )
-from collector.accounting.targets import (
-    DEFAULT_TARGET,
-    ContractorRef,
-    RegionPath,
-    Targets,
-    compliant,
-    target_for,
-)
+from collector.accounting.targets import DEFAULT_TARGET, ContractorRef, RegionPath, Targets, compliant, target_for
 from collector.accounting.timeline import group_spans
 
 __all__ = [

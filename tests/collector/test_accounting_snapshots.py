@@ -11,14 +11,7 @@ import datetime as dt
 from fractions import Fraction
 from zoneinfo import ZoneInfo
 
-from collector.accounting import (
-    CameraRef,
-    ExclusionSpan,
-    Period,
-    StateSpan,
-    check_instants,
-    snapshot_rates_by,
-)
+from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, check_instants, snapshot_rates_by
 
 SH = ZoneInfo("Asia/Shanghai")
 

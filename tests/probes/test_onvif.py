@@ -11,12 +11,7 @@ import pytest
 
 from probes.base import PROBERS, Cause, ProbeTarget, Stage
 from probes.onvif import DeviceIdentity, OnvifInfo, OnvifOptions, probe
-from tests.probes.onvif_server import (
-    ACTION_FAILED,
-    BILLION_LAUGHS,
-    EXTERNAL_ENTITY,
-    OnvifTestServer,
-)
+from tests.probes.onvif_server import ACTION_FAILED, BILLION_LAUGHS, EXTERNAL_ENTITY, OnvifTestServer
 
 PASSWORD = "s3cret-pw"
 

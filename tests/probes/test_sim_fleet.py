@@ -19,15 +19,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from probes.sim import (
-    MAX_CAMERAS_PER_WORKER,
-    Behaviour,
-    BehaviourError,
-    Fleet,
-    FleetError,
-    Power,
-    address_for,
-)
+from probes.sim import MAX_CAMERAS_PER_WORKER, Behaviour, BehaviourError, Fleet, FleetError, Power, address_for
 from probes.sim.loopback import LoopbackRange, claim
 
 REPO = Path(__file__).resolve().parents[2]

@@ -13,15 +13,7 @@ import pytest
 import zeep.exceptions
 
 from probes.sim import Behaviour, Fleet, Reply, identity_for
-from tests.probes.test_sim_support import (
-    created_now,
-    http_post,
-    onvif_call,
-    read_http,
-    soap,
-    username_token,
-    xml_text,
-)
+from tests.probes.test_sim_support import created_now, http_post, onvif_call, read_http, soap, username_token, xml_text
 
 TIME = "<tds:GetSystemDateAndTime/>"
 INFO = "<tds:GetDeviceInformation/>"

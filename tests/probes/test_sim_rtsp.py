@@ -10,12 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from probes.sim import Auth, Behaviour, Fleet, Power, Reply, SimCamera
-from tests.probes.test_sim_support import (
-    RtspClient,
-    basic_authorization,
-    digest_authorization,
-    parse_challenge,
-)
+from tests.probes.test_sim_support import RtspClient, basic_authorization, digest_authorization, parse_challenge
 
 
 @pytest.fixture
