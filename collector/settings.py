@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -23,6 +22,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 
 from collector.alerting.config import AlertPolicySettings
 from collector.alerting.delivery.config import NotifySettings
+from collector.config_types import TimeZoneName
 
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
@@ -144,21 +144,12 @@ class HttpSettings(_Section):
 
 
 class AccountingSettings(_Section):
-    timezone: str = Field("Asia/Shanghai", description="local time zone of days, months and check times")
+    timezone: TimeZoneName = Field("Asia/Shanghai", description="local time zone of days, months and check times")
     check_times: list[str] = Field(
         ["09:00", "15:00", "21:00"], description="local times at which assessors sample (snapshot rate)"
     )
     target: float = Field(0.95, gt=0, le=1, description="contract target of the online rate (per-region overrides in the inventory)")
     coverage_threshold: float = Field(0.95, gt=0, le=1, description="a camera covers its point over a period when online at least this share")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, v: str) -> str:
-        try:
-            ZoneInfo(v)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (an IANA name such as Asia/Shanghai)") from None
-        return v
 
     @field_validator("check_times")
     @classmethod

@@ -9,32 +9,24 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import (
-    CAMERA_FILTER,
-    DATASOURCE,
-    dashboard,
-    organize,
-    query,
-    region_variables,
-    state_mappings,
-    thresholds,
-)
+from dashboards.common import DATASOURCE, dashboard, organize, query, region_variables, state_mappings, thresholds
+from dashboards.promql import CAMERA_FILTER, sel
 
 UID = "camwatch-camera"
 ONE = f'{CAMERA_FILTER},camera_name="$camera"'
 
-UP = f"{m.CAMERA_UP}{{{ONE}}}"
-VIDEO = f"{m.CAMERA_VIDEO_OK}{{{ONE}}}"
-DURATIONS = f"{m.CAMERA_PROBE_DURATION}{{{ONE}}}"
-CLOCK = f"{m.CAMERA_CLOCK_OFFSET}{{{ONE}}}"
-IN_STATE = f"time() - {m.CAMERA_STATE_SINCE}{{{ONE}}}"
-INFO = f"{m.CAMERA_LOCATION}{{{ONE}}}"
+UP = sel(m.CAMERA_UP, ONE)
+VIDEO = sel(m.CAMERA_VIDEO_OK, ONE)
+DURATIONS = sel(m.CAMERA_PROBE_DURATION, ONE)
+CLOCK = sel(m.CAMERA_CLOCK_OFFSET, ONE)
+IN_STATE = f"time() - {sel(m.CAMERA_STATE_SINCE, ONE)}"
+INFO = sel(m.CAMERA_LOCATION, ONE)
 
 
 def camera_variable() -> db.QueryVariable:
     return (
         db.QueryVariable("camera").label("摄像机").datasource(DATASOURCE)
-        .query(f"label_values({m.CAMERA_LOCATION}{{{CAMERA_FILTER}}}, camera_name)")
+        .query(f"label_values({sel(m.CAMERA_LOCATION, CAMERA_FILTER)}, camera_name)")
         .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
     )
 

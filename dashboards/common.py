@@ -15,25 +15,13 @@ DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
 TAGS = ["camwatch"]
 TARGET = 0.95  # the default contract target; panels compare with camwatch_region_target_ratio where they can
 
-# label filters of the chained region variables (names, which users know; codes are one-to-one)
-CAMERA_FILTER = 'county_name=~"$county",township_name=~"$township",village_name=~"$village"'
-TOWNSHIP_FILTER = 'level="township",region_name=~"$township"'
-VILLAGE_FILTER = 'level="village",region_name=~"$village"'
-COUNTY_FILTER = 'level="county",region_name=~"$county"'
 
 
 def _region_variable(name: str, label: str, query: str) -> db.QueryVariable:
-    return (
-        db.QueryVariable(name)
-        .label(label)
-        .datasource(DATASOURCE)
-        .query(query)
-        .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED)
-        .sort(dm.VariableSort.ALPHABETICAL_ASC)
-        .multi(True)
-        .include_all(True)
-        .current(dm.VariableOption(selected=True, text="All", value="$__all"))
-    )
+    """A multi-select variable of region names, "All" by default."""
+    return (db.QueryVariable(name).label(label).datasource(DATASOURCE).query(query)
+            .refresh(dm.VariableRefresh.ON_TIME_RANGE_CHANGED).sort(dm.VariableSort.ALPHABETICAL_ASC)
+            .multi(True).include_all(True).current(dm.VariableOption(selected=True, text="All", value="$__all")))
 
 
 def region_variables() -> list[cogbuilder.Builder[dm.VariableModel]]:

@@ -8,28 +8,20 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import (
-    TOWNSHIP_FILTER,
-    VILLAGE_FILTER,
-    dashboard,
-    organize,
-    query,
-    region_variables,
-    target_thresholds,
-    thresholds,
-)
+from dashboards.common import dashboard, organize, query, region_variables, target_thresholds, thresholds
+from dashboards.promql import TOWNSHIP_FILTER, VILLAGE_FILTER, sel
 
 UID = "camwatch-coverage"
 
 # camwatch computes coverage for villages and townships; the county figure is their plain average here
-TOWNSHIP_AVG_COVERAGE = f"avg({m.REGION_COVERAGE}{{{TOWNSHIP_FILTER}}})"
-FULL_VILLAGES = f"count({m.REGION_COVERAGE}{{{VILLAGE_FILTER}}} >= 1) or on() vector(0)"
-ALL_VILLAGES = f"count({m.REGION_COVERAGE}{{{VILLAGE_FILTER}}})"
-TOWNSHIP_COVERAGE = f"sort_desc({m.REGION_COVERAGE}{{{TOWNSHIP_FILTER}}})"
-VILLAGE_COVERAGE = f"sort({m.REGION_COVERAGE}{{{VILLAGE_FILTER}}})"
-MONTH_ONLINE = f'{m.REGION_AVAILABILITY}{{{TOWNSHIP_FILTER},window="month"}}'
-MONTH_GAP = f'{m.REGION_AVAILABILITY}{{{TOWNSHIP_FILTER},window="month"}} - ignoring(window) {m.REGION_TARGET}{{{TOWNSHIP_FILTER}}}'
-TOWNSHIP_COVERAGE_PLAIN = f"{m.REGION_COVERAGE}{{{TOWNSHIP_FILTER}}}"
+TOWNSHIP_AVG_COVERAGE = f"avg({sel(m.REGION_COVERAGE, TOWNSHIP_FILTER)})"
+FULL_VILLAGES = f"count({sel(m.REGION_COVERAGE, VILLAGE_FILTER)} >= 1) or on() vector(0)"
+ALL_VILLAGES = f"count({sel(m.REGION_COVERAGE, VILLAGE_FILTER)})"
+TOWNSHIP_COVERAGE = f"sort_desc({sel(m.REGION_COVERAGE, TOWNSHIP_FILTER)})"
+VILLAGE_COVERAGE = f"sort({sel(m.REGION_COVERAGE, VILLAGE_FILTER)})"
+MONTH_ONLINE = sel(m.REGION_AVAILABILITY, TOWNSHIP_FILTER, 'window="month"')
+MONTH_GAP = f"{MONTH_ONLINE} - ignoring(window) {sel(m.REGION_TARGET, TOWNSHIP_FILTER)}"
+TOWNSHIP_COVERAGE_PLAIN = sel(m.REGION_COVERAGE, TOWNSHIP_FILTER)
 
 
 def _last() -> cb.ReduceDataOptions:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable
 from pathlib import Path
 
 import click
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.cli.context import CliContext
-from collector.cli.runtime import check_database, engine, fail, progress_factory, run_async, secret_box
+from collector.cli.runtime import fail, progress_factory, secret_box
 from inventory.apply import ApplyError
 from inventory.export import ExportError, export_file
 from inventory.importer import ImportOutcome, import_file, validate_file
@@ -119,20 +121,15 @@ def register(group: click.Group) -> None:
         """
         s = ctx.settings
         lang = ctx.lang
-        check_database(s, lang)
-        eng = engine(s)
         box = secret_box(s)
         retire = s.inventory.retire_missing and not no_retire
 
-        async def go() -> ImportOutcome:
-            try:
-                return await import_file(eng, file, box, dry_run=dry_run, retire_missing=retire,
-                                         progress=progress_factory(s.inventory.progress and not as_json, lang))
-            finally:
-                await eng.dispose()
+        def go(eng: AsyncEngine) -> Awaitable[ImportOutcome]:
+            return import_file(eng, file, box, dry_run=dry_run, retire_missing=retire,
+                               progress=progress_factory(s.inventory.progress and not as_json, lang))
 
         try:
-            outcome = run_async(go())
+            outcome = ctx.run_db(go)
         except ApplyError as exc:
             fail(_t(lang, f"数据库拒绝了导入，未写入任何数据：{exc}", f"the database refused the import; nothing was written: {exc}"))
         except SecretError as exc:
@@ -180,18 +177,13 @@ def register(group: click.Group) -> None:
         """Export the inventory to CSV or XLSX (by extension); importable as is."""
         s = ctx.settings
         lang = ctx.lang
-        check_database(s, lang)
-        eng = engine(s)
 
-        async def go() -> int:
-            try:
-                return await export_file(eng, file, lang=lang, include_secrets=include_secrets,
-                                         box=secret_box(s), encoding=encoding)
-            finally:
-                await eng.dispose()
+        def go(eng: AsyncEngine) -> Awaitable[int]:
+            return export_file(eng, file, lang=lang, include_secrets=include_secrets, box=secret_box(s),
+                               encoding=encoding)
 
         try:
-            n = run_async(go())
+            n = ctx.run_db(go)
         except (ExportError, SecretError) as exc:
             fail(str(exc))
         except UnicodeEncodeError as exc:
@@ -203,17 +195,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def summary_cmd(ctx: CliContext, as_json: bool) -> None:
         """Counts: counties, townships, villages, points, planned points, cameras; per township."""
-        s = ctx.settings
-        check_database(s, ctx.lang)
-        eng = engine(s)
-
-        async def go() -> Summary:
-            try:
-                return await summarize(eng)
-            finally:
-                await eng.dispose()
-
-        summary = run_async(go())
+        summary = ctx.run_db(summarize)
         if as_json:
             click.echo(json.dumps(summary.as_dict(), ensure_ascii=False, indent=2))
         else:

@@ -13,7 +13,8 @@ from sqlalchemy import select
 
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
-from collector.web.common import camwatch, choice, iso, json_response, not_found, page, path_int, text_param
+from collector.web.common import camwatch, iso, json_response, not_found
+from collector.web.params import choice, page, path_int, text_param
 from inventory.models import StateInterval
 from probes.causes import Cause
 from probes.redact import redact_secrets

@@ -17,17 +17,8 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 from sqlalchemy import delete, func, insert, select
 
-from collector.web.common import (
-    ApiError,
-    bad_param,
-    camwatch,
-    iso,
-    json_response,
-    not_found,
-    page,
-    path_int,
-    text_param,
-)
+from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
+from collector.web.params import page, path_int, text_param
 from inventory.models import Camera, Exclusion, Region, utcnow
 
 log = logging.getLogger("camwatch.web")

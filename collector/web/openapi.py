@@ -7,7 +7,8 @@ from typing import Any
 from aiohttp import web
 
 from collector.accounting import Level
-from collector.web.common import DEFAULT_LIMIT, MAX_LIMIT, json_response
+from collector.web.common import json_response
+from collector.web.params import DEFAULT_LIMIT, MAX_LIMIT
 from collector.web.schemas import CAUSES, SCHEMAS, STATES, Schema, ref
 
 OPENAPI_PATH = "/api/v1/openapi.json"
@@ -40,6 +41,22 @@ PERIOD = [param("from", {"type": "string"},
 def read(summary: str, params: list[dict[str, Any]], schema_name: str, *codes: int) -> dict[str, Any]:
     return {"get": {"summary": summary, "parameters": params, "security": READ_SECURITY,
                     "responses": {**ok(schema_name, summary), **errors(*codes, 401, 403)}}}
+
+
+def by_id(method: str, summary: str, what: str, responses: dict[str, Any], body: str | None = None) -> dict[str, Any]:
+    """A write on one object: ``/{id}`` in the path, a bearer token required."""
+    op: dict[str, Any] = {"summary": summary, "security": WRITE_SECURITY,
+                          "parameters": [param("id", {"type": "integer"}, f"{what} id", where="path")]}
+    if body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
+    return {method: {**op, "responses": responses}}
+
+
+def create(summary: str, body: str, schema_name: str) -> dict[str, Any]:
+    """A POST that creates one object (201 with the object)."""
+    return {"post": {"summary": summary, "security": WRITE_SECURITY,
+                     "requestBody": {"required": True, "content": {"application/json": {"schema": ref(body)}}},
+                     "responses": {**ok(schema_name, "created", "201"), **errors(400, 401, 403, 413)}}}
 
 
 def document() -> dict[str, Any]:
@@ -80,40 +97,28 @@ def document() -> dict[str, Any]:
                 param("region_code", {"type": "string"}, "only this region's"),
                 param("active", {"type": "string", "enum": ["true", "false"]}, "in force now, or not"), *PAGING],
                 "ExclusionPage", 400),
-            "post": {"summary": "add an exclusion", "security": WRITE_SECURITY,
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("NewExclusion")}}},
-                     "responses": {**ok("Exclusion", "created", "201"), **errors(400, 401, 403, 413)}},
+            **create("add an exclusion", "NewExclusion", "Exclusion"),
         },
-        "/api/v1/exclusions/{id}": {"delete": {
-            "summary": "remove an exclusion", "security": WRITE_SECURITY,
-            "parameters": [param("id", {"type": "integer"}, "exclusion id", where="path")],
-            "responses": {"204": {"description": "removed"}, **errors(400, 401, 403, 404)}}},
+        "/api/v1/exclusions/{id}": by_id("delete", "remove an exclusion", "exclusion",
+                                         {"204": {"description": "removed"}, **errors(400, 401, 403, 404)}),
         "/api/v1/workorders": read("work orders (工单) with their colour (三色督办): green fixed in time, yellow open "
                                    "within the deadline, red overdue", [
             param("color", {"type": "string", "enum": ["green", "yellow", "red"]}, "only this colour"),
             param("open", {"type": "string", "enum": ["true", "false"]}, "only open ones"), *PAGING],
             "WorkOrderPage", 400),
-        "/api/v1/workorders/{id}/ack": {"post": {
-            "summary": "acknowledge a work order", "security": WRITE_SECURITY,
-            "parameters": [param("id", {"type": "integer"}, "work order id", where="path")],
-            "responses": {**ok("WorkOrder", "acknowledged"), **errors(400, 401, 403, 404, 409)}}},
-        "/api/v1/workorders/{id}/close": {"post": {
-            "summary": "close a work order by hand, with a note", "security": WRITE_SECURITY,
-            "parameters": [param("id", {"type": "integer"}, "work order id", where="path")],
-            "requestBody": {"required": True, "content": {"application/json": {"schema": ref("CloseWorkOrder")}}},
-            "responses": {**ok("WorkOrder", "closed"), **errors(400, 401, 403, 404, 409, 413)}}},
+        "/api/v1/workorders/{id}/ack": by_id("post", "acknowledge a work order", "work order",
+                                             {**ok("WorkOrder", "acknowledged"), **errors(400, 401, 403, 404, 409)}),
+        "/api/v1/workorders/{id}/close": by_id("post", "close a work order by hand, with a note", "work order",
+                                               {**ok("WorkOrder", "closed"), **errors(400, 401, 403, 404, 409, 413)},
+                                               body="CloseWorkOrder"),
         "/api/v1/silences": {
             **read("alert silences in force (all=true: also expired)", [
                 param("all", {"type": "string", "enum": ["true", "false"]}, "include expired silences"), *PAGING],
                 "SilencePage", 400),
-            "post": {"summary": "silence alert messages for a camera or a region until a time", "security": WRITE_SECURITY,
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": ref("NewSilence")}}},
-                     "responses": {**ok("Silence", "created", "201"), **errors(400, 401, 403, 413)}},
+            **create("silence alert messages for a camera or a region until a time", "NewSilence", "Silence"),
         },
-        "/api/v1/silences/{id}": {"delete": {
-            "summary": "end a silence now", "security": WRITE_SECURITY,
-            "parameters": [param("id", {"type": "integer"}, "silence id", where="path")],
-            "responses": {"204": {"description": "ended"}, **errors(400, 401, 403, 404)}}},
+        "/api/v1/silences/{id}": by_id("delete", "end a silence now", "silence",
+                                       {"204": {"description": "ended"}, **errors(400, 401, 403, 404)}),
     }
     return {
         "openapi": "3.1.0",

@@ -9,7 +9,8 @@ from aiohttp import web
 from collector.accounting import Level
 from collector.accounting.sql.load import load_accounting, parse_period
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
-from collector.web.common import camwatch, choice_or, json_response, period_param
+from collector.web.common import camwatch, json_response
+from collector.web.params import choice_or, period_param
 
 
 def check_times(values: list[str]) -> tuple[dt.time, ...]:

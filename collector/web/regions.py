@@ -19,7 +19,8 @@ from collector.accounting import Level, Period, RateRow, RegionCoverage, Village
 from collector.accounting.sql.load import AccountingData, coverage_now, load_accounting, time_rates
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
-from collector.web.common import camwatch, iso, json_response, not_found, period_param, ratio
+from collector.web.common import camwatch, iso, json_response, not_found, ratio
+from collector.web.params import period_param
 from inventory.models import Region, RegionLevel
 
 CHILD_LEVEL = {RegionLevel.COUNTY: Level.TOWNSHIP, RegionLevel.TOWNSHIP: Level.VILLAGE, RegionLevel.VILLAGE: Level.CAMERA}

@@ -15,17 +15,8 @@ from aiohttp import web
 
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, WorkOrderError, color
-from collector.web.common import (
-    ApiError,
-    bad_param,
-    camwatch,
-    iso,
-    json_response,
-    not_found,
-    page,
-    path_int,
-    text_param,
-)
+from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
+from collector.web.params import page, path_int, text_param
 
 MAX_BODY = 16 * 1024
 
