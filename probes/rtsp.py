@@ -3,9 +3,14 @@
 OPTIONS is sent only when a camera needs it before DESCRIBE (learned per camera).
 Basic and Digest auth (see :mod:`probes.rtsp_auth`) with the camera's last
 challenge reused, so a healthy camera costs one round trip; one retry on a stale
-nonce. Limited redirects, capped replies, TEARDOWN whenever a Session was given,
-one session per camera at a time and back-off after a failed login (all per-camera
-state is in :class:`probes.rtsp_state.RtspState`, carried by :class:`RtspOptions`).
+nonce; at most two login attempts a probe, and a request the camera closed or reset
+the connection on is sent again on a new one (:mod:`probes.rtsp_conn`). Redirects are
+followed only on the camera's own host (another port or path): a redirect to another
+host fails the probe (``stream_unavailable``, "redirected to host:port"), so our
+credentials and connections never leave the camera. Capped replies (:mod:`probes.rtsp_wire`),
+TEARDOWN whenever a Session was given, one session per camera at a time and back-off after
+a failed login (all per-camera state is in :class:`probes.rtsp_state.RtspState`, carried by
+:class:`RtspOptions`).
 
 The caller owns the stage timeout (:mod:`probes.ladder`); ``io_timeout_s`` is only
 a backstop for direct callers.
@@ -15,16 +20,18 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
 from probes.redact import redact_url
-from probes.rtsp_auth import Challenge, basic_header, choose_challenge, digest_header
+from probes.rtsp_conn import Failed as _Failed
+from probes.rtsp_conn import Login, RtspCall
 from probes.rtsp_state import CameraKey, RtspState
-from probes.rtsp_wire import ConnectionClosed, Response, RtspConnection, RtspError, build_request
-from probes.sdp import parse_sdp
+from probes.rtsp_wire import Response, RtspConnection, RtspError
+from probes.sdp import MAX_SDP_BYTES, parse_sdp
 
 _STREAM_UNAVAILABLE = frozenset({404, 453, 454, 503})
 _REDIRECT = frozenset({301, 302, 303, 305, 307, 308})
@@ -62,16 +69,6 @@ class RtspInfo:
     url: str = ""  # final URL after redirects, credentials redacted
 
 
-class _Failed(Exception):
-    """An RtspError plus the reply that caused it (for RtspInfo on failure)."""
-
-    def __init__(self, cause: Cause, detail: str, info: RtspInfo | None) -> None:
-        super().__init__(detail)
-        self.cause = cause
-        self.detail = detail
-        self.info = info
-
-
 def map_error(exc: BaseException) -> tuple[Cause, str]:
     """The one place where foreign errors of the rtsp stage become causes."""
     if isinstance(exc, _Failed | RtspError):
@@ -98,21 +95,16 @@ def map_error(exc: BaseException) -> tuple[Cause, str]:
 class _Exchange:
     """One probe: connections, auth, redirects for one target (not reused)."""
 
-    __slots__ = ("target", "opts", "state", "user", "password", "auth_scheme", "sent_credentials", "key", "first")
+    __slots__ = ("target", "opts", "state", "login", "key", "first", "redirect_info")
 
     def __init__(self, target: ProbeTarget, opts: RtspOptions, first: RtspConnection | None = None) -> None:
         self.target = target
         self.first = first  # an open connection to the target (from the reach stage), or None
         self.opts = opts
         self.state = opts.state
-        self.user = target.username
-        self.password = target.password if target.username is not None else None
-        self.auth_scheme: str | None = None
-        self.sent_credentials = False
+        self.login = Login(target.username, target.password)
         self.key: CameraKey = (target.host, target.rtsp_port)
-        for s in (self.user or "", self.password or ""):
-            if "\r" in s or "\n" in s:
-                raise _Failed(Cause.PROTOCOL_ERROR, "credentials contain a line break", None)
+        self.redirect_info: RtspInfo | None = None
 
     async def run(self) -> RtspInfo:
         url = self.target.rtsp_url(redact=False)
@@ -124,26 +116,29 @@ class _Exchange:
                 return loc
             nxt = urljoin(url, loc)
             parts = urlsplit(nxt)
+            info = self.redirect_info
             if parts.scheme.lower() != "rtsp" or not parts.hostname:
-                raise _Failed(Cause.PROTOCOL_ERROR, f"redirect to unsupported URL {redact_url(nxt)[:200]}", None)
+                raise _Failed(Cause.PROTOCOL_ERROR, f"redirect to unsupported URL {redact_url(nxt)[:200]}", info)
             nhost = parts.hostname
             nport = parts.port or 554
-            if nhost != self.target.host:
-                self.user = self.password = None  # never hand our credentials to another host
             hp = f"[{nhost}]" if ":" in nhost else nhost
+            if not same_host(nhost, self.target.host):
+                # Never to another host: neither our credentials nor a connection go there.
+                raise _Failed(Cause.STREAM_UNAVAILABLE, f"redirected to {_clean(hp)[:100]}:{nport} (another host, not followed)", info)
             path = (parts.path or "/").replace(" ", "%20")
             nxt = f"rtsp://{hp}:{nport}{path}" + (f"?{parts.query.replace(' ', '%20')}" if parts.query else "")
             if nxt in seen:
-                raise _Failed(Cause.PROTOCOL_ERROR, "redirect loop", None)
+                raise _Failed(Cause.PROTOCOL_ERROR, "redirect loop", info)
             if hop == self.opts.max_redirects:
                 break
             seen.add(nxt)
             host, port, url = nhost, nport, nxt
-        raise _Failed(Cause.PROTOCOL_ERROR, f"more than {self.opts.max_redirects} redirects", None)
+        raise _Failed(Cause.PROTOCOL_ERROR, f"more than {self.opts.max_redirects} redirects", self.redirect_info)
 
     async def _on_host(self, host: str, port: int, url: str) -> RtspInfo | str:
         """DESCRIBE *url* on a new connection; an RtspInfo, or a redirect Location."""
-        ctx = _Conn(self, host, port)
+        opts = self.opts
+        ctx = RtspCall(self.login, self.state, opts.user_agent, opts.max_reply_bytes, host, port)
         first, self.first = self.first, None
         if first is not None and (host, port) == self.key:
             ctx.adopt(first)
@@ -153,7 +148,7 @@ class _Exchange:
             await ctx.connect()
         akey = ctx.akey
         try:
-            opts_first = self.opts.options_first or self.state.needs_options(akey)
+            opts_first = opts.options_first or self.state.needs_options(akey)
             if opts_first:
                 self._check_options(await ctx.call("OPTIONS", url), url)
             resp = await ctx.call("DESCRIBE", url, "Accept: application/sdp\r\n")
@@ -166,9 +161,7 @@ class _Exchange:
         finally:
             if ctx.session is not None:
                 ctx.teardown(url, ctx.session)
-                ctx.conn.close()  # gracefully: the TEARDOWN must get out
-            else:
-                ctx.conn.close(reset=True)
+            ctx.close()
 
     def _check_options(self, resp: Response, url: str) -> None:
         if resp.status in (401, 403):
@@ -178,30 +171,35 @@ class _Exchange:
         status = resp.status
         server = _clean(resp.headers.get("server", ""))
         shown = redact_url(url) if "@" in url else url
+        login = self.login
         if 200 <= status < 300:
-            if self.sent_credentials:
+            if login.sent_credentials:
                 self.state.record_auth_success((self.target.host, self.target.rtsp_port))
+            if len(resp.body) > MAX_SDP_BYTES:
+                info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
+                raise _Failed(Cause.PROTOCOL_ERROR, f"SDP larger than {MAX_SDP_BYTES} bytes", info)
             try:
                 sdp = parse_sdp(resp.body.decode("utf-8", "replace"))
             except Exception as exc:  # noqa: BLE001 - the SDP reader never raises; belt and braces
-                info = RtspInfo(status, server, None, None, None, self.auth_scheme, shown)
+                info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
                 raise _Failed(Cause.PROTOCOL_ERROR, f"unreadable SDP ({type(exc).__name__})", info) from None
-            info = RtspInfo(status, server, sdp.codec, sdp.width, sdp.height, self.auth_scheme, shown)
+            info = RtspInfo(status, server, sdp.codec, sdp.width, sdp.height, login.auth_scheme, shown)
             if not sdp.has_video:
                 raise _Failed(Cause.STREAM_UNAVAILABLE, "no video track in SDP", info)
             return info
-        info = RtspInfo(status, server, None, None, None, self.auth_scheme, shown)
+        info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
         if status in _REDIRECT:
             loc = resp.headers.get("location")
             if not loc:
                 raise _Failed(Cause.PROTOCOL_ERROR, f"{status} redirect without Location", info)
+            self.redirect_info = info
             return loc
         reason = _clean(resp.reason)
         if status in (401, 403):
             detail = f"{status} {reason}".strip()
-            if self.user is None:
+            if login.user is None:
                 detail += " (no credentials given)"
-            elif self.sent_credentials:
+            elif login.sent_credentials:
                 wait = self.state.record_auth_failure(
                     (self.target.host, self.target.rtsp_port), self.target.username, self.target.password
                 )
@@ -212,117 +210,15 @@ class _Exchange:
         raise _Failed(Cause.PROTOCOL_ERROR, f"unexpected status {status} {reason}".strip(), info)
 
 
-class _Conn:
-    """Requests on one connection, answering 401 challenges; reconnects once if closed."""
-
-    __slots__ = ("ex", "conn", "host", "port", "akey", "session", "_reused")
-
-    def __init__(self, ex: _Exchange, host: str, port: int) -> None:
-        self.ex = ex
-        self.conn: RtspConnection = None  # type: ignore[assignment]  # set by adopt() or connect()
-        self.host = host
-        self.port = port
-        self.akey: CameraKey = (host, port)
-        self.session: str | None = None
-        self._reused = False
-
-    def adopt(self, conn: RtspConnection) -> None:
-        """Use a connection opened earlier; treated as reused (reopened once if the camera closed it)."""
-        self.conn = conn
-        self._reused = True
-
-    async def connect(self) -> None:
-        conn = RtspConnection(self.ex.opts.max_reply_bytes)
-        self.conn = conn
-        self._reused = False
-        await asyncio.get_running_loop().create_connection(lambda: conn, self.host, self.port)
-
-    def _auth_line(self, ch: Challenge | None, method: str, url: str) -> str:
-        ex = self.ex
-        if ch is None or ex.user is None:
-            return ""
-        ex.sent_credentials = True
-        ex.auth_scheme = ch.scheme
-        if ch.scheme == "basic":
-            return f"Authorization: {basic_header(ex.user, ex.password or '')}\r\n"
-        nc = ex.state.next_nc(self.akey)
-        return f"Authorization: {digest_header(ch, ex.user, ex.password or '', method, url, nc)}\r\n"
-
-    async def _send(self, method: str, url: str, extra: str, ch: Challenge | None) -> Response:
-        conn = self.conn
-        if conn.closed:
-            await self._reconnect()
-            conn = self.conn
-        cseq = conn.next_cseq()
-        data = build_request(method, url, cseq, self.ex.opts.user_agent, extra + self._auth_line(ch, method, url))
-        reused = self._reused
-        self._reused = True
-        try:
-            resp = await conn.request(data, cseq)
-        except ConnectionClosed as exc:
-            if not reused or exc.got_bytes:
-                raise
-            # The camera closed an idle connection (often right after a 401): once more.
-            await self._reconnect()
-            self._reused = True
-            cseq = self.conn.next_cseq()
-            data = build_request(method, url, cseq, self.ex.opts.user_agent, extra + self._auth_line(ch, method, url))
-            resp = await self.conn.request(data, cseq)
-        sess = resp.headers.get("session")
-        if sess:
-            self.session = sess.partition(";")[0].strip()[:128]
-        return resp
-
-    async def _reconnect(self) -> None:
-        self.conn.close()
-        await self.connect()
-
-    async def call(self, method: str, url: str, extra: str = "") -> Response:
-        """Send *method*; answer a fresh challenge, and retry once on a renewed nonce.
-
-        A renewed nonce is one the camera marks ``stale``, or any new nonce when ours
-        came from the cache of an earlier probe. A 401 to a challenge fetched during
-        this probe with the same nonce means wrong credentials: no second guess, so a
-        camera counting bad logins sees one per probe.
-        """
-        ex = self.ex
-        state = ex.state
-        ch = state.challenge(self.akey) if ex.user is not None else None
-        from_cache = ch is not None
-        resp = await self._send(method, url, extra, ch)
-        renewed_once = False
-        sends = 1
-        while resp.status == 401 and ex.user is not None and sends < 3:
-            new = choose_challenge(list(resp.challenges))
-            if new is None:
-                raise _Failed(Cause.AUTH_FAILED, "401 without a supported challenge", None)
-            if ch is None or new.scheme != ch.scheme:
-                pass  # first answer to this challenge
-            elif renewed_once or ch.scheme != "digest":
-                break
-            elif new.stale or (from_cache and new.nonce != ch.nonce):
-                renewed_once = True
-            else:
-                break
-            state.remember_challenge(self.akey, new)
-            ch = new
-            from_cache = False
-            resp = await self._send(method, url, extra, ch)
-            sends += 1
-        return resp
-
-    def teardown(self, url: str, session: str) -> None:
-        """Send TEARDOWN for *session*; the reply is not awaited (the close follows it)."""
-        conn = self.conn
-        if conn.closed:
-            return
-        ex = self.ex
-        ch = ex.state.challenge(self.akey) if ex.user is not None else None
-        cseq = conn.next_cseq()
-        auth = ""
-        if ch is not None and ex.sent_credentials:
-            auth = self._auth_line(ch, "TEARDOWN", url)
-        conn.send_only(build_request("TEARDOWN", url, cseq, ex.opts.user_agent, f"Session: {session}\r\n{auth}"))
+def same_host(a: str, b: str) -> bool:
+    """Whether two host texts name the same host (IP addresses compared as addresses)."""
+    a, b = a.strip("[]").lower(), b.strip("[]").lower()
+    if a == b:
+        return True
+    try:
+        return ipaddress.ip_address(a) == ipaddress.ip_address(b)
+    except ValueError:
+        return False
 
 
 def _clean(s: str) -> str:

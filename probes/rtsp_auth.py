@@ -62,20 +62,21 @@ def _parse_params(text: str, pos: int) -> dict[str, str]:
         if pos < n and text[pos] == '"':
             pos += 1
             chunks: list[str] = []
-            while True:
-                end = text.find('"', pos)
-                bs = text.find("\\", pos)
+            end = text.find('"', pos)
+            while True:  # each character is looked at a bounded number of times (linear)
                 if end < 0:
                     raise ChallengeError("unterminated quoted string")
-                if 0 <= bs < end:
-                    chunks.append(text[pos:bs])
-                    if bs + 1 < n:
-                        chunks.append(text[bs + 1])
-                    pos = bs + 2
-                    continue
-                chunks.append(text[pos:end])
-                pos = end + 1
-                break
+                bs = text.find("\\", pos, end)
+                if bs < 0:
+                    chunks.append(text[pos:end])
+                    pos = end + 1
+                    break
+                chunks.append(text[pos:bs])
+                if bs + 1 < n:
+                    chunks.append(text[bs + 1])
+                pos = bs + 2
+                if pos > end:  # the escaped character was the quote: look for the next one
+                    end = text.find('"', pos)
             value = "".join(chunks)
         else:
             end = text.find(",", pos)

@@ -80,12 +80,15 @@ def _skip_scaling_list(r: _Bits, size: int) -> None:
 
 
 Size = tuple[int, int]
+MAX_SPS_B64 = 512  # characters of one base64 parameter set read (the parse is bit by bit)
 
 
 def _size_from(sets: str, is_sps: Callable[[bytes], bool], header: int, parse: Callable[[bytes], Size | None]) -> Size | None:
     """(width, height) from the first SPS NAL unit (*is_sps*, a *header* bytes long NAL header)
     among the comma-separated base64 parameter *sets*, or None when there is none or it is bad."""
-    for part in sets.split(","):
+    for part in sets.split(",", 8)[:8]:
+        if len(part) > MAX_SPS_B64:  # a real SPS is well under 100 bytes; a huge one is hostile
+            continue
         nal = _b64(part)
         if not nal or not is_sps(nal):
             continue

@@ -5,6 +5,13 @@ Written for speed: no StreamReader/StreamWriter, no regexes; a reply is parsed
 once, when it is complete. Errors are raised as :class:`RtspError` carrying a
 :class:`~probes.base.Cause`; OSErrors from the socket propagate to the prober,
 which maps them in one place.
+
+Bounded for hostile cameras: every received byte is looked at a constant number of
+times (the header block is scanned line by line as it arrives, never again from the
+start), and a reply is given up as soon as it breaks a cap: total size
+(``max_reply_bytes``, the body included), :data:`MAX_HEADER_LINE` bytes per header line,
+:data:`MAX_HEADER_LINES` lines, a first line that cannot become ``RTSP/``. A TLS alert in
+place of a reply is named as such (a TLS-only port).
 """
 
 from __future__ import annotations
@@ -14,6 +21,11 @@ from dataclasses import dataclass
 
 from probes.causes import Cause
 from probes.sockets import close_with_reset
+
+MAX_HEADER_LINE = 8192  # bytes in one header line (the status line included)
+MAX_HEADER_LINES = 100  # lines in one reply's header block
+MAX_CONTENT_LENGTH_DIGITS = 9
+_PREFIX = b"RTSP/"
 
 
 class RtspError(Exception):
@@ -53,7 +65,9 @@ def build_request(method: str, url: str, cseq: int, user_agent: str, extra: str 
 def parse_head(head: bytes) -> tuple[int, str, dict[str, str], tuple[str, ...]]:
     """Parse the status line and headers of a reply (without the blank line)."""
     text = head.decode("latin-1")
-    lines = text.split("\n")
+    lines = text.split("\n", MAX_HEADER_LINES + 1)
+    if len(lines) > MAX_HEADER_LINES + 1 or any(len(line) > MAX_HEADER_LINE for line in lines):
+        raise RtspError(Cause.PROTOCOL_ERROR, "reply header over the line caps")
     status_line = lines[0].rstrip("\r")
     if not status_line.startswith("RTSP/"):
         raise RtspError(Cause.PROTOCOL_ERROR, "not an RTSP reply")
@@ -88,7 +102,7 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str], tuple[str, ...]]:
 class RtspConnection(asyncio.Protocol):
     """One RTSP connection; :meth:`request` sends one request and awaits its reply."""
 
-    __slots__ = ("transport", "_buf", "_waiter", "_closed", "_exc", "_cseq", "_max", "_scan")
+    __slots__ = ("transport", "_buf", "_waiter", "_closed", "_exc", "_cseq", "_max", "_scan", "_line", "_lines", "_pending")
 
     def __init__(self, max_reply_bytes: int = 65536) -> None:
         self.transport: asyncio.Transport | None = None
@@ -98,7 +112,11 @@ class RtspConnection(asyncio.Protocol):
         self._exc: BaseException | None = None
         self._cseq = 0
         self._max = max_reply_bytes
-        self._scan = 0
+        self._scan = 0  # bytes of the header block looked at so far
+        self._line = 0  # where the current header line starts
+        self._lines = 0  # header lines complete so far
+        # the parsed header (status, reason, headers, challenges, body start, length) while the body comes
+        self._pending: tuple[int, str, dict[str, str], tuple[str, ...], int, int] | None = None
 
     # -- asyncio.Protocol --------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -130,6 +148,11 @@ class RtspConnection(asyncio.Protocol):
     def closed(self) -> bool:
         return self._closed
 
+    @property
+    def got_bytes(self) -> bool:
+        """Part of a reply to the pending (or last) request has arrived."""
+        return bool(self._buf)
+
     def next_cseq(self) -> int:
         self._cseq += 1
         return self._cseq
@@ -142,7 +165,8 @@ class RtspConnection(asyncio.Protocol):
         waiter: asyncio.Future[Response] = loop.create_future()
         self._waiter = waiter
         self._buf.clear()
-        self._scan = 0
+        self._scan = self._line = self._lines = 0
+        self._pending = None
         self.transport.write(data)
         try:
             resp = await waiter
@@ -179,42 +203,63 @@ class RtspConnection(asyncio.Protocol):
             self.transport.abort()
         self._closed = True
 
+    def _head_end(self) -> tuple[int, int]:
+        """Scan the bytes that arrived since the last call; ``(end of header block, start of
+        body)``, or ``(-1, -1)`` while incomplete. Raises RtspError on a broken cap."""
+        buf = self._buf
+        if self._lines == 0:  # the status line must start with RTSP/, known after 5 bytes
+            head = bytes(buf[:5])
+            if not _PREFIX.startswith(head[: len(_PREFIX)]):
+                if head[:2] == b"\x15\x03":  # a TLS alert record: a TLS server read our plain text
+                    raise RtspError(Cause.PROTOCOL_ERROR, "camera answered with TLS (an RTSPS port?)")
+                raise RtspError(Cause.PROTOCOL_ERROR, "not an RTSP reply")
+        pos = self._scan
+        while True:
+            nl = buf.find(b"\n", pos)
+            if nl < 0:
+                self._scan = len(buf)
+                if len(buf) - self._line > MAX_HEADER_LINE:
+                    raise RtspError(Cause.PROTOCOL_ERROR, f"reply header line longer than {MAX_HEADER_LINE} bytes")
+                return -1, -1
+            start = self._line
+            if nl - start > MAX_HEADER_LINE:
+                raise RtspError(Cause.PROTOCOL_ERROR, f"reply header line longer than {MAX_HEADER_LINE} bytes")
+            pos = self._line = nl + 1
+            if nl == start or (nl == start + 1 and buf[start] == 13):  # the blank line
+                if self._lines == 0:
+                    raise RtspError(Cause.PROTOCOL_ERROR, "not an RTSP reply")
+                return start, pos
+            self._lines += 1
+            if self._lines > MAX_HEADER_LINES:
+                raise RtspError(Cause.PROTOCOL_ERROR, f"reply header of more than {MAX_HEADER_LINES} lines")
+
     def _try_complete(self) -> None:
         buf = self._buf
-        end = buf.find(b"\r\n\r\n", self._scan)
-        sep = 4
-        if end < 0:
-            end = buf.find(b"\n\n", self._scan)
-            sep = 2
-        if end < 0:
-            if len(buf) > self._max:
-                self._abort(RtspError(Cause.PROTOCOL_ERROR, f"reply header longer than {self._max} bytes"))
-            else:
-                self._scan = max(0, len(buf) - 3)
-            return
-        if end > self._max:
-            self._abort(RtspError(Cause.PROTOCOL_ERROR, f"reply header longer than {self._max} bytes"))
-            return
-        try:
-            status, reason, headers, challenges = parse_head(bytes(buf[:end]))
-            cl = headers.get("content-length")
-            length = 0
-            if cl is not None:
-                if not cl.strip().isdigit():
+        pending = self._pending
+        if pending is None:
+            try:
+                end, body_start = self._head_end()
+                if end < 0:
+                    if len(buf) > self._max:
+                        raise RtspError(Cause.PROTOCOL_ERROR, f"reply header longer than {self._max} bytes")
+                    return
+                status, reason, headers, challenges = parse_head(bytes(buf[:end]))
+                cl = headers.get("content-length", "0").strip()
+                if not (cl.isascii() and cl.isdigit() and len(cl) <= MAX_CONTENT_LENGTH_DIGITS):
                     raise RtspError(Cause.PROTOCOL_ERROR, "bad Content-Length")
                 length = int(cl)
-        except RtspError as exc:
-            self._abort(exc)
-            return
-        body_start = end + sep
-        if body_start + length > self._max:
-            self._abort(RtspError(Cause.PROTOCOL_ERROR, f"reply larger than {self._max} bytes"))
-            return
+                if body_start + length > self._max:
+                    raise RtspError(Cause.PROTOCOL_ERROR, f"reply larger than {self._max} bytes")
+            except RtspError as exc:
+                self._abort(exc)
+                return
+            pending = self._pending = (status, reason, headers, challenges, body_start, length)
+        status, reason, headers, challenges, body_start, length = pending
         if len(buf) < body_start + length:
-            self._scan = end  # header found; wait for the body
-            return
+            return  # wait for the body
         body = bytes(buf[body_start : body_start + length])
         del buf[: body_start + length]
-        self._scan = 0
+        self._scan = self._line = self._lines = 0
+        self._pending = None
         assert self._waiter is not None
         self._waiter.set_result(Response(status, reason, headers, challenges, body))

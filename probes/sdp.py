@@ -3,7 +3,9 @@ its codec, and its picture size when the camera states it.
 
 Picture size comes from, in order: ``a=framesize:<pt> W-H``, ``a=x-dimensions:W,H``,
 ``a=cliprect:0,0,H,W``, then the SPS in ``sprop-parameter-sets`` (H.264) or
-``sprop-sps`` (H.265). No regexes; never raises on malformed input.
+``sprop-sps`` (H.265). No regexes; never raises on malformed input. Bounded: at most
+:data:`MAX_SDP_BYTES` characters and :data:`MAX_SDP_LINES` lines are read (a real
+description is a few hundred bytes; the rtsp prober refuses a larger body outright).
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from probes.rtsp_sps import h264_size, h265_size
+
+MAX_SDP_BYTES = 32768
+MAX_SDP_LINES = 512
 
 # rtpmap encoding name (upper case) -> our codec name
 _CODECS = {
@@ -57,7 +62,7 @@ def parse_sdp(text: str) -> SdpInfo:
     fmtp = ""
     size: tuple[int, int] | None = None
     control: str | None = None
-    for raw in text.splitlines():
+    for raw in text[:MAX_SDP_BYTES].splitlines()[:MAX_SDP_LINES]:
         line = raw.strip()
         if len(line) < 2 or line[1] != "=":
             continue
