@@ -32,6 +32,7 @@ class Cause(StrEnum):
     STREAM_UNAVAILABLE = "stream_unavailable"
     PROTOCOL_ERROR = "protocol_error"
     ONVIF_AUTH_FAILED = "onvif_auth_failed"
+    CREDENTIAL_UNAVAILABLE = "credential_unavailable"  # camwatch cannot read the stored password: no login tried
     ONVIF_ERROR = "onvif_error"
     NO_VIDEO = "no_video"
     UPSTREAM_DOWN = "upstream_down"
@@ -69,6 +70,8 @@ CAUSES: MappingProxyType[Cause, CauseInfo] = MappingProxyType({
     Cause.ONVIF_ERROR: CauseInfo("ONVIF 异常", "ONVIF error", _D),
     Cause.AUTH_FAILED: CauseInfo("用户名或密码错误", "wrong user name or password", _A),
     Cause.ONVIF_AUTH_FAILED: CauseInfo("ONVIF 用户名或密码错误", "ONVIF: wrong user name or password", _A),
+    Cause.CREDENTIAL_UNAVAILABLE: CauseInfo("凭据不可用（无法解密或环境变量未设置）",
+                                            "credential unavailable (cannot decrypt, or env variable unset)", _A),
     Cause.STREAM_UNAVAILABLE: CauseInfo("码流不可用", "stream unavailable", _S),
     Cause.PROTOCOL_ERROR: CauseInfo("协议错误", "protocol error", _S),
     Cause.NO_VIDEO: CauseInfo("无视频画面", "no video", _V),
