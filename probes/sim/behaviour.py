@@ -28,6 +28,14 @@ class Reply(StrEnum):
     NORMAL = "normal"
     GARBAGE = "garbage"  # non-RTSP / non-HTTP bytes, then close
     OVERSIZED = "oversized"  # a valid status line followed by one huge header line
+    # Hostile RTSP replies (rtsp_reply only; probes.sim.hostile_rtsp unless said otherwise):
+    TRICKLE = "trickle"  # a valid reply at 1 byte/s
+    MANY_HEADERS = "many_headers"  # a status line and 100,000 header lines
+    BIG_SDP = "big_sdp"  # 200 with a 5 MB SDP
+    ENDLESS_401 = "endless_401"  # every request 401 with a new nonce marked stale
+    TLS = "tls"  # a TLS alert, then a reset: a TLS server on the RTSP port
+    WRONG_CSEQ = "wrong_cseq"  # normal replies with the wrong CSeq (rtsp_server)
+    CLOSE_AFTER_401 = "close_after_401"  # healthy, but every 401 says Connection: close and closes (rtsp_server)
 
 
 # RTSP statuses a camera may answer DESCRIBE with instead of 200.
@@ -69,6 +77,8 @@ class Behaviour:
     ``down_intervals``: absolute ``(start, end)`` epoch seconds during which the camera is down.
     ``rtsp_reply`` / ``onvif_reply``: normal, garbage bytes, or an oversized header line of
     ``oversized_bytes`` bytes.
+    ``redirect_to``: when set (an ``rtsp://`` URL), DESCRIBE answers 302 with this Location
+    before asking for a login.
     ``onvif``: False closes the ONVIF port (refused) while RTSP works.
     ``onvif_auth``: ONVIF calls other than GetSystemDateAndTime need a WS-UsernameToken.
     ``onvif_auth_time``: GetSystemDateAndTime needs one too (some cameras do).
@@ -95,6 +105,7 @@ class Behaviour:
     rtsp_reply: Reply = Reply.NORMAL
     onvif_reply: Reply = Reply.NORMAL
     oversized_bytes: int = 1_048_576
+    redirect_to: str = ""
     onvif: bool = True
     onvif_auth: bool = True
     onvif_auth_time: bool = False
@@ -128,6 +139,9 @@ class Behaviour:
             raise BehaviourError("lockout_after and max_sessions must be >= 0")
         if not 0 < self.oversized_bytes <= 64 * 1024 * 1024:
             raise BehaviourError("oversized_bytes must be in 1..64 MiB")
+        if not isinstance(self.redirect_to, str) or len(self.redirect_to) > 1000 or (
+                self.redirect_to and not self.redirect_to.startswith("rtsp://")):
+            raise BehaviourError("redirect_to must be empty or an rtsp:// URL of at most 1000 characters")
         for start, end in self.down_intervals:
             if end < start:
                 raise BehaviourError("a down interval ends before it starts")

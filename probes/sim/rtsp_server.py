@@ -7,7 +7,7 @@ import asyncio
 import os
 from urllib.parse import urlsplit
 
-from probes.sim import h264
+from probes.sim import h264, hostile_rtsp
 from probes.sim.auth import Verdict, challenge, check_rtsp
 from probes.sim.behaviour import DESCRIBE_STATUSES, Power, Reply
 from probes.sim.context import CameraConnection, WorkerContext
@@ -18,7 +18,7 @@ MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
 _AUTH_METHODS = frozenset({"DESCRIBE", "SETUP", "PLAY", "TEARDOWN", "GET_PARAMETER"})
 _PUBLIC = "OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN, GET_PARAMETER"
-_REASONS = {**DESCRIBE_STATUSES, 401: "Unauthorized", 405: "Method Not Allowed",
+_REASONS = {**DESCRIBE_STATUSES, 302: "Found", 401: "Unauthorized", 405: "Method Not Allowed",
             461: "Unsupported Transport", 505: "RTSP Version Not Supported"}
 VIDEO_TRACK = "trackID=1"
 AUDIO_TRACK = "trackID=2"
@@ -130,6 +130,14 @@ class RtspProtocol(CameraConnection):
             setattr(cam, counter, getattr(cam, counter) + 1)
         else:
             cam.other_rtsp += 1
+        if "authorization" in headers:
+            cam.rtsp_logins += 1
+        if b.rtsp_reply in hostile_rtsp.HOSTILE:
+            hostile_rtsp.answer(self._transport(), self.ctx.loop, cam, self.ctx.nonces, self.ctx.clock(),
+                                b.rtsp_reply, cseq)
+            return
+        if b.rtsp_reply is Reply.WRONG_CSEQ:
+            cseq = f"{cseq}0"
         if b.rtsp_reply is Reply.GARBAGE:
             self.ctx.send(self._transport(), self.ctx.garbage, b.delay_s, close=True)
             return
@@ -142,12 +150,18 @@ class RtspProtocol(CameraConnection):
             self._reply(505, cseq)
             return
         now = self.ctx.clock()
+        if method == "DESCRIBE" and b.redirect_to:
+            self._reply(302, cseq, f"Location: {b.redirect_to}\r\n")
+            return
         if method in _AUTH_METHODS:
             verdict = check_rtsp(cam, self.ctx.nonces, method, headers.get("authorization"), now)
             if verdict is not Verdict.OK:
                 cam.rtsp_challenges += 1
                 www = challenge(cam, self.ctx.nonces, now, stale=verdict is Verdict.STALE)
-                self._reply(401, cseq, f"WWW-Authenticate: {www}\r\n")
+                if b.rtsp_reply is Reply.CLOSE_AFTER_401:
+                    self._reply(401, cseq, f"WWW-Authenticate: {www}\r\nConnection: close\r\n", close=True)
+                else:
+                    self._reply(401, cseq, f"WWW-Authenticate: {www}\r\n")
                 return
         if method == "OPTIONS":
             self._reply(200, cseq, f"Public: {_PUBLIC}\r\n")
@@ -251,12 +265,12 @@ class RtspProtocol(CameraConnection):
             self.session = None
             self.cam.sessions_open -= 1
 
-    def _reply(self, status: int, cseq: str, extra: str = "", body: bytes = b"") -> None:
+    def _reply(self, status: int, cseq: str, extra: str = "", body: bytes = b"", *, close: bool = False) -> None:
         head = (f"RTSP/1.0 {status} {_REASONS.get(status, 'Error')}\r\nCSeq: {cseq}\r\n"
                 f"Server: camwatch-sim\r\n{extra}")
         if body:
             head += f"Content-Length: {len(body)}\r\n"
-        self.ctx.send(self._transport(), head.encode() + b"\r\n" + body, self.cam.behaviour.delay_s)
+        self.ctx.send(self._transport(), head.encode() + b"\r\n" + body, self.cam.behaviour.delay_s, close)
 
     def _fail(self, status: int, reason: str, cseq: str = "0") -> None:
         self.ctx.send(self._transport(),

@@ -11,7 +11,7 @@ from probes.sim.stats import CameraStats
 
 _COUNTERS = (
     "rtsp_connections", "rtsp_connections_open", "max_rtsp_connections", "options", "describe",
-    "setup", "play", "teardown", "get_parameter", "other_rtsp", "rtsp_challenges", "bad_logins",
+    "setup", "play", "teardown", "get_parameter", "other_rtsp", "rtsp_challenges", "rtsp_logins", "bad_logins",
     "stale_nonces", "sessions_open", "max_sessions_open", "sessions_total", "onvif_connections",
     "onvif_requests", "onvif_auth_failures",
 )
@@ -32,6 +32,7 @@ class CameraState:
     get_parameter: int
     other_rtsp: int
     rtsp_challenges: int
+    rtsp_logins: int
     bad_logins: int
     stale_nonces: int
     sessions_open: int

@@ -26,6 +26,7 @@ class CameraStats:
     get_parameter: int = 0
     other_rtsp: int = 0
     rtsp_challenges: int = 0  # 401s sent (challenge, stale nonce, wrong login, lockout)
+    rtsp_logins: int = 0  # RTSP requests carrying an Authorization header (login attempts)
     bad_logins: int = 0  # wrong credentials (RTSP and ONVIF)
     stale_nonces: int = 0
     sessions_open: int = 0

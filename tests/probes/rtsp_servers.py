@@ -16,6 +16,7 @@ import re
 import socket
 from dataclasses import dataclass, field
 
+from probes.sockets import close_with_reset
 from tests.net import free_port as free_port  # re-exported: the one free-port helper of the tests
 
 VIDEO_SDP = (
@@ -49,9 +50,14 @@ class ServerConfig:
     sdp: str = VIDEO_SDP
     session: str | None = None  # Session header on DESCRIBE replies
     location: str | None = None  # Location on 3xx replies
+    redirect_from: str | None = None  # a path: only DESCRIBEs of it get describe_status, others 200
     require_options: bool = False  # 455 to a DESCRIBE not preceded by OPTIONS on the connection
     delay_s: float = 0.0  # before each reply
-    mode: str = "normal"  # normal | hang | garbage | big_header | wrong_cseq | close_after_401
+    # normal | hang | garbage | big_header | wrong_cseq | close_after_401 | says_close_after_401
+    # (Connection: close on a 401, connection kept) | reset_after_401 (the next request on that
+    # connection is answered with a TCP reset) | reset_on_login (every request with credentials
+    # is answered with a reset) | trickle (replies written one byte at a time)
+    mode: str = "normal"
     stale_flag: bool = True  # mark replaced nonces stale=TRUE
     new_nonce_each_401: bool = False
 
@@ -63,6 +69,8 @@ class RtspTestServer:
     requests: list[Request] = field(default_factory=list)
     unauthorized: int = 0  # 401 replies sent
     connections: int = 0
+    logins: int = 0  # requests carrying an Authorization header
+    conn_logins: dict[int, int] = field(default_factory=dict)  # the same, per connection
     active: int = 0
     max_active: int = 0
     port: int = 0
@@ -113,6 +121,7 @@ class RtspTestServer:
         self.active += 1
         self.max_active = max(self.max_active, self.active)
         saw_options = False
+        said_401 = False
         try:
             while True:
                 try:
@@ -127,6 +136,13 @@ class RtspTestServer:
                         k, v = line.split(":", 1)
                         headers[k.strip().lower()] = v.strip()
                 self.requests.append(Request(conn_id, method, url, headers))
+                if "authorization" in headers:
+                    self.logins += 1
+                    self.conn_logins[conn_id] = self.conn_logins.get(conn_id, 0) + 1
+                mode = self.cfg.mode
+                if (mode == "reset_after_401" and said_401) or (mode == "reset_on_login" and "authorization" in headers):
+                    close_with_reset(writer.transport)
+                    return
                 if self.cfg.mode == "hang":  # never answer; notice when the client goes
                     with contextlib.suppress(ConnectionError):
                         while await reader.read(4096):
@@ -141,7 +157,14 @@ class RtspTestServer:
                 if method == "OPTIONS":
                     saw_options = True
                 reply, close = self._answer(method, url, headers, saw_options)
-                writer.write(reply)
+                said_401 = reply.startswith(b"RTSP/1.0 401")
+                if mode == "trickle":
+                    for i in range(len(reply)):
+                        writer.write(reply[i : i + 1])
+                        await writer.drain()
+                        await asyncio.sleep(0.0005)
+                else:
+                    writer.write(reply)
                 await writer.drain()
                 if close:
                     return
@@ -168,6 +191,8 @@ class RtspTestServer:
         verdict = self._check_auth(method, headers)
         if verdict is not None:
             self.unauthorized += 1
+            if cfg.mode == "says_close_after_401":
+                verdict += "Connection: close\r\n"
             return self._reply(401, "Unauthorized", cseq, verdict), cfg.mode == "close_after_401"
         if method == "OPTIONS":
             return self._reply(200, "OK", cseq, "Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n"), False
@@ -176,7 +201,7 @@ class RtspTestServer:
         if cfg.require_options and not saw_options:
             return self._reply(455, "Method Not Valid in This State", cseq), False
         extra = f"Session: {cfg.session};timeout=60\r\n" if cfg.session else ""
-        if cfg.describe_status == 200:
+        if cfg.describe_status == 200 or (cfg.redirect_from is not None and not url.endswith(cfg.redirect_from)):
             return self._reply(200, "OK", cseq, extra, cfg.sdp.encode()), False
         if cfg.location is not None:
             extra += f"Location: {cfg.location}\r\n"

@@ -252,6 +252,60 @@ async def test_reconnect_when_camera_closes_after_401() -> None:
     assert srv.connections == 2
 
 
+async def test_reset_after_401_reconnects_and_answers() -> None:
+    """The camera resets the connection when the authorised request arrives on it (what a
+    camera that closed after its 401 does to a request written before its FIN was seen)."""
+    for _ in range(20):
+        async with RtspTestServer(ServerConfig(auth="digest", mode="reset_after_401")) as srv:
+            r = await probe(target(srv), RtspOptions())
+            assert r.ok, r
+            assert srv.connections == 2 and srv.logins == 2  # the one lost to the reset, the one answered
+
+
+async def test_connection_close_header_moves_the_login_to_a_new_connection() -> None:
+    async with RtspTestServer(ServerConfig(auth="digest", mode="says_close_after_401")) as srv:
+        r = await probe(target(srv), RtspOptions())
+        assert r.ok, r
+        assert srv.connections == 2 and srv.conn_logins == {2: 1}  # nothing sent after "close"
+
+
+async def test_reset_on_every_login_stops_after_two_attempts() -> None:
+    async with RtspTestServer(ServerConfig(auth="digest", mode="reset_on_login")) as srv:
+        r = await probe(target(srv), RtspOptions())
+        assert r.cause is Cause.PROTOCOL_ERROR and "reset" in r.detail
+        assert srv.logins == 2 and srv.connections == 2
+
+
+async def test_reply_trickled_byte_by_byte_is_read() -> None:
+    async with RtspTestServer(ServerConfig(auth="digest", mode="trickle")) as srv:
+        r = await probe(target(srv), RtspOptions())
+    assert r.ok, r
+    assert (r.data.codec, r.data.width) == ("H264", 1920)
+
+
+@pytest.mark.parametrize("with_credentials", [False, True])
+async def test_redirect_to_another_host_not_followed(with_credentials: bool) -> None:
+    async with RtspTestServer(ServerConfig(auth="digest"), host="127.0.0.2") as other:
+        loc = other.url("/x", "admin", PW) if with_credentials else other.url("/x")
+        for auth in ("none", "digest"):  # before and after our login
+            cfg = ServerConfig(auth=auth, describe_status=302, reason="Found", location=loc)
+            async with RtspTestServer(cfg) as srv:
+                r = await probe(target(srv), RtspOptions())
+            assert r.cause is Cause.STREAM_UNAVAILABLE, r
+            assert r.detail.startswith(f"redirected to 127.0.0.2:{other.port}") and PW not in r.detail
+            assert r.data.status == 302
+    assert other.connections == 0 and other.logins == 0
+
+
+async def test_redirect_to_another_path_on_the_same_host_followed_with_credentials() -> None:
+    cfg = ServerConfig(auth="digest", describe_status=302, reason="Found", location="/other/path", redirect_from="/start")
+    async with RtspTestServer(cfg) as srv:
+        r = await probe(target(srv, path="/start"), RtspOptions())
+    assert r.ok, r
+    assert r.data.url == srv.url("/other/path")
+    assert [q.url for q in srv.requests if "authorization" in q.headers][-1] == srv.url("/other/path")
+
+
 async def test_refused() -> None:
     t = ProbeTarget("127.0.0.1", free_port())
     r = await probe(t, RtspOptions())
