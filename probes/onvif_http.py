@@ -3,18 +3,36 @@ keep-alive, replies capped in size (Content-Length, chunked, or read until close
 
 It is an :class:`asyncio.Protocol` rather than streams: a probe costs two or three
 small requests and this keeps the per-request CPU close to a hand-written POST.
+
+A camera's reply is hostile until proven otherwise, so parsing is incremental and linear in
+the bytes received: the head is searched only in new bytes, a chunked body is decoded as it
+arrives (each byte looked at once, consumed bytes dropped), and everything is capped: head
+bytes (:data:`MAX_HEAD`), header lines (:data:`MAX_HEADER_LINES`), interim 1xx replies,
+body bytes (the caller's ``max_body``), chunks (:data:`MAX_CHUNKS`), chunk-size and trailer
+lines. A cap exceeded is an :class:`HttpError` at once and the connection is dropped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from probes.sockets import close_with_reset
 
-MAX_HEAD = 16 * 1024
+MAX_HEAD = 16 * 1024  # bytes of a reply's status line and headers
+MAX_HEADER_LINES = 100
+MAX_INTERIM = 8  # 1xx replies before the real one
+MAX_CHUNKS = 4096  # a 256 KiB body in 64-byte chunks; real cameras send a handful
+MAX_CHUNK_LINE = 256  # a chunk-size line with its extensions, or one trailer line
+MAX_TRAILER_LINES = 32
+# A chunk-size line: up to 8 hex digits (a chunk under 4 GiB), optional extensions, CRLF.
+_SIZE_LINE = re.compile(rb"([0-9A-Fa-f]{1,8})[ \t]*(?:;[^\r\n]{0,%d})?\r\n" % MAX_CHUNK_LINE)
+
+# States of the chunked decoder.
+_SIZE, _DATA, _DATA_END, _TRAILER, _DONE = range(5)
 
 
 class HttpError(Exception):
@@ -46,15 +64,28 @@ class _Head(NamedTuple):
 class HttpConnection(asyncio.Protocol):
     """One client connection. Use :meth:`open`, then :meth:`request`, then :meth:`close`."""
 
-    __slots__ = ("_transport", "_buf", "_waiter", "_max_body", "_head", "_closed")
+    __slots__ = ("_transport", "_buf", "_waiter", "_max_body", "_head", "_closed", "_scanned",
+                 "_interim", "_body", "_cstate", "_left", "_chunks", "_trailers")
 
     def __init__(self, max_body: int) -> None:
         self._transport: asyncio.Transport | None = None
-        self._buf = bytearray()
+        self._buf = bytearray()  # bytes received and not yet consumed
         self._waiter: asyncio.Future[HttpReply] | None = None
         self._max_body = max_body
         self._head: _Head | None = None
         self._closed = False
+        self._reset()
+
+    def _reset(self) -> None:
+        self._buf.clear()
+        self._head = None
+        self._scanned = 0  # head bytes already searched for the blank line
+        self._interim = 0
+        self._body = bytearray()  # a chunked body decoded so far
+        self._cstate = _SIZE
+        self._left = 0  # bytes left of the current chunk
+        self._chunks = 0
+        self._trailers = 0
 
     @classmethod
     async def open(cls, host: str, port: int, max_body: int) -> HttpConnection:
@@ -81,8 +112,7 @@ class HttpConnection(asyncio.Protocol):
         if not self.usable:
             raise ConnectionClosed("connection already closed")
         assert self._transport is not None and self._waiter is None
-        self._buf.clear()
-        self._head = None
+        self._reset()
         waiter: asyncio.Future[HttpReply] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         self._transport.write(data)
@@ -104,7 +134,7 @@ class HttpConnection(asyncio.Protocol):
         head = self._head
         if head is not None and head.length == -1:  # body delimited by the close
             self._finish(bytes(self._buf), False)
-        elif not self._buf and head is None:
+        elif not self._buf and head is None and not self._interim:
             waiter.set_exception(ConnectionClosed("connection closed before the reply"))
         else:
             waiter.set_exception(HttpError("connection closed in the middle of the reply"))
@@ -113,27 +143,32 @@ class HttpConnection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return  # unsolicited bytes: ignored (the next request clears them)
-        buf = self._buf
-        buf += data
+        self._buf += data
         try:
             self._progress()
         except HttpError as exc:
             waiter.set_exception(exc)
             self.close(abort=True)
 
-    # --- parsing ---------------------------------------------------------------------
+    # --- parsing (each received byte is looked at a bounded number of times) ----------
 
     def _progress(self) -> None:
         buf = self._buf
         while self._head is None:
-            end = buf.find(b"\r\n\r\n")
+            # Search only what is new (less the 3 bytes a blank line may straddle).
+            end = buf.find(b"\r\n\r\n", max(0, self._scanned - 3), MAX_HEAD + 4)
             if end < 0:
                 if len(buf) > MAX_HEAD:
                     raise HttpError(f"reply head larger than {MAX_HEAD} bytes")
+                self._scanned = len(buf)
                 return
             head = self._parse_head(bytes(buf[:end]))
             del buf[:end + 4]
+            self._scanned = 0
             if 100 <= head.status < 200:  # interim reply: wait for the real one
+                self._interim += 1
+                if self._interim > MAX_INTERIM:
+                    raise HttpError(f"more than {MAX_INTERIM} interim (1xx) replies")
                 continue
             self._head = head
         length = self._head.length
@@ -141,13 +176,14 @@ class HttpConnection(asyncio.Protocol):
             if len(buf) >= length:
                 self._finish(bytes(buf[:length]), self._head.keep_alive)
         elif length == -2:
-            body = self._dechunk(buf)
-            if body is not None:
-                self._finish(body, self._head.keep_alive)
+            if self._dechunk():
+                self._finish(bytes(self._body), self._head.keep_alive)
         elif len(buf) > self._max_body:
             raise HttpError(f"reply body larger than {self._max_body} bytes")
 
     def _parse_head(self, raw: bytes) -> _Head:
+        if raw.count(b"\r\n") >= MAX_HEADER_LINES:
+            raise HttpError(f"reply head with more than {MAX_HEADER_LINES} lines")
         lines = raw.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
@@ -164,7 +200,7 @@ class HttpConnection(asyncio.Protocol):
             name = name.strip().lower()
             if name == "content-length":
                 value = value.strip()
-                if not value.isdigit():
+                if not value.isdigit() or len(value) > 18:
                     raise HttpError("bad Content-Length")
                 length = int(value)
                 if length > self._max_body:
@@ -189,33 +225,80 @@ class HttpConnection(asyncio.Protocol):
         reason = parts[2] if len(parts) > 2 else ""
         return _Head(status, reason, keep_alive, date, length)
 
-    def _dechunk(self, buf: bytearray) -> bytes | None:
-        """The whole body if every chunk has arrived, else None (called on each read)."""
-        out = bytearray()
+    def _dechunk(self) -> bool:
+        """Decode what has arrived of a chunked body into ``_body``, dropping the consumed bytes
+        (only a partial size or trailer line stays behind); True once the body is complete."""
+        buf = self._buf
+        n = len(buf)
         pos = 0
-        while True:
-            eol = buf.find(b"\r\n", pos)
-            if eol < 0:
-                if len(buf) - pos > 1024:
-                    raise HttpError("malformed chunk size line")
-                return None
-            size_text = bytes(buf[pos:eol]).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise HttpError("malformed chunk size") from None
-            if size == 0:
-                trailer_end = buf.find(b"\r\n\r\n", eol)
-                if trailer_end < 0 and buf[eol:eol + 4] != b"\r\n\r\n":
-                    return None
-                return bytes(out)
-            if len(out) + size > self._max_body:
-                raise HttpError(f"reply body larger than {self._max_body} bytes")
-            start = eol + 2
-            if len(buf) < start + size + 2:
-                return None
-            out += buf[start:start + size]
-            pos = start + size + 2
+        try:
+            while pos < n or self._cstate == _DONE:
+                state = self._cstate
+                if state == _DATA:
+                    take = min(self._left, n - pos)
+                    self._body += memoryview(buf)[pos:pos + take]
+                    pos += take
+                    self._left -= take
+                    if self._left:
+                        return False
+                    self._cstate = _DATA_END
+                elif state == _DATA_END:
+                    if n - pos < 2:
+                        return False
+                    if buf[pos] != 13 or buf[pos + 1] != 10:
+                        raise HttpError("chunk not followed by CRLF")
+                    pos += 2
+                    self._cstate = _SIZE
+                elif state == _SIZE:
+                    m = _SIZE_LINE.match(buf, pos)
+                    if m is None:
+                        if self._line_end(pos) >= 0:  # a whole line, but not a chunk size
+                            raise HttpError("malformed chunk size")
+                        return False
+                    size = int(m.group(1), 16)
+                    pos = m.end()
+                    self._chunks += 1
+                    if self._chunks > MAX_CHUNKS:
+                        raise HttpError(f"reply in more than {MAX_CHUNKS} chunks")
+                    if size == 0:
+                        self._cstate = _TRAILER
+                    elif len(self._body) + size > self._max_body:
+                        raise HttpError(f"reply body larger than {self._max_body} bytes")
+                    elif pos + size + 2 <= n:  # the whole chunk is here: one step
+                        end = pos + size
+                        if buf[end] != 13 or buf[end + 1] != 10:
+                            raise HttpError("chunk not followed by CRLF")
+                        self._body += memoryview(buf)[pos:end]
+                        pos = end + 2
+                    else:
+                        self._left = size
+                        self._cstate = _DATA
+                elif state == _TRAILER:
+                    eol = self._line_end(pos)
+                    if eol < 0:
+                        return False
+                    if eol == pos:
+                        pos += 2
+                        self._cstate = _DONE
+                    else:
+                        self._trailers += 1
+                        if self._trailers > MAX_TRAILER_LINES:
+                            raise HttpError(f"more than {MAX_TRAILER_LINES} trailer lines")
+                        pos = eol + 2
+                else:  # _DONE
+                    return True
+            return False
+        finally:
+            del buf[:pos]
+
+    def _line_end(self, pos: int) -> int:
+        """The CRLF ending the line at *pos* (searched within the line cap), or -1 when it
+        has not arrived yet; a longer line is an error."""
+        buf = self._buf
+        eol = buf.find(b"\r\n", pos, pos + MAX_CHUNK_LINE + 2)
+        if eol < 0 and len(buf) - pos > MAX_CHUNK_LINE:
+            raise HttpError("malformed chunked body: a size or trailer line too long")
+        return eol
 
     def _finish(self, body: bytes, keep_alive: bool) -> None:
         head = self._head
@@ -224,3 +307,4 @@ class HttpConnection(asyncio.Protocol):
         if not keep_alive:
             self.close()
         waiter.set_result(HttpReply(head.status, head.reason, body, keep_alive, head.date, time.time()))
+

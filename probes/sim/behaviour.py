@@ -28,6 +28,12 @@ class Reply(StrEnum):
     NORMAL = "normal"
     GARBAGE = "garbage"  # non-RTSP / non-HTTP bytes, then close
     OVERSIZED = "oversized"  # a valid status line followed by one huge header line
+    # Hostile ONVIF replies (onvif_reply only; served by probes.sim.hostile_http):
+    ENTITY_BOMB = "entity_bomb"  # 200 with a DTD of nested entities ("billion laughs")
+    EXTERNAL_ENTITY = "external_entity"  # 200 with a DTD naming an external entity (a local file)
+    HUGE_BODY = "huge_body"  # 200 without Content-Length: 50 MB of XML, then close
+    ENDLESS_CHUNKS = "endless_chunks"  # 200 chunked: 1-byte chunks that never end
+    BYTE_CHUNKS = "byte_chunks"  # the right reply, chunked in 1-byte chunks
     # Hostile RTSP replies (rtsp_reply only; probes.sim.hostile_rtsp unless said otherwise):
     TRICKLE = "trickle"  # a valid reply at 1 byte/s
     MANY_HEADERS = "many_headers"  # a status line and 100,000 header lines

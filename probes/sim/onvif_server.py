@@ -7,7 +7,7 @@ import asyncio
 import re
 from collections.abc import Callable
 
-from probes.sim import soap
+from probes.sim import hostile_http, soap
 from probes.sim.auth import Verdict, check_username_token
 from probes.sim.behaviour import Power, Reply
 from probes.sim.context import CameraConnection
@@ -87,6 +87,9 @@ class OnvifProtocol(CameraConnection):
             reply = self.ctx.oversized(b"HTTP/1.1 200 OK", b.oversized_bytes)
             self.ctx.send(self._transport(), reply, b.delay_s, close=True)
             return
+        if b.onvif_reply in hostile_http.HOSTILE:
+            hostile_http.serve(self.ctx.loop, self._transport(), b.onvif_reply)
+            return
         parts = request_line.split(" ")
         if len(parts) != 3 or parts[0] != "POST":
             self._send(405 if len(parts) == 3 else 400, b"", close=True)
@@ -116,13 +119,14 @@ class OnvifProtocol(CameraConnection):
 
     def _send(self, status: int, body: bytes, close: bool) -> None:
         reason = _REASONS.get(status, "Error")
-        head = (f"HTTP/1.1 {status} {reason}\r\nServer: camwatch-sim\r\n"
-                "Content-Type: application/soap+xml; charset=utf-8\r\n"
-                f"Content-Length: {len(body)}\r\n")
-        if close:
-            head += "Connection: close\r\n"
-        self.ctx.send(self._transport(), head.encode() + b"\r\n" + body, self.cam.behaviour.delay_s,
-                      close=close)
+        status_line = f"HTTP/1.1 {status} {reason}".encode()
+        head = ("Server: camwatch-sim\r\nContent-Type: application/soap+xml; charset=utf-8\r\n"
+                + ("Connection: close\r\n" if close else "")).encode()
+        if self.cam.behaviour.onvif_reply is Reply.BYTE_CHUNKS:
+            data = hostile_http.byte_chunked(status_line, head, body)
+        else:
+            data = status_line + b"\r\n" + head + b"Content-Length: %d\r\n\r\n" % len(body) + body
+        self.ctx.send(self._transport(), data, self.cam.behaviour.delay_s, close=close)
         if close:
             self.buf = b""
 
