@@ -77,6 +77,11 @@ class InventorySettings(_Section):
         True,
         description="on import, retire cameras of the file's counties that the file no longer lists",
     )
+    retire_guard: float = Field(
+        0.2, ge=0, le=1,
+        description="an import that would retire more than this share of a county's cameras in use stops, writing nothing\n"
+        "(a partial file taken for the whole county); `inventory import --allow-mass-retire` lets it through",
+    )
     progress: bool = Field(True, description="show progress bars for large files on a terminal")
 
 
