@@ -24,6 +24,8 @@ from probes.redact import redact_url
 
 
 class Stage(StrEnum):
+    """The ladder's stages in the order they run (their options and limits: :mod:`probes.stages`)."""
+
     REACH = "reach"
     RTSP = "rtsp"
     ONVIF = "onvif"
