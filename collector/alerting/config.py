@@ -48,7 +48,10 @@ class AlertPolicySettings(_Model):
     language: str | None = Field(None, description="zh or en: default language of messages (default: the top-level language)")
     timezone: TimeZoneName = Field("Asia/Shanghai", description="time zone of times in messages and of quiet hours")
     group_window_s: float = Field(30.0, ge=0, description="outages in one village or behind one upstream device within this window make one incident")
-    notify_on_growth: bool = Field(False, description="send an update when more cameras join an open incident (a rise in severity always sends one)")
+    notify_on_growth: bool = Field(True, description="send an update when an open incident grows past the size last told (at most one per\n"
+                                   "grouping window; a rise in severity always sends one at once)")
+    upstream_min_cameras: int = Field(3, ge=1, description="'suspected uplink failure' (critical) without a failed upstream device: at least this many\n"
+                                      "cameras and half of a village fail within the grouping window with a network cause (unreachable, timeout)")
     digest_window_s: float = Field(1800.0, gt=0, description="flapping cameras: at most one digest message per window")
     reminder_interval_s: float = Field(14400.0, ge=0, description="remind while an incident stays open (seconds; 0 = off)")
     escalation: list[EscalationLevelSettings] = Field(
@@ -77,7 +80,8 @@ class AlertPolicySettings(_Model):
         q = self.quiet_hours
         d = self.work_order_deadlines
         return AlertPolicy(
-            group_window_s=self.group_window_s, notify_on_growth=self.notify_on_growth, digest_window_s=self.digest_window_s,
+            group_window_s=self.group_window_s, notify_on_growth=self.notify_on_growth, upstream_min_cameras=self.upstream_min_cameras,
+            digest_window_s=self.digest_window_s,
             reminder_interval_s=self.reminder_interval_s,
             escalation=tuple(EscalationLevel(x.after_s, x.name, tuple(x.channels)) for x in self.escalation),
             escalate_min_severity=self.escalate_min_severity,

@@ -7,10 +7,16 @@ seconds); each returns a tuple of typed actions for the caller to carry out:
 * an outage opens an incident that is **held for the grouping window**; outages in the same
   village or behind the same upstream device join it; the open message goes out on the first
   tick after the window closes (one message for a dark village);
-* later outages join the open incident (an update message only if the severity rises, or
-  when ``notify_on_growth``); when every camera is back the incident resolves with one
-  recovery message (an incident whose cameras all came back inside the window says nothing);
+* later outages join the open incident: a rise in severity is told on the next tick; growth past
+  the size last told, a grouping window after it began (``notify_on_growth``); so the last word
+  on an incident gives its real size and severity, and its work order follows; when every
+  camera is back the incident resolves with one recovery message (an incident whose cameras all
+  came back inside the window says nothing);
+* "suspected uplink failure" (critical) is decided by :mod:`collector.alerting.upstream`;
 * flapping cameras open no incidents: their changes go into a digest, at most one per window;
+* exclusions in force (报备) set outages and picture problems of their cameras aside: no
+  incident, no message, no work order; when the exclusion ends, a camera still down (or still
+  degraded) is taken up then, through the normal grouping window;
 * reminders every ``reminder_interval_s`` while an incident is open; escalation levels by age;
 * quiet hours hold messages of the held severities until they end (collapsed per incident);
 * silences suppress messages for matching cameras; incidents and work orders are still recorded.
@@ -22,11 +28,14 @@ import datetime as dt
 from dataclasses import replace
 
 from collector.alerting import messages
+from collector.alerting.book import IncidentBook
+from collector.alerting.held import FlapDigest, release
 from collector.alerting.inputs import inputs_of
 from collector.alerting.model import (
     Action,
     AlertInput,
     CameraInfo,
+    Exclusion,
     Flapping,
     Incident,
     IncidentChanged,
@@ -46,6 +55,7 @@ from collector.alerting.model import (
     UpdateWorkOrder,
 )
 from collector.alerting.policy import AlertPolicy
+from collector.alerting.upstream import suspected_uplink
 from collector.runtime.camera_state import Event
 from probes.causes import Cause
 
@@ -57,17 +67,16 @@ class AlertEngine:
         self.policy = policy
         self.inventory = inventory or Inventory()
         self.silences: tuple[Silence, ...] = ()
-        self.incidents: dict[str, Incident] = {}  # unresolved
+        self.exclusions: tuple[Exclusion, ...] = ()
+        self.book = IncidentBook()
+        self.incidents = self.book.incidents  # unresolved, by id
         self.last_notified: dict[str, dt.datetime] = {}
         self.held: list[Notify] = []
         self.flapping: set[int] = set()
-        self.flap_changes: dict[int, int] = {}
+        self.digest = FlapDigest()
         self.down: dict[int, Outage] = {}
-        self.digest_since: dt.datetime | None = None
-        self.last_digest: dt.datetime | None = None
-        self._by_camera: dict[tuple[IncidentKind, int], str] = {}
-        self._by_village: dict[str, str] = {}
-        self._by_device: dict[int, str] = {}
+        # set aside under an exclusion in force: taken up when it ends (outages: see ``down``)
+        self.aside: dict[tuple[IncidentKind, int], PictureProblem | None] = {}
 
     # ---- inputs ---------------------------------------------------------------------------
     def set_inventory(self, inventory: Inventory) -> None:
@@ -75,6 +84,11 @@ class AlertEngine:
 
     def set_silences(self, silences: tuple[Silence, ...]) -> None:
         self.silences = tuple(silences)
+
+    def set_exclusions(self, exclusions: tuple[Exclusion, ...]) -> None:
+        """Exclusions in force or to come (each knows its [start, end); an ended or removed one is
+        re-evaluated on the next tick)."""
+        self.exclusions = tuple(exclusions)
 
     def on_event(self, camera_id: int, event: Event, checks: tuple[str, ...] = ()) -> tuple[Action, ...]:
         out: list[Action] = []
@@ -99,31 +113,34 @@ class AlertEngine:
     def _cam(self, cid: int) -> CameraInfo:
         return self.inventory.cameras[cid]
 
-    def _find(self, cid: int, kind: IncidentKind) -> Incident | None:
-        key = self._by_camera.get((kind, cid))
-        return None if key is None else self.incidents.get(key)
+    def _excluded(self, cid: int, now: dt.datetime) -> bool:
+        cam = self.inventory.cameras.get(cid)
+        return cam is not None and any(x.matches(cam, now) for x in self.exclusions)
 
-    def _new_id(self, prefix: str, scope: str, at: dt.datetime) -> str:
-        base = f"{prefix}-{scope}-{at.astimezone(dt.UTC):%Y%m%d%H%M%S}"
-        key, n = base, 1
-        while key in self.incidents:
-            n += 1
-            key = f"{base}-{n}"
-        return key
+    def _muted(self, cam: CameraInfo, now: dt.datetime) -> bool:
+        """No message about this camera: a silence or an exclusion in force."""
+        return any(s.matches(cam, now) for s in self.silences) or any(x.matches(cam, now) for x in self.exclusions)
 
     def _silenced(self, inc: Incident, now: dt.datetime) -> bool:
         members = inc.down or inc.members
-        return bool(members) and all(
-            any(s.matches(self._cam(m.camera_id), now) for s in self.silences)
-            for m in members if m.camera_id in self.inventory.cameras
-        )
+        return bool(members) and all(self._muted(self._cam(m.camera_id), now)
+                                     for m in members if m.camera_id in self.inventory.cameras)
+
+    def _judge(self, inc: Incident) -> Incident:
+        """The uplink suspicion of an outage: decided afresh while the incident forms, kept once told."""
+        if inc.kind is not IncidentKind.OUTAGE or (inc.sent and inc.uplink):
+            return inc
+        p = self.policy
+        return replace(inc, uplink=suspected_uplink(inc.down, inc.village_total, flapping=self.flapping,
+                                                    min_cameras=p.upstream_min_cameras, window_s=p.group_window_s))
 
     def _emit(self, inc: Incident, kind: NotifyKind, now: dt.datetime, channels: tuple[str, ...] | None = None) -> list[Action]:
         silenced = self._silenced(inc, now)
-        if silenced != inc.silenced:
-            inc = self._put(replace(inc, silenced=silenced))
         if kind is not NotifyKind.RESOLVE:
             self.last_notified[inc.id] = now
+            inc = self._put(replace(inc, silenced=silenced, announced=len(inc.down)))
+        elif silenced != inc.silenced:
+            inc = self._put(replace(inc, silenced=silenced))
         if silenced:
             return []
         msg = messages.incident_message(kind, inc, self.inventory, now, self.policy)
@@ -134,27 +151,9 @@ class AlertEngine:
         return [n]
 
     def _put(self, inc: Incident) -> Incident:
-        """Store (or, once resolved, drop) an incident, keeping the camera/village/device indexes in step."""
-        old = self.incidents.pop(inc.id, None)
-        if old is not None:
-            for mem in old.members:
-                self._by_camera.pop((old.kind, mem.camera_id), None)
-            if old.kind is IncidentKind.OUTAGE:
-                if self._by_village.get(old.village) == old.id:
-                    del self._by_village[old.village]
-                if old.device_id is not None and self._by_device.get(old.device_id) == old.id:
-                    del self._by_device[old.device_id]
         if inc.resolved_at is not None:
             self.last_notified.pop(inc.id, None)
-            return inc
-        self.incidents[inc.id] = inc
-        for mem in inc.members:
-            self._by_camera[(inc.kind, mem.camera_id)] = inc.id
-        if inc.kind is IncidentKind.OUTAGE:
-            self._by_village.setdefault(inc.village, inc.id)
-            if inc.device_id is not None:
-                self._by_device.setdefault(inc.device_id, inc.id)
-        return inc
+        return self.book.put(inc)
 
     def _totals(self, cam: CameraInfo) -> tuple[int, int]:
         inv = self.inventory
@@ -162,21 +161,28 @@ class AlertEngine:
         return inv.village_counts.get(cam.village, 1), dev
 
     def _add_member(self, inc: Incident, m: Member, now: dt.datetime) -> list[Action]:
+        """A camera joins (or a member's cause changes); once the incident was told, the next tick decides what to say."""
         members = tuple(x for x in inc.members if x.camera_id != m.camera_id) + (m,)
         device = inc.device_id if inc.device_id == self._cam(m.camera_id).parent_device_id else None
         new = replace(inc, members=members, device_id=device, start=min(inc.start, m.start))
         if not inc.sent:
             self._put(new)
             return []
-        severity = new.severity_now() if new.severity_now().rank > inc.severity.rank else inc.severity
-        new = self._put(replace(new, severity=severity))
-        out: list[Action] = [IncidentChanged(new)]
-        grew = len(new.down) > len(inc.down)
-        if severity is not inc.severity:
-            d = self.policy.deadlines.deadline(new.opened_at, new.cause, severity)
-            out.append(UpdateWorkOrder(new.id, severity, len(new.members), d))
-            out += self._emit(new, NotifyKind.UPDATE, now)
-        elif grew and self.policy.notify_on_growth:
+        return [IncidentChanged(self._put(replace(new, changed_at=inc.changed_at or now)))]
+
+    def _settle(self, inc: Incident, now: dt.datetime) -> list[Action]:
+        """A told incident changed: a rise in severity is told at once (the flapping flags of the same
+        probe are in by the tick); growth past the size told, one grouping window after the change."""
+        assert inc.changed_at is not None
+        judged = self._judge(inc)
+        sev = judged.severity_now() if judged.severity_now().rank > inc.severity.rank else inc.severity
+        if sev is inc.severity and now < inc.changed_at + dt.timedelta(seconds=self.policy.group_window_s):
+            return []
+        new = self._put(replace(judged, severity=sev, changed_at=None))
+        d = self.policy.deadlines.deadline(new.opened_at, new.cause, sev)
+        title = messages.incident_message(NotifyKind.OPEN, new, self.inventory, now, self.policy).title_zh
+        out: list[Action] = [IncidentChanged(new), UpdateWorkOrder(new.id, sev, len(new.members), d, title)]
+        if sev is not inc.severity or (self.policy.notify_on_growth and len(new.down) > new.announced):
             out += self._emit(new, NotifyKind.UPDATE, now)
         return out
 
@@ -206,21 +212,22 @@ class AlertEngine:
             if prev is None:
                 self._flap_activity(cid, o.at)
             return []
-        inc = self._find(cid, IncidentKind.OUTAGE)
+        inc = self.book.find(cid, IncidentKind.OUTAGE)
         start = prev.start if prev is not None else o.start
+        mine = next(m for m in inc.members if m.camera_id == cid) if inc is not None else None
+        if inc is not None and mine is not None and mine.up_at is None:  # new cause while offline
+            return self._add_member(inc, replace(mine, cause=o.cause), o.at) if mine.cause is not o.cause else []
+        if self._excluded(cid, o.at):
+            self.aside[(IncidentKind.OUTAGE, cid)] = None
+            return []
         if inc is not None:
-            mine = next(m for m in inc.members if m.camera_id == cid)
-            if mine.up_at is None:  # new cause while offline
-                return self._add_member(inc, replace(mine, cause=o.cause), o.at) if mine.cause is not o.cause else []
             return self._add_member(inc, Member(cid, o.cause, start), o.at)
         cam = self._cam(cid)
-        key = self._by_village.get(cam.village)
-        if key is None and cam.parent_device_id is not None:
-            key = self._by_device.get(cam.parent_device_id)
-        if key is not None:
-            return self._add_member(self.incidents[key], Member(cid, o.cause, start), o.at)
+        joined = self.book.outage_for(cam.village, cam.parent_device_id)
+        if joined is not None:
+            return self._add_member(joined, Member(cid, o.cause, start), o.at)
         vt, dtot = self._totals(cam)
-        inc = Incident(self._new_id("o", cam.village or str(cid), o.at), IncidentKind.OUTAGE, Severity.NORMAL, cam.village,
+        inc = Incident(self.book.new_id("o", cam.village or str(cid), o.at), IncidentKind.OUTAGE, Severity.NORMAL, cam.village,
                        cam.parent_device_id, o.at, start, (Member(cid, o.cause, start),), vt, dtot)
         self._put(inc)
         return []
@@ -228,20 +235,19 @@ class AlertEngine:
     def _recovery(self, r: Recovery) -> list[Action]:
         cid = r.camera_id
         was_down = self.down.pop(cid, None) is not None
+        self.aside.pop((IncidentKind.OUTAGE, cid), None)
         if cid in self.flapping:
             if was_down:
                 self._flap_activity(cid, r.at)
             return []
-        inc = self._find(cid, IncidentKind.OUTAGE)
+        inc = self.book.find(cid, IncidentKind.OUTAGE)
         if inc is None:
             return []
         return self._member_up(inc, cid, r.at)
 
     # ---- flapping and digest --------------------------------------------------------------
     def _flap_activity(self, cid: int, at: dt.datetime) -> None:
-        self.flap_changes[cid] = self.flap_changes.get(cid, 0) + 1
-        if self.digest_since is None:
-            self.digest_since = at
+        self.digest.activity(cid, at)
 
     def _flapping(self, f: Flapping) -> list[Action]:
         cid = f.camera_id
@@ -249,8 +255,9 @@ class AlertEngine:
             if cid in self.flapping:
                 return []
             self.flapping.add(cid)
+            self.aside.pop((IncidentKind.OUTAGE, cid), None)  # its flapping end decides again
             self._flap_activity(cid, f.at)
-            inc = self._find(cid, IncidentKind.OUTAGE)
+            inc = self.book.find(cid, IncidentKind.OUTAGE)
             mine = next((m for m in inc.members if m.camera_id == cid), None) if inc else None
             if inc is None or mine is None or mine.up_at is not None:
                 return []
@@ -265,64 +272,83 @@ class AlertEngine:
         return self._outage(replace(o, at=f.at))
 
     def _digest(self, now: dt.datetime) -> list[Action]:
-        if self.digest_since is None:
+        n = self.digest.take(now, self.inventory, self.down, self.flapping, lambda cam: self._muted(cam, now), self.policy)
+        if n is None:
             return []
-        due = self.digest_since + dt.timedelta(seconds=self.policy.group_window_s)
-        if self.last_digest is not None:
-            due = max(due, self.last_digest + dt.timedelta(seconds=self.policy.digest_window_s))
-        if now < due:
-            return []
-        items = []
-        for cid, n in sorted(self.flap_changes.items()):
-            cam = self.inventory.cameras.get(cid)
-            if cam is None or any(s.matches(cam, now) for s in self.silences):
-                continue
-            items.append(messages.DigestItem(cam, n, cid in self.down, cid in self.flapping))
-        self.flap_changes.clear()
-        self.digest_since = None
-        if not items:
-            return []
-        self.last_digest = now
-        key = f"digest-{now.astimezone(dt.UTC):%Y%m%d%H%M%S}"
-        msg = messages.digest_message(tuple(items), now, self.policy)
-        digest = Notify(key, NotifyKind.DIGEST, Severity.LOW, self.policy.channels_for(Severity.LOW), msg, now)
         if self.policy.quiet.holds(Severity.LOW, now):
-            self.held.append(digest)
+            self.held.append(n)
             return []
-        return [digest]
+        return [n]
 
     # ---- picture problems -----------------------------------------------------------------
     def _picture(self, p: PictureProblem) -> list[Action]:
         cid = p.camera_id
-        inc = self._find(cid, IncidentKind.PICTURE)
+        inc = self.book.find(cid, IncidentKind.PICTURE)
         if inc is not None:
             m = inc.members[0]
             if m.checks != p.checks:
                 new = self._put(replace(inc, members=(replace(m, checks=p.checks),)))
                 return [IncidentChanged(new)] if inc.sent else []
             return []
+        if self._excluded(cid, p.at):
+            self.aside[(IncidentKind.PICTURE, cid)] = p
+            return []
         cam = self._cam(cid)
         vt, dtot = self._totals(cam)
-        inc = Incident(self._new_id("p", str(cid), p.at), IncidentKind.PICTURE, Severity.LOW, cam.village, None, p.at, p.at,
+        inc = Incident(self.book.new_id("p", str(cid), p.at), IncidentKind.PICTURE, Severity.LOW, cam.village, None, p.at, p.at,
                        (Member(cid, None, p.at, checks=p.checks),), vt, dtot)
         self._put(inc)
         return []
 
     def _picture_ok(self, p: PictureOk) -> list[Action]:
-        inc = self._find(p.camera_id, IncidentKind.PICTURE)
+        self.aside.pop((IncidentKind.PICTURE, p.camera_id), None)
+        inc = self.book.find(p.camera_id, IncidentKind.PICTURE)
         if inc is None:
             return []
         # Going offline ends the picture incident without a "picture fixed" message.
         return self._member_up(inc, p.camera_id, p.at, notify=p.camera_id not in self.down)
 
+    # ---- exclusions -----------------------------------------------------------------------
+    def _take_up(self, now: dt.datetime) -> list[Action]:
+        """What exclusions set aside and are no longer in force: decided now, as if confirmed now."""
+        out: list[Action] = []
+        for (kind, cid), pic in list(self.aside.items()):
+            if self._excluded(cid, now):
+                continue
+            del self.aside[(kind, cid)]
+            if cid not in self.inventory.cameras:
+                continue
+            if pic is not None:
+                out += self._picture(replace(pic, at=now))
+            elif (o := self.down.pop(cid, None)) is not None:
+                out += self._outage(replace(o, at=now))
+        return out
+
+    def _set_aside(self, inc: Incident, now: dt.datetime) -> Incident | None:
+        """Before an incident is told: its cameras that came under an exclusion leave it (None: none left)."""
+        out = [m for m in inc.members if self._excluded(m.camera_id, now)]
+        if not out:
+            return inc
+        for m in out:
+            if m.up_at is None:
+                pic = PictureProblem(m.camera_id, m.checks, m.start) if inc.kind is IncidentKind.PICTURE else None
+                self.aside[(inc.kind, m.camera_id)] = pic
+        kept = tuple(m for m in inc.members if m not in out)
+        if not any(m.up_at is None for m in kept):
+            self._put(replace(inc, members=kept, resolved_at=now))
+            return None
+        return self._put(replace(inc, members=kept, start=min(m.start for m in kept)))
+
     # ---- time -----------------------------------------------------------------------------
     def tick(self, now: dt.datetime) -> tuple[Action, ...]:
-        out: list[Action] = []
         p = self.policy
+        out: list[Action] = self._take_up(now)
         window = dt.timedelta(seconds=p.group_window_s)
-        for inc in list(self.incidents.values()):
-            if inc.sent or now < inc.opened_at + window:
+        for key in [k for k, i in self.incidents.items() if not i.sent and now >= i.opened_at + window]:
+            inc = self._set_aside(self.incidents[key], now)
+            if inc is None:
                 continue
+            inc = self._judge(inc)
             sev = inc.severity_now()
             inc = self._put(replace(inc, sent=True, severity=sev))
             cam_id = inc.members[0].camera_id if len(inc.members) == 1 else None
@@ -331,57 +357,37 @@ class AlertEngine:
                                      inc.opened_at, p.deadlines.deadline(inc.opened_at, inc.cause, sev)))
             out.append(IncidentChanged(inc))
             out += self._emit(inc, NotifyKind.OPEN, now)
-        for inc in list(self.incidents.values()):
-            if not inc.sent:
-                continue
+        for key in [k for k, i in self.incidents.items() if i.sent]:
+            if self.incidents[key].changed_at is not None:
+                out += self._settle(self.incidents[key], now)
+                if self.last_notified.get(key) == now:
+                    continue
+            inc = self.incidents[key]
             age = (now - inc.opened_at).total_seconds()
             reached = sum(1 for lv in p.escalation if age >= lv.after_s)
             if reached > inc.escalation and inc.severity.rank >= p.escalate_min_severity.rank:
-                inc = self._put(replace(self.incidents[inc.id], escalation=reached))
+                inc = self._put(replace(inc, escalation=reached))
                 out.append(IncidentChanged(inc))
                 out += self._emit(inc, NotifyKind.ESCALATE, now, p.escalation[reached - 1].channels)
                 continue
             last = self.last_notified.get(inc.id, inc.opened_at)
             if p.reminder_interval_s > 0 and (now - last).total_seconds() >= p.reminder_interval_s:
                 chans = p.channels_for(inc.severity) + tuple(c for lv in p.escalation[:inc.escalation] for c in lv.channels)
-                out += self._emit(self.incidents[inc.id], NotifyKind.REMINDER, now, tuple(dict.fromkeys(chans)))
+                out += self._emit(inc, NotifyKind.REMINDER, now, tuple(dict.fromkeys(chans)))
         out += self._digest(now)
-        out += self._release(now)
+        if self.held and not p.quiet.active(now):
+            held, self.held = self.held, []
+            released, told = release(held, self.incidents, self.inventory, now, p)
+            self.last_notified.update(dict.fromkeys(told, now))
+            out += released
         return tuple(out)
-
-    def _release(self, now: dt.datetime) -> list[Action]:
-        """After quiet hours: one message per incident (its resolve, or its most important kind, re-worded now)."""
-        if not self.held or self.policy.quiet.active(now):
-            return []
-        held, self.held = self.held, []
-        order = (NotifyKind.RESOLVE, NotifyKind.OPEN, NotifyKind.ESCALATE, NotifyKind.UPDATE, NotifyKind.REMINDER)
-        by_inc: dict[str, list[Notify]] = {}
-        out: list[Action] = []
-        digest: Notify | None = None
-        for n in held:
-            if n.kind is NotifyKind.DIGEST:
-                digest = n
-            else:
-                by_inc.setdefault(n.incident_id, []).append(n)
-        for key, ns in by_inc.items():
-            best = min(ns, key=lambda n: order.index(n.kind))
-            channels = tuple(dict.fromkeys(c for n in ns for c in n.channels))
-            inc = self.incidents.get(key)
-            if inc is not None and best.kind is not NotifyKind.RESOLVE:
-                best = replace(best, message=messages.incident_message(best.kind, inc, self.inventory, now, self.policy), at=now)
-            out.append(replace(best, channels=channels))
-            if inc is not None:
-                self.last_notified[key] = now
-        if digest is not None:
-            out.append(digest)
-        return out
 
     def restore(self, incidents: tuple[Incident, ...]) -> None:
         """Take over unresolved incidents stored before a restart (their open messages were already decided)."""
         for inc in incidents:
             if inc.resolved_at is not None:
                 continue
-            self._put(inc)
+            inc = self._put(self._judge(replace(inc, announced=len(inc.down))))
             self.last_notified[inc.id] = inc.opened_at
             if inc.kind is IncidentKind.OUTAGE:
                 for mem in inc.down:

@@ -1,4 +1,4 @@
-"""Persistence of incidents, work orders and silences (SQLite and PostgreSQL)."""
+"""Persistence of incidents, work orders and silences (SQLite and PostgreSQL); exclusions read for the engine."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from collector.alerting.model import (
     Action,
     CameraInfo,
+    Exclusion,
     Incident,
     IncidentChanged,
     IncidentKind,
@@ -59,6 +60,14 @@ async def load_inventory(engine: AsyncEngine) -> Inventory:
                               t.name if t else "", k.code if k else "", k.name if k else "", p.name if p else "",
                               c.parent_device_id, devices.get(c.parent_device_id, "") if c.parent_device_id else ""))
     return Inventory.of(out)
+
+
+async def list_exclusions(engine: AsyncEngine, now: dt.datetime) -> tuple[Exclusion, ...]:
+    """Exclusions in force at *now* or to come (the engine sees each one start and end by itself)."""
+    async with AsyncSession(engine) as s:
+        rows = (await s.execute(select(m.Exclusion.id, m.Exclusion.start, m.Exclusion.end, m.Exclusion.camera_id,
+                                       m.Exclusion.region_code).where(m.Exclusion.end > now))).all()
+    return tuple(Exclusion(r.id, r.start, r.end, r.camera_id, r.region_code) for r in rows)
 
 
 # ---- engine actions ---------------------------------------------------------------------------
@@ -119,6 +128,8 @@ async def apply_actions(engine: AsyncEngine, actions: Iterable[Action], now: dt.
                                                                       m.WorkOrder.status != OrderStatus.RESOLVED.value))).scalars():
                     row.severity = str(a.severity)
                     row.cameras = a.cameras
+                    if a.title:
+                        row.title = a.title[:255]
                     row.deadline = min(row.deadline, a.deadline)
             else:
                 for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id))).scalars():
@@ -214,6 +225,6 @@ async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) ->
 
 
 __all__ = [
-    "NotFound", "WorkOrderError", "load_inventory", "load_open_incidents", "apply_actions", "list_work_orders", "acknowledge_order", "close_order",
+    "NotFound", "WorkOrderError", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "list_work_orders", "acknowledge_order", "close_order",
     "add_silence", "list_silences", "remove_silence", "end_silence",
 ]

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from collector.alerting.model import CameraInfo, Incident, IncidentKind, Inventory, Message, NotifyKind, Severity
 from collector.alerting.policy import AlertPolicy
 from probes.causes import cause_words
-from probes.checks import picture_words
+from probes.checks import problem_words
 
 SEVERITY_TAG = {Severity.CRITICAL: ("严重", "CRITICAL"), Severity.NORMAL: ("一般", "WARNING"), Severity.LOW: ("提示", "INFO")}
 
@@ -59,13 +59,13 @@ def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: str) -> str:
     en = lang == "en"
     if kind is NotifyKind.RESOLVE:
         return "[RESOLVED] " if en else "【恢复】"
-    if kind is NotifyKind.UPDATE:
-        return "[UPDATE] " if en else "【更新】"
+    zh, e = SEVERITY_TAG[sev]
+    if kind is NotifyKind.UPDATE:  # the severity as it is now: an update may be the first word of a rise
+        return f"[UPDATE: {e}] " if en else f"【更新·{zh}】"
     if kind is NotifyKind.REMINDER:
-        return "[REMINDER] " if en else "【提醒】"
+        return f"[REMINDER: {e}] " if en else f"【提醒·{zh}】"
     if kind is NotifyKind.ESCALATE:
         return f"[ESCALATED: {level}] " if en else f"【升级·{level}】"
-    zh, e = SEVERITY_TAG[sev]
     return f"[{e}] " if en else f"【{zh}】"
 
 
@@ -81,7 +81,7 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
     head = _prefix(kind, inc.severity, lang, level)
     single = len(cams) == 1
     if inc.kind is IncidentKind.PICTURE:
-        what = picture_words(inc.members[0].checks, lang)
+        what = problem_words(inc.members[0].checks, lang)
         name = first.name if first else "?"
         if resolved:
             body = f"picture back to normal: {name}" if en else f"画面恢复正常：{name}"
@@ -100,7 +100,7 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
         else:
             body = (f"{village}: {len(down)}/{inc.village_total} cameras offline" if en
                     else f"{village} {len(down)}/{inc.village_total} 台摄像机离线")
-            if inc.upstream:
+            if inc.uplink:
                 body += ", suspected uplink failure" if en else "，疑似上联中断"
     title = head + body
     lines: list[tuple[str, str]] = []
@@ -108,7 +108,7 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
         lines.append(("Region" if en else "地区", region_path(first)))
         if single and first.point_name:
             lines.append(("Point" if en else "点位", first.point_name))
-        if inc.upstream and inc.device_id is not None and first.parent_device_name:
+        if inc.uplink and inc.device_id is not None and first.parent_device_name:
             lines.append(("Upstream device" if en else "上联设备", first.parent_device_name))
         lines.append(("Cameras" if en else "摄像机", _names(shown, p.max_listed, lang)))
     lines.append(("Cause" if en else "原因", cause))

@@ -151,6 +151,25 @@ class Silence:
         return self.region_code is not None and self.region_code in cam.regions
 
 
+@dataclass(frozen=True, slots=True)
+class Exclusion:
+    """An approved exclusion [start, end) (报备: maintenance, reported power cut) of one camera or a region
+    (village/township/county): while in force, no alert and no work order for the cameras it covers."""
+
+    id: int
+    start: dt.datetime
+    end: dt.datetime
+    camera_id: int | None = None
+    region_code: str | None = None
+
+    def matches(self, cam: CameraInfo, now: dt.datetime) -> bool:
+        if not self.start <= now < self.end:
+            return False
+        if self.camera_id is not None:
+            return cam.id == self.camera_id
+        return self.region_code is not None and self.region_code in cam.regions
+
+
 # ---- outputs --------------------------------------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -213,6 +232,9 @@ class Incident:
     silenced: bool = False
     escalation: int = 0  # escalation levels reached
     resolved_at: dt.datetime | None = None
+    uplink: bool = False  # suspected uplink failure (decided by collector.alerting.upstream)
+    announced: int = 0  # cameras down as last told (open, update, reminder or escalation message)
+    changed_at: dt.datetime | None = None  # first change since told (a camera joined, a cause changed): see tick
 
     @property
     def down(self) -> tuple[Member, ...]:
@@ -227,19 +249,11 @@ class Incident:
     def village_dark(self) -> bool:
         return self.kind is IncidentKind.OUTAGE and len(self.members) >= 2 and len(self.down) >= self.village_total
 
-    @property
-    def upstream(self) -> bool:
-        """Suspected uplink failure: an ``upstream_down`` cause, 2+ cameras behind one parent device, or the village dark."""
-        if self.kind is not IncidentKind.OUTAGE:
-            return False
-        if any(m.cause is Cause.UPSTREAM_DOWN for m in self.members):
-            return True
-        return self.village_dark or (self.device_id is not None and len(self.members) >= 2)
-
     def severity_now(self) -> Severity:
+        """Critical: a suspected uplink failure or the whole village dark; normal: cameras offline; low: picture."""
         if self.kind is IncidentKind.PICTURE:
             return Severity.LOW
-        return Severity.CRITICAL if self.upstream else Severity.NORMAL
+        return Severity.CRITICAL if self.uplink or self.village_dark else Severity.NORMAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,12 +289,13 @@ class OpenWorkOrder:
 
 @dataclass(frozen=True, slots=True)
 class UpdateWorkOrder:
-    """The incident grew more severe: a tighter deadline (never a later one)."""
+    """The incident grew (more cameras, or more severe: a tighter deadline, never a later one)."""
 
     incident_id: str
     severity: Severity
     cameras: int
     deadline: dt.datetime
+    title: str = ""  # the incident's open title at its new size ("" = keep)
 
 
 @dataclass(frozen=True, slots=True)

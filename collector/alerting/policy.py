@@ -58,7 +58,8 @@ class DeadlinePolicy:
 @dataclass(frozen=True, slots=True)
 class AlertPolicy:
     group_window_s: float = 30.0
-    notify_on_growth: bool = False  # an update message when cameras join an open incident (severity rises always notify)
+    notify_on_growth: bool = True  # an update when an incident grows past what was told (one per window; severity rises always notify)
+    upstream_min_cameras: int = 3  # network failures (and half a village) in one window: a suspected uplink failure
     digest_window_s: float = 1800.0
     reminder_interval_s: float = 4 * 3600.0  # 0 = no reminders
     escalation: tuple[EscalationLevel, ...] = (

@@ -52,13 +52,18 @@ class AlertService:
     async def start(self) -> None:
         self.engine.set_inventory(await store.load_inventory(self.db))
         self.engine.restore(await store.load_open_incidents(self.db))
-        self.engine.set_silences(await store.list_silences(self.db, self.clock()))
+        await self._rules()
         await self._count_orders()
 
     async def refresh(self) -> None:
-        """Inventory and silences changed (called on the collector's reload)."""
+        """Inventory, silences or exclusions changed (called on the collector's reload)."""
         self.engine.set_inventory(await store.load_inventory(self.db))
-        self.engine.set_silences(await store.list_silences(self.db, self.clock()))
+        await self._rules()
+
+    async def _rules(self) -> None:
+        now = self.clock()
+        self.engine.set_silences(await store.list_silences(self.db, now))
+        self.engine.set_exclusions(await store.list_exclusions(self.db, now))
 
     def on_event(self, cam: MonitoredCamera, event: Event) -> None:
         self._queue.put_nowait((cam.id, event, self.checks_of(cam.id)))

@@ -87,7 +87,9 @@ def test_grouping_window_boundary(second_at: float, incidents: int) -> None:
         assert opens[0].message.title_zh == "【一般】西关村 2/3 台摄像机离线"
     if second_at == 50.0:
         assert opens[0].message.title_zh == "【一般】摄像机离线：西关村村口"
-        assert notes(acts, NotifyKind.UPDATE) == []  # growth without severity change is quiet by default
+        # growth after the open message is told one grouping window later, with the size now
+        [upd] = notes(acts, NotifyKind.UPDATE)
+        assert upd.message.title_zh == "【更新·一般】西关村 2/3 台摄像机离线" and upd.at == at(81)
 
 
 def test_window_closes_exactly_at_thirty_seconds() -> None:
@@ -107,19 +109,22 @@ def test_growth_to_village_dark_raises_severity_and_tightens_deadline() -> None:
     assert wo.severity is Severity.NORMAL and wo.deadline == at(0) + dt.timedelta(hours=24)
     acts = list(e.feed(outage(12, 100, Cause.TIMEOUT)))
     assert notes(acts) == []  # 2/3, no shared device: still normal
-    acts = list(e.feed(outage(13, 200, Cause.TIMEOUT)))
+    acts = list(e.feed(outage(13, 200, Cause.TIMEOUT))) + list(e.tick(at(200)))
     [upd] = [a for a in acts if isinstance(a, UpdateWorkOrder)]
     assert upd.severity is Severity.CRITICAL and upd.deadline == at(0) + dt.timedelta(hours=2)
     [n] = notes(acts)
-    assert n.kind is NotifyKind.UPDATE and n.message.title_zh == "【更新】西关村 3/3 台摄像机离线，疑似上联中断"
+    # the village is dark (critical), but three timeouts 100 s apart are no uplink burst
+    assert n.kind is NotifyKind.UPDATE and n.message.title_zh == "【更新·严重】西关村 3/3 台摄像机离线"
 
 
-def test_notify_on_growth_policy() -> None:
-    e = engine(dataclasses.replace(POLICY, notify_on_growth=True))
+@pytest.mark.parametrize("on", [True, False])
+def test_notify_on_growth_policy(on: bool) -> None:
+    e = engine(dataclasses.replace(POLICY, notify_on_growth=on))
     e.feed(outage(1, 0))
     e.tick(at(30))
-    [n] = notes(e.feed(outage(2, 40)))
-    assert n.kind is NotifyKind.UPDATE
+    assert notes(e.feed(outage(2, 40))) == []  # growth is told a grouping window later
+    assert notes(e.tick(at(69))) == []
+    assert [n.kind for n in notes(e.tick(at(70)))] == ([NotifyKind.UPDATE] if on else [])
 
 
 def test_recovery_inside_window_says_nothing() -> None:
@@ -333,7 +338,7 @@ def test_west_village_is_its_own_incident() -> None:
     for c in EAST[:2] + WEST[:1]:
         e.feed(outage(c, 0))
     opens = notes(e.tick(at(30)))
-    assert sorted(n.message.title_zh for n in opens) == ["【一般】摄像机离线：西关村村口", "【严重】东关村 2/8 台摄像机离线，疑似上联中断"]
+    assert sorted(n.message.title_zh for n in opens) == ["【一般】东关村 2/8 台摄像机离线", "【一般】摄像机离线：西关村村口"]
 
 
 def test_hundred_cameras_in_twenty_villages_every_outage_reported_once() -> None:

@@ -91,9 +91,11 @@ def test_close_by_hand_and_growth_update(url: str) -> None:
             assert (o.camera_id, o.severity, o.deadline) == (cam, Severity.NORMAL.value, at(15) + dt.timedelta(hours=24))
             # another camera of the village joins: behind the same router, so critical and a 2 h deadline
             other = next(c.id for c in inv.cameras.values() if c.village == inv.cameras[cam].village and c.id != cam)
-            await store.apply_actions(eng, e.feed(Outage(other, Cause.UPSTREAM_DOWN, at(100), at(115))), at(115))
+            acts = list(e.feed(Outage(other, Cause.UPSTREAM_DOWN, at(100), at(115)))) + list(e.tick(at(115)))
+            await store.apply_actions(eng, acts, at(115))
             [o] = await store.list_work_orders(eng)
             assert (o.severity, o.cameras, o.deadline) == ("critical", 2, at(15) + dt.timedelta(hours=2))
+            assert o.title and "【严重】" in o.title and "2/" in o.title  # the order's title follows the incident
             with pytest.raises(store.NotFound):
                 await store.close_order(eng, 999, at(200), "x")
             closed = await store.close_order(eng, o.id, at(3 * 3600), "密码已重置")

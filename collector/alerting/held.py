@@ -1,0 +1,80 @@
+"""Quiet hours and the flapping digest: messages the engine holds back and sends later, as pure steps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field, replace
+
+from collector.alerting import messages
+from collector.alerting.model import CameraInfo, Incident, Inventory, Notify, NotifyKind, Severity
+from collector.alerting.policy import AlertPolicy
+
+_ORDER = (NotifyKind.RESOLVE, NotifyKind.OPEN, NotifyKind.ESCALATE, NotifyKind.UPDATE, NotifyKind.REMINDER)
+
+
+def release(held: list[Notify], incidents: Mapping[str, Incident], inventory: Inventory, now: dt.datetime,
+            policy: AlertPolicy) -> tuple[list[Notify], tuple[str, ...]]:
+    """After quiet hours: one message per incident (its resolve, or its most important kind, re-worded
+    *now*) and the digest; with the ids of the still-open incidents told now."""
+    by_inc: dict[str, list[Notify]] = {}
+    out: list[Notify] = []
+    told: list[str] = []
+    digest: Notify | None = None
+    for n in held:
+        if n.kind is NotifyKind.DIGEST:
+            digest = n
+        else:
+            by_inc.setdefault(n.incident_id, []).append(n)
+    for key, ns in by_inc.items():
+        best = min(ns, key=lambda n: _ORDER.index(n.kind))
+        channels = tuple(dict.fromkeys(c for n in ns for c in n.channels))
+        inc = incidents.get(key)
+        if inc is not None and best.kind is not NotifyKind.RESOLVE:
+            best = replace(best, severity=inc.severity, at=now,
+                           message=messages.incident_message(best.kind, inc, inventory, now, policy))
+        out.append(replace(best, channels=channels))
+        if inc is not None:
+            told.append(key)
+    if digest is not None:
+        out.append(digest)
+    return out, tuple(told)
+
+
+@dataclass
+class FlapDigest:
+    """Changes of flapping cameras, told in one digest message at most once per ``digest_window_s``."""
+
+    changes: dict[int, int] = field(default_factory=dict)
+    since: dt.datetime | None = None  # first change not yet told
+    last: dt.datetime | None = None  # last digest sent
+
+    def activity(self, camera_id: int, at: dt.datetime) -> None:
+        self.changes[camera_id] = self.changes.get(camera_id, 0) + 1
+        if self.since is None:
+            self.since = at
+
+    def take(self, now: dt.datetime, inventory: Inventory, down: Collection[int], flapping: Collection[int],
+             muted: Callable[[CameraInfo], bool], policy: AlertPolicy) -> Notify | None:
+        """The digest due at *now* (the changes are then forgotten), or None."""
+        if self.since is None:
+            return None
+        due = self.since + dt.timedelta(seconds=policy.group_window_s)
+        if self.last is not None:
+            due = max(due, self.last + dt.timedelta(seconds=policy.digest_window_s))
+        if now < due:
+            return None
+        items = []
+        for cid, n in sorted(self.changes.items()):
+            cam = inventory.cameras.get(cid)
+            if cam is None or muted(cam):
+                continue
+            items.append(messages.DigestItem(cam, n, cid in down, cid in flapping))
+        self.changes.clear()
+        self.since = None
+        if not items:
+            return None
+        self.last = now
+        key = f"digest-{now.astimezone(dt.UTC):%Y%m%d%H%M%S}"
+        msg = messages.digest_message(tuple(items), now, policy)
+        return Notify(key, NotifyKind.DIGEST, Severity.LOW, policy.channels_for(Severity.LOW), msg, now)
