@@ -64,6 +64,9 @@ class MonitoredCamera:
     point_name: str = ""
     lon: float | None = None
     lat: float | None = None
+    # Why its stored password cannot be read (no key, wrong key, env variable unset), or None.
+    # Such a camera's target carries no credentials and the collector attempts no login with it.
+    credential_error: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,13 +101,48 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
                 v.code if v else "", v.name if v else "", t.code if t else "", t.name if t else "",
                 k.code if k else "", k.name if k else "",
             )
+        credential_error = None
         try:
             target = target_of(c, box)
-        except SecretError:
-            target = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, c.username, None, c.id)
+        except SecretError as exc:  # (its message names no secret: the variable's name at most)
+            credential_error = str(exc)
+            target = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, None, None, c.id)
         target = replace(target, rtsp_path=intern(target.rtsp_path),
                          username=None if target.username is None else intern(target.username))
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
         out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id, c.contractor, Lifecycle(c.lifecycle), labels,
-                                   p_name, lon, lat))
+                                   p_name, lon, lat, credential_error))
     return out, devices
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialReport:
+    """The cameras whose stored credential cannot be resolved: how many, why, a few of them."""
+
+    count: int
+    reasons: dict[str, int]  # reason -> cameras
+    examples: tuple[tuple[int, str], ...]  # (id, name) of the first few
+
+    @classmethod
+    def of(cls, cameras: list[MonitoredCamera], examples: int = 5) -> CredentialReport:
+        bad = [c for c in cameras if c.credential_error is not None]
+        reasons: dict[str, int] = {}
+        for c in bad:
+            reason = c.credential_error or ""
+            reasons[reason] = reasons.get(reason, 0) + 1
+        return cls(len(bad), reasons, tuple((c.id, c.name) for c in bad[:examples]))
+
+
+async def unresolved_credentials(engine: AsyncEngine, box: SecretBox) -> list[tuple[int, str, SecretError]]:
+    """(id, name, why) of every monitored camera whose stored credential cannot be resolved."""
+    async with AsyncSession(engine) as s:
+        rows = (await s.execute(select(Camera.id, Camera.name, Camera.credential_ref)
+                                .where(Camera.lifecycle != Lifecycle.RETIRED, Camera.credential_ref.is_not(None))
+                                .order_by(Camera.id))).all()
+    out: list[tuple[int, str, SecretError]] = []
+    for cid, name, ref in rows:
+        try:
+            box.reveal(ref)
+        except SecretError as exc:
+            out.append((cid, name, exc))
+    return out

@@ -18,7 +18,30 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class SecretError(Exception):
-    """A credential cannot be stored or read (no key, wrong key, missing variable)."""
+    """A credential cannot be stored or read (no key, wrong key, missing variable).
+
+    *kind* says which (``no_key``, ``wrong_key``, ``env_unset``, ``unknown_ref``); the message
+    names no secret, at most the variable's name."""
+
+    WORDS = {
+        "no_key": ("没有密钥，无法读取已存密码（请设置 CAMWATCH_SECRET_KEY 或 secrets.key_file）",
+                   "no encryption key: cannot read stored passwords (set CAMWATCH_SECRET_KEY or secrets.key_file)"),
+        "wrong_key": ("已存密码无法用当前密钥解密（密钥不对）", "stored password cannot be decrypted with this key"),
+        "env_unset": ("环境变量 {variable} 未设置", "environment variable {variable} is not set"),
+        "unknown_ref": ("无法识别的凭据引用", "unknown credential reference"),
+    }
+
+    def __init__(self, message: str, kind: str = "", variable: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.variable = variable
+
+    def words(self, lang: str = "zh") -> str:
+        """The reason for people: Simplified Chinese unless *lang* is ``"en"``."""
+        pair = self.WORDS.get(self.kind)
+        if pair is None:
+            return str(self)
+        return pair[1 if lang == "en" else 0].format(variable=self.variable)
 
 
 def _fernet_key(material: str) -> bytes:
@@ -72,21 +95,21 @@ class SecretBox:
             name = ref[len(ENV_PREFIX):]
             value = self._environ.get(name)
             if value is None:
-                raise SecretError(f"environment variable {name} is not set")
+                raise SecretError(f"environment variable {name} is not set", "env_unset", name)
             return value
         if ref.startswith(ENC_PREFIX):
             hit = self._plain.get(ref)
             if hit is not None:
                 return hit
             if self._fernet is None:
-                raise SecretError("no encryption key: cannot read stored passwords")
+                raise SecretError("no encryption key: cannot read stored passwords", "no_key")
             try:
                 plain = self._fernet.decrypt(ref[len(ENC_PREFIX):].encode()).decode()
             except InvalidToken:
-                raise SecretError("stored password cannot be decrypted with this key") from None
+                raise SecretError("stored password cannot be decrypted with this key", "wrong_key") from None
             self._plain[ref] = plain
             return plain
-        raise SecretError("unknown credential reference")
+        raise SecretError("unknown credential reference", "unknown_ref")
 
     def same(self, ref: str | None, password: str | None) -> bool:
         """Whether *ref* already stands for *password* (without decrypting env references)."""

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.accounting.sql.rollups import RollupReport, build_rollups, invalidate
 from collector.cli.config_doc import render_example
 from collector.cli.context import CliContext
-from collector.cli.runtime import fail
+from collector.cli.runtime import database_problem, fail, secret_box
 from collector.settings import DEFAULT_CONFIG_FILE
 from inventory.db import DatabaseError, current_revision, display_url, head_revision, upgrade
+from inventory.lookup import unresolved_credentials
 from inventory.secrets import write_key_file
+from probes.causes import Cause
 
 
 def _upgrade(ctx: CliContext) -> str:
@@ -118,8 +120,44 @@ def register(group: click.Group) -> None:
     @config.command("check")
     @click.pass_obj
     def config_check(ctx: CliContext) -> None:
-        """Validate the config file and environment; print the effective settings."""
+        """Validate the config file and environment; print the effective settings.
+
+        Also checks that every stored camera credential resolves with this key and environment
+        (exit status 1 when some do not: those cameras would get no login)."""
         s = ctx.settings
         data = s.model_dump(mode="json")
         data["database"]["url"] = display_url(s.database.url)
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
+        if not _check_credentials(ctx):
+            raise SystemExit(1)
+
+
+def _check_credentials(ctx: CliContext, examples: int = 5) -> bool:
+    """Report (on stderr) the cameras whose stored credential cannot be resolved; False if any.
+    A database that is not there yet is not an error of the configuration: noted, not failed."""
+    problem = database_problem(ctx.settings, ctx.lang)
+    if problem is not None:
+        click.echo(ctx.t(f"未检查摄像机凭据：{problem}", f"camera credentials not checked: {problem}"), err=True)
+        return True
+    box = secret_box(ctx.settings)
+    try:
+        bad = ctx.run_db(lambda eng: unresolved_credentials(eng, box))
+    except Exception as exc:  # noqa: BLE001 - driver errors: one line, not a traceback
+        click.echo(ctx.t(f"未检查摄像机凭据：{exc}", f"camera credentials not checked: {exc}").splitlines()[0][:300], err=True)
+        return True
+    if not bad:
+        click.echo(ctx.t("摄像机凭据：全部可读取", "camera credentials: every stored credential resolves"), err=True)
+        return True
+    reasons: dict[str, int] = {}
+    for _, _, err in bad:
+        why = err.words(ctx.lang)
+        reasons[why] = reasons.get(why, 0) + 1
+    sep = "；" if ctx.lang != "en" else "; "
+    why = sep.join(ctx.t(f"{r} {n} 台", f"{r}: {n}") for r, n in reasons.items())
+    some = ", ".join(f"{cid} {name}" for cid, name, _ in bad[:examples]) + (", ..." if len(bad) > examples else "")
+    click.echo(ctx.t(
+        f"凭据不可用：{len(bad)} 台摄像机的密码无法读取，采集时不尝试登录，原因记为“{Cause.CREDENTIAL_UNAVAILABLE.words()}”"
+        f"（{why}）。摄像机：{some}",
+        f"credentials unavailable: {len(bad)} camera(s) whose password cannot be read get no login; their cause is "
+        f"'{Cause.CREDENTIAL_UNAVAILABLE.words('en')}' ({why}). Cameras: {some}"), err=True)
+    return False

@@ -36,27 +36,35 @@ def secret_box(settings: Settings) -> SecretBox:
 
 def check_database(settings: Settings, lang: str) -> None:
     """Fail with a clear message unless the database exists and is migrated to head."""
+    problem = database_problem(settings, lang)
+    if problem is not None:
+        fail(problem, 2)
+
+
+def database_problem(settings: Settings, lang: str) -> str | None:
+    """Why the database cannot be used (missing, unreachable, not migrated to head), or None."""
     url = settings.database.url
+    en = lang == "en"
     try:
         u = make_url(url)
         missing = u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:") and not os.path.exists(u.database)
     except Exception:
         missing = False
     if missing:
-        if lang == "en":
-            fail(f"database {display_url(url)} does not exist: run `camwatch init` first", 2)
-        fail(f"数据库 {display_url(url)} 不存在：请先运行 `camwatch init`", 2)
+        if en:
+            return f"database {display_url(url)} does not exist: run `camwatch init` first"
+        return f"数据库 {display_url(url)} 不存在：请先运行 `camwatch init`"
     try:
         rev = current_revision(url)
     except DatabaseError as exc:
-        fail(str(exc), 2)
+        return str(exc)
     except Exception as exc:  # driver errors: connection refused, bad credentials...
-        msg = f"无法连接数据库 {display_url(url)}：{exc}" if lang != "en" else f"cannot open database {display_url(url)}: {exc}"
-        fail(msg, 2)
+        return f"无法连接数据库 {display_url(url)}：{exc}" if not en else f"cannot open database {display_url(url)}: {exc}"
     if rev != head_revision():
-        if lang == "en":
-            fail(f"database {display_url(url)} is not initialised or not up to date: run `camwatch init` or `camwatch db upgrade`", 2)
-        fail(f"数据库 {display_url(url)} 未初始化或版本过旧：请先运行 `camwatch init` 或 `camwatch db upgrade`", 2)
+        if en:
+            return f"database {display_url(url)} is not initialised or not up to date: run `camwatch init` or `camwatch db upgrade`"
+        return f"数据库 {display_url(url)} 未初始化或版本过旧：请先运行 `camwatch init` 或 `camwatch db upgrade`"
+    return None
 
 
 def engine(settings: Settings) -> Any:

@@ -30,7 +30,7 @@ from collector.runtime.ladders import ladder_options
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import Settings
-from inventory.lookup import MonitoredCamera, load_monitored
+from inventory.lookup import CredentialReport, MonitoredCamera, load_monitored
 from inventory.models import Exclusion, utcnow
 from inventory.secrets import SecretBox
 from probes.frame import FrameOptions, FramePool
@@ -77,6 +77,7 @@ class App:
     reloaded_at: dt.datetime | None = None
     rollups: RollupTask | None = None
     http: HttpFactory | None = None
+    credentials: CredentialReport = field(default_factory=lambda: CredentialReport(0, {}, ()))
 
     def __post_init__(self) -> None:
         c = self.settings.collector
@@ -98,8 +99,22 @@ class App:
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters)
 
+    def _check_credentials(self, cams: list[MonitoredCamera]) -> None:
+        """One log line per (re)load while stored credentials cannot be resolved (counts, reasons
+        and camera ids: never a password or the key); those cameras get no login."""
+        was, rep = self.credentials.count, CredentialReport.of(cams)
+        self.credentials = rep
+        if rep.count:
+            why = "; ".join(f"{n}: {reason}" for reason, n in rep.reasons.items())
+            ids = ", ".join(str(cid) for cid, _ in rep.examples) + (", ..." if rep.count > len(rep.examples) else "")
+            log.warning("credentials unavailable for %d camera(s), probed without login as credential_unavailable "
+                        "(%s; cameras %s)", rep.count, why, ids)
+        elif was:
+            log.info("credentials resolved again for every camera")
+
     async def reload(self) -> None:
         cams, devices = await load_monitored(self.engine, self.box)
+        self._check_credentials(cams)
         excluded = await exclusions_in_force(self.engine, cams, self.clock())
         self.scheduler.sync(cams, devices, excluded=excluded)
         self.reloaded_at = self.clock()
@@ -129,6 +144,7 @@ class App:
     async def start(self) -> None:
         self.started_at = self.clock()
         cams, devices = await load_monitored(self.engine, self.box)
+        self._check_credentials(cams)
         await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)

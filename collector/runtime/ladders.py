@@ -1,14 +1,18 @@
 """What each tier asks a camera: the fast tier's ladder options from the settings, and the video
-tier's derived from them."""
+tier's derived from them; a camera whose credential cannot be read is only asked to connect."""
 
 from __future__ import annotations
 
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from probes.ladder import LadderOptions
+from probes.base import ProbeTarget, Stage
+from probes.causes import Cause
+from probes.ladder import LadderOptions, LadderResult, conclude, run_stage
 from probes.onvif import OnvifOptions
 from probes.reach import ReachOptions
+from probes.reach import probe as reach_probe
+from probes.stages import REACH
 
 if TYPE_CHECKING:  # (the scheduler imports this module: it need not load OpenCV or the settings)
     from collector.settings import Settings
@@ -34,3 +38,14 @@ def video_ladder(fast: LadderOptions) -> LadderOptions:
     if onvif is not None and not onvif.device_info:
         return replace(fast, video=True, onvif=replace(onvif, device_info=True))
     return replace(fast, video=True)
+
+
+async def reach_only(target: ProbeTarget, opts: LadderOptions, reason: str) -> LadderResult:
+    """A camera whose stored credential cannot be resolved (*reason*: no key, wrong key, env
+    variable unset): no login is attempted, neither RTSP nor ONVIF (cameras lock accounts after
+    a few bad logins). A TCP connect to its RTSP port, closed at once, still tells a dark camera
+    (its network cause) from one that answers, which is offline as ``credential_unavailable``."""
+    r = await run_stage(Stage.REACH, reach_probe, target, opts.reach, opts.reach_timeout_s, REACH.timeout_cause)
+    if not r.ok:
+        return conclude((r,))
+    return LadderResult("offline", Cause.CREDENTIAL_UNAVAILABLE, (r,), warnings=(f"no login attempted: {reason}",))

@@ -24,7 +24,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from collector.runtime.aio import within
 from collector.runtime.camera_state import Changed, Event, Outcome, State, Status, next_delay, set_retired, step
 from collector.runtime.interval_writer import IntervalOpen, IntervalWriter
-from collector.runtime.ladders import video_ladder
+from collector.runtime.ladders import reach_only, video_ladder
 from collector.runtime.lateness import Histogram
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
@@ -180,7 +180,9 @@ class Scheduler:
         try:
             self.lateness.observe(max(0.0, self._now() - planned))
             at = self.clock()
-            result = await self.ladder_fn(slot.cam.target, self.ladder)
+            cred = slot.cam.credential_error  # its password cannot be read: no login, a connect only
+            result = await (self.ladder_fn(slot.cam.target, self.ladder) if cred is None
+                            else reach_only(slot.cam.target, self.ladder, cred))
         finally:
             if dsem is not None:
                 dsem.release()
@@ -207,6 +209,8 @@ class Scheduler:
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None
+        if slot.cam.credential_error is not None:
+            return  # no login without its credential (the fast tier shows credential_unavailable)
         else:
             failed = tuple(c.name for c in result.video if not c.ok)
             slot.video_ok = not failed

@@ -135,5 +135,5 @@ SCHEMAS: dict[str, Schema] = {
         "description": "exactly one of camera_id and region_code",
     },
     "Health": obj({"status": enum(["ok", "degraded"]), "cameras": INT, "db_pending_writes": INT,
-                   "db_error": nullable(STR), "started_at": nullable(TIME)}),
+                   "db_error": nullable(STR), "credentials_unavailable": INT, "started_at": nullable(TIME)}),
 }

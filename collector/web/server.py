@@ -39,6 +39,8 @@ async def _healthz(request: web.Request) -> web.Response:
         "cameras": len(app.scheduler.slots),
         "db_pending_writes": stats.pending,
         "db_error": stats.last_error,
+        # cameras whose stored password cannot be read (no key, wrong key, env variable unset)
+        "credentials_unavailable": app.credentials.count,
         "started_at": app.started_at.isoformat() if app.started_at else None,
         # a cache: long-period rates fall back to the intervals while it is behind or failing
         "rollups": None if rollups is None else {
