@@ -22,5 +22,8 @@ WORKDIR /data
 # a mounted /data/camwatch.yaml. Inside a container the HTTP side must listen on all interfaces.
 ENV CAMWATCH_HTTP__HOST=0.0.0.0
 EXPOSE 9850
+# Healthy while /healthz answers 200 (the collector runs and its database writes succeed).
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+  CMD python -c "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('CAMWATCH_HTTP__PORT', '9850'), timeout=4)" || exit 1
 ENTRYPOINT ["tini", "--", "camwatch"]
 CMD ["run"]

@@ -7,7 +7,7 @@ from grafana_foundation_sdk.builders import stat, timeseries
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import dashboard, query, thresholds
+from dashboards.common import dashboard, datasource_variable, query, thresholds
 
 UID = "camwatch-self"
 
@@ -22,6 +22,7 @@ ALERTS = f"sum by (channel, result) (increase({m.ALERTS_SENT_TOTAL}[1h])) or on(
 
 def build() -> dm.Dashboard:
     d = dashboard(UID, "camwatch 自身", "camwatch 运行状况：每秒探测数、探测延迟、巡检耗时、待写入数据库的记录、告警发送")
+    d = d.variables([datasource_variable()])
     last = cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
     d = d.with_panel(
         stat.Panel().title("每秒探测").unit("次/秒").decimals(1).height(5).span(6)

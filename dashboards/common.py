@@ -10,8 +10,12 @@ from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from dashboards import metrics as m
 
+# Every panel reads the Prometheus chosen by the dashboard's `datasource` variable: by default the
+# one provisioned with camwatch (config/grafana), else Grafana's default Prometheus, so the
+# dashboards work when pushed to any Grafana.
 DATASOURCE_UID = "camwatch-prometheus"
-DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
+DATASOURCE_VARIABLE = "datasource"
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${%s}" % DATASOURCE_VARIABLE)
 TAGS = ["camwatch"]
 TARGET = 0.95  # the default contract target; panels compare with camwatch_region_target_ratio where they can
 
@@ -24,9 +28,16 @@ def _region_variable(name: str, label: str, query: str) -> db.QueryVariable:
             .multi(True).include_all(True).current(dm.VariableOption(selected=True, text="All", value="$__all")))
 
 
+def datasource_variable() -> db.DatasourceVariable:
+    """The Prometheus the panels read (every camwatch dashboard has it, first)."""
+    return (db.DatasourceVariable(DATASOURCE_VARIABLE).label("数据源").type("prometheus")
+            .current(dm.VariableOption(selected=True, text="Prometheus (camwatch)", value=DATASOURCE_UID)))
+
+
 def region_variables() -> list[cogbuilder.Builder[dm.VariableModel]]:
-    """county → township → village, each chained to the one before by ``label_values``."""
+    """The datasource, then county → township → village, each chained to the one before by ``label_values``."""
     return [
+        datasource_variable(),
         _region_variable("county", "县/区", f"label_values({m.CAMERA_LOCATION}, county_name)"),
         _region_variable("township", "乡镇/街道", f'label_values({m.CAMERA_LOCATION}{{county_name=~"$county"}}, township_name)'),
         _region_variable("village", "村/社区",

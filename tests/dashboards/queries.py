@@ -59,6 +59,8 @@ def variables() -> list[Variable]:
     out: list[Variable] = []
     for file, data in build_all().items():
         for v in data.get("templating", {}).get("list", []):  # type: ignore[union-attr]
+            if v["type"] == "datasource":  # the Prometheus the panels read, not a query
+                continue
             m = _LABEL_VALUES.match(v["query"])
             assert m, v["query"]
             out.append(Variable(file, v["name"], m.group(1).strip(), m.group(2), bool(v.get("multi")) and bool(v.get("includeAll"))))

@@ -101,9 +101,9 @@ def test_dashboards_validate_with_the_sdk_models() -> None:
         for panel in model.panels or []:
             assert isinstance(panel, dm.Panel) and panel.type_val in expected_types, panel.type_val
             assert panel.options is None or not isinstance(panel.options, dict), f"{name}: untyped options of {panel.title}"
-            assert panel.datasource is None or panel.datasource.uid == DATASOURCE_UID
+            assert panel.datasource is None or panel.datasource.uid == "${datasource}"
             for t in panel.targets or []:
-                assert t.datasource.uid == DATASOURCE_UID  # type: ignore[attr-defined]
+                assert t.datasource.uid == "${datasource}"  # type: ignore[attr-defined]
             seen.add(panel.type_val)
             assert panel.title and _HAN.search(panel.title), f"{name}: title not in Chinese: {panel.title}"
             assert panel.grid_pos is not None and panel.grid_pos.x + panel.grid_pos.w <= 24
@@ -137,7 +137,7 @@ def _exported_sample_names() -> set[str]:
 
     s = asyncio.run(build())
     now = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
-    s.slots[1].status = Status(State.ONLINE, None, now)
+    s.slots[1].status = Status(State.DEGRADED, None, now, video_failed=("clock",))
     s.slots[1].last = LadderResult("online", None, (ProbeResult(Stage.RTSP, True, 0.01),), 0.25)
     s.slots[1].video_ok = True
     s.slots[2].status = Status(State.OFFLINE, Cause.REFUSED, now)
@@ -206,3 +206,12 @@ def test_docker_compose_structure() -> None:
             assert p.startswith("127.0.0.1:"), p
     text = (ROOT / "docker-compose.yml").read_text(encoding="utf-8")
     assert "password" not in re.sub(r"\$\{[A-Z_]+:\?[^}]*\}", "", text).lower().replace("postgres_password", "").replace("admin_password", "")
+
+
+def test_every_dashboard_reads_the_prometheus_of_its_datasource_variable() -> None:
+    """Pushed to any Grafana, the panels follow the ``datasource`` variable (default: camwatch's own)."""
+    for name, data in build_all().items():
+        first = data["templating"]["list"][0]  # type: ignore[index]
+        assert (first["type"], first["name"], first["query"]) == ("datasource", "datasource", "prometheus"), name
+        assert first["current"]["value"] == DATASOURCE_UID, name
+        assert DATASOURCE_UID not in render(data).replace(f'"value": "{DATASOURCE_UID}"', ""), name
