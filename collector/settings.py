@@ -143,6 +143,8 @@ class ProbeSettings(_Section):
     onvif_timeout_s: float = Field(5.0, gt=0, description="ONVIF limit (seconds)")
     frame_timeout_s: float = Field(30.0, gt=0, description="frame grab + picture checks limit (seconds)")
     onvif: bool = Field(True, description="query ONVIF (clock offset, device information) on the fast tier")
+    clock_skew_s: float = Field(60.0, gt=0, description="a camera whose clock (ONVIF) is off by more than this "
+                                "many seconds fails the clock check (degraded: 时钟偏差)")
 
 
 class HttpSettings(_Section):

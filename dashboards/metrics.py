@@ -15,7 +15,7 @@ from probes.causes import cause_names as cause_names  # words of the `cause` lab
 # with the family of the same name in collector.metrics.families).
 # per camera (labels f.CAMERA_LABELS: camera, camera_name, village, ..., county_name)
 (CAMERA_UP, CAMERA_VIDEO_OK, CAMERA_OFFLINE_CAUSE, CAMERA_CLOCK_OFFSET, CAMERA_STATE_SINCE, CAMERA_PROBE_DURATION,
- CAMERA_LOCATION) = (family.name for family in f.CAMERA_FAMILIES)  # location: 1 per camera, + point, lon, lat
+ CAMERA_LOCATION, CAMERA_FAILED_CHECK) = (family.name for family in f.CAMERA_FAMILIES)  # location: 1 per camera, + point, lon, lat
 # per region (labels f.REGION_LABELS: level, region, region_name)
 REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARGET = (
     family.name for family in f.REGION_FAMILIES)

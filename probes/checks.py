@@ -46,8 +46,30 @@ CHECK_WORDS: MappingProxyType[VqdName, CheckWords] = MappingProxyType({
 })
 
 
+#: The clock check: not a picture check but made the same way (a failed check, the camera
+#: degraded): the camera's clock (ONVIF) is off by more than ``probe.clock_skew_s``. In a list
+#: of failed checks it is ``clock``, or ``clock:+600`` with the offset in whole seconds.
+CLOCK = "clock"
+CLOCK_WORDS = CheckWords("时钟偏差", "clock offset")
+
+
+def clock_check(offset_s: float | None) -> str:
+    """The clock check's entry with its offset (``clock:+600``), or ``clock`` without one."""
+    return CLOCK if offset_s is None else f"{CLOCK}:{offset_s:+.0f}"
+
+
+def with_clock_offset(checks: Sequence[str], offset_s: float | None) -> tuple[str, ...]:
+    """*checks* with a bare ``clock`` given its offset (what messages show)."""
+    return tuple(clock_check(offset_s) if c == CLOCK else c for c in checks)
+
+
 def check_words(name: str, lang: str = "zh") -> str:
-    """Words for the check called *name*; a name not declared here is shown as it is."""
+    """Words for the check called *name*; a name not declared here is shown as it is.
+    The clock check reads "时钟偏差 +600 s" / "clock offset +600 s" when it has its offset."""
+    if name == CLOCK or name.startswith(CLOCK + ":"):
+        words = CLOCK_WORDS.en if lang == "en" else CLOCK_WORDS.zh
+        offset = name[len(CLOCK) + 1:]
+        return f"{words} {offset} s" if offset else words
     try:
         w = CHECK_WORDS[VqdName(name)]
     except ValueError:
@@ -61,3 +83,13 @@ def picture_words(checks: Sequence[str], lang: str = "zh") -> str:
     if lang == "en":
         return "picture problem" + (": " + ", ".join(names) if names else "")
     return "画面异常" + ("：" + "、".join(names) if names else "")
+
+
+def problem_words(checks: Sequence[str], lang: str = "zh") -> str:
+    """Why a camera is degraded: the picture checks as :func:`picture_words`, then the clock
+    ("画面异常：黑屏；时钟偏差 +600 s" / "picture problem: black; clock offset +600 s")."""
+    clock = [c for c in checks if c == CLOCK or c.startswith(CLOCK + ":")]
+    picture = [c for c in checks if c not in clock]
+    parts = [picture_words(picture, lang)] if picture or not clock else []
+    parts += [check_words(c, lang) for c in clock[:1]]
+    return ("; " if lang == "en" else "；").join(parts)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Literal
 
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
+from probes.checks import CLOCK
 from probes.onvif_soap import DeviceIdentity
 from probes.reach import ReachOptions, probe_and_keep
 from probes.reach import probe as reach_probe
@@ -45,10 +46,13 @@ class LadderResult:
     device: DeviceIdentity | None = None  # the onvif stage's device record, or None
     video: tuple[VqdCheck, ...] | None = None  # the frame stage's checks, or None
     warnings: tuple[str, ...] = ()
+    clock_skewed: bool = False  # the clock check failed: |clock_offset_s| > LadderOptions.clock_skew_s
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.video or () if not c.ok)
+        """The failed picture checks, then ``clock`` when the clock check failed."""
+        failed = tuple(c.name for c in self.video or () if not c.ok)
+        return (*failed, CLOCK) if self.clock_skewed else failed
 
     @property
     def duration_s(self) -> float:
@@ -98,14 +102,16 @@ async def run_ladder(target: ProbeTarget, opts: LadderOptions | None = None) -> 
     for bound in opts.later:
         if bound.applies is None or bound.applies(target):
             stages.append(await bound.run(target))
-    return conclude(stages)
+    return conclude(stages, clock_skew_s=opts.clock_skew_s)
 
 
-def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = ()) -> LadderResult:
+def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = (), *,
+             clock_skew_s: float | None = None) -> LadderResult:
     """The verdict from the stages that ran (pure; stages in ladder order).
 
     The first failing stage names the cause, except a stage whose failure only warns
-    (onvif). A result with a failed picture check (frame) makes the camera degraded.
+    (onvif). A failed picture check (frame) makes the camera degraded, and so does a clock
+    off by more than *clock_skew_s* (the clock check; None: not checked).
     """
     warn = list(warnings)
     clock_offset: float | None = None
@@ -125,5 +131,6 @@ def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = ()) -> Lad
                 continue
             cause = r.cause or spec.timeout_cause
             return LadderResult("offline", cause, tuple(stages), clock_offset, device, video, tuple(warn))
-    state: State = "degraded" if video and any(not c.ok for c in video) else "online"
-    return LadderResult(state, None, tuple(stages), clock_offset, device, video, tuple(warn))
+    skewed = clock_skew_s is not None and clock_offset is not None and abs(clock_offset) > clock_skew_s
+    state: State = "degraded" if skewed or (video and any(not c.ok for c in video)) else "online"
+    return LadderResult(state, None, tuple(stages), clock_offset, device, video, tuple(warn), skewed)

@@ -137,6 +137,7 @@ class LadderOptions:
     rtsp_timeout_s: float = 5.0
     onvif_timeout_s: float = 5.0
     frame_timeout_s: float = 30.0
+    clock_skew_s: float | None = None  # the clock check's limit (seconds); None: no clock check
     #: The enabled stages after reach and rtsp, bound to their options and limits (made here once).
     later: tuple[BoundStage, ...] = field(init=False, compare=False, repr=False)
 

@@ -19,9 +19,10 @@ import click
 
 from collector.cli.context import CliContext, pick
 from collector.cli.runtime import run_async
+from collector.settings import ProbeSettings
 from probes.base import ProbeTarget
 from probes.causes import cause_words
-from probes.checks import picture_words
+from probes.checks import problem_words, with_clock_offset
 from probes.redact import redact_secrets
 
 EXIT_CODES = {"online": 0, "degraded": 1, "offline": 2}
@@ -38,6 +39,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "device": ("设备", "device"),
     "clock": ("时钟偏差", "clock offset"),
     "video": ("画面检测", "picture checks"),
+    "no_onvif": (
+        "未检查 ONVIF（时钟、设备信息）：未指定 ONVIF 端口，可用 --onvif-port 指定",
+        "ONVIF (clock, device identity) not checked: no ONVIF port given; name one with --onvif-port",
+    ),
     "not_found": ("找不到编号为 {id} 的摄像机", "no camera with id {id}"),
     "bad_target": (
         "无效的探测目标 {target}：应为 rtsp://[用户[:密码]@]主机[:端口]/路径 或摄像机编号",
@@ -76,6 +81,14 @@ def _lang(obj: CliContext) -> str:
         return "zh"
 
 
+def _clock_skew(obj: CliContext) -> float:
+    """``probe.clock_skew_s`` of the configuration, or its default when there is none."""
+    try:
+        return obj.settings.probe.clock_skew_s
+    except (SystemExit, Exception):  # noqa: BLE001 - a broken config must not stop a probe
+        return ProbeSettings().clock_skew_s
+
+
 def _device_json(device: Any) -> dict[str, Any] | None:
     if device is None:
         return None
@@ -99,6 +112,7 @@ def result_json(res: Any) -> dict[str, Any]:
             for s in res.stages
         ],
         "clock_offset_s": res.clock_offset_s,
+        "failed_checks": list(with_clock_offset(res.failed_checks, res.clock_offset_s)),
         "device": _device_json(res.device),
         "video": _video_json(res.video),
     }
@@ -106,6 +120,8 @@ def result_json(res: Any) -> dict[str, Any]:
 
 def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
     lines = [f"{pick(lang, *LABELS['probing'])} {target.rtsp_url(with_credentials=True)}"]
+    if not target.onvif_port:
+        lines.append(f"  {pick(lang, *LABELS['no_onvif'])}")
     for s in res.stages:
         mark = "✓" if s.ok else "✗"
         cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
@@ -123,7 +139,7 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
         lines.append(f"  {pick(lang, *LABELS['warning'])}: {w}")
     why = [cause_words(res.cause, lang)] if res.cause is not None else []
     if res.state == "degraded":
-        why.append(picture_words(res.failed_checks, lang))
+        why.append(problem_words(with_clock_offset(res.failed_checks, res.clock_offset_s), lang))
     verdict = pick(lang, *STATE_WORDS[res.state])
     if why:
         verdict += f" ({'; '.join(why)})" if lang == "en" else f"（{'；'.join(why)}）"
@@ -152,7 +168,8 @@ async def _resolve_and_probe(
         if onvif_port is not None:
             target = dataclasses.replace(target, onvif_port=onvif_port or None)
     else:
-        target = dataclasses.replace(parse_rtsp_url(arg), onvif_port=80 if onvif_port is None else onvif_port or None)
+        # No ONVIF port named: ONVIF is not tried (no guessing at port 80); the output says so.
+        target = dataclasses.replace(parse_rtsp_url(arg), onvif_port=onvif_port or None)
     if user is not None:
         target = dataclasses.replace(target, username=user)
     if password is not None:
@@ -174,7 +191,7 @@ async def _resolve_and_probe(
 @click.option("--timeout", "timeout_s", type=click.FloatRange(0.05, 600), default=5.0, show_default=True,
               help="time limit per stage in seconds (the frame stage gets at least 30)")
 @click.option("--onvif-port", type=click.IntRange(0, 65535), default=None,
-              help="ONVIF port for a URL target (default 80; 0 skips ONVIF)")
+              help="ONVIF port for a URL target (without it ONVIF is not checked; 0 skips ONVIF)")
 @click.pass_obj
 def probe_command(
     obj: CliContext,
@@ -210,6 +227,7 @@ def probe_command(
         rtsp_timeout_s=timeout_s,
         onvif_timeout_s=timeout_s,
         frame_timeout_s=max(timeout_s, 30.0),
+        clock_skew_s=_clock_skew(obj),
     )
     try:
         tgt, res = run_async(_resolve_and_probe(obj, arg, lookup, user, password, onvif_port, opts))

@@ -64,6 +64,9 @@ CAMERA_PROBE_DURATION = Family("camwatch_camera_probe_duration_seconds", Kind.GA
 CAMERA_LOCATION = Family("camwatch_camera_location", Kind.GAUGE,
                          "1 for every camera: its point name and coordinates (lon/lat empty when unknown), for tables and maps",
                          (*CAMERA_LABELS, *LOCATION_LABELS))
+CAMERA_FAILED_CHECK = Family("camwatch_camera_failed_check", Kind.GAUGE,
+                              "1 for each failed check of a degraded camera: picture checks (VQD) and clock (its "
+                              "clock off by more than probe.clock_skew_s); absent otherwise", (*CAMERA_LABELS, "check"))
 
 # Per region (village, township, county).
 REGION_CAMERAS = Family("camwatch_region_cameras", Kind.GAUGE,
@@ -94,7 +97,7 @@ WORK_ORDERS = Family("camwatch_work_orders", Kind.GAUGE,
                      "month; green fixed in time, yellow open within its deadline, red overdue", ("color",))
 
 CAMERA_FAMILIES = (CAMERA_UP, CAMERA_VIDEO_OK, CAMERA_OFFLINE_CAUSE, CAMERA_CLOCK_OFFSET, CAMERA_STATE_SINCE,
-                   CAMERA_PROBE_DURATION, CAMERA_LOCATION)
+                   CAMERA_PROBE_DURATION, CAMERA_LOCATION, CAMERA_FAILED_CHECK)
 REGION_FAMILIES = (REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARGET)
 SELF_FAMILIES = (PROBES_TOTAL, SWEEP_DURATION, PROBE_LATENESS, ALERTS_SENT_TOTAL, DB_PENDING_WRITES, WORK_ORDERS)
 FAMILIES = (*CAMERA_FAMILIES, *REGION_FAMILIES, *SELF_FAMILIES)

@@ -141,7 +141,7 @@ class CamwatchCollector(Collector):
 
     def camera_metrics(self) -> Iterator[Metric]:
         """The per-camera families (``families.CAMERA_FAMILIES``, in that order)."""
-        up, video, cause, clock, since, dur, loc = (_gauge(family) for family in f.CAMERA_FAMILIES)
+        up, video, cause, clock, since, dur, loc, checks = (_gauge(family) for family in f.CAMERA_FAMILIES)
         for slot in self.source.slots.values():
             lv = list(camera_label_values(slot.cam))
             loc.add_metric([*lv, *location_label_values(slot.cam)], 1.0)
@@ -150,6 +150,8 @@ class CamwatchCollector(Collector):
                 pass
             elif st.state.up:
                 up.add_metric(lv, 1.0)
+                for check in st.video_failed:
+                    checks.add_metric([*lv, check], 1.0)
             elif st.state is State.OFFLINE:
                 up.add_metric(lv, 0.0)
                 if st.cause is not None:
@@ -164,7 +166,7 @@ class CamwatchCollector(Collector):
                     clock.add_metric(lv, last.clock_offset_s)
                 for stage, seconds in last.stage_durations():
                     dur.add_metric([*lv, stage.value], seconds)
-        yield from (up, video, cause, clock, since, dur, loc)
+        yield from (up, video, cause, clock, since, dur, loc, checks)
 
     def region_metrics(self) -> Iterator[Metric]:
         """The per-region families (``families.REGION_FAMILIES``, in that order)."""

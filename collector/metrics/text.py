@@ -83,6 +83,7 @@ _CLOCK_HEAD = f.CAMERA_CLOCK_OFFSET.name.encode() + b"{"
 _SINCE_HEAD = f.CAMERA_STATE_SINCE.name.encode() + b"{"
 _DURATION_HEAD = f.CAMERA_PROBE_DURATION.name.encode() + b"{"
 _LOCATION_HEAD = f.CAMERA_LOCATION.name.encode() + b"{"
+_CHECK_HEAD = f.CAMERA_FAILED_CHECK.name.encode() + b"{"
 _CAUSE_LABEL = _extra_label(f.CAMERA_OFFLINE_CAUSE)
 _STAGE_LABEL = _extra_label(f.CAMERA_PROBE_DURATION)
 
@@ -130,7 +131,7 @@ def _outline_suffixes(outline: tuple[tuple[Any, ...], ...]) -> tuple[bytes, ...]
 
 
 # A camera's cache entry: what its lines were made from, its lines of each per-camera family
-# (up, video, cause, clock, since, durations, location: the order of families.CAMERA_FAMILIES)
+# (up, video, cause, clock, since, durations, location, failed checks: the order of families.CAMERA_FAMILIES)
 # and its formatted label set.
 _Entry = tuple[object, object, object, object, object, tuple[bytes, ...], bytes]
 
@@ -148,13 +149,15 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
         loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.LOCATION_LABELS, location_label_values(cam), strict=True))
         loc = _LOCATION_HEAD + lb + b"," + loc_lb.encode() + b"} 1.0\n"
     if same_cam and old[1] is st and old[4] is excluded:  # type: ignore[index]
-        up, cause, since = prev[0], prev[2], prev[4]
+        up, cause, since, checks = prev[0], prev[2], prev[4], prev[7]
     else:
-        up = cause = since = b""
+        up = cause = since = checks = b""
         if excluded:
             pass
         elif st.state.up:
             up = _UP_HEAD + lb + b"} 1.0\n"
+            if st.video_failed:
+                checks = b"".join(_CHECK_HEAD + lb + b',check="' + _esc(c).encode() + b'"} 1.0\n' for c in st.video_failed)
         elif st.state is State.OFFLINE:
             up = _UP_HEAD + lb + b"} 0.0\n"
             if st.cause is not None:
@@ -182,7 +185,7 @@ def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
                 for stage, seconds in last.stage_durations():
                     pieces += (_DURATION_HEAD, lb, _stage_suffix(stage.value), _num(seconds), b"\n")
             durations = b"".join(pieces)
-    return (cam, st, last, video_ok, excluded, (up, video, cause, clock, since, durations, loc), lb)
+    return (cam, st, last, video_ok, excluded, (up, video, cause, clock, since, durations, loc, checks), lb)
 
 
 def _shown(entry: _Entry) -> State:
@@ -215,7 +218,7 @@ def render_text(collector: CamwatchCollector) -> bytes:
     state = text_state(collector)
     cache = state.cache
     get = cache.get
-    flat: list[bytes] = []  # each camera's 7 family lines in a row; families are every 7th item
+    flat: list[bytes] = []  # each camera's 8 family lines in a row; families are every 8th item
     add = flat.extend
     live = state.live
     for cid, slot in src.slots.items():
@@ -233,7 +236,7 @@ def render_text(collector: CamwatchCollector) -> bytes:
         for cid in [c for c in cache if c not in src.slots]:
             gone = cache.pop(cid)
             live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
-    columns = (flat[k::7] for k in range(7))  # strided copies: no per-item work
+    columns = (flat[k::8] for k in range(8))  # strided copies: no per-item work
     parts: list[bytes] = []
     for family, lines in zip(f.CAMERA_FAMILIES, columns, strict=True):  # one join of everything at the end
         parts.append(_header(family).encode())

@@ -87,7 +87,7 @@ class App:
         frame = None if self._frame_pool is None else FrameOptions(pool=self._frame_pool)
         self.alerting, self.notifier = build_alerting(
             self.settings, self.engine, self.counters, self.clock,
-            checks_of=lambda cid: self.scheduler.slots[cid].status.video_failed if cid in self.scheduler.slots else ())
+            checks_of=lambda cid: self.scheduler.slots[cid].failed_checks() if cid in self.scheduler.slots else ())
         sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
 
         def sink(cam: MonitoredCamera, ev: Event) -> None:

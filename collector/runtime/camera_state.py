@@ -18,6 +18,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from probes.base import Cause
+from probes.checks import CLOCK
 
 if TYPE_CHECKING:
     from collector.settings import CollectorSettings
@@ -66,7 +67,7 @@ class Status:
     pending: Pending | None = None
     changes: tuple[dt.datetime, ...] = ()  # recent up/down change times, for flapping
     flapping: bool = False
-    video_failed: tuple[str, ...] = ()  # names of failed VQD checks while degraded
+    video_failed: tuple[str, ...] = ()  # names of failed checks while degraded: VQD checks, then ``clock``
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +78,7 @@ class Outcome:
     ok: bool
     cause: Cause | None = None
     video_failed: tuple[str, ...] | None = None  # None: video not checked by this probe
+    clock_failed: bool | None = None  # the clock check; None: the clock not read by this probe
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,7 +127,7 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
     at = outcome.at
     events: list[Event] = []
     if outcome.ok:
-        video_failed = status.video_failed if outcome.video_failed is None else outcome.video_failed
+        video_failed = _failed_checks(status.video_failed, outcome)
         new = State.DEGRADED if video_failed else State.ONLINE
         keep = video_failed if new is State.DEGRADED else ()
         if status.pending is None and status.video_failed == keep:
@@ -162,6 +164,18 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
     events.append(Changed(status.state, State.OFFLINE, cause, pending.first_at, at))
     nxt, ev = _flap(nxt, pending.first_at, policy, counted=counted)
     return nxt, events + ev
+
+
+def _failed_checks(before: tuple[str, ...], outcome: Outcome) -> tuple[str, ...]:
+    """The failed checks after a successful probe: what it checked replaces what was known
+    (the picture checks by the video tier, the clock by any probe that read it), the rest stays."""
+    if outcome.video_failed is None and outcome.clock_failed is None:
+        return before
+    had_clock = CLOCK in before
+    picture = tuple(c for c in before if c != CLOCK) if outcome.video_failed is None else outcome.video_failed
+    clock = had_clock if outcome.clock_failed is None else outcome.clock_failed
+    after = (*picture, CLOCK) if clock else picture
+    return before if after == before else after
 
 
 def next_delay(status: Status, policy: Policy) -> float | None:

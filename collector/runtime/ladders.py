@@ -26,7 +26,7 @@ def ladder_options(s: Settings, frame: FrameOptions | None = None) -> LadderOpti
     return LadderOptions(
         reach=ReachOptions(), onvif=OnvifOptions(device_info=False), use_onvif=p.onvif, reach_timeout_s=p.reach_timeout_s,
         rtsp_timeout_s=p.rtsp_timeout_s, onvif_timeout_s=p.onvif_timeout_s, frame_timeout_s=p.frame_timeout_s,
-        frame=frame,
+        frame=frame, clock_skew_s=p.clock_skew_s,
     )
 
 

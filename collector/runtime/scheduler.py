@@ -45,6 +45,11 @@ REACH_CAUSES = frozenset({Cause.UNREACHABLE, Cause.TIMEOUT})
 VIDEO = -1  # heap token of a video-tier entry
 
 
+def _clock_failed(result: LadderResult) -> bool | None:
+    """The clock check of a probe, or None when it did not read the clock."""
+    return None if result.clock_offset_s is None else result.clock_skewed
+
+
 class Scheduler:
     def __init__(self, config: SchedulerConfig, writer: IntervalWriter | None, *,
                  ladder: LadderOptions | None = None, ladder_fn: LadderFn = run_ladder,
@@ -194,7 +199,7 @@ class Scheduler:
             key = (r.stage.value, "ok" if r.ok else "fail")
             self.probes_total[key] = self.probes_total.get(key, 0) + 1
         slot.last = kept(result, at)
-        outcome = Outcome(at, result.state != "offline", cause)
+        outcome = Outcome(at, result.state != "offline", cause, clock_failed=_clock_failed(result))
         was_up = slot.status.state.up
         new, events = step(slot.status, outcome, self.policy)
         slot.status = new
@@ -216,7 +221,7 @@ class Scheduler:
             slot.video_ok = not failed
         if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
             return
-        new, events = step(slot.status, Outcome(at, True, None, failed), self.policy)
+        new, events = step(slot.status, Outcome(at, True, None, failed, _clock_failed(result)), self.policy)
         slot.status = new
         self._emit(slot, new, events)
 

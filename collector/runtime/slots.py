@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from collector.runtime.camera_state import State, Status
 from inventory.lookup import MonitoredCamera, MonitoredDevice
+from probes.checks import with_clock_offset
 from probes.kept import KeptResult
 from probes.ladder import LadderResult
 
@@ -41,6 +42,12 @@ class CameraSlot:
     @property
     def shown(self) -> State:
         return State.EXCLUDED if self.excluded else self.status.state
+
+    def failed_checks(self) -> tuple[str, ...]:
+        """The failed checks while degraded, the clock's with its last offset (``clock:+600``):
+        what alert messages and the API show."""
+        offset = self.last.clock_offset_s if self.last is not None else None
+        return with_clock_offset(self.status.video_failed, offset)
 
 
 @dataclass(slots=True)

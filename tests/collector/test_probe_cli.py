@@ -19,11 +19,12 @@ from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
 from probes.checks import VqdName, check_words
 from probes.ladder import LadderResult
+from probes.sim import Behaviour, Fleet
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, free_port, serve_in_thread
 
 PW = "Zx9#secret/pw@1"  # needs percent-encoding in a URL
 PW_URL = "Zx9%23secret%2Fpw%401"
-KEYS = {"state", "cause", "stages", "clock_offset_s", "device", "video"}
+KEYS = {"state", "cause", "stages", "clock_offset_s", "failed_checks", "device", "video"}
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -234,3 +235,50 @@ def test_console_script_exit_codes(digest_server: RtspTestServer) -> None:
         assert set(json.loads(proc.stdout)) == KEYS
         assert_no_password(proc.stdout, proc.stderr)
         assert "bad-secret-x" not in proc.stdout + proc.stderr
+
+
+def _has_cjk(text: str) -> bool:
+    return any("\u4e00" <= ch <= "\u9fff" for ch in text)
+
+
+def test_url_without_onvif_port_does_not_try_onvif_and_says_so(digest_server: RtspTestServer) -> None:
+    code, out, err = invoke(url(digest_server))
+    assert code == 0, (out, err)
+    assert "未检查 ONVIF" in out and "--onvif-port" in out
+    assert " onvif " not in out and "警告" not in out  # no stage tried, no warning
+    code, out, err = invoke(url(digest_server), lang="en")
+    assert code == 0 and "ONVIF (clock, device identity) not checked" in out
+    assert not _has_cjk(out + err)  # one language: no Chinese in the English output
+    code, out, _ = invoke(url(digest_server), "--json")
+    assert json.loads(out)["clock_offset_s"] is None
+    assert [s["stage"] for s in json.loads(out)["stages"]] == ["reach", "rtsp"]
+
+
+@pytest.fixture(scope="module")
+def skewed_fleet() -> Iterator[Fleet]:
+    with Fleet(2, workers=1) as f:
+        f.set_behaviour(0, Behaviour(clock_skew_s=600.0))
+        f.set_behaviour(1, Behaviour(clock_skew_s=30.0))
+        yield f
+
+
+def test_clock_off_by_more_than_the_limit_is_degraded_with_the_offset(skewed_fleet: Fleet) -> None:
+    cam = skewed_fleet.camera(0)
+    args = (cam.rtsp_url(with_credentials=True), "--onvif-port", str(cam.onvif_port))
+    code, out, _ = invoke(*args)
+    assert code == 1, out
+    assert out.strip().splitlines()[-1] == "结论：降级（时钟偏差 +600 s）"
+    code, out, _ = invoke(*args, lang="en")
+    assert code == 1 and out.strip().splitlines()[-1] == "verdict: degraded (clock offset +600 s)"
+    code, out, _ = invoke(*args, "--json")
+    obj = json.loads(out)
+    assert obj["state"] == "degraded" and obj["failed_checks"] == ["clock:+600"]
+    assert abs(obj["clock_offset_s"] - 600.0) < 1.0
+
+
+def test_clock_within_the_limit_is_online(skewed_fleet: Fleet) -> None:
+    cam = skewed_fleet.camera(1)
+    code, out, _ = invoke(cam.rtsp_url(with_credentials=True), "--onvif-port", str(cam.onvif_port), "--json")
+    obj = json.loads(out)
+    assert code == 0 and obj["state"] == "online" and obj["failed_checks"] == []
+    assert abs(obj["clock_offset_s"] - 30.0) < 1.0

@@ -38,6 +38,7 @@ PORTS = {"camwatch": 0, "prometheus": 0}
 CAMERAS = 48  # the cameras of config/sample_inventory.csv, moved into a free loopback range
 OFFLINE_INDEX = 3  # camera 4: power down -> offline, cause refused
 FLAPPING_INDEX = 5  # camera 6: 3 s up, 3 s down
+SKEWED_INDEX = 7  # camera 8: clock 10 minutes ahead -> degraded, failed check clock
 DEADLINE_S = 150.0
 
 
@@ -91,6 +92,7 @@ def stack(tmp_path: Path, loopback: LoopbackRange) -> Iterator[Path]:
     with Fleet(CAMERAS, base_address=loopback.base_address, password=SAMPLE_PASSWORD) as fleet:
         fleet.set_behaviour(OFFLINE_INDEX, Behaviour(power=Power.DOWN))
         fleet.set_behaviour(FLAPPING_INDEX, Behaviour(flap_up_s=3.0, flap_down_s=3.0))
+        fleet.set_behaviour(SKEWED_INDEX, Behaviour(clock_skew_s=600.0))
         exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
         cw = subprocess.Popen([exe, "run"], cwd=tmp_path, env=_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         prom = subprocess.Popen(
