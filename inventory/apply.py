@@ -29,15 +29,17 @@ def _chunks(items: Sequence[Any], size: int = BATCH) -> list[Sequence[Any]]:
 
 
 async def apply_plan(engine: AsyncEngine, plan: Plan, *, progress: Progress | None = None,
-                     now: dt.datetime | None = None) -> None:
-    """Write *plan* (which must have no errors) in a single transaction."""
+                     now: dt.datetime | None = None) -> list[int]:
+    """Write *plan* (which must have no errors) in a single transaction.
+
+    Returns the ids of the cameras added, in the order of ``plan.camera_new``."""
     if not plan.ok:
         raise ValueError("refusing to apply a plan with errors")
     now = now or utcnow()
     tick = progress or (lambda n: None)
     try:
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
-            await _write(session, plan, now, tick)
+            return await _write(session, plan, now, tick)
     except SQLAlchemyError as exc:
         orig = getattr(exc, "orig", None)  # set on DBAPIError, the usual case
         raise ApplyError(str(orig) if orig else str(exc)) from exc
@@ -59,7 +61,7 @@ async def _batches(session: AsyncSession, stmt: Executable, rows: list[dict[str,
             tick(len(chunk))
 
 
-async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Progress) -> None:
+async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Progress) -> list[int]:
     # Regions, parents before children.
     for level in LEVELS:
         await _batches(session, insert(Region), [
@@ -105,7 +107,12 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
     await _batches(session, update(Camera), [
         {"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired
     ])
-    await _batches(session, insert(Camera), [cam_row(c.values, "created_at", now) for c in plan.camera_new], tick)
+    added: list[int] = []
+    stmt = insert(Camera).returning(Camera.id, sort_by_parameter_order=True)
+    for chunk in _chunks([cam_row(c.values, "created_at", now) for c in plan.camera_new]):
+        added.extend((await session.execute(stmt, chunk)).scalars())
+        tick(len(chunk))
+    return added
 
 
 __all__ = ["ApplyError", "apply_plan"]

@@ -4,19 +4,21 @@ Active and maintenance cameras and every point not retired are exported; a point
 such camera is a row without camera columns (a planned point not yet built). Passwords are
 left out (the column itself is absent, so re-importing keeps the stored ones) unless
 ``include_secrets`` is set. Derived region codes are written as empty cells: importing
-derives the same codes again.
+derives the same codes again. Text cells a spreadsheet would take for a formula are
+neutralised (:mod:`inventory.cells`); importing the file restores them exactly.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from inventory.cells import TEXT_KEYS, is_risky, neutralise_csv
 from inventory.fields import BY_KEY, CAMERA_RECORD, EXPORT_KEYS, POINT_COLUMN, Parse, header_label
 from inventory.models import Camera, Device, Lifecycle, Point, Region
 from inventory.rows import LIFECYCLE_ZH
@@ -59,9 +61,14 @@ _POINT_CELLS = tuple((key, attr, _FORMAT.get(BY_KEY[key].parse, _text)) for attr
 _CAMERA_CELLS = tuple((f.key, f.stored or f.key, _FORMAT.get(f.parse, _text)) for f in CAMERA_RECORD)
 
 
+def export_keys(include_secrets: bool) -> list[str]:
+    """The column keys an export writes, in order."""
+    return [k for k in EXPORT_KEYS if include_secrets or k != "password"]
+
+
 async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets: bool = False,
                       box: SecretBox | None = None) -> tuple[list[str], list[list[str]]]:
-    keys = [k for k in EXPORT_KEYS if include_secrets or k != "password"]
+    keys = export_keys(include_secrets)
     async with AsyncSession(engine) as session:
         regions = {r.code: r for r in (await session.execute(select(Region))).scalars()}
         devices = {d.id: d for d in (await session.execute(select(Device))).scalars()}
@@ -115,14 +122,24 @@ def _reveal(box: SecretBox, ref: str | None) -> str:
     return value or ""
 
 
-def write_csv(path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8-sig") -> None:
+def write_csv(path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8-sig",
+              text: Sequence[bool] = ()) -> None:
+    """Write a CSV file; the cells of the columns marked in *text* are neutralised."""
+    cols = frozenset(i for i, t in enumerate(text) if t)
     with path.open("w", encoding=encoding, newline="") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
-        w.writerows(rows)
+        for r in rows:
+            if any(is_risky(r[i]) for i in cols):
+                r = [neutralise_csv(v) if i in cols else v for i, v in enumerate(r)]
+            w.writerow(r)
 
 
-def write_xlsx(path: Path, headers: list[str], rows: list[list[str]]) -> None:
+def write_xlsx(path: Path, headers: list[str], rows: list[list[str]], text: Sequence[bool] = ()) -> None:
+    """Write an XLSX file whose every cell is text: never a formula or an error value.
+
+    Numbers are text cells too (exact: openpyxl would round a float to 16 digits); a risky
+    cell of a column marked in *text* gets the quote prefix."""
     # lazy: openpyxl (about 0.3 s cold) only for .xlsx files
     from openpyxl import Workbook
     from openpyxl.cell import WriteOnlyCell
@@ -131,10 +148,15 @@ def write_xlsx(path: Path, headers: list[str], rows: list[list[str]]) -> None:
     ws = wb.create_sheet("摄像机")
 
     def cells(values: list[str]) -> Iterator[WriteOnlyCell]:
-        for v in values:
+        for v, is_text in zip(values, marks, strict=True):
             cell = WriteOnlyCell(ws, value=v)
+            cell.data_type = "s"  # openpyxl would make "=..." a formula and "#N/A" an error
             cell.number_format = "@"
+            if is_text and is_risky(v):
+                cell.quotePrefix = True  # Excel keeps it text when the cell is edited
             yield cell
+
+    marks = list(text) + [False] * (len(headers) - len(text))
 
     ws.append(list(cells(headers)))
     for r in rows:
@@ -150,9 +172,10 @@ async def export_file(engine: AsyncEngine, path: str | Path, *, lang: str = "zh"
         raise ExportError(f"unsupported file type {p.suffix or '(none)'}: use .csv or .xlsx")
     headers, rows = await export_rows(engine, lang=lang, include_secrets=include_secrets, box=box)
     tmp = p.with_name(p.name + ".tmp")
+    text = [k in TEXT_KEYS for k in export_keys(include_secrets)]
     if suffix == ".csv":
-        write_csv(tmp, headers, rows, encoding)
+        write_csv(tmp, headers, rows, encoding, text)
     else:
-        write_xlsx(tmp, headers, rows)
+        write_xlsx(tmp, headers, rows, text)
     tmp.replace(p)
     return len(rows)

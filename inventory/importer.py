@@ -29,6 +29,7 @@ def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
 class ImportOutcome:
     plan: Plan
     written: bool
+    added_ids: tuple[int, ...] = ()  # the cameras added, in the file's order (once written)
 
 
 def parse_table(table: Table, progress: Callable[[int], None]) -> tuple[list[RowIn], list[Issue]]:
@@ -77,20 +78,23 @@ def validate_file(path: str | Path, box: SecretBox, progress: ProgressFactory = 
 
 
 async def import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, dry_run: bool = False,
-                      retire_missing: bool = True, progress: ProgressFactory = _no_progress) -> ImportOutcome:
+                      retire_missing: bool = True, retire_guard: float | None = None,
+                      progress: ProgressFactory = _no_progress) -> ImportOutcome:
+    """Import *path*: all or nothing. *retire_guard*: see :func:`inventory.plan.build_plan`."""
     # Millions of small, long-lived objects: the cyclic collector would scan them again and
     # again for nothing (about 4 s of 16 at 100k rows). Freeze what exists and pause it.
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return await _import_file(engine, path, box, dry_run=dry_run, retire_missing=retire_missing, progress=progress)
+        return await _import_file(engine, path, box, dry_run=dry_run, retire_missing=retire_missing,
+                                  retire_guard=retire_guard, progress=progress)
     finally:
         if enabled:
             gc.enable()
 
 
 async def _import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, dry_run: bool,
-                       retire_missing: bool, progress: ProgressFactory) -> ImportOutcome:
+                       retire_missing: bool, retire_guard: float | None, progress: ProgressFactory) -> ImportOutcome:
     table, rows, issues = read_and_parse(path, progress)
     if table is None:
         plan = Plan()
@@ -98,9 +102,10 @@ async def _import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *,
         return ImportOutcome(plan, False)
     async with AsyncSession(engine) as session:
         state = await load_state(session)
-    plan = build_plan(rows, table.keys, state, box, retire_missing=retire_missing, issues=issues)
+    plan = build_plan(rows, table.keys, state, box, retire_missing=retire_missing, retire_guard=retire_guard,
+                      issues=issues)
     if not plan.ok or dry_run or plan.empty:
         return ImportOutcome(plan, False)
     total = len(plan.point_new) + len(plan.camera_new) + len(plan.camera_changed)
-    await apply_plan(engine, plan, progress=progress("write", total))
-    return ImportOutcome(plan, True)
+    added = await apply_plan(engine, plan, progress=progress("write", total))
+    return ImportOutcome(plan, True, tuple(added))

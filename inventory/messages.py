@@ -11,7 +11,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx）", "unsupported file type {path} (use .csv or .xlsx)"),
     "file_encoding": ("无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）", "cannot decode the file (UTF-8, UTF-8 with BOM and GB18030/GBK are supported)"),
     "file_unreadable": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
-    "file_empty": ("文件没有表头行", "the file has no header row"),
+    "file_empty": ("文件 {path} 是空的：没有表头行，也没有数据行", "{path} is empty: no header row and no data rows"),
+    "file_no_rows": ("文件 {path} 只有表头，没有数据行", "{path} has a header row but no data rows"),
     "header_unknown": ("未识别的列“{column}”，已忽略", "unknown column '{column}', ignored"),
     "header_duplicate": ("列“{column}”重复出现", "column '{column}' appears twice"),
     "header_missing": ("缺少必需的列：{columns}", "required column(s) missing: {columns}"),
@@ -46,6 +47,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "region_name_conflict": ("区划代码 {code} 已在第 {other_row} 行对应“{other}”，此处为“{name}”", "region code {code} is '{other}' on row {other_row} but '{name}' here"),
     "region_parent_conflict": ("“{name}”（{code}）在第 {other_row} 行属于另一上级", "'{name}' ({code}) has another parent on row {other_row}"),
     "region_ambiguous": ("“{name}”在同一上级下对应多个区划代码（{codes}），请填写代码", "'{name}' maps to several codes under one parent ({codes}); give the code"),
+    "region_not_found": ("找不到区划“{value}”：请给出区划代码，或名称路径如 乡镇/村（inventory summary 列出乡镇）", "no region '{value}': give a region code or a path of names such as township/village (inventory summary lists the townships)"),
+    "region_not_found_near": ("找不到区划“{value}”；相近的有：{near}", "no region '{value}'; near: {near}"),
+    "region_path_ambiguous": ("“{value}”对应 {count} 个区划：{matches}；请写出上级（如 乡镇/村）或使用代码", "'{value}' names {count} regions: {matches}; add the parent (township/village) or give the code"),
     "region_level_conflict": ("区划代码 {code} 在数据库中是{actual}级", "region code {code} is a {actual} in the database"),
     # GB ids
     "gb_not_digits": ("国标编码“{value}”应只含数字", "GB ID '{value}' must contain digits only"),
@@ -62,6 +66,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "db_address_conflict": ("地址 {value} 已属于另一台摄像机（编号 {camera_id}）", "address {value} already belongs to another camera (id {camera_id})"),
     "parent_conflict": ("上联设备地址 {value} 在第 {other_row} 行名称不同", "upstream device {value} has another name on row {other_row}"),
     "password_env_missing": ("密码引用的环境变量 {name} 未设置", "password refers to environment variable {name}, which is not set"),
+    "mass_retire": ("导入将使{county}的 {retire}/{active} 台在用摄像机退役（{share}，上限 inventory.retire_guard = {guard}），未写入任何数据：文件只含部分摄像机时请加 --no-retire；确需退役请加 --allow-mass-retire",
+                    "the import would retire {retire} of {active} cameras in use in {county} ({share}, more than inventory.retire_guard = {guard}); nothing was written: add --no-retire when the file lists only some cameras, or --allow-mass-retire to retire them"),
     "no_secret_key": ("文件含密码，但没有加密密钥：设置 CAMWATCH_SECRET_KEY 或配置 secrets.key_file（camwatch init 会生成）", "the file has passwords but no encryption key is set: set CAMWATCH_SECRET_KEY or secrets.key_file (camwatch init makes one)"),
 }
 
@@ -71,6 +77,17 @@ FIELD_NAMES: dict[str, tuple[str, str]] = {
     "lat": ("纬度", "latitude"),
     "planned": ("是否规划", "planned"),
 }
+
+
+# Longest echo of a value (a cell, a header) in a message; longer ones are cut, ending in "…".
+ECHO_MAX = 80
+# Parameters that are ours, not the file's: never cut.
+_WHOLE = frozenset({"path", "columns", "reason", "near", "matches"})
+
+
+def cut(text: str, limit: int = ECHO_MAX) -> str:
+    """*text*, or its first ``limit - 1`` characters and "…" when it is longer than *limit*."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class CodedError(ValueError):
@@ -100,7 +117,7 @@ class Issue:
     def message(self, lang: str = "zh") -> str:
         zh, en = MESSAGES.get(self.code, (self.code, self.code))
         template = en if lang == "en" else zh
-        params = dict(self.params)
+        params = {k: cut(v) if isinstance(v, str) and k not in _WHOLE else v for k, v in self.params.items()}
         if "field" in params:
             names = FIELD_NAMES.get(str(params["field"]))
             if names:
@@ -117,13 +134,13 @@ class Issue:
             if self.row is not None:
                 where.append(f"row {self.row}")
             if self.column:
-                where.append(f"column '{self.column}'")
+                where.append(f"column '{cut(self.column)}'")
         else:
             sev = "错误" if self.severity is Severity.ERROR else "警告"
             if self.row is not None:
                 where.append(f"第 {self.row} 行")
             if self.column:
-                where.append(f"列“{self.column}”")
+                where.append(f"列“{cut(self.column)}”")
         loc = ", ".join(where) if lang == "en" else "，".join(where)
         sep = ": " if lang == "en" else "："
         return f"{sev}{sep}{loc}{sep if loc else ''}{self.message(lang)}"
@@ -133,6 +150,6 @@ class Issue:
             "severity": self.severity.value,
             "code": self.code,
             "row": self.row,
-            "column": self.column,
+            "column": None if self.column is None else cut(self.column),
             "message": self.message(lang),
         }

@@ -53,12 +53,32 @@ def plan_cameras(ctx: Planning) -> None:
         else:
             ctx.plan.camera_unchanged += 1
     if ctx.retire_missing:
-        for c in st.cameras.values():
-            if c.id in claimed or c.lifecycle is Lifecycle.RETIRED:
-                continue
-            village = point_keys.get(c.point_id, ("", ""))[0]
-            if st.county_of(village) in ctx.plan.counties:
-                ctx.plan.camera_retired.append(Retire(c.id, c.name, format_address(c.address)))
+        _retire(ctx, claimed, point_keys)
+
+
+def _retire(ctx: Planning, claimed: set[int], point_keys: dict[int, tuple[str, str]]) -> None:
+    """Retire the cameras of the file's counties it no longer lists, within the guard."""
+    st = ctx.state
+    in_use: dict[str, int] = {}
+    retired: dict[str, int] = {}
+    for c in st.cameras.values():
+        if c.lifecycle is Lifecycle.RETIRED:
+            continue
+        county = st.county_of(point_keys.get(c.point_id, ("", ""))[0])
+        if county is None or county not in ctx.plan.counties:
+            continue
+        in_use[county] = in_use.get(county, 0) + 1
+        if c.id not in claimed:
+            retired[county] = retired.get(county, 0) + 1
+            ctx.plan.camera_retired.append(Retire(c.id, c.name, format_address(c.address)))
+    guard = ctx.retire_guard
+    if guard is None:
+        return
+    for county, n in sorted(retired.items()):
+        share = n / in_use[county]
+        if share > guard:
+            ctx.error(None, None, "mass_retire", county=st.regions[county].name, retire=n, active=in_use[county],
+                      share=f"{share * 100:.4g}%", guard=f"{guard * 100:.4g}%")
 
 
 def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | None:

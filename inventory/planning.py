@@ -24,6 +24,8 @@ class Planning:
     plan: Plan
     # The resolved region code of each row and level (absent where resolving failed).
     resolved: dict[tuple[int, RegionLevel], str] = field(default_factory=dict)
+    # Largest share of a county's cameras in use an import may retire; None: no limit.
+    retire_guard: float | None = None
 
     def issue(self, severity: Severity, row: int | None, key: str | None, msg: str, /, **params: object) -> None:
         col = self.columns.get(key, key) if key else None

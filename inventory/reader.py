@@ -1,4 +1,8 @@
-"""Reading inventory files: CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) and XLSX."""
+"""Reading inventory files: CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) and XLSX.
+
+A CSV text cell neutralised against formula injection by an export (a leading apostrophe,
+see :mod:`inventory.cells`) is read back as the value it was.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inventory.cells import QUOTE, TEXT_KEYS, restore_csv
 from inventory.columns import column_for, is_ignored
 from inventory.messages import Issue, Severity
 
@@ -89,7 +94,8 @@ def read_table(path: str | Path) -> Table:
     if not p.exists():
         raise _err("file_not_found", path=str(p))
     suffix = p.suffix.lower()
-    if suffix == ".csv":
+    csv_file = suffix == ".csv"
+    if csv_file:
         source = _iter_csv(p)
     elif suffix in (".xlsx", ".xlsm"):
         source = _iter_xlsx(p)
@@ -99,6 +105,7 @@ def read_table(path: str | Path) -> Table:
     issues: list[Issue] = []
     headers: list[str] | None = None
     index: dict[int, str] = {}
+    quoted: frozenset[int] = frozenset()  # CSV text columns, where an export may have added an apostrophe
     keys: dict[str, str] = {}
     rows: list[RawRow] = []
     for number, cells in source:
@@ -117,13 +124,20 @@ def read_table(path: str | Path) -> Table:
                     continue
                 keys[key] = h
                 index[i] = key
+            if csv_file:
+                quoted = frozenset(i for i, key in index.items() if key in TEXT_KEYS)
             continue
         if _is_blank(cells):
             continue
         values: dict[str, CellValue] = {}
         for i, key in index.items():
-            values[key] = cells[i] if i < len(cells) else ""
+            v = cells[i] if i < len(cells) else ""
+            if i in quoted and type(v) is str and v[:1] == QUOTE:
+                v = restore_csv(v)
+            values[key] = v
         rows.append(RawRow(number, values))
     if headers is None:
-        raise _err("file_empty")
+        raise _err("file_empty", path=str(p))
+    if not rows:
+        raise _err("file_no_rows", path=str(p))
     return Table(headers=headers, keys=keys, rows=rows, issues=issues)

@@ -49,11 +49,12 @@ def migrated(url: str) -> str:
 
 
 def do_import(url: str, path: Path, *, dry_run: bool = False, retire_missing: bool = True,
-              secret: SecretBox | None = None) -> ImportOutcome:
+              retire_guard: float | None = None, secret: SecretBox | None = None) -> ImportOutcome:
     async def go() -> ImportOutcome:
         engine = create_engine(url)
         try:
-            return await import_file(engine, path, secret or box(), dry_run=dry_run, retire_missing=retire_missing)
+            return await import_file(engine, path, secret or box(), dry_run=dry_run, retire_missing=retire_missing,
+                                     retire_guard=retire_guard)
         finally:
             await engine.dispose()
 
