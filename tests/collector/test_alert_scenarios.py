@@ -195,3 +195,58 @@ def test_flapping_camera_sends_at_most_one_digest_per_window(tmp_path, loopback:
                 await app.stop()
 
     asyncio.run(go())
+
+
+def test_exclusion_in_force_opens_no_work_order_and_its_end_does(tmp_path, loopback: LoopbackRange) -> None:  # type: ignore[no-untyped-def]
+    """Through the real collector and database: 大前村1 under an exclusion goes dark with 新新屯3 (the
+    control); only 新新屯3 gets a message and a work order. Shortening the exclusion to now (the
+    collector's reload picks it up) alerts 大前村1 then, after the grouping window."""
+    from sqlalchemy import insert, update
+
+    from inventory.models import Exclusion
+
+    url = migrated(f"sqlite:///{tmp_path / 'x.db'}")
+    assert do_import(url, sample_inventory_at(tmp_path / "sample.csv", loopback)).written
+    dark, control = "130123101201", "130123101203"  # 大前村1 (fleet 0-5), 新新屯3 (fleet 11-16)
+
+    async def orders_for(engine, region: str):  # type: ignore[no-untyped-def]
+        return [o for o in await alert_store.list_work_orders(engine) if o.region_code == region]
+
+    async def go() -> None:
+        async with _stack(url) as (robots, app, engine), _fleet(48, loopback.base_address) as fleet:
+            await app.start()
+            try:
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)
+                now = dt.datetime.now(dt.UTC)
+                async with engine.begin() as conn:
+                    key = (await conn.execute(insert(Exclusion).values(
+                        region_code=dark, start=now - dt.timedelta(minutes=1), end=now + dt.timedelta(hours=1),
+                        reason="线路改造", approver="县综治办", created_at=now))).inserted_primary_key
+                await app.reload()  # as after `exclusion add` through the API
+                fleet.set_behaviour([*range(0, 6), *range(11, 17)], Behaviour(power=Power.DOWN))
+                await _until(lambda: any("新新屯3" in t for t in _texts(robots)), 30)
+                in_dark = [s for s in app.scheduler.slots.values() if s.cam.labels.village == dark]
+                await _until(lambda: len(in_dark) == 6 and not any(s.status.state.up for s in in_dark), 10)
+                await asyncio.sleep(5)  # past its grouping window (3 s) and several ticks (0.5 s)
+                assert not any("大前村1" in t for t in _texts(robots)), "a message about an excluded village"
+                assert await orders_for(engine, dark) == [] and len(await orders_for(engine, control)) == 1
+                assert app.alerting is not None and not any(i.village == dark for i in app.alerting.engine.open_incidents())
+                # the exclusion is cut short: the periodic reload (1 s) hands the engine its new end
+                ended = dt.datetime.now(dt.UTC)
+                async with engine.begin() as conn:
+                    await conn.execute(update(Exclusion).where(Exclusion.id == key[0]).values(end=ended))
+                await _until(lambda: any("大前村1" in t for t in _texts(robots)), 20)
+                [opened] = [t for t in _texts(robots) if "大前村1" in t]
+                assert "6/6" in opened
+                for _ in range(50):  # the order is stored just after the message goes out
+                    orders = await orders_for(engine, dark)
+                    if orders:
+                        break
+                    await asyncio.sleep(0.1)
+                [order] = orders
+                assert order.opened_at >= ended and order.cameras == 6
+                assert robots.rejected == []
+            finally:
+                await app.stop()
+
+    asyncio.run(go())
