@@ -5,8 +5,11 @@ closes the camera's open interval and opens a new one. Writes are batched (a tra
 durable within ``flush_interval_s``); every batch commits together with the collector's
 heartbeat, so after a kill -9 every stored interval starts at or before the last heartbeat and
 restart closes the open ones there: the time the collector was down becomes *unknown*.
-When the database is unavailable, events queue in memory (bounded) and are written when it
-returns; probing and metrics go on.
+When the database is unavailable, changes are appended to a local journal
+(:mod:`collector.runtime.journal`: on disk, fsync'd once per flush interval, bounded by the disk)
+and replayed in order when it returns, so no transition is ever dropped and intervals stay
+contiguous; one left by a crash is replayed at the next start, before the restart's unknown gap
+is written. Without a journal (or when the disk fails too) they wait in memory, bounded.
 """
 
 from __future__ import annotations
@@ -17,26 +20,18 @@ import datetime as dt
 import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
-from sqlalchemy import and_, bindparam, case, insert, select, update
+from sqlalchemy import and_, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting.sql.rollups import invalidate as invalidate_rollups
 from collector.accounting.sql.rollups import midnight
 from collector.runtime.aio import wait_event, within
+from collector.runtime.journal import IntervalOpen, Journal
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.store")
-
-
-@dataclass(frozen=True, slots=True)
-class IntervalOpen:
-    """A camera entered ``state`` at ``start``: close its open interval there, open a new one."""
-
-    camera_id: int
-    state: str
-    cause: str | None
-    start: dt.datetime
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +40,7 @@ class WriterStats:
     written: int
     dropped: int
     failures: int
+    journaled: int  # of pending: waiting in the journal on disk
     last_error: str | None
     last_flush: dt.datetime | None
 
@@ -97,7 +93,9 @@ async def _heartbeat(conn: AsyncConnection, collector_id: str, started_at: dt.da
 
 
 async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collector_id: str,
-                      started_at: dt.datetime, now: dt.datetime) -> None:
+                      started_at: dt.datetime, now: dt.datetime, beat: dt.datetime | None = None) -> None:
+    """*beat*: the heartbeat to write (default *now*; a journal replayed after a crash writes the
+    last instant the old process is known to have run)."""
     closes, inserts = _rows_for_batch(events)
     # Rollup rows exist only for past midnights: a change before the last one is a late write
     # (the database was away, or a transition crossed midnight) and deletes the rows after it.
@@ -109,7 +107,7 @@ async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collec
         if closes:
             await _close_open(conn, closes)
             await conn.execute(insert(StateInterval), inserts)
-        await _heartbeat(conn, collector_id, started_at, now)
+        await _heartbeat(conn, collector_id, started_at, now if beat is None else beat)
 
 
 async def last_heartbeat(engine: AsyncEngine, collector_id: str) -> dt.datetime | None:
@@ -142,11 +140,15 @@ async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[i
 
 
 class IntervalWriter:
-    """The one writer task. ``submit`` never blocks or fails; ``run`` flushes in batches."""
+    """The one writer task. ``submit`` never blocks, fails or drops a change: while the database
+    is away changes go to the journal (when given a *journal* path) and are replayed in order;
+    ``run`` flushes in batches."""
 
     def __init__(self, engine: AsyncEngine, *, collector_id: str = "default", flush_interval_s: float = 1.0,
-                 max_batch: int = 10_000, max_pending: int = 1_000_000, heartbeat_s: float = 5.0,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 max_batch: int = 10_000, max_pending: int = 100_000, heartbeat_s: float = 5.0,
+                 clock: Callable[[], dt.datetime] = utcnow, journal: Path | None = None) -> None:
+        """*max_pending*: changes held in memory before they go to the journal (without a
+        journal, or when its disk fails: the oldest are dropped beyond it, logged)."""
         self.engine = engine
         self.collector_id = collector_id
         self.flush_interval_s = flush_interval_s
@@ -155,75 +157,185 @@ class IntervalWriter:
         self.heartbeat_s = heartbeat_s
         self.clock = clock
         self.started_at = clock()
+        self.journal = None if journal is None else Journal(journal)
         self._queue: collections.deque[IntervalOpen] = collections.deque()
         self._wake = asyncio.Event()
         self._written = 0
         self._dropped = 0
         self._failures = 0
         self._last_error: str | None = None
+        self._journal_error: str | None = None
         self._last_flush: dt.datetime | None = None
         self._last_beat = 0.0
 
+    def _spill(self, events: tuple[IntervalOpen, ...]) -> bool:
+        """Append the memory queue, then *events*, to the journal (the order kept). False when
+        there is no journal or its disk fails (then the caller keeps them in memory)."""
+        j = self.journal
+        if j is None:
+            return False
+        try:
+            if self._queue:
+                j.append(self._queue)
+                self._queue.clear()
+            j.append(events)
+        except OSError as exc:
+            msg = f"{type(exc).__name__}: {exc}"
+            if msg != self._journal_error:
+                log.error("cannot write the journal %s (%s): state changes wait in memory", j.path, msg)
+            self._journal_error = msg
+            return False
+        self._journal_error = None
+        return True
+
     def submit(self, event: IntervalOpen) -> None:
+        j = self.journal
+        # Once changes wait in the journal every new one follows them there, until it is replayed.
+        if ((j is not None and j.pending) or len(self._queue) >= self.max_pending) and self._spill((event,)):
+            return
         if len(self._queue) >= self.max_pending:
             self._queue.popleft()
             self._dropped += 1
             if self._dropped in (1, 10, 100, 1000) or self._dropped % 10000 == 0:
-                log.error("database write queue full (%d): dropped %d oldest interval(s)", self.max_pending, self._dropped)
+                log.error("database write queue full (%d) and no journal: dropped %d oldest interval(s)",
+                          self.max_pending, self._dropped)
         self._queue.append(event)
         if len(self._queue) >= self.max_batch:
             self._wake.set()
 
     @property
     def pending(self) -> int:
-        return len(self._queue)
+        return len(self._queue) + (self.journal.pending if self.journal is not None else 0)
 
     def stats(self) -> WriterStats:
-        return WriterStats(len(self._queue), self._written, self._dropped, self._failures, self._last_error, self._last_flush)
+        journaled = self.journal.pending if self.journal is not None else 0
+        return WriterStats(self.pending, self._written, self._dropped, self._failures, journaled,
+                           self._last_error, self._last_flush)
+
+    async def sync_journal(self) -> None:
+        """Make what the journal holds durable (fsync), at most once per flush interval."""
+        if self.journal is not None:
+            try:
+                await self.journal.sync()
+            except OSError as exc:
+                log.error("cannot sync the journal %s: %s", self.journal.path, exc)
+
+    async def replay(self) -> int:
+        """At start, before :func:`recover`: write what a previous run left in the journal, with
+        the heartbeat at its last change (the old process ran at least until then), so the
+        restart's unknown gap starts no earlier than the last change it saw. Returns the count."""
+        j = self.journal
+        if j is None or not j.pending:
+            return 0
+        beat = await last_heartbeat(self.engine, self.collector_id)
+        done = 0
+        while j.pending:
+            batch, offset, lines = j.read(self.max_batch)
+            if batch:
+                last = max(ev.start for ev in batch)
+                beat = last if beat is None else max(beat, last)
+                # a batch may have been committed just before the crash: drop what is stored already
+                batch = await _not_stored(self.engine, batch)
+                await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at,
+                                  now=self.clock(), beat=beat)
+            j.commit(offset, lines)
+            done += len(batch)
+            if not lines:
+                break
+        log.info("journal replayed: %d state change(s) written", done)
+        return done
 
     async def flush(self) -> bool:
-        """Write what is queued (in batches). Returns False when the database refused."""
+        """Write what is queued and journaled, in order (in batches). False when the database refused."""
         loop = asyncio.get_running_loop()
+        j = self.journal
         while True:
             now = self.clock()
             due_beat = loop.time() - self._last_beat >= self.heartbeat_s
-            if not self._queue and not due_beat:
+            from_journal = j is not None and j.pending > 0  # (then the memory queue is newer, or empty)
+            if not from_journal and not self._queue and not due_beat:
                 return True
-            batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            offset = lines = 0
+            if j is not None and from_journal:
+                await self.sync_journal()
+                batch, offset, lines = j.read(self.max_batch)
+            else:
+                batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             try:
                 await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at, now=now)
             except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch, retry later
-                self._queue.extendleft(reversed(batch))
+                if not from_journal:
+                    self._queue.extendleft(reversed(batch))
+                    self._spill(())  # the database is away: what waits goes to disk
+                    await self.sync_journal()
                 self._failures += 1
                 msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
                 if msg != self._last_error:
-                    log.warning("database write failed, %d interval(s) queued: %s", len(self._queue), msg)
+                    log.warning("database write failed, %d interval(s) pending (%d in the journal): %s",
+                                self.pending, self.stats().journaled, msg)
                 self._last_error = msg
                 return False
+            if j is not None and from_journal:
+                j.commit(offset, lines)
             if self._last_error is not None:
-                log.info("database writes resumed")
+                log.info("database writes resumed (%d interval(s) still pending)", self.pending)
             self._last_error = None
             self._written += len(batch)
             self._last_flush = now
             self._last_beat = loop.time()
-            if not self._queue:
+            if not self._queue and (j is None or not j.pending):
                 return True
 
     async def run(self) -> None:
+        loop = asyncio.get_running_loop()
         backoff = self.flush_interval_s
+        retry_at = 0.0
         try:
             while True:
-                await wait_event(self._wake, backoff)
+                await wait_event(self._wake, self.flush_interval_s)
                 self._wake.clear()
+                await self.sync_journal()  # journaled changes are durable within a flush interval
+                if loop.time() < retry_at:
+                    continue
                 ok = await self.flush()
                 backoff = self.flush_interval_s if ok else min(max(backoff * 2, 1.0), 30.0)
+                retry_at = 0.0 if ok else loop.time() + backoff
         except asyncio.CancelledError:
             await self.close()
             raise
 
     async def close(self, timeout_s: float = 10.0) -> None:
-        """Final flush (SIGTERM): best effort within ``timeout_s``."""
+        """Final flush (SIGTERM): best effort within ``timeout_s``; what remains stays in the journal."""
         try:
             await within(asyncio.shield(self.flush()), timeout_s)
         except (TimeoutError, asyncio.CancelledError):
-            log.error("could not flush %d interval(s) before exit", len(self._queue))
+            self._spill(())
+            log.error("could not flush %d interval(s) before exit", self.pending)
+        if self.journal is not None:
+            try:
+                self.journal.close()
+            except OSError as exc:
+                log.error("cannot close the journal %s: %s", self.journal.path, exc)
+            if self.journal.pending:
+                log.warning("%d state change(s) wait in the journal %s: written at the next start",
+                            self.journal.pending, self.journal.path)
+
+
+async def _not_stored(engine: AsyncEngine, batch: list[IntervalOpen]) -> list[IntervalOpen]:
+    """The changes of *batch* newer than the last interval stored for their camera."""
+    ids = sorted({ev.camera_id for ev in batch})
+    latest: dict[int, dt.datetime] = {}
+    async with engine.connect() as conn:
+        for k in range(0, len(ids), 500):
+            rows = await conn.execute(
+                select(StateInterval.camera_id, func.max(StateInterval.start))
+                .where(StateInterval.camera_id.in_(ids[k:k + 500])).group_by(StateInterval.camera_id))
+            latest.update({cid: at for cid, at in rows if at is not None})
+    return [ev for ev in batch if ev.camera_id not in latest or _aware(ev.start) > _aware(latest[ev.camera_id])]
+
+
+def _aware(t: dt.datetime) -> dt.datetime:
+    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
+
+
+__all__ = ["IntervalOpen", "IntervalWriter", "WriterStats", "last_heartbeat", "recover", "write_batch"]
