@@ -152,6 +152,10 @@ class HttpSettings(_Section):
     port: int = Field(9850, ge=0, lt=65536, description="port of the same (0: any free port)")
     api_token: str | None = Field(None, description="bearer token required for API writes (better: CAMWATCH_HTTP__API_TOKEN)")
     open_reads: bool = Field(True, description="allow API reads without a token")
+    max_connections: int = Field(1000, ge=1, description="HTTP connections at once (at most a quarter of the open-file limit: the rest is kept for probing)")
+    header_timeout_s: float = Field(10.0, gt=0, description="a new connection must send its request head within this time")
+    keepalive_timeout_s: float = Field(15.0, gt=0, description="an idle keep-alive connection is closed after this time")
+    max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body accepted (413 above)")
 
 
 class AccountingSettings(_Section):

@@ -10,15 +10,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.rollups import RollupTask
@@ -28,6 +25,7 @@ from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCou
 from collector.runtime.camera_state import Event
 from collector.runtime.figures import compute_figures
 from collector.runtime.gc_tuning import settle_gc
+from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
 from collector.runtime.ladders import ladder_options
 from collector.runtime.scheduler import Scheduler
@@ -59,19 +57,6 @@ async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera
     return cams
 
 
-def journal_path(settings: Settings) -> Path:
-    """Where this collector's state changes wait while the database is away: ``collector.journal_dir``,
-    else beside the SQLite file, else the working directory."""
-    c = settings.collector
-    name = f"camwatch-{re.sub(r'[^0-9A-Za-z_.-]', '_', c.collector_id)}.journal"
-    if c.journal_dir:
-        return Path(c.journal_dir) / name
-    u = make_url(settings.database.url)
-    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
-        return Path(u.database).parent / name
-    return Path(name)
-
-
 @dataclass
 class App:
     settings: Settings
@@ -87,6 +72,7 @@ class App:
     started_at: dt.datetime | None = None
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _runner: web.AppRunner | None = None
+    http_site: GuardedSite | None = None
     _frame_pool: FramePool | None = None
     alerting: AlertService | None = None
     notifier: Notifier | None = None
@@ -97,8 +83,7 @@ class App:
 
     def __post_init__(self) -> None:
         c = self.settings.collector
-        self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock,
-                                     journal=journal_path(self.settings))
+        self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock)
         # the video tier's frame grabs: worker processes, started on the first grab
         self._frame_pool = FramePool(c.video_concurrency) if c.video else None
         frame = None if self._frame_pool is None else FrameOptions(pool=self._frame_pool)
@@ -162,7 +147,6 @@ class App:
         self.started_at = self.clock()
         cams, devices = await load_monitored(self.engine, self.box)
         self._check_credentials(cams)
-        await self.writer.replay()  # what a previous run journaled while the database was away
         await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)
@@ -184,10 +168,12 @@ class App:
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
         if self.http is not None:
-            self._runner = web.AppRunner(self.http(self), access_log=None)
+            h = self.settings.http
+            limits = HttpLimits(h.max_connections, h.header_timeout_s, h.keepalive_timeout_s)
+            self._runner = web.AppRunner(self.http(self), access_log=None, **limits.runner_kwargs())
             await self._runner.setup()
-            site = web.TCPSite(self._runner, self.settings.http.host, self.settings.http.port)
-            await site.start()
+            self.http_site = GuardedSite(self._runner, h.host, h.port, limits)
+            await self.http_site.start()
         log.info("camwatch running: %d cameras, http://%s:%d/metrics", len(cams), self.settings.http.host, self.settings.http.port)
 
     async def stop(self) -> None:
@@ -219,4 +205,4 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         await app.stop()
 
 
-__all__ = ["App", "exclusions_in_force", "journal_path", "serve"]
+__all__ = ["App", "exclusions_in_force", "serve"]

@@ -15,7 +15,7 @@ from collector.web.common import APP_KEY
 
 
 def build_application(app: App) -> web.Application:
-    webapp = web.Application()
+    webapp = web.Application(client_max_size=app.settings.http.max_body_bytes)
     webapp[APP_KEY] = app
     webapp.router.add_get("/metrics", _metrics)
     webapp.router.add_get("/healthz", _healthz)
