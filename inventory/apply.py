@@ -107,12 +107,14 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
     await _batches(session, update(Camera), [
         {"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired
     ])
-    added: list[int] = []
-    stmt = insert(Camera).returning(Camera.id, sort_by_parameter_order=True)
-    for chunk in _chunks([cam_row(c.values, "created_at", now) for c in plan.camera_new]):
-        added.extend((await session.execute(stmt, chunk)).scalars())
-        tick(len(chunk))
-    return added
+    await _batches(session, insert(Camera), [cam_row(c.values, "created_at", now) for c in plan.camera_new], tick)
+    if not plan.camera_new:
+        return []
+    # Their ids by address (unique), among the cameras created now. (RETURNING in parameter
+    # order costs five times the insert on SQLite.)
+    created = select(Camera.id, Camera.host, Camera.rtsp_port, Camera.rtsp_path).where(Camera.created_at == now)
+    ids = {(h, port, path): i for i, h, port, path in (await session.execute(created)).all()}
+    return [ids[c.values.record.address] for c in plan.camera_new]
 
 
 __all__ = ["ApplyError", "apply_plan"]

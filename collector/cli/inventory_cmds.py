@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from pathlib import Path
 
 import click
@@ -20,6 +20,19 @@ from inventory.secrets import SecretError
 from inventory.summary import Summary, summarize
 
 DETAIL_LIMIT = 20
+ID_RANGES_SHOWN = 10
+
+
+def id_ranges(ids: Sequence[int], limit: int = ID_RANGES_SHOWN) -> str:
+    """Ids as ranges, ``3-7, 9, 12-40``; after *limit* ranges an ellipsis."""
+    spans: list[list[int]] = []
+    for i in sorted(ids):
+        if spans and i == spans[-1][1] + 1:
+            spans[-1][1] = i
+        else:
+            spans.append([i, i])
+    text = ", ".join(str(a) if a == b else f"{a}-{b}" for a, b in spans[:limit])
+    return text + (", …" if len(spans) > limit else "")
 
 
 def _t(lang: str, zh: str, en: str) -> str:
@@ -64,7 +77,7 @@ def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
         click.echo(_t(lang, f"无变化（{plan.rows} 行，{plan.camera_unchanged} 台摄像机未变）", f"nothing to change ({plan.rows} rows, {plan.camera_unchanged} cameras unchanged)"))
 
 
-def plan_json(plan: Plan, lang: str, written: bool) -> dict[str, object]:
+def plan_json(plan: Plan, lang: str, written: bool, added_ids: Sequence[int] = ()) -> dict[str, object]:
     return {
         "ok": plan.ok,
         "written": written,
@@ -75,6 +88,7 @@ def plan_json(plan: Plan, lang: str, written: bool) -> dict[str, object]:
         "cameras": {
             "added": len(plan.camera_new), "changed": len(plan.camera_changed),
             "retired": len(plan.camera_retired), "unchanged": plan.camera_unchanged,
+            "added_ids": list(added_ids),
         },
         "issues": [i.as_dict(lang) for i in plan.issues],
     }
@@ -109,23 +123,29 @@ def register(group: click.Group) -> None:
     @click.argument("file", type=click.Path(dir_okay=False))
     @click.option("--dry-run", is_flag=True, help="show what would be added, changed and retired; write nothing")
     @click.option("--no-retire", is_flag=True, help="do not retire cameras missing from the file")
+    @click.option("--allow-mass-retire", is_flag=True,
+                  help="retire them even when more than inventory.retire_guard of a county's cameras would go")
     @click.option("--json", "as_json", is_flag=True, help="print the outcome as JSON")
     @click.option("-v", "--verbose", is_flag=True, help="list every change, not only the first ones")
     @click.pass_obj
-    def import_cmd(ctx: CliContext, file: str, dry_run: bool, no_retire: bool, as_json: bool, verbose: bool) -> None:
+    def import_cmd(ctx: CliContext, file: str, dry_run: bool, no_retire: bool, allow_mass_retire: bool,
+                   as_json: bool, verbose: bool) -> None:
         """Import cameras and points from a CSV or XLSX file (all or nothing).
 
         Chinese or English headers; CSV in UTF-8 (with or without BOM) or GB18030/GBK.
         Any invalid row means nothing is written; every error is listed with its row
-        and column, and the exit status is 1.
+        and column, and the exit status is 1. Cameras of the file's counties it no longer
+        lists are retired (not with --no-retire); more than inventory.retire_guard of a
+        county's cameras only with --allow-mass-retire. The ids of the cameras added are printed.
         """
         s = ctx.settings
         lang = ctx.lang
         box = secret_box(s)
         retire = s.inventory.retire_missing and not no_retire
+        guard = None if allow_mass_retire else s.inventory.retire_guard
 
         def go(eng: AsyncEngine) -> Awaitable[ImportOutcome]:
-            return import_file(eng, file, box, dry_run=dry_run, retire_missing=retire,
+            return import_file(eng, file, box, dry_run=dry_run, retire_missing=retire, retire_guard=guard,
                                progress=progress_factory(s.inventory.progress and not as_json, lang))
 
         try:
@@ -136,7 +156,7 @@ def register(group: click.Group) -> None:
             fail(str(exc))
         plan = outcome.plan
         if as_json:
-            click.echo(json.dumps(plan_json(plan, lang, outcome.written), ensure_ascii=False, indent=2))
+            click.echo(json.dumps(plan_json(plan, lang, outcome.written, outcome.added_ids), ensure_ascii=False, indent=2))
             raise SystemExit(0 if plan.ok else 1)
         print_issues(plan, lang)
         if not plan.ok:
@@ -145,6 +165,9 @@ def register(group: click.Group) -> None:
         if dry_run:
             click.echo(_t(lang, "试运行（--dry-run），未写入：", "dry run (--dry-run), nothing written:"))
         print_plan(plan, lang, verbose, dry_run=dry_run)
+        if outcome.added_ids:
+            ids, n = id_ranges(outcome.added_ids), len(outcome.added_ids)
+            click.echo(_t(lang, f"新增摄像机编号：{ids}（共 {n} 台）", f"ids of the cameras added: {ids} ({n} in all)"))
         if outcome.written:
             click.echo(_t(lang, "导入完成。", "import done."))
 

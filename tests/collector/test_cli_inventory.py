@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from collector.cli.inventory_cmds import id_ranges
+
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "sample_inventory.csv"
 SAMPLE_PASSWORD = "admin123"
@@ -102,3 +104,91 @@ def test_db_option_postgres(tmp_path: Path, db_url: str) -> None:
     assert r.returncode == 0, r.stderr
     s = json.loads(camwatch(tmp_path, "--db", db_url, "inventory", "summary", "--json").stdout)
     assert s["cameras"] > 20
+
+
+def _summary(cwd: Path) -> dict[str, object]:
+    r = camwatch(cwd, "inventory", "summary", "--json")
+    assert r.returncode == 0, r.stderr
+    return dict(json.loads(r.stdout))
+
+
+def test_import_prints_ids_and_a_partial_file_stops_at_the_guard(tmp_path: Path) -> None:
+    assert camwatch(tmp_path, "init").returncode == 0
+    r = camwatch(tmp_path, "inventory", "import", str(SAMPLE))
+    assert r.returncode == 0, r.stderr
+    total = _summary(tmp_path)["cameras"]
+    assert isinstance(total, int) and total > 20
+    assert f"新增摄像机编号：1-{total}（共 {total} 台）" in r.stdout
+    lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    partial = tmp_path / "one-village.csv"
+    partial.write_text("\n".join(lines[:6]) + "\n", encoding="utf-8")
+    kept = sum(1 for line in lines[1:6] if line.split(",")[13])
+    gone = total - kept
+    r = camwatch(tmp_path, "inventory", "import", str(partial))
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert f"{gone}/{total}" in r.stderr and "--allow-mass-retire" in r.stderr and "未写入任何数据" in r.stderr
+    assert _summary(tmp_path)["cameras"] == total
+    r = camwatch(tmp_path, "--lang", "en", "inventory", "import", str(partial), "--dry-run")
+    assert r.returncode == 1 and f"retire {gone} of {total} cameras" in r.stderr and "--allow-mass-retire" in r.stderr
+    r = camwatch(tmp_path, "inventory", "import", str(partial), "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and not out["written"] and [i["code"] for i in out["issues"]] == ["mass_retire"]
+    # --no-retire only adds and updates; --allow-mass-retire goes through
+    r = camwatch(tmp_path, "inventory", "import", str(partial), "--no-retire")
+    assert r.returncode == 0 and "无变化" in r.stdout and _summary(tmp_path)["cameras"] == total
+    r = camwatch(tmp_path, "inventory", "import", str(partial), "--allow-mass-retire", "--json")
+    out = json.loads(r.stdout)
+    assert r.returncode == 0 and out["written"] and out["cameras"]["retired"] == gone and out["cameras"]["added_ids"] == []
+    assert _summary(tmp_path)["cameras"] == kept
+    # the full file brings them back (no new ids: the retired cameras return)
+    r = camwatch(tmp_path, "inventory", "import", str(SAMPLE), "--json")
+    assert r.returncode == 0 and json.loads(r.stdout)["cameras"]["added_ids"] == []
+    # a new camera: its id is printed, and listed by --json
+    extra = lines[1].split(",")
+    extra[11], extra[12], extra[13] = "新摄像机", "", "127.20.9.9"
+    grown = tmp_path / "grown.csv"
+    grown.write_text("\n".join([*lines, ",".join(extra)]) + "\n", encoding="utf-8")
+    r = camwatch(tmp_path, "--lang", "en", "inventory", "import", str(grown))
+    assert r.returncode == 0 and f"ids of the cameras added: {total + 1} (1 in all)" in r.stdout
+
+
+def test_a_file_without_data_rows_is_an_error_naming_it(tmp_path: Path) -> None:
+    assert camwatch(tmp_path, "init").returncode == 0
+    header = SAMPLE.read_text(encoding="utf-8-sig").splitlines()[0]
+    only = tmp_path / "headers-only.csv"
+    only.write_text(header + "\n", encoding="utf-8")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("", encoding="utf-8")
+    for path in (only, empty):
+        for cmd in ("import", "validate"):
+            r = camwatch(tmp_path, "inventory", cmd, str(path))
+            assert r.returncode == 1 and str(path) in r.stderr and "Traceback" not in r.stderr, (cmd, r.stderr)
+
+
+def test_region_options_take_a_path_of_names(tmp_path: Path) -> None:
+    assert camwatch(tmp_path, "init").returncode == 0
+    assert camwatch(tmp_path, "inventory", "import", str(SAMPLE)).returncode == 0
+    r = camwatch(tmp_path, "exclusion", "add", "--region", "城关镇/大前村1", "--from", "2026-11-01 08:00",
+                 "--to", "2026-11-01 18:00", "--reason", "停电报备", "--approver", "张三")
+    assert r.returncode == 0, r.stderr
+    r = camwatch(tmp_path, "exclusion", "list", "--json")
+    assert [x["region"] for x in json.loads(r.stdout)] == ["130123101201"]
+    r = camwatch(tmp_path, "alerts", "silence", "--region", "示范县/东风镇", "--until", "2h")
+    assert r.returncode == 0, r.stderr
+    r = camwatch(tmp_path, "alerts", "silences", "--json")
+    assert [x["region"] for x in json.loads(r.stdout)] == ["130123102000"]
+    # not found: one line naming the near regions, exit status 1
+    r = camwatch(tmp_path, "exclusion", "add", "--region", "城关镇/大前村", "--from", "2026-11-01 08:00",
+                 "--to", "2026-11-01 18:00", "--reason", "x", "--approver", "y")
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "找不到区划“城关镇/大前村”" in r.stderr and "示范县/城关镇/大前村1 (130123101201)" in r.stderr
+    r = camwatch(tmp_path, "--lang", "en", "alerts", "silence", "--region", "nowhere", "--until", "2h")
+    assert r.returncode == 1 and "no region 'nowhere'" in r.stderr
+    assert len(json.loads(camwatch(tmp_path, "exclusion", "list", "--json").stdout)) == 1
+
+
+def test_id_ranges_are_concise() -> None:
+    assert id_ranges([7, 3, 4, 5, 9, 10]) == "3-5, 7, 9-10"
+    assert id_ranges([1]) == "1" and id_ranges([]) == ""
+    assert id_ranges(range(1, 100_001)) == "1-100000"
+    assert id_ranges(range(0, 100, 2), limit=3) == "0, 2, 4, …"
