@@ -22,7 +22,7 @@ from collector.accounting.sql.rollups import RollupTask
 from collector.alerting.delivery.notifier import Notifier
 from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
-from collector.runtime.camera_state import Event
+from collector.runtime.camera_state import Event, State
 from collector.runtime.figures import compute_figures
 from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
@@ -177,11 +177,25 @@ class App:
         log.info("camwatch running: %d cameras, http://%s:%d/metrics", len(cams), self.settings.http.host, self.settings.http.port)
 
     async def stop(self) -> None:
+        """Stop probing, then close every camera's interval at this instant (an *unknown* one
+        begins) and write the heartbeat there, then the rest."""
+        at = self.clock()
+        writer = [t for t in self._tasks if t.get_name() == "writer"]
         for t in self._tasks:
+            if t not in writer:
+                t.cancel()
+        for t in self._tasks:
+            if t not in writer:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await t
+        watched = [cid for cid, slot in self.scheduler.slots.items() if slot.status.state is not State.UNKNOWN]
+        self.writer.stop_at(watched, at)
+        for t in writer:  # its final flush writes them (or journals them while the database is away)
             t.cancel()
-        for t in self._tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        log.info("camwatch stopped at %s: %d camera interval(s) closed (unknown from then), %d change(s) pending",
+                 at.isoformat(timespec="seconds"), len(watched), self.writer.pending)
         if self._runner is not None:
             await self._runner.cleanup()
         if self.notifier is not None:

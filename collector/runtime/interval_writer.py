@@ -126,8 +126,10 @@ async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[i
     hb = await last_heartbeat(engine, collector_id)
     ids = list(camera_ids)
     async with engine.begin() as conn:
-        open_ids = set((await conn.execute(select(StateInterval.camera_id).where(StateInterval.end.is_(None)))).scalars())
-        mine = [cid for cid in ids if cid in open_ids]
+        open_now: dict[int, str] = {cid: state for cid, state in (await conn.execute(
+            select(StateInterval.camera_id, StateInterval.state).where(StateInterval.end.is_(None))))}
+        # an unknown interval left open by a clean stop goes on (the gap began at that stop)
+        mine = [cid for cid in ids if open_now.get(cid, "unknown") != "unknown"]
         if hb is not None and mine:
             cut = min(hb, now)
             await invalidate_rollups(conn, everything_from=cut)
@@ -167,6 +169,16 @@ class IntervalWriter:
         self._journal_error: str | None = None
         self._last_flush: dt.datetime | None = None
         self._last_beat = 0.0
+        self._final_beat: dt.datetime | None = None
+
+    def stop_at(self, camera_ids: Iterable[int], at: dt.datetime) -> None:
+        """A clean stop at *at*: the cameras' open intervals end there and *unknown* ones begin
+        (nobody watches them until the next start); the last heartbeat is *at*. Written by the
+        final flush (:meth:`close`)."""
+        for cid in camera_ids:
+            self.submit(IntervalOpen(cid, "unknown", None, at))
+        self._final_beat = at
+        self._last_beat = float("-inf")  # the final flush writes the heartbeat, even with nothing else
 
     def _spill(self, events: tuple[IntervalOpen, ...]) -> bool:
         """Append the memory queue, then *events*, to the journal (the order kept). False when
@@ -247,6 +259,7 @@ class IntervalWriter:
 
     async def flush(self) -> bool:
         """Write what is queued and journaled, in order (in batches). False when the database refused."""
+        beat = self._final_beat
         loop = asyncio.get_running_loop()
         j = self.journal
         while True:
@@ -262,7 +275,8 @@ class IntervalWriter:
             else:
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             try:
-                await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at, now=now)
+                await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at,
+                                  now=now, beat=beat)
             except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch, retry later
                 if not from_journal:
                     self._queue.extendleft(reversed(batch))

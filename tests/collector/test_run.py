@@ -103,7 +103,7 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path, loopback: Loopbac
                 proc.kill()
         rows = _intervals(tmp_path)
         assert {r[0] for r in rows} == set(range(1, 49))
-        assert [r[1] for r in rows if r[0] == 4] == ["offline"]
+        assert [r[1] for r in rows if r[0] == 4] == ["offline", "unknown"]  # SIGTERM: unknown from the stop
         # restart, then kill -9, then restart: no overlaps, and the gaps are unknown
         proc = _start(tmp_path, port)
         try:
