@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collector.accounting.timeparse import TimeParseError, parse_time, show
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import WorkOrder, WorkOrderError, color
 from collector.cli.context import CliContext
@@ -22,16 +23,16 @@ STATUS_ZH = {"open": "待处理", "acknowledged": "已接单", "resolved": "已�
 
 
 def parse_until(text: str, tz: str, now: dt.datetime) -> dt.datetime:
-    """``2h``, ``90m``, ``1d`` from now, or a local date-time (``2026-11-24 08:00``)."""
+    """``2h``, ``90m``, ``1d`` from now, or a time as every ``--to`` takes it (a day alone: until
+    the end of that day); :class:`TimeParseError` names ``--until`` and the formats."""
     m = _SPAN.match(text)
     if m:
         n, unit = float(m.group(1)), m.group(2)
         return now + dt.timedelta(minutes=n) * {"m": 1, "h": 60, "d": 1440}[unit]
     try:
-        t = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"not a date/time or span: {text!r} (e.g. 2h, 1d, 2026-11-24 08:00)") from None
-    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(dt.UTC)
+        return parse_time(text, tz, option="--until", end=True)
+    except TimeParseError as exc:
+        raise TimeParseError("--until", f"{exc.zh}；或时长 2h、90m、1d", f"{exc.en}; or a span: 2h, 90m, 1d") from None
 
 
 def _hours(s: float | None) -> str:
@@ -50,7 +51,8 @@ def register(group: click.Group) -> None:
     @alerts.command("silence")
     @click.option("--camera", "camera_id", type=int, help="camera id")
     @click.option("--region", "region_code", help="region code (village, township or county)")
-    @click.option("--until", "until", required=True, help="end: a span (2h, 90m, 1d) or a local date-time")
+    @click.option("--until", "until", required=True, help="end: a span (2h, 90m, 1d), or YYYY-MM-DD (the end of that day), "
+                  "YYYY-MM-DD HH:MM[:SS], ISO 8601 with a zone, or epoch seconds")
     @click.option("--reason", default="", help="why (施工, 停电...)")
     @click.pass_obj
     def silence_cmd(ctx: CliContext, camera_id: int | None, region_code: str | None, until: str, reason: str) -> None:
@@ -59,16 +61,20 @@ def register(group: click.Group) -> None:
         if (camera_id is None) == (region_code is None):
             fail(ctx.t("请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
         now = utcnow()
-        end = parse_until(until, s.accounting.timezone, now)
+        tz = s.accounting.timezone
+        try:
+            end = parse_until(until, tz, now)
+        except TimeParseError as exc:
+            fail(exc.words(ctx.lang), 2)
         if end <= now:
-            fail(ctx.t("结束时间必须在将来", "--until must be in the future"), 2)
+            fail(ctx.t(f"--until：“{until}”（{show(end, tz)}）已过去，须在将来", f"--until: {until!r} ({show(end, tz)}) is not in the future"), 2)
         try:
             sid = ctx.run_db(lambda eng: store.add_silence(eng, camera_id=camera_id, region_code=region_code,
                                                            until=end, reason=reason, now=now))
         except store.NotFound:
             fail(ctx.t(f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}",
                     f"no such {'camera ' + str(camera_id) if camera_id is not None else 'region ' + str(region_code)}"), 1)
-        local = end.astimezone(ZoneInfo(s.accounting.timezone)).strftime("%Y-%m-%d %H:%M")
+        local = show(end, tz)
         click.echo(ctx.t(f"已静默 #{sid}，至 {local}", f"silence #{sid} until {local}"))
 
     @alerts.command("silences")

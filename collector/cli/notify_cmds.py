@@ -8,14 +8,16 @@ from typing import Any
 
 import click
 
+from collector.accounting.timeparse import show
 from collector.alerting.delivery.message import Outgoing
 from collector.cli.context import CliContext, pick
 from collector.cli.runtime import fail, run_async
 
 
-def test_message(channel: str, lang: str, now: dt.datetime) -> Outgoing:
+def test_message(channel: str, lang: str, now: dt.datetime, tz: str) -> Outgoing:
+    """*tz*: the zone of incident messages (``alerts.timezone``); the time is shown with it."""
     host = socket.gethostname()
-    when = now.astimezone().strftime("%Y-%m-%d %H:%M:%S")
+    when = show(now, tz, seconds=True)
     title = pick(lang, "camwatch 测试消息", "camwatch test message")
     text = pick(lang, f"这是一条测试消息：通道 {channel} 配置正确。\n发送自 {host}，{when}。",
               f"This is a test message: channel {channel} works.\nSent from {host} at {when}.")
@@ -59,7 +61,7 @@ def add_test_command(alerts_group: click.Group) -> None:
             try:
                 now = dt.datetime.now(dt.UTC)
                 for name in senders:
-                    notifier.submit(test_message(name, lang, now))
+                    notifier.submit(test_message(name, lang, now, s.alerts.timezone))
                 await notifier.drain()
             finally:
                 await notifier.stop()

@@ -12,8 +12,9 @@ from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level
-from collector.accounting.sql.load import load_accounting, parse_period
+from collector.accounting.sql.load import load_accounting
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
+from collector.accounting.timeparse import TimeParseError, parse_period, show
 from collector.cli.context import CliContext
 from collector.cli.runtime import fail
 from inventory.models import Camera, Exclusion, Region, utcnow
@@ -23,19 +24,16 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.2f}%"
 
 
-def _local_dt(text: str, tz: str) -> dt.datetime:
-    try:
-        t = dt.datetime.fromisoformat(text)
-    except ValueError:
-        raise click.BadParameter(f"not a date/time: {text!r} (e.g. 2026-11-23 08:00)") from None
-    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(dt.UTC)
+FROM_HELP = ("start: YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], ISO 8601 with a zone, or epoch seconds "
+             "(local times in accounting.timezone)")
+TO_HELP = "end, same formats; a day alone is the END of that day"
 
 
 def register(group: click.Group) -> None:
     @group.command("rates")
     @click.option("--level", type=click.Choice([lv.value for lv in Level]), default="township", show_default=True)
-    @click.option("--from", "start", help="first day (YYYY-MM-DD, local) or a date-time; default: start of this month")
-    @click.option("--to", "end", help="last day (inclusive) or a date-time; default: now")
+    @click.option("--from", "start", help=FROM_HELP + "; default: the start of this month")
+    @click.option("--to", "end", help=TO_HELP + "; default: now")
     @click.option("--method", type=click.Choice(["time", "snapshot", "intact"]), default="time", show_default=True)
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_obj
@@ -47,8 +45,8 @@ def register(group: click.Group) -> None:
         now = utcnow()
         try:
             period = parse_period(start, end, a.timezone, now)
-        except ValueError as exc:
-            fail(str(exc), 2)
+        except TimeParseError as exc:
+            fail(exc.words(lang), 2)
         checks = tuple(dt.time.fromisoformat(c) for c in a.check_times)
         query = RateQuery(Level(level), Method(method), period, now, a.timezone, checks)
         table = ctx.run_db(lambda eng: load_rate_table(eng, query, default_target=a.target))
@@ -56,9 +54,8 @@ def register(group: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(table, ensure_ascii=False, indent=2))
             return
-        zone = ZoneInfo(a.timezone)
-        click.echo(ctx.t(f"统计区间 {period.start.astimezone(zone):%Y-%m-%d %H:%M} 至 {period.end.astimezone(zone):%Y-%m-%d %H:%M}（{method}）",
-                      f"period {period.start.astimezone(zone):%Y-%m-%d %H:%M} to {period.end.astimezone(zone):%Y-%m-%d %H:%M} ({method})"))
+        lo, hi = show(period.start, a.timezone), show(period.end, a.timezone)
+        click.echo(ctx.t(f"统计区间 {lo} 至 {hi}（{method}）", f"period {lo} to {hi} ({method})"))
         head = ("code", "name", "cameras", "rate", "rate w/o exclusions", "target", "met") if lang == "en" else ("代码", "名称", "摄像机", "在线率", "不含报备", "目标", "达标")
         click.echo("\t".join(head))
         for r in out:
@@ -69,8 +66,8 @@ def register(group: click.Group) -> None:
 
     @group.command("coverage")
     @click.option("--level", type=click.Choice(["township", "village"]), default="township", show_default=True)
-    @click.option("--from", "start", help="with --from/--to: coverage over the period (online ≥ threshold); default: now")
-    @click.option("--to", "end")
+    @click.option("--from", "start", help="with --from/--to: coverage over the period (online ≥ threshold), default: now; " + FROM_HELP)
+    @click.option("--to", "end", help=TO_HELP + "; default: now")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_obj
     def coverage_cmd(ctx: CliContext, level: str, start: str | None, end: str | None, as_json: bool) -> None:
@@ -82,8 +79,8 @@ def register(group: click.Group) -> None:
         over = bool(start or end)
         try:
             period = parse_period(start, end, a.timezone, now)
-        except ValueError as exc:
-            fail(str(exc), 2)
+        except TimeParseError as exc:
+            fail(exc.words(lang), 2)
         data = ctx.run_db(lambda eng: load_accounting(eng, period, default_target=a.target))
         table = coverage_table(data, CoverageLevel(level), period if over else None, now)
         rows = table["rows"]
@@ -95,13 +92,13 @@ def register(group: click.Group) -> None:
             click.echo("\t".join(head))
             for r in rows:
                 click.echo("\t".join(str(x) for x in (r["code"], r["name"], r["planned_points"], r["covered_points"], r["built_points"],
-                                                      f"{r['ratio'] * 100:.2f}%", f"{r['built_ratio'] * 100:.2f}%")))
+                                                      _pct(r["ratio"]), _pct(r["built_ratio"]))))
         else:
             head = ("code", "township", "villages", "fully covered", "fully built", "coverage", "built coverage") if lang == "en" else ("代码", "乡镇/街道", "村数", "全覆盖村", "全建成村", "覆盖率", "建设覆盖率")
             click.echo("\t".join(head))
             for r in rows:
                 click.echo("\t".join(str(x) for x in (r["code"], r["name"], r["villages"], r["fully_covered"], r["fully_built"],
-                                                      f"{r['ratio'] * 100:.2f}%", f"{r['built_ratio'] * 100:.2f}%")))
+                                                      _pct(r["ratio"]), _pct(r["built_ratio"]))))
 
     @group.group("exclusion")
     def exclusion() -> None:
@@ -110,8 +107,8 @@ def register(group: click.Group) -> None:
     @exclusion.command("add")
     @click.option("--camera", "camera_id", type=int, help="camera id")
     @click.option("--region", "region_code", help="region code (village, township or county)")
-    @click.option("--from", "start", required=True, help="start (local date-time, e.g. 2026-11-23 08:00)")
-    @click.option("--to", "end", required=True, help="end (local date-time)")
+    @click.option("--from", "start", required=True, help=FROM_HELP)
+    @click.option("--to", "end", required=True, help=TO_HELP + " (--from D1 --to D2: both days)")
     @click.option("--reason", required=True, help="why (计划维护, 停电报备...)")
     @click.option("--approver", required=True, help="who approved it")
     @click.pass_obj
@@ -121,9 +118,11 @@ def register(group: click.Group) -> None:
         if (camera_id is None) == (region_code is None):
             fail(ctx.t("请指定 --camera 或 --region（二选一）", "give exactly one of --camera and --region"), 2)
         tz = s.accounting.timezone
-        lo, hi = _local_dt(start, tz), _local_dt(end, tz)
-        if hi <= lo:
-            fail(ctx.t("结束时间必须晚于开始时间", "the end must be after the start"), 2)
+        try:
+            window = parse_period(start, end, tz, utcnow())
+        except TimeParseError as exc:
+            fail(exc.words(ctx.lang), 2)
+        lo, hi = window.start, window.end
 
         async def go(eng: AsyncEngine) -> int | None:
             async with eng.begin() as conn:
@@ -143,7 +142,8 @@ def register(group: click.Group) -> None:
         if new_id is None:
             what = f"camera {camera_id}" if camera_id is not None else f"region {region_code}"
             fail(ctx.t(f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}", f"no such {what}"), 1)
-        click.echo(ctx.t(f"已添加报备 #{new_id}", f"exclusion #{new_id} added"))
+        span = f"{show(lo, tz)} — {show(hi, tz)}"
+        click.echo(ctx.t(f"已添加报备 #{new_id}：{span}", f"exclusion #{new_id} added: {span}"))
 
     @exclusion.command("list")
     @click.option("--json", "as_json", is_flag=True)

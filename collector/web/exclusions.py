@@ -12,11 +12,11 @@ import json
 import logging
 from dataclasses import dataclass
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import delete, func, insert, select
 
+from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
 from collector.web.params import page, path_int, text_param
 from inventory.models import Camera, Exclusion, Region, utcnow
@@ -44,14 +44,15 @@ def exclusion_json(row: Any) -> dict[str, Any]:
 
 
 def _when(body: dict[str, Any], name: str, tz: str) -> dt.datetime:
+    """A time as the CLI reads it (:mod:`collector.accounting.timeparse`); a day alone as ``end``
+    is the end of that day."""
     value = body.get(name)
     if not isinstance(value, str) or not value:
-        raise bad_param(name, "required: an ISO 8601 date-time (e.g. 2026-11-23T08:00:00+08:00)")
+        raise bad_param(name, f"required: {FORMATS[1]}")
     try:
-        t = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise bad_param(name, f"not an ISO 8601 date-time: {value!r}") from None
-    return (t if t.tzinfo else t.replace(tzinfo=ZoneInfo(tz))).astimezone(dt.UTC)
+        return parse_time(value, tz, option=name, end=name == "end")
+    except TimeParseError as exc:
+        raise bad_param(name, exc.detail("en")) from None
 
 
 def _text(body: dict[str, Any], name: str, limit: int) -> str:

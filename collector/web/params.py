@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 
 from collector.accounting import Period
-from collector.accounting.sql.load import parse_period
+from collector.accounting.timeparse import TimeParseError, parse_period
 from collector.web.common import bad_param
 
 DEFAULT_LIMIT = 100
@@ -81,19 +81,11 @@ def period_param(request: web.Request, tz: str, now: dt.datetime) -> Period | No
 
 
 def parse_period_params(start: str | None, end: str | None, tz: str, now: dt.datetime) -> Period:
-    for name, value in (("from", start), ("to", end)):
-        if value is None:
-            continue
-        try:
-            parse_period(value if name == "from" else None, value if name == "to" else None, tz, now)
-        except ValueError as exc:
-            if "ends before it starts" in str(exc):
-                continue  # only meaningful together with the other bound
-            raise bad_param(name, f"not a date (YYYY-MM-DD) or ISO 8601 date-time: {value!r}") from None
+    """``from``/``to`` read as the CLI reads ``--from``/``--to`` (:mod:`collector.accounting.timeparse`)."""
     try:
-        return parse_period(start, end, tz, now)
-    except ValueError:
-        raise bad_param("to", "the period ends before it starts") from None
+        return parse_period(start, end, tz, now, names=("from", "to"))
+    except TimeParseError as exc:
+        raise bad_param(exc.option, exc.detail("en")) from None
 
 
 def path_int(request: web.Request, name: str) -> int:

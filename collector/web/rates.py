@@ -7,8 +7,9 @@ import datetime as dt
 from aiohttp import web
 
 from collector.accounting import Level
-from collector.accounting.sql.load import load_accounting, parse_period
+from collector.accounting.sql.load import load_accounting
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
+from collector.accounting.timeparse import parse_period
 from collector.web.common import camwatch, json_response
 from collector.web.params import choice_or, period_param
 

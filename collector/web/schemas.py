@@ -120,7 +120,7 @@ SCHEMAS: dict[str, Schema] = {
                       "from": TIME, "to": TIME, "rows": array(ref("RateRow"))}),
     "CoverageRow": obj({"code": STR, "name": STR, "planned_points": INT, "covered_points": INT, "built_points": INT,
                         "villages": INT, "fully_covered": {"type": ["boolean", "integer"]}, "fully_built": INT,
-                        "ratio": NUM, "built_ratio": NUM},
+                        "ratio": {**nullable(NUM), "description": "null over a period without data"}, "built_ratio": NUM},
                        optional=("planned_points", "covered_points", "built_points", "villages", "fully_built")),
     "CoverageTable": obj({"level": enum(["township", "village"]), "over_period": BOOL, "rows": array(ref("CoverageRow"))}),
     "Exclusion": obj({"id": INT, "camera_id": nullable(INT), "region_code": nullable(STR), "start": TIME, "end": TIME,

@@ -9,10 +9,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
+from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, WorkOrderError, color
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
@@ -115,16 +115,14 @@ async def add_silence(request: web.Request) -> web.Response:
         raise bad_param("camera_id", "give exactly one of camera_id and region_code")
     until_text = body.get("until")
     if not isinstance(until_text, str):
-        raise bad_param("until", "required: an ISO 8601 date-time")
-    try:
-        until = dt.datetime.fromisoformat(until_text)
-    except ValueError:
-        raise bad_param("until", f"not an ISO 8601 date-time: {until_text!r}") from None
-    if until.tzinfo is None:
-        until = until.replace(tzinfo=ZoneInfo(app.settings.accounting.timezone))
+        raise bad_param("until", f"required: {FORMATS[1]}")
+    try:  # (a day alone: until the end of that day)
+        until = parse_time(until_text, app.settings.accounting.timezone, option="until", end=True)
+    except TimeParseError as exc:
+        raise bad_param("until", exc.detail("en")) from None
     now = app.clock()
     if until <= now:
-        raise bad_param("until", "must be in the future")
+        raise bad_param("until", f"{until_text!r} is not in the future")
     reason = body.get("reason", "")
     if not isinstance(reason, str):
         raise bad_param("reason", "must be a string")

@@ -62,7 +62,7 @@ def test_silence_lifecycle(app: tuple[click.Group, str]) -> None:
     code, out = _invoke(group, url, "alerts", "silence", "--region", "130123101201", "--until", "2h", "--reason", "施工")
     assert code == 0 and out.startswith("已静默 #1，至 ")
     code, out = _invoke(group, url, "--lang", "en", "alerts", "silence", "--camera", "1", "--until", "2999-01-01 08:00")
-    assert code == 0 and out.strip() == "silence #2 until 2999-01-01 08:00"
+    assert code == 0 and out.strip() == "silence #2 until 2999-01-01 08:00 +08:00"
     code, out = _invoke(group, url, "alerts", "silences", "--json")
     items = json.loads(out)
     assert [(i["id"], i["region"], i["camera"], i["reason"]) for i in items] == [(1, "130123101201", None, "施工"), (2, None, 1, "")]

@@ -48,12 +48,14 @@ def test_alerts_test_sends_to_each_channel_and_reports_failures() -> None:
             "retry": {"attempts": 3, "initial_backoff_s": 0.01}})
 
         def ctx(lang: str) -> CliContext:
-            return CliContext(lang_override=lang, _settings=SimpleNamespace(notify=notify, language=lang))  # type: ignore[arg-type]
+            return CliContext(lang_override=lang, _settings=SimpleNamespace(
+                notify=notify, language=lang, alerts=SimpleNamespace(timezone="Asia/Shanghai")))  # type: ignore[arg-type]
 
         r = CliRunner().invoke(_group(), ["test", "--channel", "good"], obj=ctx("zh"))
         assert r.exit_code == 0, r.output
         assert "good：已发送" in r.output
         assert len(got) == 1 and got[0]["title"] == "camwatch 测试消息" and "通道 good" in got[0]["message"]
+        assert "+08:00" in got[0]["message"]  # local time with the zone of incident messages
 
         r = CliRunner().invoke(_group(), ["test"], obj=ctx("en"))
         assert r.exit_code == 1

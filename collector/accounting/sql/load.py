@@ -10,7 +10,6 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -127,27 +126,7 @@ def current_states(data: AccountingData, now: dt.datetime) -> dict[int, str]:
     return {cid: st for cid, (_, st) in out.items()}
 
 
-def parse_period(start: str | None, end: str | None, tz: str, now: dt.datetime) -> Period:
-    """Dates (local days, end inclusive) or ISO datetimes; default: this month up to now."""
-    zone = ZoneInfo(tz)
-
-    def parse(text: str, is_end: bool) -> dt.datetime:
-        try:
-            d = dt.date.fromisoformat(text)
-        except ValueError:
-            t = dt.datetime.fromisoformat(text)
-            return (t if t.tzinfo else t.replace(tzinfo=zone)).astimezone(dt.UTC)
-        if is_end:
-            d = d + dt.timedelta(days=1)
-        return dt.datetime.combine(d, dt.time(), zone).astimezone(dt.UTC)
-
-    local_now = now.astimezone(zone)
-    lo = parse(start, False) if start else dt.datetime.combine(local_now.date().replace(day=1), dt.time(), zone).astimezone(dt.UTC)
-    hi = parse(end, True) if end else now
-    return Period(lo, hi)
-
-
 __all__ = [
     "AccountingData", "load_accounting", "time_rates", "snapshot_rates", "coverage_now", "coverage_over",
-    "coverage_by_township", "current_states", "parse_period",
+    "coverage_by_township", "current_states",
 ]

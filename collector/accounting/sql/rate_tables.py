@@ -13,13 +13,21 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collector.accounting import Level, Period, RateRow, RegionPath, compliant, target_for
+from collector.accounting import (
+    Level,
+    Period,
+    RateRow,
+    RegionPath,
+    camera_times,
+    compliant,
+    target_for,
+    village_coverage_over,
+)
 from collector.accounting.sql.group_rates import RatioRow, sql_group_times, sql_rates
 from collector.accounting.sql.load import (
     AccountingData,
     coverage_by_township,
     coverage_now,
-    coverage_over,
     current_states,
     load_accounting,
     snapshot_rates,
@@ -109,14 +117,31 @@ async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: 
 
 
 def coverage_table(data: AccountingData, level: CoverageLevel, period: Period | None, now: dt.datetime) -> dict[str, Any]:
-    """Coverage now (from the stored current states), or over *period* when given."""
-    villages = coverage_over(data, period, now) if period is not None else coverage_now(data, current_states(data, now))
+    """Coverage now (from the stored current states), or over *period* when given.
+
+    Over a period, a village or township none of whose cameras has eligible time in it (no data:
+    before monitoring began, or all unknown) has ratio None (shown "—", as rates show it), not 0."""
+    measured: set[str] | None = None
+    if period is None:
+        villages = coverage_now(data, current_states(data, now))
+    else:
+        times = {cid: t.with_exclusions for cid, t in camera_times(data.cameras, data.spans, data.exclusions, period, now).items()}
+        villages = village_coverage_over(data.points, data.cameras, times)
+        measured = set()
+        for c in data.cameras:
+            t = times.get(c.camera_id)
+            if t is not None and t.ratio is not None:
+                measured.update((c.village, c.township))
+
+    def ratio(code: str, value: Decimal) -> float | None:
+        return None if measured is not None and code not in measured else float(value)
+
     if level is CoverageLevel.VILLAGE:
         rows = [{"code": v.village, "name": data.names.get(v.village, ""), "planned_points": v.planned_points,
-                 "covered_points": v.covered_points, "built_points": v.built_points, "ratio": float(v.ratio),
+                 "covered_points": v.covered_points, "built_points": v.built_points, "ratio": ratio(v.village, v.ratio),
                  "built_ratio": float(v.built_ratio), "fully_covered": v.fully_covered} for v in villages]
     else:
         rows = [{"code": t.region, "name": data.names.get(t.region, ""), "villages": t.villages,
-                 "fully_covered": t.fully_covered, "fully_built": t.fully_built, "ratio": float(t.ratio),
+                 "fully_covered": t.fully_covered, "fully_built": t.fully_built, "ratio": ratio(t.region, t.ratio),
                  "built_ratio": float(t.built_ratio)} for t in coverage_by_township(data, villages)]
     return {"level": level.value, "over_period": period is not None, "rows": rows}
