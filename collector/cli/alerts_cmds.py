@@ -14,6 +14,8 @@ from collector.accounting.timeparse import TimeParseError, parse_time, show
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import WorkOrder, WorkOrderError, color
 from collector.cli.context import CliContext
+from collector.cli.region_opt import HELP as REGION_HELP
+from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
 from inventory.models import utcnow
 
@@ -50,7 +52,7 @@ def register(group: click.Group) -> None:
 
     @alerts.command("silence")
     @click.option("--camera", "camera_id", type=int, help="camera id")
-    @click.option("--region", "region_code", help="region code (village, township or county)")
+    @click.option("--region", "region_code", help=REGION_HELP)
     @click.option("--until", "until", required=True, help="end: a span (2h, 90m, 1d), or YYYY-MM-DD (the end of that day), "
                   "YYYY-MM-DD HH:MM[:SS], ISO 8601 with a zone, or epoch seconds")
     @click.option("--reason", default="", help="why (施工, 停电...)")
@@ -68,6 +70,7 @@ def register(group: click.Group) -> None:
             fail(exc.words(ctx.lang), 2)
         if end <= now:
             fail(ctx.t(f"--until：“{until}”（{show(end, tz)}）已过去，须在将来", f"--until: {until!r} ({show(end, tz)}) is not in the future"), 2)
+        region_code = region_option(ctx, region_code)
         try:
             sid = ctx.run_db(lambda eng: store.add_silence(eng, camera_id=camera_id, region_code=region_code,
                                                            until=end, reason=reason, now=now))

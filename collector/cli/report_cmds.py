@@ -16,6 +16,8 @@ from collector.accounting.sql.load import load_accounting
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.accounting.timeparse import TimeParseError, parse_period, show
 from collector.cli.context import CliContext
+from collector.cli.region_opt import HELP as REGION_HELP
+from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
 from inventory.models import Camera, Exclusion, Region, utcnow
 
@@ -106,7 +108,7 @@ def register(group: click.Group) -> None:
 
     @exclusion.command("add")
     @click.option("--camera", "camera_id", type=int, help="camera id")
-    @click.option("--region", "region_code", help="region code (village, township or county)")
+    @click.option("--region", "region_code", help=REGION_HELP)
     @click.option("--from", "start", required=True, help=FROM_HELP)
     @click.option("--to", "end", required=True, help=TO_HELP + " (--from D1 --to D2: both days)")
     @click.option("--reason", required=True, help="why (计划维护, 停电报备...)")
@@ -123,6 +125,7 @@ def register(group: click.Group) -> None:
         except TimeParseError as exc:
             fail(exc.words(ctx.lang), 2)
         lo, hi = window.start, window.end
+        region_code = region_option(ctx, region_code)
 
         async def go(eng: AsyncEngine) -> int | None:
             async with eng.begin() as conn:
