@@ -209,13 +209,13 @@ class Scheduler:
             self._push(slot, slot.video_due, "video")
 
     async def _video(self, slot: CameraSlot) -> None:
+        if slot.cam.credential_error is not None:
+            return  # no login without its credential (the fast tier shows credential_unavailable)
         at = self.clock()  # (at most config.video_concurrency run at once: run() starts them)
         result = await self.ladder_fn(slot.cam.target, self.video_ladder)
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None
-        if slot.cam.credential_error is not None:
-            return  # no login without its credential (the fast tier shows credential_unavailable)
         else:
             failed = tuple(c.name for c in result.video if not c.ok)
             slot.video_ok = not failed
