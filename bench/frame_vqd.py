@@ -1,15 +1,17 @@
 """Benchmark: frame grabs + VQD per second against the GStreamer RTSP server.
 
-    .venv/bin/python bench/frame_vqd.py [--concurrency 1,2,4] [--grabs 16] [--max-seconds 60]
+    .venv/bin/python bench/frame_vqd.py [--concurrency 4,16,32] [--workers 2] [--grabs 64] [--max-seconds 60]
 
 For each concurrency it runs a bounded number of grabs (open RTSP with Digest auth,
-decode one 640x360 H.264 frame, downscale to 320 px, run VQD) two ways, in the same
-invocation and against the same server:
+prove the stream moves, decode a 640x360 H.264 keyframe, downscale to 320 px, run VQD)
+two ways, in the same invocation and against the same server:
 
-* **pool**: camwatch's frame prober through a :class:`probes.frame.FramePool` of that
-  many worker processes (what the collector does);
-* **baseline**: the same OpenCV open + read + downscale + VQD in the main process
-  (threads), with no worker processes, no IPC and no kill safety.
+* **pool**: camwatch's frame prober through a :class:`probes.frame.FramePool` running
+  that many grabs at once in ``--workers`` processes (what the collector does), with the
+  liveness proof (2 frames with increasing timestamps within 4 s) and, unless
+  ``--no-freeze``, the collector's second picture 3 s later for the frozen check;
+* **baseline**: what the frame stage did before PyAV: OpenCV open + read of one frame
+  (no liveness proof, no second picture) + downscale + VQD, in threads of the main process.
 
 It prints grabs/s, mean and p95 latency, and CPU per grab of this process, of the
 workers and of the RTSP server, then the pool's costs on their own: worker start-up,
@@ -25,6 +27,7 @@ import os
 import resource
 import statistics
 import sys
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -32,10 +35,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import av  # noqa: E402
+import cv2  # noqa: E402
+
 from probes.base import ProbeTarget  # noqa: E402
 from probes.frame import FrameOptions, FramePool, make_request, probe  # noqa: E402
-from probes.frame_worker import CAPTURE_OPTIONS, GrabRequest, grab  # noqa: E402
-from probes.vqd import run_vqd  # noqa: E402
+from probes.frame_grab import GrabRequest, grab  # noqa: E402
+from probes.vqd import downscale, run_vqd  # noqa: E402
 from tests.peers.gst_fixture import PASSWORD, USER, start_gst_server  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
@@ -84,11 +90,42 @@ class Run:
         )
 
 
-async def run_pool(target: ProbeTarget, c: int, grabs: int, max_s: float, server_pid: int) -> Run:
-    pool = FramePool(c)
+def keep_streaming(url: str, stop: threading.Event) -> threading.Thread:
+    """A viewer that stays on *url* all the time, as a camera's encoder runs all the time: the
+    server's shared pipeline then never stops and restarts between grabs (gst-rtsp-server
+    1.22 aborts in gst_rtsp_media_get_rates when a PLAY races the last viewer's TEARDOWN)."""
+
+    def run() -> None:
+        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=(10, 10)) as c:
+            for _ in c.demux(c.streams.video[0]):
+                if stop.is_set():
+                    return
+
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    return t
+
+
+def opencv_grab(url: str) -> bool:
+    """The frame stage's grab before PyAV: OpenCV open + read one frame, downscale, VQD."""
+    params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, 10_000, cv2.CAP_PROP_READ_TIMEOUT_MSEC, 5_000, cv2.CAP_PROP_N_THREADS, 1]
+    cap = cv2.VideoCapture(url, cv2.CAP_FFMPEG, params)
+    try:
+        ok, frame = cap.read() if cap.isOpened() else (False, None)
+        if ok and frame is not None:
+            run_vqd(downscale(frame))
+        return bool(ok)
+    finally:
+        cap.release()
+
+
+async def run_pool(
+    target: ProbeTarget, c: int, workers: int, freeze: bool, grabs: int, max_s: float, server_pid: int
+) -> Run:
+    pool = FramePool(c, workers=workers)
     try:
         pool.start()
-        opts = FrameOptions(pool=pool, freeze_check=False)
+        opts = FrameOptions(pool=pool, freeze_check=freeze)
         await asyncio.gather(*(probe(target, opts) for _ in range(c)))  # warm: workers up, imports done
         pids = pool.worker_pids()
         w0 = sum(proc_cpu_s(p) for p in pids)
@@ -117,18 +154,16 @@ async def run_pool(target: ProbeTarget, c: int, grabs: int, max_s: float, server
         await pool.aclose()
 
 
-def run_baseline(req: GrabRequest, c: int, grabs: int, max_s: float, server_pid: int) -> Run:
+def run_baseline(url: str, c: int, grabs: int, max_s: float, server_pid: int) -> Run:
     latencies: list[float] = []
     failures = 0
 
     def one() -> None:
         nonlocal failures
         t = time.perf_counter()
-        reply = grab(req)
-        if reply.ok:
-            run_vqd(reply.frames[0])
+        ok = opencv_grab(url)
         latencies.append((time.perf_counter() - t) * 1000)
-        failures += not reply.ok
+        failures += not ok
 
     with ThreadPoolExecutor(c) as ex:
         list(ex.map(lambda _: one(), range(c)))  # warm, as for the pool
@@ -188,8 +223,8 @@ async def pool_costs(target: ProbeTarget, dead: GrabRequest, hung: ProbeTarget, 
             replace_ms = (time.perf_counter() - t) * 1000
         finally:
             server.resume()  # type: ignore[attr-defined]
-        out.append(f"kill on caller timeout: returned {cancel_ms:.1f} ms after the deadline; "
-                   f"replacement answered {replace_ms:.0f} ms later (killed={pool.stats.killed})")
+        out.append(f"caller timeout: returned {cancel_ms:.1f} ms after the deadline; "
+                   f"the same worker answered {replace_ms:.0f} ms later (killed={pool.stats.killed})")
     finally:
         await pool.aclose()
 
@@ -207,32 +242,44 @@ async def pool_costs(target: ProbeTarget, dead: GrabRequest, hung: ProbeTarget, 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--concurrency", default="1,2,4", help="comma-separated levels")
-    ap.add_argument("--grabs", type=int, default=16, help="grabs per level and mode")
+    ap.add_argument("--concurrency", default="4,16,32", help="comma-separated levels (grabs at once)")
+    ap.add_argument("--workers", type=int, default=2, help="decoder processes of the pool (the CPU budget)")
+    ap.add_argument("--no-freeze", action="store_true", help="no second picture (frozen check) in the pool runs")
+    ap.add_argument("--baseline-max", type=int, default=4, help="highest concurrency the baseline runs at")
+    ap.add_argument("--grabs", type=int, default=64, help="grabs per level and mode")
     ap.add_argument("--max-seconds", type=float, default=60.0, help="time cap per level and mode")
     ap.add_argument("--path", default="/moving")
     args = ap.parse_args()
     levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
-    os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = CAPTURE_OPTIONS  # for the in-process baseline
+    os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;tcp"  # for the in-process baseline
 
     server = start_gst_server()
     try:
         target = ProbeTarget("127.0.0.1", server.port, args.path, None, USER, PASSWORD)
-        req = make_request(target, FrameOptions(freeze_check=False))
+        url = server.url(args.path)
+        stop = threading.Event()
+        anchor = keep_streaming(url, stop)
         dead = GrabRequest(url="rtsp://127.0.0.1:1/none", open_timeout_ms=2000)
+        freeze = not args.no_freeze
         print(f"frame grab + VQD against gst-rtsp-server {args.path} (640x360 H.264, Digest), "
-              f"{os.cpu_count()} CPUs, {args.grabs} grabs per run")
+              f"{os.cpu_count()} CPUs, pool: {args.workers} workers, liveness proof, "
+              f"{'second picture 3 s later' if freeze else 'one picture'}; up to {args.grabs} grabs per run")
+        baseline: Run | None = None
         for c in levels:
-            p = asyncio.run(run_pool(target, c, args.grabs, args.max_seconds, server.proc.pid))
-            b = run_baseline(req, c, args.grabs, args.max_seconds, server.proc.pid)
+            p = asyncio.run(run_pool(target, c, args.workers, freeze, args.grabs, args.max_seconds, server.proc.pid))
             print(p.line())
-            print(b.line())
-            client_p = (p.cpu_self_ms + p.cpu_workers_ms) / max(1, p.grabs)
-            client_b = b.cpu_self_ms / max(1, b.grabs)
-            print(f"  -> c={c}: pool/baseline throughput {p.rate / b.rate if b.rate else 0:.2f}x, "
-                  f"client CPU per grab {client_p:.1f} vs {client_b:.1f} ms "
-                  f"({client_p / client_b if client_b else 0:.2f}x)")
+            if c <= args.baseline_max:
+                baseline = run_baseline(url, c, min(args.grabs, 24), args.max_seconds, server.proc.pid)
+                print(baseline.line())
+            if baseline is not None and baseline.rate:
+                client_p = (p.cpu_self_ms + p.cpu_workers_ms) / max(1, p.grabs)
+                client_b = baseline.cpu_self_ms / max(1, baseline.grabs)
+                print(f"  -> c={c}: pool {p.rate:.2f} grabs/s vs baseline (c={baseline.concurrency}) "
+                      f"{baseline.rate:.2f} grabs/s = {p.rate / baseline.rate:.2f}x; client CPU per grab "
+                      f"{client_p:.1f} vs {client_b:.1f} ms")
         hung = ProbeTarget("127.0.0.1", server.port, args.path, None, USER, PASSWORD)
+        stop.set()
+        anchor.join(15)
         for line in asyncio.run(pool_costs(target, dead, hung, server)):
             print(line)
     finally:

@@ -21,6 +21,8 @@ identical frames, an IDR every 12 frames so a new client decodes within half a s
     /blur     /moving scaled down to 48x27 and back up (out of focus)
     /cast     /moving under a 50 % magenta layer (colour cast)
     /covered  /moving with a flat grey box over 85 % of the frame (occlusion)
+    /stall    /moving for STALL_AFTER frames (1.2 s), then nothing while the session stays open
+              (an encoder that hung); each client gets its own pipeline and its own stall
 
 Authentication is Digest (RFC 2617, GstRTSPAuth with its supported methods set to
 Digest only) when ``--user`` is given; ``--auth basic`` or ``--auth none`` for other tests.
@@ -77,7 +79,24 @@ MOUNTS: dict[str, str] = {
     ),
     "/cast": _overlay("0xffff00ff", 640, 360, 0, 0, 0.5),
     "/covered": _overlay("0xff606060", 640, 306, 0, 27, 1.0),
+    "/stall": f"{MOVING} ! {ENCODE.format(q=22)}".replace(" ! rtph264pay", " ! identity name=gate ! rtph264pay"),
 }
+UNSHARED = {"/stall"}
+
+
+STALL_AFTER = 30  # frames /stall sends to each client before it stops
+
+
+def _stall_after_frames(factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
+    """media-configure of /stall: drop every encoded frame after the first STALL_AFTER."""
+    gate = media.get_element().get_by_name("gate")
+    sent = [0]
+
+    def probe(_pad: Gst.Pad, _info: Gst.PadProbeInfo) -> Gst.PadProbeReturn:
+        sent[0] += 1
+        return Gst.PadProbeReturn.OK if sent[0] <= STALL_AFTER else Gst.PadProbeReturn.DROP
+
+    gate.get_static_pad("src").add_probe(Gst.PadProbeType.BUFFER, probe)
 
 
 def build_server(port: int, user: str | None, password: str | None, auth: str) -> GstRtspServer.RTSPServer:
@@ -100,7 +119,9 @@ def build_server(port: int, user: str | None, password: str | None, auth: str) -
     for path, launch in MOUNTS.items():
         factory = GstRtspServer.RTSPMediaFactory()
         factory.set_launch(f"( {launch} )")
-        factory.set_shared(True)
+        factory.set_shared(path not in UNSHARED)
+        if path == "/stall":
+            factory.connect("media-configure", _stall_after_frames)
         factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
         if rtsp_auth is not None:
             role = Gst.Structure.new_from_string(

@@ -17,7 +17,7 @@ import pytest
 
 from probes.base import PROBERS, Cause, ProbeTarget, Stage
 from probes.frame import FrameInfo, FrameOptions, FramePool, probe
-from probes.frame_worker import GrabRequest
+from probes.frame_grab import GrabRequest
 from probes.vqd import VqdName
 from tests.peers.gst_fixture import PASSWORD, USER, GstServer, gst_server, gst_server_private  # noqa: F401
 
@@ -75,6 +75,8 @@ async def test_moving_picture_passes_every_check(gst_server: GstServer, pool: Fr
     assert r.ok and r.cause is None, r.detail
     assert isinstance(r.data, FrameInfo)
     assert (r.data.width, r.data.height) == (640, 360)
+    # The liveness proof: frames with increasing timestamps kept coming through the gap (25 fps).
+    assert r.data.new_frames >= 20 and 0.9 <= r.data.pts_span_s <= 3.0, (r.data.new_frames, r.data.pts_span_s)
     assert {c.name for c in r.data.checks} == ALL_CHECKS
     assert [c.name for c in r.data.checks if not c.ok] == []
     assert r.detail == "640x360; picture ok"
@@ -131,7 +133,7 @@ async def test_stopped_server_is_no_video_refused(gst_server_private: GstServer,
     assert r.detail.startswith("refused"), r.detail
 
 
-async def test_hung_server_hits_the_opencv_open_timeout(gst_server_private: GstServer, pool: FramePool) -> None:
+async def test_hung_server_hits_the_open_timeout(gst_server_private: GstServer, pool: FramePool) -> None:
     gst_server_private.pause()
     killed = pool.stats.killed
     t0 = time.perf_counter()
@@ -153,12 +155,10 @@ async def test_hung_server_hits_the_pool_hard_limit(gst_server_private: GstServe
         assert p.stats.killed == 1
 
 
-async def test_caller_timeout_kills_and_replaces_the_worker(
-    gst_server_private: GstServer, gst_server: GstServer
-) -> None:
-    with FramePool(1) as p:
+async def test_caller_timeout_cancels_only_its_grab(gst_server_private: GstServer, gst_server: GstServer) -> None:
+    with FramePool(4, workers=1) as p:
         p.start()
-        (old_pid,) = p.worker_pids()
+        (pid,) = p.worker_pids()
         gst_server_private.pause()
         t0 = time.perf_counter()
         with pytest.raises(TimeoutError):
@@ -166,14 +166,26 @@ async def test_caller_timeout_kills_and_replaces_the_worker(
                 await probe(target(gst_server_private, "/moving"), FrameOptions(pool=p, open_timeout_s=30.0))
         assert time.perf_counter() - t0 < 2.5
         stats = p.stats
-        assert (stats.killed, stats.busy, stats.started) == (1, 0, 2)
-        (new_pid,) = p.worker_pids()
-        assert new_pid != old_pid
-        assert _dies_soon(old_pid)
-        # The pool still works.
+        assert (stats.killed, stats.busy, stats.started) == (0, 0, 1)
+        # The worker carries on (the abandoned grab stops in its thread) and serves the next grab.
         r = await probe(target(gst_server, "/moving"), FrameOptions(pool=p, freeze_check=False))
         assert r.ok, r.detail
-        assert p.worker_pids() == (new_pid,)
+        assert p.worker_pids() == (pid,)
+
+
+async def test_overrun_kills_the_worker_and_its_other_grabs_run_again(
+    gst_server_private: GstServer, gst_server: GstServer
+) -> None:
+    """Two grabs share the one worker; the hung one overruns the hard limit and its worker is
+    killed: the healthy one, caught in the kill, runs once more on a fresh worker."""
+    with FramePool(2, workers=1) as p:
+        gst_server_private.pause()
+        hung = probe(target(gst_server_private, "/moving"), FrameOptions(pool=p, open_timeout_s=30.0, hard_limit_s=1.0))
+        healthy = probe(target(gst_server, "/moving"), FrameOptions(pool=p, freeze_gap_s=1.5, hard_limit_s=20.0))
+        r_hung, r_ok = await asyncio.gather(hung, healthy)
+        assert (r_hung.ok, r_hung.cause) == (False, Cause.NO_VIDEO) and "killed" in r_hung.detail, r_hung.detail
+        assert r_ok.ok and r_ok.data.failed == (), r_ok.detail
+        assert (p.stats.killed, p.stats.started) == (1, 2)
 
 
 async def test_concurrent_grabs_beyond_pool_size_wait_their_turn(gst_server: GstServer) -> None:
@@ -182,6 +194,14 @@ async def test_concurrent_grabs_beyond_pool_size_wait_their_turn(gst_server: Gst
         results = await asyncio.gather(*(probe(target(gst_server, "/moving"), opts) for _ in range(3)))
         assert all(r.ok for r in results), [r.detail for r in results]
         assert p.stats.started == 2 and p.stats.busy == 0
+
+
+async def test_many_grabs_share_few_workers(gst_server: GstServer) -> None:
+    with FramePool(8, workers=2) as p:
+        opts = FrameOptions(pool=p, freeze_gap_s=1.0)
+        results = await asyncio.gather(*(probe(target(gst_server, path), opts) for path in ["/moving"] * 6 + ["/still"] * 2))
+        assert [r.data.failed if r.ok else r.detail for r in results] == [()] * 6 + [(VqdName.FROZEN,)] * 2
+        assert p.stats.started == 2
 
 
 async def test_without_a_pool_a_one_grab_worker_is_used(gst_server: GstServer) -> None:
@@ -202,7 +222,10 @@ def test_request_repr_hides_credentials() -> None:
     assert "hunter2" not in repr(FrameOptions())
 
 
-@pytest.mark.parametrize(("path", "state", "failed"), [("/moving", "online", ()), ("/black", "degraded", ("black",))])
+@pytest.mark.parametrize(
+    ("path", "state", "failed"),
+    [("/moving", "online", ()), ("/black", "degraded", ("black",)), ("/stall", "offline", ())],
+)
 async def test_ladder_with_video_names_the_state(
     gst_server: GstServer, pool: FramePool, path: str, state: str, failed: tuple[str, ...]
 ) -> None:
@@ -210,6 +233,51 @@ async def test_ladder_with_video_names_the_state(
 
     opts = LadderOptions(video=True, use_onvif=False, frame=FrameOptions(pool=pool, freeze_gap_s=1.0))
     r = await run_ladder(target(gst_server, path), opts)
-    assert (r.state, r.cause) == (state, None), r.stages
+    assert (r.state, r.cause) == (state, Cause.NO_VIDEO if state == "offline" else None), r.stages
     assert set(failed) <= set(r.failed_checks)
     assert [s.stage for s in r.stages] == [Stage.REACH, Stage.RTSP, Stage.FRAME]
+
+
+async def test_stalled_stream_is_no_video_stalled(gst_server: GstServer, pool: FramePool) -> None:
+    """/stall sends 30 frames (1.2 s) to each client, then nothing while the session stays
+    open: the frame stage sees the timestamps stop during the freeze gap."""
+    t0 = time.perf_counter()
+    r = await probe(target(gst_server, "/stall"), FrameOptions(pool=pool, freeze_gap_s=3.0))
+    elapsed = time.perf_counter() - t0
+    assert (r.ok, r.cause) == (False, Cause.NO_VIDEO), r.detail
+    assert r.detail.startswith("stalled (码流中断): no new frame for "), r.detail
+    frames = int(r.detail.rsplit("after ", 1)[1].split()[0])
+    assert 2 <= frames <= 30, r.detail
+    assert elapsed < 1.2 + 1.5 * 4.0 + 3.0  # frames stop at 1.2 s; seen within 1.5 windows
+
+
+async def test_stall_within_the_liveness_proof_fails_without_a_freeze_check(gst_server: GstServer, pool: FramePool) -> None:
+    # 40 new frames asked for, 30 sent: the proof itself runs into the stall.
+    r = await probe(target(gst_server, "/stall"), FrameOptions(pool=pool, freeze_check=False, live_frames=40))
+    assert (r.ok, r.cause) == (False, Cause.NO_VIDEO) and r.detail.startswith("stalled"), r.detail
+    r = await probe(target(gst_server, "/stall"), FrameOptions(pool=pool, freeze_check=False, live_frames=10))
+    assert r.ok, r.detail  # 10 frames came: live when they were seen
+
+
+async def test_moving_black_snow_frozen_stalled_named_right_three_runs_of_three(gst_server: GstServer) -> None:
+    """Each kind of stream, three times, all at once in one pool: never mistaken for another."""
+    with FramePool(15, workers=2) as p:
+        opts = FrameOptions(pool=p, freeze_gap_s=2.0)
+        paths = ["/moving", "/black", "/snow", "/still", "/stall"] * 3
+        results = await asyncio.gather(*(probe(target(gst_server, path), opts) for path in paths))
+    for path, r in zip(paths, results, strict=True):
+        if path == "/stall":
+            assert (r.ok, r.cause) == (False, Cause.NO_VIDEO) and r.detail.startswith("stalled (码流中断)"), r.detail
+            continue
+        assert r.ok, (path, r.detail)
+        failed = set(r.data.failed)
+        if path == "/moving":
+            assert failed == set(), r.detail
+        elif path == "/black":
+            # black, or signal loss where that check claims a uniform screen (probes.checks)
+            assert failed & {"black", "signal_loss"} and VqdName.NOISE not in failed, r.detail
+        elif path == "/snow":
+            assert VqdName.NOISE in failed and VqdName.FROZEN not in failed, r.detail
+        else:
+            assert failed == {VqdName.FROZEN}, r.detail
+        assert r.data.new_frames >= 2
