@@ -98,7 +98,10 @@ class CollectorSettings(_Section):
     video_interval_s: float = Field(1800.0, gt=0, description="video tier interval per camera (seconds, at least interval_s)")
     concurrency: int = Field(2000, gt=0, description="probes in flight at once, overall")
     per_device_concurrency: int = Field(4, gt=0, description="probes in flight at once behind one upstream device/NVR")
-    video_concurrency: int = Field(2, gt=0, description="frame grabs at once (each in a worker process)")
+    video_concurrency: int = Field(
+        32, gt=0, description="frame grabs at once (they wait on the network most of the time and share the worker processes)"
+    )
+    video_workers: int = Field(2, gt=0, description="frame decoder worker processes: the video tier's CPU budget (cores)")
     flap_changes: int = Field(4, gt=0, description="more than this many up/down changes ...")
     flap_window_s: float = Field(1800.0, gt=0, description="... within this window flags a camera as flapping")
     reload_interval_s: float = Field(30.0, gt=0, description="how often inventory and exclusion changes are picked up")
@@ -142,6 +145,9 @@ class ProbeSettings(_Section):
     rtsp_timeout_s: float = Field(5.0, gt=0, description="RTSP OPTIONS/DESCRIBE limit (seconds)")
     onvif_timeout_s: float = Field(5.0, gt=0, description="ONVIF limit (seconds)")
     frame_timeout_s: float = Field(30.0, gt=0, description="frame grab + picture checks limit (seconds)")
+    live_frames: int = Field(2, gt=0, description="the video tier's liveness proof: this many frames with increasing timestamps ...")
+    live_window_s: float = Field(4.0, gt=0, description="... each within this many seconds of the one before; a stream "
+                                 "whose frames stop after the first ones has no video (码流中断)")
     onvif: bool = Field(True, description="query ONVIF (clock offset, device information) on the fast tier")
     clock_skew_s: float = Field(60.0, gt=0, description="a camera whose clock (ONVIF) is off by more than this "
                                 "many seconds fails the clock check (degraded: 时钟偏差)")

@@ -85,8 +85,10 @@ class App:
         c = self.settings.collector
         self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock)
         # the video tier's frame grabs: worker processes, started on the first grab
-        self._frame_pool = FramePool(c.video_concurrency) if c.video else None
-        frame = None if self._frame_pool is None else FrameOptions(pool=self._frame_pool)
+        self._frame_pool = FramePool(c.video_concurrency, workers=c.video_workers) if c.video else None
+        p = self.settings.probe
+        frame = None if self._frame_pool is None else FrameOptions(
+            pool=self._frame_pool, live_frames=p.live_frames, live_window_s=p.live_window_s)
         self.alerting, self.notifier = build_alerting(
             self.settings, self.engine, self.counters, self.clock,
             checks_of=lambda cid: self.scheduler.slots[cid].failed_checks() if cid in self.scheduler.slots else ())
