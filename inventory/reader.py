@@ -55,8 +55,7 @@ def decode_csv_bytes(data: bytes) -> str:
     raise _err("file_encoding")
 
 
-def _iter_csv(path: Path) -> Iterator[tuple[int, list[CellValue]]]:
-    text = decode_csv_bytes(path.read_bytes())
+def _iter_csv(text: str) -> Iterator[tuple[int, list[CellValue]]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -94,9 +93,11 @@ def read_table(path: str | Path) -> Table:
     if not p.exists():
         raise _err("file_not_found", path=str(p))
     suffix = p.suffix.lower()
-    csv_file = suffix == ".csv"
-    if csv_file:
-        source = _iter_csv(p)
+    unquote = False  # a CSV file with an apostrophe: its text cells may be neutralised ones
+    if suffix == ".csv":
+        text = decode_csv_bytes(p.read_bytes())
+        unquote = QUOTE in text
+        source = _iter_csv(text)
     elif suffix in (".xlsx", ".xlsm"):
         source = _iter_xlsx(p)
     else:
@@ -124,17 +125,18 @@ def read_table(path: str | Path) -> Table:
                     continue
                 keys[key] = h
                 index[i] = key
-            if csv_file:
+            if unquote:
                 quoted = frozenset(i for i, key in index.items() if key in TEXT_KEYS)
             continue
         if _is_blank(cells):
             continue
         values: dict[str, CellValue] = {}
         for i, key in index.items():
-            v = cells[i] if i < len(cells) else ""
-            if i in quoted and type(v) is str and v[:1] == QUOTE:
-                v = restore_csv(v)
-            values[key] = v
+            values[key] = cells[i] if i < len(cells) else ""
+        for i in quoted:
+            v = values[index[i]]
+            if type(v) is str and v[:1] == QUOTE:
+                values[index[i]] = restore_csv(v)
         rows.append(RawRow(number, values))
     if headers is None:
         raise _err("file_empty", path=str(p))
