@@ -19,8 +19,9 @@ class CheckWords:
 
 
 class VqdName(StrEnum):
-    """The checks, in the order ``probes.vqd.run_checks`` returns them (``frozen`` last)."""
+    """The checks, in the order ``probes.vqd.run_vqd`` returns them (``frozen`` last)."""
 
+    SIGNAL_LOSS = "signal_loss"
     BLACK = "black"
     DARK = "dark"
     BRIGHT = "bright"
@@ -34,6 +35,7 @@ class VqdName(StrEnum):
 
 #: Every check's words (a test checks that each :class:`VqdName` is here).
 CHECK_WORDS: MappingProxyType[VqdName, CheckWords] = MappingProxyType({
+    VqdName.SIGNAL_LOSS: CheckWords("信号丢失", "signal lost"),
     VqdName.BLACK: CheckWords("黑屏", "black"),
     VqdName.DARK: CheckWords("过暗", "too dark"),
     VqdName.BRIGHT: CheckWords("过亮", "too bright"),

@@ -36,6 +36,7 @@ from probes.kept import kept
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.reach import ReachOptions
 from probes.reach import probe as reach
+from probes.vqd_rules import apply_baseline
 
 log = logging.getLogger("camwatch.scheduler")
 
@@ -216,8 +217,9 @@ class Scheduler:
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None
-        else:
-            failed = tuple(c.name for c in result.video if not c.ok)
+        else:  # judged against the camera's own baseline (learnt from its first good pictures)
+            video, slot.vqd_baseline = apply_baseline(result.video, slot.vqd_baseline)
+            failed = tuple(c.name for c in video if not c.ok)
             slot.video_ok = not failed
         if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
             return

@@ -11,6 +11,7 @@ from inventory.lookup import MonitoredCamera, MonitoredDevice
 from probes.checks import with_clock_offset
 from probes.kept import KeptResult
 from probes.ladder import LadderResult
+from probes.vqd_rules import VqdBaseline
 
 
 def phase_of(camera_id: int, interval_s: float) -> float:
@@ -30,6 +31,7 @@ class CameraSlot:
     video_due: float = 0.0
     video_running: bool = False
     video_ok: bool | None = None
+    vqd_baseline: VqdBaseline = VqdBaseline()  # the picture checks' baseline of this camera (in memory)
     # An exclusion is in force: shown as excluded, but still probed and its real state stored,
     # so that reports can give the rate both with and without exclusions.
     excluded: bool = False

@@ -1,0 +1,200 @@
+"""The rules of the picture checks, in plain Python (no numpy, no OpenCV: the collector's
+scheduler imports this): a check's result, the thresholds, the night profile's thresholds,
+which check masks which, and the per-camera baseline.
+
+See :mod:`probes.vqd` for the checks run together. **The thresholds are calibrated for frames 320 px wide** (:data:`CALIBRATION_WIDTH`)
+on the labelled evaluation set of ``bench/vqd_eval.py`` (real photographs, night and
+low-texture scenes, degraded with known parameters, through H.264); the README has its
+precision/recall table and says how to tune them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from probes.checks import VqdName
+
+
+@dataclass(frozen=True, slots=True)
+class VqdCheck:
+    """One diagnosis: ``ok`` is False when the picture fails this check.
+
+    ``masked_by`` names the check that explains this one (a colour-bar screen is also "low
+    contrast"; a black picture is also "dark"): a masked check is ``ok`` whatever its score,
+    so a picture has one name for one fault. ``None``: judged on its own.
+    """
+
+    name: VqdName
+    ok: bool
+    score: float
+    threshold: float
+    masked_by: VqdName | None = None
+    night: bool = False  # judged with the night profile (see night_thresholds)
+
+
+@dataclass(frozen=True, slots=True)
+class VqdThresholds:
+    """Thresholds of every check (defaults for 320 px wide frames; each check's docstring
+    says what its score is and on which side it fails)."""
+
+    signal_uniform_min_share: float = 0.85
+    signal_block_std: float = 1.0
+    signal_color_tolerance: float = 3.0
+    black_pixel_luma: float = 24.0
+    black_max_fraction: float = 0.95
+    dark_min_mean_luma: float = 30.0
+    bright_max_mean_luma: float = 210.0
+    contrast_min_rms: float = 12.0
+    blur_max_reblur_ratio: float = 0.8
+    noise_max_sigma: float = 8.0
+    cast_max_chroma: float = 25.0
+    frozen_min_change: float = 1.0
+    occlusion_block_px: int = 16
+    occlusion_flat_std: float = 4.0
+    occlusion_band_luma: float = 32.0
+    occlusion_max_fraction: float = 0.65
+    #: Night profile: the mean luma is under this and some light source is in view.
+    night_max_mean_luma: float = 40.0
+    night_light_luma: float = 180.0
+    night_light_min_fraction: float = 0.0005
+    night_noise_max_sigma: float = 10.0
+
+
+DEFAULT_THRESHOLDS = VqdThresholds()
+
+
+def make_check(name: VqdName, score: float, threshold: float, fail_below: bool) -> VqdCheck:
+    """A check failing when *score* is below (or above) *threshold*."""
+    ok = score >= threshold if fail_below else score <= threshold
+    return VqdCheck(name, bool(ok), round(float(score), 4), float(threshold))
+
+
+#: Checks that fail when their score is *below* the threshold (the others: above).
+FAILS_BELOW = frozenset({VqdName.DARK, VqdName.CONTRAST, VqdName.FROZEN})
+
+
+def fails(name: VqdName, score: float, threshold: float) -> bool:
+    return score < threshold if name in FAILS_BELOW else score > threshold
+
+
+def failed_alone(c: VqdCheck) -> bool:
+    """Whether *c* fails on its own (masks aside). Signal loss is not a score against a
+    threshold alone (see :mod:`probes.vqd_signal`): its own verdict is kept, and it is never masked."""
+    return not c.ok if c.name is VqdName.SIGNAL_LOSS else fails(c.name, c.score, c.threshold)
+
+
+def night_thresholds(t: VqdThresholds) -> VqdThresholds:
+    """The night profile: a night picture (dark, with a light source in view) is dark, flat and
+    soft by nature, so black, dark, contrast, blur and occlusion cannot fail (their
+    thresholds are set where no score passes them), and noise (high gain) is allowed up to
+    ``night_noise_max_sigma``. Signal loss, over-exposure, colour cast and frozen are judged
+    as by day. A capped lens at night has no light source: it is judged by day (``black``)."""
+    return replace(
+        t, black_max_fraction=1.0, dark_min_mean_luma=0.0, contrast_min_rms=0.0, blur_max_reblur_ratio=1.0,
+        occlusion_max_fraction=1.0, noise_max_sigma=max(t.noise_max_sigma, t.night_noise_max_sigma),
+    )
+
+
+_ALL_BUT_SIGNAL = frozenset(VqdName) - {VqdName.SIGNAL_LOSS}
+_TEXTURE = frozenset({VqdName.CONTRAST, VqdName.BLUR, VqdName.OCCLUSION})
+#: A failed check masks the checks it explains, most telling first: one fault, one name.
+#: Signal loss explains everything (a generated screen has no exposure, focus or motion);
+#: black everything else; over- and under-exposure lose texture and colour; fog (low
+#: contrast) is flat everywhere and in no focus; an occluder leaves nothing in focus.
+MASKS: tuple[tuple[VqdName, frozenset[VqdName]], ...] = (
+    (VqdName.SIGNAL_LOSS, _ALL_BUT_SIGNAL),
+    (VqdName.BLACK, _ALL_BUT_SIGNAL - {VqdName.BLACK}),
+    (VqdName.BRIGHT, _TEXTURE | {VqdName.COLOR_CAST}),
+    (VqdName.DARK, _TEXTURE | {VqdName.COLOR_CAST}),
+    (VqdName.CONTRAST, frozenset({VqdName.BLUR, VqdName.OCCLUSION})),
+    (VqdName.OCCLUSION, frozenset({VqdName.BLUR})),
+)
+
+
+def apply_masks(checks: Sequence[VqdCheck]) -> tuple[VqdCheck, ...]:
+    """*checks* judged afresh from their scores and thresholds, then masked (see :data:`MASKS`)."""
+    failed = {c.name for c in checks if failed_alone(c)}
+    masked: dict[VqdName, VqdName] = {}
+    for by, names in MASKS:
+        if by in failed and by not in masked:
+            for n in names:
+                masked.setdefault(n, by)
+    out = []
+    for c in checks:
+        mask = masked.get(c.name) if c.name in failed else None
+        out.append(replace(c, ok=c.name not in failed or mask is not None, masked_by=mask))
+    return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileBaseline:
+    """What one camera's good pictures score, in one profile (mean over ``frames`` pictures)."""
+
+    frames: int = 0
+    scores: tuple[tuple[VqdName, float], ...] = ()
+
+    def score(self, name: VqdName) -> float | None:
+        return next((v for n, v in self.scores if n == name), None)
+
+
+#: Checks whose failure means the picture is not a camera's normal picture: never learnt.
+_HARD = frozenset({VqdName.SIGNAL_LOSS, VqdName.BLACK, VqdName.BRIGHT, VqdName.FROZEN})
+#: How far a baseline may move each threshold: (towards the camera's own score, with a margin,
+#: but never past this limit), so a learnt baseline cannot switch a check off.
+_SLACK: dict[VqdName, tuple[float, float]] = {  # name: (factor or margin, limit)
+    VqdName.DARK: (0.6, 12.0),  # threshold = max(limit, 0.6 x usual mean luma)
+    VqdName.CONTRAST: (0.5, 3.0),  # threshold = max(limit, 0.5 x usual contrast)
+    VqdName.BLUR: (0.05, 1.0),  # threshold = min(limit, usual + 0.05): a camera on a plain wall has no edge
+    VqdName.NOISE: (1.5, 20.0),  # threshold = min(limit, 1.5 x usual)
+    VqdName.COLOR_CAST: (12.0, 60.0),  # threshold = min(limit, usual + 12)
+    VqdName.OCCLUSION: (0.15, 1.0),  # threshold = min(limit, usual + 0.15): a plain wall is never "covered"
+}
+
+
+def _relaxed(name: VqdName, threshold: float, usual: float) -> float:
+    k, limit = _SLACK[name]
+    if name in (VqdName.DARK, VqdName.CONTRAST):
+        return min(threshold, max(limit, k * usual))
+    if name is VqdName.NOISE:
+        return max(threshold, min(limit, k * usual))
+    return max(threshold, min(limit, usual + k))
+
+
+@dataclass(frozen=True, slots=True)
+class VqdBaseline:
+    """One camera's baseline, learnt from its first ``learn_frames`` good pictures per profile
+    (day and night apart): a camera that always looks like that (a plain wall, a soft lens, a
+    green field, a grainy sensor) is judged against its own usual scores, within limits. The
+    caller keeps one per camera and passes it to :func:`apply_baseline`, which returns it
+    updated. A picture with signal loss, black, over-exposure or a frozen picture is never
+    learnt; signal loss, black, bright and frozen are never relaxed."""
+
+    day: ProfileBaseline = ProfileBaseline()
+    night: ProfileBaseline = ProfileBaseline()
+    learn_frames: int = 3
+
+
+def _learn(b: ProfileBaseline, checks: Sequence[VqdCheck], limit: int) -> ProfileBaseline:
+    if b.frames >= limit or any(c.name in _HARD and failed_alone(c) for c in checks):
+        return b
+    n = b.frames
+    scores = tuple(
+        (c.name, c.score if (old := b.score(c.name)) is None else (old * n + c.score) / (n + 1))
+        for c in checks if c.name in _SLACK
+    )
+    return ProfileBaseline(n + 1, scores)
+
+
+def apply_baseline(checks: Sequence[VqdCheck], baseline: VqdBaseline) -> tuple[tuple[VqdCheck, ...], VqdBaseline]:
+    """*checks* (from :func:`probes.vqd.run_vqd`) judged against *baseline*, and *baseline*
+    with this picture learnt (while it is still learning and the picture is good)."""
+    night = any(c.night for c in checks)
+    prof = baseline.night if night else baseline.day
+    prof = _learn(prof, checks, baseline.learn_frames)
+    new = replace(baseline, night=prof) if night else replace(baseline, day=prof)
+    judged = []
+    for c in checks:
+        usual = prof.score(c.name) if c.name in _SLACK else None
+        judged.append(c if usual is None else replace(c, threshold=_relaxed(c.name, c.threshold, usual)))
+    return apply_masks(judged), new

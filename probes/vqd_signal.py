@@ -1,0 +1,128 @@
+"""The signal-loss check (信号丢失): colour bars, a uniform screen, a vendor's "no signal" screen.
+
+An encoder whose sensor or analogue input is gone does not stop streaming: it sends a
+picture of its own making, made by a graphics generator and not by a lens, so it has
+what no camera picture has: areas that are *exactly* one colour (no sensor noise, no
+shading), or full-height vertical bands of saturated colours.
+
+* **uniform screen**: at least ``signal_uniform_min_share`` (default 0.85) of the frame's
+  8 px blocks are flat (luma standard deviation at most ``signal_block_std``, 1.0) and of
+  one colour (each channel within ``signal_color_tolerance``, 3, of the most common flat
+  colour), **and** what is not that colour is a caption: three or more separate marks,
+  all within 30 % of the rows ("无视频信号", "NO VIDEO", an OSD clock), or nothing (at
+  most 0.2 % of the pixels) on a screen that is not black. A black screen without a
+  caption is ``black``: after H.264 a capped lens and an encoder's black screen are the
+  same picture;
+* **colour bars** (SMPTE, EBU, and vendors' copies, with or without a caption): in the top
+  60 % of the frame at least 80 % of the columns are one colour from top to bottom, and
+  the columns form five or more flat bands, each at least 1/16 of the width, together
+  covering at least 80 % of it, three or more of them saturated.
+
+A night picture (a dark, noise-flattened frame with one lamp or a few lights, a single
+moving light) is *not* a signal loss: its lights are one or two marks, and a star field's
+marks are spread over the rows. Which name wins over which: see :mod:`probes.vqd`.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import cv2
+import numpy as np
+
+from probes.checks import VqdName
+from probes.vqd_checks import Frame, luma
+from probes.vqd_rules import DEFAULT_THRESHOLDS, VqdCheck, VqdThresholds
+
+_BLOCK = 8
+_INK = 40  # a caption's mark differs from the screen colour by at least this (any channel)
+_EMPTY_SHARE = 0.002
+_CAPTION_MIN_MARKS = 3
+_CAPTION_MAX_ROWS = 0.3
+
+
+def _bgr(frame: Frame) -> Frame:
+    return frame if frame.ndim == 3 else np.repeat(frame[:, :, None], 3, axis=2)
+
+
+def uniform_share(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> tuple[float, np.ndarray | None]:
+    """The share of 8 px blocks that are flat and of the frame's most common flat colour,
+    and that colour (BGR floats; None when no block is flat)."""
+    f = _bgr(frame)
+    h, w = (f.shape[0] // _BLOCK) * _BLOCK, (f.shape[1] // _BLOCK) * _BLOCK
+    if h == 0 or w == 0:
+        return 0.0, None
+    y = luma(f)[:h, :w].astype(np.float32)
+    stds = y.reshape(h // _BLOCK, _BLOCK, w // _BLOCK, _BLOCK).std(axis=(1, 3)).ravel()
+    means = f[:h, :w].astype(np.float32).reshape(h // _BLOCK, _BLOCK, w // _BLOCK, _BLOCK, 3).mean(axis=(1, 3))
+    means = means.reshape(-1, 3)
+    flat = stds <= t.signal_block_std
+    if not np.any(flat):
+        return 0.0, None
+    keys = [tuple(k) for k in (means[flat] // 8).astype(np.int16).tolist()]
+    top = Counter(keys).most_common(1)[0][0]
+    in_top = np.all((means[flat] // 8).astype(np.int16) == np.array(top, np.int16), axis=1)
+    colour = means[flat][in_top].mean(axis=0)
+    same = flat & np.all(np.abs(means - colour) <= t.signal_color_tolerance, axis=1)
+    return float(np.count_nonzero(same)) / stds.size, colour
+
+
+def _caption(frame: Frame, colour: np.ndarray) -> bool | None:
+    """Whether what differs from the screen *colour* is a caption (see the module docstring);
+    None when nothing does."""
+    f = _bgr(frame).astype(np.int16)
+    ink = (np.abs(f - colour.round().astype(np.int16)).max(axis=2) > _INK).astype(np.uint8)
+    if np.count_nonzero(ink) <= _EMPTY_SHARE * ink.size:
+        return None
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
+    marks = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 2))
+    rows = float(np.count_nonzero(ink.any(axis=1))) / ink.shape[0]
+    return marks >= _CAPTION_MIN_MARKS and rows <= _CAPTION_MAX_ROWS
+
+
+def bars_cover(frame: Frame) -> float:
+    """The share of the width covered by flat vertical colour bands when the frame is a colour
+    bar screen (see the module docstring), else 0.0."""
+    f = _bgr(frame)
+    h, w = f.shape[:2]
+    top = f[: max(1, int(h * 0.6))].astype(np.int16)
+    if w < 32 or top.shape[0] < 4:
+        return 0.0
+    med = np.median(top, axis=0)  # (w, 3): each column's colour
+    vertical = (np.abs(top - med).max(axis=2) <= 12).mean(axis=0) >= 0.8
+    if vertical.mean() < 0.8:
+        return 0.0
+    cuts = np.flatnonzero(np.abs(np.diff(med, axis=0)).max(axis=1) > 30) + 1
+    bands, covered, saturated = 0, 0, 0
+    for a, b in zip(np.r_[0, cuts], np.r_[cuts, w], strict=True):
+        if b - a < w / 16:
+            continue
+        band = med[a + 2 : b - 2]  # (the edges blur into the next bar: chroma is subsampled)
+        if float(np.abs(band - np.median(band, axis=0)).max()) > 8:
+            continue
+        bands += 1
+        covered += int(b - a)
+        mean = band.mean(axis=0)
+        saturated += int(float(mean.max() - mean.min()) >= 60)
+    if bands >= 5 and saturated >= 3 and covered >= 0.8 * w:
+        return float(covered / w)
+    return 0.0
+
+
+def check_signal_loss(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck:
+    """Signal loss (信号丢失). Score: the share of the frame that is one exact colour (or, for
+    colour bars, covered by the bars). Fails when the score is at least
+    ``signal_uniform_min_share`` (0.85) **and** the rest of the frame is empty or a caption,
+    or when the frame is a colour-bar screen (see the module docstring)."""
+    bars = bars_cover(frame)
+    if bars > 0.0:
+        return VqdCheck(VqdName.SIGNAL_LOSS, False, round(bars, 4), t.signal_uniform_min_share)
+    share, colour = uniform_share(frame, t)
+    lost = False
+    if colour is not None and share >= t.signal_uniform_min_share:
+        caption = _caption(frame, colour)
+        # A black screen without a caption is ``black``: after H.264 a capped lens and an
+        # encoder's black screen are the same picture (see probes.vqd: which name wins).
+        black = float(np.dot(colour, (0.114, 0.587, 0.299))) < t.black_pixel_luma
+        lost = caption is True or (caption is None and not black)
+    return VqdCheck(VqdName.SIGNAL_LOSS, not lost, round(share, 4), t.signal_uniform_min_share)
