@@ -2,18 +2,22 @@
 
 Reads come from the scheduler's in-memory state (cameras, current counts) or from the database
 through :mod:`collector.accounting.sql.load` (rates, coverage, availability); writes (exclusions) need the
-bearer token of ``http.api_token``. The OpenAPI document is at ``/api/v1/openapi.json``.
+bearer token of ``http.api_token``, a personal token or a login session with the right role
+(:mod:`collector.web.auth`); reads are scoped to the principal's regions (:mod:`collector.web.scope`).
+The OpenAPI document is at ``/api/v1/openapi.json``.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp_session import session_middleware
 
 from collector.runtime.app import App
 from collector.web import cameras, exclusions, rates, regions, workorders
-from collector.web.auth import auth_middleware
+from collector.web.auth import AUTH_KEY, AuthState, auth_middleware
 from collector.web.common import APP_KEY, Handler, error_middleware
 from collector.web.openapi import OPENAPI_PATH, get_openapi
+from collector.web.sessions import CookieStorage, session_key
 
 # (method, path, handler): the OpenAPI document describes exactly these.
 ROUTES: tuple[tuple[str, str, Handler], ...] = (
@@ -36,10 +40,13 @@ ROUTES: tuple[tuple[str, str, Handler], ...] = (
 
 
 def setup(app: web.Application, camwatch_app: App) -> None:
-    """Add the API routes and their middlewares (JSON errors, bearer tokens) to *app*."""
+    """Add the API routes and their middlewares (JSON errors, sessions, who is asking) to *app*."""
     app[APP_KEY] = camwatch_app
+    state = AuthState(camwatch_app.settings.http, camwatch_app.engine, camwatch_app.clock)
+    app[AUTH_KEY] = state
     app.middlewares.append(error_middleware)
-    app.middlewares.append(auth_middleware(camwatch_app.settings.http, frozenset({OPENAPI_PATH})))
+    app.middlewares.append(session_middleware(CookieStorage(session_key(camwatch_app.settings))))
+    app.middlewares.append(auth_middleware(state, frozenset({OPENAPI_PATH})))
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
 

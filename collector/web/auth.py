@@ -1,23 +1,93 @@
-"""Bearer-token checks: writes always need ``settings.http.api_token``; reads only when
-``settings.http.open_reads`` is false.
+"""Who is asking (session cookie, personal token, the configured API token) and whether they may.
+
+The middleware puts a :class:`~collector.web.principal.Principal` (or None) on every request under
+``PRINCIPAL_KEY``:
+
+- ``Authorization: Bearer <http.api_token>``: the admin principal ``api-token``;
+- ``Authorization: Bearer cwt_...``: the personal token's user (:mod:`collector.web.accounts`);
+- else the session cookie's user (:mod:`collector.web.sessions`), if enabled and its password
+  unchanged since login.
+
+Then, outside :data:`PUBLIC` paths: a read without a principal passes only under the anonymous
+rule (:func:`~collector.web.principal.anonymous_reads`: no account exists and ``http.open_reads``);
+otherwise the API answers 401 (403 when no token is configured and no account exists: writes
+and closed reads are then disabled) and a page redirects to ``/login``. A write (POST, PUT, PATCH,
+DELETE) needs a principal; under ``/api/`` also the action of :data:`WRITE_ACTIONS` (403
+otherwise). A write authenticated by the session cookie (pages, or the API from a page's script)
+must carry the session's CSRF token (403 otherwise). Every successful write by a principal gets
+an audit row (:mod:`collector.web.audit`). Handlers then scope what they read with
+:mod:`collector.web.scope`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
+import json
+import time
+import urllib.parse
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.settings import HttpSettings
+from collector.web import accounts
+from collector.web.audit import audit
 from collector.web.common import ApiError, Handler, Middleware
+from collector.web.principal import PRINCIPAL_KEY, Action, Principal, Role, anonymous_reads, principal_of
+from collector.web.sessions import COOKIE, UNSAFE, csrf_ok, load
 
 TOKEN_ENV = "CAMWATCH_HTTP__API_TOKEN"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="camwatch"'}
+API_TOKEN_NAME = "api-token"
+PUBLIC = frozenset({"/login", "/healthz", "/metrics"})
+PUBLIC_PREFIXES = ("/static/",)
+CACHE_S = 2.0  # how long a user's principal / "accounts exist" is reused (a disable takes effect within it)
+
+# What each API write needs; a write route missing here needs Action.ADMIN.
+WRITE_ACTIONS: dict[tuple[str, str], Action] = {
+    ("POST", "/api/v1/exclusions"): Action.APPROVE_EXCLUSION,
+    ("DELETE", "/api/v1/exclusions/{id}"): Action.APPROVE_EXCLUSION,
+    ("POST", "/api/v1/workorders/{id}/ack"): Action.ACK_WORKORDER,
+    ("POST", "/api/v1/workorders/{id}/close"): Action.CLOSE_WORKORDER,
+    ("POST", "/api/v1/silences"): Action.SILENCE,
+    ("DELETE", "/api/v1/silences/{id}"): Action.SILENCE,
+}
+T = TypeVar("T")
 
 
-def _configured(http: HttpSettings) -> str | None:
-    token = http.api_token
-    return token if token else None
+@dataclass
+class AuthState:
+    """Per application: the settings, the database and short-lived caches."""
+
+    http: HttpSettings
+    engine: AsyncEngine
+    clock: Callable[[], dt.datetime]
+    cache_s: float = CACHE_S
+    _cache: dict[object, tuple[float, object]] = field(default_factory=dict)
+
+    async def cached(self, key: object, make: Callable[[], Awaitable[T]]) -> T:
+        now = time.monotonic()
+        hit = self._cache.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]  # type: ignore[return-value]
+        value = await make()
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now + self.cache_s, value)
+        return value
+
+    def forget(self) -> None:
+        self._cache.clear()
+
+    async def accounts_exist(self) -> bool:
+        return await self.cached("accounts_exist", lambda: accounts.accounts_exist(self.engine))
+
+
+AUTH_KEY: web.AppKey[AuthState] = web.AppKey("camwatch_auth", AuthState)
 
 
 def _presented(request: web.Request) -> str | None:
@@ -28,37 +98,113 @@ def _presented(request: web.Request) -> str | None:
     return value.strip()
 
 
-def _check(request: web.Request, http: HttpSettings, what: str) -> None:
-    expected = _configured(http)
-    if expected is None:
-        raise ApiError(403, "forbidden", f"API {what} are disabled: no API token is configured "
-                       f"(set {TOKEN_ENV} or http.api_token)")
-    given = _presented(request)
-    if given is None:
-        raise ApiError(401, "unauthorized", f"API {what} need 'Authorization: Bearer <token>'", headers=_CHALLENGE)
-    if not hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
-        raise ApiError(401, "unauthorized", "invalid API token", headers=_CHALLENGE)
+async def _from_bearer(state: AuthState, given: str) -> Principal | None:
+    expected = state.http.api_token
+    if expected and hmac.compare_digest(given.encode("utf-8"), expected.encode("utf-8")):
+        return Principal(API_TOKEN_NAME, Role.ADMIN)
+    if given.startswith(accounts.TOKEN_PREFIX):
+        now = state.clock()
+        return await state.cached(("token", accounts.token_hash(given)),
+                                  lambda: accounts.principal_for_token(state.engine, given, now))
+    return None
 
 
-def require_write(request: web.Request, http: HttpSettings) -> None:
-    _check(request, http, "writes")
+async def _from_session(state: AuthState, request: web.Request) -> Principal | None:
+    session = await load(request)
+    uid, ver = session.get("uid"), session.get("ver")
+    if not isinstance(uid, int) or not isinstance(ver, str):
+        return None
+    principal = await state.cached(("user", uid, ver), lambda: accounts.principal_for_user(state.engine, uid, ver))
+    if principal is None:
+        session.invalidate()  # disabled, or the password changed: log out
+    return principal
 
 
-def require_read(request: web.Request, http: HttpSettings) -> None:
-    if not http.open_reads:
-        _check(request, http, "reads")
+def is_public(path: str, open_paths: frozenset[str]) -> bool:
+    return path in PUBLIC or path in open_paths or path.startswith(PUBLIC_PREFIXES)
 
 
-def auth_middleware(http: HttpSettings, open_paths: frozenset[str]) -> Middleware:
-    """Reads (GET, HEAD) and writes (anything else) under /api/ checked before the handler runs."""
+async def _refuse(request: web.Request, state: AuthState, what: str, bad_token: bool) -> web.StreamResponse:
+    if request.path.startswith("/api/"):
+        if not state.http.api_token and not await state.accounts_exist():
+            raise ApiError(403, "forbidden", f"API {what} are disabled: no API token is configured "
+                           f"(set {TOKEN_ENV} or http.api_token) and no account exists (camwatch users add)")
+        if bad_token:
+            raise ApiError(401, "unauthorized", "invalid API token", headers=_CHALLENGE)
+        raise ApiError(401, "unauthorized", f"API {what} need 'Authorization: Bearer <token>' or a login",
+                       headers=_CHALLENGE)
+    if request.method in UNSAFE:
+        raise web.HTTPForbidden(text="login required / 需要登录")
+    target = request.path_qs
+    raise web.HTTPFound("/login?" + urllib.parse.urlencode({"next": target}))
 
+
+def action_of(request: web.Request) -> Action:
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else request.path
+    return WRITE_ACTIONS.get((request.method, canonical), Action.ADMIN)
+
+
+def forbidden(request: web.Request, message: str) -> Exception:
+    if request.path.startswith("/api/"):
+        return ApiError(403, "forbidden", message)
+    return web.HTTPForbidden(text=message)
+
+
+def require(request: web.Request, action: Action) -> Principal:
+    """The principal, if it may do *action* (pages call this before a write); 403 otherwise."""
+    p = principal_of(request)
+    if p is None or not p.can(action):
+        who = "anonymous" if p is None else f"{p.name} ({p.role})"
+        raise forbidden(request, f"{who} may not {action.value.replace('_', ' ')} / 无权执行此操作")
+    return p
+
+
+def auth_middleware(state: AuthState, open_paths: frozenset[str]) -> Middleware:
     @web.middleware
     async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.path.startswith("/api/") and request.path not in open_paths:
-            if request.method in ("GET", "HEAD", "OPTIONS"):
-                require_read(request, http)
-            else:
-                require_write(request, http)
-        return await handler(request)
+        api = request.path.startswith("/api/")
+        write = request.method in UNSAFE
+        given = _presented(request)
+        principal: Principal | None = None
+        if given is not None:
+            principal = await _from_bearer(state, given)
+        elif COOKIE in request.cookies:
+            principal = await _from_session(state, request)
+        by_cookie = given is None and principal is not None
+        request[PRINCIPAL_KEY] = principal
+        if not api and given is None:
+            await load(request)  # pages: csrf_token(request) works without awaiting
+        if write and (by_cookie or (not api and given is None)) and not await csrf_ok(request):
+            raise forbidden(request, "missing or wrong CSRF token / 表单已过期，请刷新页面后重试")
+        if is_public(request.path, open_paths):
+            return await handler(request)  # e.g. the login form: CSRF-checked above, no principal needed
+        if principal is None and (write or given is not None
+                                  or not anonymous_reads(state.http.open_reads, await state.accounts_exist())):
+            return await _refuse(request, state, "writes" if write else "reads", given is not None)
+        if write and api:
+            require(request, action_of(request))
+        if not write or principal is None:
+            return await handler(request)
+        try:
+            response = await handler(request)
+        except web.HTTPException as exc:
+            if exc.status < 400:  # a page's redirect after a successful form
+                await _audit_write(state, request, principal, exc.status)
+            raise
+        if response.status < 400:
+            await _audit_write(state, request, principal, response.status)
+        return response
 
     return mw
+
+
+async def _audit_write(state: AuthState, request: web.Request, principal: Principal, status: int) -> None:
+    resource = request.match_info.route.resource
+    canonical = resource.canonical if resource is not None else request.path
+    obj = json.dumps(dict(request.match_info), ensure_ascii=False) if request.match_info else None
+    await audit(state.engine, actor=principal.name, action=f"{request.method} {canonical}", obj=obj,
+                detail=f"status {status}", address=request.remote, now=state.clock())
+
+
+__all__ = ["AUTH_KEY", "AuthState", "PUBLIC", "TOKEN_ENV", "WRITE_ACTIONS", "action_of", "auth_middleware", "require"]

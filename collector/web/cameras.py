@@ -13,8 +13,9 @@ from sqlalchemy import select
 
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
-from collector.web.common import camwatch, iso, json_response, not_found
+from collector.web.common import camwatch, iso, json_response
 from collector.web.params import choice, page, path_int, text_param
+from collector.web.scope import camera_slot, visible
 from inventory.models import StateInterval
 from probes.causes import Cause
 from probes.redact import redact_secrets
@@ -58,6 +59,7 @@ async def list_cameras(request: web.Request) -> web.Response:
     paging = page(request)
     slots = camwatch(request).scheduler.slots
     chosen = [s for _, s in sorted(slots.items()) if _matches(s, state, cause, county, township, village)]
+    chosen = visible(request, chosen)
     body = paging.apply(chosen)
     body["items"] = [camera_json(s) for s in body["items"]]
     return json_response(body)
@@ -81,9 +83,7 @@ def _last_probe(slot: CameraSlot) -> dict[str, Any] | None:
 async def get_camera(request: web.Request) -> web.Response:
     cid = path_int(request, "id")
     app = camwatch(request)
-    slot = app.scheduler.slots.get(cid)
-    if slot is None:
-        raise not_found(f"no monitored camera with id {cid}")
+    slot = camera_slot(request, cid)  # 404 out of the principal's scope too
     async with app.engine.connect() as conn:
         rows = (await conn.execute(
             select(StateInterval.state, StateInterval.cause, StateInterval.start, StateInterval.end)

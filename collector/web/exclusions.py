@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, insert, or_, select
 
 from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
 from collector.web.params import page, path_int, text_param
+from collector.web.scope import camera_clause, reader, region_paths, tied_visible, visibility
 from inventory.models import Camera, Exclusion, Region, utcnow
 
 log = logging.getLogger("camwatch.web")
@@ -113,6 +114,11 @@ async def list_exclusions(request: web.Request) -> web.Response:
         now = app.clock()
         in_force = (Exclusion.start <= now) & (Exclusion.end > now)
         q = q.where(in_force if active == "true" else ~in_force)
+    p = reader(request)
+    if p is not None:  # the principal's scope: its cameras, regions in, above or below it
+        paths = await region_paths(app.engine)
+        q = q.where(or_(Exclusion.camera_id.in_(select(Camera.id).where(camera_clause(p, paths))),
+                        Exclusion.region_code.in_([c for c, path in paths.items() if p.can_read_region(path)])))
     async with app.engine.connect() as conn:
         total = (await conn.execute(select(func.count()).select_from(q.subquery()))).scalar_one()
         rows = (await conn.execute(q.order_by(Exclusion.start, Exclusion.id).limit(paging.limit).offset(paging.offset))).all()
@@ -129,6 +135,11 @@ async def add_exclusion(request: web.Request) -> web.Response:
     except (ValueError, UnicodeDecodeError):
         raise bad_param("body", "not valid JSON") from None
     new = parse_new(body, app.settings.accounting.timezone)
+    p, slots, paths = await visibility(request)
+    if not tied_visible(p, slots, paths, new.camera_id, new.region_code):  # out of scope: as if unknown
+        field = "camera_id" if new.camera_id is not None else "region_code"
+        raise ApiError(400, "unknown_reference", f"no {field.replace('_', ' ')} {new.camera_id or new.region_code!r}",
+                       param=field)
     async with app.engine.begin() as conn:
         if new.camera_id is not None:
             found = (await conn.execute(select(Camera.id).where(Camera.id == new.camera_id))).first() is not None
@@ -152,7 +163,11 @@ async def add_exclusion(request: web.Request) -> web.Response:
 async def delete_exclusion(request: web.Request) -> web.Response:
     app = camwatch(request)
     xid = path_int(request, "id")
+    p, slots, paths = await visibility(request)
     async with app.engine.begin() as conn:
+        row = (await conn.execute(select(Exclusion.camera_id, Exclusion.region_code).where(Exclusion.id == xid))).first()
+        if row is None or not tied_visible(p, slots, paths, row.camera_id, row.region_code):
+            raise not_found(f"no exclusion #{xid}")
         gone = (await conn.execute(delete(Exclusion).where(Exclusion.id == xid))).rowcount
     if not gone:
         raise not_found(f"no exclusion #{xid}")

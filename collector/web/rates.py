@@ -12,6 +12,7 @@ from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuer
 from collector.accounting.timeparse import parse_period
 from collector.web.common import camwatch, json_response
 from collector.web.params import choice_or, period_param
+from collector.web.scope import filter_rows
 
 
 def check_times(values: list[str]) -> tuple[dt.time, ...]:
@@ -26,7 +27,9 @@ async def get_rates(request: web.Request) -> web.Response:
     now = app.clock()
     period = period_param(request, a.timezone, now) or parse_period(None, None, a.timezone, now)
     q = RateQuery(level, method, period, now, a.timezone, check_times(a.check_times))
-    return json_response(await load_rate_table(app.engine, q, default_target=a.target))
+    table = await load_rate_table(app.engine, q, default_target=a.target)
+    table["rows"] = await filter_rows(request, level.value, table["rows"], "key")  # the principal's scope
+    return json_response(table)
 
 
 async def get_coverage(request: web.Request) -> web.Response:
@@ -36,4 +39,6 @@ async def get_coverage(request: web.Request) -> web.Response:
     now = app.clock()
     period = period_param(request, a.timezone, now)
     data = await load_accounting(app.engine, period or parse_period(None, None, a.timezone, now), default_target=a.target)
-    return json_response(coverage_table(data, level, period, now))
+    table = coverage_table(data, level, period, now)
+    table["rows"] = await filter_rows(request, level.value, table["rows"], "code")  # the principal's scope
+    return json_response(table)

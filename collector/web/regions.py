@@ -19,8 +19,10 @@ from collector.accounting import Level, Period, RateRow, RegionCoverage, Village
 from collector.accounting.sql.load import AccountingData, coverage_now, load_accounting, time_rates
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
-from collector.web.common import camwatch, iso, json_response, not_found, ratio
+from collector.web.common import camwatch, iso, json_response, ratio
 from collector.web.params import period_param
+from collector.web.principal import Principal
+from collector.web.scope import require_region, visible
 from inventory.models import Region, RegionLevel
 
 CHILD_LEVEL = {RegionLevel.COUNTY: Level.TOWNSHIP, RegionLevel.TOWNSHIP: Level.VILLAGE, RegionLevel.VILLAGE: Level.CAMERA}
@@ -86,22 +88,33 @@ def _coverage(data: AccountingData, level: RegionLevel, code: str,
     return region_cov(own[0] if own else None), {t.region: region_cov(t) for t in per_township}
 
 
+def scoped_data(p: Principal, data: AccountingData) -> AccountingData:
+    """*data* cut to the cameras *p* reads and the points of the villages wholly in its scope."""
+    par = data.parents
+    cams = tuple(c for c in data.cameras if p.can_read_camera((c.county, c.township, c.village), c.contractor))
+    pts = tuple(pt for pt in data.points
+                if p.whole_region((par.get(par.get(pt.village, ""), ""), par.get(pt.village, ""), pt.village)))
+    return dataclasses.replace(data, cameras=cams, points=pts)
+
+
 async def get_region(request: web.Request) -> web.Response:
     app = camwatch(request)
     code = request.match_info["code"]
     now = app.clock()
     period = period_param(request, app.settings.accounting.timezone, now)
+    p, path = await require_region(request, code)  # 404 when unknown or out of scope
     async with app.engine.connect() as conn:
         region = (await conn.execute(select(Region.code, Region.name, Region.level, Region.parent_code)
-                                     .where(Region.code == code))).first()
-        if region is None:
-            raise not_found(f"no region with code {code!r}")
+                                     .where(Region.code == code))).one()
         kids = (await conn.execute(select(Region.code, Region.name).where(Region.parent_code == code)
                                    .order_by(Region.code))).all()
     level = RegionLevel(region.level)
     child_level = CHILD_LEVEL[level]
-    slots = [s for _, s in sorted(app.scheduler.slots.items()) if _label(s, level.value) == code]
+    slots = visible(request, [s for _, s in sorted(app.scheduler.slots.items()) if _label(s, level.value) == code])
     data = await load_accounting(app.engine, period or Period(now, now), default_target=app.settings.accounting.target)
+    if p is not None:  # a region above the scope, or a contractor: figures over the readable part only
+        kids = [k for k in kids if p.can_read_region((*path, k.code))]
+        data = scoped_data(p, data)
     own_cov, child_cov = _coverage(data, level, code, {s.cam.id: s.status.state.value for s in app.scheduler.slots.values()})
     own_rate: RateRow | None = None
     child_rates: dict[int | str, RateRow] = {}

@@ -11,12 +11,15 @@ import json
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy import select
 
 from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, WorkOrderError, color
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
 from collector.web.params import page, path_int, text_param
+from collector.web.scope import order_visible, tied_visible, visibility
+from inventory.models import Silence, WorkOrder
 
 MAX_BODY = 16 * 1024
 
@@ -57,15 +60,28 @@ async def list_orders(request: web.Request) -> web.Response:
     if open_only not in (None, "true", "false"):
         raise bad_param("open", f"must be true or false (got {open_only!r})")
     orders = await store.list_work_orders(app.engine, open_only=open_only == "true")
-    items = [order_json(o, now) for o in orders]
+    p, slots, paths = await visibility(request)
+    items = [order_json(o, now) for o in orders if order_visible(p, slots, paths, o.camera_id, o.region_code)]
     if want is not None:
         items = [i for i in items if i["color"] == want]
     paging = page(request)
     return json_response(paging.apply(items))
 
 
+async def _in_scope(request: web.Request, order_id: int) -> None:
+    """404 for an order out of the principal's scope (as if it did not exist)."""
+    p, slots, paths = await visibility(request)
+    if p is None:
+        return
+    async with camwatch(request).engine.connect() as conn:
+        row = (await conn.execute(select(WorkOrder.camera_id, WorkOrder.region_code).where(WorkOrder.id == order_id))).first()
+    if row is None or not order_visible(p, slots, paths, row.camera_id, row.region_code):
+        raise not_found(f"no work order {order_id}")
+
+
 async def ack_order(request: web.Request) -> web.Response:
     app = camwatch(request)
+    await _in_scope(request, path_int(request, "id"))
     try:
         order = await store.acknowledge_order(app.engine, path_int(request, "id"), app.clock())
     except store.NotFound as exc:
@@ -81,6 +97,7 @@ async def close_order(request: web.Request) -> web.Response:
     note = body.get("note")
     if not isinstance(note, str) or not note.strip():
         raise bad_param("note", "required: what was done (a non-empty string)")
+    await _in_scope(request, path_int(request, "id"))
     try:
         order = await store.close_order(app.engine, path_int(request, "id"), app.clock(), note.strip()[:2000])
     except store.NotFound as exc:
@@ -97,6 +114,8 @@ def silence_json(s: Any) -> dict[str, Any]:
 async def list_silences(request: web.Request) -> web.Response:
     app = camwatch(request)
     rows = await store.list_silences(app.engine, app.clock(), include_expired=text_param(request, "all") == "true")
+    p, slots, paths = await visibility(request)
+    rows = tuple(s for s in rows if tied_visible(p, slots, paths, s.camera_id, s.region_code))
     return json_response(page(request).apply([silence_json(s) for s in rows]))
 
 
@@ -120,6 +139,10 @@ async def add_silence(request: web.Request) -> web.Response:
         until = parse_time(until_text, app.settings.accounting.timezone, option="until", end=True)
     except TimeParseError as exc:
         raise bad_param("until", exc.detail("en")) from None
+    p, slots, paths = await visibility(request)
+    if not tied_visible(p, slots, paths, camera_id, region_code):  # out of scope: as if unknown
+        raise ApiError(400, "unknown_reference", "no such camera or region",
+                       param="camera_id" if camera_id is not None else "region_code")
     now = app.clock()
     if until <= now:
         raise bad_param("until", f"{until_text!r} is not in the future")
@@ -141,7 +164,14 @@ async def add_silence(request: web.Request) -> web.Response:
 
 async def end_silence(request: web.Request) -> web.Response:
     app = camwatch(request)
-    if not await store.end_silence(app.engine, path_int(request, "id"), app.clock()):
+    sid = path_int(request, "id")
+    p, slots, paths = await visibility(request)
+    if p is not None:
+        async with app.engine.connect() as conn:
+            row = (await conn.execute(select(Silence.camera_id, Silence.region_code).where(Silence.id == sid))).first()
+        if row is None or not tied_visible(p, slots, paths, row.camera_id, row.region_code):
+            raise not_found(f"no silence {sid}")
+    if not await store.end_silence(app.engine, sid, app.clock()):
         raise not_found(f"no silence {request.match_info['id']}")
     if app.alerting is not None:
         await app.alerting.refresh()

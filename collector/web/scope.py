@@ -1,0 +1,161 @@
+"""Region and contractor scoping of what a request may read (the rule: :mod:`collector.web.principal`).
+
+Handlers ask :func:`reader` for the request's principal, None when nothing is hidden (admin,
+assessor or duty without regions, the API token, anonymous open reads). What is out of scope
+is answered as if it did not exist: a camera, region, incident, work order or exclusion of
+another region is 404; lists and tables leave it out. Tables of rates and coverage keep only rows
+of regions wholly in scope (a region above the scope is shown in part on ``/regions/{code}``);
+a contractor reads its cameras, their points and its own contractor row, not region rows (they
+count other contractors' cameras).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import ColumnElement, select, true
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.accounting import Level
+from collector.runtime.scheduler import CameraSlot
+from collector.web.common import camwatch, not_found
+from collector.web.principal import Principal, Role, principal_of
+from inventory.models import Camera, Point, Region
+
+
+def reader(request: web.Request) -> Principal | None:
+    """The principal whose scope applies; None when nothing is hidden."""
+    p = principal_of(request)
+    return None if p is None or p.reads_all() else p
+
+
+def slot_path(slot: CameraSlot) -> tuple[str, str, str]:
+    lb = slot.cam.labels
+    return (lb.county, lb.township, lb.village)
+
+
+def sees(p: Principal | None, slot: CameraSlot) -> bool:
+    return p is None or p.can_read_camera(slot_path(slot), slot.cam.contractor)
+
+
+def visible(request: web.Request, slots: Iterable[CameraSlot]) -> list[CameraSlot]:
+    p = reader(request)
+    return list(slots) if p is None else [s for s in slots if sees(p, s)]
+
+
+def camera_slot(request: web.Request, cid: int) -> CameraSlot:
+    """The monitored camera *cid*, 404 when unknown or out of scope."""
+    slot = camwatch(request).scheduler.slots.get(cid)
+    if slot is None or not sees(reader(request), slot):
+        raise not_found(f"no monitored camera with id {cid}")
+    return slot
+
+
+async def region_paths(engine: AsyncEngine) -> dict[str, tuple[str, ...]]:
+    """Every region's path of codes, county..itself."""
+    async with engine.connect() as conn:
+        parents = dict((await conn.execute(select(Region.code, Region.parent_code))).all())
+    out: dict[str, tuple[str, ...]] = {}
+    for code in parents:
+        path, at = [code], parents.get(code)
+        while at is not None and len(path) < 8:
+            path.append(at)
+            at = parents.get(at)
+        out[code] = tuple(reversed(path))
+    return out
+
+
+def whole(p: Principal, path: tuple[str, ...] | None) -> bool:
+    """A region row wholly readable: in or below the scope (never for a contractor)."""
+    return path is not None and p.role is not Role.CONTRACTOR and p.whole_region(path)
+
+
+def readable_region(p: Principal | None, paths: Mapping[str, tuple[str, ...]], code: str | None) -> bool:
+    """Objects tied to a region (exclusion, silence, village work order): in, above or below the
+    scope; for a contractor, a region holding one of its cameras (see :func:`contractor_regions`)."""
+    if p is None or code is None:
+        return p is None
+    path = paths.get(code)
+    return path is not None and p.can_read_region(path)
+
+
+def contractor_regions(p: Principal, slots: Iterable[CameraSlot]) -> frozenset[str]:
+    return frozenset(code for s in slots if sees(p, s) for code in slot_path(s))
+
+
+async def require_region(request: web.Request, code: str) -> tuple[Principal | None, tuple[str, ...]]:
+    """(the scoping principal, the region's path); 404 when unknown or out of scope."""
+    paths = await region_paths(camwatch(request).engine)
+    path = paths.get(code)
+    p = reader(request)
+    if path is None or (p is not None and not p.can_read_region(path)):
+        raise not_found(f"no region with code {code!r}")
+    return p, path
+
+
+def camera_clause(p: Principal, paths: Mapping[str, tuple[str, ...]]) -> ColumnElement[bool]:
+    """SQL: ``Camera.id`` of the cameras *p* reads (villages in scope, its contractor's)."""
+    villages = [code for code, path in paths.items() if len(path) >= 3 and p.in_regions(path)]
+    q = select(Camera.id).join(Point, Point.id == Camera.point_id)
+    if p.regions:
+        q = q.where(Point.village_code.in_(villages))
+    if p.role is Role.CONTRACTOR:
+        q = q.where(Camera.contractor == p.contractor) if p.contractor else q.where(~true())
+    return Camera.id.in_(q.scalar_subquery())
+
+
+async def filter_rows(request: web.Request, level: str, rows: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Rows of a rate or coverage table the request's principal may read (see the module doc)."""
+    p = reader(request)
+    if p is None:
+        return rows
+    if level == Level.CONTRACTOR.value:
+        return [r for r in rows if p.role is Role.CONTRACTOR and r[key] == p.contractor]
+    if level in (Level.CAMERA.value, Level.POINT.value):
+        app = camwatch(request)
+        column = Camera.id if level == Level.CAMERA.value else Camera.point_id
+        clause = camera_clause(p, await region_paths(app.engine))
+        async with app.engine.connect() as conn:
+            ids = {v for (v,) in (await conn.execute(select(column).where(clause))).all()}
+        return [r for r in rows if r[key] in ids]
+    paths = await region_paths(camwatch(request).engine)
+    return [r for r in rows if whole(p, paths.get(str(r[key])))]
+
+
+def tied_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
+                 camera_id: int | None, region_code: str | None) -> bool:
+    """An exclusion or silence: its camera readable, or its region in, above or below the scope
+    (a county-wide exclusion concerns a township's cameras too)."""
+    if p is None:
+        return True
+    if camera_id is not None:
+        slot = slots.get(camera_id)
+        return slot is not None and sees(p, slot)
+    path = paths.get(region_code or "")
+    return path is not None and p.can_read_region(path)
+
+
+def order_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
+                  camera_id: int | None, region_code: str | None) -> bool:
+    """A work order or incident: its camera readable, else (a village's or device's order) its region
+    in or below the scope; a region-wide order is no contractor's."""
+    if p is None:
+        return True
+    if camera_id is not None:
+        slot = slots.get(camera_id)
+        return slot is not None and sees(p, slot)
+    path = paths.get(region_code or "")
+    return path is not None and p.role is not Role.CONTRACTOR and p.whole_region(path)
+
+
+async def visibility(request: web.Request) -> tuple[Principal | None, Mapping[int, CameraSlot], Mapping[str, tuple[str, ...]]]:
+    """(principal, slots, region paths) for the two checks above; no database read when unscoped."""
+    app = camwatch(request)
+    p = reader(request)
+    return p, app.scheduler.slots, ({} if p is None else await region_paths(app.engine))
+
+
+__all__ = ["order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "filter_rows", "readable_region", "reader",
+           "region_paths", "require_region", "sees", "slot_path", "visible", "whole"]
