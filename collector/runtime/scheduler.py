@@ -105,6 +105,9 @@ class Scheduler:
         now = self._now()
         wall = self.clock()
         seen = set()
+        new = sum(1 for cam in cameras if cam.id not in self.slots)
+        catchup = min(self.config.catchup_s, self.config.interval_s) / new if new else 0.0
+        k = 0
         for cam in cameras:
             seen.add(cam.id)
             slot = self.slots.get(cam.id)
@@ -115,7 +118,11 @@ class Scheduler:
                 slot = CameraSlot(cam, status, planned)
                 slot.video_due = now + phase_of(cam.id, self.config.video_interval_s)
                 self.slots[cam.id] = slot
-                self._push(slot, planned, "fast")
+                # catch-up: new cameras (every camera at a start) are first probed within
+                # config.catchup_s, evenly spread, then keep their phase: a restart's unknown gap
+                # ends within catchup_s instead of up to a whole interval
+                self._push(slot, min(planned, now + k * catchup) if catchup else planned, "fast")
+                k += 1
             elif slot.cam != cam:
                 slot.cam = cam
         for cid in [c for c in self.slots if c not in seen]:

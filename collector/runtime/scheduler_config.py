@@ -26,6 +26,7 @@ class SchedulerConfig:
     device_port: int
     policy: Policy  # confirmation, offline re-probes, flapping
     tick_s: float = TICK_S
+    catchup_s: float = 0.0  # new cameras (all of them at a start) are first probed within this, spread evenly
 
     @classmethod
     def from_settings(cls, c: CollectorSettings, *, tick_s: float = TICK_S) -> SchedulerConfig:
@@ -33,4 +34,5 @@ class SchedulerConfig:
             interval_s=c.interval_s, video_interval_s=c.video_interval_s, video=c.video, concurrency=c.concurrency,
             per_device_concurrency=c.per_device_concurrency, video_concurrency=c.video_concurrency,
             device_port=c.upstream_port, policy=Policy.from_settings(c), tick_s=tick_s,
+            catchup_s=c.catchup_s,
         )

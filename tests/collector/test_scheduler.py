@@ -29,7 +29,7 @@ from probes.sim.loopback import LoopbackRange
 from tests.collector.virtual_time import VirtualTime
 
 LABELS = RegionLabels("130123101201", "东关村", "130123101000", "城关镇", "130123000000", "示范县")
-DEFAULTS = SchedulerConfig.from_settings(CollectorSettings(video=False))
+DEFAULTS = SchedulerConfig.from_settings(CollectorSettings(video=False, catchup_s=0))  # phases only
 # the real-loop tests: a short schedule
 FAST_KEYS = {"interval_s": 1.0, "offline_interval_s": 0.25, "confirm_delays_s": [0.15, 0.15], "video": False}
 FAST = SchedulerConfig.from_settings(CollectorSettings(**FAST_KEYS))
@@ -143,7 +143,8 @@ def test_due_probes_start_in_batches_one_tick_apart() -> None:
     vt = VirtualTime()
     script = Script(vt)
     cfg = SchedulerConfig.from_settings(CollectorSettings(interval_s=2.0, offline_interval_s=0.5,
-                                                          confirm_delays_s=[0.3, 0.3], video=False), tick_s=0.5)
+                                                          confirm_delays_s=[0.3, 0.3], video=False, catchup_s=0),
+                                   tick_s=0.5)
 
     async def go() -> tuple[Scheduler, dict[int, float]]:
         sched = Scheduler(cfg, None, ladder_fn=script, clock=vt.wall, timebase=vt)
@@ -188,7 +189,8 @@ def test_overload_keeps_probes_due_in_the_heap_not_as_waiting_tasks() -> None:
 
     async def go() -> Scheduler:
         cfg = SchedulerConfig.from_settings(CollectorSettings(interval_s=1.0, offline_interval_s=0.5,
-                                                              confirm_delays_s=[0.3, 0.3], video=False, concurrency=2))
+                                                              confirm_delays_s=[0.3, 0.3], video=False, concurrency=2,
+                                                              catchup_s=0))
         sched = Scheduler(cfg, None, ladder_fn=slow_ladder, clock=vt.wall, timebase=vt)
         sched_ref.append(sched)
         sched.sync(fake_cameras(range(1, 25)), [])
@@ -214,7 +216,7 @@ def test_video_tier_has_its_own_ladder_and_runs_at_once_when_a_camera_comes_back
     assert video.onvif.state is fast.onvif.state  # one per-camera memo (clock offset) for both
     vt = VirtualTime()
     script = Script(vt)
-    cfg = SchedulerConfig.from_settings(CollectorSettings(video_interval_s=600.0))  # the other keys: defaults
+    cfg = SchedulerConfig.from_settings(CollectorSettings(video_interval_s=600.0, catchup_s=0))  # the others: defaults
 
     async def go() -> Scheduler:
         sched = Scheduler(cfg, None, ladder=fast, ladder_fn=script, clock=vt.wall, timebase=vt)
@@ -277,6 +279,38 @@ def test_retired_camera_stops_being_probed_and_its_probe_in_flight_is_ignored() 
     # an exclusion in force: shown as excluded, still probed, its real state kept
     assert sched.slots[2].shown is State.EXCLUDED and sched.slots[2].status.state is State.ONLINE
     assert len(script.starts(2)) >= 6
+
+
+def test_catch_up_probes_every_camera_within_catchup_s_spread_evenly_then_keeps_phases() -> None:
+    """After a start each camera is first probed within collector.catchup_s (15 s by default),
+    evenly spread (not a burst, not a whole interval later), then on its own phase."""
+    vt = VirtualTime()
+    script = Script(vt)
+    config = SchedulerConfig.from_settings(CollectorSettings(video=False))
+    assert config.catchup_s == 15.0
+
+    async def go() -> Scheduler:
+        sched = Scheduler(config, None, ladder_fn=script, clock=vt.wall, timebase=vt)
+        sched.sync(fake_cameras(range(1, 601)), [])
+        planned = {cid: s.planned for cid, s in sched.slots.items()}
+        task = asyncio.get_running_loop().create_task(sched.run())
+        try:
+            await vt.run_for(config.catchup_s + 1.0)
+            assert all(s.status.state is State.ONLINE for s in sched.slots.values())
+            firsts = sorted(script.starts(cid)[0] - vt.start for cid in planned)
+            assert firsts[-1] <= config.catchup_s + config.tick_s
+            # evenly: in every second of the catch-up about 600 / 15 = 40 first probes, not a burst
+            per_second = [sum(1 for f in firsts if k <= f < k + 1) for k in range(15)]
+            assert max(per_second) <= 2 * 40 and min(per_second) >= 40 // 2, per_second
+            await vt.run_for(2 * config.interval_s)
+            for cid, p in planned.items():  # then on its phase, once per interval
+                later = [at for at in script.starts(cid) if at >= p - 1e-9]
+                assert later and p <= later[0] <= p + config.tick_s + script.took
+        finally:
+            await stop(task)
+        return sched
+
+    asyncio.run(go())
 
 
 # -- on the real event loop, against real sockets ------------------------------------------------
