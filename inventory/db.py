@@ -1,8 +1,19 @@
-"""Database engines and migrations. Built by the entry point and passed down."""
+"""Database engines and migrations. Built by the entry point and passed down.
+
+SQLite (the embedded default) has one writer at a time: a second writer waits in SQLite's busy
+handler and fails with "database is locked" after ``busy_timeout``. So an engine on SQLite runs
+in WAL mode (readers never block the writer, nor it them) and lets **one connection write at a
+time**: a connection's first writing statement waits for the engine's write token (an asyncio
+lock: the event loop goes on meanwhile), kept until the connection goes back to the pool (its
+transaction ended). Writers in this process therefore queue in order instead of polling SQLite's
+lock; ``busy_timeout`` remains for other processes (the CLI). A transaction starts at its first
+write (pysqlite's deferred BEGIN), so a reader never has to upgrade its lock.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +24,9 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.util import await_only
+
+log = logging.getLogger("camwatch.db")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -50,8 +64,48 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=10000")
+    cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
+
+
+_WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+_TOKEN = "camwatch_write_token"
+WRITE_WAIT_S = 120.0  # a writer waiting longer proceeds anyway (SQLite's busy handler then decides)
+
+
+class _WriteToken:
+    """One writing connection at a time on a SQLite engine (see the module docstring)."""
+
+    def __init__(self) -> None:
+        self.lock: asyncio.Lock | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def _lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self.lock is None or self.loop is not loop:  # an engine used under another loop (asyncio.run)
+            self.lock, self.loop = asyncio.Lock(), loop
+        return self.lock
+
+    def before_execute(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        info = conn.info
+        if info.get(_TOKEN) or not statement.lstrip()[:7].upper().startswith(_WRITES):
+            return
+        try:
+            lock = self._lock()
+        except RuntimeError:  # no running loop: a synchronous use
+            return
+        try:
+            await_only(asyncio.wait_for(lock.acquire(), WRITE_WAIT_S))
+        except TimeoutError:
+            log.warning("a database write waited %.0f s for the writer before it; going on", WRITE_WAIT_S)
+            return
+        info[_TOKEN] = lock
+
+    @staticmethod
+    def checkin(_dbapi_conn: Any, record: Any) -> None:
+        lock = record.info.pop(_TOKEN, None) if record is not None else None
+        if lock is not None and lock.locked():
+            lock.release()
 
 
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
@@ -67,6 +121,9 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     engine = create_async_engine(u, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        token = _WriteToken()
+        event.listen(engine.sync_engine, "before_cursor_execute", token.before_execute)
+        event.listen(engine.sync_engine.pool, "checkin", token.checkin)
     return engine
 
 
