@@ -27,8 +27,14 @@ NUMERIC = frozenset({Parse.LON, Parse.LAT, Parse.PORT})
 TEXT_KEYS: frozenset[str] = frozenset(f.key for f in FIELDS if f.parse not in NUMERIC)
 
 
+# The first characters of a value that may need neutralising (a quick test before is_risky).
+MAY_RISK = (*sorted(RISKY), QUOTE)
+
+
 def is_risky(value: str) -> bool:
     """True when a spreadsheet would take *value* (or it without leading apostrophes) for a formula."""
+    if not value.startswith(MAY_RISK):
+        return False
     rest = value.lstrip(QUOTE)
     return bool(rest) and rest[0] in RISKY
 
