@@ -13,7 +13,7 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from collector.runtime.app import App
-from collector.web import cameras, exclusions, rates, regions, workorders
+from collector.web import account_pages, cameras, exclusions, rates, regions, workorders
 from collector.web.auth import AUTH_KEY, AuthState, auth_middleware
 from collector.web.common import APP_KEY, Handler, error_middleware
 from collector.web.openapi import OPENAPI_PATH, get_openapi
@@ -49,6 +49,7 @@ def setup(app: web.Application, camwatch_app: App) -> None:
     app.middlewares.append(auth_middleware(state, frozenset({OPENAPI_PATH})))
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
+    account_pages.add_routes(app)  # /login, /logout, /account
 
 
 __all__ = ["setup", "ROUTES"]

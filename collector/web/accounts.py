@@ -16,6 +16,7 @@ import hmac
 import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -92,7 +93,10 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def _row(u: User) -> UserRow:
+_USER = tuple(User.__table__.c)  # a Core connection gives rows of these, read by attribute
+
+
+def _row(u: Any) -> UserRow:
     return UserRow(u.id, u.name, Role(u.role), bool(u.disabled), tuple(u.regions or ()), u.contractor,
                    u.created_at, u.password_hash is not None)
 
@@ -102,8 +106,8 @@ async def accounts_exist(engine: AsyncEngine) -> bool:
         return (await conn.execute(select(func.count()).select_from(User))).scalar_one() > 0
 
 
-async def _user(conn: AsyncConnection, name: str) -> User:
-    u = (await conn.execute(select(User).where(User.name == name))).scalar_one_or_none()
+async def _user(conn: AsyncConnection, name: str) -> Any:
+    u = (await conn.execute(select(*_USER).where(User.name == name))).first()
     if u is None:
         raise AccountError("NAME", f"没有用户 {name!r}", f"no user {name!r}")
     return u
@@ -169,7 +173,7 @@ async def add_user(engine: AsyncEngine, name: str, role: str, *, password: str |
 
 async def list_users(engine: AsyncEngine) -> list[UserRow]:
     async with engine.connect() as conn:
-        return [_row(u) for u in (await conn.execute(select(User).order_by(User.name))).scalars()]
+        return [_row(u) for u in (await conn.execute(select(*_USER).order_by(User.name))).all()]
 
 
 async def get_user(engine: AsyncEngine, name: str) -> UserRow:
@@ -244,7 +248,7 @@ async def _above(conn: AsyncConnection, codes: Iterable[str]) -> frozenset[str]:
     return frozenset(out)
 
 
-async def _principal(conn: AsyncConnection, u: User) -> Principal:
+async def _principal(conn: AsyncConnection, u: Any) -> Principal:
     regions = frozenset(u.regions or ())
     return Principal(u.name, Role(u.role), regions, u.contractor, u.id, await _above(conn, regions) - regions)
 
@@ -252,7 +256,7 @@ async def _principal(conn: AsyncConnection, u: User) -> Principal:
 async def principal_for_user(engine: AsyncEngine, user_id: int, version: str | None) -> Principal | None:
     """The enabled user's principal; None when disabled, gone, or *version* (the session's) is stale."""
     async with engine.connect() as conn:
-        u = (await conn.execute(select(User).where(User.id == user_id))).scalar_one_or_none()
+        u = (await conn.execute(select(*_USER).where(User.id == user_id))).first()
         if u is None or u.disabled or (version is not None and version != session_version(u.password_hash)):
             return None
         return await _principal(conn, u)
@@ -264,12 +268,14 @@ async def principal_for_token(engine: AsyncEngine, token: str, now: dt.datetime)
         return None
     digest = token_hash(token)
     async with engine.connect() as conn:
-        row = (await conn.execute(select(ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at, User)
-                                  .join(User, User.id == ApiToken.user_id)
+        row = (await conn.execute(select(ApiToken.id, ApiToken.token_hash, ApiToken.last_used_at, ApiToken.user_id)
                                   .where(ApiToken.token_hash == digest, ApiToken.revoked_at.is_(None)))).first()
-        if row is None or not hmac.compare_digest(row.token_hash, digest) or row.User.disabled:
+        if row is None or not hmac.compare_digest(row.token_hash, digest):
             return None
-        principal = await _principal(conn, row.User)
+        u = (await conn.execute(select(*_USER).where(User.id == row.user_id))).first()
+        if u is None or u.disabled:
+            return None
+        principal = await _principal(conn, u)
     if row.last_used_at is None or now - row.last_used_at > TOKEN_TOUCH:
         async with engine.begin() as conn:
             await conn.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=now))

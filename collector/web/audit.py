@@ -52,7 +52,8 @@ def _limit(key: str) -> int:
 async def record_failure(engine: AsyncEngine, keys: tuple[str, ...], now: dt.datetime) -> None:
     async with engine.begin() as conn:
         for key in keys:
-            row = (await conn.execute(select(LoginThrottle).where(LoginThrottle.key == key))).scalar_one_or_none()
+            row = (await conn.execute(select(LoginThrottle.failures, LoginThrottle.last_at)
+                                      .where(LoginThrottle.key == key))).first()
             failures = 1 if row is None or now - row.last_at > FORGET else row.failures + 1
             over = failures - _limit(key)
             until = now + min(LOCKOUT * (2 ** min(over, 16)), MAX_LOCKOUT) if over >= 0 else None

@@ -1,0 +1,194 @@
+"""``/login``, ``/logout`` and ``/account`` (change password, personal API tokens).
+
+Rendered with the console's templates (:mod:`collector.web.pages.render`, ``templates/auth/``).
+Every form carries the session's CSRF token (checked by the auth middleware before any handler
+here runs); a login is throttled per user name and per client address (:mod:`collector.web.audit`),
+and every login and failed login is written to the audit log (the other writes here get
+their row from the middleware).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from collector.web import accounts
+from collector.web.audit import audit, clear_failures, locked_until, record_failure, throttle_keys
+from collector.web.auth import AUTH_KEY
+from collector.web.common import camwatch
+from collector.web.pages.render import View, redirect, render, view
+from collector.web.principal import principal_of
+from collector.web.sessions import csrf_token, log_in, log_out
+
+WORDS: dict[str, tuple[str, str]] = {
+    "title_login": ("登录", "Log in"),
+    "name": ("用户名", "User name"),
+    "password": ("密码", "Password"),
+    "submit_login": ("登录", "Log in"),
+    "bad_login": ("用户名或密码错误，或账户已停用", "wrong user name or password, or the account is disabled"),
+    "locked": ("登录失败次数过多，请于 {until} 后再试", "too many failed logins: try again after {until}"),
+    "title_logout": ("退出登录", "Log out"),
+    "submit_logout": ("退出", "Log out"),
+    "title_account": ("我的账户", "My account"),
+    "role": ("角色", "Role"),
+    "regions": ("行政区划", "Regions"),
+    "all_regions": ("全县", "whole county"),
+    "contractor": ("运维单位", "Contractor"),
+    "change_password": ("修改密码", "Change password"),
+    "current_password": ("当前密码", "Current password"),
+    "new_password": ("新密码", "New password"),
+    "repeat_password": ("再输入一次", "Repeat"),
+    "password_changed": ("密码已修改", "Password changed"),
+    "password_wrong": ("当前密码不对", "the current password is wrong"),
+    "password_mismatch": ("两次输入的新密码不一致", "the new passwords differ"),
+    "password_short": ("新密码至少 {n} 个字符", "a new password has at least {n} characters"),
+    "tokens": ("个人 API 令牌", "Personal API tokens"),
+    "token_label": ("用途", "Label"),
+    "created": ("创建", "Created"),
+    "last_used": ("最近使用", "Last used"),
+    "revoked": ("已吊销", "revoked"),
+    "revoke": ("吊销", "Revoke"),
+    "new_token": ("新建令牌", "New token"),
+    "token_once": ("新令牌只显示这一次，请立即复制保存：", "The new token is shown only this once: copy it now:"),
+    "token_usage": ("用法：Authorization: Bearer <令牌>", "Use: Authorization: Bearer <token>"),
+    "no_tokens": ("还没有令牌", "no tokens yet"),
+    "not_user": ("这是配置的 API 令牌，不是用户账户", "this is the configured API token, not a user account"),
+}
+
+
+def w(v: View, key: str, **values: object) -> str:
+    zh, en = WORDS[key]
+    return (en if v.lang == "en" else zh).format(**values)
+
+
+def _page(v: View, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
+    return render(v, template, {"w": lambda key, **kw: w(v, key, **kw), "csrf": csrf_token(v.request), **context},
+                  status=status)
+
+
+def safe_next(value: object) -> str:
+    """A local path to return to after login (never another site)."""
+    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+async def login_form(request: web.Request) -> web.Response:
+    v = view(request)
+    if principal_of(request) is not None:
+        raise redirect(safe_next(request.query.get("next")))
+    return _page(v, "auth/login.html", {"next": safe_next(request.query.get("next")), "error": None, "name": ""})
+
+
+async def login_submit(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    form = await request.post()
+    name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
+    target = safe_next(form.get("next"))
+    keys = throttle_keys(name, request.remote)
+    until = await locked_until(app.engine, keys, v.now)
+    if until is not None:
+        await audit(app.engine, actor=name or "-", action="login refused", detail="throttled", address=request.remote,
+                    now=v.now)
+        return _page(v, "auth/login.html", {"next": target, "name": name,
+                                            "error": w(v, "locked", until=v.when(until, seconds=True))}, status=429)
+    found = await accounts.check_login(app.engine, name, password)
+    if found is None:
+        await record_failure(app.engine, keys, v.now)
+        await audit(app.engine, actor=name or "-", action="login failed", address=request.remote, now=v.now)
+        return _page(v, "auth/login.html", {"next": target, "name": name, "error": w(v, "bad_login")}, status=401)
+    await clear_failures(app.engine, name)
+    await log_in(request, *found)
+    await audit(app.engine, actor=name, action="login", address=request.remote, now=v.now)
+    raise redirect(target)
+
+
+async def logout_form(request: web.Request) -> web.Response:
+    return _page(view(request), "auth/logout.html", {})
+
+
+async def logout_submit(request: web.Request) -> web.Response:
+    await log_out(request)  # audited by the middleware (POST /logout)
+    raise redirect("/login")
+
+
+async def _account(v: View, *, message: str | None = None, error: str | None = None, token: str | None = None,
+                   status: int = 200) -> web.Response:
+    p = v.principal
+    tokens = [] if p is None or p.user_id is None else await accounts.list_tokens(camwatch(v.request).engine, p.user_id)
+    return _page(v, "auth/account.html", {"p": p, "tokens": tokens, "message": message, "error": error,
+                                          "new_token": token}, status=status)
+
+
+async def account(request: web.Request) -> web.Response:
+    v = view(request)
+    if v.principal is None:
+        raise redirect("/login?next=/account")
+    return await _account(v)
+
+
+def _user_id(request: web.Request) -> int:
+    p = principal_of(request)
+    if p is None or p.user_id is None:
+        raise web.HTTPForbidden(text="not a user account / 不是用户账户")
+    return p.user_id
+
+
+async def change_password(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    uid = _user_id(request)
+    form = await request.post()
+    current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
+    assert v.principal is not None
+    if await accounts.check_login(app.engine, v.principal.name, current) is None:
+        return await _account(v, error=w(v, "password_wrong"), status=400)
+    if new != again:
+        return await _account(v, error=w(v, "password_mismatch"), status=400)
+    if len(new) < accounts.MIN_PASSWORD:
+        return await _account(v, error=w(v, "password_short", n=accounts.MIN_PASSWORD), status=400)
+    await accounts.set_password(app.engine, v.principal.name, new)
+    request.app[AUTH_KEY].forget()
+    found = await accounts.check_login(app.engine, v.principal.name, new)
+    if found is not None and found[0] == uid:
+        await log_in(request, *found)  # this session goes on; the others end
+    return await _account(v, message=w(v, "password_changed"))
+
+
+async def create_token(request: web.Request) -> web.Response:
+    v = view(request)
+    uid = _user_id(request)
+    form = await request.post()
+    token = await accounts.create_token(camwatch(request).engine, uid, str(form.get("label", "")), v.now)
+    return await _account(v, token=token)
+
+
+async def revoke_token(request: web.Request) -> web.Response:
+    v = view(request)
+    uid = _user_id(request)
+    try:
+        tid = int(request.match_info["id"])
+    except ValueError:
+        raise web.HTTPNotFound() from None
+    if not await accounts.revoke_token(camwatch(request).engine, uid, tid, v.now):
+        raise web.HTTPNotFound()
+    request.app[AUTH_KEY].forget()
+    raise redirect("/account")
+
+
+ROUTES = (
+    ("GET", "/login", login_form), ("POST", "/login", login_submit),
+    ("GET", "/logout", logout_form), ("POST", "/logout", logout_submit),
+    ("GET", "/account", account), ("POST", "/account/password", change_password),
+    ("POST", "/account/tokens", create_token), ("POST", "/account/tokens/{id}/revoke", revoke_token),
+)
+
+
+def add_routes(app: web.Application) -> None:
+    for method, path, handler in ROUTES:
+        app.router.add_route(method, path, handler)
+
+
+__all__ = ["ROUTES", "add_routes", "safe_next"]
