@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
@@ -206,6 +207,15 @@ class Settings(BaseSettings):
     alerts: AlertPolicySettings = Field(default_factory=AlertPolicySettings, description="alert decisions, messages and work orders")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="alert channels and delivery")
 
+    @model_validator(mode="after")
+    def _console_links(self) -> Settings:
+        """``alerts.base_url`` left empty: alert links open this collector's own console."""
+        if not self.alerts.base_url:
+            url = console_url(self.http)
+            if url:  # (frozen: set once, here, while the settings are being made)
+                object.__setattr__(self, "alerts", self.alerts.model_copy(update={"base_url": url}))
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -243,6 +253,24 @@ class _YamlSource(PydanticBaseSettingsSource):
 
     def __call__(self) -> dict[str, Any]:
         return dict(_yaml_data.get() or {})
+
+
+def console_url(http: HttpSettings) -> str:
+    """The web console's address from the HTTP settings; "" while the port is chosen at start
+    (0). A wildcard host (0.0.0.0, ::) is named by this machine's host name."""
+    if http.port == 0:
+        return ""
+    host = http.host if http.host not in ("", "0.0.0.0", "::") else socket.gethostname()
+    return f"http://[{host}]:{http.port}" if ":" in host else f"http://{host}:{http.port}"
+
+
+def with_http_port(settings: Settings, port: int) -> Settings:
+    """*settings* serving on *port*; alert links follow when they were derived from the HTTP settings."""
+    derived = settings.alerts.base_url == console_url(settings.http)
+    out = settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+    if derived:
+        out = out.model_copy(update={"alerts": out.alerts.model_copy(update={"base_url": console_url(out.http)})})
+    return out
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import click
 from collector.cli.context import CliContext
 from collector.cli.run_cmd import setup_logging
 from collector.cli.runtime import fail, run_async
+from collector.settings import with_http_port
 
 
 def register(group: click.Group) -> None:
@@ -36,7 +37,7 @@ def register(group: click.Group) -> None:
             "video": video, "reload_interval_s": 10.0}),
             "probe": s.probe.model_copy(update={"reach_timeout_s": 2.0, "rtsp_timeout_s": 3.0, "onvif_timeout_s": 3.0})})
         if port is not None:
-            s = s.model_copy(update={"http": s.http.model_copy(update={"port": port})})
+            s = with_http_port(s, port)
         try:
             run_async(run_demo(s, Path(workdir), cameras, duration, lang=ctx.lang, port_fixed=port is not None))
         except DemoError as exc:

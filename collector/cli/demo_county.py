@@ -26,7 +26,7 @@ from collector.cli.demo_place import DemoError, http_port, lock_workdir, port_in
 from collector.runtime.aio import wait_event
 from collector.runtime.app import App
 from collector.runtime.camera_state import State
-from collector.settings import Settings
+from collector.settings import Settings, console_url, with_http_port
 from collector.web.server import build_application
 from inventory.db import create_engine, upgrade
 from inventory.importer import import_file
@@ -107,7 +107,7 @@ def plan_trouble(cam_rows: list[list[str]], now: float, seed: int = 1) -> DemoPl
 def render(app: App, plan: DemoPlan, started: float, url: str, tz: str = "Asia/Shanghai") -> str:
     zone = ZoneInfo(tz)
     slots = app.scheduler.slots.values()
-    lines = [f"camwatch 演示 · 模拟县 {plan.cameras} 台摄像机 · 运行 {int(time.time() - started)} 秒 · 指标 {url}/metrics · 接口 {url}/api/v1/cameras",
+    lines = [f"camwatch 演示 · 模拟县 {plan.cameras} 台摄像机 · 运行 {int(time.time() - started)} 秒 · 控制台 {url}/ · 指标 {url}/metrics · 接口 {url}/api/v1/cameras",
              "", f"{'乡镇/街道':<10}{'在线':>6}{'离线':>6}{'未知':>6}{'在线率':>10}"]
     per: dict[str, Counter[State]] = {}
     names: dict[str, str] = {}
@@ -146,7 +146,7 @@ async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: fl
         port, notice = http_port(settings.http.host, settings.http.port, fixed=port_fixed, lang=lang)
         if notice:
             print(notice, file=out, flush=True)
-        settings = settings.model_copy(update={"http": settings.http.model_copy(update={"port": port})})
+        settings = with_http_port(settings, port)
         routers = router_range(settings.collector.upstream_port, lang)
         spec = SyntheticSpec(cameras=cameras, villages_per_township=10, points_per_village=6, unbuilt_every=7,
                              router_base=routers.base_address)
@@ -208,8 +208,9 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
             if not port_in_use(exc):
                 raise
             raise DemoError(say(lang, "port_busy", host=settings.http.host, port=settings.http.port)) from None
-        http = f"http://{settings.http.host}:{settings.http.port}"
+        http = console_url(settings.http)
         print(f"camwatch 已启动：{http}/metrics  {http}/healthz  {http}/api/v1/cameras", file=out, flush=True)
+        print(say(lang, "console", url=http + "/"), file=out, flush=True)
         started = time.time()
         tty = out.isatty() if hasattr(out, "isatty") else False
         last_print = 0.0

@@ -23,6 +23,7 @@ WORDS = {
     "fleet": ("模拟摄像机无法启动：{error}", "the simulated cameras could not start: {error}"),
     "fleet_at": ("模拟摄像机 {n} 台：{first} .. {last}（RTSP {rtsp}，ONVIF {onvif}）",
                  "{n} simulated cameras at {first} .. {last} (RTSP {rtsp}, ONVIF {onvif})"),
+    "console": ("控制台（浏览器打开）：{url}", "console (open in a browser): {url}"),
 }
 
 

@@ -1,4 +1,4 @@
-"""The HTTP application of ``camwatch run``: ``/metrics``, ``/healthz`` and the API.
+"""The HTTP application of ``camwatch run``: ``/metrics``, ``/healthz``, the API and the console pages.
 
 :func:`build_application` is what the entry point hands to :class:`~collector.runtime.app.App`
 as its ``http`` factory; the runtime itself knows nothing of routes.
@@ -12,6 +12,7 @@ from collector.metrics.text import render_text
 from collector.runtime.app import App
 from collector.web import setup as setup_api
 from collector.web.common import APP_KEY
+from collector.web.pages import setup_pages
 
 
 def build_application(app: App) -> web.Application:
@@ -20,6 +21,7 @@ def build_application(app: App) -> web.Application:
     webapp.router.add_get("/metrics", _metrics)
     webapp.router.add_get("/healthz", _healthz)
     setup_api(webapp, app)
+    setup_pages(webapp)
     return webapp
 
 

@@ -42,7 +42,7 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
         assert proc.stdout is not None
         reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
         reader.start()
-        metrics = ""
+        metrics = console = ""
         try:
             end = time.monotonic() + 30
             url = None
@@ -66,6 +66,8 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
                         text = resp.read().decode()
                     if text.count("camwatch_camera_up{") >= 30 and 'cause="auth_failed"' in text:
                         metrics = text
+                        with urllib.request.urlopen(f"{url}/", timeout=5) as resp:  # the printed console
+                            console = resp.read().decode()
                         break
                 except OSError:
                     pass
@@ -82,4 +84,5 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
     assert "模拟摄像机 40 台：127." in out  # the simulated cameras' range is printed
     assert "密码错误" in out  # the scripted wrong password shows with its cause
     assert metrics and 'cause="auth_failed"' in metrics
+    assert f"控制台（浏览器打开）：{url}/" in out and "总览" in console and "密码错误" in console
     assert (tmp_path / "d" / "camwatch-demo.db").exists()

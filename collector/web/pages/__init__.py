@@ -1,0 +1,50 @@
+"""The web console: server-rendered pages (Jinja2), Chinese first, every asset served here.
+
+``/`` 总览, ``/cameras`` and ``/cameras/{id}``, ``/regions/{code}``, ``/incidents/{id}``,
+``/workorders``, ``/exclusions`` (alert messages link to the camera and incident pages). Pages
+read what the API reads (the scheduler's slots, the collector's region figures, the stores) and
+show only what the request's principal may read (:mod:`collector.web.pages.scope`). Static
+files (one stylesheet, one small script) are under ``/static/``; no CDN, no build step.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from collector.web.common import Handler
+from collector.web.pages import camera, exclusions_page, orders, overview, region
+from collector.web.pages.render import STATIC
+from collector.web.pages.series import DailyRates
+
+# (method, path, handler) of every page and form target
+PAGE_ROUTES: tuple[tuple[str, str, Handler], ...] = (
+    ("GET", "/", overview.overview_page),
+    ("GET", "/cameras", overview.cameras_page),
+    ("GET", "/cameras/{id}", camera.camera_page),
+    ("GET", "/regions/{code}", region.region_page),
+    ("GET", "/incidents/{id}", orders.incident_page),
+    ("GET", "/workorders", orders.workorders_page),
+    ("POST", "/workorders/{id}/ack", orders.ack_post),
+    ("POST", "/workorders/{id}/close", orders.close_post),
+    ("GET", "/exclusions", exclusions_page.exclusions_page),
+    ("POST", "/exclusions", exclusions_page.add_post),
+    ("POST", "/exclusions/{id}/end", exclusions_page.end_post),
+)
+STATIC_PREFIX = "/static/"
+
+
+def setup_pages(app: web.Application) -> None:
+    """Add the console's routes, its static files and its daily-rate cache to *app*."""
+    series = DailyRates()
+    app[region.SERIES_KEY] = series
+
+    async def _close(_: web.Application) -> None:
+        await series.close()
+
+    app.on_cleanup.append(_close)
+    for method, path, handler in PAGE_ROUTES:
+        app.router.add_route(method, path, handler)
+    app.router.add_static(STATIC_PREFIX, STATIC, append_version=False)
+
+
+__all__ = ["PAGE_ROUTES", "STATIC_PREFIX", "setup_pages"]

@@ -1,0 +1,109 @@
+"""``/cameras/{id}``: identity, current state and cause in words, the last probe ladder, failed
+checks, 24 h / 7 d / 30 d timelines and availability, clock offset, work orders, exclusions.
+
+Never a password: the camera's credentials are not read here, and every free-text probe detail
+goes through :func:`probes.redact.redact_secrets` with the camera's password.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import or_, select
+
+from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, camera_times, round_ratio
+from collector.alerting.workorders import color
+from collector.runtime.scheduler import CameraSlot
+from collector.web.common import camwatch
+from collector.web.pages.charts import timeline
+from collector.web.pages.orders import stored_orders
+from collector.web.pages.render import View, not_found_page, render, view
+from collector.web.pages.scope import camera_path, can_camera
+from inventory.models import Camera, Device, Exclusion, StateInterval, WorkOrder
+from probes.redact import redact_secrets
+
+WINDOWS = (("h24", dt.timedelta(hours=24)), ("d7", dt.timedelta(days=7)), ("d30", dt.timedelta(days=30)))
+MAX_ORDERS = 20
+
+
+def _stages(slot: CameraSlot, v: View) -> list[dict[str, Any]]:
+    last = slot.last
+    if last is None:
+        return []
+    pw = slot.cam.target.password
+    return [{"stage": r.stage.value, "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
+             "cause": v.cause(r.cause) if r.cause is not None else "",
+             "detail": redact_secrets(r.detail, (pw,)) if r.detail else ""} for r in last.stages]
+
+
+async def _identity(request: web.Request, cid: int) -> Any:
+    async with camwatch(request).engine.connect() as conn:
+        return (await conn.execute(
+            select(Camera.gb_id, Camera.vendor, Camera.model, Camera.firmware, Camera.contractor, Camera.lifecycle,
+                   Device.name.label("device"))
+            .outerjoin(Device, Camera.parent_device_id == Device.id).where(Camera.id == cid))).first()
+
+
+async def _history(request: web.Request, cid: int, lo: dt.datetime) -> list[Any]:
+    async with camwatch(request).engine.connect() as conn:
+        return list((await conn.execute(
+            select(StateInterval.state, StateInterval.start, StateInterval.end)
+            .where(StateInterval.camera_id == cid, or_(StateInterval.end.is_(None), StateInterval.end > lo))
+            .order_by(StateInterval.start, StateInterval.id))).all())
+
+
+async def _orders_and_exclusions(request: web.Request, cid: int, path: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
+    async with camwatch(request).engine.connect() as conn:
+        excl = (await conn.execute(select(Exclusion).where(or_(Exclusion.camera_id == cid, Exclusion.region_code.in_(path)))
+                                   .order_by(Exclusion.start.desc()).limit(MAX_ORDERS))).all()
+    return await stored_orders(camwatch(request).engine, WorkOrder.camera_id == cid, MAX_ORDERS), list(excl)
+
+
+def _availability(slot: CameraSlot, rows: list[Any], excl: list[Any], now: dt.datetime) -> dict[str, float | None]:
+    """Time-weighted availability of each window by the accounting's rule (exclusions applied)."""
+    lb = slot.cam.labels
+    cam = CameraRef(slot.cam.id, slot.cam.point_id, lb.village, lb.township, lb.county, slot.cam.contractor)
+    spans = [StateSpan(slot.cam.id, s, a, b) for s, a, b in rows]
+    spans_x = [ExclusionSpan(x.start, x.end, x.camera_id, x.region_code) for x in excl]
+    out: dict[str, float | None] = {}
+    for key, width in WINDOWS:
+        t = camera_times([cam], spans, spans_x, Period(now - width, now), now)[cam.camera_id].with_exclusions
+        r = t.ratio
+        out[key] = None if r is None else float(round_ratio(r))
+    return out
+
+
+async def camera_page(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    try:
+        cid = int(request.match_info["id"])
+    except ValueError:
+        return not_found_page(v)
+    slot = app.scheduler.slots.get(cid)
+    if slot is None or not can_camera(v.principal, slot):
+        return not_found_page(v)
+    ident = await _identity(request, cid)
+    now = v.now
+    rows = await _history(request, cid, now - WINDOWS[-1][1])
+    orders, excl = await _orders_and_exclusions(request, cid, camera_path(slot))
+    lb = slot.cam.labels
+    last = slot.last
+    st = slot.status
+    timelines = [(key, timeline([(a, b, s) for s, a, b in rows], now - width, now, v.tz, v.t(key)))
+                 for key, width in WINDOWS]
+    return render(v, "camera.html", {
+        "cam": slot.cam, "lb": lb, "ident": ident, "state": slot.shown.value, "probed": st.state.value,
+        "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.ago(st.since),
+        "flapping": st.flapping, "checks": v.checks(slot.failed_checks()) if st.video_failed else "",
+        "last_at": v.when(slot.last_at, seconds=True), "stages": _stages(slot, v),
+        "clock_offset": None if last is None else last.clock_offset_s,
+        "warnings": [redact_secrets(w, (slot.cam.target.password,)) for w in last.warnings] if last is not None else [],
+        "timelines": timelines, "availability": _availability(slot, rows, excl, now),
+        "orders": [(o, color(o, now).value) for o in orders],
+        "exclusions": [(x, x.start <= now < x.end) for x in excl],
+    })
+
+

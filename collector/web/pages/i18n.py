@@ -1,0 +1,168 @@
+"""The console's words (简体中文 first, English selectable) and the request's language.
+
+The language is ``?lang=en|zh`` (remembered in a cookie), else the cookie, else the top-level
+``language`` setting. Cause and check words are not here: they come from :mod:`probes.causes`
+and :mod:`probes.checks`, like every other place that names them.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+LANG_COOKIE = "camwatch_lang"
+LANGS = ("zh", "en")
+
+WORDS: dict[str, tuple[str, str]] = {
+    "app": ("camwatch 视频监控运维", "camwatch camera monitoring"),
+    "overview": ("总览", "Overview"),
+    "cameras": ("摄像机", "Cameras"),
+    "workorders": ("工单", "Work orders"),
+    "exclusions": ("报备", "Exclusions"),
+    "api": ("接口文档", "API"),
+    "login": ("登录", "Log in"),
+    "logout": ("退出", "Log out"),
+    "account": ("账户", "Account"),
+    "switch_lang": ("English", "中文"),
+    "township": ("乡镇/街道", "Township"),
+    "village": ("村/社区", "Village"),
+    "county": ("县/区", "County"),
+    "camera": ("摄像机", "Camera"),
+    "point": ("点位", "Point"),
+    "points": ("点位", "Points"),
+    "n_cameras": ("摄像机数", "Cameras"),
+    "online_now": ("当前在线", "Online now"),
+    "online_ratio_now": ("当前在线率", "Online now %"),
+    "month_rate": ("本月在线率", "This month"),
+    "target": ("目标", "Target"),
+    "coverage": ("覆盖率", "Coverage"),
+    "fully_covered": ("全覆盖村", "Fully covered villages"),
+    "rank": ("排名", "Rank"),
+    "offline_cameras": ("离线摄像机", "Offline cameras"),
+    "cause": ("原因", "Cause"),
+    "since": ("起始", "Since"),
+    "contractor": ("运维单位", "Contractor"),
+    "all": ("全部", "All"),
+    "filter": ("筛选", "Filter"),
+    "open_orders": ("未完成工单", "Open work orders"),
+    "green": ("绿（按时修复）", "green (fixed in time)"),
+    "yellow": ("黄（期限内）", "yellow (within deadline)"),
+    "red": ("红（已超期）", "red (overdue)"),
+    "none": ("无", "none"),
+    "prev": ("上一页", "Previous"),
+    "next": ("下一页", "Next"),
+    "page_of": ("第 {page} / {pages} 页，共 {total} 条", "page {page} of {pages}, {total} in all"),
+    "planned": ("规划", "Planned"),
+    "built": ("已建", "Built"),
+    "online": ("在线", "Online"),
+    "planned_points": ("规划点位", "Planned points"),
+    "covered_points": ("覆盖点位", "Covered points"),
+    "built_points": ("已建点位", "Built points"),
+    "villages_ranked": ("各村排名", "Villages ranked"),
+    "townships_ranked": ("各乡镇排名", "Townships ranked"),
+    "daily_rate": ("每日在线率", "Daily online rate"),
+    "days_30": ("近 30 天", "last 30 days"),
+    "days_90": ("近 90 天", "last 90 days"),
+    "chart_pending": ("部分日期正在计算，稍后刷新", "some days are still being computed; reload later"),
+    "no_data": ("暂无数据", "no data"),
+    "identity": ("设备信息", "Identity"),
+    "gb_id": ("国标编码", "GB ID"),
+    "vendor": ("厂商", "Vendor"),
+    "model": ("型号", "Model"),
+    "firmware": ("固件", "Firmware"),
+    "upstream": ("上联设备", "Upstream device"),
+    "lifecycle": ("状态", "Lifecycle"),
+    "state": ("状态", "State"),
+    "state_now": ("当前状态", "Current state"),
+    "flapping": ("频繁上下线", "flapping"),
+    "last_probe": ("最近一次探测", "Last probe"),
+    "stage": ("阶段", "Stage"),
+    "result": ("结果", "Result"),
+    "time_ms": ("耗时", "Time"),
+    "detail": ("详情", "Detail"),
+    "ok": ("正常", "ok"),
+    "failed": ("失败", "failed"),
+    "failed_checks": ("未通过的检查", "Failed checks"),
+    "timeline": ("状态时间线", "State timeline"),
+    "availability": ("可用率", "Availability"),
+    "h24": ("24 小时", "24 h"),
+    "d7": ("7 天", "7 days"),
+    "d30": ("30 天", "30 days"),
+    "clock_offset": ("时钟偏差", "Clock offset"),
+    "not_probed": ("尚未探测", "not probed yet"),
+    "incident": ("事件", "Incident"),
+    "severity": ("级别", "Severity"),
+    "opened": ("发生", "Opened"),
+    "resolved": ("恢复", "Resolved"),
+    "members": ("涉及摄像机", "Cameras"),
+    "up_at": ("恢复时间", "Back at"),
+    "workorder": ("工单", "Work order"),
+    "status": ("状态", "Status"),
+    "colour": ("颜色", "Colour"),
+    "deadline": ("期限", "Deadline"),
+    "acknowledged": ("已确认", "Acknowledged"),
+    "note": ("处理说明", "Note"),
+    "ack": ("确认", "Acknowledge"),
+    "close": ("关闭", "Close"),
+    "close_note_ph": ("做了什么（必填）", "what was done (required)"),
+    "open_only": ("只看未完成", "open only"),
+    "scope": ("范围", "Scope"),
+    "start": ("开始", "Start"),
+    "end": ("结束", "End"),
+    "reason": ("原因", "Reason"),
+    "approver": ("审批人", "Approver"),
+    "add_exclusion": ("新增报备", "Add an exclusion"),
+    "end_now": ("立即结束", "End now"),
+    "in_force": ("生效中", "in force"),
+    "active_only": ("只看生效和未来的", "in force or to come"),
+    "camera_id": ("摄像机编号", "camera id"),
+    "region_code": ("区划代码", "region code"),
+    "scope_hint": ("范围：填写摄像机编号，或填写区划代码（村、乡镇或县）", "scope: a camera id, or a region code (village, township or county)"),
+    "save": ("提交", "Submit"),
+    "not_found": ("未找到", "Not found"),
+    "not_found_text": ("没有这个页面，或您无权查看。", "No such page, or you may not see it."),
+    "forbidden": ("无权操作", "Not allowed"),
+    "login_needed": ("请先登录", "Please log in first"),
+    "done": ("已完成", "Done"),
+    "error": ("出错", "Error"),
+    "excluded_note": ("（报备期间不计入在线率）", "(excluded time leaves the rate)"),
+    "as_of": ("截至", "as of"),
+    "partial_scope": ("只显示您有权查看的部分", "showing only the part you may see"),
+    "work_order_for": ("相关工单", "Work orders"),
+    "exclusions_for": ("相关报备", "Exclusions"),
+    "back": ("返回", "Back"),
+    "anonymous": ("未登录（只读）", "not logged in (read-only)"),
+}
+
+STATE_WORDS: dict[str, tuple[str, str]] = {
+    "online": ("在线", "online"), "degraded": ("画面异常", "degraded"), "offline": ("离线", "offline"),
+    "unknown": ("未知", "unknown"), "excluded": ("报备中", "excluded"),
+}
+STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "open": ("待处理", "open"), "acknowledged": ("处理中", "acknowledged"), "resolved": ("已完成", "resolved"),
+}
+SEVERITY_WORDS: dict[str, tuple[str, str]] = {
+    "low": ("低", "low"), "normal": ("一般", "normal"), "critical": ("严重", "critical"),
+}
+
+
+def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
+    pair = table.get(key)
+    if pair is None:
+        return key
+    return pair[1] if lang == "en" else pair[0]
+
+
+def word(key: str, lang: str, **values: object) -> str:
+    text = pick(WORDS, key, lang)
+    return text.format(**values) if values else text
+
+
+def request_lang(request: web.Request, default: str) -> tuple[str, bool]:
+    """(language, whether the cookie should be set): ``?lang=`` wins and is remembered."""
+    asked = request.query.get("lang")
+    if asked in LANGS:
+        return asked, request.cookies.get(LANG_COOKIE) != asked
+    cookie = request.cookies.get(LANG_COOKIE)
+    if cookie in LANGS:
+        return cookie, False
+    return (default if default in LANGS else "zh"), False

@@ -1,0 +1,163 @@
+"""``/workorders`` (the list, by colour) and ``/incidents/{id}`` (what an alert's 详情 link opens
+when the incident has several cameras), with the acknowledge and close forms.
+
+The forms POST to ``/workorders/{id}/ack`` and ``/workorders/{id}/close``: the same store calls
+as the API (:mod:`collector.web.workorders`), behind the session's CSRF token (checked by the
+auth middleware) and the role's action (:func:`collector.web.auth.require`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.alerting import incident_store as store
+from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrder, WorkOrderError, color
+from collector.web.auth import require
+from collector.web.common import camwatch
+from collector.web.pages.render import View, form_token, not_found_page, paginate, redirect, render, view
+from collector.web.pages.scope import Regions, can_camera, can_order, load_regions
+from collector.web.principal import Action
+from inventory.models import Incident
+from inventory.models import WorkOrder as WorkOrderRow
+
+MAX_NOTE = 2000
+
+
+async def stored_orders(engine: AsyncEngine, where: ColumnElement[bool], limit: int = 50) -> list[WorkOrder]:
+    """Work orders matching *where*, newest first, read as the store reads them."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(WorkOrderRow).where(where)
+                                   .order_by(WorkOrderRow.opened_at.desc(), WorkOrderRow.id.desc()).limit(limit))).all()
+    return [WorkOrder(r.id, r.incident_key, OrderStatus(r.status), r.severity, r.opened_at, r.deadline, r.cause, r.title,
+                      r.camera_id, r.region_code, r.device_id, r.cameras, r.acknowledged_at, r.resolved_at,
+                      Resolution(r.resolution) if r.resolution else None, r.note) for r in rows]
+
+
+def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str]) -> dict[str, Any]:
+    where = regions.name(o.region_code) if o.region_code else ""
+    return {"id": o.id, "incident": o.incident_key, "title": o.title or "", "status": o.status.value,
+            "colour": color(o, v.now).value, "severity": o.severity, "cause": v.cause(o.cause) if o.cause else "",
+            "camera_id": o.camera_id, "camera": names.get(o.camera_id or 0, ""), "region": where,
+            "region_code": o.region_code, "cameras": o.cameras, "opened": v.when(o.opened_at),
+            "deadline": v.when(o.deadline), "acknowledged": v.when(o.acknowledged_at) if o.acknowledged_at else "",
+            "resolved": v.when(o.resolved_at) if o.resolved_at else "", "note": o.note or "", "open": o.status.value != "resolved"}
+
+
+def form_context(v: View) -> dict[str, Any]:
+    p = v.principal
+    return {"csrf": form_token(v),
+            "can_ack": p is not None and p.can(Action.ACK_WORKORDER),
+            "can_close": p is not None and p.can(Action.CLOSE_WORKORDER)}
+
+
+async def workorders_page(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    regions = await load_regions(app.engine)
+    want = request.query.get("color") or None
+    want = want if want in {c.value for c in Color} else None
+    open_only = request.query.get("open", "true") != "false"
+    slots = app.scheduler.slots
+    orders = [o for o in await store.list_work_orders(app.engine, open_only=open_only)
+              if can_order(v.principal, o, slots, regions) and (want is None or color(o, v.now).value == want)]
+    names = {cid: s.cam.name for cid, s in slots.items()}
+    page = paginate([order_item(v, o, regions, names) for o in orders], request)
+    return render(v, "workorders.html", {"page": page, "want": want, "open_only": open_only,
+                                         "colours": [c.value for c in Color], **form_context(v)})
+
+
+async def incident_page(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    key = request.match_info["id"]
+    async with app.engine.connect() as conn:
+        inc = (await conn.execute(select(Incident).where(Incident.id == key))).first()
+    if inc is None:
+        return not_found_page(v)
+    slots = app.scheduler.slots
+    regions = await load_regions(app.engine)
+    members = []
+    for m in inc.members:
+        cid = int(str(m.get("camera")))
+        slot = slots.get(cid)
+        if v.principal is not None and (slot is None or not can_camera(v.principal, slot)):
+            continue
+        members.append({"id": cid, "name": slot.cam.name if slot else f"#{cid}", "cause": v.cause(str(m.get("cause") or "")),
+                        "checks": v.checks([str(c) for c in _items(m.get("checks"))]), "start": v.when(_dt(m.get("start"))),
+                        "up_at": v.when(_dt(m.get("up_at"))) if m.get("up_at") else "",
+                        "state": slots[cid].shown.value if slot else "unknown"})
+    village_ok = inc.village_code is not None and v.principal is not None and \
+        v.principal.role.value != "contractor" and v.principal.in_regions(regions.path(inc.village_code))
+    if v.principal is not None and not members and not village_ok:
+        return not_found_page(v)
+    orders = await stored_orders(app.engine, WorkOrderRow.incident_key == key)
+    town = regions.by_code[inc.village_code].parent if inc.village_code in regions.by_code else None
+    names = {cid: s.cam.name for cid, s in slots.items()}
+    return render(v, "incident.html", {
+        "inc": inc, "village": regions.name(inc.village_code), "village_code": inc.village_code,
+        "township_code": town, "township": regions.name(town),
+        "members": members, "orders": [order_item(v, o, regions, names) for o in orders], **form_context(v)})
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _dt(value: object) -> dt.datetime | None:
+    """An incident member's ISO time (stored as JSON)."""
+    return dt.datetime.fromisoformat(str(value)) if value else None
+
+
+def _back(request: web.Request, fallback: str) -> str:
+    target = request.query.get("next") or fallback
+    return target if target.startswith("/") and not target.startswith("//") else fallback
+
+
+async def _order_in_scope(request: web.Request, oid: int) -> bool:
+    app = camwatch(request)
+    v = view(request)
+    orders = await stored_orders(app.engine, WorkOrderRow.id == oid)
+    regions = await load_regions(app.engine)
+    return bool(orders) and can_order(v.principal, orders[0], app.scheduler.slots, regions)
+
+
+async def _transition(request: web.Request, action: Action, note: str | None) -> web.StreamResponse:
+    require(request, action)
+    v = view(request)
+    app = camwatch(request)
+    try:
+        oid = int(request.match_info["id"])
+    except ValueError:
+        return not_found_page(v)
+    if not await _order_in_scope(request, oid):
+        return not_found_page(v)
+    try:
+        if note is None:
+            await store.acknowledge_order(app.engine, oid, app.clock())
+        else:
+            await store.close_order(app.engine, oid, app.clock(), note)
+    except store.NotFound:
+        return not_found_page(v)
+    except WorkOrderError as exc:
+        return render(v, "message.html", {"title": v.t("error"), "text": str(exc), "back": _back(request, "/workorders")},
+                      status=409)
+    raise redirect(_back(request, "/workorders"))
+
+
+async def ack_post(request: web.Request) -> web.StreamResponse:
+    return await _transition(request, Action.ACK_WORKORDER, None)
+
+
+async def close_post(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    note = str(form.get("note") or "").strip()[:MAX_NOTE]
+    if not note:
+        v = view(request)
+        return render(v, "message.html", {"title": v.t("error"), "text": v.t("close_note_ph"),
+                                          "back": _back(request, "/workorders")}, status=400)
+    return await _transition(request, Action.CLOSE_WORKORDER, note)

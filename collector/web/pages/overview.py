@@ -1,0 +1,181 @@
+"""``/`` 总览 and ``/cameras`` (the camera list alert digests link to).
+
+Figures are the collector's (``App.figures``: time-weighted availability from the daily rollups
+and coverage, recomputed every ``collector.figures_interval_s``); current counts come from the
+scheduler's in-memory slots; nothing here reads the state intervals.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from collector.alerting import incident_store as store
+from collector.alerting.workorders import Color, color
+from collector.runtime.camera_state import State
+from collector.runtime.scheduler import CameraSlot
+from collector.web.common import camwatch
+from collector.web.pages.render import View, paginate, rate_colour, render, view
+from collector.web.pages.scope import Regions, can_order, can_region, load_regions, readable, whole_figures
+from probes.causes import Cause
+
+
+@dataclass(frozen=True, slots=True)
+class RegionRow:
+    code: str
+    name: str
+    cameras: int
+    online: int
+    offline: int
+    online_ratio: float | None
+    month: float | None
+    target: float | None
+    colour: str
+    coverage: float | None
+    fully_covered: int
+    villages: int
+    rank: int = 0
+
+
+def now_counts(slots: Iterable[CameraSlot]) -> tuple[int, int, int, float | None]:
+    """(cameras, online incl. degraded, offline, online ratio now)."""
+    n = up = down = 0
+    for s in slots:
+        n += 1
+        st = s.shown
+        if st is State.ONLINE or st is State.DEGRADED:
+            up += 1
+        elif st is State.OFFLINE:
+            down += 1
+    return n, up, down, (up / (up + down) if up + down else None)
+
+
+def region_rows(v: View, regions: Regions, codes: list[str], level: str, slots: list[CameraSlot]) -> list[RegionRow]:
+    """One row per region in *codes* (townships or villages), ranked by this month's rate."""
+    app = camwatch(v.request)
+    fig = app.figures
+    at = 1 if level == "township" else 2
+    by: dict[str, list[CameraSlot]] = {}
+    for s in slots:
+        lb = s.cam.labels
+        by.setdefault((lb.county, lb.township, lb.village)[at], []).append(s)
+    rows = []
+    for code in codes:
+        path = regions.path(code)
+        whole = whole_figures(v.principal, path)
+        n, up, down, ratio = now_counts(by.get(code, ()))
+        month = fig.availability.get((level, code, "month")) if whole else None
+        target = fig.targets.get((level, code))
+        kids = [k.code for k in regions.children.get(code, [])] if level == "township" else []
+        covs = [c for c in (fig.coverage.get(("village", k)) for k in kids) if c is not None]
+        rows.append(RegionRow(code, regions.name(code), n, up, down, ratio, month, target, rate_colour(month, target),
+                              fig.coverage.get((level, code)) if whole else None,
+                              sum(1 for c in covs if c >= 1.0) if whole else 0, len(covs) if whole else 0))
+    ranked = sorted(rows, key=lambda r: (r.month is None, -(r.month or 0.0), -(r.coverage or 0.0), r.code))
+    out = []
+    for i, r in enumerate(ranked, 1):
+        out.append(RegionRow(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "rank": i if r.month is not None else 0}))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    township: str | None
+    village: str | None
+    cause: str | None
+    contractor: str | None
+    state: str | None
+    flapping: bool
+
+
+def filters(request: web.Request, default_state: str | None) -> Filters:
+    q = request.query
+    state = q.get("state", default_state) or None
+    return Filters(q.get("township") or None, q.get("village") or None, q.get("cause") or None,
+                   q.get("contractor") or None, state if state in {s.value for s in State} else None,
+                   q.get("flapping") in ("1", "true"))
+
+
+def apply(f: Filters, slots: list[CameraSlot]) -> list[CameraSlot]:
+    out = []
+    for s in slots:
+        lb = s.cam.labels
+        if ((f.state and s.shown.value != f.state) or (f.township and lb.township != f.township)
+                or (f.village and lb.village != f.village) or (f.contractor and s.cam.contractor != f.contractor)
+                or (f.cause and (s.status.cause is None or s.status.cause.value != f.cause))
+                or (f.flapping and not s.status.flapping)):
+            continue
+        out.append(s)
+    return out
+
+
+def filter_options(v: View, slots: list[CameraSlot]) -> dict[str, Any]:
+    towns: dict[str, str] = {}
+    villages: dict[str, tuple[str, str]] = {}
+    contractors: set[str] = set()
+    for s in slots:
+        lb = s.cam.labels
+        towns[lb.township] = lb.township_name
+        villages[lb.village] = (lb.village_name, lb.township)
+        if s.cam.contractor:
+            contractors.add(s.cam.contractor)
+    return {"townships": sorted(towns.items()),
+            "villages": sorted(((c, n, t) for c, (n, t) in villages.items()), key=lambda x: x[0]),
+            "causes": [(c.value, v.cause(c)) for c in Cause], "contractors": sorted(contractors),
+            "states": [(s.value, v.state(s.value)) for s in State]}
+
+
+def camera_items(v: View, slots: list[CameraSlot]) -> list[dict[str, Any]]:
+    out = []
+    for s in slots:
+        lb = s.cam.labels
+        out.append({"id": s.cam.id, "name": s.cam.name, "township": lb.township_name, "village": lb.village_name,
+                    "village_code": lb.village, "state": s.shown.value,
+                    "cause": v.cause(s.status.cause) if s.shown is State.OFFLINE else
+                    (v.checks(s.failed_checks()) if s.shown is State.DEGRADED else ""),
+                    "since": v.when(s.status.since), "ago": v.ago(s.status.since), "flapping": s.status.flapping,
+                    "contractor": s.cam.contractor or ""})
+    return out
+
+
+FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def _by_since(slots: list[CameraSlot]) -> list[CameraSlot]:
+    """Longest down first."""
+    return sorted(slots, key=lambda s: (s.status.since or FAR, s.cam.id))
+
+
+async def overview_page(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    regions = await load_regions(app.engine)
+    slots = readable(v.principal, app.scheduler.slots)
+    towns = [r.code for r in regions.of_level("township") if can_region(v.principal, regions, r.code)]
+    rows = region_rows(v, regions, towns, "township", slots)
+    f = filters(request, "offline")
+    offline = paginate(camera_items(v, _by_since(apply(f, slots))), request)
+    orders = [o for o in await store.list_work_orders(app.engine, open_only=True)
+              if can_order(v.principal, o, app.scheduler.slots, regions)]
+    by_colour = {c.value: 0 for c in Color}
+    for o in orders:
+        by_colour[color(o, v.now).value] += 1
+    n, up, down, ratio = now_counts(slots)
+    return render(v, "overview.html", {
+        "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots), "by_colour": by_colour,
+        "total": {"cameras": n, "online": up, "offline": down, "ratio": ratio}, "at": v.when(v.now),
+        "figures_at": app.figures is not None,
+    })
+
+
+async def cameras_page(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    slots = readable(v.principal, app.scheduler.slots)
+    f = filters(request, None)
+    items = paginate(camera_items(v, apply(f, slots)), request)
+    return render(v, "cameras.html", {"items": items, "f": f, "opts": filter_options(v, slots)})

@@ -1,0 +1,128 @@
+"""``/regions/{code}``: a county's townships, a township's villages (ranked, with coverage and
+planned points) or a village's points and cameras; the 30- and 90-day daily-rate charts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from collector.accounting import CameraRef, PointRef, VillageCoverage, village_coverage
+from collector.runtime.camera_state import State
+from collector.runtime.scheduler import CameraSlot
+from collector.web.common import camwatch
+from collector.web.pages.charts import rate_chart
+from collector.web.pages.overview import camera_items, now_counts, region_rows
+from collector.web.pages.render import View, not_found_page, paginate, rate_colour, render, view
+from collector.web.pages.scope import Regions, can_region, load_regions, readable, whole_figures
+from collector.web.pages.series import DailyRates
+from inventory.models import Camera, Lifecycle, Point
+
+SERIES_KEY: web.AppKey[DailyRates] = web.AppKey("camwatch_console_series", DailyRates)
+LEVEL_AT = {"county": 0, "township": 1, "village": 2}
+UP = (State.ONLINE, State.DEGRADED)
+
+
+@dataclass(frozen=True, slots=True)
+class PointRow:
+    id: int
+    name: str
+    planned: bool
+    built: bool
+    online: bool
+    cameras: list[tuple[int, str, str]]  # (id, name, state)
+
+
+async def _points(request: web.Request, villages: list[str]) -> tuple[list[Any], list[Any]]:
+    """(points, cameras) of *villages*: id, village, name, planned / id, point, contractor, lifecycle."""
+    engine = camwatch(request).engine
+    async with engine.connect() as conn:
+        points = (await conn.execute(select(Point.id, Point.village_code, Point.name, Point.planned)
+                                     .where(Point.village_code.in_(villages), Point.retired.is_(False))
+                                     .order_by(Point.id))).all()
+        cams = (await conn.execute(select(Camera.id, Camera.point_id, Camera.contractor, Camera.lifecycle)
+                                   .join(Point, Camera.point_id == Point.id)
+                                   .where(Point.village_code.in_(villages)))).all()
+    return list(points), list(cams)
+
+
+def _coverage(points: list[Any], cams: list[Any], states: dict[int, str]) -> dict[str, VillageCoverage]:
+    village_of = {p.id: p.village_code for p in points}
+    prefs = [PointRef(p.id, p.village_code, bool(p.planned)) for p in points]
+    crefs = [CameraRef(c.id, c.point_id, village_of.get(c.point_id, ""), "", "", c.contractor,
+                       retired=Lifecycle(c.lifecycle) is Lifecycle.RETIRED) for c in cams]
+    return {v.village: v for v in village_coverage(prefs, crefs, states)}
+
+
+def _point_rows(points: list[Any], cams: list[Any], slots: dict[int, CameraSlot], lang: str) -> list[PointRow]:
+    by_point: dict[int, list[Any]] = {}
+    for c in cams:
+        by_point.setdefault(c.point_id, []).append(c)
+    rows = []
+    for p in points:
+        mine = [c for c in by_point.get(p.id, []) if Lifecycle(c.lifecycle) is not Lifecycle.RETIRED]
+        shown = [(c.id, slots[c.id].cam.name, slots[c.id].shown.value) for c in mine if c.id in slots]
+        rows.append(PointRow(p.id, p.name, bool(p.planned), bool(mine),
+                             any(slots[c.id].status.state in UP for c in mine if c.id in slots), shown))
+    return rows
+
+
+async def charts(v: View, level: str, code: str, target: float | None) -> dict[str, Any]:
+    series = v.request.app[SERIES_KEY]
+    app = camwatch(v.request)
+    days90, pending = await series.series(app, level, code, 90)
+    days30 = days90[-30:]
+    return {"chart30": rate_chart(days30, target, f"{v.t('daily_rate')} {v.t('days_30')}"),
+            "chart90": rate_chart(days90, target, f"{v.t('daily_rate')} {v.t('days_90')}"),
+            "chart_pending": pending}
+
+
+def _in(slots: Iterable[CameraSlot], level: str, code: str) -> list[CameraSlot]:
+    at = LEVEL_AT[level]
+    return [s for s in slots if (s.cam.labels.county, s.cam.labels.township, s.cam.labels.village)[at] == code]
+
+
+async def region_page(request: web.Request) -> web.Response:
+    v = view(request)
+    app = camwatch(request)
+    code = request.match_info["code"]
+    regions: Regions = await load_regions(app.engine)
+    info = regions.by_code.get(code)
+    if info is None or info.level not in LEVEL_AT or not can_region(v.principal, regions, code):
+        return not_found_page(v)
+    path = regions.path(code)
+    whole = whole_figures(v.principal, path)
+    slots = _in(readable(v.principal, app.scheduler.slots), info.level, code)
+    n, up, down, ratio = now_counts(slots)
+    fig = app.figures
+    month = fig.availability.get((info.level, code, "month")) if whole else None
+    target = fig.targets.get((info.level, code))
+    ctx: dict[str, Any] = {
+        "info": info, "crumbs": [(c, regions.name(c)) for c in path[:-1]],
+        "now": {"cameras": n, "online": up, "offline": down, "ratio": ratio},
+        "month": month, "target": target, "colour": rate_colour(month, target),
+        "coverage": fig.coverage.get((info.level, code)) if whole else None, "whole": whole,
+        "rows": [], "points": [], "cameras": None, "villages": {},
+    }
+    kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
+    if info.level == "county":
+        ctx["rows"] = region_rows(v, regions, kids, "township", slots)
+    elif info.level == "township":
+        ctx["rows"] = region_rows(v, regions, kids, "village", slots)
+        points, cams = await _points(request, kids)
+        states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
+        ctx["villages"] = _coverage(points, cams, states) if whole else {}
+    else:
+        points, cams = await _points(request, [code])
+        mine = {s.cam.id: s for s in slots}
+        ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v.lang)
+        ctx["cameras"] = paginate(camera_items(v, slots), request)
+        states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
+        cov = _coverage(points, cams, states).get(code) if whole else None
+        ctx["village_cov"] = cov
+    if whole:
+        ctx.update(await charts(v, info.level, code, target))
+    return render(v, "region.html", ctx)

@@ -1,0 +1,103 @@
+"""What the request's principal may see on a page: cameras, regions, work orders, exclusions.
+
+The rule itself is :class:`collector.web.principal.Principal`'s; this module only gives it the
+region paths (county..village codes) of what a page is about. ``None`` (anonymous, reads open)
+sees everything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collector.runtime.scheduler import CameraSlot
+from collector.web.principal import Principal, Role
+from inventory.models import Region
+
+
+@dataclass(frozen=True, slots=True)
+class RegionInfo:
+    code: str
+    name: str
+    level: str  # county | township | village
+    parent: str | None
+
+
+class Regions:
+    """Every region by code, with paths from the county down."""
+
+    def __init__(self, rows: Iterable[RegionInfo]) -> None:
+        self.by_code: dict[str, RegionInfo] = {r.code: r for r in rows}
+        self.children: dict[str, list[RegionInfo]] = {}
+        for r in sorted(self.by_code.values(), key=lambda r: r.code):
+            if r.parent:
+                self.children.setdefault(r.parent, []).append(r)
+
+    def path(self, code: str | None) -> tuple[str, ...]:
+        out: list[str] = []
+        seen = 0
+        while code and seen < 8:
+            out.append(code)
+            info = self.by_code.get(code)
+            code = info.parent if info else None
+            seen += 1
+        return tuple(reversed(out))
+
+    def name(self, code: str | None) -> str:
+        info = self.by_code.get(code or "")
+        return info.name if info else (code or "")
+
+    def of_level(self, level: str) -> list[RegionInfo]:
+        return sorted((r for r in self.by_code.values() if r.level == level), key=lambda r: r.code)
+
+
+async def load_regions(engine: AsyncEngine) -> Regions:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Region.code, Region.name, Region.level, Region.parent_code))).all()
+    return Regions(RegionInfo(c, n, getattr(lv, "value", str(lv)), p) for c, n, lv, p in rows)
+
+
+def camera_path(slot: CameraSlot) -> tuple[str, str, str]:
+    lb = slot.cam.labels
+    return lb.county, lb.township, lb.village
+
+
+def can_camera(p: Principal | None, slot: CameraSlot) -> bool:
+    return p is None or p.can_read_camera(camera_path(slot), slot.cam.contractor)
+
+
+def readable(p: Principal | None, slots: Mapping[int, CameraSlot]) -> list[CameraSlot]:
+    """The principal's cameras, by id."""
+    if p is None or p.reads_all():
+        return [s for _, s in sorted(slots.items())]
+    return [s for _, s in sorted(slots.items()) if can_camera(p, s)]
+
+
+def can_region(p: Principal | None, regions: Regions, code: str) -> bool:
+    return p is None or p.can_read_region(regions.path(code))
+
+
+def whole_figures(p: Principal | None, path: tuple[str, ...]) -> bool:
+    """May the region's own figures (rates, coverage over all its cameras) be shown?  Not for a
+    region shown only in part, nor to a contractor (who sees its own cameras only)."""
+    if p is None:
+        return True
+    return p.role is not Role.CONTRACTOR and p.whole_region(path)
+
+
+def can_order(p: Principal | None, order: Any, slots: Mapping[int, CameraSlot], regions: Regions) -> bool:
+    """A work order (or incident) is readable when its camera is, else when its region is."""
+    if p is None or p.reads_all():
+        return True
+    cid = getattr(order, "camera_id", None)
+    if cid is not None:
+        slot = slots.get(cid)
+        return slot is not None and can_camera(p, slot)
+    if p.role is Role.CONTRACTOR:
+        return False  # a region-wide order is not one contractor's
+    code = getattr(order, "region_code", None)
+    return bool(code) and p.in_regions(regions.path(code))
