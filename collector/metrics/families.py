@@ -78,8 +78,10 @@ REGION_AVAILABILITY = Family("camwatch_region_availability_ratio", Kind.GAUGE,
                              "time-weighted online ratio (degraded counts as online) over a window (1d, 7d, 30d, month), "
                              "unknown time and exclusions left out", (*REGION_LABELS, "window"))
 REGION_COVERAGE = Family("camwatch_region_coverage_ratio", Kind.GAUGE,
-                         "coverage now: for a village, planned points with an online or degraded camera / planned points; "
-                         "for a township or county, fully covered villages / villages with a planned point", REGION_LABELS)
+                         "coverage now, by level: village = share of its planned points covered (a point with an online "
+                         "or degraded camera); township and county = fully covered villages / villages with a planned "
+                         "point (not a share of points); absent until known (a camera of the village still unknown)",
+                         REGION_LABELS)
 REGION_TARGET = Family("camwatch_region_target_ratio", Kind.GAUGE,
                        "contract target of the online ratio (as configured for the region, 0.95 by default)", REGION_LABELS)
 

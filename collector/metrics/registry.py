@@ -50,7 +50,8 @@ def location_label_values(cam: MonitoredCamera) -> tuple[str, str, str]:
 
 @dataclass(frozen=True, slots=True)
 class RegionFigures:
-    """Per-region figures computed from the database on a timer (not per scrape)."""
+    """Per-region figures computed from the database on a timer (not per scrape); empty until
+    computed, and then absent from /metrics: never a made-up 0 or default."""
 
     # (level, code) -> name
     names: Mapping[tuple[str, str], str] = field(default_factory=dict)
@@ -185,7 +186,8 @@ class CamwatchCollector(Collector):
             avail.add_metric([level, code, names.get((level, code), ""), window], v)
         for (level, code), v in sorted(figures.coverage.items()):
             cov.add_metric([level, code, names.get((level, code), "")], v)
-        for level, code in sorted(set(counts) | set(figures.targets)):
+        # targets once the figures are computed (a region added since gets the default); before: none
+        for level, code in sorted(set(counts) | set(figures.targets)) if figures.targets else ():
             tgt.add_metric([level, code, names.get((level, code), "")], figures.targets.get((level, code), DEFAULT_TARGET))
         yield from (cams, online, avail, cov, tgt)
 

@@ -288,7 +288,7 @@ def _render_regions(collector: CamwatchCollector) -> bytes:
              for (lv, code, w), v in sorted(figures.availability.items())]
     cov = [f"{cov_name}{{{lb(k)}}} {float(v)!r}\n" for k, v in sorted(figures.coverage.items())]
     tgt = [f"{tgt_name}{{{lb(k)}}} {float(figures.targets.get(k, DEFAULT_TARGET))!r}\n"
-           for k in sorted(set(counts) | set(figures.targets))]
+           for k in (sorted(set(counts) | set(figures.targets)) if figures.targets else ())]
     out: list[str] = []
     for family, lines in zip(f.REGION_FAMILIES, (cams, online, avail, cov, tgt), strict=True):
         out.append(_header(family))

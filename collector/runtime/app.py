@@ -23,7 +23,7 @@ from collector.alerting.delivery.notifier import Notifier
 from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
-from collector.runtime.figures import compute_figures
+from collector.runtime.figures import COVERAGE_S, StoredFigures, live_states, load_stored, with_coverage
 from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
@@ -79,6 +79,7 @@ class App:
     reloaded_at: dt.datetime | None = None
     rollups: RollupTask | None = None
     http: HttpFactory | None = None
+    _stored: StoredFigures | None = None
     credentials: CredentialReport = field(default_factory=lambda: CredentialReport(0, {}, ()))
 
     def __post_init__(self) -> None:
@@ -134,16 +135,31 @@ class App:
                 log.warning("inventory reload failed: %s", str(exc).splitlines()[0][:200])
 
     async def refresh_figures(self) -> None:
-        """Region availability windows, coverage and targets from the database (not per scrape)."""
-        self.figures = await compute_figures(self.engine, self.settings, self.clock(), self.scheduler.slots)
+        """Region availability windows and targets from the database (not per scrape), then coverage."""
+        self._stored = await load_stored(self.engine, self.settings, self.clock())
+        await self.refresh_coverage()
+
+    async def refresh_coverage(self) -> None:
+        """Coverage from the live states (a snapshot taken here, on the loop; summed in a thread)."""
+        if self._stored is not None:
+            self.figures = await with_coverage(self._stored, live_states(self.scheduler.slots))
 
     async def _figures_loop(self) -> None:
+        """The stored figures every ``collector.figures_interval_s``; coverage every COVERAGE_S
+        (a village going dark shows within it). Until the first run /metrics has none of them."""
+        loop = asyncio.get_running_loop()
+        every = self.settings.collector.figures_interval_s
+        due = 0.0
         while True:
             try:
-                await self.refresh_figures()
+                if loop.time() >= due:
+                    due = loop.time() + every
+                    await self.refresh_figures()
+                else:
+                    await self.refresh_coverage()
             except Exception as exc:  # noqa: BLE001 - keep the last figures; the database may be away
                 log.warning("region figures refresh failed: %s", str(exc).splitlines()[0][:200])
-            await asyncio.sleep(self.settings.collector.figures_interval_s)
+            await asyncio.sleep(min(COVERAGE_S, every))
 
     async def start(self) -> None:
         self.started_at = self.clock()

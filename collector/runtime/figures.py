@@ -1,22 +1,41 @@
-"""Region figures for the exporter, recomputed on a timer: availability windows, coverage, targets."""
+"""Region figures for the exporter: availability windows and targets from the database on a timer,
+coverage from the live states every few seconds.
+
+Nothing is shown before it is known: until the first computation the region families other
+than the live counts are absent (never a made-up 0 or default target); a village's coverage is
+absent while one of its monitored cameras is still unknown (after a start, until the catch-up
+has probed it), and so is its township's and county's. The scheduler's slots are read on the
+event loop only (:func:`live_states` takes a snapshot); the sums run in a worker thread on that
+snapshot, never on the dict the loop is changing.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
 from collections.abc import Mapping
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level, Period, RegionPath, target_for, township_coverage
 from collector.accounting.sql.group_rates import sql_group_times
-from collector.accounting.sql.load import coverage_by_township, coverage_now, current_states, load_accounting
+from collector.accounting.sql.load import (
+    AccountingData,
+    coverage_by_township,
+    coverage_now,
+    current_states,
+    load_accounting,
+)
 from collector.metrics.registry import RegionFigures
+from collector.runtime.camera_state import State
 from collector.runtime.slots import CameraSlot
 from collector.settings import Settings
 
 WINDOWS = {"1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
+COVERAGE_S = 10.0  # coverage is recomputed from the live states this often: a change shows within it
+UNKNOWN = State.UNKNOWN.value
 
 
 def _month_start(now: dt.datetime, tz: str) -> dt.datetime:
@@ -25,17 +44,29 @@ def _month_start(now: dt.datetime, tz: str) -> dt.datetime:
     return dt.datetime(local.year, local.month, 1, tzinfo=zone).astimezone(dt.UTC)
 
 
-async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datetime,
-                          slots: Mapping[int, CameraSlot] | None = None) -> RegionFigures:
-    """*slots*: the running scheduler's cameras (their live states give the coverage); without
-    them, each camera's state at *now* is read from the stored intervals."""
+def live_states(slots: Mapping[int, CameraSlot]) -> dict[int, str]:
+    """Each monitored camera's state now (its real one, excluded or not). Call on the event loop:
+    the scheduler changes *slots* there; the copy can then go to a thread."""
+    return {cid: slot.status.state.value for cid, slot in slots.items()}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFigures:
+    """The slow part, read from the database on a timer: the plan (points, cameras, regions),
+    availability windows, targets and names."""
+
+    data: AccountingData
+    figures: RegionFigures  # without coverage
+
+
+async def load_stored(engine: AsyncEngine, settings: Settings, now: dt.datetime, *,
+                      spans: bool = False) -> StoredFigures:
+    """*spans*: also read the intervals (for :func:`current_states` when no live states exist)."""
     tz = settings.accounting.timezone
     month = _month_start(now, tz)
     longest = min(now - WINDOWS["30d"], month)
     # the sums are done by the database; intervals are only read when no live states exist
-    data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target,
-                                 spans=slots is None)
-
+    data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target, spans=spans)
     # the sums of each window are grouped by the database (from the daily rollups when built)
     windows = {**{k: now - d for k, d in WINDOWS.items()}, "month": month}
     window_times = {}
@@ -49,20 +80,6 @@ async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datet
                 for row in times.rows(level):
                     if row.ratio is not None and row.key:
                         availability[(level.value, str(row.key), name)] = float(row.ratio)
-        if slots is not None:
-            states = {cid: slot.status.state.value for cid, slot in slots.items()}
-        else:
-            states = current_states(data, now)
-        villages = coverage_now(data, states)
-        coverage = {("village", v.village): float(v.ratio) for v in villages}
-        for t in coverage_by_township(data, villages):
-            if t.region:
-                coverage[("township", t.region)] = float(t.ratio)
-        # county: fully covered villages / villages, like a township
-        county_of = {v.village: data.parents.get(data.parents.get(v.village, ""), "") for v in villages}
-        for c in township_coverage(villages, county_of):
-            if c.region:
-                coverage[("county", c.region)] = float(c.ratio)
         targets: dict[tuple[str, str], float] = {}
         for code, parent in data.parents.items():
             grand = data.parents.get(parent, "")
@@ -78,6 +95,53 @@ async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datet
                 continue
             region_level = "village" if data.parents.get(data.parents.get(code, ""), "") else ("township" if code in data.parents else "county")
             names[(region_level, code)] = name
-        return RegionFigures(names=names, availability=availability, coverage=coverage, targets=targets)
+        return RegionFigures(names=names, availability=availability, coverage={}, targets=targets)
 
-    return await asyncio.to_thread(work)
+    return StoredFigures(data, await asyncio.to_thread(work))
+
+
+def coverage_of(data: AccountingData, states: Mapping[int, str]) -> dict[tuple[str, str], float]:
+    """Coverage now per village, township and county (pure: run it in a thread on a snapshot).
+
+    A village is left out while one of its cameras is unknown in *states* (a camera missing from
+    *states* is not monitored and counts as not covering); a township or county while one of its
+    villages is left out: absent, never a wrong figure."""
+    unsure: set[str] = set()
+    for cam in data.cameras:
+        if states.get(cam.camera_id) == UNKNOWN and cam.village:
+            unsure.add(cam.village)
+    villages = coverage_now(data, states)
+    coverage: dict[tuple[str, str], float] = {("village", v.village): float(v.ratio) for v in villages
+                                              if v.village not in unsure}
+    parent = data.parents
+    unsure_up = {parent.get(v, "") for v in unsure} | {parent.get(parent.get(v, ""), "") for v in unsure}
+    # township: fully covered villages / villages with a planned point
+    for t in coverage_by_township(data, villages):
+        if t.region and t.region not in unsure_up:
+            coverage[("township", t.region)] = float(t.ratio)
+    # county: fully covered villages / villages, like a township
+    county_of = {v.village: parent.get(parent.get(v.village, ""), "") for v in villages}
+    for c in township_coverage(villages, county_of):
+        if c.region and c.region not in unsure_up:
+            coverage[("county", c.region)] = float(c.ratio)
+    return coverage
+
+
+async def with_coverage(stored: StoredFigures, states: Mapping[int, str]) -> RegionFigures:
+    """The stored figures with coverage for *states* (a snapshot: see :func:`live_states`)."""
+    coverage = await asyncio.to_thread(coverage_of, stored.data, states)
+    return replace(stored.figures, coverage=coverage)
+
+
+async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datetime,
+                          slots: Mapping[int, CameraSlot] | None = None) -> RegionFigures:
+    """Everything at once. *slots*: the running scheduler's cameras, read here on the event loop
+    before anything is awaited; without them each camera's state at *now* comes from the stored
+    intervals."""
+    states = None if slots is None else live_states(slots)
+    stored = await load_stored(engine, settings, now, spans=states is None)
+    return await with_coverage(stored, current_states(stored.data, now) if states is None else states)
+
+
+__all__ = ["COVERAGE_S", "StoredFigures", "compute_figures", "coverage_of", "live_states", "load_stored",
+           "with_coverage"]

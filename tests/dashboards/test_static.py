@@ -143,7 +143,8 @@ def _exported_sample_names() -> set[str]:
     s.slots[2].status = Status(State.OFFLINE, Cause.REFUSED, now)
     s.probes_total[("rtsp", "ok")] = 1
     s.last_sweep_s = 1.0
-    figures = RegionFigures(availability={("township", "130123101000", "month"): 0.9}, coverage={("village", "130123101201"): 1.0})
+    figures = RegionFigures(availability={("township", "130123101000", "month"): 0.9}, coverage={("village", "130123101201"): 1.0},
+                            targets={("county", "130123000000"): 0.95})  # (computed figures: targets are shown)
     c = CamwatchCollector(s, regions=lambda: figures, counters=SelfCounters({("webhook", "ok"): 1}))
     return {smp.name for fam in text_string_to_metric_families(render_text(c).decode()) for smp in fam.samples}
 
