@@ -10,12 +10,15 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import re
 import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.rollups import RollupTask
@@ -57,6 +60,19 @@ async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera
     return cams
 
 
+def journal_path(settings: Settings) -> Path:
+    """Where this collector's state changes wait while the database is away: ``collector.journal_dir``,
+    else beside the SQLite file, else the working directory."""
+    c = settings.collector
+    name = f"camwatch-{re.sub(r'[^0-9A-Za-z_.-]', '_', c.collector_id)}.journal"
+    if c.journal_dir:
+        return Path(c.journal_dir) / name
+    u = make_url(settings.database.url)
+    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
+        return Path(u.database).parent / name
+    return Path(name)
+
+
 @dataclass
 class App:
     settings: Settings
@@ -84,7 +100,8 @@ class App:
 
     def __post_init__(self) -> None:
         c = self.settings.collector
-        self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock)
+        self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock,
+                                     journal=journal_path(self.settings))
         # the video tier's frame grabs: worker processes, started on the first grab
         self._frame_pool = FramePool(c.video_concurrency, workers=c.video_workers) if c.video else None
         p = self.settings.probe
@@ -165,6 +182,7 @@ class App:
         self.started_at = self.clock()
         cams, devices = await load_monitored(self.engine, self.box)
         self._check_credentials(cams)
+        await self.writer.replay()  # what a previous run journaled while the database was away
         await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self.scheduler.sync(cams, devices, excluded=excluded)
@@ -237,4 +255,4 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         await app.stop()
 
 
-__all__ = ["App", "exclusions_in_force", "serve"]
+__all__ = ["App", "exclusions_in_force", "journal_path", "serve"]
