@@ -7,12 +7,14 @@ text in it escaped here).
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Sequence
 from html import escape
 from zoneinfo import ZoneInfo
 
 W, H = 400, 150
-LEFT, RIGHT, TOP, BOTTOM = 34, 6, 8, 20
+TL_W = 1000
+LEFT, RIGHT, TOP, BOTTOM = 36, 6, 8, 20
 STATE_COLOURS = {"online": "#2e7d32", "degraded": "#e0a800", "offline": "#c62828", "unknown": "#b0b8c1",
                  "excluded": "#5c6bc0"}
 RATE_COLOURS = {"ok": "#2e7d32", "warn": "#e0a800", "bad": "#c62828"}
@@ -28,8 +30,10 @@ def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | Non
     """Bars of each day's rate (green at or above the target, yellow just under, red under),
     the target as a dashed line; a day without data is left empty."""
     values = [r for _, r in days if r is not None]
-    lo = _lo(values, target)
-    span = 1.0 - lo or 1.0
+    raw = 1.0 - _lo(values, target)
+    tick = 0.05 if raw <= 0.25 + 1e-9 else (0.1 if raw <= 0.5 + 1e-9 else 0.25)
+    lo = max(0.0, 1.0 - tick * math.ceil(raw / tick - 1e-9))
+    span = 1.0 - lo
     pw, ph = W - LEFT - RIGHT, H - TOP - BOTTOM
     n = max(1, len(days))
     step = pw / n
@@ -39,8 +43,8 @@ def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | Non
         return TOP + ph * (1.0 - (min(max(v, lo), 1.0) - lo) / span)
 
     out = [f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-           f'<title>{escape(title)}</title>', '<g font-size="10" fill="#4a5561">']
-    ticks = [lo + span * k / 4 for k in range(5)]
+           f'<title>{escape(title)}</title>', '<g font-size="11" fill="#4a5561">']
+    ticks = [lo + tick * k for k in range(int(round(span / tick)) + 1)]
     for tv in ticks:
         ty = y(tv)
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#e7ebef"/>')
@@ -68,28 +72,24 @@ def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | Non
 
 def timeline(spans: Sequence[tuple[dt.datetime, dt.datetime | None, str]], lo: dt.datetime, hi: dt.datetime,
              tz: ZoneInfo, title: str) -> str:
-    """A bar from *lo* to *hi* coloured by the state in force (none known: unknown grey)."""
+    """A bar from *lo* to *hi* coloured by the state in force (none known: unknown grey),
+    stretched to the page's width (its time labels are HTML under it, so they keep their size)."""
     width = (hi - lo).total_seconds() or 1.0
-    pw = W - 2 * RIGHT
-    bar_h = 22
-    out = [f'<svg viewBox="0 0 {W} 44" role="img" aria-label="{escape(title)}" xmlns="http://www.w3.org/2000/svg">',
-           f'<title>{escape(title)}</title>',
-           f'<rect x="{RIGHT}" y="2" width="{pw}" height="{bar_h}" fill="{STATE_COLOURS["unknown"]}"/>']
+    out = [f'<svg class="bar" viewBox="0 0 {TL_W} 10" preserveAspectRatio="none" role="img" aria-label="{escape(title)}" '
+           f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
+           f'<rect x="0" y="0" width="{TL_W}" height="10" fill="{STATE_COLOURS["unknown"]}"/>']
     for start, end, state in spans:
         a = max(start, lo)
         b = min(end or hi, hi)
         if b <= a:
             continue
-        x = RIGHT + pw * (a - lo).total_seconds() / width
-        w = max(0.6, pw * (b - a).total_seconds() / width)
+        x = TL_W * (a - lo).total_seconds() / width
+        w = max(TL_W / 600, TL_W * (b - a).total_seconds() / width)  # a short outage stays visible
         colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
         label = f"{a.astimezone(tz):%m-%d %H:%M} – {b.astimezone(tz):%m-%d %H:%M} {state}"
-        out.append(f'<rect x="{x:.2f}" y="2" width="{w:.2f}" height="{bar_h}" fill="{colour}"><title>{escape(label)}</title></rect>')
+        out.append(f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="10" fill="{colour}"><title>{escape(label)}</title></rect>')
+    out.append("</svg>")
     fmt = "%H:%M" if width <= 86400 else "%m-%d"
-    out.append('<g font-size="10" fill="#4a5561">')
-    for k, anchor in ((0, "start"), (2, "middle"), (4, "end")):
-        t = lo + (hi - lo) * k / 4
-        x = RIGHT + pw * k / 4
-        out.append(f'<text x="{x:.1f}" y="38" text-anchor="{anchor}">{t.astimezone(tz).strftime(fmt)}</text>')
-    out.append("</g></svg>")
+    ticks = "".join(f"<span>{(lo + (hi - lo) * k / 4).astimezone(tz).strftime(fmt)}</span>" for k in (0, 2, 4))
+    out.append(f'<div class="ticks">{ticks}</div>')
     return "".join(out)

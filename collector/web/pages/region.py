@@ -105,7 +105,7 @@ async def region_page(request: web.Request) -> web.Response:
         "now": {"cameras": n, "online": up, "offline": down, "ratio": ratio},
         "month": month, "target": target, "colour": rate_colour(month, target),
         "coverage": fig.coverage.get((info.level, code)) if whole else None, "whole": whole,
-        "rows": [], "points": [], "cameras": None, "villages": {},
+        "rows": [], "points": [], "cameras": None, "villages": {}, "fully": None, "village_cov": None,
     }
     kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
     if info.level == "county":
@@ -115,14 +115,15 @@ async def region_page(request: web.Request) -> web.Response:
         points, cams = await _points(request, kids)
         states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
         ctx["villages"] = _coverage(points, cams, states) if whole else {}
+        covered = [r.coverage for r in ctx["rows"] if r.coverage is not None]
+        ctx["fully"] = (sum(1 for c in covered if c >= 1.0), len(covered)) if whole else None
     else:
         points, cams = await _points(request, [code])
         mine = {s.cam.id: s for s in slots}
         ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v.lang)
         ctx["cameras"] = paginate(camera_items(v, slots), request)
         states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
-        cov = _coverage(points, cams, states).get(code) if whole else None
-        ctx["village_cov"] = cov
+        ctx["village_cov"] = _coverage(points, cams, states).get(code) if whole else None
     if whole:
         ctx.update(await charts(v, info.level, code, target))
     return render(v, "region.html", ctx)
