@@ -158,7 +158,7 @@ async def overview_page(request: web.Request) -> web.Response:
     towns = [r.code for r in regions.of_level("township") if can_region(v.principal, regions, r.code)]
     rows = region_rows(v, regions, towns, "township", slots)
     f = filters(request, "offline")
-    offline = paginate(camera_items(v, _by_since(apply(f, slots))), request)
+    offline = paginate(_by_since(apply(f, slots)), request, shape=lambda page: camera_items(v, page))
     orders = [o for o in await store.list_work_orders(app.engine, open_only=True)
               if can_order(v.principal, o, app.scheduler.slots, regions)]
     by_colour = {c.value: 0 for c in Color}
@@ -177,5 +177,5 @@ async def cameras_page(request: web.Request) -> web.Response:
     app = camwatch(request)
     slots = readable(v.principal, app.scheduler.slots)
     f = filters(request, None)
-    items = paginate(camera_items(v, apply(f, slots)), request)
+    items = paginate(apply(f, slots), request, shape=lambda page: camera_items(v, page))
     return render(v, "cameras.html", {"items": items, "f": f, "opts": filter_options(v, slots)})

@@ -121,7 +121,7 @@ async def region_page(request: web.Request) -> web.Response:
         points, cams = await _points(request, [code])
         mine = {s.cam.id: s for s in slots}
         ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v.lang)
-        ctx["cameras"] = paginate(camera_items(v, slots), request)
+        ctx["cameras"] = paginate(slots, request, shape=lambda page: camera_items(v, page))
         states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
         ctx["village_cov"] = _coverage(points, cams, states).get(code) if whole else None
     if whole:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,14 +143,17 @@ class Paged:
     total: int
 
 
-def paginate(items: list[Any], request: web.Request, size: int = PAGE_SIZE) -> Paged:
+def paginate(items: list[Any], request: web.Request, size: int = PAGE_SIZE,
+             shape: Callable[[list[Any]], list[Any]] | None = None) -> Paged:
+    """One page of *items* (``?page=``); *shape* turns only that page's items into what the template shows."""
     try:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
         page = 1
     pages = max(1, math.ceil(len(items) / size))
     page = min(page, pages)
-    return Paged(items[(page - 1) * size: page * size], page, pages, len(items))
+    chosen = items[(page - 1) * size: page * size]
+    return Paged(shape(chosen) if shape is not None else chosen, page, pages, len(items))
 
 
 def render(v: View, template: str, context: Mapping[str, Any], *, status: int = 200) -> web.Response:
