@@ -15,7 +15,7 @@ from dashboards import metrics as m
 # dashboards work when pushed to any Grafana.
 DATASOURCE_UID = "camwatch-prometheus"
 DATASOURCE_VARIABLE = "datasource"
-DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid="${%s}" % DATASOURCE_VARIABLE)
+DATASOURCE = dm.DataSourceRef(type_val="prometheus", uid=f"${{{DATASOURCE_VARIABLE}}}")
 TAGS = ["camwatch"]
 TARGET = 0.95  # the default contract target; panels compare with camwatch_region_target_ratio where they can
 
