@@ -124,6 +124,11 @@ async def filter_rows(request: web.Request, level: str, rows: list[dict[str, Any
     return [r for r in rows if whole(p, paths.get(str(r[key])))]
 
 
+def _camera_visible(p: Principal, slots: Mapping[int, CameraSlot], camera_id: int) -> bool:
+    slot = slots.get(camera_id)
+    return slot is not None and sees(p, slot)
+
+
 def tied_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
                  camera_id: int | None, region_code: str | None) -> bool:
     """An exclusion or silence: its camera readable, or its region in, above or below the scope
@@ -131,8 +136,7 @@ def tied_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Ma
     if p is None:
         return True
     if camera_id is not None:
-        slot = slots.get(camera_id)
-        return slot is not None and sees(p, slot)
+        return _camera_visible(p, slots, camera_id)
     path = paths.get(region_code or "")
     return path is not None and p.can_read_region(path)
 
@@ -144,10 +148,8 @@ def order_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: M
     if p is None:
         return True
     if camera_id is not None:
-        slot = slots.get(camera_id)
-        return slot is not None and sees(p, slot)
-    path = paths.get(region_code or "")
-    return path is not None and p.role is not Role.CONTRACTOR and p.whole_region(path)
+        return _camera_visible(p, slots, camera_id)
+    return whole(p, paths.get(region_code or ""))
 
 
 async def visibility(request: web.Request) -> tuple[Principal | None, Mapping[int, CameraSlot], Mapping[str, tuple[str, ...]]]:

@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.runtime.scheduler import CameraSlot
-from collector.web.principal import Principal, Role
+from collector.web.principal import Principal
+from collector.web.scope import order_visible, sees, slot_path, whole
 from inventory.models import Region
 
 
@@ -61,13 +62,9 @@ async def load_regions(engine: AsyncEngine) -> Regions:
     return Regions(RegionInfo(c, n, getattr(lv, "value", str(lv)), p) for c, n, lv, p in rows)
 
 
-def camera_path(slot: CameraSlot) -> tuple[str, str, str]:
-    lb = slot.cam.labels
-    return lb.county, lb.township, lb.village
-
-
-def can_camera(p: Principal | None, slot: CameraSlot) -> bool:
-    return p is None or p.can_read_camera(camera_path(slot), slot.cam.contractor)
+# the camera rule is the API's (collector.web.scope): one reading of a camera's region path
+camera_path = slot_path
+can_camera = sees
 
 
 def readable(p: Principal | None, slots: Mapping[int, CameraSlot]) -> list[CameraSlot]:
@@ -84,20 +81,11 @@ def can_region(p: Principal | None, regions: Regions, code: str) -> bool:
 def whole_figures(p: Principal | None, path: tuple[str, ...]) -> bool:
     """May the region's own figures (rates, coverage over all its cameras) be shown?  Not for a
     region shown only in part, nor to a contractor (who sees its own cameras only)."""
-    if p is None:
-        return True
-    return p.role is not Role.CONTRACTOR and p.whole_region(path)
+    return p is None or whole(p, path)
 
 
 def can_order(p: Principal | None, order: Any, slots: Mapping[int, CameraSlot], regions: Regions) -> bool:
-    """A work order (or incident) is readable when its camera is, else when its region is."""
-    if p is None or p.reads_all():
-        return True
-    cid = getattr(order, "camera_id", None)
-    if cid is not None:
-        slot = slots.get(cid)
-        return slot is not None and can_camera(p, slot)
-    if p.role is Role.CONTRACTOR:
-        return False  # a region-wide order is not one contractor's
+    """A work order (or incident): the API's rule (:func:`collector.web.scope.order_visible`)."""
     code = getattr(order, "region_code", None)
-    return bool(code) and p.in_regions(regions.path(code))
+    paths = {code: regions.path(code)} if code else {}
+    return order_visible(p, slots, paths, getattr(order, "camera_id", None), code)
