@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from collector.alerting.engine import AlertEngine
 from collector.alerting.model import CameraInfo, Inventory, Notify, NotifyKind, Outage, Recovery
 from collector.alerting.policy import AlertPolicy
 from probes.causes import Cause
@@ -40,3 +41,17 @@ def recovery(cid: int, t: float) -> Recovery:
 
 def notes(actions: tuple[object, ...] | list[object], kind: NotifyKind | None = None) -> list[Notify]:
     return [a for a in actions if isinstance(a, Notify) and (kind is None or a.kind is kind)]
+
+
+def run(e: AlertEngine, script: list[tuple[float, object]], until: float, step: float = 5.0) -> list[tuple[float, object]]:
+    """Feed (time, input) pairs in order, ticking every *step* seconds; return (time, action) pairs."""
+    out: list[tuple[float, object]] = []
+    script = sorted(script, key=lambda p: p[0])
+    t, i = 0.0, 0
+    while t <= until:
+        while i < len(script) and script[i][0] <= t:
+            out += [(script[i][0], a) for a in e.feed(script[i][1])]  # type: ignore[arg-type]
+            i += 1
+        out += [(t, a) for a in e.tick(at(t))]
+        t += step
+    return out

@@ -37,7 +37,7 @@ from collector.alerting.model import (
 from collector.alerting.upstream import suspected_uplink
 from collector.settings import load_settings
 from probes.causes import Cause
-from tests.collector.alerts_fixtures import CAMS, EAST, POLICY, WEST, at, notes, outage, recovery
+from tests.collector.alerts_fixtures import CAMS, EAST, POLICY, WEST, at, notes, outage, recovery, run
 
 # 周桥村: six cameras behind one 4G router (device 7), next to the shared fixture's villages
 ZQ = "130123103201"
@@ -49,20 +49,6 @@ INV = Inventory.of([*CAMS, *ZHOUQIAO])
 
 def engine(policy=POLICY) -> AlertEngine:  # type: ignore[no-untyped-def]
     return AlertEngine(policy, INV)
-
-
-def run(e: AlertEngine, script: list[tuple[float, object]], until: float, step: float = 5.0) -> list[tuple[float, object]]:
-    """Feed (time, input) pairs in order, ticking every *step* seconds; return (time, action) pairs."""
-    out: list[tuple[float, object]] = []
-    script = sorted(script, key=lambda p: p[0])
-    t, i = 0.0, 0
-    while t <= until:
-        while i < len(script) and script[i][0] <= t:
-            out += [(script[i][0], a) for a in e.feed(script[i][1])]  # type: ignore[arg-type]
-            i += 1
-        out += [(t, a) for a in e.tick(at(t))]
-        t += step
-    return out
 
 
 def acts_of(timed: list[tuple[float, object]], kind: type) -> list:  # type: ignore[type-arg]

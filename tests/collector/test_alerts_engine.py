@@ -28,25 +28,11 @@ from collector.alerting.model import (
 from collector.alerting.policy import AlertPolicy, QuietHours
 from collector.runtime.camera_state import Changed, FlappingChanged, State
 from probes.causes import Cause
-from tests.collector.alerts_fixtures import EAST, INV, POLICY, WEST, at, notes, outage, recovery
+from tests.collector.alerts_fixtures import EAST, INV, POLICY, WEST, at, notes, outage, recovery, run
 
 
 def engine(policy: AlertPolicy = POLICY) -> AlertEngine:
     return AlertEngine(policy, INV)
-
-
-def run(e: AlertEngine, script: list[tuple[float, object]], until: float, step: float = 5.0) -> list[tuple[float, object]]:
-    """Feed (time, input) pairs in order, ticking every *step* seconds; return (time, action) pairs."""
-    out: list[tuple[float, object]] = []
-    script = sorted(script, key=lambda p: p[0])
-    t, i = 0.0, 0
-    while t <= until:
-        while i < len(script) and script[i][0] <= t:
-            out += [(script[i][0], a) for a in e.feed(script[i][1])]  # type: ignore[arg-type]
-            i += 1
-        out += [(t, a) for a in e.tick(at(t))]
-        t += step
-    return out
 
 
 def test_village_uplink_eight_cameras_one_open_one_resolve() -> None:
