@@ -4,6 +4,7 @@ free loopback ranges and ports (tests/net.py) so concurrent test runs do not col
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -53,6 +54,23 @@ def _pg_exec(sql: str) -> None:
     asyncio.run(run())
 
 
+@contextlib.contextmanager
+def fresh_pg_schema(pg_reason: str | None, *, also_drop: tuple[str, ...] = ()) -> Iterator[str]:
+    """A fresh PostgreSQL schema's URL, dropped after (with the schemas named ``<schema><suffix>``
+    for each suffix of *also_drop*). Skipped when the server is down on a developer machine; CI
+    sets CAMWATCH_TEST_REQUIRE_POSTGRES=1 and then a missing server fails the run."""
+    if pg_reason is not None:
+        if os.environ.get("CAMWATCH_TEST_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL required but unavailable: {pg_reason}")
+        pytest.skip(f"PostgreSQL not running here ({pg_reason}); CI requires it")
+    schema = "cw_" + uuid.uuid4().hex[:12]
+    _pg_exec(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield _pg_schema_url(schema)
+    finally:
+        _pg_exec("; ".join(f'DROP SCHEMA IF EXISTS "{schema}{x}" CASCADE' for x in ("", *also_drop)))
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]:  # type: ignore[no-untyped-def]
     """An empty database of each kind: a SQLite file, and a fresh PostgreSQL schema.
@@ -63,16 +81,8 @@ def db_url(request: pytest.FixtureRequest, tmp_path, pg_reason) -> Iterator[str]
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'camwatch.db'}"
         return
-    if pg_reason is not None:
-        if os.environ.get("CAMWATCH_TEST_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL required but unavailable: {pg_reason}")
-        pytest.skip(f"PostgreSQL not running here ({pg_reason}); CI requires it")
-    schema = "cw_" + uuid.uuid4().hex[:12]
-    _pg_exec(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        _pg_exec(f'DROP SCHEMA "{schema}" CASCADE')
+    with fresh_pg_schema(pg_reason) as url:
+        yield url
 
 
 @pytest.fixture

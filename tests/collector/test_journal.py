@@ -17,7 +17,6 @@ import datetime as dt
 import os
 import shutil
 import time
-import uuid
 from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
@@ -34,7 +33,7 @@ from probes.ladder import LadderOptions
 from probes.sim import Behaviour, Fleet
 from tests.collector.test_scheduler import cameras
 from tests.collector.test_store import camera_ids, intervals, t, with_inventory
-from tests.conftest import PG_BASE, _pg_exec, _pg_schema_url
+from tests.conftest import PG_BASE, fresh_pg_schema
 
 OUTAGE_S = float(os.environ.get("CAMWATCH_TEST_OUTAGE_S", "5"))
 FLAPPY = SchedulerConfig.from_settings(CollectorSettings(
@@ -56,16 +55,8 @@ def _collapse(events: list[tuple[str, dt.datetime]]) -> list[tuple[str, dt.datet
 def pg_url(pg_reason: str | None) -> Iterator[str]:
     """A fresh PostgreSQL schema (skipped like every PostgreSQL test when the server is down on a
     developer machine; CI requires it)."""
-    if pg_reason is not None:
-        if os.environ.get("CAMWATCH_TEST_REQUIRE_POSTGRES"):
-            pytest.fail(f"PostgreSQL required but unavailable: {pg_reason}")
-        pytest.skip(f"PostgreSQL not running here ({pg_reason}); CI requires it")
-    schema = "cw_" + uuid.uuid4().hex[:12]
-    _pg_exec(f'CREATE SCHEMA "{schema}"')
-    try:
-        yield _pg_schema_url(schema)
-    finally:
-        _pg_exec(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE; DROP SCHEMA IF EXISTS "{schema}_away" CASCADE')
+    with fresh_pg_schema(pg_reason, also_drop=("_away",)) as url:
+        yield url
 
 
 async def _pg(sql: str) -> None:

@@ -20,6 +20,7 @@ from probes.onvif import OnvifOptions, probe
 from probes.onvif_http import HttpConnection, HttpError, HttpReply
 from probes.sim import Behaviour, Fleet, Power, Reply, SimCamera
 from probes.stage_limit import run_stage
+from tests.probes.test_sim_support import scripted_fleet
 
 LIMIT_S = 1.0  # the onvif stage's limit in these tests
 SLACK_S = 0.5
@@ -40,9 +41,7 @@ INDEX = {name: i for i, name in enumerate(CASES)}
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
-    with Fleet(len(CASES), workers=1) as f:
-        for name, behaviour in CASES.items():
-            f.set_behaviour(INDEX[name], behaviour)
+    with scripted_fleet(CASES) as f:
         yield f
 
 

@@ -10,6 +10,7 @@ import pytest
 from probes.base import Cause, ProbeTarget
 from probes.onvif import OnvifOptions, probe
 from probes.sim import Behaviour, Fleet, Power, Reply, SimCamera, identity_for
+from tests.probes.test_sim_support import scripted_fleet
 
 CASES: dict[str, Behaviour] = {
     "up": Behaviour(),
@@ -26,9 +27,7 @@ INDEX = {name: i for i, name in enumerate(CASES)}
 
 @pytest.fixture(scope="module")
 def fleet() -> Iterator[Fleet]:
-    with Fleet(len(CASES), workers=1) as f:
-        for name, behaviour in CASES.items():
-            f.set_behaviour(INDEX[name], behaviour)
+    with scripted_fleet(CASES) as f:
         yield f
 
 

@@ -10,8 +10,11 @@ import contextlib
 import hashlib
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+from probes.sim import Behaviour, Fleet
 
 IO_TIMEOUT = 5.0
 
@@ -202,3 +205,12 @@ def test_password_digest_helper_matches_known_value() -> None:
         nonce + b"2010-09-16T07:50:45Z" + b"userpassword").digest()).decode()
     assert password_digest(nonce, "2010-09-16T07:50:45Z", "userpassword") == expected
     assert expected == "tuOSpGlFlIXsozq4HFNeeGeFLEI="
+
+
+@contextlib.contextmanager
+def scripted_fleet(cases: dict[str, Behaviour]) -> Iterator[Fleet]:
+    """One simulated camera per case, in the dict's order (camera i = the i-th case), one worker."""
+    with Fleet(len(cases), workers=1) as f:
+        for i, behaviour in enumerate(cases.values()):
+            f.set_behaviour(i, behaviour)
+        yield f
