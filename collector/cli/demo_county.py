@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import csv
 import dataclasses
+import datetime as dt
 import random
 import signal
 import socket
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from collector.cli.demo_accounts import create_demo_accounts, render_accounts
 from collector.cli.demo_place import DemoError, http_port, lock_workdir, port_in_use, release, router_range, say
 from collector.runtime.aio import wait_event
 from collector.runtime.app import App
@@ -30,7 +32,7 @@ from collector.settings import Settings, console_url, with_http_port
 from collector.web.server import build_application
 from inventory.db import create_engine, upgrade
 from inventory.importer import import_file
-from inventory.secrets import SecretBox, generate_key
+from inventory.secrets import SecretBox, write_key_file
 from inventory.synthetic import SyntheticSpec, rows
 from probes.causes import cause_words
 from probes.sim import Behaviour, Fleet, FleetError, Power
@@ -175,7 +177,11 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
     for p in workdir.glob("camwatch-demo.db*"):
         p.unlink()
     url = f"sqlite:///{db}"
-    key = generate_key()
+    # the demo's own key file: camera passwords and console sessions (no warning about a missing key)
+    key_path = workdir / "camwatch-demo.key"
+    key_path.unlink(missing_ok=True)
+    write_key_file(key_path)
+    key = key_path.read_text(encoding="utf-8").strip()
     cam_rows = write_inventory(workdir / "demo_inventory.csv", spec, wrong_password=0)
     now = time.time()
     plan = plan_trouble(cam_rows, now)
@@ -188,14 +194,16 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
     if not outcome.plan.ok:
         raise RuntimeError("demo inventory did not import: " + "; ".join(i.render("en") for i in outcome.plan.errors[:5]))
     print(f"导入 {len(outcome.plan.camera_new)} 台摄像机、{len(outcome.plan.point_new)} 个点位 → {db}", file=out, flush=True)
+    demo_accounts = await create_demo_accounts(engine, dt.datetime.now(dt.UTC), lang)
     hole: Blackhole | None = None
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(sig, stop.set)
-    app = App(settings.model_copy(update={"database": settings.database.model_copy(update={"url": url})}), engine, box,
-              http=build_application)
+    app = App(settings.model_copy(update={"database": settings.database.model_copy(update={"url": url}),
+                                          "secrets": settings.secrets.model_copy(update={"key_file": str(key_path)})}),
+              engine, box, http=build_application)
     try:
         await fleet.aset_behaviour(plan.flapping, Behaviour(flap_up_s=45, flap_down_s=45))
         await fleet.aset_behaviour(plan.skewed, Behaviour(clock_skew_s=600))
@@ -211,6 +219,7 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
         http = console_url(settings.http)
         print(f"camwatch 已启动：{http}/metrics  {http}/healthz  {http}/api/v1/cameras", file=out, flush=True)
         print(say(lang, "console", url=http + "/"), file=out, flush=True)
+        print(render_accounts(demo_accounts, lang), file=out, flush=True)
         started = time.time()
         tty = out.isatty() if hasattr(out, "isatty") else False
         last_print = 0.0

@@ -11,7 +11,9 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
+from http.cookiejar import CookieJar
 from pathlib import Path
 
 
@@ -29,6 +31,24 @@ def _demo(cwd: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
     return subprocess.run([_exe(), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=120)
 
 
+def login(url: str, name: str, password: str) -> str:
+    """Log in through the console's /login form (its CSRF token, the session cookie) and return
+    the overview the login lands on."""
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(CookieJar()))
+    with opener.open(f"{url}/", timeout=5) as resp:  # accounts exist: a page sends you to /login
+        assert resp.url.startswith(f"{url}/login"), resp.url
+        form = resp.read().decode()
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+    assert csrf is not None, form[:300]
+    data = urllib.parse.urlencode({"csrf_token": csrf.group(1), "next": "/", "name": name, "password": password})
+    with opener.open(f"{url}/login", data=data.encode(), timeout=10) as resp:
+        assert resp.url == f"{url}/", resp.url
+        return str(resp.read().decode())
+
+
+ACCOUNT = re.compile(r"^\s+(\w+)\s+用户名 (\S+)\s+密码 (\S+)\s+(.*)$", re.M)
+
+
 def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
     with socket.socket() as taken:  # the configured port is taken: the demo moves to a free one
         taken.bind(("127.0.0.1", 0))
@@ -42,7 +62,8 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
         assert proc.stdout is not None
         reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
         reader.start()
-        metrics = console = ""
+        metrics = console = township = ""
+        accounts: dict[str, tuple[str, ...]] = {}
         try:
             end = time.monotonic() + 30
             url = None
@@ -66,8 +87,9 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
                         text = resp.read().decode()
                     if text.count("camwatch_camera_up{") >= 30 and 'cause="auth_failed"' in text:
                         metrics = text
-                        with urllib.request.urlopen(f"{url}/", timeout=5) as resp:  # the printed console
-                            console = resp.read().decode()
+                        accounts = {m[0]: m for m in ACCOUNT.findall("".join(lines))}
+                        console = login(url, accounts["admin"][1], accounts["admin"][2])  # the printed console
+                        township = login(url, accounts["township"][1], accounts["township"][2])
                         break
                 except OSError:
                     pass
@@ -86,3 +108,10 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
     assert metrics and 'cause="auth_failed"' in metrics
     assert f"控制台（浏览器打开）：{url}/" in out and "总览" in console and "密码错误" in console
     assert (tmp_path / "d" / "camwatch-demo.db").exists()
+    # an account for every role, each password printed once (random: not in the other demo's output)
+    assert "控制台演示账户" in out and sorted(accounts) == ["admin", "assessor", "contractor", "duty", "township"]
+    passwords = [a[2] for a in accounts.values()]
+    assert len(set(passwords)) == 5 and all(out.count(p) == 1 and len(p) >= 8 for p in passwords)
+    town = re.search(r"乡镇领导，只看 (\S+)", out)
+    assert town is not None and town.group(1) in township and "总览" in township
+    assert "township" in township and "admin" in console  # each logged in as itself (the header names the user)
