@@ -2,7 +2,11 @@
 selenium) against a real App probing the simulated fleet. Every page is opened at desktop
 (1366x900) and phone (390x844) size and saved as a screenshot under the test's directory (also
 copied to ``$CAMWATCH_SCREENS_DIR`` when set); the phone-sized pages must not scroll sideways,
-the Chinese must render with a CJK font, and the filters' script must work."""
+the Chinese must render with a CJK font, and the filters' script must work. Then, with accounts
+(the last tests: once an account exists nothing is readable without a login), people log in
+through /login: a township leader sees only their township and opens an alert's links, a duty
+user acknowledges a work order from /workorders, and a form sent without its CSRF token is
+refused."""
 
 from __future__ import annotations
 
@@ -21,8 +25,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from collector.alerting import incident_store as store
+from collector.alerting.messages import link_for
 from collector.alerting.model import Incident as AlertIncident
 from collector.alerting.model import IncidentChanged, IncidentKind, Member, OpenWorkOrder, Severity
+from collector.web import accounts
+from collector.web.auth import AUTH_KEY
 from collector.web.pages.region import SERIES_KEY
 from probes.causes import Cause
 from tests.collector.test_api_support import DOWN, PASSWORD, Live, live_fixture
@@ -164,3 +171,164 @@ async def test_chinese_renders_and_filters_work(live: Live, chrome: webdriver.Ch
         chrome.get(base + "/?lang=zh")
 
     await asyncio.to_thread(run)
+
+
+def loaded(driver: webdriver.Chrome) -> None:
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def status_of(driver: webdriver.Chrome, path: str) -> int:
+    """The HTTP status of a GET of *path* with the browser's cookies (what the page itself hides)."""
+    return int(driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {redirect: 'manual'}).then(r => done(r.status), () => done(-1));", path))
+
+
+def log_in(driver: webdriver.Chrome, base: str, name: str, password: str) -> None:
+    """Through the login form, as a person would: a page sends you to /login and back."""
+    driver.delete_all_cookies()
+    driver.get(base + "/workorders")
+    loaded(driver)
+    assert driver.current_url in (base + "/login?next=/workorders", base + "/login?next=%2Fworkorders"), driver.current_url
+    driver.find_element(By.NAME, "name").send_keys(name)
+    driver.find_element(By.NAME, "password").send_keys(password)
+    driver.find_element(By.CSS_SELECTOR, "form[action='/login'] button[type=submit]").click()
+    WebDriverWait(driver, 20).until(lambda d: d.current_url == base + "/workorders")
+    loaded(driver)
+    assert name in driver.find_element(By.CSS_SELECTOR, "header .who").text
+
+
+async def _accounts(live: Live, township: str) -> dict[str, str]:
+    """A township leader of *township* and a duty user, with passwords; then nothing is open."""
+    now = live.app.clock()
+    made = {"leader": "leader-pass-1", "duty": "duty-pass-22"}
+    for name, password in made.items():
+        if name not in {u.name for u in await accounts.list_users(live.app.engine)}:
+            regions = [township] if name == "leader" else []
+            await accounts.add_user(live.app.engine, name, "township" if name == "leader" else "duty",
+                                    password=password, regions=regions, now=now)
+    live.server.app[AUTH_KEY].forget()  # the cached "no account yet"
+    return made
+
+
+async def test_township_leader_logs_in_sees_only_their_township(live: Live, chrome: webdriver.Chrome,
+                                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    pages = await _data(live)
+    slots = list(live.app.scheduler.slots.values())
+    down = live.app.scheduler.slots[live.cams[DOWN[0]]].cam
+    mine = down.labels.township
+    theirs = next(s.cam for s in slots if s.cam.labels.township != mine)
+    other_names = {s.cam.labels.township_name for s in slots} - {down.labels.township_name}
+    assert other_names
+    made = await _accounts(live, mine)
+    now = live.app.clock()
+    fig = live.app.figures
+    months = {t: m for t in {s.cam.labels.township for s in slots}
+              if (m := fig.availability.get(("township", t, "month"))) is not None}
+    assert mine in months and len(months) > 1
+    # their township's rank in the county (not "1" of the one township they see)
+    rank = sorted(months, key=lambda t: (-months[t], -(fig.coverage.get(("township", t)) or 0.0), t)).index(mine) + 1
+    # the links an alert message carries (collector.alerting.messages.link_for), for one camera and for many
+    base = f"http://127.0.0.1:{live.server.port}"
+    one = AlertIncident("o-browser-one", IncidentKind.OUTAGE, Severity.NORMAL, down.labels.village, None, now, now,
+                        (Member(down.id, Cause.REFUSED, now),), 4, 0)
+    elsewhere = AlertIncident("o-browser-else", IncidentKind.OUTAGE, Severity.NORMAL, theirs.labels.village, None,
+                              now, now, (Member(theirs.id, Cause.REFUSED, now),), 4, 0)
+    many = AlertIncident("o-browser-1", IncidentKind.OUTAGE, Severity.CRITICAL, down.labels.village, None, now, now,
+                         (Member(down.id, Cause.REFUSED, now), Member(live.cams[DOWN[1]], Cause.REFUSED, now)), 4, 0)
+    await store.apply_actions(live.app.engine, [  # the one camera's incident as the engine stores it, with its order
+        IncidentChanged(one),
+        OpenWorkOrder(one.id, f"{down.name} 摄像机离线", down.id, None, None, Cause.REFUSED, Severity.NORMAL, 1,
+                      now, now + dt.timedelta(hours=24))], now)
+    link_one, link_many, link_else = (link_for(i, base + "/") for i in (one, many, elsewhere))
+    assert link_one == f"{base}/cameras/{down.id}" and link_many == base + pages["incident"]
+    out = tmp_path_factory.mktemp("screens-login")
+
+    def run() -> None:
+        for kind in ("desktop", "phone"):
+            size(chrome, kind)
+            chrome.delete_all_cookies()
+            chrome.get(base + "/")
+            loaded(chrome)
+            assert "/login" in chrome.current_url and chrome.find_element(By.TAG_NAME, "h1").text == "登录"
+            if kind == "phone":
+                scroll_w, inner_w = no_sideways_scroll(chrome)
+                assert scroll_w <= inner_w, ("login", scroll_w, inner_w)
+            shoot(chrome, out, f"login-{kind}")
+        size(chrome, "desktop")
+        log_in(chrome, base, "leader", made["leader"])
+        assert not chrome.find_elements(By.CSS_SELECTOR, "form[action*='/ack']")  # read-only: nothing to act on
+        for kind in ("desktop", "phone"):
+            size(chrome, kind)
+            chrome.get(base + "/")
+            loaded(chrome)
+            text = chrome.find_element(By.TAG_NAME, "main").text
+            assert down.labels.township_name in text and not any(n in chrome.page_source for n in other_names), kind
+            # the townships table lists exactly one township, theirs
+            towns = [a.text for a in chrome.find_elements(By.CSS_SELECTOR, "main a[href^='/regions/']")
+                     if a.get_attribute("href").endswith(f"/regions/{mine}")]
+            assert towns, kind
+            cell = chrome.find_element(By.CSS_SELECTOR, "table.regions tbody tr td").text
+            assert cell.replace(" ", "") == f"{rank}/{len(months)}", cell
+            if kind == "phone":
+                scroll_w, inner_w = no_sideways_scroll(chrome)
+                assert scroll_w <= inner_w, ("overview", scroll_w, inner_w)
+            shoot(chrome, out, f"overview-township-{kind}")
+        size(chrome, "desktop")
+        assert status_of(chrome, f"/regions/{mine}") == 200
+        for path in (f"/regions/{theirs.labels.township}", f"/regions/{theirs.labels.village}", f"/cameras/{theirs.id}"):
+            assert status_of(chrome, path) == 404, path
+        chrome.get(base + f"/regions/{theirs.labels.township}")
+        loaded(chrome)
+        assert chrome.find_element(By.TAG_NAME, "h1").text == "未找到" and theirs.labels.township_name not in chrome.page_source
+        # the alert's links: the camera page (its work order below), the incident page; another township's is 404
+        chrome.get(link_one)
+        loaded(chrome)
+        assert down.name in chrome.find_element(By.TAG_NAME, "h1").text
+        main = chrome.find_element(By.TAG_NAME, "main").text
+        assert Cause.REFUSED.words("zh") in main and f"{down.name} 摄像机离线" in main and "待处理" in main
+        chrome.get(link_many)
+        loaded(chrome)
+        assert down.name in chrome.find_element(By.TAG_NAME, "main").text
+        chrome.get(link_else)
+        loaded(chrome)
+        assert chrome.find_element(By.TAG_NAME, "h1").text == "未找到" and theirs.name not in chrome.page_source
+
+    await asyncio.to_thread(run)
+
+
+async def test_duty_acknowledges_a_work_order_and_csrf_is_required(live: Live, chrome: webdriver.Chrome) -> None:
+    await _data(live)
+    down = live.app.scheduler.slots[live.cams[DOWN[0]]].cam
+    made = await _accounts(live, down.labels.township)
+    order = next(o for o in await store.list_work_orders(live.app.engine, open_only=True) if o.incident_key == "o-browser-1")
+    assert order.status.value == "open"
+    base = f"http://127.0.0.1:{live.server.port}"
+    ack = f"form[action^='/workorders/{order.id}/ack']"
+
+    def forged() -> str:
+        """The ack form sent without its CSRF token (as another site's page would send it)."""
+        log_in(chrome, base, "duty", made["duty"])
+        chrome.execute_script(f"document.querySelector(\"{ack} input[name=csrf_token]\").remove()")
+        chrome.find_element(By.CSS_SELECTOR, f"{ack} button").click()
+        WebDriverWait(chrome, 20).until(lambda d: f"/workorders/{order.id}/ack" in d.current_url)
+        loaded(chrome)
+        return str(chrome.find_element(By.TAG_NAME, "body").text)
+
+    refused = await asyncio.to_thread(forged)
+    assert "CSRF" in refused and "表单已过期" in refused
+    assert {o.id: o for o in await store.list_work_orders(live.app.engine)}[order.id].status.value == "open"
+
+    def acknowledge() -> str:
+        chrome.get(base + "/workorders")
+        loaded(chrome)
+        chrome.find_element(By.CSS_SELECTOR, f"{ack} button").click()
+        WebDriverWait(chrome, 20).until(lambda d: d.current_url == base + "/workorders")
+        loaded(chrome)
+        assert not chrome.find_elements(By.CSS_SELECTOR, ack)  # acknowledged: no second ack button
+        return str(chrome.find_element(By.TAG_NAME, "main").text)
+
+    listed = await asyncio.to_thread(acknowledge)
+    acked = {o.id: o for o in await store.list_work_orders(live.app.engine)}[order.id]
+    assert acked.status.value == "acknowledged" and acked.acknowledged_at is not None
+    assert "处理中" in listed

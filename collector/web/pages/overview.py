@@ -7,6 +7,7 @@ scheduler's in-memory slots; nothing here reads the state intervals.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -38,7 +39,8 @@ class RegionRow:
     coverage: float | None
     fully_covered: int
     villages: int
-    rank: int = 0
+    rank: int = 0  # among all its siblings with a rate this month (of them: ``of``)
+    of: int = 0
 
 
 def now_counts(slots: Iterable[CameraSlot]) -> tuple[int, int, int, float | None]:
@@ -75,11 +77,19 @@ def region_rows(v: View, regions: Regions, codes: list[str], level: str, slots: 
         rows.append(RegionRow(code, regions.name(code), n, up, down, ratio, month, target, rate_colour(month, target),
                               fig.coverage.get((level, code)) if whole else None,
                               sum(1 for c in covs if c >= 1.0) if whole else 0, len(covs) if whole else 0))
-    ranked = sorted(rows, key=lambda r: (r.month is None, -(r.month or 0.0), -(r.coverage or 0.0), r.code))
+    # ranked among all the region's siblings (a township leader sees their township's county rank,
+    # not "1 of the 1 shown"); only the rank and the count are shown of regions out of scope
+    ranks: dict[str, tuple[int, int]] = {}
+    for parent in {regions.path(code)[-2:-1] for code in codes}:
+        siblings = [k.code for k in regions.children.get(parent[0], [])] if parent else codes
+        known = [(k, m) for k in siblings if (m := fig.availability.get((level, k, "month"))) is not None]
+        known.sort(key=lambda km: (-km[1], -(fig.coverage.get((level, km[0])) or 0.0), km[0]))
+        ranks.update({k: (i, len(known)) for i, (k, _) in enumerate(known, 1)})
     out = []
-    for i, r in enumerate(ranked, 1):
-        out.append(RegionRow(**{**{f: getattr(r, f) for f in r.__dataclass_fields__}, "rank": i if r.month is not None else 0}))
-    return out
+    for r in rows:
+        rank, of = ranks.get(r.code, (0, 0)) if r.month is not None else (0, 0)
+        out.append(dataclasses.replace(r, rank=rank, of=of))
+    return sorted(out, key=lambda r: (r.rank == 0, r.rank, r.code))
 
 
 @dataclass(frozen=True, slots=True)
