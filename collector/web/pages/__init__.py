@@ -13,6 +13,7 @@ from aiohttp import web
 
 from collector.web.common import Handler
 from collector.web.pages import camera, exclusions_page, orders, overview, region
+from collector.web.pages.derived import DERIVED_KEY, Derived
 from collector.web.pages.render import STATIC
 from collector.web.pages.series import DailyRates
 
@@ -34,9 +35,11 @@ STATIC_PREFIX = "/static/"
 
 
 def setup_pages(app: web.Application) -> None:
-    """Add the console's routes, its static files and its daily-rate cache to *app*."""
+    """Add the console's routes, its static files, its daily-rate cache and its cache of derived
+    lists to *app*."""
     series = DailyRates()
     app[region.SERIES_KEY] = series
+    app[DERIVED_KEY] = Derived()
 
     async def _close(_: web.Application) -> None:
         await series.close()

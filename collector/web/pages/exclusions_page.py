@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, insert, or_, select, update
 from collector.web.auth import require
 from collector.web.common import ApiError, camwatch
 from collector.web.exclusions import parse_new
+from collector.web.pages.derived import regions_of
 from collector.web.pages.render import PAGE_SIZE, Paged, View, form_token, not_found_page, redirect, render, view
 from collector.web.pages.scope import Regions, can_camera, load_regions
 from collector.web.principal import Action, Role
@@ -41,7 +42,7 @@ def _readable(v: View, x: Any, regions: Regions) -> bool:
 async def exclusions_page(request: web.Request) -> web.Response:
     v = view(request)
     app = camwatch(request)
-    regions = await load_regions(app.engine)
+    regions = await regions_of(request)
     active = request.query.get("active", "true") != "false"
     q = select(Exclusion)
     if active:

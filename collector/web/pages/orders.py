@@ -19,8 +19,9 @@ from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrder, WorkOrderError, color
 from collector.web.auth import require
 from collector.web.common import camwatch
+from collector.web.pages.derived import regions_of
 from collector.web.pages.render import View, form_token, not_found_page, paginate, redirect, render, view
-from collector.web.pages.scope import Regions, can_camera, can_order, load_regions
+from collector.web.pages.scope import Regions, can_camera, can_order
 from collector.web.principal import Action
 from inventory.models import Incident
 from inventory.models import WorkOrder as WorkOrderRow
@@ -58,7 +59,7 @@ def form_context(v: View) -> dict[str, Any]:
 async def workorders_page(request: web.Request) -> web.Response:
     v = view(request)
     app = camwatch(request)
-    regions = await load_regions(app.engine)
+    regions = await regions_of(request)
     want = request.query.get("color") or None
     want = want if want in {c.value for c in Color} else None
     open_only = request.query.get("open", "true") != "false"
@@ -80,7 +81,7 @@ async def incident_page(request: web.Request) -> web.Response:
     if inc is None:
         return not_found_page(v)
     slots = app.scheduler.slots
-    regions = await load_regions(app.engine)
+    regions = await regions_of(request)
     members = []
     for m in inc.members:
         cid = int(str(m.get("camera")))
@@ -122,7 +123,7 @@ async def _order_in_scope(request: web.Request, oid: int) -> bool:
     app = camwatch(request)
     v = view(request)
     orders = await stored_orders(app.engine, WorkOrderRow.id == oid)
-    regions = await load_regions(app.engine)
+    regions = await regions_of(request)
     return bool(orders) and can_order(v.principal, orders[0], app.scheduler.slots, regions)
 
 

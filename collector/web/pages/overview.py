@@ -20,8 +20,9 @@ from collector.alerting.workorders import Color, color
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
+from collector.web.pages.derived import derived, regions_of, scope_key
 from collector.web.pages.render import View, paginate, rate_colour, render, view
-from collector.web.pages.scope import Regions, can_order, can_region, load_regions, readable, whole_figures
+from collector.web.pages.scope import Regions, can_order, can_region, readable, whole_figures
 from probes.causes import Cause
 
 
@@ -124,6 +125,11 @@ def apply(f: Filters, slots: list[CameraSlot]) -> list[CameraSlot]:
 
 
 def filter_options(v: View, slots: list[CameraSlot]) -> dict[str, Any]:
+    return {**derived(v.request).get(("choices", scope_key(v.principal), id(slots)), lambda: _choices(slots)),
+            "causes": [(c.value, v.cause(c)) for c in Cause], "states": [(s.value, v.state(s.value)) for s in State]}
+
+
+def _choices(slots: list[CameraSlot]) -> dict[str, Any]:
     towns: dict[str, str] = {}
     villages: dict[str, tuple[str, str]] = {}
     contractors: set[str] = set()
@@ -135,8 +141,7 @@ def filter_options(v: View, slots: list[CameraSlot]) -> dict[str, Any]:
             contractors.add(s.cam.contractor)
     return {"townships": sorted(towns.items()),
             "villages": sorted(((c, n, t) for c, (n, t) in villages.items()), key=lambda x: x[0]),
-            "causes": [(c.value, v.cause(c)) for c in Cause], "contractors": sorted(contractors),
-            "states": [(s.value, v.state(s.value)) for s in State]}
+            "contractors": sorted(contractors)}
 
 
 def camera_items(v: View, slots: list[CameraSlot]) -> list[dict[str, Any]]:
@@ -160,21 +165,35 @@ def _by_since(slots: list[CameraSlot]) -> list[CameraSlot]:
     return sorted(slots, key=lambda s: (s.status.since or FAR, s.cam.id))
 
 
+def readable_slots(v: View) -> list[CameraSlot]:
+    """The reader's cameras by id (kept a few seconds: :mod:`collector.web.pages.derived`)."""
+    slots = camwatch(v.request).scheduler.slots
+    return derived(v.request).get(("readable", scope_key(v.principal), id(slots)), lambda: readable(v.principal, slots))
+
+
+def cached_rows(v: View, regions: Regions, codes: list[str], level: str, slots: list[CameraSlot]) -> list[RegionRow]:
+    """:func:`region_rows`, kept a few seconds per scope and for as long as the same figures."""
+    key = ("rows", scope_key(v.principal), level, tuple(codes), id(slots), id(camwatch(v.request).figures))
+    return derived(v.request).get(key, lambda: region_rows(v, regions, codes, level, slots))
+
+
 async def overview_page(request: web.Request) -> web.Response:
     v = view(request)
     app = camwatch(request)
-    regions = await load_regions(app.engine)
-    slots = readable(v.principal, app.scheduler.slots)
+    d, sk = derived(request), scope_key(v.principal)
+    regions = await regions_of(request)
+    slots = readable_slots(v)
     towns = [r.code for r in regions.of_level("township") if can_region(v.principal, regions, r.code)]
-    rows = region_rows(v, regions, towns, "township", slots)
+    rows = cached_rows(v, regions, towns, "township", slots)
     f = filters(request, "offline")
-    offline = paginate(_by_since(apply(f, slots)), request, shape=lambda page: camera_items(v, page))
+    offline = paginate(d.get(("by_since", sk, id(slots), f), lambda: _by_since(apply(f, slots))), request,
+                       shape=lambda page: camera_items(v, page))
     orders = [o for o in await store.list_work_orders(app.engine, open_only=True)
               if can_order(v.principal, o, app.scheduler.slots, regions)]
     by_colour = {c.value: 0 for c in Color}
     for o in orders:
         by_colour[color(o, v.now).value] += 1
-    n, up, down, ratio = now_counts(slots)
+    n, up, down, ratio = d.get(("counts", sk, id(slots)), lambda: now_counts(slots))
     return render(v, "overview.html", {
         "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots), "by_colour": by_colour,
         "total": {"cameras": n, "online": up, "offline": down, "ratio": ratio}, "at": v.when(v.now),
@@ -184,8 +203,8 @@ async def overview_page(request: web.Request) -> web.Response:
 
 async def cameras_page(request: web.Request) -> web.Response:
     v = view(request)
-    app = camwatch(request)
-    slots = readable(v.principal, app.scheduler.slots)
+    slots = readable_slots(v)
     f = filters(request, None)
-    items = paginate(apply(f, slots), request, shape=lambda page: camera_items(v, page))
+    chosen = derived(request).get(("apply", scope_key(v.principal), id(slots), f), lambda: apply(f, slots))
+    items = paginate(chosen, request, shape=lambda page: camera_items(v, page))
     return render(v, "cameras.html", {"items": items, "f": f, "opts": filter_options(v, slots)})

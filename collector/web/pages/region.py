@@ -15,9 +15,10 @@ from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import rate_chart
-from collector.web.pages.overview import camera_items, now_counts, region_rows
+from collector.web.pages.derived import derived, regions_of, scope_key
+from collector.web.pages.overview import cached_rows, camera_items, now_counts, readable_slots
 from collector.web.pages.render import View, not_found_page, paginate, rate_colour, render, view
-from collector.web.pages.scope import Regions, can_region, load_regions, readable, whole_figures
+from collector.web.pages.scope import Regions, can_region, whole_figures
 from collector.web.pages.series import DailyRates
 from inventory.models import Camera, Lifecycle, Point
 
@@ -80,6 +81,10 @@ async def charts(v: View, level: str, code: str, target: float | None) -> dict[s
             "chart_pending": pending}
 
 
+def _states(slots: dict[int, CameraSlot]) -> dict[int, str]:
+    return {cid: s.status.state.value for cid, s in slots.items()}
+
+
 def _in(slots: Iterable[CameraSlot], level: str, code: str) -> list[CameraSlot]:
     at = LEVEL_AT[level]
     return [s for s in slots if (s.cam.labels.county, s.cam.labels.township, s.cam.labels.village)[at] == code]
@@ -89,13 +94,15 @@ async def region_page(request: web.Request) -> web.Response:
     v = view(request)
     app = camwatch(request)
     code = request.match_info["code"]
-    regions: Regions = await load_regions(app.engine)
+    regions: Regions = await regions_of(request)
     info = regions.by_code.get(code)
     if info is None or info.level not in LEVEL_AT or not can_region(v.principal, regions, code):
         return not_found_page(v)
     path = regions.path(code)
     whole = whole_figures(v.principal, path)
-    slots = _in(readable(v.principal, app.scheduler.slots), info.level, code)
+    d, sk = derived(request), scope_key(v.principal)
+    readable = readable_slots(v)
+    slots = d.get(("in", sk, id(readable), info.level, code), lambda: _in(readable, info.level, code))
     n, up, down, ratio = now_counts(slots)
     fig = app.figures
     month = fig.availability.get((info.level, code, "month")) if whole else None
@@ -109,11 +116,11 @@ async def region_page(request: web.Request) -> web.Response:
     }
     kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
     if info.level == "county":
-        ctx["rows"] = region_rows(v, regions, kids, "township", slots)
+        ctx["rows"] = cached_rows(v, regions, kids, "township", slots)
     elif info.level == "township":
-        ctx["rows"] = region_rows(v, regions, kids, "village", slots)
+        ctx["rows"] = cached_rows(v, regions, kids, "village", slots)
         points, cams = await _points(request, kids)
-        states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
+        states = d.get(("states", id(app.scheduler.slots)), lambda: _states(app.scheduler.slots))
         ctx["villages"] = _coverage(points, cams, states) if whole else {}
         covered = [r.coverage for r in ctx["rows"] if r.coverage is not None]
         ctx["fully"] = (sum(1 for c in covered if c >= 1.0), len(covered)) if whole else None
@@ -122,7 +129,7 @@ async def region_page(request: web.Request) -> web.Response:
         mine = {s.cam.id: s for s in slots}
         ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v.lang)
         ctx["cameras"] = paginate(slots, request, shape=lambda page: camera_items(v, page))
-        states = {cid: s.status.state.value for cid, s in app.scheduler.slots.items()}
+        states = d.get(("states", id(app.scheduler.slots)), lambda: _states(app.scheduler.slots))
         ctx["village_cov"] = _coverage(points, cams, states).get(code) if whole else None
     if whole:
         ctx.update(await charts(v, info.level, code, target))
