@@ -68,8 +68,10 @@ def build_cli() -> click.Group:
 
 
 def main(argv: list[str] | None = None) -> None:
-    group = build_cli()
-    group.main(args=argv, prog_name="camwatch", standalone_mode=True)
+    # lazy: as build_cli, this package must stay light for collector.cli.context
+    from collector.cli.errors import run_main
+
+    run_main(build_cli(), argv)
 
 
 if __name__ == "__main__":  # pragma: no cover

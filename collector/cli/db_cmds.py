@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.accounting.sql.rollups import RollupReport, build_rollups, invalidate
 from collector.cli.config_doc import render_example
 from collector.cli.context import CliContext
+from collector.cli.exitcodes import ENVIRONMENT
 from collector.cli.runtime import database_problem, fail, secret_box
 from collector.settings import DEFAULT_CONFIG_FILE
 from inventory.db import DatabaseError, current_revision, display_url, head_revision, upgrade
@@ -26,9 +27,9 @@ def _upgrade(ctx: CliContext) -> str:
         upgrade(url)
         rev = current_revision(url)
     except DatabaseError as exc:
-        fail(str(exc), 2)
+        fail(str(exc), ENVIRONMENT)
     except Exception as exc:  # driver errors
-        fail(f"{display_url(url)}: {exc}", 2)
+        fail(f"{display_url(url)}: {exc}", ENVIRONMENT)
     return rev or "?"
 
 
@@ -71,7 +72,7 @@ def register(group: click.Group) -> None:
         try:
             rev = current_revision(ctx.settings.database.url)
         except Exception as exc:
-            fail(str(exc), 2)
+            fail(str(exc), ENVIRONMENT)
         click.echo(f"current: {rev or '(empty)'}  head: {head_revision()}")
 
     @db.command("rollup")
@@ -99,7 +100,7 @@ def register(group: click.Group) -> None:
         try:
             report = ctx.run_db(go)
         except Exception as exc:  # noqa: BLE001 - driver errors: print them cleanly
-            fail(f"{display_url(s.database.url)}: {str(exc).splitlines()[0][:300]}", 2)
+            fail(f"{display_url(s.database.url)}: {str(exc).splitlines()[0][:300]}", ENVIRONMENT)
         upto = report.last_day.date().isoformat() if report.last_day else "-"
         if en:
             click.echo(f"rollups up to {upto}: {report.days_built} day(s) built of {report.days_checked}, "

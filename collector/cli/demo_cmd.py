@@ -7,9 +7,12 @@ from pathlib import Path
 import click
 
 from collector.cli.context import CliContext
+from collector.cli.exitcodes import ENVIRONMENT, USAGE
 from collector.cli.run_cmd import setup_logging
 from collector.cli.runtime import fail, run_async
 from collector.settings import with_http_port
+
+MIN_INTERVAL_S = 1.0  # the demo's offline re-probe and confirmations are seconds apart
 
 
 def register(group: click.Group) -> None:
@@ -17,7 +20,8 @@ def register(group: click.Group) -> None:
     @click.option("--cameras", type=click.IntRange(10, 100_000), default=180, show_default=True, help="size of the simulated county")
     @click.option("--dir", "workdir", type=click.Path(file_okay=False), default="camwatch-demo", show_default=True,
                   help="where the demo database and inventory file go")
-    @click.option("--interval", type=float, default=15.0, show_default=True, help="fast-tier interval (seconds)")
+    @click.option("--interval", type=float, default=15.0, show_default=True,
+                  help=f"fast-tier interval (seconds, at least {MIN_INTERVAL_S:g})")
     @click.option("--video/--no-video", default=False, show_default=True, help="also run the video tier")
     @click.option("--duration", type=float, default=None, help="stop after this many seconds (default: run until Ctrl-C)")
     @click.option("--port", type=click.IntRange(1, 65535), default=None,
@@ -30,6 +34,13 @@ def register(group: click.Group) -> None:
         from collector.cli.demo_county import run_demo
         from collector.cli.demo_place import DemoError
 
+        if not interval >= MIN_INTERVAL_S:  # also NaN
+            fail(ctx.t(f"--interval：{interval:g} 秒太短；请给出至少 {MIN_INTERVAL_S:g} 秒（如 --interval 15）",
+                       f"--interval: {interval:g} s is too short; give at least {MIN_INTERVAL_S:g} s (e.g. --interval 15)"),
+                 USAGE)
+        if duration is not None and not duration > 0:
+            fail(ctx.t(f"--duration：须大于 0 秒（给出的是 {duration:g}）",
+                       f"--duration: must be more than 0 s (got {duration:g})"), USAGE)
         s = ctx.settings
         setup_logging("WARNING")
         s = s.model_copy(update={"collector": s.collector.model_copy(update={
@@ -41,4 +52,4 @@ def register(group: click.Group) -> None:
         try:
             run_async(run_demo(s, Path(workdir), cameras, duration, lang=ctx.lang, port_fixed=port is not None))
         except DemoError as exc:
-            fail(str(exc))
+            fail(str(exc), ENVIRONMENT)

@@ -17,6 +17,8 @@ from probes.sim.loopback import LoopbackRange, NoFreeRange, claim
 WORDS = {
     "dir_busy": ("目录 {dir} 正被另一个演示使用；请用 --dir 换一个目录",
                  "directory {dir} is used by another demo; choose another with --dir"),
+    "dir_bad": ("无法使用目录 {dir}：{error}；请用 --dir 指定一个可写的目录",
+                "cannot use directory {dir}: {error}; choose a writable one with --dir"),
     "port_busy": ("端口 {host}:{port} 已被占用；请用 --port 换一个端口",
                   "port {host}:{port} is already in use; choose another with --port"),
     "port_moved": ("端口 {port} 已被占用，改用 {new}", "port {port} is in use; using {new} instead"),
@@ -38,8 +40,11 @@ def say(lang: str, key: str, **values: object) -> str:
 
 def lock_workdir(workdir: Path, lang: str) -> int:
     """Hold ``workdir``'s lock (released when the descriptor closes or the process dies)."""
-    workdir.mkdir(parents=True, exist_ok=True)
-    fd = os.open(workdir / ".camwatch-demo.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        workdir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(workdir / ".camwatch-demo.lock", os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        raise DemoError(say(lang, "dir_bad", dir=workdir, error=exc.strerror or exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError as exc:

@@ -10,6 +10,8 @@ import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.cli.context import CliContext
+from collector.cli.errors import unwritable
+from collector.cli.exitcodes import ENVIRONMENT
 from collector.cli.runtime import fail, progress_factory, secret_box
 from inventory.apply import ApplyError
 from inventory.export import ExportError, export_file
@@ -200,6 +202,9 @@ def register(group: click.Group) -> None:
         """Export the inventory to CSV or XLSX (by extension); importable as is."""
         s = ctx.settings
         lang = ctx.lang
+        problem = unwritable(file, lang)
+        if problem is not None:
+            fail(problem, ENVIRONMENT)
 
         def go(eng: AsyncEngine) -> Awaitable[int]:
             return export_file(eng, file, lang=lang, include_secrets=include_secrets, box=secret_box(s),
@@ -211,6 +216,9 @@ def register(group: click.Group) -> None:
             fail(str(exc))
         except UnicodeEncodeError as exc:
             fail(_t(lang, f"无法用 {encoding} 编码写出：{exc.reason}", f"cannot encode as {encoding}: {exc.reason}"))
+        except OSError as exc:
+            fail(_t(lang, f"无法写出 {file}：{exc.strerror or exc}；请换一个输出路径",
+                    f"cannot write {file}: {exc.strerror or exc}; write elsewhere"), ENVIRONMENT)
         click.echo(_t(lang, f"已导出 {n} 行到 {Path(file)}", f"exported {n} rows to {Path(file)}"))
 
     @inventory.command("summary")

@@ -1,7 +1,8 @@
 """``camwatch probe TARGET``: run the probe ladder once against one camera and print the verdict.
 
 TARGET is an ``rtsp://[user[:password]@]host[:port]/path`` URL or a camera id of the
-inventory. Exit status: 0 online, 1 degraded, 2 offline (2 also for a bad TARGET).
+inventory. Exit status (collector.cli.exitcodes): 0 online, 10 degraded, 11 offline; 2 for a bad
+TARGET, 1 for an unknown camera id.
 Passwords never reach the output: URLs are redacted and the password itself is
 masked wherever a camera might echo it.
 """
@@ -18,6 +19,7 @@ from urllib.parse import unquote, urlsplit
 import click
 
 from collector.cli.context import CliContext, pick
+from collector.cli.exitcodes import DATA, PROBE_VERDICTS, USAGE
 from collector.cli.runtime import run_async
 from collector.settings import ProbeSettings
 from probes.base import ProbeTarget
@@ -25,7 +27,7 @@ from probes.causes import cause_words
 from probes.checks import problem_words, with_clock_offset
 from probes.redact import redact_secrets
 
-EXIT_CODES = {"online": 0, "degraded": 1, "offline": 2}
+EXIT_CODES = PROBE_VERDICTS
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"),
@@ -205,7 +207,7 @@ def probe_command(
 ) -> None:
     """Probe one camera (rtsp:// URL or camera id) and print each stage and the verdict.
 
-    Exit status: 0 online, 1 degraded, 2 offline.
+    Exit status: 0 online, 10 degraded, 11 offline (2 a bad TARGET, 1 an unknown camera id).
     """
     from probes.ladder import LadderOptions  # lazy: the ladder's imports (75 ms) only when a probe runs
 
@@ -220,7 +222,7 @@ def probe_command(
             parse_rtsp_url(arg)
         except ValueError:
             click.echo(pick(lang, *LABELS["bad_target"]).format(target=redact_secrets(arg, (password,))), err=True)
-            raise SystemExit(2) from None
+            raise SystemExit(USAGE) from None
     opts = LadderOptions(
         video=video,
         reach_timeout_s=timeout_s,
@@ -233,7 +235,7 @@ def probe_command(
         tgt, res = run_async(_resolve_and_probe(obj, arg, lookup, user, password, onvif_port, opts))
     except LookupError:
         click.echo(pick(lang, *LABELS["not_found"]).format(id=arg), err=True)
-        raise SystemExit(2) from None
+        raise SystemExit(DATA) from None
     # the password also as JSON escapes it (a quote or backslash in it)
     secrets = (tgt.password, json.dumps(tgt.password, ensure_ascii=False)[1:-1] if tgt.password else None)
     if as_json:

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 
 import click
 
 from collector.cli.context import CliContext
-from collector.cli.runtime import check_database, engine, run_async, secret_box
+from collector.cli.exitcodes import ENVIRONMENT
+from collector.cli.listen import bind_problem, listen_error
+from collector.cli.runtime import check_database, engine, fail, run_async, secret_box
+
+LISTEN_ERRNOS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 
 
 def setup_logging(level: str) -> None:
@@ -28,6 +34,9 @@ def register(group: click.Group) -> None:
 
         s = ctx.settings
         setup_logging(s.log_level)
+        problem = bind_problem(s.http.host, s.http.port, ctx.lang)
+        if problem is not None:
+            fail(problem, ENVIRONMENT)
         check_database(s, ctx.lang)
         eng = engine(s)
 
@@ -38,4 +47,9 @@ def register(group: click.Group) -> None:
             finally:
                 await eng.dispose()
 
-        run_async(go())
+        try:
+            run_async(go())
+        except OSError as exc:  # taken between the check and the start
+            if not isinstance(exc, socket.gaierror) and exc.errno not in LISTEN_ERRNOS:
+                raise
+            fail(listen_error(exc, s.http.host, s.http.port, ctx.lang), ENVIRONMENT)

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.engine import make_url
 
+from collector.cli.exitcodes import DATA, ENVIRONMENT
 from collector.settings import Settings
 from inventory.db import DatabaseError, create_engine, current_revision, display_url, head_revision
 from inventory.secrets import SecretBox, load_key
@@ -19,7 +20,8 @@ T = TypeVar("T")
 LABELS = {"parse": ("解析", "parsing"), "write": ("写入", "writing")}
 
 
-def fail(message: str, code: int = 1) -> None:
+def fail(message: str, code: int = DATA) -> None:
+    """One line on stderr, then exit with *code* (collector.cli.exitcodes)."""
     click.echo(f"camwatch: {message}", err=True)
     raise SystemExit(code)
 
@@ -38,7 +40,7 @@ def check_database(settings: Settings, lang: str) -> None:
     """Fail with a clear message unless the database exists and is migrated to head."""
     problem = database_problem(settings, lang)
     if problem is not None:
-        fail(problem, 2)
+        fail(problem, ENVIRONMENT)
 
 
 def database_problem(settings: Settings, lang: str) -> str | None:

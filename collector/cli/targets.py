@@ -4,6 +4,7 @@ the database and the secret key; :func:`inventory.lookup.load_probe_target` does
 from __future__ import annotations
 
 from collector.cli.context import CliContext
+from collector.cli.exitcodes import DATA
 from collector.cli.runtime import fail, secret_box
 from inventory.db import create_engine
 from inventory.lookup import load_probe_target
@@ -19,7 +20,7 @@ async def probe_target(ctx: CliContext, camera_id: int) -> ProbeTarget:
         return await load_probe_target(engine, secret_box(settings), camera_id)
     except SecretError as exc:  # no login with a password camwatch cannot read (nor an empty one)
         fail(ctx.t(f"摄像机 {camera_id} 凭据不可用：{exc.words()}；未尝试登录",
-                   f"camera {camera_id}: credential unavailable: {exc.words('en')}; no login attempted"), 2)
+                   f"camera {camera_id}: credential unavailable: {exc.words('en')}; no login attempted"), DATA)
         raise
     finally:
         await engine.dispose()

@@ -37,7 +37,7 @@ def test_help_lists_commands(tmp_path: Path) -> None:
 
 def test_init_import_summary_export(tmp_path: Path) -> None:
     r = camwatch(tmp_path, "inventory", "summary")
-    assert r.returncode == 2 and "camwatch init" in r.stderr
+    assert r.returncode == 3 and "camwatch init" in r.stderr  # environment: no database yet
     r = camwatch(tmp_path, "init")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "camwatch.yaml").exists() and (tmp_path / "camwatch.key").exists() and (tmp_path / "camwatch.db").exists()

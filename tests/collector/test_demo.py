@@ -76,11 +76,11 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
                         continue
                     # beside it: the same directory, and a --port that is taken, are one line each
                     r = _demo(tmp_path, "demo", "--cameras", "10", "--dir", str(tmp_path / "d"), env=_env())
-                    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+                    assert r.returncode == 3 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
                     assert "--dir" in r.stderr and "另一个演示" in r.stderr
                     r = _demo(tmp_path, "--lang", "en", "demo", "--cameras", "10", "--dir", str(tmp_path / "e"),
                               "--port", str(port), env=_env())
-                    assert r.returncode == 1 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
+                    assert r.returncode == 3 and r.stderr.count("\n") == 1 and "Traceback" not in r.stderr
                     assert f"port 127.0.0.1:{port} is already in use; choose another with --port" in r.stderr
                 try:
                     with urllib.request.urlopen(f"{url}/metrics", timeout=2) as resp:

@@ -14,6 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from collector.cli import build_cli
+from collector.cli.exitcodes import DATA, PROBE_DEGRADED, PROBE_OFFLINE
 from collector.cli.probe_cmd import EXIT_CODES, human_lines, parse_rtsp_url, result_json
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
@@ -93,7 +94,7 @@ def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) ->
     wrong = "Wr0ng-secret-pass"
     args = [url(digest_server, wrong), "--onvif-port", "0"] + (["--json"] if as_json else [])
     code, out, err = invoke(*args)
-    assert code == 2
+    assert code == PROBE_OFFLINE
     assert wrong not in out and wrong not in err
     if as_json:
         obj = json.loads(out)
@@ -113,17 +114,17 @@ def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) ->
 def test_offline_causes(cfg: ServerConfig, cause: Cause) -> None:
     with serve_in_thread(cfg) as srv:
         code, out, _ = invoke(url(srv), "--onvif-port", "0")
-    assert code == 2 and f"离线（{cause.words()}）" in out
+    assert code == PROBE_OFFLINE and f"离线（{cause.words()}）" in out
 
 
 def test_refused_and_timeout() -> None:
     code, out, err = invoke(f"rtsp://admin:{PW_URL}@127.0.0.1:{free_port()}/x", "--json")
-    assert code == 2 and json.loads(out)["cause"] == "refused"
+    assert code == PROBE_OFFLINE and json.loads(out)["cause"] == "refused"
     assert_no_password(out, err)
     with serve_in_thread(ServerConfig(mode="hang")) as srv:
         code, out, _ = invoke(url(srv), "--json", "--timeout", "0.3", "--onvif-port", "0")
     obj = json.loads(out)
-    assert code == 2 and obj["cause"] == "timeout" and obj["stages"][-1]["ms"] < 1000
+    assert code == PROBE_OFFLINE and obj["cause"] == "timeout" and obj["stages"][-1]["ms"] < 1000
 
 
 def test_bad_target() -> None:
@@ -148,7 +149,7 @@ def test_camera_id_through_inventory_lookup(monkeypatch: pytest.MonkeyPatch, dig
     assert code == 0 and json.loads(out)["state"] == "online"
     assert_no_password(out, err)
     code, out, err = invoke("8")
-    assert code == 2 and "8" in err
+    assert code == DATA and "8" in err
     assert calls == [7, 8]
 
 
@@ -185,7 +186,7 @@ def test_degraded_rendering_and_exit_code() -> None:
     json.dumps(obj)
     text = "\n".join(human_lines(ProbeTarget("10.1.1.1"), res, "zh"))
     assert "降级" in text and "blur" in text and "Dahua" in text and "+3.2" in text
-    assert EXIT_CODES[res.state] == 1
+    assert EXIT_CODES[res.state] == 10 and EXIT_CODES["offline"] == 11 and EXIT_CODES["online"] == 0
     off = LadderResult("offline", Cause.NO_VIDEO, stages)
     assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline (no video)"
     assert text.splitlines()[-1] == f"结论：降级（画面异常：{check_words(VqdName.BLUR)}）"
@@ -226,7 +227,7 @@ def _console() -> list[str]:
 
 
 def test_console_script_exit_codes(digest_server: RtspTestServer) -> None:
-    for pw, want in ((PW_URL, 0), ("bad-secret-x", 2)):
+    for pw, want in ((PW_URL, 0), ("bad-secret-x", PROBE_OFFLINE)):
         proc = subprocess.run(
             [*_console(), "probe", url(digest_server, pw), "--json", "--onvif-port", "0"],
             capture_output=True, text=True, timeout=60, cwd=REPO,
@@ -266,10 +267,10 @@ def test_clock_off_by_more_than_the_limit_is_degraded_with_the_offset(skewed_fle
     cam = skewed_fleet.camera(0)
     args = (cam.rtsp_url(with_credentials=True), "--onvif-port", str(cam.onvif_port))
     code, out, _ = invoke(*args)
-    assert code == 1, out
+    assert code == PROBE_DEGRADED, out
     assert out.strip().splitlines()[-1] == "结论：降级（时钟偏差 +600 s）"
     code, out, _ = invoke(*args, lang="en")
-    assert code == 1 and out.strip().splitlines()[-1] == "verdict: degraded (clock offset +600 s)"
+    assert code == PROBE_DEGRADED and out.strip().splitlines()[-1] == "verdict: degraded (clock offset +600 s)"
     code, out, _ = invoke(*args, "--json")
     obj = json.loads(out)
     assert obj["state"] == "degraded" and obj["failed_checks"] == ["clock:+600"]

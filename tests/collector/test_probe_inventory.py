@@ -25,7 +25,7 @@ def test_probe_camera_by_id(tmp_path: Path, loopback: LoopbackRange) -> None:
         assert SAMPLE_PASSWORD not in r.stdout + r.stderr
         fleet.set_behaviour(1, Behaviour().with_(describe_status=453))
         r = camwatch(tmp_path, "probe", "2")
-        assert r.returncode == 2 and "码流不可用" in r.stdout
+        assert r.returncode == 11 and "码流不可用" in r.stdout  # offline
         assert SAMPLE_PASSWORD not in r.stdout + r.stderr
     r = camwatch(tmp_path, "--lang", "en", "probe", "9999")
-    assert r.returncode == 2 and "9999" in r.stderr
+    assert r.returncode == 1 and "9999" in r.stderr  # no such camera: a data error

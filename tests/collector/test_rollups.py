@@ -230,4 +230,4 @@ def test_db_rollup_command(tmp_path, db_url: str) -> None:  # type: ignore[no-un
     assert r.returncode == 0, r.stderr
     assert f"{len(days)} day(s) built" in r.stdout and f"{n * len(days)} row(s)" in r.stdout
     r = camwatch(tmp_path, "--db", "sqlite:///" + str(tmp_path / "nothing.db"), "db", "rollup")
-    assert r.returncode == 2 and "camwatch init" in r.stderr
+    assert r.returncode == 3 and "camwatch init" in r.stderr

@@ -1,0 +1,68 @@
+"""What reaches the top of ``camwatch`` becomes one line on stderr with a status of
+:mod:`collector.cli.exitcodes`: click's usage errors (its three-line banner folded into one, in
+the user's language around click's own words) and an OSError no command turned into words."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from collector.cli.exitcodes import ENVIRONMENT, USAGE
+
+
+def user_lang(ctx: click.Context | None) -> str:
+    """--lang, CAMWATCH_LANG, or zh; the config file is not read (it may be the mistake)."""
+    root = ctx.find_root() if ctx is not None else None
+    override = getattr(root.obj, "lang_override", None) if root is not None else None
+    lang = override or os.environ.get("CAMWATCH_LANG", "zh")
+    return "en" if lang == "en" else "zh"
+
+
+def usage_line(exc: click.UsageError) -> str:
+    ctx = exc.ctx
+    command = ctx.command_path if ctx is not None else "camwatch"
+    message = exc.format_message().rstrip(".")
+    if user_lang(ctx) == "en":
+        return f"{command}: {message}; see `{command} --help`"
+    return f"{command}：{message}；用法见 `{command} --help`"
+
+
+def os_error_line(exc: OSError, lang: str) -> str:
+    what = exc.filename if exc.filename is not None else ""
+    reason = exc.strerror or str(exc)
+    if lang == "en":
+        return f"camwatch: {what}: {reason}" if what else f"camwatch: {reason}"
+    return f"camwatch：{what}：{reason}" if what else f"camwatch：{reason}"
+
+
+def run_main(group: click.Group, argv: list[str] | None) -> None:
+    """click's standalone handling, except that usage errors and stray OSErrors are one line."""
+    try:
+        status = group.main(args=argv, prog_name="camwatch", standalone_mode=False)
+    except click.UsageError as exc:
+        click.echo(usage_line(exc), err=True)
+        raise SystemExit(USAGE) from None
+    except click.ClickException as exc:
+        exc.show()
+        raise SystemExit(exc.exit_code) from None
+    except click.Abort:
+        click.echo("Aborted!", err=True)
+        raise SystemExit(1) from None
+    except OSError as exc:  # the machine, not the code: a path or resource the command could not use
+        click.echo(os_error_line(exc, user_lang(None)), err=True)
+        raise SystemExit(ENVIRONMENT) from None
+    if isinstance(status, int) and status:  # click.exceptions.Exit(n), e.g. ctx.exit(n)
+        raise SystemExit(status)
+
+
+def unwritable(path: str, lang: str) -> str | None:
+    """Why a file cannot be written at *path* (its directory missing or read-only), or None."""
+    parent = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(parent):
+        zh, en = "目录 {d} 不存在；请先创建它，或换一个输出路径", "directory {d} does not exist; create it or write elsewhere"
+    elif not os.access(parent, os.W_OK | os.X_OK):
+        zh, en = "目录 {d} 不可写；请换一个输出路径", "directory {d} is not writable; write elsewhere"
+    else:
+        return None
+    return f"{path}: " + (en if lang == "en" else zh).format(d=parent)

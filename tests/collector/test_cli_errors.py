@@ -1,0 +1,101 @@
+"""Every user error the issue lists is one line on stderr, in the user's language, naming the
+option, file, setting or port and the fix, with its own exit status (collector.cli.exitcodes) and
+no traceback. Each case runs `camwatch` as a real subprocess."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from collector.cli import exitcodes
+from tests.collector.test_cli_inventory import camwatch
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("errors")
+    assert camwatch(d, "init").returncode == 0
+    return d
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(1)
+        yield int(s.getsockname()[1])
+
+
+def one_line(r, status: int, *words: str) -> str:  # type: ignore[no-untyped-def]
+    assert "Traceback" not in r.stderr + r.stdout, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1, lines
+    assert r.returncode == status, (r.returncode, lines)
+    for w in words:
+        assert w in lines[0], (w, lines[0])
+    return str(lines[0])
+
+
+def test_exit_statuses_are_distinct() -> None:
+    codes = [exitcodes.OK, exitcodes.DATA, exitcodes.USAGE, exitcodes.ENVIRONMENT, exitcodes.PROBE_DEGRADED,
+             exitcodes.PROBE_OFFLINE]
+    assert len(set(codes)) == len(codes)
+    assert set(exitcodes.PROBE_VERDICTS.values()).isdisjoint({exitcodes.DATA, exitcodes.USAGE, exitcodes.ENVIRONMENT})
+
+
+@pytest.mark.parametrize("lang,words", [("zh", ("已被占用", "http.port", "CAMWATCH_HTTP__PORT")),
+                                        ("en", ("is already in use", "change http.port", "CAMWATCH_HTTP__PORT"))])
+def test_run_with_its_port_in_use(home: Path, taken_port: int, lang: str, words: tuple[str, ...]) -> None:
+    r = camwatch(home, "--lang", lang, "run", env={"CAMWATCH_HTTP__PORT": str(taken_port)})
+    one_line(r, exitcodes.ENVIRONMENT, f"127.0.0.1:{taken_port}", *words)
+
+
+@pytest.mark.parametrize("host", ["no-such-host.invalid", "300.1.1.1"])
+def test_run_with_an_invalid_host(home: Path, host: str) -> None:
+    r = camwatch(home, "--lang", "en", "run", env={"CAMWATCH_HTTP__HOST": host, "CAMWATCH_HTTP__PORT": "0"})
+    one_line(r, exitcodes.ENVIRONMENT, f"http.host {host!r}", "CAMWATCH_HTTP__HOST")
+    r = camwatch(home, "run", env={"CAMWATCH_HTTP__HOST": host, "CAMWATCH_HTTP__PORT": "0"})
+    one_line(r, exitcodes.ENVIRONMENT, f"http.host “{host}” 不是本机可监听的地址")
+
+
+@pytest.mark.parametrize("name", ["x.csv", "x.xlsx"])
+def test_export_to_a_missing_directory(home: Path, name: str) -> None:
+    target = f"/nonexistent/dir/{name}"
+    one_line(camwatch(home, "inventory", "export", target), exitcodes.ENVIRONMENT, target, "目录 /nonexistent/dir 不存在")
+    one_line(camwatch(home, "--lang", "en", "inventory", "export", target), exitcodes.ENVIRONMENT,
+             "directory /nonexistent/dir does not exist")
+
+
+def test_coverage_from_yesterday(home: Path) -> None:
+    one_line(camwatch(home, "coverage", "--from", "yesterday"), exitcodes.USAGE, "--from", "yesterday", "YYYY-MM-DD")
+
+
+@pytest.mark.parametrize("value", ["0", "nan"])
+def test_demo_interval_too_short(home: Path, value: str) -> None:
+    one_line(camwatch(home, "demo", "--interval", value), exitcodes.USAGE, "--interval", "至少 1 秒")
+    one_line(camwatch(home, "--lang", "en", "demo", "--interval", value), exitcodes.USAGE, "--interval", "at least 1 s")
+
+
+def test_demo_dir_that_cannot_be_made(home: Path) -> None:
+    one_line(camwatch(home, "demo", "--dir", "/proc/nope"), exitcodes.ENVIRONMENT, "/proc/nope", "--dir")
+    one_line(camwatch(home, "--lang", "en", "demo", "--dir", "/proc/nope"), exitcodes.ENVIRONMENT,
+             "cannot use directory /proc/nope", "choose a writable one with --dir")
+
+
+def test_demo_with_its_port_in_use(home: Path, taken_port: int) -> None:
+    r = camwatch(home, "--lang", "en", "demo", "--dir", str(home / "demo"), "--port", str(taken_port))
+    one_line(r, exitcodes.ENVIRONMENT, f"port 127.0.0.1:{taken_port} is already in use", "--port")
+
+
+def test_click_usage_errors_are_one_line(home: Path) -> None:
+    one_line(camwatch(home, "probe"), exitcodes.USAGE, "camwatch probe", "TARGET", "camwatch probe --help")
+    one_line(camwatch(home, "--lang", "en", "demo", "--bogus"), exitcodes.USAGE, "--bogus", "see `camwatch demo --help`")
+    one_line(camwatch(home, "probe", "http://x"), exitcodes.USAGE, "rtsp://")
+
+
+def test_missing_database_and_unknown_camera(home: Path, tmp_path: Path) -> None:
+    one_line(camwatch(tmp_path, "inventory", "summary"), exitcodes.ENVIRONMENT, "camwatch init")
+    one_line(camwatch(home, "--lang", "en", "probe", "9999"), exitcodes.DATA, "9999")
