@@ -13,7 +13,7 @@ identical frames, an IDR every 12 frames so a new client decodes within half a s
 
     /moving   a two-colour pinwheel scrolling sideways: passes every VQD check
     /still    the same pinwheel, not moving (frozen)
-    /black    pattern=black (signal loss)
+    /black    pattern=black (the ``black`` check: without a caption a black screen is black)
     /snow     pattern=snow (noise)
     /dark     /moving with contrast cut to 30 % and darkened
     /bright   /moving with contrast cut to 40 % and brightened
@@ -21,6 +21,13 @@ identical frames, an IDR every 12 frames so a new client decodes within half a s
     /blur     /moving scaled down to 48x27 and back up (out of focus)
     /cast     /moving under a 50 % magenta layer (colour cast)
     /covered  /moving with a flat grey box over 85 % of the frame (occlusion)
+    /bars     pattern=smpte, SMPTE colour bars (an encoder without input: ``signal_loss``)
+    /uniform  a plain blue screen (an encoder's "no signal" screen: ``signal_loss``)
+    /night    a small white ball moving over a 99.5 % near-black frame (a lamp at night:
+              the night profile, every check passes)
+    /lowtexture a smooth vertical grey gradient with a wide grey bar drifting sideways at
+              25 px/s (the low-texture ONVIF camera picture once flagged occlusion 0.95:
+              every check passes)
     /stall    /moving for STALL_AFTER frames (1.2 s), then nothing while the session stays open
               (an encoder that hung); each client gets its own pipeline and its own stall
 
@@ -65,6 +72,17 @@ def _overlay(color: str, width: int, height: int, xpos: int, ypos: int, alpha: f
     )
 
 
+#: /lowtexture: a grey gradient under a bar that drifts 1 px per frame; the bar's source is
+#: transparent (alpha 0) outside the bar, so the compositor shows the gradient there.
+LOW_TEXTURE = (
+    f"compositor name=c start-time-selection=first latency=500000000 background=black ! {CAPS} ! {ENCODE.format(q=22)} "
+    f"videotestsrc is-live=true pattern=gradient background-color=0xff283038 foreground-color=0xffb0b8c0 "
+    f"! {CAPS} ! c.sink_0 "
+    f"videotestsrc is-live=true pattern=bar horizontal-speed=-1 background-color=0x00000000 foreground-color=0xff606870 "
+    f"! video/x-raw,format=BGRA,width=640,height=360,framerate=25/1 ! c.sink_1"
+)
+
+
 MOUNTS: dict[str, str] = {
     "/moving": f"{MOVING} ! {ENCODE.format(q=22)}",
     "/still": f"{PINWHEEL} ! {CAPS} ! {ENCODE.format(q=22)}",
@@ -79,6 +97,13 @@ MOUNTS: dict[str, str] = {
     ),
     "/cast": _overlay("0xffff00ff", 640, 360, 0, 0, 0.5),
     "/covered": _overlay("0xff606060", 640, 306, 0, 27, 1.0),
+    "/bars": f"videotestsrc is-live=true pattern=smpte ! {CAPS} ! {ENCODE.format(q=22)}",
+    "/uniform": f"videotestsrc is-live=true pattern=solid-color foreground-color=0xff2040c0 ! {CAPS} ! {ENCODE.format(q=22)}",
+    "/night": (
+        f"videotestsrc is-live=true pattern=ball motion=wavy background-color=0xff0c0c10 foreground-color=0xfff0f0e0 "
+        f"! {CAPS} ! {ENCODE.format(q=22)}"
+    ),
+    "/lowtexture": LOW_TEXTURE,
     "/stall": f"{MOVING} ! {ENCODE.format(q=22)}".replace(" ! rtph264pay", " ! identity name=gate ! rtph264pay"),
 }
 UNSHARED = {"/stall"}

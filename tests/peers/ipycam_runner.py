@@ -10,8 +10,11 @@ clashes with our opencv-python-headless), created at the repository root by::
 
 Its WS-Discovery (UDP multicast 3702) is never started, every listener binds 127.0.0.1,
 and go2rtc is looked for at a port where nothing listens, so ipycam uses its native RTSP
-server (it needs ``ffmpeg`` on PATH, Debian package ffmpeg). Frames are a small moving
-pattern generated here. Prints ``READY <onvif_port> <rtsp_port>`` on stdout once the
+server (it needs ``ffmpeg`` on PATH, Debian package ffmpeg). Frames are generated here,
+``--scene``: ``pattern`` (default) colour ramps and diagonal red stripes scrolling;
+``lowtexture`` a smooth vertical grey gradient with a grey bar drifting sideways (the
+low-texture picture once flagged occlusion 0.95); ``night`` a small bright disc moving
+over a near-black frame with a little sensor noise (99.8 % dark). Prints ``READY <onvif_port> <rtsp_port>`` on stdout once the
 ONVIF service listens; stops on SIGTERM or SIGINT.
 """
 
@@ -36,6 +39,7 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=320)
     parser.add_argument("--height", type=int, default=240)
     parser.add_argument("--fps", type=int, default=5)
+    parser.add_argument("--scene", choices=("pattern", "lowtexture", "night"), default="pattern")
     args = parser.parse_args()
 
     import ipycam.camera as camera_mod
@@ -88,15 +92,32 @@ def main() -> int:
     print(f"READY {args.onvif_port} {args.rtsp_port}", flush=True)
 
     ys, xs = np.mgrid[0:args.height, 0:args.width]
-    frame_no = 0
-    try:
-        while not stop.is_set():
+    rng = np.random.default_rng(7)
+
+    def draw(frame_no: int) -> Any:
+        frame = np.empty((args.height, args.width, 3), np.uint8)
+        if args.scene == "lowtexture":
+            frame[...] = (40 + 140 * ys / args.height).astype(np.uint8)[..., None]
+            bar = args.width // 7
+            left = (frame_no * 4) % (args.width + bar) - bar
+            frame[:, max(0, left):max(0, left + bar)] = (112, 104, 96)
+        elif args.scene == "night":
+            level = 12.0 + rng.normal(0.0, 2.0, (args.height, args.width))
+            x = args.width * (0.2 + 0.6 * ((frame_no * 3) % 100) / 100)
+            y = args.height * 0.4
+            level[(xs - x) ** 2 + (ys - y) ** 2 <= 36] = 245.0
+            frame[...] = np.clip(level, 0, 255).astype(np.uint8)[..., None]
+        else:
             shift = frame_no * 8
-            frame = np.empty((args.height, args.width, 3), np.uint8)
             frame[..., 0] = ((xs + shift) % 256).astype(np.uint8)
             frame[..., 1] = ((ys * 2 + shift) % 256).astype(np.uint8)
             frame[..., 2] = (((xs + ys) // 8 % 2) * 255).astype(np.uint8)
-            cam.stream(frame)
+        return frame
+
+    frame_no = 0
+    try:
+        while not stop.is_set():
+            cam.stream(draw(frame_no))
             frame_no += 1
             time.sleep(1.0 / args.fps)
     finally:
