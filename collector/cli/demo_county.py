@@ -18,23 +18,20 @@ import signal
 import socket
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
+from collector.cli import demo_screen as screen
 from collector.cli.demo_accounts import create_demo_accounts, render_accounts
 from collector.cli.demo_place import DemoError, http_port, lock_workdir, port_in_use, release, router_range, say
 from collector.runtime.aio import wait_event
 from collector.runtime.app import App
-from collector.runtime.camera_state import State
 from collector.settings import Settings, console_url, with_http_port
 from collector.web.server import build_application
 from inventory.db import create_engine, upgrade
 from inventory.importer import import_file
 from inventory.secrets import SecretBox, write_key_file
 from inventory.synthetic import SyntheticSpec, rows
-from probes.causes import cause_words
 from probes.sim import Behaviour, Fleet, FleetError, Power
 from probes.sim.loopback import LoopbackRange
 
@@ -106,36 +103,6 @@ def plan_trouble(cam_rows: list[list[str]], now: float, seed: int = 1) -> DemoPl
     return DemoPlan(n, hosts, router, (now + 40, now + 160), flapping, wrong, skewed, tuple(outages))
 
 
-def render(app: App, plan: DemoPlan, started: float, url: str, tz: str = "Asia/Shanghai") -> str:
-    zone = ZoneInfo(tz)
-    slots = app.scheduler.slots.values()
-    lines = [f"camwatch 演示 · 模拟县 {plan.cameras} 台摄像机 · 运行 {int(time.time() - started)} 秒 · 控制台 {url}/ · 指标 {url}/metrics · 接口 {url}/api/v1/cameras",
-             "", f"{'乡镇/街道':<10}{'在线':>6}{'离线':>6}{'未知':>6}{'在线率':>10}"]
-    per: dict[str, Counter[State]] = {}
-    names: dict[str, str] = {}
-    for s in slots:
-        per.setdefault(s.cam.labels.township, Counter())[s.shown] += 1
-        names[s.cam.labels.township] = s.cam.labels.township_name
-    for code in sorted(per):
-        c = per[code]
-        up = c[State.ONLINE] + c[State.DEGRADED]
-        elig = up + c[State.OFFLINE]
-        ratio = f"{up / elig * 100:.2f}%" if elig else "—"
-        lines.append(f"{names[code]:<10}{up:>6}{c[State.OFFLINE]:>6}{c[State.UNKNOWN]:>6}{ratio:>10}")
-    offline = sorted((s for s in slots if s.shown is State.OFFLINE), key=lambda s: s.status.since or 0)
-    lines += ["", f"离线摄像机 {len(offline)} 台："]
-    for s in offline[:15]:
-        lb = s.cam.labels
-        since = s.status.since.astimezone(zone).strftime("%H:%M:%S") if s.status.since else "?"
-        cause = cause_words(s.status.cause, "zh")
-        flap = "（频繁上下线）" if s.status.flapping else ""
-        lines.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {cause}  自 {since}{flap}")
-    if len(offline) > 15:
-        lines.append(f"  ……另有 {len(offline) - 15} 台")
-    lines += ["", "按 Ctrl-C 退出"]
-    return "\n".join(lines)
-
-
 async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: float | None, out=sys.stdout,  # type: ignore[no-untyped-def]
                    *, lang: str = "zh", port_fixed: bool = False) -> None:
     """Run the demo in ``workdir`` (locked against a second demo there) on a free HTTP port (the
@@ -193,7 +160,8 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
     outcome = await import_file(engine, workdir / "demo_inventory.csv", box)
     if not outcome.plan.ok:
         raise RuntimeError("demo inventory did not import: " + "; ".join(i.render("en") for i in outcome.plan.errors[:5]))
-    print(f"导入 {len(outcome.plan.camera_new)} 台摄像机、{len(outcome.plan.point_new)} 个点位 → {db}", file=out, flush=True)
+    print(screen.say(lang, "imported", cams=len(outcome.plan.camera_new), points=len(outcome.plan.point_new), db=db),
+          file=out, flush=True)
     demo_accounts = await create_demo_accounts(engine, dt.datetime.now(dt.UTC), lang)
     hole: Blackhole | None = None
     stop = asyncio.Event()
@@ -217,7 +185,7 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
                 raise
             raise DemoError(say(lang, "port_busy", host=settings.http.host, port=settings.http.port)) from None
         http = console_url(settings.http)
-        print(f"camwatch 已启动：{http}/metrics  {http}/healthz  {http}/api/v1/cameras", file=out, flush=True)
+        print(screen.say(lang, "started", url=http), file=out, flush=True)
         print(say(lang, "console", url=http + "/"), file=out, flush=True)
         print(render_accounts(demo_accounts, lang), file=out, flush=True)
         started = time.time()
@@ -234,7 +202,8 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
                 hole = None
                 await fleet.aset_behaviour(village_idx, Behaviour())
             if tty or t - last_print >= 10:
-                text = render(app, plan, started, http, settings.accounting.timezone)
+                text = screen.render(app, plan.cameras, started, http, settings.accounting.timezone, lang=lang,
+                                     default_target=settings.accounting.target)
                 print(("\033[2J\033[H" if tty else "\n") + text, file=out, flush=True)
                 last_print = t
             if duration is not None and t - started >= duration:
@@ -245,4 +214,4 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
         if hole is not None:
             hole.close()
         await engine.dispose()
-        print("演示已停止。", file=out, flush=True)
+        print(screen.say(lang, "stopped"), file=out, flush=True)

@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from collector.cli.demo_county import render
+from collector.cli.demo_screen import render
 from collector.runtime.camera_state import State
 from probes.causes import UNKNOWN_WORDS, Cause
 
@@ -21,6 +21,6 @@ def _slot(cid: int, cause: Cause | None) -> SimpleNamespace:
 @pytest.mark.parametrize("cause", [*Cause, None])
 def test_offline_lines_give_the_declared_words(cause: Cause | None) -> None:
     app = SimpleNamespace(scheduler=SimpleNamespace(slots={1: _slot(1, cause)}))
-    screen = render(app, SimpleNamespace(cameras=1), 0.0, "http://127.0.0.1:1")  # type: ignore[arg-type]
+    screen = render(app, 1, 0.0, "http://127.0.0.1:1")
     [line] = [x for x in screen.splitlines() if "cam1" in x]
     assert f"  {cause.words('zh') if cause else UNKNOWN_WORDS[0]}  " in line
