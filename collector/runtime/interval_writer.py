@@ -170,6 +170,8 @@ class IntervalWriter:
         self._last_flush: dt.datetime | None = None
         self._last_beat = 0.0
         self._final_beat: dt.datetime | None = None
+        # a batch being written when the run task was cancelled: close() waits for it, so it is not lost
+        self._inflight: _Inflight | None = None
 
     def stop_at(self, camera_ids: Iterable[int], at: dt.datetime) -> None:
         """A clean stop at *at*: the cameras' open intervals end there and *unknown* ones begin
@@ -274,10 +276,16 @@ class IntervalWriter:
                 batch, offset, lines = j.read(self.max_batch)
             else:
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
+            write = asyncio.ensure_future(write_batch(self.engine, batch, collector_id=self.collector_id,
+                                                      started_at=self.started_at, now=now, beat=beat))
+            self._inflight = _Inflight(write, batch, from_journal, offset, lines)
             try:
-                await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at,
-                                  now=now, beat=beat)
+                # shielded: a cancelled run (stop) must not abandon a batch half-way; close() settles it
+                await asyncio.shield(write)
+            except asyncio.CancelledError:
+                raise
             except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch, retry later
+                self._inflight = None
                 if not from_journal:
                     self._queue.extendleft(reversed(batch))
                     self._spill(())  # the database is away: what waits goes to disk
@@ -289,6 +297,7 @@ class IntervalWriter:
                                 self.pending, self.stats().journaled, msg)
                 self._last_error = msg
                 return False
+            self._inflight = None
             if j is not None and from_journal:
                 j.commit(offset, lines)
             if self._last_error is not None:
@@ -320,6 +329,7 @@ class IntervalWriter:
 
     async def close(self, timeout_s: float = 10.0) -> None:
         """Final flush (SIGTERM): best effort within ``timeout_s``; what remains stays in the journal."""
+        await self._settle_inflight(timeout_s)
         try:
             await within(asyncio.shield(self.flush()), timeout_s)
         except (TimeoutError, asyncio.CancelledError):
@@ -333,6 +343,32 @@ class IntervalWriter:
             if self.journal.pending:
                 log.warning("%d state change(s) wait in the journal %s: written at the next start",
                             self.journal.pending, self.journal.path)
+
+
+    async def _settle_inflight(self, timeout_s: float) -> None:
+        """Wait for the batch a cancelled flush left being written; if it failed (or is still not
+        done), put it back in front of the queue (a journal batch is simply read again later)."""
+        inf, self._inflight = self._inflight, None
+        if inf is None:
+            return
+        try:
+            await within(asyncio.shield(inf.write), timeout_s)
+        except (Exception, asyncio.CancelledError):  # noqa: BLE001 - failed or not done: keep its changes
+            if not inf.from_journal:
+                self._queue.extendleft(reversed(inf.batch))
+            return
+        self._written += len(inf.batch)
+        if inf.from_journal and self.journal is not None:
+            self.journal.commit(inf.offset, inf.lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Inflight:
+    write: asyncio.Future[None]
+    batch: list[IntervalOpen]
+    from_journal: bool
+    offset: int
+    lines: int
 
 
 async def _not_stored(engine: AsyncEngine, batch: list[IntervalOpen]) -> list[IntervalOpen]:
