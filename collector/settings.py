@@ -197,6 +197,8 @@ class Settings(BaseSettings):
         "zh", description="language of messages, reports and pages: zh (简体中文) or en"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="log level")
+    log_format: Literal["text", "json"] = Field(
+        "text", description="log lines as text, or one JSON object per line (ts, level, logger, message)")
     database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="where camwatch keeps its data")
     secrets: SecretsSettings = Field(default_factory=SecretsSettings, description="camera credentials at rest")
     inventory: InventorySettings = Field(default_factory=InventorySettings, description="inventory import")

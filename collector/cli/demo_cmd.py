@@ -8,7 +8,7 @@ import click
 
 from collector.cli.context import CliContext
 from collector.cli.exitcodes import ENVIRONMENT, USAGE
-from collector.cli.run_cmd import setup_logging
+from collector.cli.logfmt import setup_logging
 from collector.cli.runtime import fail, run_async
 from collector.settings import with_http_port
 
@@ -42,7 +42,7 @@ def register(group: click.Group) -> None:
             fail(ctx.t(f"--duration：须大于 0 秒（给出的是 {duration:g}）",
                        f"--duration: must be more than 0 s (got {duration:g})"), USAGE)
         s = ctx.settings
-        setup_logging("WARNING")
+        setup_logging("WARNING", s.log_format)
         s = s.model_copy(update={"collector": s.collector.model_copy(update={
             "interval_s": interval, "offline_interval_s": min(5.0, interval), "confirm_delays_s": [2.0, 4.0],
             "video": video, "reload_interval_s": 10.0}),

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import errno
-import logging
 import socket
 
 import click
@@ -11,13 +10,10 @@ import click
 from collector.cli.context import CliContext
 from collector.cli.exitcodes import ENVIRONMENT
 from collector.cli.listen import bind_problem, listen_error
+from collector.cli.logfmt import setup_logging
 from collector.cli.runtime import check_database, engine, fail, run_async, secret_box
 
 LISTEN_ERRNOS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
-
-
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=getattr(logging, level), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 
 def register(group: click.Group) -> None:
@@ -33,7 +29,7 @@ def register(group: click.Group) -> None:
         from collector.web.server import build_application
 
         s = ctx.settings
-        setup_logging(s.log_level)
+        setup_logging(s.log_level, s.log_format)
         problem = bind_problem(s.http.host, s.http.port, ctx.lang)
         if problem is not None:
             fail(problem, ENVIRONMENT)

@@ -210,7 +210,10 @@ class App:
             await self._runner.setup()
             self.http_site = GuardedSite(self._runner, h.host, h.port, limits)
             await self.http_site.start()
-        log.info("camwatch running: %d cameras, http://%s:%d/metrics", len(cams), self.settings.http.host, self.settings.http.port)
+        c = self.settings.collector
+        tiers = f"fast tier every {c.interval_s:g} s" + (f", video tier every {c.video_interval_s:g} s" if c.video else "")
+        log.info("camwatch running: %d cameras, %d upstream device(s); %s; http://%s:%d/metrics", len(cams), len(devices),
+                 tiers, self.settings.http.host, self.settings.http.port)
 
     async def stop(self) -> None:
         """Stop probing, then close every camera's interval at this instant (an *unknown* one

@@ -138,6 +138,11 @@ async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[i
                 {"camera_id": cid, "state": "unknown", "cause": None, "start": cut, "end": None} for cid in mine
             ])
         await _heartbeat(conn, collector_id, now, now)
+    if hb is not None:
+        gap = max(0.0, (now - min(hb, now)).total_seconds())
+        log.info("unknown gap written: %d camera(s) unknown from the last heartbeat %s, %.0f s before this start"
+                 " (%d other(s) already unknown since a clean stop, or new)", len(mine), min(hb, now).isoformat(timespec="seconds"),
+                 gap, len(ids) - len(mine))
     return hb
 
 

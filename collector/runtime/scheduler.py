@@ -16,6 +16,7 @@ injected), bound once per ``sync``/``run``: the hot path calls ``self._now()`` a
 from __future__ import annotations
 
 import asyncio
+import collections
 import datetime as dt
 import heapq
 import logging
@@ -25,7 +26,7 @@ from collector.runtime.aio import within
 from collector.runtime.camera_state import Changed, Event, Outcome, State, Status, next_delay, set_retired, step
 from collector.runtime.interval_writer import IntervalOpen, IntervalWriter
 from collector.runtime.ladders import reach_only, video_ladder
-from collector.runtime.lateness import Histogram
+from collector.runtime.lateness import Histogram, quantile_bound
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
 from collector.runtime.timebase import Cancellable, Timebase, unbound_call_at, unbound_time
@@ -85,6 +86,7 @@ class Scheduler:
         self.lateness = Histogram()
         self.probes_total: dict[tuple[str, str], int] = {}
         self.last_sweep_s: float | None = None
+        self._sweep_counts = list(self.lateness.counts)  # the lateness at the last sweep summary
         # per sweep (interval-long epoch of planned times): [probes done, epoch start]
         self._sweeps: dict[int, list[float]] = {}
 
@@ -253,8 +255,21 @@ class Scheduler:
         if rec[0] >= len(self.slots):
             self.last_sweep_s = self._now() - rec[1]
             del self._sweeps[epoch]
+            self._log_sweep(self.last_sweep_s)
         for old in [e for e in self._sweeps if e < epoch - 2]:
             del self._sweeps[old]
+
+    def _log_sweep(self, seconds: float) -> None:
+        """One INFO line per completed sweep: the cameras by state, its duration, its lateness p99."""
+        if not log.isEnabledFor(logging.INFO):
+            return
+        by = collections.Counter(slot.shown for slot in self.slots.values())
+        counts = self.lateness.counts
+        p99 = quantile_bound([a - b for a, b in zip(counts, self._sweep_counts, strict=True)], 0.99)
+        self._sweep_counts = list(counts)
+        log.info("sweep: %d online, %d degraded, %d offline, %d unknown, %d excluded; %.1f s; lateness p99 <= %s",
+                 by[State.ONLINE], by[State.DEGRADED], by[State.OFFLINE], by[State.UNKNOWN], by[State.EXCLUDED],
+                 seconds, "-" if p99 is None else f"{p99:g} s")
 
     async def _run_fast(self, slot: CameraSlot, planned: float) -> None:
         slot.running = True
