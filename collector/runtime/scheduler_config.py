@@ -25,8 +25,8 @@ class SchedulerConfig:
     video_concurrency: int
     device_port: int
     policy: Policy  # confirmation, offline re-probes, flapping
+    catchup_s: float  # new cameras (all of them at a start) are first probed within this, spread evenly
     tick_s: float = TICK_S
-    catchup_s: float = 0.0  # new cameras (all of them at a start) are first probed within this, spread evenly
 
     @classmethod
     def from_settings(cls, c: CollectorSettings, *, tick_s: float = TICK_S) -> SchedulerConfig:
