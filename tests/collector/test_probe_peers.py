@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from collector.cli.exitcodes import PROBE_DEGRADED, PROBE_OFFLINE
 from tests.peers.gst_fixture import PASSWORD, GstServer, gst_server, gst_server_private  # noqa: F401
 
 
@@ -26,11 +27,11 @@ def probe(*args: str, timeout: float = 90) -> tuple[int, dict, str]:  # type: ig
     ("path", "code", "state", "failed"),
     [
         ("/moving", 0, "online", set()),
-        ("/black", 1, "degraded", {"black"}),
-        ("/snow", 1, "degraded", {"noise"}),
-        ("/still", 1, "degraded", {"frozen"}),
-        ("/bars", 1, "degraded", {"signal_loss"}),
-        ("/uniform", 1, "degraded", {"signal_loss"}),
+        ("/black", PROBE_DEGRADED, "degraded", {"black"}),
+        ("/snow", PROBE_DEGRADED, "degraded", {"noise"}),
+        ("/still", PROBE_DEGRADED, "degraded", {"frozen"}),
+        ("/bars", PROBE_DEGRADED, "degraded", {"signal_loss"}),
+        ("/uniform", PROBE_DEGRADED, "degraded", {"signal_loss"}),
         ("/night", 0, "online", set()),
         ("/lowtexture", 0, "online", set()),
     ],
@@ -45,14 +46,14 @@ def test_video_verdicts(gst_server: GstServer, path: str, code: int, state: str,
 
 def test_wrong_password_is_auth_failed(gst_server: GstServer) -> None:  # noqa: F811
     rc, out, _ = probe(gst_server.url("/moving", password="not-the-password"))
-    assert (rc, out["state"], out["cause"]) == (2, "offline", "auth_failed")
+    assert (rc, out["state"], out["cause"]) == (PROBE_OFFLINE, "offline", "auth_failed")
 
 
 def test_stopped_server_is_refused(gst_server_private: GstServer) -> None:  # noqa: F811
     url = gst_server_private.url("/moving")
     gst_server_private.stop()
     rc, out, _ = probe(url)
-    assert (rc, out["state"], out["cause"]) == (2, "offline", "refused")
+    assert (rc, out["state"], out["cause"]) == (PROBE_OFFLINE, "offline", "refused")
 
 
 def test_frozen_server_times_out_within_the_limit(gst_server_private: GstServer) -> None:  # noqa: F811
@@ -65,5 +66,8 @@ def test_frozen_server_times_out_within_the_limit(gst_server_private: GstServer)
         elapsed = time.monotonic() - t0
     finally:
         gst_server_private.resume()
-    assert (rc, out["state"], out["cause"]) == (2, "offline", "timeout")
-    assert elapsed < 2 + 3  # the limit plus process start-up
+    assert (rc, out["state"], out["cause"]) == (PROBE_OFFLINE, "offline", "timeout")
+    # the probe itself keeps its limit (as it measures it); the process as a whole adds start-up,
+    # which on a loaded 2-core CI box took up to 3 s
+    assert sum(st["ms"] for st in out["stages"]) < (2 + 0.5) * 1000, out["stages"]
+    assert elapsed < 2 + 6
