@@ -17,7 +17,7 @@ from collector.web import accounts
 from collector.web.audit import audit, clear_failures, locked_until, record_failure, throttle_keys
 from collector.web.auth import AUTH_KEY
 from collector.web.common import camwatch
-from collector.web.pages.render import View, redirect, render, view
+from collector.web.pages.render import View, path_id, redirect, render, view
 from collector.web.principal import principal_of
 from collector.web.sessions import csrf_token, log_in, log_out
 
@@ -168,10 +168,9 @@ async def create_token(request: web.Request) -> web.Response:
 async def revoke_token(request: web.Request) -> web.Response:
     v = view(request)
     uid = _user_id(request)
-    try:
-        tid = int(request.match_info["id"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
+    tid = path_id(request)
+    if tid is None:
+        raise web.HTTPNotFound()
     if not await accounts.revoke_token(camwatch(request).engine, uid, tid, v.now):
         raise web.HTTPNotFound()
     request.app[AUTH_KEY].forget()

@@ -19,7 +19,7 @@ from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import timeline
 from collector.web.pages.orders import stored_orders
-from collector.web.pages.render import View, not_found_page, render, view
+from collector.web.pages.render import View, not_found_page, path_id, render, view
 from collector.web.pages.scope import camera_path, can_camera
 from inventory.models import Camera, Device, Exclusion, StateInterval, WorkOrder
 from probes.redact import redact_secrets
@@ -78,9 +78,8 @@ def _availability(slot: CameraSlot, rows: list[Any], excl: list[Any], now: dt.da
 async def camera_page(request: web.Request) -> web.Response:
     v = view(request)
     app = camwatch(request)
-    try:
-        cid = int(request.match_info["id"])
-    except ValueError:
+    cid = path_id(request)
+    if cid is None:
         return not_found_page(v)
     slot = app.scheduler.slots.get(cid)
     if slot is None or not can_camera(v.principal, slot):

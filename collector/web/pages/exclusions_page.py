@@ -19,7 +19,17 @@ from collector.web.auth import require
 from collector.web.common import ApiError, camwatch
 from collector.web.exclusions import parse_new
 from collector.web.pages.derived import regions_of
-from collector.web.pages.render import PAGE_SIZE, Paged, View, form_token, not_found_page, redirect, render, view
+from collector.web.pages.render import (
+    PAGE_SIZE,
+    Paged,
+    View,
+    form_token,
+    not_found_page,
+    path_id,
+    redirect,
+    render,
+    view,
+)
 from collector.web.pages.scope import Regions, can_camera, load_regions
 from collector.web.principal import Action, Role
 from inventory.models import Camera, Exclusion, Region, utcnow
@@ -128,9 +138,8 @@ async def end_post(request: web.Request) -> web.StreamResponse:
     p = require(request, Action.APPROVE_EXCLUSION)
     v = view(request)
     app = camwatch(request)
-    try:
-        xid = int(request.match_info["id"])
-    except ValueError:
+    xid = path_id(request)
+    if xid is None:
         return not_found_page(v)
     regions = await load_regions(app.engine)
     async with app.engine.begin() as conn:

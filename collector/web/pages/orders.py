@@ -20,7 +20,7 @@ from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOr
 from collector.web.auth import require
 from collector.web.common import camwatch
 from collector.web.pages.derived import regions_of
-from collector.web.pages.render import View, form_token, not_found_page, paginate, redirect, render, view
+from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
 from collector.web.pages.scope import Regions, can_camera, can_order
 from collector.web.principal import Action
 from inventory.models import Incident
@@ -131,9 +131,8 @@ async def _transition(request: web.Request, action: Action, note: str | None) ->
     require(request, action)
     v = view(request)
     app = camwatch(request)
-    try:
-        oid = int(request.match_info["id"])
-    except ValueError:
+    oid = path_id(request)
+    if oid is None:
         return not_found_page(v)
     if not await _order_in_scope(request, oid):
         return not_found_page(v)

@@ -178,6 +178,14 @@ def form_token(v: View) -> str:
     return csrf_token(v.request)
 
 
+def path_id(request: web.Request, name: str = "id") -> int | None:
+    """The integer id in the page's path, None when it is not one (the page answers 404)."""
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        return None
+
+
 def not_found_page(v: View) -> web.Response:
     return render(v, "not_found.html", {}, status=404)
 
