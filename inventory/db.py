@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -108,6 +109,22 @@ class _WriteToken:
             lock.release()
 
 
+def private_sqlite_file(url: str) -> None:
+    """Create a SQLite database file readable by its owner only (0600) before SQLite does (SQLite
+    would use the umask, usually 0644, and gives its -wal/-shm files the database file's mode).
+    A file that exists is left as it is; other databases are not files."""
+    u = make_url(normalize_url(url))
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:" or u.database.startswith("file:"):
+        return
+    path = Path(u.database)
+    if path.exists() or not path.parent.is_dir():
+        return  # (a missing directory is reported by SQLite itself, with its own words)
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
+
+
 def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
     """An async engine. A PostgreSQL URL may carry ``?search_path=SCHEMA`` to use a schema."""
     u = make_url(normalize_url(url))
@@ -120,6 +137,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             kwargs["connect_args"] = {"server_settings": {"search_path": str(search_path)}}
     engine = create_async_engine(u, **kwargs)
     if engine.dialect.name == "sqlite":
+        private_sqlite_file(url)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         token = _WriteToken()
         event.listen(engine.sync_engine, "before_cursor_execute", token.before_execute)
@@ -140,6 +158,7 @@ def alembic_config(url: str) -> Config:
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Run migrations up to *revision*. Synchronous; runs its own event loop."""
+    private_sqlite_file(url)
     command.upgrade(alembic_config(url), revision)
 
 
