@@ -13,30 +13,15 @@ from aiohttp import web
 from aiohttp_session import session_middleware
 
 from collector.runtime.app import App
-from collector.web import account_pages, cameras, exclusions, rates, regions, workorders
+from collector.web import account_pages
 from collector.web.auth import AUTH_KEY, AuthState, auth_middleware
 from collector.web.common import APP_KEY, Handler, error_middleware
-from collector.web.openapi import OPENAPI_PATH, get_openapi
+from collector.web.openapi import API_ROUTES, OPENAPI_PATH, WRITE_ACTIONS
 from collector.web.sessions import CookieStorage, session_key
 
-# (method, path, handler): the OpenAPI document describes exactly these.
-ROUTES: tuple[tuple[str, str, Handler], ...] = (
-    ("GET", OPENAPI_PATH, get_openapi),
-    ("GET", "/api/v1/cameras", cameras.list_cameras),
-    ("GET", "/api/v1/cameras/{id}", cameras.get_camera),
-    ("GET", "/api/v1/regions/{code}", regions.get_region),
-    ("GET", "/api/v1/rates", rates.get_rates),
-    ("GET", "/api/v1/coverage", rates.get_coverage),
-    ("GET", "/api/v1/exclusions", exclusions.list_exclusions),
-    ("POST", "/api/v1/exclusions", exclusions.add_exclusion),
-    ("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion),
-    ("GET", "/api/v1/workorders", workorders.list_orders),
-    ("POST", "/api/v1/workorders/{id}/ack", workorders.ack_order),
-    ("POST", "/api/v1/workorders/{id}/close", workorders.close_order),
-    ("GET", "/api/v1/silences", workorders.list_silences),
-    ("POST", "/api/v1/silences", workorders.add_silence),
-    ("DELETE", "/api/v1/silences/{id}", workorders.end_silence),
-)
+# (method, path, handler) of every API route, as the router adds them: the declarations of
+# collector.web.openapi, which the OpenAPI document is generated from.
+ROUTES: tuple[tuple[str, str, Handler], ...] = tuple((r.method, r.path, r.bound()) for r in API_ROUTES)
 
 
 def setup(app: web.Application, camwatch_app: App) -> None:
@@ -46,10 +31,10 @@ def setup(app: web.Application, camwatch_app: App) -> None:
     app[AUTH_KEY] = state
     app.middlewares.append(error_middleware)
     app.middlewares.append(session_middleware(CookieStorage(session_key(camwatch_app.settings))))
-    app.middlewares.append(auth_middleware(state, frozenset({OPENAPI_PATH})))
+    app.middlewares.append(auth_middleware(state, frozenset({OPENAPI_PATH}), WRITE_ACTIONS))
     for method, path, handler in ROUTES:
         app.router.add_route(method, path, handler)
     account_pages.add_routes(app)  # /login, /logout, /account
 
 
-__all__ = ["setup", "ROUTES"]
+__all__ = ["setup", "ROUTES", "WRITE_ACTIONS"]

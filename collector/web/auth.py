@@ -12,7 +12,7 @@ Then, outside :data:`PUBLIC` paths: a read without a principal passes only under
 rule (:func:`~collector.web.principal.anonymous_reads`: no account exists and ``http.open_reads``);
 otherwise the API answers 401 (403 when no token is configured and no account exists: writes
 and closed reads are then disabled) and a page redirects to ``/login``. A write (POST, PUT, PATCH,
-DELETE) needs a principal; under ``/api/`` also the action of :data:`WRITE_ACTIONS` (403
+DELETE) needs a principal; under ``/api/`` also the action its route declares (403
 otherwise). A write authenticated by the session cookie (pages, or the API from a page's script)
 must carry the session's CSRF token (403 otherwise). Every successful write by a principal gets
 an audit row (:mod:`collector.web.audit`). Handlers then scope what they read with
@@ -26,7 +26,7 @@ import hmac
 import json
 import time
 import urllib.parse
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -47,15 +47,6 @@ PUBLIC = frozenset({"/login", "/healthz", "/metrics"})
 PUBLIC_PREFIXES = ("/static/",)
 CACHE_S = 2.0  # how long a user's principal / "accounts exist" is reused (a disable takes effect within it)
 
-# What each API write needs; a write route missing here needs Action.ADMIN.
-WRITE_ACTIONS: dict[tuple[str, str], Action] = {
-    ("POST", "/api/v1/exclusions"): Action.APPROVE_EXCLUSION,
-    ("DELETE", "/api/v1/exclusions/{id}"): Action.APPROVE_EXCLUSION,
-    ("POST", "/api/v1/workorders/{id}/ack"): Action.ACK_WORKORDER,
-    ("POST", "/api/v1/workorders/{id}/close"): Action.CLOSE_WORKORDER,
-    ("POST", "/api/v1/silences"): Action.SILENCE,
-    ("DELETE", "/api/v1/silences/{id}"): Action.SILENCE,
-}
 T = TypeVar("T")
 
 
@@ -139,10 +130,11 @@ async def _refuse(request: web.Request, state: AuthState, what: str, bad_token: 
     raise web.HTTPFound("/login?" + urllib.parse.urlencode({"next": target}))
 
 
-def action_of(request: web.Request) -> Action:
+def action_of(request: web.Request, actions: Mapping[tuple[str, str], Action]) -> Action:
+    """What the API write needs: its route's declared action (collector.web.openapi), else ADMIN."""
     resource = request.match_info.route.resource
     canonical = resource.canonical if resource is not None else request.path
-    return WRITE_ACTIONS.get((request.method, canonical), Action.ADMIN)
+    return actions.get((request.method, canonical), Action.ADMIN)
 
 
 def forbidden(request: web.Request, message: str) -> Exception:
@@ -160,7 +152,8 @@ def require(request: web.Request, action: Action) -> Principal:
     return p
 
 
-def auth_middleware(state: AuthState, open_paths: frozenset[str]) -> Middleware:
+def auth_middleware(state: AuthState, open_paths: frozenset[str],
+                    actions: Mapping[tuple[str, str], Action]) -> Middleware:
     @web.middleware
     async def mw(request: web.Request, handler: Handler) -> web.StreamResponse:
         api = request.path.startswith("/api/")
@@ -183,7 +176,7 @@ def auth_middleware(state: AuthState, open_paths: frozenset[str]) -> Middleware:
                                   or not anonymous_reads(state.http.open_reads, await state.accounts_exist())):
             return await _refuse(request, state, "writes" if write else "reads", given is not None)
         if write and api:
-            require(request, action_of(request))
+            require(request, action_of(request, actions))
         if not write or principal is None:
             return await handler(request)
         try:
@@ -207,4 +200,4 @@ async def _audit_write(state: AuthState, request: web.Request, principal: Princi
                 detail=f"status {status}", address=request.remote, now=state.clock())
 
 
-__all__ = ["AUTH_KEY", "AuthState", "PUBLIC", "TOKEN_ENV", "WRITE_ACTIONS", "action_of", "auth_middleware", "require"]
+__all__ = ["AUTH_KEY", "AuthState", "PUBLIC", "TOKEN_ENV", "action_of", "auth_middleware", "require"]

@@ -6,13 +6,12 @@ shown, and every free-text probe detail is passed through :func:`scrub`.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from sqlalchemy import select
 
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
+from collector.web.bodies import Camera, CameraDetail, Interval, LastProbe
 from collector.web.common import camwatch, iso, json_response
 from collector.web.params import choice, page, path_int, text_param
 from collector.web.scope import camera_slot, visible
@@ -23,7 +22,7 @@ from probes.redact import redact_secrets
 RECENT_INTERVALS = 50
 
 
-def camera_json(slot: CameraSlot) -> dict[str, Any]:
+def camera_json(slot: CameraSlot) -> Camera:
     cam, st = slot.cam, slot.status
     lb = cam.labels
     return {
@@ -65,7 +64,7 @@ async def list_cameras(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-def _last_probe(slot: CameraSlot) -> dict[str, Any] | None:
+def _last_probe(slot: CameraSlot) -> LastProbe | None:
     last = slot.last
     if last is None:
         return None
@@ -91,17 +90,18 @@ async def get_camera(request: web.Request) -> web.Response:
             .order_by(StateInterval.start.desc(), StateInterval.id.desc())
             .limit(RECENT_INTERVALS)
         )).all()
-    body = camera_json(slot)
     pw = slot.cam.target.password
     last = slot.last
-    body.update({
+    intervals: list[Interval] = [{"state": s, "cause": c, "start": iso(a) or "", "end": iso(b)} for s, c, a, b in rows]
+    body: CameraDetail = {
+        **camera_json(slot),
         "contractor": slot.cam.contractor,
         "lifecycle": slot.cam.lifecycle.value,
         "pending": slot.status.pending is not None,
         "video_failed": list(slot.status.video_failed),
-        "recent_intervals": [{"state": s, "cause": c, "start": iso(a), "end": iso(b)} for s, c, a, b in rows],
+        "recent_intervals": intervals,
         "last_probe": _last_probe(slot),
         "clock_offset_s": last.clock_offset_s if last is not None else None,
         "warnings": [redact_secrets(w, (pw,)) for w in last.warnings] if last is not None else [],
-    })
+    }
     return json_response(body)

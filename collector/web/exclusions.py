@@ -17,8 +17,10 @@ from aiohttp import web
 from sqlalchemy import delete, func, insert, or_, select
 
 from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
+from collector.web.bodies import Exclusion as ExclusionBody
+from collector.web.bodies import ExclusionPage
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
-from collector.web.params import page, path_int, text_param
+from collector.web.params import flag, page, path_int, text_param
 from collector.web.scope import camera_clause, reader, region_paths, tied_visible, visibility
 from inventory.models import Camera, Exclusion, Region, utcnow
 
@@ -39,9 +41,9 @@ class NewExclusion:
     approver: str
 
 
-def exclusion_json(row: Any) -> dict[str, Any]:
-    return {"id": row.id, "camera_id": row.camera_id, "region_code": row.region_code, "start": iso(row.start),
-            "end": iso(row.end), "reason": row.reason, "approver": row.approver, "created_at": iso(row.created_at)}
+def exclusion_json(row: Any) -> ExclusionBody:
+    return {"id": row.id, "camera_id": row.camera_id, "region_code": row.region_code, "start": iso(row.start) or "",
+            "end": iso(row.end) or "", "reason": row.reason, "approver": row.approver, "created_at": iso(row.created_at)}
 
 
 def _when(body: dict[str, Any], name: str, tz: str) -> dt.datetime:
@@ -107,13 +109,11 @@ async def list_exclusions(request: web.Request) -> web.Response:
     region = text_param(request, "region_code")
     if region is not None:
         q = q.where(Exclusion.region_code == region)
-    active = text_param(request, "active")
+    active = flag(request, "active")
     if active is not None:
-        if active not in ("true", "false"):
-            raise bad_param("active", f"must be true or false (got {active!r})")
         now = app.clock()
         in_force = (Exclusion.start <= now) & (Exclusion.end > now)
-        q = q.where(in_force if active == "true" else ~in_force)
+        q = q.where(in_force if active else ~in_force)
     p = reader(request)
     if p is not None:  # the principal's scope: its cameras, regions in, above or below it
         paths = await region_paths(app.engine)
@@ -122,8 +122,9 @@ async def list_exclusions(request: web.Request) -> web.Response:
     async with app.engine.connect() as conn:
         total = (await conn.execute(select(func.count()).select_from(q.subquery()))).scalar_one()
         rows = (await conn.execute(q.order_by(Exclusion.start, Exclusion.id).limit(paging.limit).offset(paging.offset))).all()
-    return json_response({"items": [exclusion_json(r) for r in rows], "total": total,
-                          "limit": paging.limit, "offset": paging.offset})
+    body: ExclusionPage = {"items": [exclusion_json(r) for r in rows], "total": total,
+                           "limit": paging.limit, "offset": paging.offset}
+    return json_response(body)
 
 
 async def add_exclusion(request: web.Request) -> web.Response:

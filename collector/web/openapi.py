@@ -1,139 +1,174 @@
-"""The OpenAPI 3.1 document of the HTTP API, served at ``/api/v1/openapi.json``."""
+"""Every API route declared once (:data:`API_ROUTES`), and the OpenAPI 3.1 document generated from
+those declarations and the body types of :mod:`collector.web.bodies`, served at
+``/api/v1/openapi.json``.
+
+The router adds exactly these routes (:func:`collector.web.setup`), the auth middleware takes a
+write's action from here, and the handlers read only the query parameters declared here
+(:meth:`~collector.web.spec.Route.bound`). Only ``/healthz`` and ``/metrics`` (served by
+:mod:`collector.web.server`, outside the API) are described by hand below.
+"""
 
 from __future__ import annotations
 
+import copy
+import functools
 from typing import Any
 
 from aiohttp import web
 
 from collector.accounting import Level
+from collector.accounting.sql.rate_tables import CoverageLevel, Method
+from collector.alerting.workorders import Color
+from collector.runtime.camera_state import State
+from collector.web import bodies as b
+from collector.web import cameras, exclusions, rates, regions, workorders
 from collector.web.common import json_response
 from collector.web.params import DEFAULT_LIMIT, MAX_LIMIT
-from collector.web.schemas import CAUSES, SCHEMAS, STATES, Schema, ref
+from collector.web.principal import Action
+from collector.web.spec import Param, Route, Schema, ref, schema_of
+from probes.base import Cause
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+ERROR_TEXT = {400: "invalid parameter (the message names it)", 401: "missing or invalid bearer token",
+              403: "no API token configured, or the principal's role may not do this", 404: "not found",
+              409: "not possible in the current state (e.g. already resolved)", 413: "request body too large"}
+
+PAGING = (Param("limit", int, "page size", default=DEFAULT_LIMIT, minimum=1, maximum=MAX_LIMIT),
+          Param("offset", int, "items to skip", default=0, minimum=0))
+PERIOD = (Param("from", str, "first day (YYYY-MM-DD, local) or an ISO 8601 date-time; default: start of this month"),
+          Param("to", str, "last day (inclusive) or an ISO 8601 date-time; default: now"))
 
 
-def param(name: str, schema: Schema, description: str, *, where: str = "query", required: bool = False) -> dict[str, Any]:
-    return {"name": name, "in": where, "required": required or where == "path", "schema": schema, "description": description}
+def by_id(what: str) -> Param:
+    return Param("id", int, f"{what} id", where="path")
 
 
-def ok(schema_name: str, description: str, status: str = "200") -> dict[str, Any]:
-    return {status: {"description": description, "content": {"application/json": {"schema": ref(schema_name)}}}}
+async def get_openapi(request: web.Request) -> web.Response:
+    return json_response(_document())
 
 
-def errors(*codes: int) -> dict[str, Any]:
-    text = {400: "invalid parameter (the message names it)", 401: "missing or invalid bearer token",
-            403: "no API token configured (writes, or reads when open_reads is false)", 404: "not found",
-            409: "not possible in the current state (e.g. already resolved)", 413: "request body too large"}
-    return {str(c): {"description": text[c], "content": {"application/json": {"schema": ref("Error")}}} for c in codes}
+API_ROUTES: tuple[Route, ...] = (
+    Route("GET", OPENAPI_PATH, get_openapi, "this document", None),
+    Route("GET", "/api/v1/cameras", cameras.list_cameras,
+          "monitored cameras and their current state (from memory)", b.CameraPage, (
+              Param("state", State, "shown state"), Param("cause", Cause, "offline cause"),
+              Param("county", str, "county code"), Param("township", str, "township code"),
+              Param("village", str, "village code"), *PAGING), errors=(400,)),
+    Route("GET", "/api/v1/cameras/{id}", cameras.get_camera,
+          "one camera: state, recent intervals (last 50), last probe stages", b.CameraDetail,
+          (by_id("camera"),), errors=(400, 404)),
+    Route("GET", "/api/v1/regions/{code}", regions.get_region,
+          "a region with its children: counts by state, online ratio now, coverage now; with from/to, "
+          "time-weighted availability over the period with and without exclusions", b.Region,
+          (Param("code", str, "county, township or village code", where="path"), *PERIOD), errors=(400, 404)),
+    Route("GET", "/api/v1/rates", rates.get_rates, "online rates per row, as `camwatch rates --json`", b.RateTable, (
+        Param("level", Level, "rows by", default=Level.TOWNSHIP.value), *PERIOD,
+        Param("method", Method, "time-weighted, assessor snapshots at the check times, or intact (online only)",
+              default=Method.TIME.value)), errors=(400,)),
+    Route("GET", "/api/v1/coverage", rates.get_coverage, "coverage per township or village, as "
+          "`camwatch coverage --json`; now, or over the period when from/to are given", b.CoverageTable,
+          (Param("level", CoverageLevel, "rows by", default=CoverageLevel.TOWNSHIP.value), *PERIOD), errors=(400,)),
+    Route("GET", "/api/v1/exclusions", exclusions.list_exclusions,
+          "exclusions (maintenance windows, reported outages)", b.ExclusionPage, (
+              Param("camera_id", int, "only this camera's"), Param("region_code", str, "only this region's"),
+              Param("active", bool, "in force now, or not"), *PAGING), errors=(400,)),
+    Route("POST", "/api/v1/exclusions", exclusions.add_exclusion, "add an exclusion", b.Exclusion,
+          body=b.NewExclusion, errors=(400, 413), status=201, action=Action.APPROVE_EXCLUSION),
+    Route("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion, "remove an exclusion", None,
+          (by_id("exclusion"),), errors=(400, 404), status=204, action=Action.APPROVE_EXCLUSION),
+    Route("GET", "/api/v1/workorders", workorders.list_orders, "work orders (工单) with their colour (三色督办): "
+          "green fixed in time, yellow open within the deadline, red overdue", b.WorkOrderPage, (
+              Param("color", Color, "only this colour"), Param("open", bool, "only open ones"), *PAGING),
+          errors=(400,)),
+    Route("POST", "/api/v1/workorders/{id}/ack", workorders.ack_order, "acknowledge a work order", b.WorkOrder,
+          (by_id("work order"),), errors=(400, 404, 409), action=Action.ACK_WORKORDER),
+    Route("POST", "/api/v1/workorders/{id}/close", workorders.close_order, "close a work order by hand, with a note",
+          b.WorkOrder, (by_id("work order"),), body=b.CloseWorkOrder, errors=(400, 404, 409, 413),
+          action=Action.CLOSE_WORKORDER),
+    Route("GET", "/api/v1/silences", workorders.list_silences, "alert silences in force (all=true: also expired)",
+          b.SilencePage, (Param("all", bool, "include expired silences"), *PAGING), errors=(400,)),
+    Route("POST", "/api/v1/silences", workorders.add_silence,
+          "silence alert messages for a camera or a region until a time", b.Silence, body=b.NewSilence,
+          errors=(400, 413), status=201, action=Action.SILENCE),
+    Route("DELETE", "/api/v1/silences/{id}", workorders.end_silence, "end a silence now", None,
+          (by_id("silence"),), errors=(400, 404), status=204, action=Action.SILENCE),
+)
+# What each API write needs (collector.web.auth); a write route missing here needs Action.ADMIN.
+WRITE_ACTIONS: dict[tuple[str, str], Action] = {(r.method, r.path): r.action for r in API_ROUTES if r.action}
 
 
-PAGING = [param("limit", {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT, "default": DEFAULT_LIMIT}, "page size"),
-          param("offset", {"type": "integer", "minimum": 0, "default": 0}, "items to skip")]
-PERIOD = [param("from", {"type": "string"},
-                "first day (YYYY-MM-DD, local) or an ISO 8601 date-time; default: start of this month"),
-          param("to", {"type": "string"}, "last day (inclusive) or an ISO 8601 date-time; default: now")]
+def _json(schema: Schema, description: str) -> Schema:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
-def read(summary: str, params: list[dict[str, Any]], schema_name: str, *codes: int) -> dict[str, Any]:
-    return {"get": {"summary": summary, "parameters": params, "security": READ_SECURITY,
-                    "responses": {**ok(schema_name, summary), **errors(*codes, 401, 403)}}}
+def operation(route: Route, defs: dict[str, Schema]) -> Schema:
+    """The OpenAPI operation of *route*; the schemas of its body types are added to *defs*."""
+    if route.path == OPENAPI_PATH:
+        answer = _json({"type": "object"}, "OpenAPI 3.1")
+    elif route.response is None:
+        answer = {"description": route.summary}
+    else:
+        answer = _json(schema_of(route.response, defs), route.summary)
+    errors = {code: _json(ref("Error"), ERROR_TEXT[code]) for code in sorted({*route.errors, 401, 403})}
+    op: Schema = {"summary": route.summary, "operationId": route.handler.__name__,
+                  "security": [{}] if route.path == OPENAPI_PATH else READ_SECURITY if route.action is None
+                  else WRITE_SECURITY}
+    if route.action is not None:
+        op["x-camwatch-action"] = route.action.value
+    if route.params:
+        op["parameters"] = [p.openapi() for p in route.params]
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of(route.body, defs)}}}
+    op["responses"] = {str(route.status): answer, **{str(c): v for c, v in errors.items()}}
+    if route.path == OPENAPI_PATH:
+        op["responses"] = {"200": answer}
+    return op
 
 
-def by_id(method: str, summary: str, what: str, responses: dict[str, Any], body: str | None = None) -> dict[str, Any]:
-    """A write on one object: ``/{id}`` in the path, a bearer token required."""
-    op: dict[str, Any] = {"summary": summary, "security": WRITE_SECURITY,
-                          "parameters": [param("id", {"type": "integer"}, f"{what} id", where="path")]}
-    if body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": ref(body)}}}
-    return {method: {**op, "responses": responses}}
-
-
-def create(summary: str, body: str, schema_name: str) -> dict[str, Any]:
-    """A POST that creates one object (201 with the object)."""
-    return {"post": {"summary": summary, "security": WRITE_SECURITY,
-                     "requestBody": {"required": True, "content": {"application/json": {"schema": ref(body)}}},
-                     "responses": {**ok(schema_name, "created", "201"), **errors(400, 401, 403, 413)}}}
-
-
-def document() -> dict[str, Any]:
-    paths: dict[str, Any] = {
+def _outside(defs: dict[str, Schema]) -> dict[str, Any]:
+    """``/healthz`` and ``/metrics``: served by collector.web.server, outside the route table (by hand)."""
+    health: Schema = {"type": "object", "required": ["status", "cameras", "db_pending_writes", "db_error",
+                                                     "credentials_unavailable", "started_at"],
+                      "properties": {"status": {"type": "string", "enum": ["ok", "degraded"]},
+                                     "cameras": {"type": "integer"}, "db_pending_writes": {"type": "integer"},
+                                     "db_error": {"type": ["string", "null"]},
+                                     "credentials_unavailable": {"type": "integer"},
+                                     "started_at": {"type": ["string", "null"], "format": "date-time"},
+                                     "rollups": {"type": ["object", "null"]}}}
+    defs["Health"] = health
+    return {
         "/healthz": {"get": {"summary": "liveness and database health", "security": [{}], "responses": {
-            **ok("Health", "healthy"), "503": {"description": "database writes failing",
-                                               "content": {"application/json": {"schema": ref("Health")}}}}}},
+            "200": _json(ref("Health"), "healthy"), "503": _json(ref("Health"), "database writes failing")}}},
         "/metrics": {"get": {"summary": "Prometheus metrics (text exposition format)", "security": [{}], "responses": {
             "200": {"description": "metrics", "content": {"text/plain": {"schema": {"type": "string"}}}}}}},
-        OPENAPI_PATH: {"get": {"summary": "this document", "security": [{}], "responses": {
-            "200": {"description": "OpenAPI 3.1", "content": {"application/json": {"schema": {"type": "object"}}}}}}},
-        "/api/v1/cameras": read("monitored cameras and their current state (from memory)", [
-            param("state", {"type": "string", "enum": STATES}, "shown state"),
-            param("cause", {"type": "string", "enum": CAUSES}, "offline cause"),
-            param("county", {"type": "string"}, "county code"),
-            param("township", {"type": "string"}, "township code"),
-            param("village", {"type": "string"}, "village code"), *PAGING], "CameraPage", 400),
-        "/api/v1/cameras/{id}": read("one camera: state, recent intervals (last 50), last probe stages", [
-            param("id", {"type": "integer"}, "camera id", where="path")], "CameraDetail", 400, 404),
-        "/api/v1/regions/{code}": read(
-            "a region with its children: counts by state, online ratio now, coverage now; with from/to, "
-            "time-weighted availability over the period with and without exclusions",
-            [param("code", {"type": "string"}, "county, township or village code", where="path"), *PERIOD],
-            "Region", 400, 404),
-        "/api/v1/rates": read("online rates per row, as `camwatch rates --json`", [
-            param("level", {"type": "string", "enum": [lv.value for lv in Level], "default": "township"}, "rows by"),
-            *PERIOD,
-            param("method", {"type": "string", "enum": ["time", "snapshot", "intact"], "default": "time"},
-                  "time-weighted, assessor snapshots at the check times, or intact (online only)")],
-            "RateTable", 400),
-        "/api/v1/coverage": read("coverage per township or village, as `camwatch coverage --json`; "
-                                 "now, or over the period when from/to are given", [
-            param("level", {"type": "string", "enum": ["township", "village"], "default": "township"}, "rows by"),
-            *PERIOD], "CoverageTable", 400),
-        "/api/v1/exclusions": {
-            **read("exclusions (maintenance windows, reported outages)", [
-                param("camera_id", {"type": "integer"}, "only this camera's"),
-                param("region_code", {"type": "string"}, "only this region's"),
-                param("active", {"type": "string", "enum": ["true", "false"]}, "in force now, or not"), *PAGING],
-                "ExclusionPage", 400),
-            **create("add an exclusion", "NewExclusion", "Exclusion"),
-        },
-        "/api/v1/exclusions/{id}": by_id("delete", "remove an exclusion", "exclusion",
-                                         {"204": {"description": "removed"}, **errors(400, 401, 403, 404)}),
-        "/api/v1/workorders": read("work orders (工单) with their colour (三色督办): green fixed in time, yellow open "
-                                   "within the deadline, red overdue", [
-            param("color", {"type": "string", "enum": ["green", "yellow", "red"]}, "only this colour"),
-            param("open", {"type": "string", "enum": ["true", "false"]}, "only open ones"), *PAGING],
-            "WorkOrderPage", 400),
-        "/api/v1/workorders/{id}/ack": by_id("post", "acknowledge a work order", "work order",
-                                             {**ok("WorkOrder", "acknowledged"), **errors(400, 401, 403, 404, 409)}),
-        "/api/v1/workorders/{id}/close": by_id("post", "close a work order by hand, with a note", "work order",
-                                               {**ok("WorkOrder", "closed"), **errors(400, 401, 403, 404, 409, 413)},
-                                               body="CloseWorkOrder"),
-        "/api/v1/silences": {
-            **read("alert silences in force (all=true: also expired)", [
-                param("all", {"type": "string", "enum": ["true", "false"]}, "include expired silences"), *PAGING],
-                "SilencePage", 400),
-            **create("silence alert messages for a camera or a region until a time", "NewSilence", "Silence"),
-        },
-        "/api/v1/silences/{id}": by_id("delete", "end a silence now", "silence",
-                                       {"204": {"description": "ended"}, **errors(400, 401, 403, 404)}),
     }
+
+
+@functools.cache
+def _document() -> dict[str, Any]:
+    defs: dict[str, Schema] = {}
+    schema_of(b.Error, defs)
+    paths = _outside(defs)
+    for route in API_ROUTES:
+        paths.setdefault(route.path, {})[route.method.lower()] = operation(route, defs)
     return {
         "openapi": "3.1.0",
         "info": {"title": "camwatch API", "version": "1",
                  "description": "Camera states, rates (在线率), coverage (覆盖率) and exclusions (报备). "
                                 "Times are ISO 8601 in UTC; ratios are 0..1 rounded to 0.0001. "
-                                "Errors: {\"error\": {\"code\", \"message\"}}."},
+                                "Errors: {\"error\": {\"code\", \"message\"}}. A query parameter not "
+                                "listed for an operation is refused (400)."},
         "paths": paths,
-        "components": {"schemas": SCHEMAS,
+        "components": {"schemas": dict(sorted(defs.items())),
                        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
     }
 
 
-async def get_openapi(request: web.Request) -> web.Response:
-    return json_response(document())
+def document() -> dict[str, Any]:
+    """The OpenAPI document (generated once; a fresh copy on each call)."""
+    return copy.deepcopy(_document())
 
 
-__all__ = ["OPENAPI_PATH", "document", "get_openapi"]
+__all__ = ["API_ROUTES", "OPENAPI_PATH", "WRITE_ACTIONS", "document", "get_openapi"]

@@ -18,6 +18,16 @@ from collector.web.common import bad_param
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 E = TypeVar("E", bound=StrEnum)
+# the query parameters the route declares (collector.web.spec.Route puts them on the request)
+QUERY_NAMES: web.RequestKey[frozenset[str]] = web.RequestKey("camwatch_query_names", frozenset)
+
+
+def query(request: web.Request, name: str) -> str | None:
+    """The raw query parameter *name*; reading one the route's declaration does not name is a bug."""
+    declared = request.get(QUERY_NAMES)
+    if declared is not None and name not in declared:
+        raise RuntimeError(f"{request.method} {request.path}: reads the undeclared query parameter {name!r}")
+    return request.query.get(name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,8 +40,8 @@ class Page:
                 "limit": self.limit, "offset": self.offset}
 
 
-def _int(request: web.Request, name: str, default: int, lo: int, hi: int | None) -> int:
-    text = request.query.get(name)
+def int_param(request: web.Request, name: str, default: int, lo: int, hi: int | None) -> int:
+    text = query(request, name)
     if text is None or text == "":
         return default
     try:
@@ -45,13 +55,13 @@ def _int(request: web.Request, name: str, default: int, lo: int, hi: int | None)
 
 
 def page(request: web.Request) -> Page:
-    return Page(_int(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT), _int(request, "offset", 0, 0, None))
+    return Page(int_param(request, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT), int_param(request, "offset", 0, 0, None))
 
 
 def choice(request: web.Request, name: str, enum: type[E], default: E | None = None,
            allowed: Iterable[E] | None = None) -> E | None:
     """An enum-valued query parameter; unknown values name the parameter and the choices."""
-    text = request.query.get(name)
+    text = query(request, name)
     if text is None or text == "":
         return default
     options = list(allowed) if allowed is not None else list(enum)
@@ -67,8 +77,18 @@ def choice_or(request: web.Request, name: str, enum: type[E], default: E) -> E:
 
 
 def text_param(request: web.Request, name: str) -> str | None:
-    text = request.query.get(name)
+    text = query(request, name)
     return text if text else None
+
+
+def flag(request: web.Request, name: str) -> bool | None:
+    """``true`` or ``false``; None when not given."""
+    text = text_param(request, name)
+    if text is None:
+        return None
+    if text not in ("true", "false"):
+        raise bad_param(name, f"must be true or false (got {text!r})")
+    return text == "true"
 
 
 def period_param(request: web.Request, tz: str, now: dt.datetime) -> Period | None:

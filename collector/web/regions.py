@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from typing import Any
+from typing import Literal
 
 from aiohttp import web
 from sqlalchemy import select
@@ -19,6 +19,10 @@ from collector.accounting import Level, Period, RateRow, RegionCoverage, Village
 from collector.accounting.sql.load import AccountingData, coverage_now, load_accounting, time_rates
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
+from collector.web.bodies import Availability, Counts, RegionChild
+from collector.web.bodies import Region as RegionBody
+from collector.web.bodies import RegionCoverage as RegionCoverageBody
+from collector.web.bodies import VillageCoverage as VillageCoverageBody
 from collector.web.common import camwatch, iso, json_response, ratio
 from collector.web.params import period_param
 from collector.web.principal import Principal
@@ -27,13 +31,14 @@ from inventory.models import Region, RegionLevel
 
 CHILD_LEVEL = {RegionLevel.COUNTY: Level.TOWNSHIP, RegionLevel.TOWNSHIP: Level.VILLAGE, RegionLevel.VILLAGE: Level.CAMERA}
 STATE_KEYS = tuple(s.value for s in State)
+CoverageAny = VillageCoverageBody | RegionCoverageBody | None
 
 
 def _label(slot: CameraSlot, level: str) -> str:
     return str(getattr(slot.cam.labels, level))
 
 
-def counts(slots: Iterable[CameraSlot]) -> dict[str, Any]:
+def counts(slots: Iterable[CameraSlot]) -> tuple[Counts, float | None]:
     """Cameras by shown state, and the online ratio (online+degraded)/(those + offline), None
     when no camera is eligible."""
     out = dict.fromkeys(STATE_KEYS, 0)
@@ -43,12 +48,14 @@ def counts(slots: Iterable[CameraSlot]) -> dict[str, Any]:
         n += 1
     up = out[State.ONLINE.value] + out[State.DEGRADED.value]
     eligible = up + out[State.OFFLINE.value]
-    return {"cameras": {"total": n, **out}, "online_ratio": round(up / eligible, 4) if eligible else None}
+    by_state: Counts = {"total": n, "online": out["online"], "degraded": out["degraded"], "offline": out["offline"],
+                        "unknown": out["unknown"], "excluded": out["excluded"]}
+    return by_state, round(up / eligible, 4) if eligible else None
 
 
-def availability(row: RateRow | None, period: Period) -> dict[str, Any]:
+def availability(row: RateRow | None, period: Period) -> Availability:
     return {
-        "from": iso(period.start), "to": iso(period.end),
+        "from": iso(period.start) or "", "to": iso(period.end) or "",
         "ratio": ratio(row.ratio) if row else None,
         "ratio_without_exclusions": ratio(row.ratio_without_exclusions) if row else None,
         "intact_ratio": ratio(row.intact_ratio) if row else None,
@@ -56,7 +63,7 @@ def availability(row: RateRow | None, period: Period) -> dict[str, Any]:
     }
 
 
-def village_cov(v: VillageCoverage | None) -> dict[str, Any] | None:
+def village_cov(v: VillageCoverage | None) -> VillageCoverageBody | None:
     if v is None:
         return None
     return {"planned_points": v.planned_points, "covered_points": v.covered_points, "built_points": v.built_points,
@@ -64,7 +71,7 @@ def village_cov(v: VillageCoverage | None) -> dict[str, Any] | None:
             "fully_built": v.fully_built}
 
 
-def region_cov(r: RegionCoverage | None) -> dict[str, Any] | None:
+def region_cov(r: RegionCoverage | None) -> RegionCoverageBody | None:
     if r is None:
         return None
     return {"villages": r.villages, "fully_covered": r.fully_covered, "fully_built": r.fully_built,
@@ -72,7 +79,7 @@ def region_cov(r: RegionCoverage | None) -> dict[str, Any] | None:
 
 
 def _coverage(data: AccountingData, level: RegionLevel, code: str,
-              states: dict[int, str]) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any] | None]]:
+              states: dict[int, str]) -> tuple[CoverageAny, dict[str, CoverageAny]]:
     """(the region's coverage now, each child's) — villages under a township, townships under a county."""
     p = data.parents
     villages = coverage_now(data, states)
@@ -123,30 +130,35 @@ async def get_region(request: web.Request) -> web.Response:
         own_rate = next(iter(time_rates(mine, Level(level.value), period, now)), None)
         child_rates = {r.key: r for r in time_rates(mine, child_level, period, now)}
 
-    children: list[dict[str, Any]] = []
+    children: list[RegionChild] = []
+    kid_level: Literal["township", "village", "camera"] = (
+        "camera" if child_level is Level.CAMERA else "township" if child_level is Level.TOWNSHIP else "village")
     if child_level is Level.CAMERA:
         for s in slots:
-            child = {"code": str(s.cam.id), "name": s.cam.name, "level": "camera", "state": s.shown.value, **counts([s])}
-            child["availability"] = availability(child_rates.get(s.cam.id), period) if period else None
-            child["coverage"] = None
-            children.append(child)
+            cams, online = counts([s])
+            children.append({"code": str(s.cam.id), "name": s.cam.name, "level": "camera", "state": s.shown.value,
+                             "cameras": cams, "online_ratio": online,
+                             "availability": availability(child_rates.get(s.cam.id), period) if period else None,
+                             "coverage": None})
     else:
         by_child: dict[str, list[CameraSlot]] = {}
         for s in slots:
             by_child.setdefault(_label(s, child_level.value), []).append(s)
         for kid_code, kid_name in kids:
-            child = {"code": kid_code, "name": kid_name, "level": child_level.value, **counts(by_child.get(kid_code, ()))}
-            child["availability"] = availability(child_rates.get(kid_code), period) if period else None
-            child["coverage"] = child_cov.get(kid_code)
-            children.append(child)
-    body: dict[str, Any] = {
+            cams, online = counts(by_child.get(kid_code, ()))
+            children.append({"code": kid_code, "name": kid_name, "level": kid_level,
+                             "cameras": cams, "online_ratio": online,
+                             "availability": availability(child_rates.get(kid_code), period) if period else None,
+                             "coverage": child_cov.get(kid_code)})
+    cams, online = counts(slots)
+    body: RegionBody = {
         "code": region.code, "name": region.name, "level": level.value, "parent": region.parent_code,
-        **counts(slots),
+        "cameras": cams, "online_ratio": online,
         "availability": availability(own_rate, period) if period else None,
         "coverage": own_cov,
-        "children_level": child_level.value,
+        "children_level": kid_level,
         "children": children,
-        "at": iso(now),
+        "at": iso(now) or "",
     }
     return json_response(body)
 

@@ -16,15 +16,17 @@ from sqlalchemy import select
 from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, WorkOrderError, color
+from collector.web.bodies import Silence as SilenceBody
+from collector.web.bodies import WorkOrder as WorkOrderBody
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
-from collector.web.params import page, path_int, text_param
+from collector.web.params import choice, flag, page, path_int
 from collector.web.scope import order_visible, tied_visible, visibility
 from inventory.models import Silence, WorkOrder
 
 MAX_BODY = 16 * 1024
 
 
-def order_json(o: Any, now: dt.datetime) -> dict[str, Any]:
+def order_json(o: Any, now: dt.datetime) -> WorkOrderBody:
     return {
         "id": o.id, "incident": o.incident_key, "title": o.title, "status": str(o.status.value),
         "color": color(o, now).value, "severity": o.severity, "cause": o.cause, "camera_id": o.camera_id,
@@ -53,13 +55,9 @@ async def _body(request: web.Request) -> dict[str, Any]:
 async def list_orders(request: web.Request) -> web.Response:
     app = camwatch(request)
     now = app.clock()
-    want = text_param(request, "color")
-    if want is not None and want not in {c.value for c in Color}:
-        raise bad_param("color", f"must be green, yellow or red (got {want!r})")
-    open_only = text_param(request, "open")
-    if open_only not in (None, "true", "false"):
-        raise bad_param("open", f"must be true or false (got {open_only!r})")
-    orders = await store.list_work_orders(app.engine, open_only=open_only == "true")
+    want = choice(request, "color", Color)
+    open_only = flag(request, "open")
+    orders = await store.list_work_orders(app.engine, open_only=open_only is True)
     p, slots, paths = await visibility(request)
     items = [order_json(o, now) for o in orders if order_visible(p, slots, paths, o.camera_id, o.region_code)]
     if want is not None:
@@ -107,13 +105,13 @@ async def close_order(request: web.Request) -> web.Response:
     return json_response(order_json(order, app.clock()))
 
 
-def silence_json(s: Any) -> dict[str, Any]:
+def silence_json(s: Any) -> SilenceBody:
     return {"id": s.id, "camera_id": s.camera_id, "region_code": s.region_code, "until": iso(s.until), "reason": s.reason}
 
 
 async def list_silences(request: web.Request) -> web.Response:
     app = camwatch(request)
-    rows = await store.list_silences(app.engine, app.clock(), include_expired=text_param(request, "all") == "true")
+    rows = await store.list_silences(app.engine, app.clock(), include_expired=flag(request, "all") is True)
     p, slots, paths = await visibility(request)
     rows = tuple(s for s in rows if tied_visible(p, slots, paths, s.camera_id, s.region_code))
     return json_response(page(request).apply([silence_json(s) for s in rows]))

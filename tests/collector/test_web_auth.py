@@ -19,9 +19,8 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, insert, select
 
-from collector.web import ROUTES
+from collector.web import ROUTES, WRITE_ACTIONS
 from collector.web import accounts as acc
-from collector.web.auth import WRITE_ACTIONS
 from collector.web.openapi import OPENAPI_PATH
 from collector.web.principal import ALLOWED, Role
 from inventory.models import ApiToken, AuditEntry, Camera, Point, Region, Silence, WorkOrder

@@ -1,0 +1,263 @@
+"""The API's JSON bodies as ``TypedDict`` types: the handlers' JSON helpers return them (mypy checks
+every key and value) and the OpenAPI document's schemas are made from them
+(:func:`collector.web.spec.schema_of`). Times are ISO 8601 strings in UTC; ratios 0..1.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal, NotRequired, TypedDict
+
+from collector.accounting import Level
+from collector.accounting.sql.rate_tables import CoverageLevel, Method
+from collector.alerting.workorders import Color, OrderStatus
+from collector.runtime.camera_state import State
+from collector.web.spec import meta
+from inventory.models import Lifecycle, RegionLevel
+from probes.base import Cause, Stage
+
+TIME = meta(format="date-time")
+Time = Annotated[str, TIME]
+OptTime = Annotated[str | None, TIME]
+Ratio = Annotated[float | None, meta(minimum=0, maximum=1)]
+OptCause = Annotated[str | None, Cause]
+
+
+class ErrorDetail(TypedDict):
+    code: str
+    message: str
+
+
+class Error(TypedDict):
+    error: ErrorDetail
+
+
+class Camera(TypedDict):
+    id: int
+    name: str
+    state: Annotated[str, State, "shown state: excluded while an exclusion is in force"]
+    probed_state: Annotated[str, State, "the state found by probing, also while excluded"]
+    cause: OptCause
+    since: OptTime
+    flapping: bool
+    village: str
+    village_name: str
+    township: str
+    township_name: str
+    county: str
+    county_name: str
+    last_probe_at: OptTime
+    video_ok: bool | None
+
+
+class Interval(TypedDict):
+    state: Annotated[str, State]
+    cause: str | None
+    start: Time
+    end: OptTime
+
+
+class StageResult(TypedDict):
+    stage: Annotated[str, Stage]
+    ok: bool
+    ms: float
+    cause: OptCause
+    detail: str
+
+
+class LastProbe(TypedDict):
+    at: OptTime
+    state: Literal["online", "degraded", "offline"]
+    cause: OptCause
+    stages: list[StageResult]
+
+
+class CameraDetail(Camera):
+    contractor: str | None
+    lifecycle: Annotated[str, Lifecycle]
+    pending: bool
+    video_failed: list[str]
+    recent_intervals: list[Interval]
+    last_probe: LastProbe | None
+    clock_offset_s: float | None
+    warnings: list[str]
+
+
+class Counts(TypedDict):
+    total: int
+    online: int
+    degraded: int
+    offline: int
+    unknown: int
+    excluded: int
+
+
+Availability = TypedDict("Availability", {
+    "from": Time, "to": Time, "ratio": Ratio, "ratio_without_exclusions": Ratio,
+    "intact_ratio": Ratio, "intact_ratio_without_exclusions": Ratio})
+
+
+class VillageCoverage(TypedDict):
+    planned_points: int
+    covered_points: int
+    built_points: int
+    ratio: float | None
+    built_ratio: float | None
+    fully_covered: bool
+    fully_built: bool
+
+
+class RegionCoverage(TypedDict):
+    villages: int
+    fully_covered: int
+    fully_built: int
+    ratio: float | None
+    built_ratio: float | None
+
+
+class RegionChild(TypedDict):
+    code: Annotated[str, "region code, or the camera id for the cameras of a village"]
+    name: str
+    level: Literal["township", "village", "camera"]
+    state: NotRequired[Annotated[str, State, "cameras only"]]
+    cameras: Counts
+    online_ratio: Ratio
+    availability: Availability | None
+    coverage: VillageCoverage | RegionCoverage | None
+
+
+class Region(TypedDict):
+    code: str
+    name: str
+    level: Annotated[str, RegionLevel]
+    parent: str | None
+    cameras: Counts
+    online_ratio: Ratio
+    availability: Availability | None
+    coverage: VillageCoverage | RegionCoverage | None
+    children_level: Literal["township", "village", "camera"]
+    children: list[RegionChild]
+    at: Time
+
+
+class RateRow(TypedDict):
+    key: str | int
+    name: str
+    cameras: int | None
+    ratio: Ratio
+    ratio_without_exclusions: Ratio
+    target: float
+    compliant: bool | None
+
+
+RateTable = TypedDict("RateTable", {
+    "level": Annotated[str, Level], "method": Annotated[str, Method], "from": Time, "to": Time,
+    "rows": list[RateRow]})
+
+
+class CoverageRow(TypedDict):
+    code: str
+    name: str
+    planned_points: NotRequired[int]
+    covered_points: NotRequired[int]
+    built_points: NotRequired[int]
+    villages: NotRequired[int]
+    fully_covered: bool | int
+    fully_built: NotRequired[int]
+    ratio: Annotated[float | None, "null over a period without data"]
+    built_ratio: float
+
+
+class CoverageTable(TypedDict):
+    level: Annotated[str, CoverageLevel]
+    over_period: bool
+    rows: list[CoverageRow]
+
+
+class Exclusion(TypedDict):
+    id: int
+    camera_id: int | None
+    region_code: str | None
+    start: Time
+    end: Time
+    reason: str
+    approver: str
+    created_at: OptTime
+
+
+class NewExclusion(TypedDict):
+    """exactly one of camera_id and region_code"""
+
+    camera_id: NotRequired[int]
+    region_code: NotRequired[str]
+    start: Annotated[str, TIME, "ISO 8601; without an offset: accounting.timezone"]
+    end: Annotated[str, TIME, "after start"]
+    reason: str
+    approver: str
+
+
+class WorkOrder(TypedDict):
+    id: int
+    incident: str
+    title: str | None
+    status: Annotated[str, OrderStatus]
+    color: Annotated[str, Color]
+    severity: str
+    cause: str | None
+    camera_id: int | None
+    region_code: str | None
+    cameras: int
+    opened_at: OptTime
+    deadline: OptTime
+    acknowledged_at: OptTime
+    resolved_at: OptTime
+    resolution: str | None
+    note: str | None
+    response_s: float | None
+    repair_s: float | None
+
+
+class CloseWorkOrder(TypedDict):
+    note: str
+
+
+class Silence(TypedDict):
+    id: int
+    camera_id: int | None
+    region_code: str | None
+    until: OptTime
+    reason: str
+
+
+class NewSilence(TypedDict):
+    camera_id: NotRequired[int]
+    region_code: NotRequired[str]
+    until: str
+    reason: NotRequired[str]
+
+
+class CameraPage(TypedDict):
+    items: list[Camera]
+    total: int
+    limit: int
+    offset: int
+
+
+class ExclusionPage(TypedDict):
+    items: list[Exclusion]
+    total: int
+    limit: int
+    offset: int
+
+
+class WorkOrderPage(TypedDict):
+    items: list[WorkOrder]
+    total: int
+    limit: int
+    offset: int
+
+
+class SilencePage(TypedDict):
+    items: list[Silence]
+    total: int
+    limit: int
+    offset: int
