@@ -5,6 +5,7 @@ typed one it reads is validated under that name); live answers validate against 
 
 from __future__ import annotations
 
+import html
 import json
 from typing import Annotated, NotRequired, TypedDict
 
@@ -182,3 +183,28 @@ async def test_live_answers_validate_against_the_generated_schemas(live: Live, h
             validate(await get(http, live, paths[r.path]), response_schema(doc, r.path, "get", 200), doc)
     served = await get(http, live, "/api/v1/openapi.json")
     assert served == json.loads(json.dumps(doc, ensure_ascii=False))
+
+
+@on_module_loop
+async def test_console_renders_the_document(live: Live, http: aiohttp.ClientSession) -> None:
+    """``/api`` lists every operation, its parameters and every schema, in Chinese then English;
+    the console's navigation links it."""
+    doc = document()
+    pages = {}
+    for lang in ("zh", "en"):
+        async with http.get(live.u(f"/api?lang={lang}")) as r:
+            assert r.status == 200 and r.content_type == "text/html"
+            pages[lang] = html.unescape(await r.text())
+    zh, en = pages["zh"], pages["en"]
+    assert "<h1>接口文档</h1>" in zh and "数据结构" in zh and "<h1>API</h1>" in en and "Schemas" in en
+    for r in API_ROUTES:
+        assert f"{r.method} {r.path}" in zh and r.summary in zh
+        assert all(f"<code>{p.name}</code>" in zh for p in r.params)
+        if r.action is not None:
+            assert f"<code>{r.action.value}</code>" in zh
+    for name, schema in doc["components"]["schemas"].items():
+        assert f'id="schema-{name}"' in zh
+        assert all(f"<code>{k}</code>" in zh for k in schema.get("properties", {}))
+    assert 'href="/api/v1/openapi.json"' in zh
+    async with http.get(live.u("/?lang=zh")) as r:
+        assert r.status == 200 and '<a href="/api">接口文档</a>' in await r.text()
