@@ -112,11 +112,31 @@ MASKS: tuple[tuple[VqdName, frozenset[VqdName]], ...] = (
 )
 
 
+def _blur_explains_contrast(checks: Sequence[VqdCheck], failed: set[VqdName]) -> bool:
+    """Whether a failed low contrast is the blur's doing: both fail and the blur check still
+    measured a soft edge (score under 1.0). A blur spreads fine texture into grey and lowers
+    the RMS contrast (blurred brick, grass or gravel measure 6-10, under the limit) but keeps
+    its edges, only wider; fog or haze divides every edge's strength instead, until none is
+    left (the blur check then scores 1.0, "no edge", or passes on the faint edges that stay
+    sharp). On the evaluation set every low-contrast picture with a failed blur and a measured
+    edge is a blurred one, and every fogged one has no edge or a sharp one."""
+    if not {VqdName.CONTRAST, VqdName.BLUR} <= failed:
+        return False
+    return any(c.name is VqdName.BLUR and c.score < 1.0 for c in checks)
+
+
 def apply_masks(checks: Sequence[VqdCheck]) -> tuple[VqdCheck, ...]:
-    """*checks* judged afresh from their scores and thresholds, then masked (see :data:`MASKS`)."""
+    """*checks* judged afresh from their scores and thresholds, then masked (see :data:`MASKS`);
+    a blur that explains a low contrast (:func:`_blur_explains_contrast`) takes the contrast's
+    place and masks what it would have masked."""
     failed = {c.name for c in checks if failed_alone(c)}
     masked: dict[VqdName, VqdName] = {}
+    blurred = _blur_explains_contrast(checks, failed)
     for by, names in MASKS:
+        if by is VqdName.CONTRAST and blurred and by not in masked:
+            for n in (VqdName.CONTRAST, VqdName.OCCLUSION):
+                masked.setdefault(n, VqdName.BLUR)
+            continue
         if by in failed and by not in masked:
             for n in names:
                 masked.setdefault(n, by)

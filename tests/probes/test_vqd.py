@@ -348,3 +348,19 @@ def test_baseline_relaxes_within_limits() -> None:
     assert usual is not None and blur_t == pytest.approx(min(1.0, usual + 0.05))
     checks, _ = apply_baseline(run_vqd(cv2.GaussianBlur(BASE, (0, 0), 6)), base)
     assert not next(c for c in checks if c.name is VqdName.BLUR).ok
+
+
+def test_a_blur_with_soft_edges_is_blur_not_low_contrast() -> None:
+    """A finely textured picture blurred (sigma 3 at 320 px) loses RMS contrast under the limit but keeps
+    soft edges: it is named ``blur`` alone; the same picture fogged has no edge left: ``contrast``."""
+    rng = np.random.default_rng(11)
+    cells = rng.integers(60, 160, (H // 4, W // 4)).astype(np.uint8)  # fine texture (bricks, gravel)
+    texture = cv2.resize(cells, (W, H), interpolation=cv2.INTER_NEAREST)
+    blurred = cv2.cvtColor(cv2.GaussianBlur(texture, (0, 0), 3.0), cv2.COLOR_GRAY2BGR)
+    checks = run_vqd(blurred)
+    by = {c.name: c for c in checks}
+    assert by[VqdName.CONTRAST].score < T.contrast_min_rms and by[VqdName.BLUR].score < 1.0
+    assert [c.name for c in checks if not c.ok] == [VqdName.BLUR]
+    assert by[VqdName.CONTRAST].masked_by is VqdName.BLUR
+    fogged = cv2.cvtColor((texture * 0.05 + 180).astype(np.uint8), cv2.COLOR_GRAY2BGR)
+    assert [c.name for c in run_vqd(fogged) if not c.ok] == [VqdName.CONTRAST]
