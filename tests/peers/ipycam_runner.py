@@ -98,9 +98,13 @@ def main() -> int:
         frame = np.empty((args.height, args.width, 3), np.uint8)
         if args.scene == "lowtexture":
             frame[...] = (40 + 140 * ys / args.height).astype(np.uint8)[..., None]
+            # the bar goes back and forth inside the picture (a scene's moving object is in view;
+            # a bar wrapping off the edge left frames without any edge, whose blur cannot be judged)
             bar = args.width // 7
-            left = (frame_no * 4) % (args.width + bar) - bar
-            frame[:, max(0, left):max(0, left + bar)] = (112, 104, 96)
+            span = args.width - bar
+            pos = (frame_no * 4) % (2 * span)
+            left = pos if pos < span else 2 * span - pos
+            frame[:, left:left + bar] = (112, 104, 96)
         elif args.scene == "night":
             level = 12.0 + rng.normal(0.0, 2.0, (args.height, args.width))
             x = args.width * (0.2 + 0.6 * ((frame_no * 3) % 100) / 100)
