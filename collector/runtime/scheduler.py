@@ -285,6 +285,8 @@ class Scheduler:
             return
         now = self._now()
         while slot.planned <= now:
+            if not regular:  # a re-probe ran across the camera's regular slot: it stands for it in that sweep
+                self._sweep_done(slot.planned)
             slot.planned += self.config.interval_s
         delay = next_delay(slot.status, self.policy)  # a re-probe (confirmation, offline), if any
         # keep the regular slot if it comes first

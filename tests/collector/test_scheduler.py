@@ -347,6 +347,7 @@ def test_outage_detected_confirmed_and_recovered_on_the_real_loop(fleet: Fleet) 
             assert up_at <= back.start <= up_at + dt.timedelta(seconds=FAST.policy.offline_interval_s) + slack
             assert all(s.status.state is State.ONLINE for cid, s in sched.slots.items() if cid != 1)
             assert sched.lateness.n > 6
+            await _wait(lambda: sched.last_sweep_s is not None, 3 * FAST.interval_s)  # the next whole sweep
             assert sched.last_sweep_s is not None and 0 < sched.last_sweep_s < FAST.interval_s + 2
         finally:
             await stop(task)
