@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Enum,
@@ -176,8 +177,23 @@ class StateInterval(Base):
     end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
+class ExclusionStatus(enum.StrEnum):
+    """An exclusion's life: a contractor's proposal (报备申请) is ``proposed`` until an assessor
+    approves or rejects it; ``ended``: an approved one ended early by hand (its end moved to that
+    moment). Only approved and ended ones count (:data:`COUNTED_EXCLUSIONS`)."""
+
+    PROPOSED = "proposed"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ENDED = "ended"
+
+
+# The statuses whose interval is kept out of the rates (and shows a camera as excluded).
+COUNTED_EXCLUSIONS: tuple[str, ...] = (ExclusionStatus.APPROVED.value, ExclusionStatus.ENDED.value)
+
+
 class Exclusion(Base):
-    """An approved interval kept out of the rates (maintenance window, reported power cut)."""
+    """An interval kept out of the rates (maintenance window, reported power cut) once approved."""
 
     __tablename__ = "exclusions"
 
@@ -189,6 +205,18 @@ class Exclusion(Base):
     reason: Mapped[str] = mapped_column(Text)
     approver: Mapped[str] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # 0006: proposals (a contractor's 报备) and their decision; rows from before are approved.
+    status: Mapped[str] = mapped_column(String(16), default=ExclusionStatus.APPROVED.value,
+                                        server_default=text("'approved'"), index=True)
+    proposer: Mapped[str | None] = mapped_column(String(128))
+    decider: Mapped[str | None] = mapped_column(String(128))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    decision_note: Mapped[str | None] = mapped_column(Text)
+
+    @classmethod
+    def counted(cls) -> ColumnElement[bool]:
+        """SQL: the exclusions that count (approved or ended), never a proposal or a rejected one."""
+        return cls.status.in_(COUNTED_EXCLUSIONS)
 
 
 class WorkOrder(Base):
