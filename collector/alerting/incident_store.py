@@ -66,7 +66,7 @@ async def list_exclusions(engine: AsyncEngine, now: dt.datetime) -> tuple[Exclus
     """Exclusions in force at *now* or to come (the engine sees each one start and end by itself)."""
     async with AsyncSession(engine) as s:
         rows = (await s.execute(select(m.Exclusion.id, m.Exclusion.start, m.Exclusion.end, m.Exclusion.camera_id,
-                                       m.Exclusion.region_code).where(m.Exclusion.end > now))).all()
+                                       m.Exclusion.region_code).where(m.Exclusion.end > now, m.Exclusion.counted()))).all()
     return tuple(Exclusion(r.id, r.start, r.end, r.camera_id, r.region_code) for r in rows)
 
 

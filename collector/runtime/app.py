@@ -48,7 +48,7 @@ async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera
     """Camera ids under an exclusion at *now* (camera scope, or any of its regions)."""
     async with engine.connect() as conn:
         rows = (await conn.execute(
-            select(Exclusion.camera_id, Exclusion.region_code).where(Exclusion.start <= now, Exclusion.end > now)
+            select(Exclusion.camera_id, Exclusion.region_code).where(Exclusion.start <= now, Exclusion.end > now, Exclusion.counted())
         )).all()
     cams = {cid for cid, _ in rows if cid is not None}
     regions = {rc for _, rc in rows if rc is not None}
@@ -116,7 +116,7 @@ class App:
             for f in sinks:
                 f(cam, ev)
 
-        self.scheduler = Scheduler(SchedulerConfig.from_settings(c), self.writer,
+        self.scheduler = Scheduler(SchedulerConfig.from_settings(c, accounting=self.settings.accounting), self.writer,
                                    ladder=ladder_options(self.settings, frame), clock=self.clock, on_event=sink)
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters)

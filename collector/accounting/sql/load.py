@@ -66,7 +66,7 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         )).all()
         excl = (await conn.execute(
             select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
-            .where(Exclusion.start < period.end, Exclusion.end > period.start)
+            .where(Exclusion.start < period.end, Exclusion.end > period.start, Exclusion.counted())
         )).all()
     names = {code: name for code, name, _, _ in regions}
     parents = {code: parent for code, _, parent, _ in regions if parent}

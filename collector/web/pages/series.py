@@ -61,7 +61,7 @@ class DailyRates:
         lo, hi = self._bounds(day, tz)
         async with app.engine.connect() as conn:
             excl = (await conn.execute(select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
-                                       .where(Exclusion.start < hi, Exclusion.end > lo))).all()
+                                       .where(Exclusion.start < hi, Exclusion.end > lo, Exclusion.counted()))).all()
         times = await sql_group_times(app.engine, Period(lo, min(hi, now)), now,
                                       exclusions=tuple(ExclusionSpan(s, e, c, r) for s, e, c, r in excl))
         rates: Rates = {}
