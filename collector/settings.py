@@ -24,6 +24,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 from collector.alerting.config import AlertPolicySettings
 from collector.alerting.delivery.config import NotifySettings
 from collector.config_types import TimeZoneName
+from collector.reports.config import ReportSettings
 
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
@@ -208,6 +209,7 @@ class Settings(BaseSettings):
     accounting: AccountingSettings = Field(default_factory=AccountingSettings, description="rates, coverage and targets")
     alerts: AlertPolicySettings = Field(default_factory=AlertPolicySettings, description="alert decisions, messages and work orders")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="alert channels and delivery")
+    reports: ReportSettings = Field(default_factory=ReportSettings, description="monthly and quarterly reports, frozen months, contract score")
 
     @model_validator(mode="after")
     def _console_links(self) -> Settings:

@@ -1,0 +1,81 @@
+"""The contract score (考核得分): pure rules over a report's figures.
+
+A period starts with ``score.start`` points; each camera over the fault threshold, each red work
+order and each percentage point a region's rate lies below its target takes off the configured
+points, each deduction listed with what it is for; the total never goes below ``score.floor``.
+Deductions are rounded to 0.01 points, half up, and the total is their exact sum taken off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import ROUND_HALF_UP, Decimal
+
+from collector.reports.config import ScoreSettings
+from collector.reports.model import Deduction, FaultRow, RegionRow, Score, WorkOrderRow
+
+FAULT_CAMERA = "fault_camera"
+RED_WORK_ORDER = "red_work_order"
+BELOW_TARGET = "below_target"
+RULES = (FAULT_CAMERA, RED_WORK_ORDER, BELOW_TARGET)
+
+_CENT = Decimal("0.01")
+
+
+def _r2(value: Decimal) -> float:
+    return float(value.quantize(_CENT, rounding=ROUND_HALF_UP))
+
+
+def _d(value: float) -> Decimal:
+    return Decimal(repr(value))
+
+
+def shortfall_pp(rate: float, target: float) -> Decimal:
+    """Percentage points *rate* lies below *target* (0 when met), exact on the 0.01 pp grid."""
+    gap = (_d(target) - _d(rate)) * 100
+    return gap if gap > 0 else Decimal(0)
+
+
+def deductions(rules: ScoreSettings, *, faults: Iterable[FaultRow], work_orders: Iterable[WorkOrderRow],
+               counties: Sequence[RegionRow], townships: Sequence[RegionRow]) -> tuple[Deduction, ...]:
+    out: list[Deduction] = []
+    per_fault, per_red, per_pp = _d(rules.per_fault_camera), _d(rules.per_red_work_order), _d(rules.per_pp_below_target)
+    if per_fault:
+        for f in sorted(faults, key=lambda f: (-f.fault_seconds, f.camera_id)):
+            out.append(Deduction(FAULT_CAMERA, str(f.camera_id), f.camera_name, f.township,
+                                 _r2(Decimal(repr(f.fault_seconds)) / 3600), _r2(per_fault)))
+    if per_red:
+        for w in sorted(work_orders, key=lambda w: w.id):
+            if w.colour == "red":
+                out.append(Deduction(RED_WORK_ORDER, str(w.id), w.title, w.township, 1.0, _r2(per_red)))
+    if per_pp:
+        regions = counties if rules.below_target_level == "county" else townships
+        for r in regions:
+            if r.rate is None:
+                continue
+            gap = shortfall_pp(r.rate, r.target)
+            if gap > 0:
+                out.append(Deduction(BELOW_TARGET, r.code, r.name, "" if r.level == "county" else r.code,
+                                     _r2(gap), _r2(gap * per_pp)))
+    return tuple(out)
+
+
+def total(start: float, floor: float, items: Iterable[Deduction]) -> float:
+    off = sum((_d(d.points) for d in items), Decimal(0))
+    return _r2(max(_d(floor), _d(start) - off))
+
+
+def score(rules: ScoreSettings, *, faults: Iterable[FaultRow], work_orders: Iterable[WorkOrderRow],
+          counties: Sequence[RegionRow], townships: Sequence[RegionRow]) -> Score:
+    items = deductions(rules, faults=faults, work_orders=work_orders, counties=counties, townships=townships)
+    return Score(rules.start, rules.floor, items, total(rules.start, rules.floor, items))
+
+
+def restricted(s: Score, keep: Iterable[Deduction]) -> Score:
+    """The score with only the deductions *keep* (a report restricted to one township)."""
+    items = tuple(keep)
+    return Score(s.start, s.floor, items, total(s.start, s.floor, items))
+
+
+__all__ = ["BELOW_TARGET", "FAULT_CAMERA", "RED_WORK_ORDER", "RULES", "deductions", "restricted", "score",
+           "shortfall_pp", "total"]
