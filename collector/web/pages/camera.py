@@ -1,5 +1,8 @@
 """``/cameras/{id}``: identity, current state and cause in words, the last probe ladder, failed
-checks, 24 h / 7 d / 30 d timelines and availability, clock offset, work orders, exclusions.
+checks, 24 h / 7 d / 30 d timelines and availability, clock offset, the work orders that concern
+the camera (its own and its village's: a village outage, a suspected uplink; scoped by the API's
+rule, with the acknowledge and close forms the reader's role allows), and its exclusions with their
+status (a proposal waiting for approval is listed but not applied).
 
 Never a password: the camera's credentials are not read here, and every free-text probe detail
 goes through :func:`probes.redact.redact_secrets` with the camera's password.
@@ -11,21 +14,23 @@ import datetime as dt
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 
 from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, camera_times, round_ratio
-from collector.alerting.workorders import color
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import timeline
-from collector.web.pages.orders import stored_orders
+from collector.web.pages.orders import form_context, order_item, stored_orders
 from collector.web.pages.render import View, not_found_page, path_id, render, view
-from collector.web.pages.scope import camera_path, can_camera
-from inventory.models import Camera, Device, Exclusion, StateInterval, WorkOrder
+from collector.web.pages.scope import Regions, camera_path, can_camera
+from collector.web.principal import Action
+from collector.web.scope import order_visible
+from inventory.models import COUNTED_EXCLUSIONS, Camera, Device, Exclusion, StateInterval, WorkOrder
 from probes.redact import redact_secrets
 
 WINDOWS = (("h24", dt.timedelta(hours=24)), ("d7", dt.timedelta(days=7)), ("d30", dt.timedelta(days=30)))
 MAX_ORDERS = 20
+NO_REGIONS = Regions(())
 
 
 def _stages(slot: CameraSlot, v: View) -> list[dict[str, Any]]:
@@ -54,19 +59,48 @@ async def _history(request: web.Request, cid: int, lo: dt.datetime) -> list[Any]
             .order_by(StateInterval.start, StateInterval.id))).all())
 
 
+def concerns(cid: int, path: tuple[str, ...]) -> ColumnElement[bool]:
+    """SQL: work orders of the camera itself, and those of its village (or township, county): a
+    village outage, a suspected uplink (device) failure."""
+    return or_(WorkOrder.camera_id == cid, and_(WorkOrder.camera_id.is_(None), WorkOrder.region_code.in_(path)))
+
+
 async def _orders_and_exclusions(request: web.Request, cid: int, path: tuple[str, ...]) -> tuple[list[Any], list[Any]]:
     async with camwatch(request).engine.connect() as conn:
         excl = (await conn.execute(select(Exclusion).where(or_(Exclusion.camera_id == cid, Exclusion.region_code.in_(path)))
                                    .order_by(Exclusion.start.desc()).limit(MAX_ORDERS))).all()
-    return await stored_orders(camwatch(request).engine, WorkOrder.camera_id == cid, MAX_ORDERS), list(excl)
+    return await stored_orders(camwatch(request).engine, concerns(cid, path), MAX_ORDERS), list(excl)
+
+
+def region_names(slot: CameraSlot) -> dict[str, str]:
+    lb = slot.cam.labels
+    return {lb.county: lb.county_name, lb.township: lb.township_name, lb.village: lb.village_name}
+
+
+def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The orders the principal may read (a region-wide one by the API's rule: e.g. not a
+    contractor's), as the order table shows them, each saying what it concerns."""
+    paths = {code: path[:i + 1] for i, code in enumerate(path)}
+    slots = camwatch(v.request).scheduler.slots
+    names = region_names(slot)
+    out = []
+    for o in orders:
+        if not order_visible(v.principal, slots, paths, o.camera_id, o.region_code):
+            continue
+        item = order_item(v, o, NO_REGIONS, {slot.cam.id: slot.cam.name})
+        item["region"] = names.get(o.region_code or "", o.region_code or "")
+        item["concerns"] = v.t("this_camera") if o.camera_id is not None else v.t("whole_region", name=item["region"])
+        out.append(item)
+    return out
 
 
 def _availability(slot: CameraSlot, rows: list[Any], excl: list[Any], now: dt.datetime) -> dict[str, float | None]:
-    """Time-weighted availability of each window by the accounting's rule (exclusions applied)."""
+    """Time-weighted availability of each window by the accounting's rule (the exclusions that
+    count applied: not a proposal or a rejected one)."""
     lb = slot.cam.labels
     cam = CameraRef(slot.cam.id, slot.cam.point_id, lb.village, lb.township, lb.county, slot.cam.contractor)
     spans = [StateSpan(slot.cam.id, s, a, b) for s, a, b in rows]
-    spans_x = [ExclusionSpan(x.start, x.end, x.camera_id, x.region_code) for x in excl]
+    spans_x = [ExclusionSpan(x.start, x.end, x.camera_id, x.region_code) for x in excl if x.status in COUNTED_EXCLUSIONS]
     out: dict[str, float | None] = {}
     for key, width in WINDOWS:
         t = camera_times([cam], spans, spans_x, Period(now - width, now), now)[cam.camera_id].with_exclusions
@@ -101,8 +135,9 @@ async def camera_page(request: web.Request) -> web.Response:
         "clock_offset": None if last is None else last.clock_offset_s,
         "warnings": [redact_secrets(w, (slot.cam.target.password,)) for w in last.warnings] if last is not None else [],
         "timelines": timelines, "availability": _availability(slot, rows, excl, now),
-        "orders": [(o, color(o, now).value) for o in orders],
-        "exclusions": [(x, x.start <= now < x.end) for x in excl],
+        "orders": _order_rows(v, orders, slot, camera_path(slot)), "back": request.path_qs, "region_names": region_names(slot),
+        "exclusions": [(x, x.start <= now < x.end and x.status in COUNTED_EXCLUSIONS) for x in excl],
+        "can_propose": v.principal is not None and v.principal.can(Action.PROPOSE_EXCLUSION), **form_context(v),
     })
 
 

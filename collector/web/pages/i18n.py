@@ -144,6 +144,24 @@ WORDS: dict[str, tuple[str, str]] = {
     "work_order_for": ("相关工单", "Work orders"),
     "exclusions_for": ("相关报备", "Exclusions"),
     "back": ("返回", "Back"),
+    "order_scope": ("范围", "Concerns"),
+    "this_camera": ("本摄像机", "this camera"),
+    "whole_region": ("整村/片区：{name}", "whole area: {name}"),
+    "n_cams": ("{n} 台", "{n} cameras"),
+    "proposals": ("报备申请", "Proposals"),
+    "propose": ("申请报备", "Propose an exclusion"),
+    "propose_hint": ("报备申请经县考核人员批准后才生效，才不计入在线率。", "A proposal takes effect (leaves the rate) only once a county assessor approves it."),
+    "proposer": ("申请人", "Proposed by"),
+    "decider": ("审批", "Decided by"),
+    "decision_note": ("审批意见", "Decision note"),
+    "approve": ("批准", "Approve"),
+    "reject": ("驳回", "Reject"),
+    "reject_note_ph": ("驳回理由（必填）", "why rejected (required)"),
+    "approve_note_ph": ("意见（可选）", "note (optional)"),
+    "waiting": ("待审批", "waiting"),
+    "all_proposals": ("含已处理", "with decided ones"),
+    "proposals_waiting": ("待审批 {n} 条", "{n} waiting"),
+    "form_error": ("请检查：{field}", "Please check: {field}"),
     "anonymous": ("未登录（只读）", "not logged in (read-only)"),
 }
 
@@ -153,6 +171,10 @@ STATE_WORDS: dict[str, tuple[str, str]] = {
 }
 STATUS_WORDS: dict[str, tuple[str, str]] = {
     "open": ("待处理", "open"), "acknowledged": ("处理中", "acknowledged"), "resolved": ("已完成", "resolved"),
+}
+EXCLUSION_STATUS_WORDS: dict[str, tuple[str, str]] = {
+    "proposed": ("待审批", "proposed"), "approved": ("已批准", "approved"), "rejected": ("已驳回", "rejected"),
+    "ended": ("已结束", "ended"),
 }
 SEVERITY_WORDS: dict[str, tuple[str, str]] = {
     "low": ("低", "low"), "normal": ("一般", "normal"), "critical": ("严重", "critical"),

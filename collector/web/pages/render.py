@@ -20,7 +20,16 @@ import jinja2
 from aiohttp import web
 
 from collector.web.common import camwatch
-from collector.web.pages.i18n import LANG_COOKIE, SEVERITY_WORDS, STATE_WORDS, STATUS_WORDS, pick, request_lang, word
+from collector.web.pages.i18n import (
+    EXCLUSION_STATUS_WORDS,
+    LANG_COOKIE,
+    SEVERITY_WORDS,
+    STATE_WORDS,
+    STATUS_WORDS,
+    pick,
+    request_lang,
+    word,
+)
 from collector.web.principal import Principal, principal_of
 from collector.web.sessions import csrf_token
 from probes.causes import Cause, cause_words
@@ -99,6 +108,10 @@ class View:
 
     def status(self, value: str) -> str:
         return pick(STATUS_WORDS, value, self.lang)
+
+    def xstatus(self, value: str) -> str:
+        """An exclusion's status in words (待审批, 已批准, ...)."""
+        return pick(EXCLUSION_STATUS_WORDS, value, self.lang)
 
     def severity(self, value: str) -> str:
         return pick(SEVERITY_WORDS, value, self.lang)
