@@ -173,6 +173,10 @@ class AccountingSettings(_Section):
     )
     target: float = Field(0.95, gt=0, le=1, description="contract target of the online rate (per-region overrides in the inventory)")
     coverage_threshold: float = Field(0.95, gt=0, le=1, description="a camera covers its point over a period when online at least this share")
+    transition_dating: Literal["midpoint", "first_probe"] = Field(
+        "midpoint", description="when a state change is dated: midpoint = halfway between the last probe that saw the old\n"
+        "state and the first that saw the new one (unbiased; each rate carries ± half those probe gaps);\n"
+        "first_probe = at the first probe that saw the new state (shortens every outage by about half an interval)")
 
     @field_validator("check_times")
     @classmethod

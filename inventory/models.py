@@ -175,6 +175,7 @@ class StateInterval(Base):
     cause: Mapped[str | None] = mapped_column(String(32))
     start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    start_uncertainty_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # ± of start: half its probe gap
 
 
 class ExclusionStatus(enum.StrEnum):

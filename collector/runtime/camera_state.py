@@ -1,8 +1,13 @@
 """Camera state as a pure function: (status, probe outcome, now, policy) -> (status, events).
 
 DESIGN §3: a failure is confirmed by quick re-probes before a camera goes offline; one success
-brings it back; a state interval starts at the first failed (or first successful) probe of the
-change, not at its confirmation; flapping (more than N changes in a window) is flagged.
+brings it back; flapping (more than N changes in a window) is flagged. A state interval starts at
+the midpoint between the last probe that saw the old state and the first that saw the new one
+(``accounting.transition_dating: midpoint``; ``first_probe``: at the first that saw the new one),
+never at its confirmation; each change carries half that probe gap as its uncertainty. The
+caller keeps the time of the last probe that saw the current state (:func:`saw`) and passes it
+in (:class:`Seen`); with none (first probe after a start: the old state is unknown) the change is
+dated at the first probe, with no uncertainty.
 
 An exclusion in force does not change a camera's state here: the scheduler keeps probing it and
 stores its real state, so rates exist with and without exclusions (it is only *shown* as
@@ -21,7 +26,7 @@ from probes.base import Cause
 from probes.checks import CLOCK
 
 if TYPE_CHECKING:
-    from collector.settings import CollectorSettings
+    from collector.settings import AccountingSettings, CollectorSettings
 
 
 class State(StrEnum):
@@ -44,10 +49,29 @@ class Policy:
     offline_interval_s: float
     flap_changes: int  # more than this many changes ...
     flap_window_s: float  # ... within this window is flapping
+    midpoint: bool  # date changes at the probe gap's midpoint (else at the first probe that saw them)
 
     @classmethod
-    def from_settings(cls, c: CollectorSettings) -> Policy:
-        return cls(tuple(c.confirm_delays_s), c.offline_interval_s, c.flap_changes, c.flap_window_s)
+    def from_settings(cls, c: CollectorSettings, a: AccountingSettings | None = None) -> Policy:
+        """*a*: the ``accounting:`` settings (transition dating); None: their defaults."""
+        if a is None:
+            from collector.settings import AccountingSettings  # lazy: the settings module is not needed to run the rule
+
+            a = AccountingSettings()
+        return cls(tuple(c.confirm_delays_s), c.offline_interval_s, c.flap_changes, c.flap_window_s,
+                   a.transition_dating == "midpoint")
+
+
+@dataclass(frozen=True, slots=True)
+class Seen:
+    """When probes last saw the camera's current state (kept by the caller, see :func:`saw`):
+    ``at`` the up/down state (any probe), ``picture_at`` the picture (a video-tier probe)."""
+
+    at: dt.datetime | None = None
+    picture_at: dt.datetime | None = None
+
+
+NOT_SEEN = Seen()
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +107,15 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True)
 class Changed:
-    """A new state interval: it starts at ``start`` (maybe earlier than ``confirmed_at``)."""
+    """A new state interval: it starts at ``start`` (maybe earlier than ``confirmed_at``), known
+    to within ``uncertainty_s`` either side (half the probe gap it was dated in)."""
 
     old: State
     new: State
     cause: Cause | None
     start: dt.datetime
     confirmed_at: dt.datetime
+    uncertainty_s: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,9 +145,47 @@ def _flap(status: Status, at: dt.datetime, policy: Policy, counted: bool) -> tup
     return replace(status, changes=changes, flapping=flapping), events
 
 
-def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list[Event]]:
-    """Apply one probe outcome. A retired camera (:func:`set_retired`) ignores the outcome of a
-    probe that was in flight when it left the inventory."""
+def dated(prev: dt.datetime | None, first: dt.datetime, since: dt.datetime | None,
+          policy: Policy) -> tuple[dt.datetime, float]:
+    """(start, uncertainty) of a change first seen at *first* whose old state was last seen at
+    *prev* (None: not seen since it began): the gap's midpoint (or *first*, by the policy), never
+    before *since* (the old state's own start), and half the probe gap."""
+    if prev is None or prev >= first:
+        return first, 0.0
+    half = (first - prev) / 2
+    start = prev + half if policy.midpoint else first
+    if since is not None and start < since:
+        start = since
+    return start, half.total_seconds()
+
+
+def saw(status: Status, outcome: Outcome) -> bool:
+    """Whether *outcome* (just applied) saw *status*'s state: a success saw an up state, a
+    failure an offline one (a failure still being confirmed saw nothing new)."""
+    if outcome.ok:
+        return status.state.up
+    return status.state is State.OFFLINE and status.pending is None
+
+
+def remember(seen: Seen, status: Status, outcome: Outcome) -> Seen:
+    """*seen* after *outcome* gave *status*: the probe saw its state (:func:`saw`), a video-tier
+    probe of an up camera saw its picture; a camera not up has no picture seen."""
+    at = outcome.at if saw(status, outcome) else seen.at
+    if not status.state.up:
+        picture = None
+    elif outcome.ok and outcome.video_failed is not None:
+        picture = outcome.at
+    else:
+        picture = seen.picture_at
+    if at == seen.at and picture == seen.picture_at:
+        return seen
+    return Seen(at, picture)
+
+
+def step(status: Status, outcome: Outcome, policy: Policy, seen: Seen = NOT_SEEN) -> tuple[Status, list[Event]]:
+    """Apply one probe outcome; *seen*: when probes last saw the current state (see :class:`Seen`).
+    A retired camera (:func:`set_retired`) ignores the outcome of a probe that was in flight when
+    it left the inventory."""
     if status.state is State.EXCLUDED:
         return status, []
     at = outcome.at
@@ -138,9 +202,14 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
             s, ev = _flap(cleared, at, policy, counted=False)
             return s, ev
         counted = status.state is State.OFFLINE
-        nxt = replace(cleared, state=new, cause=None, since=at)
-        events.append(Changed(status.state, new, None, at, at))
-        nxt, ev = _flap(nxt, at, policy, counted=counted)
+        if status.state.up:  # online <-> degraded: the picture's last look (or the clock's: any probe)
+            prev = seen.picture_at if outcome.video_failed is not None else seen.at
+        else:
+            prev = seen.at if status.state is State.OFFLINE else None
+        start, unc = dated(prev, at, status.since, policy)
+        nxt = replace(cleared, state=new, cause=None, since=start)
+        events.append(Changed(status.state, new, None, start, at, unc))
+        nxt, ev = _flap(nxt, start, policy, counted=counted)
         return nxt, events + ev
 
     cause = outcome.cause or Cause.PROTOCOL_ERROR
@@ -149,8 +218,9 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
             s, ev = _flap(status, at, policy, counted=False)
             return s, ev
         # Still offline, for another reason: a new interval so causes are accounted exactly.
-        nxt = replace(status, cause=cause, since=at)
-        return nxt, [Changed(State.OFFLINE, State.OFFLINE, cause, at, at)]
+        start, unc = dated(seen.at, at, status.since, policy)
+        nxt = replace(status, cause=cause, since=start)
+        return nxt, [Changed(State.OFFLINE, State.OFFLINE, cause, start, at, unc)]
 
     pending = status.pending
     if pending is None:
@@ -160,9 +230,10 @@ def step(status: Status, outcome: Outcome, policy: Policy) -> tuple[Status, list
     if pending.failures <= len(policy.confirm_delays_s):
         return replace(status, pending=pending), []
     counted = status.state.up
-    nxt = replace(status, state=State.OFFLINE, cause=cause, since=pending.first_at, pending=None, video_failed=())
-    events.append(Changed(status.state, State.OFFLINE, cause, pending.first_at, at))
-    nxt, ev = _flap(nxt, pending.first_at, policy, counted=counted)
+    start, unc = dated(seen.at if status.state.up else None, pending.first_at, status.since, policy)
+    nxt = replace(status, state=State.OFFLINE, cause=cause, since=start, pending=None, video_failed=())
+    events.append(Changed(status.state, State.OFFLINE, cause, start, at, unc))
+    nxt, ev = _flap(nxt, start, policy, counted=counted)
     return nxt, events + ev
 
 

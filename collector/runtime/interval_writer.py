@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from collector.accounting.sql.rollups import invalidate as invalidate_rollups
 from collector.accounting.sql.rollups import midnight
 from collector.runtime.aio import wait_event, within
+from collector.runtime.interval_rows import aware as _aware
+from collector.runtime.interval_rows import open_starts, rows_for_batch
 from collector.runtime.journal import IntervalOpen, Journal
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
@@ -43,32 +45,6 @@ class WriterStats:
     journaled: int  # of pending: waiting in the journal on disk
     last_error: str | None
     last_flush: dt.datetime | None
-
-
-def _rows_for_batch(events: list[IntervalOpen]) -> tuple[dict[int, dt.datetime], list[dict[str, object]]]:
-    """Collapse a batch: per camera, where its stored open interval closes, and the inserts.
-
-    Within a batch a camera's events are in order; all but its last become closed intervals.
-    Zero-length intervals (two events at the same instant) keep only the later event.
-    """
-    per_camera: dict[int, list[IntervalOpen]] = {}
-    for ev in events:
-        per_camera.setdefault(ev.camera_id, []).append(ev)
-    closes: dict[int, dt.datetime] = {}
-    inserts: list[dict[str, object]] = []
-    for cid, evs in per_camera.items():
-        evs.sort(key=lambda e: e.start)
-        kept: list[IntervalOpen] = []
-        for ev in evs:
-            if kept and kept[-1].start == ev.start:
-                kept[-1] = ev
-            else:
-                kept.append(ev)
-        closes[cid] = kept[0].start
-        for i, ev in enumerate(kept):
-            end = kept[i + 1].start if i + 1 < len(kept) else None
-            inserts.append({"camera_id": cid, "state": ev.state, "cause": ev.cause, "start": ev.start, "end": end})
-    return closes, inserts
 
 
 async def _close_open(conn: AsyncConnection, closes: dict[int, dt.datetime]) -> None:
@@ -96,12 +72,13 @@ async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collec
                       started_at: dt.datetime, now: dt.datetime, beat: dt.datetime | None = None) -> None:
     """*beat*: the heartbeat to write (default *now*; a journal replayed after a crash writes the
     last instant the old process is known to have run)."""
-    closes, inserts = _rows_for_batch(events)
-    # Rollup rows exist only for past midnights: a change before the last one is a late write
-    # (the database was away, or a transition crossed midnight) and deletes the rows after it.
-    last_midnight = midnight(now)
-    late = {cid: at for cid, at in closes.items() if at <= last_midnight}
     async with engine.begin() as conn:
+        stored = await open_starts(conn, sorted({ev.camera_id for ev in events})) if events else {}
+        closes, inserts = rows_for_batch(events, stored)
+        # Rollup rows exist only for past midnights: a change before the last one is a late write
+        # (the database was away, or a transition crossed midnight) and deletes the rows after it.
+        last_midnight = midnight(now)
+        late = {cid: at for cid, at in closes.items() if at <= last_midnight}
         if late:
             await invalidate_rollups(conn, late)
         if closes:
@@ -387,10 +364,6 @@ async def _not_stored(engine: AsyncEngine, batch: list[IntervalOpen]) -> list[In
                 .where(StateInterval.camera_id.in_(ids[k:k + 500])).group_by(StateInterval.camera_id))
             latest.update({cid: at for cid, at in rows if at is not None})
     return [ev for ev in batch if ev.camera_id not in latest or _aware(ev.start) > _aware(latest[ev.camera_id])]
-
-
-def _aware(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 __all__ = ["IntervalOpen", "IntervalWriter", "WriterStats", "last_heartbeat", "recover", "write_batch"]

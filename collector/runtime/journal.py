@@ -1,6 +1,7 @@
 """The interval writer's local journal: state changes kept on disk while the database is away.
 
-An append-only file of one line per change (``camera<TAB>state<TAB>cause<TAB>start``), fsync'd
+An append-only file of one line per change (``camera<TAB>state<TAB>cause<TAB>start<TAB>uncertainty``;
+lines of an older journal without the uncertainty read as 0), fsync'd
 in batches (:meth:`Journal.sync`, once per flush interval), bounded by the disk, not by memory.
 The writer replays it in order when the database returns; how far it got is kept in a small
 side file (``<journal>.done``: a byte offset, replaced atomically after each committed batch),
@@ -27,15 +28,19 @@ class IntervalOpen:
     state: str
     cause: str | None
     start: dt.datetime
+    uncertainty_s: float = 0.0  # half the probe gap the change was dated in (0: exact, or not a probe's)
 
 
 def encode(ev: IntervalOpen) -> bytes:
-    return f"{ev.camera_id}\t{ev.state}\t{ev.cause or ''}\t{ev.start.isoformat()}\n".encode()
+    return f"{ev.camera_id}\t{ev.state}\t{ev.cause or ''}\t{ev.start.isoformat()}\t{ev.uncertainty_s!r}\n".encode()
 
 
 def decode(line: bytes) -> IntervalOpen:
-    cid, state, cause, start = line.decode().rstrip("\n").split("\t")
-    return IntervalOpen(int(cid), state, cause or None, dt.datetime.fromisoformat(start))
+    parts = line.decode().rstrip("\n").split("\t")
+    if len(parts) == 4:  # written before changes carried their uncertainty
+        parts.append("0")
+    cid, state, cause, start, unc = parts
+    return IntervalOpen(int(cid), state, cause or None, dt.datetime.fromisoformat(start), float(unc))
 
 
 class Journal:

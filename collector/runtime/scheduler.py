@@ -23,7 +23,17 @@ import logging
 from collections.abc import Awaitable, Callable, Coroutine
 
 from collector.runtime.aio import within
-from collector.runtime.camera_state import Changed, Event, Outcome, State, Status, next_delay, set_retired, step
+from collector.runtime.camera_state import (
+    Changed,
+    Event,
+    Outcome,
+    State,
+    Status,
+    next_delay,
+    remember,
+    set_retired,
+    step,
+)
 from collector.runtime.interval_writer import IntervalOpen, IntervalWriter
 from collector.runtime.ladders import reach_only, video_ladder
 from collector.runtime.lateness import Histogram, quantile_bound
@@ -160,7 +170,8 @@ class Scheduler:
     def _emit(self, slot: CameraSlot, status: Status, events: list[Event]) -> None:
         for ev in events:
             if isinstance(ev, Changed) and self.writer is not None:
-                self.writer.submit(IntervalOpen(slot.cam.id, ev.new.value, ev.cause.value if ev.cause else None, ev.start))
+                self.writer.submit(IntervalOpen(slot.cam.id, ev.new.value, ev.cause.value if ev.cause else None, ev.start,
+                                                ev.uncertainty_s))
             if self.on_event is not None:
                 try:
                     self.on_event(slot.cam, ev)
@@ -211,8 +222,9 @@ class Scheduler:
         slot.last = kept(result, at)
         outcome = Outcome(at, result.state != "offline", cause, clock_failed=_clock_failed(result))
         was_up = slot.status.state.up
-        new, events = step(slot.status, outcome, self.policy)
+        new, events = step(slot.status, outcome, self.policy, slot.seen)
         slot.status = new
+        slot.seen = remember(slot.seen, new, outcome)
         self._emit(slot, new, events)
         if new.state.up and not was_up and self.config.video:
             slot.video_due = self._now()  # at once when a camera comes back
@@ -232,8 +244,10 @@ class Scheduler:
             slot.video_ok = not failed
         if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
             return
-        new, events = step(slot.status, Outcome(at, True, None, failed, _clock_failed(result)), self.policy)
+        outcome = Outcome(at, True, None, failed, _clock_failed(result))
+        new, events = step(slot.status, outcome, self.policy, slot.seen)
         slot.status = new
+        slot.seen = remember(slot.seen, new, outcome)
         self._emit(slot, new, events)
 
     def _spawn(self, coro: Coroutine[None, None, None]) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from collector.runtime.camera_state import Policy
 
 if TYPE_CHECKING:
-    from collector.settings import CollectorSettings
+    from collector.settings import AccountingSettings, CollectorSettings
 
 # Due probes are started in batches at most this often: their socket events then share the event
 # loop's wake-ups (a paced prober that wakes per probe costs twice the CPU). Not a setting.
@@ -29,10 +29,12 @@ class SchedulerConfig:
     tick_s: float = TICK_S
 
     @classmethod
-    def from_settings(cls, c: CollectorSettings, *, tick_s: float = TICK_S) -> SchedulerConfig:
+    def from_settings(cls, c: CollectorSettings, *, tick_s: float = TICK_S,
+                      accounting: AccountingSettings | None = None) -> SchedulerConfig:
+        """*accounting*: how changes are dated (None: the settings' default)."""
         return cls(
             interval_s=c.interval_s, video_interval_s=c.video_interval_s, video=c.video, concurrency=c.concurrency,
             per_device_concurrency=c.per_device_concurrency, video_concurrency=c.video_concurrency,
-            device_port=c.upstream_port, policy=Policy.from_settings(c), tick_s=tick_s,
+            device_port=c.upstream_port, policy=Policy.from_settings(c, accounting), tick_s=tick_s,
             catchup_s=c.catchup_s,
         )

@@ -6,7 +6,7 @@ import datetime as dt
 import hashlib
 from dataclasses import dataclass
 
-from collector.runtime.camera_state import State, Status
+from collector.runtime.camera_state import NOT_SEEN, Seen, State, Status
 from inventory.lookup import MonitoredCamera, MonitoredDevice
 from probes.checks import with_clock_offset
 from probes.kept import KeptResult
@@ -35,6 +35,7 @@ class CameraSlot:
     # An exclusion is in force: shown as excluded, but still probed and its real state stored,
     # so that reports can give the rate both with and without exclusions.
     excluded: bool = False
+    seen: Seen = NOT_SEEN  # when probes last saw its state and its picture: changes are dated from it
 
     @property
     def last_at(self) -> dt.datetime | None:

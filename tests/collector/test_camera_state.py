@@ -7,22 +7,27 @@ import datetime as dt
 import pytest
 
 from collector.runtime.camera_state import (
+    NOT_SEEN,
     Changed,
     FlappingChanged,
     Outcome,
     Pending,
     Policy,
+    Seen,
     State,
     Status,
+    dated,
     next_delay,
+    remember,
     set_retired,
     step,
 )
-from collector.settings import CollectorSettings
+from collector.settings import AccountingSettings, CollectorSettings
 from probes.base import Cause
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
 P = Policy.from_settings(CollectorSettings())  # the defaults: re-probes after 5 s and 10 s, offline every 15 s
+FIRST = Policy.from_settings(CollectorSettings(), AccountingSettings(transition_dating="first_probe"))
 
 
 def t(s: float) -> dt.datetime:
@@ -146,3 +151,86 @@ def test_steady_state_keeps_the_status_object(status: Status, outcome: Outcome, 
     assert (new is status) is same
     if same:
         assert events == []
+
+
+def test_dating_policy_from_the_accounting_settings() -> None:
+    assert P.midpoint is True and FIRST.midpoint is False
+
+
+def run_seen(status: Status, outcomes: list[Outcome], policy: Policy = P,
+             seen: Seen = NOT_SEEN) -> tuple[Status, Seen, list[Changed]]:
+    """Apply outcomes as the scheduler does: the last probe that saw the state kept between steps."""
+    events: list[Changed] = []
+    for o in outcomes:
+        status, ev = step(status, o, policy, seen)
+        seen = remember(seen, status, o)
+        events.extend(e for e in ev if isinstance(e, Changed))
+    return status, seen, events
+
+
+SEEN_CASES = [
+    # (name, start status, seen before, outcomes, policy, events as (old, new, start, uncertainty s))
+    ("outage at the midpoint of the last success and the first failure", ONLINE, Seen(t(-60)),
+     [fail(0), fail(5), fail(15)], P, [(State.ONLINE, State.OFFLINE, t(-30), 30.0)]),
+    ("first_probe dates the outage at the first failure, same uncertainty", ONLINE, Seen(t(-60)),
+     [fail(0), fail(5), fail(15)], FIRST, [(State.ONLINE, State.OFFLINE, t(0), 30.0)]),
+    ("recovery at the midpoint of the last failure and the first success", ONLINE, Seen(t(-60)),
+     [fail(0), fail(5), fail(15), fail(30), ok(45)], P,
+     [(State.ONLINE, State.OFFLINE, t(-30), 30.0), (State.OFFLINE, State.ONLINE, t(37.5), 7.5)]),
+    ("recovery dated by first_probe at the first success", ONLINE, Seen(t(-60)),
+     [fail(0), fail(5), fail(15), fail(30), ok(45)], FIRST,
+     [(State.ONLINE, State.OFFLINE, t(0), 30.0), (State.OFFLINE, State.ONLINE, t(45), 7.5)]),
+    ("a success between failures restarts the gap", ONLINE, Seen(t(-60)),
+     [fail(0), ok(5), fail(65), fail(70), fail(80)], P, [(State.ONLINE, State.OFFLINE, t(35), 30.0)]),
+    ("first probe after a start: the old state unknown, dated at the probe", Status(), Seen(),
+     [ok(0)], P, [(State.UNKNOWN, State.ONLINE, t(0), 0.0)]),
+    ("unknown confirmed offline at its first failure", Status(), Seen(),
+     [fail(0), fail(5), fail(15)], P, [(State.UNKNOWN, State.OFFLINE, t(0), 0.0)]),
+    ("never before the old state's own start", Status(State.ONLINE, None, t(-10)), Seen(t(-60)),
+     [fail(0), fail(5), fail(15)], P, [(State.ONLINE, State.OFFLINE, t(-10), 30.0)]),
+    ("cause change while offline at the midpoint", OFFLINE, Seen(t(0)),
+     [fail(15, Cause.AUTH_FAILED)], P, [(State.OFFLINE, State.OFFLINE, t(7.5), 7.5)]),
+    ("degraded by the video tier: from its last look at the picture", Status(State.ONLINE, None, t(-3600)),
+     Seen(t(-5), t(-1800)),
+     [ok(0, ("black",))], P, [(State.ONLINE, State.DEGRADED, t(-900), 900.0)]),
+    ("picture never looked at since it came up: at the video probe", ONLINE, Seen(t(-5), None),
+     [ok(0, ("black",))], P, [(State.ONLINE, State.DEGRADED, t(0), 0.0)]),
+    ("degraded heals at the midpoint of two video probes", Status(State.DEGRADED, None, t(-3600), video_failed=("blur",)),
+     Seen(t(-30), t(-1800)), [ok(-30), ok(0, ())], P, [(State.DEGRADED, State.ONLINE, t(-900), 900.0)]),
+    ("excluded (retired) ignores probes", Status(State.EXCLUDED, None, t(-5)), Seen(t(-5)),
+     [fail(0), fail(5), fail(15), ok(20)], P, []),
+]
+
+
+@pytest.mark.parametrize(("name", "start", "seen", "outcomes", "policy", "events"), SEEN_CASES,
+                         ids=[c[0] for c in SEEN_CASES])
+def test_dating(name, start, seen, outcomes, policy, events) -> None:  # type: ignore[no-untyped-def]
+    status, _, evs = run_seen(start, outcomes, policy, seen)
+    assert [(e.old, e.new, e.start, e.uncertainty_s) for e in evs] == events
+    if evs:
+        assert status.since == evs[-1].start
+
+
+def test_remember_keeps_what_probes_saw() -> None:
+    s, seen, _ = run_seen(ONLINE, [ok(0)])
+    assert seen == Seen(t(0), None)
+    s, seen, _ = run_seen(s, [ok(60, ())], seen=seen)  # a video probe saw the picture too
+    assert seen == Seen(t(60), t(60))
+    s, seen2, _ = run_seen(s, [fail(120), fail(125)], seen=seen)  # failures being confirmed saw nothing
+    assert seen2 is seen
+    s, seen, _ = run_seen(s, [fail(135)], seen=seen)  # confirmed: it saw the offline state; no picture
+    assert (s.state, seen) == (State.OFFLINE, Seen(t(135), None))
+    s, seen, _ = run_seen(s, [fail(150)], seen=seen)
+    assert seen == Seen(t(150), None)
+
+
+@pytest.mark.parametrize(("prev", "first", "since", "policy", "expected"), [
+    (None, t(10), t(0), P, (t(10), 0.0)),
+    (t(0), t(10), None, P, (t(5), 5.0)),
+    (t(0), t(10), None, FIRST, (t(10), 5.0)),
+    (t(0), t(10), t(8), P, (t(8), 5.0)),  # clamped to the old state's start
+    (t(10), t(10), None, P, (t(10), 0.0)),
+    (t(12), t(10), None, P, (t(10), 0.0)),  # a clock step back: no negative gap
+])
+def test_dated(prev, first, since, policy, expected) -> None:  # type: ignore[no-untyped-def]
+    assert dated(prev, first, since, policy) == expected

@@ -18,7 +18,7 @@ from probes.onvif import OnvifInfo
 from tests.collector.alerts_fixtures import INV, POLICY, at, notes
 
 T0 = dt.datetime(2026, 11, 1, 8, 0, tzinfo=dt.UTC)
-POLICY_S = Policy((5.0, 10.0), 30.0, 4, 600.0)
+POLICY_S = Policy((5.0, 10.0), 30.0, 4, 600.0, True)
 
 
 def t(s: float) -> dt.datetime:

@@ -84,10 +84,11 @@ def test_phase_is_stable_and_spread() -> None:
     assert all(1500 < b < 1850 for b in buckets), buckets  # ~1667 per 10 s: no burst
 
 
-def test_outage_confirmed_by_reprobes_dated_at_the_first_failure_and_recovered() -> None:
+def test_outage_confirmed_by_reprobes_dated_at_the_midpoint_and_recovered() -> None:
     """The default schedule on virtual time: once per 60 s on the camera's phase; a failure is
-    re-probed after 5 s and 10 s and then confirmed, dated at the first failure; an offline
-    camera is re-probed every 15 s and is back at the first success."""
+    re-probed after 5 s and 10 s and then confirmed, dated halfway between the last success and
+    the first failure; an offline camera is re-probed every 15 s and is back at the first
+    success, dated halfway between it and the last failure."""
     vt = VirtualTime()
     script = Script(vt)
     events: list[tuple[int, Changed]] = []
@@ -113,7 +114,10 @@ def test_outage_confirmed_by_reprobes_dated_at_the_first_failure_and_recovered()
             assert all(d <= g <= d + step for g, d in zip(gaps, (5.0, 10.0), strict=True)), gaps
             off = next(e for cid, e in events if cid == 1 and e.new is State.OFFLINE)
             assert off.cause is Cause.REFUSED
-            assert off.start == vt.at(fail_starts[0]) and off.confirmed_at == vt.at(fail_starts[2])
+            last_ok = max(t for t in script.starts(1) if t < first)
+            # dated halfway between the last success and the first failure, ± half that gap
+            assert off.start == vt.at((last_ok + fail_starts[0]) / 2) and off.confirmed_at == vt.at(fail_starts[2])
+            assert off.uncertainty_s == pytest.approx((fail_starts[0] - last_ok) / 2)
             # offline: re-probed every 15 s until the first success
             await vt.run_for(40.0)
             offline_starts = [t for t in script.starts(1) if t > fail_starts[2]]
@@ -123,7 +127,10 @@ def test_outage_confirmed_by_reprobes_dated_at_the_first_failure_and_recovered()
             up_at = vt.now
             await vt.wait_for(lambda: sched.slots[1].status.state is State.ONLINE, 15.0 + step)
             back = next(e for cid, e in events if cid == 1 and e.old is State.OFFLINE)
-            assert vt.at(up_at) <= back.start <= vt.at(up_at + 15.0 + step)
+            last_fail, first_ok = [t for t in script.starts(1) if t <= vt.now][-2:]
+            assert last_fail < up_at <= first_ok
+            assert back.start == vt.at((last_fail + first_ok) / 2)
+            assert back.uncertainty_s == pytest.approx((first_ok - last_fail) / 2)
             await vt.run_for(120.0)
             assert all(s.status.state is State.ONLINE for s in sched.slots.values())
             for cid in range(2, 7):  # the others: once per interval all along
@@ -338,13 +345,16 @@ def test_outage_detected_confirmed_and_recovered_on_the_real_loop(fleet: Fleet) 
             await _wait(lambda: sched.slots[1].status.state is State.OFFLINE, 5)
             off = [e for cid, e in events if cid == 1 and e.new is State.OFFLINE][0]
             assert off.cause is Cause.REFUSED
-            assert down_at <= off.start <= down_at + dt.timedelta(seconds=FAST.interval_s) + slack
-            assert off.confirmed_at > off.start  # confirmed by re-probes, dated at the first failure
+            # dated at the midpoint after the last success (before down_at) and before the first failure
+            interval = dt.timedelta(seconds=FAST.interval_s)
+            assert down_at - interval - slack <= off.start <= down_at + interval + slack
+            assert off.confirmed_at > off.start  # confirmed by re-probes, dated before them
             fleet.set_behaviour(0, Behaviour())
             up_at = dt.datetime.now(dt.UTC)
             await _wait(lambda: sched.slots[1].status.state is State.ONLINE, 5)
             back = [e for cid, e in events if cid == 1 and e.old is State.OFFLINE][0]
-            assert up_at <= back.start <= up_at + dt.timedelta(seconds=FAST.policy.offline_interval_s) + slack
+            again = dt.timedelta(seconds=FAST.policy.offline_interval_s)
+            assert up_at - again - slack <= back.start <= up_at + again + slack
             assert all(s.status.state is State.ONLINE for cid, s in sched.slots.items() if cid != 1)
             assert sched.lateness.n > 6
             await _wait(lambda: sched.last_sweep_s is not None, 3 * FAST.interval_s)  # the next whole sweep

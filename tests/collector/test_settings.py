@@ -167,4 +167,4 @@ def test_runtime_configs_take_their_values_from_the_settings_only() -> None:
                           video_interval_s=600.0, upstream_port=8080)
     cfg = SchedulerConfig.from_settings(c)
     assert (cfg.interval_s, cfg.video_interval_s, cfg.device_port) == (30.0, 600.0, 8080)
-    assert cfg.policy == Policy((2.0, 4.0), 10.0, 3, c.flap_window_s)
+    assert cfg.policy == Policy((2.0, 4.0), 10.0, 3, c.flap_window_s, True)
