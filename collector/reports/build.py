@@ -1,0 +1,184 @@
+"""A report's figures gathered from the database with the accounting's own functions.
+
+Nothing here computes a rate: the time-weighted and intact rates are the rows of
+:func:`collector.accounting.sql.rate_tables.rate_table` over the database's grouped sums
+(:func:`collector.accounting.sql.group_rates.sql_group_times`, what ``camwatch rates --json``
+prints), the snapshot rates the same table's snapshot method, coverage the accounting's
+``village_coverage_over`` / ``township_coverage`` over the per-camera times
+(:func:`collector.accounting.sql.camera_times.sql_camera_times`) as ``camwatch coverage --json``
+counts them. Ranks are among the townships by the time-weighted rate (exclusions applied; ties
+share a rank), compared with the previous month or quarter.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from collector.accounting import (
+    CameraTimes,
+    Level,
+    Period,
+    VillageCoverage,
+    index_exclusions,
+    township_coverage,
+    village_coverage_over,
+)
+from collector.accounting.sql.camera_times import sql_camera_times
+from collector.accounting.sql.group_rates import GroupTimes, sql_group_times
+from collector.accounting.sql.load import AccountingData, coverage_by_township, load_accounting
+from collector.accounting.sql.rate_tables import Method, RateQuery, rate_table
+from collector.reports import details
+from collector.reports.config import ReportSettings
+from collector.reports.model import SCHEMA, CompletenessRow, RegionRow, Report, ReportPeriod, VillageRow
+from collector.reports.periods import is_open, previous
+from collector.reports.score import score
+
+REGION_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
+
+
+class Settingsish:  # the parts of collector.settings.Settings a report reads (typing only)
+    accounting: Any
+    reports: ReportSettings
+
+
+def rank(rates: Mapping[str, float | None]) -> dict[str, int]:
+    """Competition ranks (1 = highest rate; equal rates share a rank, the next one skips);
+    regions without a rate get none."""
+    ordered = sorted(((v, k) for k, v in rates.items() if v is not None), key=lambda x: (-x[0], x[1]))
+    out: dict[str, int] = {}
+    for i, (v, k) in enumerate(ordered):
+        out[k] = out[ordered[i - 1][1]] if i and ordered[i - 1][0] == v else i + 1
+    return out
+
+
+def _query(level: Level, method: Method, period: Period, now: dt.datetime, settings: Settingsish) -> RateQuery:
+    a = settings.accounting
+    return RateQuery(level, method, period, now, a.timezone, tuple(dt.time.fromisoformat(c) for c in a.check_times))
+
+
+def _rows_by_key(table: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    return {str(r["key"]): r for r in table["rows"]}
+
+
+def measured_regions(cameras: Iterable[Any], times: Mapping[int, CameraTimes]) -> set[str]:
+    """Villages and townships with a camera that has eligible time in the period (as
+    ``coverage --json``: the others have coverage None, "—")."""
+    out: set[str] = set()
+    for c in cameras:
+        t = times.get(c.camera_id)
+        if t is not None and t.with_exclusions.ratio is not None:
+            out.update((c.village, c.township))
+    return out
+
+
+async def _snapshot_tables(engine: Any, period: Period, now: dt.datetime, settings: Settingsish
+                           ) -> dict[Level, dict[str, Any]]:
+    data = await load_accounting(engine, period, default_target=settings.accounting.target)
+    return {lv: rate_table(data, _query(lv, Method.SNAPSHOT, period, now, settings)) for lv in REGION_LEVELS}
+
+
+async def _township_rates(engine: Any, period: Period, now: dt.datetime, data: AccountingData,
+                          settings: Settingsish) -> dict[str, float | None]:
+    if period.start >= now:
+        return {}
+    groups = await sql_group_times(engine, period, now, exclusions=data.exclusions)
+    table = rate_table(data, _query(Level.TOWNSHIP, Method.TIME, period, now, settings), groups.ratio_rows(Level.TOWNSHIP))
+    return {str(r["key"]): r["ratio"] for r in table["rows"]}
+
+
+def _completeness(groups: GroupTimes, data: AccountingData) -> tuple[CompletenessRow, ...]:
+    out = []
+    for level in REGION_LEVELS:
+        for r in groups.rows(level):
+            if not r.key:
+                continue
+            t = r.time
+            window = t.online_s + t.offline_s + t.unknown_s + t.excluded_s
+            known = window - t.unknown_s
+            share = None if window == 0 else float((known / window).quantize(Decimal("0.0001")))
+            out.append(CompletenessRow(str(r.key), data.names.get(str(r.key), ""), level.value, r.cameras,
+                                       float(window), float(known), float(t.unknown_s), share))
+    return tuple(out)
+
+
+def _village_rows(villages: Sequence[VillageCoverage], measured: set[str], data: AccountingData) -> tuple[VillageRow, ...]:
+    out = []
+    for v in villages:
+        town = data.parents.get(v.village, "")
+        out.append(VillageRow(v.village, data.names.get(v.village, ""), town, data.names.get(town, ""), v.planned_points,
+                              v.built_points, v.covered_points, float(v.ratio) if v.village in measured else None,
+                              float(v.built_ratio), v.fully_covered))
+    return tuple(out)
+
+
+async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod, now: dt.datetime) -> Report:
+    """The report of *period* as the intervals say it at *now* (month to date when not over)."""
+    a = settings.accounting
+    p = Period(period.start, period.end)
+    data = await load_accounting(engine, p, default_target=a.target, spans=False)  # cameras, points, names, exclusions
+    cams, points, names = data.cameras, data.points, data.names
+    groups_task = asyncio.ensure_future(sql_group_times(engine, p, now, exclusions=data.exclusions))
+    snapshot = await _snapshot_tables(engine, p, now, settings)
+    groups = await groups_task
+    times = await sql_camera_times(engine, p, now, exclusions=data.exclusions, cameras=cams)
+    prev = previous(period)
+    prev_rates = await _township_rates(engine, Period(prev.start, prev.end), now, data, settings)
+
+    time_t = {lv: _rows_by_key(rate_table(data, _query(lv, Method.TIME, p, now, settings), groups.ratio_rows(lv)))
+              for lv in REGION_LEVELS}
+    intact_t = {lv: _rows_by_key(rate_table(data, _query(lv, Method.INTACT, p, now, settings), groups.ratio_rows(lv)))
+                for lv in REGION_LEVELS}
+    snap_t = {lv: _rows_by_key(t) for lv, t in snapshot.items()}
+
+    up = {cid: t.with_exclusions for cid, t in times.items()}
+    villages = village_coverage_over(points, cams, up)
+    measured = measured_regions(cams, times)
+    town_cov = {c.region: c for c in coverage_by_township(data, villages)}
+    county_of = {v.village: data.parents.get(data.parents.get(v.village, ""), "") for v in villages}
+    county_cov = {c.region: c for c in township_coverage(villages, county_of)}
+    ranks = rank({k: r["ratio"] for k, r in time_t[Level.TOWNSHIP].items() if k})
+    prev_ranks = rank(prev_rates)
+
+    def region_row(level: Level, key: str) -> RegionRow:
+        r = time_t[level][key]
+        cov = (county_cov if level is Level.COUNTY else town_cov).get(key)
+        snap = snap_t[level].get(key, {})
+        intact = intact_t[level].get(key, {})
+        rk = ranks.get(key) if level is Level.TOWNSHIP else None
+        pk = prev_ranks.get(key) if level is Level.TOWNSHIP else None
+        unc = r.get("uncertainty_pp")
+        verdict_uncertain = (r["ratio"] is not None and unc is not None
+                             and abs(r["ratio"] - r["target"]) * 100 <= unc)
+        return RegionRow(
+            code=key, name=r["name"], level=level.value, parent=data.parents.get(key, ""), cameras=r["cameras"] or 0,
+            rate=r["ratio"], rate_without_exclusions=r["ratio_without_exclusions"],
+            snapshot_rate=snap.get("ratio"), intact_rate=intact.get("ratio"),
+            coverage=None if cov is None or key not in measured and level is Level.TOWNSHIP else float(cov.ratio),
+            built_coverage=None if cov is None else float(cov.built_ratio),
+            villages=0 if cov is None else cov.villages, fully_covered_villages=0 if cov is None else cov.fully_covered,
+            target=r["target"], met=r["compliant"], rank=rk, previous_rank=pk,
+            rank_change=None if rk is None or pk is None else pk - rk,
+            uncertainty_pp=unc, verdict_uncertain=bool(verdict_uncertain))
+
+    counties = tuple(region_row(Level.COUNTY, k) for k in sorted(time_t[Level.COUNTY]) if k)
+    townships = tuple(region_row(Level.TOWNSHIP, k) for k in sorted(time_t[Level.TOWNSHIP]) if k)
+    index = index_exclusions(data.exclusions)
+    village_of = {c.camera_id: c.village for c in cams}
+    faults = await details.fault_rows(engine, p, now, cameras=cams, times=times, index=index,
+                                      fault_hours=settings.reports.fault_hours, names=names)
+    orders = await details.work_order_rows(engine, p, now, village_of=village_of, parents=data.parents, names=names)
+    exclusions = await details.exclusion_rows(engine, p, village_of=village_of, parents=data.parents, names=names)
+    return Report(
+        schema=SCHEMA, period=period, closed=not is_open(period, now), generated_at=now,
+        fault_hours=settings.reports.fault_hours, counties=counties, townships=townships,
+        villages=_village_rows(villages, measured, data), faults=faults, work_orders=orders, exclusions=exclusions,
+        completeness=_completeness(groups, data),
+        score=score(settings.reports.score, faults=faults, work_orders=orders, counties=counties, townships=townships),
+    )
+
+
+__all__ = ["build_report", "measured_regions", "rank"]
