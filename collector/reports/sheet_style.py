@@ -1,0 +1,135 @@
+"""How every report sheet looks: a title row and a header row (frozen, repeated on each printed
+page), typed cells (ratios as numbers with a percentage format, times as local date-times),
+columns as wide as their text (an East Asian wide character counts 2), below-target cells
+coloured, A4 landscape print set-up with the title, period and page numbers."""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.worksheet import Worksheet
+
+PCT = "0.00%"
+HOURS = "0.00"
+INT = "0"
+SIGNED = "+0;-0;0"
+WHEN = "yyyy-mm-dd hh:mm"
+TEXT = "@"
+
+BAD_FILL = PatternFill("solid", fgColor="FFC7CE")  # below target: light red
+BAD_FONT = Font(color="9C0006")
+COLOUR_FILLS = {"green": PatternFill("solid", fgColor="C6EFCE"), "yellow": PatternFill("solid", fgColor="FFEB9C"),
+                "red": PatternFill("solid", fgColor="FFC7CE")}
+HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
+HEAD_FONT = Font(bold=True)
+TITLE_FONT = Font(bold=True, size=14)
+WRAP_HEAD = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+MAX_WIDTH = 48
+MIN_WIDTH = 6
+
+
+def display_width(text: str) -> int:
+    """Columns *text* takes: East Asian wide and full-width characters count 2."""
+    return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    header: str
+    fmt: str = TEXT  # number format; TEXT for words
+
+
+@dataclass(frozen=True, slots=True)
+class Sheet:
+    """Where a sheet's print header and footer take their words."""
+
+    title: str
+    period: str
+    generated: str
+    page: str
+
+
+def _shown(value: object, fmt: str) -> str:
+    """Roughly what a cell shows, for its column's width."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return "2026-11-30 23:59"
+    if fmt == PCT and isinstance(value, int | float):
+        return f"{value * 100:.2f}%"
+    if fmt in (HOURS,) and isinstance(value, int | float):
+        return f"{value:.2f}"
+    return str(value)
+
+
+def local(t: dt.datetime | None, tz: str) -> dt.datetime | None:
+    """An aware time as the naive local time Excel shows (None stays None)."""
+    return None if t is None else t.astimezone(ZoneInfo(tz)).replace(tzinfo=None)
+
+
+def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Sequence[Sequence[object]], *,
+                bad: Sequence[Sequence[bool]] | None = None, fills: dict[tuple[int, int], PatternFill] | None = None,
+                width_sample: int = 2000) -> None:
+    """Title in row 1, headers in row 2, data from row 3; formats, widths, freeze, print set-up.
+
+    ``bad[i][j]``: row i's cell j is below target (coloured); ``fills``: (row i, column j) fills."""
+    ws.append([sheet.title])
+    ws["A1"].font = TITLE_FONT
+    ws.append([c.header for c in columns])
+    for j in range(len(columns)):
+        cell = ws.cell(row=2, column=j + 1)
+        cell.font, cell.fill, cell.alignment = HEAD_FONT, HEAD_FILL, WRAP_HEAD
+    widths = [display_width(c.header) for c in columns]
+    formats = [c.fmt for c in columns]
+    for i, row in enumerate(rows):
+        ws.append(list(row))
+        r = i + 3
+        for j, fmt in enumerate(formats):
+            if fmt != TEXT and row[j] is not None:
+                ws.cell(row=r, column=j + 1).number_format = fmt
+        if bad is not None:
+            for j, flag in enumerate(bad[i]):
+                if flag:
+                    cell = ws.cell(row=r, column=j + 1)
+                    cell.fill, cell.font = BAD_FILL, BAD_FONT
+        if i < width_sample:
+            for j, value in enumerate(row):
+                widths[j] = max(widths[j], display_width(_shown(value, formats[j])))
+    for (i, j), fill in (fills or {}).items():
+        ws.cell(row=i + 3, column=j + 1).fill = fill
+    for j, w in enumerate(widths):
+        ws.column_dimensions[get_column_letter(j + 1)].width = min(MAX_WIDTH, max(MIN_WIDTH, w + 2))
+    ws.row_dimensions[2].height = 30
+    ws.freeze_panes = "A3"
+    if rows:
+        ws.auto_filter.ref = f"A2:{get_column_letter(len(columns))}{len(rows) + 2}"
+    print_setup(ws, sheet, len(columns))
+
+
+def print_setup(ws: Worksheet, sheet: Sheet, n_columns: int) -> None:
+    ws.page_setup.orientation = "landscape"
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_options.horizontalCentered = True
+    ws.page_margins.left = ws.page_margins.right = 0.4
+    ws.page_margins.top = ws.page_margins.bottom = 0.6
+    ws.print_title_rows = "1:2"
+    ws.oddHeader.left.text = sheet.title
+    ws.oddHeader.right.text = sheet.period
+    ws.oddFooter.left.text = sheet.generated
+    ws.oddFooter.center.text = sheet.page
+    ws.evenHeader.left.text, ws.evenHeader.right.text = ws.oddHeader.left.text, ws.oddHeader.right.text
+    ws.evenFooter.left.text, ws.evenFooter.center.text = ws.oddFooter.left.text, ws.oddFooter.center.text
+
+
+__all__ = ["BAD_FILL", "COLOUR_FILLS", "HOURS", "INT", "PCT", "SIGNED", "TEXT", "WHEN", "Column", "Sheet",
+           "display_width", "local", "print_setup", "write_table"]
