@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from aiohttp import web
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,6 +21,9 @@ ADDRESS_LIMIT = 20
 LOCKOUT = dt.timedelta(seconds=60)
 MAX_LOCKOUT = dt.timedelta(minutes=30)
 FORGET = dt.timedelta(hours=1)
+# What a write handler says about what it did (e.g. "exclusion #12 proposed: camera 5, ..."): the
+# auth middleware's audit row of the write carries it (with the status) as its detail.
+AUDIT_DETAIL: web.RequestKey[str] = web.RequestKey("camwatch_audit_detail", str)
 
 
 async def audit(engine: AsyncEngine, *, actor: str, action: str, obj: str | None = None, detail: str | None = None,

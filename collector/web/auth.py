@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.settings import HttpSettings
 from collector.web import accounts
-from collector.web.audit import audit
+from collector.web.audit import AUDIT_DETAIL, audit
 from collector.web.common import ApiError, Handler, Middleware
 from collector.web.principal import PRINCIPAL_KEY, Action, Principal, Role, anonymous_reads, principal_of
 from collector.web.sessions import COOKIE, UNSAFE, csrf_ok, load
@@ -196,8 +196,9 @@ async def _audit_write(state: AuthState, request: web.Request, principal: Princi
     resource = request.match_info.route.resource
     canonical = resource.canonical if resource is not None else request.path
     obj = json.dumps(dict(request.match_info), ensure_ascii=False) if request.match_info else None
+    said = request.get(AUDIT_DETAIL)
     await audit(state.engine, actor=principal.name, action=f"{request.method} {canonical}", obj=obj,
-                detail=f"status {status}", address=request.remote, now=state.clock())
+                detail=f"status {status}" + (f"; {said}" if said else ""), address=request.remote, now=state.clock())
 
 
 __all__ = ["AUTH_KEY", "AuthState", "PUBLIC", "TOKEN_ENV", "action_of", "auth_middleware", "require"]

@@ -1,6 +1,7 @@
 """The API's JSON bodies as ``TypedDict`` types: the handlers' JSON helpers return them (mypy checks
 every key and value) and the OpenAPI document's schemas are made from them
-(:func:`collector.web.spec.schema_of`). Times are ISO 8601 strings in UTC; ratios 0..1.
+(:func:`collector.web.spec.schema_of`). Times are ISO 8601 strings in UTC; ratios 0..1. Request
+bodies are pydantic models in :mod:`collector.web.inputs` (validated there).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collector.accounting.sql.rate_tables import CoverageLevel, Method
 from collector.alerting.workorders import Color, OrderStatus
 from collector.runtime.camera_state import State
 from collector.web.spec import meta
-from inventory.models import Lifecycle, RegionLevel
+from inventory.models import ExclusionStatus, Lifecycle, RegionLevel
 from probes.base import Cause, Stage
 
 TIME = meta(format="date-time")
@@ -180,19 +181,13 @@ class Exclusion(TypedDict):
     start: Time
     end: Time
     reason: str
-    approver: str
+    approver: Annotated[str, "who approved it (an exclusion added directly), or the decider of a proposal"]
     created_at: OptTime
-
-
-class NewExclusion(TypedDict):
-    """exactly one of camera_id and region_code"""
-
-    camera_id: NotRequired[int]
-    region_code: NotRequired[str]
-    start: Annotated[str, TIME, "ISO 8601; without an offset: accounting.timezone"]
-    end: Annotated[str, TIME, "after start"]
-    reason: str
-    approver: str
+    status: Annotated[str, ExclusionStatus, "only approved (and ended) ones count"]
+    proposer: Annotated[str | None, "the account that proposed it (报备申请), if proposed"]
+    decider: str | None
+    decided_at: OptTime
+    decision_note: str | None
 
 
 class WorkOrder(TypedDict):
@@ -216,23 +211,12 @@ class WorkOrder(TypedDict):
     repair_s: float | None
 
 
-class CloseWorkOrder(TypedDict):
-    note: str
-
-
 class Silence(TypedDict):
     id: int
     camera_id: int | None
     region_code: str | None
     until: OptTime
     reason: str
-
-
-class NewSilence(TypedDict):
-    camera_id: NotRequired[int]
-    region_code: NotRequired[str]
-    until: str
-    reason: NotRequired[str]
 
 
 class CameraPage(TypedDict):

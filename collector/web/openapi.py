@@ -21,17 +21,19 @@ from collector.accounting.sql.rate_tables import CoverageLevel, Method
 from collector.alerting.workorders import Color
 from collector.runtime.camera_state import State
 from collector.web import bodies as b
-from collector.web import cameras, exclusions, rates, regions, workorders
+from collector.web import cameras, exclusions, proposals, rates, regions, workorders
+from collector.web import inputs as i
 from collector.web.common import json_response
 from collector.web.params import DEFAULT_LIMIT, MAX_LIMIT
 from collector.web.principal import Action
 from collector.web.spec import Param, Route, Schema, ref, schema_of
+from inventory.models import ExclusionStatus
 from probes.base import Cause
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-ERROR_TEXT = {400: "invalid parameter (the message names it)", 401: "missing or invalid bearer token",
+ERROR_TEXT = {400: "invalid parameter or body field (the message names it)", 401: "missing or invalid bearer token",
               403: "no API token configured, or the principal's role may not do this", 404: "not found",
               409: "not possible in the current state (e.g. already resolved)", 413: "request body too large"}
 
@@ -73,9 +75,20 @@ API_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/exclusions", exclusions.list_exclusions,
           "exclusions (maintenance windows, reported outages)", b.ExclusionPage, (
               Param("camera_id", int, "only this camera's"), Param("region_code", str, "only this region's"),
-              Param("active", bool, "in force now, or not"), *PAGING), errors=(400,)),
-    Route("POST", "/api/v1/exclusions", exclusions.add_exclusion, "add an exclusion", b.Exclusion,
-          body=b.NewExclusion, errors=(400, 413), status=201, action=Action.APPROVE_EXCLUSION),
+              Param("active", bool, "in force now (approved, within its period), or not"),
+              Param("status", ExclusionStatus, "only this status (proposed: waiting for approval)"), *PAGING),
+          errors=(400,)),
+    Route("POST", "/api/v1/exclusions", exclusions.add_exclusion, "add an exclusion (approved at once)", b.Exclusion,
+          body=i.NewExclusion, errors=(400, 413), status=201, action=Action.APPROVE_EXCLUSION),
+    Route("POST", "/api/v1/exclusions/proposals", proposals.add_proposal,
+          "propose an exclusion (报备申请) for a camera or a region in your scope; it counts only once approved",
+          b.Exclusion, body=i.NewProposal, errors=(400, 413), status=201, action=Action.PROPOSE_EXCLUSION),
+    Route("POST", "/api/v1/exclusions/{id}/approve", proposals.approve_proposal,
+          "approve a proposed exclusion (it counts from now on, over its whole period)", b.Exclusion,
+          (by_id("exclusion"),), body=i.Decision, errors=(400, 404, 409, 413), action=Action.APPROVE_EXCLUSION),
+    Route("POST", "/api/v1/exclusions/{id}/reject", proposals.reject_proposal,
+          "reject a proposed exclusion, with a note", b.Exclusion,
+          (by_id("exclusion"),), body=i.Rejection, errors=(400, 404, 409, 413), action=Action.APPROVE_EXCLUSION),
     Route("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion, "remove an exclusion", None,
           (by_id("exclusion"),), errors=(400, 404), status=204, action=Action.APPROVE_EXCLUSION),
     Route("GET", "/api/v1/workorders", workorders.list_orders, "work orders (工单) with their colour (三色督办): "
@@ -85,12 +98,12 @@ API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/workorders/{id}/ack", workorders.ack_order, "acknowledge a work order", b.WorkOrder,
           (by_id("work order"),), errors=(400, 404, 409), action=Action.ACK_WORKORDER),
     Route("POST", "/api/v1/workorders/{id}/close", workorders.close_order, "close a work order by hand, with a note",
-          b.WorkOrder, (by_id("work order"),), body=b.CloseWorkOrder, errors=(400, 404, 409, 413),
+          b.WorkOrder, (by_id("work order"),), body=i.CloseWorkOrder, errors=(400, 404, 409, 413),
           action=Action.CLOSE_WORKORDER),
     Route("GET", "/api/v1/silences", workorders.list_silences, "alert silences in force (all=true: also expired)",
           b.SilencePage, (Param("all", bool, "include expired silences"), *PAGING), errors=(400,)),
     Route("POST", "/api/v1/silences", workorders.add_silence,
-          "silence alert messages for a camera or a region until a time", b.Silence, body=b.NewSilence,
+          "silence alert messages for a camera or a region until a time", b.Silence, body=i.NewSilence,
           errors=(400, 413), status=201, action=Action.SILENCE),
     Route("DELETE", "/api/v1/silences/{id}", workorders.end_silence, "end a silence now", None,
           (by_id("silence"),), errors=(400, 404), status=204, action=Action.SILENCE),

@@ -152,6 +152,30 @@ def order_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: M
     return whole(p, paths.get(region_code or ""))
 
 
+def may_propose(p: Principal, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
+                camera_id: int | None, region_code: str | None) -> bool:
+    """A proposal's scope is the proposer's: a camera it reads, or a region every monitored camera
+    of which it reads (at least one; a contractor cannot take another company's cameras out)."""
+    if camera_id is not None:
+        return _camera_visible(p, slots, camera_id)
+    if region_code is None or region_code not in paths:
+        return False
+    if p.reads_all():
+        return True
+    inside = [s for s in slots.values() if region_code in slot_path(s)]
+    return bool(inside) and all(sees(p, s) for s in inside)
+
+
+def may_decide(p: Principal, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
+               camera_id: int | None, region_code: str | None) -> bool:
+    """Approve, reject or end an exclusion: its camera readable, or its region in or below the
+    decider's regions (not a county-wide one from a township-scoped assessor)."""
+    if camera_id is not None:
+        return _camera_visible(p, slots, camera_id)
+    path = paths.get(region_code or "")
+    return path is not None and p.role is not Role.CONTRACTOR and p.in_regions(path)
+
+
 async def visibility(request: web.Request) -> tuple[Principal | None, Mapping[int, CameraSlot], Mapping[str, tuple[str, ...]]]:
     """(principal, slots, region paths) for the two checks above; no database read when unscoped."""
     app = camwatch(request)
@@ -159,5 +183,5 @@ async def visibility(request: web.Request) -> tuple[Principal | None, Mapping[in
     return p, app.scheduler.slots, ({} if p is None else await region_paths(app.engine))
 
 
-__all__ = ["order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "filter_rows", "readable_region", "reader",
+__all__ = ["may_decide", "may_propose", "order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "filter_rows", "readable_region", "reader",
            "region_paths", "require_region", "sees", "slot_path", "visible", "whole"]

@@ -2,8 +2,10 @@
 answer types, error codes, the action a write needs) and :class:`Param` (a typed query or path
 parameter), and :func:`schema_of`, the JSON Schema of a body type.
 
-Body types are ``TypedDict`` classes (:mod:`collector.web.bodies`); the handlers' JSON helpers
+Answer types are ``TypedDict`` classes (:mod:`collector.web.bodies`); the handlers' JSON helpers
 return them, so mypy checks the handlers against the very types the OpenAPI document is made of.
+Request bodies are pydantic models (:mod:`collector.web.inputs`): the handlers validate with them
+and the document's request schemas are theirs.
 Fields are annotated with ``Annotated[T, ...]`` for what a Python type cannot say: a ``StrEnum``
 class (the allowed values), a :class:`Meta` (extra JSON Schema keywords) or a ``str`` (a
 description).
@@ -19,6 +21,7 @@ from enum import Enum
 from typing import Any, Literal
 
 from aiohttp import web
+from pydantic import BaseModel
 
 from collector.web.common import Handler, bad_param
 from collector.web.params import QUERY_NAMES
@@ -77,6 +80,33 @@ def _object(td: Any, defs: dict[str, Schema]) -> Schema:
     return out
 
 
+def _tidy(schema: Any) -> Any:
+    """A pydantic schema in the document's style: no titles; a union of plain types as a type list."""
+    if isinstance(schema, list):
+        return [_tidy(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {k: ({n: _tidy(p) for n, p in v.items()} if k == "properties" else _tidy(v))
+           for k, v in schema.items() if k != "title"}
+    members = out.get("anyOf")
+    if isinstance(members, list) and all(isinstance(m, dict) and set(m) == {"type"} and isinstance(m["type"], str)
+                                          for m in members):
+        out["type"] = [m["type"] for m in members]
+        del out["anyOf"]
+    return out
+
+
+def _model(tp: type[BaseModel], defs: dict[str, Schema]) -> Schema:
+    """A request body (:mod:`collector.web.inputs`): its validation schema, as pydantic checks it."""
+    name = tp.__name__
+    if name not in defs:
+        schema = tp.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        for sub, body in schema.pop("$defs", {}).items():
+            defs.setdefault(sub, _tidy(body))
+        defs[name] = _tidy(schema)
+    return ref(name)
+
+
 def schema_of(tp: Any, defs: dict[str, Schema]) -> Schema:
     """The JSON Schema of *tp*; a TypedDict becomes a ``$ref`` and its schema is put in *defs*."""
     if isinstance(tp, type) and tp in _PRIMITIVE:
@@ -92,6 +122,8 @@ def schema_of(tp: Any, defs: dict[str, Schema]) -> Schema:
         return {"type": "array", "items": schema_of(args[0], defs)}
     if origin is Literal:
         return {"type": "string", "enum": list(args)}
+    if isinstance(tp, type) and issubclass(tp, BaseModel):
+        return _model(tp, defs)
     if typing.is_typeddict(tp):
         name = tp.__name__
         if name not in defs:

@@ -7,18 +7,17 @@ silence|silences|unsilence``; writes need the bearer token.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 
-from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, WorkOrderError, color
 from collector.web.bodies import Silence as SilenceBody
 from collector.web.bodies import WorkOrder as WorkOrderBody
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
+from collector.web.inputs import MAX_TEXT, CloseWorkOrder, NewSilence, json_body
 from collector.web.params import choice, flag, page, path_int
 from collector.web.scope import order_visible, tied_visible, visibility
 from inventory.models import Silence, WorkOrder
@@ -35,21 +34,6 @@ def order_json(o: Any, now: dt.datetime) -> WorkOrderBody:
         "resolution": None if o.resolution is None else str(getattr(o.resolution, "value", o.resolution)),
         "note": o.note, "response_s": o.response_s, "repair_s": o.repair_s,
     }
-
-
-async def _body(request: web.Request) -> dict[str, Any]:
-    if request.content_length is not None and request.content_length > MAX_BODY:
-        raise ApiError(413, "too_large", f"request body larger than {MAX_BODY} bytes")
-    text = await request.text()
-    if not text.strip():
-        return {}
-    try:
-        body = json.loads(text)
-    except ValueError:
-        raise bad_param("body", "not valid JSON") from None
-    if not isinstance(body, dict):
-        raise bad_param("body", "a JSON object is expected")
-    return body
 
 
 async def list_orders(request: web.Request) -> web.Response:
@@ -91,13 +75,10 @@ async def ack_order(request: web.Request) -> web.Response:
 
 async def close_order(request: web.Request) -> web.Response:
     app = camwatch(request)
-    body = await _body(request)
-    note = body.get("note")
-    if not isinstance(note, str) or not note.strip():
-        raise bad_param("note", "required: what was done (a non-empty string)")
+    body = await json_body(request, CloseWorkOrder, tz=app.settings.accounting.timezone, max_bytes=MAX_BODY)
     await _in_scope(request, path_int(request, "id"))
     try:
-        order = await store.close_order(app.engine, path_int(request, "id"), app.clock(), note.strip()[:2000])
+        order = await store.close_order(app.engine, path_int(request, "id"), app.clock(), body.note[:MAX_TEXT])
     except store.NotFound as exc:
         raise not_found(str(exc)) from None
     except WorkOrderError as exc:
@@ -119,34 +100,16 @@ async def list_silences(request: web.Request) -> web.Response:
 
 async def add_silence(request: web.Request) -> web.Response:
     app = camwatch(request)
-    body = await _body(request)
-    extra = sorted(set(body) - {"camera_id", "region_code", "until", "reason"})
-    if extra:
-        raise bad_param(extra[0], "unknown field (allowed: camera_id, region_code, until, reason)")
-    camera_id, region_code = body.get("camera_id"), body.get("region_code")
-    if camera_id is not None and (isinstance(camera_id, bool) or not isinstance(camera_id, int)):
-        raise bad_param("camera_id", "must be an integer")
-    if region_code is not None and not isinstance(region_code, str):
-        raise bad_param("region_code", "must be a string")
-    if (camera_id is None) == (region_code is None):
-        raise bad_param("camera_id", "give exactly one of camera_id and region_code")
-    until_text = body.get("until")
-    if not isinstance(until_text, str):
-        raise bad_param("until", f"required: {FORMATS[1]}")
-    try:  # (a day alone: until the end of that day)
-        until = parse_time(until_text, app.settings.accounting.timezone, option="until", end=True)
-    except TimeParseError as exc:
-        raise bad_param("until", exc.detail("en")) from None
+    body = await json_body(request, NewSilence, tz=app.settings.accounting.timezone, max_bytes=MAX_BODY)
+    camera_id, region_code, until = body.camera_id, body.region_code, body.until
     p, slots, paths = await visibility(request)
     if not tied_visible(p, slots, paths, camera_id, region_code):  # out of scope: as if unknown
         raise ApiError(400, "unknown_reference", "no such camera or region",
                        param="camera_id" if camera_id is not None else "region_code")
     now = app.clock()
     if until <= now:
-        raise bad_param("until", f"{until_text!r} is not in the future")
-    reason = body.get("reason", "")
-    if not isinstance(reason, str):
-        raise bad_param("reason", "must be a string")
+        raise bad_param("until", f"{until.isoformat()!r} is not in the future")
+    reason = body.reason
     try:
         new_id = await store.add_silence(app.engine, until=until.astimezone(dt.UTC), camera_id=camera_id,
                                          region_code=region_code, reason=reason[:2000], now=now)

@@ -1,7 +1,7 @@
 """The web console: server-rendered pages (Jinja2), Chinese first, every asset served here.
 
 ``/`` 总览, ``/cameras`` and ``/cameras/{id}``, ``/regions/{code}``, ``/incidents/{id}``,
-``/workorders``, ``/exclusions``, ``/api`` (the API's document, readable) (alert messages link to the camera and incident pages). Pages
+``/workorders``, ``/exclusions``, ``/exclusions/proposals``, ``/api`` (the API's document, readable) (alert messages link to the camera and incident pages). Pages
 read what the API reads (the scheduler's slots, the collector's region figures, the stores) and
 show only what the request's principal may read (:mod:`collector.web.pages.scope`). Static
 files (one stylesheet, one small script) are under ``/static/``; no CDN, no build step.
@@ -12,7 +12,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from collector.web.common import Handler
-from collector.web.pages import api_page, camera, exclusions_page, orders, overview, region
+from collector.web.pages import api_page, camera, exclusions_page, orders, overview, proposals_page, region
 from collector.web.pages.derived import DERIVED_KEY, Derived
 from collector.web.pages.render import STATIC
 from collector.web.pages.series import DailyRates
@@ -30,6 +30,10 @@ PAGE_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/exclusions", exclusions_page.exclusions_page),
     ("POST", "/exclusions", exclusions_page.add_post),
     ("POST", "/exclusions/{id}/end", exclusions_page.end_post),
+    ("GET", "/exclusions/proposals", proposals_page.proposals_page),
+    ("POST", "/exclusions/proposals", proposals_page.propose_post),
+    ("POST", "/exclusions/{id}/approve", proposals_page.approve_post),
+    ("POST", "/exclusions/{id}/reject", proposals_page.reject_post),
     ("GET", "/api", api_page.api_page),
 )
 STATIC_PREFIX = "/static/"

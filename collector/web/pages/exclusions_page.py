@@ -1,7 +1,9 @@
-"""``/exclusions`` (报备): the list, the add form and "end now".
+"""``/exclusions`` (报备): the list (with each one's status), the add form (approved at once) and "end now"
+(one in force is ``ended`` at this moment, one to come removed). Proposals and their decisions:
+:mod:`collector.web.pages.proposals_page`.
 
-Adding validates with the API's own rules (:func:`collector.web.exclusions.parse_new`: camera xor
-region, start before end, reason and approver required); both writes need the
+Adding validates the form with the API's own model (:class:`collector.web.inputs.NewExclusion`: camera
+xor region, start before end, reason and approver required; an error names the field); both writes need the
 ``approve_exclusion`` action and the session's CSRF token (auth middleware), and make the
 collector reload at once, like the API.
 """
@@ -16,8 +18,8 @@ from aiohttp import web
 from sqlalchemy import delete, func, insert, or_, select, update
 
 from collector.web.auth import require
-from collector.web.common import ApiError, camwatch
-from collector.web.exclusions import parse_new
+from collector.web.common import camwatch
+from collector.web.inputs import InvalidBody, NewExclusion, form_body
 from collector.web.pages.derived import regions_of
 from collector.web.pages.render import (
     PAGE_SIZE,
@@ -32,12 +34,12 @@ from collector.web.pages.render import (
 )
 from collector.web.pages.scope import Regions, can_camera, load_regions
 from collector.web.principal import Action, Role
-from inventory.models import Camera, Exclusion, Region, utcnow
+from inventory.models import COUNTED_EXCLUSIONS, Camera, Exclusion, ExclusionStatus, Region, utcnow
 
 log = logging.getLogger("camwatch.web")
 
 
-def _readable(v: View, x: Any, regions: Regions) -> bool:
+def readable_exclusion(v: View, x: Any, regions: Regions) -> bool:
     p = v.principal
     if p is None or p.reads_all():
         return True
@@ -59,7 +61,7 @@ async def exclusions_page(request: web.Request) -> web.Response:
         q = q.where(Exclusion.end > v.now)
     async with app.engine.connect() as conn:
         rows = (await conn.execute(q.order_by(Exclusion.start.desc(), Exclusion.id.desc()))).all()
-    rows = [x for x in rows if _readable(v, x, regions)]
+    rows = [x for x in rows if readable_exclusion(v, x, regions)]
     try:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
@@ -70,21 +72,27 @@ async def exclusions_page(request: web.Request) -> web.Response:
     items = [{"id": x.id, "camera_id": x.camera_id, "camera": slots[x.camera_id].cam.name if x.camera_id in slots else "",
               "region_code": x.region_code, "region": regions.name(x.region_code) if x.region_code else "",
               "start": v.when(x.start), "end": v.when(x.end), "reason": x.reason, "approver": x.approver,
-              "live": x.start <= v.now < x.end, "future": x.start > v.now, "over": x.end <= v.now}
+              "live": x.start <= v.now < x.end and x.status in COUNTED_EXCLUSIONS, "future": x.start > v.now,
+              "over": x.end <= v.now, "status": x.status, "proposer": x.proposer or "", "decider": x.decider or "",
+              "endable": x.status == ExclusionStatus.APPROVED.value and x.end > v.now}
              for x in rows[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]]
     p = v.principal
     can = p is not None and p.can(Action.APPROVE_EXCLUSION)
+    waiting = sum(1 for x in rows if x.status == ExclusionStatus.PROPOSED.value)
     fmt = "%Y-%m-%dT%H:%M"
     return render(v, "exclusions.html", {
         "page": Paged(items, page, pages, len(rows)), "active": active, "can": can,
         "csrf": form_token(v), "me": p.name if p is not None else "",
         "default_start": v.now.astimezone(v.tz).strftime(fmt),
         "default_end": (v.now + dt.timedelta(hours=4)).astimezone(v.tz).strftime(fmt),
-        "error": None})
+        "error": None, "waiting": waiting,
+        "can_propose": p is not None and p.can(Action.PROPOSE_EXCLUSION)})
 
 
-def _form_error(v: View, message: str) -> web.Response:
-    return render(v, "message.html", {"title": v.t("error"), "text": message, "back": "/exclusions"}, status=400)
+def _form_error(v: View, exc: InvalidBody, back: str = "/exclusions") -> web.Response:
+    """A form's error page (400): the field in the reader's words, and what is wrong with it."""
+    text = f"{v.t('form_error', field=v.t(exc.field))} ({exc.field}: {exc.message})"
+    return render(v, "message.html", {"title": v.t("error"), "text": text, "back": back}, status=400)
 
 
 async def _reload(app: Any) -> None:
@@ -98,36 +106,27 @@ async def add_post(request: web.Request) -> web.StreamResponse:
     p = require(request, Action.APPROVE_EXCLUSION)
     v = view(request)
     app = camwatch(request)
-    form = await request.post()
-    body: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in ("start", "end", "reason", "approver")}
-    body["approver"] = body["approver"] or p.name
-    camera_id, region_code = (str(form.get(k) or "").strip() for k in ("camera_id", "region_code"))
-    if camera_id:
-        if not camera_id.isdigit():
-            return _form_error(v, f"camera_id: not an integer: {camera_id!r}")
-        body["camera_id"] = int(camera_id)
-    if region_code:
-        body["region_code"] = region_code
     try:
-        new = parse_new(body, app.settings.accounting.timezone)
-    except ApiError as exc:
-        return _form_error(v, exc.message)
+        new = await form_body(request, NewExclusion, tz=app.settings.accounting.timezone, defaults={"approver": p.name})
+    except InvalidBody as exc:
+        return _form_error(v, exc)
     regions = await load_regions(app.engine)
     if new.camera_id is not None:
         slot = app.scheduler.slots.get(new.camera_id)
         if slot is None or not can_camera(p, slot):
-            return _form_error(v, f"camera_id: no camera with id {new.camera_id}")
+            return _form_error(v, InvalidBody("camera_id", f"no camera with id {new.camera_id}"))
     elif new.region_code not in regions.by_code or not p.in_regions(regions.path(new.region_code)):
-        return _form_error(v, f"region_code: no region with code {new.region_code!r}")
+        return _form_error(v, InvalidBody("region_code", f"no region with code {new.region_code!r}"))
     async with app.engine.begin() as conn:
         if new.camera_id is not None:
             found = (await conn.execute(select(func.count()).select_from(Camera).where(Camera.id == new.camera_id))).scalar_one()
         else:
             found = (await conn.execute(select(func.count()).select_from(Region).where(Region.code == new.region_code))).scalar_one()
         if not found:
-            return _form_error(v, "no such camera or region")
+            return _form_error(v, InvalidBody("camera_id", "no such camera or region"))
         await conn.execute(insert(Exclusion).values(camera_id=new.camera_id, region_code=new.region_code, start=new.start,
-                                                    end=new.end, reason=new.reason, approver=new.approver, created_at=utcnow()))
+                                                    end=new.end, reason=new.reason, approver=new.approver, created_at=utcnow(),
+                                                    status=ExclusionStatus.APPROVED.value))
     log.info("exclusion added on the console by %s", p.name)
     await _reload(app)
     raise redirect("/exclusions")
@@ -144,13 +143,16 @@ async def end_post(request: web.Request) -> web.StreamResponse:
     regions = await load_regions(app.engine)
     async with app.engine.begin() as conn:
         row = (await conn.execute(select(Exclusion).where(Exclusion.id == xid))).first()
-        if row is None or not _readable(v, row, regions) or (row.region_code and not p.in_regions(regions.path(row.region_code))):
+        if row is None or not readable_exclusion(v, row, regions) or (row.region_code and not p.in_regions(regions.path(row.region_code))):
             return not_found_page(v)
         now = app.clock()
+        if row.status != ExclusionStatus.APPROVED.value:
+            return not_found_page(v)  # a proposal is decided on /exclusions/proposals; an ended one is over
         if row.start > now:
             await conn.execute(delete(Exclusion).where(Exclusion.id == xid))
         elif row.end > now:
-            await conn.execute(update(Exclusion).where(Exclusion.id == xid, or_(Exclusion.end > now)).values(end=now))
+            await conn.execute(update(Exclusion).where(Exclusion.id == xid, or_(Exclusion.end > now))
+                               .values(end=now, status=ExclusionStatus.ENDED.value))
     log.info("exclusion #%d ended on the console by %s", xid, p.name)
     await _reload(app)
     raise redirect("/exclusions")

@@ -145,6 +145,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "exclusions_for": ("相关报备", "Exclusions"),
     "back": ("返回", "Back"),
     "order_scope": ("范围", "Concerns"),
+    "body": ("表单", "form"),
     "this_camera": ("本摄像机", "this camera"),
     "whole_region": ("整村/片区：{name}", "whole area: {name}"),
     "n_cams": ("{n} 台", "{n} cameras"),

@@ -1,0 +1,188 @@
+"""What the API and the console's forms accept: request bodies as pydantic models (``extra="forbid"``),
+validated in one place (:func:`validate`), their errors naming the field.
+
+One model serves the API's JSON body and the page's form: JSON is validated strictly (``"7"`` is
+not an integer), a form leniently (every value arrives as text; an empty field is a field not
+given). Times are read as the CLI reads them (:mod:`collector.accounting.timeparse`), in the zone
+given as the validation context ``{"tz": ...}``. The OpenAPI document's request schemas are made from
+these models (:func:`collector.web.spec.schema_of`), so what is documented is what is checked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Mapping
+from typing import Annotated, TypeVar
+
+from aiohttp import web
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
+
+from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
+from collector.web.common import ApiError, bad_param
+
+M = TypeVar("M", bound="Input")
+MAX_TEXT = 2000
+MAX_NAME = 128
+MAX_BODY = 64 * 1024
+
+
+class InvalidBody(Exception):
+    """A body that does not validate: *field* (``body`` for the whole) and what is wrong."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+def _when(value: object, info: ValidationInfo) -> dt.datetime:
+    """A typed time; a day alone as an ``end`` or ``until`` is the end of that day."""
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"required: {FORMATS[1]}")
+    context = info.context if isinstance(info.context, Mapping) else {}
+    name = info.field_name or "time"
+    try:
+        return parse_time(value.strip(), str(context.get("tz", "UTC")), option=name, end=name in ("end", "until"))
+    except TimeParseError as exc:
+        raise ValueError(exc.detail("en")) from None
+
+
+When = Annotated[dt.datetime, BeforeValidator(_when), Field(description="ISO 8601, or a local date and time; "
+                                                                        "without an offset: accounting.timezone")]
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
+RegionCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scoped(Input):
+    """exactly one of camera_id and region_code"""
+
+    region_code: RegionCode | None = Field(default=None, description="a village, township or county code")
+    camera_id: int | None = Field(default=None, validate_default=True, description="a camera id")
+
+    @field_validator("camera_id")
+    @classmethod
+    def _one_scope(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if "region_code" not in info.data:
+            return value  # region_code itself failed: named there
+        if (value is None) == (info.data["region_code"] is None):
+            raise ValueError("give exactly one of camera_id and region_code")
+        return value
+
+
+class Period(Scoped):
+    start: When
+    end: When
+
+    @field_validator("end")
+    @classmethod
+    def _after_start(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        start = info.data.get("start")
+        if start is not None and value <= start:
+            raise ValueError("must be after start")
+        return value
+
+
+class NewExclusion(Period):
+    """an exclusion in force at once (approved by whoever adds it): exactly one of camera_id and region_code"""
+
+    reason: Text
+    approver: Name
+
+
+class NewProposal(Period):
+    """a contractor's proposal (报备申请): counts only once approved; exactly one of camera_id and region_code"""
+
+    reason: Text
+
+
+class Decision(Input):
+    """approving: an optional note"""
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)] = ""
+
+
+class Rejection(Input):
+    """rejecting: why (required)"""
+
+    note: Text
+
+
+class CloseWorkOrder(Input):
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
+                    Field(description="what was done (kept to 2000 characters)")]
+
+
+class NewSilence(Scoped):
+    until: When
+    reason: str = Field(default="", description="kept to 2000 characters")
+
+
+def first_error(exc: ValidationError) -> InvalidBody:
+    """The first error, named by its field (``body`` when the whole body is wrong)."""
+    err = exc.errors(include_url=False)[0]
+    loc = [str(p) for p in err.get("loc", ())]
+    message = str(err.get("msg", "invalid"))
+    message = message.removeprefix("Value error, ")
+    if err.get("type") == "extra_forbidden":
+        message = "unknown field"
+    return InvalidBody(".".join(loc) if loc else "body", message)
+
+
+def validate(model: type[M], data: object, *, tz: str, form: bool = False) -> M:
+    """*data* (a JSON value, or a form's fields) as *model*; :class:`InvalidBody` otherwise."""
+    if form and isinstance(data, Mapping):
+        data = {k: v for k, v in data.items() if not (isinstance(v, str) and v.strip() == "")}
+    elif not isinstance(data, dict):
+        raise InvalidBody("body", "a JSON object is expected")
+    try:
+        return model.model_validate(data, strict=not form, context={"tz": tz})
+    except ValidationError as exc:
+        raise first_error(exc) from None
+
+
+async def json_body(request: web.Request, model: type[M], *, tz: str, max_bytes: int = MAX_BODY) -> M:
+    """The request's JSON body as *model*: 413 over *max_bytes*, else 400 naming the field (or
+    ``body``) as the API's errors do; an empty body is an empty object."""
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise ApiError(413, "too_large", f"request body larger than {max_bytes} bytes")
+    raw = await request.read()
+    if len(raw) > max_bytes:
+        raise ApiError(413, "too_large", f"request body larger than {max_bytes} bytes")
+    try:
+        data = json.loads(raw.decode("utf-8")) if raw.strip() else {}
+    except (ValueError, UnicodeDecodeError):
+        raise bad_param("body", "not valid JSON") from None
+    try:
+        return validate(model, data, tz=tz)
+    except InvalidBody as exc:
+        raise bad_param(exc.field, exc.message) from None
+
+
+async def form_body(request: web.Request, model: type[M], *, tz: str, defaults: Mapping[str, str] | None = None) -> M:
+    """A posted form's fields named by *model* (an empty one: not given; *defaults* fill those) as
+    *model*; :class:`InvalidBody` otherwise."""
+    form = await request.post()
+    data = {k: str(form.get(k) or "") for k in model.model_fields if k in form}
+    for k, v in (defaults or {}).items():
+        if not data.get(k, "").strip():
+            data[k] = v
+    return validate(model, data, tz=tz, form=True)
+
+
+__all__ = ["CloseWorkOrder", "Decision", "InvalidBody", "NewExclusion", "NewProposal", "NewSilence", "Rejection",
+           "first_error", "form_body", "json_body", "validate"]
