@@ -79,8 +79,9 @@ def serve(loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, reply: 
 
 
 class _Stream:
-    """Writes *pieces* while the transport's buffer is below :data:`HIGH_WATER`, then looks
-    again every :data:`POLL_S`; closes at the end, aborts at :data:`MAX_STREAM_S`."""
+    """Writes *pieces* while the transport's buffer is below :data:`HIGH_WATER` (at most that
+    many bytes a turn), then looks again every :data:`POLL_S`; stops when the client is gone,
+    closes at the end, aborts at :data:`MAX_STREAM_S`."""
 
     __slots__ = ("loop", "transport", "pieces", "deadline")
 
@@ -98,10 +99,17 @@ class _Stream:
         if self.loop.time() > self.deadline:
             t.abort()
             return
-        while t.get_write_buffer_size() < HIGH_WATER:
+        budget = HIGH_WATER  # bytes written in one turn, whatever the buffer says (fairness)
+        while budget > 0 and t.get_write_buffer_size() < HIGH_WATER:
             piece = next(self.pieces, None)
             if piece is None:
                 t.close()
                 return
             t.write(piece)
+            if t.is_closing():
+                # The client reset the connection: the transport now drops what is written, so
+                # its buffer never fills; without this an endless stream spun here for ever and
+                # every camera of this worker fell silent (bench/hostile_sweep.py saw it).
+                return
+            budget -= len(piece)
         self.loop.call_later(POLL_S, self.tick)
