@@ -54,12 +54,13 @@ def build_cli() -> click.Group:
         notify_cmds,
         probe_cmd,
         report_cmds,
+        reports_group,
         run_cmd,
         users_cmds,
     )
 
-    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, alerts_cmds, dashboards_cmd, probe_cmd,
-                users_cmds):
+    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, reports_group, alerts_cmds, dashboards_cmd,
+                probe_cmd, users_cmds):
         mod.register(cli)
     alerts_group = cli.commands["alerts"]
     assert isinstance(alerts_group, click.Group)

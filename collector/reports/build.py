@@ -16,7 +16,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from collector.accounting import (
     CameraTimes,
@@ -40,9 +40,14 @@ from collector.reports.score import score
 REGION_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
 
-class Settingsish:  # the parts of collector.settings.Settings a report reads (typing only)
-    accounting: Any
-    reports: ReportSettings
+class Settingsish(Protocol):
+    """The parts of :class:`collector.settings.Settings` a report reads."""
+
+    @property
+    def accounting(self) -> Any: ...
+
+    @property
+    def reports(self) -> ReportSettings: ...
 
 
 def rank(rates: Mapping[str, float | None]) -> dict[str, int]:
