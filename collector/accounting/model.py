@@ -33,6 +33,7 @@ class StateSpan:
     state: str  # online | degraded | offline | unknown | excluded
     start: dt.datetime
     end: dt.datetime | None = None
+    uncertainty_us: int = 0  # ± of ``start``: half the probe gap its transition was dated in
 
     def __post_init__(self) -> None:
         if self.state not in STATES:
@@ -91,6 +92,8 @@ class CameraTime:
     ``online_s + offline_s + unknown_s + excluded_s`` is the accounted window
     [period.start, min(period.end, now)); ``eligible_s = online_s + offline_s``;
     ``intact_s`` (state ``online`` only) is part of ``online_s`` (which includes ``degraded``).
+    ``uncertainty_s``: the half probe gaps of the transitions dated inside the window (how far
+    the times may be off either way; DESIGN §3-§4).
     """
 
     online_s: Decimal
@@ -99,6 +102,7 @@ class CameraTime:
     excluded_s: Decimal
     unknown_s: Decimal
     offline_s: Decimal
+    uncertainty_s: Decimal = Decimal(0)
 
     @property
     def ratio(self) -> Fraction | None:
@@ -109,6 +113,11 @@ class CameraTime:
     def intact_ratio(self) -> Fraction | None:
         return exact_ratio(self.intact_s, self.eligible_s)
 
+    @property
+    def uncertainty(self) -> Fraction | None:
+        """How far either ratio may be off, as a ratio: the transitions' half gaps / eligible time."""
+        return exact_ratio(self.uncertainty_s, self.eligible_s)
+
     def __add__(self, other: CameraTime) -> CameraTime:
         return CameraTime(
             self.online_s + other.online_s,
@@ -117,6 +126,7 @@ class CameraTime:
             self.excluded_s + other.excluded_s,
             self.unknown_s + other.unknown_s,
             self.offline_s + other.offline_s,
+            self.uncertainty_s + other.uncertainty_s,
         )
 
 
@@ -130,12 +140,13 @@ def us_seconds(us: int) -> Decimal:
     return Decimal(us) * _MICRO
 
 
-def time_from_us(window: int, intact: int, degraded: int, down: int, excluded: int = 0) -> CameraTime:
+def time_from_us(window: int, intact: int, degraded: int, down: int, excluded: int = 0,
+                 uncertainty: int = 0) -> CameraTime:
     """A :class:`CameraTime` from integer microseconds; the rest of ``window`` is unknown."""
     up = intact + degraded
     return CameraTime(online_s=us_seconds(up), intact_s=us_seconds(intact), eligible_s=us_seconds(up + down),
                       excluded_s=us_seconds(excluded), unknown_s=us_seconds(window - up - down - excluded),
-                      offline_s=us_seconds(down))
+                      offline_s=us_seconds(down), uncertainty_s=us_seconds(uncertainty))
 
 
 @dataclass(frozen=True, slots=True)

@@ -43,16 +43,24 @@ def _camera_times(
         elif state == "offline":
             down.append((s, e))
     window = hi - lo
+    unc = transitions_us(spans, camera.camera_id, lo, hi)
     raw_intact, raw_degraded, raw_down = total_us(intact), total_us(degraded), total_us(down)
-    raw = time_from_us(window, raw_intact, raw_degraded, raw_down)
+    raw = time_from_us(window, raw_intact, raw_degraded, raw_down, 0, unc)
     excl = index.for_camera(camera, lo, hi)
     if not excl:
         return CameraTimes(raw, raw)
     ex_intact = total_us(subtract(intact, excl))
     ex_degraded = total_us(subtract(degraded, excl))
     ex_down = total_us(subtract(down, excl))
-    applied = time_from_us(window, ex_intact, ex_degraded, ex_down, total_us(excl))
+    applied = time_from_us(window, ex_intact, ex_degraded, ex_down, total_us(excl), unc)
     return CameraTimes(applied, raw)
+
+
+def transitions_us(spans: Iterable[StateSpan], camera_id: int, lo: int, hi: int) -> int:
+    """The half probe gaps (µs) of the camera's transitions dated in [lo, hi): what its times may
+    be off by. Counted the same with and without exclusions."""
+    return sum(s.uncertainty_us for s in spans
+               if s.uncertainty_us and s.camera_id == camera_id and lo <= to_us(s.start) < hi)
 
 
 def _window(period: Period, now: int) -> tuple[int, int]:
@@ -92,7 +100,9 @@ def camera_times(cameras: Iterable[CameraRef], spans: Spans, exclusions: Exclusi
 
 @dataclass(frozen=True, slots=True)
 class RateRow:
-    """One row of a rate table; ratios rounded to 0.01 percentage points (None: nothing eligible)."""
+    """One row of a rate table; ratios rounded to 0.01 percentage points (None: nothing eligible).
+    ``uncertainty``: ± of ``ratio`` and ``intact_ratio`` (the transitions' half probe gaps over
+    eligible time), rounded the same way."""
 
     level: Level
     key: int | str
@@ -107,6 +117,14 @@ class RateRow:
     @property
     def online_s(self) -> Decimal:
         return self.time.online_s
+
+    @property
+    def uncertainty(self) -> Decimal | None:
+        return round_ratio(self.time.uncertainty)
+
+    @property
+    def uncertainty_without_exclusions(self) -> Decimal | None:
+        return round_ratio(self.time_without_exclusions.uncertainty)
 
     @property
     def eligible_s(self) -> Decimal:

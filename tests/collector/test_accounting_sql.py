@@ -51,7 +51,7 @@ def random_spans(rnd: random.Random, cids: list[int]) -> list[dict[str, object]]
             elif r < 0.12:
                 end = t - rnd.randrange(0, 1000)  # degenerate: still cuts the span before
             rows.append({"camera_id": cid, "state": rnd.choice(STATES), "cause": None,
-                         "start": at(t), "end": None if end is None else at(end)})
+                         "start": at(t), "end": None if end is None else at(end), "start_uncertainty_us": _unc(t)})
             r = rnd.random()
             if r < 0.15:
                 t = t + length + rnd.randrange(1, DAY_US // 2)  # gap: unknown time
@@ -63,8 +63,15 @@ def random_spans(rnd: random.Random, cids: list[int]) -> list[dict[str, object]]
                 t = t + length  # contiguous
         if rnd.random() < 0.6:  # the current, open interval
             t += rnd.randrange(0, DAY_US)
-            rows.append({"camera_id": cid, "state": rnd.choice(STATES), "cause": None, "start": at(t), "end": None})
+            rows.append({"camera_id": cid, "state": rnd.choice(STATES), "cause": None, "start": at(t), "end": None,
+                         "start_uncertainty_us": _unc(t)})
     return rows
+
+
+def _unc(t: int) -> int:
+    """A transition's half probe gap, from its start (the random sequence left as it was): 0 for
+    a third of the spans (exact: a start of monitoring), else up to 30 s."""
+    return 0 if t % 3 == 0 else t % 30_000_000
 
 
 def random_exclusions(rnd: random.Random, cams: tuple[CameraRef, ...]) -> list[dict[str, object]]:
@@ -112,9 +119,10 @@ async def all_exclusions(engine: AsyncEngine) -> list[ExclusionSpan]:
 
 async def all_spans(engine: AsyncEngine) -> list[StateSpan]:
     """Every stored span in id order (the pure timeline's tie order), nothing filtered."""
-    q = select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end).order_by(StateInterval.id)
+    q = select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end,
+               StateInterval.start_uncertainty_us).order_by(StateInterval.id)
     async with engine.connect() as conn:
-        return [StateSpan(c, s, a, b) for c, s, a, b in (await conn.execute(q)).all()]
+        return [StateSpan(c, s, a, b, u) for c, s, a, b, u in (await conn.execute(q)).all()]
 
 
 PERIODS = (
@@ -154,6 +162,7 @@ async def test_sql_times_equal_pure_times(db_url: str) -> None:
             assert sum(1 for t in got.values() if t.with_exclusions != t.without_exclusions) >= 5
             total = sum((t.without_exclusions for t in got.values()), start=next(iter(got.values())).without_exclusions)
             assert total.intact_s > total.online_s - total.intact_s > 0 and total.offline_s > 0 and total.unknown_s > 0
+            assert total.uncertainty_s > 0  # the transitions' half gaps summed the same way too
 
 
 async def test_open_interval_cut_by_a_closed_one_before_the_period(db_url: str) -> None:

@@ -173,7 +173,8 @@ async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
                     assert got == want, (built, level, period, now)
                     light = (await sql_group_times(engine, period, now, exclusions=excl)).ratio_rows(level)
                     assert [(r.key, r.cameras, r.ratio, r.intact_ratio, r.ratio_without_exclusions,
-                             r.intact_ratio_without_exclusions) for r in want] == [tuple(r) for r in light]
+                             r.intact_ratio_without_exclusions, r.uncertainty, r.uncertainty_without_exclusions)
+                            for r in want] == [tuple(r)[:8] for r in light]
 
 
 async def test_rollup_task_builds_then_keeps_up(db_url: str) -> None:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 
 from sqlalchemy import Integer, String, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -38,6 +39,7 @@ from collector.accounting import (
     index_exclusions,
     time_from_us,
     to_us,
+    us_seconds,
 )
 from collector.accounting.sql.rollup_sums import (
     MIN_COVERED_SHARE,
@@ -48,6 +50,7 @@ from collector.accounting.sql.rollup_sums import (
     per_camera_sql,
 )
 from collector.accounting.sql.span_sums import RELEVANT, bound, stored_time, tune_for_sums, window_sums_ctes
+from collector.accounting.sql.uncertainty_sums import camera_uncertainty
 from inventory.models import Lifecycle
 
 CHUNK = 900  # camera ids per query when loading the spans of excluded cameras
@@ -218,6 +221,11 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
             out[cam.camera_id] = CameraTimes(t, t)
     if pure:
         out.update(camera_times(pure.values(), spans, index, period, now))
+    for cid, unc in (await camera_uncertainty(engine, period.start, hi_dt)).items():  # the transitions' ±
+        ct = out.get(cid)
+        if ct is not None:
+            u = us_seconds(unc)
+            out[cid] = CameraTimes(replace(ct.with_exclusions, uncertainty_s=u), replace(ct.without_exclusions, uncertainty_s=u))
     return out
 
 

@@ -46,6 +46,7 @@ from collector.accounting.sql.camera_times import (
 from collector.accounting.sql.exclusion_sums import inside_windows
 from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
 from collector.accounting.sql.span_sums import bound, tune_for_sums, window_params, window_sums_ctes
+from collector.accounting.sql.uncertainty_sums import group_uncertainty
 
 # (village, township, county, contractor) as load_camera_refs builds a camera's
 GroupKey = tuple[str, str, str, str | None]
@@ -81,12 +82,13 @@ GROUP BY p.village_code, t.code, t.parent_code, c.contractor"""
 class _Acc:
     """Integer microseconds of a group: raw (no exclusions) and with exclusions applied."""
 
-    __slots__ = ("cameras", "intact", "degraded", "down", "x_intact", "x_degraded", "x_down", "x_excluded")
+    __slots__ = ("cameras", "intact", "degraded", "down", "x_intact", "x_degraded", "x_down", "x_excluded", "unc")
 
     def __init__(self) -> None:
         self.cameras = 0
         self.intact = self.degraded = self.down = 0
         self.x_intact = self.x_degraded = self.x_down = self.x_excluded = 0
+        self.unc = 0  # the transitions' half probe gaps (the same with and without exclusions)
 
     def add(self, cameras: int, raw: tuple[int, int, int], applied: tuple[int, int, int], excluded: int = 0) -> None:
         """Add cameras' (intact, degraded, down) microseconds without and with exclusions."""
@@ -101,6 +103,7 @@ class _Acc:
 
     def merge(self, o: _Acc) -> None:
         self.add(o.cameras, (o.intact, o.degraded, o.down), (o.x_intact, o.x_degraded, o.x_down), o.x_excluded)
+        self.unc += o.unc
 
 
 def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
@@ -155,15 +158,17 @@ class GroupTimes:
         w = self.window_us
         for key, a in merged:
             ratios = _ratios(a)
-            applied = time_from_us(a.cameras * w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded)
-            raw = applied if _untouched(a) else time_from_us(a.cameras * w, a.intact, a.degraded, a.down)
+            applied = time_from_us(a.cameras * w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded, a.unc)
+            raw = applied if _untouched(a) else time_from_us(a.cameras * w, a.intact, a.degraded, a.down, 0, a.unc)
             out.append(RateRow(lvl, key, a.cameras, applied, raw, *ratios))
         return tuple(out)
 
     def ratio_rows(self, level: Level | str) -> tuple[RatioRow, ...]:
         """The same rows without the times (what a rate table shows): no Decimal seconds made."""
         _, merged = self._merged(level)
-        return tuple(RatioRow(key, a.cameras, *_ratios(a)) for key, a in merged)
+        w = self.window_us
+        return tuple(RatioRow(key, a.cameras, *_ratios(a), *_uncertainties(a),
+                              a.intact + a.degraded + a.down, a.cameras * w) for key, a in merged)
 
 
 class RatioRow(NamedTuple):
@@ -175,6 +180,16 @@ class RatioRow(NamedTuple):
     intact_ratio: Decimal | None
     ratio_without_exclusions: Decimal | None
     intact_ratio_without_exclusions: Decimal | None
+    uncertainty: Decimal | None = None  # ± of the ratios with exclusions (rounded as they are)
+    uncertainty_without_exclusions: Decimal | None = None
+    known_us: int = 0  # time the state was known (online + offline, exclusions not applied)
+    total_us: int = 0  # the window times the cameras
+
+
+def _uncertainties(a: _Acc) -> tuple[Decimal | None, Decimal | None]:
+    """± of the ratios with exclusions applied, then without: half gaps / eligible time."""
+    x_elig = a.x_intact + a.x_degraded + a.x_down
+    return round_us_ratio(a.unc, x_elig), round_us_ratio(a.unc, a.intact + a.degraded + a.down)
 
 
 def _untouched(a: _Acc) -> bool:
@@ -285,7 +300,9 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         times = camera_times(pure, spans_of_pure, index, period, now)
         for cam in pure:
             acc = groups.setdefault(_key(cam), _Acc())
-            _add_pure(acc, times[cam.camera_id])
+            _add_pure(acc, times[cam.camera_id])  # times only: the uncertainty of every camera follows
+    for key, unc in (await group_uncertainty(engine, lo, hi)).items():
+        groups.setdefault(key, _Acc()).unc += unc
     return GroupTimes(window, groups)
 
 

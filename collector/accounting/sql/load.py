@@ -60,7 +60,8 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         cams = [] if not cameras else (await conn.execute(
             select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle))).all()
         span_rows = [] if not spans else (await conn.execute(
-            select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end)
+            select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end,
+                   StateInterval.start_uncertainty_us)
             .where(StateInterval.start < period.end, or_(StateInterval.end.is_(None), StateInterval.end > period.start))
             .order_by(StateInterval.id)  # equal starts: the later row wins, as in the SQL path
         )).all()
@@ -86,7 +87,7 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     )
     return AccountingData(
         tuple(camera_refs), point_refs,
-        tuple(StateSpan(cid, state, start, end) for cid, state, start, end in span_rows),
+        tuple(StateSpan(cid, state, start, end, unc) for cid, state, start, end, unc in span_rows),
         tuple(ExclusionSpan(s, e, cid, rc) for s, e, cid, rc in excl),
         names, parents, targets,
     )

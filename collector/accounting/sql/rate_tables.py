@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,9 +20,13 @@ from collector.accounting import (
     RegionPath,
     camera_times,
     compliant,
+    round_ratio,
     target_for,
+    us_seconds,
     village_coverage_over,
 )
+from collector.accounting.model import ZERO
+from collector.accounting.ranking import previous_period, rank_changes, ranks
 from collector.accounting.sql.group_rates import RatioRow, sql_group_times, sql_rates
 from collector.accounting.sql.load import (
     AccountingData,
@@ -54,6 +58,7 @@ class RateQuery:
     now: dt.datetime
     tz: str
     check_times: tuple[dt.time, ...]
+    rank: bool = False  # add each row's rank and its change against the previous period
 
 
 def _num(v: Decimal | None) -> float | None:
@@ -72,39 +77,75 @@ def _target(data: AccountingData, level: Level, key: int | str) -> Decimal:
     return data.targets.default
 
 
+class TableRow(NamedTuple):
+    """A rate table's row before words: the method's ratios, their ±, and the time known."""
+
+    key: int | str
+    cameras: int | None
+    ratio: Decimal | None
+    ratio_without_exclusions: Decimal | None
+    uncertainty: Decimal | None  # ± of ratio (None: snapshot rates, or nothing eligible)
+    uncertainty_without_exclusions: Decimal | None
+    known_s: Decimal  # time the state was known (online + offline; unknown time left out)
+    total_s: Decimal  # the window times the cameras
+
+
+def _known(r: RateRow | RatioRow) -> tuple[Decimal, Decimal]:
+    if isinstance(r, RateRow):
+        raw = r.time_without_exclusions
+        return raw.eligible_s, raw.eligible_s + raw.unknown_s + raw.excluded_s
+    return us_seconds(r.known_us), us_seconds(r.total_us)
+
+
 def rate_rows(data: AccountingData, q: RateQuery, time_rows: Sequence[RateRow | RatioRow] | None = None
-              ) -> list[tuple[int | str, int | None, Decimal | None, Decimal | None]]:
-    """(key, cameras, ratio, ratio without exclusions) per row, by the chosen method; the time
-    and intact methods use ``time_rows`` when given (summed by the database), else the spans."""
+              ) -> list[TableRow]:
+    """The rows by the chosen method; the time and intact methods use ``time_rows`` when given
+    (summed by the database), else the spans. Snapshot rows carry the known time of the spans."""
+    if time_rows is None or q.method is Method.SNAPSHOT:
+        time_rows = time_rates(data, q.level, q.period, q.now)
     if q.method is Method.SNAPSHOT:
+        known = {r.key: _known(r) for r in time_rows}
         applied = snapshot_rates(data, q.level, q.period, q.now, tz=q.tz, check_times=q.check_times)
         raw = {r.key: r for r in snapshot_rates(data, q.level, q.period, q.now, tz=q.tz, check_times=q.check_times,
                                                 apply_exclusions=False)}
-        return [(r.key, None, r.ratio, raw[r.key].ratio) for r in applied]
-    out: list[tuple[int | str, int | None, Decimal | None, Decimal | None]] = []
-    for r in time_rows if time_rows is not None else time_rates(data, q.level, q.period, q.now):
+        return [TableRow(r.key, None, r.ratio, raw[r.key].ratio, None, None, *known.get(r.key, (ZERO, ZERO)))
+                for r in applied]
+    out: list[TableRow] = []
+    for r in time_rows:
+        unc = (r.uncertainty, r.uncertainty_without_exclusions)
         if q.method is Method.INTACT:
-            out.append((r.key, r.cameras, r.intact_ratio, r.intact_ratio_without_exclusions))
+            out.append(TableRow(r.key, r.cameras, r.intact_ratio, r.intact_ratio_without_exclusions, *unc, *_known(r)))
         else:
-            out.append((r.key, r.cameras, r.ratio, r.ratio_without_exclusions))
+            out.append(TableRow(r.key, r.cameras, r.ratio, r.ratio_without_exclusions, *unc, *_known(r)))
     return out
+
+
+def _pp(v: Decimal | None) -> float | None:
+    """A rounded ratio in percentage points (0.0123 -> 1.23)."""
+    return None if v is None else float(v.scaleb(2))
+
+
+def _share(part: Decimal, whole: Decimal) -> float | None:
+    return None if whole == 0 else float(round_ratio(part / whole))
 
 
 def rate_table(data: AccountingData, q: RateQuery, time_rows: Sequence[RateRow | RatioRow] | None = None) -> dict[str, Any]:
     rows = []
-    for key, cameras, ratio, raw in rate_rows(data, q, time_rows):
+    for r in rate_rows(data, q, time_rows):
+        key = r.key
         name = data.names.get(f"camera:{key}" if q.level is Level.CAMERA else str(key), "")
         target = _target(data, q.level, key)
-        rows.append({"key": key, "name": name, "cameras": cameras, "ratio": _num(ratio),
-                     "ratio_without_exclusions": _num(raw), "target": float(target),
-                     "compliant": None if ratio is None else compliant(ratio, target)})
+        rows.append({"key": key, "name": name, "cameras": r.cameras, "ratio": _num(r.ratio),
+                     "ratio_without_exclusions": _num(r.ratio_without_exclusions), "target": float(target),
+                     "compliant": None if r.ratio is None else compliant(r.ratio, target),
+                     "uncertainty_pp": _pp(r.uncertainty),
+                     "uncertainty_pp_without_exclusions": _pp(r.uncertainty_without_exclusions),
+                     "known_s": float(r.known_s), "known_share": _share(r.known_s, r.total_s)})
     return {"level": q.level.value, "method": q.method.value, "from": q.period.start.isoformat(),
             "to": q.period.end.isoformat(), "rows": rows}
 
 
-async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: float) -> dict[str, Any]:
-    """The rate table of ``q`` from the database: time and intact rates summed there (daily
-    rollups when built, see :mod:`collector.accounting.sql.group_rates`), snapshot rates from the spans."""
+async def _load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: float) -> dict[str, Any]:
     if q.method is Method.SNAPSHOT:
         return rate_table(await load_accounting(engine, q.period, default_target=default_target), q)
     per_camera = q.level in (Level.CAMERA, Level.POINT)
@@ -114,6 +155,31 @@ async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: 
                                                    cameras=data.cameras))
     groups = await sql_group_times(engine, q.period, q.now, exclusions=data.exclusions)
     return rate_table(data, q, groups.ratio_rows(q.level))  # the table shows ratios only: no times made
+
+
+async def load_rate_table(engine: AsyncEngine, q: RateQuery, *, default_target: float) -> dict[str, Any]:
+    """The rate table of ``q`` from the database: time and intact rates summed there (daily
+    rollups when built, see :mod:`collector.accounting.sql.group_rates`), snapshot rates from the spans.
+    With ``q.rank``: each row's rank by its rate and the places gained since the previous period
+    (:mod:`collector.accounting.ranking`)."""
+    table = await _load_rate_table(engine, q, default_target=default_target)
+    if q.rank:
+        prev = await _load_rate_table(engine, replace(q, period=previous_period(q.period, q.tz), rank=False),
+                                      default_target=default_target)
+        add_ranks(table, prev)
+    return table
+
+
+def add_ranks(table: dict[str, Any], previous: dict[str, Any]) -> None:
+    """Put ``rank`` and ``rank_change`` (places gained) in every row of *table*, ranked by
+    ``ratio``, and the previous period in the table."""
+    def by_key(t: dict[str, Any]) -> dict[Any, int | None]:
+        return ranks({r["key"]: None if r["ratio"] is None else Decimal(str(r["ratio"])) for r in t["rows"]})
+    now, before = by_key(table), by_key(previous)
+    changes = rank_changes(now, before)
+    for r in table["rows"]:
+        r["rank"], r["rank_change"] = now[r["key"]], changes[r["key"]]
+    table["previous"] = {"from": previous["from"], "to": previous["to"]}
 
 
 def coverage_table(data: AccountingData, level: CoverageLevel, period: Period | None, now: dt.datetime) -> dict[str, Any]:
