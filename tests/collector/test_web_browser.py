@@ -6,7 +6,8 @@ the Chinese must render with a CJK font, and the filters' script must work. Then
 (the last tests: once an account exists nothing is readable without a login), people log in
 through /login: a township leader sees only their township and opens an alert's links, a duty
 user acknowledges a work order from /workorders, and a form sent without its CSRF token is
-refused."""
+refused; a contractor proposes an exclusion from a camera's page (a forged form without its CSRF
+token stores nothing) and an assessor approves it, the camera then shown excluded."""
 
 from __future__ import annotations
 
@@ -23,14 +24,17 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
+from sqlalchemy import select
 
 from collector.alerting import incident_store as store
 from collector.alerting.messages import link_for
 from collector.alerting.model import Incident as AlertIncident
 from collector.alerting.model import IncidentChanged, IncidentKind, Member, OpenWorkOrder, Severity
+from collector.runtime.camera_state import State
 from collector.web import accounts
 from collector.web.auth import AUTH_KEY
 from collector.web.pages.region import SERIES_KEY
+from inventory.models import Camera, Exclusion
 from probes.causes import Cause
 from tests.collector.test_api_support import DOWN, PASSWORD, Live, live_fixture
 
@@ -332,3 +336,89 @@ async def test_duty_acknowledges_a_work_order_and_csrf_is_required(live: Live, c
     acked = {o.id: o for o in await store.list_work_orders(live.app.engine)}[order.id]
     assert acked.status.value == "acknowledged" and acked.acknowledged_at is not None
     assert "处理中" in listed
+
+
+async def test_contractor_proposes_an_exclusion_and_an_assessor_approves_it(
+        live: Live, chrome: webdriver.Chrome, tmp_path_factory: pytest.TempPathFactory) -> None:
+    cam = live.app.scheduler.slots[live.cams[DOWN[1]]].cam
+    async with live.app.engine.connect() as c:
+        company = (await c.execute(select(Camera.contractor).where(Camera.id == cam.id))).scalar_one()
+    now = live.app.clock()
+    made = {"fixer": "fixer-pass-333", "judge": "judge-pass-4444"}
+    for name, role in (("fixer", "contractor"), ("judge", "assessor")):
+        await accounts.add_user(live.app.engine, name, role, password=made[name], now=now,
+                                contractor=company if role == "contractor" else None)
+    live.server.app[AUTH_KEY].forget()
+    base = f"http://127.0.0.1:{live.server.port}"
+    out = tmp_path_factory.mktemp("screens-proposals")
+    propose = "form[action='/exclusions/proposals'][method=post]"
+
+    def look(path: str, name: str) -> None:
+        for kind in ("desktop", "phone"):
+            size(chrome, kind)
+            chrome.get(base + path)
+            loaded(chrome)
+            if kind == "phone":
+                scroll_w, inner_w = no_sideways_scroll(chrome)
+                assert scroll_w <= inner_w, (name, scroll_w, inner_w)
+                wide = chrome.execute_script(  # nor a table of proposals inside its box (one card a row)
+                    "return [...document.querySelectorAll('table.stacked')].filter("
+                    "t => t.parentElement.scrollWidth > t.parentElement.clientWidth + 1).length")
+                assert wide == 0, name
+            shoot(chrome, out, f"{name}-{kind}")
+        size(chrome, "desktop")
+
+    def contractor() -> str:
+        log_in(chrome, base, "fixer", made["fixer"])
+        look(f"/cameras/{cam.id}", "camera-contractor")
+        chrome.get(base + f"/cameras/{cam.id}")
+        loaded(chrome)
+        chrome.find_element(By.LINK_TEXT, "申请报备").click()
+        WebDriverWait(chrome, 20).until(lambda d: "/exclusions/proposals" in d.current_url)
+        loaded(chrome)
+        assert chrome.find_element(By.CSS_SELECTOR, f"{propose} input[name=camera_id]").get_attribute("value") == str(cam.id)
+        chrome.find_element(By.CSS_SELECTOR, f"{propose} textarea[name=reason]").send_keys("电力检修停电（浏览器）")
+        look("/exclusions/proposals?camera_id=" + str(cam.id), "proposal-form")
+        chrome.get(base + f"/exclusions/proposals?camera_id={cam.id}")
+        loaded(chrome)
+        chrome.find_element(By.CSS_SELECTOR, f"{propose} textarea[name=reason]").send_keys("电力检修停电（浏览器）")
+        chrome.execute_script(f"document.querySelector(\"{propose} input[name=csrf_token]\").remove()")
+        chrome.find_element(By.CSS_SELECTOR, f"{propose} button[type=submit]").click()  # forged: no CSRF token
+        WebDriverWait(chrome, 20).until(lambda d: "表单已过期" in d.find_element(By.TAG_NAME, "body").text)
+        chrome.get(base + f"/exclusions/proposals?camera_id={cam.id}")
+        loaded(chrome)
+        chrome.find_element(By.CSS_SELECTOR, f"{propose} textarea[name=reason]").send_keys("电力检修停电（浏览器）")
+        chrome.find_element(By.CSS_SELECTOR, f"{propose} button[type=submit]").click()
+        WebDriverWait(chrome, 20).until(lambda d: d.current_url == base + "/exclusions/proposals")
+        loaded(chrome)
+        return str(chrome.find_element(By.TAG_NAME, "main").text)
+
+    listed = await asyncio.to_thread(contractor)
+    assert "电力检修停电（浏览器）" in listed and "待审批" in listed and "fixer" in listed
+    async with live.app.engine.connect() as c:
+        rows = (await c.execute(select(Exclusion).where(Exclusion.reason == "电力检修停电（浏览器）"))).all()
+    assert [r.status for r in rows] == ["proposed"]  # one: the forged form stored nothing
+    assert live.app.scheduler.slots[cam.id].shown is not State.EXCLUDED
+
+    def assessor() -> str:
+        log_in(chrome, base, "judge", made["judge"])
+        look("/exclusions/proposals", "proposals-assessor")
+        chrome.get(base + "/exclusions/proposals")
+        loaded(chrome)
+        form = f"form[action='/exclusions/{rows[0].id}/approve']"
+        chrome.find_element(By.CSS_SELECTOR, f"{form} input[name=note]").send_keys("同意")
+        chrome.find_element(By.CSS_SELECTOR, f"{form} button").click()
+        WebDriverWait(chrome, 20).until(lambda d: d.current_url == base + "/exclusions/proposals")
+        loaded(chrome)
+        assert "电力检修停电（浏览器）" not in chrome.find_element(By.TAG_NAME, "main").text  # no longer waiting
+        look("/exclusions/proposals?status=all", "proposals-decided")
+        chrome.get(base + f"/cameras/{cam.id}")
+        loaded(chrome)
+        return str(chrome.find_element(By.TAG_NAME, "main").text)
+
+    camera = await asyncio.to_thread(assessor)
+    assert "已批准" in camera and "电力检修停电（浏览器）" in camera
+    async with live.app.engine.connect() as c:
+        row = (await c.execute(select(Exclusion).where(Exclusion.id == rows[0].id))).one()
+    assert row.status == "approved" and row.decider == "judge" and row.decision_note == "同意"
+    assert live.app.scheduler.slots[cam.id].shown is State.EXCLUDED
