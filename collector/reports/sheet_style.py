@@ -77,7 +77,7 @@ def local(t: dt.datetime | None, tz: str) -> dt.datetime | None:
 def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Sequence[Sequence[object]], *,
                 bad: Sequence[Sequence[bool]] | None = None, fills: dict[tuple[int, int], PatternFill] | None = None,
                 width_sample: int = 2000) -> None:
-    """Title in row 1, headers in row 2, data from row 3; formats, widths, freeze, print set-up.
+    """Title in row 1, headers in row 2 (both frozen), data from row 3; formats, widths, print set-up.
 
     ``bad[i][j]``: row i's cell j is below target (coloured); ``fills``: (row i, column j) fills."""
     ws.append([sheet.title])
@@ -121,8 +121,9 @@ def print_setup(ws: Worksheet, sheet: Sheet, n_columns: int) -> None:
     ws.sheet_properties.pageSetUpPr.fitToPage = True
     ws.print_options.horizontalCentered = True
     ws.page_margins.left = ws.page_margins.right = 0.4
-    ws.page_margins.top = ws.page_margins.bottom = 0.6
-    ws.print_title_rows = "1:2"
+    ws.page_margins.top = ws.page_margins.bottom = 0.9  # inches: room for the header and footer lines
+    ws.page_margins.header = ws.page_margins.footer = 0.35
+    ws.print_title_rows = "2:2"  # the headers on every page (the title is in the page header)
     ws.oddHeader.left.text = sheet.title
     ws.oddHeader.right.text = sheet.period
     ws.oddFooter.left.text = sheet.generated

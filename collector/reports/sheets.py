@@ -78,6 +78,8 @@ def ranking(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
         chart.dataLabels = DataLabelList()
         chart.dataLabels.showVal = True
         chart.dataLabels.numFmt = "0.00%"
+        chart.dataLabels.showSerName = chart.dataLabels.showCatName = chart.dataLabels.showLegendKey = False
+        chart.x_axis.delete = chart.y_axis.delete = False  # openpyxl 3.1 hides axes unless told
         chart.height = max(7.5, 0.6 * len(rows) + 2)
         chart.width = 18
         ws.add_chart(chart, "L3")

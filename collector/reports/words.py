@@ -21,7 +21,7 @@ SHEETS = {  # key: (zh, en), in the workbook's order
 _W: dict[str, tuple[str, str]] = {
     # titles
     "monthly": ("月度", "monthly"), "quarterly": ("季度", "quarterly"),
-    "title": ("{region}{label} {kind}在线率考核报表", "{region} {kind} online-rate report {label}"),
+    "title": ("{region} {label} {kind}在线率考核报表", "{region} {kind} online-rate report {label}"),
     "open": ("未结", "not closed"), "closed": ("已结", "closed"),
     "period": ("统计区间 {lo} 至 {hi}", "period {lo} to {hi}"),
     "generated": ("生成于 {at}", "generated {at}"),
