@@ -31,6 +31,7 @@ from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
 from collector.runtime.ladders import ladder_options
+from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import Settings
@@ -94,6 +95,7 @@ class App:
     notifier: Notifier | None = None
     reloaded_at: dt.datetime | None = None
     rollups: RollupTask | None = None
+    closer: ReportCloser | None = None  # closes the previous month on reports.close_day, then delivers it
     http: HttpFactory | None = None
     _stored: StoredFigures | None = None
     credentials: CredentialReport = field(default_factory=lambda: CredentialReport(0, {}, ()))
@@ -201,6 +203,8 @@ class App:
         self.rollups = RollupTask(self.engine, every_s=self.settings.collector.rollup_interval_s,
                                   clock=self.clock)
         self._tasks.append(asyncio.create_task(self.rollups.run(), name="rollups"))
+        self.closer = ReportCloser(self.engine, self.settings, self.clock)
+        self._tasks.append(asyncio.create_task(self.closer.run(), name="report_close"))
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
         if self.http is not None:
