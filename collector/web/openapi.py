@@ -21,8 +21,9 @@ from collector.accounting.sql.rate_tables import CoverageLevel, Method
 from collector.alerting.workorders import Color
 from collector.runtime.camera_state import State
 from collector.web import bodies as b
-from collector.web import cameras, exclusions, proposals, rates, regions, workorders
+from collector.web import cameras, exclusions, proposals, rates, regions, reports, workorders
 from collector.web import inputs as i
+from collector.web import report_bodies as rb
 from collector.web.common import json_response
 from collector.web.params import DEFAULT_LIMIT, MAX_LIMIT
 from collector.web.principal import Action
@@ -72,6 +73,12 @@ API_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/coverage", rates.get_coverage, "coverage per township or village, as "
           "`camwatch coverage --json`; now, or over the period when from/to are given", b.CoverageTable,
           (Param("level", CoverageLevel, "rows by", default=CoverageLevel.TOWNSHIP.value), *PERIOD), errors=(400,)),
+    Route("GET", "/api/v1/reports/{period}", reports.get_report,
+          "a closed month's frozen report (figures, rankings, faults, work orders, exclusions, monitoring "
+          "completeness, contract score) with its snapshot hash; for the county or a township in the reader's scope",
+          rb.ClosedReport, (Param("period", str, "a closed month, YYYY-MM", where="path"),
+                            Param("region", str, "county or township code; default: the reader's first (the county, "
+                                  "or a township account's township)")), errors=(400, 404)),
     Route("GET", "/api/v1/exclusions", exclusions.list_exclusions,
           "exclusions (maintenance windows, reported outages)", b.ExclusionPage, (
               Param("camera_id", int, "only this camera's"), Param("region_code", str, "only this region's"),

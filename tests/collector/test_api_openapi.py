@@ -14,6 +14,9 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
+from collector.reports.model import Kind
+from collector.reports.periods import containing, previous
+from collector.reports.snapshots import close_month
 from collector.runtime.camera_state import State
 from collector.web import ROUTES
 from collector.web.bodies import Counts
@@ -129,9 +132,11 @@ async def test_a_handler_cannot_read_an_undeclared_parameter() -> None:
 
 
 async def _paths(live: Live, http: aiohttp.ClientSession) -> dict[str, str]:
-    """Each declared path with real ids filled in."""
+    """Each declared path with real ids filled in (a closed month: last month, closed if not yet)."""
     cams = await get(http, live, "/api/v1/cameras?limit=1")
-    values = {"{id}": str(cams["items"][0]["id"]), "{code}": cams["items"][0]["county"]}
+    month = previous(containing(Kind.MONTHLY, live.app.clock(), live.app.settings.accounting.timezone))
+    await close_month(live.app.engine, live.app.settings, month, live.app.clock())
+    values = {"{id}": str(cams["items"][0]["id"]), "{code}": cams["items"][0]["county"], "{period}": month.label}
     out = {}
     for r in API_ROUTES:
         path = r.path

@@ -19,6 +19,9 @@ import pytest
 import pytest_asyncio
 from sqlalchemy import func, insert, select
 
+from collector.reports.model import Kind
+from collector.reports.periods import containing, previous
+from collector.reports.snapshots import close_month
 from collector.web import ROUTES, WRITE_ACTIONS
 from collector.web import accounts as acc
 from collector.web.openapi import OPENAPI_PATH
@@ -171,10 +174,24 @@ async def _openapi(http: aiohttp.ClientSession, w: World) -> None:
         assert r.status == 200
 
 
+async def _report(http: aiohttp.ClientSession, w: World) -> None:
+    tz = w.live.app.settings.accounting.timezone
+    month = previous(containing(Kind.MONTHLY, w.live.app.clock(), tz))
+    await close_month(w.live.app.engine, w.live.app.settings, month, w.live.app.clock())  # done already on the 3rd
+    path = f"/api/v1/reports/{month.label}"
+    mine = await jget(http, w, path, "town")
+    assert mine["region"] == w.a and [t["code"] for t in mine["report"]["townships"]] == [w.a]
+    await jget(http, w, path, "town", 404, region=w.b)
+    await jget(http, w, path, "town", 404, region=w.county)
+    await jget(http, w, path, "fix", 404)  # a contractor: region figures count other contractors' cameras
+    assert {w.a, w.b} <= {t["code"] for t in (await jget(http, w, path, "duty"))["report"]["townships"]}
+
+
 READ_CHECKS = {
     OPENAPI_PATH: _openapi, "/api/v1/cameras": _cameras, "/api/v1/cameras/{id}": _camera,
     "/api/v1/regions/{code}": _region, "/api/v1/rates": _rates, "/api/v1/coverage": _coverage,
     "/api/v1/exclusions": _exclusions, "/api/v1/workorders": _orders, "/api/v1/silences": _silences,
+    "/api/v1/reports/{period}": _report,
 }
 
 

@@ -1,7 +1,7 @@
 """The web console: server-rendered pages (Jinja2), Chinese first, every asset served here.
 
 ``/`` 总览, ``/cameras`` and ``/cameras/{id}``, ``/regions/{code}``, ``/incidents/{id}``,
-``/workorders``, ``/exclusions``, ``/exclusions/proposals``, ``/api`` (the API's document, readable) (alert messages link to the camera and incident pages). Pages
+``/workorders``, ``/exclusions``, ``/exclusions/proposals``, ``/reports`` (with its workbook and printable page), ``/api`` (the API's document, readable) (alert messages link to the camera and incident pages). Pages
 read what the API reads (the scheduler's slots, the collector's region figures, the stores) and
 show only what the request's principal may read (:mod:`collector.web.pages.scope`). Static
 files (one stylesheet, one small script) are under ``/static/``; no CDN, no build step.
@@ -12,9 +12,10 @@ from __future__ import annotations
 from aiohttp import web
 
 from collector.web.common import Handler
-from collector.web.pages import api_page, camera, exclusions_page, orders, overview, proposals_page, region
+from collector.web.pages import api_page, camera, exclusions_page, orders, overview, proposals_page, region, reports
 from collector.web.pages.derived import DERIVED_KEY, Derived
 from collector.web.pages.render import STATIC
+from collector.web.pages.report_view import LIVE_KEY, LiveReports
 from collector.web.pages.series import DailyRates
 
 # (method, path, handler) of every page and form target
@@ -34,6 +35,9 @@ PAGE_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("POST", "/exclusions/proposals", proposals_page.propose_post),
     ("POST", "/exclusions/{id}/approve", proposals_page.approve_post),
     ("POST", "/exclusions/{id}/reject", proposals_page.reject_post),
+    ("GET", "/reports", reports.reports_page),
+    ("GET", "/reports/print", reports.print_page),
+    ("GET", "/reports/workbook", reports.workbook_download),
     ("GET", "/api", api_page.api_page),
 )
 STATIC_PREFIX = "/static/"
@@ -45,6 +49,7 @@ def setup_pages(app: web.Application) -> None:
     series = DailyRates()
     app[region.SERIES_KEY] = series
     app[DERIVED_KEY] = Derived()
+    app[LIVE_KEY] = LiveReports()
 
     async def _close(_: web.Application) -> None:
         await series.close()

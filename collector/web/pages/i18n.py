@@ -19,6 +19,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "workorders": ("工单", "Work orders"),
     "exclusions": ("报备", "Exclusions"),
     "api": ("接口文档", "API"),
+    "reports": ("报表", "Reports"),
     "api_intro": ("本页由接口的 OpenAPI 文档生成；机器可读版本：", "This page is generated from the API's OpenAPI document; machine-readable:"),
     "api_operations": ("接口", "Operations"),
     "api_schemas": ("数据结构", "Schemas"),
