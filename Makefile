@@ -10,7 +10,7 @@ demo: setup
 
 # the quality gates first (seconds), then the suite (minutes)
 test: setup lint
-	.venv/bin/python -m pytest -q
+	.venv/bin/python -m pytest -q -n auto --maxprocesses=4
 
 lint: setup
 	.venv/bin/ruff check .
