@@ -50,7 +50,7 @@ def previous_period(period: Period, tz: str | dt.tzinfo) -> Period:
     if _month_start(lo) and _month_start(hi) and hi.replace(tzinfo=None) == nxt.replace(tzinfo=None):
         prev = (lo.replace(day=1) - dt.timedelta(days=1)).replace(day=1)
         start = dt.datetime.combine(prev.date(), dt.time(0), zone)
-        return Period(start.astimezone(dt.UTC), period.start)
+        return Period(start.astimezone(period.start.tzinfo), period.start)  # shown in the zone it was given in
     return Period(period.start - (period.end - period.start), period.start)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -12,6 +13,7 @@ from sqlalchemy import Row, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level
+from collector.accounting.ranking import change_words
 from collector.accounting.sql.load import load_accounting
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.accounting.timeparse import TimeParseError, parse_period, show
@@ -26,6 +28,38 @@ def _pct(v: float | None) -> str:
     return "—" if v is None else f"{v * 100:.2f}%"
 
 
+def _pm(pp: float | None) -> str:
+    return "—" if pp is None else f"±{pp:.2f}"
+
+
+def rate_lines(table: dict[str, Any], lang: str, tz: str) -> list[str]:
+    """``camwatch rates`` as text lines (tab-separated), in the user's language; with ranks when
+    the table has them."""
+    zh = lang != "en"
+    lo, hi = show(dt.datetime.fromisoformat(table["from"]), tz), show(dt.datetime.fromisoformat(table["to"]), tz)
+    method = table["method"]
+    out = [f"统计区间 {lo} 至 {hi}（{method}）" if zh else f"period {lo} to {hi} ({method})"]
+    ranked = "previous" in table
+    if ranked:
+        plo = show(dt.datetime.fromisoformat(table["previous"]["from"]), tz)
+        phi = show(dt.datetime.fromisoformat(table["previous"]["to"]), tz)
+        out.append(f"排名变化对比 {plo} 至 {phi}" if zh else f"rank change against {plo} to {phi}")
+    head = (["代码", "名称", "摄像机", "在线率", "误差(百分点)", "不含报备", "目标", "达标", "监测时长占比"] if zh else
+            ["code", "name", "cameras", "rate", "± pp", "rate w/o exclusions", "target", "met", "known time"])
+    if ranked:
+        head += ["排名", "变化"] if zh else ["rank", "change"]
+    out.append("\t".join(head))
+    for r in table["rows"]:
+        met = "—" if r["compliant"] is None else (("是" if r["compliant"] else "否") if zh else ("yes" if r["compliant"] else "NO"))
+        cells = [r["key"], r["name"], "" if r["cameras"] is None else r["cameras"], _pct(r["ratio"]),
+                 _pm(r["uncertainty_pp"]), _pct(r["ratio_without_exclusions"]), f"{r['target'] * 100:.2f}%", met,
+                 _pct(r["known_share"])]
+        if ranked:
+            cells += ["—" if r["rank"] is None else r["rank"], change_words(r["rank_change"], lang)]
+        out.append("\t".join(str(x) for x in cells))
+    return out
+
+
 FROM_HELP = ("start: YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], ISO 8601 with a zone, or epoch seconds "
              "(local times in accounting.timezone)")
 TO_HELP = "end, same formats; a day alone is the END of that day"
@@ -37,10 +71,15 @@ def register(group: click.Group) -> None:
     @click.option("--from", "start", help=FROM_HELP + "; default: the start of this month")
     @click.option("--to", "end", help=TO_HELP + "; default: now")
     @click.option("--method", type=click.Choice(["time", "snapshot", "intact"]), default="time", show_default=True)
+    @click.option("--rank", is_flag=True, help="add each row's rank (排名, 1 = best rate, ties share) and its change "
+                  "against the previous period (变化; the previous calendar month for a whole month)")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_obj
-    def rates_cmd(ctx: CliContext, level: str, start: str | None, end: str | None, method: str, as_json: bool) -> None:
-        """Online rates (在线率) per region, camera or contractor, with and without exclusions."""
+    def rates_cmd(ctx: CliContext, level: str, start: str | None, end: str | None, method: str, rank: bool,
+                  as_json: bool) -> None:
+        """Online rates (在线率) per region, camera or contractor, with and without exclusions,
+        each with its uncertainty (± percentage points, from the probe gaps its transitions were
+        dated in) and the time camwatch knew the state."""
         s = ctx.settings
         lang = ctx.lang
         a = s.accounting
@@ -50,21 +89,13 @@ def register(group: click.Group) -> None:
         except TimeParseError as exc:
             fail(exc.words(lang), 2)
         checks = tuple(dt.time.fromisoformat(c) for c in a.check_times)
-        query = RateQuery(Level(level), Method(method), period, now, a.timezone, checks)
+        query = RateQuery(Level(level), Method(method), period, now, a.timezone, checks, rank=rank)
         table = ctx.run_db(lambda eng: load_rate_table(eng, query, default_target=a.target))
-        out = table["rows"]
         if as_json:
             click.echo(json.dumps(table, ensure_ascii=False, indent=2))
             return
-        lo, hi = show(period.start, a.timezone), show(period.end, a.timezone)
-        click.echo(ctx.t(f"统计区间 {lo} 至 {hi}（{method}）", f"period {lo} to {hi} ({method})"))
-        head = ("code", "name", "cameras", "rate", "rate w/o exclusions", "target", "met") if lang == "en" else ("代码", "名称", "摄像机", "在线率", "不含报备", "目标", "达标")
-        click.echo("\t".join(head))
-        for r in out:
-            met = "—" if r["compliant"] is None else (("yes" if r["compliant"] else "NO") if lang == "en" else ("是" if r["compliant"] else "否"))
-            click.echo("\t".join(str(x) for x in (r["key"], r["name"], "" if r["cameras"] is None else r["cameras"],
-                                                  _pct(r["ratio"]), _pct(r["ratio_without_exclusions"]),
-                                                  f"{r['target'] * 100:.2f}%", met)))
+        for line in rate_lines(table, lang, a.timezone):
+            click.echo(line)
 
     @group.command("coverage")
     @click.option("--level", type=click.Choice(["township", "village"]), default="township", show_default=True)

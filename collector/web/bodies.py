@@ -148,11 +148,20 @@ class RateRow(TypedDict):
     ratio_without_exclusions: Ratio
     target: float
     compliant: bool | None
+    uncertainty_pp: Annotated[float | None, "± of ratio in percentage points: the half probe gaps of the "
+                              "transitions in the period over eligible time (null: snapshot rates, or nothing eligible)"]
+    uncertainty_pp_without_exclusions: float | None
+    known_s: Annotated[float, "seconds the state was known (online + offline; unknown time left out)"]
+    known_share: Annotated[float | None, "known time over the period times the cameras (0..1)"]
+    rank: NotRequired[Annotated[int | None, "with rank=1: 1 = best ratio, ties share; null: no ratio"]]
+    rank_change: NotRequired[Annotated[int | None, "with rank=1: places gained since the previous period (negative: lost)"]]
 
+
+PeriodBounds = TypedDict("PeriodBounds", {"from": Time, "to": Time})
 
 RateTable = TypedDict("RateTable", {
     "level": Annotated[str, Level], "method": Annotated[str, Method], "from": Time, "to": Time,
-    "rows": list[RateRow]})
+    "rows": list[RateRow], "previous": NotRequired[PeriodBounds]})
 
 
 class CoverageRow(TypedDict):

@@ -69,7 +69,10 @@ API_ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/v1/rates", rates.get_rates, "online rates per row, as `camwatch rates --json`", b.RateTable, (
         Param("level", Level, "rows by", default=Level.TOWNSHIP.value), *PERIOD,
         Param("method", Method, "time-weighted, assessor snapshots at the check times, or intact (online only)",
-              default=Method.TIME.value)), errors=(400,)),
+              default=Method.TIME.value),
+        Param("rank", int, "1: add each row's rank (1 = best rate, ties share) and its change against the previous "
+              "period (the previous calendar month for a whole month)", default=0, minimum=0, maximum=1)),
+          errors=(400,)),
     Route("GET", "/api/v1/coverage", rates.get_coverage, "coverage per township or village, as "
           "`camwatch coverage --json`; now, or over the period when from/to are given", b.CoverageTable,
           (Param("level", CoverageLevel, "rows by", default=CoverageLevel.TOWNSHIP.value), *PERIOD), errors=(400,)),

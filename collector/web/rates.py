@@ -11,7 +11,7 @@ from collector.accounting.sql.load import load_accounting
 from collector.accounting.sql.rate_tables import CoverageLevel, Method, RateQuery, coverage_table, load_rate_table
 from collector.accounting.timeparse import parse_period
 from collector.web.common import camwatch, json_response
-from collector.web.params import choice_or, period_param
+from collector.web.params import choice_or, int_param, period_param
 from collector.web.scope import filter_rows
 
 
@@ -26,7 +26,8 @@ async def get_rates(request: web.Request) -> web.Response:
     method = choice_or(request, "method", Method, Method.TIME)
     now = app.clock()
     period = period_param(request, a.timezone, now) or parse_period(None, None, a.timezone, now)
-    q = RateQuery(level, method, period, now, a.timezone, check_times(a.check_times))
+    rank = int_param(request, "rank", 0, 0, 1) == 1
+    q = RateQuery(level, method, period, now, a.timezone, check_times(a.check_times), rank=rank)
     table = await load_rate_table(app.engine, q, default_target=a.target)
     table["rows"] = await filter_rows(request, level.value, table["rows"], "key")  # the principal's scope
     return json_response(table)
