@@ -299,6 +299,12 @@ class Fleet:
     def cameras(self) -> list[SimCamera]:
         return [self.camera(i) for i in range(self.n)]
 
+    def worker_of(self, index: int) -> int:
+        """The position (in :attr:`worker_pids`) of the worker serving camera *index*."""
+        if not 0 <= index < self.n:
+            raise IndexError(f"camera index {index} is outside 0..{self.n - 1}")
+        return index // self._per_worker
+
     def _handle_of(self, index: int) -> _WorkerHandle:
         if not self._workers:
             raise FleetError("the fleet is not running")
