@@ -12,9 +12,12 @@ token stores nothing) and an assessor approves it, the camera then shown exclude
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import os
+import re
 import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -30,6 +33,9 @@ from collector.alerting import incident_store as store
 from collector.alerting.messages import link_for
 from collector.alerting.model import Incident as AlertIncident
 from collector.alerting.model import IncidentChanged, IncidentKind, Member, OpenWorkOrder, Severity
+from collector.reports.model import Kind, ReportPeriod
+from collector.reports.periods import containing, previous
+from collector.reports.snapshots import close_month
 from collector.runtime.camera_state import State
 from collector.web import accounts
 from collector.web.auth import AUTH_KEY
@@ -106,7 +112,13 @@ async def _data(live: Live) -> dict[str, str]:
         await series.task
     return {"overview": "/", "cameras": "/cameras", "township": f"/regions/{lb.township}",
             "village": f"/regions/{lb.village}", "camera": f"/cameras/{cams[0].id}", "incident": f"/incidents/{inc.id}",
-            "workorders": "/workorders", "exclusions": "/exclusions?active=false"}
+            "workorders": "/workorders", "exclusions": "/exclusions?active=false",
+            "reports": f"/reports?period={this_month(live).label}",
+            "report-print": f"/reports/print?period={this_month(live).label}"}
+
+
+def this_month(live: Live) -> ReportPeriod:
+    return containing(Kind.MONTHLY, live.app.clock(), live.app.settings.accounting.timezone)
 
 
 def no_sideways_scroll(driver: webdriver.Chrome) -> tuple[int, int]:
@@ -175,6 +187,60 @@ async def test_chinese_renders_and_filters_work(live: Live, chrome: webdriver.Ch
         chrome.get(base + "/?lang=zh")
 
     await asyncio.to_thread(run)
+
+
+async def test_report_pages_and_the_printed_pdf(live: Live, chrome: webdriver.Chrome,
+                                               tmp_path_factory: pytest.TempPathFactory) -> None:
+    """/reports of this month (未结) works from its form; last month, closed, printed by the browser
+    as offices print it: A4 landscape pages, a page per section, page numbers, 已结 and the
+    snapshot's hash in the header. The PDF and its first pages as PNG are kept beside the screenshots."""
+    await _data(live)
+    tz = live.app.settings.accounting.timezone
+    last = previous(containing(Kind.MONTHLY, live.app.clock(), tz))
+    snap = await close_month(live.app.engine, live.app.settings, last, live.app.clock())  # done already on the 3rd
+    base = f"http://127.0.0.1:{live.server.port}"
+    out = tmp_path_factory.mktemp("screens-reports")
+
+    def run() -> bytes:
+        size(chrome, "desktop")
+        chrome.get(base + f"/reports?period={this_month(live).label}")
+        loaded(chrome)
+        assert "未结" in chrome.find_element(By.TAG_NAME, "main").text
+        Select(chrome.find_element(By.NAME, "period")).select_by_value(last.label)
+        chrome.find_element(By.CSS_SELECTOR, "form.filters button[type=submit]").click()
+        WebDriverWait(chrome, 20).until(lambda d: f"period={last.label}" in d.current_url)
+        loaded(chrome)
+        main = chrome.find_element(By.TAG_NAME, "main").text
+        assert "已结" in main and snap.sha256 in main
+        shoot(chrome, out, "reports-closed-desktop")
+        chrome.find_element(By.PARTIAL_LINK_TEXT, "打印版").click()
+        WebDriverWait(chrome, 20).until(lambda d: "/reports/print" in d.current_url)
+        loaded(chrome)
+        assert chrome.find_elements(By.CSS_SELECTOR, "button[data-print]")
+        pdf = chrome.execute_cdp_cmd("Page.printToPDF", {"preferCSSPageSize": True, "printBackground": True,
+                                                         "displayHeaderFooter": False})
+        return base64.b64decode(pdf["data"])
+
+    data = await asyncio.to_thread(run)
+    path = out / "report-print.pdf"
+    path.write_bytes(data)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = int(next(line.split()[-1] for line in info.splitlines() if line.startswith("Pages:")))
+    assert pages >= 8, info  # a page break before each of the eight sections
+    w, h = (float(x) for x in re.search(r"Page size:\s+([\d.]+) x ([\d.]+)", info).groups())  # type: ignore[union-attr]
+    assert abs(w - 841.9) < 1.5 and abs(h - 595.3) < 1.5, info  # A4 landscape, in points
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    first = text.split("\f")[0]
+    assert "已结" in first and snap.sha256 in first and "汇总" in first
+    flat = [page.replace(" ", "") for page in text.split("\f")]  # pdftotext drops the spaces between CJK glyphs
+    assert f"第1/{pages}页" in flat[0] and f"第{pages}/{pages}页" in flat[pages - 1]
+    subprocess.run(["pdftoppm", "-png", "-r", "60", "-f", "1", "-l", "3", str(path), str(out / "report-print")], check=True)
+    pngs = sorted(out.glob("report-print*.png"))
+    assert len(pngs) == 3 and all(p.stat().st_size > 5000 for p in pngs)
+    copy_to = os.environ.get("CAMWATCH_SCREENS_DIR")
+    if copy_to:
+        for p in (path, *pngs):
+            shutil.copy(p, Path(copy_to) / p.name)
 
 
 def loaded(driver: webdriver.Chrome) -> None:

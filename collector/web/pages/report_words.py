@@ -36,12 +36,12 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "title_quarterly": ("{where}{period} 视频监控在线率季报", "{where} camera online rate, {period}"),
     "region_col": ("区域", "Region"),
     "cameras": ("摄像机数", "Cameras"),
-    "rate": ("在线率（扣除报备）", "Online rate (exclusions applied)"),
-    "rate_raw": ("在线率（不扣除报备）", "Online rate (no exclusions)"),
+    "rate": ("在线率（扣除报备）", "Online rate"),
+    "rate_raw": ("在线率（不扣除报备）", "Without exclusions"),
     "snapshot_rate": ("抽查在线率", "Snapshot rate"),
     "intact_rate": ("完好率", "Intact rate"),
     "coverage": ("覆盖率", "Coverage"),
-    "fully": ("全覆盖村", "Fully covered villages"),
+    "fully": ("全覆盖村", "Fully covered"),
     "target": ("目标", "Target"),
     "met": ("达标", "Met"),
     "yes": ("是", "yes"),
@@ -89,9 +89,12 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "subject": ("对象", "Subject"),
     "quantity": ("数量", "Quantity"),
     "points": ("扣分", "Points off"),
+    "count": ("项数", "Items"),
+    "score_detail": ("每一项扣分及其原因见打印版和 Excel 工作簿的“考核得分”。",
+                     "Each deduction with its reason: the printable page and the workbook's “Contract score”."),
     "none": ("无", "none"),
     "page": ("第", "page"),
-    "county_all": ("全县", "whole county"),
+    "county_all": ("（全县）", " (whole county)"),
 }
 
 
@@ -106,10 +109,16 @@ def rule_words(rule: str, lang: str, fault_hours: float) -> str:
     return sheet_words.word(rule, lang, h=f"{fault_hours:g}") if rule == "fault_camera" else sheet_words.word(rule, lang)
 
 
+def quantity(rule: str, q: float, lang: str) -> str:
+    """A deduction's quantity in the workbook's words (hours of fault, one order, points below target)."""
+    key = {"fault_camera": "quantity_fault", "below_target": "quantity_pp"}.get(rule, "quantity_one")
+    return sheet_words.word(key, lang, q=f"{q:g}")
+
+
 def hours(seconds: float | None, lang: str) -> str:
     if seconds is None:
         return "—"
     return f"{seconds / 3600:.1f} h" if lang == "en" else f"{seconds / 3600:.1f} 小时"
 
 
-__all__ = ["REPORT_WORDS", "hours", "rule_words", "rw"]
+__all__ = ["REPORT_WORDS", "hours", "quantity", "rule_words", "rw"]

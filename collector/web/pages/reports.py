@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from collector.reports import words as report_words
-from collector.reports.model import Kind, RegionRow
+from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.periods import PeriodError
 from collector.reports.workbook import workbook_bytes
 from collector.runtime.report_delivery import workbook_name
 from collector.web.pages.derived import regions_of
 from collector.web.pages.render import View, not_found_page, rate_colour, render, view
 from collector.web.pages.report_view import Choice, Shown, choose, closed_labels, shown
-from collector.web.pages.report_words import hours, rule_words, rw
+from collector.web.pages.report_words import hours, quantity, rule_words, rw
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -34,6 +34,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def ranked(rows: tuple[RegionRow, ...]) -> list[RegionRow]:
     """Townships by rank (those without a rank last, by code)."""
     return sorted(rows, key=lambda r: (r.rank is None, r.rank or 0, r.code))
+
+
+def by_rule(rep: Report) -> list[tuple[str, int, float]]:
+    """(rule, deductions, points) of the score, in the order the rules first appear."""
+    out: dict[str, list[float]] = {}
+    for d in rep.score.deductions:
+        out.setdefault(d.rule, []).append(d.points)
+    return [(rule, len(p), round(sum(p), 2)) for rule, p in out.items()]
 
 
 def title(s: Shown, lang: str) -> str:
@@ -70,8 +78,10 @@ async def _chosen(request: web.Request) -> tuple[View, Choice | None, web.Respon
 def _context(v: View, c: Choice, s: Shown) -> dict[str, Any]:
     return {"w": lambda key, **kw: rw(key, v.lang, **kw), "choice": c, "shown": s, "title": title(s, v.lang),
             "period_span": period_span(s, v.tz), "ranked": ranked(s.report.townships),
-            "colour": rate_colour, "hours": lambda sec: hours(sec, v.lang), "cause": v.cause,
-            "rule": lambda rule, fh: rule_words(rule, v.lang, fh),
+            "colour": rate_colour, "hours": lambda sec: hours(sec, v.lang),
+            "cause": lambda code: report_words.cause(code, v.lang),
+            "rule_words": lambda rule, fh: rule_words(rule, v.lang, fh),
+            "quantity": lambda d: quantity(d.rule, d.quantity, v.lang), "by_rule": by_rule(s.report),
             "xlsx_url": f"/reports/workbook?{_query(c, v.lang)}", "print_url": f"/reports/print?{_query(c, v.lang)}",
             "back_url": f"/reports?{_query(c, v.lang)}"}
 
