@@ -16,18 +16,22 @@ import io
 from email import policy
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 from sqlalchemy import func, select
 
 from collector.reports.model import Kind
+from collector.runtime.app import App
 from collector.runtime.report_close import ReportCloser, month_due
 from collector.settings import load_settings
 from inventory.db import create_engine
 from inventory.models import AuditEntry, Region, ReportSnapshot
+from inventory.secrets import SecretBox
 from tests.collector.notify_receivers import TinySMTP
 from tests.collector.reports.fleet import last_month, seed
+from tests.inventory.helpers import KEY, migrated
 
 SH, UTC = "Asia/Shanghai", "UTC"
 
@@ -136,3 +140,30 @@ reports:
 
 def _column_values(ws: Any) -> set[str]:
     return {str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
+
+
+async def test_camwatch_run_closes_the_month_due(tmp_path: Path) -> None:
+    """The App (``camwatch run``) starts the job: with today as the close day, last month is closed
+    shortly after the start (an empty county: no camera is probed)."""
+    url = f"sqlite:///{tmp_path / 'camwatch.db'}"
+    await asyncio.to_thread(migrated, url)
+    now = dt.datetime.now(dt.UTC)
+    local_day = now.astimezone(ZoneInfo(SH)).day
+    if local_day > 28:
+        pytest.skip("close_day is at most 28")
+    settings = load_settings(None, db_url=url, environ={"CAMWATCH_REPORTS__CLOSE_DAY": str(local_day),
+                                                        "CAMWATCH_COLLECTOR__VIDEO": "false"})
+    engine = create_engine(url)
+    app = App(settings, engine, SecretBox(KEY))
+    try:
+        await app.start()
+        deadline = asyncio.get_running_loop().time() + 60
+        while (app.closer is None or app.closer.last is None) and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.2)
+        assert app.closer is not None and app.closer.last is not None, app.closer and app.closer.error
+        assert app.closer.last.month == last_month(now).label and app.closer.last.closed_here
+        async with engine.connect() as c:
+            assert (await c.execute(select(ReportSnapshot.period))).scalars().all() == [last_month(now).label]
+    finally:
+        await app.stop()
+        await engine.dispose()
