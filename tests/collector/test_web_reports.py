@@ -223,3 +223,19 @@ async def test_api_serves_closed_months_scoped(site: Site, http: aiohttp.ClientS
                          ("/api/v1/reports/2026-13", 400)):
         async with http.get(site.u(path), headers=leader) as r:
             assert r.status == status, (path, await r.text())
+
+
+@ON_LOOP
+async def test_quarterly_and_bad_periods(site: Site, http: aiohttp.ClientSession) -> None:
+    admin = await token(site, "boss", "admin")
+    quarter = containing(model.Kind.QUARTERLY, site.app.clock(), "Asia/Shanghai")
+    _, html = await fetch(http, site, "/reports?kind=quarterly", headers=admin)
+    assert f'<option value="{quarter.label}" selected>' in html and "季度在线率考核报表" in html and "未结" in html
+    _, printed = await fetch(http, site, f"/reports/print?kind=quarterly&period={quarter.label}&lang=en", headers=admin)
+    assert "quarterly online-rate report" in printed and "not closed" in printed
+    async with http.get(site.u(f"/reports/workbook?kind=quarterly&period={quarter.label}"), headers=admin) as r:
+        assert r.status == 200 and openpyxl.load_workbook(io.BytesIO(await r.read())).sheetnames[0] == "汇总"
+    future = f"{quarter.start.year + 1}-01"
+    for bad in (future, "2026-13", "nonsense"):
+        _, page = await fetch(http, site, f"/reports?period={bad}", 400, headers=admin)
+        assert "月份" in page or "期间尚未开始" in page
