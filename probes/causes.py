@@ -36,6 +36,10 @@ class Cause(StrEnum):
     ONVIF_ERROR = "onvif_error"
     NO_VIDEO = "no_video"
     UPSTREAM_DOWN = "upstream_down"
+    # GB/T 28181 (DESIGN §11): the camera is known through a platform's signalling, not probed
+    PLATFORM_OFFLINE = "platform_offline"  # its device's registration expired, or its keepalives stopped
+    CHANNEL_OFF = "channel_off"  # its platform (NVR, lower platform) lists the channel with Status OFF
+    NOT_REGISTERED = "not_registered"  # marked 接入方式 GB28181 but its device never registered
 
     @property
     def info(self) -> CauseInfo:
@@ -66,12 +70,16 @@ CAUSES: MappingProxyType[Cause, CauseInfo] = MappingProxyType({
     Cause.UNREACHABLE: CauseInfo("断电或网络中断", "power or network down", _N),
     Cause.TIMEOUT: CauseInfo("无响应（超时）", "no answer (timeout)", _N),
     Cause.UPSTREAM_DOWN: CauseInfo("上联设备断电或网络中断", "upstream device down (power or network)", _N),
+    Cause.PLATFORM_OFFLINE: CauseInfo("国标设备离线（注册过期或心跳中断）",
+                                      "GB/T 28181 device offline (registration expired or keepalives stopped)", _N),
+    Cause.CHANNEL_OFF: CauseInfo("国标通道离线（平台报告 OFF）", "GB/T 28181 channel off (reported OFF by its platform)", _N),
     Cause.REFUSED: CauseInfo("端口关闭（拒绝连接）", "port closed (connection refused)", _D),
     Cause.ONVIF_ERROR: CauseInfo("ONVIF 异常", "ONVIF error", _D),
     Cause.AUTH_FAILED: CauseInfo("用户名或密码错误", "wrong user name or password", _A),
     Cause.ONVIF_AUTH_FAILED: CauseInfo("ONVIF 用户名或密码错误", "ONVIF: wrong user name or password", _A),
     Cause.CREDENTIAL_UNAVAILABLE: CauseInfo("凭据不可用（无法解密或环境变量未设置）",
                                             "credential unavailable (cannot decrypt, or env variable unset)", _A),
+    Cause.NOT_REGISTERED: CauseInfo("国标设备从未注册", "GB/T 28181 device never registered", _D),
     Cause.STREAM_UNAVAILABLE: CauseInfo("码流不可用", "stream unavailable", _S),
     Cause.PROTOCOL_ERROR: CauseInfo("协议错误", "protocol error", _S),
     Cause.NO_VIDEO: CauseInfo("无视频画面", "no video", _V),

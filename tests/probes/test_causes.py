@@ -34,7 +34,7 @@ def test_the_table_holds_exactly_the_causes_with_distinct_words() -> None:
     (Cause.UNREACHABLE, True), (Cause.TIMEOUT, True), (Cause.UPSTREAM_DOWN, True),
     (Cause.REFUSED, False), (Cause.AUTH_FAILED, False), (Cause.STREAM_UNAVAILABLE, False),
     (Cause.PROTOCOL_ERROR, False), (Cause.ONVIF_AUTH_FAILED, False), (Cause.ONVIF_ERROR, False),
-    (Cause.NO_VIDEO, False),
+    (Cause.NO_VIDEO, False), (Cause.PLATFORM_OFFLINE, True), (Cause.CHANNEL_OFF, True), (Cause.NOT_REGISTERED, False),
 ])
 def test_network_class(cause: Cause, network: bool) -> None:
     """Network-class: nothing answered (the link or the power may be down), the causes the
