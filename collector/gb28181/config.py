@@ -1,0 +1,79 @@
+"""``gb28181:`` section of the settings (pydantic, unknown keys refused): camwatch as a
+GB/T 28181 SIP access platform that devices and lower platforms register to."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+Transport = Literal["udp", "tcp"]
+
+
+def _both() -> list[Transport]:
+    return ["udp", "tcp"]
+
+
+_DOMAIN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,63}$")
+
+
+class Gb28181Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = Field(False, description="run the SIP access platform (devices and NVRs register to camwatch)")
+    host: str = Field("0.0.0.0", description="address the SIP platform listens on")
+    port: int = Field(5060, ge=0, lt=65536, description="SIP port, UDP and TCP (0: any free port)")
+    transports: list[Transport] = Field(
+        default_factory=_both, min_length=1, description="SIP transports to listen on: udp, tcp")
+    advertise_host: str | None = Field(
+        None, description="the address devices reach camwatch at, written in Via of our queries "
+        "(default: host, or this machine's address when host is 0.0.0.0)")
+    server_id: str = Field("34020000002000000001", description="camwatch's SIP server ID (20 digits, "
+                           "type 200: a platform), entered in each device as 'SIP server ID'")
+    domain: str = Field("3402000000", description="the SIP domain (realm), usually the first 10 digits of server_id")
+    password: SecretStr | None = Field(
+        None, description="default registration password of devices without their own "
+        "(inventory); env:NAME or file:PATH allowed; none: such devices are refused")
+    keepalive_interval_s: float = Field(
+        60.0, gt=0, description="the devices' keepalive interval (GB/T 28181 default 60 s); a device silent longer "
+        "(plus status_grace_s) is asked for its DeviceStatus")
+    status_grace_s: float = Field(5.0, ge=0, description="lateness of a keepalive before the DeviceStatus query")
+    keepalive_timeout_s: float = Field(
+        75.0, gt=0, description="a device silent this long is offline (platform_offline); the standard's "
+        "platforms wait 3 keepalives (180 s)")
+    catalog_interval_s: float = Field(600.0, ge=10, description="catalog (channel list and ON/OFF) asked again this often")
+    min_expires_s: int = Field(60, ge=1, description="shortest registration accepted (423 Interval Too Brief below)")
+    max_expires_s: int = Field(86400, ge=1, description="longest registration granted (longer asks are shortened)")
+    nonce_ttl_s: float = Field(300.0, gt=0, description="a Digest nonce is good this long (then stale=true)")
+    auth_failures: int = Field(5, ge=1, description="wrong passwords from one address before it is refused")
+    auth_block_s: float = Field(300.0, gt=0, description="... for this long (one more try earned every "
+                                "auth_block_s / auth_failures)")
+    max_tcp_connections: int = Field(4000, ge=1, description="SIP TCP connections at once")
+    tcp_idle_s: float = Field(300.0, gt=0, description="a SIP TCP connection silent this long is closed")
+    max_unlisted: int = Field(2000, ge=0, description="unlisted devices remembered (registered, not in the inventory)")
+
+    @field_validator("server_id")
+    @classmethod
+    def _server_id(cls, v: str) -> str:
+        if len(v) != 20 or not v.isascii() or not v.isdigit():
+            raise ValueError("server_id must be 20 digits (GB/T 28181 ID, e.g. 34020000002000000001)")
+        return v
+
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, v: str) -> str:
+        if not _DOMAIN.match(v):
+            raise ValueError("domain must be digits or a host name (usually 10 digits, e.g. 3402000000)")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Gb28181Settings:
+        if self.keepalive_timeout_s <= self.keepalive_interval_s:
+            raise ValueError(f"keepalive_timeout_s ({self.keepalive_timeout_s:g}) must be longer than "
+                             f"keepalive_interval_s ({self.keepalive_interval_s:g})")
+        if self.min_expires_s > self.max_expires_s:
+            raise ValueError(f"min_expires_s ({self.min_expires_s}) is longer than max_expires_s ({self.max_expires_s})")
+        if len(set(self.transports)) != len(self.transports):
+            raise ValueError("transports lists one twice")
+        return self

@@ -1,0 +1,297 @@
+"""camwatch as a GB/T 28181 SIP access platform: devices and lower platforms REGISTER (Digest),
+send keepalives and answer queries; the :class:`~collector.gb28181.registry.Registry` keeps
+what they told and emits verdict changes.
+
+- REGISTER: no Authorization -> 401 with a challenge; a right answer -> 200 with the granted
+  Expires and Date (devices set their clock from it); Expires: 0 -> unregistered; a wrong
+  password -> 403 and a try less for the source address (none left: 403 + Retry-After at once).
+- MESSAGE / NOTIFY with MANSCDP: Keepalive, and the answers to camwatch's Catalog, DeviceStatus
+  and DeviceInfo queries (catalog notifications too) -> 200; from a device without a
+  registration in force, or from another address than its registration's -> 403 (a device
+  that gets 403 to its keepalive registers again).
+- Queries: Catalog and DeviceInfo at each new registration, Catalog every
+  ``catalog_interval_s``, DeviceStatus when a keepalive is late (see ``verdict.py``).
+- Catalog SUBSCRIBE is not sent (devices that notify catalog changes unasked are heard).
+
+Credentials never reach a log: lines name the device ID and the source address only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import secrets
+import socket
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from collector.alerting.delivery.config import SecretError, resolve_secret
+from collector.gb28181.config import Gb28181Settings
+from collector.gb28181.guard import AuthThrottle
+from collector.gb28181.registry import Registry
+from collector.gb28181.state import DeviceState
+from collector.gb28181.verdict import catalog_due, status_query_due
+from probes.gb28181 import bodies, manscdp
+from probes.gb28181.digest import AuthResult, DigestServer
+from probes.gb28181.fields import new_branch, new_tag, parse_address, required, response_to
+from probes.gb28181.sip import SipError, SipMessage, SipRequest
+from probes.gb28181.transport import Peer, SipEndpoint
+
+log = logging.getLogger("camwatch.gb28181")
+
+Passwords = Callable[[str], str | None] | Mapping[str, str]
+ALLOW = "REGISTER, MESSAGE, NOTIFY, OPTIONS, ACK"
+QUERIES_PER_TICK = 200  # catalog queries sent per tick at most (no burst after a restart)
+
+
+@dataclass(slots=True)
+class PlatformStats:
+    registers: int = 0
+    keepalives: int = 0
+    answers: int = 0  # MANSCDP answers and notifications
+    auth_failures: int = 0
+    throttled: int = 0
+    refused: int = 0  # 403 to a message of a device not registered (or from elsewhere)
+    malformed: int = 0
+    queries: int = 0
+
+
+def _is_gb_id(v: str) -> bool:
+    return len(v) == 20 and v.isascii() and v.isdigit()
+
+
+class Platform:
+    def __init__(self, settings: Gb28181Settings, *, registry: Registry | None = None,
+                 passwords: Passwords | None = None, listed: Callable[[str], bool] | None = None,
+                 clock: Callable[[], float] = time.time, tick_s: float = 1.0) -> None:
+        self.settings = settings
+        self.registry = registry or Registry(settings, listed=listed)
+        self._passwords = passwords
+        self._clock = clock
+        self.tick_s = tick_s
+        self.stats = PlatformStats()
+        self._digest = DigestServer(settings.domain, ttl_s=settings.nonce_ttl_s)
+        self._throttle = AuthThrottle(settings.auth_failures, settings.auth_block_s)
+        self._endpoint = SipEndpoint(self.handle, on_error=self._malformed, max_connections=settings.max_tcp_connections,
+                                     idle_timeout_s=settings.tcp_idle_s)
+        self._default_password: str | None = None
+        self._sn = itertools.count(1)
+        self._cseq = itertools.count(1)
+        self._tag = new_tag()
+        self._via_host = "127.0.0.1"
+        self._task: asyncio.Task[None] | None = None
+        self.addresses: dict[str, tuple[str, int]] = {}
+
+    # -- life -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        s = self.settings
+        try:
+            self._default_password = resolve_secret(s.password)
+        except SecretError as exc:  # names the variable or file, never a value
+            log.error("gb28181: default password unavailable (%s); devices without their own are refused", exc)
+        port = s.port
+        if "udp" in s.transports:
+            self.addresses["udp"] = await self._endpoint.listen_udp(s.host, port)
+            port = port or self.addresses["udp"][1]  # TCP on the same port as UDP
+        if "tcp" in s.transports:
+            self.addresses["tcp"] = await self._endpoint.listen_tcp(s.host, port)
+        host = s.advertise_host or s.host
+        if host in ("0.0.0.0", "::", ""):
+            try:
+                host = socket.gethostbyname(socket.gethostname())
+            except OSError:
+                host = "127.0.0.1"
+        self._via_host = host
+        self._task = asyncio.create_task(self._watch(), name="gb28181-watch")
+        log.info("gb28181: SIP platform %s@%s listening on %s", s.server_id, s.domain,
+                 ", ".join(f"{t} {h}:{p}" for t, (h, p) in self.addresses.items()))
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+        await self._endpoint.close()
+
+    async def _watch(self) -> None:
+        while True:
+            await asyncio.sleep(self.tick_s)
+            try:
+                self.tick(self._clock())
+            except Exception:  # pragma: no cover - a bug must not stop the platform
+                log.exception("gb28181: watch tick failed")
+
+    def tick(self, now: float) -> None:
+        """Verdicts that changed with time; late keepalives asked DeviceStatus; catalogs due."""
+        s = self.settings
+        self.registry.tick(now)
+        budget = QUERIES_PER_TICK
+        for dev in [*self.registry.devices(), *self.registry.unlisted()]:
+            if status_query_due(dev, now, s):
+                self.query(dev, "DeviceStatus", now)
+            if budget and catalog_due(dev, now, s):
+                budget -= 1
+                self.query(dev, "Catalog", now)
+
+    # -- receiving ------------------------------------------------------------------------
+    def _malformed(self, peer: Peer, what: str) -> None:
+        self.stats.malformed += 1
+        log.debug("gb28181: malformed SIP from %s %s: %s", peer.transport, peer.host, what)
+
+    def handle(self, msg: SipMessage, peer: Peer) -> None:
+        if not isinstance(msg, SipRequest):
+            return  # answers to our queries: their content comes in a MESSAGE of its own
+        try:
+            method = msg.method
+            if method == "MESSAGE" or method == "NOTIFY":
+                self._on_manscdp(msg, peer)
+            elif method == "REGISTER":
+                self._on_register(msg, peer)
+            elif method == "OPTIONS":
+                self._reply(msg, peer, 200, extra=(("Allow", ALLOW),))
+            elif method != "ACK":
+                self._reply(msg, peer, 405, extra=(("Allow", ALLOW),))
+        except SipError as exc:
+            self._malformed(peer, str(exc))
+            try:
+                self._reply(msg, peer, 400)
+            except SipError:
+                pass  # no Via or From to answer to: dropped
+
+    def _reply(self, req: SipRequest, peer: Peer, status: int, *, extra: tuple[tuple[str, str], ...] = ()) -> None:
+        resp = response_to(req, status, source=(peer.host, peer.port), to_tag=self._tag,
+                           extra=(*extra, ("User-Agent", "camwatch")))
+        self._endpoint.send(peer, resp.encode())
+
+    def _password(self, device_id: str) -> str | None:
+        p = self._passwords
+        own = p.get(device_id) if isinstance(p, Mapping) else (p(device_id) if p is not None else None)
+        return own if own is not None else self._default_password
+
+    def _on_register(self, req: SipRequest, peer: Peer) -> None:
+        now = self._clock()
+        device_id = parse_address(required(req, "From")).user
+        if not _is_gb_id(device_id):
+            self._reply(req, peer, 400)
+            return
+        wait = self._throttle.retry_after(peer.host, now)
+        if wait > 0:
+            self.stats.throttled += 1
+            self._reply(req, peer, 403, extra=(("Retry-After", str(int(wait) + 1)),))
+            return
+        auth = req.get("Authorization")
+        if auth is None:
+            self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(now)),))
+            return
+        password = self._password(device_id)
+        result = AuthResult.WRONG if password is None else self._digest.check(
+            auth, method="REGISTER", password=password, now=now, username=device_id)
+        if result is AuthResult.STALE or result is AuthResult.MALFORMED:
+            self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(
+                now, stale=result is AuthResult.STALE)),))
+            return
+        if result is AuthResult.WRONG:
+            self.stats.auth_failures += 1
+            self._throttle.failed(peer.host, now)
+            log.warning("gb28181: wrong password for %s from %s", device_id, peer.host)
+            self._reply(req, peer, 403)
+            return
+        self._throttle.succeeded(peer.host)
+        expires = self._expires(req)
+        if expires == 0:
+            self.registry.unregister(device_id, now)
+            log.info("gb28181: %s unregistered", device_id)
+            self._reply(req, peer, 200, extra=(("Expires", "0"),))
+            return
+        s = self.settings
+        if expires < s.min_expires_s:
+            self._reply(req, peer, 423, extra=(("Min-Expires", str(s.min_expires_s)),))
+            return
+        expires = min(expires, s.max_expires_s)
+        fresh = self.registry.register(device_id, peer, expires, now)
+        self.stats.registers += 1
+        extra: list[tuple[str, str]] = [("Expires", str(expires)), ("Date", _gb_date(now))]
+        contact = req.get("Contact")
+        if contact is not None:
+            extra.append(("Contact", contact))
+        self._reply(req, peer, 200, extra=tuple(extra))
+        if fresh:
+            log.info("gb28181: %s registered from %s %s:%d for %d s", device_id, peer.transport, peer.host,
+                     peer.port, expires)
+            dev = self.registry.device(device_id)
+            if dev is not None:
+                self.query(dev, "Catalog", now)
+                self.query(dev, "DeviceInfo", now)
+
+    @staticmethod
+    def _expires(req: SipRequest) -> int:
+        raw = req.get("Expires")
+        if raw is None:
+            contact = req.get("Contact")
+            raw = parse_address(contact).params.get("expires") if contact else None
+        if raw is None:
+            return 3600
+        raw = raw.strip()
+        if not raw.isdigit() or len(raw) > 10:
+            raise SipError("bad Expires")
+        return int(raw)
+
+    def _on_manscdp(self, req: SipRequest, peer: Peer) -> None:
+        now = self._clock()
+        device_id = parse_address(required(req, "From")).user
+        try:
+            doc = manscdp.read(req.body)
+        except manscdp.ManscdpError as exc:
+            self._malformed(peer, str(exc))
+            self._reply(req, peer, 400)
+            return
+        reg = self.registry
+        keepalive = isinstance(doc, manscdp.Keepalive)
+        dev = reg.seen(device_id, peer, now, keepalive_status=doc.status if isinstance(doc, manscdp.Keepalive) else None)
+        if dev is None:
+            self.stats.refused += 1
+            self._reply(req, peer, 403)
+            return
+        self._reply(req, peer, 200)
+        if keepalive:
+            self.stats.keepalives += 1
+            return
+        self.stats.answers += 1
+        if isinstance(doc, manscdp.Catalog):
+            reg.apply_catalog(doc, device_id, now)
+        elif isinstance(doc, manscdp.DeviceInfo):
+            reg.apply_info(doc, now)
+
+    # -- sending --------------------------------------------------------------------------
+    def query(self, dev: DeviceState, cmd_type: str, now: float | None = None) -> bool:
+        """Send a Catalog, DeviceStatus or DeviceInfo query to *dev* (where it registered from)."""
+        peer = dev.peer
+        if peer is None:
+            return False
+        at = self._clock() if now is None else now
+        s = self.settings
+        port = self.addresses.get(peer.transport, (self._via_host, s.port))[1]
+        body = bodies.query(cmd_type, next(self._sn), dev.device_id)
+        headers = (
+            ("Via", f"SIP/2.0/{peer.transport.upper()} {self._via_host}:{port};rport;branch={new_branch()}"),
+            ("From", f"<sip:{s.server_id}@{s.domain}>;tag={new_tag()}"),
+            ("To", f"<sip:{dev.device_id}@{s.domain}>"),
+            ("Call-ID", f"{secrets.token_hex(8)}@{self._via_host}"),
+            ("CSeq", f"{next(self._cseq)} MESSAGE"),
+            ("Max-Forwards", "70"),
+            ("Content-Type", bodies.CONTENT_TYPE),
+            ("User-Agent", "camwatch"),
+        )
+        req = SipRequest("MESSAGE", f"sip:{dev.device_id}@{peer.host}:{peer.port}", headers, body)
+        sent = self._endpoint.send(peer, req.encode())
+        if sent:
+            self.stats.queries += 1
+            self.registry.asked(dev.device_id, at, catalog=cmd_type == "Catalog", status=cmd_type == "DeviceStatus")
+        return sent
+
+
+def _gb_date(now: float) -> str:
+    """GB/T 28181's Date in a REGISTER answer: local time, ``YYYY-MM-DDTHH:MM:SS.mmm``."""
+    t = time.localtime(now)
+    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(now * 1000) % 1000:03d}"

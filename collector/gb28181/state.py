@@ -1,0 +1,105 @@
+"""What the access platform knows of each device and channel (frozen values), and the events
+the registry emits when a verdict changes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+from probes.causes import Cause
+from probes.gb28181.transport import Peer
+
+
+class GbVerdict(StrEnum):
+    """A device's or channel's state as its signalling tells it."""
+
+    ONLINE = "online"
+    PLATFORM_OFFLINE = "platform_offline"  # registration expired or gone, or keepalives stopped
+    CHANNEL_OFF = "channel_off"  # the device's catalog says OFF
+    NOT_REGISTERED = "not_registered"  # never registered (or the channel is not in its catalog)
+
+    @property
+    def cause(self) -> Cause | None:
+        """The offline cause (probes/causes.py) of this verdict; None when online."""
+        return None if self is GbVerdict.ONLINE else Cause(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelState:
+    """One catalog item (a camera of an NVR or lower platform, or the device itself)."""
+
+    channel_id: str
+    device_id: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    civil_code: str = ""
+    address: str = ""
+    parental: bool = False
+    parent_id: str = ""
+    status: str = ""  # ON / OFF / "" (not told)
+    updated_at: float = 0.0
+
+    @property
+    def off(self) -> bool:
+        return self.status in ("OFF", "OFFLINE")
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfoFields:
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    firmware: str = ""
+    channels: int | None = None
+
+
+NO_CHANNELS: Mapping[str, ChannelState] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceState:
+    """A device (IPC, NVR, lower platform) that registered, or tried to."""
+
+    device_id: str
+    peer: Peer | None = None  # where its REGISTER came from (queries go there)
+    registered: bool = False  # a registration in force (it may still have expired: see expires_at)
+    registered_at: float | None = None
+    expires_at: float = 0.0
+    last_seen: float | None = None  # any message from it: REGISTER, keepalive, an answer
+    last_keepalive: float | None = None
+    keepalive_status: str = ""  # OK / ERROR from its last keepalive
+    catalog_at: float | None = None  # its last complete catalog
+    catalog_asked_at: float | None = None
+    status_asked_at: float | None = None  # last DeviceStatus query (sent when a keepalive is late)
+    channels: Mapping[str, ChannelState] = field(default_factory=lambda: NO_CHANNELS)
+    info: DeviceInfoFields | None = None
+    listed: bool = True  # False: not in the inventory (kept for import, never counted)
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEvent:
+    device_id: str
+    verdict: GbVerdict
+    previous: GbVerdict | None
+    at: float  # when camwatch decided
+    last_seen: float | None  # the last message before (an outage began between it and ``at``)
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelEvent:
+    device_id: str
+    channel_id: str
+    verdict: GbVerdict
+    previous: GbVerdict | None
+    at: float
+    last_seen: float | None
+
+    @property
+    def cause(self) -> Cause | None:
+        return self.verdict.cause
+
+
+GbEvent = DeviceEvent | ChannelEvent

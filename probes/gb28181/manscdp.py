@@ -1,0 +1,193 @@
+"""MANSCDP XML bodies (GB/T 28181 Appendix A) read into typed values: Keepalive, Catalog
+(a query's answer, or a catalog notification with events), DeviceStatus, DeviceInfo.
+
+Encoding: the XML declaration's encoding is honoured (GB2312, GBK, GB18030: read as GB18030,
+their superset; UTF-8), with one tolerated mismatch seen on real devices in both directions:
+a body declared GB2312 whose bytes are valid UTF-8 holding only CJK text is read as UTF-8
+(valid UTF-8 made of GB2312 pairs is practically never all CJK), and a body declared UTF-8
+whose bytes are not UTF-8 is read as GB18030. The text is then parsed by
+:func:`probes.xmlsafe.parse` with the ONVIF limits (no DTD or entities, size, depth and
+element caps), so a hostile body costs no more than a hostile ONVIF reply.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from probes import xmlsafe
+
+_DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
+_GB = frozenset({"gb2312", "gbk", "gb18030", "cp936", "euc-cn", "x-gbk", "gb_2312-80"})
+_UTF8 = frozenset({"utf-8", "utf8"})
+
+
+class ManscdpError(ValueError):
+    """A body that is not a MANSCDP document we can read (the text names no value)."""
+
+
+def _cjk_only(text: str) -> bool:
+    return all(ord(c) < 0x80 or ord(c) >= 0x2E80 for c in text)
+
+
+def decode_body(data: bytes) -> str:
+    """The body's text, by its declared encoding with the mismatches above tolerated."""
+    m = _DECL.match(data[:200])
+    declared = m.group(1).decode("ascii").lower() if m else "utf-8"
+    if declared in _GB:
+        if data.isascii():
+            return data.decode("ascii")
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            pass
+        else:
+            if _cjk_only(text):
+                return text
+        try:
+            return data.decode("gb18030")
+        except UnicodeDecodeError:
+            raise ManscdpError("body is not valid GB18030") from None
+    if declared in _UTF8:
+        try:
+            return data.decode("utf-8")
+        except UnicodeDecodeError:
+            try:
+                return data.decode("gb18030")
+            except UnicodeDecodeError:
+                raise ManscdpError("body is neither UTF-8 nor GB18030") from None
+    raise ManscdpError("unsupported body encoding")
+
+
+def parse_xml(data: bytes) -> xmlsafe.Node:
+    """The body as a tree, with the project's hardened XML limits."""
+    if len(data) > xmlsafe.DEFAULT_MAX_BYTES:
+        raise ManscdpError("body too large")
+    text = decode_body(data)
+    try:  # the parser reads UTF-8 whatever the declaration says
+        return xmlsafe.parse(text.encode("utf-8"))
+    except xmlsafe.XmlError as exc:
+        raise ManscdpError(str(exc)) from None
+
+
+@dataclass(frozen=True, slots=True)
+class Keepalive:
+    device_id: str
+    sn: int
+    status: str  # "OK" (a device reporting a fault says "ERROR")
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogItem:
+    device_id: str
+    name: str = ""
+    manufacturer: str = ""
+    model: str = ""
+    owner: str = ""
+    civil_code: str = ""
+    address: str = ""
+    parental: bool = False
+    parent_id: str = ""
+    status: str = ""  # ON / OFF as sent (upper-cased); "" when absent
+    event: str = ""  # in a catalog notification: ON, OFF, VLOST, DEFECT, ADD, DEL, UPDATE
+
+    @property
+    def on(self) -> bool | None:
+        """True ON (or ONLINE/OK), False OFF (or OFFLINE), None when not told."""
+        s = self.event if self.event in ("ON", "OFF") else self.status
+        if s in ("ON", "ONLINE", "OK"):
+            return True
+        if s in ("OFF", "OFFLINE"):
+            return False
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Catalog:
+    device_id: str
+    sn: int
+    sum_num: int
+    items: tuple[CatalogItem, ...]
+    notify: bool = False  # a notification (changes) rather than the answer to a query
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    device_id: str
+    sn: int
+    result: str  # OK / ERROR
+    online: str  # ONLINE / OFFLINE
+    status: str  # OK / ERROR
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    device_id: str
+    sn: int
+    result: str
+    device_name: str
+    manufacturer: str
+    model: str
+    firmware: str
+    channels: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Other:
+    """A well-formed MANSCDP document of a kind camwatch does not use (alarms, queries ...)."""
+
+    root: str
+    cmd_type: str
+    device_id: str
+    sn: int
+
+
+Manscdp = Keepalive | Catalog | DeviceStatus | DeviceInfo | Other
+
+
+def _int(text: str | None, default: int = 0) -> int:
+    if text is None or text == "":
+        return default
+    t = text.strip()
+    if not t.isdigit() or len(t) > 12:
+        raise ManscdpError("bad number")
+    return int(t)
+
+
+def _item(node: xmlsafe.Node) -> CatalogItem:
+    def t(name: str) -> str:
+        return node.text_of(name) or ""
+
+    device_id = t("DeviceID")
+    if not device_id:
+        raise ManscdpError("catalog item without DeviceID")
+    return CatalogItem(device_id=device_id, name=t("Name"), manufacturer=t("Manufacturer"), model=t("Model"),
+                       owner=t("Owner"), civil_code=t("CivilCode"), address=t("Address"),
+                       parental=t("Parental") == "1", parent_id=t("ParentID"), status=t("Status").upper(),
+                       event=t("Event").upper())
+
+
+def read(data: bytes) -> Manscdp:
+    """Read a MANSCDP body; raise :class:`ManscdpError` when it is not one."""
+    root = parse_xml(data)
+    cmd = root.text_of("CmdType") or ""
+    device_id = root.text_of("DeviceID") or ""
+    if not cmd or not device_id:
+        raise ManscdpError("no CmdType or DeviceID")
+    sn = _int(root.text_of("SN"))
+    kind = root.name
+    if kind == "Notify" and cmd == "Keepalive":
+        return Keepalive(device_id, sn, (root.text_of("Status") or "OK").upper())
+    if cmd == "Catalog" and kind in ("Response", "Notify"):
+        dl = root.child("DeviceList")
+        items = tuple(_item(n) for n in dl.children if n.name == "Item") if dl is not None else ()
+        return Catalog(device_id, sn, _int(root.text_of("SumNum"), len(items)), items, notify=kind == "Notify")
+    if kind == "Response" and cmd == "DeviceStatus":
+        return DeviceStatus(device_id, sn, (root.text_of("Result") or "OK").upper(),
+                            (root.text_of("Online") or "").upper(), (root.text_of("Status") or "").upper())
+    if kind == "Response" and cmd == "DeviceInfo":
+        ch = root.text_of("Channel")
+        return DeviceInfo(device_id, sn, (root.text_of("Result") or "OK").upper(), root.text_of("DeviceName") or "",
+                          root.text_of("Manufacturer") or "", root.text_of("Model") or "",
+                          root.text_of("Firmware") or "", _int(ch) if ch else None)
+    return Other(kind, cmd, device_id, sn)

@@ -1,0 +1,188 @@
+"""SIP over UDP and TCP with asyncio: the one module of ``probes.gb28181`` that does I/O.
+
+A :class:`SipEndpoint` listens (UDP, TCP) and/or connects (TCP, the simulator's side) and
+hands every complete message with its :class:`Peer` to one callback. Bad input is cheap to
+refuse: an oversized datagram is dropped before parsing, a malformed one after; a TCP stream
+that breaks framing or a cap is closed; TCP connections are capped and closed when idle.
+Nothing sent or received is logged here (a REGISTER carries credentials).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from probes.gb28181.sip import DEFAULT_LIMITS, Limits, SipError, SipMessage, StreamFramer, parse_datagram
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    """Where a message came from and where its answer goes: ``udp`` to (host, port), or
+    ``tcp`` on connection ``conn`` (host and port are then the remote end's)."""
+
+    transport: str
+    host: str
+    port: int
+    conn: int = 0
+
+
+OnMessage = Callable[[SipMessage, Peer], None]
+OnError = Callable[[Peer, str], None]
+
+
+class _Udp(asyncio.DatagramProtocol):
+    def __init__(self, ep: SipEndpoint) -> None:
+        self.ep = ep
+
+    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+        ep = self.ep
+        peer = Peer("udp", str(addr[0]), int(addr[1]))
+        if len(data) > ep.limits.max_message:
+            ep.dropped += 1
+            ep._error(peer, "oversized datagram")
+            return
+        if data.strip(b"\r\n") == b"":
+            return  # a keep-alive ping
+        try:
+            msg = parse_datagram(data, ep.limits)
+        except SipError as exc:
+            ep.dropped += 1
+            ep._error(peer, str(exc))
+            return
+        ep.on_message(msg, peer)
+
+    def error_received(self, exc: Exception) -> None:  # ICMP unreachable for an earlier send
+        pass
+
+
+class _Tcp(asyncio.Protocol):
+    def __init__(self, ep: SipEndpoint) -> None:
+        self.ep = ep
+        self.framer = StreamFramer(ep.limits)
+        self.transport: asyncio.Transport | None = None
+        self.peer: Peer | None = None
+        self.idle: asyncio.TimerHandle | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        host, port = transport.get_extra_info("peername")[:2]
+        self.peer = Peer("tcp", str(host), int(port), next(self.ep._ids))
+        if len(self.ep._conns) >= self.ep.max_connections:
+            self.ep.dropped += 1
+            transport.abort()
+            return
+        self.ep._conns[self.peer.conn] = self
+        self._arm()
+
+    def _arm(self) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.ep.idle_timeout_s > 0 and self.transport is not None:
+            self.idle = asyncio.get_running_loop().call_later(self.ep.idle_timeout_s, self.transport.abort)
+
+    def data_received(self, data: bytes) -> None:
+        assert self.peer is not None and self.transport is not None
+        self._arm()
+        try:
+            msgs = self.framer.feed(data)
+        except SipError as exc:
+            self.ep.dropped += 1
+            self.ep._error(self.peer, str(exc))
+            self.transport.abort()
+            return
+        for m in msgs:
+            self.ep.on_message(m, self.peer)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.idle is not None:
+            self.idle.cancel()
+        if self.peer is not None:
+            self.ep._conns.pop(self.peer.conn, None)
+
+
+class SipEndpoint:
+    """UDP and TCP sockets feeding one callback; :meth:`send` answers any :class:`Peer`."""
+
+    def __init__(self, on_message: OnMessage, *, limits: Limits = DEFAULT_LIMITS, on_error: OnError | None = None,
+                 max_connections: int = 10_000, idle_timeout_s: float = 0.0) -> None:
+        self.on_message = on_message
+        self.on_error = on_error
+        self.limits = limits
+        self.max_connections = max_connections
+        self.idle_timeout_s = idle_timeout_s
+        self.dropped = 0  # datagrams and connections refused (malformed, oversized, over the cap)
+        self._udp: asyncio.DatagramTransport | None = None
+        self._servers: list[asyncio.Server] = []
+        self._conns: dict[int, _Tcp] = {}
+        self._ids = itertools.count(1)
+        self.udp_address: tuple[str, int] | None = None
+        self.tcp_address: tuple[str, int] | None = None
+
+    def _error(self, peer: Peer, what: str) -> None:
+        if self.on_error is not None:
+            self.on_error(peer, what)
+
+    async def listen_udp(self, host: str, port: int) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(host, port))
+        self._udp = transport
+        h, p = transport.get_extra_info("sockname")[:2]
+        self.udp_address = (str(h), int(p))
+        return self.udp_address
+
+    async def listen_tcp(self, host: str, port: int) -> tuple[str, int]:
+        loop = asyncio.get_running_loop()
+        server = await loop.create_server(lambda: _Tcp(self), host, port, reuse_address=True)
+        self._servers.append(server)
+        h, p = server.sockets[0].getsockname()[:2]
+        self.tcp_address = (str(h), int(p))
+        return self.tcp_address
+
+    async def connect_tcp(self, host: str, port: int, *, local_host: str | None = None) -> Peer:
+        """A client connection (the simulator's device side); its :class:`Peer` sends on it."""
+        loop = asyncio.get_running_loop()
+        _, proto = await loop.create_connection(lambda: _Tcp(self), host, port,
+                                                local_addr=(local_host, 0) if local_host else None)
+        assert proto.peer is not None
+        return proto.peer
+
+    def local_tcp(self, peer: Peer) -> tuple[str, int] | None:
+        """Our own address on a TCP connection (for a Via header)."""
+        conn = self._conns.get(peer.conn)
+        if conn is None or conn.transport is None:
+            return None
+        h, p = conn.transport.get_extra_info("sockname")[:2]
+        return str(h), int(p)
+
+    def send(self, peer: Peer, data: bytes) -> bool:
+        """Send *data* to *peer*; False when there is no way to (no UDP socket, connection gone)."""
+        if peer.transport == "udp":
+            if self._udp is None or self._udp.is_closing():
+                return False
+            self._udp.sendto(data, (peer.host, peer.port))
+            return True
+        conn = self._conns.get(peer.conn)
+        if conn is None or conn.transport is None or conn.transport.is_closing():
+            return False
+        conn.transport.write(data)
+        return True
+
+    def drop(self, peer: Peer) -> None:
+        """Close a TCP connection at once (a peer that misbehaves)."""
+        conn = self._conns.get(peer.conn)
+        if conn is not None and conn.transport is not None:
+            conn.transport.abort()
+
+    async def close(self) -> None:
+        if self._udp is not None:
+            self._udp.close()
+        for conn in list(self._conns.values()):
+            if conn.transport is not None:
+                conn.transport.abort()
+        for s in self._servers:
+            s.close()
+            await s.wait_closed()
+        self._servers.clear()

@@ -1,0 +1,276 @@
+"""GB/T 28181 devices and lower platforms, simulated in one asyncio process: they REGISTER to a
+platform (Digest), send keepalives, answer Catalog (channels ON/OFF, split over several
+messages), DeviceStatus and DeviceInfo queries, and can be scripted: a channel switched OFF
+(with or without a catalog notification), keepalives stopped (a dead device), a registration
+left to expire or withdrawn, malformed messages, GB18030 or mislabelled bodies.
+
+    sim = GbSim(("127.0.0.1", 5060), domain="3402000000", server_id="34020000002000000001")
+    await sim.start()
+    dev = sim.add(SimDevice("34020000001180000001", "pw", channels=[SimChannel("34020000001310000001")]))
+    assert await sim.register(dev.device_id) == 200
+    sim.start_keepalives(dev.device_id)
+
+UDP devices share one socket (the platform tells them apart by ID, as it does for devices
+behind one NAT address); a TCP device has its own connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import secrets
+from collections import Counter
+from dataclasses import dataclass, field
+
+from probes.gb28181 import bodies, manscdp
+from probes.gb28181.digest import authorization, parse_challenge
+from probes.gb28181.fields import new_branch, new_tag, parse_address, parse_cseq, required, response_to
+from probes.gb28181.manscdp import CatalogItem
+from probes.gb28181.sip import SipMessage, SipRequest, SipResponse
+from probes.gb28181.transport import Peer, SipEndpoint
+
+
+@dataclass
+class SimChannel:
+    channel_id: str
+    name: str = "通道"
+    status: str = "ON"
+    civil_code: str = "340200"
+    address: str = "村口"
+    manufacturer: str = "camwatch-sim"
+    model: str = "IPC-GB"
+
+    def item(self, parent: str, event: str = "") -> CatalogItem:
+        return CatalogItem(self.channel_id, self.name, self.manufacturer, self.model, "", self.civil_code,
+                           self.address, False, parent, self.status, event)
+
+
+@dataclass
+class SimDevice:
+    device_id: str
+    password: str
+    channels: list[SimChannel] = field(default_factory=list)
+    name: str = "模拟设备"
+    transport: str = "udp"
+    keepalive_s: float = 60.0
+    expires_s: int = 3600
+    encoding: str = "GB2312"  # of its bodies: GB2312, GB18030, UTF-8
+    declared: str | None = None  # the XML declaration's encoding when it lies (e.g. GB2312 over UTF-8 bytes)
+    catalog_chunk: int = 2  # items per catalog message (SumNum tells the total)
+    answers: bool = True  # answers queries (False: a dead or hung device)
+    # run-time
+    peer: Peer | None = None
+    registered: bool = False
+    keepalive_sn: int = 0
+    keepalive_replies: Counter[int] = field(default_factory=Counter)
+    queries: Counter[str] = field(default_factory=Counter)
+    task: asyncio.Task[None] | None = None
+
+
+class GbSim:
+    def __init__(self, server: tuple[str, int], *, domain: str, server_id: str, local_host: str = "127.0.0.1",
+                 timeout_s: float = 5.0) -> None:
+        self.server = server
+        self.domain = domain
+        self.server_id = server_id
+        self.local_host = local_host
+        self.timeout_s = timeout_s
+        self.devices: dict[str, SimDevice] = {}
+        self.endpoint = SipEndpoint(self._on_message)
+        self._local: tuple[str, int] = (local_host, 0)
+        self._pending: dict[tuple[str, int], asyncio.Future[SipResponse]] = {}
+        self._cseq = itertools.count(1)
+        self._sn = itertools.count(1)
+        self.unmatched = 0
+
+    async def start(self) -> None:
+        self._local = await self.endpoint.listen_udp(self.local_host, 0)
+
+    async def close(self) -> None:
+        for dev in self.devices.values():
+            self.stop_keepalives(dev.device_id)
+        await self.endpoint.close()
+
+    def add(self, dev: SimDevice) -> SimDevice:
+        self.devices[dev.device_id] = dev
+        return dev
+
+    # -- sending ----------------------------------------------------------------------------
+    async def _peer(self, dev: SimDevice) -> Peer:
+        if dev.peer is None:
+            if dev.transport == "tcp":
+                dev.peer = await self.endpoint.connect_tcp(*self.server, local_host=self.local_host)
+            else:
+                dev.peer = Peer("udp", *self.server)
+        return dev.peer
+
+    def _request(self, dev: SimDevice, method: str, body: bytes = b"", extra: tuple[tuple[str, str], ...] = (),
+                 call_id: str | None = None, cseq: int | None = None) -> SipRequest:
+        host, port = self._local
+        proto = "TCP" if dev.transport == "tcp" else "UDP"
+        uri = f"sip:{self.server_id}@{self.domain}"
+        headers = [
+            ("Via", f"SIP/2.0/{proto} {host}:{port};rport;branch={new_branch()}"),
+            ("From", f"<sip:{dev.device_id}@{self.domain}>;tag={new_tag()}"),
+            ("To", f"<sip:{(dev.device_id if method == 'REGISTER' else self.server_id)}@{self.domain}>"),
+            ("Call-ID", call_id or f"{secrets.token_hex(8)}@{host}"),
+            ("CSeq", f"{cseq or next(self._cseq)} {method}"),
+            ("Max-Forwards", "70"), ("User-Agent", "camwatch-gb28181-sim"), *extra,
+        ]
+        if body:
+            headers.append(("Content-Type", bodies.CONTENT_TYPE))
+        if method == "REGISTER":
+            uri = f"sip:{self.server_id}@{self.domain}"
+            headers.append(("Contact", f"<sip:{dev.device_id}@{host}:{port}>"))
+        return SipRequest(method, uri, tuple(headers), body)
+
+    async def _transact(self, dev: SimDevice, req: SipRequest) -> SipResponse:
+        peer = await self._peer(dev)
+        key = (required(req, "Call-ID"), parse_cseq(required(req, "CSeq"))[0])
+        fut: asyncio.Future[SipResponse] = asyncio.get_running_loop().create_future()
+        self._pending[key] = fut
+        data = req.encode()
+        try:
+            deadline = asyncio.get_running_loop().time() + self.timeout_s
+            wait = 0.5
+            while True:
+                self.endpoint.send(peer, data)
+                left = deadline - asyncio.get_running_loop().time()
+                if left <= 0:
+                    raise TimeoutError("no answer")
+                with contextlib.suppress(TimeoutError):
+                    return await asyncio.wait_for(asyncio.shield(fut), min(wait, left))
+                if peer.transport == "tcp":
+                    wait = left  # TCP: no retransmission
+                wait = min(wait * 2, 4.0)
+        finally:
+            self._pending.pop(key, None)
+
+    def send(self, dev: SimDevice, req: SipRequest) -> None:
+        """Fire and forget (the answer is counted when it comes)."""
+        if dev.peer is not None:
+            self.endpoint.send(dev.peer, req.encode())
+
+    async def register(self, device_id: str, *, expires: int | None = None, password: str | None = None) -> int:
+        """REGISTER, answering the challenge; the final status (200 registered)."""
+        dev = self.devices[device_id]
+        exp = dev.expires_s if expires is None else expires
+        call_id = f"{secrets.token_hex(8)}@{self.local_host}"
+        cseq = next(self._cseq)
+        resp = await self._transact(dev, self._request(dev, "REGISTER", extra=(("Expires", str(exp)),),
+                                                       call_id=call_id, cseq=cseq))
+        if resp.status == 401:
+            ch = parse_challenge(required(resp, "WWW-Authenticate"))
+            uri = f"sip:{self.server_id}@{self.domain}"
+            auth = authorization(ch, username=device_id, password=dev.password if password is None else password,
+                                 method="REGISTER", uri=uri)
+            resp = await self._transact(dev, self._request(
+                dev, "REGISTER", extra=(("Expires", str(exp)), ("Authorization", auth)),
+                call_id=call_id, cseq=cseq + 1))
+        if resp.status == 200:
+            dev.registered = exp > 0
+        return resp.status
+
+    async def unregister(self, device_id: str) -> int:
+        return await self.register(device_id, expires=0)
+
+    def keepalive_request(self, dev: SimDevice) -> SipRequest:
+        dev.keepalive_sn += 1
+        body = bodies.keepalive(dev.device_id, dev.keepalive_sn, encoding=dev.encoding)
+        return self._request(dev, "MESSAGE", body)
+
+    async def keepalive(self, device_id: str) -> int:
+        """One keepalive, waiting for its answer's status."""
+        dev = self.devices[device_id]
+        resp = await self._transact(dev, self.keepalive_request(dev))
+        return resp.status
+
+    def start_keepalives(self, device_id: str, *, first_after: float | None = None) -> None:
+        dev = self.devices[device_id]
+        if dev.task is None or dev.task.done():
+            dev.task = asyncio.create_task(self._keepalive_loop(dev, first_after), name=f"keepalive-{device_id}")
+
+    async def _keepalive_loop(self, dev: SimDevice, first_after: float | None) -> None:
+        await asyncio.sleep(dev.keepalive_s if first_after is None else first_after)
+        while True:
+            self.send(dev, self.keepalive_request(dev))
+            await asyncio.sleep(dev.keepalive_s)
+
+    def stop_keepalives(self, device_id: str) -> None:
+        dev = self.devices[device_id]
+        if dev.task is not None:
+            dev.task.cancel()
+            dev.task = None
+
+    def kill(self, device_id: str) -> None:
+        """A dead device: no keepalive, no answer."""
+        self.stop_keepalives(device_id)
+        self.devices[device_id].answers = False
+
+    def set_status(self, device_id: str, channel_id: str, status: str, *, notify: bool = False) -> None:
+        """Switch a channel ON/OFF; with *notify* the device tells the platform at once
+        (a catalog notification), else the platform learns it at its next Catalog query."""
+        dev = self.devices[device_id]
+        ch = next(c for c in dev.channels if c.channel_id == channel_id)
+        ch.status = status
+        if notify:
+            body = bodies.catalog(device_id, next(self._sn), 1, [ch.item(device_id, status)], notify=True,
+                                  encoding=dev.encoding, declared=dev.declared)
+            self.send(dev, self._request(dev, "NOTIFY" if dev.transport == "tcp" else "MESSAGE", body))
+
+    async def send_raw(self, data: bytes, device_id: str | None = None) -> None:
+        """Raw bytes to the platform (malformed messages), on a device's transport or UDP."""
+        dev = self.devices.get(device_id or "")
+        peer = await self._peer(dev) if dev is not None else Peer("udp", *self.server)
+        self.endpoint.send(peer, data)
+
+    # -- receiving --------------------------------------------------------------------------
+    def _on_message(self, msg: SipMessage, peer: Peer) -> None:
+        if isinstance(msg, SipResponse):
+            try:
+                key = (required(msg, "Call-ID"), parse_cseq(required(msg, "CSeq"))[0])
+            except ValueError:
+                return
+            fut = self._pending.get(key)
+            if fut is not None and not fut.done():
+                fut.set_result(msg)
+            elif "MESSAGE" in (msg.get("CSeq") or ""):
+                self._count_keepalive_reply(msg)
+            else:
+                self.unmatched += 1
+            return
+        try:
+            device_id = msg.uri.partition(":")[2].partition("@")[0]
+            dev = self.devices.get(device_id)
+            if dev is None or not dev.answers or msg.method != "MESSAGE":
+                return
+            doc = manscdp.read(msg.body)
+        except ValueError:
+            return
+        self.endpoint.send(peer, response_to(msg, 200, to_tag=new_tag()).encode())
+        dev.queries[getattr(doc, "cmd_type", "")] += 1
+        for body in self._answers(dev, doc):
+            self.send(dev, self._request(dev, "MESSAGE", body))
+
+    def _count_keepalive_reply(self, msg: SipResponse) -> None:
+        with contextlib.suppress(ValueError):
+            dev = self.devices.get(parse_address(required(msg, "From")).user)
+            if dev is not None:
+                dev.keepalive_replies[msg.status] += 1
+
+    def _answers(self, dev: SimDevice, doc: manscdp.Manscdp) -> list[bytes]:
+        if not isinstance(doc, manscdp.Other) or doc.root != "Query":
+            return []
+        sn, enc = doc.sn, dev.encoding
+        if doc.cmd_type == "Catalog":
+            items = [c.item(dev.device_id) for c in dev.channels]
+            chunks = [items[i:i + dev.catalog_chunk] for i in range(0, len(items), dev.catalog_chunk)] or [[]]
+            return [bodies.catalog(dev.device_id, sn, len(items), chunk, encoding=enc, declared=dev.declared)
+                    for chunk in chunks]
+        if doc.cmd_type == "DeviceStatus":
+            return [bodies.device_status(dev.device_id, sn, encoding=enc)]
+        if doc.cmd_type == "DeviceInfo":
+            return [bodies.device_info(dev.device_id, sn, name=dev.name, manufacturer="camwatch-sim", model="NVR-GB",
+                                       firmware="V1.0", channels=len(dev.channels), encoding=enc)]
+        return []
