@@ -234,7 +234,8 @@ class StreamFramer:
                 head_end, body_start = _head_end(self._buf)
                 if head_end < 0:
                     nl = self._buf.find(b"\n")
-                    if (nl < 0 and len(self._buf) > limits.max_line) or len(self._buf) > limits.max_message:
+                    if ((nl < 0 and len(self._buf) > limits.max_line) or len(self._buf) > limits.max_message
+                            or self._buf.count(b"\n") > limits.max_headers + 1):
                         raise SipError("head too long")
                     return out
                 if self._buf.find(b"\n") > limits.max_line:
