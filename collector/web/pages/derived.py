@@ -6,7 +6,8 @@ reload and page through the same lists. :class:`Derived` keeps each such list fo
 :data:`TTL_S` seconds under a key naming what it is and whose scope it was made for (anonymous,
 everything, or a role with its regions and contractor), so a state change shows within seconds
 and a scoped reader never gets another scope's list. Region rows are also keyed by the region
-figures' object (replaced on each refresh), so new figures show at once.
+figures' object (replaced on each refresh), so new figures show at once. The regions themselves are
+kept until the collector's next inventory reload.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collector.web.principal import Principal
 
 T = TypeVar("T")
 TTL_S = 3.0
+REGIONS_TTL_S = 60.0
 MAX_ENTRIES = 512  # filter combinations are the user's to choose: bounded, then start over
 
 
@@ -40,7 +42,7 @@ class Derived:
         self.ttl_s, self.clock = ttl_s, clock
         self._items: dict[Hashable, tuple[float, Any]] = {}
 
-    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+    def get(self, key: Hashable, make: Callable[[], T], ttl_s: float | None = None) -> T:
         now = self.clock()
         hit = self._items.get(key)
         if hit is not None and hit[0] > now:
@@ -50,15 +52,15 @@ class Derived:
             self._items = {k: v for k, v in self._items.items() if v[0] > now}
             if len(self._items) >= MAX_ENTRIES:
                 self._items.clear()
-        self._items[key] = (now + self.ttl_s, value)
+        self._items[key] = (now + (self.ttl_s if ttl_s is None else ttl_s), value)
         return value
 
-    async def aget(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+    async def aget(self, key: Hashable, make: Callable[[], Awaitable[T]], ttl_s: float | None = None) -> T:
         hit = self._items.get(key)
         if hit is not None and hit[0] > self.clock():
             return hit[1]  # type: ignore[no-any-return]
         value = await make()
-        return self.get(key, lambda: value)
+        return self.get(key, lambda: value, ttl_s)
 
     def clear(self) -> None:
         self._items.clear()
@@ -72,9 +74,13 @@ def derived(request: web.Request) -> Derived:
 
 
 async def regions_of(request: web.Request) -> Regions:
-    """Every region (:func:`~collector.web.pages.scope.load_regions`), kept a few seconds."""
-    engine = camwatch(request).engine
-    return await derived(request).aget(("regions", id(engine)), lambda: load_regions(engine))
+    """Every region (:func:`~collector.web.pages.scope.load_regions`), kept until the collector's
+    next inventory reload (regions change with the inventory), at most :data:`REGIONS_TTL_S`:
+    reading 18,750 villages cost half a second a few seconds apart."""
+    app = camwatch(request)
+    engine = app.engine
+    return await derived(request).aget(("regions", id(engine), app.reloaded_at), lambda: load_regions(engine),
+                                       ttl_s=REGIONS_TTL_S)
 
 
 __all__ = ["DERIVED_KEY", "Derived", "TTL_S", "derived", "regions_of", "scope_key"]

@@ -147,6 +147,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "back": ("返回", "Back"),
     "order_scope": ("范围", "Concerns"),
     "body": ("表单", "form"),
+    "choose_township_first": ("（先选乡镇）", "(choose a township first)"),
     "this_camera": ("本摄像机", "this camera"),
     "whole_region": ("整村/片区：{name}", "whole area: {name}"),
     "n_cams": ("{n} 台", "{n} cameras"),

@@ -113,9 +113,10 @@ def filters(request: web.Request, default_state: str | None) -> Filters:
 
 def apply(f: Filters, slots: list[CameraSlot]) -> list[CameraSlot]:
     out = []
+    want = State(f.state) if f.state else None  # compared by identity: an enum's .value costs over 100k cameras
     for s in slots:
         lb = s.cam.labels
-        if ((f.state and s.shown.value != f.state) or (f.township and lb.township != f.township)
+        if ((want is not None and s.shown is not want) or (f.township and lb.township != f.township)
                 or (f.village and lb.village != f.village) or (f.contractor and s.cam.contractor != f.contractor)
                 or (f.cause and (s.status.cause is None or s.status.cause.value != f.cause))
                 or (f.flapping and not s.status.flapping)):
@@ -124,8 +125,25 @@ def apply(f: Filters, slots: list[CameraSlot]) -> list[CameraSlot]:
     return out
 
 
-def filter_options(v: View, slots: list[CameraSlot]) -> dict[str, Any]:
-    return {**derived(v.request).get(("choices", scope_key(v.principal), id(slots)), lambda: _choices(slots)),
+def village_choices(villages: list[tuple[str, str, str]], f: Filters) -> tuple[list[tuple[str, str, str]], bool]:
+    """The village options the filter lists: the chosen township's (or the chosen village's
+    township's), else all of them while they are few (a township reader's); over a county of
+    thousands of villages none until a township is chosen (listing 18,750 made every overview
+    1.5 MB and cost it half a second). Second: whether some were left out."""
+    town = f.township
+    if town is None and f.village:
+        town = next((t for c, _, t in villages if c == f.village), None)
+    if town:
+        return [x for x in villages if x[2] == town], False
+    if len(villages) <= MAX_VILLAGE_OPTIONS:
+        return villages, False
+    return [], True
+
+
+def filter_options(v: View, slots: list[CameraSlot], f: Filters) -> dict[str, Any]:
+    choices = derived(v.request).get(("choices", scope_key(v.principal), id(slots)), lambda: _choices(slots))
+    villages, more = village_choices(choices["villages"], f)
+    return {**choices, "villages": villages, "villages_later": more,
             "causes": [(c.value, v.cause(c)) for c in Cause], "states": [(s.value, v.state(s.value)) for s in State]}
 
 
@@ -158,6 +176,7 @@ def camera_items(v: View, slots: list[CameraSlot]) -> list[dict[str, Any]]:
 
 
 FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
+MAX_VILLAGE_OPTIONS = 300
 
 
 def _by_since(slots: list[CameraSlot]) -> list[CameraSlot]:
@@ -195,7 +214,7 @@ async def overview_page(request: web.Request) -> web.Response:
         by_colour[color(o, v.now).value] += 1
     n, up, down, ratio = d.get(("counts", sk, id(slots)), lambda: now_counts(slots))
     return render(v, "overview.html", {
-        "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots), "by_colour": by_colour,
+        "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots, f), "by_colour": by_colour,
         "total": {"cameras": n, "online": up, "offline": down, "ratio": ratio}, "at": v.when(v.now),
         "figures_at": app.figures is not None,
     })
@@ -207,4 +226,4 @@ async def cameras_page(request: web.Request) -> web.Response:
     f = filters(request, None)
     chosen = derived(request).get(("apply", scope_key(v.principal), id(slots), f), lambda: apply(f, slots))
     items = paginate(chosen, request, shape=lambda page: camera_items(v, page))
-    return render(v, "cameras.html", {"items": items, "f": f, "opts": filter_options(v, slots)})
+    return render(v, "cameras.html", {"items": items, "f": f, "opts": filter_options(v, slots, f)})
