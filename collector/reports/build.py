@@ -36,6 +36,7 @@ from collector.reports.config import ReportSettings
 from collector.reports.model import SCHEMA, CompletenessRow, RegionRow, Report, ReportPeriod, VillageRow
 from collector.reports.periods import is_open, previous
 from collector.reports.score import score
+from collector.reports.snapshot_sums import snapshot_ratios
 
 REGION_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
@@ -80,10 +81,8 @@ def measured_regions(cameras: Iterable[Any], times: Mapping[int, CameraTimes]) -
     return out
 
 
-async def _snapshot_tables(engine: Any, period: Period, now: dt.datetime, settings: Settingsish
-                           ) -> dict[Level, dict[str, Any]]:
-    data = await load_accounting(engine, period, default_target=settings.accounting.target)
-    return {lv: rate_table(data, _query(lv, Method.SNAPSHOT, period, now, settings)) for lv in REGION_LEVELS}
+def _num(v: Decimal | None) -> float | None:
+    return None if v is None else float(v)
 
 
 async def _township_rates(engine: Any, period: Period, now: dt.datetime, data: AccountingData,
@@ -126,18 +125,23 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
     p = Period(period.start, period.end)
     data = await load_accounting(engine, p, default_target=a.target, spans=False)  # cameras, points, names, exclusions
     cams, points, names = data.cameras, data.points, data.names
-    groups_task = asyncio.ensure_future(sql_group_times(engine, p, now, exclusions=data.exclusions))
-    snapshot = await _snapshot_tables(engine, p, now, settings)
-    groups = await groups_task
-    times = await sql_camera_times(engine, p, now, exclusions=data.exclusions, cameras=cams)
+    index = index_exclusions(data.exclusions)
     prev = previous(period)
-    prev_rates = await _township_rates(engine, Period(prev.start, prev.end), now, data, settings)
+    q = _query(Level.TOWNSHIP, Method.SNAPSHOT, p, now, settings)
+    # independent sums, at once (PostgreSQL works on several connections)
+    groups, (snap_town, snap_county), times, prev_rates, causes = await asyncio.gather(
+        sql_group_times(engine, p, now, exclusions=data.exclusions),
+        snapshot_ratios(engine, cams, index, p, now, check_times=q.check_times, tz=q.tz, parents=data.parents),
+        sql_camera_times(engine, p, now, exclusions=data.exclusions, cameras=cams),
+        _township_rates(engine, Period(prev.start, prev.end), now, data, settings),
+        details.cause_times(engine, p, now, cams, index))
+    snap_t = {Level.TOWNSHIP: {k: _num(v) for k, v in snap_town.items()},
+              Level.COUNTY: {k: _num(v) for k, v in snap_county.items()}}
 
     time_t = {lv: _rows_by_key(rate_table(data, _query(lv, Method.TIME, p, now, settings), groups.ratio_rows(lv)))
               for lv in REGION_LEVELS}
     intact_t = {lv: _rows_by_key(rate_table(data, _query(lv, Method.INTACT, p, now, settings), groups.ratio_rows(lv)))
                 for lv in REGION_LEVELS}
-    snap_t = {lv: _rows_by_key(t) for lv, t in snapshot.items()}
 
     up = {cid: t.with_exclusions for cid, t in times.items()}
     villages = village_coverage_over(points, cams, up)
@@ -151,7 +155,6 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
     def region_row(level: Level, key: str) -> RegionRow:
         r = time_t[level][key]
         cov = (county_cov if level is Level.COUNTY else town_cov).get(key)
-        snap = snap_t[level].get(key, {})
         intact = intact_t[level].get(key, {})
         rk = ranks.get(key) if level is Level.TOWNSHIP else None
         pk = prev_ranks.get(key) if level is Level.TOWNSHIP else None
@@ -161,7 +164,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
         return RegionRow(
             code=key, name=r["name"], level=level.value, parent=data.parents.get(key, ""), cameras=r["cameras"] or 0,
             rate=r["ratio"], rate_without_exclusions=r["ratio_without_exclusions"],
-            snapshot_rate=snap.get("ratio"), intact_rate=intact.get("ratio"),
+            snapshot_rate=snap_t[level].get(key), intact_rate=intact.get("ratio"),
             coverage=None if cov is None or key not in measured and level is Level.TOWNSHIP else float(cov.ratio),
             built_coverage=None if cov is None else float(cov.built_ratio),
             villages=0 if cov is None else cov.villages, fully_covered_villages=0 if cov is None else cov.fully_covered,
@@ -171,10 +174,8 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
 
     counties = tuple(region_row(Level.COUNTY, k) for k in sorted(time_t[Level.COUNTY]) if k)
     townships = tuple(region_row(Level.TOWNSHIP, k) for k in sorted(time_t[Level.TOWNSHIP]) if k)
-    index = index_exclusions(data.exclusions)
     village_of = {c.camera_id: c.village for c in cams}
-    faults = await details.fault_rows(engine, p, now, cameras=cams, times=times, index=index,
-                                      fault_hours=settings.reports.fault_hours, names=names)
+    faults = details.fault_rows(cams, times=times, causes=causes, fault_hours=settings.reports.fault_hours, names=names)
     orders = await details.work_order_rows(engine, p, now, village_of=village_of, parents=data.parents, names=names)
     exclusions = await details.exclusion_rows(engine, p, village_of=village_of, parents=data.parents, names=names)
     return Report(

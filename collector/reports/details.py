@@ -109,20 +109,19 @@ async def cause_times(engine: AsyncEngine, period: Period, now: dt.datetime, cam
     return dict(out)
 
 
-async def fault_rows(engine: AsyncEngine, period: Period, now: dt.datetime, *, cameras: Sequence[CameraRef],
-                     times: Mapping[int, CameraTimes], index: ExclusionIndex, fault_hours: float,
-                     names: Mapping[str, str]) -> tuple[FaultRow, ...]:
-    """The cameras whose offline time (exclusions applied) exceeds *fault_hours*, largest first."""
+def fault_rows(cameras: Sequence[CameraRef], *, times: Mapping[int, CameraTimes], causes: Mapping[int, Mapping[str, int]],
+               fault_hours: float, names: Mapping[str, str]) -> tuple[FaultRow, ...]:
+    """The cameras whose offline time (exclusions applied) exceeds *fault_hours*, largest first,
+    with their time per cause (*causes*: :func:`cause_times`)."""
     limit = fault_hours * 3600
     over = [c for c in cameras if not c.retired and c.camera_id in times
             and float(times[c.camera_id].with_exclusions.offline_s) > limit]
-    split = await cause_times(engine, period, now, over, index)
     rows = []
     for c in over:
-        causes = sorted(split.get(c.camera_id, {}).items(), key=lambda kv: (-kv[1], kv[0]))
+        per = sorted(causes.get(c.camera_id, {}).items(), key=lambda kv: (-kv[1], kv[0]))
         rows.append(FaultRow(c.camera_id, names.get(f"camera:{c.camera_id}", ""), c.village, names.get(c.village, ""),
                              c.township, names.get(c.township, ""), float(times[c.camera_id].with_exclusions.offline_s),
-                             tuple(CauseTime(k, v / 1e6) for k, v in causes)))
+                             tuple(CauseTime(k, v / 1e6) for k, v in per)))
     rows.sort(key=lambda r: (-r.fault_seconds, r.camera_id))
     return tuple(rows)
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import functools
 import hashlib
 import json
 import types
@@ -226,6 +227,11 @@ def content_hash(report: Report) -> str:
     return hashlib.sha256(to_json(report).encode("utf-8")).hexdigest()
 
 
+@functools.cache
+def _hints(tp: type) -> dict[str, Any]:
+    return typing.get_type_hints(tp)
+
+
 def _build(tp: Any, value: Any) -> Any:
     origin = typing.get_origin(tp)
     if origin is typing.Union or origin is types.UnionType:
@@ -238,7 +244,7 @@ def _build(tp: Any, value: Any) -> Any:
         return tuple(_build(item, v) for v in value)
     if isinstance(tp, type):
         if dataclasses.is_dataclass(tp):
-            hints = typing.get_type_hints(tp)
+            hints = _hints(tp)
             return tp(**{f.name: _build(hints[f.name], value[f.name]) for f in dataclasses.fields(tp) if f.name in value})
         if issubclass(tp, enum.Enum):
             return tp(value)
