@@ -64,7 +64,7 @@ class SimDevice:
     registered: bool = False
     keepalive_sn: int = 0
     keepalive_replies: Counter[int] = field(default_factory=Counter)
-    queries: Counter[str] = field(default_factory=Counter)
+    queries: Counter[str] = field(default_factory=Counter)  # queries received, by CmdType
     task: asyncio.Task[None] | None = None
 
 
@@ -243,13 +243,15 @@ class GbSim:
         try:
             device_id = msg.uri.partition(":")[2].partition("@")[0]
             dev = self.devices.get(device_id)
-            if dev is None or not dev.answers or msg.method != "MESSAGE":
+            if dev is None or msg.method != "MESSAGE":
                 return
             doc = manscdp.read(msg.body)
         except ValueError:
             return
+        dev.queries[getattr(doc, "cmd_type", "")] += 1  # received (a dead device does not answer)
+        if not dev.answers:
+            return
         self.endpoint.send(peer, response_to(msg, 200, to_tag=new_tag()).encode())
-        dev.queries[getattr(doc, "cmd_type", "")] += 1
         for body in self._answers(dev, doc):
             self.send(dev, self._request(dev, "MESSAGE", body))
 
