@@ -9,6 +9,7 @@ camera touched by an exclusion, takes the exclusion windows out of each cause's 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,11 @@ _RELEVANT_WITH_CAUSE = RELEVANT.replace("i.state, i.start", "i.state, i.cause, i
     "a.state, a.start", "a.state, a.cause, a.start").format(filter_i="", filter_a="")
 
 
+# PostgreSQL: the spans overlapping the window (as load_accounting reads them), per camera id range
+_OVERLAP_PG = """SELECT id, camera_id, state, cause, start, "end" FROM state_intervals
+    WHERE start < :hi AND ("end" IS NULL OR "end" > :lo) AND camera_id >= :c0 AND camera_id < :c1"""
+
+
 def _cause_sql(dialect: str) -> str:
     """Per (camera, cause): offline microseconds in [:lo, :hi), spans cut at the next one's start."""
     if dialect == "sqlite":
@@ -44,7 +50,7 @@ SELECT camera_id, cause, SUM(d), MIN(0) FROM cut WHERE d > 0 GROUP BY camera_id,
     return f"""
 WITH seg AS (
     SELECT camera_id, state, cause, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
-    FROM ({_RELEVANT_WITH_CAUSE}) r),
+    FROM ({_OVERLAP_PG}) r),
 cut AS (
     SELECT camera_id, cause, LEAST("end", n, :hi) - GREATEST(start, :lo) AS d FROM seg WHERE state = 'offline')
 SELECT camera_id, cause, CAST(EXTRACT(EPOCH FROM SUM(d)) * 1000000 AS BIGINT), MIN(0)
@@ -64,7 +70,7 @@ FROM seg WHERE state = 'offline' AND camera_id IN ({{ids}})"""
     return f"""
 WITH seg AS (
     SELECT camera_id, state, cause, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
-    FROM ({_RELEVANT_WITH_CAUSE}) r)
+    FROM ({_OVERLAP_PG}) r)
 SELECT camera_id, cause, GREATEST(start, :lo), LEAST("end", n, :hi)
 FROM seg WHERE state = 'offline' AND camera_id IN ({{ids}})"""
 
@@ -85,21 +91,33 @@ async def cause_times(engine: AsyncEngine, period: Period, now: dt.datetime, cam
     lo_us, hi_us = to_us(lo), to_us(hi)
     touched = [c for c in cameras if index.for_camera(c, lo_us, hi_us)]
     out: dict[int, dict[str, int]] = defaultdict(dict)
-    async with engine.connect() as conn:
-        await tune_for_sums(conn)
-        for cid, cause, us, _ in (await conn.execute(text(_cause_sql(dialect)), params)).all():
+    ids = sorted(wanted)
+    params.update(c0=ids[0], c1=ids[-1] + 1)
+    mid = ids[len(ids) // 2]
+    parts = [(ids[0], mid), (mid, ids[-1] + 1)] if dialect == "postgresql" and mid > ids[0] else [(ids[0], ids[-1] + 1)]
+
+    async def part(c0: int, c1: int) -> list[tuple[int, str | None, int]]:
+        async with engine.connect() as conn:
+            await tune_for_sums(conn)
+            rows = (await conn.execute(text(_cause_sql(dialect)), {**params, "c0": c0, "c1": c1})).all()
+            await conn.rollback()
+        return [(cid, cause, int(us)) for cid, cause, us, _ in rows]
+
+    for rows in await asyncio.gather(*(part(a, b) for a, b in parts)):
+        for cid, cause, us in rows:
             if cid in wanted and us:
-                out[cid][cause or NO_CAUSE] = out[cid].get(cause or NO_CAUSE, 0) + int(us)
+                out[cid][cause or NO_CAUSE] = out[cid].get(cause or NO_CAUSE, 0) + us
+    async with engine.connect() as conn:
         for i in range(0, len(touched), 500):
-            part = touched[i:i + 500]
-            for c in part:
+            chunk = touched[i:i + 500]
+            for c in chunk:
                 out.pop(c.camera_id, None)
-            ids = ", ".join(str(int(c.camera_id)) for c in part)
-            rows = (await conn.execute(text(_cause_sql_spans(dialect).format(ids=ids)), params)).all()
+            id_list = ", ".join(str(int(c.camera_id)) for c in chunk)
+            span_rows = (await conn.execute(text(_cause_sql_spans(dialect).format(ids=id_list)), params)).all()
             by_cam: dict[int, list[tuple[str, int, int]]] = defaultdict(list)
-            for cid, cause, s, e in rows:
+            for cid, cause, s, e in span_rows:
                 by_cam[cid].append((cause or NO_CAUSE, _us(s), _us(e)))
-            for c in part:
+            for c in chunk:
                 windows = index.for_camera(c, lo_us, hi_us)
                 for cause, s, e in by_cam.get(c.camera_id, ()):
                     d = max(0, e - s) - sum(max(0, min(e, we) - max(s, ws)) for ws, we in windows)
