@@ -8,15 +8,18 @@ from __future__ import annotations
 import datetime as dt
 import unicodedata
 from collections.abc import Sequence
+from copy import copy
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from openpyxl.cell import Cell
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 PCT = "0.00%"
-HOURS = "0.00"
+HOURS = "0.00"  # hours: rounded to 0.01 and shown in General
 INT = "0"
 SIGNED = "+0;-0;0"
 WHEN = "yyyy-mm-dd hh:mm"
@@ -88,17 +91,37 @@ def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Se
         cell.font, cell.fill, cell.alignment = HEAD_FONT, HEAD_FILL, WRAP_HEAD
     widths = [display_width(c.header) for c in columns]
     formats = [c.fmt for c in columns]
-    for i, row in enumerate(rows):
-        ws.append(list(row))
+    # General shows integers and 2-decimal hours as they are: only percentages, times and signed
+    # changes get a format of their own (a format on every cell doubles the time of a big sheet)
+    formatted = {j for j, f in enumerate(formats) if f not in (TEXT, INT, HOURS)}
+    hours = [j for j, f in enumerate(formats) if f == HOURS]
+    styles: dict[tuple[str, bool], StyleArray] = {}
+
+    def style(cell: Cell, fmt: str, is_bad: bool) -> None:
+        """Give *cell* its format and colour: set once per kind, then the style copied (fast)."""
+        got = styles.get((fmt, is_bad))
+        if got is not None:
+            cell._style = copy(got)
+            return
+        if fmt not in (TEXT, INT, HOURS):
+            cell.number_format = fmt
+        if is_bad:
+            cell.fill, cell.font = BAD_FILL, BAD_FONT
+        styles[(fmt, is_bad)] = copy(cell._style)
+
+    for i, given in enumerate(rows):
+        row = list(given)
+        for j in hours:
+            value = row[j]
+            if isinstance(value, float):
+                row[j] = round(value, 2)
+        ws.append(row)
         r = i + 3
+        flags = bad[i] if bad is not None else ()
         for j, fmt in enumerate(formats):
-            if fmt != TEXT and row[j] is not None:
-                ws.cell(row=r, column=j + 1).number_format = fmt
-        if bad is not None:
-            for j, flag in enumerate(bad[i]):
-                if flag:
-                    cell = ws.cell(row=r, column=j + 1)
-                    cell.fill, cell.font = BAD_FILL, BAD_FONT
+            is_bad = bool(flags) and flags[j]
+            if is_bad or (j in formatted and row[j] is not None):
+                style(ws.cell(row=r, column=j + 1), fmt if row[j] is not None else TEXT, is_bad)
         if i < width_sample:
             for j, value in enumerate(row):
                 widths[j] = max(widths[j], display_width(_shown(value, formats[j])))
