@@ -27,10 +27,11 @@ from collector.accounting import (
     township_coverage,
     village_coverage_over,
 )
+from collector.accounting.ranking import ranks
 from collector.accounting.sql.camera_times import sql_camera_times
 from collector.accounting.sql.group_rates import GroupTimes, sql_group_times
 from collector.accounting.sql.load import AccountingData, coverage_by_township, load_accounting
-from collector.accounting.sql.rate_tables import Method, RateQuery, rate_table
+from collector.accounting.sql.rate_tables import Method, RateQuery, add_ranks, rate_table
 from collector.reports import details
 from collector.reports.config import ReportSettings
 from collector.reports.model import SCHEMA, CompletenessRow, RegionRow, Report, ReportPeriod, VillageRow
@@ -52,13 +53,10 @@ class Settingsish(Protocol):
 
 
 def rank(rates: Mapping[str, float | None]) -> dict[str, int]:
-    """Competition ranks (1 = highest rate; equal rates share a rank, the next one skips);
-    regions without a rate get none."""
-    ordered = sorted(((v, k) for k, v in rates.items() if v is not None), key=lambda x: (-x[0], x[1]))
-    out: dict[str, int] = {}
-    for i, (v, k) in enumerate(ordered):
-        out[k] = out[ordered[i - 1][1]] if i and ordered[i - 1][0] == v else i + 1
-    return out
+    """Ranks as ``camwatch rates --rank`` gives them (:func:`collector.accounting.ranking.ranks`),
+    rows without a rate left out."""
+    got = ranks({k: None if v is None else Decimal(str(v)) for k, v in rates.items()})
+    return {k: v for k, v in got.items() if v is not None}
 
 
 def _query(level: Level, method: Method, period: Period, now: dt.datetime, settings: Settingsish) -> RateQuery:
@@ -85,27 +83,31 @@ def _num(v: Decimal | None) -> float | None:
     return None if v is None else float(v)
 
 
-async def _township_rates(engine: Any, period: Period, now: dt.datetime, data: AccountingData,
-                          settings: Settingsish) -> dict[str, float | None]:
+async def _township_table(engine: Any, period: Period, now: dt.datetime, data: AccountingData,
+                          settings: Settingsish) -> dict[str, Any]:
+    """The previous period's township rate table (empty when it lies in the future)."""
+    q = _query(Level.TOWNSHIP, Method.TIME, period, now, settings)
     if period.start >= now:
-        return {}
+        return {"from": period.start.isoformat(), "to": period.end.isoformat(), "rows": []}
     groups = await sql_group_times(engine, period, now, exclusions=data.exclusions)
-    table = rate_table(data, _query(Level.TOWNSHIP, Method.TIME, period, now, settings), groups.ratio_rows(Level.TOWNSHIP))
-    return {str(r["key"]): r["ratio"] for r in table["rows"]}
+    return rate_table(data, q, groups.ratio_rows(Level.TOWNSHIP))
 
 
-def _completeness(groups: GroupTimes, data: AccountingData) -> tuple[CompletenessRow, ...]:
+def _completeness(groups: GroupTimes, data: AccountingData, tables: Mapping[Level, Mapping[str, Any]]
+                  ) -> tuple[CompletenessRow, ...]:
+    """Per county and township: camera-time of the period, the time known (online + offline:
+    ``known_s`` and ``known_share`` of ``rates --json``) and the unknown time; the rest of the
+    window is excluded."""
     out = []
     for level in REGION_LEVELS:
         for r in groups.rows(level):
             if not r.key:
                 continue
             t = r.time
+            row = tables[level][str(r.key)]
             window = t.online_s + t.offline_s + t.unknown_s + t.excluded_s
-            known = window - t.unknown_s
-            share = None if window == 0 else float((known / window).quantize(Decimal("0.0001")))
             out.append(CompletenessRow(str(r.key), data.names.get(str(r.key), ""), level.value, r.cameras,
-                                       float(window), float(known), float(t.unknown_s), share))
+                                       float(window), float(row["known_s"]), float(t.unknown_s), row["known_share"]))
     return tuple(out)
 
 
@@ -129,17 +131,18 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
     prev = previous(period)
     q = _query(Level.TOWNSHIP, Method.SNAPSHOT, p, now, settings)
     # independent sums, at once (PostgreSQL works on several connections)
-    groups, (snap_town, snap_county), times, prev_rates, causes = await asyncio.gather(
+    groups, (snap_town, snap_county), times, prev_table, causes = await asyncio.gather(
         sql_group_times(engine, p, now, exclusions=data.exclusions),
         snapshot_ratios(engine, cams, index, p, now, check_times=q.check_times, tz=q.tz, parents=data.parents),
         sql_camera_times(engine, p, now, exclusions=data.exclusions, cameras=cams),
-        _township_rates(engine, Period(prev.start, prev.end), now, data, settings),
+        _township_table(engine, Period(prev.start, prev.end), now, data, settings),
         details.cause_times(engine, p, now, cams, index))
     snap_t = {Level.TOWNSHIP: {k: _num(v) for k, v in snap_town.items()},
               Level.COUNTY: {k: _num(v) for k, v in snap_county.items()}}
 
-    time_t = {lv: _rows_by_key(rate_table(data, _query(lv, Method.TIME, p, now, settings), groups.ratio_rows(lv)))
-              for lv in REGION_LEVELS}
+    tables = {lv: rate_table(data, _query(lv, Method.TIME, p, now, settings), groups.ratio_rows(lv)) for lv in REGION_LEVELS}
+    add_ranks(tables[Level.TOWNSHIP], prev_table)  # rank and rank_change as `rates --rank` gives them
+    time_t = {lv: _rows_by_key(t) for lv, t in tables.items()}
     intact_t = {lv: _rows_by_key(rate_table(data, _query(lv, Method.INTACT, p, now, settings), groups.ratio_rows(lv)))
                 for lv in REGION_LEVELS}
 
@@ -149,14 +152,13 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
     town_cov = {c.region: c for c in coverage_by_township(data, villages)}
     county_of = {v.village: data.parents.get(data.parents.get(v.village, ""), "") for v in villages}
     county_cov = {c.region: c for c in township_coverage(villages, county_of)}
-    ranks = rank({k: r["ratio"] for k, r in time_t[Level.TOWNSHIP].items() if k})
-    prev_ranks = rank(prev_rates)
+    prev_ranks = rank({str(r["key"]): r["ratio"] for r in prev_table["rows"]})
 
     def region_row(level: Level, key: str) -> RegionRow:
         r = time_t[level][key]
         cov = (county_cov if level is Level.COUNTY else town_cov).get(key)
         intact = intact_t[level].get(key, {})
-        rk = ranks.get(key) if level is Level.TOWNSHIP else None
+        rk = r.get("rank") if level is Level.TOWNSHIP else None
         pk = prev_ranks.get(key) if level is Level.TOWNSHIP else None
         unc = r.get("uncertainty_pp")
         verdict_uncertain = (r["ratio"] is not None and unc is not None
@@ -169,7 +171,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
             built_coverage=None if cov is None else float(cov.built_ratio),
             villages=0 if cov is None else cov.villages, fully_covered_villages=0 if cov is None else cov.fully_covered,
             target=r["target"], met=r["compliant"], rank=rk, previous_rank=pk,
-            rank_change=None if rk is None or pk is None else pk - rk,
+            rank_change=r.get("rank_change") if level is Level.TOWNSHIP else None,
             uncertainty_pp=unc, verdict_uncertain=bool(verdict_uncertain))
 
     counties = tuple(region_row(Level.COUNTY, k) for k in sorted(time_t[Level.COUNTY]) if k)
@@ -182,7 +184,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
         schema=SCHEMA, period=period, closed=not is_open(period, now), generated_at=now,
         fault_hours=settings.reports.fault_hours, counties=counties, townships=townships,
         villages=_village_rows(villages, measured, data), faults=faults, work_orders=orders, exclusions=exclusions,
-        completeness=_completeness(groups, data),
+        completeness=_completeness(groups, data, time_t),
         score=score(settings.reports.score, faults=faults, work_orders=orders, counties=counties, townships=townships),
     )
 

@@ -75,10 +75,19 @@ def test_figures_equal_the_rate_and_coverage_tables(db_url: str) -> None:
         c = towns[r.code]
         assert (r.villages, r.fully_covered_villages) == (c["villages"], c["fully_covered"])
         assert close(r.coverage, c["ratio"]) and close(r.built_coverage, c["built_ratio"])
-    # ranks: by rate, 1 = best; the previous month's ranks beside them
+    # ranks and their change as `rates --rank` gives them; the previous month's ranks beside them
+    ranked = {str(r["key"]): r for r in cli_json(db_url, "rates", "--rank", *span)["rows"]}
+    for r in report.townships:
+        assert (r.rank, r.rank_change) == (ranked[r.code]["rank"], ranked[r.code]["rank_change"])
     rated = sorted((r for r in report.townships if r.rate is not None), key=lambda r: -(r.rate or 0))
     assert rated[0].rank == 1 and all(r.previous_rank is not None for r in rated)
     assert all(r.rank_change == (r.previous_rank or 0) - (r.rank or 0) for r in rated)
+    # monitoring completeness: the known time of `rates --json`
+    rows = {str(r["key"]): r for r in cli_json(db_url, "rates", "--level", "county", *span)["rows"]}
+    rows.update(by["time"])
+    for c in report.completeness:
+        assert abs(c.known_seconds - rows[c.code]["known_s"]) < 1e-3 and c.known_share == rows[c.code]["known_share"]
+        assert c.unknown_seconds <= c.window_seconds - c.known_seconds + 1e-3
 
 
 def test_details(db_url: str) -> None:
