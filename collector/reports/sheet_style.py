@@ -26,12 +26,13 @@ WHEN = "yyyy-mm-dd hh:mm"
 TEXT = "@"
 
 BAD_FILL = PatternFill("solid", fgColor="FFC7CE")  # below target: light red
-BAD_FONT = Font(color="9C0006")
+FONT = "Calibri"  # the workbook's default font (a font without a name prints in a serif face)
+BAD_FONT = Font(name=FONT, color="9C0006")
 COLOUR_FILLS = {"green": PatternFill("solid", fgColor="C6EFCE"), "yellow": PatternFill("solid", fgColor="FFEB9C"),
                 "red": PatternFill("solid", fgColor="FFC7CE")}
 HEAD_FILL = PatternFill("solid", fgColor="DDEBF7")
-HEAD_FONT = Font(bold=True)
-TITLE_FONT = Font(bold=True, size=14)
+HEAD_FONT = Font(name=FONT, bold=True)
+TITLE_FONT = Font(name=FONT, bold=True, size=14)
 WRAP_HEAD = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 MAX_WIDTH = 48
@@ -41,6 +42,12 @@ MIN_WIDTH = 6
 def display_width(text: str) -> int:
     """Columns *text* takes: East Asian wide and full-width characters count 2."""
     return sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+
+
+def header_width(text: str) -> int:
+    """Columns a header needs: it wraps onto two lines (the header row is two lines high)."""
+    full = display_width(text)
+    return full if full <= 10 else max(10, (full + 1) // 2 + 2)
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +96,7 @@ def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Se
     for j in range(len(columns)):
         cell = ws.cell(row=2, column=j + 1)
         cell.font, cell.fill, cell.alignment = HEAD_FONT, HEAD_FILL, WRAP_HEAD
-    widths = [display_width(c.header) for c in columns]
+    widths = [header_width(c.header) for c in columns]
     formats = [c.fmt for c in columns]
     # General shows integers and 2-decimal hours as they are: only percentages, times and signed
     # changes get a format of their own (a format on every cell doubles the time of a big sheet)
@@ -156,4 +163,4 @@ def print_setup(ws: Worksheet, sheet: Sheet, n_columns: int) -> None:
 
 
 __all__ = ["BAD_FILL", "COLOUR_FILLS", "HOURS", "INT", "PCT", "SIGNED", "TEXT", "WHEN", "Column", "Sheet",
-           "display_width", "local", "print_setup", "write_table"]
+           "display_width", "header_width", "local", "print_setup", "write_table"]

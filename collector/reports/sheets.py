@@ -13,6 +13,7 @@ from collector.reports import words as w
 from collector.reports.model import RegionRow, Report
 from collector.reports.sheet_style import (
     COLOUR_FILLS,
+    FONT,
     HOURS,
     INT,
     PCT,
@@ -50,9 +51,9 @@ def summary(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
     write_table(ws, sheet, cols, rows, bad=bad)
     for i in range(len(report.counties)):
         for j in range(len(cols)):
-            ws.cell(row=i + 3, column=j + 1).font = Font(bold=True, color="9C0006" if bad[i][j] else None)
+            ws.cell(row=i + 3, column=j + 1).font = Font(name=FONT, bold=True, color="9C0006" if bad[i][j] else None)
     if not report.closed:
-        ws.cell(row=1, column=6, value=w.word("month_to_date", lang)).font = Font(bold=True, color="C00000")
+        ws.cell(row=1, column=6, value=w.word("month_to_date", lang)).font = Font(name=FONT, bold=True, color="C00000")
 
 
 def ranking(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
@@ -163,7 +164,7 @@ def score(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
     write_table(ws, sheet, cols, rows)
     last = len(rows) + 2
     for j in range(1, 6):
-        ws.cell(row=last, column=j).font = Font(bold=True, size=12)
+        ws.cell(row=last, column=j).font = Font(name=FONT, bold=True, size=12)
 
 
 SHEET_WRITERS: tuple[tuple[str, Callable[[Workbook, Report, Sheet, str], None]], ...] = (
