@@ -44,7 +44,7 @@ log = logging.getLogger("camwatch.rollups")
 
 DAY = dt.timedelta(days=1)
 DEFAULT_LAG = dt.timedelta(hours=1)
-ADVISORY_KEY = 0x63616D77  # 'camw': rollup builds and invalidations on PostgreSQL
+ADVISORY_KEY = 0x63616D77  # 'camw': rollup builds and invalidations on PostgreSQL, per schema
 
 
 def midnight(when: dt.datetime) -> dt.datetime:
@@ -65,7 +65,9 @@ class RollupReport:
 async def lock_for_write(conn: AsyncConnection) -> None:
     """Inside a transaction: wait for any rollup build or invalidation of another process."""
     if conn.dialect.name == "postgresql":
-        await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": ADVISORY_KEY})
+        # keyed by the schema too: deployments (or test runs) in other schemas of the database never wait
+        await conn.execute(text("SELECT pg_advisory_xact_lock(CAST(:k AS integer), hashtext(current_schema()))"),
+                           {"k": ADVISORY_KEY})
 
 
 async def invalidate(conn: AsyncConnection, changes: dict[int, dt.datetime] | None = None,
