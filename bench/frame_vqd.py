@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import os
 import resource
 import statistics
@@ -73,6 +74,7 @@ class Run:
     cpu_self_ms: float
     cpu_workers_ms: float
     cpu_server_ms: float
+    reasons: tuple[tuple[str, int], ...] = ()  # failed grabs by the start of their detail
 
     @property
     def rate(self) -> float:
@@ -87,23 +89,39 @@ class Run:
             f"{self.rate:6.2f} grabs/s  mean {statistics.fmean(lat):7.1f} ms  p95 {p95:7.1f} ms  "
             f"CPU/grab: self {self.cpu_self_ms / n:6.1f} ms, workers {self.cpu_workers_ms / n:6.1f} ms, "
             f"server {self.cpu_server_ms / n:6.1f} ms"
+            + (f"\n          failed: {', '.join(f'{k} x{v}' for k, v in self.reasons)}" if self.reasons else "")
         )
 
 
-def keep_streaming(url: str, stop: threading.Event) -> threading.Thread:
+class Anchor(threading.Thread):
     """A viewer that stays on *url* all the time, as a camera's encoder runs all the time: the
     server's shared pipeline then never stops and restarts between grabs (gst-rtsp-server
-    1.22 aborts in gst_rtsp_media_get_rates when a PLAY races the last viewer's TEARDOWN)."""
+    1.22 aborts in gst_rtsp_media_get_rates when a PLAY races the last viewer's TEARDOWN).
+    When its read times out (a loaded box) it views again at once instead of ending, and counts
+    it: a level whose anchor dropped may have measured a restarting server, not the grabs."""
 
-    def run() -> None:
-        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=(10, 10)) as c:
-            for _ in c.demux(c.streams.video[0]):
-                if stop.is_set():
-                    return
+    def __init__(self, url: str, stop: threading.Event) -> None:
+        super().__init__(daemon=True)
+        self.url, self.stop, self.drops = url, stop, 0
 
-    t = threading.Thread(target=run, daemon=True)
-    t.start()
-    return t
+    def run(self) -> None:
+        while not self.stop.is_set():
+            try:
+                with av.open(self.url, options={"rtsp_transport": "tcp"}, timeout=(10, 10)) as c:
+                    for _ in c.demux(c.streams.video[0]):
+                        if self.stop.is_set():
+                            return
+            except (av.FFmpegError, OSError):
+                pass
+            if not self.stop.is_set():
+                self.drops += 1
+                time.sleep(0.2)
+
+
+def keep_streaming(url: str, stop: threading.Event) -> Anchor:
+    anchor = Anchor(url, stop)
+    anchor.start()
+    return anchor
 
 
 def opencv_grab(url: str) -> bool:
@@ -132,6 +150,7 @@ async def run_pool(
         s0, g0 = self_cpu_s(), proc_cpu_s(server_pid)
         latencies: list[float] = []
         failures = 0
+        reasons: collections.Counter[str] = collections.Counter()
         left = grabs
         deadline = time.monotonic() + max_s
         t0 = time.perf_counter()
@@ -144,12 +163,15 @@ async def run_pool(
                 r = await probe(target, opts)
                 latencies.append((time.perf_counter() - t) * 1000)
                 failures += not r.ok
+                if not r.ok:
+                    reasons[r.detail.split(" after ")[0][:60]] += 1
 
         await asyncio.gather(*(loop() for _ in range(c)))
         wall = time.perf_counter() - t0
         w1 = sum(proc_cpu_s(p) for p in pool.worker_pids())
         return Run("pool", c, len(latencies), failures, wall, tuple(latencies),
-                   (self_cpu_s() - s0) * 1000, (w1 - w0) * 1000, (proc_cpu_s(server_pid) - g0) * 1000)
+                   (self_cpu_s() - s0) * 1000, (w1 - w0) * 1000, (proc_cpu_s(server_pid) - g0) * 1000,
+                   tuple(reasons.most_common(4)))
     finally:
         await pool.aclose()
 
@@ -266,8 +288,14 @@ def main() -> int:
               f"{'second picture 3 s later' if freeze else 'one picture'}; up to {args.grabs} grabs per run")
         baseline: Run | None = None
         for c in levels:
+            drops = anchor.drops
             p = asyncio.run(run_pool(target, c, args.workers, freeze, args.grabs, args.max_seconds, server.proc.pid))
-            print(p.line())
+            print(p.line() + f"  (load average {os.getloadavg()[0]:.1f})")
+            code = server.proc.poll()
+            if code is not None or anchor.drops != drops:
+                what = f"exited (status {code})" if code is not None else "stalled"
+                print(f"          the RTSP server {what} during this level (the anchor viewer dropped "
+                      f"{anchor.drops - drops} time(s)): this figure measures the server, not the grabs")
             if c <= args.baseline_max:
                 baseline = run_baseline(url, c, min(args.grabs, 24), args.max_seconds, server.proc.pid)
                 print(baseline.line())
