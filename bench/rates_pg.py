@@ -164,8 +164,11 @@ async def load_data(dsn: str, schema: str, cids: list[int], villages: list[str],
                                              columns=["camera_id", "state", "cause", "start", "end"])
             n += len(rows)
         await conn.execute("SET work_mem = '1GB'")
-        await conn.execute('INSERT INTO state_intervals (camera_id, state, cause, start, "end")'
-                           ' SELECT camera_id, state, cause, start, "end" FROM bench_load ORDER BY start, camera_id')
+        # each transition's half probe gap, as the collector stores it (up to 30 s: half the 60 s interval)
+        await conn.execute('INSERT INTO state_intervals (camera_id, state, cause, start, "end", start_uncertainty_us)'
+                           ' SELECT camera_id, state, cause, start, "end",'
+                           ' (camera_id * 7919 + extract(epoch FROM start)::bigint) % 30000000'
+                           ' FROM bench_load ORDER BY start, camera_id')
         await conn.execute("DROP TABLE bench_load")
         ex: list[tuple[int | None, str | None, dt.datetime, dt.datetime, str, str, dt.datetime]] = []
         span_s = (now - period_start).total_seconds()

@@ -185,9 +185,7 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     now_us = to_us(now)
     lo_us = to_us(period.start)
     hi_us = min(to_us(period.end), now_us)
-    dialect = engine.dialect.name
     hi_dt = min(period.end, now)
-    lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
     if cameras is None:
         async with engine.connect() as conn:
             cams: Sequence[CameraRef] = await load_camera_refs(conn)
@@ -196,6 +194,22 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     if hi_us <= lo_us:
         return camera_times(cams, {}, index, period, now)
     pure = {c.camera_id: c for c in excluded_cameras(cams, index, lo_us, hi_us)}
+    uncertainty_task = asyncio.ensure_future(camera_uncertainty(engine, period.start, hi_dt))  # while the sums run
+    try:
+        return await _camera_times_with(engine, cams, index, period, now, pure, uncertainty_task)
+    finally:
+        if not uncertainty_task.done():
+            uncertainty_task.cancel()
+            await asyncio.gather(uncertainty_task, return_exceptions=True)
+
+
+async def _camera_times_with(engine: AsyncEngine, cams: Sequence[CameraRef], index: ExclusionIndex, period: Period,
+                             now: dt.datetime, pure: dict[int, CameraRef],
+                             uncertainty_task: asyncio.Future[dict[int, int]]) -> dict[int, CameraTimes]:
+    dialect = engine.dialect.name
+    lo_us, hi_us = to_us(period.start), min(to_us(period.end), to_us(now))
+    hi_dt = min(period.end, now)
+    lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
     from_rollups = await rollup_sums(engine, period.start, hi_dt, len(cams))
     if from_rollups is not None:
         _, rows, missing = from_rollups
@@ -221,7 +235,7 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
             out[cam.camera_id] = CameraTimes(t, t)
     if pure:
         out.update(camera_times(pure.values(), spans, index, period, now))
-    for cid, unc in (await camera_uncertainty(engine, period.start, hi_dt)).items():  # the transitions' ±
+    for cid, unc in (await uncertainty_task).items():  # the transitions' ±
         ct = out.get(cid)
         if ct is not None:
             u = us_seconds(unc)

@@ -259,8 +259,10 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     if use_rollups:
         async with engine.connect() as conn:
             plan = make_plan(await built_days(conn), lo, hi)
-    # The exclusion corrections do not depend on the sums: computed while the database sums.
+    # The exclusion corrections and the transitions' uncertainty do not depend on the sums:
+    # computed while the database sums.
     corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
+    uncertainty_task = asyncio.ensure_future(group_uncertainty(engine, lo, hi))
     try:
         rows: list[_GroupRow] = []
         total = summed = 0
@@ -275,10 +277,12 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         if plan is None:
             rows = await _interval_groups(engine, lo, hi)
         corrections = await corrections_task
+        uncertainty = await uncertainty_task
     finally:
-        if not corrections_task.done():
-            corrections_task.cancel()
-            await asyncio.gather(corrections_task, return_exceptions=True)
+        for task in (corrections_task, uncertainty_task):
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
     groups = _groups(rows)
     # cameras without rollup rows: summed from their own spans (their exclusions included)
     pure: list[CameraRef] = []
@@ -301,7 +305,7 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         for cam in pure:
             acc = groups.setdefault(_key(cam), _Acc())
             _add_pure(acc, times[cam.camera_id])  # times only: the uncertainty of every camera follows
-    for key, unc in (await group_uncertainty(engine, lo, hi)).items():
+    for key, unc in uncertainty.items():
         groups.setdefault(key, _Acc()).unc += unc
     return GroupTimes(window, groups)
 
