@@ -212,6 +212,8 @@ class Scheduler:
         finally:
             if dsem is not None:
                 dsem.release()
+        if self.slots.get(slot.cam.id) is not slot:
+            return  # forgotten (its shard let go) or retired while in flight
         cause = result.cause
         if (result.state == "offline" and cause in REACH_CAUSES and dev is not None
                 and await self._device_up(dev) is False):
@@ -235,6 +237,8 @@ class Scheduler:
             return  # no login without its credential (the fast tier shows credential_unavailable)
         at = self.clock()  # (at most config.video_concurrency run at once: run() starts them)
         result = await self.ladder_fn(slot.cam.target, self.video_ladder)
+        if self.slots.get(slot.cam.id) is not slot:
+            return
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None

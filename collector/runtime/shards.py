@@ -1,0 +1,85 @@
+"""Cameras split into fixed shards, and what a replica holds of them (DESIGN §8): the pure parts.
+
+A camera's shard is a stable hash of its id (BLAKE2b with its own personalisation, so it is not
+correlated with the camera's probing phase, :func:`collector.runtime.slots.phase_of`): the same on
+every replica, process and Python version (never Python's ``hash()``). Each replica aims at its
+fair share of the shards, ``ceil(shards / live replicas)``: it lets go of what it holds above that
+share and tries to lock unheld ones below it (:func:`plan`).
+
+**Lock keys.** A replica holds a shard with a PostgreSQL session-level advisory lock in the
+single-``bigint`` key space: the high 32 bits are ``hashtext(current_schema())`` (deployments in
+other schemas of the same database never meet), the low 32 bits ``SHARD_TAG | shard``. The
+rollup write lock (:func:`collector.accounting.sql.rollups.lock_for_write`) uses the two-``int4``
+form, and PostgreSQL keeps the two key spaces apart ("these two key spaces do not overlap"), so a
+shard lock can never collide with it. :data:`GUARD_LOW` (same high half) is the instance guard:
+held shared by every replica, exclusively by a collector that runs alone on the database.
+In ``pg_locks`` a shard lock shows as ``locktype = 'advisory'``, ``objsubid = 1``,
+``objid = SHARD_TAG | shard``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+MAX_SHARDS = 65_536
+SHARD_TAG = 0x5348_0000  # "SH" in the high half of the low 32 bits; the shard in the low 16
+GUARD_LOW = 0x4755_0000  # "GU": the instance guard (shared: replicas; exclusive: a single collector)
+
+#: the bigint key of a lock whose low 32 bits are the parameter ``:low`` (see the module doc)
+LOCK_KEY_SQL = "((CAST(hashtext(current_schema()) AS bigint) << 32) | CAST({low} AS bigint))"
+
+
+def shard_of(camera_id: int, shards: int) -> int:
+    """The shard of a camera, in [0, shards): stable across processes and Python versions."""
+    d = hashlib.blake2b(str(camera_id).encode(), digest_size=8, person=b"camwatch-shard").digest()
+    return int.from_bytes(d, "big") % shards
+
+
+def shard_low(shard: int) -> int:
+    """The low 32 bits of a shard's advisory lock key."""
+    if not 0 <= shard < MAX_SHARDS:
+        raise ValueError(f"shard {shard} outside [0, {MAX_SHARDS})")
+    return SHARD_TAG | shard
+
+
+def fair_share(shards: int, live: int) -> int:
+    """How many shards one of *live* replicas aims at: ceil(shards / live) (all of them alone)."""
+    return shards if live <= 1 else math.ceil(shards / live)
+
+
+def start_of(replica_id: str, shards: int) -> int:
+    """Where a replica starts looking for free shards (spread, so replicas rarely race for one)."""
+    return shard_of(int.from_bytes(hashlib.blake2b(replica_id.encode(), digest_size=8).digest(), "big"), shards)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    release: tuple[int, ...]  # held above the share: let go (highest first)
+    candidates: tuple[int, ...]  # not held by this replica, in the order to try
+    want: int  # how many of the candidates to lock (0: none)
+
+
+def plan(owned: Iterable[int], shards: int, live: int, start: int = 0) -> Plan:
+    """What a replica holding *owned* does next, with *live* replicas announced (itself included)."""
+    mine = frozenset(owned)
+    share = fair_share(shards, max(1, live))
+    if len(mine) > share:
+        return Plan(tuple(sorted(mine, reverse=True)[: len(mine) - share]), (), 0)
+    order = tuple(s for s in ((start + k) % shards for k in range(shards)) if s not in mine)
+    return Plan((), order, share - len(mine))
+
+
+def balance(counts: Iterable[int]) -> float:
+    """The largest relative distance from the mean of *counts* (0.0 = perfectly even)."""
+    xs = list(counts)
+    if not xs or sum(xs) == 0:
+        return 0.0
+    mean = sum(xs) / len(xs)
+    return max(abs(x - mean) for x in xs) / mean
+
+
+__all__ = ["GUARD_LOW", "LOCK_KEY_SQL", "MAX_SHARDS", "SHARD_TAG", "Plan", "balance", "fair_share", "plan",
+           "shard_low", "shard_of", "start_of"]
