@@ -319,10 +319,9 @@ class CameraRollup(Base):
     (cumulative, integer microseconds), and the interval in force at ``day``: its state and its
     end as stored when the row was built (``carry_state`` NULL: none in force).
 
-    A cache of what the state intervals say (DESIGN §4: rollups may be kept for speed): the
-    time of [d1, d2) is the difference of two rows. Writes that change the past delete the rows
-    after the change; :mod:`collector.accounting.sql.rollups` builds missing rows and reads fall back to the
-    intervals for cameras without them.
+    A cache of what the state intervals say (DESIGN §4): the time of [d1, d2) is the difference of
+    two rows (``unc_us``: the half probe gaps of the intervals starting before ``day``). Writes that
+    change the past delete the rows after it; reads fall back to the intervals without them.
     """
 
     __tablename__ = "camera_rollups"
@@ -332,6 +331,7 @@ class CameraRollup(Base):
     intact_us: Mapped[int] = mapped_column(BigInteger)
     degraded_us: Mapped[int] = mapped_column(BigInteger)
     offline_us: Mapped[int] = mapped_column(BigInteger)
+    unc_us: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     carry_state: Mapped[str | None] = mapped_column(String(16))
     carry_end: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 

@@ -46,7 +46,7 @@ from collector.accounting.sql.camera_times import (
 from collector.accounting.sql.exclusion_sums import inside_windows
 from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
 from collector.accounting.sql.span_sums import bound, tune_for_sums, window_params, window_sums_ctes
-from collector.accounting.sql.uncertainty_sums import group_uncertainty
+from collector.accounting.sql.uncertainty_sums import camera_uncertainty, group_uncertainty
 
 # (village, township, county, contractor) as load_camera_refs builds a camera's
 GroupKey = tuple[str, str, str, str | None]
@@ -65,11 +65,13 @@ class _GroupRow(NamedTuple):
     intact: int
     degraded: int
     down: int
+    unc: int  # the transitions' half probe gaps (from the rollups; 0 from the intervals: summed apart)
 
 
 _GROUPED = """
 SELECT p.village_code, t.code, t.parent_code, c.contractor, COUNT(*) AS cameras, COUNT(pc.camera_id) AS summed,
-       COALESCE(SUM(pc.intact), 0), COALESCE(SUM(pc.degraded), 0), COALESCE(SUM(pc.down), 0)
+       COALESCE(SUM(pc.intact), 0), COALESCE(SUM(pc.degraded), 0), COALESCE(SUM(pc.down), 0),
+       COALESCE(SUM(pc.unc), 0)
 FROM cameras c
 LEFT JOIN points p ON p.id = c.point_id
 LEFT JOIN regions v ON v.code = p.village_code
@@ -214,14 +216,14 @@ async def _grouped(engine: AsyncEngine, ctes: str, params: dict[str, object], wh
         rows = (await conn.execute(text(f"WITH {ctes}\n{_GROUPED.format(where=where)}"), params)).all()
         await conn.rollback()
     return [_GroupRow((village or "", township or "", county or "", contractor), int(cameras), int(summed),
-                      int(intact), int(degraded), int(down))
-            for village, township, county, contractor, cameras, summed, intact, degraded, down in rows]
+                      int(intact), int(degraded), int(down), int(unc))
+            for village, township, county, contractor, cameras, summed, intact, degraded, down, unc in rows]
 
 
 async def _interval_groups(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime) -> list[_GroupRow]:
     dialect = engine.dialect.name
     params = window_params(dialect, "lo", "hi", lo, hi)
-    ctes = window_sums_ctes(dialect).strip() + ",\nper_cam AS (SELECT * FROM s)"
+    ctes = window_sums_ctes(dialect).strip() + ",\nper_cam AS (SELECT camera_id, intact, degraded, down, 0 AS unc FROM s)"
     if dialect == "sqlite":
         return await _grouped(engine, ctes, params)
     return await _in_parts(engine, ctes, params)
@@ -253,16 +255,18 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     lo_us, hi_us = to_us(lo), max(to_us(hi), to_us(lo))
     window = hi_us - lo_us
     if window <= 0:  # every camera counted, nothing summed
-        no_sums = "per_cam AS (SELECT id AS camera_id, 0 AS intact, 0 AS degraded, 0 AS down FROM cameras WHERE 1 = 0)"
+        no_sums = ("per_cam AS (SELECT id AS camera_id, 0 AS intact, 0 AS degraded, 0 AS down, 0 AS unc"
+                   " FROM cameras WHERE 1 = 0)")
         return GroupTimes(0, _groups(await _grouped(engine, no_sums, {})))
     plan = None
     if use_rollups:
         async with engine.connect() as conn:
             plan = make_plan(await built_days(conn), lo, hi)
-    # The exclusion corrections and the transitions' uncertainty do not depend on the sums:
-    # computed while the database sums.
+    # The exclusion corrections do not depend on the sums: computed while the database sums; so
+    # is the transitions' uncertainty when the intervals answer (the rollups carry their own).
     corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
-    uncertainty_task = asyncio.ensure_future(group_uncertainty(engine, lo, hi))
+    from_intervals = plan is None
+    uncertainty_task = asyncio.ensure_future(group_uncertainty(engine, lo, hi) if from_intervals else _nothing())
     try:
         rows: list[_GroupRow] = []
         total = summed = 0
@@ -278,6 +282,8 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
             rows = await _interval_groups(engine, lo, hi)
         corrections = await corrections_task
         uncertainty = await uncertainty_task
+        if plan is None and not from_intervals:
+            uncertainty = await group_uncertainty(engine, lo, hi)  # the rollups turned out too sparse
     finally:
         for task in (corrections_task, uncertainty_task):
             if not task.done():
@@ -302,12 +308,18 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         acc.x_excluded += excluded_us
     if pure:
         times = camera_times(pure, spans_of_pure, index, period, now)
+        pure_unc = await camera_uncertainty(engine, lo, hi, ids=[c.camera_id for c in pure])
         for cam in pure:
             acc = groups.setdefault(_key(cam), _Acc())
-            _add_pure(acc, times[cam.camera_id])  # times only: the uncertainty of every camera follows
+            _add_pure(acc, times[cam.camera_id])  # times only (their spans carry no uncertainty)
+            acc.unc += pure_unc.get(cam.camera_id, 0)
     for key, unc in uncertainty.items():
         groups.setdefault(key, _Acc()).unc += unc
     return GroupTimes(window, groups)
+
+
+async def _nothing() -> dict[GroupKey, int]:
+    return {}
 
 
 async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_us: int, hi_us: int
@@ -340,6 +352,7 @@ def _groups(rows: Iterable[_GroupRow]) -> dict[GroupKey, _Acc]:
             acc = groups[row.key] = _Acc()
         sums = (row.intact, row.degraded, row.down)
         acc.add(row.cameras, sums, sums)
+        acc.unc += row.unc
     return groups
 
 

@@ -79,13 +79,14 @@ def _edge_rel(dialect: str, plan: RollupPlan, camera_range: bool) -> str:
         if used:
             whi = f":{end}_us" if dialect == "sqlite" else ts_param(dialect, end)
             selects.append(f"""
-    SELECT i.id, i.camera_id, i.state, i.start, i."end", {whi} AS whi, {sign} AS sgn FROM state_intervals i
+    SELECT i.id, i.camera_id, i.state, i.start, i."end", i.start_uncertainty_us AS unc, {whi} AS whi, {sign} AS sgn
+    FROM state_intervals i
     WHERE i.start >= :{day} AND i.start < :{end}{rng}""")
     return "\n    UNION ALL".join(selects)
 
 
 def _edge_ctes(dialect: str, plan: RollupPlan, camera_range: bool) -> str:
-    """CTEs ending in ``e(camera_id, intact, degraded, down, fh, ft)``: per camera the signed
+    """CTEs ending in ``e(camera_id, intact, degraded, down, fh, ft, unc)``: per camera the signed
     sums of the intervals starting in the edges, each cut at the next one's start (the two edges
     are partitioned apart: they are the same rows when a == b), and the first start in the head
     (``fh``) and in the tail (``ft``), which end the span carried from the rows' midnights."""
@@ -95,8 +96,8 @@ def _edge_ctes(dialect: str, plan: RollupPlan, camera_range: bool) -> str:
         return f"""
 e_rel AS ({rel}),
 e_seg AS (
-    SELECT camera_id, state, sgn, s, min(COALESCE(e, whi), COALESCE(n, whi), whi) - s AS len
-    FROM (SELECT camera_id, state, sgn, whi, {s} AS s, {e} AS e, {n} AS n FROM e_rel
+    SELECT camera_id, state, sgn, unc, s, min(COALESCE(e, whi), COALESCE(n, whi), whi) - s AS len
+    FROM (SELECT camera_id, state, sgn, unc, whi, {s} AS s, {e} AS e, {n} AS n FROM e_rel
           WINDOW w AS (PARTITION BY camera_id, sgn ORDER BY start, id))
 ),
 e AS (
@@ -104,13 +105,14 @@ e AS (
            SUM(CASE WHEN state = 'online' AND len > 0 THEN sgn * len ELSE 0 END) AS intact,
            SUM(CASE WHEN state = 'degraded' AND len > 0 THEN sgn * len ELSE 0 END) AS degraded,
            SUM(CASE WHEN state = 'offline' AND len > 0 THEN sgn * len ELSE 0 END) AS down,
-           MIN(CASE WHEN sgn = -1 THEN s END) AS fh, MIN(CASE WHEN sgn = 1 THEN s END) AS ft
+           MIN(CASE WHEN sgn = -1 THEN s END) AS fh, MIN(CASE WHEN sgn = 1 THEN s END) AS ft,
+           SUM(sgn * unc) AS unc
     FROM e_seg GROUP BY camera_id
 )"""
     return f"""
 e_rel AS ({rel}),
 e_seg AS (
-    SELECT camera_id, state, sgn, start,
+    SELECT camera_id, state, sgn, unc, start,
            LEAST("end", LEAD(start) OVER (PARTITION BY camera_id, sgn ORDER BY start, id), whi) - start AS len
     FROM e_rel
 ),
@@ -119,7 +121,8 @@ e AS (
            SUM(CASE WHEN state = 'online' AND len > INTERVAL '0' THEN sgn * len END) AS intact,
            SUM(CASE WHEN state = 'degraded' AND len > INTERVAL '0' THEN sgn * len END) AS degraded,
            SUM(CASE WHEN state = 'offline' AND len > INTERVAL '0' THEN sgn * len END) AS down,
-           MIN(CASE WHEN sgn = -1 THEN start END) AS fh, MIN(CASE WHEN sgn = 1 THEN start END) AS ft
+           MIN(CASE WHEN sgn = -1 THEN start END) AS fh, MIN(CASE WHEN sgn = 1 THEN start END) AS ft,
+           SUM(sgn * unc) AS unc
     FROM e_seg GROUP BY camera_id
 )"""
 
@@ -136,10 +139,10 @@ def _carried(dialect: str, row: str, day: str, end: str, first: str, state: str)
 
 
 def per_camera_ctes(dialect: str, plan: RollupPlan, camera_range: bool = False) -> str:
-    """CTEs ending in ``per_cam(camera_id, intact, degraded, down)`` for the cameras with rows
+    """CTEs ending in ``per_cam(camera_id, intact, degraded, down, unc)`` for the cameras with rows
     (``camera_range``: only camera ids in [:c0, :c1), so parts can run on several connections)."""
     rng = " AND camera_id >= :c0 AND camera_id < :c1" if camera_range else ""
-    cols = "camera_id, intact_us, degraded_us, offline_us, carry_state, carry_end"
+    cols = "camera_id, intact_us, degraded_us, offline_us, unc_us, carry_state, carry_end"
     parts = [f"ra AS (SELECT {cols} FROM camera_rollups WHERE day = :a{rng})",
              f"rb AS (SELECT {cols} FROM camera_rollups WHERE day = :b{rng})"]
     joins = "JOIN ra ON ra.camera_id = rb.camera_id"
@@ -167,6 +170,8 @@ def per_camera_ctes(dialect: str, plan: RollupPlan, camera_range: bool = False) 
             else:  # one exact conversion of the edge interval per camera
                 expr += f" + CAST(EXTRACT(EPOCH FROM {edge}) * 1000000 AS BIGINT)"
         sums.append(f"{expr} AS {name}")
+    # the half probe gaps of the intervals starting in [lo, hi): [a, b) less the head, plus the tail
+    sums.append("rb.unc_us - ra.unc_us" + (" + COALESCE(e.unc, 0)" if edges else "") + " AS unc")
     parts.append(f"per_cam AS (SELECT rb.camera_id, {', '.join(sums)} FROM rb {joins})")
     return ",\n".join(parts)
 

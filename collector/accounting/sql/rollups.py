@@ -1,8 +1,9 @@
 """Daily rollups: each camera's accounted time up to every UTC midnight, kept exact.
 
 A row (day, camera) holds the camera's intact / degraded / offline microseconds from its first
-state interval up to ``day`` (cumulative), and the state and stored end of the interval in
-force at ``day``. The time of [a, b) is then row(b) - row(a): a month's rates read two rows per
+state interval up to ``day`` (cumulative), the half probe gaps of its intervals starting before
+``day`` (``unc_us``, cumulative: a rate's uncertainty), and the state and stored end of the
+interval in force at ``day``. The time of [a, b) is then row(b) - row(a): a month's rates read two rows per
 camera instead of sorting every interval of the month. The edges of a period that does not start
 or end at midnight are summed from the intervals starting after the nearest earlier midnight plus
 the carried interval (:mod:`collector.accounting.sql.rollup_sums`).
@@ -104,23 +105,28 @@ def _step_sql(dialect: str) -> tuple[str, str]:
         SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM prev p JOIN state_intervals i ON i.camera_id = p.camera_id
         WHERE i.start >= :d0 AND i.start < :d1"""
     incremental = f"""
-INSERT INTO camera_rollups (day, camera_id, intact_us, degraded_us, offline_us, carry_state, carry_end)
+INSERT INTO camera_rollups (day, camera_id, intact_us, degraded_us, offline_us, unc_us, carry_state, carry_end)
 WITH prev AS (
-    SELECT r.camera_id, r.intact_us, r.degraded_us, r.offline_us, r.carry_state, r.carry_end FROM camera_rollups r
+    SELECT r.camera_id, r.intact_us, r.degraded_us, r.offline_us, r.unc_us, r.carry_state, r.carry_end FROM camera_rollups r
     WHERE r.day = :d0 AND NOT EXISTS (SELECT 1 FROM camera_rollups x WHERE x.day = :d1 AND x.camera_id = r.camera_id)
 ),{sums_ctes(dialect, "s", incremental_rel, "d0", "d1")},
 last AS (
     SELECT camera_id, id, state, "end", ROW_NUMBER() OVER (PARTITION BY camera_id ORDER BY start DESC, id DESC) AS rn
     FROM s_rel
+),
+u AS (
+    SELECT i.camera_id, SUM(i.start_uncertainty_us) AS unc FROM prev p JOIN state_intervals i ON i.camera_id = p.camera_id
+    WHERE i.start >= :d0 AND i.start < :d1 GROUP BY i.camera_id
 )
 SELECT {day}, p.camera_id, p.intact_us + COALESCE(s.intact, 0), p.degraded_us + COALESCE(s.degraded, 0),
-       p.offline_us + COALESCE(s.down, 0), {carry}
-FROM prev p LEFT JOIN s ON s.camera_id = p.camera_id LEFT JOIN last l ON l.camera_id = p.camera_id AND l.rn = 1"""
+       p.offline_us + COALESCE(s.down, 0), p.unc_us + COALESCE(u.unc, 0), {carry}
+FROM prev p LEFT JOIN s ON s.camera_id = p.camera_id LEFT JOIN last l ON l.camera_id = p.camera_id AND l.rn = 1
+LEFT JOIN u ON u.camera_id = p.camera_id"""
     scratch_rel = """
         SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM todo t JOIN state_intervals i ON i.camera_id = t.id
         WHERE i.start < :d1"""
     scratch = f"""
-INSERT INTO camera_rollups (day, camera_id, intact_us, degraded_us, offline_us, carry_state, carry_end)
+INSERT INTO camera_rollups (day, camera_id, intact_us, degraded_us, offline_us, unc_us, carry_state, carry_end)
 WITH todo AS (
     SELECT c.id FROM cameras c
     WHERE NOT EXISTS (SELECT 1 FROM camera_rollups x WHERE x.day = :d1 AND x.camera_id = c.id)
@@ -128,9 +134,14 @@ WITH todo AS (
 last AS (
     SELECT camera_id, id, state, "end", ROW_NUMBER() OVER (PARTITION BY camera_id ORDER BY start DESC, id DESC) AS rn
     FROM s_rel
+),
+u AS (
+    SELECT i.camera_id, SUM(i.start_uncertainty_us) AS unc FROM todo t JOIN state_intervals i ON i.camera_id = t.id
+    WHERE i.start < :d1 GROUP BY i.camera_id
 )
-SELECT {day}, t.id, COALESCE(s.intact, 0), COALESCE(s.degraded, 0), COALESCE(s.down, 0), {carry}
-FROM todo t LEFT JOIN s ON s.camera_id = t.id LEFT JOIN last l ON l.camera_id = t.id AND l.rn = 1"""
+SELECT {day}, t.id, COALESCE(s.intact, 0), COALESCE(s.degraded, 0), COALESCE(s.down, 0), COALESCE(u.unc, 0), {carry}
+FROM todo t LEFT JOIN s ON s.camera_id = t.id LEFT JOIN last l ON l.camera_id = t.id AND l.rn = 1
+LEFT JOIN u ON u.camera_id = t.id"""
     return incremental, scratch
 
 

@@ -3,19 +3,23 @@
 and contractor group) the half probe gaps of the intervals starting in the window [lo, hi).
 
 Read straight from ``state_intervals`` through the start index (only intervals with an
-uncertainty), whether the times come from the daily rollups or from the intervals.
+uncertainty) when the intervals answer; with the daily rollups the grouped sums carry it
+(``camera_rollups.unc_us``, :mod:`collector.accounting.sql.rollup_sums`) and only the cameras
+lacking rows are read here.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 
-from sqlalchemy import text
+from sqlalchemy import Integer, bindparam, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.span_sums import bound
 
 GroupKey = tuple[str, str, str, str | None]
+CHUNK = 900  # camera ids per query
 
 _PER_CAMERA = """
 SELECT camera_id, SUM(start_uncertainty_us) AS u FROM state_intervals
@@ -38,12 +42,21 @@ def _params(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime) -> dict[str, 
     return {"lo": bound(d, lo), "hi": bound(d, hi)}
 
 
-async def camera_uncertainty(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime) -> dict[int, int]:
-    """camera id -> microseconds (cameras without any left out)."""
-    if hi <= lo:
+async def camera_uncertainty(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, *,
+                             ids: Sequence[int] | None = None) -> dict[int, int]:
+    """camera id -> microseconds (cameras without any left out); *ids*: only these cameras."""
+    if hi <= lo or (ids is not None and not ids):
         return {}
+    params = _params(engine, lo, hi)
     async with engine.connect() as conn:
-        rows = (await conn.execute(text(_PER_CAMERA), _params(engine, lo, hi))).all()
+        if ids is None:
+            rows = list((await conn.execute(text(_PER_CAMERA), params)).all())
+        else:
+            sql = text(_PER_CAMERA.replace("GROUP BY", "AND camera_id IN :ids\nGROUP BY")).bindparams(
+                bindparam("ids", expanding=True, type_=Integer))
+            rows = []
+            for k in range(0, len(ids), CHUNK):
+                rows.extend((await conn.execute(sql, {**params, "ids": list(ids[k:k + CHUNK])})).all())
     return {int(cid): int(u) for cid, u in rows}
 
 
