@@ -40,8 +40,8 @@ class Gb28181Settings(BaseModel):
         "(plus status_grace_s) is asked for its DeviceStatus")
     status_grace_s: float = Field(5.0, ge=0, description="lateness of a keepalive before the DeviceStatus query")
     keepalive_timeout_s: float = Field(
-        75.0, gt=0, description="a device silent this long is offline (platform_offline); the standard's "
-        "platforms wait 3 keepalives (180 s)")
+        70.0, gt=0, description="a device silent this long is offline (platform_offline), found within a "
+        "second more: at most 75 s after its last keepalive, where the standard's platforms wait 3 keepalives (180 s)")
     catalog_interval_s: float = Field(600.0, ge=10, description="catalog (channel list and ON/OFF) asked again this often")
     min_expires_s: int = Field(60, ge=1, description="shortest registration accepted (423 Interval Too Brief below)")
     max_expires_s: int = Field(86400, ge=1, description="longest registration granted (longer asks are shortened)")

@@ -19,11 +19,13 @@ Credentials never reach a log: lines name the device ID and the source address o
 from __future__ import annotations
 
 import asyncio
+import heapq
 import itertools
 import logging
 import secrets
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -32,7 +34,7 @@ from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.guard import AuthThrottle
 from collector.gb28181.registry import Registry
 from collector.gb28181.state import DeviceState
-from collector.gb28181.verdict import catalog_due, status_query_due
+from collector.gb28181.verdict import catalog_due, offline_at, status_query_due
 from probes.gb28181 import bodies, manscdp
 from probes.gb28181.digest import AuthResult, DigestServer
 from probes.gb28181.fields import new_branch, new_tag, parse_address, required, response_to
@@ -43,7 +45,9 @@ log = logging.getLogger("camwatch.gb28181")
 
 Passwords = Callable[[str], str | None] | Mapping[str, str]
 ALLOW = "REGISTER, MESSAGE, NOTIFY, OPTIONS, ACK"
-QUERIES_PER_TICK = 200  # catalog queries sent per tick at most (no burst after a restart)
+ANSWERS_KEPT_S = 32.0  # RFC 3261 Timer J (64 x T1): a retransmitted request gets the same answer
+ANSWERS_KEPT = 50_000
+QUERIES_PER_TICK = 200  # catalog queries sent per scan at most (no burst after a restart)
 
 
 @dataclass(slots=True)
@@ -65,17 +69,22 @@ def _is_gb_id(v: str) -> bool:
 class Platform:
     def __init__(self, settings: Gb28181Settings, *, registry: Registry | None = None,
                  passwords: Passwords | None = None, listed: Callable[[str], bool] | None = None,
-                 clock: Callable[[], float] = time.time, tick_s: float = 1.0) -> None:
+                 clock: Callable[[], float] = time.time, tick_s: float = 1.0, catalog_scan_s: float = 30.0,
+                 udp_batch_s: float = 0.005) -> None:
         self.settings = settings
         self.registry = registry or Registry(settings, listed=listed)
         self._passwords = passwords
         self._clock = clock
         self.tick_s = tick_s
+        self.catalog_scan_s = catalog_scan_s
+        self._next_scan = 0.0
+        self._late: list[tuple[float, str]] = []  # (when a keepalive is late, device); stale ones skipped
+        self._answered: OrderedDict[tuple[str | None, ...], tuple[float, bytes]] = OrderedDict()
         self.stats = PlatformStats()
         self._digest = DigestServer(settings.domain, ttl_s=settings.nonce_ttl_s)
         self._throttle = AuthThrottle(settings.auth_failures, settings.auth_block_s)
         self._endpoint = SipEndpoint(self.handle, on_error=self._malformed, max_connections=settings.max_tcp_connections,
-                                     idle_timeout_s=settings.tcp_idle_s)
+                                     idle_timeout_s=settings.tcp_idle_s, batch_s=udp_batch_s)
         self._default_password: str | None = None
         self._sn = itertools.count(1)
         self._cseq = itertools.count(1)
@@ -123,16 +132,35 @@ class Platform:
                 log.exception("gb28181: watch tick failed")
 
     def tick(self, now: float) -> None:
-        """Verdicts that changed with time; late keepalives asked DeviceStatus; catalogs due."""
+        """Verdicts that changed with time; late keepalives asked DeviceStatus; catalogs due.
+        Late devices come off a heap (a keepalive costs one push); catalogs are looked for
+        every ``catalog_scan_s``."""
         s = self.settings
-        self.registry.tick(now)
-        budget = QUERIES_PER_TICK
-        for dev in [*self.registry.devices(), *self.registry.unlisted()]:
+        reg = self.registry
+        reg.tick(now)
+        late = self._late
+        while late and late[0][0] <= now:
+            _, dev_id = heapq.heappop(late)
+            dev = reg.device(dev_id)
+            if dev is None or not dev.registered or now >= offline_at(dev, s):
+                continue
             if status_query_due(dev, now, s):
                 self.query(dev, "DeviceStatus", now)
-            if budget and catalog_due(dev, now, s):
-                budget -= 1
-                self.query(dev, "Catalog", now)
+                heapq.heappush(late, (now + max(s.status_grace_s, 1.0), dev_id))
+        if now >= self._next_scan:
+            self._next_scan = now + self.catalog_scan_s
+            budget = QUERIES_PER_TICK
+            for dev in [*reg.devices(), *reg.unlisted()]:
+                if catalog_due(dev, now, s):
+                    self.query(dev, "Catalog", now)
+                    budget -= 1
+                    if not budget:
+                        break
+
+    def _alive(self, device_id: str, now: float) -> None:
+        """A sign of life: when the next keepalive is late, the device is looked at."""
+        s = self.settings
+        heapq.heappush(self._late, (now + s.keepalive_interval_s + s.status_grace_s, device_id))
 
     # -- receiving ------------------------------------------------------------------------
     def _malformed(self, peer: Peer, what: str) -> None:
@@ -142,6 +170,11 @@ class Platform:
     def handle(self, msg: SipMessage, peer: Peer) -> None:
         if not isinstance(msg, SipRequest):
             return  # answers to our queries: their content comes in a MESSAGE of its own
+        key = (msg.get("Call-ID"), msg.get("CSeq"), msg.get("Via"), peer.host)
+        kept = self._answered.get(key)
+        if kept is not None:  # a retransmission (its answer was lost): the same answer, not a new one
+            self._endpoint.send(peer, kept[1])
+            return
         try:
             method = msg.method
             if method == "MESSAGE" or method == "NOTIFY":
@@ -162,7 +195,14 @@ class Platform:
     def _reply(self, req: SipRequest, peer: Peer, status: int, *, extra: tuple[tuple[str, str], ...] = ()) -> None:
         resp = response_to(req, status, source=(peer.host, peer.port), to_tag=self._tag,
                            extra=(*extra, ("User-Agent", "camwatch")))
-        self._endpoint.send(peer, resp.encode())
+        data = resp.encode()
+        self._endpoint.send(peer, data)
+        if peer.transport == "udp":  # TCP does not retransmit
+            now = time.monotonic()
+            answered = self._answered
+            answered[(req.get("Call-ID"), req.get("CSeq"), req.get("Via"), peer.host)] = (now, data)
+            while answered and (len(answered) > ANSWERS_KEPT or next(iter(answered.values()))[0] < now - ANSWERS_KEPT_S):
+                answered.popitem(last=False)
 
     def _password(self, device_id: str) -> str | None:
         p = self._passwords
@@ -210,6 +250,7 @@ class Platform:
             return
         expires = min(expires, s.max_expires_s)
         fresh = self.registry.register(device_id, peer, expires, now)
+        self._alive(device_id, now)
         self.stats.registers += 1
         extra: list[tuple[str, str]] = [("Expires", str(expires)), ("Date", _gb_date(now))]
         contact = req.get("Contact")
@@ -254,6 +295,7 @@ class Platform:
             self._reply(req, peer, 403)
             return
         self._reply(req, peer, 200)
+        self._alive(device_id, now)
         if keepalive:
             self.stats.keepalives += 1
             return

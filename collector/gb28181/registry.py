@@ -10,6 +10,7 @@ expiring, keepalives stopping) are found by :meth:`Registry.tick`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from types import MappingProxyType
@@ -49,6 +50,7 @@ class Registry:
         self._chan_verdicts: dict[str, dict[str, GbVerdict]] = {}  # device -> channel -> verdict
         self._assembly: dict[tuple[str, int], tuple[float, int, set[str]]] = {}
         self._subscribers: list[Callable[[GbEvent], None]] = []
+        self._deadlines: list[tuple[float, str]] = []  # (offline_at, device) of online devices; stale ones skipped
 
     # -- reading --------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[GbEvent], None]) -> None:
@@ -89,6 +91,8 @@ class Registry:
     def _evaluate(self, dev: DeviceState, now: float, channels_changed: bool) -> None:
         s = self.settings
         v = device_verdict(dev, now, s)
+        if v is GbVerdict.ONLINE:
+            heapq.heappush(self._deadlines, (offline_at(dev, s), dev.device_id))
         old = self._verdicts.get(dev.device_id)
         if v is not old:
             self._verdicts[dev.device_id] = v
@@ -138,10 +142,7 @@ class Registry:
             return None
         if dev.peer is not None and dev.peer.host != peer.host:
             return None
-        if keepalive_status is None:
-            dev = replace(dev, last_seen=now)
-        else:
-            dev = replace(dev, last_seen=now, last_keepalive=now, keepalive_status=keepalive_status)
+        dev = dev.alive(now, keepalive_status)
         self._put(dev, now)
         return dev
 
@@ -193,11 +194,14 @@ class Registry:
                   channels_changed=True)
 
     def tick(self, now: float) -> None:
-        """Emit the verdicts that changed by time alone (expiry, keepalive timeout)."""
+        """Emit the verdicts that changed by time alone (expiry, keepalive timeout). Only the
+        devices whose deadline passed are looked at (a heap), not all of them."""
         s = self.settings
-        verdicts = self._verdicts
-        for dev_id, dev in self._devices.items():
-            if verdicts.get(dev_id) is GbVerdict.ONLINE and now >= offline_at(dev, s):
+        heap = self._deadlines
+        while heap and heap[0][0] <= now:
+            _, dev_id = heapq.heappop(heap)
+            dev = self._devices.get(dev_id)
+            if dev is not None and self._verdicts.get(dev_id) is GbVerdict.ONLINE and now >= offline_at(dev, s):
                 self._evaluate(dev, now, False)
         for key in [k for k, (first, _, _) in self._assembly.items() if now - first > CATALOG_ASSEMBLY_S]:
             del self._assembly[key]

@@ -20,6 +20,12 @@ from probes import xmlsafe
 _DECL = re.compile(rb"""^\s*<\?xml[^>]*?encoding\s*=\s*["']([A-Za-z0-9._-]{1,40})["']""")
 _GB = frozenset({"gb2312", "gbk", "gb18030", "cp936", "euc-cn", "x-gbk", "gb_2312-80"})
 _UTF8 = frozenset({"utf-8", "utf8"})
+# The keepalive as (nearly) every device writes it: ASCII only, so its encoding does not matter.
+# Read by this exact pattern (thousands a second); any other shape goes through the XML parser.
+_KEEPALIVE = re.compile(
+    rb"""\s*(?:<\?xml\s+version\s*=\s*["']1\.0["'](?:\s+encoding\s*=\s*["'][A-Za-z0-9._-]{1,40}["'])?\s*\?>)?"""
+    rb"\s*<Notify>\s*<CmdType>Keepalive</CmdType>\s*<SN>(\d{1,12})</SN>\s*<DeviceID>(\d{1,32})</DeviceID>"
+    rb"\s*<Status>([A-Za-z]{1,16})</Status>\s*</Notify>\s*")
 
 
 class ManscdpError(ValueError):
@@ -169,6 +175,10 @@ def _item(node: xmlsafe.Node) -> CatalogItem:
 
 def read(data: bytes) -> Manscdp:
     """Read a MANSCDP body; raise :class:`ManscdpError` when it is not one."""
+    if len(data) < 512:
+        m = _KEEPALIVE.fullmatch(data)
+        if m is not None:
+            return Keepalive(m.group(2).decode("ascii"), int(m.group(1)), m.group(3).decode("ascii").upper())
     root = parse_xml(data)
     cmd = root.text_of("CmdType") or ""
     device_id = root.text_of("DeviceID") or ""

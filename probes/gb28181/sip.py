@@ -15,6 +15,7 @@ malformed or too large raises :class:`SipError` at once, without reading further
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 SIP_VERSION = "SIP/2.0"
@@ -33,7 +34,9 @@ _CANONICAL = {
     "allow": "Allow", "route": "Route", "record-route": "Record-Route",
     "subscription-state": "Subscription-State", "x-gb-ver": "X-GB-Ver",
 }
-_TOKEN = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-.!%*_+`'~")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9\-.!%*_+`'~]+")
+_NAMES: dict[str, str] = {}  # header names as written -> canonical (memo of the valid ones seen)
+_NAMES_MAX = 1000
 
 
 class SipError(ValueError):
@@ -64,7 +67,7 @@ class _Headers:
 
     def get(self, name: str) -> str | None:
         """The first value of a header, None when absent (*name* in any spelling)."""
-        want = canonical(name)
+        want = _NAMES.get(name) or canonical(name)
         for k, v in self.headers:
             if k == want:
                 return v
@@ -152,10 +155,17 @@ def _parse_head(raw: bytes, limits: Limits) -> tuple[str, str, str, tuple[tuple[
             headers[-1] = (k, f"{v} {line.strip()}")
             continue
         name, sep, value = line.partition(":")
-        name = name.rstrip(" \t")
-        if not sep or not name or not all(c in _TOKEN for c in name.encode("ascii", "replace")):
+        if not sep:
             raise SipError("bad header line")
-        headers.append((canonical(name), value.strip()))
+        known = _NAMES.get(name)
+        if known is None:
+            bare = name.rstrip(" \t")
+            if not _TOKEN_RE.fullmatch(bare):
+                raise SipError("bad header line")
+            known = canonical(bare)
+            if len(_NAMES) < _NAMES_MAX:
+                _NAMES[name] = known
+        headers.append((known, value.strip()))
     return parts[0], parts[1], parts[2], tuple(headers)
 
 
@@ -178,7 +188,7 @@ def _build(a: str, b: str, c: str, headers: tuple[tuple[str, str], ...], body: b
         return SipResponse(int(b), c, headers, body)
     if c != SIP_VERSION:
         raise SipError("not SIP/2.0")
-    if not a or not all(ch in _TOKEN for ch in a.encode("ascii", "replace")) or ":" not in b:
+    if not _TOKEN_RE.fullmatch(a) or ":" not in b:
         raise SipError("bad request line")
     return SipRequest(a, b, headers, body)
 

@@ -10,11 +10,16 @@ Nothing sent or received is logged here (a REGISTER carries credentials).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from probes.gb28181.sip import DEFAULT_LIMITS, Limits, SipError, SipMessage, StreamFramer, parse_datagram
+
+UDP_BUFFER = 4 << 20
+DRAIN_MAX = 512  # datagrams read in one turn of the event loop
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +37,46 @@ OnMessage = Callable[[SipMessage, Peer], None]
 OnError = Callable[[Peer, str], None]
 
 
-class _Udp(asyncio.DatagramProtocol):
-    def __init__(self, ep: SipEndpoint) -> None:
-        self.ep = ep
+class _Udp:
+    """A UDP socket read in batches: the first datagram wakes it, then it waits ``batch_s``
+    and reads all that came (up to :data:`DRAIN_MAX` a turn), so a busy platform pays the
+    event loop's wake-up once per batch rather than once per keepalive. Idle, it costs nothing."""
 
-    def datagram_received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
+    def __init__(self, ep: SipEndpoint, sock: socket.socket, batch_s: float) -> None:
+        self.ep = ep
+        self.sock = sock
+        self.batch_s = batch_s
+        self.loop = asyncio.get_running_loop()
+        self.closed = False
+        self.timer: asyncio.TimerHandle | None = None
+        self.loop.add_reader(sock.fileno(), self._wake)
+
+    def _wake(self) -> None:
+        self.loop.remove_reader(self.sock.fileno())
+        if self.batch_s > 0:
+            self.timer = self.loop.call_later(self.batch_s, self._drain)
+        else:
+            self._drain()
+
+    def _drain(self) -> None:
+        self.timer = None
+        if self.closed:
+            return
+        recv = self.sock.recvfrom
+        for _ in range(DRAIN_MAX):
+            try:
+                data, addr = recv(65_536)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:  # an ICMP error for an earlier send
+                continue
+            self.received(data, addr)
+        else:  # more waiting: the next turn of the loop, after others had theirs
+            self.timer = self.loop.call_later(0, self._drain)
+            return
+        self.loop.add_reader(self.sock.fileno(), self._wake)
+
+    def received(self, data: bytes, addr: tuple[str | int, ...]) -> None:
         ep = self.ep
         peer = Peer("udp", str(addr[0]), int(addr[1]))
         if len(data) > ep.limits.max_message:
@@ -53,8 +93,20 @@ class _Udp(asyncio.DatagramProtocol):
             return
         ep.on_message(msg, peer)
 
-    def error_received(self, exc: Exception) -> None:  # ICMP unreachable for an earlier send
-        pass
+    def sendto(self, data: bytes, addr: tuple[str, int]) -> bool:
+        try:
+            self.sock.sendto(data, addr)
+        except OSError:  # a full send buffer (UDP: as if lost) or an unreachable address
+            return False
+        return True
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            if self.timer is not None:
+                self.timer.cancel()
+            self.loop.remove_reader(self.sock.fileno())
+            self.sock.close()
 
 
 class _Tcp(asyncio.Protocol):
@@ -107,14 +159,15 @@ class SipEndpoint:
     """UDP and TCP sockets feeding one callback; :meth:`send` answers any :class:`Peer`."""
 
     def __init__(self, on_message: OnMessage, *, limits: Limits = DEFAULT_LIMITS, on_error: OnError | None = None,
-                 max_connections: int = 10_000, idle_timeout_s: float = 0.0) -> None:
+                 max_connections: int = 10_000, idle_timeout_s: float = 0.0, batch_s: float = 0.0) -> None:
         self.on_message = on_message
         self.on_error = on_error
         self.limits = limits
         self.max_connections = max_connections
         self.idle_timeout_s = idle_timeout_s
+        self.batch_s = batch_s
         self.dropped = 0  # datagrams and connections refused (malformed, oversized, over the cap)
-        self._udp: asyncio.DatagramTransport | None = None
+        self._udp: _Udp | None = None
         self._servers: list[asyncio.Server] = []
         self._conns: dict[int, _Tcp] = {}
         self._ids = itertools.count(1)
@@ -126,10 +179,20 @@ class SipEndpoint:
             self.on_error(peer, what)
 
     async def listen_udp(self, host: str, port: int) -> tuple[str, int]:
-        loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _Udp(self), local_addr=(host, port))
-        self._udp = transport
-        h, p = transport.get_extra_info("sockname")[:2]
+        family, kind, proto, _, addr = (await asyncio.get_running_loop().getaddrinfo(
+            host, port, type=socket.SOCK_DGRAM))[0]
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setblocking(False)
+            for opt in (socket.SO_RCVBUF, socket.SO_SNDBUF):  # bursts of keepalives (the kernel caps it)
+                with contextlib.suppress(OSError):
+                    sock.setsockopt(socket.SOL_SOCKET, opt, UDP_BUFFER)
+            sock.bind(addr)
+        except OSError:
+            sock.close()
+            raise
+        self._udp = _Udp(self, sock, self.batch_s)
+        h, p = sock.getsockname()[:2]
         self.udp_address = (str(h), int(p))
         return self.udp_address
 
@@ -160,10 +223,9 @@ class SipEndpoint:
     def send(self, peer: Peer, data: bytes) -> bool:
         """Send *data* to *peer*; False when there is no way to (no UDP socket, connection gone)."""
         if peer.transport == "udp":
-            if self._udp is None or self._udp.is_closing():
+            if self._udp is None or self._udp.closed:
                 return False
-            self._udp.sendto(data, (peer.host, peer.port))
-            return True
+            return self._udp.sendto(data, (peer.host, peer.port))
         conn = self._conns.get(peer.conn)
         if conn is None or conn.transport is None or conn.transport.is_closing():
             return False

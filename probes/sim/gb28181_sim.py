@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import itertools
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -66,18 +67,20 @@ class SimDevice:
     keepalive_replies: Counter[int] = field(default_factory=Counter)
     queries: Counter[str] = field(default_factory=Counter)  # queries received, by CmdType
     task: asyncio.Task[None] | None = None
+    die_after_keepalive: bool = False  # dies right after its next keepalive (the worst case to detect)
+    died_at: float | None = None  # time.time() when it died that way
 
 
 class GbSim:
     def __init__(self, server: tuple[str, int], *, domain: str, server_id: str, local_host: str = "127.0.0.1",
-                 timeout_s: float = 5.0) -> None:
+                 timeout_s: float = 5.0, batch_s: float = 0.0) -> None:
         self.server = server
         self.domain = domain
         self.server_id = server_id
         self.local_host = local_host
         self.timeout_s = timeout_s
         self.devices: dict[str, SimDevice] = {}
-        self.endpoint = SipEndpoint(self._on_message)
+        self.endpoint = SipEndpoint(self._on_message, batch_s=batch_s)
         self._local: tuple[str, int] = (local_host, 0)
         self._pending: dict[tuple[str, int], asyncio.Future[SipResponse]] = {}
         self._cseq = itertools.count(1)
@@ -195,6 +198,11 @@ class GbSim:
         await asyncio.sleep(dev.keepalive_s if first_after is None else first_after)
         while True:
             self.send(dev, self.keepalive_request(dev))
+            if dev.die_after_keepalive:
+                dev.died_at = time.time()
+                dev.answers = False
+                dev.task = None
+                return
             await asyncio.sleep(dev.keepalive_s)
 
     def stop_keepalives(self, device_id: str) -> None:

@@ -17,7 +17,7 @@ from probes.causes import Cause
 from probes.gb28181.manscdp import Catalog, CatalogItem
 from probes.gb28181.transport import Peer
 
-S = Gb28181Settings()  # keepalive 60 s, timeout 75 s, catalog every 600 s
+S = Gb28181Settings(keepalive_timeout_s=75.0)  # keepalive 60 s, timeout 75 s, catalog every 600 s
 DEV = "34020000001180000001"
 CH1, CH2, CH3 = "34020000001310000001", "34020000001310000002", "34020000001310000003"
 PEER = Peer("udp", "10.0.0.5", 5060)
@@ -152,3 +152,13 @@ def test_settings() -> None:
                 {"transports": []}, {"transports": ["udp", "udp"]}, {"transports": ["sctp"]}, {"unknown": 1}):
         with pytest.raises(ValidationError):
             Gb28181Settings.model_validate(bad)
+
+
+def test_alive_agrees_with_replace() -> None:
+    from dataclasses import replace
+
+    from collector.gb28181.state import DeviceInfoFields
+
+    d = replace(dev(channels={CH1: "ON"}, status_asked=1.0, catalog_asked=2.0), info=DeviceInfoFields("n"), listed=False)
+    assert d.alive(5.0, "ERROR") == replace(d, last_seen=5.0, last_keepalive=5.0, keepalive_status="ERROR")
+    assert d.alive(6.0) == replace(d, last_seen=6.0)

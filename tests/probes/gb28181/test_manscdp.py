@@ -99,3 +99,25 @@ def test_the_onvif_limits_apply() -> None:
     many = b"<R><CmdType>Catalog</CmdType><DeviceID>1</DeviceID>" + b"<i/>" * (xmlsafe.DEFAULT_MAX_ELEMENTS + 1) + b"</R>"
     with pytest.raises(ManscdpError, match="elements"):
         read(many)
+
+
+@pytest.mark.parametrize("raw", [
+    bodies.keepalive(DEV, 7),
+    b"<Notify><CmdType>Keepalive</CmdType><SN>7</SN><DeviceID>" + DEV.encode() + b"</DeviceID><Status>ok</Status></Notify>",
+    # other shapes go through the XML parser, with the same result
+    b"<Notify><SN>7</SN><CmdType>Keepalive</CmdType><DeviceID>" + DEV.encode() + b"</DeviceID><Status>OK</Status></Notify>",
+    b'<?xml version="1.0" encoding="GB2312"?>\n<Notify>\n<CmdType>Keepalive</CmdType>\n<SN>7</SN>\n<DeviceID>'
+    + DEV.encode() + b"</DeviceID>\n<Status>OK</Status>\n<Info></Info>\n</Notify>\n",
+])
+def test_keepalive_fast_path_and_parser_agree(raw: bytes) -> None:
+    assert read(raw) == Keepalive(DEV, 7, "OK")
+
+
+@pytest.mark.parametrize("raw", [
+    b"<Notify><CmdType>Keepalive</CmdType><SN>7</SN><DeviceID>1</DeviceID><Status>OK</Status></Notify><x>",
+    b"<Notify><CmdType>Keepalive</CmdType><SN>7</SN><DeviceID>1</DeviceID><Status>OK</Status></Notify></Notify>",
+    b"<Notify><CmdType>Keepalive</CmdType><SN>7</SN><DeviceID>1</DeviceID><Status>OK</Status>",
+])
+def test_keepalive_fast_path_takes_nothing_malformed(raw: bytes) -> None:
+    with pytest.raises(ManscdpError):
+        read(raw)
