@@ -218,3 +218,43 @@ async def test_keepalive_from_an_unregistered_device_is_refused(rig: Rig) -> Non
     await rig.sim._peer(rig.sim.devices[NVR])
     assert await rig.sim.keepalive(NVR) == 403
     assert rig.platform.stats.refused == 1 and rig.events == []
+
+
+async def test_a_retransmitted_register_gets_the_same_answer(rig: Rig) -> None:
+    """A REGISTER whose 200 was lost is sent again as it was: it must get 200 again (its nonce
+    count, seen once already, would otherwise be refused as a replay)."""
+    from probes.gb28181.digest import authorization, parse_challenge
+    from probes.gb28181.fields import required
+
+    dev = rig.sim.add(nvr())
+    first = rig.sim._request(dev, "REGISTER", extra=(("Expires", "600"),), call_id="c1@x", cseq=1)
+    challenge = parse_challenge(required(await rig.sim._transact(dev, first), "WWW-Authenticate"))
+    auth = authorization(challenge, username=NVR, password=PASSWORD, method="REGISTER",
+                         uri=f"sip:{rig.settings.server_id}@{rig.settings.domain}")
+    second = rig.sim._request(dev, "REGISTER", extra=(("Expires", "600"), ("Authorization", auth)),
+                              call_id="c1@x", cseq=2)
+    assert (await rig.sim._transact(dev, second)).status == 200
+    again = await rig.sim._transact(dev, second)
+    assert again.status == 200 and again.get("Expires") == "600"
+    assert rig.platform.stats.registers == 1  # answered from the kept answer, not registered twice
+
+
+async def test_default_password_from_the_environment(monkeypatch: pytest.MonkeyPatch,
+                                                     caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setenv("CAMWATCH_TEST_GB_PW", "from-env-7")
+    r = await make_rig(password="env:CAMWATCH_TEST_GB_PW")
+    try:
+        r.sim.add(SimDevice(NVR, "from-env-7"))
+        assert await r.sim.register(NVR) == 200
+    finally:
+        await r.sim.close()
+        await r.platform.close()
+    monkeypatch.delenv("CAMWATCH_TEST_GB_PW")
+    r = await make_rig(password="env:CAMWATCH_TEST_GB_PW")
+    try:
+        r.sim.add(SimDevice(NVR, "from-env-7"))
+        assert await r.sim.register(NVR) == 403  # no default password: refused, never an empty one
+        assert "CAMWATCH_TEST_GB_PW is not set" in caplog.text and "from-env-7" not in caplog.text
+    finally:
+        await r.sim.close()
+        await r.platform.close()
