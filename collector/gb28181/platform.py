@@ -100,12 +100,19 @@ class Platform:
             self._default_password = resolve_secret(s.password)
         except SecretError as exc:  # names the variable or file, never a value
             log.error("gb28181: default password unavailable (%s); devices without their own are refused", exc)
-        port = s.port
-        if "udp" in s.transports:
-            self.addresses["udp"] = await self._endpoint.listen_udp(s.host, port)
-            port = port or self.addresses["udp"][1]  # TCP on the same port as UDP
-        if "tcp" in s.transports:
-            self.addresses["tcp"] = await self._endpoint.listen_tcp(s.host, port)
+        for attempt in range(20):  # port 0: TCP on the port UDP got, which another program may hold
+            port = s.port
+            if "udp" in s.transports:
+                self.addresses["udp"] = await self._endpoint.listen_udp(s.host, port)
+                port = port or self.addresses["udp"][1]
+            try:
+                if "tcp" in s.transports:
+                    self.addresses["tcp"] = await self._endpoint.listen_tcp(s.host, port)
+                break
+            except OSError:
+                if s.port or "udp" not in s.transports or attempt == 19:
+                    raise
+                self._endpoint.close_udp()
         host = s.advertise_host or s.host
         if host in ("0.0.0.0", "::", ""):
             try:

@@ -238,9 +238,14 @@ class SipEndpoint:
         if conn is not None and conn.transport is not None:
             conn.transport.abort()
 
-    async def close(self) -> None:
+    def close_udp(self) -> None:
         if self._udp is not None:
             self._udp.close()
+            self._udp = None
+            self.udp_address = None
+
+    async def close(self) -> None:
+        self.close_udp()
         for conn in list(self._conns.values()):
             if conn.transport is not None:
                 conn.transport.abort()
