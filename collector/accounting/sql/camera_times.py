@@ -153,9 +153,10 @@ async def _sums(engine: AsyncEngine, cams: Sequence[CameraRef], lo: dt.datetime 
 
 
 async def rollup_sums(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, n_cameras: int
-                      ) -> tuple[RollupPlan, list[tuple[int, int, int, int]], list[int]] | None:
-    """Per-camera sums of [lo, hi) from the rollups and the ids of the cameras lacking rows, or
-    None when the rollups cannot answer (then the interval query is the way)."""
+                      ) -> tuple[RollupPlan, list[tuple[int, int, int, int, int]], list[int]] | None:
+    """Per-camera sums of [lo, hi) from the rollups (intact, degraded, down, uncertainty µs) and
+    the ids of the cameras lacking rows, or None when the rollups cannot answer (then the
+    interval query is the way)."""
     dialect = engine.dialect.name
     async with engine.connect() as conn:
         plan = make_plan(await built_days(conn), lo, hi)
@@ -166,7 +167,7 @@ async def rollup_sums(engine: AsyncEngine, lo: dt.datetime, hi: dt.datetime, n_c
         if n_cameras and (n_cameras - len(missing)) / n_cameras < MIN_COVERED_SHARE:
             return None
         await tune_for_sums(conn)
-        rows = [(cid, int(a), int(b), int(c)) for cid, a, b, c in
+        rows = [(cid, int(a), int(b), int(c), int(u)) for cid, a, b, c, u in
                 (await conn.execute(text(per_camera_sql(dialect, plan)), params)).all()]
         await conn.rollback()
     return plan, rows, missing
@@ -179,13 +180,16 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
 
     ``cameras`` defaults to every camera in the database; pass the refs you already have to
     skip loading them. The daily rollups answer when they are built for the window; else one
-    interval query (on PostgreSQL on ``PG_PARTS`` pooled connections at once).
+    interval query (on PostgreSQL on ``PG_PARTS`` pooled connections at once). The transitions'
+    uncertainty comes with the rollups' sums, else from its own query (run meanwhile).
     """
     index = index_exclusions(exclusions)
     now_us = to_us(now)
     lo_us = to_us(period.start)
     hi_us = min(to_us(period.end), now_us)
+    dialect = engine.dialect.name
     hi_dt = min(period.end, now)
+    lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
     if cameras is None:
         async with engine.connect() as conn:
             cams: Sequence[CameraRef] = await load_camera_refs(conn)
@@ -194,29 +198,22 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     if hi_us <= lo_us:
         return camera_times(cams, {}, index, period, now)
     pure = {c.camera_id: c for c in excluded_cameras(cams, index, lo_us, hi_us)}
-    uncertainty_task = asyncio.ensure_future(camera_uncertainty(engine, period.start, hi_dt))  # while the sums run
-    try:
-        return await _camera_times_with(engine, cams, index, period, now, pure, uncertainty_task)
-    finally:
-        if not uncertainty_task.done():
-            uncertainty_task.cancel()
-            await asyncio.gather(uncertainty_task, return_exceptions=True)
-
-
-async def _camera_times_with(engine: AsyncEngine, cams: Sequence[CameraRef], index: ExclusionIndex, period: Period,
-                             now: dt.datetime, pure: dict[int, CameraRef],
-                             uncertainty_task: asyncio.Future[dict[int, int]]) -> dict[int, CameraTimes]:
-    dialect = engine.dialect.name
-    lo_us, hi_us = to_us(period.start), min(to_us(period.end), to_us(now))
-    hi_dt = min(period.end, now)
-    lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
     from_rollups = await rollup_sums(engine, period.start, hi_dt, len(cams))
     if from_rollups is not None:
         _, rows, missing = from_rollups
         wanted = set(missing)
         pure.update((c.camera_id, c) for c in cams if c.camera_id in wanted)
+        unc = {cid: u for cid, _, _, _, u in rows if u}
+        unc.update(await camera_uncertainty(engine, period.start, hi_dt, ids=sorted(wanted)))
     else:
-        rows = await _sums(engine, cams, lo_b, hi_b, lo_us, hi_us)
+        unc_task = asyncio.ensure_future(camera_uncertainty(engine, period.start, hi_dt))  # while the sums run
+        try:
+            rows = [(cid, a, b, c, 0) for cid, a, b, c in await _sums(engine, cams, lo_b, hi_b, lo_us, hi_us)]
+            unc = await unc_task
+        finally:
+            if not unc_task.done():
+                unc_task.cancel()
+                await asyncio.gather(unc_task, return_exceptions=True)
     spans: list[StateSpan] = []
     if pure:
         async with engine.connect() as conn:
@@ -224,7 +221,7 @@ async def _camera_times_with(engine: AsyncEngine, cams: Sequence[CameraRef], ind
     window = hi_us - lo_us
     empty = time_from_us(window, 0, 0, 0)
     empty_times = CameraTimes(empty, empty)
-    sums = {cid: (int(a), int(b), int(c)) for cid, a, b, c in rows}
+    sums = {cid: (int(a), int(b), int(c)) for cid, a, b, c, _ in rows}
     out: dict[int, CameraTimes] = {}
     for cam in cams:
         s = sums.get(cam.camera_id)
@@ -235,10 +232,10 @@ async def _camera_times_with(engine: AsyncEngine, cams: Sequence[CameraRef], ind
             out[cam.camera_id] = CameraTimes(t, t)
     if pure:
         out.update(camera_times(pure.values(), spans, index, period, now))
-    for cid, unc in (await uncertainty_task).items():  # the transitions' ±
+    for cid, u_us in unc.items():  # the transitions' ± (the spans read above carry none)
         ct = out.get(cid)
         if ct is not None:
-            u = us_seconds(unc)
+            u = us_seconds(u_us)
             out[cid] = CameraTimes(replace(ct.with_exclusions, uncertainty_s=u), replace(ct.without_exclusions, uncertainty_s=u))
     return out
 

@@ -177,7 +177,7 @@ def per_camera_ctes(dialect: str, plan: RollupPlan, camera_range: bool = False) 
 
 
 def per_camera_sql(dialect: str, plan: RollupPlan) -> str:
-    return f"WITH {per_camera_ctes(dialect, plan)}\nSELECT camera_id, intact, degraded, down FROM per_cam"
+    return f"WITH {per_camera_ctes(dialect, plan)}\nSELECT camera_id, intact, degraded, down, unc FROM per_cam"
 
 
 def missing_sql(plan: RollupPlan) -> str:
