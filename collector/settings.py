@@ -24,6 +24,7 @@ from pydantic_settings.sources.utils import parse_env_vars
 from collector.alerting.config import AlertPolicySettings
 from collector.alerting.delivery.config import NotifySettings
 from collector.config_types import TimeZoneName
+from collector.gb28181.config import Gb28181Settings
 from collector.reports.config import ReportSettings
 
 ENV_PREFIX = "CAMWATCH_"
@@ -214,6 +215,7 @@ class Settings(BaseSettings):
     alerts: AlertPolicySettings = Field(default_factory=AlertPolicySettings, description="alert decisions, messages and work orders")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="alert channels and delivery")
     reports: ReportSettings = Field(default_factory=ReportSettings, description="monthly and quarterly reports, frozen months, contract score")
+    gb28181: Gb28181Settings = Field(default_factory=Gb28181Settings, description="GB/T 28181 SIP access platform: devices and NVRs register to camwatch")
 
     @model_validator(mode="after")
     def _console_links(self) -> Settings:
