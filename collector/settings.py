@@ -118,6 +118,13 @@ class CollectorSettings(_Section):
     journal_dir: str = Field("", description="where state changes wait on disk while the database is away (replayed "
                              "in order when it returns); empty: beside the SQLite file, else the working directory")
     upstream_port: int = Field(80, gt=0, lt=65536, description="TCP port used to check upstream devices (refused counts as up)")
+    replicas: bool = Field(False, description="share the cameras with other `camwatch run` replicas on the same PostgreSQL\n"
+                           "(fixed shards held with advisory locks, DESIGN §8); SQLite runs one collector only")
+    replica_id: str = Field("", max_length=64, description="this replica's name (empty: host name and process id)")
+    shards: int = Field(256, ge=1, le=65536, description="shards the cameras are split into (by a stable hash of "
+                        "the camera id); the same on every replica")
+    takeover_s: float | None = Field(None, gt=0, description="a dead replica's shards are taken over within this "
+                                     "many seconds (empty: 2 x interval_s)")
 
     @model_validator(mode="after")
     def _consistent(self) -> CollectorSettings:

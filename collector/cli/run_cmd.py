@@ -25,7 +25,9 @@ def register(group: click.Group) -> None:
         Stops cleanly on SIGTERM or Ctrl-C (pending writes are flushed).
         """
         # lazy: the runtime (scheduler, probes, aiohttp server) is what `run` needs and no other command
+        from collector.cli.run_guard import Refused, run_guard, say
         from collector.runtime.app import App, serve
+        from collector.runtime.replicas import AlreadyRunning
         from collector.web.server import build_application
 
         s = ctx.settings
@@ -37,14 +39,18 @@ def register(group: click.Group) -> None:
         eng = engine(s)
 
         async def go() -> None:
-            app = App(s, eng, secret_box(s), http=build_application)
             try:
-                await serve(app)
+                async with run_guard(s, ctx.lang):  # one collector per database, unless replicas (DESIGN §8)
+                    await serve(App(s, eng, secret_box(s), http=build_application))
             finally:
                 await eng.dispose()
 
         try:
             run_async(go())
+        except Refused as exc:
+            fail(str(exc), ENVIRONMENT)
+        except AlreadyRunning:
+            fail(say(ctx.lang, "replicas"), ENVIRONMENT)
         except OSError as exc:  # taken between the check and the start
             if not isinstance(exc, socket.gaierror) and exc.errno not in LISTEN_ERRNOS:
                 raise

@@ -97,9 +97,15 @@ DB_PENDING_WRITES = Family("camwatch_db_pending_writes", Kind.GAUGE, "state inte
 WORK_ORDERS = Family("camwatch_work_orders", Kind.GAUGE,
                      "work orders by colour (三色督办): every open one and those resolved since about the start of last "
                      "month; green fixed in time, yellow open within its deadline, red overdue", ("color",))
+SHARD_CAMERAS = Family("camwatch_shard_cameras", Kind.GAUGE,
+                       "cameras this replica watches now: those of the shards it owns (every camera when it runs alone)")
+REPLICA_INFO = Family("camwatch_replica_info", Kind.GAUGE,
+                      "1, labelled with this collector's replica id (collector.replica_id; its collector_id when alone)",
+                      ("replica",))
 
 CAMERA_FAMILIES = (CAMERA_UP, CAMERA_VIDEO_OK, CAMERA_OFFLINE_CAUSE, CAMERA_CLOCK_OFFSET, CAMERA_STATE_SINCE,
                    CAMERA_PROBE_DURATION, CAMERA_LOCATION, CAMERA_FAILED_CHECK)
 REGION_FAMILIES = (REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARGET)
-SELF_FAMILIES = (PROBES_TOTAL, SWEEP_DURATION, PROBE_LATENESS, ALERTS_SENT_TOTAL, DB_PENDING_WRITES, WORK_ORDERS)
+SELF_FAMILIES = (PROBES_TOTAL, SWEEP_DURATION, PROBE_LATENESS, ALERTS_SENT_TOTAL, DB_PENDING_WRITES, WORK_ORDERS,
+                 SHARD_CAMERAS, REPLICA_INFO)
 FAMILIES = (*CAMERA_FAMILIES, *REGION_FAMILIES, *SELF_FAMILIES)

@@ -124,8 +124,10 @@ def online_ratio(c: list[int]) -> float | None:
 
 class CamwatchCollector(Collector):
     def __init__(self, source: MetricsSource, *, regions: Callable[[], RegionFigures] = RegionFigures,
-                 pending_writes: Callable[[], int] = lambda: 0, counters: SelfCounters | None = None) -> None:
+                 pending_writes: Callable[[], int] = lambda: 0, counters: SelfCounters | None = None,
+                 replica_id: str = "default") -> None:
         self.source = source
+        self.replica_id = replica_id
         self.regions = regions
         self.pending_writes = pending_writes
         self.counters = counters or SelfCounters()
@@ -217,4 +219,8 @@ class CamwatchCollector(Collector):
         orders = _gauge(f.WORK_ORDERS)
         for color in COLORS:
             orders.add_metric([color], float(self.counters.work_orders.get(color, 0)))
-        return [probes, sweep, late, alerts, pending, orders]
+        shard_cameras = _gauge(f.SHARD_CAMERAS)
+        shard_cameras.add_metric([], float(len(self.source.slots)))
+        replica = _gauge(f.REPLICA_INFO)
+        replica.add_metric([self.replica_id], 1.0)
+        return [probes, sweep, late, alerts, pending, orders, shard_cameras, replica]

@@ -30,12 +30,15 @@ from collector.runtime.figures import COVERAGE_S, StoredFigures, live_states, lo
 from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
+from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import ladder_options
+from collector.runtime.replicas import Replica, default_replica_id
 from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
+from collector.runtime.shards import shard_of
 from collector.settings import Settings
-from inventory.lookup import CredentialReport, MonitoredCamera, load_monitored
+from inventory.lookup import CredentialReport, MonitoredCamera, MonitoredDevice, load_monitored
 from inventory.models import Exclusion, utcnow
 from inventory.secrets import SecretBox
 from probes.frame import FrameOptions, FramePool
@@ -99,11 +102,22 @@ class App:
     http: HttpFactory | None = None
     _stored: StoredFigures | None = None
     credentials: CredentialReport = field(default_factory=lambda: CredentialReport(0, {}, ()))
+    replica: Replica | None = None  # collector.replicas on PostgreSQL: the shards this process owns (DESIGN §8)
+    replica_id: str = ""
+    _inventory: tuple[list[MonitoredCamera], list[MonitoredDevice], set[int]] = ([], [], set())
 
     def __post_init__(self) -> None:
         c = self.settings.collector
-        self.writer = IntervalWriter(self.engine, collector_id=c.collector_id, clock=self.clock,
-                                     journal=journal_path(self.settings))
+        # a replica writes only under its fence: its changes wait in memory (no journal to replay
+        # after a crash: its shards are taken over by then, unknown from their last heartbeat)
+        self.replica_id = (c.replica_id or default_replica_id(c.collector_id)) if c.replicas else c.collector_id
+        self.writer = IntervalWriter(self.engine, collector_id=self.replica_id, clock=self.clock,
+                                     journal=None if c.replicas else journal_path(self.settings))
+        if c.replicas:
+            self.replica = Replica(self.engine, self.settings.database.url, self, replica_id=self.replica_id,
+                                   collector_id=c.collector_id, shards=c.shards,
+                                   takeover_s=c.takeover_s or 2 * c.interval_s, clock=self.clock)
+            self.writer.fence = self.replica.fence
         # the video tier's frame grabs: worker processes, started on the first grab
         self._frame_pool = FramePool(c.video_concurrency, workers=c.video_workers) if c.video else None
         p = self.settings.probe
@@ -121,7 +135,44 @@ class App:
         self.scheduler = Scheduler(SchedulerConfig.from_settings(c, accounting=self.settings.accounting), self.writer,
                                    ladder=ladder_options(self.settings, frame), clock=self.clock, on_event=sink)
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
-                                           pending_writes=lambda: self.writer.pending, counters=self.counters)
+                                           pending_writes=lambda: self.writer.pending, counters=self.counters,
+                                           replica_id=self.replica_id)
+
+    # -- the shards of a replica (collector.runtime.replicas.ShardHost) ----------------------------
+    def _sync(self) -> None:
+        """The scheduler takes the inventory's cameras of the owned shards (all of them alone)."""
+        cams, devices, excluded = self._inventory
+        if self.replica is not None:
+            owned, n = self.replica.owned, self.settings.collector.shards
+            cams = [cam for cam in cams if shard_of(cam.id, n) in owned]
+        self.scheduler.sync(cams, devices, excluded=excluded)
+
+    def camera_ids(self) -> list[int]:
+        return [cam.id for cam in self._inventory[0]]
+
+    def watch(self) -> None:
+        self._sync()
+
+    def lose(self, camera_ids: set[int]) -> None:
+        for slot in [self.scheduler.slots.pop(cid) for cid in camera_ids if cid in self.scheduler.slots]:
+            slot.seq += 1  # its queued probes are void; one in flight is ignored
+
+    async def let_go(self, camera_ids: set[int], at: dt.datetime) -> None:
+        """Stop probing them; unknown from *at*, written (waited for, bounded) before the shards go."""
+        watched = [cid for cid in camera_ids if cid in self.scheduler.slots
+                   and self.scheduler.slots[cid].status.state is not State.UNKNOWN]
+        self.lose(camera_ids)
+        for cid in watched:
+            self.writer.submit(IntervalOpen(cid, "unknown", None, at))
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 10.0
+        while loop.time() < until:
+            st = self.writer.stats()
+            if st.pending == 0 and st.last_flush is not None and st.last_flush >= at:
+                return
+            await asyncio.sleep(0.05)
+        log.warning("%d camera(s) let go before their unknown interval was written (the next owner starts "
+                    "it at this replica's last heartbeat)", len(watched))
 
     def _check_credentials(self, cams: list[MonitoredCamera]) -> None:
         """One log line per (re)load while stored credentials cannot be resolved (counts, reasons
@@ -140,7 +191,8 @@ class App:
         cams, devices = await load_monitored(self.engine, self.box)
         self._check_credentials(cams)
         excluded = await exclusions_in_force(self.engine, cams, self.clock())
-        self.scheduler.sync(cams, devices, excluded=excluded)
+        self._inventory = (cams, devices, excluded)
+        self._sync()
         self.reloaded_at = self.clock()
         if self.alerting is not None:
             await self.alerting.refresh()
@@ -184,10 +236,14 @@ class App:
         self.started_at = self.clock()
         cams, devices = await load_monitored(self.engine, self.box)
         self._check_credentials(cams)
-        await self.writer.replay()  # what a previous run journaled while the database was away
-        await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
-        self.scheduler.sync(cams, devices, excluded=excluded)
+        self._inventory = (cams, devices, excluded)
+        if self.replica is not None:  # the shards it can lock, each taken over from its last heartbeat
+            await self.replica.start()
+        else:
+            await self.writer.replay()  # what a previous run journaled while the database was away
+            await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
+        self._sync()
         self.reloaded_at = self.started_at
         settle_gc()
         if self.notifier is not None:
@@ -200,6 +256,8 @@ class App:
             asyncio.create_task(self._reload_loop(), name="reload"),
             asyncio.create_task(self._figures_loop(), name="figures"),
         ]
+        if self.replica is not None:
+            self._tasks.append(asyncio.create_task(self.replica.run(), name="replica"))
         self.rollups = RollupTask(self.engine, every_s=self.settings.collector.rollup_interval_s,
                                   clock=self.clock)
         self._tasks.append(asyncio.create_task(self.rollups.run(), name="rollups"))
@@ -218,6 +276,9 @@ class App:
         tiers = f"fast tier every {c.interval_s:g} s" + (f", video tier every {c.video_interval_s:g} s" if c.video else "")
         log.info("camwatch running: %d cameras, %d upstream device(s); %s; http://%s:%d/metrics", len(cams), len(devices),
                  tiers, self.settings.http.host, self.settings.http.port)
+        if self.replica is not None:
+            log.info("replica %s: %d of %d shard(s) held, %d camera(s); %d live replica(s)", self.replica_id,
+                     len(self.replica.owned), c.shards, len(self.scheduler.slots), self.replica.live)
 
     async def stop(self) -> None:
         """Stop probing, then close every camera's interval at this instant (an *unknown* one
@@ -239,6 +300,8 @@ class App:
                 await t
         log.info("camwatch stopped at %s: %d camera interval(s) closed (unknown from then), %d change(s) pending",
                  at.isoformat(timespec="seconds"), len(watched), self.writer.pending)
+        if self.replica is not None:  # after the final write: its shards go with the session
+            await self.replica.close()
         if self._runner is not None:
             await self._runner.cleanup()
         if self.notifier is not None:

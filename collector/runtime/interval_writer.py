@@ -18,7 +18,7 @@ import asyncio
 import collections
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +34,10 @@ from collector.runtime.journal import IntervalOpen, Journal
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.store")
+# Replicas (collector/runtime/replicas.py): inside the writing transaction, keep the changes of the
+# shards this replica still owns (checked and heartbeat in the database, so a shard taken over never
+# gets a second writer); called with the batch's heartbeat.
+Fence = Callable[[AsyncConnection, list[IntervalOpen], dt.datetime], Awaitable[list[IntervalOpen]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,10 +73,13 @@ async def _heartbeat(conn: AsyncConnection, collector_id: str, started_at: dt.da
 
 
 async def write_batch(engine: AsyncEngine, events: list[IntervalOpen], *, collector_id: str,
-                      started_at: dt.datetime, now: dt.datetime, beat: dt.datetime | None = None) -> None:
+                      started_at: dt.datetime, now: dt.datetime, beat: dt.datetime | None = None,
+                      fence: Fence | None = None) -> None:
     """*beat*: the heartbeat to write (default *now*; a journal replayed after a crash writes the
-    last instant the old process is known to have run)."""
+    last instant the old process is known to have run). *fence*: see :data:`Fence`."""
     async with engine.begin() as conn:
+        if fence is not None:
+            events = await fence(conn, events, now if beat is None else beat)
         stored = await open_starts(conn, sorted({ev.camera_id for ev in events})) if events else {}
         closes, inserts = rows_for_batch(events, stored)
         # Rollup rows exist only for past midnights: a change before the last one is a late write
@@ -154,6 +161,7 @@ class IntervalWriter:
         self._final_beat: dt.datetime | None = None
         # a batch being written when the run task was cancelled: close() waits for it, so it is not lost
         self._inflight: _Inflight | None = None
+        self.fence: Fence | None = None  # set by a replica (collector.replicas): writes only for shards it owns
 
     def stop_at(self, camera_ids: Iterable[int], at: dt.datetime) -> None:
         """A clean stop at *at*: the cameras' open intervals end there and *unknown* ones begin
@@ -233,7 +241,7 @@ class IntervalWriter:
                 # a batch may have been committed just before the crash: drop what is stored already
                 batch = await _not_stored(self.engine, batch)
                 await write_batch(self.engine, batch, collector_id=self.collector_id, started_at=self.started_at,
-                                  now=self.clock(), beat=beat)
+                                  now=self.clock(), beat=beat, fence=self.fence)
             j.commit(offset, lines)
             done += len(batch)
             if not lines:
@@ -259,7 +267,8 @@ class IntervalWriter:
             else:
                 batch = [self._queue.popleft() for _ in range(min(self.max_batch, len(self._queue)))]
             write = asyncio.ensure_future(write_batch(self.engine, batch, collector_id=self.collector_id,
-                                                      started_at=self.started_at, now=now, beat=beat))
+                                                      started_at=self.started_at, now=now, beat=beat,
+                                                      fence=self.fence))
             self._inflight = _Inflight(write, batch, from_journal, offset, lines)
             try:
                 # shielded: a cancelled run (stop) must not abandon a batch half-way; close() settles it
@@ -366,4 +375,4 @@ async def _not_stored(engine: AsyncEngine, batch: list[IntervalOpen]) -> list[In
     return [ev for ev in batch if ev.camera_id not in latest or _aware(ev.start) > _aware(latest[ev.camera_id])]
 
 
-__all__ = ["IntervalOpen", "IntervalWriter", "WriterStats", "last_heartbeat", "recover", "write_batch"]
+__all__ = ["Fence", "IntervalOpen", "IntervalWriter", "WriterStats", "last_heartbeat", "recover", "write_batch"]

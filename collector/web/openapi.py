@@ -159,7 +159,9 @@ def _outside(defs: dict[str, Schema]) -> dict[str, Any]:
                                      "db_error": {"type": ["string", "null"]},
                                      "credentials_unavailable": {"type": "integer"},
                                      "started_at": {"type": ["string", "null"], "format": "date-time"},
-                                     "rollups": {"type": ["object", "null"]}}}
+                                     "rollups": {"type": ["object", "null"]},
+                                     # id, shards (null when alone), live_replicas, coordination_error, leader
+                                     "replica": {"type": "object"}}}
     defs["Health"] = health
     return {
         "/healthz": {"get": {"summary": "liveness and database health", "security": [{}], "responses": {

@@ -1,0 +1,83 @@
+"""One collector per database unless it runs as replicas (DESIGN §8): the guard ``camwatch run``
+holds for its lifetime, and the one line it says when another collector holds the database.
+
+- SQLite: an exclusive ``flock`` on ``<database>.run.lock`` beside the file (released by the
+  kernel when the process ends, even after kill -9); ``collector.replicas`` is refused there.
+- PostgreSQL alone (``collector.replicas: false``): the guard advisory lock, exclusively, on a
+  session of its own; replicas hold it shared on their coordination session
+  (:mod:`collector.runtime.replicas`), so a lone collector and replicas never run together.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy.engine import make_url
+
+from collector.runtime.replicas import GUARD_KEY, pg_connect_args
+from collector.settings import Settings
+
+WORDS = {
+    "sqlite": ("另一个 camwatch run 正在使用 SQLite 数据库 {path}：SQLite 只能运行一个采集器（多个副本请使用 PostgreSQL 并设置 "
+               "collector.replicas: true）",
+               "another camwatch run is using the SQLite database {path}: SQLite runs one collector only (for "
+               "replicas use PostgreSQL with collector.replicas: true)"),
+    "sqlite_replicas": ("collector.replicas 需要 PostgreSQL：SQLite 只能运行一个采集器",
+                        "collector.replicas needs PostgreSQL: SQLite runs one collector only"),
+    "pg": ("另一个 camwatch run 正在使用此 PostgreSQL 数据库（{schema}）；多个采集器须全部设置 collector.replicas: true",
+           "another camwatch run is using this PostgreSQL database ({schema}); several collectors must all set "
+           "collector.replicas: true"),
+    "replicas": ("一个未设置 collector.replicas 的 camwatch run 正在使用此 PostgreSQL 数据库；请先停止它",
+                 "a camwatch run without collector.replicas is using this PostgreSQL database; stop it first"),
+}
+
+
+class Refused(RuntimeError):
+    """Another collector holds the database: the message is one line in the user's language."""
+
+
+def say(lang: str, key: str, **values: object) -> str:
+    zh, en = WORDS[key]
+    return (en if lang == "en" else zh).format(**values)
+
+
+@contextlib.asynccontextmanager
+async def run_guard(settings: Settings, lang: str) -> AsyncIterator[None]:
+    """Held while ``camwatch run`` runs; raises :class:`Refused` when another collector holds the database."""
+    u = make_url(settings.database.url)
+    if u.get_backend_name() == "sqlite":
+        if settings.collector.replicas:
+            raise Refused(say(lang, "sqlite_replicas"))
+        if u.database in (None, "", ":memory:"):
+            yield
+            return
+        path = Path(u.database)
+        fd = os.open(path.with_name(path.name + ".run.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                raise Refused(say(lang, "sqlite", path=path)) from None
+            yield
+        finally:
+            os.close(fd)
+        return
+    if settings.collector.replicas:
+        yield  # the replica's coordination session holds the guard, shared
+        return
+    dsn, server_settings = pg_connect_args(settings.database.url)
+    conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
+    try:
+        if not await conn.fetchval(f"SELECT pg_try_advisory_lock({GUARD_KEY})"):
+            raise Refused(say(lang, "pg", schema=server_settings.get("search_path", "public")))
+        yield
+    finally:
+        await conn.close()
+
+
+__all__ = ["Refused", "run_guard", "say"]

@@ -1,0 +1,263 @@
+"""Collector replicas on the local PostgreSQL (DESIGN §8, issue 18): real `camwatch run` processes
+over the simulated fleet share the cameras by shards; kill -9 of one hands its cameras to the
+others with an unknown gap and contiguous intervals; a replica cut off from PostgreSQL (a proxy
+the test stops) stops probing; no camera is probed by two replicas (the simulator's counters)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from itertools import pairwise
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+
+from collector.runtime.shards import balance, shard_of
+from inventory.db import create_engine
+from inventory.models import StateInterval
+from probes.sim import Fleet
+from probes.sim.identity import address_for
+from probes.sim.loopback import LoopbackRange
+from tests.collector.tcp_proxy import TcpProxy
+from tests.collector.test_cli_inventory import camwatch
+from tests.conftest import fresh_pg_schema
+from tests.net import SAMPLE, free_port
+
+N = 300
+SHARDS = 256
+INTERVAL_S = 4.0
+KEY = {"CAMWATCH_SECRET_KEY": "test-key-material-for-replicas"}
+pytestmark = pytest.mark.postgres
+
+
+def inventory(dest: Path, n: int, base: str) -> Path:
+    """*n* cameras at the fleet's addresses, ten per village (camera i+1 is fleet camera i)."""
+    lines = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
+    head, row = lines[0], lines[1].split(",")
+    out = [head]
+    for i in range(n):
+        r = list(row)
+        r[4], r[5] = f"130123101{201 + i // 10:03d}", f"村{i // 10}"
+        r[6], r[11] = f"点{i}", f"摄像机{i}"
+        r[12] = f"130123000013200{i + 1:05d}"
+        r[13] = address_for(i, base)
+        r[23] = ""
+        out.append(",".join(r))
+    dest.write_text("\n".join(out) + "\n", encoding="utf-8-sig")
+    return dest
+
+
+def _env(url: str, port: int, replica: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
+    env.update(KEY)
+    env.update({
+        "CAMWATCH_DB": url, "CAMWATCH_HTTP__PORT": str(port), "CAMWATCH_LANGUAGE": "en",
+        "CAMWATCH_COLLECTOR__REPLICAS": "true", "CAMWATCH_COLLECTOR__REPLICA_ID": replica,
+        "CAMWATCH_COLLECTOR__SHARDS": str(SHARDS), "CAMWATCH_COLLECTOR__INTERVAL_S": str(INTERVAL_S),
+        "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "1", "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.5, 0.5]",
+        "CAMWATCH_COLLECTOR__VIDEO": "false", "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "5",
+        "CAMWATCH_COLLECTOR__FIGURES_INTERVAL_S": "60", "CAMWATCH_COLLECTOR__CATCHUP_S": "1",
+        "CAMWATCH_PROBE__REACH_TIMEOUT_S": "1", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "1",
+        "CAMWATCH_PROBE__ONVIF_TIMEOUT_S": "1",
+    })
+    return env
+
+
+class Replica:
+    def __init__(self, tmp: Path, url: str, name: str) -> None:
+        self.name, self.port = name, free_port()
+        self.log = tmp / f"{name}.log"
+        exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([exe, "run"], cwd=tmp, env=_env(url, self.port, name), stdout=out,
+                                         stderr=subprocess.STDOUT, text=True)
+
+    def health(self) -> dict[str, Any]:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=5) as r:
+                return dict(json.loads(r.read()))
+        except urllib.error.HTTPError as exc:  # 503 while its database writes fail
+            return dict(json.loads(exc.read()))
+
+    def shards(self) -> set[int]:
+        return set(self.health()["replica"]["shards"] or ())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll *cond* (errors count as not yet) every 0.2 s; the seconds it took."""
+    t0 = time.monotonic()
+    last: Exception | None = None
+    for _ in range(int(timeout / 0.2) + 1):
+        try:
+            if cond():
+                return time.monotonic() - t0
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last = exc
+        if time.monotonic() - t0 > timeout:
+            break
+        time.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s (last error: {last})")
+
+
+def intervals(url: str) -> dict[int, list[tuple[str, dt.datetime, dt.datetime | None]]]:
+    async def go() -> list[Any]:
+        engine = create_engine(url)
+        try:
+            async with engine.connect() as c:
+                q = select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end)
+                return list(await c.execute(q.order_by(StateInterval.camera_id, StateInterval.start)))
+        finally:
+            await engine.dispose()
+
+    out: dict[int, list[tuple[str, dt.datetime, dt.datetime | None]]] = {}
+    for cid, state, start, end in asyncio.run(go()):
+        out.setdefault(cid, []).append((state, start, end))
+    return out
+
+
+def assert_contiguous(rows: dict[int, list[tuple[str, dt.datetime, dt.datetime | None]]]) -> None:
+    for cid, ivs in rows.items():
+        assert all(e is not None for _, _, e in ivs[:-1]), (cid, ivs)
+        for (_, _, end), (_, start, _) in pairwise(ivs):
+            assert end == start, f"camera {cid}: gap or overlap {ivs}"
+
+
+def probes_per_camera(fleet: Fleet, seconds: float) -> dict[int, int]:
+    """RTSP connections (one a fast-tier probe) each camera saw in *seconds*."""
+    fleet.reset_stats()
+    time.sleep(seconds)
+    stats = fleet.stats()
+    return {i: stats.camera(i).rtsp_connections for i in range(N)}
+
+
+@pytest.fixture
+def pg_url(pg_reason: str | None) -> Iterator[str]:
+    with fresh_pg_schema(pg_reason) as url:
+        yield url
+
+
+def via(url: str, port: int) -> str:
+    return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
+
+
+def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: LoopbackRange, pg_url: str) -> None:
+    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", N, loopback.base_address)
+    r = camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY})
+    assert r.returncode == 0, r.stderr
+    u = make_url(pg_url)
+    proxy = TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+    replicas: list[Replica] = []
+    with Fleet(N, base_address=loopback.base_address) as fleet:
+        try:
+            replicas = [Replica(tmp_path, pg_url, "r1"), Replica(tmp_path, via(pg_url, proxy.port), "r2"),
+                        Replica(tmp_path, pg_url, "r3")]
+            r1, r2, r3 = replicas
+
+            def balanced() -> bool:
+                sets = [x.shards() for x in replicas]
+                return (sum(map(len, sets)) == SHARDS and len(set().union(*sets)) == SHARDS
+                        and balance(len(s) for s in sets) <= 0.10)
+
+            took = wait_for(balanced, 90, "3 replicas balanced")
+            sets = [x.shards() for x in replicas]
+            cams = [sum(1 for c in range(1, N + 1) if shard_of(c, SHARDS) in s) for s in sets]
+            print(f"\nbalanced after {took:.1f} s: shards {[len(s) for s in sets]}, cameras {cams}")
+            assert [x.health()["replica"]["live_replicas"] for x in replicas] == [3, 3, 3]
+            # every camera probed, by one replica only (4 intervals: at most 5 connections each)
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S)
+            assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
+
+            # kill -9 of r3: its cameras go to r1 and r2
+            gone = sets[2]
+            lost = {c for c in range(1, N + 1) if shard_of(c, SHARDS) in gone}
+            killed_at = dt.datetime.now(dt.UTC)
+            r3.proc.kill()
+            r3.proc.wait(timeout=10)
+            took = wait_for(lambda: len(r1.shards() | r2.shards()) == SHARDS, 60, "r3's shards taken over")
+            print(f"r3 killed: its {len(gone)} shards held again after {took:.1f} s")
+
+            def first_probes_after_kill() -> list[float]:
+                rows = intervals(pg_url)
+                out = []
+                for cid in lost:
+                    after = [s for state, s, _ in rows[cid] if state != "unknown" and s > killed_at]
+                    if not after:
+                        raise AssertionError(f"camera {cid} not probed yet")
+                    out.append((after[0] - killed_at).total_seconds())
+                return out
+
+            wait_for(lambda: bool(first_probes_after_kill()), 60, "r3's cameras probed by the others")
+            delays = first_probes_after_kill()
+            print(f"r3's {len(lost)} cameras probed again {min(delays):.1f}-{max(delays):.1f} s after the kill"
+                  f" (interval {INTERVAL_S:g} s)")
+            assert max(delays) <= 2 * INTERVAL_S + 10, "takeover slower than 2 intervals (+10 s for a busy box)"
+            rows = intervals(pg_url)
+            assert all(any(state == "unknown" for state, _, _ in rows[c]) for c in lost)  # the gap is unknown
+            assert_contiguous(rows)
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S)
+            assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
+
+            # r2 cut off from PostgreSQL: it stops probing; r1 takes every shard
+            proxy.stop()
+            wait_for(lambda: not r2.shards() and r2.health()["replica"]["coordination_error"], 30, "r2 fenced")
+            wait_for(lambda: len(r1.shards()) == SHARDS, 60, "r1 holds every shard")
+            time.sleep(1.0)
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S)
+            assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
+            r2_pid_alive = r2.proc.poll() is None
+            assert r2_pid_alive  # fenced, not dead: it keeps trying to reconnect
+            r1.stop()
+            assert r1.proc.returncode == 0
+            assert_contiguous(intervals(pg_url))
+        finally:
+            proxy.stop()
+            for x in replicas:
+                x.stop()
+            for x in replicas:
+                if x.proc.returncode not in (0, -9, None):
+                    print(x.log.read_text()[-3000:])
+
+
+def test_a_second_run_on_one_sqlite_file_refuses(tmp_path: Path) -> None:
+    assert camwatch(tmp_path, "init").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
+    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+    first = subprocess.Popen([exe, "run"], cwd=tmp_path, env={**env, "CAMWATCH_HTTP__PORT": str(free_port())},
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: (tmp_path / "camwatch.db.run.lock").exists(), 30, "first run started")
+        time.sleep(1.0)
+        for extra, words in (({}, "another camwatch run is using the SQLite database"),
+                             ({"CAMWATCH_COLLECTOR__REPLICAS": "true"}, "collector.replicas needs PostgreSQL")):
+            r = camwatch(tmp_path, "--lang", "en", "run",
+                         env={"CAMWATCH_HTTP__PORT": str(free_port()), **extra})
+            assert r.returncode == 3, r.stderr
+            last = r.stderr.strip().splitlines()[-1]  # (after the start's log lines)
+            assert last.startswith("camwatch: ") and words in last, r.stderr
+        assert first.poll() is None
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=20)
