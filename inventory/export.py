@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from inventory.access import ACCESS_CELL, Access
 from inventory.cells import TEXT_KEYS, is_risky, neutralise_csv
 from inventory.fields import BY_KEY, CAMERA_RECORD, EXPORT_KEYS, POINT_COLUMN, Parse, header_label
 from inventory.models import Camera, Device, Lifecycle, Point, Region
@@ -46,6 +47,11 @@ def _lifecycle(v: object, lang: str) -> str:
     return lc.value if lang == "en" else LIFECYCLE_ZH[lc]
 
 
+def _access(v: object, lang: str) -> str:
+    zh, en = ACCESS_CELL[Access(str(v))]
+    return en if lang == "en" else zh
+
+
 def _date(v: object, lang: str) -> str:
     return v.isoformat() if isinstance(v, dt.date) else _text(v, lang)
 
@@ -54,6 +60,7 @@ def _date(v: object, lang: str) -> str:
 # any other kind as text.
 _FORMAT: dict[Parse, Callable[[object, str], str]] = {
     Parse.BOOL: _bool, Parse.LON: _float, Parse.LAT: _float, Parse.LIFECYCLE: _lifecycle, Parse.DATE: _date,
+    Parse.ACCESS: _access,
 }
 
 

@@ -43,6 +43,7 @@ class Parse(StrEnum):
     LIFECYCLE = "lifecycle"  # 在用/维护/退役
     PARENT = "parent"  # name@host of an upstream device
     DATE = "date"
+    ACCESS = "access"  # 接入方式: 直连/国标/两者 (direct/GB28181/both)
 
 
 # The Python type a stored field has, by how it is parsed (the model test compares them).
@@ -50,6 +51,7 @@ PYTHON_TYPE: dict[Parse, str] = {
     Parse.TEXT: "str", Parse.REGION_CODE: "str", Parse.BOOL: "bool", Parse.LON: "float",
     Parse.LAT: "float", Parse.PORT: "int", Parse.GB_ID: "str", Parse.HOST: "str",
     Parse.MAC: "str", Parse.LIFECYCLE: "Lifecycle", Parse.DATE: "date",
+    Parse.ACCESS: "Access",
 }
 
 
@@ -88,6 +90,7 @@ FIELDS: tuple[Field, ...] = (
     Field("lat", "纬度", "lat", ("latitude",), _P, Parse.LAT, stored="lat"),
     Field("name", "摄像机名称", "name", ("设备名称", "camera", "camera_name", "摄像头名称"), max_len=128, stored="name", optional=False, marks_camera=True),
     Field("gb_id", "国标编码", "gb_id", ("国标id", "国标编号", "国标", "gb28181", "gb28181_id", "设备编码"), parse=Parse.GB_ID, stored="gb_id", marks_camera=True),
+    Field("access", "接入方式", "access", ("接入协议", "接入类型", "access_mode"), parse=Parse.ACCESS, stored="access", optional=False),
     Field("host", "IP地址", "host", ("ip", "ip_address", "设备ip", "地址"), parse=Parse.HOST, max_len=255, stored="host", optional=False, from_url=True, marks_camera=True),
     Field("rtsp_port", "RTSP端口", "rtsp_port", parse=Parse.PORT, stored="rtsp_port", optional=False, from_url=True),
     Field("rtsp_path", "RTSP路径", "rtsp_path", max_len=512, stored="rtsp_path", optional=False, from_url=True),

@@ -29,6 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "lonlat_pair": ("经度和纬度须同时填写", "give both longitude and latitude, or neither"),
     "bad_bool": ("“{value}”不是 是/否", "'{value}' is not yes/no"),
     "bad_lifecycle": ("状态“{value}”无效（在用/维护/退役）", "status '{value}' is invalid (active/maintenance/retired)"),
+    "bad_access": ("接入方式“{value}”无效（直连/国标/两者）", "access '{value}' is invalid (direct/GB28181/both)"),
+    "access_needs_gb_id": ("接入方式为国标或两者时须填写国标编码", "access GB28181 or both needs the GB/T 28181 ID (gb_id)"),
     "bad_date": ("日期“{value}”无法识别（例如 2024-05-01）", "date '{value}' is not recognised (e.g. 2024-05-01)"),
     "bad_host": ("“{value}”不是有效的 IP 地址或主机名", "'{value}' is not a valid IP address or host name"),
     "bad_rtsp_url": ("“{value}”不是有效的 RTSP 地址（rtsp://主机[:端口]/路径）", "'{value}' is not a valid RTSP URL (rtsp://host[:port]/path)"),

@@ -30,11 +30,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from inventory.access import Access
+
 NAMING = {
-    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-    "ck": "ck_%(table_name)s_%(constraint_name)s",
-    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s", "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s", "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
 
@@ -144,8 +144,7 @@ class Camera(Base):
     rtsp_path: Mapped[str] = mapped_column(String(512), default="/")
     onvif_port: Mapped[int | None] = mapped_column(Integer)
     username: Mapped[str | None] = mapped_column(String(128))
-    # "enc:<fernet token>" or "env:NAME"; never the password itself.
-    credential_ref: Mapped[str | None] = mapped_column(Text)
+    credential_ref: Mapped[str | None] = mapped_column(Text)  # "enc:<fernet token>" or "env:NAME", never the password
     vendor: Mapped[str | None] = mapped_column(String(64))
     model: Mapped[str | None] = mapped_column(String(128))
     firmware: Mapped[str | None] = mapped_column(String(128))
@@ -155,6 +154,7 @@ class Camera(Base):
     contractor: Mapped[str | None] = mapped_column(String(128), index=True)
     lifecycle: Mapped[Lifecycle] = mapped_column(_enum(Lifecycle, "lifecycle"), default=Lifecycle.ACTIVE)
     installed_on: Mapped[dt.date | None] = mapped_column(Date)
+    access: Mapped[Access] = mapped_column(_enum(Access, "access"), default=Access.DIRECT, server_default="direct")
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Generic, TypeVar, cast
 
+from inventory.access import Access
 from inventory.fields import CAMERA_RECORD
 from inventory.models import Lifecycle
 
@@ -57,6 +58,7 @@ class CameraRecord:
     rtsp_path = Value[str]("rtsp_path")
     username = Value["str | None"]("username")
     lifecycle = Value[Lifecycle]("lifecycle")
+    access = Value[Access]("access")
 
     def __getitem__(self, attr: str) -> object:
         return self.values[INDEX[attr]]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
+from inventory.access import Access, parse_access
 from inventory.fields import CAMERA_MARKERS, CAMERA_RECORD, MAX_LEN, Parse
 from inventory.gbid import GbIdError, parse_gb_id
 from inventory.messages import Issue, Severity
@@ -169,6 +170,13 @@ class _RowParser:
         self.issue(key, "bad_lifecycle", value=t)
         return Lifecycle.ACTIVE
 
+    def access(self, key: str = "access") -> Access:
+        t = self.text(key)
+        found = parse_access(t)
+        if found is None:
+            self.issue(key, "bad_access", value=t)
+        return found or Access.DIRECT
+
     def date(self, key: str) -> dt.date | None:
         v = self.raw.values.get(key, "")
         if isinstance(v, dt.datetime):
@@ -215,6 +223,7 @@ _PLAIN: dict[Parse, Callable[[_RowParser, str], object]] = {
     Parse.DATE: _RowParser.date,
     Parse.LIFECYCLE: _RowParser.lifecycle,
     Parse.MAC: _RowParser.mac_address,
+    Parse.ACCESS: _RowParser.access,
 }
 # The fields _parse_camera reads itself (defaults, the RTSP URL); every other record field is plain.
 _GIVEN = ("name", "gb_id", "host", "rtsp_port", "rtsp_path", "username")
@@ -304,6 +313,8 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     values = [None if parse is None else parse(p, k) for k, parse in _STEPS]
     values[_NAME], values[_GB_ID], values[_HOST] = name, gb_id, host
     values[_PORT], values[_PATH], values[_USER] = port or 554, path, username
+    if values[INDEX["access"]] is not Access.DIRECT and gb_id is None and not cell_text(gb_raw):
+        p.issue("gb_id", "access_needs_gb_id")
     record = CameraRecord(tuple(values))
     return CameraIn(record, password, parent)
 

@@ -14,6 +14,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inventory import fields as table
+from inventory.access import Access
 from inventory.columns import column_for
 from inventory.db import create_engine
 from inventory.export import export_rows
@@ -22,7 +23,8 @@ from inventory.record import ATTRS, CameraRecord, PointValues, Value
 from inventory.state import load_state
 from tests.inventory.helpers import box, do_import, migrated, write_csv
 
-PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "date": dt.date, "Lifecycle": Lifecycle}
+PY_TYPES = {"str": str, "int": int, "float": float, "bool": bool, "date": dt.date, "Lifecycle": Lifecycle,
+            "Access": Access}
 # Camera columns that are not file fields: keys, links the plan resolves, bookkeeping.
 CAMERA_LINKS = {"id", "point_id", "credential_ref", "parent_device_id", "created_at", "updated_at", "retired_at"}
 POINT_LINKS = {"id", "village_code", "name", "retired", "created_at", "updated_at"}
@@ -89,7 +91,7 @@ def test_plain_fields_have_no_code_of_their_own() -> None:
 
 HEADERS_ZH = [f.zh for f in table.FIELDS if f.export]
 ROW = ["130123000000", "示范县", "130123101000", "城关镇", "130123101201", "东关村", "村口", "出入口", "是", "114.25", "38.11",
-       "东关村村口", "13012300001320000001", "127.20.0.1", "554", "/live", "80", "admin", "pw-1", "海康威视",
+       "东关村村口", "13012300001320000001", "两者", "127.20.0.1", "554", "/live", "80", "admin", "pw-1", "海康威视",
        "DS-2CD3T46", "V5.5", "SN123", "00:11:22:33:44:55", "运维公司", "维护", "交换机@127.21.0.1", "2023-05-01"]
 
 
@@ -117,6 +119,7 @@ def test_export_columns_and_state_snapshot_are_the_tables(tmp_path: Path) -> Non
             (row,) = state.cameras.values()
             assert row.record.values == tuple(getattr(cam, a) for a in ATTRS)
             assert row.record["vendor"] == "海康威视" and row.record.lifecycle is Lifecycle.MAINTENANCE
+            assert row.record.access is Access.BOTH and cam.access is Access.BOTH
         finally:
             await engine.dispose()
 
