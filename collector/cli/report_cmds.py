@@ -44,7 +44,7 @@ def rate_lines(table: dict[str, Any], lang: str, tz: str) -> list[str]:
         plo = show(dt.datetime.fromisoformat(table["previous"]["from"]), tz)
         phi = show(dt.datetime.fromisoformat(table["previous"]["to"]), tz)
         out.append(f"排名变化对比 {plo} 至 {phi}" if zh else f"rank change against {plo} to {phi}")
-    head = (["代码", "名称", "摄像机", "在线率", "误差(百分点)", "不含报备", "目标", "达标", "监测时长占比"] if zh else
+    head = (["代码", "名称", "摄像机", "在线率", "误差(百分点)", "不扣除报备", "目标", "达标", "监测时长占比"] if zh else
             ["code", "name", "cameras", "rate", "± pp", "rate w/o exclusions", "target", "met", "known time"])
     if ranked:
         head += ["排名", "变化"] if zh else ["rank", "change"]

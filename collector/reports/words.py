@@ -29,12 +29,12 @@ _W: dict[str, tuple[str, str]] = {
     "month_to_date": ("月初至今，未结：数字仍会变化", "month to date, not closed: figures still change"),
     # headers
     "code": ("代码", "code"), "name": ("名称", "name"), "level": ("级别", "level"), "cameras": ("摄像机", "cameras"),
-    "rate": ("在线率", "online rate"), "rate_raw": ("不含报备在线率", "rate without exclusions"),
+    "rate": ("在线率（扣除报备）", "online rate"), "rate_raw": ("在线率（不扣除报备）", "rate without exclusions"),
     "snapshot": ("抽查在线率", "snapshot rate"), "intact": ("完好率", "intact rate"),
     "coverage": ("覆盖率", "coverage"), "built_coverage": ("建设覆盖率", "built coverage"),
     "fully_covered": ("全覆盖村", "fully covered villages"), "villages": ("村数", "villages"),
     "target": ("目标", "target"), "met": ("达标", "met"), "rank": ("排名", "rank"),
-    "uncertainty": ("误差（±百分点）", "uncertainty (± pp)"), "uncertain": ("判定存疑", "verdict uncertain"),
+    "uncertainty": ("误差（±百分点）", "uncertainty (± pp)"), "uncertain": ("临界", "borderline"),
     "previous_rank": ("上期排名", "previous rank"), "rank_change": ("名次变化", "rank change"),
     "township": ("乡镇/街道", "township"), "village": ("村/社区", "village"),
     "planned": ("规划点位", "planned points"), "built": ("已建点位", "built points"), "online_points": ("在线点位", "online points"),
@@ -64,6 +64,11 @@ _W: dict[str, tuple[str, str]] = {
     "below_target": ("在线率低于目标（每百分点）", "online rate below target (per pp)"),
     "quantity_fault": ("{q} 小时", "{q} h"), "quantity_pp": ("低 {q} 个百分点", "{q} pp below"), "quantity_one": ("1 单", "1 order"),
 }
+
+
+def pair(key: str) -> tuple[str, str]:
+    """A word's (中文, English) pair, for other renderers of the same report (the console's pages)."""
+    return _W[key]
 
 
 def word(key: str, lang: str, **kw: object) -> str:
@@ -96,4 +101,4 @@ def status(value: str, lang: str) -> str:
     return word({"open": "open_order", "acknowledged": "acknowledged", "resolved": "resolved_order"}.get(value, "open_order"), lang)
 
 
-__all__ = ["SHEETS", "cause", "level", "sheet_name", "status", "word", "yes_no"]
+__all__ = ["SHEETS", "cause", "level", "pair", "sheet_name", "status", "word", "yes_no"]

@@ -9,6 +9,13 @@ from __future__ import annotations
 from collector.reports import words as sheet_words
 from collector.reports.words import SHEETS
 
+
+def _sheet(key: str) -> tuple[str, str]:
+    """A figure's name as the workbook gives it (English capitalised like the page's headers)."""
+    zh, en = sheet_words.pair(key)
+    return zh, en[:1].upper() + en[1:]
+
+
 REPORT_WORDS: dict[str, tuple[str, str]] = {
     **SHEETS,  # the section titles are the workbook's sheet names
     "reports": ("报表", "Reports"),
@@ -32,12 +39,11 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "closed_at": ("结账时间", "Closed at"),
     "generated_at": ("生成时间", "Generated at"),
     "no_region": ("您的账户没有可查看的乡镇或全县报表。", "Your account may read no township's or county's report."),
-    "title_monthly": ("{where}{period} 视频监控在线率月报", "{where} camera online rate, {period}"),
-    "title_quarterly": ("{where}{period} 视频监控在线率季报", "{where} camera online rate, {period}"),
     "region_col": ("区域", "Region"),
     "cameras": ("摄像机数", "Cameras"),
-    "rate": ("在线率（扣除报备）", "Online rate"),
-    "rate_raw": ("在线率（不扣除报备）", "Without exclusions"),
+    # the figures' names are the workbook's (one set of words for the page, the print and the workbook)
+    "rate": _sheet("rate"),
+    "rate_raw": _sheet("rate_raw"),
     "snapshot_rate": ("抽查在线率", "Snapshot rate"),
     "intact_rate": ("完好率", "Intact rate"),
     "coverage": ("覆盖率", "Coverage"),
@@ -46,7 +52,7 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "met": ("达标", "Met"),
     "yes": ("是", "yes"),
     "no": ("否", "no"),
-    "uncertain": ("临界", "borderline"),
+    "uncertain": _sheet("uncertain"),
     "uncertain_note": ("“临界”：目标落在在线率 ± 不确定度之内，达标与否取决于探测间隔内的误差。",
                        "“borderline”: the target lies within the rate ± its uncertainty; the verdict depends on the probe gaps."),
     "rank": ("排名", "Rank"),
@@ -83,8 +89,8 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "known_share": ("监测完整率", "Known share"),
     "completeness_note": ("未知时长：camwatch 未在监测（采集器停止、未探测），既不算在线也不算离线。",
                           "Unknown time: camwatch was not watching (collector down, not probed yet); neither online nor offline."),
-    "score_start": ("起始分", "Starting points"),
-    "score_total": ("得分", "Score"),
+    "score_start": _sheet("score_start"),
+    "score_total": _sheet("score_total"),
     "rule": ("扣分项", "Rule"),
     "subject": ("对象", "Subject"),
     "quantity": ("数量", "Quantity"),

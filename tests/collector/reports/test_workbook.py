@@ -29,7 +29,7 @@ def test_sheet_names_and_headers(lang: str, names: list[str]) -> None:
     wb = book(lang)
     assert wb.sheetnames == names
     head = [c.value for c in wb[names[0]][2]]
-    assert head[:5] == (["代码", "名称", "级别", "摄像机", "在线率"] if lang == "zh" else ["code", "name", "level", "cameras", "online rate"])
+    assert head[:5] == (["代码", "名称", "级别", "摄像机", "在线率（扣除报备）"] if lang == "zh" else ["code", "name", "level", "cameras", "online rate"])
 
 
 def test_figures_are_numbers_with_formats() -> None:
