@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
 from collector.reports.config import ScoreSettings
-from collector.reports.model import Deduction, FaultRow, RegionRow, Score, WorkOrderRow
+from collector.reports.model import CompletenessRow, Deduction, FaultRow, RegionRow, Score, WorkOrderRow
 
 FAULT_CAMERA = "fault_camera"
 RED_WORK_ORDER = "red_work_order"
@@ -20,6 +20,10 @@ BELOW_TARGET = "below_target"
 RULES = (FAULT_CAMERA, RED_WORK_ORDER, BELOW_TARGET)
 
 _CENT = Decimal("0.01")
+
+# Below this share of known camera time (camwatch watching: DESIGN §4) a score says little about
+# the contractor: an unmonitored month loses no points. The report says so beside the score.
+MIN_KNOWN_SHARE = 0.95
 
 
 def _r2(value: Decimal) -> float:
@@ -71,11 +75,21 @@ def score(rules: ScoreSettings, *, faults: Iterable[FaultRow], work_orders: Iter
     return Score(rules.start, rules.floor, items, total(rules.start, rules.floor, items))
 
 
+def monitoring_gap(completeness: Sequence[CompletenessRow]) -> float | None:
+    """The report's known share when it is below :data:`MIN_KNOWN_SHARE` (its first region: the
+    county, or the township it is cut to), else None. None too when nothing was to be watched."""
+    if not completeness:
+        return None
+    share = completeness[0].known_share
+    return share if share is not None and share < MIN_KNOWN_SHARE else None
+
+
 def restricted(s: Score, keep: Iterable[Deduction]) -> Score:
     """The score with only the deductions *keep* (a report restricted to one township)."""
     items = tuple(keep)
     return Score(s.start, s.floor, items, total(s.start, s.floor, items))
 
 
-__all__ = ["BELOW_TARGET", "FAULT_CAMERA", "RED_WORK_ORDER", "RULES", "deductions", "restricted", "score",
+__all__ = ["BELOW_TARGET", "FAULT_CAMERA", "MIN_KNOWN_SHARE", "RED_WORK_ORDER", "RULES", "deductions", "monitoring_gap",
+           "restricted", "score",
            "shortfall_pp", "total"]

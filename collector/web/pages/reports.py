@@ -21,6 +21,7 @@ from aiohttp import web
 from collector.reports import words as report_words
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.periods import PeriodError
+from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap
 from collector.reports.workbook import workbook_bytes
 from collector.runtime.report_delivery import workbook_name
 from collector.web.pages.derived import regions_of
@@ -42,6 +43,14 @@ def by_rule(rep: Report) -> list[tuple[str, int, float]]:
     for d in rep.score.deductions:
         out.setdefault(d.rule, []).append(d.points)
     return [(rule, len(p), round(sum(p), 2)) for rule, p in out.items()]
+
+
+def score_gap(rep: Report, lang: str) -> str | None:
+    """The workbook's warning when the period was not watched enough for the score to mean much."""
+    gap = monitoring_gap(rep.completeness)
+    if gap is None:
+        return None
+    return report_words.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")
 
 
 def title(s: Shown, lang: str) -> str:
@@ -82,6 +91,7 @@ def _context(v: View, c: Choice, s: Shown) -> dict[str, Any]:
             "cause": lambda code: report_words.cause(code, v.lang),
             "rule_words": lambda rule, fh: rule_words(rule, v.lang, fh),
             "quantity": lambda d: quantity(d.rule, d.quantity, v.lang), "by_rule": by_rule(s.report),
+            "score_gap": score_gap(s.report, v.lang),
             "xlsx_url": f"/reports/workbook?{_query(c, v.lang)}", "print_url": f"/reports/print?{_query(c, v.lang)}",
             "back_url": f"/reports?{_query(c, v.lang)}"}
 

@@ -65,3 +65,17 @@ def test_township_level_shortfalls() -> None:
                                                     (0.9499, 0.95, "0.0100")])
 def test_shortfall(rate: float, target: float, pp: str) -> None:
     assert shortfall_pp(rate, target) == __import__("decimal").Decimal(pp)
+
+
+def test_monitoring_gap_is_the_first_regions_share_below_the_minimum() -> None:
+    from collector.reports.model import CompletenessRow
+    from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap
+
+    def row(share: float | None) -> CompletenessRow:
+        return CompletenessRow("1", "县", "county", 1, 1.0, share or 0.0, 1 - (share or 0.0), share)
+
+    assert monitoring_gap(()) is None
+    assert monitoring_gap((row(None),)) is None  # nothing to watch
+    assert monitoring_gap((row(MIN_KNOWN_SHARE),)) is None
+    assert monitoring_gap((row(0.5), row(1.0))) == 0.5  # the report's own region comes first
+    assert monitoring_gap((row(1.0), row(0.1))) is None

@@ -101,3 +101,18 @@ def test_same_report_same_bytes() -> None:
 @pytest.mark.parametrize(("text", "width"), [("abc", 3), ("柳林乡", 6), ("Ａ1", 3), ("村口东 1号", 10)])
 def test_display_width(text: str, width: int) -> None:
     assert display_width(text) == width
+
+
+@pytest.mark.parametrize(("share", "warned"), [(0.99, False), (0.95, False), (0.9499, True), (0.40, True), (None, False)])
+def test_an_unwatched_period_is_said_beside_the_score(share: float | None, warned: bool) -> None:
+    """A month camwatch mostly did not watch loses no points: the score sheet says so in words."""
+    from collector.reports.model import CompletenessRow
+
+    rows = (CompletenessRow("341122000000", "来安县", "county", 24, 1e6, (share or 0) * 1e6, (1 - (share or 0)) * 1e6, share),)
+    for lang, needle in (("zh", "监测完整率仅"), ("en", "knew the state for only")):
+        ws = book(lang, completeness=rows)[ZH[-1] if lang == "zh" else EN[-1]]
+        texts = [str(c.value) for row in ws.iter_rows() for c in row if c.value is not None]
+        said = [t for t in texts if needle in t]
+        assert bool(said) is warned, texts[-3:]
+        if warned:
+            assert f"{share:.2%}" in said[0]
