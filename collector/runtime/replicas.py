@@ -113,6 +113,9 @@ class Replica:
     # -- the coordination session -------------------------------------------------------------
     async def connect(self) -> None:
         dsn, server_settings = pg_connect_args(self.url)
+        # a replica that stops ticking (a hung or stopped process, a network cut) has its session ended
+        # by the server after takeover_s: its locks go, the others take its shards
+        server_settings["idle_session_timeout"] = str(int(self.takeover_s * 1000))
         conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=self.timeout)
         try:
             if not await conn.fetchval(f"SELECT pg_try_advisory_lock_shared({GUARD_KEY})", timeout=self.timeout):

@@ -144,12 +144,12 @@ def assert_contiguous(rows: dict[int, list[tuple[str, dt.datetime, dt.datetime |
             assert end == start, f"camera {cid}: gap or overlap {ivs}"
 
 
-def probes_per_camera(fleet: Fleet, seconds: float) -> dict[int, int]:
+def probes_per_camera(fleet: Fleet, seconds: float, n: int = N) -> dict[int, int]:
     """RTSP connections (one a fast-tier probe) each camera saw in *seconds*."""
     fleet.reset_stats()
     time.sleep(seconds)
     stats = fleet.stats()
-    return {i: stats.camera(i).rtsp_connections for i in range(N)}
+    return {i: stats.camera(i).rtsp_connections for i in range(n)}
 
 
 @pytest.fixture
@@ -239,6 +239,44 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
             for x in replicas:
                 if x.proc.returncode not in (0, -9, None):
                     print(x.log.read_text()[-3000:])
+
+
+def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: Path, loopback: LoopbackRange,
+                                                                     pg_url: str) -> None:
+    """SIGSTOP (a hung process): the server ends its idle session after takeover_s, the other replica
+    takes every shard; after SIGCONT the stopped one finds its session gone, writes nothing of what
+    it probed before (fenced) and comes back for its share."""
+    n = 60
+    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
+    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
+    replicas: list[Replica] = []
+    with Fleet(n, base_address=loopback.base_address) as fleet:
+        try:
+            replicas = [Replica(tmp_path, pg_url, "a"), Replica(tmp_path, pg_url, "b")]
+            a, b = replicas
+            wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "2 replicas balanced")
+            b.proc.send_signal(signal.SIGSTOP)
+            took = wait_for(lambda: len(a.shards()) == SHARDS, 60, "a holds every shard")
+            print(f"\nb stopped: a holds every shard after {took:.1f} s (takeover_s {2 * INTERVAL_S:g} s)")
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S, n)
+            assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
+            b.proc.send_signal(signal.SIGCONT)
+            took = wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "balanced again")
+            print(f"b continued: balanced again after {took:.1f} s")
+            time.sleep(INTERVAL_S)  # the handed-over cameras' catch-up probes done
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S, n)
+            assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
+            for x in replicas:
+                x.stop()
+                assert x.proc.returncode == 0, x.log.read_text()[-3000:]
+            assert_contiguous(intervals(pg_url))
+            assert "lost its coordination session" in b.log.read_text()
+        finally:
+            for x in replicas:
+                if x.proc.poll() is None:
+                    x.proc.send_signal(signal.SIGCONT)
+                x.stop()
 
 
 def test_a_second_run_on_one_sqlite_file_refuses(tmp_path: Path) -> None:
