@@ -299,3 +299,26 @@ def test_a_second_run_on_one_sqlite_file_refuses(tmp_path: Path) -> None:
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=20)
+
+
+def test_a_lone_collector_and_replicas_never_share_a_postgresql_schema(tmp_path: Path, pg_url: str) -> None:
+    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
+    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+    port = free_port()
+    lone = subprocess.Popen([exe, "run"], cwd=tmp_path, env={**env, "CAMWATCH_DB": pg_url,
+                                                              "CAMWATCH_HTTP__PORT": str(port)},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5).status == 200, 30,
+                 "lone collector up")
+        for extra, words in (({}, "another camwatch run is using this PostgreSQL database"),
+                             ({"CAMWATCH_COLLECTOR__REPLICAS": "true"}, "without collector.replicas")):
+            r = camwatch(tmp_path, "--lang", "en", "run",
+                         env={"CAMWATCH_DB": pg_url, "CAMWATCH_HTTP__PORT": str(free_port()), **extra})
+            last = r.stderr.strip().splitlines()[-1]
+            assert r.returncode == 3 and last.startswith("camwatch: ") and words in last, r.stderr
+        assert lone.poll() is None
+    finally:
+        lone.send_signal(signal.SIGTERM)
+        lone.wait(timeout=20)
