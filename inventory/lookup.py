@@ -8,6 +8,7 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from inventory.access import Access
 from inventory.models import Camera, Device, Lifecycle, Point, Region
 from inventory.secrets import SecretBox, SecretError
 from probes.base import ProbeTarget
@@ -67,6 +68,13 @@ class MonitoredCamera:
     # Why its stored password cannot be read (no key, wrong key, env variable unset), or None.
     # Such a camera's target carries no credentials and the collector attempts no login with it.
     credential_error: str | None = None
+    gb_id: str | None = None  # its GB/T 28181 ID (20 digits), if any
+    access: Access = Access.DIRECT  # 接入方式: a GB28181-only camera is never probed directly
+
+    @property
+    def probed(self) -> bool:
+        """Whether the scheduler probes it directly (direct or both); else only signalling tells its state."""
+        return self.access is not Access.GB28181
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +119,7 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
                          username=None if target.username is None else intern(target.username))
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
         out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id, c.contractor, Lifecycle(c.lifecycle), labels,
-                                   p_name, lon, lat, credential_error))
+                                   p_name, lon, lat, credential_error, c.gb_id, Access(c.access)))
     return out, devices
 
 

@@ -27,6 +27,7 @@ from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
 from collector.runtime.figures import COVERAGE_S, StoredFigures, live_states, load_stored, with_coverage
+from collector.runtime.gb28181_feed import Gb28181Feed
 from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
@@ -99,6 +100,7 @@ class App:
     reloaded_at: dt.datetime | None = None
     rollups: RollupTask | None = None
     closer: ReportCloser | None = None  # closes the previous month on reports.close_day, then delivers it
+    gb28181: Gb28181Feed | None = None  # gb28181.enabled: the SIP access platform, its verdicts into the cameras' state
     http: HttpFactory | None = None
     _stored: StoredFigures | None = None
     credentials: CredentialReport = field(default_factory=lambda: CredentialReport(0, {}, ()))
@@ -265,6 +267,9 @@ class App:
         self._tasks.append(asyncio.create_task(self.closer.run(), name="report_close"))
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
+        if self.settings.gb28181.enabled:
+            self.gb28181 = Gb28181Feed(self.settings.gb28181, self.scheduler, lambda: self._inventory[0], clock=self.clock)
+            await self.gb28181.start()
         if self.http is not None:
             h = self.settings.http
             limits = HttpLimits(h.max_connections, h.header_timeout_s, h.keepalive_timeout_s)
@@ -292,6 +297,8 @@ class App:
             if t not in writer:
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await t
+        if self.gb28181 is not None:
+            await self.gb28181.close()
         watched = [cid for cid, slot in self.scheduler.slots.items() if slot.status.state is not State.UNKNOWN]
         self.writer.stop_at(watched, at)
         for t in writer:  # its final flush writes them (or journals them while the database is away)

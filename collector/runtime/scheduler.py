@@ -27,6 +27,7 @@ from collector.runtime.camera_state import (
     Changed,
     Event,
     Outcome,
+    Policy,
     State,
     Status,
     next_delay,
@@ -96,6 +97,7 @@ class Scheduler:
         self.lateness = Histogram()
         self.probes_total: dict[tuple[str, str], int] = {}
         self.last_sweep_s: float | None = None
+        self.unprobed = 0  # slots of GB28181-only cameras (no probe: not counted in a sweep)
         self._sweep_counts = list(self.lateness.counts)  # the lateness at the last sweep summary
         # per sweep (interval-long epoch of planned times): [probes done, epoch start]
         self._sweeps: dict[int, list[float]] = {}
@@ -133,10 +135,12 @@ class Scheduler:
                 # catch-up: new cameras (every camera at a start) are first probed within
                 # config.catchup_s, evenly spread, then keep their phase: a restart's unknown gap
                 # ends within catchup_s instead of up to a whole interval
-                self._push(slot, min(planned, now + k * catchup) if catchup else planned, "fast")
-                k += 1
+                if cam.probed:  # a GB28181-only camera: a slot (its state from signalling), no probe
+                    self._push(slot, min(planned, now + k * catchup) if catchup else planned, "fast")
+                    k += 1
             elif slot.cam != cam:
                 slot.cam = cam
+        self.unprobed = sum(1 for s in self.slots.values() if not s.cam.probed)
         for cid in [c for c in self.slots if c not in seen]:
             slot = self.slots.pop(cid)
             slot.seq += 1  # invalidates queued entries
@@ -177,6 +181,12 @@ class Scheduler:
                     self.on_event(slot.cam, ev)
                 except Exception:  # noqa: BLE001 - a sink must never stop probing
                     log.exception("event sink failed")
+
+    def apply(self, slot: CameraSlot, outcome: Outcome, policy: Policy | None = None) -> None:
+        """Step a camera's state by one outcome (a probe's, or GB/T 28181 signalling's) and emit its events."""
+        new, events = step(slot.status, outcome, policy or self.policy, slot.seen)
+        slot.status, slot.seen = new, remember(slot.seen, new, outcome)
+        self._emit(slot, new, events)
 
     # -- probing -----------------------------------------------------------------------------
     async def _device_up(self, dev_id: int) -> bool | None:
@@ -224,16 +234,13 @@ class Scheduler:
         slot.last = kept(result, at)
         outcome = Outcome(at, result.state != "offline", cause, clock_failed=_clock_failed(result))
         was_up = slot.status.state.up
-        new, events = step(slot.status, outcome, self.policy, slot.seen)
-        slot.status = new
-        slot.seen = remember(slot.seen, new, outcome)
-        self._emit(slot, new, events)
-        if new.state.up and not was_up and self.config.video:
+        self.apply(slot, outcome)
+        if slot.status.state.up and not was_up and self.config.video:
             slot.video_due = self._now()  # at once when a camera comes back
             self._push(slot, slot.video_due, "video")
 
     async def _video(self, slot: CameraSlot) -> None:
-        if slot.cam.credential_error is not None:
+        if slot.cam.credential_error is not None or not slot.cam.probed:
             return  # no login without its credential (the fast tier shows credential_unavailable)
         at = self.clock()  # (at most config.video_concurrency run at once: run() starts them)
         result = await self.ladder_fn(slot.cam.target, self.video_ladder)
@@ -248,11 +255,7 @@ class Scheduler:
             slot.video_ok = not failed
         if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
             return
-        outcome = Outcome(at, True, None, failed, _clock_failed(result))
-        new, events = step(slot.status, outcome, self.policy, slot.seen)
-        slot.status = new
-        slot.seen = remember(slot.seen, new, outcome)
-        self._emit(slot, new, events)
+        self.apply(slot, Outcome(at, True, None, failed, _clock_failed(result)))
 
     def _spawn(self, coro: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -270,7 +273,7 @@ class Scheduler:
         epoch = int(planned // interval)
         rec = self._sweeps.setdefault(epoch, [0.0, epoch * interval])
         rec[0] += 1
-        if rec[0] >= len(self.slots):
+        if rec[0] >= len(self.slots) - self.unprobed:
             self.last_sweep_s = self._now() - rec[1]
             del self._sweeps[epoch]
             self._log_sweep(self.last_sweep_s)
@@ -393,6 +396,5 @@ def _wake_up(fut: asyncio.Future[None]) -> None:
         fut.set_result(None)
 
 
-# CameraSlot, Histogram and SchedulerConfig live in slots, lateness and scheduler_config; they are
-# named here too for the readers of a scheduler's state (metrics, web).
+# CameraSlot, Histogram, SchedulerConfig (slots, lateness, scheduler_config): named here for readers (metrics, web).
 __all__ = ["CameraSlot", "EventSink", "Histogram", "LadderFn", "Scheduler", "SchedulerConfig"]

@@ -1,0 +1,133 @@
+"""State from GB/T 28181 signalling (DESIGN §11): the access platform's verdicts feed the SAME
+camera state machine, intervals and alerts as direct probes.
+
+- A channel (or a device registering as itself) whose 20-digit ID is an inventory camera's GB ID
+  and whose camera is marked ``接入方式: GB28181`` is stepped by :meth:`Scheduler.apply` with an
+  outcome: online when the device is registered and the channel ON, else offline with
+  ``platform_offline`` (registration expired or keepalives stopped) or ``channel_off``, or
+  ``not_registered`` (dropped from a complete catalog). The platform confirmed the verdict
+  already (keepalive timeout, DeviceStatus query), so no re-probes are waited for; an outage is
+  dated between the device's last message and the verdict (its midpoint, ± half the gap).
+- A GB28181-only camera that nothing was heard of within ``grace_s`` (default 2 x
+  ``keepalive_timeout_s``) of its slot's start is offline with ``not_registered``.
+- ``both``: the direct probe decides the state and its cause; signalling is kept and shown
+  (``camwatch gb28181 devices``, the API) but changes no state (the reason: docs/design.md §11).
+- IDs the inventory does not list never reach a camera: the registry keeps them apart (unlisted).
+
+Per-device registration passwords: the inventory password of the camera with that GB ID
+(resolved like its RTSP password: ``enc:`` or ``env:NAME``), else ``gb28181.password``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from collector.gb28181.config import Gb28181Settings
+from collector.gb28181.platform import Platform
+from collector.gb28181.state import ChannelEvent, GbEvent, GbVerdict
+from collector.runtime.camera_state import Outcome, Seen, State
+from collector.runtime.scheduler import Scheduler
+from inventory.access import Access
+from inventory.lookup import MonitoredCamera
+from inventory.models import utcnow
+from probes.causes import Cause
+
+
+def outcome_of(verdict: GbVerdict, at: dt.datetime) -> Outcome:
+    """The camera-state outcome a signalling verdict stands for (pure)."""
+    return Outcome(at, verdict is GbVerdict.ONLINE, verdict.cause)
+
+
+class Gb28181Feed:
+    def __init__(self, settings: Gb28181Settings, scheduler: Scheduler,
+                 cameras: Callable[[], list[MonitoredCamera]], *, clock: Callable[[], dt.datetime] = utcnow,
+                 grace_s: float | None = None, tick_s: float = 1.0) -> None:
+        self.settings = settings
+        self.scheduler = scheduler
+        self._cameras = cameras
+        self._clock = clock
+        self.grace_s = 2 * settings.keepalive_timeout_s if grace_s is None else grace_s
+        self.tick_s = tick_s
+        self._source: list[MonitoredCamera] | None = None
+        self._by_gb: dict[str, MonitoredCamera] = {}
+        self._first: dict[int, float] = {}  # GB28181-only camera -> when its slot was first seen (monotonic)
+        # signalling is confirmed already: one outcome decides (no re-probes to wait for)
+        self._policy = replace(scheduler.policy, confirm_delays_s=())
+        self.platform = Platform(settings, passwords=self._password, listed=self._listed)
+        self.platform.registry.subscribe(self._on_event)
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the inventory's GB IDs -----------------------------------------------------------
+    def _index(self) -> dict[str, MonitoredCamera]:
+        cams = self._cameras()
+        if cams is not self._source:
+            self._source = cams
+            self._by_gb = {c.gb_id: c for c in cams if c.gb_id}
+        return self._by_gb
+
+    def _listed(self, gb_id: str) -> bool:
+        return gb_id in self._index()
+
+    def _password(self, gb_id: str) -> str | None:
+        cam = self._index().get(gb_id)
+        return None if cam is None or cam.credential_error is not None else cam.target.password
+
+    # -- verdicts -> camera state ---------------------------------------------------------
+    def _on_event(self, ev: GbEvent) -> None:
+        gb_id = ev.channel_id if isinstance(ev, ChannelEvent) else ev.device_id
+        cam = self._index().get(gb_id)
+        if cam is None or cam.access is not Access.GB28181:
+            return  # not an inventory camera, or one the direct probe decides (direct, both)
+        slot = self.scheduler.slots.get(cam.id)
+        if slot is None or slot.status.state is State.EXCLUDED:
+            return  # another replica's shard, or retired
+        outcome = outcome_of(ev.verdict, _wall(ev.at))
+        if not outcome.ok and ev.last_seen is not None and slot.status.state.up:
+            # the outage began after the device's last message: date it between that and now
+            last = _wall(min(ev.last_seen, ev.at))
+            if slot.seen.at is None or slot.seen.at < last:
+                slot.seen = Seen(last, slot.seen.picture_at)
+        self.scheduler.apply(slot, outcome, self._policy)
+
+    def check_never_heard(self, now: float) -> int:
+        """GB28181-only cameras heard nothing of for grace_s: offline, ``not_registered``. Returns how many."""
+        n = 0
+        at = self._clock()
+        for cid, slot in list(self.scheduler.slots.items()):
+            if slot.cam.probed:
+                continue
+            first = self._first.setdefault(cid, now)
+            if slot.status.state is State.UNKNOWN and slot.status.pending is None and now - first >= self.grace_s:
+                self.scheduler.apply(slot, Outcome(at, False, Cause.NOT_REGISTERED), self._policy)
+                n += 1
+        for cid in [c for c in self._first if c not in self.scheduler.slots]:
+            del self._first[cid]
+        return n
+
+    async def _watch(self) -> None:
+        while True:
+            self.check_never_heard(time.monotonic())
+            await asyncio.sleep(self.tick_s)
+
+    # -- life -----------------------------------------------------------------------------
+    async def start(self) -> None:
+        self._index()
+        await self.platform.start()
+        self._task = asyncio.create_task(self._watch(), name="gb28181-feed")
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.platform.close()
+
+
+def _wall(t: float) -> dt.datetime:
+    """A platform time (``time.time()``) as a UTC datetime."""
+    return dt.datetime.fromtimestamp(t, dt.UTC)

@@ -1,0 +1,141 @@
+"""State from GB/T 28181 signalling, end to end on loopback: the collector (the App, as ``camwatch
+run`` builds it) runs the SIP access platform; simulated devices and an NVR register to it over
+UDP; inventory cameras marked 接入方式 GB28181 are matched by their GB IDs and go through the same
+state machine and interval writer as probed cameras (SQLite)."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from collector.gb28181.state import GbVerdict
+from collector.runtime.app import App
+from collector.runtime.camera_state import State
+from collector.runtime.gb28181_feed import outcome_of
+from collector.settings import load_settings
+from inventory.db import create_engine
+from inventory.models import Camera, StateInterval
+from inventory.secrets import SecretBox
+from probes.causes import Cause
+from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
+from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+
+NVR, CH1, CH2 = "34020000001180000001", "34020000001310000001", "34020000001310000002"
+IPC, CH3 = "34020000001320000003", "34020000001310000003"
+OWN = "34020000001320000004"  # a camera registering as itself, with its own inventory password
+NEVER = "34020000001310000009"  # listed, never registers
+BOTH = "34020000001310000005"  # 接入方式 both: the direct probe decides
+STRANGER = "34020000001320000099"  # not in the inventory
+HEAD = ["县/区", "乡镇/街道", "村/社区", "点位名称", "摄像机名称", "国标编码", "接入方式", "IP地址", "密码"]
+TIMEOUT_S = 3.0  # keepalive_timeout_s of the test (keepalives every second)
+
+
+def _row(n: int, gb: str, access: str, password: str = "") -> list[str]:
+    return ["示范县", "城关镇", "东关村", f"点{n}", f"摄像机{n}", gb, access, f"127.66.0.{n}", password]
+
+
+def _settings(url: str):  # type: ignore[no-untyped-def]
+    return load_settings(db_url=url, environ={
+        "CAMWATCH_COLLECTOR__INTERVAL_S": "2", "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "2",
+        "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.6]",
+        "CAMWATCH_COLLECTOR__VIDEO": "false", "CAMWATCH_HTTP__PORT": "0", "CAMWATCH_PROBE__ONVIF": "false",
+        "CAMWATCH_PROBE__REACH_TIMEOUT_S": "0.5", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "0.5",
+        "CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_GB28181__HOST": "127.0.0.1", "CAMWATCH_GB28181__PORT": "0",
+        "CAMWATCH_GB28181__TRANSPORTS": '["udp"]', "CAMWATCH_GB28181__PASSWORD": "default-Pw-1",
+        "CAMWATCH_GB28181__KEEPALIVE_INTERVAL_S": "1", "CAMWATCH_GB28181__STATUS_GRACE_S": "0.5",
+        "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": str(TIMEOUT_S),
+    })
+
+
+async def _until(cond: Callable[[], bool], timeout_s: float = 30.0) -> None:
+    end = time.monotonic() + timeout_s
+    while not cond():
+        assert time.monotonic() < end, "condition not met in time"
+        await asyncio.sleep(0.1)
+
+
+def test_outcome_of_a_verdict() -> None:
+    at = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    assert [(o.ok, o.cause) for o in (outcome_of(v, at) for v in GbVerdict)] == [
+        (True, None), (False, Cause.PLATFORM_OFFLINE), (False, Cause.CHANNEL_OFF), (False, Cause.NOT_REGISTERED)]
+
+
+def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_path: Path) -> None:
+    url = migrated(f"sqlite:///{tmp_path / 'gb.db'}")
+    rows = [_row(1, CH1, "国标"), _row(2, CH2, "GB28181"), _row(3, CH3, "国标"), _row(4, OWN, "国标", "own-Pw-4"),
+            _row(5, BOTH, "两者"), _row(9, NEVER, "国标")]
+    assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, rows)).written
+
+    async def go() -> None:
+        engine = create_engine(url)
+        app = App(_settings(url), engine, SecretBox(KEY))
+        sim: GbSim | None = None
+        await app.start()
+        try:
+            feed = app.gb28181
+            assert feed is not None
+            s = app.settings.gb28181
+            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
+            await sim.start()
+            sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(CH1), SimChannel(CH2)], keepalive_s=1.0))
+            sim.add(SimDevice(IPC, "default-Pw-1", [SimChannel(CH3)], keepalive_s=1.0))
+            sim.add(SimDevice(OWN, "own-Pw-4", keepalive_s=1.0))
+            sim.add(SimDevice(STRANGER, "default-Pw-1", [SimChannel("34020000001310000099")], keepalive_s=1.0))
+            assert await sim.register(OWN, password="default-Pw-1") == 403  # its own password, not the default
+            for dev in (NVR, IPC, OWN, STRANGER):
+                assert await sim.register(dev) == 200, dev
+                sim.start_keepalives(dev, first_after=0.0)
+            ids = {c.gb_id: c.id for c in app._inventory[0]}
+            slots = app.scheduler.slots
+
+            def state(gb: str) -> tuple[State, Cause | None]:
+                st = slots[ids[gb]].status
+                return st.state, st.cause
+
+            await _until(lambda: all(state(g)[0] is State.ONLINE for g in (CH1, CH2, CH3, OWN)))
+            assert all(slots[ids[g]].last is None for g in (CH1, CH2, CH3, OWN, NEVER))  # never probed directly
+            # the stranger is listed for import, and no camera is its
+            assert [d.device_id for d in feed.platform.registry.unlisted()] == [STRANGER]
+
+            # a channel switched OFF (told at once by a catalog notification)
+            sim.set_status(NVR, CH2, "OFF", notify=True)
+            await _until(lambda: state(CH2) == (State.OFFLINE, Cause.CHANNEL_OFF))
+            # a dead device: its channel offline within keepalive_timeout_s (+ slack for a loaded box)
+            killed = time.monotonic()
+            sim.kill(IPC)
+            await _until(lambda: state(CH3)[0] is State.OFFLINE)
+            assert state(CH3) == (State.OFFLINE, Cause.PLATFORM_OFFLINE)
+            assert time.monotonic() - killed <= TIMEOUT_S + 5.0
+            # never registered: after the grace (2 x keepalive_timeout_s)
+            await _until(lambda: state(NEVER) == (State.OFFLINE, Cause.NOT_REGISTERED), 4 * TIMEOUT_S + 10)
+            assert state(CH1)[0] is State.ONLINE and state(OWN)[0] is State.ONLINE
+            # both: the direct probe decides (nothing answers at its address)
+            await _until(lambda: state(BOTH)[0] is State.OFFLINE)
+            assert state(BOTH)[1] not in (Cause.PLATFORM_OFFLINE, Cause.CHANNEL_OFF, Cause.NOT_REGISTERED)
+            await _until(lambda: app.writer.pending == 0, 10)
+        finally:
+            if sim is not None:
+                await sim.close()
+            await app.stop()
+
+        async with AsyncSession(engine) as ses:
+            by_gb = dict((await ses.execute(select(Camera.id, Camera.gb_id))).all())
+            got: dict[str, list[tuple[str, str | None]]] = {}
+            for cid, st, cause in (await ses.execute(select(StateInterval.camera_id, StateInterval.state, StateInterval.cause)
+                                                     .order_by(StateInterval.start, StateInterval.id))).all():
+                got.setdefault(by_gb[cid], []).append((st, cause))
+        await engine.dispose()
+        assert got[CH1][:1] == [("online", None)]
+        assert ("offline", "channel_off") in got[CH2] and got[CH2].index(("online", None)) < got[CH2].index(
+            ("offline", "channel_off"))
+        assert ("offline", "platform_offline") in got[CH3]
+        assert ("offline", "not_registered") in got[NEVER]
+        assert ("online", None) in got[OWN]
+
+    asyncio.run(go())
