@@ -50,6 +50,7 @@ def build_cli() -> click.Group:
         dashboards_cmd,
         db_cmds,
         demo_cmd,
+        gb28181_cmds,
         inventory_cmds,
         notify_cmds,
         probe_cmd,
@@ -60,7 +61,7 @@ def build_cli() -> click.Group:
     )
 
     for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, reports_group, alerts_cmds, dashboards_cmd,
-                probe_cmd, users_cmds):
+                probe_cmd, users_cmds, gb28181_cmds):
         mod.register(cli)
     alerts_group = cli.commands["alerts"]
     assert isinstance(alerts_group, click.Group)

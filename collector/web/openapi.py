@@ -21,7 +21,7 @@ from collector.accounting.sql.rate_tables import CoverageLevel, Method
 from collector.alerting.workorders import Color
 from collector.runtime.camera_state import State
 from collector.web import bodies as b
-from collector.web import cameras, exclusions, proposals, rates, regions, reports, workorders
+from collector.web import cameras, exclusions, gb28181, proposals, rates, regions, reports, workorders
 from collector.web import inputs as i
 from collector.web import report_bodies as rb
 from collector.web.common import json_response
@@ -82,6 +82,11 @@ API_ROUTES: tuple[Route, ...] = (
           rb.ClosedReport, (Param("period", str, "a closed month, YYYY-MM", where="path"),
                             Param("region", str, "county or township code; default: the reader's first (the county, "
                                   "or a township account's township)")), errors=(400, 404)),
+    Route("GET", "/api/v1/gb28181/devices", gb28181.list_gb28181_devices,
+          "the GB/T 28181 devices registered to this collector's access platform, with their catalogs, each "
+          "channel's verdict and inventory camera; unlisted=true: the devices the inventory does not list (never "
+          "counted). Admin and assessor only", gb28181.GbDevicePage,
+          (Param("unlisted", bool, "the unlisted devices instead of the listed ones"),), errors=(400,)),
     Route("GET", "/api/v1/exclusions", exclusions.list_exclusions,
           "exclusions (maintenance windows, reported outages)", b.ExclusionPage, (
               Param("camera_id", int, "only this camera's"), Param("region_code", str, "only this region's"),

@@ -7,18 +7,23 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+from click.testing import CliRunner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from collector.cli import build_cli
 from collector.gb28181.state import GbVerdict
 from collector.runtime.app import App
 from collector.runtime.camera_state import State
 from collector.runtime.gb28181_feed import outcome_of
 from collector.settings import load_settings
+from collector.web import accounts
+from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.models import Camera, StateInterval
 from inventory.secrets import SecretBox
@@ -33,6 +38,7 @@ NEVER = "34020000001310000009"  # listed, never registers
 BOTH = "34020000001310000005"  # 接入方式 both: the direct probe decides
 STRANGER = "34020000001320000099"  # not in the inventory
 HEAD = ["县/区", "乡镇/街道", "村/社区", "点位名称", "摄像机名称", "国标编码", "接入方式", "IP地址", "密码"]
+TOKEN = "gb-test-token-0123456789"
 TIMEOUT_S = 3.0  # keepalive_timeout_s of the test (keepalives every second)
 
 
@@ -49,7 +55,8 @@ def _settings(url: str):  # type: ignore[no-untyped-def]
         "CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_GB28181__HOST": "127.0.0.1", "CAMWATCH_GB28181__PORT": "0",
         "CAMWATCH_GB28181__TRANSPORTS": '["udp"]', "CAMWATCH_GB28181__PASSWORD": "default-Pw-1",
         "CAMWATCH_GB28181__KEEPALIVE_INTERVAL_S": "1", "CAMWATCH_GB28181__STATUS_GRACE_S": "0.5",
-        "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": str(TIMEOUT_S),
+        "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": str(TIMEOUT_S), "CAMWATCH_HTTP__HOST": "127.0.0.1",
+        "CAMWATCH_HTTP__API_TOKEN": TOKEN,
     })
 
 
@@ -74,7 +81,7 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
 
     async def go() -> None:
         engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY))
+        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
         sim: GbSim | None = None
         await app.start()
         try:
@@ -103,6 +110,7 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
             # the stranger is listed for import, and no camera is its
             assert [d.device_id for d in feed.platform.registry.unlisted()] == [STRANGER]
 
+            await _check_api_and_cli(app, ids)
             # a channel switched OFF (told at once by a catalog notification)
             sim.set_status(NVR, CH2, "OFF", notify=True)
             await _until(lambda: state(CH2) == (State.OFFLINE, Cause.CHANNEL_OFF))
@@ -139,3 +147,35 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
         assert ("online", None) in got[OWN]
 
     asyncio.run(go())
+
+
+async def _check_api_and_cli(app: App, ids: dict[str | None, int]) -> None:
+    """`camwatch gb28181 devices` reads the running collector's API (admin token; none: refused)."""
+    assert app.http_site is not None
+    base = f"http://127.0.0.1:{app.http_site.port}"
+
+    def cli(*args: str) -> tuple[int, str]:
+        r = CliRunner().invoke(build_cli(), ["--lang", "en", "gb28181", "devices", "--url", base, *args])
+        return r.exit_code, r.output
+
+    code, out = await asyncio.to_thread(cli, "--json", "--token", TOKEN)
+    assert code == 0, out
+    page = json.loads(out)
+    assert page["enabled"] and not page["unlisted"]
+    by_id = {d["device_id"]: d for d in page["devices"]}
+    assert set(by_id) == {NVR, IPC, OWN}  # the stranger is not among the listed
+    assert by_id[OWN]["camera_id"] == ids[OWN] and by_id[OWN]["verdict"] == "online"
+    chans = {c["channel_id"]: c for c in by_id[NVR]["channels"]}
+    assert chans[CH1]["camera_id"] == ids[CH1] and chans[CH1]["verdict"] == "online" and chans[CH1]["status"] == "ON"
+    code, out = await asyncio.to_thread(cli, "--unlisted", "--token", TOKEN)
+    assert code == 0 and STRANGER in out and NVR not in out, out
+    code, out = await asyncio.to_thread(cli, "--token", "wrong-token")
+    assert code == 1 and "refused (401)" in out, out
+    # roles: an assessor reads it, a contractor does not
+    now = dt.datetime.now(dt.UTC)
+    for role, contractor, want in (("assessor", None, 0), ("contractor", "运维公司", 1)):
+        uid = await accounts.add_user(app.engine, f"gb-{role}", role, password=None, contractor=contractor, now=now)
+        token = await accounts.create_token(app.engine, uid, "test", now)
+        code, out = await asyncio.to_thread(cli, "--token", token)
+        assert code == want, (role, out)
+        assert (OWN in out) if want == 0 else ("refused (403)" in out and OWN not in out), (role, out)
