@@ -117,10 +117,11 @@ async def recover(engine: AsyncEngine, collector_id: str, camera_ids: Iterable[i
         if hb is not None and mine:
             cut = min(hb, now)
             await invalidate_rollups(conn, everything_from=cut)
-            await _close_open(conn, dict.fromkeys(mine, cut))
-            await conn.execute(insert(StateInterval), [
-                {"camera_id": cid, "state": "unknown", "cause": None, "start": cut, "end": None} for cid in mine
-            ])
+            # an interval opened after that heartbeat (by replicas since, or a clock step) is cut at its own start
+            closes, inserts = rows_for_batch([IntervalOpen(cid, "unknown", None, cut) for cid in mine],
+                                             await open_starts(conn, mine))
+            await _close_open(conn, closes)
+            await conn.execute(insert(StateInterval), inserts)
         await _heartbeat(conn, collector_id, now, now)
     if hb is not None:
         gap = max(0.0, (now - min(hb, now)).total_seconds())
