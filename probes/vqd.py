@@ -69,6 +69,7 @@ def run_vqd(
     """Every check on *frame* (and ``frozen`` when a *second_frame* is given), in a fixed order,
     judged with the day or night profile and masked (see the module docstring)."""
     y = luma(frame)  # once: every check but signal loss and colour cast reads luma only
+    y2 = luma(second_frame) if second_frame is not None else None
     night = is_night(y, thresholds)
     t = night_thresholds(thresholds) if night else thresholds
     checks = [
@@ -78,12 +79,12 @@ def run_vqd(
         check_bright(y, t),
         check_contrast(y, t),
         check_blur(y, t),
-        check_noise(y, t),
+        check_noise(y, t, y2),
         check_color_cast(frame, t),
         check_occlusion(y, t),
     ]
-    if second_frame is not None:
-        checks.append(check_frozen(y, luma(second_frame), t))
+    if y2 is not None:
+        checks.append(check_frozen(y, y2, t))
     if night:
         checks = [replace(c, night=True) for c in checks]
     return apply_masks(checks)

@@ -86,12 +86,23 @@ def check_contrast(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCh
     """Low contrast (fog, haze, dirty dome, washed-out picture).
 
     Score: RMS contrast, the standard deviation of luma (Peli, "Contrast in complex
-    images", JOSA A 7(10), 1990). Fails **below** ``contrast_min_rms`` (default 12
-    grey levels, about 5 % of full scale): the evaluation set's photographs measure 25-70
-    and fog over them (blended 90 % towards grey) under 8; a plain wall or a soft grey
-    surface measures 5-10 and needs the camera's baseline.
+    images", JOSA A 7(10), 1990), **of what the lens sees past a cover**: when one flat
+    surface covers more than ``occlusion_max_fraction`` of the frame (:func:`flat_band`, an
+    occluder) and at least :data:`VISIBLE_MIN_SHARE` of the frame is left, the contrast of
+    that remainder. Fog lowers the contrast everywhere (the remainder is as flat as the rest);
+    a cover leaves the scene beside it at its own contrast, so a covered camera is
+    ``occlusion`` and not "low contrast" (a dark scene covered over 80-90 % measured under
+    12 over the whole frame). Fails **below** ``contrast_min_rms`` (default 12 grey levels,
+    about 5 % of full scale): the evaluation set's photographs measure 25-70 and fog over
+    them (blended 90 % towards grey) under 8; a plain wall or a soft grey surface measures
+    5-10 and needs the camera's baseline.
     """
-    return make_check(VqdName.CONTRAST, float(np.std(luma(frame))), t.contrast_min_rms, fail_below=True)
+    y = luma(frame)
+    share, covered = flat_band(y, t)
+    visible = y[~covered] if covered is not None else y
+    if share <= t.occlusion_max_fraction or visible.size < VISIBLE_MIN_SHARE * y.size:
+        visible = y
+    return make_check(VqdName.CONTRAST, float(np.std(visible)), t.contrast_min_rms, fail_below=True)
 
 
 def _gradient(y: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
@@ -140,7 +151,19 @@ _IMMERKAER = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], dtype=np.float32)
 _HALF_NORMAL_MEDIAN_6 = 0.6745 * 6.0
 
 
-def check_noise(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck:
+def temporal_noise(first: Frame, second: Frame) -> float | None:
+    """The noise standard deviation (grey levels) read from two frames of one camera taken
+    seconds apart: ``median(|I1 - I2|) / (0.6745 * sqrt(2))`` (the difference of two
+    independent noises of sigma s has sigma s * sqrt(2); the median of its absolute value is
+    0.6745 of that). The median leaves out what moved (a minority of the picture). None when
+    the frames differ in size."""
+    a, b = luma(first), luma(second)
+    if a.shape != b.shape or a.size == 0:
+        return None
+    return float(np.median(cv2.absdiff(a, b))) / (0.6745 * float(np.sqrt(2.0)))
+
+
+def check_noise(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS, second: Frame | None = None) -> VqdCheck:
     """Snow / noise. Score: estimated noise standard deviation in grey levels.
 
     J. Immerkaer, "Fast noise variance estimation", CVIU 64(2), 1996:
@@ -156,10 +179,18 @@ def check_noise(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck
     the mean. Fails **above** ``noise_max_sigma`` (default 8): a clean or lightly compressed
     320 px frame measures 0.5-4; analogue snow, a failing sensor or a broken encoder
     measures 14 and more after H.264.
+
+    With a *second* frame of the same camera (seconds later) the score is the smaller of
+    that spatial estimate and :func:`temporal_noise`: noise is new in every frame, texture
+    is not. Fine texture everywhere (grass, gravel, a fabric) leaves more than the 10 % of
+    edges out and reads as noise in one frame (grass: 8.4, over the limit), but it is the same
+    in both frames (temporal 0); snow measures 17-25 both ways. A scene that changed between
+    the frames (a light, the camera moved) is not noisy in space, so the smaller stays low.
     """
     y = luma(frame).astype(np.float32)
     if y.shape[0] < 3 or y.shape[1] < 3:
         return make_check(VqdName.NOISE, 0.0, t.noise_max_sigma, fail_below=False)
+    temporal = temporal_noise(frame, second) if second is not None else None
     resp = np.abs(cv2.filter2D(y, cv2.CV_32F, _IMMERKAER))[1:-1, 1:-1]
     grad = (
         np.abs(cv2.Sobel(y, cv2.CV_32F, 1, 0, ksize=3)) + np.abs(cv2.Sobel(y, cv2.CV_32F, 0, 1, ksize=3))
@@ -168,6 +199,8 @@ def check_noise(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck
     edge = np.partition(grad, k)[k]  # the 90th percentile of the gradient
     vals = resp.ravel()[grad <= edge]
     sigma = float(np.median(vals)) / _HALF_NORMAL_MEDIAN_6 if vals.size else 0.0
+    if temporal is not None:
+        sigma = min(sigma, temporal)
     return make_check(VqdName.NOISE, sigma, t.noise_max_sigma, fail_below=False)
 
 
@@ -218,32 +251,50 @@ def check_frozen(first: Frame, second: Frame, t: VqdThresholds = DEFAULT_THRESHO
     return make_check(VqdName.FROZEN, change, t.frozen_min_change, fail_below=True)
 
 
+#: The share of the frame a cover must leave visible for the contrast to be read past it.
+VISIBLE_MIN_SHARE = 0.05
+
+
+def flat_band(y: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> tuple[float, npt.NDArray[np.bool_] | None]:
+    """The largest share of ``occlusion_block_px`` blocks that are flat (luma standard
+    deviation under ``occlusion_flat_std``) and within one band of ``occlusion_band_luma``
+    grey levels (one surface), and a pixel mask of those blocks (None for a frame smaller
+    than a block)."""
+    yf = y.astype(np.float32)
+    n = max(1, int(t.occlusion_block_px))
+    h, w = (yf.shape[0] // n) * n, (yf.shape[1] // n) * n
+    if h == 0 or w == 0:
+        return float(np.std(yf) < t.occlusion_flat_std), None
+    blocks = yf[:h, :w].reshape(h // n, n, w // n, n).swapaxes(1, 2)
+    stds = blocks.std(axis=(2, 3)).ravel()
+    means = blocks.mean(axis=(2, 3)).ravel()
+    flat = stds < t.occlusion_flat_std
+    sorted_means = np.sort(means[flat])
+    best, lo = 0, 0.0
+    if sorted_means.size:
+        ends = np.searchsorted(sorted_means, sorted_means + t.occlusion_band_luma, side="right")
+        counts = ends - np.arange(sorted_means.size)
+        k = int(np.argmax(counts))
+        best, lo = int(counts[k]), float(sorted_means[k])
+    in_band = flat & (means >= lo) & (means <= lo + t.occlusion_band_luma)
+    mask = np.zeros(y.shape, dtype=bool)
+    mask[:h, :w] = np.repeat(np.repeat(in_band.reshape(h // n, w // n), n, axis=0), n, axis=1)
+    return best / stds.size, mask
+
+
 def check_occlusion(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck:
     """Covered / occluded lens (cap, bag, spray paint, a wall or leaves at the lens).
 
     Score: the largest share of ``occlusion_block_px`` square blocks (default 16 px at 320 px
     wide) that have no texture (luma standard deviation under ``occlusion_flat_std``, default
     4) **and** lie within one band of ``occlusion_band_luma`` grey levels (default 32): one
-    surface at the lens, defocused and evenly lit. Fails **above** ``occlusion_max_fraction``
-    (default 0.7, "most of the frame"). Camera-tamper detection reads occlusion as a loss of
-    texture over a large area (Ribnick et al., "Real-time detection of camera tampering",
-    AVSS 2006; Saglam & Temizel, "Real-time adaptive camera tamper detection", AVSS 2009);
-    the one-band condition keeps a smooth scene (a sky or a wall in a gradient of light,
-    whose flat blocks span many grey levels) from reading as covered. A uniform frame
-    scores 1.0.
+    surface at the lens, defocused and evenly lit (:func:`flat_band`). Fails **above**
+    ``occlusion_max_fraction`` (default 0.65, "most of the frame"). Camera-tamper detection
+    reads occlusion as a loss of texture over a large area (Ribnick et al., "Real-time
+    detection of camera tampering", AVSS 2006; Saglam & Temizel, "Real-time adaptive camera
+    tamper detection", AVSS 2009); the one-band condition keeps a smooth scene (a sky or a
+    wall in a gradient of light, whose flat blocks span many grey levels) from reading as
+    covered. A uniform frame scores 1.0.
     """
-    y = luma(frame).astype(np.float32)
-    n = max(1, int(t.occlusion_block_px))
-    h, w = (y.shape[0] // n) * n, (y.shape[1] // n) * n
-    if h == 0 or w == 0:
-        flat = float(np.std(y) < t.occlusion_flat_std)
-        return make_check(VqdName.OCCLUSION, flat, t.occlusion_max_fraction, fail_below=False)
-    blocks = y[:h, :w].reshape(h // n, n, w // n, n).swapaxes(1, 2)
-    stds = blocks.std(axis=(2, 3)).ravel()
-    means = np.sort(blocks.mean(axis=(2, 3)).ravel()[stds < t.occlusion_flat_std])
-    best = 0
-    if means.size:
-        ends = np.searchsorted(means, means + t.occlusion_band_luma, side="right")
-        best = int(np.max(ends - np.arange(means.size)))
-    score = best / stds.size
-    return make_check(VqdName.OCCLUSION, score, t.occlusion_max_fraction, fail_below=False)
+    share, _ = flat_band(luma(frame), t)
+    return make_check(VqdName.OCCLUSION, share, t.occlusion_max_fraction, fail_below=False)

@@ -101,14 +101,16 @@ _TEXTURE = frozenset({VqdName.CONTRAST, VqdName.BLUR, VqdName.OCCLUSION})
 #: A failed check masks the checks it explains, most telling first: one fault, one name.
 #: Signal loss explains everything (a generated screen has no exposure, focus or motion);
 #: black everything else; over- and under-exposure lose texture and colour; fog (low
-#: contrast) is flat everywhere and in no focus; an occluder leaves nothing in focus.
+#: contrast) is flat everywhere and in no focus; an occluder leaves nothing in focus and hides
+#: the scene's motion (a covered camera whose only moving thing is behind the cover reads as
+#: frozen: the cover is the fault to name).
 MASKS: tuple[tuple[VqdName, frozenset[VqdName]], ...] = (
     (VqdName.SIGNAL_LOSS, _ALL_BUT_SIGNAL),
     (VqdName.BLACK, _ALL_BUT_SIGNAL - {VqdName.BLACK}),
     (VqdName.BRIGHT, _TEXTURE | {VqdName.COLOR_CAST}),
     (VqdName.DARK, _TEXTURE | {VqdName.COLOR_CAST}),
     (VqdName.CONTRAST, frozenset({VqdName.BLUR, VqdName.OCCLUSION})),
-    (VqdName.OCCLUSION, frozenset({VqdName.BLUR})),
+    (VqdName.OCCLUSION, frozenset({VqdName.BLUR, VqdName.FROZEN})),
 )
 
 
