@@ -1,6 +1,7 @@
 """``camwatch gb28181 devices [--unlisted] [--json]``: what the running collector's GB/T 28181
 access platform knows, read from its API (``GET /api/v1/gb28181/devices``, admin or assessor:
-the ``http.api_token`` of the settings, or ``--token``)."""
+the ``http.api_token`` of the settings, or ``--token``); ``camwatch inventory import-catalog
+DEVICE_ID --out FILE.xlsx``: a registered device's catalog as inventory rows."""
 
 from __future__ import annotations
 
@@ -8,13 +9,21 @@ import json
 import urllib.error
 import urllib.parse
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import click
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.cli.context import CliContext
-from collector.cli.exitcodes import DATA, ENVIRONMENT
+from collector.cli.errors import unwritable
+from collector.cli.exitcodes import DATA, ENVIRONMENT, USAGE
 from collector.cli.runtime import fail
+from inventory.catalog_rows import KEYS, CatalogEntry, KnownRegion, catalog_rows, headers
+from inventory.cells import TEXT_KEYS
+from inventory.export import write_csv, write_xlsx
+from inventory.models import Region
 
 VERDICT_ZH = {"online": "在线", "platform_offline": "国标设备离线", "channel_off": "通道离线",
               "not_registered": "未注册", None: "未知"}
@@ -75,6 +84,47 @@ def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
     return lines
 
 
+async def known_regions(engine: AsyncEngine) -> dict[str, KnownRegion]:
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Region.code, Region.name, Region.parent_code))).all()
+    return {code: KnownRegion(name, parent) for code, name, parent in rows}
+
+
+def import_catalog(ctx: CliContext, device_id: str, out: str, base: str, token: str | None) -> None:
+    """Write the inventory rows of a registered device's catalog to *out* (.xlsx or .csv)."""
+    path = Path(out)
+    if path.suffix.lower() not in (".xlsx", ".csv"):
+        fail(ctx.t(f"不支持的文件类型 {out}（应为 .xlsx 或 .csv）", f"unsupported file type {out} (use .xlsx or .csv)"), USAGE)
+    why = unwritable(out, ctx.lang)
+    if why is not None:
+        fail(why, ENVIRONMENT)
+    devices = [*fetch_devices(ctx, base, token, False)["devices"], *fetch_devices(ctx, base, token, True)["devices"]]
+    dev = next((d for d in devices if d["device_id"] == device_id), None)
+    if dev is None:
+        fail(ctx.t(f"国标设备 {device_id} 没有注册到采集器", f"GB/T 28181 device {device_id} is not registered to the collector"),
+             DATA)
+        return
+    if dev["catalog_at"] is None and not dev["channels"]:
+        fail(ctx.t(f"国标设备 {device_id} 还没有报告目录", f"GB/T 28181 device {device_id} has sent no catalog yet"), DATA)
+    entries = [CatalogEntry(c["channel_id"], c["name"], c["manufacturer"], c["model"], c["civil_code"], c["address"],
+                            bool(c["parental"])) for c in dev["channels"]]
+    if not entries:  # a camera registering as itself, without channels
+        entries = [CatalogEntry(device_id, dev["name"], dev["manufacturer"], dev["model"])]
+    regions = ctx.run_db(known_regions)
+    host = (dev["address"] or "").rsplit(":", 1)[0].strip("[]")
+    rows, skipped = catalog_rows(entries, regions, host)
+    cells = [[r[k] for k in KEYS] for r in rows]
+    text = [k in TEXT_KEYS for k in KEYS]
+    if path.suffix.lower() == ".xlsx":
+        write_xlsx(path, headers(ctx.lang), cells, text)
+    else:
+        write_csv(path, headers(ctx.lang), cells, text=text)
+    click.echo(ctx.t(f"已写入 {out}：{len(rows)} 台摄像机（接入方式 国标），略过 {len(skipped)} 项",
+                     f"wrote {out}: {len(rows)} camera(s) (access GB28181), {len(skipped)} item(s) left out"))
+    for s in skipped:
+        click.echo(f"  {s.channel_id}: {s.reason}")
+
+
 def register(group: click.Group) -> None:
     @group.group("gb28181")
     def gb28181() -> None:
@@ -95,3 +145,17 @@ def register(group: click.Group) -> None:
             return
         for line in render(ctx, page):
             click.echo(line)
+
+    inventory = group.commands.get("inventory")
+    if isinstance(inventory, click.Group):
+        @inventory.command("import-catalog")
+        @click.argument("device_id")
+        @click.option("--out", required=True, type=click.Path(dir_okay=False), help="the .xlsx (or .csv) file to write")
+        @click.option("--url", help="the collector's HTTP address (default: http.host and http.port of the settings)")
+        @click.option("--token", envvar="CAMWATCH_HTTP__API_TOKEN", show_envvar=True,
+                      help="bearer token, admin or assessor (default: http.api_token)")
+        @click.pass_obj
+        def import_catalog_cmd(ctx: CliContext, device_id: str, out: str, url: str | None, token: str | None) -> None:
+            """Inventory rows (接入方式 国标) from the catalog of a device registered to the running collector:
+            CivilCode -> region, Name, Address -> point, Manufacturer, Model; check them, then `inventory import`."""
+            import_catalog(ctx, device_id, out, api_base(ctx, url), token or ctx.settings.http.api_token)

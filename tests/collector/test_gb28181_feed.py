@@ -13,6 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from click.testing import CliRunner
+from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -110,7 +111,7 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
             # the stranger is listed for import, and no camera is its
             assert [d.device_id for d in feed.platform.registry.unlisted()] == [STRANGER]
 
-            await _check_api_and_cli(app, ids)
+            await _check_api_and_cli(app, ids, tmp_path, url)
             # a channel switched OFF (told at once by a catalog notification)
             sim.set_status(NVR, CH2, "OFF", notify=True)
             await _until(lambda: state(CH2) == (State.OFFLINE, Cause.CHANNEL_OFF))
@@ -149,7 +150,7 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
     asyncio.run(go())
 
 
-async def _check_api_and_cli(app: App, ids: dict[str | None, int]) -> None:
+async def _check_api_and_cli(app: App, ids: dict[str | None, int], tmp_path: Path, db_url: str) -> None:
     """`camwatch gb28181 devices` reads the running collector's API (admin token; none: refused)."""
     assert app.http_site is not None
     base = f"http://127.0.0.1:{app.http_site.port}"
@@ -169,6 +170,21 @@ async def _check_api_and_cli(app: App, ids: dict[str | None, int]) -> None:
     assert chans[CH1]["camera_id"] == ids[CH1] and chans[CH1]["verdict"] == "online" and chans[CH1]["status"] == "ON"
     code, out = await asyncio.to_thread(cli, "--unlisted", "--token", TOKEN)
     assert code == 0 and STRANGER in out and NVR not in out, out
+    # the NVR's catalog as inventory rows (its two channels, 接入方式 国标)
+    xlsx = Path(tmp_path) / "catalog.xlsx"
+    r = await asyncio.to_thread(lambda: CliRunner().invoke(build_cli(), [
+        "--db", db_url, "--lang", "en", "inventory", "import-catalog", NVR, "--out", str(xlsx), "--url", base,
+        "--token", TOKEN]))
+    assert r.exit_code == 0 and "2 camera(s)" in r.output, r.output
+    sheet = load_workbook(xlsx).active
+    table = [[c.value for c in row] for row in sheet.iter_rows()]
+    col = {h: i for i, h in enumerate(table[0])}
+    assert sorted(row[col["gb_id"]] for row in table[1:]) == [CH1, CH2]
+    assert {row[col["access"]] for row in table[1:]} == {"国标"}
+    r = await asyncio.to_thread(lambda: CliRunner().invoke(build_cli(), [
+        "--db", db_url, "--lang", "en", "inventory", "import-catalog", "34020000001180000077", "--out", str(xlsx),
+        "--url", base, "--token", TOKEN]))
+    assert r.exit_code == 1 and "not registered" in r.output, r.output
     code, out = await asyncio.to_thread(cli, "--token", "wrong-token")
     assert code == 1 and "refused (401)" in out, out
     # roles: an assessor reads it, a contractor does not
