@@ -96,7 +96,7 @@ async def measure(url: str, now: dt.datetime, repeat: int) -> bool:
         offline = next((s for s in slots.values() if s.status.state is State.OFFLINE), first)
         pages = ["/", "/?page=20", "/cameras", "/cameras?state=offline&page=5", f"/regions/{lb.county}",
                  f"/regions/{lb.township}", f"/regions/{lb.village}", f"/cameras/{offline.cam.id}",
-                 "/workorders", "/exclusions?active=false"]
+                 "/workorders", "/exclusions?active=false", "/exclusions/proposals?status=all"]
         baseline = f"/api/v1/regions/{lb.township}"
         base = f"http://127.0.0.1:{server.port}"
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as http:

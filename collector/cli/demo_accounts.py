@@ -21,8 +21,9 @@ WORDS = {
     "title": ("控制台演示账户（密码只显示这一次）：", "console demo accounts (passwords shown only this once):"),
     "row": ("  {role:<10} 用户名 {name:<10} 密码 {password}  {scope}", "  {role:<10} user {name:<10} password {password}  {scope}"),
     "admin": ("管理员，全县", "administrator, whole county"),
-    "assessor": ("考核人员：查看全县、批准剔除", "assessor: reads all, approves exclusions"),
-    "contractor": ("运维单位 {contractor}：确认、关闭其工单", "contractor {contractor}: acknowledges and closes its work orders"),
+    "assessor": ("考核人员：查看全县、审批报备申请", "assessor: reads all, approves or rejects exclusion proposals"),
+    "contractor": ("运维单位 {contractor}：确认、关闭其工单，申请报备",
+                   "contractor {contractor}: acknowledges and closes its work orders, proposes exclusions"),
     "township": ("乡镇领导，只看 {region}", "township leader, sees only {region}"),
     "duty": ("值班人员：查看全县、确认工单", "duty officer: reads all, acknowledges work orders"),
 }
