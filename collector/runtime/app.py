@@ -12,9 +12,10 @@ import datetime as dt
 import logging
 import re
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
@@ -159,6 +160,26 @@ class App:
         for slot in [self.scheduler.slots.pop(cid) for cid in camera_ids if cid in self.scheduler.slots]:
             slot.seq += 1  # its queued probes are void; one in flight is ignored
 
+    async def _while_leader(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """Replicas: *job* runs on the leader only, from when it becomes the leader until it is not."""
+        rep, task = self.replica, None
+        assert rep is not None
+        try:
+            while True:
+                if rep.leader and task is None:
+                    task = asyncio.create_task(job(), name=name)
+                elif not rep.leader and task is not None:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+                    task = None
+                await asyncio.sleep(rep.period)
+        finally:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
     async def let_go(self, camera_ids: set[int], at: dt.datetime) -> None:
         """Stop probing them; unknown from *at*, written (waited for, bounded) before the shards go."""
         watched = [cid for cid in camera_ids if cid in self.scheduler.slots
@@ -262,9 +283,10 @@ class App:
             self._tasks.append(asyncio.create_task(self.replica.run(), name="replica"))
         self.rollups = RollupTask(self.engine, every_s=self.settings.collector.rollup_interval_s,
                                   clock=self.clock)
-        self._tasks.append(asyncio.create_task(self.rollups.run(), name="rollups"))
         self.closer = ReportCloser(self.engine, self.settings, self.clock)
-        self._tasks.append(asyncio.create_task(self.closer.run(), name="report_close"))
+        for name, job in (("rollups", self.rollups.run), ("report_close", self.closer.run)):
+            self._tasks.append(asyncio.create_task(job() if self.replica is None else self._while_leader(name, job),
+                                                   name=name))
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
         if self.settings.gb28181.enabled:

@@ -47,12 +47,17 @@ from collector.accounting.sql.rollups import midnight
 from collector.runtime.interval_rows import rows_for_batch
 from collector.runtime.interval_writer import _close_open
 from collector.runtime.journal import IntervalOpen
-from collector.runtime.shards import GUARD_LOW, LOCK_KEY_SQL, SHARD_TAG, plan, shard_of, start_of
+from collector.runtime.shards import GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, SHARD_TAG, plan, shard_of, start_of
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.replicas")
 KEY = LOCK_KEY_SQL.format(low="($2::bigint | s)")  # of shard s (in unnest($1)), $2 = SHARD_TAG
 GUARD_KEY = LOCK_KEY_SQL.format(low=str(GUARD_LOW))
+LEADER_KEY = LOCK_KEY_SQL.format(low=str(LEADER_LOW))
+# the replica holding the leader's lock (its session's application_name is its replica id)
+LEADER_SQL = ("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+              " WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted"
+              f" AND ((l.classid::bigint << 32) | l.objid::bigint) = {LEADER_KEY}")
 # the sessions holding the guard shared: the live replicas of this schema
 LIVE_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
             f" AND mode = 'ShareLock' AND ((classid::bigint << 32) | objid::bigint) = {GUARD_KEY}")
@@ -101,8 +106,11 @@ class Replica:
         self.shards, self.takeover_s, self.clock = shards, takeover_s, clock
         self.period = min(max(takeover_s / 4, 0.2), 5.0)  # a tick: heartbeat, count, let go or lock
         self.timeout = max(1.0, min(takeover_s / 2, 10.0))  # a coordination query slower than this: session lost
+        self.idle_timeout_s = max(takeover_s - self.period - 1.0, 2 * self.period)  # (ticks come every period)
         self.owned: frozenset[int] = frozenset()
         self.live = 0
+        self.leader = False  # this replica holds the leader's lock (runs rollups and the month close)
+        self.leader_id: str | None = None  # the replica that holds it, as last seen
         self.started_at = clock()
         self.conn: Any = None  # asyncpg.Connection while the session lasts
         self.pid = 0  # its backend's process id (pg_locks)
@@ -114,8 +122,9 @@ class Replica:
     async def connect(self) -> None:
         dsn, server_settings = pg_connect_args(self.url)
         # a replica that stops ticking (a hung or stopped process, a network cut) has its session ended
-        # by the server after takeover_s: its locks go, the others take its shards
-        server_settings["idle_session_timeout"] = str(int(self.takeover_s * 1000))
+        # by the server, and the others take its shards within a tick: within takeover_s in all
+        server_settings["idle_session_timeout"] = str(int(self.idle_timeout_s * 1000))
+        server_settings["application_name"] = self.replica_id[:63]  # (the leader is named from it)
         conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=self.timeout)
         try:
             if not await conn.fetchval(f"SELECT pg_try_advisory_lock_shared({GUARD_KEY})", timeout=self.timeout):
@@ -141,6 +150,7 @@ class Replica:
         if conn is not None and not conn.is_closed():
             conn.terminate()
         lost, self.owned = self.owned, frozenset()
+        self.leader, self.leader_id = False, None
         self.last_error = why
         if lost:
             self.host.lose(self._cameras(lost))
@@ -163,6 +173,11 @@ class Replica:
         """Heartbeat, count the live replicas, then let go of shards above the share or lock more."""
         conn, t = self.conn, self.timeout
         self.live = max(1, await conn.fetchval(LIVE_SQL, timeout=t))
+        if not self.leader:
+            self.leader = bool(await conn.fetchval(f"SELECT pg_try_advisory_lock({LEADER_KEY})", timeout=t))
+            if self.leader:
+                log.info("replica %s is the leader (rollups, the month close)", self.replica_id)
+        self.leader_id = self.replica_id if self.leader else await conn.fetchval(LEADER_SQL, timeout=t)
         p = plan(self.owned, self.shards, self.live, self._start)
         if p.release:
             gone = frozenset(p.release)

@@ -12,7 +12,8 @@ other schemas of the same database never meet), the low 32 bits ``SHARD_TAG | sh
 rollup write lock (:func:`collector.accounting.sql.rollups.lock_for_write`) uses the two-``int4``
 form, and PostgreSQL keeps the two key spaces apart ("these two key spaces do not overlap"), so a
 shard lock can never collide with it. :data:`GUARD_LOW` (same high half) is the instance guard:
-held shared by every replica, exclusively by a collector that runs alone on the database.
+held shared by every replica, exclusively by a collector that runs alone on the database;
+:data:`LEADER_LOW` the leader's lock, held by one replica.
 In ``pg_locks`` a shard lock shows as ``locktype = 'advisory'``, ``objsubid = 1``,
 ``objid = SHARD_TAG | shard``.
 """
@@ -27,6 +28,7 @@ from dataclasses import dataclass
 MAX_SHARDS = 65_536
 SHARD_TAG = 0x5348_0000  # "SH" in the high half of the low 32 bits; the shard in the low 16
 GUARD_LOW = 0x4755_0000  # "GU": the instance guard (shared: replicas; exclusive: a single collector)
+LEADER_LOW = 0x4C44_0000  # "LD": the leader of the replicas (its jobs: rollups, the month close)
 
 #: the bigint key of a lock whose low 32 bits are the parameter ``:low`` (see the module doc)
 LOCK_KEY_SQL = "((CAST(hashtext(current_schema()) AS bigint) << 32) | CAST({low} AS bigint))"
@@ -81,5 +83,5 @@ def balance(counts: Iterable[int]) -> float:
     return max(abs(x - mean) for x in xs) / mean
 
 
-__all__ = ["GUARD_LOW", "LOCK_KEY_SQL", "MAX_SHARDS", "SHARD_TAG", "Plan", "balance", "fair_share", "plan",
+__all__ = ["GUARD_LOW", "LEADER_LOW", "LOCK_KEY_SQL", "MAX_SHARDS", "SHARD_TAG", "Plan", "balance", "fair_share", "plan",
            "shard_low", "shard_of", "start_of"]

@@ -50,13 +50,14 @@ async def _healthz(request: web.Request) -> web.Response:
             "last_run_at": rollups.last_run_at.isoformat() if rollups.last_run_at else None,
             "error": rollups.error,
         },
-        # replicas on PostgreSQL (DESIGN §8): this one, its shards, the live ones; the leader is not built yet
+        # replicas on PostgreSQL (DESIGN §8): this one, its shards, the live ones, the leader
         "replica": {
             "id": app.replica_id,
             "shards": sorted(app.replica.owned) if app.replica is not None else None,
             "live_replicas": app.replica.live if app.replica is not None else 1,
             "coordination_error": app.replica.last_error if app.replica is not None else None,
-            "leader": None,
+            # the replica running rollups and the month close (alerts still run on every replica)
+            "leader": app.replica.leader_id if app.replica is not None else app.replica_id,
         },
     }
     return web.json_response(body, status=200 if ok else 503)

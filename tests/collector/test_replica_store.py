@@ -1,6 +1,7 @@
 """Replicas' takeover and write fence in one process, step by step, on the local PostgreSQL (no
 timing): shards split and handed over, the unknown gap from the last owner's shard heartbeat, a
-change of a shard no longer held never written, a terminated session forgetting every shard.
+change of a shard no longer held never written, a terminated session forgetting every shard (and
+the leader's lock, which the other replica then takes).
 And a lone collector's restart after replicas: no overlap with what they opened since."""
 
 from __future__ import annotations
@@ -80,6 +81,7 @@ def test_split_handover_fence_and_a_terminated_session(pg_url: str) -> None:
             w1.fence, w2.fence = r1.fence, r2.fence
             await r1.start()
             assert r1.owned == frozenset(range(SHARDS)) and r1.live == 1 and h1.watched == 1
+            assert r1.leader and r1.leader_id == "r1"
             for cid in ids:
                 w1.submit(IntervalOpen(cid, "online", None, t(1)))
             now[0] = t(5)
@@ -89,6 +91,7 @@ def test_split_handover_fence_and_a_terminated_session(pg_url: str) -> None:
             # r2 joins: nothing free until r1 lets go of the shards above its share
             await r2.start()
             assert r2.owned == frozenset() and r2.live == 2
+            assert not r2.leader and r2.leader_id == "r1"  # one leader
             now[0] = t(10)
             await r1.tick()
             assert len(r1.owned) == SHARDS // 2
@@ -130,6 +133,7 @@ def test_split_handover_fence_and_a_terminated_session(pg_url: str) -> None:
             now[0] = t(30)
             await r2.tick()
             assert r2.owned == frozenset(range(SHARDS)) and r2.live == 1
+            assert r2.leader and r2.leader_id == "r2" and not r1.leader  # the leader's lock went with r1's session
             rows = await intervals(engine)
             assert [(st, s) for c, st, _, s, _ in rows if c == mine] == [
                 ("online", t(1)), ("offline", t(13)), ("unknown", t(14))]

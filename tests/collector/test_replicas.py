@@ -174,7 +174,7 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
         try:
             replicas = [Replica(tmp_path, pg_url, "r1"), Replica(tmp_path, via(pg_url, proxy.port), "r2"),
                         Replica(tmp_path, pg_url, "r3")]
-            r1, r2, r3 = replicas
+            r2 = replicas[1]
 
             def balanced() -> bool:
                 sets = [x.shards() for x in replicas]
@@ -186,18 +186,27 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
             cams = [sum(1 for c in range(1, N + 1) if shard_of(c, SHARDS) in s) for s in sets]
             print(f"\nbalanced after {took:.1f} s: shards {[len(s) for s in sets]}, cameras {cams}")
             assert [x.health()["replica"]["live_replicas"] for x in replicas] == [3, 3, 3]
+            wait_for(lambda: len({x.health()["replica"]["leader"] for x in replicas}) == 1, 30, "one leader")
+            leader = r2.health()["replica"]["leader"]
+            assert leader in ("r1", "r2", "r3")
+            # kill -9 the leader (unless it is r2, cut off below): r3 when r2 leads
+            r3 = replicas[0] if leader == "r1" else replicas[2]
+            r1 = replicas[2] if r3 is replicas[0] else replicas[0]
+            print(f"leader {leader}; killing {r3.name}")
             # every camera probed, by one replica only (4 intervals: at most 5 connections each)
             seen = probes_per_camera(fleet, 4 * INTERVAL_S)
             assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
 
             # kill -9 of r3: its cameras go to r1 and r2
-            gone = sets[2]
+            gone = sets[replicas.index(r3)]
             lost = {c for c in range(1, N + 1) if shard_of(c, SHARDS) in gone}
             killed_at = dt.datetime.now(dt.UTC)
             r3.proc.kill()
             r3.proc.wait(timeout=10)
             took = wait_for(lambda: len(r1.shards() | r2.shards()) == SHARDS, 60, "r3's shards taken over")
-            print(f"r3 killed: its {len(gone)} shards held again after {took:.1f} s")
+            print(f"{r3.name} killed: its {len(gone)} shards held again after {took:.1f} s")
+            wait_for(lambda: r1.health()["replica"]["leader"] == r2.health()["replica"]["leader"] != r3.name, 30,
+                     "a leader among the survivors")
 
             def first_probes_after_kill() -> list[float]:
                 rows = intervals(pg_url)
@@ -211,7 +220,7 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
 
             wait_for(lambda: bool(first_probes_after_kill()), 60, "r3's cameras probed by the others")
             delays = first_probes_after_kill()
-            print(f"r3's {len(lost)} cameras probed again {min(delays):.1f}-{max(delays):.1f} s after the kill"
+            print(f"{r3.name}'s {len(lost)} cameras probed again {min(delays):.1f}-{max(delays):.1f} s after the kill"
                   f" (interval {INTERVAL_S:g} s)")
             assert max(delays) <= 2 * INTERVAL_S + 10, "takeover slower than 2 intervals (+10 s for a busy box)"
             rows = intervals(pg_url)
@@ -224,6 +233,7 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
             proxy.stop()
             wait_for(lambda: not r2.shards() and r2.health()["replica"]["coordination_error"], 30, "r2 fenced")
             wait_for(lambda: len(r1.shards()) == SHARDS, 60, "r1 holds every shard")
+            wait_for(lambda: r1.health()["replica"]["leader"] == r1.name, 30, "r1 leads")
             time.sleep(1.0)
             seen = probes_per_camera(fleet, 4 * INTERVAL_S)
             assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
