@@ -49,3 +49,8 @@ async def reach_only(target: ProbeTarget, opts: LadderOptions, reason: str) -> L
     if not r.ok:
         return conclude((r,))
     return LadderResult("offline", Cause.CREDENTIAL_UNAVAILABLE, (r,), warnings=(f"no login attempted: {reason}",))
+
+
+def clock_failed(result: LadderResult) -> bool | None:
+    """The clock check of a probe, or None when it did not read the clock."""
+    return None if result.clock_offset_s is None else result.clock_skewed

@@ -36,7 +36,7 @@ from collector.runtime.camera_state import (
     step,
 )
 from collector.runtime.interval_writer import IntervalOpen, IntervalWriter
-from collector.runtime.ladders import reach_only, video_ladder
+from collector.runtime.ladders import clock_failed, reach_only, video_ladder
 from collector.runtime.lateness import Histogram, quantile_bound
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
@@ -56,11 +56,6 @@ LadderFn = Callable[[ProbeTarget, LadderOptions], Awaitable[LadderResult]]
 EventSink = Callable[[MonitoredCamera, Event], None]
 REACH_CAUSES = frozenset({Cause.UNREACHABLE, Cause.TIMEOUT})
 VIDEO = -1  # heap token of a video-tier entry
-
-
-def _clock_failed(result: LadderResult) -> bool | None:
-    """The clock check of a probe, or None when it did not read the clock."""
-    return None if result.clock_offset_s is None else result.clock_skewed
 
 
 class Scheduler:
@@ -139,7 +134,11 @@ class Scheduler:
                     self._push(slot, min(planned, now + k * catchup) if catchup else planned, "fast")
                     k += 1
             elif slot.cam != cam:
-                slot.cam = cam
+                was, slot.cam = slot.cam.probed, cam
+                if cam.probed is not was:  # 接入方式 changed: probed from now on, or no more
+                    slot.seq += 1  # (its queued probes void)
+                    if cam.probed:
+                        self._push(slot, now, "fast")
         self.unprobed = sum(1 for s in self.slots.values() if not s.cam.probed)
         for cid in [c for c in self.slots if c not in seen]:
             slot = self.slots.pop(cid)
@@ -232,7 +231,7 @@ class Scheduler:
             key = (r.stage.value, "ok" if r.ok else "fail")
             self.probes_total[key] = self.probes_total.get(key, 0) + 1
         slot.last = kept(result, at)
-        outcome = Outcome(at, result.state != "offline", cause, clock_failed=_clock_failed(result))
+        outcome = Outcome(at, result.state != "offline", cause, clock_failed=clock_failed(result))
         was_up = slot.status.state.up
         self.apply(slot, outcome)
         if slot.status.state.up and not was_up and self.config.video:
@@ -255,7 +254,7 @@ class Scheduler:
             slot.video_ok = not failed
         if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
             return
-        self.apply(slot, Outcome(at, True, None, failed, _clock_failed(result)))
+        self.apply(slot, Outcome(at, True, None, failed, clock_failed(result)))
 
     def _spawn(self, coro: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
