@@ -36,9 +36,10 @@ from tests.collector.test_cli_inventory import camwatch
 from tests.conftest import fresh_pg_schema
 from tests.net import SAMPLE, free_port
 
-N = 300
+# a bigger run by hand: REPLICAS_TEST_CAMERAS=3000 REPLICAS_TEST_INTERVAL_S=10 (the 3,000 cameras)
+N = int(os.environ.get("REPLICAS_TEST_CAMERAS", "300"))
 SHARDS = 256
-INTERVAL_S = 4.0
+INTERVAL_S = float(os.environ.get("REPLICAS_TEST_INTERVAL_S", "4"))
 KEY = {"CAMWATCH_SECRET_KEY": "test-key-material-for-replicas"}
 pytestmark = pytest.mark.postgres
 
