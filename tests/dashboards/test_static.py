@@ -175,7 +175,7 @@ def test_prometheus_example_scrapes_camwatch_and_loads_the_rules() -> None:
     cfg = yaml.safe_load((ROOT / "config" / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
     assert "recording.yml" in cfg["rule_files"]
     job = next(j for j in cfg["scrape_configs"] if j["job_name"] == "camwatch")
-    assert job["static_configs"][0]["targets"] == ["camwatch:9850"]
+    assert job["dns_sd_configs"][0] == {"names": ["camwatch"], "type": "A", "port": 9850}  # every replica
 
 
 def test_grafana_provisioning_points_at_the_datasource_and_json() -> None:
