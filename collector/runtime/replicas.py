@@ -170,7 +170,7 @@ class Replica:
         return {cid for cid in self.host.camera_ids() if shard_of(cid, self.shards) in shards}
 
     async def tick(self) -> None:
-        """Heartbeat, count the live replicas, then let go of shards above the share or lock more."""
+        """Count the live replicas, try for the leader, then let go of shards above the share or lock more."""
         conn, t = self.conn, self.timeout
         self.live = max(1, await conn.fetchval(LIVE_SQL, timeout=t))
         if not self.leader:
@@ -197,6 +197,8 @@ class Replica:
                                 str(exc).splitlines()[0][:200])
                     await conn.execute(f"SELECT pg_advisory_unlock({KEY}) FROM unnest($1::int[]) AS s",
                                        sorted(got), SHARD_TAG, timeout=t)
+                    return
+                if self.conn is not conn:  # the session was lost meanwhile: those locks went with it
                     return
                 self.owned |= got
                 self.host.watch()
@@ -289,7 +291,9 @@ class Replica:
         while True:
             await asyncio.sleep(self.period)
             try:
-                if self.conn is None or self.conn.is_closed():
+                if self.conn is not None and self.conn.is_closed():
+                    self._lost("the coordination session closed")
+                if self.conn is None:
                     await self.connect()
                 await self.tick()
                 self.last_error = None
