@@ -187,11 +187,19 @@ async def _report(http: aiohttp.ClientSession, w: World) -> None:
     assert {w.a, w.b} <= {t["code"] for t in (await jget(http, w, path, "duty"))["report"]["townships"]}
 
 
+async def _gb28181(http: aiohttp.ClientSession, w: World) -> None:
+    """Devices registering to the platform are county-wide inventory work: admin and assessor only."""
+    for who in ("town", "duty", "fix"):
+        await jget(http, w, "/api/v1/gb28181/devices", who, 403)
+    body = await jget(http, w, "/api/v1/gb28181/devices", "assess")
+    assert body["enabled"] is False and body["devices"] == []
+
+
 READ_CHECKS = {
     OPENAPI_PATH: _openapi, "/api/v1/cameras": _cameras, "/api/v1/cameras/{id}": _camera,
     "/api/v1/regions/{code}": _region, "/api/v1/rates": _rates, "/api/v1/coverage": _coverage,
     "/api/v1/exclusions": _exclusions, "/api/v1/workorders": _orders, "/api/v1/silences": _silences,
-    "/api/v1/reports/{period}": _report,
+    "/api/v1/reports/{period}": _report, "/api/v1/gb28181/devices": _gb28181,
 }
 
 
