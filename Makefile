@@ -10,7 +10,7 @@ demo: setup
 
 # the quality gates first (seconds), then the suite (minutes)
 test: setup lint
-	.venv/bin/python -m pytest -q -n auto --maxprocesses=4
+	.venv/bin/python -m pytest -q -n auto --maxprocesses=4 --dist loadfile
 
 lint: setup
 	.venv/bin/ruff check .

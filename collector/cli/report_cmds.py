@@ -21,6 +21,7 @@ from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
+from collector.web.pages.i18n import EXCLUSION_STATUS_WORDS
 from inventory.models import Camera, Exclusion, Region, utcnow
 
 
@@ -193,13 +194,15 @@ def register(group: click.Group) -> None:
         rows = ctx.run_db(go)
         zone = ZoneInfo(s.accounting.timezone)
         items = [{"id": r.id, "camera": r.camera_id, "region": r.region_code, "from": r.start.astimezone(zone).isoformat(),
-                  "to": r.end.astimezone(zone).isoformat(), "reason": r.reason, "approver": r.approver} for r in rows]
+                  "to": r.end.astimezone(zone).isoformat(), "reason": r.reason, "approver": r.approver,
+                  "status": r.status} for r in rows]
         if as_json:
             click.echo(json.dumps(items, ensure_ascii=False, indent=2))
             return
         for i in items:
             scope = f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}"
-            click.echo(f"#{i['id']}\t{scope}\t{i['from']} .. {i['to']}\t{i['reason']}\t{i['approver']}")
+            zh, en = EXCLUSION_STATUS_WORDS.get(str(i["status"]), (str(i["status"]),) * 2)
+            click.echo(f"#{i['id']}\t{ctx.t(zh, en)}\t{scope}\t{i['from']} .. {i['to']}\t{i['reason']}\t{i['approver']}")
 
     @exclusion.command("remove")
     @click.argument("exclusion_id", type=int)

@@ -60,7 +60,8 @@ _W: dict[str, tuple[str, str]] = {
     # values
     "county": ("县/区", "county"), "yes": ("是", "yes"), "no": ("否", "no"),
     "green": ("绿", "green"), "yellow": ("黄", "yellow"), "red": ("红", "red"),
-    "open_order": ("待处理", "open"), "acknowledged": ("已响应", "acknowledged"), "resolved_order": ("已修复", "fixed"),
+    # a work order's status: the same words as the console's (collector/web/pages/i18n.py takes them from here)
+    "open_order": ("待处理", "open"), "acknowledged": ("处理中", "acknowledged"), "resolved_order": ("已完成", "resolved"),
     "scope_camera": ("摄像机", "camera"), "scope_region": ("区域", "region"),
     "fault_camera": ("故障超 {h} 小时的摄像机", "camera with more than {h} h of fault"),
     "red_work_order": ("超期工单（红）", "overdue work order (red)"),

@@ -172,7 +172,9 @@ def test_region_options_take_a_path_of_names(tmp_path: Path) -> None:
                  "--to", "2026-11-01 18:00", "--reason", "停电报备", "--approver", "张三")
     assert r.returncode == 0, r.stderr
     r = camwatch(tmp_path, "exclusion", "list", "--json")
-    assert [x["region"] for x in json.loads(r.stdout)] == ["130123101201"]
+    assert [(x["region"], x["status"]) for x in json.loads(r.stdout)] == [("130123101201", "approved")]
+    listed = camwatch(tmp_path, "exclusion", "list").stdout  # added by hand: approved at once, said in words
+    assert listed.startswith("#") and "\t已批准\t" in listed and "停电报备" in listed
     r = camwatch(tmp_path, "alerts", "silence", "--region", "示范县/东风镇", "--until", "2h")
     assert r.returncode == 0, r.stderr
     r = camwatch(tmp_path, "alerts", "silences", "--json")

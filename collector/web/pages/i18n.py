@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from collector.reports import words as report_words
+
 LANG_COOKIE = "camwatch_lang"
 LANGS = ("zh", "en")
 
@@ -172,8 +174,9 @@ STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"), "degraded": ("画面异常", "degraded"), "offline": ("离线", "offline"),
     "unknown": ("未知", "unknown"), "excluded": ("报备中", "excluded"),
 }
-STATUS_WORDS: dict[str, tuple[str, str]] = {
-    "open": ("待处理", "open"), "acknowledged": ("处理中", "acknowledged"), "resolved": ("已完成", "resolved"),
+STATUS_WORDS: dict[str, tuple[str, str]] = {  # a work order's: the report's words, one vocabulary
+    "open": report_words.pair("open_order"), "acknowledged": report_words.pair("acknowledged"),
+    "resolved": report_words.pair("resolved_order"),
 }
 EXCLUSION_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "proposed": ("待审批", "proposed"), "approved": ("已批准", "approved"), "rejected": ("已驳回", "rejected"),
