@@ -117,6 +117,8 @@ class CollectorSettings(_Section):
                              "(spread evenly), so the unknown gap of a restart ends then; 0 = at its regular phase only")
     journal_dir: str = Field("", description="where state changes wait on disk while the database is away (replayed "
                              "in order when it returns); empty: beside the SQLite file, else the working directory")
+    keep_frames: bool = Field(True, description="keep each camera's last video-tier picture (a small JPEG, one file per camera "
+                              "in frames/ beside the journal) for its console page")
     upstream_port: int = Field(80, gt=0, lt=65536, description="TCP port used to check upstream devices (refused counts as up)")
     replicas: bool = Field(False, description="share the cameras with other `camwatch run` replicas on the same PostgreSQL\n"
                            "(fixed shards held with advisory locks, DESIGN §8); SQLite runs one collector only")

@@ -61,6 +61,7 @@ class FrameInfo:
     first_frame_ms: float = 0.0  # open + first decoded frame
     new_frames: int = 0  # frames with increasing timestamps seen (the liveness proof)
     pts_span_s: float = 0.0  # their timestamps' span
+    jpeg: bytes | None = field(default=None, repr=False, compare=False)  # the checked picture, small (320 px)
 
     @property
     def failed(self) -> tuple[str, ...]:
@@ -137,6 +138,7 @@ async def probe(target: ProbeTarget, opts: FrameOptions | None = None) -> ProbeR
         round(reply.first_frame_ms, 1),
         reply.new_frames,
         reply.pts_span_s,
+        reply.jpeg,
     )
     failed = info.failed
     detail = f"{reply.source_width}x{reply.source_height}; " + (

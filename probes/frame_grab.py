@@ -36,6 +36,7 @@ from typing import TYPE_CHECKING, cast
 
 import av
 import av.logging
+import cv2
 import numpy as np
 
 from probes.redact import redact_secrets
@@ -50,6 +51,8 @@ if TYPE_CHECKING:
 #: beyond the SDP (the picture size comes from the decoded frame).
 AV_OPTIONS = {"rtsp_transport": "tcp", "allowed_media_types": "video", "analyzeduration": "0", "probesize": "32"}
 MAX_KEPT_PACKETS = 600  # packets kept since the last keyframe (a 24 s group of pictures at 25 fps)
+JPEG_WIDTH = 320  # the kept picture (the camera page's 最近一次画面): at most this wide ...
+JPEG_QUALITY = 70  # ... at this JPEG quality (10-20 KB)
 
 
 class GrabFailure(StrEnum):
@@ -79,6 +82,7 @@ class GrabRequest:
     live_frames: int = 2  # new frames (increasing PTS) that prove the stream moves ...
     live_window_ms: int = 4_000  # ... each within this wall time of the one before
     secret: str | None = field(default=None, repr=False)  # scrubbed from any text sent back
+    jpeg: bool = True  # also send the checked picture back as a small JPEG (GrabReply.jpeg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ class GrabReply:
     total_ms: float = 0.0
     new_frames: int = 0  # frames with increasing PTS seen
     pts_span_s: float = 0.0  # PTS of the last new frame minus that of the first
+    jpeg: bytes | None = field(default=None, repr=False)  # the first (checked) picture, see encode_jpeg
 
 
 # FFmpeg: "method DESCRIBE failed: 401 (Unauthorized)", "Server returned 404 Not Found".
@@ -182,6 +187,13 @@ def _picture(frame: av.VideoFrame, width: int) -> Frame:
     return np.ascontiguousarray(downscale(bgr, width))
 
 
+def encode_jpeg(picture: Frame, width: int = JPEG_WIDTH, quality: int = JPEG_QUALITY) -> bytes | None:
+    """*picture* (8-bit BGR) as a JPEG at most *width* pixels wide, or None when it cannot be encoded."""
+    small = downscale(picture, width) if picture.shape[1] > width else picture
+    ok, buf = cv2.imencode(".jpg", small, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    return buf.tobytes() if ok else None
+
+
 def _run(req: GrabRequest, cancel: threading.Event | None, t0: float) -> GrabReply:
     window_s = req.live_window_ms / 1000.0
     read_s = req.read_timeout_ms / 1000.0
@@ -252,9 +264,11 @@ def _run(req: GrabRequest, cancel: threading.Event | None, t0: float) -> GrabRep
             if watch.new_frames:
                 raise _Stop(GrabFailure.STALLED, watch.stall_detail(time.perf_counter(), ended=True))
             raise _Stop(GrabFailure.NO_FRAME, "stream opened but ended before any frame")
+    jpeg = encode_jpeg(pictures[0]) if req.jpeg else None
     total = (time.perf_counter() - t0) * 1000.0
     return GrabReply(
-        True, None, "", size[0], size[1], tuple(pictures), open_ms, first_ms, total, watch.new_frames, watch.pts_span_s
+        True, None, "", size[0], size[1], tuple(pictures), open_ms, first_ms, total, watch.new_frames, watch.pts_span_s,
+        jpeg,
     )
 
 

@@ -14,7 +14,7 @@ says so: the ladder answers ``auth_failed`` ("backing off") without contacting i
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Literal
 
@@ -47,6 +47,7 @@ class LadderResult:
     video: tuple[VqdCheck, ...] | None = None  # the frame stage's checks, or None
     warnings: tuple[str, ...] = ()
     clock_skewed: bool = False  # the clock check failed: |clock_offset_s| > LadderOptions.clock_skew_s
+    jpeg: bytes | None = field(default=None, repr=False, compare=False)  # the frame stage's picture (small JPEG)
 
     @property
     def failed_checks(self) -> tuple[str, ...]:
@@ -117,6 +118,7 @@ def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = (), *,
     clock_offset: float | None = None
     device: DeviceIdentity | None = None
     video: tuple[VqdCheck, ...] | None = None
+    jpeg: bytes | None = None
     for r in stages:
         spec = SPEC_OF[r.stage]
         if spec.gives_clock:
@@ -125,6 +127,7 @@ def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = (), *,
         if spec.gives_checks:
             checks = getattr(r.data, "checks", None)
             video = tuple(checks) if checks is not None else None
+            jpeg = getattr(r.data, "jpeg", None)
         if not r.ok:
             if spec.warns_only:
                 warn.append(f"{r.stage} {r.cause or spec.timeout_cause}: {r.detail}".rstrip(": "))
@@ -133,4 +136,4 @@ def conclude(stages: Sequence[ProbeResult], warnings: Sequence[str] = (), *,
             return LadderResult("offline", cause, tuple(stages), clock_offset, device, video, tuple(warn))
     skewed = clock_skew_s is not None and clock_offset is not None and abs(clock_offset) > clock_skew_s
     state: State = "degraded" if skewed or (video and any(not c.ok for c in video)) else "online"
-    return LadderResult(state, None, tuple(stages), clock_offset, device, video, tuple(warn), skewed)
+    return LadderResult(state, None, tuple(stages), clock_offset, device, video, tuple(warn), skewed, jpeg)

@@ -28,6 +28,7 @@ from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
 from collector.runtime.figures import COVERAGE_S, StoredFigures, live_states, load_stored, with_coverage
+from collector.runtime.frames import FrameStore
 from collector.runtime.gb28181_feed import Gb28181Feed
 from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
@@ -79,6 +80,11 @@ def journal_path(settings: Settings) -> Path:
     return Path(name)
 
 
+def frames_dir(settings: Settings) -> Path:
+    """Where each camera's last picture is kept (``collector.keep_frames``): ``frames/`` beside the journal."""
+    return journal_path(settings).parent / "frames"
+
+
 @dataclass
 class App:
     settings: Settings
@@ -108,6 +114,7 @@ class App:
     replica: Replica | None = None  # collector.replicas on PostgreSQL: the shards this process owns (DESIGN §8)
     replica_id: str = ""
     _inventory: tuple[list[MonitoredCamera], list[MonitoredDevice], set[int]] = ([], [], set())
+    frames: FrameStore | None = None  # collector.keep_frames: each camera's last picture (the video tier's)
 
     def __post_init__(self) -> None:
         c = self.settings.collector
@@ -137,6 +144,8 @@ class App:
 
         self.scheduler = Scheduler(SchedulerConfig.from_settings(c, accounting=self.settings.accounting), self.writer,
                                    ladder=ladder_options(self.settings, frame), clock=self.clock, on_event=sink)
+        self.frames = FrameStore(frames_dir(self.settings)) if c.keep_frames else None
+        self.scheduler.on_frame = None if self.frames is None else self.frames.submit
         self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters,
                                            replica_id=self.replica_id)
@@ -148,7 +157,10 @@ class App:
         if self.replica is not None:
             owned, n = self.replica.owned, self.settings.collector.shards
             cams = [cam for cam in cams if shard_of(cam.id, n) in owned]
+        before = set(self.scheduler.slots)
         self.scheduler.sync(cams, devices, excluded=excluded)
+        if self.frames is not None:  # a retired camera's picture goes (not one of a shard let go)
+            self.frames.retire(before - {cam.id for cam in self._inventory[0]})
 
     def camera_ids(self) -> list[int]:
         return [cam.id for cam in self._inventory[0]]
@@ -338,6 +350,8 @@ class App:
                 await self.notifier.stop()
         if self._frame_pool is not None:
             self._frame_pool.close()
+        if self.frames is not None:
+            await self.frames.drain()
 
 
 async def serve(app: App, stop: asyncio.Event | None = None) -> None:
@@ -354,4 +368,4 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         await app.stop()
 
 
-__all__ = ["App", "exclusions_in_force", "journal_path", "serve"]
+__all__ = ["App", "exclusions_in_force", "frames_dir", "journal_path", "serve"]

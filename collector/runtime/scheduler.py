@@ -4,13 +4,12 @@ Each camera's fast-tier probe is planned at ``phase + k * interval`` where the p
 stable hash of its id, so a county's cameras are spread evenly over the interval (never a
 burst) and keep their slot across restarts. Failures are confirmed by quick re-probes,
 offline cameras are re-probed more often; the video tier (frame + VQD) runs on its own slower
-schedule in a small pool, and at once when a camera comes back. A camera under an exclusion
-is still probed (shown as excluded, its real state stored); a camera that leaves the inventory
-is dropped (its state becomes excluded) and not probed again.
+schedule in a small pool, and at once when a camera comes back (its picture to ``on_frame``). An
+excluded camera is still probed (shown as excluded, its real state stored); one that leaves the
+inventory is dropped (its state becomes excluded) and not probed again.
 
 Time is read from a :class:`~collector.runtime.timebase.Timebase` (the running loop unless one is
-injected), bound once per ``sync``/``run``: the hot path calls ``self._now()`` and
-``self._call_at`` directly.
+injected), bound once per ``sync``/``run``: the hot path calls ``self._now()``, ``self._call_at``.
 """
 
 from __future__ import annotations
@@ -59,6 +58,7 @@ VIDEO = -1  # heap token of a video-tier entry
 
 
 class Scheduler:
+    on_frame: Callable[[int, bytes], None] | None = None  # (camera id, JPEG) of each video-tier picture
     def __init__(self, config: SchedulerConfig, writer: IntervalWriter | None, *,
                  ladder: LadderOptions | None = None, ladder_fn: LadderFn = run_ladder,
                  clock: Callable[[], dt.datetime] = utcnow, on_event: EventSink | None = None,
@@ -107,9 +107,8 @@ class Scheduler:
              excluded: set[int] | None = None) -> None:
         """Take the current inventory: add new cameras, drop retired ones, update changed ones.
 
-        *excluded*: the cameras under an exclusion now; they are shown as excluded and still
-        probed (their real state is stored). A camera no longer listed is retired: its state
-        becomes excluded and it is no longer probed."""
+        *excluded*: the cameras under an exclusion now; shown as excluded and still probed (their real
+        state is stored). A camera no longer listed is retired: excluded, and no longer probed."""
         self._bind()
         now = self._now()
         wall = self.clock()
@@ -245,6 +244,8 @@ class Scheduler:
         result = await self.ladder_fn(slot.cam.target, self.video_ladder)
         if self.slots.get(slot.cam.id) is not slot:
             return
+        if result.jpeg is not None and self.on_frame is not None:
+            self.on_frame(slot.cam.id, result.jpeg)
         if result.state == "offline" or result.video is None:
             slot.video_ok = False if result.state != "offline" else slot.video_ok
             failed: tuple[str, ...] | None = None

@@ -4,11 +4,13 @@ forms, alert links that open pages, and never a camera password."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from typing import Any
 
 import aiohttp
+import numpy as np
 import pytest
 from sqlalchemy import select
 
@@ -21,6 +23,7 @@ from collector.web import accounts
 from collector.web.pages import PAGE_ROUTES
 from inventory.models import Camera, Exclusion, Point
 from probes.causes import Cause
+from probes.frame_grab import encode_jpeg
 from tests.collector.test_api_support import DOWN, PASSWORD, USERINFO, Live, http_fixture, live_fixture
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -238,6 +241,9 @@ async def test_every_page_route_answers_without_a_password(live: Live, http: aio
             path = path.replace(k, v)
         if path.startswith("/incidents/"):
             path = "/incidents/o-test-many"
+        if path.endswith("/frame.jpg"):  # a picture, not a page (test_camera_picture_is_scoped): none kept yet
+            await page(http, live, path, status=404, headers=admin)
+            continue
         if path == "/reports/workbook":  # a download, not a page (tests/collector/test_web_reports.py)
             async with http.get(live.u(path), headers=admin) as r:
                 assert r.status == 200 and r.content_type.endswith("spreadsheetml.sheet") and (await r.read())[:2] == b"PK"
@@ -245,3 +251,40 @@ async def test_every_page_route_answers_without_a_password(live: Live, http: aio
         for lang in ("zh", "en"):
             html = await page(http, live, f"{path}?lang={lang}", headers=admin)
             assert html.startswith("<!doctype html>") and "</html>" in html
+
+
+async def test_camera_picture_is_scoped(live: Live, http: aiohttp.ClientSession) -> None:
+    """The video tier's last picture (collector.runtime.frames): kept on disk, served beside the
+    picture checks, read only by who may read the camera."""
+    store = live.app.frames
+    assert store is not None
+    slots = list(live.app.scheduler.slots.values())
+    mine = slot(live, 0)
+    theirs = next(s for s in slots if s.cam.labels.township != mine.cam.labels.township)
+    html = await page(http, live, f"/cameras/{mine.cam.id}")
+    assert "暂无画面" in html and f"/cameras/{mine.cam.id}/frame.jpg" not in html
+    picture = np.full((180, 320, 3), 90, np.uint8)
+    jpeg = encode_jpeg(picture)
+    assert jpeg is not None
+    for s in (mine, theirs):
+        await asyncio.to_thread(store.write, s.cam.id, jpeg)
+    assert oct(store.path(mine.cam.id).stat().st_mode & 0o777) == "0o600"
+    html = await page(http, live, f"/cameras/{mine.cam.id}")
+    assert f'<img src="/cameras/{mine.cam.id}/frame.jpg" alt="最近一次画面" width="320" loading="lazy">' in html
+    assert "暂无画面" not in html and "Last picture" in await page(http, live, f"/cameras/{mine.cam.id}?lang=en")
+    admin = await token_for(live, "admin3", "admin")
+    leader = await token_for(live, "leader3", "township", regions=[mine.cam.labels.township])
+    for who, s, status in ((admin, mine, 200), (admin, theirs, 200), (leader, mine, 200), (leader, theirs, 404)):
+        async with http.get(live.u(f"/cameras/{s.cam.id}/frame.jpg"), headers=who, allow_redirects=False) as r:
+            body = await r.read()
+            assert r.status == status, (s.cam.id, r.status)
+            if status == 200:
+                assert r.content_type == "image/jpeg" and body == jpeg and body[:2] == b"\xff\xd8"
+                assert r.headers["Cache-Control"] == "private, max-age=60"
+            else:
+                assert b"\xff\xd8" not in body[:2]
+    await page(http, live, "/cameras/999999/frame.jpg", status=404)
+    store.retire({theirs.cam.id})  # (the camera left the inventory)
+    await store.drain()
+    assert not store.path(theirs.cam.id).exists() and store.path(mine.cam.id).exists()
+    await asyncio.to_thread(store.remove, mine.cam.id)

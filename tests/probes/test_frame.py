@@ -13,6 +13,8 @@ import subprocess
 import time
 from collections.abc import Iterator
 
+import cv2
+import numpy as np
 import pytest
 
 from probes.base import PROBERS, Cause, ProbeTarget, Stage
@@ -80,6 +82,11 @@ async def test_moving_picture_passes_every_check(gst_server: GstServer, pool: Fr
     assert {c.name for c in r.data.checks} == ALL_CHECKS
     assert [c.name for c in r.data.checks if not c.ok] == []
     assert r.detail == "640x360; picture ok"
+    # the checked picture comes back as a small JPEG (the camera page's 最近一次画面): 640 px shrunk to 320
+    jpeg = r.data.jpeg
+    assert jpeg is not None and jpeg[:2] == b"\xff\xd8" and len(jpeg) < 60_000, None if jpeg is None else len(jpeg)
+    picture = cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert picture is not None and picture.shape[:2] == (180, 320), None if picture is None else picture.shape
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """The web console: server-rendered pages (Jinja2), Chinese first, every asset served here.
 
-``/`` 总览, ``/cameras`` and ``/cameras/{id}``, ``/regions/{code}``, ``/incidents/{id}``,
+``/`` 总览, ``/cameras`` and ``/cameras/{id}`` (with its last picture, ``/cameras/{id}/frame.jpg``), ``/regions/{code}``, ``/incidents/{id}``,
 ``/workorders``, ``/exclusions``, ``/exclusions/proposals``, ``/reports`` (with its workbook and printable page), ``/api`` (the API's document, readable) (alert messages link to the camera and incident pages). Pages
 read what the API reads (the scheduler's slots, the collector's region figures, the stores) and
 show only what the request's principal may read (:mod:`collector.web.pages.scope`). Static
@@ -23,6 +23,7 @@ PAGE_ROUTES: tuple[tuple[str, str, Handler], ...] = (
     ("GET", "/", overview.overview_page),
     ("GET", "/cameras", overview.cameras_page),
     ("GET", "/cameras/{id}", camera.camera_page),
+    ("GET", "/cameras/{id}/frame.jpg", camera.frame_jpeg),
     ("GET", "/regions/{code}", region.region_page),
     ("GET", "/incidents/{id}", orders.incident_page),
     ("GET", "/workorders", orders.workorders_page),

@@ -10,7 +10,9 @@ goes through :func:`probes.redact.redact_secrets` with the camera's password.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+from email.utils import format_datetime
 from typing import Any
 
 from aiohttp import web
@@ -119,6 +121,8 @@ async def camera_page(request: web.Request) -> web.Response:
     if slot is None or not can_camera(v.principal, slot):
         return not_found_page(v)
     ident = await _identity(request, cid)
+    frames = app.frames
+    frame_at = None if frames is None else await asyncio.to_thread(frames.taken_at, cid)
     now = v.now
     rows = await _history(request, cid, now - WINDOWS[-1][1])
     orders, excl = await _orders_and_exclusions(request, cid, camera_path(slot))
@@ -138,6 +142,23 @@ async def camera_page(request: web.Request) -> web.Response:
         "orders": _order_rows(v, orders, slot, camera_path(slot)), "back": request.path_qs, "region_names": region_names(slot),
         "exclusions": [(x, x.start <= now < x.end and x.status in COUNTED_EXCLUSIONS) for x in excl],
         "can_propose": v.principal is not None and v.principal.can(Action.PROPOSE_EXCLUSION), **form_context(v),
+        "frame_at": None if frame_at is None else v.when(frame_at, seconds=True),
     })
+
+
+async def frame_jpeg(request: web.Request) -> web.Response:
+    """``/cameras/{id}/frame.jpg``: the camera's last video-tier picture (:mod:`collector.runtime.frames`),
+    scoped as its page is: a camera the reader may not see, or one without a picture, is 404."""
+    v = view(request)
+    app = camwatch(request)
+    cid = path_id(request)
+    slot = None if cid is None else app.scheduler.slots.get(cid)
+    if cid is None or slot is None or not can_camera(v.principal, slot) or app.frames is None:
+        return not_found_page(v)
+    kept = await asyncio.to_thread(app.frames.read, cid)
+    if kept is None:
+        return not_found_page(v)
+    return web.Response(body=kept.jpeg, content_type="image/jpeg", headers={
+        "Cache-Control": "private, max-age=60", "Last-Modified": format_datetime(kept.at, usegmt=True)})
 
 

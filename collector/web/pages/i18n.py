@@ -99,6 +99,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "ok": ("正常", "ok"),
     "failed": ("失败", "failed"),
     "failed_checks": ("未通过的检查", "Failed checks"),
+    "last_picture": ("最近一次画面", "Last picture"),
+    "no_picture": ("暂无画面", "No picture yet"),
     "timeline": ("状态时间线", "State timeline"),
     "availability": ("可用率", "Availability"),
     "h24": ("24 小时", "24 h"),
