@@ -77,6 +77,23 @@ def pg_exec(base: str, sql: str) -> None:
     asyncio.run(run())
 
 
+
+async def fleet_ids(url: str) -> tuple[list[int], list[str], list[str]]:
+    """The imported fleet's camera ids, village codes and township codes (for seeding intervals)."""
+    from sqlalchemy import text
+
+    from inventory.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            cids = list((await conn.execute(text("SELECT id FROM cameras ORDER BY id"))).scalars())
+            vs = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'village'"))).scalars())
+            ts = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'township'"))).scalars())
+        return cids, vs, ts
+    finally:
+        await engine.dispose()
+
 def import_inventory(url: str, cameras: int, work: Path) -> float:
     from import_inventory import generate  # bench/import_inventory.py: same synthetic county
 
@@ -313,9 +330,8 @@ def main() -> int:
 
     signal.alarm(int(a.max_seconds))  # bounded: SIGALRM ends the run; the schema is dropped below
 
-    from sqlalchemy import text
 
-    from inventory.db import create_engine, upgrade
+    from inventory.db import upgrade
 
     now = dt.datetime(2026, 12, 1, 0, 0, tzinfo=dt.UTC) + dt.timedelta(hours=3, seconds=17.25)
     period_start = now - PERIOD_DAYS * DAY
@@ -332,18 +348,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             t_imp = import_inventory(url, a.cameras, Path(tmp))
 
-        async def ids() -> tuple[list[int], list[str], list[str]]:
-            engine = create_engine(url)
-            try:
-                async with engine.connect() as conn:
-                    cids = list((await conn.execute(text("SELECT id FROM cameras ORDER BY id"))).scalars())
-                    vs = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'village'"))).scalars())
-                    ts = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'township'"))).scalars())
-                return cids, vs, ts
-            finally:
-                await engine.dispose()
-
-        cids, villages, townships = asyncio.run(ids())
+        cids, villages, townships = asyncio.run(fleet_ids(url))
         t1 = time.perf_counter()
         n_iv, n_ex = asyncio.run(load_data(a.pg, schema, cids, villages, townships, period_start, now, a.seed))
         print(f"setup: migrate+import {len(cids)} cameras {t1 - t0:.1f} s (import {t_imp:.1f} s),"

@@ -80,7 +80,6 @@ async def breakdown(url: str, out: Path) -> str:
 
 def seed(pg: str, schema: str, cameras: int, seed_no: int) -> None:
     import rates_pg  # bench/rates_pg.py: the same county and intervals
-    from sqlalchemy import text
 
     from collector.accounting.sql.rollups import build_rollups
     from inventory.db import create_engine, upgrade
@@ -93,18 +92,7 @@ def seed(pg: str, schema: str, cameras: int, seed_no: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         rates_pg.import_inventory(url, cameras, Path(tmp))
 
-    async def ids() -> tuple[list[int], list[str], list[str]]:
-        engine = create_engine(url)
-        try:
-            async with engine.connect() as conn:
-                cids = list((await conn.execute(text("SELECT id FROM cameras ORDER BY id"))).scalars())
-                vs = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'village'"))).scalars())
-                ts = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'township'"))).scalars())
-            return cids, vs, ts
-        finally:
-            await engine.dispose()
-
-    cids, villages, townships = asyncio.run(ids())
+    cids, villages, townships = asyncio.run(rates_pg.fleet_ids(url))
     n_iv, n_ex = asyncio.run(rates_pg.load_data(pg, schema, cids, villages, townships, period_start, now, seed_no))
 
     async def rollups() -> None:

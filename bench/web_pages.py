@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from rates_pg import LEAD_DAYS, PERIOD_DAYS, import_inventory, load_data, pg_exec  # noqa: E402
+from rates_pg import LEAD_DAYS, PERIOD_DAYS, fleet_ids, import_inventory, load_data, pg_exec  # noqa: E402
 
 GOAL_MS = 300.0
 DAY = dt.timedelta(days=1)
@@ -150,9 +150,8 @@ def main() -> int:
         p.error("need 1 <= cameras <= 200000 and 2 <= repeat <= 1000")
     signal.alarm(int(a.max_seconds))  # bounded: SIGALRM ends the run; the schema is dropped below
 
-    from sqlalchemy import text
 
-    from inventory.db import create_engine, upgrade
+    from inventory.db import upgrade
 
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     period_start = now - PERIOD_DAYS * DAY
@@ -165,18 +164,7 @@ def main() -> int:
         with tempfile.TemporaryDirectory() as tmp:
             import_inventory(url, a.cameras, Path(tmp))
 
-        async def ids() -> tuple[list[int], list[str], list[str]]:
-            engine = create_engine(url)
-            try:
-                async with engine.connect() as conn:
-                    cids = list((await conn.execute(text("SELECT id FROM cameras ORDER BY id"))).scalars())
-                    vs = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'village'"))).scalars())
-                    ts = list((await conn.execute(text("SELECT code FROM regions WHERE level = 'township'"))).scalars())
-                return cids, vs, ts
-            finally:
-                await engine.dispose()
-
-        cids, villages, townships = asyncio.run(ids())
+        cids, villages, townships = asyncio.run(fleet_ids(url))
         n_iv, n_ex = asyncio.run(load_data(a.pg, schema, cids, villages, townships, period_start, now, a.seed))
         print(f"setup: {len(cids)} cameras, {n_iv} intervals over {PERIOD_DAYS + LEAD_DAYS} days, {n_ex} exclusions"
               f" in {time.perf_counter() - t0:.1f} s", flush=True)
