@@ -24,8 +24,10 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
@@ -392,7 +394,9 @@ async def test_duty_acknowledges_a_work_order_and_csrf_is_required(live: Live, c
     def acknowledge() -> str:
         chrome.get(base + "/workorders")
         loaded(chrome)
+        before = chrome.find_element(By.TAG_NAME, "main")
         chrome.find_element(By.CSS_SELECTOR, f"{ack} button").click()
+        WebDriverWait(chrome, 20).until(staleness_of(before))  # redirected to the same address: a new page
         WebDriverWait(chrome, 20).until(lambda d: d.current_url == base + "/workorders")
         loaded(chrome)
         assert not chrome.find_elements(By.CSS_SELECTOR, ack)  # acknowledged: no second ack button
@@ -450,7 +454,8 @@ async def test_contractor_proposes_an_exclusion_and_an_assessor_approves_it(
         chrome.find_element(By.CSS_SELECTOR, f"{propose} textarea[name=reason]").send_keys("电力检修停电（浏览器）")
         chrome.execute_script(f"document.querySelector(\"{propose} input[name=csrf_token]\").remove()")
         chrome.find_element(By.CSS_SELECTOR, f"{propose} button[type=submit]").click()  # forged: no CSRF token
-        WebDriverWait(chrome, 20).until(lambda d: "表单已过期" in d.find_element(By.TAG_NAME, "body").text)
+        WebDriverWait(chrome, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: "表单已过期" in d.find_element(By.TAG_NAME, "body").text)
         chrome.get(base + f"/exclusions/proposals?camera_id={cam.id}")
         loaded(chrome)
         chrome.find_element(By.CSS_SELECTOR, f"{propose} textarea[name=reason]").send_keys("电力检修停电（浏览器）")
@@ -473,10 +478,13 @@ async def test_contractor_proposes_an_exclusion_and_an_assessor_approves_it(
         loaded(chrome)
         form = f"form[action='/exclusions/{rows[0].id}/approve']"
         chrome.find_element(By.CSS_SELECTOR, f"{form} input[name=note]").send_keys("同意")
+        before = chrome.find_element(By.TAG_NAME, "main")
         chrome.find_element(By.CSS_SELECTOR, f"{form} button").click()
-        WebDriverWait(chrome, 20).until(lambda d: d.current_url == base + "/exclusions/proposals")
+        # the answer redirects to the same address: wait for the page itself to be replaced
+        WebDriverWait(chrome, 20).until(staleness_of(before))
         loaded(chrome)
-        assert "电力检修停电（浏览器）" not in chrome.find_element(By.TAG_NAME, "main").text  # no longer waiting
+        WebDriverWait(chrome, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d: "电力检修停电（浏览器）" not in d.find_element(By.TAG_NAME, "main").text)  # no longer waiting
         look("/exclusions/proposals?status=all", "proposals-decided")
         chrome.get(base + f"/cameras/{cam.id}")
         loaded(chrome)
