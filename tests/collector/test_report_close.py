@@ -148,10 +148,9 @@ async def test_camwatch_run_closes_the_month_due(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'camwatch.db'}"
     await asyncio.to_thread(migrated, url)
     now = dt.datetime.now(dt.UTC)
-    local_day = now.astimezone(ZoneInfo(SH)).day
-    if local_day > 28:
-        pytest.skip("close_day is at most 28")
-    settings = load_settings(None, db_url=url, environ={"CAMWATCH_REPORTS__CLOSE_DAY": str(local_day),
+    # today as the close day (close_day is at most 28: from the 29th on, the 28th is already past)
+    close_day = min(now.astimezone(ZoneInfo(SH)).day, 28)
+    settings = load_settings(None, db_url=url, environ={"CAMWATCH_REPORTS__CLOSE_DAY": str(close_day),
                                                         "CAMWATCH_COLLECTOR__VIDEO": "false"})
     engine = create_engine(url)
     app = App(settings, engine, SecretBox(KEY))
