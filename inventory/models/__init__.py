@@ -1,0 +1,26 @@
+"""The data model (DESIGN §5): typed SQLAlchemy 2.0 tables, one module per concern.
+
+Alembic migrations in ``inventory/migrations`` create these tables; a test checks
+that the migrated schema and this metadata agree. Every table is importable from here.
+"""
+
+from inventory.models.base import NAMING, Base, UTCDateTime, utcnow
+from inventory.models.fleet import Camera, Device, Lifecycle, Point, Region, RegionLevel
+from inventory.models.ops import AlertLog, Incident, ReportSnapshot, Silence, WorkOrder
+from inventory.models.state import (
+    COUNTED_EXCLUSIONS,
+    CameraRollup,
+    CollectorHeartbeat,
+    Exclusion,
+    ExclusionStatus,
+    RollupDay,
+    StateInterval,
+)
+from inventory.models.users import ApiToken, AuditEntry, LoginThrottle, User
+
+__all__ = [
+    "COUNTED_EXCLUSIONS", "NAMING", "AlertLog", "ApiToken", "AuditEntry", "Base", "Camera", "CameraRollup", "CollectorHeartbeat",
+    "Device", "Exclusion", "ExclusionStatus", "Incident", "Lifecycle", "LoginThrottle", "Point", "Region",
+    "RegionLevel", "ReportSnapshot", "RollupDay", "Silence", "StateInterval", "UTCDateTime", "User", "WorkOrder",
+    "utcnow",
+]
