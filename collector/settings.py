@@ -176,6 +176,12 @@ class HttpSettings(_Section):
     max_body_bytes: int = Field(1 << 20, ge=1024, description="largest request body accepted (413 above)")
 
 
+class MetricsSettings(_Section):
+    per_camera: Literal["all", "offline_only"] = Field(
+        "all", description="per-camera series on /metrics: all = every camera; offline_only = only cameras offline or\n"
+        "degraded now (bounds the series of a very large fleet; region and fleet figures stay complete)")
+
+
 class AccountingSettings(_Section):
     timezone: TimeZoneName = Field("Asia/Shanghai", description="local time zone of days, months and check times")
     check_times: list[str] = Field(
@@ -220,6 +226,7 @@ class Settings(BaseSettings):
     collector: CollectorSettings = Field(default_factory=CollectorSettings, description="the collector (camwatch run)")
     probe: ProbeSettings = Field(default_factory=ProbeSettings, description="per-stage probe limits")
     http: HttpSettings = Field(default_factory=HttpSettings, description="HTTP: metrics, health, API")
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="what /metrics exports")
     accounting: AccountingSettings = Field(default_factory=AccountingSettings, description="rates, coverage and targets")
     alerts: AlertPolicySettings = Field(default_factory=AlertPolicySettings, description="alert decisions, messages and work orders")
     notify: NotifySettings = Field(default_factory=NotifySettings, description="alert channels and delivery")
