@@ -43,6 +43,10 @@ class Gb28181Settings(BaseModel):
         70.0, gt=0, description="a device silent this long is offline (platform_offline), found within a "
         "second more: at most 75 s after its last keepalive, where the standard's platforms wait 3 keepalives (180 s)")
     catalog_interval_s: float = Field(600.0, ge=10, description="catalog (channel list and ON/OFF) asked again this often")
+    subscribe_catalog: bool = Field(True, description="SUBSCRIBE to each device's catalog changes (Event: Catalog); "
+                                    "a device that refuses (405, 489 ...) is asked its catalog every catalog_interval_s")
+    subscribe_expires_s: int = Field(3600, ge=2, le=86400, description="catalog subscription asked for this long "
+                                     "(refreshed at 80 % of what the device grants)")
     min_expires_s: int = Field(60, ge=1, description="shortest registration accepted (423 Interval Too Brief below)")
     max_expires_s: int = Field(86400, ge=1, description="longest registration granted (longer asks are shortened)")
     nonce_ttl_s: float = Field(300.0, gt=0, description="a Digest nonce is good this long (then stale=true)")

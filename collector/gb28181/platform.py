@@ -11,7 +11,9 @@ what they told and emits verdict changes.
   that gets 403 to its keepalive registers again).
 - Queries: Catalog and DeviceInfo at each new registration, Catalog every
   ``catalog_interval_s``, DeviceStatus when a keepalive is late (see ``verdict.py``).
-- Catalog SUBSCRIBE is not sent (devices that notify catalog changes unasked are heard).
+- Catalog SUBSCRIBE at each new registration, refreshed before it expires; a device that
+  refuses it keeps the periodic Catalog queries (:mod:`collector.gb28181.subscribe`). Catalog
+  notifications (NOTIFY, or MESSAGE from devices that send them unasked) change channels.
 
 Credentials never reach a log: lines name the device ID and the source address only.
 """
@@ -34,11 +36,12 @@ from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.guard import AuthThrottle
 from collector.gb28181.registry import Registry
 from collector.gb28181.state import DeviceState
+from collector.gb28181.subscribe import CatalogSubscriptions
 from collector.gb28181.verdict import catalog_due, offline_at, status_query_due
 from probes.gb28181 import bodies, manscdp
 from probes.gb28181.digest import AuthResult, DigestServer
 from probes.gb28181.fields import new_branch, new_tag, parse_address, required, response_to
-from probes.gb28181.sip import SipError, SipMessage, SipRequest
+from probes.gb28181.sip import SipError, SipMessage, SipRequest, SipResponse
 from probes.gb28181.transport import Peer, SipEndpoint
 
 log = logging.getLogger("camwatch.gb28181")
@@ -92,6 +95,7 @@ class Platform:
         self._via_host = "127.0.0.1"
         self._task: asyncio.Task[None] | None = None
         self.addresses: dict[str, tuple[str, int]] = {}
+        self.subscriptions = CatalogSubscriptions(settings, self._send_request, lambda: next(self._sn), "camwatch")
 
     # -- life -----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -120,6 +124,7 @@ class Platform:
             except OSError:
                 host = "127.0.0.1"
         self._via_host = host
+        self.subscriptions = CatalogSubscriptions(s, self._send_request, lambda: next(self._sn), host)
         self._task = asyncio.create_task(self._watch(), name="gb28181-watch")
         log.info("gb28181: SIP platform %s@%s listening on %s", s.server_id, s.domain,
                  ", ".join(f"{t} {h}:{p}" for t, (h, p) in self.addresses.items()))
@@ -154,6 +159,11 @@ class Platform:
             if status_query_due(dev, now, s):
                 self.query(dev, "DeviceStatus", now)
                 heapq.heappush(late, (now + max(s.status_grace_s, 1.0), dev_id))
+        subs = self.subscriptions
+        for dev_id in subs.tick(now, reg.device):
+            dev = reg.device(dev_id)
+            if dev is not None and dev.registered and now < offline_at(dev, s):
+                subs.start(dev, now)
         if now >= self._next_scan:
             self._next_scan = now + self.catalog_scan_s
             budget = QUERIES_PER_TICK
@@ -161,8 +171,11 @@ class Platform:
                 if catalog_due(dev, now, s):
                     self.query(dev, "Catalog", now)
                     budget -= 1
-                    if not budget:
-                        break
+                if subs.due(dev, now):  # none yet (e.g. restored after a restart) or unanswered
+                    subs.start(dev, now)
+                    budget -= 1
+                if budget <= 0:
+                    break
 
     def _alive(self, device_id: str, now: float) -> None:
         """A sign of life: when the next keepalive is late, the device is looked at."""
@@ -175,8 +188,9 @@ class Platform:
         log.debug("gb28181: malformed SIP from %s %s: %s", peer.transport, peer.host, what)
 
     def handle(self, msg: SipMessage, peer: Peer) -> None:
-        if not isinstance(msg, SipRequest):
-            return  # answers to our queries: their content comes in a MESSAGE of its own
+        if isinstance(msg, SipResponse):  # answers to queries: their content comes in a MESSAGE of its own
+            self.subscriptions.on_response(msg, self._clock())
+            return
         key = (msg.get("Call-ID"), msg.get("CSeq"), msg.get("Via"), peer.host)
         kept = self._answered.get(key)
         if kept is not None:  # a retransmission (its answer was lost): the same answer, not a new one
@@ -248,6 +262,7 @@ class Platform:
         expires = self._expires(req)
         if expires == 0:
             self.registry.unregister(device_id, now)
+            self.subscriptions.forget(device_id)
             log.info("gb28181: %s unregistered", device_id)
             self._reply(req, peer, 200, extra=(("Expires", "0"),))
             return
@@ -271,6 +286,7 @@ class Platform:
             if dev is not None:
                 self.query(dev, "Catalog", now)
                 self.query(dev, "DeviceInfo", now)
+                self.subscriptions.start(dev, now)
 
     @staticmethod
     def _expires(req: SipRequest) -> int:
@@ -307,6 +323,8 @@ class Platform:
             self.stats.keepalives += 1
             return
         self.stats.answers += 1
+        if req.method == "NOTIFY":
+            self.subscriptions.on_notify(req, device_id, now)
         if isinstance(doc, manscdp.Catalog):
             reg.apply_catalog(doc, device_id, now)
         elif isinstance(doc, manscdp.DeviceInfo):
@@ -315,29 +333,38 @@ class Platform:
     # -- sending --------------------------------------------------------------------------
     def query(self, dev: DeviceState, cmd_type: str, now: float | None = None) -> bool:
         """Send a Catalog, DeviceStatus or DeviceInfo query to *dev* (where it registered from)."""
-        peer = dev.peer
-        if peer is None:
-            return False
         at = self._clock() if now is None else now
-        s = self.settings
-        port = self.addresses.get(peer.transport, (self._via_host, s.port))[1]
         body = bodies.query(cmd_type, next(self._sn), dev.device_id)
-        headers = (
-            ("Via", f"SIP/2.0/{peer.transport.upper()} {self._via_host}:{port};rport;branch={new_branch()}"),
-            ("From", f"<sip:{s.server_id}@{s.domain}>;tag={new_tag()}"),
-            ("To", f"<sip:{dev.device_id}@{s.domain}>"),
-            ("Call-ID", f"{secrets.token_hex(8)}@{self._via_host}"),
-            ("CSeq", f"{next(self._cseq)} MESSAGE"),
-            ("Max-Forwards", "70"),
-            ("Content-Type", bodies.CONTENT_TYPE),
-            ("User-Agent", "camwatch"),
-        )
-        req = SipRequest("MESSAGE", f"sip:{dev.device_id}@{peer.host}:{peer.port}", headers, body)
-        sent = self._endpoint.send(peer, req.encode())
+        sent = self._send_request(dev, "MESSAGE", body, (), f"{secrets.token_hex(8)}@{self._via_host}", new_tag(),
+                                  None, next(self._cseq))
         if sent:
             self.stats.queries += 1
             self.registry.asked(dev.device_id, at, catalog=cmd_type == "Catalog", status=cmd_type == "DeviceStatus")
         return sent
+
+    def _send_request(self, dev: DeviceState, method: str, body: bytes, extra: tuple[tuple[str, str], ...],
+                      call_id: str, from_tag: str, to_tag: str | None, cseq: int) -> bool:
+        """A request of ours (a query, a SUBSCRIBE) to *dev*, where it registered from."""
+        peer = dev.peer
+        if peer is None:
+            return False
+        s = self.settings
+        port = self.addresses.get(peer.transport, (self._via_host, s.port))[1]
+        to = f"<sip:{dev.device_id}@{s.domain}>" + (f";tag={to_tag}" if to_tag else "")
+        headers = (
+            ("Via", f"SIP/2.0/{peer.transport.upper()} {self._via_host}:{port};rport;branch={new_branch()}"),
+            ("From", f"<sip:{s.server_id}@{s.domain}>;tag={from_tag}"),
+            ("To", to),
+            ("Call-ID", call_id),
+            ("CSeq", f"{cseq} {method}"),
+            ("Max-Forwards", "70"),
+            *((("Contact", f"<sip:{s.server_id}@{self._via_host}:{port}>"),) if method == "SUBSCRIBE" else ()),
+            *extra,
+            ("Content-Type", bodies.CONTENT_TYPE),
+            ("User-Agent", "camwatch"),
+        )
+        req = SipRequest(method, f"sip:{dev.device_id}@{peer.host}:{peer.port}", headers, body)
+        return self._endpoint.send(peer, req.encode())
 
 
 def _gb_date(now: float) -> str:

@@ -2,7 +2,9 @@
 platform (Digest), send keepalives, answer Catalog (channels ON/OFF, split over several
 messages), DeviceStatus and DeviceInfo queries, and can be scripted: a channel switched OFF
 (with or without a catalog notification), keepalives stopped (a dead device), a registration
-left to expire or withdrawn, malformed messages, GB18030 or mislabelled bodies.
+left to expire or withdrawn, malformed messages, GB18030 or mislabelled bodies. A device takes
+the platform's catalog SUBSCRIBE (or refuses it: ``subscribe_status=405``) and then tells its
+changes (ON/OFF, ADD, DEL) by NOTIFY in that dialog.
 
     sim = GbSim(("127.0.0.1", 5060), domain="3402000000", server_id="34020000002000000001")
     await sim.start()
@@ -48,6 +50,17 @@ class SimChannel:
 
 
 @dataclass
+class SimSubscription:
+    """The platform's catalog subscription, as the device keeps it (its dialog)."""
+
+    call_id: str
+    platform: str  # the platform's From (with its tag): our NOTIFYs' To
+    tag: str  # our tag (the To tag of our 200)
+    expires_at: float  # time.monotonic()
+    refreshes: int = 0
+
+
+@dataclass
 class SimDevice:
     device_id: str
     password: str
@@ -69,6 +82,10 @@ class SimDevice:
     task: asyncio.Task[None] | None = None
     die_after_keepalive: bool = False  # dies right after its next keepalive (the worst case to detect)
     died_at: float | None = None  # time.time() when it died that way
+    subscribe_status: int = 200  # the answer to a catalog SUBSCRIBE (405: not supported)
+    subscribe_max_s: int | None = None  # the longest subscription it grants
+    subscription: SimSubscription | None = None
+    notify_cseq: int = 0
 
 
 class GbSim:
@@ -218,14 +235,47 @@ class GbSim:
 
     def set_status(self, device_id: str, channel_id: str, status: str, *, notify: bool = False) -> None:
         """Switch a channel ON/OFF; with *notify* the device tells the platform at once
-        (a catalog notification), else the platform learns it at its next Catalog query."""
+        (a catalog notification: a NOTIFY in its subscription's dialog when subscribed, else
+        unasked), else the platform learns it at its next Catalog query."""
         dev = self.devices[device_id]
         ch = next(c for c in dev.channels if c.channel_id == channel_id)
         ch.status = status
         if notify:
-            body = bodies.catalog(device_id, next(self._sn), 1, [ch.item(device_id, status)], notify=True,
-                                  encoding=dev.encoding, declared=dev.declared)
+            self.notify_catalog(device_id, [ch.item(device_id, status)])
+
+    def add_channel(self, device_id: str, ch: SimChannel, *, notify: bool = True) -> None:
+        dev = self.devices[device_id]
+        dev.channels.append(ch)
+        if notify:
+            self.notify_catalog(device_id, [ch.item(device_id, "ADD")])
+
+    def remove_channel(self, device_id: str, channel_id: str, *, notify: bool = True) -> None:
+        dev = self.devices[device_id]
+        ch = next(c for c in dev.channels if c.channel_id == channel_id)
+        dev.channels.remove(ch)
+        if notify:
+            self.notify_catalog(device_id, [ch.item(device_id, "DEL")])
+
+    def notify_catalog(self, device_id: str, items: list[CatalogItem], *, terminated: bool = False) -> bool:
+        """A catalog notification; True when it went in a subscription's dialog."""
+        dev = self.devices[device_id]
+        body = bodies.catalog(device_id, next(self._sn), len(items), items, notify=True,
+                              encoding=dev.encoding, declared=dev.declared)
+        sub = dev.subscription
+        if sub is None or time.monotonic() >= sub.expires_at:
             self.send(dev, self._request(dev, "NOTIFY" if dev.transport == "tcp" else "MESSAGE", body))
+            return False
+        left = max(0, int(sub.expires_at - time.monotonic()))
+        state = "terminated;reason=noresource" if terminated else f"active;expires={left}"
+        dev.notify_cseq += 1
+        req = self._request(dev, "NOTIFY", body, extra=(("Event", "Catalog"), ("Subscription-State", state)),
+                            call_id=sub.call_id, cseq=dev.notify_cseq)
+        headers = tuple((k, f"<sip:{device_id}@{self.domain}>;tag={sub.tag}" if k == "From" else
+                         (sub.platform if k == "To" else v)) for k, v in req.headers)
+        self.send(dev, SipRequest(req.method, req.uri, headers, req.body))
+        if terminated:
+            dev.subscription = None
+        return True
 
     async def send_raw(self, data: bytes, device_id: str | None = None) -> None:
         """Raw bytes to the platform (malformed messages), on a device's transport or UDP."""
@@ -251,10 +301,13 @@ class GbSim:
         try:
             device_id = msg.uri.partition(":")[2].partition("@")[0]
             dev = self.devices.get(device_id)
-            if dev is None or msg.method != "MESSAGE":
+            if dev is None or msg.method not in ("MESSAGE", "SUBSCRIBE"):
                 return
             doc = manscdp.read(msg.body)
         except ValueError:
+            return
+        if msg.method == "SUBSCRIBE":
+            self._on_subscribe(dev, msg, peer)
             return
         dev.queries[getattr(doc, "cmd_type", "")] += 1  # received (a dead device does not answer)
         if not dev.answers:
@@ -262,6 +315,31 @@ class GbSim:
         self.endpoint.send(peer, response_to(msg, 200, to_tag=new_tag()).encode())
         for body in self._answers(dev, doc):
             self.send(dev, self._request(dev, "MESSAGE", body))
+
+    def _on_subscribe(self, dev: SimDevice, msg: SipRequest, peer: Peer) -> None:
+        dev.queries["SUBSCRIBE"] += 1
+        if not dev.answers:
+            return
+        if dev.subscribe_status != 200:
+            self.endpoint.send(peer, response_to(msg, dev.subscribe_status, to_tag=new_tag()).encode())
+            return
+        raw = (msg.get("Expires") or "3600").strip()
+        granted = int(raw) if raw.isdigit() else 3600
+        if dev.subscribe_max_s is not None:
+            granted = min(granted, dev.subscribe_max_s)
+        call_id = required(msg, "Call-ID")
+        sub = dev.subscription
+        to_tag = parse_address(required(msg, "To")).tag
+        if sub is not None and sub.call_id == call_id and to_tag == sub.tag:
+            sub.refreshes += 1
+            sub.expires_at = time.monotonic() + granted
+        elif to_tag is not None:  # a refresh of a dialog it does not know (e.g. it restarted)
+            self.endpoint.send(peer, response_to(msg, 481).encode())
+            return
+        else:
+            sub = dev.subscription = SimSubscription(call_id, required(msg, "From"), new_tag(),
+                                                     time.monotonic() + granted)
+        self.endpoint.send(peer, response_to(msg, 200, to_tag=sub.tag, extra=(("Expires", str(granted)),)).encode())
 
     def _count_keepalive_reply(self, msg: SipResponse) -> None:
         with contextlib.suppress(ValueError):
