@@ -55,6 +55,8 @@ class Gb28181Settings(BaseModel):
                                 "auth_block_s / auth_failures)")
     max_tcp_connections: int = Field(4000, ge=1, description="SIP TCP connections at once")
     tcp_idle_s: float = Field(300.0, gt=0, description="a SIP TCP connection silent this long is closed")
+    persist_every_s: float = Field(5.0, gt=0, le=60, description="registrations written to the database this often "
+                                   "(batched; read back at start, so a restart of camwatch keeps devices registered)")
     max_unlisted: int = Field(2000, ge=0, description="unlisted devices remembered (registered, not in the inventory)")
 
     @field_validator("server_id")

@@ -177,6 +177,15 @@ class Platform:
                 if budget <= 0:
                     break
 
+    def restore(self, states: list[DeviceState], now: float) -> int:
+        """Registrations read back at a start (:mod:`collector.gb28181.persist`): honoured until
+        they expire; a device silent for a keepalive interval from *now* is asked its status."""
+        n = self.registry.restore(states, now)
+        for st in states:
+            if st.registered:
+                self._alive(st.device_id, now)
+        return n
+
     def _alive(self, device_id: str, now: float) -> None:
         """A sign of life: when the next keepalive is late, the device is looked at."""
         s = self.settings

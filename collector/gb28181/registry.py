@@ -6,6 +6,10 @@ device the inventory does not list (``listed(id)`` False, neither it nor any of 
 is kept apart in :meth:`Registry.unlisted` (bounded, oldest dropped) with its catalog, for
 import; it never reaches a subscriber. Verdicts that change by time alone (a registration
 expiring, keepalives stopping) are found by :meth:`Registry.tick`.
+
+What changed since the last :meth:`Registry.take_dirty` is noted for the store (a set add per
+message): a keepalive moves only the device's times, a registration or an answer the whole
+row, a catalog its channels. :meth:`Registry.restore` reads back what the store kept.
 """
 
 from __future__ import annotations
@@ -51,6 +55,10 @@ class Registry:
         self._assembly: dict[tuple[str, int], tuple[float, int, set[str]]] = {}
         self._subscribers: list[Callable[[GbEvent], None]] = []
         self._deadlines: list[tuple[float, str]] = []  # (offline_at, device) of online devices; stale ones skipped
+        self._dirty_seen: set[str] = set()  # only the times moved (a keepalive)
+        self._dirty_full: set[str] = set()  # the registration or an answer
+        self._dirty_channels: set[str] = set()  # its catalog
+        self._gone: set[str] = set()  # forgotten (an unlisted device past max_unlisted)
 
     # -- reading --------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[GbEvent], None]) -> None:
@@ -79,11 +87,39 @@ class Registry:
         return self._listed(device_id) or any(self._listed(c) for c in channels)
 
     # -- writing --------------------------------------------------------------------------
-    def _put(self, dev: DeviceState, now: float, *, channels_changed: bool = False) -> None:
+    def take_dirty(self) -> tuple[set[str], set[str], set[str], set[str]]:
+        """(times moved, rows changed, catalogs changed, forgotten) since the last call; cleared."""
+        out = (self._dirty_seen - self._dirty_full, self._dirty_full, self._dirty_channels, self._gone)
+        self._dirty_seen, self._dirty_full, self._dirty_channels, self._gone = set(), set(), set(), set()
+        return out
+
+    def mark_dirty(self, full: set[str], channels: set[str]) -> None:
+        """Rows whose write failed: written at the next take."""
+        self._dirty_full |= full
+        self._dirty_channels |= channels
+
+    def restore(self, states: Iterable[DeviceState], now: float) -> int:
+        """Devices read back at a start: their verdicts follow (events emitted), a registration in
+        force keeps being honoured, and their silence counts from *now*. Returns how many."""
+        n = 0
+        for st in states:
+            listed = self._is_listed(st.device_id, st.channels)
+            self._put(replace(st, restored_at=now, listed=listed), now, channels_changed=True)
+            n += 1
+        self._dirty_seen, self._dirty_full, self._dirty_channels = set(), set(), set()
+        return n
+
+    def _put(self, dev: DeviceState, now: float, *, channels_changed: bool = False, full: bool = True) -> None:
+        dev_id = dev.device_id
+        (self._dirty_full if full else self._dirty_seen).add(dev_id)
+        if channels_changed:
+            self._dirty_channels.add(dev_id)
         if not dev.listed:
-            self._unlisted[dev.device_id] = dev
+            self._unlisted[dev_id] = dev
             while len(self._unlisted) > self.settings.max_unlisted:
-                del self._unlisted[next(iter(self._unlisted))]
+                gone = next(iter(self._unlisted))
+                del self._unlisted[gone]
+                self._gone.add(gone)
             return
         self._devices[dev.device_id] = dev
         self._evaluate(dev, now, channels_changed)
@@ -140,10 +176,15 @@ class Registry:
         dev = self._devices.get(device_id) or self._unlisted.get(device_id)
         if dev is None or not dev.registered or now >= dev.expires_at:
             return None
-        if dev.peer is not None and dev.peer.host != peer.host:
+        old = dev.peer
+        if old is not None and old.host != peer.host:
             return None
         dev = dev.alive(now, keepalive_status)
-        self._put(dev, now)
+        if old is None or old.conn != peer.conn or old.port != peer.port:  # a new TCP connection, a NAT's new port
+            dev = replace(dev, peer=peer)
+            self._put(dev, now)
+        else:
+            self._put(dev, now, full=False)
         return dev
 
     def asked(self, device_id: str, now: float, *, catalog: bool = False, status: bool = False) -> None:

@@ -77,6 +77,14 @@ class DeviceState:
     channels: Mapping[str, ChannelState] = field(default_factory=lambda: NO_CHANNELS)
     info: DeviceInfoFields | None = None
     listed: bool = True  # False: not in the inventory (kept for import, never counted)
+    restored_at: float | None = None  # read back at a start of camwatch: its silence is counted from then
+
+    @property
+    def heard_at(self) -> float:
+        """Since when its silence counts: its last message, its registration, or camwatch's
+        start when the registration was read back (a restart is not the device's silence)."""
+        seen = self.last_seen if self.last_seen is not None else (self.registered_at or 0.0)
+        return seen if self.restored_at is None or seen >= self.restored_at else self.restored_at
 
     def alive(self, now: float, keepalive_status: str | None = None) -> DeviceState:
         """This state with a sign of life at *now* (a keepalive when *keepalive_status* is
@@ -85,7 +93,7 @@ class DeviceState:
         ka, ks = (self.last_keepalive, self.keepalive_status) if keepalive_status is None else (now, keepalive_status)
         return DeviceState(self.device_id, self.peer, self.registered, self.registered_at, self.expires_at, now, ka, ks,
                            self.catalog_at, self.catalog_asked_at, self.status_asked_at, self.channels, self.info,
-                           self.listed)
+                           self.listed, self.restored_at)
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,7 +6,9 @@ told (:class:`DeviceState`), the time and the settings.
   from it for ``keepalive_timeout_s`` (default 75 s, against the standard's 3 x 60 s):
   ``platform_offline``. Any message counts as a sign of life (a keepalive, or its answer to
   the DeviceStatus query camwatch sends when a keepalive is late), so a lost UDP keepalive
-  does not take a device down.
+  does not take a device down. A registration read back at camwatch's start counts its
+  silence from that start (``DeviceState.heard_at``): camwatch's own downtime is not the
+  device's, and a device that died meanwhile is found ``keepalive_timeout_s`` after the start.
 - A channel shares its device's verdict when that is not online; else ``channel_off`` when its
   catalog says OFF, ``not_registered`` when a complete catalog lacks it, online when ON (or
   when the catalog does not tell: many IPCs leave Status out), and unknown (None) before
@@ -21,8 +23,7 @@ from collector.gb28181.state import DeviceState, GbVerdict
 
 def offline_at(dev: DeviceState, s: Gb28181Settings) -> float:
     """When a registered device turns offline if nothing more arrives from it."""
-    seen = dev.last_seen if dev.last_seen is not None else (dev.registered_at or 0.0)
-    return min(dev.expires_at, seen + s.keepalive_timeout_s)
+    return min(dev.expires_at, dev.heard_at + s.keepalive_timeout_s)
 
 
 def device_verdict(dev: DeviceState | None, now: float, s: Gb28181Settings) -> GbVerdict:
@@ -51,7 +52,7 @@ def status_query_due(dev: DeviceState, now: float, s: Gb28181Settings) -> bool:
     since its last sign of life, nor in the last ``status_grace_s`` (at most one query a grace)."""
     if not dev.registered or dev.last_seen is None:
         return False
-    if now < dev.last_seen + s.keepalive_interval_s + s.status_grace_s:
+    if now < dev.heard_at + s.keepalive_interval_s + s.status_grace_s:
         return False
     asked = dev.status_asked_at
     return asked is None or asked < dev.last_seen or now - asked >= max(s.status_grace_s, 1.0)

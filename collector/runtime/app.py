@@ -302,7 +302,8 @@ class App:
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
         if self.settings.gb28181.enabled:
-            self.gb28181 = Gb28181Feed(self.settings.gb28181, self.scheduler, lambda: self._inventory[0], clock=self.clock)
+            self.gb28181 = Gb28181Feed(self.settings.gb28181, self.scheduler, lambda: self._inventory[0], clock=self.clock,
+                                       engine=self.engine)
             await self.gb28181.start()
         if self.http is not None:
             h = self.settings.http

@@ -13,6 +13,11 @@ camera state machine, intervals and alerts as direct probes.
 - ``both``: the direct probe decides the state and its cause; signalling is kept and shown
   (``camwatch gb28181 devices``, the API) but changes no state (the reason: docs/design.md §11).
 - IDs the inventory does not list never reach a camera: the registry keeps them apart (unlisted).
+- Registrations are kept in the database (:mod:`collector.gb28181.persist`, written in batches
+  every ``persist_every_s``) and read back at start, before the SIP ports open: a device
+  registered before a restart of camwatch is still registered (its keepalives accepted, its
+  cameras online at once); one that died during the downtime goes ``platform_offline``
+  ``keepalive_timeout_s`` after the start.
 
 Per-device registration passwords: the inventory password of the camera with that GB ID
 (resolved like its RTSP password: ``enc:`` or ``env:NAME``), else ``gb28181.password``.
@@ -23,11 +28,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from collector.gb28181.config import Gb28181Settings
+from collector.gb28181.persist import RegistrationStore
 from collector.gb28181.platform import Platform
 from collector.gb28181.state import ChannelEvent, GbEvent, GbVerdict
 from collector.runtime.camera_state import Outcome, Seen, State
@@ -36,6 +45,8 @@ from inventory.access import Access
 from inventory.lookup import MonitoredCamera
 from inventory.models import utcnow
 from probes.causes import Cause
+
+log = logging.getLogger("camwatch.gb28181")
 
 
 def outcome_of(verdict: GbVerdict, at: dt.datetime) -> Outcome:
@@ -46,7 +57,7 @@ def outcome_of(verdict: GbVerdict, at: dt.datetime) -> Outcome:
 class Gb28181Feed:
     def __init__(self, settings: Gb28181Settings, scheduler: Scheduler,
                  cameras: Callable[[], list[MonitoredCamera]], *, clock: Callable[[], dt.datetime] = utcnow,
-                 grace_s: float | None = None, tick_s: float = 1.0) -> None:
+                 grace_s: float | None = None, tick_s: float = 1.0, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
         self.scheduler = scheduler
         self._cameras = cameras
@@ -61,6 +72,8 @@ class Gb28181Feed:
         self.platform = Platform(settings, passwords=self._password, listed=self._listed)
         self.platform.registry.subscribe(self._on_event)
         self._task: asyncio.Task[None] | None = None
+        self.store = RegistrationStore(engine) if engine is not None else None
+        self._persist: asyncio.Task[None] | None = None
 
     # -- the inventory's GB IDs -----------------------------------------------------------
     def _index(self) -> dict[str, MonitoredCamera]:
@@ -114,18 +127,53 @@ class Gb28181Feed:
             self.check_never_heard(time.monotonic())
             await asyncio.sleep(self.tick_s)
 
+    # -- the registrations kept in the database ------------------------------------------
+    async def flush(self) -> int:
+        """Write what changed since the last flush (one batch); on failure it is kept for the next."""
+        if self.store is None:
+            return 0
+        reg = self.platform.registry
+        seen, full, chans, gone = reg.take_dirty()
+        get = reg.device
+        try:
+            return await self.store.write([d for i in full if (d := get(i)) is not None],
+                                          [d for i in chans if (d := get(i)) is not None],
+                                          [d for i in seen if (d := get(i)) is not None], gone, time.time())
+        except Exception as exc:  # noqa: BLE001 - the database may be away: kept, written later
+            reg.mark_dirty(full | seen, chans)
+            log.warning("gb28181: registrations not written (%s); kept for the next try",
+                        str(exc).splitlines()[0][:200])
+            return 0
+
+    async def _persist_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.persist_every_s)
+            await self.flush()
+
     # -- life -----------------------------------------------------------------------------
     async def start(self) -> None:
         self._index()
+        if self.store is not None:
+            try:
+                states = await self.store.load()
+            except Exception as exc:  # noqa: BLE001 - start without them: devices register again
+                log.warning("gb28181: registrations not read back (%s)", str(exc).splitlines()[0][:200])
+            else:
+                n = self.platform.restore(states, time.time())
+                if n:
+                    log.info("gb28181: %d registration(s) read back", n)
+            self._persist = asyncio.create_task(self._persist_loop(), name="gb28181-persist")
         await self.platform.start()
         self._task = asyncio.create_task(self._watch(), name="gb28181-feed")
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._persist):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
         await self.platform.close()
+        await self.flush()  # the last keepalives' times
 
 
 def _wall(t: float) -> dt.datetime:

@@ -6,6 +6,7 @@ that the migrated schema and this metadata agree. Every table is importable from
 
 from inventory.models.base import NAMING, Base, UTCDateTime, utcnow
 from inventory.models.fleet import Camera, Device, Lifecycle, Point, Region, RegionLevel
+from inventory.models.gb28181 import Gb28181Channel, Gb28181Registration
 from inventory.models.ops import AlertLog, Incident, ReportSnapshot, Silence, WorkOrder
 from inventory.models.state import (
     COUNTED_EXCLUSIONS,
@@ -23,4 +24,5 @@ __all__ = [
     "Device", "Exclusion", "ExclusionStatus", "Incident", "Lifecycle", "LoginThrottle", "Point", "Region",
     "RegionLevel", "ReportSnapshot", "RollupDay", "Silence", "StateInterval", "UTCDateTime", "User", "WorkOrder",
     "utcnow",
+    "Gb28181Channel", "Gb28181Registration",
 ]
