@@ -127,6 +127,9 @@ class CollectorSettings(_Section):
                         "the camera id); the same on every replica")
     takeover_s: float | None = Field(None, gt=0, description="a dead replica's shards are taken over within this "
                                      "many seconds (empty: 2 x interval_s)")
+    workers: Annotated[int, Field(ge=1)] | Literal["auto"] = Field("auto", description="probe worker processes on this machine (their cameras "
+                                           "split by shard; this process alone writes the database); 1 = probe in this "
+                                           "process; auto = one per core once the fleet needs more than one")
 
     @model_validator(mode="after")
     def _consistent(self) -> CollectorSettings:

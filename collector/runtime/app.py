@@ -35,11 +35,13 @@ from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
 from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import ladder_options
+from collector.runtime.mirror import MirrorScheduler
 from collector.runtime.replicas import Replica, default_replica_id
 from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
+from collector.runtime.workers import WorkerPool, usable_cores, worker_count
 from collector.settings import Settings
 from inventory.lookup import CredentialReport, MonitoredCamera, MonitoredDevice, load_monitored
 from inventory.models import Exclusion, utcnow
@@ -171,6 +173,8 @@ class App:
     def lose(self, camera_ids: set[int]) -> None:
         for slot in [self.scheduler.slots.pop(cid) for cid in camera_ids if cid in self.scheduler.slots]:
             slot.seq += 1  # its queued probes are void; one in flight is ignored
+        if isinstance(self.scheduler, MirrorScheduler):  # probed in worker processes: they drop them too
+            self.scheduler.forget(camera_ids)
 
     async def _while_leader(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
         """Replicas: *job* runs on the leader only, from when it becomes the leader until it is not."""
@@ -273,6 +277,11 @@ class App:
         self._check_credentials(cams)
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)
         self._inventory = (cams, devices, excluded)
+        workers = worker_count(self.settings.collector.workers, len(cams), usable_cores())
+        if workers > 1:  # probed in worker processes; this one keeps the writes (collector/runtime/workers.py)
+            self.scheduler = MirrorScheduler.of(self.scheduler)
+            self.scheduler.pool = WorkerPool(self.settings, workers, self.scheduler)
+            self.collector.source = self.scheduler
         if self.replica is not None:  # the shards it can lock, each taken over from its last heartbeat
             await self.replica.start()
         else:

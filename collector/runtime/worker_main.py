@@ -1,0 +1,198 @@
+"""A probe worker process of ``camwatch run`` (``collector.workers`` > 1).
+
+    python -m collector.runtime.worker_main FD
+
+Started by :class:`collector.runtime.workers.WorkerPool` with one end of a socketpair as *FD*.
+It runs the real :class:`~collector.runtime.scheduler.Scheduler` on the cameras it is assigned
+(no database, no HTTP): state changes, events, pictures and the state of every camera a probe
+touched go back to the collector in a :class:`~collector.runtime.worker_wire.Report` every
+``REPORT_S``; the collector writes them. It stops on :class:`~collector.runtime.worker_wire.Stop`
+(after a last report) or when the collector's end of the socket closes (the collector died).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+import socket
+import sys
+from dataclasses import replace
+
+from collector.runtime.camera_state import Event
+from collector.runtime.gc_tuning import settle_gc
+from collector.runtime.ladders import ladder_options
+from collector.runtime.scheduler import EventSink, Scheduler
+from collector.runtime.scheduler_config import SchedulerConfig
+from collector.runtime.slots import CameraSlot
+from collector.runtime.worker_wire import Assign, CameraDelta, Hello, Report, Stop, receive, send
+from inventory.lookup import MonitoredCamera, MonitoredDevice
+from probes.kept import KeptResult
+from probes.ladder import LadderOptions
+
+REPORT_S = 0.2
+log = logging.getLogger("camwatch.worker")
+
+
+class WorkerScheduler(Scheduler):
+    """The scheduler of a worker: it remembers which cameras a probe touched since the last report."""
+
+    def __init__(self, config: SchedulerConfig, *, ladder: LadderOptions, on_event: EventSink) -> None:
+        super().__init__(config, None, ladder=ladder, on_event=on_event)
+        self.dirty: set[int] = set()
+
+    async def _probe(self, slot: CameraSlot, planned: float) -> None:
+        try:
+            await super()._probe(slot, planned)
+        finally:
+            self.dirty.add(slot.cam.id)
+
+    async def _video(self, slot: CameraSlot) -> None:
+        try:
+            await super()._video(slot)
+        finally:
+            self.dirty.add(slot.cam.id)
+
+    def forget(self, camera_ids: tuple[int, ...]) -> None:
+        """No longer this worker's: dropped without a retirement (the collector decides what follows)."""
+        for cid in camera_ids:
+            slot = self.slots.pop(cid, None)
+            if slot is not None:
+                slot.seq += 1  # its queued probes are void; one in flight is ignored
+            self.dirty.discard(cid)
+
+
+class Worker:
+    def __init__(self, hello: Hello, writer: asyncio.StreamWriter) -> None:
+        s, n = hello.settings, hello.count
+        c = s.collector
+        self.writer = writer
+        self.frame_pool = None
+        frame = None
+        if c.video:  # lazy: OpenCV's pool only with the video tier
+            from probes.frame import FrameOptions, FramePool
+
+            self.frame_pool = FramePool(max(1, c.video_concurrency // n), workers=max(1, c.video_workers // n))
+            frame = FrameOptions(pool=self.frame_pool, live_frames=s.probe.live_frames,
+                                 live_window_s=s.probe.live_window_s)
+        config = SchedulerConfig.from_settings(c, accounting=s.accounting)
+        # the machine's limits shared by the workers
+        config = replace(config, concurrency=max(1, c.concurrency // n), video_concurrency=max(1, c.video_concurrency // n))
+        self.events: list[tuple[int, Event]] = []
+        self.frames: list[tuple[int, bytes]] = []
+        self.scheduler = WorkerScheduler(config, ladder=ladder_options(s, frame), on_event=self._event)
+        self.scheduler.on_frame = self._frame
+        self.cameras: dict[int, MonitoredCamera] = {}
+        self.devices: list[MonitoredDevice] = []
+
+    def _event(self, cam: MonitoredCamera, ev: Event) -> None:
+        self.events.append((cam.id, ev))
+
+    def _frame(self, cid: int, jpeg: bytes) -> None:
+        self.frames.append((cid, jpeg))
+
+    def assign(self, msg: Assign) -> None:
+        self.scheduler.forget(msg.removed)
+        for cid in msg.removed:
+            self.cameras.pop(cid, None)
+        for cam in msg.upserts:
+            self.cameras[cam.id] = cam
+        if msg.devices is not None:
+            self.devices = list(msg.devices)
+        self.scheduler.sync(list(self.cameras.values()), self.devices)
+
+    def report(self, *, final: bool = False) -> Report:
+        sch = self.scheduler
+        slots = sch.slots
+        deltas = []
+        for cid in sch.dirty:
+            slot = slots.get(cid)
+            if slot is not None:
+                last = slot.last if isinstance(slot.last, KeptResult) else None  # (the scheduler keeps a KeptResult)
+                deltas.append(CameraDelta(cid, slot.status, last, slot.video_ok, slot.seen))
+        sch.dirty = set()
+        events, self.events = tuple(self.events), []
+        frames, self.frames = tuple(self.frames), []
+        h = sch.lateness
+        return Report(sch.clock(), tuple(deltas), events, frames, tuple(h.counts), h.total,
+                      tuple(sch.probes_total.items()), sch.last_sweep_s, len(slots), final)
+
+    async def reporting(self) -> None:
+        while True:
+            await asyncio.sleep(REPORT_S)
+            await send(self.writer, self.report())
+
+
+async def serve(fd: int) -> int:
+    sock = socket.socket(fileno=fd)
+    reader, writer = await asyncio.open_connection(sock=sock)
+    hello = await receive(reader)
+    if not isinstance(hello, Hello):
+        return 2
+    _logging(hello)
+    worker = Worker(hello, writer)
+    tasks: list[asyncio.Task[None]] = []
+    started = False
+    try:
+        while True:
+            msg = await receive(reader)
+            if msg is None:  # the collector is gone: stop probing at once
+                log.warning("collector gone: worker %d stops", hello.index)
+                return 1
+            if isinstance(msg, Stop):
+                break
+            if isinstance(msg, Assign):
+                worker.assign(msg)
+                if not started:
+                    started = True
+                    settle_gc()
+                    tasks = [asyncio.create_task(worker.scheduler.run(), name="scheduler"),
+                             asyncio.create_task(worker.reporting(), name="report")]
+    finally:
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        if worker.frame_pool is not None:
+            worker.frame_pool.close()
+    with contextlib.suppress(ConnectionError):
+        await send(writer, worker.report(final=True))
+        writer.close()
+        await writer.wait_closed()
+    return 0
+
+
+class _Named(logging.Filter):
+    def __init__(self, index: int) -> None:
+        super().__init__()
+        self.suffix = f"[worker {index}]"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.name = f"{record.name}{self.suffix}"
+        return True
+
+
+def _logging(hello: Hello) -> None:
+    from collector.cli.logfmt import setup_logging
+
+    setup_logging(hello.settings.log_level, hello.settings.log_format)
+    for h in logging.getLogger().handlers:
+        h.addFilter(_Named(hello.index))
+
+
+def main(argv: list[str]) -> int:
+    # Ctrl-C reaches the whole process group: the collector stops its workers itself
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    fd = int(argv[1])
+    try:
+        import uvloop
+
+        return uvloop.run(serve(fd))
+    except ImportError:
+        return asyncio.run(serve(fd))
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,104 @@
+"""What the collector and its probe worker processes say to each other (``collector.workers``).
+
+One stream socket per worker, both ways: each message is a 4-byte big-endian length, then the
+pickle of one frozen dataclass below. Only these two processes of one user on one machine read
+the socket (a camera's password crosses it inside its target; it is never logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import pickle
+import struct
+from dataclasses import dataclass
+
+from collector.runtime.camera_state import Event, Seen, Status
+from collector.settings import Settings
+from inventory.lookup import MonitoredCamera, MonitoredDevice
+from probes.kept import KeptResult
+
+_LEN = struct.Struct(">I")
+MAX_MESSAGE = 1 << 30  # a whole county's inventory fits many times over
+
+
+# -- collector -> worker -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The first message: the settings, and which of *count* workers this one is."""
+
+    settings: Settings
+    index: int
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Assign:
+    """The worker's cameras changed: *upserts* new or changed, *removed* no longer its own (dropped
+    silently: the collector writes what follows for them); *devices* the upstream devices (None:
+    unchanged)."""
+
+    upserts: tuple[MonitoredCamera, ...]
+    removed: tuple[int, ...]
+    devices: tuple[MonitoredDevice, ...] | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stop:
+    """Stop probing, send the last report (``final``) and exit."""
+
+
+# -- worker -> collector -------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class CameraDelta:
+    """A camera's state as the worker holds it now (sent when a probe touched it)."""
+
+    camera_id: int
+    status: Status
+    last: KeptResult | None
+    video_ok: bool | None
+    seen: Seen
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What happened in the worker since its previous report (one every ``REPORT_S``); ``at`` is
+    the worker's clock when it was sent: its cameras were watched at least until then."""
+
+    at: dt.datetime
+    deltas: tuple[CameraDelta, ...]
+    events: tuple[tuple[int, Event], ...]  # in the order they happened
+    frames: tuple[tuple[int, bytes], ...]  # video-tier pictures (JPEG)
+    lateness: tuple[int, ...]  # the worker's lateness histogram: counts per bucket (cumulative over its life)
+    lateness_total: float
+    probes_total: tuple[tuple[tuple[str, str], int], ...]  # cumulative over the worker's life
+    last_sweep_s: float | None
+    cameras: int  # slots the worker holds
+    final: bool = False
+
+
+Message = Hello | Assign | Stop | Report
+
+
+async def send(writer: asyncio.StreamWriter, msg: Message) -> None:
+    data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
+    writer.write(_LEN.pack(len(data)) + data)
+    await writer.drain()
+
+
+async def receive(reader: asyncio.StreamReader) -> Message | None:
+    """The next message, or None at the end of the stream (the other side exited)."""
+    try:
+        head = await reader.readexactly(_LEN.size)
+        (n,) = _LEN.unpack(head)
+        if n > MAX_MESSAGE:
+            raise ValueError(f"worker message of {n} bytes")
+        msg = pickle.loads(await reader.readexactly(n))  # noqa: S301 - our own child process, a private socketpair
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return None
+    if not isinstance(msg, Hello | Assign | Stop | Report):
+        raise TypeError(f"unexpected worker message {type(msg).__name__}")
+    return msg
+
+
+__all__ = ["Assign", "CameraDelta", "Hello", "Message", "Report", "Stop", "receive", "send"]

@@ -1,0 +1,155 @@
+"""`camwatch run` with probe worker processes (collector.workers = 2) against the simulated fleet,
+on SQLite and on PostgreSQL: every camera probed by one worker only, its intervals written once
+by the collector, a worker killed with -9 started again and its cameras (exactly those of its
+shards) unknown from its last report then probed again, /metrics complete, a clean stop."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from itertools import pairwise
+from pathlib import Path
+
+import pytest
+
+from collector.runtime.shards import shard_of
+from collector.runtime.workers import worker_count
+from probes.sim import Fleet
+from probes.sim.loopback import LoopbackRange
+from tests.collector.test_cli_inventory import camwatch
+from tests.collector.test_replicas import KEY, intervals, inventory, probes_per_camera, wait_for
+from tests.net import free_port
+
+N = 120
+INTERVAL_S = 2.0
+SHARDS = 256
+
+
+def _env(url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
+    env.update(KEY)
+    env.update({
+        "CAMWATCH_DB": url, "CAMWATCH_HTTP__PORT": str(port), "CAMWATCH_LANGUAGE": "en",
+        "CAMWATCH_COLLECTOR__WORKERS": "2", "CAMWATCH_COLLECTOR__SHARDS": str(SHARDS),
+        "CAMWATCH_COLLECTOR__INTERVAL_S": str(INTERVAL_S), "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "1",
+        "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.5, 0.5]", "CAMWATCH_COLLECTOR__VIDEO": "false",
+        "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_COLLECTOR__FIGURES_INTERVAL_S": "60",
+        "CAMWATCH_COLLECTOR__CATCHUP_S": "1", "CAMWATCH_PROBE__REACH_TIMEOUT_S": "1",
+        "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "1", "CAMWATCH_PROBE__ONVIF_TIMEOUT_S": "1",
+    })
+    return env
+
+
+def _get(port: int, path: str) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=10) as r:
+        return r.read().decode()
+
+
+def _workers(pid: int) -> dict[int, str]:
+    """The collector's child processes that are probe workers: pid -> command line."""
+    out = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except FileNotFoundError:
+                continue
+            if "collector.runtime.worker_main" in cmd:
+                out[int(child)] = cmd
+    return out
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_worker_count() -> None:
+    assert worker_count(3, 10, 2) == 3  # a number as given
+    assert worker_count("auto", 0, 8) == 1
+    assert worker_count("auto", 19_000, 8) == 1  # one process probes that comfortably
+    assert worker_count("auto", 100_000, 2) == 2
+    assert worker_count("auto", 100_000, 16) == 5
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def url(request: pytest.FixtureRequest, tmp_path: Path, pg_reason: str | None):  # type: ignore[no-untyped-def]
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'camwatch.db'}"
+        return
+    from tests.conftest import fresh_pg_schema
+
+    with fresh_pg_schema(pg_reason) as u:
+        yield u
+
+
+def test_two_workers_probe_write_once_restart_and_stop(tmp_path: Path, loopback: LoopbackRange, url: str) -> None:
+    assert camwatch(tmp_path, "--db", url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", N, loopback.base_address)
+    r = camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY})
+    assert r.returncode == 0, r.stderr
+    port = free_port()
+    log = tmp_path / "run.log"
+    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+    with Fleet(N, base_address=loopback.base_address) as fleet, log.open("w") as out:
+        proc = subprocess.Popen([exe, "run"], cwd=tmp_path, env=_env(url, port), stdout=out, stderr=subprocess.STDOUT)
+        try:
+            wait_for(lambda: _get(port, "/metrics").count("camwatch_camera_up{") == N
+                     and " 0.0\n" not in "".join(x for x in _get(port, "/metrics").splitlines(True)
+                                                 if x.startswith("camwatch_camera_up{")), 30, "every camera up")
+            workers = _workers(proc.pid)
+            assert len(workers) == 2, workers
+            # every camera probed, and by one worker only: one probe per interval (two with two probers)
+            seen = probes_per_camera(fleet, 2 * INTERVAL_S, N)
+            assert min(seen.values()) >= 1, seen
+            assert max(seen.values()) <= 3, seen
+            text = _get(port, "/metrics")
+            assert "camwatch_shard_cameras 120.0" in text
+            assert 'camwatch_probes_total{result="ok",stage="reach"}' in text, [x for x in text.splitlines() if x.startswith(("camwatch_probe", "camwatch_sweep"))]
+            count = [x for x in text.splitlines() if x.startswith("camwatch_probe_lateness_seconds_count")]
+            assert count and float(count[0].split()[-1]) >= N, count
+            assert KEY["CAMWATCH_SECRET_KEY"] not in log.read_text()
+
+            # kill -9 of one worker: started again, its cameras probed again
+            victim = min(workers)
+            killed_at = time.time()
+            os.kill(victim, signal.SIGKILL)
+            wait_for(lambda: len(w := _workers(proc.pid)) == 2 and victim not in w, 15, "worker started again")
+
+            def back() -> bool:
+                rows = intervals(url)
+                hit = [c for c, ivs in rows.items() if [s for s, _, _ in ivs] == ["online", "unknown", "online"]]
+                return len(hit) > 0 and all(ivs[-1][0] == "online" for ivs in rows.values())
+            wait_for(back, 20, "the killed worker's cameras probed again")
+            assert time.time() - killed_at < 20
+            assert _get(port, "/metrics").count("camwatch_camera_up{") == N
+            assert json.loads(_get(port, "/healthz"))["cameras"] == N
+        finally:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=30)
+        assert code == 0, log.read_text()[-3000:]
+    assert not any(_alive(p) for p in workers), workers
+    rows = intervals(url)
+    assert set(rows) == set(range(1, N + 1))
+    restarted = {c for c, ivs in rows.items() if len(ivs) == 4}
+    for cid, ivs in rows.items():
+        states = [s for s, _, _ in ivs]
+        # written once: one interval per change, contiguous, the last one the stop's unknown (open)
+        assert states in (["online", "unknown"], ["online", "unknown", "online", "unknown"]), (cid, ivs)
+        for (_, _, end), (_, start, _) in pairwise(ivs):
+            assert end == start, (cid, ivs)
+        assert ivs[-1][2] is None
+    # exactly the killed worker's cameras: the shards of one of the two (shard % 2)
+    halves = [{c for c in range(1, N + 1) if shard_of(c, SHARDS) % 2 == i} for i in (0, 1)]
+    assert restarted in halves, (sorted(restarted), [len(h) for h in halves])
+    text = log.read_text()
+    assert "probing in 2 worker process(es)" in text and "exited (code -9)" in text
