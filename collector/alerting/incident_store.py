@@ -112,28 +112,34 @@ async def apply_actions(engine: AsyncEngine, actions: Iterable[Action], now: dt.
     if not todo:
         return
     async with AsyncSession(engine) as s, s.begin():
-        for a in todo:
-            if isinstance(a, IncidentChanged):
-                await s.merge(_incident_row(a.incident, now))
-            elif isinstance(a, OpenWorkOrder):
-                exists = (await s.execute(select(m.WorkOrder.id).where(m.WorkOrder.incident_key == a.incident_id))).first()
-                if exists is None:
-                    s.add(m.WorkOrder(incident_key=a.incident_id, camera_id=a.camera_id, region_code=a.region_code,
-                                      device_id=a.device_id, cause=str(a.cause) if a.cause else None, severity=str(a.severity),
-                                      status=OrderStatus.OPEN.value, opened_at=a.opened_at, deadline=a.deadline,
-                                      title=a.title[:255], cameras=a.cameras))
-                    await s.flush()
-            elif isinstance(a, UpdateWorkOrder):
-                for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id,
-                                                                      m.WorkOrder.status != OrderStatus.RESOLVED.value))).scalars():
-                    row.severity = str(a.severity)
-                    row.cameras = a.cameras
-                    if a.title:
-                        row.title = a.title[:255]
-                    row.deadline = min(row.deadline, a.deadline)
-            else:
-                for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id))).scalars():
-                    _store(row, auto_resolve(_order(row), a.at))
+        await apply_in(s, todo, now)
+
+
+async def apply_in(s: AsyncSession, actions: Iterable[Action], now: dt.datetime) -> None:
+    """:func:`apply_actions` in the session's transaction (the replicas' leader stores its cursor with them)."""
+    todo = [a for a in actions if isinstance(a, IncidentChanged | OpenWorkOrder | UpdateWorkOrder | ResolveWorkOrder)]
+    for a in todo:
+        if isinstance(a, IncidentChanged):
+            await s.merge(_incident_row(a.incident, now))
+        elif isinstance(a, OpenWorkOrder):
+            exists = (await s.execute(select(m.WorkOrder.id).where(m.WorkOrder.incident_key == a.incident_id))).first()
+            if exists is None:
+                s.add(m.WorkOrder(incident_key=a.incident_id, camera_id=a.camera_id, region_code=a.region_code,
+                                  device_id=a.device_id, cause=str(a.cause) if a.cause else None, severity=str(a.severity),
+                                  status=OrderStatus.OPEN.value, opened_at=a.opened_at, deadline=a.deadline,
+                                  title=a.title[:255], cameras=a.cameras))
+                await s.flush()
+        elif isinstance(a, UpdateWorkOrder):
+            for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id,
+                                                                  m.WorkOrder.status != OrderStatus.RESOLVED.value))).scalars():
+                row.severity = str(a.severity)
+                row.cameras = a.cameras
+                if a.title:
+                    row.title = a.title[:255]
+                row.deadline = min(row.deadline, a.deadline)
+        else:
+            for row in (await s.execute(select(m.WorkOrder).where(m.WorkOrder.incident_key == a.incident_id))).scalars():
+                _store(row, auto_resolve(_order(row), a.at))
 
 
 # ---- work orders ------------------------------------------------------------------------------
@@ -225,6 +231,6 @@ async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) ->
 
 
 __all__ = [
-    "NotFound", "WorkOrderError", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "list_work_orders", "acknowledge_order", "close_order",
+    "NotFound", "WorkOrderError", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "apply_in", "list_work_orders", "acknowledge_order", "close_order",
     "add_silence", "list_silences", "remove_silence", "end_silence",
 ]

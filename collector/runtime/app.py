@@ -24,9 +24,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.rollups import RollupTask
 from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.leader import LeaderAlerts
 from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
+from collector.runtime.event_feed import EventFeed
 from collector.runtime.figures import COVERAGE_S, StoredFigures, live_states, load_stored, with_coverage
 from collector.runtime.frames import FrameStore
 from collector.runtime.gb28181_feed import Gb28181Feed
@@ -35,6 +37,7 @@ from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
 from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import ladder_options
+from collector.runtime.leader_alerts import feed_the_leader
 from collector.runtime.mirror import MirrorScheduler
 from collector.runtime.replicas import Replica, default_replica_id
 from collector.runtime.report_close import ReportCloser
@@ -117,6 +120,8 @@ class App:
     replica_id: str = ""
     _inventory: tuple[list[MonitoredCamera], list[MonitoredDevice], set[int]] = ([], [], set())
     frames: FrameStore | None = None  # collector.keep_frames: each camera's last picture (the video tier's)
+    feed: EventFeed | None = None  # replicas: this one's camera events, written for the leader
+    leader_alerts: LeaderAlerts | None = None  # replicas: the alert engine, run while this one leads
 
     def __post_init__(self) -> None:
         c = self.settings.collector
@@ -138,7 +143,13 @@ class App:
         self.alerting, self.notifier = build_alerting(
             self.settings, self.engine, self.counters, self.clock,
             checks_of=lambda cid: self.scheduler.slots[cid].failed_checks() if cid in self.scheduler.slots else ())
-        sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None) if f is not None]
+        if self.replica is not None:  # alerts on the leader only, its events through the database
+            self.feed, self.leader_alerts = feed_the_leader(
+                self.settings, self.engine, self.replica, self.writer, self.notifier, self.counters, self.clock,
+                checks_of=lambda cid: self.scheduler.slots[cid].failed_checks() if cid in self.scheduler.slots else ())
+            self.alerting = None
+        sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None,
+                             self.feed.on_event if self.feed else None) if f is not None]
 
         def sink(cam: MonitoredCamera, ev: Event) -> None:
             for f in sinks:
@@ -235,6 +246,8 @@ class App:
         self.reloaded_at = self.clock()
         if self.alerting is not None:
             await self.alerting.refresh()
+        if self.leader_alerts is not None:
+            await self.leader_alerts.refresh()
 
     async def _reload_loop(self) -> None:
         while True:
@@ -310,6 +323,8 @@ class App:
                                                    name=name))
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
+        if self.leader_alerts is not None:
+            self._tasks.append(asyncio.create_task(self._while_leader("alerts", self.leader_alerts.run), name="alerts"))
         if self.settings.gb28181.enabled:
             self.gb28181 = Gb28181Feed(self.settings.gb28181, self.scheduler, lambda: self._inventory[0], clock=self.clock,
                                        engine=self.engine)

@@ -108,6 +108,7 @@ class Replica:
         self.timeout = max(1.0, min(takeover_s / 2, 10.0))  # a coordination query slower than this: session lost
         self.idle_timeout_s = max(takeover_s - self.period - 1.0, 2 * self.period)  # (ticks come every period)
         self.owned: frozenset[int] = frozenset()
+        self.kept: frozenset[int] = frozenset()  # the shards the last write batch's fence found held
         self.live = 0
         self.leader = False  # this replica holds the leader's lock (runs rollups and the month close)
         self.leader_id: str | None = None  # the replica that holds it, as last seen
@@ -275,6 +276,7 @@ class Replica:
             if kept:
                 await conn.execute(update(hb).where(hb.collector_id.in_([shard_row(sh) for sh in sorted(kept)]))
                                    .values(at=beat))
+        self.kept = frozenset(kept)  # (the leader's camera events of this batch are kept by the same rule)
         out = [ev for ev in events if shard_of(ev.camera_id, self.shards) in kept]
         if len(out) < len(events):
             log.warning("replica %s: %d state change(s) of shards it no longer holds not written",

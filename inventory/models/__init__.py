@@ -7,6 +7,7 @@ that the migrated schema and this metadata agree. Every table is importable from
 from inventory.models.base import NAMING, Base, UTCDateTime, utcnow
 from inventory.models.fleet import Camera, Device, Lifecycle, Point, Region, RegionLevel
 from inventory.models.gb28181 import Gb28181Channel, Gb28181Registration
+from inventory.models.leader import AlertDelivery, CameraEvent, LeaderCursor
 from inventory.models.ops import AlertLog, Incident, ReportSnapshot, Silence, WorkOrder
 from inventory.models.state import (
     COUNTED_EXCLUSIONS,
@@ -20,8 +21,8 @@ from inventory.models.state import (
 from inventory.models.users import ApiToken, AuditEntry, LoginThrottle, User
 
 __all__ = [
-    "COUNTED_EXCLUSIONS", "NAMING", "AlertLog", "ApiToken", "AuditEntry", "Base", "Camera", "CameraRollup", "CollectorHeartbeat",
-    "Device", "Exclusion", "ExclusionStatus", "Incident", "Lifecycle", "LoginThrottle", "Point", "Region",
+    "COUNTED_EXCLUSIONS", "NAMING", "AlertDelivery", "AlertLog", "ApiToken", "AuditEntry", "Base", "Camera", "CameraEvent", "CameraRollup", "CollectorHeartbeat",
+    "Device", "Exclusion", "ExclusionStatus", "Incident", "LeaderCursor", "Lifecycle", "LoginThrottle", "Point", "Region",
     "RegionLevel", "ReportSnapshot", "RollupDay", "Silence", "StateInterval", "UTCDateTime", "User", "WorkOrder",
     "utcnow",
     "Gb28181Channel", "Gb28181Registration",

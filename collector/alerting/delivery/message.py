@@ -18,6 +18,7 @@ class Outgoing:
     (open, resolved, reminder, escalation, digest, test...). The optional fields feed the
     Alertmanager sink: ``labels`` (camera, village, township, cause...), ``starts_at`` and, for a
     resolved incident, ``ends_at``; ``link`` becomes an annotation.
+``key``: the delivery key persisted before sending (replicas' leader only).
     """
 
     channel: str
@@ -31,6 +32,7 @@ class Outgoing:
     starts_at: dt.datetime | None = None
     ends_at: dt.datetime | None = None
     link: str | None = None
+    key: str | None = None  # idempotency key of a replicas' leader (collector.alerting.outbox); None alone
 
 
 def _rank(severity: str) -> int:

@@ -79,6 +79,10 @@ class Notifier:
         self.deliveries: list[Delivery] = []  # recent outcomes, bounded
         self._channels: dict[str, _Channel] = {}
         self._filter = RedactingFilter(self.redactor)
+        # the replicas' leader (collector.alerting.outbox): right before a post, the messages it may
+        # still send (raises: kept queued, tried again); after it, their outcome
+        self.claim: Callable[[Sequence[Outgoing]], Awaitable[list[Outgoing]]] | None = None
+        self.settle: Callable[[Sequence[Outgoing], bool], Awaitable[None]] | None = None
 
     # -- lifecycle ---------------------------------------------------------------------------
     async def start(self) -> None:
@@ -151,6 +155,17 @@ class Notifier:
             batch = plan(list(ch.pending), ch.limiter.remaining(self.clock()), ch.sender.max_bytes)
             for _ in batch:
                 ch.pending.popleft()
+            if self.claim is not None:
+                try:
+                    batch = await self.claim(batch)
+                except Exception as exc:  # noqa: BLE001 - the database may be away: keep them, try again
+                    log.warning("channel %s: cannot claim %d message(s): %s", ch.sender.name, len(batch),
+                                str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__)
+                    ch.pending.extendleft(reversed(batch))
+                    await self.sleep(1.0)
+                    continue
+                if not batch:
+                    continue
             await self._deliver(ch, batch)
 
     async def _wait_slot(self, ch: _Channel) -> None:
@@ -193,6 +208,11 @@ class Notifier:
         if not ok:
             log.warning("channel %s: %d message(s) not delivered after %d attempt(s): %s", name, len(batch), attempts, error)
         d = Delivery(channel=name, messages=len(batch), ok=ok, attempts=attempts, error=error)
+        if self.settle is not None:
+            try:
+                await self.settle(batch, ok)
+            except Exception:  # noqa: BLE001 - stays "sending": a next leader counts it in doubt
+                log.exception("channel %s: cannot record the outcome of %d message(s)", name, len(batch))
         self.deliveries.append(d)
         del self.deliveries[:-1000]
         await self._log(batch, d)

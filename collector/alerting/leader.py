@@ -1,0 +1,283 @@
+"""The alert engine of collector replicas: on the leader only, fed through the database (DESIGN §8).
+
+Every replica writes its cameras' events to ``camera_events`` under its fence
+(:mod:`collector.runtime.event_feed`). The leader (:class:`LeaderAlerts`, run while the replica
+holds the leader's lock) follows them with a **persisted cursor**: it feeds new rows to a fresh
+:class:`~collector.alerting.engine.AlertEngine`, ticks it, and stores in **one transaction** the
+incidents and work orders decided, the messages to send (as pending delivery keys,
+:mod:`collector.alerting.outbox`) and the cursor; then hands the messages to the notifier, which
+claims each right before its post. Every leader transaction first locks the cursor row, then
+checks that this replica's coordination session still holds the leader's lock (a deposed leader
+writes nothing; a new one waits for a transaction in flight).
+
+**A new leader continues where the old one stopped.** It restores the open incidents (as after a
+restart), sends what its predecessor decided but did not post, and replays the events after the
+cursor. The cursor is a low-water mark: it never passes the first event of an incident still in
+its grouping window (such an incident lives in memory only until it is told), so a leader dying
+within the window loses no incident, and the replay rebuilds it. Events replayed that the stored
+incidents already reflect change nothing (a member already down, already back); a message decided
+again has a known key and is not recorded (nor sent) twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, insert, select, text, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
+
+from collector.alerting import incident_store as store
+from collector.alerting import outbox
+from collector.alerting.delivery.message import Outgoing
+from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.engine import AlertEngine
+from collector.alerting.model import Action, Notify
+from collector.alerting.policy import AlertPolicy
+from collector.alerting.service import outgoing_for
+from collector.alerting.workorders import work_order_counts
+from collector.runtime.camera_state import Changed, Event, FlappingChanged, State
+from collector.runtime.shards import LEADER_LOW, LOCK_KEY_SQL
+from inventory.models import CameraEvent, LeaderCursor, utcnow
+from probes.causes import Cause
+
+log = logging.getLogger("camwatch.leader")
+CURSOR = "alerts"
+LEADER_HELD_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND pid = :pid"
+                   f" AND ((classid::bigint << 32) | objid::bigint) = {LOCK_KEY_SQL.format(low=str(LEADER_LOW))}")
+
+
+class NotLeader(RuntimeError):
+    """This replica does not (or no longer) hold the leader's lock: it must not decide or send."""
+
+
+def leader_guard(replica: Any) -> outbox.Guard:
+    """In a transaction: raise :class:`NotLeader` unless *replica*'s coordination session
+    (``collector.runtime.replicas.Replica``) holds the leader's lock now."""
+    async def guard(conn: AsyncConnection) -> None:
+        if not replica.leader or replica.conn is None:
+            raise NotLeader(f"replica {replica.replica_id} is not the leader")
+        held = (await conn.execute(text(LEADER_HELD_SQL), {"pid": replica.pid})).scalar()
+        if not held:
+            raise NotLeader(f"replica {replica.replica_id} lost the leader's lock")
+    return guard
+
+
+def event_of(row: Any) -> Event:
+    """The camera_state event of a ``camera_events`` row."""
+    if row.kind == "flapping":
+        return FlappingChanged(bool(row.flapping), row.at)
+    return Changed(State(row.old), State(row.new), Cause(row.cause) if row.cause else None, row.start, row.at)
+
+
+@dataclass
+class FeedStats:
+    applied: int = 0  # events applied this term
+    lag_s: float = 0.0  # last event: from its confirmation on a replica to the leader applying it
+    max_lag_s: float = 0.0
+    replayed: int = 0  # events applied again at the start of the term (after the stored cursor)
+
+
+@dataclass
+class LeaderAlerts:
+    db: AsyncEngine
+    policy: AlertPolicy
+    replica: str
+    language: str = "zh"
+    tick_s: float = 5.0
+    poll_s: float = 0.5
+    batch: int = 2000
+    clock: Callable[[], dt.datetime] = utcnow
+    guard: outbox.Guard | None = None
+    notifier: Notifier | None = None
+    channels: frozenset[str] = frozenset()  # the configured channels (the notifier's, when there is one)
+    counts: dict[str, int] | None = None  # SelfCounters.work_orders: the leader's only
+    engine: AlertEngine | None = None  # this term's (None while not the leader)
+    position: int = 0  # the last event applied
+    settled: int = 0  # the cursor stored
+    stats: FeedStats = field(default_factory=FeedStats)
+    sent: list[Notify] = field(default_factory=list)  # recent decisions, bounded
+    _first_of: dict[str, int] = field(default_factory=dict)  # incidents not yet told -> their first event
+    _refresh: bool = False
+
+    # -- a term ------------------------------------------------------------------------------
+    async def begin(self) -> None:
+        """Become the leader: restore open incidents, send what the last leader decided and did not
+        post, and start after the stored cursor."""
+        engine = AlertEngine(self.policy)
+        engine.set_inventory(await store.load_inventory(self.db))
+        engine.restore(await store.load_open_incidents(self.db))
+        await self._rules(engine)
+        now = self.clock()
+        async with self.db.begin() as conn:
+            pos = await self._lock_cursor(conn, now)
+        self.position = self.settled = pos
+        self._first_of = {}
+        self.stats = FeedStats()
+        self.engine = engine
+        pending = await outbox.take_over(self.db, self.replica, now, self.guard)
+        self._submit(pending)
+        last = (await self._max_id())
+        self.stats.replayed = max(0, last - pos)
+        log.info("replica %s leads the alerts: %d open incident(s) restored, cursor %d (%d event(s) to replay), "
+                 "%d message(s) left to send", self.replica, len(engine.incidents), pos, self.stats.replayed, len(pending))
+
+    async def refresh(self) -> None:
+        """Inventory, silences or exclusions changed: taken at the next step."""
+        self._refresh = True
+
+    async def _rules(self, engine: AlertEngine) -> None:
+        now = self.clock()
+        engine.set_silences(await store.list_silences(self.db, now))
+        engine.set_exclusions(await store.list_exclusions(self.db, now))
+
+    async def _max_id(self) -> int:
+        async with self.db.connect() as conn:
+            return int((await conn.execute(select(func.coalesce(func.max(CameraEvent.id), 0)))).scalar() or 0)
+
+    async def _lock_cursor(self, conn: AsyncConnection, now: dt.datetime) -> int:
+        """The stored cursor, its row locked (created at 0 on a first start); then the leader check."""
+        q = select(LeaderCursor.position).where(LeaderCursor.name == CURSOR)
+        if conn.dialect.name == "postgresql":
+            q = q.with_for_update()
+        pos = (await conn.execute(q)).scalar()
+        if pos is None:
+            await conn.execute(insert(LeaderCursor).values(name=CURSOR, position=0, at=now, replica=self.replica))
+            pos = 0
+        if self.guard is not None:
+            await self.guard(conn)
+        return int(pos)
+
+    # -- steps -------------------------------------------------------------------------------
+    async def step(self, *, tick: bool) -> int:
+        """Apply the events after the position (up to ``batch``), tick when asked, store the
+        outcome. Returns the events applied."""
+        engine = self.engine
+        assert engine is not None, "begin() first"
+        if self._refresh:
+            self._refresh = False
+            engine.set_inventory(await store.load_inventory(self.db))
+            await self._rules(engine)
+        async with self.db.connect() as conn:
+            rows = (await conn.execute(select(CameraEvent.__table__).where(CameraEvent.id > self.position)
+                                       .order_by(CameraEvent.id).limit(self.batch))).all()
+        actions: list[Action] = []
+        now = self.clock()
+        before = set(engine.incidents)
+        for r in rows:
+            actions.extend(engine.on_event(r.camera_id, event_of(r), tuple(r.checks or ())))
+        if rows:
+            first = rows[0].id
+            self.position = rows[-1].id
+            for key, inc in engine.incidents.items():  # forming incidents keep the cursor before them
+                if not inc.sent and key not in self._first_of:
+                    self._first_of[key] = first if key not in before else self.position + 1
+            lag = max(0.0, (now - rows[-1].at).total_seconds())
+            self.stats.applied += len(rows)
+            self.stats.lag_s, self.stats.max_lag_s = lag, max(self.stats.max_lag_s, lag)
+        if tick:
+            actions.extend(engine.tick(now))
+        for key in [k for k in self._first_of if k not in engine.incidents or engine.incidents[k].sent]:
+            del self._first_of[key]
+        settled = min([self.position, *(v - 1 for v in self._first_of.values())])
+        if actions or settled != self.settled:
+            await self._commit(engine, actions, settled, now)
+        return len(rows)
+
+    async def _commit(self, engine: AlertEngine, actions: list[Action], settled: int, now: dt.datetime) -> None:
+        msgs: list[Outgoing] = []
+        names = set(self.channels)
+        for a in actions:
+            if isinstance(a, Notify):
+                self.sent.append(a)
+                msgs += outbox.keyed(outgoing_for(a, self.language, names), a, engine.incidents.get(a.incident_id),
+                                     self.policy.reminder_interval_s)
+        del self.sent[:-1000]
+        async with AsyncSession(self.db) as s, s.begin():
+            conn = await s.connection()
+            await self._lock_cursor(conn, now)
+            await store.apply_in(s, actions, now)
+            new = await outbox.record(conn, msgs, self.replica, now)
+            await conn.execute(update(LeaderCursor).where(LeaderCursor.name == CURSOR)
+                               .values(position=max(settled, self.settled), at=now, replica=self.replica))
+        self.settled = max(settled, self.settled)
+        self._submit(new)
+
+    def _submit(self, msgs: list[Outgoing]) -> None:
+        if self.notifier is None:
+            return
+        for m in msgs:
+            if m.channel in self.notifier.senders:
+                self.notifier.submit(m)
+
+    async def _count_orders(self) -> None:
+        now = self.clock()
+        month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=31)
+        orders = await store.list_work_orders(self.db, since=month)
+        if self.counts is not None:
+            self.counts.update({str(k.value if hasattr(k, "value") else k): v
+                                for k, v in work_order_counts(orders, now).items()})
+
+    async def run(self) -> None:
+        """One term as the leader (cancelled when it ends): begin, then step every ``poll_s``. A
+        failed step stored nothing: the term begins again from the stored cursor."""
+        loop = asyncio.get_running_loop()
+        next_tick = next_count = 0.0
+        try:
+            while True:
+                if self.engine is None:
+                    try:
+                        await self.begin()
+                    except Exception as exc:  # noqa: BLE001 - the database may be away, or no longer the leader
+                        log.warning("leader alerts cannot start: %s", str(exc).splitlines()[0][:200])
+                        await asyncio.sleep(self.poll_s * 4)
+                        continue
+                    next_tick = next_count = loop.time()
+                n = 0
+                try:
+                    tick = loop.time() >= next_tick
+                    n = await self.step(tick=tick)
+                    if tick:
+                        next_tick = loop.time() + self.tick_s
+                    if loop.time() >= next_count:
+                        await self._count_orders()
+                        next_count = loop.time() + 30
+                        self._refresh = True  # silences and exclusions set through the other replicas' pages
+                except Exception as exc:  # noqa: BLE001 - what the step applied was not stored
+                    log.warning("leader alerts: %s (starting again from the stored cursor)", str(exc).splitlines()[0][:200])
+                    self.engine = None
+                if n < self.batch:
+                    await asyncio.sleep(self.poll_s)
+        finally:
+            self.engine = None
+            if self.counts is not None:
+                self.counts.clear()
+
+
+def leader_alerts(policy: AlertPolicy, db: AsyncEngine, *, replica: str, language: str, tick_s: float,
+                  clock: Callable[[], dt.datetime], guard: outbox.Guard | None, notifier: Notifier | None,
+                  counts: dict[str, int] | None, channels: frozenset[str] | None = None) -> LeaderAlerts:
+    """The leader's alerting; wires the notifier's claim and settle to the delivery keys."""
+    names = frozenset(notifier.senders) if notifier is not None else frozenset()
+    la = LeaderAlerts(db, policy, replica, language=language, tick_s=tick_s, clock=clock, guard=guard,
+                      notifier=notifier, channels=names if channels is None else channels, counts=counts)
+    if notifier is not None:
+        async def claim(batch: Any) -> list[Outgoing]:
+            try:
+                return await outbox.claim(db, batch, replica, clock(), guard)
+            except NotLeader:
+                log.warning("%d message(s) not sent: this replica no longer leads", len(batch))
+                return []
+
+        async def settle(batch: Any, ok: bool) -> None:
+            await outbox.settle(db, batch, ok, clock())
+
+        notifier.claim, notifier.settle = claim, settle
+    return la
+
+
+__all__ = ["CURSOR", "FeedStats", "LeaderAlerts", "NotLeader", "event_of", "leader_alerts", "leader_guard"]

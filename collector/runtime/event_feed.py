@@ -1,0 +1,102 @@
+"""Camera events into the database for the replicas' leader (DESIGN §8, issue 18 point 3).
+
+Every replica's scheduler events (``collector.runtime.camera_state``: changes and flapping flags,
+with the failed picture checks of a degraded camera) wait here in memory and are written to
+``camera_events`` **in the transaction of the interval writer's batch, under its fence**: only
+events of shards the replica still holds are written, and nothing is written twice or lost on a
+rollback (rolled-back rows go back in front of the queue). The leader follows the table with a
+cursor (:mod:`collector.alerting.leader`).
+
+**Order.** PostgreSQL assigns sequence values at insert, not at commit, so a reader of ``id >
+cursor`` could skip a row of a slower transaction that commits later. Writers therefore take one
+transaction-level advisory lock (:data:`FEED_LOW`) right before inserting: ids are handed out in
+commit order, and a row visible to the leader has every lower id visible too. (SQLite serialises
+writers by itself.)
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Callable
+
+from sqlalchemy import event, insert, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from collector.runtime.camera_state import Changed, Event, FlappingChanged
+from collector.runtime.shards import LOCK_KEY_SQL
+from inventory.lookup import MonitoredCamera
+from inventory.models import CameraEvent
+
+log = logging.getLogger("camwatch.feed")
+FEED_LOW = 0x4645_0000  # "FE": camera_events writers (transaction-level, see the module doc)
+FEED_LOCK_SQL = f"SELECT pg_advisory_xact_lock({LOCK_KEY_SQL.format(low=str(FEED_LOW))})"
+
+
+def event_row(camera_id: int, ev: Event, checks: tuple[str, ...], replica: str) -> dict[str, object]:
+    """The ``camera_events`` row of one event (pure)."""
+    if isinstance(ev, FlappingChanged):
+        return {"camera_id": camera_id, "kind": "flapping", "old": None, "new": None, "cause": None, "start": None,
+                "at": ev.at, "flapping": ev.flapping, "checks": None, "replica": replica}
+    assert isinstance(ev, Changed)
+    return {"camera_id": camera_id, "kind": "changed", "old": ev.old.value, "new": ev.new.value,
+            "cause": ev.cause.value if ev.cause else None, "start": ev.start, "at": ev.confirmed_at,
+            "flapping": None, "checks": list(checks) or None, "replica": replica}
+
+
+class EventFeed:
+    """The events of one replica waiting for its next write batch (bounded: the oldest dropped, logged)."""
+
+    def __init__(self, replica: str, *, max_pending: int = 200_000,
+                 checks_of: Callable[[int], tuple[str, ...]] = lambda cid: ()) -> None:
+        self.replica = replica
+        self.checks_of = checks_of
+        self.max_pending = max_pending
+        self.queue: collections.deque[dict[str, object]] = collections.deque()
+        self.written = 0
+        self.dropped = 0  # not written: the queue overflowed, or their shard was no longer held
+
+    def on_event(self, cam: MonitoredCamera, ev: Event) -> None:
+        """The scheduler's event sink (with the camera's failed picture checks, from ``checks_of``)."""
+        self.submit(cam.id, ev, self.checks_of(cam.id))
+
+    def submit(self, camera_id: int, ev: Event, checks: tuple[str, ...] = ()) -> None:
+        if len(self.queue) >= self.max_pending:
+            self.queue.popleft()
+            self.dropped += 1
+            if self.dropped in (1, 10, 100, 1000) or self.dropped % 10000 == 0:
+                log.error("camera event queue full (%d): dropped %d oldest event(s)", self.max_pending, self.dropped)
+        self.queue.append(event_row(camera_id, ev, checks, self.replica))
+
+    async def write(self, conn: AsyncConnection, held: Callable[[int], bool]) -> int:
+        """In a write transaction: insert the waiting events of the cameras *held* says are still
+        this replica's (the others are dropped: their new owner speaks for them). Back in the queue
+        if the transaction rolls back. Returns the rows inserted."""
+        if not self.queue:
+            return 0
+        taken = list(self.queue)
+        self.queue.clear()
+        rows = [r for r in taken if held(int(str(r["camera_id"])))]
+        if len(rows) < len(taken):
+            self.dropped += len(taken) - len(rows)
+            log.warning("%d camera event(s) of shards no longer held not written", len(taken) - len(rows))
+        if not rows:
+            return 0
+
+        def rolled_back(_conn: object) -> None:
+            self.queue.extendleft(reversed(rows))
+
+        def committed(_conn: object) -> None:
+            self.written += len(rows)
+
+        sync = conn.sync_connection
+        assert sync is not None
+        event.listen(sync, "rollback", rolled_back, once=True)
+        event.listen(sync, "commit", committed, once=True)
+        if conn.dialect.name == "postgresql":
+            await conn.execute(text(FEED_LOCK_SQL))
+        await conn.execute(insert(CameraEvent), rows)
+        return len(rows)
+
+
+__all__ = ["FEED_LOCK_SQL", "FEED_LOW", "EventFeed", "event_row"]

@@ -1,0 +1,260 @@
+"""The replicas' leader alerting on SQLite and PostgreSQL (issue 18 point 3): camera events
+written in the interval batch's transaction (kept on rollback, fenced by shard), the leader's
+cursor (a low-water mark before incidents still in their grouping window) and delivery keys
+persisted before sending (pending / sending / in doubt). Leaders follow one another here in one
+process, each a fresh :class:`LeaderAlerts` on the same database, as a new replica's would; the
+messages go to a real loopback webhook receiver. (The leader's lock is exercised with real
+replica processes in test_replicas_alerts.py.)"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from sqlalchemy import select, update
+
+from collector.alerting import incident_store as store
+from collector.alerting import outbox
+from collector.alerting.delivery.channels import build_senders
+from collector.alerting.delivery.config import NotifySettings
+from collector.alerting.delivery.message import Outgoing
+from collector.alerting.delivery.notifier import Notifier
+from collector.alerting.delivery.redact import Redactor
+from collector.alerting.leader import LeaderAlerts, leader_alerts
+from collector.alerting.model import Notify, NotifyKind, Severity
+from collector.alerting.policy import AlertPolicy, QuietHours
+from collector.runtime.camera_state import Changed, FlappingChanged, State
+from collector.runtime.event_feed import EventFeed
+from inventory.db import create_engine
+from inventory.models import AlertDelivery, AlertLog, CameraEvent, LeaderCursor
+from probes.causes import Cause
+from tests.collector.notify_receivers import Robots
+from tests.inventory.helpers import do_import, migrated
+
+SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"
+T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
+POLICY = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(), quiet=QuietHours(enabled=False))
+
+
+def at(s: float) -> dt.datetime:
+    return T0 + dt.timedelta(seconds=s)
+
+
+@pytest.fixture
+def url(db_url: str) -> str:
+    migrated(db_url)
+    do_import(db_url, SAMPLE)
+    return db_url
+
+
+@pytest.fixture
+async def hook() -> AsyncIterator[tuple[Robots, str]]:
+    r = Robots(dingtalk_secret="unused", dingtalk_keyword="unused")
+    runner = web.AppRunner(r.app())
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield r, f"http://127.0.0.1:{port}/hook/t0ken"
+    finally:
+        await runner.cleanup()
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+async def write(engine: Any, feed: EventFeed, held: Any = lambda cid: True) -> int:
+    async with engine.begin() as conn:
+        return await feed.write(conn, held)
+
+
+def down(s: float) -> Changed:
+    return Changed(State.ONLINE, State.OFFLINE, Cause.UNREACHABLE, at(s - 2), at(s))
+
+
+def up(s: float) -> Changed:
+    return Changed(State.OFFLINE, State.ONLINE, None, at(s - 1), at(s))
+
+
+async def village(engine: Any) -> list[int]:
+    inv = await store.load_inventory(engine)
+    name = max(inv.village_counts, key=lambda v: inv.village_counts[v])
+    return sorted(c.id for c in inv.cameras.values() if c.village == name)
+
+
+async def test_events_are_written_in_the_batch_transaction_fenced_and_kept_on_rollback(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        cams = await village(engine)
+        feed = EventFeed("r1", checks_of=lambda cid: ("black",))
+        feed.submit(cams[0], down(10))
+        feed.submit(cams[1], down(10), ("black", "clock:+600"))
+        feed.submit(cams[2], FlappingChanged(True, at(11)))
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                assert await feed.write(conn, lambda cid: cid != cams[2]) == 2
+                raise RuntimeError("the batch failed")
+        assert len(feed.queue) == 2 and feed.dropped == 1  # back for the next batch; the foreign shard's dropped
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(CameraEvent.id))).all() == []
+        feed.submit(cams[3], up(12))
+        assert await write(engine, feed) == 3 and not feed.queue and feed.written == 3
+        assert await write(engine, feed) == 0
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(CameraEvent.__table__).order_by(CameraEvent.id))).all()
+        assert [r.camera_id for r in rows] == [cams[0], cams[1], cams[3]]
+        assert rows[0].id < rows[1].id < rows[2].id
+        assert (rows[1].kind, rows[1].old, rows[1].new, rows[1].cause, rows[1].checks) == (
+            "changed", "online", "offline", "unreachable", ["black", "clock:+600"])
+        assert rows[0].start == at(8) and rows[0].at == at(10) and rows[0].replica == "r1"
+    finally:
+        await engine.dispose()
+
+
+def test_delivery_keys() -> None:
+    from collector.alerting.messages import incident_message
+    from collector.alerting.model import Incident, IncidentKind, Inventory, Member
+
+    inc = Incident("o-v-1", IncidentKind.OUTAGE, Severity.NORMAL, "v", None, at(0), at(0),
+                   (Member(1, Cause.UNREACHABLE, at(0)), Member(2, Cause.UNREACHABLE, at(0))), 5, 0, escalation=2)
+    msg = incident_message(NotifyKind.OPEN, inc, Inventory(), at(0), POLICY)
+
+    def key(kind: NotifyKind, s: float, sev: Severity = Severity.NORMAL) -> str:
+        return outbox.delivery_key(Notify(inc.id, kind, sev, ("a",), msg, at(s)), "hook", inc, 3600.0)
+
+    assert key(NotifyKind.OPEN, 40) == key(NotifyKind.OPEN, 90) == "o-v-1:open:hook"
+    assert key(NotifyKind.RESOLVE, 40) == "o-v-1:resolve:hook"
+    assert key(NotifyKind.UPDATE, 40) == "o-v-1:update:normal:2:hook" != key(NotifyKind.UPDATE, 40, Severity.CRITICAL)
+    assert key(NotifyKind.ESCALATE, 40) == "o-v-1:escalate:2:hook"
+    assert key(NotifyKind.REMINDER, 3601) == key(NotifyKind.REMINDER, 7199) != key(NotifyKind.REMINDER, 7200)
+    m = Outgoing("hook", "t", "x", None, "normal", inc.id, "open", (("a", "b"),), at(1), None, "http://l", "k1")
+    assert outbox.from_payload(outbox.to_payload(m)) == m
+
+
+async def test_leaders_in_turn_lose_no_incident_and_send_nothing_twice(url: str, hook: tuple[Robots, str]) -> None:
+    rx, hook_url = hook
+    engine = create_engine(url)
+    clock = Clock()
+    notify = NotifySettings.model_validate({"channels": [{"name": "hook", "kind": "webhook", "url": hook_url}]})
+    policy = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(), quiet=QuietHours(enabled=False),
+                         channels=tuple((s, ("hook",)) for s in Severity))
+    notifiers: list[Notifier] = []
+
+    async def leader(name: str, *, send: bool = True) -> LeaderAlerts:
+        n = None
+        if send:
+            n = Notifier(build_senders(notify, Redactor()), engine=engine)
+            await n.start()
+            notifiers.append(n)
+        la = leader_alerts(policy, engine, replica=name, language="en", tick_s=5, clock=clock, guard=None,
+                           notifier=n, counts={}, channels=frozenset({"hook"}))
+        await la.begin()
+        return la
+
+    async def cursor() -> int:
+        async with engine.connect() as conn:
+            return int((await conn.execute(select(LeaderCursor.position))).scalar_one())
+
+    try:
+        cams = await village(engine)
+        feed = EventFeed("r1")
+        for cid in cams:  # the whole village goes dark (events of several replicas, in commit order)
+            feed.submit(cid, down(10))
+        await write(engine, feed)
+        # leader A applies them: the incident forms (grouping window); the cursor stays before it
+        a = await leader("a")
+        await a.step(tick=True)
+        assert a.engine is not None and len(a.engine.incidents) == 1 and a.position == len(cams)
+        assert await cursor() == 0 == a.settled
+        # A dies inside the window; B replays from the cursor and tells the incident once
+        b = await leader("b")
+        clock.now = at(45)
+        await b.step(tick=True)
+        assert b.stats.applied == len(cams) and await cursor() == len(cams)
+        for n in notifiers:
+            await n.drain()
+        opens = [p for p in rx.posts.get("webhook", []) if "resolved" not in p.body["title"].lower()]
+        assert len(opens) == 1, [p.body["title"] for p in rx.posts.get("webhook", [])]
+        assert str(len(cams)) in opens[0].body["title"] + opens[0].body["message"]
+        # C takes over from B: nothing decided again is sent again (same keys)
+        c = await leader("c")
+        await c.step(tick=True)
+        clock.now = at(60)
+        await c.step(tick=True)
+        assert c.engine is not None and len(c.engine.incidents) == 1 and not c.sent
+        # the cameras come back; D decides the resolve but dies before its notifier posts it
+        for cid in cams:
+            feed.submit(cid, up(70))
+        await write(engine, feed)
+        clock.now = at(72)
+        d = await leader("d", send=False)
+        await d.step(tick=True)
+        assert [x.kind for x in d.sent] == [NotifyKind.RESOLVE]
+        async with engine.connect() as conn:
+            rows = dict((await conn.execute(select(AlertDelivery.key, AlertDelivery.status))).all())
+        inc = d.sent[0].incident_id
+        assert rows == {f"{inc}:open:hook": "sent", f"{inc}:resolve:hook": "pending"}
+        # E sends what D left pending, once; a later leader finds nothing to send
+        e = await leader("e")
+        await e.step(tick=True)
+        for n in notifiers:
+            await n.drain()
+        titles = [p.body["title"] for p in rx.posts.get("webhook", [])]
+        assert len(titles) == 2 and "resolved" in titles[1].lower(), titles
+        f = await leader("f")
+        clock.now = at(200)
+        await f.step(tick=True)
+        for n in notifiers:
+            await n.drain()
+        assert len(rx.posts["webhook"]) == 2
+        async with engine.connect() as conn:
+            assert set((await conn.execute(select(AlertDelivery.status))).scalars()) == {"sent"}
+            # a post in flight when its leader died: in doubt, never sent again (at most once)
+            await conn.execute(update(AlertDelivery).where(AlertDelivery.key == f"{inc}:resolve:hook")
+                               .values(status="sending"))
+            await conn.commit()
+        g = await leader("g")
+        await g.step(tick=True)
+        for n in notifiers:
+            await n.drain()
+        assert len(rx.posts["webhook"]) == 2
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(AlertDelivery.status).where(
+                AlertDelivery.key == f"{inc}:resolve:hook"))).scalar_one() == "in_doubt"
+            logged = (await conn.execute(select(AlertLog.result, AlertLog.incident_key))).all()
+        assert ("in_doubt", inc) in logged and sum(1 for r, _ in logged if r == "sent") == 2
+        orders = await store.list_work_orders(engine)
+        assert len(orders) == 1 and orders[0].resolved_at is not None  # one work order, resolved
+    finally:
+        for n in notifiers:
+            await n.stop()
+        await engine.dispose()
+
+
+async def test_a_claim_is_refused_once_another_leader_took_the_message(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        m = Outgoing("hook", "t", "x", None, "normal", "o-1", "open", key="o-1:open:hook")
+        async with engine.begin() as conn:
+            assert await outbox.record(conn, [m], "a", T0) == [m]
+            assert await outbox.record(conn, [m], "a", T0) == []  # decided again: not recorded twice
+        assert await outbox.claim(engine, [m], "a", T0, None) == [m]
+        assert await outbox.claim(engine, [m], "b", T0, None) == []  # already being sent
+        lone = Outgoing("hook", "t", "x", None, "normal", None, "test")
+        assert await outbox.claim(engine, [lone], "b", T0, None) == [lone]  # no key: a lone collector's
+        await outbox.settle(engine, [m], False, T0)
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(AlertDelivery.status))).scalar_one() == "failed"
+        assert await outbox.take_over(engine, "c", T0, None) == []
+    finally:
+        await engine.dispose()
