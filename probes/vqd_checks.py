@@ -55,10 +55,16 @@ def check_black(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck
     video signal decodes to studio black (Y=16, RGB 0); 24 leaves headroom for
     compression noise around that level. Requiring 95 % rather than 100 % lets a
     camera's OSD text (clock, name), which stays on when the sensor dies, not hide
-    the loss. Common VQD practice ("video loss" / "black screen" alarms).
+    the loss. Common VQD practice ("video loss" / "black screen" alarms). The picture must
+    also sit at the black level: a mean luma above ``black_max_mean_luma`` (16.5; studio black
+    is 16) scores 0, as a picture darkened to a mean of 18-20 keeps its detail and is ``dark``
+    (on the evaluation set black pictures, a capped lens with the sensor's noise included,
+    measure a mean of 10-15.6, pictures darkened to a mean of 20 measure 17.5-18.3).
     """
     y = luma(frame)
     score = float(np.count_nonzero(y < t.black_pixel_luma)) / max(1, y.size)
+    if float(np.mean(y)) > t.black_max_mean_luma:
+        score = 0.0  # not at the black level: a dark picture (``dark``), not a black one
     return make_check(VqdName.BLACK, score, t.black_max_fraction, fail_below=False)
 
 
@@ -222,7 +228,9 @@ def check_color_cast(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> Vqd
     lab = cv2.cvtColor(sub, cv2.COLOR_BGR2LAB)  # 8-bit: a = a* + 128, b = b* + 128
     a = float(np.mean(lab[:, :, 1])) - 128.0
     b = float(np.mean(lab[:, :, 2])) - 128.0
-    return make_check(VqdName.COLOR_CAST, float(np.hypot(a, b)), t.cast_max_chroma, fail_below=False)
+    return make_check(
+        VqdName.COLOR_CAST, float(np.hypot(a, b)), t.cast_max_chroma, fail_below=False, detail=(round(a, 2), round(b, 2))
+    )
 
 
 def check_frozen(first: Frame, second: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck:
@@ -255,16 +263,18 @@ def check_frozen(first: Frame, second: Frame, t: VqdThresholds = DEFAULT_THRESHO
 VISIBLE_MIN_SHARE = 0.05
 
 
-def flat_band(y: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> tuple[float, npt.NDArray[np.bool_] | None]:
-    """The largest share of ``occlusion_block_px`` blocks that are flat (luma standard
-    deviation under ``occlusion_flat_std``) and within one band of ``occlusion_band_luma``
-    grey levels (one surface), and a pixel mask of those blocks (None for a frame smaller
-    than a block)."""
+Blocks = npt.NDArray[np.float32]
+
+
+def _flat_band_blocks(
+    y: Frame, t: VqdThresholds
+) -> tuple[float, npt.NDArray[np.bool_] | None, npt.NDArray[np.bool_] | None, Blocks | None]:
+    """:func:`flat_band`, plus each block's flag (flat and in the band) and mean luma."""
     yf = y.astype(np.float32)
     n = max(1, int(t.occlusion_block_px))
     h, w = (yf.shape[0] // n) * n, (yf.shape[1] // n) * n
     if h == 0 or w == 0:
-        return float(np.std(yf) < t.occlusion_flat_std), None
+        return float(np.std(yf) < t.occlusion_flat_std), None, None, None
     blocks = yf[:h, :w].reshape(h // n, n, w // n, n).swapaxes(1, 2)
     stds = blocks.std(axis=(2, 3)).ravel()
     means = blocks.mean(axis=(2, 3)).ravel()
@@ -279,7 +289,16 @@ def flat_band(y: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> tuple[float, n
     in_band = flat & (means >= lo) & (means <= lo + t.occlusion_band_luma)
     mask = np.zeros(y.shape, dtype=bool)
     mask[:h, :w] = np.repeat(np.repeat(in_band.reshape(h // n, w // n), n, axis=0), n, axis=1)
-    return best / stds.size, mask
+    return best / stds.size, mask, in_band, means
+
+
+def flat_band(y: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> tuple[float, npt.NDArray[np.bool_] | None]:
+    """The largest share of ``occlusion_block_px`` blocks that are flat (luma standard
+    deviation under ``occlusion_flat_std``) and within one band of ``occlusion_band_luma``
+    grey levels (one surface), and a pixel mask of those blocks (None for a frame smaller
+    than a block)."""
+    share, mask, _, _ = _flat_band_blocks(y, t)
+    return share, mask
 
 
 def check_occlusion(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck:
@@ -295,6 +314,14 @@ def check_occlusion(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdC
     tamper detection", AVSS 2009); the one-band condition keeps a smooth scene (a sky or a
     wall in a gradient of light, whose flat blocks span many grey levels) from reading as
     covered. A uniform frame scores 1.0.
+
+    Its detail is each block's flag (flat and in the band) and mean luma: with the camera's
+    baseline only the flat blocks whose brightness moved from the camera's own count
+    (:func:`probes.vqd_rules.covered_share`), so a camera on a plain wall or a soft surface is
+    not "covered" and a blurred soft scene is "blurred".
     """
-    share, _ = flat_band(luma(frame), t)
-    return make_check(VqdName.OCCLUSION, share, t.occlusion_max_fraction, fail_below=False)
+    share, _, in_band, means = _flat_band_blocks(luma(frame), t)
+    detail: tuple[float, ...] = ()
+    if in_band is not None and means is not None:
+        detail = tuple(float(f) for f in in_band) + tuple(np.round(means, 1).tolist())
+    return make_check(VqdName.OCCLUSION, share, t.occlusion_max_fraction, fail_below=False, detail=detail)

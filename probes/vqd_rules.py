@@ -10,8 +10,10 @@ precision/recall table and says how to tune them.
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from probes.checks import VqdName
 
@@ -31,6 +33,10 @@ class VqdCheck:
     threshold: float
     masked_by: VqdName | None = None
     night: bool = False  # judged with the night profile (see night_thresholds)
+    #: What the per-camera baseline compares besides the score (:func:`apply_baseline`):
+    #: ``occlusion``: each block's flag (1: flat, in the cover's band) then each block's mean
+    #: luma; ``color_cast``: the mean a*, b*. Empty for the other checks.
+    detail: tuple[float, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,19 +47,27 @@ class VqdThresholds:
     signal_uniform_min_share: float = 0.85
     signal_block_std: float = 1.0
     signal_color_tolerance: float = 3.0
+    signal_exact_std: float = 0.25
     black_pixel_luma: float = 24.0
     black_max_fraction: float = 0.95
+    black_max_mean_luma: float = 16.5
     dark_min_mean_luma: float = 30.0
     bright_max_mean_luma: float = 210.0
     contrast_min_rms: float = 12.0
     blur_max_reblur_ratio: float = 0.8
     noise_max_sigma: float = 8.0
     cast_max_chroma: float = 25.0
+    #: With a baseline: how far (CIELAB a*b* units) the mean chroma may move from the camera's own.
+    cast_max_shift: float = 20.0
     frozen_min_change: float = 1.0
     occlusion_block_px: int = 16
     occlusion_flat_std: float = 4.0
     occlusion_band_luma: float = 32.0
     occlusion_max_fraction: float = 0.65
+    #: With a baseline: a flat block is a cover only where its mean luma moved from the camera's
+    #: own by more than this many grey levels, or this share of its usual mean (the larger).
+    occlusion_change_luma: float = 6.0
+    occlusion_change_share: float = 0.1
     #: Night profile: the mean luma is under this and some light source is in view.
     night_max_mean_luma: float = 40.0
     night_light_luma: float = 180.0
@@ -64,10 +78,12 @@ class VqdThresholds:
 DEFAULT_THRESHOLDS = VqdThresholds()
 
 
-def make_check(name: VqdName, score: float, threshold: float, fail_below: bool) -> VqdCheck:
+def make_check(
+    name: VqdName, score: float, threshold: float, fail_below: bool, detail: tuple[float, ...] = ()
+) -> VqdCheck:
     """A check failing when *score* is below (or above) *threshold*."""
     ok = score >= threshold if fail_below else score <= threshold
-    return VqdCheck(name, bool(ok), round(float(score), 4), float(threshold))
+    return VqdCheck(name, bool(ok), round(float(score), 4), float(threshold), detail=detail)
 
 
 #: Checks that fail when their score is *below* the threshold (the others: above).
@@ -112,6 +128,13 @@ MASKS: tuple[tuple[VqdName, frozenset[VqdName]], ...] = (
     (VqdName.CONTRAST, frozenset({VqdName.BLUR, VqdName.OCCLUSION})),
     (VqdName.OCCLUSION, frozenset({VqdName.BLUR, VqdName.FROZEN})),
 )
+#: With a baseline the colour check reads how far the colour moved from the camera's own
+#: (:func:`cast_shift`): fog washes the colour out and a cover hides it, which moves it too,
+#: so a failed contrast or occlusion also masks the colour cast there.
+BASELINE_MASKS: tuple[tuple[VqdName, frozenset[VqdName]], ...] = tuple(
+    (by, names | {VqdName.COLOR_CAST}) if by in (VqdName.CONTRAST, VqdName.OCCLUSION) else (by, names)
+    for by, names in MASKS
+)
 
 
 def _blur_explains_contrast(checks: Sequence[VqdCheck], failed: set[VqdName]) -> bool:
@@ -127,14 +150,16 @@ def _blur_explains_contrast(checks: Sequence[VqdCheck], failed: set[VqdName]) ->
     return any(c.name is VqdName.BLUR and c.score < 1.0 for c in checks)
 
 
-def apply_masks(checks: Sequence[VqdCheck]) -> tuple[VqdCheck, ...]:
+def apply_masks(
+    checks: Sequence[VqdCheck], masks: tuple[tuple[VqdName, frozenset[VqdName]], ...] = MASKS
+) -> tuple[VqdCheck, ...]:
     """*checks* judged afresh from their scores and thresholds, then masked (see :data:`MASKS`);
     a blur that explains a low contrast (:func:`_blur_explains_contrast`) takes the contrast's
     place and masks what it would have masked."""
     failed = {c.name for c in checks if failed_alone(c)}
     masked: dict[VqdName, VqdName] = {}
     blurred = _blur_explains_contrast(checks, failed)
-    for by, names in MASKS:
+    for by, names in masks:
         if by is VqdName.CONTRAST and blurred and by not in masked:
             for n in (VqdName.CONTRAST, VqdName.OCCLUSION):
                 masked.setdefault(n, VqdName.BLUR)
@@ -155,9 +180,14 @@ class ProfileBaseline:
 
     frames: int = 0
     scores: tuple[tuple[VqdName, float], ...] = ()
+    #: The mean of each check's :attr:`VqdCheck.detail` (occlusion's blocks, the colour's a*, b*).
+    details: tuple[tuple[VqdName, tuple[float, ...]], ...] = ()
 
     def score(self, name: VqdName) -> float | None:
         return next((v for n, v in self.scores if n == name), None)
+
+    def detail(self, name: VqdName) -> tuple[float, ...]:
+        return next((v for n, v in self.details if n == name), ())
 
 
 #: Checks whose failure means the picture is not a camera's normal picture: never learnt.
@@ -167,10 +197,10 @@ _HARD = frozenset({VqdName.SIGNAL_LOSS, VqdName.BLACK, VqdName.BRIGHT, VqdName.F
 _SLACK: dict[VqdName, tuple[float, float]] = {  # name: (factor or margin, limit)
     VqdName.DARK: (0.6, 12.0),  # threshold = max(limit, 0.6 x usual mean luma)
     VqdName.CONTRAST: (0.5, 3.0),  # threshold = max(limit, 0.5 x usual contrast)
-    VqdName.BLUR: (0.05, 1.0),  # threshold = min(limit, usual + 0.05): a camera on a plain wall has no edge
+    VqdName.BLUR: (0.45, 1.0),  # threshold = usual + 0.45 x (1 - usual): a camera on a plain wall has few edges
     VqdName.NOISE: (1.5, 20.0),  # threshold = min(limit, 1.5 x usual)
     VqdName.COLOR_CAST: (12.0, 60.0),  # threshold = min(limit, usual + 12)
-    VqdName.OCCLUSION: (0.15, 1.0),  # threshold = min(limit, usual + 0.15): a plain wall is never "covered"
+    VqdName.OCCLUSION: (0.15, 1.0),  # (only before the blocks are learnt: see covered_share)
 }
 
 
@@ -180,6 +210,8 @@ def _relaxed(name: VqdName, threshold: float, usual: float) -> float:
         return min(threshold, max(limit, k * usual))
     if name is VqdName.NOISE:
         return max(threshold, min(limit, k * usual))
+    if name is VqdName.BLUR:  # a share k of what is left between the camera's usual score and 1.0 (no edge)
+        return max(threshold, min(limit, usual + k * (1.0 - usual)))
     return max(threshold, min(limit, usual + k))
 
 
@@ -205,18 +237,101 @@ def _learn(b: ProfileBaseline, checks: Sequence[VqdCheck], limit: int) -> Profil
         (c.name, c.score if (old := b.score(c.name)) is None else (old * n + c.score) / (n + 1))
         for c in checks if c.name in _SLACK
     )
-    return ProfileBaseline(n + 1, scores)
+    details = []
+    for c in checks:
+        if c.name in _COMPARED and c.detail:
+            old_d = b.detail(c.name)
+            if len(old_d) == len(c.detail):
+                details.append((c.name, tuple((o * n + v) / (n + 1) for o, v in zip(old_d, c.detail, strict=True))))
+            else:  # (first picture, or the picture's size changed: start again from this one)
+                details.append((c.name, c.detail))
+    return ProfileBaseline(n + 1, scores, tuple(details))
 
 
-def apply_baseline(checks: Sequence[VqdCheck], baseline: VqdBaseline) -> tuple[tuple[VqdCheck, ...], VqdBaseline]:
+#: Checks judged against the camera's own measurements (:attr:`VqdCheck.detail`) once learnt.
+_COMPARED = frozenset({VqdName.OCCLUSION, VqdName.COLOR_CAST})
+
+
+def covered_share(detail: tuple[float, ...], usual: tuple[float, ...], t: VqdThresholds) -> float | None:
+    """Occlusion against the camera's own picture: the share of blocks that are flat and in the
+    cover's band (as :func:`probes.vqd_checks.flat_band`) **and** changed: they were not flat in
+    the camera's good pictures (texture lost), or their mean luma moved from the camera's usual
+    mean by more than ``occlusion_change_luma`` grey levels (or ``occlusion_change_share`` of
+    it; a cover at the lens is another surface). A camera on a plain wall or a soft grey surface
+    is flat in one band every day (the stateless check cannot tell it from a cover): only a
+    change counts there, and a blur, which keeps every block's mean, is not read as a cover.
+    None when the block layouts differ."""
+    n = len(detail) // 2
+    if n == 0 or len(usual) != len(detail):
+        return None
+    # A change of the whole picture's exposure or gain (or a cast's effect on luma) moves every
+    # block alike, the flat band and the rest: then the blocks are compared at that gain. When
+    # the band moved and the rest did not (or the other way round), one of them is a cover.
+    every = [(m / u, f >= 0.5) for f, m, u in zip(detail[:n], detail[n:], usual[n:], strict=True) if u >= _GAIN_MIN_LUMA]
+    band = [r for r, flat in every if flat]
+    rest = [r for r, flat in every if not flat]
+    gain = 1.0
+    if len(rest) < _GAIN_MIN_VISIBLE * n:
+        gain = statistics.median(band) if band else 1.0  # one surface: all of it moved alike
+    elif band:
+        g_band, g_rest = statistics.median(band), statistics.median(rest)
+        gain = g_rest if abs(g_band - g_rest) <= _GAIN_AGREE * g_rest else 1.0
+    covered = 0
+    for flag, usual_flag, mean, was in zip(detail[:n], usual[:n], detail[n:], usual[n:], strict=True):
+        expected = gain * was
+        if flag >= 0.5 and (
+            usual_flag < 0.5 or abs(mean - expected) > max(t.occlusion_change_luma, t.occlusion_change_share * expected)
+        ):
+            covered += 1
+    return covered / n
+
+
+#: Blocks darker than this do not tell the picture's gain (a ratio of two small numbers).
+_GAIN_MIN_LUMA = 8.0
+#: The share of blocks past the flat band that is enough to read the picture's gain there.
+_GAIN_MIN_VISIBLE = 0.08
+#: The flat band and the rest moved alike (a gain of the whole picture) within this share.
+_GAIN_AGREE = 0.15
+
+
+def cast_shift(detail: tuple[float, ...], usual: tuple[float, ...]) -> float | None:
+    """Colour cast against the camera's own colour: how far (CIELAB a*b*) the picture's mean
+    chroma moved from the camera's usual one. A scene whose colours are not grey on average (a
+    warm room, a lawn, a beige wall) is its own grey: a cast moves it, in any direction, even
+    towards neutral (a blue cast over a warm scene). None without both measurements."""
+    if len(detail) != 2 or len(usual) != 2:
+        return None
+    return math.hypot(detail[0] - usual[0], detail[1] - usual[1])
+
+
+def apply_baseline(
+    checks: Sequence[VqdCheck], baseline: VqdBaseline, thresholds: VqdThresholds = DEFAULT_THRESHOLDS
+) -> tuple[tuple[VqdCheck, ...], VqdBaseline]:
     """*checks* (from :func:`probes.vqd.run_vqd`) judged against *baseline*, and *baseline*
-    with this picture learnt (while it is still learning and the picture is good)."""
+    with this picture learnt (while it is still learning and the picture is good). Occlusion
+    and colour cast are judged against the camera's own measurements (:func:`covered_share`,
+    :func:`cast_shift`, with *thresholds*); dark, contrast, blur and noise against its usual
+    scores, within limits (:data:`_SLACK`)."""
     night = any(c.night for c in checks)
     prof = baseline.night if night else baseline.day
     prof = _learn(prof, checks, baseline.learn_frames)
     new = replace(baseline, night=prof) if night else replace(baseline, day=prof)
     judged = []
     for c in checks:
+        compared = _compared(c, prof.detail(c.name), thresholds) if c.name in _COMPARED else None
+        if compared is not None:
+            judged.append(compared)
+            continue
         usual = prof.score(c.name) if c.name in _SLACK else None
         judged.append(c if usual is None else replace(c, threshold=_relaxed(c.name, c.threshold, usual)))
-    return apply_masks(judged), new
+    return apply_masks(judged, BASELINE_MASKS), new
+
+
+def _compared(c: VqdCheck, usual: tuple[float, ...], t: VqdThresholds) -> VqdCheck | None:
+    """*c* judged against the camera's own measurements (None: not learnt, judge as before)."""
+    if c.name is VqdName.OCCLUSION:
+        share = covered_share(c.detail, usual, t)
+        # (the threshold run_vqd used: the night profile's lets no occlusion fail)
+        return None if share is None else replace(c, score=round(share, 4))
+    shift = cast_shift(c.detail, usual)
+    return None if shift is None else replace(c, score=round(shift, 4), threshold=t.cast_max_shift)

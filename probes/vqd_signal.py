@@ -10,9 +10,10 @@ shading), or full-height vertical bands of saturated colours.
   one colour (each channel within ``signal_color_tolerance``, 3, of the most common flat
   colour), **and** what is not that colour is a caption: three or more separate marks,
   all within 30 % of the rows ("无视频信号", "NO VIDEO", an OSD clock), or nothing (at
-  most 0.2 % of the pixels) on a screen that is not black. A black screen without a
-  caption is ``black``: after H.264 a capped lens and an encoder's black screen are the
-  same picture;
+  most 0.2 % of the pixels) on a screen that is exactly one colour (its luma's standard
+  deviation at most ``signal_exact_std``, 0.25) and not dark. A black or dark screen
+  without a caption is ``black`` or ``dark``: after H.264 a capped lens and an encoder's
+  black screen are the same picture;
 * **colour bars** (SMPTE, EBU, and vendors' copies, with or without a caption): in the top
   60 % of the frame at least 80 % of the columns are one colour from top to bottom, and
   the columns form five or more flat bands, each at least 1/16 of the width, together
@@ -80,6 +81,18 @@ def _caption(frame: Frame, colour: np.ndarray) -> bool | None:
     return marks >= _CAPTION_MIN_MARKS and rows <= _CAPTION_MAX_ROWS
 
 
+def _exact(frame: Frame, colour: np.ndarray, t: VqdThresholds) -> bool:
+    """Whether the screen-coloured pixels are *exactly* one colour: their luma's standard
+    deviation is at most ``signal_exact_std`` (0.25). A generated screen is, even through
+    H.264 (the evaluation set's uniform screens measure 0.000); a real scene made nearly
+    uniform (thick fog over a plain background) keeps faint shading (0.7-0.8)."""
+    f = _bgr(frame)
+    same = np.abs(f.astype(np.int16) - colour.round().astype(np.int16)).max(axis=2) <= t.signal_color_tolerance
+    if not np.any(same):
+        return False
+    return float(np.std(luma(f)[same])) <= t.signal_exact_std
+
+
 def bars_cover(frame: Frame) -> float:
     """The share of the width covered by flat vertical colour bands when the frame is a colour
     bar screen (see the module docstring), else 0.0."""
@@ -121,8 +134,9 @@ def check_signal_loss(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> Vq
     lost = False
     if colour is not None and share >= t.signal_uniform_min_share:
         caption = _caption(frame, colour)
-        # A black screen without a caption is ``black``: after H.264 a capped lens and an
-        # encoder's black screen are the same picture (see probes.vqd: which name wins).
-        black = float(np.dot(colour, (0.114, 0.587, 0.299))) < t.black_pixel_luma
-        lost = caption is True or (caption is None and not black)
+        # A black (or dark) screen without a caption is ``black`` (or ``dark``): after H.264 a
+        # capped lens and an encoder's black screen are the same picture (see probes.vqd:
+        # which name wins), and so are a plain wall in the dark and a dark grey screen.
+        dark = float(np.dot(colour, (0.114, 0.587, 0.299))) < max(t.black_pixel_luma, t.dark_min_mean_luma)
+        lost = caption is True or (caption is None and not dark and _exact(frame, colour, t))
     return VqdCheck(VqdName.SIGNAL_LOSS, not lost, round(share, 4), t.signal_uniform_min_share)
