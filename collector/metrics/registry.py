@@ -10,7 +10,8 @@ both take each family's name, type, help and labels from :mod:`collector.metrics
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -61,6 +62,14 @@ class RegionFigures:
     coverage: Mapping[tuple[str, str], float] = field(default_factory=dict)
     # (level, code) -> target ratio
     targets: Mapping[tuple[str, str], float] = field(default_factory=dict)
+    # (level, code) -> cameras by status (STATUSES order) over the whole fleet: replicas, where this
+    # collector's slots are only its shards' cameras (the leader's, :func:`fleet_counts`); None: a
+    # lone collector, counted from its own slots at each scrape
+    counts: Mapping[tuple[str, str], tuple[int, ...]] | None = None
+
+
+NO_REGIONS = RegionFigures(counts={})
+"""What a replica that is not the leader exports of the region families: nothing (DESIGN §8)."""
 
 
 class MetricsSource(Protocol):
@@ -96,6 +105,28 @@ def region_counts(slots: Mapping[int, CameraSlot]) -> tuple[dict[tuple[str, str]
     return roll_up(per_village, labels)
 
 
+def fleet_counts(cameras: Iterable[MonitoredCamera], states: Mapping[int, str], excluded: AbstractSet[int]
+                 ) -> tuple[dict[tuple[str, str], tuple[int, ...]], dict[tuple[str, str], str]]:
+    """Cameras by status per village, township and county over a whole fleet, with the regions'
+    names (pure: run it in a thread): *states* each camera's state now (missing: unknown),
+    *excluded* those under an exclusion."""
+    labels: dict[int, RegionLabels] = {}
+    ex, unknown = State.EXCLUDED, State.UNKNOWN
+    per_village = Counter((id(labels.setdefault(id(cam.labels), cam.labels)),
+                           ex if cam.id in excluded else State(states.get(cam.id, unknown))) for cam in cameras)
+    counts, names = roll_up(per_village, labels)
+    return {key: tuple(c) for key, c in counts.items()}, names
+
+
+def exported(slot: CameraSlot, offline_only: bool) -> bool:
+    """Whether a camera's per-camera series are on /metrics (``metrics.per_camera``): every camera,
+    or with offline_only those offline or degraded now (not excluded): the ones someone must act on."""
+    return not offline_only or (not slot.excluded and slot.status.state in _ATTENTION)
+
+
+_ATTENTION = frozenset((State.OFFLINE, State.DEGRADED))
+
+
 def roll_up(per_village: Mapping[tuple[int, State], int], labels: Mapping[int, RegionLabels]
             ) -> tuple[dict[tuple[str, str], list[int]], dict[tuple[str, str], str]]:
     """Counts per (labels object id, status) summed per village, township and county, with names."""
@@ -116,7 +147,7 @@ def roll_up(per_village: Mapping[tuple[int, State], int], labels: Mapping[int, R
     return counts, names
 
 
-def online_ratio(c: list[int]) -> float | None:
+def online_ratio(c: Sequence[int]) -> float | None:
     up = c[0] + c[1]
     eligible = up + c[2]
     return up / eligible if eligible else None
@@ -125,8 +156,9 @@ def online_ratio(c: list[int]) -> float | None:
 class CamwatchCollector(Collector):
     def __init__(self, source: MetricsSource, *, regions: Callable[[], RegionFigures] = RegionFigures,
                  pending_writes: Callable[[], int] = lambda: 0, counters: SelfCounters | None = None,
-                 replica_id: str = "default") -> None:
+                 replica_id: str = "default", per_camera: str = "all") -> None:
         self.source = source
+        self.offline_only = per_camera == "offline_only"  # metrics.per_camera
         self.replica_id = replica_id
         self.regions = regions
         self.pending_writes = pending_writes
@@ -146,6 +178,8 @@ class CamwatchCollector(Collector):
         """The per-camera families (``families.CAMERA_FAMILIES``, in that order)."""
         up, video, cause, clock, since, dur, loc, checks = (_gauge(family) for family in f.CAMERA_FAMILIES)
         for slot in self.source.slots.values():
+            if not exported(slot, self.offline_only):
+                continue
             lv = list(camera_label_values(slot.cam))
             loc.add_metric([*lv, *location_label_values(slot.cam)], 1.0)
             st = slot.status
@@ -174,7 +208,11 @@ class CamwatchCollector(Collector):
     def region_metrics(self) -> Iterator[Metric]:
         """The per-region families (``families.REGION_FAMILIES``, in that order)."""
         figures = self.regions()
-        counts, names = region_counts(self.source.slots)
+        counts: Mapping[tuple[str, str], Sequence[int]]
+        if figures.counts is None:
+            counts, names = region_counts(self.source.slots)
+        else:
+            counts, names = figures.counts, {}
         names = {**names, **figures.names}
         cams, online, avail, cov, tgt = (_gauge(family) for family in f.REGION_FAMILIES)
         for (level, code), c in sorted(counts.items()):

@@ -1,4 +1,5 @@
-"""The fast text exposition of ``/metrics`` (DESIGN §7).
+"""The lines of the fast text exposition of ``/metrics`` (DESIGN §7); put together, and gzipped,
+by :mod:`collector.metrics.exposition`.
 
 prometheus_client builds a Python object per sample, which for 100k cameras (~800k series) takes
 tens of seconds. ``/metrics`` uses this renderer instead: the same families as
@@ -12,12 +13,12 @@ prometheus_client. Names, types, help texts and label names come from
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 from prometheus_client.core import Metric
-from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 
 from collector.metrics import families as f
@@ -25,6 +26,7 @@ from collector.metrics.registry import (
     DEFAULT_TARGET,
     STATUSES,
     CamwatchCollector,
+    RegionFigures,
     camera_label_values,
     location_label_values,
     online_ratio,
@@ -196,13 +198,21 @@ _CAUSE_SUFFIX: dict[str, bytes] = {}
 
 
 class TextState:
-    """What the renderer keeps between scrapes: each camera's cache entry and the live counts."""
+    """What the renderer keeps between scrapes: each camera's cache entry and the live counts,
+    and the blocks of :mod:`collector.metrics.exposition` (cameras grouped by state and probing
+    phase, each block's text deflated apart)."""
 
-    __slots__ = ("cache", "live")
+    __slots__ = ("cache", "live", "blocks", "buckets", "lock", "pool", "heads", "scraped")
 
     def __init__(self) -> None:
         self.cache: dict[int, _Entry] = {}
         self.live = _LiveCounts()  # region counts of the cameras in the cache
+        self.blocks: dict[str, Any] = {}  # the cuts of the cameras into blocks (exposition._Blocks)
+        self.buckets: dict[int, int] = {}  # camera id -> its probing phase bucket
+        self.lock = threading.Lock()  # one render at a time (scrapes render in worker threads)
+        self.pool: Any = None  # the compressing threads, made at the first gzip scrape
+        self.heads: tuple[Any, ...] = ()  # the families' HELP/TYPE lines, deflated once
+        self.scraped: tuple[float, bool] | None = None  # the last scrape: its loop time, gzip or not
 
 
 def text_state(collector: CamwatchCollector) -> TextState:
@@ -210,40 +220,6 @@ def text_state(collector: CamwatchCollector) -> TextState:
     if not isinstance(state, TextState):
         state = collector.text_state = TextState()
     return state
-
-
-def render_text(collector: CamwatchCollector) -> bytes:
-    """The exposition text of everything ``collector.collect()`` yields, fast for the per-camera part."""
-    src = collector.source
-    state = text_state(collector)
-    cache = state.cache
-    get = cache.get
-    flat: list[bytes] = []  # each camera's 8 family lines in a row; families are every 8th item
-    add = flat.extend
-    live = state.live
-    for cid, slot in src.slots.items():
-        hit = get(cid)
-        if (hit is None or hit[2] is not slot.last or hit[1] is not slot.status or hit[0] is not slot.cam
-                or hit[3] is not slot.video_ok or hit[4] is not slot.excluded):
-            new = cache[cid] = _entry(slot, hit)
-            if hit is None or hit[1] is not new[1] or hit[4] is not new[4] or hit[0] is not new[0]:
-                if hit is not None:
-                    live.add(hit[0], _shown(hit), -1)  # type: ignore[arg-type]
-                live.add(slot.cam, _shown(new), 1)
-            hit = new
-        add(hit[5])
-    if len(cache) > len(src.slots):  # cameras gone from the inventory
-        for cid in [c for c in cache if c not in src.slots]:
-            gone = cache.pop(cid)
-            live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
-    columns = (flat[k::8] for k in range(8))  # strided copies: no per-item work
-    parts: list[bytes] = []
-    for family, lines in zip(f.CAMERA_FAMILIES, columns, strict=True):  # one join of everything at the end
-        parts.append(_header(family).encode())
-        parts += lines
-    parts.append(_render_regions(collector))
-    parts.append(generate_latest(_Built(collector.self_metrics())))
-    return b"".join(parts)
 
 
 class _Built(Collector):
@@ -261,10 +237,14 @@ _STATUS_LABEL = _extra_label(f.REGION_CAMERAS, f.REGION_LABELS)
 _WINDOW_LABEL = _extra_label(f.REGION_AVAILABILITY, f.REGION_LABELS)
 
 
-def _render_regions(collector: CamwatchCollector) -> bytes:
-    figures = collector.regions()
-    live = text_state(collector).live
-    counts, names = roll_up(live.per_village, live.labels)
+def render_regions(figures: RegionFigures, live: _LiveCounts) -> bytes:
+    """The region families: the cameras by status from *figures* when it has them (a replica's
+    leader: the whole fleet), else from the live counts of this collector's own cameras."""
+    counts: Mapping[tuple[str, str], Sequence[int]]
+    if figures.counts is None:
+        counts, names = roll_up(live.per_village, live.labels)
+    else:
+        counts, names = figures.counts, {}
     names = {**names, **figures.names}
     label: dict[tuple[str, str], str] = {}
 
@@ -296,4 +276,4 @@ def _render_regions(collector: CamwatchCollector) -> bytes:
     return "".join(out).encode()
 
 
-__all__ = ["TextState", "render_text", "text_state"]
+__all__ = ["TextState", "render_regions", "text_state"]

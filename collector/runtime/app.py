@@ -13,7 +13,7 @@ import logging
 import re
 import signal
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,10 +26,10 @@ from collector.accounting.sql.rollups import RollupTask
 from collector.alerting.delivery.notifier import Notifier
 from collector.alerting.leader import LeaderAlerts
 from collector.alerting.service import AlertService, build_alerting
-from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
+from collector.metrics.registry import NO_REGIONS, CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
 from collector.runtime.event_feed import EventFeed
-from collector.runtime.figures import COVERAGE_S, StoredFigures, live_states, load_stored, with_coverage
+from collector.runtime.figures import COVERAGE_S, StoredFigures, fleet_figures, live_states, load_stored, with_coverage
 from collector.runtime.frames import FrameStore
 from collector.runtime.gb28181_feed import Gb28181Feed
 from collector.runtime.gc_tuning import settle_gc
@@ -159,9 +159,9 @@ class App:
                                    ladder=ladder_options(self.settings, frame), clock=self.clock, on_event=sink)
         self.frames = FrameStore(frames_dir(self.settings)) if c.keep_frames else None
         self.scheduler.on_frame = None if self.frames is None else self.frames.submit
-        self.collector = CamwatchCollector(self.scheduler, regions=lambda: self.figures,
+        self.collector = CamwatchCollector(self.scheduler, regions=self.region_figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters,
-                                           replica_id=self.replica_id)
+                                           replica_id=self.replica_id, per_camera=self.settings.metrics.per_camera)
 
     # -- the shards of a replica (collector.runtime.replicas.ShardHost) ----------------------------
     def _sync(self) -> None:
@@ -263,9 +263,29 @@ class App:
         await self.refresh_coverage()
 
     async def refresh_coverage(self) -> None:
-        """Coverage from the live states (a snapshot taken here, on the loop; summed in a thread)."""
-        if self._stored is not None:
+        """Coverage from the live states (a snapshot taken here, on the loop; summed in a thread).
+
+        Replicas: the whole fleet's states are the database's open intervals, overlaid with this
+        replica's own slots (fresher); the leader also counts the cameras by status over it
+        (``RegionFigures.counts``): the region families it alone exports."""
+        if self._stored is None:
+            return
+        if self.replica is None:
             self.figures = await with_coverage(self._stored, live_states(self.scheduler.slots))
+        else:
+            cams, _, excluded = self._inventory
+            self.figures = await fleet_figures(self.engine, self._stored, self.scheduler.slots, cams, excluded,
+                                               counted=self.replica.leader)
+
+    def region_figures(self) -> RegionFigures:
+        """What /metrics exports of the region families: a lone collector its figures; of replicas
+        only the leader, once it has counted the whole fleet as the leader (DESIGN §8: the same
+        answers with 1 or N replicas, no region counted twice)."""
+        if self.replica is None:
+            return self.figures
+        if not self.replica.leader or self.figures.counts is None:
+            return NO_REGIONS
+        return self.figures
 
     async def _figures_loop(self) -> None:
         """The stored figures every ``collector.figures_interval_s``; coverage every COVERAGE_S
@@ -278,8 +298,10 @@ class App:
                 if loop.time() >= due:
                     due = loop.time() + every
                     await self.refresh_figures()
-                else:
+                elif self.replica is None or self.replica.leader:  # (a replica's web pages: at the slow pace)
                     await self.refresh_coverage()
+                if self.replica is not None and not self.replica.leader and self.figures.counts is not None:
+                    self.figures = replace(self.figures, counts=None)  # counted while it led: stale if it leads again
             except Exception as exc:  # noqa: BLE001 - keep the last figures; the database may be away
                 log.warning("region figures refresh failed: %s", str(exc).splitlines()[0][:200])
             await asyncio.sleep(min(COVERAGE_S, every))

@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level, Period, RegionPath, target_for, township_coverage
@@ -28,10 +30,11 @@ from collector.accounting.sql.load import (
     current_states,
     load_accounting,
 )
-from collector.metrics.registry import RegionFigures
+from collector.metrics.registry import RegionFigures, fleet_counts
 from collector.runtime.camera_state import State
 from collector.runtime.slots import CameraSlot
 from collector.settings import Settings
+from inventory.lookup import MonitoredCamera
 
 WINDOWS = {"1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 COVERAGE_S = 10.0  # coverage is recomputed from the live states this often: a change shows within it
@@ -42,6 +45,20 @@ def _month_start(now: dt.datetime, tz: str) -> dt.datetime:
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)
     return dt.datetime(local.year, local.month, 1, tzinfo=zone).astimezone(dt.UTC)
+
+
+# Each camera's state now as the database has it: its last interval, when still open. One index
+# probe per camera (ix_state_intervals_camera_start), whatever the table's length (PostgreSQL).
+_STORED_STATES = text(
+    'SELECT c.id, s.state FROM cameras AS c CROSS JOIN LATERAL (SELECT i.state, i."end" FROM state_intervals AS i'
+    ' WHERE i.camera_id = c.id ORDER BY i.start DESC LIMIT 1) AS s WHERE s."end" IS NULL')
+
+
+async def stored_states(engine: AsyncEngine) -> dict[int, str]:
+    """Each camera's state now from its open interval in the database (replicas: how the leader
+    sees the cameras of the other replicas' shards; written by their owners with each batch)."""
+    async with engine.connect() as conn:
+        return {int(cid): str(state) for cid, state in await conn.execute(_STORED_STATES)}
 
 
 def live_states(slots: Mapping[int, CameraSlot]) -> dict[int, str]:
@@ -133,6 +150,20 @@ async def with_coverage(stored: StoredFigures, states: Mapping[int, str]) -> Reg
     return replace(stored.figures, coverage=coverage)
 
 
+async def fleet_figures(engine: AsyncEngine, stored: StoredFigures, slots: Mapping[int, CameraSlot],
+                        cameras: Sequence[MonitoredCamera], excluded: AbstractSet[int], *, counted: bool) -> RegionFigures:
+    """Replicas: the figures over the whole fleet, each camera's state from the database's open
+    intervals (:func:`stored_states`) overlaid with this replica's own slots (read after: fresher).
+    *counted* (the leader): also the cameras by status per region, which it alone exports."""
+    states = await stored_states(engine)
+    states.update(live_states(slots))
+    figures = await with_coverage(stored, states)
+    if not counted:
+        return figures
+    counts, names = await asyncio.to_thread(fleet_counts, cameras, states, excluded)
+    return replace(figures, counts=counts, names={**names, **figures.names})
+
+
 async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datetime,
                           slots: Mapping[int, CameraSlot] | None = None) -> RegionFigures:
     """Everything at once. *slots*: the running scheduler's cameras, read here on the event loop
@@ -143,5 +174,5 @@ async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datet
     return await with_coverage(stored, current_states(stored.data, now) if states is None else states)
 
 
-__all__ = ["COVERAGE_S", "StoredFigures", "compute_figures", "coverage_of", "live_states", "load_stored",
-           "with_coverage"]
+__all__ = ["COVERAGE_S", "StoredFigures", "compute_figures", "coverage_of", "fleet_figures", "live_states", "load_stored",
+           "stored_states", "with_coverage"]

@@ -6,9 +6,13 @@ as its ``http`` factory; the runtime itself knows nothing of routes.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
 from aiohttp import web
 
-from collector.metrics.text import render_text
+from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
 from collector.web import setup as setup_api
 from collector.web.common import APP_KEY
@@ -19,16 +23,31 @@ def build_application(app: App) -> web.Application:
     webapp = web.Application(client_max_size=app.settings.http.max_body_bytes)
     webapp[APP_KEY] = app
     webapp.router.add_get("/metrics", _metrics)
+    webapp.cleanup_ctx.append(metrics_ready)
     webapp.router.add_get("/healthz", _healthz)
     setup_api(webapp, app)
     setup_pages(webapp)
     return webapp
 
 
+async def metrics_ready(webapp: web.Application) -> AsyncIterator[None]:
+    """While the server runs: /metrics prepared between scrapes (:func:`collector.metrics.exposition.keep_ready`)."""
+    task = asyncio.create_task(keep_ready(webapp[APP_KEY].collector), name="metrics-ready")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 async def _metrics(request: web.Request) -> web.Response:
-    body = render_text(request.app[APP_KEY].collector)
-    return web.Response(body=body, content_type="text/plain", charset="utf-8",
-                        headers={"X-Content-Type-Options": "nosniff"})
+    """Rendered in a worker thread; gzipped from pieces kept between scrapes when the client takes
+    gzip (Prometheus does): see :mod:`collector.metrics.exposition`."""
+    gz = wants_gzip(request.headers.get("Accept-Encoding", ""))
+    body = await render_async(request.app[APP_KEY].collector, gzip=gz)
+    headers = {"X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
+    if gz:
+        headers["Content-Encoding"] = "gzip"
+    return web.Response(body=body, content_type="text/plain", charset="utf-8", headers=headers)
 
 
 async def _healthz(request: web.Request) -> web.Response:

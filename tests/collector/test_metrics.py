@@ -12,7 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.metrics import families
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
-from collector.metrics.text import render_text, text_state
+from collector.metrics.exposition import render_text
+from collector.metrics.text import text_state
 from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from collector.cli import dashboards_cmd
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
-from collector.metrics.text import render_text
+from collector.metrics.exposition import render_text
 from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig

@@ -1,0 +1,247 @@
+"""``/metrics`` put together: plain, or gzipped as Prometheus asks for it (DESIGN §7, issue 18).
+
+At 100k cameras the text is ~200 MB (eight per-camera families, each line carrying the camera's
+eight labels); gzipping all of it at every scrape takes longer than the scrape may. So the
+per-camera lines (:mod:`collector.metrics.text`, remade only for the cameras that changed) are
+kept in **blocks**: cameras grouped by state (online or not) and by their probing phase
+(:func:`collector.runtime.slots.phase_of`, one of :data:`BUCKETS` slices of the interval). A
+scrape 30 s after the last one, on a 60 s tier, finds about half the online blocks changed (their
+cameras were probed meanwhile), the others untouched; each block's text per family is deflated
+apart and kept (:mod:`collector.metrics.gzjoin`), so only the changed blocks are compressed again
+(in two threads: zlib lets go of the GIL) and the stream is joined from the pieces.
+
+``metrics.per_camera: offline_only`` keeps only the cameras offline or degraded in the blocks
+(:func:`collector.metrics.registry.exported`); the region counts still take every camera.
+
+:func:`render` does the work (call it from a worker thread: :func:`render_async`); the slots are
+read on the event loop first (a list of them), the thread only reads each slot's fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+from prometheus_client.exposition import generate_latest
+
+from collector.metrics import families as f
+from collector.metrics.gzjoin import Piece, gzip_join
+from collector.metrics.registry import CamwatchCollector, RegionFigures
+from collector.metrics.text import TextState, _Built, _Entry, _entry, _header, _shown, render_regions, text_state
+from collector.runtime.camera_state import State
+from collector.runtime.slots import CameraSlot, phase_of
+
+BUCKETS = 1024  # probing-phase slices of the stable families' blocks (a state change dirties one of ~100 cameras)
+VOLATILE_BUCKETS = 256  # ... and of the volatile ones' (all of a slice is re-probed at once anyway)
+PREPARE_S = 5.0  # between scrapes, what changed is prepared this often ...
+IDLE_S = 120.0  # ... while a scrape came within this time
+_FAMILIES = len(f.CAMERA_FAMILIES)
+log = logging.getLogger("camwatch.metrics")
+# the families a new probe result changes (clock offset, stage durations): kept in blocks by state
+# group too (offline cameras are re-probed 4x as often); the others by phase only, so a camera
+# changing state leaves its location line where it is
+_VOLATILE = tuple(k for k, fam in enumerate(f.CAMERA_FAMILIES) if fam in (f.CAMERA_CLOCK_OFFSET, f.CAMERA_PROBE_DURATION))
+_STABLE = tuple(k for k in range(_FAMILIES) if k not in _VOLATILE)
+_ATTENTION = (State.OFFLINE, State.DEGRADED)  # offline_only: the cameras whose series are exported
+
+
+class _Block:
+    """Cameras of one block: their lines, and the piece of each of the families it holds."""
+
+    __slots__ = ("cams", "pieces")
+
+    def __init__(self) -> None:
+        self.cams: dict[int, tuple[bytes, ...]] = {}  # camera id -> its line(s) of each per-camera family
+        self.pieces: dict[int, Piece] = {}  # family -> its text deflated; missing: changed since
+
+    def column(self, k: int) -> bytes:
+        return b"".join(lines[k] for lines in self.cams.values())
+
+    def changed(self, families: tuple[int, ...], lines: tuple[bytes, ...], old: tuple[bytes, ...] | None = None) -> None:
+        """Forget the pieces of the families whose lines differ (*old* None: a camera came or went)."""
+        pieces = self.pieces
+        for k in families:
+            if k in pieces and (lines[k] if old is None else lines[k] is not old[k]):
+                del pieces[k]
+
+
+class _Blocks:
+    """One way of cutting the cameras into blocks, for some of the families."""
+
+    __slots__ = ("families", "blocks", "where")
+
+    def __init__(self, families: tuple[int, ...]) -> None:
+        self.families = families
+        self.blocks: dict[tuple[int, int], _Block] = {}
+        self.where: dict[int, tuple[int, int]] = {}  # camera id -> its block
+
+    def place(self, cid: int, key: tuple[int, int] | None, lines: tuple[bytes, ...]) -> None:
+        """Put a camera's lines in block *key* (None: in none)."""
+        old = self.where.get(cid)
+        if old is not None and old == key:  # same block: only the families whose lines changed
+            b = self.blocks[old]
+            b.changed(self.families, lines, b.cams[cid])
+            b.cams[cid] = lines
+            return
+        if old is not None:
+            b = self.blocks[old]
+            b.changed(self.families, b.cams.pop(cid))
+            del self.where[cid]
+        if key is not None:
+            b = self.blocks.get(key) or self.blocks.setdefault(key, _Block())
+            b.cams[cid] = lines
+            b.changed(self.families, lines)
+            self.where[cid] = key
+
+    def in_order(self) -> list[_Block]:
+        return [self.blocks[k] for k in sorted(self.blocks)]
+
+
+def _cuts(state: TextState) -> tuple[_Blocks, _Blocks]:
+    if not state.blocks:
+        state.blocks.update({"stable": _Blocks(_STABLE), "volatile": _Blocks(_VOLATILE)})
+    return state.blocks["stable"], state.blocks["volatile"]
+
+
+def _place(state: TextState, cid: int, entry: _Entry | None, offline_only: bool) -> None:
+    """Move a camera's lines to the blocks they now belong to (*entry* None: the camera is gone)."""
+    stable, volatile = _cuts(state)
+    if entry is None or (offline_only and _shown(entry) not in _ATTENTION):
+        stable.place(cid, None, ())  # (its lines leave the blocks it was in)
+        volatile.place(cid, None, ())
+        return
+    bucket = state.buckets.get(cid)
+    if bucket is None:
+        bucket = state.buckets[cid] = int(phase_of(cid, 1.0) * BUCKETS)
+    lines = entry[5]
+    stable.place(cid, (0, bucket), lines)
+    volatile.place(cid, (0 if _shown(entry) is State.ONLINE else 1, bucket * VOLATILE_BUCKETS // BUCKETS), lines)
+
+
+def update(state: TextState, items: list[tuple[int, CameraSlot]], offline_only: bool) -> None:
+    """Remake the lines of the cameras that changed, keep the live counts and the blocks."""
+    cache, live = state.cache, state.live
+    get = cache.get
+    for cid, slot in items:
+        hit = get(cid)
+        if (hit is not None and hit[2] is slot.last and hit[1] is slot.status and hit[0] is slot.cam
+                and hit[3] is slot.video_ok and hit[4] is slot.excluded):
+            continue
+        new = cache[cid] = _entry(slot, hit)
+        if hit is None or hit[1] is not new[1] or hit[4] is not new[4] or hit[0] is not new[0]:
+            if hit is not None:
+                live.add(hit[0], _shown(hit), -1)  # type: ignore[arg-type]
+            live.add(slot.cam, _shown(new), 1)
+        _place(state, cid, new, offline_only)
+    if len(cache) > len(items):  # cameras gone (retired, or their shard let go)
+        ids = {cid for cid, _ in items}
+        for cid in [c for c in cache if c not in ids]:
+            gone = cache.pop(cid)
+            live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
+            _place(state, cid, None, offline_only)
+            state.buckets.pop(cid, None)
+
+
+def _deflate(state: TextState) -> None:
+    """Deflate the changed blocks' texts (and the families' heads, once), two threads at a time."""
+    if state.pool is None:
+        state.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="metrics-gzip")
+    if not state.heads:
+        state.heads = tuple(Piece.of(_header(family).encode()) for family in f.CAMERA_FAMILIES)
+    todo = [(b, k) for cut in _cuts(state) for b in cut.blocks.values() for k in cut.families if k not in b.pieces]
+    pieces = state.pool.map(Piece.of, [b.column(k) for b, k in todo])
+    for (b, k), piece in zip(todo, pieces, strict=True):
+        b.pieces[k] = piece
+
+
+def _by_family(state: TextState) -> list[list[_Block]]:
+    """The blocks holding each per-camera family, in order."""
+    stable, volatile = _cuts(state)
+    s, v = stable.in_order(), volatile.in_order()
+    return [v if k in _VOLATILE else s for k in range(_FAMILIES)]
+
+
+def prepare(collector: CamwatchCollector, items: list[tuple[int, CameraSlot]], *, gzip: bool) -> None:
+    """Between scrapes: bring the lines (and, for gzip scrapes, the pieces) up to date, so that the
+    next scrape has only what changed since to do."""
+    state = text_state(collector)
+    with state.lock:
+        update(state, items, collector.offline_only)
+        if gzip:
+            _deflate(state)
+
+
+async def keep_ready(collector: CamwatchCollector, every: float = PREPARE_S, idle: float = IDLE_S) -> None:
+    """A task of ``camwatch run``: every *every* s, while scrapes come (the last within *idle* s), do
+    in a worker thread what the next scrape would (the cameras probed since, their blocks deflated):
+    each block is deflated about once per probing interval, and a scrape does only the last seconds'."""
+    loop = asyncio.get_running_loop()
+    while True:
+        await asyncio.sleep(every)
+        state = text_state(collector)
+        last = state.scraped
+        if last is not None and loop.time() - last[0] <= idle:
+            try:
+                await asyncio.to_thread(prepare, collector, list(collector.source.slots.items()), gzip=last[1])
+            except Exception:  # noqa: BLE001 - the scrape itself renders everything (and reports)
+                log.exception("preparing /metrics between scrapes failed")
+
+
+def render(collector: CamwatchCollector, items: list[tuple[int, CameraSlot]] | None = None,
+           figures: RegionFigures | None = None, tail: bytes | None = None, *, gzip: bool = False) -> bytes:
+    """The exposition of everything ``collector.collect()`` yields, gzipped when *gzip*.
+
+    *items*, *figures*, *tail* (camwatch's own families, as text): read on the event loop by
+    :func:`render_async`; left out, read here (a caller on the loop itself, or tests)."""
+    if items is None:
+        items = list(collector.source.slots.items())
+    if figures is None:
+        figures = collector.regions()
+    if tail is None:
+        tail = generate_latest(_Built(collector.self_metrics()))
+    state = text_state(collector)
+    with state.lock:
+        update(state, items, collector.offline_only)
+        rest = render_regions(figures, state.live) + tail
+        if not gzip:
+            parts: list[bytes] = []
+            for k, (family, blocks) in enumerate(zip(f.CAMERA_FAMILIES, _by_family(state), strict=True)):
+                parts.append(_header(family).encode())
+                parts += (b.column(k) for b in blocks)
+            parts.append(rest)
+            return b"".join(parts)
+        _deflate(state)
+        pieces: list[Piece] = []
+        for k, blocks in enumerate(_by_family(state)):
+            pieces.append(state.heads[k])
+            pieces += (b.pieces[k] for b in blocks)
+        pieces.append(Piece.of(rest))
+        return gzip_join(pieces)
+
+
+def render_text(collector: CamwatchCollector) -> bytes:
+    """The plain exposition text (on the calling thread)."""
+    return render(collector)
+
+
+async def render_async(collector: CamwatchCollector, *, gzip: bool) -> bytes:
+    """:func:`render` in a worker thread; what changes on the event loop is read here first."""
+    text_state(collector).scraped = (asyncio.get_running_loop().time(), gzip)
+    items = list(collector.source.slots.items())
+    figures = collector.regions()
+    tail = generate_latest(_Built(collector.self_metrics()))
+    return await asyncio.to_thread(render, collector, items, figures, tail, gzip=gzip)
+
+
+def wants_gzip(accept_encoding: str) -> bool:
+    """Whether an ``Accept-Encoding`` header takes gzip (``gzip`` listed without ``q=0``)."""
+    for item in accept_encoding.split(","):
+        name, _, params = item.strip().partition(";")
+        if name.strip().lower() in ("gzip", "x-gzip"):
+            q = params.strip().lower().replace(" ", "")
+            return q not in ("q=0", "q=0.0", "q=0.00", "q=0.000")
+    return False
+
+
+__all__ = ["BUCKETS", "keep_ready", "prepare", "render", "render_async", "render_text", "update", "wants_gzip"]
