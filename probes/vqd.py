@@ -19,6 +19,10 @@ real photographs, night and low-texture scenes through H.264; table in the READM
   a night scene, judged with :func:`~probes.vqd_rules.night_thresholds`;
 * **a per-camera baseline** (:class:`VqdBaseline`, :func:`apply_baseline`): learnt from a
   camera's first good pictures, so a camera that always looks like that is not flagged.
+  Occlusion then counts only the flat blocks that changed from the camera's own picture
+  (texture lost, or brightness moved beyond the whole picture's gain), and colour cast reads
+  how far the mean colour moved from the camera's own (a warm scene is its own grey); dark,
+  contrast, blur and noise are judged against the camera's usual scores, within limits.
 """
 
 from __future__ import annotations
