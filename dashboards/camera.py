@@ -10,17 +10,17 @@ from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
 from dashboards.common import DATASOURCE, dashboard, organize, query, region_variables, state_mappings, thresholds
-from dashboards.promql import CAMERA_FILTER, sel
+from dashboards.promql import CAMERA_FILTER, per_camera, sel
 
 UID = "camwatch-camera"
 ONE = f'{CAMERA_FILTER},camera_name="$camera"'
 
-UP = sel(m.CAMERA_UP, ONE)
-VIDEO = sel(m.CAMERA_VIDEO_OK, ONE)
-DURATIONS = sel(m.CAMERA_PROBE_DURATION, ONE)
-CLOCK = sel(m.CAMERA_CLOCK_OFFSET, ONE)
-IN_STATE = f"time() - {sel(m.CAMERA_STATE_SINCE, ONE)}"
-INFO = sel(m.CAMERA_LOCATION, ONE)
+UP = per_camera(sel(m.CAMERA_UP, ONE))
+VIDEO = per_camera(sel(m.CAMERA_VIDEO_OK, ONE))
+DURATIONS = per_camera(sel(m.CAMERA_PROBE_DURATION, ONE), "stage")
+CLOCK = per_camera(sel(m.CAMERA_CLOCK_OFFSET, ONE))
+IN_STATE = f"time() - {per_camera(sel(m.CAMERA_STATE_SINCE, ONE))}"
+INFO = per_camera(sel(m.CAMERA_LOCATION, ONE), "point", "lon", "lat")
 
 
 def camera_variable() -> db.QueryVariable:

@@ -9,19 +9,20 @@ from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
 from dashboards.common import dashboard, organize, query, region_variables, target_thresholds, thresholds
-from dashboards.promql import TOWNSHIP_FILTER, VILLAGE_FILTER, sel
+from dashboards.promql import TOWNSHIP_FILTER, VILLAGE_FILTER, per_region, sel
 
 UID = "camwatch-coverage"
 
 # camwatch computes coverage for villages and townships; the county figure is their plain average here
-TOWNSHIP_AVG_COVERAGE = f"avg({sel(m.REGION_COVERAGE, TOWNSHIP_FILTER)})"
-FULL_VILLAGES = f"count({sel(m.REGION_COVERAGE, VILLAGE_FILTER)} >= 1) or on() vector(0)"
-ALL_VILLAGES = f"count({sel(m.REGION_COVERAGE, VILLAGE_FILTER)})"
-TOWNSHIP_COVERAGE = f"sort_desc({sel(m.REGION_COVERAGE, TOWNSHIP_FILTER)})"
-VILLAGE_COVERAGE = f"sort({sel(m.REGION_COVERAGE, VILLAGE_FILTER)})"
-MONTH_ONLINE = sel(m.REGION_AVAILABILITY, TOWNSHIP_FILTER, 'window="month"')
-MONTH_GAP = f"{MONTH_ONLINE} - ignoring(window) {sel(m.REGION_TARGET, TOWNSHIP_FILTER)}"
-TOWNSHIP_COVERAGE_PLAIN = sel(m.REGION_COVERAGE, TOWNSHIP_FILTER)
+TOWNSHIP_COVERAGE_PLAIN = per_region(sel(m.REGION_COVERAGE, TOWNSHIP_FILTER))
+VILLAGE_COVERAGE_PLAIN = per_region(sel(m.REGION_COVERAGE, VILLAGE_FILTER))
+TOWNSHIP_AVG_COVERAGE = f"avg({TOWNSHIP_COVERAGE_PLAIN})"
+FULL_VILLAGES = f"count({VILLAGE_COVERAGE_PLAIN} >= 1) or on() vector(0)"
+ALL_VILLAGES = f"count({VILLAGE_COVERAGE_PLAIN})"
+TOWNSHIP_COVERAGE = f"sort_desc({TOWNSHIP_COVERAGE_PLAIN})"
+VILLAGE_COVERAGE = f"sort({VILLAGE_COVERAGE_PLAIN})"
+MONTH_ONLINE = per_region(sel(m.REGION_AVAILABILITY, TOWNSHIP_FILTER, 'window="month"'), "window")
+MONTH_GAP = f"{MONTH_ONLINE} - ignoring(window) {per_region(sel(m.REGION_TARGET, TOWNSHIP_FILTER))}"
 
 
 def _last() -> cb.ReduceDataOptions:

@@ -9,29 +9,30 @@ from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
 from dashboards.common import dashboard, organize, query, region_variables, target_thresholds, thresholds
-from dashboards.promql import CAMERA_FILTER, COUNTY_FILTER, TOWNSHIP_FILTER, sel
+from dashboards.promql import CAMERA_FILTER, COUNTY_FILTER, TOWNSHIP_FILTER, per_camera, per_region, sel
 
 UID = "camwatch-operations"
 C = CAMERA_FILTER
 
-ONLINE_BY_TOWNSHIP = sel(m.REGION_ONLINE, TOWNSHIP_FILTER)
-COUNTY_ONLINE = sel(m.REGION_ONLINE, COUNTY_FILTER)
-BELOW_TARGET = (f"count({sel(m.REGION_ONLINE, TOWNSHIP_FILTER)} < {sel(m.REGION_TARGET, TOWNSHIP_FILTER)})"
-                " or on() vector(0)")
-OFFLINE_COUNT = "sum(" + sel(m.REGION_CAMERAS, COUNTY_FILTER, 'status="offline"') + ")"
+ONLINE_BY_TOWNSHIP = per_region(sel(m.REGION_ONLINE, TOWNSHIP_FILTER))
+COUNTY_ONLINE = per_region(sel(m.REGION_ONLINE, COUNTY_FILTER))
+BELOW_TARGET = (f"count({per_region(sel(m.REGION_ONLINE, TOWNSHIP_FILTER))}"
+                f" < {per_region(sel(m.REGION_TARGET, TOWNSHIP_FILTER))}) or on() vector(0)")
+OFFLINE_COUNT = "sum(" + per_region(sel(m.REGION_CAMERAS, COUNTY_FILTER, 'status="offline"'), "status") + ")"
 OFFLINE_TABLE = (
-    f'label_join(({sel(m.CAMERA_STATE_SINCE, C)} * 1000)'
-    f" * on(camera) group_left(cause) {sel(m.CAMERA_OFFLINE_CAUSE, C)}"
-    f" * on(camera) group_left(point) {sel(m.CAMERA_LOCATION, C)},"
+    f'label_join(({per_camera(sel(m.CAMERA_STATE_SINCE, C))} * 1000)'
+    f" * on(camera) group_left(cause) {per_camera(sel(m.CAMERA_OFFLINE_CAUSE, C), 'cause')}"
+    f" * on(camera) group_left(point) {per_camera(sel(m.CAMERA_LOCATION, C), 'point', 'lon', 'lat')},"
     ' "region_path", " / ", "county_name", "township_name", "village_name")'
 )
-AVAILABILITY_TREND = sel(m.REGION_AVAILABILITY, TOWNSHIP_FILTER, 'window="1d"')
+AVAILABILITY_TREND = per_region(sel(m.REGION_AVAILABILITY, TOWNSHIP_FILTER, 'window="1d"'), "window")
 CAUSES = f'sum by (cause) ({m.REC_OFFLINE_CAUSE_TOWNSHIP}{{county_name=~"$county",township_name=~"$township"}})'
 FLAPPING = (f'label_join(topk(20, {sel(m.REC_STATE_CHANGES_1H, C)} >= 3),'
             ' "region_path", " / ", "county_name", "township_name", "village_name")')
-WORK_ORDERS = f"sum by (color) ({m.WORK_ORDERS})"
+WORK_ORDERS = f"max by (color) ({m.WORK_ORDERS})"  # the leader's counts (two targets while it changes)
 LATENESS = (m.REC_LATENESS_P50_5M, m.REC_LATENESS_P99_5M)
-MAP = sel(m.CAMERA_LOCATION, C, 'lon!=""') + f" * on(camera) group_left() {sel(m.CAMERA_UP, C)}"
+MAP = (per_camera(sel(m.CAMERA_LOCATION, C, 'lon!=""'), "point", "lon", "lat")
+       + f" * on(camera) group_left() {per_camera(sel(m.CAMERA_UP, C))}")
 
 
 def _last() -> cb.ReduceDataOptions:
