@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from collector.alerting import incident_store as store
@@ -42,11 +42,14 @@ from collector.alerting.service import outgoing_for
 from collector.alerting.workorders import work_order_counts
 from collector.runtime.camera_state import Changed, Event, FlappingChanged, State
 from collector.runtime.shards import LEADER_LOW, LOCK_KEY_SQL
-from inventory.models import CameraEvent, LeaderCursor, utcnow
+from inventory.models import AlertDelivery, CameraEvent, LeaderCursor, utcnow
 from probes.causes import Cause
 
 log = logging.getLogger("camwatch.leader")
 CURSOR = "alerts"
+KEEP_EVENTS = dt.timedelta(days=7)  # applied events kept this long (for a look back), then pruned
+KEEP_DELIVERIES = dt.timedelta(days=62)  # settled delivery keys: far longer than any incident's re-decision
+PRUNE_S = 3600.0
 LEADER_HELD_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND pid = :pid"
                    f" AND ((classid::bigint << 32) | objid::bigint) = {LOCK_KEY_SQL.format(low=str(LEADER_LOW))}")
 
@@ -101,6 +104,7 @@ class LeaderAlerts:
     settled: int = 0  # the cursor stored
     stats: FeedStats = field(default_factory=FeedStats)
     sent: list[Notify] = field(default_factory=list)  # recent decisions, bounded
+    inflight: set[str] = field(default_factory=set)  # keys claimed by this process's notifier, not settled yet
     _first_of: dict[str, int] = field(default_factory=dict)  # incidents not yet told -> their first event
     _refresh: bool = False
 
@@ -119,7 +123,7 @@ class LeaderAlerts:
         self._first_of = {}
         self.stats = FeedStats()
         self.engine = engine
-        pending = await outbox.take_over(self.db, self.replica, now, self.guard)
+        pending = await outbox.take_over(self.db, self.replica, now, self.guard, self.inflight)
         self._submit(pending)
         last = (await self._max_id())
         self.stats.replayed = max(0, last - pos)
@@ -222,11 +226,22 @@ class LeaderAlerts:
             self.counts.update({str(k.value if hasattr(k, "value") else k): v
                                 for k, v in work_order_counts(orders, now).items()})
 
+    async def prune(self) -> tuple[int, int]:
+        """Applied events older than KEEP_EVENTS and settled delivery keys older than KEEP_DELIVERIES go."""
+        now = self.clock()
+        async with self.db.begin() as conn:
+            ev = (await conn.execute(delete(CameraEvent).where(CameraEvent.id <= self.settled,
+                                                               CameraEvent.at < now - KEEP_EVENTS))).rowcount
+            dl = (await conn.execute(delete(AlertDelivery).where(
+                AlertDelivery.status.in_((outbox.SENT, outbox.FAILED, outbox.IN_DOUBT)),
+                AlertDelivery.updated_at < now - KEEP_DELIVERIES))).rowcount
+        return ev, dl
+
     async def run(self) -> None:
         """One term as the leader (cancelled when it ends): begin, then step every ``poll_s``. A
         failed step stored nothing: the term begins again from the stored cursor."""
         loop = asyncio.get_running_loop()
-        next_tick = next_count = 0.0
+        next_tick = next_count = next_prune = 0.0
         try:
             while True:
                 if self.engine is None:
@@ -247,6 +262,11 @@ class LeaderAlerts:
                         await self._count_orders()
                         next_count = loop.time() + 30
                         self._refresh = True  # silences and exclusions set through the other replicas' pages
+                    if loop.time() >= next_prune:
+                        next_prune = loop.time() + PRUNE_S
+                        ev, dl = await self.prune()
+                        if ev or dl:
+                            log.info("pruned %d applied camera event(s) and %d settled delivery key(s)", ev, dl)
                 except Exception as exc:  # noqa: BLE001 - what the step applied was not stored
                     log.warning("leader alerts: %s (starting again from the stored cursor)", str(exc).splitlines()[0][:200])
                     self.engine = None
@@ -268,13 +288,18 @@ def leader_alerts(policy: AlertPolicy, db: AsyncEngine, *, replica: str, languag
     if notifier is not None:
         async def claim(batch: Any) -> list[Outgoing]:
             try:
-                return await outbox.claim(db, batch, replica, clock(), guard)
+                mine = await outbox.claim(db, batch, replica, clock(), guard)
             except NotLeader:
                 log.warning("%d message(s) not sent: this replica no longer leads", len(batch))
                 return []
+            la.inflight.update(m.key for m in mine if m.key)
+            return mine
 
         async def settle(batch: Any, ok: bool) -> None:
-            await outbox.settle(db, batch, ok, clock())
+            try:
+                await outbox.settle(db, batch, ok, clock())
+            finally:
+                la.inflight.difference_update(m.key for m in batch if m.key)
 
         notifier.claim, notifier.settle = claim, settle
     return la

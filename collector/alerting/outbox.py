@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import asdict, replace
 
 from sqlalchemy import insert, select, update
@@ -129,15 +129,18 @@ async def settle(engine: AsyncEngine, msgs: Sequence[Outgoing], ok: bool, now: d
                                .values(status=SENT if ok else FAILED, updated_at=now))
 
 
-async def take_over(engine: AsyncEngine, replica: str, now: dt.datetime, guard: Guard | None) -> list[Outgoing]:
+async def take_over(engine: AsyncEngine, replica: str, now: dt.datetime, guard: Guard | None,
+                    inflight: Collection[str] = ()) -> list[Outgoing]:
     """A new leader: posts its predecessor left in flight become ``in_doubt`` (logged, not sent
-    again: at most once); returns the ``pending`` messages to send."""
+    again: at most once); returns the ``pending`` messages to send. *inflight*: keys this process
+    is posting now (a term begun again), left alone."""
     async with engine.begin() as conn:
         if guard is not None:
             await guard(conn)
-        doubt = (await conn.execute(select(AlertDelivery.__table__).where(AlertDelivery.status == SENDING))).all()
+        doubt = [r for r in (await conn.execute(select(AlertDelivery.__table__).where(AlertDelivery.status == SENDING))).all()
+                 if r.key not in inflight]
         if doubt:
-            await conn.execute(update(AlertDelivery).where(AlertDelivery.status == SENDING)
+            await conn.execute(update(AlertDelivery).where(AlertDelivery.key.in_([r.key for r in doubt]))
                                .values(status=IN_DOUBT, updated_at=now, replica=replica))
             await conn.execute(insert(AlertLog), [
                 {"at": now, "incident_key": r.incident_key, "channel": r.channel, "kind": r.kind, "result": IN_DOUBT,

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
+from collector.runtime.leader_alerts import feed_stats
 from collector.web import setup as setup_api
 from collector.web.common import APP_KEY
 from collector.web.pages import setup_pages
@@ -75,8 +76,10 @@ async def _healthz(request: web.Request) -> web.Response:
             "shards": sorted(app.replica.owned) if app.replica is not None else None,
             "live_replicas": app.replica.live if app.replica is not None else 1,
             "coordination_error": app.replica.last_error if app.replica is not None else None,
-            # the replica running rollups and the month close (alerts still run on every replica)
+            # the replica running rollups, the month close, alerts and work orders
             "leader": app.replica.leader_id if app.replica is not None else app.replica_id,
+            # on the leader: how far it has applied the replicas' camera events (null elsewhere)
+            "alerts": feed_stats(app.leader_alerts),
         },
     }
     return web.json_response(body, status=200 if ok else 503)

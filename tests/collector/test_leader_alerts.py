@@ -235,6 +235,15 @@ async def test_leaders_in_turn_lose_no_incident_and_send_nothing_twice(url: str,
         assert ("in_doubt", inc) in logged and sum(1 for r, _ in logged if r == "sent") == 2
         orders = await store.list_work_orders(engine)
         assert len(orders) == 1 and orders[0].resolved_at is not None  # one work order, resolved
+        # applied events pruned after a week, settled delivery keys after two months; never an unapplied event
+        feed.submit(cams[0], down(300))
+        await write(engine, feed)
+        clock.now = at(8 * 86400)
+        assert await g.prune() == (2 * len(cams), 0)
+        async with engine.connect() as conn:
+            assert len((await conn.execute(select(CameraEvent.id))).all()) == 1
+        clock.now = at(63 * 86400)
+        assert await g.prune() == (0, 2)
     finally:
         for n in notifiers:
             await n.stop()
@@ -256,5 +265,16 @@ async def test_a_claim_is_refused_once_another_leader_took_the_message(url: str)
         async with engine.connect() as conn:
             assert (await conn.execute(select(AlertDelivery.status))).scalar_one() == "failed"
         assert await outbox.take_over(engine, "c", T0, None) == []
+        # a term begun again in the same process leaves its own post in flight alone
+        m2 = Outgoing("hook", "t", "x", None, "normal", "o-2", "open", key="o-2:open:hook")
+        async with engine.begin() as conn:
+            await outbox.record(conn, [m2], "c", T0)
+        assert await outbox.claim(engine, [m2], "c", T0, None) == [m2]
+        assert await outbox.take_over(engine, "c", T0, None, inflight={m2.key}) == []
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(AlertDelivery.status).where(AlertDelivery.key == m2.key))).scalar_one() == "sending"
+        await outbox.take_over(engine, "d", T0, None)
+        async with engine.connect() as conn:
+            assert (await conn.execute(select(AlertDelivery.status).where(AlertDelivery.key == m2.key))).scalar_one() == "in_doubt"
     finally:
         await engine.dispose()
