@@ -1,21 +1,28 @@
 """Benchmark: frame grabs + VQD per second against the GStreamer RTSP server.
 
-    .venv/bin/python bench/frame_vqd.py [--concurrency 4,16,32] [--workers 2] [--grabs 64] [--max-seconds 60]
+    .venv/bin/python bench/frame_vqd.py [--concurrency 16,32,64,96] [--workers 2] [--grabs 192] [--max-seconds 40]
+
+Goal (issue 14, point 8): at least 10 cameras/s on 2 cores with the liveness proof (2 frames
+with increasing timestamps, each within 4 s) and the frozen check (a second picture 3 s
+later) included, with the collector's defaults (``collector.video_concurrency``,
+``collector.video_workers``): the run at those settings prints PASS or FAIL.
 
 For each concurrency it runs a bounded number of grabs (open RTSP with Digest auth,
-prove the stream moves, decode a 640x360 H.264 keyframe, downscale to 320 px, run VQD)
-two ways, in the same invocation and against the same server:
+prove the stream moves, decode a 640x360 H.264 keyframe, downscale to 320 px, run VQD):
 
 * **pool**: camwatch's frame prober through a :class:`probes.frame.FramePool` running
   that many grabs at once in ``--workers`` processes (what the collector does), with the
-  liveness proof (2 frames with increasing timestamps within 4 s) and, unless
-  ``--no-freeze``, the collector's second picture 3 s later for the frozen check;
+  liveness proof and, unless ``--no-freeze``, the second picture 3 s later for the frozen
+  check; the picture checks run in the workers (only their results come back);
+* **pool/here** (at the default concurrency): the same with the picture checks in this
+  process, as before (the pictures come back): the CPU that moved out of the collector;
 * **baseline**: what the frame stage did before PyAV: OpenCV open + read of one frame
   (no liveness proof, no second picture) + downscale + VQD, in threads of the main process.
 
-It prints grabs/s, mean and p95 latency, and CPU per grab of this process, of the
-workers and of the RTSP server, then the pool's costs on their own: worker start-up,
-the IPC round trip, kill + replacement, and VQD time per frame. Needs the Debian
+It prints grabs/s, mean and p95 latency, CPU per grab of this process, of the workers and
+of the RTSP server (which shares the 2 cores here; a camera has its own), the client's
+cores used, ``uptime`` before and after, then the pool's costs on their own: worker
+start-up, the IPC round trip, kill + replacement, and VQD time per frame. Needs the Debian
 packages listed in tests/peers/gst_rtsp_server.py.
 """
 
@@ -27,6 +34,7 @@ import collections
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -39,13 +47,23 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import av  # noqa: E402
 import cv2  # noqa: E402
 
+from collector.settings import CollectorSettings  # noqa: E402
 from probes.base import ProbeTarget  # noqa: E402
 from probes.frame import FrameOptions, FramePool, make_request, probe  # noqa: E402
 from probes.frame_grab import GrabRequest, grab  # noqa: E402
 from probes.vqd import downscale, run_vqd  # noqa: E402
-from tests.peers.gst_fixture import PASSWORD, USER, start_gst_server  # noqa: E402
+from tests.peers.gst_fixture import PASSWORD, USER, describe_exit, start_gst_server  # noqa: E402
 
 _TICK = os.sysconf("SC_CLK_TCK")
+GOAL_RATE = 10.0  # cameras (grabs) per second on 2 cores, liveness proof and frozen check included
+
+
+def uptime() -> str:
+    """``uptime``'s line (the box is shared: the load goes next to every figure)."""
+    try:
+        return subprocess.run(["uptime"], capture_output=True, text=True, timeout=5).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return f"load average {os.getloadavg()}"
 
 
 def proc_cpu_s(pid: int) -> float:
@@ -84,11 +102,12 @@ class Run:
         lat = sorted(self.latencies_ms) or [0.0]
         p95 = lat[min(len(lat) - 1, int(0.95 * len(lat)))]
         n = max(1, self.grabs)
+        cores = (self.cpu_self_ms + self.cpu_workers_ms) / 1000 / self.wall_s if self.wall_s else 0.0
         return (
             f"{self.label:<9} c={self.concurrency}  grabs={self.grabs:3d} fail={self.failures}  "
             f"{self.rate:6.2f} grabs/s  mean {statistics.fmean(lat):7.1f} ms  p95 {p95:7.1f} ms  "
             f"CPU/grab: self {self.cpu_self_ms / n:6.1f} ms, workers {self.cpu_workers_ms / n:6.1f} ms, "
-            f"server {self.cpu_server_ms / n:6.1f} ms"
+            f"server {self.cpu_server_ms / n:6.1f} ms; client {cores:.2f} cores"
             + (f"\n          failed: {', '.join(f'{k} x{v}' for k, v in self.reasons)}" if self.reasons else "")
         )
 
@@ -138,12 +157,13 @@ def opencv_grab(url: str) -> bool:
 
 
 async def run_pool(
-    target: ProbeTarget, c: int, workers: int, freeze: bool, grabs: int, max_s: float, server_pid: int
+    target: ProbeTarget, c: int, workers: int, freeze: bool, grabs: int, max_s: float, server_pid: int,
+    checks_in_worker: bool = True,
 ) -> Run:
     pool = FramePool(c, workers=workers)
     try:
         pool.start()
-        opts = FrameOptions(pool=pool, freeze_check=freeze)
+        opts = FrameOptions(pool=pool, freeze_check=freeze, checks_in_worker=checks_in_worker)
         await asyncio.gather(*(probe(target, opts) for _ in range(c)))  # warm: workers up, imports done
         pids = pool.worker_pids()
         w0 = sum(proc_cpu_s(p) for p in pids)
@@ -169,7 +189,7 @@ async def run_pool(
         await asyncio.gather(*(loop() for _ in range(c)))
         wall = time.perf_counter() - t0
         w1 = sum(proc_cpu_s(p) for p in pool.worker_pids())
-        return Run("pool", c, len(latencies), failures, wall, tuple(latencies),
+        return Run("pool" if checks_in_worker else "pool/here", c, len(latencies), failures, wall, tuple(latencies),
                    (self_cpu_s() - s0) * 1000, (w1 - w0) * 1000, (proc_cpu_s(server_pid) - g0) * 1000,
                    tuple(reasons.most_common(4)))
     finally:
@@ -250,7 +270,7 @@ async def pool_costs(target: ProbeTarget, dead: GrabRequest, hung: ProbeTarget, 
     finally:
         await pool.aclose()
 
-    reply = grab(make_request(target, FrameOptions(freeze_check=False)))
+    reply = grab(make_request(target, FrameOptions(freeze_check=False, checks_in_worker=False)))
     if reply.ok:
         frame = reply.frames[0]
         n = 200
@@ -264,15 +284,20 @@ async def pool_costs(target: ProbeTarget, dead: GrabRequest, hung: ProbeTarget, 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--concurrency", default="4,16,32", help="comma-separated levels (grabs at once)")
-    ap.add_argument("--workers", type=int, default=2, help="decoder processes of the pool (the CPU budget)")
+    defaults = CollectorSettings()
+    ap.add_argument("--concurrency", default=f"4,{defaults.video_concurrency}",
+                    help="comma-separated levels (grabs at once); the default's level is always run")
+    ap.add_argument("--workers", type=int, default=defaults.video_workers,
+                    help="decoder processes of the pool (the CPU budget)")
     ap.add_argument("--no-freeze", action="store_true", help="no second picture (frozen check) in the pool runs")
     ap.add_argument("--baseline-max", type=int, default=4, help="highest concurrency the baseline runs at")
-    ap.add_argument("--grabs", type=int, default=64, help="grabs per level and mode")
-    ap.add_argument("--max-seconds", type=float, default=60.0, help="time cap per level and mode")
+    ap.add_argument("--grabs", type=int, default=192, help="grabs per level and mode")
+    ap.add_argument("--max-seconds", type=float, default=40.0, help="time cap per level and mode")
+    ap.add_argument("--no-compare", action="store_true", help="skip the pool/here run (checks in this process)")
     ap.add_argument("--path", default="/moving")
     args = ap.parse_args()
-    levels = [int(x) for x in args.concurrency.split(",") if x.strip()]
+    levels = sorted({int(x) for x in args.concurrency.split(",") if x.strip()} | {defaults.video_concurrency})
+    verdict: Run | None = None
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;tcp"  # for the in-process baseline
 
     server = start_gst_server()
@@ -286,11 +311,20 @@ def main() -> int:
         print(f"frame grab + VQD against gst-rtsp-server {args.path} (640x360 H.264, Digest), "
               f"{os.cpu_count()} CPUs, pool: {args.workers} workers, liveness proof, "
               f"{'second picture 3 s later' if freeze else 'one picture'}; up to {args.grabs} grabs per run")
+        print(f"goal: >= {GOAL_RATE:g} grabs/s with the collector's defaults (video_concurrency="
+              f"{defaults.video_concurrency}, video_workers={defaults.video_workers}), liveness proof and frozen check")
+        print(f"uptime: {uptime()}")
         baseline: Run | None = None
         for c in levels:
             drops = anchor.drops
             p = asyncio.run(run_pool(target, c, args.workers, freeze, args.grabs, args.max_seconds, server.proc.pid))
             print(p.line() + f"  (load average {os.getloadavg()[0]:.1f})")
+            if c == defaults.video_concurrency and args.workers == defaults.video_workers and freeze:
+                verdict = p
+                if not args.no_compare:
+                    here = asyncio.run(run_pool(target, c, args.workers, freeze, args.grabs, args.max_seconds,
+                                                server.proc.pid, checks_in_worker=False))
+                    print(here.line() + f"  (load average {os.getloadavg()[0]:.1f})")
             code = server.proc.poll()
             if code is not None or anchor.drops != drops:
                 what = f"exited (status {code})" if code is not None else "stalled"
@@ -310,7 +344,17 @@ def main() -> int:
         anchor.join(15)
         for line in asyncio.run(pool_costs(target, dead, hung, server)):
             print(line)
+        print(f"uptime: {uptime()}")
+        if verdict is None:
+            print("goal: not judged (run with the defaults' workers and the frozen check)")
+        else:
+            ok = verdict.rate >= GOAL_RATE and verdict.failures == 0
+            print(f"goal >= {GOAL_RATE:g} grabs/s at the defaults (c={verdict.concurrency}, {args.workers} workers): "
+                  f"{verdict.rate:.2f} grabs/s, {verdict.failures} failed -> {'PASS' if ok else 'FAIL'}")
     finally:
+        code = server.proc.poll()
+        if code is not None:
+            print(f"the RTSP server exited ({describe_exit(code)}): {server.stderr_tail()[-400:]}")
         server.stop()
     return 0
 

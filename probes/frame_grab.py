@@ -19,6 +19,10 @@ usable in-process (the benchmark's baseline does that). What it proves and how:
   between are only demuxed (their timestamps watched) and kept since the last keyframe, so
   a camera whose next keyframe is late still gets its second picture: the kept group of
   pictures is decoded in full then. Only the video track is set up (no audio).
+* **Checks where the pictures are.** With ``GrabRequest.checks`` set, the picture checks
+  (:func:`probes.vqd.run_vqd`, stateless) run here, in the worker, and only their results
+  and the small JPEG go back: the collector's process spends no CPU on pictures (the
+  checks take ~12 ms per grab) and the reply is a few KB instead of two raw pictures.
 
 Failures are classified from FFmpeg's error and its log lines of this thread
 (``method DESCRIBE failed: 453``); URLs are never quoted and the password is scrubbed
@@ -40,7 +44,7 @@ import cv2
 import numpy as np
 
 from probes.redact import redact_secrets
-from probes.vqd import Frame, downscale
+from probes.vqd import Frame, VqdCheck, VqdThresholds, downscale, run_vqd
 
 if TYPE_CHECKING:
     from av.video.stream import VideoStream
@@ -83,6 +87,7 @@ class GrabRequest:
     live_window_ms: int = 4_000  # ... each within this wall time of the one before
     secret: str | None = field(default=None, repr=False)  # scrubbed from any text sent back
     jpeg: bool = True  # also send the checked picture back as a small JPEG (GrabReply.jpeg)
+    checks: VqdThresholds | None = None  # run the picture checks here with these: GrabReply.checks, no frames
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +104,7 @@ class GrabReply:
     new_frames: int = 0  # frames with increasing PTS seen
     pts_span_s: float = 0.0  # PTS of the last new frame minus that of the first
     jpeg: bytes | None = field(default=None, repr=False)  # the first (checked) picture, see encode_jpeg
+    checks: tuple[VqdCheck, ...] | None = None  # the picture checks' results when the request asked (then no frames)
 
 
 # FFmpeg: "method DESCRIBE failed: 401 (Unauthorized)", "Server returned 404 Not Found".
@@ -265,10 +271,14 @@ def _run(req: GrabRequest, cancel: threading.Event | None, t0: float) -> GrabRep
                 raise _Stop(GrabFailure.STALLED, watch.stall_detail(time.perf_counter(), ended=True))
             raise _Stop(GrabFailure.NO_FRAME, "stream opened but ended before any frame")
     jpeg = encode_jpeg(pictures[0]) if req.jpeg else None
+    checks = None
+    if req.checks is not None:
+        checks = run_vqd(pictures[0], pictures[1] if len(pictures) > 1 else None, req.checks)
+        pictures = []
     total = (time.perf_counter() - t0) * 1000.0
     return GrabReply(
         True, None, "", size[0], size[1], tuple(pictures), open_ms, first_ms, total, watch.new_frames, watch.pts_span_s,
-        jpeg,
+        jpeg, checks,
     )
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from collector.cli.exitcodes import PROBE_DEGRADED, PROBE_OFFLINE
-from tests.peers.gst_fixture import PASSWORD, GstServer, gst_server, gst_server_private  # noqa: F401
+from tests.peers.gst_fixture import PASSWORD, GstServer, gst_server, gst_server_module, gst_server_private  # noqa: F401
 
 
 def probe(*args: str, timeout: float = 90) -> tuple[int, dict, str]:  # type: ignore[type-arg]

@@ -1,17 +1,27 @@
 """Start and stop the GStreamer RTSP test server (``gst_rtsp_server.py``) from tests and benchmarks.
 
 The server runs under Debian's python (``/usr/bin/python3``, which can import ``gi``;
-override with ``CAMWATCH_TEST_GST_PYTHON``), on 127.0.0.1 and a free port it picks itself.
+override with ``CAMWATCH_TEST_GST_PYTHON``), on 127.0.0.1 and a free port it picks itself,
+in a process group of its own (a signal meant for the test run's group never reaches it).
+Its stderr goes to a temporary file, so the reason it died can be shown.
+
+The ``gst_server`` fixture is self-healing: one server per test module, checked before
+every test (alive, answers RTSP OPTIONS) and restarted when it is not, with a
+:class:`GstServerRestarted` warning saying why (exit status, signal, its last stderr lines).
+A test module imports both ``gst_server`` and ``gst_server_module``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import selectors
 import signal
 import socket
 import subprocess
+import tempfile
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,6 +33,13 @@ SCRIPT = Path(__file__).with_name("gst_rtsp_server.py")
 GST_PYTHON = os.environ.get("CAMWATCH_TEST_GST_PYTHON", "/usr/bin/python3")
 USER = "admin"
 PASSWORD = "p@ss:w/rd 9"  # reserved URL characters on purpose: the grab must percent-encode them
+STDERR_TAIL = 2000  # bytes of the server's stderr quoted when it died
+
+log = logging.getLogger(__name__)
+
+
+class GstServerRestarted(UserWarning):
+    """The module's shared server had died or stopped answering and was started again."""
 
 
 @dataclass(slots=True)
@@ -31,6 +48,7 @@ class GstServer:
     port: int
     user: str | None
     password: str | None = field(repr=False)
+    stderr_path: str | None = None
 
     def url(self, path: str, *, password: str | None = None) -> str:
         pw = self.password if password is None else password
@@ -45,15 +63,50 @@ class GstServer:
         os.kill(self.proc.pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        if self.proc.poll() is not None:
-            return
-        self.resume()
-        self.proc.terminate()
+        if self.proc.poll() is None:
+            self.resume()
+            self.proc.terminate()
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self.stderr_path is not None:
+            try:
+                os.unlink(self.stderr_path)
+            except OSError:
+                pass
+            self.stderr_path = None
+
+    def stderr_tail(self, limit: int = STDERR_TAIL) -> str:
+        """The last *limit* bytes the server wrote to stderr ('' when none or not kept)."""
+        if self.stderr_path is None:
+            return ""
         try:
-            self.proc.wait(5)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait(5)
+            with open(self.stderr_path, "rb") as f:
+                f.seek(max(0, os.fstat(f.fileno()).st_size - limit))
+                return f.read().decode(errors="replace").strip()
+        except OSError:
+            return ""
+
+    def problem(self, timeout_s: float = 3.0) -> str | None:
+        """Why this server cannot serve a test (None: alive and answering RTSP)."""
+        code = self.proc.poll()
+        if code is not None:
+            return f"exited ({describe_exit(code)})"
+        if not _rtsp_answers(self.port, timeout_s):
+            return f"pid {self.proc.pid} alive but does not answer RTSP OPTIONS on port {self.port} within {timeout_s:g} s"
+        return None
+
+
+def describe_exit(code: int) -> str:
+    """Popen's return code in words: ``status 1`` or ``killed by SIGABRT``."""
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"status {code}"
 
 
 def _rtsp_answers(port: int, timeout_s: float) -> bool:
@@ -73,7 +126,17 @@ def start_gst_server(
     cmd = [GST_PYTHON, str(SCRIPT), "--port", "0", "--auth", auth]
     if user is not None:
         cmd += ["--user", user, "--password", password or ""]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL)
+    fd, err_path = tempfile.mkstemp(prefix="gst_rtsp_server.", suffix=".stderr")
+    try:
+        # (a group of its own: a worker's kill or a ^C meant for the test run's group is not for it)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, stderr=fd, start_new_session=True
+        )
+    except BaseException:
+        os.unlink(err_path)
+        raise
+    finally:
+        os.close(fd)
     assert proc.stdout is not None
     deadline = time.monotonic() + timeout_s
     line = b""
@@ -88,8 +151,11 @@ def start_gst_server(
     if not line.startswith(b"READY "):
         proc.kill()
         proc.wait(5)
-        raise RuntimeError(f"gst_rtsp_server did not start (exit {proc.poll()}, said {line[:200]!r})")
-    server = GstServer(proc, int(line.split()[1]), user, password)
+        failed = GstServer(proc, 0, user, password, err_path)
+        tail = failed.stderr_tail()
+        failed.stop()
+        raise RuntimeError(f"gst_rtsp_server did not start (exit {proc.poll()}, said {line[:200]!r}; stderr: {tail!r})")
+    server = GstServer(proc, int(line.split()[1]), user, password, err_path)
     while time.monotonic() < deadline:
         if _rtsp_answers(server.port, 1.0):
             return server
@@ -98,14 +164,50 @@ def start_gst_server(
     raise RuntimeError("gst_rtsp_server does not answer RTSP")
 
 
+class SharedServer:
+    """A test module's server, started again whenever it is found dead or deaf."""
+
+    def __init__(self) -> None:
+        self.server: GstServer | None = None
+        self.restarts: list[str] = []  # why, each time
+
+    def healthy(self) -> GstServer:
+        if self.server is None:
+            self.server = start_gst_server()
+            return self.server
+        why = self.server.problem()
+        if why is None:
+            return self.server
+        tail = self.server.stderr_tail()
+        self.server.stop()
+        reason = f"gst_rtsp_server {why}" + (f"; its stderr ended with: {tail[-600:]}" if tail else "")
+        self.restarts.append(reason)
+        log.warning("restarting the shared RTSP test server: %s", reason)
+        warnings.warn(GstServerRestarted(f"restarted the shared RTSP test server: {reason}"), stacklevel=1)
+        self.server = start_gst_server()
+        return self.server
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
+
+
 @pytest.fixture(scope="module")
-def gst_server() -> Iterator[GstServer]:
-    """One Digest-protected server shared by a test module."""
-    server = start_gst_server()
+def gst_server_module() -> Iterator[SharedServer]:
+    """The module's shared server (one per module; use ``gst_server`` in tests)."""
+    shared = SharedServer()
     try:
-        yield server
+        yield shared
     finally:
-        server.stop()
+        shared.stop()
+
+
+@pytest.fixture
+def gst_server(gst_server_module: SharedServer) -> GstServer:
+    """One Digest-protected server shared by a test module, checked before each test
+    (restarted, with a :class:`GstServerRestarted` warning, if it died or stopped answering)."""
+    return gst_server_module.healthy()
 
 
 @pytest.fixture

@@ -8,20 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import json
+import pickle
+import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
 
 from probes.base import PROBERS, Cause, ProbeTarget, Stage
-from probes.frame import FrameInfo, FrameOptions, FramePool, probe
+from probes.frame import FrameInfo, FrameOptions, FramePool, make_request, probe
 from probes.frame_grab import GrabRequest
 from probes.vqd import VqdName
-from tests.peers.gst_fixture import PASSWORD, USER, GstServer, gst_server, gst_server_private  # noqa: F401
+from tests.peers.gst_fixture import (  # noqa: F401 (fixtures)
+    PASSWORD,
+    USER,
+    GstServer,
+    GstServerRestarted,
+    SharedServer,
+    gst_server,
+    gst_server_module,
+    gst_server_private,
+)
 
 ALL_CHECKS = {n.value for n in VqdName}
 
@@ -133,6 +145,19 @@ async def test_still_picture_grabbed_twice_is_frozen(gst_server: GstServer, pool
     assert r.ok, r.detail
     assert r.data.failed == (VqdName.FROZEN,)
     assert time.perf_counter() - t0 >= 1.5  # the second frame really was taken later
+
+
+async def test_checks_run_in_the_worker_and_only_their_results_come_back(gst_server: GstServer, pool: FramePool) -> None:
+    req = make_request(target(gst_server, "/still"), FrameOptions(freeze_gap_s=1.0))
+    reply = await pool.grab(req, 30)
+    assert reply.ok and reply.frames == () and reply.checks is not None, reply.detail
+    assert [c.name for c in reply.checks if not c.ok] == [VqdName.FROZEN]
+    assert len(pickle.dumps(reply)) < 20_000  # results and the small JPEG, not two raw pictures (2 x 173 KB)
+    # asked without checks, the worker sends the pictures back and the stage checks them itself: same verdict
+    here = await pool.grab(replace(req, checks=None), 30)
+    assert here.ok and here.checks is None and len(here.frames) == 2
+    r = await probe(target(gst_server, "/still"), FrameOptions(pool=pool, freeze_gap_s=1.0, checks_in_worker=False))
+    assert r.ok and r.data.failed == (VqdName.FROZEN,), r.detail
 
 
 async def test_wrong_password_is_no_video_auth(gst_server: GstServer, pool: FramePool) -> None:
@@ -316,3 +341,24 @@ async def test_every_kind_of_stream_named_right_three_runs_of_three(gst_server: 
         else:
             assert failed == {VqdName.FROZEN}, r.detail
         assert r.data.new_frames >= 2
+
+
+def test_shared_server_heals_itself() -> None:
+    """The module fixture's server is checked before each test: a dead one (as once mid-module,
+    connection refused on every later grab) or a deaf one is started again, saying why."""
+    shared = SharedServer()
+    try:
+        first = shared.healthy()
+        assert shared.healthy() is first  # alive and answering: the same one
+        first.proc.send_signal(signal.SIGABRT)
+        first.proc.wait(5)
+        with pytest.warns(GstServerRestarted, match="killed by SIGABRT"):
+            second = shared.healthy()
+        assert second is not first and second.problem() is None
+        second.pause()  # alive, deaf
+        with pytest.warns(GstServerRestarted, match="does not answer RTSP"):
+            third = shared.healthy()
+        assert third.problem() is None and second.proc.poll() is not None
+        assert len(shared.restarts) == 2
+    finally:
+        shared.stop()
