@@ -323,5 +323,6 @@ def check_occlusion(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdC
     share, _, in_band, means = _flat_band_blocks(luma(frame), t)
     detail: tuple[float, ...] = ()
     if in_band is not None and means is not None:
-        detail = tuple(float(f) for f in in_band) + tuple(np.round(means, 1).tolist())
+        # (whole numbers: the result crosses from the decoder worker, ~1 KB pickled instead of ~4 KB)
+        detail = tuple(in_band.astype(np.uint8).tolist()) + tuple(np.rint(means).astype(np.int16).tolist())
     return make_check(VqdName.OCCLUSION, share, t.occlusion_max_fraction, fail_below=False, detail=detail)
