@@ -110,7 +110,7 @@ class Replica:
         self.owned: frozenset[int] = frozenset()
         self.kept: frozenset[int] = frozenset()  # the shards the last write batch's fence found held
         self.live = 0
-        self.leader = False  # this replica holds the leader's lock (runs rollups and the month close)
+        self.leader = False  # this replica holds the leader's lock (runs rollups, the month close and alerts)
         self.leader_id: str | None = None  # the replica that holds it, as last seen
         self.started_at = clock()
         self.conn: Any = None  # asyncpg.Connection while the session lasts
@@ -177,7 +177,7 @@ class Replica:
         if not self.leader:
             self.leader = bool(await conn.fetchval(f"SELECT pg_try_advisory_lock({LEADER_KEY})", timeout=t))
             if self.leader:
-                log.info("replica %s is the leader (rollups, the month close)", self.replica_id)
+                log.info("replica %s is the leader (rollups, the month close, alerts and work orders)", self.replica_id)
         self.leader_id = self.replica_id if self.leader else await conn.fetchval(LEADER_SQL, timeout=t)
         p = plan(self.owned, self.shards, self.live, self._start)
         if p.release:
