@@ -278,3 +278,70 @@ async def test_a_claim_is_refused_once_another_leader_took_the_message(url: str)
             assert (await conn.execute(select(AlertDelivery.status).where(AlertDelivery.key == m2.key))).scalar_one() == "in_doubt"
     finally:
         await engine.dispose()
+
+
+class Session:
+    """What :func:`leader_guard` reads of a replica: a coordination session of its own (a real
+    asyncpg connection here, holding or not holding the leader's lock)."""
+
+    def __init__(self, conn: Any, pid: int) -> None:
+        self.replica_id, self.conn, self.pid, self.leader = "zombie", conn, pid, True
+
+
+@pytest.mark.postgres
+async def test_a_deposed_leader_stores_and_sends_nothing(pg_url_fresh: str) -> None:
+    import asyncpg
+
+    from collector.alerting.leader import NotLeader, leader_guard
+    from collector.runtime.replicas import LEADER_KEY, pg_connect_args
+
+    engine = create_engine(pg_url_fresh)
+    dsn, server = pg_connect_args(pg_url_fresh)
+    conn = await asyncpg.connect(dsn, server_settings=server)
+    try:
+        assert await conn.fetchval(f"SELECT pg_try_advisory_lock({LEADER_KEY})")
+        held = Session(conn, await conn.fetchval("SELECT pg_backend_pid()"))
+        cams = await village(engine)
+        feed = EventFeed("r1")
+        for cid in cams:
+            feed.submit(cid, down(10))
+        await write(engine, feed)
+        clock = Clock()
+        la = leader_alerts(POLICY, engine, replica="zombie", language="en", tick_s=5, clock=clock,
+                           guard=leader_guard(held), notifier=None, counts={}, channels=frozenset({"default"}))
+        await la.begin()
+        clock.now = at(45)
+        await la.step(tick=True)  # while it holds the lock: the incident told, stored with its key
+        async with engine.connect() as c:
+            assert len((await c.execute(select(AlertDelivery.key))).all()) == 1
+        # its session ends (a network cut): the lock goes; the replica has not noticed yet
+        await conn.close()
+        for cid in cams:
+            feed.submit(cid, up(60))
+        await write(engine, feed)
+        clock.now = at(62)
+        with pytest.raises(NotLeader):
+            await la.step(tick=True)
+        m = Outgoing("default", "t", "x", None, "normal", "o-9", "open", key="o-9:open:default")
+        async with engine.begin() as c:
+            await outbox.record(c, [m], "r1", T0)
+        with pytest.raises(NotLeader):
+            await outbox.claim(engine, [m], "zombie", T0, leader_guard(held))
+        async with engine.connect() as c:
+            assert (await c.execute(select(LeaderCursor.position))).scalar_one() == len(cams)  # not moved on
+            assert dict((await c.execute(select(AlertDelivery.key, AlertDelivery.status))).all())[m.key] == "pending"
+            assert not any(k.endswith(":resolve:default") for k in (await c.execute(select(AlertDelivery.key))).scalars())
+    finally:
+        if not conn.is_closed():
+            await conn.close()
+        await engine.dispose()
+
+
+@pytest.fixture
+def pg_url_fresh(pg_reason: str | None) -> Any:
+    from tests.conftest import fresh_pg_schema
+
+    with fresh_pg_schema(pg_reason) as u:
+        migrated(u)
+        do_import(u, SAMPLE)
+        yield u
