@@ -23,6 +23,7 @@ import sys
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from collector.runtime.shards import shard_of
@@ -39,6 +40,7 @@ log = logging.getLogger("camwatch.workers")
 # its memory for nothing
 AUTO_CAMERAS_PER_WORKER = 20_000
 STOP_WAIT_S = 10.0
+SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 RESTART_MAX_S = 30.0
 
 
@@ -134,10 +136,12 @@ class WorkerPool:
     # -- the processes -----------------------------------------------------------------------
     async def _spawn(self, i: int) -> _Proc:
         parent, child = socket.socketpair()
+        env = dict(os.environ)  # (this source tree first: the worker runs the same code, installed or not)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, (SOURCE_ROOT, env.get("PYTHONPATH"))))
         try:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable, "-m", "collector.runtime.worker_main", str(child.fileno()),
-                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL)
+                pass_fds=(child.fileno(),), stdin=subprocess.DEVNULL, env=env)
         except BaseException:
             parent.close()
             raise
