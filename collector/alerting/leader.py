@@ -107,6 +107,7 @@ class LeaderAlerts:
     inflight: set[str] = field(default_factory=set)  # keys claimed by this process's notifier, not settled yet
     _first_of: dict[str, int] = field(default_factory=dict)  # incidents not yet told -> their first event
     _refresh: bool = False
+    _replay_until: int = 0  # the last event id when the term began
 
     # -- a term ------------------------------------------------------------------------------
     async def begin(self) -> None:
@@ -125,8 +126,8 @@ class LeaderAlerts:
         self.engine = engine
         pending = await outbox.take_over(self.db, self.replica, now, self.guard, self.inflight)
         self._submit(pending)
-        last = (await self._max_id())
-        self.stats.replayed = max(0, last - pos)
+        self._replay_until = await self._max_id()
+        self.stats.replayed = max(0, self._replay_until - pos)
         log.info("replica %s leads the alerts: %d open incident(s) restored, cursor %d (%d event(s) to replay), "
                  "%d message(s) left to send", self.replica, len(engine.incidents), pos, self.stats.replayed, len(pending))
 
@@ -180,15 +181,16 @@ class LeaderAlerts:
             for key, inc in engine.incidents.items():  # forming incidents keep the cursor before them
                 if not inc.sent and key not in self._first_of:
                     self._first_of[key] = first if key not in before else self.position + 1
-            lag = max(0.0, (now - rows[-1].at).total_seconds())
             self.stats.applied += len(rows)
-            self.stats.lag_s, self.stats.max_lag_s = lag, max(self.stats.max_lag_s, lag)
+            if self.position > self._replay_until:  # (events replayed at the start of a term are old)
+                lag = max(0.0, (now - rows[-1].at).total_seconds())
+                self.stats.lag_s, self.stats.max_lag_s = lag, max(self.stats.max_lag_s, lag)
         if tick:
             actions.extend(engine.tick(now))
         for key in [k for k in self._first_of if k not in engine.incidents or engine.incidents[k].sent]:
             del self._first_of[key]
         settled = min([self.position, *(v - 1 for v in self._first_of.values())])
-        if actions or settled != self.settled:
+        if actions or settled > self.settled:
             await self._commit(engine, actions, settled, now)
         return len(rows)
 
