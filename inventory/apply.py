@@ -112,9 +112,13 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
         return []
     # Their ids by address (unique), among the cameras created now. (RETURNING in parameter
     # order costs five times the insert on SQLite.)
-    created = select(Camera.id, Camera.host, Camera.rtsp_port, Camera.rtsp_path).where(Camera.created_at == now)
-    ids = {(h, port, path): i for i, h, port, path in (await session.execute(created)).all()}
-    return [ids[c.values.record.address] for c in plan.camera_new]
+    # GB28181-only cameras without an address by their GB ID (unique too).
+    created = select(Camera.id, Camera.host, Camera.rtsp_port, Camera.rtsp_path, Camera.gb_id).where(Camera.created_at == now)
+    ids: dict[object, int] = {}
+    for i, h, port, path, gb in (await session.execute(created)).all():
+        ids[(h, port, path) if h is not None else ("gb", gb)] = i
+    return [ids[r.address if r.host is not None else ("gb", r.gb_id)]
+            for r in (c.values.record for c in plan.camera_new)]
 
 
 __all__ = ["ApplyError", "apply_plan"]

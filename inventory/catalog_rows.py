@@ -7,9 +7,9 @@ groups and other non-video IDs are left out, as are items with ``Parental`` 1, w
 ``Manufacturer``, ``Model``, ``CivilCode`` (the region: a 6, 9 or 12-digit division code gives the
 county, township or village code, and the names of those the inventory knows), 接入方式 国标.
 
-The importer needs an address per camera; a GB/T 28181 camera is never contacted, so the row
-carries the address its device registered from and the path ``/gb28181/<ID>`` (unique per
-channel; replace them with the camera's own where it is also reachable directly).
+The rows carry no address: a GB28181-only camera needs none (its GB ID identifies it; it is
+never contacted). Put the camera's own address in, and 接入方式 两者, where it is also reachable
+directly.
 """
 
 from __future__ import annotations
@@ -77,8 +77,7 @@ def region_cells(civil_code: str, regions: Mapping[str, KnownRegion]) -> dict[st
     return cells
 
 
-def catalog_rows(entries: list[CatalogEntry], regions: Mapping[str, KnownRegion],
-                 device_host: str) -> tuple[list[dict[str, str]], list[Skipped]]:
+def catalog_rows(entries: list[CatalogEntry], regions: Mapping[str, KnownRegion]) -> tuple[list[dict[str, str]], list[Skipped]]:
     """(rows as column key -> cell, the items left out and why), in catalog order by ID."""
     rows: list[dict[str, str]] = []
     skipped: list[Skipped] = []
@@ -99,7 +98,7 @@ def catalog_rows(entries: list[CatalogEntry], regions: Mapping[str, KnownRegion]
         row = dict.fromkeys(KEYS, "")
         row.update(region_cells(e.civil_code, regions))
         row.update(point=(e.address.strip() or name)[:128], name=name[:128], gb_id=gb.value, access="国标",
-                   host=device_host, rtsp_path=f"/gb28181/{gb.value}", vendor=e.manufacturer.strip()[:64],
+                   vendor=e.manufacturer.strip()[:64],
                    model=e.model.strip()[:128])
         rows.append(row)
     return rows, skipped

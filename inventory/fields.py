@@ -91,7 +91,7 @@ FIELDS: tuple[Field, ...] = (
     Field("name", "摄像机名称", "name", ("设备名称", "camera", "camera_name", "摄像头名称"), max_len=128, stored="name", optional=False, marks_camera=True),
     Field("gb_id", "国标编码", "gb_id", ("国标id", "国标编号", "国标", "gb28181", "gb28181_id", "设备编码"), parse=Parse.GB_ID, stored="gb_id", marks_camera=True),
     Field("access", "接入方式", "access", ("接入协议", "接入类型", "access_mode"), parse=Parse.ACCESS, stored="access", optional=False),
-    Field("host", "IP地址", "host", ("ip", "ip_address", "设备ip", "地址"), parse=Parse.HOST, max_len=255, stored="host", optional=False, from_url=True, marks_camera=True),
+    Field("host", "IP地址", "host", ("ip", "ip_address", "设备ip", "地址"), parse=Parse.HOST, max_len=255, stored="host", from_url=True, marks_camera=True),  # None: GB28181 only
     Field("rtsp_port", "RTSP端口", "rtsp_port", parse=Parse.PORT, stored="rtsp_port", optional=False, from_url=True),
     Field("rtsp_path", "RTSP路径", "rtsp_path", max_len=512, stored="rtsp_path", optional=False, from_url=True),
     Field("rtsp_url", "RTSP地址", "rtsp_url", ("rtsp", "取流地址", "rtsp_uri"), parse=Parse.RTSP_URL, export=False, marks_camera=True),

@@ -39,7 +39,9 @@ def parse_table(table: Table, progress: Callable[[int], None]) -> tuple[list[Row
         issues.append(Issue(Severity.ERROR, "header_missing", 1, None, {"columns": ", ".join(header_label(k, "zh") + "/" + header_label(k, "en") for k in missing)}))
         return [], issues
     address = ("host", "rtsp_url")
-    if not any(k in table.keys for k in address) and any(k in table.keys for k in CAMERA_MARKERS):
+    # without an address column every camera row must be GB28181 only (each row is checked)
+    if not any(k in table.keys for k in address) and "access" not in table.keys and any(
+            k in table.keys for k in CAMERA_MARKERS):
         issues.append(Issue(Severity.ERROR, "header_no_address", 1, None, {}))
         return [], issues
     rows: list[RowIn] = []

@@ -14,6 +14,14 @@ from inventory.secrets import SecretBox, SecretError
 from probes.base import ProbeTarget
 
 
+class CameraNoAddress(LookupError):
+    """A GB28181-only camera stored without an address: nothing to probe directly."""
+
+    def __init__(self, camera_id: int) -> None:
+        super().__init__(f"camera {camera_id} has no address (GB28181 only)")
+        self.camera_id = camera_id
+
+
 class CameraNotFound(LookupError):
     def __init__(self, camera_id: int) -> None:
         super().__init__(f"no camera with id {camera_id}")
@@ -22,7 +30,7 @@ class CameraNotFound(LookupError):
 
 def target_of(camera: Camera, box: SecretBox) -> ProbeTarget:
     return ProbeTarget(
-        host=camera.host,
+        host=camera.host or "",  # "": a GB28181-only camera without an address (never probed)
         rtsp_port=camera.rtsp_port,
         rtsp_path=camera.rtsp_path,
         onvif_port=camera.onvif_port,
@@ -37,6 +45,8 @@ async def load_probe_target(engine: AsyncEngine, box: SecretBox, camera_id: int)
         cam = (await session.execute(select(Camera).where(Camera.id == camera_id))).scalar_one_or_none()
     if cam is None:
         raise CameraNotFound(camera_id)
+    if cam.host is None:
+        raise CameraNoAddress(camera_id)
     return target_of(cam, box)
 
 
@@ -73,8 +83,9 @@ class MonitoredCamera:
 
     @property
     def probed(self) -> bool:
-        """Whether the scheduler probes it directly (direct or both); else only signalling tells its state."""
-        return self.access is not Access.GB28181
+        """Whether the scheduler probes it directly (direct or both, with an address); else only
+        signalling tells its state. A camera without an address is never probed, whatever its access."""
+        return self.access is not Access.GB28181 and bool(self.target.host)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +125,7 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
             target = target_of(c, box)
         except SecretError as exc:  # (its message names no secret: the variable's name at most)
             credential_error = str(exc)
-            target = ProbeTarget(c.host, c.rtsp_port, c.rtsp_path, c.onvif_port, None, None, c.id)
+            target = ProbeTarget(c.host or "", c.rtsp_port, c.rtsp_path, c.onvif_port, None, None, c.id)
         target = replace(target, rtsp_path=intern(target.rtsp_path),
                          username=None if target.username is None else intern(target.username))
         p_name, lon, lat = places.get(c.point_id, ("", None, None))

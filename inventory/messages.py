@@ -16,7 +16,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "header_unknown": ("未识别的列“{column}”，已忽略", "unknown column '{column}', ignored"),
     "header_duplicate": ("列“{column}”重复出现", "column '{column}' appears twice"),
     "header_missing": ("缺少必需的列：{columns}", "required column(s) missing: {columns}"),
-    "header_no_address": ("缺少摄像机地址列：需要“IP地址”或“RTSP地址”", "no camera address column: need 'host' or 'rtsp_url'"),
+    "header_no_address": ("缺少摄像机地址列：需要“IP地址”或“RTSP地址”（仅国标接入的摄像机可不填，但须有“接入方式”列）",
+                          "no camera address column: need 'host' or 'rtsp_url' (GB28181-only cameras need none, "
+                          "but then the file needs the 'access' column)"),
     # cell level
     "required": ("不能为空", "must not be empty"),
     "too_long": ("过长（最多 {max} 个字符）", "too long (at most {max} characters)"),
@@ -39,7 +41,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_parent": ("上联设备“{value}”格式应为 名称@IP 或 IP", "upstream device '{value}' must be name@address or address"),
     "number_gb_id": ("国标编码在 Excel 中被存为数字，已丢失精度；请将该列设为文本格式", "the GB ID was stored as a number by Excel and lost digits; format the column as text"),
     "camera_without_point": ("有摄像机信息但缺少点位名称", "camera data given without a point name"),
-    "camera_without_address": ("有摄像机信息但缺少 IP地址/RTSP地址", "camera data given without an address"),
+    "camera_without_address": ("有摄像机信息但缺少 IP地址/RTSP地址（接入方式为直连或两者时必填；仅国标接入的摄像机可不填，须填国标编码）",
+                               "camera data given without an address (host or rtsp_url is required when access is direct "
+                               "or both; a GB28181-only camera needs none, its gb_id instead)"),
     # region codes
     "region_code_length": ("区划代码“{value}”应为 {want} 位或 12 位数字", "region code '{value}' must have {want} or 12 digits"),
     "region_code_county_zero": ("区划代码“{value}”的县级部分为 0", "region code '{value}' has a zero county part"),

@@ -28,7 +28,7 @@ def plan_cameras(ctx: Planning) -> None:
         return
     claimed = {old.id for _, _, old in matched if old is not None}
     # Final uniqueness: a camera keeps its address/GB ID unless a row changes it.
-    final_addr = {c.address: c.id for c in st.cameras.values() if c.id not in claimed}
+    final_addr = {c.address: c.id for c in st.cameras.values() if c.id not in claimed and c.address[0] is not None}
     final_gb = {c.gb_id: c.id for c in st.cameras.values() if c.gb_id and c.id not in claimed}
     # Which record fields the file sets for every camera: the columns it has.
     given = tuple(f.key in ctx.columns for f in CAMERA_RECORD)
@@ -36,7 +36,7 @@ def plan_cameras(ctx: Planning) -> None:
     for row, cam, old in matched:
         values = _values(ctx, row, cam, old, device_host, given, from_url)
         addr = values.record.address
-        other = final_addr.get(addr)
+        other = final_addr.get(addr) if addr[0] is not None else None
         if other is not None:
             ctx.error(row.row, "host", "db_address_conflict", value=format_address(addr), camera_id=other)
             continue
@@ -85,9 +85,9 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
     """Each row's camera with the stored camera it updates; None when passwords need a key we lack."""
     st = ctx.state
     by_gb = {c.gb_id: c for c in st.cameras.values() if c.gb_id}
-    by_addr = {c.address: c for c in st.cameras.values()}
+    by_addr = {c.address: c for c in st.cameras.values() if c.address[0] is not None}
     file_gb: dict[str, int] = {}
-    file_addr: dict[tuple[str, int, str], int] = {}
+    file_addr: dict[tuple[str | None, int, str], int] = {}
     claimed: dict[int, int] = {}
     matched: list[tuple[RowIn, CameraIn, CameraRow | None]] = []
     needs_key = False
@@ -106,7 +106,9 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
             county = county_prefix(ctx.resolved[(row.row, RegionLevel.COUNTY)])
             for code, params in gb_warnings(parse_gb_id(gb_id), county):
                 ctx.warn(row.row, "gb_id", code, **params)
-        if address in file_addr:
+        if address[0] is None:  # GB28181 only, no address: its GB ID is its identity
+            pass
+        elif address in file_addr:
             ctx.error(row.row, "host", "duplicate_address", value=format_address(address), other_row=file_addr[address])
             bad = True
         else:
@@ -114,7 +116,7 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
         if bad:
             continue
         old = by_gb.get(gb_id) if gb_id else None
-        if old is None:
+        if old is None and address[0] is not None:
             old = by_addr.get(address)
         if old is not None:
             if old.id in claimed:

@@ -53,7 +53,7 @@ class CameraRecord:
 
     name = Value[str]("name")
     gb_id = Value["str | None"]("gb_id")
-    host = Value[str]("host")
+    host = Value["str | None"]("host")  # None: a GB28181-only camera without an address
     rtsp_port = Value[int]("rtsp_port")
     rtsp_path = Value[str]("rtsp_path")
     username = Value["str | None"]("username")
@@ -64,9 +64,11 @@ class CameraRecord:
         return self.values[INDEX[attr]]
 
     @property
-    def address(self) -> tuple[str, int, str]:
+    def address(self) -> tuple[str | None, int, str]:
+        """(host, RTSP port, path); host None for a GB28181-only camera without an address
+        (such addresses are never compared: the GB ID is its identity)."""
         v = self.values
-        return (cast(str, v[_HOST]), cast(int, v[_PORT]), cast(str, v[_PATH]))
+        return (cast("str | None", v[_HOST]), cast(int, v[_PORT]), cast(str, v[_PATH]))
 
     def changed(self, other: CameraRecord) -> tuple[str, ...]:
         """The attributes whose values differ from *other*'s, in table order."""

@@ -88,8 +88,10 @@ def cell_text(value: CellValue) -> str:
     return str(value).strip()
 
 
-def format_address(address: tuple[str, int, str]) -> str:
+def format_address(address: tuple[str | None, int, str]) -> str:
     host, port, path = address
+    if host is None:
+        return "-"  # a GB28181-only camera without an address
     h = f"[{host}]" if ":" in host else host
     return f"{h}:{port}{path}"
 
@@ -291,10 +293,14 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
             path_txt = path_txt or u_path or ""
             username = username or u_user
             password = password or u_pass
+    access = parse_access(p.text("access"))  # read again (and reported) with the other fields below
     if host is None:
-        if not host_txt and not url_txt:
+        if host_txt or url_txt:
+            return None  # a bad address, reported
+        if access is not Access.GB28181:  # direct and both are probed: they need an address
             p.issue("host", "camera_without_address")
-        return None
+            return None
+        port, path_txt = None, ""  # GB28181 only: its GB ID is required instead (access_needs_gb_id)
     path = path_txt or "/"
     if not path.startswith("/"):
         path = "/" + path

@@ -63,7 +63,7 @@ class CameraRow:
         return self.record.lifecycle
 
     @property
-    def address(self) -> tuple[str, int, str]:
+    def address(self) -> tuple[str | None, int, str]:
         return self.record.address
 
 

@@ -111,8 +111,7 @@ def import_catalog(ctx: CliContext, device_id: str, out: str, base: str, token: 
     if not entries:  # a camera registering as itself, without channels
         entries = [CatalogEntry(device_id, dev["name"], dev["manufacturer"], dev["model"])]
     regions = ctx.run_db(known_regions)
-    host = (dev["address"] or "").rsplit(":", 1)[0].strip("[]")
-    rows, skipped = catalog_rows(entries, regions, host)
+    rows, skipped = catalog_rows(entries, regions)
     cells = [[r[k] for k in KEYS] for r in rows]
     text = [k in TEXT_KEYS for k in KEYS]
     if path.suffix.lower() == ".xlsx":

@@ -18,6 +18,7 @@ from inventory.export import ExportError, export_file
 from inventory.importer import ImportOutcome, import_file, validate_file
 from inventory.messages import Severity
 from inventory.plan import Plan
+from inventory.rows import format_address
 from inventory.secrets import SecretError
 from inventory.summary import Summary, summarize
 
@@ -71,7 +72,7 @@ def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
     _lines(_t(lang, "撤销点位", "points retired"), [f"{p.name} ({p.detail})" for p in plan.point_retired], verbose, lang)
     _lines(_t(lang, "新增上联设备", "upstream devices added"), [f"{d.name}@{d.host}" for d in plan.device_new], verbose, lang)
     _lines(_t(lang, "新增摄像机", "cameras to add" if dry_run else "cameras added"),
-           [f"{row(c.row)}: {c.values.record.name} {c.values.record.host}:{c.values.record.rtsp_port}{c.values.record.rtsp_path}" for c in plan.camera_new], verbose, lang)
+           [f"{row(c.row)}: {c.values.record.name} {format_address(c.values.record.address)}" for c in plan.camera_new], verbose, lang)
     _lines(_t(lang, "变更摄像机", "cameras changed"),
            [f"{row(c.row)}: #{c.id} {c.values.record.name}: {', '.join(c.fields)}" for c in plan.camera_changed], verbose, lang)
     _lines(_t(lang, "退役摄像机", "cameras retired"), [f"#{r.id} {r.name} {r.detail}" for r in plan.camera_retired], verbose, lang)

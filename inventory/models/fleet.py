@@ -75,7 +75,7 @@ class Camera(Base):
     point_id: Mapped[int] = mapped_column(ForeignKey("points.id"), index=True)
     name: Mapped[str] = mapped_column(String(128))
     gb_id: Mapped[str | None] = mapped_column(String(20), unique=True)
-    host: Mapped[str] = mapped_column(String(255))
+    host: Mapped[str | None] = mapped_column(String(255))  # None: reached only over GB/T 28181 (access gb28181)
     rtsp_port: Mapped[int] = mapped_column(Integer, default=554)
     rtsp_path: Mapped[str] = mapped_column(String(512), default="/")
     onvif_port: Mapped[int | None] = mapped_column(Integer)

@@ -89,7 +89,7 @@ def snapshot(url: str) -> dict[str, Any]:
         cameras = {}
         for c in cams:
             p = points[c.point_id]
-            cameras[(c.host, c.rtsp_port, c.rtsp_path)] = (
+            cameras[(c.host, c.rtsp_port, c.rtsp_path) if c.host is not None else ("gb28181", c.gb_id)] = (
                 (p.village_code, p.name), c.name, c.gb_id, c.onvif_port, c.username,
                 box().reveal(c.credential_ref) if c.credential_ref else None, c.vendor, c.model,
                 c.firmware, c.serial, c.mac, c.contractor, str(c.lifecycle),

@@ -40,11 +40,11 @@ def test_catalog_rows_keep_cameras_and_validate_ids() -> None:
         CatalogEntry("1301230000131000000X", "坏编号"),
         CatalogEntry("130123000013100000011", "太长"),
     ]
-    rows, skipped = catalog_rows(entries, REGIONS, "127.0.0.9")
+    rows, skipped = catalog_rows(entries, REGIONS)
     assert [r["gb_id"] for r in rows] == ["13012300001310000001", "13012300001310000002"]
     assert rows[0]["point"] == "村口" and rows[1]["point"] == "东关村北门" and rows[1]["name"] == "北门"
     assert rows[1]["vendor"] == "海康威视" and rows[1]["model"] == "DS-2CD" and rows[1]["village"] == "东关村"
-    assert {r["access"] for r in rows} == {"国标"} and rows[0]["rtsp_path"] == "/gb28181/13012300001310000001"
+    assert {r["access"] for r in rows} == {"国标"} and rows[0]["host"] == rows[0]["rtsp_path"] == ""  # no address: GB28181 only
     assert skipped == [Skipped("13012300001180000001", "parental"), Skipped("130123000013100000011", "gb_length"),
                        Skipped("1301230000131000000X", "gb_not_digits"), Skipped("13012300002160000001", "gb_type")]
 
@@ -52,7 +52,7 @@ def test_catalog_rows_keep_cameras_and_validate_ids() -> None:
 def test_the_rows_import(tmp_path: Path) -> None:
     entries = [CatalogEntry(f"13012300001310000{n:03d}", f"摄像机{n}", "大华", "IPC", "130123101201", f"点{n}")
                for n in range(1, 4)]
-    rows, _ = catalog_rows(entries, REGIONS, "127.0.0.9")
+    rows, _ = catalog_rows(entries, REGIONS)
     path = tmp_path / "catalog.csv"
     write_csv(path, headers("zh"), [[r[k] for k in KEYS] for r in rows])
     url = migrated(f"sqlite:///{tmp_path / 'c.db'}")
