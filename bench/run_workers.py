@@ -2,7 +2,7 @@
 beside a hand-written prober on the same fleet, in one run.
 
     .venv/bin/python bench/run_workers.py [--cameras 100000] [--workers auto] [--window 120]
-                                          [--pg] [--max-seconds 2400]
+                                          [--pg] [--compare] [--max-seconds 2400]
 
 1. A :class:`probes.sim.Fleet` of ``--cameras`` cameras on a free loopback range (workers at nice
    10: they stand in for cameras on other machines, as in bench/collector_sweep.py).
@@ -19,7 +19,7 @@ beside a hand-written prober on the same fleet, in one run.
    CPU of every camwatch process (/proc), probes done (``camwatch_probes_total``), and memory at
    the end: RSS and PSS summed over the collector and its workers (PSS counts a page shared by
    several processes once). Per camera = (sum - the empty run's) / cameras. Then SIGTERM: the
-   time to a clean stop.
+   time to a clean stop. ``--compare``: the same again with ``collector.workers: 1`` (one process).
 5. **The hand-written prober** (bench/probe_throughput.py's ``baseline_probe``: connect + RTSP
    OPTIONS, connect + raw ONVIF POST) in this process, on the same cameras' 60 s phases in the
    scheduler's 50 ms tick batches, for one interval: its lateness (raw, p50/p99/max), CPU per
@@ -360,24 +360,27 @@ async def main(a: argparse.Namespace, fleet: Fleet, work: Path, urls: tuple[str,
     finally:
         code, _ = run.stop()
     print(f"empty camwatch run: RSS {base_rss / 1024:.0f} MB, PSS {base_pss / 1024:.0f} MB (exit {code}); {uptime()}", flush=True)
-    # 4. the real run
-    print(f"camwatch run, {n} cameras, collector.workers={a.workers}:", flush=True)
-    run = Run(work / "full", url, a.workers, free_port())
-    try:
-        started = run.wait_up(600)
-        print(f"  answering {started:.0f} s after its start", flush=True)
-        m = await measure_run(run, n, a.window, deadline)
-        log = run.log.read_text()
-        for line in log.splitlines():
-            if "worker process(es)" in line or "exited (code" in line or "Traceback" in line:
-                print(f"  log: {line[:200]}")
-    finally:
-        code, stop_s = run.stop()
-    print(f"  stopped (SIGTERM) in {stop_s:.1f} s, exit {code}; {uptime()}", flush=True)
-    kb_rss = (m["rss"] - base_rss) / n
-    kb_pss = (m["pss"] - base_pss) / n
-    print(f"  memory: RSS {m['rss'] / 1024:.0f} MB, PSS {m['pss'] / 1024:.0f} MB summed over the collector and its"
-          f" workers = {kb_rss:.2f} KB/camera RSS, {kb_pss:.2f} KB/camera PSS above the empty run", flush=True)
+    # 4. the real run (then, with --compare, one process on the same database and fleet)
+    results = []
+    for workers in [a.workers, *(["1"] if a.compare else [])]:
+        print(f"camwatch run, {n} cameras, collector.workers={workers}:", flush=True)
+        run = Run(work / "full", url, workers, free_port())
+        try:
+            started = run.wait_up(600)
+            print(f"  answering {started:.0f} s after its start", flush=True)
+            m = await measure_run(run, n, a.window, deadline)
+            for line in run.log.read_text().splitlines():
+                if "worker process(es)" in line or "exited (code" in line or "Traceback" in line:
+                    print(f"  log: {line[:200]}")
+        finally:
+            code, stop_s = run.stop()
+        print(f"  stopped (SIGTERM) in {stop_s:.1f} s, exit {code}; {uptime()}", flush=True)
+        kb_rss = (m["rss"] - base_rss) / n
+        kb_pss = (m["pss"] - base_pss) / n
+        print(f"  memory: RSS {m['rss'] / 1024:.0f} MB, PSS {m['pss'] / 1024:.0f} MB summed over the collector and its"
+              f" workers = {kb_rss:.2f} KB/camera RSS, {kb_pss:.2f} KB/camera PSS above the empty run", flush=True)
+        results.append((workers, m, kb_rss, kb_pss))
+    workers, m, kb_rss, kb_pss = results[0]
     # 5. the hand-written prober
     gc.collect()
     r0 = self_rss()
@@ -397,6 +400,9 @@ async def main(a: argparse.Namespace, fleet: Fleet, work: Path, urls: tuple[str,
     ok &= v == "PASS"
     print(f"memory {kb_rss:.2f} KB/camera RSS ({kb_pss:.2f} PSS) above an empty camwatch run, all processes"
           f" (goal <= {GOAL_KB:g} KB) {v}; hand-written prober +{grew / n:.2f} KB/camera")
+    for workers, m, kb_rss, kb_pss in results[1:]:
+        print(f"  collector.workers={workers}: lateness p99 <= {m['p99']:g} s ({m['over'] * 100:.2f} % later than 1 s),"
+              f" {kb_rss:.2f} KB/camera RSS ({kb_pss:.2f} PSS)")
     return ok
 
 
@@ -409,6 +415,7 @@ def cli() -> int:
     p.add_argument("--pg", action="store_true", help="the local PostgreSQL (CAMWATCH_TEST_PG, else"
                    " postgresql://postgres@127.0.0.1:5432/test; a fresh schema); default: SQLite files")
     p.add_argument("--interval", type=float, default=INTERVAL_S, help="fast-tier interval (60: the goal's setting)")
+    p.add_argument("--compare", action="store_true", help="then the same with collector.workers=1 (one process)")
     p.add_argument("--max-seconds", type=float, default=2400.0, help="the whole run's bound")
     p.add_argument("--fleet-nice", type=int, default=FLEET_NICE)
     a = p.parse_args()

@@ -100,7 +100,8 @@ class Worker:
             self.cameras[cam.id] = cam
         if msg.devices is not None:
             self.devices = list(msg.devices)
-        self.scheduler.sync(list(self.cameras.values()), self.devices)
+        if not msg.more:
+            self.scheduler.sync(list(self.cameras.values()), self.devices)
 
     def report(self, *, final: bool = False) -> Report:
         sch = self.scheduler
@@ -144,7 +145,7 @@ async def serve(fd: int) -> int:
                 break
             if isinstance(msg, Assign):
                 worker.assign(msg)
-                if not started:
+                if not started and not msg.more:
                     started = True
                     settle_gc()
                     tasks = [asyncio.create_task(worker.scheduler.run(), name="scheduler"),

@@ -41,6 +41,7 @@ class Assign:
     upserts: tuple[MonitoredCamera, ...]
     removed: tuple[int, ...]
     devices: tuple[MonitoredDevice, ...] | None
+    more: bool = False  # another part of the same change follows (a long list is sent in parts)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +83,8 @@ Message = Hello | Assign | Stop | Report
 
 async def send(writer: asyncio.StreamWriter, msg: Message) -> None:
     data = pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL)
-    writer.write(_LEN.pack(len(data)) + data)
+    writer.write(_LEN.pack(len(data)))
+    writer.write(data)
     await writer.drain()
 
 

@@ -40,6 +40,7 @@ log = logging.getLogger("camwatch.workers")
 # its memory for nothing
 AUTO_CAMERAS_PER_WORKER = 20_000
 STOP_WAIT_S = 10.0
+ASSIGN_PART = 5_000  # cameras per Assign message
 SOURCE_ROOT = str(Path(__file__).resolve().parents[2])
 RESTART_MAX_S = 30.0
 
@@ -104,6 +105,15 @@ class WorkerPool:
         if p is not None:  # (one being restarted gets its whole list when it starts)
             p.outbox.put_nowait(msg)
 
+    def _post_assign(self, i: int, upserts: tuple[MonitoredCamera, ...], removed: tuple[int, ...],
+                     devices: tuple[MonitoredDevice, ...] | None) -> None:
+        """In parts of ASSIGN_PART cameras (bounded buffers on both sides), applied by the last one."""
+        parts = range(0, len(upserts), ASSIGN_PART) if upserts else range(1)
+        for k in parts:
+            last = k + ASSIGN_PART >= len(upserts)
+            self._post(i, Assign(upserts[k:k + ASSIGN_PART], removed if last else (), devices if last else None,
+                                 more=not last))
+
     def assign(self, cameras: Iterable[MonitoredCamera], devices: Iterable[MonitoredDevice]) -> None:
         """The cameras to probe now: each worker is sent what changed for it."""
         want: list[dict[int, MonitoredCamera]] = [{} for _ in range(self.count)]
@@ -118,7 +128,7 @@ class WorkerPool:
             removed = tuple(cid for cid in old if cid not in new)
             self.assigned[i] = new
             if upserts or removed or devs_changed:
-                self._post(i, Assign(upserts, removed, devs if devs_changed else None))
+                self._post_assign(i, upserts, removed, devs if devs_changed else None)
         if len(self._index) > 2 * sum(len(a) for a in self.assigned) + 1000:
             self._index.clear()  # retired cameras' entries
 
@@ -148,11 +158,10 @@ class WorkerPool:
         finally:
             child.close()
         reader, writer = await asyncio.open_connection(sock=parent)
-        p = _Proc(i, proc, reader, writer, time.monotonic(), self.mirror.clock())
+        p = self.procs[i] = _Proc(i, proc, reader, writer, time.monotonic(), self.mirror.clock())
         p.outbox.put_nowait(Hello(self.settings, i, self.count))
-        p.outbox.put_nowait(Assign(tuple(self.assigned[i].values()), (), self.devices))
+        self._post_assign(i, tuple(self.assigned[i].values()), (), self.devices)
         p.sender = asyncio.create_task(p.send_all(), name=f"worker-{i}-send")
-        self.procs[i] = p
         return p
 
     async def _read(self, p: _Proc) -> None:

@@ -153,3 +153,55 @@ def test_two_workers_probe_write_once_restart_and_stop(tmp_path: Path, loopback:
     assert restarted in halves, (sorted(restarted), [len(h) for h in halves])
     text = log.read_text()
     assert "probing in 2 worker process(es)" in text and "exited (code -9)" in text
+
+
+def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The pool alone, with real worker processes: a camera list longer than one message arrives
+    whole, cameras lost are dropped by their worker, a stop collects each worker's last report."""
+    import asyncio
+
+    from collector.runtime import workers as w
+    from collector.runtime.mirror import MirrorScheduler
+    from collector.runtime.scheduler import Scheduler
+    from collector.runtime.scheduler_config import SchedulerConfig
+    from collector.runtime.worker_wire import Report
+    from collector.settings import Settings
+    from inventory.lookup import MonitoredCamera, RegionLabels
+    from inventory.models import Lifecycle
+    from probes.base import ProbeTarget
+
+    monkeypatch.setattr(w, "ASSIGN_PART", 30)  # 100 cameras per worker: 4 parts each
+    s = Settings(collector={"video": False, "catchup_s": 1})
+    lb = RegionLabels("130123101201", "v", "130123101000", "t", "130123000000", "c")
+    cams = [MonitoredCamera(i, f"cam{i}", i, ProbeTarget("127.0.0.1", 1, "/", None, "u", "pw", i), None, None,
+                            Lifecycle.ACTIVE, lb) for i in range(1, 201)]
+
+    async def go() -> tuple[dict[int, int], dict[int, int], list[bool]]:
+        m = MirrorScheduler.of(Scheduler(SchedulerConfig.from_settings(s.collector), None))
+        m.pool = w.WorkerPool(s, 2, m)
+        m.sync(cams, [])
+        held: dict[int, int] = {}
+        finals: list[bool] = []
+        take = m.take
+
+        def spy(i: int, rep: Report) -> None:
+            held[i] = rep.cameras
+            finals.append(rep.final)
+            take(i, rep)
+        m.take = spy  # type: ignore[method-assign]
+        task = asyncio.create_task(m.run())
+        for _ in range(300):
+            await asyncio.sleep(0.1)
+            if sum(held.values()) == 200 and sum(m.probes_total.values()) >= 200:
+                break
+        first = dict(held)
+        m.forget(set(range(1, 21)))
+        await asyncio.sleep(1.0)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return first, held, finals
+
+    first, after, finals = asyncio.run(go())
+    assert sum(first.values()) == 200 and len(first) == 2
+    assert sum(after.values()) == 180
+    assert finals.count(True) == 2  # each worker's last report, at the stop
