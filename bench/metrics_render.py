@@ -53,7 +53,7 @@ sys.path.insert(0, str(ROOT))
 from aiohttp import web  # noqa: E402
 from prometheus_client import CollectorRegistry, generate_latest  # noqa: E402
 
-from collector.metrics.exposition import render  # noqa: E402
+from collector.metrics.exposition import PREPARE_S, prepare, render  # noqa: E402
 from collector.metrics.registry import CamwatchCollector, RegionFigures  # noqa: E402
 from collector.runtime.camera_state import State, Status  # noqa: E402
 from collector.runtime.gc_tuning import settle_gc  # noqa: E402
@@ -150,6 +150,7 @@ def change(sched: Scheduler, window: tuple[float, float], rnd: random.Random, no
 
 
 PHASE: dict[int, float] = {}
+PREPARED: list[float] = []  # CPU seconds of the prepared in-process gzip scrapes
 
 
 def _shape(text: bytes) -> tuple[int, list[bytes]]:
@@ -221,6 +222,25 @@ def in_process(n: int, scrapes: int, every: float, per_camera: str) -> None:
               f"{len(body) / 1e6:.1f} MB), plain {plain[-1]:.2f} s ({len(text) / 1e6:.0f} MB)", flush=True)
     print(f"warm: gzip median {statistics.median(gz):.2f} s (CPU {statistics.median(gz_cpu):.2f} s), plain median "
           f"{statistics.median(plain):.2f} s ({every:g} s between scrapes, 60 s interval; {load()})")
+    # as camwatch run does it: what changed prepared every PREPARE_S between scrapes (keep_ready)
+    prepared: list[float] = []
+    prepared_cpu: list[float] = []
+    t_sim = scrapes * every
+    for _ in range(scrapes):
+        steps = max(1, round(every / PREPARE_S))
+        for k in range(steps):
+            lo = (t_sim / INTERVAL_S) % 1.0
+            t_sim += PREPARE_S
+            change(sched, (lo, (lo + PREPARE_S / INTERVAL_S) % 1.0), rnd, now + dt.timedelta(seconds=t_sim))
+            if k < steps - 1:
+                prepare(collector, list(sched.slots.items()), gzip=True)
+        t0, c0 = time.perf_counter(), time.process_time()
+        render(collector, gzip=True)
+        prepared.append(time.perf_counter() - t0)
+        prepared_cpu.append(time.process_time() - c0)
+    PREPARED.extend(prepared_cpu)
+    print(f"prepared every {PREPARE_S:g} s (as camwatch run): gzip scrape " + ", ".join(f"{w:.2f}" for w in prepared)
+          + " s, CPU " + ", ".join(f"{c:.2f}" for c in prepared_cpu) + f" s (both compressing threads; {load()})")
     for_reg = CollectorRegistry()
     for_reg.register(CamwatchCollector(sched, regions=lambda: figures, per_camera=per_camera))
     t0, c0 = time.perf_counter(), time.process_time()
@@ -307,7 +327,7 @@ async def prometheus(url: str, every: float, scrapes: int) -> float:
             exe, f"--config.file={cfg}", f"--storage.tsdb.path={tmp}/tsdb", f"--web.listen-address=127.0.0.1:{port}",
             "--log.level=warn", stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
-            api = f"http://127.0.0.1:{port}/api/v1/query_range"
+            api = f"http://127.0.0.1:{port}/api/v1/query"
             deadline = time.monotonic() + every * (scrapes + 2) + 30
             durations: list[float] = []
             while time.monotonic() < deadline:
@@ -326,9 +346,9 @@ async def prometheus(url: str, every: float, scrapes: int) -> float:
 
 
 async def _prom_series(api: str, every: float) -> tuple[list[float], int, list[float]]:
+    """Its raw samples (one per scrape) of the last 15 minutes: durations, samples scraped, up."""
     def get(q: str) -> list[float]:
-        end = time.time()
-        params = urllib.parse.urlencode({"query": q, "start": end - 3600, "end": end, "step": every})
+        params = urllib.parse.urlencode({"query": f"{q}[15m]"})
         with urllib.request.urlopen(f"{api}?{params}", timeout=10) as r:
             res = json.loads(r.read())["data"]["result"]
         return [float(v) for _, v in res[0]["values"]] if res else []
@@ -347,9 +367,11 @@ async def main(n: int, scrapes: int, every: float, prom_scrapes: int, per_camera
     in_process(n, scrapes, every, per_camera)
     gc.collect()
     med = await over_http(n, every, prom_scrapes, per_camera, curls=min(scrapes, 3))
+    cpu = statistics.median(PREPARED)
     verdict = "PASS" if med <= GOAL_S else "FAIL"
     print(f"metrics scrape {n} cameras (gzip, as Prometheus): {med:.2f} s median of its warm scrapes"
-          f" (goal <= {GOAL_S:g} s) {verdict}; {load()}")
+          f" (goal <= {GOAL_S:g} s) {verdict}; CPU of a prepared scrape {cpu:.2f} s"
+          f" ({'within' if cpu <= GOAL_S else 'over'} the goal on an idle box); {load()}")
     return verdict == "PASS"
 
 

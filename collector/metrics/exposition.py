@@ -44,6 +44,7 @@ log = logging.getLogger("camwatch.metrics")
 _VOLATILE = tuple(k for k, fam in enumerate(f.CAMERA_FAMILIES) if fam in (f.CAMERA_CLOCK_OFFSET, f.CAMERA_PROBE_DURATION))
 _STABLE = tuple(k for k in range(_FAMILIES) if k not in _VOLATILE)
 _ATTENTION = (State.OFFLINE, State.DEGRADED)  # offline_only: the cameras whose series are exported
+_NO_LINES = (b"",) * _FAMILIES
 
 
 class _Block:
@@ -128,7 +129,13 @@ def update(state: TextState, items: list[tuple[int, CameraSlot]], offline_only: 
         if (hit is not None and hit[2] is slot.last and hit[1] is slot.status and hit[0] is slot.cam
                 and hit[3] is slot.video_ok and hit[4] is slot.excluded):
             continue
-        new = cache[cid] = _entry(slot, hit)
+        new: _Entry
+        if offline_only and (slot.excluded or slot.status.state not in _ATTENTION):
+            # not exported: what its lines would be made from, no line (nor its label set) made
+            new = (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded, _NO_LINES, b"")
+        else:
+            new = _entry(slot, hit if hit is None or hit[6] else None)
+        cache[cid] = new
         if hit is None or hit[1] is not new[1] or hit[4] is not new[4] or hit[0] is not new[0]:
             if hit is not None:
                 live.add(hit[0], _shown(hit), -1)  # type: ignore[arg-type]

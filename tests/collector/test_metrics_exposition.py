@@ -107,6 +107,9 @@ def test_offline_only_exports_the_cameras_to_act_on_and_counts_every_camera() ->
     assert regions and regions == {smp for smp in _samples(render(full).decode()) if smp[0] == "camwatch_region_cameras"}
     s.slots[2].status = Status(State.ONLINE, None, NOW + dt.timedelta(minutes=2))
     assert cameras(bounded, "camwatch_camera_location") == {"3"}
+    s.slots[1].status = Status(State.OFFLINE, Cause.TIMEOUT, NOW + dt.timedelta(minutes=3))  # its lines made now
+    assert cameras(bounded, "camwatch_camera_location") == {"1", "3"}
+    assert cameras(bounded, "camwatch_camera_offline_cause") == {"1"}
     assert gzip.decompress(render(bounded, gzip=True)) == render(bounded)
 
 
