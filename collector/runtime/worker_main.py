@@ -52,7 +52,8 @@ class WorkerScheduler(Scheduler):
         try:
             await super()._video(slot)
         finally:
-            self.dirty.add(slot.cam.id)
+            if slot.cam.probed:  # (a GB28181-only camera's state is the collector's, from signalling)
+                self.dirty.add(slot.cam.id)
 
     def forget(self, camera_ids: tuple[int, ...]) -> None:
         """No longer this worker's: dropped without a retirement (the collector decides what follows)."""
