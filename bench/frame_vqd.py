@@ -295,12 +295,16 @@ def main() -> int:
     ap.add_argument("--max-seconds", type=float, default=40.0, help="time cap per level and mode")
     ap.add_argument("--no-compare", action="store_true", help="skip the pool/here run (checks in this process)")
     ap.add_argument("--path", default="/moving")
+    ap.add_argument("--server-nice", type=int, default=-5,
+                    help="niceness of the RTSP server: it stands in for cameras, which have CPUs of their own; on a "
+                    "box shared with other jobs a starved x264 encoder falls behind and every grab in flight "
+                    "sees a stall at once (0: compete as any process)")
     args = ap.parse_args()
     levels = sorted({int(x) for x in args.concurrency.split(",") if x.strip()} | {defaults.video_concurrency})
     verdict: Run | None = None
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;tcp"  # for the in-process baseline
 
-    server = start_gst_server()
+    server = start_gst_server(nice=args.server_nice)
     try:
         target = ProbeTarget("127.0.0.1", server.port, args.path, None, USER, PASSWORD)
         url = server.url(args.path)
@@ -310,7 +314,8 @@ def main() -> int:
         freeze = not args.no_freeze
         print(f"frame grab + VQD against gst-rtsp-server {args.path} (640x360 H.264, Digest), "
               f"{os.cpu_count()} CPUs, pool: {args.workers} workers, liveness proof, "
-              f"{'second picture 3 s later' if freeze else 'one picture'}; up to {args.grabs} grabs per run")
+              f"{'second picture 3 s later' if freeze else 'one picture'}; up to {args.grabs} grabs per run; "
+              f"server at nice {args.server_nice}, client at nice {os.nice(0)}")
         print(f"goal: >= {GOAL_RATE:g} grabs/s with the collector's defaults (video_concurrency="
               f"{defaults.video_concurrency}, video_workers={defaults.video_workers}), liveness proof and frozen check")
         print(f"uptime: {uptime()}")

@@ -120,10 +120,16 @@ def _rtsp_answers(port: int, timeout_s: float) -> bool:
 
 
 def start_gst_server(
-    user: str | None = USER, password: str | None = PASSWORD, auth: str = "digest", timeout_s: float = 20.0
+    user: str | None = USER,
+    password: str | None = PASSWORD,
+    auth: str = "digest",
+    timeout_s: float = 20.0,
+    nice: int = 0,
 ) -> GstServer:
-    """Start the server and wait until it answers RTSP; raise if it does not within *timeout_s*."""
-    cmd = [GST_PYTHON, str(SCRIPT), "--port", "0", "--auth", auth]
+    """Start the server and wait until it answers RTSP; raise if it does not within *timeout_s*.
+    *nice*: run it at this niceness (a benchmark gives the peer, which stands in for cameras with
+    CPUs of their own, a head start on a shared box; below 0 needs the privilege)."""
+    cmd = (["nice", "-n", str(nice)] if nice else []) + [GST_PYTHON, str(SCRIPT), "--port", "0", "--auth", auth]
     if user is not None:
         cmd += ["--user", user, "--password", password or ""]
     fd, err_path = tempfile.mkstemp(prefix="gst_rtsp_server.", suffix=".stderr")

@@ -110,6 +110,8 @@ UNSHARED = {"/stall"}
 
 
 STALL_AFTER = 30  # frames /stall sends to each client before it stops
+BACKLOG = 256  # pending connections (gst-rtsp-server's default: 5)
+CLIENT_THREADS = 8  # threads serving clients (default: 1)
 
 
 def _stall_after_frames(factory: GstRtspServer.RTSPMediaFactory, media: GstRtspServer.RTSPMedia) -> None:
@@ -128,6 +130,12 @@ def build_server(port: int, user: str | None, password: str | None, auth: str) -
     server = GstRtspServer.RTSPServer()
     server.set_address("127.0.0.1")
     server.set_service(str(port))
+    # Many clients at once (the frame benchmark opens 64): gst-rtsp-server's defaults are a listen
+    # backlog of 5 (further SYNs are dropped while its loop is busy: the client's connect waits out
+    # its retransmits, 1 s, 3 s, 7 s, and an open "times out") and one thread for every client's
+    # RTSP messages and TCP-interleaved RTP (behind a loaded box, all viewers fell behind at once).
+    server.set_backlog(BACKLOG)
+    server.get_thread_pool().set_max_threads(CLIENT_THREADS)
     mounts = server.get_mount_points()
     rtsp_auth: GstRtspServer.RTSPAuth | None = None
     if user is not None and auth != "none":
