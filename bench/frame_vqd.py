@@ -117,19 +117,38 @@ class Anchor(threading.Thread):
     server's shared pipeline then never stops and restarts between grabs (gst-rtsp-server
     1.22 aborts in gst_rtsp_media_get_rates when a PLAY races the last viewer's TEARDOWN).
     When its read times out (a loaded box) it views again at once instead of ending, and counts
-    it: a level whose anchor dropped may have measured a restarting server, not the grabs."""
+    it: a level whose anchor dropped may have measured a restarting server, not the grabs.
+    It also watches how far the server's frames fall behind the wall clock (``behind_s``, since
+    :meth:`mark`): a server starved of CPU sends late to every viewer, and the grabs' liveness
+    proof then reports stalls that are the server's, not the client's."""
 
     def __init__(self, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
         self.url, self.stop, self.drops = url, stop, 0
+        self.lag_s = 0.0  # now: wall time since the session's first frame minus its timestamps' span
+        self.base_s = 0.0  # lag_s at the last mark()
+        self.behind_s = 0.0  # the most lag_s grew above base_s since then
+
+    def mark(self) -> None:
+        self.base_s, self.behind_s = self.lag_s, 0.0
 
     def run(self) -> None:
         while not self.stop.is_set():
             try:
                 with av.open(self.url, options={"rtsp_transport": "tcp"}, timeout=(10, 10)) as c:
-                    for _ in c.demux(c.streams.video[0]):
+                    stream = c.streams.video[0]
+                    tick = float(stream.time_base) if stream.time_base else 1 / 90_000
+                    first: tuple[float, int] | None = None
+                    for packet in c.demux(stream):
                         if self.stop.is_set():
                             return
+                        if packet.pts is None:
+                            continue
+                        now = time.perf_counter()
+                        if first is None:
+                            first, self.base_s = (now, packet.pts), 0.0
+                        self.lag_s = (now - first[0]) - (packet.pts - first[1]) * tick
+                        self.behind_s = max(self.behind_s, self.lag_s - self.base_s)
             except (av.FFmpegError, OSError):
                 pass
             if not self.stop.is_set():
@@ -322,6 +341,7 @@ def main() -> int:
         baseline: Run | None = None
         for c in levels:
             drops = anchor.drops
+            anchor.mark()
             p = asyncio.run(run_pool(target, c, args.workers, freeze, args.grabs, args.max_seconds, server.proc.pid))
             print(p.line() + f"  (load average {os.getloadavg()[0]:.1f})")
             if c == defaults.video_concurrency and args.workers == defaults.video_workers and freeze:
@@ -330,6 +350,8 @@ def main() -> int:
                     here = asyncio.run(run_pool(target, c, args.workers, freeze, args.grabs, args.max_seconds,
                                                 server.proc.pid, checks_in_worker=False))
                     print(here.line() + f"  (load average {os.getloadavg()[0]:.1f})")
+            print(f"          the server's frames fell up to {anchor.behind_s:.1f} s behind the wall clock during this "
+                  f"level (the anchor viewer; above ~4 s every grab in flight sees a stall)")
             code = server.proc.poll()
             if code is not None or anchor.drops != drops:
                 what = f"exited (status {code})" if code is not None else "stalled"
