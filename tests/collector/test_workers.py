@@ -205,3 +205,43 @@ def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pyte
     assert sum(first.values()) == 200 and len(first) == 2
     assert sum(after.values()) == 180
     assert finals.count(True) == 2  # each worker's last report, at the stop
+
+
+POOL_SCRIPT = """
+import asyncio
+from collector.runtime import workers as w
+from collector.runtime.mirror import MirrorScheduler
+from collector.runtime.scheduler import Scheduler
+from collector.runtime.scheduler_config import SchedulerConfig
+from collector.settings import Settings
+from inventory.lookup import MonitoredCamera, RegionLabels
+from inventory.models import Lifecycle
+from probes.base import ProbeTarget
+
+async def main():
+    s = Settings(collector={"video": False})
+    lb = RegionLabels("130123101201", "v", "130123101000", "t", "130123000000", "c")
+    cams = [MonitoredCamera(i, f"cam{i}", i, ProbeTarget("127.0.0.1", 1, "/", None, "u", "pw", i), None, None,
+                            Lifecycle.ACTIVE, lb) for i in range(1, 51)]
+    m = MirrorScheduler.of(Scheduler(SchedulerConfig.from_settings(s.collector), None))
+    m.pool = w.WorkerPool(s, 2, m)
+    m.sync(cams, [])
+    await m.run()
+
+asyncio.run(main())
+"""
+
+
+def test_workers_stop_when_the_collector_is_killed(tmp_path: Path) -> None:
+    """kill -9 of the collector: its workers see their socket close and stop probing (no orphan prober)."""
+    proc = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    try:
+        wait_for(lambda: len(_workers(proc.pid)) == 2, 30, "two workers")
+        children = list(_workers(proc.pid))
+        time.sleep(5)  # (started: their imports done, probing)
+    finally:
+        proc.kill()
+        proc.wait()
+    wait_for(lambda: not any(_alive(p) for p in children), 45, "workers gone")
+    assert proc.stderr is not None and b"collector gone: worker" in proc.stderr.read()
