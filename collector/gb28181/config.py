@@ -57,6 +57,9 @@ class Gb28181Settings(BaseModel):
     tcp_idle_s: float = Field(300.0, gt=0, description="a SIP TCP connection silent this long is closed")
     persist_every_s: float = Field(5.0, gt=0, le=60, description="registrations written to the database this often "
                                    "(batched; read back at start, so a restart of camwatch keeps devices registered)")
+    persist_seen_s: float = Field(300.0, ge=0, le=3600, description="a device's keepalive times written at most this "
+                                  "often (only its registration's start and expiry matter after a restart: its "
+                                  "silence then counts from camwatch's start); all are written when camwatch stops")
     max_unlisted: int = Field(2000, ge=0, description="unlisted devices remembered (registered, not in the inventory)")
 
     @field_validator("server_id")

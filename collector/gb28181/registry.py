@@ -93,10 +93,12 @@ class Registry:
         self._dirty_seen, self._dirty_full, self._dirty_channels, self._gone = set(), set(), set(), set()
         return out
 
-    def mark_dirty(self, full: set[str], channels: set[str]) -> None:
-        """Rows whose write failed: written at the next take."""
+    def mark_dirty(self, full: set[str], channels: set[str], seen: set[str] | None = None) -> None:
+        """Rows whose write failed or was held back: taken again at the next take."""
         self._dirty_full |= full
         self._dirty_channels |= channels
+        if seen:
+            self._dirty_seen |= seen
 
     def restore(self, states: Iterable[DeviceState], now: float) -> int:
         """Devices read back at a start: their verdicts follow (events emitted), a registration in

@@ -36,7 +36,7 @@ from dataclasses import replace
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.gb28181.config import Gb28181Settings
-from collector.gb28181.persist import RegistrationStore
+from collector.gb28181.persist import Batches, RegistrationStore
 from collector.gb28181.platform import Platform
 from collector.gb28181.state import ChannelEvent, GbEvent, GbVerdict
 from collector.runtime.camera_state import Outcome, Seen, State
@@ -73,6 +73,7 @@ class Gb28181Feed:
         self.platform.registry.subscribe(self._on_event)
         self._task: asyncio.Task[None] | None = None
         self.store = RegistrationStore(engine) if engine is not None else None
+        self.batches = Batches(self.platform.registry, settings.persist_seen_s)
         self._persist: asyncio.Task[None] | None = None
 
     # -- the inventory's GB IDs -----------------------------------------------------------
@@ -128,22 +129,23 @@ class Gb28181Feed:
             await asyncio.sleep(self.tick_s)
 
     # -- the registrations kept in the database ------------------------------------------
-    async def flush(self) -> int:
-        """Write what changed since the last flush (one batch); on failure it is kept for the next."""
+    async def flush(self, *, final: bool = False) -> int:
+        """Write what changed since the last flush (one batch; keepalive times at most every
+        ``persist_seen_s`` a device, all when *final*); on failure it is kept for the next."""
         if self.store is None:
             return 0
-        reg = self.platform.registry
-        seen, full, chans, gone = reg.take_dirty()
-        get = reg.device
+        batch = self.batches.take(final=final)
+        if not len(batch):
+            return 0
         try:
-            return await self.store.write([d for i in full if (d := get(i)) is not None],
-                                          [d for i in chans if (d := get(i)) is not None],
-                                          [d for i in seen if (d := get(i)) is not None], gone, time.time())
+            n = await self.store.write(batch.full, batch.channels, batch.seen, batch.gone, time.time())
         except Exception as exc:  # noqa: BLE001 - the database may be away: kept, written later
-            reg.mark_dirty(full | seen, chans)
+            self.batches.failed(batch)
             log.warning("gb28181: registrations not written (%s); kept for the next try",
                         str(exc).splitlines()[0][:200])
             return 0
+        self.batches.done(batch)
+        return n
 
     async def _persist_loop(self) -> None:
         while True:
@@ -160,6 +162,7 @@ class Gb28181Feed:
                 log.warning("gb28181: registrations not read back (%s)", str(exc).splitlines()[0][:200])
             else:
                 n = self.platform.restore(states, time.time())
+                self.batches.loaded(states)
                 if n:
                     log.info("gb28181: %d registration(s) read back", n)
             self._persist = asyncio.create_task(self._persist_loop(), name="gb28181-persist")
@@ -173,7 +176,7 @@ class Gb28181Feed:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self.platform.close()
-        await self.flush()  # the last keepalives' times
+        await self.flush(final=True)  # the last keepalives' times
 
 
 def _wall(t: float) -> dt.datetime:

@@ -178,3 +178,37 @@ def test_the_store_round_trips(db_url: str) -> None:
 
     asyncio.run(go())
     assert dt.datetime.fromtimestamp(now, dt.UTC)  # times are wall clock
+
+
+def test_keepalive_times_are_held_back_but_registrations_are_not() -> None:
+    """A device's keepalives cost a row at most every persist_seen_s; a registration or a catalog
+    is in the next batch; a failed batch is taken again; the final batch has every time."""
+    from collector.gb28181.config import Gb28181Settings
+    from collector.gb28181.persist import Batches
+    from collector.gb28181.registry import Registry
+
+    reg = Registry(Gb28181Settings(password="x"))
+    b = Batches(reg, 300.0)
+    peer = Peer("udp", "127.0.0.1", 5060)
+    t = 1_000_000.0
+    for i in range(3):
+        reg.register(f"3402000000132000000{i}", peer, 3600, t)
+    first = b.take()
+    assert len(first.full) == 3 and not first.seen
+    b.done(first)
+    for k in range(1, 5):  # four keepalives a minute apart: held back
+        for i in range(3):
+            reg.seen(f"3402000000132000000{i}", peer, t + 60 * k, keepalive_status="OK")
+        got = b.take()
+        assert not got.full and not got.seen, k
+    reg.seen("34020000001320000000", peer, t + 301, keepalive_status="OK")  # 301 s after the written one
+    got = b.take()
+    assert [d.device_id for d in got.seen] == ["34020000001320000000"] and got.seen[0].last_seen == t + 301
+    b.failed(got)  # the database was away: taken again
+    again = b.take()
+    assert [d.device_id for d in again.seen + again.full] == ["34020000001320000000"]
+    b.done(again)
+    final = b.take(final=True)  # a stop: every device's last times
+    assert sorted(d.device_id for d in final.seen) == ["34020000001320000001", "34020000001320000002"]
+    assert {d.last_seen for d in final.seen} == {t + 240}
+    assert not len(b.take(final=True))
