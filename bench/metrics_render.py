@@ -241,6 +241,7 @@ def in_process(n: int, scrapes: int, every: float, per_camera: str) -> None:
     PREPARED.extend(prepared_cpu)
     print(f"prepared every {PREPARE_S:g} s (as camwatch run): gzip scrape " + ", ".join(f"{w:.2f}" for w in prepared)
           + " s, CPU " + ", ".join(f"{c:.2f}" for c in prepared_cpu) + f" s (both compressing threads; {load()})")
+    text = render(collector)  # the state now (the prepared scrapes moved it on)
     for_reg = CollectorRegistry()
     for_reg.register(CamwatchCollector(sched, regions=lambda: figures, per_camera=per_camera))
     t0, c0 = time.perf_counter(), time.process_time()
