@@ -121,8 +121,8 @@ class Anchor(threading.Thread):
     It also records the longest wall-clock gap between two of the server's frames since
     :meth:`mark` (``gap_s``): a server starved of CPU sends late to every viewer at once, and
     the grabs' liveness proof then reports stalls that are the server's, not the client's.
-    (Not the frames' lag behind the wall clock: FFmpeg re-bases RTP timestamps when an RTCP
-    sender report comes, so their span is no clock to compare with.)"""
+    (Not the frames' lag behind the wall clock: measured so, the anchor printed 46-74 s on
+    levels without a single failed grab; why is not found, so it is not used.)"""
 
     def __init__(self, url: str, stop: threading.Event) -> None:
         super().__init__(daemon=True)
