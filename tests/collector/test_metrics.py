@@ -11,8 +11,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.metrics import families
-from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.exposition import render_text
+from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.text import text_state
 from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import Scheduler

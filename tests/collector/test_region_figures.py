@@ -13,8 +13,8 @@ import sys
 import time
 from pathlib import Path
 
-from collector.metrics.registry import CamwatchCollector, RegionFigures
 from collector.metrics.exposition import render_text
+from collector.metrics.registry import CamwatchCollector, RegionFigures
 from collector.runtime.camera_state import State, Status
 from collector.runtime.figures import compute_figures, coverage_of, live_states, load_stored, with_coverage
 from collector.runtime.scheduler import CameraSlot, Scheduler, SchedulerConfig

@@ -17,8 +17,8 @@ from grafana_foundation_sdk.models import dashboard as dm
 from prometheus_client.parser import text_string_to_metric_families
 
 from collector.cli import dashboards_cmd
-from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.exposition import render_text
+from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
