@@ -11,9 +11,11 @@ file with its addresses (:func:`sample_inventory_at`) and starts the fleet at
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
+
+from aiohttp import web
 
 from probes.sim.loopback import LoopbackRange, claim
 
@@ -60,3 +62,17 @@ def sample_inventory_at(dest: Path, rng: LoopbackRange, source: Path = SAMPLE) -
     text = text.replace("@127.21.", f"@127.{rng.first_block + 1}.")
     dest.write_text(text, encoding="utf-8-sig")
     return dest
+
+
+@asynccontextmanager
+async def serve_app(app: web.Application) -> AsyncIterator[str]:
+    """An aiohttp application served on a free loopback port for the block; yields its base URL."""
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        await runner.cleanup()

@@ -3,17 +3,29 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 from collector.alerting.engine import AlertEngine
 from collector.alerting.model import CameraInfo, Inventory, Notify, NotifyKind, Outage, Recovery
 from collector.alerting.policy import AlertPolicy
 from probes.causes import Cause
+from tests.inventory.helpers import do_import, migrated
 
 T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)  # 10:00 in Asia/Shanghai: outside quiet hours
 
 
 def at(seconds: float) -> dt.datetime:
     return T0 + dt.timedelta(seconds=seconds)
+
+
+SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"
+
+
+def sample_db(db_url: str) -> str:
+    """*db_url* migrated, with the sample inventory imported (the database alert tests start from)."""
+    migrated(db_url)
+    do_import(db_url, SAMPLE)
+    return db_url
 
 
 def _cam(i: int, village: str, vname: str, point: str, device: int | None) -> CameraInfo:

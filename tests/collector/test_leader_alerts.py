@@ -10,11 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select, update
 
 from collector.alerting import incident_store as store
@@ -32,37 +30,24 @@ from collector.runtime.event_feed import EventFeed
 from inventory.db import create_engine
 from inventory.models import AlertDelivery, AlertLog, CameraEvent, LeaderCursor
 from probes.causes import Cause
+from tests.collector.alerts_fixtures import T0, at, sample_db
 from tests.collector.notify_receivers import Robots
-from tests.inventory.helpers import do_import, migrated
+from tests.net import serve_app
 
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"
-T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
 POLICY = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(), quiet=QuietHours(enabled=False))
 
-
-def at(s: float) -> dt.datetime:
-    return T0 + dt.timedelta(seconds=s)
 
 
 @pytest.fixture
 def url(db_url: str) -> str:
-    migrated(db_url)
-    do_import(db_url, SAMPLE)
-    return db_url
+    return sample_db(db_url)
 
 
 @pytest.fixture
 async def hook() -> AsyncIterator[tuple[Robots, str]]:
     r = Robots(dingtalk_secret="unused", dingtalk_keyword="unused")
-    runner = web.AppRunner(r.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield r, f"http://127.0.0.1:{port}/hook/t0ken"
-    finally:
-        await runner.cleanup()
+    async with serve_app(r.app()) as base:
+        yield r, base + "/hook/t0ken"
 
 
 class Clock:
@@ -342,6 +327,4 @@ def pg_url_fresh(pg_reason: str | None) -> Any:
     from tests.conftest import fresh_pg_schema
 
     with fresh_pg_schema(pg_reason) as u:
-        migrated(u)
-        do_import(u, SAMPLE)
-        yield u
+        yield sample_db(u)

@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiohttp import web
 from sqlalchemy import select
 
 from collector.alerting.delivery.channels import build_senders
@@ -26,6 +25,7 @@ from collector.metrics.registry import SelfCounters
 from inventory.db import create_engine, upgrade
 from inventory.models import AlertLog
 from tests.collector.notify_receivers import Robots, TinySMTP
+from tests.net import serve_app
 
 DT_TOKEN = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 DT_SECRET = "SEC4e7a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4"
@@ -41,15 +41,8 @@ KEYWORD = "摄像机"
 @pytest.fixture
 async def robots() -> AsyncIterator[tuple[Robots, str]]:
     r = Robots(dingtalk_secret=DT_SECRET, dingtalk_keyword=KEYWORD)
-    runner = web.AppRunner(r.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield r, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(r.app()) as base:
+        yield r, base
 
 
 @pytest.fixture

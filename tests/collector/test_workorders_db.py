@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -17,21 +16,12 @@ from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOr
 from inventory import models as m
 from inventory.db import create_engine
 from probes.causes import Cause
-from tests.inventory.helpers import do_import, migrated
-
-SAMPLE = Path(__file__).resolve().parents[2] / "config" / "sample_inventory.csv"
-T0 = dt.datetime(2026, 11, 23, 2, 0, tzinfo=dt.UTC)
-
-
-def at(s: float) -> dt.datetime:
-    return T0 + dt.timedelta(seconds=s)
+from tests.collector.alerts_fixtures import at, sample_db
 
 
 @pytest.fixture
 def url(db_url: str) -> str:
-    migrated(db_url)
-    do_import(db_url, SAMPLE)
-    return db_url
+    return sample_db(db_url)
 
 
 def test_village_outage_to_work_order_and_back(url: str) -> None:

@@ -21,6 +21,7 @@ from collector.cli import dashboards_cmd
 from collector.cli.context import CliContext
 from dashboards.build import DASHBOARDS, build_all
 from dashboards.push import PushError, folder_uid_for, push
+from tests.net import serve_app
 
 TOKEN = "glsa_test-token-123"
 
@@ -84,15 +85,8 @@ class FakeGrafana:
 @pytest.fixture
 async def grafana() -> AsyncIterator[tuple[FakeGrafana, str]]:
     fake = FakeGrafana()
-    runner = web.AppRunner(fake.app())
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    try:
-        yield fake, f"http://127.0.0.1:{port}"
-    finally:
-        await runner.cleanup()
+    async with serve_app(fake.app()) as base:
+        yield fake, base
 
 
 def _writes(fake: FakeGrafana) -> list[tuple[str, str]]:
