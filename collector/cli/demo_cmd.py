@@ -8,8 +8,8 @@ import click
 
 from collector.cli.context import CliContext
 from collector.cli.exitcodes import ENVIRONMENT, USAGE
-from collector.cli.logfmt import setup_logging
 from collector.cli.runtime import fail, run_async
+from collector.runtime.logfmt import setup_logging
 from collector.settings import with_http_port
 
 MIN_INTERVAL_S = 1.0  # the demo's offline re-probe and confirmations are seconds apart

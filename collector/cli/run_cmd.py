@@ -10,8 +10,8 @@ import click
 from collector.cli.context import CliContext
 from collector.cli.exitcodes import ENVIRONMENT
 from collector.cli.listen import bind_problem, listen_error
-from collector.cli.logfmt import setup_logging
 from collector.cli.runtime import check_database, engine, fail, run_async, secret_box
+from collector.runtime.logfmt import setup_logging
 
 LISTEN_ERRNOS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
 

@@ -10,16 +10,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-import re
 import signal
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.rollups import RollupTask
@@ -29,6 +25,7 @@ from collector.alerting.service import AlertService, build_alerting
 from collector.metrics.registry import NO_REGIONS, CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
 from collector.runtime.event_feed import EventFeed
+from collector.runtime.exclusions import exclusions_in_force
 from collector.runtime.figures import COVERAGE_S, StoredFigures, fleet_figures, live_states, load_stored, with_coverage
 from collector.runtime.frames import FrameStore
 from collector.runtime.gb28181_feed import Gb28181Feed
@@ -39,6 +36,7 @@ from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import ladder_options
 from collector.runtime.leader_alerts import feed_the_leader
 from collector.runtime.mirror import MirrorScheduler
+from collector.runtime.paths import frames_dir, journal_path
 from collector.runtime.replicas import Replica, default_replica_id
 from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
@@ -47,47 +45,13 @@ from collector.runtime.shards import shard_of
 from collector.runtime.workers import WorkerPool, usable_cores, worker_count
 from collector.settings import Settings
 from inventory.lookup import CredentialReport, MonitoredCamera, MonitoredDevice, load_monitored
-from inventory.models import Exclusion, utcnow
+from inventory.models import utcnow
 from inventory.secrets import SecretBox
 from probes.frame import FrameOptions, FramePool
 
 log = logging.getLogger("camwatch.app")
 HttpFactory = Callable[["App"], web.Application]
 """Builds the HTTP application of an App (the entry point passes :func:`collector.web.server.build_application`)."""
-
-
-async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera], now: dt.datetime) -> set[int]:
-    """Camera ids under an exclusion at *now* (camera scope, or any of its regions)."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(
-            select(Exclusion.camera_id, Exclusion.region_code).where(Exclusion.start <= now, Exclusion.end > now, Exclusion.counted())
-        )).all()
-    cams = {cid for cid, _ in rows if cid is not None}
-    regions = {rc for _, rc in rows if rc is not None}
-    if regions:
-        for c in cameras:
-            lb = c.labels
-            if lb.village in regions or lb.township in regions or lb.county in regions:
-                cams.add(c.id)
-    return cams
-
-
-def journal_path(settings: Settings) -> Path:
-    """Where this collector's state changes wait while the database is away: ``collector.journal_dir``,
-    else beside the SQLite file, else the working directory."""
-    c = settings.collector
-    name = f"camwatch-{re.sub(r'[^0-9A-Za-z_.-]', '_', c.collector_id)}.journal"
-    if c.journal_dir:
-        return Path(c.journal_dir) / name
-    u = make_url(settings.database.url)
-    if u.get_backend_name() == "sqlite" and u.database not in (None, "", ":memory:"):
-        return Path(u.database).parent / name
-    return Path(name)
-
-
-def frames_dir(settings: Settings) -> Path:
-    """Where each camera's last picture is kept (``collector.keep_frames``): ``frames/`` beside the journal."""
-    return journal_path(settings).parent / "frames"
 
 
 @dataclass
@@ -415,4 +379,4 @@ async def serve(app: App, stop: asyncio.Event | None = None) -> None:
         await app.stop()
 
 
-__all__ = ["App", "exclusions_in_force", "frames_dir", "journal_path", "serve"]
+__all__ = ["App", "serve"]

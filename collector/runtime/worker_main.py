@@ -23,6 +23,7 @@ from dataclasses import replace
 from collector.runtime.camera_state import Event
 from collector.runtime.gc_tuning import settle_gc
 from collector.runtime.ladders import ladder_options
+from collector.runtime.logfmt import setup_logging
 from collector.runtime.scheduler import EventSink, Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot
@@ -72,7 +73,7 @@ class Worker:
         self.frame_pool = None
         frame = None
         if c.video:  # lazy: OpenCV's pool only with the video tier
-            from probes.frame import FrameOptions, FramePool
+            from probes.frame import FrameOptions, FramePool  # lazy: OpenCV's pool only with the video tier
 
             self.frame_pool = FramePool(max(1, c.video_concurrency // n), workers=max(1, c.video_workers // n))
             frame = FrameOptions(pool=self.frame_pool, live_frames=s.probe.live_frames,
@@ -177,8 +178,6 @@ class _Named(logging.Filter):
 
 
 def _logging(hello: Hello) -> None:
-    from collector.cli.logfmt import setup_logging
-
     setup_logging(hello.settings.log_level, hello.settings.log_format)
     for h in logging.getLogger().handlers:
         h.addFilter(_Named(hello.index))
@@ -189,7 +188,7 @@ def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     fd = int(argv[1])
     try:
-        import uvloop
+        import uvloop  # lazy: optional, asyncio's own loop without it
 
         return uvloop.run(serve(fd))
     except ImportError:

@@ -14,7 +14,7 @@ from collector.accounting.sql.camera_times import sql_camera_times
 from collector.accounting.sql.load import load_accounting
 from collector.accounting.sql.rate_tables import Method, RateQuery, load_rate_table
 from collector.alerting.incident_store import list_exclusions
-from collector.runtime.app import exclusions_in_force
+from collector.runtime.exclusions import exclusions_in_force
 from inventory.lookup import load_monitored
 from inventory.models import Exclusion, ExclusionStatus, StateInterval
 from inventory.secrets import SecretBox, generate_key
