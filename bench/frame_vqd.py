@@ -318,7 +318,7 @@ def main() -> int:
     verdict: Run | None = None
     os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "rtsp_transport;tcp"  # for the in-process baseline
 
-    server = start_gst_server(nice=args.server_nice)
+    server = start_gst_server(nice=args.server_nice, threads=8)  # 64 grabs at once: 8 client threads
     try:
         target = ProbeTarget("127.0.0.1", server.port, args.path, None, USER, PASSWORD)
         url = server.url(args.path)

@@ -125,11 +125,14 @@ def start_gst_server(
     auth: str = "digest",
     timeout_s: float = 20.0,
     nice: int = 0,
+    threads: int = 1,
 ) -> GstServer:
     """Start the server and wait until it answers RTSP; raise if it does not within *timeout_s*.
     *nice*: run it at this niceness (a benchmark gives the peer, which stands in for cameras with
-    CPUs of their own, a head start on a shared box; below 0 needs the privilege)."""
-    cmd = (["nice", "-n", str(nice)] if nice else []) + [GST_PYTHON, str(SCRIPT), "--port", "0", "--auth", auth]
+    CPUs of their own, a head start on a shared box; below 0 needs the privilege); *threads*: the
+    server's client threads (1 in the tests: see tests/peers/gst_rtsp_server.py)."""
+    cmd = (["nice", "-n", str(nice)] if nice else []) + [GST_PYTHON, str(SCRIPT), "--port", "0", "--auth", auth,
+                                                     "--threads", str(threads)]
     if user is not None:
         cmd += ["--user", user, "--password", password or ""]
     fd, err_path = tempfile.mkstemp(prefix="gst_rtsp_server.", suffix=".stderr")
