@@ -108,6 +108,21 @@ def _queries() -> dict[str, str]:
     return qs
 
 
+def _differ(qs: dict[str, str], one: dict[str, Any], three: dict[str, Any]) -> list[str]:
+    """The queries whose answers differ between one and three replicas (label sets only for those
+    that depend on time or on which process probed)."""
+    differ = []
+    for where, expr in qs.items():
+        a, b = one[where], three[where]
+        if any(word in expr for word in TIME_BOUND):
+            same = set(a) == set(b) or where.startswith("camwatch-self")  # per-process series
+        else:
+            same = a == b
+        if not same:
+            differ.append(f"{where}: {expr}\n  1 replica:  {sorted(a.items())[:6]}\n  3 replicas: {sorted(b.items())[:6]}")
+    return differ
+
+
 def test_one_or_three_replicas_give_the_same_answers(tmp_path: Path, loopback: LoopbackRange, pg_url: str,  # noqa: F811
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     env = test_replicas._env  # the replicas of test_replicas, with their figures (availability) every 5 s
@@ -155,9 +170,18 @@ def test_one_or_three_replicas_give_the_same_answers(tmp_path: Path, loopback: L
                 return all(sets) and sum(map(len, sets)) == SHARDS and len(set().union(*sets)) == SHARDS
 
             took = wait_for(spread, 120, "3 replicas share the shards")
-            took += wait_for(lambda: settled(3), 120, "three replicas: every camera known on one target")
-            time.sleep(3.0)
-            three = _answers(p, qs)
+            # on a loaded box a shard or the leadership may still move after a settled moment (its
+            # cameras unknown until the new owner probes them): the answers count when the fleet is
+            # settled before and after they are read (at most 4 tries, each bounded)
+            for attempt in range(4):
+                took += wait_for(lambda: settled(3), 120, "three replicas: every camera known on one target")
+                time.sleep(3.0)
+                three = _answers(p, qs)
+                differ = _differ(qs, one, three)
+                if not differ or not settled(3):
+                    break
+                print(f"try {attempt + 1}: {len(differ)} answer(s) differ; reading again")
+                time.sleep(5.0)
             print(f"three replicas settled {took:.1f} s after joining")
 
             # each replica exports its own cameras: disjoint sets whose union is the fleet
@@ -177,15 +201,7 @@ def test_one_or_three_replicas_give_the_same_answers(tmp_path: Path, loopback: L
             # shard cameras add up to the fleet
             assert p.value("sum(camwatch_shard_cameras)") == N
 
-            differ = []
-            for where, expr in qs.items():
-                a, b = one[where], three[where]
-                if any(word in expr for word in TIME_BOUND):
-                    same = set(a) == set(b) or where.startswith("camwatch-self")  # per-process series
-                else:
-                    same = a == b
-                if not same:
-                    differ.append(f"{where}: {expr}\n  1 replica:  {sorted(a.items())[:6]}\n  3 replicas: {sorted(b.items())[:6]}")
+            differ = _differ(qs, one, three)
             assert not differ, "\n".join(differ)
             # the answers are the fleet's, not empty on both sides
             assert one["operations.json / 离线摄像机 / A"] and one["rule township:camwatch_camera_offline_cause:count"]
