@@ -124,12 +124,13 @@ def start_gst_server(
     password: str | None = PASSWORD,
     auth: str = "digest",
     timeout_s: float = 20.0,
-    nice: int = 0,
+    nice: int = -5,
     threads: int = 1,
 ) -> GstServer:
     """Start the server and wait until it answers RTSP; raise if it does not within *timeout_s*.
     *nice*: run it at this niceness (a benchmark gives the peer, which stands in for cameras with
-    CPUs of their own, a head start on a shared box; below 0 needs the privilege); *threads*: the
+    CPUs of their own, a head start on a shared box; below 0 needs the privilege); the tests too run it at -5 (CI's loaded run
+    starved its encoder: a moving stream read as stalled; without the privilege `nice` runs it unchanged); *threads*: the
     server's client threads (1 in the tests: see tests/peers/gst_rtsp_server.py)."""
     cmd = (["nice", "-n", str(nice)] if nice else []) + [GST_PYTHON, str(SCRIPT), "--port", "0", "--auth", auth,
                                                      "--threads", str(threads)]
