@@ -57,8 +57,8 @@ from collector.runtime.scheduler import Scheduler  # noqa: E402
 from collector.runtime.scheduler_config import SchedulerConfig  # noqa: E402
 from collector.runtime.slots import phase_of  # noqa: E402
 from collector.settings import CollectorSettings  # noqa: E402
-from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
+from inventory.monitored import MonitoredCamera, RegionLabels  # noqa: E402
 from probes.base import ProbeTarget  # noqa: E402
 from probes.ladder import LadderOptions  # noqa: E402
 from probes.onvif import OnvifOptions  # noqa: E402

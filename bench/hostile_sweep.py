@@ -51,8 +51,8 @@ from collector.runtime.scheduler import Scheduler  # noqa: E402
 from collector.runtime.scheduler_config import SchedulerConfig  # noqa: E402
 from collector.runtime.slots import CameraSlot  # noqa: E402
 from collector.settings import CollectorSettings, Settings  # noqa: E402
-from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
+from inventory.monitored import MonitoredCamera, RegionLabels  # noqa: E402
 from probes.base import ProbeTarget  # noqa: E402
 from probes.ladder import LadderOptions, LadderResult, run_ladder  # noqa: E402
 from probes.sim import Behaviour, Fleet, FleetError, Power, Reply  # noqa: E402

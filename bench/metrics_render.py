@@ -63,8 +63,8 @@ from collector.runtime.slots import phase_of  # noqa: E402
 from collector.settings import CollectorSettings  # noqa: E402
 from collector.web import server  # noqa: E402
 from collector.web.common import APP_KEY  # noqa: E402
-from inventory.lookup import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.models import Lifecycle  # noqa: E402
+from inventory.monitored import MonitoredCamera, RegionLabels  # noqa: E402
 from inventory.synthetic import sim_address  # noqa: E402
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage  # noqa: E402
 from probes.kept import kept  # noqa: E402

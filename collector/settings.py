@@ -114,7 +114,7 @@ class CollectorSettings(_Section):
         600.0, gt=0, description="how often the daily rollups (each camera's time at every UTC midnight, read by long-period rates) are brought up to date"
     )
     collector_id: str = Field("default", description="this collector's name (heartbeat, shards)")
-    catchup_s: float = Field(15.0, ge=0, description="after a start every camera is probed once within this many seconds "
+    catchup_s: float = Field(15.0, ge=0, description="after a start (and a replica's takeover) every camera is probed once within this many seconds, at most half the interval "
                              "(spread evenly), so the unknown gap of a restart ends then; 0 = at its regular phase only")
     journal_dir: str = Field("", description="where state changes wait on disk while the database is away (replayed "
                              "in order when it returns); empty: beside the SQLite file, else the working directory")

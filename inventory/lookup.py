@@ -9,7 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from inventory.access import Access
-from inventory.models import Camera, Device, Lifecycle, Point, Region
+from inventory.models import Camera, Device, Point, Region
+from inventory.monitored import Lifecycle, MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.secrets import SecretBox, SecretError
 from probes.base import ProbeTarget
 
@@ -48,51 +49,6 @@ async def load_probe_target(engine: AsyncEngine, box: SecretBox, camera_id: int)
     if cam.host is None:
         raise CameraNoAddress(camera_id)
     return target_of(cam, box)
-
-
-@dataclass(frozen=True, slots=True)
-class RegionLabels:
-    """A camera's place: codes and names of its village, township and county."""
-
-    village: str
-    village_name: str
-    township: str
-    township_name: str
-    county: str
-    county_name: str
-
-
-@dataclass(frozen=True, slots=True)
-class MonitoredCamera:
-    id: int
-    name: str
-    point_id: int
-    target: ProbeTarget
-    parent_device_id: int | None
-    contractor: str | None
-    lifecycle: Lifecycle
-    labels: RegionLabels
-    point_name: str = ""
-    lon: float | None = None
-    lat: float | None = None
-    # Why its stored password cannot be read (no key, wrong key, env variable unset), or None.
-    # Such a camera's target carries no credentials and the collector attempts no login with it.
-    credential_error: str | None = None
-    gb_id: str | None = None  # its GB/T 28181 ID (20 digits), if any
-    access: Access = Access.DIRECT  # 接入方式: a GB28181-only camera is never probed directly
-
-    @property
-    def probed(self) -> bool:
-        """Whether the scheduler probes it directly (direct or both, with an address); else only
-        signalling tells its state. A camera without an address is never probed, whatever its access."""
-        return self.access is not Access.GB28181 and bool(self.target.host)
-
-
-@dataclass(frozen=True, slots=True)
-class MonitoredDevice:
-    id: int
-    name: str
-    host: str
 
 
 async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[MonitoredCamera], list[MonitoredDevice]]:

@@ -17,7 +17,7 @@ stages after them are bound to their options and limit once per :class:`LadderOp
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import TYPE_CHECKING, TypeVar
 
 from probes.base import ProbeResult, ProbeTarget, Stage
@@ -144,3 +144,7 @@ class LadderOptions:
     def __post_init__(self) -> None:
         later = tuple(s.bind(self) for s in STAGES if s.bind is not None and s.enabled(self))
         object.__setattr__(self, "later", later)
+
+    def __reduce__(self) -> tuple[type[LadderOptions], tuple[object, ...]]:
+        """Pickled (to a probe worker process) as its settings: the bound stages are made again there."""
+        return type(self), tuple(getattr(self, f.name) for f in fields(self) if f.init)

@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -220,3 +222,14 @@ def test_no_product_file_over_400_lines() -> None:
     long = {str(p.relative_to(ROOT)): n for p in _product_files()
             if (n := len(p.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert long == {}, "split these by reason to change"
+
+
+def test_a_probe_worker_imports_neither_the_database_nor_the_settings_libraries() -> None:
+    """A worker process (``collector.workers``) pays for every module it imports, once per core:
+    SQLAlchemy, pydantic and cryptography were ~45 MB of each worker's RSS."""
+    code = ("import sys, collector.runtime.worker_main; "
+            "print(' '.join(sorted({m.split('.')[0] for m in sys.modules})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert "collector" in loaded and "probes" in loaded  # (the import did happen)
+    assert not loaded & {"sqlalchemy", "pydantic", "pydantic_settings", "cryptography", "yaml", "aiohttp", "asyncpg"}

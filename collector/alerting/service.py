@@ -27,8 +27,8 @@ from collector.metrics.registry import SelfCounters
 from collector.runtime.aio import wait_event
 from collector.runtime.camera_state import Event
 from collector.settings import Settings
-from inventory.lookup import MonitoredCamera
 from inventory.models import utcnow
+from inventory.monitored import MonitoredCamera
 
 log = logging.getLogger("camwatch.alerting")
 Sender = Callable[[Notify, str], None]  # (action, language)

@@ -21,7 +21,7 @@ from prometheus_client.registry import Collector
 from collector.metrics import families as f
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot, Histogram
-from inventory.lookup import MonitoredCamera, RegionLabels
+from inventory.monitored import MonitoredCamera, RegionLabels
 
 DEFAULT_TARGET = 0.95
 STATUSES = ("online", "degraded", "offline", "unknown", "excluded")  # values of camwatch_region_cameras{status}

@@ -44,8 +44,9 @@ from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
 from collector.runtime.workers import WorkerPool, usable_cores, worker_count
 from collector.settings import Settings
-from inventory.lookup import CredentialReport, MonitoredCamera, MonitoredDevice, load_monitored
+from inventory.lookup import CredentialReport, load_monitored
 from inventory.models import utcnow
+from inventory.monitored import MonitoredCamera, MonitoredDevice, keep_unchanged
 from inventory.secrets import SecretBox
 from probes.frame import FrameOptions, FramePool
 
@@ -203,6 +204,7 @@ class App:
 
     async def reload(self) -> None:
         cams, devices = await load_monitored(self.engine, self.box)
+        cams = keep_unchanged(self._inventory[0], cams)
         self._check_credentials(cams)
         excluded = await exclusions_in_force(self.engine, cams, self.clock())
         self._inventory = (cams, devices, excluded)

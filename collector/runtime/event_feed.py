@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from collector.runtime.camera_state import Changed, Event, FlappingChanged
 from collector.runtime.shards import LOCK_KEY_SQL
-from inventory.lookup import MonitoredCamera
 from inventory.models import CameraEvent
+from inventory.monitored import MonitoredCamera
 
 log = logging.getLogger("camwatch.feed")
 FEED_LOW = 0x4645_0000  # "FE": camera_events writers (transaction-level, see the module doc)

@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inventory.lookup import MonitoredCamera
 from inventory.models import Exclusion
+from inventory.monitored import MonitoredCamera
 
 
 async def exclusions_in_force(engine: AsyncEngine, cameras: list[MonitoredCamera], now: dt.datetime) -> set[int]:

@@ -34,7 +34,7 @@ from collector.metrics.registry import RegionFigures, fleet_counts
 from collector.runtime.camera_state import State
 from collector.runtime.slots import CameraSlot
 from collector.settings import Settings
-from inventory.lookup import MonitoredCamera
+from inventory.monitored import MonitoredCamera
 
 WINDOWS = {"1d": dt.timedelta(days=1), "7d": dt.timedelta(days=7), "30d": dt.timedelta(days=30)}
 COVERAGE_S = 10.0  # coverage is recomputed from the live states this often: a change shows within it

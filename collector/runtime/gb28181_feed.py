@@ -42,8 +42,8 @@ from collector.gb28181.state import ChannelEvent, GbEvent, GbVerdict
 from collector.runtime.camera_state import Outcome, Seen, State
 from collector.runtime.scheduler import Scheduler
 from inventory.access import Access
-from inventory.lookup import MonitoredCamera
 from inventory.models import utcnow
+from inventory.monitored import MonitoredCamera
 from probes.causes import Cause
 
 log = logging.getLogger("camwatch.gb28181")

@@ -22,7 +22,7 @@ from collector.runtime.lateness import Histogram
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.slots import CameraSlot
 from collector.runtime.worker_wire import Report
-from inventory.lookup import MonitoredCamera, MonitoredDevice
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.kept import KeptResult, Outline
 
 if TYPE_CHECKING:

@@ -104,7 +104,9 @@ class Replica:
         self.engine, self.url, self.host = engine, url, host
         self.replica_id, self.collector_id = replica_id, collector_id
         self.shards, self.takeover_s, self.clock = shards, takeover_s, clock
-        self.period = min(max(takeover_s / 4, 0.2), 5.0)  # a tick: heartbeat, count, let go or lock
+        # a tick: count, let go or lock; a dead replica's shards are locked within one, and its
+        # cameras probed within the catch-up after: both well inside takeover_s
+        self.period = min(max(takeover_s / 8, 0.2), 5.0)
         self.timeout = max(1.0, min(takeover_s / 2, 10.0))  # a coordination query slower than this: session lost
         self.idle_timeout_s = max(takeover_s - self.period - 1.0, 2 * self.period)  # (ticks come every period)
         self.owned: frozenset[int] = frozenset()

@@ -1,13 +1,11 @@
 """The fast and video tiers: every camera probed on a stable phase, state kept, transitions stored.
 
-Each camera's fast-tier probe is planned at ``phase + k * interval`` where the phase is a
-stable hash of its id, so a county's cameras are spread evenly over the interval (never a
-burst) and keep their slot across restarts. Failures are confirmed by quick re-probes,
-offline cameras are re-probed more often; the video tier (frame + VQD) runs on its own slower
-schedule in a small pool, and at once when a camera comes back (its picture to ``on_frame``). An
-excluded camera is still probed (shown as excluded, its real state stored); one that leaves the
-inventory is dropped (its state becomes excluded) and not probed again.
-
+Each camera's fast-tier probe is planned at ``phase + k * interval`` (the phase a stable hash of
+its id: a county's cameras spread evenly over the interval, their slots kept across restarts).
+Failures are confirmed by quick re-probes, offline cameras are re-probed more often; the video
+tier (frame + VQD) runs on its own slower schedule in a small pool, and at once when a camera
+comes back (its picture to ``on_frame``). An excluded camera is still probed (shown as excluded,
+its real state stored); one that leaves the inventory is dropped (excluded), not probed again.
 Time is read from a :class:`~collector.runtime.timebase.Timebase` (the running loop unless one is
 injected), bound once per ``sync``/``run``: the hot path calls ``self._now()``, ``self._call_at``.
 """
@@ -20,6 +18,7 @@ import datetime as dt
 import heapq
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING
 
 from collector.runtime.aio import within
 from collector.runtime.camera_state import (
@@ -34,20 +33,23 @@ from collector.runtime.camera_state import (
     set_retired,
     step,
 )
-from collector.runtime.interval_writer import IntervalOpen, IntervalWriter
+from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import clock_failed, reach_only, video_ladder
 from collector.runtime.lateness import Histogram, quantile_bound
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
 from collector.runtime.timebase import Cancellable, Timebase, unbound_call_at, unbound_time
-from inventory.lookup import MonitoredCamera, MonitoredDevice
-from inventory.models import utcnow
+from inventory.clock import utcnow
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.base import Cause, ProbeTarget
 from probes.kept import kept
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.reach import ReachOptions
 from probes.reach import probe as reach
 from probes.vqd_rules import apply_baseline
+
+if TYPE_CHECKING:  # (the writer brings SQLAlchemy: not imported in a probe worker)
+    from collector.runtime.interval_writer import IntervalWriter
 
 log = logging.getLogger("camwatch.scheduler")
 
@@ -79,8 +81,7 @@ class Scheduler:
         self._call_at: Callable[..., Cancellable] = unbound_call_at
         self.slots: dict[int, CameraSlot] = {}
         self.devices: dict[int, DeviceSlot] = {}
-        # (due, camera id, token): token is the slot's fast-tier seq, or VIDEO (valid while due is
-        # the slot's video_due)
+        # (due, camera id, token): token is the fast-tier seq, or VIDEO (valid while due is video_due)
         self._heap: list[tuple[float, int, int]] = []
         self._waiter: asyncio.Future[None] | None = None
         self._fast_busy = 0  # fast-tier probes started and not finished (<= config.concurrency)
@@ -97,8 +98,7 @@ class Scheduler:
         # per sweep (interval-long epoch of planned times): [probes done, epoch start]
         self._sweeps: dict[int, list[float]] = {}
 
-    def _bind(self) -> None:
-        """Read time from the injected timebase, else from the running loop (bound once here)."""
+    def _bind(self) -> None:  # time from the injected timebase, else from the running loop (bound once here)
         tb: Timebase = self.timebase or asyncio.get_running_loop()
         self._now, self._call_at = tb.time, tb.call_at
 
@@ -114,7 +114,7 @@ class Scheduler:
         wall = self.clock()
         seen = set()
         new = sum(1 for cam in cameras if cam.id not in self.slots)
-        catchup = min(self.config.catchup_s, self.config.interval_s) / new if new else 0.0
+        catchup = min(self.config.catchup_s, self.config.interval_s / 2) / new if new else 0.0
         k = 0
         for cam in cameras:
             seen.add(cam.id)
@@ -126,9 +126,9 @@ class Scheduler:
                 slot = CameraSlot(cam, status, planned)
                 slot.video_due = now + phase_of(cam.id, self.config.video_interval_s)
                 self.slots[cam.id] = slot
-                # catch-up: new cameras (every camera at a start) are first probed within
-                # config.catchup_s, evenly spread, then keep their phase: a restart's unknown gap
-                # ends within catchup_s instead of up to a whole interval
+                # catch-up: new cameras (at a start, at a replica's takeover) are first probed within
+                # catchup_s (at most half an interval), evenly spread, then keep their phase: the
+                # unknown gap of a restart or a takeover ends then instead of up to a whole interval
                 if cam.probed:  # a GB28181-only camera: a slot (its state from signalling), no probe
                     self._push(slot, min(planned, now + k * catchup) if catchup else planned, "fast")
                     k += 1

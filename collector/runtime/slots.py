@@ -7,7 +7,7 @@ import hashlib
 from dataclasses import dataclass
 
 from collector.runtime.camera_state import NOT_SEEN, Seen, State, Status
-from inventory.lookup import MonitoredCamera, MonitoredDevice
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.checks import with_clock_offset
 from probes.kept import KeptResult
 from probes.ladder import LadderResult

@@ -22,13 +22,12 @@ from dataclasses import replace
 
 from collector.runtime.camera_state import Event
 from collector.runtime.gc_tuning import settle_gc
-from collector.runtime.ladders import ladder_options
 from collector.runtime.logfmt import setup_logging
 from collector.runtime.scheduler import EventSink, Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot
 from collector.runtime.worker_wire import Assign, CameraDelta, Hello, Report, Stop, receive, send
-from inventory.lookup import MonitoredCamera, MonitoredDevice
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.kept import KeptResult
 from probes.ladder import LadderOptions
 
@@ -67,23 +66,18 @@ class WorkerScheduler(Scheduler):
 
 class Worker:
     def __init__(self, hello: Hello, writer: asyncio.StreamWriter) -> None:
-        s, n = hello.settings, hello.count
-        c = s.collector
         self.writer = writer
         self.frame_pool = None
-        frame = None
-        if c.video:  # lazy: OpenCV's pool only with the video tier
+        ladder, v = hello.ladder, hello.video
+        if v is not None:  # lazy: OpenCV's pool only with the video tier
             from probes.frame import FrameOptions, FramePool  # lazy: OpenCV's pool only with the video tier
 
-            self.frame_pool = FramePool(max(1, c.video_concurrency // n), workers=max(1, c.video_workers // n))
-            frame = FrameOptions(pool=self.frame_pool, live_frames=s.probe.live_frames,
-                                 live_window_s=s.probe.live_window_s)
-        config = SchedulerConfig.from_settings(c, accounting=s.accounting)
-        # the machine's limits shared by the workers
-        config = replace(config, concurrency=max(1, c.concurrency // n), video_concurrency=max(1, c.video_concurrency // n))
+            self.frame_pool = FramePool(v.concurrency, workers=v.decoders)
+            ladder = replace(ladder, frame=FrameOptions(pool=self.frame_pool, live_frames=v.live_frames,
+                                                        live_window_s=v.live_window_s))
         self.events: list[tuple[int, Event]] = []
         self.frames: list[tuple[int, bytes]] = []
-        self.scheduler = WorkerScheduler(config, ladder=ladder_options(s, frame), on_event=self._event)
+        self.scheduler = WorkerScheduler(hello.config, ladder=ladder, on_event=self._event)
         self.scheduler.on_frame = self._frame
         self.cameras: dict[int, MonitoredCamera] = {}
         self.devices: list[MonitoredDevice] = []
@@ -178,7 +172,7 @@ class _Named(logging.Filter):
 
 
 def _logging(hello: Hello) -> None:
-    setup_logging(hello.settings.log_level, hello.settings.log_format)
+    setup_logging(hello.log_level, hello.log_format)
     for h in logging.getLogger().handlers:
         h.addFilter(_Named(hello.index))
 

@@ -14,9 +14,10 @@ import struct
 from dataclasses import dataclass
 
 from collector.runtime.camera_state import Event, Seen, Status
-from collector.settings import Settings
-from inventory.lookup import MonitoredCamera, MonitoredDevice
+from collector.runtime.scheduler_config import SchedulerConfig
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.kept import KeptResult
+from probes.stages import LadderOptions
 
 _LEN = struct.Struct(">I")
 MAX_MESSAGE = 1 << 30  # a whole county's inventory fits many times over
@@ -24,10 +25,25 @@ MAX_MESSAGE = 1 << 30  # a whole county's inventory fits many times over
 
 # -- collector -> worker -------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
-class Hello:
-    """The first message: the settings, and which of *count* workers this one is."""
+class VideoSetup:
+    """The video tier in a worker: its share of the machine's frame grabs and decoder processes."""
 
-    settings: Settings
+    concurrency: int
+    decoders: int
+    live_frames: int
+    live_window_s: float
+
+
+@dataclass(frozen=True, slots=True)
+class Hello:
+    """The first message: what the worker runs (built from the settings by the collector: a
+    worker imports neither pydantic nor SQLAlchemy), and which of *count* workers it is."""
+
+    config: SchedulerConfig  # the worker's share of the machine's limits already applied
+    ladder: LadderOptions  # without the frame stage's pool (the worker makes its own)
+    video: VideoSetup | None  # None: no video tier
+    log_level: str
+    log_format: str
     index: int
     count: int
 
@@ -103,4 +119,4 @@ async def receive(reader: asyncio.StreamReader) -> Message | None:
     return msg
 
 
-__all__ = ["Assign", "CameraDelta", "Hello", "Message", "Report", "Stop", "receive", "send"]
+__all__ = ["Assign", "CameraDelta", "Hello", "Message", "Report", "Stop", "VideoSetup", "receive", "send"]

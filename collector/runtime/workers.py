@@ -22,13 +22,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from collector.runtime.ladders import ladder_options
+from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
-from collector.runtime.worker_wire import Assign, Hello, Message, Report, Stop, receive, send
-from inventory.lookup import MonitoredCamera, MonitoredDevice
+from collector.runtime.worker_wire import Assign, Hello, Message, Report, Stop, VideoSetup, receive, send
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 
 if TYPE_CHECKING:
     from collector.runtime.mirror import MirrorScheduler
@@ -52,12 +54,35 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def worker_hello(s: Settings, index: int, count: int) -> Hello:
+    """What worker *index* of *count* runs: the settings' scheduler and ladder, with the machine's
+    limits (probes and frame grabs in flight, decoder processes) shared among the workers."""
+    c = s.collector
+    config = SchedulerConfig.from_settings(c, accounting=s.accounting)
+    config = replace(config, concurrency=max(1, c.concurrency // count),
+                     video_concurrency=max(1, c.video_concurrency // count))
+    video = (VideoSetup(max(1, c.video_concurrency // count), max(1, c.video_workers // count),
+                        s.probe.live_frames, s.probe.live_window_s) if c.video else None)
+    return Hello(config, ladder_options(s), video, s.log_level, s.log_format, index, count)
+
+
 def worker_count(setting: int | str, cameras: int, cores: int) -> int:
     """Worker processes for *setting* (``collector.workers``): a number as given; ``auto`` one per
     core, but no more than one per AUTO_CAMERAS_PER_WORKER cameras (1: probe in the collector)."""
     if isinstance(setting, int):
         return setting
     return max(1, min(cores, -(-cameras // AUTO_CAMERAS_PER_WORKER)))
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerHealth:
+    """One probe worker as ``/healthz`` shows it."""
+
+    index: int
+    pid: int | None  # None: being started again
+    cameras: int  # assigned to it
+    last_report_at: dt.datetime | None  # its clock when it sent its last report (None: none yet)
+    restarts: int  # how many times this worker was started again
 
 
 @dataclass(eq=False)
@@ -68,6 +93,7 @@ class _Proc:
     writer: asyncio.StreamWriter
     started: float  # monotonic
     at: dt.datetime  # wall time of its last report, or of its start
+    reported: bool = False
     outbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     sender: asyncio.Task[None] | None = None
 
@@ -87,14 +113,20 @@ class WorkerPool:
         self.devices: tuple[MonitoredDevice, ...] = ()
         self.procs: list[_Proc | None] = [None] * count
         self.restarts = 0
-        self._stopping = False
+        self.restarts_of = [0] * count
         self._index: dict[int, int] = {}
+        self._stopping = False
 
     def index_of(self, camera_id: int) -> int:
         i = self._index.get(camera_id)
         if i is None:
             i = self._index[camera_id] = shard_of(camera_id, self.shards) % self.count
         return i
+
+    def health(self) -> list[WorkerHealth]:
+        return [WorkerHealth(i, p.proc.pid if p is not None else None, len(self.assigned[i]),
+                             p.at if p is not None and p.reported else None, self.restarts_of[i])
+                for i, p in enumerate(self.procs)]
 
     def pids(self) -> list[int]:
         return [p.proc.pid for p in self.procs if p is not None]
@@ -159,7 +191,7 @@ class WorkerPool:
             child.close()
         reader, writer = await asyncio.open_connection(sock=parent)
         p = self.procs[i] = _Proc(i, proc, reader, writer, time.monotonic(), self.mirror.clock())
-        p.outbox.put_nowait(Hello(self.settings, i, self.count))
+        p.outbox.put_nowait(worker_hello(self.settings, i, self.count))
         self._post_assign(i, tuple(self.assigned[i].values()), (), self.devices)
         p.sender = asyncio.create_task(p.send_all(), name=f"worker-{i}-send")
         return p
@@ -171,7 +203,7 @@ class WorkerPool:
             if msg is None:
                 return
             if isinstance(msg, Report):
-                p.at = msg.at
+                p.at, p.reported = msg.at, True
                 self.mirror.take(p.index, msg)
                 if msg.final:
                     return
@@ -205,6 +237,7 @@ class WorkerPool:
             code = await self._end(p)
             n = self.mirror.orphan(i, list(self.assigned[i]), p.at)
             self.restarts += 1
+            self.restarts_of[i] += 1
             lived = time.monotonic() - p.started
             backoff = 1.0 if lived > 60 else min(backoff * 2, RESTART_MAX_S)
             log.error("probe worker %d (pid %d) exited (code %s) after %.0f s: %d camera(s) unknown from its last "
@@ -242,4 +275,4 @@ class WorkerPool:
                 await p.proc.wait()
 
 
-__all__ = ["AUTO_CAMERAS_PER_WORKER", "WorkerPool", "usable_cores", "worker_count"]
+__all__ = ["AUTO_CAMERAS_PER_WORKER", "WorkerHealth", "WorkerPool", "usable_cores", "worker_count"]

@@ -165,6 +165,8 @@ def _outside(defs: dict[str, Schema]) -> dict[str, Any]:
                                      "credentials_unavailable": {"type": "integer"},
                                      "started_at": {"type": ["string", "null"], "format": "date-time"},
                                      "rollups": {"type": ["object", "null"]},
+                                     # per probe worker process: index, pid, cameras, restarts, last_report_at
+                                     "workers": {"type": ["array", "null"], "items": {"type": "object"}},
                                      # id, shards (null when alone), live_replicas, coordination_error, leader
                                      "replica": {"type": "object"}}}
     defs["Health"] = health

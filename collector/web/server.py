@@ -15,6 +15,7 @@ from aiohttp import web
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
 from collector.runtime.leader_alerts import feed_stats
+from collector.runtime.mirror import MirrorScheduler
 from collector.web import setup as setup_api
 from collector.web.common import APP_KEY
 from collector.web.pages import setup_pages
@@ -56,6 +57,7 @@ async def _healthz(request: web.Request) -> web.Response:
     stats = app.writer.stats()
     ok = stats.last_error is None
     rollups = app.rollups
+    pool = app.scheduler.pool if isinstance(app.scheduler, MirrorScheduler) else None  # collector.workers
     body = {
         "status": "ok" if ok else "degraded",
         "cameras": len(app.scheduler.slots),
@@ -70,6 +72,11 @@ async def _healthz(request: web.Request) -> web.Response:
             "last_run_at": rollups.last_run_at.isoformat() if rollups.last_run_at else None,
             "error": rollups.error,
         },
+        # probe worker processes (collector.workers; null: probing in this process)
+        "workers": None if pool is None else [
+            {"index": w.index, "pid": w.pid, "cameras": w.cameras, "restarts": w.restarts,
+             "last_report_at": w.last_report_at.isoformat() if w.last_report_at else None}
+            for w in pool.health()],
         # replicas on PostgreSQL (DESIGN §8): this one, its shards, the live ones, the leader
         "replica": {
             "id": app.replica_id,

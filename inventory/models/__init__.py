@@ -4,8 +4,9 @@ Alembic migrations in ``inventory/migrations`` create these tables; a test check
 that the migrated schema and this metadata agree. Every table is importable from here.
 """
 
-from inventory.models.base import NAMING, Base, UTCDateTime, utcnow
-from inventory.models.fleet import Camera, Device, Lifecycle, Point, Region, RegionLevel
+from inventory.clock import utcnow
+from inventory.models.base import NAMING, Base, UTCDateTime
+from inventory.models.fleet import Camera, Device, Point, Region, RegionLevel
 from inventory.models.gb28181 import Gb28181Channel, Gb28181Registration
 from inventory.models.leader import AlertDelivery, CameraEvent, LeaderCursor
 from inventory.models.ops import AlertLog, Incident, ReportSnapshot, Silence, WorkOrder
@@ -19,6 +20,7 @@ from inventory.models.state import (
     StateInterval,
 )
 from inventory.models.users import ApiToken, AuditEntry, LoginThrottle, User
+from inventory.monitored import Lifecycle
 
 __all__ = [
     "COUNTED_EXCLUSIONS", "NAMING", "AlertDelivery", "AlertLog", "ApiToken", "AuditEntry", "Base", "Camera", "CameraEvent", "CameraRollup", "CollectorHeartbeat",

@@ -9,19 +9,15 @@ from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory.access import Access
-from inventory.models.base import Base, UTCDateTime, _enum, utcnow
+from inventory.clock import utcnow
+from inventory.models.base import Base, UTCDateTime, _enum
+from inventory.monitored import Lifecycle
 
 
 class RegionLevel(enum.StrEnum):
     COUNTY = "county"
     TOWNSHIP = "township"
     VILLAGE = "village"
-
-
-class Lifecycle(enum.StrEnum):
-    ACTIVE = "active"
-    MAINTENANCE = "maintenance"
-    RETIRED = "retired"
 
 
 class Region(Base):

@@ -14,7 +14,8 @@ import datetime as dt
 from sqlalchemy import Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inventory.models.base import Base, UTCDateTime, utcnow
+from inventory.clock import utcnow
+from inventory.models.base import Base, UTCDateTime
 
 
 class Gb28181Registration(Base):

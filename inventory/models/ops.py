@@ -7,7 +7,8 @@ import datetime as dt
 from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inventory.models.base import Base, UTCDateTime, utcnow
+from inventory.clock import utcnow
+from inventory.models.base import Base, UTCDateTime
 
 
 class WorkOrder(Base):

@@ -8,7 +8,8 @@ import enum
 from sqlalchemy import BigInteger, ColumnElement, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inventory.models.base import Base, UTCDateTime, utcnow
+from inventory.clock import utcnow
+from inventory.models.base import Base, UTCDateTime
 
 
 class StateInterval(Base):

@@ -18,8 +18,8 @@ from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import CollectorSettings
-from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
+from inventory.monitored import MonitoredCamera, RegionLabels
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage
 from probes.ladder import LadderResult
 

@@ -95,6 +95,7 @@ def test_run_metrics_sigterm_and_crash_restart(tmp_path: Path, loopback: Loopbac
             assert health["status"] == "ok" and health["cameras"] == 48
             # the rollup task ran at start (no past midnight with intervals yet: nothing built)
             assert health["rollups"]["last_run_at"] and health["rollups"]["error"] is None
+            assert health["workers"] is None  # (48 cameras: probed in this process, collector.workers auto)
             time.sleep(1.5)  # let a batch commit
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0

@@ -20,8 +20,8 @@ from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import phase_of
 from collector.settings import CollectorSettings, load_settings
-from inventory.lookup import MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.models import Lifecycle
+from inventory.monitored import MonitoredCamera, MonitoredDevice, RegionLabels
 from probes.base import Cause, ProbeTarget
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.sim import Behaviour, Fleet, Power

@@ -131,7 +131,14 @@ def test_two_workers_probe_write_once_restart_and_stop(tmp_path: Path, loopback:
             wait_for(back, 20, "the killed worker's cameras probed again")
             assert time.time() - killed_at < 20
             assert _get(port, "/metrics").count("camwatch_camera_up{") == N
-            assert json.loads(_get(port, "/healthz"))["cameras"] == N
+            health = json.loads(_get(port, "/healthz"))
+            assert health["cameras"] == N
+            # each worker: its process, its cameras, its last report, how often it was started again
+            ws = sorted(health["workers"], key=lambda w: w["index"])
+            assert [w["index"] for w in ws] == [0, 1] and sum(w["cameras"] for w in ws) == N, ws
+            assert {w["pid"] for w in ws} == set(_workers(proc.pid)), ws
+            assert sorted(w["restarts"] for w in ws) == [0, 1], ws
+            assert all(w["last_report_at"] for w in ws), ws
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
@@ -166,8 +173,8 @@ def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pyte
     from collector.runtime.scheduler_config import SchedulerConfig
     from collector.runtime.worker_wire import Report
     from collector.settings import Settings
-    from inventory.lookup import MonitoredCamera, RegionLabels
     from inventory.models import Lifecycle
+    from inventory.monitored import MonitoredCamera, RegionLabels
     from probes.base import ProbeTarget
 
     monkeypatch.setattr(w, "ASSIGN_PART", 30)  # 100 cameras per worker: 4 parts each
@@ -214,7 +221,7 @@ from collector.runtime.mirror import MirrorScheduler
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import Settings
-from inventory.lookup import MonitoredCamera, RegionLabels
+from inventory.monitored import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
 from probes.base import ProbeTarget
 

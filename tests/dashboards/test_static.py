@@ -27,8 +27,8 @@ from dashboards import metrics
 from dashboards.build import DASHBOARDS, build_all, render, to_dict
 from dashboards.common import DATASOURCE_UID
 from dashboards.export import COMMITTED_DIR, export
-from inventory.lookup import MonitoredCamera, RegionLabels
 from inventory.models import Lifecycle
+from inventory.monitored import MonitoredCamera, RegionLabels
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
 from probes.ladder import LadderResult
