@@ -1,14 +1,15 @@
 """``/metrics`` put together: plain, or gzipped as Prometheus asks for it (DESIGN §7, issue 18).
 
 At 100k cameras the text is ~200 MB (eight per-camera families, each line carrying the camera's
-eight labels); gzipping all of it at every scrape takes longer than the scrape may. So the
-per-camera lines (:mod:`collector.metrics.text`, remade only for the cameras that changed) are
-kept in **blocks**: cameras grouped by state (online or not) and by their probing phase
-(:func:`collector.runtime.slots.phase_of`, one of :data:`BUCKETS` slices of the interval). A
-scrape 30 s after the last one, on a 60 s tier, finds about half the online blocks changed (their
-cameras were probed meanwhile), the others untouched; each block's text per family is deflated
-apart and kept (:mod:`collector.metrics.gzjoin`), so only the changed blocks are compressed again
-(in two threads: zlib lets go of the GIL) and the stream is joined from the pieces.
+eight labels); gzipping all of it at every scrape takes longer than the scrape may, and keeping
+it costs ~2.5 KB a camera. So the per-camera lines (:mod:`collector.metrics.text`) are cut into
+**blocks**: cameras grouped by state (online or not) and by their probing phase
+(:func:`collector.runtime.slots.phase_of`, one of :data:`BUCKETS` slices of the interval). Each
+block keeps only its cameras' keys (what their lines are made from, by identity) and its text per
+family deflated (:mod:`collector.metrics.gzjoin`). A scrape 15 s after the last one, on a 60 s
+tier, finds about a quarter of the volatile blocks changed (their cameras were probed
+meanwhile), the others untouched: only the changed blocks' lines are made again and compressed
+(in two threads: zlib lets go of the GIL), and the stream is joined from the pieces.
 
 ``metrics.per_camera: offline_only`` keeps only the cameras offline or degraded in the blocks
 (:func:`collector.metrics.registry.exported`); the region counts still take every camera.
@@ -28,7 +29,18 @@ from prometheus_client.exposition import generate_latest
 from collector.metrics import families as f
 from collector.metrics.gzjoin import Piece, gzip_join
 from collector.metrics.registry import CamwatchCollector, RegionFigures
-from collector.metrics.text import TextState, _Built, _Entry, _entry, _header, _shown, render_regions, text_state
+from collector.metrics.text import (
+    TextState,
+    _Built,
+    _header,
+    _Key,
+    _shown,
+    changed_families,
+    columns,
+    key_of,
+    render_regions,
+    text_state,
+)
 from collector.runtime.camera_state import State
 from collector.runtime.slots import CameraSlot, phase_of
 
@@ -44,27 +56,22 @@ log = logging.getLogger("camwatch.metrics")
 _VOLATILE = tuple(k for k, fam in enumerate(f.CAMERA_FAMILIES) if fam in (f.CAMERA_CLOCK_OFFSET, f.CAMERA_PROBE_DURATION))
 _STABLE = tuple(k for k in range(_FAMILIES) if k not in _VOLATILE)
 _ATTENTION = (State.OFFLINE, State.DEGRADED)  # offline_only: the cameras whose series are exported
-_NO_LINES = (b"",) * _FAMILIES
+_ALL = tuple(range(_FAMILIES))
 
 
 class _Block:
-    """Cameras of one block: their lines, and the piece of each of the families it holds."""
+    """Cameras of one block (their keys, in the order they came) and the piece of each of the
+    families it holds; a family's piece missing: its lines changed since (made again when needed)."""
 
     __slots__ = ("cams", "pieces")
 
     def __init__(self) -> None:
-        self.cams: dict[int, tuple[bytes, ...]] = {}  # camera id -> its line(s) of each per-camera family
-        self.pieces: dict[int, Piece] = {}  # family -> its text deflated; missing: changed since
+        self.cams: dict[int, _Key] = {}
+        self.pieces: dict[int, Piece] = {}
 
-    def column(self, k: int) -> bytes:
-        return b"".join(lines[k] for lines in self.cams.values())
-
-    def changed(self, families: tuple[int, ...], lines: tuple[bytes, ...], old: tuple[bytes, ...] | None = None) -> None:
-        """Forget the pieces of the families whose lines differ (*old* None: a camera came or went)."""
-        pieces = self.pieces
+    def changed(self, families: tuple[int, ...]) -> None:
         for k in families:
-            if k in pieces and (lines[k] if old is None else lines[k] is not old[k]):
-                del pieces[k]
+            self.pieces.pop(k, None)
 
 
 class _Blocks:
@@ -77,23 +84,24 @@ class _Blocks:
         self.blocks: dict[tuple[int, int], _Block] = {}
         self.where: dict[int, tuple[int, int]] = {}  # camera id -> its block
 
-    def place(self, cid: int, key: tuple[int, int] | None, lines: tuple[bytes, ...]) -> None:
-        """Put a camera's lines in block *key* (None: in none)."""
+    def place(self, cid: int, where: tuple[int, int] | None, key: _Key | None, changed: tuple[int, ...]) -> None:
+        """Put a camera in block *where* (None: in none); *changed*: the families whose lines differ."""
         old = self.where.get(cid)
-        if old is not None and old == key:  # same block: only the families whose lines changed
+        if old is not None and old == where:  # same block: only the families whose lines changed
             b = self.blocks[old]
-            b.changed(self.families, lines, b.cams[cid])
-            b.cams[cid] = lines
+            b.changed(tuple(k for k in changed if k in self.families))
+            b.cams[cid] = key  # type: ignore[assignment]  # (not None: where is)
             return
         if old is not None:
             b = self.blocks[old]
-            b.changed(self.families, b.cams.pop(cid))
+            del b.cams[cid]
+            b.changed(self.families)
             del self.where[cid]
-        if key is not None:
-            b = self.blocks.get(key) or self.blocks.setdefault(key, _Block())
-            b.cams[cid] = lines
-            b.changed(self.families, lines)
-            self.where[cid] = key
+        if where is not None and key is not None:
+            b = self.blocks.get(where) or self.blocks.setdefault(where, _Block())
+            b.cams[cid] = key
+            b.changed(self.families)
+            self.where[cid] = where
 
     def in_order(self) -> list[_Block]:
         return [self.blocks[k] for k in sorted(self.blocks)]
@@ -105,23 +113,20 @@ def _cuts(state: TextState) -> tuple[_Blocks, _Blocks]:
     return state.blocks["stable"], state.blocks["volatile"]
 
 
-def _place(state: TextState, cid: int, entry: _Entry | None, offline_only: bool) -> None:
-    """Move a camera's lines to the blocks they now belong to (*entry* None: the camera is gone)."""
+def _place(state: TextState, cid: int, key: _Key | None, changed: tuple[int, ...], offline_only: bool) -> None:
+    """Move a camera to the blocks it now belongs to (*key* None: the camera is gone)."""
     stable, volatile = _cuts(state)
-    if entry is None or (offline_only and _shown(entry) not in _ATTENTION):
-        stable.place(cid, None, ())  # (its lines leave the blocks it was in)
-        volatile.place(cid, None, ())
+    if key is None or (offline_only and _shown(key) not in _ATTENTION):
+        stable.place(cid, None, None, ())  # (it leaves the blocks it was in)
+        volatile.place(cid, None, None, ())
         return
-    bucket = state.buckets.get(cid)
-    if bucket is None:
-        bucket = state.buckets[cid] = int(phase_of(cid, 1.0) * BUCKETS)
-    lines = entry[5]
-    stable.place(cid, (0, bucket), lines)
-    volatile.place(cid, (0 if _shown(entry) is State.ONLINE else 1, bucket * VOLATILE_BUCKETS // BUCKETS), lines)
+    bucket = int(phase_of(cid, 1.0) * BUCKETS)
+    stable.place(cid, (0, bucket), key, changed)
+    volatile.place(cid, (0 if _shown(key) is State.ONLINE else 1, bucket * VOLATILE_BUCKETS // BUCKETS), key, changed)
 
 
 def update(state: TextState, items: list[tuple[int, CameraSlot]], offline_only: bool) -> None:
-    """Remake the lines of the cameras that changed, keep the live counts and the blocks."""
+    """Note the cameras that changed (their blocks' pieces to make again), keep the live counts."""
     cache, live = state.cache, state.live
     get = cache.get
     for cid, slot in items:
@@ -129,37 +134,48 @@ def update(state: TextState, items: list[tuple[int, CameraSlot]], offline_only: 
         if (hit is not None and hit[2] is slot.last and hit[1] is slot.status and hit[0] is slot.cam
                 and hit[3] is slot.video_ok and hit[4] is slot.excluded):
             continue
-        new: _Entry
-        if offline_only and (slot.excluded or slot.status.state not in _ATTENTION):
-            # not exported: what its lines would be made from, no line (nor its label set) made
-            new = (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded, _NO_LINES, b"")
-        else:
-            new = _entry(slot, hit if hit is None or hit[6] else None)
+        new = key_of(slot)
         cache[cid] = new
         if hit is None or hit[1] is not new[1] or hit[4] is not new[4] or hit[0] is not new[0]:
             if hit is not None:
-                live.add(hit[0], _shown(hit), -1)  # type: ignore[arg-type]
+                live.add(hit[0], _shown(hit), -1)
             live.add(slot.cam, _shown(new), 1)
-        _place(state, cid, new, offline_only)
+        _place(state, cid, new, _ALL if hit is None else changed_families(hit, new), offline_only)
     if len(cache) > len(items):  # cameras gone (retired, or their shard let go)
         ids = {cid for cid, _ in items}
         for cid in [c for c in cache if c not in ids]:
             gone = cache.pop(cid)
-            live.add(gone[0], _shown(gone), -1)  # type: ignore[arg-type]
-            _place(state, cid, None, offline_only)
-            state.buckets.pop(cid, None)
+            live.add(gone[0], _shown(gone), -1)
+            _place(state, cid, None, _ALL, offline_only)
 
 
 def _deflate(state: TextState) -> None:
-    """Deflate the changed blocks' texts (and the families' heads, once), two threads at a time."""
+    """Make the changed blocks' texts again and deflate them (the families' heads once), two
+    threads compressing at a time."""
     if state.pool is None:
         state.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="metrics-gzip")
     if not state.heads:
         state.heads = tuple(Piece.of(_header(family).encode()) for family in f.CAMERA_FAMILIES)
-    todo = [(b, k) for cut in _cuts(state) for b in cut.blocks.values() for k in cut.families if k not in b.pieces]
-    pieces = state.pool.map(Piece.of, [b.column(k) for b, k in todo])
-    for (b, k), piece in zip(todo, pieces, strict=True):
+    todo: list[tuple[_Block, int]] = []
+    texts: list[bytes] = []
+    for cut in _cuts(state):
+        for b in cut.blocks.values():
+            dirty = [k for k in cut.families if k not in b.pieces]
+            if dirty:
+                todo += ((b, k) for k in dirty)
+                texts += columns(b.cams.values(), dirty)
+    for (b, k), piece in zip(todo, state.pool.map(Piece.of, texts), strict=True):
         b.pieces[k] = piece
+
+
+def _plain(state: TextState) -> list[list[bytes]]:
+    """Every per-camera family's text, block by block (a plain scrape: made whole)."""
+    out: list[list[bytes]] = [[] for _ in range(_FAMILIES)]
+    for cut in _cuts(state):
+        for b in cut.in_order():
+            for k, text in zip(cut.families, columns(b.cams.values(), cut.families), strict=True):
+                out[k].append(text)
+    return out
 
 
 def _by_family(state: TextState) -> list[list[_Block]]:
@@ -213,9 +229,9 @@ def render(collector: CamwatchCollector, items: list[tuple[int, CameraSlot]] | N
         rest = render_regions(figures, state.live) + tail
         if not gzip:
             parts: list[bytes] = []
-            for k, (family, blocks) in enumerate(zip(f.CAMERA_FAMILIES, _by_family(state), strict=True)):
+            for family, texts in zip(f.CAMERA_FAMILIES, _plain(state), strict=True):
                 parts.append(_header(family).encode())
-                parts += (b.column(k) for b in blocks)
+                parts += texts
             parts.append(rest)
             return b"".join(parts)
         _deflate(state)

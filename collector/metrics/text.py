@@ -32,10 +32,11 @@ from collector.metrics.registry import (
     online_ratio,
     roll_up,
 )
-from collector.runtime.camera_state import State
+from collector.runtime.camera_state import State, Status
 from collector.runtime.scheduler import CameraSlot
-from inventory.lookup import MonitoredCamera, RegionLabels
+from inventory.monitored import MonitoredCamera, RegionLabels
 from probes.kept import KeptResult
+from probes.ladder import LadderResult
 
 
 class _LiveCounts:
@@ -132,83 +133,128 @@ def _outline_suffixes(outline: tuple[tuple[Any, ...], ...]) -> tuple[bytes, ...]
     return hit[1]
 
 
-# A camera's cache entry: what its lines were made from, its lines of each per-camera family
-# (up, video, cause, clock, since, durations, location, failed checks: the order of families.CAMERA_FAMILIES)
-# and its formatted label set.
-_Entry = tuple[object, object, object, object, object, tuple[bytes, ...], bytes]
+# What a camera's lines are made from: its slot's camera, status, last result, video verdict and
+# exclusion, by identity (the scheduler replaces them, never changes them). The renderer keeps only
+# this per camera (references to what the slot holds anyway), not the lines: at 100k cameras those
+# were ~2.5 KB a camera; they are made again when their block is (see exposition).
+_Key = tuple[MonitoredCamera, Status, KeptResult | LadderResult | None, bool | None, bool]
+# the families each part of a key feeds (a change of the camera itself: all of them)
+FROM_STATUS = (0, 2, 4, 7)  # up, cause, since, failed checks (status, exclusion)
+FROM_VIDEO = (1,)
+FROM_LAST = (3, 5)  # clock offset, stage durations
 
 
-def _entry(slot: CameraSlot, old: _Entry | None) -> _Entry:
-    """A camera's lines, remade only for the parts that changed: most scrapes see a new probe
-    result (clock offset, stage durations) and nothing else."""
-    cam, st, last, video_ok, excluded = slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded
-    same_cam = old is not None and old[0] is cam
-    if same_cam:
-        lb, prev = old[6], old[5]  # type: ignore[index]
-        loc = prev[6]
-    else:
-        lb = _camera_labels(cam)
-        loc_lb = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.LOCATION_LABELS, location_label_values(cam), strict=True))
-        loc = _LOCATION_HEAD + lb + b"," + loc_lb.encode() + b"} 1.0\n"
-    if same_cam and old[1] is st and old[4] is excluded:  # type: ignore[index]
-        up, cause, since, checks = prev[0], prev[2], prev[4], prev[7]
-    else:
-        up = cause = since = checks = b""
-        if excluded:
-            pass
-        elif st.state.up:
-            up = _UP_HEAD + lb + b"} 1.0\n"
-            if st.video_failed:
-                checks = b"".join(_CHECK_HEAD + lb + b',check="' + _esc(c).encode() + b'"} 1.0\n' for c in st.video_failed)
-        elif st.state is State.OFFLINE:
-            up = _UP_HEAD + lb + b"} 0.0\n"
-            if st.cause is not None:
-                cause = _CAUSE_HEAD + lb + _cause_suffix(st.cause.value)
-        if st.since is not None:
-            since = _SINCE_HEAD + lb + b"} " + _num(st.since.timestamp()) + b"\n"
-    if same_cam and old[3] is video_ok:  # type: ignore[index]
-        video = prev[1]
-    else:
-        video = b"" if video_ok is None else _VIDEO_HEAD + lb + (b"} 1.0\n" if video_ok else b"} 0.0\n")
-    if same_cam and old[2] is last:  # type: ignore[index]
-        clock, durations = prev[3], prev[5]
-    else:
-        clock = durations = b""
-        if last is not None:
-            offset = last.clock_offset_s  # (unpacked from KeptResult.packed: once)
-            if offset is not None:
-                clock = b"".join((_CLOCK_HEAD, lb, b"} ", _num(offset), b"\n"))
-            pieces: list[bytes] = []
-            if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
-                outline = last.outline
-                for suffix, d in zip(_outline_suffixes(outline), last.durations(), strict=True):
-                    pieces += (_DURATION_HEAD, lb, suffix, repr(round(d, 6)).encode(), b"\n")
-            else:
-                for stage, seconds in last.stage_durations():
-                    pieces += (_DURATION_HEAD, lb, _stage_suffix(stage.value), _num(seconds), b"\n")
-            durations = b"".join(pieces)
-    return (cam, st, last, video_ok, excluded, (up, video, cause, clock, since, durations, loc, checks), lb)
+def key_of(slot: CameraSlot) -> _Key:
+    return (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded)
 
 
-def _shown(entry: _Entry) -> State:
-    return State.EXCLUDED if entry[4] else entry[1].state  # type: ignore[attr-defined]
+def changed_families(old: _Key, new: _Key) -> tuple[int, ...]:
+    if old[0] is not new[0]:
+        return tuple(range(len(f.CAMERA_FAMILIES)))
+    out: tuple[int, ...] = ()
+    if old[1] is not new[1] or old[4] is not new[4]:
+        out += FROM_STATUS
+    if old[3] is not new[3]:
+        out += FROM_VIDEO
+    if old[2] is not new[2]:
+        out += FROM_LAST
+    return out
+
+
+def _up(key: _Key, lb: bytes) -> bytes:
+    st = key[1]
+    if key[4]:
+        return b""
+    if st.state.up:
+        return _UP_HEAD + lb + b"} 1.0\n"
+    return _UP_HEAD + lb + b"} 0.0\n" if st.state is State.OFFLINE else b""
+
+
+def _video(key: _Key, lb: bytes) -> bytes:
+    v = key[3]
+    return b"" if v is None else _VIDEO_HEAD + lb + (b"} 1.0\n" if v else b"} 0.0\n")
+
+
+def _cause(key: _Key, lb: bytes) -> bytes:
+    st = key[1]
+    if key[4] or st.state is not State.OFFLINE or st.cause is None:
+        return b""
+    return _CAUSE_HEAD + lb + _cause_suffix(st.cause.value)
+
+
+def _clock(key: _Key, lb: bytes) -> bytes:
+    last = key[2]
+    offset = last.clock_offset_s if last is not None else None  # (unpacked from KeptResult.packed)
+    return b"" if offset is None else b"".join((_CLOCK_HEAD, lb, b"} ", _num(offset), b"\n"))
+
+
+def _since(key: _Key, lb: bytes) -> bytes:
+    since = key[1].since
+    return b"" if since is None else _SINCE_HEAD + lb + b"} " + _num(since.timestamp()) + b"\n"
+
+
+def _durations(key: _Key, lb: bytes) -> bytes:
+    last = key[2]
+    if last is None:
+        return b""
+    pieces: list[bytes] = []
+    if isinstance(last, KeptResult):  # straight from the packed float32s (as stage_durations rounds them)
+        for suffix, d in zip(_outline_suffixes(last.outline), last.durations(), strict=True):
+            pieces += (_DURATION_HEAD, lb, suffix, repr(round(d, 6)).encode(), b"\n")
+    else:
+        for stage, seconds in last.stage_durations():
+            pieces += (_DURATION_HEAD, lb, _stage_suffix(stage.value), _num(seconds), b"\n")
+    return b"".join(pieces)
+
+
+def _location(key: _Key, lb: bytes) -> bytes:
+    loc = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.LOCATION_LABELS, location_label_values(key[0]), strict=True))
+    return _LOCATION_HEAD + lb + b"," + loc.encode() + b"} 1.0\n"
+
+
+def _checks(key: _Key, lb: bytes) -> bytes:
+    st = key[1]
+    if key[4] or not st.state.up or not st.video_failed:
+        return b""
+    return b"".join(_CHECK_HEAD + lb + b',check="' + _esc(c).encode() + b'"} 1.0\n' for c in st.video_failed)
+
+
+# each per-camera family's lines of one camera (the order of families.CAMERA_FAMILIES)
+_RENDER = (_up, _video, _cause, _clock, _since, _durations, _location, _checks)
+
+
+def columns(keys: Iterable[_Key], families: Sequence[int]) -> list[bytes]:
+    """The text of *families* (indexes into families.CAMERA_FAMILIES) for these cameras, in order:
+    each camera's label set is made once for all of them."""
+    out: list[list[bytes]] = [[] for _ in families]
+    fns = [(_RENDER[k], out[j]) for j, k in enumerate(families)]
+    for key in keys:
+        lb = _camera_labels(key[0])
+        for fn, acc in fns:
+            line = fn(key, lb)
+            if line:
+                acc.append(line)
+    return [b"".join(acc) for acc in out]
+
+
+def _shown(key: _Key) -> State:
+    return State.EXCLUDED if key[4] else key[1].state
 
 
 _CAUSE_SUFFIX: dict[str, bytes] = {}
 
 
 class TextState:
-    """What the renderer keeps between scrapes: each camera's cache entry and the live counts,
-    and the blocks of :mod:`collector.metrics.exposition` (cameras grouped by state and probing
-    phase, each block's text deflated apart)."""
+    """What the renderer keeps between scrapes: each camera's key (what its lines are made from)
+    and the live counts, and the blocks of :mod:`collector.metrics.exposition` (cameras grouped by
+    state and probing phase, each block's text deflated apart)."""
 
-    __slots__ = ("cache", "live", "blocks", "buckets", "lock", "pool", "heads", "scraped")
+    __slots__ = ("cache", "live", "blocks", "lock", "pool", "heads", "scraped")
 
     def __init__(self) -> None:
-        self.cache: dict[int, _Entry] = {}
+        self.cache: dict[int, _Key] = {}
         self.live = _LiveCounts()  # region counts of the cameras in the cache
         self.blocks: dict[str, Any] = {}  # the cuts of the cameras into blocks (exposition._Blocks)
-        self.buckets: dict[int, int] = {}  # camera id -> its probing phase bucket
         self.lock = threading.Lock()  # one render at a time (scrapes render in worker threads)
         self.pool: Any = None  # the compressing threads, made at the first gzip scrape
         self.heads: tuple[Any, ...] = ()  # the families' HELP/TYPE lines, deflated once
@@ -276,4 +322,4 @@ def render_regions(figures: RegionFigures, live: _LiveCounts) -> bytes:
     return "".join(out).encode()
 
 
-__all__ = ["TextState", "render_regions", "text_state"]
+__all__ = ["TextState", "changed_families", "columns", "key_of", "render_regions", "text_state"]
