@@ -103,7 +103,9 @@ class MirrorScheduler(Scheduler):
         for d in rep.deltas:
             slot = slots.get(d.camera_id)
             if slot is not None and slot.status.state is not State.EXCLUDED:
-                slot.status, slot.last, slot.video_ok, slot.seen = d.status, self._shared(d.last), d.video_ok, d.seen
+                # an unchanged status stays the same object (the metrics notice changes by identity)
+                status = slot.status if d.status == slot.status else d.status
+                slot.status, slot.last, slot.video_ok, slot.seen = status, self._shared(d.last), d.video_ok, d.seen
         for cid, ev in rep.events:
             slot = slots.get(cid)
             if slot is not None and slot.status.state is not State.EXCLUDED:
