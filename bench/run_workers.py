@@ -256,7 +256,8 @@ async def measure_run(run: Run, n: int, window_s: float, deadline: float) -> dic
           f" (collector + workers); CPU {cpu:.1f} s = {cpu / (t1 - t0) * 100:.0f} % of one core,"
           f" {cpu * 1e6 / max(1, done):.0f} us/probe", flush=True)
     for p in pids:
-        print(f"    pid {p}: CPU {c1.get(p, 0) - c0.get(p, 0):.1f} s", flush=True)
+        print(f"    pid {p}{' (collector)' if p == run.proc.pid else ''}: CPU {c1.get(p, 0) - c0.get(p, 0):.1f} s,"
+              f" RSS {mem_kb([p])[0] / 1024:.0f} MB", flush=True)
     print(f"  lateness (scraped histogram): p50 <= {p50} s, p99 <= {p99} s; {over} of {sum(d)} probes"
           f" ({over / max(1, sum(d)) * 100:.2f} %) later than 1 s", flush=True)
     for line in sweeps:
