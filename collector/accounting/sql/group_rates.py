@@ -46,6 +46,7 @@ from collector.accounting.sql.camera_times import (
 from collector.accounting.sql.exclusion_sums import inside_windows
 from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
 from collector.accounting.sql.span_sums import bound, tune_for_sums, window_params, window_sums_ctes
+from collector.accounting.sql.statistics import refresh_statistics
 from collector.accounting.sql.uncertainty_sums import camera_uncertainty, group_uncertainty
 
 # (village, township, county, contractor) as load_camera_refs builds a camera's
@@ -249,6 +250,7 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
                           exclusions: Exclusions, use_rollups: bool = True) -> GroupTimes:
     """Every group's time over ``period`` up to ``now``, with and without exclusions
     (``use_rollups=False``: from the intervals only, for comparisons)."""
+    await refresh_statistics(engine)  # (PostgreSQL: plans without statistics take minutes)
     index = index_exclusions(exclusions)
     dialect = engine.dialect.name
     lo, hi = period.start, min(period.end, now)

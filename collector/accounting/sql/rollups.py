@@ -40,6 +40,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting.sql.span_sums import bound, stored_time, sums_ctes, ts_param, tune_for_sums, window_params
+from collector.accounting.sql.statistics import refresh_statistics
 
 log = logging.getLogger("camwatch.rollups")
 
@@ -165,6 +166,7 @@ async def build_rollups(engine: AsyncEngine, now: dt.datetime, *, lag: dt.timede
     t0 = time.perf_counter()
     dialect = engine.dialect.name
     incremental, scratch = _step_sql(dialect)
+    await refresh_statistics(engine)  # (PostgreSQL: plans without statistics take minutes)
     async with engine.connect() as conn:
         first_start = await _first_start(conn)
         n_cameras = int((await conn.execute(text("SELECT count(*) FROM cameras"))).scalar() or 0)
