@@ -49,9 +49,10 @@ FAST = {"host": "127.0.0.1", "port": 0, "password": PASSWORD, "keepalive_interva
         "keepalive_timeout_s": 1.0, "min_expires_s": 1, "auth_failures": 3, "auth_block_s": 600}
 
 
-async def make_rig(listed: Callable[[str], bool] | None = None, **over: object) -> Rig:
+async def make_rig(listed: Callable[[str], bool] | None = None, *, catalog_scan_s: float = 30.0, **over: object) -> Rig:
+    """A platform on loopback with the device simulator pointed at it (*over*: settings beside FAST)."""
     settings = Gb28181Settings.model_validate({**FAST, **over})
-    platform = Platform(settings, passwords={IPC: "ipc-own-pw"}, listed=listed, tick_s=0.05)
+    platform = Platform(settings, passwords={IPC: "ipc-own-pw"}, listed=listed, tick_s=0.05, catalog_scan_s=catalog_scan_s)
     rig = Rig(platform, GbSim(("0.0.0.0", 0), domain=settings.domain, server_id=settings.server_id), settings)
     platform.registry.subscribe(rig.events.append)
     await platform.start()

@@ -10,26 +10,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from collector.gb28181.config import Gb28181Settings
-from collector.gb28181.platform import Platform
 from collector.gb28181.state import GbVerdict
 from collector.gb28181.subscribe import SubState
-from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
-from tests.collector.test_gb28181_platform import CHANNELS, FAST, NVR, PASSWORD, Rig, until
+from probes.sim.gb28181_sim import SimChannel, SimDevice
+from tests.collector.test_gb28181_platform import CHANNELS, NVR, PASSWORD, Rig, make_rig, until
 
 NEW = "34020000001310000077"
 
 
 async def _rig(**over: object) -> Rig:
-    settings = Gb28181Settings.model_validate({**FAST, "keepalive_interval_s": 5, "keepalive_timeout_s": 30,
-                                               "catalog_interval_s": 10, **over})
-    platform = Platform(settings, tick_s=0.05, catalog_scan_s=0.2)
-    rig = Rig(platform, GbSim(("0.0.0.0", 0), domain=settings.domain, server_id=settings.server_id), settings)
-    platform.registry.subscribe(rig.events.append)
-    await platform.start()
-    rig.sim.server = platform.addresses["udp"]
-    await rig.sim.start()
-    return rig
+    return await make_rig(catalog_scan_s=0.2, **{"keepalive_interval_s": 5, "keepalive_timeout_s": 30,
+                                                 "catalog_interval_s": 10, **over})
 
 
 @pytest.fixture
