@@ -134,18 +134,22 @@ def _outline_suffixes(outline: tuple[tuple[Any, ...], ...]) -> tuple[bytes, ...]
 
 
 # What a camera's lines are made from: its slot's camera, status, last result, video verdict and
-# exclusion, by identity (the scheduler replaces them, never changes them). The renderer keeps only
-# this per camera (references to what the slot holds anyway), not the lines: at 100k cameras those
-# were ~2.5 KB a camera; they are made again when their block is (see exposition).
-_Key = tuple[MonitoredCamera, Status, KeptResult | LadderResult | None, bool | None, bool]
+# exclusion, by identity (the scheduler replaces them, never changes them), and the camera's label
+# set, made once per camera object (the costly part of a line). The renderer keeps only this per
+# camera, not the lines: at 100k cameras those were ~2.5 KB a camera; they are made again when
+# their block is (see exposition).
+_Key = tuple[MonitoredCamera, Status, KeptResult | LadderResult | None, bool | None, bool, bytes]
 # the families each part of a key feeds (a change of the camera itself: all of them)
 FROM_STATUS = (0, 2, 4, 7)  # up, cause, since, failed checks (status, exclusion)
 FROM_VIDEO = (1,)
 FROM_LAST = (3, 5)  # clock offset, stage durations
 
 
-def key_of(slot: CameraSlot) -> _Key:
-    return (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded)
+def key_of(slot: CameraSlot, old: _Key | None = None, *, labels: bool = True) -> _Key:
+    """(*labels* False: a camera not exported now, ``metrics.per_camera: offline_only``: made when needed.)"""
+    cam = slot.cam
+    lb = old[5] if old is not None and old[0] is cam and old[5] else _camera_labels(cam) if labels else b""
+    return (cam, slot.status, slot.last, slot.video_ok, slot.excluded, lb)
 
 
 def changed_families(old: _Key, new: _Key) -> tuple[int, ...]:
@@ -224,12 +228,11 @@ _RENDER = (_up, _video, _cause, _clock, _since, _durations, _location, _checks)
 
 
 def columns(keys: Iterable[_Key], families: Sequence[int]) -> list[bytes]:
-    """The text of *families* (indexes into families.CAMERA_FAMILIES) for these cameras, in order:
-    each camera's label set is made once for all of them."""
+    """The text of *families* (indexes into families.CAMERA_FAMILIES) for these cameras, in order."""
     out: list[list[bytes]] = [[] for _ in families]
     fns = [(_RENDER[k], out[j]) for j, k in enumerate(families)]
     for key in keys:
-        lb = _camera_labels(key[0])
+        lb = key[5] or _camera_labels(key[0])
         for fn, acc in fns:
             line = fn(key, lb)
             if line:
