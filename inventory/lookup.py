@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from inventory.access import Access
-from inventory.models import Camera, Device, Point, Region
+from inventory.models import Camera, Device, InventoryRevision, Point, Region
 from inventory.monitored import Lifecycle, MonitoredCamera, MonitoredDevice, RegionLabels
 from inventory.secrets import SecretBox, SecretError
 from probes.base import ProbeTarget
@@ -29,7 +30,20 @@ class CameraNotFound(LookupError):
         self.camera_id = camera_id
 
 
-def target_of(camera: Camera, box: SecretBox) -> ProbeTarget:
+class StoredAddress(Protocol):
+    """What a probe target is made of: a :class:`Camera` or a row of its columns."""
+
+    id: int
+    host: str | None
+    rtsp_port: int
+    rtsp_path: str
+    onvif_port: int | None
+    username: str | None
+    credential_ref: str | None
+
+
+def target_of(camera: StoredAddress, box: SecretBox) -> ProbeTarget:
+    """The camera's probe target, its password revealed (:class:`SecretError` when it cannot be)."""
     return ProbeTarget(
         host=camera.host or "",  # "": a GB28181-only camera without an address (never probed)
         rtsp_port=camera.rtsp_port,
@@ -54,6 +68,13 @@ async def load_probe_target(engine: AsyncEngine, box: SecretBox, camera_id: int)
 _MONITORED_COLUMNS = (Camera.id, Camera.name, Camera.point_id, Camera.host, Camera.rtsp_port, Camera.rtsp_path,
                       Camera.onvif_port, Camera.username, Camera.credential_ref, Camera.parent_device_id,
                       Camera.contractor, Camera.lifecycle, Camera.gb_id, Camera.access)
+
+
+async def inventory_revision(engine: AsyncEngine) -> int:
+    """The inventory's revision: it moves at every write to cameras, points, regions or devices
+    (database triggers, migration 0013), so an unchanged value means an unchanged inventory."""
+    async with engine.connect() as conn:
+        return int((await conn.execute(select(InventoryRevision.revision).where(InventoryRevision.id == 1))).scalar_one())
 
 
 async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[MonitoredCamera], list[MonitoredDevice]]:
@@ -84,8 +105,7 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
             )
         credential_error = None
         try:
-            target = ProbeTarget(c.host or "", c.rtsp_port, c.rtsp_path, c.onvif_port, c.username,
-                                 box.reveal(c.credential_ref), c.id)  # (as target_of, from the row)
+            target = target_of(c, box)
         except SecretError as exc:  # (its message names no secret: the variable's name at most)
             credential_error = str(exc)
             target = ProbeTarget(c.host or "", c.rtsp_port, c.rtsp_path, c.onvif_port, None, None, c.id)

@@ -106,7 +106,8 @@ class LeaderAlerts:
     sent: list[Notify] = field(default_factory=list)  # recent decisions, bounded
     inflight: set[str] = field(default_factory=set)  # keys claimed by this process's notifier, not settled yet
     _first_of: dict[str, int] = field(default_factory=dict)  # incidents not yet told -> their first event
-    _refresh: bool = False
+    _refresh: bool = False  # silences and exclusions: read again at the next step
+    _reinventory: bool = False  # and the inventory
     _replay_until: int = 0  # the last event id when the term began
 
     # -- a term ------------------------------------------------------------------------------
@@ -131,9 +132,10 @@ class LeaderAlerts:
         log.info("replica %s leads the alerts: %d open incident(s) restored, cursor %d (%d event(s) to replay), "
                  "%d message(s) left to send", self.replica, len(engine.incidents), pos, self.stats.replayed, len(pending))
 
-    async def refresh(self) -> None:
-        """Inventory, silences or exclusions changed: taken at the next step."""
+    async def refresh(self, *, inventory: bool = True) -> None:
+        """Silences or exclusions changed (and the inventory, when *inventory*): taken at the next step."""
         self._refresh = True
+        self._reinventory |= inventory
 
     async def _rules(self, engine: AlertEngine) -> None:
         now = self.clock()
@@ -163,9 +165,11 @@ class LeaderAlerts:
         outcome. Returns the events applied."""
         engine = self.engine
         assert engine is not None, "begin() first"
+        if self._reinventory:
+            self._reinventory = False
+            engine.set_inventory(await store.load_inventory(self.db))
         if self._refresh:
             self._refresh = False
-            engine.set_inventory(await store.load_inventory(self.db))
             await self._rules(engine)
         async with self.db.connect() as conn:
             rows = (await conn.execute(select(CameraEvent.__table__).where(CameraEvent.id > self.position)

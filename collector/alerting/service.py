@@ -55,9 +55,11 @@ class AlertService:
         await self._rules()
         await self._count_orders()
 
-    async def refresh(self) -> None:
-        """Inventory, silences or exclusions changed (called on the collector's reload)."""
-        self.engine.set_inventory(await store.load_inventory(self.db))
+    async def refresh(self, *, inventory: bool = True) -> None:
+        """Silences or exclusions changed, and the inventory when *inventory* (called on the
+        collector's reload)."""
+        if inventory:
+            self.engine.set_inventory(await store.load_inventory(self.db))
         await self._rules()
 
     async def _rules(self) -> None:

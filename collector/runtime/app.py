@@ -44,7 +44,7 @@ from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
 from collector.runtime.workers import WorkerPool, usable_cores, worker_count
 from collector.settings import Settings
-from inventory.lookup import CredentialReport, load_monitored
+from inventory.lookup import CredentialReport, inventory_revision, load_monitored
 from inventory.models import utcnow
 from inventory.monitored import MonitoredCamera, MonitoredDevice, keep_unchanged
 from inventory.secrets import SecretBox
@@ -84,6 +84,7 @@ class App:
     replica: Replica | None = None  # collector.replicas on PostgreSQL: the shards this process owns (DESIGN §8)
     replica_id: str = ""
     _inventory: tuple[list[MonitoredCamera], list[MonitoredDevice], set[int]] = ([], [], set())
+    _revision: int | None = None  # the inventory's revision when it was loaded (inventory.lookup)
     frames: FrameStore | None = None  # collector.keep_frames: each camera's last picture (the video tier's)
     feed: EventFeed | None = None  # replicas: this one's camera events, written for the leader
     leader_alerts: LeaderAlerts | None = None  # replicas: the alert engine, run while this one leads
@@ -190,7 +191,7 @@ class App:
                     "it at this replica's last heartbeat)", len(watched))
 
     def _check_credentials(self, cams: list[MonitoredCamera]) -> None:
-        """One log line per (re)load while stored credentials cannot be resolved (counts, reasons
+        """One log line per (re)load of a changed inventory while stored credentials cannot be resolved (counts, reasons
         and camera ids: never a password or the key); those cameras get no login."""
         was, rep = self.credentials.count, CredentialReport.of(cams)
         self.credentials = rep
@@ -203,17 +204,26 @@ class App:
             log.info("credentials resolved again for every camera")
 
     async def reload(self) -> None:
-        cams, devices = await load_monitored(self.engine, self.box)
-        cams = keep_unchanged(self._inventory[0], cams)
-        self._check_credentials(cams)
+        """The inventory again, when its revision moved (a write to cameras, points, regions or
+        devices anywhere); the exclusions in force (they begin and end with time) always."""
+        revision = await inventory_revision(self.engine)  # (read first: what loads after is as new)
+        changed = revision != self._revision
+        if changed:
+            cams, devices = await load_monitored(self.engine, self.box)
+            cams = keep_unchanged(self._inventory[0], cams)
+            self._check_credentials(cams)
+            self._revision = revision
+        else:
+            cams, devices, _ = self._inventory
         excluded = await exclusions_in_force(self.engine, cams, self.clock())
-        self._inventory = (cams, devices, excluded)
-        self._sync()
+        if changed or excluded != self._inventory[2]:
+            self._inventory = (cams, devices, excluded)
+            self._sync()
         self.reloaded_at = self.clock()
         if self.alerting is not None:
-            await self.alerting.refresh()
+            await self.alerting.refresh(inventory=changed)
         if self.leader_alerts is not None:
-            await self.leader_alerts.refresh()
+            await self.leader_alerts.refresh(inventory=changed)
 
     async def _reload_loop(self) -> None:
         while True:
@@ -274,6 +284,7 @@ class App:
 
     async def start(self) -> None:
         self.started_at = self.clock()
+        self._revision = await inventory_revision(self.engine)
         cams, devices = await load_monitored(self.engine, self.box)
         self._check_credentials(cams)
         excluded = await exclusions_in_force(self.engine, cams, self.started_at)

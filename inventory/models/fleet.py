@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory.access import Access
@@ -90,3 +90,13 @@ class Camera(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     retired_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class InventoryRevision(Base):
+    """One row (``id`` 1): a counter that database triggers bump at every write to cameras, points,
+    regions or devices (migration 0013). A collector reloads its inventory only when it moved."""
+
+    __tablename__ = "inventory_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    revision: Mapped[int] = mapped_column(BigInteger)
