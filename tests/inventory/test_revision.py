@@ -12,8 +12,9 @@ from sqlalchemy import delete, select, text, update
 from inventory.db import create_engine
 from inventory.lookup import inventory_revision
 from inventory.models import Camera, Device, Point, Region, StateInterval
+from probes.sim.loopback import LoopbackRange
 from tests.inventory.helpers import do_import, migrated
-from tests.net import LoopbackRange, sample_inventory_at
+from tests.net import sample_inventory_at
 
 
 def test_every_inventory_write_moves_the_revision(db_url: str, tmp_path: Path, loopback: LoopbackRange) -> None:
@@ -49,7 +50,7 @@ def test_every_inventory_write_moves_the_revision(db_url: str, tmp_path: Path, l
     assert seen[0] > 0, "an import moves it"
     do_import(url, sample_inventory_at(tmp_path / "sample.csv", loopback))  # the same file: nothing written
     cam, point, region = asyncio.run(one(Camera.id)), asyncio.run(one(Point.id)), asyncio.run(one(Region.code))
-    steps = [
+    steps: list[tuple[str, list[object], bool | None]] = [
         ("nothing written", [], False),
         ("a write elsewhere", [text("INSERT INTO collector_heartbeats (collector_id, started_at, at)"
                                     " VALUES ('x', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)")], False),
