@@ -1,8 +1,8 @@
 """Benchmark: collector replicas on PostgreSQL (issue 18 point 7) - CPU per probe with 1 and 3
 replicas, takeover after kill -9, rebalance when a replica joins.
 
-    .venv/bin/python bench/replicas.py [--cameras 3000] [--interval 10] [--window 60] [--kills 10]
-                                       [--pg postgresql://postgres@127.0.0.1:5432/test] [--max-seconds 2400]
+    .venv/bin/python bench/replicas.py [--cameras 3000] [--interval 10] [--window 60] [--rounds 2]
+                                       [--kills 10] [--pg postgresql://postgres@127.0.0.1:5432/test] [--max-seconds 2400]
 
 In a fresh schema of the local PostgreSQL (dropped at the end) it imports ``--cameras`` cameras
 at the addresses of a simulated fleet on a free loopback range (probes.sim, workers at nice 5)
@@ -10,11 +10,18 @@ and runs real ``camwatch run`` processes (collector.replicas on, 256 shards, the
 ``--interval`` s, no video tier, other settings at their defaults), as
 tests/collector/test_replicas.py does (its helpers are reused):
 
-1. **CPU per probe.** A lone collector (replicas off), then 1 replica, then 3 replicas on the
-   same fleet: after a warm-up, over ``--window`` s, the CPU time of the processes (user +
+1. **CPU per probe**: after a warm-up, over ``--window`` s, the CPU time of the processes (user +
    system, /proc/PID/stat) divided by the probes they did (``camwatch_probes_total{stage="reach"}``
-   of each replica's /metrics, read before and after; the scrapes themselves are outside the
-   window). Coordination overhead = CPU per probe with 3 replicas / with 1 - 1 (goal <= 5%).
+   of each one's /metrics, read before and after; the scrapes themselves are outside the window):
+   a. a lone collector (replicas off) on the whole fleet;
+   b. three lone collectors at once, each on a third of the fleet in a schema of its own: the
+      process layout of 3 replicas without any coordination;
+   c. ``--rounds`` alternating rounds of 1 replica, then 3 (two join, and leave for the next
+      round) on the whole fleet: the box's speed drifts over minutes by more than the goal.
+   **Coordination overhead** = CPU per probe of 3 replicas / of 3 lone collectors - 1 (goal
+   <= 5%). Also printed: 3 replicas against 1 (median over the rounds), and how much of that is
+   the same probes split over 3 processes (b against a: a process probing a third as often
+   spends more per probe), and 1 replica against a lone collector.
 2. **Takeover.** ``--kills`` times: kill -9 of one replica (round robin), then the time until the
    survivors hold all its shards again (/healthz) and until every one of its cameras has a new
    probed interval (state_intervals rows starting after the kill); then the killed one is
@@ -77,11 +84,16 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+STARTED: list[Run] = []  # every process started: stopped at the end whatever happens
+
+
 class Run:
     """One ``camwatch run`` process (a replica unless *replicas* is False)."""
 
-    def __init__(self, work: Path, url: str, name: str, interval_s: float, *, replicas: bool = True) -> None:
+    def __init__(self, work: Path, url: str, name: str, interval_s: float, *, replicas: bool = True,
+                 defer: bool = False) -> None:
         self.name, self.port, self.started = name, free_port(), time.monotonic()
+        self.proc: subprocess.Popen[bytes] | None = None
         env = _env(url, self.port, name)
         for k in [k for k in env if k.startswith("CAMWATCH_") and k not in ("CAMWATCH_DB", "CAMWATCH_HTTP__PORT",
                                                                         "CAMWATCH_LANGUAGE", "CAMWATCH_SECRET_KEY")]:
@@ -93,10 +105,22 @@ class Run:
                     "CAMWATCH_COLLECTOR__VIDEO": "false"})
         if replicas:
             env["CAMWATCH_COLLECTOR__REPLICA_ID"] = name
-        exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+        self.env, self.work = env, work
         self.log = work / f"{name}.log"
+        if not defer:
+            self.start()
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None, "started"
+        return self.proc.pid
+
+    def start(self) -> None:
+        STARTED.append(self)
+        exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+        self.started = time.monotonic()
         with self.log.open("a") as out:
-            self.proc = subprocess.Popen([exe, "run"], cwd=work, env=env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([exe, "run"], cwd=self.work, env=self.env, stdout=out, stderr=subprocess.STDOUT)
 
     def get(self, path: str, timeout: float = 10) -> str:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=timeout) as r:
@@ -111,7 +135,7 @@ class Run:
         return self.get("/metrics", 60)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
                 self.proc.wait(timeout=30)
@@ -146,9 +170,9 @@ class Window:
 
 def measure(runs: list[Run], window_s: float) -> Window:
     first = [r.metrics() for r in runs]
-    c0, t0 = [cpu_s(r.proc.pid) for r in runs], time.monotonic()
+    c0, t0 = [cpu_s(r.pid) for r in runs], time.monotonic()
     time.sleep(window_s)
-    c1, t1 = [cpu_s(r.proc.pid) for r in runs], time.monotonic()
+    c1, t1 = [cpu_s(r.pid) for r in runs], time.monotonic()
     texts = [r.metrics() for r in runs]
     probes = sum(probes_done(t) - probes_done(f) for t, f in zip(texts, first, strict=True))
     failed = sum(probes_failed(t) - probes_failed(f) for t, f in zip(texts, first, strict=True))
@@ -206,6 +230,7 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
     ap.add_argument("--interval", type=float, default=10.0, help="collector.interval_s")
     ap.add_argument("--window", type=float, default=60.0, help="seconds of each CPU measurement")
     ap.add_argument("--kills", type=int, default=10)
+    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of 1 and 3 replicas")
     ap.add_argument("--pg", default=os.environ.get("CAMWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--max-seconds", type=float, default=2400.0, help="the whole run stops (FAIL) past this")
     args = ap.parse_args()
@@ -213,6 +238,7 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
     signal.alarm(int(args.max_seconds))
     takeover_s = 2 * args.interval
     schema = "bench_" + uuid.uuid4().hex[:10]
+    parts = [f"{schema}_{k}" for k in range(3)]
     pg(args.pg, f'CREATE SCHEMA "{schema}"')
     url = f"{args.pg}?search_path={schema}"
     runs: list[Run] = []
@@ -227,36 +253,77 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
             r = camwatch(work, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY})
             assert r.returncode == 0, r.stderr
             ids = [row["id"] for row in pg(args.pg, "SELECT id FROM cameras ORDER BY id", schema=schema)]
+            rows = csv.read_text(encoding="utf-8-sig").splitlines()
+            for k, part in enumerate(parts):  # the same cameras in thirds, each third a database of its own
+                pg(args.pg, f'CREATE SCHEMA "{part}"')
+                sub = work / f"third{k}"
+                sub.mkdir()
+                lo, hi = k * args.cameras // 3, (k + 1) * args.cameras // 3
+                (sub / "cameras.csv").write_text("\n".join([rows[0], *rows[1 + lo:1 + hi]]) + "\n", encoding="utf-8-sig")
+                part_url = f"{args.pg}?search_path={part}"
+                assert camwatch(sub, "--db", part_url, "db", "upgrade").returncode == 0
+                r = camwatch(sub, "inventory", "import", str(sub / "cameras.csv"), env={"CAMWATCH_DB": part_url, **KEY})
+                assert r.returncode == 0, r.stderr
             with Fleet(args.cameras, base_address=rng.base_address, nice=5):
-                # 1. CPU per probe: lone, 1 replica, 3 replicas
+                # 1. CPU per probe
                 windows: dict[str, Window] = {}
-                for label, n, rep in (("lone collector", 1, False), ("1 replica", 1, True), ("3 replicas", 3, True)):
-                    runs = [Run(work, url, f"r{k + 1}", args.interval, replicas=rep) for k in range(n)]
-                    if rep:
-                        warm(runs, args.interval, f"{label} holding every shard")
-                    else:
-                        wait_for(lambda r=runs[0]: bool(r.get("/healthz", 5)), 120, "lone collector up")  # type: ignore[misc]
-                        time.sleep(max(2 * args.interval, 15.0))
-                    w = windows[label] = measure(runs, args.window)
-                    print(f"  {label:15s} CPU {w.cpu_s:6.1f} s over {w.seconds:.0f} s for {w.probes} probes: "
+
+                def show(label: str, w: Window) -> None:
+                    print(f"  {label:26s} CPU {w.cpu_s:6.1f} s over {w.seconds:.0f} s for {w.probes} probes: "
                           f"{w.cpu_per_probe_ms:.3f} ms/probe ({w.probes / w.seconds:.0f} probes/s, {w.failed} failed); "
                           f"{w.camera_series / max(1, w.cameras):.1f} camera series per camera; {load()}", flush=True)
-                    print("    camera series: " + ", ".join(f"{k} {v}" for k, v in w.families), flush=True)
-                    if label != "3 replicas":
-                        for x in runs:
+
+                # (a) a lone collector on the whole fleet; (b) three lone collectors, each on a third of
+                # it in a schema of its own: the process layout of 3 replicas without any coordination
+                lone = [Run(work, url, "lone", args.interval, replicas=False)]
+                thirds = [Run(work / f"third{k}", f"{args.pg}?search_path={s}", f"third{k}", args.interval, replicas=False,
+                              defer=True) for k, s in enumerate(parts)]
+                for label, group in (("lone collector", lone), ("3 lone collectors, 1/3 each", thirds)):
+                    for x in group:
+                        wait_for(lambda r=x: bool(r.get("/healthz", 5)), 120, f"{label} up")  # type: ignore[misc]
+                    time.sleep(max(2 * args.interval, 15.0))
+                    show(label, w := measure(group, args.window))
+                    windows[label] = w
+                    for x in group:
+                        x.stop()
+                    if label == "lone collector":
+                        for x in thirds:
+                            x.start()
+                # (c) 1 replica and 3 replicas on the whole fleet, in alternating rounds (the box's
+                # speed drifts by more than the goal over minutes): 2 replicas join, then leave
+                runs = [Run(work, url, "r1", args.interval)]
+                ratios: list[float] = []
+                ones: list[Window] = []
+                threes: list[Window] = []
+                for rnd in range(args.rounds):
+                    warm(runs, args.interval, "1 replica holding every shard")
+                    ones.append(measure(runs, args.window))
+                    show(f"1 replica (round {rnd + 1})", ones[-1])
+                    runs += [Run(work, url, f"r{k}", args.interval) for k in (2, 3)]
+                    warm(runs, args.interval, "3 replicas balanced")
+                    threes.append(measure(runs, args.window))
+                    show(f"3 replicas (round {rnd + 1})", threes[-1])
+                    ratios.append(threes[-1].cpu_per_probe_ms / ones[-1].cpu_per_probe_ms - 1)
+                    if rnd + 1 < args.rounds:
+                        for x in runs[1:]:
                             x.stop()
-                        runs = []
-                base1 = windows["1 replica"].cpu_per_probe_ms
-                over = windows["3 replicas"].cpu_per_probe_ms / base1 - 1
-                lone = windows["1 replica"].cpu_per_probe_ms / windows["lone collector"].cpu_per_probe_ms - 1
-                clean = all(w.failed <= FAIL_SHARE * w.probes for w in windows.values())
-                judged = verdict(over <= OVERHEAD_GOAL) if clean else "NOT JUDGED (probes failed: the box is overloaded)"
-                ok &= clean and over <= OVERHEAD_GOAL
-                w1, w3 = windows["1 replica"], windows["3 replicas"]
-                extra = (w3.cpu_s / w3.seconds - w1.cpu_s / w1.seconds) / 2
-                print(f"coordination overhead: 3 replicas vs 1 {over:+.1%} (goal <= {OVERHEAD_GOAL:.0%}) "
-                      f"{judged}; 1 replica vs a lone collector {lone:+.1%}; each replica beyond the "
-                      f"first adds {extra:.3f} core at the same probe rate", flush=True)
+                        runs = runs[:1]
+                print("    camera series: " + ", ".join(f"{k} {v}" for k, v in threes[-1].families), flush=True)
+                clean = all(w.failed <= FAIL_SHARE * w.probes for w in [*windows.values(), *ones, *threes])
+                over = statistics.median(ratios)
+                one_ms = statistics.median(w.cpu_per_probe_ms for w in ones)
+                three_ms = statistics.median(w.cpu_per_probe_ms for w in threes)
+                proper = three_ms / windows["3 lone collectors, 1/3 each"].cpu_per_probe_ms - 1
+                layout = windows["3 lone collectors, 1/3 each"].cpu_per_probe_ms / windows["lone collector"].cpu_per_probe_ms - 1
+                lone_gap = one_ms / windows["lone collector"].cpu_per_probe_ms - 1
+                judged = verdict(proper <= OVERHEAD_GOAL) if clean else "NOT JUDGED (probes failed: the box is overloaded)"
+                ok &= clean and proper <= OVERHEAD_GOAL
+                print(f"coordination overhead: 3 replicas vs 3 lone collectors on a third each {proper:+.1%} "
+                      f"(goal <= {OVERHEAD_GOAL:.0%}) {judged}", flush=True)
+                print(f"  3 replicas vs 1 replica on the same fleet {over:+.1%} (median of {len(ratios)} rounds: "
+                      + ", ".join(f"{r:+.1%}" for r in ratios) + f"), of which splitting the same probes over 3 "
+                      f"processes (3 lone collectors vs 1) {layout:+.1%}; 1 replica vs a lone collector {lone_gap:+.1%}",
+                      flush=True)
 
                 # 2. kill -9 and takeover; 3. the restart is a join: rebalance
                 shards_s: list[float] = []
@@ -270,6 +337,7 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
                         lost = [c for c in ids if shard_of(c, SHARDS) in gone]
                         at = dt.datetime.now(dt.UTC)
                         t0 = time.monotonic()
+                        assert victim.proc is not None
                         victim.proc.kill()
                         victim.proc.wait(timeout=10)
                         held: float | None = None
@@ -322,9 +390,10 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
         return 2
     finally:
         signal.alarm(0)
-        for x in runs:
+        for x in STARTED:
             x.stop()
-        pg(args.pg, f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        for name in (schema, *parts):
+            pg(args.pg, f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         shutil.rmtree(work, ignore_errors=True)
     return 0 if ok else 1
 

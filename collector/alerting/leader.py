@@ -22,6 +22,7 @@ again has a known key and is not recorded (nor sent) twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import logging
 from collections.abc import Callable
@@ -92,7 +93,9 @@ class LeaderAlerts:
     replica: str
     language: str = "zh"
     tick_s: float = 5.0
-    poll_s: float = 0.5
+    poll_s: float = 0.5  # how often to look for new events, without a wake
+    wake: asyncio.Event | None = None  # set when new events may be there (a notification): then
+    idle_poll_s: float = 5.0  # the events are read at once, and looked for anyway this often
     batch: int = 2000
     clock: Callable[[], dt.datetime] = utcnow
     guard: outbox.Guard | None = None
@@ -259,6 +262,8 @@ class LeaderAlerts:
                         continue
                     next_tick = next_count = loop.time()
                 n = 0
+                if self.wake is not None:
+                    self.wake.clear()  # (before the read: a notification during it wakes the next wait)
                 try:
                     tick = loop.time() >= next_tick
                     n = await self.step(tick=tick)
@@ -277,11 +282,21 @@ class LeaderAlerts:
                     log.warning("leader alerts: %s (starting again from the stored cursor)", str(exc).splitlines()[0][:200])
                     self.engine = None
                 if n < self.batch:
-                    await asyncio.sleep(self.poll_s)
+                    await self._idle(next_tick - loop.time())
         finally:
             self.engine = None
             if self.counts is not None:
                 self.counts.clear()
+
+
+    async def _idle(self, until_tick: float) -> None:
+        """Between steps: ``poll_s``; with a wake, until it is set, the next tick or ``idle_poll_s``."""
+        if self.wake is None:
+            await asyncio.sleep(self.poll_s)
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(max(0.0, min(self.idle_poll_s, until_tick))):
+                await self.wake.wait()
 
 
 def leader_alerts(policy: AlertPolicy, db: AsyncEngine, *, replica: str, language: str, tick_s: float,

@@ -12,6 +12,10 @@ cursor`` could skip a row of a slower transaction that commits later. Writers th
 transaction-level advisory lock (:data:`FEED_LOW`) right before inserting: ids are handed out in
 commit order, and a row visible to the leader has every lower id visible too. (SQLite serialises
 writers by itself.)
+
+**Wake-up.** On PostgreSQL the same transaction sends a notification on this schema's channel
+(:data:`FEED_CHANNEL_SQL`, delivered at commit); the leader listens on its coordination session
+and reads the new rows at once, polling only every few seconds in case one was missed.
 """
 
 from __future__ import annotations
@@ -31,6 +35,10 @@ from inventory.monitored import MonitoredCamera
 log = logging.getLogger("camwatch.feed")
 FEED_LOW = 0x4645_0000  # "FE": camera_events writers (transaction-level, see the module doc)
 FEED_LOCK_SQL = f"SELECT pg_advisory_xact_lock({LOCK_KEY_SQL.format(low=str(FEED_LOW))})"
+# the NOTIFY channel of this schema's camera events (the leader LISTENs on its coordination
+# session and reads at once instead of polling; a notification goes out at commit)
+FEED_CHANNEL_SQL = "'camwatch_events_' || left(md5(current_schema()), 16)"
+FEED_NOTIFY_SQL = f"SELECT pg_notify({FEED_CHANNEL_SQL}, '')"
 
 
 def event_row(camera_id: int, ev: Event, checks: tuple[str, ...], replica: str) -> dict[str, object]:
@@ -93,10 +101,13 @@ class EventFeed:
         assert sync is not None
         event.listen(sync, "rollback", rolled_back, once=True)
         event.listen(sync, "commit", committed, once=True)
-        if conn.dialect.name == "postgresql":
+        pg = conn.dialect.name == "postgresql"
+        if pg:
             await conn.execute(text(FEED_LOCK_SQL))
         await conn.execute(insert(CameraEvent), rows)
+        if pg:
+            await conn.execute(text(FEED_NOTIFY_SQL))
         return len(rows)
 
 
-__all__ = ["FEED_LOCK_SQL", "FEED_LOW", "EventFeed", "event_row"]
+__all__ = ["FEED_CHANNEL_SQL", "FEED_LOCK_SQL", "FEED_LOW", "FEED_NOTIFY_SQL", "EventFeed", "event_row"]

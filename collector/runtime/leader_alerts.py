@@ -45,6 +45,7 @@ def feed_the_leader(settings: Settings, db: AsyncEngine, replica: Replica, write
     la = leader_alerts(a.to_policy(), db, replica=replica.replica_id, language=a.language or settings.language,
                        tick_s=a.tick_s, clock=clock, guard=leader_guard(replica), notifier=notifier,
                        counts=counters.work_orders)
+    la.wake = replica.feed_wake  # (PostgreSQL's NOTIFY: new events read at once, not polled for)
     return feed, la
 
 

@@ -44,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting.sql.rollups import invalidate as invalidate_rollups
 from collector.accounting.sql.rollups import midnight
+from collector.runtime.event_feed import FEED_CHANNEL_SQL
 from collector.runtime.interval_rows import rows_for_batch
 from collector.runtime.interval_writer import _close_open
 from collector.runtime.journal import IntervalOpen
@@ -120,6 +121,9 @@ class Replica:
         self.last_error: str | None = None
         self._start = start_of(replica_id, shards)
         self._closing = False
+        # set when a replica committed camera events (LISTEN on the coordination session): the
+        # leader's alerting reads them at once (collector.alerting.leader.LeaderAlerts.wake)
+        self.feed_wake = asyncio.Event()
 
     # -- the coordination session -------------------------------------------------------------
     async def connect(self) -> None:
@@ -136,12 +140,18 @@ class Replica:
             # heartbeats of replicas gone for a day (a name carries the host and process id)
             await conn.execute("DELETE FROM collector_heartbeats WHERE collector_id LIKE $1 AND at < $2",
                                f"{self.collector_id}@%", self.clock() - dt.timedelta(days=1), timeout=self.timeout)
+            channel = await conn.fetchval(f"SELECT {FEED_CHANNEL_SQL}", timeout=self.timeout)
+            await conn.add_listener(channel, self._notified)
         except BaseException:
             await conn.close()
             raise
         conn.add_termination_listener(self._terminated)
         self.conn, self.pid = conn, pid
+        self.feed_wake.set()  # (what was committed while the session was away)
         log.info("replica %s: coordination session open (backend %s)", self.replica_id, pid)
+
+    def _notified(self, *_args: object) -> None:
+        self.feed_wake.set()
 
     def _terminated(self, _conn: object) -> None:
         if not self._closing:

@@ -168,3 +168,72 @@ def test_a_lone_restart_after_replicas_never_overlaps(db_url: str) -> None:
             await engine.dispose()
 
     asyncio.run(go())
+
+
+@pytest.mark.postgres
+def test_committed_camera_events_wake_the_leader_and_other_schemas_do_not(pg_url: str, pg_reason: str | None) -> None:
+    """LISTEN/NOTIFY: a replica's coordination session is told when any replica commits camera
+    events in this schema (not before the commit, not for another schema's), and the leader's
+    alerting then reads them at once instead of at its idle poll."""
+    from collector.alerting.leader import LeaderAlerts  # lazy: only this test drives the leader
+    from collector.runtime.camera_state import Changed, State
+    from collector.runtime.event_feed import EventFeed
+    from probes.causes import Cause
+    from tests.collector.test_leader_alerts import POLICY
+
+    url = with_inventory(pg_url)
+
+    async def go(other_url: str) -> None:
+        engine, other = create_engine(url), create_engine(other_url)
+        try:
+            ids = await camera_ids(engine)
+            r = Replica(engine, url, Host(ids, IntervalWriter(engine)), replica_id="r1", collector_id="default",
+                        shards=SHARDS, takeover_s=4)
+            await r.connect()
+            try:
+                await asyncio.sleep(0.2)
+                r.feed_wake.clear()
+                ev = Changed(State.ONLINE, State.OFFLINE, Cause.UNREACHABLE, t(0), t(1))
+
+                async def write(db: object, cid: int) -> None:
+                    feed = EventFeed("r2")
+                    feed.submit(cid, ev)
+                    async with db.begin() as conn:  # type: ignore[attr-defined]
+                        assert await feed.write(conn, lambda _cid: True) == 1
+                        await asyncio.sleep(0.3)
+                        assert not r.feed_wake.is_set(), "told before the commit"
+
+                await write(other, (await camera_ids(other))[0])
+                await asyncio.sleep(0.5)
+                assert not r.feed_wake.is_set(), "woken by another schema's events"
+                await write(engine, ids[0])
+                await asyncio.wait_for(r.feed_wake.wait(), 5)
+
+                # the leader's alerting, idle-polling every 60 s, applies a new event when woken
+                la = LeaderAlerts(engine, POLICY, "r1", wake=r.feed_wake, idle_poll_s=60.0, tick_s=60.0)
+                task = asyncio.create_task(la.run())
+                try:
+                    for _ in range(100):
+                        if la.engine is not None and la.position > 0:
+                            break
+                        await asyncio.sleep(0.05)
+                    first = la.position
+                    assert first > 0
+                    await asyncio.sleep(0.3)
+                    await write(engine, ids[1])
+                    for _ in range(60):  # well before the 60 s idle poll
+                        if la.position > first:
+                            break
+                        await asyncio.sleep(0.05)
+                    assert la.position > first
+                finally:
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+            finally:
+                await r.close()
+        finally:
+            await engine.dispose()
+            await other.dispose()
+
+    with fresh_pg_schema(pg_reason) as other_url:
+        asyncio.run(go(with_inventory(other_url)))
