@@ -16,8 +16,9 @@ tests/collector/test_replicas.py does (its helpers are reused):
    a. a lone collector (replicas off) on the whole fleet;
    b. three lone collectors at once, each on a third of the fleet in a schema of its own: the
       process layout of 3 replicas without any coordination;
-   c. ``--rounds`` alternating rounds of 1 replica, then 3 (two join, and leave for the next
-      round) on the whole fleet: the box's speed drifts over minutes by more than the goal.
+   c. 1 replica, then d. 3 replicas (two join) on the whole fleet.
+   b, c and d are measured in each of ``--rounds`` rounds, side by side: the box's speed drifts
+   over minutes by more than the goal.
    **Coordination overhead** = CPU per probe of 3 replicas / of 3 lone collectors - 1 (goal
    <= 5%). Also printed: 3 replicas against 1 (median over the rounds), and how much of that is
    the same probes split over 3 processes (b against a: a process probing a third as often
@@ -230,7 +231,7 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
     ap.add_argument("--interval", type=float, default=10.0, help="collector.interval_s")
     ap.add_argument("--window", type=float, default=60.0, help="seconds of each CPU measurement")
     ap.add_argument("--kills", type=int, default=10)
-    ap.add_argument("--rounds", type=int, default=2, help="alternating rounds of 1 and 3 replicas")
+    ap.add_argument("--rounds", type=int, default=3, help="rounds of 1 replica, 3 replicas, 3 lone collectors")
     ap.add_argument("--pg", default=os.environ.get("CAMWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
     ap.add_argument("--max-seconds", type=float, default=2400.0, help="the whole run stops (FAIL) past this")
     args = ap.parse_args()
@@ -273,29 +274,23 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
                           f"{w.cpu_per_probe_ms:.3f} ms/probe ({w.probes / w.seconds:.0f} probes/s, {w.failed} failed); "
                           f"{w.camera_series / max(1, w.cameras):.1f} camera series per camera; {load()}", flush=True)
 
-                # (a) a lone collector on the whole fleet; (b) three lone collectors, each on a third of
-                # it in a schema of its own: the process layout of 3 replicas without any coordination
+                # (a) a lone collector on the whole fleet, once; then rounds (the box's speed drifts over
+                # minutes by more than the goal, so what is compared is measured side by side) of
+                # (c) 1 replica, (d) 3 replicas on the whole fleet, (b) three lone collectors, each on
+                # a third of it in a schema of its own: the process layout of 3 replicas, uncoordinated
                 lone = [Run(work, url, "lone", args.interval, replicas=False)]
+                wait_for(lambda: bool(lone[0].get("/healthz", 5)), 120, "lone collector up")
+                time.sleep(max(2 * args.interval, 15.0))
+                show("lone collector", w := measure(lone, args.window))
+                windows["lone collector"] = w
+                lone[0].stop()
                 thirds = [Run(work / f"third{k}", f"{args.pg}?search_path={s}", f"third{k}", args.interval, replicas=False,
                               defer=True) for k, s in enumerate(parts)]
-                for label, group in (("lone collector", lone), ("3 lone collectors, 1/3 each", thirds)):
-                    for x in group:
-                        wait_for(lambda r=x: bool(r.get("/healthz", 5)), 120, f"{label} up")  # type: ignore[misc]
-                    time.sleep(max(2 * args.interval, 15.0))
-                    show(label, w := measure(group, args.window))
-                    windows[label] = w
-                    for x in group:
-                        x.stop()
-                    if label == "lone collector":
-                        for x in thirds:
-                            x.start()
-                # (c) 1 replica and 3 replicas on the whole fleet, in alternating rounds (the box's
-                # speed drifts by more than the goal over minutes): 2 replicas join, then leave
-                runs = [Run(work, url, "r1", args.interval)]
-                ratios: list[float] = []
                 ones: list[Window] = []
                 threes: list[Window] = []
+                uncoordinated: list[Window] = []
                 for rnd in range(args.rounds):
+                    runs = [Run(work, url, "r1", args.interval)]
                     warm(runs, args.interval, "1 replica holding every shard")
                     ones.append(measure(runs, args.window))
                     show(f"1 replica (round {rnd + 1})", ones[-1])
@@ -303,27 +298,37 @@ def main() -> int:  # noqa: PLR0915 - one phase after another, printed as they g
                     warm(runs, args.interval, "3 replicas balanced")
                     threes.append(measure(runs, args.window))
                     show(f"3 replicas (round {rnd + 1})", threes[-1])
-                    ratios.append(threes[-1].cpu_per_probe_ms / ones[-1].cpu_per_probe_ms - 1)
-                    if rnd + 1 < args.rounds:
-                        for x in runs[1:]:
-                            x.stop()
-                        runs = runs[:1]
+                    for x in runs:
+                        x.stop()
+                    for x in thirds:
+                        x.start()
+                    for x in thirds:
+                        wait_for(lambda r=x: bool(r.get("/healthz", 5)), 120, "3 lone collectors up")  # type: ignore[misc]
+                    time.sleep(max(2 * args.interval, 15.0))
+                    uncoordinated.append(measure(thirds, args.window))
+                    show(f"3 lone collectors, 1/3 each (round {rnd + 1})", uncoordinated[-1])
+                    for x in thirds:
+                        x.stop()
                 print("    camera series: " + ", ".join(f"{k} {v}" for k, v in threes[-1].families), flush=True)
-                clean = all(w.failed <= FAIL_SHARE * w.probes for w in [*windows.values(), *ones, *threes])
-                over = statistics.median(ratios)
-                one_ms = statistics.median(w.cpu_per_probe_ms for w in ones)
-                three_ms = statistics.median(w.cpu_per_probe_ms for w in threes)
-                proper = three_ms / windows["3 lone collectors, 1/3 each"].cpu_per_probe_ms - 1
-                layout = windows["3 lone collectors, 1/3 each"].cpu_per_probe_ms / windows["lone collector"].cpu_per_probe_ms - 1
-                lone_gap = one_ms / windows["lone collector"].cpu_per_probe_ms - 1
+                clean = all(w.failed <= FAIL_SHARE * w.probes for w in [*windows.values(), *ones, *threes, *uncoordinated])
+
+                def median_ratio(a: list[Window], b: list[Window]) -> tuple[float, str]:
+                    rs = [x.cpu_per_probe_ms / y.cpu_per_probe_ms - 1 for x, y in zip(a, b, strict=True)]
+                    return statistics.median(rs), ", ".join(f"{r:+.1%}" for r in rs)
+
+                proper, proper_rounds = median_ratio(threes, uncoordinated)
+                over, over_rounds = median_ratio(threes, ones)
+                layout, layout_rounds = median_ratio(uncoordinated, ones)
+                lone_gap = statistics.median(w.cpu_per_probe_ms for w in ones) / windows["lone collector"].cpu_per_probe_ms - 1
                 judged = verdict(proper <= OVERHEAD_GOAL) if clean else "NOT JUDGED (probes failed: the box is overloaded)"
                 ok &= clean and proper <= OVERHEAD_GOAL
-                print(f"coordination overhead: 3 replicas vs 3 lone collectors on a third each {proper:+.1%} "
-                      f"(goal <= {OVERHEAD_GOAL:.0%}) {judged}", flush=True)
-                print(f"  3 replicas vs 1 replica on the same fleet {over:+.1%} (median of {len(ratios)} rounds: "
-                      + ", ".join(f"{r:+.1%}" for r in ratios) + f"), of which splitting the same probes over 3 "
-                      f"processes (3 lone collectors vs 1) {layout:+.1%}; 1 replica vs a lone collector {lone_gap:+.1%}",
-                      flush=True)
+                print(f"coordination overhead: 3 replicas vs 3 lone collectors on a third each {proper:+.1%} (median "
+                      f"of {len(threes)} rounds: {proper_rounds}; goal <= {OVERHEAD_GOAL:.0%}) {judged}", flush=True)
+                print(f"  3 replicas vs 1 replica on the same fleet {over:+.1%} (rounds: {over_rounds}); of which the same "
+                      f"probes split over 3 processes, 3 lone collectors vs 1 replica: {layout:+.1%} (rounds: "
+                      f"{layout_rounds}); 1 replica vs a lone collector {lone_gap:+.1%}", flush=True)
+                runs = [Run(work, url, f"r{k}", args.interval) for k in (1, 2, 3)]
+                warm(runs, args.interval, "3 replicas balanced")
 
                 # 2. kill -9 and takeover; 3. the restart is a join: rebalance
                 shards_s: list[float] = []
