@@ -94,8 +94,8 @@ class LeaderAlerts:
     language: str = "zh"
     tick_s: float = 5.0
     poll_s: float = 0.5  # how often to look for new events, without a wake
-    wake: asyncio.Event | None = None  # set when new events may be there (a notification): then
-    idle_poll_s: float = 5.0  # the events are read at once, and looked for anyway this often
+    wake: asyncio.Event | None = None  # set when new events may be there (PostgreSQL's NOTIFY) ...
+    idle_poll_s: float = 5.0  # ... and with one, looked for anyway this often
     batch: int = 2000
     clock: Callable[[], dt.datetime] = utcnow
     guard: outbox.Guard | None = None
@@ -287,7 +287,6 @@ class LeaderAlerts:
             self.engine = None
             if self.counts is not None:
                 self.counts.clear()
-
 
     async def _idle(self, until_tick: float) -> None:
         """Between steps: ``poll_s``; with a wake, until it is set, the next tick or ``idle_poll_s``."""
