@@ -11,8 +11,9 @@ if TYPE_CHECKING:
     from collector.settings import AccountingSettings, CollectorSettings
 
 # Due probes are started in batches at most this often: their socket events then share the event
-# loop's wake-ups (a paced prober that wakes per probe costs twice the CPU). Not a setting.
-TICK_S = 0.05
+# loop's wake-ups (a paced prober that wakes per probe costs twice the CPU; at 100 probes a second
+# a 100 ms tick cost ~20 % less CPU per probe than a 50 ms one). Not a setting.
+TICK_S = 0.1
 
 
 @dataclass(frozen=True, slots=True)
