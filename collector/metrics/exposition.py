@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 
 from prometheus_client.exposition import generate_latest
 
@@ -48,6 +49,7 @@ BUCKETS = 1024  # probing-phase slices of the stable families' blocks (a state c
 VOLATILE_BUCKETS = 256  # ... and of the volatile ones' (all of a slice is re-probed at once anyway)
 PREPARE_S = 5.0  # between scrapes, what changed is prepared this often ...
 IDLE_S = 120.0  # ... while a scrape came within this time
+INFLIGHT_BYTES = 4 << 20  # text made but not yet deflated, at most (about)
 _FAMILIES = len(f.CAMERA_FAMILIES)
 log = logging.getLogger("camwatch.metrics")
 # the families a new probe result changes (clock offset, stage durations): kept in blocks by state
@@ -151,21 +153,29 @@ def update(state: TextState, items: list[tuple[int, CameraSlot]], offline_only: 
 
 def _deflate(state: TextState) -> None:
     """Make the changed blocks' texts again and deflate them (the families' heads once), two
-    threads compressing at a time."""
+    threads compressing while this one makes the next texts. At most ~:data:`INFLIGHT_BYTES` of
+    text waits for its thread at a time: a cold scrape at 100k cameras (~200 MB of text) never
+    holds all of it at once, so the process's memory does not keep that peak."""
     if state.pool is None:
         state.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="metrics-gzip")
     if not state.heads:
         state.heads = tuple(Piece.of(_header(family).encode()) for family in f.CAMERA_FAMILIES)
-    todo: list[tuple[_Block, int]] = []
-    texts: list[bytes] = []
+    pending: deque[tuple[_Block, int, Future[Piece], int]] = deque()
+    inflight = 0
     for cut in _cuts(state):
         for b in cut.blocks.values():
             dirty = [k for k in cut.families if k not in b.pieces]
-            if dirty:
-                todo += ((b, k) for k in dirty)
-                texts += columns(b.cams.values(), dirty)
-    for (b, k), piece in zip(todo, state.pool.map(Piece.of, texts), strict=True):
-        b.pieces[k] = piece
+            if not dirty:
+                continue
+            for k, text in zip(dirty, columns(b.cams.values(), dirty), strict=True):
+                pending.append((b, k, state.pool.submit(Piece.of, text), len(text)))
+                inflight += len(text)
+            while inflight > INFLIGHT_BYTES:
+                done, k, fut, size = pending.popleft()
+                done.pieces[k] = fut.result()
+                inflight -= size
+    for done, k, fut, _ in pending:
+        done.pieces[k] = fut.result()
 
 
 def _plain(state: TextState) -> list[list[bytes]]:

@@ -29,7 +29,7 @@ from collector.runtime.exclusions import exclusions_in_force
 from collector.runtime.figures import COVERAGE_S, StoredFigures, fleet_figures, live_states, load_stored, with_coverage
 from collector.runtime.frames import FrameStore
 from collector.runtime.gb28181_feed import Gb28181Feed
-from collector.runtime.gc_tuning import settle_gc
+from collector.runtime.gc_tuning import release_free_memory, settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
 from collector.runtime.journal import IntervalOpen
@@ -213,6 +213,7 @@ class App:
             cams = keep_unchanged(self._inventory[0], cams)
             self._check_credentials(cams)
             self._revision = revision
+            release_free_memory()  # (the rows and the objects of the cameras replaced)
         else:
             cams, devices, _ = self._inventory
         excluded = await exclusions_in_force(self.engine, cams, self.clock())
@@ -236,6 +237,7 @@ class App:
     async def refresh_figures(self) -> None:
         """Region availability windows and targets from the database (not per scrape), then coverage."""
         self._stored = await load_stored(self.engine, self.settings, self.clock())
+        release_free_memory()  # (the previous figures and the rows they were read from)
         await self.refresh_coverage()
 
     async def refresh_coverage(self) -> None:

@@ -83,7 +83,8 @@ async def load_stored(engine: AsyncEngine, settings: Settings, now: dt.datetime,
     month = _month_start(now, tz)
     longest = min(now - WINDOWS["30d"], month)
     # the sums are done by the database; intervals are only read when no live states exist
-    data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target, spans=spans)
+    data = await load_accounting(engine, Period(longest, now), default_target=settings.accounting.target, spans=spans,
+                                 camera_names=False)
     # the sums of each window are grouped by the database (from the daily rollups when built)
     windows = {**{k: now - d for k, d in WINDOWS.items()}, "month": month}
     window_times = {}

@@ -13,9 +13,11 @@ import random
 import zlib
 from types import SimpleNamespace
 
+import pytest
 from aiohttp import ClientSession, web
 from prometheus_client import CollectorRegistry, generate_latest
 
+from collector.metrics import exposition
 from collector.metrics.exposition import render, render_async, wants_gzip
 from collector.metrics.gzjoin import Piece, crc32_combine, gzip_join
 from collector.metrics.registry import NO_REGIONS, CamwatchCollector, RegionFigures, fleet_counts
@@ -59,10 +61,13 @@ def _reference(c: CamwatchCollector) -> dict[str, tuple[str, str, list[tuple[str
     return _families(generate_latest(reg).decode())
 
 
-def test_gzip_body_is_the_plain_text_scrape_after_scrape() -> None:
+@pytest.mark.parametrize("inflight", [0, 100, exposition.INFLIGHT_BYTES])
+def test_gzip_body_is_the_plain_text_scrape_after_scrape(inflight: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """The gzipped body (pieces kept between scrapes, only the changed ones deflated again) is the
     plain text, and both are prometheus_client's families, through new results, transitions,
-    exclusions and cameras going away."""
+    exclusions and cameras going away; whatever the bound on text waiting to be deflated (0: each
+    block's pieces are waited for before the next block's text is made)."""
+    monkeypatch.setattr(exposition, "INFLIGHT_BYTES", inflight)
     s = _scheduler()
     c = _collector(s)
 

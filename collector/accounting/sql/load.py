@@ -7,6 +7,7 @@ read); :mod:`collector.accounting` does the arithmetic, exactly.
 from __future__ import annotations
 
 import datetime as dt
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -48,11 +49,12 @@ class AccountingData:
 
 
 async def load_accounting(engine: AsyncEngine, period: Period, *, default_target: float = 0.95,
-                          spans: bool = True, cameras: bool = True) -> AccountingData:
+                          spans: bool = True, cameras: bool = True, camera_names: bool = True) -> AccountingData:
     """What the accounting of *period* needs; ``spans=False`` skips the state intervals, for
     callers that let the database sum them (:mod:`collector.accounting.sql.camera_times`); ``cameras=False``
     skips cameras and points too (region-level rates summed by the database need only the
-    regions, their names and targets, and the exclusions)."""
+    regions, their names and targets, and the exclusions); ``camera_names=False`` leaves the cameras'
+    names out of ``names`` (the region figures, kept as long as a collector runs, never show them)."""
     async with engine.connect() as conn:
         regions = (await conn.execute(select(Region.code, Region.name, Region.parent_code, Region.target))).all()
         points = [] if not cameras else (
@@ -73,12 +75,14 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     parents = {code: parent for code, _, parent, _ in regions if parent}
     village_of = {pid: village for pid, village, _, _ in points}
     camera_refs = []
+    intern = sys.intern  # (one copy of a contractor's name for all its cameras)
     for cid, cname, pid, contractor, lifecycle in cams:
         village = village_of.get(pid, "")
         township = parents.get(village, "")
         county = parents.get(township, "")
-        names[f"camera:{cid}"] = cname
-        camera_refs.append(CameraRef(cid, pid, village, township, county, contractor,
+        if camera_names:
+            names[f"camera:{cid}"] = cname
+        camera_refs.append(CameraRef(cid, pid, village, township, county, None if contractor is None else intern(contractor),
                                      retired=Lifecycle(lifecycle) is Lifecycle.RETIRED))
     point_refs = tuple(PointRef(pid, village, bool(planned)) for pid, village, planned, retired in points if not retired)
     targets = Targets(
