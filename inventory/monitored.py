@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from inventory.access import Access
 from probes.base import ProbeTarget
@@ -66,6 +66,16 @@ class MonitoredDevice:
     host: str
 
 
+NOWHERE = RegionLabels("", "", "", "", "", "")
+
+
+def for_probing(cam: MonitoredCamera) -> MonitoredCamera:
+    """*cam* with only what probing it needs (id, address, credentials, access, upstream device):
+    what a probe worker process keeps of it. Names, place and contractor stay with the collector
+    (~0.25 KB a camera less in the workers)."""
+    return replace(cam, name="", labels=NOWHERE, contractor=None, point_name="", lon=None, lat=None)
+
+
 def keep_unchanged(old: Iterable[MonitoredCamera], new: list[MonitoredCamera]) -> list[MonitoredCamera]:
     """*new*, each camera equal to its previous self replaced by that object: an inventory reload
     (every 30 s) then keeps nothing new for an unchanged camera, and whoever holds the previous
@@ -74,4 +84,4 @@ def keep_unchanged(old: Iterable[MonitoredCamera], new: list[MonitoredCamera]) -
     return [p if (p := prev.get(c.id)) is not None and p == c else c for c in new]
 
 
-__all__ = ["Lifecycle", "MonitoredCamera", "MonitoredDevice", "RegionLabels", "keep_unchanged"]
+__all__ = ["NOWHERE", "Lifecycle", "MonitoredCamera", "MonitoredDevice", "RegionLabels", "for_probing", "keep_unchanged"]

@@ -136,7 +136,7 @@ def update(state: TextState, items: list[tuple[int, CameraSlot]], offline_only: 
         if (hit is not None and hit[2] is slot.last and hit[1] is slot.status and hit[0] is slot.cam
                 and hit[3] is slot.video_ok and hit[4] is slot.excluded):
             continue
-        new = key_of(slot, hit, labels=not offline_only or (not slot.excluded and slot.status.state in _ATTENTION))
+        new = key_of(slot)
         cache[cid] = new
         if hit is None or hit[1] is not new[1] or hit[4] is not new[4] or hit[0] is not new[0]:
             if hit is not None:

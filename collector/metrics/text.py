@@ -91,8 +91,22 @@ _CAUSE_LABEL = _extra_label(f.CAMERA_OFFLINE_CAUSE)
 _STAGE_LABEL = _extra_label(f.CAMERA_PROBE_DURATION)
 
 
+# The village, township and county labels of a camera's lines, made once per labels object (one per
+# village, shared by its cameras: inventory.lookup), by identity; the camera's own two are made
+# each time its block's lines are (a kept label set per camera cost ~210 B of memory a camera).
+_PLACES: dict[int, tuple[RegionLabels, bytes]] = {}
+
+
 def _camera_labels(cam: MonitoredCamera) -> bytes:
-    return ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.CAMERA_LABELS, camera_label_values(cam), strict=True)).encode()
+    values = camera_label_values(cam)
+    lb = cam.labels
+    hit = _PLACES.get(id(lb))
+    if hit is None or hit[0] is not lb:
+        if len(_PLACES) > 262_144:  # labels replaced by reloads: stay bounded
+            _PLACES.clear()
+        place = ",".join(f'{k}="{_esc(v)}"' for k, v in zip(f.CAMERA_LABELS[2:], values[2:], strict=True))
+        hit = _PLACES[id(lb)] = (lb, place.encode())
+    return f'{f.CAMERA_LABELS[0]}="{_esc(values[0])}",{f.CAMERA_LABELS[1]}="{_esc(values[1])}",'.encode() + hit[1]
 
 
 def _num(v: float) -> bytes:
@@ -134,22 +148,18 @@ def _outline_suffixes(outline: tuple[tuple[Any, ...], ...]) -> tuple[bytes, ...]
 
 
 # What a camera's lines are made from: its slot's camera, status, last result, video verdict and
-# exclusion, by identity (the scheduler replaces them, never changes them), and the camera's label
-# set, made once per camera object (the costly part of a line). The renderer keeps only this per
-# camera, not the lines: at 100k cameras those were ~2.5 KB a camera; they are made again when
-# their block is (see exposition).
-_Key = tuple[MonitoredCamera, Status, KeptResult | LadderResult | None, bool | None, bool, bytes]
+# exclusion, by identity (the scheduler replaces them, never changes them). The renderer keeps
+# only this per camera, not the lines (at 100k cameras those were ~2.5 KB a camera) nor its label
+# set: they are made again when its block is (see exposition).
+_Key = tuple[MonitoredCamera, Status, KeptResult | LadderResult | None, bool | None, bool]
 # the families each part of a key feeds (a change of the camera itself: all of them)
 FROM_STATUS = (0, 2, 4, 7)  # up, cause, since, failed checks (status, exclusion)
 FROM_VIDEO = (1,)
 FROM_LAST = (3, 5)  # clock offset, stage durations
 
 
-def key_of(slot: CameraSlot, old: _Key | None = None, *, labels: bool = True) -> _Key:
-    """(*labels* False: a camera not exported now, ``metrics.per_camera: offline_only``: made when needed.)"""
-    cam = slot.cam
-    lb = old[5] if old is not None and old[0] is cam and old[5] else _camera_labels(cam) if labels else b""
-    return (cam, slot.status, slot.last, slot.video_ok, slot.excluded, lb)
+def key_of(slot: CameraSlot) -> _Key:
+    return (slot.cam, slot.status, slot.last, slot.video_ok, slot.excluded)
 
 
 def changed_families(old: _Key, new: _Key) -> tuple[int, ...]:
@@ -232,7 +242,7 @@ def columns(keys: Iterable[_Key], families: Sequence[int]) -> list[bytes]:
     out: list[list[bytes]] = [[] for _ in families]
     fns = [(_RENDER[k], out[j]) for j, k in enumerate(families)]
     for key in keys:
-        lb = key[5] or _camera_labels(key[0])
+        lb = _camera_labels(key[0])
         for fn, acc in fns:
             line = fn(key, lb)
             if line:

@@ -30,7 +30,7 @@ from collector.runtime.ladders import ladder_options
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
 from collector.runtime.worker_wire import Assign, Hello, Message, Report, Stop, VideoSetup, receive, send
-from inventory.monitored import MonitoredCamera, MonitoredDevice
+from inventory.monitored import MonitoredCamera, MonitoredDevice, for_probing
 
 if TYPE_CHECKING:
     from collector.runtime.mirror import MirrorScheduler
@@ -143,8 +143,8 @@ class WorkerPool:
         parts = range(0, len(upserts), ASSIGN_PART) if upserts else range(1)
         for k in parts:
             last = k + ASSIGN_PART >= len(upserts)
-            self._post(i, Assign(upserts[k:k + ASSIGN_PART], removed if last else (), devices if last else None,
-                                 more=not last))
+            part = tuple(for_probing(cam) for cam in upserts[k:k + ASSIGN_PART])  # (a worker needs no names)
+            self._post(i, Assign(part, removed if last else (), devices if last else None, more=not last))
 
     def assign(self, cameras: Iterable[MonitoredCamera], devices: Iterable[MonitoredDevice]) -> None:
         """The cameras to probe now: each worker is sent what changed for it."""

@@ -67,7 +67,7 @@ def _scheduler() -> Scheduler:
         for i in range(1, 7):
             village = "130123101201" if i <= 3 else "130123101202"
             lb = RegionLabels(village, "东关村" if i <= 3 else '西"关\\村', "130123101000", "城关镇", "130123000000", "示范县")
-            cams.append(MonitoredCamera(i, f"摄像机{i}", i, ProbeTarget("127.0.0.1"), None, None, Lifecycle.ACTIVE, lb))
+            cams.append(MonitoredCamera(i, f"摄像机{i}" if i != 2 else '摄像机"2\\号', i, ProbeTarget("127.0.0.1"), None, None, Lifecycle.ACTIVE, lb))
         s.sync(cams, [])
         return s
 

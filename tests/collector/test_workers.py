@@ -164,14 +164,15 @@ def test_two_workers_probe_write_once_restart_and_stop(tmp_path: Path, loopback:
 
 def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pytest.MonkeyPatch) -> None:
     """The pool alone, with real worker processes: a camera list longer than one message arrives
-    whole, cameras lost are dropped by their worker, a stop collects each worker's last report."""
+    whole, cameras lost are dropped by their worker, a stop collects each worker's last report.
+    A worker is sent what probing needs of a camera (address, credentials), not its names."""
     import asyncio
 
     from collector.runtime import workers as w
     from collector.runtime.mirror import MirrorScheduler
     from collector.runtime.scheduler import Scheduler
     from collector.runtime.scheduler_config import SchedulerConfig
-    from collector.runtime.worker_wire import Report
+    from collector.runtime.worker_wire import Assign, Report
     from collector.settings import Settings
     from inventory.models import Lifecycle
     from inventory.monitored import MonitoredCamera, RegionLabels
@@ -186,6 +187,13 @@ def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pyte
     async def go() -> tuple[dict[int, int], dict[int, int], list[bool]]:
         m = MirrorScheduler.of(Scheduler(SchedulerConfig.from_settings(s.collector), None))
         m.pool = w.WorkerPool(s, 2, m)
+        post = m.pool._post
+
+        def sent(i: int, msg: object) -> None:
+            if isinstance(msg, Assign):
+                upserts.extend(msg.upserts)
+            post(i, msg)  # type: ignore[arg-type]
+        m.pool._post = sent  # type: ignore[method-assign]
         m.sync(cams, [])
         held: dict[int, int] = {}
         finals: list[bool] = []
@@ -208,7 +216,10 @@ def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pyte
         await asyncio.gather(task, return_exceptions=True)
         return first, held, finals
 
+    upserts: list[MonitoredCamera] = []
     first, after, finals = asyncio.run(go())
+    assert {c.id for c in upserts} == set(range(1, 201))
+    assert all(c.target == cams[c.id - 1].target and c.name == "" and c.labels.village == "" for c in upserts)
     assert sum(first.values()) == 200 and len(first) == 2
     assert sum(after.values()) == 180
     assert finals.count(True) == 2  # each worker's last report, at the stop
