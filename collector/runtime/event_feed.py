@@ -34,11 +34,13 @@ from inventory.monitored import MonitoredCamera
 
 log = logging.getLogger("camwatch.feed")
 FEED_LOW = 0x4645_0000  # "FE": camera_events writers (transaction-level, see the module doc)
-FEED_LOCK_SQL = f"SELECT pg_advisory_xact_lock({LOCK_KEY_SQL.format(low=str(FEED_LOW))})"
 # the NOTIFY channel of this schema's camera events (the leader LISTENs on its coordination
-# session and reads at once instead of polling; a notification goes out at commit)
+# session and reads at once instead of polling)
 FEED_CHANNEL_SQL = "'camwatch_events_' || left(md5(current_schema()), 16)"
-FEED_NOTIFY_SQL = f"SELECT pg_notify({FEED_CHANNEL_SQL}, '')"
+# before a batch's rows: the writers' lock, and the notification (one statement: one round trip;
+# PostgreSQL sends it at commit, and never when the batch rolls back)
+FEED_LOCK_SQL = (f"SELECT pg_advisory_xact_lock({LOCK_KEY_SQL.format(low=str(FEED_LOW))}),"
+                 f" pg_notify({FEED_CHANNEL_SQL}, '')")
 
 
 def event_row(camera_id: int, ev: Event, checks: tuple[str, ...], replica: str) -> dict[str, object]:
@@ -101,13 +103,10 @@ class EventFeed:
         assert sync is not None
         event.listen(sync, "rollback", rolled_back, once=True)
         event.listen(sync, "commit", committed, once=True)
-        pg = conn.dialect.name == "postgresql"
-        if pg:
+        if conn.dialect.name == "postgresql":
             await conn.execute(text(FEED_LOCK_SQL))
         await conn.execute(insert(CameraEvent), rows)
-        if pg:
-            await conn.execute(text(FEED_NOTIFY_SQL))
         return len(rows)
 
 
-__all__ = ["FEED_CHANNEL_SQL", "FEED_LOCK_SQL", "FEED_LOW", "FEED_NOTIFY_SQL", "EventFeed", "event_row"]
+__all__ = ["FEED_CHANNEL_SQL", "FEED_LOCK_SQL", "FEED_LOW", "EventFeed", "event_row"]
