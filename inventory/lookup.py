@@ -83,14 +83,14 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
         regions = {r.code: r for r in (await s.execute(select(Region.code, Region.name, Region.parent_code))).all()}
         point_rows = (await s.execute(select(Point.id, Point.village_code, Point.name, Point.lon, Point.lat))).all()
         points = {p.id: p.village_code for p in point_rows}
-        places = {p.id: (sys.intern(p.name), p.lon, p.lat) for p in point_rows}
+        places = {p.id: (p.name, p.lon, p.lat) for p in point_rows}
         # rows of columns, not ORM objects: a reload (every 30 s) of 100k cameras made ~150 MB of those
         cams = (await s.execute(select(*_MONITORED_COLUMNS).where(Camera.lifecycle != Lifecycle.RETIRED))).all()
         devices = [MonitoredDevice(d.id, d.name, d.host) for d in (await s.execute(select(Device))).scalars()]
     out: list[MonitoredCamera] = []
     # A collector keeps these for every camera as long as it runs: one labels object per village,
-    # and one copy of the texts that many cameras share (stream path, user name, contractor) or that
-    # the alerting's copy of the inventory holds too (camera and point names: interned there too).
+    # and one copy of the texts that many cameras share (stream path, user name, contractor). (Not
+    # the names: nearly one per camera, interning them costs as much as it saves.)
     shared_labels: dict[str, RegionLabels] = {}
     intern = sys.intern
     for c in cams:
@@ -113,7 +113,7 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
         target = replace(target, rtsp_path=intern(target.rtsp_path),
                          username=None if target.username is None else intern(target.username))
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
-        out.append(MonitoredCamera(c.id, intern(c.name), c.point_id, target, c.parent_device_id,
+        out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id,
                                    None if c.contractor is None else intern(c.contractor), Lifecycle(c.lifecycle), labels,
                                    p_name, lon, lat, credential_error, c.gb_id, Access(c.access)))
     return out, devices

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from sys import intern
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -57,9 +56,8 @@ async def load_inventory(engine: AsyncEngine) -> Inventory:
         v = regions.get(p.village_code) if p else None
         t = regions.get(v.parent_code) if v is not None and v.parent_code else None
         k = regions.get(t.parent_code) if t is not None and t.parent_code else None
-        # (names interned: the collector's inventory holds the same ones, inventory.lookup.load_monitored)
-        out.append(CameraInfo(c.id, intern(c.name), v.code if v else "", v.name if v else "", t.code if t else "",
-                              t.name if t else "", k.code if k else "", k.name if k else "", intern(p.name) if p else "",
+        out.append(CameraInfo(c.id, c.name, v.code if v else "", v.name if v else "", t.code if t else "",
+                              t.name if t else "", k.code if k else "", k.name if k else "", p.name if p else "",
                               c.parent_device_id, devices.get(c.parent_device_id, "") if c.parent_device_id else ""))
     return Inventory.of(out)
 
