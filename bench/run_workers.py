@@ -241,6 +241,7 @@ async def measure_run(run: Run, n: int, window_s: float, deadline: float) -> dic
         rss, pss = mem_kb(pids_end)
     finally:
         task.cancel()
+        await asyncio.gather(task, return_exceptions=True)  # (its last body freed before what follows is measured)
     h0, n0 = histogram(text0)
     h1, n1 = histogram(text1)
     d = [b - a for a, b in zip(h0, h1, strict=True)]
