@@ -1,4 +1,5 @@
-"""camwatch 自身: probes/s, lateness, sweep duration, pending writes and alert deliveries."""
+"""camwatch 自身: probes/s, lateness, sweep duration, pending writes, alert deliveries, and the memory and
+CPU of each of its processes."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ LATENESS_MEAN = f"rate({m.LATENESS_SUM}[5m]) / rate({m.LATENESS_COUNT}[5m])"
 SWEEP = m.SWEEP_DURATION
 PENDING = m.DB_PENDING_WRITES
 ALERTS = f"sum by (channel, result) (increase({m.ALERTS_SENT_TOTAL}[1h])) or on() vector(0)"
+MEMORY = f"sum by (instance, process) ({m.PROCESS_MEMORY})"  # the collector and each probe worker
+CPU = f"sum by (instance, process) (rate({m.PROCESS_CPU}[5m]))"
 
 
 def build() -> dm.Dashboard:
-    d = dashboard(UID, "camwatch 自身", "camwatch 运行状况：每秒探测数、探测延迟、巡检耗时、待写入数据库的记录、告警发送")
+    d = dashboard(UID, "camwatch 自身", "camwatch 运行状况：每秒探测数、探测延迟、巡检耗时、待写入数据库的记录、告警发送、各进程的内存与 CPU")
     d = d.variables([datasource_variable()])
     last = cb.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
     d = d.with_panel(
@@ -51,5 +54,11 @@ def build() -> dm.Dashboard:
     ).with_panel(
         timeseries.Panel().title("告警发送（按渠道与结果，近 1 小时）").unit("条").height(8).span(8)
         .with_target(query(ALERTS, "{{channel}} {{result}}"))
+    ).with_panel(
+        timeseries.Panel().title("内存（按进程）").unit("bytes").height(8).span(12)
+        .with_target(query(MEMORY, "{{instance}} {{process}}"))
+    ).with_panel(
+        timeseries.Panel().title("CPU（按进程，核）").unit("short").decimals(2).height(8).span(12)
+        .with_target(query(CPU, "{{instance}} {{process}}"))
     )
     return d.build()

@@ -21,7 +21,8 @@ REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARG
     family.name for family in f.REGION_FAMILIES)
 # camwatch itself; work orders: issue 5
 (PROBES_TOTAL, SWEEP_DURATION, LATENESS_BUCKET, LATENESS_SUM, LATENESS_COUNT, ALERTS_SENT_TOTAL, DB_PENDING_WRITES,
- WORK_ORDERS, SHARD_CAMERAS, REPLICA_INFO) = (name for family in f.SELF_FAMILIES for name in family.sample_names)
+ WORK_ORDERS, SHARD_CAMERAS, REPLICA_INFO, PROCESS_MEMORY, PROCESS_CPU) = (
+    name for family in f.SELF_FAMILIES for name in family.sample_names)
 
 # every sample name /metrics writes
 EXPORTED: frozenset[str] = frozenset(name for family in f.FAMILIES for name in family.sample_names)

@@ -102,10 +102,16 @@ SHARD_CAMERAS = Family("camwatch_shard_cameras", Kind.GAUGE,
 REPLICA_INFO = Family("camwatch_replica_info", Kind.GAUGE,
                       "1, labelled with this collector's replica id (collector.replica_id; its collector_id when alone)",
                       ("replica",))
+PROCESS_MEMORY = Family("camwatch_process_resident_memory_bytes", Kind.GAUGE,
+                        "resident memory (RSS) of camwatch's processes: the collector and each probe worker "
+                        "(collector.workers), sampled every 15 s", ("process",))
+PROCESS_CPU = Family("camwatch_process_cpu_seconds_total", Kind.COUNTER,
+                     "CPU time (user + system) of camwatch's processes since each started (a restarted worker "
+                     "starts again from 0), sampled every 15 s", ("process",))
 
 CAMERA_FAMILIES = (CAMERA_UP, CAMERA_VIDEO_OK, CAMERA_OFFLINE_CAUSE, CAMERA_CLOCK_OFFSET, CAMERA_STATE_SINCE,
                    CAMERA_PROBE_DURATION, CAMERA_LOCATION, CAMERA_FAILED_CHECK)
 REGION_FAMILIES = (REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARGET)
 SELF_FAMILIES = (PROBES_TOTAL, SWEEP_DURATION, PROBE_LATENESS, ALERTS_SENT_TOTAL, DB_PENDING_WRITES, WORK_ORDERS,
-                 SHARD_CAMERAS, REPLICA_INFO)
+                 SHARD_CAMERAS, REPLICA_INFO, PROCESS_MEMORY, PROCESS_CPU)
 FAMILIES = (*CAMERA_FAMILIES, *REGION_FAMILIES, *SELF_FAMILIES)

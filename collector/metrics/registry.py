@@ -20,6 +20,7 @@ from prometheus_client.registry import Collector
 
 from collector.metrics import families as f
 from collector.runtime.camera_state import State
+from collector.runtime.procstat import ProcessUse
 from collector.runtime.scheduler import CameraSlot, Histogram
 from inventory.monitored import MonitoredCamera, RegionLabels
 
@@ -89,6 +90,8 @@ class SelfCounters:
     alerts_sent: dict[tuple[str, str], int] = field(default_factory=dict)
     # work orders by colour (green/yellow/red), refreshed by the alerting task
     work_orders: dict[str, int] = field(default_factory=dict)
+    # what camwatch's processes use, sampled on a timer (collector.runtime.procstat)
+    processes: tuple[ProcessUse, ...] = ()
 
 
 _STATUS_INDEX = {State(s): i for i, s in enumerate(STATUSES)}
@@ -261,4 +264,8 @@ class CamwatchCollector(Collector):
         shard_cameras.add_metric([], float(len(self.source.slots)))
         replica = _gauge(f.REPLICA_INFO)
         replica.add_metric([self.replica_id], 1.0)
-        return [probes, sweep, late, alerts, pending, orders, shard_cameras, replica]
+        memory, cpu = _gauge(f.PROCESS_MEMORY), _counter(f.PROCESS_CPU)
+        for use in self.counters.processes:
+            memory.add_metric([use.process], float(use.resident_bytes))
+            cpu.add_metric([use.process], use.cpu_seconds)
+        return [probes, sweep, late, alerts, pending, orders, shard_cameras, replica, memory, cpu]

@@ -37,6 +37,7 @@ from collector.runtime.ladders import ladder_options
 from collector.runtime.leader_alerts import feed_the_leader
 from collector.runtime.mirror import MirrorScheduler
 from collector.runtime.paths import frames_dir, journal_path
+from collector.runtime.procstat import keep_sampled
 from collector.runtime.replicas import Replica, default_replica_id
 from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
@@ -313,6 +314,7 @@ class App:
             asyncio.create_task(self.scheduler.run(), name="scheduler"),
             asyncio.create_task(self._reload_loop(), name="reload"),
             asyncio.create_task(self._figures_loop(), name="figures"),
+            asyncio.create_task(keep_sampled(self.counters, lambda: self.scheduler), name="processes"),
         ]
         if self.replica is not None:
             self._tasks.append(asyncio.create_task(self.replica.run(), name="replica"))

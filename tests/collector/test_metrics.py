@@ -15,6 +15,7 @@ from collector.metrics.exposition import render_text
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.metrics.text import text_state
 from collector.runtime.camera_state import State, Status
+from collector.runtime.procstat import ProcessUse
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import CollectorSettings
@@ -96,7 +97,8 @@ def _collector(s: Scheduler) -> CamwatchCollector:
                             availability={("township", "130123101000", "1d"): 0.9612, ("village", "130123101202", "month"): 1.0},
                             coverage={("village", "130123101201"): 0.5, ("township", "130123101000"): 0.0},
                             targets={("county", "130123000000"): 0.96})
-    counters = SelfCounters({("webhook", "ok"): 3, ("email", "fail"): 1}, {"green": 4, "red": 1})
+    counters = SelfCounters({("webhook", "ok"): 3, ("email", "fail"): 1}, {"green": 4, "red": 1},
+                            (ProcessUse("collector", 300_000_000, 12.5), ProcessUse("worker-0", 90_000_000, 40.25)))
     return CamwatchCollector(s, regions=lambda: figures, pending_writes=lambda: 7, counters=counters)
 
 

@@ -139,6 +139,18 @@ def test_two_workers_probe_write_once_restart_and_stop(tmp_path: Path, loopback:
             assert {w["pid"] for w in ws} == set(_workers(proc.pid)), ws
             assert sorted(w["restarts"] for w in ws) == [0, 1], ws
             assert all(w["last_report_at"] for w in ws), ws
+
+            # what each process uses, from /proc (sampled every 15 s): the collector and both workers
+            def used() -> dict[str, tuple[float, float]]:
+                out: dict[str, list[float]] = {}
+                for line in _get(port, "/metrics").splitlines():
+                    for name in ("camwatch_process_resident_memory_bytes{", "camwatch_process_cpu_seconds_total{"):
+                        if line.startswith(name):
+                            out.setdefault(line.split('process="')[1].split('"')[0], []).append(float(line.split()[-1]))
+                return {k: (v[0], v[1]) for k, v in out.items() if len(v) == 2}
+            wait_for(lambda: set(used()) == {"collector", "worker-0", "worker-1"}, 20, "process figures")
+            for name, (rss, cpu) in used().items():
+                assert 10e6 < rss < 2e9 and cpu > 0, (name, rss, cpu)
         finally:
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)

@@ -20,6 +20,7 @@ from collector.cli import dashboards_cmd
 from collector.metrics.exposition import render_text
 from collector.metrics.registry import CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import State, Status
+from collector.runtime.procstat import ProcessUse
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import CollectorSettings
@@ -145,7 +146,8 @@ def _exported_sample_names() -> set[str]:
     s.last_sweep_s = 1.0
     figures = RegionFigures(availability={("township", "130123101000", "month"): 0.9}, coverage={("village", "130123101201"): 1.0},
                             targets={("county", "130123000000"): 0.95})  # (computed figures: targets are shown)
-    c = CamwatchCollector(s, regions=lambda: figures, counters=SelfCounters({("webhook", "ok"): 1}))
+    c = CamwatchCollector(s, regions=lambda: figures, counters=SelfCounters({("webhook", "ok"): 1}, {},
+                                                                            (ProcessUse("collector", 1 << 28, 1.5),)))
     return {smp.name for fam in text_string_to_metric_families(render_text(c).decode()) for smp in fam.samples}
 
 
