@@ -56,6 +56,7 @@ from probe_throughput import BaseTarget, Failures, baseline_probe  # noqa: E402
 
 from collector.runtime.gc_tuning import release_free_memory  # noqa: E402
 from collector.runtime.lateness import LATENESS_BUCKETS, quantile_bound  # noqa: E402
+from collector.runtime.procstat import read as read_process  # noqa: E402
 from collector.runtime.scheduler_config import TICK_S  # noqa: E402
 from collector.runtime.slots import phase_of  # noqa: E402
 from probes.sim import Behaviour, Fleet, FleetError  # noqa: E402
@@ -107,15 +108,8 @@ def mem_kb(pids: list[int]) -> tuple[int, int]:
 
 
 def cpu_s(pids: list[int]) -> dict[int, float]:
-    tick = os.sysconf("SC_CLK_TCK")
-    out = {}
-    for p in pids:
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        out[p] = (int(fields[11]) + int(fields[12])) / tick
-    return out
+    """CPU seconds of each of *pids* still running (the product's own /proc reader)."""
+    return {p: use.cpu_seconds for p in pids if (use := read_process(str(p), p)) is not None}
 
 
 def self_rss() -> int:
