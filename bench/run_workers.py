@@ -9,6 +9,9 @@ beside a hand-written prober on the same fleet, in one run.
 2. A database (a SQLite file, or with ``--pg`` a fresh schema of the local PostgreSQL, dropped at
    the end) with the cameras imported by ``camwatch inventory import`` (timed).
 3. **An empty ``camwatch run``** (same settings, no camera): its memory after 10 s is the base.
+   When the real run starts W > 1 probe workers that the empty one does not (``auto`` starts none
+   without cameras), also an empty run with ``collector.workers`` = W: the workers' fixed cost,
+   printed, and the per-camera figure without it beside the goal's (which keeps it in).
 4. **``camwatch run``** over the fleet with ``collector.workers`` = ``--workers``: the 60 s fast
    tier, video tier off (the issue's measurement), other settings at their defaults (inventory
    reload every 30 s, the interval writer on the database); ``/metrics`` scraped every 15 s with
@@ -59,6 +62,7 @@ from collector.runtime.lateness import LATENESS_BUCKETS, quantile_bound  # noqa:
 from collector.runtime.procstat import read as read_process  # noqa: E402
 from collector.runtime.scheduler_config import TICK_S  # noqa: E402
 from collector.runtime.slots import phase_of  # noqa: E402
+from collector.runtime.workers import usable_cores, worker_count  # noqa: E402
 from probes.sim import Behaviour, Fleet, FleetError  # noqa: E402
 from probes.sim.identity import address_for  # noqa: E402
 from tests.collector.test_cli_inventory import camwatch  # noqa: E402
@@ -347,19 +351,31 @@ def prepare(url: str, work: Path, csv: Path | None) -> float:
     return time.monotonic() - t0
 
 
+def empty_run(work: Path, url: str, workers: str, what: str) -> tuple[int, int]:
+    """(RSS, PSS) KB of an empty ``camwatch run`` with *workers*, 10 s after it answers."""
+    run = Run(work / "empty", url, workers, free_port())
+    try:
+        run.wait_up(120)
+        time.sleep(10)
+        rss, pss = mem_kb(tree(run.proc.pid))
+    finally:
+        code, _ = run.stop()
+    print(f"empty camwatch run{what}: RSS {rss / 1024:.0f} MB, PSS {pss / 1024:.0f} MB (exit {code}); {uptime()}", flush=True)
+    return rss, pss
+
+
 async def main(a: argparse.Namespace, fleet: Fleet, work: Path, urls: tuple[str, str]) -> bool:
     n = a.cameras
     deadline = time.monotonic() + a.max_seconds
     empty_url, url = urls
-    # 3. the empty run
-    run = Run(work / "empty", empty_url, a.workers, free_port())
-    try:
-        run.wait_up(120)
-        await asyncio.sleep(10)
-        base_rss, base_pss = mem_kb(tree(run.proc.pid))
-    finally:
-        code, _ = run.stop()
-    print(f"empty camwatch run: RSS {base_rss / 1024:.0f} MB, PSS {base_pss / 1024:.0f} MB (exit {code}); {uptime()}", flush=True)
+    # 3. the empty run; and, when the full run will start probe workers that the empty one does not
+    # (auto: none without cameras), an empty run with that many workers: the workers' fixed cost
+    base_rss, base_pss = empty_run(work, empty_url, a.workers, "")
+    w = worker_count(int(a.workers) if a.workers.isdigit() else "auto", n, usable_cores())
+    same_rss = None
+    if w > 1 and worker_count(int(a.workers) if a.workers.isdigit() else "auto", 0, usable_cores()) != w:
+        same_rss, _ = empty_run(work, empty_url, str(w), f" with collector.workers={w}")
+        print(f"  the {w} workers' fixed cost (imports, loop): {(same_rss - base_rss) / 1024:.0f} MB", flush=True)
     # 4. the real run (then, with --compare, one process on the same database and fleet)
     results = []
     for workers in [a.workers, *(["1"] if a.compare else [])]:
@@ -379,6 +395,9 @@ async def main(a: argparse.Namespace, fleet: Fleet, work: Path, urls: tuple[str,
         kb_pss = (m["pss"] - base_pss) / n
         print(f"  memory: RSS {m['rss'] / 1024:.0f} MB, PSS {m['pss'] / 1024:.0f} MB summed over the collector and its"
               f" workers = {kb_rss:.2f} KB/camera RSS, {kb_pss:.2f} KB/camera PSS above the empty run", flush=True)
+        if same_rss is not None and workers == a.workers:
+            print(f"  = {(m['rss'] - same_rss) / n:.2f} KB/camera RSS above an empty run with the same {w} workers"
+                  " (the workers' fixed cost left out)", flush=True)
         results.append((workers, m, kb_rss, kb_pss))
     workers, m, kb_rss, kb_pss = results[0]
     # 5. the hand-written prober

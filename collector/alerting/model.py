@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.causes import Cause
 
 
@@ -79,11 +80,16 @@ class Inventory:
         return cls(cams, villages, devices)
 
 
-def camera_info(cam: object, point_name: str = "", device_name: str = "") -> CameraInfo:
-    """A :class:`CameraInfo` from an ``inventory.lookup.MonitoredCamera``."""
-    lb = cam.labels  # type: ignore[attr-defined]
-    return CameraInfo(cam.id, cam.name, lb.village, lb.village_name, lb.township, lb.township_name,  # type: ignore[attr-defined]
-                      lb.county, lb.county_name, point_name, cam.parent_device_id, device_name)  # type: ignore[attr-defined]
+def inventory_of(cameras: Iterable[MonitoredCamera], devices: Iterable[MonitoredDevice]) -> Inventory:
+    """The engine's inventory from the collector's own (``inventory.lookup.load_monitored``, the
+    same cameras as :func:`collector.alerting.incident_store.load_inventory`): names and places are
+    the very objects the collector keeps, not a second copy of every camera's texts."""
+    names = {d.id: d.name for d in devices}
+    return Inventory.of(
+        CameraInfo(c.id, c.name, c.labels.village, c.labels.village_name, c.labels.township, c.labels.township_name,
+                   c.labels.county, c.labels.county_name, c.point_name, c.parent_device_id,
+                   names.get(c.parent_device_id, "") if c.parent_device_id else "")
+        for c in cameras)
 
 
 # ---- engine inputs --------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -21,14 +21,14 @@ from collector.alerting.delivery.message import Outgoing
 from collector.alerting.delivery.notifier import Notifier
 from collector.alerting.delivery.redact import Redactor
 from collector.alerting.engine import AlertEngine
-from collector.alerting.model import Action, Notify
+from collector.alerting.model import Action, Inventory, Notify, inventory_of
 from collector.alerting.workorders import work_order_counts
 from collector.metrics.registry import SelfCounters
 from collector.runtime.aio import wait_event
 from collector.runtime.camera_state import Event
 from collector.settings import Settings
 from inventory.models import utcnow
-from inventory.monitored import MonitoredCamera
+from inventory.monitored import MonitoredCamera, MonitoredDevice
 
 log = logging.getLogger("camwatch.alerting")
 Sender = Callable[[Notify, str], None]  # (action, language)
@@ -48,9 +48,14 @@ class AlertService:
     _queue: asyncio.Queue[tuple[int, Event, tuple[str, ...]]] = field(default_factory=asyncio.Queue)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     sent: list[Notify] = field(default_factory=list)
+    # the collector's own cameras and devices, when it has them all (no replicas); else read here
+    cameras: Callable[[], tuple[Iterable[MonitoredCamera], Iterable[MonitoredDevice]]] | None = None
+
+    async def _inventory(self) -> Inventory:
+        return inventory_of(*self.cameras()) if self.cameras is not None else await store.load_inventory(self.db)
 
     async def start(self) -> None:
-        self.engine.set_inventory(await store.load_inventory(self.db))
+        self.engine.set_inventory(await self._inventory())
         self.engine.restore(await store.load_open_incidents(self.db))
         await self._rules()
         await self._count_orders()
@@ -59,7 +64,7 @@ class AlertService:
         """Silences or exclusions changed, and the inventory when *inventory* (called on the
         collector's reload)."""
         if inventory:
-            self.engine.set_inventory(await store.load_inventory(self.db))
+            self.engine.set_inventory(await self._inventory())
         await self._rules()
 
     async def _rules(self) -> None:
@@ -140,13 +145,16 @@ def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[Outg
 
 
 def build_alerting(settings: Settings, db: AsyncEngine, counters: SelfCounters, clock: Callable[[], dt.datetime],
-                   checks_of: Callable[[int], tuple[str, ...]]) -> tuple[AlertService | None, Notifier | None]:
-    """The alert service and, when channels are configured, the notifier it delivers through."""
+                   checks_of: Callable[[int], tuple[str, ...]],
+                   cameras: Callable[[], tuple[Iterable[MonitoredCamera], Iterable[MonitoredDevice]]] | None = None,
+                   ) -> tuple[AlertService | None, Notifier | None]:
+    """The alert service and, when channels are configured, the notifier it delivers through;
+    *cameras*: the collector's own (see :attr:`AlertService.cameras`)."""
     if not settings.alerts.enabled:
         return None, None
     a = settings.alerts
     service = AlertService(db, AlertEngine(a.to_policy()), language=a.language or settings.language, tick_s=a.tick_s,
-                           clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update)
+                           clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update, cameras=cameras)
     if not settings.notify.channels:
         return service, None
     redactor = Redactor()

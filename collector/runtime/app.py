@@ -109,7 +109,8 @@ class App:
             pool=self._frame_pool, live_frames=p.live_frames, live_window_s=p.live_window_s)
         self.alerting, self.notifier = build_alerting(
             self.settings, self.engine, self.counters, self.clock,
-            checks_of=lambda cid: self.scheduler.slots[cid].failed_checks() if cid in self.scheduler.slots else ())
+            checks_of=lambda cid: self.scheduler.slots[cid].failed_checks() if cid in self.scheduler.slots else (),
+            cameras=lambda: (self._inventory[0], self._inventory[1]))  # (all its cameras: no replicas)
         if self.replica is not None:  # alerts on the leader only, its events through the database
             self.feed, self.leader_alerts = feed_the_leader(
                 self.settings, self.engine, self.replica, self.writer, self.notifier, self.counters, self.clock,

@@ -10,11 +10,13 @@ from sqlalchemy import select
 
 from collector.alerting import incident_store as store
 from collector.alerting.engine import AlertEngine
-from collector.alerting.model import Outage, Recovery, Severity
+from collector.alerting.model import Outage, Recovery, Severity, inventory_of
 from collector.alerting.policy import AlertPolicy
 from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrderError, color, work_order_counts
 from inventory import models as m
 from inventory.db import create_engine
+from inventory.lookup import load_monitored
+from inventory.secrets import SecretBox
 from probes.causes import Cause
 from tests.collector.alerts_fixtures import at, sample_db
 
@@ -151,6 +153,29 @@ def test_restart_restores_open_incident_and_resolves_it_once(url: str) -> None:
             assert await store.load_open_incidents(eng) == ()
             [o] = await store.list_work_orders(eng)
             assert o.resolved_at == at(1000)
+        finally:
+            await eng.dispose()
+
+    asyncio.run(go())
+
+
+def test_the_collectors_own_inventory_is_the_stores(url: str) -> None:
+    """``camwatch run`` (no replicas) gives the alert engine its own cameras (no second copy of
+    every camera's names): the same inventory as the store reads, a retired camera left out."""
+    async def go() -> None:
+        eng = create_engine(url)
+        try:
+            async with eng.begin() as conn:
+                retired = (await conn.execute(select(m.Camera.id).order_by(m.Camera.id.desc()).limit(1))).scalar_one()
+                await conn.execute(m.Camera.__table__.update().where(m.Camera.id == retired).values(lifecycle="retired"))
+            stored = await store.load_inventory(eng)
+            cams, devices = await load_monitored(eng, SecretBox(None))
+            own = inventory_of(cams, devices)
+            assert own == stored and retired not in own.cameras and len(own.cameras) >= 2
+            assert any(c.parent_device_name for c in own.cameras.values())  # (the sample has cameras behind a device)
+            assert all(c.point_name and c.village_name and c.county_name for c in own.cameras.values())
+            by_id = {c.id: c for c in cams}
+            assert all(i.name is by_id[i.id].name for i in own.cameras.values())  # the collector's objects, not copies
         finally:
             await eng.dispose()
 
