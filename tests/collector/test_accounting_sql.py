@@ -185,3 +185,17 @@ async def test_open_interval_cut_by_a_closed_one_before_the_period(db_url: str) 
         rows = rates_by("village", cams, await all_spans(engine), [ExclusionSpan(at(0), at(DAY_US), cid)], period, now)
         assert aggregate("village", cams, await sql_camera_times(
             engine, period, now, exclusions=[ExclusionSpan(at(0), at(DAY_US), cid)])) == rows
+
+
+async def test_loaded_cameras_share_their_village_codes_and_point_ids(db_url: str) -> None:
+    """The region figures keep this as long as a collector runs: a village code and a point id are
+    one object each, however many points and cameras refer to them (not one per row read)."""
+    async with inventory_db(db_url) as (engine, cams):
+        data = await load_accounting(engine, PERIODS[0][0])
+        codes = {k: k for k in data.names}
+        points = {p.point_id: p for p in data.points}
+        villages = {c.village for c in data.cameras if c.village}
+        assert len(villages) >= 2 and len(data.cameras) > len(villages)
+        assert all(c.village is codes[c.village] for c in data.cameras if c.village)
+        assert all(p.village is codes[p.village] for p in data.points if p.village)
+        assert all(c.point_id is points[c.point_id].point_id for c in data.cameras if c.point_id in points)

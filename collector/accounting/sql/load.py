@@ -73,7 +73,11 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         )).all()
     names = {code: name for code, name, _, _ in regions}
     parents = {code: parent for code, _, parent, _ in regions if parent}
-    village_of = {pid: village for pid, village, _, _ in points}
+    # one object for each village code and point id, however many points and cameras refer to it
+    # (the region figures keep these as long as a collector runs)
+    code = {c: c for c in names}
+    village_of = {pid: code.get(village, village) for pid, village, _, _ in points}
+    point_id = {pid: pid for pid in village_of}
     camera_refs = []
     intern = sys.intern  # (one copy of a contractor's name for all its cameras)
     for cid, cname, pid, contractor, lifecycle in cams:
@@ -82,9 +86,11 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         county = parents.get(township, "")
         if camera_names:
             names[f"camera:{cid}"] = cname
-        camera_refs.append(CameraRef(cid, pid, village, township, county, None if contractor is None else intern(contractor),
+        camera_refs.append(CameraRef(cid, point_id.get(pid, pid), village, township, county,
+                                     None if contractor is None else intern(contractor),
                                      retired=Lifecycle(lifecycle) is Lifecycle.RETIRED))
-    point_refs = tuple(PointRef(pid, village, bool(planned)) for pid, village, planned, retired in points if not retired)
+    point_refs = tuple(PointRef(point_id[pid], village_of[pid], bool(planned)) for pid, _, planned, retired in points
+                       if not retired)
     targets = Targets(
         default=Decimal(str(default_target)),
         regions={code: Decimal(str(t)) for code, _, _, t in regions if t is not None},
