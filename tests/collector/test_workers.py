@@ -193,8 +193,8 @@ def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pyte
     monkeypatch.setattr(w, "ASSIGN_PART", 30)  # 100 cameras per worker: 4 parts each
     s = Settings(collector={"video": False, "catchup_s": 1})
     lb = RegionLabels("130123101201", "v", "130123101000", "t", "130123000000", "c")
-    cams = [MonitoredCamera(i, f"cam{i}", i, ProbeTarget("127.0.0.1", 1, "/", None, "u", "pw", i), None, None,
-                            Lifecycle.ACTIVE, lb) for i in range(1, 201)]
+    cams = [MonitoredCamera(i, f"cam{i}", 1000 + i, ProbeTarget("127.0.0.1", 1, "/", None, "u", "pw", i), None, None,
+                            Lifecycle.ACTIVE, lb, gb_id=f"130123000013200{i:05d}") for i in range(1, 201)]
 
     async def go() -> tuple[dict[int, int], dict[int, int], list[bool]]:
         m = MirrorScheduler.of(Scheduler(SchedulerConfig.from_settings(s.collector), None))
@@ -232,6 +232,7 @@ def test_pool_sends_long_lists_in_parts_and_drops_lost_cameras(monkeypatch: pyte
     first, after, finals = asyncio.run(go())
     assert {c.id for c in upserts} == set(range(1, 201))
     assert all(c.target == cams[c.id - 1].target and c.name == "" and c.labels.village == "" for c in upserts)
+    assert all(c.point_id == 0 and c.gb_id is None for c in upserts)  # (signalling is the collector's business)
     assert sum(first.values()) == 200 and len(first) == 2
     assert sum(after.values()) == 180
     assert finals.count(True) == 2  # each worker's last report, at the stop
