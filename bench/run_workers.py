@@ -371,9 +371,10 @@ async def main(a: argparse.Namespace, fleet: Fleet, work: Path, urls: tuple[str,
     # 3. the empty run; and, when the full run will start probe workers that the empty one does not
     # (auto: none without cameras), an empty run with that many workers: the workers' fixed cost
     base_rss, base_pss = empty_run(work, empty_url, a.workers, "")
-    w = worker_count(int(a.workers) if a.workers.isdigit() else "auto", n, usable_cores())
+    setting: int | str = int(a.workers) if a.workers.isdigit() else "auto"
+    w = worker_count(setting, n, usable_cores())
     same_rss = None
-    if w > 1 and worker_count(int(a.workers) if a.workers.isdigit() else "auto", 0, usable_cores()) != w:
+    if w > 1 and worker_count(setting, 0, usable_cores()) != w:
         same_rss, _ = empty_run(work, empty_url, str(w), f" with collector.workers={w}")
         print(f"  the {w} workers' fixed cost (imports, loop): {(same_rss - base_rss) / 1024:.0f} MB", flush=True)
     # 4. the real run (then, with --compare, one process on the same database and fleet)
