@@ -246,13 +246,6 @@ class Settings(BaseSettings):
                 object.__setattr__(self, "alerts", self.alerts.model_copy(update={"base_url": url}))
         return self
 
-    @model_validator(mode="after")
-    def _one_gb28181_platform(self) -> Settings:
-        if self.gb28181.enabled and self.collector.replicas:  # each replica's platform would see only its shards
-            raise ValueError("gb28181.enabled is not supported with collector.replicas yet: run the GB/T 28181 "
-                             "platform in a single collector")
-        return self
-
     @classmethod
     def settings_customise_sources(
         cls,

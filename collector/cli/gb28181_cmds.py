@@ -68,6 +68,9 @@ def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
     if not page.get("enabled"):
         return [ctx.t("国标接入平台未启用（gb28181.enabled）", "the GB/T 28181 platform is not enabled (gb28181.enabled)")]
     devices = page.get("devices", [])
+    if page.get("host") and not devices:  # replicas: another one leads and hosts the platform
+        return [ctx.t(f"国标接入平台运行在主副本 {page['host']} 上，请向它查询（--url）",
+                      f"the GB/T 28181 platform runs on the leading replica {page['host']}: ask it (--url)")]
     if not devices:
         return [ctx.t("没有未登记的国标设备" if page.get("unlisted") else "没有国标设备注册",
                       "no unlisted GB/T 28181 devices" if page.get("unlisted") else "no GB/T 28181 device registered")]

@@ -11,9 +11,8 @@ import contextlib
 import datetime as dt
 import logging
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -29,6 +28,8 @@ from collector.runtime.exclusions import exclusions_in_force
 from collector.runtime.figures import COVERAGE_S, StoredFigures, fleet_figures, live_states, load_stored, with_coverage
 from collector.runtime.frames import FrameStore
 from collector.runtime.gb28181_feed import Gb28181Feed
+from collector.runtime.gb28181_relay import VerdictRelay
+from collector.runtime.gb28181_replicas import follower, lead_platform
 from collector.runtime.gc_tuning import release_free_memory, settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
@@ -38,7 +39,7 @@ from collector.runtime.leader_alerts import feed_the_leader
 from collector.runtime.mirror import MirrorScheduler
 from collector.runtime.paths import frames_dir, journal_path
 from collector.runtime.procstat import keep_sampled
-from collector.runtime.replicas import Replica, default_replica_id
+from collector.runtime.replicas import Replica, default_replica_id, while_leader
 from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
@@ -154,26 +155,6 @@ class App:
             slot.seq += 1  # its queued probes are void; one in flight is ignored
         if isinstance(self.scheduler, MirrorScheduler):  # probed in worker processes: they drop them too
             self.scheduler.forget(camera_ids)
-
-    async def _while_leader(self, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
-        """Replicas: *job* runs on the leader only, from when it becomes the leader until it is not."""
-        rep, task = self.replica, None
-        assert rep is not None
-        try:
-            while True:
-                if rep.leader and task is None:
-                    task = asyncio.create_task(job(), name=name)
-                elif not rep.leader and task is not None:
-                    task.cancel()
-                    with contextlib.suppress(asyncio.CancelledError, Exception):
-                        await task
-                    task = None
-                await asyncio.sleep(rep.period)
-        finally:
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
 
     async def let_go(self, camera_ids: set[int], at: dt.datetime) -> None:
         """Stop probing them; unknown from *at*, written (waited for, bounded) before the shards go."""
@@ -323,16 +304,14 @@ class App:
                                   clock=self.clock)
         self.closer = ReportCloser(self.engine, self.settings, self.clock)
         for name, job in (("rollups", self.rollups.run), ("report_close", self.closer.run)):
-            self._tasks.append(asyncio.create_task(job() if self.replica is None else self._while_leader(name, job),
+            self._tasks.append(asyncio.create_task(job() if self.replica is None else while_leader(self.replica, name, job),
                                                    name=name))
         if self.alerting is not None:
             self._tasks.append(asyncio.create_task(self.alerting.run(), name="alerting"))
-        if self.leader_alerts is not None:
-            self._tasks.append(asyncio.create_task(self._while_leader("alerts", self.leader_alerts.run), name="alerts"))
+        if self.leader_alerts is not None and self.replica is not None:
+            self._tasks.append(asyncio.create_task(while_leader(self.replica, "alerts", self.leader_alerts.run), name="alerts"))
         if self.settings.gb28181.enabled:
-            self.gb28181 = Gb28181Feed(self.settings.gb28181, self.scheduler, lambda: self._inventory[0], clock=self.clock,
-                                       engine=self.engine)
-            await self.gb28181.start()
+            await self._start_gb28181()
         if self.http is not None:
             h = self.settings.http
             limits = HttpLimits(h.max_connections, h.header_timeout_s, h.keepalive_timeout_s)
@@ -347,6 +326,20 @@ class App:
         if self.replica is not None:
             log.info("replica %s: %d of %d shard(s) held, %d camera(s); %d live replica(s)", self.replica_id,
                      len(self.replica.owned), c.shards, len(self.scheduler.slots), self.replica.live)
+
+    async def _start_gb28181(self) -> None:
+        """The SIP platform: here (alone); of replicas on the leader, each one following its
+        verdicts for the cameras of its shards (collector/runtime/gb28181_replicas.py)."""
+        def feed(relay: VerdictRelay | None = None) -> Gb28181Feed:
+            return Gb28181Feed(self.settings.gb28181, self.scheduler, lambda: self._inventory[0], clock=self.clock,
+                               engine=self.engine, relay=relay)
+        if self.replica is None:
+            self.gb28181 = feed()
+            return await self.gb28181.start()
+        relay, ours = VerdictRelay(self.engine, self.replica_id), follower(
+            self.engine, self.settings.gb28181, self.scheduler, self.clock)
+        self._tasks += [asyncio.create_task(ours.run(), name="gb28181-follow"), asyncio.create_task(while_leader(self.replica,
+            "gb28181", lambda: lead_platform(feed, relay, lambda f: setattr(self, "gb28181", f))), name="gb28181")]
 
     async def stop(self) -> None:
         """Stop probing, then close every camera's interval at this instant (an *unknown* one

@@ -40,6 +40,7 @@ from collector.gb28181.persist import Batches, RegistrationStore
 from collector.gb28181.platform import Platform
 from collector.gb28181.state import ChannelEvent, GbEvent, GbVerdict
 from collector.runtime.camera_state import Outcome, Seen, State
+from collector.runtime.gb28181_relay import RelayedVerdict, VerdictRelay
 from collector.runtime.scheduler import Scheduler
 from inventory.access import Access
 from inventory.models import utcnow
@@ -54,21 +55,74 @@ def outcome_of(verdict: GbVerdict, at: dt.datetime) -> Outcome:
     return Outcome(at, verdict is GbVerdict.ONLINE, verdict.cause)
 
 
+def grace_of(settings: Gb28181Settings) -> float:
+    """How long a GB28181-only camera may go unheard of before it is ``not_registered``."""
+    return 2 * settings.keepalive_timeout_s
+
+
+class Signalled:
+    """Signalling verdicts into the state of this process's GB28181-only cameras (its scheduler's
+    slots), and the rule for those never heard of (``not_registered`` after *grace_s*)."""
+
+    def __init__(self, scheduler: Scheduler, grace_s: float, clock: Callable[[], dt.datetime]) -> None:
+        self.scheduler = scheduler
+        self.grace_s = grace_s
+        self._clock = clock
+        self._first: dict[int, float] = {}  # GB28181-only camera -> when its slot was first seen (monotonic)
+        # signalling is confirmed already: one outcome decides (no re-probes to wait for)
+        self._policy = replace(scheduler.policy, confirm_delays_s=())
+
+    def apply(self, camera_id: int, verdict: GbVerdict, at: dt.datetime, last_seen: dt.datetime | None) -> bool:
+        """Step camera *camera_id* by a verdict decided *at* (the device's last message before:
+        *last_seen*). False when it is not one of this process's GB28181-only cameras."""
+        slot = self.scheduler.slots.get(camera_id)
+        if slot is None or slot.cam.access is not Access.GB28181 or slot.status.state is State.EXCLUDED:
+            return False  # another replica's shard, retired, or one the direct probe decides (direct, both)
+        if slot.status.since is not None and at < slot.status.since:
+            at, last_seen = self._clock(), None  # (decided before its current interval began: dated now)
+        outcome = outcome_of(verdict, at)
+        if not outcome.ok and last_seen is not None and slot.status.state.up:
+            # the outage began after the device's last message: date it between that and now
+            last = min(last_seen, at)
+            if slot.seen.at is None or slot.seen.at < last:
+                slot.seen = Seen(last, slot.seen.picture_at)
+        self.scheduler.apply(slot, outcome, self._policy)
+        return True
+
+    def check_never_heard(self, now: float) -> int:
+        """GB28181-only cameras heard nothing of for grace_s: offline, ``not_registered``. Returns how many."""
+        n = 0
+        at = self._clock()
+        for cid, slot in list(self.scheduler.slots.items()):
+            if slot.cam.probed:
+                continue
+            first = self._first.setdefault(cid, now)
+            if slot.status.state is State.UNKNOWN and slot.status.pending is None and now - first >= self.grace_s:
+                self.scheduler.apply(slot, Outcome(at, False, Cause.NOT_REGISTERED), self._policy)
+                n += 1
+        for cid in [c for c in self._first if c not in self.scheduler.slots]:
+            del self._first[cid]
+        return n
+
+
 class Gb28181Feed:
+    """The SIP platform and its verdicts. Alone (no replicas) it steps its own cameras; with
+    *relay* (the replicas' leader) it writes every GB28181-only camera's verdict there for the
+    replica that owns it (:mod:`collector.runtime.gb28181_relay`)."""
+
     def __init__(self, settings: Gb28181Settings, scheduler: Scheduler,
                  cameras: Callable[[], list[MonitoredCamera]], *, clock: Callable[[], dt.datetime] = utcnow,
-                 grace_s: float | None = None, tick_s: float = 1.0, engine: AsyncEngine | None = None) -> None:
+                 grace_s: float | None = None, tick_s: float = 1.0, engine: AsyncEngine | None = None,
+                 relay: VerdictRelay | None = None) -> None:
         self.settings = settings
         self.scheduler = scheduler
         self._cameras = cameras
         self._clock = clock
-        self.grace_s = 2 * settings.keepalive_timeout_s if grace_s is None else grace_s
+        self.signalled = Signalled(scheduler, grace_of(settings) if grace_s is None else grace_s, clock)
+        self.relay = relay
         self.tick_s = tick_s
         self._source: list[MonitoredCamera] | None = None
         self._by_gb: dict[str, MonitoredCamera] = {}
-        self._first: dict[int, float] = {}  # GB28181-only camera -> when its slot was first seen (monotonic)
-        # signalling is confirmed already: one outcome decides (no re-probes to wait for)
-        self._policy = replace(scheduler.policy, confirm_delays_s=())
         self.platform = Platform(settings, passwords=self._password, listed=self._listed)
         self.platform.registry.subscribe(self._on_event)
         self._task: asyncio.Task[None] | None = None
@@ -76,7 +130,15 @@ class Gb28181Feed:
         self.batches = Batches(self.platform.registry, settings.persist_seen_s)
         self._persist: asyncio.Task[None] | None = None
 
+    @property
+    def grace_s(self) -> float:
+        return self.signalled.grace_s
+
     # -- the inventory's GB IDs -----------------------------------------------------------
+    def by_gb(self) -> dict[str, MonitoredCamera]:
+        """Every inventory camera with a GB/T 28181 ID, by it (all of them: a replica's too)."""
+        return self._index()
+
     def _index(self) -> dict[str, MonitoredCamera]:
         cams = self._cameras()
         if cams is not self._source:
@@ -97,31 +159,17 @@ class Gb28181Feed:
         cam = self._index().get(gb_id)
         if cam is None or cam.access is not Access.GB28181:
             return  # not an inventory camera, or one the direct probe decides (direct, both)
-        slot = self.scheduler.slots.get(cam.id)
-        if slot is None or slot.status.state is State.EXCLUDED:
-            return  # another replica's shard, or retired
-        outcome = outcome_of(ev.verdict, _wall(ev.at))
-        if not outcome.ok and ev.last_seen is not None and slot.status.state.up:
-            # the outage began after the device's last message: date it between that and now
-            last = _wall(min(ev.last_seen, ev.at))
-            if slot.seen.at is None or slot.seen.at < last:
-                slot.seen = Seen(last, slot.seen.picture_at)
-        self.scheduler.apply(slot, outcome, self._policy)
+        at = _wall(ev.at)
+        last_seen = None if ev.last_seen is None else _wall(min(ev.last_seen, ev.at))
+        if self.relay is not None:
+            self.relay.submit(RelayedVerdict(cam.id, ev.verdict, at, last_seen))
+        else:
+            self.signalled.apply(cam.id, ev.verdict, at, last_seen)
 
     def check_never_heard(self, now: float) -> int:
-        """GB28181-only cameras heard nothing of for grace_s: offline, ``not_registered``. Returns how many."""
-        n = 0
-        at = self._clock()
-        for cid, slot in list(self.scheduler.slots.items()):
-            if slot.cam.probed:
-                continue
-            first = self._first.setdefault(cid, now)
-            if slot.status.state is State.UNKNOWN and slot.status.pending is None and now - first >= self.grace_s:
-                self.scheduler.apply(slot, Outcome(at, False, Cause.NOT_REGISTERED), self._policy)
-                n += 1
-        for cid in [c for c in self._first if c not in self.scheduler.slots]:
-            del self._first[cid]
-        return n
+        """GB28181-only cameras heard nothing of for grace_s: offline, ``not_registered`` (with a
+        relay, each replica's follower does this for its own cameras)."""
+        return 0 if self.relay is not None else self.signalled.check_never_heard(now)
 
     async def _watch(self) -> None:
         while True:

@@ -34,7 +34,7 @@ import datetime as dt
 import logging
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import asyncpg
@@ -322,4 +322,25 @@ class Replica:
                 self.last_error = why
 
 
-__all__ = ["AlreadyRunning", "Replica", "ShardHost", "default_replica_id", "pg_connect_args"]
+async def while_leader(rep: Replica, name: str, job: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """*job* runs while *rep* is the leader: started when it becomes the leader, cancelled when it
+    is not (and at the end)."""
+    task: asyncio.Task[None] | None = None
+    try:
+        while True:
+            if rep.leader and task is None:
+                task = asyncio.create_task(job(), name=name)
+            elif not rep.leader and task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                task = None
+            await asyncio.sleep(rep.period)
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+
+
+__all__ = ["AlreadyRunning", "Replica", "ShardHost", "default_replica_id", "pg_connect_args", "while_leader"]

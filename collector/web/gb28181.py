@@ -61,6 +61,7 @@ class GbDevice(TypedDict):
 
 class GbDevicePage(TypedDict):
     enabled: Annotated[bool, "gb28181.enabled: the platform runs in this collector"]
+    host: Annotated[str | None, "replicas: the replica hosting the platform (the leader) when it is another one: its API lists the devices"]
     unlisted: bool
     devices: list[GbDevice]
 
@@ -101,10 +102,13 @@ async def list_gb28181_devices(request: web.Request) -> web.Response:
     if feed is not None:
         reg = feed.platform.registry
         now = time.time()  # the platform's clock
-        cameras = {slot.cam.gb_id: cid for cid, slot in app.scheduler.slots.items() if slot.cam.gb_id}
+        cameras = {gb: cam.id for gb, cam in feed.by_gb().items()}  # (a replica's leader: every camera)
         devs = reg.unlisted() if unlisted else reg.devices()
         devices = [device_body(d, now, reg.settings, cameras) for d in sorted(devs, key=lambda d: d.device_id)]
-    page: GbDevicePage = {"enabled": feed is not None, "unlisted": unlisted, "devices": devices}
+    replica = app.replica
+    on = feed is not None or (replica is not None and app.settings.gb28181.enabled)
+    host = replica.leader_id if replica is not None and on and feed is None else None
+    page: GbDevicePage = {"enabled": on, "host": host, "unlisted": unlisted, "devices": devices}
     return json_response(page)
 
 

@@ -7,7 +7,7 @@ that the migrated schema and this metadata agree. Every table is importable from
 from inventory.clock import utcnow
 from inventory.models.base import NAMING, Base, UTCDateTime
 from inventory.models.fleet import Camera, Device, InventoryRevision, Point, Region, RegionLevel
-from inventory.models.gb28181 import Gb28181Channel, Gb28181Registration
+from inventory.models.gb28181 import Gb28181Channel, Gb28181Registration, Gb28181Verdict
 from inventory.models.leader import AlertDelivery, CameraEvent, LeaderCursor
 from inventory.models.ops import AlertLog, Incident, ReportSnapshot, Silence, WorkOrder
 from inventory.models.state import (
@@ -27,5 +27,5 @@ __all__ = [
     "Device", "Exclusion", "ExclusionStatus", "Incident", "InventoryRevision", "LeaderCursor", "Lifecycle", "LoginThrottle", "Point", "Region",
     "RegionLevel", "ReportSnapshot", "RollupDay", "Silence", "StateInterval", "UTCDateTime", "User", "WorkOrder",
     "utcnow",
-    "Gb28181Channel", "Gb28181Registration",
+    "Gb28181Channel", "Gb28181Registration", "Gb28181Verdict",
 ]

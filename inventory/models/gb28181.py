@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Index, Integer, String, Text
+from sqlalchemy import BigInteger, Boolean, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory.clock import utcnow
@@ -54,3 +54,18 @@ class Gb28181Channel(Base):
     parent_id: Mapped[str] = mapped_column(String(32), default="")
     status: Mapped[str] = mapped_column(String(16), default="")  # ON / OFF / "" (not told)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Gb28181Verdict(Base):
+    """Replicas (DESIGN §8): the latest signalling verdict of each GB28181-only camera, written by
+    the leader (which hosts the SIP platform) and followed by the replica owning the camera's
+    shard (``seq`` grows in commit order: one writer at a time, under a transaction lock)."""
+
+    __tablename__ = "gb28181_verdicts"
+
+    camera_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    verdict: Mapped[str] = mapped_column(String(24))  # online | platform_offline | channel_off | not_registered
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)  # when the platform decided
+    last_seen: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)  # the device's last message before
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    replica: Mapped[str] = mapped_column(String(64))  # the leader that wrote it

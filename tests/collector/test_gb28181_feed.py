@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -23,7 +22,7 @@ from collector.gb28181.state import GbVerdict
 from collector.runtime.app import App
 from collector.runtime.camera_state import State
 from collector.runtime.gb28181_feed import outcome_of
-from collector.settings import ConfigError, load_settings
+from collector.settings import load_settings
 from collector.web import accounts
 from collector.web.server import build_application
 from inventory.db import create_engine
@@ -198,8 +197,8 @@ async def _check_api_and_cli(app: App, ids: dict[str | None, int], tmp_path: Pat
         assert (OWN in out) if want == 0 else ("refused (403)" in out and OWN not in out), (role, out)
 
 
-def test_the_platform_is_refused_with_replicas(tmp_path: Path) -> None:
+def test_the_platform_runs_with_replicas_too(tmp_path: Path) -> None:
+    """(On the leader, its verdicts relayed: tests/collector/test_replicas_gb28181.py.)"""
     env = {"CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_COLLECTOR__REPLICAS": "true"}
-    with pytest.raises(ConfigError, match="gb28181.enabled is not supported with collector.replicas"):
-        load_settings(db_url="postgresql://127.0.0.1/test", environ=env)
-    assert load_settings(db_url="postgresql://127.0.0.1/test", environ={"CAMWATCH_GB28181__ENABLED": "true"})
+    s = load_settings(db_url="postgresql://127.0.0.1/test", environ=env)
+    assert s.gb28181.enabled and s.collector.replicas

@@ -1,0 +1,241 @@
+"""GB/T 28181 with collector replicas on the local PostgreSQL (DESIGN §8, §11): two real `camwatch
+run` replicas; the leader hosts the SIP platform, simulated devices (an NVR with channels, an IPC
+registering as itself) register to it over UDP; every GB28181-only camera is stepped by the
+replica owning its shard, from the verdicts the leader relays through ``gb28181_verdicts``.
+A device whose keepalives stop goes offline (platform_offline) on its owner; a listed camera that
+never registers is not_registered. The leader killed with -9: the other replica leads, opens the
+same SIP port, reads the registrations back and takes the shards over; the live devices'
+cameras never go offline and every camera's intervals stay contiguous."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from collector.gb28181.state import GbVerdict
+from collector.runtime.gb28181_relay import RelayedVerdict, VerdictRelay, chunks, read_for, read_since
+from collector.runtime.shards import shard_of
+from inventory.db import create_engine
+from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
+from tests.collector.test_cli_inventory import camwatch
+from tests.collector.test_gb28181_feed import HEAD, _row
+from tests.collector.test_gb28181_restart import _free_port
+from tests.collector.test_replicas import KEY, assert_contiguous, intervals
+from tests.collector.test_replicas import Replica as _Replica
+from tests.conftest import fresh_pg_schema
+from tests.inventory.helpers import do_import, migrated, write_csv
+from tests.net import free_port
+
+pytestmark = pytest.mark.postgres
+SHARDS = 16
+TIMEOUT_S = 3.0  # keepalive_timeout_s (keepalives every second)
+PASSWORD = "default-Pw-1"
+NVR = "34020000001180000001"
+CHANNELS = [f"3402000000131000{n:04d}" for n in range(1, 11)]  # cameras 1-10, behind the NVR
+OWN = "34020000001320000011"  # camera 11, registers as itself
+NEVER = "34020000001310000012"  # camera 12, listed, never registers
+
+
+@pytest.fixture
+def pg_url(pg_reason: str | None) -> Iterator[str]:
+    with fresh_pg_schema(pg_reason) as url:
+        yield url
+
+
+class Replica(_Replica):
+    def __init__(self, tmp: Path, url: str, name: str, sip_port: int) -> None:  # noqa: D107
+        self.name, self.port = name, free_port()
+        self.log = tmp / f"{name}.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
+        env.update(KEY)
+        env.update({
+            "CAMWATCH_DB": url, "CAMWATCH_HTTP__PORT": str(self.port), "CAMWATCH_HTTP__HOST": "127.0.0.1",
+            "CAMWATCH_LANGUAGE": "en", "CAMWATCH_COLLECTOR__REPLICAS": "true", "CAMWATCH_COLLECTOR__REPLICA_ID": name,
+            "CAMWATCH_COLLECTOR__SHARDS": str(SHARDS), "CAMWATCH_COLLECTOR__INTERVAL_S": "2",
+            "CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "1", "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3]",
+            "CAMWATCH_COLLECTOR__VIDEO": "false", "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "5",
+            "CAMWATCH_COLLECTOR__FIGURES_INTERVAL_S": "60",
+            "CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_GB28181__HOST": "127.0.0.1",
+            "CAMWATCH_GB28181__PORT": str(sip_port), "CAMWATCH_GB28181__TRANSPORTS": '["udp"]',
+            "CAMWATCH_GB28181__PASSWORD": PASSWORD, "CAMWATCH_GB28181__KEEPALIVE_INTERVAL_S": "1",
+            "CAMWATCH_GB28181__STATUS_GRACE_S": "0.5", "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": str(TIMEOUT_S),
+            "CAMWATCH_GB28181__PERSIST_EVERY_S": "0.3", "CAMWATCH_GB28181__PERSIST_SEEN_S": "1",
+        })
+        exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+        with self.log.open("w") as out:
+            self.proc = subprocess.Popen([exe, "run"], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
+                                         text=True)
+
+
+async def until(cond: Callable[[], bool], timeout: float, what: str) -> float:
+    """Poll *cond* (in a thread: it may read over HTTP or the database; errors count as not yet)
+    every 0.2 s while the simulated devices keep alive on this loop; the seconds it took."""
+    loop = asyncio.get_running_loop()
+    t0, last = loop.time(), None
+    while loop.time() - t0 < timeout:
+        try:
+            if await asyncio.to_thread(cond):
+                return loop.time() - t0
+        except Exception as exc:  # noqa: BLE001 - not up yet
+            last = exc
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"{what}: not within {timeout} s (last error: {last})")
+
+
+def devices(r: Replica) -> dict[str, Any]:
+    with urllib.request.urlopen(f"http://127.0.0.1:{r.port}/api/v1/gb28181/devices", timeout=5) as resp:
+        return dict(json.loads(resp.read()))
+
+
+def current(url: str) -> dict[int, str]:
+    """Each camera's open interval's state."""
+    return {cid: ivs[-1][0] for cid, ivs in intervals(url).items() if ivs[-1][2] is None}
+
+
+def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_path: Path, pg_url: str) -> None:
+    migrated(pg_url)
+    rows = [_row(i + 1, gb, "国标") for i, gb in enumerate(CHANNELS)] + [_row(11, OWN, "国标"), _row(12, NEVER, "国标")]
+    done = do_import(pg_url, write_csv(tmp_path / "in.csv", HEAD, rows))
+    assert done.written and len(done.added_ids) == 12
+    ids = dict(zip([*CHANNELS, OWN, NEVER], done.added_ids, strict=True))
+    sip = _free_port()
+    replicas: list[Replica] = []
+
+    async def go() -> None:
+        replicas.extend([Replica(tmp_path, pg_url, "g1", sip), Replica(tmp_path, pg_url, "g2", sip)])
+        a, b = replicas
+
+        def settled() -> bool:
+            sa, sb = a.shards(), b.shards()
+            leads = {a.health()["replica"]["leader"], b.health()["replica"]["leader"]}
+            return len(sa) == len(sb) == SHARDS // 2 and not sa & sb and len(leads) == 1 and None not in leads
+
+        await until(settled, 90, "two replicas with half the shards each and one leader")
+        leader = a if a.health()["replica"]["leader"] == a.name else b
+        other = b if leader is a else a
+        theirs = {c for c in ids.values() if shard_of(c, SHARDS) in other.shards()}
+        assert theirs and theirs != set(ids.values()), "each replica owns some of the GB28181 cameras"
+        # the platform answers on the leader only; a device registers to the one SIP address
+        sim = GbSim(("127.0.0.1", sip), domain="3402000000", server_id="34020000002000000001")
+        await sim.start()
+        try:
+            sim.add(SimDevice(NVR, PASSWORD, [SimChannel(ch) for ch in CHANNELS], keepalive_s=1.0))
+            sim.add(SimDevice(OWN, PASSWORD, keepalive_s=1.0))
+            for dev in (NVR, OWN):
+                for _ in range(30):  # (the leader opens its SIP port right after it leads)
+                    try:
+                        if await sim.register(dev) == 200:
+                            break
+                    except (TimeoutError, OSError):
+                        pass
+                    await asyncio.sleep(0.5)
+                else:
+                    raise AssertionError(f"{dev} could not register to the leader")
+                sim.start_keepalives(dev, first_after=0.0)
+            registered = [ids[g] for g in (*CHANNELS, OWN)]
+            took = await until(lambda: all(current(pg_url).get(c) == "online" for c in registered), 60,
+                               "every registered camera online, on whichever replica owns it")
+            print(f"\nleader {leader.name}; {len(theirs)} camera(s) owned by {other.name}; all online after {took:.1f} s")
+            # the devices' list: from the leader; another replica names the leader
+            on_leader, on_other = [await asyncio.to_thread(devices, x) for x in (leader, other)]
+            assert on_leader["enabled"] and on_leader["host"] is None
+            assert {d["device_id"] for d in on_leader["devices"]} == {NVR, OWN}
+            nvr_body = next(d for d in on_leader["devices"] if d["device_id"] == NVR)
+            assert {c["camera_id"] for c in nvr_body["channels"]} == {ids[g] for g in CHANNELS}  # (all: both replicas')
+            assert on_other == {"enabled": True, "host": leader.name, "unlisted": False, "devices": []}
+            told = await asyncio.to_thread(camwatch, tmp_path, "--lang", "zh", "gb28181", "devices", "--url",
+                                           f"http://127.0.0.1:{other.port}", env={"CAMWATCH_DB": pg_url})
+            assert told.returncode == 0 and f"国标接入平台运行在主副本 {leader.name} 上" in told.stdout, told
+            await until(lambda: current(pg_url).get(ids[NEVER]) == "offline", 4 * TIMEOUT_S + 10,
+                        "the camera that never registered: not_registered")
+
+            # the IPC dies: offline (platform_offline) on its owner, within the timeout
+            sim.kill(OWN)  # (keepalives stop; queries go unanswered)
+            took = await until(lambda: current(pg_url).get(ids[OWN]) == "offline", 3 * TIMEOUT_S + 5,
+                               "the silent device's camera offline")
+            print(f"silent IPC offline after {took:.1f} s (keepalive timeout {TIMEOUT_S:g} s)")
+
+            # the leader killed: the other leads, opens the same SIP port, takes every shard
+            nvr = [ids[g] for g in CHANNELS]
+            lost = [c for c in nvr if shard_of(c, SHARDS) in leader.shards()]
+            assert lost, "the leader owns some of the NVR's cameras"
+            killed = dt.datetime.now(dt.UTC)
+            leader.proc.send_signal(signal.SIGKILL)
+            leader.proc.wait(timeout=10)
+            took = await until(lambda: len(other.shards()) == SHARDS and other.health()["replica"]["leader"] == other.name,
+                               60, "the survivor leads and holds every shard")
+            print(f"{leader.name} killed: {other.name} leads with every shard after {took:.1f} s")
+            before = sum(sim.devices[NVR].keepalive_replies.values())
+            await until(lambda: sim.devices[NVR].keepalive_replies[200] > 0
+                        and sum(sim.devices[NVR].keepalive_replies.values()) > before + 2, 30,
+                        "the NVR's keepalives answered by the new leader")
+            await until(lambda: all(current(pg_url).get(c) == "online" for c in nvr), 30,
+                        "the NVR's cameras online again on the survivor")
+            await asyncio.sleep(TIMEOUT_S + 2)  # no false platform_offline once the new leader watches them
+            now = await asyncio.to_thread(current, pg_url)
+            assert all(now.get(c) == "online" for c in nvr), now
+            assert now.get(ids[OWN]) == "offline" and now.get(ids[NEVER]) == "offline", now
+        finally:
+            await sim.close()
+        rows = await asyncio.to_thread(intervals, pg_url)
+        assert_contiguous(rows)
+        for c in nvr:  # online, maybe unknown across the takeover: never offline
+            assert {st for st, _, _ in rows[c]} <= {"unknown", "online"}, (c, rows[c])
+        for c in lost:  # the killed leader's: unknown from its last heartbeat, online again from the relayed verdict
+            last_two = [(st, s > killed - dt.timedelta(seconds=5)) for st, s, _ in rows[c][-2:]]
+            assert last_two == [("unknown", True), ("online", True)], (c, rows[c])
+
+    try:
+        asyncio.run(go())
+    finally:
+        for x in replicas:
+            x.stop()
+        for x in replicas:
+            if x.proc.returncode not in (0, -9, None):
+                print(x.log.read_text()[-3000:])
+
+
+def test_the_relay_keeps_the_latest_verdict_in_commit_order(pg_url: str) -> None:
+    migrated(pg_url)
+    t0 = dt.datetime(2026, 12, 4, 8, tzinfo=dt.UTC)
+
+    def v(cid: int, verdict: GbVerdict, s: int) -> RelayedVerdict:
+        return RelayedVerdict(cid, verdict, t0 + dt.timedelta(seconds=s), None)
+
+    # a camera twice in a batch: two statements, in order
+    batch = [v(1, GbVerdict.ONLINE, 0), v(2, GbVerdict.ONLINE, 0), v(1, GbVerdict.PLATFORM_OFFLINE, 1)]
+    assert [[x.camera_id for x in c] for c in chunks(batch)] == [[1, 2], [1]]
+    assert [len(c) for c in chunks([v(i, GbVerdict.ONLINE, 0) for i in range(5)], 2)] == [2, 2, 1]
+
+    async def go() -> None:
+        engine = create_engine(pg_url)
+        try:
+            relay = VerdictRelay(engine, "g1")
+            for x in batch:
+                relay.submit(x)
+            assert await relay.flush() == 3 and not relay.queue
+            rows = await read_since(engine, 0)
+            assert [(r.camera_id, r.verdict) for r in rows] == [(2, GbVerdict.ONLINE), (1, GbVerdict.PLATFORM_OFFLINE)]
+            cursor = rows[-1].seq
+            relay.submit(v(2, GbVerdict.CHANNEL_OFF, 2))
+            assert await relay.flush() == 1
+            later = await read_since(engine, cursor)
+            assert [(r.camera_id, r.verdict, r.at) for r in later] == [(2, GbVerdict.CHANNEL_OFF, t0 + dt.timedelta(seconds=2))]
+            assert {r.camera_id: r.verdict for r in await read_for(engine, [1, 2, 3])} == {
+                1: GbVerdict.PLATFORM_OFFLINE, 2: GbVerdict.CHANNEL_OFF}
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
