@@ -237,7 +237,7 @@ def in_process(n: int, scrapes: int, every: float, per_camera: str) -> None:
             t_sim += PREPARE_S
             change(sched, (lo, (lo + PREPARE_S / INTERVAL_S) % 1.0), rnd, now + dt.timedelta(seconds=t_sim))
             if k < steps - 1:
-                prepare(collector, list(sched.slots.items()), gzip=True)
+                prepare(collector, list(sched.slots.values()), gzip=True)
         t0, c0 = time.perf_counter(), time.process_time()
         render(collector, gzip=True)
         prepared.append(time.perf_counter() - t0)

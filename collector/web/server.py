@@ -14,6 +14,7 @@ from aiohttp import web
 
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
+from collector.runtime.gb28181_feed import Gb28181Feed
 from collector.runtime.leader_alerts import feed_stats
 from collector.runtime.mirror import MirrorScheduler
 from collector.web import setup as setup_api
@@ -88,8 +89,18 @@ async def _healthz(request: web.Request) -> web.Response:
             # on the leader: how far it has applied the replicas' camera events (null elsewhere)
             "alerts": feed_stats(app.leader_alerts),
         },
+        # the GB/T 28181 platform (gb28181.enabled; of replicas, on the leader): where it listens here
+        "gb28181": None if not app.settings.gb28181.enabled else gb28181_health(app.gb28181),
     }
     return web.json_response(body, status=200 if ok else 503)
+
+
+def gb28181_health(feed: Gb28181Feed | None) -> dict[str, object]:
+    if feed is None:  # a replica that does not lead: the leader hosts it
+        return {"platform_here": False, "listening": {}, "registered_devices": None}
+    p = feed.platform
+    return {"platform_here": True, "listening": {t: f"{h}:{port}" for t, (h, port) in p.addresses.items()},
+            "registered_devices": sum(1 for d in p.registry.devices() if d.registered)}
 
 
 __all__ = ["build_application"]
