@@ -23,16 +23,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from collector.gb28181.state import GbVerdict
 from collector.runtime.gb28181_relay import RelayedVerdict, VerdictRelay, chunks, read_for, read_since
 from collector.runtime.shards import shard_of
 from inventory.db import create_engine
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
+from tests.collector.tcp_proxy import TcpProxy
 from tests.collector.test_cli_inventory import camwatch
 from tests.collector.test_gb28181_feed import HEAD, _row
 from tests.collector.test_gb28181_restart import _free_port
-from tests.collector.test_replicas import KEY, assert_contiguous, intervals
+from tests.collector.test_replicas import KEY, assert_contiguous, intervals, via
 from tests.collector.test_replicas import Replica as _Replica
 from tests.conftest import fresh_pg_schema
 from tests.inventory.helpers import do_import, migrated, write_csv
@@ -104,12 +106,34 @@ def current(url: str) -> dict[int, str]:
     return {cid: ivs[-1][0] for cid, ivs in intervals(url).items() if ivs[-1][2] is None}
 
 
-def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_path: Path, pg_url: str) -> None:
+def gb_inventory(tmp_path: Path, pg_url: str) -> dict[str, int]:
+    """The test's cameras imported (all 接入方式 国标): camera id by GB ID."""
     migrated(pg_url)
     rows = [_row(i + 1, gb, "国标") for i, gb in enumerate(CHANNELS)] + [_row(11, OWN, "国标"), _row(12, NEVER, "国标")]
     done = do_import(pg_url, write_csv(tmp_path / "in.csv", HEAD, rows))
     assert done.written and len(done.added_ids) == 12
-    ids = dict(zip([*CHANNELS, OWN, NEVER], done.added_ids, strict=True))
+    return dict(zip([*CHANNELS, OWN, NEVER], done.added_ids, strict=True))
+
+
+async def register_devices(sim: GbSim) -> None:
+    """The NVR and the IPC register to the platform (retried while the leader opens its port) and keep alive."""
+    sim.add(SimDevice(NVR, PASSWORD, [SimChannel(ch) for ch in CHANNELS], keepalive_s=1.0))
+    sim.add(SimDevice(OWN, PASSWORD, keepalive_s=1.0))
+    for dev in (NVR, OWN):
+        for _ in range(30):
+            try:
+                if await sim.register(dev) == 200:
+                    break
+            except (TimeoutError, OSError):
+                pass
+            await asyncio.sleep(0.5)
+        else:
+            raise AssertionError(f"{dev} could not register to the leader")
+        sim.start_keepalives(dev, first_after=0.0)
+
+
+def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_path: Path, pg_url: str) -> None:
+    ids = gb_inventory(tmp_path, pg_url)
     sip = _free_port()
     replicas: list[Replica] = []
 
@@ -131,19 +155,7 @@ def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_pat
         sim = GbSim(("127.0.0.1", sip), domain="3402000000", server_id="34020000002000000001")
         await sim.start()
         try:
-            sim.add(SimDevice(NVR, PASSWORD, [SimChannel(ch) for ch in CHANNELS], keepalive_s=1.0))
-            sim.add(SimDevice(OWN, PASSWORD, keepalive_s=1.0))
-            for dev in (NVR, OWN):
-                for _ in range(30):  # (the leader opens its SIP port right after it leads)
-                    try:
-                        if await sim.register(dev) == 200:
-                            break
-                    except (TimeoutError, OSError):
-                        pass
-                    await asyncio.sleep(0.5)
-                else:
-                    raise AssertionError(f"{dev} could not register to the leader")
-                sim.start_keepalives(dev, first_after=0.0)
+            await register_devices(sim)
             registered = [ids[g] for g in (*CHANNELS, OWN)]
             took = await until(lambda: all(current(pg_url).get(c) == "online" for c in registered), 60,
                                "every registered camera online, on whichever replica owns it")
@@ -204,6 +216,60 @@ def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_pat
     try:
         asyncio.run(go())
     finally:
+        for x in replicas:
+            x.stop()
+        for x in replicas:
+            if x.proc.returncode not in (0, -9, None):
+                print(x.log.read_text()[-3000:])
+
+
+def test_a_leader_cut_off_from_postgresql_hands_the_platform_over(tmp_path: Path, pg_url: str) -> None:
+    """Not killed: cut off. It stops leading, closes its SIP port on this host; the other replica
+    leads, opens the same port once it is free, and the devices' cameras stay online."""
+    ids = gb_inventory(tmp_path, pg_url)
+    sip = _free_port()
+    u = make_url(pg_url)
+    proxy = TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+    replicas: list[Replica] = []
+
+    async def go() -> None:
+        first = Replica(tmp_path, via(pg_url, proxy.port), "c1", sip)  # through the proxy
+        replicas.append(first)
+        await until(lambda: first.health()["replica"]["leader"] == "c1" and first.health()["gb28181"]["platform_here"],
+                    60, "the first replica leads and hosts the platform")
+        second = Replica(tmp_path, pg_url, "c2", sip)
+        replicas.append(second)
+        await until(lambda: len(first.shards()) == len(second.shards()) == SHARDS // 2, 90, "the shards shared")
+        sim = GbSim(("127.0.0.1", sip), domain="3402000000", server_id="34020000002000000001")
+        await sim.start()
+        try:
+            await register_devices(sim)
+            nvr = [ids[g] for g in CHANNELS]
+            await until(lambda: all(current(pg_url).get(c) == "online" for c in nvr), 60, "the NVR's cameras online")
+            proxy.stop()
+            took = await until(lambda: second.health()["gb28181"]["platform_here"]
+                               and len(second.shards()) == SHARDS, 60, "the second replica hosts the platform")
+            print(f"\nthe leader cut off: the other hosts the platform after {took:.1f} s")
+            assert first.health()["gb28181"]["platform_here"] is False  # (alive, its port closed)
+            before = sim.devices[NVR].keepalive_replies[200]
+            await until(lambda: sim.devices[NVR].keepalive_replies[200] >= before + 3, 30,
+                        "the NVR's keepalives answered by the new leader")
+            await until(lambda: all(current(pg_url).get(c) == "online" for c in nvr), 30,
+                        "the NVR's cameras online on the new leader")
+            await asyncio.sleep(TIMEOUT_S + 2)
+            now = await asyncio.to_thread(current, pg_url)
+            assert all(now.get(c) == "online" for c in nvr), now
+        finally:
+            await sim.close()
+        rows = await asyncio.to_thread(intervals, pg_url)
+        assert_contiguous(rows)
+        for c in nvr:
+            assert {st for st, _, _ in rows[c]} <= {"unknown", "online"}, (c, rows[c])
+
+    try:
+        asyncio.run(go())
+    finally:
+        proxy.stop()
         for x in replicas:
             x.stop()
         for x in replicas:
