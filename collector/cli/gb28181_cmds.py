@@ -61,6 +61,12 @@ def fetch_devices(ctx: CliContext, base: str, token: str | None, unlisted: bool)
     raise AssertionError("unreachable")  # fail exits
 
 
+def elsewhere(ctx: CliContext, host: str) -> str:
+    """Replicas: the platform runs on another replica, the leader (*host*)."""
+    return ctx.t(f"国标接入平台运行在主副本 {host} 上，请向它查询（--url）",
+                 f"the GB/T 28181 platform runs on the leading replica {host}: ask it (--url)")
+
+
 def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
     def v(word: str | None) -> str:
         return (word or "unknown") if ctx.lang == "en" else VERDICT_ZH.get(word, word or "未知")
@@ -69,8 +75,7 @@ def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
         return [ctx.t("国标接入平台未启用（gb28181.enabled）", "the GB/T 28181 platform is not enabled (gb28181.enabled)")]
     devices = page.get("devices", [])
     if page.get("host") and not devices:  # replicas: another one leads and hosts the platform
-        return [ctx.t(f"国标接入平台运行在主副本 {page['host']} 上，请向它查询（--url）",
-                      f"the GB/T 28181 platform runs on the leading replica {page['host']}: ask it (--url)")]
+        return [elsewhere(ctx, page["host"])]
     if not devices:
         return [ctx.t("没有未登记的国标设备" if page.get("unlisted") else "没有国标设备注册",
                       "no unlisted GB/T 28181 devices" if page.get("unlisted") else "no GB/T 28181 device registered")]
@@ -101,8 +106,11 @@ def import_catalog(ctx: CliContext, device_id: str, out: str, base: str, token: 
     why = unwritable(out, ctx.lang)
     if why is not None:
         fail(why, ENVIRONMENT)
-    devices = [*fetch_devices(ctx, base, token, False)["devices"], *fetch_devices(ctx, base, token, True)["devices"]]
+    listed = fetch_devices(ctx, base, token, False)
+    devices = [*listed["devices"], *fetch_devices(ctx, base, token, True)["devices"]]
     dev = next((d for d in devices if d["device_id"] == device_id), None)
+    if dev is None and listed.get("host"):  # replicas: the platform runs on the leader
+        fail(elsewhere(ctx, listed["host"]), DATA)
     if dev is None:
         fail(ctx.t(f"国标设备 {device_id} 没有注册到采集器", f"GB/T 28181 device {device_id} is not registered to the collector"),
              DATA)

@@ -174,6 +174,11 @@ def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_pat
             told = await asyncio.to_thread(camwatch, tmp_path, "--lang", "zh", "gb28181", "devices", "--url",
                                            f"http://127.0.0.1:{other.port}", env={"CAMWATCH_DB": pg_url})
             assert told.returncode == 0 and f"国标接入平台运行在主副本 {leader.name} 上" in told.stdout, told
+            told = await asyncio.to_thread(camwatch, tmp_path, "--lang", "en", "inventory", "import-catalog", NVR, "--out",
+                                           str(tmp_path / "nvr.xlsx"), "--url", f"http://127.0.0.1:{other.port}",
+                                           env={"CAMWATCH_DB": pg_url})
+            assert told.returncode != 0 and f"runs on the leading replica {leader.name}" in told.stderr, told
+            assert not (tmp_path / "nvr.xlsx").exists()
             await until(lambda: current(pg_url).get(ids[NEVER]) == "offline", 4 * TIMEOUT_S + 10,
                         "the camera that never registered: not_registered")
 
