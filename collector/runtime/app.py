@@ -339,7 +339,8 @@ class App:
         relay, ours = VerdictRelay(self.engine, self.replica_id), follower(
             self.engine, self.settings.gb28181, self.scheduler, self.clock)
         self._tasks += [asyncio.create_task(ours.run(), name="gb28181-follow"), asyncio.create_task(while_leader(self.replica,
-            "gb28181", lambda: lead_platform(feed, relay, lambda f: setattr(self, "gb28181", f))), name="gb28181")]
+            "gb28181", lambda: lead_platform(feed, relay, lambda f: setattr(self, "gb28181", f),
+                                             lambda: self.replica is not None and self.replica.leader)), name="gb28181")]
 
     async def stop(self) -> None:
         """Stop probing, then close every camera's interval at this instant (an *unknown* one

@@ -4,7 +4,7 @@ With ``collector.replicas`` one SIP platform runs, on the leader (devices regist
 address). A GB28181-only camera's state is still stepped by the replica that owns its shard (the
 one writer of its intervals, under its fence), so the leader writes each verdict for such a
 camera to ``gb28181_verdicts`` (one row a camera: its latest) and every replica follows the table
-with a cursor on ``seq`` (:class:`VerdictFollower`).
+with a cursor on ``seq`` (:class:`collector.runtime.gb28181_replicas.VerdictFollower`).
 
 **Order.** ``seq`` comes from a PostgreSQL sequence at insert; the writer takes one
 transaction-level advisory lock (:data:`RELAY_LOW`) first, so values are handed out in commit

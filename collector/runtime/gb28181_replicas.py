@@ -114,9 +114,12 @@ def follower(engine: AsyncEngine, settings: Gb28181Settings, scheduler: Schedule
 
 
 async def lead_platform(make_feed: Callable[[VerdictRelay], Gb28181Feed], relay: VerdictRelay,
-                        on_feed: Callable[[Gb28181Feed | None], None]) -> None:
+                        on_feed: Callable[[Gb28181Feed | None], None], leading: Callable[[], bool]) -> None:
     """The leader's job: the platform runs (*on_feed* told of it, for the API) and its verdicts
-    are written, until cancelled (leadership lost, or the stop); then the platform closes."""
+    are written, until cancelled (leadership lost, or the stop); then the platform closes. What
+    it has not written when it stops leading is dropped, never written late over a newer
+    leader's verdicts (that leader's platform decides them again from the registrations)."""
+    relay.queue.clear()  # (left from an earlier term)
     feed: Gb28181Feed | None = None
     try:
         while feed is None:
@@ -141,8 +144,10 @@ async def lead_platform(make_feed: Callable[[VerdictRelay], Gb28181Feed], relay:
         on_feed(None)
         if feed is not None:
             await feed.close()
-            with contextlib.suppress(Exception):
-                await relay.flush()  # (its last verdicts: facts of the platform, whoever leads next)
+            if leading():  # (the stop of the leader: its last verdicts)
+                with contextlib.suppress(Exception):
+                    await relay.flush()
+        relay.queue.clear()
 
 
 __all__ = ["FLUSH_S", "VerdictFollower", "follower", "lead_platform"]

@@ -10,6 +10,7 @@ cameras never go offline and every camera's intervals stay contiguous."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
@@ -25,9 +26,15 @@ from typing import Any
 import pytest
 from sqlalchemy.engine import make_url
 
+from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.state import GbVerdict
+from collector.runtime.gb28181_feed import Gb28181Feed
 from collector.runtime.gb28181_relay import RelayedVerdict, VerdictRelay, chunks, read_for, read_since
+from collector.runtime.gb28181_replicas import lead_platform
+from collector.runtime.scheduler import Scheduler
+from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
+from collector.settings import CollectorSettings
 from inventory.db import create_engine
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
 from tests.collector.tcp_proxy import TcpProxy
@@ -310,6 +317,47 @@ def test_the_relay_keeps_the_latest_verdict_in_commit_order(pg_url: str) -> None
             assert [(r.camera_id, r.verdict, r.at) for r in later] == [(2, GbVerdict.CHANNEL_OFF, t0 + dt.timedelta(seconds=2))]
             assert {r.camera_id: r.verdict for r in await read_for(engine, [1, 2, 3])} == {
                 1: GbVerdict.PLATFORM_OFFLINE, 2: GbVerdict.CHANNEL_OFF}
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+def test_a_leadership_term_never_writes_an_earlier_terms_verdicts(pg_url: str) -> None:
+    """What the platform decided but did not write before its replica stopped leading is dropped
+    (a newer leader decides again), never written late over a newer leader's verdicts; at a stop
+    while leading it is written. A real platform (UDP on loopback) and the local PostgreSQL."""
+    migrated(pg_url)
+    settings = Gb28181Settings(enabled=True, host="127.0.0.1", port=0, transports=["udp"], password=PASSWORD)
+    sched = Scheduler(SchedulerConfig.from_settings(CollectorSettings(video=False)), None)
+    t0 = dt.datetime(2026, 12, 4, 8, tzinfo=dt.UTC)
+
+    async def term(relay: VerdictRelay, queued: list[RelayedVerdict], leading: bool) -> None:
+        feeds: list[Gb28181Feed | None] = []
+        job = asyncio.create_task(lead_platform(lambda r: Gb28181Feed(settings, sched, list, relay=r), relay,
+                                                feeds.append, lambda: leading))
+        for _ in range(100):
+            if feeds:
+                break
+            await asyncio.sleep(0.02)
+        assert feeds and feeds[0] is not None and feeds[0].platform.addresses["udp"][1] > 0  # it listens
+        assert not relay.queue  # (an earlier term's left-overs dropped)
+        for v in queued:  # decided now, not yet written
+            relay.submit(v)
+        job.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await job
+        assert feeds[-1] is None and not relay.queue
+
+    async def go() -> None:
+        engine = create_engine(pg_url)
+        try:
+            relay = VerdictRelay(engine, "g1")
+            relay.submit(RelayedVerdict(1, GbVerdict.ONLINE, t0, None))  # left from an earlier term
+            await term(relay, [RelayedVerdict(2, GbVerdict.ONLINE, t0, None)], leading=False)  # deposed
+            assert await read_since(engine, 0) == []
+            await term(relay, [RelayedVerdict(3, GbVerdict.CHANNEL_OFF, t0, None)], leading=True)  # stopped
+            assert [(v.camera_id, v.verdict) for v in await read_since(engine, 0)] == [(3, GbVerdict.CHANNEL_OFF)]
         finally:
             await engine.dispose()
 
