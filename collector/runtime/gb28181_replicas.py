@@ -13,8 +13,9 @@ camera stepped by the replica owning its shard.
   GB28181-only camera with no verdict ``grace_s`` after it came here is ``not_registered``.
 
 Devices register to one address: the leader's. Give them an address that follows the leader
-(README "Beyond one machine": a floating address, or a SIP port published by every replica's
-host with the devices' registrar pointed at the current leader).
+(README "GB/T 28181 with replicas": replicas on one host with host networking, a floating
+address, or a DNS name moved to the leader's host). The other replicas do not listen on the SIP
+port and forward nothing.
 """
 
 from __future__ import annotations
