@@ -16,7 +16,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from itertools import pairwise
 from pathlib import Path
 from typing import Any
@@ -104,6 +104,15 @@ class Replica:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(timeout=10)
+
+
+def stop_all(replicas: Sequence[Replica]) -> None:
+    """Stop every replica (SIGTERM); print the log's end of one that exited badly."""
+    for x in replicas:
+        x.stop()
+    for x in replicas:
+        if x.proc.returncode not in (0, -9, None):
+            print(x.log.read_text()[-3000:])
 
 
 def wait_for(cond: Callable[[], bool], timeout: float, what: str) -> float:
@@ -245,11 +254,7 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
             assert_contiguous(intervals(pg_url))
         finally:
             proxy.stop()
-            for x in replicas:
-                x.stop()
-            for x in replicas:
-                if x.proc.returncode not in (0, -9, None):
-                    print(x.log.read_text()[-3000:])
+            stop_all(replicas)
 
 
 def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: Path, loopback: LoopbackRange,

@@ -41,7 +41,7 @@ from tests.collector.tcp_proxy import TcpProxy
 from tests.collector.test_cli_inventory import camwatch
 from tests.collector.test_gb28181_feed import HEAD, _row
 from tests.collector.test_gb28181_restart import _free_port
-from tests.collector.test_replicas import KEY, assert_contiguous, intervals, via
+from tests.collector.test_replicas import KEY, assert_contiguous, intervals, stop_all, via
 from tests.collector.test_replicas import Replica as _Replica
 from tests.conftest import fresh_pg_schema
 from tests.inventory.helpers import do_import, migrated, write_csv
@@ -228,11 +228,7 @@ def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_pat
     try:
         asyncio.run(go())
     finally:
-        for x in replicas:
-            x.stop()
-        for x in replicas:
-            if x.proc.returncode not in (0, -9, None):
-                print(x.log.read_text()[-3000:])
+        stop_all(replicas)
 
 
 def test_a_leader_cut_off_from_postgresql_hands_the_platform_over(tmp_path: Path, pg_url: str) -> None:
@@ -282,11 +278,7 @@ def test_a_leader_cut_off_from_postgresql_hands_the_platform_over(tmp_path: Path
         asyncio.run(go())
     finally:
         proxy.stop()
-        for x in replicas:
-            x.stop()
-        for x in replicas:
-            if x.proc.returncode not in (0, -9, None):
-                print(x.log.read_text()[-3000:])
+        stop_all(replicas)
 
 
 def test_the_relay_keeps_the_latest_verdict_in_commit_order(pg_url: str) -> None:
