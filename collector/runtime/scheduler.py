@@ -287,10 +287,10 @@ class Scheduler:
         by = collections.Counter(slot.shown for slot in self.slots.values())
         counts = self.lateness.counts
         p99 = quantile_bound([a - b for a, b in zip(counts, self._sweep_counts, strict=True)], 0.99)
-        self._sweep_counts = list(counts)
-        log.info("sweep: %d online, %d degraded, %d offline, %d unknown, %d excluded; %.1f s; lateness p99 <= %s",
-                 by[State.ONLINE], by[State.DEGRADED], by[State.OFFLINE], by[State.UNKNOWN], by[State.EXCLUDED],
-                 seconds, "-" if p99 is None else f"{p99:g} s")
+        first, self._sweep_counts = not any(self._sweep_counts), list(counts)  # (the first: since the start)
+        log.info("sweep: %d online, %d degraded, %d offline, %d unknown, %d excluded; %.1f s; lateness p99 <= %s%s",
+                 by[State.ONLINE], by[State.DEGRADED], by[State.OFFLINE], by[State.UNKNOWN], by[State.EXCLUDED], seconds,
+                 "-" if p99 is None else f"{p99:g} s", " (since the start: its catch-up included)" if first else "")
 
     async def _run_fast(self, slot: CameraSlot, planned: float) -> None:
         slot.running = True

@@ -56,6 +56,10 @@ def test_an_operator_can_follow_the_log(tmp_path: Path, loopback: LoopbackRange)
                          rf"fast tier every 2 s; http://127\.0\.0\.1:{port}/metrics", text), text
         for online, degraded, offline, unknown, excluded, _ in _sweeps(text)[1:]:
             assert online + degraded + offline + unknown + excluded == CAMERAS and offline >= 1, text
+        # the first sweep's lateness counts the start's catch-up, and says so; the later ones do not
+        lines = [line for line in text.splitlines() if "sweep: " in line]
+        assert lines[0].endswith("(since the start: its catch-up included)"), lines[0]
+        assert not any("since the start" in line for line in lines[1:]), lines
         assert "camwatch stopped" not in text
 
         time.sleep(1.0)
