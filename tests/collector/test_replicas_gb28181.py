@@ -28,14 +28,19 @@ from sqlalchemy.engine import make_url
 
 from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.state import GbVerdict
-from collector.runtime.gb28181_feed import Gb28181Feed
+from collector.runtime.camera_state import Changed, State
+from collector.runtime.gb28181_feed import Gb28181Feed, Signalled
 from collector.runtime.gb28181_relay import RelayedVerdict, VerdictRelay, chunks, read_for, read_since
-from collector.runtime.gb28181_replicas import lead_platform
+from collector.runtime.gb28181_replicas import VerdictFollower, lead_platform
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
 from collector.settings import CollectorSettings
+from inventory.access import Access
 from inventory.db import create_engine
+from inventory.monitored import NOWHERE, Lifecycle, MonitoredCamera
+from probes.base import ProbeTarget
+from probes.causes import Cause
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
 from tests.collector.tcp_proxy import TcpProxy
 from tests.collector.test_cli_inventory import camwatch
@@ -350,6 +355,61 @@ def test_a_leadership_term_never_writes_an_earlier_terms_verdicts(pg_url: str) -
             assert await read_since(engine, 0) == []
             await term(relay, [RelayedVerdict(3, GbVerdict.CHANNEL_OFF, t0, None)], leading=True)  # stopped
             assert [(v.camera_id, v.verdict) for v in await read_since(engine, 0)] == [(3, GbVerdict.CHANNEL_OFF)]
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
+
+
+def test_a_follower_steps_its_own_cameras_dated_from_when_they_came(pg_url: str) -> None:
+    """The follower (a real scheduler, the relay on the local PostgreSQL): a verdict older than the
+    camera's coming here dates its change at the coming (the unknown gap stays contiguous); a live
+    one is dated between the device's last message and the verdict; another replica's camera is
+    left alone; one that comes later gets its latest verdict at once; one never heard of is
+    not_registered after the grace."""
+    migrated(pg_url)
+    t0 = dt.datetime(2026, 12, 4, 8, tzinfo=dt.UTC)
+    now = [t0]
+
+    def cam(cid: int) -> MonitoredCamera:
+        return MonitoredCamera(cid, f"cam{cid}", cid, ProbeTarget("", 554, "/", None, None, None, cid), None, None,
+                               Lifecycle.ACTIVE, NOWHERE, access=Access.GB28181)
+
+    async def go() -> None:
+        engine = create_engine(pg_url)
+        events: list[tuple[int, Changed]] = []
+        try:
+            relay = VerdictRelay(engine, "g1")
+            old = t0 - dt.timedelta(hours=1)
+            for cid in (1, 2):
+                relay.submit(RelayedVerdict(cid, GbVerdict.ONLINE, old, None))
+            await relay.flush()
+            sched = Scheduler(SchedulerConfig.from_settings(CollectorSettings(video=False)), None, clock=lambda: now[0],
+                              on_event=lambda c, ev: events.append((c.id, ev)) if isinstance(ev, Changed) else None)
+            sched.sync([cam(1), cam(3)], [])  # camera 2 is another replica's
+            f = VerdictFollower(engine, Signalled(sched, 30.0, lambda: now[0]), clock=lambda: now[0])
+            now[0] = t0 + dt.timedelta(seconds=2)
+            await f.step()
+            assert events == [(1, Changed(State.UNKNOWN, State.ONLINE, None, now[0], now[0]))]  # not an hour ago
+            assert 2 not in sched.slots and sched.slots[3].status.state is State.UNKNOWN
+
+            relay.submit(RelayedVerdict(1, GbVerdict.PLATFORM_OFFLINE, t0 + dt.timedelta(seconds=10),
+                                        t0 + dt.timedelta(seconds=6)))
+            await relay.flush()
+            now[0] = t0 + dt.timedelta(seconds=11)
+            await f.step()
+            ev = events[-1][1]
+            assert (events[-1][0], ev.new, ev.cause) == (1, State.OFFLINE, Cause.PLATFORM_OFFLINE)
+            assert ev.start == t0 + dt.timedelta(seconds=8) and ev.uncertainty_s == 2.0  # between 6 and 10 s
+
+            sched.sync([cam(1), cam(2), cam(3)], [])  # camera 2 comes here (a takeover)
+            now[0] = t0 + dt.timedelta(seconds=12)
+            await f.step()
+            assert events[-1] == (2, Changed(State.UNKNOWN, State.ONLINE, None, now[0], now[0]))
+
+            f.signalled.grace_s = 0.0  # camera 3: never heard of
+            await f.step()
+            assert (events[-1][0], events[-1][1].new, events[-1][1].cause) == (3, State.OFFLINE, Cause.NOT_REGISTERED)
         finally:
             await engine.dispose()
 
