@@ -60,7 +60,7 @@ class GbDevice(TypedDict):
 
 
 class GbDevicePage(TypedDict):
-    enabled: Annotated[bool, "gb28181.enabled: the platform runs in this collector"]
+    enabled: Annotated[bool, "gb28181.enabled: the platform runs in this collector (replicas: on the leader, see host)"]
     host: Annotated[str | None, "replicas: the replica hosting the platform (the leader) when it is another one: its API lists the devices"]
     unlisted: bool
     devices: list[GbDevice]

@@ -96,6 +96,7 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def gb28181_health(feed: Gb28181Feed | None) -> dict[str, object]:
+    """/healthz's ``gb28181``: whether the platform runs here, where it listens, devices registered."""
     if feed is None:  # a replica that does not lead: the leader hosts it
         return {"platform_here": False, "listening": {}, "registered_devices": None}
     p = feed.platform
