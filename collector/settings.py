@@ -238,6 +238,13 @@ class Settings(BaseSettings):
     gb28181: Gb28181Settings = Field(default_factory=Gb28181Settings, description="GB/T 28181 SIP access platform: devices and NVRs register to camwatch")
 
     @model_validator(mode="after")
+    def _gb28181_on_kubernetes(self) -> Settings:
+        if self.gb28181.kubernetes_service and not self.collector.replicas:
+            _inconsistent([("gb28181.kubernetes_service", "needs collector.replicas: true (a lone collector's pod "
+                            "is reached through an ordinary Service with a selector)")])
+        return self
+
+    @model_validator(mode="after")
     def _console_links(self) -> Settings:
         """``alerts.base_url`` left empty: alert links open this collector's own console."""
         if not self.alerts.base_url:

@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
+from collector.runtime import k8s_slice
 from collector.runtime.interval_writer import IntervalWriter
+from collector.runtime.k8s_slice import PORT_NAMES, InCluster
 from collector.runtime.replicas import Replica
 from collector.settings import ConfigError, HttpSettings, load_settings
 
@@ -168,3 +170,84 @@ def test_an_unknown_key_in_the_config_map_is_refused(objs: dict[tuple[str, str],
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
     with pytest.raises(ConfigError, match=r"collector\.replica: unknown key"):
         load_settings(path, environ={"CAMWATCH_DB": "postgresql://camwatch@db.example/camwatch"})
+
+
+# -- the gb28181 component (config/kubernetes/gb28181/): the Service follows the GB/T 28181 leader --
+
+COMPONENT = K8S / "gb28181"
+
+
+def component() -> dict[tuple[str, str], dict[str, Any]]:
+    k = yaml.safe_load((COMPONENT / "kustomization.yaml").read_text(encoding="utf-8"))
+    assert k["kind"] == "Component" and k["apiVersion"] == "kustomize.config.k8s.io/v1alpha1"
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for name in [*k["resources"], *(p["path"] for p in k["patches"])]:
+        for doc in yaml.safe_load_all((COMPONENT / name).read_text(encoding="utf-8")):
+            out[(doc["kind"], doc["metadata"]["name"])] = doc
+    return out
+
+
+def patched_env(patch: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    (c,) = patch["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e for e in c["env"]}
+
+
+def test_the_component_is_offered_and_patches_the_deployment(deployment: dict[str, Any]) -> None:
+    base = (K8S / "kustomization.yaml").read_text(encoding="utf-8")
+    assert "#   - gb28181" in base  # (offered, commented out: not every county has GB/T 28181 devices)
+    objs = component()
+    patch = objs[("Deployment", deployment["metadata"]["name"])]
+    (c,) = patch["spec"]["template"]["spec"]["containers"]
+    assert c["name"] == container(deployment)["name"]
+    spec = patch["spec"]["template"]["spec"]
+    assert spec["automountServiceAccountToken"] is True  # (the base turns it off)
+    assert ("ServiceAccount", spec["serviceAccountName"]) in objs
+
+
+def test_the_pod_tells_camwatch_who_it_is_through_the_downward_api() -> None:
+    env = patched_env(component()[("Deployment", "camwatch")])
+    fields = {name: e["valueFrom"]["fieldRef"]["fieldPath"] for name, e in env.items() if "fieldRef" in e.get("valueFrom", {})}
+    assert fields == {"POD_IP": "status.podIP", "POD_NAME": "metadata.name", "NODE_NAME": "spec.nodeName"}
+    src = inspect.getsource(InCluster.from_env)
+    assert all(f'"{name}"' in src for name in fields)
+
+
+def test_the_service_has_no_selector_and_the_leaders_port_names() -> None:
+    objs = component()
+    service = patched_env(objs[("Deployment", "camwatch")])["CAMWATCH_GB28181__KUBERNETES_SERVICE"]["value"]
+    svc = objs[("Service", service)]["spec"]
+    assert "selector" not in svc  # (the endpoints controller would overwrite the leader's slice otherwise)
+    assert {(p["name"], p["protocol"]) for p in svc["ports"]} == {(n, t.upper()) for t, n in PORT_NAMES.items()}
+    assert svc["externalTrafficPolicy"] == "Local"
+    (c,) = objs[("Deployment", "camwatch")]["spec"]["template"]["spec"]["containers"]
+    assert {(p["name"], p["protocol"], p["containerPort"]) for p in c["ports"]} == {
+        (p["name"], p["protocol"], p["targetPort"]) for p in svc["ports"]}
+
+
+def test_the_role_grants_what_the_leader_calls_and_no_more() -> None:
+    objs = component()
+    service = patched_env(objs[("Deployment", "camwatch")])["CAMWATCH_GB28181__KUBERNETES_SERVICE"]["value"]
+    role = objs[("Role", "camwatch-gb28181-leader")]
+    granted = {(verb, name) for rule in role["rules"] for verb in rule["verbs"]
+               for name in rule.get("resourceNames", ["*"])
+               if rule["apiGroups"] == ["discovery.k8s.io"] and rule["resources"] == ["endpointslices"]}
+    assert granted == {("create", "*"), ("get", f"{service}-leader"), ("update", f"{service}-leader")}
+    src = inspect.getsource(k8s_slice.LeaderSlice)
+    used = {m for m in ("GET", "POST", "PUT", "PATCH", "DELETE") if f'"{m}"' in src}
+    assert used == {"GET", "POST", "PUT"}  # get, create, update
+    binding = objs[("RoleBinding", "camwatch-gb28181-leader")]
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": role["metadata"]["name"]}
+    account = objs[("Deployment", "camwatch")]["spec"]["template"]["spec"]["serviceAccountName"]
+    assert binding["subjects"] == [{"kind": "ServiceAccount", "name": account}]
+
+
+def test_the_config_map_with_the_component_loads(objs: dict[tuple[str, str], dict[str, Any]], deployment: dict[str, Any],
+                                                 tmp_path: Path) -> None:
+    path = config_yaml(objs, deployment, tmp_path)
+    environ = {e["name"]: e.get("value", "") for e in container(deployment)["env"]}
+    environ.update({n: e["value"] for n, e in patched_env(component()[("Deployment", "camwatch")]).items() if "value" in e})
+    environ.update(CAMWATCH_CONFIG=str(path), CAMWATCH_DB="postgresql://camwatch@db.example/camwatch",
+                   CAMWATCH_SECRET_KEY=KEY, CAMWATCH_GB28181__PASSWORD="a-default-Pw1")
+    settings = load_settings(path, environ=environ, db_url=environ["CAMWATCH_DB"])
+    assert settings.gb28181.enabled and settings.gb28181.kubernetes_service == "camwatch-gb28181"
+    assert settings.collector.replicas

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import socket
 
 import click
@@ -28,6 +29,7 @@ def register(group: click.Group) -> None:
         # lazy: the runtime (scheduler, probes, aiohttp server) is what `run` needs and no other command
         from collector.cli.run_guard import Refused, run_guard, say
         from collector.runtime.app import App, serve
+        from collector.runtime.k8s_slice import InCluster, KubeError
         from collector.runtime.replicas import AlreadyRunning
         from collector.web.server import build_application
 
@@ -38,12 +40,18 @@ def register(group: click.Group) -> None:
         if problem is not None:
             fail(problem, ENVIRONMENT)
         check_database(s, ctx.lang)
+        in_cluster = None
+        if s.gb28181.enabled and s.gb28181.kubernetes_service:
+            try:
+                in_cluster = InCluster.from_env(os.environ)
+            except KubeError as exc:
+                fail(str(exc) if ctx.lang == "en" else exc.zh, ENVIRONMENT)
         eng = engine(s)
 
         async def go() -> None:
             try:
                 async with run_guard(s, ctx.lang):  # one collector per database, unless replicas (DESIGN §8)
-                    await serve(App(s, eng, secret_box(s), http=build_application))
+                    await serve(App(s, eng, secret_box(s), http=build_application, in_cluster=in_cluster))
             finally:
                 await eng.dispose()
 

@@ -15,6 +15,7 @@ def _both() -> list[Transport]:
     return ["udp", "tcp"]
 
 
+_SERVICE = re.compile(r"^[a-z]([-a-z0-9]{0,52}[a-z0-9])?$")  # (DNS-1035; its slice is named <service>-leader)
 _DOMAIN = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{0,63}$")
 
 
@@ -60,6 +61,10 @@ class Gb28181Settings(BaseModel):
     persist_seen_s: float = Field(300.0, ge=0, le=3600, description="a device's keepalive times written at most this "
                                   "often (only its registration's start and expiry matter after a restart: its "
                                   "silence then counts from camwatch's start); all are written when camwatch stops")
+    kubernetes_service: str | None = Field(
+        None, description="with collector.replicas on Kubernetes: the Service without selector that devices register "
+        "to; the leader writes its EndpointSlice with its own pod address (POD_IP), so the Service follows the "
+        "leader (config/kubernetes/gb28181/); none: give devices an address that follows the leader yourself")
     max_unlisted: int = Field(2000, ge=0, description="unlisted devices remembered (registered, not in the inventory)")
 
     @field_validator("server_id")
@@ -67,6 +72,14 @@ class Gb28181Settings(BaseModel):
     def _server_id(cls, v: str) -> str:
         if len(v) != 20 or not v.isascii() or not v.isdigit():
             raise ValueError("server_id must be 20 digits (GB/T 28181 ID, e.g. 34020000002000000001)")
+        return v
+
+    @field_validator("kubernetes_service")
+    @classmethod
+    def _service(cls, v: str | None) -> str | None:
+        if v is not None and not _SERVICE.match(v):
+            raise ValueError("kubernetes_service must be a Service name: lower-case letters, digits and '-', "
+                             "starting with a letter, at most 54 characters (e.g. camwatch-gb28181)")
         return v
 
     @field_validator("domain")

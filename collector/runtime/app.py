@@ -34,6 +34,7 @@ from collector.runtime.gc_tuning import release_free_memory, settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
 from collector.runtime.journal import IntervalOpen
+from collector.runtime.k8s_slice import InCluster, LeaderSlice
 from collector.runtime.ladders import ladder_options
 from collector.runtime.leader_alerts import feed_the_leader
 from collector.runtime.mirror import MirrorScheduler
@@ -90,6 +91,8 @@ class App:
     frames: FrameStore | None = None  # collector.keep_frames: each camera's last picture (the video tier's)
     feed: EventFeed | None = None  # replicas: this one's camera events, written for the leader
     leader_alerts: LeaderAlerts | None = None  # replicas: the alert engine, run while this one leads
+    in_cluster: InCluster | None = None  # gb28181.kubernetes_service: this pod, the API server
+    leader_slice: LeaderSlice | None = None  # ... the Service's EndpointSlice, claimed while this one leads
 
     def __post_init__(self) -> None:
         c = self.settings.collector
@@ -338,9 +341,12 @@ class App:
             return await self.gb28181.start()
         relay, ours = VerdictRelay(self.engine, self.replica_id), follower(
             self.engine, self.settings.gb28181, self.scheduler, self.clock)
+        if (service := self.settings.gb28181.kubernetes_service) and self.in_cluster is not None:
+            self.leader_slice = LeaderSlice(service, self.in_cluster, self.replica_id)
         self._tasks += [asyncio.create_task(ours.run(), name="gb28181-follow"), asyncio.create_task(while_leader(self.replica,
             "gb28181", lambda: lead_platform(feed, relay, lambda f: setattr(self, "gb28181", f),
-                                             lambda: self.replica is not None and self.replica.leader)), name="gb28181")]
+                                             lambda: self.replica is not None and self.replica.leader,
+                                             self.leader_slice)), name="gb28181")]
 
     async def stop(self) -> None:
         """Stop probing, then close every camera's interval at this instant (an *unknown* one

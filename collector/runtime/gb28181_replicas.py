@@ -14,8 +14,9 @@ camera stepped by the replica owning its shard.
 
 Devices register to one address: the leader's. Give them an address that follows the leader
 (README "GB/T 28181 with replicas": replicas on one host with host networking, a floating
-address, or a DNS name moved to the leader's host). The other replicas do not listen on the SIP
-port and forward nothing.
+address, a DNS name moved to the leader's host, or on Kubernetes a Service whose EndpointSlice
+the leader writes, :mod:`collector.runtime.k8s_slice`). The other replicas do not listen on the
+SIP port and forward nothing.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.gb28181.config import Gb28181Settings
 from collector.runtime.gb28181_feed import Gb28181Feed, Signalled, grace_of
 from collector.runtime.gb28181_relay import PAGE, RelayedVerdict, VerdictRelay, read_for, read_since
+from collector.runtime.k8s_slice import LeaderSlice
 from collector.runtime.scheduler import Scheduler
 from inventory.access import Access
 from inventory.models import utcnow
@@ -115,13 +117,17 @@ def follower(engine: AsyncEngine, settings: Gb28181Settings, scheduler: Schedule
 
 
 async def lead_platform(make_feed: Callable[[VerdictRelay], Gb28181Feed], relay: VerdictRelay,
-                        on_feed: Callable[[Gb28181Feed | None], None], leading: Callable[[], bool]) -> None:
+                        on_feed: Callable[[Gb28181Feed | None], None], leading: Callable[[], bool],
+                        announce: LeaderSlice | None = None) -> None:
     """The leader's job: the platform runs (*on_feed* told of it, for the API) and its verdicts
     are written, until cancelled (leadership lost, or the stop); then the platform closes. What
     it has not written when it stops leading is dropped, never written late over a newer
-    leader's verdicts (that leader's platform decides them again from the registrations)."""
+    leader's verdicts (that leader's platform decides them again from the registrations).
+    *announce* (on Kubernetes): the Service's EndpointSlice made to name this pod while the
+    platform listens, emptied after unless a newer leader has claimed it."""
     relay.queue.clear()  # (left from an earlier term)
     feed: Gb28181Feed | None = None
+    keeping: asyncio.Task[None] | None = None
     try:
         while feed is None:
             candidate = make_feed(relay)
@@ -134,6 +140,9 @@ async def lead_platform(make_feed: Callable[[VerdictRelay], Gb28181Feed], relay:
             else:
                 feed = candidate
         on_feed(feed)
+        if announce is not None:
+            ports = {t: port for t, (_, port) in feed.platform.addresses.items()}
+            keeping = asyncio.create_task(announce.keep(ports), name="gb28181-endpointslice")
         log.info("gb28181: this replica hosts the SIP platform (it leads); verdicts relayed to the shards' owners")
         while True:
             await asyncio.sleep(FLUSH_S)
@@ -143,6 +152,13 @@ async def lead_platform(make_feed: Callable[[VerdictRelay], Gb28181Feed], relay:
                 log.warning("gb28181: verdicts not written (%s); kept for the next try", str(exc).splitlines()[0][:200])
     finally:
         on_feed(None)
+        if keeping is not None:
+            keeping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeping
+        if announce is not None and feed is not None:
+            with contextlib.suppress(Exception):  # (bounded: one read and one write, TIMEOUT_S each)
+                await announce.release()
         if feed is not None:
             await feed.close()
             if leading():  # (the stop of the leader: its last verdicts)

@@ -15,6 +15,7 @@ from aiohttp import web
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
 from collector.runtime.gb28181_feed import Gb28181Feed
+from collector.runtime.k8s_slice import LeaderSlice
 from collector.runtime.leader_alerts import feed_stats
 from collector.runtime.mirror import MirrorScheduler
 from collector.web import setup as setup_api
@@ -90,18 +91,21 @@ async def _healthz(request: web.Request) -> web.Response:
             "alerts": feed_stats(app.leader_alerts),
         },
         # the GB/T 28181 platform (gb28181.enabled; of replicas, on the leader): where it listens here
-        "gb28181": None if not app.settings.gb28181.enabled else gb28181_health(app.gb28181),
+        "gb28181": None if not app.settings.gb28181.enabled else gb28181_health(app.gb28181, app.leader_slice),
     }
     return web.json_response(body, status=200 if ok else 503)
 
 
-def gb28181_health(feed: Gb28181Feed | None) -> dict[str, object]:
-    """/healthz's ``gb28181``: whether the platform runs here, where it listens, devices registered."""
+def gb28181_health(feed: Gb28181Feed | None, leader_slice: LeaderSlice | None = None) -> dict[str, object]:
+    """/healthz's ``gb28181``: whether the platform runs here, where it listens, devices registered;
+    on Kubernetes (``kubernetes_service``) whether the Service sends devices here, or why not."""
+    service = None if leader_slice is None else {
+        "name": leader_slice.service, "points_here": leader_slice.claimed, "error": leader_slice.error}
     if feed is None:  # a replica that does not lead: the leader hosts it
-        return {"platform_here": False, "listening": {}, "registered_devices": None}
+        return {"platform_here": False, "listening": {}, "registered_devices": None, "kubernetes_service": service}
     p = feed.platform
     return {"platform_here": True, "listening": {t: f"{h}:{port}" for t, (h, port) in p.addresses.items()},
-            "registered_devices": sum(1 for d in p.registry.devices() if d.registered)}
+            "registered_devices": sum(1 for d in p.registry.devices() if d.registered), "kubernetes_service": service}
 
 
 __all__ = ["build_application"]

@@ -174,8 +174,9 @@ def test_the_leader_hosts_the_platform_and_relays_verdicts_to_the_owners(tmp_pat
             print(f"\nleader {leader.name}; {len(theirs)} camera(s) owned by {other.name}; all online after {took:.1f} s")
             # /healthz: where the platform listens
             assert leader.health()["gb28181"] == {"platform_here": True, "listening": {"udp": f"127.0.0.1:{sip}"},
-                                                  "registered_devices": 2}
-            assert other.health()["gb28181"] == {"platform_here": False, "listening": {}, "registered_devices": None}
+                                                  "registered_devices": 2, "kubernetes_service": None}
+            assert other.health()["gb28181"] == {"platform_here": False, "listening": {}, "registered_devices": None,
+                                                 "kubernetes_service": None}
             # the devices' list: from the leader; another replica names the leader
             on_leader, on_other = [await asyncio.to_thread(devices, x) for x in (leader, other)]
             assert on_leader["enabled"] and on_leader["host"] is None
