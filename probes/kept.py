@@ -103,8 +103,33 @@ class KeptResult:
     def duration_s(self) -> float:
         return sum(self._seconds())
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # unpickled (a probe worker's report to its collector) through _unpickled: shared again
+        return (_unpickled, (self.state, self.cause, self.warnings, self.outline, self.packed))
+
 
 _HEAD = struct.Struct("<2d")
+
+
+def _shared(outline: Outline) -> Outline:
+    """The one copy of *outline* (the first seen, while fewer than MAX_OUTLINES are kept)."""
+    shared = _OUTLINES.get(outline)
+    if shared is None:
+        if len(_OUTLINES) < MAX_OUTLINES:
+            _OUTLINES[outline] = outline
+        shared = outline
+    return shared
+
+
+def _unpickled(state: State, cause: Cause | None, warnings: tuple[str, ...], outline: Outline,
+               packed: bytes) -> KeptResult:
+    """A KeptResult read from a pickle: its outline and texts shared again. (Unpickling makes new
+    tuples and strings for each message: a collector keeping its workers' results would hold a
+    copy of the same outline per report it kept a result of.)"""
+    intern = sys.intern
+    if warnings:
+        warnings = tuple(intern(w) for w in warnings)
+    return KeptResult(state, cause, warnings, _shared(outline), packed)
 
 
 def kept(result: LadderResult, at: dt.datetime | None = None) -> KeptResult:
@@ -119,13 +144,8 @@ def kept(result: LadderResult, at: dt.datetime | None = None) -> KeptResult:
         else:
             detail = intern(r.detail)
         rows.append((r.stage, r.ok, r.cause, detail))
-    outline: Outline = tuple(rows)
-    shared = _OUTLINES.get(outline)
-    if shared is None:
-        if len(_OUTLINES) < MAX_OUTLINES:
-            _OUTLINES[outline] = outline
-        shared = outline
-    packed = packer(len(outline)).pack(_NAN if at is None else at.timestamp(), _NAN if clock is None else clock,
+    shared = _shared(tuple(rows))
+    packed = packer(len(shared)).pack(_NAN if at is None else at.timestamp(), _NAN if clock is None else clock,
                                        *(r.duration_s for r in result.stages))
     warnings = tuple(intern(w) for w in result.warnings) if result.warnings else ()
     return KeptResult(result.state, result.cause, warnings, shared, packed)

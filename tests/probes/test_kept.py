@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 
 import pytest
 
@@ -60,3 +61,15 @@ def test_failures_and_warnings_are_kept_verbatim() -> None:
     assert (k.state, k.cause) == ("offline", Cause.TIMEOUT)
     assert [(r.stage, r.ok, r.cause, r.detail) for r in k.stages] == [(r.stage, r.ok, r.cause, r.detail) for r in res.stages]
     assert k.warnings == res.warnings
+
+
+def test_a_pickled_result_shares_its_outline_again() -> None:
+    """A probe worker's reports reach the collector pickled: unpickled, each result would carry a
+    copy of the same outline; it shares the one kept instead, and reads the same."""
+    at = dt.datetime(2026, 12, 4, 8, tzinfo=dt.UTC)
+    sent = [kept(healthy(0.0004 + i / 1e6, 0.002, 0.003, i / 8), at) for i in range(50)]
+    warned = kept(conclude([ProbeResult(Stage.REACH, True, 0.001, None, "tcp 554 open")]), at)
+    got = pickle.loads(pickle.dumps((*sent, warned)))  # noqa: S301 - our own bytes
+    assert got == (*sent, warned)
+    assert all(g.outline is sent[0].outline for g in got[:-1])  # (pickle made 50 new ones)
+    assert [g.stages for g in got[:-1]] == [s.stages for s in sent] and got[-1].at == at
