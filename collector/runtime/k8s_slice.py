@@ -195,12 +195,13 @@ class LeaderSlice:
             await asyncio.sleep(wait)
             try:
                 await self.claim(ports)
-            except KubeError as exc:
+            except Exception as exc:  # noqa: BLE001 - KubeError, or a slice of a shape not foreseen: tried again
                 self.claimed = False
-                if self.error != str(exc):
+                why = str(exc) if isinstance(exc, KubeError) else f"{type(exc).__name__}: {exc}"
+                if self.error != why:
                     log.warning("gb28181: devices cannot be sent to this leader yet (%s); trying again every %g s",
-                                exc, self.retry_s)
-                self.error = str(exc)
+                                why, self.retry_s)
+                self.error = why
                 wait = self.retry_s
             else:
                 self.error = None
@@ -226,7 +227,8 @@ class LeaderSlice:
 
 def _ports_of(obj: Mapping[str, Any]) -> dict[str, int]:
     names = {v: k for k, v in PORT_NAMES.items()}
-    return {names[p["name"]]: int(p["port"]) for p in obj.get("ports") or [] if p.get("name") in names}
+    return {names[p["name"]]: int(p.get("port") or 0) for p in obj.get("ports") or []
+            if isinstance(p, dict) and p.get("name") in names}
 
 
 __all__ = ["CHECK_S", "InCluster", "KubeError", "LeaderSlice", "names_me", "slice_body"]

@@ -125,6 +125,11 @@ def test_claim_check_put_back_and_release(tmp_path: Path) -> None:
             edited = dict(obj, endpoints=[{"addresses": ["10.9.9.9"]}])
             api.write(NS, edited)
             await until(lambda: endpoints(api) == ["10.1.0.7"], 10, "put back")
+            # ... even from a shape camwatch never writes (no endpoints, a port without a number)
+            api.write(NS, dict(obj, endpoints=None, ports=[{"name": "sip-udp", "protocol": "UDP"}]))
+            await until(lambda: (api.objects[(NS, f"{SERVICE}-leader")]["endpoints"] or [{}])[0].get("addresses")
+                        == ["10.1.0.7"], 10, "put back from an odd shape")
+            assert ours.error is None
             keeping.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeping
