@@ -57,8 +57,9 @@ class InCluster:
     node_name: str | None
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str], sa_dir: Path = SA_DIR) -> InCluster:
-        """This pod's view, or :class:`KubeError` naming what is missing."""
+    def from_env(cls, environ: Mapping[str, str], sa_dir: Path | None = None) -> InCluster:
+        """This pod's view, or :class:`KubeError` naming what is missing (*sa_dir*: :data:`SA_DIR`)."""
+        sa_dir = SA_DIR if sa_dir is None else sa_dir
         host, port = environ.get("KUBERNETES_SERVICE_HOST"), environ.get("KUBERNETES_SERVICE_PORT", "443")
         if not host:
             raise KubeError("gb28181.kubernetes_service needs a Kubernetes pod: KUBERNETES_SERVICE_HOST is not set",

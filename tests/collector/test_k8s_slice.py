@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import ssl
+import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -32,6 +34,10 @@ from collector.settings import CollectorSettings, ConfigError, load_settings
 from inventory.db import create_engine
 from tests.collector.kube_api import FakeKubeApi, service_account
 from tests.collector.test_cli_inventory import camwatch
+from tests.collector.test_gb28181_restart import _free_port
+from tests.collector.test_replicas import stop_all as stop_replicas
+from tests.collector.test_replicas_gb28181 import Replica, gb_inventory
+from tests.collector.test_replicas_gb28181 import until as until_in_thread
 from tests.conftest import fresh_pg_schema
 from tests.inventory.helpers import migrated
 
@@ -248,3 +254,63 @@ def test_camwatch_run_outside_a_pod_says_what_is_missing(tmp_path: Path, pg_url:
     r = camwatch(tmp_path, "--config", str(cfg), "run", env={"KUBERNETES_SERVICE_HOST": ""})
     assert r.returncode != 0
     assert "KUBERNETES_SERVICE_HOST" in r.stderr and "Traceback" not in r.stderr
+
+
+# The replicas' `camwatch run`, with the one thing a pod has that this machine cannot give a
+# process: the service account directory (/var/run/secrets/... cannot be written here), redirected.
+RUN_IN_POD = ("import sys, os, pathlib; import collector.runtime.k8s_slice as k; "
+              "k.SA_DIR = pathlib.Path(os.environ['CAMWATCH_TEST_SA_DIR']); "
+              "from collector.cli import main; sys.argv = ['camwatch', 'run']; main()")
+
+
+@pytest.mark.postgres
+def test_the_service_follows_the_leader_across_a_kill(tmp_path: Path, pg_url: str) -> None:
+    """Two real `camwatch run` replicas as pods (POD_IP 10.0.0.1 and .2) with the GB/T 28181
+    platform and gb28181.kubernetes_service: the leader's pod is in the Service's EndpointSlice and
+    /healthz says so; kill -9 of the leader: the other one hosts the platform and the slice names
+    it; its clean stop empties the slice."""
+    gb_inventory(tmp_path, pg_url)
+    sip = _free_port()
+
+    async def go() -> None:
+        async with kube(tmp_path) as (api, sa, url):
+            port = url.rsplit(":", 1)[1]
+
+            def start(name: str, ip: str) -> Replica:
+                env = {"KUBERNETES_SERVICE_HOST": "127.0.0.1", "KUBERNETES_SERVICE_PORT": port, "POD_IP": ip,
+                       "POD_NAME": f"camwatch-{name}", "NODE_NAME": f"node-{name}", "CAMWATCH_TEST_SA_DIR": str(sa),
+                       "CAMWATCH_GB28181__KUBERNETES_SERVICE": SERVICE}
+                return Replica(tmp_path, pg_url, name, sip, extra_env=env, argv=[sys.executable, "-c", RUN_IN_POD])
+
+            reps = {"a": start("a", "10.0.0.1"), "b": start("b", "10.0.0.2")}
+            ips = {"a": "10.0.0.1", "b": "10.0.0.2"}
+            try:
+                def led() -> str | None:
+                    if (NS, f"{SERVICE}-leader") not in api.objects or len(endpoints(api)) != 1:
+                        return None
+                    return next((n for n, ip in ips.items() if endpoints(api) == [ip]), None)
+                await until(lambda: led() is not None, 60, "the leader's pod in the Service's EndpointSlice")
+                first = led()
+                assert first is not None
+                other = "b" if first == "a" else "a"
+                h = await asyncio.to_thread(reps[first].health)
+                assert h["gb28181"]["platform_here"] and h["gb28181"]["kubernetes_service"] == {
+                    "name": SERVICE, "points_here": True, "error": None}
+                h = await asyncio.to_thread(reps[other].health)
+                assert h["gb28181"]["kubernetes_service"]["points_here"] is False
+                obj = api.objects[(NS, f"{SERVICE}-leader")]
+                assert obj["ports"] == [{"name": "sip-udp", "protocol": "UDP", "port": sip}]
+                assert obj["endpoints"][0]["nodeName"] == f"node-{first}"
+                reps[first].proc.send_signal(signal.SIGKILL)
+                reps[first].proc.wait(timeout=10)
+                t0 = asyncio.get_running_loop().time()
+                await until(lambda: led() == other, 60, "the Service on the next leader")
+                print(f"\nthe Service followed the leader {asyncio.get_running_loop().time() - t0:.1f} s after kill -9")
+                await until_in_thread(lambda: reps[other].health()["gb28181"]["platform_here"], 30, "it hosts the platform")
+                await asyncio.to_thread(reps[other].stop)  # a clean stop: the slice emptied
+                assert reps[other].proc.returncode == 0
+                assert endpoints(api) == []
+            finally:
+                await asyncio.to_thread(stop_replicas, list(reps.values()))
+
+    asyncio.run(go())

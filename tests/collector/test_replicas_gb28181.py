@@ -69,7 +69,8 @@ def pg_url(pg_reason: str | None) -> Iterator[str]:
 
 
 class Replica(_Replica):
-    def __init__(self, tmp: Path, url: str, name: str, sip_port: int) -> None:  # noqa: D107
+    def __init__(self, tmp: Path, url: str, name: str, sip_port: int, *, extra_env: dict[str, str] | None = None,
+                 argv: list[str] | None = None) -> None:  # noqa: D107
         self.name, self.port = name, free_port()
         self.log = tmp / f"{name}.log"
         env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
@@ -87,9 +88,10 @@ class Replica(_Replica):
             "CAMWATCH_GB28181__STATUS_GRACE_S": "0.5", "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": str(TIMEOUT_S),
             "CAMWATCH_GB28181__PERSIST_EVERY_S": "0.3", "CAMWATCH_GB28181__PERSIST_SEEN_S": "1",
         })
+        env.update(extra_env or {})
         exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
         with self.log.open("w") as out:
-            self.proc = subprocess.Popen([exe, "run"], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
+            self.proc = subprocess.Popen(argv or [exe, "run"], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
                                          text=True)
 
 
