@@ -293,11 +293,13 @@ def test_the_service_follows_the_leader_across_a_kill(tmp_path: Path, pg_url: st
                 first = led()
                 assert first is not None
                 other = "b" if first == "a" else "a"
-                h = await asyncio.to_thread(reps[first].health)
-                assert h["gb28181"]["platform_here"] and h["gb28181"]["kubernetes_service"] == {
-                    "name": SERVICE, "points_here": True, "error": None}
-                h = await asyncio.to_thread(reps[other].health)
-                assert h["gb28181"]["kubernetes_service"]["points_here"] is False
+                # (the slice may be claimed before the HTTP side answers: waited for)
+                await until_in_thread(lambda: reps[first].health()["gb28181"]["kubernetes_service"] == {
+                    "name": SERVICE, "points_here": True, "error": None}, 60, "/healthz: the Service points here")
+                assert (await asyncio.to_thread(reps[first].health))["gb28181"]["platform_here"]
+                await until_in_thread(lambda: reps[other].health()["gb28181"] is not None, 60, "the other answers")
+                assert (await asyncio.to_thread(reps[other].health))["gb28181"]["kubernetes_service"] == {
+                    "name": SERVICE, "points_here": False, "error": None}
                 obj = api.objects[(NS, f"{SERVICE}-leader")]
                 assert obj["ports"] == [{"name": "sip-udp", "protocol": "UDP", "port": sip}]
                 assert obj["endpoints"][0]["nodeName"] == f"node-{first}"
