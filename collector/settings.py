@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -326,12 +326,28 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _check_env(environ: dict[str, str]) -> None:
-    """Reject CAMWATCH_* variables that name no setting (a typo would be silently ignored)."""
+def _referenced(data: Any, environ: dict[str, str]) -> set[str]:
+    """The variables that secrets name (``env:NAME`` in the config file or in a setting's variable)."""
+    out: set[str] = set()
+    stack: list[Any] = [data, list(environ.values())]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str) and x.startswith("env:"):
+            out.add(x[4:].strip())
+        elif isinstance(x, dict):
+            stack.extend(x.values())
+        elif isinstance(x, list):
+            stack.extend(x)
+    return out
+
+
+def _check_env(environ: dict[str, str], referenced: Collection[str] = ()) -> None:
+    """Reject CAMWATCH_* variables that name no setting (a typo would be silently ignored); those
+    a secret names (``password: env:CAMWATCH_GB_PASSWORD``) are the user's own."""
     known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
     bad = []
     for var in environ:
-        if not var.startswith(ENV_PREFIX) or var in SPECIAL_ENV or var.startswith(TEST_ENV_PREFIX):
+        if not var.startswith(ENV_PREFIX) or var in SPECIAL_ENV or var.startswith(TEST_ENV_PREFIX) or var in referenced:
             continue
         top = var.split("__", 1)[0]
         if top not in known:
@@ -368,7 +384,6 @@ def load_settings(
     Without a file, ``camwatch.yaml`` in the working directory is read if it exists.
     """
     environ = dict(os.environ if environ is None else environ)
-    _check_env(environ)
     path: Path | None
     if config_file is not None:
         path = Path(config_file)
@@ -380,6 +395,7 @@ def load_settings(
         if required and path is None:
             raise ConfigError(f"{DEFAULT_CONFIG_FILE}: config file not found")
     data = _read_yaml(path) if path is not None else {}
+    _check_env(environ, _referenced(data, environ))
     source = str(path) if path is not None else "environment"
     token = _yaml_data.set(data)
     env_token = _environ.set(environ)

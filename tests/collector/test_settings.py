@@ -62,6 +62,23 @@ def test_unknown_env_variable_rejected(tmp_path: Path) -> None:
                            "CAMWATCH_CAMERA_PASSWORD": "p", "CAMWATCH_TEST_REQUIRE_POSTGRES": "1"})
 
 
+def test_a_variable_a_secret_names_is_the_users_own(tmp_path: Path) -> None:
+    """``password: env:CAMWATCH_GB_PASSWORD`` (as the README shows): that variable is read by the
+    secret, not refused as an unknown setting; one named nowhere still is."""
+    cfg = tmp_path / "camwatch.yaml"
+    cfg.write_text("gb28181:\n  enabled: true\n  password: env:CAMWATCH_GB_PASSWORD\n"
+                   "notify:\n  channels:\n    - name: mail\n      kind: email\n"
+                   "      url: \"mailtos://camwatch@smtp.example.gov.cn:465?from=camwatch@example.gov.cn\"\n"
+                   "      password: env:CAMWATCH_SMTP_PASSWORD\n", encoding="utf-8")
+    env = {"CAMWATCH_GB_PASSWORD": "gb-Pw-1", "CAMWATCH_SMTP_PASSWORD": "smtp"}
+    s = load_settings(cfg, environ=env)
+    assert s.gb28181.password is not None and s.gb28181.password.get_secret_value() == "env:CAMWATCH_GB_PASSWORD"
+    # named in a setting's own variable too
+    load_settings(environ={"CAMWATCH_GB28181__PASSWORD": "env:CAMWATCH_GB_PW", "CAMWATCH_GB_PW": "x"})
+    with pytest.raises(ConfigError, match="CAMWATCH_GB_PASSWROD"):
+        load_settings(cfg, environ=env | {"CAMWATCH_GB_PASSWROD": "typo"})
+
+
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(_yaml(tmp_path, "database: [unclosed\n"), environ={})
