@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -26,22 +25,18 @@ from collector.alerting.delivery.config import NotifySettings
 from collector.config_types import TimeZoneName
 from collector.gb28181.config import Gb28181Settings
 from collector.reports.config import ReportSettings
+from collector.settings_input import (
+    ENV_PREFIX,
+    INCONSISTENT,
+    ConfigError,  # (raised by load_settings: imported from here)
+    check_env,
+    format_validation_error,
+    read_yaml,
+    referenced,
+)
 
-ENV_PREFIX = "CAMWATCH_"
-# Variables read by the CLI itself rather than mapped onto settings keys.
-SPECIAL_ENV = {"CAMWATCH_CONFIG", "CAMWATCH_DB", "CAMWATCH_SECRET_KEY", "CAMWATCH_LANG",
-               "CAMWATCH_CAMERA_PASSWORD", "CAMWATCH_GRAFANA_TOKEN"}
-# Variables of camwatch's own test suite and benchmarks (CAMWATCH_TEST_PG...): not settings.
-TEST_ENV_PREFIX = "CAMWATCH_TEST_"
 DEFAULT_DB_URL = "sqlite:///camwatch.db"
 DEFAULT_CONFIG_FILE = "camwatch.yaml"
-
-
-class ConfigError(Exception):
-    """Invalid configuration; the message names each bad key path."""
-
-
-INCONSISTENT = "inconsistent_settings"  # error type of a section whose keys contradict each other
 
 
 class _Section(BaseModel):
@@ -310,68 +305,6 @@ def with_http_port(settings: Settings, port: int) -> Settings:
     return out
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys")
-    return data
-
-
-def _referenced(data: Any, environ: dict[str, str]) -> set[str]:
-    """The variables that secrets name (``env:NAME`` in the config file or in a setting's variable)."""
-    out: set[str] = set()
-    stack: list[Any] = [data, list(environ.values())]
-    while stack:
-        x = stack.pop()
-        if isinstance(x, str) and x.startswith("env:"):
-            out.add(x[4:].strip())
-        elif isinstance(x, dict):
-            stack.extend(x.values())
-        elif isinstance(x, list):
-            stack.extend(x)
-    return out
-
-
-def _check_env(environ: dict[str, str], referenced: Collection[str] = ()) -> None:
-    """Reject CAMWATCH_* variables that name no setting (a typo would be silently ignored); those
-    a secret names (``password: env:CAMWATCH_GB_PASSWORD``) are the user's own."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
-    bad = []
-    for var in environ:
-        if not var.startswith(ENV_PREFIX) or var in SPECIAL_ENV or var.startswith(TEST_ENV_PREFIX) or var in referenced:
-            continue
-        top = var.split("__", 1)[0]
-        if top not in known:
-            bad.append(var)
-    if bad:
-        raise ConfigError("unknown environment variable(s): " + ", ".join(sorted(bad)))
-
-
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        if err["type"] == INCONSISTENT:
-            # one line per key that contradicts another, named by its full path
-            prefix = f"{path}." if err["loc"] else ""
-            lines.extend(f"  {prefix}{key}: {msg}" for key, msg in err.get("ctx", {}).get("problems", ()))
-            continue
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
-        lines.append(f"  {path}: {msg}")
-    return "\n".join(lines)
-
-
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     *,
@@ -394,8 +327,8 @@ def load_settings(
         path = default if default.exists() else None
         if required and path is None:
             raise ConfigError(f"{DEFAULT_CONFIG_FILE}: config file not found")
-    data = _read_yaml(path) if path is not None else {}
-    _check_env(environ, _referenced(data, environ))
+    data = read_yaml(path) if path is not None else {}
+    check_env(environ, {ENV_PREFIX + name.upper() for name in Settings.model_fields}, referenced(data, environ))
     source = str(path) if path is not None else "environment"
     token = _yaml_data.set(data)
     env_token = _environ.set(environ)
@@ -411,3 +344,8 @@ def load_settings(
             update={"database": settings.database.model_copy(update={"url": db_url})}
         )
     return settings
+
+
+__all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DB_URL", "AccountingSettings", "CollectorSettings", "ConfigError",
+           "DatabaseSettings", "HttpSettings", "InventorySettings", "MetricsSettings", "ProbeSettings",
+           "SecretsSettings", "Settings", "collector_problems", "console_url", "load_settings", "with_http_port"]
