@@ -153,10 +153,12 @@ class LeaderSlice:
             doc = json.loads(raw) if raw else {}
         except ValueError:
             doc = {}
+        if not isinstance(doc, dict):
+            doc = {}
         if resp.status in (401, 403):
             raise KubeError(f"{method} {url}: {resp.status} {doc.get('message', '')} (the Role of "
                             "config/kubernetes/gb28181/ grants get, create, update on endpointslices)"[:400])
-        return resp.status, doc if isinstance(doc, dict) else {}
+        return resp.status, doc
 
     async def _get(self) -> dict[str, Any] | None:
         status, doc = await self._call("GET", f"{self._url}/{self.service}-leader")
