@@ -12,8 +12,8 @@ from collector.cli.exitcodes import DATA, ENVIRONMENT, USAGE
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from collector.reports.model import Report, ReportPeriod
-from collector.reports.periods import PeriodError, is_future, parse_month, parse_quarter
+from collector.reports.model import Kind, Report, ReportPeriod
+from collector.reports.periods import PeriodError, is_future, is_open, parse_month, parse_quarter
 from collector.reports.scope import UnknownRegion, restrict
 from collector.reports.snapshots import ReportError, actor_name, close_month, diff_month, reopen_month, report_for
 from collector.reports.workbook import write_workbook
@@ -53,7 +53,15 @@ def _write(ctx: CliContext, period: ReportPeriod, region: str | None, lang: str 
         except UnknownRegion:
             fail(ctx.t(f"区划 {code} 不在 {period.label} 的报表中", f"region {code} is not in the report of {period.label}"), DATA)
     path = write_workbook(report, out, lang or ctx.lang)
-    state = ctx.t("已结" if report.closed else "未结（截至目前）", "closed" if report.closed else "not closed (to date)")
+    if report.closed:
+        state = ctx.t("已结（结算快照）", "closed (its frozen snapshot)")
+    elif is_open(period, now):
+        state = ctx.t("未结（截至目前）", "not closed (to date)")
+    elif period.kind is Kind.MONTHLY:
+        state = ctx.t(f"未结（本月已过，尚未结算：camwatch report close --month {period.label}）",
+                      f"not closed (the month is over, not yet frozen: camwatch report close --month {period.label})")
+    else:
+        state = ctx.t("未结（按当前数据计算）", "not closed (computed from the current data)")
     click.echo(ctx.t(f"已写入 {path}：{period.label}，{state}", f"wrote {path}: {period.label}, {state}"))
 
 

@@ -128,13 +128,20 @@ async def reopen_month(engine: AsyncEngine, period: ReportPeriod, *, reason: str
     return stored
 
 
+async def live_report(engine: AsyncEngine, settings: Settingsish, period: ReportPeriod, now: dt.datetime) -> Report:
+    """*period*'s report computed now from the intervals: not closed (``closed`` False) even when
+    the period is over, since closed means frozen by ``report close`` (the console, the API and
+    the workbook say so alike); until then its figures may still change."""
+    return dataclasses.replace(await build_report(engine, settings, period, now), closed=False)
+
+
 async def report_for(engine: AsyncEngine, settings: Settingsish, period: ReportPeriod, now: dt.datetime) -> Report:
-    """The report of *period*: a closed month from its snapshot, anything else from the intervals."""
+    """The report of *period*: a closed month from its snapshot, anything else :func:`live_report`."""
     if period.kind is Kind.MONTHLY:
         stored = await load_snapshot(engine, period)
         if stored is not None:
             return stored.report
-    return await build_report(engine, settings, period, now)
+    return await live_report(engine, settings, period, now)
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,4 +186,4 @@ async def diff_month(engine: AsyncEngine, settings: Settingsish, period: ReportP
 
 
 __all__ = ["CLOSE", "REOPEN", "Change", "ReportError", "Snapshot", "actor_name", "close_month", "diff_month",
-           "differences", "load_snapshot", "reopen_month", "report_for"]
+           "differences", "live_report", "load_snapshot", "reopen_month", "report_for"]

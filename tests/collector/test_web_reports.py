@@ -142,8 +142,13 @@ async def test_open_month_then_closed_from_its_snapshot(site: Site, http: aiohtt
     assert "未结" in body and "快照校验码" not in body and site.towns[0][1] in body and "汇总" in body
     # the same figures as the report built for the month
     assert f'/reports/workbook?kind=monthly&amp;period={site.month.label}' in last
+    # its workbook says so too: the month is over, not frozen (it said 已结 from the month's end on)
+    async with http.get(site.u(f"/reports/workbook?period={site.month.label}")) as r:
+        assert "未结" in openpyxl.load_workbook(io.BytesIO(await r.read()))["汇总"]["A1"].value
 
     closed = await close_month(site.app.engine, site.app.settings, site.month, now)
+    async with http.get(site.u(f"/reports/workbook?period={site.month.label}")) as r:
+        assert "已结" in openpyxl.load_workbook(io.BytesIO(await r.read()))["汇总"]["A1"].value
     _, html = await fetch(http, site, "/reports")  # default: the latest closed month
     assert f'<option value="{site.month.label}" selected>' in html
     assert "已结" in html and closed.sha256 in html and "未结：按当前数据计算" not in html

@@ -19,11 +19,10 @@ from dataclasses import dataclass, field
 from aiohttp import web
 from sqlalchemy import select
 
-from collector.reports.build import build_report
 from collector.reports.model import Kind, Report, ReportPeriod
 from collector.reports.periods import PeriodError, containing, is_future, is_open, parse_label, previous
 from collector.reports.scope import restrict
-from collector.reports.snapshots import load_snapshot
+from collector.reports.snapshots import live_report, load_snapshot
 from collector.web.common import camwatch
 from collector.web.pages.scope import Regions
 from collector.web.principal import Principal
@@ -146,7 +145,7 @@ async def shown(request: web.Request, choice: Choice, regions: Regions) -> Shown
         whole, closed, digest, at = stored.report, True, stored.sha256, stored.created_at
     else:
         whole = await request.app[LIVE_KEY].get(
-            choice.period.label, lambda: build_report(app.engine, app.settings, choice.period, app.clock()))
+            choice.period.label, lambda: live_report(app.engine, app.settings, choice.period, app.clock()))
         closed, digest, at = False, None, None
     return Shown(restrict(whole, choice.region), closed, digest, at)
 

@@ -135,7 +135,15 @@ def test_month_to_date_and_township(db_url: str, tmp_path: Path) -> None:
     code, out = cli(db_url, "report", "monthly", "--month", last_month(NOW).label, "--region", "城关镇",
                     "--out", str(tmp_path / "town.xlsx"))
     assert code == 0, out
+    # last month is over but not frozen: not closed, as the console says, in the CLI and the workbook
+    assert "未结" in out and "report close --month" in out and "已结" not in out
+    assert "未结" in load_workbook(tmp_path / "town.xlsx")["汇总"]["A1"].value
     ws = load_workbook(tmp_path / "town.xlsx")["汇总"]
     assert [ws.cell(row=r, column=2).value for r in range(3, ws.max_row + 1)] == ["城关镇"]
     villages = load_workbook(tmp_path / "town.xlsx")["村覆盖"]
     assert {villages.cell(row=r, column=1).value for r in range(3, villages.max_row + 1)} == {"城关镇"}
+    code, out = cli(db_url, "report", "close", "--month", last_month(NOW).label)
+    assert code == 0, out
+    code, out = cli(db_url, "report", "monthly", "--month", last_month(NOW).label, "--out", str(tmp_path / "done.xlsx"))
+    assert code == 0 and "已结" in out, out
+    assert "已结" in load_workbook(tmp_path / "done.xlsx")["汇总"]["A1"].value
