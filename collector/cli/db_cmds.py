@@ -101,7 +101,11 @@ def register(group: click.Group) -> None:
             report = ctx.run_db(go)
         except Exception as exc:  # noqa: BLE001 - driver errors: print them cleanly
             fail(f"{display_url(s.database.url)}: {str(exc).splitlines()[0][:300]}", ENVIRONMENT)
-        upto = report.last_day.date().isoformat() if report.last_day else "-"
+        if report.last_day is None:  # (no finished day of monitoring yet: nothing to sum up)
+            click.echo("no rollups yet: no day of monitoring has ended (camwatch run records the cameras' states)" if en
+                       else "暂无日汇总：尚无已结束的监测日（camwatch run 运行后记录摄像机状态）")
+            return
+        upto = report.last_day.date().isoformat()
         if en:
             click.echo(f"rollups up to {upto}: {report.days_built} day(s) built of {report.days_checked}, "
                        f"{report.rows} row(s), {report.seconds:.1f} s")

@@ -219,6 +219,8 @@ def test_db_rollup_command(tmp_path, db_url: str) -> None:  # type: ignore[no-un
         finally:
             await engine.dispose()
 
+    r = camwatch(tmp_path, "--db", url, "db", "rollup")  # nothing monitored yet: said so, not "up to -"
+    assert r.returncode == 0 and "暂无日汇总" in r.stdout and "-：" not in r.stdout, r.stdout
     n = asyncio.run(seed())
     r = camwatch(tmp_path, "--db", url, "db", "rollup")
     assert r.returncode == 0, r.stderr
