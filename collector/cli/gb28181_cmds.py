@@ -56,8 +56,12 @@ def fetch_devices(ctx: CliContext, base: str, token: str | None, unlisted: bool)
              DATA if exc.code in (401, 403) else ENVIRONMENT)
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        fail(ctx.t(f"连不上采集器 {base}（camwatch run 在运行吗？）：{reason}",
-                   f"cannot reach the collector at {base} (is camwatch run running?): {reason}"), ENVIRONMENT)
+        off = not ctx.settings.gb28181.enabled  # (its own config: the likelier cause of the two)
+        fail(ctx.t(f"连不上采集器 {base}（camwatch run 在运行吗？）：{reason}"
+                   + ("；另外，此配置未启用国标接入（gb28181.enabled: false）" if off else ""),
+                   f"cannot reach the collector at {base} (is camwatch run running?): {reason}"
+                   + ("; also, this config does not enable GB/T 28181 (gb28181.enabled: false)" if off else "")),
+             ENVIRONMENT)
     raise AssertionError("unreachable")  # fail exits
 
 

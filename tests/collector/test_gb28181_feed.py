@@ -31,6 +31,7 @@ from inventory.secrets import SecretBox
 from probes.causes import Cause
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
 from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+from tests.net import free_port
 
 NVR, CH1, CH2 = "34020000001180000001", "34020000001310000001", "34020000001310000002"
 IPC, CH3 = "34020000001320000003", "34020000001310000003"
@@ -202,3 +203,16 @@ def test_the_platform_runs_with_replicas_too(tmp_path: Path) -> None:
     env = {"CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_COLLECTOR__REPLICAS": "true"}
     s = load_settings(db_url="postgresql://127.0.0.1/test", environ=env)
     assert s.gb28181.enabled and s.collector.replicas
+
+
+def test_devices_without_a_collector_names_a_disabled_platform_too(tmp_path: Path) -> None:
+    """No collector answers (a free loopback port): the command says so, and when this config
+    does not enable the platform, says that too (the likelier cause)."""
+    cfg = tmp_path / "camwatch.yaml"
+    cfg.write_text(f"database:\n  url: sqlite:///{tmp_path / 'cw.db'}\n", encoding="utf-8")
+    url = f"http://127.0.0.1:{free_port()}"
+    r = CliRunner().invoke(build_cli(), ["--config", str(cfg), "gb28181", "devices", "--url", url])
+    assert r.exit_code != 0 and "连不上采集器" in r.output and "gb28181.enabled: false" in r.output
+    cfg.write_text(cfg.read_text(encoding="utf-8") + "gb28181:\n  enabled: true\n", encoding="utf-8")
+    r = CliRunner().invoke(build_cli(), ["--config", str(cfg), "--lang", "en", "gb28181", "devices", "--url", url])
+    assert r.exit_code != 0 and "cannot reach the collector" in r.output and "gb28181.enabled" not in r.output
