@@ -181,7 +181,7 @@ async def test_alert_links_open_pages_and_forms_act(live: Live, http: aiohttp.Cl
     assert closed.status.value == "resolved" and closed.note == "换了电源"
     everything = await page(http, live, "/workorders?open=false", headers=admin)
     assert "换了电源" in everything and "已完成" in everything
-    red = await page(http, live, "/workorders?color=red&open=false")
+    red = await page(http, live, "/workorders?color=red&open=false", headers=admin)
     assert "换了电源" not in red
 
 
@@ -261,7 +261,9 @@ async def test_camera_picture_is_scoped(live: Live, http: aiohttp.ClientSession)
     slots = list(live.app.scheduler.slots.values())
     mine = slot(live, 0)
     theirs = next(s for s in slots if s.cam.labels.township != mine.cam.labels.township)
-    html = await page(http, live, f"/cameras/{mine.cam.id}")
+    # (accounts exist by now, made by the tests before: anonymous reads end once the console notices)
+    admin = await token_for(live, "admin3", "admin")
+    html = await page(http, live, f"/cameras/{mine.cam.id}", headers=admin)
     assert "暂无画面" in html and f"/cameras/{mine.cam.id}/frame.jpg" not in html
     picture = np.full((180, 320, 3), 90, np.uint8)
     jpeg = encode_jpeg(picture)
@@ -269,10 +271,10 @@ async def test_camera_picture_is_scoped(live: Live, http: aiohttp.ClientSession)
     for s in (mine, theirs):
         await asyncio.to_thread(store.write, s.cam.id, jpeg)
     assert oct(store.path(mine.cam.id).stat().st_mode & 0o777) == "0o600"
-    html = await page(http, live, f"/cameras/{mine.cam.id}")
+    html = await page(http, live, f"/cameras/{mine.cam.id}", headers=admin)
     assert f'<img src="/cameras/{mine.cam.id}/frame.jpg" alt="最近一次画面" width="320" loading="lazy">' in html
-    assert "暂无画面" not in html and "Last picture" in await page(http, live, f"/cameras/{mine.cam.id}?lang=en")
-    admin = await token_for(live, "admin3", "admin")
+    assert "暂无画面" not in html and "Last picture" in await page(http, live, f"/cameras/{mine.cam.id}?lang=en",
+                                                                  headers=admin)
     leader = await token_for(live, "leader3", "township", regions=[mine.cam.labels.township])
     for who, s, status in ((admin, mine, 200), (admin, theirs, 200), (leader, mine, 200), (leader, theirs, 404)):
         async with http.get(live.u(f"/cameras/{s.cam.id}/frame.jpg"), headers=who, allow_redirects=False) as r:
@@ -283,7 +285,7 @@ async def test_camera_picture_is_scoped(live: Live, http: aiohttp.ClientSession)
                 assert r.headers["Cache-Control"] == "private, max-age=60"
             else:
                 assert b"\xff\xd8" not in body[:2]
-    await page(http, live, "/cameras/999999/frame.jpg", status=404)
+    await page(http, live, "/cameras/999999/frame.jpg", status=404, headers=admin)
     store.retire({theirs.cam.id})  # (the camera left the inventory)
     await store.drain()
     assert not store.path(theirs.cam.id).exists() and store.path(mine.cam.id).exists()
