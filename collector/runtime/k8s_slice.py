@@ -90,12 +90,17 @@ def _read(path: Path) -> str:
         return ""
 
 
+def slice_name(service: str) -> str:
+    """The EndpointSlice the leader writes for *service*."""
+    return f"{service}-leader"
+
+
 def slice_body(service: str, me: InCluster, replica_id: str, ports: Mapping[str, int],
                resource_version: str | None = None, *, ready: bool = True) -> dict[str, Any]:
     """The EndpointSlice naming this pod (or, not *ready*, naming none) at the platform's *ports*
     (transport -> port)."""
     meta: dict[str, Any] = {
-        "name": f"{service}-leader",
+        "name": slice_name(service),
         "namespace": me.namespace,
         "labels": {"kubernetes.io/service-name": service, "endpointslice.kubernetes.io/managed-by": MANAGER},
         "annotations": {LEADER_ANNOTATION: replica_id if ready else ""},
@@ -138,6 +143,10 @@ class LeaderSlice:
     def _url(self) -> str:
         return f"{self.me.api}/apis/discovery.k8s.io/v1/namespaces/{self.me.namespace}/endpointslices"
 
+    @property
+    def _named(self) -> str:
+        return f"{self._url}/{slice_name(self.service)}"
+
     async def _call(self, method: str, url: str, body: dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
         """One request: (status, decoded body); :class:`KubeError` when it could not be made."""
         try:
@@ -161,11 +170,11 @@ class LeaderSlice:
         return resp.status, doc
 
     async def _get(self) -> dict[str, Any] | None:
-        status, doc = await self._call("GET", f"{self._url}/{self.service}-leader")
+        status, doc = await self._call("GET", self._named)
         if status == 404:
             return None
         if status != 200:
-            raise KubeError(f"reading EndpointSlice {self.service}-leader: HTTP {status} {doc.get('message', '')}")
+            raise KubeError(f"reading EndpointSlice {slice_name(self.service)}: HTTP {status} {doc.get('message', '')}")
         return doc
 
     async def claim(self, ports: Mapping[str, int]) -> None:
@@ -180,15 +189,15 @@ class LeaderSlice:
                 status, doc = await self._call("POST", self._url, slice_body(self.service, self.me, self.replica_id, ports))
             else:
                 version = (current.get("metadata") or {}).get("resourceVersion")
-                status, doc = await self._call("PUT", f"{self._url}/{self.service}-leader",
+                status, doc = await self._call("PUT", self._named,
                                                slice_body(self.service, self.me, self.replica_id, ports, version))
             if status in (200, 201):
                 self.claimed = True
                 log.info("gb28181: Service %s now sends devices to this pod (%s)", self.service, self.me.pod_ip)
                 return
             if status != 409:
-                raise KubeError(f"writing EndpointSlice {self.service}-leader: HTTP {status} {doc.get('message', '')}")
-        raise KubeError(f"writing EndpointSlice {self.service}-leader: changed by another writer at every try")
+                raise KubeError(f"writing EndpointSlice {slice_name(self.service)}: HTTP {status} {doc.get('message', '')}")
+        raise KubeError(f"writing EndpointSlice {slice_name(self.service)}: changed by another writer at every try")
 
     async def keep(self, ports: Mapping[str, int]) -> None:
         """While leading: claim, then check every ``check_s`` (put back when changed). Runs
@@ -219,11 +228,11 @@ class LeaderSlice:
             if current is None or not names_me(current, self.me, self.replica_id):
                 return False
             version = (current.get("metadata") or {}).get("resourceVersion")
-            status, _ = await self._call("PUT", f"{self._url}/{self.service}-leader", slice_body(
+            status, _ = await self._call("PUT", self._named, slice_body(
                 self.service, self.me, self.replica_id, self._ports or _ports_of(current), version, ready=False))
         except KubeError as exc:
-            log.warning("gb28181: EndpointSlice %s-leader not emptied (%s); the next leader's claim replaces it",
-                        self.service, exc)
+            log.warning("gb28181: EndpointSlice %s not emptied (%s); the next leader's claim replaces it",
+                        slice_name(self.service), exc)
             return False
         return status == 200
 
@@ -234,4 +243,4 @@ def _ports_of(obj: Mapping[str, Any]) -> dict[str, int]:
             if isinstance(p, dict) and p.get("name") in names}
 
 
-__all__ = ["CHECK_S", "InCluster", "KubeError", "LeaderSlice", "names_me", "slice_body"]
+__all__ = ["CHECK_S", "InCluster", "KubeError", "LeaderSlice", "names_me", "slice_body", "slice_name"]
