@@ -7,7 +7,10 @@ report snapshot), once, then its workbooks go to ``reports.recipients`` by e-mai
 ``every_s`` seconds (and at once on start). Closing is idempotent across restarts and across
 collectors sharing one database: a month that has a snapshot is left alone, and of two
 collectors closing at the same instant the database's unique (period, kind) lets one win; only
-the one whose close stored the snapshot delivers.
+the one whose close stored the snapshot delivers. A month camwatch did not monitor at all (no
+camera state recorded in it: camwatch was installed after it) is not closed automatically: its
+frozen report would say nothing but a completeness of 0, and would still be e-mailed as signed
+figures. ``camwatch report close --month`` closes it by hand when that is wanted.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.reports.model import Kind, ReportPeriod
@@ -25,6 +29,7 @@ from collector.reports.periods import containing, due_to_close, previous
 from collector.reports.snapshots import close_month, load_snapshot
 from collector.runtime.report_delivery import Delivery, deliver_month
 from collector.settings import Settings
+from inventory.models import StateInterval
 
 log = logging.getLogger("camwatch.reports")
 CHECK_S = 600.0  # how often the job looks whether a month is due
@@ -42,8 +47,18 @@ def month_due(now: dt.datetime, timezone: str, close_day: int) -> ReportPeriod |
 class CloseOutcome:
     month: str
     closed_here: bool  # False: already closed (earlier, by hand, or by another collector)
-    content_hash: str
+    content_hash: str  # "" when not closed (not monitored)
     deliveries: tuple[Delivery, ...] = ()
+    not_monitored: bool = False  # no camera state recorded in the month: left open (see the module's docstring)
+
+
+async def monitored_in(engine: AsyncEngine, month: ReportPeriod) -> bool:
+    """Whether any camera state was recorded in *month* (one interval overlapping it is enough)."""
+    q = (select(StateInterval.id)
+         .where(StateInterval.start < month.end, or_(StateInterval.end.is_(None), StateInterval.end > month.start))
+         .limit(1))
+    async with engine.connect() as conn:
+        return (await conn.execute(q)).first() is not None
 
 
 @dataclass
@@ -66,6 +81,11 @@ class ReportCloser:
         if stored is not None:
             self._done.add(month.label)
             return CloseOutcome(month.label, False, stored.sha256)
+        if not await monitored_in(self.engine, month):
+            self._done.add(month.label)
+            log.info("month %s not closed automatically: no camera state was recorded in it (camwatch did not monitor"
+                     " it); `camwatch report close --month %s` closes it by hand", month.label, month.label)
+            return CloseOutcome(month.label, False, "", not_monitored=True)
         closed = await close_month(self.engine, self.settings, month, now)
         self._done.add(month.label)
         if closed.created_at != now:  # another collector stored it first (the unique period, kind): that one stands
@@ -90,4 +110,4 @@ class ReportCloser:
             await asyncio.sleep(self.every_s)
 
 
-__all__ = ["CHECK_S", "CloseOutcome", "ReportCloser", "month_due"]
+__all__ = ["CHECK_S", "CloseOutcome", "ReportCloser", "month_due", "monitored_in"]

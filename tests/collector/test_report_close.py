@@ -13,6 +13,7 @@ import asyncio
 import datetime as dt
 import email
 import io
+import logging
 from email import policy
 from pathlib import Path
 from typing import Any
@@ -20,18 +21,19 @@ from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from collector.reports.model import Kind
 from collector.runtime.app import App
 from collector.runtime.report_close import ReportCloser, month_due
 from collector.settings import load_settings
 from inventory.db import create_engine
-from inventory.models import AuditEntry, Region, ReportSnapshot
+from inventory.models import AuditEntry, Camera, Region, ReportSnapshot, StateInterval
 from inventory.secrets import SecretBox
 from tests.collector.notify_receivers import TinySMTP
 from tests.collector.reports.fleet import last_month, seed
-from tests.inventory.helpers import KEY, migrated
+from tests.inventory.helpers import KEY, do_import, migrated
+from tests.net import SAMPLE
 
 SH, UTC = "Asia/Shanghai", "UTC"
 
@@ -142,12 +144,65 @@ def _column_values(ws: Any) -> set[str]:
     return {str(c.value) for row in ws.iter_rows() for c in row if isinstance(c.value, str)}
 
 
+async def test_a_month_not_monitored_is_not_closed_automatically(tmp_path: Path, smtp: TinySMTP,
+                                                                  caplog: pytest.LogCaptureFixture) -> None:
+    """camwatch installed after the month (an inventory, no state recorded in it): nothing is frozen
+    nor e-mailed, the log names the command that closes it by hand; once a state is recorded in
+    the month, the job closes it."""
+    url = f"sqlite:///{tmp_path / 'camwatch.db'}"
+    now = dt.datetime.now(dt.UTC)
+    month = last_month(now)
+    await asyncio.to_thread(migrated, url)
+    assert (await asyncio.to_thread(do_import, url, SAMPLE)).written
+    local_day = now.astimezone(ZoneInfo(SH)).day
+    cfg = tmp_path / "camwatch.yaml"
+    cfg.write_text(f"""
+notify:
+  channels:
+    - {{name: mail, kind: email, password: smtp-Pa55-word,
+       url: "mailto://reports@127.0.0.1:{smtp.port}?from=camwatch@example.org&mode=insecure"}}
+reports:
+  close_day: {min(local_day, 28)}
+  recipients:
+    - {{to: [county@example.org]}}
+""", encoding="utf-8")
+    settings = load_settings(cfg, db_url=url, environ={})
+    engine = create_engine(url)
+    try:
+        # a state recorded in the month after (this month, since its start): not the month's
+        async with engine.begin() as c:
+            cid = (await c.execute(select(Camera.id).limit(1))).scalar_one()
+            await c.execute(insert(StateInterval), [{"camera_id": cid, "state": "online", "start": month.end, "end": None}])
+        with caplog.at_level(logging.INFO, logger="camwatch.reports"):
+            out = await ReportCloser(engine, settings, clock=lambda: now).tick()
+        assert out is not None and out.month == month.label and out.not_monitored and not out.closed_here
+        assert f"camwatch report close --month {month.label}" in caplog.text
+        async with engine.begin() as c:
+            assert (await c.execute(select(func.count()).select_from(ReportSnapshot))).scalar_one() == 0
+            # one interval that ends one second into the month is enough
+            await c.execute(insert(StateInterval), [{"camera_id": cid, "state": "offline",
+                                                     "start": month.start - dt.timedelta(days=1),
+                                                     "end": month.start + dt.timedelta(seconds=1)}])
+        out = await ReportCloser(engine, settings, clock=lambda: now).tick()  # (a restart)
+        assert out is not None and out.closed_here and not out.not_monitored and len(out.content_hash) == 64
+    finally:
+        await engine.dispose()
+    assert len(smtp.messages) == 1  # the month closed, not the one skipped
+
+
 async def test_camwatch_run_closes_the_month_due(tmp_path: Path) -> None:
     """The App (``camwatch run``) starts the job: with today as the close day, last month is closed
-    shortly after the start (an empty county: no camera is probed)."""
+    shortly after the start (a county monitored last month whose cameras are all retired now: none
+    is probed)."""
     url = f"sqlite:///{tmp_path / 'camwatch.db'}"
-    await asyncio.to_thread(migrated, url)
     now = dt.datetime.now(dt.UTC)
+    await asyncio.to_thread(seed, url, last_month(now))
+    retire = create_engine(url)
+    try:
+        async with retire.begin() as c:
+            await c.execute(update(Camera).values(lifecycle="retired"))
+    finally:
+        await retire.dispose()
     # today as the close day (close_day is at most 28: from the 29th on, the 28th is already past)
     close_day = min(now.astimezone(ZoneInfo(SH)).day, 28)
     settings = load_settings(None, db_url=url, environ={"CAMWATCH_REPORTS__CLOSE_DAY": str(close_day),
