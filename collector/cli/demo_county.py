@@ -23,7 +23,16 @@ from pathlib import Path
 
 from collector.cli import demo_screen as screen
 from collector.cli.demo_accounts import create_demo_accounts, render_accounts
-from collector.cli.demo_place import DemoError, http_port, lock_workdir, port_in_use, release, router_range, say
+from collector.cli.demo_place import (
+    DemoError,
+    cli_example,
+    http_port,
+    lock_workdir,
+    port_in_use,
+    release,
+    router_range,
+    say,
+)
 from collector.runtime.aio import wait_event
 from collector.runtime.app import App
 from collector.settings import Settings, console_url, with_http_port
@@ -188,6 +197,7 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
         print(screen.say(lang, "started", url=http), file=out, flush=True)
         print(say(lang, "console", url=http + "/"), file=out, flush=True)
         print(render_accounts(demo_accounts, lang), file=out, flush=True)
+        print(cli_example(db, lang), file=out, flush=True)
         started = time.time()
         tty = out.isatty() if hasattr(out, "isatty") else False
         last_print = 0.0

@@ -9,7 +9,9 @@ import contextlib
 import errno
 import fcntl
 import os
+import shlex
 import socket
+import sys
 from pathlib import Path
 
 from probes.sim.loopback import LoopbackRange, NoFreeRange, claim
@@ -26,6 +28,8 @@ WORDS = {
     "fleet_at": ("模拟摄像机 {n} 台：{first} .. {last}（RTSP {rtsp}，ONVIF {onvif}）",
                  "{n} simulated cameras at {first} .. {last} (RTSP {rtsp}, ONVIF {onvif})"),
     "console": ("控制台（浏览器打开）：{url}", "console (open in a browser): {url}"),
+    "cli": ("命令行（另开一个终端，例如本月各乡镇在线率）：{command}",
+            "command line (in another terminal; e.g. this month's rates per township): {command}"),
 }
 
 
@@ -36,6 +40,14 @@ class DemoError(Exception):
 def say(lang: str, key: str, **values: object) -> str:
     zh, en = WORDS[key]
     return (en if lang == "en" else zh).format(**values)
+
+
+def cli_example(db: Path, lang: str) -> str:
+    """A command a user can paste into another terminal to read the demo's database (absolute paths:
+    it works from any directory)."""
+    exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "camwatch" else Path("camwatch")
+    args = [str(exe), "--db", f"sqlite:///{db.resolve()}", *(["--lang", "en"] if lang == "en" else []), "rates"]
+    return say(lang, "cli", command=shlex.join(args))
 
 
 def lock_workdir(workdir: Path, lang: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import socket
 import subprocess
@@ -115,3 +116,9 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
     town = re.search(r"乡镇领导，只看 (\S+)", out)
     assert town is not None and town.group(1) in township and "总览" in township
     assert "township" in township and "admin" in console  # each logged in as itself (the header names the user)
+    # the printed command line reads the demo's database from any directory
+    cli = re.search(r"命令行（另开一个终端，例如本月各乡镇在线率）：(.+)", out)
+    assert cli is not None, out
+    r = subprocess.run(shlex.split(cli.group(1)), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert "在线率" in r.stdout and town.group(1) in r.stdout
