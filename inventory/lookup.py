@@ -93,6 +93,10 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
     # the names: nearly one per camera, interning them costs as much as it saves.)
     shared_labels: dict[str, RegionLabels] = {}
     intern = sys.intern
+    # one object for each port number and each password that many cameras share (a county's cameras
+    # often have one default password per contractor); local to this load, never interned
+    ports: dict[int | None, int | None] = {}
+    passwords: dict[str | None, str | None] = {}
     for c in cams:
         village_code = points.get(c.point_id, "")
         labels = shared_labels.get(village_code)
@@ -111,7 +115,10 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
             credential_error = str(exc)
             target = ProbeTarget(c.host or "", c.rtsp_port, c.rtsp_path, c.onvif_port, None, None, c.id)
         target = replace(target, rtsp_path=intern(target.rtsp_path),
-                         username=None if target.username is None else intern(target.username))
+                         username=None if target.username is None else intern(target.username),
+                         rtsp_port=ports.setdefault(target.rtsp_port, target.rtsp_port) or target.rtsp_port,
+                         onvif_port=ports.setdefault(target.onvif_port, target.onvif_port),
+                         password=passwords.setdefault(target.password, target.password), camera_id=c.id)
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
         out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id,
                                    None if c.contractor is None else intern(c.contractor), Lifecycle(c.lifecycle), labels,

@@ -79,8 +79,12 @@ class Worker:
         self.frames: list[tuple[int, bytes]] = []
         self.scheduler = WorkerScheduler(hello.config, ladder=ladder, on_event=self._event)
         self.scheduler.on_frame = self._frame
-        self.cameras: dict[int, MonitoredCamera] = {}
+        # a change that comes in parts (Assign.more), until its last part: the cameras are then the
+        # scheduler's slots' (no second table of them) with these applied
+        self._upserts: dict[int, MonitoredCamera] = {}
+        self._removed: set[int] = set()
         self.devices: list[MonitoredDevice] = []
+        self._ports: dict[int, int] = {}
 
     def _event(self, cam: MonitoredCamera, ev: Event) -> None:
         self.events.append((cam.id, ev))
@@ -91,13 +95,30 @@ class Worker:
     def assign(self, msg: Assign) -> None:
         self.scheduler.forget(msg.removed)
         for cid in msg.removed:
-            self.cameras.pop(cid, None)
+            self._upserts.pop(cid, None)
+            self._removed.add(cid)
         for cam in msg.upserts:
-            self.cameras[cam.id] = cam
+            self._upserts[cam.id] = self._share(cam)
+            self._removed.discard(cam.id)
         if msg.devices is not None:
             self.devices = list(msg.devices)
         if not msg.more:
-            self.scheduler.sync(list(self.cameras.values()), self.devices)
+            ups, gone = self._upserts, self._removed
+            cams = [ups.pop(cid, slot.cam) for cid, slot in self.scheduler.slots.items() if cid not in gone]
+            cams.extend(ups.values())
+            self._upserts, self._removed = {}, set()
+            self.scheduler.sync(cams, self.devices)
+
+    def _share(self, cam: MonitoredCamera) -> MonitoredCamera:
+        """*cam* with its port numbers one object for all cameras and its target's camera id its own
+        (unpickled, each camera had three int objects of its own more: 84 bytes a camera)."""
+        t, ports = cam.target, self._ports
+        rtsp = ports.setdefault(t.rtsp_port, t.rtsp_port)
+        onvif = t.onvif_port if t.onvif_port is None else ports.setdefault(t.onvif_port, t.onvif_port)
+        cid = cam.id if t.camera_id == cam.id else t.camera_id
+        if rtsp is t.rtsp_port and onvif is t.onvif_port and cid is t.camera_id:
+            return cam
+        return replace(cam, target=replace(t, rtsp_port=rtsp, onvif_port=onvif, camera_id=cid))
 
     def report(self, *, final: bool = False) -> Report:
         sch = self.scheduler

@@ -114,14 +114,15 @@ class WorkerPool:
         self.procs: list[_Proc | None] = [None] * count
         self.restarts = 0
         self.restarts_of = [0] * count
-        self._index: dict[int, int] = {}
         self._stopping = False
 
     def index_of(self, camera_id: int) -> int:
-        i = self._index.get(camera_id)
-        if i is None:
-            i = self._index[camera_id] = shard_of(camera_id, self.shards) % self.count
-        return i
+        """The worker of a camera: the one it is assigned to, else by its shard (no table of every
+        camera's worker: the few assigned tables are looked in first, the hash only for a new one)."""
+        for i, a in enumerate(self.assigned):
+            if camera_id in a:
+                return i
+        return shard_of(camera_id, self.shards) % self.count
 
     def health(self) -> list[WorkerHealth]:
         return [WorkerHealth(i, p.proc.pid if p is not None else None, len(self.assigned[i]),
@@ -161,8 +162,6 @@ class WorkerPool:
             self.assigned[i] = new
             if upserts or removed or devs_changed:
                 self._post_assign(i, upserts, removed, devs if devs_changed else None)
-        if len(self._index) > 2 * sum(len(a) for a in self.assigned) + 1000:
-            self._index.clear()  # retired cameras' entries
 
     def lose(self, camera_ids: Iterable[int]) -> None:
         """Stop probing these at once (a replica's shards lost)."""
