@@ -276,3 +276,52 @@ def test_workers_stop_when_the_collector_is_killed(tmp_path: Path) -> None:
         proc.wait()
     wait_for(lambda: not any(_alive(p) for p in children), 45, "workers gone")
     assert proc.stderr is not None and b"collector gone: worker" in proc.stderr.read()
+
+
+def test_worker_applies_a_change_in_parts_to_its_slots_and_shares_numbers() -> None:
+    """A worker keeps its cameras only in its scheduler's slots: a change sent in parts (removals,
+    upserts, a camera removed in one part and sent again in a later one) is applied at its last part,
+    unchanged cameras keep their objects, and unpickled cameras share their port numbers and ids."""
+    import asyncio
+    import pickle
+
+    from collector.runtime.scheduler_config import SchedulerConfig
+    from collector.runtime.worker_main import Worker
+    from collector.runtime.worker_wire import Assign, Hello
+    from collector.settings import Settings
+    from inventory.models import Lifecycle
+    from inventory.monitored import NOWHERE, MonitoredCamera
+    from probes.base import ProbeTarget
+    from probes.ladder import LadderOptions
+
+    s = Settings(collector={"video": False})
+    hello = Hello(SchedulerConfig.from_settings(s.collector), LadderOptions(), None, "WARNING", "text", 0, 1)
+
+    def cam(i: int, port: int = 8554) -> MonitoredCamera:
+        return MonitoredCamera(i, "", 0, ProbeTarget("127.0.0.1", port, "/", 8000, "u", "pw", i + 100000), None, None,
+                               Lifecycle.ACTIVE, NOWHERE)
+
+    def wire(msg: Assign) -> Assign:  # as the socket carries it
+        got = pickle.loads(pickle.dumps(msg, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+        assert isinstance(got, Assign)
+        return got
+
+    async def go() -> None:
+        w = Worker(hello, writer=None)  # type: ignore[arg-type]  # (no report is sent here)
+        w.assign(wire(Assign(tuple(cam(i) for i in range(1000, 1010)), (), (), more=True)))
+        assert w.scheduler.slots == {}  # nothing before the last part
+        w.assign(wire(Assign(tuple(cam(i) for i in range(1010, 1020)), (), ())))
+        slots = w.scheduler.slots
+        assert sorted(slots) == list(range(1000, 1020))
+        kept = slots[1005].cam
+        ports = {id(sl.cam.target.rtsp_port) for sl in slots.values()} | {id(sl.cam.target.onvif_port) for sl in slots.values()}
+        assert len(ports) == 2  # one 8554, one 8000 for every camera
+        assert all(sl.cam.target.camera_id == cid + 100000 for cid, sl in slots.items())
+        # the next change in parts: 1000-1002 go, 1003 changes its port, 1001 comes back in a later part
+        w.assign(wire(Assign((cam(1003, 9554),), (1000, 1001, 1002), None, more=True)))
+        assert 1000 not in slots and 1003 in slots and slots[1003].cam.target.rtsp_port == 8554  # (forgotten at once)
+        w.assign(wire(Assign((cam(1001),), (), None)))
+        assert sorted(slots) == [1001, *range(1003, 1020)]
+        assert slots[1003].cam.target.rtsp_port == 9554 and slots[1005].cam is kept
+
+    asyncio.run(go())
