@@ -7,6 +7,7 @@ import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -56,7 +57,7 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
         taken.listen(1)
         port = taken.getsockname()[1]
         env = _env(CAMWATCH_HTTP__PORT=str(port))
-        proc = subprocess.Popen([_exe(), "demo", "--cameras", "40", "--duration", "20", "--interval", "2",
+        proc = subprocess.Popen([_exe(), "demo", "--cameras", "40", "--duration", "90", "--interval", "2",
                                  "--dir", str(tmp_path / "d")],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         lines: list[str] = []
@@ -66,7 +67,7 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
         metrics = console = township = ""
         accounts: dict[str, tuple[str, ...]] = {}
         try:
-            end = time.monotonic() + 30
+            end = time.monotonic() + 90  # (a busy box: what is looked for shows within seconds otherwise)
             url = None
             while time.monotonic() < end and proc.poll() is None:
                 if url is None:
@@ -95,6 +96,10 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
                 except OSError:
                     pass
                 time.sleep(0.5)
+            while time.monotonic() < end and proc.poll() is None and "密码错误" not in "".join(lines):
+                time.sleep(0.5)  # the screen (every 10 s) shows it too
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)  # Ctrl-C, as the screen says: a clean stop
             proc.wait(timeout=60)
             reader.join(10)
         finally:
