@@ -26,7 +26,7 @@ from sqlalchemy import func, insert, select, update
 from collector.reports.model import Kind
 from collector.runtime.app import App
 from collector.runtime.report_close import ReportCloser, month_due
-from collector.settings import load_settings
+from collector.settings import Settings, load_settings
 from inventory.db import create_engine
 from inventory.models import AuditEntry, Camera, Region, ReportSnapshot, StateInterval
 from inventory.secrets import SecretBox
@@ -77,6 +77,24 @@ def _attachments(data: bytes) -> list[tuple[str, bytes]]:
     return [(str(p.get_filename()), p.get_payload(decode=True)) for p in msg.iter_attachments()]
 
 
+def _due_today(tmp_path: Path, url: str, smtp: TinySMTP, now: dt.datetime, recipients: str) -> Settings:
+    """Settings with the e-mail channel to *smtp* and *recipients* (YAML list items), the close day
+    today's local day or earlier: the month before this one is due at *now*."""
+    local_day = now.astimezone(ZoneInfo(SH)).day
+    cfg = tmp_path / "camwatch.yaml"
+    cfg.write_text(f"""
+notify:
+  channels:
+    - {{name: mail, kind: email, password: smtp-Pa55-word,
+       url: "mailto://reports@127.0.0.1:{smtp.port}?from=camwatch@example.org&mode=insecure"}}
+  retry: {{attempts: 2, initial_backoff_s: 0.05}}
+reports:
+  close_day: {min(local_day, 28)}
+  recipients:{recipients}
+""", encoding="utf-8")
+    return load_settings(cfg, db_url=url, environ={})
+
+
 async def test_close_once_then_deliver_county_and_township(tmp_path: Path, smtp: TinySMTP) -> None:
     url = f"sqlite:///{tmp_path / 'camwatch.db'}"
     now = dt.datetime.now(dt.UTC)
@@ -87,23 +105,10 @@ async def test_close_once_then_deliver_county_and_township(tmp_path: Path, smtp:
         async with engine.connect() as c:
             town, town_name = (await c.execute(select(Region.code, Region.name).where(Region.level == "township")
                                                .order_by(Region.code))).first()  # type: ignore[misc]
-        # the day due is today's local day or earlier: the month before this one is due now
-        local_day = now.astimezone(dt.timezone(dt.timedelta(hours=8))).day
-        cfg = tmp_path / "camwatch.yaml"
-        cfg.write_text(f"""
-notify:
-  channels:
-    - {{name: mail, kind: email, password: smtp-Pa55-word,
-       url: "mailto://reports@127.0.0.1:{smtp.port}?from=camwatch@example.org&mode=insecure"}}
-  retry: {{attempts: 2, initial_backoff_s: 0.05}}
-reports:
-  close_day: {min(local_day, 28)}
-  recipients:
+        settings = _due_today(tmp_path, url, smtp, now, f"""
     - {{to: [county@example.org, assessor@example.org]}}
     - {{to: [town@example.org], region: "{town}"}}
-    - {{to: [en@example.org], region: "{town}", lang: en}}
-""", encoding="utf-8")
-        settings = load_settings(cfg, db_url=url, environ={})
+    - {{to: [en@example.org], region: "{town}", lang: en}}""")
         job = ReportCloser(engine, settings, clock=lambda: now)
         out = await job.tick()
         assert out is not None and out.month == month.label and out.closed_here and len(out.content_hash) == 64
@@ -154,19 +159,8 @@ async def test_a_month_not_monitored_is_not_closed_automatically(tmp_path: Path,
     month = last_month(now)
     await asyncio.to_thread(migrated, url)
     assert (await asyncio.to_thread(do_import, url, SAMPLE)).written
-    local_day = now.astimezone(ZoneInfo(SH)).day
-    cfg = tmp_path / "camwatch.yaml"
-    cfg.write_text(f"""
-notify:
-  channels:
-    - {{name: mail, kind: email, password: smtp-Pa55-word,
-       url: "mailto://reports@127.0.0.1:{smtp.port}?from=camwatch@example.org&mode=insecure"}}
-reports:
-  close_day: {min(local_day, 28)}
-  recipients:
-    - {{to: [county@example.org]}}
-""", encoding="utf-8")
-    settings = load_settings(cfg, db_url=url, environ={})
+    settings = _due_today(tmp_path, url, smtp, now, """
+    - {to: [county@example.org]}""")
     engine = create_engine(url)
     try:
         # a state recorded in the month after (this month, since its start): not the month's
