@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from inventory.access import Access
 from inventory.models import Camera, Device, InventoryRevision, Point, Region
-from inventory.monitored import Lifecycle, MonitoredCamera, MonitoredDevice, RegionLabels
+from inventory.monitored import Lifecycle, MonitoredCamera, MonitoredDevice, RegionLabels, shared_ports
 from inventory.secrets import SecretBox, SecretError
 from probes.base import ProbeTarget
 
@@ -95,7 +95,7 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
     intern = sys.intern
     # one object for each port number and each password that many cameras share (a county's cameras
     # often have one default password per contractor); local to this load, never interned
-    ports: dict[int | None, int | None] = {}
+    ports: dict[int, int] = {}
     passwords: dict[str | None, str | None] = {}
     for c in cams:
         village_code = points.get(c.point_id, "")
@@ -114,10 +114,10 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
         except SecretError as exc:  # (its message names no secret: the variable's name at most)
             credential_error = str(exc)
             target = ProbeTarget(c.host or "", c.rtsp_port, c.rtsp_path, c.onvif_port, None, None, c.id)
+        rtsp_port, onvif_port = shared_ports(target, ports)
         target = replace(target, rtsp_path=intern(target.rtsp_path),
                          username=None if target.username is None else intern(target.username),
-                         rtsp_port=ports.setdefault(target.rtsp_port, target.rtsp_port) or target.rtsp_port,
-                         onvif_port=ports.setdefault(target.onvif_port, target.onvif_port),
+                         rtsp_port=rtsp_port, onvif_port=onvif_port,
                          password=passwords.setdefault(target.password, target.password), camera_id=c.id)
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
         out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id,

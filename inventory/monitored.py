@@ -77,6 +77,14 @@ def for_probing(cam: MonitoredCamera) -> MonitoredCamera:
                    gb_id=None)
 
 
+def shared_ports(target: ProbeTarget, ports: dict[int, int]) -> tuple[int, int | None]:
+    """*target*'s RTSP and ONVIF ports as the objects kept in *ports*: one int object per port number
+    for all the cameras that use it (each camera read from the database, or unpickled, has its own)."""
+    rtsp = ports.setdefault(target.rtsp_port, target.rtsp_port)
+    onvif = target.onvif_port
+    return rtsp, None if onvif is None else ports.setdefault(onvif, onvif)
+
+
 def keep_unchanged(old: Iterable[MonitoredCamera], new: list[MonitoredCamera]) -> list[MonitoredCamera]:
     """*new*, each camera equal to its previous self replaced by that object: an inventory reload
     (every 30 s) then keeps nothing new for an unchanged camera, and whoever holds the previous
@@ -85,4 +93,4 @@ def keep_unchanged(old: Iterable[MonitoredCamera], new: list[MonitoredCamera]) -
     return [p if (p := prev.get(c.id)) is not None and p == c else c for c in new]
 
 
-__all__ = ["NOWHERE", "Lifecycle", "MonitoredCamera", "MonitoredDevice", "RegionLabels", "for_probing", "keep_unchanged"]
+__all__ = ["NOWHERE", "Lifecycle", "MonitoredCamera", "MonitoredDevice", "RegionLabels", "for_probing", "keep_unchanged", "shared_ports"]

@@ -27,7 +27,7 @@ from collector.runtime.scheduler import EventSink, Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot
 from collector.runtime.worker_wire import Assign, CameraDelta, Hello, Report, Stop, receive, send
-from inventory.monitored import MonitoredCamera, MonitoredDevice
+from inventory.monitored import MonitoredCamera, MonitoredDevice, shared_ports
 from probes.kept import KeptResult
 from probes.ladder import LadderOptions
 
@@ -112,9 +112,8 @@ class Worker:
     def _share(self, cam: MonitoredCamera) -> MonitoredCamera:
         """*cam* with its port numbers one object for all cameras and its target's camera id its own
         (unpickled, each camera had three int objects of its own more: 84 bytes a camera)."""
-        t, ports = cam.target, self._ports
-        rtsp = ports.setdefault(t.rtsp_port, t.rtsp_port)
-        onvif = t.onvif_port if t.onvif_port is None else ports.setdefault(t.onvif_port, t.onvif_port)
+        t = cam.target
+        rtsp, onvif = shared_ports(t, self._ports)
         cid = cam.id if t.camera_id == cam.id else t.camera_id
         if rtsp is t.rtsp_port and onvif is t.onvif_port and cid is t.camera_id:
             return cam
