@@ -54,15 +54,57 @@ _argv = " ".join(getattr(sys, "orig_argv", []))
 _dest = os.environ.get("CW_CENSUS_DIR")
 if _dest and ("camwatch run" in _argv or "collector.runtime.worker_main" in _argv):
     import json, signal, tracemalloc
-    tracemalloc.start(FRAMES)
+    _trace = os.environ.get("CW_CENSUS_TRACE") == "1"
+    if _trace:
+        tracemalloc.start(FRAMES)
     _root = os.environ["CW_CENSUS_ROOT"]
+
+    def _heap():
+        """Where the process's memory is: Python's small-object allocator (live blocks, free
+        blocks), glibc's malloc (in use, free), the kernel's anonymous and file-backed pages."""
+        import ctypes, tempfile
+        out = {}
+        with open("/proc/self/smaps_rollup") as f:
+            for line in f:
+                k, _, v = line.partition(":")
+                if k in ("Rss", "Anonymous"):
+                    out[k] = int(v.split()[0]) * 1024
+        with tempfile.TemporaryFile(mode="w+") as tmp:  # _debugmallocstats writes to the C stderr
+            sys.stderr.flush()
+            saved = os.dup(2)
+            os.dup2(tmp.fileno(), 2)
+            try:
+                sys._debugmallocstats()
+            finally:
+                os.dup2(saved, 2)
+                os.close(saved)
+            tmp.seek(0)
+            for line in tmp:
+                k, _, v = line.partition("=")
+                k = k.strip()
+                if k in ("# bytes in allocated blocks", "# bytes in available blocks", "Total"):
+                    out["pymalloc " + k.lstrip("# ")] = int(v.replace(",", "").strip())
+        class _MI(ctypes.Structure):
+            _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
+                        "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+        try:
+            libc = ctypes.CDLL("libc.so.6")
+            libc.mallinfo2.restype = _MI
+            mi = libc.mallinfo2()
+            out["malloc in use"] = mi.uordblks + mi.hblkhd
+            out["malloc free"] = mi.fordblks
+        except (OSError, AttributeError):
+            pass
+        return out
 
     def _census(signum, frame):
         import gc
         gc.collect()
-        snap = tracemalloc.take_snapshot()
+        kind = "worker" if "worker_main" in _argv else "collector"
+        heap = _heap()
         sizes = {}
-        for tr in snap.statistics("traceback"):  # (grouped in C: far fewer than the traces)
+        snap = tracemalloc.take_snapshot() if _trace else None
+        for tr in (snap.statistics("traceback") if snap else ()):  # (grouped in C: far fewer than the traces)
             where = None
             if any(fr.filename.startswith("<frozen importlib") for fr in tr.traceback):
                 where = "<frozen importlib>"  # (a module being imported, whoever imports it)
@@ -76,10 +118,9 @@ if _dest and ("camwatch run" in _argv or "collector.runtime.worker_main" in _arg
             s = sizes.setdefault(where, [0, 0])
             s[0] += tr.size
             s[1] += tr.count
-        kind = "worker" if "worker_main" in _argv else "collector"
         tmp = os.path.join(_dest, f".{kind}-{os.getpid()}.json")
         with open(tmp, "w") as f:
-            json.dump({"kind": kind, "pid": os.getpid(), "sizes": sizes}, f)
+            json.dump({"kind": kind, "pid": os.getpid(), "sizes": sizes, "heap": heap}, f)
         os.replace(tmp, os.path.join(_dest, f"{kind}-{os.getpid()}.json"))
 
     signal.signal(signal.SIGUSR2, _census)
@@ -203,14 +244,41 @@ def run_census(work: Path, url: str, workers: str, dest: Path, settle: float, fu
     return census, rss
 
 
+HEAP_KEYS = ("Rss", "Anonymous", "pymalloc Total", "pymalloc bytes in allocated blocks",
+             "pymalloc bytes in available blocks", "malloc in use", "malloc free")
+
+
+def heap_sums(census: list[dict[str, object]], kind: str) -> dict[str, int]:
+    """The heap figures of the processes of *kind*, summed."""
+    out: dict[str, int] = defaultdict(int)
+    for c in census:
+        heap = c.get("heap")
+        if c["kind"] == kind and isinstance(heap, dict):
+            for k, v in heap.items():
+                out[k] += int(v)
+    return out
+
+
+def traced_any(census: list[dict[str, object]]) -> bool:
+    return any(c["sizes"] for c in census)
+
+
 def report(base: list[dict[str, object]], full: list[dict[str, object]], rss0: dict[int, int], rss1: dict[int, int],
            n: int, top: int) -> None:
     kinds = sorted({str(c["kind"]) for c in full})
     for kind in kinds:
-        b, f = by_component(base, kind), by_component(full, kind)
         pids1 = [int(str(c["pid"])) for c in full if c["kind"] == kind]
         pids0 = [int(str(c["pid"])) for c in base if c["kind"] == kind]
         what = "the collector" if kind == "collector" else f"the {len(pids1)} probe workers, summed"
+        h0, h1 = heap_sums(base, kind), heap_sums(full, kind)
+        print(f"\n{what}: where the memory is, above the empty run's, per camera of the fleet ({n})")
+        for k in HEAP_KEYS:
+            if k in h1:
+                grown = h1[k] - h0.get(k, 0)
+                print(f"  {grown / n:8.0f} B  {grown / 2**20:7.1f} MB  {k} ({h1[k] / 2**20:.1f} MB in all)")
+        if not traced_any(full):
+            continue
+        b, f = by_component(base, kind), by_component(full, kind)
         print(f"\n{what}: traced bytes above the empty run's, per camera of the fleet ({n})")
         rows = sorted({*b, *f}, key=lambda k: -(f.get(k, 0) - b.get(k, 0)))
         for k in rows:
@@ -233,6 +301,8 @@ def main() -> int:
     p.add_argument("--workers", default="2", help="collector.workers (a number; 1 = one process)")
     p.add_argument("--settle", type=float, default=70.0, help="seconds after every camera is up before the census")
     p.add_argument("--top", type=int, default=15)
+    p.add_argument("--no-trace", action="store_true",
+                   help="no tracemalloc (its cost out of the figures): only where the memory is (allocators, pages)")
     a = p.parse_args()
     if not 1 <= a.cameras <= 200_000 or not 30 <= a.settle <= 1200 or not a.workers.isdigit():
         p.error("need 1 <= cameras <= 200000, 30 <= settle <= 1200 and a number of workers")
@@ -250,7 +320,8 @@ def main() -> int:
             dest.mkdir()
             (site / "sitecustomize.py").write_text(SITE, encoding="utf-8")
             os.environ.update({"PYTHONPATH": os.pathsep.join(filter(None, [str(site), os.environ.get("PYTHONPATH")])),
-                               "CW_CENSUS_DIR": str(dest), "CW_CENSUS_ROOT": str(ROOT) + "/"})
+                               "CW_CENSUS_DIR": str(dest), "CW_CENSUS_ROOT": str(ROOT) + "/",
+                               "CW_CENSUS_TRACE": "0" if a.no_trace else "1"})
             empty_url, _ = rw.database(False, work, "empty")
             url, _ = rw.database(False, work, "full")
             rw.prepare(empty_url, work / "empty", None)
