@@ -82,8 +82,10 @@ if _dest and ("camwatch run" in _argv or "collector.runtime.worker_main" in _arg
             for line in tmp:
                 k, _, v = line.partition("=")
                 k = k.strip()
-                if k in ("# bytes in allocated blocks", "# bytes in available blocks", "Total"):
-                    out["pymalloc " + k.lstrip("# ")] = int(v.replace(",", "").strip())
+                name = ("arenas" if "bytes/arena" in k else "unused pools" if "unused pools" in k
+                        else k[2:] if k in ("# bytes in allocated blocks", "# bytes in available blocks") else None)
+                if name is not None:
+                    out["pymalloc " + name] = int(v.replace(",", "").strip())
         class _MI(ctypes.Structure):
             _fields_ = [(n, ctypes.c_size_t) for n in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
                         "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
@@ -93,6 +95,11 @@ if _dest and ("camwatch run" in _argv or "collector.runtime.worker_main" in _arg
             mi = libc.mallinfo2()
             out["malloc in use"] = mi.uordblks + mi.hblkhd
             out["malloc free"] = mi.fordblks
+            libc.malloc_trim(0)  # what of that free space glibc can hand back (whole free pages)
+            with open("/proc/self/smaps_rollup") as f:
+                for line in f:
+                    if line.startswith("Rss:"):
+                        out["Rss after malloc_trim(0)"] = int(line.split()[1]) * 1024
         except (OSError, AttributeError):
             pass
         return out
@@ -244,8 +251,9 @@ def run_census(work: Path, url: str, workers: str, dest: Path, settle: float, fu
     return census, rss
 
 
-HEAP_KEYS = ("Rss", "Anonymous", "pymalloc Total", "pymalloc bytes in allocated blocks",
-             "pymalloc bytes in available blocks", "malloc in use", "malloc free")
+HEAP_KEYS = ("Rss", "Anonymous", "pymalloc arenas", "pymalloc bytes in allocated blocks",
+             "pymalloc bytes in available blocks", "pymalloc unused pools", "malloc in use", "malloc free",
+             "Rss after malloc_trim(0)")
 
 
 def heap_sums(census: list[dict[str, object]], kind: str) -> dict[str, int]:

@@ -12,7 +12,7 @@ from collector.cli.context import CliContext
 from collector.cli.exitcodes import ENVIRONMENT
 from collector.cli.listen import bind_problem, listen_error
 from collector.cli.runtime import check_database, engine, fail, run_async, secret_box
-from collector.runtime.gc_tuning import limit_malloc_arenas
+from collector.runtime.gc_tuning import tune_malloc
 from collector.runtime.logfmt import setup_logging
 
 LISTEN_ERRNOS = (errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL)
@@ -33,7 +33,7 @@ def register(group: click.Group) -> None:
         from collector.runtime.replicas import AlreadyRunning
         from collector.web.server import build_application
 
-        limit_malloc_arenas()  # (before any thread starts)
+        tune_malloc()  # (before any thread starts)
         s = ctx.settings
         setup_logging(s.log_level, s.log_format)
         problem = bind_problem(s.http.host, s.http.port, ctx.lang)

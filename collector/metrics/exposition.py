@@ -43,6 +43,7 @@ from collector.metrics.text import (
     text_state,
 )
 from collector.runtime.camera_state import State
+from collector.runtime.gc_tuning import release_free_memory
 from collector.runtime.slots import CameraSlot, phase_of
 
 BUCKETS = 1024  # probing-phase slices of the stable families' blocks (a state change dirties one of ~100 cameras)
@@ -208,6 +209,7 @@ def prepare(collector: CamwatchCollector, items: list[CameraSlot], *, gzip: bool
         update(state, items, collector.offline_only)
         if gzip:
             _deflate(state)
+    release_free_memory()  # (the texts deflated; see render_async)
 
 
 async def keep_ready(collector: CamwatchCollector, every: float = PREPARE_S, idle: float = IDLE_S) -> None:
@@ -269,7 +271,16 @@ async def render_async(collector: CamwatchCollector, *, gzip: bool) -> bytes:
     items = list(collector.source.slots.values())  # (the slots only: no tuple a camera)
     figures = collector.regions()
     tail = generate_latest(_Built(collector.self_metrics()))
-    return await asyncio.to_thread(render, collector, items, figures, tail, gzip=gzip)
+    return await asyncio.to_thread(_render_then_trim, collector, items, figures, tail, gzip)
+
+
+def _render_then_trim(collector: CamwatchCollector, items: list[CameraSlot], figures: RegionFigures,
+                      tail: bytes, gzip: bool) -> bytes:
+    """:func:`render`, then the free memory its texts left in malloc's heap handed back (~1 ms): a
+    collector otherwise keeps what its busiest scrape needed (0.3 KB a camera at 20k cameras)."""
+    body = render(collector, items, figures, tail, gzip=gzip)
+    release_free_memory()
+    return body
 
 
 def wants_gzip(accept_encoding: str) -> bool:

@@ -21,7 +21,7 @@ import sys
 from dataclasses import replace
 
 from collector.runtime.camera_state import Event
-from collector.runtime.gc_tuning import limit_malloc_arenas, settle_gc
+from collector.runtime.gc_tuning import settle_gc, tune_malloc
 from collector.runtime.logfmt import setup_logging
 from collector.runtime.scheduler import EventSink, Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
@@ -200,7 +200,7 @@ def _logging(hello: Hello) -> None:
 def main(argv: list[str]) -> int:
     # Ctrl-C reaches the whole process group: the collector stops its workers itself
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    limit_malloc_arenas()
+    tune_malloc()
     fd = int(argv[1])
     try:
         import uvloop  # lazy: optional, asyncio's own loop without it
