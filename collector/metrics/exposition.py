@@ -276,8 +276,9 @@ async def render_async(collector: CamwatchCollector, *, gzip: bool) -> bytes:
 
 def _render_then_trim(collector: CamwatchCollector, items: list[CameraSlot], figures: RegionFigures,
                       tail: bytes, gzip: bool) -> bytes:
-    """:func:`render`, then the free memory its texts left in malloc's heap handed back (~1 ms): a
-    collector otherwise keeps what its busiest scrape needed (0.3 KB a camera at 20k cameras)."""
+    """:func:`render`, then the free memory its texts left in malloc's heap handed back (~1 ms):
+    0.15 KB a camera less at 20k cameras, beyond what the fixed thresholds of
+    :func:`collector.runtime.gc_tuning.tune_malloc` saved (``bench/memory_census.py --no-trace``)."""
     body = render(collector, items, figures, tail, gzip=gzip)
     release_free_memory()
     return body
