@@ -54,6 +54,7 @@ def build_cli() -> click.Group:
         inventory_cmds,
         notify_cmds,
         probe_cmd,
+        replicas_cmd,
         report_cmds,
         reports_group,
         run_cmd,
@@ -61,7 +62,7 @@ def build_cli() -> click.Group:
     )
 
     for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, reports_group, alerts_cmds, dashboards_cmd,
-                probe_cmd, users_cmds, gb28181_cmds):
+                probe_cmd, users_cmds, gb28181_cmds, replicas_cmd):
         mod.register(cli)
     alerts_group = cli.commands["alerts"]
     assert isinstance(alerts_group, click.Group)

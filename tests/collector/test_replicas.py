@@ -277,8 +277,19 @@ def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: P
             replicas = [Replica(tmp_path, pg_url, "a"), Replica(tmp_path, pg_url, "b")]
             a, b = replicas
             wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "2 replicas balanced")
+            wait_for(lambda: len({a.health()["replica"]["leader"], b.health()["replica"]["leader"]}) == 1, 30, "a leader")
+            listed = replicas_listed(tmp_path, pg_url)
+            assert sorted((r["replica"], r["shards"]) for r in listed["replicas"]) == [("a", 128), ("b", 128)], listed
+            assert [r["replica"] for r in listed["replicas"] if r["leader"]] == [a.health()["replica"]["leader"]], listed
+            assert listed["alone"] is None and listed["shards_held"] == SHARDS
+            assert all(r["heartbeat_at"] for r in listed["replicas"]), listed
+            words = camwatch(tmp_path, "--db", pg_url, "replicas", env={**KEY, "CAMWATCH_COLLECTOR__SHARDS": str(SHARDS)})
+            assert words.returncode == 0 and "副本 2 个；分片 256 个，已持有 256 个" in words.stdout, words
             b.proc.send_signal(signal.SIGSTOP)
             took = wait_for(lambda: len(a.shards()) == SHARDS, 60, "a holds every shard")
+            # b's session ended by the server (a hung replica): listed no more; a holds everything
+            wait_for(lambda: [(r["replica"], r["shards"], r["leader"]) for r in replicas_listed(tmp_path, pg_url)["replicas"]]
+                     == [("a", SHARDS, True)], 30, "b no longer listed, a leads")
             print(f"\nb stopped: a holds every shard after {took:.1f} s (takeover_s {2 * INTERVAL_S:g} s)")
             seen = probes_per_camera(fleet, 4 * INTERVAL_S, n)
             assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
@@ -300,6 +311,13 @@ def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: P
                 x.stop()
 
 
+def replicas_listed(tmp: Path, url: str) -> dict[str, Any]:
+    """``camwatch replicas --json``: the collectors on the database, read from PostgreSQL's locks."""
+    r = camwatch(tmp, "--db", url, "replicas", "--json", env={"CAMWATCH_COLLECTOR__SHARDS": str(SHARDS)})
+    assert r.returncode == 0, r.stderr
+    return dict(json.loads(r.stdout))
+
+
 def test_a_second_run_on_one_sqlite_file_refuses(tmp_path: Path) -> None:
     assert camwatch(tmp_path, "init").returncode == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("CAMWATCH_")}
@@ -317,6 +335,8 @@ def test_a_second_run_on_one_sqlite_file_refuses(tmp_path: Path) -> None:
             last = r.stderr.strip().splitlines()[-1]  # (after the start's log lines)
             assert last.startswith("camwatch: ") and words in last, r.stderr
         assert first.poll() is None
+        r = camwatch(tmp_path, "--lang", "en", "replicas")
+        assert r.returncode == 0 and "a SQLite database runs one collector and no replicas" in r.stdout, r
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=20)
@@ -340,6 +360,12 @@ def test_a_lone_collector_and_replicas_never_share_a_postgresql_schema(tmp_path:
             last = r.stderr.strip().splitlines()[-1]
             assert r.returncode == 3 and last.startswith("camwatch: ") and words in last, r.stderr
         assert lone.poll() is None
+        listed = replicas_listed(tmp_path, pg_url)
+        assert listed["replicas"] == [] and listed["alone"] is not None, listed
+        said = camwatch(tmp_path, "--db", pg_url, "--lang", "en", "replicas")
+        assert said.returncode == 0 and "one collector runs alone (replicas off)" in said.stdout, said
     finally:
         lone.send_signal(signal.SIGTERM)
         lone.wait(timeout=20)
+    said = camwatch(tmp_path, "--db", pg_url, "--lang", "en", "replicas")
+    assert said.returncode == 0 and "no collector is running" in said.stdout, said
