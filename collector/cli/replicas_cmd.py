@@ -51,6 +51,12 @@ def register(group: click.Group) -> None:
         live = ctx.run_db(go)
         total = s.collector.shards
         tz = s.accounting.timezone
+        if live.highest_shard is not None and live.highest_shard >= total:
+            click.echo(ctx.t(f"注意：副本持有编号 {live.highest_shard} 的分片，而此处 collector.shards 为 {total}："
+                             "请用副本的配置文件运行本命令（--config）",
+                             f"note: the replicas hold shard {live.highest_shard}, but collector.shards is {total} here:"
+                             " run this with the replicas' configuration (--config)"), err=True)
+            total = live.highest_shard + 1  # (at least)
         if as_json:
             click.echo(json.dumps({"replicas": [_item(r, tz) for r in live.replicas],
                                    "alone": None if live.alone is None else _item(live.alone, tz),

@@ -23,7 +23,7 @@ _HOLDERS_SQL = (f"SELECT l.pid, l.mode, a.application_name, host(a.client_addr),
                 f" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                 f" WHERE {_OURS} AND {_KEY} = {LOCK_KEY_SQL.format(low=GUARD_LOW)} ORDER BY a.application_name, l.pid")
 _LEADER_SQL = f"SELECT l.pid FROM pg_locks l WHERE {_OURS} AND {_KEY} = {LOCK_KEY_SQL.format(low=LEADER_LOW)}"
-_SHARDS_SQL = (f"SELECT l.pid, count(*) FROM pg_locks l WHERE {_OURS}"
+_SHARDS_SQL = (f"SELECT l.pid, count(*), max(l.objid::bigint) - {SHARD_TAG} FROM pg_locks l WHERE {_OURS}"
                " AND l.classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
                f" AND l.objid::bigint >= {SHARD_TAG} AND l.objid::bigint < {SHARD_TAG + MAX_SHARDS} GROUP BY l.pid")
 
@@ -45,6 +45,7 @@ class LiveCollector:
 class LiveCollectors:
     replicas: tuple[LiveCollector, ...]
     alone: LiveCollector | None  # a collector running alone (replicas off) on this database
+    highest_shard: int | None = None  # the highest shard number held (the replicas' shards are more)
 
     @property
     def shards_held(self) -> int:
@@ -62,7 +63,9 @@ async def live_collectors(engine: AsyncEngine) -> LiveCollectors:
     async with engine.connect() as c:
         holders = (await c.execute(text(_HOLDERS_SQL))).all()
         leader = {int(p) for (p,) in (await c.execute(text(_LEADER_SQL))).all()}
-        shards = {int(p): int(n) for p, n in (await c.execute(text(_SHARDS_SQL))).all()}
+        held = (await c.execute(text(_SHARDS_SQL))).all()
+        shards = {int(p): int(n) for p, n, _ in held}
+        highest = max((int(h) for _, _, h in held), default=None)
         names = [str(h[2] or "") for h in holders]
         beats = dict((await c.execute(select(CollectorHeartbeat.collector_id, CollectorHeartbeat.at)
                                       .where(CollectorHeartbeat.collector_id.in_(names)))).tuples().all())
@@ -75,7 +78,7 @@ async def live_collectors(engine: AsyncEngine) -> LiveCollectors:
             replicas.append(one)
         else:
             alone = one
-    return LiveCollectors(tuple(replicas), alone)
+    return LiveCollectors(tuple(replicas), alone, highest)
 
 
 __all__ = ["LiveCollector", "LiveCollectors", "live_collectors"]
