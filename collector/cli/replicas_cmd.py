@@ -8,11 +8,15 @@ import datetime as dt
 import json
 
 import click
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.timeparse import show
 from collector.cli.context import CliContext
+from collector.cli.exitcodes import ENVIRONMENT
+from collector.cli.runtime import fail
 from collector.runtime.replica_list import LiveCollector, LiveCollectors, live_collectors
+from inventory.db import DatabaseError, normalize_url
 from inventory.models import utcnow
 
 
@@ -38,7 +42,11 @@ def register(group: click.Group) -> None:
     def replicas_cmd(ctx: CliContext, as_json: bool) -> None:
         """Collectors running on this database now: replicas, their shards, the leader (PostgreSQL)."""
         s = ctx.settings
-        if s.database.url.split(":", 1)[0].split("+", 1)[0] not in ("postgresql", "postgres"):
+        try:
+            backend = make_url(normalize_url(s.database.url)).get_backend_name()
+        except DatabaseError as exc:  # (not a URL, or neither SQLite nor PostgreSQL)
+            fail(str(exc), ENVIRONMENT)
+        if backend == "sqlite":
             # (not an error: SQLite runs one collector, and `camwatch run` refuses a second one)
             click.echo(ctx.t("SQLite 数据库只运行一个采集器，没有副本（副本需要 PostgreSQL，见 README「Beyond one machine」）",
                              "a SQLite database runs one collector and no replicas (replicas need PostgreSQL:"
