@@ -127,7 +127,7 @@ class Worker:
             slot = slots.get(cid)
             if slot is not None:
                 last = slot.last if isinstance(slot.last, KeptResult) else None  # (the scheduler keeps a KeptResult)
-                deltas.append(CameraDelta(cid, slot.status, last, slot.video_ok, slot.seen))
+                deltas.append(CameraDelta(cid, slot.status, last, slot.video_ok))
         sch.dirty = set()
         events, self.events = tuple(self.events), []
         frames, self.frames = tuple(self.frames), []
