@@ -33,7 +33,6 @@ from collector.runtime.gb28181_replicas import follower, lead_platform
 from collector.runtime.gc_tuning import release_free_memory, settle_gc
 from collector.runtime.http_guard import GuardedSite, HttpLimits
 from collector.runtime.interval_writer import IntervalWriter, recover
-from collector.runtime.journal import IntervalOpen
 from collector.runtime.k8s_slice import InCluster, LeaderSlice
 from collector.runtime.ladders import ladder_options
 from collector.runtime.leader_alerts import feed_the_leader
@@ -44,7 +43,7 @@ from collector.runtime.replicas import Replica, default_replica_id, while_leader
 from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
-from collector.runtime.shards import shard_of
+from collector.runtime.shard_host import ShardCameras
 from collector.runtime.workers import WorkerPool, usable_cores, worker_count
 from collector.settings import Settings
 from inventory.lookup import CredentialReport, inventory_revision, load_monitored
@@ -59,7 +58,7 @@ HttpFactory = Callable[["App"], web.Application]
 
 
 @dataclass
-class App:
+class App(ShardCameras):
     settings: Settings
     engine: AsyncEngine
     box: SecretBox
@@ -134,47 +133,6 @@ class App:
         self.collector = CamwatchCollector(self.scheduler, regions=self.region_figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters,
                                            replica_id=self.replica_id, per_camera=self.settings.metrics.per_camera)
-
-    # -- the shards of a replica (collector.runtime.replicas.ShardHost) ----------------------------
-    def _sync(self) -> None:
-        """The scheduler takes the inventory's cameras of the owned shards (all of them alone)."""
-        cams, devices, excluded = self._inventory
-        if self.replica is not None:
-            owned, n = self.replica.owned, self.settings.collector.shards
-            cams = [cam for cam in cams if shard_of(cam.id, n) in owned]
-        before = set(self.scheduler.slots)
-        self.scheduler.sync(cams, devices, excluded=excluded)
-        if self.frames is not None:  # a retired camera's picture goes (not one of a shard let go)
-            self.frames.retire(before - {cam.id for cam in self._inventory[0]})
-
-    def camera_ids(self) -> list[int]:
-        return [cam.id for cam in self._inventory[0]]
-
-    def watch(self) -> None:
-        self._sync()
-
-    def lose(self, camera_ids: set[int]) -> None:
-        for slot in [self.scheduler.slots.pop(cid) for cid in camera_ids if cid in self.scheduler.slots]:
-            slot.seq += 1  # its queued probes are void; one in flight is ignored
-        if isinstance(self.scheduler, MirrorScheduler):  # probed in worker processes: they drop them too
-            self.scheduler.forget(camera_ids)
-
-    async def let_go(self, camera_ids: set[int], at: dt.datetime) -> None:
-        """Stop probing them; unknown from *at*, written (waited for, bounded) before the shards go."""
-        watched = [cid for cid in camera_ids if cid in self.scheduler.slots
-                   and self.scheduler.slots[cid].status.state is not State.UNKNOWN]
-        self.lose(camera_ids)
-        for cid in watched:
-            self.writer.submit(IntervalOpen(cid, "unknown", None, at))
-        loop = asyncio.get_running_loop()
-        until = loop.time() + 10.0
-        while loop.time() < until:
-            st = self.writer.stats()
-            if st.pending == 0 and st.last_flush is not None and st.last_flush >= at:
-                return
-            await asyncio.sleep(0.05)
-        log.warning("%d camera(s) let go before their unknown interval was written (the next owner starts "
-                    "it at this replica's last heartbeat)", len(watched))
 
     def _check_credentials(self, cams: list[MonitoredCamera]) -> None:
         """One log line per (re)load of a changed inventory while stored credentials cannot be resolved (counts, reasons

@@ -65,6 +65,7 @@ class EventFeed:
         self.queue: collections.deque[dict[str, object]] = collections.deque()
         self.written = 0
         self.dropped = 0  # not written: the queue overflowed, or their shard was no longer held
+        self._void: set[int] = set()  # cameras discarded while a batch was being written (not put back on a rollback)
 
     def on_event(self, cam: MonitoredCamera, ev: Event) -> None:
         """The scheduler's event sink (with the camera's failed picture checks, from ``checks_of``)."""
@@ -78,10 +79,22 @@ class EventFeed:
                 log.error("camera event queue full (%d): dropped %d oldest event(s)", self.max_pending, self.dropped)
         self.queue.append(event_row(camera_id, ev, checks, self.replica))
 
+    def discard(self, camera_ids: set[int]) -> int:
+        """Never write the waiting events of these cameras (nor those of a batch in flight, should it
+        roll back): the replica lost their shards; held again later, they are another tenure's."""
+        if not camera_ids:
+            return 0
+        before = len(self.queue)
+        self.queue = collections.deque(r for r in self.queue if int(str(r["camera_id"])) not in camera_ids)
+        self._void |= camera_ids
+        self.dropped += before - len(self.queue)
+        return before - len(self.queue)
+
     async def write(self, conn: AsyncConnection, held: Callable[[int], bool]) -> int:
         """In a write transaction: insert the waiting events of the cameras *held* says are still
         this replica's (the others are dropped: their new owner speaks for them). Back in the queue
         if the transaction rolls back. Returns the rows inserted."""
+        self._void = set()  # (a batch before this one has committed or rolled back by now)
         if not self.queue:
             return 0
         taken = list(self.queue)
@@ -94,7 +107,10 @@ class EventFeed:
             return 0
 
         def rolled_back(_conn: object) -> None:
-            self.queue.extendleft(reversed(rows))
+            void = self._void
+            back = [r for r in rows if int(str(r["camera_id"])) not in void]
+            self.dropped += len(rows) - len(back)
+            self.queue.extendleft(reversed(back))
 
         def committed(_conn: object) -> None:
             self.written += len(rows)

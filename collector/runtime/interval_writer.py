@@ -162,6 +162,7 @@ class IntervalWriter:
         self._final_beat: dt.datetime | None = None
         # a batch being written when the run task was cancelled: close() waits for it, so it is not lost
         self._inflight: _Inflight | None = None
+        self._void: set[int] = set()  # cameras discarded while a batch was being written (not put back if it fails)
         self.fence: Fence | None = None  # set by a replica (collector.replicas): writes only for shards it owns
 
     def stop_at(self, camera_ids: Iterable[int], at: dt.datetime) -> None:
@@ -207,6 +208,24 @@ class IntervalWriter:
         self._queue.append(event)
         if len(self._queue) >= self.max_batch:
             self._wake.set()
+
+    def discard(self, camera_ids: set[int]) -> int:
+        """Never write the changes of these cameras that wait now (in memory), nor those of the batch
+        being written if it fails: a replica that lost their shards. Fenced, they could not be written
+        now, and once it held the shards again they would be written under a later tenure, over what
+        another replica wrote meanwhile. (A replica keeps no journal.) Returns how many were dropped."""
+        if not camera_ids:
+            return 0
+        before = len(self._queue)
+        self._queue = collections.deque(ev for ev in self._queue if ev.camera_id not in camera_ids)
+        if self._inflight is not None:
+            self._void |= camera_ids
+        return before - len(self._queue)
+
+    def _put_back(self, batch: list[IntervalOpen]) -> None:
+        """A batch that failed goes back in front of the queue, but for the cameras discarded meanwhile."""
+        void, self._void = self._void, set()
+        self._queue.extendleft(reversed([ev for ev in batch if ev.camera_id not in void] if void else batch))
 
     @property
     def pending(self) -> int:
@@ -279,7 +298,7 @@ class IntervalWriter:
             except Exception as exc:  # noqa: BLE001 - any database failure: keep the batch, retry later
                 self._inflight = None
                 if not from_journal:
-                    self._queue.extendleft(reversed(batch))
+                    self._put_back(batch)
                     self._spill(())  # the database is away: what waits goes to disk
                     await self.sync_journal()
                 self._failures += 1
@@ -289,7 +308,7 @@ class IntervalWriter:
                                 self.pending, self.stats().journaled, msg)
                 self._last_error = msg
                 return False
-            self._inflight = None
+            self._inflight, self._void = None, set()
             if j is not None and from_journal:
                 j.commit(offset, lines)
             if self._last_error is not None:
@@ -347,7 +366,7 @@ class IntervalWriter:
             await within(asyncio.shield(inf.write), timeout_s)
         except (Exception, asyncio.CancelledError):  # noqa: BLE001 - failed or not done: keep its changes
             if not inf.from_journal:
-                self._queue.extendleft(reversed(inf.batch))
+                self._put_back(inf.batch)
             return
         self._written += len(inf.batch)
         if inf.from_journal and self.journal is not None:

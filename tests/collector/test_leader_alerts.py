@@ -106,6 +106,33 @@ async def test_events_are_written_in_the_batch_transaction_fenced_and_kept_on_ro
         await engine.dispose()
 
 
+async def test_events_of_shards_lost_are_discarded_even_from_a_batch_that_rolls_back(url: str) -> None:
+    """A replica that lost its session drops its unwritten events of those cameras: they are never
+    written later (when it holds the shards again, under another tenure), not even when the batch
+    carrying them rolls back after the loss."""
+    engine = create_engine(url)
+    try:
+        cams = await village(engine)
+        feed = EventFeed("r1")
+        feed.submit(cams[0], down(10))
+        feed.submit(cams[1], down(10))
+        assert feed.discard({cams[1]}) == 1 and [r["camera_id"] for r in feed.queue] == [cams[0]]
+        feed.submit(cams[2], down(11))
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as conn:
+                assert await feed.write(conn, lambda cid: True) == 2
+                feed.discard({cams[0]})  # the session is lost while this batch is being written
+                raise RuntimeError("the batch failed")
+        assert [r["camera_id"] for r in feed.queue] == [cams[2]]
+        feed.submit(cams[0], up(20))  # held again later: its new events are written
+        assert await write(engine, feed) == 2 and feed.dropped == 2
+        async with engine.connect() as conn:
+            rows = (await conn.execute(select(CameraEvent.camera_id, CameraEvent.new).order_by(CameraEvent.id))).all()
+        assert [tuple(r) for r in rows] == [(cams[2], "offline"), (cams[0], "online")]
+    finally:
+        await engine.dispose()
+
+
 def test_delivery_keys() -> None:
     from collector.alerting.messages import incident_message
     from collector.alerting.model import Incident, IncidentKind, Inventory, Member

@@ -316,6 +316,56 @@ def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: P
                 x.stop()
 
 
+def test_a_replica_cut_off_from_postgresql_comes_back_for_its_share_when_the_network_heals(
+        tmp_path: Path, loopback: LoopbackRange, pg_url: str) -> None:
+    """A partition between one replica and PostgreSQL (every connection cut, new ones refused: a
+    proxy), then healed: while cut off it holds no shard and probes nothing, the other holds every
+    one; once healed its database connections recover by themselves (no restart), it takes its share
+    again and its /healthz clears the error; one prober per camera and contiguous intervals all along."""
+    n = 60
+    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
+    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
+    u = make_url(pg_url)
+    proxy = TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+    replicas: list[Replica] = []
+    with Fleet(n, base_address=loopback.base_address) as fleet:
+        try:
+            replicas = [Replica(tmp_path, pg_url, "a"), Replica(tmp_path, via(pg_url, proxy.port), "b")]
+            a, b = replicas
+            wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "2 replicas balanced")
+            proxy.cut()
+            wait_for(lambda: not b.shards() and b.health()["replica"]["coordination_error"], 30, "b fenced")
+            took = wait_for(lambda: len(a.shards()) == SHARDS, 60, "a holds every shard")
+            print(f"\nb cut off: a holds every shard after {took:.1f} s")
+            time.sleep(INTERVAL_S)  # the handed-over cameras' catch-up probes done
+            seen = probes_per_camera(fleet, 3 * INTERVAL_S, n)
+            assert min(seen.values()) >= 1 and max(seen.values()) <= 4, sorted(seen.values())[-5:]
+            proxy.heal()
+            healed_at = dt.datetime.now(dt.UTC)
+            took = wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "balanced again")
+            b_shards = b.shards()
+            wait_for(lambda: not b.health()["replica"]["coordination_error"], 30, "b's error cleared")
+            print(f"healed: balanced again after {took:.1f} s")
+            # b writes again through its own (recovered) pool: its cameras' probes reach the database
+            wait_for(lambda: b.health().get("status") == "ok", 30, "b healthy")
+            time.sleep(INTERVAL_S)
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S, n)
+            assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
+            for x in replicas:
+                x.stop()
+                assert x.proc.returncode == 0, x.log.read_text()[-3000:]
+            rows = intervals(pg_url)
+            assert_contiguous(rows)
+            # b wrote its cameras again: each one it took back has a known interval begun after the heal
+            b_cams = [c for c in rows if shard_of(c, SHARDS) in b_shards]
+            assert b_cams
+            assert all(any(state == "online" and start > healed_at for state, start, _ in rows[c]) for c in b_cams)
+        finally:
+            proxy.stop()
+            stop_all(replicas)
+
+
 def replicas_listed(tmp: Path, url: str) -> dict[str, Any]:
     """``camwatch replicas --json``: the collectors on the database, read from PostgreSQL's locks."""
     r = camwatch(tmp, "--db", url, "replicas", "--json", env={"CAMWATCH_COLLECTOR__SHARDS": str(SHARDS)})

@@ -197,3 +197,36 @@ def test_cancel_while_a_batch_is_being_written_loses_nothing(db_url: str) -> Non
             await engine.dispose()
 
     asyncio.run(go())
+
+
+def test_discarded_changes_are_never_written_even_from_a_batch_that_fails(db_url: str) -> None:
+    """A replica that lost its shards discards its unwritten changes of their cameras (held again
+    later, they would be written under another tenure, over what another replica wrote): from the
+    queue, and from the batch being written when it fails after the loss."""
+    url = with_inventory(db_url)
+
+    async def go() -> None:
+        engine = create_engine(url)
+        try:
+            a, b, c = (await camera_ids(engine))[:3]
+            w = IntervalWriter(engine, collector_id="c1", clock=lambda: t(100))
+            w.submit(IntervalOpen(a, "online", None, t(0)))
+            w.submit(IntervalOpen(b, "online", None, t(0)))
+            assert w.discard({b}) == 1 and w.pending == 1
+
+            async def lost_meanwhile(conn, events, beat):  # type: ignore[no-untyped-def]
+                w.discard({a})  # the session is lost while this batch is in the database
+                raise ConnectionError("the database went away")
+
+            w.fence = lost_meanwhile
+            w.submit(IntervalOpen(c, "online", None, t(1)))
+            assert not await w.flush()
+            assert w.pending == 1  # c's change back in the queue, a's not
+            w.fence = None
+            w.submit(IntervalOpen(a, "offline", "timeout", t(5)))  # held again: written
+            assert await w.flush()
+            assert [(cid, state) for cid, state, *_ in await intervals(engine)] == [(a, "offline"), (c, "online")]
+        finally:
+            await engine.dispose()
+
+    asyncio.run(go())
