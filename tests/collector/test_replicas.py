@@ -366,6 +366,69 @@ def test_a_replica_cut_off_from_postgresql_comes_back_for_its_share_when_the_net
             stop_all(replicas)
 
 
+def test_an_inventory_change_reaches_the_owner_of_each_camera_only(tmp_path: Path, loopback: LoopbackRange,
+                                                                    pg_url: str) -> None:
+    """A new inventory imported while two replicas run: a retired camera is made excluded once, by
+    the replica whose shard it is; a new camera is probed by its shard's owner only; contiguous."""
+    n = 60
+    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
+    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
+    replicas: list[Replica] = []
+    with Fleet(n + 1, base_address=loopback.base_address) as fleet:
+        try:
+            replicas = [Replica(tmp_path, pg_url, "a"), Replica(tmp_path, pg_url, "b")]
+            a, b = replicas
+            wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "2 replicas balanced")
+            time.sleep(INTERVAL_S)
+            # camera 5 leaves the file (retired by the import), camera 61 (fleet camera 60) joins it
+            lines = inventory(tmp_path / "next.csv", n + 1, loopback.base_address).read_text(encoding="utf-8-sig").splitlines()
+            (tmp_path / "next.csv").write_text("\n".join(lines[:5] + lines[6:]) + "\n", encoding="utf-8-sig")
+            r = camwatch(tmp_path, "inventory", "import", str(tmp_path / "next.csv"), env={"CAMWATCH_DB": pg_url, **KEY})
+            assert r.returncode == 0, r.stderr
+            ids = dict(asyncio.run(_ids_by_gb(pg_url)))
+            gone, new = ids[f"130123000013200{5:05d}"], ids[f"130123000013200{n + 1:05d}"]
+            owner = a if shard_of(new, SHARDS) in a.shards() else b
+
+            def settled() -> bool:
+                rows = intervals(pg_url)
+                return rows[gone][-1][0] == "excluded" and any(state == "online" for state, _, _ in rows.get(new, []))
+
+            wait_for(settled, 30, "camera 5 excluded and the new camera online")
+            time.sleep(INTERVAL_S)
+            seen = probes_per_camera(fleet, 4 * INTERVAL_S, n + 1)
+            assert seen[4] == 0, seen[4]  # the retired camera is probed by nobody
+            assert 2 <= seen[n] <= 5, seen[n]  # the new one by one replica
+            other = b if owner is a else a
+            label = f'camera_name="摄像机{n}"'  # the new camera's series: on its owner's /metrics only
+            assert label in metrics_text(owner) and label not in metrics_text(other)
+            for x in replicas:
+                x.stop()
+                assert x.proc.returncode == 0, x.log.read_text()[-3000:]
+            rows = intervals(pg_url)
+            assert_contiguous(rows)
+            assert [state for state, _, _ in rows[gone]].count("excluded") == 1, rows[gone]
+            assert rows[gone][-1][2] is None  # excluded from its retirement on (not closed by a stop)
+        finally:
+            stop_all(replicas)
+
+
+def metrics_text(r: Replica) -> str:
+    with urllib.request.urlopen(f"http://127.0.0.1:{r.port}/metrics", timeout=10) as resp:
+        return str(resp.read().decode())
+
+
+async def _ids_by_gb(url: str) -> list[tuple[str, int]]:
+    from inventory.models import Camera
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as c:
+            return [(g, i) for g, i in await c.execute(select(Camera.gb_id, Camera.id))]
+    finally:
+        await engine.dispose()
+
+
 def replicas_listed(tmp: Path, url: str) -> dict[str, Any]:
     """``camwatch replicas --json``: the collectors on the database, read from PostgreSQL's locks."""
     r = camwatch(tmp, "--db", url, "replicas", "--json", env={"CAMWATCH_COLLECTOR__SHARDS": str(SHARDS)})
