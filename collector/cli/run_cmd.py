@@ -30,7 +30,7 @@ def register(group: click.Group) -> None:
         from collector.cli.run_guard import Refused, run_guard, say
         from collector.runtime.app import App, serve
         from collector.runtime.k8s_slice import InCluster, KubeError
-        from collector.runtime.replicas import AlreadyRunning
+        from collector.runtime.replicas import AlreadyRunning, ShardCountMismatch
         from collector.web.server import build_application
 
         tune_malloc()  # (before any thread starts)
@@ -59,6 +59,8 @@ def register(group: click.Group) -> None:
             run_async(go())
         except Refused as exc:
             fail(str(exc), ENVIRONMENT)
+        except ShardCountMismatch as exc:
+            fail(say(ctx.lang, "shards", ours=exc.ours, theirs=", ".join(map(str, exc.theirs))), ENVIRONMENT)
         except AlreadyRunning:
             fail(say(ctx.lang, "replicas"), ENVIRONMENT)
         except OSError as exc:  # taken between the check and the start

@@ -34,6 +34,11 @@ WORDS = {
            "collector.replicas: true"),
     "replicas": ("一个未设置 collector.replicas 的 camwatch run 正在使用此 PostgreSQL 数据库；请先停止它",
                  "a camwatch run without collector.replicas is using this PostgreSQL database; stop it first"),
+    "shards": ("此数据库上运行的副本 collector.shards 为 {theirs}，本副本为 {ours}：所有副本须设置相同的 collector.shards"
+               "（分片数不同会让两个副本写同一台摄像机；改分片数须先停止全部副本）",
+               "the replicas running on this database have collector.shards = {theirs}, this one {ours}: every "
+               "replica needs the same collector.shards (with different counts two replicas would write one camera; "
+               "to change it, stop every replica first)"),
 }
 
 

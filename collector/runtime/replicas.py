@@ -48,7 +48,7 @@ from collector.runtime.event_feed import FEED_CHANNEL_SQL
 from collector.runtime.interval_rows import rows_for_batch
 from collector.runtime.interval_writer import _close_open
 from collector.runtime.journal import IntervalOpen
-from collector.runtime.shards import GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, SHARD_TAG, plan, shard_of, start_of
+from collector.runtime.shards import COUNT_LOW, GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, SHARD_TAG, plan, shard_of, start_of
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.replicas")
@@ -68,6 +68,12 @@ HELD_SQL = ("SELECT objid::bigint - :tag AS shard FROM pg_locks WHERE locktype =
             " AND objid::bigint - :tag = ANY(:shards)")
 
 
+# the shard counts other sessions of this schema's replicas hold (see shards.COUNT_LOW), $1 = this one's key's low half
+COUNTS_SQL = ("SELECT DISTINCT (objid::bigint & 65535) + 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
+              " AND granted AND classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
+              f" AND (objid::bigint & 4294901760) = {COUNT_LOW} AND objid::bigint <> $1 ORDER BY 1")
+
+
 def shard_row(shard: int) -> str:
     """The ``collector_heartbeats`` row of a shard's heartbeat."""
     return f"shard:{shard:05d}"
@@ -75,6 +81,15 @@ def shard_row(shard: int) -> str:
 
 class AlreadyRunning(RuntimeError):
     """Another collector holds the database in a way this one cannot share (one line, for the CLI)."""
+
+
+class ShardCountMismatch(AlreadyRunning):
+    """The replicas running on the database split the cameras into another number of shards."""
+
+    def __init__(self, ours: int, theirs: tuple[int, ...]) -> None:
+        super().__init__(f"the replicas running on this database have collector.shards = "
+                         f"{', '.join(map(str, theirs))}, this one {ours}: every replica needs the same")
+        self.ours, self.theirs = ours, theirs
 
 
 class ShardHost(Protocol):
@@ -136,6 +151,11 @@ class Replica:
         try:
             if not await conn.fetchval(f"SELECT pg_try_advisory_lock_shared({GUARD_KEY})", timeout=self.timeout):
                 raise AlreadyRunning("a camwatch run without collector.replicas holds this database")
+            count = COUNT_LOW | (self.shards - 1)  # taken, then the others' looked for: of two at once, both see
+            await conn.execute(f"SELECT pg_advisory_lock_shared({LOCK_KEY_SQL.format(low=str(count))})", timeout=self.timeout)
+            theirs = tuple(int(r[0]) for r in await conn.fetch(COUNTS_SQL, count, timeout=self.timeout))
+            if theirs:
+                raise ShardCountMismatch(self.shards, theirs)
             pid = await conn.fetchval("SELECT pg_backend_pid()", timeout=self.timeout)
             # heartbeats of replicas gone for a day (a name carries the host and process id)
             await conn.execute("DELETE FROM collector_heartbeats WHERE collector_id LIKE $1 AND at < $2",
@@ -343,4 +363,4 @@ async def while_leader(rep: Replica, name: str, job: Callable[[], Coroutine[Any,
                 await task
 
 
-__all__ = ["AlreadyRunning", "Replica", "ShardHost", "default_replica_id", "pg_connect_args", "while_leader"]
+__all__ = ["AlreadyRunning", "Replica", "ShardCountMismatch", "ShardHost", "default_replica_id", "pg_connect_args", "while_leader"]

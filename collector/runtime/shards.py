@@ -13,7 +13,7 @@ rollup write lock (:func:`collector.accounting.sql.rollups.lock_for_write`) uses
 form, and PostgreSQL keeps the two key spaces apart ("these two key spaces do not overlap"), so a
 shard lock can never collide with it. :data:`GUARD_LOW` (same high half) is the instance guard:
 held shared by every replica, exclusively by a collector that runs alone on the database;
-:data:`LEADER_LOW` the leader's lock, held by one replica.
+:data:`LEADER_LOW` the leader's lock, held by one replica; :data:`COUNT_LOW` the replicas' shard count.
 In ``pg_locks`` a shard lock shows as ``locktype = 'advisory'``, ``objsubid = 1``,
 ``objid = SHARD_TAG | shard``.
 """
@@ -29,6 +29,10 @@ MAX_SHARDS = 65_536
 SHARD_TAG = 0x5348_0000  # "SH" in the high half of the low 32 bits; the shard in the low 16
 GUARD_LOW = 0x4755_0000  # "GU": the instance guard (shared: replicas; exclusive: a single collector)
 LEADER_LOW = 0x4C44_0000  # "LD": the leader of the replicas (its jobs: rollups, the month close)
+# "SC": held shared by every replica with its shard count (low 16 bits: shards - 1). Replicas with
+# different counts map a camera to different shards, so both could lock "its" shard and write it:
+# a replica that finds another count held refuses to join (collector.runtime.replicas).
+COUNT_LOW = 0x5343_0000
 
 #: the bigint key of a lock whose low 32 bits are the parameter ``:low`` (see the module doc)
 LOCK_KEY_SQL = "((CAST(hashtext(current_schema()) AS bigint) << 32) | CAST({low} AS bigint))"

@@ -487,3 +487,31 @@ def test_a_lone_collector_and_replicas_never_share_a_postgresql_schema(tmp_path:
         lone.wait(timeout=20)
     said = camwatch(tmp_path, "--db", pg_url, "--lang", "en", "replicas")
     assert said.returncode == 0 and "no collector is running" in said.stdout, said
+
+
+def test_a_replica_with_another_shard_count_refuses_to_join(tmp_path: Path, pg_url: str) -> None:
+    """Replicas with different collector.shards put a camera in different shards, so two of them
+    could each lock "its" shard and both write it: the second count refuses, in one line, and the
+    running replica keeps every shard."""
+    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
+    a = Replica(tmp_path, pg_url, "a")
+    try:
+        wait_for(lambda: len(a.shards()) == SHARDS, 60, "a holds every shard")
+        other = {**_env(pg_url, free_port(), "b"), "CAMWATCH_COLLECTOR__SHARDS": "1024"}
+        exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+        r = subprocess.run([exe, "run"], cwd=tmp_path, env=other, capture_output=True, text=True, timeout=60)
+        last = r.stderr.strip().splitlines()[-1]
+        assert r.returncode == 3, r.stderr[-2000:]
+        assert last.startswith("camwatch: ") and f"collector.shards = {SHARDS}, this one 1024" in last, last
+        zh = subprocess.run([exe, "run"], cwd=tmp_path, env={**other, "CAMWATCH_LANGUAGE": "zh"}, capture_output=True,
+                            text=True, timeout=60)
+        assert zh.returncode == 3 and f"collector.shards 为 {SHARDS}，本副本为 1024" in zh.stderr, zh.stderr[-2000:]
+        assert len(a.shards()) == SHARDS and a.health()["replica"]["live_replicas"] == 1
+        # the same count joins
+        b = Replica(tmp_path, pg_url, "b")
+        try:
+            wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 60, "a and b balanced")
+        finally:
+            b.stop()
+    finally:
+        a.stop()
