@@ -126,6 +126,8 @@ class CollectorSettings(_Section):
     workers: Annotated[int, Field(ge=1)] | Literal["auto"] = Field("auto", description="probe worker processes on this machine (their cameras "
                                            "split by shard; this process alone writes the database); 1 = probe in this "
                                            "process; auto = one per core once the fleet needs more than one")
+    worker_stall_s: float = Field(30.0, ge=1, description="a probe worker that sends no report for this many seconds "
+                                  "(hung, stopped) is killed and started again, its cameras unknown from its last report")
 
     @model_validator(mode="after")
     def _consistent(self) -> CollectorSettings:

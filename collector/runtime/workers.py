@@ -93,6 +93,7 @@ class _Proc:
     writer: asyncio.StreamWriter
     started: float  # monotonic
     at: dt.datetime  # wall time of its last report, or of its start
+    heard: float = 0.0  # monotonic time of its last message, or of its start
     reported: bool = False
     outbox: asyncio.Queue[Message] = field(default_factory=asyncio.Queue)
     sender: asyncio.Task[None] | None = None
@@ -114,6 +115,7 @@ class WorkerPool:
         self.procs: list[_Proc | None] = [None] * count
         self.restarts = 0
         self.restarts_of = [0] * count
+        self.stall_s = settings.collector.worker_stall_s
         self._stopping = False
 
     def index_of(self, camera_id: int) -> int:
@@ -189,7 +191,8 @@ class WorkerPool:
         finally:
             child.close()
         reader, writer = await asyncio.open_connection(sock=parent)
-        p = self.procs[i] = _Proc(i, proc, reader, writer, time.monotonic(), self.mirror.clock())
+        now = time.monotonic()
+        p = self.procs[i] = _Proc(i, proc, reader, writer, now, self.mirror.clock(), now)
         p.outbox.put_nowait(worker_hello(self.settings, i, self.count))
         self._post_assign(i, tuple(self.assigned[i].values()), (), self.devices)
         p.sender = asyncio.create_task(p.send_all(), name=f"worker-{i}-send")
@@ -201,11 +204,32 @@ class WorkerPool:
             msg = await receive(p.reader)
             if msg is None:
                 return
+            p.heard = time.monotonic()
             if isinstance(msg, Report):
                 p.at, p.reported = msg.at, True
                 self.mirror.take(p.index, msg)
                 if msg.final:
                     return
+
+    async def _watch(self, p: _Proc) -> None:
+        """Kill worker *p* once it has sent nothing for ``stall_s`` (stopped, hung, its loop blocked):
+        its cameras would otherwise keep their last state, looking watched, with nobody probing them.
+        Killed, it is started again like a worker that died. Not judged after a check that came late
+        (this process was busy itself: the worker's reports may be waiting unread)."""
+        loop = asyncio.get_running_loop()
+        step = min(1.0, self.stall_s / 4)
+        while True:
+            t = loop.time()
+            await asyncio.sleep(step)
+            if loop.time() - t > 2 * step:
+                continue
+            quiet = time.monotonic() - p.heard
+            if quiet > self.stall_s and p.proc.returncode is None:
+                log.error("probe worker %d (pid %d) sent nothing for %.0f s (collector.worker_stall_s %g): killed",
+                          p.index, p.proc.pid, quiet, self.stall_s)
+                with contextlib.suppress(ProcessLookupError):
+                    p.proc.kill()
+                return
 
     async def _end(self, p: _Proc) -> int | None:
         if p.sender is not None:
@@ -225,10 +249,13 @@ class WorkerPool:
         backoff = 1.0
         while not self._stopping:
             p = await self._spawn(i)
+            watch = asyncio.create_task(self._watch(p), name=f"worker-{i}-watch")
             try:
                 await self._read(p)
             except Exception:  # a broken message: that worker is replaced
                 log.exception("worker %d sent a message that could not be read", i)
+            finally:
+                watch.cancel()
             if self._stopping:
                 await self._end(p)
                 return

@@ -263,6 +263,52 @@ asyncio.run(main())
 """
 
 
+def test_a_stopped_worker_is_killed_and_its_cameras_are_not_shown_watched(tmp_path: Path, loopback: LoopbackRange) -> None:
+    """A worker that sends nothing (SIGSTOP: hung) would leave its cameras at their last state, as
+    if watched: after collector.worker_stall_s it is killed and started again; its cameras are
+    unknown from its last report, then probed again."""
+    n = 40
+    url = f"sqlite:///{tmp_path / 'camwatch.db'}"
+    assert camwatch(tmp_path, "--db", url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
+    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY}).returncode == 0
+    port = free_port()
+    log = tmp_path / "run.log"
+    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+    env = {**_env(url, port), "CAMWATCH_COLLECTOR__WORKER_STALL_S": "3"}
+    with Fleet(n, base_address=loopback.base_address), log.open("w") as out:
+        proc = subprocess.Popen([exe, "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        victim = 0
+        try:
+            wait_for(lambda: _get(port, "/metrics").count("camwatch_camera_up{") == n, 30, "every camera up")
+            victim = min(_workers(proc.pid))
+            stopped_at = time.time()
+            os.kill(victim, signal.SIGSTOP)
+            wait_for(lambda: not _alive(victim), 20, "the stopped worker killed")
+            took = time.time() - stopped_at
+            assert 3 <= took < 10, took
+            wait_for(lambda: len(w := _workers(proc.pid)) == 2 and victim not in w, 15, "worker started again")
+
+            def back() -> bool:
+                rows = intervals(url)
+                hit = [c for c, ivs in rows.items() if [s for s, _, _ in ivs] == ["online", "unknown", "online"]]
+                return len(hit) > 0 and all(ivs[-1][0] == "online" for ivs in rows.values())
+            wait_for(back, 20, "the stopped worker's cameras unknown, then probed again")
+            rows = intervals(url)
+            gaps = [ivs[1] for ivs in rows.values() if len(ivs) == 3]
+            assert all(start.timestamp() <= stopped_at + 0.5 for _, start, _ in gaps), gaps  # from its last report
+            health = json.loads(_get(port, "/healthz"))
+            assert sorted(w["restarts"] for w in health["workers"]) == [0, 1], health["workers"]
+        finally:
+            if victim and _alive(victim):
+                os.kill(victim, signal.SIGCONT)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=30)
+        assert code == 0, log.read_text()[-3000:]
+    assert "sent nothing for" in log.read_text()
+
+
 def test_workers_stop_when_the_collector_is_killed(tmp_path: Path) -> None:
     """kill -9 of the collector: its workers see their socket close and stop probing (no orphan prober)."""
     proc = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT], cwd=tmp_path, stdout=subprocess.DEVNULL,
