@@ -244,12 +244,21 @@ async def test_concurrent_grabs_beyond_pool_size_wait_their_turn(gst_server: Gst
         assert p.stats.started == 2 and p.stats.busy == 0
 
 
-async def test_many_grabs_share_few_workers(gst_server: GstServer) -> None:
-    with FramePool(8, workers=2) as p:
-        opts = FrameOptions(pool=p, freeze_gap_s=1.0)
-        results = await asyncio.gather(*(probe(target(gst_server, path), opts) for path in ["/moving"] * 6 + ["/still"] * 2))
-        assert [r.data.failed if r.ok else r.detail for r in results] == [()] * 6 + [(VqdName.FROZEN,)] * 2
-        assert p.stats.started == 2
+async def test_many_grabs_share_few_workers(gst_server_module: SharedServer) -> None:
+    paths = ["/moving"] * 6 + ["/still"] * 2
+    for attempt in (1, 2):
+        server = gst_server_module.healthy()
+        with FramePool(8, workers=2) as p:
+            opts = FrameOptions(pool=p, freeze_gap_s=1.0)
+            results = await asyncio.gather(*(probe(target(server, path), opts) for path in paths))
+            # Six viewers of one shared mount opening and closing at once can abort gst-rtsp-server
+            # itself (its race in gst_rtsp_media_get_rates: a bug of the peer, seen in CI); then, and
+            # only then, the grabs are run once more on a server started again.
+            if attempt == 1 and not all(r.ok for r in results) and server.problem() is not None:
+                continue
+            assert [r.data.failed if r.ok else r.detail for r in results] == [()] * 6 + [(VqdName.FROZEN,)] * 2
+            assert p.stats.started == 2
+            return
 
 
 async def test_without_a_pool_a_one_grab_worker_is_used(gst_server: GstServer) -> None:
