@@ -76,7 +76,7 @@ class Worker:
             ladder = replace(ladder, frame=FrameOptions(pool=self.frame_pool, live_frames=v.live_frames,
                                                         live_window_s=v.live_window_s))
         self.events: list[tuple[int, Event]] = []
-        self.frames: list[tuple[int, bytes]] = []
+        self.frames: dict[int, bytes] = {}  # each camera's latest picture (bounded while the collector is not reading)
         self.scheduler = WorkerScheduler(hello.config, ladder=ladder, on_event=self._event)
         self.scheduler.on_frame = self._frame
         # a change that comes in parts (Assign.more), until its last part: the cameras are then the
@@ -85,12 +85,14 @@ class Worker:
         self._removed: set[int] = set()
         self.devices: list[MonitoredDevice] = []
         self._ports: dict[int, int] = {}
+        self.stall_s = hello.stall_s
+        self.heard = asyncio.get_running_loop().time()  # when the collector last sent anything
 
     def _event(self, cam: MonitoredCamera, ev: Event) -> None:
         self.events.append((cam.id, ev))
 
     def _frame(self, cid: int, jpeg: bytes) -> None:
-        self.frames.append((cid, jpeg))
+        self.frames[cid] = jpeg
 
     def assign(self, msg: Assign) -> None:
         self.scheduler.forget(msg.removed)
@@ -130,15 +132,29 @@ class Worker:
                 deltas.append(CameraDelta(cid, slot.status, last, slot.video_ok))
         sch.dirty = set()
         events, self.events = tuple(self.events), []
-        frames, self.frames = tuple(self.frames), []
+        frames, self.frames = tuple(self.frames.items()), {}
         h = sch.lateness
         return Report(sch.clock(), tuple(deltas), events, frames, tuple(h.counts), h.total,
                       tuple(sch.probes_total.items()), sch.last_sweep_s, len(slots), final)
 
     async def reporting(self) -> None:
+        """A report every REPORT_S; the collector silent for its stall_s (hung, stopped: it pings every
+        PING_S) closes the socket, so that this worker stops probing (a replica whose collector hung
+        has lost its shards by then). Not judged after a tick that came late (this loop was busy)."""
+        loop = asyncio.get_running_loop()
         while True:
+            t = loop.time()
             await asyncio.sleep(REPORT_S)
-            await send(self.writer, self.report())
+            if loop.time() - t < 2 * REPORT_S + 1.0 and loop.time() - self.heard > self.stall_s:
+                log.error("the collector said nothing for %.0f s: worker stops probing", loop.time() - self.heard)
+                self.writer.transport.abort()
+                return
+            try:  # (a collector that reads nothing fills the socket: the send then waits)
+                await asyncio.wait_for(send(self.writer, self.report()), self.stall_s)
+            except TimeoutError:
+                log.error("the collector read nothing for %.0f s: worker stops probing", self.stall_s)
+                self.writer.transport.abort()
+                return
 
 
 async def serve(fd: int) -> int:
@@ -154,9 +170,10 @@ async def serve(fd: int) -> int:
     try:
         while True:
             msg = await receive(reader)
-            if msg is None:  # the collector is gone: stop probing at once
+            if msg is None:  # the collector is gone (or silent too long): stop probing at once
                 log.warning("collector gone: worker %d stops", hello.index)
                 return 1
+            worker.heard = asyncio.get_running_loop().time()
             if isinstance(msg, Stop):
                 break
             if isinstance(msg, Assign):

@@ -46,6 +46,7 @@ class Hello:
     log_format: str
     index: int
     count: int
+    stall_s: float = 30.0  # the collector silent (no message, not even a Ping) this long: the worker stops
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,14 @@ class Assign:
 @dataclass(frozen=True, slots=True)
 class Stop:
     """Stop probing, send the last report (``final``) and exit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Sent when the collector has said nothing else for ``PING_S``: it is alive and reading."""
+
+
+PING_S = 1.0
 
 
 # -- worker -> collector -------------------------------------------------------------------
@@ -95,7 +104,7 @@ class Report:
     final: bool = False
 
 
-Message = Hello | Assign | Stop | Report
+Message = Hello | Assign | Stop | Ping | Report
 
 
 async def send(writer: asyncio.StreamWriter, msg: Message) -> None:
@@ -115,9 +124,9 @@ async def receive(reader: asyncio.StreamReader) -> Message | None:
         msg = pickle.loads(await reader.readexactly(n))  # noqa: S301 - our own child process, a private socketpair
     except (asyncio.IncompleteReadError, ConnectionError):
         return None
-    if not isinstance(msg, Hello | Assign | Stop | Report):
+    if not isinstance(msg, Hello | Assign | Stop | Ping | Report):
         raise TypeError(f"unexpected worker message {type(msg).__name__}")
     return msg
 
 
-__all__ = ["Assign", "CameraDelta", "Hello", "Message", "Report", "Stop", "VideoSetup", "receive", "send"]
+__all__ = ["PING_S", "Assign", "CameraDelta", "Hello", "Message", "Ping", "Report", "Stop", "VideoSetup", "receive", "send"]

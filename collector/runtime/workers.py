@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 from collector.runtime.ladders import ladder_options
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shards import shard_of
-from collector.runtime.worker_wire import Assign, Hello, Message, Report, Stop, VideoSetup, receive, send
+from collector.runtime.worker_wire import PING_S, Assign, Hello, Message, Ping, Report, Stop, VideoSetup, receive, send
 from inventory.monitored import MonitoredCamera, MonitoredDevice, for_probing
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def worker_hello(s: Settings, index: int, count: int) -> Hello:
                      video_concurrency=max(1, c.video_concurrency // count))
     video = (VideoSetup(max(1, c.video_concurrency // count), max(1, c.video_workers // count),
                         s.probe.live_frames, s.probe.live_window_s) if c.video else None)
-    return Hello(config, ladder_options(s), video, s.log_level, s.log_format, index, count)
+    return Hello(config, ladder_options(s), video, s.log_level, s.log_format, index, count, c.worker_stall_s)
 
 
 def worker_count(setting: int | str, cameras: int, cores: int) -> int:
@@ -100,7 +100,10 @@ class _Proc:
 
     async def send_all(self) -> None:
         while True:
-            msg = await self.outbox.get()
+            try:
+                msg = await asyncio.wait_for(self.outbox.get(), PING_S)
+            except TimeoutError:
+                msg = Ping()  # (a worker that hears nothing for its stall_s stops: this process hung)
             await send(self.writer, msg)
 
 

@@ -309,6 +309,48 @@ def test_a_stopped_worker_is_killed_and_its_cameras_are_not_shown_watched(tmp_pa
     assert "sent nothing for" in log.read_text()
 
 
+def test_workers_stop_probing_while_their_collector_is_stopped(tmp_path: Path, loopback: LoopbackRange) -> None:
+    """The collector hung (SIGSTOP): it reads and pings no more, so within collector.worker_stall_s its
+    workers stop probing (a replica in that state has lost its shards to the others: its workers
+    must not go on probing them). Continued, it starts them again and its cameras come back."""
+    n = 40
+    url = f"sqlite:///{tmp_path / 'camwatch.db'}"
+    assert camwatch(tmp_path, "--db", url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
+    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY}).returncode == 0
+    port = free_port()
+    log = tmp_path / "run.log"
+    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+    env = {**_env(url, port), "CAMWATCH_COLLECTOR__WORKER_STALL_S": "3"}
+    with Fleet(n, base_address=loopback.base_address) as fleet, log.open("w") as out:
+        proc = subprocess.Popen([exe, "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        stopped = False
+        try:
+            wait_for(lambda: _get(port, "/metrics").count("camwatch_camera_up{") == n, 30, "every camera up")
+            workers = _workers(proc.pid)
+            os.kill(proc.pid, signal.SIGSTOP)
+            stopped = True
+            wait_for(lambda: not any(_alive(p) for p in workers), 20, "the workers stopped")
+            seen = probes_per_camera(fleet, 2 * INTERVAL_S, n)
+            assert max(seen.values()) == 0, seen  # nobody probes for the stopped collector
+            os.kill(proc.pid, signal.SIGCONT)
+            stopped = False
+            wait_for(lambda: len(w := _workers(proc.pid)) == 2 and not set(w) & set(workers), 30, "workers started again")
+
+            def back() -> bool:
+                rows = intervals(url)
+                return all([s for s, _, _ in ivs] == ["online", "unknown", "online"] for ivs in rows.values())
+            wait_for(back, 30, "every camera unknown from its worker's last report, then probed again")
+        finally:
+            if stopped:
+                os.kill(proc.pid, signal.SIGCONT)
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=30)
+        assert code == 0, log.read_text()[-3000:]
+    assert "the collector said nothing for" in log.read_text() or "the collector read nothing for" in log.read_text()
+
+
 def test_workers_stop_when_the_collector_is_killed(tmp_path: Path) -> None:
     """kill -9 of the collector: its workers see their socket close and stop probing (no orphan prober)."""
     proc = subprocess.Popen([sys.executable, "-c", POOL_SCRIPT], cwd=tmp_path, stdout=subprocess.DEVNULL,
