@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 import pytest
 
-from probes.base import PROBERS, Cause, ProbeTarget, Stage
+from probes.base import PROBERS, Cause, ProbeResult, ProbeTarget, Stage
 from probes.frame import FrameInfo, FrameOptions, FramePool, make_request, probe
 from probes.frame_grab import GrabRequest
 from probes.vqd import VqdName
@@ -33,6 +33,7 @@ from tests.peers.gst_fixture import (  # noqa: F401 (fixtures)
     gst_server,
     gst_server_module,
     gst_server_private,
+    on_a_server_that_lived,
 )
 
 ALL_CHECKS = {n.value for n in VqdName}
@@ -236,29 +237,28 @@ async def test_overrun_kills_the_worker_and_its_other_grabs_run_again(
         assert (p.stats.killed, p.stats.started) == (1, 2)
 
 
-async def test_concurrent_grabs_beyond_pool_size_wait_their_turn(gst_server: GstServer) -> None:
-    with FramePool(2) as p:
-        opts = FrameOptions(pool=p, freeze_check=False)
-        results = await asyncio.gather(*(probe(target(gst_server, "/moving"), opts) for _ in range(3)))
-        assert all(r.ok for r in results), [r.detail for r in results]
-        assert p.stats.started == 2 and p.stats.busy == 0
+async def test_concurrent_grabs_beyond_pool_size_wait_their_turn(gst_server_module: SharedServer) -> None:
+    async def grabs(server: GstServer) -> tuple[list[ProbeResult], int, int]:
+        with FramePool(2) as p:
+            opts = FrameOptions(pool=p, freeze_check=False)
+            results = await asyncio.gather(*(probe(target(server, "/moving"), opts) for _ in range(3)))
+            return results, p.stats.started, p.stats.busy
+
+    results, started, busy = await on_a_server_that_lived(gst_server_module, grabs)
+    assert all(r.ok for r in results), [r.detail for r in results]
+    assert started == 2 and busy == 0
 
 
 async def test_many_grabs_share_few_workers(gst_server_module: SharedServer) -> None:
-    paths = ["/moving"] * 6 + ["/still"] * 2
-    for attempt in (1, 2):
-        server = gst_server_module.healthy()
+    async def grabs(server: GstServer) -> tuple[list[ProbeResult], int]:
         with FramePool(8, workers=2) as p:
             opts = FrameOptions(pool=p, freeze_gap_s=1.0)
-            results = await asyncio.gather(*(probe(target(server, path), opts) for path in paths))
-            # Six viewers of one shared mount opening and closing at once can abort gst-rtsp-server
-            # itself (its race in gst_rtsp_media_get_rates: a bug of the peer, seen in CI); then, and
-            # only then, the grabs are run once more on a server started again.
-            if attempt == 1 and not all(r.ok for r in results) and server.problem() is not None:
-                continue
-            assert [r.data.failed if r.ok else r.detail for r in results] == [()] * 6 + [(VqdName.FROZEN,)] * 2
-            assert p.stats.started == 2
-            return
+            paths = ["/moving"] * 6 + ["/still"] * 2
+            return await asyncio.gather(*(probe(target(server, path), opts) for path in paths)), p.stats.started
+
+    results, started = await on_a_server_that_lived(gst_server_module, grabs)
+    assert [r.data.failed if r.ok else r.detail for r in results] == [()] * 6 + [(VqdName.FROZEN,)] * 2
+    assert started == 2
 
 
 async def test_without_a_pool_a_one_grab_worker_is_used(gst_server: GstServer) -> None:
@@ -323,16 +323,21 @@ async def test_stall_within_the_liveness_proof_fails_without_a_freeze_check(gst_
     assert r.ok, r.detail  # 10 frames came: live when they were seen
 
 
-async def test_every_kind_of_stream_named_right_three_runs_of_three(gst_server: GstServer) -> None:
+async def test_every_kind_of_stream_named_right_three_runs_of_three(gst_server_module: SharedServer) -> None:
     """Each kind of stream (moving, black, snow, frozen, stalled, colour bars, uniform screen,
     night, low texture), three times, all at once in one pool: never mistaken for another."""
     kinds = ["/moving", "/black", "/snow", "/still", "/stall", "/bars", "/uniform", "/night", "/lowtexture"]
-    with FramePool(len(kinds), workers=2) as p:
-        opts = FrameOptions(pool=p, freeze_gap_s=2.0)
-        paths = kinds * 3
-        results = []
-        for _ in range(3):  # three runs, each of every kind at once (27 at once starved the peer on a loaded CI box)
-            results += await asyncio.gather(*(probe(target(gst_server, path), opts) for path in kinds))
+    paths = kinds * 3
+
+    async def grabs(server: GstServer) -> list[ProbeResult]:
+        with FramePool(len(kinds), workers=2) as p:
+            opts = FrameOptions(pool=p, freeze_gap_s=2.0)
+            out: list[ProbeResult] = []
+            for _ in range(3):  # three runs, each of every kind at once (27 at once starved the peer on a loaded CI box)
+                out += await asyncio.gather(*(probe(target(server, path), opts) for path in kinds))
+            return out
+
+    results = await on_a_server_that_lived(gst_server_module, grabs)
     for path, r in zip(paths, results, strict=True):
         if path == "/stall":
             assert (r.ok, r.cause) == (False, Cause.NO_VIDEO) and r.detail.startswith("stalled (码流中断)"), r.detail
@@ -371,5 +376,27 @@ def test_shared_server_heals_itself() -> None:
             third = shared.healthy()
         assert third.problem() is None and second.proc.poll() is not None
         assert len(shared.restarts) == 2
+    finally:
+        shared.stop()
+
+
+def test_grabs_the_server_died_in_run_once_more_on_a_new_one() -> None:
+    """Tests that open many streams at once run again, once, only when the peer itself died meanwhile."""
+    shared = SharedServer()
+    try:
+        servers: list[GstServer] = []
+
+        async def run(server: GstServer) -> int:
+            servers.append(server)
+            if len(servers) == 1:  # (as gst-rtsp-server's own abort)
+                server.proc.send_signal(signal.SIGABRT)
+                server.proc.wait(5)
+            return len(servers)
+
+        with pytest.warns(GstServerRestarted, match="killed by SIGABRT"):
+            assert asyncio.run(on_a_server_that_lived(shared, run)) == 2
+        assert servers[1] is not servers[0] and servers[1].problem() is None
+        assert asyncio.run(on_a_server_that_lived(shared, run)) == 3  # a server that lived: once
+        assert servers[2] is servers[1]
     finally:
         shared.stop()
