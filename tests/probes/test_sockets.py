@@ -15,6 +15,7 @@ from probes.base import ProbeTarget
 from probes.ladder import LadderOptions, run_ladder
 from probes.onvif import OnvifOptions
 from probes.sim import Fleet
+from tests.net import loopback_range
 
 TIME_WAIT = "06"
 
@@ -35,7 +36,9 @@ def time_waits(host: str) -> int:
 
 @pytest.fixture(scope="module")
 def fleet():  # type: ignore[no-untyped-def]
-    with Fleet(2, workers=1) as f:
+    # a loopback range of its own: another test file's fleet on the default range (run at the same time
+    # by another test worker) left TIME_WAITs on the same address that expired mid-test, and the count fell
+    with loopback_range(1) as rng, Fleet(2, workers=1, base_address=rng.base_address) as f:
         yield f
 
 
