@@ -59,7 +59,13 @@ def register(group: click.Group) -> None:
         live = ctx.run_db(go)
         total = s.collector.shards
         tz = s.accounting.timezone
-        if live.highest_shard is not None and live.highest_shard >= total:
+        if len(live.shard_counts) == 1 and live.shard_counts[0] != total:  # (what the replicas run with)
+            theirs = live.shard_counts[0]
+            click.echo(ctx.t(f"注意：副本运行时 collector.shards 为 {theirs}，而此处为 {total}：以下按副本的 {theirs} 计",
+                             f"note: the replicas run with collector.shards = {theirs}, but collector.shards is {total}"
+                             f" here: counted with theirs below"), err=True)
+            total = theirs
+        elif live.highest_shard is not None and live.highest_shard >= total:  # (replicas of a version without the count lock)
             click.echo(ctx.t(f"注意：副本持有编号 {live.highest_shard} 的分片，而此处 collector.shards 为 {total}："
                              "请用副本的配置文件运行本命令（--config）",
                              f"note: the replicas hold shard {live.highest_shard}, but collector.shards is {total} here:"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collector.runtime.shards import GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, MAX_SHARDS, SHARD_TAG
+from collector.runtime.shards import COUNT_LOW, GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, MAX_SHARDS, SHARD_TAG
 from inventory.models import CollectorHeartbeat
 
 _KEY = "((l.classid::bigint << 32) | l.objid::bigint)"
@@ -26,6 +26,10 @@ _LEADER_SQL = f"SELECT l.pid FROM pg_locks l WHERE {_OURS} AND {_KEY} = {LOCK_KE
 _SHARDS_SQL = (f"SELECT l.pid, count(*), max(l.objid::bigint) - {SHARD_TAG} FROM pg_locks l WHERE {_OURS}"
                " AND l.classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
                f" AND l.objid::bigint >= {SHARD_TAG} AND l.objid::bigint < {SHARD_TAG + MAX_SHARDS} GROUP BY l.pid")
+
+_COUNTS_SQL = (f"SELECT DISTINCT (l.objid::bigint & 65535) + 1 FROM pg_locks l WHERE {_OURS}"
+               " AND l.classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
+               f" AND (l.objid::bigint & 4294901760) = {COUNT_LOW} ORDER BY 1")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +50,7 @@ class LiveCollectors:
     replicas: tuple[LiveCollector, ...]
     alone: LiveCollector | None  # a collector running alone (replicas off) on this database
     highest_shard: int | None = None  # the highest shard number held (the replicas' shards are more)
+    shard_counts: tuple[int, ...] = ()  # the collector.shards the replicas run with (one, as they refuse others)
 
     @property
     def shards_held(self) -> int:
@@ -66,6 +71,7 @@ async def live_collectors(engine: AsyncEngine) -> LiveCollectors:
         held = (await c.execute(text(_SHARDS_SQL))).all()
         shards = {int(p): int(n) for p, n, _ in held}
         highest = max((int(h) for _, _, h in held), default=None)
+        counts = tuple(int(n) for (n,) in (await c.execute(text(_COUNTS_SQL))).all())
         names = [str(h[2] or "") for h in holders]
         beats = dict((await c.execute(select(CollectorHeartbeat.collector_id, CollectorHeartbeat.at)
                                       .where(CollectorHeartbeat.collector_id.in_(names)))).tuples().all())
@@ -78,7 +84,7 @@ async def live_collectors(engine: AsyncEngine) -> LiveCollectors:
             replicas.append(one)
         else:
             alone = one
-    return LiveCollectors(tuple(replicas), alone, highest)
+    return LiveCollectors(tuple(replicas), alone, highest, counts)
 
 
 __all__ = ["LiveCollector", "LiveCollectors", "live_collectors"]

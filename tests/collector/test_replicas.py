@@ -283,11 +283,13 @@ def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: P
             assert [r["replica"] for r in listed["replicas"] if r["leader"]] == [a.health()["replica"]["leader"]], listed
             assert listed["alone"] is None and listed["shards_held"] == SHARDS
             assert all(r["heartbeat_at"] for r in listed["replicas"]), listed
-            # run without the replicas' configuration (fewer shards): said, and their count taken from the locks
-            other = camwatch(tmp_path, "--db", pg_url, "--lang", "en", "replicas", "--json",
-                             env={"CAMWATCH_COLLECTOR__SHARDS": "16"})
-            assert other.returncode == 0 and "but collector.shards is 16 here" in other.stderr, other
-            assert json.loads(other.stdout)["shards"] == SHARDS
+            # run without the replicas' configuration (fewer or more shards): said, and their count taken from the locks
+            for here in (16, 1024):
+                other = camwatch(tmp_path, "--db", pg_url, "--lang", "en", "replicas", "--json",
+                                 env={"CAMWATCH_COLLECTOR__SHARDS": str(here)})
+                assert other.returncode == 0, other
+                assert f"replicas run with collector.shards = {SHARDS}, but collector.shards is {here} here" in other.stderr
+                assert json.loads(other.stdout)["shards"] == SHARDS
             words = camwatch(tmp_path, "--db", pg_url, "replicas", env={**KEY, "CAMWATCH_COLLECTOR__SHARDS": str(SHARDS)})
             assert words.returncode == 0 and "副本 2 个；分片 256 个，已持有 256 个" in words.stdout, words
             b.proc.send_signal(signal.SIGSTOP)
