@@ -263,19 +263,24 @@ asyncio.run(main())
 """
 
 
+def _stall_run(tmp: Path, base: str, n: int) -> tuple[str, int, Path, str, dict[str, str]]:
+    """A SQLite database with *n* cameras at the fleet's addresses, and how to run camwatch on it with
+    two workers and collector.worker_stall_s 3 s: (url, HTTP port, log file, executable, environment)."""
+    url = f"sqlite:///{tmp / 'camwatch.db'}"
+    assert camwatch(tmp, "--db", url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp / "cameras.csv", n, base)
+    assert camwatch(tmp, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY}).returncode == 0
+    port = free_port()
+    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
+    return url, port, tmp / "run.log", exe, {**_env(url, port), "CAMWATCH_COLLECTOR__WORKER_STALL_S": "3"}
+
+
 def test_a_stopped_worker_is_killed_and_its_cameras_are_not_shown_watched(tmp_path: Path, loopback: LoopbackRange) -> None:
     """A worker that sends nothing (SIGSTOP: hung) would leave its cameras at their last state, as
     if watched: after collector.worker_stall_s it is killed and started again; its cameras are
     unknown from its last report, then probed again."""
     n = 40
-    url = f"sqlite:///{tmp_path / 'camwatch.db'}"
-    assert camwatch(tmp_path, "--db", url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
-    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY}).returncode == 0
-    port = free_port()
-    log = tmp_path / "run.log"
-    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
-    env = {**_env(url, port), "CAMWATCH_COLLECTOR__WORKER_STALL_S": "3"}
+    url, port, log, exe, env = _stall_run(tmp_path, loopback.base_address, n)
     with Fleet(n, base_address=loopback.base_address), log.open("w") as out:
         proc = subprocess.Popen([exe, "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
         victim = 0
@@ -314,14 +319,7 @@ def test_workers_stop_probing_while_their_collector_is_stopped(tmp_path: Path, l
     workers stop probing (a replica in that state has lost its shards to the others: its workers
     must not go on probing them). Continued, it starts them again and its cameras come back."""
     n = 40
-    url = f"sqlite:///{tmp_path / 'camwatch.db'}"
-    assert camwatch(tmp_path, "--db", url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
-    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY}).returncode == 0
-    port = free_port()
-    log = tmp_path / "run.log"
-    exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
-    env = {**_env(url, port), "CAMWATCH_COLLECTOR__WORKER_STALL_S": "3"}
+    url, port, log, exe, env = _stall_run(tmp_path, loopback.base_address, n)
     with Fleet(n, base_address=loopback.base_address) as fleet, log.open("w") as out:
         proc = subprocess.Popen([exe, "run"], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
         stopped = False
