@@ -14,7 +14,15 @@ from dataclasses import dataclass
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collector.runtime.shards import COUNT_LOW, GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, MAX_SHARDS, SHARD_TAG
+from collector.runtime.shards import (
+    CLASSID_SQL,
+    GUARD_LOW,
+    LEADER_LOW,
+    LOCK_KEY_SQL,
+    MAX_SHARDS,
+    SHARD_COUNTS_SQL,
+    SHARD_TAG,
+)
 from inventory.models import CollectorHeartbeat
 
 _KEY = "((l.classid::bigint << 32) | l.objid::bigint)"
@@ -24,12 +32,7 @@ _HOLDERS_SQL = (f"SELECT l.pid, l.mode, a.application_name, host(a.client_addr),
                 f" WHERE {_OURS} AND {_KEY} = {LOCK_KEY_SQL.format(low=GUARD_LOW)} ORDER BY a.application_name, l.pid")
 _LEADER_SQL = f"SELECT l.pid FROM pg_locks l WHERE {_OURS} AND {_KEY} = {LOCK_KEY_SQL.format(low=LEADER_LOW)}"
 _SHARDS_SQL = (f"SELECT l.pid, count(*), max(l.objid::bigint) - {SHARD_TAG} FROM pg_locks l WHERE {_OURS}"
-               " AND l.classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
-               f" AND l.objid::bigint >= {SHARD_TAG} AND l.objid::bigint < {SHARD_TAG + MAX_SHARDS} GROUP BY l.pid")
-
-_COUNTS_SQL = (f"SELECT DISTINCT (l.objid::bigint & 65535) + 1 FROM pg_locks l WHERE {_OURS}"
-               " AND l.classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
-               f" AND (l.objid::bigint & 4294901760) = {COUNT_LOW} ORDER BY 1")
+               f" AND l.classid::bigint = {CLASSID_SQL} AND l.objid::bigint >= {SHARD_TAG} AND l.objid::bigint < {SHARD_TAG + MAX_SHARDS} GROUP BY l.pid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +74,7 @@ async def live_collectors(engine: AsyncEngine) -> LiveCollectors:
         held = (await c.execute(text(_SHARDS_SQL))).all()
         shards = {int(p): int(n) for p, n, _ in held}
         highest = max((int(h) for _, _, h in held), default=None)
-        counts = tuple(int(n) for (n,) in (await c.execute(text(_COUNTS_SQL))).all())
+        counts = tuple(int(n) for (n,) in (await c.execute(text(SHARD_COUNTS_SQL))).all())
         names = [str(h[2] or "") for h in holders]
         beats = dict((await c.execute(select(CollectorHeartbeat.collector_id, CollectorHeartbeat.at)
                                       .where(CollectorHeartbeat.collector_id.in_(names)))).tuples().all())

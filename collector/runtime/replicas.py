@@ -48,7 +48,18 @@ from collector.runtime.event_feed import FEED_CHANNEL_SQL
 from collector.runtime.interval_rows import rows_for_batch
 from collector.runtime.interval_writer import _close_open
 from collector.runtime.journal import IntervalOpen
-from collector.runtime.shards import COUNT_LOW, GUARD_LOW, LEADER_LOW, LOCK_KEY_SQL, SHARD_TAG, plan, shard_of, start_of
+from collector.runtime.shards import (
+    CLASSID_SQL,
+    COUNT_LOW,
+    GUARD_LOW,
+    LEADER_LOW,
+    LOCK_KEY_SQL,
+    SHARD_COUNTS_SQL,
+    SHARD_TAG,
+    plan,
+    shard_of,
+    start_of,
+)
 from inventory.models import CollectorHeartbeat, StateInterval, utcnow
 
 log = logging.getLogger("camwatch.replicas")
@@ -64,14 +75,9 @@ LIVE_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsu
             f" AND mode = 'ShareLock' AND ((classid::bigint << 32) | objid::bigint) = {GUARD_KEY}")
 # which of the shards :shards the coordination session :pid holds now
 HELD_SQL = ("SELECT objid::bigint - :tag AS shard FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
-            " AND granted AND pid = :pid AND classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
+            f" AND granted AND pid = :pid AND classid::bigint = {CLASSID_SQL}"
             " AND objid::bigint - :tag = ANY(:shards)")
 
-
-# the shard counts other sessions of this schema's replicas hold (see shards.COUNT_LOW), $1 = this one's key's low half
-COUNTS_SQL = ("SELECT DISTINCT (objid::bigint & 65535) + 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
-              " AND granted AND classid::bigint = (CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
-              f" AND (objid::bigint & 4294901760) = {COUNT_LOW} AND objid::bigint <> $1 ORDER BY 1")
 
 
 def shard_row(shard: int) -> str:
@@ -153,7 +159,8 @@ class Replica:
                 raise AlreadyRunning("a camwatch run without collector.replicas holds this database")
             count = COUNT_LOW | (self.shards - 1)  # taken, then the others' looked for: of two at once, both see
             await conn.execute(f"SELECT pg_advisory_lock_shared({LOCK_KEY_SQL.format(low=str(count))})", timeout=self.timeout)
-            theirs = tuple(int(r[0]) for r in await conn.fetch(COUNTS_SQL, count, timeout=self.timeout))
+            held = await conn.fetch(SHARD_COUNTS_SQL, timeout=self.timeout)
+            theirs = tuple(n for n in (int(r[0]) for r in held) if n != self.shards)
             if theirs:
                 raise ShardCountMismatch(self.shards, theirs)
             pid = await conn.fetchval("SELECT pg_backend_pid()", timeout=self.timeout)
