@@ -97,6 +97,9 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
     # often have one default password per contractor); local to this load, never interned
     ports: dict[int, int] = {}
     passwords: dict[str | None, str | None] = {}
+    # and one int object per point and upstream device (each row's id is an object of its own: 28 bytes)
+    point_ids = {p.id: p.id for p in point_rows}
+    device_ids = {d.id: d.id for d in devices}
     for c in cams:
         village_code = points.get(c.point_id, "")
         labels = shared_labels.get(village_code)
@@ -120,7 +123,9 @@ async def load_monitored(engine: AsyncEngine, box: SecretBox) -> tuple[list[Moni
                          rtsp_port=rtsp_port, onvif_port=onvif_port,
                          password=passwords.setdefault(target.password, target.password), camera_id=c.id)
         p_name, lon, lat = places.get(c.point_id, ("", None, None))
-        out.append(MonitoredCamera(c.id, c.name, c.point_id, target, c.parent_device_id,
+        parent = c.parent_device_id
+        out.append(MonitoredCamera(c.id, c.name, point_ids.get(c.point_id, c.point_id), target,
+                                   None if parent is None else device_ids.get(parent, parent),
                                    None if c.contractor is None else intern(c.contractor), Lifecycle(c.lifecycle), labels,
                                    p_name, lon, lat, credential_error, c.gb_id, Access(c.access)))
     return out, devices

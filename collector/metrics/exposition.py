@@ -80,19 +80,22 @@ class _Block:
             self.pieces.pop(k, None)
 
 
-class _Blocks:
-    """One way of cutting the cameras into blocks, for some of the families."""
+Where = tuple[int, int] | None  # a camera's block in one cut (None: in none)
 
-    __slots__ = ("families", "blocks", "where")
+
+class _Blocks:
+    """One way of cutting the cameras into blocks, for some of the families. Which block a camera
+    is in follows from its id and key (:func:`_wheres`): no map of camera to block is kept (two
+    were ~0.1 KB a camera at 100k)."""
+
+    __slots__ = ("families", "blocks")
 
     def __init__(self, families: tuple[int, ...]) -> None:
         self.families = families
         self.blocks: dict[tuple[int, int], _Block] = {}
-        self.where: dict[int, tuple[int, int]] = {}  # camera id -> its block
 
-    def place(self, cid: int, where: tuple[int, int] | None, key: _Key | None, changed: tuple[int, ...]) -> None:
-        """Put a camera in block *where* (None: in none); *changed*: the families whose lines differ."""
-        old = self.where.get(cid)
+    def place(self, cid: int, old: Where, where: Where, key: _Key | None, changed: tuple[int, ...]) -> None:
+        """Move a camera from block *old* to block *where*; *changed*: the families whose lines differ."""
         if old is not None and old == where:  # same block: only the families whose lines changed
             b = self.blocks[old]
             b.changed(tuple(k for k in changed if k in self.families))
@@ -102,12 +105,10 @@ class _Blocks:
             b = self.blocks[old]
             del b.cams[cid]
             b.changed(self.families)
-            del self.where[cid]
         if where is not None and key is not None:
             b = self.blocks.get(where) or self.blocks.setdefault(where, _Block())
             b.cams[cid] = key
             b.changed(self.families)
-            self.where[cid] = where
 
     def in_order(self) -> list[_Block]:
         return [self.blocks[k] for k in sorted(self.blocks)]
@@ -119,21 +120,32 @@ def _cuts(state: TextState) -> tuple[_Blocks, _Blocks]:
     return state.blocks["stable"], state.blocks["volatile"]
 
 
-def _place(state: TextState, cid: int, key: _Key | None, changed: tuple[int, ...], offline_only: bool) -> None:
-    """Move a camera to the blocks it now belongs to (*key* None: the camera is gone)."""
-    stable, volatile = _cuts(state)
+def _wheres(bucket: int, key: _Key | None, offline_only: bool) -> tuple[Where, Where]:
+    """The blocks (stable cut, volatile cut) of a camera of phase *bucket* with *key* (None: gone)."""
     if key is None or (offline_only and _shown(key) not in _ATTENTION):
-        stable.place(cid, None, None, ())  # (it leaves the blocks it was in)
-        volatile.place(cid, None, None, ())
-        return
+        return None, None
+    return (_STABLE_AT[bucket],
+            _VOLATILE_AT[0 if _shown(key) is State.ONLINE else 1][bucket * VOLATILE_BUCKETS // BUCKETS])
+
+
+def _place(state: TextState, cid: int, old: _Key | None, key: _Key | None, changed: tuple[int, ...],
+           offline_only: bool) -> None:
+    """Move a camera from the blocks its *old* key put it in to those its *key* does (None: none)."""
+    stable, volatile = _cuts(state)
     bucket = int(phase_of(cid, 1.0) * BUCKETS)
-    stable.place(cid, _STABLE_AT[bucket], key, changed)
-    volatile.place(cid, _VOLATILE_AT[0 if _shown(key) is State.ONLINE else 1][bucket * VOLATILE_BUCKETS // BUCKETS], key,
-                   changed)
+    s0, v0 = _wheres(bucket, old, offline_only)
+    s1, v1 = _wheres(bucket, key, offline_only)
+    stable.place(cid, s0, s1, key, changed)
+    volatile.place(cid, v0, v1, key, changed)
 
 
 def update(state: TextState, items: list[CameraSlot], offline_only: bool) -> None:
     """Note the cameras that changed (their blocks' pieces to make again), keep the live counts."""
+    if state.offline_only is not offline_only:  # (a camera's blocks follow from it: all placed again)
+        state.cache.clear()
+        state.blocks.clear()
+        state.live = type(state.live)()
+        state.offline_only = offline_only
     cache, live = state.cache, state.live
     get = cache.get
     for slot in items:
@@ -148,13 +160,13 @@ def update(state: TextState, items: list[CameraSlot], offline_only: bool) -> Non
             if hit is not None:
                 live.add(hit[0], _shown(hit), -1)
             live.add(slot.cam, _shown(new), 1)
-        _place(state, cid, new, _ALL if hit is None else changed_families(hit, new), offline_only)
+        _place(state, cid, hit, new, _ALL if hit is None else changed_families(hit, new), offline_only)
     if len(cache) > len(items):  # cameras gone (retired, or their shard let go)
         ids = {slot.cam.id for slot in items}
         for cid in [c for c in cache if c not in ids]:
             gone = cache.pop(cid)
             live.add(gone[0], _shown(gone), -1)
-            _place(state, cid, None, _ALL, offline_only)
+            _place(state, cid, gone, None, _ALL, offline_only)
 
 
 def _deflate(state: TextState) -> None:

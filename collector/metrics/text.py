@@ -262,7 +262,7 @@ class TextState:
     and the live counts, and the blocks of :mod:`collector.metrics.exposition` (cameras grouped by
     state and probing phase, each block's text deflated apart)."""
 
-    __slots__ = ("cache", "live", "blocks", "lock", "pool", "heads", "scraped")
+    __slots__ = ("cache", "live", "blocks", "lock", "pool", "heads", "scraped", "offline_only")
 
     def __init__(self) -> None:
         self.cache: dict[int, _Key] = {}
@@ -272,6 +272,7 @@ class TextState:
         self.pool: Any = None  # the compressing threads, made at the first gzip scrape
         self.heads: tuple[Any, ...] = ()  # the families' HELP/TYPE lines, deflated once
         self.scraped: tuple[float, bool] | None = None  # the last scrape: its loop time, gzip or not
+        self.offline_only: bool | None = None  # metrics.per_camera when the cameras were placed in blocks
 
 
 def text_state(collector: CamwatchCollector) -> TextState:

@@ -118,6 +118,30 @@ def test_offline_only_exports_the_cameras_to_act_on_and_counts_every_camera() ->
     assert gzip.decompress(render(bounded, gzip=True)) == render(bounded)
 
 
+def test_per_camera_changed_on_a_running_collector_places_every_camera_again() -> None:
+    """A camera's blocks follow from its key and ``metrics.per_camera`` (no map of them is kept):
+    the same collector switched between ``all`` and ``offline_only`` renders what a new one does,
+    plain and gzipped, through transitions in between."""
+    s = _scheduler()
+    c = _collector(s)
+
+    def same_as_new(tag: str) -> None:
+        fresh = _collector(s)
+        fresh.offline_only = c.offline_only
+        assert render(c) == render(fresh), tag
+        assert gzip.decompress(render(c, gzip=True)) == render(fresh), tag
+        assert _families(render(c).decode()) == _reference(c), tag
+
+    same_as_new("all")
+    c.offline_only = True
+    same_as_new("offline_only")
+    s.slots[1].status = Status(State.OFFLINE, Cause.TIMEOUT, NOW + dt.timedelta(minutes=3))
+    s.slots[2].status = Status(State.ONLINE, None, NOW + dt.timedelta(minutes=3))
+    same_as_new("offline_only, after transitions")
+    c.offline_only = False
+    same_as_new("all again")
+
+
 def test_region_families_from_the_fleet_counts_or_none() -> None:
     """Replicas: the leader's figures carry the counts over the whole fleet, which both renderers
     export instead of its own slots' (a camera of another replica counted; none twice); a replica
