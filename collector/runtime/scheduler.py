@@ -120,17 +120,11 @@ class Scheduler:
             seen.add(cam.id)
             slot = self.slots.get(cam.id)
             if slot is None:
-                status = Status(State.UNKNOWN, None, wall)
-                phase = phase_of(cam.id, self.config.interval_s)
-                planned = now + ((phase - now) % self.config.interval_s)
-                slot = CameraSlot(cam, status, planned)
-                slot.video_due = now + phase_of(cam.id, self.config.video_interval_s)
-                self.slots[cam.id] = slot
-                # catch-up: new cameras (at a start, at a replica's takeover) are first probed within
-                # catchup_s (at most half an interval), evenly spread, then keep their phase: the
-                # unknown gap of a restart or a takeover ends then instead of up to a whole interval
+                slot = self.slots[cam.id] = self._new_slot(cam, Status(State.UNKNOWN, None, wall), now)
+                # catch-up: new cameras (a start, a replica's takeover) are first probed within catchup_s (at
+                # most half an interval), evenly spread, then keep their phase: the unknown gap ends sooner
                 if cam.probed:  # a GB28181-only camera: a slot (its state from signalling), no probe
-                    self._push(slot, min(planned, now + k * catchup) if catchup else planned, "fast")
+                    self._push(slot, min(slot.planned, now + k * catchup) if catchup else slot.planned, "fast")
                     k += 1
             elif slot.cam != cam:
                 was, slot.cam = slot.cam.probed, cam
@@ -151,6 +145,12 @@ class Scheduler:
             for cid, slot in self.slots.items():
                 slot.excluded = cid in excluded
         self._poke()
+
+    def _new_slot(self, cam: MonitoredCamera, status: Status, now: float) -> CameraSlot:
+        """A new camera's slot, its first regular probe and video-tier probe at its phases."""
+        slot = CameraSlot(cam, status, now + ((phase_of(cam.id, self.config.interval_s) - now) % self.config.interval_s))
+        slot.video_due = now + phase_of(cam.id, self.config.video_interval_s)
+        return slot
 
     def _push(self, slot: CameraSlot, due: float, kind: str) -> None:
         if kind == "fast":
