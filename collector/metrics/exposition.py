@@ -142,10 +142,7 @@ def _place(state: TextState, cid: int, old: _Key | None, key: _Key | None, chang
 def update(state: TextState, items: list[CameraSlot], offline_only: bool) -> None:
     """Note the cameras that changed (their blocks' pieces to make again), keep the live counts."""
     if state.offline_only is not offline_only:  # (a camera's blocks follow from it: all placed again)
-        state.cache.clear()
-        state.blocks.clear()
-        state.live = type(state.live)()
-        state.offline_only = offline_only
+        state.restart(offline_only)
     cache, live = state.cache, state.live
     get = cache.get
     for slot in items:

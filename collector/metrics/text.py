@@ -274,6 +274,13 @@ class TextState:
         self.scraped: tuple[float, bool] | None = None  # the last scrape: its loop time, gzip or not
         self.offline_only: bool | None = None  # metrics.per_camera when the cameras were placed in blocks
 
+    def restart(self, offline_only: bool) -> None:
+        """Forget every camera (placed again at the next update), now with *offline_only*."""
+        self.cache.clear()
+        self.blocks.clear()
+        self.live = _LiveCounts()
+        self.offline_only = offline_only
+
 
 def text_state(collector: CamwatchCollector) -> TextState:
     state = collector.text_state
