@@ -323,12 +323,12 @@ def load_settings(
     if config_file is not None:
         path = Path(config_file)
         if not path.exists():
-            raise ConfigError(f"{path}: config file not found")
+            raise ConfigError(f"{path}: config file not found", f"{path}：找不到配置文件")
     else:
         default = Path(DEFAULT_CONFIG_FILE)
         path = default if default.exists() else None
         if required and path is None:
-            raise ConfigError(f"{DEFAULT_CONFIG_FILE}: config file not found")
+            raise ConfigError(f"{DEFAULT_CONFIG_FILE}: config file not found", f"{DEFAULT_CONFIG_FILE}：找不到配置文件")
     data = read_yaml(path) if path is not None else {}
     check_env(environ, {ENV_PREFIX + name.upper() for name in Settings.model_fields}, referenced(data, environ))
     source = str(path) if path is not None else "environment"
@@ -337,7 +337,7 @@ def load_settings(
     try:
         settings = Settings()
     except ValidationError as exc:
-        raise ConfigError(format_validation_error(exc, source)) from None
+        raise format_validation_error(exc, source, environ) from None
     finally:
         _environ.reset(env_token)
         _yaml_data.reset(token)

@@ -21,22 +21,47 @@ INCONSISTENT = "inconsistent_settings"  # error type of a section whose keys con
 
 
 class ConfigError(Exception):
-    """Invalid configuration; the message names each bad key path."""
+    """Invalid configuration; the message names each bad key path (and the ``CAMWATCH_...``
+    variable that set it). ``str()`` is English (logs, tests); :meth:`render` speaks the user's
+    language (the CLI: Chinese by default)."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+    def render(self, lang: str) -> str:
+        return str(self) if lang == "en" or self.zh is None else self.zh
+
+
+# Chinese for pydantic's usual error types (its English message is kept for the others)
+_ZH_ERRORS = {
+    "extra_forbidden": "未知的键", "missing": "缺少此键",
+    "greater_than": "应大于 {gt}", "greater_than_equal": "应不小于 {ge}",
+    "less_than": "应小于 {lt}", "less_than_equal": "应不大于 {le}",
+    "float_parsing": "应为数字", "float_type": "应为数字", "int_parsing": "应为整数", "int_type": "应为整数",
+    "int_from_float": "应为整数", "bool_parsing": "应为 true 或 false", "bool_type": "应为 true 或 false",
+    "string_type": "应为文本", "literal_error": "应为以下之一：{expected}", "enum": "应为以下之一：{expected}",
+    "dict_type": "应为键值映射", "model_type": "应为键值映射", "list_type": "应为列表",
+    "string_too_short": "太短（至少 {min_length} 个字符）", "string_too_long": "太长（至多 {max_length} 个字符）",
+    "too_short": "太少（至少 {min_length} 项）", "too_long": "太多（至多 {max_length} 项）",
+    "url_parsing": "不是有效的网址", "url_scheme": "网址的协议应为 {expected_schemes}",
+}
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}") from None
+        raise ConfigError(f"{path}: cannot read config file: {exc.strerror}",
+                          f"{path}：无法读取配置文件：{exc.strerror}") from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {exc}", f"{path}：不是有效的 YAML：{exc}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of keys")
+        raise ConfigError(f"{path}: the top level must be a mapping of keys", f"{path}：顶层应为键值映射")
     return data
 
 
@@ -67,24 +92,49 @@ def check_env(environ: Mapping[str, str], known: Collection[str], named: Collect
         if top not in known:
             bad.append(var)
     if bad:
-        raise ConfigError("unknown environment variable(s): " + ", ".join(sorted(bad)))
+        names = ", ".join(sorted(bad))
+        raise ConfigError(f"unknown environment variable(s): {names}", f"未知的环境变量：{names}（不对应任何配置项）")
 
 
-def format_validation_error(exc: ValidationError, source: str) -> str:
-    lines = [f"invalid configuration ({source}):"]
+def setting_variable(loc: tuple[object, ...], environ: Mapping[str, str]) -> str | None:
+    """The ``CAMWATCH_...`` variable that set the key at *loc* (or a section holding it), if one did:
+    variables win over the file, so an error there is the variable's."""
+    upper = {k.upper(): k for k in environ}
+    parts = [str(p).upper() for p in loc]
+    for n in range(len(parts), 0, -1):
+        name = upper.get(ENV_PREFIX + "__".join(parts[:n]))
+        if name is not None:
+            return name
+    return None
+
+
+def format_validation_error(exc: ValidationError, source: str,
+                            environ: Mapping[str, str] | None = None) -> ConfigError:
+    """One line per bad key path, in English and in Chinese; a key set by a variable names it."""
+    en, zh = [f"invalid configuration ({source}):"], [f"配置无效（{source}）："]
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        var = setting_variable(tuple(err["loc"]), environ) if environ and err["loc"] else None
         if err["type"] == INCONSISTENT:
-            # one line per key that contradicts another, named by its full path
+            # one line per key that contradicts another, named by its full path (our own words: English)
             prefix = f"{path}." if err["loc"] else ""
-            lines.extend(f"  {prefix}{key}: {msg}" for key, msg in err.get("ctx", {}).get("problems", ()))
+            for key, msg in err.get("ctx", {}).get("problems", ()):
+                en.append(f"  {prefix}{key}: {msg}")
+                zh.append(f"  {prefix}{key}：{msg}")
             continue
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
-        lines.append(f"  {path}: {msg}")
-    return "\n".join(lines)
+        word = _ZH_ERRORS.get(err["type"])
+        try:
+            ctx = {k: str(v).replace("' or '", "'、'") for k, v in err.get("ctx", {}).items()}
+            msg_zh = word.format(**ctx) if word else msg
+        except (KeyError, IndexError):
+            msg_zh = msg
+        en.append(f"  {path}{f' (from {var})' if var else ''}: {msg}")
+        zh.append(f"  {path}{f'（来自环境变量 {var}）' if var else ''}：{msg_zh}")
+    return ConfigError("\n".join(en), "\n".join(zh))
 
 
 __all__ = ["ENV_PREFIX", "INCONSISTENT", "SPECIAL_ENV", "TEST_ENV_PREFIX", "ConfigError", "check_env",
-           "format_validation_error", "read_yaml", "referenced"]
+           "format_validation_error", "read_yaml", "referenced", "setting_variable"]

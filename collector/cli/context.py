@@ -32,8 +32,8 @@ class CliContext:
         if self._settings is None:
             try:
                 self._settings = load_settings(self.config_file, db_url=self.db_url)
-            except ConfigError as exc:
-                click.echo(f"camwatch: {exc}", err=True)
+            except ConfigError as exc:  # (in --lang's words, else Chinese: the file may be the mistake)
+                click.echo(f"camwatch: {exc.render(self.lang_override or 'zh')}", err=True)
                 raise SystemExit(2) from None
         return self._settings
 

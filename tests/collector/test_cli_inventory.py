@@ -88,10 +88,24 @@ def test_bad_file_exit_1_lists_every_row(tmp_path: Path) -> None:
 
 def test_bad_config_key_is_one_clear_message(tmp_path: Path) -> None:
     (tmp_path / "camwatch.yaml").write_text("database:\n  uri: x\n", encoding="utf-8")
-    r = camwatch(tmp_path, "inventory", "summary")
-    assert r.returncode == 2 and "database.uri: unknown key" in r.stderr and "Traceback" not in r.stderr
+    r = camwatch(tmp_path, "inventory", "summary")  # (Chinese by default)
+    assert r.returncode == 2 and "配置无效" in r.stderr and "database.uri：未知的键" in r.stderr
+    assert "Traceback" not in r.stderr and "unknown key" not in r.stderr
+    r = camwatch(tmp_path, "--lang", "en", "inventory", "summary")
+    assert r.returncode == 2 and "database.uri: unknown key" in r.stderr
     r = camwatch(tmp_path, "inventory", "summary", env={"CAMWATCH_BOGUS": "1"})
-    assert r.returncode == 2 and "CAMWATCH_BOGUS" in r.stderr
+    assert r.returncode == 2 and "未知的环境变量：CAMWATCH_BOGUS" in r.stderr
+
+
+def test_a_bad_value_from_a_variable_names_the_variable_not_the_file(tmp_path: Path) -> None:
+    (tmp_path / "camwatch.yaml").write_text("collector:\n  interval_s: 60\n", encoding="utf-8")
+    r = camwatch(tmp_path, "config", "check", env={"CAMWATCH_COLLECTOR__INTERVAL_S": "0"})
+    assert r.returncode == 2, r.stderr
+    assert "collector.interval_s（来自环境变量 CAMWATCH_COLLECTOR__INTERVAL_S）：应大于 0" in r.stderr
+    r = camwatch(tmp_path, "--lang", "en", "config", "check", env={"CAMWATCH_COLLECTOR__INTERVAL_S": "x"})
+    assert r.returncode == 2 and "collector.interval_s (from CAMWATCH_COLLECTOR__INTERVAL_S):" in r.stderr
+    r = camwatch(tmp_path, "config", "check", env={"CAMWATCH_COLLECTOR__INTERVAL_S": "x"})
+    assert "应为数字" in r.stderr
 
 
 @pytest.mark.postgres
