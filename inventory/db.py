@@ -186,6 +186,21 @@ def current_revision(url: str) -> str | None:
     return asyncio.run(_get())
 
 
+def failure_reason(exc: BaseException) -> str:
+    """The database's or driver's own words for *exc*, on one line: no SQLAlchemy class name and
+    no "Background on this error" link (a user reads this, not a developer)."""
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's DBAPIError wraps the driver's error
+    text = str(orig) if orig is not None and str(orig) else str(exc)
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+    line = next((ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("(Background on")), "")
+    if line.startswith("(sqlalchemy.") and ") " in line:
+        line = line.split(") ", 1)[1]
+    if line.startswith("<class '") and ">: " in line:  # asyncpg through SQLAlchemy's adaptor
+        line = line.split(">: ", 1)[1]
+    return line or type(exc).__name__
+
+
 def head_revision() -> str:
     head = ScriptDirectory.from_config(alembic_config("sqlite://")).get_current_head()
     assert head is not None

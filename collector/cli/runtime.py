@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 
 from collector.cli.exitcodes import DATA, ENVIRONMENT
 from collector.settings import Settings
-from inventory.db import DatabaseError, create_engine, current_revision, display_url, head_revision
+from inventory.db import DatabaseError, create_engine, current_revision, display_url, failure_reason, head_revision
 from inventory.secrets import SecretBox, load_key
 
 T = TypeVar("T")
@@ -60,8 +60,13 @@ def database_problem(settings: Settings, lang: str) -> str | None:
         rev = current_revision(url)
     except DatabaseError as exc:
         return str(exc)
-    except Exception as exc:  # driver errors: connection refused, bad credentials...
-        return f"无法连接数据库 {display_url(url)}：{exc}" if not en else f"cannot open database {display_url(url)}: {exc}"
+    except ConnectionRefusedError:
+        if en:
+            return f"cannot open database {display_url(url)}: connection refused (is the server running, at this address and port?)"
+        return f"无法连接数据库 {display_url(url)}：连接被拒绝（数据库服务是否在运行，地址和端口是否正确？）"
+    except Exception as exc:  # driver errors: bad credentials, no such database... (in the server's words)
+        why = failure_reason(exc)
+        return f"无法连接数据库 {display_url(url)}：{why}" if not en else f"cannot open database {display_url(url)}: {why}"
     if rev != head_revision():
         if en:
             return f"database {display_url(url)} is not initialised or not up to date: run `camwatch init` or `camwatch db upgrade`"

@@ -109,6 +109,27 @@ def test_a_bad_value_from_a_variable_names_the_variable_not_the_file(tmp_path: P
 
 
 @pytest.mark.postgres
+def test_a_database_that_cannot_be_opened_is_one_line_in_the_servers_words(tmp_path: Path) -> None:
+    """The real local PostgreSQL refusing an unknown role, and a closed port on loopback: one
+    line each, no SQLAlchemy class name, no link to its docs; exit 3 (the machine is not ready)."""
+    from sqlalchemy.engine import make_url  # lazy: only this test
+
+    from tests.net import free_port
+
+    base = make_url(os.environ.get("CAMWATCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test"))
+    nobody = base.set(username="camwatch_no_such_role").render_as_string(hide_password=False)
+    r = camwatch(tmp_path, "--db", nobody, "inventory", "summary")
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 3 and len(lines) == 1, r.stderr
+    assert "无法连接数据库" in lines[0] and 'role "camwatch_no_such_role" does not exist' in lines[0]
+    assert "sqlalchemy" not in r.stderr and "sqlalche.me" not in r.stderr
+    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/test"
+    r = camwatch(tmp_path, "--lang", "en", "--db", closed, "inventory", "summary")
+    assert r.returncode == 3 and r.stderr.strip().splitlines() == [
+        f"camwatch: cannot open database {closed}: connection refused (is the server running, at this address and port?)"]
+
+
+@pytest.mark.postgres
 def test_db_option_postgres(tmp_path: Path, db_url: str) -> None:
     """`--db` and CAMWATCH_DB select the database; here both kinds via the shared fixture."""
     r = camwatch(tmp_path, "--db", db_url, "db", "upgrade")
