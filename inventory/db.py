@@ -27,6 +27,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.util import await_only
 
+from probes.redact import MASK, redact_url
+
 log = logging.getLogger("camwatch.db")
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -36,19 +38,32 @@ class DatabaseError(Exception):
     """The database cannot be used (bad URL, unreachable, not migrated)."""
 
 
+class BadDatabaseUrl(DatabaseError):
+    """The URL itself is wrong (a mistake of the command line or config, not of the machine)."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+
+
 def normalize_url(url: str) -> str:
     """Accept plain ``sqlite:///`` and ``postgresql://`` URLs and pick our async drivers."""
     try:
         u = make_url(url)
-    except Exception as exc:  # sqlalchemy raises ArgumentError
-        raise DatabaseError(f"not a database URL: {url!r} ({exc})") from None
+    except Exception:  # sqlalchemy raises ArgumentError (its message repeats the URL: not shown)
+        shown = redact_url(url)
+        if "@" in shown and f":{MASK}@" not in shown:  # unparsable: whatever precedes "@" may hold a password
+            shown = "…@" + shown.rsplit("@", 1)[1]
+        raise BadDatabaseUrl(f"not a database URL: {shown!r} (expected sqlite:///FILE or postgresql://USER@HOST/DB)",
+                             f"不是数据库网址：{shown!r}（应为 sqlite:///文件 或 postgresql://用户@主机/数据库）") from None
     backend = u.get_backend_name()
     if backend == "sqlite":
         u = u.set(drivername="sqlite+aiosqlite")
     elif backend in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+asyncpg")
     else:
-        raise DatabaseError(f"unsupported database {backend!r}: use sqlite or postgresql")
+        raise BadDatabaseUrl(f"unsupported database {backend!r}: use sqlite or postgresql",
+                             f"不支持的数据库 {backend!r}：请用 sqlite 或 postgresql")
     return u.render_as_string(hide_password=False)
 
 

@@ -10,9 +10,18 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.engine import make_url
 
-from collector.cli.exitcodes import DATA, ENVIRONMENT
+from collector.cli.exitcodes import DATA, ENVIRONMENT, USAGE
 from collector.settings import Settings
-from inventory.db import DatabaseError, create_engine, current_revision, display_url, failure_reason, head_revision
+from inventory.db import (
+    BadDatabaseUrl,
+    DatabaseError,
+    create_engine,
+    current_revision,
+    display_url,
+    failure_reason,
+    head_revision,
+    normalize_url,
+)
 from inventory.secrets import SecretBox, load_key
 
 T = TypeVar("T")
@@ -38,6 +47,10 @@ def secret_box(settings: Settings) -> SecretBox:
 
 def check_database(settings: Settings, lang: str) -> None:
     """Fail with a clear message unless the database exists and is migrated to head."""
+    try:
+        normalize_url(settings.database.url)
+    except BadDatabaseUrl as exc:  # (a mistake of the command line or config: not the machine's)
+        fail(str(exc) if lang == "en" else exc.zh, USAGE)
     problem = database_problem(settings, lang)
     if problem is not None:
         fail(problem, ENVIRONMENT)

@@ -108,6 +108,19 @@ def test_a_bad_value_from_a_variable_names_the_variable_not_the_file(tmp_path: P
     assert "应为数字" in r.stderr
 
 
+@pytest.mark.parametrize(("url", "zh", "en"), [
+    ("mysql://u:secret@h/db", "不支持的数据库 'mysql'：请用 sqlite 或 postgresql", "unsupported database 'mysql'"),
+    ("notaurl", "不是数据库网址：'notaurl'", "not a database URL: 'notaurl'"),
+    ("postgres//u:secret@h/db", "不是数据库网址：'…@h/db'", "not a database URL: '…@h/db'"),
+])
+def test_a_bad_database_url_is_a_command_line_mistake(tmp_path: Path, url: str, zh: str, en: str) -> None:
+    """Exit 2 (the command line), in the user's language, the password of an unparsable URL not shown."""
+    r = camwatch(tmp_path, "--db", url, "inventory", "summary")
+    assert r.returncode == 2 and zh in r.stderr and "secret" not in r.stderr, r.stderr
+    r = camwatch(tmp_path, "--lang", "en", "--db", url, "inventory", "summary")
+    assert r.returncode == 2 and en in r.stderr and "secret" not in r.stderr, r.stderr
+
+
 @pytest.mark.postgres
 def test_a_database_that_cannot_be_opened_is_one_line_in_the_servers_words(tmp_path: Path) -> None:
     """The real local PostgreSQL refusing an unknown role, and a closed port on loopback: one
