@@ -30,6 +30,8 @@ LIFECYCLE_WORDS = {
 }
 LIFECYCLE_ZH = {Lifecycle.ACTIVE: "在用", Lifecycle.MAINTENANCE: "维护", Lifecycle.RETIRED: "退役"}
 
+_SCIENTIFIC = re.compile(r"\d+(\.\d+)?[eE]\+?\d+")
+
 
 @dataclass(frozen=True, slots=True)
 class RegionIn:
@@ -264,10 +266,11 @@ def parse_row(raw: RawRow, headers: dict[str, str]) -> tuple[RowIn | None, list[
 def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     gb_raw = p.raw.values.get("gb_id", "")
     gb_id: str | None = None
-    if isinstance(gb_raw, (int, float)) and not isinstance(gb_raw, bool) and len(cell_text(gb_raw)) != 20 or isinstance(gb_raw, float):
+    t = cell_text(gb_raw)
+    numeric = isinstance(gb_raw, (int, float)) and not isinstance(gb_raw, bool) and len(t) != 20 or isinstance(gb_raw, float)
+    if numeric or _SCIENTIFIC.fullmatch(t):  # (a CSV saved by Excel: "1.30123E+19", digits lost too)
         p.issue("gb_id", "number_gb_id")
     else:
-        t = cell_text(gb_raw)
         if t:
             try:
                 gb_id = parse_gb_id(t).value

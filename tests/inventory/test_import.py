@@ -110,6 +110,18 @@ def test_xlsx_numeric_gb_id_is_an_error(db_url: str, tmp_path: Path) -> None:
     assert [(e.row, e.column, e.code) for e in out.plan.errors] == [(2, "gb_id", "number_gb_id")]
 
 
+def test_csv_gb_id_saved_by_excel_in_scientific_form_says_so(db_url: str, tmp_path: Path) -> None:
+    """A CSV that Excel saved turns a 20-digit GB ID into "1.30123E+19": the same message as a
+    numeric cell of a workbook (format the column as text), not the generic one."""
+    migrated(db_url)
+    headers = ["county", "township", "village", "point", "gb_id", "host"]
+    rows = [["C", "T", "V", "p", "1.30123E+19", "127.0.0.5"], ["C", "T", "V", "q", "13012300001320000002", "127.0.0.6"]]
+    out = do_import(db_url, write_csv(tmp_path / "inv.csv", headers, rows))
+    assert not out.written
+    assert [(e.row, e.column, e.code) for e in out.plan.errors] == [(2, "gb_id", "number_gb_id")]
+    assert "format the column as text" in out.plan.errors[0].render("en")
+
+
 def test_export_round_trip_is_exact(db_url: str, tmp_path: Path) -> None:
     migrated(db_url)
     do_import(db_url, _write_zh(tmp_path))
