@@ -11,6 +11,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx）", "unsupported file type {path} (use .csv or .xlsx)"),
     "file_encoding": ("无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）", "cannot decode the file (UTF-8, UTF-8 with BOM and GB18030/GBK are supported)"),
     "file_unreadable": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
+    "xlsx_broken": ("无法读取文件 {path}：不是有效的 Excel 工作簿（.xlsx），可能已损坏，或是改了扩展名的其他格式（.xls 请另存为 .xlsx）",
+                    "cannot read {path}: not a valid Excel workbook (.xlsx): damaged, or another format renamed (save an .xls as .xlsx)"),
     "file_empty": ("文件 {path} 是空的：没有表头行，也没有数据行", "{path} is empty: no header row and no data rows"),
     "file_no_rows": ("文件 {path} 只有表头，没有数据行", "{path} has a header row but no data rows"),
     "header_unknown": ("未识别的列“{column}”，已忽略", "unknown column '{column}', ignored"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,6 +74,8 @@ def _iter_xlsx(path: Path) -> Iterator[tuple[int, list[CellValue]]]:
 
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
+    except zipfile.BadZipFile:  # (an .xlsx is a zip archive: this one is not)
+        raise _err("xlsx_broken", path=str(path)) from None
     except Exception as exc:  # openpyxl raises many types for a broken file
         raise _err("file_unreadable", reason=str(exc) or type(exc).__name__) from None
     try:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.cli.context import CliContext
 from collector.cli.errors import unwritable
-from collector.cli.exitcodes import ENVIRONMENT
+from collector.cli.exitcodes import ENVIRONMENT, USAGE
 from collector.cli.runtime import fail, progress_factory, secret_box
 from inventory.apply import ApplyError
 from inventory.export import ExportError, export_file
@@ -203,6 +203,9 @@ def register(group: click.Group) -> None:
         """Export the inventory to CSV or XLSX (by extension); importable as is."""
         s = ctx.settings
         lang = ctx.lang
+        if Path(file).suffix.lower() not in (".csv", ".xlsx"):  # (a mistake of the command line)
+            fail(_t(lang, f"不支持的文件类型 {file}（应为 .csv 或 .xlsx）", f"unsupported file type {file} (use .csv or .xlsx)"),
+                 USAGE)
         problem = unwritable(file, lang)
         if problem is not None:
             fail(problem, ENVIRONMENT)

@@ -211,6 +211,12 @@ def test_a_file_without_data_rows_is_an_error_naming_it(tmp_path: Path) -> None:
         for cmd in ("import", "validate"):
             r = camwatch(tmp_path, "inventory", cmd, str(path))
             assert r.returncode == 1 and str(path) in r.stderr and "Traceback" not in r.stderr, (cmd, r.stderr)
+    broken = tmp_path / "broken.xlsx"  # (an .xls or a CSV renamed, a download cut short)
+    broken.write_bytes(b"not a zip archive")
+    r = camwatch(tmp_path, "inventory", "import", str(broken))
+    assert r.returncode == 1 and f"无法读取文件 {broken}：不是有效的 Excel 工作簿" in r.stderr, r.stderr
+    r = camwatch(tmp_path, "inventory", "export", str(tmp_path / "out.txt"))
+    assert r.returncode == 2 and "不支持的文件类型" in r.stderr and not (tmp_path / "out.txt").exists()
 
 
 def test_region_options_take_a_path_of_names(tmp_path: Path) -> None:
