@@ -97,6 +97,22 @@ def plan_json(plan: Plan, lang: str, written: bool, added_ids: Sequence[int] = (
     }
 
 
+def file_json(plan: Plan, lang: str) -> dict[str, object]:
+    """``inventory validate --json``: what the file holds (the database is not read, so there are
+    no changes to count: see ``import --dry-run --json`` for those)."""
+    return {
+        "ok": plan.ok,
+        "rows": plan.rows,
+        "in_file": {"regions": len(plan.region_new) + len(plan.region_changed),
+                    "points": len(plan.point_new) + len(plan.point_changed),
+                    "devices": len(plan.device_new) + len(plan.device_changed),
+                    "cameras": len(plan.camera_new) + len(plan.camera_changed) + plan.camera_unchanged},
+        "errors": len(plan.errors),
+        "warnings": sum(1 for i in plan.issues if i.severity is Severity.WARNING),
+        "issues": [i.as_dict(lang) for i in plan.issues],
+    }
+
+
 def print_summary(s: Summary, lang: str) -> None:
     en = lang == "en"
     click.echo(_t(lang,
@@ -183,7 +199,7 @@ def register(group: click.Group) -> None:
         lang = ctx.lang
         plan = validate_file(file, secret_box(ctx.settings), progress_factory(ctx.settings.inventory.progress and not as_json, lang))
         if as_json:
-            click.echo(json.dumps(plan_json(plan, lang, False), ensure_ascii=False, indent=2))
+            click.echo(json.dumps(file_json(plan, lang), ensure_ascii=False, indent=2))
             raise SystemExit(0 if plan.ok else 1)
         print_issues(plan, lang)
         if not plan.ok:

@@ -86,6 +86,20 @@ def test_bad_file_exit_1_lists_every_row(tmp_path: Path) -> None:
     assert r.returncode == 1 and "row 3" in r.stderr and "row 5" in r.stderr
 
 
+def test_validate_json_says_what_the_file_holds_not_changes(tmp_path: Path) -> None:
+    """``validate`` does not read the database: its JSON counts the file's contents, the same
+    before and after the file is imported (import --dry-run --json counts the changes)."""
+    assert camwatch(tmp_path, "init").returncode == 0
+    before = json.loads(camwatch(tmp_path, "inventory", "validate", "--json", str(SAMPLE)).stdout)
+    assert camwatch(tmp_path, "inventory", "import", str(SAMPLE)).returncode == 0
+    after = json.loads(camwatch(tmp_path, "inventory", "validate", "--json", str(SAMPLE)).stdout)
+    assert before == after and after["ok"] and after["errors"] == 0
+    summary = json.loads(camwatch(tmp_path, "inventory", "summary", "--json").stdout)
+    assert after["in_file"]["cameras"] == summary["cameras"] > 0 and after["in_file"]["points"] == summary["points"]
+    dry = json.loads(camwatch(tmp_path, "inventory", "import", "--dry-run", "--json", str(SAMPLE)).stdout)
+    assert dry["cameras"]["added"] == 0 and dry["cameras"]["unchanged"] == summary["cameras"]
+
+
 def test_bad_config_key_is_one_clear_message(tmp_path: Path) -> None:
     (tmp_path / "camwatch.yaml").write_text("database:\n  uri: x\n", encoding="utf-8")
     r = camwatch(tmp_path, "inventory", "summary")  # (Chinese by default)
