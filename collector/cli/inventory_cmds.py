@@ -50,12 +50,15 @@ def print_issues(plan: Plan, lang: str) -> None:
 def _lines(title: str, items: list[str], verbose: bool, lang: str) -> None:
     if not items:
         return
-    click.echo(f"{title}: {len(items)}")
+    click.echo(f"{title}: {len(items)}" if lang == "en" else f"{title}：{len(items)}")
     shown = items if verbose else items[:DETAIL_LIMIT]
     for line in shown:
         click.echo(f"  {line}")
     if len(items) > len(shown):
         click.echo("  " + _t(lang, f"……另有 {len(items) - len(shown)} 项（--verbose 显示全部）", f"... {len(items) - len(shown)} more (--verbose shows all)"))
+
+
+LEVEL_ZH = {"county": "县/区", "township": "乡镇/街道", "village": "村/社区"}
 
 
 def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
@@ -65,7 +68,8 @@ def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
         return f"row {n}" if en else f"第 {n} 行"
 
     _lines(_t(lang, "新增区划", "regions to add" if dry_run else "regions added"),
-           [f"{r.code} {r.name} ({r.level.value})" for r in plan.region_new], verbose, lang)
+           [f"{r.code} {r.name} ({r.level.value})" if en else f"{r.code} {r.name}（{LEVEL_ZH.get(r.level.value, r.level.value)}）"
+            for r in plan.region_new], verbose, lang)
     _lines(_t(lang, "变更区划", "regions changed"), [f"{r.code} {r.name}: {', '.join(r.fields)}" for r in plan.region_changed], verbose, lang)
     _lines(_t(lang, "新增点位", "points to add" if dry_run else "points added"), [f"{row(p.row)}: {p.village_code} {p.name}" for p in plan.point_new], verbose, lang)
     _lines(_t(lang, "变更点位", "points changed"), [f"{p.name}: {', '.join(p.fields)}" for p in plan.point_changed], verbose, lang)

@@ -39,7 +39,8 @@ def rate_lines(table: dict[str, Any], lang: str, tz: str) -> list[str]:
     zh = lang != "en"
     lo, hi = show(dt.datetime.fromisoformat(table["from"]), tz), show(dt.datetime.fromisoformat(table["to"]), tz)
     method = table["method"]
-    out = [f"统计区间 {lo} 至 {hi}（{method}）" if zh else f"period {lo} to {hi} ({method})"]
+    method_zh = {"time": "按时长加权", "snapshot": "抽查", "intact": "完好率"}.get(method, method)
+    out = [f"统计区间 {lo} 至 {hi}（{method_zh}）" if zh else f"period {lo} to {hi} ({method})"]
     ranked = "previous" in table
     if ranked:
         plo = show(dt.datetime.fromisoformat(table["previous"]["from"]), tz)
