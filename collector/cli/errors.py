@@ -5,6 +5,7 @@ the user's language around click's own words) and an OSError no command turned i
 from __future__ import annotations
 
 import os
+import re
 
 import click
 
@@ -15,17 +16,54 @@ def user_lang(ctx: click.Context | None) -> str:
     """--lang, CAMWATCH_LANG, or zh; the config file is not read (it may be the mistake)."""
     root = ctx.find_root() if ctx is not None else None
     override = getattr(root.obj, "lang_override", None) if root is not None else None
+    if override is None and root is not None:  # (parsed, not yet given to the callback: an unknown command)
+        override = root.params.get("lang")
     lang = override or os.environ.get("CAMWATCH_LANG", "zh")
     return "en" if lang == "en" else "zh"
+
+
+# click's usual usage errors in Chinese (its own words are kept for any other)
+_ZH_USAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) for p, zh in (
+    (r"No such option:? '?([^'\s]+?)'?\.?\s+Did you mean (.+?)\?$", "没有选项 {0}（是要用 {1} 吗？）"),
+    (r"No such option:? '?([^'\s]+?)'?\.?\s+\(Possible options: (.+)\)$", "没有选项 {0}（可用：{1}）"),
+    (r"No such option:? '?([^'\s]+?)'?$", "没有选项 {0}"),
+    (r"Missing argument '(.+)'$", "缺少参数 {0}"),
+    (r"Missing option '(.+)'$", "缺少选项 {0}"),
+    (r"No such command '(.+)'$", "没有命令 '{0}'"),
+    (r"Got unexpected extra arguments? \((.+)\)$", "多余的参数：{0}"),
+    (r"Option '(.+)' requires an argument$", "选项 {0} 需要一个值"),
+    (r"Invalid value for (.+?): (.+)$", "{0} 的值无效：{1}"),
+))
+_ZH_VALUE: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) for p, zh in (
+    (r"'(.*)' is not one of (.+?)\.?$", "'{0}' 不是 {1} 之一"),
+    (r"'?(.+?)'? is not in the range (.+?)\.?$", "{0} 不在范围 {1} 内"),
+    (r"'(.*)' is not a valid integer( range)?\.?$", "'{0}' 不是整数"),
+    (r"'(.*)' is not a valid float( range)?\.?$", "'{0}' 不是数字"),
+    (r"'(.*)' is not a valid boolean\.?$", "'{0}' 不是 true/false"),
+    (r"(?:File|Path|Directory) '(.+)' does not exist\.?$", "'{0}' 不存在"),
+    (r"(?:File|Path) '(.+)' is a directory\.?$", "'{0}' 是目录，应为文件"),
+))
+
+
+def _zh(message: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str | None:
+    for pattern, words in table:
+        m = pattern.match(message)
+        if m is not None:
+            groups = [g for g in m.groups() if g is not None and not g.startswith(" range")]
+            if words.startswith("{0} 的值无效"):  # the value's own reason, translated when known
+                groups[1] = _zh(groups[1], _ZH_VALUE) or groups[1]
+            return words.format(*(g.replace("', '", "'、'").replace(", ", "、") if i else g
+                                  for i, g in enumerate(groups)))
+    return None
 
 
 def usage_line(exc: click.UsageError) -> str:
     ctx = exc.ctx
     command = ctx.command_path if ctx is not None else "camwatch"
-    message = exc.format_message().rstrip(".")
+    message = " ".join(exc.format_message().split()).rstrip(".")
     if user_lang(ctx) == "en":
         return f"{command}: {message}; see `{command} --help`"
-    return f"{command}：{message}；用法见 `{command} --help`"
+    return f"{command}：{_zh(message, _ZH_USAGE) or message}；用法见 `{command} --help`"
 
 
 def os_error_line(exc: OSError, lang: str) -> str:

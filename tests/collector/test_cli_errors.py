@@ -99,3 +99,20 @@ def test_click_usage_errors_are_one_line(home: Path) -> None:
 def test_missing_database_and_unknown_camera(home: Path, tmp_path: Path) -> None:
     one_line(camwatch(tmp_path, "inventory", "summary"), exitcodes.ENVIRONMENT, "camwatch init")
     one_line(camwatch(home, "--lang", "en", "probe", "9999"), exitcodes.DATA, "9999")
+
+
+@pytest.mark.parametrize("args,zh,en", [
+    (("--lang", "fr", "rates"), "'--lang' 的值无效：'fr' 不是 'zh'、'en' 之一", "Invalid value for '--lang'"),
+    (("rates", "--methd", "time"), "没有选项 --methd（是要用 '--method' 吗？）", "No such option '--methd'"),
+    (("inventory", "import"), "缺少参数 FILE", "Missing argument 'FILE'"),
+    (("nosuch",), "没有命令 'nosuch'", "No such command 'nosuch'"),
+    (("demo", "--cameras", "5"), "'--cameras' 的值无效：5 不在范围 10<=x<=100000 内", "is not in the range"),
+    (("inventory", "import", "a.csv", "extra"), "多余的参数：extra", "unexpected extra argument"),
+])
+def test_clicks_usage_errors_in_the_users_language(home: Path, args: tuple[str, ...], zh: str, en: str) -> None:
+    """click's own usage errors: Chinese by default (its usual ones translated), English when asked."""
+    line = one_line(camwatch(home, *args), exitcodes.USAGE, zh, "用法见")
+    assert not any(w in line for w in ("Invalid value", "No such", "Missing", "unexpected")), line
+    lang_given = args[:2] == ("--lang", "fr")  # (an invalid --lang: the default, Chinese, speaks)
+    if not lang_given:
+        one_line(camwatch(home, "--lang", "en", *args), exitcodes.USAGE, en, "see `")
