@@ -25,7 +25,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(out, ensure_ascii=False)
 
 
+class TextFormatter(logging.Formatter):
+    """Text lines whose time carries its UTC offset (``2026-12-04 22:29:26.967+08:00``): the
+    machine's local time, never a bare clock reading that a reader must guess the zone of."""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 (logging's name)
+        return dt.datetime.fromtimestamp(record.created).astimezone().isoformat(sep=" ", timespec="milliseconds")
+
+
 def setup_logging(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT))
+    handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter(TEXT))
     logging.basicConfig(level=getattr(logging, level), handlers=[handler])
+    # the migration tool's two INFO lines at every start ("Context impl SQLiteImpl.", "Will assume
+    # transactional DDL.") say nothing to an operator; "Running upgrade ..." and its warnings still show
+    handler.addFilter(_quiet_alembic)
+
+
+def _quiet_alembic(record: logging.LogRecord) -> bool:
+    return not (record.name.startswith("alembic") and record.levelno <= logging.INFO
+                and str(record.msg).startswith(("Context impl", "Will assume")))

@@ -61,6 +61,10 @@ def test_an_operator_can_follow_the_log(tmp_path: Path, loopback: LoopbackRange)
         assert lines[0].endswith("(since the start: its catch-up included)"), lines[0]
         assert not any("since the start" in line for line in lines[1:]), lines
         assert "camwatch stopped" not in text
+        # every text line's time carries its UTC offset; alembic's two lines of every start are gone
+        stamped = [ln for ln in text.splitlines() if re.match(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d [A-Z]+ ", ln)]
+        assert stamped and all(" INFO " in ln or " WARNING " in ln or " ERROR " in ln for ln in stamped), text
+        assert "Context impl" not in text and "Will assume transactional DDL" not in text
 
         time.sleep(1.0)
         crashed = time.time()
