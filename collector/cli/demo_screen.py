@@ -1,5 +1,6 @@
 """The live screen of ``camwatch demo``: townships with their online rate against the target
-(those below it marked), then the offline cameras with their cause. Columns are aligned by
+(those below it marked), then the offline cameras with their cause and the degraded ones (a bad
+picture, a clock off) with their failed checks. Columns are aligned by
 display width (a Chinese character takes two terminal cells; wcwidth knows), in the user's
 language (``camwatch --lang en demo``)."""
 
@@ -16,6 +17,7 @@ from wcwidth import wcswidth
 
 from collector.runtime.camera_state import State
 from probes.causes import cause_words
+from probes.checks import problem_words
 
 WORDS: dict[str, tuple[str, str]] = {
     "title": ("camwatch 演示 · 模拟县 {n} 台摄像机 · 运行 {s} 秒 · 控制台 {url}/ · 指标 {url}/metrics · 接口 {url}/api/v1/cameras",
@@ -31,6 +33,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "offline_list": ("离线摄像机 {n} 台：", "{n} camera(s) offline:"),
     "since": ("自 {t}", "since {t}"),
     "flapping": ("（频繁上下线）", " (flapping)"),
+    "degraded_list": ("画面或时钟异常 {n} 台：", "{n} camera(s) degraded (picture or clock):"),
     "more": ("……另有 {n} 台", "... and {n} more"),
     "quit": ("按 Ctrl-C 退出", "press Ctrl-C to quit"),
     "imported": ("导入 {cams} 台摄像机、{points} 个点位 → {db}", "imported {cams} cameras, {points} points → {db}"),
@@ -39,6 +42,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "stopped": ("演示已停止。", "demo stopped."),
 }
 SHOWN_OFFLINE = 15
+SHOWN_DEGRADED = 5
 
 
 def say(lang: str, key: str, **values: object) -> str:
@@ -129,5 +133,15 @@ def render(app: Any, cameras: int, started: float, url: str, tz: str = "Asia/Sha
                      f"{say(lang, 'since', t=since)}{flap}")
     if len(offline) > SHOWN_OFFLINE:
         lines.append("  " + say(lang, "more", n=len(offline) - SHOWN_OFFLINE))
+    degraded = sorted((s for s in slots if s.shown is State.DEGRADED), key=lambda s: s.status.since or 0)
+    if degraded:
+        lines += ["", say(lang, "degraded_list", n=len(degraded))]
+        for s in degraded[:SHOWN_DEGRADED]:
+            lb = s.cam.labels
+            since = s.status.since.astimezone(zone).strftime("%H:%M:%S") if s.status.since else "?"
+            lines.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {problem_words(s.failed_checks(), lang)}  "
+                         f"{say(lang, 'since', t=since)}")
+        if len(degraded) > SHOWN_DEGRADED:
+            lines.append("  " + say(lang, "more", n=len(degraded) - SHOWN_DEGRADED))
     lines += ["", say(lang, "quit")]
     return "\n".join(lines)

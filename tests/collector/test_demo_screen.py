@@ -84,3 +84,18 @@ def test_screen_in_the_language_asked_with_per_township_targets(lang: str) -> No
     app.figures = SimpleNamespace(targets={})  # not known yet: the configured target
     text = render(app, 3, 0.0, "http://127.0.0.1:1", lang=lang, default_target=0.95)
     assert [x for x in text.splitlines() if x.startswith("城关镇")][0].endswith("▼ 低于目标" if lang == "zh" else "▼ below target")
+
+
+@pytest.mark.parametrize("lang,head,words", [("zh", "画面或时钟异常 1 台：", "时钟偏差 +600 s"),
+                                             ("en", "1 camera(s) degraded (picture or clock):", "clock")])
+def test_degraded_cameras_listed_with_their_failed_checks(lang: str, head: str, words: str) -> None:
+    """The demo's scripted clock 10 minutes off (degraded, not offline) shows on the screen."""
+    bad = _slot("t1", "城关镇", State.DEGRADED, 4)
+    bad.failed_checks = lambda: ("clock:+600",)
+    slots = {4: bad, 2: _slot("t1", "城关镇", State.ONLINE, 2)}
+    app = SimpleNamespace(scheduler=SimpleNamespace(slots=slots), figures=None)
+    lines = render(app, 2, 0.0, "http://127.0.0.1:1", lang=lang).splitlines()
+    at = lines.index(head)
+    assert "cam4" in lines[at + 1] and words in lines[at + 1], lines
+    slots[4] = _slot("t1", "城关镇", State.ONLINE, 4)
+    assert head not in render(app, 2, 0.0, "http://127.0.0.1:1", lang=lang)  # none degraded: no list
