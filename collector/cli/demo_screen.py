@@ -90,7 +90,8 @@ def township_table(rows: Iterable[TownshipRow], lang: str) -> list[str]:
     cells = [[r.name, str(r.online), str(r.offline), str(r.unknown),
               f"{r.rate * 100:.2f}%" if r.rate is not None else "—",
               f"{r.target * 100:g}%" if r.target is not None else "—"] for r in rows]
-    widths = [max(width(c[i]) for c in [heads, *cells]) for i in range(len(heads))]
+    # the rate column as wide as "100.00%" from the start: it does not shift as a rate reaches 100%
+    widths = [max(width(c[i]) for c in [heads, *cells, ["", "", "", "", "100.00%", ""]]) for i in range(len(heads))]
 
     def line(values: list[str], mark: str = "") -> str:
         first = ljust(values[0], widths[0])
