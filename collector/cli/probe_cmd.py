@@ -144,7 +144,8 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
         why.append(problem_words(with_clock_offset(res.failed_checks, res.clock_offset_s), lang))
     verdict = pick(lang, *STATE_WORDS[res.state])
     if why:
-        verdict += f" ({'; '.join(why)})" if lang == "en" else f"（{'；'.join(why)}）"
+        # (a dash, not brackets: a cause's words may hold their own, 端口关闭（拒绝连接）)
+        verdict += f" — {'; '.join(why)}" if lang == "en" else f"——{'；'.join(why)}"
     sep = "：" if lang != "en" else ": "
     lines.append(f"{pick(lang, *LABELS['verdict'])}{sep}{verdict}")
     return lines

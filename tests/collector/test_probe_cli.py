@@ -101,7 +101,7 @@ def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) ->
         assert (obj["state"], obj["cause"]) == ("offline", "auth_failed")
         assert [s["ok"] for s in obj["stages"]] == [True, False]
     else:
-        assert f"离线（{Cause.AUTH_FAILED.words()}）" in out
+        assert f"离线——{Cause.AUTH_FAILED.words()}" in out
 
 
 @pytest.mark.parametrize(
@@ -114,7 +114,7 @@ def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) ->
 def test_offline_causes(cfg: ServerConfig, cause: Cause) -> None:
     with serve_in_thread(cfg) as srv:
         code, out, _ = invoke(url(srv), "--onvif-port", "0")
-    assert code == PROBE_OFFLINE and f"离线（{cause.words()}）" in out
+    assert code == PROBE_OFFLINE and f"离线——{cause.words()}" in out
 
 
 def test_refused_and_timeout() -> None:
@@ -188,8 +188,8 @@ def test_degraded_rendering_and_exit_code() -> None:
     assert "降级" in text and "blur" in text and "Dahua" in text and "+3.2" in text
     assert EXIT_CODES[res.state] == 10 and EXIT_CODES["offline"] == 11 and EXIT_CODES["online"] == 0
     off = LadderResult("offline", Cause.NO_VIDEO, stages)
-    assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline (no video)"
-    assert text.splitlines()[-1] == f"结论：降级（画面异常：{check_words(VqdName.BLUR)}）"
+    assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline — no video"
+    assert text.splitlines()[-1] == f"结论：降级——画面异常：{check_words(VqdName.BLUR)}"
 
 
 @pytest.mark.parametrize("cause", list(Cause))
@@ -197,7 +197,8 @@ def test_degraded_rendering_and_exit_code() -> None:
 def test_verdict_gives_the_declared_words_of_each_cause(cause: Cause, lang: str) -> None:
     res = LadderResult("offline", cause, (ProbeResult(Stage.REACH, False, 0.001, cause),))
     verdict = human_lines(ProbeTarget("10.1.1.1"), res, lang)[-1]
-    assert verdict.endswith(f" ({cause.words('en')})" if lang == "en" else f"（{cause.words('zh')}）")
+    assert verdict.endswith(f" — {cause.words('en')}" if lang == "en" else f"——{cause.words('zh')}")
+    assert verdict.count("（") <= 1 and verdict.count("(") <= 1  # never nested: 离线（端口关闭（拒绝连接））
 
 
 @pytest.mark.parametrize(
@@ -268,9 +269,9 @@ def test_clock_off_by_more_than_the_limit_is_degraded_with_the_offset(skewed_fle
     args = (cam.rtsp_url(with_credentials=True), "--onvif-port", str(cam.onvif_port))
     code, out, _ = invoke(*args)
     assert code == PROBE_DEGRADED, out
-    assert out.strip().splitlines()[-1] == "结论：降级（时钟偏差 +600 s）"
+    assert out.strip().splitlines()[-1] == "结论：降级——时钟偏差 +600 s"
     code, out, _ = invoke(*args, lang="en")
-    assert code == PROBE_DEGRADED and out.strip().splitlines()[-1] == "verdict: degraded (clock offset +600 s)"
+    assert code == PROBE_DEGRADED and out.strip().splitlines()[-1] == "verdict: degraded — clock offset +600 s"
     code, out, _ = invoke(*args, "--json")
     obj = json.loads(out)
     assert obj["state"] == "degraded" and obj["failed_checks"] == ["clock:+600"]

@@ -108,4 +108,4 @@ def test_cli_against_the_simulator(fleet: Fleet) -> None:
     assert cam.password not in res.stdout
     down = fleet.camera(4)  # Power.DOWN
     res = CliRunner().invoke(build_cli(), ["probe", down.rtsp_url(with_credentials=True), "--onvif-port", "0"])
-    assert res.exit_code == 11 and f"离线（{Cause.REFUSED.words()}）" in res.stdout
+    assert res.exit_code == 11 and f"离线——{Cause.REFUSED.words()}" in res.stdout
