@@ -37,8 +37,8 @@ _ZH_USAGE: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) f
 _ZH_VALUE: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), zh) for p, zh in (
     (r"'(.*)' is not one of (.+?)\.?$", "'{0}' 不是 {1} 之一"),
     (r"'?(.+?)'? is not in the range (.+?)\.?$", "{0} 不在范围 {1} 内"),
-    (r"'(.*)' is not a valid integer( range)?\.?$", "'{0}' 不是整数"),
-    (r"'(.*)' is not a valid float( range)?\.?$", "'{0}' 不是数字"),
+    (r"'(.*)' is not a valid integer(?: range)?\.?$", "'{0}' 不是整数"),
+    (r"'(.*)' is not a valid float(?: range)?\.?$", "'{0}' 不是数字"),
     (r"'(.*)' is not a valid boolean\.?$", "'{0}' 不是 true/false"),
     (r"(?:File|Path|Directory) '(.+)' does not exist\.?$", "'{0}' 不存在"),
     (r"(?:File|Path) '(.+)' is a directory\.?$", "'{0}' 是目录，应为文件"),
@@ -49,7 +49,7 @@ def _zh(message: str, table: tuple[tuple[re.Pattern[str], str], ...]) -> str | N
     for pattern, words in table:
         m = pattern.match(message)
         if m is not None:
-            groups = [g for g in m.groups() if g is not None and not g.startswith(" range")]
+            groups = list(m.groups())
             if words.startswith("{0} 的值无效"):  # the value's own reason, translated when known
                 groups[1] = _zh(groups[1], _ZH_VALUE) or groups[1]
             return words.format(*(g.replace("', '", "'、'").replace(", ", "、") if i else g
