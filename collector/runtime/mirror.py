@@ -109,7 +109,8 @@ class MirrorScheduler(Scheduler):
             if slot is not None and slot.status.state is not State.EXCLUDED:
                 # an unchanged status stays the same object (the metrics notice changes by identity)
                 status = slot.status if d.status == slot.status else d.status
-                slot.status, slot.last, slot.video_ok = status, self._shared(d.last), d.video_ok
+                last = slot.last if d.last is None else self._shared(d.last)  # (None: no new result)
+                slot.status, slot.last, slot.video_ok = status, last, d.video_ok
         for cid, ev in rep.events:
             slot = slots.get(cid)
             if slot is not None and slot.status.state is not State.EXCLUDED:

@@ -83,7 +83,7 @@ class CameraDelta:
 
     camera_id: int
     status: Status
-    last: KeptResult | None
+    last: KeptResult | None  # None: no new probe result since the previous report (the worker keeps none once sent)
     video_ok: bool | None
 
 

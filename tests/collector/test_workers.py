@@ -113,6 +113,10 @@ def test_two_workers_probe_write_once_restart_and_stop(tmp_path: Path, loopback:
             assert max(seen.values()) <= 3, seen
             text = _get(port, "/metrics")
             assert "camwatch_shard_cameras 120.0" in text
+            # each camera's last result, kept by the collector alone (a worker sends it once): after two
+            # intervals of reports, every camera still has its stage durations, one line per stage
+            reach = [x for x in text.splitlines() if x.startswith("camwatch_camera_probe_duration_seconds{") and 'stage="reach"' in x]
+            assert len(reach) == N, len(reach)
             assert 'camwatch_probes_total{result="ok",stage="reach"}' in text, [x for x in text.splitlines() if x.startswith(("camwatch_probe", "camwatch_sweep"))]
             count = [x for x in text.splitlines() if x.startswith("camwatch_probe_lateness_seconds_count")]
             assert count and float(count[0].split()[-1]) >= N, count
@@ -409,5 +413,69 @@ def test_worker_applies_a_change_in_parts_to_its_slots_and_shares_numbers() -> N
         w.assign(wire(Assign((cam(1001),), (), None)))
         assert sorted(slots) == [1001, *range(1003, 1020)]
         assert slots[1003].cam.target.rtsp_port == 9554 and slots[1005].cam is kept
+
+    asyncio.run(go())
+
+
+def test_a_worker_sends_each_result_once_and_the_collector_keeps_it() -> None:
+    """A worker drops a camera's last result once reported (the collector keeps it: no copy in the
+    worker); a later report without a new result (a video-tier verdict, a state change) leaves the
+    collector's copy in place, and a new result replaces it."""
+    import asyncio
+    import datetime as dt
+    import pickle
+
+    from collector.runtime.mirror import MirrorScheduler
+    from collector.runtime.scheduler_config import SchedulerConfig
+    from collector.runtime.worker_main import Worker
+    from collector.runtime.worker_wire import Assign, Hello, Report
+    from collector.settings import Settings
+    from inventory.models import Lifecycle
+    from inventory.monitored import NOWHERE, MonitoredCamera
+    from probes.base import ProbeResult, ProbeTarget, Stage
+    from probes.kept import kept
+    from probes.ladder import LadderOptions, LadderResult
+
+    s = Settings(collector={"video": False})
+    config = SchedulerConfig.from_settings(s.collector)
+    hello = Hello(config, LadderOptions(), None, "WARNING", "text", 0, 1)
+    cams = [MonitoredCamera(i, "", 0, ProbeTarget("127.0.0.1", 8554, "/", 8000, "u", "pw", i), None, None,
+                            Lifecycle.ACTIVE, NOWHERE) for i in (1, 2)]
+    t0 = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.UTC)
+
+    def result(ms: float, at: dt.datetime) -> object:
+        return kept(LadderResult("online", None, (ProbeResult(Stage.REACH, True, ms / 1000),), ms / 1000), at)
+
+    def wire(rep: Report) -> Report:  # as the socket carries it
+        got = pickle.loads(pickle.dumps(rep, protocol=pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+        assert isinstance(got, Report)
+        return got
+
+    async def go() -> None:
+        w = Worker(hello, writer=None)  # type: ignore[arg-type]  # (reports are made, not sent)
+        w.assign(Assign(tuple(cams), (), ()))
+        mirror = MirrorScheduler(config, None, ladder=LadderOptions())
+        mirror._init_figures()
+        mirror.sync(cams, [])
+        ws = w.scheduler
+        first = result(3.0, t0)
+        ws.slots[1].last = first
+        ws.dirty.add(1)
+        mirror.take(0, wire(w.report()))
+        assert ws.slots[1].last is None  # sent: not kept in the worker
+        got = mirror.slots[1].last
+        assert got is not None and got.durations() == first.durations()  # type: ignore[attr-defined]
+        ws.slots[1].video_ok = False  # a change without a new probe result
+        ws.dirty.add(1)
+        rep = w.report()
+        assert rep.deltas[0].last is None and rep.deltas[0].video_ok is False
+        mirror.take(0, wire(rep))
+        assert mirror.slots[1].last is got and mirror.slots[1].video_ok is False  # the collector's copy kept
+        ws.slots[1].last = result(5.0, t0 + dt.timedelta(minutes=1))
+        ws.dirty.add(1)
+        mirror.take(0, wire(w.report()))
+        newer = mirror.slots[1].last
+        assert newer is not got and newer is not None and newer.at == t0 + dt.timedelta(minutes=1)
+        assert mirror.slots[2].last is None  # never probed: nothing invented
 
     asyncio.run(go())
