@@ -56,8 +56,12 @@ def read_yaml(path: Path) -> dict[str, Any]:
                           f"{path}：无法读取配置文件：{exc.strerror}") from None
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}", f"{path}：不是有效的 YAML：{exc}") from None
+    except yaml.YAMLError as exc:  # (where and what, not PyYAML's quote of the line: it may hold a password)
+        mark = getattr(exc, "problem_mark", None)
+        what = getattr(exc, "problem", None) or type(exc).__name__
+        at_en = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        at_zh = f"（第 {mark.line + 1} 行第 {mark.column + 1} 列）" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{at_en}: {what}", f"{path}：不是有效的 YAML{at_zh}：{what}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

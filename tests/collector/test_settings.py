@@ -82,6 +82,11 @@ def test_a_variable_a_secret_names_is_the_users_own(tmp_path: Path) -> None:
 def test_bad_yaml_and_missing_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_settings(_yaml(tmp_path, "database: [unclosed\n"), environ={})
+    # where, in both languages, never PyYAML's quote of the line (a password may sit on it)
+    with pytest.raises(ConfigError) as exc:
+        load_settings(_yaml(tmp_path, 'notify:\n  channels:\n    - kind: email\n      password: "s3cret\n'), environ={})
+    assert "line " in str(exc.value) and "s3cret" not in str(exc.value)
+    assert "不是有效的 YAML（第 " in exc.value.render("zh") and "s3cret" not in exc.value.render("zh")
     with pytest.raises(ConfigError, match="not found"):
         load_settings(tmp_path / "nope.yaml", environ={})
     with pytest.raises(ConfigError, match="mapping"):
