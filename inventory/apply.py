@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql import Executable
 
 from inventory.changes import LEVELS, CameraValues, Plan
+from inventory.db import failure_reason
 from inventory.models import Camera, Device, Lifecycle, Point, Region, utcnow
 from inventory.record import PointValues
 
@@ -41,8 +42,7 @@ async def apply_plan(engine: AsyncEngine, plan: Plan, *, progress: Progress | No
         async with AsyncSession(engine, expire_on_commit=False) as session, session.begin():
             return await _write(session, plan, now, tick)
     except SQLAlchemyError as exc:
-        orig = getattr(exc, "orig", None)  # set on DBAPIError, the usual case
-        raise ApplyError(str(orig) if orig else str(exc)) from exc
+        raise ApplyError(failure_reason(exc)) from exc
 
 
 _POINT_ATTRS = tuple(f.name for f in fields(PointValues))

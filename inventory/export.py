@@ -171,11 +171,18 @@ def write_xlsx(path: Path, headers: list[str], rows: list[list[str]], text: Sequ
     wb.save(path)
 
 
+EXPORT_SUFFIXES = (".csv", ".xlsx")  # the file types export_file writes (by the path's extension)
+
+
+def export_format_ok(path: str | Path) -> bool:
+    return Path(path).suffix.lower() in EXPORT_SUFFIXES
+
+
 async def export_file(engine: AsyncEngine, path: str | Path, *, lang: str = "zh", include_secrets: bool = False,
                       box: SecretBox | None = None, encoding: str = "utf-8-sig") -> int:
     p = Path(path)
     suffix = p.suffix.lower()
-    if suffix not in (".csv", ".xlsx"):
+    if not export_format_ok(p):
         raise ExportError(f"unsupported file type {p.suffix or '(none)'}: use .csv or .xlsx")
     headers, rows = await export_rows(engine, lang=lang, include_secrets=include_secrets, box=box)
     tmp = p.with_name(p.name + ".tmp")

@@ -71,13 +71,18 @@ class Inventory:
     @classmethod
     def of(cls, cameras: Iterable[CameraInfo]) -> Inventory:
         cams = {c.id: c for c in cameras}
-        villages: dict[str, int] = {}
-        devices: dict[int, int] = {}
-        for c in cams.values():
-            villages[c.village] = villages.get(c.village, 0) + 1
-            if c.parent_device_id is not None:
-                devices[c.parent_device_id] = devices.get(c.parent_device_id, 0) + 1
-        return cls(cams, villages, devices)
+        return cls(cams, *_denominators((c.village, c.parent_device_id) for c in cams.values()))
+
+
+def _denominators(places: Iterable[tuple[str, int | None]]) -> tuple[dict[str, int], dict[int, int]]:
+    """Cameras per village and per upstream device, from each camera's (village, parent device)."""
+    villages: dict[str, int] = {}
+    devices: dict[int, int] = {}
+    for village, parent in places:
+        villages[village] = villages.get(village, 0) + 1
+        if parent is not None:
+            devices[parent] = devices.get(parent, 0) + 1
+    return villages, devices
 
 
 class CameraInfos(Mapping[int, CameraInfo]):
@@ -116,13 +121,7 @@ def inventory_of(cameras: Iterable[MonitoredCamera], devices: Iterable[Monitored
     same cameras as :func:`collector.alerting.incident_store.load_inventory`): names and places are
     the very objects the collector keeps, not a second copy of every camera's texts."""
     infos = CameraInfos(cameras, {d.id: d.name for d in devices})
-    villages: dict[str, int] = {}
-    devs: dict[int, int] = {}
-    for c in infos._cams.values():
-        villages[c.labels.village] = villages.get(c.labels.village, 0) + 1
-        if c.parent_device_id is not None:
-            devs[c.parent_device_id] = devs.get(c.parent_device_id, 0) + 1
-    return Inventory(infos, villages, devs)
+    return Inventory(infos, *_denominators((c.labels.village, c.parent_device_id) for c in infos._cams.values()))
 
 
 # ---- engine inputs --------------------------------------------------------------------------

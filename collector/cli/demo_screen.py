@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -126,23 +126,21 @@ def render(app: Any, cameras: int, started: float, url: str, tz: str = "Asia/Sha
              *township_table(township_rows(slots, targets, default_target), lang)]
     offline = sorted((s for s in slots if s.shown is State.OFFLINE), key=lambda s: s.status.since or 0)
     lines += ["", say(lang, "offline_list", n=len(offline))]
-    for s in offline[:SHOWN_OFFLINE]:
-        lb = s.cam.labels
-        since = s.status.since.astimezone(zone).strftime("%H:%M:%S") if s.status.since else "?"
-        flap = say(lang, "flapping") if s.status.flapping else ""
-        lines.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {cause_words(s.status.cause, lang)}  "
-                     f"{say(lang, 'since', t=since)}{flap}")
-    if len(offline) > SHOWN_OFFLINE:
-        lines.append("  " + say(lang, "more", n=len(offline) - SHOWN_OFFLINE))
-    degraded = sorted((s for s in slots if s.shown is State.DEGRADED), key=lambda s: s.status.since or 0)
-    if degraded:
-        lines += ["", say(lang, "degraded_list", n=len(degraded))]
-        for s in degraded[:SHOWN_DEGRADED]:
+
+    def listed(cams: list[Any], shown: int, why: Callable[[Any], str], mark: Callable[[Any], str] = lambda s: "") -> list[str]:
+        """A line per camera (where, why, since when, a mark), the first *shown* of them."""
+        out = []
+        for s in cams[:shown]:
             lb = s.cam.labels
             since = s.status.since.astimezone(zone).strftime("%H:%M:%S") if s.status.since else "?"
-            lines.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {problem_words(s.failed_checks(), lang)}  "
-                         f"{say(lang, 'since', t=since)}")
-        if len(degraded) > SHOWN_DEGRADED:
-            lines.append("  " + say(lang, "more", n=len(degraded) - SHOWN_DEGRADED))
+            out.append(f"  {lb.township_name}/{lb.village_name}/{s.cam.name}  {why(s)}  {say(lang, 'since', t=since)}{mark(s)}")
+        return out + (["  " + say(lang, "more", n=len(cams) - shown)] if len(cams) > shown else [])
+
+    lines += listed(offline, SHOWN_OFFLINE, lambda s: cause_words(s.status.cause, lang),
+                    lambda s: say(lang, "flapping") if s.status.flapping else "")
+    degraded = sorted((s for s in slots if s.shown is State.DEGRADED), key=lambda s: s.status.since or 0)
+    if degraded:
+        lines += ["", say(lang, "degraded_list", n=len(degraded)),
+                  *listed(degraded, SHOWN_DEGRADED, lambda s: problem_words(s.failed_checks(), lang))]
     lines += ["", say(lang, "quit")]
     return "\n".join(lines)

@@ -14,7 +14,7 @@ from collector.cli.errors import unwritable
 from collector.cli.exitcodes import ENVIRONMENT, USAGE
 from collector.cli.runtime import fail, progress_factory, secret_box
 from inventory.apply import ApplyError
-from inventory.export import ExportError, export_file
+from inventory.export import ExportError, export_file, export_format_ok
 from inventory.importer import ImportOutcome, import_file, validate_file
 from inventory.messages import Severity
 from inventory.plan import Plan
@@ -223,7 +223,7 @@ def register(group: click.Group) -> None:
         """Export the inventory to CSV or XLSX (by extension); importable as is."""
         s = ctx.settings
         lang = ctx.lang
-        if Path(file).suffix.lower() not in (".csv", ".xlsx"):  # (a mistake of the command line)
+        if not export_format_ok(file):  # (a mistake of the command line)
             fail(_t(lang, f"不支持的文件类型 {file}（应为 .csv 或 .xlsx）", f"unsupported file type {file} (use .csv or .xlsx)"),
                  USAGE)
         problem = unwritable(file, lang)

@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("camwatch.workers")
 MAX_OUTLINES = 10_000
-_NEVER = 0.0
 
 
 class _Figures:
@@ -67,7 +66,7 @@ class MirrorScheduler(Scheduler):
         return None
 
     def _new_slot(self, cam: MonitoredCamera, status: Status, now: float) -> CameraSlot:
-        return CameraSlot(cam, status, _NEVER)  # (no probe times: two float objects a camera fewer)
+        return CameraSlot(cam, status, 0.0)  # (no probe times: two float objects a camera fewer)
 
     def sync(self, cameras: list[MonitoredCamera], devices: list[MonitoredDevice], *,
              excluded: set[int] | None = None) -> None:
