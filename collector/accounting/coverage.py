@@ -64,15 +64,20 @@ def _tally(items: Iterable[tuple[str, bool, bool]]) -> list[tuple[str, int, int,
 def _villages(
     points: Iterable[PointRef], cameras: Iterable[CameraRef], is_up: Callable[[CameraRef], bool]
 ) -> tuple[VillageCoverage, ...]:
+    return village_coverage_of(points, ((cam.point_id, is_up(cam)) for cam in cameras if not cam.retired))
+
+
+def village_coverage_of(points: Iterable[PointRef], marks: Iterable[tuple[int, bool]]) -> tuple[VillageCoverage, ...]:
+    """Coverage from each non-retired camera's (point id, whether it counts as up)."""
     planned = {p.point_id: p.village for p in points if p.planned}
     built: set[int] = set()
     covered: set[int] = set()
-    for cam in cameras:
-        if cam.retired or cam.point_id not in planned:
+    for point_id, up in marks:
+        if point_id not in planned:
             continue
-        built.add(cam.point_id)
-        if cam.point_id not in covered and is_up(cam):
-            covered.add(cam.point_id)
+        built.add(point_id)
+        if up:
+            covered.add(point_id)
     return tuple(
         VillageCoverage(village=village, planned_points=n, covered_points=c, built_points=b, ratio=_share(c, n),
                         built_ratio=_share(b, n), fully_covered=c == n, fully_built=b == n)

@@ -22,14 +22,9 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level, Period, RegionPath, target_for, township_coverage
+from collector.accounting.plan import CameraPlan
 from collector.accounting.sql.group_rates import sql_group_times
-from collector.accounting.sql.load import (
-    AccountingData,
-    coverage_by_township,
-    coverage_now,
-    current_states,
-    load_accounting,
-)
+from collector.accounting.sql.load import AccountingData, current_states, load_accounting
 from collector.metrics.registry import RegionFigures, fleet_counts
 from collector.runtime.camera_state import State
 from collector.runtime.slots import CameraSlot
@@ -72,12 +67,17 @@ class StoredFigures:
     """The slow part, read from the database on a timer: the plan (points, cameras, regions),
     availability windows, targets and names."""
 
-    data: AccountingData
+    plan: CameraPlan
+    parents: Mapping[str, str]  # region code -> parent code
     figures: RegionFigures  # without coverage
 
 
-async def load_stored(engine: AsyncEngine, settings: Settings, now: dt.datetime, *,
-                      spans: bool = False) -> StoredFigures:
+async def load_stored(engine: AsyncEngine, settings: Settings, now: dt.datetime) -> StoredFigures:
+    return (await _load(engine, settings, now, spans=False))[1]
+
+
+async def _load(engine: AsyncEngine, settings: Settings, now: dt.datetime, *,
+                spans: bool) -> tuple[AccountingData, StoredFigures]:
     """*spans*: also read the intervals (for :func:`current_states` when no live states exist)."""
     tz = settings.accounting.timezone
     month = _month_start(now, tz)
@@ -115,26 +115,24 @@ async def load_stored(engine: AsyncEngine, settings: Settings, now: dt.datetime,
             names[(region_level, code)] = name
         return RegionFigures(names=names, availability=availability, coverage={}, targets=targets)
 
-    return StoredFigures(data, await asyncio.to_thread(work))
+    plan = CameraPlan.of(data.points, data.cameras)
+    return data, StoredFigures(plan, data.parents, await asyncio.to_thread(work))
 
 
-def coverage_of(data: AccountingData, states: Mapping[int, str]) -> dict[tuple[str, str], float]:
+def coverage_of(stored: StoredFigures, states: Mapping[int, str]) -> dict[tuple[str, str], float]:
     """Coverage now per village, township and county (pure: run it in a thread on a snapshot).
 
     A village is left out while one of its cameras is unknown in *states* (a camera missing from
     *states* is not monitored and counts as not covering); a township or county while one of its
     villages is left out: absent, never a wrong figure."""
-    unsure: set[str] = set()
-    for cam in data.cameras:
-        if states.get(cam.camera_id) == UNKNOWN and cam.village:
-            unsure.add(cam.village)
-    villages = coverage_now(data, states)
+    unsure = stored.plan.villages_with(states, UNKNOWN)
+    villages = stored.plan.coverage(states)
     coverage: dict[tuple[str, str], float] = {("village", v.village): float(v.ratio) for v in villages
                                               if v.village not in unsure}
-    parent = data.parents
+    parent = stored.parents
     unsure_up = {parent.get(v, "") for v in unsure} | {parent.get(parent.get(v, ""), "") for v in unsure}
     # township: fully covered villages / villages with a planned point
-    for t in coverage_by_township(data, villages):
+    for t in township_coverage(villages, {v.village: parent.get(v.village, "") for v in villages}):
         if t.region and t.region not in unsure_up:
             coverage[("township", t.region)] = float(t.ratio)
     # county: fully covered villages / villages, like a township
@@ -147,7 +145,7 @@ def coverage_of(data: AccountingData, states: Mapping[int, str]) -> dict[tuple[s
 
 async def with_coverage(stored: StoredFigures, states: Mapping[int, str]) -> RegionFigures:
     """The stored figures with coverage for *states* (a snapshot: see :func:`live_states`)."""
-    coverage = await asyncio.to_thread(coverage_of, stored.data, states)
+    coverage = await asyncio.to_thread(coverage_of, stored, states)
     return replace(stored.figures, coverage=coverage)
 
 
@@ -171,8 +169,8 @@ async def compute_figures(engine: AsyncEngine, settings: Settings, now: dt.datet
     before anything is awaited; without them each camera's state at *now* comes from the stored
     intervals."""
     states = None if slots is None else live_states(slots)
-    stored = await load_stored(engine, settings, now, spans=states is None)
-    return await with_coverage(stored, current_states(stored.data, now) if states is None else states)
+    data, stored = await _load(engine, settings, now, spans=states is None)
+    return await with_coverage(stored, current_states(data, now) if states is None else states)
 
 
 __all__ = ["COVERAGE_S", "StoredFigures", "compute_figures", "coverage_of", "fleet_figures", "live_states", "load_stored",

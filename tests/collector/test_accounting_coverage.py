@@ -15,6 +15,7 @@ from collector.accounting import (
     village_coverage,
     village_coverage_over,
 )
+from collector.accounting.plan import CameraPlan
 
 POINTS = [
     PointRef(1, "V1"),                 # two cameras: one off, one online -> covered
@@ -101,3 +102,18 @@ def test_village_coverage_over_period() -> None:
     assert village_coverage_over(POINTS, CAMS, times, threshold=Fraction(9498, 10000))[0].covered_points == 1
     higher = village_coverage_over(POINTS, CAMS, times, threshold=0.96)
     assert [r.covered_points for r in higher] == [0, 0, 0, 1]
+
+
+@pytest.mark.parametrize("states", [
+    STATES,
+    {},  # nothing known: nothing covered, still built
+    {cid: "online" for cid in range(1, 8)},
+    {1: "unknown", 2: "offline", 3: "excluded", 5: "degraded", 7: "online"},
+])
+def test_the_collector_s_columns_give_the_same_coverage_as_the_camera_refs(states: dict[int, str]) -> None:
+    """A running collector keeps the plan as columns (collector.accounting.plan): the same figures."""
+    plan = CameraPlan.of(POINTS, CAMS)
+    assert len(plan) == len(CAMS)
+    assert plan.coverage(states) == village_coverage(POINTS, CAMS, states)
+    expected = {c.village for c in CAMS if states.get(c.camera_id) == "offline"}
+    assert plan.villages_with(states, "offline") == expected

@@ -85,14 +85,14 @@ def test_nothing_before_it_is_computed_and_no_coverage_while_a_camera_is_unknown
         mine = [s for s in slots if s.cam.labels.village == village]
         for k, s in enumerate(mine):
             _set(s, State.ONLINE if k % 2 == 0 else State.OFFLINE)
-        cov = coverage_of(stored.data, live_states(sched.slots))
+        cov = coverage_of(stored, live_states(sched.slots))
         assert set(cov) == {("village", village)}, cov
         assert 0.0 < cov[("village", village)] < 1.0
         # every camera known: every level present; townships count fully covered villages
         for s in slots:
             if s.cam.labels.village != village:
                 _set(s, State.ONLINE)
-        cov = coverage_of(stored.data, live_states(sched.slots))
+        cov = coverage_of(stored, live_states(sched.slots))
         township = slots[0].cam.labels.township
         villages_of_township = {s.cam.labels.village for s in slots if s.cam.labels.township == township}
         full = sum(1 for v in villages_of_township if cov[("village", v)] == 1.0)
@@ -117,7 +117,7 @@ def test_figures_are_summed_on_a_snapshot_while_the_loop_changes_the_cameras(tmp
         engine = create_engine(url)
         try:
             stored = await load_stored(engine, settings, dt.datetime.now(dt.UTC))
-            expected = coverage_of(stored.data, live_states(sched.slots))
+            expected = coverage_of(stored, live_states(sched.slots))
             assert len(expected) > 10
             for _ in range(5):
                 task = asyncio.create_task(compute_figures(engine, settings, dt.datetime.now(dt.UTC), sched.slots))
