@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -28,6 +29,7 @@ from probes.checks import problem_words, with_clock_offset
 from probes.redact import redact_secrets
 
 EXIT_CODES = PROBE_VERDICTS
+_NEXT_LOGIN = re.compile(r"; next login attempt in \d+ s")
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"),
@@ -45,10 +47,14 @@ LABELS: dict[str, tuple[str, str]] = {
         "未检查 ONVIF（时钟、设备信息）：未指定 ONVIF 端口，可用 --onvif-port 指定",
         "ONVIF (clock, device identity) not checked: no ONVIF port given; name one with --onvif-port",
     ),
+    "lockout": (
+        "提示：不少摄像机在几次登录失败后会锁定账户，请先核对用户名和密码再重试",
+        "note: many cameras lock the account after a few failed logins; check the user name and password before retrying",
+    ),
     "not_found": ("找不到编号为 {id} 的摄像机", "no camera with id {id}"),
     "bad_target": (
-        "无效的探测目标 {target}：应为 rtsp://[用户[:密码]@]主机[:端口]/路径 或摄像机编号",
-        "invalid target {target}: give rtsp://[user[:password]@]host[:port]/path or a camera id",
+        "无效的探测目标 {target}：{why}。应为 rtsp://[用户[:密码]@]主机[:端口]/路径 或摄像机编号",
+        "invalid target {target}: {why}. Give rtsp://[user[:password]@]host[:port]/path or a camera id",
     ),
 }
 
@@ -57,21 +63,69 @@ def register(group: click.Group) -> None:
     group.add_command(probe_command)
 
 
+class BadTarget(ValueError):
+    """A TARGET that is not an rtsp:// URL camwatch can probe; ``reason`` keys :data:`REASONS`."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(REASONS[reason][1])
+        self.reason = reason
+
+
+REASONS: dict[str, tuple[str, str]] = {
+    "scheme": ("只支持 rtsp://（不支持 rtsps://、http:// 等）", "only rtsp:// is supported (not rtsps://, http://...)"),
+    "host": ("缺少主机地址", "no host"),
+    "port": ("端口应为 1-65535 的数字", "the port must be a number from 1 to 65535"),
+    "path": ("路径含空格或控制字符", "the path holds a blank or a control character"),
+    "userinfo": (
+        "用户名或密码中的 / ? # @ 等字符须按百分号编码书写（/ 为 %2F，? 为 %3F，# 为 %23，@ 为 %40，: 为 %3A，% 为 %25），"
+        "或用 --password 给出密码",
+        "write / ? # @ in the user name or password percent-encoded (%2F for /, %3F for ?, %23 for #, %40 for @, "
+        "%3A for :, %25 for %), or give the password with --password",
+    ),
+}
+
+
 def parse_rtsp_url(url: str) -> ProbeTarget:
-    """A ProbeTarget from ``rtsp://[user[:pass]@]host[:port]/path`` (user/pass percent-decoded)."""
-    parts = urlsplit(url.strip())
-    if parts.scheme.lower() != "rtsp" or not parts.hostname:
-        raise ValueError("not an rtsp:// URL with a host")
-    port = parts.port or 554  # raises ValueError on a bad port
+    """A ProbeTarget from ``rtsp://[user[:pass]@]host[:port]/path`` (user/pass percent-decoded);
+    :class:`BadTarget` says why not."""
+    text = url.strip()
+    parts = urlsplit(text)
+    if parts.scheme.lower() != "rtsp":
+        raise BadTarget("scheme")
+    # an "@" after the host part: a password with a raw "/", "?" or "#" (read as the host otherwise:
+    # a probe of the wrong host, with the password printed as part of its path)
+    rest = text[text.index("//") + 2:] if "//" in text else ""
+    cut = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    if "@" in rest[cut:]:
+        raise BadTarget("userinfo")
+    if not parts.hostname:
+        raise BadTarget("host")
+    try:
+        port = parts.port
+    except ValueError:
+        raise BadTarget("port") from None
+    if port == 0:
+        raise BadTarget("port")
     path = parts.path or "/"
     if parts.query:
         path += "?" + parts.query
     for ch in path:
         if ch.isspace() or not ch.isprintable():
-            raise ValueError("bad character in the path")
+            raise BadTarget("path")
     user = unquote(parts.username) if parts.username is not None else None
     password = unquote(parts.password) if parts.password is not None else None
-    return ProbeTarget(host=parts.hostname, rtsp_port=port, rtsp_path=path, username=user, password=password)
+    return ProbeTarget(host=parts.hostname, rtsp_port=554 if port is None else port, rtsp_path=path,
+                       username=user, password=password)
+
+
+def shown_target(arg: str, secrets: tuple[str | None, ...]) -> str:
+    """A TARGET that could not be read, for an error message: whatever stands before its last "@"
+    (user name and password, however mangled) never shown."""
+    head, at, tail = arg.rpartition("@")
+    if at:
+        scheme = head.partition("://")[0] if "://" in head else ""
+        arg = f"{scheme}://***@{tail}" if scheme else f"***@{tail}"
+    return redact_secrets(arg, secrets)
 
 
 def _lang(obj: CliContext) -> str:
@@ -127,7 +181,8 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
     for s in res.stages:
         mark = "✓" if s.ok else "✗"
         cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
-        lines.append(f"  {mark} {str(s.stage):<6} {s.duration_s * 1000.0:8.1f} ms  {cause}{s.detail}")
+        detail = _NEXT_LOGIN.sub("", s.detail)  # (the collector's back-off: a one-shot probe keeps none)
+        lines.append(f"  {mark} {str(s.stage):<6} {s.duration_s * 1000.0:8.1f} ms  {cause}{detail}")
     if res.device is not None:
         dev = _device_json(res.device) or {}
         fields = " ".join(str(dev.get(k)) for k in ("vendor", "model", "firmware", "serial") if dev.get(k))
@@ -148,6 +203,8 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
         verdict += f" — {'; '.join(why)}" if lang == "en" else f"——{'；'.join(why)}"
     sep = "：" if lang != "en" else ": "
     lines.append(f"{pick(lang, *LABELS['verdict'])}{sep}{verdict}")
+    if res.cause == "auth_failed":
+        lines.append(pick(lang, *LABELS["lockout"]))
     return lines
 
 
@@ -221,8 +278,9 @@ def probe_command(
     else:
         try:
             parse_rtsp_url(arg)
-        except ValueError:
-            click.echo(pick(lang, *LABELS["bad_target"]).format(target=redact_secrets(arg, (password,))), err=True)
+        except BadTarget as exc:
+            why = pick(lang, *REASONS[exc.reason])
+            click.echo(pick(lang, *LABELS["bad_target"]).format(target=shown_target(arg, (password,)), why=why), err=True)
             raise SystemExit(USAGE) from None
     opts = LadderOptions(
         video=video,

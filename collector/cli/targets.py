@@ -3,9 +3,11 @@ the database and the secret key; :func:`inventory.lookup.load_probe_target` does
 
 from __future__ import annotations
 
+import asyncio
+
 from collector.cli.context import CliContext
 from collector.cli.exitcodes import DATA
-from collector.cli.runtime import fail, secret_box
+from collector.cli.runtime import check_database, fail, secret_box
 from inventory.db import create_engine
 from inventory.lookup import CameraNoAddress, load_probe_target
 from inventory.secrets import SecretError
@@ -15,6 +17,8 @@ from probes.base import ProbeTarget
 async def probe_target(ctx: CliContext, camera_id: int) -> ProbeTarget:
     """The target of camera *camera_id* (:class:`inventory.lookup.CameraNotFound` if none)."""
     settings = ctx.settings
+    # a missing or unmigrated database in one line (in a thread: the check runs a loop of its own)
+    await asyncio.to_thread(check_database, settings, ctx.lang)
     engine = create_engine(settings.database.url)
     try:
         return await load_probe_target(engine, secret_box(settings), camera_id)

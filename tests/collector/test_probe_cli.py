@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from collector.cli import build_cli
 from collector.cli.exitcodes import DATA, PROBE_DEGRADED, PROBE_OFFLINE
-from collector.cli.probe_cmd import EXIT_CODES, human_lines, parse_rtsp_url, result_json
+from collector.cli.probe_cmd import EXIT_CODES, BadTarget, human_lines, parse_rtsp_url, result_json
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
 from probes.checks import VqdName, check_words
@@ -102,6 +102,8 @@ def test_wrong_password_offline(digest_server: RtspTestServer, as_json: bool) ->
         assert [s["ok"] for s in obj["stages"]] == [True, False]
     else:
         assert f"离线——{Cause.AUTH_FAILED.words()}" in out
+        # the collector's back-off means nothing to a one-shot probe; the lockout risk does
+        assert "next login attempt" not in out and "锁定账户" in out.splitlines()[-1]
 
 
 @pytest.mark.parametrize(
@@ -214,10 +216,42 @@ def test_parse_rtsp_url(text: str, want: ProbeTarget) -> None:
     assert got == want and got.password == want.password
 
 
-@pytest.mark.parametrize("bad", ["http://x/", "rtsp:///nohost", "rtsp://h:99999/", "rtsp://h/a b"])
-def test_parse_rtsp_url_rejects(bad: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("bad", "reason"), [
+    ("http://x/", "scheme"), ("rtsps://x/", "scheme"), ("rtsp:///nohost", "host"), ("rtsp://h:99999/", "port"),
+    ("rtsp://h:0/a", "port"), ("rtsp://h:abc/a", "port"), ("rtsp://h/a b", "path"),
+    # a raw "/", "#" or "?" in the password: urlsplit would read "admin" as the host
+    ("rtsp://admin:12/34@10.0.0.5:554/live", "userinfo"), ("rtsp://admin:ab#cd@10.0.0.5/live", "userinfo"),
+    ("rtsp://admin:a?b@10.0.0.5/live", "userinfo"),
+])
+def test_parse_rtsp_url_rejects_and_says_why(bad: str, reason: str) -> None:
+    with pytest.raises(BadTarget) as caught:
         parse_rtsp_url(bad)
+    assert caught.value.reason == reason
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_a_bad_target_never_shows_what_stands_before_its_last_at(lang: str) -> None:
+    """A password with a raw "/" in it (not percent-encoded): refused, and not echoed, in part or whole."""
+    code, out, err = invoke("rtsp://admin:Zx9/sec@ret@127.0.0.1:554/live", lang=lang)
+    assert code == 2 and out == ""
+    assert "rtsp://***@127.0.0.1:554/live" in err and "Zx9" not in err and "sec" not in err and "admin" not in err
+    assert ("%2F" in err) and (("百分号编码" in err) if lang == "zh" else ("percent-encoded" in err))
+
+
+def test_a_camera_id_without_a_database_is_one_line_and_creates_nothing(tmp_path: Path) -> None:
+    db = tmp_path / "none.db"
+    code, out, err = _invoke_db(f"sqlite:///{db}", "42")
+    assert code == 3 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert "camwatch init" in err and not db.exists()
+
+
+def _invoke_db(db_url: str, *args: str) -> tuple[int, str, str]:
+    try:
+        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
+    except TypeError:
+        runner = CliRunner()
+    res = runner.invoke(build_cli(), ["--db", db_url, "probe", *args], catch_exceptions=False)
+    return res.exit_code, res.stdout, res.stderr
 
 
 def _console() -> list[str]:
