@@ -9,6 +9,7 @@ both take each family's name, type, help and labels from :mod:`collector.metrics
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -67,6 +68,9 @@ class RegionFigures:
     # collector's slots are only its shards' cameras (the leader's, :func:`fleet_counts`); None: a
     # lone collector, counted from its own slots at each scrape
     counts: Mapping[tuple[str, str], tuple[int, ...]] | None = None
+    # when the availability windows were summed (the web pages say so: they lag the live API by up
+    # to ``collector.figures_interval_s``); None: not yet
+    computed_at: dt.datetime | None = None
 
 
 NO_REGIONS = RegionFigures(counts={})

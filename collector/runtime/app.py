@@ -53,6 +53,15 @@ from inventory.secrets import SecretBox
 from probes.frame import FrameOptions, FramePool
 
 log = logging.getLogger("camwatch.app")
+SECOND_FIGURES_S = 60.0  # the region figures again this long after the start (then every figures_interval_s)
+
+
+def figures_wait(runs: int, every: float) -> float:
+    """Seconds from the region figures' run number *runs* (0: the start's) to the next. The second
+    comes once the start's catch-up has been stored: the first may find no interval of this run yet
+    (on a new database nothing at all, and the pages' month rates stay blank for *every*)."""
+    return min(every, SECOND_FIGURES_S) if runs == 0 else every
+
 HttpFactory = Callable[["App"], web.Application]
 """Builds the HTTP application of an App (the entry point passes :func:`collector.web.server.build_application`)."""
 
@@ -215,10 +224,12 @@ class App(ShardCameras):
         loop = asyncio.get_running_loop()
         every = self.settings.collector.figures_interval_s
         due = 0.0
+        runs = 0
         while True:
             try:
                 if loop.time() >= due:
-                    due = loop.time() + every
+                    due = loop.time() + figures_wait(runs, every)
+                    runs += 1
                     await self.refresh_figures()
                 elif self.replica is None or self.replica.leader:  # (a replica's web pages: at the slow pace)
                     await self.refresh_coverage()

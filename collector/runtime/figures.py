@@ -113,7 +113,7 @@ async def _load(engine: AsyncEngine, settings: Settings, now: dt.datetime, *,
                 continue
             region_level = "village" if data.parents.get(data.parents.get(code, ""), "") else ("township" if code in data.parents else "county")
             names[(region_level, code)] = name
-        return RegionFigures(names=names, availability=availability, coverage={}, targets=targets)
+        return RegionFigures(names=names, availability=availability, coverage={}, targets=targets, computed_at=now)
 
     plan = CameraPlan.of(data.points, data.cameras)
     return data, StoredFigures(plan, data.parents, await asyncio.to_thread(work))

@@ -13,8 +13,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from collector.metrics.exposition import render_text
 from collector.metrics.registry import CamwatchCollector, RegionFigures
+from collector.runtime.app import SECOND_FIGURES_S, figures_wait
 from collector.runtime.camera_state import State, Status
 from collector.runtime.figures import compute_figures, coverage_of, live_states, load_stored, with_coverage
 from collector.runtime.scheduler import CameraSlot, Scheduler, SchedulerConfig
@@ -77,6 +80,7 @@ def test_nothing_before_it_is_computed_and_no_coverage_while_a_camera_is_unknown
             await engine.dispose()
         figures = await with_coverage(stored, live_states(sched.slots))
         assert figures.coverage == {} and figures.targets
+        assert figures.computed_at is not None and abs((figures.computed_at - dt.datetime.now(dt.UTC)).total_seconds()) < 60
         text = render_text(collector).decode()
         assert not _samples(text, COVERAGE) and set(_samples(text, TARGET).values()) == {0.95}
         # one village known (half its cameras up): its figure appears; the others stay absent
@@ -197,3 +201,13 @@ def test_first_scrapes_then_a_village_going_dark(tmp_path: Path, loopback: Loopb
             if proc.poll() is None:
                 _stop(proc)
     _wait(lambda: proc.poll() is not None, 5)
+
+
+@pytest.mark.parametrize(("runs", "every", "wait"), [
+    (0, 300.0, SECOND_FIGURES_S),  # the start's run found no interval yet: again once the catch-up is stored
+    (1, 300.0, 300.0),
+    (7, 300.0, 300.0),
+    (0, 20.0, 20.0),  # a short interval is kept as it is
+])
+def test_the_region_figures_come_again_soon_after_the_start(runs: int, every: float, wait: float) -> None:
+    assert figures_wait(runs, every) == wait
