@@ -64,8 +64,12 @@ def parse_quarter(text: str, tz: str, *, option: str = "--quarter") -> ReportPer
     return quarter_period(int(m.group(1)), int(m.group(2)), tz)
 
 
-def parse_label(kind: Kind, label: str, tz: str) -> ReportPeriod:
-    return parse_month(label, tz) if kind is Kind.MONTHLY else parse_quarter(label, tz)
+def parse_label(kind: Kind, label: str, tz: str, *, option: str | None = None) -> ReportPeriod:
+    """*label* as a period of *kind*; an error names *option* (default: the CLI's ``--month`` or
+    ``--quarter``; the console names its own field, in the reader's language)."""
+    if kind is Kind.MONTHLY:
+        return parse_month(label, tz) if option is None else parse_month(label, tz, option=option)
+    return parse_quarter(label, tz) if option is None else parse_quarter(label, tz, option=option)
 
 
 def previous(period: ReportPeriod) -> ReportPeriod:

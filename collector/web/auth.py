@@ -14,7 +14,9 @@ otherwise the API answers 401 (403 when no token is configured and no account ex
 and closed reads are then disabled) and a page redirects to ``/login``. A write (POST, PUT, PATCH,
 DELETE) needs a principal; under ``/api/`` also the action its route declares (403
 otherwise). A write authenticated by the session cookie (pages, or the API from a page's script)
-must carry the session's CSRF token (403 otherwise). Every successful write by a principal gets
+must carry the session's CSRF token (403 otherwise). A page's refusal is a :class:`Refused` (the
+server shows it as a console page in the reader's language, :mod:`collector.web.server`); the
+API's is JSON. Every successful write by a principal gets
 an audit row (:mod:`collector.web.audit`). Handlers then scope what they read with
 :mod:`collector.web.scope`.
 """
@@ -48,6 +50,45 @@ PUBLIC_PREFIXES = ("/static/",)
 CACHE_S = 2.0  # how long a user's principal / "accounts exist" is reused (a disable takes effect within it)
 
 T = TypeVar("T")
+
+# what a refused page says (the server's error pages): the role and the action in words
+ROLE_WORDS: dict[str, tuple[str, str]] = {
+    Role.ADMIN: ("管理员", "administrator"), Role.ASSESSOR: ("考核人员", "assessor"),
+    Role.CONTRACTOR: ("运维单位", "contractor"), Role.TOWNSHIP: ("乡镇领导", "township leader"),
+    Role.DUTY: ("值班人员", "duty officer")}
+ACTION_WORDS: dict[str, tuple[str, str]] = {
+    Action.ACK_WORKORDER: ("确认工单", "acknowledge work orders"),
+    Action.CLOSE_WORKORDER: ("关闭工单", "close work orders"),
+    Action.PROPOSE_EXCLUSION: ("申请报备", "propose exclusions"),
+    Action.APPROVE_EXCLUSION: ("新增、结束或审批报备", "add, end or decide exclusions"),
+    Action.SILENCE: ("设置告警静默", "silence alerts"),
+    Action.ADMIN: ("执行管理操作", "administer camwatch")}
+
+
+class Refused(web.HTTPForbidden):
+    """A page's 403: *why* is ``csrf`` (the form's token missing or stale), ``login`` (a write
+    without a login) or ``action`` (the principal's role may not do *action*). Its plain text (both
+    languages) is what a client that is not shown the console's page gets."""
+
+    def __init__(self, why: str, text: str, principal: Principal | None = None, action: Action | None = None) -> None:
+        super().__init__(text=text)
+        self.why, self.principal, self.action = why, principal, action
+
+    def words(self, lang: str) -> tuple[str, str]:
+        """(title, text) of the console's page in *lang*."""
+        en = lang == "en"
+        if self.why == "csrf":
+            return (("Form expired", "The form has expired or lacks its security token (CSRF): go back, reload "
+                     "the page and send it again.") if en else
+                    ("表单已过期", "表单已过期或缺少安全令牌（CSRF）：请返回、刷新页面后重新提交。"))
+        if self.why == "login":
+            return ("Please log in first", "Log in to do this.") if en else ("请先登录", "登录后才能执行此操作。")
+        p, act = self.principal, ACTION_WORDS.get(self.action or "", ("执行此操作", "do this"))
+        if p is None:
+            return ("Not allowed", f"You may not {act[1]}.") if en else ("无权操作", f"您无权{act[0]}。")
+        role = ROLE_WORDS.get(p.role, (str(p.role), str(p.role)))
+        return (("Not allowed", f"The account {p.name} ({role[1]}) may not {act[1]}.") if en else
+                ("无权操作", f"账户 {p.name}（{role[0]}）无权{act[0]}。"))
 
 
 @dataclass
@@ -125,7 +166,7 @@ async def _refuse(request: web.Request, state: AuthState, what: str, bad_token: 
         raise ApiError(401, "unauthorized", f"API {what} need 'Authorization: Bearer <token>' or a login",
                        headers=_CHALLENGE)
     if request.method in UNSAFE:
-        raise web.HTTPForbidden(text="login required / 需要登录")
+        raise Refused("login", "login required / 需要登录")
     target = request.path_qs
     raise web.HTTPFound("/login?" + urllib.parse.urlencode({"next": target}))
 
@@ -137,10 +178,10 @@ def action_of(request: web.Request, actions: Mapping[tuple[str, str], Action]) -
     return actions.get((request.method, canonical), Action.ADMIN)
 
 
-def forbidden(request: web.Request, message: str) -> Exception:
+def forbidden(request: web.Request, message: str, why: str = "action", action: Action | None = None) -> Exception:
     if request.path.startswith("/api/"):
         return ApiError(403, "forbidden", message)
-    return web.HTTPForbidden(text=message)
+    return Refused(why, message, principal_of(request), action)
 
 
 def require(request: web.Request, action: Action) -> Principal:
@@ -148,7 +189,7 @@ def require(request: web.Request, action: Action) -> Principal:
     p = principal_of(request)
     if p is None or not p.can(action):
         who = "anonymous" if p is None else f"{p.name} ({p.role})"
-        raise forbidden(request, f"{who} may not {action.value.replace('_', ' ')} / 无权执行此操作")
+        raise forbidden(request, f"{who} may not {action.value.replace('_', ' ')} / 无权执行此操作", action=action)
     return p
 
 
@@ -169,7 +210,7 @@ def auth_middleware(state: AuthState, open_paths: frozenset[str],
         if not api and given is None:
             await load(request)  # pages: csrf_token(request) works without awaiting
         if write and (by_cookie or (not api and given is None)) and not await csrf_ok(request):
-            raise forbidden(request, "missing or wrong CSRF token / 表单已过期，请刷新页面后重试")
+            raise forbidden(request, "missing or wrong CSRF token / 表单已过期，请刷新页面后重试", "csrf")
         if is_public(request.path, open_paths):
             return await handler(request)  # e.g. the login form: CSRF-checked above, no principal needed
         if principal is None and (write or given is not None
@@ -201,4 +242,4 @@ async def _audit_write(state: AuthState, request: web.Request, principal: Princi
                 detail=f"status {status}" + (f"; {said}" if said else ""), address=request.remote, now=state.clock())
 
 
-__all__ = ["AUTH_KEY", "AuthState", "PUBLIC", "TOKEN_ENV", "action_of", "auth_middleware", "require"]
+__all__ = ["AUTH_KEY", "AuthState", "PUBLIC", "Refused", "TOKEN_ENV", "action_of", "auth_middleware", "require"]

@@ -6,6 +6,11 @@ not an integer), a form leniently (every value arrives as text; an empty field i
 given). Times are read as the CLI reads them (:mod:`collector.accounting.timeparse`), in the zone
 given as the validation context ``{"tz": ...}``. The OpenAPI document's request schemas are made from
 these models (:func:`collector.web.spec.schema_of`), so what is documented is what is checked.
+
+An error is English on the API (as documented) and in the reader's language on a page
+(:meth:`InvalidBody.words`): pydantic's usual error types in the configuration's Chinese words
+(:mod:`collector.settings_input`), camwatch's own checks saying both (:class:`Said`), a time that
+cannot be read in the CLI's words (:mod:`collector.accounting.timeparse`).
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ from pydantic import (
 )
 
 from collector.accounting.timeparse import FORMATS, TimeParseError, parse_time
+from collector.settings_input import _ZH_ERRORS
 from collector.web.common import ApiError, bad_param
 
 M = TypeVar("M", bound="Input")
@@ -36,25 +42,44 @@ MAX_NAME = 128
 MAX_BODY = 64 * 1024
 
 
-class InvalidBody(Exception):
-    """A body that does not validate: *field* (``body`` for the whole) and what is wrong."""
+# pydantic's error types in Chinese: the configuration's words, a form's own where they differ
+_ZH_FORM_ERRORS = {**_ZH_ERRORS, "missing": "必填", "extra_forbidden": "未知的字段", "json_type": "应为 JSON",
+                   "string_too_short": "至少 {min_length} 个字符", "string_too_long": "太长（至多 {max_length} 个字符）"}
 
-    def __init__(self, field: str, message: str) -> None:
+
+class Said(ValueError):
+    """A check's error in both languages (``str()``: the English, which the API answers)."""
+
+    def __init__(self, en: str, zh: str) -> None:
+        super().__init__(en)
+        self.zh = zh
+
+
+class InvalidBody(Exception):
+    """A body that does not validate: *field* (``body`` for the whole) and what is wrong
+    (*message*: English, as the API says it; *zh*: the same in Chinese, when known)."""
+
+    def __init__(self, field: str, message: str, zh: str | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.zh = zh
+
+    def words(self, lang: str) -> str:
+        """What is wrong, in *lang* (``zh`` or ``en``), without the field (the page names it)."""
+        return self.message if lang == "en" or self.zh is None else self.zh
 
 
 def _when(value: object, info: ValidationInfo) -> dt.datetime:
     """A typed time; a day alone as an ``end`` or ``until`` is the end of that day."""
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"required: {FORMATS[1]}")
+        raise Said(f"required: {FORMATS[1]}", f"必填：{FORMATS[0]}")
     context = info.context if isinstance(info.context, Mapping) else {}
     name = info.field_name or "time"
     try:
         return parse_time(value.strip(), str(context.get("tz", "UTC")), option=name, end=name in ("end", "until"))
     except TimeParseError as exc:
-        raise ValueError(exc.detail("en")) from None
+        raise Said(exc.detail("en"), exc.detail("zh")) from None
 
 
 When = Annotated[dt.datetime, BeforeValidator(_when), Field(description="ISO 8601, or a local date and time; "
@@ -80,7 +105,7 @@ class Scoped(Input):
         if "region_code" not in info.data:
             return value  # region_code itself failed: named there
         if (value is None) == (info.data["region_code"] is None):
-            raise ValueError("give exactly one of camera_id and region_code")
+            raise Said("give exactly one of camera_id and region_code", "摄像机编号和区划代码须填写其中一项（只填一项）")
         return value
 
 
@@ -93,7 +118,7 @@ class Period(Scoped):
     def _after_start(cls, value: dt.datetime, info: ValidationInfo) -> dt.datetime:
         start = info.data.get("start")
         if start is not None and value <= start:
-            raise ValueError("must be after start")
+            raise Said("must be after start", "应晚于开始时间")
         return value
 
 
@@ -132,6 +157,24 @@ class NewSilence(Scoped):
     reason: str = Field(default="", description="kept to 2000 characters")
 
 
+def _zh(err: Mapping[str, object]) -> str | None:
+    """An error's words in Chinese: camwatch's own check's, else its type's (None when unknown)."""
+    ctx = err.get("ctx")
+    ctx = ctx if isinstance(ctx, Mapping) else {}
+    said = ctx.get("error")
+    if isinstance(said, Said):
+        return said.zh
+    words = _ZH_FORM_ERRORS.get(str(err.get("type")))
+    if err.get("type") == "string_too_short" and ctx.get("min_length") == 1:
+        words = "不能为空"
+    if words is None:
+        return None
+    try:
+        return words.format(**{k: str(v).replace("' or '", "'、'") for k, v in ctx.items()})
+    except (KeyError, IndexError):
+        return None
+
+
 def first_error(exc: ValidationError) -> InvalidBody:
     """The first error, named by its field (``body`` when the whole body is wrong)."""
     err = exc.errors(include_url=False)[0]
@@ -140,7 +183,7 @@ def first_error(exc: ValidationError) -> InvalidBody:
     message = message.removeprefix("Value error, ")
     if err.get("type") == "extra_forbidden":
         message = "unknown field"
-    return InvalidBody(".".join(loc) if loc else "body", message)
+    return InvalidBody(".".join(loc) if loc else "body", message, _zh(err))
 
 
 def validate(model: type[M], data: object, *, tz: str, form: bool = False) -> M:
@@ -148,7 +191,7 @@ def validate(model: type[M], data: object, *, tz: str, form: bool = False) -> M:
     if form and isinstance(data, Mapping):
         data = {k: v for k, v in data.items() if not (isinstance(v, str) and v.strip() == "")}
     elif not isinstance(data, dict):
-        raise InvalidBody("body", "a JSON object is expected")
+        raise InvalidBody("body", "a JSON object is expected", "应为 JSON 对象")
     try:
         return model.model_validate(data, strict=not form, context={"tz": tz})
     except ValidationError as exc:
@@ -185,4 +228,4 @@ async def form_body(request: web.Request, model: type[M], *, tz: str, defaults: 
 
 
 __all__ = ["CloseWorkOrder", "Decision", "InvalidBody", "NewExclusion", "NewProposal", "NewSilence", "Rejection",
-           "first_error", "form_body", "json_body", "validate"]
+           "Said", "first_error", "form_body", "json_body", "validate"]

@@ -2,6 +2,13 @@
 
 :func:`build_application` is what the entry point hands to :class:`~collector.runtime.app.App`
 as its ``http`` factory; the runtime itself knows nothing of routes.
+
+Outside ``/api/``, ``/metrics``, ``/healthz`` and ``/static/`` (which keep their JSON or plain
+answers), a path that is not found (or a form's address opened as a page) answers the console's
+未找到 page (a ``GET`` whose path only has a trailing slash too many is sent to the path without
+it), and a page's refusal (:class:`~collector.web.auth.Refused`: a stale form, a write without a
+login, a role that may not) the console's page saying so, in the reader's language, with a link
+back (:func:`console_errors`).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from yarl import URL
 
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
@@ -19,19 +27,89 @@ from collector.runtime.k8s_slice import LeaderSlice
 from collector.runtime.leader_alerts import feed_stats
 from collector.runtime.mirror import MirrorScheduler
 from collector.web import setup as setup_api
-from collector.web.common import APP_KEY
+from collector.web.auth import Refused
+from collector.web.common import APP_KEY, Handler
 from collector.web.pages import setup_pages
+from collector.web.pages.render import not_found_page, render, view
+
+PLAIN_PATHS = frozenset({"/metrics", "/healthz"})
+PLAIN_PREFIXES = ("/api/", "/static/")
 
 
 def build_application(app: App) -> web.Application:
     webapp = web.Application(client_max_size=app.settings.http.max_body_bytes)
     webapp[APP_KEY] = app
+    webapp.middlewares.append(console_errors)  # first: around the API's middlewares (sessions, who is asking)
     webapp.router.add_get("/metrics", _metrics)
     webapp.cleanup_ctx.append(metrics_ready)
     webapp.router.add_get("/healthz", _healthz)
     setup_api(webapp, app)
     setup_pages(webapp)
     return webapp
+
+
+def console_path(path: str) -> bool:
+    """Whether errors on *path* are the console's pages (not the API's JSON, not /metrics' text)."""
+    return path not in PLAIN_PATHS and not path.startswith(PLAIN_PREFIXES)
+
+
+@web.middleware
+async def console_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if not console_path(request.path):
+        return await handler(request)
+    try:
+        return await handler(request)
+    except web.HTTPNotFound:
+        target = await without_slash(request) if request.method in ("GET", "HEAD") else None
+        if target is not None:
+            raise web.HTTPMovedPermanently(target) from None
+        return not_found_page(view(request))
+    except web.HTTPMethodNotAllowed as exc:
+        if request.method not in ("GET", "HEAD"):
+            raise
+        # a form's address opened as a page (e.g. the language link of a form's error page): no such page
+        resp = render(view(request), "not_found.html", {}, status=405)
+        resp.headers["Allow"] = exc.headers.get("Allow", "")
+        return resp
+    except Refused as exc:
+        return refused_page(request, exc)
+
+
+async def without_slash(request: web.Request) -> str | None:
+    """``/cameras/`` → ``/cameras`` (with the query), when that is a page; else None."""
+    path = request.path
+    if len(path) < 2 or not path.endswith("/"):
+        return None
+    target = "/" + path.strip("/")  # (one leading slash: never another host's //address)
+    found = await request.app.router.resolve(request.clone(rel_url=URL.build(path=target)))
+    if found.http_exception is not None:
+        return None
+    return target + (f"?{request.query_string}" if request.query_string else "")
+
+
+def back_link(request: web.Request) -> str:
+    """Where the page's link goes back to: the page the form was on (this site's), else the overview."""
+    try:
+        came = URL(request.headers.get("Referer", ""))
+    except ValueError:
+        return "/"
+    if came.is_absolute() and came.host_port_subcomponent != request.host and came.host != request.host:
+        return "/"
+    back = came.path_qs if came.path else "/"
+    return back if back.startswith("/") and not back.startswith("//") else "/"
+
+
+def refused_page(request: web.Request, exc: Refused) -> web.Response:
+    v = view(request)
+    title, text = exc.words(v.lang)
+    back = back_link(request)
+    context: dict[str, object] = {"title": title, "text": text, "back": back}
+    if exc.why == "login":
+        context.update(back="/login?" + URL.build(query={"next": back}).query_string, back_text=v.t("login"))
+    resp = render(v, "message.html", context, status=403)
+    for cookie in exc.headers.getall("Set-Cookie", []):  # (a session the refused request began)
+        resp.headers.add("Set-Cookie", cookie)
+    return resp
 
 
 async def metrics_ready(webapp: web.Application) -> AsyncIterator[None]:
@@ -108,4 +186,4 @@ def gb28181_health(feed: Gb28181Feed | None, leader_slice: LeaderSlice | None = 
             "registered_devices": sum(1 for d in p.registry.devices() if d.registered), "kubernetes_service": service}
 
 
-__all__ = ["build_application"]
+__all__ = ["build_application", "console_errors", "console_path"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from email.utils import format_datetime
 from typing import Any
 
@@ -23,7 +24,7 @@ from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import timeline
 from collector.web.pages.orders import form_context, order_item, stored_orders
-from collector.web.pages.render import View, not_found_page, path_id, render, view
+from collector.web.pages.render import View, duration_words, not_found_page, path_id, render, view
 from collector.web.pages.scope import Regions, camera_path, can_camera
 from collector.web.principal import Action
 from collector.web.scope import order_visible
@@ -40,9 +41,21 @@ def _stages(slot: CameraSlot, v: View) -> list[dict[str, Any]]:
     if last is None:
         return []
     pw = slot.cam.target.password
-    return [{"stage": r.stage.value, "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
+    return [{"stage": r.stage.value, "name": v.stage(r.stage.value), "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
              "cause": v.cause(r.cause) if r.cause is not None else "",
-             "detail": redact_secrets(r.detail, (pw,)) if r.detail else ""} for r in last.stages]
+             "detail": v.detail(redact_secrets(r.detail, (pw,))) if r.detail else ""} for r in last.stages]
+
+
+WARNING = re.compile(r"(reach|rtsp|onvif|frame) (\w+)(?:: (.*))?")  # probes.ladder.conclude's "<stage> <cause>: <detail>"
+
+
+def _warning(text: str, v: View) -> str:
+    """A ladder warning ("onvif onvif_error: timed out") in the page's words ("ONVIF 设备接口异常：超时")."""
+    m = WARNING.fullmatch(text)
+    if m is None:
+        return v.detail(text)
+    sep = ": " if v.lang == "en" else "："
+    return f"{v.stage(m[1])} {v.cause(m[2])}" + (f"{sep}{v.detail(m[3])}" if m[3] else "")
 
 
 async def _identity(request: web.Request, cid: int) -> Any:
@@ -98,7 +111,8 @@ def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, .
 
 def _availability(slot: CameraSlot, rows: list[Any], excl: list[Any], now: dt.datetime) -> dict[str, float | None]:
     """Time-weighted availability of each window by the accounting's rule (the exclusions that
-    count applied: not a proposal or a rejected one)."""
+    count applied: not a proposal or a rejected one); ``watched``: the seconds of the last 30 days
+    with a known state (online, offline or excluded), None when that is (nearly) all of them."""
     lb = slot.cam.labels
     cam = CameraRef(slot.cam.id, slot.cam.point_id, lb.village, lb.township, lb.county, slot.cam.contractor)
     spans = [StateSpan(slot.cam.id, s, a, b) for s, a, b in rows]
@@ -108,6 +122,8 @@ def _availability(slot: CameraSlot, rows: list[Any], excl: list[Any], now: dt.da
         t = camera_times([cam], spans, spans_x, Period(now - width, now), now)[cam.camera_id].with_exclusions
         r = t.ratio
         out[key] = None if r is None else float(round_ratio(r))
+    known = float(t.eligible_s + t.excluded_s)  # (t: the last window's, 30 days)
+    out["watched"] = known if known < WINDOWS[-1][1].total_seconds() * 0.99 else None
     return out
 
 
@@ -129,16 +145,20 @@ async def camera_page(request: web.Request) -> web.Response:
     lb = slot.cam.labels
     last = slot.last
     st = slot.status
-    timelines = [(key, timeline([(a, b, s) for s, a, b in rows], now - width, now, v.tz, v.t(key)))
+    timelines = [(key, timeline([(a, b, s) for s, a, b in rows], now - width, now, v.tz, v.t(key), v.state))
                  for key, width in WINDOWS]
+    availability = _availability(slot, rows, excl, now)
+    watched = availability.pop("watched")
     return render(v, "camera.html", {
         "cam": slot.cam, "lb": lb, "ident": ident, "state": slot.shown.value, "probed": st.state.value,
-        "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.ago(st.since),
+        "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.lasting(st.since),
         "flapping": st.flapping, "checks": v.checks(slot.failed_checks()) if st.video_failed else "",
         "last_at": v.when(slot.last_at, seconds=True), "stages": _stages(slot, v),
-        "clock_offset": None if last is None else last.clock_offset_s,
-        "warnings": [redact_secrets(w, (slot.cam.target.password,)) for w in last.warnings] if last is not None else [],
-        "timelines": timelines, "availability": _availability(slot, rows, excl, now),
+        "clock_offset": None if last is None or last.clock_offset_s is None else v.seconds(last.clock_offset_s),
+        "warnings": [_warning(redact_secrets(w, (slot.cam.target.password,)), v) for w in last.warnings] if last is not None else [],
+        "timelines": timelines, "availability": availability,
+        "watched": None if watched is None else v.t("watched", d=duration_words(watched, v.lang)),
+        "video_off": not app.settings.collector.video,
         "orders": _order_rows(v, orders, slot, camera_path(slot)), "back": request.path_qs, "region_names": region_names(slot),
         "exclusions": [(x, x.start <= now < x.end and x.status in COUNTED_EXCLUSIONS) for x in excl],
         "can_propose": v.principal is not None and v.principal.can(Action.PROPOSE_EXCLUSION), **form_context(v),

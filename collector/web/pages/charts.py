@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -71,9 +71,10 @@ def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | Non
 
 
 def timeline(spans: Sequence[tuple[dt.datetime, dt.datetime | None, str]], lo: dt.datetime, hi: dt.datetime,
-             tz: ZoneInfo, title: str) -> str:
+             tz: ZoneInfo, title: str, state_words: Callable[[str], str] = str) -> str:
     """A bar from *lo* to *hi* coloured by the state in force (none known: unknown grey),
-    stretched to the page's width (its time labels are HTML under it, so they keep their size)."""
+    stretched to the page's width (its time labels are HTML under it, so they keep their size);
+    each span's tooltip names its state by *state_words* (the page's language)."""
     width = (hi - lo).total_seconds() or 1.0
     out = [f'<svg class="bar" viewBox="0 0 {TL_W} 10" preserveAspectRatio="none" role="img" aria-label="{escape(title)}" '
            f'xmlns="http://www.w3.org/2000/svg"><title>{escape(title)}</title>',
@@ -86,7 +87,7 @@ def timeline(spans: Sequence[tuple[dt.datetime, dt.datetime | None, str]], lo: d
         x = TL_W * (a - lo).total_seconds() / width
         w = max(TL_W / 600, TL_W * (b - a).total_seconds() / width)  # a short outage stays visible
         colour = STATE_COLOURS.get(state, STATE_COLOURS["unknown"])
-        label = f"{a.astimezone(tz):%m-%d %H:%M} – {b.astimezone(tz):%m-%d %H:%M} {state}"
+        label = f"{a.astimezone(tz):%m-%d %H:%M} – {b.astimezone(tz):%m-%d %H:%M} {state_words(state)}"
         out.append(f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="10" fill="{colour}"><title>{escape(label)}</title></rect>')
     out.append("</svg>")
     fmt = "%H:%M" if width <= 86400 else "%m-%d"

@@ -3,7 +3,8 @@
 :mod:`collector.web.pages.proposals_page`.
 
 Adding validates the form with the API's own model (:class:`collector.web.inputs.NewExclusion`: camera
-xor region, start before end, reason and approver required; an error names the field); both writes need the
+xor region, start before end, reason and approver required): a form that does not validate is shown
+again with its values and the field named, in the reader's language (400). Both writes need the
 ``approve_exclusion`` action and the session's CSRF token (auth middleware), and make the
 collector reload at once, like the API.
 """
@@ -51,7 +52,13 @@ def readable_exclusion(v: View, x: Any, regions: Regions) -> bool:
     return p.can_read_region(regions.path(x.region_code))
 
 
-async def exclusions_page(request: web.Request) -> web.Response:
+FIELDS = ("camera_id", "region_code", "start", "end", "reason", "approver")
+LOCAL = "%Y-%m-%dT%H:%M"
+
+
+async def _page(request: web.Request, *, values: dict[str, str] | None = None, error: str | None = None,
+                status: int = 200) -> web.Response:
+    """The list and the add form (*values*: what was typed, shown again with *error*)."""
     v = view(request)
     app = camwatch(request)
     regions = await regions_of(request)
@@ -79,20 +86,26 @@ async def exclusions_page(request: web.Request) -> web.Response:
     p = v.principal
     can = p is not None and p.can(Action.APPROVE_EXCLUSION)
     waiting = sum(1 for x in rows if x.status == ExclusionStatus.PROPOSED.value)
-    fmt = "%Y-%m-%dT%H:%M"
+    local = v.now.astimezone(v.tz)
+    defaults = {"camera_id": "", "region_code": "", "start": local.strftime(LOCAL),
+                "end": (local + dt.timedelta(hours=4)).strftime(LOCAL), "reason": "", "approver": p.name if p is not None else ""}
     return render(v, "exclusions.html", {
         "page": Paged(items, page, pages, len(rows)), "active": active, "can": can,
-        "csrf": form_token(v), "me": p.name if p is not None else "",
-        "default_start": v.now.astimezone(v.tz).strftime(fmt),
-        "default_end": (v.now + dt.timedelta(hours=4)).astimezone(v.tz).strftime(fmt),
-        "error": None, "waiting": waiting,
-        "can_propose": p is not None and p.can(Action.PROPOSE_EXCLUSION)})
+        "csrf": form_token(v), "values": {**defaults, **(values or {})},
+        "error": error, "waiting": waiting,
+        "can_propose": p is not None and p.can(Action.PROPOSE_EXCLUSION)}, status=status)
 
 
-def _form_error(v: View, exc: InvalidBody, back: str = "/exclusions") -> web.Response:
-    """A form's error page (400): the field in the reader's words, and what is wrong with it."""
-    text = f"{v.t('form_error', field=v.t(exc.field))} ({exc.field}: {exc.message})"
-    return render(v, "message.html", {"title": v.t("error"), "text": text, "back": back}, status=400)
+async def exclusions_page(request: web.Request) -> web.Response:
+    return await _page(request)
+
+
+def form_error(v: View, exc: InvalidBody, label: str | None = None) -> str:
+    """``请检查：结束（应晚于开始时间）``: the field in the reader's words (*label*: the word's key,
+    default the field's), and what is wrong with it in the reader's language."""
+    what = exc.words(v.lang)
+    named = v.t("form_error", field=v.t(label or exc.field))
+    return f"{named} ({what})" if v.lang == "en" else f"{named}（{what}）"
 
 
 async def _reload(app: Any) -> None:
@@ -106,30 +119,45 @@ async def add_post(request: web.Request) -> web.StreamResponse:
     p = require(request, Action.APPROVE_EXCLUSION)
     v = view(request)
     app = camwatch(request)
+    form = await request.post()
+    values = {k: str(form.get(k) or "") for k in FIELDS}
+
+    async def again(exc: InvalidBody) -> web.Response:
+        return await _page(request, values=values, error=form_error(v, exc), status=400)
+
     try:
         new = await form_body(request, NewExclusion, tz=app.settings.accounting.timezone, defaults={"approver": p.name})
     except InvalidBody as exc:
-        return _form_error(v, exc)
+        return await again(exc)
     regions = await load_regions(app.engine)
     if new.camera_id is not None:
         slot = app.scheduler.slots.get(new.camera_id)
         if slot is None or not can_camera(p, slot):
-            return _form_error(v, InvalidBody("camera_id", f"no camera with id {new.camera_id}"))
+            return await again(_no_camera(new.camera_id))
     elif new.region_code not in regions.by_code or not p.in_regions(regions.path(new.region_code)):
-        return _form_error(v, InvalidBody("region_code", f"no region with code {new.region_code!r}"))
+        return await again(_no_region(new.region_code))
     async with app.engine.begin() as conn:
         if new.camera_id is not None:
             found = (await conn.execute(select(func.count()).select_from(Camera).where(Camera.id == new.camera_id))).scalar_one()
         else:
             found = (await conn.execute(select(func.count()).select_from(Region).where(Region.code == new.region_code))).scalar_one()
-        if not found:
-            return _form_error(v, InvalidBody("camera_id", "no such camera or region"))
-        await conn.execute(insert(Exclusion).values(camera_id=new.camera_id, region_code=new.region_code, start=new.start,
-                                                    end=new.end, reason=new.reason, approver=new.approver, created_at=utcnow(),
-                                                    status=ExclusionStatus.APPROVED.value))
+        if found:
+            await conn.execute(insert(Exclusion).values(
+                camera_id=new.camera_id, region_code=new.region_code, start=new.start, end=new.end, reason=new.reason,
+                approver=new.approver, created_at=utcnow(), status=ExclusionStatus.APPROVED.value))
+    if not found:  # (the page is read again outside the transaction)
+        return await again(_no_camera(new.camera_id) if new.camera_id is not None else _no_region(new.region_code))
     log.info("exclusion added on the console by %s", p.name)
     await _reload(app)
     raise redirect("/exclusions")
+
+
+def _no_camera(camera_id: int) -> InvalidBody:
+    return InvalidBody("camera_id", f"no camera with id {camera_id}", f"没有编号为 {camera_id} 的摄像机，或它不在您的范围内")
+
+
+def _no_region(code: str | None) -> InvalidBody:
+    return InvalidBody("region_code", f"no region with code {code!r}", f"没有区划代码为 {code} 的区域，或它不在您的范围内")
 
 
 async def end_post(request: web.Request) -> web.StreamResponse:

@@ -7,9 +7,12 @@ and :mod:`probes.checks`, like every other place that names them.
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from collector.reports import words as report_words
+from probes.checks import check_words
 
 LANG_COOKIE = "camwatch_lang"
 LANGS = ("zh", "en")
@@ -100,7 +103,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "failed": ("失败", "failed"),
     "failed_checks": ("未通过的检查", "Failed checks"),
     "last_picture": ("最近一次画面", "Last picture"),
-    "no_picture": ("暂无画面", "No picture yet"),
+    "no_picture": ("暂无画面", "no picture yet"),
     "timeline": ("状态时间线", "State timeline"),
     "availability": ("可用率", "Availability"),
     "h24": ("24 小时", "24 h"),
@@ -145,6 +148,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "error": ("出错", "Error"),
     "excluded_note": ("（报备期间不计入在线率）", "(excluded time leaves the rate)"),
     "as_of": ("截至", "as of"),
+    "month_rate_at": ("本月在线率统计于 {at}，每 {every} 分钟更新一次（在线数为实时）",
+                      "This month's rates were summed at {at} and are summed every {every} min (online counts are live)"),
+    "month_rate_pending": ("本月在线率正在统计（启动后约 1 分钟内给出）", "This month's rates are being summed (within about a minute of the start)"),
     "partial_scope": ("只显示您有权查看的部分", "showing only the part you may see"),
     "work_order_for": ("相关工单", "Work orders"),
     "exclusions_for": ("相关报备", "Exclusions"),
@@ -170,6 +176,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "proposals_waiting": ("待审批 {n} 条", "{n} waiting"),
     "form_error": ("请检查：{field}", "Please check: {field}"),
     "anonymous": ("未登录（只读）", "not logged in (read-only)"),
+    "times_in": ("本页时间均为 {zone}（UTC{offset}）", "Times on this page: {zone} (UTC{offset})"),
+    "lasting": ("已持续 {d}", "for {d}"),
+    "lasted": ("历时 {d}", "lasted {d}"),
+    "seconds": ("秒", "s"),
+    "video_off": ("未启用视频检测", "video checks are off"),
+    "watched": ("30 天内实际监测 {d}", "watched for {d} of the 30 days"),
 }
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
@@ -187,6 +199,32 @@ EXCLUSION_STATUS_WORDS: dict[str, tuple[str, str]] = {
 SEVERITY_WORDS: dict[str, tuple[str, str]] = {
     "low": ("低", "low"), "normal": ("一般", "normal"), "critical": ("严重", "critical"),
 }
+STAGE_WORDS: dict[str, tuple[str, str]] = {  # the probe ladder's stages (probes.base.Stage)
+    "reach": ("连通", "reach"), "rtsp": ("取流", "RTSP"), "onvif": ("ONVIF", "ONVIF"), "frame": ("画面", "picture"),
+}
+# A probe stage's detail in Chinese: the common phrases of probes.reach / rtsp / onvif / frame / ladder
+# (whole detail: a regex and its words, "{0}" its first group). A detail matching none is shown as it is.
+DETAIL_WORDS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(rx), zh) for rx, zh in (
+    (r"tcp (\d+) open", "TCP {0} 端口可连接"),
+    (r"clock offset ([+-]?[\d.]+) s", "时钟偏差 {0} 秒"),
+    (r"backing off after failed login, (\d+) s left", "登录失败后暂停尝试，还剩 {0} 秒"),
+    (r"onvif disabled", "未启用 ONVIF"),
+    (r"connection refused", "连接被拒绝"), (r"connect timed out", "连接超时"), (r"timed out", "超时"),
+    (r"no reply in time", "未按时应答"), (r"connection reset by camera", "连接被摄像机重置"),
+    (r"malformed reply", "应答格式错误"), (r"no address answered", "所有地址均无应答"), (r"unreachable", "不可达"),
+    (r"not an RTSP reply", "不是 RTSP 应答"), (r"no video track in SDP", "SDP 中没有视频轨道"),
+    (r"no answer within ([\d.]+) s", "{0} 秒内无应答"), (r"picture ok", "画面正常"),
+    (r"video", "视频"), (r"(\d+x\d+); (.+)", "{0}；{1}"),
+    (r"([A-Z0-9][A-Z0-9.+-]*|video)( \d+x\d+)?( (?:basic|digest) auth)?", "{0}{1}{2}"),  # rtsp: codec, size, login
+    (r" basic auth", "，基本认证"), (r" digest auth", "，摘要认证"),
+))
+DETAIL_HEADS: dict[str, str] = {  # "<head>: <rest>": the head in words, the rest translated in turn
+    "credentials refused": "凭据被拒绝", "auth failed": "认证失败", "refused": "被拒绝", "timeout": "超时",
+    "stream not found": "码流不存在", "stream unavailable": "码流不可用", "no frame": "未取到画面", "error": "出错",
+    "name not resolved": "域名无法解析", "connect failed": "连接失败", "socket error": "套接字错误",
+    "network error": "网络错误", "bad HTTP reply": "HTTP 应答异常", "bad reply": "应答异常",
+    "picture fails": "画面异常", "no login attempted": "未尝试登录",
+}
 
 
 def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
@@ -194,6 +232,24 @@ def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
     if pair is None:
         return key
     return pair[1] if lang == "en" else pair[0]
+
+
+def detail_words(detail: str, lang: str) -> str:
+    """A probe stage's detail in the reader's language: English as the probes word it, Chinese for
+    the common phrases (picture checks by :func:`probes.checks.check_words`); anything else as it is."""
+    if lang == "en" or not detail:
+        return detail
+    for rx, zh in DETAIL_WORDS:
+        m = rx.fullmatch(detail)
+        if m is not None:
+            parts = [detail_words(g, lang) if g and g != detail else (g or "") for g in m.groups()]
+            return zh.format(*parts)
+    head, sep, rest = detail.partition(": ")
+    if sep and head in DETAIL_HEADS:
+        if head == "picture fails":
+            return DETAIL_HEADS[head] + "：" + "、".join(check_words(c.strip(), lang) for c in rest.split(","))
+        return DETAIL_HEADS[head] + "：" + detail_words(rest, lang)
+    return detail
 
 
 def word(key: str, lang: str, **values: object) -> str:

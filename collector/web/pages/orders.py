@@ -19,7 +19,9 @@ from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrder, WorkOrderError, color
 from collector.web.auth import require
 from collector.web.common import camwatch
+from collector.web.inputs import CloseWorkOrder, InvalidBody, form_body
 from collector.web.pages.derived import regions_of
+from collector.web.pages.exclusions_page import form_error
 from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
 from collector.web.pages.scope import Regions, can_camera, can_order
 from collector.web.principal import Action
@@ -27,6 +29,7 @@ from inventory.models import Incident
 from inventory.models import WorkOrder as WorkOrderRow
 
 MAX_NOTE = 2000
+RESOLVED_AT = ("完成时间", "Resolved at")  # the full list's column: when a done (已完成) order was closed
 
 
 async def stored_orders(engine: AsyncEngine, where: ColumnElement[bool], limit: int = 50) -> list[WorkOrder]:
@@ -69,7 +72,9 @@ async def workorders_page(request: web.Request) -> web.Response:
     names = {cid: s.cam.name for cid, s in slots.items()}
     page = paginate([order_item(v, o, regions, names) for o in orders], request)
     return render(v, "workorders.html", {"page": page, "want": want, "open_only": open_only,
-                                         "colours": [c.value for c in Color], **form_context(v)})
+                                         "colours": [c.value for c in Color], **form_context(v),
+                                         # the full list (done ones too): when each was done
+                                         "resolved_col": None if open_only else RESOLVED_AT[v.lang == "en"]})
 
 
 async def incident_page(request: web.Request) -> web.Response:
@@ -154,10 +159,11 @@ async def ack_post(request: web.Request) -> web.StreamResponse:
 
 
 async def close_post(request: web.Request) -> web.StreamResponse:
-    form = await request.post()
-    note = str(form.get("note") or "").strip()[:MAX_NOTE]
-    if not note:
+    require(request, Action.CLOSE_WORKORDER)  # the role first: one that may not close is told so, whatever the note
+    try:
+        body = await form_body(request, CloseWorkOrder, tz=camwatch(request).settings.accounting.timezone)
+    except InvalidBody as exc:
         v = view(request)
-        return render(v, "message.html", {"title": v.t("error"), "text": v.t("close_note_ph"),
+        return render(v, "message.html", {"title": v.t("error"), "text": form_error(v, exc),
                                           "back": _back(request, "/workorders")}, status=400)
-    return await _transition(request, Action.CLOSE_WORKORDER, note)
+    return await _transition(request, Action.CLOSE_WORKORDER, body.note[:MAX_NOTE])

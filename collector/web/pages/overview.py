@@ -216,8 +216,19 @@ async def overview_page(request: web.Request) -> web.Response:
     return render(v, "overview.html", {
         "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots, f), "by_colour": by_colour,
         "total": {"cameras": n, "online": up, "offline": down, "ratio": ratio}, "at": v.when(v.now),
-        "figures_at": app.figures is not None,
+        "figures_at": app.figures is not None, "figures_note": figures_note(v, app),
     })
+
+
+def figures_note(v: View, app: Any) -> str:
+    """When this month's rates were summed (they lag the live counts by up to
+    ``collector.figures_interval_s``: two pages read a minute apart may differ), or that they are
+    being summed (a start: nothing shown yet, not a made-up 0)."""
+    at = app.figures.computed_at
+    if at is None:
+        return v.t("month_rate_pending")
+    every = max(1, round(app.settings.collector.figures_interval_s / 60))
+    return v.t("month_rate_at", at=v.when(at), every=every)
 
 
 async def cameras_page(request: web.Request) -> web.Response:

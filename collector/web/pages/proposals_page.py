@@ -23,7 +23,7 @@ from collector.web.auth import require
 from collector.web.common import camwatch
 from collector.web.inputs import Decision, InvalidBody, NewProposal, Rejection, form_body
 from collector.web.pages.derived import regions_of
-from collector.web.pages.exclusions_page import readable_exclusion
+from collector.web.pages.exclusions_page import form_error, readable_exclusion
 from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
 from collector.web.pages.scope import Regions
 from collector.web.principal import Action
@@ -93,10 +93,9 @@ async def propose_post(request: web.Request) -> web.StreamResponse:
         new = await form_body(request, NewProposal, tz=app.settings.accounting.timezone)
         row = await propose(app, p, new)
     except InvalidBody as exc:
-        return await _page(request, values=values, error=f"{v.t('form_error', field=v.t(exc.field))} ({exc})", status=400)
+        return await _page(request, values=values, error=form_error(v, exc), status=400)
     except ProposalError as exc:
-        field = exc.field or "body"
-        return await _page(request, values=values, error=f"{v.t('form_error', field=v.t(field))} ({exc})", status=400)
+        return await _page(request, values=values, error=form_error(v, _said(exc)), status=400)
     request[AUDIT_DETAIL] = describe(row)
     raise redirect("/exclusions/proposals")
 
@@ -115,14 +114,21 @@ async def _decide_post(request: web.Request, approve: bool) -> web.StreamRespons
                                             else form_body(request, Rejection, tz=tz))
         row = await decide(app, p, xid, approve, body.note, app.clock())
     except InvalidBody as exc:
-        text = f"{v.t('form_error', field=v.t('decision_note'))} ({exc})"
+        text = form_error(v, exc, "decision_note" if exc.field == "note" else None)
         return render(v, "message.html", {"title": v.t("error"), "text": text, "back": back}, status=400)
     except ProposalError as exc:
         if exc.kind == "not_found":
             return not_found_page(v)
-        return render(v, "message.html", {"title": v.t("error"), "text": str(exc), "back": back}, status=409)
+        return render(v, "message.html", {"title": v.t("error"), "text": _said(exc).words(v.lang), "back": back},
+                      status=409)
     request[AUDIT_DETAIL] = describe(row) + (f"; note: {row.decision_note}" if row.decision_note else "")
     raise redirect(back)
+
+
+def _said(exc: ProposalError) -> InvalidBody:
+    """A refused proposal or decision as a form's error, in both languages."""
+    zh = {"unknown": "您的范围内没有这个摄像机或区域", "conflict": "这条申请已经处理过，不再等待审批"}.get(exc.kind)
+    return InvalidBody(exc.field or "body", str(exc), zh)
 
 
 async def approve_post(request: web.Request) -> web.StreamResponse:

@@ -16,7 +16,7 @@ from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import rate_chart
 from collector.web.pages.derived import derived, regions_of, scope_key
-from collector.web.pages.overview import cached_rows, camera_items, now_counts, readable_slots
+from collector.web.pages.overview import cached_rows, camera_items, figures_note, now_counts, readable_slots
 from collector.web.pages.render import View, not_found_page, paginate, rate_colour, render, view
 from collector.web.pages.scope import Regions, can_region, whole_figures
 from collector.web.pages.series import DailyRates
@@ -113,6 +113,7 @@ async def region_page(request: web.Request) -> web.Response:
         "month": month, "target": target, "colour": rate_colour(month, target),
         "coverage": fig.coverage.get((info.level, code)) if whole else None, "whole": whole,
         "rows": [], "points": [], "cameras": None, "villages": {}, "fully": None, "village_cov": None,
+        "figures_note": figures_note(v, app),
     }
     kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
     if info.level == "county":

@@ -24,8 +24,10 @@ from collector.web.pages.i18n import (
     EXCLUSION_STATUS_WORDS,
     LANG_COOKIE,
     SEVERITY_WORDS,
+    STAGE_WORDS,
     STATE_WORDS,
     STATUS_WORDS,
+    detail_words,
     pick,
     request_lang,
     word,
@@ -103,8 +105,34 @@ class View:
             return "—"
         return duration_words((self.now - value).total_seconds(), self.lang)
 
+    def lasting(self, value: dt.datetime | None) -> str:
+        """How long since *value*, said as lasting: "已持续 5分" / "for 5 min"."""
+        return "—" if value is None else self.t("lasting", d=self.ago(value))
+
+    def lasted(self, start: dt.datetime, end: dt.datetime) -> str:
+        """"历时 5分" / "lasted 5 min": a closed span's length."""
+        return self.t("lasted", d=duration_words((end - start).total_seconds(), self.lang))
+
+    def zone(self) -> str:
+        """The time zone every time on the page is in: "本页时间均为 Asia/Shanghai（UTC+08:00）"."""
+        off = self.now.astimezone(self.tz).strftime("%z")
+        return self.t("times_in", zone=str(self.tz), offset=f"{off[:3]}:{off[3:]}")
+
+    def seconds(self, value: float) -> str:
+        """A signed offset in seconds to 0.1 s ("+599.7 秒"); a tiny one reads 0.0 (never "-0.0")."""
+        text = "0.0" if abs(value) < 0.05 else f"{value:+.1f}"
+        return f"{text} {self.t('seconds')}"
+
     def state(self, value: str) -> str:
         return pick(STATE_WORDS, value, self.lang)
+
+    def stage(self, value: str) -> str:
+        """A probe stage's name in words (连通 / 取流 / ONVIF / 画面)."""
+        return pick(STAGE_WORDS, value, self.lang)
+
+    def detail(self, value: str) -> str:
+        """A probe stage's detail: in Chinese its common phrases are translated, the rest shown as it is."""
+        return detail_words(value, self.lang)
 
     def status(self, value: str) -> str:
         return pick(STATUS_WORDS, value, self.lang)

@@ -24,6 +24,8 @@ from collector.reports.periods import PeriodError, containing, is_future, is_ope
 from collector.reports.scope import restrict
 from collector.reports.snapshots import live_report, load_snapshot
 from collector.web.common import camwatch
+from collector.web.pages.i18n import request_lang
+from collector.web.pages.report_words import rw
 from collector.web.pages.scope import Regions
 from collector.web.principal import Principal
 from collector.web.reports import LEVELS, readable_report_regions
@@ -101,9 +103,12 @@ def choose(request: web.Request, p: Principal | None, regions: Regions, now: dt.
     q = request.query
     kind = Kind.QUARTERLY if q.get("kind") == Kind.QUARTERLY.value else Kind.MONTHLY
     label = (q.get("period") or "").strip() or default_label(kind, now, tz, closed)
-    period = parse_label(kind, label, tz) if _kind_of(label) is kind else parse_label(_kind_of(label), label, tz)
+    # an error names the form's field in the reader's words (期间 / period), not the CLI's option
+    lang, _ = request_lang(request, camwatch(request).settings.language)
+    option = "period" if lang == "en" else rw("period", lang)
+    period = parse_label(kind if _kind_of(label) is kind else _kind_of(label), label, tz, option=option)
     if is_future(period, now):
-        raise PeriodError("period", label, "期间尚未开始", "the period has not begun")
+        raise PeriodError(option, label, "该期间尚未开始", "the period has not begun yet")
     allowed = report_regions(p, regions)
     if not allowed:
         return None

@@ -34,7 +34,8 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
                     "This month is closed: the report comes from its frozen snapshot; later edits do not change it."),
     "open_note": ("未结：按当前数据计算（至 {at}），结账前数字可能变化。",
                   "Not closed: computed from the current data (up to {at}); figures may change until the month is closed."),
-    "to_date": ("（截至目前）", "(to date)"),
+    "to_date": ("（截至目前）", "(to date)"),  # after a word: a space before it in English (the page adds it)
+    "pp": ("个百分点", "pp"),  # the uncertainty's unit (the CLI's 误差(百分点))
     "snapshot_hash": ("快照校验码", "Snapshot hash"),
     "closed_at": ("结账时间", "Closed at"),
     "generated_at": ("生成时间", "Generated at"),
