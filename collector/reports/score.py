@@ -84,6 +84,12 @@ def monitoring_gap(completeness: Sequence[CompletenessRow]) -> float | None:
     return share if share is not None and share < MIN_KNOWN_SHARE else None
 
 
+def unmonitored(completeness: Sequence[CompletenessRow]) -> bool:
+    """Nothing of the period was watched (before camwatch ran, say): it gets no score at all; a
+    full score for a month nobody watched would read as a perfect one."""
+    return monitoring_gap(completeness) == 0.0
+
+
 def restricted(s: Score, keep: Iterable[Deduction]) -> Score:
     """The score with only the deductions *keep* (a report restricted to one township)."""
     items = tuple(keep)
@@ -91,5 +97,6 @@ def restricted(s: Score, keep: Iterable[Deduction]) -> Score:
 
 
 __all__ = ["BELOW_TARGET", "FAULT_CAMERA", "MIN_KNOWN_SHARE", "RED_WORK_ORDER", "RULES", "deductions", "monitoring_gap",
+           "unmonitored",
            "restricted", "score",
            "shortfall_pp", "total"]

@@ -11,7 +11,7 @@ from openpyxl.workbook import Workbook
 
 from collector.reports import words as w
 from collector.reports.model import RegionRow, Report
-from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap
+from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap, unmonitored
 from collector.reports.sheet_style import (
     COLOUR_FILLS,
     FONT,
@@ -161,14 +161,16 @@ def score(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
              "red_work_order": ("quantity_one", "")}[d.rule]
         rows.append([w.word(d.rule, lang, h=f"{report.fault_hours:g}"), d.subject, d.subject_name,
                      w.word(q[0], lang, q=q[1]), -d.points])
-    rows.append([w.word("score_total", lang), "", "", w.word("score_floor", lang) + f" {s.floor:g}", s.total])
+    none = unmonitored(report.completeness)  # (no score for a period nobody watched)
+    rows.append([w.word("score_total", lang), "", "", w.word("score_floor", lang) + f" {s.floor:g}", "—" if none else s.total])
     write_table(ws, sheet, cols, rows)
     last = len(rows) + 2
     for j in range(1, 6):
         ws.cell(row=last, column=j).font = Font(name=FONT, bold=True, size=12)
     gap = monitoring_gap(report.completeness)
     if gap is not None:  # below the score, in the warning colour: an unwatched month is not a good one
-        ws.cell(row=last + 2, column=1, value=w.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}"))
+        ws.cell(row=last + 2, column=1, value=w.word("score_none", lang) if none else
+                w.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}"))
         ws.cell(row=last + 2, column=1).font = Font(name=FONT, bold=True, color="9C0006")
 
 

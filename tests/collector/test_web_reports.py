@@ -29,7 +29,7 @@ from aiohttp.test_utils import TestServer
 from sqlalchemy import select
 
 from collector.reports import model
-from collector.reports.periods import containing
+from collector.reports.periods import containing, previous
 from collector.reports.snapshots import close_month
 from collector.runtime.app import App
 from collector.web import accounts, report_bodies
@@ -37,7 +37,7 @@ from collector.web.openapi import document
 from collector.web.pages.reports import content_disposition
 from collector.web.server import build_application
 from inventory.db import create_engine
-from inventory.models import Region
+from inventory.models import Region, StateInterval
 from inventory.secrets import SecretBox
 from tests.collector.reports.fleet import last_month, seed, settings
 from tests.collector.test_api_support import response_schema, validate
@@ -244,3 +244,24 @@ async def test_quarterly_and_bad_periods(site: Site, http: aiohttp.ClientSession
     for bad in (future, "2026-13", "nonsense"):
         _, page = await fetch(http, site, f"/reports?period={bad}", 400, headers=admin)
         assert "月份" in page or "期间尚未开始" in page
+
+
+@ON_LOOP
+async def test_months_before_monitoring_are_not_offered_and_get_no_score(site: Site, http: aiohttp.ClientSession) -> None:
+    """No month before the first one watched in the list, and one typed in by hand is reported as
+    unwatched with no score (not 100 points for a month nobody watched)."""
+    async with site.app.engine.connect() as c:
+        first = (await c.execute(select(StateInterval.start).order_by(StateInterval.id).limit(1))).scalar_one()
+    first_month = containing(model.Kind.MONTHLY, first, "Asia/Shanghai")
+    before = previous(first_month)
+    _, html = await fetch(http, site, "/reports")
+    assert f'value="{first_month.label}"' in html and f'value="{before.label}"' not in html
+    _, page = await fetch(http, site, f"/reports?period={before.label}")
+    body = text(page)
+    assert "本期无监测数据" in body and "基础分" not in body and "得分 100" not in body
+    _, watched = await fetch(http, site, f"/reports?period={site.month.label}")
+    assert "基础分" in text(watched) and "本期无监测数据" not in text(watched)
+    async with http.get(site.u(f"/reports/workbook?period={before.label}")) as r:
+        ws = openpyxl.load_workbook(io.BytesIO(await r.read()))["考核得分"]
+    cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
+    assert "—" in cells and any("本期无监测数据" in str(c) for c in cells), cells

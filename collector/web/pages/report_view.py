@@ -29,7 +29,7 @@ from collector.web.pages.report_words import rw
 from collector.web.pages.scope import Regions
 from collector.web.principal import Principal
 from collector.web.reports import LEVELS, readable_report_regions
-from inventory.models import ReportSnapshot
+from inventory.models import ReportSnapshot, StateInterval
 
 LIVE_TTL_S = 60.0  # a report computed now is reused this long (page, print, download of one choice)
 MAX_LIVE = 16
@@ -69,14 +69,26 @@ def report_regions(p: Principal | None, regions: Regions) -> list[tuple[str, str
     return [(code, regions.name(code), regions.by_code[code].level) for code in readable_report_regions(p, rows)]
 
 
-def period_options(kind: Kind, now: dt.datetime, tz: str, closed: set[str]) -> list[Option]:
-    """The current period (to date) and the ones before it, newest first; closed ones marked."""
+def period_options(kind: Kind, now: dt.datetime, tz: str, closed: set[str], since: dt.datetime | None = None) -> list[Option]:
+    """The current period (to date) and the ones before it, newest first; closed ones marked.
+    *since*: when monitoring began (:func:`first_watched`): no period before it is offered (its
+    report would be empty); None: as far back as the list goes."""
     at = containing(kind, now, tz)
     out = []
     for _ in range(MONTHS_BACK + 1 if kind is Kind.MONTHLY else QUARTERS_BACK + 1):
         out.append(Option(at.label, at.label in closed, is_open(at, now)))
+        if since is not None and at.start <= since and at.label not in closed:
+            break
         at = previous(at)
     return out
+
+
+async def first_watched(request: web.Request, now: dt.datetime) -> dt.datetime:
+    """When monitoring began: the start of the first state interval written (by id: the primary
+    key's index, whatever the table's length); *now* when none was."""
+    async with camwatch(request).engine.connect() as conn:
+        start = (await conn.execute(select(StateInterval.start).order_by(StateInterval.id).limit(1))).scalar()
+    return now if start is None else start
 
 
 def default_label(kind: Kind, now: dt.datetime, tz: str, closed: set[str]) -> str:
@@ -96,7 +108,7 @@ async def closed_labels(request: web.Request) -> set[str]:
 
 
 def choose(request: web.Request, p: Principal | None, regions: Regions, now: dt.datetime, tz: str,
-           closed: set[str]) -> Choice | None:
+           closed: set[str], since: dt.datetime | None = None) -> Choice | None:
     """The reader's choice from ``?kind=&period=&region=`` with defaults; None when no region may be
     read. Raises :class:`PeriodError` for a period that cannot be read or lies in the future,
     :class:`LookupError` for a region out of scope."""
@@ -115,7 +127,7 @@ def choose(request: web.Request, p: Principal | None, regions: Regions, now: dt.
     region = (q.get("region") or "").strip() or allowed[0][0]
     if region not in {c for c, _, _ in allowed}:
         raise LookupError(region)
-    return Choice(period.kind, period, region, tuple(period_options(period.kind, now, tz, closed)), tuple(allowed))
+    return Choice(period.kind, period, region, tuple(period_options(period.kind, now, tz, closed, since)), tuple(allowed))
 
 
 @dataclass
@@ -155,5 +167,5 @@ async def shown(request: web.Request, choice: Choice, regions: Regions) -> Shown
     return Shown(restrict(whole, choice.region), closed, digest, at)
 
 
-__all__ = ["LIVE_KEY", "Choice", "LiveReports", "Option", "Shown", "choose", "closed_labels", "period_options",
+__all__ = ["LIVE_KEY", "Choice", "LiveReports", "Option", "Shown", "choose", "closed_labels", "first_watched", "period_options",
            "report_regions", "shown"]

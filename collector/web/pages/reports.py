@@ -21,12 +21,12 @@ from aiohttp import web
 from collector.reports import words as report_words
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.periods import PeriodError
-from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap
+from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap, unmonitored
 from collector.reports.workbook import workbook_bytes
 from collector.runtime.report_delivery import workbook_name
 from collector.web.pages.derived import regions_of
 from collector.web.pages.render import View, not_found_page, rate_colour, render, view
-from collector.web.pages.report_view import Choice, Shown, choose, closed_labels, shown
+from collector.web.pages.report_view import Choice, Shown, choose, closed_labels, first_watched, shown
 from collector.web.pages.report_words import hours, quantity, rule_words, rw
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -50,6 +50,8 @@ def score_gap(rep: Report, lang: str) -> str | None:
     gap = monitoring_gap(rep.completeness)
     if gap is None:
         return None
+    if unmonitored(rep.completeness):
+        return report_words.word("score_none", lang)
     return report_words.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")
 
 
@@ -75,7 +77,8 @@ async def _chosen(request: web.Request) -> tuple[View, Choice | None, web.Respon
     v = view(request)
     regions = await regions_of(request)
     try:
-        c = choose(request, v.principal, regions, v.now, str(v.tz), await closed_labels(request))
+        c = choose(request, v.principal, regions, v.now, str(v.tz), await closed_labels(request),
+                   await first_watched(request, v.now))
     except PeriodError as exc:
         return v, None, render(v, "message.html", {"title": v.t("error"), "text": exc.words(v.lang), "back": "/reports"},
                                status=400)
@@ -91,7 +94,7 @@ def _context(v: View, c: Choice, s: Shown) -> dict[str, Any]:
             "cause": lambda code: report_words.cause(code, v.lang),
             "rule_words": lambda rule, fh: rule_words(rule, v.lang, fh),
             "quantity": lambda d: quantity(d.rule, d.quantity, v.lang), "by_rule": by_rule(s.report),
-            "score_gap": score_gap(s.report, v.lang),
+            "score_gap": score_gap(s.report, v.lang), "unscored": unmonitored(s.report.completeness),
             "xlsx_url": f"/reports/workbook?{_query(c, v.lang)}", "print_url": f"/reports/print?{_query(c, v.lang)}",
             "back_url": f"/reports?{_query(c, v.lang)}"}
 
