@@ -8,9 +8,11 @@ The picture checks (stateless :func:`probes.vqd.run_vqd`) run in the worker too,
 their results and a small JPEG come back (``checks_in_worker``; the collector's process then
 spends ~1 ms per grab, not ~13 ms).
 
-Result: ``ok=False, cause=no_video`` when no live picture came (the detail says whether
-the camera refused the login, the connection, timed out, or the stream stalled after its
-first frames: ``stalled (码流中断): ...``); otherwise ``ok=True`` with :class:`FrameInfo`
+Result: ``ok=False`` when no live picture came, with the cause the grab's failure names
+(:func:`map_failure`: a refused login ``auth_failed``, a refused connection ``refused``, no
+route ``unreachable``, a 404/453/454/503 at any step of the set-up ``stream_unavailable``) and
+``no_video`` when the stream opened but no picture came, the stream stalled after its first
+frames (``stalled: ...``) or the grab timed out; otherwise ``ok=True`` with :class:`FrameInfo`
 whose VQD checks may fail (``frozen`` when two pictures ``freeze_gap_s`` apart are the
 same): the ladder then calls the camera *degraded*, not offline.
 """
@@ -80,18 +82,31 @@ _FAILURE_TEXT: dict[GrabFailure, str] = {
     GrabFailure.NOT_FOUND: "stream not found",
     GrabFailure.UNAVAILABLE: "stream unavailable",
     GrabFailure.NO_FRAME: "no frame",
-    GrabFailure.STALLED: "",  # (its detail starts with "stalled (码流中断)")
+    GrabFailure.STALLED: "",  # (its detail starts with "stalled")
     GrabFailure.CANCELLED: "cancelled",
     GrabFailure.ERROR: "error",
 }
 
 
+#: Failures that name a cause of their own (the camera said why); every other one is ``no_video``.
+_FAILURE_CAUSE: dict[GrabFailure, Cause] = {
+    GrabFailure.AUTH: Cause.AUTH_FAILED,
+    GrabFailure.REFUSED: Cause.REFUSED,
+    GrabFailure.UNREACHABLE: Cause.UNREACHABLE,
+    GrabFailure.NOT_FOUND: Cause.STREAM_UNAVAILABLE,
+    GrabFailure.UNAVAILABLE: Cause.STREAM_UNAVAILABLE,
+}
+
+
 def map_failure(reply: GrabReply) -> tuple[Cause, str]:
-    """The one place where a failed grab becomes a cause: always ``no_video``, the
-    detail naming why (``auth failed: ...``, ``refused: ...``, ``timeout: ...``)."""
+    """The one place where a failed grab becomes a cause: the camera's refusals keep their own
+    (a 453 at SETUP is ``stream_unavailable`` as it is at DESCRIBE), and no frame, a stalled
+    stream, a timeout or an error are ``no_video``; the detail names why (``auth failed: ...``,
+    ``stream unavailable: ...``, ``timeout: ...``)."""
     failure = reply.failure or GrabFailure.ERROR
     head = _FAILURE_TEXT[failure]
-    return Cause.NO_VIDEO, (f"{head}: {reply.detail}" if head else reply.detail).rstrip(": ")
+    cause = _FAILURE_CAUSE.get(failure, Cause.NO_VIDEO)
+    return cause, (f"{head}: {reply.detail}" if head else reply.detail).rstrip(": ")
 
 
 def make_request(target: ProbeTarget, opts: FrameOptions) -> GrabRequest:
@@ -125,7 +140,7 @@ async def probe(target: ProbeTarget, opts: FrameOptions | None = None) -> ProbeR
             await asyncio.shield(pool.aclose())
 
     reply = await grab_once()
-    if not reply.ok and map_failure(reply)[1].startswith("stream unavailable"):
+    if not reply.ok and reply.failure is GrabFailure.UNAVAILABLE:
         # A camera often refuses a second session for a moment right after the ladder's own
         # DESCRIBE (453/503 while it releases the first): one retry after a short pause.
         await asyncio.sleep(RETRY_PAUSE_S)

@@ -108,7 +108,7 @@ class GrabReply:
 
 
 # FFmpeg: "method DESCRIBE failed: 401 (Unauthorized)", "Server returned 404 Not Found".
-_STATUS = re.compile(r"(?:method \w+ failed|server returned):? (\d{3})")
+_STATUS = re.compile(r"(?:method (\w+) failed|server returned):? (\d{3})")
 _STATUS_FAILURE: dict[int, GrabFailure] = {
     401: GrabFailure.AUTH,
     403: GrabFailure.AUTH,
@@ -132,8 +132,9 @@ def classify(log_text: str, fallback: GrabFailure, fallback_detail: str) -> tupl
     low = log_text.lower()
     m = _STATUS.search(low)
     if m is not None:
-        code = int(m.group(1))
-        return _STATUS_FAILURE.get(code, GrabFailure.ERROR), f"camera answered RTSP {code}"
+        code = int(m.group(2))
+        method = f" to {m.group(1).upper()}" if m.group(1) else ""
+        return _STATUS_FAILURE.get(code, GrabFailure.ERROR), f"camera answered RTSP {code}{method}"
     for phrase, failure, detail in _PHRASES:
         if phrase in low:
             return failure, detail or fallback_detail
@@ -185,7 +186,7 @@ class _Watch:
     def stall_detail(self, now: float, ended: bool) -> str:
         quiet = max(now - self.last_new_at, (now - self.first_at) - self.pts_span_s)
         what = "stream ended" if ended else f"no new frame for {quiet:.1f} s"
-        return f"stalled (码流中断): {what} after {self.new_frames} frame{'s' * (self.new_frames != 1)}"
+        return f"stalled: {what} after {self.new_frames} frame{'s' * (self.new_frames != 1)}"
 
 
 def _picture(frame: av.VideoFrame, width: int) -> Frame:
@@ -227,9 +228,12 @@ def _run(req: GrabRequest, cancel: threading.Event | None, t0: float) -> GrabRep
         while True:
             try:
                 packet = next(packets, None)
-            except av.FFmpegError:  # a read timed out (or failed) once the stream had moved: a stall
+            except av.FFmpegError as exc:  # a read timed out (or failed) once the stream had moved: a stall
                 if watch.new_frames:
                     raise _Stop(GrabFailure.STALLED, watch.stall_detail(time.perf_counter(), ended=False)) from None
+                if isinstance(exc, av.ExitError):  # timed out: the camera accepted PLAY (av.open did it), sent nothing
+                    quiet = time.perf_counter() - t0
+                    raise _Stop(GrabFailure.TIMEOUT, f"no video data within {quiet:.1f} s after PLAY") from None
                 raise
             if packet is None:
                 break
@@ -308,6 +312,7 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
     ``second_after_s`` later), downscale. Never raises for a camera's behaviour."""
     t0 = time.perf_counter()
     watch_text = ""
+    invalid = False
     failure, detail = GrabFailure.ERROR, ""
     with av.logging.Capture(local=True) as logs:
         try:
@@ -316,6 +321,7 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
             failure, detail = stop.failure, stop.detail
         except av.FFmpegError as exc:  # FFmpeg's own errors; exc.filename (the URL) is never quoted
             watch_text = str(exc.strerror or "")
+            invalid = isinstance(exc, av.InvalidDataError)
             failure, detail = GrabFailure.ERROR, watch_text or type(exc).__name__
         except (OSError, ValueError, IndexError) as exc:
             failure, detail = GrabFailure.ERROR, type(exc).__name__
@@ -325,6 +331,8 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
         failure, detail = classify(text, failure, detail)
         if failure in (GrabFailure.ERROR, GrabFailure.TIMEOUT) and _looks_timed_out(req, elapsed_ms, text):
             failure, detail = GrabFailure.TIMEOUT, f"no answer within {req.open_timeout_ms / 1000:g} s"
+        elif failure is GrabFailure.ERROR and invalid:  # FFmpeg's "Invalid data found when processing input"
+            failure, detail = GrabFailure.NO_FRAME, "no decodable video in the stream (invalid data from the camera)"
     return GrabReply(False, failure, redact_secrets(detail, (req.secret,)), total_ms=elapsed_ms)
 
 

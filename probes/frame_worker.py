@@ -108,6 +108,9 @@ class _Server:
 def main(argv: list[str]) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when we stop
     av.logging.set_level(av.logging.WARNING)  # (each grab reads its own thread's lines) ...
+    # ... all of them: PyAV drops a line repeating the last one, so a second grab failing as the
+    # first did (the frame stage's retry after a 453) lost "method SETUP failed: 453" and was "error".
+    av.logging.set_skip_repeated(False)
     libav = logging.getLogger("libav")  # ... and nothing of FFmpeg reaches the collector's stderr
     libav.addHandler(logging.NullHandler())
     libav.propagate = False

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
@@ -43,6 +43,7 @@ from probes.onvif_soap import (
     plain_envelope,
     token_envelope,
 )
+from probes.redact import camera_text, redact_secrets
 from probes.xmlsafe import Node
 
 __all__ = ["DeviceIdentity", "OnvifInfo", "OnvifOptions", "OnvifState", "map_error", "probe"]
@@ -152,8 +153,10 @@ class _Session:
             self.conn = None
 
 
-def _check(reply: HttpReply, max_bytes: int) -> Node:
-    """The SOAP Body of a successful reply; raises for auth refusals and errors."""
+def _check(reply: HttpReply, max_bytes: int, password: str | None) -> Node:
+    """The SOAP Body of a successful reply; raises for auth refusals and errors (the camera's
+    words in them with *password* masked before they are cut)."""
+    secrets = (password,)
     body: Node | None = None
     fault: SoapFault | None = None
     if reply.body:
@@ -165,11 +168,11 @@ def _check(reply: HttpReply, max_bytes: int) -> Node:
         if body is not None:
             fault = find_fault(body)
     if reply.status in (401, 403) or (fault is not None and fault.is_auth):
-        raise _AuthFailed(f"HTTP {reply.status}" + (f" {fault.describe()}" if fault else ""))
+        raise _AuthFailed(f"HTTP {reply.status}" + (f" {fault.describe(secrets)}" if fault else ""))
     if fault is not None:
-        raise _Failed(f"HTTP {reply.status} fault {fault.describe()}")
+        raise _Failed(f"HTTP {reply.status} fault {fault.describe(secrets)}")
     if reply.status != 200 or body is None:
-        raise _Failed(f"HTTP {reply.status} {reply.reason}".rstrip())
+        raise _Failed(f"HTTP {reply.status} {camera_text(reply.reason, secrets, 64)}".rstrip())
     return body
 
 
@@ -200,7 +203,7 @@ async def _authed(session: _Session, action: str, memo: _Memo, offset: float | N
         envelope = token_envelope(action, user, password, created, digest=digest)
         reply, sent_at = await session.call(action, envelope)
         try:
-            body = _check(reply, opts.max_reply_bytes)
+            body = _check(reply, opts.max_reply_bytes, password)
         except _AuthFailed as exc:
             last = exc
             continue
@@ -228,7 +231,7 @@ async def _run(target: ProbeTarget, opts: OnvifOptions, port: int,
             memo.time_needs_auth = False
             return await _after_clock(target, opts, session, memo, fast, sent_at, reply)
         try:
-            body = _check(reply, opts.max_reply_bytes)
+            body = _check(reply, opts.max_reply_bytes, password)
             memo.time_needs_auth = False
         except _AuthFailed:
             if not has_creds:
@@ -265,8 +268,15 @@ async def _after_clock(target: ProbeTarget, opts: OnvifOptions, session: _Sessio
         exc.args = (f"{exc.args[0]} (clock offset {offset:+.1f} s)",)
         exc.info = info
         raise
-    return OnvifInfo(clock_offset_s=info.clock_offset_s,
-                     device=parse_device_information(body))
+    device = parse_device_information(body)
+    if password:  # (the camera's words: a camera echoing the password keeps it to itself)
+        device = replace(device, **{k: redact_secrets(v, (password,)) for k, v in _fields(device).items() if v})
+    return OnvifInfo(clock_offset_s=info.clock_offset_s, device=device)
+
+
+def _fields(device: DeviceIdentity) -> dict[str, str | None]:
+    return {"vendor": device.vendor, "model": device.model, "firmware": device.firmware,
+            "serial": device.serial, "hardware_id": device.hardware_id}
 
 
 def map_error(exc: BaseException) -> tuple[Cause, str]:
@@ -306,8 +316,7 @@ async def probe(target: ProbeTarget, opts: OnvifOptions) -> ProbeResult:
     except (_AuthFailed, _Failed, SoapError, HttpError, OSError, TimeoutError, UnicodeError,
             ValueError) as exc:
         cause, detail = map_error(exc)
-        if target.password:
-            detail = detail.replace(target.password, "***")
+        detail = redact_secrets(detail, (target.password,))  # (camera text in it is masked already)
         return ProbeResult(Stage.ONVIF, False, time.perf_counter() - start, cause, detail,
                            getattr(exc, "info", None))
     finally:
@@ -315,7 +324,7 @@ async def probe(target: ProbeTarget, opts: OnvifOptions) -> ProbeResult:
     detail = f"clock offset {info.clock_offset_s:+.3f} s"
     dev = info.device
     if dev is not None:
-        detail += "; " + " ".join(x for x in (dev.vendor, dev.model, dev.firmware) if x)
+        detail += "; " + " ".join(camera_text(x, (target.password,), 64) for x in (dev.vendor, dev.model, dev.firmware) if x)
     return ProbeResult(Stage.ONVIF, True, time.perf_counter() - start, None, detail, info)
 
 

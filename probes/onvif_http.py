@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from probes.progress import Progress, current
 from probes.sockets import close_with_reset
 
 MAX_HEAD = 16 * 1024  # bytes of a reply's status line and headers
@@ -65,7 +66,7 @@ class HttpConnection(asyncio.Protocol):
     """One client connection. Use :meth:`open`, then :meth:`request`, then :meth:`close`."""
 
     __slots__ = ("_transport", "_buf", "_waiter", "_max_body", "_head", "_closed", "_scanned",
-                 "_interim", "_body", "_cstate", "_left", "_chunks", "_trailers")
+                 "_interim", "_body", "_cstate", "_left", "_chunks", "_trailers", "_stage")
 
     def __init__(self, max_body: int) -> None:
         self._transport: asyncio.Transport | None = None
@@ -74,6 +75,7 @@ class HttpConnection(asyncio.Protocol):
         self._max_body = max_body
         self._head: _Head | None = None
         self._closed = False
+        self._stage: Progress | None = None  # the stage limit's, told when reply bytes arrive
         self._reset()
 
     def _reset(self) -> None:
@@ -115,6 +117,9 @@ class HttpConnection(asyncio.Protocol):
         self._reset()
         waiter: asyncio.Future[HttpReply] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
+        progress = current()
+        if progress is not None and progress.first_reply_at is None:
+            self._stage = progress
         self._transport.write(data)
         try:
             return await waiter
@@ -143,6 +148,9 @@ class HttpConnection(asyncio.Protocol):
         waiter = self._waiter
         if waiter is None or waiter.done():
             return  # unsolicited bytes: ignored (the next request clears them)
+        if self._stage is not None:
+            self._stage.heard()
+            self._stage = None  # (the first bytes are what it wants to know)
         self._buf += data
         try:
             self._progress()
@@ -187,7 +195,10 @@ class HttpConnection(asyncio.Protocol):
         lines = raw.decode("latin-1").split("\r\n")
         parts = lines[0].split(" ", 2)
         if len(parts) < 2 or not parts[0].startswith("HTTP/1.") or not parts[1].isdigit():
-            raise HttpError(f"not an HTTP reply: {raw[:40]!r}")
+            # (no bytes of it in the words: a maintainer cannot read them, and they are the camera's)
+            if raw[:1] in (b"\x15", b"\x16") and raw[1:2] == b"\x03":
+                raise HttpError("not an HTTP reply (TLS: an HTTPS port?)")
+            raise HttpError("not an HTTP reply (TLS or garbage)")
         status = int(parts[1])
         keep_alive = parts[0] != "HTTP/1.0"
         length = -1

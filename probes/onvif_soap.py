@@ -13,9 +13,11 @@ import hashlib
 import os
 import re
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
+from probes.redact import camera_text
 from probes.xmlsafe import Node, XmlError, parse
 
 NS_SOAP12 = "http://www.w3.org/2003/05/soap-envelope"
@@ -67,10 +69,10 @@ class SoapFault:
             return True
         return bool(_AUTH_REASON.search(self.reason))
 
-    def describe(self) -> str:
-        parts = [self.code, *self.subcodes]
-        text = "/".join(p for p in parts if p)
-        reason = _CONTROL.sub(" ", self.reason).strip()[:120]
+    def describe(self, secrets: Iterable[str | None] = ()) -> str:
+        """The fault for a detail: the camera's words with *secrets* masked before the cut."""
+        text = camera_text("/".join(p for p in (self.code, *self.subcodes) if p), secrets, 120)
+        reason = camera_text(_CONTROL.sub(" ", self.reason).strip(), secrets, 120)
         return f"{text}: {reason}" if reason else text
 
 

@@ -2,7 +2,9 @@
 
 :func:`redact_url` is the one place that knows where credentials sit in a URL;
 :func:`redact_secrets` also masks secrets known by value (a camera's password a camera
-echoes back, a channel's token) wherever they appear.
+echoes back, a channel's token) wherever they appear; :func:`camera_text` is the one way text a
+camera sent (a reason phrase, a Server header, a fault) enters a probe's detail: masked first,
+then cut, so a cut never leaves part of a password behind.
 """
 
 from __future__ import annotations
@@ -46,3 +48,26 @@ def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
     for form in sorted(forms, key=len, reverse=True):
         text = text.replace(form, MASK)
     return text
+
+
+#: Characters of camera text looked at for URLs with credentials beyond the part shown (the URL
+#: regex is quadratic on hostile input: it never sees more than the shown part and this).
+_URL_LOOKAHEAD = 256
+
+
+def camera_text(text: str, secrets: Iterable[str | None] = (), limit: int = 120) -> str:
+    """*text* a camera sent, made safe to show: every secret (and its percent-encoded forms)
+    masked in the whole text, then URL credentials (:func:`redact_url`), then non-printable
+    characters replaced by ``?``, and only then cut to *limit* characters: a cut can never leave
+    part of a password behind (a camera repeating our credentials in its reason phrase)."""
+    given = [s for s in secrets if s]
+    if (len(text) <= limit and "%" not in text and "@" not in text and "=" not in text
+            and not any(s in text for s in given) and text.isprintable()):
+        return text  # (the common case, a healthy camera's Server header: nothing to mask or cut)
+    forms = {f for s in given for f in secret_forms(s)}  # (a percent-encoded form has a "%")
+    for form in sorted(forms, key=len, reverse=True):  # (str.replace: linear in the text)
+        text = text.replace(form, MASK)
+    text = redact_url(text[: limit + _URL_LOOKAHEAD])
+    if not text.isprintable():
+        text = "".join(c if c.isprintable() else "?" for c in text)
+    return text[:limit]

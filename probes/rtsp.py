@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
-from probes.redact import redact_url
+from probes.redact import camera_text, redact_secrets
+from probes.rtsp_auth import basic_header
 from probes.rtsp_conn import Failed as _Failed
 from probes.rtsp_conn import Login, RtspCall
 from probes.rtsp_state import CameraKey, RtspState
@@ -95,7 +96,7 @@ def map_error(exc: BaseException) -> tuple[Cause, str]:
 class _Exchange:
     """One probe: connections, auth, redirects for one target (not reused)."""
 
-    __slots__ = ("target", "opts", "state", "login", "key", "first", "redirect_info")
+    __slots__ = ("target", "opts", "state", "login", "key", "first", "redirect_info", "secrets", "own_url")
 
     def __init__(self, target: ProbeTarget, opts: RtspOptions, first: RtspConnection | None = None) -> None:
         self.target = target
@@ -105,9 +106,15 @@ class _Exchange:
         self.login = Login(target.username, target.password)
         self.key: CameraKey = (target.host, target.rtsp_port)
         self.redirect_info: RtspInfo | None = None
+        self.secrets = secrets_of(target)
+        self.own_url = target.rtsp_url(redact=False)  # (no credentials in it)
+
+    def shown(self, text: str, limit: int = 120) -> str:
+        """Camera text for a detail: the password masked before the cut (:func:`camera_text`)."""
+        return camera_text(text, self.secrets, limit)
 
     async def run(self) -> RtspInfo:
-        url = self.target.rtsp_url(redact=False)
+        url = self.own_url
         host, port = self.target.host, self.target.rtsp_port
         seen = {url}
         for hop in range(self.opts.max_redirects + 1):
@@ -118,13 +125,13 @@ class _Exchange:
             parts = urlsplit(nxt)
             info = self.redirect_info
             if parts.scheme.lower() != "rtsp" or not parts.hostname:
-                raise _Failed(Cause.PROTOCOL_ERROR, f"redirect to unsupported URL {redact_url(nxt)[:200]}", info)
+                raise _Failed(Cause.PROTOCOL_ERROR, f"redirect to unsupported URL {self.shown(nxt, 200)}", info)
             nhost = parts.hostname
             nport = parts.port or 554
             hp = f"[{nhost}]" if ":" in nhost else nhost
             if not same_host(nhost, self.target.host):
                 # Never to another host: neither our credentials nor a connection go there.
-                raise _Failed(Cause.STREAM_UNAVAILABLE, f"redirected to {_clean(hp)[:100]}:{nport} (another host, not followed)", info)
+                raise _Failed(Cause.STREAM_UNAVAILABLE, f"redirected to {self.shown(hp, 100)}:{nport} (another host, not followed)", info)
             path = (parts.path or "/").replace(" ", "%20")
             nxt = f"rtsp://{hp}:{nport}{path}" + (f"?{parts.query.replace(' ', '%20')}" if parts.query else "")
             if nxt in seen:
@@ -169,8 +176,8 @@ class _Exchange:
 
     def _judge(self, resp: Response, url: str) -> RtspInfo | str:
         status = resp.status
-        server = _clean(resp.headers.get("server", ""))
-        shown = redact_url(url) if "@" in url else url
+        server = self.shown(resp.headers.get("server", ""))
+        shown = url if url == self.own_url else redact_secrets(url, self.secrets)  # (a redirect's URL is the camera's)
         login = self.login
         if 200 <= status < 300:
             if login.sent_credentials:
@@ -183,7 +190,8 @@ class _Exchange:
             except Exception as exc:  # noqa: BLE001 - the SDP reader never raises; belt and braces
                 info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
                 raise _Failed(Cause.PROTOCOL_ERROR, f"unreadable SDP ({type(exc).__name__})", info) from None
-            info = RtspInfo(status, server, sdp.codec, sdp.width, sdp.height, login.auth_scheme, shown)
+            codec = self.shown(sdp.codec, 32) if sdp.codec else None
+            info = RtspInfo(status, server, codec, sdp.width, sdp.height, login.auth_scheme, shown)
             if not sdp.has_video:
                 raise _Failed(Cause.STREAM_UNAVAILABLE, "no video track in SDP", info)
             return info
@@ -194,12 +202,13 @@ class _Exchange:
                 raise _Failed(Cause.PROTOCOL_ERROR, f"{status} redirect without Location", info)
             self.redirect_info = info
             return loc
-        reason = _clean(resp.reason)
+        reason = self.shown(resp.reason, 64)
         if status in (401, 403):
             detail = f"{status} {reason}".strip()
             if login.user is None:
                 detail += " (no credentials given)"
             elif login.sent_credentials:
+                detail = f"credentials refused ({detail})"
                 wait = self.state.record_auth_failure(
                     (self.target.host, self.target.rtsp_port), self.target.username, self.target.password
                 )
@@ -221,12 +230,11 @@ def same_host(a: str, b: str) -> bool:
         return False
 
 
-def _clean(s: str) -> str:
-    """Camera-supplied text made safe to show: printable, short, no credentials."""
-    if s.isprintable() and "@" not in s:
-        return s[:120]
-    s = "".join(c if c.isprintable() else "?" for c in s[:120])
-    return redact_url(s)
+def secrets_of(target: ProbeTarget) -> tuple[str, ...]:
+    """What of *target*'s credentials a camera could echo: the password, and the Basic token."""
+    if not target.password:
+        return ()
+    return target.password, basic_header(target.username or "", target.password).partition(" ")[2]
 
 
 async def probe(target: ProbeTarget, opts: RtspOptions | None = None, *, conn: RtspConnection | None = None) -> ProbeResult:
@@ -258,8 +266,7 @@ async def probe(target: ProbeTarget, opts: RtspOptions | None = None, *, conn: R
     except (OSError, RtspError, _Failed, ValueError) as exc:  # TimeoutError is an OSError
         cause, detail = map_error(exc)
         data = exc.info if isinstance(exc, _Failed) else None
-        if "@" in detail:
-            detail = redact_url(detail)
+        detail = redact_secrets(detail, secrets_of(target))  # (camera text in it is masked already)
         return ProbeResult(Stage.RTSP, False, time.perf_counter() - t0, cause, detail, data)
     finally:
         if conn is not None:  # never handed to an exchange (backing off, bad credentials, cancelled)

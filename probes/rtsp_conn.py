@@ -157,6 +157,8 @@ class RtspCall:
         while resp.status == 401 and login.user is not None and sends < 3:
             new = choose_challenge(list(resp.challenges))
             if new is None:
+                if login.sent_credentials:
+                    break  # our credentials refused, no new challenge: the prober's verdict on a 401
                 raise Failed(Cause.AUTH_FAILED, "401 without a supported challenge")
             if ch is None or new.scheme != ch.scheme:
                 pass  # first answer to this challenge

@@ -20,6 +20,7 @@ import asyncio
 from dataclasses import dataclass
 
 from probes.causes import Cause
+from probes.progress import Progress, current
 from probes.sockets import close_with_reset
 
 MAX_HEADER_LINE = 8192  # bytes in one header line (the status line included)
@@ -75,7 +76,8 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str], tuple[str, ...]]:
     if len(parts) < 2 or len(parts[1]) != 3 or not parts[1].isdigit():
         raise RtspError(Cause.PROTOCOL_ERROR, "bad RTSP status line")
     status = int(parts[1])
-    reason = parts[2].strip()[:64] if len(parts) > 2 else ""
+    # (not cut here: the prober masks the password in it first, then cuts: probes.redact.camera_text)
+    reason = parts[2].strip() if len(parts) > 2 else ""
     headers: dict[str, str] = {}
     challenges: list[str] = []
     last = ""
@@ -102,7 +104,8 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str], tuple[str, ...]]:
 class RtspConnection(asyncio.Protocol):
     """One RTSP connection; :meth:`request` sends one request and awaits its reply."""
 
-    __slots__ = ("transport", "_buf", "_waiter", "_closed", "_exc", "_cseq", "_max", "_scan", "_line", "_lines", "_pending")
+    __slots__ = ("transport", "_buf", "_waiter", "_closed", "_exc", "_cseq", "_max", "_scan", "_line", "_lines", "_pending",
+                 "_progress")
 
     def __init__(self, max_reply_bytes: int = 65536) -> None:
         self.transport: asyncio.Transport | None = None
@@ -117,6 +120,7 @@ class RtspConnection(asyncio.Protocol):
         self._lines = 0  # header lines complete so far
         # the parsed header (status, reason, headers, challenges, body start, length) while the body comes
         self._pending: tuple[int, str, dict[str, str], tuple[str, ...], int, int] | None = None
+        self._progress: Progress | None = None  # the stage limit's, told when reply bytes arrive
 
     # -- asyncio.Protocol --------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -124,6 +128,9 @@ class RtspConnection(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         self._buf += data
+        if self._progress is not None:
+            self._progress.heard()
+            self._progress = None  # (the first bytes are what it wants to know)
         if self._waiter is not None and not self._waiter.done():
             self._try_complete()
         elif len(self._buf) > self._max:  # unsolicited bytes: keep the cap
@@ -167,6 +174,9 @@ class RtspConnection(asyncio.Protocol):
         self._buf.clear()
         self._scan = self._line = self._lines = 0
         self._pending = None
+        progress = current()
+        if progress is not None and progress.first_reply_at is None:
+            self._progress = progress
         self.transport.write(data)
         try:
             resp = await waiter
@@ -176,7 +186,9 @@ class RtspConnection(asyncio.Protocol):
         if got is None:
             raise RtspError(Cause.PROTOCOL_ERROR, "reply without CSeq")
         if got.strip() != str(cseq):
-            raise RtspError(Cause.PROTOCOL_ERROR, f"CSeq mismatch (sent {cseq}, got {got[:16]!r})")
+            got = got.strip()  # (shown only when it is a plain number: no camera text in the detail)
+            shown = got if got.isascii() and got.isdigit() and len(got) <= 9 else "something else"
+            raise RtspError(Cause.PROTOCOL_ERROR, f"CSeq mismatch (sent {cseq}, got {shown})")
         return resp
 
     def send_only(self, data: bytes) -> None:

@@ -105,7 +105,8 @@ def parse_sdp(text: str) -> SdpInfo:
         return SdpInfo(has_video=False)
     codec: str | None
     if rtpmap is not None:
-        codec = _CODECS.get(rtpmap, rtpmap[:32] or None)
+        # (an unknown name as the camera sent it: the prober masks and cuts it, probes.redact.camera_text)
+        codec = _CODECS.get(rtpmap, rtpmap or None)
     else:
         codec = _STATIC.get(pt)
     if size is None and fmtp:

@@ -1,4 +1,5 @@
-"""One stage's time limit: the caller owns timeouts, and an expiry becomes the stage's cause."""
+"""One stage's time limit: the caller owns timeouts, and an expiry becomes the stage's cause; its
+detail says whether the camera was silent or only slow (:mod:`probes.progress`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import TypeVar
 
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
+from probes.progress import Progress, begin, end
 
 OptsT = TypeVar("OptsT")
 
@@ -38,6 +40,17 @@ async def run_stage(
 
     A cancellation from anyone else propagates, as with ``asyncio.timeout``.
     """
+    progress, token = begin()
+    try:
+        return await _limited(stage, fn, target, opts, limit, timeout_cause, progress)
+    finally:
+        end(token)
+
+
+async def _limited(
+    stage: Stage, fn: StageProber[OptsT], target: ProbeTarget, opts: OptsT, limit: float, timeout_cause: Cause,
+    progress: Progress,
+) -> ProbeResult:
     t0 = time.perf_counter()
     loop = asyncio.get_running_loop()  # (once: on Python 3.11 each lookup is a getpid() call)
     task = asyncio.current_task(loop)
@@ -46,7 +59,7 @@ async def run_stage(
             async with asyncio.timeout(limit):
                 return await fn(target, opts)
         except TimeoutError:
-            return timed_out(stage, t0, limit, timeout_cause)
+            return timed_out(stage, t0, limit, timeout_cause, progress)
     before = task.cancelling()
     expiry = _Expiry(task)
     handle = loop.call_later(limit, expiry)
@@ -54,7 +67,7 @@ async def run_stage(
         result = await fn(target, opts)
     except asyncio.CancelledError:
         if expiry.fired and task.uncancel() <= before:
-            return timed_out(stage, t0, limit, timeout_cause)
+            return timed_out(stage, t0, limit, timeout_cause, progress)
         raise
     finally:
         handle.cancel()
@@ -63,5 +76,7 @@ async def run_stage(
     return result
 
 
-def timed_out(stage: Stage, t0: float, limit: float, cause: Cause) -> ProbeResult:
-    return ProbeResult(stage, False, time.perf_counter() - t0, cause, f"no answer within {limit:g} s")
+def timed_out(stage: Stage, t0: float, limit: float, cause: Cause, progress: Progress | None = None) -> ProbeResult:
+    """The result of an expiry: "no answer within 5 s", or what came too slowly (see :mod:`probes.progress`)."""
+    detail = progress.timeout_detail(limit) if progress is not None else f"no answer within {limit:g} s"
+    return ProbeResult(stage, False, time.perf_counter() - t0, cause, detail)

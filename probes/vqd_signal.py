@@ -11,9 +11,11 @@ shading), or full-height vertical bands of saturated colours.
   colour), **and** what is not that colour is a caption: three or more separate marks,
   all within 30 % of the rows ("无视频信号", "NO VIDEO", an OSD clock), or nothing (at
   most 0.2 % of the pixels) on a screen that is exactly one colour (its luma's standard
-  deviation at most ``signal_exact_std``, 0.25) and not dark. A black or dark screen
+  deviation at most ``signal_exact_std``, 0.25) and not dark. A black or dark grey screen
   without a caption is ``black`` or ``dark``: after H.264 a capped lens and an encoder's
-  black screen are the same picture;
+  black screen are the same picture. Dark means dark *and* colourless (its luma below the
+  dark limit and its channels within :data:`_GREY_SPREAD` of each other): a saturated blue
+  "no signal" screen has the luma of a dark grey (29) and is still a signal loss;
 * **colour bars** (SMPTE, EBU, and vendors' copies, with or without a caption): in the top
   60 % of the frame at least 80 % of the columns are one colour from top to bottom, and
   the columns form five or more flat bands, each at least 1/16 of the width, together
@@ -40,6 +42,9 @@ _INK = 40  # a caption's mark differs from the screen colour by at least this (a
 _EMPTY_SHARE = 0.002
 _CAPTION_MIN_MARKS = 3
 _CAPTION_MAX_ROWS = 0.3
+#: A screen colour whose channels spread over less than this is a grey (black, dark grey): only
+#: such a screen can be dark; a saturated colour of the same luma (pure blue: 29) is not.
+_GREY_SPREAD = 40.0
 
 
 def _bgr(frame: Frame) -> Frame:
@@ -93,6 +98,14 @@ def _exact(frame: Frame, colour: np.ndarray, t: VqdThresholds) -> bool:
     return float(np.std(luma(f)[same])) <= t.signal_exact_std
 
 
+def is_dark_grey(colour: np.ndarray, t: VqdThresholds = DEFAULT_THRESHOLDS) -> bool:
+    """Whether a screen *colour* (BGR) is black or a dark grey: its luma below the dark limit and
+    its channels close together. Pure blue (luma 29) is dark by its luma, not to the eye."""
+    luma_of = float(np.dot(colour, (0.114, 0.587, 0.299)))
+    spread = float(colour.max() - colour.min())
+    return luma_of < max(t.black_pixel_luma, t.dark_min_mean_luma) and spread < _GREY_SPREAD
+
+
 def bars_cover(frame: Frame) -> float:
     """The share of the width covered by flat vertical colour bands when the frame is a colour
     bar screen (see the module docstring), else 0.0."""
@@ -137,6 +150,6 @@ def check_signal_loss(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> Vq
         # A black (or dark) screen without a caption is ``black`` (or ``dark``): after H.264 a
         # capped lens and an encoder's black screen are the same picture (see probes.vqd:
         # which name wins), and so are a plain wall in the dark and a dark grey screen.
-        dark = float(np.dot(colour, (0.114, 0.587, 0.299))) < max(t.black_pixel_luma, t.dark_min_mean_luma)
+        dark = is_dark_grey(colour, t)
         lost = caption is True or (caption is None and not dark and _exact(frame, colour, t))
     return VqdCheck(VqdName.SIGNAL_LOSS, not lost, round(share, 4), t.signal_uniform_min_share)

@@ -42,6 +42,9 @@ class Reply(StrEnum):
     TLS = "tls"  # a TLS alert, then a reset: a TLS server on the RTSP port
     WRONG_CSEQ = "wrong_cseq"  # normal replies with the wrong CSeq (rtsp_server)
     CLOSE_AFTER_401 = "close_after_401"  # healthy, but every 401 says Connection: close and closes (rtsp_server)
+    # A camera repeating the credentials (rtsp_reply: the decoded Basic login in every 401's reason
+    # phrase and Server header; onvif_reply: its password in a 500's reason phrase and SOAP fault):
+    ECHO_CREDENTIALS = "echo_credentials"
 
 
 # RTSP statuses a camera may answer DESCRIBE with instead of 200.

@@ -1,5 +1,6 @@
 """Hostile ONVIF replies of a simulated camera (``Behaviour.onvif_reply``): XML entity bomb,
-external entity, a 50 MB body, endless tiny chunks, the right reply in 1-byte chunks.
+external entity, a 50 MB body, endless tiny chunks, the right reply in 1-byte chunks, a 500
+repeating the camera's password in its reason phrase and SOAP fault.
 
 Large and endless replies are written as the client reads them (never more than
 :data:`HIGH_WATER` bytes waiting in the transport), so a worker serving many hostile cameras
@@ -37,7 +38,7 @@ EXTERNAL_ENTITY_XML = (
 #: The replies of this module that are written as a stream (the rest are one write).
 STREAMED = frozenset({Reply.HUGE_BODY, Reply.ENDLESS_CHUNKS})
 #: Every hostile reply served here (``onvif_server`` asks this module for them).
-HOSTILE = frozenset({Reply.ENTITY_BOMB, Reply.EXTERNAL_ENTITY, *STREAMED})
+HOSTILE = frozenset({Reply.ENTITY_BOMB, Reply.EXTERNAL_ENTITY, Reply.ECHO_CREDENTIALS, *STREAMED})
 
 
 def whole(body: bytes) -> bytes:
@@ -64,9 +65,24 @@ def _endless_chunks() -> Iterator[bytes]:
     yield from itertools.repeat(b"1\r\na\r\n" * 4096)  # stopped by the client or MAX_STREAM_S
 
 
-def serve(loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, reply: Reply) -> None:
+def echo_fault(password: str) -> bytes:
+    """A 500 whose reason phrase and SOAP fault repeat *password* (one blank apart: wherever a
+    client cuts the text, it is most likely inside one of them)."""
+    echo = " ".join([password] * 16)
+    body = ('<?xml version="1.0"?>\n<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body>'
+            "<env:Fault><env:Code><env:Value>env:Receiver</env:Value></env:Code><env:Reason>"
+            f'<env:Text xml:lang="en">config error for password {echo}</env:Text></env:Reason>'
+            "</env:Fault></env:Body></env:Envelope>").encode()
+    return (f"HTTP/1.1 500 bad password {echo}\r\nContent-Type: application/soap+xml\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n").encode() + body
+
+
+def serve(loop: asyncio.AbstractEventLoop, transport: asyncio.Transport, reply: Reply,
+          password: str = "") -> None:
     """Answer one request with the hostile *reply* (one of :data:`HOSTILE`)."""
-    if reply is Reply.ENTITY_BOMB:
+    if reply is Reply.ECHO_CREDENTIALS:
+        transport.write(echo_fault(password))
+    elif reply is Reply.ENTITY_BOMB:
         transport.write(whole(ENTITY_BOMB_XML))
     elif reply is Reply.EXTERNAL_ENTITY:
         transport.write(whole(EXTERNAL_ENTITY_XML))

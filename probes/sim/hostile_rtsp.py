@@ -1,6 +1,7 @@
 """Hostile RTSP replies of a simulated camera (``Behaviour.rtsp_reply``), the RTSP rows of the
 hostile-camera suite: a reply trickled at 1 byte/s, 100,000 header lines, a 5 MB SDP, every
-request answered 401 with a new (stale) nonce, TLS on the RTSP port. (Garbage, an oversized
+request answered 401 with a new (stale) nonce, TLS on the RTSP port, a camera repeating the
+decoded Basic credentials in its 401s. (Garbage, an oversized
 header line, wrong CSeq, a close after each 401, redirects and 453 are served by
 :mod:`probes.sim.rtsp_server` itself.)
 
@@ -11,6 +12,8 @@ Big replies are built once per worker; a trickle stops when the client goes, or 
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 from functools import cache
 
 from probes.sim.auth import NonceBook, challenge
@@ -25,7 +28,8 @@ MAX_TRICKLE_S = 120.0
 TLS_ALERT = b"\x15\x03\x01\x00\x02\x02\x46"
 
 #: The replies served here (``rtsp_server`` hands requests to :func:`answer` for them).
-HOSTILE = frozenset({Reply.TRICKLE, Reply.MANY_HEADERS, Reply.BIG_SDP, Reply.ENDLESS_401, Reply.TLS})
+HOSTILE = frozenset({Reply.TRICKLE, Reply.MANY_HEADERS, Reply.BIG_SDP, Reply.ENDLESS_401, Reply.TLS,
+                     Reply.ECHO_CREDENTIALS})
 
 
 @cache
@@ -41,12 +45,14 @@ def _big_sdp() -> bytes:
 
 
 def answer(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, cam: CameraState,
-           nonces: NonceBook, now: float, reply: Reply, cseq: str) -> None:
+           nonces: NonceBook, now: float, reply: Reply, cseq: str, authorization: str | None = None) -> None:
     """Answer one request of a camera whose ``rtsp_reply`` is in :data:`HOSTILE`."""
     head = f"RTSP/1.0 200 OK\r\nCSeq: {cseq}\r\nServer: camwatch-sim\r\n".encode()
     if reply is Reply.TLS:
         transport.write(TLS_ALERT)
         transport.abort()
+    elif reply is Reply.ECHO_CREDENTIALS:
+        transport.write(echo_401(cseq, authorization))
     elif reply is Reply.ENDLESS_401:
         cam.rtsp_challenges += 1
         www = challenge(cam, nonces, now, stale=True)
@@ -59,6 +65,22 @@ def answer(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, cam: C
     elif reply is Reply.TRICKLE:
         data = head + b"Content-Length: 0\r\n\r\n"
         _trickle(transport, loop, data, 0, loop.time() + MAX_TRICKLE_S)
+
+
+def echo_401(cseq: str, authorization: str | None) -> bytes:
+    """A 401 asking for Basic; to a request with a Basic login, one that repeats the decoded
+    ``user:password`` in its reason phrase and Server header, at several offsets (wherever a
+    client cuts the text, part of the password is near the cut)."""
+    www = 'WWW-Authenticate: Basic realm="camwatch-sim"\r\n'
+    if not authorization:
+        return f"RTSP/1.0 401 Unauthorized\r\nCSeq: {cseq}\r\n{www}\r\n".encode()
+    try:
+        login = base64.b64decode(authorization.partition(" ")[2], validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        login = authorization
+    echo = " ".join("." * i + login for i in range(1, 9))
+    return (f"RTSP/1.0 401 login rejected for user/password pair {echo}\r\nCSeq: {cseq}\r\n"
+            f"Server: {echo}\r\n{www}\r\n").encode()
 
 
 def _trickle(transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, data: bytes, pos: int,

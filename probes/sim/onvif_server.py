@@ -88,7 +88,7 @@ class OnvifProtocol(CameraConnection):
             self.ctx.send(self._transport(), reply, b.delay_s, close=True)
             return
         if b.onvif_reply in hostile_http.HOSTILE:
-            hostile_http.serve(self.ctx.loop, self._transport(), b.onvif_reply)
+            hostile_http.serve(self.ctx.loop, self._transport(), b.onvif_reply, cam.password)
             return
         parts = request_line.split(" ")
         if len(parts) != 3 or parts[0] != "POST":

@@ -134,7 +134,7 @@ class RtspProtocol(CameraConnection):
             cam.rtsp_logins += 1
         if b.rtsp_reply in hostile_rtsp.HOSTILE:
             hostile_rtsp.answer(self._transport(), self.ctx.loop, cam, self.ctx.nonces, self.ctx.clock(),
-                                b.rtsp_reply, cseq)
+                                b.rtsp_reply, cseq, headers.get("authorization"))
             return
         if b.rtsp_reply is Reply.WRONG_CSEQ:
             cseq = f"{cseq}0"

@@ -198,7 +198,7 @@ def test_degraded_rendering_and_exit_code() -> None:
 @pytest.mark.parametrize("lang", ["zh", "en"])
 def test_verdict_gives_the_declared_words_of_each_cause(cause: Cause, lang: str) -> None:
     res = LadderResult("offline", cause, (ProbeResult(Stage.REACH, False, 0.001, cause),))
-    verdict = human_lines(ProbeTarget("10.1.1.1"), res, lang)[-1]
+    verdict = next(line for line in human_lines(ProbeTarget("10.1.1.1"), res, lang) if line.startswith(("结论", "verdict")))
     assert verdict.endswith(f" — {cause.words('en')}" if lang == "en" else f"——{cause.words('zh')}")
     assert verdict.count("（") <= 1 and verdict.count("(") <= 1  # never nested: 离线（端口关闭（拒绝连接））
 

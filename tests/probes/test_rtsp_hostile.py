@@ -39,7 +39,7 @@ class Kind:
 REDIRECT_TARGET = 0  # a healthy camera on another host, the target of the redirect
 KINDS: tuple[Kind, ...] = (
     Kind("hang", Behaviour(power=Power.HANG), Cause.TIMEOUT, "no answer within"),
-    Kind("trickle_1_byte_per_s", Behaviour(rtsp_reply=Reply.TRICKLE), Cause.TIMEOUT, "no answer within"),
+    Kind("trickle_1_byte_per_s", Behaviour(rtsp_reply=Reply.TRICKLE), Cause.TIMEOUT, "reply too slow: first reply after"),
     Kind("garbage", Behaviour(rtsp_reply=Reply.GARBAGE), Cause.PROTOCOL_ERROR, "not an RTSP reply"),
     Kind("header_line_10mb", Behaviour(rtsp_reply=Reply.OVERSIZED, oversized_bytes=10 * 1024 * 1024),
          Cause.PROTOCOL_ERROR, "header line longer than"),

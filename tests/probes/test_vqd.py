@@ -4,9 +4,13 @@ day/night profile and the per-camera baseline."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from collections.abc import Callable
 from dataclasses import replace
+from pathlib import Path
 
+import av
 import cv2
 import numpy as np
 import pytest
@@ -366,3 +370,57 @@ def test_a_blur_with_soft_edges_is_blur_not_low_contrast() -> None:
     assert by[VqdName.CONTRAST].masked_by is VqdName.BLUR
     fogged = cv2.cvtColor((texture * 0.05 + 180).astype(np.uint8), cv2.COLOR_GRAY2BGR)
     assert [c.name for c in run_vqd(fogged) if not c.ok] == [VqdName.CONTRAST]
+
+
+def _through_i420(bgr: tuple[int, int, int]) -> np.ndarray:
+    """A uniform screen of *bgr* as an encoder carries it (8-bit YUV 4:2:0) and a decoder gives it back."""
+    yuv = cv2.cvtColor(np.full((H, W, 3), bgr, np.uint8), cv2.COLOR_BGR2YUV_I420)
+    return cv2.cvtColor(yuv, cv2.COLOR_YUV2BGR_I420)
+
+
+def _failed(a: np.ndarray, b: np.ndarray | None = None) -> set[VqdName]:
+    return {c.name for c in run_vqd(a, b) if not c.ok}
+
+
+def test_saturated_blue_screen_is_signal_loss_not_dark() -> None:
+    """An encoder's plain blue "no signal" screen (videotestsrc pattern=blue) has the luma of a
+    dark grey (29, under the dark limit of 30): it was judged "dark, frozen". README: signal loss
+    is "a uniform screen of any colour but black"."""
+    blue = _through_i420((255, 0, 0))
+    assert 25 <= float(luma(blue).mean()) < max(T.black_pixel_luma, T.dark_min_mean_luma)
+    assert _failed(blue, blue.copy()) == {VqdName.SIGNAL_LOSS}
+    for dark_colour in ((120, 0, 0), (0, 0, 110), (90, 0, 90)):  # dark saturated screens: still colours
+        frame = _through_i420(dark_colour)
+        assert _failed(frame, frame.copy()) == {VqdName.SIGNAL_LOSS}, dark_colour
+
+
+_DARK_STILL = {VqdName.DARK, VqdName.FROZEN}  # (dark does not mask frozen: a still dark picture is both)
+
+
+@pytest.mark.parametrize(("bgr", "names"), [((0, 0, 0), {VqdName.BLACK}), ((16, 16, 16), {VqdName.BLACK}),
+                                            ((22, 22, 22), _DARK_STILL), ((26, 22, 20), _DARK_STILL),
+                                            ((38, 14, 14), {VqdName.BLACK})])
+def test_black_and_near_black_grey_screens_stay_black_or_dark(bgr: tuple[int, int, int], names: set[VqdName]) -> None:
+    """Black, a dark grey and a faintly tinted black are not signal loss (after H.264 a capped lens
+    and an encoder's black screen are the same picture)."""
+    frame = _through_i420(bgr)
+    assert _failed(frame, frame.copy()) == names, bgr
+
+
+def test_gstreamer_blue_pattern_through_h264_is_signal_loss(tmp_path: Path) -> None:
+    """The tester's stream: GStreamer's videotestsrc pattern=blue, x264, decoded by FFmpeg (PyAV)."""
+    gst = shutil.which("gst-launch-1.0")
+    if gst is None:
+        pytest.skip("gst-launch-1.0 is not installed (Debian gstreamer1.0-tools)")
+    out = tmp_path / "blue.h264"
+    subprocess.run(
+        [gst, "-q", "videotestsrc", "pattern=blue", "num-buffers=3", "!", "video/x-raw,width=640,height=360,framerate=25/1",
+         "!", "videoconvert", "!", "video/x-raw,format=I420", "!", "x264enc", "tune=zerolatency", "speed-preset=ultrafast",
+         "pass=quant", "quantizer=22", "!", "h264parse", "!", "video/x-h264,stream-format=byte-stream", "!",
+         "filesink", f"location={out}"],
+        check=True, timeout=60, capture_output=True,
+    )
+    with av.open(str(out)) as container:
+        frames = [downscale(f.to_ndarray(format="bgr24")) for f in container.decode(video=0)]
+    assert len(frames) == 3 and float(luma(frames[0]).mean()) < T.dark_min_mean_luma
+    assert _failed(frames[0], frames[-1]) == {VqdName.SIGNAL_LOSS}
