@@ -7,7 +7,7 @@ be changed while it runs. Used by tests, ``camwatch demo`` and the benchmarks.
         cam = fleet.camera(0)  # SimCamera(host="127.20.0.1", rtsp_port=8554, ...)
 """
 
-from probes.sim.behaviour import Auth, Behaviour, BehaviourError, Power, Reply
+from probes.sim.behaviour import Auth, Behaviour, BehaviourError, Picture, Power, Reply
 from probes.sim.fleet import MAX_CAMERAS_PER_WORKER, Fleet, FleetError
 from probes.sim.identity import DeviceIdentity, SimCamera, address_for, identity_for
 from probes.sim.stats import CameraStats, FleetStats
@@ -22,6 +22,7 @@ __all__ = [
     "Fleet",
     "FleetError",
     "FleetStats",
+    "Picture",
     "Power",
     "Reply",
     "SimCamera",

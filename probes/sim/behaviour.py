@@ -18,6 +18,15 @@ class Power(StrEnum):
     HANG = "hang"  # connections accepted, never answered
 
 
+class Picture(StrEnum):
+    """What the video shows (pre-encoded frames: see probes.sim.h264)."""
+
+    SCENE = "scene"  # a village road with a car driving along it: passes every picture check
+    FROZEN = "frozen"  # the scene's first frame, repeated: frozen (画面冻结)
+    BARS = "bars"  # SMPTE colour bars, an encoder without input: signal_loss (信号丢失)
+    BLACK = "black"  # a black picture: black (黑屏)
+
+
 class Auth(StrEnum):
     NONE = "none"
     BASIC = "basic"
@@ -78,7 +87,10 @@ class Behaviour:
     ``describe_status``: DESCRIBE answers this status after auth (e.g. 404, 453, 454, 503).
     ``max_sessions``: SETUP beyond this many concurrent sessions answers 453 (0 = no limit).
     ``video``: False serves an SDP with only an audio track.
-    ``stream``: after PLAY, send RTP (H.264 colour bars) over the interleaved channel.
+    ``stream``: after PLAY, send RTP (H.264, 640x360, 25 fps) over the interleaved channel.
+    ``picture``: what that video shows: scene (a village road with a car driving by: passes every
+    picture check), frozen (the scene's first frame, repeated), bars (SMPTE colour bars: signal
+    loss) or black. Read at every frame: a change shows in the running streams at once.
     ``clock_skew_s``: the camera's clock (ONVIF GetSystemDateAndTime, and the reference for
     WS-UsernameToken ``Created``) is this far ahead of true time (negative: behind).
     ``flap_up_s`` / ``flap_down_s``: when both > 0 the camera alternates up/down; cycle anchored
@@ -107,6 +119,7 @@ class Behaviour:
     max_sessions: int = 0
     video: bool = True
     stream: bool = True
+    picture: Picture = Picture.SCENE
     clock_skew_s: float = 0.0
     flap_up_s: float = 0.0
     flap_down_s: float = 0.0
@@ -126,6 +139,7 @@ class Behaviour:
         try:
             object.__setattr__(self, "power", Power(self.power))
             object.__setattr__(self, "auth", Auth(self.auth))
+            object.__setattr__(self, "picture", Picture(self.picture))
             object.__setattr__(self, "rtsp_reply", Reply(self.rtsp_reply))
             object.__setattr__(self, "onvif_reply", Reply(self.onvif_reply))
         except ValueError as exc:

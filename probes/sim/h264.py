@@ -1,49 +1,39 @@
-"""A tiny pre-encoded H.264 picture (SMPTE HD colour bars, 1920x1080, Main profile).
+"""The simulated cameras' pictures: pre-encoded H.264 IDR frames (640x360, Main profile, one slice
+per row of macroblocks), served over RTP by :mod:`probes.sim.rtp`.
 
-Encoded once with ``ffmpeg -f lavfi -i smptehdbars=size=1920x1080 -frames:v 1 -c:v libx264
--profile:v main -qp 30`` and stripped of its SEI NAL unit. The simulator advertises the SPS/PPS in
-the SDP (``sprop-parameter-sets``) and, after PLAY, repeats the IDR picture over RTP so decoders
-(ffprobe, OpenCV) get a real frame.
+* ``scene`` (the default): a village road under green hills, two houses and a camera pole, and a
+  red car driving along the road: :data:`SCENE_FRAMES` frames with the car 100 px further right in
+  each. The streamer shows each frame for :data:`SECONDS_PER_FRAME` seconds, so two keyframes
+  1 to 5 s apart always differ (the frozen check compares keyframes ~3 s apart), while the rest of
+  the picture stays still (no temporal "noise"). It passes every picture check of
+  :mod:`probes.vqd` with the default thresholds (not dark, not bars, not blurred, not noisy...).
+* ``frozen``: the scene's first frame, repeated (``frozen``, 画面冻结);
+* ``bars``: SMPTE HD colour bars (``signal_loss``, 信号丢失: an encoder without input);
+* ``black``: a black picture (``black``, 黑屏).
+
+Made with ``/usr/bin/ffmpeg`` (lavfi ``color`` + ``geq`` + ``drawbox`` for the scene,
+``smptehdbars``, ``color=c=black``; libx264 ``-profile:v main -qp 32 -x264-params
+slice-max-mbs=40:keyint=1``, SEI dropped): the exact commands are in :mod:`probes.sim.h264_data`'s
+docstring, and ``python -m probes.sim.h264_make`` remakes it. Every picture shares one SPS/PPS
+(advertised in the SDP's ``sprop-parameter-sets``), so a camera can switch pictures mid-stream.
 """
 
 from __future__ import annotations
 
 import base64
+import functools
 
-WIDTH = 1920
-HEIGHT = 1080
-SPS_B64 = "Z01AKNwHgCJ+XARAAAADAEAAAAyDxgzg"
-PPS_B64 = "aO4ESyA="
+from probes.sim import h264_data
+from probes.sim.behaviour import Picture
+
+WIDTH = h264_data.WIDTH
+HEIGHT = h264_data.HEIGHT
+SPS_B64 = h264_data.SPS_B64
+PPS_B64 = h264_data.PPS_B64
 # profile_idc, constraint flags, level_idc: bytes 1..3 of the SPS.
-PROFILE_LEVEL_ID = "4d4028"
-_IDR_B64 = (
-    "ZYiEP/613zKUBKDeYVWWHZOGO+9CaZMAhVUoAAALpJC9m4d3FHDBGxYoPDtTzL2zJK22qcIcAAFdR09r+qX4"
-    "0nVwnyNiqE045/iaJrCOKk8sQXXVgQGuE4uD8ess4YUPBrHVGZ2R6caszErE86yETGXsjLZLvqZyJeTEk3n9"
-    "0SEnaSwSLWCRgOwolGhZEqcLPujOhw3wuz3kMDKV5jwp7gsqf2t6hl6zfYk0MsAHlO0Rpx6jtkdZFj+aIUTA"
-    "8RgZZUXGAAbCyi7qMhc2nBv6+kO/oXNSHw2jXp+dKPxQECv0q7R9qLLT+myIFRkFotBXcnjpFKPYCZaL0dc4"
-    "B+dATLRIohngSz4CZaGFtwnoAVzCpmszEFdDC2YVMy3xoKF9FAmWf+MaChfRQJlnzimgoX0UCZZ9IpoKF9FA"
-    "mWfSKaChfRQJllwj/ooX0UCZZcI/6KF9FAmWXCP+ihfRQJllwnvooX0UCZZcKX6KF9FAmWXCh+ihfRQJllwo"
-    "vooX0UCZZcKz6KF9FAmWXC0oX0UL5hUwA+NBQvooEyy4V1C+ihfMKmAIf6KF9FAmWXC3oX0UL5hUwBBNBQvo"
-    "oEyy4ZdC+ihfMKmAIpoKF9FAmWXDEoX0UL5hUwBE/RQvooEyy4bFC+ihfMKmAI/6KF9FAmWXDkoX0UL5hUwB"
-    "H/RQvooEyy4bmgoX0UCZZcOrQUL6KBMsuHhoKF9FAmWp8p8srrEFhYfzkUMNDXf1Ci4CoR5fLj1xUFqqwzsM"
-    "7tFoLq6AmG9jYCo3PF/xNbB0i6h/ab89Q5I3dOgqn8UF3F/aKcAC79iC+o/DJ4pTlNyjiouzSb54BvP/9SYA"
-    "W3j09eZQNMc4BMiXXJ7lL3bhoEutbUvE0Gv0QK8Y2z1DmktEBgBNDPgqgqFpx+uWqMaJxecQ4LTlOVIfNJMB"
-    "p7qkDQK87YqaN1zzuJcvX/eVMGNyt+BV9LMraulFbwxngeKc9elW+AReMnib2WGHRyqpM/MNckQDJzdQLK0u"
-    "nCxjSJHu02Nq0WPHUk8plDzig7cC1nXhWoF2R3VQtarEZBYg44kABEijzbkR9/vwFkvq1jjZ31+tRkTT05uZ"
-    "QAuY9y+IE3U5k72832FGmSDAKrpKtensIGaGhy8Sqo1W+LoBKoGk7CnzSXsR+clJ6D9J+c7IabiX1AAAIsB4"
-    "0C77dkhK1yqK0O62eAGhgn+YQAAAjVhIj3Bt4ABB1GD1GAAOBSaY+gAJ4q3F9GjbO0ySpWbegGSXVLwM2wVT"
-    "mQo1kADTczSJlyQWRVY/dPENBB5BDZDq4tZYEazs8Hr/JmAtYDuFpGKahAwGNFSsPJbb3HaSQmZx14jTPvDO"
-    "xd2s8/oqVXEPplEpjLch4cKGv+PDDW0pmlt6c1A0WlhCcKMJ1hFA1h0HV38r2wgoEWAk0t0SCTeHilb3GmAD"
-    "ix1uTRapDWSZ9YXK4GXc3vSS7cj1Ld4fLGpMR3ixUgkuoMUAAHE4B/WgAJ0mmvEAAqRaHryM/hDhbBd0M6bP"
-    "BWjd8xWfIAII1QAT+N2L3B0GLEms0+AL+fM1UczUO6IKZKWYugDNwx7cPQAKbmy7iEeb+r4gld+zm+acaf34"
-    "8NmBSxkTY79+SS8nZV/jIZq2fv3BPCUdzL8w4+qEkxRcqIyF7vjDRIQyaj78pamGTBQXG7FcEOt0KwGIFM1V"
-    "u+x9PgI9bEvTzk94noWzTeWAAz2ckMcEznTQXzwbWdCcJvSbvofbThoAXsYWOfnQDp05y8NlxcVfIamq32+V"
-    "GEUcCvKJ6R7PM5SICGJp2hL8KuF6UIkPsVA0O7VKIpGW7AKpcCIlZrxEA1uMQNmg+hiu5jLAkPKCEB4RATdI"
-    "gDFQiwRgLoWJ36YcCnb3LHFKofAG9fv37pJm340locBQBUYU6ByCmQad826jXvkEaPgtQ6maoMAAACXu/gjb"
-    "bSlPssKHbvIxgzFJt9pczoNT2+UZwAAEwlKrPL+hidHLcw2Oo4xKwcF0NSmp02yv95egAAADAABPAAADAIwA"
-    "AAMAuwAAAwF0AAADAhwAAAQ4AAADAAADAAADAAADAAADAAADAAADAAADAAADAAADAAADAAADAAADAAADAAAD"
-    "AAADAAADAAADAW8="
-)
+PROFILE_LEVEL_ID = base64.b64decode(SPS_B64)[1:4].hex()
+SCENE_FRAMES = len(h264_data.PICTURES["scene"])
+SECONDS_PER_FRAME = 1.0
 
 
 def sps() -> bytes:
@@ -54,5 +44,16 @@ def pps() -> bytes:
     return base64.b64decode(PPS_B64)
 
 
-def idr() -> bytes:
-    return base64.b64decode(_IDR_B64)
+@functools.cache
+def _slices() -> tuple[bytes, ...]:
+    return tuple(base64.b64decode(s) for s in h264_data.SLICES_B64)
+
+
+@functools.cache
+def frames(picture: Picture) -> tuple[tuple[bytes, ...], ...]:
+    """The picture's frames, each the slice NAL units of one IDR access unit, in order."""
+    stored = h264_data.PICTURES["scene" if picture is Picture.FROZEN else picture.value]
+    if picture is Picture.FROZEN:
+        stored = stored[:1]
+    slices = _slices()
+    return tuple(tuple(slices[i] for i in frame) for frame in stored)

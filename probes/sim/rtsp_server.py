@@ -25,8 +25,8 @@ AUDIO_TRACK = "trackID=2"
 
 
 def sdp_for(cam: CameraState) -> bytes:
-    """The session description: one H.264 1920x1080 video track, or (``video`` off) only a
-    G.711 audio track."""
+    """The session description: one H.264 video track (640x360: :mod:`probes.sim.h264`), or
+    (``video`` off) only a G.711 audio track."""
     lines = [
         "v=0",
         f"o=- {cam.index + 1} 1 IN IP4 {cam.host}",
@@ -240,7 +240,9 @@ class RtspProtocol(CameraConnection):
         streamer = None
         if self.cam.behaviour.stream and self.video_channel is not None:
             if self.streamer is None:
-                self.streamer = RtpStreamer(self._transport(), self.video_channel, self.ctx.loop)
+                cam = self.cam
+                self.streamer = RtpStreamer(self._transport(), self.video_channel, self.ctx.loop,
+                                            lambda: cam.behaviour.picture)
             streamer = self.streamer
             extra += (f"RTP-Info: url={self.content_base}{VIDEO_TRACK};seq={streamer.first_seq};"
                       f"rtptime={streamer.first_ts}\r\n")

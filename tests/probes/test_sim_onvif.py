@@ -168,7 +168,7 @@ async def test_onvif_zeep_async_parses_the_answers(sim_fleet: Fleet) -> None:
         profiles = await media.GetProfiles()
         token = profiles[0].token
         resolution = profiles[0].VideoEncoderConfiguration.Resolution
-        assert (resolution.Width, resolution.Height) == (1920, 1080)
+        assert (resolution.Width, resolution.Height) == (640, 360)
         uri = await media.GetStreamUri({
             "ProfileToken": token,
             "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
