@@ -13,7 +13,8 @@ seconds); each returns a tuple of typed actions for the caller to carry out:
   camera is back the incident resolves with one recovery message (an incident whose cameras all
   came back inside the window says nothing);
 * "suspected uplink failure" (critical) is decided by :mod:`collector.alerting.upstream`;
-* flapping cameras open no incidents: their changes go into a digest, at most one per window;
+* picture problems of a village are one incident, grouped like outages, ended only by a good picture;
+* flapping cameras open no incidents, send no picture messages: a digest, at most one per window;
 * exclusions in force (报备) set outages and picture problems of their cameras aside: no
   incident, no message, no work order; when the exclusion ends, a camera still down (or still
   degraded) is taken up then, through the normal grouping window;
@@ -27,7 +28,6 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from collector.alerting import messages
 from collector.alerting.book import IncidentBook
 from collector.alerting.held import FlapDigest, release
 from collector.alerting.inputs import inputs_of
@@ -54,6 +54,7 @@ from collector.alerting.model import (
     Silence,
     UpdateWorkOrder,
 )
+from collector.alerting.picture_text import incident_message
 from collector.alerting.policy import AlertPolicy
 from collector.alerting.upstream import suspected_uplink
 from collector.runtime.camera_state import Event
@@ -77,6 +78,8 @@ class AlertEngine:
         self.down: dict[int, Outage] = {}
         # set aside under an exclusion in force: taken up when it ends (outages: see ``down``)
         self.aside: dict[tuple[IncidentKind, int], PictureProblem | None] = {}
+        self.flap_pictures: dict[int, PictureProblem] = {}  # degraded while flapping: taken up when it settles
+        self.recheck: dict[int, dt.datetime] = {}  # back up with a picture incident: its picture not checked yet
 
     # ---- inputs ---------------------------------------------------------------------------
     def set_inventory(self, inventory: Inventory) -> None:
@@ -143,7 +146,7 @@ class AlertEngine:
             inc = self._put(replace(inc, silenced=silenced))
         if silenced:
             return []
-        msg = messages.incident_message(kind, inc, self.inventory, now, self.policy)
+        msg = incident_message(kind, inc, self.inventory, now, self.policy)
         n = Notify(inc.id, kind, inc.severity, channels if channels is not None else self.policy.channels_for(inc.severity), msg, now)
         if self.policy.quiet.holds(inc.severity, now):
             self.held.append(n)
@@ -178,9 +181,9 @@ class AlertEngine:
         sev = judged.severity_now() if judged.severity_now().rank > inc.severity.rank else inc.severity
         if sev is inc.severity and now < inc.changed_at + dt.timedelta(seconds=self.policy.group_window_s):
             return []
-        new = self._put(replace(judged, severity=sev, changed_at=None))
+        new = self._put(replace(judged, severity=sev, changed_at=None, silenced=self._silenced(judged, now)))
         d = self.policy.deadlines.deadline(new.opened_at, new.cause, sev)
-        title = messages.incident_message(NotifyKind.OPEN, new, self.inventory, now, self.policy).title_zh
+        title = incident_message(NotifyKind.OPEN, new, self.inventory, now, self.policy).title_zh
         out: list[Action] = [IncidentChanged(new), UpdateWorkOrder(new.id, sev, len(new.members), d, title)]
         if sev is not inc.severity or (self.policy.notify_on_growth and len(new.down) > new.announced):
             out += self._emit(new, NotifyKind.UPDATE, now)
@@ -195,7 +198,7 @@ class AlertEngine:
         if any(m.up_at is None for m in members):
             self._put(new)
             return [IncidentChanged(new)] if inc.sent else []
-        new = self._put(replace(new, resolved_at=at))
+        new = self._put(replace(new, resolved_at=at, silenced=self._silenced(new, at)))
         if not inc.sent:  # back inside the grouping window: recorded, no message, no work order
             return [IncidentChanged(new)] if members else []
         out: list[Action] = [IncidentChanged(new), ResolveWorkOrder(new.id, at)]
@@ -208,13 +211,13 @@ class AlertEngine:
         cid = o.camera_id
         prev = self.down.get(cid)
         self.down[cid] = o if prev is None else replace(o, start=prev.start)
+        self.recheck.pop(cid, None)
         if cid in self.flapping:
             if prev is None:
-                self._flap_activity(cid, o.at)
+                self.digest.activity(cid, o.at)
             return []
-        inc = self.book.find(cid, IncidentKind.OUTAGE)
+        inc, mine = self.book.member(cid, IncidentKind.OUTAGE)
         start = prev.start if prev is not None else o.start
-        mine = next(m for m in inc.members if m.camera_id == cid) if inc is not None else None
         if inc is not None and mine is not None and mine.up_at is None:  # new cause while offline
             return self._add_member(inc, replace(mine, cause=o.cause), o.at) if mine.cause is not o.cause else []
         if self._excluded(cid, o.at):
@@ -236,9 +239,11 @@ class AlertEngine:
         cid = r.camera_id
         was_down = self.down.pop(cid, None) is not None
         self.aside.pop((IncidentKind.OUTAGE, cid), None)
+        if (m := self.book.member(cid, IncidentKind.PICTURE)[1]) is not None and m.up_at is None:
+            self.recheck[cid] = r.at  # fixed unless its first picture check (at once) finds it degraded
         if cid in self.flapping:
             if was_down:
-                self._flap_activity(cid, r.at)
+                self.digest.activity(cid, r.at)
             return []
         inc = self.book.find(cid, IncidentKind.OUTAGE)
         if inc is None:
@@ -246,9 +251,6 @@ class AlertEngine:
         return self._member_up(inc, cid, r.at)
 
     # ---- flapping and digest --------------------------------------------------------------
-    def _flap_activity(self, cid: int, at: dt.datetime) -> None:
-        self.digest.activity(cid, at)
-
     def _flapping(self, f: Flapping) -> list[Action]:
         cid = f.camera_id
         if f.flapping:
@@ -256,57 +258,56 @@ class AlertEngine:
                 return []
             self.flapping.add(cid)
             self.aside.pop((IncidentKind.OUTAGE, cid), None)  # its flapping end decides again
-            self._flap_activity(cid, f.at)
-            inc = self.book.find(cid, IncidentKind.OUTAGE)
-            mine = next((m for m in inc.members if m.camera_id == cid), None) if inc else None
-            if inc is None or mine is None or mine.up_at is not None:
-                return []
-            return self._member_up(inc, cid, f.at, remove=True)
+            self.digest.activity(cid, f.at)
+            out: list[Action] = []
+            for kind in IncidentKind:  # leaves a forming picture incident (a told one stays: a real problem)
+                inc, mine = self.book.member(cid, kind)
+                if inc is None or mine is None or mine.up_at is not None or (kind is IncidentKind.PICTURE and inc.sent):
+                    continue
+                if kind is IncidentKind.PICTURE:
+                    self.flap_pictures[cid] = PictureProblem(cid, mine.checks, mine.start)
+                out += self._member_up(inc, cid, f.at, remove=True)
+            return out
         if cid not in self.flapping:
             return []
         self.flapping.discard(cid)
-        o = self.down.get(cid)
-        if o is None:
-            return []
-        del self.down[cid]
-        return self._outage(replace(o, at=f.at))
-
-    def _digest(self, now: dt.datetime) -> list[Action]:
-        n = self.digest.take(now, self.inventory, self.down, self.flapping, lambda cam: self._muted(cam, now), self.policy)
-        if n is None:
-            return []
-        if self.policy.quiet.holds(Severity.LOW, now):
-            self.held.append(n)
-            return []
-        return [n]
+        pic = self.flap_pictures.pop(cid, None)
+        out = self._picture(replace(pic, at=f.at)) if pic is not None and cid not in self.down else []
+        o = self.down.pop(cid, None)
+        return out if o is None else out + self._outage(replace(o, at=f.at))
 
     # ---- picture problems -----------------------------------------------------------------
     def _picture(self, p: PictureProblem) -> list[Action]:
         cid = p.camera_id
-        inc = self.book.find(cid, IncidentKind.PICTURE)
-        if inc is not None:
-            m = inc.members[0]
-            if m.checks != p.checks:
-                new = self._put(replace(inc, members=(replace(m, checks=p.checks),)))
-                return [IncidentChanged(new)] if inc.sent else []
+        self.recheck.pop(cid, None)
+        if cid in self.flapping:  # its digest tells of it; taken up when it settles
+            self.flap_pictures[cid] = p
             return []
+        inc, mine = self.book.member(cid, IncidentKind.PICTURE)
+        if inc is not None and mine is not None and mine.up_at is None:  # still degraded: its checks may change
+            return self._add_member(inc, replace(mine, checks=p.checks), p.at) if mine.checks != p.checks else []
         if self._excluded(cid, p.at):
             self.aside[(IncidentKind.PICTURE, cid)] = p
             return []
         cam = self._cam(cid)
+        joined = inc or self.book.picture_for(cam.village)  # one incident per village, grouped like outages
+        if joined is not None:
+            return self._add_member(joined, Member(cid, None, p.at, checks=p.checks), p.at)
         vt, dtot = self._totals(cam)
-        inc = Incident(self.book.new_id("p", str(cid), p.at), IncidentKind.PICTURE, Severity.LOW, cam.village, None, p.at, p.at,
-                       (Member(cid, None, p.at, checks=p.checks),), vt, dtot)
+        inc = Incident(self.book.new_id("p", cam.village or str(cid), p.at), IncidentKind.PICTURE, Severity.LOW, cam.village,
+                       None, p.at, p.at, (Member(cid, None, p.at, checks=p.checks),), vt, dtot)
         self._put(inc)
         return []
 
     def _picture_ok(self, p: PictureOk) -> list[Action]:
-        self.aside.pop((IncidentKind.PICTURE, p.camera_id), None)
-        inc = self.book.find(p.camera_id, IncidentKind.PICTURE)
-        if inc is None:
+        cid = p.camera_id  # seen with a good picture (or gone): never because it went offline
+        self.aside.pop((IncidentKind.PICTURE, cid), None)
+        self.flap_pictures.pop(cid, None)
+        self.recheck.pop(cid, None)
+        inc = self.book.find(cid, IncidentKind.PICTURE)
+        if inc is None or cid in self.down:
             return []
-        # Going offline ends the picture incident without a "picture fixed" message.
-        return self._member_up(inc, p.camera_id, p.at, notify=p.camera_id not in self.down)
+        return self._member_up(inc, cid, p.at, notify=not all(m.camera_id in self.flapping for m in inc.members))
 
     # ---- exclusions -----------------------------------------------------------------------
     def _take_up(self, now: dt.datetime) -> list[Action]:
@@ -343,16 +344,19 @@ class AlertEngine:
     def tick(self, now: dt.datetime) -> tuple[Action, ...]:
         p = self.policy
         out: list[Action] = self._take_up(now)
+        for cid, back in [(c, b) for c, b in self.recheck.items() if (now - b).total_seconds() >= p.picture_recheck_s]:
+            out += self._picture_ok(PictureOk(cid, back))
         window = dt.timedelta(seconds=p.group_window_s)
         for key in [k for k, i in self.incidents.items() if not i.sent and now >= i.opened_at + window]:
             inc = self._set_aside(self.incidents[key], now)
-            if inc is None:
-                continue
+            if inc is None or (inc.kind is IncidentKind.PICTURE
+                               and all(m.camera_id in self.down or m.camera_id in self.recheck for m in inc.down)):
+                continue  # picture unknown now (offline, or back and not checked yet): told once seen degraded
             inc = self._judge(inc)
             sev = inc.severity_now()
-            inc = self._put(replace(inc, sent=True, severity=sev))
+            inc = self._put(replace(inc, sent=True, severity=sev, silenced=self._silenced(inc, now)))
             cam_id = inc.members[0].camera_id if len(inc.members) == 1 else None
-            out.append(OpenWorkOrder(inc.id, messages.incident_message(NotifyKind.OPEN, inc, self.inventory, now, p).title_zh,
+            out.append(OpenWorkOrder(inc.id, incident_message(NotifyKind.OPEN, inc, self.inventory, now, p).title_zh,
                                      cam_id, inc.village or None, inc.device_id, inc.cause, sev, len(inc.members),
                                      inc.opened_at, p.deadlines.deadline(inc.opened_at, inc.cause, sev)))
             out.append(IncidentChanged(inc))
@@ -366,7 +370,7 @@ class AlertEngine:
             age = (now - inc.opened_at).total_seconds()
             reached = sum(1 for lv in p.escalation if age >= lv.after_s)
             if reached > inc.escalation and inc.severity.rank >= p.escalate_min_severity.rank:
-                inc = self._put(replace(inc, escalation=reached))
+                inc = self._put(replace(inc, escalation=reached, silenced=self._silenced(inc, now)))
                 out.append(IncidentChanged(inc))
                 out += self._emit(inc, NotifyKind.ESCALATE, now, p.escalation[reached - 1].channels)
                 continue
@@ -374,7 +378,8 @@ class AlertEngine:
             if p.reminder_interval_s > 0 and (now - last).total_seconds() >= p.reminder_interval_s:
                 chans = p.channels_for(inc.severity) + tuple(c for lv in p.escalation[:inc.escalation] for c in lv.channels)
                 out += self._emit(inc, NotifyKind.REMINDER, now, tuple(dict.fromkeys(chans)))
-        out += self._digest(now)
+        if (d := self.digest.take(now, self.inventory, self.down, self.flapping, lambda c: self._muted(c, now), p)) is not None:
+            (self.held if p.quiet.holds(Severity.LOW, now) else out).append(d)
         if self.held and not p.quiet.active(now):
             held, self.held = self.held, []
             released, told = release(held, self.incidents, self.inventory, now, p)
@@ -384,9 +389,7 @@ class AlertEngine:
 
     def restore(self, incidents: tuple[Incident, ...]) -> None:
         """Take over unresolved incidents stored before a restart (their open messages were already decided)."""
-        for inc in incidents:
-            if inc.resolved_at is not None:
-                continue
+        for inc in (i for i in incidents if i.resolved_at is None):
             inc = self._put(self._judge(replace(inc, announced=len(inc.down))))
             self.last_notified[inc.id] = inc.opened_at
             if inc.kind is IncidentKind.OUTAGE:

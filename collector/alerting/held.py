@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 
 from collector.alerting import messages
 from collector.alerting.model import CameraInfo, Incident, Inventory, Notify, NotifyKind, Severity
+from collector.alerting.picture_text import incident_message
 from collector.alerting.policy import AlertPolicy
 
 _ORDER = (NotifyKind.RESOLVE, NotifyKind.OPEN, NotifyKind.ESCALATE, NotifyKind.UPDATE, NotifyKind.REMINDER)
@@ -32,7 +33,7 @@ def release(held: list[Notify], incidents: Mapping[str, Incident], inventory: In
         inc = incidents.get(key)
         if inc is not None and best.kind is not NotifyKind.RESOLVE:
             best = replace(best, severity=inc.severity, at=now,
-                           message=messages.incident_message(best.kind, inc, inventory, now, policy))
+                           message=incident_message(best.kind, inc, inventory, now, policy))
         out.append(replace(best, channels=channels))
         if inc is not None:
             told.append(key)

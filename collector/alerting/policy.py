@@ -75,6 +75,9 @@ class AlertPolicy:
     base_url: str = ""
     timezone: str = "Asia/Shanghai"
     max_listed: int = 10  # cameras named in one message
+    # a degraded camera back up from offline/unknown: time for its first picture check (the video tier
+    # looks at once, within its frame timeout) before its picture incident counts as fixed
+    picture_recheck_s: float = 60.0
 
     def channels_for(self, severity: Severity) -> tuple[str, ...]:
         for s, ch in self.channels:

@@ -296,14 +296,14 @@ def test_cause_change_while_offline_updates_member() -> None:
 
 @pytest.mark.parametrize(("old", "new", "expected"), [
     (State.ONLINE, State.OFFLINE, [Outage]),
-    (State.OFFLINE, State.ONLINE, [Recovery]),
+    (State.OFFLINE, State.ONLINE, [Recovery]),  # the picture is not checked yet: no PictureOk
     (State.OFFLINE, State.DEGRADED, [Recovery, PictureProblem]),
-    (State.DEGRADED, State.OFFLINE, [PictureOk, Outage]),
+    (State.DEGRADED, State.OFFLINE, [Outage]),  # offline says nothing of the picture
     (State.DEGRADED, State.ONLINE, [PictureOk]),
     (State.ONLINE, State.DEGRADED, [PictureProblem]),
     (State.UNKNOWN, State.ONLINE, [Recovery]),  # first seen up after a restart
     (State.OFFLINE, State.UNKNOWN, []),  # the collector lost the camera: its incident stays open
-    (State.OFFLINE, State.EXCLUDED, [Recovery]),
+    (State.OFFLINE, State.EXCLUDED, [Recovery, PictureOk]),
     (State.ONLINE, State.UNKNOWN, []),
 ])
 def test_inputs_of_camera_state_events(old: State, new: State, expected: list[type]) -> None:
