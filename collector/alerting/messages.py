@@ -6,12 +6,23 @@ Pure functions of an incident snapshot, the inventory, ``now`` and the policy.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from zoneinfo import ZoneInfo
 
-from collector.alerting.model import CameraInfo, Incident, IncidentKind, Inventory, Message, NotifyKind, Severity
+from collector.accounting.timeparse import show
+from collector.alerting.model import (
+    CameraInfo,
+    Incident,
+    IncidentKind,
+    Inventory,
+    Member,
+    Message,
+    NotifyKind,
+    Severity,
+    cause_groups,
+)
 from collector.alerting.policy import AlertPolicy
+from collector.alerting.upstream import parent_answered
 from probes.causes import cause_words
 from probes.checks import problem_words
 
@@ -33,8 +44,18 @@ def duration(seconds: float, lang: str = "zh") -> str:
     return f"{amounts[big]}{units[big]}{' ' if en else ''}{amounts[big + 1]}{units[big + 1]}"
 
 
+# cameras named per cause when an incident's cameras have several causes (the largest group is not named)
+NAMED_PER_CAUSE = 3
+
+
 def local(t: dt.datetime, tz: str) -> str:
-    return t.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    """Local time with its UTC offset, as every time printed for people (``2026-11-23 08:00 +08:00``)."""
+    return show(t, tz)
+
+
+def clock_time(t: dt.datetime, tz: str) -> str:
+    """The time of day with its UTC offset (``08:00 +08:00``): short messages."""
+    return local(t, tz)[11:]
 
 
 def region_path(cam: CameraInfo) -> str:
@@ -53,6 +74,25 @@ def _names(cams: Sequence[CameraInfo], limit: int, lang: str) -> str:
     if lang == "en":
         return ", ".join(names) + (f" and {len(cams) - limit} more" if len(cams) > limit else "")
     return "、".join(names) + (f" 等 {len(cams)} 台" if len(cams) > limit else "")
+
+
+def causes_words(members: Sequence[Member], cams: Mapping[int, CameraInfo], lang: str, *, named: int = NAMED_PER_CAUSE) -> str:
+    """The cause of an outage's cameras in words: one cause as it is; several with their counts, the
+    most frequent first, and (up to *named* per cause; 0: none) the cameras of all but the largest:
+    ``码流不可用 2 台；用户名或密码错误 1 台（北坡村村委会）``."""
+    groups = cause_groups(members)
+    if len(groups) <= 1:
+        return cause_words(groups[0][0] if groups else None, lang)
+    en = lang == "en"
+    parts = []
+    for i, (cause, ids) in enumerate(groups):
+        n = len(ids)
+        part = f"{cause_words(cause, lang)}: {n} camera{'s' if n != 1 else ''}" if en else f"{cause_words(cause, lang)} {n} 台"
+        who = [cams[c] for c in ids if c in cams]
+        if i and named and who:
+            part += f" ({_names(who, named, lang)})" if en else f"（{_names(who, named, lang)}）"
+        parts.append(part)
+    return ("; " if en else "；").join(parts)
 
 
 def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: str) -> str:
@@ -87,9 +127,14 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
             body = f"picture back to normal: {name}" if en else f"画面恢复正常：{name}"
         else:
             body = f"{what}: {name}" if en else f"{what}（{name}）"
-        cause = what
+        cause = short_cause = what
+        answered = False
     else:
-        cause = cause_words(inc.cause, lang)
+        members = inc.members if resolved or not inc.down else inc.down
+        by_id = {c.id: c for c in cams}
+        cause = causes_words(members, by_id, lang)
+        short_cause = causes_words(members, by_id, lang, named=0)
+        answered = not resolved and not inc.uplink and parent_answered(inc.down)
         if resolved:
             if single:
                 body = f"camera back online: {first.name if first else '?'}" if en else f"摄像机恢复在线：{first.name if first else '?'}"
@@ -102,6 +147,8 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
                     else f"{village} {len(down)}/{inc.village_total} 台摄像机离线")
             if inc.uplink:
                 body += ", suspected uplink failure" if en else "，疑似上联中断"
+            elif answered:
+                body += ", upstream device online: camera-side power or fault suspected" if en else "，上联设备在线，疑似摄像机侧断电或故障"
     title = head + body
     lines: list[tuple[str, str]] = []
     if first is not None:
@@ -110,23 +157,32 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
             lines.append(("Point" if en else "点位", first.point_name))
         if inc.uplink and inc.device_id is not None and first.parent_device_name:
             lines.append(("Upstream device" if en else "上联设备", first.parent_device_name))
+        elif answered and first.parent_device_name:
+            lines.append(("Upstream device" if en else "上联设备",
+                          f"{first.parent_device_name} (online)" if en else f"{first.parent_device_name}（在线）"))
         lines.append(("Cameras" if en else "摄像机", _names(shown, p.max_listed, lang)))
     lines.append(("Cause" if en else "原因", cause))
     lines.append(("Since" if en else "开始", local(inc.start, p.timezone)))
     end = inc.resolved_at if resolved and inc.resolved_at else now
     took = duration((end - inc.start).total_seconds(), lang)
+    picture = inc.kind is IncidentKind.PICTURE  # the camera stayed up: the picture's trouble, not downtime
     if resolved:
         lines.append(("Back at" if en else "恢复", local(end, p.timezone)))
-        lines.append(("Total downtime" if en else "总时长", took))
+        if picture:
+            lines.append(("Picture problem lasted" if en else "画面异常时长", took))
+        else:
+            lines.append(("Total downtime" if en else "总时长", took))
     else:
         lines.append(("Duration" if en else "已持续", took))
         if not single and inc.kind is IncidentKind.OUTAGE:
             lines.append(("Affected" if en else "影响", f"{len(down)}/{inc.village_total}" + ("" if en else " 台")))
-    since = local(inc.start, p.timezone)[11:]
-    if resolved:
+    since = clock_time(inc.start, p.timezone)
+    if resolved and picture:
+        short = f"{title}, picture problem lasted {took}" if en else f"{title}，画面异常时长{took}"
+    elif resolved:
         short = f"{title}, downtime {took}" if en else f"{title}，时长{took}"
     else:
-        short = f"{title} ({cause}) since {since}" if en else f"{title}（{cause}），{since}起"
+        short = f"{title} ({short_cause}) since {since}" if en else f"{title}（{short_cause}），{since}起"
     return _Parts(title, tuple(lines), short)
 
 

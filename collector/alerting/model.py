@@ -134,6 +134,7 @@ class Outage:
     cause: Cause
     start: dt.datetime  # first failed probe
     at: dt.datetime  # confirmation
+    upstream_up: bool | None = None  # its parent device was checked and answered (True) or not (False); None: not checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +167,7 @@ class Flapping:
     camera_id: int
     flapping: bool
     at: dt.datetime
+    changes: int = 0  # flagged: the up/down changes that made it flapping (``FlappingChanged.changes``); 0: not known
 
 
 AlertInput = Outage | Recovery | PictureProblem | PictureOk | Flapping
@@ -250,6 +252,20 @@ class Member:
     start: dt.datetime
     up_at: dt.datetime | None = None  # None while still down
     checks: tuple[str, ...] = ()  # picture incidents: failed VQD checks
+    upstream_up: bool | None = None  # its parent device answered when it failed (see Outage.upstream_up)
+
+
+def cause_groups(members: Iterable[Member]) -> tuple[tuple[Cause, tuple[int, ...]], ...]:
+    """The members' causes, each with its cameras (in member order): the most frequent first, a tie
+    in the causes' declaration order (network first); members without a cause are left out."""
+    groups: dict[Cause, list[int]] = {}
+    for m in members:
+        if m.cause is not None:
+            groups.setdefault(m.cause, []).append(m.camera_id)
+    return tuple((c, tuple(ids)) for c, ids in sorted(groups.items(), key=lambda g: (-len(g[1]), _CAUSE_ORDER[g[0]])))
+
+
+_CAUSE_ORDER = {c: i for i, c in enumerate(Cause)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,8 +296,15 @@ class Incident:
 
     @property
     def cause(self) -> Cause | None:
-        causes = [m.cause for m in self.members if m.cause is not None]
-        return max(set(causes), key=causes.count) if causes else None
+        """The members' most frequent cause (a tie: the first declared); see :attr:`causes` for all."""
+        groups = cause_groups(self.members)
+        return groups[0][0] if groups else None
+
+    @property
+    def causes(self) -> tuple[Cause, ...]:
+        """Every member's cause, most frequent first (:func:`cause_groups`): a work order's deadline
+        is the most urgent of theirs."""
+        return tuple(c for c, _ in cause_groups(self.members))
 
     @property
     def village_dark(self) -> bool:

@@ -1,7 +1,9 @@
 """Camera state as a pure function: (status, probe outcome, now, policy) -> (status, events).
 
 DESIGN §3: a failure is confirmed by quick re-probes before a camera goes offline; one success
-brings it back; flapping (more than N changes in a window) is flagged. A state interval starts at
+brings it back; flapping (more than N changes in a window) is flagged. ``no_video`` (the stream
+opens but carries no picture) is the video tier's verdict: confirmed by its re-probes, and cleared
+only by a probe that looked at the video, never by the fast tier's (which does not look). A state interval starts at
 the midpoint between the last probe that saw the old state and the first that saw the new one
 (``accounting.transition_dating: midpoint``; ``first_probe``: at the first that saw the new one),
 never at its confirmation; each change carries half that probe gap as its uncertainty. The
@@ -103,6 +105,7 @@ class Outcome:
     cause: Cause | None = None
     video_failed: tuple[str, ...] | None = None  # None: video not checked by this probe
     clock_failed: bool | None = None  # the clock check; None: the clock not read by this probe
+    upstream_up: bool | None = None  # a failure: its parent device checked and answering (False: not); None: not checked
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,12 +119,14 @@ class Changed:
     start: dt.datetime
     confirmed_at: dt.datetime
     uncertainty_s: float = 0.0
+    upstream_up: bool | None = None  # to offline: the confirming probe's ``Outcome.upstream_up``
 
 
 @dataclass(frozen=True, slots=True)
 class FlappingChanged:
     flapping: bool
     at: dt.datetime
+    changes: int = 0  # up/down changes within the flapping window when flagged (what a digest counts from)
 
 
 Event = Changed | FlappingChanged
@@ -136,7 +141,7 @@ def _flap(status: Status, at: dt.datetime, policy: Policy, counted: bool) -> tup
     events: list[Event] = []
     if not flapping and len(changes) > policy.flap_changes:
         flapping = True
-        events.append(FlappingChanged(True, at))
+        events.append(FlappingChanged(True, at, len(changes)))
     elif flapping and not counted and (not changes or at - changes[-1] >= window):
         flapping = False
         events.append(FlappingChanged(False, at))
@@ -191,13 +196,17 @@ def step(status: Status, outcome: Outcome, policy: Policy, seen: Seen = NOT_SEEN
     at = outcome.at
     events: list[Event] = []
     if outcome.ok:
+        blind = outcome.video_failed is None  # this probe did not look at the video: a no-video verdict stands
+        if blind and status.state is State.OFFLINE and status.cause is Cause.NO_VIDEO:
+            return _flap(status, at, policy, counted=False)
         video_failed = _failed_checks(status.video_failed, outcome)
         new = State.DEGRADED if video_failed else State.ONLINE
         keep = video_failed if new is State.DEGRADED else ()
-        if status.pending is None and status.video_failed == keep:
+        pending = status.pending if blind and _no_video(status) else None
+        if status.pending is pending and status.video_failed == keep:
             cleared = status
         else:
-            cleared = replace(status, pending=None, video_failed=keep)
+            cleared = replace(status, pending=pending, video_failed=keep)
         if status.state is new:
             s, ev = _flap(cleared, at, policy, counted=False)
             return s, ev
@@ -220,7 +229,7 @@ def step(status: Status, outcome: Outcome, policy: Policy, seen: Seen = NOT_SEEN
         # Still offline, for another reason: a new interval so causes are accounted exactly.
         start, unc = dated(seen.at, at, status.since, policy)
         nxt = replace(status, cause=cause, since=start)
-        return nxt, [Changed(State.OFFLINE, State.OFFLINE, cause, start, at, unc)]
+        return nxt, [Changed(State.OFFLINE, State.OFFLINE, cause, start, at, unc, outcome.upstream_up)]
 
     pending = status.pending
     if pending is None:
@@ -230,9 +239,11 @@ def step(status: Status, outcome: Outcome, policy: Policy, seen: Seen = NOT_SEEN
     if pending.failures <= len(policy.confirm_delays_s):
         return replace(status, pending=pending), []
     counted = status.state.up
-    start, unc = dated(seen.at if status.state.up else None, pending.first_at, status.since, policy)
+    # the video stopped after the last probe that saw it (not after the last that saw the camera answer)
+    last = (seen.picture_at or seen.at) if cause is Cause.NO_VIDEO else seen.at
+    start, unc = dated(last if status.state.up else None, pending.first_at, status.since, policy)
     nxt = replace(status, state=State.OFFLINE, cause=cause, since=start, pending=None, video_failed=())
-    events.append(Changed(status.state, State.OFFLINE, cause, start, at, unc))
+    events.append(Changed(status.state, State.OFFLINE, cause, start, at, unc, outcome.upstream_up))
     nxt, ev = _flap(nxt, start, policy, counted=counted)
     return nxt, events + ev
 
@@ -249,8 +260,35 @@ def _failed_checks(before: tuple[str, ...], outcome: Outcome) -> tuple[str, ...]
     return before if after == before else after
 
 
+def _no_video(status: Status) -> bool:
+    """A no-video verdict (DESIGN §3: the video stage's ``no_video``), confirmed or being confirmed:
+    only the video tier, which looks at the video, confirms or clears it."""
+    if status.state is State.OFFLINE:
+        return status.cause is Cause.NO_VIDEO
+    return status.pending is not None and status.pending.cause is Cause.NO_VIDEO
+
+
+def wants_video(status: Status) -> bool:
+    """Whether the video tier probes this camera: up, or offline for want of video (its way back)."""
+    return status.state.up or (status.state is State.OFFLINE and status.cause is Cause.NO_VIDEO)
+
+
+def video_delay(status: Status, policy: Policy) -> float | None:
+    """Seconds until the camera's next video-tier probe when a no-video verdict is being confirmed
+    (the confirmation delays) or stands (the offline interval: its recovery is seen quickly); None:
+    its regular video interval."""
+    if not _no_video(status):
+        return None
+    if status.pending is not None:
+        return policy.confirm_delays_s[min(status.pending.failures, len(policy.confirm_delays_s)) - 1]
+    return policy.offline_interval_s
+
+
 def next_delay(status: Status, policy: Policy) -> float | None:
-    """Seconds until this camera's next re-probe, or None: its next regular (phase-aligned) probe."""
+    """Seconds until this camera's next re-probe, or None: its next regular (phase-aligned) probe.
+    A no-video verdict is the video tier's to confirm or clear (:func:`video_delay`)."""
+    if _no_video(status):
+        return None
     if status.pending is not None:
         i = min(status.pending.failures, len(policy.confirm_delays_s)) - 1
         return policy.confirm_delays_s[i]

@@ -32,6 +32,8 @@ from collector.runtime.camera_state import (
     remember,
     set_retired,
     step,
+    video_delay,
+    wants_video,
 )
 from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import clock_failed, reach_only, video_ladder
@@ -39,6 +41,7 @@ from collector.runtime.lateness import Histogram, quantile_bound
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
 from collector.runtime.timebase import Cancellable, Timebase, unbound_call_at, unbound_time
+from collector.runtime.video_verdict import video_verdict
 from inventory.clock import utcnow
 from inventory.monitored import MonitoredCamera, MonitoredDevice
 from probes.base import Cause, ProbeTarget
@@ -46,7 +49,6 @@ from probes.kept import kept
 from probes.ladder import LadderOptions, LadderResult, run_ladder
 from probes.reach import ReachOptions
 from probes.reach import probe as reach
-from probes.vqd_rules import apply_baseline
 
 if TYPE_CHECKING:  # (the writer brings SQLAlchemy: not imported in a probe worker)
     from collector.runtime.interval_writer import IntervalWriter
@@ -222,15 +224,15 @@ class Scheduler:
                 dsem.release()
         if self.slots.get(slot.cam.id) is not slot:
             return  # forgotten (its shard let go) or retired while in flight
-        cause = result.cause
-        if (result.state == "offline" and cause in REACH_CAUSES and dev is not None
-                and await self._device_up(dev) is False):
-            cause = Cause.UPSTREAM_DOWN
+        cause, parent_up = result.cause, None  # parent_up: its parent device checked (the alerts say which side failed)
+        if result.state == "offline" and cause in REACH_CAUSES and dev is not None:
+            parent_up = await self._device_up(dev)
+            cause = Cause.UPSTREAM_DOWN if parent_up is False else cause
         for r in result.stages:
             key = (r.stage.value, "ok" if r.ok else "fail")
             self.probes_total[key] = self.probes_total.get(key, 0) + 1
         slot.last = kept(result, at)
-        outcome = Outcome(at, result.state != "offline", cause, clock_failed=clock_failed(result))
+        outcome = Outcome(at, result.state != "offline", cause, clock_failed=clock_failed(result), upstream_up=parent_up)
         was_up = slot.status.state.up
         self.apply(slot, outcome)
         if slot.status.state.up and not was_up and self.config.video:
@@ -246,16 +248,10 @@ class Scheduler:
             return
         if result.jpeg is not None and self.on_frame is not None:
             self.on_frame(slot.cam.id, result.jpeg)
-        if result.state == "offline" or result.video is None:
-            slot.video_ok = False if result.state != "offline" else slot.video_ok
-            failed: tuple[str, ...] | None = None
-        else:  # judged against the camera's own baseline (learnt from its first good pictures)
-            video, slot.vqd_baseline = apply_baseline(result.video, slot.vqd_baseline)
-            failed = tuple(c.name for c in video if not c.ok)
-            slot.video_ok = not failed
-        if failed is None or slot.status.state is State.OFFLINE or slot.status.state is State.EXCLUDED:
-            return
-        self.apply(slot, Outcome(at, True, None, failed, clock_failed(result)))
+        v = video_verdict(result, slot.status, at, slot.video_ok, slot.vqd_baseline)  # no video: offline
+        slot.video_ok, slot.vqd_baseline = v.video_ok, v.baseline
+        if v.outcome is not None:
+            self.apply(slot, v.outcome)
 
     def _spawn(self, coro: Coroutine[None, None, None]) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -320,8 +316,9 @@ class Scheduler:
         finally:
             slot.video_running = False
             self._video_busy -= 1
-        if self.slots.get(slot.cam.id) is slot:
-            slot.video_due = self._now() + self.config.video_interval_s
+        if self.slots.get(slot.cam.id) is slot:  # (sooner while no video is confirmed, or to see it back)
+            delay = video_delay(slot.status, self.policy)
+            slot.video_due = self._now() + (self.config.video_interval_s if delay is None else delay)
             self._push(slot, slot.video_due, "video")
 
     async def _sleep(self, until: float) -> None:
@@ -356,7 +353,7 @@ class Scheduler:
                     if token == VIDEO:
                         if due != slot.video_due:
                             continue  # replanned since (back up: at once); one video plan per camera
-                        if self.config.video and not slot.video_running and slot.status.state.up:
+                        if self.config.video and not slot.video_running and wants_video(slot.status):
                             if self._video_busy >= self.config.video_concurrency:
                                 # Behind on the video tier: wait in the heap (bounded memory), not as a task.
                                 self._video_push_back.append(slot)

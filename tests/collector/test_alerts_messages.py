@@ -31,7 +31,7 @@ def test_outage_messages_give_the_declared_words_of_each_cause(cause: Cause) -> 
     e.feed(outage(21, 100, cause))
     [n] = notes(e.tick(at(400)))
     assert f"原因：{cause.info.zh}\n" in n.message.text_zh and f"Cause: {cause.info.en}\n" in n.message.text_en
-    assert n.message.short_zh.endswith(f"（{cause.info.zh}），10:01起")
+    assert n.message.short_zh.endswith(f"（{cause.info.zh}），10:01 +08:00起")
 
 
 def test_picture_messages_give_the_declared_words_of_each_check() -> None:
@@ -57,7 +57,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "点位：村口\n"
         "摄像机：南庄村村口\n"
         f"原因：{PW.words()}\n"
-        "开始：2026-11-23 10:01\n"
+        "开始：2026-11-23 10:01 +08:00\n"
         "已持续：5分15秒\n"
         "详情：http://cw.example/cameras/21"
     )
@@ -67,7 +67,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "- **点位**：村口\n"
         "- **摄像机**：南庄村村口\n"
         f"- **原因**：{PW.words()}\n"
-        "- **开始**：2026-11-23 10:01\n"
+        "- **开始**：2026-11-23 10:01 +08:00\n"
         "- **已持续**：5分15秒\n\n"
         "[查看详情](http://cw.example/cameras/21)"
     )
@@ -77,12 +77,12 @@ def test_single_camera_open_message_all_variants() -> None:
         "Point: 村口\n"
         "Cameras: 南庄村村口\n"
         f"Cause: {PW.words('en')}\n"
-        "Since: 2026-11-23 10:01\n"
+        "Since: 2026-11-23 10:01 +08:00\n"
         "Duration: 5 min 15 s\n"
         "Details: http://cw.example/cameras/21"
     )
-    assert m.short_zh == f"【一般】摄像机离线：南庄村村口（{PW.words()}），10:01起"
-    assert m.short_en == f"[WARNING] camera offline: 南庄村村口 ({PW.words('en')}) since 10:01"
+    assert m.short_zh == f"【一般】摄像机离线：南庄村村口（{PW.words()}），10:01 +08:00起"
+    assert m.short_en == f"[WARNING] camera offline: 南庄村村口 ({PW.words('en')}) since 10:01 +08:00"
     assert (m.title, m.text("en"), m.markdown("zh")) == (m.title_zh, m.text_en, m.markdown_zh)
 
 
@@ -103,7 +103,7 @@ def test_village_open_and_recovery_messages() -> None:
         acts += e.feed(recovery(c, 3605))
     [r] = notes(acts)
     assert r.kind is NotifyKind.RESOLVE
-    assert r.message.text_zh.splitlines()[-3:] == ["恢复：2026-11-23 11:00", "总时长：1小时", f"详情：{r.message.link}"]
+    assert r.message.text_zh.splitlines()[-3:] == ["恢复：2026-11-23 11:00 +08:00", "总时长：1小时", f"详情：{r.message.link}"]
     assert r.message.short_zh == "【恢复】东关村 5 台摄像机已恢复在线，时长1小时"
     assert r.message.short_en == "[RESOLVED] 东关村: 5 cameras back online, downtime 1 h"
 

@@ -1,0 +1,42 @@
+"""What one video-tier probe (frame + VQD) does to a camera's state, as a pure function.
+
+DESIGN §3: the video stage fails as ``no_video`` (the stream opens but no frames come, or they
+stall): the camera is offline with that cause, confirmed like any failure (by the video tier's
+own re-probes, see ``camera_state.video_delay``). A picture that fails VQD makes it degraded with
+the failed checks named. Any other failure of the video ladder (the camera refused, timed out,
+its one session taken) is the fast tier's to tell: nothing changes here. A camera the fast tier
+found offline for another cause keeps that verdict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from collector.runtime.camera_state import Outcome, State, Status
+from collector.runtime.ladders import clock_failed
+from probes.causes import Cause
+from probes.ladder import LadderResult
+from probes.vqd_rules import VqdBaseline, apply_baseline
+
+
+@dataclass(frozen=True, slots=True)
+class VideoVerdict:
+    outcome: Outcome | None  # the outcome to step the camera's state with; None: no change
+    video_ok: bool | None  # the camera's video_ok after this probe
+    baseline: VqdBaseline  # its VQD baseline after this probe
+
+
+def video_verdict(result: LadderResult, status: Status, at: dt.datetime, video_ok: bool | None,
+                  baseline: VqdBaseline) -> VideoVerdict:
+    """The verdict of a video-tier *result* started at *at* on a camera in *status*."""
+    told = status.state is State.EXCLUDED or (status.state is State.OFFLINE and status.cause is not Cause.NO_VIDEO)
+    if result.state == "offline" and result.cause is Cause.NO_VIDEO:
+        return VideoVerdict(None if told else Outcome(at, False, Cause.NO_VIDEO), False, baseline)
+    if result.state == "offline" or result.video is None:
+        return VideoVerdict(None, video_ok if result.state == "offline" else False, baseline)
+    # judged against the camera's own baseline (learnt from its first good pictures)
+    video, baseline = apply_baseline(result.video, baseline)
+    failed = tuple(c.name for c in video if not c.ok)
+    outcome = None if told else Outcome(at, True, None, failed, clock_failed(result))
+    return VideoVerdict(outcome, not failed, baseline)
