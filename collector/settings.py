@@ -16,18 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_core import PydanticCustomError
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
-from collector.alerting.config import AlertPolicySettings
+from collector.alerting.config import AlertPolicySettings, unknown_channels, unrouted_warning
 from collector.alerting.delivery.config import NotifySettings
-from collector.config_types import TimeZoneName
+from collector.config_types import Problem, TimeZoneName, bilingual, inconsistent
 from collector.gb28181.config import Gb28181Settings
 from collector.reports.config import ReportSettings
 from collector.settings_input import (
     ENV_PREFIX,
-    INCONSISTENT,
     ConfigError,  # (raised by load_settings: imported from here)
     check_env,
     format_validation_error,
@@ -43,15 +41,7 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _inconsistent(problems: list[tuple[str, str]]) -> None:
-    """Raise one error naming every key of a section that contradicts another (none: return).
-
-    :func:`format_validation_error` prints one line per key path, e.g.
-    ``collector.offline_interval_s: 30 is longer than interval_s (20): ...``.
-    """
-    if problems:
-        summary = "; ".join(f"{key}: {msg}" for key, msg in problems)
-        raise PydanticCustomError(INCONSISTENT, "{summary}", {"summary": summary, "problems": tuple(problems)})
+_inconsistent = inconsistent  # (one error naming every key of a section that contradicts another)
 
 
 class DatabaseSettings(_Section):
@@ -135,21 +125,25 @@ class CollectorSettings(_Section):
         return self
 
 
-def collector_problems(c: CollectorSettings) -> list[tuple[str, str]]:
+def collector_problems(c: CollectorSettings) -> list[Problem]:
     """The keys of the ``collector:`` section that contradict another one, with why."""
     out = []
     if c.offline_interval_s > c.interval_s:
         out.append(("offline_interval_s", f"{c.offline_interval_s:g} is longer than interval_s ({c.interval_s:g}):"
-                    " offline cameras are re-probed at least as often as online ones"))
+                    " offline cameras are re-probed at least as often as online ones",
+                    f"{c.offline_interval_s:g} 大于 interval_s（{c.interval_s:g}）：离线摄像机的复测不应比在线的更稀"))
     too_long = [d for d in c.confirm_delays_s if d >= c.interval_s]
     if too_long:
         out.append(("confirm_delays_s", f"{too_long[0]:g} is not shorter than interval_s ({c.interval_s:g}):"
-                    " a failure is confirmed before the next regular probe"))
+                    " a failure is confirmed before the next regular probe",
+                    f"{too_long[0]:g} 不小于 interval_s（{c.interval_s:g}）：故障应在下一次常规探测前确认"))
     if any(b < a for a, b in zip(c.confirm_delays_s, c.confirm_delays_s[1:], strict=False)):
-        out.append(("confirm_delays_s", f"{c.confirm_delays_s} goes down: each delay is at least the one before"))
+        out.append(("confirm_delays_s", f"{c.confirm_delays_s} goes down: each delay is at least the one before",
+                    f"{c.confirm_delays_s} 出现递减：每个延时应不小于前一个"))
     if c.video_interval_s < c.interval_s:
         out.append(("video_interval_s", f"{c.video_interval_s:g} is shorter than interval_s ({c.interval_s:g}):"
-                    " the video tier is the slower one"))
+                    " the video tier is the slower one",
+                    f"{c.video_interval_s:g} 小于 interval_s（{c.interval_s:g}）：视频层应比快速层慢"))
     return out
 
 
@@ -201,9 +195,10 @@ class AccountingSettings(_Section):
         try:
             times = [dt.time.fromisoformat(t) for t in v]
         except ValueError:
-            raise ValueError(f"{v}: each check time is a local time of day HH:MM") from None
+            raise bilingual(f"{v}: each check time is a local time of day HH:MM",
+                            f"{v}：每个抽查时刻应为当地时刻 HH:MM") from None
         if len(set(times)) != len(times):
-            raise ValueError(f"{v}: a check time is listed twice")
+            raise bilingual(f"{v}: a check time is listed twice", f"{v}：有抽查时刻重复")
         return v
 
 
@@ -238,7 +233,28 @@ class Settings(BaseSettings):
     def _gb28181_on_kubernetes(self) -> Settings:
         if self.gb28181.kubernetes_service and not self.collector.replicas:
             _inconsistent([("gb28181.kubernetes_service", "needs collector.replicas: true (a lone collector's pod "
-                            "is reached through an ordinary Service with a selector)")])
+                            "is reached through an ordinary Service with a selector)",
+                            "需要 collector.replicas: true（单个采集器的 Pod 通过带选择器的普通 Service 访问）")])
+        return self
+
+    @model_validator(mode="after")
+    def _channels_named(self) -> Settings:
+        """Alerts and reports go to channels of ``notify.channels``. No error (:func:`alert_routing_warning`
+        says what will not be sent): none configured at all (a fresh install, a demo), or the
+        default routes (alerts keys not given) while channels are set for something else (reports)."""
+        configured = [c.name for c in self.notify.channels]
+        if not configured:
+            return self
+        refs = self.alerts.channel_references(explicit=True) if self.alerts.enabled else []
+        problems = unknown_channels(refs, configured)
+        ch, name = None, self.reports.channel
+        if name:
+            problems += unknown_channels([("reports.channel", name)], configured)
+            ch = next((c for c in self.notify.channels if c.name == name), None)
+        if ch is not None and ch.kind != "email":
+            problems.append(("reports.channel", f"{name} is a {ch.kind} channel: reports go by e-mail (an email channel)",
+                             f"{name} 是 {ch.kind} 通道：报表通过电子邮件发送（应为 email 通道）"))
+        _inconsistent(problems)
         return self
 
     @model_validator(mode="after")
@@ -307,6 +323,12 @@ def with_http_port(settings: Settings, port: int) -> Settings:
     return out
 
 
+def alert_routing_warning(settings: Settings) -> tuple[str, str] | None:
+    """(English, Chinese) warning that no alert message will be sent: alerts are routed to
+    channels while ``notify.channels`` is empty (``camwatch run`` logs it, ``config check`` prints it)."""
+    return unrouted_warning(settings.alerts, [c.name for c in settings.notify.channels])
+
+
 def load_settings(
     config_file: str | os.PathLike[str] | None = None,
     *,
@@ -348,6 +370,6 @@ def load_settings(
     return settings
 
 
-__all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DB_URL", "AccountingSettings", "CollectorSettings", "ConfigError",
+__all__ = ["DEFAULT_CONFIG_FILE", "DEFAULT_DB_URL", "AccountingSettings", "alert_routing_warning", "CollectorSettings", "ConfigError",
            "DatabaseSettings", "HttpSettings", "InventorySettings", "MetricsSettings", "ProbeSettings",
            "SecretsSettings", "Settings", "collector_problems", "console_url", "load_settings", "with_http_port"]

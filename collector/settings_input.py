@@ -11,13 +11,14 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from collector.config_types import BILINGUAL, INCONSISTENT
+
 ENV_PREFIX = "CAMWATCH_"
 # Variables read by the CLI itself rather than mapped onto settings keys.
 SPECIAL_ENV = {"CAMWATCH_CONFIG", "CAMWATCH_DB", "CAMWATCH_SECRET_KEY", "CAMWATCH_LANG",
                "CAMWATCH_CAMERA_PASSWORD", "CAMWATCH_GRAFANA_TOKEN"}
 # Variables of camwatch's own test suite and benchmarks (CAMWATCH_TEST_PG...): not settings.
 TEST_ENV_PREFIX = "CAMWATCH_TEST_"
-INCONSISTENT = "inconsistent_settings"  # error type of a section whose keys contradict each other
 
 
 class ConfigError(Exception):
@@ -45,6 +46,7 @@ _ZH_ERRORS = {
     "string_too_short": "太短（至少 {min_length} 个字符）", "string_too_long": "太长（至多 {max_length} 个字符）",
     "too_short": "太少（至少 {min_length} 项）", "too_long": "太多（至多 {max_length} 项）",
     "url_parsing": "不是有效的网址", "url_scheme": "网址的协议应为 {expected_schemes}",
+    BILINGUAL: "{zh}",  # a validator's own words (collector.config_types.bilingual)
 }
 
 
@@ -120,18 +122,19 @@ def format_validation_error(exc: ValidationError, source: str,
         path = ".".join(str(p) for p in err["loc"]) or "(top level)"
         var = setting_variable(tuple(err["loc"]), environ) if environ and err["loc"] else None
         if err["type"] == INCONSISTENT:
-            # one line per key that contradicts another, named by its full path (our own words: English)
+            # one line per key that contradicts another, named by its full path (and the variable that set it)
             prefix = f"{path}." if err["loc"] else ""
-            for key, msg in err.get("ctx", {}).get("problems", ()):
-                en.append(f"  {prefix}{key}: {msg}")
-                zh.append(f"  {prefix}{key}：{msg}")
+            for key, msg, *words in err.get("ctx", {}).get("problems", ()):
+                key_var = setting_variable((*err["loc"], *key.split(".")), environ) if environ else None
+                en.append(f"  {prefix}{key}{f' (from {key_var})' if key_var else ''}: {msg}")
+                zh.append(f"  {prefix}{key}{f'（来自环境变量 {key_var}）' if key_var else ''}：{words[0] if words else msg}")
             continue
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         word = _ZH_ERRORS.get(err["type"])
-        try:
-            ctx = {k: str(v).replace("' or '", "'、'") for k, v in err.get("ctx", {}).items()}
+        try:  # (a list of choices in Chinese: 'a'、'b'、'c', not pydantic's 'a', 'b' or 'c')
+            ctx = {k: str(v).replace("' or '", "'、'").replace("', '", "'、'") for k, v in err.get("ctx", {}).items()}
             msg_zh = word.format(**ctx) if word else msg
         except (KeyError, IndexError):
             msg_zh = msg

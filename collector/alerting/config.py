@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from collector.alerting.model import Severity
 from collector.alerting.policy import AlertPolicy, DeadlinePolicy, EscalationLevel, QuietHours
-from collector.config_types import TimeZoneName
+from collector.config_types import LocalTime, Problem, TimeZoneName, bilingual
 from probes.causes import Cause
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _hhmm(v: str) -> str:
-    dt.time.fromisoformat(v)
-    return v
 
 
 class EscalationLevelSettings(_Model):
@@ -29,11 +26,9 @@ class EscalationLevelSettings(_Model):
 
 class QuietHoursSettings(_Model):
     enabled: bool = Field(True, description="hold messages of the held severities during quiet hours")
-    start: str = Field("22:00", description="local start (HH:MM); start after end spans midnight")
-    end: str = Field("07:00", description="local end (HH:MM): held messages go out then, one per incident")
+    start: LocalTime = Field("22:00", description="local start (HH:MM); start after end spans midnight")
+    end: LocalTime = Field("07:00", description="local end (HH:MM): held messages go out then, one per incident")
     hold: list[Severity] = Field([Severity.LOW], description="severities held: low, normal, critical")
-
-    _check = field_validator("start", "end")(_hhmm)
 
 
 class WorkOrderDeadlineSettings(_Model):
@@ -45,7 +40,7 @@ class WorkOrderDeadlineSettings(_Model):
 class AlertPolicySettings(_Model):
     enabled: bool = Field(True, description="decide and send alerts")
     base_url: str = Field("", description="public URL of the camwatch web pages, for links in messages (e.g. http://camwatch.example:9750)")
-    language: str | None = Field(None, description="zh or en: default language of messages (default: the top-level language)")
+    language: Literal["zh", "en"] | None = Field(None, description="zh or en: default language of messages (default: the top-level language)")
     timezone: TimeZoneName = Field("Asia/Shanghai", description="time zone of times in messages and of quiet hours")
     group_window_s: float = Field(30.0, ge=0, description="outages in one village or behind one upstream device within this window make one incident")
     notify_on_growth: bool = Field(True, description="send an update when an open incident grows past the size last told (at most one per\n"
@@ -73,8 +68,21 @@ class AlertPolicySettings(_Model):
     @classmethod
     def _ordered(cls, v: list[EscalationLevelSettings]) -> list[EscalationLevelSettings]:
         if [x.after_s for x in v] != sorted(x.after_s for x in v):
-            raise ValueError("escalation levels must be in increasing after_s order")
+            raise bilingual("escalation levels must be in increasing after_s order", "升级级别应按 after_s 从小到大排列")
         return v
+
+    def channel_references(self, *, explicit: bool | None = None) -> list[tuple[str, str]]:
+        """(key path, channel name) of every channel these settings send to, in the file's order;
+        *explicit* True: only those of keys given (file, variables), False: only defaults'."""
+        given = self.model_fields_set
+        out: list[tuple[str, str]] = []
+        if explicit is None or explicit == ("channels" in given):
+            out += [(f"alerts.channels.{getattr(sev, 'value', sev)}.{i}", ch)
+                    for sev, chs in self.channels.items() for i, ch in enumerate(chs)]
+        if explicit is None or explicit == ("escalation" in given):
+            out += [(f"alerts.escalation.{n}.channels.{i}", ch)
+                    for n, level in enumerate(self.escalation) for i, ch in enumerate(level.channels)]
+        return out
 
     def to_policy(self) -> AlertPolicy:
         q = self.quiet_hours
@@ -90,3 +98,32 @@ class AlertPolicySettings(_Model):
             deadlines=DeadlinePolicy(d.default_h, tuple(d.by_severity.items()), tuple(d.by_cause.items())),
             base_url=self.base_url, timezone=self.timezone, max_listed=self.max_listed,
         )
+
+
+def unknown_channels(refs: Sequence[tuple[str, str]], configured: Sequence[str]) -> list[Problem]:
+    """A problem per reference (key path, channel name) to a channel that *configured* lacks."""
+    known = ", ".join(configured)
+    return [(key, f"no channel named {name}; configured: {known}", f"没有名为 {name} 的通道；已配置：{known}")
+            for key, name in refs if name not in configured]
+
+
+def unrouted_warning(alerts: AlertPolicySettings, configured: Sequence[str]) -> tuple[str, str] | None:
+    """(English, Chinese) warning that alerts go to channels not configured, when that is no
+    error: none configured at all (a fresh install, a demo: it runs, and says that no message
+    will be sent), or the default routes (keys not given) naming other channels than those
+    configured (e.g. one e-mail channel for reports). None otherwise."""
+    if not alerts.enabled:
+        return None
+    refs = alerts.channel_references() if not configured else alerts.channel_references(explicit=False)
+    names = list(dict.fromkeys(name for _, name in refs if name not in configured))
+    if not names:
+        return None
+    if not configured:
+        return (f"alerts are routed to channels that are not configured ({', '.join(names)}): notify.channels is empty, "
+                "so no alert message will be sent",
+                f"告警发往的通道（{'、'.join(names)}）均未配置：notify.channels 为空，不会发送任何告警消息")
+    known = ", ".join(configured)
+    return (f"alerts are routed by default to channels that are not configured ({', '.join(names)}): no alert message "
+            f"is sent to them; route alerts.channels and alerts.escalation to channels of notify.channels ({known})",
+            f"告警默认发往的通道（{'、'.join(names)}）未配置，发往这些通道的告警消息不会发送；请在 alerts.channels 和 "
+            f"alerts.escalation 中改用 notify.channels 中的通道（{known}）")

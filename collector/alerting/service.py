@@ -26,7 +26,7 @@ from collector.alerting.workorders import work_order_counts
 from collector.metrics.registry import SelfCounters
 from collector.runtime.aio import wait_event
 from collector.runtime.camera_state import Event
-from collector.settings import Settings
+from collector.settings import Settings, alert_routing_warning
 from inventory.models import utcnow
 from inventory.monitored import MonitoredCamera, MonitoredDevice
 
@@ -123,7 +123,8 @@ class AlertService:
 
 
 def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[Outgoing]:
-    """The delivery side's messages for one decision: one per channel that exists."""
+    """The delivery side's messages for one decision: one per channel that exists (the settings
+    name no other: ``Settings`` rejects unknown names, and without any channel the start warns)."""
     m = action.message
     en = language == "en"
     kind = str(getattr(action.kind, "value", action.kind))
@@ -155,10 +156,13 @@ def build_alerting(settings: Settings, db: AsyncEngine, counters: SelfCounters, 
     a = settings.alerts
     service = AlertService(db, AlertEngine(a.to_policy()), language=a.language or settings.language, tick_s=a.tick_s,
                            clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update, cameras=cameras)
+    warning = alert_routing_warning(settings)
+    if warning is not None:  # (a fresh install, a demo, channels for reports only: it runs, and says so once)
+        log.warning("%s", warning[0])
     if not settings.notify.channels:
         return service, None
     redactor = Redactor()
-    senders = build_senders(settings.notify, redactor, language=settings.language)
+    senders = build_senders(settings.notify, redactor, language=service.language)
     notifier = Notifier(senders, retry=settings.notify.retry, engine=db, counters=counters, redactor=redactor)
     names = set(senders)
 

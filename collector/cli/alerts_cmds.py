@@ -8,16 +8,18 @@ import re
 from zoneinfo import ZoneInfo
 
 import click
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.timeparse import TimeParseError, parse_time, show
 from collector.alerting import incident_store as store
+from collector.alerting.model import Silence
 from collector.alerting.workorders import WorkOrder, WorkOrderError, color
 from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from inventory.models import utcnow
+from inventory.models import Region, utcnow
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
 COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
@@ -35,6 +37,15 @@ def parse_until(text: str, tz: str, now: dt.datetime) -> dt.datetime:
         return parse_time(text, tz, option="--until", end=True)
     except TimeParseError as exc:
         raise TimeParseError("--until", f"{exc.zh}；或时长 2h、90m、1d", f"{exc.en}; or a span: 2h, 90m, 1d") from None
+
+
+async def _region_names(eng: AsyncEngine, codes: set[str]) -> dict[str, str]:
+    """The names of the regions *codes* (those still in the inventory)."""
+    if not codes:
+        return {}
+    async with eng.connect() as conn:
+        rows = (await conn.execute(select(Region.code, Region.name).where(Region.code.in_(codes)))).all()
+    return {code: name for code, name in rows}
 
 
 def _hours(s: float | None) -> str:
@@ -88,19 +99,30 @@ def register(group: click.Group) -> None:
         """List silences in force (or all)."""
         s = ctx.settings
         now = utcnow()
-        found = ctx.run_db(lambda eng: store.list_silences(eng, now, include_expired=include_expired))
-        zone = ZoneInfo(s.accounting.timezone)
-        items = [{"id": x.id, "camera": x.camera_id, "region": x.region_code, "until": x.until.astimezone(zone).isoformat(),
-                  "reason": x.reason, "active": x.until > now} for x in found]
+        tz = s.accounting.timezone
+
+        async def go(eng: AsyncEngine) -> tuple[tuple[Silence, ...], dict[str, str]]:
+            found = await store.list_silences(eng, now, include_expired=include_expired)
+            return found, await _region_names(eng, {x.region_code for x in found if x.region_code})
+
+        found, names = ctx.run_db(go)
+        zone = ZoneInfo(tz)
         if as_json:
+            items = [{"id": x.id, "camera": x.camera_id, "region": x.region_code, "region_name": names.get(x.region_code or ""),
+                      "until": x.until.astimezone(zone).isoformat(), "reason": x.reason, "active": x.until > now} for x in found]
             click.echo(json.dumps(items, ensure_ascii=False, indent=2))
             return
-        if not items:
+        if not found:
             click.echo(ctx.t("没有静默", "no silences"))
-        for i in items:
-            scope = (f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}") if ctx.lang == "en" else (
-                f"摄像机 {i['camera']}" if i["camera"] is not None else f"区划 {i['region']}")
-            click.echo(f"#{i['id']}\t{scope}\t{i['until']}\t{i['reason']}")
+        for x in found:
+            name = names.get(x.region_code or "")
+            region = f"{x.region_code}{f' {name}' if name else ''}"
+            scope = ctx.t(f"摄像机 {x.camera_id}" if x.camera_id is not None else f"区划 {region}",
+                          f"camera {x.camera_id}" if x.camera_id is not None else f"region {region}")
+            until = ctx.t(f"至 {show(x.until, tz)}", f"until {show(x.until, tz)}")
+            if x.until <= now:
+                until += ctx.t("（已过期）", " (expired)")
+            click.echo(f"#{x.id}\t{scope}\t{until}\t{x.reason}")
 
     @alerts.command("unsilence")
     @click.argument("silence_id", type=int)

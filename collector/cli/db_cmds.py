@@ -14,7 +14,7 @@ from collector.cli.config_doc import render_example
 from collector.cli.context import CliContext
 from collector.cli.exitcodes import ENVIRONMENT
 from collector.cli.runtime import database_problem, fail, secret_box
-from collector.settings import DEFAULT_CONFIG_FILE
+from collector.settings import DEFAULT_CONFIG_FILE, alert_routing_warning
 from inventory.db import DatabaseError, current_revision, display_url, head_revision, upgrade
 from inventory.lookup import unresolved_credentials
 from inventory.secrets import write_key_file
@@ -133,6 +133,9 @@ def register(group: click.Group) -> None:
         data = s.model_dump(mode="json")
         data["database"]["url"] = display_url(s.database.url)
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
+        warning = alert_routing_warning(s)
+        if warning is not None:  # (a warning, not an error: a fresh install runs without channels)
+            click.echo(ctx.t(f"注意：{warning[1]}", f"warning: {warning[0]}"), err=True)
         if not _check_credentials(ctx):
             raise SystemExit(1)
 

@@ -53,7 +53,7 @@ def add_test_command(alerts_group: click.Group) -> None:
         try:
             senders = build_senders(chosen, redactor, language=lang)
         except ChannelConfigError as exc:
-            fail(redactor(str(exc)), 2)
+            fail(redactor(exc.render(lang)), 2)
 
         async def go() -> list[Any]:
             notifier = Notifier(senders, retry=chosen.retry, redactor=redactor)

@@ -69,7 +69,7 @@ def test_silence_lifecycle(app: tuple[click.Group, str]) -> None:
     code, out = _invoke(group, url, "alerts", "unsilence", "1")
     assert (code, out.strip()) == (0, "已解除静默 #1")
     code, out = _invoke(group, url, "alerts", "silences")
-    assert out.splitlines() == ["#2\t摄像机 1\t2999-01-01T08:00:00+08:00\t"]
+    assert out.splitlines() == ["#2\t摄像机 1\t至 2999-01-01 08:00 +08:00\t"]
     code, out = _invoke(group, url, "alerts", "unsilence", "99")
     assert code == 1
     code, out = _invoke(group, url, "alerts", "silence", "--region", "000000000000", "--until", "1h")

@@ -169,7 +169,8 @@ def test_cross_field_validation_names_each_key_path(tmp_path: Path, text: str, p
 def test_cross_field_errors_from_the_environment_say_why() -> None:
     with pytest.raises(ConfigError) as exc:
         load_settings(environ={"CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S": "90"})
-    assert "collector.offline_interval_s: 90 is longer than interval_s (60)" in str(exc.value)
+    assert ("collector.offline_interval_s (from CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S): 90 is longer than interval_s (60)"
+            in str(exc.value))
 
 
 def test_sections_built_directly_are_checked_too() -> None:

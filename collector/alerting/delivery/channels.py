@@ -30,14 +30,22 @@ from collector.alerting.delivery.sender import DeliveryError, Sender
 
 
 class ChannelConfigError(ValueError):
-    """A channel cannot be built from its settings (the message names no secret)."""
+    """A channel cannot be built from its settings (the message names no secret). ``str()`` is
+    English; :meth:`render` speaks the user's language."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+    def render(self, lang: str) -> str:
+        return str(self) if lang == "en" or self.zh is None else self.zh
 
 
 def _plugin_class(schema: str) -> Any:
     try:
         return NotificationManager()[schema]  # type: ignore[no-untyped-call]  # apprise is untyped
     except KeyError:
-        raise ChannelConfigError(f"apprise has no plugin for {schema}://") from None
+        raise ChannelConfigError(f"url: apprise has no plugin for {schema}://", f"url：apprise 不支持 {schema}://") from None
 
 
 def _dingtalk_class() -> Any:
@@ -61,12 +69,17 @@ def _dingtalk_class() -> Any:
 def _instantiate(cls: Any, url: str, **override: Any) -> Any:
     args = cls.parse_url(url)
     if not args:
-        raise ChannelConfigError(f"not a valid {cls.service_name} URL")
+        raise ChannelConfigError(f"url: not a valid {cls.service_name} URL", f"url：不是有效的 {cls.service_name} 网址")
     args.update(override)
     try:
         return cls(**args)
     except (AppriseException, TypeError, ValueError) as exc:
-        raise ChannelConfigError(f"invalid {cls.service_name} settings ({type(exc).__name__})") from None
+        raise ChannelConfigError(f"invalid {cls.service_name} settings ({type(exc).__name__})",
+                                 f"{cls.service_name} 设置无效（{type(exc).__name__}）") from None
+
+
+_BAD_WEBHOOK_EN = "url of kind webhook is http://, https://, json:// or jsons://"
+_BAD_WEBHOOK_ZH = "webhook 通道的 url 应为 http://、https://、json:// 或 jsons://"
 
 
 @dataclass(slots=True)
@@ -90,8 +103,9 @@ class AppriseSender:
             title = f"【{self.keyword}】{title}"
         use_md = self.markdown and msg.markdown is not None
         body = msg.markdown if use_md and msg.markdown is not None else msg.text
-        ntype = NotifyType.FAILURE if msg.severity in ("high", "critical") else (
-            NotifyType.SUCCESS if msg.kind in ("resolved", "recovery") else NotifyType.WARNING)
+        # the kind first: a recovery is good news, whatever the severity of what recovered
+        ntype = NotifyType.SUCCESS if msg.kind in ("resolved", "recovery") else (
+            NotifyType.FAILURE if msg.severity in ("high", "critical") else NotifyType.WARNING)
         try:
             ok = await asyncio.to_thread(self.plugin.notify, body=body, title=title, notify_type=ntype,
                                          body_format=NotifyFormat.MARKDOWN if use_md else NotifyFormat.TEXT)
@@ -120,7 +134,15 @@ def build_sender(ch: ChannelSettings, redactor: Redactor, *, language: str = "zh
         url = resolve_secret(ch.url, env)
         password = resolve_secret(ch.password, env)
     except SecretError as exc:
-        raise ChannelConfigError(f"channel {ch.name!r}: {exc}") from None
+        raise ChannelConfigError(f"channel {ch.name}: {exc}", f"通道 {ch.name}：{exc.zh}") from None
+    try:
+        return _build(ch, redactor, language, token, secret, url, password)
+    except ChannelConfigError as exc:
+        raise ChannelConfigError(f"channel {ch.name}: {exc}", f"通道 {ch.name}：{exc.render('zh')}") from None
+
+
+def _build(ch: ChannelSettings, redactor: Redactor, language: str, token: str | None, secret: str | None,
+           url: str | None, password: str | None) -> Sender:
     redactor.add(token, secret, password)
     if url:
         redactor.add_url(url, user_is_secret=ch.kind in ("sms", "dingtalk", "wecom", "feishu", "lark"))
@@ -136,8 +158,8 @@ def build_sender(ch: ChannelSettings, redactor: Redactor, *, language: str = "zh
         parts = urlsplit(url)
         scheme = {"http": "json", "https": "jsons"}.get(parts.scheme, parts.scheme)
         full = urlunsplit((scheme, *parts[1:]))
-        if scheme not in ("json", "jsons"):
-            raise ChannelConfigError(f"channel {ch.name!r}: a webhook URL is http(s):// or json(s)://")
+        if scheme not in ("json", "jsons"):  # (a url read from env:/file: is checked here, not with the settings)
+            raise ChannelConfigError(f"{_BAD_WEBHOOK_EN}, not {parts.scheme}://", f"{_BAD_WEBHOOK_ZH}，而非 {parts.scheme}://")
         cls = _plugin_class(scheme)
     else:  # email, sms
         assert url is not None

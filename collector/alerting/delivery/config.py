@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from collector.config_types import Problem, inconsistent
+
 Kind = Literal["dingtalk", "wecom", "feishu", "lark", "email", "sms", "webhook", "alertmanager"]
 
 # vendor limits: DingTalk and WeCom robots 20 messages/min, Feishu/Lark 5/s and 100/min
@@ -36,6 +38,11 @@ MAX_BYTES: dict[str, int] = {
 }
 TOKEN_KINDS = ("dingtalk", "wecom", "feishu", "lark")
 URL_KINDS = ("email", "sms", "webhook", "alertmanager")
+# the schemes of each kind's url (sms: any apprise SMS gateway's, checked when the channel is built)
+URL_SCHEMES: dict[str, tuple[str, ...]] = {
+    "email": ("mailto", "mailtos"), "webhook": ("http", "https", "json", "jsons"), "alertmanager": ("http", "https"),
+    "dingtalk": ("dingtalk",), "wecom": ("wecombot",), "feishu": ("feishu",), "lark": ("lark",),
+}
 
 
 class _Section(BaseModel):
@@ -73,14 +80,7 @@ class ChannelSettings(_Section):
 
     @model_validator(mode="after")
     def _check_kind(self) -> ChannelSettings:
-        if self.kind in TOKEN_KINDS and self.token is None and self.url is None:
-            raise ValueError(f"channel {self.name!r}: kind {self.kind} needs token (or url)")
-        if self.kind in URL_KINDS and self.url is None:
-            raise ValueError(f"channel {self.name!r}: kind {self.kind} needs url")
-        if self.secret is not None and self.kind != "dingtalk":
-            raise ValueError(f"channel {self.name!r}: secret applies to dingtalk only")
-        if self.password is not None and self.kind != "email":
-            raise ValueError(f"channel {self.name!r}: password applies to email only")
+        inconsistent(channel_problems(self))
         return self
 
     def limits(self) -> tuple[tuple[int, float], ...]:
@@ -90,6 +90,47 @@ class ChannelSettings(_Section):
 
     def max_bytes(self) -> int:
         return MAX_BYTES[self.kind]
+
+
+def _scheme_problem(kind: str, url: str) -> Problem | None:
+    """What is wrong with the scheme of a channel's literal url (``env:``/``file:`` ones are read
+    when the channel is built); names the scheme only: the rest may hold a token."""
+    if url.startswith(("env:", "file:")):
+        return None
+    scheme, sep, _ = url.partition("://")
+    if not sep or not scheme or not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        return ("url", f"not a URL (SCHEME://...): url of kind {kind} is {_schemes(kind, 'en')}",
+                f"不是网址（应为 协议://...）：{kind} 通道的 url 应为 {_schemes(kind, 'zh')}")
+    allowed = URL_SCHEMES.get(kind)
+    if allowed is not None and scheme.lower() not in allowed:
+        return ("url", f"url of kind {kind} is {_schemes(kind, 'en')}, not {scheme}://",
+                f"{kind} 通道的 url 应为 {_schemes(kind, 'zh')}，而非 {scheme}://")
+    return None
+
+
+def _schemes(kind: str, lang: str) -> str:
+    """``http://, https:// or json://`` (``http://、https:// 或 json://``)."""
+    names = [f"{s}://" for s in URL_SCHEMES.get(kind, ("SCHEME",))]
+    if len(names) == 1:
+        return names[0]
+    return (", ".join(names[:-1]) + " or " if lang == "en" else "、".join(names[:-1]) + " 或 ") + names[-1]
+
+
+def channel_problems(ch: ChannelSettings) -> list[Problem]:
+    """The keys of one channel that are wrong for its kind, with why."""
+    out: list[Problem] = []
+    if ch.kind in TOKEN_KINDS and ch.token is None and ch.url is None:
+        out.append(("token", f"kind {ch.kind} needs token (or url)", f"{ch.kind} 通道需要 token（或 url）"))
+    if ch.kind in URL_KINDS and ch.url is None:
+        out.append(("url", f"kind {ch.kind} needs url", f"{ch.kind} 通道需要 url"))
+    if ch.url is not None:
+        bad = _scheme_problem(ch.kind, ch.url.get_secret_value())
+        out += [bad] if bad else []
+    if ch.secret is not None and ch.kind != "dingtalk":
+        out.append(("secret", "secret applies to dingtalk only", "secret 仅用于 dingtalk（钉钉加签）"))
+    if ch.password is not None and ch.kind != "email":
+        out.append(("password", "password applies to email only", "password 仅用于 email 通道"))
+    return [(key, f"channel {ch.name}: {en}", f"通道 {ch.name}：{zh}") for key, en, zh in out]
 
 
 class RetrySettings(_Section):
@@ -110,9 +151,8 @@ class NotifySettings(_Section):
     @model_validator(mode="after")
     def _unique_names(self) -> NotifySettings:
         names = [c.name for c in self.channels]
-        dup = sorted({n for n in names if names.count(n) > 1})
-        if dup:
-            raise ValueError("duplicate channel name(s): " + ", ".join(dup))
+        inconsistent([(f"channels.{i}.name", f"channel name {n} is taken by channels.{names.index(n)}",
+                       f"通道名称 {n} 已被 channels.{names.index(n)} 使用") for i, n in enumerate(names) if names.index(n) < i])
         return self
 
     def channel(self, name: str) -> ChannelSettings:
@@ -123,7 +163,12 @@ class NotifySettings(_Section):
 
 
 class SecretError(ValueError):
-    """A ``env:``/``file:`` secret reference could not be resolved (the message names no value)."""
+    """A ``env:``/``file:`` secret reference could not be resolved (the message names no value);
+    ``str()`` is English, ``zh`` Chinese."""
+
+    def __init__(self, message: str, zh: str) -> None:
+        super().__init__(message)
+        self.zh = zh
 
 
 def resolve_secret(value: SecretStr | None, environ: dict[str, str] | None = None) -> str | None:
@@ -135,12 +180,12 @@ def resolve_secret(value: SecretStr | None, environ: dict[str, str] | None = Non
     if raw.startswith("env:"):
         name = raw[4:]
         if name not in env:
-            raise SecretError(f"environment variable {name} is not set")
+            raise SecretError(f"environment variable {name} is not set", f"环境变量 {name} 未设置")
         return env[name]
     if raw.startswith("file:"):
         path = Path(raw[5:])
         try:
             return path.read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise SecretError(f"{path}: cannot read secret file: {exc.strerror}") from None
+            raise SecretError(f"{path}: cannot read secret file: {exc.strerror}", f"{path}：无法读取密钥文件：{exc.strerror}") from None
     return raw
