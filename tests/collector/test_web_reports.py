@@ -34,6 +34,7 @@ from collector.reports.snapshots import close_month
 from collector.runtime.app import App
 from collector.web import accounts, report_bodies
 from collector.web.openapi import document
+from collector.web.pages.report_view import period_options
 from collector.web.pages.reports import content_disposition
 from collector.web.server import build_application
 from inventory.db import create_engine
@@ -265,3 +266,16 @@ async def test_months_before_monitoring_are_not_offered_and_get_no_score(site: S
         ws = openpyxl.load_workbook(io.BytesIO(await r.read()))["考核得分"]
     cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
     assert "—" in cells and any("本期无监测数据" in str(c) for c in cells), cells
+
+
+@pytest.mark.parametrize(("since", "closed", "labels"), [
+    (None, set(), 13),  # no bound: the whole list (this month and 12 before)
+    (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), set(), ["2026-12", "2026-11"]),
+    (dt.datetime(2026, 11, 20, tzinfo=dt.UTC), {"2026-09"}, ["2026-12", "2026-11", "2026-09"]),  # closed: offered
+    (dt.datetime(2026, 12, 5, tzinfo=dt.UTC), set(), ["2026-12"]),  # nothing watched yet: this month only
+])
+def test_the_period_list_starts_at_the_first_month_watched(since: dt.datetime | None, closed: set[str],
+                                                            labels: list[str] | int) -> None:
+    got = [o.label for o in period_options(model.Kind.MONTHLY, dt.datetime(2026, 12, 5, 4, tzinfo=dt.UTC),
+                                           "Asia/Shanghai", closed, since)]
+    assert (len(got) if isinstance(labels, int) else got) == labels

@@ -76,9 +76,8 @@ def period_options(kind: Kind, now: dt.datetime, tz: str, closed: set[str], sinc
     at = containing(kind, now, tz)
     out = []
     for _ in range(MONTHS_BACK + 1 if kind is Kind.MONTHLY else QUARTERS_BACK + 1):
-        out.append(Option(at.label, at.label in closed, is_open(at, now)))
-        if since is not None and at.start <= since and at.label not in closed:
-            break
+        if since is None or at.end > since or at.label in closed or not out:  # (a closed one is always offered)
+            out.append(Option(at.label, at.label in closed, is_open(at, now)))
         at = previous(at)
     return out
 
