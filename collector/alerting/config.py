@@ -21,6 +21,7 @@ class _Model(BaseModel):
 class EscalationLevelSettings(_Model):
     after_s: float = Field(gt=0, description="incident age (seconds since confirmation) that reaches this level")
     name: str = Field(min_length=1, description="level name shown in messages (e.g. supervisor, township)")
+    label: str = Field("", description="the level's name in Chinese messages (default: its name)")
     channels: list[str] = Field(min_length=1, description="channel names (defined in the notify section) this level goes to")
 
 
@@ -50,8 +51,8 @@ class AlertPolicySettings(_Model):
     digest_window_s: float = Field(1800.0, gt=0, description="flapping cameras: at most one digest message per window")
     reminder_interval_s: float = Field(14400.0, ge=0, description="remind while an incident stays open (seconds; 0 = off)")
     escalation: list[EscalationLevelSettings] = Field(
-        [EscalationLevelSettings(after_s=3600, name="supervisor", channels=["supervisor"]),
-         EscalationLevelSettings(after_s=86400, name="township", channels=["township"])],
+        [EscalationLevelSettings(after_s=3600, name="supervisor", label="主管", channels=["supervisor"]),
+         EscalationLevelSettings(after_s=86400, name="township", label="乡镇", channels=["township"])],
         description="escalation levels by incident age, each with its own channels",
     )
     escalate_min_severity: Severity = Field(Severity.NORMAL, description="lowest severity that escalates")
@@ -91,7 +92,7 @@ class AlertPolicySettings(_Model):
             group_window_s=self.group_window_s, notify_on_growth=self.notify_on_growth, upstream_min_cameras=self.upstream_min_cameras,
             digest_window_s=self.digest_window_s,
             reminder_interval_s=self.reminder_interval_s,
-            escalation=tuple(EscalationLevel(x.after_s, x.name, tuple(x.channels)) for x in self.escalation),
+            escalation=tuple(EscalationLevel(x.after_s, x.name, tuple(x.channels), x.label) for x in self.escalation),
             escalate_min_severity=self.escalate_min_severity,
             channels=tuple((s, tuple(ch)) for s, ch in self.channels.items()),
             quiet=QuietHours(dt.time.fromisoformat(q.start), dt.time.fromisoformat(q.end), self.timezone, frozenset(q.hold), q.enabled),

@@ -18,7 +18,8 @@ seconds); each returns a tuple of typed actions for the caller to carry out:
 * exclusions in force (报备) set outages and picture problems of their cameras aside: no
   incident, no message, no work order; when the exclusion ends, a camera still down (or still
   degraded) is taken up then, through the normal grouping window;
-* reminders every ``reminder_interval_s`` while an incident is open; escalation levels by age;
+* reminders every ``reminder_interval_s`` while an incident is open (not of a picture whose cameras
+  are all offline); escalation levels by age (both: :mod:`collector.alerting.reminders`);
 * quiet hours hold messages of the held severities until they end (collapsed per incident);
 * silences suppress messages for matching cameras; incidents and work orders are still recorded.
 """
@@ -31,6 +32,7 @@ from dataclasses import replace
 from collector.alerting.book import IncidentBook
 from collector.alerting.held import FlapDigest, release
 from collector.alerting.inputs import inputs_of
+from collector.alerting.messages import incident_message
 from collector.alerting.model import (
     Action,
     AlertInput,
@@ -54,8 +56,8 @@ from collector.alerting.model import (
     Silence,
     UpdateWorkOrder,
 )
-from collector.alerting.picture_text import incident_message
 from collector.alerting.policy import AlertPolicy
+from collector.alerting.reminders import escalation_due, picture_unseen, reminder_due
 from collector.alerting.upstream import suspected_uplink
 from collector.runtime.camera_state import Event
 from probes.causes import Cause
@@ -182,7 +184,7 @@ class AlertEngine:
         if sev is inc.severity and now < inc.changed_at + dt.timedelta(seconds=self.policy.group_window_s):
             return []
         new = self._put(replace(judged, severity=sev, changed_at=None, silenced=self._silenced(judged, now)))
-        d = self.policy.deadlines.deadline(new.opened_at, new.cause, sev)
+        d = self.policy.deadlines.earliest(new.opened_at, new.causes, sev)
         title = incident_message(NotifyKind.OPEN, new, self.inventory, now, self.policy).title_zh
         out: list[Action] = [IncidentChanged(new), UpdateWorkOrder(new.id, sev, len(new.members), d, title)]
         if sev is not inc.severity or (self.policy.notify_on_growth and len(new.down) > new.announced):
@@ -217,21 +219,20 @@ class AlertEngine:
                 self.digest.activity(cid, o.at)
             return []
         inc, mine = self.book.member(cid, IncidentKind.OUTAGE)
-        start = prev.start if prev is not None else o.start
-        if inc is not None and mine is not None and mine.up_at is None:  # new cause while offline
-            return self._add_member(inc, replace(mine, cause=o.cause), o.at) if mine.cause is not o.cause else []
+        if inc is not None and mine is not None and mine.up_at is None:  # new cause (or parent answer) while offline
+            new = replace(mine, cause=o.cause, upstream_up=o.upstream_up)
+            return self._add_member(inc, new, o.at) if new != mine else []
         if self._excluded(cid, o.at):
             self.aside[(IncidentKind.OUTAGE, cid)] = None
             return []
-        if inc is not None:
-            return self._add_member(inc, Member(cid, o.cause, start), o.at)
+        mem = Member(cid, o.cause, prev.start if prev is not None else o.start, upstream_up=o.upstream_up)
         cam = self._cam(cid)
-        joined = self.book.outage_for(cam.village, cam.parent_device_id)
+        joined = inc or self.book.outage_for(cam.village, cam.parent_device_id)
         if joined is not None:
-            return self._add_member(joined, Member(cid, o.cause, start), o.at)
+            return self._add_member(joined, mem, o.at)
         vt, dtot = self._totals(cam)
         inc = Incident(self.book.new_id("o", cam.village or str(cid), o.at), IncidentKind.OUTAGE, Severity.NORMAL, cam.village,
-                       cam.parent_device_id, o.at, start, (Member(cid, o.cause, start),), vt, dtot)
+                       cam.parent_device_id, o.at, mem.start, (mem,), vt, dtot)
         self._put(inc)
         return []
 
@@ -258,7 +259,7 @@ class AlertEngine:
                 return []
             self.flapping.add(cid)
             self.aside.pop((IncidentKind.OUTAGE, cid), None)  # its flapping end decides again
-            self.digest.activity(cid, f.at)
+            self.digest.activity(cid, f.at, max(1, f.changes))  # the changes that made it flapping
             out: list[Action] = []
             for kind in IncidentKind:  # leaves a forming picture incident (a told one stays: a real problem)
                 inc, mine = self.book.member(cid, kind)
@@ -349,8 +350,7 @@ class AlertEngine:
         window = dt.timedelta(seconds=p.group_window_s)
         for key in [k for k, i in self.incidents.items() if not i.sent and now >= i.opened_at + window]:
             inc = self._set_aside(self.incidents[key], now)
-            if inc is None or (inc.kind is IncidentKind.PICTURE
-                               and all(m.camera_id in self.down or m.camera_id in self.recheck for m in inc.down)):
+            if inc is None or picture_unseen(inc, (self.down, self.recheck)):
                 continue  # picture unknown now (offline, or back and not checked yet): told once seen degraded
             inc = self._judge(inc)
             sev = inc.severity_now()
@@ -358,7 +358,7 @@ class AlertEngine:
             cam_id = inc.members[0].camera_id if len(inc.members) == 1 else None
             out.append(OpenWorkOrder(inc.id, incident_message(NotifyKind.OPEN, inc, self.inventory, now, p).title_zh,
                                      cam_id, inc.village or None, inc.device_id, inc.cause, sev, len(inc.members),
-                                     inc.opened_at, p.deadlines.deadline(inc.opened_at, inc.cause, sev)))
+                                     inc.opened_at, p.deadlines.earliest(inc.opened_at, inc.causes, sev)))
             out.append(IncidentChanged(inc))
             out += self._emit(inc, NotifyKind.OPEN, now)
         for key in [k for k, i in self.incidents.items() if i.sent]:
@@ -367,17 +367,15 @@ class AlertEngine:
                 if self.last_notified.get(key) == now:
                     continue
             inc = self.incidents[key]
-            age = (now - inc.opened_at).total_seconds()
-            reached = sum(1 for lv in p.escalation if age >= lv.after_s)
-            if reached > inc.escalation and inc.severity.rank >= p.escalate_min_severity.rank:
+            if reached := escalation_due(inc, now, p):
                 inc = self._put(replace(inc, escalation=reached, silenced=self._silenced(inc, now)))
                 out.append(IncidentChanged(inc))
                 out += self._emit(inc, NotifyKind.ESCALATE, now, p.escalation[reached - 1].channels)
                 continue
-            last = self.last_notified.get(inc.id, inc.opened_at)
-            if p.reminder_interval_s > 0 and (now - last).total_seconds() >= p.reminder_interval_s:
-                chans = p.channels_for(inc.severity) + tuple(c for lv in p.escalation[:inc.escalation] for c in lv.channels)
-                out += self._emit(inc, NotifyKind.REMINDER, now, tuple(dict.fromkeys(chans)))
+            # no reminder of a picture nobody sees: its cameras offline are their outage's to tell
+            chans = reminder_due(inc, now, self.last_notified.get(inc.id, inc.opened_at), p, (self.down, self.recheck))
+            if chans is not None:
+                out += self._emit(inc, NotifyKind.REMINDER, now, chans)
         if (d := self.digest.take(now, self.inventory, self.down, self.flapping, lambda c: self._muted(c, now), p)) is not None:
             (self.held if p.quiet.holds(Severity.LOW, now) else out).append(d)
         if self.held and not p.quiet.active(now):
@@ -394,7 +392,8 @@ class AlertEngine:
             self.last_notified[inc.id] = inc.opened_at
             if inc.kind is IncidentKind.OUTAGE:
                 for mem in inc.down:
-                    self.down[mem.camera_id] = Outage(mem.camera_id, mem.cause or Cause.PROTOCOL_ERROR, mem.start, inc.opened_at)
+                    self.down[mem.camera_id] = Outage(mem.camera_id, mem.cause or Cause.PROTOCOL_ERROR, mem.start, inc.opened_at,
+                                                      mem.upstream_up)
 
     def open_incidents(self) -> tuple[Incident, ...]:
         return tuple(self.incidents.values())

@@ -7,8 +7,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 
 from collector.alerting import messages
+from collector.alerting.messages import incident_message
 from collector.alerting.model import CameraInfo, Incident, Inventory, Notify, NotifyKind, Severity
-from collector.alerting.picture_text import incident_message
 from collector.alerting.policy import AlertPolicy
 
 _ORDER = (NotifyKind.RESOLVE, NotifyKind.OPEN, NotifyKind.ESCALATE, NotifyKind.UPDATE, NotifyKind.REMINDER)
@@ -50,8 +50,9 @@ class FlapDigest:
     since: dt.datetime | None = None  # first change not yet told
     last: dt.datetime | None = None  # last digest sent
 
-    def activity(self, camera_id: int, at: dt.datetime) -> None:
-        self.changes[camera_id] = self.changes.get(camera_id, 0) + 1
+    def activity(self, camera_id: int, at: dt.datetime, n: int = 1) -> None:
+        """*n* changes of a flapping camera (when flagged: the changes that made it flapping)."""
+        self.changes[camera_id] = self.changes.get(camera_id, 0) + n
         if self.since is None:
             self.since = at
 

@@ -74,16 +74,17 @@ async def list_exclusions(engine: AsyncEngine, now: dt.datetime) -> tuple[Exclus
 
 def _member_json(x: Member) -> dict[str, object]:
     return {"camera": x.camera_id, "cause": str(x.cause) if x.cause else None, "start": x.start.isoformat(),
-            "up_at": x.up_at.isoformat() if x.up_at else None, "checks": list(x.checks)}
+            "up_at": x.up_at.isoformat() if x.up_at else None, "checks": list(x.checks), "upstream_up": x.upstream_up}
 
 
 def _member(d: dict[str, object]) -> Member:
     up = d.get("up_at")
     checks = d.get("checks") or ()
     assert isinstance(checks, list | tuple)
+    answered = d.get("upstream_up")  # absent from members stored before: not known
     return Member(int(str(d["camera"])), Cause(str(d["cause"])) if d.get("cause") else None,
                   dt.datetime.fromisoformat(str(d["start"])), dt.datetime.fromisoformat(str(up)) if up else None,
-                  tuple(str(c) for c in checks))
+                  tuple(str(c) for c in checks), answered if isinstance(answered, bool) else None)
 
 
 async def load_open_incidents(engine: AsyncEngine) -> tuple[Incident, ...]:

@@ -16,12 +16,12 @@ from probes.causes import Cause
 def inputs_of(camera_id: int, event: Event, checks: tuple[str, ...] = ()) -> tuple[AlertInput, ...]:
     """Engine inputs for one ``camera_state`` event (``checks``: the camera's failed VQD checks, if degraded)."""
     if isinstance(event, FlappingChanged):
-        return (Flapping(camera_id, event.flapping, event.at),)
+        return (Flapping(camera_id, event.flapping, event.at, event.changes),)
     assert isinstance(event, Changed)
     out: list[AlertInput] = []
     at = event.confirmed_at
     if event.new is State.OFFLINE:
-        out.append(Outage(camera_id, event.cause or Cause.PROTOCOL_ERROR, event.start, at))
+        out.append(Outage(camera_id, event.cause or Cause.PROTOCOL_ERROR, event.start, at, event.upstream_up))
     elif (event.old is State.OFFLINE and event.new is not State.UNKNOWN) or (event.new.up and not event.old.up):
         # Back up (also first seen up after a restart), or excluded (maintenance). Going unknown
         # (collector lost the camera) leaves its incident open.

@@ -74,8 +74,9 @@ def leader_guard(replica: Any) -> outbox.Guard:
 def event_of(row: Any) -> Event:
     """The camera_state event of a ``camera_events`` row."""
     if row.kind == "flapping":
-        return FlappingChanged(bool(row.flapping), row.at)
-    return Changed(State(row.old), State(row.new), Cause(row.cause) if row.cause else None, row.start, row.at)
+        return FlappingChanged(bool(row.flapping), row.at, row.changes or 0)
+    return Changed(State(row.old), State(row.new), Cause(row.cause) if row.cause else None, row.start, row.at,
+                   upstream_up=row.upstream_up)
 
 
 @dataclass

@@ -21,7 +21,7 @@ from collector.alerting.model import (
     Severity,
     cause_groups,
 )
-from collector.alerting.policy import AlertPolicy
+from collector.alerting.policy import AlertPolicy, EscalationLevel
 from collector.alerting.upstream import parent_answered
 from probes.causes import cause_words
 from probes.checks import problem_words
@@ -95,7 +95,12 @@ def causes_words(members: Sequence[Member], cams: Mapping[int, CameraInfo], lang
     return ("; " if en else "；").join(parts)
 
 
-def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: str) -> str:
+def picture_checks(inc: Incident) -> tuple[str, ...]:
+    """The failed checks of a picture incident's cameras still degraded (of all once resolved), each named once."""
+    return tuple(dict.fromkeys(c for m in (inc.down or inc.members) for c in m.checks))
+
+
+def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: EscalationLevel | None) -> str:
     en = lang == "en"
     if kind is NotifyKind.RESOLVE:
         return "[RESOLVED] " if en else "【恢复】"
@@ -105,7 +110,8 @@ def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: str) -> str:
     if kind is NotifyKind.REMINDER:
         return f"[REMINDER: {e}] " if en else f"【提醒·{zh}】"
     if kind is NotifyKind.ESCALATE:
-        return f"[ESCALATED: {level}] " if en else f"【升级·{level}】"
+        name = "" if level is None else level.name if en else (level.label or level.name)
+        return f"[ESCALATED: {e}, {name}] " if en else f"【升级·{zh}·{name}】"
     return f"[{e}] " if en else f"【{zh}】"
 
 
@@ -117,18 +123,21 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
     shown = cams if resolved or not down else down
     first = shown[0] if shown else None
     village = first.village_name if first else inc.village
-    level = p.escalation[inc.escalation - 1].name if 0 < inc.escalation <= len(p.escalation) else ""
+    level = p.escalation[inc.escalation - 1] if 0 < inc.escalation <= len(p.escalation) else None
     head = _prefix(kind, inc.severity, lang, level)
     single = len(cams) == 1
-    if inc.kind is IncidentKind.PICTURE:
-        what = problem_words(inc.members[0].checks, lang)
+    if inc.kind is IncidentKind.PICTURE:  # one camera, or a village's ("东关村 6/6 台摄像机画面异常：信号丢失")
+        cause = short_cause = what = problem_words(picture_checks(inc), lang)
         name = first.name if first else "?"
-        if resolved:
-            body = f"picture back to normal: {name}" if en else f"画面恢复正常：{name}"
-        else:
-            body = f"{what}: {name}" if en else f"{what}（{name}）"
-        cause = short_cause = what
         answered = False
+        if single:
+            body = ((f"picture back to normal: {name}" if en else f"画面恢复正常：{name}") if resolved
+                    else f"{what}: {name}" if en else f"{what}（{name}）")
+        elif resolved:
+            body = f"{village}: picture back to normal on {len(cams)} cameras" if en else f"{village} {len(cams)} 台摄像机画面恢复正常"
+        else:
+            body = (f"{village}: {len(down)}/{inc.village_total} cameras with {what}" if en
+                    else f"{village} {len(down)}/{inc.village_total} 台摄像机{what}")
     else:
         members = inc.members if resolved or not inc.down else inc.down
         by_id = {c.id: c for c in cams}
@@ -174,13 +183,15 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
             lines.append(("Total downtime" if en else "总时长", took))
     else:
         lines.append(("Duration" if en else "已持续", took))
-        if not single and inc.kind is IncidentKind.OUTAGE:
+        if not single:
             lines.append(("Affected" if en else "影响", f"{len(down)}/{inc.village_total}" + ("" if en else " 台")))
     since = clock_time(inc.start, p.timezone)
     if resolved and picture:
         short = f"{title}, picture problem lasted {took}" if en else f"{title}，画面异常时长{took}"
     elif resolved:
         short = f"{title}, downtime {took}" if en else f"{title}，时长{took}"
+    elif picture and not single:  # the problem is in the title
+        short = f"{title} since {since}" if en else f"{title}，{since}起"
     else:
         short = f"{title} ({short_cause}) since {since}" if en else f"{title}（{short_cause}），{since}起"
     return _Parts(title, tuple(lines), short)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -15,6 +16,7 @@ class EscalationLevel:
     after_s: float  # incident age (since confirmation) that reaches this level
     name: str
     channels: tuple[str, ...]
+    label: str = ""  # the level's name in Chinese messages (else its name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +56,12 @@ class DeadlinePolicy:
     def deadline(self, opened_at: dt.datetime, cause: Cause | None, severity: Severity) -> dt.datetime:
         return opened_at + dt.timedelta(hours=self.hours(cause, severity))
 
+    def earliest(self, opened_at: dt.datetime, causes: Iterable[Cause | None], severity: Severity) -> dt.datetime:
+        """The deadline of an incident whose cameras have these causes: the most urgent of theirs
+        (an incident of mostly long-deadline causes gets a minority's short one); none: the default."""
+        return min((self.deadline(opened_at, c, severity) for c in causes),
+                   default=self.deadline(opened_at, None, severity))
+
 
 @dataclass(frozen=True, slots=True)
 class AlertPolicy:
@@ -63,8 +71,8 @@ class AlertPolicy:
     digest_window_s: float = 1800.0
     reminder_interval_s: float = 4 * 3600.0  # 0 = no reminders
     escalation: tuple[EscalationLevel, ...] = (
-        EscalationLevel(3600.0, "supervisor", ("supervisor",)),
-        EscalationLevel(86400.0, "township", ("township",)),
+        EscalationLevel(3600.0, "supervisor", ("supervisor",), "主管"),
+        EscalationLevel(86400.0, "township", ("township",), "乡镇"),
     )
     escalate_min_severity: Severity = Severity.NORMAL
     channels: tuple[tuple[Severity, tuple[str, ...]], ...] = (

@@ -47,11 +47,13 @@ def event_row(camera_id: int, ev: Event, checks: tuple[str, ...], replica: str) 
     """The ``camera_events`` row of one event (pure)."""
     if isinstance(ev, FlappingChanged):
         return {"camera_id": camera_id, "kind": "flapping", "old": None, "new": None, "cause": None, "start": None,
-                "at": ev.at, "flapping": ev.flapping, "checks": None, "replica": replica}
+                "at": ev.at, "flapping": ev.flapping, "checks": None, "replica": replica, "upstream_up": None,
+                "changes": ev.changes if ev.flapping else None}
     assert isinstance(ev, Changed)
     return {"camera_id": camera_id, "kind": "changed", "old": ev.old.value, "new": ev.new.value,
             "cause": ev.cause.value if ev.cause else None, "start": ev.start, "at": ev.confirmed_at,
-            "flapping": None, "checks": list(checks) or None, "replica": replica}
+            "flapping": None, "checks": list(checks) or None, "replica": replica, "upstream_up": ev.upstream_up,
+            "changes": None}
 
 
 class EventFeed:

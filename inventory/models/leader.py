@@ -31,6 +31,9 @@ class CameraEvent(Base):
     flapping: Mapped[bool | None] = mapped_column(Boolean)
     checks: Mapped[list[str] | None] = mapped_column(JSON)  # failed picture checks while degraded
     replica: Mapped[str] = mapped_column(String(64))
+    # changed to offline: the camera's parent device checked and answering (false: not); null: not checked
+    upstream_up: Mapped[bool | None] = mapped_column(Boolean)
+    changes: Mapped[int | None] = mapped_column(Integer)  # flagged flapping: the changes that made it flapping
 
 
 class LeaderCursor(Base):

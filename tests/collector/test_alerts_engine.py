@@ -187,8 +187,10 @@ def test_escalation_at_threshold(tick_at: float, kind: NotifyKind | None, channe
     else:
         [n] = got
         assert (n.kind, n.channels) == (kind, channels)
-        if kind is NotifyKind.ESCALATE:
-            assert n.message.title_zh.startswith("【升级·")
+        if kind is NotifyKind.ESCALATE:  # the severity and the level's Chinese name (not its config name)
+            level = {("supervisor",): "主管", ("township",): "乡镇"}[channels]
+            assert n.message.title_zh.startswith(f"【升级·一般·{level}】"), n.message.title_zh
+            assert n.message.title_en.startswith(f"[ESCALATED: WARNING, {channels[0]}]"), n.message.title_en
 
 
 def _with_reminders(e: AlertEngine, tick_at: float) -> AlertEngine:

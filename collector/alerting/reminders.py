@@ -1,0 +1,36 @@
+"""What an open incident is due for besides changes: escalation by age and reminders, as pure decisions.
+
+A picture incident whose cameras still degraded are all *unseen* (offline, or back and their picture
+not checked yet) neither opens nor reminds: its picture is unknown, and the cameras offline are their
+outage incident's to tell (a reminder every few hours of a picture nobody can see said nothing).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container, Sequence
+
+from collector.alerting.model import Incident, IncidentKind
+from collector.alerting.policy import AlertPolicy
+
+
+def picture_unseen(inc: Incident, unseen: Sequence[Container[int]]) -> bool:
+    """True for a picture incident whose cameras still degraded are all in one of *unseen*."""
+    return inc.kind is IncidentKind.PICTURE and all(any(m.camera_id in u for u in unseen) for m in inc.down)
+
+
+def escalation_due(inc: Incident, now: dt.datetime, p: AlertPolicy) -> int:
+    """The escalation level *inc* reaches at *now* when it is a new one (1-based), else 0."""
+    age = (now - inc.opened_at).total_seconds()
+    reached = sum(1 for lv in p.escalation if age >= lv.after_s)
+    return reached if reached > inc.escalation and inc.severity.rank >= p.escalate_min_severity.rank else 0
+
+
+def reminder_due(inc: Incident, now: dt.datetime, last: dt.datetime, p: AlertPolicy,
+                 unseen: Sequence[Container[int]]) -> tuple[str, ...] | None:
+    """The channels of *inc*'s reminder due at *now* (last told at *last*: its severity's and those of
+    the escalation levels reached), or None: not due, or a picture incident whose cameras are unseen."""
+    if p.reminder_interval_s <= 0 or (now - last).total_seconds() < p.reminder_interval_s or picture_unseen(inc, unseen):
+        return None
+    chans = p.channels_for(inc.severity) + tuple(c for lv in p.escalation[:inc.escalation] for c in lv.channels)
+    return tuple(dict.fromkeys(chans))
