@@ -295,3 +295,10 @@ async def test_camera_picture_is_scoped(live: Live, http: aiohttp.ClientSession)
     await store.drain()
     assert not store.path(theirs.cam.id).exists() and store.path(mine.cam.id).exists()
     await asyncio.to_thread(store.remove, mine.cam.id)
+
+
+async def test_the_account_page_with_an_api_token_is_a_page_not_a_500(live: Live, http: aiohttp.ClientSession) -> None:
+    """A user's API token (no session, no form token) may open /account: it answered 500."""
+    headers = await token_for(live, "tokenreader", "admin")
+    html = await page(http, live, "/account", headers=headers)
+    assert "tokenreader" in html
