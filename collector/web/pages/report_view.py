@@ -74,7 +74,7 @@ def period_options(kind: Kind, now: dt.datetime, tz: str, closed: set[str], sinc
     *since*: when monitoring began (:func:`first_watched`): no period before it is offered (its
     report would be empty); None: as far back as the list goes."""
     at = containing(kind, now, tz)
-    out = []
+    out: list[Option] = []
     for _ in range(MONTHS_BACK + 1 if kind is Kind.MONTHLY else QUARTERS_BACK + 1):
         if since is None or at.end > since or at.label in closed or not out:  # (a closed one is always offered)
             out.append(Option(at.label, at.label in closed, is_open(at, now)))
