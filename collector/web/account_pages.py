@@ -17,9 +17,9 @@ from collector.web import accounts
 from collector.web.audit import audit, clear_failures, locked_until, record_failure, throttle_keys
 from collector.web.auth import AUTH_KEY
 from collector.web.common import camwatch
-from collector.web.pages.render import View, form_token, path_id, redirect, render, view
+from collector.web.pages.render import View, path_id, redirect, render, view
 from collector.web.principal import principal_of
-from collector.web.sessions import log_in, log_out
+from collector.web.sessions import csrf_token, log_in, log_out
 
 WORDS: dict[str, tuple[str, str]] = {
     "title_login": ("登录", "Log in"),
@@ -63,8 +63,14 @@ def w(v: View, key: str, **values: object) -> str:
 
 
 def _page(v: View, template: str, context: dict[str, Any], status: int = 200) -> web.Response:
-    return render(v, template, {"w": lambda key, **kw: w(v, key, **kw), "csrf": form_token(v), **context},
+    return render(v, template, {"w": lambda key, **kw: w(v, key, **kw), "csrf": _form_token(v), **context},
                   status=status)
+
+
+def _form_token(v: View) -> str:
+    """The session's CSRF token (the login form's too: no principal yet); none for a request made
+    with an API token, which has no session (it answered 500)."""
+    return "" if v.request.headers.get("Authorization") else csrf_token(v.request)
 
 
 def safe_next(value: object) -> str:
