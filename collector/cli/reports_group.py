@@ -6,12 +6,14 @@ import json
 
 import click
 
+from collector.accounting.timeparse import show
 from collector.cli.context import CliContext
 from collector.cli.errors import unwritable
 from collector.cli.exitcodes import DATA, ENVIRONMENT, USAGE
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
+from collector.reports.diff_words import change_lines
 from collector.reports.model import Kind, Report, ReportPeriod
 from collector.reports.periods import PeriodError, is_future, is_open, parse_month, parse_quarter
 from collector.reports.scope import UnknownRegion, restrict
@@ -108,8 +110,9 @@ def register(group: click.Group) -> None:
             fail(exc.words(ctx.lang), exc.status)
             raise
         fresh = snap.created_at == now
-        click.echo(ctx.t(f"{period.label} {'已结算' if fresh else '早已结算'}（{snap.created_at:%Y-%m-%d %H:%M} UTC），sha256 {snap.sha256}",
-                         f"{period.label} {'closed' if fresh else 'was already closed'} ({snap.created_at:%Y-%m-%d %H:%M} UTC), sha256 {snap.sha256}"))
+        at = show(snap.created_at, ctx.settings.accounting.timezone)  # local with its zone, as camwatch prints times
+        click.echo(ctx.t(f"{period.label} {'已结算' if fresh else '早已结算'}（{at}），sha256 {snap.sha256}",
+                         f"{period.label} {'closed' if fresh else 'was already closed'} ({at}), sha256 {snap.sha256}"))
 
     @report.command("diff")
     @click.option("--month", required=True, help="a closed month YYYY-MM")
@@ -120,7 +123,7 @@ def register(group: click.Group) -> None:
         period = _period(ctx, month=month)
         now = utcnow()
         try:
-            snap, _, changes = ctx.run_db(lambda eng: diff_month(eng, ctx.settings, period, now))
+            snap, fresh, changes = ctx.run_db(lambda eng: diff_month(eng, ctx.settings, period, now))
         except ReportError as exc:
             fail(exc.words(ctx.lang), exc.status)
             raise
@@ -134,8 +137,8 @@ def register(group: click.Group) -> None:
             return
         click.echo(ctx.t(f"{period.label}：重新计算将改变 {len(changes)} 项（冻结值 → 现值）",
                          f"{period.label}: a recomputation changes {len(changes)} figures (frozen -> now)"))
-        for c in changes:
-            click.echo(f"{c.where}\t{c.field}\t{c.frozen}\t{c.now}")
+        for line in change_lines(changes, snap.report, fresh, ctx.lang):
+            click.echo(line)
 
     @report.command("reopen")
     @click.option("--month", required=True, help="a closed month YYYY-MM")

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
+from sqlalchemy import select
+
 from collector.accounting import (
     CameraTimes,
     Level,
@@ -33,11 +35,13 @@ from collector.accounting.sql.group_rates import GroupTimes, sql_group_times
 from collector.accounting.sql.load import AccountingData, coverage_by_township, load_accounting
 from collector.accounting.sql.rate_tables import Method, RateQuery, add_ranks, rate_table
 from collector.reports import details
+from collector.reports.completeness import completeness_figures, retired_seconds
 from collector.reports.config import ReportSettings
 from collector.reports.model import SCHEMA, CompletenessRow, RegionRow, Report, ReportPeriod, VillageRow
 from collector.reports.periods import is_open, previous
 from collector.reports.score import score
 from collector.reports.snapshot_sums import snapshot_ratios
+from inventory.models import Camera, Lifecycle
 
 REGION_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
@@ -69,13 +73,13 @@ def _rows_by_key(table: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def measured_regions(cameras: Iterable[Any], times: Mapping[int, CameraTimes]) -> set[str]:
-    """Villages and townships with a camera that has eligible time in the period (as
-    ``coverage --json``: the others have coverage None, "—")."""
+    """Villages, townships and counties with a camera that has eligible time in the period (as
+    ``coverage --json``: the others have coverage None, "—", not 0% for a period not watched)."""
     out: set[str] = set()
     for c in cameras:
         t = times.get(c.camera_id)
         if t is not None and t.with_exclusions.ratio is not None:
-            out.update((c.village, c.township))
+            out.update((c.village, c.township, c.county))
     return out
 
 
@@ -93,21 +97,28 @@ async def _township_table(engine: Any, period: Period, now: dt.datetime, data: A
     return rate_table(data, q, groups.ratio_rows(Level.TOWNSHIP))
 
 
-def _completeness(groups: GroupTimes, data: AccountingData, tables: Mapping[Level, Mapping[str, Any]]
-                  ) -> tuple[CompletenessRow, ...]:
+async def retirements(engine: Any) -> dict[int, dt.datetime | None]:
+    """The retired cameras' retirement times (None where the inventory did not record one)."""
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Camera.id, Camera.retired_at).where(Camera.lifecycle == Lifecycle.RETIRED))).all()
+    return {int(cid): at for cid, at in rows}
+
+
+def _completeness(groups: GroupTimes, data: AccountingData, times: Mapping[int, CameraTimes], span: Period,
+                  retired_at: Mapping[int, dt.datetime | None]) -> tuple[CompletenessRow, ...]:
     """Per county and township: camera-time of the period, the time known (online + offline:
-    ``known_s`` and ``known_share`` of ``rates --json``) and the unknown time; the rest of the
-    window is excluded."""
+    ``known_s`` of ``rates --json``) and the unknown rest, without exclusions; retired cameras' time
+    after their retirement left out (:mod:`collector.reports.completeness`)."""
+    retired = retired_seconds(data.cameras, times, span, retired_at)
     out = []
     for level in REGION_LEVELS:
         for r in groups.rows(level):
             if not r.key:
                 continue
-            t = r.time
-            row = tables[level][str(r.key)]
-            window = t.online_s + t.offline_s + t.unknown_s + t.excluded_s
+            window, known, unknown, share = completeness_figures(r.time_without_exclusions,
+                                                                 retired.get(str(r.key), Decimal(0)))
             out.append(CompletenessRow(str(r.key), data.names.get(str(r.key), ""), level.value, r.cameras,
-                                       float(window), float(row["known_s"]), float(t.unknown_s), row["known_share"]))
+                                       float(window), float(known), float(unknown), share))
     return tuple(out)
 
 
@@ -167,7 +178,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
             code=key, name=r["name"], level=level.value, parent=data.parents.get(key, ""), cameras=r["cameras"] or 0,
             rate=r["ratio"], rate_without_exclusions=r["ratio_without_exclusions"],
             snapshot_rate=snap_t[level].get(key), intact_rate=intact.get("ratio"),
-            coverage=None if cov is None or key not in measured and level is Level.TOWNSHIP else float(cov.ratio),
+            coverage=None if cov is None or key not in measured else float(cov.ratio),
             built_coverage=None if cov is None else float(cov.built_ratio),
             villages=0 if cov is None else cov.villages, fully_covered_villages=0 if cov is None else cov.fully_covered,
             target=r["target"], met=r["compliant"], rank=rk, previous_rank=pk,
@@ -184,7 +195,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
         schema=SCHEMA, period=period, closed=not is_open(period, now), generated_at=now,
         fault_hours=settings.reports.fault_hours, counties=counties, townships=townships,
         villages=_village_rows(villages, measured, data), faults=faults, work_orders=orders, exclusions=exclusions,
-        completeness=_completeness(groups, data, time_t),
+        completeness=_completeness(groups, data, times, Period(p.start, max(p.start, min(p.end, now))), await retirements(engine)),
         score=score(settings.reports.score, faults=faults, work_orders=orders, counties=counties, townships=townships),
     )
 

@@ -130,10 +130,10 @@ async def cause_times(engine: AsyncEngine, period: Period, now: dt.datetime, cam
 def fault_rows(cameras: Sequence[CameraRef], *, times: Mapping[int, CameraTimes], causes: Mapping[int, Mapping[str, int]],
                fault_hours: float, names: Mapping[str, str]) -> tuple[FaultRow, ...]:
     """The cameras whose offline time (exclusions applied) exceeds *fault_hours*, largest first,
-    with their time per cause (*causes*: :func:`cause_times`)."""
+    with their time per cause (*causes*: :func:`cause_times`). A camera retired since is listed
+    too: its offline time was in service, and counts in the period's rates."""
     limit = fault_hours * 3600
-    over = [c for c in cameras if not c.retired and c.camera_id in times
-            and float(times[c.camera_id].with_exclusions.offline_s) > limit]
+    over = [c for c in cameras if c.camera_id in times and float(times[c.camera_id].with_exclusions.offline_s) > limit]
     rows = []
     for c in over:
         per = sorted(causes.get(c.camera_id, {}).items(), key=lambda kv: (-kv[1], kv[0]))

@@ -141,8 +141,9 @@ class ExclusionRow:
 class CompletenessRow:
     """Monitoring completeness: the share of camera time in the period whose state camwatch knew.
 
-    ``window_seconds`` = cameras × period (up to now); ``known`` = online + offline + excluded;
-    ``unknown`` = the rest (collector down, never probed)."""
+    ``window_seconds`` = cameras × period (up to now), less retired cameras' unseen time;
+    ``known`` = online + offline (exclusions not applied); ``unknown`` = the rest (collector down,
+    never probed). See :mod:`collector.reports.completeness`."""
 
     code: str
     name: str

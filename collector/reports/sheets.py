@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from openpyxl.chart import BarChart, Reference
@@ -28,6 +29,12 @@ from collector.reports.sheet_style import (
 )
 
 H = 3600.0
+
+
+def overlap_hours(start: dt.datetime, end: dt.datetime, lo: dt.datetime, hi: dt.datetime) -> float:
+    """Hours of [start, end) inside [lo, hi): an exclusion's part in the period (up to the report's
+    time for a period not over), the hours it takes out of this period's rates."""
+    return max(0.0, (min(end, hi) - max(start, lo)).total_seconds()) / H
 
 
 def _bad(r: RegionRow, *values: float | None) -> list[bool]:
@@ -133,9 +140,11 @@ def exclusions(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
     tz = report.period.timezone
     cols = [Column(w.word(k, lang), f) for k, f in (
         ("excl_id", INT), ("scope", TEXT), ("object", TEXT), ("start", WHEN), ("end", WHEN), ("hours", HOURS),
-        ("reason", TEXT), ("approver", TEXT))]
+        ("hours_in_period", HOURS), ("reason", TEXT), ("approver", TEXT))]
+    hi = min(report.period.end, report.generated_at)
     rows = [[e.id, w.word("scope_camera" if e.scope == "camera" else "scope_region", lang), e.scope_name,
-             local(e.start, tz), local(e.end, tz), (e.end - e.start).total_seconds() / H, e.reason, e.approver]
+             local(e.start, tz), local(e.end, tz), (e.end - e.start).total_seconds() / H,
+             overlap_hours(e.start, e.end, report.period.start, hi), e.reason, e.approver]
             for e in report.exclusions]
     write_table(ws, sheet, cols, rows)
 

@@ -48,6 +48,7 @@ _W: dict[str, tuple[str, str]] = {
     "colour": ("督办颜色", "colour"),
     "excl_id": ("编号", "no."), "scope": ("范围", "scope"), "object": ("对象", "object"), "start": ("开始", "start"),
     "end": ("结束", "end"), "hours": ("时长（小时）", "hours"), "reason": ("原因", "reason"), "approver": ("审批人", "approver"),
+    "hours_in_period": ("其中本期（小时）", "of which in period (hours)"),
     "window_hours": ("应监测（摄像机·小时）", "camera-hours in period"), "known_hours": ("已知（摄像机·小时）", "known camera-hours"),
     "unknown_hours": ("未知（摄像机·小时）", "unknown camera-hours"), "known_share": ("监测完整率", "known share"),
     "item": ("项目", "item"), "subject": ("对象", "subject"), "quantity": ("数量", "quantity"), "points": ("扣分", "points off"),

@@ -22,8 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.alerting.delivery.config import ChannelSettings, RetrySettings
 from collector.alerting.delivery.mail import Attachment, email_channel, send_mail
 from collector.alerting.delivery.sender import DeliveryError
+from collector.reports import words as w
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.scope import restrict
+from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap, unmonitored
 from collector.reports.workbook import workbook_bytes
 from collector.settings import Settings
 from inventory.models import AuditEntry
@@ -65,6 +67,21 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{x * 100:.2f}%"
 
 
+def _score(report: Report) -> str:
+    """The score as the score sheet shows it: none ("—") for a period nobody watched."""
+    return "—" if unmonitored(report.completeness) else f"{report.score.total:g}"
+
+
+def _gap(report: Report, lang: str) -> list[str]:
+    """The score sheet's warning when the region was known less than MIN_KNOWN_SHARE of the period."""
+    gap = monitoring_gap(report.completeness)
+    if gap is None:
+        return []
+    if unmonitored(report.completeness):
+        return [w.word("score_none", lang)]
+    return [w.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")]
+
+
 def message_words(report: Report, content_hash: str, lang: str) -> tuple[str, str]:
     """(subject, text) of the message that carries *report*'s workbook."""
     head = _head(report)
@@ -77,7 +94,7 @@ def message_words(report: Report, content_hash: str, lang: str) -> tuple[str, st
         if head is not None:
             lines.append(f"Online rate {_pct(head.rate)} (without exclusions {_pct(head.rate_without_exclusions)}), "
                          f"target {_pct(head.target)}" + (f", rank {head.rank}" if head.rank else ""))
-        lines += [f"Contract score: {report.score.total:g}", "The workbook is attached."]
+        lines += [f"Contract score: {_score(report)}", *_gap(report, lang), "The workbook is attached."]
     else:
         y, _, m = label.partition("-")
         subject = f"{name} {y}年{int(m)}月 视频监控在线率月报（已结）" if report.kind is Kind.MONTHLY else \
@@ -86,7 +103,7 @@ def message_words(report: Report, content_hash: str, lang: str) -> tuple[str, st
         if head is not None:
             lines.append(f"在线率 {_pct(head.rate)}（不扣除报备 {_pct(head.rate_without_exclusions)}），"
                          f"目标 {_pct(head.target)}" + (f"，排名 {head.rank}" if head.rank else ""))
-        lines += [f"考核得分：{report.score.total:g}", "Excel 工作簿见附件。"]
+        lines += [f"考核得分：{_score(report)}", *_gap(report, lang), "Excel 工作簿见附件。"]
     return subject, "\n".join(lines)
 
 
