@@ -5,12 +5,14 @@ DEVICE_ID --out FILE.xlsx``: a registered device's catalog as inventory rows."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import click
 from sqlalchemy import select
@@ -71,9 +73,22 @@ def elsewhere(ctx: CliContext, host: str) -> str:
                  f"the GB/T 28181 platform runs on the leading replica {host}: ask it (--url)")
 
 
+def local_time(value: str | None, zone: ZoneInfo) -> str:
+    """An API time (ISO 8601, UTC) as the county reads it: local (accounting.timezone), to the second."""
+    if not value:
+        return "-"
+    try:
+        return dt.datetime.fromisoformat(value).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return value
+
+
 def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
     def v(word: str | None) -> str:
         return (word or "unknown") if ctx.lang == "en" else VERDICT_ZH.get(word, word or "未知")
+
+    zone = ZoneInfo(ctx.settings.accounting.timezone)
+    camera = ctx.t("摄像机", "camera")
 
     if not page.get("enabled"):
         return [ctx.t("国标接入平台未启用（gb28181.enabled）", "the GB/T 28181 platform is not enabled (gb28181.enabled)")]
@@ -86,11 +101,11 @@ def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
     lines = []
     for d in devices:
         what = " ".join(x for x in (d["manufacturer"], d["model"], d["name"]) if x)
-        cam = f" camera {d['camera_id']}" if d.get("camera_id") else ""
+        tail = " ".join(x for x in (what, f"{camera} {d['camera_id']}" if d.get("camera_id") else "") if x)
         lines.append(f"{d['device_id']}  {v(d['verdict'])}  {d['address'] or '-'}  "
-                     f"{ctx.t('最后消息', 'last seen')} {d['last_seen'] or '-'}  {what}{cam}".rstrip())
+                     f"{ctx.t('最后消息', 'last seen')} {local_time(d['last_seen'], zone)}  {tail}".rstrip())
         for c in d["channels"]:
-            cam = f"  camera {c['camera_id']}" if c.get("camera_id") else ""
+            cam = f"  {camera} {c['camera_id']}" if c.get("camera_id") else ""
             extra = " ".join(x for x in (c["civil_code"], c["name"], c["address"]) if x)
             lines.append(f"  {c['channel_id']}  {v(c['verdict'])}  {c['status'] or '-'}  {extra}{cam}".rstrip())
     return lines
@@ -104,6 +119,9 @@ async def known_regions(engine: AsyncEngine) -> dict[str, KnownRegion]:
 
 def import_catalog(ctx: CliContext, device_id: str, out: str, base: str, token: str | None) -> None:
     """Write the inventory rows of a registered device's catalog to *out* (.xlsx or .csv)."""
+    if len(device_id) != 20 or not device_id.isascii() or not device_id.isdigit():
+        fail(ctx.t(f"国标编码 {device_id} 应为 20 位数字（现为 {len(device_id)} 位）",
+                   f"GB/T 28181 ID {device_id} must be 20 digits (it has {len(device_id)})"), USAGE)
     path = Path(out)
     if path.suffix.lower() not in (".xlsx", ".csv"):
         fail(ctx.t(f"不支持的文件类型 {out}（应为 .xlsx 或 .csv）", f"unsupported file type {out} (use .xlsx or .csv)"), USAGE)

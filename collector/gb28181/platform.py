@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from collector.alerting.delivery.config import SecretError, resolve_secret
 from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.guard import AuthThrottle
+from collector.gb28181.refusals import Refusals
 from collector.gb28181.registry import Registry
 from collector.gb28181.state import DeviceState
 from collector.gb28181.subscribe import CatalogSubscriptions
@@ -86,6 +87,7 @@ class Platform:
         self.stats = PlatformStats()
         self._digest = DigestServer(settings.domain, ttl_s=settings.nonce_ttl_s)
         self._throttle = AuthThrottle(settings.auth_failures, settings.auth_block_s)
+        self.refusals = Refusals(settings)  # why a device was refused, logged once a while
         self._endpoint = SipEndpoint(self.handle, on_error=self._malformed, max_connections=settings.max_tcp_connections,
                                      idle_timeout_s=settings.tcp_idle_s, batch_s=udp_batch_s)
         self._default_password: str | None = None
@@ -234,48 +236,59 @@ class Platform:
             while answered and (len(answered) > ANSWERS_KEPT or next(iter(answered.values()))[0] < now - ANSWERS_KEPT_S):
                 answered.popitem(last=False)
 
-    def _password(self, device_id: str) -> str | None:
+    def _password(self, device_id: str) -> tuple[str | None, str]:
+        """The password *device_id* must answer with, and where it comes from (for the log)."""
         p = self._passwords
         own = p.get(device_id) if isinstance(p, Mapping) else (p(device_id) if p is not None else None)
-        return own if own is not None else self._default_password
+        if own is not None:
+            return own, "the inventory password of the camera with this 国标编码"
+        return self._default_password, "gb28181.password"
 
     def _on_register(self, req: SipRequest, peer: Peer) -> None:
         now = self._clock()
         device_id = parse_address(required(req, "From")).user
+        s = self.settings
         if not _is_gb_id(device_id):
+            self.refusals.bad_id(peer, device_id, now)
             self._reply(req, peer, 400)
             return
         wait = self._throttle.retry_after(peer.host, now)
         if wait > 0:
             self.stats.throttled += 1
+            self.refusals.blocked(peer, device_id, wait, now, known=self.registry.device(device_id) is not None)
             self._reply(req, peer, 403, extra=(("Retry-After", str(int(wait) + 1)),))
             return
         auth = req.get("Authorization")
         if auth is None:
             self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(now)),))
             return
-        password = self._password(device_id)
-        result = AuthResult.WRONG if password is None else self._digest.check(
-            auth, method="REGISTER", password=password, now=now, username=device_id)
+        password, source = self._password(device_id)
+        if password is None:  # nothing to check its answer against: not the device's fault, not counted
+            self.refusals.no_password(peer, device_id, now)
+            self._reply(req, peer, 403)
+            return
+        result = self._digest.check(auth, method="REGISTER", password=password, now=now, username=device_id)
         if result is AuthResult.STALE or result is AuthResult.MALFORMED:
+            if result is AuthResult.MALFORMED:
+                self.refusals.unchecked(peer, device_id, auth, s.domain, now)
             self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(
                 now, stale=result is AuthResult.STALE)),))
             return
         if result is AuthResult.WRONG:
             self.stats.auth_failures += 1
             self._throttle.failed(peer.host, now)
-            log.warning("gb28181: wrong password for %s from %s", device_id, peer.host)
+            self.refusals.wrong_password(peer, device_id, source, self._throttle.retry_after(peer.host, now))
             self._reply(req, peer, 403)
             return
         self._throttle.succeeded(peer.host)
         expires = self._expires(req)
+        old = self.registry.device(device_id)
         if expires == 0:
             self.registry.unregister(device_id, now)
             self.subscriptions.forget(device_id)
             log.info("gb28181: %s unregistered", device_id)
             self._reply(req, peer, 200, extra=(("Expires", "0"),))
             return
-        s = self.settings
         if expires < s.min_expires_s:
             self._reply(req, peer, 423, extra=(("Min-Expires", str(s.min_expires_s)),))
             return
@@ -288,6 +301,8 @@ class Platform:
         if contact is not None:
             extra.append(("Contact", contact))
         self._reply(req, peer, 200, extra=tuple(extra))
+        if not fresh and old is not None:
+            self.refusals.moved(peer, old, now)
         if fresh:
             log.info("gb28181: %s registered from %s %s:%d for %d s", device_id, peer.transport, peer.host,
                      peer.port, expires)
@@ -317,6 +332,7 @@ class Platform:
             doc = manscdp.read(req.body)
         except manscdp.ManscdpError as exc:
             self._malformed(peer, str(exc))
+            self.refusals.body(peer, device_id, req.method, str(exc), req.body, now)
             self._reply(req, peer, 400)
             return
         reg = self.registry
@@ -324,6 +340,7 @@ class Platform:
         dev = reg.seen(device_id, peer, now, keepalive_status=doc.status if isinstance(doc, manscdp.Keepalive) else None)
         if dev is None:
             self.stats.refused += 1
+            self.refusals.elsewhere(peer, device_id, reg.device(device_id), now)
             self._reply(req, peer, 403)
             return
         self._reply(req, peer, 200)

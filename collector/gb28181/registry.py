@@ -59,6 +59,7 @@ class Registry:
         self._dirty_full: set[str] = set()  # the registration or an answer
         self._dirty_channels: set[str] = set()  # its catalog
         self._gone: set[str] = set()  # forgotten (an unlisted device past max_unlisted)
+        self._owner: dict[str, str] = {}  # channel -> the listed device whose catalog lists it (last told)
 
     # -- reading --------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[GbEvent], None]) -> None:
@@ -80,6 +81,15 @@ class Registry:
 
     def channel_verdict(self, device_id: str, channel_id: str) -> GbVerdict | None:
         return self._chan_verdicts.get(device_id, {}).get(channel_id)
+
+    def online_elsewhere(self, gb_id: str, source: str) -> bool:
+        """Whether *gb_id* (a camera's GB ID) is online by another word than device *source*'s: its
+        own registration when *source* lists it as a channel, or the catalog of the device listing
+        it when *source* is itself (a camera that registers by itself and is behind an NVR too)."""
+        if source != gb_id and self._verdicts.get(gb_id) is GbVerdict.ONLINE:
+            return True
+        owner = self._owner.get(gb_id)
+        return owner is not None and owner != source and self.channel_verdict(owner, gb_id) is GbVerdict.ONLINE
 
     def _is_listed(self, device_id: str, channels: Iterable[str] = ()) -> bool:
         if self._listed is None:
@@ -116,6 +126,9 @@ class Registry:
         (self._dirty_full if full else self._dirty_seen).add(dev_id)
         if channels_changed:
             self._dirty_channels.add(dev_id)
+            if dev.listed:  # (an unlisted device's channels never reach a camera)
+                for ch in dev.channels:
+                    self._owner[ch] = dev_id
         if not dev.listed:
             self._unlisted[dev_id] = dev
             while len(self._unlisted) > self.settings.max_unlisted:

@@ -8,6 +8,8 @@ camera state machine, intervals and alerts as direct probes.
   ``not_registered`` (dropped from a complete catalog). The platform confirmed the verdict
   already (keepalive timeout, DeviceStatus query), so no re-probes are waited for; an outage is
   dated between the device's last message and the verdict (its midpoint, ± half the gap).
+- A camera heard twice (registering by itself, and listed by an NVR) is online while either
+  says so: an offline verdict of one is not applied while the other is online.
 - A GB28181-only camera that nothing was heard of within ``grace_s`` (default 2 x
   ``keepalive_timeout_s``) of its slot's start is offline with ``not_registered``.
 - ``both``: the direct probe decides the state and its cause; signalling is kept and shown
@@ -159,6 +161,8 @@ class Gb28181Feed:
         cam = self._index().get(gb_id)
         if cam is None or cam.access is not Access.GB28181:
             return  # not an inventory camera, or one the direct probe decides (direct, both)
+        if ev.verdict is not GbVerdict.ONLINE and self.platform.registry.online_elsewhere(gb_id, ev.device_id):
+            return  # heard twice (by itself and through its NVR): online while either says so
         at = _wall(ev.at)
         last_seen = None if ev.last_seen is None else _wall(min(ev.last_seen, ev.at))
         if self.relay is not None:

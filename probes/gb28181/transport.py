@@ -15,6 +15,7 @@ import itertools
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from probes.gb28181.sip import DEFAULT_LIMITS, Limits, SipError, SipMessage, StreamFramer, parse_datagram
 
@@ -118,8 +119,8 @@ class _Tcp(asyncio.Protocol):
         self.idle: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self.transport = transport
+        # a stream transport (not an isinstance check: uvloop's, which `camwatch run` uses, is no asyncio.Transport)
+        self.transport = transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer("tcp", str(host), int(port), next(self.ep._ids))
         if len(self.ep._conns) >= self.ep.max_connections:

@@ -24,7 +24,7 @@ import itertools
 import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from probes.gb28181 import bodies, manscdp
 from probes.gb28181.digest import authorization, parse_challenge
@@ -73,6 +73,8 @@ class SimDevice:
     declared: str | None = None  # the XML declaration's encoding when it lies (e.g. GB2312 over UTF-8 bytes)
     catalog_chunk: int = 2  # items per catalog message (SumNum tells the total)
     answers: bool = True  # answers queries (False: a dead or hung device)
+    realm: str | None = None  # the Digest realm it answers with, when not the challenge's (its own SIP domain)
+    sip_user: str | None = None  # its SIP user name, when not its device ID (a misconfigured device)
     # run-time
     peer: Peer | None = None
     registered: bool = False
@@ -182,8 +184,10 @@ class GbSim:
                                                        call_id=call_id, cseq=cseq))
         if resp.status == 401:
             ch = parse_challenge(required(resp, "WWW-Authenticate"))
+            if dev.realm is not None:
+                ch = replace(ch, realm=dev.realm)
             uri = f"sip:{self.server_id}@{self.domain}"
-            auth = authorization(ch, username=device_id, password=dev.password if password is None else password,
+            auth = authorization(ch, username=dev.sip_user or device_id, password=dev.password if password is None else password,
                                  method="REGISTER", uri=uri)
             resp = await self._transact(dev, self._request(
                 dev, "REGISTER", extra=(("Expires", str(exp)), ("Authorization", auth)),

@@ -18,17 +18,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from collector.cli import build_cli
-from collector.gb28181.state import GbVerdict
+from collector.cli.context import CliContext
+from collector.cli.gb28181_cmds import render
+from collector.gb28181.config import Gb28181Settings
+from collector.gb28181.state import DeviceState, GbVerdict
 from collector.runtime.app import App
 from collector.runtime.camera_state import State
 from collector.runtime.gb28181_feed import outcome_of
 from collector.settings import load_settings
 from collector.web import accounts
+from collector.web.gb28181 import device_body
 from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.models import Camera, StateInterval
 from inventory.secrets import SecretBox
 from probes.causes import Cause
+from probes.gb28181.transport import Peer
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
 from tests.inventory.helpers import KEY, do_import, migrated, write_csv
 from tests.net import free_port
@@ -136,7 +141,7 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
 
         async with AsyncSession(engine) as ses:
             by_gb = dict((await ses.execute(select(Camera.id, Camera.gb_id))).all())
-            got: dict[str, list[tuple[str, str | None]]] = {}
+            got: dict[str | None, list[tuple[str, str | None]]] = {}
             for cid, st, cause in (await ses.execute(select(StateInterval.camera_id, StateInterval.state, StateInterval.cause)
                                                      .order_by(StateInterval.start, StateInterval.id))).all():
                 got.setdefault(by_gb[cid], []).append((st, cause))
@@ -216,3 +221,67 @@ def test_devices_without_a_collector_names_a_disabled_platform_too(tmp_path: Pat
     cfg.write_text(cfg.read_text(encoding="utf-8") + "gb28181:\n  enabled: true\n", encoding="utf-8")
     r = CliRunner().invoke(build_cli(), ["--config", str(cfg), "--lang", "en", "gb28181", "devices", "--url", url])
     assert r.exit_code != 0 and "cannot reach the collector" in r.output and "gb28181.enabled" not in r.output
+
+
+def test_devices_text_reads_local_time_and_the_chosen_language(tmp_path: Path) -> None:
+    """The text of `gb28181 devices`: times in the county's zone (accounting.timezone), to the
+    second, not the API's UTC; the camera named in the chosen language."""
+    settings = Gb28181Settings()
+    peer = Peer("udp", "127.0.0.1", 5060)
+    at = dt.datetime(2026, 12, 5, 3, 48, 3, 125213, tzinfo=dt.UTC).timestamp()
+    dev = DeviceState(OWN, peer, True, at, at + 3600, at, at, "OK")
+    page = {"enabled": True, "host": None, "unlisted": False,
+            "devices": [json.loads(json.dumps(device_body(dev, at + 1, settings, {OWN: 4})))]}
+    cfg = tmp_path / "camwatch.yaml"
+    cfg.write_text(f"database:\n  url: sqlite:///{tmp_path / 'cw.db'}\n", encoding="utf-8")
+    zh = render(CliContext(str(cfg)), page)
+    assert zh == [f"{OWN}  在线  127.0.0.1:5060  最后消息 2026-12-05 11:48:03  摄像机 4"]
+    en = render(CliContext(str(cfg), lang_override="en"), page)
+    assert en == [f"{OWN}  online  127.0.0.1:5060  last seen 2026-12-05 11:48:03  camera 4"]
+
+
+def test_import_catalog_names_an_id_of_the_wrong_length(tmp_path: Path) -> None:
+    r = CliRunner().invoke(build_cli(), ["--db", f"sqlite:///{tmp_path / 'cw.db'}", "inventory", "import-catalog",
+                                         NVR[:-1], "--out", str(tmp_path / "x.xlsx"), "--url", "http://127.0.0.1:9"])
+    assert r.exit_code == 2 and f"国标编码 {NVR[:-1]} 应为 20 位数字（现为 19 位）" in r.output, r.output
+
+
+def test_a_camera_heard_twice_is_online_while_either_source_says_so(tmp_path: Path) -> None:
+    """A camera that registered by itself (e.g. before it was put behind its NVR) and that its NVR
+    also lists: its own registration going silent does not take it offline while the NVR lists it
+    ON (nor the reverse); when neither says online, the cause is the last one's."""
+    url = migrated(f"sqlite:///{tmp_path / 'gb.db'}")
+    assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, [_row(1, CH1, "国标")])).written
+
+    async def go() -> None:
+        engine = create_engine(url)
+        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
+        sim: GbSim | None = None
+        await app.start()
+        try:
+            feed = app.gb28181
+            assert feed is not None
+            s = app.settings.gb28181
+            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
+            await sim.start()
+            sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(CH1)], keepalive_s=1.0))
+            sim.add(SimDevice(CH1, "default-Pw-1", keepalive_s=1.0))  # the camera itself
+            for dev in (CH1, NVR):
+                assert await sim.register(dev) == 200
+                sim.start_keepalives(dev, first_after=0.0)
+            [cam] = app._inventory[0]
+            slot = app.scheduler.slots[cam.id]
+            await _until(lambda: slot.status.state is State.ONLINE)
+            sim.kill(CH1)  # its own registration falls silent; the NVR still lists it ON
+            await _until(lambda: feed.platform.registry.verdict(CH1) is GbVerdict.PLATFORM_OFFLINE, 4 * TIMEOUT_S)
+            await asyncio.sleep(1.0)
+            assert slot.status.state is State.ONLINE, slot.status
+            sim.set_status(NVR, CH1, "OFF", notify=True)  # now neither says online
+            await _until(lambda: (slot.status.state, slot.status.cause) == (State.OFFLINE, Cause.CHANNEL_OFF))
+        finally:
+            if sim is not None:
+                await sim.close()
+            await app.stop()
+        await engine.dispose()
+
+    asyncio.run(go())

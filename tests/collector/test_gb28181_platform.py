@@ -259,3 +259,18 @@ async def test_default_password_from_the_environment(monkeypatch: pytest.MonkeyP
     finally:
         await r.sim.close()
         await r.platform.close()
+
+
+def test_a_tcp_device_registers_on_uvloop_as_camwatch_run_runs_the_platform() -> None:
+    import uvloop  # lazy: the loop `camwatch run` uses (collector/cli/runtime.py)
+
+    async def go() -> int:
+        r = await make_rig()
+        try:
+            r.sim.add(nvr("tcp"))
+            return await r.sim.register(NVR)
+        finally:
+            await r.sim.close()
+            await r.platform.close()
+
+    assert uvloop.run(asyncio.wait_for(go(), 15)) == 200
