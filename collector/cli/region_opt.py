@@ -16,5 +16,5 @@ def region_option(ctx: CliContext, text: str | None) -> str | None:
     try:
         return ctx.run_db(lambda eng: find_region(eng, text))
     except RegionLookupError as exc:
-        fail(exc.render(ctx.lang), 1)
+        fail(f"--region: {exc.render(ctx.lang)}", 1)  # (names the option, as the CLI's other errors do)
         raise  # unreachable: fail exits

@@ -252,6 +252,7 @@ def test_region_options_take_a_path_of_names(tmp_path: Path) -> None:
                  "--to", "2026-11-01 18:00", "--reason", "x", "--approver", "y")
     assert r.returncode == 1 and "Traceback" not in r.stderr
     assert "找不到区划“城关镇/大前村”" in r.stderr and "示范县/城关镇/大前村1 (130123101201)" in r.stderr
+    assert r.stderr.count("--region") == 1  # names the option it is about
     r = camwatch(tmp_path, "--lang", "en", "alerts", "silence", "--region", "nowhere", "--until", "2h")
     assert r.returncode == 1 and "no region 'nowhere'" in r.stderr
     assert len(json.loads(camwatch(tmp_path, "exclusion", "list", "--json").stdout)) == 1
