@@ -13,10 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.timeparse import show
 from collector.cli.context import CliContext
-from collector.cli.exitcodes import ENVIRONMENT
+from collector.cli.exitcodes import USAGE
 from collector.cli.runtime import fail
 from collector.runtime.replica_list import LiveCollector, LiveCollectors, live_collectors
-from inventory.db import DatabaseError, normalize_url
+from inventory.db import BadDatabaseUrl, normalize_url
 from inventory.models import utcnow
 
 
@@ -44,8 +44,8 @@ def register(group: click.Group) -> None:
         s = ctx.settings
         try:
             backend = make_url(normalize_url(s.database.url)).get_backend_name()
-        except DatabaseError as exc:  # (not a URL, or neither SQLite nor PostgreSQL)
-            fail(str(exc), ENVIRONMENT)
+        except BadDatabaseUrl as exc:  # (not a URL, or neither SQLite nor PostgreSQL: as every command says it)
+            fail(str(exc) if ctx.lang == "en" else exc.zh, USAGE)
         if backend == "sqlite":
             # (not an error: SQLite runs one collector, and `camwatch run` refuses a second one)
             click.echo(ctx.t("SQLite 数据库只运行一个采集器，没有副本（副本需要 PostgreSQL，见 README「Beyond one machine」）",
@@ -79,9 +79,12 @@ def register(group: click.Group) -> None:
         now = utcnow()
         if live.alone is not None:
             a = live.alone
-            click.echo(ctx.t(f"一个采集器单独运行（未启用副本），来自 {a.client or '本机'}，连接于 {show(a.connected_at or now, tz)}",
-                             f"one collector runs alone (replicas off), from {a.client or 'this host'},"
-                             f" connected {show(a.connected_at or now, tz)}"))
+            name = f"：{a.name}" if a.name else ""
+            click.echo(ctx.t(f"一个采集器单独运行（未启用副本）{name}，来自 {a.client or '本机'}，连接于 "
+                             f"{show(a.connected_at or now, tz)}，最近心跳 {_age(ctx, a.heartbeat_at, now)}",
+                             f"one collector runs alone (replicas off){': ' + a.name if a.name else ''}, from"
+                             f" {a.client or 'this host'}, connected {show(a.connected_at or now, tz)},"
+                             f" heartbeat {_age(ctx, a.heartbeat_at, now)}"))
             return
         if not live.replicas:
             click.echo(ctx.t("没有采集器在运行：所有摄像机都无人监测", "no collector is running: no camera is watched"))

@@ -4,8 +4,12 @@ holds for its lifetime, and the one line it says when another collector holds th
 - SQLite: an exclusive ``flock`` on ``<database>.run.lock`` beside the file (released by the
   kernel when the process ends, even after kill -9); ``collector.replicas`` is refused there.
 - PostgreSQL alone (``collector.replicas: false``): the guard advisory lock, exclusively, on a
-  session of its own; replicas hold it shared on their coordination session
+  session of its own (named by ``collector.collector_id``, so ``camwatch replicas`` shows it and
+  its heartbeat); replicas hold it shared on their coordination session
   (:mod:`collector.runtime.replicas`), so a lone collector and replicas never run together.
+- A replica looks first, on a short session, before the collector loads anything: a lone
+  collector holding the database, or replicas with another ``collector.shards``, stop it here in
+  one line (the coordination session checks again when it opens, for two starts at once).
 """
 
 from __future__ import annotations
@@ -20,7 +24,9 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from collector.runtime.replicas import GUARD_KEY, pg_connect_args
+from collector.runtime.shards import SHARD_COUNTS_SQL
 from collector.settings import Settings
+from inventory.db import display_url
 
 WORDS = {
     "sqlite": ("另一个 camwatch run 正在使用 SQLite 数据库 {path}：SQLite 只能运行一个采集器（多个副本请使用 PostgreSQL 并设置 "
@@ -29,9 +35,10 @@ WORDS = {
                "replicas use PostgreSQL with collector.replicas: true)"),
     "sqlite_replicas": ("collector.replicas 需要 PostgreSQL：SQLite 只能运行一个采集器",
                         "collector.replicas needs PostgreSQL: SQLite runs one collector only"),
-    "pg": ("另一个 camwatch run 正在使用此 PostgreSQL 数据库（{schema}）；多个采集器须全部设置 collector.replicas: true",
-           "another camwatch run is using this PostgreSQL database ({schema}); several collectors must all set "
-           "collector.replicas: true"),
+    "pg": ("另一个 camwatch run 正在使用此 PostgreSQL 数据库（{url}，模式 {schema}）；多个采集器须全部设置 "
+           "collector.replicas: true",
+           "another camwatch run is using this PostgreSQL database ({url}, schema {schema}); several collectors must "
+           "all set collector.replicas: true"),
     "replicas": ("一个未设置 collector.replicas 的 camwatch run 正在使用此 PostgreSQL 数据库；请先停止它",
                  "a camwatch run without collector.replicas is using this PostgreSQL database; stop it first"),
     "shards": ("此数据库上运行的副本 collector.shards 为 {theirs}，本副本为 {ours}：所有副本须设置相同的 collector.shards"
@@ -72,17 +79,34 @@ async def run_guard(settings: Settings, lang: str) -> AsyncIterator[None]:
         finally:
             os.close(fd)
         return
+    dsn, server_settings = pg_connect_args(settings.database.url)
     if settings.collector.replicas:
+        await _may_join(dsn, server_settings, settings.collector.shards, lang)
         yield  # the replica's coordination session holds the guard, shared
         return
-    dsn, server_settings = pg_connect_args(settings.database.url)
+    server_settings["application_name"] = settings.collector.collector_id[:63]  # (its heartbeat's row)
     conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
     try:
         if not await conn.fetchval(f"SELECT pg_try_advisory_lock({GUARD_KEY})"):
-            raise Refused(say(lang, "pg", schema=server_settings.get("search_path", "public")))
+            raise Refused(say(lang, "pg", url=display_url(settings.database.url),
+                              schema=server_settings.get("search_path", "public")))
         yield
     finally:
         await conn.close()
+
+
+async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang: str) -> None:
+    """A replica may join unless a lone collector holds the database or the replicas run with
+    another ``collector.shards`` (:class:`Refused`, before anything is loaded)."""
+    conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
+    try:
+        if not await conn.fetchval(f"SELECT pg_try_advisory_lock_shared({GUARD_KEY})"):
+            raise Refused(say(lang, "replicas"))
+        theirs = [n for n in (int(r[0]) for r in await conn.fetch(SHARD_COUNTS_SQL)) if n != shards]
+        if theirs:
+            raise Refused(say(lang, "shards", ours=shards, theirs=", ".join(map(str, theirs))))
+    finally:
+        await conn.close()  # (the shared guard goes with the session)
 
 
 __all__ = ["Refused", "run_guard", "say"]

@@ -9,6 +9,7 @@ database with its interval batches (under its fence); the leader follows them
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +23,9 @@ from collector.runtime.interval_writer import IntervalWriter
 from collector.runtime.journal import IntervalOpen
 from collector.runtime.replicas import Replica
 from collector.runtime.shards import shard_of
-from collector.settings import Settings
+from collector.settings import Settings, console_url
+
+log = logging.getLogger("camwatch.alerting")
 
 
 def feed_the_leader(settings: Settings, db: AsyncEngine, replica: Replica, writer: IntervalWriter,
@@ -42,6 +45,11 @@ def feed_the_leader(settings: Settings, db: AsyncEngine, replica: Replica, write
     a = settings.alerts
     if not a.enabled:
         return feed, None
+    if settings.notify.channels and a.base_url and a.base_url == console_url(settings.http):
+        # (any replica serves the incident pages; the one that leads at a message's time may be gone when it is read)
+        log.warning("alerts.base_url is not set: the links in alert messages open the leading replica's own console "
+                    "(%s here), which no longer answers once that replica is gone; set alerts.base_url to an address "
+                    "that reaches any replica (a load balancer, an Ingress)", a.base_url)
     la = leader_alerts(a.to_policy(), db, replica=replica.replica_id, language=a.language or settings.language,
                        tick_s=a.tick_s, clock=clock, guard=leader_guard(replica), notifier=notifier,
                        counts=counters.work_orders)
