@@ -39,7 +39,9 @@ class Cause(StrEnum):
     # GB/T 28181 (DESIGN §11): the camera is known through a platform's signalling, not probed
     PLATFORM_OFFLINE = "platform_offline"  # its device's registration expired, or its keepalives stopped
     CHANNEL_OFF = "channel_off"  # its platform (NVR, lower platform) lists the channel with Status OFF
-    NOT_REGISTERED = "not_registered"  # marked 接入方式 GB28181 but its device never registered
+    # marked 接入方式 GB28181 but its device never registered, or its channel is missing from the
+    # complete catalog of a device that did register (one code for both: metrics and reports use it)
+    NOT_REGISTERED = "not_registered"
 
     @property
     def info(self) -> CauseInfo:
@@ -79,7 +81,9 @@ CAUSES: MappingProxyType[Cause, CauseInfo] = MappingProxyType({
     Cause.ONVIF_AUTH_FAILED: CauseInfo("ONVIF 用户名或密码错误", "ONVIF: wrong user name or password", _A),
     Cause.CREDENTIAL_UNAVAILABLE: CauseInfo("凭据不可用（无法解密或环境变量未设置）",
                                             "credential unavailable (cannot decrypt, or env variable unset)", _A),
-    Cause.NOT_REGISTERED: CauseInfo("国标设备从未注册", "GB/T 28181 device never registered", _D),
+    Cause.NOT_REGISTERED: CauseInfo("国标未注册（设备未注册，或通道不在其设备目录中）",
+                                    "GB/T 28181 not registered (device never registered, or channel not in its "
+                                    "device's catalog)", _D),
     Cause.STREAM_UNAVAILABLE: CauseInfo("码流不可用", "stream unavailable", _S),
     Cause.PROTOCOL_ERROR: CauseInfo("协议错误", "protocol error", _S),
     Cause.NO_VIDEO: CauseInfo("无视频画面", "no video", _V),

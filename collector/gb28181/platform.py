@@ -78,7 +78,7 @@ class Platform:
         self.settings = settings
         self.registry = registry or Registry(settings, listed=listed)
         self._passwords = passwords
-        self._clock = clock
+        self.clock = clock
         self.tick_s = tick_s
         self.catalog_scan_s = catalog_scan_s
         self._next_scan = 0.0
@@ -141,7 +141,7 @@ class Platform:
         while True:
             await asyncio.sleep(self.tick_s)
             try:
-                self.tick(self._clock())
+                self.tick(self.clock())
             except Exception:  # pragma: no cover - a bug must not stop the platform
                 log.exception("gb28181: watch tick failed")
 
@@ -200,7 +200,7 @@ class Platform:
 
     def handle(self, msg: SipMessage, peer: Peer) -> None:
         if isinstance(msg, SipResponse):  # answers to queries: their content comes in a MESSAGE of its own
-            self.subscriptions.on_response(msg, self._clock())
+            self.subscriptions.on_response(msg, self.clock())
             return
         key = (msg.get("Call-ID"), msg.get("CSeq"), msg.get("Via"), peer.host)
         kept = self._answered.get(key)
@@ -245,7 +245,7 @@ class Platform:
         return self._default_password, "gb28181.password"
 
     def _on_register(self, req: SipRequest, peer: Peer) -> None:
-        now = self._clock()
+        now = self.clock()
         device_id = parse_address(required(req, "From")).user
         s = self.settings
         if not _is_gb_id(device_id):
@@ -326,7 +326,7 @@ class Platform:
         return int(raw)
 
     def _on_manscdp(self, req: SipRequest, peer: Peer) -> None:
-        now = self._clock()
+        now = self.clock()
         device_id = parse_address(required(req, "From")).user
         try:
             doc = manscdp.read(req.body)
@@ -359,7 +359,7 @@ class Platform:
     # -- sending --------------------------------------------------------------------------
     def query(self, dev: DeviceState, cmd_type: str, now: float | None = None) -> bool:
         """Send a Catalog, DeviceStatus or DeviceInfo query to *dev* (where it registered from)."""
-        at = self._clock() if now is None else now
+        at = self.clock() if now is None else now
         body = bodies.query(cmd_type, next(self._sn), dev.device_id)
         sent = self._send_request(dev, "MESSAGE", body, (), f"{secrets.token_hex(8)}@{self._via_host}", new_tag(),
                                   None, next(self._cseq))

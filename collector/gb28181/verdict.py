@@ -17,6 +17,8 @@ told (:class:`DeviceState`), the time and the settings.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.state import DeviceState, GbVerdict
 
@@ -32,6 +34,12 @@ def device_verdict(dev: DeviceState | None, now: float, s: Gb28181Settings) -> G
     if not dev.registered or now >= offline_at(dev, s):
         return GbVerdict.PLATFORM_OFFLINE
     return GbVerdict.ONLINE
+
+
+def registered_now(devices: Iterable[DeviceState], now: float, s: Gb28181Settings) -> int:
+    """How many of *devices* are registered and alive at *now* (``online``): not those whose
+    registration expired or was withdrawn, nor those whose keepalives stopped."""
+    return sum(1 for d in devices if device_verdict(d, now, s) is GbVerdict.ONLINE)
 
 
 def channel_verdict(dev: DeviceState | None, channel_id: str, now: float, s: Gb28181Settings) -> GbVerdict | None:

@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 from yarl import URL
 
+from collector.gb28181.verdict import registered_now
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
 from collector.runtime.gb28181_feed import Gb28181Feed
@@ -175,15 +176,17 @@ async def _healthz(request: web.Request) -> web.Response:
 
 
 def gb28181_health(feed: Gb28181Feed | None, leader_slice: LeaderSlice | None = None) -> dict[str, object]:
-    """/healthz's ``gb28181``: whether the platform runs here, where it listens, devices registered;
-    on Kubernetes (``kubernetes_service``) whether the Service sends devices here, or why not."""
+    """/healthz's ``gb28181``: whether the platform runs here, where it listens, devices registered
+    and alive now (not those whose registration expired or whose keepalives stopped); on
+    Kubernetes (``kubernetes_service``) whether the Service sends devices here, or why not."""
     service = None if leader_slice is None else {
         "name": leader_slice.service, "points_here": leader_slice.claimed, "error": leader_slice.error}
     if feed is None:  # a replica that does not lead: the leader hosts it
         return {"platform_here": False, "listening": {}, "registered_devices": None, "kubernetes_service": service}
     p = feed.platform
     return {"platform_here": True, "listening": {t: f"{h}:{port}" for t, (h, port) in p.addresses.items()},
-            "registered_devices": sum(1 for d in p.registry.devices() if d.registered), "kubernetes_service": service}
+            "registered_devices": registered_now(p.registry.devices(), p.clock(), p.settings),  # (the platform's clock)
+            "kubernetes_service": service}
 
 
 __all__ = ["build_application", "console_errors", "console_path"]

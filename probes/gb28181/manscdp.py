@@ -2,10 +2,13 @@
 (a query's answer, or a catalog notification with events), DeviceStatus, DeviceInfo.
 
 Encoding: the XML declaration's encoding is honoured (GB2312, GBK, GB18030: read as GB18030,
-their superset; UTF-8), with one tolerated mismatch seen on real devices in both directions:
-a body declared GB2312 whose bytes are valid UTF-8 holding only CJK text is read as UTF-8
-(valid UTF-8 made of GB2312 pairs is practically never all CJK), and a body declared UTF-8
-whose bytes are not UTF-8 is read as GB18030. The text is then parsed by
+their superset; UTF-8), with the mismatches seen on real devices tolerated (:func:`decode_body`):
+a body declared GB2312/GBK/GB18030 whose bytes are valid UTF-8 is read as UTF-8 when that
+reads as text a Chinese catalog holds (:func:`plausible`: CJK, ASCII and the symbols names
+use, · — “ ” ① Ⅱ ...); GB text is practically never valid UTF-8, and when it is, it reads
+as Cyrillic, Greek or other letters no catalog holds, so it is then read as GB18030. A body
+declared UTF-8 whose bytes are not UTF-8 is read as GB18030. Bytes valid in neither are
+refused (the reason names the offending byte of each). The text is then parsed by
 :func:`probes.xmlsafe.parse` with the ONVIF limits (no DTD or entities, size, depth and
 element caps), so a hostile body costs no more than a hostile ONVIF reply.
 """
@@ -32,37 +35,48 @@ class ManscdpError(ValueError):
     """A body that is not a MANSCDP document we can read (the text names no value)."""
 
 
-def _cjk_only(text: str) -> bool:
-    return all(ord(c) < 0x80 or ord(c) >= 0x2E80 for c in text)
+# What a Chinese camera catalog holds: ASCII, the Latin-1 signs of GB2312 (° ± · × ÷), general
+# punctuation (— ‘ ’ “ ” … ‰ ※), letterlike and number forms (℃ № Ⅱ), arrows, maths, enclosed
+# numbers (①), box drawing, shapes and symbols (■ ★), CJK radicals, punctuation, kana, enclosed
+# CJK (㈠ ㎡), ideographs (and their extensions beyond the BMP), compatibility and full-width forms.
+# Not Cyrillic, Greek, Arabic ... (U+0080-U+07FF): what GB bytes read as UTF-8 turn into.
+_IMPLAUSIBLE = re.compile(
+    "[^\t\n\r\x20-\x7e\xb0\xb1\xb7\xd7\xf7\u2010-\u203b\u2100-\u21ff\u2200-\u23ff\u2460-\u27bf"
+    "\u2e80-\u2fdf\u3000-\u33ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\ufe30-\ufe4f\uff01-\uffef"
+    "\U00020000-\U0003ffff]")
+
+
+def plausible(text: str) -> bool:
+    """Whether *text* is made only of what a Chinese camera catalog holds (names like 村口、路口,
+    1号杆—南, 二期Ⅱ, 张·李, “东门”, ①号): the test between two readings of one body."""
+    return _IMPLAUSIBLE.search(text) is None
+
+
+def _decoded(data: bytes, encoding: str) -> tuple[str | None, str]:
+    """(the text, "") or (None, where it breaks)."""
+    try:
+        return data.decode(encoding), ""
+    except UnicodeDecodeError as exc:
+        return None, f"byte 0x{data[exc.start]:02X} at offset {exc.start}"
 
 
 def decode_body(data: bytes) -> str:
     """The body's text, by its declared encoding with the mismatches above tolerated."""
     m = _DECL.match(data[:200])
     declared = m.group(1).decode("ascii").lower() if m else "utf-8"
-    if declared in _GB:
-        if data.isascii():
-            return data.decode("ascii")
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            pass
-        else:
-            if _cjk_only(text):
-                return text
-        try:
-            return data.decode("gb18030")
-        except UnicodeDecodeError:
-            raise ManscdpError("body is not valid GB18030") from None
-    if declared in _UTF8:
-        try:
-            return data.decode("utf-8")
-        except UnicodeDecodeError:
-            try:
-                return data.decode("gb18030")
-            except UnicodeDecodeError:
-                raise ManscdpError("body is neither UTF-8 nor GB18030") from None
-    raise ManscdpError("unsupported body encoding")
+    if declared not in _GB and declared not in _UTF8:
+        raise ManscdpError("unsupported body encoding")
+    if data.isascii():
+        return data.decode("ascii")
+    utf8, utf8_bad = _decoded(data, "utf-8")
+    if utf8 is not None and declared in _UTF8:
+        return utf8
+    gb, gb_bad = _decoded(data, "gb18030")
+    if utf8 is not None and (gb is None or plausible(utf8) or not plausible(gb)):
+        return utf8  # (declared GB: a device writing UTF-8 under the standard's declaration)
+    if gb is not None:
+        return gb
+    raise ManscdpError(f"body is neither UTF-8 ({utf8_bad}) nor GB18030 ({gb_bad})")
 
 
 def parse_xml(data: bytes) -> xmlsafe.Node:

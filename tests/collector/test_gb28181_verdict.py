@@ -13,7 +13,7 @@ from collector.gb28181.guard import AuthThrottle
 from collector.gb28181.registry import Registry
 from collector.gb28181.state import ChannelEvent, ChannelState, DeviceEvent, DeviceState, GbEvent, GbVerdict
 from collector.gb28181.verdict import catalog_due, channel_verdict, device_verdict, status_query_due
-from probes.causes import Cause
+from probes.causes import Cause, cause_words
 from probes.gb28181.manscdp import Catalog, CatalogItem
 from probes.gb28181.transport import Peer
 
@@ -86,6 +86,20 @@ def test_catalog_due(state: DeviceState, now: float, want: bool) -> None:
 
 def test_verdict_causes() -> None:
     assert [v.cause for v in GbVerdict] == [None, Cause.PLATFORM_OFFLINE, Cause.CHANNEL_OFF, Cause.NOT_REGISTERED]
+
+
+@pytest.mark.parametrize(("state", "channel"), [
+    (None, CH1),  # its device never registered
+    (dev(channels={CH1: "ON"}), CH2),  # its device registered, but its complete catalog lacks the channel
+])
+def test_not_registered_words_are_true_of_both_ways_to_it(state: DeviceState | None, channel: str) -> None:
+    """One cause code (metrics, dashboards and reports read it), words that fit both cases."""
+    verdict = channel_verdict(state, channel, 1010.0, S)
+    assert verdict is GbVerdict.NOT_REGISTERED and verdict.cause is Cause.NOT_REGISTERED
+    assert Cause.NOT_REGISTERED.value == "not_registered"
+    zh, en = cause_words(verdict.cause), cause_words(verdict.cause, "en")
+    assert "从未注册" not in zh and "设备未注册" in zh and "不在其设备目录中" in zh, zh
+    assert "device never registered" in en and "channel not in its device's catalog" in en, en
 
 
 def test_registry_events_and_unlisted() -> None:

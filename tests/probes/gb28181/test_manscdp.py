@@ -16,6 +16,7 @@ from probes.gb28181.manscdp import (
     ManscdpError,
     Other,
     decode_body,
+    plausible,
     read,
 )
 
@@ -52,6 +53,59 @@ def test_plain_gb2312_declared_and_true() -> None:
     assert decode_body(raw.encode("utf-8")) == raw
     no_decl = raw.split("?>", 1)[1]
     assert decode_body(no_decl.encode("utf-8")) == no_decl
+
+
+NAMES = ["村口、路口", "1号杆—南", "二期Ⅱ", "张·李", "“东门”", "①号", "祠堂𠀾", "东门村 1 号（北）", "温度℃ №3"]
+
+
+def _names_body(names: list[str], declared: str) -> str:
+    items = "".join(f"<Item><DeviceID>3402000000131000000{i}</DeviceID><Name>{n}</Name></Item>"
+                    for i, n in enumerate(names))
+    return (f'<?xml version="1.0" encoding="{declared}"?>\r\n<Response><CmdType>Catalog</CmdType><SN>1</SN>'
+            f"<DeviceID>{DEV}</DeviceID><DeviceList>{items}</DeviceList></Response>")
+
+
+# (the bytes' encoding, the declared one): a device's names read back as written, whichever it was
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize(("encoding", "declared"), [
+    ("utf-8", "GB2312"), ("utf-8", "GBK"), ("utf-8", "GB18030"), ("utf-8", "UTF-8"),  # UTF-8, often mislabelled
+    ("gb18030", "GB2312"), ("gb18030", "GB18030"), ("gb18030", "UTF-8"),  # GB18030, or mislabelled UTF-8
+])
+def test_names_decode_as_written(name: str, encoding: str, declared: str) -> None:
+    text = _names_body([name], declared)
+    assert decode_body(text.encode(encoding)) == text
+    assert decode_body(_names_body(NAMES, declared).encode(encoding)) == _names_body(NAMES, declared)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "𠀾" not in n])
+def test_names_in_gbk_decode_as_written(name: str) -> None:
+    text = _names_body([name], "GBK")
+    assert decode_body(text.encode("gbk")) == text
+
+
+@pytest.mark.parametrize(("text", "ok"), [
+    *((n, True) for n in NAMES), ("ASCII camera 01", True), ("摄像机\t2", True),
+    ("1鍙锋潌鈥斿崡", True),  # GB18030 reading of UTF-8 bytes: only the UTF-8 reading tells it apart
+    ("Камера", False), ("αβ", False), ("caf\u00e9", False), ("\ue000", False), ("\ufffd", False), ("\x00", False),
+])
+def test_plausible(text: str, ok: bool) -> None:
+    assert plausible(text) is ok
+
+
+def test_gb_bytes_that_happen_to_be_utf8_read_as_gb() -> None:
+    """GB text valid as UTF-8 reads as letters no catalog holds: the GB18030 reading is taken."""
+    head = '<?xml version="1.0" encoding="GB2312"?><a>'
+    data = head.encode() + "小".encode("gb2312") + b"</a>"
+    assert data.decode("utf-8") == head + "\u0421</a>"  # (the bytes are UTF-8 too: Cyrillic С)
+    assert decode_body(data) == head + "小</a>"
+
+
+@pytest.mark.parametrize("declared", ["GB2312", "UTF-8", None])
+def test_bytes_valid_in_neither_are_refused_naming_the_bytes(declared: str | None) -> None:
+    head = f'<?xml version="1.0" encoding="{declared}"?>' if declared else ""
+    data = head.encode() + "<a>村口".encode("gb18030") + b"\xff\xfe</a>"
+    with pytest.raises(ManscdpError, match=r"neither UTF-8 \(byte 0x.. at offset \d+\) nor GB18030 \(byte 0xFF at offset"):
+        decode_body(data)
 
 
 def test_catalog_notification_events() -> None:
