@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.net import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = ROOT / "config" / "alertmanager" / "alertmanager.yml"
@@ -48,3 +53,56 @@ def test_inhibit_rules_name_real_alerts() -> None:
     text = CONFIG.read_text(encoding="utf-8")
     for name in ("CamwatchCollectorDown", "CamwatchProbesLagging"):
         assert name in text and name in _rule_names()
+
+
+def _post(base: str, alerts: list[dict[str, object]]) -> None:
+    req = urllib.request.Request(f"{base}/api/v2/alerts", data=json.dumps(alerts).encode(), method="POST",
+                                 headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        assert resp.status == 200
+
+
+def _inhibited(base: str) -> dict[str, bool]:
+    """Each active or inhibited alert's ``alertname/instance/camera`` -> whether it is inhibited."""
+    with urllib.request.urlopen(f"{base}/api/v2/alerts?active=true&inhibited=true&silenced=true", timeout=10) as resp:
+        out = json.loads(resp.read())
+    return {"/".join(a["labels"].get(k, "") for k in ("alertname", "instance", "camera")): bool(a["status"]["inhibitedBy"])
+            for a in out}
+
+
+def test_one_replica_down_mutes_no_camera_alert_in_a_real_alertmanager(tmp_path: Path) -> None:
+    """Debian's Alertmanager with the shipped file (its receivers' URLs are placeholders: nothing
+    is delivered): one replica down holds back only its own lag and backlog alerts, never the
+    fleet's camera alerts (those carry no instance: the rules take one series per camera)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(["prometheus-alertmanager", f"--config.file={CONFIG}", f"--storage.path={tmp_path}",
+                             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 30
+        while True:  # (bounded: 30 s for it to answer)
+            try:
+                with urllib.request.urlopen(f"{base}/-/ready", timeout=2):
+                    break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "alertmanager did not start"
+                time.sleep(0.2)
+        alert = [("CamwatchCollectorDown", "r1:9850", ""), ("CamwatchProbesLagging", "r1:9850", ""),
+                 ("CamwatchDbWritesBacklog", "r1:9850", ""), ("CamwatchProbesLagging", "r2:9850", ""),
+                 ("CamwatchCameraDown", "", "C-1")]
+        _post(base, [{"labels": {k: v for k, v in (("alertname", n), ("instance", i), ("camera", c), ("township", "柳林乡")) if v}}
+                     for n, i, c in alert])
+        want = {"CamwatchCollectorDown/r1:9850/": False, "CamwatchProbesLagging/r1:9850/": True,
+                "CamwatchDbWritesBacklog/r1:9850/": True, "CamwatchProbesLagging/r2:9850/": False,
+                "CamwatchCameraDown//C-1": False}
+        got: dict[str, bool] = {}
+        for _ in range(50):  # (bounded: inhibition is computed as alerts are read; 10 s at most)
+            got = _inhibited(base)
+            if got == want:
+                break
+            time.sleep(0.2)
+        assert got == want
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
