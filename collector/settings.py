@@ -27,10 +27,11 @@ from collector.reports.config import ReportSettings
 from collector.settings_input import (
     ENV_PREFIX,
     ConfigError,  # (raised by load_settings: imported from here)
-    check_env,
+    env_error,
     format_validation_error,
     read_yaml,
     referenced,
+    unknown_env,
 )
 
 DEFAULT_DB_URL = "sqlite:///camwatch.db"
@@ -352,17 +353,20 @@ def load_settings(
         if required and path is None:
             raise ConfigError(f"{DEFAULT_CONFIG_FILE}: config file not found", f"{DEFAULT_CONFIG_FILE}：找不到配置文件")
     data = read_yaml(path) if path is not None else {}
-    check_env(environ, {ENV_PREFIX + name.upper() for name in Settings.model_fields}, referenced(data, environ))
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields}
+    bad_env = unknown_env(environ, known, referenced(data, environ))
     source = str(path) if path is not None else "environment"
     token = _yaml_data.set(data)
     env_token = _environ.set(environ)
     try:
         settings = Settings()
-    except ValidationError as exc:
-        raise format_validation_error(exc, source, environ) from None
+    except ValidationError as exc:  # (with the unknown variables: every mistake at once)
+        raise format_validation_error(exc, source, environ, Settings, bad_env) from None
     finally:
         _environ.reset(env_token)
         _yaml_data.reset(token)
+    if bad_env:
+        raise env_error(bad_env, known)
     if db_url:
         settings = settings.model_copy(
             update={"database": settings.database.model_copy(update={"url": db_url})}

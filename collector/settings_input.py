@@ -4,12 +4,13 @@ builds the settings from them)."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Collection, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from collector.config_types import BILINGUAL, INCONSISTENT
 
@@ -86,9 +87,9 @@ def referenced(data: Any, environ: Mapping[str, str]) -> set[str]:
     return out
 
 
-def check_env(environ: Mapping[str, str], known: Collection[str], named: Collection[str] = ()) -> None:
-    """Reject CAMWATCH_* variables that name no setting (*known*: the top-level ones; a typo would
-    be silently ignored); those a secret names (*named*: ``password: env:CAMWATCH_GB_PASSWORD``)
+def unknown_env(environ: Mapping[str, str], known: Collection[str], named: Collection[str] = ()) -> list[str]:
+    """The CAMWATCH_* variables that name no setting (*known*: the top-level ones; a typo would be
+    silently ignored), sorted; those a secret names (*named*: ``password: env:CAMWATCH_GB_PASSWORD``)
     are the user's own."""
     bad = []
     for var in environ:
@@ -97,9 +98,53 @@ def check_env(environ: Mapping[str, str], known: Collection[str], named: Collect
         top = var.split("__", 1)[0]
         if top not in known:
             bad.append(var)
-    if bad:
-        names = ", ".join(sorted(bad))
-        raise ConfigError(f"unknown environment variable(s): {names}", f"未知的环境变量：{names}（不对应任何配置项）")
+    return sorted(bad)
+
+
+def _near(word: str, choices: Collection[str]) -> str | None:
+    """The choice *word* is most likely a typo of, if one is close enough."""
+    found = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return found[0] if found else None
+
+
+def _env_near(var: str, known: Collection[str]) -> str | None:
+    """The known variable *var* is likely a typo of: its section name compared without the prefix."""
+    top, sep, rest = var.removeprefix(ENV_PREFIX).partition("__")
+    near = _near(top, [k.removeprefix(ENV_PREFIX) for k in known])
+    return ENV_PREFIX + near + sep + rest if near else None
+
+
+def _env_item(var: str, known: Collection[str], lang: str) -> str:
+    near = _env_near(var, known)
+    if near is None:
+        return var
+    return f"{var} (did you mean {near}?)" if lang == "en" else f"{var}（是要用 {near} 吗？）"
+
+
+def env_error(bad: list[str], known: Collection[str]) -> ConfigError:
+    en = ", ".join(_env_item(v, known, "en") for v in bad)
+    zh = "、".join(_env_item(v, known, "zh") for v in bad)
+    return ConfigError(f"unknown environment variable(s): {en}", f"未知的环境变量：{zh}，不对应任何配置项")
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The settings section (a pydantic model) an annotation holds: itself, or inside a list or an
+    optional (None when there is no single one)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    models = {m for a in get_args(annotation) if (m := _model_of(a)) is not None}
+    return models.pop() if len(models) == 1 else None
+
+
+def keys_at(model: type[BaseModel], loc: tuple[object, ...]) -> list[str]:
+    """The keys the section holding the key at *loc* accepts ([] when not known)."""
+    current: type[BaseModel] | None = model
+    for part in loc[:-1]:
+        if isinstance(part, int):  # (an item of a list of sections)
+            continue
+        info = current.model_fields.get(str(part)) if current is not None else None
+        current = _model_of(info.annotation) if info is not None else None
+    return list(current.model_fields) if current is not None else []
 
 
 def setting_variable(loc: tuple[object, ...], environ: Mapping[str, str]) -> str | None:
@@ -114,10 +159,16 @@ def setting_variable(loc: tuple[object, ...], environ: Mapping[str, str]) -> str
     return None
 
 
-def format_validation_error(exc: ValidationError, source: str,
-                            environ: Mapping[str, str] | None = None) -> ConfigError:
-    """One line per bad key path, in English and in Chinese; a key set by a variable names it."""
+def format_validation_error(exc: ValidationError, source: str, environ: Mapping[str, str] | None = None,
+                            model: type[BaseModel] | None = None, bad_env: Collection[str] = ()) -> ConfigError:
+    """One line per bad key path, in English and in Chinese; a key set by a variable names it, an
+    unknown key the one it is likely a typo of (keys of *model*); first the *bad_env* variables
+    (:func:`unknown_env`), so that every mistake shows at once."""
     en, zh = [f"invalid configuration ({source}):"], [f"配置无效（{source}）："]
+    known = [ENV_PREFIX + name.upper() for name in model.model_fields] if model is not None else []
+    for name in bad_env:
+        en.append(f"  {_env_item(name, known, 'en')}: unknown environment variable (names no setting)")
+        zh.append(f"  {_env_item(name, known, 'zh')}：未知的环境变量（不对应任何配置项）")
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"]) or "(top level)"
         var = setting_variable(tuple(err["loc"]), environ) if environ and err["loc"] else None
@@ -130,18 +181,21 @@ def format_validation_error(exc: ValidationError, source: str,
                 zh.append(f"  {prefix}{key}{f'（来自环境变量 {key_var}）' if key_var else ''}：{words[0] if words else msg}")
             continue
         msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            msg = "unknown key"
         word = _ZH_ERRORS.get(err["type"])
         try:  # (a list of choices in Chinese: 'a'、'b'、'c', not pydantic's 'a', 'b' or 'c')
             ctx = {k: str(v).replace("' or '", "'、'").replace("', '", "'、'") for k, v in err.get("ctx", {}).items()}
             msg_zh = word.format(**ctx) if word else msg
         except (KeyError, IndexError):
             msg_zh = msg
+        if err["type"] == "extra_forbidden":
+            msg = "unknown key"
+            near = _near(str(err["loc"][-1]), keys_at(model, tuple(err["loc"]))) if model is not None and err["loc"] else None
+            if near is not None:
+                msg, msg_zh = f"{msg} (did you mean {near}?)", f"{msg_zh}（是要用 {near} 吗？）"
         en.append(f"  {path}{f' (from {var})' if var else ''}: {msg}")
         zh.append(f"  {path}{f'（来自环境变量 {var}）' if var else ''}：{msg_zh}")
     return ConfigError("\n".join(en), "\n".join(zh))
 
 
-__all__ = ["ENV_PREFIX", "INCONSISTENT", "SPECIAL_ENV", "TEST_ENV_PREFIX", "ConfigError", "check_env",
-           "format_validation_error", "read_yaml", "referenced", "setting_variable"]
+__all__ = ["ENV_PREFIX", "INCONSISTENT", "SPECIAL_ENV", "TEST_ENV_PREFIX", "ConfigError", "env_error",
+           "format_validation_error", "keys_at", "read_yaml", "referenced", "setting_variable", "unknown_env"]

@@ -3,7 +3,7 @@
 Active and maintenance cameras and every point not retired are exported; a point with no
 such camera is a row without camera columns (a planned point not yet built). Passwords are
 left out (the column itself is absent, so re-importing keeps the stored ones) unless
-``include_secrets`` is set. Derived region codes are written as empty cells: importing
+``include_secrets`` is set (the file is then readable by its owner only, 0600). Derived region codes are written as empty cells: importing
 derives the same codes again. Text cells a spreadsheet would take for a formula are
 neutralised (:mod:`inventory.cells`); importing the file restores them exactly.
 """
@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 
 from sqlalchemy import select
@@ -22,6 +23,7 @@ from inventory.access import ACCESS_CELL, Access
 from inventory.cells import TEXT_KEYS, is_risky, neutralise_csv
 from inventory.fields import BY_KEY, CAMERA_RECORD, EXPORT_KEYS, POINT_COLUMN, Parse, header_label
 from inventory.models import Camera, Device, Lifecycle, Point, Region
+from inventory.reader import TICK_ROWS, ProgressFactory, no_progress
 from inventory.rows import LIFECYCLE_ZH
 from inventory.secrets import SecretBox
 
@@ -129,7 +131,7 @@ def _reveal(box: SecretBox, ref: str | None) -> str:
     return value or ""
 
 
-def write_csv(path: Path, headers: list[str], rows: list[list[str]], encoding: str = "utf-8-sig",
+def write_csv(path: Path, headers: list[str], rows: Iterable[list[str]], encoding: str = "utf-8-sig",
               text: Sequence[bool] = ()) -> None:
     """Write a CSV file; the cells of the columns marked in *text* are neutralised."""
     cols = frozenset(i for i, t in enumerate(text) if t)
@@ -142,7 +144,7 @@ def write_csv(path: Path, headers: list[str], rows: list[list[str]], encoding: s
             w.writerow(r)
 
 
-def write_xlsx(path: Path, headers: list[str], rows: list[list[str]], text: Sequence[bool] = ()) -> None:
+def write_xlsx(path: Path, headers: list[str], rows: Iterable[list[str]], text: Sequence[bool] = ()) -> None:
     """Write an XLSX file whose every cell is text: never a formula or an error value.
 
     Numbers are text cells too (exact: openpyxl would round a float to 16 digits); a risky
@@ -178,18 +180,33 @@ def export_format_ok(path: str | Path) -> bool:
     return Path(path).suffix.lower() in EXPORT_SUFFIXES
 
 
+def _counted(rows: list[list[str]], tick: Callable[[int], None]) -> Iterator[list[str]]:
+    for n, row in enumerate(rows, start=1):
+        yield row
+        if n % TICK_ROWS == 0:
+            tick(TICK_ROWS)
+    tick(len(rows) % TICK_ROWS)
+
+
 async def export_file(engine: AsyncEngine, path: str | Path, *, lang: str = "zh", include_secrets: bool = False,
-                      box: SecretBox | None = None, encoding: str = "utf-8-sig") -> int:
+                      box: SecretBox | None = None, encoding: str = "utf-8-sig",
+                      progress: ProgressFactory = no_progress) -> int:
+    """Write the inventory to *path*; progress("export", rows) ticks as rows are written (an XLSX
+    of 100 000 rows takes most of a minute)."""
     p = Path(path)
     suffix = p.suffix.lower()
     if not export_format_ok(p):
         raise ExportError(f"unsupported file type {p.suffix or '(none)'}: use .csv or .xlsx")
     headers, rows = await export_rows(engine, lang=lang, include_secrets=include_secrets, box=box)
     tmp = p.with_name(p.name + ".tmp")
+    if include_secrets:  # (passwords in clear text: readable by the owner only, as the key file is)
+        tmp.unlink(missing_ok=True)
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     text = [k in TEXT_KEYS for k in export_keys(include_secrets)]
+    counted = _counted(rows, progress("export", len(rows)))
     if suffix == ".csv":
-        write_csv(tmp, headers, rows, encoding, text)
+        write_csv(tmp, headers, counted, encoding, text)
     else:
-        write_xlsx(tmp, headers, rows, text)
+        write_xlsx(tmp, headers, counted, text)
     tmp.replace(p)
     return len(rows)

@@ -13,16 +13,12 @@ from inventory.apply import apply_plan
 from inventory.fields import CAMERA_MARKERS, REQUIRED, header_label
 from inventory.messages import Issue, Severity
 from inventory.plan import Plan, build_plan
-from inventory.reader import FileProblem, Table, read_table
+from inventory.reader import FileProblem, ProgressFactory, Table, no_progress, read_table
 from inventory.rows import RowIn, parse_row
 from inventory.secrets import SecretBox
 from inventory.state import InventoryState, load_state
 
-ProgressFactory = Callable[[str, int], Callable[[int], None]]
-
-
-def _no_progress(_label: str, _total: int) -> Callable[[int], None]:
-    return lambda n: None
+_no_progress = no_progress
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +57,7 @@ def parse_table(table: Table, progress: Callable[[int], None]) -> tuple[list[Row
 
 def read_and_parse(path: str | Path, progress: ProgressFactory = _no_progress) -> tuple[Table | None, list[RowIn], list[Issue]]:
     try:
-        table = read_table(path)
+        table = read_table(path, progress)
     except FileProblem as exc:
         return None, [], [exc.issue]
     rows, issues = parse_table(table, progress("parse", len(table.rows)))

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import StrEnum
+
+from probes.redact import MASK, redact_url
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # file level
     "file_not_found": ("找不到文件 {path}", "file not found: {path}"),
     "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx）", "unsupported file type {path} (use .csv or .xlsx)"),
+    "file_format_old": ("不支持旧版表格文件 {path}：请在 Excel 或 WPS 中另存为 .xlsx（Excel 工作簿）或 CSV 后再导入",
+                        "old spreadsheet file {path} is not supported: save it as .xlsx (Excel Workbook) or CSV in Excel or WPS, then import that"),
     "file_encoding": ("无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）", "cannot decode the file (UTF-8, UTF-8 with BOM and GB18030/GBK are supported)"),
     "file_unreadable": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
     "xlsx_broken": ("无法读取文件 {path}：不是有效的 Excel 工作簿（.xlsx），可能已损坏，或是改了扩展名的其他格式（.xls 请另存为 .xlsx）",
@@ -98,6 +103,23 @@ def cut(text: str, limit: int = ECHO_MAX) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+# ``user:pass@`` with no ``scheme://`` before it (redact_url's case): a host cell
+# ``admin:pw@10.0.0.1``, a mistyped ``rtsp:/admin:pw@...``. The user starts after a delimiter.
+_BARE_USERINFO = re.compile(r"(?<![^:@/\s])(?P<user>[^:@/\s]*):[^/\s]*@")
+# Characters looked at beyond the echoed part for a password to mask (bounds the regexes' work).
+_MASK_LOOKAHEAD = 256
+
+
+def echo(text: str) -> str:
+    """A cell or header as a message shows it: every password of a ``user:pass@`` masked (with a
+    scheme or without one), then cut to :data:`ECHO_MAX` (masked first: a cut never leaves part of
+    a password behind)."""
+    if "@" in text or "=" in text:
+        head = redact_url(text[: ECHO_MAX + _MASK_LOOKAHEAD])
+        text = _BARE_USERINFO.sub(lambda m: f"{m['user']}:{MASK}@", head) + ("…" if len(text) > len(head) else "")
+    return cut(text)
+
+
 class CodedError(ValueError):
     """A value that cannot be accepted; ``code`` names its message in :data:`MESSAGES`, ``params`` fill it."""
 
@@ -125,7 +147,7 @@ class Issue:
     def message(self, lang: str = "zh") -> str:
         zh, en = MESSAGES.get(self.code, (self.code, self.code))
         template = en if lang == "en" else zh
-        params = {k: cut(v) if isinstance(v, str) and k not in _WHOLE else v for k, v in self.params.items()}
+        params = {k: echo(v) if isinstance(v, str) and k not in _WHOLE else v for k, v in self.params.items()}
         if "field" in params:
             names = FIELD_NAMES.get(str(params["field"]))
             if names:
@@ -142,13 +164,13 @@ class Issue:
             if self.row is not None:
                 where.append(f"row {self.row}")
             if self.column:
-                where.append(f"column '{cut(self.column)}'")
+                where.append(f"column '{echo(self.column)}'")
         else:
             sev = "错误" if self.severity is Severity.ERROR else "警告"
             if self.row is not None:
                 where.append(f"第 {self.row} 行")
             if self.column:
-                where.append(f"列“{cut(self.column)}”")
+                where.append(f"列“{echo(self.column)}”")
         loc = ", ".join(where) if lang == "en" else "，".join(where)
         sep = ": " if lang == "en" else "："
         return f"{sev}{sep}{loc}{sep if loc else ''}{self.message(lang)}"
@@ -158,6 +180,6 @@ class Issue:
             "severity": self.severity.value,
             "code": self.code,
             "row": self.row,
-            "column": None if self.column is None else cut(self.column),
+            "column": None if self.column is None else echo(self.column),
             "message": self.message(lang),
         }

@@ -74,6 +74,12 @@ class RowIn:
     camera: CameraIn | None
 
 
+# A date in an XLSX cell formatted as a number (General) is Excel's serial: days since 1899-12-30;
+# serials of 1900-01-01 to 9999-12-31 (a number such as 20240501 is read as text: YYYYMMDD).
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_SERIALS = (2, 2958466)
+
+
 def cell_text(value: CellValue) -> str:
     if type(value) is str:
         return value.strip()
@@ -91,11 +97,13 @@ def cell_text(value: CellValue) -> str:
 
 
 def format_address(address: tuple[str | None, int, str]) -> str:
+    """A camera's address as messages show it: a password in the path's query (Dahua-style
+    ``?user=admin&password=...``) as ``***``."""
     host, port, path = address
     if host is None:
         return "-"  # a GB28181-only camera without an address
     h = f"[{host}]" if ":" in host else host
-    return f"{h}:{port}{path}"
+    return redact_url(f"{h}:{port}{path}")
 
 
 class _RowParser:
@@ -187,6 +195,8 @@ class _RowParser:
             return v.date()
         if isinstance(v, dt.date):
             return v
+        if isinstance(v, int | float) and not isinstance(v, bool) and EXCEL_SERIALS[0] <= v < EXCEL_SERIALS[1]:
+            return EXCEL_EPOCH + dt.timedelta(days=int(v))  # (a date in a cell formatted as a number)
         t = cell_text(v)
         if not t:
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 
 import click
@@ -10,26 +11,40 @@ import yaml
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting.sql.rollups import RollupReport, build_rollups, invalidate
+from collector.alerting.delivery.config import SecretError, resolve_secret
 from collector.cli.config_doc import render_example
 from collector.cli.context import CliContext
-from collector.cli.exitcodes import ENVIRONMENT
-from collector.cli.runtime import database_problem, fail, secret_box
+from collector.cli.errors import unwritable
+from collector.cli.exitcodes import ENVIRONMENT, USAGE
+from collector.cli.runtime import database_problem, fail, missing_database, secret_box, sqlite_file, unusable_database
 from collector.settings import DEFAULT_CONFIG_FILE, alert_routing_warning
-from inventory.db import DatabaseError, current_revision, display_url, head_revision, upgrade
+from inventory.db import BadDatabaseUrl, current_revision, display_url, head_revision, normalize_url, upgrade
 from inventory.lookup import unresolved_credentials
 from inventory.secrets import write_key_file
 from probes.causes import Cause
 
 
-def _upgrade(ctx: CliContext) -> str:
+def _database_url(ctx: CliContext) -> str:
+    """The configured database URL, or exit 2 in the user's words when it is not one."""
     url = ctx.settings.database.url
+    try:
+        normalize_url(url)
+    except BadDatabaseUrl as exc:  # (a mistake of the command line or config: not the machine's)
+        fail(unusable_database(url, exc, ctx.lang), USAGE)
+    return url
+
+
+def _upgrade(ctx: CliContext) -> str:
+    url = _database_url(ctx)
+    path = sqlite_file(url)
+    problem = unwritable(path, ctx.lang) if path is not None and not os.path.exists(path) else None
+    if problem is not None:
+        fail(problem, ENVIRONMENT)
     try:
         upgrade(url)
         rev = current_revision(url)
-    except DatabaseError as exc:
-        fail(str(exc), ENVIRONMENT)
-    except Exception as exc:  # driver errors
-        fail(f"{display_url(url)}: {exc}", ENVIRONMENT)
+    except Exception as exc:  # noqa: BLE001 - driver errors: one line in words, not the driver's repr
+        fail(unusable_database(url, exc, ctx.lang), ENVIRONMENT)
     return rev or "?"
 
 
@@ -63,17 +78,23 @@ def register(group: click.Group) -> None:
     def db_upgrade(ctx: CliContext) -> None:
         """Migrate the database to the newest schema (SQLite or PostgreSQL)."""
         rev = _upgrade(ctx)
-        click.echo(f"{display_url(ctx.settings.database.url)}: schema {rev}")
+        url = display_url(ctx.settings.database.url)
+        click.echo(ctx.t(f"数据库 {url}：结构版本 {rev}", f"{url}: schema {rev}"))
 
     @db.command("current")
     @click.pass_obj
     def db_current(ctx: CliContext) -> None:
         """Print the database's schema revision and the newest one."""
+        url = _database_url(ctx)
+        problem = missing_database(url, ctx.lang)  # (not made here: a mistyped path leaves no empty file)
+        if problem is not None:
+            fail(problem, ENVIRONMENT)
         try:
-            rev = current_revision(ctx.settings.database.url)
-        except Exception as exc:
-            fail(str(exc), ENVIRONMENT)
-        click.echo(f"current: {rev or '(empty)'}  head: {head_revision()}")
+            rev = current_revision(url)
+        except Exception as exc:  # noqa: BLE001 - driver errors: one line in words
+            fail(unusable_database(url, exc, ctx.lang), ENVIRONMENT)
+        head = head_revision()
+        click.echo(ctx.t(f"结构版本：当前 {rev or '（空）'}，最新 {head}", f"current: {rev or '(empty)'}  head: {head}"))
 
     @db.command("rollup")
     @click.option("--rebuild", is_flag=True, help="delete every rollup row first, then build them all again")
@@ -133,11 +154,33 @@ def register(group: click.Group) -> None:
         data = s.model_dump(mode="json")
         data["database"]["url"] = display_url(s.database.url)
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
+        try:
+            normalize_url(s.database.url)
+        except BadDatabaseUrl as exc:  # (a bad value like any other: exit 2, not "not checked")
+            fail(f"database.url{ctx.t('：', ': ')}{unusable_database(s.database.url, exc, ctx.lang)}", USAGE)
         warning = alert_routing_warning(s)
         if warning is not None:  # (a warning, not an error: a fresh install runs without channels)
             click.echo(ctx.t(f"注意：{warning[1]}", f"warning: {warning[0]}"), err=True)
-        if not _check_credentials(ctx):
+        gb28181_ok = _check_gb28181_password(ctx)
+        if not _check_credentials(ctx) or not gb28181_ok:
             raise SystemExit(1)
+
+
+def _check_gb28181_password(ctx: CliContext) -> bool:
+    """With the platform enabled, a ``gb28181.password`` reference (``env:NAME``, ``file:PATH``) that
+    does not resolve: one line on stderr naming the key and the variable or file, never a value;
+    False then (a finding: devices without their own password would be refused)."""
+    gb = ctx.settings.gb28181
+    if not gb.enabled:
+        return True
+    try:
+        resolve_secret(gb.password)
+    except SecretError as exc:
+        click.echo(ctx.t(f"注意：gb28181.password：{exc.zh}；没有自己密码的国标设备将无法注册",
+                         f"warning: gb28181.password: {exc}; GB/T 28181 devices without their own password "
+                         "cannot register"), err=True)
+        return False
+    return True
 
 
 def _check_credentials(ctx: CliContext, examples: int = 5) -> bool:

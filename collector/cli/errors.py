@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import os
 import re
+import sys
 
 import click
 
-from collector.cli.exitcodes import ENVIRONMENT, USAGE
+from collector.cli.exitcodes import ENVIRONMENT, INTERRUPTED, USAGE
 
 
 def user_lang(ctx: click.Context | None) -> str:
@@ -74,6 +75,19 @@ def os_error_line(exc: OSError, lang: str) -> str:
     return f"camwatch：{what}：{reason}" if what else f"camwatch：{reason}"
 
 
+def _global_lang(argv: list[str] | None) -> str | None:
+    """``--lang`` as given before the command (the context that parsed it is gone after Ctrl-C)."""
+    args = sys.argv[1:] if argv is None else argv
+    for i, arg in enumerate(args):
+        if arg == "--lang" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--lang="):
+            return arg.removeprefix("--lang=")
+        if not arg.startswith("-") and (i == 0 or args[i - 1] not in ("--config", "--db")):
+            return None  # (the command: its options are not the global --lang)
+    return None
+
+
 def run_main(group: click.Group, argv: list[str] | None) -> None:
     """click's standalone handling, except that usage errors and stray OSErrors are one line."""
     try:
@@ -84,9 +98,10 @@ def run_main(group: click.Group, argv: list[str] | None) -> None:
     except click.ClickException as exc:
         exc.show()
         raise SystemExit(exc.exit_code) from None
-    except click.Abort:
-        click.echo("Aborted!", err=True)
-        raise SystemExit(1) from None
+    except click.Abort:  # (Ctrl-C, or the end of input at a prompt)
+        en = (_global_lang(argv) or user_lang(None)) == "en"
+        click.echo("camwatch: interrupted" if en else "camwatch：已中断", err=True)
+        raise SystemExit(INTERRUPTED) from None
     except OSError as exc:  # the machine, not the code: a path or resource the command could not use
         click.echo(os_error_line(exc, user_lang(None)), err=True)
         raise SystemExit(ENVIRONMENT) from None

@@ -13,7 +13,8 @@ USAGE = 2  # the command line or config file is wrong: click's own errors, optio
 ENVIRONMENT = 3  # the machine: port in use, unknown host, database missing/unreachable/old, unwritable path
 PROBE_DEGRADED = 10  # camwatch probe: the camera streams but fails a picture or clock check
 PROBE_OFFLINE = 11  # camwatch probe: the camera does not stream
+INTERRUPTED = 130  # Ctrl-C (or end of input at a prompt): stopped by the user, as a shell reports SIGINT
 
 PROBE_VERDICTS = {"online": OK, "degraded": PROBE_DEGRADED, "offline": PROBE_OFFLINE}
 
-__all__ = ["DATA", "ENVIRONMENT", "OK", "PROBE_DEGRADED", "PROBE_OFFLINE", "PROBE_VERDICTS", "USAGE"]
+__all__ = ["DATA", "ENVIRONMENT", "INTERRUPTED", "OK", "PROBE_DEGRADED", "PROBE_OFFLINE", "PROBE_VERDICTS", "USAGE"]

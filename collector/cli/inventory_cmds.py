@@ -176,7 +176,7 @@ def register(group: click.Group) -> None:
         except ApplyError as exc:
             fail(_t(lang, f"数据库拒绝了导入，未写入任何数据：{exc}", f"the database refused the import; nothing was written: {exc}"))
         except SecretError as exc:
-            fail(str(exc))
+            fail(exc.words(lang))
         plan = outcome.plan
         if as_json:
             click.echo(json.dumps(plan_json(plan, lang, outcome.written, outcome.added_ids), ensure_ascii=False, indent=2))
@@ -232,18 +232,25 @@ def register(group: click.Group) -> None:
 
         def go(eng: AsyncEngine) -> Awaitable[int]:
             return export_file(eng, file, lang=lang, include_secrets=include_secrets, box=secret_box(s),
-                               encoding=encoding)
+                               encoding=encoding, progress=progress_factory(s.inventory.progress, lang))
 
         try:
             n = ctx.run_db(go)
-        except (ExportError, SecretError) as exc:
+        except ExportError as exc:
             fail(str(exc))
+        except SecretError as exc:  # (--include-secrets: a stored password this key cannot read)
+            fail(_t(lang, f"无法导出密码（--include-secrets）：{exc.words(lang)}；未写出 {file}",
+                    f"cannot export the passwords (--include-secrets): {exc.words(lang)}; {file} not written"))
         except UnicodeEncodeError as exc:
             fail(_t(lang, f"无法用 {encoding} 编码写出：{exc.reason}", f"cannot encode as {encoding}: {exc.reason}"))
         except OSError as exc:
             fail(_t(lang, f"无法写出 {file}：{exc.strerror or exc}；请换一个输出路径",
                     f"cannot write {file}: {exc.strerror or exc}; write elsewhere"), ENVIRONMENT)
         click.echo(_t(lang, f"已导出 {n} 行到 {Path(file)}", f"exported {n} rows to {Path(file)}"))
+        if include_secrets:
+            click.echo(_t(lang, f"注意：{file} 含明文密码（文件权限 0600，仅本人可读），请妥善保管，用后删除",
+                          f"note: {file} holds passwords in clear text (mode 0600, owner only); keep it safe, delete it after use"),
+                       err=True)
 
     @inventory.command("summary")
     @click.option("--json", "as_json", is_flag=True, help="print the counts as JSON")

@@ -8,9 +8,11 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
 
 from collector.cli import exitcodes
+from collector.cli.errors import run_main
 from tests.collector.test_cli_inventory import camwatch
 
 
@@ -116,3 +118,66 @@ def test_clicks_usage_errors_in_the_users_language(home: Path, args: tuple[str, 
     lang_given = args[:2] == ("--lang", "fr")  # (an invalid --lang: the default, Chinese, speaks)
     if not lang_given:
         one_line(camwatch(home, "--lang", "en", *args), exitcodes.USAGE, en, "see `")
+
+
+DB_COMMANDS = [("init",), ("db", "upgrade"), ("db", "current")]
+
+
+@pytest.mark.parametrize("args", [*DB_COMMANDS, ("config", "check")])
+def test_a_bad_database_url_stops_the_db_commands_as_a_usage_mistake(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """Not exit 3 in English (the machine): exit 2 in the user's words, the password hidden."""
+    url = "mysql://u:secret-pw@h/db"
+    one_line(camwatch(tmp_path, "--db", url, *args), exitcodes.USAGE, "不支持的数据库 'mysql'：请用 sqlite 或 postgresql")
+    r = camwatch(tmp_path, "--lang", "en", "--db", url, *args)
+    one_line(r, exitcodes.USAGE, "unsupported database 'mysql'")
+    assert "secret-pw" not in r.stdout + r.stderr
+
+
+@pytest.mark.parametrize("args", DB_COMMANDS)
+def test_a_database_that_cannot_be_reached_is_one_line_naming_it(tmp_path: Path, args: tuple[str, ...]) -> None:
+    """A closed port on loopback: the URL (password hidden) and what to check, not the driver's
+    "[Errno 111] Connect call failed" nor SQLAlchemy's class name and link."""
+    from tests.net import free_port  # lazy: only these tests
+
+    url = f"postgresql://camwatch:secret-pw@127.0.0.1:{free_port()}/test"
+    shown = url.replace("secret-pw", "***")
+    r = camwatch(tmp_path, "--db", url, *args)
+    line = one_line(r, exitcodes.ENVIRONMENT, f"无法连接数据库 {shown}：连接被拒绝")
+    assert "Errno" not in line and "secret-pw" not in r.stdout + r.stderr
+    one_line(camwatch(tmp_path, "--lang", "en", "--db", url, *args), exitcodes.ENVIRONMENT,
+             f"cannot open database {shown}: connection refused")
+
+
+def test_sqlite_database_in_a_missing_directory_or_file(tmp_path: Path) -> None:
+    missing = tmp_path / "no" / "such" / "dir" / "x.db"
+    for args in (("init",), ("db", "upgrade")):
+        line = one_line(camwatch(tmp_path, "--db", f"sqlite:///{missing}", *args), exitcodes.ENVIRONMENT,
+                        f"目录 {missing.parent} 不存在")
+        assert "sqlite3" not in line and "sqlalche.me" not in line
+    # `db current` reads: a mistyped file name is reported, not created empty
+    typo = tmp_path / "camwatch-typo.db"
+    one_line(camwatch(tmp_path, "--db", f"sqlite:///{typo}", "db", "current"), exitcodes.ENVIRONMENT, "不存在", "camwatch init")
+    assert not typo.exists()
+
+
+@pytest.mark.parametrize("argv,line", [
+    (["work"], "camwatch：已中断"),
+    (["--lang", "en", "work"], "camwatch: interrupted"),
+    (["--db", "sqlite:///x.db", "--lang=en", "work"], "camwatch: interrupted"),
+])
+def test_ctrl_c_is_one_line_in_the_users_language(capsys: pytest.CaptureFixture[str], argv: list[str], line: str) -> None:
+    """Not click's English "Aborted!" with the status of bad data (1): the shell's status for SIGINT."""
+    @click.group()
+    @click.option("--lang")
+    @click.option("--db")
+    def group(lang: str | None, db: str | None) -> None:
+        pass
+
+    @group.command("work")
+    def work() -> None:
+        raise KeyboardInterrupt  # (what Ctrl-C raises in the middle of a long import)
+
+    with pytest.raises(SystemExit) as exc:
+        run_main(group, argv)
+    assert exc.value.code == exitcodes.INTERRUPTED == 130
+    assert capsys.readouterr().err.strip().splitlines() == [line]

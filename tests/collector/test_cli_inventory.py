@@ -107,8 +107,8 @@ def test_bad_config_key_is_one_clear_message(tmp_path: Path) -> None:
     assert "Traceback" not in r.stderr and "unknown key" not in r.stderr
     r = camwatch(tmp_path, "--lang", "en", "inventory", "summary")
     assert r.returncode == 2 and "database.uri: unknown key" in r.stderr
-    r = camwatch(tmp_path, "inventory", "summary", env={"CAMWATCH_BOGUS": "1"})
-    assert r.returncode == 2 and "未知的环境变量：CAMWATCH_BOGUS" in r.stderr
+    r = camwatch(tmp_path, "inventory", "summary", env={"CAMWATCH_BOGUS": "1"})  # (one message with the file's)
+    assert r.returncode == 2 and "CAMWATCH_BOGUS：未知的环境变量" in r.stderr and "database.uri：未知的键" in r.stderr
 
 
 def test_a_bad_value_from_a_variable_names_the_variable_not_the_file(tmp_path: Path) -> None:
@@ -263,3 +263,39 @@ def test_id_ranges_are_concise() -> None:
     assert id_ranges([1]) == "1" and id_ranges([]) == ""
     assert id_ranges(range(1, 100_001)) == "1-100000"
     assert id_ranges(range(0, 100, 2), limit=3) == "0, 2, 4, …"
+
+
+def test_a_password_in_an_rtsp_query_is_never_printed(tmp_path: Path) -> None:
+    """Dahua-style `?user=admin&password=...` in the RTSP address: hidden in what an import adds,
+    in what it retires, and in the errors about the address."""
+    assert camwatch(tmp_path, "init").returncode == 0
+    head = "县/区,乡镇/街道,村/社区,点位名称,RTSP地址\n"
+    url = "rtsp://127.20.0.1:554/cam/realmonitor?channel=1&user=admin&password=Qs-Leak-7"
+    one = tmp_path / "one.csv"
+    one.write_text(head + f"平山县,平山镇,东关村,村口,{url}\n", encoding="utf-8")
+    two = tmp_path / "two.csv"
+    two.write_text(head + f"平山县,平山镇,东关村,村口,{url}\n平山县,平山镇,东关村,路口,{url}\n", encoding="utf-8")
+    other = tmp_path / "other.csv"
+    other.write_text(head + "平山县,平山镇,东关村,路口,rtsp://127.20.0.2/live\n", encoding="utf-8")
+    runs = [camwatch(tmp_path, "inventory", "import", str(one), "--dry-run"),
+            camwatch(tmp_path, "inventory", "import", str(one), "-v"),
+            camwatch(tmp_path, "inventory", "import", str(two)),  # the same address twice: an error naming it
+            camwatch(tmp_path, "inventory", "import", str(other), "--allow-mass-retire", "--dry-run")]
+    assert [r.returncode for r in runs] == [0, 0, 1, 0], [r.stderr for r in runs]
+    assert "password=***" in runs[0].stdout and "password=***" in runs[2].stderr and "password=***" in runs[3].stdout
+    for r in runs:
+        assert "Qs-Leak-7" not in r.stdout + r.stderr, r.stdout + r.stderr
+
+
+def test_export_with_secrets_under_another_key_says_so_in_words(tmp_path: Path) -> None:
+    """The stored passwords were encrypted with camwatch.key; another key cannot read them: one line
+    in the user's language naming the option, exit status 1, no file written."""
+    assert camwatch(tmp_path, "init").returncode == 0
+    assert camwatch(tmp_path, "inventory", "import", str(SAMPLE)).returncode == 0
+    other = {"CAMWATCH_SECRET_KEY": "another-key-material"}
+    r = camwatch(tmp_path, "inventory", "export", "out.csv", "--include-secrets", env=other)
+    assert r.returncode == 1 and r.stderr.strip().splitlines() == [
+        "camwatch: 无法导出密码（--include-secrets）：已存密码无法用当前密钥解密（密钥不对）；未写出 out.csv"]
+    r = camwatch(tmp_path, "--lang", "en", "inventory", "export", "out.csv", "--include-secrets", env=other)
+    assert r.returncode == 1 and "cannot export the passwords (--include-secrets)" in r.stderr
+    assert not (tmp_path / "out.csv").exists() and SAMPLE_PASSWORD not in r.stdout + r.stderr

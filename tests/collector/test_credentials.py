@@ -180,3 +180,25 @@ def test_config_check_and_probe_report_unreadable_credentials(tmp_path: Path, lo
     assert r.stderr.strip().splitlines() == [f"camwatch: 摄像机 {ids[hosts[0]]} 凭据不可用：环境变量 {UNSET} 未设置；未尝试登录"]
     r = camwatch(tmp_path, "config", "check", env={UNSET: "x"} | {"CAMWATCH_SECRET_KEY": "not-the-key"})
     assert r.returncode == 1 and "无法用当前密钥解密" in r.stderr, r.stderr
+
+
+def test_config_check_names_an_unset_gb28181_password_variable(tmp_path: Path) -> None:
+    """gb28181 enabled with gb28181.password: env:NAME unset: one line naming the key and the
+    variable, no value; a finding (exit 1), as unreadable camera credentials are."""
+    gb = {"CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_GB28181__PASSWORD": f"env:{UNSET}"}
+    r = camwatch(tmp_path, "config", "check", env=gb)
+    assert r.returncode == 1 and "Traceback" not in r.stderr, r.stderr
+    lines = [x for x in r.stderr.splitlines() if "gb28181.password" in x]
+    assert lines == [f"注意：gb28181.password：环境变量 {UNSET} 未设置；没有自己密码的国标设备将无法注册"], r.stderr
+    r = camwatch(tmp_path, "--lang", "en", "config", "check", env=gb)
+    assert r.returncode == 1
+    assert [x for x in r.stderr.splitlines() if "gb28181.password" in x] == [
+        f"warning: gb28181.password: environment variable {UNSET} is not set; GB/T 28181 devices without their own "
+        "password cannot register"], r.stderr
+    # set: nothing said, and no value printed anywhere
+    r = camwatch(tmp_path, "--lang", "en", "config", "check", env=gb | {UNSET: "Gb-Secret-9"})
+    assert r.returncode == 0 and "gb28181.password" not in r.stderr, r.stderr
+    assert "Gb-Secret-9" not in r.stdout + r.stderr
+    # the platform off: its password is not needed, not checked
+    r = camwatch(tmp_path, "config", "check", env={"CAMWATCH_GB28181__PASSWORD": f"env:{UNSET}"})
+    assert r.returncode == 0 and "gb28181.password" not in r.stderr, r.stderr

@@ -62,6 +62,30 @@ def test_unknown_env_variable_rejected(tmp_path: Path) -> None:
                            "CAMWATCH_CAMERA_PASSWORD": "p", "CAMWATCH_TEST_REQUIRE_POSTGRES": "1"})
 
 
+def test_every_mistake_at_once_with_the_key_it_is_likely_a_typo_of(tmp_path: Path) -> None:
+    """An unknown variable no longer hides the file's mistakes (fixed one at a time before); an
+    unknown key or variable close to a real one names it, in English and in Chinese."""
+    cfg = _yaml(tmp_path, "colector:\n  interval_s: 30\ndatabase:\n  pool_size: 3\n"
+                          "alerts:\n  escalation:\n    - {after_s: 60, nam: x, channels: [default]}\n")
+    env = {"CAMWATCH_DATABSE__URL": "sqlite:///x.db", "CAMWATCH_HTTP__PROT": "9851", "CAMWATCH_BOGUS": "1"}
+    with pytest.raises(ConfigError) as exc:
+        load_settings(cfg, environ=env)
+    en, zh = exc.value.render("en"), exc.value.render("zh")
+    for line in ("colector: unknown key (did you mean collector?)", "database.pool_size: unknown key",
+                 "alerts.escalation.0.nam: unknown key (did you mean name?)",
+                 "http.prot (from CAMWATCH_HTTP__PROT): unknown key (did you mean port?)",
+                 "CAMWATCH_DATABSE__URL (did you mean CAMWATCH_DATABASE__URL?): unknown environment variable",
+                 "CAMWATCH_BOGUS: unknown environment variable"):
+        assert line in en, en
+    assert "colector：未知的键（是要用 collector 吗？）" in zh and "CAMWATCH_DATABSE__URL（是要用 CAMWATCH_DATABASE__URL 吗？）" in zh
+    # variables alone: one line, a guess only where one is close
+    with pytest.raises(ConfigError) as exc:
+        load_settings(environ={"CAMWATCH_LANGAUGE": "en", "CAMWATCH_FOO": "1"})
+    assert exc.value.render("en") == ("unknown environment variable(s): CAMWATCH_FOO, "
+                                      "CAMWATCH_LANGAUGE (did you mean CAMWATCH_LANGUAGE?)")
+    assert exc.value.render("zh").startswith("未知的环境变量：CAMWATCH_FOO、CAMWATCH_LANGAUGE（是要用 CAMWATCH_LANGUAGE 吗？）")
+
+
 def test_a_variable_a_secret_names_is_the_users_own(tmp_path: Path) -> None:
     """``password: env:CAMWATCH_GB_PASSWORD`` (as the README shows): that variable is read by the
     secret, not refused as an unknown setting; one named nowhere still is."""

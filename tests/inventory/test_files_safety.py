@@ -19,9 +19,10 @@ from sqlalchemy import select
 from inventory.cells import RISKY, TEXT_KEYS, is_risky, neutralise_csv, restore_csv
 from inventory.db import create_engine
 from inventory.fields import FIELDS, Parse
+from inventory.importer import validate_file
 from inventory.messages import ECHO_MAX, Issue, Severity
 from inventory.models import Camera
-from tests.inventory.helpers import do_export, do_import, migrated, snapshot, write_csv
+from tests.inventory.helpers import box, do_export, do_import, migrated, snapshot, write_csv
 from tests.inventory.test_import import ROWS, ZH, _write_zh
 
 # Text cells a spreadsheet would run, as the CSV the test imports spells them (a text cell's
@@ -176,6 +177,15 @@ def test_files_without_data_rows_are_errors_naming_the_file(db_url: str, tmp_pat
     assert snapshot(db_url)["cameras"] == {}
 
 
+@pytest.mark.parametrize("name", ["台账.xls", "台账.et"])
+def test_an_old_excel_or_wps_file_says_to_save_it_as_xlsx(tmp_path: Path, name: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 504)  # (an OLE2 compound file's header)
+    [err] = validate_file(path, box()).errors
+    assert err.code == "file_format_old" and str(path) in err.render("zh")
+    assert "另存为 .xlsx" in err.render("zh") and "save it as .xlsx" in err.render("en")
+
+
 def test_echoed_cells_are_cut_to_80_characters(tmp_path: Path) -> None:
     url = migrated(f"sqlite:///{tmp_path / 'cut.db'}")
     rows = [list(r) for r in ROWS]
@@ -193,6 +203,22 @@ def test_echoed_cells_are_cut_to_80_characters(tmp_path: Path) -> None:
     issue = Issue(Severity.WARNING, "header_unknown", 1, "列" * 500, {"column": "列" * 500})
     assert issue.render().count("列") < 2 * ECHO_MAX + 10 and issue.as_dict()["column"] == "列" * 79 + "…"
     assert Issue(Severity.ERROR, "bad_int", 2, "x", {"value": "7" * 80}).message("en") == f"'{'7' * 80}' is not a whole number"
+
+
+@pytest.mark.parametrize("column,cell", [
+    ("IP地址", "admin:Pw-Leak-1@127.20.0.1"),  # user:pass@ in a host cell (no scheme)
+    ("RTSP地址", "rtsp:/admin:Pw-Leak-1@127.20.0.1/x"),  # a mistyped scheme
+    ("RTSP地址", "rtsp://admin:Pw-Leak-1@127.20.0.1:abc/x"),
+    ("RTSP地址", "admin:Pw@Leak-1@127.20.0.1/x"),  # a password with "@" in it
+])
+def test_echoed_cells_never_show_a_password(tmp_path: Path, column: str, cell: str) -> None:
+    url = migrated(f"sqlite:///{tmp_path / 'pw.db'}")
+    headers = ["县/区", "乡镇/街道", "村/社区", "点位名称", column]
+    out = do_import(url, write_csv(tmp_path / "pw.csv", headers, [["示范县", "城关镇", "东关村", "村口", cell]]))
+    assert not out.written and out.plan.errors
+    for lang in ("zh", "en"):
+        shown = " ".join(e.render(lang) + str(e.as_dict(lang)) for e in out.plan.issues)
+        assert "Leak-1" not in shown and "admin:***@" in shown, shown
 
 
 def test_import_reports_the_ids_of_cameras_added(db_url: str, tmp_path: Path) -> None:

@@ -101,6 +101,23 @@ def test_xlsx_with_english_headers_and_rtsp_url(db_url: str, tmp_path: Path) -> 
     assert len(snapshot(db_url)["points"]) == 2
 
 
+def test_xlsx_date_in_a_number_cell_is_excels_serial(tmp_path: Path) -> None:
+    """A date column formatted as General shows (and stores) Excel's serial: 45413 is 2024-05-01;
+    a number spelled YYYYMMDD stays a date as written; a text "45413" is not taken for one."""
+    url = migrated(f"sqlite:///{tmp_path / 'serial.db'}")
+    headers = ["县/区", "乡镇/街道", "村/社区", "点位名称", "IP地址", "安装日期"]
+    rows: list[list[object]] = [["示范县", "城关镇", "东关村", "村口", "127.20.0.1", 45413],
+            ["示范县", "城关镇", "东关村", "路口", "127.20.0.2", 45413.75],
+            ["示范县", "城关镇", "东关村", "学校", "127.20.0.3", 20240502]]
+    out = do_import(url, write_xlsx(tmp_path / "inv.xlsx", headers, rows))
+    assert out.written, [i.render("en") for i in out.plan.errors]
+    cams = snapshot(url)["cameras"]
+    assert [cams[(f"127.20.0.{i}", 554, "/")][14] for i in (1, 2, 3)] == [
+        dt.date(2024, 5, 1), dt.date(2024, 5, 1), dt.date(2024, 5, 2)]
+    text = write_csv(tmp_path / "inv.csv", headers, [["示范县", "城关镇", "东关村", "村口", "127.20.0.1", "45413"]])
+    assert [e.code for e in do_import(url, text, dry_run=True).plan.errors] == ["bad_date"]
+
+
 def test_xlsx_numeric_gb_id_is_an_error(db_url: str, tmp_path: Path) -> None:
     migrated(db_url)
     headers = ["county", "township", "village", "point", "gb_id", "host"]
@@ -128,7 +145,10 @@ def test_export_round_trip_is_exact(db_url: str, tmp_path: Path) -> None:
     original = snapshot(db_url)
     for name in ("export.csv", "export.xlsx"):
         exported = tmp_path / name
+        exported.write_bytes(b"an older export")
+        exported.chmod(0o644)
         do_export(db_url, exported, include_secrets=True)
+        assert exported.stat().st_mode & 0o777 == 0o600  # (passwords in clear text: the owner's only)
         # into the same database: nothing changes
         same = do_import(db_url, exported)
         assert same.plan.ok and same.plan.empty, (name, [i.render() for i in same.plan.issues])
