@@ -26,6 +26,7 @@ from collector.settings import ProbeSettings
 from probes.base import ProbeTarget
 from probes.causes import cause_words
 from probes.checks import problem_words, with_clock_offset
+from probes.detail_words import detail_words
 from probes.redact import redact_secrets
 
 EXIT_CODES = PROBE_VERDICTS
@@ -181,7 +182,7 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
     for s in res.stages:
         mark = "✓" if s.ok else "✗"
         cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
-        detail = _NEXT_LOGIN.sub("", s.detail)  # (the collector's back-off: a one-shot probe keeps none)
+        detail = detail_words(_NEXT_LOGIN.sub("", s.detail), lang)  # (the collector's back-off: a one-shot probe keeps none)
         lines.append(f"  {mark} {str(s.stage):<6} {s.duration_s * 1000.0:8.1f} ms  {cause}{detail}")
     if res.device is not None:
         dev = _device_json(res.device) or {}

@@ -129,6 +129,17 @@ def test_refused_and_timeout() -> None:
     assert code == PROBE_OFFLINE and obj["cause"] == "timeout" and obj["stages"][-1]["ms"] < 1000
 
 
+@pytest.mark.parametrize(("lang", "detail"), [("zh", "[refused] 连接被拒绝"), ("en", "[refused] connection refused")])
+def test_a_stages_detail_is_in_the_users_language(lang: str, detail: str) -> None:
+    """A closed port on loopback: the stage line's detail in the reader's words (was English in the
+    Chinese output), the JSON's detail as the probe worded it."""
+    code, out, _ = invoke(f"rtsp://admin:{PW_URL}@127.0.0.1:{free_port()}/x", lang=lang)
+    stage = next(line for line in out.splitlines() if "reach" in line)
+    assert code == PROBE_OFFLINE and stage.endswith(detail), out
+    code, out, _ = invoke(f"rtsp://admin:{PW_URL}@127.0.0.1:{free_port()}/x", "--json", lang=lang)
+    assert json.loads(out)["stages"][0]["detail"] == "connection refused"
+
+
 def test_bad_target() -> None:
     code, out, err = invoke(f"http://admin:{PW_URL}@127.0.0.1/x")
     assert code == 2 and "rtsp://" in err and out == ""

@@ -18,16 +18,16 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import StaleElementReferenceException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.expected_conditions import staleness_of
+from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 from sqlalchemy import select
 
@@ -51,6 +51,19 @@ live = live_fixture()
 SIZES = {"desktop": (1366, 900), "phone": (390, 844)}
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 DRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+
+
+def staleness_of(element: WebElement) -> Callable[[object], bool]:
+    """Whether *element*'s page was replaced: selenium's own condition, except that Chromium may
+    answer "Node with given id does not belong to the document" (not a stale-element error) while
+    the next page loads; that counts as replaced too."""
+    def gone(_driver: object) -> bool:
+        try:
+            element.is_enabled()
+        except WebDriverException:  # (StaleElementReferenceException among them)
+            return True
+        return False
+    return gone
 
 
 def browser() -> webdriver.Chrome:

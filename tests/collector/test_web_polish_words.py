@@ -8,8 +8,8 @@ from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from collector.web.pages.charts import timeline
-from collector.web.pages.i18n import detail_words
 from collector.web.pages.render import View
+from probes.detail_words import detail_words
 
 TZ = ZoneInfo("Asia/Shanghai")
 

@@ -255,14 +255,15 @@ async def test_months_before_monitoring_are_not_offered_and_get_no_score(site: S
         first = (await c.execute(select(StateInterval.start).order_by(StateInterval.id).limit(1))).scalar_one()
     first_month = containing(model.Kind.MONTHLY, first, "Asia/Shanghai")
     before = previous(first_month)
-    _, html = await fetch(http, site, "/reports")
+    admin = await token(site, "boss", "admin")  # (anonymous reads end once an earlier test made accounts)
+    _, html = await fetch(http, site, "/reports", headers=admin)
     assert f'value="{first_month.label}"' in html and f'value="{before.label}"' not in html
-    _, page = await fetch(http, site, f"/reports?period={before.label}")
+    _, page = await fetch(http, site, f"/reports?period={before.label}", headers=admin)
     body = text(page)
     assert "本期无监测数据" in body and "基础分" not in body and "得分 100" not in body
-    _, watched = await fetch(http, site, f"/reports?period={site.month.label}")
+    _, watched = await fetch(http, site, f"/reports?period={site.month.label}", headers=admin)
     assert "基础分" in text(watched) and "本期无监测数据" not in text(watched)
-    async with http.get(site.u(f"/reports/workbook?period={before.label}")) as r:
+    async with http.get(site.u(f"/reports/workbook?period={before.label}"), headers=admin) as r:
         ws = openpyxl.load_workbook(io.BytesIO(await r.read()))["考核得分"]
     cells = [c.value for row in ws.iter_rows() for c in row if c.value is not None]
     assert "—" in cells and any("本期无监测数据" in str(c) for c in cells), cells

@@ -27,7 +27,6 @@ from collector.web.pages.i18n import (
     STAGE_WORDS,
     STATE_WORDS,
     STATUS_WORDS,
-    detail_words,
     pick,
     request_lang,
     word,
@@ -36,6 +35,7 @@ from collector.web.principal import Principal, principal_of
 from collector.web.sessions import csrf_token
 from probes.causes import Cause, cause_words
 from probes.checks import problem_words
+from probes.detail_words import detail_words
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
