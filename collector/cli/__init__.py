@@ -6,14 +6,38 @@ Subcommands live in sibling modules and are attached in :func:`build_cli`.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 
 from collector.cli.context import CliContext
 
+# Each command and the module that registers it (tests/collector/test_cli_lazy.py checks the table).
+COMMANDS: dict[str, str] = {
+    "init": "db_cmds", "db": "db_cmds", "config": "db_cmds", "inventory": "inventory_cmds", "run": "run_cmd",
+    "demo": "demo_cmd", "rates": "report_cmds", "coverage": "report_cmds", "exclusion": "report_cmds",
+    "report": "reports_group", "alerts": "alerts_cmds", "workorders": "alerts_cmds", "dashboards": "dashboards_cmd",
+    "probe": "probe_cmd", "users": "users_cmds", "gb28181": "gb28181_cmds", "replicas": "replicas_cmd",
+}
+# A module that adds a command to another module's group (``inventory import-catalog``): loaded with it.
+EXTENDS: dict[str, str] = {"gb28181_cmds": "inventory_cmds"}
+_LOADED: set[str] = set()
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when asked for (all of them for ``--help``)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(COMMANDS) | set(self.commands))
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in COMMANDS:
+            _load(COMMANDS[cmd_name])
+        return self.commands.get(cmd_name)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.option(
     "--config",
     "config_file",
@@ -44,30 +68,29 @@ def cli(ctx: click.Context, config_file: str | None, db_url: str | None, lang: s
 
 
 def build_cli() -> click.Group:
-    # lazy: importing this package (e.g. for collector.cli.context) must not load every command's stack
-    from collector.cli import (
-        alerts_cmds,
-        dashboards_cmd,
-        db_cmds,
-        demo_cmd,
-        gb28181_cmds,
-        inventory_cmds,
-        notify_cmds,
-        probe_cmd,
-        replicas_cmd,
-        report_cmds,
-        reports_group,
-        run_cmd,
-        users_cmds,
-    )
-
-    for mod in (db_cmds, inventory_cmds, run_cmd, demo_cmd, report_cmds, reports_group, alerts_cmds, dashboards_cmd,
-                probe_cmd, users_cmds, gb28181_cmds, replicas_cmd):
-        mod.register(cli)
-    alerts_group = cli.commands["alerts"]
-    assert isinstance(alerts_group, click.Group)
-    notify_cmds.add_test_command(alerts_group)
+    """The ``camwatch`` group; each command's module is imported when the command is asked for
+    (``camwatch --version`` or ``camwatch rates`` need not load the web console, PyAV, openpyxl...)."""
     return cli
+
+
+def _load(module: str) -> None:
+    """Import a command module and attach its commands (once), with the modules it extends or that
+    extend it (:data:`EXTENDS`)."""
+    if module in _LOADED:
+        return
+    _LOADED.add(module)
+    if module in EXTENDS:
+        _load(EXTENDS[module])
+    importlib.import_module(f"collector.cli.{module}").register(cli)
+    if module == "alerts_cmds":  # `alerts test` comes from the notifier's module
+        from collector.cli import notify_cmds  # lazy: as every command module
+
+        alerts_group = cli.commands["alerts"]
+        assert isinstance(alerts_group, click.Group)
+        notify_cmds.add_test_command(alerts_group)
+    for other, base in EXTENDS.items():
+        if base == module:
+            _load(other)
 
 
 def main(argv: list[str] | None = None) -> None:
