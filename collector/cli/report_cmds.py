@@ -21,7 +21,6 @@ from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from collector.web.pages.i18n import EXCLUSION_STATUS_WORDS
 from inventory.models import Camera, Exclusion, Region, utcnow
 
 
@@ -200,6 +199,8 @@ def register(group: click.Group) -> None:
         if as_json:
             click.echo(json.dumps(items, ensure_ascii=False, indent=2))
             return
+        from collector.web.pages.i18n import EXCLUSION_STATUS_WORDS  # lazy: the console's words bring aiohttp
+
         for i in items:
             scope = f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}"
             zh, en = EXCLUSION_STATUS_WORDS.get(str(i["status"]), (str(i["status"]),) * 2)
