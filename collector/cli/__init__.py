@@ -13,6 +13,16 @@ import click
 
 from collector.cli.context import CliContext
 
+
+def _language(ctx: click.Context, value: str | None) -> str | None:
+    """``--lang`` / ``CAMWATCH_LANG``: zh or en in any case; a bad value names where it came from."""
+    if value is None or value.strip().lower() in ("zh", "en"):
+        return None if value is None else value.strip().lower()
+    from_env = ctx.get_parameter_source("lang") is click.core.ParameterSource.ENVIRONMENT
+    raise click.BadParameter(f"{value!r} is not one of 'zh', 'en'.",
+                             param_hint="CAMWATCH_LANG" if from_env else "'--lang'")
+
+
 # Each command and the module that registers it (tests/collector/test_cli_lazy.py checks the table).
 COMMANDS: dict[str, str] = {
     "init": "db_cmds", "db": "db_cmds", "config": "db_cmds", "inventory": "inventory_cmds", "run": "run_cmd",
@@ -55,10 +65,11 @@ class LazyGroup(click.Group):
 )
 @click.option(
     "--lang",
-    type=click.Choice(["zh", "en"]),
+    metavar="[zh|en]",
     envvar="CAMWATCH_LANG",
     default=None,
-    help="language of messages about your data (default zh, or `language` in the config)",
+    callback=lambda ctx, param, value: _language(ctx, value),
+    help="language of messages about your data (default zh, or `language` in the config) [env CAMWATCH_LANG]",
 )
 @click.version_option(package_name="camwatch")
 @click.pass_context

@@ -181,3 +181,12 @@ def test_ctrl_c_is_one_line_in_the_users_language(capsys: pytest.CaptureFixture[
         run_main(group, argv)
     assert exc.value.code == exitcodes.INTERRUPTED == 130
     assert capsys.readouterr().err.strip().splitlines() == [line]
+
+
+def test_a_bad_language_names_where_it_came_from(home: Path) -> None:
+    """CAMWATCH_LANG=fr was reported as a bad --lang; EN in capitals was refused."""
+    one_line(camwatch(home, "rates", env={"CAMWATCH_LANG": "fr"}), exitcodes.USAGE, "CAMWATCH_LANG", "'fr'")
+    line = one_line(camwatch(home, "--lang", "fr", "rates"), exitcodes.USAGE, "--lang", "'fr'")
+    assert "CAMWATCH_LANG" not in line
+    r = camwatch(home, "inventory", "summary", env={"CAMWATCH_LANG": "EN"})
+    assert r.returncode == 0 and "cameras" in r.stdout.lower(), r.stdout + r.stderr
