@@ -95,18 +95,24 @@ async def run_guard(settings: Settings, lang: str) -> AsyncIterator[None]:
         await conn.close()
 
 
+# a lone collector holds the guard exclusively (replicas hold it shared)
+ALONE_SQL = ("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
+             f" AND mode = 'ExclusiveLock' AND ((classid::bigint << 32) | objid::bigint) = {GUARD_KEY})")
+
+
 async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang: str) -> None:
     """A replica may join unless a lone collector holds the database or the replicas run with
     another ``collector.shards`` (:class:`Refused`, before anything is loaded)."""
     conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
-    try:
-        if not await conn.fetchval(f"SELECT pg_try_advisory_lock_shared({GUARD_KEY})"):
+    try:  # (read from pg_locks, no lock taken: a shared guard held here, even briefly, counts as a live
+        # replica, and the running ones would hand over shards to one about to refuse)
+        if await conn.fetchval(ALONE_SQL):
             raise Refused(say(lang, "replicas"))
         theirs = [n for n in (int(r[0]) for r in await conn.fetch(SHARD_COUNTS_SQL)) if n != shards]
         if theirs:
             raise Refused(say(lang, "shards", ours=shards, theirs=", ".join(map(str, theirs))))
     finally:
-        await conn.close()  # (the shared guard goes with the session)
+        await conn.close()
 
 
 __all__ = ["Refused", "run_guard", "say"]
