@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 
+from collector.reports import words
 from collector.reports.config import ScoreSettings
 from collector.reports.model import CompletenessRow, Deduction, FaultRow, RegionRow, Score, WorkOrderRow
 
@@ -90,6 +91,18 @@ def unmonitored(completeness: Sequence[CompletenessRow]) -> bool:
     return monitoring_gap(completeness) == 0.0
 
 
+def score_note(completeness: Sequence[CompletenessRow], lang: str) -> str | None:
+    """The warning beside the score (workbook, page, delivery mail) when the period was not watched
+    enough for the score to mean much: no score when nothing was watched, else the known share
+    below :data:`MIN_KNOWN_SHARE`; None when the period was watched enough."""
+    gap = monitoring_gap(completeness)
+    if gap is None:
+        return None
+    if gap == 0.0:
+        return words.word("score_none", lang)
+    return words.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")
+
+
 def restricted(s: Score, keep: Iterable[Deduction]) -> Score:
     """The score with only the deductions *keep* (a report restricted to one township)."""
     items = tuple(keep)
@@ -97,6 +110,6 @@ def restricted(s: Score, keep: Iterable[Deduction]) -> Score:
 
 
 __all__ = ["BELOW_TARGET", "FAULT_CAMERA", "MIN_KNOWN_SHARE", "RED_WORK_ORDER", "RULES", "deductions", "monitoring_gap",
-           "unmonitored",
+           "score_note", "unmonitored",
            "restricted", "score",
            "shortfall_pp", "total"]

@@ -12,7 +12,7 @@ from openpyxl.workbook import Workbook
 
 from collector.reports import words as w
 from collector.reports.model import RegionRow, Report
-from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap, unmonitored
+from collector.reports.score import score_note, unmonitored
 from collector.reports.sheet_style import (
     COLOUR_FILLS,
     FONT,
@@ -176,10 +176,9 @@ def score(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
     last = len(rows) + 2
     for j in range(1, 6):
         ws.cell(row=last, column=j).font = Font(name=FONT, bold=True, size=12)
-    gap = monitoring_gap(report.completeness)
-    if gap is not None:  # below the score, in the warning colour: an unwatched month is not a good one
-        ws.cell(row=last + 2, column=1, value=w.word("score_none", lang) if none else
-                w.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}"))
+    note = score_note(report.completeness, lang)
+    if note is not None:  # below the score, in the warning colour: an unwatched month is not a good one
+        ws.cell(row=last + 2, column=1, value=note)
         ws.cell(row=last + 2, column=1).font = Font(name=FONT, bold=True, color="9C0006")
 
 

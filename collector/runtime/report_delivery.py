@@ -22,10 +22,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.alerting.delivery.config import ChannelSettings, RetrySettings
 from collector.alerting.delivery.mail import Attachment, email_channel, send_mail
 from collector.alerting.delivery.sender import DeliveryError
-from collector.reports import words as w
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.scope import restrict
-from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap, unmonitored
+from collector.reports.score import score_note, unmonitored
 from collector.reports.workbook import workbook_bytes
 from collector.settings import Settings
 from inventory.models import AuditEntry
@@ -74,12 +73,8 @@ def _score(report: Report) -> str:
 
 def _gap(report: Report, lang: str) -> list[str]:
     """The score sheet's warning when the region was known less than MIN_KNOWN_SHARE of the period."""
-    gap = monitoring_gap(report.completeness)
-    if gap is None:
-        return []
-    if unmonitored(report.completeness):
-        return [w.word("score_none", lang)]
-    return [w.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")]
+    note = score_note(report.completeness, lang)
+    return [] if note is None else [note]
 
 
 def message_words(report: Report, content_hash: str, lang: str) -> tuple[str, str]:

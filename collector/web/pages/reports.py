@@ -21,7 +21,7 @@ from aiohttp import web
 from collector.reports import words as report_words
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.periods import PeriodError
-from collector.reports.score import MIN_KNOWN_SHARE, monitoring_gap, unmonitored
+from collector.reports.score import score_note, unmonitored
 from collector.reports.workbook import workbook_bytes
 from collector.runtime.report_delivery import workbook_name
 from collector.web.pages.derived import regions_of
@@ -47,12 +47,7 @@ def by_rule(rep: Report) -> list[tuple[str, int, float]]:
 
 def score_gap(rep: Report, lang: str) -> str | None:
     """The workbook's warning when the period was not watched enough for the score to mean much."""
-    gap = monitoring_gap(rep.completeness)
-    if gap is None:
-        return None
-    if unmonitored(rep.completeness):
-        return report_words.word("score_none", lang)
-    return report_words.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")
+    return score_note(rep.completeness, lang)
 
 
 def title(s: Shown, lang: str) -> str:
