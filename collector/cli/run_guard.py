@@ -7,9 +7,10 @@ holds for its lifetime, and the one line it says when another collector holds th
   session of its own (named by ``collector.collector_id``, so ``camwatch replicas`` shows it and
   its heartbeat); replicas hold it shared on their coordination session
   (:mod:`collector.runtime.replicas`), so a lone collector and replicas never run together.
-- A replica looks first, on a short session, before the collector loads anything: a lone
-  collector holding the database, or replicas with another ``collector.shards``, stop it here in
-  one line (the coordination session checks again when it opens, for two starts at once).
+- A replica looks first, on a short session, before the collector loads anything: a server older
+  than PostgreSQL 14 (no ``idle_session_timeout``, which the coordination session relies on), a
+  lone collector holding the database, or replicas with another ``collector.shards``, stop it here
+  in one line (the coordination session checks the last two again when it opens, for two starts at once).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from collector.runtime.replicas import GUARD_KEY, pg_connect_args
+from collector.runtime.replicas import GUARD_KEY, PG_NEEDED, pg_connect_args
 from collector.runtime.shards import SHARD_COUNTS_SQL
 from collector.settings import Settings
 from inventory.db import display_url
@@ -41,6 +42,10 @@ WORDS = {
            "all set collector.replicas: true"),
     "replicas": ("一个未设置 collector.replicas 的 camwatch run 正在使用此 PostgreSQL 数据库；请先停止它",
                  "a camwatch run without collector.replicas is using this PostgreSQL database; stop it first"),
+    "pg_version": ("副本需要 PostgreSQL {needed} 或更高版本（协调会话依赖 idle_session_timeout），此数据库服务器为 "
+                   "PostgreSQL {found}：请先升级 PostgreSQL",
+                   "replicas need PostgreSQL {needed} or later (their coordination session relies on "
+                   "idle_session_timeout), this database server runs PostgreSQL {found}: upgrade PostgreSQL first"),
     "shards": ("此数据库上运行的副本 collector.shards 为 {theirs}，本副本为 {ours}：所有副本须设置相同的 collector.shards"
                "（分片数不同会让两个副本写同一台摄像机；改分片数须先停止全部副本）",
                "the replicas running on this database have collector.shards = {theirs}, this one {ours}: every "
@@ -56,6 +61,22 @@ class Refused(RuntimeError):
 def say(lang: str, key: str, **values: object) -> str:
     zh, en = WORDS[key]
     return (en if lang == "en" else zh).format(**values)
+
+
+def pg_version(num: int) -> str:
+    """A ``server_version_num`` as PostgreSQL writes the version: 150004 → 15.4, 90624 → 9.6.24."""
+    if num >= 100_000:
+        return f"{num // 10_000}.{num % 10_000}"
+    return f"{num // 10_000}.{num // 100 % 100}.{num % 100}"
+
+
+def too_old(num: int, lang: str) -> str | None:
+    """Why a replica may not run on a server whose ``server_version_num`` is *num* (one line), or
+    None when the server is new enough (:data:`~collector.runtime.replicas.PG_NEEDED`)."""
+    if num >= PG_NEEDED:
+        return None
+    needed = pg_version(PG_NEEDED).removesuffix(".0")
+    return say(lang, "pg_version", needed=needed, found=pg_version(num))
 
 
 @contextlib.asynccontextmanager
@@ -101,10 +122,15 @@ ALONE_SQL = ("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' 
 
 
 async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang: str) -> None:
-    """A replica may join unless a lone collector holds the database or the replicas run with
-    another ``collector.shards`` (:class:`Refused`, before anything is loaded)."""
+    """A replica may join unless the server is older than PostgreSQL 14, a lone collector holds the
+    database or the replicas run with another ``collector.shards`` (:class:`Refused`, before
+    anything is loaded)."""
     conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
-    try:  # (read from pg_locks, no lock taken: a shared guard held here, even briefly, counts as a live
+    try:
+        old = too_old(int(await conn.fetchval("SHOW server_version_num")), lang)
+        if old is not None:
+            raise Refused(old)
+        # (read from pg_locks, no lock taken: a shared guard held here, even briefly, counts as a live
         # replica, and the running ones would hand over shards to one about to refuse)
         if await conn.fetchval(ALONE_SQL):
             raise Refused(say(lang, "replicas"))
@@ -115,4 +141,4 @@ async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang
         await conn.close()
 
 
-__all__ = ["Refused", "run_guard", "say"]
+__all__ = ["Refused", "pg_version", "run_guard", "say", "too_old"]

@@ -77,7 +77,8 @@ LIVE_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsu
 HELD_SQL = ("SELECT objid::bigint - :tag AS shard FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
             f" AND granted AND pid = :pid AND classid::bigint = {CLASSID_SQL}"
             " AND objid::bigint - :tag = ANY(:shards)")
-
+# idle_session_timeout (Replica.connect) came with PostgreSQL 14: the server_version_num replicas need
+PG_NEEDED = 140_000
 
 
 def shard_row(shard: int) -> str:
@@ -151,6 +152,7 @@ class Replica:
         dsn, server_settings = pg_connect_args(self.url)
         # a replica that stops ticking (a hung or stopped process, a network cut) has its session ended
         # by the server, and the others take its shards within a tick: within takeover_s in all
+        # (PostgreSQL >= 14, PG_NEEDED: checked before a replica starts, collector.cli.run_guard)
         server_settings["idle_session_timeout"] = str(int(self.idle_timeout_s * 1000))
         server_settings["application_name"] = self.replica_id[:63]  # (the leader is named from it)
         conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=self.timeout)
@@ -337,7 +339,8 @@ class Replica:
                 if self.conn is None:
                     await self.connect()
                 await self.tick()
-                self.last_error = None
+                if self.conn is not None and not self.conn.is_closed():  # (not lost during the tick)
+                    self.last_error = None
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database or the network: fence, then try again
@@ -370,4 +373,4 @@ async def while_leader(rep: Replica, name: str, job: Callable[[], Coroutine[Any,
                 await task
 
 
-__all__ = ["AlreadyRunning", "Replica", "ShardCountMismatch", "ShardHost", "default_replica_id", "pg_connect_args", "while_leader"]
+__all__ = ["PG_NEEDED", "AlreadyRunning", "Replica", "ShardCountMismatch", "ShardHost", "default_replica_id", "pg_connect_args", "while_leader"]

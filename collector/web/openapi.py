@@ -155,6 +155,11 @@ def operation(route: Route, defs: dict[str, Schema]) -> Schema:
     return op
 
 
+REPLICA_HEALTH = ("this collector as a replica (collector.replicas): its id, the shards it holds (null when alone), "
+                  "the live replicas, the leader's id, its coordination_error; while its coordination session is "
+                  "lost: coordination_error says why, shards is empty, live_replicas and leader are null (not known)")
+
+
 def _outside(defs: dict[str, Schema]) -> dict[str, Any]:
     """``/healthz`` and ``/metrics``: served by collector.web.server, outside the route table (by hand)."""
     health: Schema = {"type": "object", "required": ["status", "cameras", "db_pending_writes", "db_error",
@@ -167,8 +172,12 @@ def _outside(defs: dict[str, Schema]) -> dict[str, Any]:
                                      "rollups": {"type": ["object", "null"]},
                                      # per probe worker process: index, pid, cameras, restarts, last_report_at
                                      "workers": {"type": ["array", "null"], "items": {"type": "object"}},
-                                     # id, shards (null when alone), live_replicas, coordination_error, leader
-                                     "replica": {"type": "object"}}}
+                                     "replica": {"type": "object", "description": REPLICA_HEALTH, "properties": {
+                                         "id": {"type": "string"}, "shards": {"type": ["array", "null"], "items": {
+                                             "type": "integer"}}, "live_replicas": {"type": ["integer", "null"]},
+                                         "coordination_error": {"type": ["string", "null"]},
+                                         "leader": {"type": ["string", "null"]},
+                                         "alerts": {"type": ["object", "null"]}}}}}
     defs["Health"] = health
     return {
         "/healthz": {"get": {"summary": "liveness and database health", "security": [{}], "responses": {

@@ -27,6 +27,7 @@ from collector.runtime.gb28181_feed import Gb28181Feed
 from collector.runtime.k8s_slice import LeaderSlice
 from collector.runtime.leader_alerts import feed_stats
 from collector.runtime.mirror import MirrorScheduler
+from collector.runtime.replica_health import replica_health
 from collector.web import setup as setup_api
 from collector.web.auth import Refused
 from collector.web.common import APP_KEY, Handler
@@ -139,6 +140,7 @@ async def _healthz(request: web.Request) -> web.Response:
     ok = stats.last_error is None
     rollups = app.rollups
     pool = app.scheduler.pool if isinstance(app.scheduler, MirrorScheduler) else None  # collector.workers
+    rep = replica_health(app.replica) if app.replica is not None else None
     body = {
         "status": "ok" if ok else "degraded",
         "cameras": len(app.scheduler.slots),
@@ -158,16 +160,17 @@ async def _healthz(request: web.Request) -> web.Response:
             {"index": w.index, "pid": w.pid, "cameras": w.cameras, "restarts": w.restarts,
              "last_report_at": w.last_report_at.isoformat() if w.last_report_at else None}
             for w in pool.health()],
-        # replicas on PostgreSQL (DESIGN §8): this one, its shards, the live ones, the leader
+        # replicas on PostgreSQL (DESIGN §8): this one, its shards, the live ones, the leader; while its
+        # coordination session is lost: why, no shard, live replicas and leader null (not known here)
         "replica": {
             "id": app.replica_id,
-            "shards": sorted(app.replica.owned) if app.replica is not None else None,
-            "live_replicas": app.replica.live if app.replica is not None else 1,
-            "coordination_error": app.replica.last_error if app.replica is not None else None,
+            "shards": list(rep.shards) if rep is not None else None,
+            "live_replicas": rep.live if rep is not None else 1,
+            "coordination_error": rep.error if rep is not None else None,
             # the replica running rollups, the month close, alerts and work orders
-            "leader": app.replica.leader_id if app.replica is not None else app.replica_id,
+            "leader": rep.leader if rep is not None else app.replica_id,
             # on the leader: how far it has applied the replicas' camera events (null elsewhere)
-            "alerts": feed_stats(app.leader_alerts),
+            "alerts": feed_stats(app.leader_alerts) if rep is None or rep.leading else None,
         },
         # the GB/T 28181 platform (gb28181.enabled; of replicas, on the leader): where it listens here
         "gb28181": None if not app.settings.gb28181.enabled else gb28181_health(app.gb28181, app.leader_slice),

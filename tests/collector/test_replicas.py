@@ -323,7 +323,9 @@ def test_a_replica_cut_off_from_postgresql_comes_back_for_its_share_when_the_net
     """A partition between one replica and PostgreSQL (every connection cut, new ones refused: a
     proxy), then healed: while cut off it holds no shard and probes nothing, the other holds every
     one; once healed its database connections recover by themselves (no restart), it takes its share
-    again and its /healthz clears the error; one prober per camera and contiguous intervals all along."""
+    again and its /healthz clears the error; one prober per camera and contiguous intervals all along.
+    Its /healthz tells the truth from the moment it is fenced: the error, no shard, and neither a
+    count of live replicas nor a leader (not the last ones it saw), until its session is back."""
     n = 60
     assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
     csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
@@ -336,10 +338,20 @@ def test_a_replica_cut_off_from_postgresql_comes_back_for_its_share_when_the_net
             replicas = [Replica(tmp_path, pg_url, "a"), Replica(tmp_path, via(pg_url, proxy.port), "b")]
             a, b = replicas
             wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "2 replicas balanced")
+            before = [x.health()["replica"] for x in replicas]
+            assert [r["live_replicas"] for r in before] == [2, 2] and before[0]["leader"] == before[1]["leader"], before
             proxy.cut()
-            wait_for(lambda: not b.shards() and b.health()["replica"]["coordination_error"], 30, "b fenced")
+            wait_for(lambda: b.health()["replica"]["coordination_error"], 30, "b fenced")
+            for _ in range(4):  # from that answer on, while cut off
+                rep = b.health()["replica"]
+                assert rep["coordination_error"] and rep["id"] == "b", rep
+                assert (rep["shards"], rep["live_replicas"], rep["leader"], rep["alerts"]) == ([], None, None, None), rep
+                time.sleep(0.5)
             took = wait_for(lambda: len(a.shards()) == SHARDS, 60, "a holds every shard")
             print(f"\nb cut off: a holds every shard after {took:.1f} s")
+            wait_for(lambda: (a.health()["replica"]["live_replicas"], a.health()["replica"]["leader"]) == (1, "a"), 30,
+                     "a counts itself alone and leads")
+            assert a.health()["replica"]["coordination_error"] is None
             time.sleep(INTERVAL_S)  # the handed-over cameras' catch-up probes done
             seen = probes_per_camera(fleet, 3 * INTERVAL_S, n)
             assert min(seen.values()) >= 1 and max(seen.values()) <= 4, sorted(seen.values())[-5:]
@@ -348,6 +360,8 @@ def test_a_replica_cut_off_from_postgresql_comes_back_for_its_share_when_the_net
             took = wait_for(lambda: len(a.shards()) == len(b.shards()) == SHARDS // 2, 90, "balanced again")
             b_shards = b.shards()
             wait_for(lambda: not b.health()["replica"]["coordination_error"], 30, "b's error cleared")
+            back = b.health()["replica"]
+            assert back["live_replicas"] == 2 and back["leader"] == "a" and len(back["shards"]) == SHARDS // 2, back
             print(f"healed: balanced again after {took:.1f} s")
             # b writes again through its own (recovered) pool: its cameras' probes reach the database
             wait_for(lambda: b.health().get("status") == "ok", 30, "b healthy")
