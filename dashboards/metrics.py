@@ -24,6 +24,10 @@ REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARG
  WORK_ORDERS, SHARD_CAMERAS, REPLICA_INFO, PROCESS_MEMORY, PROCESS_CPU) = (
     name for family in f.SELF_FAMILIES for name in family.sample_names)
 
+# the GB/T 28181 platform's (only with gb28181.enabled, where the platform runs: not in EXPORTED)
+(GB28181_REGISTRATIONS, GB28181_AUTH_FAILURES, GB28181_BLOCKED_ADDRESSES, GB28181_REFUSED, GB28181_KEEPALIVES,
+ GB28181_QUERIES, GB28181_REGISTERED_DEVICES) = (family.name for family in f.GB28181_FAMILIES)
+
 # every sample name /metrics writes
 EXPORTED: frozenset[str] = frozenset(name for family in f.FAMILIES for name in family.sample_names)
 

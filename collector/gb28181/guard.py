@@ -27,6 +27,11 @@ class AuthThrottle:
         tokens = self._tokens(host, now)
         return 0.0 if tokens >= 1.0 else (1.0 - tokens) / self.rate
 
+    def blocked(self, now: float) -> int:
+        """How many addresses are refused at *now* (no try left): one pass over those remembered."""
+        cap, rate = self.capacity, self.rate
+        return sum(1 for tokens, at in self._buckets.values() if min(cap, tokens + (now - at) * rate) < 1.0)
+
     def failed(self, host: str, now: float) -> None:
         self._buckets[host] = (max(0.0, self._tokens(host, now) - 1.0), now)
         self._buckets.move_to_end(host)

@@ -9,13 +9,15 @@ what they told and emits verdict changes.
   and DeviceInfo queries (catalog notifications too) -> 200; from a device without a
   registration in force, or from another address than its registration's -> 403 (a device
   that gets 403 to its keepalive registers again).
-- Queries: Catalog and DeviceInfo at each new registration, Catalog every
+- Queries: Catalog and DeviceInfo at each new registration and when a device registers anew
+  after a restart (a new Call-ID, :mod:`collector.gb28181.registrations`), Catalog every
   ``catalog_interval_s``, DeviceStatus when a keepalive is late (see ``verdict.py``).
-- Catalog SUBSCRIBE at each new registration, refreshed before it expires; a device that
+- Catalog SUBSCRIBE at each new registration (and restart), refreshed before it expires; a device that
   refuses it keeps the periodic Catalog queries (:mod:`collector.gb28181.subscribe`). Catalog
   notifications (NOTIFY, or MESSAGE from devices that send them unasked) change channels.
 
-Credentials never reach a log: lines name the device ID and the source address only.
+Credentials never reach a log: lines name the device ID and the source address only. What it
+counts (:mod:`collector.gb28181.counters`) is on ``/metrics`` (:mod:`collector.metrics.gb28181`).
 """
 
 from __future__ import annotations
@@ -29,16 +31,17 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from collector.alerting.delivery.config import SecretError, resolve_secret
 from collector.gb28181.config import Gb28181Settings
+from collector.gb28181.counters import PlatformCounts, PlatformStats
 from collector.gb28181.guard import AuthThrottle
 from collector.gb28181.refusals import Refusals
+from collector.gb28181.registrations import BootCycles, Registration, call_of, expires_of, gb_date, is_gb_id
 from collector.gb28181.registry import Registry
 from collector.gb28181.state import DeviceState
 from collector.gb28181.subscribe import CatalogSubscriptions
-from collector.gb28181.verdict import catalog_due, offline_at, status_query_due
+from collector.gb28181.verdict import catalog_due, offline_at, registered_now, status_query_due
 from probes.gb28181 import bodies, manscdp
 from probes.gb28181.digest import AuthResult, DigestServer
 from probes.gb28181.fields import new_branch, new_tag, parse_address, required, response_to
@@ -52,22 +55,6 @@ ALLOW = "REGISTER, MESSAGE, NOTIFY, OPTIONS, ACK"
 ANSWERS_KEPT_S = 32.0  # RFC 3261 Timer J (64 x T1): a retransmitted request gets the same answer
 ANSWERS_KEPT = 50_000
 QUERIES_PER_TICK = 200  # catalog queries sent per scan at most (no burst after a restart)
-
-
-@dataclass(slots=True)
-class PlatformStats:
-    registers: int = 0
-    keepalives: int = 0
-    answers: int = 0  # MANSCDP answers and notifications
-    auth_failures: int = 0
-    throttled: int = 0
-    refused: int = 0  # 403 to a message of a device not registered (or from elsewhere)
-    malformed: int = 0
-    queries: int = 0
-
-
-def _is_gb_id(v: str) -> bool:
-    return len(v) == 20 and v.isascii() and v.isdigit()
 
 
 class Platform:
@@ -87,7 +74,8 @@ class Platform:
         self.stats = PlatformStats()
         self._digest = DigestServer(settings.domain, ttl_s=settings.nonce_ttl_s)
         self._throttle = AuthThrottle(settings.auth_failures, settings.auth_block_s)
-        self.refusals = Refusals(settings)  # why a device was refused, logged once a while
+        self.refusals = Refusals(settings, self.stats)  # why a device was refused, logged once a while (and counted)
+        self.boots = BootCycles()  # each device's Call-ID: a restart told from a refresh
         self._endpoint = SipEndpoint(self.handle, on_error=self._malformed, max_connections=settings.max_tcp_connections,
                                      idle_timeout_s=settings.tcp_idle_s, batch_s=udp_batch_s)
         self._default_password: str | None = None
@@ -188,6 +176,12 @@ class Platform:
                 self._alive(st.device_id, now)
         return n
 
+    def counts(self) -> PlatformCounts:
+        """The counters now, for ``/metrics`` (blocked addresses and devices alive counted at the call)."""
+        now = self.clock()
+        return self.stats.snapshot(blocked_addresses=self._throttle.blocked(now),
+                                   registered_devices=registered_now(self.registry.devices(), now, self.settings))
+
     def _alive(self, device_id: str, now: float) -> None:
         """A sign of life: when the next keepalive is late, the device is looked at."""
         s = self.settings
@@ -248,7 +242,7 @@ class Platform:
         now = self.clock()
         device_id = parse_address(required(req, "From")).user
         s = self.settings
-        if not _is_gb_id(device_id):
+        if not is_gb_id(device_id):
             self.refusals.bad_id(peer, device_id, now)
             self._reply(req, peer, 400)
             return
@@ -281,49 +275,42 @@ class Platform:
             self._reply(req, peer, 403)
             return
         self._throttle.succeeded(peer.host)
-        expires = self._expires(req)
+        expires = expires_of(req)
         old = self.registry.device(device_id)
         if expires == 0:
             self.registry.unregister(device_id, now)
             self.subscriptions.forget(device_id)
+            self.boots.forget(device_id)
+            self.stats.registered(Registration.UNREGISTER)
             log.info("gb28181: %s unregistered", device_id)
             self._reply(req, peer, 200, extra=(("Expires", "0"),))
             return
         if expires < s.min_expires_s:
+            self.refusals.too_brief(peer, device_id, expires, s.min_expires_s, now)
             self._reply(req, peer, 423, extra=(("Min-Expires", str(s.min_expires_s)),))
             return
         expires = min(expires, s.max_expires_s)
+        call_id, cseq = call_of(req)
         fresh = self.registry.register(device_id, peer, expires, now)
+        kind = self.boots.accepted(device_id, call_id, cseq, in_force=not fresh)
         self._alive(device_id, now)
-        self.stats.registers += 1
-        extra: list[tuple[str, str]] = [("Expires", str(expires)), ("Date", _gb_date(now))]
+        self.stats.registered(kind)
+        extra: list[tuple[str, str]] = [("Expires", str(expires)), ("Date", gb_date(now))]
         contact = req.get("Contact")
         if contact is not None:
             extra.append(("Contact", contact))
         self._reply(req, peer, 200, extra=tuple(extra))
         if not fresh and old is not None:
             self.refusals.moved(peer, old, now)
-        if fresh:
-            log.info("gb28181: %s registered from %s %s:%d for %d s", device_id, peer.transport, peer.host,
-                     peer.port, expires)
+        if kind is not Registration.REFRESH:  # new, or restarted: its channels may have changed meanwhile
+            log.info("gb28181: %s %s from %s %s:%d for %d s%s", device_id, "registered" if fresh else
+                     "restarted and registered again", peer.transport, peer.host, peer.port, expires, "" if fresh else
+                     " (its REGISTER began a new Call-ID or CSeq): its catalog is asked again")
             dev = self.registry.device(device_id)
             if dev is not None:
                 self.query(dev, "Catalog", now)
                 self.query(dev, "DeviceInfo", now)
                 self.subscriptions.start(dev, now)
-
-    @staticmethod
-    def _expires(req: SipRequest) -> int:
-        raw = req.get("Expires")
-        if raw is None:
-            contact = req.get("Contact")
-            raw = parse_address(contact).params.get("expires") if contact else None
-        if raw is None:
-            return 3600
-        raw = raw.strip()
-        if not raw.isdigit() or len(raw) > 10:
-            raise SipError("bad Expires")
-        return int(raw)
 
     def _on_manscdp(self, req: SipRequest, peer: Peer) -> None:
         now = self.clock()
@@ -364,7 +351,7 @@ class Platform:
         sent = self._send_request(dev, "MESSAGE", body, (), f"{secrets.token_hex(8)}@{self._via_host}", new_tag(),
                                   None, next(self._cseq))
         if sent:
-            self.stats.queries += 1
+            self.stats.queried(cmd_type)
             self.registry.asked(dev.device_id, at, catalog=cmd_type == "Catalog", status=cmd_type == "DeviceStatus")
         return sent
 
@@ -391,9 +378,3 @@ class Platform:
         )
         req = SipRequest(method, f"sip:{dev.device_id}@{peer.host}:{peer.port}", headers, body)
         return self._endpoint.send(peer, req.encode())
-
-
-def _gb_date(now: float) -> str:
-    """GB/T 28181's Date in a REGISTER answer: local time, ``YYYY-MM-DDTHH:MM:SS.mmm``."""
-    t = time.localtime(now)
-    return time.strftime("%Y-%m-%dT%H:%M:%S", t) + f".{int(now * 1000) % 1000:03d}"

@@ -5,6 +5,9 @@ writes one line per device, reason and ``every_s``, not one per message.
 The words name the device ID, the source address and the setting to change (the device's SIP
 server domain, its SIP user name, gb28181.password ...); never a password, a Digest response
 or a nonce. Text a device sent (its user name, its realm) is shown cut short and printable.
+
+Every refusal is also counted by its reason (:class:`~collector.gb28181.counters.Refusal`, in the
+platform's :class:`~collector.gb28181.counters.PlatformStats`), logged or not.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import re
 from collections import OrderedDict
 
 from collector.gb28181.config import Gb28181Settings
+from collector.gb28181.counters import PlatformStats, Refusal
 from collector.gb28181.state import DeviceState
 from probes.gb28181.digest import parse_authorization
 from probes.gb28181.sip import SipError
@@ -81,36 +85,47 @@ def declared_encoding(body: bytes) -> str:
 class Refusals:
     """The platform's refusals, each logged once per device (or address) and reason every ``auth_block_s``."""
 
-    def __init__(self, settings: Gb28181Settings) -> None:
+    def __init__(self, settings: Gb28181Settings, stats: PlatformStats) -> None:
         self._told = Told(settings.auth_block_s)
         self.failures = settings.auth_failures
+        self._stats = stats
 
     def _tell(self, key: tuple[str, ...], now: float, text: str, *args: object) -> None:
         if self._told.due(key, now):
             log.warning("gb28181: " + text, *args)
 
     def bad_id(self, peer: Peer, user: str, now: float) -> None:
+        self._stats.refusal(Refusal.BAD_ID)
         self._tell(("id", peer.host), now, "REGISTER from %s %s refused (400): its device ID %s (the user of From) "
                    "is not 20 digits; set the device's 设备编号 / SIP user ID to its 20-digit GB/T 28181 ID",
                    peer.transport, peer.host, shown(user))
 
     def blocked(self, peer: Peer, device_id: str, wait_s: float, now: float, *, known: bool) -> None:
         """Once per address, and once per device the platform knows (a flood of made-up IDs: one line)."""
+        self._stats.refusal(Refusal.BLOCKED)
         key = ("blocked", peer.host, device_id) if known else ("blocked", peer.host)
         self._tell(key, now, "REGISTER of %s from %s refused (403): the address is blocked for "
                    "%d s more after %d wrong passwords from it (every device behind it is refused until then)",
                    device_id, peer.host, int(wait_s) + 1, self.failures)
 
     def no_password(self, peer: Peer, device_id: str, now: float) -> None:
+        self._stats.refusal(Refusal.NO_PASSWORD)
         self._tell(("nopw", device_id), now, "REGISTER of %s from %s refused (403): no password to check it against "
                    "(no inventory password for this 国标编码, and gb28181.password is not set or unavailable)",
                    device_id, peer.host)
 
     def unchecked(self, peer: Peer, device_id: str, authorization: str, realm: str, now: float) -> None:
         why = auth_problem(authorization, realm=realm, device_id=device_id)
-        if why is not None:
+        if why is not None:  # (a nonce matter is not counted: the device mends it with the next challenge)
+            self._stats.refusal(Refusal.BAD_DIGEST)
             self._tell(("auth", peer.host, device_id), now, "REGISTER of %s from %s refused (401): %s",
                        device_id, peer.host, why)
+
+    def too_brief(self, peer: Peer, device_id: str, expires: int, least: int, now: float) -> None:
+        self._stats.refusal(Refusal.TOO_BRIEF)
+        self._tell(("brief", device_id), now, "REGISTER of %s from %s refused (423): it asks %d s, less than "
+                   "gb28181.min_expires_s (%d s); set the device's 注册有效期 to %d s or more",
+                   device_id, peer.host, expires, least, least)
 
     def wrong_password(self, peer: Peer, device_id: str, source: str, blocked_s: float) -> None:
         """Every time (the throttle bounds them): the password checked, and the block it brought."""
@@ -130,11 +145,14 @@ class Refusals:
     def elsewhere(self, peer: Peer, device_id: str, known: DeviceState | None, now: float) -> None:
         """A message refused (403); told when the device is registered from another address."""
         there = known.peer if known is not None and known.registered and now < known.expires_at else None
-        if there is not None and there.host != peer.host:
+        elsewhere = there is not None and there.host != peer.host
+        self._stats.refusal(Refusal.OTHER_ADDRESS if elsewhere else Refusal.NOT_REGISTERED)
+        if there is not None and elsewhere:
             self._tell(("elsewhere", device_id, peer.host), now, "%s from %s refused (403): the device is registered "
                        "from %s (two devices set to the same ID?)", device_id, peer.host, there.host)
 
     def body(self, peer: Peer, device_id: str, method: str, problem: str, body: bytes, now: float) -> None:
+        self._stats.refusal(Refusal.BAD_BODY)
         who = device_id if len(device_id) == 20 and device_id.isascii() and device_id.isdigit() else shown(device_id)
         self._tell(("body", who), now, "%s from %s: its %s body was refused (400), so what it told (e.g. its "
                    "catalog) is not known: %s%s", who, peer.host, method, problem,

@@ -109,9 +109,36 @@ PROCESS_CPU = Family("camwatch_process_cpu_seconds_total", Kind.COUNTER,
                      "CPU time (user + system) of camwatch's processes since each started (a restarted worker "
                      "starts again from 0), sampled every 15 s", ("process",))
 
+# The GB/T 28181 access platform (gb28181.enabled), written after camwatch's own families; samples
+# where the platform runs (of replicas, the leader). Not in FAMILIES: absent without the platform.
+# Counters start again from 0 when the platform does (a restart, a new leader).
+GB28181_REGISTRATIONS = Family("camwatch_gb28181_registrations_total", Kind.COUNTER,
+                               "REGISTERs accepted, by kind: new (no registration in force before), refresh (same "
+                               "Call-ID, higher CSeq), restart (registered anew while registered: a new Call-ID or "
+                               "CSeq, the device restarted; its catalog is asked again), unregister (Expires: 0)",
+                               ("kind",))
+GB28181_AUTH_FAILURES = Family("camwatch_gb28181_auth_failures_total", Kind.COUNTER,
+                               "REGISTERs refused for a wrong password (403)")
+GB28181_BLOCKED_ADDRESSES = Family("camwatch_gb28181_blocked_addresses", Kind.GAUGE,
+                                   "source addresses refused now after gb28181.auth_failures wrong passwords (every "
+                                   "device behind one is refused until it earns a try back)")
+GB28181_REFUSED = Family("camwatch_gb28181_refused_total", Kind.COUNTER,
+                         "devices' requests refused, by reason: bad_id, blocked, no_password, bad_digest, too_brief "
+                         "(REGISTER); not_registered, other_address, bad_body (MESSAGE/NOTIFY); wrong passwords "
+                         "are in camwatch_gb28181_auth_failures_total", ("reason",))
+GB28181_KEEPALIVES = Family("camwatch_gb28181_keepalives_total", Kind.COUNTER,
+                            "keepalives accepted from registered devices")
+GB28181_QUERIES = Family("camwatch_gb28181_queries_total", Kind.COUNTER,
+                         "queries sent to devices, by query: catalog, device_status, device_info", ("query",))
+GB28181_REGISTERED_DEVICES = Family("camwatch_gb28181_registered_devices", Kind.GAUGE,
+                                    "inventory devices registered and alive now (registration in force, keepalives "
+                                    "on time), as /healthz's gb28181.registered_devices")
+
 CAMERA_FAMILIES = (CAMERA_UP, CAMERA_VIDEO_OK, CAMERA_OFFLINE_CAUSE, CAMERA_CLOCK_OFFSET, CAMERA_STATE_SINCE,
                    CAMERA_PROBE_DURATION, CAMERA_LOCATION, CAMERA_FAILED_CHECK)
 REGION_FAMILIES = (REGION_CAMERAS, REGION_ONLINE, REGION_AVAILABILITY, REGION_COVERAGE, REGION_TARGET)
 SELF_FAMILIES = (PROBES_TOTAL, SWEEP_DURATION, PROBE_LATENESS, ALERTS_SENT_TOTAL, DB_PENDING_WRITES, WORK_ORDERS,
                  SHARD_CAMERAS, REPLICA_INFO, PROCESS_MEMORY, PROCESS_CPU)
 FAMILIES = (*CAMERA_FAMILIES, *REGION_FAMILIES, *SELF_FAMILIES)
+GB28181_FAMILIES = (GB28181_REGISTRATIONS, GB28181_AUTH_FAILURES, GB28181_BLOCKED_ADDRESSES, GB28181_REFUSED,
+                    GB28181_KEEPALIVES, GB28181_QUERIES, GB28181_REGISTERED_DEVICES)

@@ -163,8 +163,9 @@ def online_ratio(c: Sequence[int]) -> float | None:
 class CamwatchCollector(Collector):
     def __init__(self, source: MetricsSource, *, regions: Callable[[], RegionFigures] = RegionFigures,
                  pending_writes: Callable[[], int] = lambda: 0, counters: SelfCounters | None = None,
-                 replica_id: str = "default", per_camera: str = "all") -> None:
+                 replica_id: str = "default", per_camera: str = "all", more: Sequence[Collector] = ()) -> None:
         self.source = source
+        self.more = tuple(more)  # more families after camwatch's own (the GB/T 28181 platform's: metrics.gb28181)
         self.offline_only = per_camera == "offline_only"  # metrics.per_camera
         self.replica_id = replica_id
         self.regions = regions
@@ -239,8 +240,8 @@ class CamwatchCollector(Collector):
         yield from (cams, online, avail, cov, tgt)
 
     def self_metrics(self) -> list[Metric]:
-        """camwatch's own families (``families.SELF_FAMILIES``, in that order); small, so the fast
-        renderer writes these very objects."""
+        """camwatch's own families (``families.SELF_FAMILIES``, in that order), then those of the
+        collectors in ``more``; small, so the fast renderer writes these very objects."""
         probes = _counter(f.PROBES_TOTAL)
         for (stage, result), n in sorted(self.source.probes_total.items()):
             probes.add_metric([stage, result], float(n))
@@ -272,4 +273,5 @@ class CamwatchCollector(Collector):
         for use in self.counters.processes:
             memory.add_metric([use.process], float(use.resident_bytes))
             cpu.add_metric([use.process], use.cpu_seconds)
-        return [probes, sweep, late, alerts, pending, orders, shard_cameras, replica, memory, cpu]
+        return [probes, sweep, late, alerts, pending, orders, shard_cameras, replica, memory, cpu,
+                *(m for c in self.more for m in c.collect())]

@@ -21,6 +21,7 @@ from collector.accounting.sql.rollups import RollupTask
 from collector.alerting.delivery.notifier import Notifier
 from collector.alerting.leader import LeaderAlerts
 from collector.alerting.service import AlertService, build_alerting
+from collector.metrics.gb28181 import Gb28181Collector
 from collector.metrics.registry import NO_REGIONS, CamwatchCollector, RegionFigures, SelfCounters
 from collector.runtime.camera_state import Event, State
 from collector.runtime.event_feed import EventFeed
@@ -141,7 +142,10 @@ class App(ShardCameras):
         self.scheduler.on_frame = None if self.frames is None else self.frames.submit
         self.collector = CamwatchCollector(self.scheduler, regions=self.region_figures,
                                            pending_writes=lambda: self.writer.pending, counters=self.counters,
-                                           replica_id=self.replica_id, per_camera=self.settings.metrics.per_camera)
+                                           replica_id=self.replica_id, per_camera=self.settings.metrics.per_camera,
+                                           more=(Gb28181Collector(lambda: None if self.gb28181 is None else
+                                                                  self.gb28181.platform.counts()),)
+                                           if self.settings.gb28181.enabled else ())
 
     def _check_credentials(self, cams: list[MonitoredCamera]) -> None:
         """One log line per (re)load of a changed inventory while stored credentials cannot be resolved (counts, reasons

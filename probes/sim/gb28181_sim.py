@@ -2,7 +2,9 @@
 platform (Digest), send keepalives, answer Catalog (channels ON/OFF, split over several
 messages), DeviceStatus and DeviceInfo queries, and can be scripted: a channel switched OFF
 (with or without a catalog notification), keepalives stopped (a dead device), a registration
-left to expire or withdrawn, malformed messages, GB18030 or mislabelled bodies. A device takes
+left to expire or withdrawn, a restart (a new REGISTER Call-ID, maybe another channel list: a
+refresh keeps its Call-ID and raises the CSeq, as devices do), malformed messages, GB18030 or
+mislabelled bodies. A device takes
 the platform's catalog SUBSCRIBE (or refuses it: ``subscribe_status=405``) and then tells its
 changes (ON/OFF, ADD, DEL) by NOTIFY in that dialog.
 
@@ -88,6 +90,9 @@ class SimDevice:
     subscribe_max_s: int | None = None  # the longest subscription it grants
     subscription: SimSubscription | None = None
     notify_cseq: int = 0
+    call_id: str = ""  # its REGISTERs' Call-ID during this boot cycle ("" until its first REGISTER)
+    register_cseq: int = 0  # its REGISTERs' last CSeq in that Call-ID
+    restarts: int = 0
 
 
 class GbSim:
@@ -178,8 +183,11 @@ class GbSim:
         """REGISTER, answering the challenge; the final status (200 registered)."""
         dev = self.devices[device_id]
         exp = dev.expires_s if expires is None else expires
-        call_id = f"{secrets.token_hex(8)}@{self.local_host}"
-        cseq = next(self._cseq)
+        if not dev.call_id:  # one Call-ID a boot cycle, the CSeq raised at each REGISTER (RFC 3261 §10.2.4)
+            dev.call_id = f"{secrets.token_hex(8)}@{self.local_host}"
+        call_id = dev.call_id
+        dev.register_cseq += 1
+        cseq = dev.register_cseq
         resp = await self._transact(dev, self._request(dev, "REGISTER", extra=(("Expires", str(exp)),),
                                                        call_id=call_id, cseq=cseq))
         if resp.status == 401:
@@ -189,9 +197,10 @@ class GbSim:
             uri = f"sip:{self.server_id}@{self.domain}"
             auth = authorization(ch, username=dev.sip_user or device_id, password=dev.password if password is None else password,
                                  method="REGISTER", uri=uri)
+            dev.register_cseq += 1
             resp = await self._transact(dev, self._request(
                 dev, "REGISTER", extra=(("Expires", str(exp)), ("Authorization", auth)),
-                call_id=call_id, cseq=cseq + 1))
+                call_id=call_id, cseq=dev.register_cseq))
         if resp.status == 200:
             dev.registered = exp > 0
         return resp.status
@@ -231,6 +240,21 @@ class GbSim:
         if dev.task is not None:
             dev.task.cancel()
             dev.task = None
+
+    def restart(self, device_id: str, channels: list[SimChannel] | None = None) -> None:
+        """The device reboots: it stops its keepalives and forgets its subscription, its TCP
+        connection and its REGISTER's Call-ID (the next REGISTER begins a new one, CSeq from 1);
+        with *channels*, it comes back with that channel list. Register it again to bring it up."""
+        dev = self.devices[device_id]
+        self.stop_keepalives(device_id)
+        if dev.peer is not None and dev.peer.transport == "tcp":
+            self.endpoint.drop(dev.peer)
+            dev.peer = None
+        dev.subscription, dev.notify_cseq, dev.keepalive_sn = None, 0, 0
+        dev.call_id, dev.register_cseq, dev.registered = "", 0, False
+        dev.restarts += 1
+        if channels is not None:
+            dev.channels = channels
 
     def kill(self, device_id: str) -> None:
         """A dead device: no keepalive, no answer."""
