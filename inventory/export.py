@@ -3,7 +3,10 @@
 Active and maintenance cameras and every point not retired are exported; a point with no
 such camera is a row without camera columns (a planned point not yet built). Passwords are
 left out (the column itself is absent, so re-importing keeps the stored ones) unless
-``include_secrets`` is set (the file is then readable by its owner only, 0600). Derived region codes are written as empty cells: importing
+``include_secrets`` is set (the file is then readable by its owner only, 0600); so are those in
+an RTSP path (``/user=admin&password=...``, ``?pwd=``, ``token=``): written masked,
+``password=***`` as :func:`probes.redact.redact_url` masks them (re-importing the path masked keeps
+the stored one: :mod:`inventory.plan_cameras`). Derived region codes are written as empty cells: importing
 derives the same codes again. Text cells a spreadsheet would take for a formula are
 neutralised (:mod:`inventory.cells`); importing the file restores them exactly.
 """
@@ -26,6 +29,7 @@ from inventory.models import Camera, Device, Lifecycle, Point, Region
 from inventory.reader import TICK_ROWS, ProgressFactory, no_progress
 from inventory.rows import LIFECYCLE_ZH
 from inventory.secrets import SecretBox
+from probes.redact import redact_url
 
 
 class ExportError(Exception):
@@ -112,9 +116,11 @@ async def export_rows(engine: AsyncEngine, *, lang: str = "zh", include_secrets:
             row = dict(base)
             row.update((key, fmt(getattr(c, attr), lang)) for key, attr, fmt in _CAMERA_CELLS)
             row["parent"] = f"{parent.name}@{parent.host}" if parent else ""
-            if include_secrets:
-                if box is None:
-                    raise ExportError("no secret box")
+            if not include_secrets:
+                row["rtsp_path"] = redact_url(row["rtsp_path"])  # (a password in it: ***)
+            elif box is None:
+                raise ExportError("no secret box")
+            else:
                 row["password"] = _reveal(box, c.credential_ref)
             out.append((sort_base + (f"{c.id:012d}",), [row.get(k, "") for k in keys]))
     out.sort(key=lambda t: t[0])

@@ -72,7 +72,7 @@ def validate_file(path: str | Path, box: SecretBox, progress: ProgressFactory = 
         plan.issues.extend(issues)
         return plan
     empty = InventoryState({}, {}, {}, {})
-    return build_plan(rows, table.keys, empty, box, retire_missing=False, issues=issues)
+    return build_plan(rows, table.keys, empty, box, retire_missing=False, issues=issues, standalone=True)
 
 
 async def import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, dry_run: bool = False,

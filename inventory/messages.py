@@ -43,6 +43,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bad_date": ("日期“{value}”无法识别（例如 2024-05-01）", "date '{value}' is not recognised (e.g. 2024-05-01)"),
     "bad_host": ("“{value}”不是有效的 IP 地址或主机名", "'{value}' is not a valid IP address or host name"),
     "bad_rtsp_url": ("“{value}”不是有效的 RTSP 地址（rtsp://主机[:端口]/路径）", "'{value}' is not a valid RTSP URL (rtsp://host[:port]/path)"),
+    "masked_path": ("RTSP路径“{value}”中的密码已在导出时隐去（***）：只能原样用于导出它的已有摄像机（保留其已存路径），"
+                    "不能用于新增摄像机或改动过的路径；请填写含真实密码的路径",
+                    "RTSP path '{value}' has its password hidden by an export (***): it stands only, unchanged, for the "
+                    "existing camera it was exported from (which keeps its stored path), not for a new camera or a "
+                    "changed path; give the path with the real password"),
+    "masked_path_ambiguous": ("RTSP路径“{value}”中的密码已在导出时隐去（***），与多台已有摄像机（编号 {cameras}）相符，"
+                              "无法确定是哪一台：请填写国标编码，或含真实密码的路径",
+                              "RTSP path '{value}' has its password hidden by an export (***) and fits several existing "
+                              "cameras (ids {cameras}): give the GB ID, or the path with the real password"),
+    "masked_path_unchecked": ("RTSP路径“{value}”中的密码已在导出时隐去（***）：导入时只对导出它的已有摄像机有效（保留其已存路径），"
+                              "其他情况报错",
+                              "RTSP path '{value}' has its password hidden by an export (***): an import takes it only for "
+                              "the existing camera it was exported from (keeping its stored path) and refuses it otherwise"),
     "rtsp_url_conflict": ("RTSP地址与“{column}”列不一致", "the RTSP URL disagrees with column '{column}'"),
     "bad_mac": ("“{value}”不是有效的 MAC 地址", "'{value}' is not a valid MAC address"),
     "bad_parent": ("上联设备“{value}”格式应为 名称@IP 或 IP", "upstream device '{value}' must be name@address or address"),

@@ -29,13 +29,15 @@ __all__ = ["Plan", "build_plan"]
 
 def build_plan(rows: list[RowIn], columns: dict[str, str], state: InventoryState, box: SecretBox,
                *, retire_missing: bool = True, retire_guard: float | None = None,
-               issues: list[Issue] | None = None) -> Plan:
+               issues: list[Issue] | None = None, standalone: bool = False) -> Plan:
     """Validate rows across the file and against the stored inventory; compute the changes.
 
     With *retire_guard*, retiring more than that share of a county's cameras in use (active or
     in maintenance) is an error (``mass_retire``): a partial file is not taken for the truth.
+    *standalone*: the file is checked on its own (*state* empty), see :class:`Planning`.
     """
-    ctx = Planning(rows, columns, state, box, retire_missing, Plan(rows=len(rows)), retire_guard=retire_guard)
+    ctx = Planning(rows, columns, state, box, retire_missing, Plan(rows=len(rows)), retire_guard=retire_guard,
+                   standalone=standalone)
     if issues:
         ctx.plan.issues.extend(issues)
     plan_regions(ctx)

@@ -1,11 +1,17 @@
 """Planning cameras: match each row's camera to a stored one (by GB ID, then by address),
 check uniqueness across the file and the database, and compute each camera's values after
 the import from its record, the columns the file has, and the stored camera.
+
+An RTSP path whose secret values are the mask ``***`` (an export without ``--include-secrets``
+writes ``/user=admin&password=***``) is never stored: when it is the stored camera's path masked,
+that camera (by GB ID, else by its masked address) keeps its path; anything else is refused.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
+from dataclasses import replace
 
 from inventory.changes import CameraChange, CameraNew, CameraValues, Retire
 from inventory.fields import CAMERA_RECORD
@@ -17,6 +23,9 @@ from inventory.regions import county_prefix
 from inventory.rows import CameraIn, RowIn, format_address
 from inventory.secrets import ENV_PREFIX
 from inventory.state import CameraRow
+from probes.redact import redact_url
+
+Address = tuple[str | None, int, str]
 
 
 def plan_cameras(ctx: Planning) -> None:
@@ -86,6 +95,8 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
     st = ctx.state
     by_gb = {c.gb_id: c for c in st.cameras.values() if c.gb_id}
     by_addr = {c.address: c for c in st.cameras.values() if c.address[0] is not None}
+    by_masked = _masked_addresses(st.cameras.values()) if any(
+        r.camera is not None and r.camera.masked for r in ctx.rows) else {}
     file_gb: dict[str, int] = {}
     file_addr: dict[tuple[str | None, int, str], int] = {}
     claimed: dict[int, int] = {}
@@ -95,6 +106,11 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
         cam = row.camera
         if cam is None or (row.row, RegionLevel.VILLAGE) not in ctx.resolved:
             continue
+        if cam.masked is not None:
+            unmasked = _unmask(ctx, row, cam, by_gb, by_addr, by_masked)
+            if unmasked is None:
+                continue
+            cam = unmasked
         bad = False
         gb_id, address = cam.record.gb_id, cam.record.address
         if gb_id is not None:
@@ -106,7 +122,9 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
             county = county_prefix(ctx.resolved[(row.row, RegionLevel.COUNTY)])
             for code, params in gb_warnings(parse_gb_id(gb_id), county):
                 ctx.warn(row.row, "gb_id", code, **params)
-        if address[0] is None:  # GB28181 only, no address: its GB ID is its identity
+        # GB28181 only, no address: its GB ID is its identity; a masked path kept as it is (a
+        # standalone check): which camera it stands for is unknown
+        if address[0] is None or cam.masked is not None:
             pass
         elif address in file_addr:
             ctx.error(row.row, "host", "duplicate_address", value=format_address(address), other_row=file_addr[address])
@@ -130,6 +148,44 @@ def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | No
         ctx.error(None, "password", "no_secret_key")
         return None
     return matched
+
+
+def _masked_addresses(cameras: Iterable[CameraRow]) -> dict[Address, list[CameraRow]]:
+    """The stored cameras whose path holds a secret (``password=``, ``token=``...), by their
+    address with that secret masked as an export writes it."""
+    out: dict[Address, list[CameraRow]] = {}
+    for c in cameras:
+        host, port, path = c.address
+        shown = redact_url(path) if host is not None else path
+        if shown != path:
+            out.setdefault((host, port, shown), []).append(c)
+    return out
+
+
+def _unmask(ctx: Planning, row: RowIn, cam: CameraIn, by_gb: dict[str, CameraRow], by_addr: dict[Address, CameraRow],
+            by_masked: dict[Address, list[CameraRow]]) -> CameraIn | None:
+    """*cam* with the stored camera's RTSP path in place of its masked one, when it is that path
+    masked (the camera found by GB ID, else by its address: as stored (a path stored with ``***``
+    in it), else masked); else None and an error (in a standalone check a warning, and *cam* as it is)."""
+    rec = cam.record
+    path, key = rec.rtsp_path, cam.masked
+    old = by_gb.get(rec.gb_id) if rec.gb_id else None
+    if old is None:
+        old = by_addr.get(rec.address)
+    if old is None:
+        found = by_masked.get(rec.address, [])
+        if len(found) > 1:
+            ctx.error(row.row, key, "masked_path_ambiguous", value=path,
+                      cameras=", ".join(str(c.id) for c in sorted(found, key=lambda c: c.id)))
+            return None
+        old = found[0] if found else None
+    if old is not None and old.address[0] is not None and redact_url(old.record.rtsp_path) == path:
+        return replace(cam, record=rec.with_value("rtsp_path", old.record.rtsp_path), masked=None)
+    if ctx.standalone:
+        ctx.warn(row.row, key, "masked_path_unchecked", value=path)
+        return cam
+    ctx.error(row.row, key, "masked_path", value=path)
+    return None
 
 
 def _values(ctx: Planning, row: RowIn, cam: CameraIn, old: CameraRow | None, device_host: dict[int, str],

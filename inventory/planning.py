@@ -26,6 +26,9 @@ class Planning:
     resolved: dict[tuple[int, RegionLevel], str] = field(default_factory=dict)
     # Largest share of a county's cameras in use an import may retire; None: no limit.
     retire_guard: float | None = None
+    # A file checked on its own (``inventory validate``): what only the stored inventory can
+    # settle (a masked RTSP path) is a warning, not an error.
+    standalone: bool = False
 
     def issue(self, severity: Severity, row: int | None, key: str | None, msg: str, /, **params: object) -> None:
         col = self.columns.get(key, key) if key else None

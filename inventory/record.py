@@ -70,6 +70,11 @@ class CameraRecord:
         v = self.values
         return (cast("str | None", v[_HOST]), cast(int, v[_PORT]), cast(str, v[_PATH]))
 
+    def with_value(self, attr: str, value: object) -> CameraRecord:
+        """This record with *attr* set to *value*."""
+        i = INDEX[attr]
+        return CameraRecord((*self.values[:i], value, *self.values[i + 1 :]))
+
     def changed(self, other: CameraRecord) -> tuple[str, ...]:
         """The attributes whose values differ from *other*'s, in table order."""
         if self.values == other.values:

@@ -17,7 +17,7 @@ from inventory.models import Lifecycle, RegionLevel
 from inventory.reader import CellValue, RawRow
 from inventory.record import INDEX, CameraRecord
 from inventory.regions import RegionCodeError, parse_code
-from probes.redact import redact_url
+from probes.redact import masked_secret, redact_url
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
 _MAC = re.compile(r"^[0-9A-Fa-f]{2}([:-]?)[0-9A-Fa-f]{2}(\1[0-9A-Fa-f]{2}){4}$")
@@ -62,6 +62,9 @@ class CameraIn:
     record: CameraRecord
     password: str | None = field(repr=False)
     parent: ParentIn | None
+    # The column whose RTSP path holds the mask ``***`` (an export's: "rtsp_path" or "rtsp_url"),
+    # None when it holds none: the plan puts the stored camera's path back, or refuses the row.
+    masked: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,6 +293,7 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     host_txt = p.text("host")
     port = p.port("rtsp_port")
     path_txt = p.text("rtsp_path")
+    path_column = "rtsp_path" if path_txt else "rtsp_url"
     username = p.opt("username")
     password = p.opt("password")
     url_txt = p.text("rtsp_url")
@@ -335,7 +339,7 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     if values[INDEX["access"]] is not Access.DIRECT and gb_id is None and not cell_text(gb_raw):
         p.issue("gb_id", "access_needs_gb_id")
     record = CameraRecord(tuple(values))
-    return CameraIn(record, password, parent)
+    return CameraIn(record, password, parent, path_column if masked_secret(path) else None)
 
 
 def _split_rtsp_url(p: _RowParser, url: str) -> tuple[str, int | None, str | None, str | None, str | None] | None:

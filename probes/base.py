@@ -34,7 +34,8 @@ class Stage(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class ProbeTarget:
-    """What a prober needs to know about one camera. The password never prints."""
+    """What a prober needs to know about one camera. The password never prints, nor one in the
+    path (XiongMai, Dahua: ``/user=admin&password=...``): the repr shows the path masked."""
 
     host: str
     rtsp_port: int = 554
@@ -43,6 +44,11 @@ class ProbeTarget:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     camera_id: int | None = None
+
+    def __repr__(self) -> str:
+        return (f"ProbeTarget(host={self.host!r}, rtsp_port={self.rtsp_port!r}, "
+                f"rtsp_path={redact_url(self.rtsp_path)!r}, onvif_port={self.onvif_port!r}, "
+                f"username={self.username!r}, camera_id={self.camera_id!r})")
 
     def rtsp_url(self, *, with_credentials: bool = False, redact: bool = True) -> str:
         """The camera's RTSP URL; credentials only when asked, redacted unless told not to."""

@@ -19,19 +19,28 @@ MASK = "***"
 # kept (no password). The password runs to the last "@" before a "/" or a blank, so a password
 # with ":" or "@" in it is masked whole, and any length of password is masked.
 _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^/\s]*@")
-# ?password=... / &pwd=... / ;token=...: query parameters whose name says they carry a secret.
+# ?password=... / &pwd=... / ;token=...: query parameters whose name says they carry a secret; in
+# a path too (XiongMai: /user=admin&password=...&channel=1, or /user=admin_password=..._channel=1,
+# where "_" also separates them: the value then runs to the end, as a password may hold a "_").
 _SECRET_PARAM = re.compile(
-    r"(?P<head>[?&;](?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key)=)"
-    r"[^&;#\s\"'<>]+",
+    r"(?P<head>[?&;/_](?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key)=)"
+    r"(?P<value>[^&;#\s\"'<>]+)",
     re.IGNORECASE,
 )
 
 
 def redact_url(text: str) -> str:
     """*text* with the password of every URL in it (``user:pass@``, ``:pass@``) and the values of
-    secret-named query parameters (``password=``, ``pwd=``, ``token=``, ``key=``...) replaced by ``***``."""
+    secret-named parameters (``password=``, ``pwd=``, ``token=``, ``key=``..., in a query or a
+    camera's path) replaced by ``***``."""
     text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
     return _SECRET_PARAM.sub(lambda m: m["head"] + MASK, text)
+
+
+def masked_secret(text: str) -> bool:
+    """Whether a secret-named parameter of *text* (``password=``, ``pwd=``, ``token=``...) holds the
+    mask ``***``: text that went through :func:`redact_url`, not a secret to use or store."""
+    return MASK in text and any(MASK in m["value"] for m in _SECRET_PARAM.finditer(text))
 
 
 def secret_forms(secret: str) -> set[str]:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
-from probes.redact import camera_text, redact_secrets
+from probes.redact import camera_text, redact_secrets, redact_url
 from probes.rtsp_auth import basic_header
 from probes.rtsp_conn import Failed as _Failed
 from probes.rtsp_conn import Login, RtspCall
@@ -107,7 +107,7 @@ class _Exchange:
         self.key: CameraKey = (target.host, target.rtsp_port)
         self.redirect_info: RtspInfo | None = None
         self.secrets = secrets_of(target)
-        self.own_url = target.rtsp_url(redact=False)  # (no credentials in it)
+        self.own_url = target.rtsp_url(redact=False)  # (no user:password@; the path may hold one)
 
     def shown(self, text: str, limit: int = 120) -> str:
         """Camera text for a detail: the password masked before the cut (:func:`camera_text`)."""
@@ -177,7 +177,8 @@ class _Exchange:
     def _judge(self, resp: Response, url: str) -> RtspInfo | str:
         status = resp.status
         server = self.shown(resp.headers.get("server", ""))
-        shown = url if url == self.own_url else redact_secrets(url, self.secrets)  # (a redirect's URL is the camera's)
+        # (a redirect's URL is the camera's; our own may hold a password in its path: /user=admin&password=...)
+        shown = redact_url(url) if url == self.own_url else redact_secrets(url, self.secrets)
         login = self.login
         if 200 <= status < 300:
             if login.sent_credentials:

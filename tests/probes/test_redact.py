@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from probes.redact import redact_secrets, redact_url
+from probes.base import ProbeTarget
+from probes.redact import masked_secret, redact_secrets, redact_url
 
 
 @pytest.mark.parametrize(("text", "want"), [
@@ -26,6 +27,13 @@ from probes.redact import redact_secrets, redact_url
     ("https://oapi.example/robot/send?access_token=abc123", "https://oapi.example/robot/send?access_token=***"),
     ("https://hook.example/send?key=k3y#top", "https://hook.example/send?key=***#top"),
     ("http://cam/x?keyframe=1&passes=2", "http://cam/x?keyframe=1&passes=2"),  # names that only start alike
+    # a password in a camera's path: XiongMai with "&", and with "_" (the value then runs to the end:
+    # a password may hold a "_"), a path that starts with it
+    ("rtsp://10.0.0.1:554/user=admin&password=xm1&channel=1&stream=0.sdp",
+     "rtsp://10.0.0.1:554/user=admin&password=***&channel=1&stream=0.sdp"),
+    ("rtsp://10.0.0.1/user=admin_password=a_b7_channel=1_stream=0.sdp?real_stream", "rtsp://10.0.0.1/user=admin_password=***"),
+    ("10.0.0.1:554/password=xm1&channel=1", "10.0.0.1:554/password=***&channel=1"),
+    ("/h264/ch1/main/av_stream", "/h264/ch1/main/av_stream"),
 ])
 def test_redact_url(text: str, want: str) -> None:
     assert redact_url(text) == want
@@ -41,3 +49,30 @@ def test_redact_url(text: str, want: str) -> None:
 ])
 def test_redact_secrets(text: str, secrets: tuple[str | None, ...], want: str) -> None:
     assert redact_secrets(text, secrets) == want
+
+
+@pytest.mark.parametrize(("text", "masked"), [
+    ("/user=admin&password=***&channel=1", True),
+    ("/user=admin_password=***", True),
+    ("/user=admin_password=***_channel=2", True),  # edited after the mask: still no password to keep
+    ("/cam?user=admin&pwd=***", True),
+    ("/user=admin&password=a***b&channel=1", True),
+    ("/user=admin&password=xm1&channel=1", False),
+    ("/name=***&channel=1", False),  # a mask, but not in a secret's value
+    ("/Streaming/Channels/101", False),
+])
+def test_masked_secret(text: str, masked: bool) -> None:
+    assert masked_secret(text) is masked
+
+
+def test_what_redact_url_masks_is_masked() -> None:
+    for path in ("/user=admin&password=xm1&channel=1", "/user=admin_password=a_b", "/live?token=t0k"):
+        assert masked_secret(redact_url(path)), path
+
+
+def test_a_probe_targets_repr_shows_no_password_not_even_one_in_its_path() -> None:
+    target = ProbeTarget("10.0.0.1", 554, "/user=admin&password=Path-Pw-1&channel=1", 80, "admin", "Cred-Pw-2", 7)
+    text = repr(target)
+    assert "Path-Pw-1" not in text and "Cred-Pw-2" not in text
+    assert "rtsp_path='/user=admin&password=***&channel=1'" in text and "camera_id=7" in text
+    assert "Path-Pw-1" in target.rtsp_url(redact=False) and "Path-Pw-1" not in target.rtsp_url()
