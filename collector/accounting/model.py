@@ -60,7 +60,13 @@ class ExclusionSpan:
 
 @dataclass(frozen=True, slots=True)
 class CameraRef:
-    """A camera and where it belongs. ``retired`` cameras count for no coverage."""
+    """A camera and where it belongs. ``retired`` cameras count for no coverage.
+
+    ``retired_at``: when a retired camera was retired (the inventory's retirement time). From
+    then on it is not to be watched: its time after it is accounted as nothing at all (neither
+    online nor offline, nor unknown, nor excluded), so a retirement never lowers the known share
+    of the months after it. A retired camera without a time is accounted as one in service.
+    """
 
     camera_id: int
     point_id: int
@@ -69,6 +75,15 @@ class CameraRef:
     county: str
     contractor: str | None = None
     retired: bool = False
+    retired_at: dt.datetime | None = None
+
+    def accounted_until(self, hi_us: int) -> int:
+        """The end (µs) of this camera's part of a window ending at ``hi_us``: its retirement
+        time when that comes first, else ``hi_us`` (may lie before the window's start)."""
+        if not self.retired or self.retired_at is None:
+            return hi_us
+        cut = to_us(self.retired_at)
+        return cut if cut < hi_us else hi_us
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +105,8 @@ class CameraTime:
     """Seconds (exact, microsecond resolution, as Decimal) of one camera or a sum of cameras.
 
     ``online_s + offline_s + unknown_s + excluded_s`` is the accounted window
-    [period.start, min(period.end, now)); ``eligible_s = online_s + offline_s``;
+    [period.start, min(period.end, now)) (for a retired camera only the part before its
+    retirement, :meth:`CameraRef.accounted_until`); ``eligible_s = online_s + offline_s``;
     ``intact_s`` (state ``online`` only) is part of ``online_s`` (which includes ``degraded``).
     ``uncertainty_s``: the half probe gaps of the transitions dated inside the window (how far
     the times may be off either way; DESIGN §3-§4).

@@ -1,6 +1,7 @@
 """Time-weighted availability and intact rate per camera, and their sums per level (DESIGN §4).
 
-For camera c over the window W = [period.start, min(period.end, now)):
+For camera c over the window W = [period.start, min(period.end, now)), cut at c's retirement
+(a retired camera's time after it is no part of its window: neither known nor unknown):
 excluded = W ∩ (exclusions of c) (only when exclusions are applied);
 unknown = the rest of W not in an online/degraded/offline span (state ``unknown`` or ``excluded``,
 before the first span, gaps while the collector was down);
@@ -26,6 +27,7 @@ from collector.accounting.timeline import Spans, as_grouped, segments
 def _camera_times(
     spans: Iterable[StateSpan], index: ExclusionIndex, camera: CameraRef, lo: int, hi: int, now: int
 ) -> CameraTimes:
+    hi = camera.accounted_until(hi)  # (a retired camera's time after its retirement is not its)
     if hi <= lo:
         return CameraTimes(ZERO_TIME, ZERO_TIME)
     intact: list[tuple[int, int]] = []

@@ -18,8 +18,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import select
-
 from collector.accounting import (
     CameraTimes,
     Level,
@@ -35,13 +33,12 @@ from collector.accounting.sql.group_rates import GroupTimes, sql_group_times
 from collector.accounting.sql.load import AccountingData, coverage_by_township, load_accounting
 from collector.accounting.sql.rate_tables import Method, RateQuery, add_ranks, rate_table
 from collector.reports import details
-from collector.reports.completeness import completeness_figures, retired_seconds
+from collector.reports.completeness import completeness_figures
 from collector.reports.config import ReportSettings
 from collector.reports.model import SCHEMA, CompletenessRow, RegionRow, Report, ReportPeriod, VillageRow
 from collector.reports.periods import is_open, previous
 from collector.reports.score import score
 from collector.reports.snapshot_sums import snapshot_ratios
-from inventory.models import Camera, Lifecycle
 
 REGION_LEVELS = (Level.COUNTY, Level.TOWNSHIP)
 
@@ -97,26 +94,16 @@ async def _township_table(engine: Any, period: Period, now: dt.datetime, data: A
     return rate_table(data, q, groups.ratio_rows(Level.TOWNSHIP))
 
 
-async def retirements(engine: Any) -> dict[int, dt.datetime | None]:
-    """The retired cameras' retirement times (None where the inventory did not record one)."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(Camera.id, Camera.retired_at).where(Camera.lifecycle == Lifecycle.RETIRED))).all()
-    return {int(cid): at for cid, at in rows}
-
-
-def _completeness(groups: GroupTimes, data: AccountingData, times: Mapping[int, CameraTimes], span: Period,
-                  retired_at: Mapping[int, dt.datetime | None]) -> tuple[CompletenessRow, ...]:
+def _completeness(groups: GroupTimes, data: AccountingData) -> tuple[CompletenessRow, ...]:
     """Per county and township: camera-time of the period, the time known (online + offline:
     ``known_s`` of ``rates --json``) and the unknown rest, without exclusions; retired cameras' time
-    after their retirement left out (:mod:`collector.reports.completeness`)."""
-    retired = retired_seconds(data.cameras, times, span, retired_at)
+    after their retirement left out by the accounting (:mod:`collector.reports.completeness`)."""
     out = []
     for level in REGION_LEVELS:
         for r in groups.rows(level):
             if not r.key:
                 continue
-            window, known, unknown, share = completeness_figures(r.time_without_exclusions,
-                                                                 retired.get(str(r.key), Decimal(0)))
+            window, known, unknown, share = completeness_figures(r.time_without_exclusions)
             out.append(CompletenessRow(str(r.key), data.names.get(str(r.key), ""), level.value, r.cameras,
                                        float(window), float(known), float(unknown), share))
     return tuple(out)
@@ -195,7 +182,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
         schema=SCHEMA, period=period, closed=not is_open(period, now), generated_at=now,
         fault_hours=settings.reports.fault_hours, counties=counties, townships=townships,
         villages=_village_rows(villages, measured, data), faults=faults, work_orders=orders, exclusions=exclusions,
-        completeness=_completeness(groups, data, times, Period(p.start, max(p.start, min(p.end, now))), await retirements(engine)),
+        completeness=_completeness(groups, data),
         score=score(settings.reports.score, faults=faults, work_orders=orders, counties=counties, townships=townships),
     )
 

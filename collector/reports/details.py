@@ -4,7 +4,8 @@ A camera's fault time is the accounting's offline time of the period with exclus
 (:func:`collector.accounting.sql.camera_times.sql_camera_times`, the same number the rates
 use); its split per cause reads the stored intervals with the same cutting rule (a span ends
 where the camera's next one starts; :mod:`collector.accounting.sql.span_sums`), and, for a
-camera touched by an exclusion, takes the exclusion windows out of each cause's time.
+camera touched by an exclusion or retired in the period, takes the exclusion windows and the time
+after its retirement out of each cause's time.
 """
 
 from __future__ import annotations
@@ -89,7 +90,7 @@ async def cause_times(engine: AsyncEngine, period: Period, now: dt.datetime, cam
     params: dict[str, object] = {"lo": bound(dialect, lo), "hi": bound(dialect, hi), "lo_us": to_us(lo), "hi_us": to_us(hi)}
     wanted = {c.camera_id: c for c in cameras}
     lo_us, hi_us = to_us(lo), to_us(hi)
-    touched = [c for c in cameras if index.for_camera(c, lo_us, hi_us)]
+    touched = [c for c in cameras if _windows(c, index, lo_us, hi_us)]
     out: dict[int, dict[str, int]] = defaultdict(dict)
     ids = sorted(wanted)
     params.update(c0=ids[0], c1=ids[-1] + 1)
@@ -118,13 +119,21 @@ async def cause_times(engine: AsyncEngine, period: Period, now: dt.datetime, cam
             for cid, cause, s, e in span_rows:
                 by_cam[cid].append((cause or NO_CAUSE, _us(s), _us(e)))
             for c in chunk:
-                windows = index.for_camera(c, lo_us, hi_us)
+                windows = _windows(c, index, lo_us, hi_us)
                 for cause, s, e in by_cam.get(c.camera_id, ()):
                     d = max(0, e - s) - sum(max(0, min(e, we) - max(s, ws)) for ws, we in windows)
                     if d > 0:
                         out[c.camera_id][cause] = out[c.camera_id].get(cause, 0) + d
         await conn.rollback()
     return dict(out)
+
+
+def _windows(camera: CameraRef, index: ExclusionIndex, lo_us: int, hi_us: int) -> list[tuple[int, int]]:
+    """The parts of [lo, hi) whose offline time is no fault of *camera*: its exclusions, and the
+    time after its retirement (no part of its accounted time)."""
+    until = max(lo_us, camera.accounted_until(hi_us))
+    windows = index.for_camera(camera, lo_us, until)
+    return [*windows, (until, hi_us)] if until < hi_us else windows
 
 
 def fault_rows(cameras: Sequence[CameraRef], *, times: Mapping[int, CameraTimes], causes: Mapping[int, Mapping[str, int]],

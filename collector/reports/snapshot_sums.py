@@ -9,8 +9,8 @@ rate is the mean of its instants' online/eligible, the period's the mean of its 
 
 On PostgreSQL the per-instant counts of the cameras without exclusions are summed in the
 database (each cut span spread over the instants it covers with ``width_bucket``, grouped per
-township and instant); the cameras touched by an exclusion are read by the pure rule from their
-own spans. On SQLite (small counties) every camera goes through the pure rule.
+township and instant); the cameras touched by an exclusion, and those retired by the last instant
+(out of the counts from their retirement on), are read by the pure rule from their own spans. On SQLite (small counties) every camera goes through the pure rule.
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ async def township_counts(engine: AsyncEngine, cameras: Sequence[CameraRef], ind
         _add_pure(counts, cameras, await _spans_of(engine, [c.camera_id for c in cameras], period), index,
                   inst_us, now_us)
         return counts
-    touched = [c for c in cameras if index.for_camera(c, inst_us[0], inst_us[-1] + 1)]
+    # touched by an exclusion, or retired by the last instant: by the pure rule
+    touched = [c for c in cameras if index.for_camera(c, inst_us[0], inst_us[-1] + 1)
+               or c.accounted_until(inst_us[-1] + 1) <= inst_us[-1]]
     ids = sorted(c.camera_id for c in cameras)
     mid = ids[len(ids) // 2]
     params: dict[str, object] = {"lo": period.start, "hi": period.end, "inst": [c.at for c in instants],

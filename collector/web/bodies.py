@@ -152,7 +152,8 @@ class RateRow(TypedDict):
                               "transitions in the period over eligible time (null: snapshot rates, or nothing eligible)"]
     uncertainty_pp_without_exclusions: float | None
     known_s: Annotated[float, "seconds the state was known (online + offline; unknown time left out)"]
-    known_share: Annotated[float | None, "known time over the period times the cameras (0..1)"]
+    known_share: Annotated[float | None, "known time over the period times the cameras, a retired camera's "
+                           "only up to its retirement (0..1)"]
     rank: NotRequired[Annotated[int | None, "with rank=1: 1 = best ratio, ties share; null: no ratio"]]
     rank_change: NotRequired[Annotated[int | None, "with rank=1: places gained since the previous period (negative: lost)"]]
 

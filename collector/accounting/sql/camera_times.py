@@ -13,9 +13,10 @@ W; every earlier one is cut before W by a later one) and the spans starting insi
 When the daily rollups (:mod:`collector.accounting.sql.rollups`) are built for W, they answer instead: two
 rows per camera and the edges of W (:mod:`collector.accounting.sql.rollup_sums`).
 
-Cameras touched by an exclusion inside W, and cameras without rollup rows, are computed by the
-pure path from their own spans, so the result equals ``camera_times(cameras, all_spans,
-exclusions, period, now)`` for every camera.
+Cameras touched by an exclusion inside W, cameras retired before W ends (their window ends at
+the retirement) and cameras without rollup rows are computed by the pure path from their own
+spans, so the result equals ``camera_times(cameras, all_spans, exclusions, period, now)`` for
+every camera.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ from collector.accounting import (
     to_us,
     us_seconds,
 )
+from collector.accounting.sql.retirements import RETIREMENT_COLUMNS, cut_cameras, retirement_time, uncertainty_after
 from collector.accounting.sql.rollup_sums import (
     MIN_COVERED_SHARE,
     RollupPlan,
@@ -62,8 +64,8 @@ _SUMS_PG = "WITH " + window_sums_ctes("postgresql") + "\nSELECT camera_id, intac
 PG_PARTS = 2  # camera id ranges summed at once on their own connections (one per core here)
 
 
-_REFS = """
-    SELECT c.id, c.point_id, p.village_code, t.code, t.parent_code, c.contractor, c.lifecycle
+_REFS = f"""
+    SELECT c.id, c.point_id, p.village_code, t.code, t.parent_code, c.contractor, {RETIREMENT_COLUMNS}
     FROM cameras c
     LEFT JOIN points p ON p.id = c.point_id
     LEFT JOIN regions v ON v.code = p.village_code
@@ -71,12 +73,15 @@ _REFS = """
 
 
 async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None = None,
-                           regions: Iterable[str] | None = None) -> tuple[CameraRef, ...]:
-    """Cameras with their village, township and county (as
+                           regions: Iterable[str] | None = None, retired: bool = False) -> tuple[CameraRef, ...]:
+    """Cameras with their village, township, county and retirement time (as
     :func:`collector.accounting.sql.load.load_accounting` builds them): every camera, or (given
     ``ids`` and/or ``regions``) those with one of the ids or in one of the regions (village,
-    township or county code)."""
-    if ids is None and regions is None:
+    township or county code), or (``retired``) the retired ones."""
+    if retired:
+        rows = (await conn.execute(text(_REFS + "\n    WHERE c.lifecycle = :retired"),
+                                   {"retired": Lifecycle.RETIRED.value})).all()
+    elif ids is None and regions is None:
         rows = (await conn.execute(text(_REFS))).all()
     else:
         # two indexed selects (by id; by village under the codes), not one OR that scans every camera
@@ -91,14 +96,16 @@ async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None =
         rows = []
         for i in range(0, max(len(id_list), 1), CHUNK):
             rows.extend((await conn.execute(sql, {"ids": id_list[i:i + CHUNK], "codes": codes if i == 0 else []})).all())
-    retired = Lifecycle.RETIRED.value
-    refs = {cid: CameraRef(cid, pid, village or "", township or "", county or "", contractor, lifecycle == retired)
-            for cid, pid, village, township, county, contractor, lifecycle in rows}
+    gone = Lifecycle.RETIRED.value
+    refs = {cid: CameraRef(cid, pid, village or "", township or "", county or "", contractor, lifecycle == gone,
+                           retirement_time(lifecycle, retired_at, updated_at) if lifecycle == gone else None)
+            for cid, pid, village, township, county, contractor, lifecycle, retired_at, updated_at in rows}
     return tuple(refs.values())
 
 
 def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: int, hi: int) -> list[CameraRef]:
-    """Cameras with any exclusion inside [lo, hi) (only those the index names are checked)."""
+    """Cameras with any exclusion inside [lo, hi), a retired camera's cut at its retirement (only
+    those the index names are checked)."""
     if index.empty:
         return []
     everywhere = bool(index.everywhere)
@@ -106,7 +113,7 @@ def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: in
     out = []
     for cam in cameras:
         if (everywhere or cam.camera_id in by_camera or cam.village in by_region or cam.township in by_region
-                or cam.county in by_region) and index.for_camera(cam, lo, hi):
+                or cam.county in by_region) and index.for_camera(cam, lo, cam.accounted_until(hi)):
             out.append(cam)
     return out
 
@@ -198,6 +205,8 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     if hi_us <= lo_us:
         return camera_times(cams, {}, index, period, now)
     pure = {c.camera_id: c for c in excluded_cameras(cams, index, lo_us, hi_us)}
+    cut = {c.camera_id: max(lo_us, c.accounted_until(hi_us)) for c in cut_cameras(cams, hi_us)}
+    pure.update((c.camera_id, c) for c in cams if c.camera_id in cut)  # (retired: their window ends early)
     from_rollups = await rollup_sums(engine, period.start, hi_dt, len(cams))
     if from_rollups is not None:
         _, rows, missing = from_rollups
@@ -218,6 +227,8 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     if pure:
         async with engine.connect() as conn:
             spans = await load_spans(conn, list(pure), lo_b, hi_b)
+            for cid, u_us in (await uncertainty_after(conn, cut, hi_us)).items():
+                unc[cid] = unc.get(cid, 0) - u_us  # (the transitions after a retirement are no part of the camera's ±)
     window = hi_us - lo_us
     empty = time_from_us(window, 0, 0, 0)
     empty_times = CameraTimes(empty, empty)

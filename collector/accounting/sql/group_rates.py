@@ -4,7 +4,8 @@ The per-camera sums (from the daily rollups when they are built, else from the i
 grouped in SQL by (village, township, county, contractor), so a county of 100k cameras sends
 back one row per village and contractor instead of one per camera. Cameras without rollup
 rows are added from their own spans with the pure accounting. An excluded camera's time inside its exclusion windows is summed by the database
-too (:mod:`collector.accounting.sql.exclusion_sums`) and taken off its group. The rows are the pure ones: same cameras counted, same exact sums, same rounding.
+too (:mod:`collector.accounting.sql.exclusion_sums`) and taken off its group; so is a retired camera's time after
+its retirement, window included (:mod:`collector.accounting.sql.retirements`). The rows are the pure ones: same cameras counted, same exact sums, same rounding.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from collector.accounting.sql.camera_times import (
     sql_camera_times,
 )
 from collector.accounting.sql.exclusion_sums import inside_windows
+from collector.accounting.sql.retirements import Retirement, retirement_corrections
 from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
 from collector.accounting.sql.span_sums import bound, tune_for_sums, window_params, window_sums_ctes
 from collector.accounting.sql.statistics import refresh_statistics
@@ -85,13 +87,19 @@ GROUP BY p.village_code, t.code, t.parent_code, c.contractor"""
 class _Acc:
     """Integer microseconds of a group: raw (no exclusions) and with exclusions applied."""
 
-    __slots__ = ("cameras", "intact", "degraded", "down", "x_intact", "x_degraded", "x_down", "x_excluded", "unc")
+    __slots__ = ("cameras", "intact", "degraded", "down", "x_intact", "x_degraded", "x_down", "x_excluded", "unc",
+                 "gone")
 
     def __init__(self) -> None:
         self.cameras = 0
         self.intact = self.degraded = self.down = 0
         self.x_intact = self.x_degraded = self.x_down = self.x_excluded = 0
         self.unc = 0  # the transitions' half probe gaps (the same with and without exclusions)
+        self.gone = 0  # the window after its retired cameras' retirements: no part of the group's time
+
+    def window(self, window_us: int) -> int:
+        """The group's accounted time: the window times its cameras, less the retired ones' after."""
+        return self.cameras * window_us - self.gone
 
     def add(self, cameras: int, raw: tuple[int, int, int], applied: tuple[int, int, int], excluded: int = 0) -> None:
         """Add cameras' (intact, degraded, down) microseconds without and with exclusions."""
@@ -107,6 +115,7 @@ class _Acc:
     def merge(self, o: _Acc) -> None:
         self.add(o.cameras, (o.intact, o.degraded, o.down), (o.x_intact, o.x_degraded, o.x_down), o.x_excluded)
         self.unc += o.unc
+        self.gone += o.gone
 
 
 def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
@@ -161,8 +170,8 @@ class GroupTimes:
         w = self.window_us
         for key, a in merged:
             ratios = _ratios(a)
-            applied = time_from_us(a.cameras * w, a.x_intact, a.x_degraded, a.x_down, a.x_excluded, a.unc)
-            raw = applied if _untouched(a) else time_from_us(a.cameras * w, a.intact, a.degraded, a.down, 0, a.unc)
+            applied = time_from_us(a.window(w), a.x_intact, a.x_degraded, a.x_down, a.x_excluded, a.unc)
+            raw = applied if _untouched(a) else time_from_us(a.window(w), a.intact, a.degraded, a.down, 0, a.unc)
             out.append(RateRow(lvl, key, a.cameras, applied, raw, *ratios))
         return tuple(out)
 
@@ -171,7 +180,7 @@ class GroupTimes:
         _, merged = self._merged(level)
         w = self.window_us
         return tuple(RatioRow(key, a.cameras, *_ratios(a), *_uncertainties(a),
-                              a.intact + a.degraded + a.down, a.cameras * w) for key, a in merged)
+                              a.intact + a.degraded + a.down, a.window(w)) for key, a in merged)
 
 
 class RatioRow(NamedTuple):
@@ -186,7 +195,7 @@ class RatioRow(NamedTuple):
     uncertainty: Decimal | None = None  # ± of the ratios with exclusions (rounded as they are)
     uncertainty_without_exclusions: Decimal | None = None
     known_us: int = 0  # time the state was known (online + offline, exclusions not applied)
-    total_us: int = 0  # the window times the cameras
+    total_us: int = 0  # the window times the cameras (a retired camera's only to its retirement)
 
 
 def _uncertainties(a: _Acc) -> tuple[Decimal | None, Decimal | None]:
@@ -267,6 +276,7 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     # The exclusion corrections do not depend on the sums: computed while the database sums; so
     # is the transitions' uncertainty when the intervals answer (the rollups carry their own).
     corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
+    retired_task = asyncio.ensure_future(_retirements(engine, lo_us, hi_us))
     from_intervals = plan is None
     uncertainty_task = asyncio.ensure_future(group_uncertainty(engine, lo, hi) if from_intervals else _nothing())
     try:
@@ -283,11 +293,12 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         if plan is None:
             rows = await _interval_groups(engine, lo, hi)
         corrections = await corrections_task
+        retirements = await retired_task
         uncertainty = await uncertainty_task
         if plan is None and not from_intervals:
             uncertainty = await group_uncertainty(engine, lo, hi)  # the rollups turned out too sparse
     finally:
-        for task in (corrections_task, uncertainty_task):
+        for task in (corrections_task, retired_task, uncertainty_task):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -317,7 +328,20 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
             acc.unc += pure_unc.get(cam.camera_id, 0)
     for key, unc in uncertainty.items():
         groups.setdefault(key, _Acc()).unc += unc
+    for r in retirements:  # the time after a retirement, summed above, taken back off
+        acc = groups.setdefault(_key(r.camera), _Acc())
+        acc.gone += r.gone_us
+        acc.unc -= r.unc_us
+        if r.camera.camera_id not in unsummed:  # (those came from the pure rule: already cut)
+            back = (-r.inside[0], -r.inside[1], -r.inside[2])
+            acc.add(0, back, back)
     return GroupTimes(window, groups)
+
+
+async def _retirements(engine: AsyncEngine, lo_us: int, hi_us: int) -> list[Retirement]:
+    """What the cameras retired before the window's end added to the sums after their retirement."""
+    async with engine.connect() as conn:
+        return await retirement_corrections(conn, await load_camera_refs(conn, retired=True), lo_us, hi_us)
 
 
 async def _nothing() -> dict[GroupKey, int]:
@@ -338,7 +362,7 @@ async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_
         windows: list[tuple[int, int, int]] = []
         excluded: list[tuple[CameraRef, int]] = []
         for cam in excluded_cameras(candidates, index, lo_us, hi_us):
-            spans = index.for_camera(cam, lo_us, hi_us)
+            spans = index.for_camera(cam, lo_us, cam.accounted_until(hi_us))  # (none after a retirement)
             windows.extend((cam.camera_id, s, e) for s, e in spans)
             excluded.append((cam, sum(e - s for s, e in spans)))
         inside = await inside_windows(conn, windows)

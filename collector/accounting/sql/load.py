@@ -34,6 +34,7 @@ from collector.accounting import (
     village_coverage,
     village_coverage_over,
 )
+from collector.accounting.sql.retirements import retirement_time
 from inventory.models import Camera, Exclusion, Lifecycle, Point, Region, StateInterval
 
 
@@ -60,7 +61,8 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         points = [] if not cameras else (
             await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired))).all()
         cams = [] if not cameras else (await conn.execute(
-            select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle))).all()
+            select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle, Camera.retired_at,
+                   Camera.updated_at))).all()
         span_rows = [] if not spans else (await conn.execute(
             select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end,
                    StateInterval.start_uncertainty_us)
@@ -80,15 +82,16 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     point_id = {pid: pid for pid in village_of}
     camera_refs = []
     intern = sys.intern  # (one copy of a contractor's name for all its cameras)
-    for cid, cname, pid, contractor, lifecycle in cams:
+    for cid, cname, pid, contractor, lifecycle, retired_at, updated_at in cams:
         village = village_of.get(pid, "")
         township = parents.get(village, "")
         county = parents.get(township, "")
         if camera_names:
             names[f"camera:{cid}"] = cname
+        at = retirement_time(lifecycle, retired_at, updated_at)  # (None: in service)
         camera_refs.append(CameraRef(cid, point_id.get(pid, pid), village, township, county,
                                      None if contractor is None else intern(contractor),
-                                     retired=Lifecycle(lifecycle) is Lifecycle.RETIRED))
+                                     retired=Lifecycle(lifecycle) is Lifecycle.RETIRED, retired_at=at))
     point_refs = tuple(PointRef(point_id[pid], village_of[pid], bool(planned)) for pid, _, planned, retired in points
                        if not retired)
     targets = Targets(

@@ -8,15 +8,14 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import io
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
 
-from collector.accounting import CameraRef, CameraTimes, Period, time_from_us
+from collector.accounting import CameraRef, CameraTimes, time_from_us
 from collector.reports.build import build_report
-from collector.reports.completeness import completeness_figures, retired_seconds
+from collector.reports.completeness import completeness_figures
 from collector.reports.details import fault_rows
 from collector.reports.model import Report, ReportPeriod
 from collector.reports.periods import month_period
@@ -128,32 +127,15 @@ def _times(window_h: int, up_h: int, down_h: int) -> CameraTimes:
     return CameraTimes(t, t)
 
 
-@pytest.mark.parametrize(("retired", "times", "at", "gone_h"), [
-    (False, _times(720, 700, 20), None, 0),  # in service: nothing taken out
-    (True, _times(720, 200, 16), "2026-11-10 00:00", 504),  # retired after 216 h: the rest of the month
-    (True, _times(720, 200, 16), None, 504),  # no retirement time recorded: its unseen time
-    (True, _times(720, 190, 16), "2026-11-10 00:00", 504),  # 10 h unknown before it (collector down): stays unknown
-    (True, None, "2026-07-01 00:00", 720),  # retired before the period, no state: the whole month
-    (True, None, None, 720),
-    (True, _times(720, 700, 0), "2026-12-20 00:00", 0),  # retired after the period: all of it to be watched
+@pytest.mark.parametrize(("up", "down", "unknown", "want"), [
+    (700, 20, 0, (720, 720, 0, 1.0)),
+    (1000, 16, 140, (1156, 1016, 140, round(1016 / 1156, 4))),  # (a retired camera's time after: not in its time)
+    (0, 0, 0, (0, 0, 0, None)),  # only a camera retired before the period: nothing to watch
+    (0, 0, 720, (720, 0, 720, 0.0)),  # nothing watched
 ])
-def test_retired_seconds(retired: bool, times: CameraTimes | None, at: str | None, gone_h: int) -> None:
-    cam = CameraRef(7, 1, "v", "t", "c", retired=retired)
-    got = retired_seconds([cam], {} if times is None else {7: times}, Period(NOV.start, NOV.end),
-                          {7: None if at is None else local(at)})
-    assert got == ({} if not gone_h else {"t": Decimal(gone_h * 3600), "c": Decimal(gone_h * 3600)})
-
-
-@pytest.mark.parametrize(("up", "down", "unknown", "retired", "want"), [
-    (700, 20, 0, 0, (720, 720, 0, 1.0)),
-    (1000, 16, 424, 284, (1156, 1016, 140, round(1016 / 1156, 4))),
-    (0, 0, 720, 720, (0, 0, 0, None)),  # only a retired camera: nothing to watch
-    (0, 0, 720, 0, (720, 0, 720, 0.0)),  # nothing watched
-])
-def test_completeness_figures(up: int, down: int, unknown: int, retired: int,
-                              want: tuple[int, int, int, float | None]) -> None:
+def test_completeness_figures(up: int, down: int, unknown: int, want: tuple[int, int, int, float | None]) -> None:
     raw = time_from_us((up + down + unknown) * 3600 * S, up * 3600 * S, 0, down * 3600 * S)
-    window, known, unk, share = completeness_figures(raw, Decimal(retired * 3600))
+    window, known, unk, share = completeness_figures(raw)
     assert (float(window) / 3600, float(known) / 3600, float(unk) / 3600, share) == want
 
 
