@@ -102,8 +102,14 @@ async def _write(session: AsyncSession, plan: Plan, now: dt.datetime, tick: Prog
         row[key] = value
         return row
 
-    # Cameras: changes first (an address may move from one camera to another), then new ones.
-    await _batches(session, update(Camera), [cam_row(c.values, "id", c.id) for c in plan.camera_changed], tick)
+    # Cameras: changes first (an address may move from one camera to another), then new ones. A camera
+    # retired before and still retired keeps its retirement time (the accounting cuts its time there).
+    changed = [cam_row(c.values, "id", c.id) for c in plan.camera_changed]
+    kept = [{k: v for k, v in row.items() if k != "retired_at"} for c, row in zip(plan.camera_changed, changed, strict=True)
+            if c.values.record.lifecycle is Lifecycle.RETIRED and "lifecycle" not in c.fields]
+    kept_ids = {row["id"] for row in kept}
+    await _batches(session, update(Camera), [row for row in changed if row["id"] not in kept_ids], tick)
+    await _batches(session, update(Camera), kept)
     await _batches(session, update(Camera), [
         {"id": r.id, "lifecycle": Lifecycle.RETIRED, "retired_at": now, "updated_at": now} for r in plan.camera_retired
     ])
