@@ -11,7 +11,7 @@ from openpyxl.styles import Font
 from openpyxl.workbook import Workbook
 
 from collector.reports import words as w
-from collector.reports.model import RegionRow, Report
+from collector.reports.model import ExclusionRow, RegionRow, Report
 from collector.reports.score import score_note, unmonitored
 from collector.reports.sheet_style import (
     COLOUR_FILLS,
@@ -35,6 +35,13 @@ def overlap_hours(start: dt.datetime, end: dt.datetime, lo: dt.datetime, hi: dt.
     """Hours of [start, end) inside [lo, hi): an exclusion's part in the period (up to the report's
     time for a period not over), the hours it takes out of this period's rates."""
     return max(0.0, (min(end, hi) - max(start, lo)).total_seconds()) / H
+
+
+def exclusion_hours(report: Report, e: ExclusionRow) -> tuple[float, float]:
+    """(hours in all, hours of it in the period: 其中本期) of one of the report's exclusions; the
+    workbook's 报备 sheet and the console's printable page show both."""
+    hi = min(report.period.end, report.generated_at)
+    return (e.end - e.start).total_seconds() / H, overlap_hours(e.start, e.end, report.period.start, hi)
 
 
 def _bad(r: RegionRow, *values: float | None) -> list[bool]:
@@ -141,10 +148,8 @@ def exclusions(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
     cols = [Column(w.word(k, lang), f) for k, f in (
         ("excl_id", INT), ("scope", TEXT), ("object", TEXT), ("start", WHEN), ("end", WHEN), ("hours", HOURS),
         ("hours_in_period", HOURS), ("reason", TEXT), ("approver", TEXT))]
-    hi = min(report.period.end, report.generated_at)
     rows = [[e.id, w.word("scope_camera" if e.scope == "camera" else "scope_region", lang), e.scope_name,
-             local(e.start, tz), local(e.end, tz), (e.end - e.start).total_seconds() / H,
-             overlap_hours(e.start, e.end, report.period.start, hi), e.reason, e.approver]
+             local(e.start, tz), local(e.end, tz), *exclusion_hours(report, e), e.reason, e.approver]
             for e in report.exclusions]
     write_table(ws, sheet, cols, rows)
 

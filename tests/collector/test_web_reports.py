@@ -26,7 +26,7 @@ import openpyxl
 import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from collector.reports import model
 from collector.reports.periods import containing, previous
@@ -38,7 +38,7 @@ from collector.web.pages.report_view import period_options
 from collector.web.pages.reports import content_disposition
 from collector.web.server import build_application
 from inventory.db import create_engine
-from inventory.models import Region, StateInterval
+from inventory.models import Camera, Exclusion, Region, StateInterval
 from inventory.secrets import SecretBox
 from tests.collector.reports.fleet import last_month, seed, settings
 from tests.collector.test_api_support import response_schema, validate
@@ -70,6 +70,11 @@ async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
 
     await asyncio.to_thread(seed, url, month)
     engine = create_engine(url)
+    async with engine.begin() as c:  # one exclusion across the month's end: 72 h, 20 h of them in the month
+        cam = (await c.execute(select(Camera.id).order_by(Camera.id.desc()).limit(1))).scalar_one()
+        await c.execute(insert(Exclusion).values(camera_id=cam, start=month.end - dt.timedelta(hours=20),
+                                                 end=month.end + dt.timedelta(hours=52), reason="线路迁改",
+                                                 approver="赵主任", status="approved"))
     app = App(settings(url), engine, SecretBox(KEY), http=build_application)  # not started: no probing
     server = TestServer(build_application(app), host="127.0.0.1", port=0)
     await server.start_server()
@@ -185,6 +190,20 @@ async def test_printable_page(site: Site, http: aiohttp.ClientSession) -> None:
     _, css = await fetch(http, site, "/static/report.css")
     assert "@page" in css and "size:A4 landscape" in css and "break-before:page" in css
     assert "已结" in html and re.search(r"[0-9a-f]{64}", html)
+    # 报备: each exclusion's hours in all and of them in the period (其中本期), as the workbook's columns
+    table = re.search(r'<table class="report exclusions">(.*?)</table>', html, re.S)
+    assert table is not None and '<th class="num">时长</th>' in table[1] and '<th class="num">其中本期</th>' in table[1]
+    body = table[1].split("<tbody>", 1)[1]
+    shown = [re.findall(r'<td class="num">([^<]*)</td>', tr) for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    async with http.get(site.u(f"/reports/workbook?period={site.month.label}")) as r:
+        sheet = openpyxl.load_workbook(io.BytesIO(await r.read()))["报备"]
+    head = [c.value for c in sheet[2]]
+    book = [dict(zip(head, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=3)]
+    assert shown == [[f"{b['时长（小时）']:.1f} 小时", f"{b['其中本期（小时）']:.1f} 小时"] for b in book]
+    # the seeded two inside the month (a third, proposed, not shown) and the one across its end
+    assert sorted(shown) == [["30.0 小时", "30.0 小时"], ["72.0 小时", "20.0 小时"], ["9.0 小时", "9.0 小时"]]
+    _, en = await fetch(http, site, f"/reports/print?period={site.month.label}&lang=en")
+    assert '<th class="num">Hours</th>' in en and '<th class="num">Of which in period</th>' in en and "30.0 h" in en
 
 
 @ON_LOOP

@@ -82,6 +82,8 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "scope": ("范围", "Scope"),
     "start": ("开始", "Start"),
     "end": ("结束", "End"),
+    "excl_hours": ("时长", "Hours"),
+    "excl_hours_in_period": ("其中本期", "Of which in period"),
     "reason": ("原因", "Reason"),
     "approver": ("审批人", "Approver"),
     "window": ("应监测时长", "Camera time"),

@@ -22,6 +22,7 @@ from collector.reports import words as report_words
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.periods import PeriodError
 from collector.reports.score import score_note, unmonitored
+from collector.reports.sheets import exclusion_hours
 from collector.reports.workbook import workbook_bytes
 from collector.runtime.report_delivery import workbook_name
 from collector.web.pages.derived import regions_of
@@ -86,6 +87,7 @@ def _context(v: View, c: Choice, s: Shown) -> dict[str, Any]:
     return {"w": lambda key, **kw: rw(key, v.lang, **kw), "choice": c, "shown": s, "title": title(s, v.lang),
             "period_span": period_span(s, v.tz), "ranked": ranked(s.report.townships),
             "colour": rate_colour, "hours": lambda sec: hours(sec, v.lang),
+            "excl_hours": lambda e: exclusion_hours(s.report, e),  # (all, 其中本期) as the workbook's
             "cause": lambda code: report_words.cause(code, v.lang),
             "rule_words": lambda rule, fh: rule_words(rule, v.lang, fh),
             "quantity": lambda d: quantity(d.rule, d.quantity, v.lang), "by_rule": by_rule(s.report),
