@@ -1,4 +1,5 @@
-"""``camwatch users add|list|passwd|disable|token``: console accounts (collector.web.accounts).
+"""``camwatch users add|list|passwd|disable|token``: console accounts (:mod:`collector.accounts`:
+the store the web console uses, imported here without the web console itself).
 
 Every change is written to the audit log with the actor ``cli``. A password is read from stdin
 with ``--password-stdin`` (first line), else asked twice on a terminal; a token is printed once
@@ -13,12 +14,12 @@ import sys
 import click
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collector.accounts import store as accounts
+from collector.accounts.audit_log import audit
+from collector.accounts.roles import Role
+from collector.accounts.store import AccountError
 from collector.cli.context import CliContext
 from collector.cli.runtime import fail
-from collector.web import accounts
-from collector.web.accounts import AccountError
-from collector.web.audit import audit
-from collector.web.principal import Role
 
 ROLE_WORDS = {Role.ADMIN: "管理员", Role.ASSESSOR: "考核", Role.CONTRACTOR: "运维单位", Role.TOWNSHIP: "乡镇",
               Role.DUTY: "值班"}

@@ -1,4 +1,5 @@
-"""The audit log: one row per write (web page, API, ``camwatch users``), and login throttling.
+"""The audit log: one row per write (web page, API, ``camwatch users``; written by
+:func:`collector.accounts.audit_log.audit`, re-exported here), and login throttling.
 
 Throttling: after :data:`USER_LIMIT` failed logins for one user name, or :data:`ADDRESS_LIMIT`
 from one client address, that key is locked out for :data:`LOCKOUT` (doubling with each further
@@ -14,7 +15,8 @@ from aiohttp import web
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inventory.models import AuditEntry, LoginThrottle
+from collector.accounts.audit_log import audit as audit  # (re-exported: the writers of the console use it from here)
+from inventory.models import LoginThrottle
 
 USER_LIMIT = 5
 ADDRESS_LIMIT = 20
@@ -24,14 +26,6 @@ FORGET = dt.timedelta(hours=1)
 # What a write handler says about what it did (e.g. "exclusion #12 proposed: camera 5, ..."): the
 # auth middleware's audit row of the write carries it (with the status) as its detail.
 AUDIT_DETAIL: web.RequestKey[str] = web.RequestKey("camwatch_audit_detail", str)
-
-
-async def audit(engine: AsyncEngine, *, actor: str, action: str, obj: str | None = None, detail: str | None = None,
-                address: str | None = None, now: dt.datetime) -> None:
-    async with engine.begin() as conn:
-        await conn.execute(insert(AuditEntry).values(
-            at=now, actor=actor[:64], action=action[:64], object=None if obj is None else obj[:255],
-            detail=None if detail is None else detail[:4000], address=None if address is None else address[:64]))
 
 
 def throttle_keys(name: str, address: str | None) -> tuple[str, ...]:

@@ -5,10 +5,12 @@ from __future__ import annotations
 import importlib
 import subprocess
 import sys
+from pathlib import Path
 
 import click
 
 from collector.cli import COMMANDS, LazyGroup
+from tests.inventory.helpers import migrated
 
 
 def test_the_command_table_names_what_each_module_registers() -> None:
@@ -32,6 +34,23 @@ def test_version_and_one_commands_help_load_no_other_command() -> None:
     assert not heavy & _modules_after("--version")
     loaded = _modules_after("replicas", "--help")
     assert "collector.cli.replicas_cmd" in loaded and not {"av", "openpyxl", "collector.cli.probe_cmd"} & loaded
+
+
+def test_users_commands_load_no_web_console(tmp_path: Path) -> None:
+    """``camwatch users`` works on the account store below the web console (collector.accounts):
+    adding and listing an account imports neither the console nor aiohttp (~1.6 s more before)."""
+    db = f"sqlite:///{tmp_path / 'camwatch.db'}"
+    migrated(db)
+    code = ("import sys\nfrom collector.cli import main\ntry:\n    main(list(sys.argv[1:]))\nexcept SystemExit as e:\n"
+            "    print('exit', e.code)\nprint('\\n'.join(sys.modules), file=sys.stderr)")
+    heavy = {"aiohttp", "collector.web", "collector.runtime.app", "collector.cli.report_cmds"}
+    for args, stdin, said in ((("users", "add", "boss", "--role", "admin", "--password-stdin"), "s3cret-pass\n", "已添加用户 boss"),
+                              (("--lang", "en", "users", "list"), "", "boss\tadmin\tall")):
+        r = subprocess.run([sys.executable, "-c", code, "--db", db, *args], input=stdin, capture_output=True, text=True,
+                           timeout=120)
+        loaded = set(r.stderr.split())
+        assert said in r.stdout and "exit" not in r.stdout, r.stdout + r.stderr[-2000:]
+        assert "collector.accounts.store" in loaded and not heavy & loaded, heavy & loaded
 
 
 def test_help_lists_every_command() -> None:
