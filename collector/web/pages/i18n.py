@@ -87,6 +87,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "model": ("型号", "Model"),
     "firmware": ("固件", "Firmware"),
     "upstream": ("上联设备", "Upstream device"),
+    "uplink_suspected": ("疑似上联中断", "suspected uplink failure"),
     "lifecycle": ("状态", "Lifecycle"),
     "state": ("状态", "State"),
     "state_now": ("当前状态", "Current state"),

@@ -25,10 +25,12 @@ from collector.web.pages.exclusions_page import form_error
 from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
 from collector.web.pages.scope import Regions, can_camera, can_order
 from collector.web.principal import Action
-from inventory.models import Incident
+from inventory.models import Device, Incident
 from inventory.models import WorkOrder as WorkOrderRow
+from probes.causes import Cause
 
 MAX_NOTE = 2000
+UPLINK = Cause.UPSTREAM_DOWN.value
 RESOLVED_AT = ("完成时间", "Resolved at")  # the full list's column: when a done (已完成) order was closed
 
 
@@ -52,6 +54,13 @@ def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str]) -
             "resolved": v.when(o.resolved_at) if o.resolved_at else "", "note": o.note or "", "open": o.status.value != "resolved"}
 
 
+def urgent_first(orders: list[WorkOrder]) -> list[WorkOrder]:
+    """What to fix first: the open orders by deadline (the overdue ones first, then the nearest),
+    then the done ones as the store lists them (newest first)."""
+    live = sorted((o for o in orders if o.status is not OrderStatus.RESOLVED), key=lambda o: (o.deadline, o.id))
+    return live + [o for o in orders if o.status is OrderStatus.RESOLVED]
+
+
 def form_context(v: View) -> dict[str, Any]:
     p = v.principal
     return {"csrf": form_token(v),
@@ -67,8 +76,8 @@ async def workorders_page(request: web.Request) -> web.Response:
     want = want if want in {c.value for c in Color} else None
     open_only = request.query.get("open", "true") != "false"
     slots = app.scheduler.slots
-    orders = [o for o in await store.list_work_orders(app.engine, open_only=open_only)
-              if can_order(v.principal, o, slots, regions) and (want is None or color(o, v.now).value == want)]
+    orders = urgent_first([o for o in await store.list_work_orders(app.engine, open_only=open_only)
+                           if can_order(v.principal, o, slots, regions) and (want is None or color(o, v.now).value == want)])
     names = {cid: s.cam.name for cid, s in slots.items()}
     page = paginate([order_item(v, o, regions, names) for o in orders], request)
     return render(v, "workorders.html", {"page": page, "want": want, "open_only": open_only,
@@ -101,13 +110,28 @@ async def incident_page(request: web.Request) -> web.Response:
         v.principal.role.value != "contractor" and v.principal.in_regions(regions.path(inc.village_code))
     if v.principal is not None and not members and not village_ok:
         return not_found_page(v)
-    orders = await stored_orders(app.engine, WorkOrderRow.incident_key == key)
+    # (as on the list: a village's or device's order is no contractor's; the cause above still says it)
+    orders = [o for o in await stored_orders(app.engine, WorkOrderRow.incident_key == key)
+              if can_order(v.principal, o, slots, regions)]
     town = regions.by_code[inc.village_code].parent if inc.village_code in regions.by_code else None
     names = {cid: s.cam.name for cid, s in slots.items()}
+    # a suspected uplink failure (what the alert and the work order said): named as such, with the
+    # device, even when the members' last probes read "timeout" (the incident's own cause)
+    uplink = inc.cause == UPLINK or any(o.cause == UPLINK for o in orders)
     return render(v, "incident.html", {
         "inc": inc, "village": regions.name(inc.village_code), "village_code": inc.village_code,
         "township_code": town, "township": regions.name(town),
+        "cause": v.cause(UPLINK if uplink else inc.cause), "uplink": uplink,
+        "device": await _device_name(app.engine, inc.device_id),
         "members": members, "orders": [order_item(v, o, regions, names) for o in orders], **form_context(v)})
+
+
+async def _device_name(engine: AsyncEngine, device_id: int | None) -> str:
+    """The incident's upstream device (the cameras' shared 4G router, switch or NVR), "" when none."""
+    if device_id is None:
+        return ""
+    async with engine.connect() as conn:
+        return str((await conn.execute(select(Device.name).where(Device.id == device_id))).scalar_one_or_none() or "")
 
 
 def _items(value: object) -> list[object]:
