@@ -11,7 +11,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import random
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -22,6 +21,23 @@ class _Digest(Protocol):
 
 
 _HASHES: dict[str, Callable[[bytes], _Digest]] = {"MD5": hashlib.md5, "MD5-SESS": hashlib.md5, "SHA-256": hashlib.sha256, "SHA-256-SESS": hashlib.sha256}
+
+# Texts that cameras of one model share (realm, algorithm), one copy for all the cameras that
+# send them. Bounded, not ``sys.intern``: many cameras send a realm of their own (``IP
+# Camera(C12345)``, ``Login to <serial>``), and an interned table grows by an entry for each
+# (~0.1 KB a camera in a probe worker at 20k cameras); past the bound a text keeps its own copy.
+MAX_SHARED = 4096
+_SHARED: dict[str, str] = {}
+
+
+def shared_text(text: str) -> str:
+    """*text* as the one copy kept for it, while there is room (see :data:`MAX_SHARED`)."""
+    kept = _SHARED.get(text)
+    if kept is not None:
+        return kept
+    if len(_SHARED) < MAX_SHARED:
+        _SHARED[text] = text
+    return text
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,12 +123,12 @@ def parse_challenge(header: str) -> Challenge:
         if algorithm is not None and algorithm.upper() not in _HASHES:
             raise ChallengeError(f"unsupported digest algorithm {algorithm[:32]!r}")
         opaque = params.get("opaque")
-        return Challenge(  # texts that cameras of one model share are interned (kept per camera)
+        return Challenge(  # texts that cameras of one model share are shared (kept per camera)
             scheme="digest",
-            realm=sys.intern(params.get("realm", "")),
+            realm=shared_text(params.get("realm", "")),
             nonce=params["nonce"],
-            opaque=None if opaque is None else sys.intern(opaque),
-            algorithm=None if algorithm is None else sys.intern(algorithm),
+            opaque=opaque,  # (often fresh with each nonce: not shared)
+            algorithm=None if algorithm is None else shared_text(algorithm),
             qop_auth=qop_auth,
             stale=params.get("stale", "").lower() == "true",
         )
