@@ -33,8 +33,20 @@ def redact_url(text: str) -> str:
     """*text* with the password of every URL in it (``user:pass@``, ``:pass@``) and the values of
     secret-named parameters (``password=``, ``pwd=``, ``token=``, ``key=``..., in a query or a
     camera's path) replaced by ``***``."""
-    text = _USERINFO.sub(lambda m: f"{m['head']}:{MASK}@", text)
-    return _SECRET_PARAM.sub(lambda m: m["head"] + MASK, text)
+    # (called for every RTSP probe: nothing is allocated for a URL with nothing to mask)
+    if "@" in text:
+        text = _USERINFO.sub(_masked_userinfo, text)
+    if "=" in text:
+        text = _SECRET_PARAM.sub(_masked_param, text)
+    return text
+
+
+def _masked_userinfo(m: re.Match[str]) -> str:
+    return f"{m['head']}:{MASK}@"
+
+
+def _masked_param(m: re.Match[str]) -> str:
+    return m["head"] + MASK
 
 
 def masked_secret(text: str) -> bool:
