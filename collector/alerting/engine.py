@@ -57,7 +57,7 @@ from collector.alerting.model import (
     UpdateWorkOrder,
 )
 from collector.alerting.policy import AlertPolicy
-from collector.alerting.reminders import escalation_due, picture_unseen, reminder_due
+from collector.alerting.reminders import escalation_due, picture_unseen, reminded_by, reminder_due
 from collector.alerting.upstream import suspected_uplink
 from collector.runtime.camera_state import Event
 from probes.causes import Cause
@@ -385,11 +385,12 @@ class AlertEngine:
             out += released
         return tuple(out)
 
-    def restore(self, incidents: tuple[Incident, ...]) -> None:
-        """Take over unresolved incidents stored before a restart (their open messages were already decided)."""
+    def restore(self, incidents: tuple[Incident, ...], now: dt.datetime | None = None) -> None:
+        """Take over unresolved incidents stored before a restart (their messages were decided;
+        at *now* a reminder is due when it was without the restart: :func:`reminded_by`)."""
         for inc in (i for i in incidents if i.resolved_at is None):
             inc = self._put(self._judge(replace(inc, announced=len(inc.down))))
-            self.last_notified[inc.id] = inc.opened_at
+            self.last_notified[inc.id] = reminded_by(inc, now, self.policy)
             if inc.kind is IncidentKind.OUTAGE:
                 for mem in inc.down:
                     self.down[mem.camera_id] = Outage(mem.camera_id, mem.cause or Cause.PROTOCOL_ERROR, mem.start, inc.opened_at,

@@ -120,7 +120,7 @@ class LeaderAlerts:
         post, and start after the stored cursor."""
         engine = AlertEngine(self.policy)
         engine.set_inventory(await store.load_inventory(self.db))
-        engine.restore(await store.load_open_incidents(self.db))
+        engine.restore(await store.load_open_incidents(self.db), self.clock())
         await self._rules(engine)
         now = self.clock()
         async with self.db.begin() as conn:

@@ -23,7 +23,7 @@ from collector.alerting.model import (
 )
 from collector.alerting.policy import AlertPolicy, EscalationLevel
 from collector.alerting.upstream import parent_answered
-from probes.causes import cause_words
+from probes.causes import Cause, cause_words
 from probes.checks import problem_words
 
 SEVERITY_TAG = {Severity.CRITICAL: ("严重", "CRITICAL"), Severity.NORMAL: ("一般", "WARNING"), Severity.LOW: ("提示", "INFO")}
@@ -43,6 +43,12 @@ def duration(seconds: float, lang: str = "zh") -> str:
         return f"{amounts[big]}{'分钟' if big == 2 and not en else units[big]}"
     return f"{amounts[big]}{units[big]}{' ' if en else ''}{amounts[big + 1]}{units[big + 1]}"
 
+
+# a camera refusing the stored password: nothing to fix on site but the password (and it is left
+# alone for up to an hour between logins, so that it does not lock the account, until it changes)
+_PASSWORD_HINT = {False: "核对用户名和密码；设备上改过密码的，请在台账中更新（更新后即重试）",
+                  True: "check the user name and password; if it was changed on the camera, update it in the "
+                        "inventory (then retried at once)"}
 
 # cameras named per cause when an incident's cameras have several causes (the largest group is not named)
 NAMED_PER_CAUSE = 3
@@ -171,6 +177,8 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
                           f"{first.parent_device_name} (online)" if en else f"{first.parent_device_name}（在线）"))
         lines.append(("Cameras" if en else "摄像机", _names(shown, p.max_listed, lang)))
     lines.append(("Cause" if en else "原因", cause))
+    if not resolved and any(m.cause in (Cause.AUTH_FAILED, Cause.ONVIF_AUTH_FAILED) for m in inc.down):
+        lines.append(("What to do" if en else "处理", _PASSWORD_HINT[en]))
     lines.append(("Since" if en else "开始", local(inc.start, p.timezone)))
     end = inc.resolved_at if resolved and inc.resolved_at else now
     took = duration((end - inc.start).total_seconds(), lang)

@@ -242,6 +242,15 @@ class Message:
     def short(self, lang: str) -> str:
         return self.short_en if lang == "en" else self.short_zh
 
+    def body(self, lang: str) -> str:
+        """The plain text after its title line: what a channel shows under the title it shows
+        itself (a robot's heading, an e-mail's subject, a webhook's title field)."""
+        return self.text(lang).removeprefix(self.title_in(lang) + "\n")
+
+    def markdown_body(self, lang: str) -> str:
+        """The Markdown after its title heading (see :meth:`body`)."""
+        return self.markdown(lang).removeprefix(f"#### {self.title_in(lang)}\n\n")
+
 
 @dataclass(frozen=True, slots=True)
 class Member:

@@ -74,7 +74,8 @@ def from_payload(d: dict[str, object]) -> Outgoing:
                     incident=None if d.get("incident") is None else str(d["incident"]), kind=str(d["kind"]),
                     labels=tuple((str(a), str(b)) for a, b in labels), starts_at=when(d.get("starts_at")),
                     ends_at=when(d.get("ends_at")), link=None if d.get("link") is None else str(d["link"]),
-                    key=None if d.get("key") is None else str(d["key"]))
+                    key=None if d.get("key") is None else str(d["key"]),
+                    short=None if d.get("short") is None else str(d["short"]))
 
 
 async def record(conn: AsyncConnection, msgs: Sequence[Outgoing], replica: str, now: dt.datetime) -> list[Outgoing]:

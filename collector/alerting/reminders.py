@@ -34,3 +34,14 @@ def reminder_due(inc: Incident, now: dt.datetime, last: dt.datetime, p: AlertPol
         return None
     chans = p.channels_for(inc.severity) + tuple(c for lv in p.escalation[:inc.escalation] for c in lv.channels)
     return tuple(dict.fromkeys(chans))
+
+
+def reminded_by(inc: Incident, now: dt.datetime | None, p: AlertPolicy) -> dt.datetime:
+    """When *inc*, taken over after a restart at *now*, counts as last told: the start of the
+    current reminder interval of its age (its reminder then was sent, unless camwatch was down),
+    so the next reminder keeps its time and a restart is no reason to remind. Its opening
+    when *now* is not known or reminders are off."""
+    every = dt.timedelta(seconds=p.reminder_interval_s)
+    if now is None or not every or now <= inc.opened_at:
+        return inc.opened_at
+    return inc.opened_at + every * ((now - inc.opened_at) // every)

@@ -56,7 +56,7 @@ class AlertService:
 
     async def start(self) -> None:
         self.engine.set_inventory(await self._inventory())
-        self.engine.restore(await store.load_open_incidents(self.db))
+        self.engine.restore(await store.load_open_incidents(self.db), self.clock())
         await self._rules()
         await self._count_orders()
 
@@ -126,21 +126,22 @@ def outgoing_for(action: Notify, language: str, channels: set[str]) -> list[Outg
     """The delivery side's messages for one decision: one per channel that exists (the settings
     name no other: ``Settings`` rejects unknown names, and without any channel the start warns)."""
     m = action.message
-    en = language == "en"
     kind = str(getattr(action.kind, "value", action.kind))
     if kind == "resolve":
         kind = "resolved"
+    # the text without the title (each channel shows the title itself); SMS: the short form and the link
+    short = m.short(language) + (f"\n{'Details: ' if language == 'en' else '详情：'}{m.link}" if m.link else "")
     out = []
     for ch in action.channels:
         if ch not in channels:
             continue
         out.append(Outgoing(
-            channel=ch, title=m.title_en if en else m.title_zh, text=m.text_en if en else m.text_zh,
-            markdown=m.markdown_en if en else m.markdown_zh, severity=str(getattr(action.severity, "value", action.severity)),
+            channel=ch, title=m.title_in(language), text=m.body(language),
+            markdown=m.markdown_body(language), severity=str(getattr(action.severity, "value", action.severity)),
             incident=action.incident_id, kind=kind,
             labels=(("incident", action.incident_id), ("severity", str(getattr(action.severity, "value", action.severity)))),
             starts_at=action.at if kind != "resolved" else None, ends_at=action.at if kind == "resolved" else None,
-            link=m.link,
+            link=m.link, short=short,
         ))
     return out
 

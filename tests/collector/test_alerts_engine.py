@@ -224,6 +224,32 @@ def test_reminders_off() -> None:
     assert [n.kind for t in range(0, 20000, 600) for n in notes(e.tick(at(t)))] == [NotifyKind.OPEN]
 
 
+H = 3600
+
+
+@pytest.mark.parametrize(("restart_s", "reminded_before", "reminded_after"), [
+    (0.5 * H, [], [4 * H, 8 * H, 12 * H]),
+    (5 * H, [4 * H + 30], [8 * H, 12 * H]),
+    (9 * H, [4 * H + 30, 8 * H + 30], [12 * H]),
+    (11.9 * H, [4 * H + 30, 8 * H + 30], [12 * H]),
+])
+def test_a_restart_sends_no_reminder_and_keeps_their_times(restart_s: float, reminded_before: list[float],
+                                                           reminded_after: list[float]) -> None:
+    """camwatch restarted while a village is down: the engine that takes the incident over sends
+    nothing then (it reminded at once of every incident older than the reminder interval), and
+    the next reminders come every 4 h of the incident's age, as they would have."""
+    p = dataclasses.replace(POLICY, escalation=())
+    e = engine(p)
+    for c in EAST[:3]:
+        e.feed(outage(c, 0))
+    before = [(t, n.kind) for t in range(0, int(restart_s), 30) for n in notes(e.tick(at(t)))]
+    assert before == [(30, NotifyKind.OPEN)] + [(t, NotifyKind.REMINDER) for t in reminded_before]
+    again = engine(p)
+    again.restore(e.open_incidents(), at(restart_s))
+    after = [(t, n.kind) for t in range(int(restart_s), 13 * H, 30) for n in notes(again.tick(at(t)))]
+    assert after == [(t, NotifyKind.REMINDER) for t in reminded_after]
+
+
 QUIET_NIGHT = dt.datetime(2026, 11, 23, 15, 0, tzinfo=dt.UTC)  # 23:00 Asia/Shanghai
 
 

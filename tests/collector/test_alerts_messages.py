@@ -57,6 +57,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "点位：村口\n"
         "摄像机：南庄村村口\n"
         f"原因：{PW.words()}\n"
+        "处理：核对用户名和密码；设备上改过密码的，请在台账中更新（更新后即重试）\n"
         "开始：2026-11-23 10:01 +08:00\n"
         "已持续：5分15秒\n"
         "详情：http://cw.example/cameras/21"
@@ -67,6 +68,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "- **点位**：村口\n"
         "- **摄像机**：南庄村村口\n"
         f"- **原因**：{PW.words()}\n"
+        "- **处理**：核对用户名和密码；设备上改过密码的，请在台账中更新（更新后即重试）\n"
         "- **开始**：2026-11-23 10:01 +08:00\n"
         "- **已持续**：5分15秒\n\n"
         "[查看详情](http://cw.example/cameras/21)"
@@ -77,6 +79,8 @@ def test_single_camera_open_message_all_variants() -> None:
         "Point: 村口\n"
         "Cameras: 南庄村村口\n"
         f"Cause: {PW.words('en')}\n"
+        "What to do: check the user name and password; if it was changed on the camera, update it in the inventory "
+        "(then retried at once)\n"
         "Since: 2026-11-23 10:01 +08:00\n"
         "Duration: 5 min 15 s\n"
         "Details: http://cw.example/cameras/21"
@@ -84,6 +88,23 @@ def test_single_camera_open_message_all_variants() -> None:
     assert m.short_zh == f"【一般】摄像机离线：南庄村村口（{PW.words()}），10:01 +08:00起"
     assert m.short_en == f"[WARNING] camera offline: 南庄村村口 ({PW.words('en')}) since 10:01 +08:00"
     assert (m.title, m.text("en"), m.markdown("zh")) == (m.title_zh, m.text_en, m.markdown_zh)
+
+
+@pytest.mark.parametrize("cause", list(Cause))
+def test_only_a_refused_password_says_what_to_do_and_never_when_back(cause: Cause) -> None:
+    """A password changed on the camera: the message says why and what to do (nothing on site but
+    the password); in a village with other causes too; not for other causes, not in the recovery."""
+    e = AlertEngine(POLICY, INV)
+    for c in EAST[:3]:
+        e.feed(outage(c, 20, Cause.STREAM_UNAVAILABLE))
+    e.feed(outage(EAST[3], 20, cause))
+    [n] = notes(e.tick(at(60)))
+    password = cause in (Cause.AUTH_FAILED, Cause.ONVIF_AUTH_FAILED)
+    assert ("\n处理：核对用户名和密码" in n.message.text_zh) is password
+    assert ("\nWhat to do: check the user name and password" in n.message.text_en) is password
+    assert "处理" not in n.message.short_zh
+    [r] = notes([a for c in EAST[:4] for a in e.feed(recovery(c, 600))])
+    assert "处理" not in r.message.text_zh and "What to do" not in r.message.text_en
 
 
 def test_village_open_and_recovery_messages() -> None:

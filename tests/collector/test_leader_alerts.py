@@ -151,6 +151,8 @@ def test_delivery_keys() -> None:
     assert key(NotifyKind.REMINDER, 3601) == key(NotifyKind.REMINDER, 7199) != key(NotifyKind.REMINDER, 7200)
     m = Outgoing("hook", "t", "x", None, "normal", inc.id, "open", (("a", "b"),), at(1), None, "http://l", "k1")
     assert outbox.from_payload(outbox.to_payload(m)) == m
+    sms = Outgoing("sms", "t", "x", None, "normal", inc.id, "open", key="k2", short="t（x），10:00 +08:00起")
+    assert outbox.from_payload(outbox.to_payload(sms)) == sms  # a new leader sends the short form too
 
 
 async def test_leaders_in_turn_lose_no_incident_and_send_nothing_twice(url: str, hook: tuple[Robots, str]) -> None:

@@ -232,3 +232,52 @@ async def test_dingtalk_burst_of_60_respects_20_per_minute_and_drops_nothing(rob
     for m in msgs:
         assert m.markdown in everything  # nothing dropped
     assert rx.rejected == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_an_alert_reads_once_on_every_channel_and_sms_is_short(robots, smtp, lang) -> None:  # type: ignore[no-untyped-def]
+    """A dark village's message as the on-call staff get it: each channel shows the title once
+    (the robots put the title first themselves; the text under it was the title again), and the
+    SMS is the short form with the link, not the full text (which spent 2-3 SMS on a village)."""
+    from dataclasses import replace
+
+    from collector.alerting.engine import AlertEngine
+    from collector.alerting.service import outgoing_for
+    from probes.causes import Cause
+    from tests.collector.alerts_fixtures import EAST, INV, POLICY, at, notes, outage
+
+    rx, base = robots
+    e = AlertEngine(POLICY, INV)
+    for c in EAST:
+        e.feed(outage(c, 20, Cause.UPSTREAM_DOWN))
+    [n] = notes(e.tick(at(50)))
+    m = n.message
+    title, en = m.title_in(lang), lang == "en"
+    senders = build_senders(_settings(base, smtp.port), Redactor(), language=lang)
+    _loopback(senders, base)
+    async with Notifier(senders) as notifier:
+        for msg in outgoing_for(replace(n, channels=tuple(senders)), lang, set(senders)):
+            notifier.submit(msg)
+        await notifier.drain()
+    assert rx.rejected == []
+    md = rx.posts["dingtalk"][0].body["markdown"]
+    texts = {"dingtalk": md["text"], "wecom": rx.posts["wecom"][0].body["text"]["content"],
+             "feishu": rx.posts["feishu"][0].body["content"]["text"],
+             "webhook": rx.posts["webhook"][0].body["title"] + "\n" + rx.posts["webhook"][0].body["message"]}
+    for kind, text in texts.items():
+        text = text.replace("**", "")
+        assert text.count(title) == 1, (kind, text)
+        assert ("Region: 示范县/城关镇/东关村" if en else "地区：示范县/城关镇/东关村") in text, kind
+        assert m.link in text and ("Since" if en else "开始") in text, kind
+    assert md["title"] == (f"【{KEYWORD}】{title}" if en else title)  # (the keyword DingTalk asks for, when missing)
+    sms = rx.posts["sms"][0].body["params"]["message"]
+    assert sms == m.short(lang) + ("\nDetails: " if en else "\n详情：") + m.link
+    assert sms.startswith(title) and ("since" if en else "起") in sms and len(sms.encode()) <= 600
+    import email
+    from email.header import decode_header, make_header
+
+    [(_, _, raw)] = smtp.messages
+    mail = email.message_from_bytes(raw)
+    body = mail.get_payload(decode=True).decode()
+    assert str(make_header(decode_header(mail["Subject"]))) == title and title not in body
+    assert body.startswith("Region: " if en else "地区：") and m.link in body

@@ -110,3 +110,13 @@ def test_merge_keeps_every_text_and_the_highest_severity() -> None:
     assert m.severity == "critical" and m.kind == "merged" and "5" in m.title
     assert merge(msgs, "en").title.endswith("(+4 more)")
     assert merge(msgs[:1]) is msgs[0]
+
+
+def test_merged_sms_keeps_every_short_form() -> None:
+    """Merged SMS are the short forms one after another; without a short form in each, the texts."""
+    from dataclasses import replace
+
+    msgs = [replace(_msg(i), short=f"告警 {i}（端口关闭），10:0{i} +08:00起") for i in range(3)]
+    m = merge(msgs, "zh")
+    assert m.short == "\n\n".join(x.short or "" for x in msgs)
+    assert merge([*msgs, _msg(3)], "zh").short is None

@@ -103,6 +103,8 @@ class AppriseSender:
             title = f"【{self.keyword}】{title}"
         use_md = self.markdown and msg.markdown is not None
         body = msg.markdown if use_md and msg.markdown is not None else msg.text
+        if self.kind == "sms" and msg.short:  # the short form, title included (apprise would put the title first)
+            title, body = "", msg.short
         # the kind first: a recovery is good news, whatever the severity of what recovered
         ntype = NotifyType.SUCCESS if msg.kind in ("resolved", "recovery") else (
             NotifyType.FAILURE if msg.severity in ("high", "critical") else NotifyType.WARNING)

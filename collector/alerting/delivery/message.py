@@ -18,7 +18,8 @@ class Outgoing:
     (open, resolved, reminder, escalation, digest, test...). The optional fields feed the
     Alertmanager sink: ``labels`` (camera, village, township, cause...), ``starts_at`` and, for a
     resolved incident, ``ends_at``; ``link`` becomes an annotation.
-``key``: the delivery key persisted before sending (replicas' leader only).
+``key``: the delivery key persisted before sending (replicas' leader only). ``text`` and
+    ``markdown`` do not repeat the title: every channel shows it (heading, subject, title field).
     """
 
     channel: str
@@ -33,6 +34,7 @@ class Outgoing:
     ends_at: dt.datetime | None = None
     link: str | None = None
     key: str | None = None  # idempotency key of a replicas' leader (collector.alerting.outbox); None alone
+    short: str | None = None  # the whole message in a few lines, for SMS (None: the title and text)
 
 
 def _rank(severity: str) -> int:
@@ -63,5 +65,6 @@ def merge(msgs: Sequence[Outgoing], language: str = "zh") -> Outgoing:
         markdown = "\n\n---\n\n".join(f"**[{i}/{n}] {m.title}**\n\n{m.markdown if m.markdown is not None else m.text}"
                                       for i, m in enumerate(msgs, 1))
     severity = max((m.severity for m in msgs), key=_rank)
+    short = "\n\n".join(m.short for m in msgs if m.short) if all(m.short for m in msgs) else None
     return Outgoing(channel=first.channel, title=title, text=text, markdown=markdown, severity=severity,
-                    incident=None, kind="merged")
+                    incident=None, kind="merged", short=short)
