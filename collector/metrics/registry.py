@@ -60,6 +60,9 @@ class RegionFigures:
     names: Mapping[tuple[str, str], str] = field(default_factory=dict)
     # (level, code, window) -> availability ratio
     availability: Mapping[tuple[str, str, str], float] = field(default_factory=dict)
+    # (level, code) -> time-weighted rate of the local day so far, summed with the windows above at
+    # ``computed_at`` (the console's today bar: the same instant as the month's rate; not exported)
+    today: Mapping[tuple[str, str], float] = field(default_factory=dict)
     # (level, code) -> coverage ratio
     coverage: Mapping[tuple[str, str], float] = field(default_factory=dict)
     # (level, code) -> target ratio

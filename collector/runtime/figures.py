@@ -1,5 +1,6 @@
-"""Region figures for the exporter: availability windows and targets from the database on a timer,
-coverage from the live states every few seconds.
+"""Region figures for the exporter (and the console): availability windows, the local day so far
+(the console's today bar, summed at the same instant as the month) and targets from the database
+on a timer, coverage from the live states every few seconds.
 
 Nothing is shown before it is known: until the first computation the region families other
 than the live counts are absent (never a made-up 0 or default target); a village's coverage is
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level, Period, RegionPath, target_for, township_coverage
 from collector.accounting.plan import CameraPlan
-from collector.accounting.sql.group_rates import sql_group_times
+from collector.accounting.sql.group_rates import GroupTimes, sql_group_times
 from collector.accounting.sql.load import AccountingData, current_states, load_accounting
 from collector.metrics.registry import RegionFigures, fleet_counts
 from collector.runtime.camera_state import State
@@ -40,6 +41,11 @@ def _month_start(now: dt.datetime, tz: str) -> dt.datetime:
     zone = ZoneInfo(tz)
     local = now.astimezone(zone)
     return dt.datetime(local.year, local.month, 1, tzinfo=zone).astimezone(dt.UTC)
+
+
+def _day_start(now: dt.datetime, tz: str) -> dt.datetime:
+    zone = ZoneInfo(tz)
+    return dt.datetime.combine(now.astimezone(zone).date(), dt.time(), zone).astimezone(dt.UTC)
 
 
 # Each camera's state now as the database has it: its last interval, when still open. One index
@@ -90,14 +96,18 @@ async def _load(engine: AsyncEngine, settings: Settings, now: dt.datetime, *,
     window_times = {}
     for name, start in windows.items():
         window_times[name] = await sql_group_times(engine, Period(start, now), now, exclusions=data.exclusions)
+    # the local day so far, at the same instant as the month (the console's today bar must agree
+    # with the month's rate when they cover the same time; on the 1st they are the same sums)
+    day = _day_start(now, tz)
+    today_times = window_times["month"] if day == month else await sql_group_times(
+        engine, Period(day, now), now, exclusions=data.exclusions)
 
     def work() -> RegionFigures:
         availability: dict[tuple[str, str, str], float] = {}
         for name, times in window_times.items():
-            for level in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY):
-                for row in times.rows(level):
-                    if row.ratio is not None and row.key:
-                        availability[(level.value, str(row.key), name)] = float(row.ratio)
+            for level, code, ratio in _ratios(times):
+                availability[(level, code, name)] = ratio
+        today = {(level, code): ratio for level, code, ratio in _ratios(today_times)}
         targets: dict[tuple[str, str], float] = {}
         for code, parent in data.parents.items():
             grand = data.parents.get(parent, "")
@@ -113,10 +123,17 @@ async def _load(engine: AsyncEngine, settings: Settings, now: dt.datetime, *,
                 continue
             region_level = "village" if data.parents.get(data.parents.get(code, ""), "") else ("township" if code in data.parents else "county")
             names[(region_level, code)] = name
-        return RegionFigures(names=names, availability=availability, coverage={}, targets=targets, computed_at=now)
+        return RegionFigures(names=names, availability=availability, today=today, coverage={}, targets=targets,
+                             computed_at=now)
 
     plan = CameraPlan.of(data.points, data.cameras)
     return data, StoredFigures(plan, data.parents, await asyncio.to_thread(work))
+
+
+def _ratios(times: GroupTimes) -> list[tuple[str, str, float]]:
+    """(level, code, ratio) of every village, township and county with a rate."""
+    return [(level.value, str(row.key), float(row.ratio)) for level in (Level.VILLAGE, Level.TOWNSHIP, Level.COUNTY)
+            for row in times.rows(level) if row.ratio is not None and row.key]
 
 
 def coverage_of(stored: StoredFigures, states: Mapping[int, str]) -> dict[tuple[str, str], float]:

@@ -160,6 +160,10 @@ async def test_every_page_in_chromium_desktop_and_phone(live: Live, chrome: webd
                 if kind == "phone":
                     scroll_w, inner_w = no_sideways_scroll(chrome)
                     assert scroll_w <= inner_w, (name, scroll_w, inner_w)
+                if name == "overview":  # a township leader reads the target and the covered villages on a phone too
+                    table = chrome.find_element(By.CSS_SELECTOR, "table.regions").text
+                    compact = "目标 95.00%" in table and re.search(r"全覆盖村 \d+/\d+", table) is not None
+                    assert compact == (kind == "phone") and "95.00%" in table and "全覆盖村" in table, (kind, table)
                 shots.append(shoot(chrome, out, f"{name}-{kind}"))
         return shots
 

@@ -163,6 +163,12 @@ async def test_alert_links_open_pages_and_forms_act(live: Live, http: aiohttp.Cl
     assert slot(live, DOWN[0]).cam.name in html and "摄像机离线" in html  # its work order listed
     inc = await page(http, live, link_many[len(base):])
     assert all(slot(live, i).cam.name in inc for i in (0, 4)) and "待处理" in inc
+    # headed by where, what and when (local), the raw id beside it, small
+    lb, start = slot(live, 0).cam.labels, many.start.astimezone(ZoneInfo(live.app.settings.accounting.timezone))
+    assert f"<h1>{lb.village_name} · 2 台摄像机离线 · {start:%m-%d %H:%M}</h1>" in inc
+    assert "<h1>事件" not in inc and "事件编号 <code>o-test-many</code>" in inc
+    en = await page(http, live, link_many[len(base):] + "?lang=en")
+    assert f"<h1>{lb.village_name} · 2 cameras offline · {start:%m-%d %H:%M}</h1>" in en
     assert 'action="/workorders/' not in inc  # anonymous: no forms
     await page(http, live, "/incidents/o-no-such", status=404)
 

@@ -26,9 +26,10 @@ def _lo(values: Sequence[float], target: float | None) -> float:
     return max(0.0, int((low - 0.05) * 20) / 20)
 
 
-def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | None, title: str) -> str:
+def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | None, title: str, last_note: str = "") -> str:
     """Bars of each day's rate (green at or above the target, yellow just under, red under),
-    the target as a dashed line; a day without data is left empty."""
+    the target as a dashed line; a day without data is left empty. *last_note* follows the last
+    day's rate in its tooltip (today's: as of when)."""
     values = [r for _, r in days if r is not None]
     raw = 1.0 - _lo(values, target)
     tick = 0.05 if raw <= 0.25 + 1e-9 else (0.1 if raw <= 0.5 + 1e-9 else 0.25)
@@ -56,7 +57,7 @@ def rate_chart(days: Sequence[tuple[dt.date, float | None]], target: float | Non
         x = LEFT + i * step + (step - bar) / 2
         top = y(r)
         out.append(f'<rect x="{x:.1f}" y="{top:.1f}" width="{bar:.1f}" height="{TOP + ph - top:.1f}" fill="{colour}">'
-                   f'<title>{day.isoformat()} {r * 100:.2f}%</title></rect>')
+                   f'<title>{day.isoformat()} {r * 100:.2f}%{escape(last_note) if i == len(days) - 1 else ""}</title></rect>')
     if target is not None:
         ty = y(target)
         out.append(f'<line x1="{LEFT}" x2="{W - RIGHT}" y1="{ty:.1f}" y2="{ty:.1f}" stroke="#1d2733" stroke-dasharray="4 3"/>')

@@ -118,12 +118,28 @@ async def incident_page(request: web.Request) -> web.Response:
     # a suspected uplink failure (what the alert and the work order said): named as such, with the
     # device, even when the members' last probes read "timeout" (the incident's own cause)
     uplink = inc.cause == UPLINK or any(o.cause == UPLINK for o in orders)
+    device = await _device_name(app.engine, inc.device_id)
+    where = regions.name(inc.village_code) if inc.village_code in regions.by_code else device
     return render(v, "incident.html", {
+        "heading": incident_heading(v, inc, where, names),
         "inc": inc, "village": regions.name(inc.village_code), "village_code": inc.village_code,
         "township_code": town, "township": regions.name(town),
         "cause": v.cause(UPLINK if uplink else inc.cause), "uplink": uplink,
-        "device": await _device_name(app.engine, inc.device_id),
+        "device": device,
         "members": members, "orders": [order_item(v, o, regions, names) for o in orders], **form_context(v)})
+
+
+def incident_heading(v: View, inc: Any, where: str, names: dict[int, str]) -> str:
+    """What an incident page is called (*inc*: its ``incidents`` row): where, what, since when
+    (local), e.g. "小下营2 · 5 台摄像机离线 · 12-05 14:34"; the page shows the raw id under it, small."""
+    cams = [int(str(m.get("camera"))) for m in inc.members]
+    if inc.kind == "picture" and cams:
+        what = v.t("incident_picture", camera=names.get(cams[0], f"#{cams[0]}"))
+    else:
+        n = max(inc.down, len(cams))
+        what = v.t("incident_outage_one") if n == 1 else v.t("incident_outage", n=n)
+    start = inc.start.astimezone(v.tz).strftime("%m-%d %H:%M")
+    return " · ".join(x for x in (where, what, start) if x)
 
 
 async def _device_name(engine: AsyncEngine, device_id: int | None) -> str:

@@ -76,9 +76,12 @@ async def charts(v: View, level: str, code: str, target: float | None) -> dict[s
     app = camwatch(v.request)
     days90, pending = await series.series(app, level, code, 90)
     days30 = days90[-30:]
-    return {"chart30": rate_chart(days30, target, f"{v.t('daily_rate')} {v.t('days_30')}"),
-            "chart90": rate_chart(days90, target, f"{v.t('daily_rate')} {v.t('days_90')}"),
-            "chart_pending": pending}
+    at = app.figures.computed_at  # today's bar is the figures' (summed with the month's rate)
+    last = f" ({v.t('as_of')} {v.when(at)[11:16]})" if at is not None and days90 and days90[-1][1] is not None else ""
+    return {"chart30": rate_chart(days30, target, f"{v.t('daily_rate')} {v.t('days_30')}", last),
+            "chart90": rate_chart(days90, target, f"{v.t('daily_rate')} {v.t('days_90')}", last),
+            "chart_pending": pending,
+            "chart_note": v.t("today_bar_at", at=v.when(at)) if at is not None else v.t("today_bar_pending")}
 
 
 def _states(slots: dict[int, CameraSlot]) -> dict[int, str]:
@@ -114,6 +117,7 @@ async def region_page(request: web.Request) -> web.Response:
         "coverage": fig.coverage.get((info.level, code)) if whole else None, "whole": whole,
         "rows": [], "points": [], "cameras": None, "villages": {}, "fully": None, "village_cov": None,
         "figures_note": figures_note(v, app),
+        "month_at": v.when(fig.computed_at)[5:] if fig.computed_at is not None and month is not None else None,
     }
     kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
     if info.level == "county":

@@ -3,9 +3,13 @@
 One :func:`~collector.accounting.sql.group_rates.sql_group_times` call per local day (summed by
 the database from the daily rollups, exclusions applied, the same numbers as ``camwatch rates
 --from D --to D``) gives that day's rate of every village, township and county at once. Closed
-days are kept in memory (a day is taken again once, an hour after it ended, for late writes);
-today is recomputed every ``collector.figures_interval_s``. When more than a couple of days are
-missing (after a start) they are filled in the background, newest first, and the page says so.
+days are kept in memory (a day is taken again once, an hour after it ended, for late writes).
+Today's bar is not summed here: it is the region figures' ``today`` (``App.figures``), summed at
+the same instant as the month's rate the page shows beside it (``computed_at``, which the page
+states), so the two agree whenever they cover the same time (a month, or a monitoring, that began
+today); summed apart, minutes apart, they differed by points early in a run. When more than a
+couple of days are missing (after a start) they are filled in the background, newest first, and
+the page says so.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
@@ -20,6 +25,7 @@ from sqlalchemy import select
 
 from collector.accounting import ExclusionSpan, Level, Period
 from collector.accounting.sql.group_rates import sql_group_times
+from collector.metrics.registry import RegionFigures
 from collector.runtime.app import App
 from inventory.models import Exclusion
 
@@ -37,6 +43,13 @@ class _Day:
     computed_at: dt.datetime
 
 
+def today_rates(figures: RegionFigures, today: dt.date, tz: ZoneInfo) -> Mapping[tuple[str, str], float]:
+    """Today's rate of every region as the figures summed it (none before their first run, nor
+    figures summed on another day: just after midnight, until the next run)."""
+    at = figures.computed_at
+    return figures.today if at is not None and at.astimezone(tz).date() == today else {}
+
+
 @dataclass
 class DailyRates:
     days: dict[dt.date, _Day] = field(default_factory=dict)
@@ -47,13 +60,12 @@ class DailyRates:
         hi = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tz).astimezone(dt.UTC)
         return lo, hi
 
-    def _stale(self, app: App, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> bool:
+    def _stale(self, day: dt.date, tz: ZoneInfo, now: dt.datetime) -> bool:
+        """A closed day not yet summed, or summed before it settled."""
         got = self.days.get(day)
         if got is None:
             return True
         _, hi = self._bounds(day, tz)
-        if now < hi:  # today: as fresh as the figures
-            return (now - got.computed_at).total_seconds() >= app.settings.collector.figures_interval_s
         return got.computed_at < hi + SETTLE <= now
 
     async def _compute(self, app: App, day: dt.date, tz: ZoneInfo) -> None:
@@ -80,12 +92,13 @@ class DailyRates:
                 return
 
     async def series(self, app: App, level: str, code: str, n_days: int) -> tuple[list[tuple[dt.date, float | None]], bool]:
-        """The last *n_days* local days (today last) and whether some are still being computed."""
+        """The last *n_days* local days (today last: :func:`today_rates`) and whether some are
+        still being computed."""
         tz = ZoneInfo(app.settings.accounting.timezone)
         now = app.clock()
         today = now.astimezone(tz).date()
         wanted = [today - dt.timedelta(days=k) for k in range(min(n_days, MAX_DAYS))]
-        stale = [d for d in wanted if self._stale(app, d, tz, now)]
+        stale = [d for d in wanted if d != today and self._stale(d, tz, now)]
         running = self.task is not None and not self.task.done()
         if stale and not running:
             sync, rest = stale[:SYNC_DAYS], stale[SYNC_DAYS:]
@@ -96,8 +109,10 @@ class DailyRates:
         keep = set(wanted) | {today - dt.timedelta(days=k) for k in range(MAX_DAYS)}
         for d in [d for d in self.days if d not in keep]:
             del self.days[d]
-        out = [(d, self.days[d].rates.get((level, code)) if d in self.days else None) for d in reversed(wanted)]
-        pending = running and any(d not in self.days for d in wanted)
+        now_rates = today_rates(app.figures, today, tz)
+        out = [(d, now_rates.get((level, code)) if d == today else
+                self.days[d].rates.get((level, code)) if d in self.days else None) for d in reversed(wanted)]
+        pending = running and any(d not in self.days for d in wanted if d != today)
         return out, pending
 
     async def close(self) -> None:
