@@ -28,14 +28,13 @@ from collector.runtime.gb28181_feed import outcome_of
 from collector.settings import load_settings
 from collector.web import accounts
 from collector.web.gb28181 import device_body
-from collector.web.server import build_application
 from inventory.db import create_engine
 from inventory.models import Camera, StateInterval
-from inventory.secrets import SecretBox
 from probes.causes import Cause
 from probes.gb28181.transport import Peer
-from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
-from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+from probes.sim.gb28181_sim import SimChannel, SimDevice
+from tests.collector.gb28181_app import gb_app
+from tests.inventory.helpers import do_import, migrated, write_csv
 from tests.net import free_port
 
 NVR, CH1, CH2 = "34020000001180000001", "34020000001310000001", "34020000001310000002"
@@ -87,16 +86,8 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
     assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, rows)).written
 
     async def go() -> None:
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
-        sim: GbSim | None = None
-        await app.start()
-        try:
-            feed = app.gb28181
-            assert feed is not None
-            s = app.settings.gb28181
-            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
-            await sim.start()
+        async with gb_app(url, _settings(url)) as rig:
+            app, feed, sim = rig.app, rig.feed, await rig.sim()
             sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(CH1), SimChannel(CH2)], keepalive_s=1.0))
             sim.add(SimDevice(IPC, "default-Pw-1", [SimChannel(CH3)], keepalive_s=1.0))
             sim.add(SimDevice(OWN, "own-Pw-4", keepalive_s=1.0))
@@ -134,11 +125,8 @@ def test_devices_register_to_the_collector_and_their_cameras_are_accounted(tmp_p
             await _until(lambda: state(BOTH)[0] is State.OFFLINE)
             assert state(BOTH)[1] not in (Cause.PLATFORM_OFFLINE, Cause.CHANNEL_OFF, Cause.NOT_REGISTERED)
             await _until(lambda: app.writer.pending == 0, 10)
-        finally:
-            if sim is not None:
-                await sim.close()
-            await app.stop()
 
+        engine = create_engine(url)
         async with AsyncSession(engine) as ses:
             by_gb = dict((await ses.execute(select(Camera.id, Camera.gb_id))).all())
             got: dict[str | None, list[tuple[str, str | None]]] = {}
@@ -254,16 +242,8 @@ def test_a_camera_heard_twice_is_online_while_either_source_says_so(tmp_path: Pa
     assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, [_row(1, CH1, "国标")])).written
 
     async def go() -> None:
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
-        sim: GbSim | None = None
-        await app.start()
-        try:
-            feed = app.gb28181
-            assert feed is not None
-            s = app.settings.gb28181
-            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
-            await sim.start()
+        async with gb_app(url, _settings(url)) as rig:
+            app, feed, sim = rig.app, rig.feed, await rig.sim()
             sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(CH1)], keepalive_s=1.0))
             sim.add(SimDevice(CH1, "default-Pw-1", keepalive_s=1.0))  # the camera itself
             for dev in (CH1, NVR):
@@ -278,10 +258,5 @@ def test_a_camera_heard_twice_is_online_while_either_source_says_so(tmp_path: Pa
             assert slot.status.state is State.ONLINE, slot.status
             sim.set_status(NVR, CH1, "OFF", notify=True)  # now neither says online
             await _until(lambda: (slot.status.state, slot.status.cause) == (State.OFFLINE, Cause.CHANNEL_OFF))
-        finally:
-            if sim is not None:
-                await sim.close()
-            await app.stop()
-        await engine.dispose()
 
     asyncio.run(go())

@@ -15,14 +15,11 @@ import pytest
 from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.state import DeviceState
 from collector.gb28181.verdict import registered_now
-from collector.runtime.app import App
-from collector.web.server import build_application
-from inventory.db import create_engine
-from inventory.secrets import SecretBox
 from probes.gb28181.transport import Peer
-from probes.sim.gb28181_sim import GbSim, SimDevice
+from probes.sim.gb28181_sim import SimDevice
+from tests.collector.gb28181_app import gb_app
 from tests.collector.test_gb28181_feed import HEAD, TIMEOUT_S, _row, _settings
-from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+from tests.inventory.helpers import do_import, migrated, write_csv
 
 IPCS = [f"3402000000132000001{i}" for i in range(1, 4)]
 PEER = Peer("udp", "10.0.0.5", 5060)
@@ -46,17 +43,11 @@ def test_healthz_counts_the_devices_alive_now(tmp_path: Path) -> None:
     assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, [_row(i, g, "国标") for i, g in enumerate(IPCS, 1)])).written
 
     async def go() -> None:
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
-        sim: GbSim | None = None
-        await app.start()
-        try:
-            feed, site = app.gb28181, app.http_site
-            assert feed is not None and site is not None
-            s = app.settings.gb28181
+        async with gb_app(url, _settings(url)) as rig:
+            feed = rig.feed
 
             async def health() -> dict[str, object]:
-                async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{site.port}/healthz") as r:
+                async with aiohttp.ClientSession() as http, http.get(f"http://127.0.0.1:{rig.http_port}/healthz") as r:
                     body: dict[str, object] = (await r.json())["gb28181"]
                     return body
 
@@ -67,8 +58,7 @@ def test_healthz_counts_the_devices_alive_now(tmp_path: Path) -> None:
                     await asyncio.sleep(0.2)
 
             assert (await health())["registered_devices"] == 0
-            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
-            await sim.start()
+            sim = await rig.sim()
             for dev in IPCS:
                 sim.add(SimDevice(dev, "default-Pw-1", keepalive_s=1.0))
                 assert await sim.register(dev) == 200, dev
@@ -86,10 +76,5 @@ def test_healthz_counts_the_devices_alive_now(tmp_path: Path) -> None:
             while {str(feed.platform.registry.verdict(d)) for d in IPCS} != {"platform_offline"}:
                 assert time.monotonic() < end, [feed.platform.registry.verdict(d) for d in IPCS]
                 await asyncio.sleep(0.1)
-        finally:
-            if sim is not None:
-                await sim.close()
-            await app.stop()
-            await engine.dispose()
 
     asyncio.run(go())

@@ -21,17 +21,14 @@ from collector.metrics import families
 from collector.metrics.exposition import render_text
 from collector.metrics.gb28181 import Gb28181Collector
 from collector.metrics.registry import CamwatchCollector
-from collector.runtime.app import App
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.settings import CollectorSettings, load_settings
-from collector.web.server import build_application
-from inventory.db import create_engine
-from inventory.secrets import SecretBox
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
+from tests.collector.gb28181_app import gb_app
 from tests.collector.test_gb28181_feed import HEAD, _row, _until
 from tests.collector.test_gb28181_platform import IPC, make_rig
-from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+from tests.inventory.helpers import do_import, migrated, write_csv
 
 NVR, CH1, CH2 = "34020000001180000001", "34020000001310000001", "34020000001310000002"
 LONE = "34020000001320000007"  # never registers; its keepalive is refused
@@ -146,19 +143,13 @@ def test_a_running_collector_exports_the_platform_counters(tmp_path: Path) -> No
                                                                   _row(3, LONE, "国标")])).written
 
     async def go() -> None:
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
-        sims: list[GbSim] = []
-        await app.start()
-        try:
-            feed, site = app.gb28181, app.http_site
-            assert feed is not None and site is not None
-            s = app.settings.gb28181
+        async with gb_app(url, _settings(url)) as rig:
+            feed = rig.feed
 
             async def scrape(gzip: bool = False) -> str:
                 headers = {"Accept-Encoding": "gzip" if gzip else "identity"}
                 async with aiohttp.ClientSession() as http, \
-                        http.get(f"http://127.0.0.1:{site.port}/metrics", headers=headers) as r:
+                        http.get(f"http://127.0.0.1:{rig.http_port}/metrics", headers=headers) as r:
                     assert r.status == 200 and (r.headers.get("Content-Encoding") == "gzip") is gzip
                     return await r.text()
 
@@ -171,11 +162,7 @@ def test_a_running_collector_exports_the_platform_counters(tmp_path: Path) -> No
             assert value(before, "camwatch_gb28181_registrations_total", kind="new") == 0
             assert value(before, "camwatch_gb28181_registered_devices") == 0
 
-            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
-            thief = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id, local_host="127.0.0.2")
-            sims += [sim, thief]
-            for g in sims:
-                await g.start()
+            sim, thief = await rig.sim(), await rig.sim(local_host="127.0.0.2")
             dev = sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(CH1)], keepalive_s=0.5))
             sim.add(SimDevice(LONE, "default-Pw-1"))
             assert await sim.register(NVR) == 200
@@ -223,10 +210,5 @@ def test_a_running_collector_exports_the_platform_counters(tmp_path: Path) -> No
             await asyncio.sleep(1.0)
             again = await scrape()  # counters only go up
             assert value(again, "camwatch_gb28181_keepalives_total") >= value(text, "camwatch_gb28181_keepalives_total")
-        finally:
-            for g in sims:
-                await g.close()
-            await app.stop()
-            await engine.dispose()
 
     asyncio.run(go())

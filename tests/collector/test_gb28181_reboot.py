@@ -18,17 +18,14 @@ from collector.gb28181.counters import Query
 from collector.gb28181.registrations import BootCycles, Registration
 from collector.gb28181.state import GbVerdict
 from collector.gb28181.subscribe import SubState
-from collector.runtime.app import App
 from collector.runtime.camera_state import State
 from collector.settings import load_settings
-from collector.web.server import build_application
-from inventory.db import create_engine
-from inventory.secrets import SecretBox
 from probes.causes import Cause
-from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
+from probes.sim.gb28181_sim import SimChannel, SimDevice
+from tests.collector.gb28181_app import gb_app
 from tests.collector.test_gb28181_feed import HEAD, TOKEN, _row, _until
 from tests.collector.test_gb28181_platform import PASSWORD, make_rig, until
-from tests.inventory.helpers import KEY, do_import, migrated, write_csv
+from tests.inventory.helpers import do_import, migrated, write_csv
 
 NVR = "34020000001180000001"
 C1, C2, C3 = (f"3402000000131000000{i}" for i in (1, 2, 3))
@@ -129,16 +126,8 @@ def test_the_cameras_of_a_restarted_nvr_follow_its_new_channels(tmp_path: Path) 
     assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, [_row(i, g, "国标") for i, g in enumerate((C1, C2, C3), 1)])).written
 
     async def go() -> None:
-        engine = create_engine(url)
-        app = App(_settings(url), engine, SecretBox(KEY), http=build_application)
-        sim: GbSim | None = None
-        await app.start()
-        try:
-            feed, site = app.gb28181, app.http_site
-            assert feed is not None and site is not None
-            s = app.settings.gb28181
-            sim = GbSim(feed.platform.addresses["udp"], domain=s.domain, server_id=s.server_id)
-            await sim.start()
+        async with gb_app(url, _settings(url)) as rig:
+            app, sim = rig.app, await rig.sim()
             sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(C1), SimChannel(C2)], keepalive_s=1.0))
             assert await sim.register(NVR) == 200
             sim.start_keepalives(NVR, first_after=0.0)
@@ -150,7 +139,7 @@ def test_the_cameras_of_a_restarted_nvr_follow_its_new_channels(tmp_path: Path) 
 
             async def api_channels() -> set[str]:
                 async with aiohttp.ClientSession(headers={"Authorization": f"Bearer {TOKEN}"}) as http, \
-                        http.get(f"http://127.0.0.1:{site.port}/api/v1/gb28181/devices") as r:
+                        http.get(f"http://127.0.0.1:{rig.http_port}/api/v1/gb28181/devices") as r:
                     assert r.status == 200
                     page = await r.json()
                 return {ch["channel_id"] for d in page["devices"] if d["device_id"] == NVR for ch in d["channels"]}
@@ -169,10 +158,5 @@ def test_the_cameras_of_a_restarted_nvr_follow_its_new_channels(tmp_path: Path) 
                 await asyncio.sleep(0.05)
             assert seen_c2 <= {State.ONLINE}  # the channel kept through the reboot never went down
             assert await api_channels() == {C2, C3}
-        finally:
-            if sim is not None:
-                await sim.close()
-            await app.stop()
-            await engine.dispose()
 
     asyncio.run(go())
