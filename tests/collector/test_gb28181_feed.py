@@ -33,7 +33,7 @@ from inventory.models import Camera, StateInterval
 from probes.causes import Cause
 from probes.gb28181.transport import Peer
 from probes.sim.gb28181_sim import SimChannel, SimDevice
-from tests.collector.gb28181_app import gb_app
+from tests.collector.gb28181_app import TOKEN, gb_app
 from tests.inventory.helpers import do_import, migrated, write_csv
 from tests.net import free_port
 
@@ -44,7 +44,6 @@ NEVER = "34020000001310000009"  # listed, never registers
 BOTH = "34020000001310000005"  # 接入方式 both: the direct probe decides
 STRANGER = "34020000001320000099"  # not in the inventory
 HEAD = ["县/区", "乡镇/街道", "村/社区", "点位名称", "摄像机名称", "国标编码", "接入方式", "IP地址", "密码"]
-TOKEN = "gb-test-token-0123456789"
 TIMEOUT_S = 3.0  # keepalive_timeout_s of the test (keepalives every second)
 
 

@@ -23,9 +23,9 @@ from collector.metrics.gb28181 import Gb28181Collector
 from collector.metrics.registry import CamwatchCollector
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
-from collector.settings import CollectorSettings, load_settings
+from collector.settings import CollectorSettings
 from probes.sim.gb28181_sim import GbSim, SimChannel, SimDevice
-from tests.collector.gb28181_app import gb_app
+from tests.collector.gb28181_app import gb_app, gb_settings
 from tests.collector.test_gb28181_feed import HEAD, _row, _until
 from tests.collector.test_gb28181_platform import IPC, make_rig
 from tests.inventory.helpers import do_import, migrated, write_csv
@@ -126,24 +126,13 @@ async def test_each_refusal_is_counted_under_its_reason() -> None:
         await rig.platform.close()
 
 
-def _settings(url: str):  # type: ignore[no-untyped-def]
-    return load_settings(db_url=url, environ={
-        "CAMWATCH_COLLECTOR__VIDEO": "false", "CAMWATCH_PROBE__ONVIF": "false",
-        "CAMWATCH_HTTP__PORT": "0", "CAMWATCH_HTTP__HOST": "127.0.0.1",
-        "CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_GB28181__HOST": "127.0.0.1", "CAMWATCH_GB28181__PORT": "0",
-        "CAMWATCH_GB28181__TRANSPORTS": '["udp"]', "CAMWATCH_GB28181__PASSWORD": "default-Pw-1",
-        "CAMWATCH_GB28181__KEEPALIVE_INTERVAL_S": "1", "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": "4",
-        "CAMWATCH_GB28181__AUTH_FAILURES": "2", "CAMWATCH_GB28181__AUTH_BLOCK_S": "600",
-    })
-
-
 def test_a_running_collector_exports_the_platform_counters(tmp_path: Path) -> None:
     url = migrated(f"sqlite:///{tmp_path / 'gb.db'}")
     assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, [_row(1, CH1, "国标"), _row(2, CH2, "国标"),
                                                                   _row(3, LONE, "国标")])).written
 
     async def go() -> None:
-        async with gb_app(url, _settings(url)) as rig:
+        async with gb_app(url, gb_settings(url, GB28181__AUTH_FAILURES="2", GB28181__AUTH_BLOCK_S="600")) as rig:
             feed = rig.feed
 
             async def scrape(gzip: bool = False) -> str:

@@ -19,10 +19,9 @@ from collector.gb28181.registrations import BootCycles, Registration
 from collector.gb28181.state import GbVerdict
 from collector.gb28181.subscribe import SubState
 from collector.runtime.camera_state import State
-from collector.settings import load_settings
 from probes.causes import Cause
 from probes.sim.gb28181_sim import SimChannel, SimDevice
-from tests.collector.gb28181_app import gb_app
+from tests.collector.gb28181_app import gb_app, gb_settings
 from tests.collector.test_gb28181_feed import HEAD, TOKEN, _row, _until
 from tests.collector.test_gb28181_platform import PASSWORD, make_rig, until
 from tests.inventory.helpers import do_import, migrated, write_csv
@@ -110,23 +109,12 @@ async def test_a_restarted_nvr_is_asked_its_catalog_at_once(transport: str) -> N
         await rig.platform.close()
 
 
-def _settings(url: str):  # type: ignore[no-untyped-def]
-    return load_settings(db_url=url, environ={
-        "CAMWATCH_COLLECTOR__VIDEO": "false", "CAMWATCH_PROBE__ONVIF": "false",
-        "CAMWATCH_HTTP__PORT": "0", "CAMWATCH_HTTP__HOST": "127.0.0.1", "CAMWATCH_HTTP__API_TOKEN": TOKEN,
-        "CAMWATCH_GB28181__ENABLED": "true", "CAMWATCH_GB28181__HOST": "127.0.0.1", "CAMWATCH_GB28181__PORT": "0",
-        "CAMWATCH_GB28181__TRANSPORTS": '["udp"]', "CAMWATCH_GB28181__PASSWORD": "default-Pw-1",
-        "CAMWATCH_GB28181__KEEPALIVE_INTERVAL_S": "1", "CAMWATCH_GB28181__STATUS_GRACE_S": "0.5",
-        "CAMWATCH_GB28181__KEEPALIVE_TIMEOUT_S": "4", "CAMWATCH_GB28181__CATALOG_INTERVAL_S": "600",
-    })
-
-
 def test_the_cameras_of_a_restarted_nvr_follow_its_new_channels(tmp_path: Path) -> None:
     url = migrated(f"sqlite:///{tmp_path / 'gb.db'}")
     assert do_import(url, write_csv(tmp_path / "in.csv", HEAD, [_row(i, g, "国标") for i, g in enumerate((C1, C2, C3), 1)])).written
 
     async def go() -> None:
-        async with gb_app(url, _settings(url)) as rig:
+        async with gb_app(url, gb_settings(url, GB28181__STATUS_GRACE_S="0.5", GB28181__CATALOG_INTERVAL_S="600")) as rig:
             app, sim = rig.app, await rig.sim()
             sim.add(SimDevice(NVR, "default-Pw-1", [SimChannel(C1), SimChannel(C2)], keepalive_s=1.0))
             assert await sim.register(NVR) == 200
