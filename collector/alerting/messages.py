@@ -59,9 +59,11 @@ def local(t: dt.datetime, tz: str) -> str:
     return show(t, tz)
 
 
-def clock_time(t: dt.datetime, tz: str) -> str:
-    """The time of day with its UTC offset (``08:00 +08:00``): short messages."""
-    return local(t, tz)[11:]
+def since_words(start: dt.datetime, now: dt.datetime, tz: str) -> str:
+    """When an incident began, for a short message: the time of day (``08:00 +08:00``), with the
+    date when that was not today (``11-22 08:00 +08:00``: a reminder or escalation days later)."""
+    began = local(start, tz)
+    return began[11:] if began[:10] == local(now, tz)[:10] else began[5:]
 
 
 def region_path(cam: CameraInfo) -> str:
@@ -193,7 +195,7 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
         lines.append(("Duration" if en else "已持续", took))
         if not single:
             lines.append(("Affected" if en else "影响", f"{len(down)}/{inc.village_total}" + ("" if en else " 台")))
-    since = clock_time(inc.start, p.timezone)
+    since = since_words(inc.start, now, p.timezone)
     if resolved and picture:
         short = f"{title}, picture problem lasted {took}" if en else f"{title}，画面异常时长{took}"
     elif resolved:
@@ -201,7 +203,8 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
     elif picture and not single:  # the problem is in the title
         short = f"{title} since {since}" if en else f"{title}，{since}起"
     else:
-        short = f"{title} ({short_cause}) since {since}" if en else f"{title}（{short_cause}），{since}起"
+        # (the cause after a comma, not in brackets: its words may hold brackets of their own)
+        short = f"{title}, cause: {short_cause}, since {since}" if en else f"{title}，原因：{short_cause}，{since}起"
     return _Parts(title, tuple(lines), short)
 
 

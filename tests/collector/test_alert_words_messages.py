@@ -5,11 +5,12 @@ called downtime, and no "suspected uplink failure" while the upstream device ans
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 
 import pytest
 
 from collector.alerting.engine import AlertEngine
-from collector.alerting.messages import causes_words, clock_time, incident_message, local
+from collector.alerting.messages import causes_words, incident_message, local, since_words
 from collector.alerting.model import (
     Incident,
     IncidentKind,
@@ -89,7 +90,7 @@ def test_mixed_causes_are_told_with_counts_in_the_open_update_and_recovery_messa
     assert "原因：码流不可用 2 台；用户名或密码错误 1 台（东关村村委会）" in n.message.text_zh.splitlines()
     assert "Cause: stream unavailable: 2 cameras; wrong user name or password: 1 camera (东关村村委会)" \
         in n.message.text_en.splitlines()
-    assert "（码流不可用 2 台；用户名或密码错误 1 台）" in n.message.short_zh  # SMS: the counts, no names
+    assert "，原因：码流不可用 2 台；用户名或密码错误 1 台，" in n.message.short_zh  # SMS: the counts, no names
     acts: list[object] = []
     for cid in EAST[:3]:
         acts += e.feed(recovery(cid, 600))
@@ -116,7 +117,9 @@ def test_one_cause_is_told_as_before() -> None:
     ("America/Sao_Paulo", "2026-11-22 23:00 -03:00", "23:00 -03:00"),
 ])
 def test_local_times_carry_their_offset(tz: str, text: str, clock: str) -> None:
-    assert (local(at(0), tz), clock_time(at(0), tz)) == (text, clock)
+    assert (local(at(0), tz), since_words(at(0), at(60), tz)) == (text, clock)
+    # begun on another local day (a reminder or an escalation a day later): the date too
+    assert since_words(at(0), at(0) + dt.timedelta(days=1), tz) == f"{text[5:10]} {clock}"
 
 
 def test_message_times_carry_their_offset() -> None:

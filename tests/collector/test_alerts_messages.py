@@ -31,7 +31,7 @@ def test_outage_messages_give_the_declared_words_of_each_cause(cause: Cause) -> 
     e.feed(outage(21, 100, cause))
     [n] = notes(e.tick(at(400)))
     assert f"原因：{cause.info.zh}\n" in n.message.text_zh and f"Cause: {cause.info.en}\n" in n.message.text_en
-    assert n.message.short_zh.endswith(f"（{cause.info.zh}），10:01 +08:00起")
+    assert n.message.short_zh.endswith(f"，原因：{cause.info.zh}，10:01 +08:00起")
 
 
 def test_picture_messages_give_the_declared_words_of_each_check() -> None:
@@ -85,8 +85,8 @@ def test_single_camera_open_message_all_variants() -> None:
         "Duration: 5 min 15 s\n"
         "Details: http://cw.example/cameras/21"
     )
-    assert m.short_zh == f"【一般】摄像机离线：南庄村村口（{PW.words()}），10:01 +08:00起"
-    assert m.short_en == f"[WARNING] camera offline: 南庄村村口 ({PW.words('en')}) since 10:01 +08:00"
+    assert m.short_zh == f"【一般】摄像机离线：南庄村村口，原因：{PW.words()}，10:01 +08:00起"
+    assert m.short_en == f"[WARNING] camera offline: 南庄村村口, cause: {PW.words('en')}, since 10:01 +08:00"
     assert (m.title, m.text("en"), m.markdown("zh")) == (m.title_zh, m.text_en, m.markdown_zh)
 
 
