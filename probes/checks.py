@@ -67,11 +67,11 @@ def with_clock_offset(checks: Sequence[str], offset_s: float | None) -> tuple[st
 
 def check_words(name: str, lang: str = "zh") -> str:
     """Words for the check called *name*; a name not declared here is shown as it is.
-    The clock check reads "时钟偏差 +600 s" / "clock offset +600 s" when it has its offset."""
+    The clock check reads "时钟偏差 +600 秒" / "clock offset +600 s" when it has its offset."""
     if name == CLOCK or name.startswith(CLOCK + ":"):
         words = CLOCK_WORDS.en if lang == "en" else CLOCK_WORDS.zh
         offset = name[len(CLOCK) + 1:]
-        return f"{words} {offset} s" if offset else words
+        return f"{words} {offset} {'s' if lang == 'en' else '秒'}" if offset else words
     try:
         w = CHECK_WORDS[VqdName(name)]
     except ValueError:
@@ -89,7 +89,7 @@ def picture_words(checks: Sequence[str], lang: str = "zh") -> str:
 
 def problem_words(checks: Sequence[str], lang: str = "zh") -> str:
     """Why a camera is degraded: the picture checks as :func:`picture_words`, then the clock
-    ("画面异常：黑屏；时钟偏差 +600 s" / "picture problem: black; clock offset +600 s")."""
+    ("画面异常：黑屏；时钟偏差 +600 秒" / "picture problem: black; clock offset +600 s")."""
     clock = [c for c in checks if c == CLOCK or c.startswith(CLOCK + ":")]
     picture = [c for c in checks if c not in clock]
     parts = [picture_words(picture, lang)] if picture or not clock else []

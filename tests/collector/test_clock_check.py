@@ -67,8 +67,8 @@ def test_state_keeps_picture_and_clock_checks_apart() -> None:
 def test_words_give_the_offset() -> None:
     checks = with_clock_offset((CLOCK,), 600.4)
     assert checks == ("clock:+600",)
-    assert check_words("clock:+600") == "时钟偏差 +600 s" and check_words("clock:-75", "en") == "clock offset -75 s"
-    assert problem_words(("black", "clock:+600")) == "画面异常：黑屏；时钟偏差 +600 s"
+    assert check_words("clock:+600") == "时钟偏差 +600 秒" and check_words("clock:-75", "en") == "clock offset -75 s"
+    assert problem_words(("black", "clock:+600")) == "画面异常：黑屏；时钟偏差 +600 秒"
     assert problem_words(("clock:+600",), "en") == "clock offset +600 s"
     assert with_clock_offset((CLOCK,), None) == (CLOCK,) and check_words(CLOCK) == "时钟偏差"
 
@@ -77,5 +77,5 @@ def test_alert_message_names_the_clock_and_its_offset() -> None:
     e = AlertEngine(POLICY, INV)
     e.feed(PictureProblem(21, with_clock_offset((CLOCK,), 600.0), at(0)))
     [n] = notes(e.tick(at(30)))
-    assert "原因：时钟偏差 +600 s" in n.message.text_zh and "画面异常" not in n.message.text_zh
+    assert "原因：时钟偏差 +600 秒" in n.message.text_zh and "画面异常" not in n.message.text_zh
     assert "Cause: clock offset +600 s" in n.message.text_en

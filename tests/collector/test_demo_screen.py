@@ -86,7 +86,7 @@ def test_screen_in_the_language_asked_with_per_township_targets(lang: str) -> No
     assert [x for x in text.splitlines() if x.startswith("城关镇")][0].endswith("▼ 低于目标" if lang == "zh" else "▼ below target")
 
 
-@pytest.mark.parametrize("lang,head,words", [("zh", "画面或时钟异常 1 台：", "时钟偏差 +600 s"),
+@pytest.mark.parametrize("lang,head,words", [("zh", "画面或时钟异常 1 台：", "时钟偏差 +600 秒"),
                                              ("en", "1 camera(s) degraded (picture or clock):", "clock")])
 def test_degraded_cameras_listed_with_their_failed_checks(lang: str, head: str, words: str) -> None:
     """The demo's scripted clock 10 minutes off (degraded, not offline) shows on the screen."""

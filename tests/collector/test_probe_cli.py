@@ -314,7 +314,7 @@ def test_clock_off_by_more_than_the_limit_is_degraded_with_the_offset(skewed_fle
     args = (cam.rtsp_url(with_credentials=True), "--onvif-port", str(cam.onvif_port))
     code, out, _ = invoke(*args)
     assert code == PROBE_DEGRADED, out
-    assert out.strip().splitlines()[-1] == "结论：降级——时钟偏差 +600 s"
+    assert out.strip().splitlines()[-1] == "结论：降级——时钟偏差 +600 秒"
     code, out, _ = invoke(*args, lang="en")
     assert code == PROBE_DEGRADED and out.strip().splitlines()[-1] == "verdict: degraded — clock offset +600 s"
     code, out, _ = invoke(*args, "--json")
