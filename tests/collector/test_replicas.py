@@ -174,13 +174,23 @@ def via(url: str, port: int) -> str:
     return make_url(url).set(host="127.0.0.1", port=port).render_as_string(hide_password=False)
 
 
-def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: LoopbackRange, pg_url: str) -> None:
-    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", N, loopback.base_address)
-    r = camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY})
+def prepare_db(tmp: Path, url: str, n: int, base: str) -> None:
+    """The schema upgraded and *n* simulated cameras from *base* imported into *url*."""
+    assert camwatch(tmp, "--db", url, "db", "upgrade").returncode == 0
+    csv = inventory(tmp / "cameras.csv", n, base)
+    r = camwatch(tmp, "inventory", "import", str(csv), env={"CAMWATCH_DB": url, **KEY})
     assert r.returncode == 0, r.stderr
-    u = make_url(pg_url)
-    proxy = TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+
+
+def pg_proxy(url: str) -> TcpProxy:
+    """A proxy in front of *url*'s server that a test cuts and heals (``via(url, proxy.port)``)."""
+    u = make_url(url)
+    return TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+
+
+def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: LoopbackRange, pg_url: str) -> None:
+    prepare_db(tmp_path, pg_url, N, loopback.base_address)
+    proxy = pg_proxy(pg_url)
     replicas: list[Replica] = []
     with Fleet(N, base_address=loopback.base_address) as fleet:
         try:
@@ -268,9 +278,7 @@ def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: P
     takes every shard; after SIGCONT the stopped one finds its session gone, writes nothing of what
     it probed before (fenced) and comes back for its share."""
     n = 60
-    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
-    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
+    prepare_db(tmp_path, pg_url, n, loopback.base_address)
     replicas: list[Replica] = []
     with Fleet(n, base_address=loopback.base_address) as fleet:
         try:
@@ -327,11 +335,8 @@ def test_a_replica_cut_off_from_postgresql_comes_back_for_its_share_when_the_net
     Its /healthz tells the truth from the moment it is fenced: the error, no shard, and neither a
     count of live replicas nor a leader (not the last ones it saw), until its session is back."""
     n = 60
-    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
-    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
-    u = make_url(pg_url)
-    proxy = TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+    prepare_db(tmp_path, pg_url, n, loopback.base_address)
+    proxy = pg_proxy(pg_url)
     replicas: list[Replica] = []
     with Fleet(n, base_address=loopback.base_address) as fleet:
         try:
@@ -387,9 +392,7 @@ def test_an_inventory_change_reaches_the_owner_of_each_camera_only(tmp_path: Pat
     """A new inventory imported while two replicas run: a retired camera is made excluded once, by
     the replica whose shard it is; a new camera is probed by its shard's owner only; contiguous."""
     n = 60
-    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
-    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
+    prepare_db(tmp_path, pg_url, n, loopback.base_address)
     replicas: list[Replica] = []
     with Fleet(n + 1, base_address=loopback.base_address) as fleet:
         try:

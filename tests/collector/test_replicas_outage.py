@@ -10,21 +10,18 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy.engine import make_url
 
 from probes.sim import Fleet
 from probes.sim.loopback import LoopbackRange
-from tests.collector.tcp_proxy import TcpProxy
-from tests.collector.test_cli_inventory import camwatch
 from tests.collector.test_replicas import (
     INTERVAL_S,
-    KEY,
     SHARDS,
     Replica,
     assert_contiguous,
     intervals,
-    inventory,
+    pg_proxy,
     pg_url,  # noqa: F401 - the fixture
+    prepare_db,
     probes_per_camera,
     stop_all,
     via,
@@ -37,11 +34,8 @@ pytestmark = pytest.mark.postgres
 def test_every_replica_cut_off_at_once_comes_back_by_itself(tmp_path: Path, loopback: LoopbackRange,
                                                             pg_url: str) -> None:  # noqa: F811
     n = 60
-    assert camwatch(tmp_path, "--db", pg_url, "db", "upgrade").returncode == 0
-    csv = inventory(tmp_path / "cameras.csv", n, loopback.base_address)
-    assert camwatch(tmp_path, "inventory", "import", str(csv), env={"CAMWATCH_DB": pg_url, **KEY}).returncode == 0
-    u = make_url(pg_url)
-    proxy = TcpProxy((u.host or "127.0.0.1", u.port or 5432))
+    prepare_db(tmp_path, pg_url, n, loopback.base_address)
+    proxy = pg_proxy(pg_url)
     replicas: list[Replica] = []
     with Fleet(n, base_address=loopback.base_address) as fleet:
         try:
