@@ -70,6 +70,30 @@ def region_path(cam: CameraInfo) -> str:
     return "/".join(n for n in (cam.county_name, cam.township_name, cam.village_name) if n)
 
 
+# a title's words for a suspected uplink failure (a work order's English title looks for the Chinese)
+UPLINK_WORDS = ("，疑似上联中断", ", suspected uplink failure")
+
+
+def place(township: str, village: str, lang: str) -> str:
+    """A village with its township, as a title names it (village names repeat across a county's
+    townships: 新村, 东村): ``城关镇东关村`` as places are written, ``东关村, 城关镇`` in English."""
+    if lang == "en":
+        return ", ".join(x for x in (village, township) if x)
+    return f"{township}{village}"
+
+
+def camera_place(name: str, township: str, village: str, lang: str) -> str:
+    """A camera with its place, the place said once: ``城关镇东关村村口`` (a name that starts with
+    its village's, as most do), ``城关镇东关村 1号杆``; ``东关村村口 (城关镇)``, ``1号杆 (东关村, 城关镇)``."""
+    en = lang == "en"
+    if name.startswith(township + village):  # named with its whole place already (or it has none)
+        return name
+    if village and name.startswith(village):  # named after its village: the township before it
+        return f"{name} ({township})" if en else f"{township}{name}"
+    where = place(township, village, lang)
+    return f"{name} ({where})" if en else f"{where} {name}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Parts:
     title: str
@@ -130,13 +154,14 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
     resolved = kind is NotifyKind.RESOLVE
     shown = cams if resolved or not down else down
     first = shown[0] if shown else None
-    village = first.village_name if first else inc.village
+    # where, named with the township (an SMS carries the title alone, and 新村 is in many townships)
+    village = place(first.township_name, first.village_name, lang) if first else inc.village
+    name = camera_place(first.name, first.township_name, first.village_name, lang) if first else "?"
     level = p.escalation[inc.escalation - 1] if 0 < inc.escalation <= len(p.escalation) else None
     head = _prefix(kind, inc.severity, lang, level)
     single = len(cams) == 1
-    if inc.kind is IncidentKind.PICTURE:  # one camera, or a village's ("东关村 6/6 台摄像机画面异常：信号丢失")
+    if inc.kind is IncidentKind.PICTURE:  # one camera, or a village's ("城关镇东关村 6/6 台摄像机画面异常：信号丢失")
         cause = short_cause = what = problem_words(picture_checks(inc), lang)
-        name = first.name if first else "?"
         answered = False
         if single:
             body = ((f"picture back to normal: {name}" if en else f"画面恢复正常：{name}") if resolved
@@ -154,16 +179,16 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
         answered = not resolved and not inc.uplink and parent_answered(inc.down)
         if resolved:
             if single:
-                body = f"camera back online: {first.name if first else '?'}" if en else f"摄像机恢复在线：{first.name if first else '?'}"
+                body = f"camera back online: {name}" if en else f"摄像机恢复在线：{name}"
             else:
                 body = f"{village}: {len(cams)} cameras back online" if en else f"{village} {len(cams)} 台摄像机已恢复在线"
         elif single:
-            body = f"camera offline: {first.name if first else '?'}" if en else f"摄像机离线：{first.name if first else '?'}"
+            body = f"camera offline: {name}" if en else f"摄像机离线：{name}"
         else:
             body = (f"{village}: {len(down)}/{inc.village_total} cameras offline" if en
                     else f"{village} {len(down)}/{inc.village_total} 台摄像机离线")
             if inc.uplink:
-                body += ", suspected uplink failure" if en else "，疑似上联中断"
+                body += UPLINK_WORDS[en]
             elif answered:
                 body += ", upstream device online: camera-side power or fault suspected" if en else "，上联设备在线，疑似摄像机侧断电或故障"
     title = head + body
@@ -252,9 +277,9 @@ def digest_message(items: Sequence[DigestItem], now: dt.datetime, policy: AlertP
     lz, le = [], []
     for it in items[: policy.max_listed * 3]:
         c = it.camera
-        where = "/".join(x for x in (c.township_name, c.village_name) if x)
-        lz.append(f"{where} {c.name}：上下线 {it.changes} 次，当前{'离线' if it.down_now else '在线'}")
-        le.append(f"{where} {c.name}: {it.changes} change{'s' if it.changes != 1 else ''}, now {'offline' if it.down_now else 'online'}")
+        zh, en = (camera_place(c.name, c.township_name, c.village_name, lang) for lang in ("zh", "en"))
+        lz.append(f"{zh}：上下线 {it.changes} 次，当前{'离线' if it.down_now else '在线'}")
+        le.append(f"{en}: {it.changes} change{'s' if it.changes != 1 else ''}, now {'offline' if it.down_now else 'online'}")
     more = n - len(lz)
     if more > 0:
         lz.append(f"……另有 {more} 台")

@@ -10,14 +10,22 @@ or closed by hand with a note). Colour at ``now``:
 
 Response time = acknowledged − opened; repair time = resolved − opened.
 The deadline itself comes from :class:`collector.alerting.policy.DeadlinePolicy`.
+
+An order's stored ``title`` is the Chinese title of the alert that opened it (exports and the API
+keep it as stored); :func:`order_title` says it in a page's language from the order's fields.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+
+from collector.alerting.messages import SEVERITY_TAG, UPLINK_WORDS, camera_place, place
+from collector.alerting.model import Severity
+from probes.causes import Cause
+from probes.checks import problem_words
 
 
 class OrderStatus(StrEnum):
@@ -106,3 +114,39 @@ def auto_resolve(order: WorkOrder, at: dt.datetime) -> WorkOrder:
     if order.status is OrderStatus.RESOLVED:
         return order
     return replace(order, status=OrderStatus.RESOLVED, resolved_at=max(at, order.opened_at), resolution=Resolution.RECOVERED)
+
+
+def is_picture(order: WorkOrder) -> bool:
+    """An order of a picture incident (bad picture checks or a skewed clock: the alert engine's
+    ``p-`` incidents, whose cameras have no cause)."""
+    return order.incident_key.startswith("p-")
+
+
+def order_title(order: WorkOrder, lang: str, *, camera: str = "", village: str = "", township: str = "",
+                checks: Sequence[str] = ()) -> str:
+    """What an order is about, in *lang*, as its alert's title said it: Chinese, the stored title
+    (built like English for an order stored without one); English, built from the order's fields,
+    the names of its camera, village and township and (a picture incident's) the failed checks
+    (the alert's count of the village's cameras is not stored: the order's own count is said), e.g.
+    ``[WARNING] camera offline: 东关村村口 (城关镇)``,
+    ``[CRITICAL] 东关村, 城关镇: 5 cameras offline, suspected uplink failure``."""
+    en = lang == "en"
+    if not en and order.title:
+        return order.title
+    sev = next((s for s in Severity if s.value == order.severity), None)
+    head = "" if sev is None else f"[{SEVERITY_TAG[sev][1]}] " if en else f"【{SEVERITY_TAG[sev][0]}】"
+    what = problem_words(checks, lang)  # (a picture incident's; "picture problem" when not known)
+    n = order.cameras
+    if order.camera_id is not None:
+        name = camera_place(camera, township, village, lang) if camera else f"#{order.camera_id}"
+        if is_picture(order):
+            return head + (f"{what}: {name}" if en else f"{what}（{name}）")
+        return head + (f"camera offline: {name}" if en else f"摄像机离线：{name}")
+    if is_picture(order):
+        body = f"{n} camera{'s' if n != 1 else ''} with {what}" if en else f"{n} 台摄像机{what}"
+    else:
+        body = f"{n} camera{'s' if n != 1 else ''} offline" if en else f"{n} 台摄像机离线"
+        if order.cause == Cause.UPSTREAM_DOWN.value or UPLINK_WORDS[0] in (order.title or ""):
+            body += UPLINK_WORDS[en]
+    where = place(township, village, lang)
+    return head + (f"{where}: {body}" if en and where else f"{where} {body}" if where else body)

@@ -140,14 +140,14 @@ def test_a_degraded_village_is_one_message_and_one_work_order() -> None:
     e = engine()
     acts = play(e, [(i, c, ON, DEG) for i, c in enumerate(EAST)], 60)
     [n] = notes(acts)
-    assert n.message.title_zh == "【提示】东关村 8/8 台摄像机画面异常：信号丢失"
-    assert n.message.title_en == "[INFO] 东关村: 8/8 cameras with picture problem: signal lost"
+    assert n.message.title_zh == "【提示】城关镇东关村 8/8 台摄像机画面异常：信号丢失"
+    assert n.message.title_en == "[INFO] 东关村, 城关镇: 8/8 cameras with picture problem: signal lost"
     assert "东关村村口、东关村十字路口" in n.message.text_zh and "影响：8/8 台" in n.message.text_zh
     [wo] = [a for a in acts if isinstance(a, OpenWorkOrder)]
     assert (wo.cameras, wo.camera_id, wo.region_code, wo.title) == (8, None, "130123101201", n.message.title_zh)
     acts = play(e, [(100 + i, c, DEG, ON) for i, c in enumerate(EAST)], 200)
     [r] = notes(acts)
-    assert r.kind is RES and r.message.title_zh == "【恢复】东关村 8 台摄像机画面恢复正常"
+    assert r.kind is RES and r.message.title_zh == "【恢复】城关镇东关村 8 台摄像机画面恢复正常"
     assert len([a for a in acts if isinstance(a, ResolveWorkOrder)]) == 1 and not e.open_incidents()
 
 
@@ -155,15 +155,15 @@ def test_a_single_degraded_camera_stays_a_camera_incident() -> None:
     e = engine()
     acts = play(e, [(0, 1, ON, DEG), (0, 11, ON, DEG)], 60)
     assert sorted(n.message.title_zh for n in notes(acts)) == [
-        "【提示】画面异常：信号丢失（东关村村口）", "【提示】画面异常：信号丢失（西关村村口）"]
+        "【提示】画面异常：信号丢失（城关镇东关村村口）", "【提示】画面异常：信号丢失（城关镇西关村村口）"]
     assert sorted(a.camera_id for a in acts if isinstance(a, OpenWorkOrder)) == [1, 11]  # type: ignore[type-var]
 
 
 def test_a_later_picture_problem_in_the_village_grows_the_incident() -> None:
     e = engine()
     acts = play(e, [(0, 1, ON, DEG), (0, 2, ON, DEG), (100, 3, ON, DEG)], 200)
-    assert [n.message.title_zh for n in notes(acts)] == ["【提示】东关村 2/8 台摄像机画面异常：信号丢失",
-                                                        "【更新·提示】东关村 3/8 台摄像机画面异常：信号丢失"]
+    assert [n.message.title_zh for n in notes(acts)] == ["【提示】城关镇东关村 2/8 台摄像机画面异常：信号丢失",
+                                                        "【更新·提示】城关镇东关村 3/8 台摄像机画面异常：信号丢失"]
     assert [a.cameras for a in acts if isinstance(a, UpdateWorkOrder)] == [3]
     assert len([a for a in acts if isinstance(a, OpenWorkOrder)]) == 1
 
@@ -171,8 +171,8 @@ def test_a_later_picture_problem_in_the_village_grows_the_incident() -> None:
 def test_pictures_and_outages_of_one_village_are_separate_incidents() -> None:
     e = engine()
     acts = play(e, [(0, 1, ON, DEG), (0, 2, ON, DEG), (0, 3, ON, OFF), (0, 4, ON, OFF)], 60)
-    assert sorted(n.message.title_zh for n in notes(acts)) == ["【一般】东关村 2/8 台摄像机离线",
-                                                              "【提示】东关村 2/8 台摄像机画面异常：信号丢失"]
+    assert sorted(n.message.title_zh for n in notes(acts)) == ["【一般】城关镇东关村 2/8 台摄像机离线",
+                                                              "【提示】城关镇东关村 2/8 台摄像机画面异常：信号丢失"]
 
 
 def test_village_picture_incident_survives_a_power_cut() -> None:
@@ -181,8 +181,8 @@ def test_village_picture_incident_survives_a_power_cut() -> None:
     script = [(0, c, ON, DEG) for c in EAST] + [(100, c, DEG, OFF) for c in EAST] + [(300, c, OFF, DEG) for c in EAST]
     acts = play(e, script, 400)
     assert [n.message.title_zh for n in notes(acts)] == [
-        "【提示】东关村 8/8 台摄像机画面异常：信号丢失", "【严重】东关村 8/8 台摄像机离线，疑似上联中断",
-        "【恢复】东关村 8 台摄像机已恢复在线"]
+        "【提示】城关镇东关村 8/8 台摄像机画面异常：信号丢失", "【严重】城关镇东关村 8/8 台摄像机离线，疑似上联中断",
+        "【恢复】城关镇东关村 8 台摄像机已恢复在线"]
 
 
 # ---- flapping -----------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def flap(e: AlertEngine, cid: int) -> list[object]:
     return out
 
 
-@pytest.mark.parametrize(("lang", "line"), [("zh", "南庄村村口：上下线 5 次，当前离线"), ("en", "南庄村村口: 5 changes, now offline")])
+@pytest.mark.parametrize(("lang", "line"), [("zh", "城关镇南庄村村口：上下线 5 次，当前离线"), ("en", "南庄村村口 (城关镇): 5 changes, now offline")])
 def test_the_digest_of_a_camera_flagged_after_five_changes_says_five(lang: str, line: str) -> None:
     e = AlertEngine(POLICY, INV)
     digests = notes(flap(e, 21), NotifyKind.DIGEST)

@@ -58,7 +58,7 @@ def test_a_village_timing_out_behind_an_answering_router_is_told_camera_side(nam
     opens = notes(acts, NotifyKind.OPEN)
     assert len(opens) == 1 and opens[0].severity is severity
     title = opens[0].message.title_zh
-    assert title.startswith("【") and "东关村 5/8 台摄像机离线" in title
+    assert title.startswith("【") and "城关镇东关村 5/8 台摄像机离线" in title
     assert words in title and (UPLINK in title) is (up is None)
     if up:
         assert UPLINK not in opens[0].message.text_zh and "东关村-4G路由器（在线）" in opens[0].message.text_zh

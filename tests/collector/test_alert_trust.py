@@ -94,7 +94,7 @@ def test_exclusion_end_alerts_a_camera_still_down_after_the_grouping_window() ->
     assert wo.deadline == at(600) + dt.timedelta(hours=24)  # the repair time counts from the exclusion's end
     [n] = notes([a for _, a in timed])
     assert n.kind is NotifyKind.OPEN and n.at == at(630)
-    assert n.message.title_zh == "【一般】西关村 2/3 台摄像机离线"
+    assert n.message.title_zh == "【一般】城关镇西关村 2/3 台摄像机离线"
     assert "开始：2026-11-23 10:00" in n.message.text_zh  # the real first failure (5 s), not the exclusion's end
 
 
@@ -141,7 +141,7 @@ def test_picture_problem_under_exclusion_is_told_after_it_if_it_lasts() -> None:
     assert notes(e.tick(at(300))) == []
     assert notes(e.tick(at(600))) == []  # taken up at 600 s: held for the grouping window
     [n] = notes(e.tick(at(630)))
-    assert n.severity is Severity.LOW and n.message.title_zh == "【提示】画面异常：黑屏（南庄村村口）"
+    assert n.severity is Severity.LOW and n.message.title_zh == "【提示】画面异常：黑屏（城关镇南庄村村口）"
 
 
 def test_flapping_camera_under_exclusion_is_left_to_the_digest() -> None:
@@ -163,16 +163,16 @@ def _zq(cause: Cause, times: list[float]) -> list[tuple[float, object]]:
 @pytest.mark.parametrize(("name", "script", "titles"), [
     # the case: 4 of 6 announced, then the rest of the village goes dark: critical, told at once
     ("dark later", _zq(Cause.REFUSED, [0, 1, 2, 3, 100, 110]),
-     ["【一般】周桥村 4/6 台摄像机离线", "【更新·严重】周桥村 6/6 台摄像机离线"]),
+     ["【一般】柳林乡周桥村 4/6 台摄像机离线", "【更新·严重】柳林乡周桥村 6/6 台摄像机离线"]),
     # one more camera, same severity: told one grouping window after it joined
     ("grows", _zq(Cause.AUTH_FAILED, [0, 1, 2, 3, 100]),
-     ["【一般】周桥村 4/6 台摄像机离线", "【更新·一般】周桥村 5/6 台摄像机离线"]),
+     ["【一般】柳林乡周桥村 4/6 台摄像机离线", "【更新·一般】柳林乡周桥村 5/6 台摄像机离线"]),
     # a cascade after the open message: one update with the final size
     ("cascade", _zq(Cause.STREAM_UNAVAILABLE, [0, 1, 100, 105, 112]),
-     ["【一般】周桥村 2/6 台摄像机离线", "【更新·一般】周桥村 5/6 台摄像机离线"]),
+     ["【一般】柳林乡周桥村 2/6 台摄像机离线", "【更新·一般】柳林乡周桥村 5/6 台摄像机离线"]),
     # a network burst of 4 within the window: critical from the first message
     ("uplink burst", _zq(Cause.TIMEOUT, [0, 5, 10, 20]),
-     ["【严重】周桥村 4/6 台摄像机离线，疑似上联中断"]),
+     ["【严重】柳林乡周桥村 4/6 台摄像机离线，疑似上联中断"]),
 ])
 def test_incident_messages_follow_its_final_size_and_severity(name: str, script: list[tuple[float, object]],
                                                               titles: list[str]) -> None:
@@ -195,7 +195,7 @@ def test_growth_update_in_english_carries_the_severity() -> None:
     run(e, _zq(Cause.REFUSED, [0, 1, 2, 3]), 60)
     assert notes(e.feed(Outage(ZQ_IDS[4], Cause.REFUSED, at(85), at(100))) + e.feed(Outage(ZQ_IDS[5], Cause.REFUSED, at(95), at(110)))) == []
     [n] = notes(e.tick(at(110)))  # the next tick: a rise in severity is told at once
-    assert n.message.title_en == "[UPDATE: CRITICAL] 周桥村: 6/6 cameras offline"
+    assert n.message.title_en == "[UPDATE: CRITICAL] 周桥村, 柳林乡: 6/6 cameras offline"
 
 
 def test_a_growth_that_recovers_before_it_is_told_sends_nothing() -> None:
@@ -238,7 +238,7 @@ def test_upstream_min_cameras_setting() -> None:
     e = engine(s.alerts.to_policy())
     timed = run(e, _zq(Cause.TIMEOUT, [0, 5, 10, 20]), 100)
     [n] = notes([a for _, a in timed])
-    assert n.message.title_zh == "【一般】周桥村 4/6 台摄像机离线"
+    assert n.message.title_zh == "【一般】柳林乡周桥村 4/6 台摄像机离线"
 
 
 def test_flapping_camera_and_refused_port_behind_one_router_are_no_uplink_failure() -> None:
@@ -248,7 +248,7 @@ def test_flapping_camera_and_refused_port_behind_one_router_are_no_uplink_failur
                                           (12.0, Outage(ZQ_IDS[1], Cause.REFUSED, at(0), at(12)))]
     timed = run(e, script, 120)
     [n] = notes([a for _, a in timed], NotifyKind.OPEN)
-    assert n.severity is Severity.NORMAL and n.message.title_zh == "【一般】摄像机离线：周桥村桥头"
+    assert n.severity is Severity.NORMAL and n.message.title_zh == "【一般】摄像机离线：柳林乡周桥村桥头"
     [wo] = acts_of(timed, OpenWorkOrder)
     assert wo.severity is Severity.NORMAL and wo.deadline == at(12) + dt.timedelta(hours=24)
 
@@ -276,5 +276,5 @@ def test_router_down_is_an_uplink_failure_at_any_size() -> None:
     e2 = engine()
     timed = run(e2, [(10.0 + i, Outage(c, Cause.UPSTREAM_DOWN, at(0), at(10 + i))) for i, c in enumerate(ZQ_IDS[:2])], 60)
     [n] = notes([a for _, a in timed])
-    assert n.message.title_zh == "【严重】周桥村 2/6 台摄像机离线，疑似上联中断"
+    assert n.message.title_zh == "【严重】柳林乡周桥村 2/6 台摄像机离线，疑似上联中断"
     assert "上联设备：周桥村-4G路由器" in n.message.text_zh

@@ -181,8 +181,8 @@ def test_message_says_the_upstream_device_is_online_and_suspects_the_cameras() -
                    sent=True, uplink=suspected_uplink(ms, 8))
     assert inc.severity_now() is Severity.NORMAL
     m = incident_message(NotifyKind.UPDATE, inc, INV, at(60), POLICY)
-    assert m.title_zh == "【更新·一般】东关村 5/8 台摄像机离线，上联设备在线，疑似摄像机侧断电或故障"
-    assert m.title_en == "[UPDATE: WARNING] 东关村: 5/8 cameras offline, upstream device online: camera-side power or fault suspected"
+    assert m.title_zh == "【更新·一般】城关镇东关村 5/8 台摄像机离线，上联设备在线，疑似摄像机侧断电或故障"
+    assert m.title_en == "[UPDATE: WARNING] 东关村, 城关镇: 5/8 cameras offline, upstream device online: camera-side power or fault suspected"
     assert "上联设备：东关村-4G路由器（在线）" in m.text_zh.splitlines()
     assert "Upstream device: 东关村-4G路由器 (online)" in m.text_en.splitlines()
     assert "疑似上联中断" not in m.text_zh and "uplink" not in m.text_en

@@ -44,7 +44,7 @@ def test_village_uplink_eight_cameras_one_open_one_resolve() -> None:
     assert [(t, a.kind) for t, a in sent] == [(50.0, NotifyKind.OPEN), (607.0, NotifyKind.RESOLVE)]
     opened = sent[0][1]
     assert opened.severity is Severity.CRITICAL
-    assert opened.message.title_zh == "【严重】东关村 8/8 台摄像机离线，疑似上联中断"
+    assert opened.message.title_zh == "【严重】城关镇东关村 8/8 台摄像机离线，疑似上联中断"
     assert "总时长：10分2秒" in sent[1][1].message.text_zh  # first failure at 5 s .. last back at 607 s
     wos = [a for _, a in acts if isinstance(a, OpenWorkOrder)]
     assert len(wos) == 1 and wos[0].cameras == 8 and wos[0].deadline == at(20) + dt.timedelta(hours=2)
@@ -70,12 +70,12 @@ def test_grouping_window_boundary(second_at: float, incidents: int) -> None:
     opens = notes(acts, NotifyKind.OPEN)
     assert len(opens) == incidents
     if second_at == 49.0:
-        assert opens[0].message.title_zh == "【一般】西关村 2/3 台摄像机离线"
+        assert opens[0].message.title_zh == "【一般】城关镇西关村 2/3 台摄像机离线"
     if second_at == 50.0:
-        assert opens[0].message.title_zh == "【一般】摄像机离线：西关村村口"
+        assert opens[0].message.title_zh == "【一般】摄像机离线：城关镇西关村村口"
         # growth after the open message is told one grouping window later, with the size now
         [upd] = notes(acts, NotifyKind.UPDATE)
-        assert upd.message.title_zh == "【更新·一般】西关村 2/3 台摄像机离线" and upd.at == at(81)
+        assert upd.message.title_zh == "【更新·一般】城关镇西关村 2/3 台摄像机离线" and upd.at == at(81)
 
 
 def test_window_closes_exactly_at_thirty_seconds() -> None:
@@ -100,7 +100,7 @@ def test_growth_to_village_dark_raises_severity_and_tightens_deadline() -> None:
     assert upd.severity is Severity.CRITICAL and upd.deadline == at(0) + dt.timedelta(hours=2)
     [n] = notes(acts)
     # the village is dark (critical), but three timeouts 100 s apart are no uplink burst
-    assert n.kind is NotifyKind.UPDATE and n.message.title_zh == "【更新·严重】西关村 3/3 台摄像机离线"
+    assert n.kind is NotifyKind.UPDATE and n.message.title_zh == "【更新·严重】城关镇西关村 3/3 台摄像机离线"
 
 
 @pytest.mark.parametrize("on", [True, False])
@@ -127,7 +127,7 @@ def test_partial_recovery_keeps_incident_open() -> None:
     e.tick(at(30))
     assert notes(e.feed(recovery(EAST[0], 100)) + e.feed(recovery(EAST[1], 110))) == []
     [n] = notes(e.feed(recovery(EAST[2], 120)))
-    assert n.kind is NotifyKind.RESOLVE and n.message.title_zh == "【恢复】东关村 3 台摄像机已恢复在线"
+    assert n.kind is NotifyKind.RESOLVE and n.message.title_zh == "【恢复】城关镇东关村 3 台摄像机已恢复在线"
 
 
 def test_flapping_camera_opens_no_incident_and_digests_at_most_once_per_window() -> None:
@@ -148,7 +148,7 @@ def test_flapping_camera_opens_no_incident_and_digests_at_most_once_per_window()
     assert all((b - a).total_seconds() >= 1800 for a, b in pairwise(times))
     assert 5 <= len(digests) <= 6
     assert digests[0].message.title_zh == "【摘要】1 台摄像机频繁上下线"
-    assert "南庄村 南庄村村口：上下线" in digests[0].message.text_zh
+    assert "\n城关镇南庄村村口：上下线" in digests[0].message.text_zh
 
 
 def test_flapping_end_while_offline_opens_an_incident() -> None:
@@ -157,7 +157,7 @@ def test_flapping_end_while_offline_opens_an_incident() -> None:
     e.feed(outage(21, 10))
     acts = list(e.feed(Flapping(21, False, at(4000)))) + list(e.tick(at(4030)))
     [n] = notes(acts, NotifyKind.OPEN)
-    assert n.message.title_zh == "【一般】摄像机离线：南庄村村口"
+    assert n.message.title_zh == "【一般】摄像机离线：城关镇南庄村村口"
 
 
 def test_flapping_removes_camera_from_pending_incident() -> None:
@@ -205,7 +205,7 @@ def test_low_severity_does_not_escalate() -> None:
     e.feed(PictureProblem(21, ("black",), at(0)))
     acts = list(e.tick(at(30)))
     [n] = notes(acts)
-    assert n.severity is Severity.LOW and n.message.title_zh == "【提示】画面异常：黑屏（南庄村村口）"
+    assert n.severity is Severity.LOW and n.message.title_zh == "【提示】画面异常：黑屏（城关镇南庄村村口）"
     assert [x.kind for x in notes(e.tick(at(7200)))] == []
 
 
@@ -275,7 +275,7 @@ def test_quiet_hours_collapse_to_resolve() -> None:
     e.feed(PictureOk(21, QUIET_NIGHT + dt.timedelta(hours=2)))
     released = notes(e.tick(dt.datetime(2026, 11, 23, 23, 0, tzinfo=dt.UTC)))
     assert [n.kind for n in released] == [NotifyKind.RESOLVE]
-    assert released[0].message.title_zh == "【恢复】画面恢复正常：南庄村村口"
+    assert released[0].message.title_zh == "【恢复】画面恢复正常：城关镇南庄村村口"
 
 
 def test_quiet_hours_span_midnight() -> None:
@@ -344,7 +344,7 @@ def test_on_event_matches_feed() -> None:
     e = engine()
     e.on_event(21, Changed(State.ONLINE, State.OFFLINE, Cause.REFUSED, at(0), at(15)))
     [n] = notes(e.tick(at(45)))
-    assert n.message.title_zh == "【一般】摄像机离线：南庄村村口"
+    assert n.message.title_zh == "【一般】摄像机离线：城关镇南庄村村口"
 
 
 def test_west_village_is_its_own_incident() -> None:
@@ -352,7 +352,7 @@ def test_west_village_is_its_own_incident() -> None:
     for c in EAST[:2] + WEST[:1]:
         e.feed(outage(c, 0))
     opens = notes(e.tick(at(30)))
-    assert sorted(n.message.title_zh for n in opens) == ["【一般】东关村 2/8 台摄像机离线", "【一般】摄像机离线：西关村村口"]
+    assert sorted(n.message.title_zh for n in opens) == ["【一般】城关镇东关村 2/8 台摄像机离线", "【一般】摄像机离线：城关镇西关村村口"]
 
 
 def test_hundred_cameras_in_twenty_villages_every_outage_reported_once() -> None:

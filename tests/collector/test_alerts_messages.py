@@ -52,7 +52,7 @@ def test_single_camera_open_message_all_variants() -> None:
     [n] = notes(e.tick(at(400)))
     m = n.message
     assert m.text_zh == (
-        "【一般】摄像机离线：南庄村村口\n"
+        "【一般】摄像机离线：城关镇南庄村村口\n"
         "地区：示范县/城关镇/南庄村\n"
         "点位：村口\n"
         "摄像机：南庄村村口\n"
@@ -63,7 +63,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "详情：http://cw.example/cameras/21"
     )
     assert m.markdown_zh == (
-        "#### 【一般】摄像机离线：南庄村村口\n\n"
+        "#### 【一般】摄像机离线：城关镇南庄村村口\n\n"
         "- **地区**：示范县/城关镇/南庄村\n"
         "- **点位**：村口\n"
         "- **摄像机**：南庄村村口\n"
@@ -74,7 +74,7 @@ def test_single_camera_open_message_all_variants() -> None:
         "[查看详情](http://cw.example/cameras/21)"
     )
     assert m.text_en == (
-        "[WARNING] camera offline: 南庄村村口\n"
+        "[WARNING] camera offline: 南庄村村口 (城关镇)\n"
         "Region: 示范县/城关镇/南庄村\n"
         "Point: 村口\n"
         "Cameras: 南庄村村口\n"
@@ -85,8 +85,8 @@ def test_single_camera_open_message_all_variants() -> None:
         "Duration: 5 min 15 s\n"
         "Details: http://cw.example/cameras/21"
     )
-    assert m.short_zh == f"【一般】摄像机离线：南庄村村口，原因：{PW.words()}，10:01 +08:00起"
-    assert m.short_en == f"[WARNING] camera offline: 南庄村村口, cause: {PW.words('en')}, since 10:01 +08:00"
+    assert m.short_zh == f"【一般】摄像机离线：城关镇南庄村村口，原因：{PW.words()}，10:01 +08:00起"
+    assert m.short_en == f"[WARNING] camera offline: 南庄村村口 (城关镇), cause: {PW.words('en')}, since 10:01 +08:00"
     assert (m.title, m.text("en"), m.markdown("zh")) == (m.title_zh, m.text_en, m.markdown_zh)
 
 
@@ -112,12 +112,12 @@ def test_village_open_and_recovery_messages() -> None:
     for c in EAST[:5]:
         e.feed(outage(c, 20, Cause.UPSTREAM_DOWN))
     [n] = notes(e.tick(at(50)))
-    assert n.message.text_zh.splitlines()[0] == "【严重】东关村 5/8 台摄像机离线，疑似上联中断"
+    assert n.message.text_zh.splitlines()[0] == "【严重】城关镇东关村 5/8 台摄像机离线，疑似上联中断"
     assert "影响：5/8 台" in n.message.text_zh
     assert n.message.text_zh.splitlines()[1:3] == ["地区：示范县/城关镇/东关村", "上联设备：东关村-4G路由器"]
     assert "- **Upstream device**: 东关村-4G路由器" in n.message.markdown_en
     assert "摄像机：东关村村口、东关村十字路口、东关村村委会、东关村学校门口、东关村卫生室" in n.message.text_zh
-    assert n.message.title_en == "[CRITICAL] 东关村: 5/8 cameras offline, suspected uplink failure"
+    assert n.message.title_en == "[CRITICAL] 东关村, 城关镇: 5/8 cameras offline, suspected uplink failure"
     assert n.message.link == f"http://cw.example/incidents/{n.incident_id}"
     acts = []
     for c in EAST[:5]:
@@ -125,8 +125,8 @@ def test_village_open_and_recovery_messages() -> None:
     [r] = notes(acts)
     assert r.kind is NotifyKind.RESOLVE
     assert r.message.text_zh.splitlines()[-3:] == ["恢复：2026-11-23 11:00 +08:00", "总时长：1小时", f"详情：{r.message.link}"]
-    assert r.message.short_zh == "【恢复】东关村 5 台摄像机已恢复在线，时长1小时"
-    assert r.message.short_en == "[RESOLVED] 东关村: 5 cameras back online, downtime 1 h"
+    assert r.message.short_zh == "【恢复】城关镇东关村 5 台摄像机已恢复在线，时长1小时"
+    assert r.message.short_en == "[RESOLVED] 东关村, 城关镇: 5 cameras back online, downtime 1 h"
 
 
 def test_many_cameras_are_listed_with_a_count() -> None:
@@ -146,7 +146,7 @@ def test_picture_message_and_no_link_without_base_url() -> None:
     e = AlertEngine(dataclasses.replace(POLICY, base_url=""), INV)
     e.feed(PictureProblem(21, ("frozen", "blur"), at(0)))
     [n] = notes(e.tick(at(30)))
-    assert n.message.text_zh.splitlines()[0] == "【提示】画面异常：冻结、模糊（南庄村村口）"
+    assert n.message.text_zh.splitlines()[0] == "【提示】画面异常：冻结、模糊（城关镇南庄村村口）"
     assert "原因：画面异常：冻结、模糊" in n.message.text_zh
     assert n.message.link == "" and "详情" not in n.message.text_zh and "查看详情" not in n.message.markdown_zh
     assert n.at == at(30) and n.at.tzinfo is dt.UTC

@@ -23,9 +23,9 @@ from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, ca
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import timeline
-from collector.web.pages.orders import form_context, order_item, stored_orders
+from collector.web.pages.orders import form_context, order_checks, order_item, stored_orders
 from collector.web.pages.render import View, duration_words, not_found_page, path_id, render, view
-from collector.web.pages.scope import Regions, camera_path, can_camera
+from collector.web.pages.scope import RegionInfo, Regions, camera_path, can_camera
 from collector.web.principal import Action
 from collector.web.scope import order_visible
 from inventory.models import COUNTED_EXCLUSIONS, Camera, Device, Exclusion, StateInterval, WorkOrder
@@ -33,7 +33,6 @@ from probes.redact import redact_secrets
 
 WINDOWS = (("h24", dt.timedelta(hours=24)), ("d7", dt.timedelta(days=7)), ("d30", dt.timedelta(days=30)))
 MAX_ORDERS = 20
-NO_REGIONS = Regions(())
 
 
 def _stages(slot: CameraSlot, v: View) -> list[dict[str, Any]]:
@@ -92,17 +91,21 @@ def region_names(slot: CameraSlot) -> dict[str, str]:
     return {lb.county: lb.county_name, lb.township: lb.township_name, lb.village: lb.village_name}
 
 
-def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, ...]) -> list[dict[str, Any]]:
+def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, ...],
+                checks: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
     """The orders the principal may read (a region-wide one by the API's rule: e.g. not a
     contractor's), as the order table shows them, each saying what it concerns."""
     paths = {code: path[:i + 1] for i, code in enumerate(path)}
     slots = camwatch(v.request).scheduler.slots
     names = region_names(slot)
+    lb = slot.cam.labels  # the camera's own places: what its orders' titles name
+    places = Regions((RegionInfo(lb.village, lb.village_name, "village", lb.township),
+                      RegionInfo(lb.township, lb.township_name, "township", None)))
     out = []
     for o in orders:
         if not order_visible(v.principal, slots, paths, o.camera_id, o.region_code):
             continue
-        item = order_item(v, o, NO_REGIONS, {slot.cam.id: slot.cam.name})
+        item = order_item(v, o, places, {slot.cam.id: slot.cam.name}, checks)
         item["region"] = names.get(o.region_code or "", o.region_code or "")
         item["concerns"] = v.t("this_camera") if o.camera_id is not None else v.t("whole_region", name=item["region"])
         out.append(item)
@@ -142,6 +145,7 @@ async def camera_page(request: web.Request) -> web.Response:
     now = v.now
     rows = await _history(request, cid, now - WINDOWS[-1][1])
     orders, excl = await _orders_and_exclusions(request, cid, camera_path(slot))
+    checks = await order_checks(app.engine, orders, v.lang)  # (an English title names a picture order's)
     lb = slot.cam.labels
     last = slot.last
     st = slot.status
@@ -159,7 +163,8 @@ async def camera_page(request: web.Request) -> web.Response:
         "timelines": timelines, "availability": availability,
         "watched": None if watched is None else v.t("watched", d=duration_words(watched, v.lang)),
         "video_off": not app.settings.collector.video,
-        "orders": _order_rows(v, orders, slot, camera_path(slot)), "back": request.path_qs, "region_names": region_names(slot),
+        "orders": _order_rows(v, orders, slot, camera_path(slot), checks), "back": request.path_qs,
+        "region_names": region_names(slot),
         "exclusions": [(x, x.start <= now < x.end and x.status in COUNTED_EXCLUSIONS) for x in excl],
         "can_propose": v.principal is not None and v.principal.can(Action.PROPOSE_EXCLUSION), **form_context(v),
         "frame_at": None if frame_at is None else v.when(frame_at, seconds=True),

@@ -8,7 +8,9 @@ auth middleware) and the role's action (:func:`collector.web.auth.require`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -16,7 +18,16 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.alerting import incident_store as store
-from collector.alerting.workorders import Color, OrderStatus, Resolution, WorkOrder, WorkOrderError, color
+from collector.alerting.workorders import (
+    Color,
+    OrderStatus,
+    Resolution,
+    WorkOrder,
+    WorkOrderError,
+    color,
+    is_picture,
+    order_title,
+)
 from collector.web.auth import require
 from collector.web.common import camwatch
 from collector.web.inputs import CloseWorkOrder, InvalidBody, form_body
@@ -44,9 +55,31 @@ async def stored_orders(engine: AsyncEngine, where: ColumnElement[bool], limit: 
                       Resolution(r.resolution) if r.resolution else None, r.note) for r in rows]
 
 
-def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str]) -> dict[str, Any]:
+async def order_checks(engine: AsyncEngine, orders: Sequence[WorkOrder], lang: str) -> dict[str, tuple[str, ...]]:
+    """The failed checks of the picture incidents of *orders*, by incident: an English title names
+    them (the stored Chinese one has them already: none read for a Chinese page)."""
+    keys = [o.incident_key for o in orders if is_picture(o)] if lang == "en" else []
+    if not keys:
+        return {}
+    async with engine.connect() as conn:
+        rows = (await conn.execute(select(Incident.id, Incident.members).where(Incident.id.in_(keys)))).all()
+    return {r.id: _checks(r.members) for r in rows}
+
+
+def _checks(members: object) -> tuple[str, ...]:
+    """An incident row's failed checks, each once (its members as stored, JSON)."""
+    return tuple(dict.fromkeys(str(c) for m in _items(members) if isinstance(m, dict) for c in _items(m.get("checks"))))
+
+
+def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str],
+               checks: Mapping[str, Sequence[str]] | None = None) -> dict[str, Any]:
     where = regions.name(o.region_code) if o.region_code else ""
-    return {"id": o.id, "incident": o.incident_key, "title": o.title or "", "status": o.status.value,
+    village = regions.by_code.get(o.region_code or "")
+    town = regions.by_code.get(village.parent or "") if village is not None else None
+    # the title in the page's language (the stored one is Chinese: what the alert said)
+    title = order_title(o, v.lang, camera=names.get(o.camera_id or 0, ""), village=village.name if village else "",
+                        township=town.name if town else "", checks=(checks or {}).get(o.incident_key, ()))
+    return {"id": o.id, "incident": o.incident_key, "title": title, "status": o.status.value,
             "colour": color(o, v.now).value, "severity": o.severity, "cause": v.cause(o.cause) if o.cause else "",
             "camera_id": o.camera_id, "camera": names.get(o.camera_id or 0, ""), "region": where,
             "region_code": o.region_code, "cameras": o.cameras, "opened": v.when(o.opened_at),
@@ -79,7 +112,9 @@ async def workorders_page(request: web.Request) -> web.Response:
     orders = urgent_first([o for o in await store.list_work_orders(app.engine, open_only=open_only)
                            if can_order(v.principal, o, slots, regions) and (want is None or color(o, v.now).value == want)])
     names = {cid: s.cam.name for cid, s in slots.items()}
-    page = paginate([order_item(v, o, regions, names) for o in orders], request)
+    page = paginate(orders, request)
+    checks = await order_checks(app.engine, page.items, v.lang)
+    page = dataclasses.replace(page, items=[order_item(v, o, regions, names, checks) for o in page.items])
     return render(v, "workorders.html", {"page": page, "want": want, "open_only": open_only,
                                          "colours": [c.value for c in Color], **form_context(v),
                                          # the full list (done ones too): when each was done
@@ -126,7 +161,8 @@ async def incident_page(request: web.Request) -> web.Response:
         "township_code": town, "township": regions.name(town),
         "cause": v.cause(UPLINK if uplink else inc.cause), "uplink": uplink,
         "device": device,
-        "members": members, "orders": [order_item(v, o, regions, names) for o in orders], **form_context(v)})
+        "members": members, "orders": [order_item(v, o, regions, names, {key: _checks(inc.members)}) for o in orders],
+        **form_context(v)})
 
 
 def incident_heading(v: View, inc: Any, where: str, names: dict[int, str]) -> str:
