@@ -44,6 +44,8 @@ class AlertPolicySettings(_Model):
     language: Literal["zh", "en"] | None = Field(None, description="zh or en: default language of messages (default: the top-level language)")
     timezone: TimeZoneName = Field("Asia/Shanghai", description="time zone of times in messages and of quiet hours")
     group_window_s: float = Field(30.0, ge=0, description="outages in one village or behind one upstream device within this window make one incident")
+    recheck_grace_s: float = Field(5.0, ge=0, description="an outage's first message waits for the grouping window, one offline recheck\n"
+                                   "(collector.offline_interval_s) and this much more for its answer: a camera back within the window says nothing")
     notify_on_growth: bool = Field(True, description="send an update when an open incident grows past the size last told (at most one per\n"
                                    "grouping window; a rise in severity always sends one at once)")
     upstream_min_cameras: int = Field(3, ge=1, description="'suspected uplink failure' (critical) without a failed upstream device: at least this many\n"
@@ -85,11 +87,14 @@ class AlertPolicySettings(_Model):
                     for n, level in enumerate(self.escalation) for i, ch in enumerate(level.channels)]
         return out
 
-    def to_policy(self) -> AlertPolicy:
+    def to_policy(self, recheck_s: float = 0.0) -> AlertPolicy:
+        """*recheck_s*: the collector's offline recheck interval (``collector.offline_interval_s``), which
+        an outage's first message waits for after the grouping window (0: none)."""
         q = self.quiet_hours
         d = self.work_order_deadlines
         return AlertPolicy(
-            group_window_s=self.group_window_s, notify_on_growth=self.notify_on_growth, upstream_min_cameras=self.upstream_min_cameras,
+            group_window_s=self.group_window_s, recheck_s=recheck_s, recheck_grace_s=self.recheck_grace_s,
+            notify_on_growth=self.notify_on_growth, upstream_min_cameras=self.upstream_min_cameras,
             digest_window_s=self.digest_window_s,
             reminder_interval_s=self.reminder_interval_s,
             escalation=tuple(EscalationLevel(x.after_s, x.name, tuple(x.channels), x.label) for x in self.escalation),

@@ -5,13 +5,13 @@ Feed camera events with :meth:`AlertEngine.feed` (or :meth:`AlertEngine.on_event
 seconds); each returns a tuple of typed actions for the caller to carry out:
 
 * an outage opens an incident that is **held for the grouping window**; outages in the same
-  village or behind the same upstream device join it; the open message goes out on the first
-  tick after the window closes (one message for a dark village);
+  village or behind the same upstream device join it; the open message goes out on the first tick
+  after the window and one offline recheck more (:meth:`AlertPolicy.open_due`): one message for a dark village;
 * later outages join the open incident: a rise in severity is told on the next tick; growth past
   the size last told, a grouping window after it began (``notify_on_growth``); so the last word
   on an incident gives its real size and severity, and its work order follows; when every
   camera is back the incident resolves with one recovery message (an incident whose cameras all
-  came back inside the window says nothing);
+  came back before its open message says nothing);
 * "suspected uplink failure" (critical) is decided by :mod:`collector.alerting.upstream`;
 * picture problems of a village are one incident, grouped like outages, ended only by a good picture;
 * flapping cameras open no incidents, send no picture messages: a digest, at most one per window;
@@ -201,7 +201,7 @@ class AlertEngine:
             self._put(new)
             return [IncidentChanged(new)] if inc.sent else []
         new = self._put(replace(new, resolved_at=at, silenced=self._silenced(new, at)))
-        if not inc.sent:  # back inside the grouping window: recorded, no message, no work order
+        if not inc.sent:  # back before the open message: recorded, no message, no work order
             return [IncidentChanged(new)] if members else []
         out: list[Action] = [IncidentChanged(new), ResolveWorkOrder(new.id, at)]
         if notify:
@@ -347,8 +347,7 @@ class AlertEngine:
         out: list[Action] = self._take_up(now)
         for cid, back in [(c, b) for c, b in self.recheck.items() if (now - b).total_seconds() >= p.picture_recheck_s]:
             out += self._picture_ok(PictureOk(cid, back))
-        window = dt.timedelta(seconds=p.group_window_s)
-        for key in [k for k, i in self.incidents.items() if not i.sent and now >= i.opened_at + window]:
+        for key in [k for k, i in self.incidents.items() if not i.sent and now >= p.open_due(i.kind, i.opened_at)]:
             inc = self._set_aside(self.incidents[key], now)
             if inc is None or picture_unseen(inc, (self.down, self.recheck)):
                 continue  # picture unknown now (offline, or back and not checked yet): told once seen degraded

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from zoneinfo import ZoneInfo
 
-from collector.alerting.model import Severity
+from collector.alerting.model import IncidentKind, Severity
 from probes.causes import Cause
 
 
@@ -86,6 +86,19 @@ class AlertPolicy:
     # a degraded camera back up from offline/unknown: time for its first picture check (the video tier
     # looks at once, within its frame timeout) before its picture incident counts as fixed
     picture_recheck_s: float = 60.0
+    # the collector's offline recheck interval (``collector.offline_interval_s``; 0: none waited for) and
+    # the time its answer may take to come in (the failed probe before it, the probe, the way to the leader)
+    recheck_s: float = 0.0
+    recheck_grace_s: float = 5.0
+
+    def open_due(self, kind: IncidentKind, opened_at: dt.datetime) -> dt.datetime:
+        """When an incident opened at *opened_at* is first told: the grouping window's end; an outage
+        one offline recheck later, so a camera back within the window is seen back by then (whatever
+        the phase of its rechecks, which start every ``recheck_s`` after the last probe ended)."""
+        wait = self.group_window_s
+        if kind is IncidentKind.OUTAGE and self.recheck_s > 0:
+            wait += self.recheck_s + self.recheck_grace_s
+        return opened_at + dt.timedelta(seconds=wait)
 
     def channels_for(self, severity: Severity) -> tuple[str, ...]:
         for s, ch in self.channels:

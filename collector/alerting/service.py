@@ -155,7 +155,8 @@ def build_alerting(settings: Settings, db: AsyncEngine, counters: SelfCounters, 
     if not settings.alerts.enabled:
         return None, None
     a = settings.alerts
-    service = AlertService(db, AlertEngine(a.to_policy()), language=a.language or settings.language, tick_s=a.tick_s,
+    policy = a.to_policy(settings.collector.offline_interval_s)  # (the first message waits for an offline recheck)
+    service = AlertService(db, AlertEngine(policy), language=a.language or settings.language, tick_s=a.tick_s,
                            clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update, cameras=cameras)
     warning = alert_routing_warning(settings)
     if warning is not None:  # (a fresh install, a demo, channels for reports only: it runs, and says so once)

@@ -2,7 +2,8 @@
 
 The DingTalk robot is a loopback receiver that verifies the HMAC-SHA256 signature and keyword
 (tests/collector/notify_receivers.py); apprise's DingTalk endpoint is pointed at it in this test
-only. Short intervals: fast tier 2 s, grouping window 3 s, escalation after 8 s.
+only. Short intervals: fast tier 2 s, grouping window 3 s, offline rechecks every 0.5 s and 1 s for
+a recheck's answer (the first message at 4.5 s), escalation after 8 s.
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ def _settings(url: str, **extra: str):  # type: ignore[no-untyped-def]
         "CAMWATCH_COLLECTOR__CONFIRM_DELAYS_S": "[0.3, 0.3]", "CAMWATCH_COLLECTOR__VIDEO": "false",
         "CAMWATCH_COLLECTOR__RELOAD_INTERVAL_S": "1", "CAMWATCH_HTTP__PORT": "0",
         "CAMWATCH_PROBE__REACH_TIMEOUT_S": "0.5", "CAMWATCH_PROBE__RTSP_TIMEOUT_S": "0.5", "CAMWATCH_PROBE__ONVIF": "false",
-        "CAMWATCH_ALERTS__GROUP_WINDOW_S": "3", "CAMWATCH_ALERTS__TICK_S": "0.5",
+        "CAMWATCH_ALERTS__GROUP_WINDOW_S": "3", "CAMWATCH_ALERTS__TICK_S": "0.5", "CAMWATCH_ALERTS__RECHECK_GRACE_S": "1",
         "CAMWATCH_ALERTS__ESCALATION": json.dumps([{"after_s": 8, "name": "supervisor", "channels": ["duty"]}]),
         "CAMWATCH_ALERTS__CHANNELS": json.dumps({"critical": ["duty"], "normal": ["duty"], "low": ["duty"]}),
         "CAMWATCH_ALERTS__QUIET_HOURS__ENABLED": "false",
@@ -291,7 +292,7 @@ def test_restart_while_a_village_is_down_pages_nothing_and_its_recovery_still_co
             assert len(texts) == 2, texts
             [village] = [t for t in texts if "刘后村1" in t]
             [auth] = [t for t in texts if "杨老屯3村口" in t]
-            assert "【严重】刘后村1 5/5 台摄像机离线" in village and "东风镇" in village and "+08:00" in village
+            assert "【严重】东风镇刘后村1 5/5 台摄像机离线" in village and "东风镇" in village and "+08:00" in village
             assert "用户名或密码错误" in auth and "核对用户名和密码" in auth  # why, and what to do
             assert "changed-on-site" not in auth and "admin123" not in auth
             async with _stack(url, **hour) as (robots, app, engine):
@@ -305,9 +306,60 @@ def test_restart_while_a_village_is_down_pages_nothing_and_its_recovery_still_co
                     await _until(lambda: _texts(robots) != [], 20)
                     await asyncio.sleep(2)
                     [back] = _texts(robots)
-                    assert "【恢复】刘后村1 5 台摄像机已恢复在线" in back and "总时长" in back
+                    assert "【恢复】东风镇刘后村1 5 台摄像机已恢复在线" in back and "总时长" in back
                     assert robots.rejected == []
                 finally:
                     await app.stop()
+
+    asyncio.run(go())
+
+
+def test_a_camera_back_before_its_recheck_after_the_window_pages_nothing(tmp_path, loopback: LoopbackRange) -> None:  # type: ignore[no-untyped-def]
+    """The grouping window's end racing an offline recheck, through the real collector: rechecks
+    every 2 s against the 3 s window (regular probes every 10 s). 新新屯3村口 is back 2.5 s after
+    its confirmation; its recheck at about 4 s sees it, after the window's end: no message at all
+    (it used to page 离线 at 3 s and 恢复 at 4 s). 大前村1村口 stays down: its message comes one
+    recheck and the grace after the window (3 + 2 + 1 s), its recovery after it."""
+    url = migrated(f"sqlite:///{tmp_path / 'w.db'}")
+    assert do_import(url, sample_inventory_at(tmp_path / "sample.csv", loopback)).written
+    back, down = "130123101203", "130123101201"  # 新新屯3 (fleet 11: its 村口), 大前村1 (fleet 0: its 村口)
+
+    async def go() -> None:
+        async with _stack(url, CAMWATCH_COLLECTOR__INTERVAL_S="10", CAMWATCH_COLLECTOR__OFFLINE_INTERVAL_S="2",
+                          CAMWATCH_ALERTS__ESCALATION=json.dumps([{"after_s": 3600, "name": "supervisor", "channels": ["duty"]}])) \
+                as (robots, app, engine), _fleet(48, loopback.base_address) as fleet:
+            await app.start()
+            try:
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 25)
+                alerting = app.alerting
+                assert alerting is not None
+                fleet.set_behaviour([0, 11], Behaviour(power=Power.DOWN))  # refused: rechecks 2 s after each probe
+
+                def opened(village: str) -> dt.datetime | None:
+                    return next((i.opened_at for i in alerting.engine.open_incidents() if i.village == village), None)
+
+                await _until(lambda: opened(back) is not None, 15)  # (failures are seen by the next regular probe)
+                at_back = opened(back)
+                assert at_back is not None
+                wait = (at_back + dt.timedelta(seconds=2.5) - dt.datetime.now(dt.UTC)).total_seconds()
+                assert wait > 0.5, wait  # (seen while its first recheck, at 2 s, is still to come)
+                await asyncio.sleep(wait)
+                fleet.set_behaviour(11, Behaviour())  # back within the window, seen by the recheck after it
+                await asyncio.sleep(4)  # past its recheck at about 4 s and the message it would have had at 6 s
+                assert not any("新新屯3" in t for t in _texts(robots)), _texts(robots)
+                assert not any(i.village == back for i in alerting.engine.open_incidents())
+                await _until(lambda: any("大前村1" in t for t in _texts(robots)), 15)
+                [told] = [n for n in alerting.sent if n.kind.value == "open"]
+                at_down = opened(down)
+                assert at_down is not None
+                after = (told.at - at_down).total_seconds()
+                assert 6.0 <= after <= 8.0, after  # window 3 s + recheck 2 s + grace 1 s, then the next tick
+                fleet.set_behaviour(0, Behaviour())
+                await _until(lambda: any("大前村1" in t and "恢复" in t for t in _texts(robots)), 15)
+                await asyncio.sleep(1)
+                assert not any("新新屯3" in t for t in _texts(robots)), _texts(robots)
+                assert len(_texts(robots)) == 2 and robots.rejected == [], _texts(robots)
+            finally:
+                await app.stop()
 
     asyncio.run(go())
