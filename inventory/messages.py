@@ -19,10 +19,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "xlsx_broken": ("无法读取文件 {path}：不是有效的 Excel 工作簿（.xlsx），可能已损坏，或是改了扩展名的其他格式（.xls 请另存为 .xlsx）",
                     "cannot read {path}: not a valid Excel workbook (.xlsx): damaged, or another format renamed (save an .xls as .xlsx)"),
     "file_empty": ("文件 {path} 是空的：没有表头行，也没有数据行", "{path} is empty: no header row and no data rows"),
-    "file_no_rows": ("文件 {path} 只有表头，没有数据行", "{path} has a header row but no data rows"),
+    "file_no_rows": ("文件 {path} 只有表头，没有数据行（XLSX 只读第一个工作表）",
+                     "{path} has a header row but no data rows (an XLSX is read from its first sheet only)"),
     "header_unknown": ("未识别的列“{column}”，已忽略", "unknown column '{column}', ignored"),
     "header_duplicate": ("列“{column}”重复出现", "column '{column}' appears twice"),
-    "header_missing": ("缺少必需的列：{columns}", "required column(s) missing: {columns}"),
+    # (a title row above the header, 某某县摄像机台账, is the usual cause when every column is "missing")
+    "header_missing": ("缺少必需的列：{columns}（表头须在第 1 行：其上若有标题行请删去；XLSX 只读第一个工作表）",
+                       "required column(s) missing: {columns} (the header must be row 1: delete a title row "
+                       "above it; an XLSX is read from its first sheet only)"),
     "header_no_address": ("缺少摄像机地址列：需要“IP地址”或“RTSP地址”（仅国标接入的摄像机可不填，但须有“接入方式”列）",
                           "no camera address column: need 'host' or 'rtsp_url' (GB28181-only cameras need none, "
                           "but then the file needs the 'access' column)"),

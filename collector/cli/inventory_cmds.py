@@ -15,6 +15,7 @@ from collector.cli.exitcodes import ENVIRONMENT, USAGE
 from collector.cli.runtime import fail, progress_factory, secret_box
 from inventory.apply import ApplyError
 from inventory.export import ExportError, export_file, export_format_ok
+from inventory.fields import FIELDS
 from inventory.importer import ImportOutcome, import_file, validate_file
 from inventory.messages import Severity
 from inventory.plan import Plan
@@ -59,26 +60,41 @@ def _lines(title: str, items: list[str], verbose: bool, lang: str) -> None:
 
 
 LEVEL_ZH = {"county": "县/区", "township": "乡镇/街道", "village": "村/社区"}
+# The changed fields of a camera or point as the file's headers name them (a stored attribute
+# or a column key: 密码 / password, 点位类型 / point_kind...); a region's own.
+FIELD_WORDS: dict[str, tuple[str, str]] = {
+    **{f.key: (f.zh, f.en) for f in FIELDS}, **{f.stored: (f.zh, f.en) for f in FIELDS if f.stored},
+    "retired": ("恢复（曾撤销）", "restored (was retired)"),
+}
+REGION_FIELD_WORDS = {"name": ("名称", "name"), "parent_code": ("上级区划", "parent region")}
+
+
+def field_words(names: Sequence[str], lang: str, words: dict[str, tuple[str, str]] = FIELD_WORDS) -> str:
+    """Changed fields in the reader's words: the file's header of each (Chinese or English)."""
+    shown = [words[n][1 if lang == "en" else 0] if n in words else n for n in names]
+    return ", ".join(shown) if lang == "en" else "、".join(shown)
 
 
 def print_plan(plan: Plan, lang: str, verbose: bool, *, dry_run: bool) -> None:
     en = lang == "en"
 
     def row(n: int) -> str:
-        return f"row {n}" if en else f"第 {n} 行"
+        return f"row {n}: " if en else f"第 {n} 行："
 
     _lines(_t(lang, "新增区划", "regions to add" if dry_run else "regions added"),
            [f"{r.code} {r.name} ({r.level.value})" if en else f"{r.code} {r.name}（{LEVEL_ZH.get(r.level.value, r.level.value)}）"
             for r in plan.region_new], verbose, lang)
-    _lines(_t(lang, "变更区划", "regions changed"), [f"{r.code} {r.name}: {', '.join(r.fields)}" for r in plan.region_changed], verbose, lang)
-    _lines(_t(lang, "新增点位", "points to add" if dry_run else "points added"), [f"{row(p.row)}: {p.village_code} {p.name}" for p in plan.point_new], verbose, lang)
-    _lines(_t(lang, "变更点位", "points changed"), [f"{p.name}: {', '.join(p.fields)}" for p in plan.point_changed], verbose, lang)
+    sep = ": " if en else "："
+    _lines(_t(lang, "变更区划", "regions changed"),
+           [f"{r.code} {r.name}{sep}{field_words(r.fields, lang, REGION_FIELD_WORDS)}" for r in plan.region_changed], verbose, lang)
+    _lines(_t(lang, "新增点位", "points to add" if dry_run else "points added"), [f"{row(p.row)}{p.village_code} {p.name}" for p in plan.point_new], verbose, lang)
+    _lines(_t(lang, "变更点位", "points changed"), [f"{p.village_code} {p.name}{sep}{field_words(p.fields, lang)}" for p in plan.point_changed], verbose, lang)
     _lines(_t(lang, "撤销点位", "points retired"), [f"{p.name} ({p.detail})" for p in plan.point_retired], verbose, lang)
     _lines(_t(lang, "新增上联设备", "upstream devices added"), [f"{d.name}@{d.host}" for d in plan.device_new], verbose, lang)
     _lines(_t(lang, "新增摄像机", "cameras to add" if dry_run else "cameras added"),
-           [f"{row(c.row)}: {c.values.record.name} {format_address(c.values.record.address)}" for c in plan.camera_new], verbose, lang)
+           [f"{row(c.row)}{c.values.record.name} {format_address(c.values.record.address)}" for c in plan.camera_new], verbose, lang)
     _lines(_t(lang, "变更摄像机", "cameras changed"),
-           [f"{row(c.row)}: #{c.id} {c.values.record.name}: {', '.join(c.fields)}" for c in plan.camera_changed], verbose, lang)
+           [f"{row(c.row)}#{c.id} {c.values.record.name}{sep}{field_words(c.fields, lang)}" for c in plan.camera_changed], verbose, lang)
     _lines(_t(lang, "退役摄像机", "cameras retired"), [f"#{r.id} {r.name} {r.detail}" for r in plan.camera_retired], verbose, lang)
     if plan.empty:
         click.echo(_t(lang, f"无变化（{plan.rows} 行，{plan.camera_unchanged} 台摄像机未变）", f"nothing to change ({plan.rows} rows, {plan.camera_unchanged} cameras unchanged)"))

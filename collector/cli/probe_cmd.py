@@ -15,7 +15,7 @@ import json
 import re
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 import click
 
@@ -27,10 +27,25 @@ from probes.base import ProbeTarget
 from probes.causes import cause_words
 from probes.checks import problem_words, with_clock_offset
 from probes.detail_words import detail_words
-from probes.redact import redact_secrets
+from probes.redact import MASK, redact_secrets, redact_url
 
 EXIT_CODES = PROBE_VERDICTS
 _NEXT_LOGIN = re.compile(r"; next login attempt in \d+ s")
+Mask = Callable[[str], str]
+
+
+def _as_is(text: str) -> str:
+    return text
+
+
+def secret_mask(password: str | None) -> Mask:
+    """Masks *password* (and its percent-encoded forms) in text that may echo it: what a camera
+    sent (a stage's detail, its device fields, a warning) and what the user typed (user name,
+    path). Only there: our own words and JSON keys are never masked, so a password such as
+    ``off`` or ``wrong`` cannot turn ``offline`` into ``***line`` or ``clock_offset_s`` into
+    ``clock_***set_s``."""
+    secrets = (password,)
+    return lambda text: redact_secrets(text, secrets)
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"),
@@ -160,33 +175,48 @@ def _video_json(video: Any) -> dict[str, Any] | None:
     return {"checks": {c.name: {"ok": bool(c.ok), "score": c.score} for c in video}}
 
 
-def result_json(res: Any) -> dict[str, Any]:
+def result_json(res: Any, mask: Mask = _as_is) -> dict[str, Any]:
+    device = _device_json(res.device)
     return {
         "state": res.state,
         "cause": str(res.cause) if res.cause is not None else None,
         "stages": [
-            {"stage": str(s.stage), "ok": s.ok, "ms": round(s.duration_s * 1000.0, 1), "detail": s.detail}
+            # (the collector's back-off: a one-shot probe keeps none)
+            {"stage": str(s.stage), "ok": s.ok, "ms": round(s.duration_s * 1000.0, 1),
+             "detail": mask(_NEXT_LOGIN.sub("", s.detail))}
             for s in res.stages
         ],
         "clock_offset_s": res.clock_offset_s,
         "failed_checks": list(with_clock_offset(res.failed_checks, res.clock_offset_s)),
-        "device": _device_json(res.device),
+        "device": None if device is None else {k: mask(v) if isinstance(v, str) else v for k, v in device.items()},
         "video": _video_json(res.video),
     }
 
 
-def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
-    lines = [f"{pick(lang, *LABELS['probing'])} {target.rtsp_url(with_credentials=True)}"]
+def shown_url(target: ProbeTarget, mask: Mask = _as_is) -> str:
+    """The target's URL as printed: the user name (masked where it holds the password), ``***``
+    for a password, the path masked."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    path = target.rtsp_path if target.rtsp_path.startswith("/") else "/" + target.rtsp_path
+    userinfo = ""
+    if target.username:
+        userinfo = mask(quote(target.username, safe=""))
+        userinfo += f":{MASK}@" if target.password is not None else "@"
+    return redact_url(f"rtsp://{userinfo}{host}:{target.rtsp_port}{mask(path)}")
+
+
+def human_lines(target: ProbeTarget, res: Any, lang: str, mask: Mask = _as_is) -> list[str]:
+    lines = [f"{pick(lang, *LABELS['probing'])} {shown_url(target, mask)}"]
     if not target.onvif_port:
         lines.append(f"  {pick(lang, *LABELS['no_onvif'])}")
     for s in res.stages:
         mark = "✓" if s.ok else "✗"
         cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
-        detail = detail_words(_NEXT_LOGIN.sub("", s.detail), lang)  # (the collector's back-off: a one-shot probe keeps none)
+        detail = detail_words(mask(_NEXT_LOGIN.sub("", s.detail)), lang)  # (the collector's back-off: a one-shot probe keeps none)
         lines.append(f"  {mark} {str(s.stage):<6} {s.duration_s * 1000.0:8.1f} ms  {cause}{detail}")
     if res.device is not None:
         dev = _device_json(res.device) or {}
-        fields = " ".join(str(dev.get(k)) for k in ("vendor", "model", "firmware", "serial") if dev.get(k))
+        fields = mask(" ".join(str(dev.get(k)) for k in ("vendor", "model", "firmware", "serial") if dev.get(k)))
         lines.append(f"  {pick(lang, *LABELS['device'])}: {fields}")
     if res.clock_offset_s is not None:
         lines.append(f"  {pick(lang, *LABELS['clock'])}: {res.clock_offset_s:+.1f} s")
@@ -194,7 +224,7 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
         checks = ", ".join(f"{c.name} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
         lines.append(f"  {pick(lang, *LABELS['video'])}: {checks}")
     for w in res.warnings:
-        lines.append(f"  {pick(lang, *LABELS['warning'])}: {w}")
+        lines.append(f"  {pick(lang, *LABELS['warning'])}: {mask(str(w))}")
     why = [cause_words(res.cause, lang)] if res.cause is not None else []
     if res.state == "degraded":
         why.append(problem_words(with_clock_offset(res.failed_checks, res.clock_offset_s), lang))
@@ -296,11 +326,10 @@ def probe_command(
     except LookupError:
         click.echo(pick(lang, *LABELS["not_found"]).format(id=arg), err=True)
         raise SystemExit(DATA) from None
-    # the password also as JSON escapes it (a quote or backslash in it)
-    secrets = (tgt.password, json.dumps(tgt.password, ensure_ascii=False)[1:-1] if tgt.password else None)
+    mask = secret_mask(tgt.password)
     if as_json:
-        click.echo(redact_secrets(json.dumps(result_json(res), ensure_ascii=False, default=str), secrets))
+        click.echo(json.dumps(result_json(res, mask), ensure_ascii=False, default=str))
     else:
-        for line in human_lines(tgt, res, lang):
-            click.echo(redact_secrets(line, secrets))
+        for line in human_lines(tgt, res, lang, mask):
+            click.echo(line)
     raise SystemExit(EXIT_CODES[res.state])

@@ -201,10 +201,14 @@ def register(group: click.Group) -> None:
             return
         from collector.web.pages.i18n import EXCLUSION_STATUS_WORDS  # lazy: the console's words bring aiohttp
 
-        for i in items:
-            scope = f"camera {i['camera']}" if i["camera"] is not None else f"region {i['region']}"
-            zh, en = EXCLUSION_STATUS_WORDS.get(str(i["status"]), (str(i["status"]),) * 2)
-            click.echo(f"#{i['id']}\t{ctx.t(zh, en)}\t{scope}\t{i['from']} .. {i['to']}\t{i['reason']}\t{i['approver']}")
+        if not rows:
+            click.echo(ctx.t("没有报备", "no exclusions"))
+        for r in rows:  # (in the reader's words, times as `exclusion add` prints them)
+            scope = (ctx.t(f"摄像机 {r.camera_id}", f"camera {r.camera_id}") if r.camera_id is not None
+                     else ctx.t(f"区划 {r.region_code}", f"region {r.region_code}"))
+            zh, en = EXCLUSION_STATUS_WORDS.get(str(r.status), (str(r.status),) * 2)
+            span = f"{show(r.start, zone)} — {show(r.end, zone)}"
+            click.echo(f"#{r.id}\t{ctx.t(zh, en)}\t{scope}\t{span}\t{r.reason}\t{r.approver}")
 
     @exclusion.command("remove")
     @click.argument("exclusion_id", type=int)

@@ -39,6 +39,9 @@ def _period(ctx: CliContext, month: str | None = None, quarter: str | None = Non
 
 
 def _write(ctx: CliContext, period: ReportPeriod, region: str | None, lang: str | None, out: str) -> None:
+    if not out.lower().endswith(".xlsx"):  # (an Excel workbook named x.csv opens as garbage)
+        fail(ctx.t(f"--out {out}：报表是 Excel 工作簿，文件名须以 .xlsx 结尾（如 {period.label}.xlsx）",
+                   f"--out {out}: the report is an Excel workbook; name the file *.xlsx (e.g. {period.label}.xlsx)"), USAGE)
     why = unwritable(out, ctx.lang)
     if why is not None:
         fail(why, ENVIRONMENT)
