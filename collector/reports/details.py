@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import CameraRef, CameraTimes, ExclusionIndex, Period, to_us
-from collector.accounting.sql.span_sums import RELEVANT, bound, sqlite_us, stored_time, tune_for_sums
+from collector.accounting.sql.span_sums import bound, relevant_spans, sqlite_us, stored_time, tune_for_sums
 from collector.alerting.workorders import OrderStatus, color
 from collector.alerting.workorders import WorkOrder as PureOrder
 from collector.reports.model import CauseTime, ExclusionRow, FaultRow, WorkOrderRow
@@ -27,13 +27,12 @@ from inventory.models import Camera, Exclusion, WorkOrder
 
 NO_CAUSE = "unknown_cause"
 
-_RELEVANT_WITH_CAUSE = RELEVANT.replace("i.state, i.start", "i.state, i.cause, i.start").replace(
-    "a.state, a.start", "a.state, a.cause, a.start").format(filter_i="", filter_a="")
-
-
-# PostgreSQL: the spans overlapping the window (as load_accounting reads them), per camera id range
-_OVERLAP_PG = """SELECT id, camera_id, state, cause, start, "end" FROM state_intervals
-    WHERE start < :hi AND ("end" IS NULL OR "end" > :lo) AND camera_id >= :c0 AND camera_id < :c1"""
+# The spans that can add time to the window (each camera's last one before it and those starting
+# in it, as the rates read them), with their cause; on PostgreSQL per camera id range
+# (``{ids}``: of some cameras only, filled in with their ids)
+_RELEVANT_WITH_CAUSE = relevant_spans("sqlite", ("cause",))
+_RELEVANT_WITH_CAUSE_PG = relevant_spans("postgresql", ("cause",), camera_range=True)
+_SOME_WITH_CAUSE = {d: relevant_spans(d, ("cause",), ids="{ids}") for d in ("sqlite", "postgresql")}
 
 
 def _cause_sql(dialect: str) -> str:
@@ -51,7 +50,7 @@ SELECT camera_id, cause, SUM(d), MIN(0) FROM cut WHERE d > 0 GROUP BY camera_id,
     return f"""
 WITH seg AS (
     SELECT camera_id, state, cause, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
-    FROM ({_OVERLAP_PG}) r),
+    FROM ({_RELEVANT_WITH_CAUSE_PG}) r),
 cut AS (
     SELECT camera_id, cause, LEAST("end", n, :hi) - GREATEST(start, :lo) AS d FROM seg WHERE state = 'offline')
 SELECT camera_id, cause, CAST(EXTRACT(EPOCH FROM SUM(d)) * 1000000 AS BIGINT), MIN(0)
@@ -59,21 +58,21 @@ FROM cut WHERE d > INTERVAL '0' GROUP BY camera_id, cause"""
 
 
 def _cause_sql_spans(dialect: str) -> str:
-    """The offline pieces (camera, cause, start us, end us) of some cameras, for the exclusion cut."""
+    """The offline pieces (camera, cause, start us, end us) of some cameras (``{ids}``), for the exclusion cut."""
     if dialect == "sqlite":
         s, e, n = sqlite_us("start"), sqlite_us('"end"'), sqlite_us("LEAD(start) OVER w")
         return f"""
 WITH seg AS (
-    SELECT camera_id, state, cause, {s} AS s, {e} AS e, {n} AS n FROM ({_RELEVANT_WITH_CAUSE}) r
+    SELECT camera_id, state, cause, {s} AS s, {e} AS e, {n} AS n FROM ({_SOME_WITH_CAUSE[dialect]}) r
     WINDOW w AS (PARTITION BY camera_id ORDER BY start, id))
 SELECT camera_id, cause, max(s, :lo_us), min(COALESCE(e, :hi_us), COALESCE(n, :hi_us), :hi_us)
-FROM seg WHERE state = 'offline' AND camera_id IN ({{ids}})"""
+FROM seg WHERE state = 'offline'"""
     return f"""
 WITH seg AS (
     SELECT camera_id, state, cause, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
-    FROM ({_OVERLAP_PG}) r)
+    FROM ({_SOME_WITH_CAUSE[dialect]}) r)
 SELECT camera_id, cause, GREATEST(start, :lo), LEAST("end", n, :hi)
-FROM seg WHERE state = 'offline' AND camera_id IN ({{ids}})"""
+FROM seg WHERE state = 'offline'"""
 
 
 def _us(value: int | str | dt.datetime) -> int:

@@ -2,8 +2,9 @@
 ``camwatch rates --method snapshot`` (:func:`collector.accounting.snapshot_rates_by`).
 
 The pure rule reads each camera's state at every check instant: a camera's spans (those that
-overlap the period, as :func:`collector.accounting.sql.load.load_accounting` reads them) sorted
-by (start, id), each cut at the next one's start; up (online, degraded) or down (offline) counts
+can add time to the period: starting in it, and the last one before it when that reaches in, as
+:func:`collector.accounting.sql.load.load_accounting` reads them) sorted by (start, id), each cut
+at the next one's start; up (online, degraded) or down (offline) counts
 as eligible, anything else (unknown, excluded, no span, inside an exclusion) is left out; a day's
 rate is the mean of its instants' online/eligible, the period's the mean of its days'.
 
@@ -21,7 +22,7 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from fractions import Fraction
 
-from sqlalchemy import bindparam, or_, select, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import (
@@ -35,18 +36,17 @@ from collector.accounting import (
     to_us,
 )
 from collector.accounting.snapshots import OUT, camera_codes_at
-from collector.accounting.sql.span_sums import tune_for_sums
+from collector.accounting.sql.camera_times import load_spans
+from collector.accounting.sql.span_sums import RELEVANT_PG, bound, tune_for_sums
 from collector.accounting.timeline import as_grouped
-from inventory.models import StateInterval
 
 Counts = tuple[list[int], list[int]]  # (online, eligible) per instant
 
-_PG = """
+_PG = f"""
 WITH seg AS (
     SELECT camera_id, state, start, LEAST(COALESCE("end", 'infinity'), COALESCE(n, 'infinity')) AS e FROM (
         SELECT camera_id, state, start, "end", LEAD(start) OVER (PARTITION BY camera_id ORDER BY start, id) AS n
-        FROM state_intervals
-        WHERE start < :hi AND ("end" IS NULL OR "end" > :lo) AND camera_id >= :c0 AND camera_id < :c1) s
+        FROM ({RELEVANT_PG}) r) s
 ),
 cov AS (
     SELECT camera_id, state,
@@ -75,16 +75,10 @@ def ratio_of(instants: Sequence[CheckInstant], online: Sequence[int], eligible: 
 
 
 async def _spans_of(engine: AsyncEngine, ids: Sequence[int], period: Period) -> list[StateSpan]:
-    out: list[StateSpan] = []
-    s = StateInterval
-    sql = (select(s.camera_id, s.state, s.start, s.end)
-           .where(s.camera_id.in_(bindparam("ids", expanding=True)), s.start < period.end,
-                  or_(s.end.is_(None), s.end > period.start)).order_by(s.id))
+    """The spans of some cameras that can add time to the period (as ``load_accounting`` reads them)."""
+    d = engine.dialect.name
     async with engine.connect() as conn:
-        for i in range(0, len(ids), 900):
-            rows = (await conn.execute(sql, {"ids": list(ids[i:i + 900])})).all()
-            out.extend(StateSpan(cid, state, start, end) for cid, state, start, end in rows)
-    return out
+        return await load_spans(conn, ids, bound(d, period.start), bound(d, period.end))
 
 
 def _add_pure(counts: dict[str, Counts], cameras: Sequence[CameraRef], spans: Sequence[StateSpan], index: ExclusionIndex,

@@ -1,7 +1,7 @@
 """Rates and coverage from the database: load what a period needs, hand it to the pure accounting.
 
-The database does the filtering (only intervals and exclusions that overlap the period are
-read); :mod:`collector.accounting` does the arithmetic, exactly.
+The database does the filtering (only the intervals that can add time to the period, and the
+exclusions that overlap it, are read); :mod:`collector.accounting` does the arithmetic, exactly.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import (
@@ -35,7 +36,20 @@ from collector.accounting import (
     village_coverage_over,
 )
 from collector.accounting.sql.retirements import retirement_time
-from inventory.models import Camera, Exclusion, Lifecycle, Point, Region, StateInterval
+from collector.accounting.sql.span_sums import bound, relevant_spans, stored_time
+from inventory.models import Camera, Exclusion, Lifecycle, Point, Region
+
+# The spans that can add time to the period (:func:`relevant_spans`; not every span overlapping it:
+# an open span that a later one, ended before the period, cuts must not run on into it): each
+# camera's span in force at the period's start, then those starting in it by id (equal starts:
+# the later row wins, as in the SQL path; the first part starts before every one of the second).
+# Two reads, not one union sorted by id: PostgreSQL reads the second through the primary key in
+# order, where the union's sort of a month of a large fleet spills to disk (measured: 1.2 s
+# instead of 2.0-2.3 s at 100k cameras, 2.9 M intervals).
+_COLUMNS = 'SELECT camera_id, state, start, "end", start_uncertainty_us FROM ({}) r'
+_SPANS = {d: (text(_COLUMNS.format(relevant_spans(d, ("start_uncertainty_us",), parts="in_force"))),
+              text(_COLUMNS.format(relevant_spans(d, ("start_uncertainty_us",), parts="inside")) + " ORDER BY id"))
+          for d in ("sqlite", "postgresql")}
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +77,11 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         cams = [] if not cameras else (await conn.execute(
             select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle, Camera.retired_at,
                    Camera.updated_at))).all()
-        span_rows = [] if not spans else (await conn.execute(
-            select(StateInterval.camera_id, StateInterval.state, StateInterval.start, StateInterval.end,
-                   StateInterval.start_uncertainty_us)
-            .where(StateInterval.start < period.end, or_(StateInterval.end.is_(None), StateInterval.end > period.start))
-            .order_by(StateInterval.id)  # equal starts: the later row wins, as in the SQL path
-        )).all()
+        span_rows: list[Any] = []
+        if spans:
+            bounds = {"lo": bound(conn.dialect.name, period.start), "hi": bound(conn.dialect.name, period.end)}
+            for sql in _SPANS[conn.dialect.name]:
+                span_rows.extend((await conn.execute(sql, bounds)).all())
         excl = (await conn.execute(
             select(Exclusion.start, Exclusion.end, Exclusion.camera_id, Exclusion.region_code)
             .where(Exclusion.start < period.end, Exclusion.end > period.start, Exclusion.counted())
@@ -100,7 +113,7 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     )
     return AccountingData(
         tuple(camera_refs), point_refs,
-        tuple(StateSpan(cid, state, start, end, unc) for cid, state, start, end, unc in span_rows),
+        tuple(StateSpan(cid, state, stored_time(start), stored_time(end), unc) for cid, state, start, end, unc in span_rows),
         tuple(ExclusionSpan(s, e, cid, rc) for s, e, cid, rc in excl),
         names, parents, targets,
     )
@@ -130,14 +143,16 @@ def coverage_by_township(data: AccountingData, villages: tuple[VillageCoverage, 
 
 
 def current_states(data: AccountingData, now: dt.datetime) -> dict[int, str]:
-    """Each camera's state at *now* from the stored intervals (the last one open at now)."""
-    out: dict[int, tuple[dt.datetime, str]] = {}
+    """Each camera's state at *now* from the stored intervals, by the timeline's rule: its last
+    span starting by now (of equal starts the later read), when that one has not ended by now (an
+    older open span is cut by it, and so is no state now). *data* read for a period reaching now."""
+    last: dict[int, StateSpan] = {}
     for s in data.spans:
-        if s.start <= now and (s.end is None or s.end > now):
-            prev = out.get(s.camera_id)
-            if prev is None or s.start >= prev[0]:
-                out[s.camera_id] = (s.start, s.state)
-    return {cid: st for cid, (_, st) in out.items()}
+        if s.start <= now:
+            prev = last.get(s.camera_id)
+            if prev is None or s.start >= prev.start:
+                last[s.camera_id] = s
+    return {cid: s.state for cid, s in last.items() if s.end is None or s.end > now}
 
 
 __all__ = [

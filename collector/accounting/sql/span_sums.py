@@ -15,7 +15,8 @@ microseconds for the arithmetic); :func:`stored_time` reads such a time back.
 from __future__ import annotations
 
 import datetime as dt
-from typing import overload
+from collections.abc import Sequence
+from typing import Literal, overload
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -115,31 +116,58 @@ def sums_ctes(dialect: str, name: str, relevant: str, lo: str, hi: str) -> str:
 
 # The spans that can add time to W = [:lo, :hi), with their stored id for the tie order: those
 # starting inside W and the last one starting before it, when it reaches into W (every earlier
-# one is cut before W by a later one). ``{filter_i}`` / ``{filter_a}``: more conditions on the
-# two parts (e.g. some camera ids).
-RELEVANT = """
-    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
-    WHERE i.start >= :lo AND i.start < :hi {filter_i}
-    UNION ALL
-    SELECT a.id, a.camera_id, a.state, a.start, a."end" FROM state_intervals a
+# one is cut before W by a later one, even when that later one ended before W: a stale open span
+# must never be read alone). ``{filter_i}`` / ``{filter_a}``: more conditions on the two parts
+# (e.g. some camera ids); ``{cols_i}`` / ``{cols_a}``: more columns (:func:`relevant_spans`).
+_INSIDE = """
+    SELECT i.id, i.camera_id, i.state, i.start, i."end"{cols_i} FROM state_intervals i
+    WHERE i.start >= :lo AND i.start < :hi {filter_i}"""
+_IN_FORCE = """
+    SELECT a.id, a.camera_id, a.state, a.start, a."end"{cols_a} FROM state_intervals a
     WHERE a.start < :lo AND (a."end" IS NULL OR a."end" > :lo) {filter_a}
       AND NOT EXISTS (
         SELECT 1 FROM state_intervals b
         WHERE b.camera_id = a.camera_id AND b.start < :lo
           AND (b.start > a.start OR (b.start = a.start AND b.id > a.id)))
 """
+RELEVANT = (_INSIDE + "\n    UNION ALL" + _IN_FORCE).format(cols_i="", cols_a="", filter_i="{filter_i}",
+                                                           filter_a="{filter_a}")
 
 # PostgreSQL: the last span before W found per camera through the (camera_id, start) index, and
 # a camera id range so that parts of the fleet can be summed on several connections at once.
-RELEVANT_PG = """
-    SELECT i.id, i.camera_id, i.state, i.start, i."end" FROM state_intervals i
-    WHERE i.start >= :lo AND i.start < :hi AND i.camera_id >= :c0 AND i.camera_id < :c1
-    UNION ALL
-    SELECT p.id, p.camera_id, p.state, p.start, p."end" FROM cameras c CROSS JOIN LATERAL (
-        SELECT b.id, b.camera_id, b.state, b.start, b."end" FROM state_intervals b
+_INSIDE_PG = """
+    SELECT i.id, i.camera_id, i.state, i.start, i."end"{cols_i} FROM state_intervals i
+    WHERE i.start >= :lo AND i.start < :hi{range_i}"""
+_IN_FORCE_PG = """
+    SELECT p.id, p.camera_id, p.state, p.start, p."end"{cols_p} FROM cameras c CROSS JOIN LATERAL (
+        SELECT b.id, b.camera_id, b.state, b.start, b."end"{cols_b} FROM state_intervals b
         WHERE b.camera_id = c.id AND b.start < :lo ORDER BY b.start DESC, b.id DESC LIMIT 1) p
-    WHERE c.id >= :c0 AND c.id < :c1 AND (p."end" IS NULL OR p."end" > :lo)
+    WHERE {range_c}(p."end" IS NULL OR p."end" > :lo)
 """
+
+
+def relevant_spans(dialect: str, columns: Sequence[str] = (), *, camera_range: bool = False, ids: str = "",
+                   parts: Literal["both", "inside", "in_force"] = "both") -> str:
+    """The relevant spans of W = [:lo, :hi) (as :data:`RELEVANT`): ``id, camera_id, state, start,
+    "end"`` and *columns* (more columns of ``state_intervals``), of every camera, or of those with
+    ids in [:c0, :c1) (``camera_range``), or in *ids* (SQL: a list of ids or its placeholder).
+    ``parts``: ``"inside"`` only those starting in W, ``"in_force"`` only each camera's span in
+    force at W's start (the last one before it, when it reaches into W), ``"both"``."""
+    def cols(alias: str) -> str:
+        return "".join(f", {alias}.{c}" for c in columns)
+
+    def only(column: str) -> list[str]:
+        return [f"{column} >= :c0", f"{column} < :c1"] * camera_range + [f"{column} IN ({ids})"] * bool(ids)
+    if dialect == "postgresql":
+        inside = _INSIDE_PG.format(cols_i=cols("i"), range_i="".join(f" AND {c}" for c in only("i.camera_id")))
+        in_force = _IN_FORCE_PG.format(cols_p=cols("p"), cols_b=cols("b"), range_c="".join(f"{c} AND " for c in only("c.id")))
+    else:
+        inside = _INSIDE.format(cols_i=cols("i"), filter_i=" ".join(f"AND {c}" for c in only("i.camera_id")))
+        in_force = _IN_FORCE.format(cols_a=cols("a"), filter_a=" ".join(f"AND {c}" for c in only("a.camera_id")))
+    return {"inside": inside, "in_force": in_force, "both": inside + "\n    UNION ALL" + in_force}[parts]
+
+
+RELEVANT_PG = relevant_spans("postgresql", camera_range=True)
 
 
 def window_sums_ctes(dialect: str) -> str:
@@ -165,5 +193,5 @@ async def tune_for_sums(conn: AsyncConnection) -> None:
             await conn.exec_driver_sql(setting)
 
 
-__all__ = ["PG_SETTINGS", "RELEVANT", "RELEVANT_PG", "bound", "sqlite_us", "stored_time", "sums_ctes", "ts_param",
+__all__ = ["PG_SETTINGS", "RELEVANT", "RELEVANT_PG", "bound", "relevant_spans", "sqlite_us", "stored_time", "sums_ctes", "ts_param",
            "tune_for_sums", "window_params", "window_sums_ctes"]
