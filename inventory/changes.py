@@ -121,7 +121,8 @@ class Plan:
     camera_changed: list[CameraChange] = field(default_factory=list)
     camera_retired: list[Retire] = field(default_factory=list)
     camera_unchanged: int = 0
-    rows: int = 0
+    rows: int = 0  # the file's data rows, with errors or not
+    rows_with_errors: int = 0  # of those, the rows with an error
 
     def __repr__(self) -> str:
         # Counts only: a plan of 100k cameras must not be turned into text by accident.

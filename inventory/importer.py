@@ -14,7 +14,7 @@ from inventory.fields import CAMERA_MARKERS, REQUIRED, header_label
 from inventory.messages import Issue, Severity
 from inventory.plan import Plan, build_plan
 from inventory.reader import FileProblem, ProgressFactory, Table, no_progress, read_table
-from inventory.rows import RowIn, parse_row
+from inventory.rows import RowIn, RowRef, parse_row, row_ref
 from inventory.secrets import SecretBox
 from inventory.state import InventoryState, load_state
 
@@ -28,51 +28,76 @@ class ImportOutcome:
     added_ids: tuple[int, ...] = ()  # the cameras added, in the file's order (once written)
 
 
-def parse_table(table: Table, progress: Callable[[int], None]) -> tuple[list[RowIn], list[Issue]]:
+@dataclass(frozen=True, slots=True)
+class Parsed:
+    """A file's rows: those without errors, every issue, and what the rows with errors say of their
+    cameras (so that the plan does not take those cameras for gone)."""
+
+    rows: list[RowIn]
+    issues: list[Issue]
+    refs: tuple[RowRef, ...] = ()
+
+
+def parse_table(table: Table, progress: Callable[[int], None]) -> Parsed:
     issues = list(table.issues)
     missing = [k for k in REQUIRED if k not in table.keys]
     if missing:
         issues.append(Issue(Severity.ERROR, "header_missing", 1, None, {"columns": ", ".join(header_label(k, "zh") + "/" + header_label(k, "en") for k in missing)}))
-        return [], issues
+        return Parsed([], issues)
     address = ("host", "rtsp_url")
     # without an address column every camera row must be GB28181 only (each row is checked)
     if not any(k in table.keys for k in address) and "access" not in table.keys and any(
             k in table.keys for k in CAMERA_MARKERS):
         issues.append(Issue(Severity.ERROR, "header_no_address", 1, None, {}))
-        return [], issues
+        return Parsed([], issues)
     rows: list[RowIn] = []
+    refs: list[RowRef] = []
     step = 0
     for raw in table.rows:
         rec, row_issues = parse_row(raw, table.keys)
         issues.extend(row_issues)
         if rec is not None:
             rows.append(rec)
+        elif (ref := row_ref(raw, table.keys)) is not None:
+            refs.append(ref)
         step += 1
         if step == 1000:
             progress(step)
             step = 0
     progress(step)
-    return rows, issues
+    return Parsed(rows, issues, tuple(refs))
 
 
-def read_and_parse(path: str | Path, progress: ProgressFactory = _no_progress) -> tuple[Table | None, list[RowIn], list[Issue]]:
+def read_and_parse(path: str | Path, progress: ProgressFactory = _no_progress) -> tuple[Table | None, Parsed]:
     try:
         table = read_table(path, progress)
     except FileProblem as exc:
-        return None, [], [exc.issue]
-    rows, issues = parse_table(table, progress("parse", len(table.rows)))
-    return table, rows, issues
+        return None, Parsed([], [exc.issue])
+    return table, parse_table(table, progress("parse", len(table.rows)))
+
+
+def _plan(table: Table, parsed: Parsed, state: InventoryState, box: SecretBox, *, retire_missing: bool,
+          retire_guard: float | None = None, standalone: bool = False) -> Plan:
+    """The plan of *parsed*, counting the file's data rows (and those with errors) as the file holds them."""
+    plan = build_plan(parsed.rows, table.keys, state, box, retire_missing=retire_missing, retire_guard=retire_guard,
+                      issues=parsed.issues, refs=parsed.refs, standalone=standalone)
+    plan.rows = len(table.rows)
+    errors = plan.errors
+    if errors:
+        data = {r.number for r in table.rows}
+        plan.rows_with_errors = len({i.row for i in errors if i.row in data})
+    return plan
 
 
 def validate_file(path: str | Path, box: SecretBox, progress: ProgressFactory = _no_progress) -> Plan:
     """Check a file on its own (against an empty inventory): nothing is read from or written to a database."""
-    table, rows, issues = read_and_parse(path, progress)
+    table, parsed = read_and_parse(path, progress)
     if table is None:
         plan = Plan()
-        plan.issues.extend(issues)
+        plan.issues.extend(parsed.issues)
         return plan
     empty = InventoryState({}, {}, {}, {})
-    return build_plan(rows, table.keys, empty, box, retire_missing=False, issues=issues, standalone=True)
+    return _plan(table, parsed, empty, box, retire_missing=False, standalone=True)
 
 
 async def import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, dry_run: bool = False,
@@ -93,15 +118,14 @@ async def import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, 
 
 async def _import_file(engine: AsyncEngine, path: str | Path, box: SecretBox, *, dry_run: bool,
                        retire_missing: bool, retire_guard: float | None, progress: ProgressFactory) -> ImportOutcome:
-    table, rows, issues = read_and_parse(path, progress)
+    table, parsed = read_and_parse(path, progress)
     if table is None:
         plan = Plan()
-        plan.issues.extend(issues)
+        plan.issues.extend(parsed.issues)
         return ImportOutcome(plan, False)
     async with AsyncSession(engine) as session:
         state = await load_state(session)
-    plan = build_plan(rows, table.keys, state, box, retire_missing=retire_missing, retire_guard=retire_guard,
-                      issues=issues)
+    plan = _plan(table, parsed, state, box, retire_missing=retire_missing, retire_guard=retire_guard)
     if not plan.ok or dry_run or plan.empty:
         return ImportOutcome(plan, False)
     total = len(plan.point_new) + len(plan.camera_new) + len(plan.camera_changed)

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from inventory.fields import FIELDS
 from probes.redact import MASK, redact_url
 
 MESSAGES: dict[str, tuple[str, str]] = {
@@ -14,8 +15,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx）", "unsupported file type {path} (use .csv or .xlsx)"),
     "file_format_old": ("不支持旧版表格文件 {path}：请在 Excel 或 WPS 中另存为 .xlsx（Excel 工作簿）或 CSV 后再导入",
                         "old spreadsheet file {path} is not supported: save it as .xlsx (Excel Workbook) or CSV in Excel or WPS, then import that"),
-    "file_encoding": ("无法识别文件编码（支持 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）", "cannot decode the file (UTF-8, UTF-8 with BOM and GB18030/GBK are supported)"),
-    "file_unreadable": ("无法读取文件：{reason}", "cannot read the file: {reason}"),
+    "file_encoding": ("无法识别文件 {path} 的编码（已尝试 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）：请在 Excel 或 WPS 中"
+                      "另存为“CSV UTF-8（逗号分隔）”或 .xlsx（Excel 工作簿）后再导入",
+                      "cannot decode {path} (tried UTF-8, UTF-8 with BOM and GB18030/GBK): save it as "
+                      "'CSV UTF-8 (Comma delimited)' or .xlsx (Excel Workbook) in Excel or WPS, then import that"),
+    "file_unreadable": ("无法读取文件 {path}：{reason}", "cannot read {path}: {reason}"),
     "xlsx_broken": ("无法读取文件 {path}：不是有效的 Excel 工作簿（.xlsx），可能已损坏，或是改了扩展名的其他格式（.xls 请另存为 .xlsx）",
                     "cannot read {path}: not a valid Excel workbook (.xlsx): damaged, or another format renamed (save an .xls as .xlsx)"),
     "file_empty": ("文件 {path} 是空的：没有表头行，也没有数据行", "{path} is empty: no header row and no data rows"),
@@ -101,6 +105,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_secret_key": ("文件含密码，但没有加密密钥：设置 CAMWATCH_SECRET_KEY 或配置 secrets.key_file（camwatch init 会生成）", "the file has passwords but no encryption key is set: set CAMWATCH_SECRET_KEY or secrets.key_file (camwatch init makes one)"),
 }
 
+# What to do about an unknown column that is near one of ours (inventory.columns.NEAR_MISS),
+# said after header_unknown. {column}: the file's header; {<key>} / {<key>_en}: our headers.
+HEADER_HINTS: dict[str, tuple[str, str]] = {
+    "port": ("RTSP 端口请用“{rtsp_port}”列，ONVIF 端口请用“{onvif_port}”列（台账里的“{column}”常是设备的 HTTP 或 SDK 端口，"
+             "如 80、8000，而不是 RTSP 的 554）",
+             "put the RTSP port in a column headed '{rtsp_port}' (or '{rtsp_port_en}') and the ONVIF port in "
+             "'{onvif_port}' (or '{onvif_port_en}'); a ledger's '{column}' is often the device's HTTP or SDK port "
+             "(80, 8000), not RTSP's 554"),
+    "device_port": ("RTSP 端口请用“{rtsp_port}”列，ONVIF 端口请用“{onvif_port}”列；camwatch 不使用设备的 HTTP、SDK 端口"
+                    "（但海康、大华等摄像机的 ONVIF 端口常与 HTTP 端口相同）",
+                    "put the RTSP port in a column headed '{rtsp_port}' (or '{rtsp_port_en}') and the ONVIF port in "
+                    "'{onvif_port}' (or '{onvif_port_en}'); camwatch does not use a device's HTTP or SDK port (though "
+                    "Hikvision, Dahua and others often serve ONVIF on the HTTP port)"),
+    "user": ("如果这一列是登录摄像机的用户名（如 admin），请把列名改为“{username}”",
+             "if it holds the login name for the camera (admin, say), head the column '{username}' (or '{username_en}')"),
+    "lonlat": ("经度和纬度请分成两列：“{lon}”和“{lat}”", "put longitude and latitude in two columns, '{lon}' (or '{lon_en}') and '{lat}' (or '{lat_en}')"),
+}
+_HEADERS = {**{f.key: f.zh for f in FIELDS}, **{f"{f.key}_en": f.en for f in FIELDS}}
+
 FIELD_NAMES: dict[str, tuple[str, str]] = {
     "kind": ("点位类型", "point kind"),
     "lon": ("经度", "longitude"),
@@ -170,9 +193,14 @@ class Issue:
             if names:
                 params["field"] = names[1] if lang == "en" else names[0]
         try:
-            return template.format(**params)
+            text = template.format(**params)
         except (KeyError, IndexError):
-            return template
+            text = template
+        hint = HEADER_HINTS.get(str(self.params.get("hint")))
+        if hint is not None:
+            text += (": " if lang == "en" else "：") + hint[1 if lang == "en" else 0].format(
+                column=params.get("column", ""), **_HEADERS)
+        return text
 
     def render(self, lang: str = "zh") -> str:
         where = []

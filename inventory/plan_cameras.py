@@ -23,7 +23,7 @@ from inventory.regions import county_prefix
 from inventory.rows import CameraIn, RowIn, format_address
 from inventory.secrets import ENV_PREFIX
 from inventory.state import CameraRow
-from probes.redact import redact_url
+from probes.redact import masked_secret, redact_url
 
 Address = tuple[str | None, int, str]
 
@@ -62,12 +62,18 @@ def plan_cameras(ctx: Planning) -> None:
         else:
             ctx.plan.camera_unchanged += 1
     if ctx.retire_missing:
-        _retire(ctx, claimed, point_keys)
+        _retire(ctx, claimed, point_keys, {row.row for row, _, _ in matched})
 
 
-def _retire(ctx: Planning, claimed: set[int], point_keys: dict[int, tuple[str, str]]) -> None:
-    """Retire the cameras of the file's counties it no longer lists, within the guard."""
+def _retire(ctx: Planning, claimed: set[int], point_keys: dict[int, tuple[str, str]], matched_rows: set[int]) -> None:
+    """Retire the cameras of the file's counties it no longer lists, within the guard.
+
+    A camera that a row with errors names is listed, not retired (nor its point). Such a row that
+    names no stored camera (its GB ID and address wrong, or new) may stand for any of the rest:
+    the guard counts only the cameras certainly gone (nothing is written while there are errors).
+    """
     st = ctx.state
+    named, unknown = _named_by_errors(ctx, matched_rows)
     in_use: dict[str, int] = {}
     retired: dict[str, int] = {}
     for c in st.cameras.values():
@@ -77,17 +83,62 @@ def _retire(ctx: Planning, claimed: set[int], point_keys: dict[int, tuple[str, s
         if county is None or county not in ctx.plan.counties:
             continue
         in_use[county] = in_use.get(county, 0) + 1
-        if c.id not in claimed:
+        if c.id not in claimed and c.id not in named:
             retired[county] = retired.get(county, 0) + 1
             ctx.plan.camera_retired.append(Retire(c.id, c.name, format_address(c.address)))
+    if named:
+        kept = {st.cameras[i].point_id for i in named}
+        ctx.plan.point_retired = [p for p in ctx.plan.point_retired if p.id not in kept]
     guard = ctx.retire_guard
     if guard is None:
         return
     for county, n in sorted(retired.items()):
+        n -= unknown.get(county, 0) + unknown.get(None, 0)
         share = n / in_use[county]
         if share > guard:
             ctx.error(None, None, "mass_retire", county=st.regions[county].name, retire=n, active=in_use[county],
                       share=f"{share * 100:.4g}%", guard=f"{guard * 100:.4g}%")
+
+
+def _named_by_errors(ctx: Planning, matched_rows: set[int]) -> tuple[set[int], dict[str | None, int]]:
+    """The stored cameras named (by GB ID or by address) by the rows with errors
+    (:attr:`Planning.refs`) and by the rows the plan could not match (an error across the file); and
+    per county (None: not known), how many of those rows name no stored camera."""
+    refs: list[tuple[str | None, str | None, Address | None]] = [
+        (ctx.resolved.get((r.row, RegionLevel.COUNTY)), r.camera.record.gb_id, r.camera.record.address)
+        for r in ctx.rows if r.camera is not None and r.row not in matched_rows]
+    if ctx.refs:
+        by_name: dict[str, set[str]] = {}
+        for r in ctx.rows:
+            code = ctx.resolved.get((r.row, RegionLevel.COUNTY))
+            if code is not None:
+                by_name.setdefault(r.county.name, set()).add(code)
+        for ref in ctx.refs:
+            codes = {ref.county.code} & ctx.plan.counties if ref.county.code else by_name.get(ref.county.name, set())
+            refs.append((next(iter(codes)) if len(codes) == 1 else None, ref.gb_id, ref.address))
+    named: set[int] = set()
+    unknown: dict[str | None, int] = {}
+    if not refs:
+        return named, unknown
+    st = ctx.state
+    by_gb = {c.gb_id: c for c in st.cameras.values() if c.gb_id}
+    by_addr = {c.address: c for c in st.cameras.values() if c.address[0] is not None}
+    by_masked: dict[Address, list[CameraRow]] | None = None
+    for county, gb_id, address in refs:
+        # (either may be the wrong one: a GB ID that repeats another row's, say)
+        found = [by_gb[gb_id]] if gb_id in by_gb else []
+        if address is not None and address[0] is not None:
+            if address in by_addr:
+                found.append(by_addr[address])
+            elif masked_secret(address[2]):
+                by_masked = _masked_addresses(st.cameras.values()) if by_masked is None else by_masked
+                fits = by_masked.get(address, [])
+                found += fits if len(fits) == 1 else []  # (several: which one is unknown)
+        if found:
+            named.update(c.id for c in found)
+        else:
+            unknown[county] = unknown.get(county, 0) + 1
+    return named, unknown
 
 
 def _match(ctx: Planning) -> list[tuple[RowIn, CameraIn, CameraRow | None]] | None:

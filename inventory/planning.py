@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from inventory.changes import Plan
 from inventory.messages import Issue, Severity
 from inventory.models import RegionLevel
-from inventory.rows import RowIn
+from inventory.rows import RowIn, RowRef
 from inventory.secrets import SecretBox
 from inventory.state import InventoryState
 
@@ -29,6 +29,8 @@ class Planning:
     # A file checked on its own (``inventory validate``): what only the stored inventory can
     # settle (a masked RTSP path) is a warning, not an error.
     standalone: bool = False
+    # The rows with errors (not in ``rows``) that have a camera: what they say of it.
+    refs: tuple[RowRef, ...] = ()
 
     def issue(self, severity: Severity, row: int | None, key: str | None, msg: str, /, **params: object) -> None:
         col = self.columns.get(key, key) if key else None

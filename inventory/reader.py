@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inventory.cells import QUOTE, TEXT_KEYS, restore_csv
-from inventory.columns import column_for, is_ignored
+from inventory.columns import column_for, hint_for, is_ignored
 from inventory.messages import Issue, Severity
 
 CellValue = str | int | float | object
@@ -58,17 +58,17 @@ def _err(code: str, **params: object) -> FileProblem:
     return FileProblem(Issue(Severity.ERROR, code, params=params))
 
 
-def decode_csv_bytes(data: bytes) -> str:
+def decode_csv_bytes(data: bytes, path: Path) -> str:
     """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK and GB2312)."""
     for enc in ("utf-8-sig", "gb18030"):
         try:
             return data.decode(enc)
         except UnicodeDecodeError:
             continue
-    raise _err("file_encoding")
+    raise _err("file_encoding", path=str(path))
 
 
-def _iter_csv(text: str) -> Iterator[tuple[int, list[CellValue]]]:
+def _iter_csv(text: str, path: Path) -> Iterator[tuple[int, list[CellValue]]]:
     try:
         dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
     except csv.Error:
@@ -78,7 +78,7 @@ def _iter_csv(text: str) -> Iterator[tuple[int, list[CellValue]]]:
         for row in reader:
             yield reader.line_num, list(row)
     except csv.Error as exc:
-        raise _err("file_unreadable", reason=str(exc)) from None
+        raise _err("file_unreadable", path=str(path), reason=str(exc)) from None
 
 
 def _iter_xlsx(path: Path, progress: ProgressFactory) -> Iterator[tuple[int, list[CellValue]]]:
@@ -91,7 +91,7 @@ def _iter_xlsx(path: Path, progress: ProgressFactory) -> Iterator[tuple[int, lis
     except zipfile.BadZipFile:  # (an .xlsx is a zip archive: this one is not)
         raise _err("xlsx_broken", path=str(path)) from None
     except Exception as exc:  # openpyxl raises many types for a broken file
-        raise _err("file_unreadable", reason=str(exc) or type(exc).__name__) from None
+        raise _err("file_unreadable", path=str(path), reason=str(exc) or type(exc).__name__) from None
     try:
         ws = wb.worksheets[0]
         tick = progress("read", ws.max_row or UNKNOWN)
@@ -117,9 +117,9 @@ def read_table(path: str | Path, progress: ProgressFactory = no_progress) -> Tab
     suffix = p.suffix.lower()
     unquote = False  # a CSV file with an apostrophe: its text cells may be neutralised ones
     if suffix == ".csv":
-        text = decode_csv_bytes(p.read_bytes())
+        text = decode_csv_bytes(p.read_bytes(), p)
         unquote = QUOTE in text
-        source = _iter_csv(text)
+        source = _iter_csv(text, p)
     elif suffix in (".xlsx", ".xlsm"):
         source = _iter_xlsx(p, progress)
     elif suffix in OLD_SPREADSHEETS:
@@ -142,7 +142,9 @@ def read_table(path: str | Path, progress: ProgressFactory = no_progress) -> Tab
                 key = column_for(h)
                 if key is None:
                     if not is_ignored(h):
-                        issues.append(Issue(Severity.WARNING, "header_unknown", row=number, column=h, params={"column": h}))
+                        hint = hint_for(h)
+                        params: dict[str, object] = {"column": h} if hint is None else {"column": h, "hint": hint}
+                        issues.append(Issue(Severity.WARNING, "header_unknown", row=number, column=h, params=params))
                     continue
                 if key in keys:
                     issues.append(Issue(Severity.ERROR, "header_duplicate", row=number, column=h, params={"column": h}))

@@ -77,6 +77,17 @@ class RowIn:
     camera: CameraIn | None
 
 
+@dataclass(frozen=True, slots=True)
+class RowRef:
+    """A row with errors, as far as it still tells which camera it stands for: its county, and its
+    GB ID and address where those cells are sound (else None). The plan does not retire that camera."""
+
+    row: int
+    county: RegionIn
+    gb_id: str | None
+    address: tuple[str | None, int, str] | None
+
+
 # A date in an XLSX cell formatted as a number (General) is Excel's serial: days since 1899-12-30;
 # serials of 1900-01-01 to 9999-12-31 (a number such as 20240501 is read as text: YYYYMMDD).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -245,6 +256,7 @@ _PLAIN: dict[Parse, Callable[[_RowParser, str], object]] = {
 # The fields _parse_camera reads itself (defaults, the RTSP URL); every other record field is plain.
 _GIVEN = ("name", "gb_id", "host", "rtsp_port", "rtsp_path", "username")
 _NAME, _GB_ID, _HOST, _PORT, _PATH, _USER = (INDEX[a] for a in _GIVEN)
+_ADDRESS_KEYS = ("host", "rtsp_port", "rtsp_path", "rtsp_url")  # the cells a camera's address is read from
 _STEPS: tuple[tuple[str, Callable[[_RowParser, str], object] | None], ...] = tuple(
     (f.key, None if f.key in _GIVEN else _PLAIN[f.parse]) for f in CAMERA_RECORD
 )
@@ -276,20 +288,37 @@ def parse_row(raw: RawRow, headers: dict[str, str]) -> tuple[RowIn | None, list[
     return RowIn(raw.number, county, township, village, point, camera), p.issues
 
 
-def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
+def _gb_id(p: _RowParser) -> tuple[CellValue, str | None]:
+    """The GB ID cell as read, and the ID (None when empty or wrong, reported)."""
     gb_raw = p.raw.values.get("gb_id", "")
-    gb_id: str | None = None
     t = cell_text(gb_raw)
     numeric = isinstance(gb_raw, (int, float)) and not isinstance(gb_raw, bool) and len(t) != 20 or isinstance(gb_raw, float)
     if numeric or _SCIENTIFIC.fullmatch(t):  # (a CSV saved by Excel: "1.30123E+19", digits lost too)
         p.issue("gb_id", "number_gb_id")
-    else:
-        if t:
-            try:
-                gb_id = parse_gb_id(t).value
-            except GbIdError as exc:
-                p.issue("gb_id", exc.code, **exc.params)
+    elif t:
+        try:
+            return gb_raw, parse_gb_id(t).value
+        except GbIdError as exc:
+            p.issue("gb_id", exc.code, **exc.params)
+    return gb_raw, None
 
+
+def row_ref(raw: RawRow, headers: dict[str, str]) -> RowRef | None:
+    """What a row with errors says of its camera (see :class:`RowRef`); None when it has no camera."""
+    if not any(cell_text(raw.values.get(k, "")) for k in CAMERA_MARKERS):
+        return None
+    p = _RowParser(raw, headers)
+    county = p.region("county", "county_code", RegionLevel.COUNTY)
+    gb_id = _gb_id(_RowParser(raw, headers))[1]
+    cam = _parse_camera(p, "-")
+    wrong = {i.column for i in p.issues if i.severity is Severity.ERROR}
+    if cam is None or cam.record.address[0] is None or wrong & {headers.get(k, k) for k in _ADDRESS_KEYS}:
+        return RowRef(raw.number, county, gb_id, None)
+    return RowRef(raw.number, county, gb_id, cam.record.address)
+
+
+def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
+    gb_raw, gb_id = _gb_id(p)
     host_txt = p.text("host")
     port = p.port("rtsp_port")
     path_txt = p.text("rtsp_path")

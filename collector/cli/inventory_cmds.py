@@ -48,6 +48,14 @@ def print_issues(plan: Plan, lang: str) -> None:
         click.echo(issue.render(lang), err=True)
 
 
+def errors_line(plan: Plan, lang: str) -> str:
+    """How many errors, and in how many of the file's data rows (when rows have them)."""
+    n, bad, rows = len(plan.errors), plan.rows_with_errors, plan.rows
+    if not bad:
+        return _t(lang, f"{n} 处错误", f"{n} error(s)")
+    return _t(lang, f"{n} 处错误（{rows} 行数据中有 {bad} 行有错误）", f"{n} error(s) in {bad} of {rows} data rows")
+
+
 def _lines(title: str, items: list[str], verbose: bool, lang: str) -> None:
     if not items:
         return
@@ -105,6 +113,7 @@ def plan_json(plan: Plan, lang: str, written: bool, added_ids: Sequence[int] = (
         "ok": plan.ok,
         "written": written,
         "rows": plan.rows,
+        "rows_with_errors": plan.rows_with_errors,
         "regions": {"added": len(plan.region_new), "changed": len(plan.region_changed)},
         "points": {"added": len(plan.point_new), "changed": len(plan.point_changed), "retired": len(plan.point_retired)},
         "devices": {"added": len(plan.device_new), "changed": len(plan.device_changed)},
@@ -123,6 +132,7 @@ def file_json(plan: Plan, lang: str) -> dict[str, object]:
     return {
         "ok": plan.ok,
         "rows": plan.rows,
+        "rows_with_errors": plan.rows_with_errors,
         "in_file": {"regions": len(plan.region_new) + len(plan.region_changed),
                     "points": len(plan.point_new) + len(plan.point_changed),
                     "devices": len(plan.device_new) + len(plan.device_changed),
@@ -199,8 +209,7 @@ def register(group: click.Group) -> None:
             raise SystemExit(0 if plan.ok else 1)
         print_issues(plan, lang)
         if not plan.ok:
-            n = len(plan.errors)
-            fail(_t(lang, f"{n} 处错误，未写入任何数据", f"{n} error(s); nothing was written"))
+            fail(errors_line(plan, lang) + _t(lang, "，未写入任何数据", "; nothing was written"))
         if dry_run:
             click.echo(_t(lang, "试运行（--dry-run），未写入：", "dry run (--dry-run), nothing written:"))
         print_plan(plan, lang, verbose, dry_run=dry_run)
@@ -223,7 +232,7 @@ def register(group: click.Group) -> None:
             raise SystemExit(0 if plan.ok else 1)
         print_issues(plan, lang)
         if not plan.ok:
-            fail(_t(lang, f"{len(plan.errors)} 处错误", f"{len(plan.errors)} error(s)"))
+            fail(errors_line(plan, lang))
         warnings = sum(1 for i in plan.issues if i.severity is Severity.WARNING)
         click.echo(_t(lang,
                       f"文件有效：{plan.rows} 行，{len(plan.point_new)} 个点位，{len(plan.camera_new)} 台摄像机，{warnings} 条警告",
