@@ -224,7 +224,7 @@ def human_lines(target: ProbeTarget, res: Any, lang: str, mask: Mask = _as_is) -
         checks = ", ".join(f"{c.name} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
         lines.append(f"  {pick(lang, *LABELS['video'])}: {checks}")
     for w in res.warnings:
-        lines.append(f"  {pick(lang, *LABELS['warning'])}: {mask(str(w))}")
+        lines.append(f"  {pick(lang, *LABELS['warning'])}: {detail_words(mask(str(w)), lang)}")
     why = [cause_words(res.cause, lang)] if res.cause is not None else []
     if res.state == "degraded":
         why.append(problem_words(with_clock_offset(res.failed_checks, res.clock_offset_s), lang))

@@ -28,7 +28,8 @@ def test_stage_details_in_chinese_and_unknown_ones_as_they_are() -> None:
                   "backing off after failed login, 0 s left": "登录失败后暂停尝试，还剩 0 秒",
                   "connection refused": "连接被拒绝", "1280x720; picture fails: black, blur": "1280x720；画面异常：黑屏、模糊",
                   "timeout: no answer within 10 s": "超时：10 秒内无应答"}
-    assert detail_words("454 Session Not Found", "zh") == "454 Session Not Found"  # unknown: as it is
+    assert detail_words("454 Session Not Found", "zh") == "会话不存在（454 Session Not Found）"  # the reason as the camera said it
+    assert detail_words("Hikvision DS-2CD2143G2-I", "zh") == "Hikvision DS-2CD2143G2-I"  # unknown: as it is
     assert detail_words("tcp 8554 open", "en") == "tcp 8554 open"
 
 
