@@ -16,14 +16,14 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import and_, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounting import CameraRef, CameraTimes, ExclusionIndex, Period, to_us
 from collector.accounting.sql.span_sums import bound, relevant_spans, sqlite_us, stored_time, tune_for_sums
 from collector.alerting.workorders import OrderStatus, color
 from collector.alerting.workorders import WorkOrder as PureOrder
 from collector.reports.model import CauseTime, ExclusionRow, FaultRow, WorkOrderRow
-from inventory.models import Camera, Exclusion, WorkOrder
+from inventory.models import Camera, Exclusion, Incident, WorkOrder
 
 NO_CAUSE = "unknown_cause"
 
@@ -155,12 +155,14 @@ def fault_rows(cameras: Sequence[CameraRef], *, times: Mapping[int, CameraTimes]
 async def work_order_rows(engine: AsyncEngine, period: Period, now: dt.datetime, *, village_of: Mapping[int, str],
                           parents: Mapping[str, str], names: Mapping[str, str]) -> tuple[WorkOrderRow, ...]:
     """Work orders opened in the period, or opened before it and still open at its start.
-    Colours are taken at the period's end (at *now* for a period not over)."""
+    Colours are taken at the period's end (at *now* for a period not over). Each row keeps the
+    stored (Chinese) title and what an English one is built from (*names*: ``camera:<id>`` too)."""
     at = min(period.end, now)
     w = WorkOrder
     async with engine.connect() as conn:
         rows = (await conn.execute(select(*WorkOrder.__table__.columns).where(w.opened_at < period.end, or_(
             w.opened_at >= period.start, w.resolved_at.is_(None), w.resolved_at >= period.start)).order_by(w.id))).all()
+        checks = await _picture_checks(conn, sorted({o.incident_key for o in rows if o.incident_key.startswith("p-")}))
     out = []
     for o in rows:
         resolved = o.resolved_at if o.resolved_at is not None and o.resolved_at <= at else None
@@ -173,8 +175,26 @@ async def work_order_rows(engine: AsyncEngine, period: Period, now: dt.datetime,
             "resolved" if resolved else "acknowledged" if acked else "open",
             o.opened_at, o.deadline, acked, resolved, color(pure, at).value,
             None if acked is None else (acked - o.opened_at).total_seconds(),
-            None if resolved is None else (resolved - o.opened_at).total_seconds()))
+            None if resolved is None else (resolved - o.opened_at).total_seconds(),
+            severity=o.severity, incident_key=o.incident_key, cameras=o.cameras,
+            camera_name=names.get(f"camera:{o.camera_id}", "") if o.camera_id is not None else "",
+            parent_name=names.get(parents.get(region, ""), ""), checks=checks.get(o.incident_key, ())))
     return tuple(out)
+
+
+async def _picture_checks(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The failed checks of picture incidents (by id), each once, from their members as stored."""
+    out: dict[str, tuple[str, ...]] = {}
+    for i in range(0, len(keys), 500):
+        for key, members in (await conn.execute(select(Incident.id, Incident.members)
+                                                .where(Incident.id.in_(keys[i:i + 500])))).all():
+            found = (c for m in _items(members) if isinstance(m, dict) for c in _items(m.get("checks")))
+            out[key] = tuple(dict.fromkeys(str(c) for c in found))
+    return out
+
+
+def _items(value: object) -> list[object]:
+    return list(value) if isinstance(value, list | tuple) else []
 
 
 async def exclusion_rows(engine: AsyncEngine, period: Period, *, village_of: Mapping[int, str],

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from collector.reports import words as w
 from collector.reports.model import CauseTime, Report
+from collector.reports.order_words import order_words
 from collector.reports.snapshots import Change
 
 _PARTS = {"counties": ("县/区", "county"), "townships": ("乡镇/街道", "township"), "villages": ("村/社区", "village"),
@@ -68,17 +69,19 @@ def value_words(field: str, value: object, lang: str, tz: str) -> str:
     return str(value)
 
 
-def _names(*reports: Report) -> dict[str, str]:
-    """Row key -> name, from both reports (a row may be in one of them only)."""
+def _names(lang: str, *reports: Report) -> dict[str, str]:
+    """Row key -> name, from both reports (a row may be in one of them only); a work order by its
+    title in *lang*."""
     out: dict[str, str] = {}
     for r in reports:
         for part, rows, key, name in (
                 ("counties", r.counties, "code", "name"), ("townships", r.townships, "code", "name"),
                 ("villages", r.villages, "code", "name"), ("faults", r.faults, "camera_id", "camera_name"),
-                ("work_orders", r.work_orders, "id", "title"), ("exclusions", r.exclusions, "id", "scope_name"),
-                ("completeness", r.completeness, "code", "name")):
+                ("exclusions", r.exclusions, "id", "scope_name"), ("completeness", r.completeness, "code", "name")):
             for row in rows:
                 out.setdefault(f"{part}/{getattr(row, key)}", str(getattr(row, name)))
+        for o in r.work_orders:
+            out.setdefault(f"work_orders/{o.id}", order_words(o, lang))
     return out
 
 
@@ -96,7 +99,7 @@ def where_words(where: str, names: dict[str, str], lang: str) -> str:
 
 def change_lines(changes: Iterable[Change], frozen: Report, fresh: Report, lang: str) -> list[str]:
     """One tab-separated line per change: row, figure, frozen value, value now."""
-    names = _names(frozen, fresh)
+    names = _names(lang, frozen, fresh)
     tz = frozen.period.timezone
     out = []
     for c in changes:

@@ -25,6 +25,19 @@ from dataclasses import dataclass
 from typing import Any
 
 SCHEMA = 1  # bump when a field changes meaning; from_json refuses other schemas
+LATER = "camwatch_later"  # field metadata: added after months were first closed (see :func:`later`)
+
+
+def later(default: Any) -> Any:
+    """A field added after months were first closed: left out of the stable text
+    (:func:`to_json`) while it holds *default*, so a snapshot frozen before it (no such key: read
+    back as *default*) still reads and hashes as stored; :func:`to_dict` has it always."""
+    return dataclasses.field(default=default, metadata={LATER: True})
+
+
+def later_defaults(cls: type) -> dict[str, Any]:
+    """The :func:`later` fields of a row type, with their defaults (a frozen snapshot's "not recorded")."""
+    return {f.name: f.default for f in dataclasses.fields(cls) if f.metadata.get(LATER)}
 
 
 class Kind(enum.StrEnum):
@@ -121,6 +134,14 @@ class WorkOrderRow:
     colour: str  # green | yellow | red at the report's end (or generation time, month to date)
     acknowledge_seconds: float | None
     fix_seconds: float | None
+    # what the order is about, for its title in another language than the stored (Chinese) one
+    # (:mod:`collector.reports.order_words`); defaults: not recorded (a month frozen before them)
+    severity: str = later("")  # the alert's: critical | normal | low
+    incident_key: str = later("")  # the incident that opened it ("p-...": a picture incident)
+    cameras: int = later(0)  # how many cameras it concerns
+    camera_name: str = later("")  # its camera's name ("" for a region's order)
+    parent_name: str = later("")  # the name of its region's parent (a village's township)
+    checks: tuple[str, ...] = later(())  # a picture incident's failed checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +219,8 @@ class Report:
 
 # --- stable JSON ---------------------------------------------------------------------------------
 
-def _plain(value: Any) -> Any:
+def _plain(value: Any, compact: bool = False) -> Any:
+    """*value* as JSON values; ``compact``: :func:`later` fields holding their default left out."""
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, dt.datetime):
@@ -206,22 +228,29 @@ def _plain(value: Any) -> Any:
             raise ValueError("naive datetime in a report")
         return value.astimezone(dt.UTC).isoformat()
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        out = {}
+        for f in dataclasses.fields(value):
+            v = getattr(value, f.name)
+            if not (compact and f.metadata.get(LATER) and v == f.default):
+                out[f.name] = _plain(v, compact)
+        return out
     if isinstance(value, tuple | list):
-        return [_plain(v) for v in value]
+        return [_plain(v, compact) for v in value]
     if isinstance(value, float) and value != value:  # NaN has no stable JSON
         raise ValueError("NaN in a report")
     return value
 
 
-def to_dict(report: Report) -> dict[str, Any]:
-    out: dict[str, Any] = _plain(report)
+def to_dict(report: Report, *, compact: bool = False) -> dict[str, Any]:
+    """*report* as JSON values, every field (``compact``: as :func:`to_json` writes it)."""
+    out: dict[str, Any] = _plain(report, compact)
     return out
 
 
 def to_json(report: Report) -> str:
-    """The stable text of *report*: sorted keys, no whitespace, UTF-8 characters kept."""
-    return json.dumps(to_dict(report), sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    """The stable text of *report*: sorted keys, no whitespace, UTF-8 characters kept; a
+    :func:`later` field holding its default left out (the text of a month frozen before it)."""
+    return json.dumps(to_dict(report, compact=True), sort_keys=True, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
 
 def content_hash(report: Report) -> str:
@@ -269,5 +298,6 @@ def from_json(text: str) -> Report:
 
 __all__ = [
     "SCHEMA", "CauseTime", "CompletenessRow", "Deduction", "ExclusionRow", "FaultRow", "Kind", "RegionRow", "Report",
-    "ReportPeriod", "Score", "VillageRow", "WorkOrderRow", "content_hash", "from_dict", "from_json", "to_dict", "to_json",
+    "ReportPeriod", "Score", "VillageRow", "WorkOrderRow", "content_hash", "from_dict", "from_json", "later",
+    "later_defaults", "to_dict", "to_json",
 ]

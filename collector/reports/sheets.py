@@ -12,6 +12,7 @@ from openpyxl.workbook import Workbook
 
 from collector.reports import words as w
 from collector.reports.model import ExclusionRow, RegionRow, Report
+from collector.reports.order_words import order_words, subject_words
 from collector.reports.score import score_note, unmonitored
 from collector.reports.sheet_style import (
     COLOUR_FILLS,
@@ -134,7 +135,7 @@ def work_orders(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
         ("order_id", INT), ("order_title", TEXT), ("region", TEXT), ("cause", TEXT), ("status", TEXT), ("opened", WHEN),
         ("deadline", WHEN), ("acked", WHEN), ("resolved", WHEN), ("ack_hours", HOURS), ("fix_hours", HOURS),
         ("colour", TEXT))]
-    rows = [[o.id, o.title, o.region_name, w.cause(o.cause, lang) if o.cause else "—", w.status(o.status, lang),
+    rows = [[o.id, order_words(o, lang), o.region_name, w.cause(o.cause, lang) if o.cause else "—", w.status(o.status, lang),
              local(o.opened_at, tz), local(o.deadline, tz), local(o.acknowledged_at, tz), local(o.resolved_at, tz),
              None if o.acknowledge_seconds is None else o.acknowledge_seconds / H,
              None if o.fix_seconds is None else o.fix_seconds / H, w.word(o.colour, lang)] for o in report.work_orders]
@@ -173,7 +174,7 @@ def score(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
     for d in s.deductions:
         q = {"fault_camera": ("quantity_fault", f"{d.quantity:.2f}"), "below_target": ("quantity_pp", f"{d.quantity:.2f}"),
              "red_work_order": ("quantity_one", "")}[d.rule]
-        rows.append([w.word(d.rule, lang, h=f"{report.fault_hours:g}"), d.subject, d.subject_name,
+        rows.append([w.word(d.rule, lang, h=f"{report.fault_hours:g}"), d.subject, subject_words(report, d, lang),
                      w.word(q[0], lang, q=q[1]), -d.points])
     none = unmonitored(report.completeness)  # (no score for a period nobody watched)
     rows.append([w.word("score_total", lang), "", "", w.word("score_floor", lang) + f" {s.floor:g}", "—" if none else s.total])

@@ -20,7 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.reports.build import Settingsish, build_report
-from collector.reports.model import Kind, Report, ReportPeriod, content_hash, from_json, to_json
+from collector.reports.model import Kind, Report, ReportPeriod, content_hash, from_json, later_defaults, to_json
 from collector.reports.periods import parse_month
 from inventory.models import AuditEntry, ReportSnapshot
 
@@ -161,16 +161,21 @@ _COMPARED = (("counties", "code"), ("townships", "code"), ("villages", "code"), 
 
 
 def differences(frozen: Report, fresh: Report) -> tuple[Change, ...]:
-    """What *fresh* (recomputed) changes against *frozen*, field by field (times of generation aside)."""
+    """What *fresh* (recomputed) changes against *frozen*, field by field (times of generation aside);
+    a field added since the month was frozen (:func:`collector.reports.model.later`, not recorded in
+    it) is no change."""
     out: list[Change] = []
     for part, key in _COMPARED:
         old, new = _rows(getattr(frozen, part), key), _rows(getattr(fresh, part), key)
+        rows = getattr(frozen, part) or getattr(fresh, part)
+        unrecorded = later_defaults(type(rows[0])) if rows else {}
         for k in sorted(old.keys() | new.keys()):
             a, b = old.get(k), new.get(k)
             if a is None or b is None:
                 out.append(Change(f"{part}/{k}", "*", a is not None, b is not None))
                 continue
-            out.extend(Change(f"{part}/{k}", f, a[f], b[f]) for f in a if a[f] != b.get(f))
+            out.extend(Change(f"{part}/{k}", f, a[f], b[f]) for f in a
+                       if a[f] != b.get(f) and not (f in unrecorded and a[f] == unrecorded[f]))
     if frozen.score.total != fresh.score.total:
         out.append(Change("score", "total", frozen.score.total, fresh.score.total))
     return tuple(out)

@@ -21,15 +21,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from sqlalchemy import or_, select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collector.accounting.sql.span_sums import bound, relevant_spans
 from collector.reports.model import Kind, ReportPeriod
 from collector.reports.periods import containing, due_to_close, previous
 from collector.reports.snapshots import close_month, load_snapshot
 from collector.runtime.report_delivery import Delivery, deliver_month
 from collector.settings import Settings
-from inventory.models import StateInterval
 
 log = logging.getLogger("camwatch.reports")
 CHECK_S = 600.0  # how often the job looks whether a month is due
@@ -52,13 +52,23 @@ class CloseOutcome:
     not_monitored: bool = False  # no camera state recorded in the month: left open (see the module's docstring)
 
 
+# One span is enough: any that starts in the month, else any camera's last span before it that
+# reaches into it (:func:`relevant_spans`, the accounting's reading: an older span is cut by that
+# one, so a stale open span left by a crash and cut before the month says nothing of it).
+_ANY = {d: tuple(text(f"SELECT 1 FROM ({relevant_spans(d, parts=part)}) r LIMIT 1") for part in ("inside", "in_force"))
+        for d in ("sqlite", "postgresql")}
+
+
 async def monitored_in(engine: AsyncEngine, month: ReportPeriod) -> bool:
-    """Whether any camera state was recorded in *month* (one interval overlapping it is enough)."""
-    q = (select(StateInterval.id)
-         .where(StateInterval.start < month.end, or_(StateInterval.end.is_(None), StateInterval.end > month.start))
-         .limit(1))
+    """Whether any camera state was recorded in *month*: a span that adds time to it by the
+    accounting's rule (each span cut at the start of its camera's next one)."""
     async with engine.connect() as conn:
-        return (await conn.execute(q)).first() is not None
+        d = conn.dialect.name
+        params = {"lo": bound(d, month.start), "hi": bound(d, month.end)}
+        for q in _ANY[d]:
+            if (await conn.execute(q, params)).first() is not None:
+                return True
+    return False
 
 
 @dataclass

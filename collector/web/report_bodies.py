@@ -95,6 +95,13 @@ class ReportWorkOrderRow(TypedDict):
     colour: Literal["green", "yellow", "red"]
     acknowledge_seconds: float | None
     fix_seconds: float | None
+    # what the order is about (an English report's title is built from them; the title above is as stored)
+    severity: Annotated[str, "critical | normal | low; empty: not recorded (a month frozen before these fields)"]
+    incident_key: Annotated[str, "the incident that opened it (p-...: a picture incident); empty: not recorded"]
+    cameras: Annotated[int, "cameras the order concerns; 0: not recorded"]
+    camera_name: str
+    parent_name: Annotated[str, "the name of the order's region's parent (a village's township)"]
+    checks: Annotated[list[str], "a picture incident's failed checks"]
 
 
 class ReportExclusionRow(TypedDict):

@@ -11,7 +11,6 @@ goes through :func:`probes.redact.redact_secrets` with the camera's password.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import re
 from email.utils import format_datetime
 from typing import Any
@@ -19,19 +18,18 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import ColumnElement, and_, or_, select
 
-from collector.accounting import CameraRef, ExclusionSpan, Period, StateSpan, camera_times, round_ratio
+from collector.accounting import CameraRef
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
-from collector.web.pages.charts import timeline
+from collector.web.pages.camera_history import WINDOWS, availability, camera_history, pieces, timelines
 from collector.web.pages.orders import form_context, order_checks, order_item, stored_orders
 from collector.web.pages.render import View, duration_words, not_found_page, path_id, render, view
 from collector.web.pages.scope import RegionInfo, Regions, camera_path, can_camera
 from collector.web.principal import Action
 from collector.web.scope import order_visible
-from inventory.models import COUNTED_EXCLUSIONS, Camera, Device, Exclusion, StateInterval, WorkOrder
+from inventory.models import COUNTED_EXCLUSIONS, Camera, Device, Exclusion, WorkOrder
 from probes.redact import redact_secrets
 
-WINDOWS = (("h24", dt.timedelta(hours=24)), ("d7", dt.timedelta(days=7)), ("d30", dt.timedelta(days=30)))
 MAX_ORDERS = 20
 
 
@@ -63,14 +61,6 @@ async def _identity(request: web.Request, cid: int) -> Any:
             select(Camera.gb_id, Camera.vendor, Camera.model, Camera.firmware, Camera.contractor, Camera.lifecycle,
                    Device.name.label("device"))
             .outerjoin(Device, Camera.parent_device_id == Device.id).where(Camera.id == cid))).first()
-
-
-async def _history(request: web.Request, cid: int, lo: dt.datetime) -> list[Any]:
-    async with camwatch(request).engine.connect() as conn:
-        return list((await conn.execute(
-            select(StateInterval.state, StateInterval.start, StateInterval.end)
-            .where(StateInterval.camera_id == cid, or_(StateInterval.end.is_(None), StateInterval.end > lo))
-            .order_by(StateInterval.start, StateInterval.id))).all())
 
 
 def concerns(cid: int, path: tuple[str, ...]) -> ColumnElement[bool]:
@@ -112,22 +102,9 @@ def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, .
     return out
 
 
-def _availability(slot: CameraSlot, rows: list[Any], excl: list[Any], now: dt.datetime) -> dict[str, float | None]:
-    """Time-weighted availability of each window by the accounting's rule (the exclusions that
-    count applied: not a proposal or a rejected one); ``watched``: the seconds of the last 30 days
-    with a known state (online, offline or excluded), None when that is (nearly) all of them."""
+def camera_ref(slot: CameraSlot) -> CameraRef:
     lb = slot.cam.labels
-    cam = CameraRef(slot.cam.id, slot.cam.point_id, lb.village, lb.township, lb.county, slot.cam.contractor)
-    spans = [StateSpan(slot.cam.id, s, a, b) for s, a, b in rows]
-    spans_x = [ExclusionSpan(x.start, x.end, x.camera_id, x.region_code) for x in excl if x.status in COUNTED_EXCLUSIONS]
-    out: dict[str, float | None] = {}
-    for key, width in WINDOWS:
-        t = camera_times([cam], spans, spans_x, Period(now - width, now), now)[cam.camera_id].with_exclusions
-        r = t.ratio
-        out[key] = None if r is None else float(round_ratio(r))
-    known = float(t.eligible_s + t.excluded_s)  # (t: the last window's, 30 days)
-    out["watched"] = known if known < WINDOWS[-1][1].total_seconds() * 0.99 else None
-    return out
+    return CameraRef(slot.cam.id, slot.cam.point_id, lb.village, lb.township, lb.county, slot.cam.contractor)
 
 
 async def camera_page(request: web.Request) -> web.Response:
@@ -143,16 +120,16 @@ async def camera_page(request: web.Request) -> web.Response:
     frames = app.frames
     frame_at = None if frames is None else await asyncio.to_thread(frames.taken_at, cid)
     now = v.now
-    rows = await _history(request, cid, now - WINDOWS[-1][1])
+    # the spans that can add time to the last 30 days, each cut at the camera's next span
+    spans = await camera_history(app.engine, cid, now - WINDOWS[-1][1])
     orders, excl = await _orders_and_exclusions(request, cid, camera_path(slot))
     checks = await order_checks(app.engine, orders, v.lang)  # (an English title names a picture order's)
     lb = slot.cam.labels
     last = slot.last
     st = slot.status
-    timelines = [(key, timeline([(a, b, s) for s, a, b in rows], now - width, now, v.tz, v.t(key), v.state))
-                 for key, width in WINDOWS]
-    availability = _availability(slot, rows, excl, now)
-    watched = availability.pop("watched")
+    bars = timelines(pieces(spans, cid, now), now, v.tz, v.t, v.state)
+    avail = availability(camera_ref(slot), spans, excl, now)
+    watched = avail.pop("watched")
     return render(v, "camera.html", {
         "cam": slot.cam, "lb": lb, "ident": ident, "state": slot.shown.value, "probed": st.state.value,
         "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.lasting(st.since),
@@ -160,7 +137,7 @@ async def camera_page(request: web.Request) -> web.Response:
         "last_at": v.when(slot.last_at, seconds=True), "stages": _stages(slot, v),
         "clock_offset": None if last is None or last.clock_offset_s is None else v.seconds(last.clock_offset_s),
         "warnings": [_warning(redact_secrets(w, (slot.cam.target.password,)), v) for w in last.warnings] if last is not None else [],
-        "timelines": timelines, "availability": availability,
+        "timelines": bars, "availability": avail,
         "watched": None if watched is None else v.t("watched", d=duration_words(watched, v.lang)),
         "video_off": not app.settings.collector.video,
         "orders": _order_rows(v, orders, slot, camera_path(slot), checks), "back": request.path_qs,

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from collector.reports import words as report_words
 from collector.reports.model import Kind, RegionRow, Report
+from collector.reports.order_words import order_words, subject_words
 from collector.reports.periods import PeriodError
 from collector.reports.score import score_note, unmonitored
 from collector.reports.sheets import exclusion_hours
@@ -91,6 +92,8 @@ def _context(v: View, c: Choice, s: Shown) -> dict[str, Any]:
             "cause": lambda code: report_words.cause(code, v.lang),
             "rule_words": lambda rule, fh: rule_words(rule, v.lang, fh),
             "quantity": lambda d: quantity(d.rule, d.quantity, v.lang), "by_rule": by_rule(s.report),
+            # a work order's title in the page's language (the stored one is Chinese), as the workbook's
+            "order_title": lambda o: order_words(o, v.lang), "deduction_subject": lambda d: subject_words(s.report, d, v.lang),
             "score_gap": score_gap(s.report, v.lang), "unscored": unmonitored(s.report.completeness),
             "xlsx_url": f"/reports/workbook?{_query(c, v.lang)}", "print_url": f"/reports/print?{_query(c, v.lang)}",
             "back_url": f"/reports?{_query(c, v.lang)}"}
