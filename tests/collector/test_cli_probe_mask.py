@@ -10,27 +10,16 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
-from click.testing import CliRunner
 
-from collector.cli import build_cli
 from collector.cli.exitcodes import PROBE_OFFLINE
 from collector.cli.probe_cmd import human_lines, result_json, secret_mask
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
 from probes.ladder import LadderResult
+from tests.collector.test_probe_cli import invoke
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, serve_in_thread
 
 KEYS = {"state", "cause", "stages", "clock_offset_s", "failed_checks", "device", "video"}
-
-
-def invoke(*args: str, lang: str | None = None) -> tuple[int, str, str]:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2 keeps stderr apart
-    pre = ["--lang", lang] if lang else []
-    res = runner.invoke(build_cli(), [*pre, "probe", *args], catch_exceptions=False)
-    return res.exit_code, res.stdout, res.stderr
 
 
 @pytest.fixture
