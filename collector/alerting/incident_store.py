@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import delete, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from collector.alerting.model import (
     Action,
@@ -85,6 +85,34 @@ def _member(d: dict[str, object]) -> Member:
     return Member(int(str(d["camera"])), Cause(str(d["cause"])) if d.get("cause") else None,
                   dt.datetime.fromisoformat(str(d["start"])), dt.datetime.fromisoformat(str(up)) if up else None,
                   tuple(str(c) for c in checks), answered if isinstance(answered, bool) else None)
+
+
+def _listed(value: object) -> list[object]:
+    """A stored JSON array as a list; anything else (absent, null, not an array) as an empty one."""
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def member_checks(member: object) -> tuple[str, ...]:
+    """One stored member's failed checks (a member of an ``incidents`` row's JSON), in order;
+    none when it has none or is not an object."""
+    return tuple(str(c) for c in _listed(member.get("checks"))) if isinstance(member, dict) else ()
+
+
+def incident_checks(members: object) -> tuple[str, ...]:
+    """An ``incidents`` row's failed checks, each once in the order first met (its members as
+    stored, JSON): what a picture incident's English title names."""
+    return tuple(dict.fromkeys(c for x in _listed(members) for c in member_checks(x)))
+
+
+async def picture_checks(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
+    """The failed checks (:func:`incident_checks`) of the incidents *keys*, by id; an id not stored
+    is left out. Read 500 ids at a time."""
+    out: dict[str, tuple[str, ...]] = {}
+    for i in range(0, len(keys), 500):
+        for key, members in (await conn.execute(select(m.Incident.id, m.Incident.members)
+                                                .where(m.Incident.id.in_(keys[i:i + 500])))).all():
+            out[key] = incident_checks(members)
+    return out
 
 
 async def load_open_incidents(engine: AsyncEngine) -> tuple[Incident, ...]:
@@ -232,6 +260,6 @@ async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) ->
 
 
 __all__ = [
-    "NotFound", "WorkOrderError", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "apply_in", "list_work_orders", "acknowledge_order", "close_order",
+    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "apply_in", "list_work_orders", "acknowledge_order", "close_order",
     "add_silence", "list_silences", "remove_silence", "end_silence",
 ]

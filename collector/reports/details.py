@@ -16,14 +16,15 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import and_, or_, select, text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import CameraRef, CameraTimes, ExclusionIndex, Period, to_us
 from collector.accounting.sql.span_sums import bound, relevant_spans, sqlite_us, stored_time, tune_for_sums
+from collector.alerting.incident_store import picture_checks
 from collector.alerting.workorders import OrderStatus, color
 from collector.alerting.workorders import WorkOrder as PureOrder
 from collector.reports.model import CauseTime, ExclusionRow, FaultRow, WorkOrderRow
-from inventory.models import Camera, Exclusion, Incident, WorkOrder
+from inventory.models import Camera, Exclusion, WorkOrder
 
 NO_CAUSE = "unknown_cause"
 
@@ -162,7 +163,7 @@ async def work_order_rows(engine: AsyncEngine, period: Period, now: dt.datetime,
     async with engine.connect() as conn:
         rows = (await conn.execute(select(*WorkOrder.__table__.columns).where(w.opened_at < period.end, or_(
             w.opened_at >= period.start, w.resolved_at.is_(None), w.resolved_at >= period.start)).order_by(w.id))).all()
-        checks = await _picture_checks(conn, sorted({o.incident_key for o in rows if o.incident_key.startswith("p-")}))
+        checks = await picture_checks(conn, sorted({o.incident_key for o in rows if o.incident_key.startswith("p-")}))
     out = []
     for o in rows:
         resolved = o.resolved_at if o.resolved_at is not None and o.resolved_at <= at else None
@@ -180,21 +181,6 @@ async def work_order_rows(engine: AsyncEngine, period: Period, now: dt.datetime,
             camera_name=names.get(f"camera:{o.camera_id}", "") if o.camera_id is not None else "",
             parent_name=names.get(parents.get(region, ""), ""), checks=checks.get(o.incident_key, ())))
     return tuple(out)
-
-
-async def _picture_checks(conn: AsyncConnection, keys: Sequence[str]) -> dict[str, tuple[str, ...]]:
-    """The failed checks of picture incidents (by id), each once, from their members as stored."""
-    out: dict[str, tuple[str, ...]] = {}
-    for i in range(0, len(keys), 500):
-        for key, members in (await conn.execute(select(Incident.id, Incident.members)
-                                                .where(Incident.id.in_(keys[i:i + 500])))).all():
-            found = (c for m in _items(members) if isinstance(m, dict) for c in _items(m.get("checks")))
-            out[key] = tuple(dict.fromkeys(str(c) for c in found))
-    return out
-
-
-def _items(value: object) -> list[object]:
-    return list(value) if isinstance(value, list | tuple) else []
 
 
 async def exclusion_rows(engine: AsyncEngine, period: Period, *, village_of: Mapping[int, str],

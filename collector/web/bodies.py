@@ -51,10 +51,16 @@ class Camera(TypedDict):
 
 
 class Interval(TypedDict):
+    """A stored state interval, newest first. Its end is where it really ended: the stored end, cut
+    at the start of the camera's next interval (an interval left open by a crash ends where the
+    next one starts), so the intervals never overlap and only the current one has no end."""
+
     state: Annotated[str, State]
     cause: str | None
     start: Time
-    end: OptTime
+    end: Annotated[str | None, TIME, "the effective end: the stored end, or the start of the camera's next "
+                   "interval if that is earlier (also when the stored interval was left open); "
+                   "null only while the interval is still going"]
 
 
 class StageResult(TypedDict):

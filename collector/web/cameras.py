@@ -1,10 +1,18 @@
 """``/api/v1/cameras`` (from the scheduler's in-memory slots) and ``/api/v1/cameras/{id}``.
 
+A camera's recent intervals are the stored ones, each ``end`` cut at the start of the camera's
+next interval (:func:`effective_ends`, the accounting's rule,
+:func:`collector.accounting.timeline.segments`): an interval left open by a crash (stored end NULL)
+shows where it really ended, and only the camera's current interval has no end.
+
 Nothing here ever returns a camera's host credentials: only ids, names, places and states are
 shown, and every free-text probe detail is passed through :func:`scrub`.
 """
 
 from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
 
 from aiohttp import web
 from sqlalchemy import select
@@ -79,6 +87,20 @@ def _last_probe(slot: CameraSlot) -> LastProbe | None:
     }
 
 
+def effective_ends(spans: Sequence[tuple[dt.datetime, dt.datetime | None]], now: dt.datetime
+                   ) -> list[dt.datetime | None]:
+    """Each span's end cut at the next one's start, for the camera's (start, stored end) spans by
+    (start, id), as :func:`collector.accounting.timeline.segments` cuts them: a span is cut only by
+    a next one that has started by *now*; a span that starts where its next one does ends there."""
+    out: list[dt.datetime | None] = []
+    for i, (_, end) in enumerate(spans):
+        nxt = spans[i + 1][0] if i + 1 < len(spans) else None
+        if nxt is not None and nxt <= now and (end is None or end > nxt):
+            end = nxt
+        out.append(end)
+    return out
+
+
 async def get_camera(request: web.Request) -> web.Response:
     cid = path_int(request, "id")
     app = camwatch(request)
@@ -92,7 +114,10 @@ async def get_camera(request: web.Request) -> web.Response:
         )).all()
     pw = slot.cam.target.password
     last = slot.last
-    intervals: list[Interval] = [{"state": s, "cause": c, "start": iso(a) or "", "end": iso(b)} for s, c, a, b in rows]
+    # each cut by the one after it (the rows oldest first, by (start, id)); listed newest first
+    ends = effective_ends([(a, b) for _, _, a, b in reversed(rows)], app.clock())[::-1]
+    intervals: list[Interval] = [{"state": s, "cause": c, "start": iso(a) or "", "end": iso(e)}
+                                 for (s, c, a, _), e in zip(rows, ends, strict=True)]
     body: CameraDetail = {
         **camera_json(slot),
         "contractor": slot.cam.contractor,

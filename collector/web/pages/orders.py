@@ -62,13 +62,7 @@ async def order_checks(engine: AsyncEngine, orders: Sequence[WorkOrder], lang: s
     if not keys:
         return {}
     async with engine.connect() as conn:
-        rows = (await conn.execute(select(Incident.id, Incident.members).where(Incident.id.in_(keys)))).all()
-    return {r.id: _checks(r.members) for r in rows}
-
-
-def _checks(members: object) -> tuple[str, ...]:
-    """An incident row's failed checks, each once (its members as stored, JSON)."""
-    return tuple(dict.fromkeys(str(c) for m in _items(members) if isinstance(m, dict) for c in _items(m.get("checks"))))
+        return await store.picture_checks(conn, keys)
 
 
 def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str],
@@ -138,7 +132,7 @@ async def incident_page(request: web.Request) -> web.Response:
         if v.principal is not None and (slot is None or not can_camera(v.principal, slot)):
             continue
         members.append({"id": cid, "name": slot.cam.name if slot else f"#{cid}", "cause": v.cause(str(m.get("cause") or "")),
-                        "checks": v.checks([str(c) for c in _items(m.get("checks"))]), "start": v.when(_dt(m.get("start"))),
+                        "checks": v.checks(store.member_checks(m)), "start": v.when(_dt(m.get("start"))),
                         "up_at": v.when(_dt(m.get("up_at"))) if m.get("up_at") else "",
                         "state": slots[cid].shown.value if slot else "unknown"})
     village_ok = inc.village_code is not None and v.principal is not None and \
@@ -161,7 +155,7 @@ async def incident_page(request: web.Request) -> web.Response:
         "township_code": town, "township": regions.name(town),
         "cause": v.cause(UPLINK if uplink else inc.cause), "uplink": uplink,
         "device": device,
-        "members": members, "orders": [order_item(v, o, regions, names, {key: _checks(inc.members)}) for o in orders],
+        "members": members, "orders": [order_item(v, o, regions, names, {key: store.incident_checks(inc.members)}) for o in orders],
         **form_context(v)})
 
 
@@ -184,10 +178,6 @@ async def _device_name(engine: AsyncEngine, device_id: int | None) -> str:
         return ""
     async with engine.connect() as conn:
         return str((await conn.execute(select(Device.name).where(Device.id == device_id))).scalar_one_or_none() or "")
-
-
-def _items(value: object) -> list[object]:
-    return list(value) if isinstance(value, list | tuple) else []
 
 
 def _dt(value: object) -> dt.datetime | None:
