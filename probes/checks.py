@@ -79,19 +79,22 @@ def check_words(name: str, lang: str = "zh") -> str:
     return w.en if lang == "en" else w.zh
 
 
-def picture_words(checks: Sequence[str], lang: str = "zh") -> str:
-    """"画面异常：黑屏、模糊" / "picture problem: black, blurred" for the failed *checks*."""
+def picture_words(checks: Sequence[str], lang: str = "zh", *, title: bool = False) -> str:
+    """"画面异常：黑屏、模糊" / "picture problem: black, blurred" for the failed *checks*; in a
+    *title*, which puts a colon of its own after them, the English checks go in brackets:
+    "picture problem (black, blurred): 东关村村口 (城关镇)" (the Chinese title brackets the camera)."""
     names = [check_words(c, lang) for c in checks]
     if lang == "en":
-        return "picture problem" + (": " + ", ".join(names) if names else "")
+        listed = ", ".join(names)
+        return "picture problem" + ((f" ({listed})" if title else f": {listed}") if names else "")
     return "画面异常" + ("：" + "、".join(names) if names else "")
 
 
-def problem_words(checks: Sequence[str], lang: str = "zh") -> str:
-    """Why a camera is degraded: the picture checks as :func:`picture_words`, then the clock
-    ("画面异常：黑屏；时钟偏差 +600 秒" / "picture problem: black; clock offset +600 s")."""
+def problem_words(checks: Sequence[str], lang: str = "zh", *, title: bool = False) -> str:
+    """Why a camera is degraded: the picture checks as :func:`picture_words` (*title* as there),
+    then the clock ("画面异常：黑屏；时钟偏差 +600 秒" / "picture problem: black; clock offset +600 s")."""
     clock = [c for c in checks if c == CLOCK or c.startswith(CLOCK + ":")]
     picture = [c for c in checks if c not in clock]
-    parts = [picture_words(picture, lang)] if picture or not clock else []
+    parts = [picture_words(picture, lang, title=title)] if picture or not clock else []
     parts += [check_words(c, lang) for c in clock[:1]]
     return ("; " if lang == "en" else "；").join(parts)

@@ -52,6 +52,12 @@ PHRASES: dict[str, str] = {
     "no keyframe for the second picture": "第二幅画面缺少关键帧", "second picture not decoded": "第二幅画面未能解码",
     "no decodable video in the stream (invalid data from the camera)": "码流中没有可解码的视频（摄像机发来的数据无效）",
     "picture ok": "画面正常",
+    # the collector's warning for a camera whose stored password cannot be read ("no login attempted: <why>",
+    # inventory.secrets.SecretError's words) and probes.enrich's own
+    "no encryption key: cannot read stored passwords": "没有密钥，无法读取已存密码",
+    "no encryption key: set CAMWATCH_SECRET_KEY or secrets.key_file": "没有密钥（请设置 CAMWATCH_SECRET_KEY 或 secrets.key_file）",
+    "stored password cannot be decrypted with this key": "已存密码无法用当前密钥解密（密钥不对）",
+    "unknown credential reference": "无法识别的凭据引用", "onvif disabled for this camera": "该摄像机未启用 ONVIF",
     # expat's words in "malformed XML: ..." (the common ones)
     "syntax error": "语法错误", "not well-formed (invalid token)": "格式不正确（无效记号）", "mismatched tag": "标签不匹配",
     "no element found": "未找到元素", "unclosed token": "记号未闭合", "junk after document element": "文档元素后有多余内容",
@@ -139,6 +145,7 @@ _RULES: tuple[_Rule, ...] = (
      "应答过慢：{a} 秒后才开始应答，{b} 秒内未完成"),
     (r"(?P<stage>reach|rtsp|onvif|frame) prober error: (?P<x>.+)", lambda m: f"{_STAGES[m['stage']]}阶段探测程序出错：{m['x']}"),
     (r"backing off after failed login, (?P<n>\d+) s left", "登录失败后暂停尝试，还剩 {n} 秒"),
+    (r"environment variable (?P<v>\S+) is not set", "环境变量 {v} 未设置"),
     # rtsp: a stream described
     (r"(?P<tc>.+?)(?P<size> \d+x\d+)? (?P<a>basic|digest) auth", lambda m: f"{_zh(m['tc'])}{m['size'] or ''}，{_AUTH[m['a']]}"),
     (r"video(?P<size> \d+x\d+)?", lambda m: f"视频{m['size'] or ''}"),

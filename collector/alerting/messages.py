@@ -161,7 +161,8 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
     head = _prefix(kind, inc.severity, lang, level)
     single = len(cams) == 1
     if inc.kind is IncidentKind.PICTURE:  # one camera, or a village's ("城关镇东关村 6/6 台摄像机画面异常：信号丢失")
-        cause = short_cause = what = problem_words(picture_checks(inc), lang)
+        cause = short_cause = problem_words(picture_checks(inc), lang)
+        what = problem_words(picture_checks(inc), lang, title=True)  # (English: "picture problem (black)")
         answered = False
         if single:
             body = ((f"picture back to normal: {name}" if en else f"画面恢复正常：{name}") if resolved

@@ -135,7 +135,7 @@ def order_title(order: WorkOrder, lang: str, *, camera: str = "", village: str =
         return order.title
     sev = next((s for s in Severity if s.value == order.severity), None)
     head = "" if sev is None else f"[{SEVERITY_TAG[sev][1]}] " if en else f"【{SEVERITY_TAG[sev][0]}】"
-    what = problem_words(checks, lang)  # (a picture incident's; "picture problem" when not known)
+    what = problem_words(checks, lang, title=True)  # (a picture incident's; "picture problem" when not known)
     n = order.cameras
     if order.camera_id is not None:
         name = camera_place(camera, township, village, lang) if camera else f"#{order.camera_id}"

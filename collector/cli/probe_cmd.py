@@ -25,7 +25,7 @@ from collector.cli.runtime import run_async
 from collector.settings import ProbeSettings
 from probes.base import ProbeTarget
 from probes.causes import cause_words
-from probes.checks import problem_words, with_clock_offset
+from probes.checks import check_words, problem_words, with_clock_offset
 from probes.detail_words import detail_words
 from probes.redact import MASK, redact_secrets, redact_url
 
@@ -221,7 +221,8 @@ def human_lines(target: ProbeTarget, res: Any, lang: str, mask: Mask = _as_is) -
     if res.clock_offset_s is not None:
         lines.append(f"  {pick(lang, *LABELS['clock'])}: {res.clock_offset_s:+.1f} s")
     if res.video is not None:
-        checks = ", ".join(f"{c.name} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
+        checks = (", " if lang == "en" else "，").join(
+            f"{check_words(c.name, lang)} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
         lines.append(f"  {pick(lang, *LABELS['video'])}: {checks}")
     for w in res.warnings:
         lines.append(f"  {pick(lang, *LABELS['warning'])}: {detail_words(mask(str(w)), lang)}")

@@ -141,7 +141,7 @@ def test_a_degraded_village_is_one_message_and_one_work_order() -> None:
     acts = play(e, [(i, c, ON, DEG) for i, c in enumerate(EAST)], 60)
     [n] = notes(acts)
     assert n.message.title_zh == "【提示】城关镇东关村 8/8 台摄像机画面异常：信号丢失"
-    assert n.message.title_en == "[INFO] 东关村, 城关镇: 8/8 cameras with picture problem: signal lost"
+    assert n.message.title_en == "[INFO] 东关村, 城关镇: 8/8 cameras with picture problem (signal lost)"
     assert "东关村村口、东关村十字路口" in n.message.text_zh and "影响：8/8 台" in n.message.text_zh
     [wo] = [a for a in acts if isinstance(a, OpenWorkOrder)]
     assert (wo.cameras, wo.camera_id, wo.region_code, wo.title) == (8, None, "130123101201", n.message.title_zh)

@@ -37,9 +37,9 @@ def m(cid: int, up: float | None = None, checks: tuple[str, ...] = SIG) -> Membe
 WORDS = {  # kind, members, resolved at: title (zh), title (en), a line, the short text's end
     "open": (NotifyKind.OPEN, [m(1), m(2, checks=("black",))], None,
              "【提示】城关镇东关村 2/8 台摄像机画面异常：信号丢失、黑屏",
-             "[INFO] 东关村, 城关镇: 2/8 cameras with picture problem: signal lost, black", "影响：2/8 台", "，10:00 +08:00起"),
+             "[INFO] 东关村, 城关镇: 2/8 cameras with picture problem (signal lost, black)", "影响：2/8 台", "，10:00 +08:00起"),
     "update": (NotifyKind.UPDATE, [m(1), m(2), m(3, 200)], None, "【更新·提示】城关镇东关村 2/8 台摄像机画面异常：信号丢失",
-               "[UPDATE: INFO] 东关村, 城关镇: 2/8 cameras with picture problem: signal lost", "已持续：5分钟", "起"),
+               "[UPDATE: INFO] 东关村, 城关镇: 2/8 cameras with picture problem (signal lost)", "已持续：5分钟", "起"),
     "resolve": (NotifyKind.RESOLVE, [m(1, 200), m(2, 233)], 233.0, "【恢复】城关镇东关村 2 台摄像机画面恢复正常",
                 "[RESOLVED] 东关村, 城关镇: picture back to normal on 2 cameras", "画面异常时长：3分53秒", "，画面异常时长3分53秒"),
 }

@@ -57,12 +57,12 @@ TITLES = {
     "pole offline": (incident(POLE), NotifyKind.REMINDER,
                      "【提醒·一般】摄像机离线：城关镇东关村 3号杆", "[REMINDER: WARNING] camera offline: 3号杆 (东关村, 城关镇)"),
     "picture": (incident(ONE, IncidentKind.PICTURE, checks=("black",)), NotifyKind.OPEN,
-                "【提示】画面异常：黑屏（城关镇东关村村口）", "[INFO] picture problem: black: 东关村村口 (城关镇)"),
+                "【提示】画面异常：黑屏（城关镇东关村村口）", "[INFO] picture problem (black): 东关村村口 (城关镇)"),
     "picture back": (incident(ONE, IncidentKind.PICTURE, resolved=True, checks=("black",)), NotifyKind.RESOLVE,
                      "【恢复】画面恢复正常：城关镇东关村村口", "[RESOLVED] picture back to normal: 东关村村口 (城关镇)"),
     "village picture": (incident(VILLAGE, IncidentKind.PICTURE, checks=("black",)), NotifyKind.OPEN,
                         "【提示】城关镇东关村 3/6 台摄像机画面异常：黑屏",
-                        "[INFO] 东关村, 城关镇: 3/6 cameras with picture problem: black"),
+                        "[INFO] 东关村, 城关镇: 3/6 cameras with picture problem (black)"),
     "village picture back": (incident(VILLAGE, IncidentKind.PICTURE, resolved=True, checks=("black",)), NotifyKind.RESOLVE,
                              "【恢复】城关镇东关村 3 台摄像机画面恢复正常",
                              "[RESOLVED] 东关村, 城关镇: picture back to normal on 3 cameras"),
@@ -157,9 +157,9 @@ def test_order_title_in_each_language(o: WorkOrder, zh: str, en: str) -> None:
 
 
 @pytest.mark.parametrize(("camera", "checks", "en"), [
-    (7, ("black",), "[INFO] picture problem: black: 东关村村口 (城关镇)"),
+    (7, ("black",), "[INFO] picture problem (black): 东关村村口 (城关镇)"),
     (7, ("clock:+600",), "[INFO] clock offset +600 s: 东关村村口 (城关镇)"),
-    (None, ("black", "blur"), "[INFO] 东关村, 城关镇: 2 cameras with picture problem: black, blurred"),
+    (None, ("black", "blur"), "[INFO] 东关村, 城关镇: 2 cameras with picture problem (black, blurred)"),
 ])
 def test_a_picture_order_says_its_checks_as_the_alert_did(camera: int | None, checks: tuple[str, ...], en: str) -> None:
     o = order("p-V1-9", camera=camera, severity="low", cause=None, cameras=2)

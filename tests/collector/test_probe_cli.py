@@ -198,7 +198,9 @@ def test_degraded_rendering_and_exit_code() -> None:
     assert obj["clock_offset_s"] == 3.25 and obj["stages"][2]["ms"] == 1500.0
     json.dumps(obj)
     text = "\n".join(human_lines(ProbeTarget("10.1.1.1"), res, "zh"))
-    assert "降级" in text and "blur" in text and "Dahua" in text and "+3.2" in text
+    assert "降级" in text and "Dahua" in text and "+3.2" in text
+    assert "  画面检测: 黑屏 ✓ 0.02，模糊 ✗ 12.5" in text.splitlines()  # the checks in words, not blur or black
+    assert "  picture checks: black ✓ 0.02, blurred ✗ 12.5" in human_lines(ProbeTarget("10.1.1.1"), res, "en")
     assert EXIT_CODES[res.state] == 10 and EXIT_CODES["offline"] == 11 and EXIT_CODES["online"] == 0
     off = LadderResult("offline", Cause.NO_VIDEO, stages)
     assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline — no video"

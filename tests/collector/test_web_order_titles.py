@@ -48,7 +48,7 @@ async def test_english_order_pages_show_english_titles(live: Live, http: aiohttp
                 opened_at=now - dt.timedelta(hours=1), deadline=now + dt.timedelta(hours=20), title=title, cameras=n))
     english = [f"[WARNING] camera offline: {cam.name} ({lb.township_name})",
                f"[CRITICAL] {lb.village_name}, {lb.township_name}: 4 cameras offline, suspected uplink failure",
-               f"[INFO] {lb.village_name}, {lb.township_name}: 2 cameras with picture problem: black"]
+               f"[INFO] {lb.village_name}, {lb.township_name}: 2 cameras with picture problem (black)"]
 
     for path in ("/workorders", f"/cameras/{cam.id}", "/incidents/p-title-pic"):
         en = await page(http, live, path + "?lang=en")

@@ -131,6 +131,16 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("error: Server returned 5XX Server Error reply", ("Server returned 5XX Server Error reply",)),
     ("error: OSError", ("OSError",)), ("error: decoder process died (exit status -9)", ()),
     ("error: decoder error: MemoryError", ("MemoryError",)),
+    # --- probes.enrich (EnrichError's detail; a foreign error's "<class>: <its text>" is kept as it is)
+    ("onvif disabled for this camera", ()), ("ClientConnectorError", ("ClientConnectorError",)),
+    # --- the collector's warning for a camera whose password cannot be read (collector.runtime.ladders.reach_only:
+    # "no login attempted: <inventory.secrets.SecretError>"; test_no_login_warning.py words the real ones)
+    ("no login attempted: no encryption key: cannot read stored passwords", ()),
+    ("no login attempted: stored password cannot be decrypted with this key", ()),
+    ("no login attempted: environment variable CAM_PW_7 is not set", ("CAM_PW_7",)),
+    ("no login attempted: unknown credential reference", ()),
+    ("no login attempted: no encryption key: set CAMWATCH_SECRET_KEY or secrets.key_file",
+     ("CAMWATCH_SECRET_KEY", "secrets.key_file")),
 ]
 
 # How some read, word for word.
@@ -155,6 +165,9 @@ EXACT = {
     "1920x1080; picture fails: black, blur": "1920x1080；画面异常：黑屏、模糊",
     "stalled: no new frame for 4.1 s after 28 frames": "画面停滞：收到 28 帧后 4.1 秒没有新帧",
     "timeout: no answer within 10 s": "超时：10 秒内无应答",
+    "no login attempted: environment variable CAM_PW_7 is not set": "未尝试登录：环境变量 CAM_PW_7 未设置",
+    "no login attempted: stored password cannot be decrypted with this key": "未尝试登录：已存密码无法用当前密钥解密（密钥不对）",
+    "onvif disabled for this camera": "该摄像机未启用 ONVIF",
 }
 
 # Text we do not know is shown as it is (a camera's words, a library's new message).
@@ -195,12 +208,13 @@ def test_a_masked_password_stays_masked() -> None:
 # --- every phrase of the probers has a row ---------------------------------------------------------
 
 PROBES = Path(__file__).resolve().parents[2] / "probes"
-# The modules whose texts become a stage's detail (probes.enrich, GB/T 28181 and the simulator word none).
+# The modules whose texts become a stage's detail or an error shown like one (probes.enrich's); GB/T 28181
+# and the simulator word none.
 PROBERS = ("reach", "rtsp", "rtsp_conn", "rtsp_wire", "onvif", "onvif_http", "onvif_soap", "xmlsafe", "frame",
-           "frame_grab", "frame_pool", "frame_worker", "progress", "stage_limit", "stages", "ladder", "kept")
+           "frame_grab", "frame_pool", "frame_worker", "progress", "stage_limit", "stages", "ladder", "kept", "enrich")
 # Calls whose text argument is (part of) a detail.
 MAKERS = {"RtspError", "ConnectionClosed", "Failed", "_Failed", "HttpError", "SoapError", "XmlError", "_AuthFailed",
-          "_Stop", "_forbidden", "ProbeResult", "GrabReply"}
+          "_Stop", "_forbidden", "ProbeResult", "GrabReply", "EnrichError"}
 # Functions whose returned text is (part of) a detail.
 RETURNING = {"map_error", "classify", "timeout_detail", "stall_detail", "_describe_ok", "_clock_detail", "_icmp"}
 DETAIL_NAMES = {"detail", "what", "args"}

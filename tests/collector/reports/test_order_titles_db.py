@@ -94,7 +94,7 @@ def english_titles(seen: dict[str, Any]) -> dict[int, str]:
         if key == "o-month-uplink":
             out[oid] = f"[CRITICAL] {v}, {t}: 4 cameras offline, suspected uplink failure"
         elif key == "p-month-pic":
-            out[oid] = f"[INFO] {v}, {t}: 2 cameras with picture problem: black, blurred"
+            out[oid] = f"[INFO] {v}, {t}: 2 cameras with picture problem (black, blurred)"
         else:
             out[oid] = f"[WARNING] camera offline: {seen['names'][cid]} ({t})"
     return out
