@@ -226,7 +226,7 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
         short = f"{title}, picture problem lasted {took}" if en else f"{title}，画面异常时长{took}"
     elif resolved:
         short = f"{title}, downtime {took}" if en else f"{title}，时长{took}"
-    elif picture and not single:  # the problem is in the title
+    elif picture:  # the problem is in the title (one camera's or a village's)
         short = f"{title} since {since}" if en else f"{title}，{since}起"
     else:
         # (the cause after a comma, not in brackets: its words may hold brackets of their own)

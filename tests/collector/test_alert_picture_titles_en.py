@@ -67,3 +67,13 @@ def test_a_picture_order_reads_as_its_alert(checks: tuple[str, ...]) -> None:
     village = order_title(order("p-V1-9", camera=None, severity="low", cause=None, cameras=3), "en", checks=checks, **WHERE)
     _, alert = titles(incident(VILLAGE, IncidentKind.PICTURE, checks=checks), NotifyKind.OPEN)
     assert village == alert.replace("3/6 cameras", "3 cameras")  # (an order keeps its own count, not the village's)
+
+
+@pytest.mark.parametrize("cams", [ONE, VILLAGE], ids=["camera", "village"])
+def test_a_picture_sms_says_its_problem_once(cams: list) -> None:
+    """The short form (SMS) of a picture incident is its title and since when: the problem is in the
+    title, so no "cause:" repeats it (one camera's as a village's)."""
+    m = incident_message(NotifyKind.OPEN, incident(cams, IncidentKind.PICTURE, checks=("black",)), INV, NOW, POLICY)
+    assert m.short_zh.count("黑屏") == 1 and "原因" not in m.short_zh, m.short_zh
+    assert m.short_en.count("black") == 1 and "cause" not in m.short_en, m.short_en
+    assert m.short_zh.startswith(m.title_zh) and m.short_en.startswith(m.title_en)
