@@ -230,6 +230,13 @@ class Settings(BaseSettings):
     reports: ReportSettings = Field(default_factory=ReportSettings, description="monthly and quarterly reports, frozen months, contract score")
     gb28181: Gb28181Settings = Field(default_factory=Gb28181Settings, description="GB/T 28181 SIP access platform: devices and NVRs register to camwatch")
 
+    @property
+    def recheck_answer_s(self) -> float:
+        """The longest an offline camera's next recheck takes to answer, from the end of the probe
+        before it: the recheck interval plus the longest failing fast-tier probe (a connect that
+        times out, or one that connects and whose RTSP times out)."""
+        return self.collector.offline_interval_s + self.probe.reach_timeout_s + self.probe.rtsp_timeout_s
+
     @model_validator(mode="after")
     def _gb28181_on_kubernetes(self) -> Settings:
         if self.gb28181.kubernetes_service and not self.collector.replicas:

@@ -45,7 +45,8 @@ class AlertPolicySettings(_Model):
     timezone: TimeZoneName = Field("Asia/Shanghai", description="time zone of times in messages and of quiet hours")
     group_window_s: float = Field(30.0, ge=0, description="outages in one village or behind one upstream device within this window make one incident")
     recheck_grace_s: float = Field(5.0, ge=0, description="an outage's first message waits for the grouping window, one offline recheck\n"
-                                   "(collector.offline_interval_s) and this much more for its answer: a camera back within the window says nothing")
+                                   "(collector.offline_interval_s plus the longest failing probe, probe.reach_timeout_s + probe.rtsp_timeout_s)\n"
+                                   "and this much more: a camera back within the window says nothing")
     notify_on_growth: bool = Field(True, description="send an update when an open incident grows past the size last told (at most one per\n"
                                    "grouping window; a rise in severity always sends one at once)")
     upstream_min_cameras: int = Field(3, ge=1, description="'suspected uplink failure' (critical) without a failed upstream device: at least this many\n"
@@ -88,8 +89,8 @@ class AlertPolicySettings(_Model):
         return out
 
     def to_policy(self, recheck_s: float = 0.0) -> AlertPolicy:
-        """*recheck_s*: the collector's offline recheck interval (``collector.offline_interval_s``), which
-        an outage's first message waits for after the grouping window (0: none)."""
+        """*recheck_s*: how long an offline recheck's answer may take (``Settings.recheck_answer_s``),
+        which an outage's first message waits for after the grouping window (0: none)."""
         q = self.quiet_hours
         d = self.work_order_deadlines
         return AlertPolicy(

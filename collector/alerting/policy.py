@@ -86,15 +86,17 @@ class AlertPolicy:
     # a degraded camera back up from offline/unknown: time for its first picture check (the video tier
     # looks at once, within its frame timeout) before its picture incident counts as fixed
     picture_recheck_s: float = 60.0
-    # the collector's offline recheck interval (``collector.offline_interval_s``; 0: none waited for) and
-    # the time its answer may take to come in (the failed probe before it, the probe, the way to the leader)
+    # how long an offline recheck's answer may take after the probe before it (the recheck interval and
+    # the longest failing probe: ``Settings.recheck_answer_s``; 0: none waited for), and the time more
+    # it may take to reach the engine (the interval writer, the way to the leader)
     recheck_s: float = 0.0
     recheck_grace_s: float = 5.0
 
     def open_due(self, kind: IncidentKind, opened_at: dt.datetime) -> dt.datetime:
         """When an incident opened at *opened_at* is first told: the grouping window's end; an outage
-        one offline recheck later, so a camera back within the window is seen back by then (whatever
-        the phase of its rechecks, which start every ``recheck_s`` after the last probe ended)."""
+        one offline recheck's answer later, so a camera back within the window is seen back by then
+        (a recheck starts ``offline_interval_s`` after the probe before it ended, that probe at most the
+        longest failing probe after the window's end: ``recheck_s`` counts both)."""
         wait = self.group_window_s
         if kind is IncidentKind.OUTAGE and self.recheck_s > 0:
             wait += self.recheck_s + self.recheck_grace_s

@@ -155,7 +155,7 @@ def build_alerting(settings: Settings, db: AsyncEngine, counters: SelfCounters, 
     if not settings.alerts.enabled:
         return None, None
     a = settings.alerts
-    policy = a.to_policy(settings.collector.offline_interval_s)  # (the first message waits for an offline recheck)
+    policy = a.to_policy(settings.recheck_answer_s)  # (the first message waits for an offline recheck's answer)
     service = AlertService(db, AlertEngine(policy), language=a.language or settings.language, tick_s=a.tick_s,
                            clock=clock, checks_of=checks_of, on_counts=counters.work_orders.update, cameras=cameras)
     warning = alert_routing_warning(settings)

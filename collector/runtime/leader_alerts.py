@@ -50,7 +50,7 @@ def feed_the_leader(settings: Settings, db: AsyncEngine, replica: Replica, write
         log.warning("alerts.base_url is not set: the links in alert messages open the leading replica's own console "
                     "(%s here), which no longer answers once that replica is gone; set alerts.base_url to an address "
                     "that reaches any replica (a load balancer, an Ingress)", a.base_url)
-    policy = a.to_policy(settings.collector.offline_interval_s)  # (the first message waits for an offline recheck)
+    policy = a.to_policy(settings.recheck_answer_s)  # (the first message waits for an offline recheck's answer)
     la = leader_alerts(policy, db, replica=replica.replica_id, language=a.language or settings.language,
                        tick_s=a.tick_s, clock=clock, guard=leader_guard(replica), notifier=notifier,
                        counts=counters.work_orders)

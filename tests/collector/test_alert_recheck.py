@@ -1,4 +1,4 @@
-"""An outage's first message waits for the offline recheck after the grouping window.
+"""An outage's first message waits for the answer of the offline recheck after the grouping window.
 
 The race it closes: the window (30 s) ended on a tick while the camera's recheck due at that very
 moment (offline cameras are re-probed every 15 s, counted from the end of their last probe) was
@@ -18,11 +18,13 @@ import pytest
 from collector.alerting.engine import AlertEngine
 from collector.alerting.model import IncidentKind, Notify, NotifyKind, OpenWorkOrder, PictureProblem, Severity
 from collector.alerting.policy import AlertPolicy
+from collector.settings import Settings
 from probes.causes import Cause
 from tests.collector.alerts_fixtures import INV, POLICY, WEST, at, notes, outage, recovery, run
 
-# what `camwatch run` builds with the default settings: window 30 s, offline rechecks 15 s, grace 5 s
-P = dataclasses.replace(POLICY, recheck_s=15.0, recheck_grace_s=5.0)
+# what `camwatch run` builds with the default settings: window 30 s, an offline recheck's answer 23 s
+# (rechecks every 15 s, the longest failing probe before one 3 + 5 s: Settings.recheck_answer_s), grace 5 s
+P = dataclasses.replace(POLICY, recheck_s=Settings().recheck_answer_s, recheck_grace_s=5.0)
 
 
 def probes(confirmed: float, probe_s: float, regular: tuple[float, ...] = ()) -> Iterator[float]:
@@ -64,12 +66,16 @@ OPEN, RESOLVE = NotifyKind.OPEN, NotifyKind.RESOLVE
     ("back at 29.9 s, a regular probe at 14 s moved the rechecks: seen at 44 s", script(0, 29.9, regular=(14,)), []),
     ("back at 29.9 s through the leader (answer 1.5 s later)", script(0, 29.9, probe_s=3, answer_s=1.5), []),
     ("back 31 s after, seen at 45 s: still before the message", script(0, 31), []),
+    # a regular probe just before the window's end, started before the camera was back, failing by its
+    # RTSP timeout (5 s): the next recheck is 15 s after it ended, seen at 49.9 s
+    ("back at 29.95 s, a regular probe at 29.9 s timing out", script(0, 29.95, probe_s=5, regular=(29.9,)), []),
+    ("the same through the leader (answer 1.5 s later)", script(0, 29.95, probe_s=5, regular=(29.9,), answer_s=1.5), []),
     ("confirmed at 2 s (between ticks), back at 31 s: seen at 32 s", script(2, 31), []),
-    # real outages: told one recheck (15 s) and the grace (5 s) after the window, then recovered
-    ("still down: told at 50 s", script(0, None), [(50.0, OPEN)]),
-    ("confirmed at 2 s: due at 52 s, told on the tick at 55 s", script(2, None), [(55.0, OPEN)]),
-    ("back after two minutes", script(0, 120), [(50.0, OPEN), (120.2, RESOLVE)]),
-    ("back at 50 s: seen at 60 s, after the message", script(0, 50), [(50.0, OPEN), (60.2, RESOLVE)]),
+    # real outages: told one recheck's answer (23 s) and the grace (5 s) after the window, then recovered
+    ("still down: due at 58 s, told on the tick at 60 s", script(0, None), [(60.0, OPEN)]),
+    ("confirmed at 2 s: due at 60 s, told on that tick", script(2, None), [(60.0, OPEN)]),
+    ("back after two minutes", script(0, 120), [(60.0, OPEN), (120.2, RESOLVE)]),
+    ("back at 50 s: seen at 60 s, after the message", script(0, 50), [(60.0, OPEN), (60.2, RESOLVE)]),
 ])
 def test_a_camera_back_within_the_window_pages_nothing(name: str, inputs: list[tuple[float, object]],
                                                        expected: list[tuple[float, NotifyKind]]) -> None:
@@ -83,7 +89,7 @@ def test_without_the_recheck_wait_the_race_pages_twice() -> None:
 
 
 @pytest.mark.parametrize(("kind", "recheck_s", "grace_s", "window_s", "due_s"), [
-    (IncidentKind.OUTAGE, 15.0, 5.0, 30.0, 50.0),  # the defaults: 20 s after the window at most
+    (IncidentKind.OUTAGE, 23.0, 5.0, 30.0, 58.0),  # the defaults: 28 s after the window at most
     (IncidentKind.OUTAGE, 0.0, 5.0, 30.0, 30.0),  # no recheck to wait for
     (IncidentKind.OUTAGE, 60.0, 5.0, 30.0, 95.0),  # rechecks as rare as the fast tier's interval
     (IncidentKind.OUTAGE, 15.0, 0.0, 0.0, 15.0),  # no window: still one recheck
@@ -99,7 +105,7 @@ def test_a_camera_joining_before_the_message_is_in_it_and_one_back_before_it_is_
     acts = list(e.feed(outage(WEST[0], 0))) + list(e.feed(outage(WEST[1], 10))) + list(e.tick(at(35)))
     acts += e.feed(outage(WEST[2], 40)) + e.feed(recovery(WEST[1], 45))  # joins after the window; one is back
     assert notes(acts) == []
-    acts = list(e.tick(at(50)))
+    acts = list(e.tick(at(58)))
     [n] = notes(acts)
     assert n.message.title_zh == "【一般】城关镇西关村 2/3 台摄像机离线"  # the one back is not counted
     [wo] = [a for a in acts if isinstance(a, OpenWorkOrder)]
@@ -110,7 +116,7 @@ def test_a_rise_in_severity_after_the_message_is_told_at_once() -> None:
     e = AlertEngine(P, INV)
     e.feed(outage(WEST[0], 0, Cause.TIMEOUT))
     e.feed(outage(WEST[1], 100, Cause.TIMEOUT))  # (joins the incident: growth, one window later)
-    assert [n.kind for n in notes(e.tick(at(50)))] == [OPEN]
+    assert [n.kind for n in notes(e.tick(at(58)))] == [OPEN]
     e.feed(outage(WEST[2], 60, Cause.TIMEOUT))  # the village is dark: critical
     [n] = notes(e.tick(at(60)))
     assert (n.kind, n.severity) == (NotifyKind.UPDATE, Severity.CRITICAL)
@@ -120,13 +126,13 @@ def test_a_rise_in_severity_after_the_message_is_told_at_once() -> None:
 @pytest.mark.parametrize(("escalation", "tick_s", "kinds"), [
     (True, 3599.0, []),
     (True, 3600.0, [NotifyKind.ESCALATE]),  # by the incident's age, as before: not moved by the wait
-    (False, 50.0 + 4 * 3600 - 1, []),
-    (False, 50.0 + 4 * 3600, [NotifyKind.REMINDER]),  # 4 h after the open message, as before
+    (False, 58.0 + 4 * 3600 - 1, []),
+    (False, 58.0 + 4 * 3600, [NotifyKind.REMINDER]),  # 4 h after the open message, as before
 ])
 def test_escalation_and_reminders_keep_their_times(escalation: bool, tick_s: float, kinds: list[NotifyKind]) -> None:
     e = AlertEngine(dataclasses.replace(P, escalation=P.escalation[:1] if escalation else ()), INV)
     e.feed(outage(21, 0))
-    assert [n.kind for n in notes(e.tick(at(50)))] == [OPEN]
+    assert [n.kind for n in notes(e.tick(at(58)))] == [OPEN]
     assert [n.kind for n in notes(e.tick(at(tick_s)))] == kinds
 
 
