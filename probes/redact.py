@@ -9,6 +9,7 @@ then cut, so a cut never leaves part of a password behind.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from urllib.parse import quote
@@ -56,19 +57,44 @@ def masked_secret(text: str) -> bool:
 
 
 def secret_forms(secret: str) -> set[str]:
-    """A secret as it may appear in text: as it is and percent-encoded (as inside a URL)."""
-    return {secret, quote(secret, safe=""), quote(secret)}
+    """A secret as it may appear in text: as it is, percent-encoded (as inside a URL) and
+    JSON-escaped (a camera echoing a login in a JSON body: ``"`` and ``\\`` escaped, and other
+    than ASCII as ``\\uXXXX`` or as it is)."""
+    return {secret, quote(secret, safe=""), quote(secret), json.dumps(secret)[1:-1],
+            json.dumps(secret, ensure_ascii=False)[1:-1]}
+
+
+def _percent_pattern(secret: str) -> re.Pattern[str]:
+    """*secret* with each character as it is or percent-encoded in either case (``%2d`` as
+    ``%2D``, ``-`` as ``%2D``): every way a URL may carry it."""
+    def hexdigit(d: int) -> str:
+        x = f"{d:X}"
+        return f"[{x}{x.lower()}]" if x.isalpha() else x
+
+    parts = []
+    for ch in secret:
+        enc = "".join(f"%{hexdigit(b >> 4)}{hexdigit(b & 15)}" for b in ch.encode())
+        parts.append(f"(?:{re.escape(ch)}|{enc})")
+    return re.compile("".join(parts))
+
+
+def _mask_forms(text: str, secrets: Iterable[str]) -> str:
+    """Every form of each secret (:func:`secret_forms`, longest first) in *text* replaced by ``***``;
+    where *text* holds a ``%``, also percent-encodings of any of its characters, in any case."""
+    secrets = [s for s in secrets if s]
+    for form in sorted({f for s in secrets for f in secret_forms(s)}, key=len, reverse=True):
+        text = text.replace(form, MASK)  # (str.replace: linear in the text)
+    if "%" in text:
+        for s in secrets:
+            text = _percent_pattern(s).sub(MASK, text)
+    return text
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
-    """:func:`redact_url`, then every occurrence of each secret (and its percent-encoded forms)
-    replaced by ``***``, longest first. Every length counts: a one-character password is masked too,
-    at the price of masking that character wherever it appears."""
-    text = redact_url(text)
-    forms = {f for s in secrets if s for f in secret_forms(s)}
-    for form in sorted(forms, key=len, reverse=True):
-        text = text.replace(form, MASK)
-    return text
+    """:func:`redact_url`, then every occurrence of each secret (and its percent-encoded and
+    JSON-escaped forms) replaced by ``***``, longest first. Every length counts: a one-character
+    password is masked too, at the price of masking that character wherever it appears."""
+    return _mask_forms(redact_url(text), [s for s in secrets if s])
 
 
 #: Characters of camera text looked at for URLs with credentials beyond the part shown (the URL
@@ -82,12 +108,10 @@ def camera_text(text: str, secrets: Iterable[str | None] = (), limit: int = 120)
     characters replaced by ``?``, and only then cut to *limit* characters: a cut can never leave
     part of a password behind (a camera repeating our credentials in its reason phrase)."""
     given = [s for s in secrets if s]
-    if (len(text) <= limit and "%" not in text and "@" not in text and "=" not in text
+    if (len(text) <= limit and "%" not in text and "@" not in text and "=" not in text and "\\" not in text
             and not any(s in text for s in given) and text.isprintable()):
         return text  # (the common case, a healthy camera's Server header: nothing to mask or cut)
-    forms = {f for s in given for f in secret_forms(s)}  # (a percent-encoded form has a "%")
-    for form in sorted(forms, key=len, reverse=True):  # (str.replace: linear in the text)
-        text = text.replace(form, MASK)
+    text = _mask_forms(text, given)  # (a percent-encoded form has a "%", a JSON-escaped one a "\\")
     text = redact_url(text[: limit + _URL_LOOKAHEAD])
     if not text.isprintable():
         text = "".join(c if c.isprintable() else "?" for c in text)

@@ -105,7 +105,10 @@ def parse_rtsp_url(url: str) -> ProbeTarget:
     """A ProbeTarget from ``rtsp://[user[:pass]@]host[:port]/path`` (user/pass percent-decoded);
     :class:`BadTarget` says why not."""
     text = url.strip()
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # ("Invalid IPv6 URL": a "[" or "]" where the host is read, a password's maybe)
+        raise BadTarget("host") from None
     if parts.scheme.lower() != "rtsp":
         raise BadTarget("scheme")
     # an "@" after the host part: a password with a raw "/", "?" or "#" (read as the host otherwise:
@@ -141,7 +144,12 @@ def shown_target(arg: str, secrets: tuple[str | None, ...]) -> str:
     if at:
         scheme = head.partition("://")[0] if "://" in head else ""
         arg = f"{scheme}://***@{tail}" if scheme else f"***@{tail}"
+    else:  # no "@": a "user:password" with the host left out reads as "host:port": what is not a port is masked
+        arg = _NOT_A_PORT.sub(r"\1:***", arg, count=1)
     return redact_secrets(arg, secrets)
+
+
+_NOT_A_PORT = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://[^/?#:]*):(?![0-9]*(?:[/?#]|$))[^/?#]*")
 
 
 def _lang(obj: CliContext) -> str:

@@ -235,6 +235,7 @@ def test_parse_rtsp_url(text: str, want: ProbeTarget) -> None:
     # a raw "/", "#" or "?" in the password: urlsplit would read "admin" as the host
     ("rtsp://admin:12/34@10.0.0.5:554/live", "userinfo"), ("rtsp://admin:ab#cd@10.0.0.5/live", "userinfo"),
     ("rtsp://admin:a?b@10.0.0.5/live", "userinfo"),
+    ("rtsp://admin:pa[ss@10.0.0.1/", "host"),  # (urlsplit's "Invalid IPv6 URL": no traceback)
 ])
 def test_parse_rtsp_url_rejects_and_says_why(bad: str, reason: str) -> None:
     with pytest.raises(BadTarget) as caught:
@@ -331,3 +332,15 @@ def test_clock_within_the_limit_is_online(skewed_fleet: Fleet) -> None:
     obj = json.loads(out)
     assert code == 0 and obj["state"] == "online" and obj["failed_checks"] == []
     assert abs(obj["clock_offset_s"] - 30.0) < 1.0
+
+
+@pytest.mark.parametrize(("target", "shown"), [
+    ("rtsp://admin:Secret123", "rtsp://admin:***"),  # the host left out: the password reads as the port
+    ("rtsp://admin:Secret123/live", "rtsp://admin:***/live"),
+    ("rtsp://10.0.0.1:99999/live", "rtsp://10.0.0.1:99999/live"),  # a port out of range is shown: a typo to see
+    ("rtsp://admin:pa[ss@10.0.0.1/", "rtsp://***@10.0.0.1/"),
+])
+def test_a_bad_target_without_a_host_never_shows_the_password(target: str, shown: str) -> None:
+    code, out, err = invoke(target, lang="en")
+    assert code == 2 and out == "" and shown in err, err
+    assert "Secret123" not in err and "pa[ss" not in err and "Traceback" not in err

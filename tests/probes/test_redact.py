@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from probes.base import ProbeTarget
-from probes.redact import masked_secret, redact_secrets, redact_url
+from probes.redact import camera_text, masked_secret, redact_secrets, redact_url
 
 
 @pytest.mark.parametrize(("text", "want"), [
@@ -46,6 +46,13 @@ def test_redact_url(text: str, want: str) -> None:
     ("pw is abc", ("abc",), "pw is ***"),  # and a 3-character one
     ("tok-long and tok", ("tok", "tok-long"), "*** and ***"),  # longest first
     ("nothing secret", (None, ""), "nothing secret"),
+    # percent-encoded in lower case, or characters quote() keeps as they are encoded all the same
+    ("echo Zx9%2dsecret, Zx9%2Dsecret, %5a%78%39-secret", ("Zx9-secret",), "echo ***, ***, ***"),
+    ("pass %E5%AF%86%e7%a0%81 密码", ("密码",), "pass *** ***"),
+    ("Secret and secret", ("Secret",), "*** and secret"),  # the password's own letters keep their case
+    # JSON-escaped (a camera echoing a login in a JSON body): quotes and backslashes, \uXXXX
+    ('{"pw":"Zx\\"9\\\\secret"}', ('Zx"9\\secret',), '{"pw":"***"}'),
+    ('{"pw":"\\u5bc6\\u7801"}', ("密码",), '{"pw":"***"}'),
 ])
 def test_redact_secrets(text: str, secrets: tuple[str | None, ...], want: str) -> None:
     assert redact_secrets(text, secrets) == want
@@ -101,3 +108,12 @@ def test_a_url_with_nothing_to_mask_allocates_nothing() -> None:
         tracemalloc.stop()
     assert peak - base < 400, peak - base  # (the loop itself: ~0.1 KB; two closures a call were ~1.4 KB)
     assert redact_url("rtsp://admin:pw@h/x?password=1") == "rtsp://admin:***@h/x?password=***"
+
+
+@pytest.mark.parametrize(("text", "secret"), [
+    ('400 {"pw":"Zx\\"9\\\\secret"}', 'Zx"9\\secret'),  # JSON-escaped, short: not the quick path
+    ("400 bad Zx9%2dsecret", "Zx9-secret"),
+])
+def test_camera_text_masks_every_form(text: str, secret: str) -> None:
+    shown = camera_text(text, (secret,))
+    assert "***" in shown and "secret" not in shown, shown
