@@ -83,7 +83,9 @@ if _dest and ("camwatch run" in _argv or "collector.runtime.worker_main" in _arg
                 k, _, v = line.partition("=")
                 k = k.strip()
                 name = ("arenas" if "bytes/arena" in k else "unused pools" if "unused pools" in k
-                        else k[2:] if k in ("# bytes in allocated blocks", "# bytes in available blocks") else None)
+                        else k[2:] if k in ("# bytes in allocated blocks", "# bytes in available blocks",
+                                            "# arenas allocated current", "# arenas highwater mark",
+                                            "# arenas reclaimed") else None)
                 if name is not None:
                     out["pymalloc " + name] = int(v.replace(",", "").strip())
         class _MI(ctypes.Structure):
@@ -254,6 +256,9 @@ def run_census(work: Path, url: str, workers: str, dest: Path, settle: float, fu
 HEAP_KEYS = ("Rss", "Anonymous", "pymalloc arenas", "pymalloc bytes in allocated blocks",
              "pymalloc bytes in available blocks", "pymalloc unused pools", "malloc in use", "malloc free",
              "Rss after malloc_trim(0)")
+# Counts (not bytes), printed as they are: an arena count at its high-water mark, none reclaimed,
+# says the heap never shrank from its peak (the start's catch-up, a burst of probes in flight).
+ARENA_KEYS = ("pymalloc arenas allocated current", "pymalloc arenas highwater mark", "pymalloc arenas reclaimed")
 
 
 def heap_sums(census: list[dict[str, object]], kind: str) -> dict[str, int]:
@@ -284,6 +289,9 @@ def report(base: list[dict[str, object]], full: list[dict[str, object]], rss0: d
             if k in h1:
                 grown = h1[k] - h0.get(k, 0)
                 print(f"  {grown / n:8.0f} B  {grown / 2**20:7.1f} MB  {k} ({h1[k] / 2**20:.1f} MB in all)")
+        counts = [f"{k.removeprefix('pymalloc arenas ')} {h1[k]} (empty run {h0.get(k, 0)})" for k in ARENA_KEYS if k in h1]
+        if counts:
+            print("  pymalloc's 1 MiB arenas: " + ", ".join(counts))
         if not traced_any(full):
             continue
         b, f = by_component(base, kind), by_component(full, kind)
