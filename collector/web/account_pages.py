@@ -15,8 +15,9 @@ from aiohttp import web
 
 from collector.web import accounts
 from collector.web.audit import audit, clear_failures, locked_until, record_failure, throttle_keys
-from collector.web.auth import AUTH_KEY
+from collector.web.auth import AUTH_KEY, ROLE_WORDS
 from collector.web.common import camwatch
+from collector.web.pages.derived import regions_of
 from collector.web.pages.render import View, path_id, redirect, render, view
 from collector.web.principal import principal_of
 from collector.web.sessions import csrf_token, log_in, log_out
@@ -33,7 +34,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "title_account": ("我的账户", "My account"),
     "role": ("角色", "Role"),
     "regions": ("行政区划", "Regions"),
-    "all_regions": ("全县", "whole county"),
+    "all_regions": ("全县", "Whole county"),
     "contractor": ("运维单位", "Contractor"),
     "change_password": ("修改密码", "Change password"),
     "current_password": ("当前密码", "Current password"),
@@ -125,7 +126,20 @@ async def _account(v: View, *, message: str | None = None, error: str | None = N
     p = v.principal
     tokens = [] if p is None or p.user_id is None else await accounts.list_tokens(camwatch(v.request).engine, p.user_id)
     return _page(v, "auth/account.html", {"p": p, "tokens": tokens, "message": message, "error": error,
-                                          "new_token": token}, status=status)
+                                          "new_token": token, **await _who(v)}, status=status)
+
+
+async def _who(v: View) -> dict[str, Any]:
+    """The account's role in words (乡镇领导 / Township leader, not ``township``) and its regions
+    by name, each linked to its page (a code no longer in the inventory is shown as it is)."""
+    p = v.principal
+    if p is None:
+        return {"role": "", "places": []}
+    zh, en = ROLE_WORDS.get(p.role, (p.role.value, p.role.value))
+    regions = await regions_of(v.request) if p.regions else None
+    places = [(code, regions.name(code) if regions is not None else code, regions is not None and code in regions.by_code)
+              for code in sorted(p.regions)]
+    return {"role": en[:1].upper() + en[1:] if v.lang == "en" else zh, "places": places}
 
 
 async def account(request: web.Request) -> web.Response:

@@ -81,7 +81,7 @@ async def test_exclusion_form_errors_in_english_and_the_api_unchanged(live: Live
     assert not re.search(r"[\u4e00-\u9fff]", said[-1]), said
     assert "村委会线路检修</textarea>" in html
     said = errors(await posted(http, live, "/exclusions?lang=en", assessor, form(camera_id="abc")))
-    assert said[-1] == "Please check: camera id (Input should be a valid integer, unable to parse string as an integer)"
+    assert said[-1] == "Please check: Camera ID (Input should be a valid integer, unable to parse string as an integer)"
     body = {"camera_id": cam, "start": "yesterday", "end": "2026-12-06 10:00", "reason": "x", "approver": "y"}
     async with http.post(live.u("/api/v1/exclusions"), json=body, headers=assessor) as r:
         err = (await r.json())["error"]

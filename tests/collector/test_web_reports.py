@@ -199,11 +199,11 @@ async def test_printable_page(site: Site, http: aiohttp.ClientSession) -> None:
         sheet = openpyxl.load_workbook(io.BytesIO(await r.read()))["报备"]
     head = [c.value for c in sheet[2]]
     book = [dict(zip(head, [c.value for c in row], strict=True)) for row in sheet.iter_rows(min_row=3)]
-    assert shown == [[f"{b['时长（小时）']:.1f} 小时", f"{b['其中本期（小时）']:.1f} 小时"] for b in book]
+    assert shown == [[f"{b['时长（小时）']:.2f} 小时", f"{b['其中本期（小时）']:.2f} 小时"] for b in book]
     # the seeded two inside the month (a third, proposed, not shown) and the one across its end
-    assert sorted(shown) == [["30.0 小时", "30.0 小时"], ["72.0 小时", "20.0 小时"], ["9.0 小时", "9.0 小时"]]
+    assert sorted(shown) == [["30.00 小时", "30.00 小时"], ["72.00 小时", "20.00 小时"], ["9.00 小时", "9.00 小时"]]
     _, en = await fetch(http, site, f"/reports/print?period={site.month.label}&lang=en")
-    assert '<th class="num">Hours</th>' in en and '<th class="num">Of which in period</th>' in en and "30.0 h" in en
+    assert '<th class="num">Hours</th>' in en and '<th class="num">Of which in period</th>' in en and "30.00 h" in en
 
 
 @ON_LOOP

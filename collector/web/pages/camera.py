@@ -127,11 +127,12 @@ async def camera_page(request: web.Request) -> web.Response:
     lb = slot.cam.labels
     last = slot.last
     st = slot.status
-    bars = timelines(pieces(spans, cid, now), now, v.tz, v.t, v.state)
+    bars = timelines(pieces(spans, cid, now), now, v.tz, v.t, v.state_any)  # (a past span's checks are not kept)
     avail = availability(camera_ref(slot), spans, excl, now)
     watched = avail.pop("watched")
     return render(v, "camera.html", {
         "cam": slot.cam, "lb": lb, "ident": ident, "state": slot.shown.value, "probed": st.state.value,
+        "state_words": v.state(slot.shown.value, slot.failed_checks()), "probed_words": v.state(st.state.value, slot.failed_checks()),
         "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.lasting(st.since),
         "flapping": st.flapping, "checks": v.checks(slot.failed_checks()) if st.video_failed else "",
         "last_at": v.when(slot.last_at, seconds=True), "stages": _stages(slot, v),

@@ -7,9 +7,13 @@ and :mod:`probes.checks`, like every other place that names them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
+from collector.alerting.messages import SEVERITY_TAG
 from collector.reports import words as report_words
+from probes.checks import CLOCK, CLOCK_WORDS
 
 LANG_COOKIE = "camwatch_lang"
 LANGS = ("zh", "en")
@@ -114,6 +118,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "incident_outage": ("{n} 台摄像机离线", "{n} cameras offline"),
     "incident_outage_one": ("1 台摄像机离线", "1 camera offline"),
     "incident_picture": ("{camera} 画面异常", "{camera}: bad picture"),
+    "incident_clock": ("{camera} 时钟偏差", "{camera}: clock offset"),
     "incident_id": ("事件编号", "Incident id"),
     "severity": ("级别", "Severity"),
     "opened": ("发生", "Opened"),
@@ -139,9 +144,9 @@ WORDS: dict[str, tuple[str, str]] = {
     "end_now": ("立即结束", "End now"),
     "in_force": ("生效中", "in force"),
     "active_only": ("只看生效和未来的", "in force or to come"),
-    "camera_id": ("摄像机编号", "camera id"),
-    "region_code": ("区划代码", "region code"),
-    "scope_hint": ("范围：填写摄像机编号，或填写区划代码（村、乡镇或县）", "scope: a camera id, or a region code (village, township or county)"),
+    "camera_id": ("摄像机编号", "Camera ID"),
+    "region_code": ("区划代码", "Region code"),
+    "scope_hint": ("范围：填写摄像机编号，或填写区划代码（村、乡镇或县）", "Scope: a camera ID, or a region code (village, township or county)"),
     "save": ("提交", "Submit"),
     "not_found": ("未找到", "Not found"),
     "not_found_text": ("没有这个页面，或您无权查看。", "No such page, or you may not see it."),
@@ -188,12 +193,20 @@ WORDS: dict[str, tuple[str, str]] = {
     "seconds": ("秒", "s"),
     "video_off": ("未启用视频检测", "video checks are off"),
     "watched": ("30 天内实际监测 {d}", "watched for {d} of the 30 days"),
+    # cameras a ratio "45/51 · 100.00%" leaves out (it is online over online and offline)
+    "left_excluded": ("{n} 台报备中", "{n} more under an exclusion"),
+    "left_unknown": ("{n} 台状态未知", "{n} more of unknown state"),
+    "left_out": ("另有 {what}", "{what}"),
 }
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"), "degraded": ("画面异常", "degraded"), "offline": ("离线", "offline"),
     "unknown": ("未知", "unknown"), "excluded": ("报备中", "excluded"),
 }
+#: degraded by its clock alone (ONVIF clock offset, the failed check ``clock``): not a bad picture
+CLOCK_STATE = (CLOCK_WORDS.zh, CLOCK_WORDS.en)
+#: degraded, said of any camera (a filter's choice, a timeline's legend): the picture or the clock
+DEGRADED_ANY = ("画面或时钟异常", "degraded")
 STATUS_WORDS: dict[str, tuple[str, str]] = {  # a work order's: the report's words, one vocabulary
     "open": report_words.pair("open_order"), "acknowledged": report_words.pair("acknowledged"),
     "resolved": report_words.pair("resolved_order"),
@@ -202,12 +215,18 @@ EXCLUSION_STATUS_WORDS: dict[str, tuple[str, str]] = {
     "proposed": ("待审批", "proposed"), "approved": ("已批准", "approved"), "rejected": ("已驳回", "rejected"),
     "ended": ("已结束", "ended"),
 }
-SEVERITY_WORDS: dict[str, tuple[str, str]] = {
-    "low": ("低", "low"), "normal": ("一般", "normal"), "critical": ("严重", "critical"),
-}
+#: an order's or incident's severity: the alert titles' tags ([CRITICAL] / 【严重】), one vocabulary
+SEVERITY_WORDS: dict[str, tuple[str, str]] = {sev.value: (zh, en.lower()) for sev, (zh, en) in SEVERITY_TAG.items()}
 STAGE_WORDS: dict[str, tuple[str, str]] = {  # the probe ladder's stages (probes.base.Stage)
     "reach": ("连通", "reach"), "rtsp": ("取流", "RTSP"), "onvif": ("ONVIF", "ONVIF"), "frame": ("画面", "picture"),
 }
+
+
+def clock_only(checks: Sequence[str]) -> bool:
+    """Whether failed *checks* are the clock's alone (``clock`` / ``clock:+600``): no picture check."""
+    return bool(checks) and all(c == CLOCK or c.startswith(CLOCK + ":") for c in checks)
+
+
 def pick(table: dict[str, tuple[str, str]], key: str, lang: str) -> str:
     pair = table.get(key)
     if pair is None:

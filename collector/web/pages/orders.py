@@ -33,6 +33,7 @@ from collector.web.common import camwatch
 from collector.web.inputs import CloseWorkOrder, InvalidBody, form_body
 from collector.web.pages.derived import regions_of
 from collector.web.pages.exclusions_page import form_error
+from collector.web.pages.i18n import clock_only
 from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
 from collector.web.pages.scope import Regions, can_camera, can_order
 from collector.web.principal import Action
@@ -134,7 +135,8 @@ async def incident_page(request: web.Request) -> web.Response:
         members.append({"id": cid, "name": slot.cam.name if slot else f"#{cid}", "cause": v.cause(str(m.get("cause") or "")),
                         "checks": v.checks(store.member_checks(m)), "start": v.when(_dt(m.get("start"))),
                         "up_at": v.when(_dt(m.get("up_at"))) if m.get("up_at") else "",
-                        "state": slots[cid].shown.value if slot else "unknown"})
+                        "state": slot.shown.value if slot else "unknown",
+                        "state_words": v.state(slot.shown.value, slot.failed_checks()) if slot else v.state("unknown")})
     village_ok = inc.village_code is not None and v.principal is not None and \
         v.principal.role.value != "contractor" and v.principal.in_regions(regions.path(inc.village_code))
     if v.principal is not None and not members and not village_ok:
@@ -151,6 +153,7 @@ async def incident_page(request: web.Request) -> web.Response:
     where = regions.name(inc.village_code) if inc.village_code in regions.by_code else device
     return render(v, "incident.html", {
         "heading": incident_heading(v, inc, where, names),
+        "down_words": v.state("degraded", store.incident_checks(inc.members)) if inc.kind == "picture" else v.state("offline"),
         "inc": inc, "village": regions.name(inc.village_code), "village_code": inc.village_code,
         "township_code": town, "township": regions.name(town),
         "cause": v.cause(UPLINK if uplink else inc.cause), "uplink": uplink,
@@ -163,8 +166,9 @@ def incident_heading(v: View, inc: Any, where: str, names: dict[int, str]) -> st
     """What an incident page is called (*inc*: its ``incidents`` row): where, what, since when
     (local), e.g. "小下营2 · 5 台摄像机离线 · 12-05 14:34"; the page shows the raw id under it, small."""
     cams = [int(str(m.get("camera"))) for m in inc.members]
-    if inc.kind == "picture" and cams:
-        what = v.t("incident_picture", camera=names.get(cams[0], f"#{cams[0]}"))
+    if inc.kind == "picture" and cams:  # (its camera's clock alone: a clock offset, not a bad picture)
+        clock = clock_only(store.incident_checks(inc.members))
+        what = v.t("incident_clock" if clock else "incident_picture", camera=names.get(cams[0], f"#{cams[0]}"))
     else:
         n = max(inc.down, len(cams))
         what = v.t("incident_outage_one") if n == 1 else v.t("incident_outage", n=n)

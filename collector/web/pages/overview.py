@@ -11,7 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from aiohttp import web
 
@@ -42,11 +42,23 @@ class RegionRow:
     villages: int
     rank: int = 0  # among all its siblings with a rate this month (of them: ``of``)
     of: int = 0
+    left_out: str = ""  # the cameras the online ratio leaves out, in words ("另有 6 台报备中")
 
 
-def now_counts(slots: Iterable[CameraSlot]) -> tuple[int, int, int, float | None]:
-    """(cameras, online incl. degraded, offline, online ratio now)."""
-    n = up = down = 0
+class Counts(NamedTuple):
+    """Cameras now: the online ratio is online (degraded too) over online and offline; the
+    excluded and unknown ones leave it (what the page says beside "45/51 · 100.00%")."""
+
+    cameras: int
+    online: int
+    offline: int
+    ratio: float | None
+    excluded: int
+    unknown: int
+
+
+def now_counts(slots: Iterable[CameraSlot]) -> Counts:
+    n = up = down = excluded = 0
     for s in slots:
         n += 1
         st = s.shown
@@ -54,7 +66,9 @@ def now_counts(slots: Iterable[CameraSlot]) -> tuple[int, int, int, float | None
             up += 1
         elif st is State.OFFLINE:
             down += 1
-    return n, up, down, (up / (up + down) if up + down else None)
+        elif st is State.EXCLUDED:
+            excluded += 1
+    return Counts(n, up, down, up / (up + down) if up + down else None, excluded, n - up - down - excluded)
 
 
 def region_rows(v: View, regions: Regions, codes: list[str], level: str, slots: list[CameraSlot]) -> list[RegionRow]:
@@ -70,14 +84,15 @@ def region_rows(v: View, regions: Regions, codes: list[str], level: str, slots: 
     for code in codes:
         path = regions.path(code)
         whole = whole_figures(v.principal, path)
-        n, up, down, ratio = now_counts(by.get(code, ()))
+        n, up, down, ratio, excluded, unknown = now_counts(by.get(code, ()))
         month = fig.availability.get((level, code, "month")) if whole else None
         target = fig.targets.get((level, code))
         kids = [k.code for k in regions.children.get(code, [])] if level == "township" else []
         covs = [c for c in (fig.coverage.get(("village", k)) for k in kids) if c is not None]
         rows.append(RegionRow(code, regions.name(code), n, up, down, ratio, month, target, rate_colour(month, target),
                               fig.coverage.get((level, code)) if whole else None,
-                              sum(1 for c in covs if c >= 1.0) if whole else 0, len(covs) if whole else 0))
+                              sum(1 for c in covs if c >= 1.0) if whole else 0, len(covs) if whole else 0,
+                              left_out=v.left_out(excluded, unknown)))
     # ranked among all the region's siblings (a township leader sees their township's county rank,
     # not "1 of the 1 shown"); only the rank and the count are shown of regions out of scope
     ranks: dict[str, tuple[int, int]] = {}
@@ -144,7 +159,7 @@ def filter_options(v: View, slots: list[CameraSlot], f: Filters) -> dict[str, An
     choices = derived(v.request).get(("choices", scope_key(v.principal), id(slots)), lambda: _choices(slots))
     villages, more = village_choices(choices["villages"], f)
     return {**choices, "villages": villages, "villages_later": more,
-            "causes": [(c.value, v.cause(c)) for c in Cause], "states": [(s.value, v.state(s.value)) for s in State]}
+            "causes": [(c.value, v.cause(c)) for c in Cause], "states": [(s.value, v.state_any(s.value)) for s in State]}
 
 
 def _choices(slots: list[CameraSlot]) -> dict[str, Any]:
@@ -166,10 +181,10 @@ def camera_items(v: View, slots: list[CameraSlot]) -> list[dict[str, Any]]:
     out = []
     for s in slots:
         lb = s.cam.labels
+        checks = s.failed_checks() if s.shown is State.DEGRADED else ()
         out.append({"id": s.cam.id, "name": s.cam.name, "township": lb.township_name, "village": lb.village_name,
-                    "village_code": lb.village, "state": s.shown.value,
-                    "cause": v.cause(s.status.cause) if s.shown is State.OFFLINE else
-                    (v.checks(s.failed_checks()) if s.shown is State.DEGRADED else ""),
+                    "village_code": lb.village, "state": s.shown.value, "state_words": v.state(s.shown.value, checks),
+                    "cause": v.cause(s.status.cause) if s.shown is State.OFFLINE else (v.checks(checks) if checks else ""),
                     "since": v.when(s.status.since), "ago": v.ago(s.status.since), "flapping": s.status.flapping,
                     "contractor": s.cam.contractor or ""})
     return out
@@ -212,12 +227,18 @@ async def overview_page(request: web.Request) -> web.Response:
     by_colour = {c.value: 0 for c in Color}
     for o in orders:
         by_colour[color(o, v.now).value] += 1
-    n, up, down, ratio = d.get(("counts", sk, id(slots)), lambda: now_counts(slots))
+    counts = d.get(("counts", sk, id(slots)), lambda: now_counts(slots))
     return render(v, "overview.html", {
         "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots, f), "by_colour": by_colour,
-        "total": {"cameras": n, "online": up, "offline": down, "ratio": ratio}, "at": v.when(v.now),
+        "total": now_words(v, counts), "at": v.when(v.now),
         "figures_at": app.figures is not None, "figures_note": figures_note(v, app),
     })
+
+
+def now_words(v: View, c: Counts) -> dict[str, Any]:
+    """A page's "online now" card: the counts, and what its ratio leaves out in words."""
+    return {"cameras": c.cameras, "online": c.online, "offline": c.offline, "ratio": c.ratio,
+            "left_out": v.left_out(c.excluded, c.unknown)}
 
 
 def figures_note(v: View, app: Any) -> str:

@@ -16,7 +16,7 @@ from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import rate_chart
 from collector.web.pages.derived import derived, regions_of, scope_key
-from collector.web.pages.overview import cached_rows, camera_items, figures_note, now_counts, readable_slots
+from collector.web.pages.overview import cached_rows, camera_items, figures_note, now_counts, now_words, readable_slots
 from collector.web.pages.render import View, not_found_page, paginate, rate_colour, render, view
 from collector.web.pages.scope import Regions, can_region, whole_figures
 from collector.web.pages.series import DailyRates
@@ -34,7 +34,7 @@ class PointRow:
     planned: bool
     built: bool
     online: bool
-    cameras: list[tuple[int, str, str]]  # (id, name, state)
+    cameras: list[tuple[int, str, str, str]]  # (id, name, state, the state in words)
 
 
 async def _points(request: web.Request, villages: list[str]) -> tuple[list[Any], list[Any]]:
@@ -58,14 +58,15 @@ def _coverage(points: list[Any], cams: list[Any], states: dict[int, str]) -> dic
     return {v.village: v for v in village_coverage(prefs, crefs, states)}
 
 
-def _point_rows(points: list[Any], cams: list[Any], slots: dict[int, CameraSlot], lang: str) -> list[PointRow]:
+def _point_rows(points: list[Any], cams: list[Any], slots: dict[int, CameraSlot], v: View) -> list[PointRow]:
     by_point: dict[int, list[Any]] = {}
     for c in cams:
         by_point.setdefault(c.point_id, []).append(c)
     rows = []
     for p in points:
         mine = [c for c in by_point.get(p.id, []) if Lifecycle(c.lifecycle) is not Lifecycle.RETIRED]
-        shown = [(c.id, slots[c.id].cam.name, slots[c.id].shown.value) for c in mine if c.id in slots]
+        shown = [(c.id, s.cam.name, s.shown.value, v.state(s.shown.value, s.failed_checks()))
+                 for c in mine if (s := slots.get(c.id)) is not None]
         rows.append(PointRow(p.id, p.name, bool(p.planned), bool(mine),
                              any(slots[c.id].status.state in UP for c in mine if c.id in slots), shown))
     return rows
@@ -106,13 +107,13 @@ async def region_page(request: web.Request) -> web.Response:
     d, sk = derived(request), scope_key(v.principal)
     readable = readable_slots(v)
     slots = d.get(("in", sk, id(readable), info.level, code), lambda: _in(readable, info.level, code))
-    n, up, down, ratio = now_counts(slots)
+    counts = now_counts(slots)
     fig = app.figures
     month = fig.availability.get((info.level, code, "month")) if whole else None
     target = fig.targets.get((info.level, code))
     ctx: dict[str, Any] = {
         "info": info, "crumbs": [(c, regions.name(c)) for c in path[:-1]],
-        "now": {"cameras": n, "online": up, "offline": down, "ratio": ratio},
+        "now": now_words(v, counts),
         "month": month, "target": target, "colour": rate_colour(month, target),
         "coverage": fig.coverage.get((info.level, code)) if whole else None, "whole": whole,
         "rows": [], "points": [], "cameras": None, "villages": {}, "fully": None, "village_cov": None,
@@ -132,7 +133,7 @@ async def region_page(request: web.Request) -> web.Response:
     else:
         points, cams = await _points(request, [code])
         mine = {s.cam.id: s for s in slots}
-        ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v.lang)
+        ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v)
         ctx["cameras"] = paginate(slots, request, shape=lambda page: camera_items(v, page))
         states = d.get(("states", id(app.scheduler.slots)), lambda: _states(app.scheduler.slots))
         ctx["village_cov"] = _coverage(points, cams, states).get(code) if whole else None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +21,15 @@ from aiohttp import web
 
 from collector.web.common import camwatch
 from collector.web.pages.i18n import (
+    CLOCK_STATE,
+    DEGRADED_ANY,
     EXCLUSION_STATUS_WORDS,
     LANG_COOKIE,
     SEVERITY_WORDS,
     STAGE_WORDS,
     STATE_WORDS,
     STATUS_WORDS,
+    clock_only,
     pick,
     request_lang,
     word,
@@ -60,6 +63,8 @@ def rate_colour(ratio: float | None, target: float | None) -> str:
 
 
 def duration_words(seconds: float, lang: str) -> str:
+    """A span's length in its largest units: 1天2小时, 3小时5分钟, 3分钟, 45秒 / 1 d 2 h, 3 h 5 min,
+    3 min, 45 s (minutes are dropped once it runs to days; Chinese says 分钟 for a span of minutes)."""
     s = max(0, int(seconds))
     d, rem = divmod(s, 86400)
     h, rem = divmod(rem, 3600)
@@ -67,7 +72,7 @@ def duration_words(seconds: float, lang: str) -> str:
     if lang == "en":
         parts = [f"{d} d"] * bool(d) + [f"{h} h"] * bool(h) + [f"{m} min"] * bool(m and not d)
         return " ".join(parts) or f"{s} s"
-    parts = [f"{d}天"] * bool(d) + [f"{h}小时"] * bool(h) + [f"{m}分"] * bool(m and not d)
+    parts = [f"{d}天"] * bool(d) + [f"{h}小时"] * bool(h) + [f"{m}分钟"] * bool(m and not d)
     return "".join(parts) or f"{s}秒"
 
 
@@ -106,11 +111,11 @@ class View:
         return duration_words((self.now - value).total_seconds(), self.lang)
 
     def lasting(self, value: dt.datetime | None) -> str:
-        """How long since *value*, said as lasting: "已持续 5分" / "for 5 min"."""
+        """How long since *value*, said as lasting: "已持续 5分钟" / "for 5 min"."""
         return "—" if value is None else self.t("lasting", d=self.ago(value))
 
     def lasted(self, start: dt.datetime, end: dt.datetime) -> str:
-        """"历时 5分" / "lasted 5 min": a closed span's length."""
+        """"历时 5分钟" / "lasted 5 min": a closed span's length."""
         return self.t("lasted", d=duration_words((end - start).total_seconds(), self.lang))
 
     def zone(self) -> str:
@@ -123,8 +128,27 @@ class View:
         text = "0.0" if abs(value) < 0.05 else f"{value:+.1f}"
         return f"{text} {self.t('seconds')}"
 
-    def state(self, value: str) -> str:
+    def state(self, value: str, checks: Sequence[str] = ()) -> str:
+        """A camera's state in words; degraded by its clock alone (*checks*: its failed checks)
+        reads 时钟偏差 / "clock offset", not 画面异常 (the state itself stays degraded)."""
+        if value == "degraded" and clock_only(checks):
+            return CLOCK_STATE[self.lang == "en"]
         return pick(STATE_WORDS, value, self.lang)
+
+    def state_any(self, value: str) -> str:
+        """A state said of any camera (a filter's choice, a legend, a past span): degraded is
+        the picture's or the clock's (画面或时钟异常)."""
+        return DEGRADED_ANY[self.lang == "en"] if value == "degraded" else pick(STATE_WORDS, value, self.lang)
+
+    def left_out(self, excluded: int, unknown: int) -> str:
+        """What an "online/cameras · ratio" leaves out: "另有 6 台报备中" / "6 more under an
+        exclusion" ("" when nothing is)."""
+        parts = [self.t("left_excluded", n=excluded)] * bool(excluded) + [self.t("left_unknown", n=unknown)] * bool(unknown)
+        if not parts:
+            return ""
+        if self.lang == "en":  # "6 more under an exclusion, 2 more of unknown state"
+            return ", ".join(parts)
+        return self.t("left_out", what="、".join(parts))
 
     def stage(self, value: str) -> str:
         """A probe stage's name in words (连通 / 取流 / ONVIF / 画面)."""

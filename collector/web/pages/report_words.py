@@ -125,9 +125,13 @@ def quantity(rule: str, q: float, lang: str) -> str:
 
 
 def hours(seconds: float | None, lang: str) -> str:
+    """Hours to 0.01 as the workbook shows them (a two-minute fix is 0.03 小时, not 0.0); a time
+    too short for that reads "<0.01", never a zero that looks like none."""
     if seconds is None:
         return "—"
-    return f"{seconds / 3600:.1f} h" if lang == "en" else f"{seconds / 3600:.1f} 小时"
+    h = seconds / 3600
+    text = "<0.01" if 0 < h < 0.005 else f"{h:.2f}"
+    return f"{text} h" if lang == "en" else f"{text} 小时"
 
 
 __all__ = ["REPORT_WORDS", "hours", "quantity", "rule_words", "rw"]
