@@ -60,7 +60,7 @@ API_ROUTES: tuple[Route, ...] = (
               Param("county", str, "county code"), Param("township", str, "township code"),
               Param("village", str, "village code"), *PAGING), errors=(400,)),
     Route("GET", "/api/v1/cameras/{id}", cameras.get_camera,
-          "one camera: state, recent intervals (last 50), last probe stages", b.CameraDetail,
+          "one camera: state, recent intervals (last 50, each cut by the next), last probe stages", b.CameraDetail,
           (by_id("camera"),), errors=(400, 404)),
     Route("GET", "/api/v1/regions/{code}", regions.get_region,
           "a region with its children: counts by state, online ratio now, coverage now; with from/to, "

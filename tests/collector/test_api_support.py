@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,7 @@ import pytest
 import pytest_asyncio
 from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.runtime.app import App
 from collector.settings import Settings, load_settings
@@ -154,28 +155,38 @@ def live_fixture() -> Any:
     return live
 
 
+# A test module's own set-up of the running App's data (before it starts): the engine, the camera
+# ids and the started fleet in; the day its Live is about out. Default: yesterday scripted.
+Setup = Callable[[AsyncEngine, list[int], Fleet], Awaitable[dt.date]]
+
+
+async def yesterday_scripted(engine: AsyncEngine, cams: list[int], fleet: Fleet) -> dt.date:
+    yesterday = dt.datetime.now(TZ).date() - dt.timedelta(days=1)
+    await script_yesterday(engine, cams, yesterday)
+    return yesterday
+
+
 @contextlib.asynccontextmanager
-async def running(base: tuple[int, int, int, int], tmp: Path) -> AsyncIterator[Live]:
+async def running(base: tuple[int, int, int, int], tmp: Path, setup: Setup = yesterday_scripted) -> AsyncIterator[Live]:
     url = f"sqlite:///{tmp / 'camwatch.db'}"
     await asyncio.to_thread(migrated, url)
     outcome = await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", N, base, PASSWORD))
     assert outcome.written
     engine = create_engine(url)
     cams = await camera_ids(engine, N, base)
-    yesterday = dt.datetime.now(TZ).date() - dt.timedelta(days=1)
-    await script_yesterday(engine, cams, yesterday)
     fleet = Fleet(N, base_address=sim_address(0, base), password=PASSWORD, workers=1)
     await fleet.astart()
     app: App | None = None
     server: TestServer | None = None
     try:
         await fleet.aset_behaviour(list(DOWN), Behaviour(power=Power.DOWN))
+        day = await setup(engine, cams, fleet)
         app = App(api_settings(url), engine, SecretBox(KEY), http=build_application)
         await app.start()
         server = TestServer(build_application(app), host="127.0.0.1", port=0)
         await server.start_server()
         await settled(app)
-        yield Live(app, server, url, cams, yesterday, tmp)
+        yield Live(app, server, url, cams, day, tmp)
     finally:
         if server is not None:
             await server.close()

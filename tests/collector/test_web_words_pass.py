@@ -6,8 +6,6 @@ workbook's; the account page names its role and places; form labels are capitali
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
@@ -18,40 +16,23 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.alerting import incident_store as store
 from collector.alerting.messages import SEVERITY_TAG
 from collector.alerting.model import Incident as AlertIncident
 from collector.alerting.model import IncidentChanged, IncidentKind, Member, Severity
-from collector.runtime.app import App
 from collector.runtime.camera_state import State
 from collector.web.pages.i18n import WORDS
 from collector.web.pages.orders import incident_heading
 from collector.web.pages.overview import now_counts
 from collector.web.pages.render import View, duration_words
 from collector.web.pages.report_words import hours
-from collector.web.server import build_application
-from inventory.db import create_engine
 from inventory.models import Exclusion
-from inventory.secrets import SecretBox
-from inventory.synthetic import sim_address
-from probes.sim import Behaviour, Fleet, Power
-from tests.collector.test_api_support import (
-    DOWN,
-    PASSWORD,
-    TOKEN,
-    Live,
-    N,
-    api_settings,
-    camera_ids,
-    http_fixture,
-    inventory_csv,
-    settled,
-)
+from probes.sim import Behaviour, Fleet
+from tests.collector.test_api_support import TOKEN, Live, http_fixture, running
 from tests.collector.test_web_pages import page, slot, token_for, visible_text
-from tests.inventory.helpers import KEY, do_import, migrated
 from tests.net import loopback_range
 
 ON_LOOP = pytest.mark.asyncio(loop_scope="module")
@@ -130,45 +111,21 @@ def test_what_the_online_ratio_leaves_out() -> None:
     assert en.left_out(0, 2) == "2 more of unknown state" and zh.left_out(0, 0) == en.left_out(0, 0) == ""
 
 
-@contextlib.asynccontextmanager
-async def _running(base: tuple[int, int, int, int], tmp: Any) -> AsyncIterator[Live]:
+async def _clock_and_exclusion(engine: AsyncEngine, cams: list[int], fleet: Fleet) -> dt.date:
     """The API tests' App (:func:`tests.collector.test_api_support.running`) with one camera's
     clock ten minutes ahead and another under an exclusion now."""
-    url = f"sqlite:///{tmp / 'camwatch.db'}"
-    await asyncio.to_thread(migrated, url)
-    assert (await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", N, base, PASSWORD))).written
-    engine = create_engine(url)
-    cams = await camera_ids(engine, N, base)
     now = dt.datetime.now(dt.UTC)
     async with engine.begin() as c:
         await c.execute(insert(Exclusion).values(camera_id=cams[EXCLUDED], start=now - dt.timedelta(hours=1),
                                                  end=now + dt.timedelta(days=1), reason="更换立杆", approver="县公安局"))
-    fleet = Fleet(N, base_address=sim_address(0, base), password=PASSWORD, workers=1)
-    await fleet.astart()
-    app: App | None = None
-    server: TestServer | None = None
-    try:
-        await fleet.aset_behaviour(list(DOWN), Behaviour(power=Power.DOWN))
-        await fleet.aset_behaviour([SKEWED], Behaviour(clock_skew_s=600.0))
-        app = App(api_settings(url), engine, SecretBox(KEY), http=build_application)
-        await app.start()
-        server = TestServer(build_application(app), host="127.0.0.1", port=0)
-        await server.start_server()
-        await settled(app)
-        yield Live(app, server, url, cams, now.astimezone(TZ).date(), tmp)
-    finally:
-        if server is not None:
-            await server.close()
-        if app is not None:
-            await app.stop()
-        await fleet.astop()
-        await engine.dispose()
+    await fleet.aset_behaviour([SKEWED], Behaviour(clock_skew_s=600.0))
+    return now.astimezone(TZ).date()
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def live(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live]:
     with loopback_range(2) as rng:
-        async with _running((127, rng.first_block, 0, 1), tmp_path_factory.mktemp("words")) as value:
+        async with running((127, rng.first_block, 0, 1), tmp_path_factory.mktemp("words"), _clock_and_exclusion) as value:
             yield value
 
 
