@@ -290,7 +290,9 @@ def test_a_stopped_replica_loses_its_shards_and_writes_nothing_after(tmp_path: P
             assert sorted((r["replica"], r["shards"]) for r in listed["replicas"]) == [("a", 128), ("b", 128)], listed
             assert [r["replica"] for r in listed["replicas"] if r["leader"]] == [a.health()["replica"]["leader"]], listed
             assert listed["alone"] is None and listed["shards_held"] == SHARDS
-            assert all(r["heartbeat_at"] for r in listed["replicas"]), listed
+            # a replica's heartbeat is its interval writer's batch: there once its first probes were written
+            wait_for(lambda: all(r["heartbeat_at"] for r in replicas_listed(tmp_path, pg_url)["replicas"]), 30,
+                     "both replicas' first write batch")
             # run without the replicas' configuration (fewer or more shards): said, and their count taken from the locks
             for here in (16, 1024):
                 other = camwatch(tmp_path, "--db", pg_url, "--lang", "en", "replicas", "--json",
