@@ -14,26 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 
 from collector.accounting import StateSpan, from_us, to_us
 from collector.accounting.timeline import segments
-from collector.runtime.app import App
 from collector.web.cameras import effective_ends
 from collector.web.openapi import document
-from collector.web.server import build_application
-from inventory.db import create_engine
 from inventory.models import StateInterval
-from inventory.secrets import SecretBox
-from inventory.synthetic import sim_address
-from probes.sim import Fleet
 from probes.sim.loopback import LoopbackRange
-from tests.collector.test_api_support import api_settings, camera_ids, inventory_csv, response_schema, settled, validate
-from tests.inventory.helpers import KEY, do_import, migrated
+from tests.collector.test_api_support import response_schema, running, unscripted, validate
 
 N = 2
-PASSWORD = "ivSecret-2231"
 DAY, HOUR = dt.timedelta(days=1), dt.timedelta(hours=1)
 T = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
 
@@ -67,24 +58,10 @@ def test_effective_ends_follow_the_accounting_rule() -> None:
 
 
 def test_recent_intervals_are_cut_over_http(db_url: str, tmp_path: Path, loopback: LoopbackRange) -> None:
-    base = (127, loopback.first_block, 0, 1)
-    migrated(db_url)
-    assert do_import(db_url, inventory_csv(tmp_path / "inv.csv", N, base, PASSWORD)).written
-
     async def go() -> None:
-        engine = create_engine(db_url)
-        async with Fleet(N, base_address=sim_address(0, base), password=PASSWORD, workers=1):
-            cams = await camera_ids(engine, N, base)
-            app = App(api_settings(db_url), engine, SecretBox(KEY), http=build_application)
-            await app.start()
-            try:
-                await settled(app)
-                async with TestServer(build_application(app), host="127.0.0.1", port=0) as server, \
-                        aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http:
-                    await check(http, engine, app.clock(), cams[0], cams[1])
-            finally:
-                await app.stop()
-        await engine.dispose()
+        async with running((127, loopback.first_block, 0, 1), tmp_path, unscripted, db_url=db_url, n=N, down=()) as live, \
+                aiohttp.ClientSession(live.u("")) as http:
+            await check(http, live.app.engine, live.app.clock(), live.cams[0], live.cams[1])
 
     asyncio.run(go())
 

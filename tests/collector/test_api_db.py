@@ -8,42 +8,18 @@ import datetime as dt
 from pathlib import Path
 
 import aiohttp
-from aiohttp.test_utils import TestServer
 
-from collector.runtime.app import App
-from collector.web.server import build_application
-from inventory.db import create_engine
-from inventory.secrets import SecretBox
-from inventory.synthetic import sim_address
-from probes.sim import Behaviour, Fleet, Power
 from probes.sim.loopback import LoopbackRange
-from tests.collector.test_api_support import TOKEN, api_settings, camera_ids, inventory_csv, settled
-from tests.inventory.helpers import KEY, do_import, migrated
+from tests.collector.test_api_support import PASSWORD, TOKEN, running, unscripted
 
 N = 6
-PASSWORD = "dbSecret-5519"
 
 
 def test_exclusion_round_trip(db_url: str, tmp_path: Path, loopback: LoopbackRange) -> None:
-    base = (127, loopback.first_block, 0, 1)
-    migrated(db_url)
-    assert do_import(db_url, inventory_csv(tmp_path / "inv.csv", N, base, PASSWORD)).written
-
     async def go() -> None:
-        engine = create_engine(db_url)
-        async with Fleet(N, base_address=sim_address(0, base), password=PASSWORD, workers=1) as fleet:
-            await fleet.aset_behaviour(0, Behaviour(power=Power.DOWN))
-            cams = await camera_ids(engine, N, base)
-            app = App(api_settings(db_url), engine, SecretBox(KEY), http=build_application)
-            await app.start()
-            try:
-                await settled(app)
-                async with TestServer(build_application(app), host="127.0.0.1", port=0) as server, \
-                        aiohttp.ClientSession(f"http://127.0.0.1:{server.port}") as http:
-                    await check(http, cams)
-            finally:
-                await app.stop()
-        await engine.dispose()
+        async with running((127, loopback.first_block, 0, 1), tmp_path, unscripted, db_url=db_url, n=N, down=[0]) as live, \
+                aiohttp.ClientSession(live.u("")) as http:
+            await check(http, live.cams)
 
     asyncio.run(go())
 

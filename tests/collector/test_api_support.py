@@ -17,7 +17,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,30 +156,42 @@ def live_fixture() -> Any:
 
 
 # A test module's own set-up of the running App's data (before it starts): the engine, the camera
-# ids and the started fleet in; the day its Live is about out. Default: yesterday scripted.
-Setup = Callable[[AsyncEngine, list[int], Fleet], Awaitable[dt.date]]
+# ids (fleet index: id) and the started fleet in; the day its Live is about out. Default: yesterday
+# scripted.
+Setup = Callable[[AsyncEngine, dict[int, int], Fleet], Awaitable[dt.date]]
 
 
-async def yesterday_scripted(engine: AsyncEngine, cams: list[int], fleet: Fleet) -> dt.date:
+async def yesterday_scripted(engine: AsyncEngine, cams: dict[int, int], fleet: Fleet) -> dt.date:
     yesterday = dt.datetime.now(TZ).date() - dt.timedelta(days=1)
     await script_yesterday(engine, cams, yesterday)
     return yesterday
 
 
+async def unscripted(engine: AsyncEngine, cams: dict[int, int], fleet: Fleet) -> dt.date:
+    """No data of the module's own: the database holds the inventory and what the App writes (the
+    day: today)."""
+    return dt.datetime.now(TZ).date()
+
+
 @contextlib.asynccontextmanager
-async def running(base: tuple[int, int, int, int], tmp: Path, setup: Setup = yesterday_scripted) -> AsyncIterator[Live]:
-    url = f"sqlite:///{tmp / 'camwatch.db'}"
+async def running(base: tuple[int, int, int, int], tmp: Path, setup: Setup = yesterday_scripted, *,
+                  db_url: str | None = None, n: int = N, down: Sequence[int] = DOWN) -> AsyncIterator[Live]:
+    """The App probing a fleet of *n* cameras (those at the indices *down* powered down) from *base*,
+    served on a free port: the database (*db_url*, else a SQLite file in *tmp*) migrated, the
+    inventory imported, *setup* run, every camera settled."""
+    url = db_url or f"sqlite:///{tmp / 'camwatch.db'}"
     await asyncio.to_thread(migrated, url)
-    outcome = await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", N, base, PASSWORD))
+    outcome = await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", n, base, PASSWORD))
     assert outcome.written
     engine = create_engine(url)
-    cams = await camera_ids(engine, N, base)
-    fleet = Fleet(N, base_address=sim_address(0, base), password=PASSWORD, workers=1)
+    cams = await camera_ids(engine, n, base)
+    fleet = Fleet(n, base_address=sim_address(0, base), password=PASSWORD, workers=1)
     await fleet.astart()
     app: App | None = None
     server: TestServer | None = None
     try:
-        await fleet.aset_behaviour(list(DOWN), Behaviour(power=Power.DOWN))
+        if down:
+            await fleet.aset_behaviour(list(down), Behaviour(power=Power.DOWN))
         day = await setup(engine, cams, fleet)
         app = App(api_settings(url), engine, SecretBox(KEY), http=build_application)
         await app.start()

@@ -18,9 +18,9 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from selenium import webdriver
@@ -141,6 +141,29 @@ def no_sideways_scroll(driver: webdriver.Chrome) -> tuple[int, int]:
         "return [document.documentElement.scrollWidth, window.innerWidth]"))
 
 
+K = TypeVar("K")
+T = TypeVar("T")
+
+
+def each_page(driver: webdriver.Chrome, kind: str, pages: Mapping[K, str], look: Callable[[K], T]) -> dict[K, T]:
+    """*pages* (key: URL) opened in turn at the size *kind* ("desktop" or "phone"), each waited for and
+    looked at: what *look* says of each key. On a phone no page may scroll sideways. The browser is
+    left at desktop size."""
+    size(driver, kind)
+    try:
+        seen = {}
+        for key, url in pages.items():
+            driver.get(url)
+            loaded(driver)
+            if kind == "phone":
+                scroll_w, inner_w = no_sideways_scroll(driver)
+                assert scroll_w <= inner_w, (key, url, scroll_w, inner_w)
+            seen[key] = look(key)
+        return seen
+    finally:
+        size(driver, "desktop")
+
+
 async def test_every_page_in_chromium_desktop_and_phone(live: Live, chrome: webdriver.Chrome,
                                                         tmp_path_factory: pytest.TempPathFactory) -> None:
     pages = await _data(live)
@@ -148,23 +171,19 @@ async def test_every_page_in_chromium_desktop_and_phone(live: Live, chrome: webd
     base = f"http://127.0.0.1:{live.server.port}"
 
     def visit() -> list[Path]:
-        shots = []
+        shots: list[Path] = []
         for kind in ("desktop", "phone"):
-            size(chrome, kind)
-            for name, path in pages.items():
-                chrome.get(base + path)
-                WebDriverWait(chrome, 20).until(lambda d: d.execute_script("return document.readyState") == "complete")
+            def look(name: str, kind: str = kind) -> Path:
                 html = chrome.page_source
                 assert "500 Internal" not in html and PASSWORD not in html, (name, kind)
                 assert chrome.find_element(By.TAG_NAME, "h1").text.strip(), (name, kind)
-                if kind == "phone":
-                    scroll_w, inner_w = no_sideways_scroll(chrome)
-                    assert scroll_w <= inner_w, (name, scroll_w, inner_w)
                 if name == "overview":  # a township leader reads the target and the covered villages on a phone too
                     table = chrome.find_element(By.CSS_SELECTOR, "table.regions").text
                     compact = "目标 95.00%" in table and re.search(r"全覆盖村 \d+/\d+", table) is not None
                     assert compact == (kind == "phone") and "95.00%" in table and "全覆盖村" in table, (kind, table)
-                shots.append(shoot(chrome, out, f"{name}-{kind}"))
+                return shoot(chrome, out, f"{name}-{kind}")
+
+            shots += each_page(chrome, kind, {name: base + path for name, path in pages.items()}, look).values()
         return shots
 
     shots = await asyncio.to_thread(visit)

@@ -37,7 +37,7 @@ from collector.web.auth import AUTH_KEY
 from inventory.models import Exclusion
 from probes.causes import Cause
 from tests.collector.test_api_support import DOWN, Live, live_fixture
-from tests.collector.test_web_browser import _data, chrome, loaded, log_in, no_sideways_scroll, size
+from tests.collector.test_web_browser import _data, chrome, each_page, log_in
 from tests.collector.test_web_report_headers import HEADER_LINES, words
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -57,6 +57,11 @@ const cs = getComputedStyle(i);
 const c = document.createElement('canvas').getContext('2d');
 c.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`;
 return [c.measureText(i.placeholder).width, i.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)];"""
+
+# the width of the second cell of the printable report's first work order (null: no such row)
+TITLE_WIDTH = """
+const td = document.querySelector('table.report.orders tbody tr td:nth-child(2)');
+return td && td.parentElement.children.length > 1 ? td.getBoundingClientRect().width : null;"""
 
 # our own words followed by Chinese punctuation (data, such as place names, stays Chinese)
 CHINESE_PUNCT_AFTER_ENGLISH = re.compile(r"[A-Za-z)][：；（]")
@@ -102,34 +107,32 @@ async def test_console_pages_fit_a_phone_in_both_languages(live: Live, chrome: w
               "camera": pages["camera"], "exclusions": "/exclusions?active=false",
               "proposals": "/exclusions/proposals?status=all"}
 
+    def look(name: str) -> dict[str, object]:
+        """What the checks below read of a page, by what it is."""
+        n, broken = chrome.execute_script(BROKEN_STAMPS)
+        found: dict[str, object] = {
+            "stamps": (n, broken), "headers": [(str(t), int(k)) for t, k in chrome.execute_script(HEADER_LINES)],
+            "text": chrome.find_element(By.TAG_NAME, "main").text}
+        if name == "camera":
+            found["label"] = chrome.execute_script(
+                "const td = document.querySelector('table.orders.stacked tbody td[data-label]');"
+                "return td ? getComputedStyle(td, '::before').content : null;")
+        if name == "workorders":
+            found["placeholder"] = chrome.execute_script(PLACEHOLDER)
+        if name == "all-orders":  # every column on the screen, none swiped to
+            found["box"] = chrome.execute_script(
+                "const b = document.querySelector('table.orders').parentElement;"
+                "return [b.scrollWidth, b.clientWidth];")
+        return found
+
     def run() -> dict[str, object]:
         seen: dict[str, object] = {}
         log_in(chrome, base, *ADMIN)
         for lang in ("zh", "en"):
             for kind in ("phone", "desktop"):
-                size(chrome, kind)
-                for name, path in listed.items():
-                    chrome.get(f"{base}{path}{'&' if '?' in path else '?'}lang={lang}")
-                    loaded(chrome)
-                    key = f"{name}-{lang}-{kind}"
-                    if kind == "phone":
-                        scroll_w, inner_w = no_sideways_scroll(chrome)
-                        assert scroll_w <= inner_w, (key, scroll_w, inner_w)
-                    n, broken = chrome.execute_script(BROKEN_STAMPS)
-                    seen[f"stamps-{key}"] = (n, broken)
-                    seen[f"headers-{key}"] = [(str(t), int(k)) for t, k in chrome.execute_script(HEADER_LINES)]
-                    seen[f"text-{key}"] = chrome.find_element(By.TAG_NAME, "main").text
-                    if name == "camera":
-                        seen[f"label-{key}"] = chrome.execute_script(
-                            "const td = document.querySelector('table.orders.stacked tbody td[data-label]');"
-                            "return td ? getComputedStyle(td, '::before').content : null;")
-                    if name == "workorders":
-                        seen[f"placeholder-{key}"] = chrome.execute_script(PLACEHOLDER)
-                    if name == "all-orders":  # every column on the screen, none swiped to
-                        seen[f"box-{key}"] = chrome.execute_script(
-                            "const b = document.querySelector('table.orders').parentElement;"
-                            "return [b.scrollWidth, b.clientWidth];")
-        size(chrome, "desktop")
+                urls = {name: f"{base}{path}{'&' if '?' in path else '?'}lang={lang}" for name, path in listed.items()}
+                for name, found in each_page(chrome, kind, urls, look).items():
+                    seen.update({f"{what}-{name}-{lang}-{kind}": value for what, value in found.items()})
         return seen
 
     seen = await asyncio.to_thread(run)
@@ -171,28 +174,22 @@ async def test_printable_report_and_village_card_in_english_and_on_a_phone(live:
     pages = await _setup(live)
     base = f"http://127.0.0.1:{live.server.port}"
 
+    def texts(name: str) -> list[str]:
+        """The closed report's head (its hash line); the village's cards and table."""
+        return [chrome.find_element(By.CSS_SELECTOR, css).text
+                for css in (("header.report-head",) if name == "closed" else ("section.cards", "main"))]
+
     def run() -> dict[str, object]:
         seen: dict[str, object] = {}
         log_in(chrome, base, *ADMIN)
-        size(chrome, "desktop")
         for lang in ("zh", "en"):
-            chrome.get(f"{base}/reports/print?period={pages['last-month']}&lang={lang}")  # closed: its hash line
-            loaded(chrome)
-            seen[f"closed-{lang}"] = chrome.find_element(By.CSS_SELECTOR, "header.report-head").text
-            chrome.get(f"{base}{pages['village']}?lang={lang}")
-            loaded(chrome)
-            seen[f"cards-{lang}"] = chrome.find_element(By.CSS_SELECTOR, "section.cards").text
-            seen[f"table-{lang}"] = chrome.find_element(By.CSS_SELECTOR, "main").text
-        size(chrome, "phone")
-        for lang in ("zh", "en"):
-            chrome.get(f"{base}/reports/print?period={pages['order-month']}&lang={lang}")
-            loaded(chrome)
-            scroll_w, inner_w = no_sideways_scroll(chrome)
-            assert scroll_w <= inner_w, (lang, scroll_w, inner_w)
-            seen[f"title-width-{lang}"] = chrome.execute_script(
-                "const td = document.querySelector('table.report.orders tbody tr td:nth-child(2)');"
-                "return td && td.parentElement.children.length > 1 ? td.getBoundingClientRect().width : null;")
-        size(chrome, "desktop")
+            found = each_page(chrome, "desktop", {"closed": f"{base}/reports/print?period={pages['last-month']}&lang={lang}",
+                                                  "village": f"{base}{pages['village']}?lang={lang}"}, texts)
+            [seen[f"closed-{lang}"]] = found["closed"]
+            seen[f"cards-{lang}"], seen[f"table-{lang}"] = found["village"]
+        phone = {lang: f"{base}/reports/print?period={pages['order-month']}&lang={lang}" for lang in ("zh", "en")}
+        widths = each_page(chrome, "phone", phone, lambda _: chrome.execute_script(TITLE_WIDTH))
+        seen.update({f"title-width-{lang}": width for lang, width in widths.items()})
         return seen
 
     seen = await asyncio.to_thread(run)

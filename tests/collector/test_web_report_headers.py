@@ -12,7 +12,7 @@ import pytest
 from selenium import webdriver
 
 from tests.collector.test_api_support import Live, live_fixture
-from tests.collector.test_web_browser import chrome, loaded, no_sideways_scroll, size, this_month
+from tests.collector.test_web_browser import chrome, each_page, this_month
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 live = live_fixture()
@@ -36,16 +36,8 @@ async def test_report_headers_break_between_words_on_a_phone(live: Live, chrome:
     period = this_month(live).label
 
     def run() -> dict[str, list[tuple[str, int]]]:
-        seen = {}
-        for lang in ("zh", "en"):
-            size(chrome, "phone")
-            chrome.get(f"{base}/reports/print?period={period}&lang={lang}")
-            loaded(chrome)
-            scroll_w, inner_w = no_sideways_scroll(chrome)
-            assert scroll_w <= inner_w, (lang, scroll_w, inner_w)
-            seen[lang] = [(str(t), int(n)) for t, n in chrome.execute_script(HEADER_LINES)]
-        size(chrome, "desktop")
-        return seen
+        return each_page(chrome, "phone", {lang: f"{base}/reports/print?period={period}&lang={lang}" for lang in ("zh", "en")},
+                         lambda _: [(str(t), int(n)) for t, n in chrome.execute_script(HEADER_LINES)])
 
     seen = await asyncio.to_thread(run)
     zh = dict(seen["zh"])
