@@ -38,7 +38,7 @@ from collector.runtime.camera_state import (
 from collector.runtime.journal import IntervalOpen
 from collector.runtime.ladders import clock_failed, reach_only, video_ladder
 from collector.runtime.lateness import Histogram, quantile_bound
-from collector.runtime.scheduler_config import SchedulerConfig
+from collector.runtime.scheduler_config import SchedulerConfig, catchup_step
 from collector.runtime.slots import CameraSlot, DeviceSlot, phase_of
 from collector.runtime.timebase import Cancellable, Timebase, unbound_call_at, unbound_time
 from collector.runtime.video_verdict import video_verdict
@@ -116,15 +116,16 @@ class Scheduler:
         wall = self.clock()
         seen = set()
         new = sum(1 for cam in cameras if cam.id not in self.slots)
-        catchup = min(self.config.catchup_s, self.config.interval_s / 2) / new if new else 0.0
+        catchup = catchup_step(self.config, new)
         k = 0
         for cam in cameras:
             seen.add(cam.id)
             slot = self.slots.get(cam.id)
             if slot is None:
                 slot = self.slots[cam.id] = self._new_slot(cam, Status(State.UNKNOWN, None, wall), now)
-                # catch-up: new cameras (a start, a replica's takeover) are first probed within catchup_s (at
-                # most half an interval), evenly spread, then keep their phase: the unknown gap ends sooner
+                # catch-up: new cameras (a start, a replica's takeover) are first probed within catchup_s (longer
+                # above catchup_rate; at most half an interval), evenly spread, then keep their phase: the
+                # unknown gap ends sooner
                 if cam.probed:  # a GB28181-only camera: a slot (its state from signalling), no probe
                     self._push(slot, min(slot.planned, now + k * catchup) if catchup else slot.planned, "fast")
                     k += 1

@@ -26,7 +26,8 @@ class SchedulerConfig:
     video_concurrency: int
     device_port: int
     policy: Policy  # confirmation, offline re-probes, flapping
-    catchup_s: float  # new cameras (all of them at a start) are first probed within this, spread evenly
+    catchup_s: float  # new cameras (all of them at a start) are first probed within this, spread evenly ...
+    catchup_rate: float  # ... at most this many a second (this process's share): longer for a large fleet
     tick_s: float = TICK_S
 
     @classmethod
@@ -37,5 +38,16 @@ class SchedulerConfig:
             interval_s=c.interval_s, video_interval_s=c.video_interval_s, video=c.video, concurrency=c.concurrency,
             per_device_concurrency=c.per_device_concurrency, video_concurrency=c.video_concurrency,
             device_port=c.upstream_port, policy=Policy.from_settings(c, accounting), tick_s=tick_s,
-            catchup_s=c.catchup_s,
+            catchup_s=c.catchup_s, catchup_rate=c.catchup_rate,
         )
+
+
+def catchup_step(config: SchedulerConfig, new: int) -> float:
+    """Seconds between the first probes of *new* cameras (a start, a replica's takeover): spread
+    over ``catchup_s``, or longer when that would exceed ``catchup_rate`` probes a second, never
+    over half the interval (then the regular phases come first anyway); 0.0: no catch-up (each
+    camera waits for its phase)."""
+    if new <= 0 or config.catchup_s <= 0:
+        return 0.0
+    spread = min(max(config.catchup_s, new / config.catchup_rate), config.interval_s / 2)
+    return spread / new

@@ -60,7 +60,7 @@ def worker_hello(s: Settings, index: int, count: int) -> Hello:
     c = s.collector
     config = SchedulerConfig.from_settings(c, accounting=s.accounting)
     config = replace(config, concurrency=max(1, c.concurrency // count),
-                     video_concurrency=max(1, c.video_concurrency // count))
+                     video_concurrency=max(1, c.video_concurrency // count), catchup_rate=c.catchup_rate / count)
     video = (VideoSetup(max(1, c.video_concurrency // count), max(1, c.video_workers // count),
                         s.probe.live_frames, s.probe.live_window_s) if c.video else None)
     return Hello(config, ladder_options(s), video, s.log_level, s.log_format, index, count, c.worker_stall_s)
