@@ -14,12 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.accounting.timeparse import TimeParseError, parse_time, show
 from collector.alerting import incident_store as store
 from collector.alerting.model import Silence
-from collector.alerting.workorders import WorkOrder, WorkOrderError, color
+from collector.alerting.workorders import WorkOrder, WorkOrderError, color, is_picture, order_title
 from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from inventory.models import Region, utcnow
+from inventory.models import Camera, Region, utcnow
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
 COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
@@ -48,8 +48,29 @@ async def _region_names(eng: AsyncEngine, codes: set[str]) -> dict[str, str]:
     return {code: name for code, name in rows}
 
 
+async def _english_titles(engine: AsyncEngine, orders: list[WorkOrder]) -> dict[int, str]:
+    """Each order's title in English (the stored one is the Chinese alert's), from its fields and
+    the names of its camera, village and township, as the console's work-order page says it."""
+    cams = sorted({o.camera_id for o in orders if o.camera_id is not None})
+    async with engine.connect() as conn:
+        regions = {r.code: (r.name, r.parent_code) for r in (await conn.execute(
+            select(Region.code, Region.name, Region.parent_code))).all()}
+        names: dict[int, str] = {}
+        for i in range(0, len(cams), 500):
+            rows = (await conn.execute(select(Camera.id, Camera.name).where(Camera.id.in_(cams[i:i + 500])))).all()
+            names.update((cid, name) for cid, name in rows)
+        checks = await store.picture_checks(conn, [o.incident_key for o in orders if is_picture(o)])
+    out = {}
+    for o in orders:
+        village, parent = regions.get(o.region_code or "", ("", None))
+        township = regions.get(parent or "", ("", None))[0]
+        out[o.id] = order_title(o, "en", camera=names.get(o.camera_id or 0, ""), village=village, township=township,
+                                checks=checks.get(o.incident_key, ()))
+    return out
+
+
 def _hours(s: float | None) -> str:
-    return "" if s is None else f"{s / 3600:.1f}h"
+    return "" if s is None else f"{s / 3600:.2f}h"
 
 
 def register(group: click.Group) -> None:
@@ -147,6 +168,7 @@ def register(group: click.Group) -> None:
         s = ctx.settings
         now = utcnow()
         orders = ctx.run_db(lambda eng: store.list_work_orders(eng, open_only=open_only))
+        titles = ctx.run_db(lambda eng: _english_titles(eng, orders)) if ctx.lang == "en" else {}
         zone = ZoneInfo(s.accounting.timezone)
 
         def loc(t: dt.datetime | None) -> str | None:
@@ -166,7 +188,8 @@ def register(group: click.Group) -> None:
         for o, c in shown:
             click.echo("\t".join(str(x) for x in (
                 o.id, ctx.t(COLOR_ZH[c], c), ctx.t(STATUS_ZH[o.status.value], o.status.value),
-                (loc(o.deadline) or "")[:16].replace("T", " "), _hours(o.response_s), _hours(o.repair_s), o.title or "")))
+                (loc(o.deadline) or "")[:16].replace("T", " "), _hours(o.response_s), _hours(o.repair_s),
+                titles.get(o.id, o.title or ""))))
 
     @workorders.command("ack")
     @click.argument("order_id", type=int)

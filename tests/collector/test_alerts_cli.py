@@ -87,11 +87,11 @@ def test_workorders_list_ack_close(app: tuple[click.Group, str]) -> None:
     code, out = _invoke(group, url, "workorders", "list", "--color", "red", "--json")
     assert json.loads(out) == []
     code, out = _invoke(group, url, "workorders", "ack", str(oid))
-    assert code == 0 and out.startswith(f"已接单 #{oid}（响应 1.0h）")
+    assert code == 0 and out.startswith(f"已接单 #{oid}（响应 1.00h）")
     code, out = _invoke(group, url, "workorders", "close", str(oid), "--note", " ")
     assert code == 2
     code, out = _invoke(group, url, "--lang", "en", "workorders", "close", str(oid), "--note", "port re-opened")
-    assert code == 0 and out.strip() == f"work order #{oid} closed (repair 1.0h)"
+    assert code == 0 and out.strip() == f"work order #{oid} closed (repair 1.00h)"
     code, out = _invoke(group, url, "workorders", "close", str(oid), "--note", "again")
     assert code == 1
     code, out = _invoke(group, url, "workorders", "list")

@@ -5,13 +5,17 @@ Chinese pages are as they were."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 
 import aiohttp
+import click
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import insert
 
+from collector.cli import alerts_cmds, cli
 from inventory.models import Incident, WorkOrder
 from tests.collector.test_api_support import Live, http_fixture, live_fixture
 from tests.collector.test_web_pages import page, slot, visible_text
@@ -72,3 +76,21 @@ async def test_english_order_pages_show_english_titles(live: Live, http: aiohttp
             if not path.startswith("/incidents/") or key == "p-title-pic":
                 assert title in zh, (path, title)  # the Chinese page: the stored title, as the alert said it
         assert not any(title in zh for title in english)
+
+    # `camwatch --lang en workorders list` says the same English titles (it printed the stored Chinese)
+    cli_en = await asyncio.to_thread(_cli, live.db_url, "--lang", "en", "workorders", "list")
+    for title in english:
+        assert title in cli_en, (title, cli_en)
+    for line in cli_en.splitlines():
+        if any(t in line for t in english):
+            assert not HAN.search(line.replace(cam.name, "").replace(lb.village_name, "").replace(lb.township_name, "")), line
+    cli_zh = await asyncio.to_thread(_cli, live.db_url, "workorders", "list")
+    assert all(title in cli_zh for *_, title in stored.values()) and not any(t in cli_zh for t in english)
+
+
+def _cli(url: str, *args: str) -> str:
+    group = click.Group("camwatch", params=cli.params, callback=cli.callback)
+    alerts_cmds.register(group)
+    r = CliRunner().invoke(group, ["--db", url, *args], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    return r.output
