@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import click
 
@@ -36,6 +37,11 @@ def _period(ctx: CliContext, month: str | None = None, quarter: str | None = Non
         opt = "--month" if month is not None else "--quarter"
         fail(ctx.t(f"{opt} {period.label} 尚未开始", f"{opt} {period.label} has not begun yet"), USAGE)
     return period
+
+
+def _in(ctx: CliContext, lang: str | None) -> CliContext:
+    """*ctx* speaking the workbook's ``--lang`` (its messages too: one asked an English workbook)."""
+    return ctx if lang is None else replace(ctx, lang_override=lang)
 
 
 def _write(ctx: CliContext, period: ReportPeriod, region: str | None, lang: str | None, out: str) -> None:
@@ -88,6 +94,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def monthly(ctx: CliContext, month: str, region: str | None, report_lang: str | None, out: str) -> None:
         """The month's workbook; a closed month's from its frozen snapshot."""
+        ctx = _in(ctx, report_lang)
         _write(ctx, _period(ctx, month=month), region, report_lang, out)
 
     @report.command("quarterly")
@@ -98,6 +105,7 @@ def register(group: click.Group) -> None:
     @click.pass_obj
     def quarterly(ctx: CliContext, quarter: str, region: str | None, report_lang: str | None, out: str) -> None:
         """The quarter's workbook (township rankings against the quarter before)."""
+        ctx = _in(ctx, report_lang)
         _write(ctx, _period(ctx, quarter=quarter), region, report_lang, out)
 
     @report.command("close")

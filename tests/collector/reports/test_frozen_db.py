@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -76,6 +77,9 @@ def test_close_freezes_the_workbook_and_diff_and_reopen(db_url: str, tmp_path: P
     assert (tmp_path / "b.xlsx").read_bytes() == frozen  # byte for byte, from the snapshot
     code, out = cli(db_url, "report", "monthly", "--month", label, "--lang", "en", "--out", str(tmp_path / "en.xlsx"))
     assert code == 0 and load_workbook(tmp_path / "en.xlsx").sheetnames[0] == "Summary"
+    assert out.startswith("wrote ") and "closed (its frozen snapshot)" in out, out  # an English workbook's words
+    code, out = cli(db_url, "report", "monthly", "--month", "2026-13", "--lang", "en", "--out", str(tmp_path / "x.xlsx"))
+    assert code == 2 and "--month" in out and not re.search(r"[\u4e00-\u9fff]", out), out
 
     diff = cli_json(db_url, "report", "diff", "--month", label)
     where = {(c["where"], c["field"]) for c in diff["changes"]}
