@@ -29,7 +29,10 @@ class RegionLookupError(CodedError):
     """No region, or several, go by the given text; :meth:`render` says which ones come near."""
 
     def render(self, lang: str = "zh") -> str:
-        return Issue(Severity.ERROR, self.code, params=self.params).message(lang)
+        """The message in *lang*; the listed regions (a tuple) joined with that language's semicolon."""
+        sep = "; " if lang == "en" else "；"
+        params = {k: sep.join(v) if isinstance(v, tuple) else v for k, v in self.params.items()}
+        return Issue(Severity.ERROR, self.code, params=params).message(lang)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,11 +78,11 @@ def resolve(text: str, regions: list[RegionEntry]) -> str:
             return found[0].code
         if found:
             found.sort(key=lambda r: r.path)
-            listed = "; ".join(r.label() for r in found[:NEAR_MAX]) + ("; …" if len(found) > NEAR_MAX else "")
+            listed = tuple(r.label() for r in found[:NEAR_MAX]) + (("…",) if len(found) > NEAR_MAX else ())
             raise RegionLookupError("region_path_ambiguous", value=query, count=len(found), matches=listed)
     near = _near(query, parts, regions)
     if near:
-        raise RegionLookupError("region_not_found_near", value=query, near="; ".join(r.label() for r in near))
+        raise RegionLookupError("region_not_found_near", value=query, near=tuple(r.label() for r in near))
     raise RegionLookupError("region_not_found", value=query)
 
 

@@ -53,6 +53,7 @@ def test_regions_by_code_or_path(db_url: str, tmp_path: Path) -> None:
         _find(db_url, "东关村")
     zh = amb.value.render("zh")
     assert "2 个区划" in zh and "示范县/柳林乡/东关村 (130123101202)" in zh and f"示范县/城关镇/东关村 ({dongguan2})" in zh
+    assert "; " not in zh and "；" in zh and "; " in amb.value.render("en") and "；" not in amb.value.render("en")
     # not found: the near ones are named
     with pytest.raises(RegionLookupError) as near:
         _find(db_url, "柳林乡/周桥")
