@@ -4,7 +4,7 @@ TARGET is an ``rtsp://[user[:password]@]host[:port]/path`` URL or a camera id of
 inventory. Exit status (collector.cli.exitcodes): 0 online, 10 degraded, 11 offline; 2 for a bad
 TARGET, 1 for an unknown camera id.
 Passwords never reach the output: URLs are redacted and the password itself is
-masked wherever a camera might echo it.
+masked wherever a camera might echo it (:func:`secret_mask`, :func:`detail_mask`).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from collector.settings import ProbeSettings
 from probes.base import ProbeTarget
 from probes.causes import cause_words
 from probes.checks import check_words, problem_words, with_clock_offset
+from probes.detail_mask import detail_mask
 from probes.detail_words import detail_words
 from probes.redact import MASK, redact_secrets, redact_url
 
@@ -34,18 +35,13 @@ _NEXT_LOGIN = re.compile(r"; next login attempt in \d+ s")
 Mask = Callable[[str], str]
 
 
-def _as_is(text: str) -> str:
-    return text
-
-
 def secret_mask(password: str | None) -> Mask:
-    """Masks *password* (and its percent-encoded forms) in text that may echo it: what a camera
-    sent (a stage's detail, its device fields, a warning) and what the user typed (user name,
-    path). Only there: our own words and JSON keys are never masked, so a password such as
-    ``off`` or ``wrong`` cannot turn ``offline`` into ``***line`` or ``clock_offset_s`` into
-    ``clock_***set_s``."""
+    """Masks *password* (every form: percent-encoded in either case, JSON-escaped, in ``user:pass@``)
+    wherever it stands in text all someone else's: the camera's device fields, the user name and path
+    typed. Our labels, verdicts and JSON keys are never masked; a stage's detail: :func:`detail_mask`."""
     secrets = (password,)
     return lambda text: redact_secrets(text, secrets)
+
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
     "online": ("在线", "online"),
@@ -59,6 +55,10 @@ LABELS: dict[str, tuple[str, str]] = {
     "device": ("设备", "device"),
     "clock": ("时钟偏差", "clock offset"),
     "video": ("画面检测", "picture checks"),
+    # a picture check with a verdict word: "信号丢失 ✓" read as "signal lost: yes"
+    "check": ("{name}：{verdict}（得分 {score:.3g}）", "{name}: {verdict} (score {score:.3g})"),
+    "pass": ("通过", "pass"),
+    "fail": ("未通过", "FAIL"),
     "no_onvif": (
         "未检查 ONVIF（时钟、设备信息）：未指定 ONVIF 端口，可用 --onvif-port 指定",
         "ONVIF (clock, device identity) not checked: no ONVIF port given; name one with --onvif-port",
@@ -183,15 +183,16 @@ def _video_json(video: Any) -> dict[str, Any] | None:
     return {"checks": {c.name: {"ok": bool(c.ok), "score": c.score} for c in video}}
 
 
-def result_json(res: Any, mask: Mask = _as_is) -> dict[str, Any]:
-    device = _device_json(res.device)
+def result_json(res: Any, password: str | None = None) -> dict[str, Any]:
+    """The result as ``--json`` prints it, *password* masked (:func:`detail_mask`, :func:`secret_mask`)."""
+    device, mask, detail = _device_json(res.device), secret_mask(password), detail_mask(password)
     return {
         "state": res.state,
         "cause": str(res.cause) if res.cause is not None else None,
         "stages": [
             # (the collector's back-off: a one-shot probe keeps none)
             {"stage": str(s.stage), "ok": s.ok, "ms": round(s.duration_s * 1000.0, 1),
-             "detail": mask(_NEXT_LOGIN.sub("", s.detail))}
+             "detail": detail(_NEXT_LOGIN.sub("", s.detail))}
             for s in res.stages
         ],
         "clock_offset_s": res.clock_offset_s,
@@ -201,9 +202,10 @@ def result_json(res: Any, mask: Mask = _as_is) -> dict[str, Any]:
     }
 
 
-def shown_url(target: ProbeTarget, mask: Mask = _as_is) -> str:
+def shown_url(target: ProbeTarget) -> str:
     """The target's URL as printed: the user name (masked where it holds the password), ``***``
     for a password, the path masked."""
+    mask = secret_mask(target.password)
     host = f"[{target.host}]" if ":" in target.host else target.host
     path = target.rtsp_path if target.rtsp_path.startswith("/") else "/" + target.rtsp_path
     userinfo = ""
@@ -213,14 +215,16 @@ def shown_url(target: ProbeTarget, mask: Mask = _as_is) -> str:
     return redact_url(f"rtsp://{userinfo}{host}:{target.rtsp_port}{mask(path)}")
 
 
-def human_lines(target: ProbeTarget, res: Any, lang: str, mask: Mask = _as_is) -> list[str]:
-    lines = [f"{pick(lang, *LABELS['probing'])} {shown_url(target, mask)}"]
+def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
+    """The result as printed, the target's password masked (:func:`detail_mask`, :func:`secret_mask`)."""
+    mask, detail_of = secret_mask(target.password), detail_mask(target.password)
+    lines = [f"{pick(lang, *LABELS['probing'])} {shown_url(target)}"]
     if not target.onvif_port:
         lines.append(f"  {pick(lang, *LABELS['no_onvif'])}")
     for s in res.stages:
         mark = "✓" if s.ok else "✗"
         cause = f"[{s.cause}] " if s.cause is not None and not s.ok else ""
-        detail = detail_words(mask(_NEXT_LOGIN.sub("", s.detail)), lang)  # (the collector's back-off: a one-shot probe keeps none)
+        detail = detail_words(detail_of(_NEXT_LOGIN.sub("", s.detail)), lang)  # (the collector's back-off: a one-shot probe keeps none)
         lines.append(f"  {mark} {str(s.stage):<6} {s.duration_s * 1000.0:8.1f} ms  {cause}{detail}")
     if res.device is not None:
         dev = _device_json(res.device) or {}
@@ -229,11 +233,12 @@ def human_lines(target: ProbeTarget, res: Any, lang: str, mask: Mask = _as_is) -
     if res.clock_offset_s is not None:
         lines.append(f"  {pick(lang, *LABELS['clock'])}: {res.clock_offset_s:+.1f} s")
     if res.video is not None:
-        checks = (", " if lang == "en" else "，").join(
-            f"{check_words(c.name, lang)} {'✓' if c.ok else '✗'} {c.score:.3g}" for c in res.video)
+        checks = ("; " if lang == "en" else "；").join(pick(lang, *LABELS["check"]).format(
+            name=check_words(c.name, lang), verdict=pick(lang, *LABELS["pass" if c.ok else "fail"]), score=c.score)
+            for c in res.video)
         lines.append(f"  {pick(lang, *LABELS['video'])}: {checks}")
     for w in res.warnings:
-        lines.append(f"  {pick(lang, *LABELS['warning'])}: {detail_words(mask(str(w)), lang)}")
+        lines.append(f"  {pick(lang, *LABELS['warning'])}: {detail_words(detail_of(str(w)), lang)}")
     why = [cause_words(res.cause, lang)] if res.cause is not None else []
     if res.state == "degraded":
         why.append(problem_words(with_clock_offset(res.failed_checks, res.clock_offset_s), lang))
@@ -320,7 +325,7 @@ def probe_command(
             parse_rtsp_url(arg)
         except BadTarget as exc:
             why = pick(lang, *REASONS[exc.reason])
-            click.echo(pick(lang, *LABELS["bad_target"]).format(target=shown_target(arg, (password,)), why=why), err=True)
+            click.echo("camwatch: " + pick(lang, *LABELS["bad_target"]).format(target=shown_target(arg, (password,)), why=why), err=True)
             raise SystemExit(USAGE) from None
     opts = LadderOptions(
         video=video,
@@ -333,12 +338,11 @@ def probe_command(
     try:
         tgt, res = run_async(_resolve_and_probe(obj, arg, lookup, user, password, onvif_port, opts))
     except LookupError:
-        click.echo(pick(lang, *LABELS["not_found"]).format(id=arg), err=True)
+        click.echo("camwatch: " + pick(lang, *LABELS["not_found"]).format(id=arg), err=True)
         raise SystemExit(DATA) from None
-    mask = secret_mask(tgt.password)
     if as_json:
-        click.echo(json.dumps(result_json(res, mask), ensure_ascii=False, default=str))
+        click.echo(json.dumps(result_json(res, tgt.password), ensure_ascii=False, default=str))
     else:
-        for line in human_lines(tgt, res, lang, mask):
+        for line in human_lines(tgt, res, lang):
             click.echo(line)
     raise SystemExit(EXIT_CODES[res.state])

@@ -95,12 +95,12 @@ def test_demo_with_its_port_in_use(home: Path, taken_port: int) -> None:
 def test_click_usage_errors_are_one_line(home: Path) -> None:
     one_line(camwatch(home, "probe"), exitcodes.USAGE, "camwatch probe", "TARGET", "camwatch probe --help")
     one_line(camwatch(home, "--lang", "en", "demo", "--bogus"), exitcodes.USAGE, "--bogus", "see `camwatch demo --help`")
-    one_line(camwatch(home, "probe", "http://x"), exitcodes.USAGE, "rtsp://")
+    assert one_line(camwatch(home, "probe", "http://x"), exitcodes.USAGE, "rtsp://").startswith("camwatch: 无效的探测目标")
 
 
 def test_missing_database_and_unknown_camera(home: Path, tmp_path: Path) -> None:
     one_line(camwatch(tmp_path, "inventory", "summary"), exitcodes.ENVIRONMENT, "camwatch init")
-    one_line(camwatch(home, "--lang", "en", "probe", "9999"), exitcodes.DATA, "9999")
+    assert one_line(camwatch(home, "--lang", "en", "probe", "9999"), exitcodes.DATA, "9999") == "camwatch: no camera with id 9999"
 
 
 @pytest.mark.parametrize("args,zh,en", [

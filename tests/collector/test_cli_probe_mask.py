@@ -1,22 +1,24 @@
 """``camwatch probe``: the password is masked where it may be echoed (the camera's words, the user
 name, the path), never inside camwatch's own words or JSON keys. A password such as ``off`` used to
 turn ``"state": "offline"`` into ``"***line"`` and the key ``clock_offset_s`` into ``clock_***set_s``;
-``wrong`` turned the verdict into ``*** user name or password``."""
+``wrong`` turned the verdict into ``*** user name or password``; ``open`` turned a stage's
+``tcp 554 open`` into ``tcp 554 ***``, ``off`` its ``clock offset`` into ``clock ***set``."""
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import pytest
 
 from collector.cli.exitcodes import PROBE_OFFLINE
-from collector.cli.probe_cmd import human_lines, result_json, secret_mask
+from collector.cli.probe_cmd import human_lines, result_json
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
 from probes.ladder import LadderResult
-from tests.collector.test_probe_cli import invoke
+from probes.sim import Auth, Behaviour, Fleet, Reply
+from tests.collector.probe_cli_support import Device, invoke
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, serve_in_thread
 
 KEYS = {"state", "cause", "stages", "clock_offset_s", "failed_checks", "device", "video"}
@@ -53,24 +55,116 @@ def test_a_password_inside_our_words_leaves_the_verdict_whole(off_server: RtspTe
     assert f"rtsp://admin:***@{off_server.host}:{off_server.port}/live" in out
 
 
-@dataclass(frozen=True)
-class Device:
-    vendor: str
-    model: str
-    firmware: str
-    serial: str
-
-
 def test_what_may_echo_the_password_is_still_masked() -> None:
     pw = "Zx9-pass"
     stages = (ProbeResult(Stage.REACH, True, 0.001),
               ProbeResult(Stage.RTSP, False, 0.002, Cause.AUTH_FAILED, detail=f"credentials refused ({pw})"))
     res = LadderResult("offline", Cause.AUTH_FAILED, stages, None, Device("Dahua", pw, "2.8", "SN9"))
-    mask = secret_mask(pw)
-    obj = result_json(res, mask)
+    obj = result_json(res, pw)
     assert obj["stages"][1]["detail"] == "credentials refused (***)" and obj["device"]["model"] == "***"
     assert obj["device"]["vendor"] == "Dahua"
     target = ProbeTarget("10.1.1.1", 554, f"/live/{pw}", username=pw, password=pw)
-    text = "\n".join(human_lines(target, res, "en", mask))
+    text = "\n".join(human_lines(target, res, "en"))
     assert pw not in text and "rtsp://***:***@10.1.1.1:554/live/***" in text
     assert text.splitlines()[-2] == "verdict: offline — wrong user name or password"
+
+
+# -- passwords that are words (or numbers) of our own, against the simulator's cameras ---------------
+
+WORDS = ("open", "off", "tcp", "ok", "554")
+
+
+@pytest.fixture(scope="module", params=WORDS)
+def word_fleet(request: pytest.FixtureRequest) -> Iterator[Fleet]:
+    """Three cameras with the password *param*: a healthy one, one that echoes the login in its RTSP
+    401 (reason phrase, Server header), one that echoes the password in its ONVIF fault."""
+    with Fleet(3, workers=1, password=request.param) as fleet:
+        fleet.set_behaviour(1, Behaviour(auth=Auth.BASIC, rtsp_reply=Reply.ECHO_CREDENTIALS))
+        fleet.set_behaviour(2, Behaviour(onvif_reply=Reply.ECHO_CREDENTIALS))
+        yield fleet
+
+
+def probe_sim(fleet: Fleet, index: int, *args: str, lang: str | None = None) -> tuple[int, str]:
+    cam = fleet.camera(index)
+    code, out, err = invoke(cam.rtsp_url(with_credentials=True), "--onvif-port", str(cam.onvif_port), *args, lang=lang)
+    assert_only_in_our_words(out + err, cam.password)
+    return code, out
+
+
+def assert_only_in_our_words(text: str, pw: str) -> None:
+    """Every occurrence of *pw* in *text* lies inside one of our own words (or a number we measured: a
+    port, a time), never where a camera echoed it; nor any percent-encoded form of it."""
+    ours = {"tcp", "open", "offset", "offline", "ok"}  # ("ok": a JSON key)
+    for m in re.finditer(r"[A-Za-z0-9]+", text):  # (the password is letters or digits: always inside one)
+        if pw in m[0]:
+            assert m[0] in ours or m[0].isdigit(), (m[0], text)
+    assert f"admin:{pw}" not in text and f"{pw}@" not in text and f"password {pw}" not in text, text
+    assert not re.search("".join(f"%{b:02x}" for b in pw.encode()), text, re.IGNORECASE), text
+
+
+def stage_line(out: str, stage: str) -> str:
+    return next(line for line in out.splitlines() if line.lstrip(" ✓✗").startswith(stage + " "))
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_word_password_leaves_our_stage_words_whole(word_fleet: Fleet, lang: str) -> None:
+    cam = word_fleet.camera(0)
+    code, out = probe_sim(word_fleet, 0, lang=lang)
+    assert code == 0, out
+    reach, onvif = stage_line(out, "reach"), stage_line(out, "onvif")
+    if lang == "en":
+        assert reach.endswith(f"  tcp {cam.rtsp_port} open") and "  clock offset " in onvif, out
+        assert out.splitlines()[-1] == "verdict: online"
+    else:  # (a masked word left the detail untranslated: "tcp 8554 ***")
+        assert reach.endswith(f"  TCP {cam.rtsp_port} 端口可连接") and "  时钟偏差 " in onvif, out
+        assert out.splitlines()[-1] == "结论：在线"
+    assert f"rtsp://admin:***@{cam.host}:{cam.rtsp_port}{cam.rtsp_path}" in out
+
+
+def test_a_word_password_leaves_our_json_words_whole(word_fleet: Fleet) -> None:
+    cam = word_fleet.camera(0)
+    code, out = probe_sim(word_fleet, 0, "--json")
+    obj = json.loads(out)
+    assert code == 0 and set(obj) == KEYS and obj["state"] == "online", out
+    assert obj["stages"][0]["detail"] == f"tcp {cam.rtsp_port} open", out
+    assert obj["stages"][2]["detail"].startswith("clock offset "), out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh", None])
+def test_a_word_password_a_camera_echoes_in_its_401_is_masked(word_fleet: Fleet, lang: str | None) -> None:
+    cam = word_fleet.camera(1)
+    if lang is None:
+        code, out = probe_sim(word_fleet, 1, "--json")
+        obj = json.loads(out)
+        assert code == PROBE_OFFLINE and obj["cause"] == "auth_failed", out
+        reach, rtsp = (s["detail"] for s in obj["stages"])
+    else:
+        code, out = probe_sim(word_fleet, 1, lang=lang)
+        assert code == PROBE_OFFLINE, out
+        reach, rtsp = stage_line(out, "reach"), stage_line(out, "rtsp")
+    assert reach.endswith(f"tcp {cam.rtsp_port} open" if lang != "zh" else f"TCP {cam.rtsp_port} 端口可连接"), out
+    assert "login rejected for user/password pair .admin:*** ..admin:***" in rtsp, out
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_a_word_password_a_camera_echoes_in_its_onvif_fault_is_masked(word_fleet: Fleet, lang: str) -> None:
+    code, out = probe_sim(word_fleet, 2, lang=lang)
+    assert code == 0, out  # (ONVIF's trouble is a warning)
+    warning = next(line for line in out.splitlines() if line.lstrip().startswith(("warning:", "警告:")))
+    assert "config error for password " + " ".join(["***"] * 16) in warning, out
+    assert "config error for password " + " ".join(["***"] * 16) in stage_line(out, "onvif"), out
+    code, out = probe_sim(word_fleet, 2, "--json")
+    assert "config error for password ***" in json.loads(out)["stages"][2]["detail"], out
+
+
+def test_a_port_554_and_the_password_554() -> None:
+    """The brief's own example: a camera on port 554 whose password is 554 (or open, tcp)."""
+    stages = (ProbeResult(Stage.REACH, True, 0.001, detail="tcp 554 open"),
+              ProbeResult(Stage.RTSP, True, 0.002, detail="H264 1920x1080 digest auth"))
+    res = LadderResult("online", None, stages)
+    for pw in ("554", "open", "tcp"):
+        target = ProbeTarget("10.1.1.1", 554, "/live", username="admin", password=pw)
+        lines = human_lines(target, res, "en")
+        assert lines[0] == "probing rtsp://admin:***@10.1.1.1:554/live" and lines[1].endswith("  tcp 554 open"), lines
+        assert human_lines(target, res, "zh")[1].endswith("  TCP 554 端口可连接")
+        assert result_json(res, pw)["stages"][0]["detail"] == "tcp 554 open"

@@ -7,7 +7,6 @@ import subprocess
 import sys
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from probes.causes import Cause
 from probes.checks import VqdName, check_words
 from probes.ladder import LadderResult
 from probes.sim import Behaviour, Fleet
+from tests.collector.probe_cli_support import Check, Device, invoke
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, free_port, serve_in_thread
 
 PW = "Zx9#secret/pw@1"  # needs percent-encoding in a URL
@@ -37,16 +37,6 @@ def digest_server() -> Iterator[RtspTestServer]:
 
 def url(srv: RtspTestServer, pw: str = PW_URL) -> str:
     return f"rtsp://admin:{pw}@{srv.host}:{srv.port}/live"
-
-
-def invoke(*args: str, lang: str | None = None) -> tuple[int, str, str]:
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2 keeps stderr apart
-    pre = ["--lang", lang] if lang else []
-    res = runner.invoke(build_cli(), [*pre, "probe", *args], catch_exceptions=False)
-    return res.exit_code, res.stdout, res.stderr
 
 
 def assert_no_password(*texts: str) -> None:
@@ -169,21 +159,6 @@ def test_camera_id_through_inventory_lookup(monkeypatch: pytest.MonkeyPatch, dig
 # -- rendering of results the loopback servers cannot produce (frame stage) ------------------
 
 
-@dataclass(frozen=True)
-class Check:
-    name: str
-    ok: bool
-    score: float
-
-
-@dataclass(frozen=True)
-class Device:
-    vendor: str
-    model: str
-    firmware: str
-    serial: str
-
-
 def test_degraded_rendering_and_exit_code() -> None:
     stages = (
         ProbeResult(Stage.REACH, True, 0.001),
@@ -199,8 +174,10 @@ def test_degraded_rendering_and_exit_code() -> None:
     json.dumps(obj)
     text = "\n".join(human_lines(ProbeTarget("10.1.1.1"), res, "zh"))
     assert "降级" in text and "Dahua" in text and "+3.2" in text
-    assert "  画面检测: 黑屏 ✓ 0.02，模糊 ✗ 12.5" in text.splitlines()  # the checks in words, not blur or black
-    assert "  picture checks: black ✓ 0.02, blurred ✗ 12.5" in human_lines(ProbeTarget("10.1.1.1"), res, "en")
+    # the checks in words (not blur or black), each with a verdict word (not a ✓: "信号丢失 ✓" read as "signal lost: yes")
+    assert "  画面检测: 黑屏：通过（得分 0.02）；模糊：未通过（得分 12.5）" in text.splitlines()
+    assert "  picture checks: black: pass (score 0.02); blurred: FAIL (score 12.5)" in human_lines(
+        ProbeTarget("10.1.1.1"), res, "en")
     assert EXIT_CODES[res.state] == 10 and EXIT_CODES["offline"] == 11 and EXIT_CODES["online"] == 0
     off = LadderResult("offline", Cause.NO_VIDEO, stages)
     assert human_lines(ProbeTarget("10.1.1.1"), off, "en")[-1] == "verdict: offline — no video"
@@ -221,6 +198,8 @@ def test_verdict_gives_the_declared_words_of_each_cause(cause: Cause, lang: str)
     [
         ("rtsp://10.0.0.5/Streaming/Channels/101", ProbeTarget("10.0.0.5", 554, "/Streaming/Channels/101")),
         ("rtsp://u:p%40ss@cam.local:8554", ProbeTarget("cam.local", 8554, "/", username="u", password="p@ss")),
+        # a raw "@" in the password: the host is what follows the last "@" before the path (as RTSP clients read it)
+        ("rtsp://admin:p@ss@10.0.0.5:8554/x", ProbeTarget("10.0.0.5", 8554, "/x", username="admin", password="p@ss")),
         ("RTSP://u@[::1]:10554/a?b=1", ProbeTarget("::1", 10554, "/a?b=1", username="u")),
     ],
 )

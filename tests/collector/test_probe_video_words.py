@@ -1,6 +1,7 @@
 """``camwatch probe --video`` against GStreamer's RTSP server: the picture checks' line in the reader's
 language (每项检测的中文名称, the English words in English; never the checks' code names), each with
-its ✓/✗ and score as the JSON gives them."""
+its verdict word (通过/未通过, pass/FAIL: not a ✓, "信号丢失 ✓" read as "signal lost: yes") and score as the
+JSON gives them."""
 
 from __future__ import annotations
 
@@ -19,7 +20,10 @@ from probes.checks import CHECK_WORDS, VqdName, check_words
 from tests.peers.gst_fixture import PASSWORD, GstServer, gst_server, gst_server_module  # noqa: F401
 
 LABEL = {"zh": "画面检测", "en": "picture checks"}
-SEP = {"zh": "，", "en": ", "}
+SEP = {"zh": "；", "en": "; "}
+CHECK = {"zh": re.compile(r"(?P<words>.+)：(?P<verdict>通过|未通过)（得分 (?P<score>-?[\d.]+(?:e[+-]?\d+)?|nan|inf)）"),
+         "en": re.compile(r"(?P<words>.+): (?P<verdict>pass|FAIL) \(score (?P<score>-?[\d.]+(?:e[+-]?\d+)?|nan|inf)\)")}
+VERDICT = {"zh": ("未通过", "通过"), "en": ("FAIL", "pass")}
 
 
 def probe(lang: str, *args: str) -> tuple[int, str, str]:
@@ -47,17 +51,16 @@ def test_black_picture_checks_in_the_readers_words(gst_server: GstServer, lang: 
     code, out, err = probe(lang, gst_server.url("/black"), "--video")
     assert code == PROBE_DEGRADED, (out, err)
     line = video_line(out, lang)
-    # every check by its words, in the same order, with its ✓/✗ and score
-    rx = re.compile(r"(?P<words>.+) (?P<mark>[✓✗]) (?P<score>-?[\d.]+(?:e[+-]?\d+)?|nan|inf)")
-    parsed = [rx.fullmatch(item) for item in line.split(SEP[lang])]
+    # every check by its words, in the same order, with its verdict word and score
+    parsed = [CHECK[lang].fullmatch(item) for item in line.split(SEP[lang])]
     assert all(parsed), line
     assert [m["words"] for m in parsed if m] == [check_words(name, lang) for name in checks], line
-    # the marks are those of the JSON (a run of its own: the scores may differ a little)
-    assert [m["mark"] for m in parsed if m] == ["✓" if c["ok"] else "✗" for c in checks.values()], line
-    assert [m["words"] for m in parsed if m and m["mark"] == "✗"] == [check_words(VqdName.BLACK, lang)], line
+    # the verdicts are those of the JSON (a run of its own: the scores may differ a little)
+    assert [m["verdict"] for m in parsed if m] == [VERDICT[lang][bool(c["ok"])] for c in checks.values()], line
+    assert [m["words"] for m in parsed if m and m["verdict"] == VERDICT[lang][0]] == [check_words(VqdName.BLACK, lang)], line
     if lang == "zh":  # no code name (signal_loss, color_cast) nor English word left in Chinese
         assert re.search(r"[A-Za-z]", line) is None, line
-        assert f"{CHECK_WORDS[VqdName.SIGNAL_LOSS].zh} ✓ " in line and f"{CHECK_WORDS[VqdName.BLACK].zh} ✗ " in line
+        assert f"{CHECK_WORDS[VqdName.SIGNAL_LOSS].zh}：通过（得分 " in line and f"{CHECK_WORDS[VqdName.BLACK].zh}：未通过（得分 " in line
     else:
         assert "signal_loss" not in line and "color_cast" not in line
-        assert "signal lost ✓ " in line and "black ✗ " in line
+        assert "signal lost: pass (score " in line and "black: FAIL (score " in line
