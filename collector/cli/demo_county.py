@@ -4,6 +4,8 @@ A generated county (townships, villages, planned points, some not built) is writ
 inventory file, imported into an embedded SQLite database, and served by the fleet simulator;
 scripted trouble makes the screen interesting: ~5% of cameras with outages, one village whose
 uplink fails for a while, one flapping camera, one wrong password, one clock 10 minutes off.
+The demo watches its simulator: when a worker ends under it (killed from outside, crashed), it says
+so and stops (:class:`DemoError`) rather than monitor on and report its own dead cameras as an outage.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ import contextlib
 import csv
 import dataclasses
 import datetime as dt
+import os
 import random
 import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,7 +29,8 @@ from collector.cli import demo_screen as screen
 from collector.cli.demo_accounts import create_demo_accounts, render_accounts
 from collector.cli.demo_place import (
     DemoError,
-    cli_example,
+    cli_examples,
+    fleet_gone,
     http_port,
     lock_workdir,
     port_in_use,
@@ -79,17 +84,21 @@ class Blackhole:
         self.listener.close()
 
 
-def write_inventory(path: Path, spec: SyntheticSpec, wrong_password: int) -> list[list[str]]:
+def county_rows(spec: SyntheticSpec) -> tuple[list[str], list[list[str]]]:
+    """The inventory file's header and rows (points without a camera included)."""
     headers, gen = rows(spec)
-    data = list(gen)
-    cam_rows = [r for r in data if r[13]]
-    pw_col = headers.index("密码")
-    cam_rows[wrong_password][pw_col] = "wrong-password"
-    with path.open("w", encoding="utf-8-sig", newline="") as fh:
+    return headers, list(gen)
+
+
+def write_inventory(path: Path, headers: list[str], data: list[list[str]]) -> None:
+    """Write the inventory file, created 0600 (it holds the cameras' passwords): a file of an
+    earlier demo is replaced, never reused with its mode."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(fd, "w", encoding="utf-8-sig", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(headers)
         w.writerows(data)
-    return cam_rows
 
 
 def plan_trouble(cam_rows: list[list[str]], now: float, seed: int = 1) -> DemoPlan:
@@ -110,6 +119,38 @@ def plan_trouble(cam_rows: list[list[str]], now: float, seed: int = 1) -> DemoPl
         start = now + rnd.uniform(20, 240)
         outages.append((i, start, start + rnd.uniform(60, 300)))
     return DemoPlan(n, hosts, router, (now + 40, now + 160), flapping, wrong, skewed, tuple(outages))
+
+
+def healthy_camera(plan: DemoPlan, cam_rows: list[list[str]]) -> int:
+    """The index of the first camera the plan gives no trouble (the printed `probe` example)."""
+    trouble = {plan.flapping, plan.wrong_password, plan.skewed, *(i for i, _, _ in plan.outages)}
+    return next(i for i, r in enumerate(cam_rows) if i not in trouble and r[13] not in plan.uplink_village_hosts)
+
+
+def watch_workers(fleet: Fleet, wake: asyncio.Event) -> Callable[[], None]:
+    """Set *wake* the moment a worker of *fleet* ends (a pidfd per worker; where the system has
+    none, the demo's next round finds it); returns the function that stops watching."""
+    loop = asyncio.get_running_loop()
+    fds: list[int] = []
+
+    def ended(fd: int) -> None:
+        loop.remove_reader(fd)
+        wake.set()
+
+    for pid in fleet.worker_pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except (AttributeError, OSError):  # not Linux 5.3 or later
+            continue
+        fds.append(fd)
+        loop.add_reader(fd, ended, fd)
+
+    def unwatch() -> None:
+        for fd in fds:
+            loop.remove_reader(fd)
+            os.close(fd)
+
+    return unwatch
 
 
 async def run_demo(settings: Settings, workdir: Path, cameras: int, duration: float | None, out=sys.stdout,  # type: ignore[no-untyped-def]
@@ -158,11 +199,11 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
     key_path.unlink(missing_ok=True)
     write_key_file(key_path)
     key = key_path.read_text(encoding="utf-8").strip()
-    cam_rows = write_inventory(workdir / "demo_inventory.csv", spec, wrong_password=0)
-    now = time.time()
-    plan = plan_trouble(cam_rows, now)
-    # put the wrong password where the plan says (row 0 was a placeholder)
-    cam_rows = write_inventory(workdir / "demo_inventory.csv", spec, wrong_password=plan.wrong_password)
+    headers, data = county_rows(spec)
+    cam_rows = [r for r in data if r[13]]  # (the same lists: the wrong password goes into data)
+    plan = plan_trouble(cam_rows, time.time())
+    cam_rows[plan.wrong_password][headers.index("密码")] = "wrong-password"
+    write_inventory(workdir / "demo_inventory.csv", headers, data)
     await asyncio.to_thread(upgrade, url)
     engine = create_engine(url)
     box = SecretBox(key)
@@ -173,11 +214,18 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
           file=out, flush=True)
     demo_accounts = await create_demo_accounts(engine, dt.datetime.now(dt.UTC), lang)
     hole: Blackhole | None = None
-    stop = asyncio.Event()
+    stop = asyncio.Event()  # Ctrl-C or SIGTERM: a clean stop
+    wake = asyncio.Event()  # that, or a simulator worker ended
     loop = asyncio.get_running_loop()
+
+    def stop_asked() -> None:
+        stop.set()
+        wake.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stop_asked)
+    unwatch = watch_workers(fleet, wake)
     app = App(settings.model_copy(update={"database": settings.database.model_copy(update={"url": url}),
                                           "secrets": settings.secrets.model_copy(update={"key_file": str(key_path)})}),
               engine, box, http=build_application)
@@ -197,11 +245,14 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
         print(screen.say(lang, "started", url=http), file=out, flush=True)
         print(say(lang, "console", url=http + "/"), file=out, flush=True)
         print(render_accounts(demo_accounts, lang), file=out, flush=True)
-        print(cli_example(db, lang), file=out, flush=True)
+        print(cli_examples(db, key_path, outcome.added_ids[healthy_camera(plan, cam_rows)], lang), file=out, flush=True)
         started = time.time()
         tty = out.isatty() if hasattr(out, "isatty") else False
         last_print = 0.0
         while not stop.is_set():
+            wake.clear()
+            if await _fleet_gone(fleet, stop, lang):
+                break
             t = time.time()
             lo, hi = plan.uplink_window
             if lo <= t < hi and hole is None:
@@ -218,10 +269,26 @@ async def _run_county(settings: Settings, workdir: Path, spec: SyntheticSpec, fl
                 last_print = t
             if duration is not None and t - started >= duration:
                 break
-            await wait_event(stop, 2.0)
+            await wait_event(wake, 2.0)
+    except FleetError as exc:  # a worker ended under a command (say which, as the loop does), or failed
+        if not await _fleet_gone(fleet, stop, lang):
+            raise DemoError(say(lang, "fleet_failed", error=exc)) from None
     finally:
+        unwatch()
         await app.stop()
         if hole is not None:
             hole.close()
         await engine.dispose()
         print(screen.say(lang, "stopped"), file=out, flush=True)
+
+
+async def _fleet_gone(fleet: Fleet, stop: asyncio.Event, lang: str) -> bool:
+    """Raise :class:`DemoError` when a simulator worker has ended: the demo's cameras are gone, and
+    monitoring on would only report a county-wide outage it made up. True when it ended with a stop
+    signal sent to the whole process group (``timeout``, systemd): a clean stop, not a failure."""
+    gone = fleet.exited()
+    if not gone:
+        return False
+    if stop.is_set() or await wait_event(stop, 0.5):
+        return True
+    raise DemoError(fleet_gone(gone, lang))

@@ -10,6 +10,7 @@ import errno
 import fcntl
 import os
 import shlex
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -30,7 +31,13 @@ WORDS = {
     "console": ("控制台（浏览器打开）：{url}", "console (open in a browser): {url}"),
     "cli": ("命令行（另开一个终端，例如本月各乡镇在线率）：{command}",
             "command line (in another terminal; e.g. this month's rates per township): {command}"),
+    "cli_probe": ("探测一台摄像机：{command}", "probe one camera: {command}"),
+    "fleet_failed": ("模拟摄像机出错：{error}，演示停止", "the simulated cameras failed: {error}; the demo stops"),
+    "fleet_gone": ("模拟器已退出（{why}），演示停止", "the simulator exited ({why}); the demo stops"),
+    "by_signal": ("进程 {pid} 被信号 {signal} 结束", "process {pid} was ended by signal {signal}"),
+    "by_status": ("进程 {pid} 以状态 {status} 退出", "process {pid} exited with status {status}"),
 }
+KEY_VARIABLE = "CAMWATCH_SECRETS__KEY_FILE"  # secrets.key_file (collector.settings): the demo's key for `probe`
 
 
 class DemoError(Exception):
@@ -42,12 +49,29 @@ def say(lang: str, key: str, **values: object) -> str:
     return (en if lang == "en" else zh).format(**values)
 
 
-def cli_example(db: Path, lang: str) -> str:
-    """A command a user can paste into another terminal to read the demo's database (absolute paths:
-    it works from any directory)."""
+def cli_examples(db: Path, key: Path, camera: int, lang: str) -> str:
+    """Commands a user can paste into another terminal (a POSIX shell) to read the demo's database:
+    this month's rates, and a probe of *camera* (an id). Absolute paths, so they work from any
+    directory; the demo's key file is named by its variable, as reading camera passwords needs it."""
     exe = Path(sys.argv[0]).resolve() if Path(sys.argv[0]).name == "camwatch" else Path("camwatch")
-    args = [str(exe), "--db", f"sqlite:///{db.resolve()}", *(["--lang", "en"] if lang == "en" else []), "rates"]
-    return say(lang, "cli", command=shlex.join(args))
+    head = f"{KEY_VARIABLE}={shlex.quote(str(key.resolve()))} " + shlex.join(
+        [str(exe), "--db", f"sqlite:///{db.resolve()}", *(["--lang", "en"] if lang == "en" else [])])
+    return "\n".join([say(lang, "cli", command=f"{head} rates"), say(lang, "cli_probe", command=f"{head} probe {camera}")])
+
+
+def fleet_gone(exited: list[tuple[int, int]], lang: str) -> str:
+    """The message for simulator workers that ended under the demo: (pid, exit status; -N: signal N)."""
+    why = []
+    for pid, status in exited:
+        if status < 0:
+            try:
+                name = signal.Signals(-status).name
+            except ValueError:
+                name = str(-status)
+            why.append(say(lang, "by_signal", pid=pid, signal=name))
+        else:
+            why.append(say(lang, "by_status", pid=pid, status=status))
+    return say(lang, "fleet_gone", why=("; " if lang == "en" else "；").join(why))
 
 
 def lock_workdir(workdir: Path, lang: str) -> int:

@@ -184,6 +184,11 @@ class Fleet:
     def worker_pids(self) -> tuple[int, ...]:
         return tuple(w.pid for w in self._workers)
 
+    def exited(self) -> list[tuple[int, int]]:
+        """The workers of the running fleet that have ended (killed from outside, crashed), as
+        (pid, exit status: -N when signal N ended it); empty while every one of them runs."""
+        return [(w.pid, status) for w in list(self._workers) if (status := w.process.poll()) is not None]
+
     def start(self) -> None:
         """Start the workers; returns once every camera's sockets listen.
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
 import shutil
 import signal
 import socket
@@ -48,6 +47,13 @@ def login(url: str, name: str, password: str) -> str:
         return str(resp.read().decode())
 
 
+def _printed(lines: list[str], label: str) -> str:
+    """The command line the demo printed after *label* (a line of its own)."""
+    found = re.search(rf"^{label}[^：\n]*：(.+)$", "".join(lines), re.M)
+    assert found is not None, "".join(lines)
+    return found.group(1)
+
+
 ACCOUNT = re.compile(r"^\s+(\w+)\s+用户名 (\S+)\s+密码 (\S+)\s+(.*)$", re.M)
 
 
@@ -65,6 +71,7 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
         reader = threading.Thread(target=lambda: lines.extend(proc.stdout or ()), daemon=True)
         reader.start()
         metrics = console = township = ""
+        probed = None
         accounts: dict[str, tuple[str, ...]] = {}
         try:
             end = time.monotonic() + 90  # (a busy box: what is looked for shows within seconds otherwise)
@@ -92,6 +99,9 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
                         accounts = {m[0]: m for m in ACCOUNT.findall("".join(lines))}
                         console = login(url, accounts["admin"][1], accounts["admin"][2])  # the printed console
                         township = login(url, accounts["township"][1], accounts["township"][2])
+                        probe = _printed(lines, "探测一台摄像机")  # as printed, while the demo's cameras run
+                        probed = subprocess.run(probe, shell=True, cwd=tmp_path, env=_env(), capture_output=True,
+                                                text=True, timeout=60)
                         break
                 except OSError:
                     pass
@@ -121,9 +131,15 @@ def test_demo_runs_and_serves_metrics(tmp_path: Path) -> None:
     town = re.search(r"乡镇领导，只看 (\S+)", out)
     assert town is not None and town.group(1) in township and "总览" in township
     assert "township" in township and "admin" in console  # each logged in as itself (the header names the user)
-    # the printed command line reads the demo's database from any directory
-    cli = re.search(r"命令行（另开一个终端，例如本月各乡镇在线率）：(.+)", out)
-    assert cli is not None, out
-    r = subprocess.run(shlex.split(cli.group(1)), cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
+    # the printed command lines read the demo's database from any directory, as printed (a shell's):
+    # the key file named, a probe reads the camera's password; no password is printed
+    assert probed is not None and probed.returncode == 0, (probed, out)
+    assert "在线" in probed.stdout and "admin123" not in out + probed.stdout + probed.stderr
+    rates = _printed(lines, "命令行")
+    assert "CAMWATCH_SECRETS__KEY_FILE=" in rates and "camwatch-demo.key" in rates
+    r = subprocess.run(rates, shell=True, cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stderr
     assert "在线率" in r.stdout and town.group(1) in r.stdout
+    # the inventory file holds the camera passwords: only the owner reads it, as the key and the database
+    for name in ("demo_inventory.csv", "camwatch-demo.key", "camwatch-demo.db"):
+        assert (tmp_path / "d" / name).stat().st_mode & 0o777 == 0o600, name
