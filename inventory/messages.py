@@ -12,13 +12,15 @@ from probes.redact import MASK, redact_url
 MESSAGES: dict[str, tuple[str, str]] = {
     # file level
     "file_not_found": ("找不到文件 {path}", "file not found: {path}"),
-    "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx）", "unsupported file type {path} (use .csv or .xlsx)"),
+    "file_format": ("不支持的文件类型 {path}（应为 .csv 或 .xlsx，或以逗号、制表符、分号分隔的文本 .txt、.tsv）",
+                    "unsupported file type {path} (use .csv or .xlsx, or .txt or .tsv text separated by commas, tabs or semicolons)"),
     "file_format_old": ("不支持旧版表格文件 {path}：请在 Excel 或 WPS 中另存为 .xlsx（Excel 工作簿）或 CSV 后再导入",
                         "old spreadsheet file {path} is not supported: save it as .xlsx (Excel Workbook) or CSV in Excel or WPS, then import that"),
-    "file_encoding": ("无法识别文件 {path} 的编码（已尝试 UTF-8、带 BOM 的 UTF-8、GB18030/GBK）：请在 Excel 或 WPS 中"
-                      "另存为“CSV UTF-8（逗号分隔）”或 .xlsx（Excel 工作簿）后再导入",
-                      "cannot decode {path} (tried UTF-8, UTF-8 with BOM and GB18030/GBK): save it as "
-                      "'CSV UTF-8 (Comma delimited)' or .xlsx (Excel Workbook) in Excel or WPS, then import that"),
+    "file_encoding": ("无法识别文件 {path} 的编码（已尝试 UTF-8、带 BOM 的 UTF-8、带 BOM 的 UTF-16、GB18030/GBK；"
+                      "不带 BOM 的 UTF-16 无法识别）：请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx（Excel 工作簿）后再导入",
+                      "cannot decode {path} (tried UTF-8, UTF-8 with BOM, UTF-16 with BOM and GB18030/GBK; UTF-16 "
+                      "without a BOM is not recognised): save it as 'CSV UTF-8 (Comma delimited)' or .xlsx "
+                      "(Excel Workbook) in Excel or WPS, then import that"),
     "file_unreadable": ("无法读取文件 {path}：{reason}", "cannot read {path}: {reason}"),
     "xlsx_broken": ("无法读取文件 {path}：不是有效的 Excel 工作簿（.xlsx），可能已损坏，或是改了扩展名的其他格式（.xls 请另存为 .xlsx）",
                     "cannot read {path}: not a valid Excel workbook (.xlsx): damaged, or another format renamed (save an .xls as .xlsx)"),

@@ -68,14 +68,22 @@ def plan_cameras(ctx: Planning) -> None:
 def _retire(ctx: Planning, claimed: set[int], point_keys: dict[int, tuple[str, str]], matched_rows: set[int]) -> None:
     """Retire the cameras of the file's counties it no longer lists, within the guard.
 
-    A camera that a row with errors names is listed, not retired (nor its point). Such a row that
-    names no stored camera (its GB ID and address wrong, or new) may stand for any of the rest:
-    the guard counts only the cameras certainly gone (nothing is written while there are errors).
+    A camera that a row with errors names (by GB ID or address) is listed, not retired (nor its
+    point). A row with errors that names no stored camera *because* its GB ID or address is wrong
+    (or is a masked path that fits several cameras) is *unidentified*: it may stand for any camera
+    of its county (of every county of the file, when its county is wrong too) that the file does
+    not list otherwise. Which one is unknown, but not how many: of a county's m such cameras with k
+    such rows, only m - k are certainly gone. The plan retires that many (it holds back the k newest,
+    and keeps their points), so that the guard and ``--json``'s ``cameras.retired`` weigh the same
+    number, and neither claims a camera that may be a row's. (Such a plan has errors: nothing is
+    written, and its list is only counted.) A row with errors whose GB ID and address are sound
+    and name no stored camera is a new camera: it holds nothing back.
     """
     st = ctx.state
     named, unknown = _named_by_errors(ctx, matched_rows)
     in_use: dict[str, int] = {}
-    retired: dict[str, int] = {}
+    gone: list[tuple[str, CameraRow]] = []
+    gone_in: dict[str, list[int]] = {}
     for c in st.cameras.values():
         if c.lifecycle is Lifecycle.RETIRED:
             continue
@@ -84,28 +92,41 @@ def _retire(ctx: Planning, claimed: set[int], point_keys: dict[int, tuple[str, s
             continue
         in_use[county] = in_use.get(county, 0) + 1
         if c.id not in claimed and c.id not in named:
+            gone.append((county, c))
+            gone_in.setdefault(county, []).append(c.id)
+    held: set[int] = set()
+    for county, ids in gone_in.items():
+        hold = unknown.get(county, 0) + unknown.get(None, 0)
+        if hold:
+            held.update(sorted(ids)[-hold:])
+    retired: dict[str, int] = {}
+    for county, c in gone:
+        if c.id not in held:
             retired[county] = retired.get(county, 0) + 1
             ctx.plan.camera_retired.append(Retire(c.id, c.name, format_address(c.address)))
-    if named:
-        kept = {st.cameras[i].point_id for i in named}
+    if named or held:
+        kept = {st.cameras[i].point_id for i in named | held}
         ctx.plan.point_retired = [p for p in ctx.plan.point_retired if p.id not in kept]
     guard = ctx.retire_guard
     if guard is None:
         return
     for county, n in sorted(retired.items()):
-        n -= unknown.get(county, 0) + unknown.get(None, 0)
         share = n / in_use[county]
         if share > guard:
             ctx.error(None, None, "mass_retire", county=st.regions[county].name, retire=n, active=in_use[county],
                       share=f"{share * 100:.4g}%", guard=f"{guard * 100:.4g}%")
 
 
+# The cells a camera is identified by: a row with an error in one of them may be any camera
+_IDENTITY = ("gb_id", "host", "rtsp_port", "rtsp_path", "rtsp_url")
+
+
 def _named_by_errors(ctx: Planning, matched_rows: set[int]) -> tuple[set[int], dict[str | None, int]]:
     """The stored cameras named (by GB ID or by address) by the rows with errors
     (:attr:`Planning.refs`) and by the rows the plan could not match (an error across the file); and
-    per county (None: not known), how many of those rows name no stored camera."""
-    refs: list[tuple[str | None, str | None, Address | None]] = [
-        (ctx.resolved.get((r.row, RegionLevel.COUNTY)), r.camera.record.gb_id, r.camera.record.address)
+    per county (None: not known), how many of those rows are unidentified (see :func:`_retire`)."""
+    refs: list[tuple[int, str | None, str | None, Address | None]] = [
+        (r.row, ctx.resolved.get((r.row, RegionLevel.COUNTY)), r.camera.record.gb_id, r.camera.record.address)
         for r in ctx.rows if r.camera is not None and r.row not in matched_rows]
     if ctx.refs:
         by_name: dict[str, set[str]] = {}
@@ -115,7 +136,7 @@ def _named_by_errors(ctx: Planning, matched_rows: set[int]) -> tuple[set[int], d
                 by_name.setdefault(r.county.name, set()).add(code)
         for ref in ctx.refs:
             codes = {ref.county.code} & ctx.plan.counties if ref.county.code else by_name.get(ref.county.name, set())
-            refs.append((next(iter(codes)) if len(codes) == 1 else None, ref.gb_id, ref.address))
+            refs.append((ref.row, next(iter(codes)) if len(codes) == 1 else None, ref.gb_id, ref.address))
     named: set[int] = set()
     unknown: dict[str | None, int] = {}
     if not refs:
@@ -124,9 +145,12 @@ def _named_by_errors(ctx: Planning, matched_rows: set[int]) -> tuple[set[int], d
     by_gb = {c.gb_id: c for c in st.cameras.values() if c.gb_id}
     by_addr = {c.address: c for c in st.cameras.values() if c.address[0] is not None}
     by_masked: dict[Address, list[CameraRow]] | None = None
-    for county, gb_id, address in refs:
+    identity = {ctx.columns.get(k, k) for k in _IDENTITY}
+    wrong = {i.row for i in ctx.plan.errors if i.column in identity}  # (the rows' own and the plan's)
+    for row, county, gb_id, address in refs:
         # (either may be the wrong one: a GB ID that repeats another row's, say)
         found = [by_gb[gb_id]] if gb_id in by_gb else []
+        ambiguous = False
         if address is not None and address[0] is not None:
             if address in by_addr:
                 found.append(by_addr[address])
@@ -134,9 +158,10 @@ def _named_by_errors(ctx: Planning, matched_rows: set[int]) -> tuple[set[int], d
                 by_masked = _masked_addresses(st.cameras.values()) if by_masked is None else by_masked
                 fits = by_masked.get(address, [])
                 found += fits if len(fits) == 1 else []  # (several: which one is unknown)
+                ambiguous = len(fits) > 1
         if found:
             named.update(c.id for c in found)
-        else:
+        elif row in wrong or ambiguous:
             unknown[county] = unknown.get(county, 0) + 1
     return named, unknown
 

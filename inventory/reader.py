@@ -1,4 +1,9 @@
-"""Reading inventory files: CSV (UTF-8, UTF-8 with BOM, GB18030/GBK) and XLSX.
+"""Reading inventory files: CSV-like text (.csv, .tsv, .txt) and XLSX.
+
+A text file is UTF-8 (with or without BOM), UTF-16 with its BOM (little or big endian: Excel's
+"Unicode text (*.txt)" and some ledger tools), or GB18030/GBK; UTF-16 without a BOM is not guessed
+(an encoding error). Its cells are separated by commas, tabs (Excel's "Unicode text") or
+semicolons: the header line alone decides (see :func:`sniff_delimiter`), a comma when in doubt.
 
 A CSV text cell neutralised against formula injection by an export (a leading apostrophe,
 see :mod:`inventory.cells`) is read back as the value it was.
@@ -6,6 +11,7 @@ see :mod:`inventory.cells`) is read back as the value it was.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import zipfile
@@ -58,22 +64,62 @@ def _err(code: str, **params: object) -> FileProblem:
     return FileProblem(Issue(Severity.ERROR, code, params=params))
 
 
+# The byte order marks of UTF-16 (little endian, as Excel writes "Unicode text"; big endian)
+UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# What separates the cells of a text file, in order of preference when the header is ambiguous
+DELIMITERS = (",", "\t", ";")
+# Files read as CSV-like text; the delimiter is sniffed (Excel's "Unicode text" is a tab-separated .txt)
+TEXT_SUFFIXES = (".csv", ".tsv", ".txt")
+
+
 def decode_csv_bytes(data: bytes, path: Path) -> str:
-    """UTF-8 (with or without BOM) first, then GB18030 (a superset of GBK and GB2312)."""
-    for enc in ("utf-8-sig", "gb18030"):
+    """UTF-16 when the file starts with its BOM (either byte order), else UTF-8 (with or without
+    BOM), then GB18030 (a superset of GBK and GB2312).
+
+    A decoded text holding a NUL character is no inventory: UTF-16 without a BOM (whose NUL bytes
+    UTF-8 and GB18030 would accept) is an encoding error, not a table of mojibake. Text decoded as
+    UTF-16 must also hold a line break or a delimiter (a table has rows and columns): two bytes
+    that only look like a BOM (of a binary file) do not make a text."""
+    encodings = ("utf-16",) if data[:2] in UTF16_BOMS else ()  # ("utf-16" reads the BOM and drops it)
+    for enc in (*encodings, "utf-8-sig", "gb18030"):
         try:
-            return data.decode(enc)
+            text = data.decode(enc)
         except UnicodeDecodeError:
             continue
+        if "\x00" in text or (enc == "utf-16" and not any(c in text for c in ("\n", "\r", *DELIMITERS))):
+            continue
+        return text
     raise _err("file_encoding", path=str(path))
 
 
+def sniff_delimiter(text: str) -> str:
+    """The delimiter of a CSV-like *text*, from its header line alone (the first line with more
+    in it than delimiters, quotes and spaces): whichever of comma, tab and semicolon it holds most
+    often outside double quotes; a comma on a tie, or when it holds none of them (one column).
+
+    The header is the one line whose cells are known to be short names without delimiters in
+    them: the data rows (addresses, remarks) would only blur it."""
+    start = 0
+    while start < len(text):
+        end = text.find("\n", start)
+        end = len(text) if end < 0 else end
+        line = text[start:end]
+        start = end + 1
+        if not line.strip(" \r\"" + "".join(DELIMITERS)):
+            continue
+        counts = dict.fromkeys(DELIMITERS, 0)
+        quoted = False
+        for ch in line:
+            if ch == '"':
+                quoted = not quoted
+            elif not quoted and ch in counts:
+                counts[ch] += 1
+        return max(DELIMITERS, key=counts.__getitem__)  # (the first of the most frequent)
+    return ","
+
+
 def _iter_csv(text: str, path: Path) -> Iterator[tuple[int, list[CellValue]]]:
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text, newline=""), dialect)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=sniff_delimiter(text))
     try:
         for row in reader:
             yield reader.line_num, list(row)
@@ -115,8 +161,8 @@ def read_table(path: str | Path, progress: ProgressFactory = no_progress) -> Tab
     if not p.exists():
         raise _err("file_not_found", path=str(p))
     suffix = p.suffix.lower()
-    unquote = False  # a CSV file with an apostrophe: its text cells may be neutralised ones
-    if suffix == ".csv":
+    unquote = False  # a text file with an apostrophe: its text cells may be neutralised ones
+    if suffix in TEXT_SUFFIXES:
         text = decode_csv_bytes(p.read_bytes(), p)
         unquote = QUOTE in text
         source = _iter_csv(text, p)

@@ -181,7 +181,9 @@ def register(group: click.Group) -> None:
                    as_json: bool, verbose: bool) -> None:
         """Import cameras and points from a CSV or XLSX file (all or nothing).
 
-        Chinese or English headers; CSV in UTF-8 (with or without BOM) or GB18030/GBK.
+        Chinese or English headers; CSV (or .txt, .tsv) in UTF-8 (with or without BOM),
+        UTF-16 with BOM (Excel's "Unicode text") or GB18030/GBK, separated by commas,
+        tabs or semicolons.
         Any invalid row means nothing is written; every error is listed with its row
         and column, and the exit status is 1. Cameras of the file's counties it no longer
         lists are retired (not with --no-retire); more than inventory.retire_guard of a

@@ -20,7 +20,7 @@ SAMPLE = ROOT / "config" / "sample_inventory.csv"
 LINES = SAMPLE.read_text(encoding="utf-8-sig").splitlines()
 DATA = len(LINES) - 1
 CAMERAS = sum(1 for line in LINES[1:] if line.split(",")[13])
-HOST, INSTALLED = 13, 24
+GB_ID, HOST, INSTALLED = 12, 13, 24
 
 
 def camwatch(cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -82,6 +82,7 @@ def test_a_partial_file_with_row_errors_says_the_retirement_last(imported: Path)
     assert "--allow-mass-retire" in lines[1]
     out = json.loads(camwatch(imported, "inventory", "import", "--json", str(part)).stdout)
     assert [i["code"] for i in out["issues"]] == ["bad_date", "mass_retire"] and out["rows"] == 5
+    assert out["cameras"]["retired"] == CAMERAS - kept  # (the guard's number)
 
 
 def test_validate_counts_the_files_rows_when_every_row_has_an_error(tmp_path: Path) -> None:
@@ -101,7 +102,7 @@ def test_validate_counts_the_files_rows_when_every_row_has_an_error(tmp_path: Pa
 
 def test_an_undecodable_file_is_named_with_the_way_out(tmp_path: Path) -> None:
     path = tmp_path / "台账.csv"
-    path.write_bytes("县/区,乡镇/街道\n".encode("utf-16"))  # (Excel's "Unicode text")
+    path.write_bytes("县/区,乡镇/街道\n".encode("utf-16-le"))  # (UTF-16 without the BOM Excel writes)
     r = camwatch(tmp_path, "inventory", "validate", str(path))
     assert r.returncode == 1 and str(path) in r.stderr and "GB18030" in r.stderr and "UTF-8" in r.stderr, r.stderr
     assert "另存为" in r.stderr and ".xlsx" in r.stderr
@@ -124,3 +125,25 @@ def test_a_port_column_says_which_column_to_use(tmp_path: Path) -> None:
         "warning: row 1, column '端口': unknown column '端口', ignored: put the RTSP port in a column headed "
         "'RTSP端口' (or 'rtsp_port') and the ONVIF port in 'ONVIF端口' (or 'onvif_port'); a ledger's '端口' "
         "is often the device's HTTP or SDK port (80, 8000), not RTSP's 554"], r.stderr
+
+
+def test_json_claims_no_retirement_for_a_row_that_names_no_camera(imported: Path) -> None:
+    """A row whose GB ID and address are both wrong may be any camera the file does not list
+    otherwise: ``cameras.retired`` does not count one for it; of a partial file it counts the
+    cameras certainly gone, the number the guard's message gives."""
+    cells = LINES[5].split(",")  # row 6
+    cells[GB_ID], cells[HOST] = "", cells[HOST] + ":8554"
+    bad = imported / "unknown.csv"
+    bad.write_text("\n".join([*LINES[:5], ",".join(cells), *LINES[6:]]) + "\n", encoding="utf-8")
+    r = camwatch(imported, "inventory", "import", "--dry-run", "--json", str(bad))
+    out = json.loads(r.stdout)
+    assert r.returncode == 1 and [i["code"] for i in out["issues"]] == ["bad_host"] and not out["written"]
+    assert out["cameras"]["retired"] == 0 and out["points"]["retired"] == 0
+    part = imported / "part.csv"
+    part.write_text("\n".join([*LINES[:5], ",".join(cells)]) + "\n", encoding="utf-8")
+    out = json.loads(camwatch(imported, "inventory", "import", "--json", str(part)).stdout)
+    gone = CAMERAS - sum(1 for line in LINES[1:6] if line.split(",")[HOST])
+    assert [i["code"] for i in out["issues"]] == ["bad_host", "mass_retire"] and not out["written"]
+    assert out["cameras"]["retired"] == gone and f"{gone}/{CAMERAS}" in out["issues"][-1]["message"]
+    summary = json.loads(camwatch(imported, "inventory", "summary", "--json").stdout)
+    assert summary["cameras"] == CAMERAS

@@ -76,11 +76,11 @@ def test_unambiguous_login_headers_are_aliases(tmp_path: Path) -> None:
 
 def test_the_file_messages_name_the_file(tmp_path: Path) -> None:
     garbage = tmp_path / "台账.csv"
-    garbage.write_bytes("县/区,乡镇/街道\n".encode("utf-16"))
+    garbage.write_bytes("县/区,乡镇/街道\n".encode("utf-16-le"))  # (UTF-16 without its BOM is not guessed)
     [err] = validate_file(garbage, box()).errors
     assert err.code == "file_encoding" and str(garbage) in err.message() and str(garbage) in err.message("en")
     assert "GB18030" in err.message() and "另存为“CSV UTF-8（逗号分隔）”或 .xlsx" in err.message()
-    assert "tried UTF-8, UTF-8 with BOM and GB18030/GBK" in err.message("en")
+    assert "tried UTF-8, UTF-8 with BOM, UTF-16 with BOM and GB18030/GBK" in err.message("en")
     huge = tmp_path / "huge.csv"
     huge.write_text(",".join(HEAD) + "\n" + ",".join(ROW[:3]) + ',"' + "x" * 200_000 + '",192.0.2.1\n', encoding="utf-8")
     [err] = validate_file(huge, box()).errors
