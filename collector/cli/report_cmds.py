@@ -9,7 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
-from sqlalchemy import Row, delete, insert, select
+from sqlalchemy import Row, insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level
@@ -21,7 +21,8 @@ from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from inventory.models import Camera, Exclusion, Region, utcnow
+from collector.reports.exclusion_end import Ending, Step, end_exclusion
+from inventory.models import COUNTED_EXCLUSIONS, Camera, Exclusion, Region, utcnow
 
 
 def _pct(v: float | None) -> str:
@@ -59,6 +60,57 @@ def rate_lines(table: dict[str, Any], lang: str, tz: str) -> list[str]:
             cells += ["—" if r["rank"] is None else r["rank"], change_words(r["rank_change"], lang)]
         out.append("\t".join(str(x) for x in cells))
     return out
+
+
+def _clock(t: dt.datetime, tz: str, since: dt.datetime | None = None) -> str:
+    """*t* as ``show`` prints it; only its time of day when it falls on *since*'s local day."""
+    zone = ZoneInfo(tz)
+    if since is not None and t.astimezone(zone).date() == since.astimezone(zone).date():
+        return t.astimezone(zone).strftime("%H:%M")
+    return show(t, tz)
+
+
+def ending_words(e: Ending, lang: str, tz: str) -> str:
+    """What ``exclusion end|remove`` did to (or why it kept) *e*, in *lang*; local times."""
+    zh = lang != "en"
+    scope = (f"摄像机 {e.camera_id}" if zh else f"camera {e.camera_id}") if e.camera_id is not None else (
+        f"区划 {e.region_code}" if zh else f"region {e.region_code}")
+    span = f"{show(e.start, tz)} — {_clock(e.end, tz, e.start)}"
+    what = (f"{scope}，{span}，{e.reason}，批准人 {e.approver}" if zh else
+            f"{scope}, {span}, {e.reason}, approved by {e.approver}")
+    if e.step is Step.END:
+        kept, planned = f"{show(e.start, tz)} — {_clock(e.at, tz, e.start)}", _clock(e.end, tz, e.at)
+        return (f"报备 #{e.id} 已于 {show(e.at, tz)} 结束（已生效的 {kept} 保留，仍扣除；原定至 {planned}）" if zh else
+                f"exclusion #{e.id} ended at {show(e.at, tz)} (the elapsed {kept} is kept, still excluded; "
+                f"it was to run until {planned})")
+    if e.step is Step.REMOVE:
+        if e.status in COUNTED_EXCLUSIONS:
+            return f"已删除报备 #{e.id}（尚未开始：{what}）" if zh else f"exclusion #{e.id} removed (it had not begun: {what})"
+        state = _NOT_COUNTED.get(e.status, (e.status, e.status))[0 if zh else 1]
+        return (f"已删除报备 #{e.id}（{state}，未计入在线率：{what}）" if zh else
+                f"exclusion #{e.id} removed ({state}, never counted in the rates: {what})")
+    months = ("、" if zh else ", ").join(e.months)
+    if e.done:
+        return (f"已删除已结束的报备 #{e.id}（{what}）：这段时间不再扣除，{months} 的在线率随之改变；已记入审计日志" if zh else
+                f"deleted the ended exclusion #{e.id} ({what}): that time is no longer excluded, the rates of {months} "
+                "change; written to the audit log")
+    if e.closed:
+        m, rest = e.closed[0], ("、" if zh else ", ").join(e.closed[1:])
+        closed = ("、" if zh else ", ").join(e.closed)
+        return (f"报备 #{e.id}（{what}）所在月份 {closed} 已结算（冻结报表即签字的数字），未删除，--force 也不行："
+                f"须先 camwatch report reopen --month {m} --reason \"…\"（记入审计日志{'；' + rest + ' 同样' if rest else ''}），"
+                f"删除后再 camwatch report close --month {m}" if zh else
+                f"exclusion #{e.id} ({what}) lies in {closed}, closed (frozen: the signed figures): not removed, "
+                f"not even with --force. Reopen the month first: camwatch report reopen --month {m} --reason \"…\" "
+                f"(audited{'; likewise ' + rest if rest else ''}), and after removing close it again: "
+                f"camwatch report close --month {m}")
+    return (f"报备 #{e.id}（{what}）已结束，这段时间已在 {months} 的在线率中扣除，是考核数字的一部分：未删除。"
+            "确需删除请加 --force" if zh else
+            f"exclusion #{e.id} ({what}) is over: its time is already excluded from the rates of {months}, part of "
+            "the figures assessors sign; not removed. To delete it anyway, add --force")
+
+
+_NOT_COUNTED = {"proposed": ("待审批", "proposed"), "rejected": ("已驳回", "rejected")}
 
 
 FROM_HELP = ("start: YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], ISO 8601 with a zone, or epoch seconds "
@@ -210,16 +262,35 @@ def register(group: click.Group) -> None:
             span = f"{show(r.start, zone)} — {show(r.end, zone)}"
             click.echo(f"#{r.id}\t{ctx.t(zh, en)}\t{scope}\t{span}\t{r.reason}\t{r.approver}")
 
-    @exclusion.command("remove")
+    @exclusion.command("end")
     @click.argument("exclusion_id", type=int)
+    @click.option("--force", is_flag=True, help="delete one already over (its time is then no longer excluded); "
+                  "never one in a closed month: reopen the month first (camwatch report reopen)")
     @click.pass_obj
-    def exclusion_remove(ctx: CliContext, exclusion_id: int) -> None:
-        """Remove an exclusion."""
+    def exclusion_end(ctx: CliContext, exclusion_id: int, force: bool) -> None:
+        """End one in force now, remove one to come; one over only with --force.
 
-        async def go(eng: AsyncEngine) -> int:
+        As the console's "end": one in force ends at this moment (the elapsed part stays excluded,
+        its status becomes ended), one to come (or a proposal, a rejected one) is removed. One
+        already over is part of the counted figures: it is kept unless --force, and even then not
+        while a month it touches is closed (camwatch report reopen first). `end` and `remove` are
+        the same command; each change is written to the audit log."""
+        from collector.reports.snapshots import actor_name  # lazy: it brings the report builder
+
+        tz = ctx.settings.accounting.timezone
+        now = utcnow()
+
+        async def go(eng: AsyncEngine) -> Ending | None:
             async with eng.begin() as conn:
-                return int((await conn.execute(delete(Exclusion).where(Exclusion.id == exclusion_id))).rowcount)
+                return await end_exclusion(conn, exclusion_id, now, tz, force=force, audit_as=actor_name())
 
-        if ctx.run_db(go) == 0:
+        ending = ctx.run_db(go)
+        if ending is None:
             fail(ctx.t(f"没有报备 #{exclusion_id}", f"no exclusion #{exclusion_id}"), 1)
-        click.echo(ctx.t(f"已删除报备 #{exclusion_id}", f"exclusion #{exclusion_id} removed"))
+        assert ending is not None
+        said = ending_words(ending, ctx.lang, tz)
+        if not ending.done:
+            fail(said, 1)
+        click.echo(said)
+
+    exclusion.add_command(exclusion_end, "remove")  # (the older name, kept: the same command)

@@ -1,0 +1,120 @@
+"""Ending an exclusion (报备) without rewriting figures already counted: the rule of the console's
+"end" (:mod:`collector.web.pages.exclusions_page`), shared by ``camwatch exclusion end|remove``.
+
+- one in force (counted, begun, not over) **ends at this moment**: its end is moved to *now* and
+  its status becomes ``ended``; the elapsed part stays excluded from the rates and on the
+  report's 报备 sheet;
+- one to come (not begun), or one never counted (a proposal, a rejected one) is **removed**;
+- one already over and counted is **past**: its time is part of the figures assessors sign, so it
+  is kept unless removal is forced; and never removed, even forced, while any local month it
+  touches is closed (frozen by ``report close``): that month is reopened first
+  (``report reopen --reason``, audited), as for any other correction of a signed month.
+
+:func:`step_for` is the pure rule; :func:`end_exclusion` applies it in the caller's transaction
+and, when asked, writes the audit row in the same transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from collector.reports.model import Kind
+from collector.reports.periods import containing
+from inventory.models import COUNTED_EXCLUSIONS, AuditEntry, Exclusion, ExclusionStatus, ReportSnapshot
+
+
+class Step(enum.StrEnum):
+    END = "end"  # in force: ends now, the elapsed part kept
+    REMOVE = "remove"  # not begun yet, or never counted: deleted
+    PAST = "past"  # over and counted: kept unless forced (never in a closed month)
+
+
+def step_for(status: str, start: dt.datetime, end: dt.datetime, now: dt.datetime) -> Step:
+    """What ending the exclusion [*start*, *end*) of *status* at *now* does."""
+    if status not in COUNTED_EXCLUSIONS or start >= now:  # (begun exactly now: nothing elapsed to keep)
+        return Step.REMOVE
+    return Step.END if end > now else Step.PAST
+
+
+def months_of(start: dt.datetime, end: dt.datetime, tz: str) -> tuple[str, ...]:
+    """The local months (``YYYY-MM``) that [*start*, *end*) touches, in order."""
+    out: list[str] = []
+    month = containing(Kind.MONTHLY, start, tz)
+    while month.start < end:
+        out.append(month.label)
+        month = containing(Kind.MONTHLY, month.end, tz)
+    return tuple(out)
+
+
+async def closed_months(conn: AsyncConnection, start: dt.datetime, end: dt.datetime, tz: str) -> tuple[str, ...]:
+    """The months [*start*, *end*) touches that are closed (have a frozen report snapshot)."""
+    labels = months_of(start, end, tz)
+    found = set((await conn.execute(select(ReportSnapshot.period).where(
+        ReportSnapshot.kind == Kind.MONTHLY.value, ReportSnapshot.period.in_(labels)))).scalars().all())
+    return tuple(m for m in labels if m in found)
+
+
+@dataclass(frozen=True, slots=True)
+class Ending:
+    """What :func:`end_exclusion` did (or refused) to one exclusion, with the row as it was."""
+
+    id: int
+    camera_id: int | None
+    region_code: str | None
+    start: dt.datetime
+    end: dt.datetime  # as it was (for END: the planned end)
+    status: str  # as it was
+    reason: str
+    approver: str
+    step: Step
+    at: dt.datetime  # the moment of the change (for END: the new end)
+    done: bool  # False: a past one kept (not forced, or in a closed month)
+    months: tuple[str, ...] = ()  # PAST: the months its time counts in
+    closed: tuple[str, ...] = ()  # PAST: those of them that are closed
+
+    def detail(self) -> str:
+        """The audit row's detail: the row as it was and what became of it (UTC)."""
+        scope = f"camera={self.camera_id}" if self.camera_id is not None else f"region={self.region_code}"
+        new_end = f" end->{self.at.isoformat()}" if self.step is Step.END else ""
+        return (f"{self.step.value}{new_end}; {scope} start={self.start.isoformat()} end={self.end.isoformat()} "
+                f"status={self.status} reason={self.reason} approver={self.approver}")
+
+
+async def end_exclusion(conn: AsyncConnection, xid: int, now: dt.datetime, tz: str, *, force: bool = False,
+                        audit_as: str | None = None) -> Ending | None:
+    """End exclusion *xid* at *now* in the transaction of *conn* (see the module's rule); None when
+    there is no such exclusion. *force*: delete a past one (not in a closed month). *audit_as*:
+    the actor of an audit row written for a change (``exclusion end``, ``exclusion remove``,
+    ``exclusion remove --force``)."""
+    row = (await conn.execute(select(Exclusion).where(Exclusion.id == xid))).first()
+    if row is None:
+        return None
+    step = step_for(row.status, row.start, row.end, now)
+    months: tuple[str, ...] = ()
+    closed: tuple[str, ...] = ()
+    if step is Step.PAST:
+        months = months_of(row.start, row.end, tz)
+        closed = await closed_months(conn, row.start, row.end, tz)
+    done = step is not Step.PAST or (force and not closed)
+    ending = Ending(row.id, row.camera_id, row.region_code, row.start, row.end, row.status, row.reason, row.approver,
+                    step, now, done, months, closed)
+    if not done:
+        return ending
+    if step is Step.END:
+        await conn.execute(update(Exclusion).where(Exclusion.id == xid, Exclusion.end > now)
+                           .values(end=now, status=ExclusionStatus.ENDED.value))
+    else:
+        await conn.execute(delete(Exclusion).where(Exclusion.id == xid))
+    if audit_as is not None:
+        action = {Step.END: "exclusion end", Step.REMOVE: "exclusion remove", Step.PAST: "exclusion remove --force"}[step]
+        await conn.execute(insert(AuditEntry).values(at=now, actor=audit_as[:64], action=action,
+                                                     object=f"exclusion:{xid}", detail=ending.detail()[:4000]))
+    return ending
+
+
+__all__ = ["Ending", "Step", "closed_months", "end_exclusion", "months_of", "step_for"]
