@@ -23,7 +23,7 @@ from inventory.models import Camera, Region, utcnow
 
 _SPAN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([mhd])\s*$")
 COLOR_ZH = {"green": "绿", "yellow": "黄", "red": "红"}
-STATUS_ZH = {"open": "待处理", "acknowledged": "已接单", "resolved": "已办结"}
+STATUS_ZH = {"open": "待处理", "acknowledged": "处理中", "resolved": "已完成"}  # (the console's and the workbook's words)
 
 
 def parse_until(text: str, tz: str, now: dt.datetime) -> dt.datetime:
@@ -221,9 +221,9 @@ def _transition(ctx: CliContext, order_id: int, note: str | None) -> None:
         fail(ctx.t(f"没有工单 #{order_id}", f"no work order #{order_id}"), 1)
     except WorkOrderError as exc:
         if "note" in str(exc):
-            fail(ctx.t("办结工单须填写说明（--note）", str(exc)), 2)
-        fail(ctx.t(f"工单 #{order_id} 已办结", str(exc)), 1)
+            fail(ctx.t("关闭工单须填写说明（--note）", str(exc)), 2)
+        fail(ctx.t(f"工单 #{order_id} 已完成", str(exc)), 1)
     if note is None:
         click.echo(ctx.t(f"已接单 #{order_id}（响应 {_hours(o.response_s)}）", f"work order #{order_id} acknowledged (response {_hours(o.response_s)})"))
     else:
-        click.echo(ctx.t(f"已办结 #{order_id}（修复 {_hours(o.repair_s)}）", f"work order #{order_id} closed (repair {_hours(o.repair_s)})"))
+        click.echo(ctx.t(f"工单 #{order_id} 已完成（修复 {_hours(o.repair_s)}）", f"work order #{order_id} closed (repair {_hours(o.repair_s)})"))

@@ -97,6 +97,6 @@ def test_workorders_list_ack_close(app: tuple[click.Group, str]) -> None:
     code, out = _invoke(group, url, "workorders", "list")
     lines = out.splitlines()
     assert lines[0] == "编号\t颜色\t状态\t期限\t响应\t修复\t内容"
-    assert lines[1].startswith(f"{oid}\t绿\t已办结\t") and "摄像机离线" in lines[1]
+    assert lines[1].startswith(f"{oid}\t绿\t已完成\t") and "摄像机离线" in lines[1]
     code, out = _invoke(group, url, "workorders", "ack", "999")
     assert code == 1
