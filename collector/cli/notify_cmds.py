@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import socket
 from typing import Any
 
@@ -67,12 +68,20 @@ def add_test_command(alerts_group: click.Group) -> None:
                 await notifier.stop()
             return notifier.deliveries
 
+        # the outcome is one line of this command's each, in the user's language: without logging set
+        # up, Python would also print the notifier's English log warning on stderr
+        quiet, notify_log = logging.NullHandler(), logging.getLogger("camwatch.notify")
+        notify_log.addHandler(quiet)
+        try:
+            deliveries = run_async(go())
+        finally:
+            notify_log.removeHandler(quiet)
         failed = 0
-        for d in run_async(go()):
+        for d in sorted(deliveries, key=lambda d: names.index(d.channel)):
             if d.ok:
                 click.echo(pick(lang, f"{d.channel}：已发送", f"{d.channel}: sent"))
             else:
                 failed += 1
-                click.echo(pick(lang, f"{d.channel}：发送失败（{d.error}）", f"{d.channel}: FAILED ({d.error})"))
+                click.echo(pick(lang, f"{d.channel}：发送失败：{d.error_zh or d.error}", f"{d.channel}: FAILED: {d.error}"))
         if failed:
             raise SystemExit(1)

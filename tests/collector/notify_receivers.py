@@ -1,5 +1,6 @@
 """Loopback receivers for the notification tests: vendor robot APIs, a JSON webhook, an SMS
-gateway (SMSEagle JSON-RPC) and a tiny SMTP server. Only ever bound to 127.0.0.1."""
+gateway (SMSEagle JSON-RPC), a tiny SMTP server, a threaded webhook receiver answering what it is
+told, and a port that never answers. Only ever bound to 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import base64
 import hashlib
 import hmac
 import json
+import socket
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiohttp import web
@@ -155,3 +161,60 @@ class TinySMTP:
                 await w.drain()
         finally:
             w.close()
+
+
+@dataclass
+class Hit:
+    method: str
+    path_qs: str  # the request target as it arrived: path and query, percent-encoded as sent
+    headers: dict[str, str]
+    body: bytes
+
+
+class HookReceiver:
+    """A threaded plain-HTTP receiver for the CLI tests (which run their own event loop): records
+    every request and answers ``answers[path]`` (status, body), else 200 ``{"ok": true}``."""
+
+    def __init__(self) -> None:
+        self.hits: list[Hit] = []
+        self.answers: dict[str, tuple[int, bytes]] = {}
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                outer.hits.append(Hit(self.command, self.path, dict(self.headers), body))
+                status, reply = outer.answers.get(self.path.split("?", 1)[0], (200, b'{"ok": true}'))
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_POST  # noqa: N815
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.base = f"http://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> HookReceiver:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@contextmanager
+def silent_port() -> Iterator[int]:
+    """A loopback port that accepts connections (the kernel's backlog) and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(8)
+        yield int(s.getsockname()[1])

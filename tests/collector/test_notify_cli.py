@@ -59,7 +59,7 @@ def test_alerts_test_sends_to_each_channel_and_reports_failures() -> None:
 
         r = CliRunner().invoke(_group(), ["test"], obj=ctx("en"))
         assert r.exit_code == 1
-        assert "good: sent" in r.output and "bad: FAILED" in r.output
+        assert r.output.splitlines() == ["good: sent", "bad: FAILED: HTTP 500 Internal Server Error"]
         assert len(got) == 3  # good once more, bad once (a test is not retried)
 
         r = CliRunner().invoke(_group(), ["test", "--channel", "nope"], obj=ctx("en"))

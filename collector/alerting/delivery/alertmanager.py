@@ -16,6 +16,7 @@ from typing import Any
 import aiohttp
 
 from collector.alerting.delivery.message import Outgoing
+from collector.alerting.delivery.reasons import Reason, of_exception, short
 from collector.alerting.delivery.redact import Redactor
 from collector.alerting.delivery.sender import DeliveryError
 
@@ -107,8 +108,9 @@ class AlertmanagerSender:
             async with aiohttp.ClientSession(timeout=timeout) as session, session.post(self._url, json=alerts) as resp:
                 if resp.status >= 300:
                     retry = resp.status >= 500 or resp.status == 429
-                    raise DeliveryError(f"alertmanager: HTTP {resp.status}", retryable=retry)
+                    reply = short((await resp.content.read(2000)).decode("utf-8", "replace"), self.redactor)
+                    raise Reason("http", status=resp.status, reply=reply).error(retryable=retry)
         except DeliveryError:
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-            raise DeliveryError(f"alertmanager: {type(exc).__name__}") from None
+            raise of_exception(exc, self.redactor).error() from None

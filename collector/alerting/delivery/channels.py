@@ -1,8 +1,8 @@
 """Senders, one per channel kind, built on apprise (and aiohttp for the Alertmanager sink).
 
 Apprise plugins are synchronous (requests); a delivery runs the plugin in a worker thread.
-Failures are mapped to :class:`DeliveryError` here, once: apprise reports them as ``False``
-(it logs the status code itself), other errors (OSError, timeouts) are caught below.
+Failures are mapped to :class:`DeliveryError` here, once, with the reason apprise logged
+(:mod:`collector.alerting.delivery.reasons`): refused, timed out, HTTP 401 and the reply...
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hashlib
 import hmac
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit, urlunsplit
 
@@ -25,8 +25,9 @@ from apprise.plugins.dingtalk import NotifyDingTalk
 from collector.alerting.delivery.alertmanager import AlertmanagerSender
 from collector.alerting.delivery.config import ChannelSettings, NotifySettings, SecretError, resolve_secret
 from collector.alerting.delivery.message import Outgoing, merge
+from collector.alerting.delivery.reasons import call
 from collector.alerting.delivery.redact import Redactor
-from collector.alerting.delivery.sender import DeliveryError, Sender
+from collector.alerting.delivery.sender import Sender
 
 
 class ChannelConfigError(ValueError):
@@ -92,6 +93,7 @@ class AppriseSender:
     keyword: str | None = None
     markdown: bool = False
     language: str = "zh"
+    redactor: Redactor = field(default_factory=Redactor)  # masks the receiver's reply before it is cut
 
     def __repr__(self) -> str:
         return f"AppriseSender(name={self.name!r}, kind={self.kind!r})"
@@ -108,13 +110,10 @@ class AppriseSender:
         # the kind first: a recovery is good news, whatever the severity of what recovered
         ntype = NotifyType.SUCCESS if msg.kind in ("resolved", "recovery") else (
             NotifyType.FAILURE if msg.severity in ("high", "critical") else NotifyType.WARNING)
-        try:
-            ok = await asyncio.to_thread(self.plugin.notify, body=body, title=title, notify_type=ntype,
-                                         body_format=NotifyFormat.MARKDOWN if use_md else NotifyFormat.TEXT)
-        except (OSError, RuntimeError, ValueError) as exc:
-            raise DeliveryError(f"{self.kind}: {type(exc).__name__}") from None
-        if not ok:
-            raise DeliveryError(f"{self.kind}: rejected or unreachable (see the apprise log)")
+        why = await asyncio.to_thread(call, self.plugin.notify, self.redactor, body=body, title=title, notify_type=ntype,
+                                      body_format=NotifyFormat.MARKDOWN if use_md else NotifyFormat.TEXT)
+        if why is not None:
+            raise why.error()
 
 
 def _token_url(ch: ChannelSettings, token: str, secret: str | None) -> str:
@@ -152,6 +151,7 @@ def _build(ch: ChannelSettings, redactor: Redactor, language: str, token: str | 
         assert url is not None
         return AlertmanagerSender(name=ch.name, base_url=url, timeout_s=ch.timeout_s, redactor=redactor)
     override: dict[str, Any] = {}
+    target: str | None = None  # a webhook's path and query as the user wrote them
     if ch.kind in ("dingtalk", "wecom", "feishu", "lark"):
         full = url or _token_url(ch, token or "", secret)
         cls = _dingtalk_class() if ch.kind == "dingtalk" else _plugin_class(urlsplit(full).scheme)
@@ -159,9 +159,16 @@ def _build(ch: ChannelSettings, redactor: Redactor, language: str, token: str | 
         assert url is not None
         parts = urlsplit(url)
         scheme = {"http": "json", "https": "jsons"}.get(parts.scheme, parts.scheme)
-        full = urlunsplit((scheme, *parts[1:]))
         if scheme not in ("json", "jsons"):  # (a url read from env:/file: is checked here, not with the settings)
             raise ChannelConfigError(f"{_BAD_WEBHOOK_EN}, not {parts.scheme}://", f"{_BAD_WEBHOOK_ZH}，而非 {parts.scheme}://")
+        if scheme == parts.scheme:  # json(s)://: apprise's own URL, options and all ("-name=value": a query parameter)
+            full = url
+        else:
+            # an http(s):// url is posted to as written: apprise would read its query as apprise's
+            # options (?method=, ?verify=...) and pass on only "-name=value" ones, so it gets the
+            # url without path and query, and the plugin's path is set to both, untouched
+            full = urlunsplit((scheme, parts.netloc, "/", "", ""))
+            target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         cls = _plugin_class(scheme)
     else:  # email, sms
         assert url is not None
@@ -170,12 +177,15 @@ def _build(ch: ChannelSettings, redactor: Redactor, language: str, token: str | 
         if ch.kind == "email" and password:
             override["password"] = password
     plugin = _instantiate(cls, full, **override)
+    if target is not None:
+        plugin.fullpath = target  # (NotifyJSON posts to scheme://host:port + fullpath; requests keeps the query)
     plugin.socket_connect_timeout = ch.timeout_s
     plugin.socket_read_timeout = ch.timeout_s
     # apprise sleeps up to 5.5 s between two posts of one plugin; our rate limiter paces instead
     plugin.request_rate_per_sec = 0
     return AppriseSender(name=ch.name, kind=ch.kind, limits=ch.limits(), max_bytes=ch.max_bytes(), plugin=plugin,
-                         keyword=ch.keyword, markdown=ch.markdown and ch.kind == "dingtalk", language=language)
+                         keyword=ch.keyword, markdown=ch.markdown and ch.kind == "dingtalk", language=language,
+                         redactor=redactor)
 
 
 def build_senders(settings: NotifySettings, redactor: Redactor, *, language: str = "zh",

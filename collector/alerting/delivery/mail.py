@@ -17,6 +17,7 @@ from apprise.attachment.memory import AttachMemory
 
 from collector.alerting.delivery.channels import AppriseSender, ChannelConfigError, build_sender
 from collector.alerting.delivery.config import ChannelSettings, NotifySettings
+from collector.alerting.delivery.reasons import call
 from collector.alerting.delivery.redact import Redactor
 from collector.alerting.delivery.sender import DeliveryError
 
@@ -61,13 +62,12 @@ async def send_mail(ch: ChannelSettings, to: Sequence[str], subject: str, text: 
     plugin.targets = [(False, a) for a in to]
     files = AppriseAttachment([AttachMemory(content=a.content, name=a.name, mimetype=a.mimetype)  # type: ignore[no-untyped-call]  # apprise is untyped
                                for a in attachments])
-    try:
-        ok = await asyncio.to_thread(plugin.notify, body=text, title=subject, notify_type=NotifyType.INFO,
-                                     body_format=NotifyFormat.TEXT, attach=files if attachments else None)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise DeliveryError(f"email: {type(exc).__name__}") from None
-    if not ok:
-        raise DeliveryError("email: rejected or unreachable (see the apprise log)")
+    why = await asyncio.to_thread(call, plugin.notify, sender.redactor, body=text, title=subject,
+                                  notify_type=NotifyType.INFO, body_format=NotifyFormat.TEXT,
+                                  attach=files if attachments else None)
+    if why is not None:  # (refused, timed out, the server's answer to the login...: redacted, in both languages)
+        err = why.error()
+        raise DeliveryError(sender.redactor(err.reason), zh=sender.redactor(err.render("zh")))
 
 
 __all__ = ["XLSX", "Attachment", "email_channel", "send_mail"]

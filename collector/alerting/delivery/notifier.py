@@ -43,7 +43,8 @@ class Delivery:
     messages: int
     ok: bool
     attempts: int
-    error: str | None
+    error: str | None  # why the last attempt failed, in English (logs, alert_log), redacted
+    error_zh: str | None = None  # the same in Chinese (`camwatch alerts test`), redacted
 
 
 def _utcnow() -> dt.datetime:
@@ -182,19 +183,20 @@ class Notifier:
         name = ch.sender.name
         attempts = 0
         error: str | None = None
+        error_zh: str | None = None
         while True:
             await self._wait_slot(ch)
             ch.limiter.record(self.clock())
             attempts += 1
             try:
                 await ch.sender.deliver(batch)
-                error = None
+                error = error_zh = None
                 break
             except DeliveryError as exc:
-                error = self.redactor(exc.reason)
+                error, error_zh = self.redactor(exc.reason), self.redactor(exc.render("zh"))
                 retryable = exc.retryable
             except Exception as exc:  # a sender bug must not kill the channel task
-                error = f"{type(exc).__name__}"
+                error = error_zh = f"{type(exc).__name__}"
                 retryable = False
                 log.exception("channel %s: unexpected delivery error", name)
             if not retryable or attempts >= self.retry.attempts:
@@ -207,7 +209,7 @@ class Notifier:
         self._count(name, "sent" if ok else "failed", len(batch))
         if not ok:
             log.warning("channel %s: %d message(s) not delivered after %d attempt(s): %s", name, len(batch), attempts, error)
-        d = Delivery(channel=name, messages=len(batch), ok=ok, attempts=attempts, error=error)
+        d = Delivery(channel=name, messages=len(batch), ok=ok, attempts=attempts, error=error, error_zh=error_zh)
         if self.settle is not None:
             try:
                 await self.settle(batch, ok)

@@ -10,13 +10,19 @@ URLs with tokens in them at DEBUG level) while a notifier runs.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from probes.redact import redact_secrets
+from probes.redact import MASK, redact_secrets
 
 # loggers that may print a channel's URL or credentials
 FOREIGN_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry", "aiohttp.client")
+# query parameters whose value is a secret whatever its length (a receiver's token, a robot's key,
+# DingTalk's signature); probes.redact masks most of these names in any URL, _MORE the others
+SECRET_PARAMS = frozenset({"token", "access_token", "key", "secret", "sign", "signature", "sig", "password", "passwd",
+                           "pwd", "pass", "apikey", "api_key", "auth", "access_key", "appsecret", "app_secret"})
+_MORE = re.compile(r"(?P<head>[?&;](?:sign|signature|sig|auth|access_key|appsecret)=)[^&;#\s\"'<>]+", re.IGNORECASE)
 
 
 class Redactor:
@@ -28,7 +34,8 @@ class Redactor:
         self._secrets.update(s for s in secrets if s)
 
     def add_url(self, url: str, *, user_is_secret: bool = False) -> None:
-        """Secrets inside a URL: the password (and user, for token@host gateways), query values,
+        """Secrets inside a URL: the password (and user, for token@host gateways), query values
+        (8+ characters, or any length under a secret name: ``token=``, ``key=``, ``sign=``...),
         and token-looking path segments (16+ characters)."""
         try:
             parts = urlsplit(url)
@@ -37,14 +44,16 @@ class Redactor:
         self.add(parts.password and unquote(parts.password))
         if user_is_secret:
             self.add(parts.username and unquote(parts.username))
-        for _, v in parse_qsl(parts.query):
-            if len(v) >= 8 and "@" not in v:
+        for k, v in parse_qsl(parts.query):
+            if (len(v) >= 8 and "@" not in v) or k.lower().lstrip("-+") in SECRET_PARAMS:
                 self.add(v)
         for seg in parts.path.split("/"):
             if len(seg) >= 16:
                 self.add(unquote(seg))
 
     def __call__(self, text: str) -> str:
+        if "=" in text:
+            text = _MORE.sub(lambda m: m["head"] + MASK, text)
         return redact_secrets(text, self._secrets)
 
     def __repr__(self) -> str:

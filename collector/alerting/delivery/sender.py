@@ -9,12 +9,17 @@ from collector.alerting.delivery.message import Outgoing
 
 
 class DeliveryError(Exception):
-    """A delivery attempt failed; *reason* is safe to log (no secrets)."""
+    """A delivery attempt failed; *reason* (English) and *zh* (Chinese, when there is one) name no
+    secret of ours, but may quote the receiver: still pass them through the channel's redactor."""
 
-    def __init__(self, reason: str, *, retryable: bool = True) -> None:
+    def __init__(self, reason: str, *, retryable: bool = True, zh: str | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retryable = retryable
+        self.zh = zh
+
+    def render(self, lang: str) -> str:
+        return self.reason if lang == "en" or self.zh is None else self.zh
 
 
 class Sender(Protocol):

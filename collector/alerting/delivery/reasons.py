@@ -1,0 +1,245 @@
+"""Why a delivery failed, in a few words of our own: the one place that reads apprise's log of a
+send (or an exception) and says what happened, in English (logs) and Chinese (the CLI).
+
+apprise reports a failure as ``False`` and tells why only in its log: a warning with the HTTP
+status (``...error=401.``) and, at DEBUG, the receiver's reply (``Response Details: b'...'``) or
+the exception (``Socket Exception: ...``). :func:`call` runs a plugin's ``notify`` with those
+records of its own thread captured (the ``apprise`` logger is lowered to DEBUG meanwhile, and a
+filter keeps everything below the level it had from its handlers), and :func:`of_log` reads them
+into a :class:`Reason`. A reason never holds a URL or an exception text (they may carry tokens):
+only a category, a status code and the receiver's short reply, redacted before it is cut.
+"""
+
+from __future__ import annotations
+
+import ast
+import errno
+import http
+import logging
+import re
+import socket
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from collector.alerting.delivery.sender import DeliveryError
+
+# code -> (English, Chinese); {status}, {reply}, {detail} filled in by Reason.render
+WORDS: dict[str, tuple[str, str]] = {
+    "refused": ("connection refused (nothing listens at that address and port)", "连接被拒绝（该地址和端口上没有服务在监听）"),
+    "timeout": ("timed out (no answer within timeout_s)", "超时（timeout_s 内没有应答）"),
+    "dns": ("host name not found (DNS)", "域名解析失败（DNS）"),
+    "cert": ("TLS certificate not trusted", "TLS 证书不受信任"),
+    "tls": ("TLS handshake failed", "TLS 握手失败"),
+    "unreachable": ("network unreachable (no route to the host)", "网络不可达（没有到该主机的路由）"),
+    "reset": ("the receiver closed the connection", "连接被接收方中断"),
+    "connect": ("could not connect", "无法连接"),
+    "http": ("HTTP {status}", "HTTP {status}"),
+    "login": ("the mail server refused the login ({status})", "邮件服务器拒绝登录（{status}）"),
+    "smtp": ("the mail server answered {status}", "邮件服务器答复 {status}"),
+    "rejected": ("rejected by the receiver", "被接收方拒绝"),
+    "error": ("sender error ({detail})", "发送程序出错（{detail}）"),
+    "unknown": ("not delivered (no reason given)", "未送达（未给出原因）"),
+}
+REPLY = ("; the receiver answered: {reply}", "；对方答复：{reply}")
+DETAIL = ("not delivered: {detail}", "未送达：{detail}")  # apprise's own words, when nothing above fits
+REPLY_CHARS = 120
+
+
+@dataclass(frozen=True, slots=True)
+class Reason:
+    code: str  # a key of WORDS
+    status: int | None = None
+    reply: str = ""  # the receiver's words, redacted and cut
+    detail: str = ""
+
+    def render(self, lang: str) -> str:
+        zh = lang != "en"
+        status = str(self.status or "")
+        if self.code == "http" and not zh and self.status is not None:
+            try:
+                status += " " + http.HTTPStatus(self.status).phrase
+            except ValueError:
+                pass
+        if self.code == "unknown" and self.detail:
+            text = DETAIL[zh].format(detail=self.detail)
+        else:
+            text = WORDS[self.code][zh].format(status=status, detail=self.detail)
+        return text + (REPLY[zh].format(reply=self.reply) if self.reply else "")
+
+    def error(self, *, retryable: bool = True) -> DeliveryError:
+        return DeliveryError(self.render("en"), zh=self.render("zh"), retryable=retryable)
+
+
+def short(text: str, redact: Callable[[str], str]) -> str:
+    """A receiver's reply made fit for one line: tags and blanks squeezed, secrets masked, cut."""
+    text = re.sub(r"<[^>]*>", " ", text)
+    text = " ".join(redact(text).split())
+    text = "".join(c if c.isprintable() else "?" for c in text)
+    return text if len(text) <= REPLY_CHARS else text[: REPLY_CHARS - 1] + "…"
+
+
+def _decoded(raw: str) -> str:
+    """``b'...'`` (a reply as apprise logs it) as text."""
+    raw = raw.strip()
+    try:
+        value = ast.literal_eval(raw)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return raw
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+
+
+_SMTP = re.compile(r"\((\d{3}), b(['\"])(.*?)\2")
+_ADDRESS = re.compile(r"with url: \S+|host='[^']*'|Failed to resolve '[^']*'|object at 0x[0-9a-f]+")
+# in this order: a refused or unresolved connection's text names its host (which may read "tls."),
+# a timeout may come wrapped in "Connection aborted"
+_TEXT_RULES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cert", ("certificate verify failed", "certificate_verify_failed", "hostname mismatch")),
+    ("refused", ("connection refused", "errno 111]", "actively refused")),
+    ("dns", ("name or service not known", "nodename nor servname", "temporary failure in name resolution",
+             "failed to resolve", "getaddrinfo", "no address associated", "name resolution")),
+    ("unreachable", ("network is unreachable", "no route to host", "host is unreachable")),
+    ("timeout", ("timed out", "timeout")),
+    ("reset", ("connection reset", "connection aborted", "remote end closed", "remotedisconnected",
+               "unexpectedly closed", "broken pipe", "server disconnected")),
+    ("tls", ("ssl", "tls", "handshake")),
+)
+
+
+def of_text(text: str, redact: Callable[[str], str]) -> Reason:
+    """The reason in an exception's text (as apprise logs it: ``Socket Exception: ...``)."""
+    if m := _SMTP.search(text):  # an SMTP answer (first: its words may say "TLS" or "timeout")
+        status = int(m[1])
+        reply = short(_decoded(f"b{m[2]}{m[3]}{m[2]}"), redact)
+        return Reason("login" if status in (530, 534, 535) else "smtp", status=status, reply=reply)
+    low = _ADDRESS.sub(lambda m: m[0].split("'")[0], text).lower()  # (a host name or path may hold any word)
+    for code, needles in _TEXT_RULES:
+        if any(n in low for n in needles):
+            return Reason(code)
+    return Reason("connect") if "connect" in low else Reason("unknown")
+
+
+_ERRNO = {errno.ECONNREFUSED: "refused", errno.ENETUNREACH: "unreachable", errno.EHOSTUNREACH: "unreachable",
+          errno.ECONNRESET: "reset", errno.ECONNABORTED: "reset", errno.EPIPE: "reset", errno.ETIMEDOUT: "timeout"}
+
+
+def of_exception(exc: BaseException, redact: Callable[[str], str]) -> Reason:
+    """The reason of an exception raised by a send (its causes and ``os_error`` followed)."""
+    seen: set[int] = set()
+    todo: list[BaseException | None] = [exc]
+    while todo:
+        e = todo.pop(0)
+        if e is None or id(e) in seen:
+            continue
+        seen.add(id(e))
+        if isinstance(e, ssl.SSLCertVerificationError) or getattr(e, "certificate_error", None) is not None:
+            return Reason("cert")
+        if isinstance(e, ssl.SSLError):
+            return Reason("tls")
+        if isinstance(e, TimeoutError):
+            return Reason("timeout")
+        if isinstance(e, socket.gaierror):
+            return Reason("dns")
+        if isinstance(e, OSError) and e.errno in _ERRNO:
+            return Reason(_ERRNO[e.errno])
+        todo += [getattr(e, "os_error", None), e.__cause__, e.__context__]
+    found = of_text(str(exc), redact)
+    return found if found.code != "unknown" else Reason("error", detail=type(exc).__name__)
+
+
+_EXCEPTION = re.compile(r"^\w+ Exception: ")  # "Socket Exception: ...", "Lark Exception: ..."
+_STATUS = re.compile(r"(?:\berror=|notification failed: )(\d{3})\b")
+_REJECTED = re.compile(r"rejected our notification: (.*)$", re.S)
+
+
+def of_log(records: Sequence[tuple[int, str]], redact: Callable[[str], str]) -> Reason:
+    """The reason in apprise's log of one failed send (level, message), in the order logged."""
+    status: int | None = None
+    reply = rejected = warning = ""
+    for level, text in records:
+        if text.startswith("Response Details:"):
+            reply = short(_decoded(text[len("Response Details:"):]), redact)
+        elif m := _STATUS.search(text):
+            status = int(m[1])
+            if " - " in text[m.end():m.end() + 3]:  # (Lark: "failed: 401 - b'...'")
+                reply = short(_decoded(text[m.end() + 3:]), redact)
+        elif (m := _EXCEPTION.match(text)) and not text.startswith("log_callback"):
+            return of_text(text[m.end():], redact)
+        elif m := _REJECTED.search(text):
+            rejected = short(m[1], redact)
+        elif level >= logging.WARNING:
+            warning = text
+    if status is not None:
+        return Reason("http", status=status, reply=reply)
+    if rejected:
+        return Reason("rejected", reply=rejected)
+    if "connection error" in warning.lower():
+        return Reason("connect")
+    return Reason("unknown", detail=short(warning, redact) if warning else "")
+
+
+class _Tap(logging.Filter):
+    """On the apprise logger while sends run: keeps the records of the threads that capture, and
+    lets through to the handlers only what the logger's own level would have let through."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lock = threading.Lock()
+        self.threads: dict[int, list[tuple[int, str]]] = {}
+        self.saved = logging.NOTSET
+        self.logger = logging.getLogger("apprise")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        got = self.threads.get(record.thread or 0)
+        if got is not None and len(got) < 200:
+            try:
+                got.append((record.levelno, record.getMessage()))
+            except Exception:  # noqa: BLE001 - a malformed foreign log call
+                got.append((record.levelno, str(record.msg)))
+        return record.levelno >= self._level()
+
+    def _level(self) -> int:
+        """The level the logger would have without us."""
+        if self.saved != logging.NOTSET:
+            return self.saved
+        parent = self.logger.parent
+        return parent.getEffectiveLevel() if parent is not None else logging.WARNING
+
+    @contextmanager
+    def capture(self) -> Iterator[list[tuple[int, str]]]:
+        got: list[tuple[int, str]] = []
+        me = threading.get_ident()
+        with self.lock:
+            if not self.threads:
+                self.saved = self.logger.level
+                self.logger.addFilter(self)
+                self.logger.setLevel(logging.DEBUG)
+            self.threads[me] = got
+        try:
+            yield got
+        finally:
+            with self.lock:
+                del self.threads[me]
+                if not self.threads:
+                    if self.logger.level == logging.DEBUG:  # (unless someone set it meanwhile)
+                        self.logger.setLevel(self.saved)
+                    self.logger.removeFilter(self)
+
+
+_TAP = _Tap()
+
+
+def call(notify: Callable[..., Any], redact: Callable[[str], str], **kwargs: Any) -> Reason | None:
+    """Run an apprise plugin's *notify* in this thread: None when it succeeded, else why not."""
+    with _TAP.capture() as got:
+        try:
+            ok = notify(**kwargs)
+        except (OSError, RuntimeError, ValueError) as exc:
+            return of_exception(exc, redact)
+    return None if ok else of_log(got, redact)
+
+
+__all__ = ["WORDS", "Reason", "call", "of_exception", "of_log", "of_text"]
