@@ -24,7 +24,7 @@ _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^/\s]*@"
 # a path too (XiongMai: /user=admin&password=...&channel=1, or /user=admin_password=..._channel=1,
 # where "_" also separates them: the value then runs to the end, as a password may hold a "_").
 _SECRET_PARAM = re.compile(
-    r"(?P<head>[?&;/_](?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key)=)"
+    r"(?P<head>[?&;/_](?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key|sign|signature|access_key)=)"
     r"(?P<value>[^&;#\s\"'<>]+)",
     re.IGNORECASE,
 )

@@ -26,6 +26,10 @@ from probes.redact import camera_text, masked_secret, redact_secrets, redact_url
     ('"rtsp://cam/live?Password=x"', '"rtsp://cam/live?Password=***"'),
     ("https://oapi.example/robot/send?access_token=abc123", "https://oapi.example/robot/send?access_token=***"),
     ("https://hook.example/send?key=k3y#top", "https://hook.example/send?key=***#top"),
+    # a signed robot URL (DingTalk): its signature is as good as the secret for the next hour
+    ("https://oapi.example/robot/send?access_token=a1&timestamp=17&sign=s1gn%3D",
+     "https://oapi.example/robot/send?access_token=***&timestamp=17&sign=***"),
+    ("http://cam/x?signal=1&signs=2", "http://cam/x?signal=1&signs=2"),
     ("http://cam/x?keyframe=1&passes=2", "http://cam/x?keyframe=1&passes=2"),  # names that only start alike
     # a password in a camera's path: XiongMai with "&", and with "_" (the value then runs to the end:
     # a password may hold a "_"), a path that starts with it
