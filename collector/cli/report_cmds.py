@@ -21,7 +21,7 @@ from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from collector.reports.exclusion_end import Ending, Step, end_exclusion
+from collector.reports.exclusion_end import Ending, Step, clock, end_exclusion
 from inventory.models import COUNTED_EXCLUSIONS, Camera, Exclusion, Region, utcnow
 
 
@@ -62,24 +62,12 @@ def rate_lines(table: dict[str, Any], lang: str, tz: str) -> list[str]:
     return out
 
 
-def _clock(t: dt.datetime, tz: str, since: dt.datetime | None = None) -> str:
-    """*t* as ``show`` prints it; only its time of day when it falls on *since*'s local day."""
-    zone = ZoneInfo(tz)
-    if since is not None and t.astimezone(zone).date() == since.astimezone(zone).date():
-        return t.astimezone(zone).strftime("%H:%M")
-    return show(t, tz)
-
-
 def ending_words(e: Ending, lang: str, tz: str) -> str:
     """What ``exclusion end|remove`` did to (or why it kept) *e*, in *lang*; local times."""
     zh = lang != "en"
-    scope = (f"摄像机 {e.camera_id}" if zh else f"camera {e.camera_id}") if e.camera_id is not None else (
-        f"区划 {e.region_code}" if zh else f"region {e.region_code}")
-    span = f"{show(e.start, tz)} — {_clock(e.end, tz, e.start)}"
-    what = (f"{scope}，{span}，{e.reason}，批准人 {e.approver}" if zh else
-            f"{scope}, {span}, {e.reason}, approved by {e.approver}")
+    what = e.described(lang, tz)
     if e.step is Step.END:
-        kept, planned = f"{show(e.start, tz)} — {_clock(e.at, tz, e.start)}", _clock(e.end, tz, e.at)
+        kept, planned = f"{show(e.start, tz)} — {clock(e.at, tz, e.start)}", clock(e.end, tz, e.at)
         return (f"报备 #{e.id} 已于 {show(e.at, tz)} 结束（已生效的 {kept} 保留，仍扣除；原定至 {planned}）" if zh else
                 f"exclusion #{e.id} ended at {show(e.at, tz)} (the elapsed {kept} is kept, still excluded; "
                 f"it was to run until {planned})")

@@ -19,10 +19,12 @@ from __future__ import annotations
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from collector.accounting.timeparse import show
 from collector.reports.model import Kind
 from collector.reports.periods import containing
 from inventory.models import COUNTED_EXCLUSIONS, AuditEntry, Exclusion, ExclusionStatus, ReportSnapshot
@@ -39,6 +41,14 @@ def step_for(status: str, start: dt.datetime, end: dt.datetime, now: dt.datetime
     if status not in COUNTED_EXCLUSIONS or start >= now:  # (begun exactly now: nothing elapsed to keep)
         return Step.REMOVE
     return Step.END if end > now else Step.PAST
+
+
+def clock(t: dt.datetime, tz: str, since: dt.datetime | None = None) -> str:
+    """*t* as ``show`` prints it; only its time of day when it falls on *since*'s local day."""
+    zone = ZoneInfo(tz)
+    if since is not None and t.astimezone(zone).date() == since.astimezone(zone).date():
+        return t.astimezone(zone).strftime("%H:%M")
+    return show(t, tz)
 
 
 def months_of(start: dt.datetime, end: dt.datetime, tz: str) -> tuple[str, ...]:
@@ -76,6 +86,15 @@ class Ending:
     done: bool  # False: a past one kept (not forced, or in a closed month)
     months: tuple[str, ...] = ()  # PAST: the months its time counts in
     closed: tuple[str, ...] = ()  # PAST: those of them that are closed
+
+    def described(self, lang: str, tz: str) -> str:
+        """The exclusion in a message, in *lang*: its scope, span (local times), reason and approver."""
+        zh = lang != "en"
+        scope = (f"摄像机 {self.camera_id}" if zh else f"camera {self.camera_id}") if self.camera_id is not None else (
+            f"区划 {self.region_code}" if zh else f"region {self.region_code}")
+        span = f"{show(self.start, tz)} — {clock(self.end, tz, self.start)}"
+        return (f"{scope}，{span}，{self.reason}，批准人 {self.approver}" if zh else
+                f"{scope}, {span}, {self.reason}, approved by {self.approver}")
 
     def detail(self) -> str:
         """The audit row's detail: the row as it was and what became of it (UTC)."""
@@ -117,4 +136,4 @@ async def end_exclusion(conn: AsyncConnection, xid: int, now: dt.datetime, tz: s
     return ending
 
 
-__all__ = ["Ending", "Step", "closed_months", "end_exclusion", "months_of", "step_for"]
+__all__ = ["Ending", "Step", "clock", "closed_months", "end_exclusion", "months_of", "step_for"]

@@ -1,10 +1,17 @@
-"""``/api/v1/exclusions``: list, add (camera xor region, start, end, reason, approver), remove.
+"""``/api/v1/exclusions``: list, add (camera xor region, start, end, reason, approver), end or remove.
 
 Each has a status (:class:`inventory.models.ExclusionStatus`): one added here is approved at once
 (the writer holds ``approve_exclusion``); a contractor's proposal (:mod:`collector.web.proposals`)
 waits for approval and counts only once approved.
 
-The same rows as ``camwatch exclusion add|list|remove``. After a write the collector reloads at
+``DELETE`` follows the rule of ``camwatch exclusion end|remove`` and of the console's "end"
+(:func:`collector.reports.exclusion_end.end_exclusion`): one in force ends now (200, the row as it
+is now: ``ended``, its elapsed part still excluded); one to come, a proposal or a rejected one is
+removed (204); one already over and counted is kept (409, saying why) unless ``force=true`` (204),
+and never removed while a month it touches is closed (409 naming the months). The auth middleware
+audits the change, with what became of the row.
+
+The same rows as ``camwatch exclusion add|list|end``. After a write the collector reloads at
 once, so the cameras concerned are shown as excluded (or no longer) without waiting for the
 periodic reload.
 """
@@ -15,8 +22,10 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, func, insert, or_, select
+from sqlalchemy import func, insert, or_, select
 
+from collector.reports.exclusion_end import Ending, Step, end_exclusion
+from collector.web.audit import AUDIT_DETAIL
 from collector.web.bodies import Exclusion as ExclusionBody
 from collector.web.bodies import ExclusionPage
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
@@ -106,16 +115,54 @@ async def add_exclusion(request: web.Request) -> web.Response:
 
 
 async def delete_exclusion(request: web.Request) -> web.Response:
+    """End one in force now (200, the row), remove one to come or never counted (204); one over is
+    kept (409) unless ``force=true`` (204), and even forced while a month it touches is closed."""
     app = camwatch(request)
     xid = path_int(request, "id")
+    force = bool(flag(request, "force"))
+    tz = app.settings.accounting.timezone
     p, slots, paths = await visibility(request)
     async with app.engine.begin() as conn:
         row = (await conn.execute(select(Exclusion.camera_id, Exclusion.region_code).where(Exclusion.id == xid))).first()
         if row is None or not tied_visible(p, slots, paths, row.camera_id, row.region_code):
             raise not_found(f"no exclusion #{xid}")
-        gone = (await conn.execute(delete(Exclusion).where(Exclusion.id == xid))).rowcount
-    if not gone:
-        raise not_found(f"no exclusion #{xid}")
-    log.info("exclusion #%d removed over the API", xid)
+        ending = await end_exclusion(conn, xid, app.clock(), tz, force=force)  # (audited by the auth middleware)
+        if ending is None:
+            raise not_found(f"no exclusion #{xid}")
+        if not ending.done:
+            raise ApiError(409, "conflict", kept_words(ending, "en", tz))
+        after = (await conn.execute(select(Exclusion).where(Exclusion.id == xid))).first()
+    request[AUDIT_DETAIL] = ending.detail()
+    log.info("exclusion #%d %s over the API", xid, "ended" if ending.step is Step.END else "removed")
     await _reload(request)
+    if ending.step is Step.END and after is not None:
+        return json_response(exclusion_json(after))
     return web.Response(status=204)
+
+
+def kept_words(e: Ending, lang: str, tz: str, *, console: bool = False) -> str:
+    """Why the exclusion *e*, over and counted, was kept, in *lang* (``zh`` or ``en``), in the words
+    of ``camwatch exclusion end``; *console*: said on the console, which offers no force (the CLI's
+    ``--force`` is the way), else to an API client (``force=true``)."""
+    zh = lang != "en"
+    what = e.described(lang, tz)
+    cli = f"camwatch exclusion end {e.id} --force"
+    if e.closed:
+        m, closed = e.closed[0], ("、" if zh else ", ").join(e.closed)
+        reopen, close = f'camwatch report reopen --month {m} --reason "…"', f"camwatch report close --month {m}"
+        if zh:
+            return (f"报备 #{e.id}（{what}）所在月份 {closed} 已结算（冻结报表即签字的数字），"
+                    + ("不能在此结束或删除" if console else "未删除，force=true 也不行")
+                    + f"：须先 {reopen}（记入审计日志），再{'执行 ' + cli if console else '以 force=true 删除'}，之后 {close}")
+        return (f"exclusion #{e.id} ({what}) lies in {closed}, closed (frozen: the signed figures): "
+                + ("it cannot be ended or removed here" if console else "not removed, not even with force=true")
+                + f". Reopen the month first: {reopen} (audited), then {cli if console else 'remove it with force=true'}"
+                + f", and close it again: {close}")
+    months = ("、" if zh else ", ").join(e.months)
+    if zh:
+        return (f"报备 #{e.id}（{what}）已结束，这段时间已在 {months} 的在线率中扣除，是考核数字的一部分："
+                + (f"不能在此结束或删除。确需删除请在命令行执行 {cli}（记入审计日志）" if console
+                   else "未删除。确需删除请加 force=true"))
+    return (f"exclusion #{e.id} ({what}) is over: its time is already excluded from the rates of {months}, part of "
+            "the figures assessors sign; " + (f"it cannot be ended or removed here. To delete it anyway: {cli} "
+                                              "(audited)" if console else "not removed. To delete it anyway, add force=true"))

@@ -104,8 +104,14 @@ API_ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/v1/exclusions/{id}/reject", proposals.reject_proposal,
           "reject a proposed exclusion, with a note", b.Exclusion,
           (by_id("exclusion"),), body=i.Rejection, errors=(400, 404, 409, 413), action=Action.APPROVE_EXCLUSION),
-    Route("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion, "remove an exclusion", None,
-          (by_id("exclusion"),), errors=(400, 404), status=204, action=Action.APPROVE_EXCLUSION),
+    Route("DELETE", "/api/v1/exclusions/{id}", exclusions.delete_exclusion,
+          "end an exclusion, as `camwatch exclusion end`: one in force ends now (200: the exclusion, status ended, "
+          "its elapsed part still excluded); one to come, a proposal or a rejected one is removed (204); one already "
+          "over is part of the counted figures: kept (409) unless force=true (204), and never removed while a month "
+          "it touches is closed (409 naming the months)", None,
+          (by_id("exclusion"), Param("force", bool, "true: remove one already over (its time is then no longer "
+                                     "excluded); never in a closed month (camwatch report reopen first)")),
+          errors=(400, 404, 409), status=204, action=Action.APPROVE_EXCLUSION),
     Route("GET", "/api/v1/workorders", workorders.list_orders, "work orders (工单) with their colour (三色督办): "
           "green fixed in time, yellow open within the deadline, red overdue", b.WorkOrderPage, (
               Param("color", Color, "only this colour"), Param("open", bool, "only open ones"), *PAGING),
@@ -125,6 +131,13 @@ API_ROUTES: tuple[Route, ...] = (
 )
 # What each API write needs (collector.web.auth); a write route missing here needs Action.ADMIN.
 WRITE_ACTIONS: dict[tuple[str, str], Action] = {(r.method, r.path): r.action for r in API_ROUTES if r.action}
+# A route's answers besides its status and ERROR_TEXT's (status: description, body type or None).
+OTHER_ANSWERS: dict[tuple[str, str], dict[int, tuple[str, Any]]] = {
+    ("DELETE", "/api/v1/exclusions/{id}"): {
+        200: ("it was in force: ended now, the exclusion as it is now (status ended, end = now)", b.Exclusion),
+        204: ("removed: it had not begun, was never counted (proposed, rejected), or was over and force=true", None),
+        409: ("over and counted: kept unless force=true; not even forced while a month it touches is closed "
+              "(the message says which; camwatch report reopen first)", b.Error)}}
 
 
 def _json(schema: Schema, description: str) -> Schema:
@@ -149,7 +162,10 @@ def operation(route: Route, defs: dict[str, Schema]) -> Schema:
         op["parameters"] = [p.openapi() for p in route.params]
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": schema_of(route.body, defs)}}}
-    op["responses"] = {str(route.status): answer, **{str(c): v for c, v in errors.items()}}
+    answers: dict[int, Schema] = {route.status: answer, **errors}
+    for code, (text, body) in OTHER_ANSWERS.get((route.method, route.path), {}).items():
+        answers[code] = {"description": text} if body is None else _json(schema_of(body, defs), text)
+    op["responses"] = {str(c): v for c, v in sorted(answers.items())}
     if route.path == OPENAPI_PATH:
         op["responses"] = {"200": answer}
     return op

@@ -3,20 +3,23 @@ simulated fleet: ``/exclusions`` comes back with what was typed and the field na
 wrong in the reader's language (Chinese by default, English with ``?lang=en``) — pydantic's own
 words and the time reader's translated, never mixed; the same on ``/exclusions/proposals`` and its
 decisions and on closing a work order; the API keeps its English answers. The full work-order list
-says when each done order was resolved."""
+says when each done order was resolved. "End now" follows ``camwatch exclusion end``: one in force ends
+at that moment; one already over is kept and the reader told why (no silent redirect)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import html as htmllib
 import re
+from typing import Any
 
 import aiohttp
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from collector.alerting import incident_store as store
-from inventory.models import Camera, Exclusion
+from collector.reports.snapshots import close_month
+from inventory.models import AuditEntry, Camera, Exclusion
 from tests.collector.test_api_support import Live, http_fixture, live_fixture
 from tests.collector.test_web_pages import _incident, page, slot, token_for
 
@@ -138,3 +141,69 @@ async def test_closing_a_work_order_and_the_resolved_column(live: Live, http: ai
     resolved = done.resolved_at.astimezone(LOCAL).strftime("%Y-%m-%d %H:%M")
     assert f"<td>{resolved}</td>" in row, row
     assert "<th>Resolved at</th>" in await page(http, live, "/workorders?open=false&lang=en", headers=admin)
+
+
+def text_of(html: str) -> str:
+    return " ".join(htmllib.unescape(re.sub(r"<[^>]+>", " ", html)).split())
+
+
+async def _stored(live: Live, cid: int, start: dt.datetime, end: dt.datetime) -> int:
+    async with live.app.engine.begin() as c:
+        res = await c.execute(insert(Exclusion).values(camera_id=cid, start=start, end=end, reason="光缆抢修",
+                                                       approver="张三", created_at=start, status="approved"))
+        return int(res.inserted_primary_key[0])  # type: ignore[index]
+
+
+async def _row(live: Live, xid: int) -> Any:
+    async with live.app.engine.connect() as c:
+        return (await c.execute(select(Exclusion).where(Exclusion.id == xid))).one()
+
+
+async def _audited(live: Live, xid: int) -> list[str]:
+    async with live.app.engine.connect() as c:
+        return [d or "" for (d,) in (await c.execute(select(AuditEntry.detail).where(
+            AuditEntry.object == f'{{"id": "{xid}"}}').order_by(AuditEntry.id))).all()]
+
+
+async def test_ending_one_already_over_says_why_and_changes_nothing(live: Live, http: aiohttp.ClientSession) -> None:
+    assessor = await token_for(live, "forms-ender", "assessor")
+    cam = slot(live, 4).cam.id
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    past = await _stored(live, cam, now - dt.timedelta(hours=5), now - dt.timedelta(hours=4))
+    month = (now - dt.timedelta(hours=5)).astimezone(LOCAL).strftime("%Y-%m")
+
+    said = text_of(await posted(http, live, f"/exclusions/{past}/end", assessor, {}, 409))
+    assert f"报备 #{past}（摄像机 {cam}，" in said and "光缆抢修，批准人 张三）已结束" in said, said
+    assert f"已在 {month} 的在线率中扣除，是考核数字的一部分：不能在此结束或删除" in said
+    assert f"确需删除请在命令行执行 camwatch exclusion end {past} --force（记入审计日志）" in said
+    assert "出错" in said and "返回" in said and "Error" not in said
+    en = text_of(await posted(http, live, f"/exclusions/{past}/end?lang=en", assessor, {}, 409))
+    assert f"exclusion #{past} (camera {cam}, " in en and f"is over: its time is already excluded from the rates of {month}" in en
+    assert f"it cannot be ended or removed here. To delete it anyway: camwatch exclusion end {past} --force" in en
+    row = await _row(live, past)
+    assert row.status == "approved" and row.end == now - dt.timedelta(hours=4)
+    assert await _audited(live, past) == []  # nothing done, nothing audited
+
+    live_one = await _stored(live, cam, now - dt.timedelta(hours=1), now + dt.timedelta(hours=1))
+    before = dt.datetime.now(dt.UTC)
+    await posted(http, live, f"/exclusions/{live_one}/end", assessor, {}, 303)
+    row = await _row(live, live_one)
+    assert row.status == "ended" and row.start == now - dt.timedelta(hours=1)
+    assert before <= row.end <= dt.datetime.now(dt.UTC)  # the elapsed hour kept
+    audited = await _audited(live, live_one)
+    assert len(audited) == 1 and audited[0].startswith("status 303; end end->") and f"camera={cam} " in audited[0]
+    # ended, it is over: ending it again is refused the same way
+    again = text_of(await posted(http, live, f"/exclusions/{live_one}/end", assessor, {}, 409))
+    assert "是考核数字的一部分" in again and (await _row(live, live_one)).end == row.end
+
+
+async def test_ending_one_in_a_closed_month_names_the_month(live: Live, http: aiohttp.ClientSession) -> None:
+    assessor = await token_for(live, "forms-ender-closed", "assessor")
+    cam = slot(live, 5).cam.id
+    start = dt.datetime(2025, 10, 8, 9, tzinfo=LOCAL)
+    xid = await _stored(live, cam, start, start + dt.timedelta(hours=3))
+    await close_month(live.app.engine, live.app.settings, "2025-10", live.app.clock())
+    said = text_of(await posted(http, live, f"/exclusions/{xid}/end", assessor, {}, 409))
+    assert f"报备 #{xid}（摄像机 {cam}，2025-10-08 09:00 +08:00 — 12:00，光缆抢修，批准人 张三）所在月份 2025-10 已结算" in said
+    assert 'camwatch report reopen --month 2025-10 --reason "…"' in said and f"camwatch exclusion end {xid} --force" in said
+    assert (await _row(live, xid)).end == start + dt.timedelta(hours=3)

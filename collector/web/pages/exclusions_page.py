@@ -1,6 +1,7 @@
 """``/exclusions`` (报备): the list (with each one's status), the add form (approved at once) and "end now"
-(one in force is ``ended`` at this moment, one to come removed). Proposals and their decisions:
-:mod:`collector.web.pages.proposals_page`.
+(one in force is ``ended`` at this moment, one to come removed; one already over is kept and the reader
+told why: the rule of ``camwatch exclusion end``, :mod:`collector.reports.exclusion_end`). Proposals
+and their decisions: :mod:`collector.web.pages.proposals_page`.
 
 Adding validates the form with the API's own model (:class:`collector.web.inputs.NewExclusion`: camera
 xor region, start before end, reason and approver required): a form that does not validate is shown
@@ -16,10 +17,13 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import func, insert, select
 
+from collector.reports.exclusion_end import Step, end_exclusion
+from collector.web.audit import AUDIT_DETAIL
 from collector.web.auth import require
 from collector.web.common import camwatch
+from collector.web.exclusions import kept_words
 from collector.web.inputs import InvalidBody, NewExclusion, form_body
 from collector.web.pages.derived import regions_of
 from collector.web.pages.render import (
@@ -161,7 +165,9 @@ def _no_region(code: str | None) -> InvalidBody:
 
 
 async def end_post(request: web.Request) -> web.StreamResponse:
-    """End an exclusion now: one to come is removed, one in force ends at this moment."""
+    """End an exclusion now, as ``camwatch exclusion end`` (:func:`end_exclusion`): one in force ends at
+    this moment, one to come is removed; one already over is part of the counted figures and is kept,
+    the reader told so (409: the console offers no force)."""
     p = require(request, Action.APPROVE_EXCLUSION)
     v = view(request)
     app = camwatch(request)
@@ -169,18 +175,20 @@ async def end_post(request: web.Request) -> web.StreamResponse:
     if xid is None:
         return not_found_page(v)
     regions = await load_regions(app.engine)
+    tz = app.settings.accounting.timezone
     async with app.engine.begin() as conn:
         row = (await conn.execute(select(Exclusion).where(Exclusion.id == xid))).first()
         if row is None or not readable_exclusion(v, row, regions) or (row.region_code and not p.in_regions(regions.path(row.region_code))):
             return not_found_page(v)
-        now = app.clock()
-        if row.status != ExclusionStatus.APPROVED.value:
-            return not_found_page(v)  # a proposal is decided on /exclusions/proposals; an ended one is over
-        if row.start > now:
-            await conn.execute(delete(Exclusion).where(Exclusion.id == xid))
-        elif row.end > now:
-            await conn.execute(update(Exclusion).where(Exclusion.id == xid, or_(Exclusion.end > now))
-                               .values(end=now, status=ExclusionStatus.ENDED.value))
-    log.info("exclusion #%d ended on the console by %s", xid, p.name)
+        if row.status not in COUNTED_EXCLUSIONS:
+            return not_found_page(v)  # a proposal is decided on /exclusions/proposals, a rejected one stays so
+        ending = await end_exclusion(conn, xid, app.clock(), tz)  # (audited by the auth middleware)
+    if ending is None:
+        return not_found_page(v)
+    if not ending.done:
+        text = kept_words(ending, v.lang, tz, console=True)
+        return render(v, "message.html", {"title": v.t("error"), "text": text, "back": "/exclusions"}, status=409)
+    request[AUDIT_DETAIL] = ending.detail()
+    log.info("exclusion #%d %s on the console by %s", xid, "ended" if ending.step is Step.END else "removed", p.name)
     await _reload(app)
     raise redirect("/exclusions")
