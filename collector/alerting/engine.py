@@ -21,7 +21,10 @@ seconds); each returns a tuple of typed actions for the caller to carry out:
 * reminders every ``reminder_interval_s`` while an incident is open (not of a picture whose cameras
   are all offline); escalation levels by age (both: :mod:`collector.alerting.reminders`);
 * quiet hours hold messages of the held severities until they end (collapsed per incident);
-* silences suppress messages for matching cameras; incidents and work orders are still recorded.
+* silences suppress messages for matching cameras; incidents and work orders are still recorded; an
+  open message a silence withheld is told when the silence ends (by hand or at its end) while the
+  incident is still open, and an incident never told says nothing, not even its recovery
+  (:mod:`collector.alerting.withheld`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import datetime as dt
 from dataclasses import replace
 
 from collector.alerting.book import IncidentBook
+from collector.alerting.exclusions import ExclusionRules
 from collector.alerting.held import FlapDigest, release
 from collector.alerting.inputs import inputs_of
 from collector.alerting.messages import incident_message
@@ -37,7 +41,6 @@ from collector.alerting.model import (
     Action,
     AlertInput,
     CameraInfo,
-    Exclusion,
     Flapping,
     Incident,
     IncidentChanged,
@@ -57,20 +60,21 @@ from collector.alerting.model import (
     UpdateWorkOrder,
 )
 from collector.alerting.policy import AlertPolicy
-from collector.alerting.reminders import escalation_due, picture_unseen, reminded_by, reminder_due
+from collector.alerting.reminders import channels_reached, escalation_due, picture_unseen, reminded_by, reminder_due
 from collector.alerting.upstream import suspected_uplink
+from collector.alerting.withheld import told_late, unless_silenced
 from collector.runtime.camera_state import Event
 from probes.causes import Cause
 
 
-class AlertEngine:
-    """Incident state; every method is pure apart from updating this object."""
+class AlertEngine(ExclusionRules):
+    """Incident state; every method is pure apart from updating this object (exclusions: its base)."""
 
     def __init__(self, policy: AlertPolicy, inventory: Inventory | None = None) -> None:
+        super().__init__()
         self.policy = policy
         self.inventory = inventory or Inventory()
         self.silences: tuple[Silence, ...] = ()
-        self.exclusions: tuple[Exclusion, ...] = ()
         self.book = IncidentBook()
         self.incidents = self.book.incidents  # unresolved, by id
         self.last_notified: dict[str, dt.datetime] = {}
@@ -78,8 +82,6 @@ class AlertEngine:
         self.flapping: set[int] = set()
         self.digest = FlapDigest()
         self.down: dict[int, Outage] = {}
-        # set aside under an exclusion in force: taken up when it ends (outages: see ``down``)
-        self.aside: dict[tuple[IncidentKind, int], PictureProblem | None] = {}
         self.flap_pictures: dict[int, PictureProblem] = {}  # degraded while flapping: taken up when it settles
         self.recheck: dict[int, dt.datetime] = {}  # back up with a picture incident: its picture not checked yet
 
@@ -89,11 +91,6 @@ class AlertEngine:
 
     def set_silences(self, silences: tuple[Silence, ...]) -> None:
         self.silences = tuple(silences)
-
-    def set_exclusions(self, exclusions: tuple[Exclusion, ...]) -> None:
-        """Exclusions in force or to come (each knows its [start, end); an ended or removed one is
-        re-evaluated on the next tick)."""
-        self.exclusions = tuple(exclusions)
 
     def on_event(self, camera_id: int, event: Event, checks: tuple[str, ...] = ()) -> tuple[Action, ...]:
         out: list[Action] = []
@@ -118,10 +115,6 @@ class AlertEngine:
     def _cam(self, cid: int) -> CameraInfo:
         return self.inventory.cameras[cid]
 
-    def _excluded(self, cid: int, now: dt.datetime) -> bool:
-        cam = self.inventory.cameras.get(cid)
-        return cam is not None and any(x.matches(cam, now) for x in self.exclusions)
-
     def _muted(self, cam: CameraInfo, now: dt.datetime) -> bool:
         """No message about this camera: a silence or an exclusion in force."""
         return any(s.matches(cam, now) for s in self.silences) or any(x.matches(cam, now) for x in self.exclusions)
@@ -139,17 +132,21 @@ class AlertEngine:
         return replace(inc, uplink=suspected_uplink(inc.down, inc.village_total, flapping=self.flapping,
                                                     min_cameras=p.upstream_min_cameras, window_s=p.group_window_s))
 
-    def _emit(self, inc: Incident, kind: NotifyKind, now: dt.datetime, channels: tuple[str, ...] | None = None) -> list[Action]:
+    def _emit(self, inc: Incident, kind: NotifyKind, now: dt.datetime, channels: tuple[str, ...] | None = None, *,
+              late: bool = False) -> list[Action]:
+        """A message, unless a silence withholds it: an open message so withheld leaves the incident
+        owed (``silenced``, told by :meth:`_tell_late`); nothing else is said of an owed incident."""
+        if inc.silenced and kind is not NotifyKind.OPEN:
+            return []
         silenced = self._silenced(inc, now)
         if kind is not NotifyKind.RESOLVE:
             self.last_notified[inc.id] = now
-            inc = self._put(replace(inc, silenced=silenced, announced=len(inc.down)))
-        elif silenced != inc.silenced:
-            inc = self._put(replace(inc, silenced=silenced))
+            inc = self._put(replace(inc, silenced=silenced and kind is NotifyKind.OPEN, announced=len(inc.down)))
         if silenced:
             return []
-        msg = incident_message(kind, inc, self.inventory, now, self.policy)
-        n = Notify(inc.id, kind, inc.severity, channels if channels is not None else self.policy.channels_for(inc.severity), msg, now)
+        msg = incident_message(kind, inc, self.inventory, now, self.policy, late=late)
+        n = Notify(inc.id, kind, inc.severity, channels if channels is not None else self.policy.channels_for(inc.severity), msg,
+                   now, late)
         if self.policy.quiet.holds(inc.severity, now):
             self.held.append(n)
             return []
@@ -183,13 +180,31 @@ class AlertEngine:
         sev = judged.severity_now() if judged.severity_now().rank > inc.severity.rank else inc.severity
         if sev is inc.severity and now < inc.changed_at + dt.timedelta(seconds=self.policy.group_window_s):
             return []
-        new = self._put(replace(judged, severity=sev, changed_at=None, silenced=self._silenced(judged, now)))
-        d = self.policy.deadlines.earliest(new.opened_at, new.causes, sev)
-        title = incident_message(NotifyKind.OPEN, new, self.inventory, now, self.policy).title_zh
-        out: list[Action] = [IncidentChanged(new), UpdateWorkOrder(new.id, sev, len(new.members), d, title)]
+        new = self._put(replace(judged, severity=sev, changed_at=None))
+        out: list[Action] = [IncidentChanged(new), self._order_update(new, now)]
         if sev is not inc.severity or (self.policy.notify_on_growth and len(new.down) > new.announced):
             out += self._emit(new, NotifyKind.UPDATE, now)
         return out
+
+    def _order_update(self, inc: Incident, now: dt.datetime) -> UpdateWorkOrder:
+        """Its work order as the incident is now: severity, cameras, deadline (never later), title."""
+        p = self.policy
+        return UpdateWorkOrder(inc.id, inc.severity, len(inc.members), p.deadlines.earliest(inc.opened_at, inc.causes, inc.severity),
+                               incident_message(NotifyKind.OPEN, inc, self.inventory, now, p).title_zh)
+
+    def _tell_late(self, inc: Incident, now: dt.datetime) -> list[Action]:
+        """An incident whose open message a silence withheld: its work order follows its changes
+        meanwhile; once no silence covers it (and a picture incident's picture is seen), its open
+        message is told now (:func:`collector.alerting.withheld.told_late`)."""
+        out = self._settle(inc, now) if inc.changed_at is not None else []
+        inc = self.incidents[inc.id]
+        if self._silenced(inc, now) or picture_unseen(inc, (self.down, self.recheck)):
+            return out
+        new = self._put(told_late(inc, self._judge(inc), now, self.policy))
+        out.append(IncidentChanged(new))
+        if new.severity is not inc.severity:
+            out.append(self._order_update(new, now))
+        return out + self._emit(new, NotifyKind.OPEN, now, channels_reached(new, self.policy), late=True)
 
     def _member_up(self, inc: Incident, cid: int, at: dt.datetime, *, remove: bool = False, notify: bool = True) -> list[Action]:
         if remove and not inc.sent:
@@ -200,7 +215,7 @@ class AlertEngine:
         if any(m.up_at is None for m in members):
             self._put(new)
             return [IncidentChanged(new)] if inc.sent else []
-        new = self._put(replace(new, resolved_at=at, silenced=self._silenced(new, at)))
+        new = self._put(replace(new, resolved_at=at))
         if not inc.sent:  # back before the open message: recorded, no message, no work order
             return [IncidentChanged(new)] if members else []
         out: list[Action] = [IncidentChanged(new), ResolveWorkOrder(new.id, at)]
@@ -310,37 +325,6 @@ class AlertEngine:
             return []
         return self._member_up(inc, cid, p.at, notify=not all(m.camera_id in self.flapping for m in inc.members))
 
-    # ---- exclusions -----------------------------------------------------------------------
-    def _take_up(self, now: dt.datetime) -> list[Action]:
-        """What exclusions set aside and are no longer in force: decided now, as if confirmed now."""
-        out: list[Action] = []
-        for (kind, cid), pic in list(self.aside.items()):
-            if self._excluded(cid, now):
-                continue
-            del self.aside[(kind, cid)]
-            if cid not in self.inventory.cameras:
-                continue
-            if pic is not None:
-                out += self._picture(replace(pic, at=now))
-            elif (o := self.down.pop(cid, None)) is not None:
-                out += self._outage(replace(o, at=now))
-        return out
-
-    def _set_aside(self, inc: Incident, now: dt.datetime) -> Incident | None:
-        """Before an incident is told: its cameras that came under an exclusion leave it (None: none left)."""
-        out = [m for m in inc.members if self._excluded(m.camera_id, now)]
-        if not out:
-            return inc
-        for m in out:
-            if m.up_at is None:
-                pic = PictureProblem(m.camera_id, m.checks, m.start) if inc.kind is IncidentKind.PICTURE else None
-                self.aside[(inc.kind, m.camera_id)] = pic
-        kept = tuple(m for m in inc.members if m not in out)
-        if not any(m.up_at is None for m in kept):
-            self._put(replace(inc, members=kept, resolved_at=now))
-            return None
-        return self._put(replace(inc, members=kept, start=min(m.start for m in kept)))
-
     # ---- time -----------------------------------------------------------------------------
     def tick(self, now: dt.datetime) -> tuple[Action, ...]:
         p = self.policy
@@ -361,13 +345,16 @@ class AlertEngine:
             out.append(IncidentChanged(inc))
             out += self._emit(inc, NotifyKind.OPEN, now)
         for key in [k for k, i in self.incidents.items() if i.sent]:
+            if self.incidents[key].silenced:  # its open message withheld by a silence: told once that ends
+                out += self._tell_late(self.incidents[key], now)
+                continue
             if self.incidents[key].changed_at is not None:
                 out += self._settle(self.incidents[key], now)
                 if self.last_notified.get(key) == now:
                     continue
             inc = self.incidents[key]
             if reached := escalation_due(inc, now, p):
-                inc = self._put(replace(inc, escalation=reached, silenced=self._silenced(inc, now)))
+                inc = self._put(replace(inc, escalation=reached))
                 out.append(IncidentChanged(inc))
                 out += self._emit(inc, NotifyKind.ESCALATE, now, p.escalation[reached - 1].channels)
                 continue
@@ -381,7 +368,9 @@ class AlertEngine:
             held, self.held = self.held, []
             released, told = release(held, self.incidents, self.inventory, now, p)
             self.last_notified.update(dict.fromkeys(told, now))
+            released, owed = unless_silenced(released, self.incidents, lambda i: self._silenced(i, now))
             out += released
+            out += [IncidentChanged(self._put(i)) for i in owed]
         return tuple(out)
 
     def restore(self, incidents: tuple[Incident, ...], now: dt.datetime | None = None) -> None:

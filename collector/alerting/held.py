@@ -33,7 +33,7 @@ def release(held: list[Notify], incidents: Mapping[str, Incident], inventory: In
         inc = incidents.get(key)
         if inc is not None and best.kind is not NotifyKind.RESOLVE:
             best = replace(best, severity=inc.severity, at=now,
-                           message=incident_message(best.kind, inc, inventory, now, policy))
+                           message=incident_message(best.kind, inc, inventory, now, policy, late=best.late))
         out.append(replace(best, channels=channels))
         if inc is not None:
             told.append(key)

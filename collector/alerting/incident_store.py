@@ -254,9 +254,14 @@ async def remove_silence(engine: AsyncEngine, silence_id: int) -> bool:
 
 
 async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) -> bool:
-    """Expire a silence now (kept for the record)."""
+    """End a silence now (kept for the record, its ``until`` now; one that already ended keeps its
+    end). False when there is no such silence. What it withheld and is still open is told at the
+    alert engine's next look at the silences (:mod:`collector.alerting.withheld`)."""
     async with engine.begin() as conn:
-        return (await conn.execute(update(m.Silence).where(m.Silence.id == silence_id).values(until=now))).rowcount > 0
+        if (await conn.execute(update(m.Silence).where(m.Silence.id == silence_id, m.Silence.until > now)
+                               .values(until=now))).rowcount > 0:
+            return True
+        return (await conn.execute(select(m.Silence.id).where(m.Silence.id == silence_id))).first() is not None
 
 
 __all__ = [

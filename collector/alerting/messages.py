@@ -147,7 +147,12 @@ def _prefix(kind: NotifyKind, sev: Severity, lang: str, level: EscalationLevel |
     return f"[{e}] " if en else f"【{zh}】"
 
 
-def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p: AlertPolicy, lang: str) -> _Parts:
+# an open message withheld by a silence, told when the silence ended (the incident still open)
+LATE_WORDS = ("告警静默期间未发送，静默结束后补发", "withheld during an alert silence, sent now that it has ended")
+
+
+def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p: AlertPolicy, lang: str,
+           late: bool = False) -> _Parts:
     en = lang == "en"
     cams = [inv.cameras[m.camera_id] for m in inc.members if m.camera_id in inv.cameras]
     down = [inv.cameras[m.camera_id] for m in inc.down if m.camera_id in inv.cameras]
@@ -221,6 +226,8 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
         lines.append(("Duration" if en else "已持续", took))
         if not single:
             lines.append(("Affected" if en else "影响", f"{len(down)}/{inc.village_total}" + ("" if en else " 台")))
+        if late:
+            lines.append(("Note" if en else "说明", LATE_WORDS[en]))
     since = since_words(inc.start, now, p.timezone)
     if resolved and picture:
         short = f"{title}, picture problem lasted {took}" if en else f"{title}，画面异常时长{took}"
@@ -254,10 +261,12 @@ def _render(parts: _Parts, link: str, lang: str) -> tuple[str, str]:
     return "\n".join(text), "\n".join(md)
 
 
-def incident_message(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, policy: AlertPolicy) -> Message:
+def incident_message(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, policy: AlertPolicy, *,
+                     late: bool = False) -> Message:
+    """*late*: an open message told when the silence that withheld it ended (it says so)."""
     link = link_for(inc, policy.base_url)
-    zh = _parts(kind, inc, inv, now, policy, "zh")
-    en = _parts(kind, inc, inv, now, policy, "en")
+    zh = _parts(kind, inc, inv, now, policy, "zh", late)
+    en = _parts(kind, inc, inv, now, policy, "en", late)
     tz, mz = _render(zh, link, "zh")
     te, me = _render(en, link, "en")
     return Message(zh.title, en.title, tz, te, mz, me, zh.short, en.short, link)

@@ -291,7 +291,10 @@ class Incident:
     members: tuple[Member, ...]
     village_total: int
     device_total: int
-    sent: bool = False  # the open message has been decided (sent, held or silenced)
+    sent: bool = False  # the open message has been decided (sent, held, or withheld by a silence)
+    # its open message was withheld by a silence and is still owed: told when no silence covers the
+    # incident any more (ended by hand or at its end) while it is open; until then nothing else is
+    # said of it (no update, escalation, reminder; no recovery message when it ends untold)
     silenced: bool = False
     escalation: int = 0  # escalation levels reached
     resolved_at: dt.datetime | None = None
@@ -334,6 +337,7 @@ class Notify:
     channels: tuple[str, ...]
     message: Message
     at: dt.datetime
+    late: bool = False  # an open message told when the silence that withheld it ended
 
 
 @dataclass(frozen=True, slots=True)

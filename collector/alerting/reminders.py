@@ -32,6 +32,12 @@ def reminder_due(inc: Incident, now: dt.datetime, last: dt.datetime, p: AlertPol
     the escalation levels reached), or None: not due, or a picture incident whose cameras are unseen."""
     if p.reminder_interval_s <= 0 or (now - last).total_seconds() < p.reminder_interval_s or picture_unseen(inc, unseen):
         return None
+    return channels_reached(inc, p)
+
+
+def channels_reached(inc: Incident, p: AlertPolicy) -> tuple[str, ...]:
+    """*inc*'s severity's channels and those of the escalation levels it reached, each once: where
+    a message goes once levels were reached (a reminder; an open message told late, after a silence)."""
     chans = p.channels_for(inc.severity) + tuple(c for lv in p.escalation[:inc.escalation] for c in lv.channels)
     return tuple(dict.fromkeys(chans))
 

@@ -113,7 +113,7 @@ def register(group: click.Group) -> None:
         click.echo(ctx.t(f"已静默 #{sid}，至 {local}", f"silence #{sid} until {local}"))
 
     @alerts.command("silences")
-    @click.option("--all", "include_expired", is_flag=True, help="include expired silences")
+    @click.option("--all", "include_expired", is_flag=True, help="include silences that ended (by hand or at their end)")
     @click.option("--json", "as_json", is_flag=True)
     @click.pass_obj
     def silences_cmd(ctx: CliContext, include_expired: bool, as_json: bool) -> None:
@@ -141,8 +141,8 @@ def register(group: click.Group) -> None:
             scope = ctx.t(f"摄像机 {x.camera_id}" if x.camera_id is not None else f"区划 {region}",
                           f"camera {x.camera_id}" if x.camera_id is not None else f"region {region}")
             until = ctx.t(f"至 {show(x.until, tz)}", f"until {show(x.until, tz)}")
-            if x.until <= now:
-                until += ctx.t("（已过期）", " (expired)")
+            if x.until <= now:  # ended by hand (unsilence: its end set to then) or at its end: not told apart
+                until += ctx.t("（已结束）", " (ended)")
             click.echo(f"#{x.id}\t{scope}\t{until}\t{x.reason}")
 
     @alerts.command("unsilence")

@@ -120,6 +120,56 @@ def test_village_uplink_silence_and_escalation(tmp_path, loopback: LoopbackRange
     asyncio.run(go())
 
 
+def test_a_silence_ended_by_hand_while_the_village_is_dark_tells_its_opening_then(tmp_path, loopback: LoopbackRange) -> None:  # type: ignore[no-untyped-def]
+    """The reviewer's report, through the real collector: 小下营2 silenced goes dark: nothing is
+    said, its work order opens. The silence is ended by hand (``alerts unsilence``) while the
+    village is still dark; the periodic reload (1 s) hands the engine the silences: its opening
+    comes then, saying it was withheld, and its recovery after. 新新屯3, silenced throughout, dark
+    and back: nothing at all (no 【恢复】 of an outage nobody was told of)."""
+    url = migrated(f"sqlite:///{tmp_path / 's.db'}")
+    assert do_import(url, sample_inventory_at(tmp_path / "sample.csv", loopback)).written
+    ended, kept = "130123101202", "130123101203"  # 小下营2 (fleet 6-10), 新新屯3 (fleet 11-15)
+    hour = {"CAMWATCH_ALERTS__ESCALATION": json.dumps([{"after_s": 3600, "name": "supervisor", "channels": ["duty"]}])}
+
+    async def go() -> None:
+        async with _stack(url, **hour) as (robots, app, engine), _fleet(48, loopback.base_address) as fleet:
+            await app.start()
+            try:
+                alerting = app.alerting
+                assert alerting is not None
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)
+                now = dt.datetime.now(dt.UTC)
+                ids = {v: await alert_store.add_silence(engine, until=now + dt.timedelta(hours=1), region_code=v,
+                                                        reason="施工", now=now) for v in (ended, kept)}
+                await alerting.refresh()
+                fleet.set_behaviour(list(range(6, 16)), Behaviour(power=Power.DOWN))
+
+                def withheld() -> set[str]:
+                    return {i.village for i in alerting.engine.open_incidents() if i.sent and i.silenced}
+
+                await _until(lambda: withheld() == {ended, kept}, 30)  # both opened, both withheld
+                await asyncio.sleep(2)
+                assert _texts(robots) == []
+                assert {o.region_code for o in await alert_store.list_work_orders(engine)} == {ended, kept}
+                assert await alert_store.end_silence(engine, ids[ended], dt.datetime.now(dt.UTC))
+                await _until(lambda: any("小下营2" in t for t in _texts(robots)), 15)
+                [opened] = _texts(robots)
+                assert "【严重】城关镇小下营2 5/5 台摄像机离线" in opened and "静默结束后补发" in opened, opened
+                fleet.set_behaviour(list(range(6, 16)), Behaviour())
+                await _until(lambda: any("恢复" in t for t in _texts(robots)), 30)
+                await _until(lambda: sum(s.status.state.up for s in app.scheduler.slots.values()) == 48, 15)
+                await asyncio.sleep(2)  # (新新屯3 back as well, past several ticks)
+                texts = _texts(robots)
+                assert len(texts) == 2 and "【恢复】城关镇小下营2 5 台摄像机已恢复在线" in texts[1], texts
+                assert not any("新新屯3" in t for t in texts), texts
+                assert not alerting.engine.open_incidents()
+                assert robots.rejected == []
+            finally:
+                await app.stop()
+
+    asyncio.run(go())
+
+
 async def _until(cond, timeout: float) -> None:  # type: ignore[no-untyped-def]
     end = time.monotonic() + timeout
     while not cond():

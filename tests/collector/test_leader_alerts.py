@@ -264,6 +264,98 @@ async def test_leaders_in_turn_lose_no_incident_and_send_nothing_twice(url: str,
         await engine.dispose()
 
 
+async def test_a_silence_ended_by_hand_tells_the_withheld_opening_once_across_leaders(url: str, hook: tuple[Robots, str]) -> None:
+    """Two villages silenced go dark: their openings are withheld (stored ``silenced``: owed), no
+    delivery key. One silence is ended by hand (``alerts unsilence``) while that village is still
+    dark; the leader then (after a leader change) tells its opening once, late, even when it dies
+    before posting it; a later leader does not tell it again. When both villages are back, only
+    the one told gets a recovery message: the other was never told it began."""
+    rx, hook_url = hook
+    engine = create_engine(url)
+    clock = Clock()
+    notify = NotifySettings.model_validate({"channels": [{"name": "hook", "kind": "webhook", "url": hook_url}]})
+    policy = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(), quiet=QuietHours(enabled=False),
+                         channels=tuple((s, ("hook",)) for s in Severity))
+    notifiers: list[Notifier] = []
+
+    async def leader(name: str, *, send: bool = True) -> LeaderAlerts:
+        n = None
+        if send:
+            n = Notifier(build_senders(notify, Redactor()), engine=engine)
+            await n.start()
+            notifiers.append(n)
+        la = leader_alerts(policy, engine, replica=name, language="en", tick_s=5, clock=clock, guard=None,
+                           notifier=n, counts={}, channels=frozenset({"hook"}))
+        await la.begin()
+        return la
+
+    async def drain() -> list[str]:
+        for n in notifiers:
+            await n.drain()
+        return [p.body["title"] + "\n" + p.body["message"] for p in rx.posts.get("webhook", [])]
+
+    async def keys() -> dict[str, str]:
+        async with engine.connect() as conn:
+            return dict((await conn.execute(select(AlertDelivery.key, AlertDelivery.status))).all())
+
+    try:
+        inv = await store.load_inventory(engine)
+        ended, kept = sorted(inv.village_counts, key=lambda v: (-inv.village_counts[v], v))[:2]
+        cams = {v: sorted(c.id for c in inv.cameras.values() if c.village == v) for v in (ended, kept)}
+        hushed = {v: await store.add_silence(engine, region_code=v, until=at(3600), reason="施工", now=T0) for v in cams}
+        feed = EventFeed("r1")
+        for cid in cams[ended] + cams[kept]:
+            feed.submit(cid, down(10))
+        await write(engine, feed)
+        a = await leader("a")
+        await a.step(tick=True)
+        clock.now = at(45)
+        await a.step(tick=True)  # both opened, both withheld: stored owed, work orders open, nothing to send
+        assert await keys() == {} and await drain() == []
+        stored = {i.village: i for i in await store.load_open_incidents(engine)}
+        assert set(stored) == {ended, kept} and all(i.silenced for i in stored.values())
+        assert len(await store.list_work_orders(engine)) == 2
+        # `alerts unsilence` while the village is still dark; A is gone, B leads and dies before posting
+        assert await store.end_silence(engine, hushed[ended], at(100))
+        clock.now = at(110)
+        b = await leader("b", send=False)
+        await b.step(tick=True)
+        late = f"{stored[ended].id}:open:hook"
+        assert [(x.kind, x.incident_id, x.late) for x in b.sent] == [(NotifyKind.OPEN, stored[ended].id, True)]
+        assert await keys() == {late: "pending"}
+        assert not {i.village: i for i in await store.load_open_incidents(engine)}[ended].silenced  # told: stored with its key
+        # C sends what B left pending, once, and decides nothing again
+        c = await leader("c")
+        clock.now = at(115)
+        await c.step(tick=True)
+        [told] = await drain()
+        assert str(len(cams[ended])) in told and "withheld during an alert silence" in told, told
+        assert not c.sent and await keys() == {late: "sent"}
+        # both villages back: the recovery of the one told, nothing of the other
+        for cid in cams[ended] + cams[kept]:
+            feed.submit(cid, up(200))
+        await write(engine, feed)
+        clock.now = at(202)
+        await c.step(tick=True)
+        d = await leader("d")
+        clock.now = at(300)
+        await d.step(tick=True)
+        posts = await drain()
+        assert len(posts) == 2 and "resolved" in posts[1].lower() and str(len(cams[ended])) in posts[1], posts
+        assert await keys() == {late: "sent", f"{stored[ended].id}:resolve:hook": "sent"}
+        assert await store.load_open_incidents(engine) == ()
+        orders = await store.list_work_orders(engine)
+        assert len(orders) == 2 and all(o.resolved_at is not None for o in orders)
+        # `alerts silences --all`: the one ended by hand ends when it was ended; ending it again moves nothing
+        assert await store.end_silence(engine, hushed[ended], at(500))
+        ends = {x.id: x.until for x in await store.list_silences(engine, at(300), include_expired=True)}
+        assert ends == {hushed[ended]: at(100), hushed[kept]: at(3600)}
+    finally:
+        for n in notifiers:
+            await n.stop()
+        await engine.dispose()
+
+
 async def test_a_claim_is_refused_once_another_leader_took_the_message(url: str) -> None:
     engine = create_engine(url)
     try:
