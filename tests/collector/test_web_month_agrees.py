@@ -150,9 +150,10 @@ async def test_card_todays_bar_api_and_cli_agree_and_say_as_of_when(site: Site) 
     # the card and today's bar: the same time (monitoring began today), the same instant, one number
     assert bar == f"{DAY.isoformat()} {card} (截至 09:30)", (card, bar)
     assert card == at_0930 == await asyncio.to_thread(cli_rate, site, local(9, 30))
-    # the page says as of when, in local time, at the card and under the chart
+    # the page says as of when, in local time, at the card and under the chart; the note to the second
     assert f"截至 {local(9, 30).astimezone(TZ):%m-%d %H:%M}" in html
     assert f"今天的柱为 0 点至 {local(9, 30).astimezone(TZ):%Y-%m-%d %H:%M}" in html
+    assert f"本月 1 日 0 点至 {local(9, 30).astimezone(TZ):%Y-%m-%d %H:%M:%S}" in html
     # the API and the CLI at 10:00 say less (the camera has been down half an hour more): that is
     # the lag the page states, not another rule
     at_1000 = await api_rate(site, local(10))
@@ -164,6 +165,30 @@ async def test_card_todays_bar_api_and_cli_agree_and_say_as_of_when(site: Site) 
     assert card2 == at_1000 == await asyncio.to_thread(cli_rate, site, local(10))
     assert bar2 == f"{DAY.isoformat()} {card2} (as of 10:00)"
     assert "as of" in html_en and f"midnight to {local(10).astimezone(TZ):%Y-%m-%d %H:%M}" in html_en
+
+
+async def test_the_reports_page_says_its_time_and_the_overviews(site: Site) -> None:
+    """/reports sums the month to date when it is opened, the overview's figures every few minutes:
+    at one moment a township may read 达标 on one and 否 on the other. Each says what it is and as of
+    when, to the second (``to`` at that time gives each number), and the reports page says the
+    overview's time beside its own."""
+    site.clock.now = local(10)
+    await site.app.refresh_figures()
+    site.clock.now = local(10, 30)
+    card, _, overview = await region_page(site)
+    assert card == await api_rate(site, local(10))
+    assert f"本月 1 日 0 点至 {local(10).astimezone(TZ):%Y-%m-%d %H:%M:%S}，按时长计算，报备时间不计" in overview
+    assert "报表页在打开时另行计算" in overview
+    async with aiohttp.ClientSession() as http, http.get(site.u(f"/reports?period={DAY:%Y-%m}&region={site.township}")) as r:
+        assert r.status == 200
+        html = await r.text()
+    row = re.search(r'<td class="nw title">[^<]+</td>.*?<span class="rate [a-z]+">([^<]+)</span>', html, re.S)
+    assert row is not None and row.group(1) == await api_rate(site, local(10, 30)) != card, (row, card)
+    assert f"按时长计算、报备时间不计，截至 {local(10, 30).astimezone(TZ):%Y-%m-%d %H:%M:%S}" in html
+    assert f"最近一次截至 {local(10).astimezone(TZ):%Y-%m-%d %H:%M:%S}" in html
+    async with aiohttp.ClientSession() as http, http.get(site.u(f"/reports?period={DAY:%Y-%m}&lang=en")) as r:
+        en = await r.text()
+    assert f"summed every 5 min, last up to {local(10).astimezone(TZ):%Y-%m-%d %H:%M:%S}: to another time" in en
 
 
 async def test_no_bar_for_today_before_the_figures_nor_from_yesterdays(site: Site) -> None:

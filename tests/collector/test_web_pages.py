@@ -60,10 +60,12 @@ async def test_overview_in_chinese_then_english(live: Live, http: aiohttp.Client
     await live.app.refresh_figures()
     html = await page(http, live, "/")
     assert '<html lang="zh-CN">' in html and "总览" in html and "本月在线率" in html
-    # when the month's rates were summed: they lag the live counts (a page and the API may differ)
+    # what the month's rates are and as of when, to the second: they lag the live counts (a page
+    # and the API may differ), and /reports, summed when opened, may say otherwise
     at = live.app.figures.computed_at
-    assert at is not None and "本月在线率统计于" in html
-    assert at.astimezone(ZoneInfo(live.app.settings.accounting.timezone)).strftime("%Y-%m-%d %H:%M") in html
+    assert at is not None and "本月在线率：本月 1 日 0 点至" in html and "按时长计算，报备时间不计" in html
+    assert at.astimezone(ZoneInfo(live.app.settings.accounting.timezone)).strftime("%Y-%m-%d %H:%M:%S") in html
+    assert "报表页在打开时另行计算" in html
     towns = {s.cam.labels.township_name for s in live.app.scheduler.slots.values()}
     assert len(towns) > 1 and all(t in html for t in towns)
     for i in DOWN:  # the offline list: name, cause in words (probes/causes.py), since

@@ -8,11 +8,15 @@ chromium, headless, through chromium-driver and selenium), after a look at every
 - the close form's note field cut its placeholder (what was done (requi…);
 - an incident's "涉及摄像机 0/5" read as "no camera involved": it says 离线 0 / 5 台;
 - English pages carried Chinese punctuation in our own words (Period：, Proposed by：, （sha256）：);
-- the printable report's work orders on a phone: titles two characters a line (the table now
-  scrolls inside its box instead);
+- the printable report's work orders on a phone: titles two characters a line (the table then
+  scrolled inside its box; now every row of the report reads as a card);
 - a village's card said "4/6 Points" where its table says "5/6 points";
 - the list of all work orders hid its "resolved at" column off a phone's screen (scrolled inside
-  its box): on a phone the time is said under the deadline.
+  its box): on a phone the time is said under the deadline;
+- the printable report's summary (710 px in a 374 px box) and the API page's parameter and field
+  tables (~490 px) scrolled inside their boxes: the report's rows are cards on a phone, the API's
+  parameters and fields too, its answers' three columns wrap. No table of any page is wider than
+  its box on a phone (each_page).
 """
 
 from __future__ import annotations
@@ -201,3 +205,52 @@ async def test_printable_report_and_village_card_in_english_and_on_a_phone(live:
     for lang in ("zh", "en"):  # the work order's title reads in lines of words, not two characters
         width = seen[f"title-width-{lang}"]
         assert width is not None and float(width) >= 150, (lang, width)  # type: ignore[arg-type]
+
+
+# the API page on a phone: its parameter cards (a cell's label, its visible cells) and its answers' columns
+API_CARDS = """
+const td = document.querySelector('table.api.params tbody td[data-label]');
+const card = td.closest('tr');
+return [getComputedStyle(td, '::before').content, getComputedStyle(card).display,
+        document.querySelector('table.api.answers').querySelectorAll('thead th').length,
+        [...document.querySelectorAll('table.api.params thead')].every(h => !h.getClientRects().length)];"""
+
+# the printable report on a phone: the summary's first row (a card) and its labelled cells
+REPORT_CARD = """
+const tr = document.querySelector('table.report.summary tbody tr');
+return [getComputedStyle(tr).display, tr.querySelector('td.title').textContent.trim(),
+        getComputedStyle(tr.querySelector('td[data-label]'), '::before').content,
+        tr.querySelector('td.title').getBoundingClientRect().width];"""
+
+
+async def test_api_page_and_printable_report_fit_a_phone_inside_too(live: Live, chrome: webdriver.Chrome) -> None:
+    """No table on these two pages is wider than its box on a 390 px phone (each_page checks every
+    table): the report's rows and the API's parameters read as labelled cards. At desktop size
+    (and printed on A4) the tables stay tables."""
+    pages = await _setup(live)
+    base = f"http://127.0.0.1:{live.server.port}"
+
+    def run() -> dict[str, object]:
+        log_in(chrome, base, *ADMIN)
+        seen: dict[str, object] = {}
+        for lang in ("zh", "en"):
+            for kind in ("phone", "desktop"):
+                urls = {"api": f"{base}/api?lang={lang}",
+                        "print": f"{base}/reports/print?period={pages['order-month']}&lang={lang}",
+                        "closed": f"{base}/reports/print?period={pages['last-month']}&lang={lang}"}
+                found = each_page(chrome, kind, urls, lambda name: chrome.execute_script(
+                    API_CARDS if name == "api" else REPORT_CARD))
+                seen.update({f"{name}-{lang}-{kind}": value for name, value in found.items()})
+        return seen
+
+    seen = await asyncio.to_thread(run)
+    for lang, label in (("zh", '"类型："'), ("en", '"Type: "')):
+        content, display, answer_cols, hidden = seen[f"api-{lang}-phone"]  # type: ignore[misc]
+        assert (content, display, answer_cols, hidden) == (label, "block", 3, True), lang
+        assert seen[f"api-{lang}-desktop"][1] == "table-row", lang  # type: ignore[index]
+    for name in ("print", "closed"):
+        for lang, label in (("zh", '"摄像机数："'), ("en", '"Cameras: "')):
+            display, title, content, width = seen[f"{name}-{lang}-phone"]  # type: ignore[misc]
+            assert display == "flex" and title and width >= 300, (name, lang, display, title, width)
+            assert content == label, (name, lang, content)
+            assert seen[f"{name}-{lang}-desktop"][0] == "table-row", (name, lang)  # type: ignore[index]

@@ -194,7 +194,7 @@ async def test_printable_page(site: Site, http: aiohttp.ClientSession) -> None:
     table = re.search(r'<table class="report exclusions">(.*?)</table>', html, re.S)
     assert table is not None and '<th class="num">时长</th>' in table[1] and '<th class="num">其中本期</th>' in table[1]
     body = table[1].split("<tbody>", 1)[1]
-    shown = [re.findall(r'<td class="num">([^<]*)</td>', tr) for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+    shown = [re.findall(r'<td class="num"[^>]*>([^<]*)</td>', tr) for tr in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
     async with http.get(site.u(f"/reports/workbook?period={site.month.label}")) as r:
         sheet = openpyxl.load_workbook(io.BytesIO(await r.read()))["报备"]
     head = [c.value for c in sheet[2]]

@@ -156,8 +156,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "error": ("出错", "Error"),
     "excluded_note": ("（报备期间不计入在线率）", "(excluded time leaves the rate)"),
     "as_of": ("截至", "as of"),
-    "month_rate_at": ("本月在线率统计于 {at}，每 {every} 分钟更新一次（在线数为实时）",
-                      "This month's rates were summed at {at} and are summed every {every} min (online counts are live)"),
+    # what the month's rates are and as of when; /reports sums when opened (another time: may differ)
+    "month_rate_at": ("本月在线率：本月 1 日 0 点至 {at}，按时长计算，报备时间不计；每 {every} 分钟统计一次"
+                      "（在线数为实时）。报表页在打开时另行计算，截至时间不同，数字和是否达标都可能不同。",
+                      "This month's rate: from the 1st, 00:00 to {at}, time-weighted, excluded time left out; summed "
+                      "every {every} min (online counts are live). The reports page sums when it is opened: to "
+                      "another time, its figures and verdicts may differ."),
     "month_rate_pending": ("本月在线率正在统计（启动后约 1 分钟内给出）", "This month's rates are being summed (within about a minute of the start)"),
     "today_bar_at": ("每根柱为一天（0 点至 24 点）的在线率；今天的柱为 0 点至 {at}，与本月在线率同时统计",
                      "Each bar is one day's rate (midnight to midnight); today's runs from midnight to {at}, summed with this month's rate"),

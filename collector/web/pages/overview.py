@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from aiohttp import web
 
+from collector.accounting.ranking import ranks
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, color
 from collector.runtime.camera_state import State
@@ -94,18 +96,28 @@ def region_rows(v: View, regions: Regions, codes: list[str], level: str, slots: 
                               sum(1 for c in covs if c >= 1.0) if whole else 0, len(covs) if whole else 0,
                               left_out=v.left_out(excluded, unknown)))
     # ranked among all the region's siblings (a township leader sees their township's county rank,
-    # not "1 of the 1 shown"); only the rank and the count are shown of regions out of scope
-    ranks: dict[str, tuple[int, int]] = {}
+    # not "1 of the 1 shown"); only the rank and the count are shown of regions out of scope.
+    # Equal rates share a rank (1, 2, 2, 4) as `camwatch rates --rank`, the API and the report give
+    # it; within a tie the better coverage is listed first. code -> (rank, of, place in the list)
+    placed: dict[str, tuple[int, int, int]] = {}
     for parent in {regions.path(code)[-2:-1] for code in codes}:
         siblings = [k.code for k in regions.children.get(parent[0], [])] if parent else codes
-        known = [(k, m) for k in siblings if (m := fig.availability.get((level, k, "month"))) is not None]
-        known.sort(key=lambda km: (-km[1], -(fig.coverage.get((level, km[0])) or 0.0), km[0]))
-        ranks.update({k: (i, len(known)) for i, (k, _) in enumerate(known, 1)})
+        rates = {k: fig.availability.get((level, k, "month")) for k in siblings}
+        shared = competition_ranks(rates)
+        known = sorted((k for k, m in rates.items() if m is not None),
+                       key=lambda k: (shared[k] or 0, -(fig.coverage.get((level, k)) or 0.0), k))
+        placed.update({k: (shared[k] or 0, len(known), i) for i, k in enumerate(known)})
     out = []
     for r in rows:
-        rank, of = ranks.get(r.code, (0, 0)) if r.month is not None else (0, 0)
+        rank, of, _ = placed.get(r.code, (0, 0, 0)) if r.month is not None else (0, 0, 0)
         out.append(dataclasses.replace(r, rank=rank, of=of))
-    return sorted(out, key=lambda r: (r.rank == 0, r.rank, r.code))
+    return sorted(out, key=lambda r: (r.rank == 0, placed[r.code][2] if r.rank else 0, r.code))
+
+
+def competition_ranks(rates: Mapping[str, float | None]) -> dict[str, int | None]:
+    """The ranks of *rates* by :func:`collector.accounting.ranking.ranks` (the one rule of the CLI,
+    the API and the report), the figures' floats read back as the rounded ratios they were."""
+    return ranks({k: None if m is None else Decimal(str(m)) for k, m in rates.items()})
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,7 +243,7 @@ async def overview_page(request: web.Request) -> web.Response:
     return render(v, "overview.html", {
         "rows": rows, "offline": offline, "f": f, "opts": filter_options(v, slots, f), "by_colour": by_colour,
         "total": now_words(v, counts), "at": v.when(v.now),
-        "figures_at": app.figures is not None, "figures_note": figures_note(v, app),
+        "figures_at": app.figures is not None, "figures_note": figures_note(v, app), "month_at": month_as_of(v, app),
     })
 
 
@@ -242,14 +254,27 @@ def now_words(v: View, c: Counts) -> dict[str, Any]:
 
 
 def figures_note(v: View, app: Any) -> str:
-    """When this month's rates were summed (they lag the live counts by up to
-    ``collector.figures_interval_s``: two pages read a minute apart may differ), or that they are
-    being summed (a start: nothing shown yet, not a made-up 0)."""
+    """What this month's rates are (time-weighted, excluded time left out) and as of when, to the
+    second (``camwatch rates --to`` at that time gives them, but for changes recorded after it and
+    dated before it: a failure is dated back once confirmed); that they lag the live counts by up
+    to ``collector.figures_interval_s`` and that /reports, summed when it is opened, may differ;
+    or that they are being summed (a start: nothing shown yet, not a made-up 0)."""
     at = app.figures.computed_at
     if at is None:
         return v.t("month_rate_pending")
-    every = max(1, round(app.settings.collector.figures_interval_s / 60))
-    return v.t("month_rate_at", at=v.when(at), every=every)
+    return v.t("month_rate_at", at=v.when(at, seconds=True), every=figures_every(app))
+
+
+def figures_every(app: Any) -> int:
+    """``collector.figures_interval_s`` in whole minutes (at least 1)."""
+    return max(1, round(float(app.settings.collector.figures_interval_s) / 60))
+
+
+def month_as_of(v: View, app: Any) -> str | None:
+    """"12-05 19:57": the instant the month's rates were summed to, said beside them (a table's
+    header, a card), or None before the first sums."""
+    at = app.figures.computed_at
+    return None if at is None else v.when(at)[5:]
 
 
 async def cameras_page(request: web.Request) -> web.Response:

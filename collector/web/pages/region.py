@@ -16,7 +16,15 @@ from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.charts import rate_chart
 from collector.web.pages.derived import derived, regions_of, scope_key
-from collector.web.pages.overview import cached_rows, camera_items, figures_note, now_counts, now_words, readable_slots
+from collector.web.pages.overview import (
+    cached_rows,
+    camera_items,
+    figures_note,
+    month_as_of,
+    now_counts,
+    now_words,
+    readable_slots,
+)
 from collector.web.pages.render import View, not_found_page, paginate, rate_colour, render, view
 from collector.web.pages.scope import Regions, can_region, whole_figures
 from collector.web.pages.series import DailyRates
@@ -118,7 +126,7 @@ async def region_page(request: web.Request) -> web.Response:
         "coverage": fig.coverage.get((info.level, code)) if whole else None, "whole": whole,
         "rows": [], "points": [], "cameras": None, "villages": {}, "fully": None, "village_cov": None,
         "figures_note": figures_note(v, app),
-        "month_at": v.when(fig.computed_at)[5:] if fig.computed_at is not None and month is not None else None,
+        "month_at": month_as_of(v, app) if month is not None else None, "rows_at": month_as_of(v, app),
     }
     kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
     if info.level == "county":

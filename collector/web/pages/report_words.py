@@ -32,8 +32,14 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "open": ("未结", "not closed"),
     "closed_note": ("本月已结账冻结，报表由快照生成，以后的修改不影响本表。",
                     "This month is closed: the report comes from its frozen snapshot; later edits do not change it."),
-    "open_note": ("未结：按当前数据计算（至 {at}），结账前数字可能变化。",
-                  "Not closed: computed from the current data (up to {at}); figures may change until the month is closed."),
+    "open_note": ("未结：按当前数据计算（本期至今，按时长计算、报备时间不计，截至 {at}），结账前数字可能变化。",
+                  "Not closed: computed from the current data (the period so far, time-weighted, excluded time left "
+                  "out, up to {at}); figures may change until the month is closed."),
+    # the overview's and region pages' month rates: the same figures summed to another time
+    "figures_differ": ("总览和区域页的本月在线率与本表的在线率（扣除报备）算法相同，每 {every} 分钟统计一次，"
+                       "最近一次截至 {at}；截至时间不同，数字和是否达标就可能不同。",
+                       "The overview's and the region pages' month rates are this report's rate (excluded time left "
+                       "out), summed every {every} min, last up to {at}: to another time, figures and verdicts may differ."),
     "to_date": ("（截至目前）", "(to date)"),  # after a word: a space before it in English (the page adds it)
     "pp": ("个百分点", "pp"),  # the uncertainty's unit (the CLI's 误差(百分点))
     "snapshot_hash": ("快照校验码", "Snapshot hash"),

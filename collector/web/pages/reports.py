@@ -26,7 +26,9 @@ from collector.reports.score import score_note, unmonitored
 from collector.reports.sheets import exclusion_hours
 from collector.reports.workbook import workbook_bytes
 from collector.runtime.report_delivery import workbook_name
+from collector.web.common import camwatch
 from collector.web.pages.derived import regions_of
+from collector.web.pages.overview import figures_every
 from collector.web.pages.render import View, not_found_page, rate_colour, render, view
 from collector.web.pages.report_view import Choice, Shown, choose, closed_labels, first_watched, shown
 from collector.web.pages.report_words import hours, quantity, rule_words, rw
@@ -96,7 +98,18 @@ def _context(v: View, c: Choice, s: Shown) -> dict[str, Any]:
             "order_title": lambda o: order_words(o, v.lang), "deduction_subject": lambda d: subject_words(s.report, d, v.lang),
             "score_gap": score_gap(s.report, v.lang), "unscored": unmonitored(s.report.completeness),
             "xlsx_url": f"/reports/workbook?{_query(c, v.lang)}", "print_url": f"/reports/print?{_query(c, v.lang)}",
-            "back_url": f"/reports?{_query(c, v.lang)}"}
+            "back_url": f"/reports?{_query(c, v.lang)}", "figures_differ": figures_differ(v, s)}
+
+
+def figures_differ(v: View, s: Shown) -> str | None:
+    """For a report to date: that the overview's month rates are summed to another time (said
+    to the second, as this page's), so that a reader seeing two numbers knows why; else None."""
+    app = camwatch(v.request)
+    at = app.figures.computed_at
+    p = s.report.period
+    if s.closed or at is None or not p.start <= at < p.end:
+        return None
+    return rw("figures_differ", v.lang, every=figures_every(app), at=v.when(at, seconds=True))
 
 
 async def reports_page(request: web.Request) -> web.Response:
