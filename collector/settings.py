@@ -103,8 +103,9 @@ class CollectorSettings(_Section):
     catchup_s: float = Field(15.0, ge=0, description="after a start (and a replica's takeover) every camera is probed once within this many seconds, at most half the interval "
                              "(spread evenly), so the unknown gap of a restart ends then; 0 = at its regular phase only")
     catchup_rate: float = Field(2000.0, gt=0, description="... but at most this many of those first probes a second, over all processes: a larger\n"
-                                "fleet's catch-up takes longer (still at most half the interval), so a start does not ask the machine\n"
-                                "and the network for several times the steady rate (100k cameras at 60 s: 1,667 probes a second)")
+                                "fleet's catch-up takes longer (up to the whole interval: the regular phases, the steady rate), so a start\n"
+                                "does not ask the machine and the network for several times the steady rate (100k cameras at 60 s:\n"
+                                "1,667 probes a second; their catch-up: 50 s at 2,000 a second)")
     journal_dir: str = Field("", description="where state changes wait on disk while the database is away (replayed "
                              "in order when it returns); empty: beside the SQLite file, else the working directory")
     keep_frames: bool = Field(True, description="keep each camera's last video-tier picture (a small JPEG, one file per camera "

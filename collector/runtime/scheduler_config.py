@@ -44,10 +44,11 @@ class SchedulerConfig:
 
 def catchup_step(config: SchedulerConfig, new: int) -> float:
     """Seconds between the first probes of *new* cameras (a start, a replica's takeover): spread
-    over ``catchup_s``, or longer when that would exceed ``catchup_rate`` probes a second, never
-    over half the interval (then the regular phases come first anyway); 0.0: no catch-up (each
-    camera waits for its phase)."""
+    over ``catchup_s`` (at most half the interval), or longer when that would exceed
+    ``catchup_rate`` probes a second, up to the whole interval: a catch-up that long is the regular
+    phases themselves (the steady rate, cameras / interval, which no setting goes below); 0.0: no
+    catch-up (each camera waits for its phase)."""
     if new <= 0 or config.catchup_s <= 0:
         return 0.0
-    spread = min(max(config.catchup_s, new / config.catchup_rate), config.interval_s / 2)
+    spread = min(max(min(config.catchup_s, config.interval_s / 2), new / config.catchup_rate), config.interval_s)
     return spread / new

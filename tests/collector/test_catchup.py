@@ -24,7 +24,9 @@ BASE = SchedulerConfig.from_settings(CollectorSettings(video=False))
     (15.0, 2000.0, 60.0, 600, 15.0),  # a county: catchup_s governs
     (15.0, 2000.0, 60.0, 30_000, 15.0),  # exactly the rate
     (15.0, 2000.0, 60.0, 40_000, 20.0),  # above the rate: longer
-    (15.0, 2000.0, 60.0, 100_000, 30.0),  # never over half the interval
+    (15.0, 2000.0, 60.0, 100_000, 50.0),  # 2,000 a second
+    (15.0, 2000.0, 60.0, 200_000, 60.0),  # never over the interval (then: the phases, the steady rate)
+    (15.0, 100.0, 60.0, 30_000, 60.0),
     (15.0, 1000.0, 20.0, 600, 10.0),  # catchup_s itself capped at half the interval
     (0.0, 2000.0, 60.0, 100_000, 0.0),  # 0: no catch-up at all
     (15.0, 2000.0, 60.0, 0, 0.0),  # nothing new
