@@ -282,7 +282,16 @@ def test_exceptions_map_to_reasons() -> None:
 
 def test_the_redactor_masks_secret_named_query_values_of_any_length() -> None:
     r = Redactor()
-    r.add_url(f"http://u:{PASSWORD}@h/hook?token={TOKEN}&x=1&sign=s1G")
-    out = r(f"POST /hook?token={TOKEN}&x=1&sign=s1G&timestamp=17 {TOKEN} s1G /robot/send?access_token=A&sign=Zz%2B")
-    assert TOKEN not in out and "s1G" not in out and "Zz%2B" not in out
+    r.add_url(f"http://u:{PASSWORD}@h/hook?token={TOKEN}&x=1&sign=s1G9")
+    out = r(f"POST /hook?token={TOKEN}&x=1&sign=s1G9&timestamp=17 {TOKEN} s1G9 /robot/send?access_token=A&sign=Zz%2B")
+    assert TOKEN not in out and "s1G9" not in out and "Zz%2B" not in out
     assert "x=1" in out and "timestamp=17" in out
+
+
+def test_a_very_short_secret_named_value_is_masked_where_it_stands_not_in_every_word() -> None:
+    """``?token=1&pass=on``: masking every "1" and "on" of every message made them unreadable."""
+    r = Redactor()
+    r.add_url("https://hooks.example.cn/notify?token=1&pass=on&sign=ab")
+    out = r("HTTP 401 Unauthorized; 城关镇 张村：1/8 台摄像机离线 monitoring on https://hooks.example.cn/notify?token=1&pass=on&sign=ab")
+    assert out.startswith("HTTP 401 Unauthorized; 城关镇 张村：1/8 台摄像机离线 monitoring on "), out
+    assert "token=***" in out and "pass=***" in out and "sign=***" in out, out

@@ -22,6 +22,7 @@ FOREIGN_LOGGERS = ("apprise", "urllib3.connectionpool", "urllib3.util.retry", "a
 # DingTalk's signature); probes.redact masks most of these names in any URL, _MORE the others
 SECRET_PARAMS = frozenset({"token", "access_token", "key", "secret", "sign", "signature", "sig", "password", "passwd",
                            "pwd", "pass", "apikey", "api_key", "auth", "access_key", "appsecret", "app_secret"})
+SHORTEST_SECRET = 4  # a query value under a secret name, masked in any text from this length
 _MORE = re.compile(r"(?P<head>[?&;](?:sign|signature|sig|auth|access_key|appsecret)=)[^&;#\s\"'<>]+", re.IGNORECASE)
 
 
@@ -35,7 +36,8 @@ class Redactor:
 
     def add_url(self, url: str, *, user_is_secret: bool = False) -> None:
         """Secrets inside a URL: the password (and user, for token@host gateways), query values
-        (8+ characters, or any length under a secret name: ``token=``, ``key=``, ``sign=``...),
+        (8+ characters, or 4+ under a secret name: ``token=``, ``key=``, ``sign=``...; a shorter one
+        would mask every "1" or "on" of every message, and is masked where it stands in a URL),
         and token-looking path segments (16+ characters)."""
         try:
             parts = urlsplit(url)
@@ -45,7 +47,7 @@ class Redactor:
         if user_is_secret:
             self.add(parts.username and unquote(parts.username))
         for k, v in parse_qsl(parts.query):
-            if (len(v) >= 8 and "@" not in v) or k.lower().lstrip("-+") in SECRET_PARAMS:
+            if (len(v) >= 8 and "@" not in v) or (len(v) >= SHORTEST_SECRET and k.lower().lstrip("-+") in SECRET_PARAMS):
                 self.add(v)
         for seg in parts.path.split("/"):
             if len(seg) >= 16:
