@@ -22,7 +22,6 @@ from probes.redact import redact_secrets, redact_url
 Mask = Callable[[str], str]
 
 _TOKEN = re.compile(r"[A-Za-z0-9]+")  # (a word or a number of a detail: "tcp", "offset", "8554", "640x360")
-_NUMBER = re.compile(r"\d+(?:x\d+)?")  # (a number, a picture's size)
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
 _REGEX_SYNTAX = re.compile(r"\(\?P<\w+>|\[[^\]]*\]|\\.")  # (group names, classes, escapes: no words)
 
@@ -41,20 +40,21 @@ def _ours(text: str, m: re.Match[str], urls: list[tuple[int, int]]) -> bool:
     before, after = text[max(0, m.start() - 3):m.start()], text[m.end():m.end() + 1]
     if "%" in before + after or before[-1:] in (":", "=") or after == "@" or any(a <= m.start() < b for a, b in urls):
         return False
-    return _NUMBER.fullmatch(m[0]) is not None or m[0] in own_words()
+    return m[0] in own_words()
 
 
 def detail_mask(password: str | None) -> Mask:
-    """A mask for a stage's detail or a warning: our own fixed words and numbers ("tcp 554 open",
-    "clock offset +0.2 s") around what a camera sent, which its prober masked already
+    """A mask for a stage's detail or a warning: our own fixed words ("tcp 554 open", "clock
+    offset +0.2 s") around what a camera sent, which its prober masked already
     (:func:`probes.redact.camera_text`). Text that does not depend on the password cannot disclose
-    it: an occurrence inside one whole word of our vocabulary (:func:`own_words`) or one whole
-    number (a port, a time, a size, a status: measured or parsed, never quoted) is kept, so
-    ``open`` leaves ``tcp 554 open``, ``off`` ``clock offset``, ``554`` ``tcp 8554 open`` whole.
-    Any other is masked as :func:`probes.redact.redact_secrets` does: in a word not ours (a
-    camera's), across words or punctuation, percent-encoded or JSON-escaped, in a URL, where a
-    credential stands (``:open``, ``=open``, ``open@``); URL credentials first. When in doubt (the
-    mask touched a kept word), the whole text is masked: never leak."""
+    it: an occurrence inside one whole word of our vocabulary (:func:`own_words`) is kept, so
+    ``open`` leaves ``tcp 554 open`` whole, ``off`` ``clock offset``. Numbers are not kept: the
+    commonest camera passwords are numbers (123456, 888888), for which this second layer must stay
+    whole; a password ``554`` still masks ``tcp 8***``. Any other occurrence is masked as
+    :func:`probes.redact.redact_secrets` does: in a word not ours (a camera's), across words or
+    punctuation, percent-encoded or JSON-escaped, in a URL, where a credential stands (``:open``,
+    ``=open``, ``open@``); URL credentials first. When in doubt (the mask touched a kept word), the
+    whole text is masked: never leak."""
     def full(text: str) -> str:
         return redact_secrets(text, (password,))
 

@@ -15,7 +15,8 @@ from probes.detail_mask import detail_mask
 
 @pytest.mark.parametrize(("pw", "detail", "shown"), [
     ("open", "tcp 554 open; ping 0.4 ms", "tcp 554 open; ping 0.4 ms"),
-    ("554", "tcp 554 open; ping 0.4 ms", "tcp 554 open; ping 0.4 ms"),
+    ("554", "tcp 554 open; ping 0.4 ms", "tcp *** open; ping 0.4 ms"),  # (a number is never kept: 123456 ...)
+    ("123456", '"pwd": "123456" /live/123456 [123456] timeout 123456 ms', '"pwd": "***" /live/*** [***] timeout *** ms'),
     ("tcp", "tcp 554 open", "tcp 554 open"),
     ("off", "clock offset -0.150 s; Hikvision offcam", "clock offset -0.150 s; Hikvision ***cam"),
     ("ok", "picture ok", "picture ok"),
@@ -23,7 +24,7 @@ from probes.detail_mask import detail_mask
     ("open", "credentials refused (401 Unauthorized admin:open)", "credentials refused (401 Unauthorized admin:***)"),
     ("open", "HTTP 500 fault Receiver: opener", "HTTP 500 fault Receiver: ***er"),
     ("554", "CSeq mismatch (sent 3, got x554)", "CSeq mismatch (sent 3, got x***)"),
-    ("554", "tcp 8554 open; H264 1920x554 digest auth", "tcp 8554 open; H264 1920x554 digest auth"),
+    ("554", "tcp 8554 open; H264 1920x554 digest auth", "tcp 8*** open; H264 1920x*** digest auth"),
     ("264", "H264 1920x1080 digest auth", "H*** 1920x1080 digest auth"),
     ("open", "redirect to unsupported URL http://h/open", "redirect to unsupported URL http://h/***"),
     ("open", "redirected to open@h:1 (another host, not followed)", "redirected to ***@h:1 (another host, not followed)"),
