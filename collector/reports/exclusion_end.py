@@ -125,10 +125,12 @@ async def end_exclusion(conn: AsyncConnection, xid: int, now: dt.datetime, tz: s
     if not done:
         return ending
     if step is Step.END:
-        await conn.execute(update(Exclusion).where(Exclusion.id == xid, Exclusion.end > now)
-                           .values(end=now, status=ExclusionStatus.ENDED.value))
+        changed = await conn.execute(update(Exclusion).where(Exclusion.id == xid, Exclusion.end > now)
+                                     .values(end=now, status=ExclusionStatus.ENDED.value))
     else:
-        await conn.execute(delete(Exclusion).where(Exclusion.id == xid))
+        changed = await conn.execute(delete(Exclusion).where(Exclusion.id == xid))
+    if changed.rowcount == 0:  # ended or removed meanwhile by another writer: say what it is now
+        return None if step is not Step.END else await end_exclusion(conn, xid, now, tz, force=force, audit_as=audit_as)
     if audit_as is not None:
         action = {Step.END: "exclusion end", Step.REMOVE: "exclusion remove", Step.PAST: "exclusion remove --force"}[step]
         await conn.execute(insert(AuditEntry).values(at=now, actor=audit_as[:64], action=action,
