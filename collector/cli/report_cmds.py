@@ -37,7 +37,8 @@ def rate_lines(table: dict[str, Any], lang: str, tz: str) -> list[str]:
     """``camwatch rates`` as text lines (tab-separated), in the user's language; with ranks when
     the table has them."""
     zh = lang != "en"
-    lo, hi = show(dt.datetime.fromisoformat(table["from"]), tz), show(dt.datetime.fromisoformat(table["to"]), tz)
+    to = dt.datetime.fromisoformat(table["to"])
+    lo, hi = show(dt.datetime.fromisoformat(table["from"]), tz), show(to, tz, seconds=bool(to.second or to.microsecond))
     method = table["method"]
     method_zh = {"time": "按时长加权", "snapshot": "抽查", "intact": "完好率"}.get(method, method)
     out = [f"统计区间 {lo} 至 {hi}（{method_zh}）" if zh else f"period {lo} to {hi} ({method})"]

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from openpyxl.workbook import Workbook
 
+from collector.accounting.timeparse import show
 from collector.reports import words as w
 from collector.reports.model import Kind, Report
 from collector.reports.sheet_style import Sheet
@@ -37,6 +38,8 @@ def _sheet(report: Report, lang: str) -> Sheet:
     lo = report.period.start.astimezone(z).strftime("%Y-%m-%d %H:%M")
     end = min(report.period.end, report.generated_at) if not report.closed else report.period.end
     hi = end.astimezone(z).strftime("%Y-%m-%d %H:%M")
+    if not report.closed and end < report.period.end:  # to date: the exact cut-off, to check against `rates --to`
+        lo, hi = show(report.period.start, z), show(end, z, seconds=True)
     at = report.generated_at.astimezone(z).strftime("%Y-%m-%d %H:%M")
     return Sheet(title(report, lang).replace("&", "&&"), w.word("period", lang, lo=lo, hi=hi),
                  w.word("generated", lang, at=at), w.word("page", lang))

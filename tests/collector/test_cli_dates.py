@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from collector.cli.notify_cmds import test_message as build_test_message
+from collector.cli.report_cmds import rate_lines
 from tests.collector.test_cli_inventory import SAMPLE, camwatch
 
 VILLAGE = "130123101201"  # 大前村1 of the sample inventory
@@ -85,3 +86,11 @@ def test_the_alert_test_message_shows_local_time_with_the_zone() -> None:
     msg = build_test_message("duty", "zh", now, "Asia/Shanghai")
     assert "2026-11-23 08:00:05 +08:00" in msg.text and "2026-11-23 08:00:05 +08:00" in msg.markdown
     assert "2026-11-23 00:00" not in msg.text
+
+
+def test_the_rates_header_keeps_the_seconds_of_a_cut_off_given_with_them() -> None:
+    """``rates --to "... 20:21:59"`` printed 至 20:21: a cut-off to the second is shown to the second."""
+    table = {"from": "2026-12-01T00:00:00+08:00", "to": "2026-12-05T20:21:59+08:00", "method": "time", "rows": []}
+    assert rate_lines(table, "zh", "Asia/Shanghai")[0] == "统计区间 2026-12-01 00:00 +08:00 至 2026-12-05 20:21:59 +08:00（按时长加权）"
+    table["to"] = "2026-12-05T20:21:00+08:00"
+    assert rate_lines(table, "en", "Asia/Shanghai")[0] == "period 2026-12-01 00:00 +08:00 to 2026-12-05 20:21 +08:00 (time)"

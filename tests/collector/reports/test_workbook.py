@@ -4,6 +4,7 @@ set-up, words in both languages, byte-for-byte determinism (pure: no database)."
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import io
 import time
 import zipfile
@@ -85,6 +86,10 @@ def test_month_to_date_marked() -> None:
     ws = book(closed=False)["汇总"]
     assert "未结" in ws["A1"].value and "未结" in ws.oddHeader.left.text
     assert "已结" in book()["汇总"]["A1"].value
+    # to date: the exact cut-off with its zone, so the figures can be checked with `rates --to`
+    to_date = book(closed=False, generated_at=dt.datetime(2026, 11, 20, 12, 21, 37, tzinfo=dt.UTC))["汇总"]
+    assert "至 2026-11-20 20:21:37 +08:00" in to_date.oddHeader.right.text, to_date.oddHeader.right.text
+    assert "+08:00" not in book()["汇总"].oddHeader.right.text  # (a closed month's as it always was)
 
 
 def test_same_report_same_bytes() -> None:
