@@ -139,6 +139,8 @@ class AlertEngine(ExclusionRules):
         if inc.silenced and kind is not NotifyKind.OPEN:
             return []
         silenced = self._silenced(inc, now)
+        if kind is NotifyKind.RESOLVE and silenced:  # withheld: nor is anything held of it told (no lone opening)
+            self.held = [n for n in self.held if n.incident_id != inc.id]
         if kind is not NotifyKind.RESOLVE:
             self.last_notified[inc.id] = now
             inc = self._put(replace(inc, silenced=silenced and kind is NotifyKind.OPEN, announced=len(inc.down)))
@@ -200,7 +202,10 @@ class AlertEngine(ExclusionRules):
         inc = self.incidents[inc.id]
         if self._silenced(inc, now) or picture_unseen(inc, (self.down, self.recheck)):
             return out
-        new = self._put(told_late(inc, self._judge(inc), now, self.policy))
+        late = told_late(inc, self._judge(inc), now, self.policy)
+        if self.policy.quiet.holds(late.severity, now):
+            return out  # still owed (stored): told after quiet hours, not held in memory where a restart loses it
+        new = self._put(late)
         out.append(IncidentChanged(new))
         if new.severity is not inc.severity:
             out.append(self._order_update(new, now))
@@ -353,10 +358,11 @@ class AlertEngine(ExclusionRules):
                 if self.last_notified.get(key) == now:
                     continue
             inc = self.incidents[key]
-            if reached := escalation_due(inc, now, p):
+            if (reached := escalation_due(inc, now, p)) and not self._silenced(inc, now):  # else: due when it ends
+                levels = tuple(dict.fromkeys(c for lv in p.escalation[inc.escalation:reached] for c in lv.channels))
                 inc = self._put(replace(inc, escalation=reached))
                 out.append(IncidentChanged(inc))
-                out += self._emit(inc, NotifyKind.ESCALATE, now, p.escalation[reached - 1].channels)
+                out += self._emit(inc, NotifyKind.ESCALATE, now, levels)
                 continue
             # no reminder of a picture nobody sees: its cameras offline are their outage's to tell
             chans = reminder_due(inc, now, self.last_notified.get(inc.id, inc.opened_at), p, (self.down, self.recheck))

@@ -11,7 +11,11 @@ has reached as well. The owed flag is stored with the incident (``incidents.sile
 restart or a new leader tells the opening when its predecessor had not, and a late opening decided
 is stored with its delivery key in one transaction: never told twice, never lost.
 
-Messages held over quiet hours are looked at again when released (:func:`unless_silenced`).
+Messages held over quiet hours are looked at again when released (:func:`unless_silenced`); a
+recovery a silence withholds drops what is held of its incident (never an opening alone of an
+outage over). A late opening due while quiet hours hold its severity stays owed (stored) until they
+end, not held in memory. An escalation level reached while a silence covers the incident is not
+used up: it is told when the silence ends, once.
 """
 
 from __future__ import annotations

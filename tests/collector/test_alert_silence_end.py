@@ -225,3 +225,67 @@ def test_an_opening_held_over_quiet_hours_respects_a_silence_set_meanwhile(
     timed = play(e, script, 6000)
     assert said(timed) == told
     assert sent(timed)[0][1].late is (silenced_at is not None)
+
+
+QUIET_POLICY = dataclasses.replace(POLICY, escalation=(), quiet=ALL_NIGHT)
+
+
+@pytest.mark.parametrize(("name", "silenced_at", "told"), [
+    ("no silence: the recovery alone, after quiet hours", None, [(3600.0, RESOLVE)]),
+    # its recovery was withheld by the silence: the held opening is not told alone (of an outage over)
+    ("silenced, then back while silenced", 1000.0, []),
+])
+def test_an_opening_held_over_quiet_hours_is_never_told_alone_of_an_outage_over(
+        name: str, silenced_at: float | None, told: list[tuple[float, NotifyKind]]) -> None:
+    e = engine(QUIET_POLICY)
+    script: Timed = [(20.0, outage(21, 20)), (2000.0, recovery(21, 2000))]
+    if silenced_at is not None:
+        silence: Callable[[AlertEngine], None] = lambda e: e.set_silences((hush(5000, camera=21),))  # noqa: E731
+        script.append((silenced_at, silence))
+    assert said(play(e, script, 6000)) == told, name
+    assert e.held == [] and e.open_incidents() == ()
+
+
+@pytest.mark.parametrize("restart_at", [None, 2000.0, 3600.0])
+def test_a_late_opening_due_in_quiet_hours_survives_a_restart(restart_at: float | None) -> None:
+    """The silence runs out at 1000 s, inside quiet hours (until 3600 s): the opening stays owed,
+    in the store, and is told when quiet hours end, by this engine or the one after a restart."""
+    first = engine(QUIET_POLICY)
+    first.set_silences((hush(1000, camera=21),))
+    told = sent(play(first, [(20.0, outage(21, 20))], 6000 if restart_at is None else restart_at - 5))
+    if restart_at is not None:
+        assert told == [] and [i.silenced for i in first.open_incidents()] == [True]
+        again = engine(QUIET_POLICY)
+        again.restore(tuple(stored(i) for i in first.open_incidents()), at(restart_at))
+        told = sent(play(again, [], 6000, start=restart_at))
+    assert [(t, n.kind, n.late) for t, n in told] == [(3600.0, OPEN, True)]
+
+
+ESCALATE = NotifyKind.ESCALATE
+
+
+@pytest.mark.parametrize(("name", "until", "back_at", "restart_at", "told"), [
+    ("no silence: at 1 h of age (opened at 20 s)", None, None, None, [(60.0, OPEN), (3630.0, ESCALATE)]),
+    ("level reached while silenced: told when it ends", 2 * H, None, None, [(60.0, OPEN), (2 * H, ESCALATE)]),
+    ("the same across a restart while silenced", 2 * H, None, 1.5 * H, [(60.0, OPEN), (2 * H, ESCALATE)]),
+    ("back while silenced: nothing more", 2 * H, 1.5 * H, None, [(60.0, OPEN)]),
+])
+def test_an_escalation_reached_while_silenced_is_told_when_the_silence_ends(
+        name: str, until: float | None, back_at: float | None, restart_at: float | None,
+        told: list[tuple[float, NotifyKind]]) -> None:
+    """Told at 60 s, then silenced from 100 s: the first escalation level (1 h) is not used up
+    unsaid; it goes out once when the silence ends, to that level's channels."""
+    silences: tuple[Silence, ...] = (hush(until, camera=21),) if until is not None else ()
+    script: Timed = [(20.0, outage(21, 20)), (100.0, lambda e: e.set_silences(silences))]
+    script += [(back_at, recovery(21, back_at))] if back_at is not None else []
+    e = engine()
+    end = restart_at - 30 if restart_at is not None else 3 * H
+    timed = play(e, script, end, step=30)
+    if restart_at is not None:
+        again = engine()
+        again.restore(tuple(stored(i) for i in e.open_incidents()), at(restart_at))
+        again.set_silences(silences)
+        e, timed = again, timed + play(again, [], 3 * H, start=restart_at, step=30)
+    assert said(timed) == told, name
+    assert [n.channels for _, n in sent(timed) if n.kind is ESCALATE] == [("supervisor",)] * (len(told) - 1)
+    assert [i.escalation for i in e.open_incidents()] == ([1] if back_at is None else [])
