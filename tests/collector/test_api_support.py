@@ -20,7 +20,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -46,6 +46,7 @@ DOWN = (1, 5)  # fleet indices powered down for the whole run
 PASSWORD = "apiSecret-7731"
 TOKEN = "t0ken-for-the-api-tests"
 TZ = ZoneInfo("Asia/Shanghai")
+T = TypeVar("T")
 USERINFO = re.compile(r"://[^/\s:@]+:(?!\*\*\*@)[^@\s/]*@")  # user:password@ not redacted
 
 
@@ -114,6 +115,48 @@ class Live:
 
 def local(d: dt.date, hh: int, mm: int = 0) -> dt.datetime:
     return dt.datetime.combine(d, dt.time(hh, mm), TZ).astimezone(dt.UTC)
+
+
+@dataclass
+class Clock:
+    """A clock the test sets (an App's ``clock``)."""
+
+    now: dt.datetime
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+
+@dataclass
+class Served:
+    """A real App, not started (no probing: the data is the test's own), served on loopback."""
+
+    app: App
+    server: TestServer
+
+    def u(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.server.port}{path}"
+
+
+@contextlib.asynccontextmanager
+async def still_app(tmp: Path, n: int, clock: Clock,
+                    script: Callable[[AsyncEngine], Awaitable[T]]) -> AsyncIterator[tuple[Served, str, T]]:
+    """A real App on *clock*, not started (no probing), served on a free loopback port: a SQLite file
+    in *tmp* migrated, a synthetic county of *n* cameras imported and *script* run on it first.
+    Yields the App served, the database URL and what *script* returned."""
+    url = f"sqlite:///{tmp / 'camwatch.db'}"
+    await asyncio.to_thread(migrated, url)
+    assert (await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", n, (127, 0, 0, 1), "pw"))).written
+    engine = create_engine(url)
+    scripted = await script(engine)
+    app = App(api_settings(url), engine, SecretBox(KEY), clock=clock, http=build_application)  # not started: no probing
+    server = TestServer(build_application(app), host="127.0.0.1", port=0)
+    await server.start_server()
+    try:
+        yield Served(app, server), url, scripted
+    finally:
+        await server.close()
+        await engine.dispose()
 
 
 async def script_yesterday(engine: Any, cams: dict[int, int], day: dt.date) -> None:

@@ -5,7 +5,6 @@ removed; one already over is kept unless ``--force``, and even forced not in a c
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
 import os
@@ -18,8 +17,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
 
 from collector.reports.exclusion_end import Step, months_of, step_for
-from inventory.db import create_engine
 from inventory.models import AuditEntry, Camera, StateInterval
+from tests.collector.db_support import in_transaction
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLE = ROOT / "config" / "sample_inventory.csv"
@@ -63,18 +62,6 @@ def listed(cwd: Path, url: str) -> dict[int, dict[str, str]]:
     return {x["id"]: x for x in json.loads(ok(camwatch(cwd, url, "exclusion", "list", "--json")))}
 
 
-def query(url: str, fn):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
-
-
 def test_the_rule() -> None:
     now = dt.datetime(2026, 12, 5, 12, 7, tzinfo=dt.UTC)
     assert step_for("approved", now - H, now + H, now) is Step.END
@@ -101,7 +88,7 @@ def test_one_in_force_ends_now_and_keeps_its_elapsed_part(tmp_path: Path, db_url
                 {"camera_id": cid, "state": "online", "cause": None, "start": t0 - 3 * H, "end": t0 - 2 * H},
                 {"camera_id": cid, "state": "offline", "cause": "refused", "start": t0 - 2 * H, "end": None})])
 
-    query(db_url, states)
+    in_transaction(db_url, states)
     add(tmp_path, db_url, ("--region", "城关镇/新新屯3"), t0 - 2 * H, t0 + H)  # in force since the outage began
     add(tmp_path, db_url, ("--camera", "1"), t0 - H, t0 + H)
 
@@ -160,8 +147,8 @@ def test_one_to_come_is_removed_one_over_only_with_force(tmp_path: Path, db_url:
     async def audit(conn):  # type: ignore[no-untyped-def]
         return (await conn.execute(select(AuditEntry.action, AuditEntry.object).order_by(AuditEntry.id))).all()
 
-    assert [tuple(r) for r in query(db_url, audit)] == [("exclusion remove", "exclusion:1"),
-                                                        ("exclusion remove --force", "exclusion:2")]
+    assert [tuple(r) for r in in_transaction(db_url, audit)] == [("exclusion remove", "exclusion:1"),
+                                                                 ("exclusion remove --force", "exclusion:2")]
     assert refused(camwatch(tmp_path, db_url, "exclusion", "remove", "2")) == "camwatch: 没有报备 #2"
     assert refused(camwatch(tmp_path, db_url, "--lang", "en", "exclusion", "end", "9")) == "camwatch: no exclusion #9"
 

@@ -58,6 +58,49 @@ class Clock:
         return self.now
 
 
+class Leaders:
+    """Leaders in turn on one database (each a fresh :class:`LeaderAlerts`, as a new replica's
+    would be), on one clock the test sets, sending to the loopback webhook *hook_url* as the
+    channel ``hook`` (each its own :class:`Notifier`, or none: a leader that dies before posting)."""
+
+    def __init__(self, url: str, hook_url: str) -> None:
+        self.engine = create_engine(url)
+        self.clock = Clock()
+        self.notify = NotifySettings.model_validate({"channels": [{"name": "hook", "kind": "webhook", "url": hook_url}]})
+        self.policy = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(),
+                                  quiet=QuietHours(enabled=False), channels=tuple((s, ("hook",)) for s in Severity))
+        self.notifiers: list[Notifier] = []
+
+    async def leader(self, name: str, *, send: bool = True) -> LeaderAlerts:
+        n = None
+        if send:
+            n = Notifier(build_senders(self.notify, Redactor()), engine=self.engine)
+            await n.start()
+            self.notifiers.append(n)
+        la = leader_alerts(self.policy, self.engine, replica=name, language="en", tick_s=5, clock=self.clock,
+                           guard=None, notifier=n, counts={}, channels=frozenset({"hook"}))
+        await la.begin()
+        return la
+
+    async def drain(self) -> None:
+        for n in self.notifiers:
+            await n.drain()
+
+    async def close(self) -> None:
+        for n in self.notifiers:
+            await n.stop()
+        await self.engine.dispose()
+
+
+@pytest.fixture
+async def leaders(url: str, hook: tuple[Robots, str]) -> AsyncIterator[Leaders]:
+    ls = Leaders(url, hook[1])
+    try:
+        yield ls
+    finally:
+        await ls.close()
+
+
 async def write(engine: Any, feed: EventFeed, held: Any = lambda cid: True) -> int:
     async with engine.begin() as conn:
         return await feed.write(conn, held)
@@ -155,205 +198,158 @@ def test_delivery_keys() -> None:
     assert outbox.from_payload(outbox.to_payload(sms)) == sms  # a new leader sends the short form too
 
 
-async def test_leaders_in_turn_lose_no_incident_and_send_nothing_twice(url: str, hook: tuple[Robots, str]) -> None:
-    rx, hook_url = hook
-    engine = create_engine(url)
-    clock = Clock()
-    notify = NotifySettings.model_validate({"channels": [{"name": "hook", "kind": "webhook", "url": hook_url}]})
-    policy = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(), quiet=QuietHours(enabled=False),
-                         channels=tuple((s, ("hook",)) for s in Severity))
-    notifiers: list[Notifier] = []
-
-    async def leader(name: str, *, send: bool = True) -> LeaderAlerts:
-        n = None
-        if send:
-            n = Notifier(build_senders(notify, Redactor()), engine=engine)
-            await n.start()
-            notifiers.append(n)
-        la = leader_alerts(policy, engine, replica=name, language="en", tick_s=5, clock=clock, guard=None,
-                           notifier=n, counts={}, channels=frozenset({"hook"}))
-        await la.begin()
-        return la
+async def test_leaders_in_turn_lose_no_incident_and_send_nothing_twice(leaders: Leaders, hook: tuple[Robots, str]) -> None:
+    rx = hook[0]
+    engine, clock, leader = leaders.engine, leaders.clock, leaders.leader
 
     async def cursor() -> int:
         async with engine.connect() as conn:
             return int((await conn.execute(select(LeaderCursor.position))).scalar_one())
 
-    try:
-        cams = await village(engine)
-        feed = EventFeed("r1")
-        for cid in cams:  # the whole village goes dark (events of several replicas, in commit order)
-            feed.submit(cid, down(10))
-        await write(engine, feed)
-        # leader A applies them: the incident forms (grouping window); the cursor stays before it
-        a = await leader("a")
-        await a.step(tick=True)
-        assert a.engine is not None and len(a.engine.incidents) == 1 and a.position == len(cams)
-        assert await cursor() == 0 == a.settled
-        # A dies inside the window; B replays from the cursor and tells the incident once
-        b = await leader("b")
-        clock.now = at(45)
-        await b.step(tick=True)
-        assert b.stats.applied == len(cams) and await cursor() == len(cams)
-        for n in notifiers:
-            await n.drain()
-        opens = [p for p in rx.posts.get("webhook", []) if "resolved" not in p.body["title"].lower()]
-        assert len(opens) == 1, [p.body["title"] for p in rx.posts.get("webhook", [])]
-        assert str(len(cams)) in opens[0].body["title"] + opens[0].body["message"]
-        # C takes over from B: nothing decided again is sent again (same keys)
-        c = await leader("c")
-        await c.step(tick=True)
-        clock.now = at(60)
-        await c.step(tick=True)
-        assert c.engine is not None and len(c.engine.incidents) == 1 and not c.sent
-        # the cameras come back; D decides the resolve but dies before its notifier posts it
-        for cid in cams:
-            feed.submit(cid, up(70))
-        await write(engine, feed)
-        clock.now = at(72)
-        d = await leader("d", send=False)
-        await d.step(tick=True)
-        assert [x.kind for x in d.sent] == [NotifyKind.RESOLVE]
-        async with engine.connect() as conn:
-            rows = dict((await conn.execute(select(AlertDelivery.key, AlertDelivery.status))).all())
-        inc = d.sent[0].incident_id
-        assert rows == {f"{inc}:open:hook": "sent", f"{inc}:resolve:hook": "pending"}
-        # E sends what D left pending, once; a later leader finds nothing to send
-        e = await leader("e")
-        await e.step(tick=True)
-        for n in notifiers:
-            await n.drain()
-        titles = [p.body["title"] for p in rx.posts.get("webhook", [])]
-        assert len(titles) == 2 and "resolved" in titles[1].lower(), titles
-        f = await leader("f")
-        clock.now = at(200)
-        await f.step(tick=True)
-        for n in notifiers:
-            await n.drain()
-        assert len(rx.posts["webhook"]) == 2
-        async with engine.connect() as conn:
-            assert set((await conn.execute(select(AlertDelivery.status))).scalars()) == {"sent"}
-            # a post in flight when its leader died: in doubt, never sent again (at most once)
-            await conn.execute(update(AlertDelivery).where(AlertDelivery.key == f"{inc}:resolve:hook")
-                               .values(status="sending"))
-            await conn.commit()
-        g = await leader("g")
-        await g.step(tick=True)
-        for n in notifiers:
-            await n.drain()
-        assert len(rx.posts["webhook"]) == 2
-        async with engine.connect() as conn:
-            assert (await conn.execute(select(AlertDelivery.status).where(
-                AlertDelivery.key == f"{inc}:resolve:hook"))).scalar_one() == "in_doubt"
-            logged = (await conn.execute(select(AlertLog.result, AlertLog.incident_key))).all()
-        assert ("in_doubt", inc) in logged and sum(1 for r, _ in logged if r == "sent") == 2
-        orders = await store.list_work_orders(engine)
-        assert len(orders) == 1 and orders[0].resolved_at is not None  # one work order, resolved
-        # applied events pruned after a week, settled delivery keys after two months; never an unapplied event
-        feed.submit(cams[0], down(300))
-        await write(engine, feed)
-        clock.now = at(8 * 86400)
-        assert await g.prune() == (2 * len(cams), 0)
-        async with engine.connect() as conn:
-            assert len((await conn.execute(select(CameraEvent.id))).all()) == 1
-        clock.now = at(63 * 86400)
-        assert await g.prune() == (0, 2)
-    finally:
-        for n in notifiers:
-            await n.stop()
-        await engine.dispose()
+    cams = await village(engine)
+    feed = EventFeed("r1")
+    for cid in cams:  # the whole village goes dark (events of several replicas, in commit order)
+        feed.submit(cid, down(10))
+    await write(engine, feed)
+    # leader A applies them: the incident forms (grouping window); the cursor stays before it
+    a = await leader("a")
+    await a.step(tick=True)
+    assert a.engine is not None and len(a.engine.incidents) == 1 and a.position == len(cams)
+    assert await cursor() == 0 == a.settled
+    # A dies inside the window; B replays from the cursor and tells the incident once
+    b = await leader("b")
+    clock.now = at(45)
+    await b.step(tick=True)
+    assert b.stats.applied == len(cams) and await cursor() == len(cams)
+    await leaders.drain()
+    opens = [p for p in rx.posts.get("webhook", []) if "resolved" not in p.body["title"].lower()]
+    assert len(opens) == 1, [p.body["title"] for p in rx.posts.get("webhook", [])]
+    assert str(len(cams)) in opens[0].body["title"] + opens[0].body["message"]
+    # C takes over from B: nothing decided again is sent again (same keys)
+    c = await leader("c")
+    await c.step(tick=True)
+    clock.now = at(60)
+    await c.step(tick=True)
+    assert c.engine is not None and len(c.engine.incidents) == 1 and not c.sent
+    # the cameras come back; D decides the resolve but dies before its notifier posts it
+    for cid in cams:
+        feed.submit(cid, up(70))
+    await write(engine, feed)
+    clock.now = at(72)
+    d = await leader("d", send=False)
+    await d.step(tick=True)
+    assert [x.kind for x in d.sent] == [NotifyKind.RESOLVE]
+    async with engine.connect() as conn:
+        rows = dict((await conn.execute(select(AlertDelivery.key, AlertDelivery.status))).all())
+    inc = d.sent[0].incident_id
+    assert rows == {f"{inc}:open:hook": "sent", f"{inc}:resolve:hook": "pending"}
+    # E sends what D left pending, once; a later leader finds nothing to send
+    e = await leader("e")
+    await e.step(tick=True)
+    await leaders.drain()
+    titles = [p.body["title"] for p in rx.posts.get("webhook", [])]
+    assert len(titles) == 2 and "resolved" in titles[1].lower(), titles
+    f = await leader("f")
+    clock.now = at(200)
+    await f.step(tick=True)
+    await leaders.drain()
+    assert len(rx.posts["webhook"]) == 2
+    async with engine.connect() as conn:
+        assert set((await conn.execute(select(AlertDelivery.status))).scalars()) == {"sent"}
+        # a post in flight when its leader died: in doubt, never sent again (at most once)
+        await conn.execute(update(AlertDelivery).where(AlertDelivery.key == f"{inc}:resolve:hook")
+                           .values(status="sending"))
+        await conn.commit()
+    g = await leader("g")
+    await g.step(tick=True)
+    await leaders.drain()
+    assert len(rx.posts["webhook"]) == 2
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(AlertDelivery.status).where(
+            AlertDelivery.key == f"{inc}:resolve:hook"))).scalar_one() == "in_doubt"
+        logged = (await conn.execute(select(AlertLog.result, AlertLog.incident_key))).all()
+    assert ("in_doubt", inc) in logged and sum(1 for r, _ in logged if r == "sent") == 2
+    orders = await store.list_work_orders(engine)
+    assert len(orders) == 1 and orders[0].resolved_at is not None  # one work order, resolved
+    # applied events pruned after a week, settled delivery keys after two months; never an unapplied event
+    feed.submit(cams[0], down(300))
+    await write(engine, feed)
+    clock.now = at(8 * 86400)
+    assert await g.prune() == (2 * len(cams), 0)
+    async with engine.connect() as conn:
+        assert len((await conn.execute(select(CameraEvent.id))).all()) == 1
+    clock.now = at(63 * 86400)
+    assert await g.prune() == (0, 2)
 
 
-async def test_a_silence_ended_by_hand_tells_the_withheld_opening_once_across_leaders(url: str, hook: tuple[Robots, str]) -> None:
+async def test_a_silence_ended_by_hand_tells_the_withheld_opening_once_across_leaders(leaders: Leaders, hook: tuple[Robots, str]) -> None:
     """Two villages silenced go dark: their openings are withheld (stored ``silenced``: owed), no
     delivery key. One silence is ended by hand (``alerts unsilence``) while that village is still
     dark; the leader then (after a leader change) tells its opening once, late, even when it dies
     before posting it; a later leader does not tell it again. When both villages are back, only
     the one told gets a recovery message: the other was never told it began."""
-    rx, hook_url = hook
-    engine = create_engine(url)
-    clock = Clock()
-    notify = NotifySettings.model_validate({"channels": [{"name": "hook", "kind": "webhook", "url": hook_url}]})
-    policy = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(), quiet=QuietHours(enabled=False),
-                         channels=tuple((s, ("hook",)) for s in Severity))
-    notifiers: list[Notifier] = []
-
-    async def leader(name: str, *, send: bool = True) -> LeaderAlerts:
-        n = None
-        if send:
-            n = Notifier(build_senders(notify, Redactor()), engine=engine)
-            await n.start()
-            notifiers.append(n)
-        la = leader_alerts(policy, engine, replica=name, language="en", tick_s=5, clock=clock, guard=None,
-                           notifier=n, counts={}, channels=frozenset({"hook"}))
-        await la.begin()
-        return la
+    rx = hook[0]
+    engine, clock, leader = leaders.engine, leaders.clock, leaders.leader
 
     async def drain() -> list[str]:
-        for n in notifiers:
-            await n.drain()
+        await leaders.drain()
         return [p.body["title"] + "\n" + p.body["message"] for p in rx.posts.get("webhook", [])]
 
     async def keys() -> dict[str, str]:
         async with engine.connect() as conn:
             return dict((await conn.execute(select(AlertDelivery.key, AlertDelivery.status))).all())
 
-    try:
-        inv = await store.load_inventory(engine)
-        ended, kept = sorted(inv.village_counts, key=lambda v: (-inv.village_counts[v], v))[:2]
-        cams = {v: sorted(c.id for c in inv.cameras.values() if c.village == v) for v in (ended, kept)}
-        hushed = {v: await store.add_silence(engine, region_code=v, until=at(3600), reason="施工", now=T0) for v in cams}
-        feed = EventFeed("r1")
-        for cid in cams[ended] + cams[kept]:
-            feed.submit(cid, down(10))
-        await write(engine, feed)
-        a = await leader("a")
-        await a.step(tick=True)
-        clock.now = at(45)
-        await a.step(tick=True)  # both opened, both withheld: stored owed, work orders open, nothing to send
-        assert await keys() == {} and await drain() == []
-        stored = {i.village: i for i in await store.load_open_incidents(engine)}
-        assert set(stored) == {ended, kept} and all(i.silenced for i in stored.values())
-        assert len(await store.list_work_orders(engine)) == 2
-        # `alerts unsilence` while the village is still dark; A is gone, B leads and dies before posting
-        assert await store.end_silence(engine, hushed[ended], at(100))
-        clock.now = at(110)
-        b = await leader("b", send=False)
-        await b.step(tick=True)
-        late = f"{stored[ended].id}:open:hook"
-        assert [(x.kind, x.incident_id, x.late) for x in b.sent] == [(NotifyKind.OPEN, stored[ended].id, True)]
-        assert await keys() == {late: "pending"}
-        assert not {i.village: i for i in await store.load_open_incidents(engine)}[ended].silenced  # told: stored with its key
-        # C sends what B left pending, once, and decides nothing again
-        c = await leader("c")
-        clock.now = at(115)
-        await c.step(tick=True)
-        [told] = await drain()
-        assert str(len(cams[ended])) in told and "withheld during an alert silence" in told, told
-        assert not c.sent and await keys() == {late: "sent"}
-        # both villages back: the recovery of the one told, nothing of the other
-        for cid in cams[ended] + cams[kept]:
-            feed.submit(cid, up(200))
-        await write(engine, feed)
-        clock.now = at(202)
-        await c.step(tick=True)
-        d = await leader("d")
-        clock.now = at(300)
-        await d.step(tick=True)
-        posts = await drain()
-        assert len(posts) == 2 and "resolved" in posts[1].lower() and str(len(cams[ended])) in posts[1], posts
-        assert await keys() == {late: "sent", f"{stored[ended].id}:resolve:hook": "sent"}
-        assert await store.load_open_incidents(engine) == ()
-        orders = await store.list_work_orders(engine)
-        assert len(orders) == 2 and all(o.resolved_at is not None for o in orders)
-        # `alerts silences --all`: the one ended by hand ends when it was ended; ending it again moves nothing
-        assert await store.end_silence(engine, hushed[ended], at(500))
-        ends = {x.id: x.until for x in await store.list_silences(engine, at(300), include_expired=True)}
-        assert ends == {hushed[ended]: at(100), hushed[kept]: at(3600)}
-    finally:
-        for n in notifiers:
-            await n.stop()
-        await engine.dispose()
+    inv = await store.load_inventory(engine)
+    ended, kept = sorted(inv.village_counts, key=lambda v: (-inv.village_counts[v], v))[:2]
+    cams = {v: sorted(c.id for c in inv.cameras.values() if c.village == v) for v in (ended, kept)}
+    hushed = {v: await store.add_silence(engine, region_code=v, until=at(3600), reason="施工", now=T0) for v in cams}
+    feed = EventFeed("r1")
+    for cid in cams[ended] + cams[kept]:
+        feed.submit(cid, down(10))
+    await write(engine, feed)
+    a = await leader("a")
+    await a.step(tick=True)
+    clock.now = at(45)
+    await a.step(tick=True)  # both opened, both withheld: stored owed, work orders open, nothing to send
+    assert await keys() == {} and await drain() == []
+    stored = {i.village: i for i in await store.load_open_incidents(engine)}
+    assert set(stored) == {ended, kept} and all(i.silenced for i in stored.values())
+    assert len(await store.list_work_orders(engine)) == 2
+    # `alerts unsilence` while the village is still dark; A is gone, B leads and dies before posting
+    assert await store.end_silence(engine, hushed[ended], at(100))
+    clock.now = at(110)
+    b = await leader("b", send=False)
+    await b.step(tick=True)
+    late = f"{stored[ended].id}:open:hook"
+    assert [(x.kind, x.incident_id, x.late) for x in b.sent] == [(NotifyKind.OPEN, stored[ended].id, True)]
+    assert await keys() == {late: "pending"}
+    assert not {i.village: i for i in await store.load_open_incidents(engine)}[ended].silenced  # told: stored with its key
+    # C sends what B left pending, once, and decides nothing again
+    c = await leader("c")
+    clock.now = at(115)
+    await c.step(tick=True)
+    [told] = await drain()
+    assert str(len(cams[ended])) in told and "withheld during an alert silence" in told, told
+    assert not c.sent and await keys() == {late: "sent"}
+    # both villages back: the recovery of the one told, nothing of the other
+    for cid in cams[ended] + cams[kept]:
+        feed.submit(cid, up(200))
+    await write(engine, feed)
+    clock.now = at(202)
+    await c.step(tick=True)
+    d = await leader("d")
+    clock.now = at(300)
+    await d.step(tick=True)
+    posts = await drain()
+    assert len(posts) == 2 and "resolved" in posts[1].lower() and str(len(cams[ended])) in posts[1], posts
+    assert await keys() == {late: "sent", f"{stored[ended].id}:resolve:hook": "sent"}
+    assert await store.load_open_incidents(engine) == ()
+    orders = await store.list_work_orders(engine)
+    assert len(orders) == 2 and all(o.resolved_at is not None for o in orders)
+    # `alerts silences --all`: the one ended by hand ends when it was ended; ending it again moves nothing
+    assert await store.end_silence(engine, hushed[ended], at(500))
+    ends = {x.id: x.until for x in await store.list_silences(engine, at(300), include_expired=True)}
+    assert ends == {hushed[ended]: at(100), hushed[kept]: at(3600)}
 
 
 async def test_a_claim_is_refused_once_another_leader_took_the_message(url: str) -> None:

@@ -259,7 +259,9 @@ def test_three_replicas_share_take_over_and_fence(tmp_path: Path, loopback: Loop
             wait_for(lambda: not r2.shards() and r2.health()["replica"]["coordination_error"], 30, "r2 fenced")
             wait_for(lambda: len(r1.shards()) == SHARDS, 60, "r1 holds every shard")
             wait_for(lambda: r1.health()["replica"]["leader"] == r1.name, 30, "r1 leads")
-            time.sleep(1.0)
+            # r2's cameras are first probed by r1's catch-up (within min(catchup_s, interval / 2)) and
+            # then at their phases: counted once the catch-up is over (else one more probe in the window)
+            time.sleep(FLEET_INTERVAL_S / 2 + 1.0)
             seen = probes_per_camera(fleet, 4 * FLEET_INTERVAL_S)
             assert min(seen.values()) >= 2 and max(seen.values()) <= 5, sorted(seen.values())[-5:]
             r2_pid_alive = r2.proc.poll() is None

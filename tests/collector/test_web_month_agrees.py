@@ -26,16 +26,11 @@ from zoneinfo import ZoneInfo
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 
-from collector.runtime.app import App
-from collector.web.server import build_application
-from inventory.db import create_engine
 from inventory.models import Camera, Exclusion, Point, Region, StateInterval
-from inventory.secrets import SecretBox
-from tests.collector.test_api_support import api_settings, inventory_csv
-from tests.inventory.helpers import KEY, do_import, migrated
+from tests.collector.test_api_support import Clock, Served, still_app
+from tests.collector.test_api_support import local as local_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -44,27 +39,14 @@ CAMWATCH = str(Path(sys.executable).with_name("camwatch"))
 
 
 def local(hh: int, mm: int = 0) -> dt.datetime:
-    return dt.datetime.combine(DAY, dt.time(hh, mm), TZ).astimezone(dt.UTC)
+    return local_on(DAY, hh, mm)
 
 
 @dataclass
-class Clock:
-    now: dt.datetime
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
-class Site:
-    app: App
-    server: TestServer
+class Site(Served):
     url: str
     clock: Clock
     township: str
-
-    def u(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.port}{path}"
 
 
 async def script_day(engine: Any) -> str:
@@ -96,21 +78,9 @@ async def script_day(engine: Any) -> str:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    tmp: Path = tmp_path_factory.mktemp("month-agrees")
-    url = f"sqlite:///{tmp / 'camwatch.db'}"
-    await asyncio.to_thread(migrated, url)
-    assert (await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", 18, (127, 0, 0, 1), "pw"))).written
-    engine = create_engine(url)
-    town = await script_day(engine)
     clock = Clock(local(9, 30))
-    app = App(api_settings(url), engine, SecretBox(KEY), clock=clock, http=build_application)  # not started: no probing
-    server = TestServer(build_application(app), host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        yield Site(app, server, url, clock, town)
-    finally:
-        await server.close()
-        await engine.dispose()
+    async with still_app(tmp_path_factory.mktemp("month-agrees"), 18, clock, script_day) as (served, url, town):
+        yield Site(served.app, served.server, url, clock, town)
 
 
 async def region_page(site: Site, lang: str = "zh") -> tuple[str, str, str]:

@@ -10,29 +10,22 @@ overview, the county's page, the reports page and its printable page against ``/
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
 import pytest_asyncio
-from aiohttp.test_utils import TestServer
 from sqlalchemy import insert, select
 
-from collector.runtime.app import App
 from collector.web import accounts
-from collector.web.server import build_application
-from inventory.db import create_engine
 from inventory.models import Camera, Point, Region, StateInterval
-from inventory.secrets import SecretBox
-from tests.collector.test_api_support import TOKEN, api_settings, inventory_csv
-from tests.inventory.helpers import KEY, do_import, migrated
+from tests.collector.test_api_support import TOKEN, Clock, Served, still_app
+from tests.collector.test_api_support import local as local_on
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
 TZ = ZoneInfo("Asia/Shanghai")
@@ -41,27 +34,14 @@ ADMIN = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def local(hh: int, mm: int = 0) -> dt.datetime:
-    return dt.datetime.combine(DAY, dt.time(hh, mm), TZ).astimezone(dt.UTC)
+    return local_on(DAY, hh, mm)
 
 
 @dataclass
-class Clock:
-    now: dt.datetime
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-
-@dataclass
-class Site:
-    app: App
-    server: TestServer
+class Site(Served):
     towns: list[str]  # by code: the first two at 100%, the next two tied below, the rest lower
     names: dict[str, str]
     county: str
-
-    def u(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.server.port}{path}"
 
 
 async def script_ties(engine: Any) -> tuple[list[str], dict[str, str], str]:
@@ -95,23 +75,12 @@ async def script_ties(engine: Any) -> tuple[list[str], dict[str, str], str]:
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
 async def site(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Site]:
-    tmp: Path = tmp_path_factory.mktemp("rank-ties")
-    url = f"sqlite:///{tmp / 'camwatch.db'}"
-    await asyncio.to_thread(migrated, url)
-    assert (await asyncio.to_thread(do_import, url, inventory_csv(tmp / "inv.csv", 56, (127, 0, 0, 1), "pw"))).written
-    engine = create_engine(url)
-    towns, names, county = await script_ties(engine)
     clock = Clock(local(12))  # the figures are summed at noon
-    app = App(api_settings(url), engine, SecretBox(KEY), clock=clock, http=build_application)  # not started: no probing
-    server = TestServer(build_application(app), host="127.0.0.1", port=0)
-    await server.start_server()
-    try:
-        await app.refresh_figures()
-        assert app.figures.computed_at == local(12)
-        yield Site(app, server, towns, names, county)
-    finally:
-        await server.close()
-        await engine.dispose()
+    async with still_app(tmp_path_factory.mktemp("rank-ties"), 56, clock, script_ties) as (served, _, scripted):
+        towns, names, county = scripted
+        await served.app.refresh_figures()
+        assert served.app.figures.computed_at == local(12)
+        yield Site(served.app, served.server, towns, names, county)
 
 
 async def get(site: Site, path: str, headers: dict[str, str] | None = None, **params: str) -> Any:

@@ -4,7 +4,6 @@ intervals and exclusions change; diff shows a late exclusion; reopen is audited;
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import re
 from pathlib import Path
@@ -15,23 +14,11 @@ from sqlalchemy import insert, select, update
 
 from collector.reports.model import Kind, from_json
 from collector.reports.periods import containing
-from inventory.db import create_engine
 from inventory.models import AuditEntry, Exclusion, ReportSnapshot, StateInterval
+from tests.collector.db_support import in_transaction
 from tests.collector.reports.fleet import cli, cli_json, last_month, seed
 
 NOW = dt.datetime.now(dt.UTC)
-
-
-def db(url: str, fn):  # type: ignore[no-untyped-def]
-    async def go():  # type: ignore[no-untyped-def]
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as conn:
-                return await fn(conn)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(go())
 
 
 def test_close_freezes_the_workbook_and_diff_and_reopen(db_url: str, tmp_path: Path) -> None:
@@ -71,7 +58,7 @@ def test_close_freezes_the_workbook_and_diff_and_reopen(db_url: str, tmp_path: P
         first = (await conn.execute(select(StateInterval.id).order_by(StateInterval.id))).scalars().first()
         await conn.execute(update(StateInterval).where(StateInterval.id == first).values(state="offline"))
 
-    db(db_url, change)
+    in_transaction(db_url, change)
     code, _ = cli(db_url, "report", "monthly", "--month", label, "--out", str(tmp_path / "b.xlsx"))
     assert code == 0
     assert (tmp_path / "b.xlsx").read_bytes() == frozen  # byte for byte, from the snapshot
@@ -95,7 +82,7 @@ def test_close_freezes_the_workbook_and_diff_and_reopen(db_url: str, tmp_path: P
         snaps = (await conn.execute(select(ReportSnapshot.id))).all()
         return rows, snaps
 
-    rows, snaps = db(db_url, audit)
+    rows, snaps = in_transaction(db_url, audit)
     assert [r.action for r in rows] == ["report.close", "report.reopen"] and not snaps
     assert rows[1].object == f"report:monthly:{label}" and "补录停电报备" in rows[1].detail and "sha256=" in rows[1].detail
     # reopened: computed again, the late exclusion counted; closing again freezes the new figures
@@ -105,7 +92,7 @@ def test_close_freezes_the_workbook_and_diff_and_reopen(db_url: str, tmp_path: P
     async def stored(conn):  # type: ignore[no-untyped-def]
         return (await conn.execute(select(ReportSnapshot.data))).scalar_one()
 
-    report = from_json(db(db_url, stored)["report"])
+    report = from_json(in_transaction(db_url, stored)["report"])
     assert any(e.reason == "补录停电报备" for e in report.exclusions)
     assert cli_json(db_url, "report", "diff", "--month", label)["changes"] == []
 
