@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import subprocess
 import sys
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -90,9 +89,7 @@ class Replica(_Replica):
         })
         env.update(extra_env or {})
         exe = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
-        with self.log.open("w") as out:
-            self.proc = subprocess.Popen(argv or [exe, "run"], cwd=tmp, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                         text=True)
+        self.launch(argv or [exe, "run"], tmp, env)
 
 
 async def until(cond: Callable[[], bool], timeout: float, what: str) -> float:
