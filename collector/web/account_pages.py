@@ -75,8 +75,11 @@ def _form_token(v: View) -> str:
 
 
 def safe_next(value: object) -> str:
-    """A local path to return to after login (never another site)."""
-    if isinstance(value, str) and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+    """A local path to return to after login (never another site). A browser drops tabs and line
+    breaks from a URL and reads a backslash as a slash, so ``/<TAB>/evil.example`` would become
+    ``//evil.example``: any control character, space or backslash makes it "/"."""
+    if (isinstance(value, str) and value.startswith("/") and not value.startswith("//")
+            and not any(c <= " " or c == "\x7f" or c == "\\" for c in value)):
         return value
     return "/"
 
