@@ -67,9 +67,19 @@ class TokenRow:
     revoked_at: dt.datetime | None
 
 
-def hash_password(password: str) -> str:
+def password_problem(password: str) -> tuple[str, str] | None:
+    """Why *password* is refused (Chinese, English), or None: fewer than :data:`MIN_PASSWORD`
+    characters, or no more than one character repeated (eight spaces, ``aaaaaaaa``)."""
     if len(password) < MIN_PASSWORD:
-        raise AccountError("password", f"密码至少 {MIN_PASSWORD} 个字符", f"at least {MIN_PASSWORD} characters")
+        return f"密码至少 {MIN_PASSWORD} 个字符", f"at least {MIN_PASSWORD} characters"
+    if len(set(password)) < 2 or not password.strip():
+        return "密码不能只由空格或同一个字符组成", "not only spaces or one character repeated"
+    return None
+
+
+def hash_password(password: str) -> str:
+    if (why := password_problem(password)) is not None:
+        raise AccountError("password", *why)
     return _HASHER.hash(password)
 
 
@@ -284,5 +294,5 @@ async def principal_for_token(engine: AsyncEngine, token: str, now: dt.datetime)
 
 
 __all__ = ["AccountError", "TOKEN_PREFIX", "TokenRow", "UserRow", "accounts_exist", "add_user", "check_login",
-           "create_token", "get_user", "list_tokens", "list_users", "principal_for_token", "principal_for_user",
+           "create_token", "get_user", "list_tokens", "list_users", "password_problem", "principal_for_token", "principal_for_user",
            "resolve_regions", "revoke_token", "set_disabled", "set_password"]

@@ -43,7 +43,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "password_changed": ("密码已修改", "Password changed"),
     "password_wrong": ("当前密码不对", "the current password is wrong"),
     "password_mismatch": ("两次输入的新密码不一致", "the new passwords differ"),
-    "password_short": ("新密码至少 {n} 个字符", "a new password has at least {n} characters"),
+    "password_weak": ("新密码不可用：{why}", "the new password is refused: {why}"),
     "tokens": ("个人 API 令牌", "Personal API tokens"),
     "token_label": ("用途", "Label"),
     "created": ("创建", "Created"),
@@ -170,8 +170,8 @@ async def change_password(request: web.Request) -> web.Response:
         return await _account(v, error=w(v, "password_wrong"), status=400)
     if new != again:
         return await _account(v, error=w(v, "password_mismatch"), status=400)
-    if len(new) < accounts.MIN_PASSWORD:
-        return await _account(v, error=w(v, "password_short", n=accounts.MIN_PASSWORD), status=400)
+    if (why := accounts.password_problem(new)) is not None:
+        return await _account(v, error=w(v, "password_weak", why=why[0] if v.lang == "zh" else why[1]), status=400)
     await accounts.set_password(app.engine, v.principal.name, new)
     request.app[AUTH_KEY].forget()
     found = await accounts.check_login(app.engine, v.principal.name, new)

@@ -34,6 +34,8 @@ def test_users_commands_and_store(db_url: str) -> None:
     assert code == 1 and err.startswith("camwatch: --region: '无此乡'") and len(err.strip().splitlines()) == 1
     code, _, err = _cli(db_url, "users", "add", "short", "--role", "duty", "--password-stdin", stdin="abc\n")
     assert code == 1 and "password" in err and "8" in err
+    code, _, err = _cli(db_url, "--lang", "en", "users", "add", "same", "--role", "duty", "--password-stdin", stdin="aaaaaaaaaa\n")
+    assert code == 1 and "not only spaces or one character repeated" in err, err
     code, out, _ = _cli(db_url, "users", "token", "boss")
     token = out.strip().splitlines()[-1]
     assert code == 0 and token.startswith("cwt_")

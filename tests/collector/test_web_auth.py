@@ -305,6 +305,31 @@ def test_a_return_path_that_a_browser_would_read_as_another_site_becomes_the_hom
     assert safe_next("/cameras?state=offline&page=2") == "/cameras?state=offline&page=2"
 
 
+@pytest.mark.parametrize(("password", "refused"), [
+    ("short-7", True), (" " * 8, True), ("\t" * 12, True), ("a" * 9, True), ("ab" * 4, False),
+    ("correct-horse-9", False), ("  spaced pass  ", False), ("密码安全的很长一句话", False)])
+def test_password_rules(password: str, refused: bool) -> None:
+    assert (acc.password_problem(password) is not None) is refused
+
+
+async def test_the_account_page_refuses_a_blank_new_password(world: World) -> None:
+    """The reviewer's eight spaces: accepted as a new password, and it logged in."""
+    async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as s:
+        csrf = await _login_page(s, world)
+        form = {"name": "town", "password": PW, "csrf_token": csrf}
+        async with s.post(world.u("/login"), data=form, allow_redirects=False) as r:
+            assert r.status == 303
+        async with s.get(world.u("/account")) as r:
+            csrf = CSRF.search(await r.text()).group(1)  # type: ignore[union-attr]
+        change = {"csrf_token": csrf, "current": PW, "new": " " * 8, "again": " " * 8}
+        async with s.post(world.u("/account/password"), data=change) as r:
+            page = await r.text()
+            assert r.status == 400 and "新密码不可用：密码不能只由空格或同一个字符组成" in page
+        async with s.post(world.u("/account/password"), data={**change, "new": "short", "again": "short"}) as r:
+            assert r.status == 400 and "新密码不可用：密码至少 8 个字符" in await r.text()
+    assert await acc.check_login(world.live.app.engine, "town", PW) is not None  # unchanged
+
+
 async def test_login_never_sends_a_user_to_another_site(world: World) -> None:
     """The reviewer's open redirect: ``/login?next=/%09/host/path`` answered ``Location: //host/path``
     (a browser drops the tab) once logged in, and after the login form was posted."""
