@@ -372,3 +372,17 @@ async def test_cookie_writes_need_the_csrf_header_and_logins_are_throttled(world
         audited = (await c.execute(select(func.count()).select_from(AuditEntry)
                                    .where(AuditEntry.action == "login refused", AuditEntry.actor == "assess"))).scalar_one()
     assert audited == 1
+
+
+async def test_a_contractor_sees_no_fully_covered_count_of_townships_it_cannot_see_whole(
+        world: World, http: aiohttp.ClientSession) -> None:
+    """Coverage is withheld from a contractor (a dash): the fully covered villages were shown 0/0."""
+    pages = {}
+    for who in ("fix", "boss"):
+        async with http.get(world.u("/"), headers=bearer(world.tokens[who])) as r:
+            assert r.status == 200
+            body = await r.text()
+        pages[who] = body[body.index('<table class="regions">'):body.index("</table>")]
+    assert re.search(r"全覆盖村 \d+/\d+", pages["boss"]), pages["boss"]
+    assert "全覆盖村 —" in pages["fix"] and not re.search(r"\d+/\d+</td>\s*<td class=\"opt\">", pages["fix"]), pages["fix"]
+    assert "0/0" not in pages["fix"]

@@ -40,8 +40,8 @@ class RegionRow:
     target: float | None
     colour: str
     coverage: float | None
-    fully_covered: int
-    villages: int
+    fully_covered: int | None  # None (shown "—") when the reader may not see the region whole, as its coverage
+    villages: int | None
     rank: int = 0  # among all its siblings with a rate this month (of them: ``of``)
     of: int = 0
     left_out: str = ""  # the cameras the online ratio leaves out, in words ("另有 6 台报备中")
@@ -93,7 +93,7 @@ def region_rows(v: View, regions: Regions, codes: list[str], level: str, slots: 
         covs = [c for c in (fig.coverage.get(("village", k)) for k in kids) if c is not None]
         rows.append(RegionRow(code, regions.name(code), n, up, down, ratio, month, target, rate_colour(month, target),
                               fig.coverage.get((level, code)) if whole else None,
-                              sum(1 for c in covs if c >= 1.0) if whole else 0, len(covs) if whole else 0,
+                              sum(1 for c in covs if c >= 1.0) if whole else None, len(covs) if whole else None,
                               left_out=v.left_out(excluded, unknown)))
     # ranked among all the region's siblings (a township leader sees their township's county rank,
     # not "1 of the 1 shown"); only the rank and the count are shown of regions out of scope.
