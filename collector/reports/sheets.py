@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from zoneinfo import ZoneInfo
 
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.label import DataLabelList
 from openpyxl.styles import Font
 from openpyxl.workbook import Workbook
 
+from collector.accounting.timeparse import show
 from collector.reports import words as w
 from collector.reports.model import ExclusionRow, RegionRow, Report
 from collector.reports.order_words import order_words, subject_words
@@ -69,7 +71,10 @@ def summary(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
         for j in range(len(cols)):
             ws.cell(row=i + 3, column=j + 1).font = Font(name=FONT, bold=True, color="9C0006" if bad[i][j] else None)
     if not report.closed:
-        ws.cell(row=1, column=6, value=w.word("month_to_date", lang)).font = Font(name=FONT, bold=True, color="C00000")
+        # the second its figures were summed, as the console's page says it (two downloads can differ)
+        z = ZoneInfo(report.period.timezone)
+        at = show(min(report.period.end, report.generated_at), z, seconds=True)
+        ws.cell(row=1, column=6, value=w.word("month_to_date", lang, at=at)).font = Font(name=FONT, bold=True, color="C00000")
 
 
 def ranking(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:

@@ -26,7 +26,8 @@ _W: dict[str, tuple[str, str]] = {
     "period": ("统计区间 {lo} 至 {hi}", "period {lo} to {hi}"),
     "generated": ("生成于 {at}", "generated {at}"),
     "page": ("第 &P 页，共 &N 页", "page &P of &N"),
-    "month_to_date": ("未结：按当前数据计算，结账前数字仍会变化", "not closed: computed from the current data, the figures may change until the month is closed"),
+    "month_to_date": ("未结：按当前数据计算（截至 {at}），结账前数字仍会变化",
+                      "not closed: computed from the current data (up to {at}), the figures may change until the month is closed"),
     # headers
     "code": ("代码", "code"), "name": ("名称", "name"), "level": ("级别", "level"), "cameras": ("摄像机", "cameras"),
     "rate": ("在线率（扣除报备）", "online rate"), "rate_raw": ("在线率（不扣除报备）", "rate without exclusions"),

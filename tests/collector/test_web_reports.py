@@ -146,6 +146,9 @@ async def test_open_month_then_closed_from_its_snapshot(site: Site, http: aiohtt
     _, last = await fetch(http, site, f"/reports?period={site.month.label}")
     body = text(last)
     assert "未结" in body and "快照校验码" not in body and site.towns[0][1] in body and "汇总" in body
+    # the selector shows the month on display; the note says it is over, not "so far"
+    assert f'<option value="{site.month.label}" selected>' in last and "未结：本期已结束，尚未结账" in body
+    assert "本期至今" not in body
     # the same figures as the report built for the month
     assert f'/reports/workbook?kind=monthly&amp;period={site.month.label}' in last
     # its workbook says so too: the month is over, not frozen (it said 已结 from the month's end on)
@@ -280,6 +283,7 @@ async def test_months_before_monitoring_are_not_offered_and_get_no_score(site: S
     _, page = await fetch(http, site, f"/reports?period={before.label}", headers=admin)
     body = text(page)
     assert "本期无监测数据" in body and "基础分" not in body and "得分 100" not in body
+    assert f'<option value="{before.label}" selected>' in page  # typed in: shown as chosen, not the list's first
     _, watched = await fetch(http, site, f"/reports?period={site.month.label}", headers=admin)
     assert "基础分" in text(watched) and "本期无监测数据" not in text(watched)
     async with http.get(site.u(f"/reports/workbook?period={before.label}"), headers=admin) as r:

@@ -126,7 +126,11 @@ def choose(request: web.Request, p: Principal | None, regions: Regions, now: dt.
     region = (q.get("region") or "").strip() or allowed[0][0]
     if region not in {c for c, _, _ in allowed}:
         raise LookupError(region)
-    return Choice(period.kind, period, region, tuple(period_options(period.kind, now, tz, closed, since)), tuple(allowed))
+    options = period_options(period.kind, now, tz, closed, since)
+    if period.label not in {o.label for o in options}:  # (asked for by its label: before monitoring began, or long ago)
+        options.append(Option(period.label, period.label in closed, is_open(period, now)))
+        options.sort(key=lambda o: parse_label(period.kind, o.label, tz).start, reverse=True)
+    return Choice(period.kind, period, region, tuple(options), tuple(allowed))
 
 
 @dataclass

@@ -32,6 +32,9 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "open": ("未结", "not closed"),
     "closed_note": ("本月已结账冻结，报表由快照生成，以后的修改不影响本表。",
                     "This month is closed: the report comes from its frozen snapshot; later edits do not change it."),
+    "over_note": ("未结：本期已结束，尚未结账；按当前数据计算（按时长计算、报备时间不计，计算于 {at}），结账前数字可能变化。",
+                  "Not closed: the period is over but not closed yet; computed from the current data (time-weighted, "
+                  "excluded time left out) at {at}; figures may change until the month is closed."),
     "open_note": ("未结：按当前数据计算（本期至今，按时长计算、报备时间不计，截至 {at}），结账前数字可能变化。",
                   "Not closed: computed from the current data (the period so far, time-weighted, excluded time left "
                   "out, up to {at}); figures may change until the month is closed."),
