@@ -110,6 +110,7 @@ class MirrorScheduler(Scheduler):
                 status = slot.status if d.status == slot.status else d.status
                 last = slot.last if d.last is None else self._shared(d.last)  # (None: no new result)
                 slot.status, slot.last, slot.video_ok = status, last, d.video_ok
+                slot.video_last = None if d.video_last is None else self._shared(d.video_last)
         for cid, ev in rep.events:
             slot = slots.get(cid)
             if slot is not None and slot.status.state is not State.EXCLUDED:

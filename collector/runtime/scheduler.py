@@ -251,6 +251,7 @@ class Scheduler:
             self.on_frame(slot.cam.id, result.jpeg)
         v = video_verdict(result, slot.status, at, slot.video_ok, slot.vqd_baseline)  # no video: offline
         slot.video_ok, slot.vqd_baseline = v.video_ok, v.baseline
+        slot.video_last = None if v.video_ok else kept(result, at)
         if v.outcome is not None:
             self.apply(slot, v.outcome)
 

@@ -31,6 +31,9 @@ class CameraSlot:
     video_due: float = 0.0
     video_running: bool = False
     video_ok: bool | None = None
+    # the video tier's last probe while it fails (its frame stage says why: stalled, SETUP refused, a
+    # check failed); None once one passes: a pointer a camera, a result only for those failing
+    video_last: KeptResult | None = None
     vqd_baseline: VqdBaseline = VqdBaseline()  # the picture checks' baseline of this camera (in memory)
     # An exclusion is in force: shown as excluded, but still probed and its real state stored,
     # so that reports can give the rate both with and without exclusions.

@@ -130,7 +130,7 @@ class Worker:
             if slot is not None:
                 last = slot.last if isinstance(slot.last, KeptResult) else None  # (the scheduler keeps a KeptResult)
                 slot.last = None  # sent: the collector keeps it, this worker needs no copy (~0.13 KB a camera)
-                deltas.append(CameraDelta(cid, slot.status, last, slot.video_ok))
+                deltas.append(CameraDelta(cid, slot.status, last, slot.video_ok, slot.video_last))
         sch.dirty = set()
         events, self.events = tuple(self.events), []
         frames, self.frames = tuple(self.frames.items()), {}

@@ -85,6 +85,7 @@ class CameraDelta:
     status: Status
     last: KeptResult | None  # None: no new probe result since the previous report (the worker keeps none once sent)
     video_ok: bool | None
+    video_last: KeptResult | None = None  # the video tier's last failed probe, kept by the worker
 
 
 @dataclass(frozen=True, slots=True)

@@ -85,6 +85,7 @@ class CameraDetail(Camera):
     video_failed: list[str]
     recent_intervals: list[Interval]
     last_probe: LastProbe | None
+    last_video_probe: LastProbe | None  # the video tier's (decoded picture) last probe while it fails, else null
     clock_offset_s: float | None
     warnings: list[str]
 

@@ -25,6 +25,7 @@ from collector.web.params import choice, page, path_int, text_param
 from collector.web.scope import camera_slot, visible
 from inventory.models import StateInterval
 from probes.causes import Cause
+from probes.kept import KeptResult
 from probes.redact import redact_secrets
 
 RECENT_INTERVALS = 50
@@ -72,13 +73,14 @@ async def list_cameras(request: web.Request) -> web.Response:
     return json_response(body)
 
 
-def _last_probe(slot: CameraSlot) -> LastProbe | None:
-    last = slot.last
+def _last_probe(slot: CameraSlot, *, video: bool = False) -> LastProbe | None:
+    """The fast tier's last probe, or (*video*) the video tier's last one while it fails."""
+    last = slot.video_last if video else slot.last
     if last is None:
         return None
     pw = slot.cam.target.password
     return {
-        "at": iso(slot.last_at),
+        "at": iso(last.at if isinstance(last, KeptResult) else None),
         "state": last.state,
         "cause": last.cause.value if last.cause is not None else None,
         "stages": [{"stage": r.stage.value, "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
@@ -126,6 +128,7 @@ async def get_camera(request: web.Request) -> web.Response:
         "video_failed": list(slot.status.video_failed),
         "recent_intervals": intervals,
         "last_probe": _last_probe(slot),
+        "last_video_probe": _last_probe(slot, video=True),
         "clock_offset_s": last.clock_offset_s if last is not None else None,
         "warnings": [redact_secrets(w, (pw,)) for w in last.warnings] if last is not None else [],
     }

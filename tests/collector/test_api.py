@@ -94,6 +94,39 @@ async def test_camera_detail(live: Live, http: aiohttp.ClientSession) -> None:
     error_param(await get(http, live, "/api/v1/cameras/abc", 400), "id")
 
 
+async def test_a_failing_video_tier_says_why_beside_the_fast_tiers_probe(live: Live, http: aiohttp.ClientSession) -> None:
+    """The reviewer's stalled camera: cause no_video, but ``last_probe`` (the fast tier) said online
+    with reach and RTSP fine, and why the picture failed was nowhere. The video tier's last failed
+    probe is kept on the slot (set here as the scheduler sets it: tests/collector/test_video_tier_no_video.py
+    runs the real frame stage) and shown by the API and the camera's page, its password masked."""
+    from probes.base import Cause, ProbeResult, Stage  # lazy: only this test builds a result
+    from probes.kept import kept
+    from probes.ladder import LadderResult
+
+    cid = live.cams[3]
+    slot = live.app.scheduler.slots[cid]
+    at = dt.datetime(2026, 12, 5, 8, 0, 7, tzinfo=dt.UTC)
+    detail = f"stalled: no new frame for 4.0 s after 9 frames (rtsp://admin:{PASSWORD}@cam)"
+    slot.video_last = kept(LadderResult("offline", Cause.NO_VIDEO, (
+        ProbeResult(Stage.REACH, True, 0.001), ProbeResult(Stage.RTSP, True, 0.01),
+        ProbeResult(Stage.FRAME, False, 4.0, Cause.NO_VIDEO, detail)), 4.1), at)
+    try:
+        doc = document()
+        body = await get(http, live, f"/api/v1/cameras/{cid}")
+        validate(body, response_schema(doc, "/api/v1/cameras/{id}", "get", 200), doc)
+        video = body["last_video_probe"]
+        assert video["state"] == "offline" and video["cause"] == "no_video" and dt.datetime.fromisoformat(video["at"]) == at
+        frame = video["stages"][-1]
+        assert frame["stage"] == "frame" and not frame["ok"] and frame["detail"].startswith("stalled: no new frame")
+        assert PASSWORD not in json.dumps(body)
+        assert (await get(http, live, f"/api/v1/cameras/{live.cams[4]}"))["last_video_probe"] is None
+        async with http.get(live.u(f"/cameras/{cid}"), headers={"Authorization": f"Bearer {TOKEN}"}) as r:
+            page = await r.text()
+        assert r.status == 200 and "最近一次画面检测未通过" in page and "stalled" in page and PASSWORD not in page
+    finally:
+        slot.video_last = None
+
+
 async def test_no_password_in_any_response(live: Live, http: aiohttp.ClientSession) -> None:
     county = (await get(http, live, "/api/v1/cameras?limit=1"))["items"][0]["county"]
     paths = ["/api/v1/cameras?limit=1000", "/api/v1/openapi.json", "/api/v1/exclusions", f"/api/v1/regions/{county}",

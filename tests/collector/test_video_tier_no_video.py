@@ -244,10 +244,16 @@ def test_simulated_camera_whose_stream_stopped_goes_offline_no_video_and_comes_b
             fleet.set_behaviour(0, Behaviour(stream=False))
             await _wait(lambda: sched.slots[1].status.state is State.OFFLINE, 30)
             assert sched.slots[1].status.cause is NV
+            # why, kept for the camera's page and API (its fast tier's last probe says online)
+            why = sched.slots[1].video_last
+            assert why is not None and why.cause is NV and sched.slots[2].video_last is None
+            frame = [r for r in why.stages if r.stage.value == "frame"]
+            assert frame and not frame[0].ok and frame[0].detail, why.stages
             await asyncio.sleep(2.5)  # fast-tier probes meanwhile (every second): still offline
             assert sched.slots[1].status.state is State.OFFLINE and sched.slots[2].status.state.up
             fleet.set_behaviour(0, Behaviour())
             await _wait(lambda: sched.slots[1].status.state.up, 30)
+            await _wait(lambda: sched.slots[1].video_last is None, 10)  # a picture seen again: nothing failing kept
         finally:
             await stop(task)
             fleet.set_behaviour(0, Behaviour())

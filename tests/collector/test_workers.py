@@ -432,7 +432,7 @@ def test_a_worker_sends_each_result_once_and_the_collector_keeps_it() -> None:
     from collector.settings import Settings
     from inventory.models import Lifecycle
     from inventory.monitored import NOWHERE, MonitoredCamera
-    from probes.base import ProbeResult, ProbeTarget, Stage
+    from probes.base import Cause, ProbeResult, ProbeTarget, Stage
     from probes.kept import kept
     from probes.ladder import LadderOptions, LadderResult
 
@@ -477,5 +477,19 @@ def test_a_worker_sends_each_result_once_and_the_collector_keeps_it() -> None:
         newer = mirror.slots[1].last
         assert newer is not got and newer is not None and newer.at == t0 + dt.timedelta(minutes=1)
         assert mirror.slots[2].last is None  # never probed: nothing invented
+        # the video tier's last failed probe: kept by the worker (only failing cameras), sent with each
+        # report of the camera, the collector's copy follows it, and goes once a picture passes
+        failed = kept(LadderResult("offline", Cause.NO_VIDEO, (ProbeResult(Stage.FRAME, False, 4.0, Cause.NO_VIDEO,
+                                                                           "stalled: no new frame for 4.0 s"),), 4.0), t0)
+        ws.slots[1].video_last = failed
+        ws.dirty.add(1)
+        mirror.take(0, wire(w.report()))
+        seen = mirror.slots[1].video_last
+        assert seen is not None and [r.detail for r in seen.stages] == ["stalled: no new frame for 4.0 s"]
+        assert ws.slots[1].video_last is failed and mirror.slots[1].last is newer
+        ws.slots[1].video_last = None
+        ws.dirty.add(1)
+        mirror.take(0, wire(w.report()))
+        assert mirror.slots[1].video_last is None
 
     asyncio.run(go())

@@ -33,8 +33,8 @@ from probes.redact import redact_secrets
 MAX_ORDERS = 20
 
 
-def _stages(slot: CameraSlot, v: View) -> list[dict[str, Any]]:
-    last = slot.last
+def _stages(slot: CameraSlot, v: View, *, video: bool = False) -> list[dict[str, Any]]:
+    last = slot.video_last if video else slot.last
     if last is None:
         return []
     pw = slot.cam.target.password
@@ -83,8 +83,9 @@ def region_names(slot: CameraSlot) -> dict[str, str]:
 
 def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, ...],
                 checks: dict[str, tuple[str, ...]]) -> list[dict[str, Any]]:
-    """The orders the principal may read (a region-wide one by the API's rule: e.g. not a
-    contractor's), as the order table shows them, each saying what it concerns."""
+    """The orders the principal may read (a region-wide one by the API's rule: a contractor's when
+    one of its cameras is the contractor's), as the order table shows them, each saying what it
+    concerns (and, one the reader sees but may not act on, why)."""
     paths = {code: path[:i + 1] for i, code in enumerate(path)}
     slots = camwatch(v.request).scheduler.slots
     names = region_names(slot)
@@ -93,7 +94,7 @@ def _order_rows(v: View, orders: list[Any], slot: CameraSlot, path: tuple[str, .
                       RegionInfo(lb.township, lb.township_name, "township", None)))
     out = []
     for o in orders:
-        if not order_visible(v.principal, slots, paths, o.camera_id, o.region_code):
+        if not order_visible(v.principal, slots, paths, o.camera_id, o.region_code, o.camera_ids):
             continue
         item = order_item(v, o, places, {slot.cam.id: slot.cam.name}, checks)
         item["region"] = names.get(o.region_code or "", o.region_code or "")
@@ -136,6 +137,8 @@ async def camera_page(request: web.Request) -> web.Response:
         "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.lasting(st.since),
         "flapping": st.flapping, "checks": v.checks(slot.failed_checks()) if st.video_failed else "",
         "last_at": v.when(slot.last_at, seconds=True), "stages": _stages(slot, v),
+        "video_stages": _stages(slot, v, video=True),
+        "video_at": v.when(slot.video_last.at, seconds=True) if slot.video_last is not None else "",
         "clock_offset": None if last is None or last.clock_offset_s is None else v.seconds(last.clock_offset_s),
         "warnings": [_warning(redact_secrets(w, (slot.cam.target.password,)), v) for w in last.warnings] if last is not None else [],
         "timelines": bars, "availability": avail,

@@ -98,6 +98,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "state_now": ("当前状态", "Current state"),
     "flapping": ("频繁上下线", "flapping"),
     "last_probe": ("最近一次探测", "Last probe"),
+    "last_video_probe": ("最近一次画面检测未通过", "Last failed picture check (video tier)"),
     "stage": ("阶段", "Stage"),
     "result": ("结果", "Result"),
     "time_ms": ("耗时", "Time"),
