@@ -31,18 +31,34 @@ class Received:
 
 @dataclass
 class Robots:
+    """The vendor robots as they answer: DingTalk (signature and keyword checked), WeCom (the key
+    checked when ``wecom_key`` is set), Feishu (signature and keyword checked when set; Lark posts to
+    the same path on its own host and is recorded as feishu). A refusal is HTTP 200 with an error
+    code, as the vendors answer; ``refuse_next[kind]`` are such answers to give first, one a post."""
+
     dingtalk_secret: str
     dingtalk_keyword: str
     posts: dict[str, list[Received]] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)
     fail_next: dict[str, int] = field(default_factory=dict)  # kind -> number of 500s to answer first
     clock: Any = time.monotonic
+    # kind -> answers (HTTP 200) to give before accepting: a dict is sent as JSON, bytes as they are
+    refuse_next: dict[str, list[Any]] = field(default_factory=dict)
+    feishu_secret: str | None = None
+    feishu_keyword: str | None = None
+    wecom_key: str | None = None
 
     def _record(self, kind: str, req: web.Request, body: dict[str, Any]) -> web.Response | None:
         if self.fail_next.get(kind, 0) > 0:
             self.fail_next[kind] -= 1
             self.posts.setdefault(kind + ":failed", []).append(Received(req.path, dict(req.query), body, self.clock()))
             return web.json_response({"errcode": 500, "errmsg": "busy"}, status=500)
+        if self.refuse_next.get(kind):
+            answer = self.refuse_next[kind].pop(0)
+            self.posts.setdefault(kind + ":refused", []).append(Received(req.path, dict(req.query), body, self.clock()))
+            if isinstance(answer, bytes):
+                return web.Response(body=answer, content_type="text/html")
+            return web.json_response(answer)
         self.posts.setdefault(kind, []).append(Received(req.path, dict(req.query), body, self.clock()))
         return None
 
@@ -62,10 +78,24 @@ class Robots:
 
     async def wecom(self, req: web.Request) -> web.Response:
         body = await req.json()
+        if self.wecom_key is not None and req.query.get("key") != self.wecom_key:
+            self.rejected.append("key")
+            return web.json_response({"errcode": 93000, "errmsg": "invalid webhook url, hint: [1700000000_1_abc]"})
         return self._record("wecom", req, body) or web.json_response({"errcode": 0, "errmsg": "ok"})
 
     async def feishu(self, req: web.Request) -> web.Response:
         body = await req.json()
+        if self.feishu_secret is not None:
+            # Feishu/Lark signing: HMAC-SHA256 keyed by "timestamp\nsecret" over nothing, base64, in the body
+            ts, sign = str(body.get("timestamp", "")), str(body.get("sign", ""))
+            mac = hmac.new(f"{ts}\n{self.feishu_secret}".encode(), b"", hashlib.sha256).digest()
+            if not ts.isdigit() or not hmac.compare_digest(sign, base64.b64encode(mac).decode()) or abs(time.time() - int(ts)) > 3600:
+                self.rejected.append("sign")
+                return web.json_response({"code": 19021, "data": {},
+                                          "msg": "sign match fail or timestamp is not within one hour from current time"})
+        if self.feishu_keyword is not None and self.feishu_keyword not in json.dumps(body, ensure_ascii=False):
+            self.rejected.append("keyword")
+            return web.json_response({"code": 19024, "data": {}, "msg": "Key Words Not Found"})
         return self._record("feishu", req, body) or web.json_response({"code": 0, "msg": "success", "data": {}})
 
     async def webhook(self, req: web.Request) -> web.Response:

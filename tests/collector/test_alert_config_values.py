@@ -33,7 +33,8 @@ def test_alerts_language_is_zh_or_en(tmp_path: Path) -> None:
     ("alertmanager", "json://am:9093", "channel duty: url of kind alertmanager is http:// or https://, not json://",
      "alertmanager 通道的 url 应为 http:// 或 https://，而非 json://"),
     ("email", "smtp://u@host", "url of kind email is mailto:// or mailtos://, not smtp://", "应为 mailto:// 或 mailtos://"),
-    ("wecom", "wecom://key", "url of kind wecom is wecombot://, not wecom://", "应为 wecombot://"),
+    ("wecom", "wecom://key", "url of kind wecom is wecombot://, http:// or https://, not wecom://",
+     "应为 wecombot://、http:// 或 https://"),
     ("sms", "127.0.0.1:9/send", "not a URL (SCHEME://...): url of kind sms is SCHEME://", "不是网址（应为 协议://...）"),
 ])
 def test_a_channel_url_of_the_wrong_scheme_is_named_by_its_key(tmp_path: Path, kind: str, url: str, en: str, zh: str) -> None:

@@ -1,7 +1,7 @@
 """Alert scenarios end to end: collector + alert engine + DingTalk delivery against the simulated fleet.
 
 The DingTalk robot is a loopback receiver that verifies the HMAC-SHA256 signature and keyword
-(tests/collector/notify_receivers.py); apprise's DingTalk endpoint is pointed at it in this test
+(tests/collector/notify_receivers.py); the DingTalk sender's endpoint is pointed at it in this test
 only. Short intervals: fast tier 2 s, grouping window 3 s, offline rechecks every 0.5 s and 1 s for
 a recheck's answer (the first message at 4.5 s), escalation after 8 s.
 """
@@ -31,6 +31,7 @@ from tests.inventory.helpers import KEY, do_import, migrated
 from tests.net import moved, sample_inventory_at
 
 SECRET, KEYWORD = "SEC4e7a1b2c3d4e5f60718293a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4", "摄像机"
+TOKEN = "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90"
 
 
 def _settings(url: str, **extra: str):  # type: ignore[no-untyped-def]
@@ -43,7 +44,7 @@ def _settings(url: str, **extra: str):  # type: ignore[no-untyped-def]
         "CAMWATCH_ALERTS__ESCALATION": json.dumps([{"after_s": 8, "name": "supervisor", "channels": ["duty"]}]),
         "CAMWATCH_ALERTS__CHANNELS": json.dumps({"critical": ["duty"], "normal": ["duty"], "low": ["duty"]}),
         "CAMWATCH_ALERTS__QUIET_HOURS__ENABLED": "false",
-        "CAMWATCH_NOTIFY__CHANNELS": json.dumps([{"name": "duty", "kind": "dingtalk", "token": "a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f90", "secret": SECRET, "keyword": KEYWORD}]),
+        "CAMWATCH_NOTIFY__CHANNELS": json.dumps([{"name": "duty", "kind": "dingtalk", "token": TOKEN, "secret": SECRET, "keyword": KEYWORD}]),
         **extra,
     })
 
@@ -59,8 +60,8 @@ async def _stack(url: str, **extra: str):  # type: ignore[no-untyped-def]
     port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
     engine = create_engine(url)
     app = App(_settings(url, **extra), engine, SecretBox(KEY), http=build_application)
-    # TEST ONLY: point apprise's DingTalk endpoint at the loopback receiver
-    app.notifier.senders["duty"].plugin.notify_url = f"http://127.0.0.1:{port}/robot/send?access_token={{token}}"  # type: ignore[union-attr]
+    # TEST ONLY: loopback: point the DingTalk sender's endpoint at the loopback receiver
+    app.notifier.senders["duty"].endpoint = f"http://127.0.0.1:{port}/robot/send?access_token={TOKEN}"  # type: ignore[attr-defined]
     try:
         yield robots, app, engine
     finally:

@@ -1,8 +1,8 @@
 """Every channel kind delivers to a real loopback receiver; retries, merging, the delivery log,
 and no secret in any log, repr or alert_log row.
 
-TEST ONLY: apprise's vendor robot plugins (DingTalk, WeCom, Feishu) post to fixed public
-addresses; here their endpoint attribute is pointed at a loopback receiver (see ``_loopback``).
+TEST ONLY: the vendor robots' senders (DingTalk, WeCom, Feishu) post to fixed public addresses;
+here their ``endpoint`` is pointed at a loopback receiver (see ``_loopback``).
 Nothing is ever sent off this machine.
 """
 
@@ -72,10 +72,10 @@ def _settings(base: str, smtp_port: int, **retry: Any) -> NotifySettings:
 
 
 def _loopback(senders: dict[str, Any], base: str) -> None:
-    """TEST ONLY: point the vendor plugins' fixed API addresses at the loopback receiver."""
-    senders["duty-dingtalk"].plugin.notify_url = base + "/robot/send?access_token={token}"
-    senders["duty-wecom"].plugin.api_url = f"{base}/cgi-bin/webhook/send?key={WECOM_KEY}"
-    senders["duty-feishu"].plugin.notify_url = base + "/open-apis/bot/v2/hook/{token}/"
+    """TEST ONLY: loopback: point the robots' fixed vendor addresses at the loopback receiver."""
+    senders["duty-dingtalk"].endpoint = f"{base}/robot/send?access_token={DT_TOKEN}"
+    senders["duty-wecom"].endpoint = f"{base}/cgi-bin/webhook/send?key={WECOM_KEY}"
+    senders["duty-feishu"].endpoint = f"{base}/open-apis/bot/v2/hook/{FEISHU_TOKEN}"
 
 
 def _msg(channel: str, i: int = 1, kind: str = "open") -> Outgoing:
@@ -113,7 +113,7 @@ async def test_every_kind_delivers_and_logs_without_secrets(robots, smtp, tmp_pa
         assert "5/8 台摄像机离线" in rx.posts["wecom"][0].body["text"]["content"]
         assert rx.posts["wecom"][0].query["key"] == WECOM_KEY
         assert "5/8 台摄像机离线" in rx.posts["feishu"][0].body["content"]["text"]
-        assert rx.posts["feishu"][0].path.endswith(FEISHU_TOKEN + "/")
+        assert rx.posts["feishu"][0].path.endswith(FEISHU_TOKEN)
         assert rx.posts["webhook"][0].body["title"].startswith("张村") and "上联中断" in rx.posts["webhook"][0].body["message"]
         sms = rx.posts["sms"][0].body
         assert sms["params"]["to"] == "+8613800138000" and "上联中断" in sms["params"]["message"]
@@ -192,12 +192,14 @@ async def test_wrong_signing_secret_is_rejected_by_the_receiver(robots, smtp) ->
         "channels": [{"name": "dt", "kind": "dingtalk", "token": DT_TOKEN, "secret": "SECwrong0000", "keyword": KEYWORD}],
         "retry": {"attempts": 1}})
     senders = build_senders(settings, Redactor())
-    senders["dt"].plugin.notify_url = base + "/robot/send?access_token={token}"  # TEST ONLY: loopback
+    senders["dt"].endpoint = f"{base}/robot/send?access_token={DT_TOKEN}"  # TEST ONLY: loopback
     async with Notifier(senders, retry=settings.retry) as n:
         n.submit(_msg("dt"))
         await n.drain()
-    # DingTalk answers 200 with an errcode; apprise counts HTTP 200 as sent, so check the receiver
+    # DingTalk answers 200 with an errcode: a failure, not a message sent
     assert rx.rejected == ["sign"] and "dingtalk" not in rx.posts
+    [d] = n.deliveries
+    assert not d.ok and d.error_zh == "钉钉机器人拒绝（errcode 310000：sign not match）：安全设置不匹配（关键词、加签或 IP 白名单）"
 
 
 async def test_dingtalk_burst_of_60_respects_20_per_minute_and_drops_nothing(robots, smtp) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,7 @@ why, in the user's language: refused, timed out, HTTP 401 and the receiver's rep
 login... for webhooks, the robot kinds and e-mail; never with a token or password in it.
 
 All receivers are on 127.0.0.1 (tests/collector/notify_receivers.py). TEST ONLY: the robot
-plugins' fixed vendor addresses are pointed at a loopback receiver.
+senders' fixed vendor addresses are pointed at a loopback receiver.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import socket
 import ssl
 from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlsplit
 
 import click
 import pytest
@@ -154,26 +155,26 @@ async def test_robot_kinds_carry_their_token_and_say_why_they_failed(caplog) -> 
         {"name": "dt-dead", "kind": "dingtalk", "token": dt_token}], "retry": {"attempts": 1}})
     with HookReceiver() as rx:
         rx.answers["/robot/send"] = (401, b'{"errcode": 300005, "errmsg": "token is not exist"}')
-        rx.answers[f"/open-apis/bot/v2/hook/{feishu_token}/"] = (200, b'{"code": 19001, "msg": "param invalid"}')
+        rx.answers[f"/open-apis/bot/v2/hook/{feishu_token}"] = (200, b'{"code": 19001, "msg": "param invalid"}')
+        rx.answers["/cgi-bin/webhook/send"] = (200, b'{"errcode": 0, "errmsg": "ok"}')  # (as WeCom says it took one)
         dead = free_port()
 
-        def point(s: dict[str, Any]) -> None:  # TEST ONLY: loopback, with each plugin's own token
-            s["dt"].plugin.notify_url = rx.base + "/robot/send?access_token={token}"
-            s["wecom"].plugin.api_url = (rx.base + "/cgi-bin/webhook/send?key={key}").format(key=s["wecom"].plugin.key)
-            s["feishu"].plugin.notify_url = rx.base + "/open-apis/bot/v2/hook/{token}/"
-            s["dt-dead"].plugin.notify_url = f"http://127.0.0.1:{dead}/robot/send?access_token={{token}}"
+        def point(s: dict[str, Any]) -> None:  # TEST ONLY: loopback, each sender's vendor address moved there
+            for name in ("dt", "wecom", "feishu"):
+                s[name].endpoint = s[name].endpoint.replace(urlsplit(s[name].endpoint)._replace(path="", query="").geturl(),
+                                                            rx.base)
+            s["dt-dead"].endpoint = f"http://127.0.0.1:{dead}/robot/send?access_token={dt_token}"
 
         got = await _deliver(settings, Redactor(), point)
     paths = sorted(h.path_qs.split("&timestamp=")[0] for h in rx.hits)
     assert paths == sorted([f"/robot/send?access_token={dt_token}", f"/cgi-bin/webhook/send?key={wecom_key}",
-                            f"/open-apis/bot/v2/hook/{feishu_token}/"])
+                            f"/open-apis/bot/v2/hook/{feishu_token}"])
     assert got["wecom"].ok
     assert (got["dt"].error, got["dt"].error_zh) == (
         'HTTP 401 Unauthorized; the receiver answered: {"errcode": 300005, "errmsg": "token is not exist"}',
         'HTTP 401；对方答复：{"errcode": 300005, "errmsg": "token is not exist"}')
-    assert (got["feishu"].error, got["feishu"].error_zh) == (
-        "rejected by the receiver; the receiver answered: code=19001 msg=param invalid",
-        "被接收方拒绝；对方答复：code=19001 msg=param invalid")
+    assert (got["feishu"].error, got["feishu"].error_zh) == (  # (HTTP 200, and a code that says no)
+        "Feishu robot refused (code 19001: param invalid)", "飞书机器人拒绝（code 19001：param invalid）")
     assert got["dt-dead"].error_zh == "连接被拒绝（该地址和端口上没有服务在监听）"
     logged = "\n".join(r.getMessage() for r in caplog.records)
     assert TOKEN not in logged and TOKEN not in repr(got)

@@ -1,4 +1,6 @@
-"""Senders, one per channel kind, built on apprise (and aiohttp for the Alertmanager sink).
+"""Senders, one per channel kind: our own for the chat robots (:mod:`.robots`: DingTalk, WeCom,
+Feishu, Lark, whose replies must be read), apprise for e-mail, SMS and webhooks, aiohttp for the
+Alertmanager sink.
 
 Apprise plugins are synchronous (requests); a delivery runs the plugin in a worker thread.
 Failures are mapped to :class:`DeliveryError` here, once, with the reason apprise logged
@@ -8,38 +10,30 @@ Failures are mapped to :class:`DeliveryError` here, once, with the reason appris
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from apprise import NotifyFormat, NotifyType
 from apprise.exception import AppriseException
 from apprise.manager_plugins import NotificationManager
-from apprise.plugins.dingtalk import NotifyDingTalk
 
 from collector.alerting.delivery.alertmanager import AlertmanagerSender
-from collector.alerting.delivery.config import ChannelSettings, NotifySettings, SecretError, resolve_secret
-from collector.alerting.delivery.message import Outgoing, merge
+from collector.alerting.delivery.config import (
+    ChannelConfigError,
+    ChannelSettings,
+    NotifySettings,
+    SecretError,
+    resolve_secret,
+)
+from collector.alerting.delivery.message import Outgoing, compose
 from collector.alerting.delivery.reasons import call
 from collector.alerting.delivery.redact import Redactor
+from collector.alerting.delivery.robots import ROBOT_KINDS, build_robot
 from collector.alerting.delivery.sender import Sender
 
-
-class ChannelConfigError(ValueError):
-    """A channel cannot be built from its settings (the message names no secret). ``str()`` is
-    English; :meth:`render` speaks the user's language."""
-
-    def __init__(self, message: str, zh: str | None = None) -> None:
-        super().__init__(message)
-        self.zh = zh
-
-    def render(self, lang: str) -> str:
-        return str(self) if lang == "en" or self.zh is None else self.zh
+__all__ = ["AppriseSender", "ChannelConfigError", "build_sender", "build_senders"]
 
 
 def _plugin_class(schema: str) -> Any:
@@ -47,24 +41,6 @@ def _plugin_class(schema: str) -> Any:
         return NotificationManager()[schema]  # type: ignore[no-untyped-call]  # apprise is untyped
     except KeyError:
         raise ChannelConfigError(f"url: apprise has no plugin for {schema}://", f"url：apprise 不支持 {schema}://") from None
-
-
-def _dingtalk_class() -> Any:
-    class DingTalk(NotifyDingTalk):  # type: ignore[no-untyped-call]  # apprise is untyped
-        """apprise's DingTalk robot, signing as DingTalk documents it.
-
-        apprise 2.2 url-quotes the signature and then hands it to requests as a query
-        parameter, which quotes it again; DingTalk expects ``sign`` quoted once. Here the raw
-        base64 is returned and requests does the one quoting.
-        """
-
-        def get_signature(self) -> tuple[str, str]:
-            timestamp = str(round(time.time() * 1000))
-            secret = str(self.secret)
-            mac = hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(), hashlib.sha256).digest()
-            return timestamp, base64.b64encode(mac).decode()
-
-    return DingTalk
 
 
 def _instantiate(cls: Any, url: str, **override: Any) -> Any:
@@ -99,14 +75,9 @@ class AppriseSender:
         return f"AppriseSender(name={self.name!r}, kind={self.kind!r})"
 
     async def deliver(self, msgs: Sequence[Outgoing]) -> None:
-        msg = merge(msgs, self.language)
-        title = msg.title
-        if self.keyword and self.keyword not in title and self.keyword not in msg.text:
-            title = f"【{self.keyword}】{title}"
-        use_md = self.markdown and msg.markdown is not None
-        body = msg.markdown if use_md and msg.markdown is not None else msg.text
-        if self.kind == "sms" and msg.short:  # the short form, title included (apprise would put the title first)
-            title, body = "", msg.short
+        # SMS: the short form, title included (apprise would put the title first)
+        msg, title, body, use_md = compose(msgs, self.language, keyword=self.keyword, markdown=self.markdown,
+                                           short_form=self.kind == "sms")
         # the kind first: a recovery is good news, whatever the severity of what recovered
         ntype = NotifyType.SUCCESS if msg.kind in ("resolved", "recovery") else (
             NotifyType.FAILURE if msg.severity in ("high", "critical") else NotifyType.WARNING)
@@ -114,15 +85,6 @@ class AppriseSender:
                                       body_format=NotifyFormat.MARKDOWN if use_md else NotifyFormat.TEXT)
         if why is not None:
             raise why.error()
-
-
-def _token_url(ch: ChannelSettings, token: str, secret: str | None) -> str:
-    t = quote(token, safe="")
-    if ch.kind == "dingtalk":
-        s = f"{quote(secret, safe='')}@" if secret else ""
-        mentions = "/".join(quote(m, safe="") for m in ch.mentions)
-        return f"dingtalk://{s}{t}/{mentions}"
-    return {"wecom": "wecombot", "feishu": "feishu", "lark": "lark"}[ch.kind] + f"://{t}"
 
 
 def build_sender(ch: ChannelSettings, redactor: Redactor, *, language: str = "zh",
@@ -150,12 +112,11 @@ def _build(ch: ChannelSettings, redactor: Redactor, language: str, token: str | 
     if ch.kind == "alertmanager":
         assert url is not None
         return AlertmanagerSender(name=ch.name, base_url=url, timeout_s=ch.timeout_s, redactor=redactor)
+    if ch.kind in ROBOT_KINDS:
+        return build_robot(ch, redactor, language, token, secret, url)
     override: dict[str, Any] = {}
     target: str | None = None  # a webhook's path and query as the user wrote them
-    if ch.kind in ("dingtalk", "wecom", "feishu", "lark"):
-        full = url or _token_url(ch, token or "", secret)
-        cls = _dingtalk_class() if ch.kind == "dingtalk" else _plugin_class(urlsplit(full).scheme)
-    elif ch.kind == "webhook":
+    if ch.kind == "webhook":
         assert url is not None
         parts = urlsplit(url)
         scheme = {"http": "json", "https": "jsons"}.get(parts.scheme, parts.scheme)
@@ -184,8 +145,7 @@ def _build(ch: ChannelSettings, redactor: Redactor, language: str, token: str | 
     # apprise sleeps up to 5.5 s between two posts of one plugin; our rate limiter paces instead
     plugin.request_rate_per_sec = 0
     return AppriseSender(name=ch.name, kind=ch.kind, limits=ch.limits(), max_bytes=ch.max_bytes(), plugin=plugin,
-                         keyword=ch.keyword, markdown=ch.markdown and ch.kind == "dingtalk", language=language,
-                         redactor=redactor)
+                         keyword=ch.keyword, language=language, redactor=redactor)
 
 
 def build_senders(settings: NotifySettings, redactor: Redactor, *, language: str = "zh",

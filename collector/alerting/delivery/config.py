@@ -41,8 +41,10 @@ URL_KINDS = ("email", "sms", "webhook", "alertmanager")
 # the schemes of each kind's url (sms: any apprise SMS gateway's, checked when the channel is built)
 URL_SCHEMES: dict[str, tuple[str, ...]] = {
     "email": ("mailto", "mailtos"), "webhook": ("http", "https", "json", "jsons"), "alertmanager": ("http", "https"),
-    "dingtalk": ("dingtalk",), "wecom": ("wecombot",), "feishu": ("feishu",), "lark": ("lark",),
+    "dingtalk": ("dingtalk", "http", "https"), "wecom": ("wecombot", "http", "https"), "feishu": ("feishu", "http", "https"),
+    "lark": ("lark", "http", "https"),
 }
+SIGNED_KINDS = ("dingtalk", "feishu", "lark")  # robots with signing (加签) by a secret
 
 
 class _Section(BaseModel):
@@ -61,7 +63,7 @@ class ChannelSettings(_Section):
         None, description="robot token: DingTalk access_token, WeCom webhook key, Feishu/Lark hook token (env:NAME or file:PATH allowed)"
     )
     secret: SecretStr | None = Field(
-        None, description="DingTalk signing secret (加签, HMAC-SHA256; SEC...); env:NAME or file:PATH allowed"
+        None, description="DingTalk or Feishu/Lark signing secret (加签, HMAC-SHA256; DingTalk's SEC...); env:NAME or file:PATH allowed"
     )
     keyword: str | None = Field(None, description="DingTalk/WeCom/Feishu custom keyword (自定义关键词) put in every message")
     mentions: list[str] = Field(default_factory=list, description="DingTalk: mobile numbers to @-mention")
@@ -69,7 +71,8 @@ class ChannelSettings(_Section):
         None,
         description="email: mailto://USER@HOST:PORT?from=...&to=... (mailtos:// for TLS); sms: an apprise SMS gateway URL "
         "(e.g. smseagle://TOKEN@HOST/PHONE); webhook: json://HOST/PATH or http(s)://HOST/PATH (JSON POST); "
-        "alertmanager: http://HOST:9093; robots: a full apprise URL instead of token",
+        "alertmanager: http://HOST:9093; robots: an apprise URL (dingtalk://SECRET@TOKEN/MOBILE..., wecombot://KEY, "
+        "feishu://TOKEN, lark://TOKEN) instead of token, or an http(s):// address posted to as written",
     )
     password: SecretStr | None = Field(None, description="SMTP password (kept out of the URL); env:NAME or file:PATH allowed")
     rate_limits: list[RateLimit] | None = Field(
@@ -92,7 +95,7 @@ class ChannelSettings(_Section):
         return MAX_BYTES[self.kind]
 
 
-def _scheme_problem(kind: str, url: str) -> Problem | None:
+def scheme_problem(kind: str, url: str) -> Problem | None:
     """What is wrong with the scheme of a channel's literal url (``env:``/``file:`` ones are read
     when the channel is built); names the scheme only: the rest may hold a token."""
     if url.startswith(("env:", "file:")):
@@ -124,10 +127,11 @@ def channel_problems(ch: ChannelSettings) -> list[Problem]:
     if ch.kind in URL_KINDS and ch.url is None:
         out.append(("url", f"kind {ch.kind} needs url", f"{ch.kind} 通道需要 url"))
     if ch.url is not None:
-        bad = _scheme_problem(ch.kind, ch.url.get_secret_value())
+        bad = scheme_problem(ch.kind, ch.url.get_secret_value())
         out += [bad] if bad else []
-    if ch.secret is not None and ch.kind != "dingtalk":
-        out.append(("secret", "secret applies to dingtalk only", "secret 仅用于 dingtalk（钉钉加签）"))
+    if ch.secret is not None and ch.kind not in SIGNED_KINDS:
+        out.append(("secret", "secret applies to dingtalk, feishu and lark only",
+                    "secret 仅用于 dingtalk、feishu、lark（机器人加签）"))
     if ch.password is not None and ch.kind != "email":
         out.append(("password", "password applies to email only", "password 仅用于 email 通道"))
     return [(key, f"channel {ch.name}: {en}", f"通道 {ch.name}：{zh}") for key, en, zh in out]
@@ -160,6 +164,18 @@ class NotifySettings(_Section):
             if c.name == name:
                 return c
         raise KeyError(name)
+
+
+class ChannelConfigError(ValueError):
+    """A channel cannot be built from its settings (the message names no secret). ``str()`` is
+    English; :meth:`render` speaks the user's language."""
+
+    def __init__(self, message: str, zh: str | None = None) -> None:
+        super().__init__(message)
+        self.zh = zh
+
+    def render(self, lang: str) -> str:
+        return str(self) if lang == "en" or self.zh is None else self.zh
 
 
 class SecretError(ValueError):

@@ -68,3 +68,20 @@ def merge(msgs: Sequence[Outgoing], language: str = "zh") -> Outgoing:
     short = "\n\n".join(m.short for m in msgs if m.short) if all(m.short for m in msgs) else None
     return Outgoing(channel=first.channel, title=title, text=text, markdown=markdown, severity=severity,
                     incident=None, kind="merged", short=short)
+
+
+def compose(msgs: Sequence[Outgoing], language: str, *, keyword: str | None = None, markdown: bool = False,
+            short_form: bool = False) -> tuple[Outgoing, str, str, bool]:
+    """One post of *msgs*: the merged message, the title (the channel's *keyword* put first when
+    neither title nor text holds it: robots refuse a message without it), the body (Markdown when
+    *markdown* and the message has it) and whether the body is Markdown. *short_form* (SMS): the
+    message's short form, title included, with no title of its own."""
+    msg = merge(msgs, language)
+    title = msg.title
+    if keyword and keyword not in title and keyword not in msg.text:
+        title = f"【{keyword}】{title}"
+    use_md = markdown and msg.markdown is not None
+    body = msg.markdown if use_md and msg.markdown is not None else msg.text
+    if short_form and msg.short:
+        title, body = "", msg.short
+    return msg, title, body, use_md

@@ -8,6 +8,9 @@ records of its own thread captured (the ``apprise`` logger is lowered to DEBUG m
 filter keeps everything below the level it had from its handlers), and :func:`of_log` reads them
 into a :class:`Reason`. A reason never holds a URL or an exception text (they may carry tokens):
 only a category, a status code and the receiver's short reply, redacted before it is cut.
+
+Chat robots (DingTalk, WeCom, Feishu/Lark) refuse most messages with HTTP 200 and an error code in
+the JSON reply: :func:`of_robot_reply` reads such a reply into a :class:`Refusal`.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from __future__ import annotations
 import ast
 import errno
 import http
+import json
 import logging
 import re
 import socket
@@ -242,4 +246,108 @@ def call(notify: Callable[..., Any], redact: Callable[[str], str], **kwargs: Any
     return None if ok else of_log(got, redact)
 
 
-__all__ = ["WORDS", "Reason", "call", "of_exception", "of_log", "of_text"]
+# -- chat robots: HTTP 200 with an error code in the JSON body ----------------------------------
+
+ROBOT_NAMES: dict[str, tuple[str, str]] = {"dingtalk": ("DingTalk", "钉钉"), "wecom": ("WeCom", "企业微信"),
+                                           "feishu": ("Feishu", "飞书"), "lark": ("Lark", "Lark")}
+
+
+def robot_name(robot: str, zh: bool) -> str:
+    """The vendor's name, ready to stand before 机器人 ("Lark 机器人", "钉钉机器人") in Chinese."""
+    name = ROBOT_NAMES[robot][zh]
+    return name + " " if zh and name.isascii() else name
+
+
+# the fields of a robot's reply that say whether it took the message (0: it did), the vendor's first;
+# older Feishu replies say {"StatusCode": 0, "StatusMessage": "success"}
+CODE_FIELDS: dict[str, tuple[str, ...]] = {"dingtalk": ("errcode", "code", "StatusCode"), "wecom": ("errcode", "code", "StatusCode"),
+                                           "feishu": ("code", "StatusCode", "errcode"), "lark": ("code", "StatusCode", "errcode")}
+_MESSAGE_FIELDS = {"errcode": ("errmsg",), "code": ("msg", "message"), "StatusCode": ("StatusMessage",)}
+# meaning -> (English, Chinese); "rate" and "busy" pass, the others are settings to fix
+MEANINGS: dict[str, tuple[str, str]] = {
+    "security": ("its security settings do not match (keyword, signature or IP allow-list)",
+                 "安全设置不匹配（关键词、加签或 IP 白名单）"),
+    "token": ("the robot's token is missing or not valid (check token or url)", "机器人 token 缺失或无效（请检查 token 或 url）"),
+    "sign": ("the signature does not match (check secret), or this server's clock is more than an hour off",
+             "签名校验失败（请检查 secret），或本机时钟偏差超过一小时"),
+    "keyword": ("the message lacks the robot's custom keyword (check keyword)", "消息中没有机器人设置的自定义关键词（请检查 keyword）"),
+    "ip": ("this server's IP address is not on the robot's IP allow-list", "本机 IP 不在机器人的 IP 白名单中"),
+    "rate": ("too many messages: over the robot's rate limit", "发送过于频繁，超出机器人的频率限制"),
+    "busy": ("the robot service is busy", "机器人服务繁忙"),
+}
+PASSING = frozenset({"rate", "busy"})  # retried with back-off, as is a code not named here
+# (vendor, code) -> meaning; Lark's codes are Feishu's
+ROBOT_CODES: dict[tuple[str, int], str] = {
+    ("dingtalk", 310000): "security", ("dingtalk", 300001): "token", ("dingtalk", 130101): "rate",
+    ("dingtalk", 410100): "rate", ("dingtalk", -1): "busy",
+    ("wecom", 93000): "token", ("wecom", 45009): "rate", ("wecom", -1): "busy",
+    ("feishu", 19021): "sign", ("feishu", 19022): "ip", ("feishu", 19024): "keyword", ("feishu", 9499): "rate",
+    ("feishu", 11232): "rate",
+}
+REFUSED = ("{robot} robot refused ({said})", "{robot}机器人拒绝（{said}）")
+NOT_JSON = ("{robot} robot answered HTTP 200 but not with JSON: delivery not confirmed",
+            "{robot}机器人答复 HTTP 200 但不是 JSON，无法确认已送达")
+NO_CODE = ("{robot} robot answered without {field}: delivery not confirmed", "{robot}机器人的答复中没有 {field}，无法确认已送达")
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A chat robot's HTTP 200 reply that does not say it took the message: an error code (the
+    commonest named in words), no code at all, or no JSON. Retried unless the code names a setting
+    to fix (token, signature, keyword, IP allow-list)."""
+
+    robot: str  # dingtalk | wecom | feishu | lark
+    field: str = ""  # the reply's code field (errcode, code, StatusCode); "" when it has none
+    value: str = ""  # that code, as the robot wrote it
+    message: str = ""  # the robot's words (the whole reply when it has no code), redacted and cut
+    json: bool = True  # False: the reply is not JSON
+
+    @property
+    def meaning(self) -> str | None:
+        try:
+            code = int(self.value)
+        except ValueError:
+            return None
+        return ROBOT_CODES.get(("feishu" if self.robot == "lark" else self.robot, code))
+
+    @property
+    def retryable(self) -> bool:
+        meaning = self.meaning
+        return meaning is None or meaning in PASSING
+
+    def render(self, lang: str) -> str:
+        zh = lang != "en"
+        robot = robot_name(self.robot, zh)
+        if not self.json or not self.field:
+            text = (NOT_JSON if not self.json else NO_CODE)[zh].format(robot=robot, field=CODE_FIELDS[self.robot][0])
+            return text + (REPLY[zh].format(reply=self.message) if self.message else "")
+        colon = "：" if zh else ": "
+        said = f"{self.field} {self.value}" + (colon + self.message if self.message else "")
+        meaning = self.meaning
+        return REFUSED[zh].format(robot=robot, said=said) + (colon + MEANINGS[meaning][zh] if meaning else "")
+
+    def error(self) -> DeliveryError:
+        return DeliveryError(self.render("en"), zh=self.render("zh"), retryable=self.retryable)
+
+
+def of_robot_reply(robot: str, raw: bytes, redact: Callable[[str], str]) -> Refusal | None:
+    """None when a robot's HTTP 200 reply (*raw*) says it took the message, else why not."""
+    text = raw.decode("utf-8", "replace")
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return Refusal(robot, message=short(text, redact), json=False)
+    if not isinstance(data, dict):
+        return Refusal(robot, message=short(text, redact))
+    for name in CODE_FIELDS[robot]:
+        if name not in data:
+            continue
+        value = data[name]
+        if (value == 0 and not isinstance(value, bool)) or value == "0":
+            return None
+        words = next((data[k] for k in _MESSAGE_FIELDS[name] if isinstance(data.get(k), str)), "")
+        return Refusal(robot, name, short(str(value), redact)[:24], short(words, redact))
+    return Refusal(robot, message=short(text, redact))
+
+
+__all__ = ["WORDS", "Reason", "Refusal", "call", "of_exception", "of_log", "of_robot_reply", "of_text"]
