@@ -177,6 +177,8 @@ class App(ShardCameras):
         if changed or excluded != self._inventory[2]:
             self._inventory = (cams, devices, excluded)
             self._sync()
+        if changed and self._stored is not None:  # the plan (points, villages, targets) with it: not up to
+            await self.refresh_figures()  # figures_interval_s later (a new village's 0 % coverage, a retired point)
         self.reloaded_at = self.clock()
         if self.alerting is not None:
             await self.alerting.refresh(inventory=changed)
