@@ -8,7 +8,7 @@ from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as dm
 
 from dashboards import metrics as m
-from dashboards.common import dashboard, organize, query, region_variables, target_thresholds, thresholds
+from dashboards.common import TARGET_HINT, dashboard, organize, query, region_variables, target_thresholds, thresholds
 from dashboards.promql import CAMERA_FILTER, COUNTY_FILTER, TOWNSHIP_FILTER, per_camera, per_region, sel
 
 UID = "camwatch-operations"
@@ -16,8 +16,9 @@ C = CAMERA_FILTER
 
 ONLINE_BY_TOWNSHIP = per_region(sel(m.REGION_ONLINE, TOWNSHIP_FILTER))
 COUNTY_ONLINE = per_region(sel(m.REGION_ONLINE, COUNTY_FILTER))
+# each township against its own target (camwatch_region_target_ratio: configured per region)
 BELOW_TARGET = (f"count({per_region(sel(m.REGION_ONLINE, TOWNSHIP_FILTER))}"
-                f" < {per_region(sel(m.REGION_TARGET, TOWNSHIP_FILTER))}) or on() vector(0)")
+                f" < on(level, region) group_left() {per_region(sel(m.REGION_TARGET, TOWNSHIP_FILTER))}) or on() vector(0)")
 OFFLINE_COUNT = "sum(" + per_region(sel(m.REGION_CAMERAS, COUNTY_FILTER, 'status="offline"'), "status") + ")"
 OFFLINE_TABLE = (
     f'label_join(({per_camera(sel(m.CAMERA_STATE_SINCE, C))} * 1000)'
@@ -45,14 +46,15 @@ def cause_mapping() -> dm.ValueMap:
 
 
 def build() -> dm.Dashboard:
-    d = dashboard(UID, "运维总览", "运维单位值守：各乡镇在线率与 95% 目标、离线摄像机、原因、频繁掉线、工单与探测延迟")
+    d = dashboard(UID, "运维总览", "运维单位值守：各乡镇在线率与各自的考核目标、离线摄像机、原因、频繁掉线、工单与探测延迟")
     d = d.variables(region_variables())
     d = d.with_panel(
-        stat.Panel().title("全县当前在线率").unit("percentunit").decimals(1).height(6).span(4)
+        stat.Panel().title("全县当前在线率").description(TARGET_HINT).unit("percentunit").decimals(1).height(6).span(4)
         .with_target(query(COUNTY_ONLINE, "{{region_name}}", instant=True)).thresholds(target_thresholds())
         .reduce_options(_last()).color_mode(cm.BigValueColorMode.BACKGROUND)
     ).with_panel(
-        stat.Panel().title("低于目标的乡镇").unit("个").height(6).span(4)
+        stat.Panel().title("低于目标的乡镇").description("当前在线率低于本乡镇配置的考核目标的乡镇数（目标可按乡镇配置，默认 95%）")
+        .unit("个").height(6).span(4)
         .with_target(query(BELOW_TARGET, instant=True)).thresholds(thresholds((None, "green"), (1, "red")))
         .reduce_options(_last())
     ).with_panel(
@@ -60,7 +62,7 @@ def build() -> dm.Dashboard:
         .with_target(query(OFFLINE_COUNT, instant=True)).thresholds(thresholds((None, "green"), (1, "orange")))
         .reduce_options(_last())
     ).with_panel(
-        bargauge.Panel().title("各乡镇当前在线率（目标 95%）").unit("percentunit").min(0).max(1).height(6).span(12)
+        bargauge.Panel().title("各乡镇当前在线率").description(TARGET_HINT).unit("percentunit").min(0).max(1).height(6).span(12)
         .with_target(query(ONLINE_BY_TOWNSHIP, "{{region_name}}", instant=True)).thresholds(target_thresholds())
         .orientation(cm.VizOrientation.HORIZONTAL).display_mode(cm.BarGaugeDisplayMode.BASIC).reduce_options(_last())
     ).with_panel(
@@ -73,7 +75,7 @@ def build() -> dm.Dashboard:
         .mappings([cause_mapping()])
         .sort_by([cb.TableSortByFieldState().display_name("离线开始").desc(True)])
     ).with_panel(
-        timeseries.Panel().title("各乡镇可用率趋势（近 1 天，按时长加权）").unit("percentunit").max(1).height(8).span(12)
+        timeseries.Panel().title("各乡镇可用率趋势（近 1 天，按时长加权）").description("虚线：" + TARGET_HINT).unit("percentunit").max(1).height(8).span(12)
         .with_target(query(AVAILABILITY_TREND, "{{region_name}}")).thresholds(target_thresholds())
         .thresholds_style(cb.GraphThresholdsStyleConfig().mode(cm.GraphThresholdsStyleMode.DASHED))
     ).with_panel(

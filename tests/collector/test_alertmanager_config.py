@@ -51,7 +51,7 @@ def test_routes(labels: list[str], receiver: str) -> None:
 def test_inhibit_rules_name_real_alerts() -> None:
     """The collector alerts the inhibit rule names exist in the Prometheus rules."""
     text = CONFIG.read_text(encoding="utf-8")
-    for name in ("CamwatchCollectorDown", "CamwatchProbesLagging"):
+    for name in ("CamwatchCollectorDown", "CamwatchProbesLagging", "CamwatchVillageDark", "CamwatchCameraDown"):
         assert name in text and name in _rule_names()
 
 
@@ -70,10 +70,8 @@ def _inhibited(base: str) -> dict[str, bool]:
             for a in out}
 
 
-def test_one_replica_down_mutes_no_camera_alert_in_a_real_alertmanager(tmp_path: Path) -> None:
-    """Debian's Alertmanager with the shipped file (its receivers' URLs are placeholders: nothing
-    is delivered): one replica down holds back only its own lag and backlog alerts, never the
-    fleet's camera alerts (those carry no instance: the rules take one series per camera)."""
+def _alertmanager(tmp_path: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """Debian's Alertmanager with the shipped file on a free local port, answering."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(["prometheus-alertmanager", f"--config.file={CONFIG}", f"--storage.path={tmp_path}",
@@ -88,6 +86,29 @@ def test_one_replica_down_mutes_no_camera_alert_in_a_real_alertmanager(tmp_path:
             except OSError:
                 assert proc.poll() is None and time.monotonic() < deadline, "alertmanager did not start"
                 time.sleep(0.2)
+    except BaseException:
+        proc.terminate()
+        proc.wait(timeout=10)
+        raise
+    return proc, base
+
+
+def _wait_for(base: str, want: dict[str, bool]) -> dict[str, bool]:
+    got: dict[str, bool] = {}
+    for _ in range(50):  # (bounded: inhibition is computed as alerts are read; 10 s at most)
+        got = _inhibited(base)
+        if got == want:
+            break
+        time.sleep(0.2)
+    return got
+
+
+def test_one_replica_down_mutes_no_camera_alert_in_a_real_alertmanager(tmp_path: Path) -> None:
+    """Debian's Alertmanager with the shipped file (its receivers' URLs are placeholders: nothing
+    is delivered): one replica down holds back only its own lag and backlog alerts, never the
+    fleet's camera alerts (those carry no instance: the rules take one series per camera)."""
+    proc, base = _alertmanager(tmp_path)
+    try:
         alert = [("CamwatchCollectorDown", "r1:9850", ""), ("CamwatchProbesLagging", "r1:9850", ""),
                  ("CamwatchDbWritesBacklog", "r1:9850", ""), ("CamwatchProbesLagging", "r2:9850", ""),
                  ("CamwatchCameraDown", "", "C-1")]
@@ -96,13 +117,27 @@ def test_one_replica_down_mutes_no_camera_alert_in_a_real_alertmanager(tmp_path:
         want = {"CamwatchCollectorDown/r1:9850/": False, "CamwatchProbesLagging/r1:9850/": True,
                 "CamwatchDbWritesBacklog/r1:9850/": True, "CamwatchProbesLagging/r2:9850/": False,
                 "CamwatchCameraDown//C-1": False}
-        got: dict[str, bool] = {}
-        for _ in range(50):  # (bounded: inhibition is computed as alerts are read; 10 s at most)
-            got = _inhibited(base)
-            if got == want:
-                break
-            time.sleep(0.2)
-        assert got == want
+        assert _wait_for(base, want) == want
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_a_dark_village_holds_back_its_camera_alerts_in_a_real_alertmanager(tmp_path: Path) -> None:
+    """CamwatchVillageDark (labelled with its village, as alerts.yml makes it) inhibits the
+    CamwatchCameraDown alerts of the same village only: one message per dark village."""
+    proc, base = _alertmanager(tmp_path)
+    try:
+        where = {"township": "130123101000", "township_name": "城关镇", "county": "130123000000"}
+        _post(base, [
+            {"labels": {"alertname": "CamwatchVillageDark", "severity": "critical", "level": "village",
+                        "region": "130123101201", "village": "130123101201", "village_name": "东关村", **where}},
+            *[{"labels": {"alertname": "CamwatchCameraDown", "severity": "warning", "camera": c, "village": v, **where}}
+              for c, v in (("C-1", "130123101201"), ("C-2", "130123101201"), ("C-3", "130123101202"))],
+        ])
+        want = {"CamwatchVillageDark//": False, "CamwatchCameraDown//C-1": True, "CamwatchCameraDown//C-2": True,
+                "CamwatchCameraDown//C-3": False}
+        assert _wait_for(base, want) == want
     finally:
         proc.terminate()
         proc.wait(timeout=10)

@@ -116,15 +116,35 @@ def test_dashboards_validate_with_the_sdk_models() -> None:
 
 
 def test_region_variables_are_chained() -> None:
+    """The camera dashboards' region variables come from the cameras, chained; the coverage
+    dashboard's from the region series (every region of the plan, cameras or not), by level."""
     by_dash: dict[str, list[str]] = {}
     for v in variables():
         by_dash.setdefault(v.dashboard, []).append(v.name)
+        if v.dashboard == "coverage.json":
+            assert v.selector == f'{metrics.REGION_TARGET}{{level="{v.name}"}}' and v.label == "region_name", v
+            continue
         if v.name == "township":
             assert '"$county"' in v.selector and v.label == "township_name"
         if v.name == "village":
             assert '"$county"' in v.selector and '"$township"' in v.selector and v.label == "village_name"
     assert by_dash["operations.json"] == by_dash["coverage.json"] == ["county", "township", "village"]
     assert by_dash["camera.json"] == ["county", "township", "village", "camera"]
+
+
+def test_targets_are_the_regions_own_not_a_fixed_number() -> None:
+    """Panels compare with camwatch_region_target_ratio, and no title names a fixed target."""
+    target_queries = [q for q in panel_queries() if "目标" in q.panel and q.dashboard != "camwatch-self.json"]
+    assert target_queries
+    for q in panel_queries():
+        assert "95%" not in q.panel and "0.95" not in q.expr, q
+    below = next(q for q in panel_queries() if q.panel == "低于目标的乡镇")
+    assert metrics.REGION_TARGET in below.expr and "on(level, region)" in below.expr
+    ranking = [q for q in panel_queries() if q.panel.startswith("乡镇排名")]
+    assert any(q.expr.strip().startswith("max by") and metrics.REGION_TARGET in q.expr and metrics.REGION_AVAILABILITY not in q.expr
+               for q in ranking)  # the target as its own column
+    titles = {p["title"] for d in build_all().values() for p in d.get("panels", [])}  # type: ignore[union-attr]
+    assert "乡镇平均点位覆盖率" not in titles and "乡镇平均全覆盖村占比" in titles
 
 
 def _exported_sample_names() -> set[str]:
