@@ -22,6 +22,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "without a BOM is not recognised): save it as 'CSV UTF-8 (Comma delimited)' or .xlsx "
                       "(Excel Workbook) in Excel or WPS, then import that"),
     "file_unreadable": ("无法读取文件 {path}：{reason}", "cannot read {path}: {reason}"),
+    "xlsx_merged_header": (
+        "合并单元格 {ref}（第 {rows} 行，{columns} 列）从表头行（第 {header_row} 行）延伸到了下面的行，无法导入："
+        "表头须是单独的一行（不能分两行写，其上若有标题行请删去），请在 Excel 或 WPS 中取消该处合并后再导入",
+        "merged cells {ref} (rows {rows}, column(s) {columns}) reach from the header row (row {header_row}) into "
+        "the rows below and cannot be imported: the header must be one row of its own (not two; delete a title "
+        "row above it); unmerge those cells in Excel or WPS, then import again"),
     "xlsx_broken": ("无法读取文件 {path}：不是有效的 Excel 工作簿（.xlsx），可能已损坏，或是改了扩展名的其他格式（.xls 请另存为 .xlsx）",
                     "cannot read {path}: not a valid Excel workbook (.xlsx): damaged, or another format renamed (save an .xls as .xlsx)"),
     "file_empty": ("文件 {path} 是空的：没有表头行，也没有数据行", "{path} is empty: no header row and no data rows"),

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from inventory.cells import QUOTE, TEXT_KEYS, restore_csv
 from inventory.columns import column_for, hint_for, is_ignored
+from inventory.merged import MergeFill, check_header, read_merges
 from inventory.messages import Issue, Severity
 
 CellValue = str | int | float | object
@@ -128,7 +129,8 @@ def _iter_csv(text: str, path: Path) -> Iterator[tuple[int, list[CellValue]]]:
 
 
 def _iter_xlsx(path: Path, progress: ProgressFactory) -> Iterator[tuple[int, list[CellValue]]]:
-    """The first sheet's rows. Reading an XLSX is the slow part of a large import (about 3 000 rows a
+    """The first sheet's rows, a vertically merged block's value on each of its rows (see
+    :mod:`inventory.merged`; one spanning the header row and the rows below is an error). Reading an XLSX is the slow part of a large import (about 3 000 rows a
     second): progress("read", rows) ticks as it goes (the sheet's own row count, when it has one)."""
     from openpyxl import load_workbook  # lazy: openpyxl (about 0.3 s cold) only for .xlsx files
 
@@ -140,12 +142,27 @@ def _iter_xlsx(path: Path, progress: ProgressFactory) -> Iterator[tuple[int, lis
         raise _err("file_unreadable", path=str(path), reason=str(exc) or type(exc).__name__) from None
     try:
         ws = wb.worksheets[0]
+        member = getattr(ws, "_worksheet_path", None)  # (openpyxl's read-only sheet: where its XML is)
+        try:
+            merges = read_merges(path, member) if isinstance(member, str) else []
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:  # (a damaged sheet openpyxl opened)
+            raise _err("file_unreadable", path=str(path), reason=str(exc) or type(exc).__name__) from None
+        fill = MergeFill(merges)
+        header_seen = not merges
         tick = progress("read", ws.max_row or UNKNOWN)
         number = 0
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
             if number % TICK_ROWS == 0:
                 tick(TICK_ROWS)
-            yield number, ["" if v is None else v for v in row]
+            cells: list[CellValue] = ["" if v is None else v for v in row]
+            if merges:
+                cells = fill.apply(number, cells)
+                if not header_seen and not _is_blank(cells):  # (the header: read_table's first non-blank row)
+                    header_seen = True
+                    issue = check_header(merges, number, cells)
+                    if issue is not None:
+                        raise FileProblem(issue)
+            yield number, cells
         tick(number % TICK_ROWS)
     finally:
         wb.close()
