@@ -36,7 +36,7 @@ from collector.alerting.book import IncidentBook
 from collector.alerting.exclusions import ExclusionRules
 from collector.alerting.held import FlapDigest, release
 from collector.alerting.inputs import inputs_of
-from collector.alerting.messages import incident_message
+from collector.alerting.messages import incident_message, work_order_title
 from collector.alerting.model import (
     Action,
     AlertInput,
@@ -189,10 +189,11 @@ class AlertEngine(ExclusionRules):
         return out
 
     def _order_update(self, inc: Incident, now: dt.datetime) -> UpdateWorkOrder:
-        """Its work order as the incident is now: severity, cameras, deadline (never later), title."""
+        """Its work order as the incident is now: severity, cameras, deadline (never later), title
+        (every camera it counted: :func:`work_order_title`)."""
         p = self.policy
         return UpdateWorkOrder(inc.id, inc.severity, len(inc.members), p.deadlines.earliest(inc.opened_at, inc.causes, inc.severity),
-                               incident_message(NotifyKind.OPEN, inc, self.inventory, now, p).title_zh)
+                               work_order_title(inc, self.inventory, now, p))
 
     def _tell_late(self, inc: Incident, now: dt.datetime) -> list[Action]:
         """An incident whose open message a silence withheld: its work order follows its changes
@@ -344,7 +345,7 @@ class AlertEngine(ExclusionRules):
             sev = inc.severity_now()
             inc = self._put(replace(inc, sent=True, severity=sev, silenced=self._silenced(inc, now)))
             cam_id = inc.members[0].camera_id if len(inc.members) == 1 else None
-            out.append(OpenWorkOrder(inc.id, incident_message(NotifyKind.OPEN, inc, self.inventory, now, p).title_zh,
+            out.append(OpenWorkOrder(inc.id, work_order_title(inc, self.inventory, now, p),
                                      cam_id, inc.village or None, inc.device_id, inc.cause, sev, len(inc.members),
                                      inc.opened_at, p.deadlines.earliest(inc.opened_at, inc.causes, sev)))
             out.append(IncidentChanged(inc))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Iterable, Sequence
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from collector.alerting.model import (
@@ -173,10 +173,22 @@ async def apply_in(s: AsyncSession, actions: Iterable[Action], now: dt.datetime)
 
 # ---- work orders ------------------------------------------------------------------------------
 
-def _order(r: m.WorkOrder) -> WorkOrder:
+def _order(r: m.WorkOrder, members: object = None) -> WorkOrder:
+    """An order as a pure value; with its incident's *members* (stored JSON), its cameras too."""
     return WorkOrder(r.id, r.incident_key, OrderStatus(r.status), r.severity, r.opened_at, r.deadline, r.cause, r.title,
                      r.camera_id, r.region_code, r.device_id, r.cameras, r.acknowledged_at, r.resolved_at,
-                     Resolution(r.resolution) if r.resolution else None, r.note)
+                     Resolution(r.resolution) if r.resolution else None, r.note, order_cameras(r.camera_id, members))
+
+
+def order_cameras(camera_id: int | None, members: object) -> tuple[int, ...]:
+    """An order's cameras: its own camera (a camera order's), then its incident's members (stored
+    JSON), each once; a member without a camera id is left out."""
+    ids = [] if camera_id is None else [camera_id]
+    for x in _listed(members):
+        cam = x.get("camera") if isinstance(x, dict) else None
+        if isinstance(cam, int) or (isinstance(cam, str) and cam.isdigit()):
+            ids.append(int(cam))
+    return tuple(dict.fromkeys(ids))
 
 
 def _store(row: m.WorkOrder, o: WorkOrder) -> None:
@@ -187,15 +199,34 @@ def _store(row: m.WorkOrder, o: WorkOrder) -> None:
     row.note = o.note
 
 
-async def list_work_orders(engine: AsyncEngine, *, since: dt.datetime | None = None, open_only: bool = False) -> list[WorkOrder]:
-    """Orders, newest first: all unresolved ones plus those resolved at or after *since* (all when None)."""
-    q = select(m.WorkOrder).order_by(m.WorkOrder.opened_at.desc(), m.WorkOrder.id.desc())
+NEWEST_FIRST = (m.WorkOrder.opened_at.desc(), m.WorkOrder.id.desc())
+
+
+async def list_work_orders(engine: AsyncEngine, *, since: dt.datetime | None = None, open_only: bool = False,
+                           cameras: bool = True) -> list[WorkOrder]:
+    """Orders, newest first: all unresolved ones plus those resolved at or after *since* (all when
+    None); *cameras*: each with its incident's cameras (``camera_ids``: who may see and act on it)."""
+    q = select(m.WorkOrder).order_by(*NEWEST_FIRST)
     if open_only:
         q = q.where(m.WorkOrder.status != OrderStatus.RESOLVED.value)
     elif since is not None:
         q = q.where(or_(m.WorkOrder.status != OrderStatus.RESOLVED.value, m.WorkOrder.resolved_at >= since))
+    if not cameras:
+        async with AsyncSession(engine) as s:
+            return [_order(r) for r in (await s.execute(q)).scalars()]
+    return await _with_cameras(engine, q)
+
+
+async def find_orders(engine: AsyncEngine, where: ColumnElement[bool], limit: int = 50) -> list[WorkOrder]:
+    """The orders matching *where*, newest first (at most *limit*), each with its incident's cameras."""
+    return await _with_cameras(engine, select(m.WorkOrder).where(where).order_by(*NEWEST_FIRST).limit(limit))
+
+
+async def _with_cameras(engine: AsyncEngine, q: Select[m.WorkOrder]) -> list[WorkOrder]:
+    """*q*'s orders with their incidents' members: one query (the incidents joined), not one per order."""
+    joined = q.add_columns(m.Incident.members).outerjoin(m.Incident, m.Incident.id == m.WorkOrder.incident_key)
     async with AsyncSession(engine) as s:
-        return [_order(r) for r in (await s.execute(q)).scalars()]
+        return [_order(r, members) for r, members in (await s.execute(joined)).all()]
 
 
 async def _transition(engine: AsyncEngine, order_id: int, fn: Callable[[WorkOrder], WorkOrder]) -> WorkOrder:
@@ -265,6 +296,6 @@ async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) ->
 
 
 __all__ = [
-    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "apply_in", "list_work_orders", "acknowledge_order", "close_order",
+    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "apply_in", "find_orders", "list_work_orders", "order_cameras", "acknowledge_order", "close_order",
     "add_silence", "list_silences", "remove_silence", "end_silence",
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from collector.accounting.timeparse import show
 from collector.alerting.model import (
@@ -270,6 +270,15 @@ def incident_message(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.da
     tz, mz = _render(zh, link, "zh")
     te, me = _render(en, link, "en")
     return Message(zh.title, en.title, tz, te, mz, me, zh.short, en.short, link)
+
+
+def work_order_title(inc: Incident, inv: Inventory, now: dt.datetime, policy: AlertPolicy) -> str:
+    """The (Chinese) title of an incident's work order: its open message's title at the incident's
+    largest, every camera it counted (its members) said down, those already back too. So a camera
+    that recovers never lowers an order's count, and one that joins raises it; the messages
+    themselves say how many are down at the time."""
+    whole = replace(inc, members=tuple(replace(m, up_at=None) for m in inc.members))
+    return _parts(NotifyKind.OPEN, whole, inv, now, policy, "zh").title
 
 
 @dataclass(frozen=True, slots=True)

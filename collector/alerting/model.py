@@ -369,7 +369,7 @@ class UpdateWorkOrder:
     severity: Severity
     cameras: int
     deadline: dt.datetime
-    title: str = ""  # the incident's open title at its new size ("" = keep)
+    title: str = ""  # at the incident's new size, every camera counted (messages.work_order_title; "" = keep)
 
 
 @dataclass(frozen=True, slots=True)

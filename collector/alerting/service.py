@@ -94,7 +94,7 @@ class AlertService:
     async def _count_orders(self) -> None:
         now = self.clock()
         month = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=31)
-        orders = await store.list_work_orders(self.db, since=month)
+        orders = await store.list_work_orders(self.db, since=month, cameras=False)
         self.work_orders = {str(k.value if hasattr(k, "value") else k): v for k, v in work_order_counts(orders, now).items()}
         if self.on_counts is not None:
             self.on_counts(self.work_orders)

@@ -67,6 +67,9 @@ class WorkOrder:
     resolved_at: dt.datetime | None = None
     resolution: Resolution | None = None
     note: str | None = None
+    # the cameras of its incident (its members; a camera order's own camera at least), when read
+    # with them (incident_store): who may see it and act on it (collector.web.scope.order_visible)
+    camera_ids: tuple[int, ...] = ()
 
     @property
     def response_s(self) -> float | None:

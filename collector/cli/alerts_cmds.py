@@ -167,7 +167,7 @@ def register(group: click.Group) -> None:
         """List work orders, newest first, with their colour now."""
         s = ctx.settings
         now = utcnow()
-        orders = ctx.run_db(lambda eng: store.list_work_orders(eng, open_only=open_only))
+        orders = ctx.run_db(lambda eng: store.list_work_orders(eng, open_only=open_only, cameras=False))
         titles = ctx.run_db(lambda eng: _english_titles(eng, orders)) if ctx.lang == "en" else {}
         zone = ZoneInfo(s.accounting.timezone)
 

@@ -113,12 +113,15 @@ API_ROUTES: tuple[Route, ...] = (
                                      "excluded); never in a closed month (camwatch report reopen first)")),
           errors=(400, 404, 409), status=204, action=Action.APPROVE_EXCLUSION),
     Route("GET", "/api/v1/workorders", workorders.list_orders, "work orders (工单) with their colour (三色督办): "
-          "green fixed in time, yellow open within the deadline, red overdue", b.WorkOrderPage, (
+          "green fixed in time, yellow open within the deadline, red overdue; a contractor's: those with one of its "
+          "cameras (a village's too)", b.WorkOrderPage, (
               Param("color", Color, "only this colour"), Param("open", bool, "only open ones"), *PAGING),
           errors=(400,)),
-    Route("POST", "/api/v1/workorders/{id}/ack", workorders.ack_order, "acknowledge a work order", b.WorkOrder,
+    Route("POST", "/api/v1/workorders/{id}/ack", workorders.ack_order, "acknowledge a work order (a contractor: one "
+          "all of whose cameras are its own; one shared with another contractor is 403, saying why)", b.WorkOrder,
           (by_id("work order"),), errors=(400, 404, 409), action=Action.ACK_WORKORDER),
-    Route("POST", "/api/v1/workorders/{id}/close", workorders.close_order, "close a work order by hand, with a note",
+    Route("POST", "/api/v1/workorders/{id}/close", workorders.close_order, "close a work order by hand, with a note "
+          "(a contractor: as for acknowledging)",
           b.WorkOrder, (by_id("work order"),), body=i.CloseWorkOrder, errors=(400, 404, 409, 413),
           action=Action.CLOSE_WORKORDER),
     Route("GET", "/api/v1/silences", workorders.list_silences, "alert silences in force (all=true: also expired)",

@@ -3,7 +3,8 @@
 Handlers ask :func:`reader` for the request's principal, None when nothing is hidden (admin,
 assessor or duty without regions, the API token, anonymous open reads). What is out of scope
 is answered as if it did not exist: a camera, region, incident, work order or exclusion of
-another region is 404; lists and tables leave it out. Tables of rates and coverage keep only rows
+another region is 404; lists and tables leave it out. A contractor reads the work orders of which
+one camera is its own (a village's outage too) and acts on those all of whose cameras are. Tables of rates and coverage keep only rows
 of regions wholly in scope (a region above the scope is shown in part on ``/regions/{code}``);
 a contractor reads its cameras, their points and its own contractor row, not region rows (they
 count other contractors' cameras).
@@ -11,7 +12,7 @@ count other contractors' cameras).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
@@ -141,15 +142,40 @@ def tied_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Ma
     return path is not None and p.can_read_region(path)
 
 
+def _order_cameras(camera_id: int | None, cameras: Sequence[int]) -> Sequence[int]:
+    return cameras or (() if camera_id is None else (camera_id,))
+
+
 def order_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
-                  camera_id: int | None, region_code: str | None) -> bool:
-    """A work order or incident: its camera readable, else (a village's or device's order) its region
-    in or below the scope; a region-wide order is no contractor's."""
+                  camera_id: int | None, region_code: str | None, cameras: Sequence[int] = ()) -> bool:
+    """A work order or incident (*cameras*: its incident's, as ``WorkOrder.camera_ids``; else its
+    camera alone): for a contractor, one of its cameras is the contractor's (a village's or
+    device's order too); for the others, its camera readable, else (a village's or device's order)
+    its region in or below the scope."""
     if p is None:
         return True
+    if p.role is Role.CONTRACTOR:
+        return any(_camera_visible(p, slots, c) for c in _order_cameras(camera_id, cameras))
     if camera_id is not None:
         return _camera_visible(p, slots, camera_id)
     return whole(p, paths.get(region_code or ""))
+
+
+# why a contractor may not acknowledge or close an order it sees (another contractor's cameras in it)
+SHARED_ORDER_WORDS = ("该工单还涉及其他运维单位的摄像机，本单位不能确认或关闭：由值班人员确认、管理员关闭",
+                      "This work order also concerns another contractor's cameras, so your company cannot "
+                      "acknowledge or close it: the duty officer acknowledges it and an administrator closes it")
+
+
+def order_actionable(p: Principal | None, slots: Mapping[int, CameraSlot], camera_id: int | None,
+                     cameras: Sequence[int] = ()) -> bool:
+    """May *p* acknowledge or close an order it reads (its role permitting)? A contractor only when
+    every camera of it is its own (one shared with another contractor is the duty officer's and the
+    administrator's: :data:`SHARED_ORDER_WORDS`); any other role, whatever it reads."""
+    if p is None or p.role is not Role.CONTRACTOR:
+        return True
+    mine = _order_cameras(camera_id, cameras)
+    return bool(mine) and all(_camera_visible(p, slots, c) for c in mine)
 
 
 def may_propose(p: Principal, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
@@ -183,5 +209,5 @@ async def visibility(request: web.Request) -> tuple[Principal | None, Mapping[in
     return p, app.scheduler.slots, ({} if p is None else await region_paths(app.engine))
 
 
-__all__ = ["may_decide", "may_propose", "order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "filter_rows", "readable_region", "reader",
+__all__ = ["SHARED_ORDER_WORDS", "may_decide", "may_propose", "order_actionable", "order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "filter_rows", "readable_region", "reader",
            "region_paths", "require_region", "sees", "slot_path", "visible", "whole"]

@@ -19,7 +19,7 @@ from collector.web.bodies import WorkOrder as WorkOrderBody
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
 from collector.web.inputs import MAX_TEXT, CloseWorkOrder, NewSilence, json_body
 from collector.web.params import choice, flag, page, path_int
-from collector.web.scope import order_visible, tied_visible, visibility
+from collector.web.scope import SHARED_ORDER_WORDS, order_actionable, order_visible, tied_visible, visibility
 from inventory.models import Silence, WorkOrder
 
 MAX_BODY = 16 * 1024
@@ -43,27 +43,29 @@ async def list_orders(request: web.Request) -> web.Response:
     open_only = flag(request, "open")
     orders = await store.list_work_orders(app.engine, open_only=open_only is True)
     p, slots, paths = await visibility(request)
-    items = [order_json(o, now) for o in orders if order_visible(p, slots, paths, o.camera_id, o.region_code)]
+    items = [order_json(o, now) for o in orders if order_visible(p, slots, paths, o.camera_id, o.region_code, o.camera_ids)]
     if want is not None:
         items = [i for i in items if i["color"] == want]
     paging = page(request)
     return json_response(paging.apply(items))
 
 
-async def _in_scope(request: web.Request, order_id: int) -> None:
-    """404 for an order out of the principal's scope (as if it did not exist)."""
+async def _may_act(request: web.Request, order_id: int) -> None:
+    """404 for an order out of the principal's scope (as if it did not exist); 403 saying why for
+    one it reads but may not act on (a contractor's order that has another contractor's cameras)."""
     p, slots, paths = await visibility(request)
     if p is None:
         return
-    async with camwatch(request).engine.connect() as conn:
-        row = (await conn.execute(select(WorkOrder.camera_id, WorkOrder.region_code).where(WorkOrder.id == order_id))).first()
-    if row is None or not order_visible(p, slots, paths, row.camera_id, row.region_code):
+    found = await store.find_orders(camwatch(request).engine, WorkOrder.id == order_id, limit=1)
+    if not found or not order_visible(p, slots, paths, found[0].camera_id, found[0].region_code, found[0].camera_ids):
         raise not_found(f"no work order {order_id}")
+    if not order_actionable(p, slots, found[0].camera_id, found[0].camera_ids):
+        raise ApiError(403, "forbidden", f"{SHARED_ORDER_WORDS[1]} / {SHARED_ORDER_WORDS[0]}")
 
 
 async def ack_order(request: web.Request) -> web.Response:
     app = camwatch(request)
-    await _in_scope(request, path_int(request, "id"))
+    await _may_act(request, path_int(request, "id"))
     try:
         order = await store.acknowledge_order(app.engine, path_int(request, "id"), app.clock())
     except store.NotFound as exc:
@@ -76,7 +78,7 @@ async def ack_order(request: web.Request) -> web.Response:
 async def close_order(request: web.Request) -> web.Response:
     app = camwatch(request)
     body = await json_body(request, CloseWorkOrder, tz=app.settings.accounting.timezone, max_bytes=MAX_BODY)
-    await _in_scope(request, path_int(request, "id"))
+    await _may_act(request, path_int(request, "id"))
     try:
         order = await store.close_order(app.engine, path_int(request, "id"), app.clock(), body.note[:MAX_TEXT])
     except store.NotFound as exc:

@@ -1,7 +1,7 @@
 """The camera page lists the work orders that concern the camera: its own and its village's (a
 village outage, a suspected uplink), each with its link, colour and state, scoped by the reader's
-role like every other route (a contractor does not see a region-wide order; another township's
-account sees neither page)."""
+role like every other route (a contractor sees a region-wide one when a camera of its incident is
+the contractor's; another township's account sees neither page)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import insert, select
 
 from collector.web import accounts
-from inventory.models import Camera, WorkOrder
+from inventory.models import Camera, Incident, WorkOrder
 from tests.collector.test_api_support import Live, http_fixture, live_fixture
 from tests.collector.test_web_pages import page, slot
 
@@ -47,6 +47,13 @@ async def test_camera_page_shows_its_own_and_its_village_orders(live: Live, http
             await c.execute(insert(WorkOrder).values(
                 incident_key=key, camera_id=cid, region_code=region, cause="unreachable", severity="normal", status=status,
                 opened_at=now - dt.timedelta(hours=2), deadline=deadline, title=title, cameras=1 if cid else 4))
+        # the village outage's incident: its cameras (members), what a contractor's scope reads
+        await c.execute(insert(Incident).values(
+            id="o-village", kind="outage", severity="critical", village_code=me.labels.village, device_id=None,
+            cause="unreachable", start=now - dt.timedelta(hours=2), opened_at=now - dt.timedelta(hours=2), resolved_at=None,
+            members=[{"camera": cid, "cause": "unreachable", "start": (now - dt.timedelta(hours=2)).isoformat(), "up_at": None,
+                      "checks": []} for cid in (me.id, neighbour.id)],
+            down=2, total=4, silenced=False, escalation=0, updated_at=now))
         contractor = (await c.execute(select(Camera.contractor).where(Camera.id == me.id))).scalar_one()
 
     html = await page(http, live, f"/cameras/{me.id}")
@@ -65,5 +72,6 @@ async def test_camera_page_shows_its_own_and_its_village_orders(live: Live, http
     assert order_ids(await page(http, live, f"/cameras/{elsewhere.id}", headers=other)) == {"o-other"}
     fixer = await bearer_of(live, "cam-orders-fix", "contractor", contractor=contractor)
     mine = await page(http, live, f"/cameras/{me.id}", headers=fixer)
-    assert order_ids(mine) == {"o-own"}  # a region-wide order is no contractor's (the API's rule)
-    assert 'action="/workorders/' in mine and "申请报备" in mine  # it may act on its own order, and propose
+    assert order_ids(mine) == {"o-own", "o-village"}  # the village's: its cameras are the contractor's (the API's rule)
+    assert "申请报备" in mine  # it may propose, and act on both orders (the village's all of its own cameras)
+    assert len(set(re.findall(r'action="/workorders/(\d+)/close', mine))) == 2

@@ -18,16 +18,7 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.alerting import incident_store as store
-from collector.alerting.workorders import (
-    Color,
-    OrderStatus,
-    Resolution,
-    WorkOrder,
-    WorkOrderError,
-    color,
-    is_picture,
-    order_title,
-)
+from collector.alerting.workorders import Color, OrderStatus, WorkOrder, WorkOrderError, color, is_picture, order_title
 from collector.web.auth import require
 from collector.web.common import camwatch
 from collector.web.inputs import CloseWorkOrder, InvalidBody, form_body
@@ -35,8 +26,9 @@ from collector.web.pages.derived import regions_of
 from collector.web.pages.exclusions_page import form_error
 from collector.web.pages.i18n import clock_only
 from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
-from collector.web.pages.scope import Regions, can_camera, can_order
+from collector.web.pages.scope import Regions, can_act, can_camera, can_order
 from collector.web.principal import Action
+from collector.web.scope import SHARED_ORDER_WORDS
 from inventory.models import Device, Incident
 from inventory.models import WorkOrder as WorkOrderRow
 from probes.causes import Cause
@@ -47,13 +39,9 @@ RESOLVED_AT = ("完成时间", "Resolved at")  # the full list's column: when a 
 
 
 async def stored_orders(engine: AsyncEngine, where: ColumnElement[bool], limit: int = 50) -> list[WorkOrder]:
-    """Work orders matching *where*, newest first, read as the store reads them."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(select(WorkOrderRow).where(where)
-                                   .order_by(WorkOrderRow.opened_at.desc(), WorkOrderRow.id.desc()).limit(limit))).all()
-    return [WorkOrder(r.id, r.incident_key, OrderStatus(r.status), r.severity, r.opened_at, r.deadline, r.cause, r.title,
-                      r.camera_id, r.region_code, r.device_id, r.cameras, r.acknowledged_at, r.resolved_at,
-                      Resolution(r.resolution) if r.resolution else None, r.note) for r in rows]
+    """Work orders matching *where*, newest first, read as the store reads them (with their
+    incidents' cameras: who may see and act on each)."""
+    return await store.find_orders(engine, where, limit)
 
 
 async def order_checks(engine: AsyncEngine, orders: Sequence[WorkOrder], lang: str) -> dict[str, tuple[str, ...]]:
@@ -74,7 +62,11 @@ def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str],
     # the title in the page's language (the stored one is Chinese: what the alert said)
     title = order_title(o, v.lang, camera=names.get(o.camera_id or 0, ""), village=village.name if village else "",
                         township=town.name if town else "", checks=(checks or {}).get(o.incident_key, ()))
+    # an open order the reader sees but may not act on: why, instead of its forms (a contractor's
+    # order that has another contractor's cameras too)
+    shared = o.status is not OrderStatus.RESOLVED and not can_act(v.principal, o, camwatch(v.request).scheduler.slots)
     return {"id": o.id, "incident": o.incident_key, "title": title, "status": o.status.value,
+            "shared": SHARED_ORDER_WORDS[v.lang == "en"] if shared else "",
             "colour": color(o, v.now).value, "severity": o.severity, "cause": v.cause(o.cause) if o.cause else "",
             "camera_id": o.camera_id, "camera": names.get(o.camera_id or 0, ""), "region": where,
             "region_code": o.region_code, "cameras": o.cameras, "opened": v.when(o.opened_at),
@@ -141,7 +133,7 @@ async def incident_page(request: web.Request) -> web.Response:
         v.principal.role.value != "contractor" and v.principal.in_regions(regions.path(inc.village_code))
     if v.principal is not None and not members and not village_ok:
         return not_found_page(v)
-    # (as on the list: a village's or device's order is no contractor's; the cause above still says it)
+    # (as on the list: a contractor's when one of its cameras is the contractor's, as a member here is)
     orders = [o for o in await stored_orders(app.engine, WorkOrderRow.incident_key == key)
               if can_order(v.principal, o, slots, regions)]
     town = regions.by_code[inc.village_code].parent if inc.village_code in regions.by_code else None
@@ -194,12 +186,13 @@ def _back(request: web.Request, fallback: str) -> str:
     return target if target.startswith("/") and not target.startswith("//") else fallback
 
 
-async def _order_in_scope(request: web.Request, oid: int) -> bool:
+async def _order_in_scope(request: web.Request, oid: int) -> WorkOrder | None:
+    """The order *oid*, None when unknown or out of the reader's scope."""
     app = camwatch(request)
     v = view(request)
-    orders = await stored_orders(app.engine, WorkOrderRow.id == oid)
+    orders = await stored_orders(app.engine, WorkOrderRow.id == oid, limit=1)
     regions = await regions_of(request)
-    return bool(orders) and can_order(v.principal, orders[0], app.scheduler.slots, regions)
+    return orders[0] if orders and can_order(v.principal, orders[0], app.scheduler.slots, regions) else None
 
 
 async def _transition(request: web.Request, action: Action, note: str | None) -> web.StreamResponse:
@@ -209,8 +202,12 @@ async def _transition(request: web.Request, action: Action, note: str | None) ->
     oid = path_id(request)
     if oid is None:
         return not_found_page(v)
-    if not await _order_in_scope(request, oid):
+    order = await _order_in_scope(request, oid)
+    if order is None:
         return not_found_page(v)
+    if not can_act(v.principal, order, app.scheduler.slots):  # read, but another contractor's cameras too
+        return render(v, "message.html", {"title": v.t("forbidden"), "text": SHARED_ORDER_WORDS[v.lang == "en"],
+                                          "back": _back(request, "/workorders")}, status=403)
     try:
         if note is None:
             await store.acknowledge_order(app.engine, oid, app.clock())

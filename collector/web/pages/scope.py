@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.runtime.scheduler import CameraSlot
 from collector.web.principal import Principal
-from collector.web.scope import order_visible, sees, slot_path, whole
+from collector.web.scope import order_actionable, order_visible, sees, slot_path, whole
 from inventory.models import Region
 
 
@@ -86,7 +86,14 @@ def whole_figures(p: Principal | None, path: tuple[str, ...]) -> bool:
 
 
 def can_order(p: Principal | None, order: Any, slots: Mapping[int, CameraSlot], regions: Regions) -> bool:
-    """A work order (or incident): the API's rule (:func:`collector.web.scope.order_visible`)."""
+    """A work order (or incident): the API's rule (:func:`collector.web.scope.order_visible`; a
+    contractor's: one of its cameras, ``camera_ids``, is the contractor's)."""
     code = getattr(order, "region_code", None)
     paths = {code: regions.path(code)} if code else {}
-    return order_visible(p, slots, paths, getattr(order, "camera_id", None), code)
+    return order_visible(p, slots, paths, getattr(order, "camera_id", None), code, getattr(order, "camera_ids", ()))
+
+
+def can_act(p: Principal | None, order: Any, slots: Mapping[int, CameraSlot]) -> bool:
+    """May *p* acknowledge or close an order it reads, its role permitting (the API's rule:
+    :func:`collector.web.scope.order_actionable`; a contractor, when every camera of it is its own)."""
+    return order_actionable(p, slots, getattr(order, "camera_id", None), getattr(order, "camera_ids", ()))
