@@ -53,18 +53,20 @@ def detail_mask(password: str | None) -> Mask:
     whole; a password ``554`` still masks ``tcp 8***``. Any other occurrence is masked as
     :func:`probes.redact.redact_secrets` does: in a word not ours (a camera's), across words or
     punctuation, percent-encoded or JSON-escaped, in a URL, where a credential stands (``:open``,
-    ``=open``, ``open@``); URL credentials first. When in doubt (the mask touched a kept word), the
-    whole text is masked: never leak."""
+    ``=open``, ``open@``), in any case (``OPEN`` too); URL credentials first. When in doubt (the
+    mask touched a kept word), the whole text is masked: never leak."""
     def full(text: str) -> str:
         return redact_secrets(text, (password,))
 
     if not password or _TOKEN.fullmatch(password) is None:
         return full  # (a password with anything but letters and digits is inside no word of ours)
 
+    folded = password.casefold()  # (the mask matches in any case: so does what it keeps)
+
     def mask(text: str) -> str:
         text = redact_url(text)
         urls = [m.span() for m in _URL.finditer(text)]
-        kept = [m for m in _TOKEN.finditer(text) if password in m[0] and _ours(text, m, urls)]
+        kept = [m for m in _TOKEN.finditer(text) if folded in m[0].casefold() and _ours(text, m, urls)]
         hole = next((c for c in map(chr, range(0xE000, 0xF900)) if c not in text), None)  # (stands for a kept word)
         ends = [0, *(i for m in kept for i in m.span()), len(text)]  # (the text between kept words)
         pieces = full(hole.join(text[a:b] for a, b in zip(ends[::2], ends[1::2], strict=True))).split(hole) if kept and hole else []

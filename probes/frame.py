@@ -10,9 +10,11 @@ spends ~1 ms per grab, not ~13 ms).
 
 Result: ``ok=False`` when no live picture came, with the cause the grab's failure names
 (:func:`map_failure`: a refused login ``auth_failed``, a refused connection ``refused``, no
-route ``unreachable``, a 404/453/454/503 at any step of the set-up ``stream_unavailable``) and
-``no_video`` when the stream opened but no picture came, the stream stalled after its first
-frames (``stalled: ...``) or the grab timed out; otherwise ``ok=True`` with :class:`FrameInfo`
+route ``unreachable``, a 404/453/454/503 at any step of the set-up or any refusal of SETUP or
+PLAY ``stream_unavailable``, a set-up (DESCRIBE, SETUP, PLAY) not answered in time ``timeout``,
+one answered with nonsense ``protocol_error``: the picture was never reached) and ``no_video``
+when the stream was set up (PLAY answered) but no picture came, the stream stalled after its
+first frames (``stalled: ...``) or the grab overran its limit; otherwise ``ok=True`` with :class:`FrameInfo`
 whose VQD checks may fail (``frozen`` when two pictures ``freeze_gap_s`` apart are the
 same): the ladder then calls the camera *degraded*, not offline.
 """
@@ -79,6 +81,8 @@ _FAILURE_TEXT: dict[GrabFailure, str] = {
     GrabFailure.REFUSED: "refused",
     GrabFailure.UNREACHABLE: "unreachable",
     GrabFailure.TIMEOUT: "timeout",
+    GrabFailure.SETUP_TIMEOUT: "timeout",
+    GrabFailure.PROTOCOL: "bad reply",
     GrabFailure.NOT_FOUND: "stream not found",
     GrabFailure.UNAVAILABLE: "stream unavailable",
     GrabFailure.NO_FRAME: "no frame",
@@ -88,21 +92,26 @@ _FAILURE_TEXT: dict[GrabFailure, str] = {
 }
 
 
-#: Failures that name a cause of their own (the camera said why); every other one is ``no_video``.
+#: Failures that name a cause of their own (the camera said why, or the stream was never set up:
+#: no picture was due yet); every other one is ``no_video``.
 _FAILURE_CAUSE: dict[GrabFailure, Cause] = {
     GrabFailure.AUTH: Cause.AUTH_FAILED,
     GrabFailure.REFUSED: Cause.REFUSED,
     GrabFailure.UNREACHABLE: Cause.UNREACHABLE,
     GrabFailure.NOT_FOUND: Cause.STREAM_UNAVAILABLE,
     GrabFailure.UNAVAILABLE: Cause.STREAM_UNAVAILABLE,
+    GrabFailure.SETUP_TIMEOUT: Cause.TIMEOUT,
+    GrabFailure.PROTOCOL: Cause.PROTOCOL_ERROR,
 }
 
 
 def map_failure(reply: GrabReply) -> tuple[Cause, str]:
     """The one place where a failed grab becomes a cause: the camera's refusals keep their own
-    (a 453 at SETUP is ``stream_unavailable`` as it is at DESCRIBE), and no frame, a stalled
-    stream, a timeout or an error are ``no_video``; the detail names why (``auth failed: ...``,
-    ``stream unavailable: ...``, ``timeout: ...``)."""
+    (a 453 at SETUP is ``stream_unavailable`` as it is at DESCRIBE, and so is a SETUP or PLAY
+    refused with another status: 461), a set-up never answered is ``timeout`` and one answered
+    with nonsense ``protocol_error``; no frame after PLAY, a stalled stream, the grab's time
+    limit or an error are ``no_video``; the detail names why (``auth failed: ...``,
+    ``stream unavailable: ...``, ``timeout: ...``, ``bad reply: ...``)."""
     failure = reply.failure or GrabFailure.ERROR
     head = _FAILURE_TEXT[failure]
     cause = _FAILURE_CAUSE.get(failure, Cause.NO_VIDEO)

@@ -65,7 +65,9 @@ class GrabFailure(StrEnum):
     AUTH = "auth"
     REFUSED = "refused"
     UNREACHABLE = "unreachable"
-    TIMEOUT = "timeout"
+    TIMEOUT = "timeout"  # no video data after PLAY, or no picture in the grab's limit (no_video)
+    SETUP_TIMEOUT = "setup_timeout"  # the RTSP set-up (connect, DESCRIBE, SETUP, PLAY) not answered in time
+    PROTOCOL = "protocol"  # the set-up's replies were nonsense: not RTSP, an unexpected status, a close
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"
     NO_FRAME = "no_frame"
@@ -127,6 +129,29 @@ _PHRASES: tuple[tuple[str, GrabFailure, str], ...] = (
 )
 
 
+def classify_setup(log_text: str, timed_out: bool, limit_s: float, fallback_detail: str) -> tuple[GrabFailure, str]:
+    """Map FFmpeg's error and log text of a failed RTSP set-up (``av.open``: connect, DESCRIBE,
+    SETUP, PLAY; no picture asked for yet) to a failure: the camera's refusals as at any step,
+    another status refusing SETUP or PLAY (461 Unsupported Transport) ``UNAVAILABLE``, one to
+    DESCRIBE or OPTIONS (999, 500) ``PROTOCOL`` as the rtsp stage has it; no answer in time
+    ``SETUP_TIMEOUT``; anything else nonsense, ``PROTOCOL``. Never ``no_video``: no picture was due."""
+    low = log_text.lower()
+    m = _STATUS.search(low)
+    if m is not None:
+        code, method = int(m.group(2)), (m.group(1) or "").upper()
+        failure = _STATUS_FAILURE.get(code) or (
+            GrabFailure.UNAVAILABLE if method in ("SETUP", "PLAY") and code >= 400 else GrabFailure.PROTOCOL)
+        return failure, f"camera answered RTSP {code}" + (f" to {method}" if method else "")
+    failure, detail = classify(log_text, GrabFailure.PROTOCOL, fallback_detail)
+    if failure in (GrabFailure.PROTOCOL, GrabFailure.TIMEOUT) and timed_out:
+        return GrabFailure.SETUP_TIMEOUT, f"RTSP set-up not finished within {limit_s:g} s"
+    if failure is GrabFailure.PROTOCOL and any(w in low for w in ("end of file", "connection reset", "broken pipe")):
+        return failure, "connection closed by camera"
+    if failure is GrabFailure.PROTOCOL and "invalid data" in low:
+        return failure, "unreadable RTSP reply (invalid data from the camera)"
+    return failure, detail
+
+
 def classify(log_text: str, fallback: GrabFailure, fallback_detail: str) -> tuple[GrabFailure, str]:
     """Map FFmpeg's error and log text of a failed grab to a failure and a short detail."""
     low = log_text.lower()
@@ -139,6 +164,14 @@ def classify(log_text: str, fallback: GrabFailure, fallback_detail: str) -> tupl
         if phrase in low:
             return failure, detail or fallback_detail
     return fallback, fallback_detail
+
+
+class _SetupFailed(Exception):
+    """``av.open`` failed: the RTSP set-up (connect, DESCRIBE, SETUP, PLAY), before any picture was due."""
+
+    def __init__(self, exc: av.FFmpegError) -> None:
+        super().__init__(str(exc.strerror or ""))
+        self.exc = exc
 
 
 class _Stop(Exception):
@@ -207,7 +240,11 @@ def _run(req: GrabRequest, cancel: threading.Event | None, t0: float) -> GrabRep
     # FFmpeg's reads give up after half a window, so a stall shows within 1.5 windows even when
     # FFmpeg holds the last frame back until a read times out.
     timeout = (req.open_timeout_ms / 1000.0, min(read_s, window_s / 2))
-    with av.open(req.url, options=AV_OPTIONS, timeout=timeout) as container:
+    try:
+        container = av.open(req.url, options=AV_OPTIONS, timeout=timeout)
+    except av.FFmpegError as exc:
+        raise _SetupFailed(exc) from None
+    with container:
         open_ms = (time.perf_counter() - t0) * 1000.0
         if not container.streams.video:
             raise _Stop(GrabFailure.NO_FRAME, "the stream has no video track")
@@ -314,11 +351,15 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
     watch_text = ""
     invalid = False
     failure, detail = GrabFailure.ERROR, ""
+    setup: _SetupFailed | None = None
     with av.logging.Capture(local=True) as logs:
         try:
             return _run(req, cancel, t0)
         except _Stop as stop:
             failure, detail = stop.failure, stop.detail
+        except _SetupFailed as exc:
+            setup, watch_text = exc, str(exc)
+            detail = watch_text or type(exc.exc).__name__
         except av.FFmpegError as exc:  # FFmpeg's own errors; exc.filename (the URL) is never quoted
             watch_text = str(exc.strerror or "")
             invalid = isinstance(exc, av.InvalidDataError)
@@ -326,8 +367,12 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
         except (OSError, ValueError, IndexError) as exc:
             failure, detail = GrabFailure.ERROR, type(exc).__name__
     elapsed_ms = (time.perf_counter() - t0) * 1000.0
-    if failure is GrabFailure.ERROR:
-        text = "\n".join(str(m) for _lvl, _name, m in logs) + "\n" + watch_text
+    text = "\n".join(str(m) for _lvl, _name, m in logs) + "\n" + watch_text
+    if setup is not None:
+        low = text.lower()
+        timed_out = "immediate exit" in low or "timed out" in low or elapsed_ms >= req.open_timeout_ms * 0.95
+        failure, detail = classify_setup(text, timed_out, req.open_timeout_ms / 1000, detail)
+    elif failure is GrabFailure.ERROR:
         failure, detail = classify(text, failure, detail)
         if failure in (GrabFailure.ERROR, GrabFailure.TIMEOUT) and _looks_timed_out(req, elapsed_ms, text):
             failure, detail = GrabFailure.TIMEOUT, f"no answer within {req.open_timeout_ms / 1000:g} s"

@@ -13,8 +13,9 @@ Requests are pre-built SOAP 1.2 bytes (:mod:`probes.onvif_soap`) over a lean HTT
 connection (:mod:`probes.onvif_http`), kept alive between the two calls; replies go
 through the hardened parser (:mod:`probes.xmlsafe`). Failures map to causes in
 :func:`map_error` only: missing or wrong credentials -> ``onvif_auth_failed``,
-anything else -> ``onvif_error``. The caller owns the stage timeout; on cancellation
-the connection is aborted.
+anything else -> ``onvif_error``. A failure after the clock was read keeps the clock (the
+result's data, and its offset at the end of the detail), whatever failed, the stage limit's
+expiry included. The caller owns the stage timeout; on cancellation the connection is aborted.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from probes.onvif_soap import (
     plain_envelope,
     token_envelope,
 )
+from probes.progress import current
 from probes.redact import camera_text, redact_secrets
 from probes.xmlsafe import Node
 
@@ -104,25 +106,22 @@ class OnvifInfo:
 class _AuthFailed(Exception):
     """The camera refused our credentials (or asked for some we do not have)."""
 
-    info: OnvifInfo | None = None  # what was learned before the failure
-
 
 class _Failed(Exception):
     """The camera answered, but not with what we asked for."""
-
-    info: OnvifInfo | None = None
 
 
 class _Session:
     """One probe's connection(s) to one camera."""
 
-    __slots__ = ("target", "opts", "port", "conn")
+    __slots__ = ("target", "opts", "port", "conn", "clock")
 
     def __init__(self, target: ProbeTarget, opts: OnvifOptions, port: int) -> None:
         self.target = target
         self.opts = opts
         self.port = port
         self.conn: HttpConnection | None = None
+        self.clock: OnvifInfo | None = None  # the clock read, kept by a failure after it
 
     async def call(self, action: str, envelope: bytes) -> tuple[HttpReply, float]:
         """Send one request (reconnecting once if a kept-alive connection was closed);
@@ -138,7 +137,7 @@ class _Session:
             assert self.conn is not None
             sent_at = time.time()
             try:
-                return await self.conn.request(data), sent_at
+                return await self.conn.request(data, action), sent_at
             except ConnectionClosed:
                 if fresh or attempt:
                     raise
@@ -259,19 +258,25 @@ async def _after_clock(target: ProbeTarget, opts: OnvifOptions, session: _Sessio
     info = OnvifInfo(clock_offset_s=round(offset, 3))
     if not opts.device_info or not has_creds:
         return info
-    # 2. identity, with the token's Created on the camera's clock
+    # 2. identity, with the token's Created on the camera's clock. Whatever fails from here on
+    # (a refusal, a fault, HTML, a close, a stall), the clock read stays the result's: in probe(),
+    # and at the stage limit's expiry through its progress.
+    session.clock = info
+    progress = current()
+    if progress is not None:
+        progress.keep(info, _clock_note(info))
     assert user is not None and password is not None
-    try:
-        _, _, body = await _authed(session, GET_DEVICE_INFORMATION, memo, offset, user, password,
-                                   learn=True)
-    except (_AuthFailed, _Failed) as exc:
-        exc.args = (f"{exc.args[0]} (clock offset {offset:+.1f} s)",)
-        exc.info = info
-        raise
+    _, _, body = await _authed(session, GET_DEVICE_INFORMATION, memo, offset, user, password,
+                               learn=True)
     device = parse_device_information(body)
     if password:  # (the camera's words: a camera echoing the password keeps it to itself)
         device = replace(device, **{k: redact_secrets(v, (password,)) for k, v in _fields(device).items() if v})
     return OnvifInfo(clock_offset_s=info.clock_offset_s, device=device)
+
+
+def _clock_note(info: OnvifInfo) -> str:
+    """The clock read, at the end of the detail of a failure after it."""
+    return f" (clock offset {info.clock_offset_s or 0.0:+.1f} s)"
 
 
 def _fields(device: DeviceIdentity) -> dict[str, str | None]:
@@ -317,8 +322,9 @@ async def probe(target: ProbeTarget, opts: OnvifOptions) -> ProbeResult:
             ValueError) as exc:
         cause, detail = map_error(exc)
         detail = redact_secrets(detail, (target.password,))  # (camera text in it is masked already)
-        return ProbeResult(Stage.ONVIF, False, time.perf_counter() - start, cause, detail,
-                           getattr(exc, "info", None))
+        if session.clock is not None:  # failed after the clock was read: the clock is kept
+            detail += _clock_note(session.clock)
+        return ProbeResult(Stage.ONVIF, False, time.perf_counter() - start, cause, detail, session.clock)
     finally:
         session.close(abort=not clean)
     detail = f"clock offset {info.clock_offset_s:+.3f} s"

@@ -110,21 +110,26 @@ class HttpConnection(asyncio.Protocol):
             else:
                 self._transport.close()
 
-    async def request(self, data: bytes) -> HttpReply:
+    async def request(self, data: bytes, name: str = "the request") -> HttpReply:
+        """Send *data* (request *name*: its SOAP action, for a stage limit's words) and read the reply."""
         if not self.usable:
             raise ConnectionClosed("connection already closed")
         assert self._transport is not None and self._waiter is None
         self._reset()
         waiter: asyncio.Future[HttpReply] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
-        progress = current()
-        if progress is not None and progress.first_reply_at is None:
-            self._stage = progress
+        progress = self._stage = current()
+        if progress is not None:
+            progress.sent(name)
         self._transport.write(data)
         try:
-            return await waiter
+            reply = await waiter
         finally:
             self._waiter = None
+            self._stage = None
+        if progress is not None:
+            progress.replied()
+        return reply
 
     # --- asyncio.Protocol ------------------------------------------------------------
 
@@ -149,8 +154,7 @@ class HttpConnection(asyncio.Protocol):
         if waiter is None or waiter.done():
             return  # unsolicited bytes: ignored (the next request clears them)
         if self._stage is not None:
-            self._stage.heard()
-            self._stage = None  # (the first bytes are what it wants to know)
+            self._stage.heard()  # (the first bytes of each reply are what it wants to know)
         self._buf += data
         try:
             self._progress()

@@ -59,14 +59,24 @@ def masked_secret(text: str) -> bool:
 def secret_forms(secret: str) -> set[str]:
     """A secret as it may appear in text: as it is, percent-encoded (as inside a URL) and
     JSON-escaped (a camera echoing a login in a JSON body: ``"`` and ``\\`` escaped, and other
-    than ASCII as ``\\uXXXX`` or as it is)."""
-    return {secret, quote(secret, safe=""), quote(secret), json.dumps(secret)[1:-1],
-            json.dumps(secret, ensure_ascii=False)[1:-1]}
+    than ASCII as ``\\uXXXX`` or as it is); each also upper- and lower-cased (a camera that changes
+    the case of what it echoes: an SDP encoding name, a reason phrase). They are matched in any case
+    (:func:`_mask_forms`); the case forms are there for letters whose case changes their length
+    (``ß`` upper-cased is ``SS``) or their UTF-8 bytes (the percent-encoded form)."""
+    forms: set[str] = set()
+    for s in _cases(secret):
+        forms |= {s, quote(s, safe=""), quote(s), json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1]}
+    return forms
+
+
+def _cases(secret: str) -> set[str]:
+    """*secret* as it is, upper-cased and lower-cased."""
+    return {secret, secret.upper(), secret.lower()}
 
 
 def _percent_pattern(secret: str) -> re.Pattern[str]:
-    """*secret* with each character as it is or percent-encoded in either case (``%2d`` as
-    ``%2D``, ``-`` as ``%2D``): every way a URL may carry it."""
+    """*secret* with each character as it is (in either case) or percent-encoded in either case
+    (``%2d`` as ``%2D``, ``-`` as ``%2D``): every way a URL may carry it."""
     def hexdigit(d: int) -> str:
         x = f"{d:X}"
         return f"[{x}{x.lower()}]" if x.isalpha() else x
@@ -75,25 +85,44 @@ def _percent_pattern(secret: str) -> re.Pattern[str]:
     for ch in secret:
         enc = "".join(f"%{hexdigit(b >> 4)}{hexdigit(b & 15)}" for b in ch.encode())
         parts.append(f"(?:{re.escape(ch)}|{enc})")
-    return re.compile("".join(parts))
+    return re.compile("".join(parts), re.IGNORECASE)
+
+
+def _forms_pattern(forms: set[str]) -> re.Pattern[str]:
+    """Any of *forms*, longest first, in any case."""
+    return re.compile("|".join(re.escape(f) for f in sorted(forms, key=lambda f: (-len(f), f))), re.IGNORECASE)
 
 
 def _mask_forms(text: str, secrets: Iterable[str]) -> str:
-    """Every form of each secret (:func:`secret_forms`, longest first) in *text* replaced by ``***``;
-    where *text* holds a ``%``, also percent-encodings of any of its characters, in any case."""
+    """Every form of each secret (:func:`secret_forms`, longest first) in *text* replaced by ``***``,
+    in any case: a camera that upper-cases what it echoes (``H264-ADMIN:S3CRET-PW`` in an SDP
+    encoding name, a reason phrase) must not get the password past the mask. Where *text* holds a
+    ``%``, also percent-encodings of any of its characters, in any case."""
     secrets = [s for s in secrets if s]
-    for form in sorted({f for s in secrets for f in secret_forms(s)}, key=len, reverse=True):
-        text = text.replace(form, MASK)  # (str.replace: linear in the text)
+    if not secrets:
+        return text
+    # (the forms are made and a pattern compiled only for text that may hold one: without a "%" or
+    # a "\\", a form is the secret in one of its cases)
+    if "%" in text or "\\" in text or _holds(text, secrets):
+        text = _forms_pattern({f for s in secrets for f in secret_forms(s)}).sub(MASK, text)
     if "%" in text:
         for s in secrets:
-            text = _percent_pattern(s).sub(MASK, text)
+            for form in _cases(s):
+                text = _percent_pattern(form).sub(MASK, text)
     return text
+
+
+def _holds(text: str, secrets: list[str]) -> bool:
+    """Whether *text* holds one of *secrets* in any case (the quick test before masking)."""
+    folded = text.casefold()
+    return any(c.casefold() in folded for s in secrets for c in _cases(s))
 
 
 def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
     """:func:`redact_url`, then every occurrence of each secret (and its percent-encoded and
-    JSON-escaped forms) replaced by ``***``, longest first. Every length counts: a one-character
-    password is masked too, at the price of masking that character wherever it appears."""
+    JSON-escaped forms) replaced by ``***``, longest first, in any case. Every length counts: a
+    one-character password is masked too, at the price of masking that character (in either case)
+    wherever it appears."""
     return _mask_forms(redact_url(text), [s for s in secrets if s])
 
 
@@ -104,12 +133,12 @@ _URL_LOOKAHEAD = 256
 
 def camera_text(text: str, secrets: Iterable[str | None] = (), limit: int = 120) -> str:
     """*text* a camera sent, made safe to show: every secret (and its percent-encoded forms)
-    masked in the whole text, then URL credentials (:func:`redact_url`), then non-printable
+    masked in the whole text, in any case, then URL credentials (:func:`redact_url`), then non-printable
     characters replaced by ``?``, and only then cut to *limit* characters: a cut can never leave
     part of a password behind (a camera repeating our credentials in its reason phrase)."""
     given = [s for s in secrets if s]
     if (len(text) <= limit and "%" not in text and "@" not in text and "=" not in text and "\\" not in text
-            and not any(s in text for s in given) and text.isprintable()):
+            and not _holds(text, given) and text.isprintable()):
         return text  # (the common case, a healthy camera's Server header: nothing to mask or cut)
     text = _mask_forms(text, given)  # (a percent-encoded form has a "%", a JSON-escaped one a "\\")
     text = redact_url(text[: limit + _URL_LOOKAHEAD])

@@ -10,7 +10,9 @@ host fails the probe (``stream_unavailable``, "redirected to host:port"), so our
 credentials and connections never leave the camera. Capped replies (:mod:`probes.rtsp_wire`),
 TEARDOWN whenever a Session was given, one session per camera at a time and back-off after
 a failed login (all per-camera state is in :class:`probes.rtsp_state.RtspState`, carried by
-:class:`RtspOptions`).
+:class:`RtspOptions`). A 401 that offers nothing we can answer (no challenge, only NTLM) is
+``protocol_error``, not ``auth_failed``: no password was sent. A 2xx to DESCRIBE without an SDP,
+or a reply not in RTSP/1.0, is ``protocol_error``; an SDP without video ``stream_unavailable``.
 
 The caller owns the stage timeout (:mod:`probes.ladder`); ``io_timeout_s`` is only
 a backstop for direct callers.
@@ -27,12 +29,12 @@ from urllib.parse import urljoin, urlsplit
 
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage, register
 from probes.redact import camera_text, redact_secrets, redact_url
-from probes.rtsp_auth import basic_header
+from probes.rtsp_auth import basic_header, offered_schemes
 from probes.rtsp_conn import Failed as _Failed
 from probes.rtsp_conn import Login, RtspCall
 from probes.rtsp_state import CameraKey, RtspState
 from probes.rtsp_wire import Response, RtspConnection, RtspError
-from probes.sdp import MAX_SDP_BYTES, parse_sdp
+from probes.sdp import MAX_SDP_BYTES, is_sdp, parse_sdp
 
 _STREAM_UNAVAILABLE = frozenset({404, 453, 454, 503})
 _REDIRECT = frozenset({301, 302, 303, 305, 307, 308})
@@ -186,8 +188,13 @@ class _Exchange:
             if len(resp.body) > MAX_SDP_BYTES:
                 info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
                 raise _Failed(Cause.PROTOCOL_ERROR, f"SDP larger than {MAX_SDP_BYTES} bytes", info)
+            text = resp.body.decode("utf-8", "replace")
+            if not is_sdp(text):  # (the camera's RTSP server is broken: not a stream without video)
+                info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
+                what = "is not SDP" if text.strip() else "without SDP"
+                raise _Failed(Cause.PROTOCOL_ERROR, f"reply to DESCRIBE {what}", info)
             try:
-                sdp = parse_sdp(resp.body.decode("utf-8", "replace"))
+                sdp = parse_sdp(text)
             except Exception as exc:  # noqa: BLE001 - the SDP reader never raises; belt and braces
                 info = RtspInfo(status, server, None, None, None, login.auth_scheme, shown)
                 raise _Failed(Cause.PROTOCOL_ERROR, f"unreadable SDP ({type(exc).__name__})", info) from None
@@ -204,6 +211,14 @@ class _Exchange:
             self.redirect_info = info
             return loc
         reason = self.shown(resp.reason, 64)
+        if status == 401 and login.user is not None and not login.sent_credentials:
+            # A login asked for that we could not answer (probes.rtsp_conn): no password was tried,
+            # so it is not a wrong one; the camera's authentication setting is one we do not speak.
+            offered = offered_schemes(list(resp.challenges))
+            if not offered:
+                raise _Failed(Cause.PROTOCOL_ERROR, "401 without an authentication challenge (no WWW-Authenticate)", info)
+            schemes = self.shown(", ".join(offered), 64)
+            raise _Failed(Cause.PROTOCOL_ERROR, f"camera asks for an authentication scheme camwatch does not support ({schemes})", info)
         if status in (401, 403):
             detail = f"{status} {reason}".strip()
             if login.user is None:

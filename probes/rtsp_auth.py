@@ -135,25 +135,85 @@ def parse_challenge(header: str) -> Challenge:
     return Challenge(scheme=scheme, realm=params.get("realm", ""))
 
 
-def choose_challenge(headers: list[str]) -> Challenge | None:
-    """The strongest challenge we support among a reply's ``WWW-Authenticate`` headers.
+def split_challenges(header: str) -> list[str]:
+    """The challenges of one ``WWW-Authenticate`` value. RFC 7235 lets a camera put several in one
+    comma-separated line (``Digest realm="a", nonce="1", algorithm=SHA-256, Digest realm="a",
+    nonce="2"``): an element that is a scheme (a token not followed by ``=``, alone or before its
+    parameters or token68) starts a challenge, an ``name=value`` element belongs to the one before.
+    Quoted strings may hold commas. Linear in the header."""
+    elements: list[str] = []
+    start, quoted, escaped = 0, False, False
+    for i, c in enumerate(header):
+        if escaped:
+            escaped = False
+        elif quoted:
+            if c == "\\":
+                escaped = True
+            elif c == '"':
+                quoted = False
+        elif c == '"':
+            quoted = True
+        elif c == ",":
+            elements.append(header[start:i])
+            start = i + 1
+    elements.append(header[start:])
+    challenges: list[str] = []
+    for element in elements:
+        el = element.strip()
+        if not el:
+            continue
+        end = 0
+        while end < len(el) and el[end] not in " \t=":
+            end += 1
+        is_param = el[end:].lstrip(" \t").startswith("=")
+        if is_param and challenges:
+            challenges[-1] += ", " + el
+        else:
+            challenges.append(el)
+    return challenges
 
-    Digest beats Basic (a Basic password crosses the network in clear). Headers we
+
+def choose_challenge(headers: list[str]) -> Challenge | None:
+    """The strongest challenge we support among a reply's ``WWW-Authenticate`` headers (each may
+    hold several: :func:`split_challenges`).
+
+    Digest beats Basic (a Basic password crosses the network in clear). Challenges we
     cannot parse are ignored; ``None`` when nothing usable is offered.
     """
     best: Challenge | None = None
     for h in headers:
-        try:
-            ch = parse_challenge(h)
-        except ChallengeError:
-            continue
-        if ch.scheme == "digest":
-            # Prefer a SHA-256 digest over MD5 only when both are offered.
-            if best is None or best.scheme != "digest" or (ch.algorithm or "").upper().startswith("SHA"):
+        for text in split_challenges(h):
+            try:
+                ch = parse_challenge(text)
+            except ChallengeError:
+                continue
+            if ch.scheme == "digest":
+                # Prefer a SHA-256 digest over MD5 only when both are offered.
+                if best is None or best.scheme != "digest" or (ch.algorithm or "").upper().startswith("SHA"):
+                    best = ch
+            elif ch.scheme == "basic" and best is None:
                 best = ch
-        elif ch.scheme == "basic" and best is None:
-            best = ch
     return best
+
+
+def offered_schemes(headers: list[str]) -> list[str]:
+    """What a 401 offers, in words for a detail (camera text: the caller masks and cuts it): each
+    challenge's scheme as the camera spelled it (``NTLM``, ``Negotiate``), a Digest one with its
+    algorithm when it names one; each once, in order. Empty when the 401 offers nothing."""
+    names: list[str] = []
+    for h in headers:
+        for text in split_challenges(h):
+            scheme = text.split(None, 1)[0]
+            if scheme.lower() == "digest":
+                try:
+                    algorithm = _parse_params(text, len(scheme)).get("algorithm")
+                except ChallengeError:
+                    algorithm = None
+                if algorithm:
+                    scheme += f" {algorithm}"
+            if scheme not in names:
+                names.append(scheme)
+    return names
 
 
 def basic_header(username: str, password: str) -> str:

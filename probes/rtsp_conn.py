@@ -122,7 +122,7 @@ class RtspCall:
             data = build_request(method, url, cseq, self.user_agent, extra + auth)
             reused, self._reused = self._reused, True
             try:
-                resp = await conn.request(data, cseq)
+                resp = await conn.request(data, cseq, method)
                 break
             except _LOST:
                 # Closed or reset by the camera before any of the reply came, on a connection it
@@ -157,9 +157,9 @@ class RtspCall:
         while resp.status == 401 and login.user is not None and sends < 3:
             new = choose_challenge(list(resp.challenges))
             if new is None:
-                if login.sent_credentials:
-                    break  # our credentials refused, no new challenge: the prober's verdict on a 401
-                raise Failed(Cause.AUTH_FAILED, "401 without a supported challenge")
+                # Our credentials refused with no new challenge, or nothing we can answer (no
+                # challenge, or only NTLM...): no password sent. The prober's verdict on a 401.
+                break
             if ch is None or new.scheme != ch.scheme:
                 pass  # first answer to this challenge
             elif renewed_once or ch.scheme != "digest":

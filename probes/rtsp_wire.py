@@ -73,7 +73,12 @@ def parse_head(head: bytes) -> tuple[int, str, dict[str, str], tuple[str, ...]]:
     if not status_line.startswith("RTSP/"):
         raise RtspError(Cause.PROTOCOL_ERROR, "not an RTSP reply")
     parts = status_line.split(" ", 2)
-    if len(parts) < 2 or len(parts[1]) != 3 or not parts[1].isdigit():
+    if len(parts) < 2 or len(parts[1]) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+        raise RtspError(Cause.PROTOCOL_ERROR, "bad RTSP status line")
+    if not parts[0].startswith("RTSP/1."):  # (RTSP/2.0, RFC 7826, is another protocol: its replies mean other things)
+        version = parts[0][5:]
+        if len(version) <= 4 and version.isascii() and version.replace(".", "", 1).isdigit():  # (shown only when it is a version number)
+            raise RtspError(Cause.PROTOCOL_ERROR, f"camera answered in RTSP/{version}, not RTSP/1.0")
         raise RtspError(Cause.PROTOCOL_ERROR, "bad RTSP status line")
     status = int(parts[1])
     # (not cut here: the prober masks the password in it first, then cuts: probes.redact.camera_text)
@@ -129,8 +134,7 @@ class RtspConnection(asyncio.Protocol):
     def data_received(self, data: bytes) -> None:
         self._buf += data
         if self._progress is not None:
-            self._progress.heard()
-            self._progress = None  # (the first bytes are what it wants to know)
+            self._progress.heard()  # (the first bytes of each reply are what it wants to know)
         if self._waiter is not None and not self._waiter.done():
             self._try_complete()
         elif len(self._buf) > self._max:  # unsolicited bytes: keep the cap
@@ -164,8 +168,8 @@ class RtspConnection(asyncio.Protocol):
         self._cseq += 1
         return self._cseq
 
-    async def request(self, data: bytes, cseq: int) -> Response:
-        """Send *data* (whose CSeq is *cseq*) and return the matching reply."""
+    async def request(self, data: bytes, cseq: int, method: str) -> Response:
+        """Send *data* (request *method*, CSeq *cseq*) and return the matching reply."""
         if self._closed or self.transport is None:
             raise ConnectionClosed()
         loop = asyncio.get_running_loop()
@@ -174,14 +178,17 @@ class RtspConnection(asyncio.Protocol):
         self._buf.clear()
         self._scan = self._line = self._lines = 0
         self._pending = None
-        progress = current()
-        if progress is not None and progress.first_reply_at is None:
-            self._progress = progress
+        progress = self._progress = current()
+        if progress is not None:
+            progress.sent(method)
         self.transport.write(data)
         try:
             resp = await waiter
         finally:
             self._waiter = None
+            self._progress = None
+        if progress is not None:
+            progress.replied()
         got = resp.headers.get("cseq")
         if got is None:
             raise RtspError(Cause.PROTOCOL_ERROR, "reply without CSeq")

@@ -17,7 +17,7 @@ from probes.rtsp_sps import h264_size, h265_size
 MAX_SDP_BYTES = 32768
 MAX_SDP_LINES = 512
 
-# rtpmap encoding name (upper case) -> our codec name
+# rtpmap encoding name (upper-cased to look it up) -> our codec name
 _CODECS = {
     "H264": "H264",
     "H265": "H265",
@@ -83,7 +83,7 @@ def parse_sdp(text: str) -> SdpInfo:
         if attr == "rtpmap":
             p, _, enc = value.partition(" ")
             if p.strip() == pt:
-                rtpmap = enc.strip().partition("/")[0].upper()
+                rtpmap = enc.strip().partition("/")[0]  # (as the camera spelled it: it may echo a password)
         elif attr == "fmtp":
             p, _, params = value.partition(" ")
             if p.strip() == pt:
@@ -105,8 +105,9 @@ def parse_sdp(text: str) -> SdpInfo:
         return SdpInfo(has_video=False)
     codec: str | None
     if rtpmap is not None:
-        # (an unknown name as the camera sent it: the prober masks and cuts it, probes.redact.camera_text)
-        codec = _CODECS.get(rtpmap, rtpmap or None)
+        # (an unknown name as the camera sent it, its case unchanged: the prober masks and cuts it,
+        # probes.redact.camera_text, and a mask cannot find a password in a text changed after it)
+        codec = _CODECS.get(rtpmap.upper(), rtpmap or None)
     else:
         codec = _STATIC.get(pt)
     if size is None and fmtp:
@@ -120,6 +121,13 @@ def parse_sdp(text: str) -> SdpInfo:
                 size = h265_size(sps)
     width, height = size if size is not None else (None, None)
     return SdpInfo(has_video=True, codec=codec, width=width, height=height, control=control)
+
+
+def is_sdp(text: str) -> bool:
+    """Whether *text* is a session description at all: it has a ``v=`` (protocol version) or an
+    ``m=`` (media) line. An empty body or an HTML page is not; an audio-only description is (it is
+    :func:`parse_sdp` that finds no video track in it)."""
+    return any(raw.strip()[:2] in ("v=", "m=") for raw in text[:MAX_SDP_BYTES].splitlines()[:MAX_SDP_LINES])
 
 
 def _fmtp_param(fmtp: str, name: str) -> str | None:

@@ -1,5 +1,6 @@
 """One stage's time limit: the caller owns timeouts, and an expiry becomes the stage's cause; its
-detail says whether the camera was silent or only slow (:mod:`probes.progress`)."""
+detail says whether the camera was silent, only slow, or silent on one request after answering
+others, and its data is what the prober learned before it (:mod:`probes.progress`)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,8 @@ async def _limited(
 
 
 def timed_out(stage: Stage, t0: float, limit: float, cause: Cause, progress: Progress | None = None) -> ProbeResult:
-    """The result of an expiry: "no answer within 5 s", or what came too slowly (see :mod:`probes.progress`)."""
-    detail = progress.timeout_detail(limit) if progress is not None else f"no answer within {limit:g} s"
-    return ProbeResult(stage, False, time.perf_counter() - t0, cause, detail)
+    """The result of an expiry: "no answer within 5 s", "no answer to DESCRIBE within 5 s", or what
+    came too slowly (see :mod:`probes.progress`); with what the prober learned before it (its data)."""
+    if progress is None:
+        return ProbeResult(stage, False, time.perf_counter() - t0, cause, f"no answer within {limit:g} s")
+    return ProbeResult(stage, False, time.perf_counter() - t0, cause, progress.timeout_detail(limit), progress.kept)

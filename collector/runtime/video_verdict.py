@@ -2,9 +2,11 @@
 
 DESIGN §3: the video stage fails as ``no_video`` (the stream opens but no frames come, or they
 stall): the camera is offline with that cause, confirmed like any failure (by the video tier's
-own re-probes, see ``camera_state.video_delay``). A picture that fails VQD makes it degraded with
-the failed checks named. Any other failure of the video ladder (the camera refused, timed out,
-its one session taken) is the fast tier's to tell: nothing changes here. A camera the fast tier
+own re-probes, see ``camera_state.video_delay``); so does a stream the frame stage could not play
+at all (SETUP or PLAY refused or unanswered, after reach and RTSP passed). A picture that fails VQD
+makes it degraded with the failed checks named. Any other failure of the video ladder (the camera
+refused, timed out before its stream, its one session taken) is the fast tier's to tell: nothing
+changes here. A camera the fast tier
 found offline for another cause keeps that verdict.
 """
 
@@ -15,9 +17,21 @@ from dataclasses import dataclass
 
 from collector.runtime.camera_state import Outcome, State, Status
 from collector.runtime.ladders import clock_failed
+from probes.base import Stage
 from probes.causes import Cause
 from probes.ladder import LadderResult
 from probes.vqd_rules import VqdBaseline, apply_baseline
+
+
+def _stream_not_played(result: LadderResult) -> bool:
+    """The video ladder reached the camera and its RTSP answered, but the frame stage could not
+    play the stream (SETUP or PLAY refused, unanswered, or nonsense: ``camwatch probe`` names it
+    stream_unavailable, timeout or protocol_error): no picture reaches anyone, an outage the fast
+    tier (which stops at DESCRIBE) cannot see, so it is told as ``no_video``; the frame stage's
+    detail (the camera's page, ``last_video_probe``) says which request failed."""
+    stages = result.stages
+    return (bool(stages) and stages[-1].stage is Stage.FRAME and not stages[-1].ok
+            and all(r.ok for r in stages[:-1] if r.stage in (Stage.REACH, Stage.RTSP)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +45,7 @@ def video_verdict(result: LadderResult, status: Status, at: dt.datetime, video_o
                   baseline: VqdBaseline) -> VideoVerdict:
     """The verdict of a video-tier *result* started at *at* on a camera in *status*."""
     told = status.state is State.EXCLUDED or (status.state is State.OFFLINE and status.cause is not Cause.NO_VIDEO)
-    if result.state == "offline" and result.cause is Cause.NO_VIDEO:
+    if result.state == "offline" and (result.cause is Cause.NO_VIDEO or _stream_not_played(result)):
         return VideoVerdict(None if told else Outcome(at, False, Cause.NO_VIDEO), False, baseline)
     if result.state == "offline" or result.video is None:
         return VideoVerdict(None, video_ok if result.state == "offline" else False, baseline)

@@ -171,3 +171,29 @@ def test_a_port_554_and_the_password_open_or_tcp() -> None:
         assert lines[0] == "probing rtsp://admin:***@10.1.1.1:554/live" and lines[1].endswith("  tcp 554 open"), lines
         assert human_lines(target, res, "zh")[1].endswith("  TCP 554 端口可连接")
         assert result_json(res, pw)["stages"][0]["detail"] == "tcp 554 open"
+
+
+# -- a camera that echoes the login in another case (the reviewer's ports 8011 and 8019) -------------
+
+ECHO_PW = "S3cret-pw"
+
+
+@pytest.mark.parametrize(("echo", "code", "en", "zh"), [
+    ("sdp", 0, "H264-admin:*** basic auth", "H264-admin:***，基本认证"),  # the SDP's encoding name (upper-cased once)
+    ("reason", PROBE_OFFLINE, "404 Not Found ADMIN:***", "码流不存在（404 Not Found ADMIN:***）"),  # a 404's reason phrase
+])
+def test_a_login_echoed_in_another_case_is_masked_everywhere(echo: str, code: int, en: str, zh: str) -> None:
+    import base64
+
+    token = base64.b64encode(f"admin:{ECHO_PW}".encode()).decode()
+    with serve_in_thread(ServerConfig(auth="basic", password=ECHO_PW, echo=echo)) as srv:
+        url = f"rtsp://admin:{ECHO_PW}@{srv.host}:{srv.port}/ch1"
+        runs = {lang: invoke(url, "--onvif-port", "0", lang=lang) for lang in ("en", "zh")}
+        runs["json"] = invoke(url, "--json", "--onvif-port", "0")
+    for name, (got, out, err) in runs.items():
+        assert got == code, (name, out, err)
+        for form in (ECHO_PW, token, "S3cret%2Dpw"):
+            assert form.casefold() not in (out + err).casefold(), (name, form, out + err)
+    assert stage_line(runs["en"][1], "rtsp").endswith((f"  {en}", f"] {en}")), runs["en"][1]
+    assert stage_line(runs["zh"][1], "rtsp").endswith((f"  {zh}", f"] {zh}")), runs["zh"][1]
+    assert json.loads(runs["json"][1])["stages"][1]["detail"] == en, runs["json"][1]

@@ -34,7 +34,7 @@ from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.video_verdict import video_verdict
 from collector.settings import CollectorSettings
 from inventory.monitored import MonitoredCamera
-from probes.base import Cause, ProbeTarget
+from probes.base import Cause, ProbeResult, ProbeTarget, Stage
 from probes.checks import VqdName
 from probes.frame import FrameOptions, FramePool
 from probes.ladder import LadderOptions, LadderResult
@@ -133,6 +133,8 @@ def test_which_tier_reprobes(status: Status, fast: float | None, video: float | 
     assert (next_delay(status, POLICY), video_delay(status, POLICY), wants_video(status)) == (fast, video, wanted)
 
 
+PLAYED_NOT = (ProbeResult(Stage.REACH, True, 0.001), ProbeResult(Stage.RTSP, True, 0.01),
+              ProbeResult(Stage.FRAME, False, 0.02, Cause.STREAM_UNAVAILABLE, "camera answered RTSP 461 to SETUP"))
 GOOD = (VqdCheck(VqdName.BLACK, True, 0.0, 1.0),)
 BAD = (VqdCheck(VqdName.BLACK, False, 1.0, 0.5),)
 
@@ -146,6 +148,14 @@ BAD = (VqdCheck(VqdName.BLACK, False, 1.0, 0.5),)
     # other failures of the video ladder are the fast tier's to tell
     (LadderResult("offline", Cause.STREAM_UNAVAILABLE, ()), ONLINE, None, None),
     (LadderResult("offline", Cause.TIMEOUT, ()), ONLINE, None, None),
+    # reach and RTSP fine, the stream never played (SETUP 461, PLAY unanswered): no picture, told as no_video
+    (LadderResult("offline", Cause.STREAM_UNAVAILABLE, PLAYED_NOT), ONLINE, no_video(0), False),
+    (LadderResult("offline", Cause.TIMEOUT, PLAYED_NOT[:2] + (ProbeResult(Stage.FRAME, False, 10.0, Cause.TIMEOUT),)),
+     ONLINE, no_video(0), False),
+    # RTSP itself failed in the video ladder: the fast tier's to tell
+    (LadderResult("offline", Cause.TIMEOUT, (ProbeResult(Stage.REACH, True, 0.001), ProbeResult(Stage.RTSP, False, 5.0,
+                                                                                                 Cause.TIMEOUT))),
+     ONLINE, None, None),
     (LadderResult("online", None, ()), ONLINE, None, False),  # no frame stage ran
     # pictures: degraded / online as before; and the way back from no video
     (LadderResult("online", None, (), video=GOOD), ONLINE, video_ok(0), True),

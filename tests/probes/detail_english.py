@@ -15,7 +15,7 @@ from collections.abc import Iterable
 TECH = frozenset({
     "TCP", "RTSP", "RTSPS", "HTTP", "HTTPS", "TLS", "SDP", "ONVIF", "SOAP", "XML", "DTD", "CDATA", "CRLF", "CSeq",
     "Content-Length", "Location", "Body", "UTCDateTime", "GetSystemDateAndTimeResponse",
-    "GetDeviceInformationResponse", "Date/Year", "Date/Month", "Date/Day", "Time/Hour", "Time/Minute", "Time/Second",
+    "GetDeviceInformationResponse", "GetSystemDateAndTime", "GetDeviceInformation", "WWW-Authenticate", "Date/Year", "Date/Month", "Date/Day", "Time/Hour", "Time/Minute", "Time/Second",
     "DESCRIBE", "SETUP", "PLAY", "OPTIONS", "TEARDOWN", "ping", "1xx", "4XX", "5XX",
 })
 _WORD = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./+-]*")

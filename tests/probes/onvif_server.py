@@ -11,7 +11,7 @@ import base64
 import hashlib
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from email.utils import formatdate
 
@@ -64,6 +64,10 @@ class Behave:
     chunked: bool = False
     close_after_reply: bool = False
     hang: bool = False
+    # What GetDeviceInformation alone gets (the clock is answered as usual): "hang" (never answered),
+    # "html" (a 200 web page), "close" (the connection dropped), "fault200" (a SOAP fault with 200),
+    # "empty" (a 200 envelope without the response); None: the usual answer
+    device_reply: str | None = None
 
 
 @dataclass
@@ -164,6 +168,15 @@ class OnvifTestServer:
                 b = self.behave
                 if b.hang:
                     await asyncio.sleep(3600)
+                if b.device_reply is not None and "GetDeviceInformation" in body:
+                    if b.device_reply == "hang":
+                        await asyncio.sleep(3600)
+                    if b.device_reply == "close":
+                        writer.transport.abort()
+                        break
+                    canned = {"html": (200, "<html><body>error</body></html>"), "fault200": (200, ACTION_FAILED),
+                              "empty": (200, OPEN + CLOSE)}[b.device_reply]
+                    b = replace(b, canned=canned)
                 if b.raw is not None:
                     writer.write(b.raw)
                     await writer.drain()

@@ -60,6 +60,16 @@ class ServerConfig:
     mode: str = "normal"
     stale_flag: bool = True  # mark replaced nonces stale=TRUE
     new_nonce_each_401: bool = False
+    # A camera repeating the login of a Basic Authorization header (user:password) in its DESCRIBE
+    # reply: "sdp" in a 200's SDP (session name, encoding name) and Server header; "reason" upper-cased
+    # in a 404's reason phrase (the reviewer's hostile cameras, ports 8011 and 8019)
+    echo: str | None = None
+    # The WWW-Authenticate values of every 401 instead of the usual challenges (() sends none: a 401
+    # without a challenge; ("NTLM",): only a scheme the client does not speak)
+    www_authenticate: tuple[str, ...] | None = None
+    # Digest: both challenges in one comma-separated WWW-Authenticate line (RFC 7235), the server's
+    # own first, then *combined_with* (a second Digest challenge)
+    combined_with: str | None = None
 
 
 @dataclass
@@ -200,6 +210,8 @@ class RtspTestServer:
             return self._reply(405, "Method Not Allowed", cseq), False
         if cfg.require_options and not saw_options:
             return self._reply(455, "Method Not Valid in This State", cseq), False
+        if cfg.echo is not None and "authorization" in headers:
+            return self._echo(cseq, headers["authorization"]), False
         extra = f"Session: {cfg.session};timeout=60\r\n" if cfg.session else ""
         if cfg.describe_status == 200 or (cfg.redirect_from is not None and not url.endswith(cfg.redirect_from)):
             return self._reply(200, "OK", cseq, extra, cfg.sdp.encode()), False
@@ -207,9 +219,21 @@ class RtspTestServer:
             extra += f"Location: {cfg.location}\r\n"
         return self._reply(cfg.describe_status, cfg.reason, cseq, extra), False
 
+    def _echo(self, cseq: str, authorization: str) -> bytes:
+        login = base64.b64decode(authorization.partition(" ")[2]).decode()
+        if self.cfg.echo == "reason":
+            return self._reply(404, f"Not Found {login.upper()}", cseq)
+        sdp = self.cfg.sdp.replace("s=cam", f"s={login}").replace("H264/90000", f"H264-{login}/90000")
+        return self._reply(200, "OK", cseq, f"Server: cam {login}\r\nX-Echo: {login} {authorization}\r\n", sdp.encode())
+
     # -- authentication (independent of probes.rtsp_auth) ----------------------------
     def _challenge(self, stale: bool = False) -> str:
         cfg = self.cfg
+        if cfg.www_authenticate is not None:
+            return "".join(f"WWW-Authenticate: {v}\r\n" for v in cfg.www_authenticate)
+        if cfg.combined_with is not None:
+            qop = ', qop="auth"' if cfg.auth == "digest" else ""
+            return f'WWW-Authenticate: Digest realm="{cfg.realm}", nonce="{self._nonce}"{qop}, {cfg.combined_with}\r\n'
         if cfg.auth == "basic":
             return f'WWW-Authenticate: Basic realm="{cfg.realm}"\r\n'
         if cfg.new_nonce_each_401:

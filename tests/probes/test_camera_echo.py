@@ -133,3 +133,45 @@ async def test_frame_stage_against_the_echoing_camera(fleet: Fleet) -> None:
     r = await frame_probe(target(fleet), FrameOptions(freeze_check=False, open_timeout_s=5.0))
     assert not r.ok and r.cause is Cause.AUTH_FAILED, r
     assert not leaked(everything(r)), r.detail
+
+
+# --- a camera that changes the case of what it echoes (the reviewer's ports 8011 and 8019) ---------
+
+CASE_PASSWORD = "S3cret-pw"
+
+
+def forms_of(user: str, password: str) -> list[str]:
+    """What of a login a camera may echo, compared in any case: the password as it is and
+    percent-encoded, and the Basic token (``base64(user:password)``)."""
+    import base64
+    from urllib.parse import quote
+
+    token = base64.b64encode(f"{user}:{password}".encode()).decode()
+    return [password, quote(password, safe=""), token]
+
+
+def shows_the_password(text: str, user: str = "admin", password: str = CASE_PASSWORD) -> list[str]:
+    low = text.casefold()
+    return [f for f in forms_of(user, password) if f.casefold() in low]
+
+
+@pytest.mark.parametrize(("echo", "cause", "words"), [
+    # 200 with the login in the SDP's encoding name (upper-cased by the SDP reader) and Server header
+    ("sdp", None, "H264-admin:*** basic auth"),
+    # 404 whose reason phrase repeats the login upper-cased
+    ("reason", Cause.STREAM_UNAVAILABLE, "404 Not Found ADMIN:***"),
+])
+async def test_a_camera_echoing_the_login_in_another_case(echo: str, cause: Cause | None, words: str) -> None:
+    from probes.detail_mask import detail_mask
+    from probes.detail_words import detail_words
+    from tests.probes.rtsp_servers import RtspTestServer, ServerConfig
+
+    async with RtspTestServer(ServerConfig(auth="basic", password=CASE_PASSWORD, echo=echo)) as srv:
+        t = ProbeTarget(srv.host, srv.port, "/ch1", None, "admin", CASE_PASSWORD)
+        res = await run_ladder(t, LadderOptions(rtsp=RtspOptions(), use_onvif=False))
+    assert res.cause is cause, res
+    rtsp = res.stages[-1]
+    assert rtsp.detail == words, rtsp.detail  # (the rest of the reply is kept: only the password goes)
+    shown = [everything(res), rtsp.detail, detail_words(rtsp.detail, "zh"), detail_mask(CASE_PASSWORD)(rtsp.detail)]
+    for text in shown:
+        assert shows_the_password(text) == [], text

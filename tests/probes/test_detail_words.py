@@ -41,6 +41,11 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     # --- any stage: its limit (probes.progress, probes.stage_limit), a prober's bug (probes.stages)
     ("no answer within 3 s", ()), ("no answer within 0.5 s", ()),
     ("reply too slow: first reply after 0.6 s, not finished within 5 s", ()),
+    # ... a request after others were answered (probes.progress: the request that timed out)
+    ("no answer to DESCRIBE within 5 s", ()), ("no answer to DESCRIBE (sent after 3.0 s) within 5 s", ()),
+    ("no answer to GetDeviceInformation within 5 s (clock offset -1766016000.3 s)", ()),
+    ("reply to DESCRIBE too slow: started 0.3 s after it was sent, not finished within 5 s", ()),
+    ("no answer within 5 s after 2 answered requests", ()), ("no answer within 5 s after 1 answered request", ()),
     ("rtsp prober error: KeyError", ("KeyError",)), ("frame prober error: PoolClosedError", ("PoolClosedError",)),
     # --- rtsp (probes.rtsp, rtsp_conn, rtsp_wire; probes.ladder's back-off) -------------------
     ("connect timed out", ()), ("no reply in time", ()), ("connection reset by camera", ()),
@@ -53,6 +58,12 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("reply header of more than 100 lines", ()), ("reply header longer than 65536 bytes", ()),
     ("bad Content-Length", ()), ("reply larger than 65536 bytes", ()),
     ("credentials contain a line break", ()), ("401 without a supported challenge", ()),
+    ("401 without an authentication challenge (no WWW-Authenticate)", ()),
+    ("camera asks for an authentication scheme camwatch does not support (NTLM)", ("NTLM",)),
+    ("camera asks for an authentication scheme camwatch does not support (Negotiate, Digest SHA-512-256)",
+     ("Negotiate, Digest SHA-512-256",)),
+    ("reply to DESCRIBE without SDP", ()), ("reply to DESCRIBE is not SDP", ()),
+    ("camera answered in RTSP/2.0, not RTSP/1.0", ("RTSP/2.0", "RTSP/1.0")),
     ("redirect to unsupported URL http://192.0.2.7/live", ("http://192.0.2.7/live",)),
     ("redirected to 192.0.2.7:554 (another host, not followed)", ()), ("redirect loop", ()),
     ("more than 3 redirects", ()), ("SDP larger than 32768 bytes", ()), ("unreadable SDP (ValueError)", ("ValueError",)),
@@ -117,6 +128,11 @@ CASES: list[tuple[str, tuple[str, ...]]] = [
     ("unreachable: no route to host", ()), ("unreachable: network unreachable", ()),
     ("timeout", ()), ("auth failed", ()), ("stream not found", ()), ("stream unavailable", ()), ("no frame", ()),
     ("timeout: no answer within 10 s", ()), ("timeout: no video data within 5.0 s after PLAY", ()),
+    ("timeout: RTSP set-up not finished within 10 s", ()), ("bad reply: camera answered RTSP 999 to OPTIONS", ()),
+    ("bad reply: camera answered RTSP 500 to DESCRIBE", ()), ("bad reply: connection closed by camera", ()),
+    ("bad reply: unreadable RTSP reply (invalid data from the camera)", ()),
+    ("bad reply: Input/output error", ("Input/output error",)), ("bad reply", ()),
+    ("stream unavailable: camera answered RTSP 461 to SETUP", ()), ("stream unavailable: camera answered RTSP 400 to PLAY", ()),
     ("timeout: decoder gave no frame within 30 s; killed", ()),
     ("stream not found: camera answered RTSP 404 to DESCRIBE", ()), ("stream not found: camera answered RTSP 404", ()),
     ("stream unavailable: camera answered RTSP 453 to SETUP", ()), ("stream unavailable: camera answered RTSP 454 to PLAY", ()),
@@ -165,6 +181,10 @@ EXACT = {
     "1920x1080; picture fails: black, blur": "1920x1080；画面异常：黑屏、模糊",
     "stalled: no new frame for 4.1 s after 28 frames": "画面停滞：收到 28 帧后 4.1 秒没有新帧",
     "timeout: no answer within 10 s": "超时：10 秒内无应答",
+    "no answer to DESCRIBE within 5 s": "DESCRIBE 请求 5 秒内无应答",
+    "no answer to GetDeviceInformation within 5 s (clock offset +3.0 s)": "GetDeviceInformation 请求 5 秒内无应答，时钟偏差 +3.0 秒",
+    "camera asks for an authentication scheme camwatch does not support (NTLM)": "摄像机要求的认证方式不受支持（NTLM）",
+    "timeout: RTSP set-up not finished within 10 s": "超时：RTSP 会话建立 10 秒内未完成",
     "no login attempted: environment variable CAM_PW_7 is not set": "未尝试登录：环境变量 CAM_PW_7 未设置",
     "no login attempted: stored password cannot be decrypted with this key": "未尝试登录：已存密码无法用当前密钥解密（密钥不对）",
     "onvif disabled for this camera": "该摄像机未启用 ONVIF",
@@ -216,7 +236,7 @@ PROBERS = ("reach", "rtsp", "rtsp_conn", "rtsp_wire", "onvif", "onvif_http", "on
 MAKERS = {"RtspError", "ConnectionClosed", "Failed", "_Failed", "HttpError", "SoapError", "XmlError", "_AuthFailed",
           "_Stop", "_forbidden", "ProbeResult", "GrabReply", "EnrichError"}
 # Functions whose returned text is (part of) a detail.
-RETURNING = {"map_error", "classify", "timeout_detail", "stall_detail", "_describe_ok", "_clock_detail", "_icmp"}
+RETURNING = {"map_error", "classify", "classify_setup", "timeout_detail", "stall_detail", "_describe_ok", "_clock_detail", "_icmp"}
 DETAIL_NAMES = {"detail", "what", "args"}
 PASSING = {"redact_secrets", "strip", "rstrip", "append"}  # calls that hand their text on
 

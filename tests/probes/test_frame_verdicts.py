@@ -1,6 +1,9 @@
 """The frame stage's verdicts against the simulator and a loopback server: a refusal the camera
 names keeps its cause (453 at SETUP is ``stream_unavailable``, as at DESCRIBE), a camera that
-accepted PLAY and sends nothing is told as such, and FFmpeg's jargon does not reach the detail."""
+accepted PLAY and sends nothing is told as such, and FFmpeg's jargon does not reach the detail.
+The set-up refused, never answered or answered with nonsense (the reviewer's hostile.py 8015,
+frame2.py 8402/8403) is ``stream_unavailable``, ``timeout`` or ``protocol_error``: the picture was
+never reached, so not ``no_video``; after PLAY (no RTP, or frames then nothing) it is ``no_video``."""
 
 from __future__ import annotations
 
@@ -73,7 +76,8 @@ SDP = (b"v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=x\r\nt=0 0\r\nm=video 0 RTP/AVP 96
 
 async def test_sdp_but_no_stream_is_told_in_words(pool: FramePool) -> None:
     """Every request answered 200 with an SDP (no Transport, no Session, no RTP): FFmpeg says
-    "Invalid data found when processing input"; the detail says what that means."""
+    "Invalid data found when processing input"; the detail says what that means. The set-up's
+    replies are nonsense (a SETUP answered with an SDP): ``protocol_error``, not ``no_video``."""
 
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -95,5 +99,67 @@ async def test_sdp_but_no_stream_is_told_in_words(pool: FramePool) -> None:
         r = await probe(ProbeTarget("127.0.0.1", port, "/x", None), FrameOptions(pool=pool, freeze_check=False))
     finally:
         server.close()
-    assert (r.ok, r.cause) == (False, Cause.NO_VIDEO), r
-    assert "Invalid data" not in r.detail and "no decodable video in the stream" in r.detail, r.detail
+    assert (r.ok, r.cause) == (False, Cause.PROTOCOL_ERROR), r
+    assert r.detail == "bad reply: unreadable RTSP reply (invalid data from the camera)", r.detail
+
+
+def setup_server(mode: str):  # type: ignore[no-untyped-def]
+    """A camera whose RTSP set-up fails in *mode*: ``setup_461`` (SETUP refused: Unsupported
+    Transport), ``setup_silent`` / ``play_silent`` (never answered), ``describe_trickle`` (DESCRIBE's
+    reply a byte every 0.2 s), ``play_no_rtp`` (PLAY answered, then nothing: the picture's trouble)."""
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                method = head.split(b" ", 1)[0].decode()
+                cseq = next((line.split(b":", 1)[1].strip() for line in head.split(b"\r\n")
+                             if line.lower().startswith(b"cseq:")), b"1")
+                ok = b"RTSP/1.0 200 OK\r\nCSeq: " + cseq + b"\r\n"
+                if method == "DESCRIBE":
+                    reply = ok + b"Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n" % len(SDP) + SDP
+                    if mode == "describe_trickle":
+                        for i in range(len(reply)):
+                            writer.write(reply[i:i + 1])
+                            await writer.drain()
+                            await asyncio.sleep(0.2)
+                        continue
+                elif method == "SETUP" and mode == "setup_461":
+                    reply = b"RTSP/1.0 461 Unsupported Transport\r\nCSeq: " + cseq + b"\r\n\r\n"
+                elif (method, mode) in (("SETUP", "setup_silent"), ("PLAY", "play_silent")):
+                    await reader.read()
+                    return
+                elif method == "SETUP":
+                    reply = ok + b"Transport: RTP/AVP/TCP;unicast;interleaved=0-1\r\nSession: ABCD;timeout=60\r\n\r\n"
+                elif method == "PLAY":
+                    reply = ok + b"Session: ABCD\r\n\r\n"  # (then no RTP)
+                else:
+                    reply = ok + b"Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN\r\n\r\n"
+                writer.write(reply)
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    return asyncio.start_server(handle, "127.0.0.1", 0)
+
+
+@pytest.mark.parametrize(("mode", "cause", "detail"), [
+    ("setup_461", Cause.STREAM_UNAVAILABLE, "stream unavailable: camera answered RTSP 461 to SETUP"),  # hostile.py 8015
+    ("setup_silent", Cause.TIMEOUT, "timeout: RTSP set-up not finished within 2 s"),  # frame2.py 8402
+    ("play_silent", Cause.TIMEOUT, "timeout: RTSP set-up not finished within 2 s"),  # frame2.py 8403
+    ("describe_trickle", Cause.TIMEOUT, "timeout: RTSP set-up not finished within 2 s"),  # frame2.py 8401
+    ("play_no_rtp", Cause.NO_VIDEO, "timeout: no video data within"),  # hostile.py 8005: stays no_video
+])
+async def test_a_set_up_that_never_reached_the_picture_is_not_no_video(
+        pool: FramePool, mode: str, cause: Cause, detail: str) -> None:
+    server = await setup_server(mode)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        opts = FrameOptions(pool=pool, freeze_check=False, open_timeout_s=2.0, read_timeout_s=1.0)
+        r = await probe(ProbeTarget("127.0.0.1", port, "/x", None), opts)
+    finally:
+        server.close()
+    assert (r.ok, r.cause) == (False, cause), r
+    assert r.detail.startswith(detail), r.detail

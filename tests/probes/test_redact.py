@@ -53,7 +53,14 @@ def test_redact_url(text: str, want: str) -> None:
     # percent-encoded in lower case, or characters quote() keeps as they are encoded all the same
     ("echo Zx9%2dsecret, Zx9%2Dsecret, %5a%78%39-secret", ("Zx9-secret",), "echo ***, ***, ***"),
     ("pass %E5%AF%86%e7%a0%81 密码", ("密码",), "pass *** ***"),
-    ("Secret and secret", ("Secret",), "*** and secret"),  # the password's own letters keep their case
+    # in any case: a camera that upper-cases what it echoes (an SDP encoding name, a reason phrase)
+    # once got "H264-ADMIN:S3CRET-PW" past the mask
+    ("Secret and secret and SECRET", ("Secret",), "*** and *** and ***"),
+    ("H264-ADMIN:S3CRET-PW/90000", ("S3cret-pw",), "H264-ADMIN:***/90000"),
+    ("x S3CRET%2DPW s3cret%2dpw", ("S3cret-pw",), "x *** ***"),  # percent-encoded, upper-cased
+    ("Basic YWRTAW46UZNJCMV0LXB3", ("YWRtaW46UzNjcmV0LXB3",), "Basic ***"),  # the Basic token upper-cased
+    ("STRASSE, strasse", ("straße",), "***, ***"),  # a letter whose upper case is two
+    ("%E5%AF%86%C3%89 密É 密é", ("密é",), "*** *** ***"),  # upper-cased beyond ASCII, and percent-encoded so
     # JSON-escaped (a camera echoing a login in a JSON body): quotes and backslashes, \uXXXX
     ('{"pw":"Zx\\"9\\\\secret"}', ('Zx"9\\secret',), '{"pw":"***"}'),
     ('{"pw":"\\u5bc6\\u7801"}', ("密码",), '{"pw":"***"}'),
