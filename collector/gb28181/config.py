@@ -55,6 +55,10 @@ class Gb28181Settings(BaseModel):
     auth_block_s: float = Field(300.0, gt=0, description="... for this long (one more try earned every "
                                 "auth_block_s / auth_failures)")
     max_tcp_connections: int = Field(4000, ge=1, description="SIP TCP connections at once")
+    max_tcp_per_address: int = Field(64, ge=1, description="SIP TCP connections at once from one address "
+                                     "(a village NAT's devices share one)")
+    tcp_first_message_s: float = Field(10.0, gt=0, description="a new SIP TCP connection that sent no whole "
+                                       "message within this long is closed")
     tcp_idle_s: float = Field(300.0, gt=0, description="a SIP TCP connection silent this long is closed")
     persist_every_s: float = Field(5.0, gt=0, le=60, description="registrations written to the database this often "
                                    "(batched; read back at start, so a restart of camwatch keeps devices registered)")
@@ -65,6 +69,8 @@ class Gb28181Settings(BaseModel):
         None, description="with collector.replicas on Kubernetes: the Service without selector that devices register "
         "to; the leader writes its EndpointSlice with its own pod address (POD_IP), so the Service follows the "
         "leader (config/kubernetes/gb28181/); none: give devices an address that follows the leader yourself")
+    max_channels_per_device: int = Field(5000, ge=1, le=1_000_000, description="channels kept of one device's "
+                                         "catalog (more are ignored, and the log says so)")
     max_unlisted: int = Field(2000, ge=0, description="unlisted devices remembered (registered, not in the inventory)")
 
     @field_validator("server_id")

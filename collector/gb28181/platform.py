@@ -63,8 +63,8 @@ class Platform:
                  clock: Callable[[], float] = time.time, tick_s: float = 1.0, catalog_scan_s: float = 30.0,
                  udp_batch_s: float = 0.005) -> None:
         self.settings = settings
-        self.registry = registry or Registry(settings, listed=listed)
         self._passwords = passwords
+        self.registry = registry or Registry(settings, listed=listed, sole=self._has_own_password)
         self.clock = clock
         self.tick_s = tick_s
         self.catalog_scan_s = catalog_scan_s
@@ -77,7 +77,9 @@ class Platform:
         self.refusals = Refusals(settings, self.stats)  # why a device was refused, logged once a while (and counted)
         self.boots = BootCycles()  # each device's Call-ID: a restart told from a refresh
         self._endpoint = SipEndpoint(self.handle, on_error=self._malformed, max_connections=settings.max_tcp_connections,
-                                     idle_timeout_s=settings.tcp_idle_s, batch_s=udp_batch_s)
+                                     idle_timeout_s=settings.tcp_idle_s, batch_s=udp_batch_s,
+                                     max_per_host=settings.max_tcp_per_address,
+                                     first_message_s=settings.tcp_first_message_s)
         self._default_password: str | None = None
         self._sn = itertools.count(1)
         self._cseq = itertools.count(1)
@@ -238,6 +240,11 @@ class Platform:
             return own, "the inventory password of the camera with this 国标编码"
         return self._default_password, "gb28181.password"
 
+    def _has_own_password(self, device_id: str) -> bool:
+        """A camera with its own inventory password registers as itself: only it tells its state."""
+        p = self._passwords
+        return (p.get(device_id) if isinstance(p, Mapping) else (p(device_id) if p is not None else None)) is not None
+
     def _on_register(self, req: SipRequest, peer: Peer) -> None:
         now = self.clock()
         device_id = parse_address(required(req, "From")).user
@@ -291,6 +298,11 @@ class Platform:
             return
         expires = min(expires, s.max_expires_s)
         call_id, cseq = call_of(req)
+        if self.boots.last(device_id) == (call_id, cseq) and old is not None and old.peer is not None \
+                and old.peer.host != peer.host:  # an accepted REGISTER again, from elsewhere: a replay
+            self.refusals.replayed(peer, device_id, now)
+            self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(now)),))
+            return
         fresh = self.registry.register(device_id, peer, expires, now)
         kind = self.boots.accepted(device_id, call_id, cseq, in_force=not fresh)
         self._alive(device_id, now)
@@ -315,6 +327,14 @@ class Platform:
     def _on_manscdp(self, req: SipRequest, peer: Peer) -> None:
         now = self.clock()
         device_id = parse_address(required(req, "From")).user
+        reg = self.registry
+        known = reg.device(device_id)
+        there = known.peer if known is not None and known.registered and now < known.expires_at else None
+        if there is None or there.host != peer.host:  # nothing read (nor logged) of a sender not registered there
+            self.stats.refused += 1
+            self.refusals.elsewhere(peer, device_id, known, now)
+            self._reply(req, peer, 403)
+            return
         try:
             doc = manscdp.read(req.body)
         except manscdp.ManscdpError as exc:
@@ -322,7 +342,6 @@ class Platform:
             self.refusals.body(peer, device_id, req.method, str(exc), req.body, now)
             self._reply(req, peer, 400)
             return
-        reg = self.registry
         keepalive = isinstance(doc, manscdp.Keepalive)
         dev = reg.seen(device_id, peer, now, keepalive_status=doc.status if isinstance(doc, manscdp.Keepalive) else None)
         if dev is None:
@@ -341,7 +360,7 @@ class Platform:
         if isinstance(doc, manscdp.Catalog):
             reg.apply_catalog(doc, device_id, now)
         elif isinstance(doc, manscdp.DeviceInfo):
-            reg.apply_info(doc, now)
+            reg.apply_info(doc, device_id, now)
 
     # -- sending --------------------------------------------------------------------------
     def query(self, dev: DeviceState, cmd_type: str, now: float | None = None) -> bool:

@@ -41,16 +41,22 @@ class Told:
         self.every_s = every_s
         self.max_keys = max_keys
         self._at: OrderedDict[tuple[str, ...], float] = OrderedDict()
+        self._missed: dict[tuple[str, ...], int] = {}  # not told since the last line (keys of _at only)
 
     def due(self, key: tuple[str, ...], now: float) -> bool:
         at = self._at.get(key)
         if at is not None and now - at < self.every_s:
+            self._missed[key] = self._missed.get(key, 0) + 1
             return False
         self._at[key] = now
         self._at.move_to_end(key)
         while len(self._at) > self.max_keys:
-            self._at.popitem(last=False)
+            self._missed.pop(self._at.popitem(last=False)[0], None)
         return True
+
+    def missed(self, key: tuple[str, ...]) -> int:
+        """How many were not told under *key* since its last line (and start counting again)."""
+        return self._missed.pop(key, 0)
 
 
 def auth_problem(value: str, *, realm: str, device_id: str) -> str | None:
@@ -91,7 +97,13 @@ class Refusals:
         self._stats = stats
 
     def _tell(self, key: tuple[str, ...], now: float, text: str, *args: object) -> None:
+        """Once per key every ``auth_block_s``; keyed by the sender's address where the device ID
+        is the sender's choice (a flood of made-up IDs: one line), with the count not told."""
         if self._told.due(key, now):
+            missed = self._told.missed(key)
+            if missed:
+                text += " (and %d more like it from this address since the last such line)"
+                args = (*args, missed)
             log.warning("gb28181: " + text, *args)
 
     def bad_id(self, peer: Peer, user: str, now: float) -> None:
@@ -110,7 +122,7 @@ class Refusals:
 
     def no_password(self, peer: Peer, device_id: str, now: float) -> None:
         self._stats.refusal(Refusal.NO_PASSWORD)
-        self._tell(("nopw", device_id), now, "REGISTER of %s from %s refused (403): no password to check it against "
+        self._tell(("nopw", peer.host), now, "REGISTER of %s from %s refused (403): no password to check it against "
                    "(no inventory password for this 国标编码, and gb28181.password is not set or unavailable)",
                    device_id, peer.host)
 
@@ -118,12 +130,12 @@ class Refusals:
         why = auth_problem(authorization, realm=realm, device_id=device_id)
         if why is not None:  # (a nonce matter is not counted: the device mends it with the next challenge)
             self._stats.refusal(Refusal.BAD_DIGEST)
-            self._tell(("auth", peer.host, device_id), now, "REGISTER of %s from %s refused (401): %s",
+            self._tell(("auth", peer.host, why.split("'", 1)[0]), now, "REGISTER of %s from %s refused (401): %s",
                        device_id, peer.host, why)
 
     def too_brief(self, peer: Peer, device_id: str, expires: int, least: int, now: float) -> None:
         self._stats.refusal(Refusal.TOO_BRIEF)
-        self._tell(("brief", device_id), now, "REGISTER of %s from %s refused (423): it asks %d s, less than "
+        self._tell(("brief", peer.host), now, "REGISTER of %s from %s refused (423): it asks %d s, less than "
                    "gb28181.min_expires_s (%d s); set the device's 注册有效期 to %d s or more",
                    device_id, peer.host, expires, least, least)
 
@@ -148,12 +160,18 @@ class Refusals:
         elsewhere = there is not None and there.host != peer.host
         self._stats.refusal(Refusal.OTHER_ADDRESS if elsewhere else Refusal.NOT_REGISTERED)
         if there is not None and elsewhere:
-            self._tell(("elsewhere", device_id, peer.host), now, "%s from %s refused (403): the device is registered "
+            self._tell(("elsewhere", peer.host), now, "%s from %s refused (403): the device is registered "
                        "from %s (two devices set to the same ID?)", device_id, peer.host, there.host)
+
+    def replayed(self, peer: Peer, device_id: str, now: float) -> None:
+        """A REGISTER repeating the Call-ID and CSeq already accepted, from another address."""
+        self._stats.refusal(Refusal.BAD_DIGEST)
+        self._tell(("replay", peer.host), now, "REGISTER of %s from %s refused (401): it repeats the Call-ID and "
+                   "CSeq of the REGISTER already accepted from another address (a replay?)", device_id, peer.host)
 
     def body(self, peer: Peer, device_id: str, method: str, problem: str, body: bytes, now: float) -> None:
         self._stats.refusal(Refusal.BAD_BODY)
         who = device_id if len(device_id) == 20 and device_id.isascii() and device_id.isdigit() else shown(device_id)
-        self._tell(("body", who), now, "%s from %s: its %s body was refused (400), so what it told (e.g. its "
+        self._tell(("body", peer.host), now, "%s from %s: its %s body was refused (400), so what it told (e.g. its "
                    "catalog) is not known: %s%s", who, peer.host, method, problem,
                    declared_encoding(body))

@@ -60,6 +60,10 @@ class BootCycles:
             return Registration.RESTART
         return Registration.REFRESH
 
+    def last(self, device_id: str) -> tuple[str, int] | None:
+        """The Call-ID and CSeq of *device_id*'s last accepted REGISTER, if remembered."""
+        return self._last.get(device_id)
+
     def forget(self, device_id: str) -> None:
         """The device unregistered: its next REGISTER is a new registration whatever its Call-ID."""
         self._last.pop(device_id, None)

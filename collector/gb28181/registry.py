@@ -15,7 +15,9 @@ row, a catalog its channels. :meth:`Registry.restore` reads back what the store 
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterable
+import logging
+from collections import OrderedDict
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -33,6 +35,8 @@ from collector.gb28181.verdict import channel_verdict, device_verdict, offline_a
 from probes.gb28181.manscdp import Catalog, CatalogItem, DeviceInfo
 from probes.gb28181.transport import Peer
 
+log = logging.getLogger("camwatch.gb28181")
+IGNORED_KEPT = 10_000  # devices whose left-out catalog items were logged (once each)
 CATALOG_ASSEMBLY_S = 60.0  # parts of one catalog answer (same SN) are gathered this long
 
 
@@ -45,7 +49,8 @@ def _channel(item: CatalogItem, device_id: str, now: float, old: ChannelState | 
 
 
 class Registry:
-    def __init__(self, settings: Gb28181Settings, *, listed: Callable[[str], bool] | None = None) -> None:
+    def __init__(self, settings: Gb28181Settings, *, listed: Callable[[str], bool] | None = None,
+                 sole: Callable[[str], bool] | None = None) -> None:
         self.settings = settings
         self._listed = listed
         self._devices: dict[str, DeviceState] = {}
@@ -59,7 +64,10 @@ class Registry:
         self._dirty_full: set[str] = set()  # the registration or an answer
         self._dirty_channels: set[str] = set()  # its catalog
         self._gone: set[str] = set()  # forgotten (an unlisted device past max_unlisted)
-        self._owner: dict[str, str] = {}  # channel -> the listed device whose catalog lists it (last told)
+        self._listers: dict[str, set[str]] = {}  # channel -> every listed device whose catalog lists it
+        self._combined: dict[str, bool] = {}  # camera GB ID -> online by any word (its own, or a lister's)
+        self._sole = sole
+        self._ignored: OrderedDict[str, None] = OrderedDict()  # devices told about (vouching refused), bounded
 
     # -- reading --------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[GbEvent], None]) -> None:
@@ -84,12 +92,17 @@ class Registry:
 
     def online_elsewhere(self, gb_id: str, source: str) -> bool:
         """Whether *gb_id* (a camera's GB ID) is online by another word than device *source*'s: its
-        own registration when *source* lists it as a channel, or the catalog of the device listing
-        it when *source* is itself (a camera that registers by itself and is behind an NVR too)."""
-        if source != gb_id and self._verdicts.get(gb_id) is GbVerdict.ONLINE:
-            return True
-        owner = self._owner.get(gb_id)
-        return owner is not None and owner != source and self.channel_verdict(owner, gb_id) is GbVerdict.ONLINE
+        own registration, or the catalog of any other device listing it (an NVR and a cascaded
+        platform both listing it; a camera that registers by itself and is behind an NVR too)."""
+        return any(d != source for d in self._online_by(gb_id))
+
+    def _online_by(self, gb_id: str) -> Iterable[str]:
+        """The devices whose word has *gb_id* online now (itself, or a device listing it ON)."""
+        if self._verdicts.get(gb_id) is GbVerdict.ONLINE:
+            yield gb_id
+        for dev_id in self._listers.get(gb_id, ()):
+            if self._chan_verdicts.get(dev_id, {}).get(gb_id) is GbVerdict.ONLINE:
+                yield dev_id
 
     def _is_listed(self, device_id: str, channels: Iterable[str] = ()) -> bool:
         if self._listed is None:
@@ -121,14 +134,21 @@ class Registry:
         self._dirty_seen, self._dirty_full, self._dirty_channels = set(), set(), set()
         return n
 
-    def _put(self, dev: DeviceState, now: float, *, channels_changed: bool = False, full: bool = True) -> None:
+    def _put(self, dev: DeviceState, now: float, *, channels_changed: bool = False, full: bool = True,
+             changed: Collection[str] | None = None) -> None:
+        """Keep *dev* and emit what changed; *changed*: the only channels that may have (None: any)."""
         dev_id = dev.device_id
         (self._dirty_full if full else self._dirty_seen).add(dev_id)
         if channels_changed:
             self._dirty_channels.add(dev_id)
             if dev.listed:  # (an unlisted device's channels never reach a camera)
-                for ch in dev.channels:
-                    self._owner[ch] = dev_id
+                old = self._devices.get(dev_id)
+                for ch in (() if old is None else old.channels) if changed is None else changed:
+                    if ch not in dev.channels:
+                        self._unlist(ch, dev_id)
+                for ch in dev.channels if changed is None else changed:
+                    if ch in dev.channels:
+                        self._listers.setdefault(ch, set()).add(dev_id)
         if not dev.listed:
             self._unlisted[dev_id] = dev
             while len(self._unlisted) > self.settings.max_unlisted:
@@ -137,9 +157,30 @@ class Registry:
                 self._gone.add(gone)
             return
         self._devices[dev.device_id] = dev
-        self._evaluate(dev, now, channels_changed)
+        self._evaluate(dev, now, channels_changed, changed)
 
-    def _evaluate(self, dev: DeviceState, now: float, channels_changed: bool) -> None:
+    def _unlist(self, ch: str, dev_id: str) -> None:
+        listers = self._listers.get(ch)
+        if listers is not None:
+            listers.discard(dev_id)
+            if not listers:
+                del self._listers[ch]
+
+    def _evaluate(self, dev: DeviceState, now: float, channels_changed: bool, changed: Collection[str] | None = None) -> None:
+        told: dict[str, bool] = {}  # GB ID -> an online event was emitted for it (this evaluation)
+        self._evaluate_device(dev, now, channels_changed, told, changed)
+        for gb_id, online_told in told.items():  # the combined word: online while any device says so
+            by = next(iter(self._online_by(gb_id)), None)
+            was = self._combined.get(gb_id, False)
+            self._combined[gb_id] = by is not None
+            if by is not None and not was and not online_told:  # back online by a word that did not change
+                self._emit(ChannelEvent(by, gb_id, GbVerdict.ONLINE, None, now, dev.last_seen))
+        if len(self._combined) > 4 * (len(self._listers) + len(self._devices)) + 1000:
+            for gb_id in [k for k in self._combined if k not in self._listers and k not in self._devices]:
+                del self._combined[gb_id]
+
+    def _evaluate_device(self, dev: DeviceState, now: float, channels_changed: bool, told: dict[str, bool],
+                         changed: Collection[str] | None) -> None:
         s = self.settings
         v = device_verdict(dev, now, s)
         if v is GbVerdict.ONLINE:
@@ -147,20 +188,25 @@ class Registry:
         old = self._verdicts.get(dev.device_id)
         if v is not old:
             self._verdicts[dev.device_id] = v
+            told[dev.device_id] = told.get(dev.device_id, False) or v is GbVerdict.ONLINE
             self._emit(DeviceEvent(dev.device_id, v, old, now, dev.last_seen))
         elif not channels_changed:
             return
+        if v is not old:
+            changed = None  # every channel shares the device's new verdict
         known = self._chan_verdicts.setdefault(dev.device_id, {})
-        for ch in dev.channels:
+        for ch in dev.channels if changed is None else [c for c in changed if c in dev.channels]:
             cv = channel_verdict(dev, ch, now, s)
             prev = known.get(ch)
             if cv is not None and cv is not prev:
                 known[ch] = cv
+                told[ch] = told.get(ch, False) or cv is GbVerdict.ONLINE
                 self._emit(ChannelEvent(dev.device_id, ch, cv, prev, now, dev.last_seen))
-        for ch in [c for c in known if c not in dev.channels]:
-            prev = known[ch]  # dropped from a complete catalog
+        for ch in [c for c in (known if changed is None else changed) if c in known and c not in dev.channels]:
+            prev = known[ch]  # dropped from a complete catalog (or deleted by a notification)
             if prev is not GbVerdict.NOT_REGISTERED:
                 known[ch] = GbVerdict.NOT_REGISTERED
+                told.setdefault(ch, False)
                 self._emit(ChannelEvent(dev.device_id, ch, GbVerdict.NOT_REGISTERED, prev, now, dev.last_seen))
 
     def _emit(self, ev: GbEvent) -> None:
@@ -215,39 +261,77 @@ class Registry:
         else:
             self._unlisted[device_id] = dev
 
-    def apply_info(self, info: DeviceInfo, now: float) -> None:
-        dev = self.device(info.device_id)
-        if dev is not None:
+    def apply_info(self, info: DeviceInfo, device_id: str, now: float) -> None:
+        """*device_id*'s DeviceInfo answer: about the device itself (GB/T 28181-2016 A.2.6.5), so
+        one naming another device is not taken."""
+        dev = self.device(device_id)
+        if dev is not None and info.device_id == device_id:
             fields = DeviceInfoFields(info.device_name, info.manufacturer, info.model, info.firmware, info.channels)
             self._put(replace(dev, info=fields), now)
 
+    def _vouched(self, items: Iterable[CatalogItem], device_id: str, have: Mapping[str, ChannelState]) -> list[CatalogItem]:
+        """The catalog items *device_id* may tell: not a camera that registers as itself with its
+        own inventory password (only it speaks for itself), and no new channel beyond
+        ``max_channels_per_device``. What is left out is logged once per device (bounded)."""
+        sole, cap = self._sole, self.settings.max_channels_per_device
+        out: list[CatalogItem] = []
+        n, over, own = len(have), 0, 0
+        for item in items:
+            ch = item.device_id
+            if ch != device_id and sole is not None and sole(ch):
+                own += 1
+            elif ch in have or n < cap:
+                n += ch not in have
+                out.append(item)
+            else:
+                over += 1
+        if (own or over) and device_id not in self._ignored:
+            self._ignored[device_id] = None
+            while len(self._ignored) > IGNORED_KEPT:
+                self._ignored.popitem(last=False)
+            if own:
+                log.warning("gb28181: %s lists %d camera(s) that register by themselves with their own inventory "
+                            "password: ignored (only a camera's own registration tells its state)", device_id, own)
+            if over:
+                log.warning("gb28181: %s lists more channels than gb28181.max_channels_per_device (%d): %d more "
+                            "ignored", device_id, cap, over)
+        return out
+
     def apply_catalog(self, cat: Catalog, device_id: str, now: float) -> None:
-        """A catalog message from *device_id* (an answer part, or a notification of changes)."""
+        """A catalog message from *device_id* (an answer part, or a notification of changes).
+        Only the part's channels are evaluated (a complete catalog looks at them all once)."""
         dev = self.device(device_id)
         if dev is None:
             return
         channels = dict(dev.channels)
-        for item in cat.items:
+        items = self._vouched(cat.items, device_id, channels)
+        told: dict[str, None] = {}  # (ordered: events in the catalog's order)
+        for item in items:
+            told[item.device_id] = None
             if cat.notify and item.event == "DEL":
                 channels.pop(item.device_id, None)
             else:
                 channels[item.device_id] = _channel(item, device_id, now, channels.get(item.device_id))
         catalog_at = dev.catalog_at
+        changed: Collection[str] | None = told
         if not cat.notify:
             key = (device_id, cat.sn)
             first, _, ids = self._assembly.get(key, (now, cat.sum_num, set()))
-            ids.update(i.device_id for i in cat.items)
-            if len(ids) >= cat.sum_num:  # complete: channels it no longer lists are gone
+            cap = self.settings.max_channels_per_device
+            ids.update(i.device_id for i in cat.items if len(ids) <= cap)
+            if len(ids) >= min(cat.sum_num, cap):  # complete: channels it no longer lists are gone
                 self._assembly.pop(key, None)
                 channels = {k: v for k, v in channels.items() if k in ids}
                 catalog_at = now
+                changed = None
             else:
                 self._assembly[key] = (first, cat.sum_num, ids)
-        listed = dev.listed or self._is_listed(device_id, channels)
+        listed = dev.listed or self._is_listed(device_id, channels if changed is None else changed)
         if listed and not dev.listed:
             self._unlisted.pop(device_id, None)  # an NVR whose channels the inventory lists
+            changed = None
         self._put(replace(dev, channels=MappingProxyType(channels), catalog_at=catalog_at, listed=listed), now,
-                  channels_changed=True)
+                  channels_changed=True, changed=changed)
 
     def tick(self, now: float) -> None:
         """Emit the verdicts that changed by time alone (expiry, keepalive timeout). Only the

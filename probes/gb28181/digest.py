@@ -5,6 +5,9 @@ Nonces are stateless: the issue time and an HMAC of it under a per-process key, 
 nonce this process issued can be checked without storage, and expires after
 ``ttl_s`` (the client is then told ``stale=true`` and retries without asking its user). The
 nonce counts seen with ``qop=auth`` are remembered (bounded) to refuse a replayed answer.
+An answer without ``qop`` (RFC 2069) carries no count, so its nonce is good for one answer: the
+same answer again (a replay, from wherever) is told ``stale=true`` with a fresh nonce, which an
+honest device answers anew.
 
 A device that ignores ``qop`` and answers in the RFC 2069 form (no ``qop``, ``nc``, ``cnonce``)
 is accepted when ``allow_rfc2069`` (many GB/T 28181 cameras do this). Nothing here logs, and
@@ -24,6 +27,8 @@ from enum import StrEnum
 
 from probes.gb28181.fields import parse_params, split_outside_quotes
 from probes.gb28181.sip import SipError
+
+NONCE_USED = 1 << 40  # (above any 8-hex-digit nc) a nonce an RFC 2069 answer used: not good again
 
 
 class AuthResult(StrEnum):
@@ -159,12 +164,13 @@ class DigestServer:
             return AuthResult.WRONG
         if now - issued > self.ttl_s:
             return AuthResult.STALE
-        if qop is not None:
-            seen = self._nc.get(p["nonce"], 0)
-            if nc <= seen:
-                return AuthResult.STALE  # a replayed (or reordered) answer: ask again
-            self._nc[p["nonce"]] = nc
-            self._nc.move_to_end(p["nonce"])
-            while len(self._nc) > self._max_tracked:
-                self._nc.popitem(last=False)
+        if qop is None:
+            nc = NONCE_USED  # RFC 2069 has no count to tell a replay by: its nonce is good once
+        seen = self._nc.get(p["nonce"], 0)
+        if nc <= seen or seen == NONCE_USED:
+            return AuthResult.STALE  # a replayed (or reordered) answer: a fresh challenge to answer
+        self._nc[p["nonce"]] = nc
+        self._nc.move_to_end(p["nonce"])
+        while len(self._nc) > self._max_tracked:
+            self._nc.popitem(last=False)
         return AuthResult.OK

@@ -12,14 +12,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import logging
 import socket
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from probes.gb28181.sip import DEFAULT_LIMITS, Limits, SipError, SipMessage, StreamFramer, parse_datagram
 
+log = logging.getLogger("camwatch.gb28181")
 UDP_BUFFER = 4 << 20
+WARN_EVERY_S = 60.0  # a refused TCP connection logged once per address this often
+MAX_WARNED = 10_000  # addresses remembered for that
 DRAIN_MAX = 512  # datagrams read in one turn of the event loop
 
 
@@ -117,24 +122,32 @@ class _Tcp(asyncio.Protocol):
         self.transport: asyncio.Transport | None = None
         self.peer: Peer | None = None
         self.idle: asyncio.TimerHandle | None = None
+        self.spoke = False  # a whole message came (until then: first_message_s, not idle_timeout_s)
+        self.counted = False  # counted in its address's connections
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         # a stream transport (not an isinstance check: uvloop's, which `camwatch run` uses, is no asyncio.Transport)
         self.transport = transport = cast(asyncio.Transport, transport)
         host, port = transport.get_extra_info("peername")[:2]
         self.peer = Peer("tcp", str(host), int(port), next(self.ep._ids))
-        if len(self.ep._conns) >= self.ep.max_connections:
-            self.ep.dropped += 1
+        ep, h = self.ep, self.peer.host
+        full = len(ep._conns) >= ep.max_connections
+        if full or (ep.max_per_host and ep._per_host.get(h, 0) >= ep.max_per_host):
+            ep.dropped += 1
+            ep._refused(h, full)
             transport.abort()
             return
-        self.ep._conns[self.peer.conn] = self
+        ep._conns[self.peer.conn] = self
+        ep._per_host[h] = ep._per_host.get(h, 0) + 1
+        self.counted = True
         self._arm()
 
     def _arm(self) -> None:
         if self.idle is not None:
             self.idle.cancel()
-        if self.ep.idle_timeout_s > 0 and self.transport is not None:
-            self.idle = asyncio.get_running_loop().call_later(self.ep.idle_timeout_s, self.transport.abort)
+        wait = self.ep.idle_timeout_s if self.spoke or not self.ep.first_message_s else self.ep.first_message_s
+        if wait > 0 and self.transport is not None:
+            self.idle = asyncio.get_running_loop().call_later(wait, self.transport.abort)
 
     def data_received(self, data: bytes) -> None:
         assert self.peer is not None and self.transport is not None
@@ -146,6 +159,9 @@ class _Tcp(asyncio.Protocol):
             self.ep._error(self.peer, str(exc))
             self.transport.abort()
             return
+        if msgs and not self.spoke:
+            self.spoke = True
+            self._arm()
         for m in msgs:
             self.ep.on_message(m, self.peer)
 
@@ -154,14 +170,27 @@ class _Tcp(asyncio.Protocol):
             self.idle.cancel()
         if self.peer is not None:
             self.ep._conns.pop(self.peer.conn, None)
+            if self.counted:
+                self.counted = False
+                per = self.ep._per_host
+                n = per.get(self.peer.host, 1) - 1
+                if n > 0:
+                    per[self.peer.host] = n
+                else:
+                    per.pop(self.peer.host, None)
 
 
 class SipEndpoint:
     """UDP and TCP sockets feeding one callback; :meth:`send` answers any :class:`Peer`."""
 
     def __init__(self, on_message: OnMessage, *, limits: Limits = DEFAULT_LIMITS, on_error: OnError | None = None,
-                 max_connections: int = 10_000, idle_timeout_s: float = 0.0, batch_s: float = 0.0) -> None:
+                 max_connections: int = 10_000, idle_timeout_s: float = 0.0, batch_s: float = 0.0,
+                 max_per_host: int = 0, first_message_s: float = 0.0) -> None:
         self.on_message = on_message
+        self.max_per_host = max_per_host  # TCP connections at once from one address (0: no cap)
+        self.first_message_s = first_message_s  # a connection with no whole message this long is closed
+        self._per_host: dict[str, int] = {}
+        self._warned: dict[str, float] = {}  # address -> when its refused connections were last logged
         self.on_error = on_error
         self.limits = limits
         self.max_connections = max_connections
@@ -174,6 +203,23 @@ class SipEndpoint:
         self._ids = itertools.count(1)
         self.udp_address: tuple[str, int] | None = None
         self.tcp_address: tuple[str, int] | None = None
+
+    def _refused(self, host: str, full: bool) -> None:
+        """A TCP connection refused over a cap: one line per address a minute (bounded)."""
+        now = time.monotonic()
+        if now - self._warned.get(host, -WARN_EVERY_S) < WARN_EVERY_S:
+            return
+        if len(self._warned) >= MAX_WARNED:
+            self._warned = {k: v for k, v in self._warned.items() if now - v < WARN_EVERY_S}
+            if len(self._warned) >= MAX_WARNED:
+                return
+        self._warned[host] = now
+        if full:
+            log.warning("gb28181: TCP connection from %s refused: %d connections at once already "
+                        "(gb28181.max_tcp_connections)", host, self.max_connections)
+        else:
+            log.warning("gb28181: TCP connection from %s refused: %d connections at once from this address "
+                        "already (gb28181.max_tcp_per_address)", host, self.max_per_host)
 
     def _error(self, peer: Peer, what: str) -> None:
         if self.on_error is not None:
