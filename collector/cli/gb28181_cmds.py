@@ -102,12 +102,16 @@ def render(ctx: CliContext, page: dict[str, Any]) -> list[str]:
     for d in devices:
         what = " ".join(x for x in (d["manufacturer"], d["model"], d["name"]) if x)
         tail = " ".join(x for x in (what, f"{camera} {d['camera_id']}" if d.get("camera_id") else "") if x)
-        lines.append(f"{d['device_id']}  {v(d['verdict'])}  {d['address'] or '-'}  "
+        mark = f"  {ctx.t('未受信任', 'untrusted')}" if d.get("trusted") is False else ""
+        lines.append(f"{d['device_id']}  {v(d['verdict'])}{mark}  {d['address'] or '-'}  "
                      f"{ctx.t('最后消息', 'last seen')} {local_time(d['last_seen'], zone)}  {tail}".rstrip())
         for c in d["channels"]:
             cam = f"  {camera} {c['camera_id']}" if c.get("camera_id") else ""
             extra = " ".join(x for x in (c["civil_code"], c["name"], c["address"]) if x)
             lines.append(f"  {c['channel_id']}  {v(c['verdict'])}  {c['status'] or '-'}  {extra}{cam}".rstrip())
+    if any(d.get("trusted") is False for d in devices):
+        lines.append(ctx.t("未受信任：不在 gb28181.trusted_devices 中，其目录里的在册摄像机状态不予采信",
+                           "untrusted: not in gb28181.trusted_devices, its catalog's word on inventory cameras is ignored"))
     return lines
 
 

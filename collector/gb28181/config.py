@@ -8,6 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
+from collector.config_types import Problem, inconsistent
+
 Transport = Literal["udp", "tcp"]
 
 
@@ -72,6 +74,26 @@ class Gb28181Settings(BaseModel):
     max_channels_per_device: int = Field(5000, ge=1, le=1_000_000, description="channels kept of one device's "
                                          "catalog (more are ignored, and the log says so)")
     max_unlisted: int = Field(2000, ge=0, description="unlisted devices remembered (registered, not in the inventory)")
+    trusted_devices: list[str] = Field(
+        default_factory=list, description="the GB IDs (20 digits) of the NVRs and platforms that may tell the state of "
+        "inventory cameras in their catalogs; any other device's catalog entries for them are ignored (a camera "
+        "registering as itself still tells its own); empty: every registered device may, so anyone who knows "
+        "gb28181.password can report a camera without its own password online")
+
+    @field_validator("trusted_devices", mode="before")
+    @classmethod
+    def _ids_as_text(cls, v: object) -> object:  # (an ID written without quotes in YAML is a number)
+        return [str(x) if isinstance(x, int) and not isinstance(x, bool) else x for x in v] if isinstance(v, list) else v
+
+    @field_validator("trusted_devices")
+    @classmethod
+    def _trusted(cls, v: list[str]) -> list[str]:
+        bad: list[Problem] = [
+            (str(i), f"{x!r} is not a GB/T 28181 ID (20 digits, e.g. 34020000001180000001)",
+             f"{x!r} 不是国标编码（应为 20 位数字，如 34020000001180000001）")
+            for i, x in enumerate(v) if len(x) != 20 or not x.isascii() or not x.isdigit()]
+        inconsistent(bad)
+        return v
 
     @field_validator("server_id")
     @classmethod

@@ -59,6 +59,17 @@ class Told:
         return self._missed.pop(key, 0)
 
 
+def tell(told: Told, key: tuple[str, ...], now: float, text: str, *args: object) -> None:
+    """Once per key every ``told.every_s``; keyed by the sender's address where the device ID is
+    the sender's choice (a flood of made-up IDs: one line), with the count not told."""
+    if told.due(key, now):
+        missed = told.missed(key)
+        if missed:
+            text += " (and %d more like it from this address since the last such line)"
+            args = (*args, missed)
+        log.warning("gb28181: " + text, *args)
+
+
 def auth_problem(value: str, *, realm: str, device_id: str) -> str | None:
     """Why a Digest answer could not be checked, when the device's settings are the cause (a
     realm other than ours, a user name other than its ID, an algorithm other than MD5); None
@@ -97,14 +108,7 @@ class Refusals:
         self._stats = stats
 
     def _tell(self, key: tuple[str, ...], now: float, text: str, *args: object) -> None:
-        """Once per key every ``auth_block_s``; keyed by the sender's address where the device ID
-        is the sender's choice (a flood of made-up IDs: one line), with the count not told."""
-        if self._told.due(key, now):
-            missed = self._told.missed(key)
-            if missed:
-                text += " (and %d more like it from this address since the last such line)"
-                args = (*args, missed)
-            log.warning("gb28181: " + text, *args)
+        tell(self._told, key, now, text, *args)
 
     def bad_id(self, peer: Peer, user: str, now: float) -> None:
         self._stats.refusal(Refusal.BAD_ID)

@@ -31,6 +31,7 @@ from collector.gb28181.state import (
     GbEvent,
     GbVerdict,
 )
+from collector.gb28181.trust import Trust
 from collector.gb28181.verdict import channel_verdict, device_verdict, offline_at
 from probes.gb28181.manscdp import Catalog, CatalogItem, DeviceInfo
 from probes.gb28181.transport import Peer
@@ -68,6 +69,7 @@ class Registry:
         self._combined: dict[str, bool] = {}  # camera GB ID -> online by any word (its own, or a lister's)
         self._sole = sole
         self._ignored: OrderedDict[str, None] = OrderedDict()  # devices told about (vouching refused), bounded
+        self.trust = Trust(settings)  # gb28181.trusted_devices: who may vouch for inventory cameras
 
     # -- reading --------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[GbEvent], None]) -> None:
@@ -127,9 +129,11 @@ class Registry:
         """Devices read back at a start: their verdicts follow (events emitted), a registration in
         force keeps being honoured, and their silence counts from *now*. Returns how many."""
         n = 0
-        for st in states:
-            listed = self._is_listed(st.device_id, st.channels)
-            self._put(replace(st, restored_at=now, listed=listed), now, channels_changed=True)
+        for st in states:  # (kept before the allow-list or an own password was set: not taken now)
+            kept = {k: c for k, c in st.channels.items() if self._may_tell(st.device_id, k) is None}
+            chans = st.channels if len(kept) == len(st.channels) else MappingProxyType(kept)
+            listed = self._is_listed(st.device_id, chans)
+            self._put(replace(st, restored_at=now, listed=listed, channels=chans), now, channels_changed=True)
             n += 1
         self._dirty_seen, self._dirty_full, self._dirty_channels = set(), set(), set()
         return n
@@ -269,22 +273,39 @@ class Registry:
             fields = DeviceInfoFields(info.device_name, info.manufacturer, info.model, info.firmware, info.channels)
             self._put(replace(dev, info=fields), now)
 
-    def _vouched(self, items: Iterable[CatalogItem], device_id: str, have: Mapping[str, ChannelState]) -> list[CatalogItem]:
-        """The catalog items *device_id* may tell: not a camera that registers as itself with its
-        own inventory password (only it speaks for itself), and no new channel beyond
-        ``max_channels_per_device``. What is left out is logged once per device (bounded)."""
-        sole, cap = self._sole, self.settings.max_channels_per_device
+    def _may_tell(self, device_id: str, ch: str) -> str | None:
+        """Why *device_id*'s catalog entry *ch* is not taken ("own": a camera with its own inventory
+        password, "untrusted": an inventory camera and *device_id* not in gb28181.trusted_devices), or None."""
+        if ch == device_id:
+            return None
+        if self._sole is not None and self._sole(ch):
+            return "own"
+        if not self.trust.vouches(device_id, ch) and self._is_listed(ch):
+            return "untrusted"
+        return None
+
+    def _vouched(self, items: Iterable[CatalogItem], dev: DeviceState, have: Mapping[str, ChannelState],
+                 now: float) -> list[CatalogItem]:
+        """The catalog items *dev* may tell (:meth:`_may_tell`), and no new channel beyond
+        ``max_channels_per_device``. What is left out is logged once per device (bounded), an
+        untrusted device's once per address a while (:class:`~collector.gb28181.trust.Trust`)."""
+        device_id, cap = dev.device_id, self.settings.max_channels_per_device
         out: list[CatalogItem] = []
-        n, over, own = len(have), 0, 0
+        n, over, own, untrusted = len(have), 0, 0, 0
         for item in items:
             ch = item.device_id
-            if ch != device_id and sole is not None and sole(ch):
+            why = self._may_tell(device_id, ch)
+            if why == "own":
                 own += 1
+            elif why is not None:
+                untrusted += 1
             elif ch in have or n < cap:
                 n += ch not in have
                 out.append(item)
             else:
                 over += 1
+        if untrusted:
+            self.trust.ignored(device_id, dev.peer, untrusted, now)
         if (own or over) and device_id not in self._ignored:
             self._ignored[device_id] = None
             while len(self._ignored) > IGNORED_KEPT:
@@ -304,7 +325,7 @@ class Registry:
         if dev is None:
             return
         channels = dict(dev.channels)
-        items = self._vouched(cat.items, device_id, channels)
+        items = self._vouched(cat.items, dev, channels, now)
         told: dict[str, None] = {}  # (ordered: events in the catalog's order)
         for item in items:
             told[item.device_id] = None

@@ -42,6 +42,8 @@ class GbChannel(TypedDict):
 class GbDevice(TypedDict):
     device_id: str
     listed: bool
+    trusted: Annotated[bool, "false: gb28181.trusted_devices is set and does not name it, so its catalog's entries "
+                       "for inventory cameras are ignored (未受信任; a camera registering as itself still tells its own state)"]
     verdict: Verdict
     registered: bool
     transport: str | None
@@ -70,7 +72,8 @@ def _time(t: float | None) -> str | None:
     return None if t is None else dt.datetime.fromtimestamp(t, dt.UTC).isoformat()
 
 
-def device_body(dev: DeviceState, now: float, s: Gb28181Settings, cameras: dict[str, int]) -> GbDevice:
+def device_body(dev: DeviceState, now: float, s: Gb28181Settings, cameras: dict[str, int], *,
+                trusted: bool = True) -> GbDevice:
     chans: list[GbChannel] = []
     for ch in sorted(dev.channels.values(), key=lambda c: c.channel_id):
         v = channel_verdict(dev, ch.channel_id, now, s)
@@ -80,7 +83,7 @@ def device_body(dev: DeviceState, now: float, s: Gb28181Settings, cameras: dict[
                       "verdict": None if v is None else v.value, "camera_id": cameras.get(ch.channel_id)})
     info = dev.info
     peer = dev.peer
-    return {"device_id": dev.device_id, "listed": dev.listed,
+    return {"device_id": dev.device_id, "listed": dev.listed, "trusted": trusted,
             "verdict": device_verdict(dev, now, s).value,
             "registered": dev.registered, "transport": peer.transport if peer else None,
             "address": f"{peer.host}:{peer.port}" if peer else None, "registered_at": _time(dev.registered_at),
@@ -104,7 +107,8 @@ async def list_gb28181_devices(request: web.Request) -> web.Response:
         now = time.time()  # the platform's clock
         cameras = {gb: cam.id for gb, cam in feed.by_gb().items()}  # (a replica's leader: every camera)
         devs = reg.unlisted() if unlisted else reg.devices()
-        devices = [device_body(d, now, reg.settings, cameras) for d in sorted(devs, key=lambda d: d.device_id)]
+        devices = [device_body(d, now, reg.settings, cameras, trusted=reg.trust.trusted(d.device_id))
+                   for d in sorted(devs, key=lambda d: d.device_id)]
     replica = app.replica
     on = feed is not None or (replica is not None and app.settings.gb28181.enabled)
     host = replica.leader_id if replica is not None and on and feed is None else None
