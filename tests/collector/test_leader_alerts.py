@@ -337,6 +337,7 @@ async def test_a_silence_ended_by_hand_tells_the_withheld_opening_once_across_le
     await write(engine, feed)
     clock.now = at(202)
     await c.step(tick=True)
+    await leaders.drain()  # C's post of the recovery done before D leads (else D finds it sending: in doubt)
     d = await leader("d")
     clock.now = at(300)
     await d.step(tick=True)
@@ -445,3 +446,36 @@ def pg_url_fresh(pg_reason: str | None) -> Any:
 
     with fresh_pg_schema(pg_reason) as u:
         yield sample_db(u)
+
+
+async def test_an_opening_held_over_quiet_hours_survives_a_leader_change(leaders: Leaders, hook: tuple[Robots, str]) -> None:
+    """Quiet hours (09:00-11:00 local, every severity) hold A's opening in memory, no delivery key;
+    A is gone, B restores the incident and holds the opening again: sent once when quiet hours end."""
+    rx = hook[0]
+    engine, clock = leaders.engine, leaders.clock
+    leaders.policy = AlertPolicy(group_window_s=30.0, reminder_interval_s=0, escalation=(),
+                                 quiet=QuietHours(start=dt.time(9, 0), end=dt.time(11, 0), hold=frozenset(Severity)),
+                                 channels=tuple((s, ("hook",)) for s in Severity))
+    cams = await village(engine)
+    feed = EventFeed("r1")
+    for cid in cams:
+        feed.submit(cid, down(10))
+    await write(engine, feed)
+    a = await leaders.leader("a")
+    await a.step(tick=True)
+    clock.now = at(45)
+    await a.step(tick=True)
+    assert a.engine is not None and not a.sent and [n.kind for n in a.engine.held] == [NotifyKind.OPEN]
+    clock.now = at(100)
+    b = await leaders.leader("b")
+    assert b.engine is not None and [n.kind for n in b.engine.held] == [NotifyKind.OPEN]
+    for t in (200, 3600, 3700):
+        clock.now = at(t)
+        await b.step(tick=True)
+    await leaders.drain()
+    assert [x.kind for x in b.sent] == [NotifyKind.OPEN] and len(rx.posts.get("webhook", [])) == 1
+    c = await leaders.leader("c")  # its key known: not decided again
+    clock.now = at(3800)
+    await c.step(tick=True)
+    await leaders.drain()
+    assert c.engine is not None and c.engine.held == [] and not c.sent and len(rx.posts.get("webhook", [])) == 1
