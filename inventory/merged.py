@@ -95,10 +95,15 @@ class MergeFill:
         self._active: dict[int, tuple[object, int]] = {}  # 0-based column -> (value, last row)
 
     def apply(self, number: int, cells: list[object]) -> list[object]:
-        """*cells* of row *number* (rows come in increasing order), filled where a block covers them."""
+        """*cells* of row *number* (rows come in increasing order), filled where a block covers them.
+        A row blank in all its own cells stays blank (skipped as before): ledger templates merge a
+        village's cells over spare rows too, and those are not cameras."""
+        blank = all(c is None or (isinstance(c, str) and not c.strip()) for c in cells)
         for col, (value, last) in list(self._active.items()):
             if number > last:
                 del self._active[col]
+                continue
+            if blank:
                 continue
             if col >= len(cells):
                 cells.extend([""] * (col + 1 - len(cells)))

@@ -152,3 +152,18 @@ def test_merge_fill_fills_the_first_column_down_only() -> None:
     got = [fill.apply(n, cells) for n, cells in enumerate(
         [["h1", "h2", "h3"], ["a", "B", ""], ["b", "", ""], ["c"], ["d", "", ""]], start=1)]
     assert got == [["h1", "h2", "h3"], ["a", "B", ""], ["b", "B", ""], ["c", "B"], ["d", "", ""]]
+
+
+def test_spare_blank_rows_under_a_merged_village_stay_blank(tmp_path: Path) -> None:
+    """A reviewer's template: the village merged over its three cameras and two spare empty rows;
+    the spare rows were filled with the village alone and failed the import (县/区 must not be empty)."""
+    headers, rows = _sample()
+    three = rows[:3]
+    plain = _ledger(tmp_path / "plain.xlsx", headers, three)
+    spare = _ledger(tmp_path / "spare.xlsx", headers, [*three, [""] * len(headers), [""] * len(headers)],
+                    [f"{c}2:{c}6" for c in "ABCDEF"])
+    assert _values(spare) == _values(plain)
+    url = migrated(f"sqlite:///{tmp_path / 'spare.db'}")
+    out = do_import(url, spare)
+    assert out.written and out.plan.ok, [i.render("en") for i in out.plan.errors]
+    assert len(snapshot(url)["cameras"]) == 3
