@@ -169,7 +169,6 @@ class App(ShardCameras):
             cams, devices = await load_monitored(self.engine, self.box)
             cams = keep_unchanged(self._inventory[0], cams)
             self._check_credentials(cams)
-            self._revision = revision
             release_free_memory()  # (the rows and the objects of the cameras replaced)
         else:
             cams, devices, _ = self._inventory
@@ -177,13 +176,20 @@ class App(ShardCameras):
         if changed or excluded != self._inventory[2]:
             self._inventory = (cams, devices, excluded)
             self._sync()
-        if changed and self._stored is not None:  # the plan (points, villages, targets) with it: not up to
-            await self.refresh_figures()  # figures_interval_s later (a new village's 0 % coverage, a retired point)
         self.reloaded_at = self.clock()
         if self.alerting is not None:
             await self.alerting.refresh(inventory=changed)
         if self.leader_alerts is not None:
             await self.leader_alerts.refresh(inventory=changed)
+        # taken only once everything above has the change: a failure before (the database away)
+        # leaves it to the next reload, which loads it again, the alerting's cameras included
+        self._revision = revision
+        if changed and self._stored is not None:  # the plan (points, villages, targets) with it, not
+            try:  # figures_interval_s later (a new village's 0 % coverage); if it fails, that run will
+                await self.refresh_figures()
+            except Exception as exc:  # noqa: BLE001 - the database may be away; the figures loop retries
+                log.warning("region figures not summed again after the inventory change: %s",
+                            str(exc).splitlines()[0][:200])
 
     async def _reload_loop(self) -> None:
         while True:
