@@ -85,6 +85,7 @@ _FAILURE_TEXT: dict[GrabFailure, str] = {
     GrabFailure.PROTOCOL: "bad reply",
     GrabFailure.NOT_FOUND: "stream not found",
     GrabFailure.UNAVAILABLE: "stream unavailable",
+    GrabFailure.SETUP_REFUSED: "stream unavailable",
     GrabFailure.NO_FRAME: "no frame",
     GrabFailure.STALLED: "",  # (its detail starts with "stalled")
     GrabFailure.CANCELLED: "cancelled",
@@ -100,6 +101,7 @@ _FAILURE_CAUSE: dict[GrabFailure, Cause] = {
     GrabFailure.UNREACHABLE: Cause.UNREACHABLE,
     GrabFailure.NOT_FOUND: Cause.STREAM_UNAVAILABLE,
     GrabFailure.UNAVAILABLE: Cause.STREAM_UNAVAILABLE,
+    GrabFailure.SETUP_REFUSED: Cause.STREAM_UNAVAILABLE,
     GrabFailure.SETUP_TIMEOUT: Cause.TIMEOUT,
     GrabFailure.PROTOCOL: Cause.PROTOCOL_ERROR,
 }
@@ -155,8 +157,8 @@ async def probe(target: ProbeTarget, opts: FrameOptions | None = None) -> ProbeR
         await asyncio.sleep(RETRY_PAUSE_S)
         reply = await grab_once()
     if not reply.ok or (reply.checks is None and not reply.frames):
-        cause, detail = map_failure(reply)
-        return ProbeResult(Stage.FRAME, False, time.perf_counter() - t0, cause, detail)
+        cause, detail = map_failure(reply)  # (data: the grab's failure, for the collector's video tier)
+        return ProbeResult(Stage.FRAME, False, time.perf_counter() - t0, cause, detail, reply.failure)
     checks = reply.checks
     if checks is None:  # the pictures came back: checked here
         second = reply.frames[1] if len(reply.frames) > 1 else None

@@ -69,7 +69,8 @@ class GrabFailure(StrEnum):
     SETUP_TIMEOUT = "setup_timeout"  # the RTSP set-up (connect, DESCRIBE, SETUP, PLAY) not answered in time
     PROTOCOL = "protocol"  # the set-up's replies were nonsense: not RTSP, an unexpected status, a close
     NOT_FOUND = "not_found"
-    UNAVAILABLE = "unavailable"
+    UNAVAILABLE = "unavailable"  # 453/454/503: the stream is busy or not there now
+    SETUP_REFUSED = "setup_refused"  # another status refusing SETUP or PLAY (461 Unsupported Transport)
     NO_FRAME = "no_frame"
     STALLED = "stalled"
     CANCELLED = "cancelled"
@@ -132,7 +133,7 @@ _PHRASES: tuple[tuple[str, GrabFailure, str], ...] = (
 def classify_setup(log_text: str, timed_out: bool, limit_s: float, fallback_detail: str) -> tuple[GrabFailure, str]:
     """Map FFmpeg's error and log text of a failed RTSP set-up (``av.open``: connect, DESCRIBE,
     SETUP, PLAY; no picture asked for yet) to a failure: the camera's refusals as at any step,
-    another status refusing SETUP or PLAY (461 Unsupported Transport) ``UNAVAILABLE``, one to
+    another status refusing SETUP or PLAY (461 Unsupported Transport) ``SETUP_REFUSED``, one to
     DESCRIBE or OPTIONS (999, 500) ``PROTOCOL`` as the rtsp stage has it; no answer in time
     ``SETUP_TIMEOUT``; anything else nonsense, ``PROTOCOL``. Never ``no_video``: no picture was due."""
     low = log_text.lower()
@@ -140,7 +141,7 @@ def classify_setup(log_text: str, timed_out: bool, limit_s: float, fallback_deta
     if m is not None:
         code, method = int(m.group(2)), (m.group(1) or "").upper()
         failure = _STATUS_FAILURE.get(code) or (
-            GrabFailure.UNAVAILABLE if method in ("SETUP", "PLAY") and code >= 400 else GrabFailure.PROTOCOL)
+            GrabFailure.SETUP_REFUSED if method in ("SETUP", "PLAY") and code >= 400 else GrabFailure.PROTOCOL)
         return failure, f"camera answered RTSP {code}" + (f" to {method}" if method else "")
     failure, detail = classify(log_text, GrabFailure.PROTOCOL, fallback_detail)
     if failure in (GrabFailure.PROTOCOL, GrabFailure.TIMEOUT) and timed_out:

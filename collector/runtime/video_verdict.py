@@ -22,6 +22,12 @@ from probes.causes import Cause
 from probes.ladder import LadderResult
 from probes.vqd_rules import VqdBaseline, apply_baseline
 
+# The frame stage's failures that mean the stream could not be played (not a busy stream, 453/503,
+# nor a refusal, an unreachable camera or a failed login: the fast tier's to tell)
+# (probes.frame_grab.GrabFailure values, a StrEnum: compared as text, so that importing this module,
+# as every probe worker does, does not load PyAV and OpenCV)
+NOT_PLAYED = frozenset({"setup_refused", "setup_timeout", "protocol"})
+
 
 def _stream_not_played(result: LadderResult) -> bool:
     """The video ladder reached the camera and its RTSP answered, but the frame stage could not
@@ -30,8 +36,10 @@ def _stream_not_played(result: LadderResult) -> bool:
     tier (which stops at DESCRIBE) cannot see, so it is told as ``no_video``; the frame stage's
     detail (the camera's page, ``last_video_probe``) says which request failed."""
     stages = result.stages
-    return (bool(stages) and stages[-1].stage is Stage.FRAME and not stages[-1].ok
-            and all(r.ok for r in stages[:-1] if r.stage in (Stage.REACH, Stage.RTSP)))
+    if not stages or stages[-1].stage is not Stage.FRAME or stages[-1].ok or stages[-1].data not in NOT_PLAYED:
+        return False
+    before = {r.stage: r.ok for r in stages[:-1]}
+    return before.get(Stage.REACH) is True and before.get(Stage.RTSP) is True
 
 
 @dataclass(frozen=True, slots=True)

@@ -37,6 +37,7 @@ from inventory.monitored import MonitoredCamera
 from probes.base import Cause, ProbeResult, ProbeTarget, Stage
 from probes.checks import VqdName
 from probes.frame import FrameOptions, FramePool
+from probes.frame_grab import GrabFailure
 from probes.ladder import LadderOptions, LadderResult
 from probes.sim import Behaviour, Fleet
 from probes.vqd_rules import VqdBaseline, VqdCheck
@@ -134,7 +135,12 @@ def test_which_tier_reprobes(status: Status, fast: float | None, video: float | 
 
 
 PLAYED_NOT = (ProbeResult(Stage.REACH, True, 0.001), ProbeResult(Stage.RTSP, True, 0.01),
-              ProbeResult(Stage.FRAME, False, 0.02, Cause.STREAM_UNAVAILABLE, "camera answered RTSP 461 to SETUP"))
+              ProbeResult(Stage.FRAME, False, 0.02, Cause.STREAM_UNAVAILABLE, "camera answered RTSP 461 to SETUP",
+                          GrabFailure.SETUP_REFUSED))
+
+
+def frame_failed(cause: Cause, failure: GrabFailure) -> tuple[ProbeResult, ...]:
+    return (*PLAYED_NOT[:2], ProbeResult(Stage.FRAME, False, 1.0, cause, str(failure), failure))
 GOOD = (VqdCheck(VqdName.BLACK, True, 0.0, 1.0),)
 BAD = (VqdCheck(VqdName.BLACK, False, 1.0, 0.5),)
 
@@ -150,8 +156,16 @@ BAD = (VqdCheck(VqdName.BLACK, False, 1.0, 0.5),)
     (LadderResult("offline", Cause.TIMEOUT, ()), ONLINE, None, None),
     # reach and RTSP fine, the stream never played (SETUP 461, PLAY unanswered): no picture, told as no_video
     (LadderResult("offline", Cause.STREAM_UNAVAILABLE, PLAYED_NOT), ONLINE, no_video(0), False),
-    (LadderResult("offline", Cause.TIMEOUT, PLAYED_NOT[:2] + (ProbeResult(Stage.FRAME, False, 10.0, Cause.TIMEOUT),)),
-     ONLINE, no_video(0), False),
+    (LadderResult("offline", Cause.TIMEOUT, frame_failed(Cause.TIMEOUT, GrabFailure.SETUP_TIMEOUT)), ONLINE, no_video(0), False),
+    (LadderResult("offline", Cause.PROTOCOL_ERROR, frame_failed(Cause.PROTOCOL_ERROR, GrabFailure.PROTOCOL)), ONLINE,
+     no_video(0), False),
+    # its one session busy (453/503), a refusal, a failed login, a blip between stages: the fast tier's to tell
+    (LadderResult("offline", Cause.STREAM_UNAVAILABLE, frame_failed(Cause.STREAM_UNAVAILABLE, GrabFailure.UNAVAILABLE)),
+     ONLINE, None, None),
+    (LadderResult("offline", Cause.REFUSED, frame_failed(Cause.REFUSED, GrabFailure.REFUSED)), ONLINE, None, None),
+    (LadderResult("offline", Cause.AUTH_FAILED, frame_failed(Cause.AUTH_FAILED, GrabFailure.AUTH)), ONLINE, None, None),
+    # a frame stage alone (no reach or RTSP before it in this ladder): not known to be the stream
+    (LadderResult("offline", Cause.STREAM_UNAVAILABLE, PLAYED_NOT[2:]), ONLINE, None, None),
     # RTSP itself failed in the video ladder: the fast tier's to tell
     (LadderResult("offline", Cause.TIMEOUT, (ProbeResult(Stage.REACH, True, 0.001), ProbeResult(Stage.RTSP, False, 5.0,
                                                                                                  Cause.TIMEOUT))),

@@ -163,3 +163,6 @@ async def test_a_set_up_that_never_reached_the_picture_is_not_no_video(
         server.close()
     assert (r.ok, r.cause) == (False, cause), r
     assert r.detail.startswith(detail), r.detail
+    # the grab's failure rides along for the collector's video tier (collector/runtime/video_verdict.py:
+    # a stream set up but never played is an outage there, told as no_video; a busy one is not)
+    assert r.data == {"setup_461": "setup_refused", "play_no_rtp": "timeout"}.get(mode, "setup_timeout"), r.data
