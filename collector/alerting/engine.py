@@ -20,7 +20,7 @@ seconds); each returns a tuple of typed actions for the caller to carry out:
   degraded) is taken up then, through the normal grouping window;
 * reminders every ``reminder_interval_s`` while an incident is open (not of a picture whose cameras
   are all offline); escalation levels by age (both: :mod:`collector.alerting.reminders`);
-* quiet hours hold messages of the held severities until they end (collapsed per incident);
+* quiet hours hold messages of the held severities until they end (:mod:`~collector.alerting.held`; restarts: :mod:`.untold`);
 * silences suppress messages for matching cameras; incidents and work orders are still recorded; an
   open message a silence withheld is told when the silence ends (by hand or at its end) while the
   incident is still open, and an incident never told says nothing, not even its recovery
@@ -30,6 +30,7 @@ seconds); each returns a tuple of typed actions for the caller to carry out:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import replace
 
 from collector.alerting.book import IncidentBook
@@ -61,14 +62,15 @@ from collector.alerting.model import (
 )
 from collector.alerting.policy import AlertPolicy
 from collector.alerting.reminders import channels_reached, escalation_due, picture_unseen, reminded_by, reminder_due
+from collector.alerting.untold import RetoldOpenings
 from collector.alerting.upstream import suspected_uplink
 from collector.alerting.withheld import told_late, unless_silenced
 from collector.runtime.camera_state import Event
 from probes.causes import Cause
 
 
-class AlertEngine(ExclusionRules):
-    """Incident state; every method is pure apart from updating this object (exclusions: its base)."""
+class AlertEngine(ExclusionRules, RetoldOpenings):
+    """Incident state; every method is pure apart from updating this object (exclusions, openings retold: its bases)."""
 
     def __init__(self, policy: AlertPolicy, inventory: Inventory | None = None) -> None:
         super().__init__()
@@ -79,6 +81,7 @@ class AlertEngine(ExclusionRules):
         self.incidents = self.book.incidents  # unresolved, by id
         self.last_notified: dict[str, dt.datetime] = {}
         self.held: list[Notify] = []
+        self.retell: list[str] = []  # openings a restart found untold (collector.alerting.untold): decided again
         self.flapping: set[int] = set()
         self.digest = FlapDigest()
         self.down: dict[int, Outage] = {}
@@ -185,7 +188,7 @@ class AlertEngine(ExclusionRules):
         new = self._put(replace(judged, severity=sev, changed_at=None))
         out: list[Action] = [IncidentChanged(new), self._order_update(new, now)]
         if sev is not inc.severity or (self.policy.notify_on_growth and len(new.down) > new.announced):
-            out += self._emit(new, NotifyKind.UPDATE, now)
+            out += self._emit(new, NotifyKind.UPDATE, now, channels_reached(new, self.policy))
         return out
 
     def _order_update(self, inc: Incident, now: dt.datetime) -> UpdateWorkOrder:
@@ -226,7 +229,7 @@ class AlertEngine(ExclusionRules):
             return [IncidentChanged(new)] if members else []
         out: list[Action] = [IncidentChanged(new), ResolveWorkOrder(new.id, at)]
         if notify:
-            out += self._emit(new, NotifyKind.RESOLVE, at)
+            out += self._emit(new, NotifyKind.RESOLVE, at, channels_reached(new, self.policy))  # every channel told
         return out
 
     # ---- outages --------------------------------------------------------------------------
@@ -334,7 +337,7 @@ class AlertEngine(ExclusionRules):
     # ---- time -----------------------------------------------------------------------------
     def tick(self, now: dt.datetime) -> tuple[Action, ...]:
         p = self.policy
-        out: list[Action] = self._take_up(now)
+        out: list[Action] = self._take_up(now) + self._retell(now)
         for cid, back in [(c, b) for c, b in self.recheck.items() if (now - b).total_seconds() >= p.picture_recheck_s]:
             out += self._picture_ok(PictureOk(cid, back))
         for key in [k for k, i in self.incidents.items() if not i.sent and now >= p.open_due(i.kind, i.opened_at)]:
@@ -380,9 +383,10 @@ class AlertEngine(ExclusionRules):
             out += [IncidentChanged(self._put(i)) for i in owed]
         return tuple(out)
 
-    def restore(self, incidents: tuple[Incident, ...], now: dt.datetime | None = None) -> None:
+    def restore(self, incidents: tuple[Incident, ...], now: dt.datetime | None = None, untold: Collection[str] = ()) -> None:
         """Take over unresolved incidents stored before a restart (their messages were decided;
-        at *now* a reminder is due when it was without the restart: :func:`reminded_by`)."""
+        at *now* a reminder is due when it was without the restart: :func:`reminded_by`); the openings
+        of *untold* are decided again (:meth:`RetoldOpenings._untold`)."""
         for inc in (i for i in incidents if i.resolved_at is None):
             inc = self._put(self._judge(replace(inc, announced=len(inc.down))))
             self.last_notified[inc.id] = reminded_by(inc, now, self.policy)
@@ -390,6 +394,7 @@ class AlertEngine(ExclusionRules):
                 for mem in inc.down:
                     self.down[mem.camera_id] = Outage(mem.camera_id, mem.cause or Cause.PROTOCOL_ERROR, mem.start, inc.opened_at,
                                                       mem.upstream_up)
+        self._untold(untold, now)
 
     def open_incidents(self) -> tuple[Incident, ...]:
         return tuple(self.incidents.values())

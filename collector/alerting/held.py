@@ -16,8 +16,11 @@ _ORDER = (NotifyKind.RESOLVE, NotifyKind.OPEN, NotifyKind.ESCALATE, NotifyKind.U
 
 def release(held: list[Notify], incidents: Mapping[str, Incident], inventory: Inventory, now: dt.datetime,
             policy: AlertPolicy) -> tuple[list[Notify], tuple[str, ...]]:
-    """After quiet hours: one message per incident (its resolve, or its most important kind, re-worded
-    *now*) and the digest; with the ids of the still-open incidents told now."""
+    """After quiet hours: one message per incident and channel, re-worded *now*, and the digest;
+    with the ids of the still-open incidents told now. A held resolve is the one message of its
+    incident, to every channel anything was held for; else each channel gets the most important
+    message held for it (the duty channel its opening, an escalation level's its escalation), one
+    message per kind chosen, to the channels that chose it."""
     by_inc: dict[str, list[Notify]] = {}
     out: list[Notify] = []
     told: list[str] = []
@@ -28,18 +31,32 @@ def release(held: list[Notify], incidents: Mapping[str, Incident], inventory: In
         else:
             by_inc.setdefault(n.incident_id, []).append(n)
     for key, ns in by_inc.items():
-        best = min(ns, key=lambda n: _ORDER.index(n.kind))
-        channels = tuple(dict.fromkeys(c for n in ns for c in n.channels))
         inc = incidents.get(key)
-        if inc is not None and best.kind is not NotifyKind.RESOLVE:
-            best = replace(best, severity=inc.severity, at=now,
-                           message=incident_message(best.kind, inc, inventory, now, policy, late=best.late))
-        out.append(replace(best, channels=channels))
+        for best, channels in _per_channel(ns):
+            if inc is not None and best.kind is not NotifyKind.RESOLVE:
+                best = replace(best, severity=inc.severity, at=now,
+                               message=incident_message(best.kind, inc, inventory, now, policy, late=best.late))
+            out.append(replace(best, channels=channels))
         if inc is not None:
             told.append(key)
     if digest is not None:
         out.append(digest)
     return out, tuple(told)
+
+
+def _per_channel(ns: list[Notify]) -> list[tuple[Notify, tuple[str, ...]]]:
+    """One incident's held messages as (message, its channels): a resolve alone to every channel;
+    else, per channel, the most important message held for it (the first held of its kind),
+    grouped by what was chosen (its kind; an opening told late apart), most important first."""
+    every = tuple(dict.fromkeys(c for n in ns for c in n.channels))
+    resolve = next((n for n in ns if n.kind is NotifyKind.RESOLVE), None)
+    if resolve is not None:
+        return [(resolve, every)]
+    chosen: dict[tuple[NotifyKind, bool], tuple[Notify, list[str]]] = {}
+    for c in every:
+        best = min((n for n in ns if c in n.channels), key=lambda n: _ORDER.index(n.kind))
+        chosen.setdefault((best.kind, best.late), (best, []))[1].append(c)
+    return sorted(((n, tuple(cs)) for n, cs in chosen.values()), key=lambda p: _ORDER.index(p[0].kind))
 
 
 @dataclass

@@ -126,6 +126,17 @@ async def load_open_incidents(engine: AsyncEngine) -> tuple[Incident, ...]:
     )
 
 
+async def openings_sent(engine: AsyncEngine) -> set[str]:
+    """The unresolved incidents whose open message reached a channel (an ``alert_log`` row of kind
+    ``open``, result ``sent``, as the notifier logs it): one query for them all, for
+    :func:`collector.alerting.untold.untold_openings` at a restart."""
+    unresolved = select(m.Incident.id).where(m.Incident.resolved_at.is_(None))
+    q = (select(m.AlertLog.incident_key).distinct()
+         .where(m.AlertLog.kind == "open", m.AlertLog.result == "sent", m.AlertLog.incident_key.in_(unresolved)))
+    async with AsyncSession(engine) as s:
+        return {str(k) for k in (await s.execute(q)).scalars()}
+
+
 def _incident_row(inc: Incident, now: dt.datetime) -> m.Incident:
     return m.Incident(
         id=inc.id, kind=str(inc.kind), severity=str(inc.severity), village_code=inc.village or None, device_id=inc.device_id,
@@ -296,6 +307,6 @@ async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) ->
 
 
 __all__ = [
-    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "apply_actions", "apply_in", "find_orders", "list_work_orders", "order_cameras", "acknowledge_order", "close_order",
+    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "openings_sent", "apply_actions", "apply_in", "find_orders", "list_work_orders", "order_cameras", "acknowledge_order", "close_order",
     "add_silence", "list_silences", "remove_silence", "end_silence",
 ]

@@ -16,7 +16,8 @@ cursor. The cursor is a low-water mark: it never passes the first event of an in
 its grouping window (such an incident lives in memory only until it is told), so a leader dying
 within the window loses no incident, and the replay rebuilds it. Events replayed that the stored
 incidents already reflect change nothing (a member already down, already back); a message decided
-again has a known key and is not recorded (nor sent) twice.
+again has a known key and is not recorded (nor sent) twice. An opening the old leader held over
+quiet hours (in memory, no key yet) is decided again (:mod:`collector.alerting.untold`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from collector.alerting.engine import AlertEngine
 from collector.alerting.model import Action, Notify
 from collector.alerting.policy import AlertPolicy
 from collector.alerting.service import outgoing_for
+from collector.alerting.untold import untold_openings
 from collector.alerting.workorders import work_order_counts
 from collector.runtime.camera_state import Changed, Event, FlappingChanged, State
 from collector.runtime.shards import LEADER_LOW, LOCK_KEY_SQL
@@ -120,7 +122,9 @@ class LeaderAlerts:
         post, and start after the stored cursor."""
         engine = AlertEngine(self.policy)
         engine.set_inventory(await store.load_inventory(self.db))
-        engine.restore(await store.load_open_incidents(self.db), self.clock())
+        incidents = await store.load_open_incidents(self.db)  # an opening held in the last leader's memory: again
+        untold = untold_openings(incidents, await outbox.openings_keyed(self.db), self.channels, self.policy)
+        engine.restore(incidents, self.clock(), untold)
         await self._rules(engine)
         now = self.clock()
         async with self.db.begin() as conn:

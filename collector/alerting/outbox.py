@@ -30,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from collector.alerting.delivery.message import Outgoing
 from collector.alerting.model import Incident, Notify, NotifyKind
 from inventory.models import AlertDelivery, AlertLog
+from inventory.models import Incident as Incident_
 
 log = logging.getLogger("camwatch.outbox")
 PENDING, SENDING, SENT, FAILED, IN_DOUBT = "pending", "sending", "sent", "failed", "in_doubt"
@@ -154,9 +155,20 @@ async def take_over(engine: AsyncEngine, replica: str, now: dt.datetime, guard: 
     return [from_payload(p) for p in pending]
 
 
+async def openings_keyed(engine: AsyncEngine) -> set[str]:
+    """The unresolved incidents whose open message has a delivery key, whatever became of it
+    (decided for sending: never decided again): one query, for a new leader's
+    :func:`collector.alerting.untold.untold_openings`."""
+    unresolved = select(Incident_.id).where(Incident_.resolved_at.is_(None))
+    q = select(AlertDelivery.incident_key).distinct().where(AlertDelivery.kind == "open",
+                                                            AlertDelivery.incident_key.in_(unresolved))
+    async with engine.connect() as conn:
+        return {str(k) for k in (await conn.execute(q)).scalars()}
+
+
 def keyed(msgs: Iterable[Outgoing], action: Notify, incident: Incident | None, reminder_s: float) -> list[Outgoing]:
     return [replace(m, key=delivery_key(action, m.channel, incident, reminder_s)) for m in msgs]
 
 
 __all__ = ["FAILED", "IN_DOUBT", "PENDING", "SENDING", "SENT", "Guard", "claim", "delivery_key", "from_payload",
-           "keyed", "record", "settle", "take_over", "to_payload"]
+           "keyed", "openings_keyed", "record", "settle", "take_over", "to_payload"]

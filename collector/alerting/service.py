@@ -22,6 +22,7 @@ from collector.alerting.delivery.notifier import Notifier
 from collector.alerting.delivery.redact import Redactor
 from collector.alerting.engine import AlertEngine
 from collector.alerting.model import Action, Inventory, Notify, inventory_of
+from collector.alerting.untold import untold_openings
 from collector.alerting.workorders import work_order_counts
 from collector.metrics.registry import SelfCounters
 from collector.runtime.aio import wait_event
@@ -48,6 +49,7 @@ class AlertService:
     _queue: asyncio.Queue[tuple[int, Event, tuple[str, ...]]] = field(default_factory=asyncio.Queue)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     sent: list[Notify] = field(default_factory=list)
+    channels: frozenset[str] = frozenset()  # the configured channels (the notifier's)
     # the collector's own cameras and devices, when it has them all (no replicas); else read here
     cameras: Callable[[], tuple[Iterable[MonitoredCamera], Iterable[MonitoredDevice]]] | None = None
 
@@ -56,7 +58,9 @@ class AlertService:
 
     async def start(self) -> None:
         self.engine.set_inventory(await self._inventory())
-        self.engine.restore(await store.load_open_incidents(self.db), self.clock())
+        incidents = await store.load_open_incidents(self.db)  # openings held or queued at the restart: told again
+        untold = untold_openings(incidents, await store.openings_sent(self.db), self.channels, self.engine.policy)
+        self.engine.restore(incidents, self.clock(), untold)
         await self._rules()
         await self._count_orders()
 
@@ -167,6 +171,7 @@ def build_alerting(settings: Settings, db: AsyncEngine, counters: SelfCounters, 
     senders = build_senders(settings.notify, redactor, language=service.language)
     notifier = Notifier(senders, retry=settings.notify.retry, engine=db, counters=counters, redactor=redactor)
     names = set(senders)
+    service.channels = frozenset(names)
 
     def send(action: Notify, language: str) -> None:
         for msg in outgoing_for(action, language, names):

@@ -188,7 +188,7 @@ def register(group: click.Group) -> None:
         for o, c in shown:
             click.echo("\t".join(str(x) for x in (
                 o.id, ctx.t(COLOR_ZH[c], c), ctx.t(STATUS_ZH[o.status.value], o.status.value),
-                (loc(o.deadline) or "")[:16].replace("T", " "), _hours(o.response_s), _hours(o.repair_s),
+                show(o.deadline, zone), _hours(o.response_s), _hours(o.repair_s),
                 titles.get(o.id, o.title or ""))))
 
     @workorders.command("ack")

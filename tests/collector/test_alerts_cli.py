@@ -84,6 +84,7 @@ def test_workorders_list_ack_close(app: tuple[click.Group, str]) -> None:
     code, out = _invoke(group, url, "workorders", "list", "--json")
     [item] = json.loads(out)
     assert (item["id"], item["color"], item["status"], item["cause"]) == (oid, "yellow", "open", "refused")
+    deadline = item["deadline"]  # local, ISO: the list prints it as the other CLI times, with its zone
     code, out = _invoke(group, url, "workorders", "list", "--color", "red", "--json")
     assert json.loads(out) == []
     code, out = _invoke(group, url, "workorders", "ack", str(oid))
@@ -98,5 +99,7 @@ def test_workorders_list_ack_close(app: tuple[click.Group, str]) -> None:
     lines = out.splitlines()
     assert lines[0] == "编号\t颜色\t状态\t期限\t响应\t修复\t内容"
     assert lines[1].startswith(f"{oid}\t绿\t已完成\t") and "摄像机离线" in lines[1]
+    assert lines[1].split("\t")[3] == f"{deadline[:10]} {deadline[11:16]} {deadline[-6:]}"  # 2026-… 12:00 +08:00
+    assert deadline.endswith("+08:00")
     code, out = _invoke(group, url, "workorders", "ack", "999")
     assert code == 1
