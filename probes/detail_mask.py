@@ -53,7 +53,9 @@ def detail_mask(password: str | None) -> Mask:
     whole; a password ``554`` still masks ``tcp 8***``. Any other occurrence is masked as
     :func:`probes.redact.redact_secrets` does: in a word not ours (a camera's), across words or
     punctuation, percent-encoded or JSON-escaped, in a URL, where a credential stands (``:open``,
-    ``=open``, ``open@``), in any case (``OPEN`` too); URL credentials first. When in doubt (the
+    ``=open``, ``open@``), in any case (``OPEN`` too; a password of at most four characters in
+    another case only as a whole word: ``live`` keeps ``LIVE555``), an echoed ``Authorization``
+    value (``Basic ...``, a Digest ``response=``); URL credentials first. When in doubt (the
     mask touched a kept word), the whole text is masked: never leak."""
     def full(text: str) -> str:
         return redact_secrets(text, (password,))

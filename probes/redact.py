@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
-from urllib.parse import quote
+from collections.abc import Callable, Iterable
+from urllib.parse import quote, unquote
 
 MASK = "***"
 
@@ -58,14 +58,18 @@ def masked_secret(text: str) -> bool:
 
 def secret_forms(secret: str) -> set[str]:
     """A secret as it may appear in text: as it is, percent-encoded (as inside a URL) and
-    JSON-escaped (a camera echoing a login in a JSON body: ``"`` and ``\\`` escaped, and other
-    than ASCII as ``\\uXXXX`` or as it is); each also upper- and lower-cased (a camera that changes
-    the case of what it echoes: an SDP encoding name, a reason phrase). They are matched in any case
-    (:func:`_mask_forms`); the case forms are there for letters whose case changes their length
-    (``ß`` upper-cased is ``SS``) or their UTF-8 bytes (the percent-encoded form)."""
+    JSON-escaped (a camera echoing a login in a JSON body: ``"`` and ``\\`` escaped, ``/`` as it is
+    or as ``\\/`` (many camera JSON encoders escape it), and other than ASCII as ``\\uXXXX`` or as
+    it is); each also upper- and lower-cased (a camera that changes the case of what it echoes: an
+    SDP encoding name, a reason phrase). They are matched in any case (:func:`_mask_forms`); the
+    case forms are there for letters whose case changes their length (``ß`` upper-cased is ``SS``)
+    or their UTF-8 bytes (the percent-encoded form). A Basic token (``base64(user:password)``) is
+    not a form of the password: a prober that knows the user passes it as a secret of its own
+    (:func:`probes.rtsp.secrets_of`), and :func:`redact_auth` masks any ``Authorization`` value."""
     forms: set[str] = set()
     for s in _cases(secret):
-        forms |= {s, quote(s, safe=""), quote(s), json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1]}
+        escaped = {json.dumps(s)[1:-1], json.dumps(s, ensure_ascii=False)[1:-1]}
+        forms |= {s, quote(s, safe=""), quote(s), *escaped, *(e.replace("/", "\\/") for e in escaped)}
     return forms
 
 
@@ -93,22 +97,67 @@ def _forms_pattern(forms: set[str]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(f) for f in sorted(forms, key=lambda f: (-len(f), f))), re.IGNORECASE)
 
 
+#: A password of at most this many characters is masked in another case only where it stands as a
+#: whole word: ``live`` must not turn ``LIVE555 Streaming Media`` into ``***555 ...`` (in its own
+#: case it is masked everywhere, as a longer one is in any case).
+SHORT_SECRET = 4
+
+
+def _decodings(found: str) -> set[str]:
+    """What *found* (a form of a secret) may stand for: as it is, percent-decoded, JSON-unescaped."""
+    out = {found}
+    if "%" in found:
+        out.add(unquote(found))
+    if "\\" in found:
+        try:
+            value = json.loads(f'"{found}"')
+        except ValueError:
+            pass
+        else:
+            if isinstance(value, str):
+                out.add(value)
+    return out
+
+
+def _masker(text: str, short: list[str]) -> Callable[[re.Match[str]], str]:
+    """The replacement of a form found in *text*: the mask, except for a form of one of the *short*
+    secrets in another case inside a longer run of letters and digits (``LIVE555``), kept."""
+    def replace(m: re.Match[str]) -> str:
+        found = m[0]
+        decoded = _decodings(found)
+        owners = [s for s in short if any(re.fullmatch(re.escape(f), found, re.IGNORECASE) for f in secret_forms(s))
+                  or any(_percent_pattern(c).fullmatch(found) for c in _cases(s))]
+        if not owners or any(s in decoded for s in owners):  # (a longer secret's, or in the secret's own case)
+            return MASK
+        before, after = text[m.start() - 1:m.start()], text[m.end():m.end() + 1]
+        if before.isalnum() or after.isalnum():
+            return found  # (another case, inside a word: "LIVE555" of the password "live")
+        return MASK
+
+    return replace
+
+
 def _mask_forms(text: str, secrets: Iterable[str]) -> str:
     """Every form of each secret (:func:`secret_forms`, longest first) in *text* replaced by ``***``,
     in any case: a camera that upper-cases what it echoes (``H264-ADMIN:S3CRET-PW`` in an SDP
     encoding name, a reason phrase) must not get the password past the mask. Where *text* holds a
-    ``%``, also percent-encodings of any of its characters, in any case."""
+    ``%``, also percent-encodings of any of its characters, in any case. A password of at most
+    :data:`SHORT_SECRET` characters is masked in its own case everywhere, in another case only
+    where it stands as a whole word (not inside a longer run of letters and digits)."""
     secrets = [s for s in secrets if s]
     if not secrets:
         return text
+    short = [s for s in secrets if len(s) <= SHORT_SECRET]
     # (the forms are made and a pattern compiled only for text that may hold one: without a "%" or
     # a "\\", a form is the secret in one of its cases)
     if "%" in text or "\\" in text or _holds(text, secrets):
-        text = _forms_pattern({f for s in secrets for f in secret_forms(s)}).sub(MASK, text)
+        pattern = _forms_pattern({f for s in secrets for f in secret_forms(s)})
+        text = pattern.sub(_masker(text, short), text) if short else pattern.sub(MASK, text)
     if "%" in text:
         for s in secrets:
             for form in _cases(s):
-                text = _percent_pattern(form).sub(MASK, text)
+                pattern = _percent_pattern(form)
+                text = pattern.sub(_masker(text, short), text) if short else pattern.sub(MASK, text)
     return text
 
 
@@ -118,12 +167,40 @@ def _holds(text: str, secrets: list[str]) -> bool:
     return any(c.casefold() in folded for s in secrets for c in _cases(s))
 
 
+# An Authorization value a camera may echo (a reason phrase, a fault, a body quoting our request):
+# "Basic <base64 of user:password>" (a token of 8+ characters, a multiple of 4 long, not one
+# lower-case word: "basic auth" and "Basic authentication" are words), and a Digest answer's
+# response="<hash>" (a hash of the password, open to guessing offline)
+_BASIC = re.compile(r"(?P<head>\bBasic[ \t]+)(?P<value>[A-Za-z0-9+/]{8,}={0,2})(?![A-Za-z0-9+/=])", re.IGNORECASE)
+_DIGEST_RESPONSE = re.compile(
+    r"(?P<head>\bDigest[ \t][^\r\n]{0,600}?\bresponse[ \t]*=[ \t]*\"?)(?P<value>[^\",\s]+)", re.IGNORECASE)
+
+
+def _masked_basic(m: re.Match[str]) -> str:
+    value = m["value"]
+    if len(value) % 4 or (value.isalpha() and value[1:].islower()):
+        return m[0]  # (not base64 of a login: a word)
+    return m["head"] + MASK
+
+
+def redact_auth(text: str) -> str:
+    """*text* with the token of a ``Basic`` Authorization value and the ``response`` of a
+    ``Digest`` one replaced by ``***`` (whoever's credentials they carry)."""
+    low = text.lower()
+    if "basic" in low:
+        text = _BASIC.sub(_masked_basic, text)
+    if "digest" in low and "response" in low:
+        text = _DIGEST_RESPONSE.sub(lambda m: m["head"] + MASK, text)
+    return text
+
+
 def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
-    """:func:`redact_url`, then every occurrence of each secret (and its percent-encoded and
-    JSON-escaped forms) replaced by ``***``, longest first, in any case. Every length counts: a
-    one-character password is masked too, at the price of masking that character (in either case)
-    wherever it appears."""
-    return _mask_forms(redact_url(text), [s for s in secrets if s])
+    """:func:`redact_url` and :func:`redact_auth`, then every occurrence of each secret (and its
+    percent-encoded and JSON-escaped forms) replaced by ``***``, longest first, in any case (one of
+    at most :data:`SHORT_SECRET` characters in another case only as a whole word). Every length
+    counts: a one-character password is masked too, at the price of masking that character (in its
+    own case) wherever it appears."""
+    return _mask_forms(redact_auth(redact_url(text)), [s for s in secrets if s])
 
 
 #: Characters of camera text looked at for URLs with credentials beyond the part shown (the URL
@@ -138,10 +215,10 @@ def camera_text(text: str, secrets: Iterable[str | None] = (), limit: int = 120)
     part of a password behind (a camera repeating our credentials in its reason phrase)."""
     given = [s for s in secrets if s]
     if (len(text) <= limit and "%" not in text and "@" not in text and "=" not in text and "\\" not in text
-            and not _holds(text, given) and text.isprintable()):
+            and not _holds(text, given) and text.isprintable() and _BASIC.search(text) is None):
         return text  # (the common case, a healthy camera's Server header: nothing to mask or cut)
     text = _mask_forms(text, given)  # (a percent-encoded form has a "%", a JSON-escaped one a "\\")
-    text = redact_url(text[: limit + _URL_LOOKAHEAD])
+    text = redact_auth(redact_url(text[: limit + _URL_LOOKAHEAD]))
     if not text.isprintable():
         text = "".join(c if c.isprintable() else "?" for c in text)
     return text[:limit]

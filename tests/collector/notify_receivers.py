@@ -33,14 +33,17 @@ class Received:
 class Robots:
     """The vendor robots as they answer: DingTalk (signature and keyword checked), WeCom (the key
     checked when ``wecom_key`` is set), Feishu (signature and keyword checked when set; Lark posts to
-    the same path on its own host and is recorded as feishu). A refusal is HTTP 200 with an error
-    code, as the vendors answer; ``refuse_next[kind]`` are such answers to give first, one a post."""
+    the same path on its own host and is recorded as feishu), and a webhook, an SMS gateway and an
+    Alertmanager. A refusal is HTTP 200 with an error code, as the vendors answer;
+    ``refuse_next[kind]`` are such answers to give first, one a post; ``status_next[kind]`` HTTP
+    statuses to answer before them."""
 
     dingtalk_secret: str
     dingtalk_keyword: str
     posts: dict[str, list[Received]] = field(default_factory=dict)
     rejected: list[str] = field(default_factory=list)
     fail_next: dict[str, int] = field(default_factory=dict)  # kind -> number of 500s to answer first
+    status_next: dict[str, list[int]] = field(default_factory=dict)  # kind -> HTTP statuses to answer first, one a post
     clock: Any = time.monotonic
     # kind -> answers (HTTP 200) to give before accepting: a dict is sent as JSON, bytes as they are
     refuse_next: dict[str, list[Any]] = field(default_factory=dict)
@@ -49,6 +52,10 @@ class Robots:
     wecom_key: str | None = None
 
     def _record(self, kind: str, req: web.Request, body: dict[str, Any]) -> web.Response | None:
+        if self.status_next.get(kind):
+            status = self.status_next[kind].pop(0)
+            self.posts.setdefault(f"{kind}:{status}", []).append(Received(req.path, dict(req.query), body, self.clock()))
+            return web.json_response({"errcode": status, "errmsg": "not this time"}, status=status)
         if self.fail_next.get(kind, 0) > 0:
             self.fail_next[kind] -= 1
             self.posts.setdefault(kind + ":failed", []).append(Received(req.path, dict(req.query), body, self.clock()))
@@ -106,6 +113,10 @@ class Robots:
         body = json.loads(await req.text())
         return self._record("sms", req, body) or web.json_response({"result": {"message_id": "1", "status": "ok"}})
 
+    async def alertmanager(self, req: web.Request) -> web.Response:
+        alerts = await req.json()
+        return self._record("alertmanager", req, {"alerts": alerts}) or web.Response(status=200)
+
     def app(self) -> web.Application:
         app = web.Application()
         app.router.add_post("/robot/send", self.dingtalk)
@@ -114,6 +125,7 @@ class Robots:
         app.router.add_post("/open-apis/bot/v2/hook/{token}", self.feishu)
         app.router.add_post("/hook/{token}", self.webhook)
         app.router.add_post("/jsonrpc/sms", self.sms)
+        app.router.add_post("/api/v2/alerts", self.alertmanager)
         return app
 
 

@@ -296,3 +296,16 @@ def test_a_very_short_secret_named_value_is_masked_where_it_stands_not_in_every_
     out = r("HTTP 401 Unauthorized; 城关镇 张村：1/8 台摄像机离线 monitoring on https://hooks.example.cn/notify?token=1&pass=on&sign=ab")
     assert out.startswith("HTTP 401 Unauthorized; 城关镇 张村：1/8 台摄像机离线 monitoring on "), out
     assert "token=***" in out and "pass=***" in out and "sign=***" in out, out
+
+
+@pytest.mark.parametrize(("reason", "retryable"), [
+    (Reason("http", status=401), False), (Reason("http", status=404), False), (Reason("http", status=400), False),
+    (Reason("http", status=408), True), (Reason("http", status=429), True), (Reason("http", status=500), True),
+    (Reason("http", status=503), True), (Reason("refused"), True), (Reason("timeout"), True),
+    (Reason("smtp", status=550), True), (Reason("login", status=535), True), (Reason("unknown"), True),
+])
+def test_a_reason_is_retryable_unless_an_http_client_error_other_than_408_and_429(reason: Reason, retryable: bool) -> None:
+    """A wrong URL or token stays wrong: HTTP 4xx is not retried, but for 408 and 429; what a
+    sender says unless told (a caller may still decide: the Alertmanager sink for a redirect)."""
+    assert reason.retryable is retryable and reason.error().retryable is retryable
+    assert reason.error(retryable=not retryable).retryable is (not retryable)

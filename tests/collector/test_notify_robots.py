@@ -145,6 +145,10 @@ REFUSALS = [  # (channel, its settings changed, answers to give first, English, 
     ("lark", {"keyword": None}, [],  # (the real check: no keyword)
      "Lark robot refused (code 19024: Key Words Not Found): the message lacks the robot's custom keyword (check keyword)",
      "Lark 机器人拒绝（code 19024：Key Words Not Found）：消息中没有机器人设置的自定义关键词（请检查 keyword）"),
+    # a message type the robot never takes (WeCom's global codes: 不合法的msgtype参数): refused again if retried
+    ("wecom", {}, [{"errcode": 40008, "errmsg": "invalid message type, hint: [x]"}],
+     "WeCom robot refused (errcode 40008: invalid message type, hint: [x]): it does not take this message type (msgtype)",
+     "企业微信机器人拒绝（errcode 40008：invalid message type, hint: [x]）：不接受该消息类型（msgtype）"),
 ]
 
 
@@ -207,8 +211,9 @@ async def test_a_rate_limit_that_lasts_fails_after_the_last_attempt_in_words(rob
     ("wecom", {"ok": True}, 2,
      'WeCom robot answered without errcode: delivery not confirmed; the receiver answered: {"ok": true}',
      '企业微信机器人的答复中没有 errcode，无法确认已送达；对方答复：{"ok": true}'),
-    ("wecom", {"errcode": 40008, "errmsg": "invalid message type, hint: [x]"}, 2,  # (a code not named: its words)
-     "WeCom robot refused (errcode 40008: invalid message type, hint: [x])", "企业微信机器人拒绝（errcode 40008：invalid message type, hint: [x]）"),
+    ("wecom", {"errcode": 45002, "errmsg": "content size exceed limit, hint: [x]"}, 2,  # (a code not named: its words)
+     "WeCom robot refused (errcode 45002: content size exceed limit, hint: [x])",
+     "企业微信机器人拒绝（errcode 45002：content size exceed limit, hint: [x]）"),
     ("feishu", {"StatusCode": 19024, "StatusMessage": "Key Words Not Found"}, 1,  # (older Feishu replies)
      "Feishu robot refused (StatusCode 19024: Key Words Not Found): the message lacks the robot's custom keyword (check keyword)",
      "飞书机器人拒绝（StatusCode 19024：Key Words Not Found）：消息中没有机器人设置的自定义关键词（请检查 keyword）"),
@@ -310,3 +315,50 @@ async def test_a_reply_that_comes_in_pieces_is_read_whole() -> None:
     async with serve_app(app) as base:
         got = await _send(_settings("wecom", attempts=1), base)
     assert got["wecom"].error == "WeCom robot refused (errcode 45009: api freq out of limit): too many messages: over the robot's rate limit"
+
+
+# -- HTTP statuses: a 4xx other than 408 and 429 stays so (a wrong URL or token), for every sender ------
+
+STATUSES = [  # (status, retried)
+    (400, False), (401, False), (403, False), (404, False), (410, False),
+    (408, True), (429, True), (500, True), (502, True), (503, True),
+]
+
+
+async def _send_all(base: str, attempts: int) -> dict[str, Delivery]:
+    """The robots, a JSON webhook (apprise) and an Alertmanager sink, each posting to *base*."""
+    chans = [{"name": n, **CHANNELS[n]} for n in ("dt", "wecom", "feishu")]
+    chans += [{"name": "hook", "kind": "webhook", "url": base + "/hook/t0k3n"},
+              {"name": "am", "kind": "alertmanager", "url": base}]
+    settings = NotifySettings.model_validate({"channels": chans, "retry": {
+        "attempts": attempts, "initial_backoff_s": 0.02, "max_backoff_s": 0.05}})
+    redactor = Redactor()
+    senders = build_senders(settings, redactor)
+    _loopback({n: s for n, s in senders.items() if hasattr(s, "endpoint")}, base)
+    async with Notifier(senders, retry=settings.retry, redactor=redactor, counters=SelfCounters()) as n:
+        for name in senders:
+            n.submit(_msg(name))
+        await n.drain()
+    return {d.channel: d for d in n.deliveries}
+
+
+@pytest.mark.parametrize(("status", "retried"), STATUSES)
+async def test_an_http_client_error_is_not_retried_a_server_error_is(robots, status: int, retried: bool) -> None:  # type: ignore[no-untyped-def]
+    """A robot URL or token that is wrong stays wrong (HTTP 400, 401, 403, 404...): one attempt, in
+    words. A 5xx, a 408 (Request Timeout) and a 429 (Too Many Requests) may pass: retried, then sent."""
+    rx, base = robots
+    kinds = {"dt": "dingtalk", "wecom": "wecom", "feishu": "feishu", "hook": "webhook", "am": "alertmanager"}
+    for kind in kinds.values():
+        rx.status_next[kind] = [status, status]
+    got = await _send_all(base, attempts=4)
+    assert set(got) == set(kinds)
+    for name, kind in kinds.items():
+        d = got[name]
+        if retried:
+            assert (d.ok, d.attempts) == (True, 3), (name, d)
+            assert len(rx.posts[f"{kind}:{status}"]) == 2 and len(rx.posts[kind]) == 1, name
+        else:
+            assert (d.ok, d.attempts) == (False, 1), (name, d)
+            assert (d.error or "").startswith(f"HTTP {status} "), (name, d.error)
+            assert (d.error_zh or "").startswith(f"HTTP {status}"), (name, d.error_zh)
+            assert len(rx.posts[f"{kind}:{status}"]) == 1 and kind not in rx.posts, name

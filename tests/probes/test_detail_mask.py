@@ -36,6 +36,12 @@ from probes.detail_mask import detail_mask
     ("Open", "tcp 554 open; 404 OPEN", "tcp 554 open; 404 ***"),
     ("554", "bad reply: %3554 %35%35%34 554%34", "bad reply: %3*** *** ***%34"),
     ("tcp", "rtsp://admin:tcp@h/tcp", "rtsp://admin:***@h/***"),
+    # a password of at most 4 characters in another case inside a camera's word is not the password
+    ("live", "server LIVE555 Streaming Media v2021.11.01; tcp 554 open", "server LIVE555 Streaming Media v2021.11.01; tcp 554 open"),
+    ("live", "server live555; redirect to unsupported URL http://h/LIVE", "server ***555; redirect to unsupported URL http://h/***"),
+    ("Open", "HTTP 500 fault Receiver: OPENER opener OPEN", "HTTP 500 fault Receiver: OPENER opener ***"),
+    ("p/w", 'bad reply {"pw":"p\\/w"} {"pw":"P\\/W"}', 'bad reply {"pw":"***"} {"pw":"***"}'),  # JSON "\/"
+    ("open", "bad reply: Authorization: Basic YWRtaW46b3Blbg==", "bad reply: Authorization: Basic ***"),
 ])
 def test_detail_mask_keeps_our_words_and_masks_the_rest(pw: str, detail: str, shown: str) -> None:
     assert detail_mask(pw)(detail) == shown

@@ -64,6 +64,25 @@ def test_redact_url(text: str, want: str) -> None:
     # JSON-escaped (a camera echoing a login in a JSON body): quotes and backslashes, \uXXXX
     ('{"pw":"Zx\\"9\\\\secret"}', ('Zx"9\\secret',), '{"pw":"***"}'),
     ('{"pw":"\\u5bc6\\u7801"}', ("密码",), '{"pw":"***"}'),
+    # "/" escaped as "\/" (many camera JSON encoders), in any case, and with other escapes
+    ('{"pw":"Ab\\/cd9"}', ("Ab/cd9",), '{"pw":"***"}'),
+    ('{"PW":"AB\\/CD9"}', ("Ab/cd9",), '{"PW":"***"}'),
+    ('{"pw":"a\\/\\"\\u5bc6"}', ('a/"密',), '{"pw":"***"}'),
+    # a password of at most 4 characters: in its own case everywhere, in another case only as a whole word
+    ("LIVE555 Streaming Media/2021.11.01", ("live",), "LIVE555 Streaming Media/2021.11.01"),
+    ("live555, LIVE, Live; rtsp://h/LIVE/ch1", ("live",), "***555, ***, ***; rtsp://h/***/ch1"),
+    ("xLiVe LiVeX 2LIVE", ("live",), "xLiVe LiVeX 2LIVE"),
+    ("%4CIVE555 %4cive", ("live",), "%4CIVE555 ***"),  # percent-encoded, another case: the same rule
+    ("Ab1X ab1x AB1 Ab1", ("Ab1",), "***X ab1x *** ***"),  # ("Ab1X": its own case, masked)
+    ("Stream1x STREAM1x", ("stream",), "***1x ***1x"),  # (5 characters and more: in any case, everywhere)
+    # an Authorization value a camera echoes: the Basic token, the Digest response, whoever's they are
+    ("401 echo Authorization: Basic YWRtaW46c2VjcmV0MTIz", (), "401 echo Authorization: Basic ***"),
+    ("basic YWRtaW46UHc5, Basic YWRtaW46cGFzcw==", ("Pw9",), "basic ***, Basic ***"),
+    ('Authorization: Digest username="admin", realm="IP Camera", nonce="4d2f", uri="rtsp://h/ch1", '
+     'response="6629fae49393a05397450978507c4ef1", Digest response=0a1b2c',
+     ('x',), 'Authorization: Digest username="admin", realm="IP Camera", nonce="4d2f", uri="rtsp://h/ch1", '
+     'response="***", Digest response=***'),
+    ("H264 1920x1080 basic auth; Basic authentication; Basic Realm", (), "H264 1920x1080 basic auth; Basic authentication; Basic Realm"),
 ])
 def test_redact_secrets(text: str, secrets: tuple[str | None, ...], want: str) -> None:
     assert redact_secrets(text, secrets) == want
@@ -124,7 +143,8 @@ def test_a_url_with_nothing_to_mask_allocates_nothing() -> None:
 @pytest.mark.parametrize(("text", "secret"), [
     ('400 {"pw":"Zx\\"9\\\\secret"}', 'Zx"9\\secret'),  # JSON-escaped, short: not the quick path
     ("400 bad Zx9%2dsecret", "Zx9-secret"),
+    ("401 Basic YWRtaW46c2VjcmV0MTIz", "secret123"),  # (the Basic token of admin:secret123, no "=" in it)
 ])
 def test_camera_text_masks_every_form(text: str, secret: str) -> None:
     shown = camera_text(text, (secret,))
-    assert "***" in shown and "secret" not in shown, shown
+    assert "***" in shown and "secret" not in shown and "YWRtaW46" not in shown, shown

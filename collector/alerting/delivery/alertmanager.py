@@ -107,9 +107,10 @@ class AlertmanagerSender:
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session, session.post(self._url, json=alerts) as resp:
                 if resp.status >= 300:
-                    retry = resp.status >= 500 or resp.status == 429
                     reply = short((await resp.content.read(2000)).decode("utf-8", "replace"), self.redactor)
-                    raise Reason("http", status=resp.status, reply=reply).error(retryable=retry)
+                    why = Reason("http", status=resp.status, reply=reply)
+                    # (5xx, 408 and 429 are retried; another 4xx, or a redirect not followed, stays so)
+                    raise why.error(retryable=why.retryable and resp.status >= 400)
         except DeliveryError:
             raise
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:

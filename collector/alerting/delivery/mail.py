@@ -67,7 +67,7 @@ async def send_mail(ch: ChannelSettings, to: Sequence[str], subject: str, text: 
                                   attach=files if attachments else None)
     if why is not None:  # (refused, timed out, the server's answer to the login...: redacted, in both languages)
         err = why.error()
-        raise DeliveryError(sender.redactor(err.reason), zh=sender.redactor(err.render("zh")))
+        raise DeliveryError(sender.redactor(err.reason), zh=sender.redactor(err.render("zh")), retryable=err.retryable)
 
 
 __all__ = ["XLSX", "Attachment", "email_channel", "send_mail"]

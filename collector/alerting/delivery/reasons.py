@@ -51,6 +51,7 @@ WORDS: dict[str, tuple[str, str]] = {
 REPLY = ("; the receiver answered: {reply}", "；对方答复：{reply}")
 DETAIL = ("not delivered: {detail}", "未送达：{detail}")  # apprise's own words, when nothing above fits
 REPLY_CHARS = 120
+RETRYABLE_4XX = frozenset({408, 429})  # the client errors that may pass later (Request Timeout, Too Many Requests)
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,8 +75,18 @@ class Reason:
             text = WORDS[self.code][zh].format(status=status, detail=self.detail)
         return text + (REPLY[zh].format(reply=self.reply) if self.reply else "")
 
-    def error(self, *, retryable: bool = True) -> DeliveryError:
-        return DeliveryError(self.render("en"), zh=self.render("zh"), retryable=retryable)
+    @property
+    def retryable(self) -> bool:
+        """Whether the send may pass if tried again: not after an HTTP 4xx other than 408 (Request
+        Timeout) and 429 (Too Many Requests): a wrong URL, token or request stays wrong. A 5xx, a
+        408, a 429, a transport failure (refused, timed out...) or an SMTP answer may pass."""
+        return not (self.code == "http" and self.status is not None and 400 <= self.status < 500
+                    and self.status not in RETRYABLE_4XX)
+
+    def error(self, *, retryable: bool | None = None) -> DeliveryError:
+        """This reason as a :class:`DeliveryError`, retryable as :attr:`retryable` says unless told."""
+        return DeliveryError(self.render("en"), zh=self.render("zh"),
+                             retryable=self.retryable if retryable is None else retryable)
 
 
 def short(text: str, redact: Callable[[str], str]) -> str:
@@ -263,7 +274,8 @@ def robot_name(robot: str, zh: bool) -> str:
 CODE_FIELDS: dict[str, tuple[str, ...]] = {"dingtalk": ("errcode", "code", "StatusCode"), "wecom": ("errcode", "code", "StatusCode"),
                                            "feishu": ("code", "StatusCode", "errcode"), "lark": ("code", "StatusCode", "errcode")}
 _MESSAGE_FIELDS = {"errcode": ("errmsg",), "code": ("msg", "message"), "StatusCode": ("StatusMessage",)}
-# meaning -> (English, Chinese); "rate" and "busy" pass, the others are settings to fix
+# meaning -> (English, Chinese); "rate" and "busy" pass, the others are settings to fix (or a
+# message the robot never takes: retried, it would be refused again)
 MEANINGS: dict[str, tuple[str, str]] = {
     "security": ("its security settings do not match (keyword, signature or IP allow-list)",
                  "安全设置不匹配（关键词、加签或 IP 白名单）"),
@@ -274,6 +286,7 @@ MEANINGS: dict[str, tuple[str, str]] = {
     "ip": ("this server's IP address is not on the robot's IP allow-list", "本机 IP 不在机器人的 IP 白名单中"),
     "rate": ("too many messages: over the robot's rate limit", "发送过于频繁，超出机器人的频率限制"),
     "busy": ("the robot service is busy", "机器人服务繁忙"),
+    "format": ("it does not take this message type (msgtype)", "不接受该消息类型（msgtype）"),
 }
 PASSING = frozenset({"rate", "busy"})  # retried with back-off, as is a code not named here
 # (vendor, code) -> meaning; Lark's codes are Feishu's
@@ -281,6 +294,7 @@ ROBOT_CODES: dict[tuple[str, int], str] = {
     ("dingtalk", 310000): "security", ("dingtalk", 300001): "token", ("dingtalk", 130101): "rate",
     ("dingtalk", 410100): "rate", ("dingtalk", -1): "busy",
     ("wecom", 93000): "token", ("wecom", 45009): "rate", ("wecom", -1): "busy",
+    ("wecom", 40008): "format",  # (WeCom's global codes: 不合法的msgtype参数, "invalid message type")
     ("feishu", 19021): "sign", ("feishu", 19022): "ip", ("feishu", 19024): "keyword", ("feishu", 9499): "rate",
     ("feishu", 11232): "rate",
 }
@@ -294,7 +308,7 @@ NO_CODE = ("{robot} robot answered without {field}: delivery not confirmed", "{r
 class Refusal:
     """A chat robot's HTTP 200 reply that does not say it took the message: an error code (the
     commonest named in words), no code at all, or no JSON. Retried unless the code names a setting
-    to fix (token, signature, keyword, IP allow-list)."""
+    to fix (token, signature, keyword, IP allow-list) or a message the robot never takes."""
 
     robot: str  # dingtalk | wecom | feishu | lark
     field: str = ""  # the reply's code field (errcode, code, StatusCode); "" when it has none
