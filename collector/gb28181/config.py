@@ -57,8 +57,10 @@ class Gb28181Settings(BaseModel):
     auth_block_s: float = Field(300.0, gt=0, description="... for this long (one more try earned every "
                                 "auth_block_s / auth_failures)")
     max_tcp_connections: int = Field(4000, ge=1, description="SIP TCP connections at once")
-    max_tcp_per_address: int = Field(64, ge=1, description="SIP TCP connections at once from one address "
-                                     "(a village NAT's devices share one)")
+    max_tcp_per_address: int = Field(1024, ge=1, description="SIP TCP connections at once from one address: "
+                                     "every device behind a NAT shares its address (a township's cameras behind "
+                                     "one 4G router, villages behind a carrier's shared public IP), so keep it "
+                                     "above the most devices behind one address; a flood from one address stops here")
     tcp_first_message_s: float = Field(10.0, gt=0, description="a new SIP TCP connection that sent no whole "
                                        "message within this long is closed")
     tcp_idle_s: float = Field(300.0, gt=0, description="a SIP TCP connection silent this long is closed")
@@ -78,7 +80,7 @@ class Gb28181Settings(BaseModel):
         default_factory=list, description="the GB IDs (20 digits) of the NVRs and platforms that may tell the state of "
         "inventory cameras in their catalogs; any other device's catalog entries for them are ignored (a camera "
         "registering as itself still tells its own); empty: every registered device may, so anyone who knows "
-        "gb28181.password can report a camera without its own password online")
+        "gb28181.password can report online a camera that has not registered as itself with its own password")
 
     @field_validator("trusted_devices", mode="before")
     @classmethod

@@ -37,13 +37,13 @@ from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.counters import PlatformCounts, PlatformStats
 from collector.gb28181.guard import AuthThrottle
 from collector.gb28181.refusals import Refusals
-from collector.gb28181.registrations import BootCycles, Registration, call_of, expires_of, gb_date, is_gb_id
+from collector.gb28181.registrations import BootCycles, Registration, accepted_headers, call_of, expires_of, is_gb_id
 from collector.gb28181.registry import Registry
 from collector.gb28181.state import DeviceState
 from collector.gb28181.subscribe import CatalogSubscriptions
 from collector.gb28181.verdict import catalog_due, offline_at, registered_now, status_query_due
 from probes.gb28181 import bodies, manscdp
-from probes.gb28181.digest import AuthResult, DigestServer
+from probes.gb28181.digest import AuthResult, DigestServer, answer_of
 from probes.gb28181.fields import new_branch, new_tag, parse_address, required, response_to
 from probes.gb28181.sip import SipError, SipMessage, SipRequest, SipResponse
 from probes.gb28181.transport import Peer, SipEndpoint
@@ -64,7 +64,7 @@ class Platform:
                  udp_batch_s: float = 0.005) -> None:
         self.settings = settings
         self._passwords = passwords
-        self.registry = registry or Registry(settings, listed=listed, sole=self._has_own_password)
+        self.registry = registry or Registry(settings, listed=listed, sole=lambda d: self._own_password(d) is not None)
         self.clock = clock
         self.tick_s = tick_s
         self.catalog_scan_s = catalog_scan_s
@@ -234,16 +234,15 @@ class Platform:
 
     def _password(self, device_id: str) -> tuple[str | None, str]:
         """The password *device_id* must answer with, and where it comes from (for the log)."""
-        p = self._passwords
-        own = p.get(device_id) if isinstance(p, Mapping) else (p(device_id) if p is not None else None)
+        own = self._own_password(device_id)
         if own is not None:
             return own, "the inventory password of the camera with this 国标编码"
         return self._default_password, "gb28181.password"
 
-    def _has_own_password(self, device_id: str) -> bool:
-        """A camera with its own inventory password registers as itself: only it tells its state."""
+    def _own_password(self, device_id: str) -> str | None:
+        """A camera's own inventory password (once it registered as itself, only it tells its state)."""
         p = self._passwords
-        return (p.get(device_id) if isinstance(p, Mapping) else (p(device_id) if p is not None else None)) is not None
+        return p.get(device_id) if isinstance(p, Mapping) else (p(device_id) if p is not None else None)
 
     def _on_register(self, req: SipRequest, peer: Peer) -> None:
         now = self.clock()
@@ -269,11 +268,17 @@ class Platform:
             self._reply(req, peer, 403)
             return
         result = self._digest.check(auth, method="REGISTER", password=password, now=now, username=device_id)
-        if result is AuthResult.STALE or result is AuthResult.MALFORMED:
+        call_id, cseq = call_of(req)
+        granted = self.boots.repeated(device_id, call_id, cseq, answer_of(auth), peer.host) \
+            if result is AuthResult.REPEATED else None  # its 200 lost: the same 200 (from elsewhere: a replay)
+        if granted is not None:
+            self._reply(req, peer, 200, extra=accepted_headers(req, granted, now))
+            return
+        if result is not AuthResult.OK and result is not AuthResult.WRONG:  # stale, repeated or malformed
             if result is AuthResult.MALFORMED:
                 self.refusals.unchecked(peer, device_id, auth, s.domain, now)
             self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(
-                now, stale=result is AuthResult.STALE)),))
+                now, stale=result is not AuthResult.MALFORMED)),))
             return
         if result is AuthResult.WRONG:
             self.stats.auth_failures += 1
@@ -297,21 +302,17 @@ class Platform:
             self._reply(req, peer, 423, extra=(("Min-Expires", str(s.min_expires_s)),))
             return
         expires = min(expires, s.max_expires_s)
-        call_id, cseq = call_of(req)
         if self.boots.last(device_id) == (call_id, cseq) and old is not None and old.peer is not None \
                 and old.peer.host != peer.host:  # an accepted REGISTER again, from elsewhere: a replay
             self.refusals.replayed(peer, device_id, now)
             self._reply(req, peer, 401, extra=(("WWW-Authenticate", self._digest.challenge(now)),))
             return
         fresh = self.registry.register(device_id, peer, expires, now)
-        kind = self.boots.accepted(device_id, call_id, cseq, in_force=not fresh)
+        kind = self.boots.accepted(device_id, call_id, cseq, in_force=not fresh, answer=answer_of(auth),
+                                   host=peer.host, expires=expires)
         self._alive(device_id, now)
         self.stats.registered(kind)
-        extra: list[tuple[str, str]] = [("Expires", str(expires)), ("Date", gb_date(now))]
-        contact = req.get("Contact")
-        if contact is not None:
-            extra.append(("Contact", contact))
-        self._reply(req, peer, 200, extra=tuple(extra))
+        self._reply(req, peer, 200, extra=accepted_headers(req, expires, now))
         if not fresh and old is not None:
             self.refusals.moved(peer, old, now)
         if kind is not Registration.REFRESH:  # new, or restarted: its channels may have changed meanwhile

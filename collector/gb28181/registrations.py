@@ -14,12 +14,19 @@ again at once instead of after ``catalog_interval_s``.
 A device whose last Call-ID is not known (camwatch restarted since, or more than
 :data:`MAX_DEVICES` devices registered since) is taken as refreshing: its catalog stays on its
 periodic schedule.
+
+A REGISTER whose 200 was lost is sent again as it was (same Call-ID, CSeq and Digest answer; over
+UDP after the platform's kept answers are gone, with a new Via branch, or over a new TCP
+connection). Its answer was already taken (:attr:`~probes.gb28181.digest.AuthResult.REPEATED`),
+yet a 401 there reads to some firmware as a wrong password (it backs off): :meth:`BootCycles.repeated`
+tells it from the same address the same 200 again. From another address it is a replay: refused.
 """
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from dataclasses import dataclass
 from enum import StrEnum
 
 from probes.gb28181.fields import parse_address, parse_cseq, required
@@ -38,35 +45,65 @@ class Registration(StrEnum):
     UNREGISTER = "unregister"  # Expires: 0
 
 
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A device's last accepted REGISTER."""
+
+    call_id: str
+    cseq: int
+    answer: tuple[str, str] | None = None  # its Digest answer's nonce and response (digest.answer_of)
+    host: str = ""  # the address it came from
+    expires: int = 0  # the registration time granted
+
+
 class BootCycles:
-    """The Call-ID and CSeq of each device's last accepted REGISTER (bounded)."""
+    """The Call-ID and CSeq of each device's last accepted REGISTER (bounded), with its answer."""
 
     def __init__(self, max_devices: int = MAX_DEVICES) -> None:
         self.max_devices = max_devices
-        self._last: OrderedDict[str, tuple[str, int]] = OrderedDict()  # device -> (Call-ID, CSeq)
+        self._last: OrderedDict[str, Accepted] = OrderedDict()
 
-    def accepted(self, device_id: str, call_id: str, cseq: int, *, in_force: bool) -> Registration:
+    def accepted(self, device_id: str, call_id: str, cseq: int, *, in_force: bool,
+                 answer: tuple[str, str] | None = None, host: str = "", expires: int = 0) -> Registration:
         """An accepted REGISTER of *device_id* (Expires > 0); *in_force*: a registration was in
-        force before it. Remembers its Call-ID and CSeq."""
+        force before it. Remembers its Call-ID and CSeq (and its answer, address and granted time)."""
         last = self._last.get(device_id)
-        self._last[device_id] = (call_id, cseq)
+        self._last[device_id] = Accepted(call_id, cseq, answer, host, expires)
         self._last.move_to_end(device_id)
         while len(self._last) > self.max_devices:
             self._last.popitem(last=False)
         if not in_force:
             return Registration.NEW
-        if last is not None and (last[0] != call_id or cseq <= last[1]):  # (RFC 3261 §10.3: not higher is
-            # not a refresh; a UDP retransmission is answered before, from the platform's kept answers)
+        if last is not None and (last.call_id != call_id or cseq <= last.cseq):  # (RFC 3261 §10.3: not higher
+            # is not a refresh; a UDP retransmission is answered before, from the platform's kept answers)
             return Registration.RESTART
         return Registration.REFRESH
 
     def last(self, device_id: str) -> tuple[str, int] | None:
         """The Call-ID and CSeq of *device_id*'s last accepted REGISTER, if remembered."""
-        return self._last.get(device_id)
+        got = self._last.get(device_id)
+        return None if got is None else (got.call_id, got.cseq)
+
+    def repeated(self, device_id: str, call_id: str, cseq: int, answer: tuple[str, str] | None,
+                 host: str) -> int | None:
+        """The time granted to *device_id*'s last accepted REGISTER when this one repeats it (same
+        Call-ID, CSeq and answer) from the same address: its 200 was lost, the same 200 again.
+        None otherwise (from another address: a replay)."""
+        got = self._last.get(device_id)
+        if got is None or answer is None or (got.call_id, got.cseq, got.answer, got.host) != (call_id, cseq, answer, host):
+            return None
+        return got.expires
 
     def forget(self, device_id: str) -> None:
         """The device unregistered: its next REGISTER is a new registration whatever its Call-ID."""
         self._last.pop(device_id, None)
+
+
+def accepted_headers(req: SipRequest, expires: int, now: float) -> tuple[tuple[str, str], ...]:
+    """A 200 to an accepted REGISTER: the granted Expires, the Date (devices set their clock from
+    it) and the request's Contact."""
+    contact = req.get("Contact")
+    return (("Expires", str(expires)), ("Date", gb_date(now)), *((("Contact", contact),) if contact is not None else ()))
 
 
 def call_of(req: SipRequest) -> tuple[str, int]:

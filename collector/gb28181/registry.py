@@ -128,9 +128,10 @@ class Registry:
     def restore(self, states: Iterable[DeviceState], now: float) -> int:
         """Devices read back at a start: their verdicts follow (events emitted), a registration in
         force keeps being honoured, and their silence counts from *now*. Returns how many."""
-        n = 0
-        for st in states:  # (kept before the allow-list or an own password was set: not taken now)
-            kept = {k: c for k, c in st.channels.items() if self._may_tell(st.device_id, k) is None}
+        n, states = 0, list(states)
+        selves = {st.device_id for st in states if st.registered_at is not None}  # (whatever the order read)
+        for st in states:  # (kept before the allow-list was set, or the camera registered as itself: not taken now)
+            kept = {k: c for k, c in st.channels.items() if self._may_tell(st.device_id, k, selves) is None}
             chans = st.channels if len(kept) == len(st.channels) else MappingProxyType(kept)
             listed = self._is_listed(st.device_id, chans)
             self._put(replace(st, restored_at=now, listed=listed, channels=chans), now, channels_changed=True)
@@ -226,6 +227,13 @@ class Registry:
                       registered_at=now if fresh else base.registered_at,
                       catalog_asked_at=None if fresh else base.catalog_asked_at)
         self._put(dev, now)
+        listers = [d for d in self._listers.get(device_id, ()) if d != device_id]
+        if listers and self._speaks_for_itself(device_id):  # listed before it registered as itself: no longer
+            for d in listers:
+                other = self._devices.get(d)
+                if other is not None:
+                    chans = MappingProxyType({k: c for k, c in other.channels.items() if k != device_id})
+                    self._put(replace(other, channels=chans), now, channels_changed=True, changed=(device_id,))
         return fresh
 
     def unregister(self, device_id: str, now: float) -> None:
@@ -273,12 +281,22 @@ class Registry:
             fields = DeviceInfoFields(info.device_name, info.manufacturer, info.model, info.firmware, info.channels)
             self._put(replace(dev, info=fields), now)
 
-    def _may_tell(self, device_id: str, ch: str) -> str | None:
+    def _speaks_for_itself(self, gb_id: str, selves: Collection[str] = ()) -> bool:
+        """A camera with its own inventory password that registered as itself (a registration of its
+        own, in force or read back; *selves*: those being read back): only its own word is taken.
+        Until then the devices listing it tell it (an IPC behind an NVR never registers by itself)."""
+        own = self.device(gb_id)
+        if gb_id not in selves and (own is None or own.registered_at is None):
+            return False
+        return self._sole is not None and self._sole(gb_id)
+
+    def _may_tell(self, device_id: str, ch: str, selves: Collection[str] = ()) -> str | None:
         """Why *device_id*'s catalog entry *ch* is not taken ("own": a camera with its own inventory
-        password, "untrusted": an inventory camera and *device_id* not in gb28181.trusted_devices), or None."""
+        password that registered as itself, "untrusted": an inventory camera and *device_id* not in
+        gb28181.trusted_devices), or None."""
         if ch == device_id:
             return None
-        if self._sole is not None and self._sole(ch):
+        if self._speaks_for_itself(ch, selves):
             return "own"
         if not self.trust.vouches(device_id, ch) and self._is_listed(ch):
             return "untrusted"
@@ -311,7 +329,7 @@ class Registry:
             while len(self._ignored) > IGNORED_KEPT:
                 self._ignored.popitem(last=False)
             if own:
-                log.warning("gb28181: %s lists %d camera(s) that register by themselves with their own inventory "
+                log.warning("gb28181: %s lists %d camera(s) that registered by themselves with their own inventory "
                             "password: ignored (only a camera's own registration tells its state)", device_id, own)
             if over:
                 log.warning("gb28181: %s lists more channels than gb28181.max_channels_per_device (%d): %d more "

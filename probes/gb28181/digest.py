@@ -6,8 +6,9 @@ nonce this process issued can be checked without storage, and expires after
 ``ttl_s`` (the client is then told ``stale=true`` and retries without asking its user). The
 nonce counts seen with ``qop=auth`` are remembered (bounded) to refuse a replayed answer.
 An answer without ``qop`` (RFC 2069) carries no count, so its nonce is good for one answer: the
-same answer again (a replay, from wherever) is told ``stale=true`` with a fresh nonce, which an
-honest device answers anew.
+same answer again is :attr:`AuthResult.REPEATED` (a replay, or a device retransmitting a REGISTER
+whose 200 was lost: the caller tells them apart by the sender, :func:`answer_of` naming the
+answer), otherwise told ``stale=true`` with a fresh nonce, which an honest device answers anew.
 
 A device that ignores ``qop`` and answers in the RFC 2069 form (no ``qop``, ``nc``, ``cnonce``)
 is accepted when ``allow_rfc2069`` (many GB/T 28181 cameras do this). Nothing here logs, and
@@ -34,6 +35,7 @@ NONCE_USED = 1 << 40  # (above any 8-hex-digit nc) a nonce an RFC 2069 answer us
 class AuthResult(StrEnum):
     OK = "ok"
     STALE = "stale"  # a nonce of ours that expired: challenge again with stale=true
+    REPEATED = "repeated"  # a right answer already taken (same nonce and count): a replay or a retransmission
     WRONG = "wrong"  # a well-formed answer with a wrong password (counts against the source)
     MALFORMED = "malformed"  # not a Digest answer we can check (wrong realm, algorithm, nonce ...)
 
@@ -48,6 +50,16 @@ def parse_authorization(value: str) -> dict[str, str]:
     if scheme.lower() != "digest":
         raise SipError("not a Digest authorization")
     return parse_params(split_outside_quotes(rest, ","))
+
+
+def answer_of(value: str) -> tuple[str, str] | None:
+    """An Authorization value's nonce and response (lower-cased): what an identical, retransmitted
+    answer repeats; None when it has neither."""
+    try:
+        p = parse_authorization(value)
+    except SipError:
+        return None
+    return (p["nonce"], p["response"].lower()) if "nonce" in p and "response" in p else None
 
 
 def digest_response(*, username: str, realm: str, password: str, method: str, uri: str, nonce: str,
@@ -168,7 +180,7 @@ class DigestServer:
             nc = NONCE_USED  # RFC 2069 has no count to tell a replay by: its nonce is good once
         seen = self._nc.get(p["nonce"], 0)
         if nc <= seen or seen == NONCE_USED:
-            return AuthResult.STALE  # a replayed (or reordered) answer: a fresh challenge to answer
+            return AuthResult.REPEATED  # a replayed, retransmitted (or reordered) answer: not taken again
         self._nc[p["nonce"]] = nc
         self._nc.move_to_end(p["nonce"])
         while len(self._nc) > self._max_tracked:

@@ -44,7 +44,7 @@ def test_replayed_answer_is_not_taken_twice() -> None:
     s = DigestServer(REALM)
     ans = _answer(s, 10.0, "pw")
     assert s.check(ans, method="REGISTER", password="pw", now=11.0) is AuthResult.OK
-    assert s.check(ans, method="REGISTER", password="pw", now=12.0) is AuthResult.STALE
+    assert s.check(ans, method="REGISTER", password="pw", now=12.0) is AuthResult.REPEATED
     ch = parse_challenge(ans.replace("Digest", "Digest", 1))  # same nonce, next count
     nxt = authorization(type(ch)(REALM, ch.nonce, "auth"), username=DEV, password="pw", method="REGISTER", uri=URI, nc=2)
     assert s.check(nxt, method="REGISTER", password="pw", now=13.0) is AuthResult.OK
