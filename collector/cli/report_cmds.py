@@ -21,7 +21,7 @@ from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from collector.reports.exclusion_end import Ending, Step, clock, end_exclusion
+from collector.reports.exclusion_end import Ending, Step, clock, end_exclusion, kept_words
 from inventory.models import COUNTED_EXCLUSIONS, Camera, Exclusion, Region, utcnow
 
 
@@ -93,10 +93,7 @@ def ending_words(e: Ending, lang: str, tz: str) -> str:
                 f"not even with --force. Reopen the month first: camwatch report reopen --month {m} --reason \"…\" "
                 f"(audited{'; likewise ' + rest if rest else ''}), and after removing close it again: "
                 f"camwatch report close --month {m}")
-    return (f"报备 #{e.id}（{what}）已结束，这段时间已在 {months} 的在线率中扣除，是考核数字的一部分：未删除。"
-            "确需删除请加 --force" if zh else
-            f"exclusion #{e.id} ({what}) is over: its time is already excluded from the rates of {months}, part of "
-            "the figures assessors sign; not removed. To delete it anyway, add --force")
+    return kept_words(e, lang, tz, force="--force")  # (the console's and the API's words, with the CLI's flag)
 
 
 _NOT_COUNTED = {"proposed": ("待审批", "proposed"), "rejected": ("已驳回", "rejected")}

@@ -138,4 +138,33 @@ async def end_exclusion(conn: AsyncConnection, xid: int, now: dt.datetime, tz: s
     return ending
 
 
-__all__ = ["Ending", "Step", "clock", "closed_months", "end_exclusion", "months_of", "step_for"]
+def kept_words(e: Ending, lang: str, tz: str, *, console: bool = False, force: str = "force=true") -> str:
+    """Why the exclusion *e*, over and counted, was kept, in *lang* (``zh`` or ``en``), in the words
+    of ``camwatch exclusion end``; *console*: said on the console, which offers no force (the CLI's
+    ``--force`` is the way), else to an API client (*force*: ``force=true``; the CLI's ``--force``
+    for one over, its closed months' words are its own)."""
+    zh = lang != "en"
+    what = e.described(lang, tz)
+    cli = f"camwatch exclusion end {e.id} --force"
+    if e.closed:
+        m, closed = e.closed[0], ("、" if zh else ", ").join(e.closed)
+        reopen, close = f'camwatch report reopen --month {m} --reason "…"', f"camwatch report close --month {m}"
+        if zh:
+            return (f"报备 #{e.id}（{what}）所在月份 {closed} 已结算（冻结报表即签字的数字），"
+                    + ("不能在此结束或删除" if console else "未删除，force=true 也不行")
+                    + f"：须先 {reopen}（记入审计日志），再{'执行 ' + cli if console else '以 force=true 删除'}，之后 {close}")
+        return (f"exclusion #{e.id} ({what}) lies in {closed}, closed (frozen: the signed figures): "
+                + ("it cannot be ended or removed here" if console else "not removed, not even with force=true")
+                + f". Reopen the month first: {reopen} (audited), then {cli if console else 'remove it with force=true'}"
+                + f", and close it again: {close}")
+    months = ("、" if zh else ", ").join(e.months)
+    if zh:
+        return (f"报备 #{e.id}（{what}）已结束，这段时间已在 {months} 的在线率中扣除，是考核数字的一部分："
+                + (f"不能在此结束或删除。确需删除请在命令行执行 {cli}（记入审计日志）" if console
+                   else f"未删除。确需删除请加 {force}"))
+    return (f"exclusion #{e.id} ({what}) is over: its time is already excluded from the rates of {months}, part of "
+            "the figures assessors sign; " + (f"it cannot be ended or removed here. To delete it anyway: {cli} "
+                                              "(audited)" if console else f"not removed. To delete it anyway, add {force}"))
+
+
+__all__ = ["Ending", "Step", "clock", "closed_months", "end_exclusion", "kept_words", "months_of", "step_for"]

@@ -24,7 +24,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, insert, or_, select
 
-from collector.reports.exclusion_end import Ending, Step, end_exclusion
+from collector.reports.exclusion_end import Step, end_exclusion, kept_words
 from collector.web.audit import AUDIT_DETAIL
 from collector.web.bodies import Exclusion as ExclusionBody
 from collector.web.bodies import ExclusionPage
@@ -138,31 +138,3 @@ async def delete_exclusion(request: web.Request) -> web.Response:
     if ending.step is Step.END and after is not None:
         return json_response(exclusion_json(after))
     return web.Response(status=204)
-
-
-def kept_words(e: Ending, lang: str, tz: str, *, console: bool = False) -> str:
-    """Why the exclusion *e*, over and counted, was kept, in *lang* (``zh`` or ``en``), in the words
-    of ``camwatch exclusion end``; *console*: said on the console, which offers no force (the CLI's
-    ``--force`` is the way), else to an API client (``force=true``)."""
-    zh = lang != "en"
-    what = e.described(lang, tz)
-    cli = f"camwatch exclusion end {e.id} --force"
-    if e.closed:
-        m, closed = e.closed[0], ("、" if zh else ", ").join(e.closed)
-        reopen, close = f'camwatch report reopen --month {m} --reason "…"', f"camwatch report close --month {m}"
-        if zh:
-            return (f"报备 #{e.id}（{what}）所在月份 {closed} 已结算（冻结报表即签字的数字），"
-                    + ("不能在此结束或删除" if console else "未删除，force=true 也不行")
-                    + f"：须先 {reopen}（记入审计日志），再{'执行 ' + cli if console else '以 force=true 删除'}，之后 {close}")
-        return (f"exclusion #{e.id} ({what}) lies in {closed}, closed (frozen: the signed figures): "
-                + ("it cannot be ended or removed here" if console else "not removed, not even with force=true")
-                + f". Reopen the month first: {reopen} (audited), then {cli if console else 'remove it with force=true'}"
-                + f", and close it again: {close}")
-    months = ("、" if zh else ", ").join(e.months)
-    if zh:
-        return (f"报备 #{e.id}（{what}）已结束，这段时间已在 {months} 的在线率中扣除，是考核数字的一部分："
-                + (f"不能在此结束或删除。确需删除请在命令行执行 {cli}（记入审计日志）" if console
-                   else "未删除。确需删除请加 force=true"))
-    return (f"exclusion #{e.id} ({what}) is over: its time is already excluded from the rates of {months}, part of "
-            "the figures assessors sign; " + (f"it cannot be ended or removed here. To delete it anyway: {cli} "
-                                              "(audited)" if console else "not removed. To delete it anyway, add force=true"))

@@ -19,11 +19,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import func, insert, select
 
-from collector.reports.exclusion_end import Step, end_exclusion
+from collector.reports.exclusion_end import Step, end_exclusion, kept_words
 from collector.web.audit import AUDIT_DETAIL
 from collector.web.auth import require
 from collector.web.common import camwatch
-from collector.web.exclusions import kept_words
 from collector.web.inputs import InvalidBody, NewExclusion, form_body
 from collector.web.pages.derived import regions_of
 from collector.web.pages.render import (
