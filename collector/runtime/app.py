@@ -45,6 +45,7 @@ from collector.runtime.report_close import ReportCloser
 from collector.runtime.scheduler import Scheduler
 from collector.runtime.scheduler_config import SchedulerConfig
 from collector.runtime.shard_host import ShardCameras
+from collector.runtime.since_bridge import SinceBridge
 from collector.runtime.workers import WorkerPool, usable_cores, worker_count
 from collector.settings import Settings
 from inventory.lookup import CredentialReport, inventory_revision, load_monitored
@@ -102,6 +103,8 @@ class App(ShardCameras):
     leader_alerts: LeaderAlerts | None = None  # replicas: the alert engine, run while this one leads
     in_cluster: InCluster | None = None  # gb28181.kubernetes_service: this pod, the API server
     leader_slice: LeaderSlice | None = None  # ... the Service's EndpointSlice, claimed while this one leads
+    # the cameras down when camwatch stopped watching them: shown down since before the gap
+    since_bridge: SinceBridge = field(default_factory=SinceBridge)
 
     def __post_init__(self) -> None:
         c = self.settings.collector
@@ -131,8 +134,10 @@ class App(ShardCameras):
             self.alerting = None
         sinks = [f for f in (self.on_event, self.alerting.on_event if self.alerting else None,
                              self.feed.on_event if self.feed else None) if f is not None]
+        bridge = self.since_bridge.on_event
 
         def sink(cam: MonitoredCamera, ev: Event) -> None:
+            bridge(cam.id, ev)
             for f in sinks:
                 f(cam, ev)
 
@@ -268,6 +273,7 @@ class App(ShardCameras):
         else:
             await self.writer.replay()  # what a previous run journaled while the database was away
             await recover(self.engine, self.settings.collector.collector_id, [c.id for c in cams], self.started_at)
+            await self.gap_written(None)
         self._sync()
         self.reloaded_at = self.started_at
         settle_gc()

@@ -104,6 +104,7 @@ class ShardHost(Protocol):
 
     def camera_ids(self) -> list[int]: ...
     def watch(self) -> None: ...  # the owned shards grew: probe their cameras (after their takeover)
+    async def gap_written(self, camera_ids: set[int]) -> None: ...  # their takeover's unknown is stored (before watch)
     async def let_go(self, camera_ids: set[int], at: dt.datetime) -> None: ...  # stop, unknown from *at*, written
     def lose(self, camera_ids: set[int]) -> None: ...  # fencing: stop at once, write nothing
 
@@ -243,6 +244,7 @@ class Replica:
                 if self.conn is not conn:  # the session was lost meanwhile: those locks went with it
                     return
                 self.owned |= got
+                await self.host.gap_written(self._cameras(got))
                 self.host.watch()
                 log.info("replica %s took %d shard(s) (%d live replicas): %d held", self.replica_id, len(got),
                          self.live, len(self.owned))

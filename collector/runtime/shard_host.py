@@ -13,8 +13,11 @@ from collector.runtime.camera_state import State
 from collector.runtime.journal import IntervalOpen
 from collector.runtime.mirror import MirrorScheduler
 from collector.runtime.shards import shard_of
+from collector.runtime.since_bridge import SinceBridge, down_before_gap
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
     from collector.runtime.event_feed import EventFeed
     from collector.runtime.frames import FrameStore
     from collector.runtime.interval_writer import IntervalWriter
@@ -36,6 +39,8 @@ class ShardCameras:
     feed: EventFeed | None
     frames: FrameStore | None
     replica: Replica | None
+    engine: AsyncEngine
+    since_bridge: SinceBridge
     _inventory: tuple[list[MonitoredCamera], list[MonitoredDevice], set[int]]
 
     def _sync(self) -> None:
@@ -54,6 +59,20 @@ class ShardCameras:
 
     def watch(self) -> None:
         self._sync()
+
+    async def gap_written(self, camera_ids: set[int] | None) -> None:
+        """The unknown gap of these cameras (None: all) is stored: those down before it are shown
+        down since then once their first probes see them so again (:mod:`collector.runtime.since_bridge`).
+        Only what the console shows: a failure here is logged and changes nothing else."""
+        try:
+            before = await down_before_gap(self.engine, camera_ids)
+        except Exception as exc:  # noqa: BLE001 - the database away: "since" then starts at the first probe
+            log.warning("cannot read the cameras' states before the gap: %s", str(exc).splitlines()[0][:200])
+            return
+        self.since_bridge.add(before, camera_ids or ())
+        if before:
+            log.info("%d camera(s) down before the gap in the watch: shown down since then once seen so again",
+                     len(before))
 
     def _stop_probing(self, camera_ids: set[int]) -> None:
         for slot in [self.scheduler.slots.pop(cid) for cid in camera_ids if cid in self.scheduler.slots]:

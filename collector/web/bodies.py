@@ -32,13 +32,23 @@ class Error(TypedDict):
     error: ErrorDetail
 
 
+class Unwatched(TypedDict):
+    """A gap in camwatch's watch (stopped, restarted, a replica's shards taken over): the state unknown."""
+
+    start: Time
+    end: Annotated[str, TIME, "the first probe after it, which saw the camera in the same state again"]
+
+
 class Camera(TypedDict):
     id: int
     name: str
     state: Annotated[str, State, "shown state: excluded while an exclusion is in force"]
     probed_state: Annotated[str, State, "the state found by probing, also while excluded"]
     cause: OptCause
-    since: OptTime
+    since: Annotated[str | None, TIME, "when the current state interval began (after a gap in the watch: at the first probe after it)"]
+    state_since: Annotated[str | None, TIME, "when the current state began: for a camera offline or degraded (same cause) "
+                           "before a gap in the watch and seen so again after it, before the gap (see unwatched); else since"]
+    unwatched: Annotated[Unwatched | None, "with state_since before since: the gap in the watch in between"]
     flapping: bool
     village: str
     village_name: str

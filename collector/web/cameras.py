@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
+from collector.runtime.since_bridge import SinceBridge
 from collector.web.bodies import Camera, CameraDetail, Interval, LastProbe
 from collector.web.common import camwatch, iso, json_response
 from collector.web.params import choice, page, path_int, text_param
@@ -31,9 +32,10 @@ from probes.redact import redact_secrets
 RECENT_INTERVALS = 50
 
 
-def camera_json(slot: CameraSlot) -> Camera:
+def camera_json(slot: CameraSlot, bridge: SinceBridge) -> Camera:
     cam, st = slot.cam, slot.status
     lb = cam.labels
+    gap = bridge.of(cam.id, st)
     return {
         "id": cam.id,
         "name": cam.name,
@@ -41,6 +43,8 @@ def camera_json(slot: CameraSlot) -> Camera:
         "probed_state": st.state.value,
         "cause": st.cause.value if st.cause is not None else None,
         "since": iso(st.since),
+        "state_since": iso(st.since if gap is None else gap.since),
+        "unwatched": None if gap is None else {"start": iso(gap.gap_from) or "", "end": iso(gap.gap_to) or ""},
         "flapping": st.flapping,
         "village": lb.village, "village_name": lb.village_name,
         "township": lb.township, "township_name": lb.township_name,
@@ -69,7 +73,8 @@ async def list_cameras(request: web.Request) -> web.Response:
     chosen = [s for _, s in sorted(slots.items()) if _matches(s, state, cause, county, township, village)]
     chosen = visible(request, chosen)
     body = paging.apply(chosen)
-    body["items"] = [camera_json(s) for s in body["items"]]
+    bridge = camwatch(request).since_bridge
+    body["items"] = [camera_json(s, bridge) for s in body["items"]]
     return json_response(body)
 
 
@@ -121,7 +126,7 @@ async def get_camera(request: web.Request) -> web.Response:
     intervals: list[Interval] = [{"state": s, "cause": c, "start": iso(a) or "", "end": iso(e)}
                                  for (s, c, a, _), e in zip(rows, ends, strict=True)]
     body: CameraDetail = {
-        **camera_json(slot),
+        **camera_json(slot, app.since_bridge),
         "contractor": slot.cam.contractor,
         "lifecycle": slot.cam.lifecycle.value,
         "pending": slot.status.pending is not None,

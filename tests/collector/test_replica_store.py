@@ -14,10 +14,13 @@ from itertools import pairwise
 import asyncpg
 import pytest
 
+from collector.runtime.camera_state import State
 from collector.runtime.interval_writer import IntervalOpen, IntervalWriter, recover
 from collector.runtime.replicas import Replica, pg_connect_args
 from collector.runtime.shards import shard_of
+from collector.runtime.since_bridge import Before, down_before_gap
 from inventory.db import create_engine
+from probes.causes import Cause
 from tests.collector.test_store import camera_ids, intervals, t, with_inventory
 from tests.conftest import fresh_pg_schema
 
@@ -32,12 +35,16 @@ class Host:
         self.watched = 0
         self.lost: set[int] = set()
         self.let_go_of: set[int] = set()
+        self.before_gap: dict[int, Before] = {}  # what App's SinceBridge is given at each takeover
 
     def camera_ids(self) -> list[int]:
         return self.ids
 
     def watch(self) -> None:
         self.watched += 1
+
+    async def gap_written(self, camera_ids: set[int]) -> None:
+        self.before_gap.update(await down_before_gap(self.writer.engine, camera_ids))
 
     def lose(self, camera_ids: set[int]) -> None:
         self.lost |= camera_ids
@@ -138,6 +145,8 @@ def test_split_handover_fence_and_a_terminated_session(pg_url: str) -> None:
             assert [(st, s) for c, st, _, s, _ in rows if c == mine] == [
                 ("online", t(1)), ("offline", t(13)), ("unknown", t(14))]
             assert contiguous(rows)
+            # what the console shows of it once seen offline again: down since t(13), not watched from t(14)
+            assert h2.before_gap == {mine: Before(State.OFFLINE, Cause.REFUSED, t(13), t(14))}
             await r1.close()
             await r2.close()
         finally:

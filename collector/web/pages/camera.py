@@ -23,6 +23,7 @@ from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch
 from collector.web.pages.camera_history import WINDOWS, availability, camera_history, pieces, timelines
 from collector.web.pages.orders import form_context, order_checks, order_item, stored_orders
+from collector.web.pages.overview import unwatched_words
 from collector.web.pages.render import View, duration_words, not_found_page, path_id, render, view
 from collector.web.pages.scope import RegionInfo, Regions, camera_path, can_camera
 from collector.web.principal import Action
@@ -128,13 +129,16 @@ async def camera_page(request: web.Request) -> web.Response:
     lb = slot.cam.labels
     last = slot.last
     st = slot.status
+    gap = app.since_bridge.of(slot.cam.id, st)
+    since = st.since if gap is None else gap.since
     bars = timelines(pieces(spans, cid, now), now, v.tz, v.t, v.state_any)  # (a past span's checks are not kept)
     avail = availability(camera_ref(slot), spans, excl, now)
     watched = avail.pop("watched")
     return render(v, "camera.html", {
         "cam": slot.cam, "lb": lb, "ident": ident, "state": slot.shown.value, "probed": st.state.value,
         "state_words": v.state(slot.shown.value, slot.failed_checks()), "probed_words": v.state(st.state.value, slot.failed_checks()),
-        "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(st.since), "ago": v.lasting(st.since),
+        "cause": v.cause(st.cause) if st.cause is not None else "", "since": v.when(since), "ago": v.lasting(since),
+        "gap": "" if gap is None else unwatched_words(v, gap),
         "flapping": st.flapping, "checks": v.checks(slot.failed_checks()) if st.video_failed else "",
         "last_at": v.when(slot.last_at, seconds=True), "stages": _stages(slot, v),
         "video_stages": _stages(slot, v, video=True),

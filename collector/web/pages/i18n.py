@@ -194,6 +194,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "anonymous": ("未登录（只读）", "not logged in (read-only)"),
     "times_in": ("本页时间均为 {zone}（UTC{offset}）", "Times on this page: {zone} (UTC{offset})"),
     "lasting": ("已持续 {d}", "for {d}"),
+    "unwatched_gap": ("其间 {a} 至 {b} camwatch 未在监测（状态未知）", "camwatch was not watching from {a} to {b} (state unknown)"),
     "lasted": ("历时 {d}", "lasted {d}"),
     "seconds": ("秒", "s"),
     "video_off": ("未启用视频检测", "video checks are off"),

@@ -21,6 +21,7 @@ from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, color
 from collector.runtime.camera_state import State
 from collector.runtime.scheduler import CameraSlot
+from collector.runtime.since_bridge import Bridged, SinceBridge
 from collector.web.common import camwatch
 from collector.web.pages.derived import derived, regions_of, scope_key
 from collector.web.pages.render import View, paginate, rate_colour, render, view
@@ -190,25 +191,34 @@ def _choices(slots: list[CameraSlot]) -> dict[str, Any]:
 
 
 def camera_items(v: View, slots: list[CameraSlot]) -> list[dict[str, Any]]:
+    bridge = camwatch(v.request).since_bridge
     out = []
     for s in slots:
         lb = s.cam.labels
         checks = s.failed_checks() if s.shown is State.DEGRADED else ()
+        gap = bridge.of(s.cam.id, s.status)
+        since = s.status.since if gap is None else gap.since
         out.append({"id": s.cam.id, "name": s.cam.name, "township": lb.township_name, "village": lb.village_name,
                     "village_code": lb.village, "state": s.shown.value, "state_words": v.state(s.shown.value, checks),
                     "cause": v.cause(s.status.cause) if s.shown is State.OFFLINE else (v.checks(checks) if checks else ""),
-                    "since": v.when(s.status.since), "ago": v.ago(s.status.since), "flapping": s.status.flapping,
-                    "contractor": s.cam.contractor or ""})
+                    "since": v.when(since), "ago": v.ago(since), "flapping": s.status.flapping,
+                    "gap": "" if gap is None else unwatched_words(v, gap), "contractor": s.cam.contractor or ""})
     return out
+
+
+def unwatched_words(v: View, gap: Bridged) -> str:
+    """"其间 12-05 17:00 至 17:05 camwatch 未在监测（状态未知）": the gap a camera's "since" spans."""
+    a, b = v.when(gap.gap_from), v.when(gap.gap_to)
+    return v.t("unwatched_gap", a=a[5:], b=b[11:] if a[:10] == b[:10] else b[5:])
 
 
 FAR = dt.datetime.max.replace(tzinfo=dt.UTC)
 MAX_VILLAGE_OPTIONS = 300
 
 
-def _by_since(slots: list[CameraSlot]) -> list[CameraSlot]:
-    """Longest down first."""
-    return sorted(slots, key=lambda s: (s.status.since or FAR, s.cam.id))
+def _by_since(slots: list[CameraSlot], bridge: SinceBridge) -> list[CameraSlot]:
+    """Longest down first (down since before a gap in the watch counts from then)."""
+    return sorted(slots, key=lambda s: (bridge.since(s.cam.id, s.status) or FAR, s.cam.id))
 
 
 def readable_slots(v: View) -> list[CameraSlot]:
@@ -232,7 +242,7 @@ async def overview_page(request: web.Request) -> web.Response:
     towns = [r.code for r in regions.of_level("township") if can_region(v.principal, regions, r.code)]
     rows = cached_rows(v, regions, towns, "township", slots)
     f = filters(request, "offline")
-    offline = paginate(d.get(("by_since", sk, id(slots), f), lambda: _by_since(apply(f, slots))), request,
+    offline = paginate(d.get(("by_since", sk, id(slots), f), lambda: _by_since(apply(f, slots), app.since_bridge)), request,
                        shape=lambda page: camera_items(v, page))
     orders = [o for o in await store.list_work_orders(app.engine, open_only=True)
               if can_order(v.principal, o, app.scheduler.slots, regions)]
