@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.alerting import incident_store as store
 from collector.alerting.workorders import Color, OrderStatus, WorkOrder, WorkOrderError, color, is_picture, order_title
+from collector.runtime.camera_state import State
 from collector.web.auth import require
 from collector.web.common import camwatch
 from collector.web.inputs import CloseWorkOrder, InvalidBody, form_body
@@ -67,11 +68,29 @@ def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str],
     shared = o.status is not OrderStatus.RESOLVED and not can_act(v.principal, o, camwatch(v.request).scheduler.slots)
     return {"id": o.id, "incident": o.incident_key, "title": title, "status": o.status.value,
             "shared": SHARED_ORDER_WORDS[v.lang == "en"] if shared else "",
-            "colour": color(o, v.now).value, "severity": o.severity, "cause": v.cause(o.cause) if o.cause else "",
+            "colour": color(o, v.now).value, "severity": o.severity, "cause": _causes(v, o),
             "camera_id": o.camera_id, "camera": names.get(o.camera_id or 0, ""), "region": where,
             "region_code": o.region_code, "cameras": o.cameras, "opened": v.when(o.opened_at),
             "deadline": v.when(o.deadline), "acknowledged": v.when(o.acknowledged_at) if o.acknowledged_at else "",
             "resolved": v.when(o.resolved_at) if o.resolved_at else "", "note": o.note or "", "open": o.status.value != "resolved"}
+
+
+def _causes(v: View, o: WorkOrder) -> str:
+    """The order's cause in words; an open order of several cameras down for different reasons
+    says each with its count (as its alert did: ``端口关闭 1 台；无视频画面 2 台``), not one for all."""
+    if o.status is not OrderStatus.RESOLVED and len(o.camera_ids) > 1:
+        slots = camwatch(v.request).scheduler.slots
+        counts: dict[Cause, int] = {}
+        for cid in o.camera_ids:
+            slot = slots.get(cid)
+            if slot is not None and slot.status.state is State.OFFLINE and slot.status.cause is not None:
+                counts[slot.status.cause] = counts.get(slot.status.cause, 0) + 1
+        if len(counts) > 1:
+            ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].value))
+            if v.lang == "en":
+                return "; ".join(f"{v.cause(c)}: {n} camera{'s' if n != 1 else ''}" for c, n in ranked)
+            return "；".join(f"{v.cause(c)} {n} 台" for c, n in ranked)
+    return v.cause(o.cause) if o.cause else ""
 
 
 def urgent_first(orders: list[WorkOrder]) -> list[WorkOrder]:
