@@ -21,7 +21,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "cannot decode {path} (tried UTF-8, UTF-8 with BOM, UTF-16 with BOM and GB18030/GBK; UTF-16 "
                       "without a BOM is not recognised): save it as 'CSV UTF-8 (Comma delimited)' or .xlsx "
                       "(Excel Workbook) in Excel or WPS, then import that"),
+    "password_env_name": ("以 env: 开头的密码应引用环境变量（env:变量名，变量名由字母、数字、下划线组成，不以数字开头），"
+                          "此处 env: 之后不是有效的变量名：请改正变量名，或填写密码本身",
+                          "a password starting with env: refers to an environment variable (env:NAME: letters, digits and "
+                          "underscores, not starting with a digit); what follows env: here is not a valid name: correct the "
+                          "name, or give the password itself"),
     "file_unreadable": ("无法读取文件 {path}：{reason}", "cannot read {path}: {reason}"),
+    "csv_quote_unclosed": (
+        "文件 {path} 第 {line} 行：某个单元格以英文双引号 \" 开头，但引号没有闭合（从第 {line} 行起读了 {lines} 行仍未闭合），"
+        "其后各行会被当作这一格的内容而丢失，无法导入：请删去该引号或补上闭合的引号（单元格内的引号须写成两个 \"\"）后再导入",
+        "{path} line {line}: a cell opens with a double quote \" that is never closed (still open {lines} lines on), "
+        "so the rows after it would be read as that cell's text and lost; cannot import: remove the quote or close it "
+        "(a quote inside a cell is written as two: \"\"), then import again"),
     "xlsx_merged_header": (
         "合并单元格 {ref}（第 {rows} 行，{columns} 列）从表头行（第 {header_row} 行）延伸到了下面的行，无法导入："
         "表头须是单独的一行（不能分两行写，其上若有标题行请删去），请在 Excel 或 WPS 中取消该处合并后再导入",

@@ -61,6 +61,9 @@ class Table:
 OLD_SPREADSHEETS = (".xls", ".et", ".ett", ".xlt")
 
 
+MAX_CELL_LINES = 20  # a quoted cell (a remark) may hold line breaks: more than this is a quote left open
+
+
 def _err(code: str, **params: object) -> FileProblem:
     return FileProblem(Issue(Severity.ERROR, code, params=params))
 
@@ -120,12 +123,22 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _iter_csv(text: str, path: Path) -> Iterator[tuple[int, list[CellValue]]]:
-    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=sniff_delimiter(text))
+    """Each record with the line it starts on. A quoted cell is read strictly: one whose quote is
+    never closed (it would swallow every row after it, and an import would retire their cameras) is
+    an error naming the line it opens on; so is one that runs over more than MAX_CELL_LINES lines (a
+    quote closed by chance rows later)."""
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=sniff_delimiter(text), strict=True)
+    first = 1
     try:
         for row in reader:
-            yield reader.line_num, list(row)
+            if reader.line_num - first >= MAX_CELL_LINES:
+                raise _err("csv_quote_unclosed", path=str(path), line=first, lines=reader.line_num - first + 1)
+            yield first, list(row)
+            first = reader.line_num + 1
     except csv.Error as exc:
-        raise _err("file_unreadable", path=str(path), reason=str(exc)) from None
+        if "end of data" in str(exc) or "EOF" in str(exc):
+            raise _err("csv_quote_unclosed", path=str(path), line=first, lines=reader.line_num - first + 1) from None
+        raise _err("file_unreadable", path=str(path), reason=f"第 {first} 行 / line {first}: {exc}") from None
 
 
 def _iter_xlsx(path: Path, progress: ProgressFactory) -> Iterator[tuple[int, list[CellValue]]]:

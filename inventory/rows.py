@@ -17,6 +17,7 @@ from inventory.models import Lifecycle, RegionLevel
 from inventory.reader import CellValue, RawRow
 from inventory.record import INDEX, CameraRecord
 from inventory.regions import RegionCodeError, parse_code
+from inventory.secrets import bad_env_reference
 from probes.redact import masked_secret, redact_url
 
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)(\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$")
@@ -325,6 +326,8 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     path_column = "rtsp_path" if path_txt else "rtsp_url"
     username = p.opt("username")
     password = p.opt("password")
+    if password is not None and bad_env_reference(password):  # (not echoed: it might be a password after all)
+        p.issue("password", "password_env_name")
     url_txt = p.text("rtsp_url")
     host: str | None = p.host("host", host_txt) if host_txt else None
     if url_txt:

@@ -57,6 +57,12 @@ def _fernet_key(material: str) -> bytes:
     return base64.urlsafe_b64encode(digest)
 
 
+def bad_env_reference(value: str) -> bool:
+    """*value* starts like an environment reference (``env:``) but names no valid variable: not a
+    reference, and almost surely not a password either (an import refuses it)."""
+    return value.startswith(ENV_PREFIX) and not _ENV_NAME.match(value[len(ENV_PREFIX):])
+
+
 class SecretBox:
     """Encrypts and resolves credential references. Caches so bulk imports stay fast."""
 

@@ -1,0 +1,69 @@
+"""A CSV read strictly: a quoted cell never closed (it would swallow the rows after it, and the import
+would retire their cameras) is an error naming the line it opens on, with nothing written; rows are
+located by the line they start on (a remark with line breaks in quotes moves no row's number); a
+password ``env:`` followed by no valid variable name is a row error, not stored as a literal password.
+Real SQLite."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from inventory.importer import validate_file
+from tests.inventory.helpers import box, do_import, migrated, snapshot, write_csv
+from tests.inventory.test_import import ROWS, ZH
+
+REMARK = "备注"
+
+
+def _lines(rows: list[list[str]]) -> str:
+    import csv
+
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow([*ZH, REMARK])
+    w.writerows([[*r, ""] for r in rows])
+    return out.getvalue()
+
+
+def test_an_unclosed_quote_is_an_error_at_its_line_and_nothing_is_written(db_url: str, tmp_path: Path) -> None:
+    url = migrated(db_url)
+    good = write_csv(tmp_path / "good.csv", ZH, [list(r) for r in ROWS])
+    assert do_import(url, good).written
+    before = snapshot(url)
+    lines = _lines([list(r) for r in ROWS]).splitlines()
+    lines[2] = lines[2] + '"立杆高3米'  # the second data row's remark opens a quote never closed
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plan = validate_file(bad, box())
+    codes = [(i.code, i.params.get("line")) for i in plan.issues]
+    assert codes == [("csv_quote_unclosed", 3)], codes
+    assert "第 3 行" in plan.issues[0].message("zh") and "line 3" in plan.issues[0].message("en")
+    outcome = do_import(url, bad)
+    assert not outcome.written
+    assert snapshot(url) == before  # no camera retired
+
+
+def test_a_quoted_remark_with_line_breaks_keeps_the_rows_numbers(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    text = _lines(rows).splitlines()
+    # the first data row's remark spans three lines and its IP is bad: its error names line 2, where it
+    # starts (not 4); the third row's IP is bad too: line 6 (header 1, row one 2-4, row two 5, row three 6)
+    text[1] = text[1].replace(rows[0][13], "300.1.1.1") + '"立杆高3米\n朝南\n夜间补光"'
+    text[3] = text[3].replace(rows[2][13], "300.1.1.2")
+    path = tmp_path / "remark.csv"
+    path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    plan = validate_file(path, box())
+    errors = sorted({i.row for i in plan.issues if i.severity.value == "error"})
+    assert errors == [2, 6], [(i.code, i.row) for i in plan.issues]
+
+
+def test_an_env_password_without_a_valid_name_is_a_row_error(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    col = ZH.index("密码")
+    rows[0][col] = "env:1bad name"
+    rows[1][col] = "env:CAMERA_PW_OK"  # (a good reference: a warning at most when unset)
+    plan = validate_file(write_csv(tmp_path / "env.csv", ZH, rows), box())
+    errors = [(i.code, i.row, i.column) for i in plan.issues if i.severity.value == "error"]
+    assert errors == [("password_env_name", 2, "密码")], errors
+    assert "1bad" not in plan.issues[0].message("zh")  # (not echoed: it might be a password after all)
