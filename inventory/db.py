@@ -58,6 +58,11 @@ def normalize_url(url: str) -> str:
                              f"不是数据库网址：{shown!r}（应为 sqlite:///文件 或 postgresql://用户@主机/数据库）") from None
     backend = u.get_backend_name()
     if backend == "sqlite":
+        if u.host:  # sqlite://camwatch.db: two slashes make the file name a host
+            raise BadDatabaseUrl(f"not a SQLite file URL: {redact_url(url)!r} (expected sqlite:///FILE, three slashes "
+                                 "for a relative path, four for an absolute one)",
+                                 f"不是 SQLite 文件网址：{redact_url(url)!r}（应为 sqlite:///文件：相对路径三个斜杠，"
+                                 "绝对路径四个，如 sqlite:////var/lib/camwatch/camwatch.db）")
         u = u.set(drivername="sqlite+aiosqlite")
     elif backend in ("postgresql", "postgres"):
         u = u.set(drivername="postgresql+asyncpg")
