@@ -4,7 +4,9 @@ validated in one place (:func:`validate`), their errors naming the field.
 One model serves the API's JSON body and the page's form: JSON is validated strictly (``"7"`` is
 not an integer), a form leniently (every value arrives as text; an empty field is a field not
 given). Times are read as the CLI reads them (:mod:`collector.accounting.timeparse`), in the zone
-given as the validation context ``{"tz": ...}``. The OpenAPI document's request schemas are made from
+given as the validation context ``{"tz": ...}``, and lie between :data:`EARLIEST` and :data:`LATEST`;
+an id is a positive 64-bit integer; free text (reasons, approvers, notes, comments) holds no control
+character but tab and newline (a report's workbook cannot hold them; a form's CRLF is read as LF). The OpenAPI document's request schemas are made from
 these models (:func:`collector.web.spec.schema_of`), so what is documented is what is checked.
 
 An error is English on the API (as documented) and in the reader's language on a page
@@ -17,11 +19,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Mapping
 from typing import Annotated, TypeVar
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -40,6 +45,11 @@ M = TypeVar("M", bound="Input")
 MAX_TEXT = 2000
 MAX_NAME = 128
 MAX_BODY = 64 * 1024
+MAX_ID = 2**63 - 1  # ids are 64-bit integers in every database camwatch runs on
+# the times a body may name (local days, accounting.timezone): a later or earlier one is a typo
+FIRST_DAY, LAST_DAY = dt.date(2000, 1, 1), dt.date(2099, 12, 31)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # tab (\x09) and newline (\x0a) kept
+_LINE_CONTROL = re.compile(r"[\x00-\x1f\x7f]")  # a one-line field: no tab or newline either
 
 
 # pydantic's error types in Chinese: the configuration's words, a form's own where they differ
@@ -76,17 +86,57 @@ def _when(value: object, info: ValidationInfo) -> dt.datetime:
         raise Said(f"required: {FORMATS[1]}", f"必填：{FORMATS[0]}")
     context = info.context if isinstance(info.context, Mapping) else {}
     name = info.field_name or "time"
+    tz = str(context.get("tz", "UTC"))
     try:
-        return parse_time(value.strip(), str(context.get("tz", "UTC")), option=name, end=name in ("end", "until"))
+        at = parse_time(value.strip(), tz, option=name, end=name in ("end", "until"))
     except TimeParseError as exc:
         raise Said(exc.detail("en"), exc.detail("zh")) from None
+    return within_bounds(at, tz)
+
+
+def within_bounds(at: dt.datetime, tz: str) -> dt.datetime:
+    """*at* when it lies from :data:`FIRST_DAY` to the end of :data:`LAST_DAY` (local, *tz*)."""
+    zone = ZoneInfo(tz)
+    lo = dt.datetime.combine(FIRST_DAY, dt.time(), zone)
+    hi = dt.datetime.combine(LAST_DAY + dt.timedelta(days=1), dt.time(), zone)
+    if not lo <= at <= hi:
+        raise Said(f"must lie between {FIRST_DAY} and {LAST_DAY} (got {at.astimezone(zone).date()})",
+                   f"应在 {FIRST_DAY} 至 {LAST_DAY} 之间（收到 {at.astimezone(zone).date()}）")
+    return at
+
+
+def _crlf(value: object) -> object:
+    """A form's line breaks (CRLF, CR) as newlines."""
+    return value.replace("\r\n", "\n").replace("\r", "\n") if isinstance(value, str) else value
+
+
+def _refuse(value: str, pattern: re.Pattern[str]) -> str:
+    found = pattern.search(value)
+    if found is not None:
+        code, at = f"U+{ord(found.group()):04X}", found.start() + 1
+        raise Said(f"must not contain control characters ({code} at character {at})",
+                   f"不能含控制字符（第 {at} 个字符为 {code}）")
+    return value
+
+
+def _plain(value: str) -> str:
+    return _refuse(value, _CONTROL)
+
+
+def _one_line(value: str) -> str:
+    return _refuse(value, _LINE_CONTROL)
 
 
 When = Annotated[dt.datetime, BeforeValidator(_when), Field(description="ISO 8601, or a local date and time; "
                                                                         "without an offset: accounting.timezone")]
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME)]
-RegionCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32)]
+# (the constraints before the BeforeValidator: after it, pydantic strips without checking the length)
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TEXT), BeforeValidator(_crlf),
+                 AfterValidator(_plain)]
+OptText = Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT), BeforeValidator(_crlf),
+                    AfterValidator(_plain)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME), AfterValidator(_one_line)]
+RegionCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=32), AfterValidator(_one_line)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class Input(BaseModel):
@@ -97,7 +147,7 @@ class Scoped(Input):
     """exactly one of camera_id and region_code"""
 
     region_code: RegionCode | None = Field(default=None, description="a village, township or county code")
-    camera_id: int | None = Field(default=None, validate_default=True, description="a camera id")
+    camera_id: Id | None = Field(default=None, validate_default=True, description="a camera id")
 
     @field_validator("camera_id")
     @classmethod
@@ -138,7 +188,7 @@ class NewProposal(Period):
 class Decision(Input):
     """approving: an optional note"""
 
-    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=MAX_TEXT)] = ""
+    note: OptText = ""
 
 
 class Rejection(Input):
@@ -148,13 +198,14 @@ class Rejection(Input):
 
 
 class CloseWorkOrder(Input):
-    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1),
-                    Field(description="what was done (kept to 2000 characters)")]
+    note: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1), BeforeValidator(_crlf),
+                    AfterValidator(_plain), Field(description="what was done (kept to 2000 characters)")]
 
 
 class NewSilence(Scoped):
     until: When
-    reason: str = Field(default="", description="kept to 2000 characters")
+    reason: Annotated[str, BeforeValidator(_crlf), AfterValidator(_plain),
+                      Field(description="kept to 2000 characters")] = ""
 
 
 def _zh(err: Mapping[str, object]) -> str | None:
@@ -227,5 +278,5 @@ async def form_body(request: web.Request, model: type[M], *, tz: str, defaults: 
     return validate(model, data, tz=tz, form=True)
 
 
-__all__ = ["CloseWorkOrder", "Decision", "InvalidBody", "NewExclusion", "NewProposal", "NewSilence", "Rejection",
-           "Said", "first_error", "form_body", "json_body", "validate"]
+__all__ = ["MAX_ID", "CloseWorkOrder", "Decision", "InvalidBody", "NewExclusion", "NewProposal", "NewSilence", "Rejection",
+           "Said", "first_error", "form_body", "json_body", "validate", "within_bounds"]

@@ -21,7 +21,7 @@ from sqlalchemy import func, insert, select, update
 
 from collector.web.audit import AUDIT_DETAIL
 from collector.web.common import ApiError, camwatch, json_response, not_found
-from collector.web.exclusions import exclusion_json
+from collector.web.exclusions import describe, exclusion_json
 from collector.web.inputs import MAX_TEXT, Decision, NewProposal, Rejection, json_body
 from collector.web.params import path_int
 from collector.web.principal import Principal, principal_of
@@ -39,11 +39,6 @@ class ProposalError(Exception):
         super().__init__(message)
         self.kind = kind
         self.field = field
-
-
-def describe(x: Any) -> str:
-    scope = f"camera {x.camera_id}" if x.camera_id is not None else f"region {x.region_code}"
-    return f"exclusion #{x.id} {x.status}: {scope}, {x.start.isoformat()} .. {x.end.isoformat()}"
 
 
 async def propose(app: Any, p: Principal, new: NewProposal) -> Any:

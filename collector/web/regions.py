@@ -4,6 +4,10 @@ Current figures (counts by state, online ratio) come from the scheduler's in-mem
 coverage now uses the slots' probed states with the points stored in the database; with
 ``from``/``to`` the period availability (time-weighted, with and without exclusions) is computed
 by :mod:`collector.accounting.sql.load`, over the region's cameras only.
+
+A scoped reader sees the part of a region it reads (:mod:`collector.web.scope`); a contractor only
+the regions holding one of its cameras, those cameras' counts and availability, and no coverage
+(points are shared with other contractors' cameras: a figure over its cameras alone would be wrong).
 """
 
 from __future__ import annotations
@@ -25,8 +29,8 @@ from collector.web.bodies import RegionCoverage as RegionCoverageBody
 from collector.web.bodies import VillageCoverage as VillageCoverageBody
 from collector.web.common import camwatch, iso, json_response, ratio
 from collector.web.params import period_param
-from collector.web.principal import Principal
-from collector.web.scope import require_region, visible
+from collector.web.principal import Principal, Role
+from collector.web.scope import region_reader, require_region, visible
 from inventory.models import Region, RegionLevel
 
 CHILD_LEVEL = {RegionLevel.COUNTY: Level.TOWNSHIP, RegionLevel.TOWNSHIP: Level.VILLAGE, RegionLevel.VILLAGE: Level.CAMERA}
@@ -120,9 +124,14 @@ async def get_region(request: web.Request) -> web.Response:
     slots = visible(request, [s for _, s in sorted(app.scheduler.slots.items()) if _label(s, level.value) == code])
     data = await load_accounting(app.engine, period or Period(now, now), default_target=app.settings.accounting.target)
     if p is not None:  # a region above the scope, or a contractor: figures over the readable part only
-        kids = [k for k in kids if p.can_read_region((*path, k.code))]
+        reads = region_reader(p, app.scheduler.slots.values())
+        kids = [k for k in kids if reads((*path, k.code))]
         data = scoped_data(p, data)
-    own_cov, child_cov = _coverage(data, level, code, {s.cam.id: s.status.state.value for s in app.scheduler.slots.values()})
+    own_cov: CoverageAny = None
+    child_cov: dict[str, CoverageAny] = {}
+    if p is None or p.role is not Role.CONTRACTOR:
+        own_cov, child_cov = _coverage(data, level, code, {s.cam.id: s.status.state.value
+                                                           for s in app.scheduler.slots.values()})
     own_rate: RateRow | None = None
     child_rates: dict[int | str, RateRow] = {}
     if period is not None:

@@ -7,23 +7,27 @@ another region is 404; lists and tables leave it out. A contractor reads the wor
 one camera is its own (a village's outage too) and acts on those all of whose cameras are. Tables of rates and coverage keep only rows
 of regions wholly in scope (a region above the scope is shown in part on ``/regions/{code}``);
 a contractor reads its cameras, their points and its own contractor row, not region rows (they
-count other contractors' cameras).
+count other contractors' cameras). A contractor's regions are those holding one of its cameras
+(:func:`contractor_regions`): ``/regions/{code}`` of another is 404, and one of its own shows its
+cameras alone, without coverage; an exclusion or a silence tied to a region (its reason, its
+proposer) is the contractor's to read only when that region holds one of its cameras
+(:func:`tied_visible`; the API and the console's pages alike: :func:`exclusion_clause`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import ColumnElement, select, true
+from sqlalchemy import ColumnElement, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.accounting import Level
 from collector.runtime.scheduler import CameraSlot
 from collector.web.common import camwatch, not_found
 from collector.web.principal import Principal, Role, principal_of
-from inventory.models import Camera, Point, Region
+from inventory.models import Camera, Exclusion, Point, Region
 
 
 def reader(request: web.Request) -> Principal | None:
@@ -73,25 +77,30 @@ def whole(p: Principal, path: tuple[str, ...] | None) -> bool:
     return path is not None and p.role is not Role.CONTRACTOR and p.whole_region(path)
 
 
-def readable_region(p: Principal | None, paths: Mapping[str, tuple[str, ...]], code: str | None) -> bool:
-    """Objects tied to a region (exclusion, silence, village work order): in, above or below the
-    scope; for a contractor, a region holding one of its cameras (see :func:`contractor_regions`)."""
-    if p is None or code is None:
-        return p is None
-    path = paths.get(code)
-    return path is not None and p.can_read_region(path)
-
-
 def contractor_regions(p: Principal, slots: Iterable[CameraSlot]) -> frozenset[str]:
+    """The codes (county, township, village) of the regions holding one of *p*'s cameras."""
     return frozenset(code for s in slots if sees(p, s) for code in slot_path(s))
 
 
+def region_reader(p: Principal | None, slots: Iterable[CameraSlot]) -> Callable[[Sequence[str]], bool]:
+    """Whether *p* reads a region (given by its path, county..itself): in, above or below its scope;
+    for a contractor, one holding one of its cameras (*slots*: every monitored camera, or the
+    contractor's own)."""
+    if p is None:
+        return lambda path: True
+    if p.role is Role.CONTRACTOR:
+        mine = contractor_regions(p, slots)
+        return lambda path: bool(path) and path[-1] in mine
+    return lambda path: bool(path) and p.can_read_region(path)
+
+
 async def require_region(request: web.Request, code: str) -> tuple[Principal | None, tuple[str, ...]]:
-    """(the scoping principal, the region's path); 404 when unknown or out of scope."""
+    """(the scoping principal, the region's path); 404 when unknown or out of scope (for a
+    contractor: a region without one of its cameras)."""
     paths = await region_paths(camwatch(request).engine)
     path = paths.get(code)
     p = reader(request)
-    if path is None or (p is not None and not p.can_read_region(path)):
+    if path is None or not region_reader(p, camwatch(request).scheduler.slots.values())(path):
         raise not_found(f"no region with code {code!r}")
     return p, path
 
@@ -133,13 +142,35 @@ def _camera_visible(p: Principal, slots: Mapping[int, CameraSlot], camera_id: in
 def tied_visible(p: Principal | None, slots: Mapping[int, CameraSlot], paths: Mapping[str, tuple[str, ...]],
                  camera_id: int | None, region_code: str | None) -> bool:
     """An exclusion or silence: its camera readable, or its region in, above or below the scope
-    (a county-wide exclusion concerns a township's cameras too)."""
+    (a county-wide exclusion concerns a township's cameras too). For a contractor *paths* are
+    those of its regions alone, as :func:`visibility` gives them (:func:`tied_paths`): another
+    contractor's region-wide exclusion or silence, its reason, is not the contractor's to read."""
     if p is None:
         return True
     if camera_id is not None:
         return _camera_visible(p, slots, camera_id)
     path = paths.get(region_code or "")
-    return path is not None and p.can_read_region(path)
+    return path is not None and (p.role is Role.CONTRACTOR or p.can_read_region(path))
+
+
+def tied_paths(p: Principal | None, slots: Mapping[int, CameraSlot],
+               paths: Mapping[str, tuple[str, ...]]) -> Mapping[str, tuple[str, ...]]:
+    """*paths* as :func:`tied_visible` reads them: for a contractor, those of its regions alone."""
+    if p is None or p.role is not Role.CONTRACTOR:
+        return paths
+    mine = contractor_regions(p, slots.values())
+    return {code: path for code, path in paths.items() if code in mine}
+
+
+def exclusion_clause(p: Principal, slots: Mapping[int, CameraSlot],
+                     paths: Mapping[str, tuple[str, ...]]) -> ColumnElement[bool]:
+    """SQL: the exclusions *p* reads, on the API and the console's pages alike: those of its cameras
+    (:func:`camera_clause`), those of a region :func:`tied_visible` lets it read (*paths*: every
+    region's) and the proposals it made itself."""
+    tied = tied_paths(p, slots, paths)
+    codes = [code for code in tied if tied_visible(p, slots, tied, None, code)]
+    return or_(Exclusion.camera_id.in_(select(Camera.id).where(camera_clause(p, paths))),
+               Exclusion.region_code.in_(codes), Exclusion.proposer == p.name)
 
 
 def _order_cameras(camera_id: int | None, cameras: Sequence[int]) -> Sequence[int]:
@@ -203,11 +234,14 @@ def may_decide(p: Principal, slots: Mapping[int, CameraSlot], paths: Mapping[str
 
 
 async def visibility(request: web.Request) -> tuple[Principal | None, Mapping[int, CameraSlot], Mapping[str, tuple[str, ...]]]:
-    """(principal, slots, region paths) for the two checks above; no database read when unscoped."""
+    """(principal, slots, region paths) for the checks above; no database read when unscoped. For
+    a contractor the paths are those of its regions alone (:func:`tied_paths`)."""
     app = camwatch(request)
     p = reader(request)
-    return p, app.scheduler.slots, ({} if p is None else await region_paths(app.engine))
+    if p is None:
+        return p, app.scheduler.slots, {}
+    return p, app.scheduler.slots, tied_paths(p, app.scheduler.slots, await region_paths(app.engine))
 
 
-__all__ = ["SHARED_ORDER_WORDS", "may_decide", "may_propose", "order_actionable", "order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "filter_rows", "readable_region", "reader",
-           "region_paths", "require_region", "sees", "slot_path", "visible", "whole"]
+__all__ = ["SHARED_ORDER_WORDS", "may_decide", "may_propose", "order_actionable", "order_visible", "tied_visible", "visibility", "camera_clause", "camera_slot", "contractor_regions", "exclusion_clause", "filter_rows", "reader",
+           "region_paths", "region_reader", "require_region", "sees", "slot_path", "tied_paths", "visible", "whole"]

@@ -6,8 +6,14 @@ and their decisions: :mod:`collector.web.pages.proposals_page`.
 Adding validates the form with the API's own model (:class:`collector.web.inputs.NewExclusion`: camera
 xor region, start before end, reason and approver required): a form that does not validate is shown
 again with its values and the field named, in the reader's language (400). Both writes need the
-``approve_exclusion`` action and the session's CSRF token (auth middleware), and make the
-collector reload at once, like the API.
+``approve_exclusion`` action and the session's CSRF token (auth middleware), make the collector
+reload at once, like the API, and leave an audit row saying what was done (the exclusion's id,
+camera or region, period and reason: :func:`collector.web.exclusions.describe`).
+
+Who reads which exclusion is the API's rule (:func:`collector.web.scope.exclusion_clause`): the
+page and ``GET /api/v1/exclusions`` list the same ones. One added over a closed month is kept; the
+page it leads to lists it first (whatever the filter) under a note naming the month, whose signed
+figures do not change until it is reopened (:func:`collector.web.exclusions.closed_warning`).
 """
 
 from __future__ import annotations
@@ -17,12 +23,13 @@ import logging
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, insert, select
+from sqlalchemy import Select, func, insert, select
 
-from collector.reports.exclusion_end import Step, end_exclusion, kept_words
+from collector.reports.exclusion_end import Step, closed_months, end_exclusion, kept_words
 from collector.web.audit import AUDIT_DETAIL
 from collector.web.auth import require
 from collector.web.common import camwatch
+from collector.web.exclusions import closed_warning, describe
 from collector.web.inputs import InvalidBody, NewExclusion, form_body
 from collector.web.pages.derived import regions_of
 from collector.web.pages.render import (
@@ -37,22 +44,30 @@ from collector.web.pages.render import (
     view,
 )
 from collector.web.pages.scope import Regions, can_camera, load_regions
-from collector.web.principal import Action, Role
+from collector.web.principal import Action
+from collector.web.scope import exclusion_clause, tied_paths, tied_visible
 from inventory.models import COUNTED_EXCLUSIONS, Camera, Exclusion, ExclusionStatus, Region, utcnow
 
 log = logging.getLogger("camwatch.web")
 
 
 def readable_exclusion(v: View, x: Any, regions: Regions) -> bool:
+    """One exclusion the reader may see (the API's rule, :func:`collector.web.scope.tied_visible`;
+    its own proposals too)."""
     p = v.principal
     if p is None or p.reads_all():
         return True
-    if x.camera_id is not None:
-        slot = camwatch(v.request).scheduler.slots.get(x.camera_id)
-        return slot is not None and can_camera(p, slot)
-    if p.role is Role.CONTRACTOR:
-        return False
-    return p.can_read_region(regions.path(x.region_code))
+    slots = camwatch(v.request).scheduler.slots
+    return x.proposer == p.name or tied_visible(p, slots, tied_paths(p, slots, regions.paths()), x.camera_id,
+                                                x.region_code)
+
+
+def scoped(v: View, regions: Regions, q: Select[Any]) -> Select[Any]:
+    """*q* over exclusions cut to those the reader may see: the API's list's clause."""
+    p = v.principal
+    if p is None or p.reads_all():
+        return q
+    return q.where(exclusion_clause(p, camwatch(v.request).scheduler.slots, regions.paths()))
 
 
 FIELDS = ("camera_id", "region_code", "start", "end", "reason", "approver")
@@ -66,12 +81,16 @@ async def _page(request: web.Request, *, values: dict[str, str] | None = None, e
     app = camwatch(request)
     regions = await regions_of(request)
     active = request.query.get("active", "true") != "false"
-    q = select(Exclusion)
-    if active:
-        q = q.where(Exclusion.end > v.now)
+    q = scoped(v, regions, select(Exclusion))
+    added, note = _added(request), None
     async with app.engine.connect() as conn:
-        rows = (await conn.execute(q.order_by(Exclusion.start.desc(), Exclusion.id.desc()))).all()
-    rows = [x for x in rows if readable_exclusion(v, x, regions)]
+        rows = (await conn.execute((q.where(Exclusion.end > v.now) if active else q)
+                                   .order_by(Exclusion.start.desc(), Exclusion.id.desc()))).all()
+        first = (await conn.execute(q.where(Exclusion.id == added))).first() if added is not None else None
+        if first is not None:  # the one just added, first whatever the filter, the closed months said
+            rows = [first, *(x for x in rows if x.id != first.id)]
+            months = await closed_months(conn, first.start, first.end, app.settings.accounting.timezone)
+            note = closed_warning(first.id, months, v.lang) if months else None
     try:
         page = max(1, int(request.query.get("page", "1")))
     except ValueError:
@@ -95,12 +114,18 @@ async def _page(request: web.Request, *, values: dict[str, str] | None = None, e
     return render(v, "exclusions.html", {
         "page": Paged(items, page, pages, len(rows)), "active": active, "can": can,
         "csrf": form_token(v), "values": {**defaults, **(values or {})},
-        "error": error, "waiting": waiting,
+        "error": error, "waiting": waiting, "note": note, "added": first.id if first is not None else None,
         "can_propose": p is not None and p.can(Action.PROPOSE_EXCLUSION)}, status=status)
 
 
 async def exclusions_page(request: web.Request) -> web.Response:
     return await _page(request)
+
+
+def _added(request: web.Request) -> int | None:
+    """``?added=ID``: the exclusion the add form just stored."""
+    text = request.query.get("added", "")
+    return int(text) if text.isdigit() and len(text) <= 18 else None
 
 
 def form_error(v: View, exc: InvalidBody, label: str | None = None) -> str:
@@ -145,14 +170,19 @@ async def add_post(request: web.Request) -> web.StreamResponse:
         else:
             found = (await conn.execute(select(func.count()).select_from(Region).where(Region.code == new.region_code))).scalar_one()
         if found:
-            await conn.execute(insert(Exclusion).values(
+            res = await conn.execute(insert(Exclusion).values(
                 camera_id=new.camera_id, region_code=new.region_code, start=new.start, end=new.end, reason=new.reason,
                 approver=new.approver, created_at=utcnow(), status=ExclusionStatus.APPROVED.value))
+            xid = int(res.inserted_primary_key[0])  # type: ignore[index]
+            row = (await conn.execute(select(Exclusion).where(Exclusion.id == xid))).one()
+            closed = await closed_months(conn, row.start, row.end, app.settings.accounting.timezone)
     if not found:  # (the page is read again outside the transaction)
         return await again(_no_camera(new.camera_id) if new.camera_id is not None else _no_region(new.region_code))
-    log.info("exclusion added on the console by %s", p.name)
+    request[AUDIT_DETAIL] = describe(row, "added") + (f"; closed months: {', '.join(closed)}" if closed else "")
+    log.info("exclusion #%d added on the console by %s", xid, p.name)
     await _reload(app)
-    raise redirect("/exclusions")
+    over = row.end <= app.clock()
+    raise redirect(f"/exclusions?added={xid}" + ("&active=false" if over or closed else ""))
 
 
 def _no_camera(camera_id: int) -> InvalidBody:
@@ -187,7 +217,7 @@ async def end_post(request: web.Request) -> web.StreamResponse:
     if not ending.done:
         text = kept_words(ending, v.lang, tz, console=True)
         return render(v, "message.html", {"title": v.t("error"), "text": text, "back": "/exclusions"}, status=409)
-    request[AUDIT_DETAIL] = ending.detail()
+    request[AUDIT_DETAIL] = f"{ending.detail()}; exclusion #{xid} {'ended' if ending.step is Step.END else 'removed'}"
     log.info("exclusion #%d %s on the console by %s", xid, "ended" if ending.step is Step.END else "removed", p.name)
     await _reload(app)
     raise redirect("/exclusions")

@@ -23,7 +23,7 @@ from collector.web.auth import require
 from collector.web.common import camwatch
 from collector.web.inputs import Decision, InvalidBody, NewProposal, Rejection, form_body
 from collector.web.pages.derived import regions_of
-from collector.web.pages.exclusions_page import form_error, readable_exclusion
+from collector.web.pages.exclusions_page import form_error, scoped
 from collector.web.pages.render import View, form_token, not_found_page, paginate, path_id, redirect, render, view
 from collector.web.pages.scope import Regions
 from collector.web.principal import Action
@@ -33,11 +33,6 @@ from inventory.models import Exclusion, ExclusionStatus
 
 FIELDS = ("camera_id", "region_code", "start", "end", "reason")
 LOCAL = "%Y-%m-%dT%H:%M"
-
-
-def _visible(v: View, x: Any, regions: Regions) -> bool:
-    p = v.principal
-    return (p is not None and x.proposer == p.name) or readable_exclusion(v, x, regions)
 
 
 def _item(v: View, x: Any, regions: Regions, can_decide: bool) -> dict[str, Any]:
@@ -56,12 +51,11 @@ async def _page(request: web.Request, *, values: dict[str, str] | None = None, e
     app = camwatch(request)
     regions = await regions_of(request)
     show_all = request.query.get("status") == "all"
-    q = select(Exclusion).where(Exclusion.proposer.is_not(None))
+    q = scoped(v, regions, select(Exclusion).where(Exclusion.proposer.is_not(None)))  # the API's rule; its own too
     if not show_all:
         q = q.where(Exclusion.status == ExclusionStatus.PROPOSED.value)
     async with app.engine.connect() as conn:
         rows = (await conn.execute(q.order_by(Exclusion.created_at.desc(), Exclusion.id.desc()))).all()
-    rows = [x for x in rows if _visible(v, x, regions)]
     p = v.principal
     deciding = p is not None and p.can(Action.APPROVE_EXCLUSION)
     paths = {code: regions.path(code) for code in regions.by_code} if deciding else {}

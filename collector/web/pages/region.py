@@ -1,5 +1,9 @@
 """``/regions/{code}``: a county's townships, a township's villages (ranked, with coverage and
-planned points) or a village's points and cameras; the 30- and 90-day daily-rate charts."""
+planned points) or a village's points and cameras; the 30- and 90-day daily-rate charts.
+
+Who reads what is the API's rule (:func:`collector.web.scope.region_reader`): a contractor opens
+only the regions holding one of its cameras, lists only those, sees its cameras and their points,
+and no region figures (they count other contractors' cameras)."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ from collector.web.pages.overview import (
     readable_slots,
 )
 from collector.web.pages.render import View, not_found_page, paginate, rate_colour, render, view
-from collector.web.pages.scope import Regions, can_region, whole_figures
+from collector.web.pages.scope import Regions, region_reads, whole_figures
 from collector.web.pages.series import DailyRates
 from inventory.models import Camera, Lifecycle, Point
 
@@ -108,12 +112,13 @@ async def region_page(request: web.Request) -> web.Response:
     code = request.match_info["code"]
     regions: Regions = await regions_of(request)
     info = regions.by_code.get(code)
-    if info is None or info.level not in LEVEL_AT or not can_region(v.principal, regions, code):
+    readable = readable_slots(v)
+    reads = region_reads(v.principal, regions, readable)
+    if info is None or info.level not in LEVEL_AT or not reads(code):
         return not_found_page(v)
     path = regions.path(code)
     whole = whole_figures(v.principal, path)
     d, sk = derived(request), scope_key(v.principal)
-    readable = readable_slots(v)
     slots = d.get(("in", sk, id(readable), info.level, code), lambda: _in(readable, info.level, code))
     counts = now_counts(slots)
     fig = app.figures
@@ -128,7 +133,7 @@ async def region_page(request: web.Request) -> web.Response:
         "figures_note": figures_note(v, app),
         "month_at": month_as_of(v, app) if month is not None else None, "rows_at": month_as_of(v, app),
     }
-    kids = [k.code for k in regions.children.get(code, []) if can_region(v.principal, regions, k.code)]
+    kids = [k.code for k in regions.children.get(code, []) if reads(k.code)]
     if info.level == "county":
         ctx["rows"] = cached_rows(v, regions, kids, "township", slots)
     elif info.level == "township":
@@ -141,6 +146,9 @@ async def region_page(request: web.Request) -> web.Response:
     else:
         points, cams = await _points(request, [code])
         mine = {s.cam.id: s for s in slots}
+        if not whole:  # a contractor: its cameras' points alone
+            held = {c.point_id for c in cams if c.id in mine}
+            points = [pt for pt in points if pt.id in held]
         ctx["points"] = _point_rows(points, [c for c in cams if c.id in mine or whole], mine, v)
         ctx["cameras"] = paginate(slots, request, shape=lambda page: camera_items(v, page))
         states = d.get(("states", id(app.scheduler.slots)), lambda: _states(app.scheduler.slots))

@@ -7,7 +7,7 @@ sees everything.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collector.runtime.scheduler import CameraSlot
 from collector.web.principal import Principal
-from collector.web.scope import order_actionable, order_visible, sees, slot_path, whole
+from collector.web.scope import order_actionable, order_visible, region_reader, sees, slot_path, whole
 from inventory.models import Region
 
 
@@ -37,6 +37,13 @@ class Regions:
         for r in sorted(self.by_code.values(), key=lambda r: r.code):
             if r.parent:
                 self.children.setdefault(r.parent, []).append(r)
+        self._paths: dict[str, tuple[str, ...]] | None = None
+
+    def paths(self) -> Mapping[str, tuple[str, ...]]:
+        """Every region's path, county..itself (as :func:`collector.web.scope.region_paths`)."""
+        if self._paths is None:
+            self._paths = {code: self.path(code) for code in self.by_code}
+        return self._paths
 
     def path(self, code: str | None) -> tuple[str, ...]:
         out: list[str] = []
@@ -76,7 +83,16 @@ def readable(p: Principal | None, slots: Mapping[int, CameraSlot]) -> list[Camer
 
 
 def can_region(p: Principal | None, regions: Regions, code: str) -> bool:
+    """In, above or below *p*'s regions. Not a contractor's rule (the regions holding one of its
+    cameras): :func:`region_reads`."""
     return p is None or p.can_read_region(regions.path(code))
+
+
+def region_reads(p: Principal | None, regions: Regions, slots: Iterable[CameraSlot]) -> Callable[[str], bool]:
+    """Whether *p* reads the region of a code, the API's rule (:func:`collector.web.scope.region_reader`:
+    for a contractor, a region holding one of its cameras; *slots*: the cameras *p* reads will do)."""
+    reads = region_reader(p, slots)
+    return lambda code: code in regions.by_code and reads(regions.path(code))
 
 
 def whole_figures(p: Principal | None, path: tuple[str, ...]) -> bool:
