@@ -48,6 +48,10 @@ def register(group: click.Group) -> None:
             fail(str(exc) if ctx.lang == "en" else exc.zh, USAGE)
         if backend == "sqlite":
             # (not an error: SQLite runs one collector, and `camwatch run` refuses a second one)
+            if as_json:  # (a script reads JSON: the same keys, no replica; whether one runs alone is not read)
+                click.echo(json.dumps({"replicas": [], "alone": None, "shards": None, "shards_held": 0,
+                                       "backend": "sqlite"}, indent=2))
+                return
             click.echo(ctx.t("SQLite 数据库只运行一个采集器，没有副本（副本需要 PostgreSQL，见 README「Beyond one machine」）",
                              "a SQLite database runs one collector and no replicas (replicas need PostgreSQL:"
                              " README, \"Beyond one machine\")"))

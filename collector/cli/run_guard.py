@@ -25,7 +25,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from collector.runtime.replicas import GUARD_KEY, PG_NEEDED, pg_connect_args
-from collector.runtime.shards import SHARD_COUNTS_SQL
+from collector.runtime.shards import SHARD_COUNTS_SQL, THIS_DB_SQL
 from collector.settings import Settings
 from inventory.db import display_url
 
@@ -46,6 +46,11 @@ WORDS = {
                    "PostgreSQL {found}：请先升级 PostgreSQL",
                    "replicas need PostgreSQL {needed} or later (their coordination session relies on "
                    "idle_session_timeout), this database server runs PostgreSQL {found}: upgrade PostgreSQL first"),
+    "replica_id": ("此数据库上已有一个副本使用 replica_id {replica}（来自 {client}）：每个副本须有自己的 replica_id"
+                   "（不设置则按主机名和进程号自动生成；同名副本的心跳、/healthz 和告警投递记录无法区分）",
+                   "a replica with replica_id {replica} is already running on this database (from {client}): every "
+                   "replica needs its own (unset, it is made from the host name and process id; two of one name cannot "
+                   "be told apart in heartbeats, /healthz and alert deliveries)"),
     "shards": ("此数据库上运行的副本 collector.shards 为 {theirs}，本副本为 {ours}：所有副本须设置相同的 collector.shards"
                "（分片数不同会让两个副本写同一台摄像机；改分片数须先停止全部副本）",
                "the replicas running on this database have collector.shards = {theirs}, this one {ours}: every "
@@ -102,7 +107,7 @@ async def run_guard(settings: Settings, lang: str) -> AsyncIterator[None]:
         return
     dsn, server_settings = pg_connect_args(settings.database.url)
     if settings.collector.replicas:
-        await _may_join(dsn, server_settings, settings.collector.shards, lang)
+        await _may_join(dsn, server_settings, settings.collector.shards, lang, settings.collector.replica_id)
         yield  # the replica's coordination session holds the guard, shared
         return
     server_settings["application_name"] = settings.collector.collector_id[:63]  # (its heartbeat's row)
@@ -117,14 +122,22 @@ async def run_guard(settings: Settings, lang: str) -> AsyncIterator[None]:
 
 
 # a lone collector holds the guard exclusively (replicas hold it shared)
-ALONE_SQL = ("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
+ALONE_SQL = (f"SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = {THIS_DB_SQL}"
              f" AND mode = 'ExclusiveLock' AND ((classid::bigint << 32) | objid::bigint) = {GUARD_KEY})")
 
 
-async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang: str) -> None:
+# the live replica (holding the guard shared) whose coordination session is named :1 (its replica id)
+NAMED_SQL = ("SELECT coalesce(host(a.client_addr), 'local') FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+             f" WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.database = {THIS_DB_SQL}"
+             f" AND l.mode = 'ShareLock' AND ((l.classid::bigint << 32) | l.objid::bigint) = {GUARD_KEY}"
+             " AND a.application_name = $1 LIMIT 1")
+
+
+async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang: str,
+                    replica_id: str | None = None) -> None:
     """A replica may join unless the server is older than PostgreSQL 14, a lone collector holds the
-    database or the replicas run with another ``collector.shards`` (:class:`Refused`, before
-    anything is loaded)."""
+    database, the replicas run with another ``collector.shards`` or one runs with its *replica_id*
+    (set in its settings: the default one is made unique) (:class:`Refused`, before anything is loaded)."""
     conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
     try:
         old = too_old(int(await conn.fetchval("SHOW server_version_num")), lang)
@@ -134,6 +147,8 @@ async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang
         # replica, and the running ones would hand over shards to one about to refuse)
         if await conn.fetchval(ALONE_SQL):
             raise Refused(say(lang, "replicas"))
+        if replica_id and (client := await conn.fetchval(NAMED_SQL, replica_id[:63])) is not None:
+            raise Refused(say(lang, "replica_id", replica=replica_id, client=client))
         theirs = [n for n in (int(r[0]) for r in await conn.fetch(SHARD_COUNTS_SQL)) if n != shards]
         if theirs:
             raise Refused(say(lang, "shards", ours=shards, theirs=", ".join(map(str, theirs))))

@@ -47,9 +47,9 @@ def feed_the_leader(settings: Settings, db: AsyncEngine, replica: Replica, write
         return feed, None
     if settings.notify.channels and a.base_url and a.base_url == console_url(settings.http):
         # (any replica serves the incident pages; the one that leads at a message's time may be gone when it is read)
-        log.warning("alerts.base_url is not set: the links in alert messages open the leading replica's own console "
-                    "(%s here), which no longer answers once that replica is gone; set alerts.base_url to an address "
-                    "that reaches any replica (a load balancer, an Ingress)", a.base_url)
+        log.warning("alerts.base_url (%s, unset or set so) is this replica's own console: the links in alert messages "
+                    "open the replica that led when they were sent, which no longer answers once it is gone; set "
+                    "alerts.base_url to an address that reaches any replica (a load balancer, an Ingress)", a.base_url)
     policy = a.to_policy(settings.recheck_answer_s)  # (the first message waits for an offline recheck's answer)
     la = leader_alerts(policy, db, replica=replica.replica_id, language=a.language or settings.language,
                        tick_s=a.tick_s, clock=clock, guard=leader_guard(replica), notifier=notifier,

@@ -22,11 +22,12 @@ from collector.runtime.shards import (
     MAX_SHARDS,
     SHARD_COUNTS_SQL,
     SHARD_TAG,
+    THIS_DB_SQL,
 )
 from inventory.models import CollectorHeartbeat
 
 _KEY = "((l.classid::bigint << 32) | l.objid::bigint)"
-_OURS = "l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted"
+_OURS = f"l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.database = {THIS_DB_SQL}"
 _HOLDERS_SQL = (f"SELECT l.pid, l.mode, a.application_name, host(a.client_addr), a.backend_start"
                 f" FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                 f" WHERE {_OURS} AND {_KEY} = {LOCK_KEY_SQL.format(low=GUARD_LOW)} ORDER BY a.application_name, l.pid")

@@ -56,6 +56,7 @@ from collector.runtime.shards import (
     LOCK_KEY_SQL,
     SHARD_COUNTS_SQL,
     SHARD_TAG,
+    THIS_DB_SQL,
     plan,
     shard_of,
     start_of,
@@ -68,10 +69,10 @@ GUARD_KEY = LOCK_KEY_SQL.format(low=str(GUARD_LOW))
 LEADER_KEY = LOCK_KEY_SQL.format(low=str(LEADER_LOW))
 # the replica holding the leader's lock (its session's application_name is its replica id)
 LEADER_SQL = ("SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
-              " WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted"
+              f" WHERE l.locktype = 'advisory' AND l.objsubid = 1 AND l.granted AND l.database = {THIS_DB_SQL}"
               f" AND ((l.classid::bigint << 32) | l.objid::bigint) = {LEADER_KEY}")
 # the sessions holding the guard shared: the live replicas of this schema
-LIVE_SQL = ("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted"
+LIVE_SQL = (f"SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1 AND granted AND database = {THIS_DB_SQL}"
             f" AND mode = 'ShareLock' AND ((classid::bigint << 32) | objid::bigint) = {GUARD_KEY}")
 # which of the shards :shards the coordination session :pid holds now
 HELD_SQL = ("SELECT objid::bigint - :tag AS shard FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 1"
@@ -346,7 +347,10 @@ class Replica:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - the database or the network: fence, then try again
-                why = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
+                if isinstance(exc, TimeoutError):  # (its message is empty: a hang, not a refusal)
+                    why = f"no answer from PostgreSQL within {self.timeout:g} s (TimeoutError)"
+                else:
+                    why = f"{type(exc).__name__}: {exc}".splitlines()[0][:200]
                 if self.conn is not None or self.owned:
                     self._lost(why)
                 elif why != self.last_error:

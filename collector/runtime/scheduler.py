@@ -271,7 +271,7 @@ class Scheduler:
         epoch = int(planned // interval)
         rec = self._sweeps.setdefault(epoch, [0.0, epoch * interval])
         rec[0] += 1
-        if rec[0] >= len(self.slots) - self.unprobed:
+        if rec[0] >= len(self.slots) - self.unprobed > 0:
             self.last_sweep_s = self._now() - rec[1]
             del self._sweeps[epoch]
             self._log_sweep(self.last_sweep_s)
@@ -298,7 +298,7 @@ class Scheduler:
         finally:
             slot.running = False
             self._fast_busy -= 1
-        if regular:
+        if regular and self.slots.get(slot.cam.id) is slot:  # (one let go of, or fenced, meanwhile: no sweep of it)
             self._sweep_done(planned)
         if self.slots.get(slot.cam.id) is not slot or slot.status.state is State.EXCLUDED:
             return

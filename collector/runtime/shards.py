@@ -36,11 +36,14 @@ COUNT_LOW = 0x5343_0000
 
 #: the bigint key of a lock whose low 32 bits are the parameter ``:low`` (see the module doc)
 LOCK_KEY_SQL = "((CAST(hashtext(current_schema()) AS bigint) << 32) | CAST({low} AS bigint))"
+#: ``pg_locks.database`` of this database: advisory locks are the database's own, but ``pg_locks``
+#: lists every database's (another camwatch on the same server, schema ``public`` too, must not count)
+THIS_DB_SQL = "(SELECT oid FROM pg_database WHERE datname = current_database())"
 #: ``pg_locks.classid`` of this schema's locks: the key's high half (an unsigned 32-bit oid there)
 CLASSID_SQL = "(CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
 #: the shard counts the replicas of this schema run with (the :data:`COUNT_LOW` locks held), one row each
 SHARD_COUNTS_SQL = ("SELECT DISTINCT (objid::bigint & 65535) + 1 FROM pg_locks WHERE locktype = 'advisory'"
-                    f" AND objsubid = 1 AND granted AND classid::bigint = {CLASSID_SQL}"
+                    f" AND objsubid = 1 AND granted AND classid::bigint = {CLASSID_SQL} AND database = {THIS_DB_SQL}"
                     f" AND (objid::bigint & 4294901760) = {COUNT_LOW} ORDER BY 1")
 
 

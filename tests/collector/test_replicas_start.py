@@ -24,7 +24,7 @@ from tests.conftest import fresh_pg_schema
 from tests.net import free_port
 
 EXE = shutil.which("camwatch", path=str(Path(sys.executable).parent)) or "camwatch"
-BASE_URL_WARNING = "alerts.base_url is not set"
+BASE_URL_WARNING = "is this replica's own console"
 
 
 @pytest.fixture

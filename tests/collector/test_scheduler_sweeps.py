@@ -65,3 +65,32 @@ def test_sweeps_complete_every_interval_while_a_camera_is_offline(
     assert all(b - a <= 2 * DEFAULTS.interval_s for a, b in zip(completed, completed[1:], strict=False)), completed
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("sweep:")]
     assert len(lines) >= 9 and any("1 offline" in line for line in lines[-3:]), lines[-3:]
+
+
+def test_no_sweep_of_cameras_let_go_of(caplog: pytest.LogCaptureFixture) -> None:
+    """A replica fenced (its shards lost) drops every slot while probes are in flight: their ends make
+    no sweep of nothing (it logged an empty "sweep: 0 online ..." line for each, hundreds after a pause)."""
+    vt = VirtualTime()
+    script = SlowWhenDown(vt, 5.0)
+    caplog.set_level(logging.INFO, logger="camwatch.scheduler")
+
+    async def go() -> tuple[float | None, float | None]:
+        sched = Scheduler(DEFAULTS, None, ladder_fn=script, clock=vt.wall, timebase=vt)
+        sched.sync(fake_cameras(range(1, 41)), [])
+        task = asyncio.get_running_loop().create_task(sched.run())
+        try:
+            await vt.run_for(2 * DEFAULTS.interval_s)
+            script.down.update({cid: Cause.TIMEOUT for cid in range(1, 41)})  # every probe now lasts 5 s
+            await vt.run_for(DEFAULTS.interval_s)
+            before = sched.last_sweep_s
+            caplog.clear()
+            for cid in list(sched.slots):  # (what ShardCameras._stop_probing does when fenced)
+                sched.slots.pop(cid).seq += 1
+            await vt.run_for(3 * DEFAULTS.interval_s)
+            return before, sched.last_sweep_s
+        finally:
+            await stop(task)
+
+    before, after = asyncio.run(go())
+    assert after == before
+    assert not [r.getMessage() for r in caplog.records if r.getMessage().startswith("sweep:")]
