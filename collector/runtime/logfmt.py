@@ -40,6 +40,10 @@ def setup_logging(level: str, fmt: str = "text") -> None:
     # the migration tool's two INFO lines at every start ("Context impl SQLiteImpl.", "Will assume
     # transactional DDL.") say nothing to an operator; "Running upgrade ..." and its warnings still show
     handler.addFilter(_quiet_alembic)
+    # at DEBUG, aiosqlite logs every call it hands to its thread ("executing <function ...>", over a
+    # thousand lines a minute) and asyncio every slow callback: camwatch's own debug lines drown
+    for noisy in ("aiosqlite",):
+        logging.getLogger(noisy).setLevel(max(logging.INFO, logging.getLogger(noisy).level))
 
 
 def _quiet_alembic(record: logging.LogRecord) -> bool:
