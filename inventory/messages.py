@@ -26,6 +26,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "a password starting with env: refers to an environment variable (env:NAME: letters, digits and "
                           "underscores, not starting with a digit); what follows env: here is not a valid name: correct the "
                           "name, or give the password itself"),
+    "cells_beyond_header": ("第 {rows} 行（共 {count} 行）在最后一个表头的右边还有内容，已忽略：表头是否少写了一列？",
+                            "row(s) {rows} ({count} in all) hold cells right of the last header, ignored: is a header missing?"),
     "file_unreadable": ("无法读取文件 {path}：{reason}", "cannot read {path}: {reason}"),
     "csv_quote_unclosed": (
         "文件 {path} 第 {line} 行：某个单元格以英文双引号 \" 开头，但引号没有闭合（从第 {line} 行起读了 {lines} 行仍未闭合），"

@@ -209,6 +209,7 @@ def read_table(path: str | Path, progress: ProgressFactory = no_progress) -> Tab
     quoted: frozenset[int] = frozenset()  # CSV text columns, where an export may have added an apostrophe
     keys: dict[str, str] = {}
     rows: list[RawRow] = []
+    beyond: list[int] = []  # rows with something right of the last header (ignored)
     for number, cells in source:
         if headers is None:
             if _is_blank(cells):
@@ -232,6 +233,8 @@ def read_table(path: str | Path, progress: ProgressFactory = no_progress) -> Tab
             continue
         if _is_blank(cells):
             continue
+        if len(cells) > len(headers) and not _is_blank(cells[len(headers):]):
+            beyond.append(number)
         values: dict[str, CellValue] = {}
         for i, key in index.items():
             values[key] = cells[i] if i < len(cells) else ""
@@ -240,6 +243,9 @@ def read_table(path: str | Path, progress: ProgressFactory = no_progress) -> Tab
             if type(v) is str and v[:1] == QUOTE:
                 values[index[i]] = restore_csv(v)
         rows.append(RawRow(number, values))
+    if beyond:  # (one warning for the file: a header missing a column shows on every row)
+        shown = "、".join(map(str, beyond[:5])) + ("…" if len(beyond) > 5 else "")
+        issues.append(Issue(Severity.WARNING, "cells_beyond_header", row=beyond[0], params={"rows": shown, "count": len(beyond)}))
     if headers is None:
         raise _err("file_empty", path=str(p))
     if not rows:

@@ -67,3 +67,13 @@ def test_an_env_password_without_a_valid_name_is_a_row_error(tmp_path: Path) -> 
     errors = [(i.code, i.row, i.column) for i in plan.issues if i.severity.value == "error"]
     assert errors == [("password_env_name", 2, "密码")], errors
     assert "1bad" not in plan.issues[0].message("zh")  # (not echoed: it might be a password after all)
+
+
+def test_cells_right_of_the_last_header_are_a_warning(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    rows[0] = [*rows[0], "extra", "cells"]
+    rows[2] = [*rows[2], "", ""]  # (empty cells there: a trailing delimiter, nothing said)
+    plan = validate_file(write_csv(tmp_path / "wide.csv", ZH, rows), box())
+    warned = [i for i in plan.issues if i.code == "cells_beyond_header"]
+    assert len(warned) == 1 and warned[0].params == {"rows": "2", "count": 1}, plan.issues
+    assert "第 2 行" in warned[0].message("zh") and not [i for i in plan.issues if i.severity.value == "error"]
