@@ -16,7 +16,8 @@ real photographs, night and low-texture scenes through H.264; table in the READM
   encoder's own picture: no sensor noise); a near-black picture that still has the sensor's
   noise or faint texture is ``black``; a dark picture with detail is ``dark``;
 * **a day/night profile** (:func:`is_night`): a dark picture with a light source in view is
-  a night scene, judged with :func:`~probes.vqd_rules.night_thresholds`;
+  a night scene, judged with :func:`~probes.vqd_rules.night_thresholds`; the camera's burnt-in
+  OSD text (:mod:`probes.vqd_osd`) is not a light source;
 * **a per-camera baseline** (:class:`VqdBaseline`, :func:`apply_baseline`): learnt from a
   camera's first good pictures, so a camera that always looks like that is not flagged.
   Occlusion then counts only the flat blocks that changed from the camera's own picture
@@ -45,6 +46,7 @@ from probes.vqd_checks import check_noise as check_noise
 from probes.vqd_checks import check_occlusion as check_occlusion
 from probes.vqd_checks import downscale as downscale
 from probes.vqd_checks import luma as luma
+from probes.vqd_osd import text_mask
 from probes.vqd_rules import DEFAULT_THRESHOLDS as DEFAULT_THRESHOLDS
 from probes.vqd_rules import ProfileBaseline as ProfileBaseline
 from probes.vqd_rules import VqdBaseline as VqdBaseline
@@ -60,11 +62,20 @@ def is_night(y: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> bool:
     ``night_light_min_fraction`` (0.05 %) of the pixels reach ``night_light_luma`` (180): a
     light source (street lamp, headlight, lit window) in a dark picture. A day picture made
     dark (a closing iris, a failed exposure) scales its brightest parts down with the rest,
-    so it has none and stays in the day profile, where it is ``dark``."""
+    so it has none and stays in the day profile, where it is ``dark``. The camera's own OSD
+    text (its clock, its name: :func:`probes.vqd_osd.text_mask`) is no light: it stays white
+    when the lens is capped or the IR lamp dead, and such a picture is judged by day (``black``
+    or ``dark``), as :func:`check_black` says."""
     if float(np.mean(y)) >= t.night_max_mean_luma:
         return False
-    lit = int(np.count_nonzero(y >= t.night_light_luma))
-    return lit >= max(1, t.night_light_min_fraction * y.size)
+    bright = y >= t.night_light_luma
+    need = max(1, t.night_light_min_fraction * y.size)
+    if int(np.count_nonzero(bright)) < need:
+        return False
+    osd = text_mask(y, t.night_light_luma)
+    if osd is not None:
+        bright &= ~osd
+    return int(np.count_nonzero(bright)) >= need
 
 
 def run_vqd(

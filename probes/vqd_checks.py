@@ -18,6 +18,7 @@ import numpy as np
 import numpy.typing as npt
 
 from probes.checks import VqdName
+from probes.vqd_osd import text_mask
 from probes.vqd_rules import DEFAULT_THRESHOLDS, VqdCheck, VqdThresholds, make_check
 
 Frame = npt.NDArray[np.uint8]
@@ -59,11 +60,20 @@ def check_black(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> VqdCheck
     also sit at the black level: a mean luma above ``black_max_mean_luma`` (16.5; studio black
     is 16) scores 0, as a picture darkened to a mean of 18-20 keeps its detail and is ``dark``
     (on the evaluation set black pictures, a capped lens with the sensor's noise included,
-    measure a mean of 10-15.6, pictures darkened to a mean of 20 measure 17.5-18.3).
+    measure a mean of 10-15.6, pictures darkened to a mean of 20 measure 17.5-18.3). A large
+    OSD (a 40 pt clock, two lines of text) can cover more than 5 % of the frame and lift the
+    mean over the black level: on a mostly black picture both figures are read outside the
+    camera's OSD text (:func:`probes.vqd_osd.text_mask`).
     """
     y = luma(frame)
     score = float(np.count_nonzero(y < t.black_pixel_luma)) / max(1, y.size)
-    if float(np.mean(y)) > t.black_max_mean_luma:
+    mean = float(np.mean(y))
+    if score >= 0.5 and (score <= t.black_max_fraction or mean > t.black_max_mean_luma):
+        osd = text_mask(y, t.night_light_luma)  # (only for a mostly black picture: the cost)
+        if osd is not None and np.count_nonzero(~osd) >= 0.5 * y.size:
+            rest = y[~osd]
+            score, mean = float(np.count_nonzero(rest < t.black_pixel_luma)) / rest.size, float(np.mean(rest))
+    if mean > t.black_max_mean_luma:
         score = 0.0  # not at the black level: a dark picture (``dark``), not a black one
     return make_check(VqdName.BLACK, score, t.black_max_fraction, fail_below=False)
 
@@ -237,15 +247,27 @@ def check_frozen(first: Frame, second: Frame, t: VqdThresholds = DEFAULT_THRESHO
     """Frozen picture: two frames taken seconds apart are the same picture.
 
     Score: the largest change of any 8 px block, the block's mean absolute luma difference
-    (grey levels). Fails **below** ``frozen_min_change`` (default 1.0). A live camera
-    changes somewhere between frames seconds apart (a person, a car, a leaf, the sensor's
-    noise, a light), even when most of the picture is still, while a hung sensor or
-    encoder repeats the same decoded picture, block for block (0 here, and well under 1.0
-    once re-encoded). Reading the *largest* local change rather than the mean keeps a
-    large still scene with one small moving thing live. Frames of different size (a
-    resolution change) are never frozen. Known limits: a perfectly static, noiseless scene
-    that the encoder codes as skipped blocks reads as frozen (use a longer gap,
-    ``FrameOptions.freeze_gap_s``); a frozen picture under a running OSD clock reads as live.
+    (grey levels), **outside the camera's running OSD**. Fails **below** ``frozen_min_change``
+    (default 1.0). A live camera changes somewhere between frames seconds apart (a person, a
+    car, a leaf, the sensor's noise, a light), even when most of the picture is still, while a
+    hung sensor or encoder repeats the same decoded picture, block for block (0 here, and well
+    under 1.0 once re-encoded). Reading the *largest* local change rather than the mean keeps
+    a large still scene with one small moving thing live. Frames of different size (a
+    resolution change) are never frozen.
+
+    The OSD clock keeps running when the ISP hangs (the usual freeze of a field camera), so a
+    change that is the OSD's is left out (:func:`_osd_change`): a region of changed blocks
+    (at least half ``frozen_min_change``, 8-connected: the encoder's ripple around the new
+    digits included) that covers at most :data:`OSD_CHANGE_MAX_SHARE` of the frame and has at
+    least half of its change in OSD text found in both pictures
+    (:func:`probes.vqd_osd.text_mask`: a line of bright glyphs, read as going on for
+    :data:`OSD_LINE_EXTEND` of its heights on each side). A moving object is not a
+    line of glyphs, so a still scene with one small moving thing stays live. Known limits: a
+    perfectly static, noiseless scene that the encoder codes as skipped blocks reads as frozen
+    (use a longer gap, ``FrameOptions.freeze_gap_s``), with or without an OSD; an OSD that is
+    not bright text on a darker ground (dark text, white text on a white sky) is not found;
+    a thing that moves only within the OSD line's band, next to its text (a lamp passing just
+    under the clock), is taken for the OSD's change.
     """
     a, b = luma(first), luma(second)
     if a.shape != b.shape:
@@ -255,8 +277,38 @@ def check_frozen(first: Frame, second: Frame, t: VqdThresholds = DEFAULT_THRESHO
     if h == 0 or w == 0:
         change = float(np.mean(d))
     else:
-        change = float(d[:h, :w].reshape(h // 8, 8, w // 8, 8).mean(axis=(1, 3)).max())
+        blocks = d[:h, :w].reshape(h // 8, 8, w // 8, 8).mean(axis=(1, 3))
+        osd = _osd_change(a, b, blocks, t)
+        rest = blocks[~osd] if osd is not None else blocks.ravel()
+        change = float(rest.max()) if rest.size else 0.0
     return make_check(VqdName.FROZEN, change, t.frozen_min_change, fail_below=True)
+
+
+#: A region of changed blocks is the OSD's only when it covers at most this share of the frame
+#: (a clock's changed digits and the encoder's ripple around them: 1-4 % at 320 px).
+OSD_CHANGE_MAX_SHARE = 0.1
+#: An OSD line found in part (its glyphs over a ground as bright as they are are not found)
+#: is read as going on for this many of its heights on each side.
+OSD_LINE_EXTEND = 2.0
+
+
+def _osd_change(a: Frame, b: Frame, blocks: Blocks, t: VqdThresholds) -> npt.NDArray[np.bool_] | None:
+    """The 8 px blocks whose change is the OSD's (see :func:`check_frozen`), None when none."""
+    if float(blocks.max()) < t.frozen_min_change:
+        return None  # nothing changed enough to be live: nothing to explain
+    text_a = text_mask(a, t.night_light_luma, OSD_LINE_EXTEND)
+    text_b = text_mask(b, t.night_light_luma, OSD_LINE_EXTEND) if text_a is not None else None
+    if text_a is None or text_b is None:
+        return None
+    rows, cols = blocks.shape
+    both = (text_a & text_b)[: rows * 8, : cols * 8].reshape(rows, 8, cols, 8).any(axis=(1, 3))
+    n, regions = cv2.connectedComponents((blocks >= 0.5 * t.frozen_min_change).astype(np.uint8), connectivity=8)
+    osd = np.zeros(blocks.shape, dtype=bool)
+    for k in range(1, n):
+        region = regions == k
+        if np.mean(region) <= OSD_CHANGE_MAX_SHARE and blocks[region & both].sum() >= 0.5 * blocks[region].sum():
+            osd |= region
+    return osd if osd.any() else None
 
 
 #: The share of the frame a cover must leave visible for the contrast to be read past it.

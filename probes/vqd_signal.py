@@ -8,8 +8,14 @@ shading), or full-height vertical bands of saturated colours.
 * **uniform screen**: at least ``signal_uniform_min_share`` (default 0.85) of the frame's
   8 px blocks are flat (luma standard deviation at most ``signal_block_std``, 1.0) and of
   one colour (each channel within ``signal_color_tolerance``, 3, of the most common flat
-  colour), **and** what is not that colour is a caption: three or more separate marks,
-  all within 30 % of the rows ("无视频信号", "NO VIDEO", an OSD clock), or nothing (at
+  colour), **and** what is not that colour is a caption: three or more separate marks
+  (or three or more lighter than the screen, or darker, counted apart: the white strokes of an
+  outlined caption stay apart when its black outline merges the glyphs into one or two
+  marks), all within 30 % of the rows ("无视频信号", "NO VIDEO", an OSD clock), and, on a
+  black or dark grey screen, reaching the middle rows (30-70 % of the height): an encoder
+  centres its caption, while a camera's OSD (its clock, its name) over a black picture sits
+  in a top or bottom band, and that is the camera's ``black`` (its encoder runs; the sensor
+  or the lens gives black). Or nothing (at
   most 0.2 % of the pixels) on a screen that is exactly one colour (its luma's standard
   deviation at most ``signal_exact_std``, 0.25) and not dark. A black or dark grey screen
   without a caption is ``black`` or ``dark``: after H.264 a capped lens and an encoder's
@@ -42,6 +48,10 @@ _INK = 40  # a caption's mark differs from the screen colour by at least this (a
 _EMPTY_SHARE = 0.002
 _CAPTION_MIN_MARKS = 3
 _CAPTION_MAX_ROWS = 0.3
+#: On a black or dark grey screen a caption must reach these rows (shares of the height): the
+#: encoder's centred "无视频信号" does; the camera's OSD (clock, name) in a top or bottom band
+#: over a black picture does not, and that picture is ``black`` (the sensor or lens failed).
+_CENTRE_BAND = (0.3, 0.7)
 #: A screen colour whose channels spread over less than this is a grey (black, dark grey): only
 #: such a screen can be dark; a saturated colour of the same luma (pure blue: 29) is not.
 _GREY_SPREAD = 40.0
@@ -73,17 +83,32 @@ def uniform_share(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> tuple[
     return float(np.count_nonzero(same)) / stds.size, colour
 
 
-def _caption(frame: Frame, colour: np.ndarray) -> bool | None:
+def _marks(ink: np.ndarray) -> int:
+    n, _, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
+    return int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 2))
+
+
+def _caption(frame: Frame, colour: np.ndarray, centred: bool = False) -> bool | None:
     """Whether what differs from the screen *colour* is a caption (see the module docstring);
-    None when nothing does."""
+    None when nothing does. With *centred*, a caption must also reach the middle band of the
+    rows (:data:`_CENTRE_BAND`): an encoder's "no signal" caption does, a camera's OSD line in a
+    top or bottom band does not."""
     f = _bgr(frame).astype(np.int16)
-    ink = (np.abs(f - colour.round().astype(np.int16)).max(axis=2) > _INK).astype(np.uint8)
+    ink = np.abs(f - colour.round().astype(np.int16)).max(axis=2) > _INK
     if np.count_nonzero(ink) <= _EMPTY_SHARE * ink.size:
         return None
-    n, _, stats, _ = cv2.connectedComponentsWithStats(ink, connectivity=8)
-    marks = int(np.count_nonzero(stats[1:, cv2.CC_STAT_AREA] >= 2))
-    rows = float(np.count_nonzero(ink.any(axis=1))) / ink.shape[0]
-    return marks >= _CAPTION_MIN_MARKS and rows <= _CAPTION_MAX_ROWS
+    # Marks counted apart by side: lighter and darker than the screen. A caption drawn with an
+    # outline (white glyphs, a black edge and shadow: textoverlay's default, most vendors'
+    # screens) merges its glyphs into one or two marks of ink, but its white strokes stay apart.
+    lighter = (f @ np.array([0.114, 0.587, 0.299])) >= float(np.dot(colour, (0.114, 0.587, 0.299)))
+    marks = max(_marks(ink), _marks(ink & lighter), _marks(ink & ~lighter))
+    inked = np.flatnonzero(ink.any(axis=1))
+    rows = float(inked.size) / ink.shape[0]
+    caption = marks >= _CAPTION_MIN_MARKS and rows <= _CAPTION_MAX_ROWS
+    if caption and centred:
+        lo, hi = _CENTRE_BAND[0] * ink.shape[0], _CENTRE_BAND[1] * ink.shape[0]
+        caption = bool(np.any((inked >= lo) & (inked < hi)))
+    return caption
 
 
 def _exact(frame: Frame, colour: np.ndarray, t: VqdThresholds) -> bool:
@@ -146,10 +171,12 @@ def check_signal_loss(frame: Frame, t: VqdThresholds = DEFAULT_THRESHOLDS) -> Vq
     share, colour = uniform_share(frame, t)
     lost = False
     if colour is not None and share >= t.signal_uniform_min_share:
-        caption = _caption(frame, colour)
         # A black (or dark) screen without a caption is ``black`` (or ``dark``): after H.264 a
         # capped lens and an encoder's black screen are the same picture (see probes.vqd:
-        # which name wins), and so are a plain wall in the dark and a dark grey screen.
+        # which name wins), and so are a plain wall in the dark and a dark grey screen. With
+        # only the camera's OSD over it (a clock in a corner band) it is still the camera's
+        # black picture: an encoder's caption on black must be centred.
         dark = is_dark_grey(colour, t)
+        caption = _caption(frame, colour, centred=dark)
         lost = caption is True or (caption is None and not dark and _exact(frame, colour, t))
     return VqdCheck(VqdName.SIGNAL_LOSS, not lost, round(share, 4), t.signal_uniform_min_share)
