@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 from pydantic_settings.sources.utils import parse_env_vars
 
@@ -170,6 +170,10 @@ class HttpSettings(_Section):
     port: int = Field(9850, ge=0, lt=65536, description="port of the same (0: any free port)")
     api_token: str | None = Field(None, description="bearer token required for API writes (better: CAMWATCH_HTTP__API_TOKEN)")
     open_reads: bool = Field(True, description="allow API reads without a token")
+    metrics_token: SecretStr | None = Field(
+        None, description="bearer token /metrics requires (Prometheus: authorization: credentials_file): env:NAME,\n"
+        "file:PATH or the token itself; empty: /metrics open to anyone who reaches the port (it names every camera,\n"
+        "its place, state and coordinates); /healthz stays open (counts and process health only)")
     max_connections: int = Field(1000, ge=1, description="HTTP connections at once (at most a quarter of the open-file limit: the rest is kept for probing)")
     header_timeout_s: float = Field(10.0, gt=0, description="a new connection must send its request head within this time")
     keepalive_timeout_s: float = Field(15.0, gt=0, description="an idle keep-alive connection is closed after this time")

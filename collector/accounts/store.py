@@ -91,9 +91,12 @@ def password_ok(stored: str | None, password: str) -> bool:
         return False
 
 
-def session_version(stored: str | None) -> str:
-    """A fingerprint of the password hash kept in the session: a new password ends old sessions."""
-    return hashlib.sha256((stored or "").encode()).hexdigest()[:16]
+def session_version(stored: str | None, gen: int = 0) -> str:
+    """A fingerprint of the password hash and of the user's session generation (``users.session_gen``)
+    kept in the session: a new password, or a logout (:func:`end_sessions`), ends old sessions.
+    Generation 0 gives the fingerprint of the hash alone (cookies made before the column came)."""
+    material = (stored or "") if not gen else f"{stored or ''}\x00{gen}"
+    return hashlib.sha256(material.encode()).hexdigest()[:16]
 
 
 def token_hash(token: str) -> str:
@@ -196,7 +199,14 @@ async def set_password(engine: AsyncEngine, name: str, password: str) -> None:
     stored = hash_password(password)
     async with engine.begin() as conn:
         u = await _user(conn, name)
-        await conn.execute(update(User).where(User.id == u.id).values(password_hash=stored))
+        await conn.execute(update(User).where(User.id == u.id)
+                           .values(password_hash=stored, session_gen=User.session_gen + 1))
+
+
+async def end_sessions(engine: AsyncEngine, user_id: int) -> None:
+    """End every console session of the user (logout): the cookies' version no longer matches."""
+    async with engine.begin() as conn:
+        await conn.execute(update(User).where(User.id == user_id).values(session_gen=User.session_gen + 1))
 
 
 async def set_disabled(engine: AsyncEngine, name: str, disabled: bool, now: dt.datetime) -> None:
@@ -212,12 +222,12 @@ async def set_disabled(engine: AsyncEngine, name: str, disabled: bool, now: dt.d
 async def check_login(engine: AsyncEngine, name: str, password: str) -> tuple[int, str] | None:
     """(user id, session version) when *password* is right and the user enabled; else None."""
     async with engine.connect() as conn:
-        row = (await conn.execute(select(User.id, User.password_hash, User.disabled)
+        row = (await conn.execute(select(User.id, User.password_hash, User.disabled, User.session_gen)
                                   .where(User.name == name))).first()
     ok = password_ok(row.password_hash if row is not None else None, password)
     if row is None or not ok or row.disabled:
         return None
-    return int(row.id), session_version(row.password_hash)
+    return int(row.id), session_version(row.password_hash, int(row.session_gen or 0))
 
 
 async def create_token(engine: AsyncEngine, user_id: int, label: str, now: dt.datetime) -> str:
@@ -268,7 +278,8 @@ async def principal_for_user(engine: AsyncEngine, user_id: int, version: str | N
     """The enabled user's principal; None when disabled, gone, or *version* (the session's) is stale."""
     async with engine.connect() as conn:
         u = (await conn.execute(select(*_USER).where(User.id == user_id))).first()
-        if u is None or u.disabled or (version is not None and version != session_version(u.password_hash)):
+        current = None if u is None else session_version(u.password_hash, int(u.session_gen or 0))
+        if u is None or u.disabled or (version is not None and version != current):
             return None
         return await _principal(conn, u)
 
@@ -294,5 +305,5 @@ async def principal_for_token(engine: AsyncEngine, token: str, now: dt.datetime)
 
 
 __all__ = ["AccountError", "TOKEN_PREFIX", "TokenRow", "UserRow", "accounts_exist", "add_user", "check_login",
-           "create_token", "get_user", "list_tokens", "list_users", "password_problem", "principal_for_token", "principal_for_user",
+           "create_token", "end_sessions", "get_user", "list_tokens", "list_users", "password_problem", "principal_for_token", "principal_for_user",
            "resolve_regions", "revoke_token", "set_disabled", "set_password"]

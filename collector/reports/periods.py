@@ -2,6 +2,8 @@
 
 Months and quarters are local to ``accounting.timezone`` (a month in Asia/Shanghai starts at
 16:00 UTC on the last day of the month before); a period is the UTC half-open [start, end).
+A period's year is :data:`MIN_YEAR`..:data:`MAX_YEAR` (the end of December 9999 would be in year
+10000, which no date holds): another year is a :class:`PeriodError` naming the option.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collector.reports.model import Kind, ReportPeriod
 
 _MONTH = re.compile(r"^\s*(\d{4})-(\d{1,2})\s*$")
 _QUARTER = re.compile(r"^\s*(\d{4})\s*-?\s*[Qq]([1-4])\s*$")
+MIN_YEAR, MAX_YEAR = 1970, 9998
 
 
 class PeriodError(ValueError):
@@ -49,19 +52,26 @@ def quarter_period(year: int, quarter: int, tz: str) -> ReportPeriod:
     return ReportPeriod(Kind.QUARTERLY, f"{year:04d}Q{quarter}", _local_start(year, first, tz), _local_start(ny, nm, tz), tz)
 
 
+def _year(option: str, text: str, year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise PeriodError(option, text, f"年份应在 {MIN_YEAR}–{MAX_YEAR} 之间",
+                          f"the year must be {MIN_YEAR}-{MAX_YEAR}")
+    return year
+
+
 def parse_month(text: str, tz: str, *, option: str = "--month") -> ReportPeriod:
     m = _MONTH.match(text)
-    if m is None or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1970:
+    if m is None or not 1 <= int(m.group(2)) <= 12:
         raise PeriodError(option, text, "月份应写作 YYYY-MM，例如 2026-11", "a month is YYYY-MM, e.g. 2026-11")
-    return month_period(int(m.group(1)), int(m.group(2)), tz)
+    return month_period(_year(option, text, int(m.group(1))), int(m.group(2)), tz)
 
 
 def parse_quarter(text: str, tz: str, *, option: str = "--quarter") -> ReportPeriod:
     m = _QUARTER.match(text)
-    if m is None or int(m.group(1)) < 1970:
+    if m is None:
         raise PeriodError(option, text, "季度应写作 YYYYQn（n 为 1–4），例如 2026Q4",
                           "a quarter is YYYYQn with n 1-4, e.g. 2026Q4")
-    return quarter_period(int(m.group(1)), int(m.group(2)), tz)
+    return quarter_period(_year(option, text, int(m.group(1))), int(m.group(2)), tz)
 
 
 def parse_label(kind: Kind, label: str, tz: str, *, option: str | None = None) -> ReportPeriod:
@@ -107,5 +117,5 @@ def due_to_close(month: ReportPeriod, now: dt.datetime, close_day: int) -> bool:
     return now >= (local_end + dt.timedelta(days=close_day - 1)).astimezone(dt.UTC)
 
 
-__all__ = ["PeriodError", "containing", "due_to_close", "is_future", "is_open", "month_period", "parse_label",
+__all__ = ["MAX_YEAR", "MIN_YEAR", "PeriodError", "containing", "due_to_close", "is_future", "is_open", "month_period", "parse_label",
            "parse_month", "parse_quarter", "previous", "quarter_period"]

@@ -2,19 +2,25 @@
 
 Rendered with the console's templates (:mod:`collector.web.pages.render`, ``templates/auth/``).
 Every form carries the session's CSRF token (checked by the auth middleware before any handler
-here runs); a login is throttled per user name and per client address (:mod:`collector.web.audit`),
-and every login and failed login is written to the audit log (the other writes here get
-their row from the middleware).
+here runs). Every password check (a login, a password change, a new API token, which asks for
+the current password again) is throttled per user name and per client address
+(:mod:`collector.web.audit`: the attempt is reserved before the password is verified, so attempts
+sent at once cannot exceed the limit), and every failed or refused check and every login is
+written to the audit log (the other writes here get their row from the middleware). A logout
+ends the account's sessions on the server (every cookie of it, in every browser:
+:func:`collector.accounts.store.end_sessions`), not only this browser's cookie.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 from collector.web import accounts
-from collector.web.audit import audit, clear_failures, locked_until, record_failure, throttle_keys
+from collector.web.audit import attempt_succeeded, audit, reserve_attempt, throttle_keys
 from collector.web.auth import AUTH_KEY, ROLE_WORDS
 from collector.web.common import camwatch
 from collector.web.pages.derived import regions_of
@@ -42,6 +48,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "repeat_password": ("再输入一次", "Repeat"),
     "password_changed": ("密码已修改", "Password changed"),
     "password_wrong": ("当前密码不对", "the current password is wrong"),
+    "password_locked": ("密码错误次数过多，请于 {until} 后再试", "too many wrong passwords: try again after {until}"),
+    "token_password": ("新建令牌需要输入当前密码", "a new token needs the account's current password"),
     "password_mismatch": ("两次输入的新密码不一致", "the new passwords differ"),
     "password_weak": ("新密码不可用：{why}", "the new password is refused: {why}"),
     "tokens": ("个人 API 令牌", "Personal API tokens"),
@@ -91,25 +99,48 @@ async def login_form(request: web.Request) -> web.Response:
     return _page(v, "auth/login.html", {"next": safe_next(request.query.get("next")), "error": None, "name": ""})
 
 
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """A throttled password check: the (user id, session version) when right; else *locked*
+    (until when the name or address is locked out: refused unchecked) or neither (wrong)."""
+
+    found: tuple[int, str] | None
+    locked: dt.datetime | None = None
+
+
+async def check_password(request: web.Request, v: View, name: str, password: str, what: str) -> Checked:
+    """*password* of the account *name*, checked under the login throttle: the attempt is reserved
+    first (refused when locked out), given back when right; a refusal or a wrong password is
+    audited as ``<what> refused`` / ``<what> failed``."""
+    app = camwatch(request)
+    keys = throttle_keys(name, request.remote)
+    until = await reserve_attempt(app.engine, keys, v.now)
+    if until is not None:
+        await audit(app.engine, actor=name or "-", action=f"{what} refused", detail="throttled",
+                    address=request.remote, now=v.now)
+        return Checked(None, until)
+    found = await accounts.check_login(app.engine, name, password)
+    if found is None:
+        await audit(app.engine, actor=name or "-", action=f"{what} failed", address=request.remote, now=v.now)
+        return Checked(None)
+    await attempt_succeeded(app.engine, keys)
+    return Checked(found)
+
+
 async def login_submit(request: web.Request) -> web.Response:
     v = view(request)
     app = camwatch(request)
     form = await request.post()
     name, password = str(form.get("name", "")).strip(), str(form.get("password", ""))
     target = safe_next(form.get("next"))
-    keys = throttle_keys(name, request.remote)
-    until = await locked_until(app.engine, keys, v.now)
-    if until is not None:
-        await audit(app.engine, actor=name or "-", action="login refused", detail="throttled", address=request.remote,
-                    now=v.now)
+    checked = await check_password(request, v, name, password, "login")
+    if checked.locked is not None:
         return _page(v, "auth/login.html", {"next": target, "name": name,
-                                            "error": w(v, "locked", until=v.when(until, seconds=True))}, status=429)
-    found = await accounts.check_login(app.engine, name, password)
+                                            "error": w(v, "locked", until=v.when(checked.locked, seconds=True))},
+                     status=429)
+    found = checked.found
     if found is None:
-        await record_failure(app.engine, keys, v.now)
-        await audit(app.engine, actor=name or "-", action="login failed", address=request.remote, now=v.now)
         return _page(v, "auth/login.html", {"next": target, "name": name, "error": w(v, "bad_login")}, status=401)
-    await clear_failures(app.engine, name)
     await log_in(request, *found)
     await audit(app.engine, actor=name, action="login", address=request.remote, now=v.now)
     raise redirect(target)
@@ -120,6 +151,10 @@ async def logout_form(request: web.Request) -> web.Response:
 
 
 async def logout_submit(request: web.Request) -> web.Response:
+    p = principal_of(request)
+    if p is not None and p.user_id is not None and not request.headers.get("Authorization"):
+        await accounts.end_sessions(camwatch(request).engine, p.user_id)  # a kept copy of the cookie is dead too
+        request.app[AUTH_KEY].forget()
     await log_out(request)  # audited by the middleware (POST /logout)
     raise redirect("/login")
 
@@ -166,8 +201,9 @@ async def change_password(request: web.Request) -> web.Response:
     form = await request.post()
     current, new, again = (str(form.get(k, "")) for k in ("current", "new", "again"))
     assert v.principal is not None
-    if await accounts.check_login(app.engine, v.principal.name, current) is None:
-        return await _account(v, error=w(v, "password_wrong"), status=400)
+    refused = await _refused(request, v, current, "password change")
+    if refused is not None:
+        return refused
     if new != again:
         return await _account(v, error=w(v, "password_mismatch"), status=400)
     if (why := accounts.password_problem(new)) is not None:
@@ -180,10 +216,30 @@ async def change_password(request: web.Request) -> web.Response:
     return await _account(v, message=w(v, "password_changed"))
 
 
+async def _refused(request: web.Request, v: View, password: str, what: str) -> web.Response | None:
+    """The account page's answer when *password* is not the principal's current one (400; 429
+    while locked out), else None."""
+    assert v.principal is not None
+    checked = await check_password(request, v, v.principal.name, password, what)
+    if checked.locked is not None:
+        return await _account(v, error=w(v, "password_locked", until=v.when(checked.locked, seconds=True)), status=429)
+    if checked.found is None:
+        return await _account(v, error=w(v, "password_wrong"), status=400)
+    return None
+
+
 async def create_token(request: web.Request) -> web.Response:
+    """A permanent API token outlives every session: it needs the current password again (a
+    session cookie or a token alone does not make one)."""
     v = view(request)
     uid = _user_id(request)
     form = await request.post()
+    password = str(form.get("password", ""))
+    if not password:
+        return await _account(v, error=w(v, "token_password"), status=400)
+    refused = await _refused(request, v, password, "token")
+    if refused is not None:
+        return refused
     token = await accounts.create_token(camwatch(request).engine, uid, str(form.get("label", "")), v.now)
     return await _account(v, token=token)
 

@@ -5,15 +5,25 @@ Throttling: after :data:`USER_LIMIT` failed logins for one user name, or :data:`
 from one client address, that key is locked out for :data:`LOCKOUT` (doubling with each further
 failure, at most :data:`MAX_LOCKOUT`); a successful login clears the user's key. Failures older
 than :data:`FORGET` are forgotten. Kept in the database so every collector process sees them.
+
+A password check first *reserves* its attempt (:func:`reserve_attempt`): one statement per key,
+``INSERT … ON CONFLICT DO UPDATE … WHERE not locked RETURNING failures`` (SQLite and PostgreSQL
+alike), counts the attempt as a failure and locks the key when that reaches the limit, all
+before the password is verified. Attempts sent at once therefore queue on the key's row: no more
+than the limit are ever checked, the others are refused (429) without being verified, and two
+first failures never both insert the row (that answered 500). A right password then gives its
+attempt back (:func:`attempt_succeeded`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from aiohttp import web
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import case, delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from collector.accounts.audit_log import audit as audit  # (re-exported: the writers of the console use it from here)
 from inventory.models import LoginThrottle
@@ -29,6 +39,8 @@ AUDIT_DETAIL: web.RequestKey[str] = web.RequestKey("camwatch_audit_detail", str)
 
 
 def throttle_keys(name: str, address: str | None) -> tuple[str, ...]:
+    """The keys an attempt counts against, always in this order (user, then address: attempts
+    at once lock the rows in the same order)."""
     keys = [f"user:{name.strip()[:150]}"]
     if address:
         keys.append(f"addr:{address[:150]}")
@@ -47,20 +59,69 @@ def _limit(key: str) -> int:
     return USER_LIMIT if key.startswith("user:") else ADDRESS_LIMIT
 
 
-async def record_failure(engine: AsyncEngine, keys: tuple[str, ...], now: dt.datetime) -> None:
+def _lock_end(key: str, failures: int, now: dt.datetime) -> dt.datetime | None:
+    over = failures - _limit(key)
+    return now + min(LOCKOUT * (2 ** min(over, 16)), MAX_LOCKOUT) if over >= 0 else None
+
+
+async def _count(conn: AsyncConnection, key: str, now: dt.datetime, *, unless_locked: bool) -> bool:
+    """One more failure on *key*, and its lock-out when that reaches the limit; False (nothing
+    written) when *unless_locked* and the key is locked out now."""
+    make: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
+    ins = make(LoginThrottle).values(key=key, failures=1, last_at=now, locked_until=None)
+    failures = case((LoginThrottle.last_at < now - FORGET, 1), else_=LoginThrottle.failures + 1)
+    free = LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now)
+    stmt = ins.on_conflict_do_update(index_elements=[LoginThrottle.key], set_={"failures": failures, "last_at": now},
+                                     where=free if unless_locked else None).returning(LoginThrottle.failures)
+    row = (await conn.execute(stmt)).first()
+    if row is None:
+        return False
+    # (the row stays locked by this transaction until it ends: no other attempt reads it in between)
+    await conn.execute(update(LoginThrottle).where(LoginThrottle.key == key)
+                       .values(locked_until=_lock_end(key, int(row.failures), now)))
+    return True
+
+
+async def reserve_attempt(engine: AsyncEngine, keys: tuple[str, ...], now: dt.datetime) -> dt.datetime | None:
+    """Count an attempt against every key *before* its password is checked, in one transaction.
+    None: reserved (check the password; on success call :func:`attempt_succeeded`). Else the
+    lock-out end of a key locked now: refused, nothing counted."""
+    async with engine.connect() as conn:
+        trans = await conn.begin()
+        try:
+            for key in keys:
+                if not await _count(conn, key, now, unless_locked=True):
+                    await trans.rollback()
+                    break
+            else:
+                await trans.commit()
+                return None
+        except BaseException:
+            if trans.is_active:
+                await trans.rollback()
+            raise
+    return await locked_until(engine, keys, now) or now + LOCKOUT
+
+
+async def attempt_succeeded(engine: AsyncEngine, keys: tuple[str, ...]) -> None:
+    """The reserved attempt had the right password: the user's key is cleared, the address's
+    count given back (and its lock-out lifted when that brings it under the limit)."""
     async with engine.begin() as conn:
         for key in keys:
-            row = (await conn.execute(select(LoginThrottle.failures, LoginThrottle.last_at)
-                                      .where(LoginThrottle.key == key))).first()
-            failures = 1 if row is None or now - row.last_at > FORGET else row.failures + 1
-            over = failures - _limit(key)
-            until = now + min(LOCKOUT * (2 ** min(over, 16)), MAX_LOCKOUT) if over >= 0 else None
-            if row is None:
-                await conn.execute(insert(LoginThrottle).values(key=key, failures=failures, last_at=now,
-                                                                locked_until=until))
-            else:
-                await conn.execute(update(LoginThrottle).where(LoginThrottle.key == key)
-                                   .values(failures=failures, last_at=now, locked_until=until))
+            if key.startswith("user:"):
+                await conn.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+                continue
+            left = LoginThrottle.failures - 1
+            await conn.execute(update(LoginThrottle).where(LoginThrottle.key == key, LoginThrottle.failures > 0)
+                               .values(failures=left, locked_until=case((left < _limit(key), None),
+                                                                        else_=LoginThrottle.locked_until)))
+
+
+async def record_failure(engine: AsyncEngine, keys: tuple[str, ...], now: dt.datetime) -> None:
+    """One failure on every key (locked or not), without a reservation."""
+    async with engine.begin() as conn:
+        for key in keys:
+            await _count(conn, key, now, unless_locked=False)
 
 
 async def clear_failures(engine: AsyncEngine, name: str) -> None:

@@ -19,6 +19,11 @@ server shows it as a console page in the reader's language, :mod:`collector.web.
 API's is JSON. Every successful write by a principal gets
 an audit row (:mod:`collector.web.audit`). Handlers then scope what they read with
 :mod:`collector.web.scope`.
+
+An API write with a body must send it as ``Content-Type: application/json`` (or ``+json``): any
+other declared type (``text/plain``, a form: what a page of another site can send without asking)
+is answered 415 before the handler reads the body. A body with no type, or the generic
+``application/octet-stream`` (some clients' default for raw bytes), is read as JSON.
 """
 
 from __future__ import annotations
@@ -193,6 +198,19 @@ def require(request: web.Request, action: Action) -> Principal:
     return p
 
 
+def json_only(request: web.Request) -> None:
+    """415 for an API write whose body is declared as something other than JSON (a body without a
+    type, or typed only as bytes, is read as JSON)."""
+    declared = request.headers.get("Content-Type")
+    if not request.body_exists or declared is None:
+        return
+    kind = request.content_type.lower()
+    if kind not in ("application/json", "application/octet-stream") and not (
+            kind.startswith("application/") and kind.endswith("+json")):
+        raise ApiError(415, "unsupported_media_type",
+                       f"the request body must be JSON (Content-Type: application/json), not {kind}")
+
+
 def auth_middleware(state: AuthState, open_paths: frozenset[str],
                     actions: Mapping[tuple[str, str], Action]) -> Middleware:
     @web.middleware
@@ -218,6 +236,7 @@ def auth_middleware(state: AuthState, open_paths: frozenset[str],
             return await _refuse(request, state, "writes" if write else "reads", given is not None)
         if write and api:
             require(request, action_of(request, actions))
+            json_only(request)
         if not write or principal is None:
             return await handler(request)
         try:

@@ -1,5 +1,7 @@
 """Query and path parameters of the API: paging, enum choices, periods; a bad value raises an
-:class:`~collector.web.common.ApiError` that names the parameter."""
+:class:`~collector.web.common.ApiError` that names the parameter. Integers are bounded to the
+database's 64-bit range (:data:`INT64_MIN`..:data:`INT64_MAX`): a larger one is a 400, never a
+500 from the database driver."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from collector.accounting.timeparse import TimeParseError, parse_period
 from collector.web.common import bad_param
 
 DEFAULT_LIMIT = 100
+INT64_MIN, INT64_MAX = -(1 << 63), (1 << 63) - 1  # what a BIGINT (and SQLite's INTEGER) holds
 MAX_LIMIT = 1000
 E = TypeVar("E", bound=StrEnum)
 # the query parameters the route declares (collector.web.spec.Route puts them on the request)
@@ -40,18 +43,37 @@ class Page:
                 "limit": self.limit, "offset": self.offset}
 
 
+def parse_int(name: str, text: str, lo: int = INT64_MIN, hi: int | None = None) -> int:
+    """*text* as an integer in [*lo*, *hi*] (*hi* None: the 64-bit maximum); 400 naming *name*
+    otherwise (a value too long to be a 64-bit integer is not repeated whole)."""
+    top = INT64_MAX if hi is None else hi
+    shown = text if len(text) <= 40 else text[:40] + "…"
+    try:
+        value = int(text) if len(text) <= 40 else None
+    except ValueError:
+        value = None
+    if value is None:
+        if text.strip().lstrip("+-").isdigit():
+            raise bad_param(name, f"out of range: {shown!r}")
+        raise bad_param(name, f"not an integer: {shown!r}")
+    low, high = max(lo, INT64_MIN), min(top, INT64_MAX)
+    if not low <= value <= high:
+        bound = f"at least {lo}" if hi is None and value < low else f"between {low} and {high}"
+        raise bad_param(name, f"must be {bound} (got {value})")
+    return value
+
+
 def int_param(request: web.Request, name: str, default: int, lo: int, hi: int | None) -> int:
     text = query(request, name)
     if text is None or text == "":
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise bad_param(name, f"not an integer: {text!r}") from None
-    if value < lo or (hi is not None and value > hi):
-        bound = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-        raise bad_param(name, f"must be {bound} (got {value})")
-    return value
+    return parse_int(name, text, lo, hi)
+
+
+def id_param(request: web.Request, name: str) -> int | None:
+    """An optional id (``camera_id=5``): a 64-bit integer, None when not given."""
+    text = text_param(request, name)
+    return None if text is None else parse_int(name, text)
 
 
 def page(request: web.Request) -> Page:
@@ -109,8 +131,4 @@ def parse_period_params(start: str | None, end: str | None, tz: str, now: dt.dat
 
 
 def path_int(request: web.Request, name: str) -> int:
-    text = request.match_info[name]
-    try:
-        return int(text)
-    except ValueError:
-        raise bad_param(name, f"not an integer: {text!r}") from None
+    return parse_int(name, request.match_info[name])

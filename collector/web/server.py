@@ -9,17 +9,26 @@ answers), a path that is not found (or a form's address opened as a page) answer
 it), and a page's refusal (:class:`~collector.web.auth.Refused`: a stale form, a write without a
 login, a role that may not) the console's page saying so, in the reader's language, with a link
 back (:func:`console_errors`).
+
+``/metrics`` names every camera with its place, state and coordinates: with ``http.metrics_token``
+set (``env:NAME``, ``file:PATH`` or the token, resolved when the application is built) it answers
+only ``Authorization: Bearer <token>`` (compared in constant time; 401 otherwise, and 503 while the
+reference cannot be resolved: closed, never open). ``/healthz`` stays open for the kubelet's and
+load balancers' probes: it holds counts and process health, no camera's name, place or state.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
+import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 from yarl import URL
 
+from collector.alerting.delivery.config import SecretError, resolve_secret
 from collector.gb28181.verdict import registered_now
 from collector.metrics.exposition import keep_ready, render_async, wants_gzip
 from collector.runtime.app import App
@@ -34,13 +43,32 @@ from collector.web.common import APP_KEY, Handler
 from collector.web.pages import setup_pages
 from collector.web.pages.render import not_found_page, render, view
 
+log = logging.getLogger("camwatch.web")
 PLAIN_PATHS = frozenset({"/metrics", "/healthz"})
 PLAIN_PREFIXES = ("/api/", "/static/")
+UNRESOLVED = ""  # http.metrics_token is set but could not be read: /metrics answers 503
+# http.metrics_token resolved (None: /metrics open)
+METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("camwatch_metrics_token", str)
+
+
+def metrics_token(app: App) -> str | None:
+    """``http.metrics_token`` resolved: None when not set; :data:`UNRESOLVED` (logged, naming the
+    variable or file, never a value) when its reference cannot be read or is empty."""
+    try:
+        token = resolve_secret(app.settings.http.metrics_token)
+    except SecretError as exc:
+        log.error("http.metrics_token: %s: /metrics answers 503 until it can be read (restart after fixing it)", exc)
+        return UNRESOLVED
+    if token is not None and not token.strip():
+        log.error("http.metrics_token is empty: /metrics answers 503")
+        return UNRESOLVED
+    return None if token is None else token.strip()
 
 
 def build_application(app: App) -> web.Application:
     webapp = web.Application(client_max_size=app.settings.http.max_body_bytes)
     webapp[APP_KEY] = app
+    webapp[METRICS_TOKEN] = metrics_token(app)
     webapp.middlewares.append(console_errors)  # first: around the API's middlewares (sessions, who is asking)
     webapp.router.add_get("/metrics", _metrics)
     webapp.cleanup_ctx.append(metrics_ready)
@@ -126,12 +154,29 @@ async def metrics_ready(webapp: web.Application) -> AsyncIterator[None]:
 async def _metrics(request: web.Request) -> web.Response:
     """Rendered in a worker thread; gzipped from pieces kept between scrapes when the client takes
     gzip (Prometheus does): see :mod:`collector.metrics.exposition`."""
+    refused = _metrics_refused(request)
+    if refused is not None:
+        return refused
     gz = wants_gzip(request.headers.get("Accept-Encoding", ""))
     body = await render_async(request.app[APP_KEY].collector, gzip=gz)
     headers = {"X-Content-Type-Options": "nosniff", "Vary": "Accept-Encoding"}
     if gz:
         headers["Content-Encoding"] = "gzip"
     return web.Response(body=body, content_type="text/plain", charset="utf-8", headers=headers)
+
+
+def _metrics_refused(request: web.Request) -> web.Response | None:
+    """None when /metrics may answer this request (no token set, or the right bearer token)."""
+    expected = request.app.get(METRICS_TOKEN)  # (None: not set, or an application without it)
+    if expected is None:
+        return None
+    if expected == UNRESOLVED:
+        return web.Response(status=503, text="http.metrics_token cannot be read (see the collector log)\n")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), expected.encode()):
+        return None
+    return web.Response(status=401, text="/metrics needs Authorization: Bearer <http.metrics_token>\n",
+                        headers={"WWW-Authenticate": 'Bearer realm="camwatch metrics"'})
 
 
 async def _healthz(request: web.Request) -> web.Response:

@@ -1,8 +1,11 @@
 """Login sessions in encrypted cookies, and the CSRF token every form carries.
 
 The cookie (``camwatch_session``) is a Fernet token (aiohttp-session's EncryptedCookieStorage)
-holding the user id, a fingerprint of the password hash (a new password or a disabled account
-ends every session) and the CSRF token. HttpOnly, SameSite=Lax, Secure when the request came
+holding the user id, a version (a fingerprint of the password hash and of the user's session
+generation ``users.session_gen``) and the CSRF token. The version is checked against the database
+on every request (cached :data:`collector.web.auth.CACHE_S` seconds): a new password, a disabled
+account or a logout (which adds one to the generation) ends every session of the account,
+also a copy of the cookie kept after it. HttpOnly, SameSite=Lax, Secure when the request came
 over https (directly or ``X-Forwarded-Proto: https`` from a proxy), valid :data:`MAX_AGE` seconds
 after login. The key is derived from the secret key (``CAMWATCH_SECRET_KEY`` or
 ``secrets.key_file``, the one that encrypts camera passwords) so sessions survive a restart;

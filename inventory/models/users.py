@@ -24,6 +24,8 @@ class User(Base):
     regions: Mapped[list[str]] = mapped_column(JSON, default=list)  # region codes; empty = whole county
     contractor: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # part of every session cookie's version: a logout (or a new password) adds one, ending the sessions
+    session_gen: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class ApiToken(Base):

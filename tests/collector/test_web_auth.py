@@ -274,6 +274,8 @@ async def test_session_login_csrf_tokens_and_audit(world: World) -> None:
         async with s.post(world.u("/account/tokens"), data={"label": "phone"}) as r:
             assert r.status == 403  # the form without its token
         async with s.post(world.u("/account/tokens"), data={"label": "phone", "csrf_token": csrf}) as r:
+            assert r.status == 400 and "当前密码" in await r.text()  # a new token asks for the password again
+        async with s.post(world.u("/account/tokens"), data={"label": "phone", "csrf_token": csrf, "password": PW}) as r:
             token = re.search(r'id="new-token">(cwt_[^<]+)<', await r.text())
             assert r.status == 200 and token
         new = token.group(1)
