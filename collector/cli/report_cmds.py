@@ -21,8 +21,8 @@ from collector.cli.context import CliContext
 from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
-from collector.reports.exclusion_end import Ending, Step, clock, end_exclusion, kept_words
-from inventory.models import COUNTED_EXCLUSIONS, Camera, Exclusion, Region, utcnow
+from collector.reports.exclusion_end import Ending, Step, clock, closed_months, closed_words, end_exclusion, kept_words
+from inventory.models import COUNTED_EXCLUSIONS, AuditEntry, Camera, Exclusion, Region, utcnow
 
 
 def _pct(v: float | None) -> str:
@@ -85,11 +85,10 @@ def ending_words(e: Ending, lang: str, tz: str) -> str:
                 "change; written to the audit log")
     if e.closed:
         m, rest = e.closed[0], ("、" if zh else ", ").join(e.closed[1:])
-        closed = ("、" if zh else ", ").join(e.closed)
-        return (f"报备 #{e.id}（{what}）所在月份 {closed} 已结算（冻结报表即签字的数字），未删除，--force 也不行："
+        return (f"报备 #{e.id}（{what}）{closed_words(e.closed, lang)}，未删除，--force 也不行："
                 f"须先 camwatch report reopen --month {m} --reason \"…\"（记入审计日志{'；' + rest + ' 同样' if rest else ''}），"
                 f"删除后再 camwatch report close --month {m}" if zh else
-                f"exclusion #{e.id} ({what}) lies in {closed}, closed (frozen: the signed figures): not removed, "
+                f"exclusion #{e.id} ({what}) {closed_words(e.closed, lang)}: not removed, "
                 f"not even with --force. Reopen the month first: camwatch report reopen --month {m} --reason \"…\" "
                 f"(audited{'; likewise ' + rest if rest else ''}), and after removing close it again: "
                 f"camwatch report close --month {m}")
@@ -97,6 +96,28 @@ def ending_words(e: Ending, lang: str, tz: str) -> str:
 
 
 _NOT_COUNTED = {"proposed": ("待审批", "proposed"), "rejected": ("已驳回", "rejected")}
+
+
+def added_detail(camera_id: int | None, region_code: str | None, lo: dt.datetime, hi: dt.datetime, reason: str,
+                 approver: str, closed: tuple[str, ...]) -> str:
+    """The audit row's detail of ``exclusion add`` (UTC), as ``exclusion end`` writes its own."""
+    scope = f"camera={camera_id}" if camera_id is not None else f"region={region_code}"
+    months = f" closed_months={','.join(closed)}" if closed else ""
+    return f"add; {scope} start={lo.isoformat()} end={hi.isoformat()} reason={reason} approver={approver}{months}"
+
+
+def closed_note(closed: tuple[str, ...], lang: str) -> str:
+    """Said after ``exclusion add`` when the exclusion lies in closed months: stored, but the
+    months' frozen (signed) figures do not change until they are reopened and closed again."""
+    months = ("、" if lang != "en" else ", ").join(closed)
+    m = closed[0]
+    if lang != "en":
+        return (f"注意：{months} 已结算，其冻结（签字）的数字不因此改变；报备已保存，重新开放该月后才计入其报表（改正后再结算）："
+                f"camwatch report reopen --month {m} --reason \"…\"，再 camwatch report close --month {m}"
+                f"（camwatch report diff --month {m} 可查看将改变的数字）")
+    return (f"note: {months} closed: its frozen (signed) figures do not change; the exclusion is stored, and counts in "
+            f"that month's report once the month is reopened (close it again after): camwatch report reopen --month {m} "
+            f"--reason \"…\", then camwatch report close --month {m} (camwatch report diff --month {m} shows what would change)")
 
 
 FROM_HELP = ("start: YYYY-MM-DD, YYYY-MM-DD HH:MM[:SS], ISO 8601 with a zone, or epoch seconds "
@@ -197,7 +218,9 @@ def register(group: click.Group) -> None:
         lo, hi = window.start, window.end
         region_code = region_option(ctx, region_code)
 
-        async def go(eng: AsyncEngine) -> int | None:
+        from collector.reports.snapshots import actor_name  # lazy: it brings the report builder
+
+        async def go(eng: AsyncEngine) -> tuple[int, tuple[str, ...]] | None:
             async with eng.begin() as conn:
                 if camera_id is not None:
                     found = (await conn.execute(select(Camera.id).where(Camera.id == camera_id))).first() is not None
@@ -205,18 +228,28 @@ def register(group: click.Group) -> None:
                     found = (await conn.execute(select(Region.code).where(Region.code == region_code))).first() is not None
                 if not found:
                     return None
+                now = utcnow()
                 res = await conn.execute(insert(Exclusion).values(camera_id=camera_id, region_code=region_code, start=lo, end=hi,
-                                                                  reason=reason, approver=approver, created_at=utcnow()))
+                                                                  reason=reason, approver=approver, created_at=now))
                 key = res.inserted_primary_key
                 assert key is not None
-                return int(key[0])
+                xid = int(key[0])
+                closed = await closed_months(conn, lo, hi, tz)
+                await conn.execute(insert(AuditEntry).values(  # (in the same transaction as the row)
+                    at=now, actor=actor_name()[:64], action="exclusion add", object=f"exclusion:{xid}",
+                    detail=added_detail(camera_id, region_code, lo, hi, reason, approver, closed)[:4000]))
+                return xid, closed
 
-        new_id = ctx.run_db(go)
-        if new_id is None:
+        added = ctx.run_db(go)
+        if added is None:
             what = f"camera {camera_id}" if camera_id is not None else f"region {region_code}"
             fail(ctx.t(f"找不到{'摄像机 ' + str(camera_id) if camera_id is not None else '区划 ' + str(region_code)}", f"no such {what}"), 1)
+        assert added is not None
+        new_id, closed = added
         span = f"{show(lo, tz)} — {show(hi, tz)}"
         click.echo(ctx.t(f"已添加报备 #{new_id}：{span}", f"exclusion #{new_id} added: {span}"))
+        if closed:
+            click.echo(closed_note(closed, ctx.lang), err=True)
 
     @exclusion.command("list")
     @click.option("--json", "as_json", is_flag=True)

@@ -15,11 +15,18 @@ from collector.cli.region_opt import HELP as REGION_HELP
 from collector.cli.region_opt import region_option
 from collector.cli.runtime import fail
 from collector.reports.diff_words import change_lines
-from collector.reports.model import Kind, Report, ReportPeriod
+from collector.reports.model import Kind, ReportPeriod
 from collector.reports.periods import PeriodError, is_future, is_open, parse_month, parse_quarter
 from collector.reports.scope import UnknownRegion, restrict
-from collector.reports.snapshots import ReportError, actor_name, close_month, diff_month, reopen_month, report_for
-from collector.reports.workbook import write_workbook
+from collector.reports.snapshots import (
+    ReportError,
+    actor_name,
+    close_month,
+    diff_month,
+    reopen_month,
+    sealed_report_for,
+)
+from collector.reports.workbook import Seal, write_workbook
 from inventory.models import utcnow
 
 MONTH_HELP = "month YYYY-MM (local, accounting.timezone); the current month gives a month-to-date report (未结)"
@@ -54,16 +61,17 @@ def _write(ctx: CliContext, period: ReportPeriod, region: str | None, lang: str 
     code = region_option(ctx, region)
     now = utcnow()
     try:
-        report: Report = ctx.run_db(lambda eng: report_for(eng, ctx.settings, period, now))
+        report, snap = ctx.run_db(lambda eng: sealed_report_for(eng, ctx.settings, period, now))
     except ReportError as exc:
         fail(exc.words(ctx.lang), exc.status)
         raise
+    seal = None if snap is None else Seal(snap.sha256, snap.created_at)  # (the whole county's hash, as the console's)
     if code is not None:
         try:
             report = restrict(report, code)
         except UnknownRegion:
             fail(ctx.t(f"区划 {code} 不在 {period.label} 的报表中", f"region {code} is not in the report of {period.label}"), DATA)
-    path = write_workbook(report, out, lang or ctx.lang)
+    path = write_workbook(report, out, lang or ctx.lang, seal)
     if report.closed:
         state = ctx.t("已结（结算快照）", "closed (its frozen snapshot)")
     elif is_open(period, now):

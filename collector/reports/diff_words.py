@@ -58,6 +58,8 @@ def value_words(field: str, value: object, lang: str, tz: str) -> str:
         return f"{value / 3600:.2f}"
     if isinstance(value, dt.datetime):
         return value.astimezone(ZoneInfo(tz)).strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, float):  # (the score, an uncertainty) as General shows it: 98, 98.5, 0.12
+        return general(value)
     if field == "causes" and isinstance(value, tuple):
         return "、".join(f"{w.cause(c.cause, lang)} {c.seconds / 3600:.2f}" for c in value if isinstance(c, CauseTime))
     if field == "status" and isinstance(value, str):
@@ -67,6 +69,12 @@ def value_words(field: str, value: object, lang: str, tz: str) -> str:
     if field == "cause" and isinstance(value, str):
         return w.cause(value, lang)
     return str(value)
+
+
+def general(value: float) -> str:
+    """A number as Excel's General format shows the workbook's (rounded to 0.01): 98.0 is 98."""
+    text = f"{round(value, 2):.2f}".rstrip("0").rstrip(".")
+    return "0" if text == "-0" else text
 
 
 def _names(lang: str, *reports: Report) -> dict[str, str]:
@@ -109,4 +117,4 @@ def change_lines(changes: Iterable[Change], frozen: Report, fresh: Report, lang:
     return out
 
 
-__all__ = ["change_lines", "value_words", "where_words"]
+__all__ = ["change_lines", "general", "value_words", "where_words"]

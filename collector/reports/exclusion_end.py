@@ -138,6 +138,15 @@ async def end_exclusion(conn: AsyncConnection, xid: int, now: dt.datetime, tz: s
     return ending
 
 
+def closed_words(closed: tuple[str, ...], lang: str) -> str:
+    """That an exclusion's time lies in the closed months *closed*, truthfully: the months' figures
+    are frozen; the exclusion itself may not be in them (one added after the close is not), so
+    nothing is said of it being signed. The callers say next that the month is reopened first."""
+    if lang != "en":
+        return f"所在月份 {'、'.join(closed)} 已结算（该月的数字已冻结）"
+    return f"lies in {', '.join(closed)}, closed ({'its' if len(closed) == 1 else 'their'} figures are frozen)"
+
+
 def kept_words(e: Ending, lang: str, tz: str, *, console: bool = False, force: str = "force=true") -> str:
     """Why the exclusion *e*, over and counted, was kept, in *lang* (``zh`` or ``en``), in the words
     of ``camwatch exclusion end``; *console*: said on the console, which offers no force (the CLI's
@@ -147,13 +156,13 @@ def kept_words(e: Ending, lang: str, tz: str, *, console: bool = False, force: s
     what = e.described(lang, tz)
     cli = f"camwatch exclusion end {e.id} --force"
     if e.closed:
-        m, closed = e.closed[0], ("、" if zh else ", ").join(e.closed)
+        m = e.closed[0]
         reopen, close = f'camwatch report reopen --month {m} --reason "…"', f"camwatch report close --month {m}"
         if zh:
-            return (f"报备 #{e.id}（{what}）所在月份 {closed} 已结算（冻结报表即签字的数字），"
+            return (f"报备 #{e.id}（{what}）{closed_words(e.closed, lang)}，"
                     + ("不能在此结束或删除" if console else "未删除，force=true 也不行")
                     + f"：须先 {reopen}（记入审计日志），再{'执行 ' + cli if console else '以 force=true 删除'}，之后 {close}")
-        return (f"exclusion #{e.id} ({what}) lies in {closed}, closed (frozen: the signed figures): "
+        return (f"exclusion #{e.id} ({what}) {closed_words(e.closed, lang)}: "
                 + ("it cannot be ended or removed here" if console else "not removed, not even with force=true")
                 + f". Reopen the month first: {reopen} (audited), then {cli if console else 'remove it with force=true'}"
                 + f", and close it again: {close}")
@@ -167,4 +176,5 @@ def kept_words(e: Ending, lang: str, tz: str, *, console: bool = False, force: s
                                               "(audited)" if console else f"not removed. To delete it anyway, add {force}"))
 
 
-__all__ = ["Ending", "Step", "clock", "closed_months", "end_exclusion", "kept_words", "months_of", "step_for"]
+__all__ = ["Ending", "Step", "clock", "closed_months", "closed_words", "end_exclusion", "kept_words", "months_of",
+           "step_for"]

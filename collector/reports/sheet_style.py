@@ -1,7 +1,13 @@
 """How every report sheet looks: a title row and a header row (frozen, repeated on each printed
 page), typed cells (ratios as numbers with a percentage format, times as local date-times),
 columns as wide as their text (an East Asian wide character counts 2), below-target cells
-coloured, A4 landscape print set-up with the title, period and page numbers."""
+coloured, A4 landscape print set-up with the title, period and page numbers.
+
+Every text cell holds the text as stored, made safe (:func:`cell_text`, :func:`write_text`): a
+control character XML cannot carry (openpyxl refuses it) becomes U+FFFD, and a text that a
+spreadsheet would run as a formula (``=HYPERLINK(...)``, ``+``, ``-``, ``@``, a tab or a carriage
+return first, as ``inventory export`` defines it) is a text cell with Excel's quote prefix
+(shown as typed; editing it keeps it text). Numbers stay numbers."""
 
 from __future__ import annotations
 
@@ -13,10 +19,13 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from openpyxl.cell import Cell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+
+from inventory.cells import is_risky
 
 PCT = "0.00%"
 HOURS = "0.00"  # hours: rounded to 0.01 and shown in General
@@ -37,6 +46,29 @@ WRAP_HEAD = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
 MAX_WIDTH = 48
 MIN_WIDTH = 6
+REPLACEMENT = "\ufffd"  # in place of a control character a workbook cannot hold
+
+
+def cell_text(text: str) -> str:
+    """*text* as a cell (or a print header) can hold it: each control character XML 1.0 cannot
+    carry (openpyxl's ``IllegalCharacterError``: an old exclusion reason with a BEL, a NUL)
+    replaced by U+FFFD, so one bad row never stops the workbook."""
+    return str(ILLEGAL_CHARACTERS_RE.sub(REPLACEMENT, text))
+
+
+def neutralise(cell: Cell) -> None:
+    """Keep a text cell text: one a spreadsheet would take for a formula gets the quote prefix."""
+    value = cell.value
+    if isinstance(value, str) and is_risky(value):
+        cell.data_type = "s"  # (openpyxl makes "=..." a formula)
+        cell.quotePrefix = True  # Excel shows it as typed and keeps it text when it is edited
+
+
+def write_text(ws: Worksheet, row: int, column: int, text: str) -> Cell:
+    """Put *text* in a cell, made safe (see the module)."""
+    cell = ws.cell(row=row, column=column, value=cell_text(text))
+    neutralise(cell)
+    return cell
 
 
 def display_width(text: str) -> int:
@@ -64,6 +96,7 @@ class Sheet:
     period: str
     generated: str
     page: str
+    seal: str = ""  # a closed month's close time and snapshot hash (footer right; the summary's first row)
 
 
 def _shown(value: object, fmt: str) -> str:
@@ -90,9 +123,8 @@ def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Se
     """Title in row 1, headers in row 2 (both frozen), data from row 3; formats, widths, print set-up.
 
     ``bad[i][j]``: row i's cell j is below target (coloured); ``fills``: (row i, column j) fills."""
-    ws.append([sheet.title])
-    ws["A1"].font = TITLE_FONT
-    ws.append([c.header for c in columns])
+    write_text(ws, 1, 1, sheet.title).font = TITLE_FONT
+    ws.append([cell_text(c.header) for c in columns])
     for j in range(len(columns)):
         cell = ws.cell(row=2, column=j + 1)
         cell.font, cell.fill, cell.alignment = HEAD_FONT, HEAD_FILL, WRAP_HEAD
@@ -122,6 +154,12 @@ def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Se
             value = row[j]
             if isinstance(value, float):
                 row[j] = round(value, 2)
+        risky = []
+        for j, value in enumerate(row):
+            if isinstance(value, str):
+                row[j] = value = cell_text(value)
+                if is_risky(value):
+                    risky.append(j)
         ws.append(row)
         r = i + 3
         flags = bad[i] if bad is not None else ()
@@ -129,6 +167,8 @@ def write_table(ws: Worksheet, sheet: Sheet, columns: Sequence[Column], rows: Se
             is_bad = bool(flags) and flags[j]
             if is_bad or (j in formatted and row[j] is not None):
                 style(ws.cell(row=r, column=j + 1), fmt if row[j] is not None else TEXT, is_bad)
+        for j in risky:  # (after the style: a copied style would drop the quote prefix)
+            neutralise(ws.cell(row=r, column=j + 1))
         if i < width_sample:
             for j, value in enumerate(row):
                 widths[j] = max(widths[j], display_width(_shown(value, formats[j])))
@@ -154,13 +194,20 @@ def print_setup(ws: Worksheet, sheet: Sheet, n_columns: int) -> None:
     ws.page_margins.top = ws.page_margins.bottom = 0.9  # inches: room for the header and footer lines
     ws.page_margins.header = ws.page_margins.footer = 0.35
     ws.print_title_rows = "2:2"  # the headers on every page (the title is in the page header)
-    ws.oddHeader.left.text = sheet.title
-    ws.oddHeader.right.text = sheet.period
-    ws.oddFooter.left.text = sheet.generated
-    ws.oddFooter.center.text = sheet.page
+    ws.oddHeader.left.text = _header(sheet.title)
+    ws.oddHeader.right.text = _header(sheet.period)
+    ws.oddFooter.left.text = _header(sheet.generated)
+    ws.oddFooter.center.text = sheet.page  # (its &P and &N are the page codes)
     ws.evenHeader.left.text, ws.evenHeader.right.text = ws.oddHeader.left.text, ws.oddHeader.right.text
     ws.evenFooter.left.text, ws.evenFooter.center.text = ws.oddFooter.left.text, ws.oddFooter.center.text
+    if sheet.seal:  # which closing the printed figures come from, on every page
+        ws.oddFooter.right.text = ws.evenFooter.right.text = _header(sheet.seal)
 
 
-__all__ = ["BAD_FILL", "COLOUR_FILLS", "HOURS", "INT", "PCT", "SIGNED", "TEXT", "WHEN", "Column", "Sheet",
-           "display_width", "header_width", "local", "print_setup", "write_table"]
+def _header(text: str) -> str:
+    """*text* in a print header or footer: an ``&`` doubled (a lone one starts a code), safe characters."""
+    return cell_text(text).replace("&", "&&")
+
+
+__all__ = ["BAD_FILL", "COLOUR_FILLS", "HOURS", "INT", "PCT", "SIGNED", "TEXT", "WHEN", "Column", "Sheet", "cell_text",
+           "display_width", "header_width", "local", "neutralise", "print_setup", "write_table", "write_text"]

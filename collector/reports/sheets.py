@@ -29,6 +29,7 @@ from collector.reports.sheet_style import (
     Sheet,
     local,
     write_table,
+    write_text,
 )
 
 H = 3600.0
@@ -75,6 +76,8 @@ def summary(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
         z = ZoneInfo(report.period.timezone)
         at = show(min(report.period.end, report.generated_at), z, seconds=True)
         ws.cell(row=1, column=6, value=w.word("month_to_date", lang, at=at)).font = Font(name=FONT, bold=True, color="C00000")
+    elif sheet.seal:  # which closing these figures come from (close → reopen → close gives two)
+        write_text(ws, 1, 6, sheet.seal).font = Font(name=FONT, bold=True)
 
 
 def ranking(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
@@ -177,10 +180,8 @@ def score(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
         ("item", TEXT), ("subject", TEXT), ("name", TEXT), ("quantity", TEXT), ("points", HOURS))]
     rows: list[list[object]] = [[w.word("score_start", lang), "", "", "", s.start]]
     for d in s.deductions:
-        q = {"fault_camera": ("quantity_fault", f"{d.quantity:.2f}"), "below_target": ("quantity_pp", f"{d.quantity:.2f}"),
-             "red_work_order": ("quantity_one", "")}[d.rule]
         rows.append([w.word(d.rule, lang, h=f"{report.fault_hours:g}"), d.subject, subject_words(report, d, lang),
-                     w.word(q[0], lang, q=q[1]), -d.points])
+                     w.quantity(d.rule, d.quantity, lang), -d.points])
     none = unmonitored(report.completeness)  # (no score for a period nobody watched)
     rows.append([w.word("score_total", lang), "", "", w.word("score_floor", lang) + f" {s.floor:g}", "—" if none else s.total])
     write_table(ws, sheet, cols, rows)

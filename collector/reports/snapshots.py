@@ -137,11 +137,18 @@ async def live_report(engine: AsyncEngine, settings: Settingsish, period: Report
 
 async def report_for(engine: AsyncEngine, settings: Settingsish, period: ReportPeriod, now: dt.datetime) -> Report:
     """The report of *period*: a closed month from its snapshot, anything else :func:`live_report`."""
+    return (await sealed_report_for(engine, settings, period, now))[0]
+
+
+async def sealed_report_for(engine: AsyncEngine, settings: Settingsish, period: ReportPeriod, now: dt.datetime
+                            ) -> tuple[Report, Snapshot | None]:
+    """:func:`report_for` with the snapshot it comes from (None: not closed), whose hash and
+    close time the workbook carries."""
     if period.kind is Kind.MONTHLY:
         stored = await load_snapshot(engine, period)
         if stored is not None:
-            return stored.report
-    return await live_report(engine, settings, period, now)
+            return stored.report, stored
+    return await live_report(engine, settings, period, now), None
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,4 +198,4 @@ async def diff_month(engine: AsyncEngine, settings: Settingsish, period: ReportP
 
 
 __all__ = ["CLOSE", "REOPEN", "Change", "ReportError", "Snapshot", "actor_name", "close_month", "diff_month",
-           "differences", "live_report", "load_snapshot", "reopen_month", "report_for"]
+           "differences", "live_report", "load_snapshot", "reopen_month", "report_for", "sealed_report_for"]

@@ -26,6 +26,8 @@ _W: dict[str, tuple[str, str]] = {
     "period": ("统计区间 {lo} 至 {hi}", "period {lo} to {hi}"),
     "generated": ("生成于 {at}", "generated {at}"),
     "page": ("第 &P 页，共 &N 页", "page &P of &N"),
+    "sealed": ("已结：{at} 结账冻结，快照校验码（sha256）{sha}", "closed: frozen at {at}, snapshot hash (sha256) {sha}"),
+    "sealed_at": ("已结：{at} 结账冻结", "closed: frozen at {at}"),
     "month_to_date": ("未结：按当前数据计算（截至 {at}），结账前数字仍会变化",
                       "not closed: computed from the current data (up to {at}), the figures may change until the month is closed"),
     # headers
@@ -38,7 +40,7 @@ _W: dict[str, tuple[str, str]] = {
     "uncertainty": ("误差（±百分点）", "uncertainty (± pp)"), "uncertain": ("临界", "borderline"),
     "previous_rank": ("上期排名", "previous rank"), "rank_change": ("名次变化", "rank change"),
     "township": ("乡镇/街道", "township"), "village": ("村/社区", "village"),
-    "planned": ("规划点位", "planned points"), "built": ("已建点位", "built points"), "online_points": ("在线点位", "online points"),
+    "planned": ("规划点位", "planned points"), "built": ("已建点位", "built points"), "online_points": ("覆盖点位", "covered points"),
     "full": ("全覆盖", "fully covered"),
     "camera_id": ("摄像机编号", "camera id"), "camera": ("摄像机", "camera"),
     "fault_hours": ("故障时长（小时）", "fault hours"),
@@ -47,7 +49,7 @@ _W: dict[str, tuple[str, str]] = {
     "deadline": ("处理期限", "deadline"), "acked": ("响应时间", "acknowledged"), "resolved": ("修复时间", "fixed"),
     "ack_hours": ("响应用时（小时）", "hours to acknowledge"), "fix_hours": ("修复用时（小时）", "hours to fix"),
     "colour": ("督办颜色", "colour"),
-    "excl_id": ("编号", "no."), "scope": ("范围", "scope"), "object": ("对象", "object"), "start": ("开始", "start"),
+    "excl_id": ("报备编号", "exclusion no."), "scope": ("范围", "scope"), "object": ("对象", "object"), "start": ("开始", "start"),
     "end": ("结束", "end"), "hours": ("时长（小时）", "hours"), "reason": ("原因", "reason"), "approver": ("审批人", "approver"),
     "hours_in_period": ("其中本期（小时）", "of which in period (hours)"),
     "window_hours": ("应监测（摄像机·小时）", "camera-hours in period"), "known_hours": ("已知（摄像机·小时）", "known camera-hours"),
@@ -84,6 +86,13 @@ def word(key: str, lang: str, **kw: object) -> str:
     return text.format(**kw) if kw else text
 
 
+def quantity(rule: str, q: float, lang: str) -> str:
+    """A score deduction's quantity (hours of fault, points below target, one order), to 0.01 as
+    every other figure of hours in the workbook and on the printable page (24.00 小时)."""
+    key = {"fault_camera": "quantity_fault", "below_target": "quantity_pp"}.get(rule, "quantity_one")
+    return word(key, lang, q=f"{q:.2f}")
+
+
 def sheet_name(key: str, lang: str) -> str:
     zh, en = SHEETS[key]
     return en if lang == "en" else zh
@@ -108,4 +117,4 @@ def status(value: str, lang: str) -> str:
     return word({"open": "open_order", "acknowledged": "acknowledged", "resolved": "resolved_order"}.get(value, "open_order"), lang)
 
 
-__all__ = ["SHEETS", "cause", "level", "pair", "sheet_name", "status", "word", "yes_no"]
+__all__ = ["SHEETS", "cause", "level", "pair", "quantity", "sheet_name", "status", "word", "yes_no"]

@@ -215,7 +215,7 @@ async def test_delete_never_removes_one_in_a_closed_month(live: Live, http: aioh
             assert r.status == 409 and body["error"]["code"] == "conflict", body
         message = body["error"]["message"]
         assert f"exclusion #{xid} (camera {cid}, 2025-11-30 20:00 +08:00 — 2025-12-01 02:00 +08:00, " in message
-        assert "lies in 2025-11, closed (frozen: the signed figures): not removed, not even with force=true" in message
+        assert "lies in 2025-11, closed (its figures are frozen): not removed, not even with force=true" in message
         assert 'camwatch report reopen --month 2025-11 --reason "…"' in message and "2025-12" not in message.split(
             "lies in")[1]
     assert await _row(live, xid) is not None

@@ -72,7 +72,7 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "township": ("乡镇/街道", "Township"),
     "planned": ("规划点位", "Planned points"),
     "built": ("已建点位", "Built points"),
-    "online_points": ("在线点位", "Online points"),
+    "online_points": _sheet("online_points"),  # 覆盖点位: as `camwatch coverage` and the console call them
     "built_coverage": ("建设覆盖率", "Built coverage"),
     "fully_col": ("全覆盖", "Fully covered"),
     "camera": ("摄像机", "Camera"),
@@ -81,6 +81,9 @@ REPORT_WORDS: dict[str, tuple[str, str]] = {
     "faults_note": ("故障时长超过 {hours:g} 小时的摄像机（报备时间不计）。",
                     "Cameras whose fault time in the period exceeds {hours:g} h (excluded time left out)."),
     "order_no": ("编号", "No."),
+    # what a number is: the page, the workbook and `camwatch exclusion list` number exclusions and cameras apart
+    "exclusion_no": ("报备 #{id}", "exclusion #{id}"),
+    "camera_no": ("摄像机 #{id}", "camera #{id}"),
     "title": ("内容", "Title"),
     "status": ("状态", "Status"),
     "opened_at": ("发生", "Opened"),
@@ -128,9 +131,8 @@ def rule_words(rule: str, lang: str, fault_hours: float) -> str:
 
 
 def quantity(rule: str, q: float, lang: str) -> str:
-    """A deduction's quantity in the workbook's words (hours of fault, one order, points below target)."""
-    key = {"fault_camera": "quantity_fault", "below_target": "quantity_pp"}.get(rule, "quantity_one")
-    return sheet_words.word(key, lang, q=f"{q:g}")
+    """A deduction's quantity as the workbook writes it (hours of fault to 0.01, one order, points below target)."""
+    return sheet_words.quantity(rule, q, lang)
 
 
 def hours(seconds: float | None, lang: str) -> str:

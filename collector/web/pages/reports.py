@@ -24,7 +24,7 @@ from collector.reports.order_words import order_words, subject_words
 from collector.reports.periods import PeriodError
 from collector.reports.score import score_note, unmonitored
 from collector.reports.sheets import exclusion_hours
-from collector.reports.workbook import workbook_bytes
+from collector.reports.workbook import Seal, workbook_bytes
 from collector.runtime.report_delivery import workbook_name
 from collector.web.common import camwatch
 from collector.web.pages.derived import regions_of
@@ -145,7 +145,8 @@ async def workbook_download(request: web.Request) -> web.Response:
     if c is None:
         return not_found_page(v)
     s = await shown(request, c, await regions_of(request))
-    body = await asyncio.to_thread(workbook_bytes, s.report, v.lang)
+    seal = Seal(s.content_hash, s.closed_at) if s.closed and s.closed_at is not None else None  # (the page's)
+    body = await asyncio.to_thread(workbook_bytes, s.report, v.lang, seal)
     return web.Response(body=body, content_type=XLSX, headers={
         "Content-Disposition": content_disposition(workbook_name(s.report, v.lang)),
         "Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"})
