@@ -49,6 +49,7 @@ class Exclusion(Base):
     """An interval kept out of the rates (maintenance window, reported power cut) once approved."""
 
     __tablename__ = "exclusions"
+    __table_args__ = {"sqlite_autoincrement": True}  # a removed one's number is never given again (audit rows name it)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     camera_id: Mapped[int | None] = mapped_column(ForeignKey("cameras.id"), index=True)
