@@ -123,6 +123,9 @@ async def test_a_contractor_reads_only_what_concerns_its_cameras_and_pages_agree
     village = await page(http, live, "/regions/130123102202", headers=c2)  # 陈大营2: 十字路口 has no camera
     assert "陈大营2村口" in village and "十字路口" not in village
     assert "十字路口" in await page(http, live, "/regions/130123102202", headers=t2)
+    # the overview's township ranking: c2's township alone (not every township, with empty counts)
+    overview = await page(http, live, "/", headers=c2)
+    assert f'href="/regions/{TOWN2}"' in overview and f'href="/regions/{TOWN1}"' not in overview
 
 
 async def test_bodies_refuse_huge_ids_absurd_dates_and_control_characters(live: Live, http: aiohttp.ClientSession) -> None:

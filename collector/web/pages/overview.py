@@ -25,7 +25,7 @@ from collector.runtime.since_bridge import Bridged, SinceBridge
 from collector.web.common import camwatch
 from collector.web.pages.derived import derived, regions_of, scope_key
 from collector.web.pages.render import View, paginate, rate_colour, render, view
-from collector.web.pages.scope import Regions, can_order, can_region, readable, whole_figures
+from collector.web.pages.scope import Regions, can_order, readable, region_reads, whole_figures
 from probes.causes import Cause
 
 
@@ -239,7 +239,8 @@ async def overview_page(request: web.Request) -> web.Response:
     d, sk = derived(request), scope_key(v.principal)
     regions = await regions_of(request)
     slots = readable_slots(v)
-    towns = [r.code for r in regions.of_level("township") if can_region(v.principal, regions, r.code)]
+    reads = region_reads(v.principal, regions, slots)  # (a contractor: the townships holding its cameras)
+    towns = [r.code for r in regions.of_level("township") if reads(r.code)]
     rows = cached_rows(v, regions, towns, "township", slots)
     f = filters(request, "offline")
     offline = paginate(d.get(("by_since", sk, id(slots), f), lambda: _by_since(apply(f, slots), app.since_bridge)), request,
