@@ -1,5 +1,6 @@
-"""`--db sqlite://camwatch.db` (two slashes: the file name read as a host) is a mistake of the
-command line: exit 2 and a line saying how a SQLite URL is written, not a driver's English (exit 3)."""
+"""Mistakes of the command line and the config file: `--db sqlite://camwatch.db` (two slashes: the
+file name read as a host) is exit 2 and a line saying how a SQLite URL is written, not a driver's
+English (exit 3); a config that does not validate is said in its own `language:` when it has one."""
 
 from __future__ import annotations
 
@@ -15,3 +16,14 @@ def test_a_sqlite_url_with_two_slashes_is_a_usage_error(tmp_path: Path) -> None:
     r = camwatch(tmp_path, "--lang", "en", "--db", "sqlite://camwatch.db", "inventory", "summary")
     assert r.returncode == 2 and "not a SQLite file URL" in r.stderr
     assert not (tmp_path / "camwatch.db").exists()
+
+
+def test_a_bad_config_is_said_in_its_own_language(tmp_path: Path) -> None:
+    (tmp_path / "camwatch.yaml").write_text("language: en\ncollector:\n  intervl_s: 5\n", encoding="utf-8")
+    r = camwatch(tmp_path, "inventory", "summary")
+    assert r.returncode == 2 and "unknown key (did you mean interval_s?)" in r.stderr, r.stderr
+    r = camwatch(tmp_path, "--lang", "zh", "inventory", "summary")
+    assert r.returncode == 2 and "未知的键" in r.stderr, r.stderr
+    (tmp_path / "camwatch.yaml").write_text("collector:\n  intervl_s: 5\n", encoding="utf-8")
+    r = camwatch(tmp_path, "inventory", "summary")
+    assert r.returncode == 2 and "未知的键" in r.stderr, r.stderr
