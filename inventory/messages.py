@@ -21,6 +21,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
                       "cannot decode {path} (tried UTF-8, UTF-8 with BOM, UTF-16 with BOM and GB18030/GBK; UTF-16 "
                       "without a BOM is not recognised): save it as 'CSV UTF-8 (Comma delimited)' or .xlsx "
                       "(Excel Workbook) in Excel or WPS, then import that"),
+    "rtsp_path_space": ("RTSP 路径不能含空格或换行（摄像机的路径中确有空格时请写成 %20）",
+                        "an RTSP path cannot hold spaces or line breaks (write a space the camera's path really has as %20)"),
     "password_env_name": ("以 env: 开头的密码应引用环境变量（env:变量名，变量名由字母、数字、下划线组成，不以数字开头），"
                           "此处 env: 之后不是有效的变量名：请改正变量名，或填写密码本身",
                           "a password starting with env: refers to an environment variable (env:NAME: letters, digits and "

@@ -353,6 +353,8 @@ def _parse_camera(p: _RowParser, point_name: str) -> CameraIn | None:
     path = path_txt or "/"
     if not path.startswith("/"):
         path = "/" + path
+    if any(c.isspace() for c in path):  # (the RTSP request line would break at it)
+        p.issue(path_column, "rtsp_path_space")
     parent: ParentIn | None = None
     parent_txt = p.text("parent")
     if parent_txt:

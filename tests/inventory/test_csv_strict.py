@@ -77,3 +77,13 @@ def test_cells_right_of_the_last_header_are_a_warning(tmp_path: Path) -> None:
     warned = [i for i in plan.issues if i.code == "cells_beyond_header"]
     assert len(warned) == 1 and warned[0].params == {"rows": "2", "count": 1}, plan.issues
     assert "第 2 行" in warned[0].message("zh") and not [i for i in plan.issues if i.severity.value == "error"]
+
+
+def test_an_rtsp_path_with_a_space_is_a_row_error(tmp_path: Path) -> None:
+    rows = [list(r) for r in ROWS]
+    col = ZH.index("RTSP路径")
+    rows[1][col] = "/Streaming/Channels 101"
+    plan = validate_file(write_csv(tmp_path / "space.csv", ZH, rows), box())
+    errors = [(i.code, i.row, i.column) for i in plan.issues if i.severity.value == "error"]
+    assert errors == [("rtsp_path_space", 3, "RTSP路径")], errors
+    assert "%20" in plan.issues[0].message("zh")
