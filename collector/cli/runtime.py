@@ -111,7 +111,18 @@ def unusable_database(url: str, exc: BaseException, lang: str) -> str:
             return f"cannot open database {display_url(url)}: connection refused (is the server running, at this address and port?)"
         return f"无法连接数据库 {display_url(url)}：连接被拒绝（数据库服务是否在运行，地址和端口是否正确？）"
     why = redact_url(failure_reason(exc))  # (the server's words: bad credentials, no such database...)
+    if not en:
+        why = _zh_reason(exc, why)
     return f"无法连接数据库 {display_url(url)}：{why}" if not en else f"cannot open database {display_url(url)}: {why}"
+
+
+def _zh_reason(exc: BaseException, why: str) -> str:
+    """PostgreSQL's commonest refusals in Chinese (its own words kept after them), by SQLSTATE."""
+    state = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    words = {"3D000": "数据库不存在（请先在 PostgreSQL 中创建它，如 createdb，再运行 camwatch init）",
+             "28P01": "用户名或密码错误", "28000": "服务器拒绝该用户登录（pg_hba.conf）",
+             "3F000": "search_path 指定的 schema 不存在"}.get(str(state) if state else "")
+    return why if words is None else f"{words}（{why}）"
 
 
 def engine(settings: Settings) -> Any:

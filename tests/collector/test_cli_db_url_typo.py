@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.collector.test_cli_inventory import camwatch
+from tests.conftest import PG_BASE
 
 
 def test_a_sqlite_url_with_two_slashes_is_a_usage_error(tmp_path: Path) -> None:
@@ -27,3 +30,14 @@ def test_a_bad_config_is_said_in_its_own_language(tmp_path: Path) -> None:
     (tmp_path / "camwatch.yaml").write_text("collector:\n  intervl_s: 5\n", encoding="utf-8")
     r = camwatch(tmp_path, "inventory", "summary")
     assert r.returncode == 2 and "未知的键" in r.stderr, r.stderr
+
+
+@pytest.mark.postgres
+def test_a_postgresql_database_that_does_not_exist_is_said_in_chinese(tmp_path: Path, pg_reason: str | None) -> None:
+    if pg_reason is not None:
+        pytest.fail(f"PostgreSQL required: {pg_reason}")
+    url = PG_BASE.rsplit("/", 1)[0] + "/camwatch_no_such_db"
+    r = camwatch(tmp_path, "--db", url, "inventory", "summary")
+    assert r.returncode == 3 and "数据库不存在" in r.stderr and "createdb" in r.stderr, r.stderr
+    r = camwatch(tmp_path, "--lang", "en", "--db", url, "inventory", "summary")
+    assert r.returncode == 3 and "does not exist" in r.stderr and "数据库" not in r.stderr, r.stderr
