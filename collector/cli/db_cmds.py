@@ -162,8 +162,28 @@ def register(group: click.Group) -> None:
         if warning is not None:  # (a warning, not an error: a fresh install runs without channels)
             click.echo(ctx.t(f"注意：{warning[1]}", f"warning: {warning[0]}"), err=True)
         gb28181_ok = _check_gb28181_password(ctx)
-        if not _check_credentials(ctx) or not gb28181_ok:
+        token_ok = _check_metrics_token(ctx)
+        if not _check_credentials(ctx) or not gb28181_ok or not token_ok:
             raise SystemExit(1)
+
+
+def _check_metrics_token(ctx: CliContext) -> bool:
+    """``http.metrics_token`` set but unreadable (or empty): /metrics would answer 503 to Prometheus
+    too. One line naming the key and the variable or file, never a value; False then."""
+    token = ctx.settings.http.metrics_token
+    if token is None:
+        return True
+    try:
+        value = resolve_secret(token)
+    except SecretError as exc:
+        click.echo(ctx.t(f"注意：http.metrics_token：{exc.zh}；/metrics 将对所有抓取回答 503",
+                         f"warning: http.metrics_token: {exc}; /metrics would answer 503 to every scrape"), err=True)
+        return False
+    if not value:
+        click.echo(ctx.t("注意：http.metrics_token 为空；/metrics 将对所有抓取回答 503",
+                         "warning: http.metrics_token is empty; /metrics would answer 503 to every scrape"), err=True)
+        return False
+    return True
 
 
 def _check_gb28181_password(ctx: CliContext) -> bool:

@@ -41,3 +41,14 @@ def test_a_postgresql_database_that_does_not_exist_is_said_in_chinese(tmp_path: 
     assert r.returncode == 3 and "数据库不存在" in r.stderr and "createdb" in r.stderr, r.stderr
     r = camwatch(tmp_path, "--lang", "en", "--db", url, "inventory", "summary")
     assert r.returncode == 3 and "does not exist" in r.stderr and "数据库" not in r.stderr, r.stderr
+
+
+def test_config_check_names_an_unreadable_metrics_token(tmp_path: Path) -> None:
+    (tmp_path / "camwatch.yaml").write_text(f"http:\n  metrics_token: file:{tmp_path / 'missing'}\n", encoding="utf-8")
+    assert camwatch(tmp_path, "init").returncode == 0
+    r = camwatch(tmp_path, "config", "check")
+    assert r.returncode == 1 and "http.metrics_token" in r.stderr and "503" in r.stderr, r.stderr
+    (tmp_path / "token").write_text("s3cret-scrape\n", encoding="utf-8")
+    (tmp_path / "camwatch.yaml").write_text(f"http:\n  metrics_token: file:{tmp_path / 'token'}\n", encoding="utf-8")
+    r = camwatch(tmp_path, "config", "check")
+    assert r.returncode == 0 and "metrics_token" not in r.stderr and "s3cret" not in r.stdout + r.stderr, r.stderr
