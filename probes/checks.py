@@ -65,13 +65,43 @@ def with_clock_offset(checks: Sequence[str], offset_s: float | None) -> tuple[st
     return tuple(clock_check(offset_s) if c == CLOCK else c for c in checks)
 
 
+#: A clock offset of at least this many seconds reads in days, hours and minutes ("-400 天"): a
+#: count of seconds that long says nothing at a glance; a shorter one stays in seconds ("+600 秒"),
+#: the unit of the limit it is held against (``probe.clock_skew_s``).
+LONG_OFFSET_S = 3600
+_UNITS = (("天", "day"), ("小时", "h"), ("分钟", "min"))
+
+
+def offset_words(offset: str, lang: str = "zh") -> str:
+    """A clock offset as a probe prints it ("+0.2", "-34561234"), with its unit: seconds under
+    :data:`LONG_OFFSET_S`, else its two largest units of days, hours and minutes ("-400 天",
+    "+3 小时 20 分钟"; en "-400 days", "+3 h 20 min")."""
+    en = lang == "en"
+    try:
+        value = float(offset)
+    except ValueError:
+        value = 0.0
+    if not LONG_OFFSET_S <= abs(value) < 1e12:  # (a NaN, an infinity: as they are)
+        return f"{offset} {'s' if en else '秒'}"
+    minutes = int(round(abs(value)) // 60)
+    days, rest = divmod(minutes, 1440)
+    counts = (days, *divmod(rest, 60))
+    first = next(i for i, n in enumerate(counts) if n)
+    parts = [(n, _UNITS[i]) for i, n in enumerate(counts) if first <= i <= first + 1 and n]
+    sign = "-" if value < 0 else "+" if offset.startswith("+") else ""
+    if en:
+        return sign + " ".join(f"{n} {u[1]}{'s' if u[1] == 'day' and n != 1 else ''}" for n, u in parts)
+    return sign + " ".join(f"{n} {u[0]}" for n, u in parts)
+
+
 def check_words(name: str, lang: str = "zh") -> str:
     """Words for the check called *name*; a name not declared here is shown as it is.
-    The clock check reads "时钟偏差 +600 秒" / "clock offset +600 s" when it has its offset."""
+    The clock check reads "时钟偏差 +600 秒" / "clock offset +600 s" when it has its offset, a
+    long one in days, hours and minutes ("时钟偏差 -400 天": :func:`offset_words`)."""
     if name == CLOCK or name.startswith(CLOCK + ":"):
         words = CLOCK_WORDS.en if lang == "en" else CLOCK_WORDS.zh
         offset = name[len(CLOCK) + 1:]
-        return f"{words} {offset} {'s' if lang == 'en' else '秒'}" if offset else words
+        return f"{words} {offset_words(offset, lang)}" if offset else words
     try:
         w = CHECK_WORDS[VqdName(name)]
     except ValueError:

@@ -10,11 +10,14 @@ Text not known here (a camera's, a library's) is shown as it is: never guessed a
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
+from probes.base import Stage
 from probes.causes import Cause
-from probes.checks import check_words
+from probes.checks import VqdName, check_words, offset_words
+from probes.redact import WITHHELD, shown_detail
 
 # Whole details (or parts after a head) worded by the probers, and their Chinese.
 PHRASES: dict[str, str] = {
@@ -53,7 +56,7 @@ PHRASES: dict[str, str] = {
     "stream opened but ended before any frame": "码流已打开，但未收到任何帧就结束了",
     "no keyframe for the second picture": "第二幅画面缺少关键帧", "second picture not decoded": "第二幅画面未能解码",
     "no decodable video in the stream (invalid data from the camera)": "码流中没有可解码的视频（摄像机发来的数据无效）",
-    "picture ok": "画面正常", "unreadable RTSP reply (invalid data from the camera)": "RTSP 应答无法解析（摄像机发来的数据无效）",
+    "picture ok": "画面正常", WITHHELD: "（摄像机应答中含其密码，详情不显示）", "unreadable RTSP reply (invalid data from the camera)": "RTSP 应答无法解析（摄像机发来的数据无效）",
     # the collector's warning for a camera whose stored password cannot be read ("no login attempted: <why>",
     # inventory.secrets.SecretError's words) and probes.enrich's own
     "no encryption key: cannot read stored passwords": "没有密钥，无法读取已存密码",
@@ -138,11 +141,14 @@ _RULES: tuple[_Rule, ...] = (
     (r"(?P<t>.+); no ping reply", "{t}；ping 无应答"),
     (r"(?P<t>.+); icmp not possible \((?P<t2>.+)\)", "{t}；无法 ping：{t2}"),
     (r"(?P<t>.+); next login attempt in (?P<n>\d+) s", "{t}；{n} 秒后再尝试登录"),
-    (r"(?P<t>.+) \(clock offset (?P<o>[+-]?[\d.]+) s\)", "{t}，时钟偏差 {o} 秒"),
+    (r"(?P<t>.+) \(clock offset (?P<o>[+-]?[\d.]+) s\)", lambda m: f"{_zh(m['t'])}，时钟偏差 {_offset(m['o'])}"),
     # reach
     (r"tcp (?P<p>\d+) open", "TCP {p} 端口可连接"),
     # any stage: its time limit, a prober's bug, the collector's back-off
     (r"no answer within (?P<s>[\d.]+) s", "{s} 秒内无应答"),
+    (r"reply too slow: started at once, not finished within (?P<b>[\d.]+) s", "应答过慢：立即开始应答，但 {b} 秒内未完成"),
+    (r"reply to (?P<req>[A-Za-z]+) too slow: started at once, not finished within (?P<b>[\d.]+) s",
+     "{req} 请求应答过慢：发出后立即开始应答，但 {b} 秒内未完成"),
     (r"reply too slow: first reply after (?P<a>[\d.]+) s, not finished within (?P<b>[\d.]+) s",
      "应答过慢：{a} 秒后才开始应答，{b} 秒内未完成"),
     (r"no answer to (?P<req>[A-Za-z]+) within (?P<s>[\d.]+) s", "{req} 请求 {s} 秒内无应答"),
@@ -177,8 +183,8 @@ _RULES: tuple[_Rule, ...] = (
     (r"SDP larger than (?P<n>\d+) bytes", "SDP 超过 {n} 字节"),
     (r"unreadable SDP \((?P<x>.+)\)", "SDP 无法解析（{x}）"),
     # onvif: the clock and the camera's identity; refusals, faults, statuses
-    (r"clock offset (?P<o>[+-]?[\d.]+) s", "时钟偏差 {o} 秒"),
-    (r"clock offset (?P<o>[+-]?[\d.]+) s; (?P<dev>.+)", "时钟偏差 {o} 秒；{dev}"),
+    (r"clock offset (?P<o>[+-]?[\d.]+) s", lambda m: f"时钟偏差 {_offset(m['o'])}"),
+    (r"clock offset (?P<o>[+-]?[\d.]+) s; (?P<dev>.+)", lambda m: f"时钟偏差 {_offset(m['o'])}；{m['dev']}"),
     (r"credentials refused: (?P<st>HTTP \d{3}.*)", "认证被拒绝（{st}）"),
     (r"HTTP (?P<code>\d{3}) fault (?P<f>.+)", "摄像机返回 SOAP 错误：{f}（HTTP {code}）"),
     (r"HTTP \d{3}(?: .+)?", lambda m: _status(m[0], http=True)),
@@ -218,11 +224,47 @@ DETAIL_WORDS: tuple[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]
     (re.compile(rx), zh) for rx, zh in _RULES)
 
 
+_WORD = re.compile(r"[A-Za-z0-9]+")
+_REGEX_SYNTAX = re.compile(r"\(\?P<\w+>|\[[^\]]*\]|\\.")  # (group names, classes, escapes: no words)
+
+
+@functools.cache
+def own_words() -> frozenset[str]:
+    """The words (not numbers) we put in a detail or a warning: the tables' above, stages', causes', checks'."""
+    texts = [*(p for p in PHRASES if p != WITHHELD), *DETAIL_HEADS, *SYSTEM_WORDS, *Stage, *Cause, *VqdName]
+    texts += [_REGEX_SYNTAX.sub(" ", rx.pattern) for rx, _ in DETAIL_WORDS]
+    return frozenset(w for t in texts for w in _WORD.findall(t) if not w.isdigit())
+
+
+def safe_detail(detail: str, secrets: Iterable[str | None]) -> str:
+    """A stage's detail or a warning line, safe to show (:func:`probes.redact.shown_detail`: all of
+    it withheld where it holds a password, never a ``***`` at its place); our own words
+    (:func:`own_words`) are not looked at: the password ``open`` leaves ``tcp 554 open`` shown."""
+    return shown_detail(detail, secrets, own_words())
+
+
+def _offset(offset: str) -> str:
+    """A detail's clock offset in Chinese: a long one in days, hours and minutes with the seconds
+    the probe measured after it ("-400 天（-34561234.0 秒）")."""
+    words = offset_words(offset)
+    return words if words.endswith(" 秒") else f"{words}（{offset} 秒）"
+
+
+# A reply that started at once: probes.progress words it "first reply after 0.0 s" (or "started 0.0 s
+# after it was sent"), read "started at once", in English too
+_AT_ONCE = re.compile(r"(?:first reply after|started) 0\.0 s(?: after it was sent)?, not finished")
+
+
 def detail_words(detail: str, lang: str) -> str:
     """A probe stage's detail in the reader's language: English as the probes word it, Chinese
     for every phrase of theirs (picture checks by :func:`probes.checks.check_words`); text not
-    known here (a camera's own words, say) as it is."""
-    if lang == "en" or not detail:
+    known here (a camera's own words, say) as it is. A reply that started at once reads so (not
+    "after 0.0 s"); in Chinese a long clock offset in days, hours and minutes (:func:`offset_words`)."""
+    if not detail:
+        return detail
+    if "0.0 s" in detail:
+        detail = _AT_ONCE.sub("started at once, not finished", detail)
+    if lang == "en":
         return detail
     return _zh(detail)
 
@@ -249,4 +291,4 @@ def _zh(text: str) -> str:
 
 
 __all__ = ["DETAIL_HEADS", "DETAIL_WORDS", "HTTP_STATUS_WORDS", "PHRASES", "STATUS_WORDS", "SYSTEM_WORDS",
-           "detail_words"]
+           "detail_words", "offset_words", "own_words", "safe_detail"]

@@ -26,7 +26,7 @@ from types import ModuleType
 from typing import Any
 
 from probes.base import Cause, ProbeTarget
-from probes.redact import redact_secrets, redact_url
+from probes.redact import camera_text, redact_url
 
 _AUTH_NAMES = frozenset({"NotAuthorized", "FailedAuthentication", "InvalidSecurityToken",
                          "InvalidSecurity", "SecurityTokenUnavailable", "Unauthorized"})
@@ -213,9 +213,10 @@ def map_error(exc: BaseException, password: str | None = None) -> EnrichError:
     elif isinstance(root, ConnectionRefusedError):
         detail = "connection refused"
     else:
-        message = str(root).strip()
-        detail = f"{type(root).__name__}: {message}" if message else type(root).__name__
-    detail = redact_secrets(detail, (password,))[:300]
+        # (the library's or the camera's words: masked, then cut; the error's name is the library's)
+        name = type(root).__name__
+        message = camera_text(str(root).strip(), (password,), max(0, 298 - len(name)))
+        detail = f"{name}: {message}" if message else name
     return EnrichError(cause, detail)
 
 

@@ -43,7 +43,7 @@ import av.logging
 import cv2
 import numpy as np
 
-from probes.redact import redact_secrets
+from probes.redact import camera_text
 from probes.vqd import Frame, VqdCheck, VqdThresholds, downscale, run_vqd
 
 if TYPE_CHECKING:
@@ -360,11 +360,11 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
             failure, detail = stop.failure, stop.detail
         except _SetupFailed as exc:
             setup, watch_text = exc, str(exc)
-            detail = watch_text or type(exc.exc).__name__
+            detail = camera_text(watch_text, (req.secret,)) or type(exc.exc).__name__
         except av.FFmpegError as exc:  # FFmpeg's own errors; exc.filename (the URL) is never quoted
             watch_text = str(exc.strerror or "")
             invalid = isinstance(exc, av.InvalidDataError)
-            failure, detail = GrabFailure.ERROR, watch_text or type(exc).__name__
+            failure, detail = GrabFailure.ERROR, camera_text(watch_text, (req.secret,)) or type(exc).__name__
         except (OSError, ValueError, IndexError) as exc:
             failure, detail = GrabFailure.ERROR, type(exc).__name__
     elapsed_ms = (time.perf_counter() - t0) * 1000.0
@@ -379,7 +379,9 @@ def grab(req: GrabRequest, cancel: threading.Event | None = None) -> GrabReply:
             failure, detail = GrabFailure.TIMEOUT, f"no answer within {req.open_timeout_ms / 1000:g} s"
         elif failure is GrabFailure.ERROR and invalid:  # FFmpeg's "Invalid data found when processing input"
             failure, detail = GrabFailure.NO_FRAME, "no decodable video in the stream (invalid data from the camera)"
-    return GrabReply(False, failure, redact_secrets(detail, (req.secret,)), total_ms=elapsed_ms)
+    # (FFmpeg's words, the one text in a detail not ours, are masked where they are put in: our words are
+    # never masked, a password "10" leaves "no answer within 10 s" whole)
+    return GrabReply(False, failure, detail, total_ms=elapsed_ms)
 
 
 def _looks_timed_out(req: GrabRequest, elapsed_ms: float, text: str) -> bool:

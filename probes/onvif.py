@@ -21,6 +21,7 @@ expiry included. The caller owns the stage timeout; on cancellation the connecti
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from dataclasses import dataclass, field, replace
 from email.utils import parsedate_to_datetime
@@ -47,6 +48,10 @@ from probes.onvif_soap import (
 from probes.progress import current
 from probes.redact import camera_text, redact_secrets
 from probes.xmlsafe import Node
+
+# The camera's word in a SoapError's detail (the rest is ours, probes.onvif_soap's and probes.xmlsafe's,
+# never masked): the root element of a reply that is not SOAP ("not a SOAP envelope (root element 'html')")
+_SOAP_CAMERA_TEXT = re.compile(r"(?<=\(root element ).+(?=\)$)")
 
 __all__ = ["DeviceIdentity", "OnvifInfo", "OnvifOptions", "OnvifState", "map_error", "probe"]
 
@@ -321,7 +326,8 @@ async def probe(target: ProbeTarget, opts: OnvifOptions) -> ProbeResult:
     except (_AuthFailed, _Failed, SoapError, HttpError, OSError, TimeoutError, UnicodeError,
             ValueError) as exc:
         cause, detail = map_error(exc)
-        detail = redact_secrets(detail, (target.password,))  # (camera text in it is masked already)
+        if isinstance(exc, SoapError):  # (the camera's text of a refusal or fault is masked where it is put in: _check)
+            detail = _SOAP_CAMERA_TEXT.sub(lambda m: camera_text(m[0], (target.password,), 64), detail)
         if session.clock is not None:  # failed after the clock was read: the clock is kept
             detail += _clock_note(session.clock)
         return ProbeResult(Stage.ONVIF, False, time.perf_counter() - start, cause, detail, session.clock)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from urllib.parse import quote, unquote
 
 MASK = "***"
@@ -23,11 +23,8 @@ _USERINFO = re.compile(r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://[^:@/\s]*):[^/\s]*@"
 # ?password=... / &pwd=... / ;token=...: query parameters whose name says they carry a secret; in
 # a path too (XiongMai: /user=admin&password=...&channel=1, or /user=admin_password=..._channel=1,
 # where "_" also separates them: the value then runs to the end, as a password may hold a "_").
-_SECRET_PARAM = re.compile(
-    r"(?P<head>[?&;/_](?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key|sign|signature|access_key)=)"
-    r"(?P<value>[^&;#\s\"'<>]+)",
-    re.IGNORECASE,
-)
+_SECRET_NAMES = r"(?:password|passwd|pwd|pass|passphrase|secret|token|access_token|api_?key|key|sign|signature|access_key)"
+_SECRET_PARAM = re.compile(rf"(?P<head>[?&;/_]{_SECRET_NAMES}=)(?P<value>[^&;#\s\"'<>]+)", re.IGNORECASE)
 
 
 def redact_url(text: str) -> str:
@@ -201,6 +198,53 @@ def redact_secrets(text: str, secrets: Iterable[str | None]) -> str:
     counts: a one-character password is masked too, at the price of masking that character (in its
     own case) wherever it appears."""
     return _mask_forms(redact_auth(redact_url(text)), [s for s in secrets if s])
+
+
+#: What a probe's detail (or a warning) that held a camera's password shows instead: all of it goes,
+#: not the password's place in it (in Chinese: :mod:`probes.detail_words`).
+WITHHELD = "(the camera's reply contained its password: detail not shown)"
+# the masks redact_url and redact_auth put where a credential stands, whatever its value
+_STRUCTURAL = re.compile(
+    rf":\*\*\*@|[?&;/_]{_SECRET_NAMES}=\*\*\*|\bBasic[ \t]+\*\*\*|\bresponse[ \t]*=[ \t]*\"?\*\*\*", re.IGNORECASE)
+
+
+_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://\S*")
+
+
+def shown_detail(text: str, secrets: Iterable[str | None], ours: Collection[str] = frozenset()) -> str:
+    """A probe stage's detail or a warning line, made safe to show: credentials redacted where they
+    stand (:func:`redact_url`, :func:`redact_auth`, whatever their value), and the whole text
+    replaced by :data:`WITHHELD` where one of *secrets* is in it (the rules of :func:`redact_secrets`:
+    any form, any case; one of at most :data:`SHORT_SECRET` characters in another case only as a
+    whole word) or where an earlier layer masked one (a ``***`` not where a credential stands).
+    Never a ``***`` at the password's place: in text the reader can guess ("H264 640x360",
+    "tcp 8554 open") that place would spell the password out. Our own words are never altered
+    by the password's value: a word of *ours* (a whole word: ``open`` of ``tcp 554 open``, not in a
+    URL nor where a credential stands, ``:open``, ``open@``) is not looked at; a password found
+    elsewhere in our words (a number: ``8554``, ``360``) hides the detail it is in."""
+    given = [s for s in secrets if s]
+    text = redact_auth(redact_url(text))
+    if MASK in text and MASK in _STRUCTURAL.sub("", text):
+        return WITHHELD
+    if not given:
+        return text
+    rest = text
+    if ours:
+        folded = [s.casefold() for s in given]
+        urls = [m.span() for m in _URL.finditer(text)] if "://" in text else []
+        rest = _TOKEN.sub(lambda m: "\ue000" if _ours(text, m, urls, ours) and any(f in m[0].casefold() for f in folded)
+                          else m[0], text)
+    return WITHHELD if _mask_forms(rest, given) != rest else text
+
+
+def _ours(text: str, m: re.Match[str], urls: list[tuple[int, int]], ours: Collection[str]) -> bool:
+    """Whether word *m* of *text* is one of *ours*, where no credential stands: not in a URL, a
+    percent-escape ("%3554"), after ":" or "=", before "@"."""
+    before, after = text[max(0, m.start() - 3):m.start()], text[m.end():m.end() + 1]
+    if "%" in before + after or before[-1:] in (":", "=") or after == "@" or any(a <= m.start() < b for a, b in urls):
+        return False
+    return m[0] in ours
 
 
 #: Characters of camera text looked at for URLs with credentials beyond the part shown (the URL

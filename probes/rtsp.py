@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import errno
 import ipaddress
+import re
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -36,6 +37,9 @@ from probes.rtsp_state import CameraKey, RtspState
 from probes.rtsp_wire import Response, RtspConnection, RtspError
 from probes.sdp import MAX_SDP_BYTES, is_sdp, parse_sdp
 
+# The camera's words in the details of probes.rtsp_wire (the rest is ours, never masked: a password
+# "10" leaves "reply larger than 65536 bytes" whole): the CSeq it answered, the RTSP version it spoke
+_WIRE_CAMERA_TEXT = re.compile(r"(?<=, got )\d+(?=\)$)|(?<=answered in RTSP/)[\d.]+")
 _STREAM_UNAVAILABLE = frozenset({404, 453, 454, 503})
 _REDIRECT = frozenset({301, 302, 303, 305, 307, 308})
 # Replies of cameras that want OPTIONS (or a "warm" connection) before DESCRIBE.
@@ -282,7 +286,8 @@ async def probe(target: ProbeTarget, opts: RtspOptions | None = None, *, conn: R
     except (OSError, RtspError, _Failed, ValueError) as exc:  # TimeoutError is an OSError
         cause, detail = map_error(exc)
         data = exc.info if isinstance(exc, _Failed) else None
-        detail = redact_secrets(detail, secrets_of(target))  # (camera text in it is masked already)
+        if isinstance(exc, RtspError):  # (a _Failed's camera text is masked where it is put in: _Exchange.shown)
+            detail = _WIRE_CAMERA_TEXT.sub(lambda m: camera_text(m[0], secrets_of(target)), detail)
         return ProbeResult(Stage.RTSP, False, time.perf_counter() - t0, cause, detail, data)
     finally:
         if conn is not None:  # never handed to an exchange (backing off, bad credentials, cancelled)

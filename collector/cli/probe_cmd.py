@@ -3,8 +3,10 @@
 TARGET is an ``rtsp://[user[:password]@]host[:port]/path`` URL or a camera id of the
 inventory. Exit status (collector.cli.exitcodes): 0 online, 10 degraded, 11 offline; 2 for a bad
 TARGET, 1 for an unknown camera id.
-Passwords never reach the output: URLs are redacted and the password itself is
-masked wherever a camera might echo it (:func:`secret_mask`, :func:`detail_mask`).
+Passwords never reach the output: URLs are redacted where a password stands (``user:***@``,
+``password=***``), and a stage's detail, a warning or the device's identity that holds the
+password (a camera echoing it) is not shown at all (:func:`probes.detail_words.safe_detail`): a ``***``
+at the password's place in text the reader can guess would spell the password out.
 """
 
 from __future__ import annotations
@@ -26,9 +28,8 @@ from collector.settings import ProbeSettings
 from probes.base import ProbeTarget
 from probes.causes import cause_words
 from probes.checks import check_words, problem_words, with_clock_offset
-from probes.detail_mask import detail_mask
-from probes.detail_words import detail_words
-from probes.redact import MASK, redact_secrets, redact_url
+from probes.detail_words import detail_words, offset_words, safe_detail
+from probes.redact import MASK, WITHHELD, redact_secrets, redact_url
 
 EXIT_CODES = PROBE_VERDICTS
 _NEXT_LOGIN = re.compile(r"; next login attempt in \d+ s")
@@ -36,11 +37,12 @@ Mask = Callable[[str], str]
 
 
 def secret_mask(password: str | None) -> Mask:
-    """Masks *password* (every form: percent-encoded in either case, JSON-escaped, in ``user:pass@``)
-    wherever it stands in text all someone else's: the camera's device fields, the user name and path
-    typed. Our labels, verdicts and JSON keys are never masked; a stage's detail: :func:`detail_mask`."""
+    """A stage's detail, a warning, the device's identity as shown: :data:`probes.redact.WITHHELD`
+    all of it where it holds *password* (any form, any case: :func:`probes.detail_words.safe_detail`),
+    never a ``***`` at its place. Our labels, verdicts, JSON keys and URLs are never touched by the
+    password's value."""
     secrets = (password,)
-    return lambda text: redact_secrets(text, secrets)
+    return lambda text: safe_detail(text, secrets)
 
 
 STATE_WORDS: dict[str, tuple[str, str]] = {
@@ -184,15 +186,16 @@ def _video_json(video: Any) -> dict[str, Any] | None:
 
 
 def result_json(res: Any, password: str | None = None) -> dict[str, Any]:
-    """The result as ``--json`` prints it, *password* masked (:func:`detail_mask`, :func:`secret_mask`)."""
-    device, mask, detail = _device_json(res.device), secret_mask(password), detail_mask(password)
+    """The result as ``--json`` prints it, *password* kept out (:func:`secret_mask`: a detail or a
+    device field that holds it reads :data:`probes.redact.WITHHELD`)."""
+    device, mask = _device_json(res.device), secret_mask(password)
     return {
         "state": res.state,
         "cause": str(res.cause) if res.cause is not None else None,
         "stages": [
             # (the collector's back-off: a one-shot probe keeps none)
             {"stage": str(s.stage), "ok": s.ok, "ms": round(s.duration_s * 1000.0, 1),
-             "detail": detail(_NEXT_LOGIN.sub("", s.detail))}
+             "detail": mask(_NEXT_LOGIN.sub("", s.detail))}
             for s in res.stages
         ],
         "clock_offset_s": res.clock_offset_s,
@@ -203,21 +206,22 @@ def result_json(res: Any, password: str | None = None) -> dict[str, Any]:
 
 
 def shown_url(target: ProbeTarget) -> str:
-    """The target's URL as printed: the user name (masked where it holds the password), ``***``
-    for a password, the path masked."""
-    mask = secret_mask(target.password)
+    """The target's URL as printed: ``***`` for a password and for the values of secret-named
+    parameters of the path (:func:`probes.redact.redact_url`); the user name, host, port and path
+    as they are, whatever the password (a user name ``admin`` with the password ``admin`` reads
+    ``admin:***@``: masking it too would tell the password)."""
     host = f"[{target.host}]" if ":" in target.host else target.host
     path = target.rtsp_path if target.rtsp_path.startswith("/") else "/" + target.rtsp_path
     userinfo = ""
     if target.username:
-        userinfo = mask(quote(target.username, safe=""))
+        userinfo = quote(target.username, safe="")
         userinfo += f":{MASK}@" if target.password is not None else "@"
-    return redact_url(f"rtsp://{userinfo}{host}:{target.rtsp_port}{mask(path)}")
+    return redact_url(f"rtsp://{userinfo}{host}:{target.rtsp_port}{path}")
 
 
 def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
-    """The result as printed, the target's password masked (:func:`detail_mask`, :func:`secret_mask`)."""
-    mask, detail_of = secret_mask(target.password), detail_mask(target.password)
+    """The result as printed, the target's password kept out (:func:`secret_mask`)."""
+    mask = detail_of = secret_mask(target.password)
     lines = [f"{pick(lang, *LABELS['probing'])} {shown_url(target)}"]
     if not target.onvif_port:
         lines.append(f"  {pick(lang, *LABELS['no_onvif'])}")
@@ -229,9 +233,10 @@ def human_lines(target: ProbeTarget, res: Any, lang: str) -> list[str]:
     if res.device is not None:
         dev = _device_json(res.device) or {}
         fields = mask(" ".join(str(dev.get(k)) for k in ("vendor", "model", "firmware", "serial") if dev.get(k)))
+        fields = detail_words(fields, lang) if fields == WITHHELD else fields  # (the camera's words: as they are)
         lines.append(f"  {pick(lang, *LABELS['device'])}: {fields}")
     if res.clock_offset_s is not None:
-        lines.append(f"  {pick(lang, *LABELS['clock'])}: {res.clock_offset_s:+.1f} s")
+        lines.append(f"  {pick(lang, *LABELS['clock'])}: {offset_words(f'{res.clock_offset_s:+.1f}', lang)}")
     if res.video is not None:
         checks = ("; " if lang == "en" else "；").join(pick(lang, *LABELS["check"]).format(
             name=check_words(c.name, lang), verdict=pick(lang, *LABELS["pass" if c.ok else "fail"]), score=c.score)

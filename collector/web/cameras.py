@@ -6,7 +6,9 @@ next interval (:func:`effective_ends`, the accounting's rule,
 shows where it really ended, and only the camera's current interval has no end.
 
 Nothing here ever returns a camera's host credentials: only ids, names, places and states are
-shown, and every free-text probe detail is passed through :func:`scrub`.
+shown, and every free-text probe detail and warning is passed through
+:func:`probes.detail_words.safe_detail` with the camera's password: one that holds it is withheld
+whole (never a ``***`` at the password's place, which would tell it).
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from collector.web.params import choice, page, path_int, text_param
 from collector.web.scope import camera_slot, visible
 from inventory.models import StateInterval
 from probes.causes import Cause
+from probes.detail_words import safe_detail
 from probes.kept import KeptResult
-from probes.redact import redact_secrets
 
 RECENT_INTERVALS = 50
 
@@ -89,7 +91,7 @@ def _last_probe(slot: CameraSlot, *, video: bool = False) -> LastProbe | None:
         "state": last.state,
         "cause": last.cause.value if last.cause is not None else None,
         "stages": [{"stage": r.stage.value, "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
-                    "cause": r.cause.value if r.cause is not None else None, "detail": redact_secrets(r.detail, (pw,))}
+                    "cause": r.cause.value if r.cause is not None else None, "detail": safe_detail(r.detail, (pw,))}
                    for r in last.stages],
     }
 
@@ -135,6 +137,6 @@ async def get_camera(request: web.Request) -> web.Response:
         "last_probe": _last_probe(slot),
         "last_video_probe": _last_probe(slot, video=True),
         "clock_offset_s": last.clock_offset_s if last is not None else None,
-        "warnings": [redact_secrets(w, (pw,)) for w in last.warnings] if last is not None else [],
+        "warnings": [safe_detail(w, (pw,)) for w in last.warnings] if last is not None else [],
     }
     return json_response(body)

@@ -1,8 +1,10 @@
-"""``camwatch probe``: the password is masked where it may be echoed (the camera's words, the user
-name, the path), never inside camwatch's own words or JSON keys. A password such as ``off`` used to
-turn ``"state": "offline"`` into ``"***line"`` and the key ``clock_offset_s`` into ``clock_***set_s``;
-``wrong`` turned the verdict into ``*** user name or password``; ``open`` turned a stage's
-``tcp 554 open`` into ``tcp 554 ***``, ``off`` its ``clock offset`` into ``clock ***set``."""
+"""``camwatch probe``: the password never shows where a camera may echo it (a stage's detail, a
+warning, the device's identity: each withheld whole, :data:`probes.redact.WITHHELD`, never a ``***``
+at the password's place), and never touches camwatch's own words, JSON keys or the URL as typed. A
+password such as ``off`` used to turn ``"state": "offline"`` into ``"***line"`` and the key
+``clock_offset_s`` into ``clock_***set_s``; ``wrong`` turned the verdict into ``*** user name or
+password``; ``open`` turned a stage's ``tcp 554 open`` into ``tcp 554 ***``, ``off`` its ``clock
+offset`` into ``clock ***set``."""
 
 from __future__ import annotations
 
@@ -17,10 +19,12 @@ from collector.cli.probe_cmd import human_lines, result_json
 from probes.base import ProbeResult, ProbeTarget, Stage
 from probes.causes import Cause
 from probes.ladder import LadderResult
+from probes.redact import WITHHELD
 from probes.sim import Auth, Behaviour, Fleet, Reply
 from tests.collector.probe_cli_support import Device, invoke
 from tests.probes.rtsp_servers import RtspTestServer, ServerConfig, serve_in_thread
 
+ZH_WITHHELD = "（摄像机应答中含其密码，详情不显示）"
 KEYS = {"state", "cause", "stages", "clock_offset_s", "failed_checks", "device", "video"}
 
 
@@ -55,18 +59,27 @@ def test_a_password_inside_our_words_leaves_the_verdict_whole(off_server: RtspTe
     assert f"rtsp://admin:***@{off_server.host}:{off_server.port}/live" in out
 
 
-def test_what_may_echo_the_password_is_still_masked() -> None:
+def test_what_may_echo_the_password_is_still_withheld() -> None:
+    """The camera's detail and device field that echo the password are withheld whole (not
+    ``credentials refused (***)``); the URL is shown as typed, whatever the password: the user name
+    and path are the typist's own (masking them where they equal the password would tell it)."""
     pw = "Zx9-pass"
     stages = (ProbeResult(Stage.REACH, True, 0.001),
               ProbeResult(Stage.RTSP, False, 0.002, Cause.AUTH_FAILED, detail=f"credentials refused ({pw})"))
     res = LadderResult("offline", Cause.AUTH_FAILED, stages, None, Device("Dahua", pw, "2.8", "SN9"))
     obj = result_json(res, pw)
-    assert obj["stages"][1]["detail"] == "credentials refused (***)" and obj["device"]["model"] == "***"
-    assert obj["device"]["vendor"] == "Dahua"
+    assert obj["stages"][1]["detail"] == WITHHELD and obj["device"]["model"] == WITHHELD
+    assert obj["device"]["vendor"] == "Dahua" and obj["device"]["serial"] == "SN9"
+    assert pw not in json.dumps(obj) and "***" not in json.dumps(obj)
+    for lang, withheld in (("en", WITHHELD), ("zh", ZH_WITHHELD)):
+        lines = human_lines(ProbeTarget("10.1.1.1", 554, "/live/ch1", username="admin", password=pw), res, lang)
+        assert lines[0].endswith(" rtsp://admin:***@10.1.1.1:554/live/ch1"), lines
+        assert lines[2].endswith(f"[auth_failed] {withheld}") and lines[3].endswith(f": {withheld}"), lines
+        assert pw not in "\n".join(lines) and "***" not in "\n".join(lines[1:]), lines
     target = ProbeTarget("10.1.1.1", 554, f"/live/{pw}", username=pw, password=pw)
-    text = "\n".join(human_lines(target, res, "en"))
-    assert pw not in text and "rtsp://***:***@10.1.1.1:554/live/***" in text
-    assert text.splitlines()[-2] == "verdict: offline — wrong user name or password"
+    lines = human_lines(target, res, "en")
+    assert lines[0] == f"probing rtsp://{pw}:***@10.1.1.1:554/live/{pw}", lines  # (as typed)
+    assert pw not in "\n".join(lines[1:]) and lines[-2] == "verdict: offline — wrong user name or password", lines
 
 
 # -- passwords that are words (or numbers) of our own, against the simulator's cameras ---------------
@@ -131,7 +144,9 @@ def test_a_word_password_leaves_our_json_words_whole(word_fleet: Fleet) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh", None])
-def test_a_word_password_a_camera_echoes_in_its_401_is_masked(word_fleet: Fleet, lang: str | None) -> None:
+def test_a_word_password_a_camera_echoes_in_its_401_is_withheld(word_fleet: Fleet, lang: str | None) -> None:
+    """The 401's reason phrase repeating the login: the RTSP detail withheld whole (it read
+    ``login rejected for user/password pair .admin:*** ..admin:***``), the reach detail as ever."""
     cam = word_fleet.camera(1)
     if lang is None:
         code, out = probe_sim(word_fleet, 1, "--json")
@@ -143,28 +158,44 @@ def test_a_word_password_a_camera_echoes_in_its_401_is_masked(word_fleet: Fleet,
         assert code == PROBE_OFFLINE, out
         reach, rtsp = stage_line(out, "reach"), stage_line(out, "rtsp")
     assert reach.endswith(f"tcp {cam.rtsp_port} open" if lang != "zh" else f"TCP {cam.rtsp_port} 端口可连接"), out
-    assert "login rejected for user/password pair .admin:*** ..admin:***" in rtsp, out
+    if lang is None:
+        assert rtsp == WITHHELD, out
+    else:
+        assert rtsp.endswith(f"[auth_failed] {ZH_WITHHELD if lang == 'zh' else WITHHELD}"), out
+    assert "login rejected" not in out and "***" not in out.replace("admin:***@", ""), out
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-def test_a_word_password_a_camera_echoes_in_its_onvif_fault_is_masked(word_fleet: Fleet, lang: str) -> None:
+def test_a_word_password_a_camera_echoes_in_its_onvif_fault_is_withheld(word_fleet: Fleet, lang: str) -> None:
+    """The ONVIF fault repeating the password 16 times: the stage's detail and the warning withheld
+    whole (they read ``config error for password *** *** ...``); the other stages as ever."""
+    cam = word_fleet.camera(2)
     code, out = probe_sim(word_fleet, 2, lang=lang)
     assert code == 0, out  # (ONVIF's trouble is a warning)
+    withheld = ZH_WITHHELD if lang == "zh" else WITHHELD
     warning = next(line for line in out.splitlines() if line.lstrip().startswith(("warning:", "警告:")))
-    assert "config error for password " + " ".join(["***"] * 16) in warning, out
-    assert "config error for password " + " ".join(["***"] * 16) in stage_line(out, "onvif"), out
+    assert warning.endswith(f": {withheld}"), out
+    assert stage_line(out, "onvif").endswith(f"[onvif_error] {withheld}"), out
+    assert stage_line(out, "reach").endswith(f"tcp {cam.rtsp_port} open" if lang == "en" else f"TCP {cam.rtsp_port} 端口可连接"), out
+    assert "config error" not in out and "***" not in out.replace("admin:***@", ""), out
     code, out = probe_sim(word_fleet, 2, "--json")
-    assert "config error for password ***" in json.loads(out)["stages"][2]["detail"], out
+    obj = json.loads(out)
+    assert obj["stages"][2]["detail"] == WITHHELD and obj["stages"][0]["detail"] == f"tcp {cam.rtsp_port} open", out
+    assert "***" not in out, out
 
 
 def test_a_port_554_and_the_password_open_or_tcp() -> None:
-    """A camera on port 554 whose password is one of our words; a number (554, and the common 123456)
-    is masked even in our numbers: safety first."""
+    """A camera on port 554 whose password is one of our words: shown; a number (554, and the common
+    123456) in a detail withholds it whole, even in our numbers: safety first (but never
+    ``tcp *** open``, which tells the password is the port)."""
     stages = (ProbeResult(Stage.REACH, True, 0.001, detail="tcp 554 open"),
               ProbeResult(Stage.RTSP, True, 0.002, detail="H264 1920x1080 digest auth"))
     res = LadderResult("online", None, stages)
     target = ProbeTarget("10.1.1.1", 554, "/live", username="admin", password="554")
-    assert human_lines(target, res, "en")[1].endswith("  tcp *** open") and result_json(res, "554")["stages"][0]["detail"] == "tcp *** open"
+    lines = human_lines(target, res, "en")
+    assert lines[0] == "probing rtsp://admin:***@10.1.1.1:554/live" and lines[1].endswith(f"  {WITHHELD}"), lines
+    assert lines[2].endswith("  H264 1920x1080 digest auth") and human_lines(target, res, "zh")[1].endswith(f"  {ZH_WITHHELD}")
+    assert [s["detail"] for s in result_json(res, "554")["stages"]] == [WITHHELD, "H264 1920x1080 digest auth"]
     for pw in ("open", "tcp"):
         target = ProbeTarget("10.1.1.1", 554, "/live", username="admin", password=pw)
         lines = human_lines(target, res, "en")
@@ -179,10 +210,12 @@ ECHO_PW = "S3cret-pw"
 
 
 @pytest.mark.parametrize(("echo", "code", "en", "zh"), [
-    ("sdp", 0, "H264-admin:*** basic auth", "H264-admin:***，基本认证"),  # the SDP's encoding name (upper-cased once)
-    ("reason", PROBE_OFFLINE, "404 Not Found ADMIN:***", "码流不存在（404 Not Found ADMIN:***）"),  # a 404's reason phrase
+    # the SDP's encoding name (upper-cased once): it read "H264-admin:*** basic auth"
+    ("sdp", 0, WITHHELD, ZH_WITHHELD),
+    # a 404's reason phrase: it read "404 Not Found ADMIN:***"
+    ("reason", PROBE_OFFLINE, f"[stream_unavailable] {WITHHELD}", f"[stream_unavailable] {ZH_WITHHELD}"),
 ])
-def test_a_login_echoed_in_another_case_is_masked_everywhere(echo: str, code: int, en: str, zh: str) -> None:
+def test_a_login_echoed_in_another_case_is_withheld_everywhere(echo: str, code: int, en: str, zh: str) -> None:
     import base64
 
     token = base64.b64encode(f"admin:{ECHO_PW}".encode()).decode()
@@ -194,6 +227,7 @@ def test_a_login_echoed_in_another_case_is_masked_everywhere(echo: str, code: in
         assert got == code, (name, out, err)
         for form in (ECHO_PW, token, "S3cret%2Dpw"):
             assert form.casefold() not in (out + err).casefold(), (name, form, out + err)
-    assert stage_line(runs["en"][1], "rtsp").endswith((f"  {en}", f"] {en}")), runs["en"][1]
-    assert stage_line(runs["zh"][1], "rtsp").endswith((f"  {zh}", f"] {zh}")), runs["zh"][1]
-    assert json.loads(runs["json"][1])["stages"][1]["detail"] == en, runs["json"][1]
+        assert "***" not in out.replace("admin:***@", ""), (name, out)  # (never a mask at the password's place)
+    assert stage_line(runs["en"][1], "rtsp").endswith(f" ms  {en}"), runs["en"][1]
+    assert stage_line(runs["zh"][1], "rtsp").endswith(f" ms  {zh}"), runs["zh"][1]
+    assert json.loads(runs["json"][1])["stages"][1]["detail"] == WITHHELD, runs["json"][1]

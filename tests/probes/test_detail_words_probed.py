@@ -284,9 +284,13 @@ async def test_real_probers_details_read_in_chinese(fleet: Fleet, pool: FramePoo
         zh = detail_words(detail, "zh")
         kept = [*CAMERA_WORDS, *device, *re.findall(r"\b\w+Error\b|\w+://\S+", detail),  # (a redirect's URL)
                 *(s for s in SYSTEM_WORDS if s in detail)]
-        left, lost = english_left(zh, kept), numbers_lost(detail, zh)
-        if left or lost or detail_words(detail, "en") != detail:
-            bad.append(f"{detail!r} -> {zh!r}: English {left}, numbers lost {lost}")
+        # English as the probers word it, but a reply that started at once ("first reply after 0.0 s",
+        # "started 0.0 s after it was sent") reads "started at once", in English too: its 0.0 alone goes
+        en = detail_words(detail, "en")
+        at_once = "0.0 s" in detail and "started at once" in en and "0.0 s" not in en and numbers_lost(detail, en) == ["0.0"]
+        left, lost = english_left(zh, kept), numbers_lost(en, zh)
+        if left or lost or (en != detail and not at_once):
+            bad.append(f"{detail!r} -> {zh!r}: English {left}, numbers lost {lost}, in English {en!r}")
     assert bad == [], "\n".join(sorted(set(bad)))
     if SHOW:
         print("\n".join(sorted(f"{d}\n    {detail_words(d, 'zh')}" for d in seen)))

@@ -2,7 +2,8 @@
 
 A :class:`Redactor` knows the secret strings of the configured channels (tokens, signing
 secrets, passwords, token-looking parts of URLs) and replaces them with ``***`` through
-:func:`probes.redact.redact_secrets` (which also redacts credentials in any URL). A
+:func:`probes.redact.redact_secrets` (which also redacts credentials in any URL). A secret
+shorter than :data:`SHORTEST_SECRET` is masked only where it stands, not by value. A
 :class:`RedactingFilter` applies it to log records of apprise and urllib3 (which print request
 URLs with tokens in them at DEBUG level) while a notifier runs.
 """
@@ -54,9 +55,13 @@ class Redactor:
                 self.add(unquote(seg))
 
     def __call__(self, text: str) -> str:
+        """*text* with the secrets masked: where they stand (a URL's password, a secret-named
+        parameter, an ``Authorization`` value) whatever their length, and by value elsewhere from
+        :data:`SHORTEST_SECRET` characters: a shorter one (an SMTP password ``2``) masked in every
+        count and time of a message would spell itself out (``*** 台摄像机离线``) and ruin the message."""
         if "=" in text:
             text = _MORE.sub(lambda m: m["head"] + MASK, text)
-        return redact_secrets(text, self._secrets)
+        return redact_secrets(text, [s for s in self._secrets if len(s) >= SHORTEST_SECRET])
 
     def __repr__(self) -> str:
         return f"Redactor({len(self._secrets)} secrets)"

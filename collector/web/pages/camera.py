@@ -5,7 +5,8 @@ rule, with the acknowledge and close forms the reader's role allows), and its ex
 status (a proposal waiting for approval is listed but not applied).
 
 Never a password: the camera's credentials are not read here, and every free-text probe detail
-goes through :func:`probes.redact.redact_secrets` with the camera's password.
+goes through :func:`probes.detail_words.safe_detail` with the camera's password (one that holds it
+is not shown at all: no ``***`` at the password's place).
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ from collector.web.pages.scope import RegionInfo, Regions, camera_path, can_came
 from collector.web.principal import Action
 from collector.web.scope import order_visible
 from inventory.models import COUNTED_EXCLUSIONS, Camera, Device, Exclusion, WorkOrder
-from probes.redact import redact_secrets
+from probes.causes import Cause
+from probes.detail_words import safe_detail
 
 MAX_ORDERS = 20
 
@@ -41,7 +43,19 @@ def _stages(slot: CameraSlot, v: View, *, video: bool = False) -> list[dict[str,
     pw = slot.cam.target.password
     return [{"stage": r.stage.value, "name": v.stage(r.stage.value), "ok": r.ok, "ms": round(r.duration_s * 1000.0, 1),
              "cause": v.cause(r.cause) if r.cause is not None else "",
-             "detail": v.detail(redact_secrets(r.detail, (pw,))) if r.detail else ""} for r in last.stages]
+             "detail": v.detail(_unrepeated(safe_detail(r.detail, (pw,)), r.cause)) if r.detail else ""}
+            for r in last.stages]
+
+
+def _unrepeated(detail: str, cause: Cause | None) -> str:
+    """*detail* without a head that repeats the cause shown before it: "timeout: RTSP set-up not
+    finished within 10 s" after 无响应（超时） reads "RTSP 会话建立 10 秒内未完成", not "超时：..."."""
+    if cause is None:
+        return detail
+    if detail == cause.value:
+        return ""
+    head, sep, rest = detail.partition(": ")
+    return rest if sep and head == cause.value and rest else detail
 
 
 WARNING = re.compile(r"(reach|rtsp|onvif|frame) (\w+)(?:: (.*))?")  # probes.ladder.conclude's "<stage> <cause>: <detail>"
@@ -144,7 +158,7 @@ async def camera_page(request: web.Request) -> web.Response:
         "video_stages": _stages(slot, v, video=True),
         "video_at": v.when(slot.video_last.at, seconds=True) if slot.video_last is not None else "",
         "clock_offset": None if last is None or last.clock_offset_s is None else v.seconds(last.clock_offset_s),
-        "warnings": [_warning(redact_secrets(w, (slot.cam.target.password,)), v) for w in last.warnings] if last is not None else [],
+        "warnings": [_warning(safe_detail(w, (slot.cam.target.password,)), v) for w in last.warnings] if last is not None else [],
         "timelines": bars, "availability": avail,
         "watched": None if watched is None else v.t("watched", d=duration_words(watched, v.lang)),
         "video_off": not app.settings.collector.video,
