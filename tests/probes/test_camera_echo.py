@@ -162,8 +162,7 @@ def shows_the_password(text: str, user: str = "admin", password: str = CASE_PASS
     ("reason", Cause.STREAM_UNAVAILABLE, "404 Not Found ADMIN:***"),
 ])
 async def test_a_camera_echoing_the_login_in_another_case(echo: str, cause: Cause | None, words: str) -> None:
-    from probes.detail_mask import detail_mask
-    from probes.detail_words import detail_words
+    from probes.detail_words import detail_words, safe_detail
     from tests.probes.rtsp_servers import RtspTestServer, ServerConfig
 
     async with RtspTestServer(ServerConfig(auth="basic", password=CASE_PASSWORD, echo=echo)) as srv:
@@ -172,6 +171,6 @@ async def test_a_camera_echoing_the_login_in_another_case(echo: str, cause: Caus
     assert res.cause is cause, res
     rtsp = res.stages[-1]
     assert rtsp.detail == words, rtsp.detail  # (the rest of the reply is kept: only the password goes)
-    shown = [everything(res), rtsp.detail, detail_words(rtsp.detail, "zh"), detail_mask(CASE_PASSWORD)(rtsp.detail)]
+    shown = [everything(res), rtsp.detail, detail_words(rtsp.detail, "zh"), safe_detail(rtsp.detail, (CASE_PASSWORD,))]
     for text in shown:
         assert shows_the_password(text) == [], text
