@@ -20,7 +20,7 @@ from typing import Any
 from aiohttp import web
 
 from collector.web import accounts
-from collector.web.audit import attempt_succeeded, audit, reserve_attempt, throttle_keys
+from collector.web.audit import attempt_failed, attempt_succeeded, audit, reserve_attempt, throttle_keys
 from collector.web.auth import AUTH_KEY, ROLE_WORDS
 from collector.web.common import camwatch
 from collector.web.pages.derived import regions_of
@@ -121,6 +121,7 @@ async def check_password(request: web.Request, v: View, name: str, password: str
         return Checked(None, until)
     found = await accounts.check_login(app.engine, name, password)
     if found is None:
+        await attempt_failed(app.engine, keys, v.now)
         await audit(app.engine, actor=name or "-", action=f"{what} failed", address=request.remote, now=v.now)
         return Checked(None)
     await attempt_succeeded(app.engine, keys)

@@ -12,7 +12,7 @@ alike), counts the attempt as a failure and locks the key when that reaches the 
 before the password is verified. Attempts sent at once therefore queue on the key's row: no more
 than the limit are ever checked, the others are refused (429) without being verified, and two
 first failures never both insert the row (that answered 500). A right password then gives its
-attempt back (:func:`attempt_succeeded`).
+attempt back (:func:`attempt_succeeded`); a wrong one dates its failure (:func:`attempt_failed`).
 """
 
 from __future__ import annotations
@@ -66,12 +66,15 @@ def _lock_end(key: str, failures: int, now: dt.datetime) -> dt.datetime | None:
 
 async def _count(conn: AsyncConnection, key: str, now: dt.datetime, *, unless_locked: bool) -> bool:
     """One more failure on *key*, and its lock-out when that reaches the limit; False (nothing
-    written) when *unless_locked* and the key is locked out now."""
+    written) when *unless_locked* (a reservation) and the key is locked out now. A reservation does
+    not move ``last_at`` (the time failures are forgotten from): a right password gives the attempt
+    back and leaves no trace; a wrong one is dated by :func:`attempt_failed`."""
     make: Any = postgresql.insert if conn.dialect.name == "postgresql" else sqlite.insert
     ins = make(LoginThrottle).values(key=key, failures=1, last_at=now, locked_until=None)
     failures = case((LoginThrottle.last_at < now - FORGET, 1), else_=LoginThrottle.failures + 1)
     free = LoginThrottle.locked_until.is_(None) | (LoginThrottle.locked_until <= now)
-    stmt = ins.on_conflict_do_update(index_elements=[LoginThrottle.key], set_={"failures": failures, "last_at": now},
+    changes: dict[str, Any] = {"failures": failures} if unless_locked else {"failures": failures, "last_at": now}
+    stmt = ins.on_conflict_do_update(index_elements=[LoginThrottle.key], set_=changes,
                                      where=free if unless_locked else None).returning(LoginThrottle.failures)
     row = (await conn.execute(stmt)).first()
     if row is None:
@@ -105,16 +108,22 @@ async def reserve_attempt(engine: AsyncEngine, keys: tuple[str, ...], now: dt.da
 
 async def attempt_succeeded(engine: AsyncEngine, keys: tuple[str, ...]) -> None:
     """The reserved attempt had the right password: the user's key is cleared, the address's
-    count given back (and its lock-out lifted when that brings it under the limit)."""
+    count given back, and a lock-out its reservation set lifted (a key is reserved only when not
+    locked: the office behind one address is not locked out by its own right logins)."""
     async with engine.begin() as conn:
         for key in keys:
             if key.startswith("user:"):
                 await conn.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
                 continue
-            left = LoginThrottle.failures - 1
             await conn.execute(update(LoginThrottle).where(LoginThrottle.key == key, LoginThrottle.failures > 0)
-                               .values(failures=left, locked_until=case((left < _limit(key), None),
-                                                                        else_=LoginThrottle.locked_until)))
+                               .values(failures=LoginThrottle.failures - 1, locked_until=None))
+
+
+async def attempt_failed(engine: AsyncEngine, keys: tuple[str, ...], now: dt.datetime) -> None:
+    """The reserved attempt had a wrong password: its failure (counted at the reservation) is dated
+    now, from when it is forgotten after :data:`FORGET`."""
+    async with engine.begin() as conn:
+        await conn.execute(update(LoginThrottle).where(LoginThrottle.key.in_(keys)).values(last_at=now))
 
 
 async def record_failure(engine: AsyncEngine, keys: tuple[str, ...], now: dt.datetime) -> None:
