@@ -27,6 +27,7 @@ from inventory.models import StateInterval
 from probes.causes import Cause
 
 DOWN = (State.OFFLINE, State.DEGRADED)
+VIA_ONLINE = dt.timedelta(minutes=10)
 CHUNK = 500
 
 
@@ -38,7 +39,9 @@ class Before:
     cause: Cause | None
     since: dt.datetime
     gap_from: dt.datetime
-    via_online: bool = False  # degraded: its first probes after the gap said online (the picture not looked at yet)
+    # degraded: when its first probes after the gap said online (the picture not looked at yet: the
+    # video tier looks at once when a camera comes back, so a degradation within VIA_ONLINE is the same one)
+    online_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,9 +59,10 @@ def first_change(before: Before, ev: Changed) -> Before | Bridged | None:
     still waiting (a degraded camera's probes said online first: the picture is looked at later), or
     nothing (something else)."""
     if ev.old is State.UNKNOWN and ev.new is State.ONLINE and before.state is State.DEGRADED:
-        return replace(before, via_online=True)
+        return replace(before, online_at=ev.start)
     same = ev.new is before.state and (ev.cause == before.cause or before.state is State.DEGRADED)
-    if same and (ev.old is State.UNKNOWN or (before.via_online and ev.old is State.ONLINE)):
+    soon = before.online_at is not None and ev.old is State.ONLINE and ev.start - before.online_at <= VIA_ONLINE
+    if same and ((ev.old is State.UNKNOWN and before.online_at is None) or soon):
         return Bridged(before.since, before.gap_from, ev.start)
     return None
 

@@ -43,8 +43,10 @@ def ch(old: State, new: State, cause: Cause | None = None, start: float = 103) -
     (OFF, ch(State.UNKNOWN, State.OFFLINE, Cause.AUTH_FAILED), None),  # down for another reason now
     (OFF, ch(State.UNKNOWN, State.ONLINE), None),  # back: nothing to bridge
     (DEG, ch(State.UNKNOWN, State.DEGRADED), GAP),
-    (DEG, ch(State.UNKNOWN, State.ONLINE, start=101), Before(State.DEGRADED, None, at(0), at(100), via_online=True)),
-    (Before(State.DEGRADED, None, at(0), at(100), via_online=True), ch(State.ONLINE, State.DEGRADED), GAP),
+    (DEG, ch(State.UNKNOWN, State.ONLINE, start=101), Before(State.DEGRADED, None, at(0), at(100), online_at=at(101))),
+    (Before(State.DEGRADED, None, at(0), at(100), online_at=at(101)), ch(State.ONLINE, State.DEGRADED), GAP),
+    # the picture found fine meanwhile, degraded again days later: another degradation, not bridged
+    (Before(State.DEGRADED, None, at(0), at(100), online_at=at(101)), ch(State.ONLINE, State.DEGRADED, start=4000), None),
     (DEG, ch(State.ONLINE, State.DEGRADED), None),  # (not after an online the picture had not been looked at)
     (DEG, ch(State.UNKNOWN, State.OFFLINE, Cause.UNREACHABLE), None),
 ])
