@@ -32,10 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
                             "row(s) {rows} ({count} in all) hold cells right of the last header, ignored: is a header missing?"),
     "file_unreadable": ("无法读取文件 {path}：{reason}", "cannot read {path}: {reason}"),
     "csv_quote_unclosed": (
-        "文件 {path} 第 {line} 行：某个单元格以英文双引号 \" 开头，但引号没有闭合（从第 {line} 行起读了 {lines} 行仍未闭合），"
-        "其后各行会被当作这一格的内容而丢失，无法导入：请删去该引号或补上闭合的引号（单元格内的引号须写成两个 \"\"）后再导入",
-        "{path} line {line}: a cell opens with a double quote \" that is never closed (still open {lines} lines on), "
-        "so the rows after it would be read as that cell's text and lost; cannot import: remove the quote or close it "
+        "文件 {path} 第 {line} 行：某个单元格以英文双引号 \" 开头，引号没有在该格结束处闭合，其后 {lines} 行（其中有别的行）"
+        "都被读成了这一格的内容，无法导入：请删去该引号或补上闭合的引号（单元格内的引号须写成两个 \"\"）后再导入",
+        "{path} line {line}: a cell opens with a double quote \" not closed where the cell ends, so the {lines} line(s) "
+        "after it (other rows among them) were read as that cell's text; cannot import: remove the quote or close it "
         "(a quote inside a cell is written as two: \"\"), then import again"),
     "xlsx_merged_header": (
         "合并单元格 {ref}（第 {rows} 行，{columns} 列）从表头行（第 {header_row} 行）延伸到了下面的行，无法导入："

@@ -61,9 +61,6 @@ class Table:
 OLD_SPREADSHEETS = (".xls", ".et", ".ett", ".xlt")
 
 
-MAX_CELL_LINES = 20  # a quoted cell (a remark) may hold line breaks: more than this is a quote left open
-
-
 def _err(code: str, **params: object) -> FileProblem:
     return FileProblem(Issue(Severity.ERROR, code, params=params))
 
@@ -123,22 +120,30 @@ def sniff_delimiter(text: str) -> str:
 
 
 def _iter_csv(text: str, path: Path) -> Iterator[tuple[int, list[CellValue]]]:
-    """Each record with the line it starts on. A quoted cell is read strictly: one whose quote is
-    never closed (it would swallow every row after it, and an import would retire their cameras) is
-    an error naming the line it opens on; so is one that runs over more than MAX_CELL_LINES lines (a
-    quote closed by chance rows later)."""
-    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=sniff_delimiter(text), strict=True)
+    """Each record with the line it starts on. A quoted cell may hold line breaks (a remark); one
+    whose lines look like rows of the table (as many delimiters as half the header's columns) is a
+    quote left open that swallowed the rows after it (an import would retire their cameras): an
+    error naming the line it opens on. Quotes are read as Excel and WPS read them (leniently)."""
+    delimiter = sniff_delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), csv.excel, delimiter=delimiter)
     first = 1
+    width = 0  # the header's cells
     try:
         for row in reader:
-            if reader.line_num - first >= MAX_CELL_LINES:
-                raise _err("csv_quote_unclosed", path=str(path), line=first, lines=reader.line_num - first + 1)
+            if not width and any(c.strip() for c in row):
+                width = len(row)
+            if reader.line_num > first and _swallowed(row, delimiter, width):
+                raise _err("csv_quote_unclosed", path=str(path), line=first, lines=reader.line_num - first)
             yield first, list(row)
             first = reader.line_num + 1
     except csv.Error as exc:
-        if "end of data" in str(exc) or "EOF" in str(exc):
-            raise _err("csv_quote_unclosed", path=str(path), line=first, lines=reader.line_num - first + 1) from None
         raise _err("file_unreadable", path=str(path), reason=f"第 {first} 行 / line {first}: {exc}") from None
+
+
+def _swallowed(row: list[str], delimiter: str, width: int) -> bool:
+    """Whether a cell of *row* (a record over several lines) holds lines that look like rows."""
+    enough = max(3, (width - 1) // 2)
+    return any("\n" in cell and any(line.count(delimiter) >= enough for line in cell.splitlines()) for cell in row)
 
 
 def _iter_xlsx(path: Path, progress: ProgressFactory) -> Iterator[tuple[int, list[CellValue]]]:

@@ -36,8 +36,8 @@ def test_an_unclosed_quote_is_an_error_at_its_line_and_nothing_is_written(db_url
     bad = tmp_path / "bad.csv"
     bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
     plan = validate_file(bad, box())
-    codes = [(i.code, i.params.get("line")) for i in plan.issues]
-    assert codes == [("csv_quote_unclosed", 3)], codes
+    codes = [(i.code, i.params.get("line"), i.params.get("lines")) for i in plan.issues]
+    assert codes == [("csv_quote_unclosed", 3, len(lines) - 3)], codes
     assert "第 3 行" in plan.issues[0].message("zh") and "line 3" in plan.issues[0].message("en")
     outcome = do_import(url, bad)
     assert not outcome.written
@@ -87,3 +87,16 @@ def test_an_rtsp_path_with_a_space_is_a_row_error(tmp_path: Path) -> None:
     errors = [(i.code, i.row, i.column) for i in plan.issues if i.severity.value == "error"]
     assert errors == [("rtsp_path_space", 3, "RTSP路径")], errors
     assert "%20" in plan.issues[0].message("zh")
+
+
+def test_quotes_as_excel_reads_them_and_a_long_remark_import(tmp_path: Path) -> None:
+    """A quote closed before more text (`"高清"球机`), a space after a closing quote, and a closed
+    remark of 25 lines read as before (Excel and WPS read them so): no error."""
+    lines = _lines([list(r) for r in ROWS]).splitlines()
+    lines[1] = lines[1].replace("东关村村口", '"高清"球机')
+    lines[2] = lines[2] + '"立杆" '
+    lines[3] = lines[3] + '"' + "\n".join(f"第{k}行备注" for k in range(25)) + '"'
+    path = tmp_path / "lenient.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plan = validate_file(path, box())
+    assert not [i for i in plan.issues if i.severity.value == "error"], [(i.code, i.row) for i in plan.issues]
