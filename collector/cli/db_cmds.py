@@ -171,7 +171,7 @@ def _check_metrics_token(ctx: CliContext) -> bool:
     """``http.metrics_token`` set but unreadable (or empty): /metrics would answer 503 to Prometheus
     too. One line naming the key and the variable or file, never a value; False then."""
     token = ctx.settings.http.metrics_token
-    if token is None:
+    if token is None or not token.get_secret_value().strip():  # (set empty: not set, /metrics open)
         return True
     try:
         value = resolve_secret(token)

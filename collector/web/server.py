@@ -53,9 +53,13 @@ METRICS_TOKEN: web.AppKey[str | None] = web.AppKey("camwatch_metrics_token", str
 
 def metrics_token(app: App) -> str | None:
     """``http.metrics_token`` resolved: None when not set; :data:`UNRESOLVED` (logged, naming the
-    variable or file, never a value) when its reference cannot be read or is empty."""
+    variable or file, never a value) when its reference cannot be read or what it names is empty.
+    Set empty itself (``metrics_token: ""``, ``${TOKEN:-}`` in compose): not set, /metrics open."""
+    given = app.settings.http.metrics_token
+    if given is None or not given.get_secret_value().strip():
+        return None
     try:
-        token = resolve_secret(app.settings.http.metrics_token)
+        token = resolve_secret(given)
     except SecretError as exc:
         log.error("http.metrics_token: %s: /metrics answers 503 until it can be read (restart after fixing it)", exc)
         return UNRESOLVED

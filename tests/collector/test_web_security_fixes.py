@@ -253,6 +253,9 @@ def test_metrics_token_closes_metrics_but_not_healthz(tmp_path: Path) -> None:
                            CAMWATCH_HTTP__METRICS_TOKEN=f"file:{tmp_path / 'missing'}") as (_app, base),
                     aiohttp.ClientSession(timeout=TIMEOUT) as s, s.get(base + "/metrics") as r):
             assert r.status == 503  # closed while the token cannot be read
+        async with (served(url.replace("camwatch.db", "third.db"), CAMWATCH_HTTP__METRICS_TOKEN="") as (_app, base),
+                    aiohttp.ClientSession(timeout=TIMEOUT) as s, s.get(base + "/metrics") as r):
+            assert r.status == 200  # set empty (compose's ${TOKEN:-}): not set, open as documented
 
     run(go())
 
