@@ -25,7 +25,7 @@ import asyncpg
 from sqlalchemy.engine import make_url
 
 from collector.runtime.replicas import GUARD_KEY, PG_NEEDED, pg_connect_args
-from collector.runtime.shards import SHARD_COUNTS_SQL, THIS_DB_SQL
+from collector.runtime.shards import SHARD_COUNTS_SQL, THIS_DB_SQL, pg_name
 from collector.settings import Settings
 from inventory.db import display_url
 
@@ -110,7 +110,7 @@ async def run_guard(settings: Settings, lang: str) -> AsyncIterator[None]:
         await _may_join(dsn, server_settings, settings.collector.shards, lang, settings.collector.replica_id)
         yield  # the replica's coordination session holds the guard, shared
         return
-    server_settings["application_name"] = settings.collector.collector_id[:63]  # (its heartbeat's row)
+    server_settings["application_name"] = pg_name(settings.collector.collector_id)  # (its heartbeat's row)
     conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=10)
     try:
         if not await conn.fetchval(f"SELECT pg_try_advisory_lock({GUARD_KEY})"):
@@ -147,7 +147,7 @@ async def _may_join(dsn: str, server_settings: dict[str, str], shards: int, lang
         # replica, and the running ones would hand over shards to one about to refuse)
         if await conn.fetchval(ALONE_SQL):
             raise Refused(say(lang, "replicas"))
-        if replica_id and (client := await conn.fetchval(NAMED_SQL, replica_id[:63])) is not None:
+        if replica_id and (client := await conn.fetchval(NAMED_SQL, pg_name(replica_id))) is not None:
             raise Refused(say(lang, "replica_id", replica=replica_id, client=client))
         theirs = [n for n in (int(r[0]) for r in await conn.fetch(SHARD_COUNTS_SQL)) if n != shards]
         if theirs:

@@ -23,6 +23,7 @@ from collector.runtime.shards import (
     SHARD_COUNTS_SQL,
     SHARD_TAG,
     THIS_DB_SQL,
+    from_pg_name,
 )
 from inventory.models import CollectorHeartbeat
 
@@ -76,14 +77,15 @@ async def live_collectors(engine: AsyncEngine) -> LiveCollectors:
         shards = {int(p): int(n) for p, n, _ in held}
         highest = max((int(h) for _, _, h in held), default=None)
         counts = tuple(int(n) for (n,) in (await c.execute(text(SHARD_COUNTS_SQL))).all())
-        names = [str(h[2] or "") for h in holders]
+        names = [from_pg_name(h[2]) for h in holders]
         beats = dict((await c.execute(select(CollectorHeartbeat.collector_id, CollectorHeartbeat.at)
                                       .where(CollectorHeartbeat.collector_id.in_(names)))).tuples().all())
     replicas: list[LiveCollector] = []
     alone: LiveCollector | None = None
-    for pid, mode, name, client, since in holders:
-        one = LiveCollector(str(name or ""), int(pid), client, _utc(since), shards.get(int(pid), 0), int(pid) in leader,
-                            _utc(beats.get(str(name or ""))))
+    for pid, mode, pg, client, since in holders:
+        name = from_pg_name(pg)
+        one = LiveCollector(name, int(pid), client, _utc(since), shards.get(int(pid), 0), int(pid) in leader,
+                            _utc(beats.get(name)))
         if mode == "ShareLock":
             replicas.append(one)
         else:

@@ -57,6 +57,8 @@ from collector.runtime.shards import (
     SHARD_COUNTS_SQL,
     SHARD_TAG,
     THIS_DB_SQL,
+    from_pg_name,
+    pg_name,
     plan,
     shard_of,
     start_of,
@@ -156,7 +158,7 @@ class Replica:
         # by the server, and the others take its shards within a tick: within takeover_s in all
         # (PostgreSQL >= 14, PG_NEEDED: checked before a replica starts, collector.cli.run_guard)
         server_settings["idle_session_timeout"] = str(int(self.idle_timeout_s * 1000))
-        server_settings["application_name"] = self.replica_id[:63]  # (the leader is named from it)
+        server_settings["application_name"] = pg_name(self.replica_id)  # (the leader is named from it)
         conn = await asyncpg.connect(dsn, server_settings=server_settings, timeout=self.timeout)
         try:
             if not await conn.fetchval(f"SELECT pg_try_advisory_lock_shared({GUARD_KEY})", timeout=self.timeout):
@@ -221,7 +223,8 @@ class Replica:
             self.leader = bool(await conn.fetchval(f"SELECT pg_try_advisory_lock({LEADER_KEY})", timeout=t))
             if self.leader:
                 log.info("replica %s is the leader (rollups, the month close, alerts and work orders)", self.replica_id)
-        self.leader_id = self.replica_id if self.leader else await conn.fetchval(LEADER_SQL, timeout=t)
+        self.leader_id = self.replica_id if self.leader else (from_pg_name(await conn.fetchval(LEADER_SQL, timeout=t))
+                                                              or None)
         p = plan(self.owned, self.shards, self.live, self._start)
         if p.release:
             gone = frozenset(p.release)

@@ -24,6 +24,7 @@ import hashlib
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from urllib.parse import quote, unquote
 
 MAX_SHARDS = 65_536
 SHARD_TAG = 0x5348_0000  # "SH" in the high half of the low 32 bits; the shard in the low 16
@@ -45,6 +46,27 @@ CLASSID_SQL = "(CAST(hashtext(current_schema()) AS bigint) & 4294967295)"
 SHARD_COUNTS_SQL = ("SELECT DISTINCT (objid::bigint & 65535) + 1 FROM pg_locks WHERE locktype = 'advisory'"
                     f" AND objsubid = 1 AND granted AND classid::bigint = {CLASSID_SQL} AND database = {THIS_DB_SQL}"
                     f" AND (objid::bigint & 4294901760) = {COUNT_LOW} ORDER BY 1")
+
+
+_PG_SAFE = "".join(chr(c) for c in range(32, 127) if chr(c) != "%")
+
+
+def pg_name(text: str) -> str:
+    """*text* as an ``application_name`` PostgreSQL keeps whole: it turns every character beyond
+    printable ASCII into "?" (two Chinese replica ids would read alike) and keeps 63 bytes, so
+    those are percent-encoded (:func:`from_pg_name` reads them back) and the result cut at 63."""
+    out, size = [], 0
+    for part in (quote(c, safe=_PG_SAFE) for c in text):  # (cut between characters, never in one)
+        if size + len(part) > 63:
+            break
+        out.append(part)
+        size += len(part)
+    return "".join(out)
+
+
+def from_pg_name(name: str | None) -> str:
+    """The replica id a session's ``application_name`` (:func:`pg_name`) stands for."""
+    return unquote(name or "")
 
 
 def shard_of(camera_id: int, shards: int) -> int:
@@ -96,5 +118,5 @@ def balance(counts: Iterable[int]) -> float:
     return max(abs(x - mean) for x in xs) / mean
 
 
-__all__ = ["GUARD_LOW", "LEADER_LOW", "LOCK_KEY_SQL", "MAX_SHARDS", "SHARD_TAG", "Plan", "balance", "fair_share", "plan",
+__all__ = ["from_pg_name", "pg_name", "GUARD_LOW", "LEADER_LOW", "LOCK_KEY_SQL", "MAX_SHARDS", "SHARD_TAG", "Plan", "balance", "fair_share", "plan",
            "shard_low", "shard_of", "start_of"]

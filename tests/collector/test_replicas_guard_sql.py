@@ -16,7 +16,7 @@ import pytest
 from collector.cli.run_guard import ALONE_SQL, Refused, _may_join
 from collector.runtime.replica_list import _HOLDERS_SQL, _LEADER_SQL, _SHARDS_SQL
 from collector.runtime.replicas import GUARD_KEY, LEADER_KEY, LEADER_SQL, LIVE_SQL
-from collector.runtime.shards import COUNT_LOW, LOCK_KEY_SQL, SHARD_COUNTS_SQL, SHARD_TAG
+from collector.runtime.shards import COUNT_LOW, LOCK_KEY_SQL, SHARD_COUNTS_SQL, SHARD_TAG, from_pg_name, pg_name
 from tests.collector.test_cli_inventory import camwatch
 from tests.conftest import PG_BASE
 
@@ -91,6 +91,15 @@ def test_a_second_replica_of_one_replica_id_is_refused(pg_reason: str | None) ->
             with pytest.raises(Refused, match="already running"):
                 await _may_join(BASE, dict(settings), 256, "en", "r1")
             await _may_join(BASE, dict(settings), 256, "zh", "r2")  # another name joins
+            # a long Chinese id: PostgreSQL keeps 63 bytes of it, the check compares the same bytes
+            long_id = "示范县城关镇采集副本" * 4
+            named = await asyncpg.connect(BASE, server_settings={**settings, "application_name": pg_name(long_id)})
+            try:
+                await named.execute(f"SELECT pg_advisory_lock_shared({GUARD_KEY})")
+                with pytest.raises(Refused):
+                    await _may_join(BASE, dict(settings), 256, "zh", long_id)
+            finally:
+                await named.close()
             await _may_join(BASE, dict(settings), 256, "zh", None)  # (the default id is made unique)
         finally:
             if running is not None:
@@ -105,3 +114,13 @@ def test_replicas_json_on_sqlite_is_json(tmp_path: Path) -> None:
     r = camwatch(tmp_path, "--db", f"sqlite:///{tmp_path / 'x.db'}", "replicas", "--json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout) == {"replicas": [], "alone": None, "shards": None, "shards_held": 0, "backend": "sqlite"}
+
+
+def test_replica_ids_as_postgresql_keeps_them() -> None:
+    """application_name keeps printable ASCII only (else "?") and 63 bytes: ids are written so that
+    two Chinese ones stay apart and read back whole."""
+    a, b = pg_name("城关镇副本"), pg_name("东风镇副本")
+    assert a != b and a.isascii() and b.isascii()
+    assert from_pg_name(a) == "城关镇副本" and from_pg_name(pg_name("r1@host:42")) == "r1@host:42"
+    for long_id in ("示范县城关镇采集副本" * 4, "r-" + "示范县城关镇采集副本" * 4):  # (cut at 63 bytes, between characters)
+        assert len(pg_name(long_id).encode()) <= 63 and long_id.startswith(from_pg_name(pg_name(long_id)))
