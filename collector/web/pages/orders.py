@@ -77,13 +77,16 @@ def order_item(v: View, o: WorkOrder, regions: Regions, names: dict[int, str],
 
 def _causes(v: View, o: WorkOrder) -> str:
     """The order's cause in words; an open order of several cameras down for different reasons
-    says each with its count (as its alert did: ``端口关闭 1 台；无视频画面 2 台``), not one for all."""
+    says each with its count (as its alert did: ``端口关闭 1 台；无视频画面 2 台``), not one for all
+    (when this process watches them all: a replica serving another's cameras says the order's own)."""
     if o.status is not OrderStatus.RESOLVED and len(o.camera_ids) > 1:
         slots = camwatch(v.request).scheduler.slots
         counts: dict[Cause, int] = {}
+        if not all(cid in slots for cid in o.camera_ids):  # (a replica's shards: not all its cameras here)
+            return v.cause(o.cause) if o.cause else ""
         for cid in o.camera_ids:
-            slot = slots.get(cid)
-            if slot is not None and slot.status.state is State.OFFLINE and slot.status.cause is not None:
+            slot = slots[cid]
+            if slot.status.state is State.OFFLINE and slot.status.cause is not None:
                 counts[slot.status.cause] = counts.get(slot.status.cause, 0) + 1
         if len(counts) > 1:
             ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0].value))
