@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import sys
 from pathlib import Path
 
 import click
@@ -154,7 +155,7 @@ def register(group: click.Group) -> None:
         data = s.model_dump(mode="json")
         data["database"]["url"] = display_url(s.database.url)
         click.echo(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), nl=False)
-        click.get_text_stream("stdout").flush()  # (before the warnings on stderr: 2>&1 ran them into its last line)
+        sys.stdout.flush()  # (before the warnings on stderr: 2>&1 ran them into its last line)
         try:
             normalize_url(s.database.url)
         except BadDatabaseUrl as exc:  # (a bad value like any other: exit 2, not "not checked")
