@@ -10,7 +10,9 @@ devices with 60 s keepalives that is ~170 rows a second, written as one executem
 seconds. :class:`Batches` holds a device's keepalive times back for ``persist_seen_s`` (300 s;
 a keepalive every 60 s would otherwise cost a row each: ~17 us of CPU): after a restart only
 the registration's start and expiry matter (the device's silence counts from the start), and
-a clean stop writes them all. Reading back: :meth:`RegistrationStore.load` gives the devices as
+a clean stop writes them all, and marks the rows of the devices silent for ``keepalive_timeout_s``
+then (:meth:`RegistrationStore.stopped`: their ``updated_at`` is the stop), so a device dead at the
+stop is not taken for alive at the next start (:meth:`Registry.restore`). Reading back: :meth:`RegistrationStore.load` gives the devices as
 the registry keeps them (times on the platform's clock, ``time.time()``).
 """
 
@@ -96,7 +98,8 @@ def state_of(row: dict[str, object], channels: Iterable[dict[str, object]]) -> D
         for c in channels}
     return DeviceState(str(row["device_id"]), peer, bool(row["registered"]), t("registered_at"),
                        t("expires_at") or 0.0, t("last_seen"), t("last_keepalive"), str(row["keepalive_status"] or ""),
-                       t("catalog_at"), None, None, MappingProxyType(chans), info, bool(row["listed"]))
+                       t("catalog_at"), None, None, MappingProxyType(chans), info, bool(row["listed"]),
+                       kept_at=t("updated_at"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +174,14 @@ class RegistrationStore:
         ins = (postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert)(REG)
         keep = {c.name: ins.excluded[c.name] for c in REG.columns if c.name != "device_id"}
         return ins.on_conflict_do_update(index_elements=["device_id"], set_=keep)
+
+    async def stopped(self, dead: Iterable[str], now: float) -> None:
+        """At a clean stop (after the last batch): the rows of the devices silent for the keepalive
+        timeout (or expired) get the stop as their ``updated_at``, read back as ``kept_at``."""
+        ids, at = list(dead), _wall(now)
+        async with self.engine.begin() as conn:
+            for i in range(0, len(ids), CHUNK):
+                await conn.execute(update(REG).where(REG.c.device_id.in_(ids[i:i + CHUNK])).values(updated_at=at))
 
     async def write(self, full: list[DeviceState], channels: list[DeviceState], seen: list[DeviceState],
                     gone: Iterable[str], now: float) -> int:

@@ -36,6 +36,7 @@ from collector.alerting.delivery.config import SecretError, resolve_secret
 from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.counters import PlatformCounts, PlatformStats
 from collector.gb28181.guard import AuthThrottle
+from collector.gb28181.outgoing import request_to
 from collector.gb28181.refusals import Refusals
 from collector.gb28181.registrations import BootCycles, Registration, accepted_headers, call_of, expires_of, is_gb_id
 from collector.gb28181.registry import Registry
@@ -44,7 +45,7 @@ from collector.gb28181.subscribe import CatalogSubscriptions
 from collector.gb28181.verdict import catalog_due, offline_at, registered_now, status_query_due
 from probes.gb28181 import bodies, manscdp
 from probes.gb28181.digest import AuthResult, DigestServer, answer_of
-from probes.gb28181.fields import new_branch, new_tag, parse_address, required, response_to
+from probes.gb28181.fields import new_tag, parse_address, required, response_to
 from probes.gb28181.sip import SipError, SipMessage, SipRequest, SipResponse
 from probes.gb28181.transport import Peer, SipEndpoint
 
@@ -360,6 +361,7 @@ class Platform:
             self.subscriptions.on_notify(req, device_id, now)
         if isinstance(doc, manscdp.Catalog):
             reg.apply_catalog(doc, device_id, now)
+            self.refusals.catalog(peer, doc, device_id, now)
         elif isinstance(doc, manscdp.DeviceInfo):
             reg.apply_info(doc, device_id, now)
 
@@ -381,20 +383,6 @@ class Platform:
         peer = dev.peer
         if peer is None:
             return False
-        s = self.settings
-        port = self.addresses.get(peer.transport, (self._via_host, s.port))[1]
-        to = f"<sip:{dev.device_id}@{s.domain}>" + (f";tag={to_tag}" if to_tag else "")
-        headers = (
-            ("Via", f"SIP/2.0/{peer.transport.upper()} {self._via_host}:{port};rport;branch={new_branch()}"),
-            ("From", f"<sip:{s.server_id}@{s.domain}>;tag={from_tag}"),
-            ("To", to),
-            ("Call-ID", call_id),
-            ("CSeq", f"{cseq} {method}"),
-            ("Max-Forwards", "70"),
-            *((("Contact", f"<sip:{s.server_id}@{self._via_host}:{port}>"),) if method == "SUBSCRIBE" else ()),
-            *extra,
-            ("Content-Type", bodies.CONTENT_TYPE),
-            ("User-Agent", "camwatch"),
-        )
-        req = SipRequest(method, f"sip:{dev.device_id}@{peer.host}:{peer.port}", headers, body)
-        return self._endpoint.send(peer, req.encode())
+        via = (self._via_host, self.addresses.get(peer.transport, (self._via_host, self.settings.port))[1])
+        data = request_to(dev, self.settings, method, body, extra, call_id, from_tag, to_tag, cseq, via)
+        return data is not None and self._endpoint.send(peer, data)

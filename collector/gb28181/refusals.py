@@ -20,6 +20,7 @@ from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.counters import PlatformStats, Refusal
 from collector.gb28181.state import DeviceState
 from probes.gb28181.digest import parse_authorization
+from probes.gb28181.manscdp import Catalog
 from probes.gb28181.sip import SipError
 from probes.gb28181.transport import Peer
 
@@ -172,6 +173,17 @@ class Refusals:
         self._stats.refusal(Refusal.BAD_DIGEST)
         self._tell(("replay", peer.host), now, "REGISTER of %s from %s refused (401): it repeats the Call-ID and "
                    "CSeq of the REGISTER already accepted from another address (a replay?)", device_id, peer.host)
+
+    def catalog(self, peer: Peer, cat: Catalog, device_id: str, now: float) -> None:
+        """A catalog read in part: items left out (each reason once per device a while), or a total
+        that is not a number (its listing then drops no channel)."""
+        for why in dict.fromkeys(cat.skipped):
+            self._tell(("item", device_id, why), now, "%s from %s: %s in its catalog was left out (the other items "
+                       "are read; a channel it may stand for is not taken as gone)", device_id, peer.host, why)
+        if not cat.notify and cat.sum_num is None:
+            self._tell(("sumnum", device_id), now, "%s from %s: its catalog's SumNum or SN is not a number: its "
+                       "channels are read, but the listing is of unknown total (no channel is taken as gone)",
+                       device_id, peer.host)
 
     def body(self, peer: Peer, device_id: str, method: str, problem: str, body: bytes, now: float) -> None:
         self._stats.refusal(Refusal.BAD_BODY)

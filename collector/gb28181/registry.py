@@ -15,9 +15,7 @@ row, a catalog its channels. :meth:`Registry.restore` reads back what the store 
 from __future__ import annotations
 
 import heapq
-import logging
-from collections import OrderedDict
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 from types import MappingProxyType
 
@@ -31,13 +29,11 @@ from collector.gb28181.state import (
     GbEvent,
     GbVerdict,
 )
-from collector.gb28181.trust import Trust
 from collector.gb28181.verdict import channel_verdict, device_verdict, offline_at
+from collector.gb28181.vouching import Vouching
 from probes.gb28181.manscdp import Catalog, CatalogItem, DeviceInfo
 from probes.gb28181.transport import Peer
 
-log = logging.getLogger("camwatch.gb28181")
-IGNORED_KEPT = 10_000  # devices whose left-out catalog items were logged (once each)
 CATALOG_ASSEMBLY_S = 60.0  # parts of one catalog answer (same SN) are gathered this long
 
 
@@ -58,7 +54,7 @@ class Registry:
         self._unlisted: dict[str, DeviceState] = {}
         self._verdicts: dict[str, GbVerdict] = {}
         self._chan_verdicts: dict[str, dict[str, GbVerdict]] = {}  # device -> channel -> verdict
-        self._assembly: dict[tuple[str, int], tuple[float, int, set[str]]] = {}
+        self._assembly: dict[tuple[str, int], tuple[float, int, set[str]]] = {}  # (first, unreadable, IDs)
         self._subscribers: list[Callable[[GbEvent], None]] = []
         self._deadlines: list[tuple[float, str]] = []  # (offline_at, device) of online devices; stale ones skipped
         self._dirty_seen: set[str] = set()  # only the times moved (a keepalive)
@@ -67,9 +63,8 @@ class Registry:
         self._gone: set[str] = set()  # forgotten (an unlisted device past max_unlisted)
         self._listers: dict[str, set[str]] = {}  # channel -> every listed device whose catalog lists it
         self._combined: dict[str, bool] = {}  # camera GB ID -> online by any word (its own, or a lister's)
-        self._sole = sole
-        self._ignored: OrderedDict[str, None] = OrderedDict()  # devices told about (vouching refused), bounded
-        self.trust = Trust(settings)  # gb28181.trusted_devices: who may vouch for inventory cameras
+        self.vouching = Vouching(settings, self.device, self._is_listed, sole)
+        self.trust = self.vouching.trust  # gb28181.trusted_devices: who may vouch for inventory cameras
 
     # -- reading --------------------------------------------------------------------------
     def subscribe(self, fn: Callable[[GbEvent], None]) -> None:
@@ -127,14 +122,19 @@ class Registry:
 
     def restore(self, states: Iterable[DeviceState], now: float) -> int:
         """Devices read back at a start: their verdicts follow (events emitted), a registration in
-        force keeps being honoured, and their silence counts from *now*. Returns how many."""
-        n, states = 0, list(states)
+        force keeps being honoured, and the silence of a device alive at the stop counts from *now*;
+        one already silent for ``keepalive_timeout_s`` when its row was last written (a clean stop
+        writes the dead ones' rows: ``kept_at``) stays offline until it speaks. Returns how many."""
+        n, states, timeout = 0, list(states), self.settings.keepalive_timeout_s
         selves = {st.device_id for st in states if st.registered_at is not None}  # (whatever the order read)
         for st in states:  # (kept before the allow-list was set, or the camera registered as itself: not taken now)
-            kept = {k: c for k, c in st.channels.items() if self._may_tell(st.device_id, k, selves) is None}
+            kept = {k: c for k, c in st.channels.items() if self.vouching.may_tell(st.device_id, k, selves) is None}
             chans = st.channels if len(kept) == len(st.channels) else MappingProxyType(kept)
             listed = self._is_listed(st.device_id, chans)
-            self._put(replace(st, restored_at=now, listed=listed, channels=chans), now, channels_changed=True)
+            heard = st.last_seen if st.last_seen is not None else st.registered_at
+            dead = st.kept_at is not None and heard is not None and heard + timeout <= st.kept_at
+            self._put(replace(st, restored_at=None if dead else now, listed=listed, channels=chans), now,
+                      channels_changed=True)
             n += 1
         self._dirty_seen, self._dirty_full, self._dirty_channels = set(), set(), set()
         return n
@@ -144,6 +144,7 @@ class Registry:
         """Keep *dev* and emit what changed; *changed*: the only channels that may have (None: any)."""
         dev_id = dev.device_id
         (self._dirty_full if full else self._dirty_seen).add(dev_id)
+        lost = False  # a listed device lost channels: it may list nothing of the inventory any more
         if channels_changed:
             self._dirty_channels.add(dev_id)
             if dev.listed:  # (an unlisted device's channels never reach a camera)
@@ -151,6 +152,7 @@ class Registry:
                 for ch in (() if old is None else old.channels) if changed is None else changed:
                     if ch not in dev.channels:
                         self._unlist(ch, dev_id)
+                        lost = True
                 for ch in dev.channels if changed is None else changed:
                     if ch in dev.channels:
                         self._listers.setdefault(ch, set()).add(dev_id)
@@ -163,6 +165,12 @@ class Registry:
             return
         self._devices[dev.device_id] = dev
         self._evaluate(dev, now, channels_changed, changed)
+        if lost and not self._is_listed(dev_id, dev.channels):  # (its inventory cameras left out: not its to tell)
+            for table in (self._devices, self._verdicts, self._chan_verdicts):
+                table.pop(dev_id, None)
+            for ch in dev.channels:
+                self._unlist(ch, dev_id)
+            self._put(replace(dev, listed=False), now)  # with the unlisted devices again (`--unlisted`)
 
     def _unlist(self, ch: str, dev_id: str) -> None:
         listers = self._listers.get(ch)
@@ -171,22 +179,26 @@ class Registry:
             if not listers:
                 del self._listers[ch]
 
-    def _evaluate(self, dev: DeviceState, now: float, channels_changed: bool, changed: Collection[str] | None = None) -> None:
+    def _evaluate(self, dev: DeviceState, now: float, channels_changed: bool, changed: Collection[str] | None = None,
+                  dating: tuple[float, float | None] | None = None) -> None:
+        """*dating*: (at, last sign of life) of a verdict changed by time (an expiry, a keepalive
+        timeout); None: told by a message at *now* (its events dated at *now*, see DeviceEvent)."""
         told: dict[str, bool] = {}  # GB ID -> an online event was emitted for it (this evaluation)
-        self._evaluate_device(dev, now, channels_changed, told, changed)
+        self._evaluate_device(dev, now, channels_changed, told, changed, dating or (now, None))
         for gb_id, online_told in told.items():  # the combined word: online while any device says so
             by = next(iter(self._online_by(gb_id)), None)
             was = self._combined.get(gb_id, False)
             self._combined[gb_id] = by is not None
             if by is not None and not was and not online_told:  # back online by a word that did not change
-                self._emit(ChannelEvent(by, gb_id, GbVerdict.ONLINE, None, now, dev.last_seen))
+                self._emit(ChannelEvent(by, gb_id, GbVerdict.ONLINE, None, now, None))
         if len(self._combined) > 4 * (len(self._listers) + len(self._devices)) + 1000:
             for gb_id in [k for k in self._combined if k not in self._listers and k not in self._devices]:
                 del self._combined[gb_id]
 
     def _evaluate_device(self, dev: DeviceState, now: float, channels_changed: bool, told: dict[str, bool],
-                         changed: Collection[str] | None) -> None:
+                         changed: Collection[str] | None, dating: tuple[float, float | None]) -> None:
         s = self.settings
+        at, last = dating
         v = device_verdict(dev, now, s)
         if v is GbVerdict.ONLINE:
             heapq.heappush(self._deadlines, (offline_at(dev, s), dev.device_id))
@@ -194,7 +206,7 @@ class Registry:
         if v is not old:
             self._verdicts[dev.device_id] = v
             told[dev.device_id] = told.get(dev.device_id, False) or v is GbVerdict.ONLINE
-            self._emit(DeviceEvent(dev.device_id, v, old, now, dev.last_seen))
+            self._emit(DeviceEvent(dev.device_id, v, old, at, last))
         elif not channels_changed:
             return
         if v is not old:
@@ -206,13 +218,13 @@ class Registry:
             if cv is not None and cv is not prev:
                 known[ch] = cv
                 told[ch] = told.get(ch, False) or cv is GbVerdict.ONLINE
-                self._emit(ChannelEvent(dev.device_id, ch, cv, prev, now, dev.last_seen))
+                self._emit(ChannelEvent(dev.device_id, ch, cv, prev, at, last))
         for ch in [c for c in (known if changed is None else changed) if c in known and c not in dev.channels]:
             prev = known[ch]  # dropped from a complete catalog (or deleted by a notification)
             if prev is not GbVerdict.NOT_REGISTERED:
                 known[ch] = GbVerdict.NOT_REGISTERED
                 told.setdefault(ch, False)
-                self._emit(ChannelEvent(dev.device_id, ch, GbVerdict.NOT_REGISTERED, prev, now, dev.last_seen))
+                self._emit(ChannelEvent(dev.device_id, ch, GbVerdict.NOT_REGISTERED, prev, at, last))
 
     def _emit(self, ev: GbEvent) -> None:
         for fn in self._subscribers:
@@ -228,7 +240,7 @@ class Registry:
                       catalog_asked_at=None if fresh else base.catalog_asked_at)
         self._put(dev, now)
         listers = [d for d in self._listers.get(device_id, ()) if d != device_id]
-        if listers and self._speaks_for_itself(device_id):  # listed before it registered as itself: no longer
+        if listers and self.vouching.speaks_for_itself(device_id):  # listed before it registered as itself: no longer
             for d in listers:
                 other = self._devices.get(d)
                 if other is not None:
@@ -281,61 +293,6 @@ class Registry:
             fields = DeviceInfoFields(info.device_name, info.manufacturer, info.model, info.firmware, info.channels)
             self._put(replace(dev, info=fields), now)
 
-    def _speaks_for_itself(self, gb_id: str, selves: Collection[str] = ()) -> bool:
-        """A camera with its own inventory password that registered as itself (a registration of its
-        own, in force or read back; *selves*: those being read back): only its own word is taken.
-        Until then the devices listing it tell it (an IPC behind an NVR never registers by itself)."""
-        own = self.device(gb_id)
-        if gb_id not in selves and (own is None or own.registered_at is None):
-            return False
-        return self._sole is not None and self._sole(gb_id)
-
-    def _may_tell(self, device_id: str, ch: str, selves: Collection[str] = ()) -> str | None:
-        """Why *device_id*'s catalog entry *ch* is not taken ("own": a camera with its own inventory
-        password that registered as itself, "untrusted": an inventory camera and *device_id* not in
-        gb28181.trusted_devices), or None."""
-        if ch == device_id:
-            return None
-        if self._speaks_for_itself(ch, selves):
-            return "own"
-        if not self.trust.vouches(device_id, ch) and self._is_listed(ch):
-            return "untrusted"
-        return None
-
-    def _vouched(self, items: Iterable[CatalogItem], dev: DeviceState, have: Mapping[str, ChannelState],
-                 now: float) -> list[CatalogItem]:
-        """The catalog items *dev* may tell (:meth:`_may_tell`), and no new channel beyond
-        ``max_channels_per_device``. What is left out is logged once per device (bounded), an
-        untrusted device's once per address a while (:class:`~collector.gb28181.trust.Trust`)."""
-        device_id, cap = dev.device_id, self.settings.max_channels_per_device
-        out: list[CatalogItem] = []
-        n, over, own, untrusted = len(have), 0, 0, 0
-        for item in items:
-            ch = item.device_id
-            why = self._may_tell(device_id, ch)
-            if why == "own":
-                own += 1
-            elif why is not None:
-                untrusted += 1
-            elif ch in have or n < cap:
-                n += ch not in have
-                out.append(item)
-            else:
-                over += 1
-        if untrusted:
-            self.trust.ignored(device_id, dev.peer, untrusted, now)
-        if (own or over) and device_id not in self._ignored:
-            self._ignored[device_id] = None
-            while len(self._ignored) > IGNORED_KEPT:
-                self._ignored.popitem(last=False)
-            if own:
-                log.warning("gb28181: %s lists %d camera(s) that registered by themselves with their own inventory "
-                            "password: ignored (only a camera's own registration tells its state)", device_id, own)
-            if over:
-                log.warning("gb28181: %s lists more channels than gb28181.max_channels_per_device (%d): %d more "
-                            "ignored", device_id, cap, over)
-        return out
-
     def apply_catalog(self, cat: Catalog, device_id: str, now: float) -> None:
         """A catalog message from *device_id* (an answer part, or a notification of changes).
         Only the part's channels are evaluated (a complete catalog looks at them all once)."""
@@ -343,7 +300,7 @@ class Registry:
         if dev is None:
             return
         channels = dict(dev.channels)
-        items = self._vouched(cat.items, dev, channels, now)
+        items = self.vouching.vouched(cat.items, dev, channels, now)
         told: dict[str, None] = {}  # (ordered: events in the catalog's order)
         for item in items:
             told[item.device_id] = None
@@ -353,18 +310,20 @@ class Registry:
                 channels[item.device_id] = _channel(item, device_id, now, channels.get(item.device_id))
         catalog_at = dev.catalog_at
         changed: Collection[str] | None = told
-        if not cat.notify:
+        if not cat.notify and cat.sum_num is not None:  # (a total not told: no channel is taken as gone)
             key = (device_id, cat.sn)
-            first, _, ids = self._assembly.get(key, (now, cat.sum_num, set()))
+            first, bad, ids = self._assembly.get(key, (now, 0, set()))
+            bad += len(cat.skipped)  # items it listed that could not be read (no DeviceID ...)
             cap = self.settings.max_channels_per_device
             ids.update(i.device_id for i in cat.items if len(ids) <= cap)
-            if len(ids) >= min(cat.sum_num, cap):  # complete: channels it no longer lists are gone
+            if len(ids) + bad >= min(cat.sum_num, cap):  # complete: channels it no longer lists are gone
                 self._assembly.pop(key, None)
-                channels = {k: v for k, v in channels.items() if k in ids}
+                if not bad:  # (else one it no longer lists may be an item that could not be read: kept)
+                    channels = {k: v for k, v in channels.items() if k in ids}
                 catalog_at = now
                 changed = None
             else:
-                self._assembly[key] = (first, cat.sum_num, ids)
+                self._assembly[key] = (first, bad, ids)
         listed = dev.listed or self._is_listed(device_id, channels if changed is None else changed)
         if listed and not dev.listed:
             self._unlisted.pop(device_id, None)  # an NVR whose channels the inventory lists
@@ -380,7 +339,9 @@ class Registry:
         while heap and heap[0][0] <= now:
             _, dev_id = heapq.heappop(heap)
             dev = self._devices.get(dev_id)
-            if dev is not None and self._verdicts.get(dev_id) is GbVerdict.ONLINE and now >= offline_at(dev, s):
-                self._evaluate(dev, now, False)
+            if dev is not None and self._verdicts.get(dev_id) is GbVerdict.ONLINE and now >= (at := offline_at(dev, s)):
+                # dated at the deadline: an expiry exactly, a keepalive timeout between the last sign of life and it
+                timeout = dev.registered and at < dev.expires_at
+                self._evaluate(dev, now, False, dating=(at, dev.heard_at if timeout else None))
         for key in [k for k, (first, _, _) in self._assembly.items() if now - first > CATALOG_ASSEMBLY_S]:
             del self._assembly[key]

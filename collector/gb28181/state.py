@@ -77,7 +77,8 @@ class DeviceState:
     channels: Mapping[str, ChannelState] = field(default_factory=lambda: NO_CHANNELS)
     info: DeviceInfoFields | None = None
     listed: bool = True  # False: not in the inventory (kept for import, never counted)
-    restored_at: float | None = None  # read back at a start of camwatch: its silence is counted from then
+    restored_at: float | None = None  # read back at a start of camwatch, alive at its stop: its silence counted from then
+    kept_at: float | None = None  # read back: when its row was last written (at a clean stop: the stop, if dead then)
 
     @property
     def heard_at(self) -> float:
@@ -93,7 +94,7 @@ class DeviceState:
         ka, ks = (self.last_keepalive, self.keepalive_status) if keepalive_status is None else (now, keepalive_status)
         return DeviceState(self.device_id, self.peer, self.registered, self.registered_at, self.expires_at, now, ka, ks,
                            self.catalog_at, self.catalog_asked_at, self.status_asked_at, self.channels, self.info,
-                           self.listed, self.restored_at)
+                           self.listed, self.restored_at, self.kept_at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,8 +102,9 @@ class DeviceEvent:
     device_id: str
     verdict: GbVerdict
     previous: GbVerdict | None
-    at: float  # when camwatch decided
-    last_seen: float | None  # the last message before (an outage began between it and ``at``)
+    at: float  # when the verdict holds from: the message that told it, or the deadline passed (expiry, timeout)
+    last_seen: float | None  # a keepalive timeout only: the last sign of life (the outage began between it and
+    # ``at``); None: the verdict is dated at ``at`` itself (a REGISTER, a NOTIFY, a catalog, a logout, an expiry)
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,8 +113,8 @@ class ChannelEvent:
     channel_id: str
     verdict: GbVerdict
     previous: GbVerdict | None
-    at: float
-    last_seen: float | None
+    at: float  # as DeviceEvent's
+    last_seen: float | None  # as DeviceEvent's
 
     @property
     def cause(self) -> Cause | None:

@@ -6,8 +6,12 @@ camera state machine, intervals and alerts as direct probes.
   outcome: online when the device is registered and the channel ON, else offline with
   ``platform_offline`` (registration expired or keepalives stopped) or ``channel_off``, or
   ``not_registered`` (dropped from a complete catalog). The platform confirmed the verdict
-  already (keepalive timeout, DeviceStatus query), so no re-probes are waited for; an outage is
-  dated between the device's last message and the verdict (its midpoint, ± half the gap).
+  already (keepalive timeout, DeviceStatus query), so no re-probes are waited for. A verdict
+  told by a message (a REGISTER, a NOTIFY, a catalog, a logout) or an expiry is an observation at
+  its own instant, the state before it held until then: the change is dated at that instant, with
+  no uncertainty (a recovery, an outage, a change of cause alike). A keepalive timeout is dated
+  halfway between the device's last sign of life and its deadline (that + ``keepalive_timeout_s``),
+  ± half the timeout: the device died in between.
 - A camera heard twice (registering by itself, and listed by an NVR) is online while either
   says so: an offline verdict of one is not applied while the other is online.
 - A GB28181-only camera that nothing was heard of within ``grace_s`` (default 2 x
@@ -19,7 +23,8 @@ camera state machine, intervals and alerts as direct probes.
   every ``persist_every_s``) and read back at start, before the SIP ports open: a device
   registered before a restart of camwatch is still registered (its keepalives accepted, its
   cameras online at once); one that died during the downtime goes ``platform_offline``
-  ``keepalive_timeout_s`` after the start.
+  ``keepalive_timeout_s`` after the start; one already silent for ``keepalive_timeout_s`` at a
+  clean stop (marked then) stays ``platform_offline`` from the start, until it speaks again.
 
 Per-device registration passwords: the inventory password of the camera with that GB ID
 (resolved like its RTSP password: ``enc:`` or ``env:NAME``), else ``gb28181.password``.
@@ -41,6 +46,7 @@ from collector.gb28181.config import Gb28181Settings
 from collector.gb28181.persist import Batches, RegistrationStore
 from collector.gb28181.platform import Platform
 from collector.gb28181.state import ChannelEvent, GbEvent, GbVerdict
+from collector.gb28181.verdict import offline_at
 from collector.runtime.camera_state import Outcome, Seen, State
 from collector.runtime.gb28181_relay import RelayedVerdict, VerdictRelay
 from collector.runtime.scheduler import Scheduler
@@ -75,19 +81,20 @@ class Signalled:
         self._policy = replace(scheduler.policy, confirm_delays_s=())
 
     def apply(self, camera_id: int, verdict: GbVerdict, at: dt.datetime, last_seen: dt.datetime | None) -> bool:
-        """Step camera *camera_id* by a verdict decided *at* (the device's last message before:
-        *last_seen*). False when it is not one of this process's GB28181-only cameras."""
+        """Step camera *camera_id* by a verdict holding from *at*; *last_seen*: a keepalive timeout's
+        last sign of life (the outage began between it and *at*), None: dated at *at* (a message,
+        an expiry). False when it is not one of this process's GB28181-only cameras."""
         slot = self.scheduler.slots.get(camera_id)
         if slot is None or slot.cam.access is not Access.GB28181 or slot.status.state is State.EXCLUDED:
             return False  # another replica's shard, retired, or one the direct probe decides (direct, both)
         if slot.status.since is not None and at < slot.status.since:
             at, last_seen = self._clock(), None  # (decided before its current interval began: dated now)
         outcome = outcome_of(verdict, at)
-        if not outcome.ok and last_seen is not None and slot.status.state.up:
-            # the outage began after the device's last message: date it between that and now
-            last = min(last_seen, at)
-            if slot.seen.at is None or slot.seen.at < last:
-                slot.seen = Seen(last, slot.seen.picture_at)
+        # What the state machine dates a change from (its "last probe that saw the old state"): the
+        # verdict's own instant (none: no midpoint) — the last verdict applied is not a look at the
+        # camera (unchanged verdicts are never sent), so the old state is known to hold until *at*.
+        last = None if outcome.ok or last_seen is None else min(last_seen, at)
+        slot.seen = Seen(last, slot.seen.picture_at)
         self.scheduler.apply(slot, outcome, self._policy)
         return True
 
@@ -130,6 +137,7 @@ class Gb28181Feed:
         self._task: asyncio.Task[None] | None = None
         self.store = RegistrationStore(engine) if engine is not None else None
         self.batches = Batches(self.platform.registry, settings.persist_seen_s)
+        self._unwritten = False  # the last flush failed: what it held is not in the database
         self._persist: asyncio.Task[None] | None = None
 
     @property
@@ -193,11 +201,26 @@ class Gb28181Feed:
             n = await self.store.write(batch.full, batch.channels, batch.seen, batch.gone, time.time())
         except Exception as exc:  # noqa: BLE001 - the database may be away: kept, written later
             self.batches.failed(batch)
+            self._unwritten = True
             log.warning("gb28181: registrations not written (%s); kept for the next try",
                         str(exc).splitlines()[0][:200])
             return 0
         self.batches.done(batch)
+        self._unwritten = False
         return n
+
+    async def _mark_dead(self) -> None:
+        """At a clean stop, once every keepalive time is written: the devices silent for the
+        keepalive timeout then are marked (read back at the next start, they stay offline)."""
+        if self.store is None or self._unwritten:
+            return  # (their times not all written: the next start counts their silence from itself)
+        now, s = time.time(), self.settings
+        reg = self.platform.registry
+        dead = [d.device_id for d in (*reg.devices(), *reg.unlisted()) if d.registered and now >= offline_at(d, s)]
+        try:
+            await self.store.stopped(dead, now)
+        except Exception as exc:  # noqa: BLE001 - the database may be away: they are found at the next start
+            log.warning("gb28181: devices silent at the stop not marked (%s)", str(exc).splitlines()[0][:200])
 
     async def _persist_loop(self) -> None:
         while True:
@@ -229,6 +252,7 @@ class Gb28181Feed:
                     await task
         await self.platform.close()
         await self.flush(final=True)  # the last keepalives' times
+        await self._mark_dead()
 
 
 def _wall(t: float) -> dt.datetime:

@@ -43,8 +43,9 @@ PAGE = 5000
 class RelayedVerdict:
     camera_id: int
     verdict: GbVerdict
-    at: dt.datetime  # when the platform decided
-    last_seen: dt.datetime | None  # the device's last message before (an outage began after it)
+    at: dt.datetime  # when the verdict holds from (its message, or the deadline passed)
+    last_seen: dt.datetime | None  # a keepalive timeout's last sign of life (the outage began between it and
+    # ``at``); None: dated at ``at`` itself (a message, an expiry)
     seq: int = 0  # its place in the table (0: not written yet)
 
 

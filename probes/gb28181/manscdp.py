@@ -125,10 +125,11 @@ class CatalogItem:
 @dataclass(frozen=True, slots=True)
 class Catalog:
     device_id: str
-    sn: int
-    sum_num: int
+    sn: int  # -1: not a number (its parts cannot be told from another answer's)
+    sum_num: int | None  # the answer's total; None: not a number (or the SN is not): of unknown total
     items: tuple[CatalogItem, ...]
     notify: bool = False  # a notification (changes) rather than the answer to a query
+    skipped: tuple[str, ...] = ()  # why each item left out was (no DeviceID ...): the rest are read
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,22 +166,25 @@ class Other:
 Manscdp = Keepalive | Catalog | DeviceStatus | DeviceInfo | Other
 
 
-def _int(text: str | None, default: int = 0) -> int:
-    if text is None or text == "":
+def _int(text: str | None, default: int = 0, bad: int | None = -1) -> int | None:
+    """A count or serial number; *default* when absent, *bad* when not a number of at most 12
+    digits (a device's broken counter does not refuse what else its message tells)."""
+    if text is None or text.strip() == "":
         return default
     t = text.strip()
-    if not t.isdigit() or len(t) > 12:
-        raise ManscdpError("bad number")
-    return int(t)
+    return int(t) if t.isascii() and t.isdigit() and len(t) <= 12 else bad
 
 
-def _item(node: xmlsafe.Node) -> CatalogItem:
+def _item(node: xmlsafe.Node) -> CatalogItem | str:
+    """An item, or why it cannot be one (it is left out, the others are read)."""
     def t(name: str) -> str:
         return node.text_of(name) or ""
 
-    device_id = t("DeviceID")
+    device_id = t("DeviceID").strip()
     if not device_id:
-        raise ManscdpError("catalog item without DeviceID")
+        return "an item without DeviceID"
+    if len(device_id) > 32 or not device_id.isprintable() or " " in device_id:
+        return "an item whose DeviceID is not an ID"
     return CatalogItem(device_id=device_id, name=t("Name"), manufacturer=t("Manufacturer"), model=t("Model"),
                        owner=t("Owner"), civil_code=t("CivilCode"), address=t("Address"),
                        parental=t("Parental") == "1", parent_id=t("ParentID"), status=t("Status").upper(),
@@ -198,14 +202,19 @@ def read(data: bytes) -> Manscdp:
     device_id = root.text_of("DeviceID") or ""
     if not cmd or not device_id:
         raise ManscdpError("no CmdType or DeviceID")
-    sn = _int(root.text_of("SN"))
+    sn = _int(root.text_of("SN")) or 0
     kind = root.name
+    if sn < 0 and cmd != "Catalog":  # (a catalog's channels are read all the same: of unknown total)
+        raise ManscdpError("bad number")
     if kind == "Notify" and cmd == "Keepalive":
         return Keepalive(device_id, sn, (root.text_of("Status") or "OK").upper())
     if cmd == "Catalog" and kind in ("Response", "Notify"):
         dl = root.child("DeviceList")
-        items = tuple(_item(n) for n in dl.children if n.name == "Item") if dl is not None else ()
-        return Catalog(device_id, sn, _int(root.text_of("SumNum"), len(items)), items, notify=kind == "Notify")
+        read_ = [_item(n) for n in dl.children if n.name == "Item"] if dl is not None else []
+        items = tuple(i for i in read_ if isinstance(i, CatalogItem))
+        sum_num = _int(root.text_of("SumNum"), len(read_), None) if sn >= 0 else None
+        return Catalog(device_id, sn, sum_num, items, notify=kind == "Notify",
+                       skipped=tuple(i for i in read_ if isinstance(i, str)))
     if kind == "Response" and cmd == "DeviceStatus":
         return DeviceStatus(device_id, sn, (root.text_of("Result") or "OK").upper(),
                             (root.text_of("Online") or "").upper(), (root.text_of("Status") or "").upper())
@@ -213,5 +222,5 @@ def read(data: bytes) -> Manscdp:
         ch = root.text_of("Channel")
         return DeviceInfo(device_id, sn, (root.text_of("Result") or "OK").upper(), root.text_of("DeviceName") or "",
                           root.text_of("Manufacturer") or "", root.text_of("Model") or "",
-                          root.text_of("Firmware") or "", _int(ch) if ch else None)
+                          root.text_of("Firmware") or "", _int(ch, 0, None) if ch else None)
     return Other(kind, cmd, device_id, sn)

@@ -107,7 +107,7 @@ def test_registry_events_and_unlisted() -> None:
     reg = Registry(S, listed=lambda i: i in {DEV, CH1, CH2})
     reg.subscribe(events.append)
     assert reg.register(DEV, PEER, 3600, 1000.0) is True
-    assert events == [DeviceEvent(DEV, GbVerdict.ONLINE, None, 1000.0, 1000.0)]
+    assert events == [DeviceEvent(DEV, GbVerdict.ONLINE, None, 1000.0, None)]  # told by a message: dated at it
     reg.apply_catalog(Catalog(DEV, 1, 3, (CatalogItem(CH1, status="ON"), CatalogItem(CH2, status="OFF"))), DEV, 1001.0)
     reg.apply_catalog(Catalog(DEV, 1, 3, (CatalogItem(CH3, status="ON"),)), DEV, 1002.0)  # the second part
     chans = [(e.channel_id, e.verdict) for e in events if isinstance(e, ChannelEvent)]
