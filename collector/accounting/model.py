@@ -66,6 +66,14 @@ class CameraRef:
     then on it is not to be watched: its time after it is accounted as nothing at all (neither
     online nor offline, nor unknown, nor excluded), so a retirement never lowers the known share
     of the months after it. A retired camera without a time is accounted as one in service.
+
+    ``monitored_from``: when the camera entered monitoring, the other end of the same rule: its
+    time before it is accounted as nothing at all, so a camera added in the middle of a month is
+    not unknown for the days before it was watched (its time from then on counts as any camera's:
+    offline from its first probe if it never came up). The loaders take the start of its first
+    stored state interval (:mod:`collector.accounting.sql.entries`), so no span of it lies
+    before, and the database sums of its states need no cut. None: no such cut (in monitoring
+    since before any window it is accounted over, or never watched at all: all unknown).
     """
 
     camera_id: int
@@ -76,6 +84,15 @@ class CameraRef:
     contractor: str | None = None
     retired: bool = False
     retired_at: dt.datetime | None = None
+    monitored_from: dt.datetime | None = None
+
+    def accounted_from(self, lo_us: int) -> int:
+        """The start (µs) of this camera's part of a window starting at ``lo_us``: when it entered
+        monitoring when that comes later, else ``lo_us`` (may lie after the window's end)."""
+        if self.monitored_from is None:
+            return lo_us
+        start = to_us(self.monitored_from)
+        return start if start > lo_us else lo_us
 
     def accounted_until(self, hi_us: int) -> int:
         """The end (µs) of this camera's part of a window ending at ``hi_us``: its retirement
@@ -105,8 +122,8 @@ class CameraTime:
     """Seconds (exact, microsecond resolution, as Decimal) of one camera or a sum of cameras.
 
     ``online_s + offline_s + unknown_s + excluded_s`` is the accounted window
-    [period.start, min(period.end, now)) (for a retired camera only the part before its
-    retirement, :meth:`CameraRef.accounted_until`); ``eligible_s = online_s + offline_s``;
+    [period.start, min(period.end, now)) (only the part after the camera entered monitoring and
+    before its retirement, :meth:`CameraRef.accounted_from` / :meth:`CameraRef.accounted_until`); ``eligible_s = online_s + offline_s``;
     ``intact_s`` (state ``online`` only) is part of ``online_s`` (which includes ``degraded``).
     ``uncertainty_s``: the half probe gaps of the transitions dated inside the window (how far
     the times may be off either way; DESIGN §3-§4).

@@ -1,7 +1,8 @@
 """Time-weighted availability and intact rate per camera, and their sums per level (DESIGN §4).
 
-For camera c over the window W = [period.start, min(period.end, now)), cut at c's retirement
-(a retired camera's time after it is no part of its window: neither known nor unknown):
+For camera c over the window W = [period.start, min(period.end, now)), cut where c entered
+monitoring and at c's retirement (its time before the one and after the other is no part of its
+window: neither known nor unknown, :meth:`CameraRef.accounted_from` / ``accounted_until``):
 excluded = W ∩ (exclusions of c) (only when exclusions are applied);
 unknown = the rest of W not in an online/degraded/offline span (state ``unknown`` or ``excluded``,
 before the first span, gaps while the collector was down);
@@ -27,6 +28,7 @@ from collector.accounting.timeline import Spans, as_grouped, segments
 def _camera_times(
     spans: Iterable[StateSpan], index: ExclusionIndex, camera: CameraRef, lo: int, hi: int, now: int
 ) -> CameraTimes:
+    lo = camera.accounted_from(lo)  # (a camera's time before it entered monitoring is not its)
     hi = camera.accounted_until(hi)  # (a retired camera's time after its retirement is not its)
     if hi <= lo:
         return CameraTimes(ZERO_TIME, ZERO_TIME)

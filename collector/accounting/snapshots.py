@@ -1,7 +1,8 @@
 """Snapshot online rate at the assessors' check times (DESIGN §4).
 
 At an instant t: online (incl. degraded) / eligible cameras, where cameras unknown or excluded at t
-(no span, state unknown/excluded, or an exclusion in force) or retired by t are out of both counts.
+(no span, state unknown/excluded, or an exclusion in force), not yet in monitoring at t or retired
+by t are out of both counts.
 A day's rate is the mean over its configured local check times (default 09:00, 15:00, 21:00,
 Asia/Shanghai) that lie in the period, are not after ``now`` and have at least one eligible camera.
 A period's rate is the unweighted mean of its days' rates (days without any rate are left out),
@@ -101,19 +102,20 @@ def camera_codes_at(
     *,
     apply_exclusions: bool = True,
 ) -> list[int]:
-    """UP / DOWN / OUT for each instant (sorted, each <= now); linear in spans + instants. From a
-    retired camera's retirement on, OUT."""
+    """UP / DOWN / OUT for each instant (sorted, each <= now); linear in spans + instants. Before
+    the camera entered monitoring, and from a retired camera's retirement on, OUT."""
     if not instants_us:
         return []
     segs = segments(spans, camera.camera_id, now_us)
     if not segs:
         return [OUT] * len(instants_us)
+    begin = camera.accounted_from(instants_us[0])
     until = camera.accounted_until(instants_us[-1] + 1)
     excl = index.for_camera(camera, instants_us[0], instants_us[-1] + 1) if apply_exclusions else []
     out: list[int] = []
     i = j = 0
     for t in instants_us:
-        if t >= until:
+        if t >= until or t < begin:
             out.append(OUT)
             continue
         while i + 1 < len(segs) and segs[i + 1][0] <= t:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 
 from collector.accounting.model import CameraRef
+from collector.accounting.rounding import round_ratio
 
 DEFAULT_TARGET = Decimal("0.95")
 
@@ -67,7 +69,11 @@ def target_for(
     return targets.default
 
 
-def compliant(ratio: Decimal | None, target: Decimal) -> bool | None:
-    """``ratio >= target`` on the reported (rounded) ratio, as the report shows it; None when
+def compliant(ratio: Fraction | Decimal | int | None, target: Fraction | Decimal | int) -> bool | None:
+    """Whether *ratio* meets *target*: the one rule of every figure compared with a target (a rate
+    with 考核目标, a camera's share of its period with the coverage threshold). The ratio is
+    compared as shown — rounded to the places the reports print (:func:`round_ratio`, 0.01
+    percentage points, half up) — since the assessor signs what is printed: an exact 94.995 %
+    shows 95.00 % and meets 95 %. Exact or already rounded ratios give the same verdict. None when
     there is no ratio (nothing eligible)."""
-    return None if ratio is None else ratio >= target
+    return None if ratio is None else Fraction(round_ratio(ratio)) >= Fraction(target)

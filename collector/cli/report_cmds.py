@@ -175,7 +175,7 @@ def register(group: click.Group) -> None:
         except TimeParseError as exc:
             fail(exc.words(lang), 2)
         data = ctx.run_db(lambda eng: load_accounting(eng, period, default_target=a.target))
-        table = coverage_table(data, CoverageLevel(level), period if over else None, now)
+        table = coverage_table(data, CoverageLevel(level), period if over else None, now, threshold=a.coverage_threshold)
         rows = table["rows"]
         if as_json:
             click.echo(json.dumps(table, ensure_ascii=False, indent=2))

@@ -113,9 +113,10 @@ def _village_rows(villages: Sequence[VillageCoverage], measured: set[str], data:
     out = []
     for v in villages:
         town = data.parents.get(v.village, "")
+        shown = v.shown_ratio if v.village in measured else None  # (None: not watched, or every point excluded)
         out.append(VillageRow(v.village, data.names.get(v.village, ""), town, data.names.get(town, ""), v.planned_points,
-                              v.built_points, v.covered_points, float(v.ratio) if v.village in measured else None,
-                              float(v.built_ratio), v.fully_covered))
+                              v.built_points, v.covered_points, None if shown is None else float(shown),
+                              float(v.built_ratio), v.shown_fully_covered))
     return tuple(out)
 
 
@@ -145,7 +146,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
                 for lv in REGION_LEVELS}
 
     up = {cid: t.with_exclusions for cid, t in times.items()}
-    villages = village_coverage_over(points, cams, up)
+    villages = village_coverage_over(points, cams, up, threshold=Decimal(str(a.coverage_threshold)))
     measured = measured_regions(cams, times)
     town_cov = {c.region: c for c in coverage_by_township(data, villages)}
     county_of = {v.village: data.parents.get(data.parents.get(v.village, ""), "") for v in villages}
@@ -165,7 +166,7 @@ async def build_report(engine: Any, settings: Settingsish, period: ReportPeriod,
             code=key, name=r["name"], level=level.value, parent=data.parents.get(key, ""), cameras=r["cameras"] or 0,
             rate=r["ratio"], rate_without_exclusions=r["ratio_without_exclusions"],
             snapshot_rate=snap_t[level].get(key), intact_rate=intact.get("ratio"),
-            coverage=None if cov is None or key not in measured else float(cov.ratio),
+            coverage=None if cov is None or key not in measured or cov.shown_ratio is None else float(cov.shown_ratio),
             built_coverage=None if cov is None else float(cov.built_ratio),
             villages=0 if cov is None else cov.villages, fully_covered_villages=0 if cov is None else cov.fully_covered,
             target=r["target"], met=r["compliant"], rank=rk, previous_rank=pk,

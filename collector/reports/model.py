@@ -92,9 +92,9 @@ class VillageRow:
     planned_points: int
     built_points: int
     online_points: int  # covered: a camera up for at least the coverage threshold of the period
-    coverage: float | None  # online / planned; None: no camera measured in the period
+    coverage: float | None  # online / counted points; None: no camera measured in the period, or none counted
     built_coverage: float
-    fully_covered: bool
+    fully_covered: bool | None  # None ("—"): no point counted (every one excluded all the period)
 
 
 @dataclass(frozen=True, slots=True)

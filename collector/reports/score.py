@@ -86,20 +86,26 @@ def monitoring_gap(completeness: Sequence[CompletenessRow]) -> float | None:
 
 
 def unmonitored(completeness: Sequence[CompletenessRow]) -> bool:
-    """Nothing of the period was watched (before camwatch ran, say): it gets no score at all; a
-    full score for a month nobody watched would read as a perfect one."""
-    return monitoring_gap(completeness) == 0.0
+    """Nothing of the period was watched: it gets no score at all; a full score for a month nobody
+    watched would read as a perfect one. So both when camwatch knew nothing of the cameras' time
+    (known share 0) and when there was no camera-time to watch at all (known share None: a month
+    before any camera entered monitoring, its time before that being no part of it, or one after
+    every camera was retired)."""
+    if not completeness:
+        return False
+    share = completeness[0].known_share
+    return share is None or share == 0.0
 
 
 def score_note(completeness: Sequence[CompletenessRow], lang: str) -> str | None:
     """The warning beside the score (workbook, page, delivery mail) when the period was not watched
-    enough for the score to mean much: no score when nothing was watched, else the known share
-    below :data:`MIN_KNOWN_SHARE`; None when the period was watched enough."""
+    enough for the score to mean much: no score when nothing was watched (:func:`unmonitored`),
+    else the known share below :data:`MIN_KNOWN_SHARE`; None when the period was watched enough."""
+    if unmonitored(completeness):
+        return words.word("score_none", lang)
     gap = monitoring_gap(completeness)
     if gap is None:
         return None
-    if gap == 0.0:
-        return words.word("score_none", lang)
     return words.word("score_gap", lang, share=f"{gap:.2%}", min=f"{MIN_KNOWN_SHARE:.0%}")
 
 

@@ -117,7 +117,7 @@ def villages(wb: Workbook, report: Report, sheet: Sheet, lang: str) -> None:
         ("coverage", PCT), ("built_coverage", PCT), ("full", TEXT))]
     rows = [[v.township_name, v.code, v.name, v.planned_points, v.built_points, v.online_points, v.coverage,
              v.built_coverage, w.yes_no(v.fully_covered, lang)] for v in report.villages]
-    bad = [[False] * 6 + [v.coverage is not None and v.coverage < 1, v.built_coverage < 1, not v.fully_covered]
+    bad = [[False] * 6 + [v.coverage is not None and v.coverage < 1, v.built_coverage < 1, v.fully_covered is False]
            for v in report.villages]
     write_table(ws, sheet, cols, rows, bad=bad)
 

@@ -56,7 +56,7 @@ _W: dict[str, tuple[str, str]] = {
     "unknown_hours": ("未知（摄像机·小时）", "unknown camera-hours"), "known_share": ("监测完整率", "known share"),
     "item": ("项目", "item"), "subject": ("对象", "subject"), "quantity": ("数量", "quantity"), "points": ("扣分", "points off"),
     "score_start": ("基础分", "points at start"), "score_total": ("得分", "score"), "score_floor": ("最低分", "floor"),
-    "score_none": ("本期无监测数据（监测完整率 0%），不计分", "Nothing was monitored in this period (known share 0%): no score"),
+    "score_none": ("本期无监测数据，不计分", "Nothing was monitored in this period: no score"),
     "score_gap": ("注意：本期监测完整率仅 {share}（低于 {min}），未监测时段不扣分，得分不能反映运维质量",
                   "Note: camwatch knew the state for only {share} of the period (below {min}); unwatched time "
                   "loses no points, so the score says little about the maintenance"),

@@ -25,7 +25,7 @@ from collector.alerting.delivery.sender import DeliveryError
 from collector.reports.model import Kind, RegionRow, Report
 from collector.reports.scope import restrict
 from collector.reports.score import score_note, unmonitored
-from collector.reports.workbook import workbook_bytes
+from collector.reports.workbook import Seal, workbook_bytes
 from collector.settings import Settings
 from inventory.models import AuditEntry
 
@@ -111,10 +111,17 @@ async def _audit(engine: AsyncEngine, now: dt.datetime, d: Delivery, kind: str, 
 
 
 async def deliver_month(engine: AsyncEngine, settings: Settings, report: Report, content_hash: str,
-                        clock: Callable[[], dt.datetime], *, environ: Mapping[str, str] | None = None,
+                        clock: Callable[[], dt.datetime], *, closed_at: dt.datetime | None = None,
+                        environ: Mapping[str, str] | None = None,
                         sleep: Callable[[float], object] = asyncio.sleep) -> list[Delivery]:
-    """Send *report*'s workbook to every configured recipient; the outcomes, also audited."""
+    """Send *report*'s workbook to every configured recipient; the outcomes, also audited.
+
+    Every workbook carries the closing it comes from (:class:`~collector.reports.workbook.Seal`:
+    the snapshot's *content_hash* and its close time, *closed_at*, by default the closed report's
+    own time, which the snapshot's is), a township's cut too, as ``camwatch report export`` and
+    the console's download write them."""
     rs = settings.reports
+    seal = Seal(content_hash, report.generated_at if closed_at is None else closed_at)
     if not rs.recipients:
         return []
     ch = email_channel(settings.notify, rs.channel)
@@ -132,7 +139,7 @@ async def deliver_month(engine: AsyncEngine, settings: Settings, report: Report,
                 d = Delivery(tuple(r.to), r.region, name, False, 0, f"no e-mail channel {rs.channel!r} in notify.channels"
                              if rs.channel else "no e-mail channel in notify.channels")
             else:
-                content = await asyncio.to_thread(workbook_bytes, part, lang)
+                content = await asyncio.to_thread(workbook_bytes, part, lang, seal)
                 subject, text = message_words(part, content_hash, lang)
                 d = await _send(ch, r.to, subject, text, Attachment(name, content), retry, environ, sleep)
                 d = Delivery(tuple(r.to), r.region, name, d.ok, d.attempts, d.reason)

@@ -189,7 +189,8 @@ class CoverageRow(TypedDict):
     covered_points: NotRequired[int]
     built_points: NotRequired[int]
     villages: NotRequired[int]
-    fully_covered: bool | int
+    fully_covered: Annotated[bool | int | None, "a village's 全覆盖 (null over a period: no point counted, every one "
+                             "excluded all of it); a township's fully covered villages"]
     fully_built: NotRequired[int]
     ratio: Annotated[float | None, "null over a period without data"]
     built_ratio: float

@@ -40,6 +40,6 @@ async def get_coverage(request: web.Request) -> web.Response:
     now = app.clock()
     period = period_param(request, a.timezone, now)
     data = await load_accounting(app.engine, period or parse_period(None, None, a.timezone, now), default_target=a.target)
-    table = coverage_table(data, level, period, now)
+    table = coverage_table(data, level, period, now, threshold=a.coverage_threshold)
     table["rows"] = await filter_rows(request, level.value, table["rows"], "code")  # the principal's scope
     return json_response(table)

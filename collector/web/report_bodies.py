@@ -58,7 +58,7 @@ class ReportVillageRow(TypedDict):
     online_points: int
     coverage: Ratio
     built_coverage: float
-    fully_covered: bool
+    fully_covered: bool | None  # None: no counted time in the period (all excluded): "—"
 
 
 class ReportCauseTime(TypedDict):

@@ -159,6 +159,8 @@ async def test_group_rates_equal_pure_rates(db_url: str, seed: int) -> None:
     """Region rows summed in the database (rollups + edges + exclusion corrections) equal the pure rows."""
     async with inventory_db(db_url) as (engine, cams):
         await store_random(engine, random.Random(seed), cams)
+        async with engine.connect() as conn:  # reloaded after their history: when each entered monitoring
+            cams = await load_camera_refs(conn)
         excl = await all_exclusions(engine)
         spans = await all_spans(engine)
         for built in (False, True):

@@ -16,7 +16,8 @@ rows per camera and the edges of W (:mod:`collector.accounting.sql.rollup_sums`)
 Cameras touched by an exclusion inside W, cameras retired before W ends (their window ends at
 the retirement) and cameras without rollup rows are computed by the pure path from their own
 spans, so the result equals ``camera_times(cameras, all_spans, exclusions, period, now)`` for
-every camera.
+every camera. A camera that entered monitoring inside W (:mod:`collector.accounting.sql.entries`)
+keeps its sums (none of its states lies before that) over a window starting there.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from collector.accounting import (
     to_us,
     us_seconds,
 )
+from collector.accounting.sql.entries import monitoring_starts
 from collector.accounting.sql.retirements import RETIREMENT_COLUMNS, cut_cameras, retirement_time, uncertainty_after
 from collector.accounting.sql.rollup_sums import (
     MIN_COVERED_SHARE,
@@ -73,11 +75,15 @@ _REFS = f"""
 
 
 async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None = None,
-                           regions: Iterable[str] | None = None, retired: bool = False) -> tuple[CameraRef, ...]:
-    """Cameras with their village, township, county and retirement time (as
-    :func:`collector.accounting.sql.load.load_accounting` builds them): every camera, or (given
-    ``ids`` and/or ``regions``) those with one of the ids or in one of the regions (village,
-    township or county code), or (``retired``) the retired ones."""
+                           regions: Iterable[str] | None = None, retired: bool = False,
+                           since: dt.datetime | None = None) -> tuple[CameraRef, ...]:
+    """Cameras with their village, township, county, retirement time and when they entered
+    monitoring (as :func:`collector.accounting.sql.load.load_accounting` builds them): every
+    camera, or (given ``ids`` and/or ``regions``) those with one of the ids or in one of the
+    regions (village, township or county code), or (``retired``) the retired ones. ``since``:
+    the refs serve windows starting then or later (only the cameras that entered monitoring after
+    it, their first state interval, get ``monitored_from``: :mod:`collector.accounting.sql.entries`);
+    None: any window."""
     if retired:
         rows = (await conn.execute(text(_REFS + "\n    WHERE c.lifecycle = :retired"),
                                    {"retired": Lifecycle.RETIRED.value})).all()
@@ -97,15 +103,18 @@ async def load_camera_refs(conn: AsyncConnection, *, ids: Iterable[int] | None =
         for i in range(0, max(len(id_list), 1), CHUNK):
             rows.extend((await conn.execute(sql, {"ids": id_list[i:i + CHUNK], "codes": codes if i == 0 else []})).all())
     gone = Lifecycle.RETIRED.value
+    every = ids is None and regions is None and not retired
+    starts = await monitoring_starts(conn, since, None if every else [r[0] for r in rows])
     refs = {cid: CameraRef(cid, pid, village or "", township or "", county or "", contractor, lifecycle == gone,
-                           retirement_time(lifecycle, retired_at, updated_at) if lifecycle == gone else None)
+                           retirement_time(lifecycle, retired_at, updated_at) if lifecycle == gone else None,
+                           starts.get(cid))
             for cid, pid, village, township, county, contractor, lifecycle, retired_at, updated_at in rows}
     return tuple(refs.values())
 
 
 def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: int, hi: int) -> list[CameraRef]:
-    """Cameras with any exclusion inside [lo, hi), a retired camera's cut at its retirement (only
-    those the index names are checked)."""
+    """Cameras with any exclusion inside [lo, hi), each camera's cut where it entered monitoring
+    and at its retirement (only those the index names are checked)."""
     if index.empty:
         return []
     everywhere = bool(index.everywhere)
@@ -113,7 +122,7 @@ def excluded_cameras(cameras: Iterable[CameraRef], index: ExclusionIndex, lo: in
     out = []
     for cam in cameras:
         if (everywhere or cam.camera_id in by_camera or cam.village in by_region or cam.township in by_region
-                or cam.county in by_region) and index.for_camera(cam, lo, cam.accounted_until(hi)):
+                or cam.county in by_region) and index.for_camera(cam, cam.accounted_from(lo), cam.accounted_until(hi)):
             out.append(cam)
     return out
 
@@ -199,7 +208,7 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     lo_b, hi_b = bound(dialect, period.start), bound(dialect, hi_dt)
     if cameras is None:
         async with engine.connect() as conn:
-            cams: Sequence[CameraRef] = await load_camera_refs(conn)
+            cams: Sequence[CameraRef] = await load_camera_refs(conn, since=period.start)
     else:
         cams = cameras
     if hi_us <= lo_us:
@@ -236,10 +245,12 @@ async def sql_camera_times(engine: AsyncEngine, period: Period, now: dt.datetime
     out: dict[int, CameraTimes] = {}
     for cam in cams:
         s = sums.get(cam.camera_id)
+        # a camera that entered monitoring inside W: its window starts there (its states never before)
+        w = window if cam.monitored_from is None else max(0, hi_us - cam.accounted_from(lo_us))
         if s is None:
-            out[cam.camera_id] = empty_times
+            out[cam.camera_id] = empty_times if w == window else CameraTimes(*(time_from_us(w, 0, 0, 0),) * 2)
         else:
-            t = time_from_us(window, *s)
+            t = time_from_us(w, *s)
             out[cam.camera_id] = CameraTimes(t, t)
     if pure:
         out.update(camera_times(pure.values(), spans, index, period, now))

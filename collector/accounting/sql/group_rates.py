@@ -2,10 +2,13 @@
 
 The per-camera sums (from the daily rollups when they are built, else from the intervals) are
 grouped in SQL by (village, township, county, contractor), so a county of 100k cameras sends
-back one row per village and contractor instead of one per camera. Cameras without rollup
-rows are added from their own spans with the pure accounting. An excluded camera's time inside its exclusion windows is summed by the database
-too (:mod:`collector.accounting.sql.exclusion_sums`) and taken off its group; so is a retired camera's time after
-its retirement, window included (:mod:`collector.accounting.sql.retirements`). The rows are the pure ones: same cameras counted, same exact sums, same rounding.
+back one row per village and contractor instead of one per camera. Cameras without rollup rows
+are added from their own spans with the pure accounting. An excluded camera's time inside its
+exclusion windows is summed by the database too (:mod:`collector.accounting.sql.exclusion_sums`)
+and taken off its group; so is a retired camera's time after its retirement, window included
+(:mod:`collector.accounting.sql.retirements`), and the window before a camera entered monitoring
+(:mod:`collector.accounting.sql.entries`: none of its states lies there). The rows are the pure
+ones: same cameras counted, same exact sums, same rounding.
 """
 
 from __future__ import annotations
@@ -23,7 +26,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collector.accounting import (
     CameraRef,
     CameraTime,
-    CameraTimes,
     ExclusionIndex,
     Exclusions,
     Level,
@@ -31,6 +33,7 @@ from collector.accounting import (
     RateRow,
     aggregate,
     camera_times,
+    from_us,
     group_by,
     index_exclusions,
     round_us_ratio,
@@ -44,6 +47,7 @@ from collector.accounting.sql.camera_times import (
     load_spans,
     sql_camera_times,
 )
+from collector.accounting.sql.entries import late_us, monitoring_starts
 from collector.accounting.sql.exclusion_sums import inside_windows
 from collector.accounting.sql.retirements import Retirement, retirement_corrections
 from collector.accounting.sql.rollup_sums import MIN_COVERED_SHARE, built_days, make_plan, missing_sql, per_camera_ctes
@@ -88,7 +92,7 @@ class _Acc:
     """Integer microseconds of a group: raw (no exclusions) and with exclusions applied."""
 
     __slots__ = ("cameras", "intact", "degraded", "down", "x_intact", "x_degraded", "x_down", "x_excluded", "unc",
-                 "gone")
+                 "gone", "late")
 
     def __init__(self) -> None:
         self.cameras = 0
@@ -96,26 +100,24 @@ class _Acc:
         self.x_intact = self.x_degraded = self.x_down = self.x_excluded = 0
         self.unc = 0  # the transitions' half probe gaps (the same with and without exclusions)
         self.gone = 0  # the window after its retired cameras' retirements: no part of the group's time
+        self.late = 0  # the window before its cameras entered monitoring: no part of it either
 
     def window(self, window_us: int) -> int:
-        """The group's accounted time: the window times its cameras, less the retired ones' after."""
-        return self.cameras * window_us - self.gone
+        """The group's accounted time: the window times its cameras, less the retired ones' after
+        and the time before each entered monitoring."""
+        return self.cameras * window_us - self.gone - self.late
 
     def add(self, cameras: int, raw: tuple[int, int, int], applied: tuple[int, int, int], excluded: int = 0) -> None:
         """Add cameras' (intact, degraded, down) microseconds without and with exclusions."""
         self.cameras += cameras
-        self.intact += raw[0]
-        self.degraded += raw[1]
-        self.down += raw[2]
-        self.x_intact += applied[0]
-        self.x_degraded += applied[1]
-        self.x_down += applied[2]
+        self.intact, self.degraded, self.down = self.intact + raw[0], self.degraded + raw[1], self.down + raw[2]
+        self.x_intact, self.x_degraded, self.x_down = (self.x_intact + applied[0], self.x_degraded + applied[1],
+                                                       self.x_down + applied[2])
         self.x_excluded += excluded
 
     def merge(self, o: _Acc) -> None:
         self.add(o.cameras, (o.intact, o.degraded, o.down), (o.x_intact, o.x_degraded, o.x_down), o.x_excluded)
-        self.unc += o.unc
-        self.gone += o.gone
+        self.unc, self.gone, self.late = self.unc + o.unc, self.gone + o.gone, self.late + o.late
 
 
 def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
@@ -124,13 +126,6 @@ def _us(t: CameraTime) -> tuple[tuple[int, int, int], int]:
         return int(v.scaleb(6))
     intact = us(t.intact_s)
     return (intact, us(t.online_s) - intact, us(t.offline_s)), us(t.excluded_s)
-
-
-def _add_pure(acc: _Acc, times: CameraTimes) -> None:
-    """Add one camera that the grouped sums left out (no rollup rows), from its pure times."""
-    raw, _ = _us(times.without_exclusions)
-    applied, excluded = _us(times.with_exclusions)
-    acc.add(0, raw, applied, excluded)  # the camera is already counted by the grouped query
 
 
 # where a level's key sits in a GroupKey
@@ -276,7 +271,7 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     # The exclusion corrections do not depend on the sums: computed while the database sums; so
     # is the transitions' uncertainty when the intervals answer (the rollups carry their own).
     corrections_task = asyncio.ensure_future(_exclusion_corrections(engine, index, lo_us, hi_us))
-    retired_task = asyncio.ensure_future(_retirements(engine, lo_us, hi_us))
+    cuts_task = asyncio.ensure_future(_cuts(engine, lo, lo_us, hi_us))
     from_intervals = plan is None
     uncertainty_task = asyncio.ensure_future(group_uncertainty(engine, lo, hi) if from_intervals else _nothing())
     try:
@@ -293,12 +288,12 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         if plan is None:
             rows = await _interval_groups(engine, lo, hi)
         corrections = await corrections_task
-        retirements = await retired_task
+        retirements, late = await cuts_task
         uncertainty = await uncertainty_task
         if plan is None and not from_intervals:
             uncertainty = await group_uncertainty(engine, lo, hi)  # the rollups turned out too sparse
     finally:
-        for task in (corrections_task, retired_task, uncertainty_task):
+        for task in (corrections_task, cuts_task, uncertainty_task):
             if not task.done():
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -308,23 +303,21 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
     if plan is not None and summed < total:
         async with engine.connect() as conn:
             missing = list((await conn.execute(text(missing_sql(plan)), plan.params(dialect))).scalars())
-            pure = list(await load_camera_refs(conn, ids=missing)) if missing else []
+            pure = list(await load_camera_refs(conn, ids=missing, since=lo)) if missing else []
             spans_of_pure = await load_spans(conn, [c.camera_id for c in pure], bound(dialect, lo), bound(dialect, hi)) if pure else []
     unsummed = {c.camera_id for c in pure}
     for cam, excluded_us, (i_intact, i_degraded, i_down) in corrections:
         if cam.camera_id in unsummed:
             continue
-        acc = groups.setdefault(_key(cam), _Acc())
-        acc.x_intact -= i_intact
-        acc.x_degraded -= i_degraded
-        acc.x_down -= i_down
-        acc.x_excluded += excluded_us
+        back = (-i_intact, -i_degraded, -i_down)
+        groups.setdefault(_key(cam), _Acc()).add(0, (0, 0, 0), back, excluded_us)
     if pure:
         times = camera_times(pure, spans_of_pure, index, period, now)
         pure_unc = await camera_uncertainty(engine, lo, hi, ids=[c.camera_id for c in pure])
         for cam in pure:
             acc = groups.setdefault(_key(cam), _Acc())
-            _add_pure(acc, times[cam.camera_id])  # times only (their spans carry no uncertainty)
+            t = times[cam.camera_id]  # (already counted by the grouped query; its spans carry no ±)
+            acc.add(0, _us(t.without_exclusions)[0], *_us(t.with_exclusions))
             acc.unc += pure_unc.get(cam.camera_id, 0)
     for key, unc in uncertainty.items():
         groups.setdefault(key, _Acc()).unc += unc
@@ -335,13 +328,21 @@ async def sql_group_times(engine: AsyncEngine, period: Period, now: dt.datetime,
         if r.camera.camera_id not in unsummed:  # (those came from the pure rule: already cut)
             back = (-r.inside[0], -r.inside[1], -r.inside[2])
             acc.add(0, back, back)
+    for cam, us in late:  # the window before a camera entered monitoring (summed above: nothing in it)
+        groups.setdefault(_key(cam), _Acc()).late += us
     return GroupTimes(window, groups)
 
 
-async def _retirements(engine: AsyncEngine, lo_us: int, hi_us: int) -> list[Retirement]:
-    """What the cameras retired before the window's end added to the sums after their retirement."""
+async def _cuts(engine: AsyncEngine, lo: dt.datetime, lo_us: int, hi_us: int
+                ) -> tuple[list[Retirement], list[tuple[CameraRef, int]]]:
+    """What the cameras retired before the window's end added to the sums after their retirement;
+    the cameras that entered monitoring inside the window, each with the window's time before that
+    (to its retirement at most: the rest is the retirement's)."""
     async with engine.connect() as conn:
-        return await retirement_corrections(conn, await load_camera_refs(conn, retired=True), lo_us, hi_us)
+        gone = await retirement_corrections(conn, await load_camera_refs(conn, retired=True, since=lo), lo_us, hi_us)
+        starts = await monitoring_starts(conn, lo)
+        late = await load_camera_refs(conn, ids=starts, since=lo) if starts else ()
+    return gone, [(c, us) for c in late if (us := late_us(c, lo_us, hi_us)) > 0]
 
 
 async def _nothing() -> dict[GroupKey, int]:
@@ -356,13 +357,13 @@ async def _exclusion_corrections(engine: AsyncEngine, index: ExclusionIndex, lo_
         return []
     async with engine.connect() as conn:
         if index.everywhere:
-            candidates = await load_camera_refs(conn)
+            candidates = await load_camera_refs(conn, since=from_us(lo_us))
         else:
-            candidates = await load_camera_refs(conn, ids=index.by_camera, regions=index.by_region)
+            candidates = await load_camera_refs(conn, ids=index.by_camera, regions=index.by_region, since=from_us(lo_us))
         windows: list[tuple[int, int, int]] = []
         excluded: list[tuple[CameraRef, int]] = []
         for cam in excluded_cameras(candidates, index, lo_us, hi_us):
-            spans = index.for_camera(cam, lo_us, cam.accounted_until(hi_us))  # (none after a retirement)
+            spans = index.for_camera(cam, cam.accounted_from(lo_us), cam.accounted_until(hi_us))  # (its own time only)
             windows.extend((cam.camera_id, s, e) for s, e in spans)
             excluded.append((cam, sum(e - s for s, e in spans)))
         inside = await inside_windows(conn, windows)
@@ -391,7 +392,7 @@ async def sql_rates(engine: AsyncEngine, level: Level | str, period: Period, now
     if lvl in (Level.CAMERA, Level.POINT):
         if cameras is None:
             async with engine.connect() as conn:
-                cameras = await load_camera_refs(conn)
+                cameras = await load_camera_refs(conn, since=period.start)
         return aggregate(lvl, cameras, await sql_camera_times(engine, period, now, exclusions=exclusions, cameras=cameras))
     return (await sql_group_times(engine, period, now, exclusions=exclusions)).rows(lvl)
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select, text
@@ -35,6 +36,8 @@ from collector.accounting import (
     village_coverage,
     village_coverage_over,
 )
+from collector.accounting.coverage import DEFAULT_THRESHOLD
+from collector.accounting.sql.entries import monitoring_starts
 from collector.accounting.sql.retirements import retirement_time
 from collector.accounting.sql.span_sums import bound, relevant_spans, stored_time
 from inventory.models import Camera, Exclusion, Lifecycle, Point, Region
@@ -58,7 +61,7 @@ class AccountingData:
     points: tuple[PointRef, ...]
     spans: tuple[StateSpan, ...]
     exclusions: tuple[ExclusionSpan, ...]
-    names: Mapping[str, str]  # region code -> name; "camera:<id>" -> camera name
+    names: Mapping[str, str]  # region code -> name; "camera:<id>" -> camera name; "point:<id>" -> point name
     parents: Mapping[str, str]  # region code -> parent code
     targets: Targets
 
@@ -69,14 +72,17 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     callers that let the database sum them (:mod:`collector.accounting.sql.camera_times`); ``cameras=False``
     skips cameras and points too (region-level rates summed by the database need only the
     regions, their names and targets, and the exclusions); ``camera_names=False`` leaves the cameras'
-    names out of ``names`` (the region figures, kept as long as a collector runs, never show them)."""
+    and points' names out of ``names`` (the region figures, kept as long as a collector runs, never
+    show them). A point's name is under ``point:<id>`` (a camera's ``camera:<id>``): never a bare id,
+    which a region code could equal."""
     async with engine.connect() as conn:
         regions = (await conn.execute(select(Region.code, Region.name, Region.parent_code, Region.target))).all()
         points = [] if not cameras else (
-            await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired))).all()
+            await conn.execute(select(Point.id, Point.village_code, Point.planned, Point.retired, Point.name))).all()
         cams = [] if not cameras else (await conn.execute(
             select(Camera.id, Camera.name, Camera.point_id, Camera.contractor, Camera.lifecycle, Camera.retired_at,
                    Camera.updated_at))).all()
+        starts = await monitoring_starts(conn, period.start) if cameras else {}  # (those entered inside the period)
         span_rows: list[Any] = []
         if spans:
             bounds = {"lo": bound(conn.dialect.name, period.start), "hi": bound(conn.dialect.name, period.end)}
@@ -91,7 +97,9 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
     # one object for each village code and point id, however many points and cameras refer to it
     # (the region figures keep these as long as a collector runs)
     code = {c: c for c in names}
-    village_of = {pid: code.get(village, village) for pid, village, _, _ in points}
+    village_of = {pid: code.get(village, village) for pid, village, _, _, _ in points}
+    if camera_names:
+        names.update((f"point:{pid}", pname) for pid, _, _, _, pname in points)
     point_id = {pid: pid for pid in village_of}
     camera_refs = []
     intern = sys.intern  # (one copy of a contractor's name for all its cameras)
@@ -104,8 +112,9 @@ async def load_accounting(engine: AsyncEngine, period: Period, *, default_target
         at = retirement_time(lifecycle, retired_at, updated_at)  # (None: in service)
         camera_refs.append(CameraRef(cid, point_id.get(pid, pid), village, township, county,
                                      None if contractor is None else intern(contractor),
-                                     retired=Lifecycle(lifecycle) is Lifecycle.RETIRED, retired_at=at))
-    point_refs = tuple(PointRef(point_id[pid], village_of[pid], bool(planned)) for pid, _, planned, retired in points
+                                     retired=Lifecycle(lifecycle) is Lifecycle.RETIRED, retired_at=at,
+                                     monitored_from=starts.get(cid)))
+    point_refs = tuple(PointRef(point_id[pid], village_of[pid], bool(planned)) for pid, _, planned, retired, _ in points
                        if not retired)
     targets = Targets(
         default=Decimal(str(default_target)),
@@ -133,9 +142,11 @@ def coverage_now(data: AccountingData, states: Mapping[int, str]) -> tuple[Villa
     return village_coverage(data.points, data.cameras, states)
 
 
-def coverage_over(data: AccountingData, period: Period, now: dt.datetime) -> tuple[VillageCoverage, ...]:
+def coverage_over(data: AccountingData, period: Period, now: dt.datetime, *,
+                  threshold: Fraction | Decimal | float = DEFAULT_THRESHOLD) -> tuple[VillageCoverage, ...]:
     times = camera_times(data.cameras, data.spans, data.exclusions, period, now)
-    return village_coverage_over(data.points, data.cameras, {cid: t.with_exclusions for cid, t in times.items()})
+    return village_coverage_over(data.points, data.cameras, {cid: t.with_exclusions for cid, t in times.items()},
+                                 threshold=threshold)
 
 
 def coverage_by_township(data: AccountingData, villages: tuple[VillageCoverage, ...]) -> tuple[RegionCoverage, ...]:

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
+from fractions import Fraction
 from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,6 +26,7 @@ from collector.accounting import (
     us_seconds,
     village_coverage_over,
 )
+from collector.accounting.coverage import DEFAULT_THRESHOLD
 from collector.accounting.model import ZERO
 from collector.accounting.ranking import previous_period, rank_changes, ranks
 from collector.accounting.sql.group_rates import RatioRow, sql_group_times, sql_rates
@@ -129,11 +131,21 @@ def _share(part: Decimal, whole: Decimal) -> float | None:
     return None if whole == 0 else float(round_ratio(part / whole))
 
 
+def _name_key(level: Level, key: int | str) -> str:
+    """Where a row's name is in ``AccountingData.names``: cameras and points under their own
+    prefix (an id could equal a region code), regions and contractors by their key."""
+    if level is Level.CAMERA:
+        return f"camera:{key}"
+    if level is Level.POINT:
+        return f"point:{key}"
+    return str(key)
+
+
 def rate_table(data: AccountingData, q: RateQuery, time_rows: Sequence[RateRow | RatioRow] | None = None) -> dict[str, Any]:
     rows = []
     for r in rate_rows(data, q, time_rows):
         key = r.key
-        name = data.names.get(f"camera:{key}" if q.level is Level.CAMERA else str(key), "")
+        name = data.names.get(_name_key(q.level, key), "")
         target = _target(data, q.level, key)
         rows.append({"key": key, "name": name, "cameras": r.cameras, "ratio": _num(r.ratio),
                      "ratio_without_exclusions": _num(r.ratio_without_exclusions), "target": float(target),
@@ -182,32 +194,38 @@ def add_ranks(table: dict[str, Any], previous: dict[str, Any]) -> None:
     table["previous"] = {"from": previous["from"], "to": previous["to"]}
 
 
-def coverage_table(data: AccountingData, level: CoverageLevel, period: Period | None, now: dt.datetime) -> dict[str, Any]:
-    """Coverage now (from the stored current states), or over *period* when given.
+def coverage_table(data: AccountingData, level: CoverageLevel, period: Period | None, now: dt.datetime, *,
+                   threshold: Fraction | Decimal | float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """Coverage now (from the stored current states), or over *period* when given: a point is
+    covered when a camera of it was up at least *threshold* (``accounting.coverage_threshold``)
+    of its time, compared as shown (:func:`collector.accounting.compliant`).
 
     Over a period, a village or township none of whose cameras has eligible time in it (no data:
-    before monitoring began, or all unknown) has ratio None (shown "—", as rates show it), not 0."""
+    before monitoring began, or all unknown) has ratio None (shown "—", as rates show it), not 0;
+    so has a village none of whose points counts (all excluded: left out of every denominator, its
+    ``fully_covered`` None too) and a township none of whose villages counts
+    (:mod:`collector.accounting.coverage`)."""
     measured: set[str] | None = None
     if period is None:
         villages = coverage_now(data, current_states(data, now))
     else:
         times = {cid: t.with_exclusions for cid, t in camera_times(data.cameras, data.spans, data.exclusions, period, now).items()}
-        villages = village_coverage_over(data.points, data.cameras, times)
+        villages = village_coverage_over(data.points, data.cameras, times, threshold=threshold)
         measured = set()
         for c in data.cameras:
             t = times.get(c.camera_id)
             if t is not None and t.ratio is not None:
                 measured.update((c.village, c.township))
 
-    def ratio(code: str, value: Decimal) -> float | None:
-        return None if measured is not None and code not in measured else float(value)
+    def ratio(code: str, value: Decimal | None) -> float | None:
+        return None if value is None or (measured is not None and code not in measured) else float(value)
 
     if level is CoverageLevel.VILLAGE:
         rows = [{"code": v.village, "name": data.names.get(v.village, ""), "planned_points": v.planned_points,
-                 "covered_points": v.covered_points, "built_points": v.built_points, "ratio": ratio(v.village, v.ratio),
-                 "built_ratio": float(v.built_ratio), "fully_covered": v.fully_covered} for v in villages]
+                 "covered_points": v.covered_points, "built_points": v.built_points, "ratio": ratio(v.village, v.shown_ratio),
+                 "built_ratio": float(v.built_ratio), "fully_covered": v.shown_fully_covered} for v in villages]
     else:
         rows = [{"code": t.region, "name": data.names.get(t.region, ""), "villages": t.villages,
-                 "fully_covered": t.fully_covered, "fully_built": t.fully_built, "ratio": ratio(t.region, t.ratio),
+                 "fully_covered": t.fully_covered, "fully_built": t.fully_built, "ratio": ratio(t.region, t.shown_ratio),
                  "built_ratio": float(t.built_ratio)} for t in coverage_by_township(data, villages)]
     return {"level": level.value, "over_period": period is not None, "rows": rows}

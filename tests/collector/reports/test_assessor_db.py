@@ -19,6 +19,7 @@ from collector.reports.completeness import completeness_figures
 from collector.reports.details import fault_rows
 from collector.reports.model import Report, ReportPeriod
 from collector.reports.periods import month_period
+from collector.reports.score import score_note, unmonitored
 from collector.reports.sheets import overlap_hours
 from collector.reports.workbook import workbook_bytes
 from inventory.db import create_engine
@@ -62,12 +63,14 @@ def test_november_as_computed_by_hand(db_url: str, tmp_path: Path) -> None:
     assert [d.subject for d in r.score.deductions] == [str(ids["E1"]), str(ids["E2"]), str(ids["W3"])]
     assert r.score.total == 97.0
 
-    # completeness: W3's 20 days after retirement are not unwatched time; W2's 15 days before
-    # it was installed (never probed) and S3's day are
+    # completeness: W3's 20 days after retirement are not unwatched time, nor W2's 15 days before
+    # it entered monitoring (its first interval, 11-16: no part of its time); S3's day is.
+    # 西乡: W1 720 + W2 360 + W3 216 + W4 720 = 2016 h, all known; the county: 东镇 3 × 720 +
+    # 西乡 2016 + 南街道 4 × 720 = 7056 h, of which S3's 24 h unknown
     done = {c.code: c for c in r.completeness}
-    assert (done[WEST].window_seconds / H, done[WEST].known_seconds / H, done[WEST].unknown_seconds / H) == (2376, 2016, 360)
-    assert done[WEST].known_share == round(2016 / 2376, 4)
-    assert (done[COUNTY].window_seconds / H, done[COUNTY].unknown_seconds / H) == (7416, 384)
+    assert (done[WEST].window_seconds / H, done[WEST].known_seconds / H, done[WEST].unknown_seconds / H) == (2016, 2016, 0)
+    assert done[WEST].known_share == 1.0
+    assert (done[COUNTY].window_seconds / H, done[COUNTY].unknown_seconds / H) == (7056, 24)
     assert done[EAST].known_share == 1.0
     for c in r.completeness:
         assert c.window_seconds == c.known_seconds + c.unknown_seconds
@@ -84,11 +87,13 @@ def test_november_as_computed_by_hand(db_url: str, tmp_path: Path) -> None:
 
 def test_a_month_not_watched_has_no_coverage(db_url: str, tmp_path: Path) -> None:
     """August: before camwatch's first state (09-01): no rate, no coverage (not 0%) for the county
-    as for its townships, no score."""
+    as for its townships, no score. No camera had entered monitoring: no camera-time to watch at
+    all (window 0, known share None, "—"), not 0 % known."""
     build_county(db_url, tmp_path)
     r = report(db_url, month_period(2026, 8, "Asia/Shanghai"))
     assert [(x.rate, x.coverage) for x in (*r.counties, *r.townships)] == [(None, None)] * 4
-    assert r.completeness[0].known_share == 0.0
+    assert [(c.window_seconds, c.known_share) for c in r.completeness] == [(0, None)] * 4
+    assert unmonitored(r.completeness) and score_note(r.completeness, "zh") == "本期无监测数据，不计分"
 
 
 def test_close_and_diff_in_words(db_url: str, tmp_path: Path) -> None:
