@@ -216,6 +216,14 @@ class Exclusion(TypedDict):
     decider: str | None
     decided_at: OptTime
     decision_note: str | None
+    warning: NotRequired[Annotated[ClosedMonthWarning, "an exclusion just added over a month already closed: kept, its signed figures unchanged"]]
+
+
+class ClosedMonthWarning(TypedDict):
+    code: Literal["closed_month"]
+    months: list[str]
+    zh: str
+    en: str
 
 
 class WorkOrder(TypedDict):

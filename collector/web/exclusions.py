@@ -136,7 +136,7 @@ async def add_exclusion(request: web.Request) -> web.Response:
     request[AUDIT_DETAIL] = describe(row, "added") + (f"; closed months: {', '.join(closed)}" if closed else "")
     log.info("exclusion #%d added over the API by %s", new_id, new.approver)
     await _reload(request)
-    item: dict[str, object] = {**exclusion_json(row)}
+    item = exclusion_json(row)
     if closed:  # kept, but the signed figures of those months stay as they were
         item["warning"] = {"code": "closed_month", "months": list(closed),
                            "en": closed_warning(new_id, closed, "en"), "zh": closed_warning(new_id, closed, "zh")}
