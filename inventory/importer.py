@@ -43,6 +43,8 @@ def parse_table(table: Table, progress: Callable[[int], None]) -> Parsed:
     missing = [k for k in REQUIRED if k not in table.keys]
     if missing:
         issues.append(Issue(Severity.ERROR, "header_missing", 1, None, {"columns": ", ".join(header_label(k, "zh") + "/" + header_label(k, "en") for k in missing)}))
+        if not table.keys and any(h.strip() for h in table.headers):  # (no header known: mojibake of another encoding?)
+            issues.append(Issue(Severity.ERROR, "header_none_known", 1, None, {}))
         return Parsed([], issues)
     address = ("host", "rtsp_url")
     # without an address column every camera row must be GB28181 only (each row is checked)

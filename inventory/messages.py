@@ -54,6 +54,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "header_missing": ("缺少必需的列：{columns}（表头须在第 1 行：其上若有标题行请删去；XLSX 只读第一个工作表）",
                        "required column(s) missing: {columns} (the header must be row 1: delete a title row "
                        "above it; an XLSX is read from its first sheet only)"),
+    "header_none_known": ("表头中没有一个认得的列名：若表头显示为乱码，文件可能是其他编码（如繁体 Big5、日文 Shift-JIS）保存的，"
+                          "camwatch 按 UTF-8 或 GB18030/GBK 读取；请在 Excel 或 WPS 中另存为“CSV UTF-8（逗号分隔）”或 .xlsx 后再导入",
+                          "no column of the header is known: if the header shows as mojibake, the file may be in another "
+                          "encoding (Big5, Shift-JIS) while camwatch reads UTF-8 or GB18030/GBK; save it as 'CSV UTF-8 "
+                          "(Comma delimited)' or .xlsx in Excel or WPS, then import that"),
     "header_no_address": ("缺少摄像机地址列：需要“IP地址”或“RTSP地址”（仅国标接入的摄像机可不填，但须有“接入方式”列）",
                           "no camera address column: need 'host' or 'rtsp_url' (GB28181-only cameras need none, "
                           "but then the file needs the 'access' column)"),

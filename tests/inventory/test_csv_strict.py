@@ -100,3 +100,11 @@ def test_quotes_as_excel_reads_them_and_a_long_remark_import(tmp_path: Path) -> 
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     plan = validate_file(path, box())
     assert not [i for i in plan.issues if i.severity.value == "error"], [(i.code, i.row) for i in plan.issues]
+
+
+def test_a_file_in_big5_says_its_encoding_may_be_the_matter(tmp_path: Path) -> None:
+    path = tmp_path / "big5.csv"
+    path.write_bytes(_lines([list(r) for r in ROWS[:2]]).encode("big5", errors="replace"))
+    plan = validate_file(path, box())
+    codes = [i.code for i in plan.issues if i.severity.value == "error"]
+    assert "header_none_known" in codes and "Big5" in next(i for i in plan.issues if i.code == "header_none_known").message("zh")
