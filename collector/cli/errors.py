@@ -4,6 +4,7 @@ the user's language around click's own words) and an OSError no command turned i
 
 from __future__ import annotations
 
+import errno
 import os
 import re
 import sys
@@ -67,12 +68,19 @@ def usage_line(exc: click.UsageError) -> str:
     return f"{command}：{_zh(message, _ZH_USAGE) or message}；用法见 `{command} --help`"
 
 
+# the system's commonest reasons in Chinese (its English words for the others)
+_ZH_ERRNO = {errno.ENOENT: "文件或目录不存在", errno.EACCES: "没有权限", errno.EPERM: "不允许此操作",
+             errno.EROFS: "只读文件系统", errno.ENOSPC: "磁盘已满", errno.EISDIR: "这是一个目录",
+             errno.ENOTDIR: "路径中有一部分不是目录", errno.EEXIST: "已存在"}
+
+
 def os_error_line(exc: OSError, lang: str) -> str:
     what = exc.filename if exc.filename is not None else ""
     reason = exc.strerror or str(exc)
     if lang == "en":
         return f"camwatch: {what}: {reason}" if what else f"camwatch: {reason}"
-    return f"camwatch：{what}：{reason}" if what else f"camwatch：{reason}"
+    reason = _ZH_ERRNO.get(exc.errno or 0, reason)
+    return f"camwatch: {what}：{reason}" if what else f"camwatch: {reason}"
 
 
 def _global_lang(argv: list[str] | None) -> str | None:

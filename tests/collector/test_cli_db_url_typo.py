@@ -52,3 +52,10 @@ def test_config_check_names_an_unreadable_metrics_token(tmp_path: Path) -> None:
     (tmp_path / "camwatch.yaml").write_text(f"http:\n  metrics_token: file:{tmp_path / 'token'}\n", encoding="utf-8")
     r = camwatch(tmp_path, "config", "check")
     assert r.returncode == 0 and "metrics_token" not in r.stderr and "s3cret" not in r.stdout + r.stderr, r.stderr
+
+
+def test_a_file_the_system_refuses_is_said_in_chinese(tmp_path: Path) -> None:
+    assert camwatch(tmp_path, "init").returncode == 0
+    r = camwatch(tmp_path, "report", "monthly", "--month", "2026-11", "--out", str(tmp_path / "no" / "such" / "x.xlsx"))
+    assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
+    assert "不存在" in r.stderr and "No such file" not in r.stderr, r.stderr
