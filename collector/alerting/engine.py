@@ -33,6 +33,7 @@ import datetime as dt
 from collections.abc import Collection
 from dataclasses import replace
 
+from collector.alerting.audience import Audience
 from collector.alerting.book import IncidentBook
 from collector.alerting.exclusions import ExclusionRules
 from collector.alerting.held import FlapDigest, release
@@ -69,7 +70,7 @@ from collector.runtime.camera_state import Event
 from probes.causes import Cause
 
 
-class AlertEngine(ExclusionRules, RetoldOpenings):
+class AlertEngine(Audience, ExclusionRules, RetoldOpenings):
     """Incident state; every method is pure apart from updating this object (exclusions, openings retold: its bases)."""
 
     def __init__(self, policy: AlertPolicy, inventory: Inventory | None = None) -> None:
@@ -118,15 +119,6 @@ class AlertEngine(ExclusionRules, RetoldOpenings):
     def _cam(self, cid: int) -> CameraInfo:
         return self.inventory.cameras[cid]
 
-    def _muted(self, cam: CameraInfo, now: dt.datetime) -> bool:
-        """No message about this camera: a silence or an exclusion in force."""
-        return any(s.matches(cam, now) for s in self.silences) or any(x.matches(cam, now) for x in self.exclusions)
-
-    def _silenced(self, inc: Incident, now: dt.datetime) -> bool:
-        members = inc.down or inc.members
-        return bool(members) and all(self._muted(self._cam(m.camera_id), now)
-                                     for m in members if m.camera_id in self.inventory.cameras)
-
     def _judge(self, inc: Incident) -> Incident:
         """The uplink suspicion of an outage: decided afresh while the incident forms, kept once told."""
         if inc.kind is not IncidentKind.OUTAGE or (inc.sent and inc.uplink):
@@ -144,12 +136,15 @@ class AlertEngine(ExclusionRules, RetoldOpenings):
         silenced = self._silenced(inc, now)
         if kind is NotifyKind.RESOLVE and silenced:  # withheld: nor is anything held of it told (no lone opening)
             self.held = [n for n in self.held if n.incident_id != inc.id]
+        shown = self._visible(inc, now)  # its muted cameras left out
         if kind is not NotifyKind.RESOLVE:
             self.last_notified[inc.id] = now
-            inc = self._put(replace(inc, silenced=silenced and kind is NotifyKind.OPEN, announced=len(inc.down)))
+            inc = self._put(replace(inc, silenced=silenced and kind is NotifyKind.OPEN, announced=len(shown.down)))
         if silenced:
             return []
-        msg = incident_message(kind, inc, self.inventory, now, self.policy, late=late)
+        note = self._ack_note(inc, self.policy.timezone) if kind is NotifyKind.ESCALATE else None
+        shown = self._worded(kind, shown)
+        msg = incident_message(kind, shown, self.inventory, now, self.policy, late=late, note=note)
         n = Notify(inc.id, kind, inc.severity, channels if channels is not None else self.policy.channels_for(inc.severity), msg,
                    now, late)
         if self.policy.quiet.holds(inc.severity, now):
@@ -187,7 +182,9 @@ class AlertEngine(ExclusionRules, RetoldOpenings):
             return []
         new = self._put(replace(judged, severity=sev, changed_at=None))
         out: list[Action] = [IncidentChanged(new), self._order_update(new, now)]
-        if sev is not inc.severity or (self.policy.notify_on_growth and len(new.down) > new.announced):
+        shown = self._visible(new, now)  # a change of muted cameras alone says nothing
+        rose = sev is not inc.severity and (shown is new or self._judge(replace(shown, uplink=False)).severity_now() is sev)
+        if rose or (self.policy.notify_on_growth and len(shown.down) > new.announced):
             out += self._emit(new, NotifyKind.UPDATE, now, channels_reached(new, self.policy))
         return out
 
@@ -291,11 +288,13 @@ class AlertEngine(ExclusionRules, RetoldOpenings):
                     continue
                 if kind is IncidentKind.PICTURE:
                     self.flap_pictures[cid] = PictureProblem(cid, mine.checks, mine.start)
+                self.flap_left |= {(inc.id, cid)} if inc.sent else set()
                 out += self._member_up(inc, cid, f.at, remove=True)
             return out
         if cid not in self.flapping:
             return []
         self.flapping.discard(cid)
+        self.flap_left = {k for k in self.flap_left if k[1] != cid}  # settled: counted again when down
         pic = self.flap_pictures.pop(cid, None)
         out = self._picture(replace(pic, at=f.at)) if pic is not None and cid not in self.down else []
         o = self.down.pop(cid, None)
@@ -362,7 +361,7 @@ class AlertEngine(ExclusionRules, RetoldOpenings):
                 if self.last_notified.get(key) == now:
                     continue
             inc = self.incidents[key]
-            if (reached := escalation_due(inc, now, p)) and not self._silenced(inc, now):  # else: due when it ends
+            if (reached := escalation_due(inc, now, p)) and not self._silenced(inc, now) and not self._escalation_held(inc, now):
                 levels = tuple(dict.fromkeys(c for lv in p.escalation[inc.escalation:reached] for c in lv.channels))
                 inc = self._put(replace(inc, escalation=reached))
                 out.append(IncidentChanged(inc))
@@ -376,7 +375,7 @@ class AlertEngine(ExclusionRules, RetoldOpenings):
             (self.held if p.quiet.holds(Severity.LOW, now) else out).append(d)
         if self.held and not p.quiet.active(now):
             held, self.held = self.held, []
-            released, told = release(held, self.incidents, self.inventory, now, p)
+            released, told = release(held, {k: self._visible(i, now) for k, i in self.incidents.items()}, self.inventory, now, p)
             self.last_notified.update(dict.fromkeys(told, now))
             released, owed = unless_silenced(released, self.incidents, lambda i: self._silenced(i, now))
             out += released

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from sqlalchemy import ColumnElement, Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
+from collector.alerting.audience import Acknowledged
 from collector.alerting.model import (
     Action,
     CameraInfo,
@@ -250,6 +251,14 @@ async def _transition(engine: AsyncEngine, order_id: int, fn: Callable[[WorkOrde
         return new
 
 
+async def acknowledged_orders(engine: AsyncEngine) -> tuple[Acknowledged, ...]:
+    """The unresolved work orders someone acknowledged (处理中): the engine holds their escalation."""
+    q = select(m.WorkOrder.incident_key, m.WorkOrder.acknowledged_at, m.WorkOrder.deadline).where(
+        m.WorkOrder.status == OrderStatus.ACKNOWLEDGED.value, m.WorkOrder.acknowledged_at.is_not(None))
+    async with engine.connect() as conn:
+        return tuple(Acknowledged(k, a, d) for k, a, d in (await conn.execute(q)).all() if a is not None)
+
+
 async def acknowledge_order(engine: AsyncEngine, order_id: int, at: dt.datetime) -> WorkOrder:
     return await _transition(engine, order_id, lambda o: acknowledge(o, at))
 
@@ -307,6 +316,6 @@ async def end_silence(engine: AsyncEngine, silence_id: int, now: dt.datetime) ->
 
 
 __all__ = [
-    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "openings_sent", "apply_actions", "apply_in", "find_orders", "list_work_orders", "order_cameras", "acknowledge_order", "close_order",
+    "NotFound", "WorkOrderError", "incident_checks", "member_checks", "picture_checks", "load_inventory", "list_exclusions", "load_open_incidents", "openings_sent", "apply_actions", "apply_in", "find_orders", "list_work_orders", "order_cameras", "acknowledge_order", "acknowledged_orders", "close_order",
     "add_silence", "list_silences", "remove_silence", "end_silence",
 ]

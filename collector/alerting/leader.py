@@ -149,6 +149,7 @@ class LeaderAlerts:
         now = self.clock()
         engine.set_silences(await store.list_silences(self.db, now))
         engine.set_exclusions(await store.list_exclusions(self.db, now))
+        engine.set_acknowledged(await store.acknowledged_orders(self.db))
 
     async def _max_id(self) -> int:
         async with self.db.connect() as conn:

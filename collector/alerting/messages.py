@@ -152,7 +152,7 @@ LATE_WORDS = ("告警静默期间未发送，静默结束后补发", "withheld d
 
 
 def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p: AlertPolicy, lang: str,
-           late: bool = False) -> _Parts:
+           late: bool = False, note: tuple[str, str] | None = None) -> _Parts:
     en = lang == "en"
     cams = [inv.cameras[m.camera_id] for m in inc.members if m.camera_id in inv.cameras]
     down = [inv.cameras[m.camera_id] for m in inc.down if m.camera_id in inv.cameras]
@@ -228,6 +228,8 @@ def _parts(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, p:
             lines.append(("Affected" if en else "影响", f"{len(down)}/{inc.village_total}" + ("" if en else " 台")))
         if late:
             lines.append(("Note" if en else "说明", LATE_WORDS[en]))
+        if note is not None:  # (an escalation of an acknowledged order overdue: who took it, when)
+            lines.append(("Work order" if en else "工单", note[en]))
     since = since_words(inc.start, now, p.timezone)
     if resolved and picture:
         short = f"{title}, picture problem lasted {took}" if en else f"{title}，画面异常时长{took}"
@@ -262,11 +264,12 @@ def _render(parts: _Parts, link: str, lang: str) -> tuple[str, str]:
 
 
 def incident_message(kind: NotifyKind, inc: Incident, inv: Inventory, now: dt.datetime, policy: AlertPolicy, *,
-                     late: bool = False) -> Message:
-    """*late*: an open message told when the silence that withheld it ended (it says so)."""
+                     late: bool = False, note: tuple[str, str] | None = None) -> Message:
+    """*late*: an open message told when the silence that withheld it ended (it says so); *note*:
+    a line more, (Chinese, English), about its work order."""
     link = link_for(inc, policy.base_url)
-    zh = _parts(kind, inc, inv, now, policy, "zh", late)
-    en = _parts(kind, inc, inv, now, policy, "en", late)
+    zh = _parts(kind, inc, inv, now, policy, "zh", late, note)
+    en = _parts(kind, inc, inv, now, policy, "en", late, note)
     tz, mz = _render(zh, link, "zh")
     te, me = _render(en, link, "en")
     return Message(zh.title, en.title, tz, te, mz, me, zh.short, en.short, link)

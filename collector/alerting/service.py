@@ -75,6 +75,7 @@ class AlertService:
         now = self.clock()
         self.engine.set_silences(await store.list_silences(self.db, now))
         self.engine.set_exclusions(await store.list_exclusions(self.db, now))
+        self.engine.set_acknowledged(await store.acknowledged_orders(self.db))
 
     def on_event(self, cam: MonitoredCamera, event: Event) -> None:
         self._queue.put_nowait((cam.id, event, self.checks_of(cam.id)))

@@ -132,13 +132,14 @@ def test_a_silenced_outage_is_told_when_the_silence_ends_while_it_is_open(
 
 def test_a_camera_the_silence_does_not_cover_joining_tells_the_opening_then() -> None:
     """One camera silenced goes down alone (withheld); a second, not silenced, joins it: the
-    incident is no longer all silenced, so its opening is told at the next tick, with both."""
+    incident is no longer all silenced, so its opening is told at the next tick, of the camera the
+    silence does not cover alone (a silenced camera is left out of messages: its count too)."""
     e = engine()
     e.set_silences((hush(10 * H, camera=EAST[0]),))
     timed = play(e, [(20.0, outage(EAST[0], 20)), (300.0, outage(EAST[1], 300))], 1000)
     [(t, opened)] = sent(timed)
     assert (t, opened.kind, opened.late) == (300.0, OPEN, True)
-    assert opened.message.title_zh == "【一般】城关镇东关村 2/8 台摄像机离线"
+    assert opened.message.title_zh == "【一般】摄像机离线：城关镇东关村十字路口"
     assert [u.cameras for u in of(timed, UpdateWorkOrder)] == [2]  # the growth: its order, no update message
 
 
