@@ -189,7 +189,8 @@ def _order(r: m.WorkOrder, members: object = None) -> WorkOrder:
     """An order as a pure value; with its incident's *members* (stored JSON), its cameras too."""
     return WorkOrder(r.id, r.incident_key, OrderStatus(r.status), r.severity, r.opened_at, r.deadline, r.cause, r.title,
                      r.camera_id, r.region_code, r.device_id, r.cameras, r.acknowledged_at, r.resolved_at,
-                     Resolution(r.resolution) if r.resolution else None, r.note, order_cameras(r.camera_id, members))
+                     Resolution(r.resolution) if r.resolution else None, r.note, order_cameras(r.camera_id, members),
+                     r.acknowledged_by)
 
 
 def order_cameras(camera_id: int | None, members: object) -> tuple[int, ...]:
@@ -206,6 +207,7 @@ def order_cameras(camera_id: int | None, members: object) -> tuple[int, ...]:
 def _store(row: m.WorkOrder, o: WorkOrder) -> None:
     row.status = o.status.value
     row.acknowledged_at = o.acknowledged_at
+    row.acknowledged_by = o.acknowledged_by
     row.resolved_at = o.resolved_at
     row.resolution = o.resolution.value if o.resolution else None
     row.note = o.note
@@ -253,14 +255,15 @@ async def _transition(engine: AsyncEngine, order_id: int, fn: Callable[[WorkOrde
 
 async def acknowledged_orders(engine: AsyncEngine) -> tuple[Acknowledged, ...]:
     """The unresolved work orders someone acknowledged (处理中): the engine holds their escalation."""
-    q = select(m.WorkOrder.incident_key, m.WorkOrder.acknowledged_at, m.WorkOrder.deadline).where(
+    q = select(m.WorkOrder.incident_key, m.WorkOrder.acknowledged_at, m.WorkOrder.deadline, m.WorkOrder.acknowledged_by).where(
         m.WorkOrder.status == OrderStatus.ACKNOWLEDGED.value, m.WorkOrder.acknowledged_at.is_not(None))
     async with engine.connect() as conn:
-        return tuple(Acknowledged(k, a, d) for k, a, d in (await conn.execute(q)).all() if a is not None)
+        return tuple(Acknowledged(k, a, d, b or "") for k, a, d, b in (await conn.execute(q)).all() if a is not None)
 
 
-async def acknowledge_order(engine: AsyncEngine, order_id: int, at: dt.datetime) -> WorkOrder:
-    return await _transition(engine, order_id, lambda o: acknowledge(o, at))
+async def acknowledge_order(engine: AsyncEngine, order_id: int, at: dt.datetime, by: str | None = None) -> WorkOrder:
+    """*by*: who takes it (an account's name, ``cli:USER``, ``api``): an overdue escalation names them."""
+    return await _transition(engine, order_id, lambda o: acknowledge(o, at, by))
 
 
 async def close_order(engine: AsyncEngine, order_id: int, at: dt.datetime, note: str) -> WorkOrder:

@@ -70,6 +70,7 @@ class WorkOrder:
     # the cameras of its incident (its members; a camera order's own camera at least), when read
     # with them (incident_store): who may see it and act on it (collector.web.scope.order_visible)
     camera_ids: tuple[int, ...] = ()
+    acknowledged_by: str | None = None  # who took it (an account's name, cli:USER, api), when known
 
     @property
     def response_s(self) -> float | None:
@@ -94,12 +95,13 @@ def work_order_counts(orders: Iterable[WorkOrder], now: dt.datetime) -> Mapping[
     return counts
 
 
-def acknowledge(order: WorkOrder, at: dt.datetime) -> WorkOrder:
+def acknowledge(order: WorkOrder, at: dt.datetime, by: str | None = None) -> WorkOrder:
     if order.status is OrderStatus.RESOLVED:
         raise WorkOrderError(f"work order {order.id} is already resolved")
     if order.status is OrderStatus.ACKNOWLEDGED:
         return order
-    return replace(order, status=OrderStatus.ACKNOWLEDGED, acknowledged_at=max(at, order.opened_at))
+    return replace(order, status=OrderStatus.ACKNOWLEDGED, acknowledged_at=max(at, order.opened_at),
+                   acknowledged_by=None if by is None else by[:64])
 
 
 def close(order: WorkOrder, at: dt.datetime, note: str) -> WorkOrder:

@@ -208,11 +208,13 @@ def register(group: click.Group) -> None:
 
 
 def _transition(ctx: CliContext, order_id: int, note: str | None) -> None:
+    from collector.reports.snapshots import actor_name  # lazy: it brings the report builder
+
     now = utcnow()
 
     async def go(eng: AsyncEngine) -> WorkOrder:
         if note is None:
-            return await store.acknowledge_order(eng, order_id, now)
+            return await store.acknowledge_order(eng, order_id, now, actor_name())
         return await store.close_order(eng, order_id, now, note)
 
     try:

@@ -19,6 +19,7 @@ from collector.web.bodies import WorkOrder as WorkOrderBody
 from collector.web.common import ApiError, bad_param, camwatch, iso, json_response, not_found
 from collector.web.inputs import MAX_TEXT, CloseWorkOrder, NewSilence, json_body
 from collector.web.params import choice, flag, page, path_int
+from collector.web.principal import principal_of
 from collector.web.scope import SHARED_ORDER_WORDS, order_actionable, order_visible, tied_visible, visibility
 from inventory.models import Silence, WorkOrder
 
@@ -67,7 +68,9 @@ async def ack_order(request: web.Request) -> web.Response:
     app = camwatch(request)
     await _may_act(request, path_int(request, "id"))
     try:
-        order = await store.acknowledge_order(app.engine, path_int(request, "id"), app.clock())
+        who = principal_of(request)
+        order = await store.acknowledge_order(app.engine, path_int(request, "id"), app.clock(),
+                                              who.name if who is not None else "api")
     except store.NotFound as exc:
         raise not_found(str(exc)) from None
     except WorkOrderError as exc:

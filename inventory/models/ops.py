@@ -25,6 +25,7 @@ class WorkOrder(Base):
     opened_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     deadline: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(64))  # who took it (an account, cli:USER, api)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(Text)
     # 0003: what the order is about, how many cameras, and how it ended (recovered | closed).

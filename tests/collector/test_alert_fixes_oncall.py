@@ -126,11 +126,14 @@ def test_the_store_lists_acknowledged_unresolved_orders(url: str) -> None:
             await store.apply_actions(eng, acts, at(60))
             assert await store.acknowledged_orders(eng) == ()
             [o] = await store.list_work_orders(eng)
-            await store.acknowledge_order(eng, o.id, at(600))
-            assert await store.acknowledged_orders(eng) == (Acknowledged(o.incident_key, at(600), o.deadline),)
+            await store.acknowledge_order(eng, o.id, at(600), "张工")
+            took = Acknowledged(o.incident_key, at(600), o.deadline, "张工")  # (who, stored: migration 0018)
+            assert await store.acknowledged_orders(eng) == (took,)
             svc = AlertService(eng, e, clock=lambda: at(700))
             await svc.refresh(inventory=False)  # (a reload, or a silence changed: the acknowledgements too)
-            assert e.acks == {o.incident_key: Acknowledged(o.incident_key, at(600), o.deadline)}
+            assert e.acks == {o.incident_key: took}
+            note = e._ack_note(e.incidents[o.incident_key], "Asia/Shanghai")
+            assert note is not None and "由 张工 接单" in note[0] and "by 张工" in note[1]
         finally:
             await eng.dispose()
 

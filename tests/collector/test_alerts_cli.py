@@ -89,6 +89,15 @@ def test_workorders_list_ack_close(app: tuple[click.Group, str]) -> None:
     assert json.loads(out) == []
     code, out = _invoke(group, url, "workorders", "ack", str(oid))
     assert code == 0 and out.startswith(f"已接单 #{oid}（响应 1.00h）")
+
+    async def taken_by() -> str | None:
+        eng = create_engine(url)
+        try:
+            return next(o.acknowledged_by for o in await store.list_work_orders(eng) if o.id == oid)
+        finally:
+            await eng.dispose()
+
+    assert (asyncio.run(taken_by()) or "").startswith("cli")  # who took it: an overdue escalation says so
     code, out = _invoke(group, url, "workorders", "close", str(oid), "--note", " ")
     assert code == 2
     code, out = _invoke(group, url, "--lang", "en", "workorders", "close", str(oid), "--note", "port re-opened")

@@ -232,7 +232,7 @@ async def _transition(request: web.Request, action: Action, note: str | None) ->
                                           "back": _back(request, "/workorders")}, status=403)
     try:
         if note is None:
-            await store.acknowledge_order(app.engine, oid, app.clock())
+            await store.acknowledge_order(app.engine, oid, app.clock(), v.principal.name if v.principal else None)
         else:
             await store.close_order(app.engine, oid, app.clock(), note)
     except store.NotFound:
