@@ -102,6 +102,9 @@ class _Parts:
 
 
 def _names(cams: Sequence[CameraInfo], limit: int, lang: str) -> str:
+    """The first *limit* cameras' names in the ledger's order (their ids: as imported), not the
+    order they went down in."""
+    cams = sorted(cams, key=lambda c: c.id)
     names = [c.name for c in cams[:limit]]
     if lang == "en":
         return ", ".join(names) + (f" and {len(cams) - limit} more" if len(cams) > limit else "")

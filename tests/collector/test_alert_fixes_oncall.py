@@ -166,3 +166,13 @@ def test_a_recovery_says_the_causes_the_outage_was_told_with() -> None:
     cause_line = [ln for ln in sent[0][1].message.text_zh.splitlines() if ln.startswith("原因：")]
     assert cause_line and cause_line == [ln for ln in sent[1][1].message.text_zh.splitlines() if ln.startswith("原因：")]
     assert "超时" not in sent[1][1].message.text_zh
+
+
+def test_a_village_message_lists_its_cameras_in_the_ledgers_order() -> None:
+    """Not in the order they went down (摄像机4、3、2、1 read like a shuffled list on a phone)."""
+    from collector.alerting.messages import _names
+    from collector.alerting.model import CameraInfo
+
+    cams = [CameraInfo(i, f"东关村摄像机{i}", "130123101201", "东关村") for i in (4, 3, 12, 1)]
+    assert _names(cams, 8, "zh") == "东关村摄像机1、东关村摄像机3、东关村摄像机4、东关村摄像机12"
+    assert _names(cams, 2, "en") == "东关村摄像机1, 东关村摄像机3 and 2 more"
