@@ -53,6 +53,7 @@ class ServerConfig:
     redirect_from: str | None = None  # a path: only DESCRIBEs of it get describe_status, others 200
     require_options: bool = False  # 455 to a DESCRIBE not preceded by OPTIONS on the connection
     delay_s: float = 0.0  # before each reply
+    trickle_s: float = 0.0005  # mode trickle: the pause after each byte
     # normal | hang | garbage | big_header | wrong_cseq | close_after_401 | says_close_after_401
     # (Connection: close on a 401, connection kept) | reset_after_401 (the next request on that
     # connection is answered with a TCP reset) | reset_on_login (every request with credentials
@@ -172,7 +173,7 @@ class RtspTestServer:
                     for i in range(len(reply)):
                         writer.write(reply[i : i + 1])
                         await writer.drain()
-                        await asyncio.sleep(0.0005)
+                        await asyncio.sleep(self.cfg.trickle_s)
                 else:
                     writer.write(reply)
                 await writer.drain()
