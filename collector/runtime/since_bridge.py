@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.orm import aliased
 
 from collector.runtime.camera_state import Changed, Event, State, Status
+from collector.runtime.interval_rows import aware
 from inventory.models import StateInterval
 from probes.causes import Cause
 
@@ -130,7 +131,7 @@ async def down_before_gap(engine: AsyncEngine, camera_ids: Iterable[int] | None 
                                              for k in range(0, len(ids), CHUNK)]
         for s in chunks:
             for cid, gap_from, state, cause, since in await conn.execute(s):
-                out[cid] = Before(State(state), _cause(cause), _utc(since), _utc(gap_from))
+                out[cid] = Before(State(state), _cause(cause), aware(since), aware(gap_from))
     return out
 
 
@@ -139,10 +140,6 @@ def _cause(value: str | None) -> Cause | None:
         return None if value is None else Cause(value)
     except ValueError:  # (a cause a later version no longer knows)
         return None
-
-
-def _utc(t: dt.datetime) -> dt.datetime:
-    return t if t.tzinfo is not None else t.replace(tzinfo=dt.UTC)
 
 
 __all__ = ["Before", "Bridged", "SinceBridge", "down_before_gap", "first_change"]
